@@ -1,0 +1,1 @@
+"""Settings and policy data: everything an office may change without a release."""

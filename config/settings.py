@@ -1,0 +1,48 @@
+"""Process settings from the environment (prefix ``DUBAN_``).
+
+Where data lives is explicit: nothing is written to the working directory by surprise.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "duban"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DUBAN_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str | None = None
+    # A folder of TOML files that override or extend the packaged policy and calendar,
+    # so an office can add next year's holiday schedule the day it is published.
+    config_dir: Path | None = None
+    timezone: str = "Asia/Shanghai"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_sender: str = "duban@localhost"
+    secret_key: str | None = None
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'duban.db'}"
+
+    @property
+    def override_dir(self) -> Path:
+        return self.config_dir or (self.data_dir / "config")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

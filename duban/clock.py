@@ -1,0 +1,59 @@
+"""One source of "now" for services and flows, so months can be replayed on a simulated clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+UTC = dt.UTC
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+class Clock(Protocol):
+    def now(self) -> dt.datetime: ...
+
+
+class SystemClock:
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(UTC)
+
+
+class SimulatedClock:
+    """A clock that only moves when told to."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self._now = as_utc(start)
+
+    def now(self) -> dt.datetime:
+        return self._now
+
+    def set(self, when: dt.datetime) -> None:
+        self._now = as_utc(when)
+
+    def advance(self, delta: dt.timedelta) -> dt.datetime:
+        self._now = self._now + delta
+        return self._now
+
+
+def as_utc(when: dt.datetime) -> dt.datetime:
+    if when.tzinfo is None:
+        raise ValueError(f"naive datetime {when!r}: give a timezone (Asia/Shanghai or UTC)")
+    return when.astimezone(UTC)
+
+
+def local_date(when: dt.datetime) -> dt.date:
+    """The calendar date in Asia/Shanghai, which is what deadlines count in."""
+    return as_utc(when).astimezone(SHANGHAI).date()
+
+
+def shanghai(when: dt.datetime) -> dt.datetime:
+    return as_utc(when).astimezone(SHANGHAI)
+
+
+def parse_local(text: str) -> dt.datetime:
+    """Parse '2023-03-24' or '2023-03-24 18:00' as Asia/Shanghai time."""
+    value = dt.datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=SHANGHAI)
+    return as_utc(value)

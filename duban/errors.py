@@ -1,0 +1,115 @@
+"""Named errors, each carrying what a person needs to fix the input.
+
+    DubanError
+    ├── CaseNotFound (LookupError)
+    ├── OrgNotFound (LookupError)
+    ├── ActionNotAllowed        the action does not apply in the case's current state
+    ├── InvalidActionInput (ValueError)  the action's form is incomplete or wrong
+    ├── StaleCase               someone else changed the case first
+    ├── AvoidanceViolation      the case would go to the unit it complains about
+    ├── PermissionDenied        the actor's role may not do this
+    └── ConfigError (ValueError) a policy or calendar file is wrong
+
+Services raise these; the API maps them to HTTP codes in one handler, the CLI prints them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class DubanError(Exception):
+    """Base of every error Duban raises on purpose."""
+
+    code = "duban_error"
+
+
+class CaseNotFound(DubanError, LookupError):
+    code = "case_not_found"
+
+    def __init__(self, ref: object) -> None:
+        self.ref = ref
+        super().__init__(f"case {ref!r} does not exist (监督意见 {ref} 不存在)")
+
+
+class OrgNotFound(DubanError, LookupError):
+    code = "org_not_found"
+
+    def __init__(self, ref: object) -> None:
+        self.ref = ref
+        super().__init__(f"office or unit {ref!r} does not exist (单位 {ref} 不存在)")
+
+
+class ActionNotAllowed(DubanError):
+    code = "action_not_allowed"
+
+    def __init__(
+        self, *, case_number: str, action: str, state: str, allowed: Sequence[str], reason: str = ""
+    ) -> None:
+        self.case_number = case_number
+        self.action = action
+        self.state = state
+        self.allowed = list(allowed)
+        self.reason = reason
+        allowed_text = ", ".join(self.allowed) or "none"
+        why = f" ({reason})" if reason else ""
+        super().__init__(
+            f"action '{action}' is not allowed on case {case_number} in state '{state}'{why}; "
+            f"allowed now: {allowed_text}"
+        )
+
+
+class InvalidActionInput(DubanError, ValueError):
+    code = "invalid_input"
+
+    def __init__(self, *, action: str, field: str, message: str) -> None:
+        self.action = action
+        self.field = field
+        self.message = message
+        super().__init__(f"{action}: field '{field}': {message}")
+
+
+class StaleCase(DubanError):
+    code = "stale_case"
+
+    def __init__(self, *, case_number: str, expected: int, actual: int) -> None:
+        self.case_number = case_number
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"case {case_number} was changed by someone else (you had version {expected}, "
+            f"it is now {actual}); reload it and try again (案件已被他人更新，请刷新后重试)"
+        )
+
+
+class AvoidanceViolation(DubanError):
+    code = "avoidance_violation"
+
+    def __init__(self, *, case_number: str, unit: str, message: str = "") -> None:
+        self.case_number = case_number
+        self.unit = unit
+        super().__init__(
+            message
+            or f"case {case_number} complains about {unit}; it cannot be handed to it and "
+            f"there is no higher office to take it (回避)"
+        )
+
+
+class PermissionDenied(DubanError):
+    code = "permission_denied"
+
+    def __init__(self, *, action: str, role: str, allowed_roles: Sequence[str] = ()) -> None:
+        self.action = action
+        self.role = role
+        self.allowed_roles = list(allowed_roles)
+        roles = ", ".join(self.allowed_roles) or "none"
+        super().__init__(f"role '{role}' may not perform '{action}'; roles that may: {roles}")
+
+
+class ConfigError(DubanError, ValueError):
+    code = "config_error"
+
+    def __init__(self, *, source: str, key: str, message: str) -> None:
+        self.source = source
+        self.key = key
+        super().__init__(f"{source}: {key}: {message}")

@@ -1,0 +1,248 @@
+"""The one writer: every change to a case is one transaction here (case + audit event), or nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, select
+
+from duban.clock import as_utc, local_date
+from duban.deadlines import apply_limit
+from duban.errors import (
+    ActionNotAllowed,
+    CaseNotFound,
+    InvalidActionInput,
+    OrgNotFound,
+    PermissionDenied,
+    StaleCase,
+)
+from duban.models import Case, CaseCreate, CaseNumberSeq, Complainant, Org, RepeatContact, Subject
+from duban.services.audit import append_event
+from duban.services.context import Actor, ServiceContext
+from duban.services.forms import parse_form
+from duban.services.handlers import HANDLERS, Guards, Step
+from duban.states import CaseAdapter, CaseState, allowed_actions, fire, triggers
+from duban.states.definition import OPEN_STATES
+from duban.states.machine import failed_guards
+
+
+@dataclass(frozen=True)
+class Registered:
+    case: Case
+    linked: bool  # True when the complaint repeats an open case and was linked to it
+
+
+def matter_key(subject_name: str, title: str) -> str:
+    """Identity of "the same matter": subject and title with spacing and punctuation folded."""
+
+    def fold(text: str) -> str:
+        text = unicodedata.normalize("NFKC", text).lower()
+        return re.sub(r"[\W_]+", "", text)
+
+    if not subject_name and not title:
+        return ""
+    return hashlib.sha256(f"{fold(subject_name)}|{fold(title)}".encode()).hexdigest()[:32]
+
+
+class CaseService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        if ctx.engine.dialect.name == "sqlite":
+            # Take SQLite's write lock at BEGIN, so read-check-write is serialised (see db.py).
+            self._write_engine = ctx.engine.execution_options(sqlite_begin="IMMEDIATE")
+        else:
+            self._write_engine = ctx.engine
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        with Session(self._write_engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _load(self, session: Session, ref: int | str, *, lock: bool) -> Case:
+        query = select(Case).where(Case.id == ref if isinstance(ref, int) else Case.number == ref)
+        if lock and session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()
+        case = session.exec(query).first()
+        if case is None:
+            raise CaseNotFound(ref)
+        return case
+
+    def get(self, ref: int | str) -> Case:
+        with Session(self.ctx.engine) as session:
+            return self._load(session, ref, lock=False)
+
+    def allowed_actions(self, case: Case, actor: Actor | None = None) -> list[str]:
+        with Session(self.ctx.engine) as session:
+            return self._allowed(session, case, actor)
+
+    def _allowed(self, session: Session, case: Case, actor: Actor | None) -> list[str]:
+        adapter = CaseAdapter(case, Guards(session, self.ctx, self.ctx.today()))
+        actions = allowed_actions(adapter)
+        if actor is not None:
+            actions = [a for a in actions if self._may(actor, a, case)]
+        return actions
+
+    def _may(self, actor: Actor, action: str, case: Case) -> bool:
+        if actor.role not in self.ctx.policy.roles.get(action, []):
+            return False
+        return actor.role != "unit" or case.unit_id == actor.org_id
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def act(
+        self,
+        ref: int | str,
+        action: str,
+        *,
+        actor: Actor,
+        form: dict[str, Any] | None = None,
+        expected_version: int | None = None,
+    ) -> Case:
+        """Perform one action on a case, checking role, state, guards and version first."""
+        parsed = parse_form(action, form)
+        with self._transaction() as session:
+            case = self._load(session, ref, lock=True)
+            if actor.role == "unit" and case.unit_id != actor.org_id:
+                raise CaseNotFound(ref)  # a unit does not learn that other units' cases exist
+            if expected_version is not None and case.version != expected_version:
+                raise StaleCase(case_number=case.number, expected=expected_version,
+                                actual=case.version)
+            roles = self.ctx.policy.roles.get(action, [])
+            if actor.role not in roles:
+                raise PermissionDenied(action=action, role=actor.role, allowed_roles=roles)
+            now = self.ctx.now()
+            guards = Guards(session, self.ctx, local_date(now))
+            adapter = CaseAdapter(case, guards)
+            state = CaseState(case.state).value
+            if action not in triggers(state):
+                raise ActionNotAllowed(case_number=case.number, action=action, state=state,
+                                       allowed=self._allowed(session, case, actor))
+            failed = failed_guards(adapter, action)
+            if failed:
+                reason = "; ".join(self.ctx.labels.of("guards", g) for g in failed)
+                raise ActionNotAllowed(case_number=case.number, action=action, state=state,
+                                       allowed=self._allowed(session, case, actor), reason=reason)
+            fire(adapter, action)
+            step = Step(session=session, case=case, ctx=self.ctx, actor=actor, action=action,
+                        form=parsed, now=now)
+            HANDLERS[action](step)
+            case.version += 1
+            case.updated_at = now
+            append_event(session, case, at=now, actor=actor.name, actor_role=actor.role,
+                         action=action, from_state=state, reason=step.reason, data=step.data)
+            return case
+
+    def register(self, data: CaseCreate, *, actor: Actor) -> Registered:
+        """Register a complaint: a new case, or a link to the open case it repeats."""
+        roles = self.ctx.policy.roles.get("register", [])
+        if actor.role not in roles:
+            raise PermissionDenied(action="register", role=actor.role, allowed_roles=roles)
+        self._check_codes(data)
+        now = as_utc(data.received_at) if data.received_at else self.ctx.now()
+        key = matter_key(data.subject_name, data.title)
+        with self._transaction() as session:
+            office = self._org(session, data.office_code)
+            if office.kind != "office":
+                raise InvalidActionInput(action="register", field="office_code",
+                                         message=f"{office.code} is not a supervising office (办公室)")
+            existing = self._repeat_target(session, data, key)
+            complainant = Complainant(name=data.complainant_name, phone=data.complainant_phone,
+                                      real_name=data.complainant_real_name,
+                                      consent_disclose=data.complainant_consent)
+            session.add(complainant)
+            session.flush()
+            if existing is not None:
+                return Registered(self._link(session, existing, data, complainant, actor, now), True)
+            subject = None
+            if data.subject_name or data.subject_org_code:
+                subject_org = self._org(session, data.subject_org_code) if data.subject_org_code else None
+                subject = Subject(name=data.subject_name or (subject_org.name if subject_org else ""),
+                                  kind=data.subject_kind, org_id=subject_org.id if subject_org else None)
+                session.add(subject)
+                session.flush()
+            case = Case(
+                **data.model_dump(include={"title", "summary", "category", "channel", "priority"}),
+                number=self._next_number(session, office, now),
+                office_id=office.id, level=office.level, state=CaseState.RECEIVED.value,
+                subject_id=subject.id if subject else None, complainant_id=complainant.id,
+                priority_rank=self.ctx.policy.priorities.rank(data.priority), matter_key=key,
+                received_at=now, updated_at=now,
+            )
+            apply_limit(case, self.ctx.calendar_for(office.code), kind="triage",
+                        limit=self.ctx.policy.deadlines.triage, start=local_date(now))
+            session.add(case)
+            session.flush()
+            append_event(session, case, at=now, actor=actor.name, actor_role=actor.role,
+                         action="register", from_state=None,
+                         data={"office": office.code, "priority": case.priority})
+            return Registered(case, False)
+
+    def _check_codes(self, data: CaseCreate) -> None:
+        labels = self.ctx.labels
+        for field, table in (("priority", "priorities"), ("channel", "channels"),
+                             ("category", "categories"), ("subject_kind", None)):
+            value = getattr(data, field)
+            allowed = list(getattr(labels, table)) if table else ["unit", "person", "enterprise",
+                                                                    "other"]
+            if value not in allowed:
+                raise InvalidActionInput(action="register", field=field,
+                                         message=f"{value!r} is not one of {allowed}")
+        if not data.title.strip():
+            raise InvalidActionInput(action="register", field="title", message="must not be empty")
+
+    def _org(self, session: Session, code: str) -> Org:
+        org = session.exec(select(Org).where(Org.code == code)).first()
+        if org is None:
+            raise OrgNotFound(code)
+        return org
+
+    def _repeat_target(self, session: Session, data: CaseCreate, key: str) -> Case | None:
+        if data.repeat_of:
+            case = self._load(session, data.repeat_of, lock=True)
+            if case.state == CaseState.CLOSED:
+                raise InvalidActionInput(action="register", field="repeat_of",
+                                         message=f"{case.number} is closed; register a new case")
+            return case
+        if not key:
+            return None
+        query = select(Case).where(Case.matter_key == key, Case.state.in_(OPEN_STATES))  # type: ignore[attr-defined]
+        return session.exec(query.order_by(Case.id)).first()
+
+    def _link(self, session: Session, case: Case, data: CaseCreate, complainant: Complainant,
+              actor: Actor, now: Any) -> Case:
+        session.add(RepeatContact(case_id=case.id, complainant_id=complainant.id,
+                                  channel=data.channel, title=data.title, received_at=now))
+        case.repeat_count += 1
+        case.version += 1
+        case.updated_at = now
+        append_event(session, case, at=now, actor=actor.name, actor_role=actor.role,
+                     action="link_repeat", from_state=case.state,
+                     data={"repeat_count": case.repeat_count})
+        return case
+
+    def _next_number(self, session: Session, office: Org, now: Any) -> str:
+        year = local_date(now).year
+        query = select(CaseNumberSeq).where(CaseNumberSeq.office_id == office.id,
+                                            CaseNumberSeq.year == year)
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()
+        seq = session.exec(query).first()
+        if seq is None:
+            seq = CaseNumberSeq(office_id=office.id, year=year, last=0)
+            session.add(seq)
+        seq.last += 1
+        session.flush()
+        return f"{office.code}-{year}-{seq.last:05d}"

@@ -1,0 +1,60 @@
+"""What every service call needs: the database, the clock, the calendars, the policy, the labels."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+
+from duban.clock import Clock, SystemClock, local_date
+from duban.config.policy import Labels, Policy, load_labels, load_policy
+from duban.config.settings import Settings, get_settings
+from duban.db import create_all, get_engine
+from duban.workcal import CalendarBook, WorkCalendar, load_calendar_book
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who performs an action: a person with a role, optionally bound to an org (a unit's staff)."""
+
+    name: str
+    role: str
+    org_id: int | None = None
+
+
+ENGINE_ACTOR = Actor(name="duban", role="engine")
+
+
+@dataclass
+class ServiceContext:
+    engine: Engine
+    clock: Clock = field(default_factory=SystemClock)
+    calendars: CalendarBook = field(default_factory=load_calendar_book)
+    policy: Policy = field(default_factory=load_policy)
+    labels: Labels = field(default_factory=load_labels)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings | None = None, *, clock: Clock | None = None, create: bool = True
+    ) -> ServiceContext:
+        settings = settings or get_settings()
+        engine = get_engine(settings.resolved_database_url)
+        if create:
+            create_all(engine)
+        return cls(
+            engine=engine,
+            clock=clock or SystemClock(),
+            calendars=load_calendar_book(settings.override_dir),
+            policy=load_policy(settings.override_dir),
+            labels=load_labels(settings.override_dir),
+        )
+
+    def now(self) -> dt.datetime:
+        return self.clock.now()
+
+    def today(self) -> dt.date:
+        return local_date(self.clock.now())
+
+    def calendar_for(self, org_code: str | None) -> WorkCalendar:
+        return self.calendars.for_org(org_code)

@@ -1,0 +1,84 @@
+"""The form each action takes, validated before anything is read or written."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from duban.errors import InvalidActionInput
+
+Text = Field(min_length=1, max_length=20000)
+
+
+class _Form(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class DispatchForm(_Form):
+    unit: str | None = Field(default=None, max_length=40, description="org code of the handling unit")
+    note: str = Field(default="", max_length=2000)
+
+
+class ReasonForm(_Form):
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+class ExtensionForm(_Form):
+    days: int = Field(ge=1, le=366)
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+class NoteForm(_Form):
+    note: str = Field(default="", max_length=4000)
+
+
+class ReassignForm(_Form):
+    unit: str = Field(min_length=1, max_length=40)
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+class ReportForm(_Form):
+    text: str = Text
+
+
+class SendBackForm(_Form):
+    reasons: str = Field(min_length=1, max_length=4000)
+
+
+FORMS: dict[str, type[_Form]] = {
+    "transfer": DispatchForm,
+    "supervise": DispatchForm,
+    "key_supervise": DispatchForm,
+    "escalate": DispatchForm,
+    "refer": DispatchForm,
+    "step_up": ReasonForm,
+    "object": ReasonForm,
+    "request_extension": ExtensionForm,
+    "approve_extension": NoteForm,
+    "reject_extension": NoteForm,
+    "reassign": ReassignForm,
+    "report_progress": ReportForm,
+    "submit_report": ReportForm,
+    "approve": NoteForm,
+    "send_back": SendBackForm,
+    "callback_satisfied": NoteForm,
+    "callback_unsatisfied": NoteForm,
+    "close": NoteForm,
+    "reopen": ReasonForm,
+    "record_result": ReportForm,
+}
+
+
+def parse_form(action: str, data: dict[str, Any] | None) -> _Form:
+    form_type = FORMS.get(action)
+    if form_type is None:
+        raise InvalidActionInput(
+            action=action, field="action", message=f"unknown action; known: {', '.join(FORMS)}"
+        )
+    try:
+        return form_type.model_validate(data or {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "form"
+        raise InvalidActionInput(action=action, field=field, message=first["msg"]) from exc

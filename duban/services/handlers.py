@@ -1,0 +1,288 @@
+"""What each action does to a case beyond its change of state. Called inside the transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session, col, func, select
+
+from duban.clock import local_date
+from duban.deadlines import apply_limit, clear_limit, due_date, recompute
+from duban.errors import InvalidActionInput, OrgNotFound
+from duban.models import Callback, Case, Extension, HandlingReport, Objection, Org, Review
+from duban.services.context import Actor, ServiceContext
+from duban.services.routing import avoid, commission_for, higher_office
+from duban.states.definition import DISPOSITION_LADDER
+from duban.workcal import WorkCalendar
+
+
+@dataclass
+class Step:
+    session: Session
+    case: Case
+    ctx: ServiceContext
+    actor: Actor
+    action: str
+    form: Any
+    now: dt.datetime
+    data: dict[str, Any] = field(default_factory=dict)  # recorded in the audit event
+    reason: str = ""
+
+    @property
+    def today(self) -> dt.date:
+        return local_date(self.now)
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        return calendar_of(self.session, self.ctx, self.case)
+
+    def org(self, code: str) -> Org:
+        org = self.session.exec(select(Org).where(Org.code == code)).first()
+        if org is None:
+            raise OrgNotFound(code)
+        return org
+
+    def handling_limit(self) -> None:
+        assert self.case.disposition is not None
+        limit = self.ctx.policy.handling_limit(self.case.disposition, self.case.priority)
+        apply_limit(self.case, self.calendar, kind="handling", limit=limit, start=self.today)
+
+
+def calendar_of(session: Session, ctx: ServiceContext, case: Case) -> WorkCalendar:
+    """The calendar of the unit handling the case, else of the office that received it."""
+    org = session.get(Org, case.unit_id or case.office_id)
+    return ctx.calendar_for(org.code if org else None)
+
+
+def _assign(step: Step, unit: Org) -> None:
+    unit, moved = avoid(step.session, step.case, unit)
+    if moved:
+        step.data["avoidance"] = moved
+        step.reason = step.reason or step.ctx.labels.text.get("avoidance", "回避：转交上一级办理")
+    step.case.unit_id = unit.id
+    step.data["unit"] = unit.code
+
+
+def _default_unit(step: Step, disposition: str) -> Org:
+    case = step.case
+    if disposition == "escalate":
+        base = step.session.get(Org, case.unit_id or case.office_id)
+        assert base is not None
+        office = step.session.get(Org, case.office_id)
+        above = higher_office(step.session, base)
+        # At the top the receiving office itself handles it directly (直办).
+        return above or office  # type: ignore[return-value]
+    if disposition == "refer":
+        office = step.session.get(Org, case.office_id)
+        assert office is not None
+        commission = commission_for(step.session, office)
+        if commission is not None:
+            return commission
+    raise InvalidActionInput(
+        action=step.action, field="unit", message="name the handling unit's code (承办单位)"
+    )
+
+
+def dispatch(step: Step, disposition: str) -> None:
+    unit = step.org(step.form.unit) if step.form.unit else _default_unit(step, disposition)
+    step.case.disposition = disposition
+    step.case.dispatched_at = step.now
+    _assign(step, unit)
+    step.data["disposition"] = disposition
+    step.reason = step.reason or step.form.note
+    step.handling_limit()
+
+
+def step_up(step: Step) -> None:
+    current = step.case.disposition or "transfer"
+    raised = DISPOSITION_LADDER[DISPOSITION_LADDER.index(current) + 1]
+    step.data["from_disposition"] = current
+    step.reason = step.form.reason
+    step.case.disposition = raised
+    if raised == "escalate":
+        _assign(step, _default_unit(step, "escalate"))
+    step.data["disposition"] = raised
+    step.handling_limit()
+
+
+def object_(step: Step) -> None:
+    assert step.case.unit_id is not None
+    step.session.add(Objection(case_id=step.case.id, unit_id=step.case.unit_id,
+                               reason=step.form.reason, objected_at=step.now))
+    step.data["unit_id"] = step.case.unit_id
+    step.reason = step.form.reason
+    step.case.unit_id = None
+    step.case.disposition = None
+    apply_limit(step.case, step.calendar, kind="triage", limit=step.ctx.policy.deadlines.triage,
+                start=step.today)
+
+
+def request_extension(step: Step) -> None:
+    limit = step.ctx.policy.extension.max_days
+    if step.form.days > limit:
+        raise InvalidActionInput(action=step.action, field="days",
+                                 message=f"at most {limit} days (延期不得超过{limit}日)")
+    step.session.add(Extension(case_id=step.case.id, days=step.form.days, reason=step.form.reason,
+                               requested_by=step.actor.name, requested_at=step.now))
+    step.data["days"] = step.form.days
+    step.reason = step.form.reason
+
+
+def _pending(step: Step) -> Extension:
+    ext = step.session.exec(select(Extension).where(
+        Extension.case_id == step.case.id, Extension.status == "requested")).first()
+    assert ext is not None, "guarded by has_pending_extension"
+    return ext
+
+
+def decide_extension(step: Step, approved: bool) -> None:
+    ext = _pending(step)
+    ext.status = "approved" if approved else "rejected"
+    ext.decided_by = step.actor.name
+    ext.decided_at = step.now
+    step.data["days"] = ext.days
+    step.reason = step.form.note
+    if approved:
+        step.case.extension_days += ext.days
+        answer = recompute(step.case, step.calendar)
+        if answer is not None:
+            step.data["deadline_from"] = str(step.case.deadline_on)
+            step.case.deadline_on = answer.date
+            step.case.deadline_provisional = answer.provisional
+            step.data["deadline_to"] = str(answer.date)
+
+
+def reassign(step: Step) -> None:
+    step.data["from_unit_id"] = step.case.unit_id
+    step.reason = step.form.reason
+    _assign(step, step.org(step.form.unit))
+    step.handling_limit()
+
+
+def _report(step: Step, kind: str) -> HandlingReport:
+    report = HandlingReport(case_id=step.case.id, unit_id=step.case.unit_id, kind=kind,
+                            text=step.form.text, submitted_by=step.actor.name, submitted_at=step.now)
+    step.session.add(report)
+    step.data["report_kind"] = kind
+    return report
+
+
+def submit_report(step: Step) -> None:
+    _report(step, "final")
+    apply_limit(step.case, step.calendar, kind="review", limit=step.ctx.policy.deadlines.review,
+                start=step.today)
+
+
+def report_progress(step: Step) -> None:
+    _report(step, "progress")
+
+
+def _last_final_report_id(step: Step) -> int | None:
+    return step.session.exec(
+        select(func.max(HandlingReport.id)).where(
+            HandlingReport.case_id == step.case.id, HandlingReport.kind == "final")
+    ).one()
+
+
+def approve(step: Step) -> None:
+    step.session.add(Review(case_id=step.case.id, report_id=_last_final_report_id(step),
+                            decision="approved", reasons=step.form.note, reviewer=step.actor.name,
+                            reviewed_at=step.now))
+    step.reason = step.form.note
+    apply_limit(step.case, step.calendar, kind="callback", limit=step.ctx.policy.deadlines.callback,
+                start=step.today)
+
+
+def send_back(step: Step) -> None:
+    step.session.add(Review(case_id=step.case.id, report_id=_last_final_report_id(step),
+                            decision="returned", reasons=step.form.reasons,
+                            reviewer=step.actor.name, reviewed_at=step.now))
+    step.reason = step.form.reasons
+    step.case.return_count += 1
+    step.handling_limit()
+
+
+def callback(step: Step, satisfied: bool) -> None:
+    step.session.add(Callback(case_id=step.case.id, satisfied=satisfied, note=step.form.note,
+                              caller=step.actor.name, called_at=step.now))
+    step.reason = step.form.note
+    step.data["satisfied"] = satisfied
+    if satisfied:
+        _close(step)
+    else:
+        step.case.return_count += 1
+        step.handling_limit()
+
+
+def _close(step: Step) -> None:
+    step.case.closed_at = step.now
+    clear_limit(step.case)
+
+
+def close(step: Step) -> None:
+    step.reason = step.form.note
+    _close(step)
+
+
+def reopen(step: Step) -> None:
+    step.reason = step.form.reason
+    step.case.closed_at = None
+    step.case.return_count += 1
+    step.handling_limit()
+
+
+def record_result(step: Step) -> None:
+    _report(step, "commission_result")
+    _close(step)
+
+
+HANDLERS: dict[str, Callable[[Step], None]] = {
+    **{d: (lambda step, d=d: dispatch(step, d)) for d in  # type: ignore[misc]
+       ("transfer", "supervise", "key_supervise", "escalate", "refer")},
+    "step_up": step_up,
+    "object": object_,
+    "request_extension": request_extension,
+    "approve_extension": lambda step: decide_extension(step, True),
+    "reject_extension": lambda step: decide_extension(step, False),
+    "reassign": reassign,
+    "report_progress": report_progress,
+    "submit_report": submit_report,
+    "approve": approve,
+    "send_back": send_back,
+    "callback_satisfied": lambda step: callback(step, True),
+    "callback_unsatisfied": lambda step: callback(step, False),
+    "close": close,
+    "reopen": reopen,
+    "record_result": record_result,
+}
+
+
+class Guards:
+    """The facts guards need, read in the action's transaction."""
+
+    def __init__(self, session: Session, ctx: ServiceContext, today: dt.date) -> None:
+        self.session = session
+        self.ctx = ctx
+        self.today = today
+
+    def objection_window_open(self, case: Case) -> bool:
+        if case.dispatched_at is None:
+            return False
+        limit = self.ctx.policy.deadlines.objection
+        last = due_date(calendar_of(self.session, self.ctx, case), start=local_date(case.dispatched_at),
+                        days=limit.days, unit=limit.unit)
+        return self.today <= last.date
+
+    def _extensions(self, case: Case, statuses: tuple[str, ...]) -> int:
+        return self.session.exec(select(func.count()).select_from(Extension).where(
+            Extension.case_id == case.id, col(Extension.status).in_(statuses))).one()
+
+    def extension_allowed(self, case: Case) -> bool:
+        used = self._extensions(case, ("requested", "approved"))
+        return used < self.ctx.policy.extension.max_count and not self.pending_extension(case)
+
+    def pending_extension(self, case: Case) -> bool:
+        return self._extensions(case, ("requested",)) > 0

@@ -1,0 +1,1 @@
+"""Prefect flows: the engine that enforces deadlines unattended."""

@@ -1,0 +1,23 @@
+"""Every table, imported here so that Alembic and create_all see the whole metadata."""
+
+from duban.models.audit import AuditEvent
+from duban.models.case import Case, CaseCreate, CaseNumberSeq, Complainant, RepeatContact, Subject
+from duban.models.handling import Callback, Extension, HandlingReport, Objection, Review
+from duban.models.org import Org, OrgPublic
+
+__all__ = [
+    "AuditEvent",
+    "Callback",
+    "Case",
+    "CaseCreate",
+    "CaseNumberSeq",
+    "Complainant",
+    "Extension",
+    "HandlingReport",
+    "Objection",
+    "Org",
+    "OrgPublic",
+    "RepeatContact",
+    "Review",
+    "Subject",
+]

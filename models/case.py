@@ -1,0 +1,124 @@
+"""The case and the people around it. The complainant lives apart so it can be kept confidential."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Column, Index, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from duban.models.base import UTCDateTime
+
+
+class Complainant(SQLModel, table=True):
+    """Who complained (反映人): never shown to a handling unit unless consent_disclose."""
+
+    __tablename__ = "complainants"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(default="", max_length=60)
+    phone: str = Field(default="", max_length=32)
+    address: str = Field(default="", max_length=200)
+    real_name: bool = False
+    consent_disclose: bool = False
+
+
+class Subject(SQLModel, table=True):
+    """What is complained about (被反映对象): a known org, or a named person or enterprise."""
+
+    __tablename__ = "subjects"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    kind: str = Field(default="unit", max_length=16)  # unit | person | enterprise | other
+    org_id: int | None = Field(default=None, foreign_key="orgs.id", index=True)
+
+
+class CaseBase(SQLModel):
+    title: str = Field(max_length=200)
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    category: str = Field(default="other", max_length=32)
+    channel: str = Field(default="phone", max_length=16)
+    priority: str = Field(default="normal", max_length=16)
+
+
+class Case(CaseBase, table=True):
+    __tablename__ = "cases"
+    __table_args__ = (
+        # Work lists and sweeps: open cases by deadline, most urgent first.
+        Index("ix_cases_state_deadline", "state", "deadline_on"),
+        Index("ix_cases_unit_state", "unit_id", "state"),
+        Index("ix_cases_office_received", "office_id", "received_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(sa_column=Column(String(40), unique=True, nullable=False))
+    office_id: int = Field(foreign_key="orgs.id")  # the office that received it
+    level: str = Field(max_length=16, index=True)  # the receiving office's level
+    state: str = Field(sa_column=Column(String(32), nullable=False, index=True))
+    disposition: str | None = Field(default=None, sa_column=Column(String(16), index=True))
+    unit_id: int | None = Field(default=None, foreign_key="orgs.id")
+    subject_id: int | None = Field(default=None, foreign_key="subjects.id")
+    complainant_id: int | None = Field(default=None, foreign_key="complainants.id")
+    priority_rank: int = 2
+    matter_key: str = Field(default="", sa_column=Column(String(64), nullable=False, index=True))
+
+    received_at: dt.datetime = Field(sa_type=UTCDateTime)
+    dispatched_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+    # The running time limit: stored so sweeps find what is due with an index, and with what it
+    # was computed from so a calendar change can recompute it.
+    deadline_kind: str | None = Field(default=None, max_length=16)
+    deadline_start: dt.date | None = None
+    deadline_days: int | None = None
+    deadline_unit: str | None = Field(default=None, max_length=16)
+    extension_days: int = 0
+    deadline_on: dt.date | None = None
+    deadline_provisional: bool = False
+
+    return_count: int = 0
+    repeat_count: int = 0
+    version: int = 1
+    audit_seq: int = 0
+    audit_hash: str = Field(default="", max_length=64)
+
+
+
+class CaseCreate(CaseBase):
+    office_code: str
+    complainant_name: str = ""
+    complainant_phone: str = ""
+    complainant_real_name: bool = False
+    complainant_consent: bool = False
+    subject_name: str = ""
+    subject_kind: str = "unit"
+    subject_org_code: str | None = None
+    repeat_of: str | None = None
+    received_at: dt.datetime | None = None
+
+
+class CaseNumberSeq(SQLModel, table=True):
+    """Readable case numbers per receiving office and year (GS-LZ-2023-00012)."""
+
+    __tablename__ = "case_number_seqs"
+    __table_args__ = (UniqueConstraint("office_id", "year"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    office_id: int = Field(foreign_key="orgs.id")
+    year: int
+    last: int = 0
+
+
+class RepeatContact(SQLModel, table=True):
+    """A repeat complaint linked to the open case it repeats, not opened twice."""
+
+    __tablename__ = "repeat_contacts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    complainant_id: int | None = Field(default=None, foreign_key="complainants.id")
+    channel: str = Field(default="phone", max_length=16)
+    title: str = Field(max_length=200)
+    received_at: dt.datetime = Field(sa_type=UTCDateTime)

@@ -1,0 +1,79 @@
+"""What happens to a case while it is handled: reports, reviews, callbacks, extensions, objections."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Column, Text
+from sqlmodel import Field, SQLModel
+
+from duban.models.base import UTCDateTime
+
+
+class HandlingReport(SQLModel, table=True):
+    """办理报告: the final report, a half-monthly progress report, or the commission's result."""
+
+    __tablename__ = "handling_reports"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    unit_id: int | None = Field(default=None, foreign_key="orgs.id")
+    kind: str = Field(default="final", max_length=24)  # final | progress | commission_result
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    submitted_by: str = Field(max_length=80)
+    submitted_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+class Review(SQLModel, table=True):
+    """审核: the office's decision on a handling report, with reasons when it is returned."""
+
+    __tablename__ = "reviews"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    report_id: int | None = Field(default=None, foreign_key="handling_reports.id")
+    decision: str = Field(max_length=16)  # approved | returned
+    reasons: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    reviewer: str = Field(max_length=80)
+    reviewed_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+class Callback(SQLModel, table=True):
+    """回访: the complainant asked whether the problem is really solved."""
+
+    __tablename__ = "callbacks"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    satisfied: bool
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    caller: str = Field(max_length=80)
+    called_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+class Extension(SQLModel, table=True):
+    """延期: one request per case at most (policy), decided by the office."""
+
+    __tablename__ = "extensions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    days: int
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="requested", max_length=16)  # requested | approved | rejected
+    requested_by: str = Field(max_length=80)
+    requested_at: dt.datetime = Field(sa_type=UTCDateTime)
+    decided_by: str | None = Field(default=None, max_length=80)
+    decided_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Objection(SQLModel, table=True):
+    """退单: a unit says the case is not its business; the case goes back to triage."""
+
+    __tablename__ = "objections"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    unit_id: int = Field(foreign_key="orgs.id")
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    objected_at: dt.datetime = Field(sa_type=UTCDateTime)

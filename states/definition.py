@@ -1,0 +1,91 @@
+"""States and transitions of a case, as data (read by the machine, the diagram and the tests).
+
+received ──transfer/supervise/key_supervise/escalate/refer──▶ a disposition state
+disposition state ──submit_report──▶ reported ──approve──▶ verified ──close/callback──▶ closed
+reported ──send_back──▶ returned ──submit_report──▶ reported  (and so on until it is solved)
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class CaseState(StrEnum):
+    RECEIVED = "received"
+    TRANSFERRED = "transferred"
+    SUPERVISED = "supervised"
+    KEY_SUPERVISED = "key_supervised"
+    ESCALATED = "escalated"
+    REFERRED = "referred"
+    REPORTED = "reported"
+    RETURNED = "returned"
+    VERIFIED = "verified"
+    CLOSED = "closed"
+
+
+S = CaseState
+
+# The five dispositions (处置方式) and the state each one puts the case in.
+DISPOSITION_STATES: dict[str, CaseState] = {
+    "transfer": S.TRANSFERRED,
+    "supervise": S.SUPERVISED,
+    "key_supervise": S.KEY_SUPERVISED,
+    "escalate": S.ESCALATED,
+    "refer": S.REFERRED,
+}
+
+# The order in which a stalled case's disposition is raised (提级).
+DISPOSITION_LADDER = ["transfer", "supervise", "key_supervise", "escalate"]
+
+# States in which a unit is working on the case and its handling deadline runs.
+HANDLING_STATES = [S.TRANSFERRED, S.SUPERVISED, S.KEY_SUPERVISED, S.ESCALATED, S.RETURNED]
+FINAL_STATES = [S.CLOSED]
+OPEN_STATES = [s for s in S if s not in FINAL_STATES]
+_ACTIVE_DISPOSITIONS = [S.TRANSFERRED, S.SUPERVISED, S.KEY_SUPERVISED]
+
+# dest None = internal transition: the state stays, the action is still recorded and audited.
+TRANSITIONS: list[dict] = [
+    *(
+        {"trigger": disposition, "source": S.RECEIVED, "dest": state}
+        for disposition, state in DISPOSITION_STATES.items()
+    ),
+    # 提级直办 also takes over a case already being handled below.
+    {"trigger": "escalate", "source": [*_ACTIVE_DISPOSITIONS, S.RETURNED], "dest": S.ESCALATED},
+    {"trigger": "step_up", "source": S.TRANSFERRED, "dest": S.SUPERVISED},
+    {"trigger": "step_up", "source": S.SUPERVISED, "dest": S.KEY_SUPERVISED},
+    {"trigger": "step_up", "source": S.KEY_SUPERVISED, "dest": S.ESCALATED},
+    {
+        "trigger": "object",
+        "source": _ACTIVE_DISPOSITIONS,
+        "dest": S.RECEIVED,
+        "conditions": ["within_objection_window"],
+    },
+    {
+        "trigger": "request_extension",
+        "source": HANDLING_STATES,
+        "dest": None,
+        "conditions": ["can_request_extension"],
+    },
+    {
+        "trigger": "approve_extension",
+        "source": [*HANDLING_STATES, S.REPORTED],
+        "dest": None,
+        "conditions": ["has_pending_extension"],
+    },
+    {
+        "trigger": "reject_extension",
+        "source": [*HANDLING_STATES, S.REPORTED],
+        "dest": None,
+        "conditions": ["has_pending_extension"],
+    },
+    {"trigger": "reassign", "source": HANDLING_STATES, "dest": None},
+    {"trigger": "report_progress", "source": S.KEY_SUPERVISED, "dest": None},
+    {"trigger": "submit_report", "source": HANDLING_STATES, "dest": S.REPORTED},
+    {"trigger": "approve", "source": S.REPORTED, "dest": S.VERIFIED},
+    {"trigger": "send_back", "source": S.REPORTED, "dest": S.RETURNED},
+    {"trigger": "callback_satisfied", "source": S.VERIFIED, "dest": S.CLOSED},
+    {"trigger": "callback_unsatisfied", "source": S.VERIFIED, "dest": S.RETURNED},
+    {"trigger": "close", "source": S.VERIFIED, "dest": S.CLOSED},
+    {"trigger": "reopen", "source": S.CLOSED, "dest": S.RETURNED, "conditions": ["has_unit"]},
+    {"trigger": "record_result", "source": S.REFERRED, "dest": S.CLOSED},
+]

@@ -1,0 +1,122 @@
+"""Binds the transition data to a case through a small adapter.
+
+`transitions` cannot attach to a SQLModel row (pydantic refuses its trigger attributes), so the
+machine is built once, with no models, and each event is fired on a `CaseAdapter` whose `state`
+reads and writes the row. Guards are the adapter's methods named in the transition data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from transitions import Machine
+
+from duban.states.definition import TRANSITIONS, CaseState
+
+
+class GuardContext(Protocol):
+    """What guards need to know beyond the row: today, the calendar and the policy."""
+
+    def objection_window_open(self, case: Any) -> bool: ...
+    def extension_allowed(self, case: Any) -> bool: ...
+    def pending_extension(self, case: Any) -> bool: ...
+
+
+@dataclass
+class CaseAdapter:
+    case: Any  # models.Case; Any keeps states/ free of the table layer
+    ctx: GuardContext
+
+    @property
+    def state(self) -> str:
+        return CaseState(self.case.state).value
+
+    @state.setter
+    def state(self, value: str) -> None:
+        self.case.state = CaseState(value).value
+
+    # Guards, named in TRANSITIONS.
+    def within_objection_window(self, **_: Any) -> bool:
+        return self.ctx.objection_window_open(self.case)
+
+    def can_request_extension(self, **_: Any) -> bool:
+        return self.ctx.extension_allowed(self.case)
+
+    def has_pending_extension(self, **_: Any) -> bool:
+        return self.ctx.pending_extension(self.case)
+
+    def has_unit(self, **_: Any) -> bool:
+        return self.case.unit_id is not None
+
+
+def _build() -> Machine:
+    return Machine(
+        model=None,
+        states=[s.value for s in CaseState],
+        transitions=[_plain(t) for t in TRANSITIONS],
+        initial=CaseState.RECEIVED.value,
+        auto_transitions=False,
+        model_attribute="state",
+        send_event=False,
+    )
+
+
+def _plain(transition: dict) -> dict:
+    def value(x: Any) -> Any:
+        if isinstance(x, list):
+            return [value(i) for i in x]
+        return x.value if isinstance(x, CaseState) else x
+
+    return {k: value(v) for k, v in transition.items()}
+
+
+MACHINE = _build()
+
+
+def triggers(state: str) -> list[str]:
+    """Every action defined from a state, guards not evaluated."""
+    return list(MACHINE.get_triggers(CaseState(state).value))
+
+
+def _transitions_for(trigger: str, state: str) -> list:
+    event = MACHINE.events.get(trigger)
+    if event is None:
+        return []
+    return list(event.transitions.get(CaseState(state).value, []))
+
+
+def failed_guards(adapter: CaseAdapter, trigger: str) -> list[str]:
+    """Names of the guards that stop `trigger` now (empty when it may fire)."""
+    failed: list[str] = []
+    for transition in _transitions_for(trigger, adapter.state):
+        names = [c.func for c in transition.conditions if not _holds(adapter, c)]
+        if not names:
+            return []
+        failed += names
+    return failed
+
+
+def _holds(adapter: CaseAdapter, condition: Any) -> bool:
+    return bool(getattr(adapter, condition.func)()) == condition.target
+
+
+def can_fire(adapter: CaseAdapter, trigger: str) -> bool:
+    return bool(_transitions_for(trigger, adapter.state)) and not failed_guards(adapter, trigger)
+
+
+def allowed_actions(adapter: CaseAdapter) -> list[str]:
+    return [t for t in triggers(adapter.state) if can_fire(adapter, t)]
+
+
+def fire(adapter: CaseAdapter, trigger: str) -> bool:
+    """Fire an event; the caller has checked can_fire. Returns whether a transition ran."""
+    return bool(MACHINE.events[trigger].trigger(adapter))
+
+
+def dest_of(adapter: CaseAdapter, trigger: str) -> str | None:
+    """Where `trigger` would take the case now (None for an internal transition)."""
+    for transition in _transitions_for(trigger, adapter.state):
+        if all(_holds(adapter, c) for c in transition.conditions):
+            return transition.dest
+    return None
