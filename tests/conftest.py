@@ -1,0 +1,132 @@
+"""Fixtures shared by the whole suite: a fresh database per test on every configured backend.
+
+`DUBAN_TEST_BACKENDS` (comma list, default `sqlite`) says which backends each database test runs
+on; `scripts/test` sets `sqlite,postgresql` and starts a server for `DUBAN_TEST_PG_URL`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import make_url, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlmodel import SQLModel
+
+from duban.db import create_all, make_engine
+
+BACKENDS = [name.strip() for name in os.environ.get("DUBAN_TEST_BACKENDS", "sqlite").split(",")]
+BACKENDS = [name for name in BACKENDS if name]
+
+
+_DATA_DIR = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Tests never touch a person's real data: settings read from these, and code that falls
+    # back to get_settings() would otherwise open ~/.local/share/duban or their own server.
+    config.stash[_DATA_DIR] = os.environ["DUBAN_DATA_DIR"] = tempfile.mkdtemp(prefix="duban-test-data-")
+    os.environ.pop("DUBAN_DATABASE_URL", None)
+    os.environ.pop("DUBAN_CONFIG_DIR", None)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(config.stash.get(_DATA_DIR, ""), ignore_errors=True)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The name of the database backend this test runs on (`sqlite` or `postgresql`)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def engine(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on an empty database with every table, new for each test."""
+    if backend == "sqlite":
+        # A file, not :memory:, so WAL and several connections behave as in production.
+        sqlite_engine = make_engine(f"sqlite:///{tmp_path / 'duban.db'}")
+        create_all(sqlite_engine)
+        yield sqlite_engine
+        sqlite_engine.dispose()
+    elif backend == "postgresql":
+        pg: _PostgresDatabase = request.getfixturevalue("_pg_database")
+        pg.empty()
+        yield pg.engine
+    else:
+        pytest.fail(f"DUBAN_TEST_BACKENDS names an unknown backend {backend!r}", pytrace=False)
+
+
+class _PostgresDatabase:
+    """One schema per session; each test empties every table (far faster than re-creating)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._created: set[str] = set()
+
+    def reset_schema(self) -> None:
+        # Dropping the schema, not metadata.drop_all: it also removes tables and types an older
+        # version of the models left behind, whose foreign keys would block drop_all.
+        with self.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        create_all(self.engine)
+        self._created = set(SQLModel.metadata.tables)
+
+    def empty(self) -> None:
+        # Tables a test module defined after the session began still need creating.
+        if set(SQLModel.metadata.tables) - self._created:
+            SQLModel.metadata.create_all(self.engine)
+            self._created = set(SQLModel.metadata.tables)
+        tables = SQLModel.metadata.sorted_tables
+        if not tables:
+            return
+        quote = self.engine.dialect.identifier_preparer.format_table
+        with self.engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {', '.join(quote(t) for t in tables)} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(scope="session")
+def _pg_database() -> Iterator[_PostgresDatabase]:
+    # Listed but unreachable fails loudly: a skip here would let CI pass without PostgreSQL.
+    url = os.environ.get("DUBAN_TEST_PG_URL")
+    if not url:
+        pytest.fail(
+            "DUBAN_TEST_BACKENDS lists postgresql but DUBAN_TEST_PG_URL is not set; "
+            "run scripts/test (it starts one), or DUBAN_TEST_BACKENDS=sqlite",
+            pytrace=False,
+        )
+    url = _database_for_this_worker(url)
+    pg_engine = make_engine(url)
+    try:
+        with pg_engine.connect():
+            pass
+    except OperationalError as exc:
+        message = f"cannot reach PostgreSQL at {url} (scripts/pg starts one): {exc.orig}"
+        raise pytest.fail.Exception(message, pytrace=False) from None
+    database = _PostgresDatabase(pg_engine)
+    database.reset_schema()
+    yield database
+    pg_engine.dispose()
+
+
+def _database_for_this_worker(url: str) -> str:
+    """With pytest-xdist each worker gets its own database (`duban_test_gw0`...), created on demand."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    parsed = make_url(url)
+    name = f"{parsed.database}_{worker}"
+    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}) is None:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.engine.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)

@@ -1,0 +1,71 @@
+"""The root folders install under one namespace: duban/ as `duban`, flows/ as `duban.flows`, ...
+
+setuptools installs only the packages pyproject.toml lists, so a new folder that is not listed
+works in the editable checkout and is missing from a built wheel. These tests keep the list and
+the tree equal, and keep anyone from importing a root folder as a top-level package (`models`
+and `config` are also names of unrelated PyPI distributions).
+"""
+
+from __future__ import annotations
+
+import ast
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SETUPTOOLS = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+PACKAGE_DIR: dict[str, str] = SETUPTOOLS["package-dir"]
+ROOT_FOLDERS = {"duban", "flows", "states", "models", "config"}
+SKIPPED_DIRS = {"build", "dist", "node_modules", "__pycache__"}  # and every .hidden folder
+
+
+def _packages_in_tree() -> set[str]:
+    found = set()
+    for prefix, folder in PACKAGE_DIR.items():
+        base = ROOT / folder
+        for init in base.rglob("__init__.py"):
+            if "__pycache__" in init.parts:
+                continue
+            relative = init.parent.relative_to(base).parts
+            found.add(".".join((prefix, *relative)))
+    return found
+
+
+def _python_files() -> list[Path]:
+    def skipped(folder: str) -> bool:
+        return folder in SKIPPED_DIRS or folder.startswith(".")
+
+    return [path for path in ROOT.rglob("*.py") if not any(map(skipped, path.relative_to(ROOT).parts[:-1]))]
+
+
+def test_each_root_folder_is_mapped_into_the_duban_namespace() -> None:
+    assert set(PACKAGE_DIR.values()) == ROOT_FOLDERS
+    assert all(name == "duban" or name.startswith("duban.") for name in PACKAGE_DIR)
+
+
+def test_every_package_in_the_tree_is_listed_in_pyproject() -> None:
+    unlisted = _packages_in_tree() - set(SETUPTOOLS["packages"])
+    assert not unlisted, f"add to [tool.setuptools] packages in pyproject.toml: {sorted(unlisted)}"
+
+
+def test_every_listed_package_exists_in_the_tree() -> None:
+    missing = set(SETUPTOOLS["packages"]) - _packages_in_tree()
+    assert not missing, f"listed in pyproject.toml but no folder with __init__.py: {sorted(missing)}"
+
+
+def test_no_module_imports_a_root_folder_as_a_top_level_package() -> None:
+    banned = ROOT_FOLDERS - {"duban"}
+    offenders = []
+    for path in _python_files():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                if name.split(".")[0] in banned:
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {name} -> duban.{name}")
+    assert not offenders, "\n".join(offenders)
