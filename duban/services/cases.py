@@ -71,7 +71,7 @@ class CaseService:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def _load(self, session: Session, ref: int | str, *, lock: bool) -> Case:
+    def load_in(self, session: Session, ref: int | str, *, lock: bool) -> Case:
         query = select(Case).where(Case.id == ref if isinstance(ref, int) else Case.number == ref)
         if lock and session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update()
@@ -82,13 +82,13 @@ class CaseService:
 
     def get(self, ref: int | str) -> Case:
         with Session(self.ctx.engine) as session:
-            return self._load(session, ref, lock=False)
+            return self.load_in(session, ref, lock=False)
 
     def allowed_actions(self, case: Case, actor: Actor | None = None) -> list[str]:
         with Session(self.ctx.engine) as session:
-            return self._allowed(session, case, actor)
+            return self.allowed_in(session, case, actor)
 
-    def _allowed(self, session: Session, case: Case, actor: Actor | None) -> list[str]:
+    def allowed_in(self, session: Session, case: Case, actor: Actor | None) -> list[str]:
         adapter = CaseAdapter(case, Guards(session, self.ctx, self.ctx.today()))
         actions = allowed_actions(adapter)
         if actor is not None:
@@ -114,7 +114,7 @@ class CaseService:
         """Perform one action on a case, checking role, state, guards and version first."""
         parsed = parse_form(action, form)
         with self._transaction() as session:
-            case = self._load(session, ref, lock=True)
+            case = self.load_in(session, ref, lock=True)
             if actor.role == "unit" and case.unit_id != actor.org_id:
                 raise CaseNotFound(ref)  # a unit does not learn that other units' cases exist
             if expected_version is not None and case.version != expected_version:
@@ -129,12 +129,12 @@ class CaseService:
             state = CaseState(case.state).value
             if action not in triggers(state):
                 raise ActionNotAllowed(case_number=case.number, action=action, state=state,
-                                       allowed=self._allowed(session, case, actor))
+                                       allowed=self.allowed_in(session, case, actor))
             failed = failed_guards(adapter, action)
             if failed:
                 reason = "; ".join(self.ctx.labels.of("guards", g) for g in failed)
                 raise ActionNotAllowed(case_number=case.number, action=action, state=state,
-                                       allowed=self._allowed(session, case, actor), reason=reason)
+                                       allowed=self.allowed_in(session, case, actor), reason=reason)
             fire(adapter, action)
             step = Step(session=session, case=case, ctx=self.ctx, actor=actor, action=action,
                         form=parsed, now=now)
@@ -211,7 +211,7 @@ class CaseService:
 
     def _repeat_target(self, session: Session, data: CaseCreate, key: str) -> Case | None:
         if data.repeat_of:
-            case = self._load(session, data.repeat_of, lock=True)
+            case = self.load_in(session, data.repeat_of, lock=True)
             if case.state == CaseState.CLOSED:
                 raise InvalidActionInput(action="register", field="repeat_of",
                                          message=f"{case.number} is closed; register a new case")

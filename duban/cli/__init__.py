@@ -1,0 +1,18 @@
+"""The `duban` command: one Typer app, a sub-command module per concern."""
+
+from __future__ import annotations
+
+import typer
+
+from duban.cli import calendar, cases, demo, states
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Duban (督办): supervision cases from hotline to solution.")
+app.add_typer(calendar.app, name="calendar")
+app.add_typer(cases.app, name="case")
+app.add_typer(states.app, name="states")
+app.command("demo")(demo.demo)
+
+
+def main() -> None:
+    app()

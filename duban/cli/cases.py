@@ -1,0 +1,153 @@
+"""`duban case`: enough for an office to run on the command line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from duban.cli.common import AS_HELP, actor_from, console, context, reported_errors
+from duban.clock import parse_local, shanghai
+from duban.models import CaseCreate
+from duban.services import CaseService
+from duban.services.queries import case_detail, list_cases
+
+app = typer.Typer(no_args_is_help=True, help="Register, list, show and act on cases.")
+
+WARNING_STYLE = {"red": "bold red", "yellow": "yellow", "blue": "blue", "none": ""}
+
+
+@app.command("create")
+def create(
+    office: str = typer.Option(..., help="receiving office code, e.g. GS or GS-LZ"),
+    title: str = typer.Option(...),
+    summary: str = typer.Option(""),
+    category: str = typer.Option("other"),
+    channel: str = typer.Option("phone"),
+    priority: str = typer.Option("normal", help="normal, enterprise (涉企) or livelihood (民生急难)"),
+    complainant: str = typer.Option("", help="complainant's name (kept confidential)"),
+    phone: str = typer.Option(""),
+    real_name: bool = typer.Option(False, "--real-name"),
+    consent: bool = typer.Option(False, "--consent", help="complainant agrees the unit may see them"),
+    subject: str = typer.Option("", help="who or what is complained about"),
+    subject_org: str | None = typer.Option(None, help="org code of the subject, if it is a unit"),
+    repeat_of: str | None = typer.Option(None, help="case number this complaint repeats"),
+    received: str | None = typer.Option(None, help="when received, Asia/Shanghai (default now)"),
+    as_: str = typer.Option("clerk", "--as", help=AS_HELP),
+) -> None:
+    """Register a complaint (a repeat of an open case is linked to it instead)."""
+    ctx = context()
+    with reported_errors():
+        data = CaseCreate(
+            office_code=office, title=title, summary=summary, category=category, channel=channel,
+            priority=priority, complainant_name=complainant, complainant_phone=phone,
+            complainant_real_name=real_name, complainant_consent=consent, subject_name=subject,
+            subject_org_code=subject_org, repeat_of=repeat_of,
+            received_at=parse_local(received) if received else None,
+        )
+        result = CaseService(ctx).register(data, actor=actor_from(ctx, as_))
+    case = result.case
+    if result.linked:
+        console.print(f"重复反映，已并入 {case.number}（第{case.repeat_count}次重复） linked to open case")
+    else:
+        console.print(f"已登记 {case.number} registered; 分流处置期限 triage due {case.deadline_on}")
+
+
+@app.command("list")
+def list_(
+    state: str | None = None,
+    disposition: str | None = None,
+    level: str | None = None,
+    warning: str | None = typer.Option(None, help="none, blue, yellow or red"),
+    overdue: bool = typer.Option(False, "--overdue"),
+    priority: str | None = None,
+    text: str | None = None,
+    open_only: bool = typer.Option(False, "--open"),
+    limit: int = typer.Option(50, min=1, max=10000),
+    as_: str = typer.Option("dispatcher", "--as", help=AS_HELP),
+) -> None:
+    """List cases, most urgent first, with deadline and warning colour."""
+    from sqlmodel import Session
+
+    from duban.services.queries import scope_for
+
+    ctx = context()
+    labels = ctx.labels
+    with reported_errors():
+        actor = actor_from(ctx, as_)
+        with Session(ctx.engine) as session:
+            flt = scope_for(session, actor)
+        flt.state, flt.disposition, flt.level, flt.warning = state, disposition, level, warning
+        flt.overdue, flt.priority, flt.text, flt.open_only, flt.limit = (
+            overdue or None, priority, text, open_only, limit)
+        rows = list_cases(ctx, flt)
+    table = Table("编号", "标题", "状态", "处置", "承办单位", "期限", "预警", "优先")
+    for r in rows:
+        deadline = f"{r.deadline_on}{'*' if r.provisional else ''}" if r.deadline_on else ""
+        table.add_row(r.number, r.title[:24], labels.of("states", r.state),
+                      labels.of("dispositions", r.disposition), r.unit or "", deadline,
+                      f"[{WARNING_STYLE[r.warning]}]{labels.of('warnings', r.warning)}[/]"
+                      if r.warning != "none" else "", labels.of("priorities", r.priority))
+    console.print(table)
+    note = "  (* provisional deadline)" if any(r.provisional for r in rows) else ""
+    console.print(f"{len(rows)} cases{note}")
+
+
+@app.command("show")
+def show(number: str, as_: str = typer.Option("dispatcher", "--as", help=AS_HELP)) -> None:
+    """Show one case: facts, people, deadline, whole timeline, and the actions allowed now."""
+    ctx = context()
+    labels = ctx.labels
+    with reported_errors():
+        d = case_detail(ctx, number, viewer=actor_from(ctx, as_))
+    case, row = d["case"], d["row"]
+    console.print(f"[bold]{case['number']}[/bold]  {case['title']}")
+    console.print(f"状态 {labels.of('states', case['state'])}  "
+                  f"处置 {labels.of('dispositions', case['disposition'])}  优先级 {labels.of('priorities', case['priority'])}  受理 {d['office']['name']}"
+                  f"  承办 {d['unit']['name'] if d['unit'] else '—'}")
+    if row["deadline_on"]:
+        console.print(f"{labels.of('deadline_kinds', row['deadline_kind'])}期限 {row['deadline_on']}"
+                      f"{labels.text['provisional'] if row['provisional'] else ''}  剩余工作日 "
+                      f"{row['workdays_left']}  {labels.of('warnings', row['warning'])}")
+    console.print(f"反映人 {d['complainant']['name']} {d['complainant']['phone']}  "
+                  f"被反映对象 {d['subject']['name'] if d['subject'] else '—'}  "
+                  f"退回 {case['return_count']} 次  重复反映 {case['repeat_count']} 次")
+    if case["summary"]:
+        console.print(case["summary"])
+    table = Table("#", "时间", "操作", "从", "到", "人员", "说明")
+    for e in d["timeline"]:
+        table.add_row(str(e["seq"]), shanghai(e["at"]).strftime("%Y-%m-%d %H:%M"),
+                      labels.of("actions", e["action"]), labels.of("states", e["from_state"]),
+                      labels.of("states", e["to_state"]),
+                      f"{e['actor']}({labels.of('roles', e['actor_role'])})",
+                      e["reason"][:40])
+    console.print(table)
+    allowed = ", ".join(f"{a}({labels.of('actions', a)})" for a in d["allowed_actions"]) or "—"
+    console.print(f"可执行操作 allowed now: {allowed}")
+
+
+@app.command("act")
+def act(
+    number: str,
+    action: str,
+    unit: str | None = typer.Option(None, help="org code (dispatch, reassign)"),
+    reason: str | None = typer.Option(None),
+    reasons: str | None = typer.Option(None, help="why a report is sent back"),
+    text: str | None = typer.Option(None, help="report text"),
+    note: str | None = typer.Option(None),
+    days: int | None = typer.Option(None, help="extension days"),
+    version: int | None = typer.Option(None, help="refuse if the case changed since this version"),
+    as_: str = typer.Option("dispatcher", "--as", help=AS_HELP),
+    user: str | None = typer.Option(None, help="name recorded in the audit trail"),
+) -> None:
+    """Perform ACTION on a case (see `duban case show` for the actions allowed now)."""
+    ctx = context()
+    form: dict[str, Any] = {k: v for k, v in dict(unit=unit, reason=reason, reasons=reasons, text=text,
+                                                  note=note, days=days).items() if v is not None}
+    with reported_errors():
+        case = CaseService(ctx).act(number, action, actor=actor_from(ctx, as_, user), form=form,
+                                    expected_version=version)
+    labels = ctx.labels
+    console.print(f"{case.number}: {labels.of('actions', action)} → {labels.of('states', case.state)}"
+                  + (f"，期限 {case.deadline_on}" if case.deadline_on else ""))

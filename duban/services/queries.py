@@ -1,0 +1,193 @@
+"""Reading cases for lists and case pages. Never writes; applies scope and confidentiality."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import func, or_
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from duban.deadlines import warning_colour, workdays_left
+from duban.errors import CaseNotFound
+from duban.models import (
+    AuditEvent,
+    Callback,
+    Case,
+    Complainant,
+    Extension,
+    HandlingReport,
+    Org,
+    Review,
+    Subject,
+)
+from duban.services.context import Actor, ServiceContext
+from duban.services.privacy import complainant_view
+from duban.states.definition import OPEN_STATES
+
+
+@dataclass
+class CaseRow:
+    id: int
+    number: str
+    title: str
+    state: str
+    disposition: str | None
+    priority: str
+    level: str
+    office: str
+    unit: str | None
+    deadline_kind: str | None
+    deadline_on: dt.date | None
+    provisional: bool
+    warning: str
+    workdays_left: int | None
+    return_count: int
+    repeat_count: int
+    received_at: dt.datetime
+    version: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class CaseFilter:
+    state: str | None = None
+    disposition: str | None = None
+    level: str | None = None
+    unit_id: int | None = None
+    office_prefix: str | None = None  # org code prefix: a city sees GS-LZ and everything under it
+    priority: str | None = None
+    warning: str | None = None
+    overdue: bool | None = None
+    open_only: bool = False
+    text: str | None = None
+    limit: int = 100
+    offset: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def scope_for(session: Session, actor: Actor) -> CaseFilter:
+    """The cases an actor may see: a unit its own; an office its region and below; else all."""
+    if actor.role == "unit":
+        return CaseFilter(unit_id=actor.org_id if actor.org_id is not None else -1)
+    if actor.org_id is not None:
+        org = session.get(Org, actor.org_id)
+        if org is not None and org.level != "province":
+            return CaseFilter(office_prefix=org.code)
+    return CaseFilter()
+
+
+def list_cases(ctx: ServiceContext, flt: CaseFilter) -> list[CaseRow]:
+    """Cases in work order: priority cases first, then by deadline (nearest first)."""
+    today = ctx.today()
+    office = aliased(Org)
+    unit = aliased(Org)
+    query = (
+        select(Case, office.name, office.code, unit.name, unit.code)
+        .join(office, col(Case.office_id) == office.id)
+        .outerjoin(unit, col(Case.unit_id) == unit.id)
+    )
+    if flt.state:
+        query = query.where(Case.state == flt.state)
+    if flt.open_only:
+        query = query.where(col(Case.state).in_(OPEN_STATES))
+    if flt.disposition:
+        query = query.where(Case.disposition == flt.disposition)
+    if flt.level:
+        query = query.where(Case.level == flt.level)
+    if flt.unit_id is not None:
+        query = query.where(Case.unit_id == flt.unit_id)
+    if flt.office_prefix:
+        prefix = flt.office_prefix
+        query = query.where(or_(office.code == prefix, col(office.code).startswith(prefix + "-"),
+                                unit.code == prefix, col(unit.code).startswith(prefix + "-")))
+    if flt.priority:
+        query = query.where(Case.priority == flt.priority)
+    if flt.overdue is True:
+        query = query.where(col(Case.deadline_on) < today)
+    if flt.text:
+        like = f"%{flt.text}%"
+        query = query.where(or_(col(Case.title).like(like), col(Case.number).like(like)))
+    query = query.order_by(
+        col(Case.state) == "closed", col(Case.priority_rank), col(Case.deadline_on).is_(None),
+        col(Case.deadline_on), col(Case.id),
+    )
+    rows: list[CaseRow] = []
+    with Session(ctx.engine) as session:
+        # Warning colours depend on the calendar, so the colour filter runs after the query.
+        page = query if flt.warning else query.offset(flt.offset).limit(flt.limit)
+        for case, office_name, office_code, unit_name, unit_code in session.exec(page):
+            row = _row(ctx, case, office_name, office_code, unit_name, unit_code, today)
+            if flt.warning and row.warning != flt.warning:
+                continue
+            rows.append(row)
+    if flt.warning:
+        rows = rows[flt.offset: flt.offset + flt.limit]
+    return rows
+
+
+def _row(ctx: ServiceContext, case: Case, office_name: str, office_code: str, unit_name: str | None,
+         unit_code: str | None, today: dt.date) -> CaseRow:
+    calendar = ctx.calendar_for(unit_code or office_code)
+    colour = warning_colour(deadline_on=case.deadline_on, deadline_start=case.deadline_start,
+                            today=today, calendar=calendar, policy=ctx.policy)
+    left = (workdays_left(calendar, today=today, deadline_on=case.deadline_on)
+            if case.deadline_on else None)
+    assert case.id is not None
+    return CaseRow(
+        id=case.id, number=case.number, title=case.title, state=case.state,
+        disposition=case.disposition, priority=case.priority, level=case.level, office=office_name,
+        unit=unit_name, deadline_kind=case.deadline_kind, deadline_on=case.deadline_on,
+        provisional=case.deadline_provisional, warning=colour, workdays_left=left,
+        return_count=case.return_count, repeat_count=case.repeat_count,
+        received_at=case.received_at, version=case.version,
+    )
+
+
+def case_detail(ctx: ServiceContext, ref: int | str, *, viewer: Actor | None) -> dict[str, Any]:
+    """Everything on a case page, with the complainant masked for those who may not see it."""
+    from duban.services.cases import CaseService
+
+    service = CaseService(ctx)
+    with Session(ctx.engine) as session:
+        case = service.load_in(session, ref, lock=False)
+        if viewer is not None and viewer.role == "unit" and case.unit_id != viewer.org_id:
+            raise CaseNotFound(ref)
+        office = session.get(Org, case.office_id)
+        unit = session.get(Org, case.unit_id) if case.unit_id else None
+        subject = session.get(Subject, case.subject_id) if case.subject_id else None
+        complainant = session.get(Complainant, case.complainant_id) if case.complainant_id else None
+        assert office is not None
+        row = _row(ctx, case, office.name, office.code, unit.name if unit else None,
+                   unit.code if unit else None, ctx.today())
+
+        def all_of(model: Any, order: Any) -> list[dict[str, Any]]:
+            items = session.exec(select(model).where(model.case_id == case.id).order_by(order))
+            return [item.model_dump() for item in items]
+
+        return {
+            "case": case.model_dump(exclude={"complainant_id", "matter_key", "audit_hash"}),
+            "row": row.as_dict(),
+            "office": office.model_dump(include={"code", "name", "level"}),
+            "unit": unit.model_dump(include={"code", "name", "level"}) if unit else None,
+            "subject": subject.model_dump(include={"name", "kind"}) if subject else None,
+            "complainant": complainant_view(viewer, complainant, ctx.labels.text["masked"]),
+            "timeline": all_of(AuditEvent, AuditEvent.seq),
+            "reports": all_of(HandlingReport, HandlingReport.id),
+            "reviews": all_of(Review, Review.id),
+            "callbacks": all_of(Callback, Callback.id),
+            "extensions": all_of(Extension, Extension.id),
+            "allowed_actions": service.allowed_in(session, case, viewer),
+        }
+
+
+def count_by(ctx: ServiceContext, column: Any, *, where: Any = None) -> dict[str, int]:
+    with Session(ctx.engine) as session:
+        query = select(column, func.count()).group_by(column)
+        if where is not None:
+            query = query.where(where)
+        return {key: n for key, n in session.exec(query)}
