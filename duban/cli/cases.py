@@ -104,7 +104,8 @@ def show(number: str, as_: str = typer.Option("dispatcher", "--as", help=AS_HELP
     case, row = d["case"], d["row"]
     console.print(f"[bold]{case['number']}[/bold]  {case['title']}")
     console.print(f"状态 {labels.of('states', case['state'])}  "
-                  f"处置 {labels.of('dispositions', case['disposition'])}  优先级 {labels.of('priorities', case['priority'])}  受理 {d['office']['name']}"
+                  f"处置 {labels.of('dispositions', case['disposition'])}  "
+                  f"优先级 {labels.of('priorities', case['priority'])}  受理 {d['office']['name']}"
                   f"  承办 {d['unit']['name'] if d['unit'] else '—'}")
     if row["deadline_on"]:
         console.print(f"{labels.of('deadline_kinds', row['deadline_kind'])}期限 {row['deadline_on']}"
