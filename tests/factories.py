@@ -1,0 +1,104 @@
+"""Small hand-made worlds for tests: a few orgs, a simulated clock, actors, and case builders."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from duban.clock import SimulatedClock, parse_local
+from duban.models import CaseCreate, Org
+from duban.services import Actor, CaseService, ServiceContext
+from duban.services.orgs import install_orgs
+from duban.workcal import load_calendar_book
+
+
+@dataclass(frozen=True)
+class OrgRow:
+    code: str
+    name: str
+    kind: str
+    level: str
+    parent_code: str | None
+    region_name: str = ""
+    email: str = ""
+    head_email: str = ""
+    autonomous: bool = False
+
+
+# A province, one city with one county, and the units that handle and get complained about.
+ORGS = [
+    OrgRow("GS", "省办", "office", "province", None, "甘肃省", "gs@duban.example", "gs.head@duban.example"),
+    OrgRow("GS-GOV", "甘肃省人民政府", "government", "province", "GS", "甘肃省"),
+    OrgRow("GS-JW", "省纪委监委", "commission", "province", "GS", "甘肃省"),
+    OrgRow("GS-FGW", "省发展改革委", "department", "province", "GS", "甘肃省", "gs-fgw@duban.example"),
+    OrgRow("GS-LZ", "兰州市办", "office", "city", "GS", "兰州市", "gs-lz@duban.example"),
+    OrgRow("GS-LZ-GOV", "兰州市人民政府", "government", "city", "GS-LZ", "兰州市", "gs-lz-gov@duban.example",
+           "gs-lz-gov.head@duban.example"),
+    OrgRow("GS-LZ-JW", "兰州市纪委监委", "commission", "city", "GS-LZ", "兰州市"),
+    OrgRow("GS-LZ-ZJJ", "兰州市住建局", "bureau", "city", "GS-LZ", "兰州市", "gs-lz-zjj@duban.example"),
+    OrgRow("GS-LZ-CG", "城关区办", "office", "county", "GS-LZ", "城关区", "gs-lz-cg@duban.example"),
+    OrgRow("GS-LZ-CG-GOV", "城关区人民政府", "government", "county", "GS-LZ-CG", "城关区",
+           "gs-lz-cg-gov@duban.example", "gs-lz-cg-gov.head@duban.example"),
+    OrgRow("GS-LZ-CG-ZJJ", "城关区住建局", "bureau", "county", "GS-LZ-CG", "城关区",
+           "gs-lz-cg-zjj@duban.example", "gs-lz-cg-zjj.head@duban.example"),
+    OrgRow("GS-LZ-CG-SWJ", "城关区水务局", "bureau", "county", "GS-LZ-CG", "城关区",
+           "gs-lz-cg-swj@duban.example"),
+    OrgRow("GS-LX", "临夏州办", "office", "city", "GS", "临夏回族自治州", autonomous=True),
+    OrgRow("GS-LX-GOV", "临夏州人民政府", "government", "city", "GS-LX", "临夏回族自治州", autonomous=True),
+]
+
+CLERK = Actor("受理员甲", "clerk")
+DISPATCHER = Actor("分流员乙", "dispatcher")
+SUPERVISOR = Actor("审核员丙", "supervisor")
+LEADER = Actor("领导丁", "leader")
+
+
+def world(engine: Engine, *, start: str = "2023-09-27 10:00", override_dir: Any = None) -> ServiceContext:
+    """A service context on `engine` with the small org tree and a simulated clock at `start`."""
+    install_orgs(engine, ORGS)
+    ctx = ServiceContext(engine=engine, clock=SimulatedClock(parse_local(start)))
+    if override_dir is not None:
+        ctx.calendars = load_calendar_book(override_dir)
+    return ctx
+
+
+def org_id(ctx: ServiceContext, code: str) -> int:
+    with Session(ctx.engine) as session:
+        org = session.exec(select(Org).where(Org.code == code)).one()
+        assert org.id is not None
+        return org.id
+
+
+def unit_actor(ctx: ServiceContext, code: str) -> Actor:
+    return Actor(f"{code}承办人", "unit", org_id(ctx, code))
+
+
+def complaint(**overrides: Any) -> CaseCreate:
+    fields: dict[str, Any] = dict(
+        office_code="GS", title="城关区住建局拖欠某建设集团工程款4216万元", summary="反映人称工程已完工三年。",
+        category="arrears", channel="phone", priority="enterprise", complainant_name="测试反映人",
+        complainant_phone="19900123456", complainant_real_name=True, subject_name="城关区住建局",
+        subject_org_code="GS-LZ-CG-ZJJ",
+    )
+    fields.update(overrides)
+    return CaseCreate(**fields)
+
+
+def advance(ctx: ServiceContext, **delta: float) -> dt.datetime:
+    clock = ctx.clock
+    assert isinstance(clock, SimulatedClock)
+    return clock.advance(dt.timedelta(**delta))
+
+
+def registered(ctx: ServiceContext, **overrides: Any) -> str:
+    return CaseService(ctx).register(complaint(**overrides), actor=CLERK).case.number
+
+
+def transferred(ctx: ServiceContext, unit: str = "GS-LZ-CG-GOV", **overrides: Any) -> str:
+    number = registered(ctx, **overrides)
+    CaseService(ctx).act(number, "transfer", actor=DISPATCHER, form={"unit": unit})
+    return number
