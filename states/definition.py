@@ -86,6 +86,6 @@ TRANSITIONS: list[dict] = [
     {"trigger": "callback_satisfied", "source": S.VERIFIED, "dest": S.CLOSED},
     {"trigger": "callback_unsatisfied", "source": S.VERIFIED, "dest": S.RETURNED},
     {"trigger": "close", "source": S.VERIFIED, "dest": S.CLOSED},
-    {"trigger": "reopen", "source": S.CLOSED, "dest": S.RETURNED, "conditions": ["has_unit"]},
+    {"trigger": "reopen", "source": S.CLOSED, "dest": S.RETURNED, "conditions": ["handled_by_a_unit"]},
     {"trigger": "record_result", "source": S.REFERRED, "dest": S.CLOSED},
 ]

@@ -46,8 +46,9 @@ class CaseAdapter:
     def has_pending_extension(self, **_: Any) -> bool:
         return self.ctx.pending_extension(self.case)
 
-    def has_unit(self, **_: Any) -> bool:
-        return self.case.unit_id is not None
+    def handled_by_a_unit(self, **_: Any) -> bool:
+        # A referred case's result is the commission's; revisits reopen only units' work.
+        return self.case.unit_id is not None and self.case.disposition != "refer"
 
 
 def _build() -> Machine:

@@ -18,4 +18,4 @@ def demo(
     ctx = context()
     summary = build_demo(ctx, seed=seed, fresh=fresh, progress=console)
     console.print(summary)
-    console.print(status_paragraph(ctx))
+    console.print(status_paragraph(ctx), soft_wrap=True)

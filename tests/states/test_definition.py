@@ -1,0 +1,71 @@
+"""The machine's definition is checked the way python-statemachine checks its machines."""
+
+from __future__ import annotations
+
+from duban.config.policy import load_labels, load_policy
+from duban.services.forms import FORMS
+from duban.services.handlers import HANDLERS
+from duban.states.definition import FINAL_STATES, TRANSITIONS, CaseState
+from duban.states.diagram import to_dot, to_mermaid
+from duban.states.machine import MACHINE, triggers
+
+
+def _edges() -> list[tuple[str, str | None, str]]:
+    out = []
+    for t in TRANSITIONS:
+        for source in t["source"] if isinstance(t["source"], list) else [t["source"]]:
+            out.append((CaseState(source).value, t["dest"] and CaseState(t["dest"]).value, t["trigger"]))
+    return out
+
+
+def test_every_state_is_reachable_from_received() -> None:
+    seen = {CaseState.RECEIVED.value}
+    frontier = [CaseState.RECEIVED.value]
+    while frontier:
+        state = frontier.pop()
+        for source, dest, _ in _edges():
+            if source == state and dest and dest not in seen:
+                seen.add(dest)
+                frontier.append(dest)
+    assert seen == {s.value for s in CaseState}
+
+
+def test_no_open_state_is_a_trap() -> None:
+    for state in CaseState:
+        if state in FINAL_STATES:
+            continue
+        leaving = [d for s, d, _ in _edges() if s == state and d and d != state]
+        assert leaving, f"{state} has no way out"
+
+
+def test_closed_is_left_only_by_reopening_on_revisit() -> None:
+    assert triggers(CaseState.CLOSED) == ["reopen"]
+
+
+def test_every_trigger_has_a_form_a_handler_roles_and_a_label() -> None:
+    policy, labels = load_policy(), load_labels()
+    defined = {t["trigger"] for t in TRANSITIONS}
+    assert defined == set(FORMS) == set(HANDLERS)
+    for trigger in defined | {"register"}:
+        assert policy.roles.get(trigger), f"no roles for {trigger}"
+        assert trigger in labels.actions, f"no label for {trigger}"
+
+
+def test_every_state_has_a_chinese_label() -> None:
+    labels = load_labels()
+    assert set(labels.states) >= {s.value for s in CaseState}
+
+
+def test_the_machine_has_no_automatic_back_doors() -> None:
+    assert not any(name.startswith("to_") for name in MACHINE.events)
+
+
+def test_the_five_dispositions_leave_received() -> None:
+    assert set(triggers(CaseState.RECEIVED)) == {"transfer", "supervise", "key_supervise", "escalate", "refer"}
+
+
+def test_diagrams_name_every_transition() -> None:
+    mermaid, dot = to_mermaid(), to_dot()
+    for source, dest, trigger in _edges():
+        assert f"{source} --> {dest or source} : {trigger}" in mermaid
+        assert f"{source} -> {dest or source}" in dot
