@@ -7,7 +7,8 @@
     ├── InvalidActionInput (ValueError)  the action's form is incomplete or wrong
     ├── StaleCase               someone else changed the case first
     ├── AvoidanceViolation      the case would go to the unit it complains about
-    ├── PermissionDenied        the actor's role may not do this
+    ├── PermissionDenied        the actor's role (or office) may not do this
+    ├── AuthenticationFailed    unknown user, wrong password, or a token that is no longer valid
     └── ConfigError (ValueError) a policy or calendar file is wrong
 
 Services raise these; the API maps them to HTTP codes in one handler, the CLI prints them.
@@ -16,6 +17,7 @@ Services raise these; the API maps them to HTTP codes in one handler, the CLI pr
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 
 class DubanError(Exception):
@@ -62,10 +64,15 @@ class ActionNotAllowed(DubanError):
 class InvalidActionInput(DubanError, ValueError):
     code = "invalid_input"
 
-    def __init__(self, *, action: str, field: str, message: str) -> None:
+    def __init__(self, *, action: str, field: str, message: str, kind: str = "",
+                 limits: dict[str, Any] | None = None) -> None:
         self.action = action
         self.field = field
         self.message = message
+        # The validator's error type (missing, string_too_short...) and its bounds, so that pages
+        # and the API can say what is wrong in Chinese without parsing the English message.
+        self.kind = kind
+        self.limits = dict(limits or {})
         super().__init__(f"{action}: field '{field}': {message}")
 
 
@@ -98,12 +105,26 @@ class AvoidanceViolation(DubanError):
 class PermissionDenied(DubanError):
     code = "permission_denied"
 
-    def __init__(self, *, action: str, role: str, allowed_roles: Sequence[str] = ()) -> None:
+    def __init__(self, *, action: str, role: str, allowed_roles: Sequence[str] = (),
+                 reason: str = "") -> None:
         self.action = action
         self.role = role
         self.allowed_roles = list(allowed_roles)
+        self.reason = reason
         roles = ", ".join(self.allowed_roles) or "none"
-        super().__init__(f"role '{role}' may not perform '{action}'; roles that may: {roles}")
+        if reason:
+            super().__init__(f"'{action}' is not yours to do: {reason}")
+        else:
+            super().__init__(f"role '{role}' may not perform '{action}'; roles that may: {roles}")
+
+
+class AuthenticationFailed(DubanError):
+    """Deliberately vague: it never says whether the user name or the password was wrong."""
+
+    code = "authentication_failed"
+
+    def __init__(self, message: str = "wrong user name or password, or the session has expired") -> None:
+        super().__init__(message)
 
 
 class ConfigError(DubanError, ValueError):

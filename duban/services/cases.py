@@ -27,6 +27,7 @@ from duban.services.audit import append_event
 from duban.services.context import Actor, ServiceContext
 from duban.services.forms import parse_form
 from duban.services.handlers import HANDLERS, Guards, Step
+from duban.services.scope import in_region, may_act, may_see, region_of
 from duban.states import CaseAdapter, CaseState, allowed_actions, fire, triggers
 from duban.states.definition import OPEN_STATES
 from duban.states.machine import failed_guards
@@ -92,6 +93,8 @@ class CaseService:
         adapter = CaseAdapter(case, Guards(session, self.ctx, self.ctx.today()))
         actions = allowed_actions(adapter)
         if actor is not None:
+            if not may_act(session, actor, case):
+                return []
             actions = [a for a in actions if self._may(actor, a, case)]
         return actions
 
@@ -115,14 +118,17 @@ class CaseService:
         parsed = parse_form(action, form)
         with self._transaction() as session:
             case = self.load_in(session, ref, lock=True)
-            if actor.role == "unit" and case.unit_id != actor.org_id:
-                raise CaseNotFound(ref)  # a unit does not learn that other units' cases exist
+            if not may_see(session, actor, case):
+                raise CaseNotFound(ref)  # nobody learns that cases outside their scope exist
             if expected_version is not None and case.version != expected_version:
                 raise StaleCase(case_number=case.number, expected=expected_version,
                                 actual=case.version)
             roles = self.ctx.policy.roles.get(action, [])
             if actor.role not in roles:
                 raise PermissionDenied(action=action, role=actor.role, allowed_roles=roles)
+            if not may_act(session, actor, case):
+                raise PermissionDenied(action=action, role=actor.role, allowed_roles=roles,
+                                       reason="the case was received outside your office's region")
             now = self.ctx.now()
             guards = Guards(session, self.ctx, local_date(now))
             adapter = CaseAdapter(case, guards)
@@ -155,6 +161,10 @@ class CaseService:
         key = matter_key(data.subject_name, data.title)
         with self._transaction() as session:
             office = self._org(session, data.office_code)
+            region = region_of(session, actor)
+            if region is not None and not in_region(office.code, region):
+                raise InvalidActionInput(action="register", field="office_code",
+                                         message=f"{office.code} is outside your region {region}")
             if office.kind != "office":
                 raise InvalidActionInput(action="register", field="office_code",
                                          message=f"{office.code} is not a supervising office (办公室)")

@@ -81,4 +81,5 @@ def parse_form(action: str, data: dict[str, Any] | None) -> _Form:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "form"
-        raise InvalidActionInput(action=action, field=field, message=first["msg"]) from exc
+        raise InvalidActionInput(action=action, field=field, message=first["msg"],
+                                 kind=first["type"], limits=first.get("ctx")) from exc

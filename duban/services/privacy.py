@@ -28,3 +28,34 @@ def complainant_view(actor: Actor | None, complainant: Any, masked: str) -> dict
         return {"name": complainant.name, "phone": complainant.phone,
                 "real_name": complainant.real_name, "visible": True}
     return {"name": masked, "phone": masked, "real_name": complainant.real_name, "visible": False}
+
+
+def identifiers(complainant: Any) -> list[str]:
+    """The strings that would identify a complainant if they showed up in free text.
+
+    Clerks and reviewers write titles, summaries, reasons and callback notes by hand, and may
+    name the complainant there ("张三反映…"); those texts are shown to units, so the identity is
+    cut out of them as well as out of the complainant fields. Very short names are left alone:
+    a one-character string would blank out unrelated words.
+    """
+    out = []
+    for value, shortest in ((complainant.name, 2), (complainant.phone, 5), (complainant.address, 4)):
+        value = (value or "").strip()
+        if len(value) >= shortest:
+            out.append(value)
+    return out
+
+
+def redact(value: Any, secrets: list[str], masked: str) -> Any:
+    """`value` (a string, or dicts and lists of them) with every secret replaced by `masked`."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in sorted(secrets, key=len, reverse=True):
+            value = value.replace(secret, masked)
+        return value
+    if isinstance(value, dict):
+        return {key: redact(item, secrets, masked) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact(item, secrets, masked) for item in value]
+    return value

@@ -20,11 +20,13 @@ from duban.models import (
     Extension,
     HandlingReport,
     Org,
+    RepeatContact,
     Review,
     Subject,
 )
 from duban.services.context import Actor, ServiceContext
-from duban.services.privacy import complainant_view
+from duban.services.privacy import OFFICE_ROLES, complainant_view, identifiers, may_see_complainant, redact
+from duban.services.scope import may_see
 from duban.states.definition import OPEN_STATES
 
 
@@ -81,8 +83,12 @@ def scope_for(session: Session, actor: Actor) -> CaseFilter:
     return CaseFilter()
 
 
-def list_cases(ctx: ServiceContext, flt: CaseFilter) -> list[CaseRow]:
-    """Cases in work order: priority cases first, then by deadline (nearest first)."""
+def list_cases(ctx: ServiceContext, flt: CaseFilter, *, viewer: Actor | None = None) -> list[CaseRow]:
+    """Cases in work order: priority cases first, then by deadline (nearest first).
+
+    With a `viewer` who may not see complainants, a complainant's name or phone written into a
+    title is masked (scope still comes from `flt`: start it from `scope_for`).
+    """
     today = ctx.today()
     office = aliased(Org)
     unit = aliased(Org)
@@ -127,7 +133,26 @@ def list_cases(ctx: ServiceContext, flt: CaseFilter) -> list[CaseRow]:
             rows.append(row)
     if flt.warning:
         rows = rows[flt.offset: flt.offset + flt.limit]
+    if viewer is not None and viewer.role not in OFFICE_ROLES and rows:
+        with Session(ctx.engine) as session:
+            hidden = hidden_identifiers(session, [r.id for r in rows], viewer)
+        masked = ctx.labels.text["masked"]
+        for row in rows:
+            row.title = redact(row.title, hidden.get(row.id, []), masked)
     return rows
+
+
+def hidden_identifiers(session: Session, case_ids: list[int], viewer: Actor | None) -> dict[int, list[str]]:
+    """Per case, the identifying strings of every complainant (first or repeat) `viewer` may not see."""
+    found: dict[int, list[str]] = {}
+    first = select(Case.id, Complainant).join(Complainant, col(Case.complainant_id) == Complainant.id)
+    repeat = select(RepeatContact.case_id, Complainant).join(
+        Complainant, col(RepeatContact.complainant_id) == Complainant.id)
+    for query, key in ((first, Case.id), (repeat, RepeatContact.case_id)):
+        for case_id, complainant in session.exec(query.where(col(key).in_(case_ids))):
+            if not may_see_complainant(viewer, complainant):
+                found.setdefault(case_id, []).extend(identifiers(complainant))
+    return found
 
 
 def _row(ctx: ServiceContext, case: Case, office_name: str, office_code: str, unit_name: str | None,
@@ -155,7 +180,7 @@ def case_detail(ctx: ServiceContext, ref: int | str, *, viewer: Actor | None) ->
     service = CaseService(ctx)
     with Session(ctx.engine) as session:
         case = service.load_in(session, ref, lock=False)
-        if viewer is not None and viewer.role == "unit" and case.unit_id != viewer.org_id:
+        if viewer is not None and not may_see(session, viewer, case):
             raise CaseNotFound(ref)
         office = session.get(Org, case.office_id)
         unit = session.get(Org, case.unit_id) if case.unit_id else None
@@ -169,7 +194,9 @@ def case_detail(ctx: ServiceContext, ref: int | str, *, viewer: Actor | None) ->
             items = session.exec(select(model).where(model.case_id == case.id).order_by(order))
             return [item.model_dump() for item in items]
 
-        return {
+        assert case.id is not None
+        hidden = hidden_identifiers(session, [case.id], viewer).get(case.id, [])
+        return redact({
             "case": case.model_dump(exclude={"complainant_id", "matter_key", "audit_hash"}),
             "row": row.as_dict(),
             "office": office.model_dump(include={"code", "name", "level"}),
@@ -182,7 +209,7 @@ def case_detail(ctx: ServiceContext, ref: int | str, *, viewer: Actor | None) ->
             "callbacks": all_of(Callback, Callback.id),
             "extensions": all_of(Extension, Extension.id),
             "allowed_actions": service.allowed_in(session, case, viewer),
-        }
+        }, hidden, ctx.labels.text["masked"])
 
 
 def count_by(ctx: ServiceContext, column: Any, *, where: Any = None) -> dict[str, int]:

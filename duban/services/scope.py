@@ -1,0 +1,60 @@
+"""Which single case an actor may see, and on which one it may act.
+
+`queries.scope_for` turns the same rule into a list filter; these answer it for one case, so that
+a case page, an action and a list never disagree:
+
+- a unit sees and acts on the cases assigned to it, nothing else;
+- an office at city or county level sees the cases received in its region or handed to a unit in
+  its region, and acts only on those received in its region (or handed to the office itself, as
+  提级直办 does): a county office does not review a case the province received;
+- the province, and actors without an org (the engine), see and act on everything.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from duban.models import Case, Org
+from duban.services.context import Actor
+
+
+def in_region(code: str | None, region: str) -> bool:
+    """Whether an org code lies in a region: the region itself or any code below it."""
+    return code is not None and (code == region or code.startswith(region + "-"))
+
+
+def region_of(session: Session, actor: Actor) -> str | None:
+    """The org code prefix that bounds what an office actor sees; None for no bound."""
+    if actor.org_id is None:
+        return None
+    org = session.get(Org, actor.org_id)
+    if org is None or org.level == "province":
+        return None
+    return org.code
+
+
+def _code(session: Session, org_id: int | None) -> str | None:
+    if org_id is None:
+        return None
+    org = session.get(Org, org_id)
+    return org.code if org else None
+
+
+def may_see(session: Session, actor: Actor, case: Case) -> bool:
+    if actor.role == "unit":
+        return actor.org_id is not None and case.unit_id == actor.org_id
+    region = region_of(session, actor)
+    if region is None:
+        return True
+    return in_region(_code(session, case.office_id), region) or in_region(
+        _code(session, case.unit_id), region)
+
+
+def may_act(session: Session, actor: Actor, case: Case) -> bool:
+    if actor.role == "unit":
+        return may_see(session, actor, case)
+    region = region_of(session, actor)
+    if region is None:
+        return True
+    return in_region(_code(session, case.office_id), region) or (
+        case.unit_id is not None and case.unit_id == actor.org_id)
