@@ -4,8 +4,10 @@ from duban.models.audit import AuditEvent
 from duban.models.case import Case, CaseCreate, CaseNumberSeq, Complainant, RepeatContact, Subject
 from duban.models.handling import Callback, Extension, HandlingReport, Objection, Review
 from duban.models.org import Org, OrgPublic
+from duban.models.user import ApiToken, User
 
 __all__ = [
+    "ApiToken",
     "AuditEvent",
     "Callback",
     "Case",
@@ -20,4 +22,5 @@ __all__ = [
     "RepeatContact",
     "Review",
     "Subject",
+    "User",
 ]
