@@ -89,6 +89,9 @@ class Labels(BaseModel):
     deadline_kinds: dict[str, str]
     roles: dict[str, str]
     text: dict[str, str]
+    # Form field labels and Chinese validation and error messages (duban.api, duban.web).
+    fields: dict[str, str] = Field(default_factory=dict)
+    errors: dict[str, str] = Field(default_factory=dict)
 
     def of(self, table: str, key: str | None) -> str:
         """The Chinese label of a key, or the key itself so a gap shows rather than crashes."""
