@@ -64,12 +64,32 @@ class Warnings(BaseModel):
     source: str = ""
 
 
+class RankingWeights(BaseModel):
+    response: float = Field(default=0.3, ge=0)
+    resolution: float = Field(default=0.4, ge=0)
+    satisfaction: float = Field(default=0.3, ge=0)
+
+
+class ReportPolicy(BaseModel):
+    """What the leaders' reports count and whom they go to (duban.reports)."""
+
+    supervision_actions: list[str] = Field(default_factory=lambda: [
+        "remind", "copy_notice", "work_reminder", "interview", "public_notice"])
+    ranking: RankingWeights = Field(default_factory=RankingWeights)
+    ranking_min_cases: int = Field(default=1, ge=1)
+    top_units: int = Field(default=10, ge=1)
+    # Office code -> leaders' addresses; an office not listed gets its own head_email.
+    recipients: dict[str, list[str]] = Field(default_factory=dict)
+    source: str = ""
+
+
 class Policy(BaseModel):
     deadlines: Deadlines
     extension: Extension
     priorities: Priorities
     warnings: Warnings
     roles: dict[str, list[str]]
+    reports: ReportPolicy = Field(default_factory=ReportPolicy)
 
     def handling_limit(self, disposition: str, priority: str) -> Limit:
         return self.deadlines.handling[disposition].for_priority(priority)
@@ -92,6 +112,11 @@ class Labels(BaseModel):
     # Form field labels and Chinese validation and error messages (duban.api, duban.web).
     fields: dict[str, str] = Field(default_factory=dict)
     errors: dict[str, str] = Field(default_factory=dict)
+    # Reports, rates and ledgers (duban.reports, duban.importer); empty when a file predates them.
+    report: dict[str, str] = Field(default_factory=dict)
+    rates: dict[str, str] = Field(default_factory=dict)
+    supervision: dict[str, str] = Field(default_factory=dict)
+    ledger: dict[str, str] = Field(default_factory=dict)
 
     def of(self, table: str, key: str | None) -> str:
         """The Chinese label of a key, or the key itself so a gap shows rather than crashes."""

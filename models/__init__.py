@@ -3,6 +3,7 @@
 from duban.models.audit import AuditEvent
 from duban.models.case import Case, CaseCreate, CaseNumberSeq, Complainant, RepeatContact, Subject
 from duban.models.handling import Callback, Extension, HandlingReport, Objection, Review
+from duban.models.importing import ImportedRow
 from duban.models.org import Org, OrgPublic
 from duban.models.user import ApiToken, User
 
@@ -16,6 +17,7 @@ __all__ = [
     "Complainant",
     "Extension",
     "HandlingReport",
+    "ImportedRow",
     "Objection",
     "Org",
     "OrgPublic",

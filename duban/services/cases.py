@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -151,8 +151,13 @@ class CaseService:
                          action=action, from_state=state, reason=step.reason, data=step.data)
             return case
 
-    def register(self, data: CaseCreate, *, actor: Actor) -> Registered:
-        """Register a complaint: a new case, or a link to the open case it repeats."""
+    def register(self, data: CaseCreate, *, actor: Actor,
+                 also: Callable[[Session, Registered], None] | None = None) -> Registered:
+        """Register a complaint: a new case, or a link to the open case it repeats.
+
+        `also` runs in the same transaction once the case exists (the importer records the ledger
+        row there), so the registration and what it writes commit together or not at all.
+        """
         roles = self.ctx.policy.roles.get("register", [])
         if actor.role not in roles:
             raise PermissionDenied(action="register", role=actor.role, allowed_roles=roles)
@@ -175,7 +180,10 @@ class CaseService:
             session.add(complainant)
             session.flush()
             if existing is not None:
-                return Registered(self._link(session, existing, data, complainant, actor, now), True)
+                linked = Registered(self._link(session, existing, data, complainant, actor, now), True)
+                if also is not None:
+                    also(session, linked)
+                return linked
             subject = None
             if data.subject_name or data.subject_org_code:
                 subject_org = self._org(session, data.subject_org_code) if data.subject_org_code else None
@@ -198,7 +206,10 @@ class CaseService:
             append_event(session, case, at=now, actor=actor.name, actor_role=actor.role,
                          action="register", from_state=None,
                          data={"office": office.code, "priority": case.priority})
-            return Registered(case, False)
+            registered = Registered(case, False)
+            if also is not None:
+                also(session, registered)
+            return registered
 
     def _check_codes(self, data: CaseCreate) -> None:
         labels = self.ctx.labels

@@ -167,6 +167,11 @@ def _report(step: Step, kind: str) -> HandlingReport:
                             text=step.form.text, submitted_by=step.actor.name, submitted_at=step.now)
     step.session.add(report)
     step.data["report_kind"] = kind
+    if kind != "progress" and step.case.deadline_on is not None:
+        # Whether the handling limit was kept, fixed in the audit trail when the report comes in:
+        # the on-time closure rate (duban.reports) reads it, since the limit is cleared at close.
+        step.data["due_on"] = step.case.deadline_on.isoformat()
+        step.data["late"] = step.today > step.case.deadline_on
     return report
 
 

@@ -20,6 +20,15 @@ def may_see_complainant(actor: Actor | None, complainant: Any) -> bool:
     return bool(complainant.consent_disclose) and actor.role == "unit"
 
 
+def may_export_complainant(actor: Actor | None) -> bool:
+    """Whether a bulk export (a file that leaves Duban) may carry complainants at all.
+
+    Stricter than the screen: a complainant's consent lets the handling unit see them while it
+    handles the case, not put them in a spreadsheet. Only the office's own staff export identity.
+    """
+    return actor is not None and actor.role in OFFICE_ROLES
+
+
 def complainant_view(actor: Actor | None, complainant: Any, masked: str) -> dict[str, Any]:
     """The complainant as the actor may see it; masked fields say so rather than vanish."""
     if complainant is None:
