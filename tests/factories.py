@@ -79,7 +79,8 @@ def unit_actor(ctx: ServiceContext, code: str) -> Actor:
 
 def complaint(**overrides: Any) -> CaseCreate:
     fields: dict[str, Any] = dict(
-        office_code="GS", title="城关区住建局拖欠某建设集团工程款4216万元", summary="反映人称工程已完工三年。",
+        office_code="GS", title="城关区住建局拖欠某建设集团工程款4216万元",
+        summary="反映人称工程已完工三年。",
         category="arrears", channel="phone", priority="enterprise", complainant_name="测试反映人",
         complainant_phone="19900123456", complainant_real_name=True, subject_name="城关区住建局",
         subject_org_code="GS-LZ-CG-ZJJ",

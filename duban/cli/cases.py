@@ -82,7 +82,9 @@ def list_(
         flt.overdue, flt.priority, flt.text, flt.open_only, flt.limit = (
             overdue or None, priority, text, open_only, limit)
         rows = list_cases(ctx, flt)
-    table = Table("编号", "标题", "状态", "处置", "承办单位", "期限", "预警", "优先")
+    table = Table()
+    for name in ("编号", "标题", "状态", "处置", "承办单位", "期限", "预警", "优先"):
+        table.add_column(name, no_wrap=name in ("编号", "期限", "状态"), overflow="fold")
     for r in rows:
         deadline = f"{r.deadline_on}{'*' if r.provisional else ''}" if r.deadline_on else ""
         table.add_row(r.number, r.title[:24], labels.of("states", r.state),

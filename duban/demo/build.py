@@ -85,10 +85,13 @@ class Planner:
     def _kids(self, code: str, kind: str) -> list[OrgSpec]:
         return [o for o in self.children.get(code, []) if o.kind == kind]
 
+    def _matching(self, orgs: list[OrgSpec], category: str) -> OrgSpec:
+        """One of `orgs` whose line of work fits the category (住建 for arrears, 水利 for water…)."""
+        wanted = [o for o in orgs if o.code.rsplit("-", 1)[1] in CATEGORY_UNITS.get(category, ())]
+        return self.rng.choice(wanted or orgs)
+
     def _bureau(self, office: OrgSpec, category: str) -> OrgSpec:
-        bureaus = self._kids(office.code, "bureau")
-        wanted = [b for b in bureaus if b.code.rsplit("-", 1)[1] in CATEGORY_UNITS.get(category, ())]
-        return self.rng.choice(wanted or bureaus)
+        return self._matching(self._kids(office.code, "bureau"), category)
 
     def _region_below(self, office: OrgSpec) -> OrgSpec:
         """A region office at or below `office` where the matter happened."""
@@ -101,7 +104,7 @@ class Planner:
         """The unit complained about, and the unit that must solve it (its government, usually)."""
         if level == "province":
             if self.rng.random() < 0.3:
-                dept = self.rng.choice(self._kids("GS", "department"))
+                dept = self._matching(self._kids("GS", "department"), category)
                 city = self.rng.choice(self.offices["city"])
                 return self._bureau(city, category), dept
             city = self.rng.choice(self.offices["city"])

@@ -61,7 +61,8 @@ def test_the_machine_has_no_automatic_back_doors() -> None:
 
 
 def test_the_five_dispositions_leave_received() -> None:
-    assert set(triggers(CaseState.RECEIVED)) == {"transfer", "supervise", "key_supervise", "escalate", "refer"}
+    assert set(triggers(CaseState.RECEIVED)) == {
+        "transfer", "supervise", "key_supervise", "escalate", "refer"}
 
 
 def test_diagrams_name_every_transition() -> None:

@@ -1,0 +1,75 @@
+"""The command line as an office would use it, on the embedded SQLite default."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from duban.cli import app
+from duban.config.settings import get_settings
+from duban.db import create_all, get_engine
+from duban.services.orgs import install_orgs
+from tests.factories import ORGS
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("DUBAN_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    yield tmp_path
+    get_engine.cache_clear()
+    get_settings.cache_clear()
+
+
+def run(*args: str) -> str:
+    result = runner.invoke(app, list(args), env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_add_workdays_prints_the_official_answer() -> None:
+    assert run("calendar", "add-workdays", "2023-09-27", "15").strip() == "2023-10-24"
+
+
+def test_is_workday_knows_the_moved_saturday() -> None:
+    assert "是工作日" in run("calendar", "is-workday", "2023-10-07")
+    result = runner.invoke(app, ["calendar", "is-workday", "2023-10-03"])
+    assert result.exit_code == 1 and "不是工作日" in result.output
+
+
+def test_an_unpublished_year_is_marked_provisional() -> None:
+    result = runner.invoke(app, ["calendar", "add-workdays", "2026-12-30", "3"])
+    assert result.exit_code == 0
+    assert "2027-01-04" in result.output and "暂定" in result.output and "warning" in result.output
+
+
+def test_an_office_runs_a_case_from_the_command_line(data_dir: Path) -> None:
+    create_all(get_engine())
+    install_orgs(get_engine(), ORGS)
+    out = run("case", "create", "--office", "GS", "--title", "城关区供水中断", "--priority", "livelihood",
+              "--category", "water", "--complainant", "王某", "--phone", "19900000001",
+              "--subject", "城关区水务局", "--subject-org", "GS-LZ-CG-SWJ",
+              "--received", "2023-09-27 09:00")
+    assert "GS-2023-00001" in out
+    assert (data_dir / "duban.db").exists()
+    run("case", "act", "GS-2023-00001", "transfer", "--unit", "GS-LZ-CG-GOV")
+    listing = run("case", "list")
+    assert "GS-2023-00001" in listing and "已转办" in listing and "城关区人民政府" in listing
+    refused = runner.invoke(app, ["case", "act", "GS-2023-00001", "approve", "--as", "supervisor"])
+    assert refused.exit_code == 1 and "allowed now" in refused.output
+    run("case", "act", "GS-2023-00001", "submit_report", "--text", "已恢复供水", "--as", "unit:GS-LZ-CG-GOV")
+    shown = run("case", "show", "GS-2023-00001")
+    assert "提交办理报告" in shown and "王某" in shown
+    as_unit = run("case", "show", "GS-2023-00001", "--as", "unit:GS-LZ-CG-GOV")
+    assert "王某" not in as_unit and "19900000001" not in as_unit and "保密" in as_unit
+
+
+def test_the_state_diagram_is_printed_from_the_definition() -> None:
+    out = run("states", "diagram")
+    assert out.startswith("stateDiagram-v2") and "received --> transferred : transfer" in out

@@ -1,0 +1,134 @@
+"""Random action sequences through the service layer keep the engine's invariants."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+
+from hypothesis import HealthCheck, event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from sqlmodel import Session, select
+
+from duban.db import create_all, make_engine
+from duban.errors import ActionNotAllowed, AvoidanceViolation, CaseNotFound, PermissionDenied
+from duban.models import AuditEvent, Case, Subject
+from duban.services import Actor, CaseService
+from duban.services.audit import first_broken
+from duban.states.definition import TRANSITIONS
+from tests.factories import ORGS, advance, complaint, world
+
+TRIGGERS = sorted({t["trigger"] for t in TRANSITIONS})
+UNITS = [o.code for o in ORGS if o.kind != "office"] + ["GS-LZ-CG"]
+ROLES = ["dispatcher", "supervisor", "unit", "clerk", "admin"]
+FORMS = {
+    "transfer": lambda u: {"unit": u}, "supervise": lambda u: {"unit": u},
+    "key_supervise": lambda u: {"unit": u}, "escalate": lambda u: {}, "refer": lambda u: {},
+    "step_up": lambda u: {"reason": "超期"}, "object": lambda u: {"reason": "非本单位职责"},
+    "request_extension": lambda u: {"days": 10, "reason": "协调"},
+    "approve_extension": lambda u: {}, "reject_extension": lambda u: {},
+    "reassign": lambda u: {"unit": u, "reason": "改派"}, "report_progress": lambda u: {"text": "进展"},
+    "submit_report": lambda u: {"text": "报告"}, "approve": lambda u: {},
+    "send_back": lambda u: {"reasons": "事实不清"}, "callback_satisfied": lambda u: {},
+    "callback_unsatisfied": lambda u: {}, "close": lambda u: {}, "reopen": lambda u: {"reason": "回头看"},
+    "record_result": lambda u: {"text": "已处理"},
+}
+
+
+class CaseLife(RuleBasedStateMachine):
+    """Registers a few cases and throws any action by any role at them, at any time."""
+
+    @initialize()
+    def setup(self) -> None:
+        self.dir = tempfile.mkdtemp(prefix="duban-prop-")
+        self.engine = make_engine(f"sqlite:///{os.path.join(self.dir, 'p.db')}")
+        create_all(self.engine)
+        self.ctx = world(self.engine, start="2023-09-25 09:00")
+        self.service = CaseService(self.ctx)
+        self.numbers = [
+            self.service.register(complaint(title=f"事项{i}", subject_org_code=s, subject_name=s),
+                                  actor=Actor("c", "clerk")).case.number
+            for i, s in enumerate(["GS-LZ-CG-ZJJ", "GS-LZ-CG-GOV", "GS-LZ"])
+        ]
+
+    @rule(case=st.integers(0, 2), action=st.sampled_from(TRIGGERS), unit=st.sampled_from(UNITS),
+          role=st.sampled_from(ROLES))
+    def act(self, case: int, action: str, unit: str, role: str) -> None:
+        number = self.numbers[case]
+        current = self.service.get(number)
+        actor = Actor("p", role, current.unit_id if role == "unit" else None)
+        try:
+            self.service.act(number, action, actor=actor, form=FORMS[action](unit))
+            event(f"performed {action}")
+        except (ActionNotAllowed, PermissionDenied, AvoidanceViolation, CaseNotFound):
+            after = self.service.get(number)
+            assert (after.version, after.state, after.audit_seq) == (
+                current.version, current.state, current.audit_seq)
+
+    @rule(case=st.integers(0, 2), data=st.data(), unit=st.sampled_from(UNITS))
+    def act_as_allowed(self, case: int, data: st.DataObject, unit: str) -> None:
+        number = self.numbers[case]
+        current = self.service.get(number)
+        allowed = self.service.allowed_actions(current)
+        if not allowed:
+            return
+        action = data.draw(st.sampled_from(allowed))
+        role = data.draw(st.sampled_from(self.ctx.policy.roles[action]))
+        actor = Actor("p", role, current.unit_id if role == "unit" else None)
+        try:
+            self.service.act(number, action, actor=actor, form=FORMS[action](unit))
+            event(f"performed {action}")
+        except (AvoidanceViolation, CaseNotFound):
+            # Only avoidance (no office above the subject) or a unit-less case may refuse here.
+            assert self.service.get(number).version == current.version
+
+    @rule(days=st.integers(1, 20))
+    def time_passes(self, days: int) -> None:
+        advance(self.ctx, days=days)
+
+    @invariant()
+    def audit_replays_to_the_current_state(self) -> None:
+        if not hasattr(self, "engine"):
+            return
+        with Session(self.engine) as session:
+            for case in session.exec(select(Case)):
+                events = session.exec(select(AuditEvent).where(AuditEvent.case_id == case.id)
+                                      .order_by(AuditEvent.seq)).all()
+                assert first_broken(case, events) is None
+                state = None
+                for event in events:
+                    assert event.from_state == state
+                    state = event.to_state
+                assert state == case.state
+
+    @invariant()
+    def no_case_is_with_the_unit_it_complains_about(self) -> None:
+        if not hasattr(self, "engine"):
+            return
+        with Session(self.engine) as session:
+            for case, subject in session.exec(select(Case, Subject).join(Subject)):
+                assert case.unit_id is None or case.unit_id != subject.org_id
+
+    @invariant()
+    def deadlines_fall_on_working_days(self) -> None:
+        if not hasattr(self, "engine"):
+            return
+        cal = self.ctx.calendars.official
+        with Session(self.engine) as session:
+            for case in session.exec(select(Case)):
+                if case.deadline_on is not None:
+                    assert cal.is_workday(case.deadline_on).workday
+                    assert case.deadline_on > dt.date(2023, 9, 25)
+                assert (case.state == "closed") == (case.closed_at is not None)
+
+    def teardown(self) -> None:
+        if hasattr(self, "engine"):
+            self.engine.dispose()
+
+
+CaseLife.TestCase.settings = settings(
+    max_examples=60, stateful_step_count=40, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+test_random_action_sequences_keep_the_invariants = CaseLife.TestCase
