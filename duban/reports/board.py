@@ -1,0 +1,68 @@
+"""The warning board (预警看板): an office's open cases by responsible unit and warning colour.
+
+Colours follow duban.deadlines.warning_colour (red overdue, yellow on the last working days,
+blue with a third of the limit left), which needs the working-day calendar of the unit, so they
+are computed in Python per (unit, limit start, deadline) group, not per case.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+
+from duban.clock import local_date
+from duban.deadlines import warning_colour
+from duban.reports.figures import C, Scope, open_deadlines, scope_of
+from duban.reports.model import Board, WarningLine
+from duban.services.context import ServiceContext
+
+COLOURS = ("red", "yellow", "blue", "none")
+
+
+def warning_lines(ctx: ServiceContext, conn: Any, scope: Scope, at: dt.datetime) -> list[WarningLine]:
+    """Per responsible org, its open cases by colour; most red first."""
+    today = local_date(at)
+    lines: dict[int, WarningLine] = {}
+    for group in open_deadlines(conn, scope, at):
+        code = scope.codes.get(group.responsible_id, "")
+        colour = warning_colour(deadline_on=group.deadline_on, deadline_start=group.deadline_start,
+                                today=today, calendar=ctx.calendar_for(code or None),
+                                policy=ctx.policy)
+        line = lines.get(group.responsible_id)
+        if line is None:
+            line = lines[group.responsible_id] = WarningLine(
+                code, scope.names.get(group.responsible_id, code))
+        line.add(colour, group.count)
+    return sorted(lines.values(), key=lambda w: (-w.red, -w.yellow, -w.blue, -w.total, w.code))
+
+
+def red_cases(conn: Any, scope: Scope, at: dt.datetime, limit: int) -> list[dict[str, Any]]:
+    """The overdue open cases, longest overdue first."""
+    today = local_date(at)
+    query = (select(C.number, C.title, C.state, C.unit_id, C.office_id, C.deadline_kind,
+                    C.deadline_on, C.priority)
+             .where(C.closed_at.is_(None), C.deadline_on < today, C.received_at <= at,
+                    scope.clause())
+             .order_by(C.deadline_on, C.number).limit(limit))
+    out = []
+    for row in conn.execute(query):
+        responsible = row.unit_id or row.office_id
+        out.append({"number": row.number, "title": row.title, "state": row.state,
+                    "unit": scope.names.get(responsible, ""), "deadline_kind": row.deadline_kind,
+                    "deadline_on": row.deadline_on, "days_over": (today - row.deadline_on).days,
+                    "priority": row.priority})
+    return out
+
+
+def build_board(ctx: ServiceContext, office_code: str, *, at: dt.datetime | None = None,
+                red_limit: int = 50) -> Board:
+    """The board for `office_code` now (or at `at`): what needs chasing this morning."""
+    at = at or ctx.now()
+    with ctx.engine.connect() as conn:
+        scope = scope_of(conn, office_code)
+        lines = warning_lines(ctx, conn, scope, at)
+        reds = red_cases(conn, scope, at, red_limit)
+    return Board(office_code=scope.office_code, office_name=scope.office_name, at=at,
+                 lines=lines, red_cases=reds, labels=ctx.labels)

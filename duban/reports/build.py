@@ -1,0 +1,294 @@
+"""Building a report: run the aggregate queries once, in one snapshot, and assemble the model.
+
+All queries of a report run in one read transaction (REPEATABLE READ on PostgreSQL; SQLite's WAL
+read transaction is a snapshot already), so its figures add up even while cases move.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection, Engine
+
+from duban.errors import OrgNotFound
+from duban.reports import figures as F
+from duban.reports.board import warning_lines
+from duban.reports.ledger import LedgerRow, ledger_rows
+from duban.reports.model import (
+    Board,
+    Change,
+    Figure,
+    KeyCase,
+    Rate,
+    Report,
+    Trace,
+    UnitLine,
+    WeekPoint,
+)
+from duban.reports.narrative import narrative
+from duban.reports.period import Period, parse_period
+from duban.reports.rates import RANKED, RATES, ratio, score
+from duban.services.context import ServiceContext
+
+LEVELS = ("province", "city", "county")
+COMPARED = ("received", "disposed", "closed", "overdue", "on_time", "response", "resolution",
+            "satisfaction")
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A read-only connection whose queries all see the same state of the database."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            yield conn
+
+
+def root_office(ctx: ServiceContext) -> str:
+    """The code of the top office (no parent): the default office of a report."""
+    with ctx.engine.connect() as conn:
+        code = conn.execute(select(F.O.code).where(F.O.parent_id.is_(None), F.O.kind == "office")
+                            .order_by(F.O.id)).scalar()
+    if code is None:
+        raise OrgNotFound("(top office)")
+    return str(code)
+
+
+def build_report(ctx: ServiceContext, period: Period | str, office_code: str | None = None, *,
+                 now: dt.datetime | None = None) -> Report:
+    """The report of `office_code` (default: the top office) for `period`, from the database."""
+    period = parse_period(period) if isinstance(period, str) else period
+    office_code = office_code or root_office(ctx)
+    now = now or ctx.now()
+    on = F.at_date(period, now)
+    policy = ctx.policy.reports
+    supervision_actions = list(policy.supervision_actions)
+    with snapshot(ctx.engine) as conn:
+        scope = F.scope_of(conn, office_code)
+        b = _Builder(period, scope)
+        cohort = F.cohort(conn, period, scope)
+        flow = F.flow(conn, period, scope)
+        overdue = F.overdue(conn, period, scope, on)
+        event_actions = [a for actions in F.EVENT_FIGURES.values() for a in actions]
+        events = F.events(conn, period, scope, [*event_actions, *supervision_actions])
+        callbacks = F.callbacks(conn, period, scope)
+        complained = F.complained(conn, period, scope, policy.top_units)
+        key_rows = F.key_case_rows(conn, period, scope)
+        first = F.first_received(conn, scope) if period.cumulative else None
+        weeks = period.weeks(first_case=first)
+        trend = F.weekly(conn, weeks, scope)
+        at = min(period.moment(), now)
+        board = Board(scope.office_code, scope.office_name, at,
+                      warning_lines(ctx, conn, scope, at), [], ctx.labels)
+        commission = _commission(conn, scope)
+        comparisons = {which: _headline(conn, p, scope, F.at_date(p, now))
+                       for which, p in (("previous", period.previous()),
+                                        ("last_year", period.last_year())) if p is not None}
+
+    figures = b.headline(cohort, flow, overdue, callbacks)
+    figures["key"] = b.fig("key", len(key_rows))
+    figures["key_progress"] = b.fig("key_progress", sum(1 for r in key_rows if r.progress_reports))
+    supervision = {a: b.fig("supervision", sum(n for (act, _), n in events.items() if act == a),
+                            "jianci", action=a) for a in supervision_actions}
+    figures["supervision"] = b.fig("supervision", sum(f.value for f in supervision.values()), "jianci")
+    event_figs = {name: b.fig(name, sum(n for (act, _), n in events.items() if act in actions), "jianci")
+                  for name, actions in F.EVENT_FIGURES.items()}
+    rates = {r.key: Rate(r.key, figures[r.numerator], figures[r.denominator]) for r in RATES}
+    current = _values(figures)
+    comparison = [Change(key, current[key], comparisons.get("previous", {}).get(key),
+                         comparisons.get("last_year", {}).get(key), key in {r.key for r in RATES})
+                  for key in COMPARED]
+    report = Report(
+        office_code=scope.office_code, office_name=scope.office_name, office_level=scope.level,
+        period=period, generated_at=now, judged_on=on, figures=figures,
+        received_grid=b.grid(cohort), by_level=b.by_level(cohort, flow, overdue),
+        dispositions=b.dispositions(cohort), events=event_figs, supervision=supervision,
+        rates=rates,
+        key_cases=[KeyCase(r.number, r.title, r.state, scope.names.get(r.unit_id or -1, ""),
+                           r.received_at, r.closed_at, r.progress_reports, r.last_progress_at)
+                   for r in key_rows],
+        complained=[(name, b.fig("complained", n, subject=name)) for name, n in complained],
+        ranking=b.ranking(cohort, flow, overdue, callbacks, events, ctx),
+        comparison=comparison,
+        previous_key=p.key if (p := period.previous()) else None,
+        last_year_key=p.key if (p := period.last_year()) else None,
+        trend=[WeekPoint(w, r, c) for w, (r, c) in zip(weeks, trend, strict=True)],
+        warnings=board, narrative="", labels=ctx.labels, commission_name=commission,
+    )
+    report.narrative = narrative(report)
+
+    def ledger() -> Iterator[LedgerRow]:
+        with snapshot(ctx.engine) as conn:
+            yield from ledger_rows(conn, period=period, scope=scope, on=on,
+                                   supervision=supervision_actions)
+
+    report.ledger = ledger
+    return report
+
+
+def cases_behind(ctx: ServiceContext, trace: Trace, *, now: dt.datetime | None = None
+                 ) -> list[tuple[str, int]]:
+    """The cases behind a figure of a report, with how many times each counts (see Trace)."""
+    period = parse_period(trace.period)
+    on = F.at_date(period, now or ctx.now())
+    with snapshot(ctx.engine) as conn:
+        scope = F.scope_of(conn, trace.office)
+        return F.list_figure(conn, figure=trace.figure, period=period, scope=scope, on=on,
+                             where=dict(trace.where),
+                             supervision=ctx.policy.reports.supervision_actions)
+
+
+def _commission(conn: Connection, scope: F.Scope) -> str:
+    """The name of the discipline commission of the office's region, or of the nearest above."""
+    office_id: int | None = scope.office_id
+    while office_id is not None:
+        name = conn.execute(select(F.O.name).where(F.O.parent_id == office_id,
+                                                   F.O.kind == "commission")).scalar()
+        if name:
+            return str(name)
+        office_id = conn.execute(select(F.O.parent_id).where(F.O.id == office_id)).scalar()
+    return ""
+
+
+def _values(figures: dict[str, Figure]) -> dict[str, float | None]:
+    out: dict[str, float | None] = {k: float(f.value) for k, f in figures.items()}
+    for r in RATES:
+        out[r.key] = ratio(figures[r.numerator].value, figures[r.denominator].value)
+    return out
+
+
+def _headline(conn: Connection, period: Period, scope: F.Scope, on: dt.date) -> dict[str, float | None]:
+    """The compared figures of another period (环比/同比), from the same queries."""
+    b = _Builder(period, scope)
+    figures = b.headline(F.cohort(conn, period, scope), F.flow(conn, period, scope),
+                         F.overdue(conn, period, scope, on), F.callbacks(conn, period, scope))
+    return _values(figures)
+
+
+class _Builder:
+    """Sums the aggregate rows into figures, each with the trace that lists its cases."""
+
+    def __init__(self, period: Period, scope: F.Scope) -> None:
+        self.period = period
+        self.scope = scope
+
+    def fig(self, figure: str, value: int, measure: str = "jian", **where: Any) -> Figure:
+        trace = Trace(figure, self.period.key, self.scope.office_code, tuple(where.items()))
+        return Figure(int(value), trace, measure)
+
+    def headline(self, cohort: list[F.CohortRow], flow: list[F.FlowRow],
+                 overdue: dict[tuple[str, int | None], int],
+                 callbacks: dict[int | None, tuple[int, int]]) -> dict[str, Figure]:
+        received = sum(r.received for r in cohort)
+        disposed = sum(r.received for r in cohort if r.disposition is not None)
+        return {
+            "received": self.fig("received", received),
+            "disposed": self.fig("disposed", disposed),
+            "undisposed": self.fig("undisposed", received - disposed),
+            "cohort_closed": self.fig("cohort_closed", sum(r.cohort_closed for r in cohort)),
+            "dispatched": self.fig("dispatched", sum(r.dispatched for r in cohort)),
+            "responded": self.fig("responded", sum(r.responded for r in cohort)),
+            "resolved": self.fig("resolved", sum(r.resolved for r in cohort)),
+            "closed": self.fig("closed", sum(r.closed for r in flow)),
+            "on_time": self.fig("on_time", sum(r.on_time for r in flow)),
+            "rehandled_closed": self.fig("rehandled_closed", sum(r.rehandled_closed for r in flow)),
+            "overdue": self.fig("overdue", sum(overdue.values())),
+            "callbacks": self.fig("callbacks", sum(n for n, _ in callbacks.values()), "jianci"),
+            "satisfied": self.fig("satisfied", sum(s for _, s in callbacks.values()), "jianci"),
+        }
+
+    def grid(self, cohort: list[F.CohortRow]) -> dict[tuple[str, str], Figure]:
+        counts: dict[tuple[str, str], int] = defaultdict(int)
+        for r in cohort:
+            counts[(r.level, r.channel)] += r.received
+        return {key: self.fig("received", n, level=key[0], channel=key[1])
+                for key, n in sorted(counts.items())}
+
+    def by_level(self, cohort: list[F.CohortRow], flow: list[F.FlowRow],
+                 overdue: dict[tuple[str, int | None], int]) -> dict[str, dict[str, Figure]]:
+        out: dict[str, dict[str, Figure]] = {}
+        for level in LEVELS:
+            rows = [r for r in cohort if r.level == level]
+            closed = [r for r in flow if r.level == level]
+            out[level] = {
+                "received": self.fig("received", sum(r.received for r in rows), level=level),
+                "disposed": self.fig("disposed", sum(r.received for r in rows if r.disposition),
+                                     level=level),
+                "cohort_closed": self.fig("cohort_closed", sum(r.cohort_closed for r in rows),
+                                          level=level),
+                "dispatched": self.fig("dispatched", sum(r.dispatched for r in rows), level=level),
+                "responded": self.fig("responded", sum(r.responded for r in rows), level=level),
+                "resolved": self.fig("resolved", sum(r.resolved for r in rows), level=level),
+                "closed": self.fig("closed", sum(r.closed for r in closed), level=level),
+                "on_time": self.fig("on_time", sum(r.on_time for r in closed), level=level),
+                "overdue": self.fig("overdue", sum(n for (lv, _), n in overdue.items() if lv == level),
+                                    level=level),
+            }
+        return out
+
+    def dispositions(self, cohort: list[F.CohortRow]) -> dict[str, dict[str, Figure]]:
+        """Cases received by current disposition, per level and for all levels ("all")."""
+        counts: dict[tuple[str, str | None], int] = defaultdict(int)
+        for r in cohort:
+            counts[(r.level, r.disposition)] += r.received
+            counts[("all", r.disposition)] += r.received
+        out: dict[str, dict[str, Figure]] = {}
+        for level in ("all", *LEVELS):
+            out[level] = {}
+            for disposition in (*F.DISPOSITIONS, None):
+                where: dict[str, Any] = {"disposition": disposition}
+                if level != "all":
+                    where = {"level": level, **where}
+                out[level][disposition or "none"] = self.fig(
+                    "received", counts.get((level, disposition), 0), **where)
+        return out
+
+    def ranking(self, cohort: list[F.CohortRow], flow: list[F.FlowRow],
+                overdue: dict[tuple[str, int | None], int],
+                callbacks: dict[int | None, tuple[int, int]],
+                events: dict[tuple[str, int | None], int], ctx: ServiceContext) -> list[UnitLine]:
+        """Handling units by weighted score of the three rates (policy [reports.ranking])."""
+        policy = ctx.policy.reports
+        sums: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for r in cohort:
+            if r.unit_id is not None:
+                for name in ("dispatched", "responded", "resolved"):
+                    sums[r.unit_id][name] += getattr(r, name)
+        for f in flow:
+            if f.unit_id is not None:
+                sums[f.unit_id]["closed"] += f.closed
+                sums[f.unit_id]["on_time"] += f.on_time
+        for (_, unit), n in overdue.items():
+            if unit is not None:
+                sums[unit]["overdue"] += n
+        for unit, (n, sat) in callbacks.items():
+            if unit is not None:
+                sums[unit]["callbacks"] += n
+                sums[unit]["satisfied"] += sat
+        for (action, unit), n in events.items():
+            if unit is not None and action == "send_back":
+                sums[unit]["returns"] += n
+        lines = []
+        for unit_id, counts in sums.items():
+            if counts["dispatched"] < policy.ranking_min_cases:
+                continue
+            code = self.scope.codes.get(unit_id, str(unit_id))
+            figs = {name: self.fig(name, counts[name], "jianci" if name in ("callbacks", "satisfied",
+                                                                           "returns") else "jian",
+                                   unit=code)
+                    for name in ("dispatched", "responded", "resolved", "closed", "on_time",
+                                 "overdue", "callbacks", "satisfied", "returns")}
+            rates = {r.key: Rate(r.key, figs[r.numerator], figs[r.denominator]) for r in RATES}
+            value = score({k: rates[k].value for k in RANKED}, policy.ranking)
+            lines.append(UnitLine(code, self.scope.names.get(unit_id, code), figs, rates, value))
+        lines.sort(key=lambda u: (u.score is None, -(u.score or 0), -u.figures["dispatched"].value,
+                                  u.code))
+        for index, line in enumerate(lines, start=1):
+            line.rank = index if line.score is not None else None
+        return lines

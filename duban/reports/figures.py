@@ -1,0 +1,441 @@
+"""Every figure of a report as a named SQL predicate, counted by GROUP BY and listable case by case.
+
+Why predicates: a leader who doubts a number must get the cases behind it. Each figure is defined
+once here (FIGURES), and the same definition both counts (aggregate queries over indexed columns,
+several figures per statement as SUM(CASE WHEN …)) and lists (`list_figure`). Nothing loads all
+cases into Python: the largest result is one row per (level, channel, disposition, unit) group.
+
+Three sources, each counted in its own unit:
+- cases (件): the cohort received in the period, cases closed in it, cases open at its end;
+- audit events (件次): actions taken in the period (returns, extensions, objections, supervision);
+- callbacks (次): visits to complainants in the period.
+
+Facts "at the end of the period" come from the audit trail (dispatch, response and lateness are
+events with times), so a past month reads the same whenever it is reported; the current deadline
+(for "overdue") is the one exception and is read as it stands.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.engine import Connection
+
+from duban.clock import local_date
+from duban.errors import InvalidActionInput, OrgNotFound
+from duban.models import AuditEvent, Callback, Case, HandlingReport, Org, Subject
+from duban.reports.period import Period
+from duban.states.definition import DISPOSITION_STATES
+
+C = Case.__table__.c  # type: ignore[attr-defined]
+E = AuditEvent.__table__.c  # type: ignore[attr-defined]
+CB = Callback.__table__.c  # type: ignore[attr-defined]
+HR = HandlingReport.__table__.c  # type: ignore[attr-defined]
+O = Org.__table__.c  # type: ignore[attr-defined]  # noqa: E741
+S = Subject.__table__.c  # type: ignore[attr-defined]
+
+DISPOSITIONS = tuple(DISPOSITION_STATES)  # transfer, supervise, key_supervise, escalate, refer
+# A unit has answered when it reports, objects or asks for more time (the commission: its result).
+RESPONSE_ACTIONS = ("report_progress", "submit_report", "object", "request_extension", "record_result")
+# Reports whose audit event says whether the handling limit was kept (services/handlers._report).
+LIMIT_REPORTS = ("submit_report", "record_result")
+
+# Event figures: the audit actions each one counts.
+EVENT_FIGURES: dict[str, tuple[str, ...]] = {
+    "returns": ("send_back",),
+    "callback_returns": ("callback_unsatisfied",),
+    "reopened": ("reopen",),
+    "extension_requests": ("request_extension",),
+    "extensions_approved": ("approve_extension",),
+    "extensions_rejected": ("reject_extension",),
+    "objections": ("object",),
+    "escalations": ("escalate",),
+    "step_ups": ("step_up",),
+    "refers": ("refer",),
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What an office's report covers: cases received in its region or handled by a unit in it."""
+
+    office_id: int
+    office_code: str
+    office_name: str
+    level: str
+    region_ids: frozenset[int] | None  # None: the whole province, no filter at all
+    codes: Mapping[int, str] = field(default_factory=dict, compare=False, hash=False)
+    names: Mapping[int, str] = field(default_factory=dict, compare=False, hash=False)
+
+    def clause(self) -> ColumnElement[bool]:
+        if self.region_ids is None:
+            return true()
+        ids = sorted(self.region_ids)
+        return or_(C.office_id.in_(ids), C.unit_id.in_(ids))
+
+
+def scope_of(conn: Connection, office_code: str) -> Scope:
+    """The office's scope; the top office (no parent) covers everything without a filter."""
+    orgs = conn.execute(select(O.id, O.code, O.name, O.kind, O.level, O.parent_id)).all()
+    office = next((o for o in orgs if o.code == office_code), None)
+    if office is None:
+        raise OrgNotFound(office_code)
+    if office.kind != "office":
+        raise InvalidActionInput(action="report", field="office",
+                                 message=f"{office_code} is not a supervising office (办公室)")
+    codes = {o.id: o.code for o in orgs}
+    names = {o.id: o.name for o in orgs}
+    region = None
+    if office.parent_id is not None:
+        region = frozenset(o.id for o in orgs
+                           if o.code == office_code or o.code.startswith(office_code + "-"))
+    return Scope(office.id, office.code, office.name, office.level, region, codes, names)
+
+
+# -- predicates ------------------------------------------------------------------------------
+
+def within(column: Any, period: Period) -> ColumnElement[bool]:
+    if period.cumulative:
+        return column < period.end
+    return and_(column >= period.start, column < period.end)
+
+
+def _event(case_id: Any, actions: Iterable[str], *extra: ColumnElement[bool]) -> ColumnElement[bool]:
+    return exists().where(E.case_id == case_id, E.action.in_(tuple(actions)), *extra)
+
+
+def received(p: Period) -> ColumnElement[bool]:
+    return within(C.received_at, p)
+
+
+def dispatched_by(p: Period) -> ColumnElement[bool]:
+    return _event(C.id, DISPOSITIONS, E.at < p.end)
+
+
+def responded_by(p: Period) -> ColumnElement[bool]:
+    return _event(C.id, RESPONSE_ACTIONS, E.at < p.end)
+
+
+def closed_by(p: Period) -> ColumnElement[bool]:
+    return C.closed_at < p.end
+
+
+def late() -> ColumnElement[bool]:
+    """A handling report (or the commission's result) came in after its time limit."""
+    return _event(C.id, LIMIT_REPORTS, E.data["late"].as_boolean() == true())
+
+
+def open_at(p: Period) -> ColumnElement[bool]:
+    return and_(C.received_at < p.end, or_(C.closed_at.is_(None), C.closed_at >= p.end))
+
+
+def overdue_at(p: Period, on: dt.date) -> ColumnElement[bool]:
+    return and_(open_at(p), C.deadline_on < on)
+
+
+def key_cases(p: Period, scope: Scope) -> ColumnElement[bool]:
+    """Key-supervised cases of the office's own level that were open at some time in the period."""
+    return and_(C.disposition == "key_supervise", C.level == scope.level, C.received_at < p.end,
+                or_(C.closed_at.is_(None), C.closed_at >= p.start))
+
+
+def progressed_by(p: Period) -> ColumnElement[bool]:
+    return exists().where(HR.case_id == C.id, HR.kind == "progress", HR.submitted_at < p.end)
+
+
+@dataclass(frozen=True)
+class FigureDef:
+    """How a figure is counted: its source and the predicate over cases (and events/callbacks)."""
+
+    source: str  # "case", "event" or "callback"
+    cases: Callable[[Period, Scope, dt.date], list[ColumnElement[bool]]]
+    satisfied_only: bool = False  # callback figures
+
+
+def _case(build: Callable[[Period, Scope, dt.date], list[ColumnElement[bool]]]) -> FigureDef:
+    return FigureDef("case", build)
+
+
+FIGURES: dict[str, FigureDef] = {
+    # The cohort: cases received in the period, and what became of them by its end.
+    "received": _case(lambda p, s, on: [received(p)]),
+    "disposed": _case(lambda p, s, on: [received(p), C.disposition.is_not(None)]),
+    "undisposed": _case(lambda p, s, on: [received(p), C.disposition.is_(None)]),
+    "cohort_closed": _case(lambda p, s, on: [received(p), closed_by(p)]),
+    "dispatched": _case(lambda p, s, on: [received(p), dispatched_by(p)]),
+    "responded": _case(lambda p, s, on: [received(p), dispatched_by(p), responded_by(p)]),
+    "resolved": _case(lambda p, s, on: [received(p), dispatched_by(p), closed_by(p)]),
+    "complained": _case(lambda p, s, on: [received(p), C.subject_id.is_not(None)]),
+    # The flow: cases closed in the period, whenever received.
+    "closed": _case(lambda p, s, on: [within(C.closed_at, p)]),
+    "on_time": _case(lambda p, s, on: [within(C.closed_at, p), not_(late())]),
+    "rehandled_closed": _case(lambda p, s, on: [within(C.closed_at, p), C.return_count > 0]),
+    # The backlog at the end.
+    "overdue": _case(lambda p, s, on: [overdue_at(p, on)]),
+    "key": _case(lambda p, s, on: [key_cases(p, s)]),
+    "key_progress": _case(lambda p, s, on: [key_cases(p, s), progressed_by(p)]),
+    # Actions taken in the period (件次).
+    **{name: FigureDef("event", lambda p, s, on: []) for name in EVENT_FIGURES},
+    "supervision": FigureDef("event", lambda p, s, on: []),  # actions from policy [reports]
+    # Callbacks made in the period (次).
+    "callbacks": FigureDef("callback", lambda p, s, on: []),
+    "satisfied": FigureDef("callback", lambda p, s, on: [], satisfied_only=True),
+}
+
+
+def group_clauses(conn: Connection, where: Mapping[str, Any]) -> list[ColumnElement[bool]]:
+    """Filters for a figure's group: level, channel, disposition, unit (org code), subject."""
+    out: list[ColumnElement[bool]] = []
+    for key, value in where.items():
+        if key == "level":
+            out.append(C.level == value)
+        elif key == "channel":
+            out.append(C.channel == value)
+        elif key == "disposition":
+            out.append(C.disposition.is_(None) if value is None else C.disposition == value)
+        elif key == "unit":
+            org_id = conn.execute(select(O.id).where(O.code == value)).scalar()
+            out.append(C.unit_id.is_(None) if value is None else C.unit_id == (org_id or -1))
+        elif key == "subject":
+            out.append(C.subject_id.in_(select(S.id).where(S.name == value, S.kind == "unit")))
+        elif key == "action":
+            continue  # event figures read it themselves
+        else:
+            raise InvalidActionInput(action="report", field="where", message=f"unknown group {key!r}")
+    return out
+
+
+def event_actions(figure: str, where: Mapping[str, Any], supervision: Iterable[str]) -> tuple[str, ...]:
+    """The audit actions an event figure counts (narrowed by an "action" group filter)."""
+    actions = tuple(supervision) if figure == "supervision" else EVENT_FIGURES[figure]
+    if "action" in where:
+        wanted = str(where["action"])
+        return (wanted,) if wanted in actions else ()
+    return actions
+
+
+def list_figure(conn: Connection, *, figure: str, period: Period, scope: Scope, on: dt.date,
+                where: Mapping[str, Any] | None = None, supervision: Iterable[str] = ()
+                ) -> list[tuple[str, int]]:
+    """The cases behind a figure, as (case number, how many times it counts), by case number.
+
+    For case figures every case counts once; for event and callback figures a case counts once
+    per action or callback, so the counts always add up to the figure. `supervision` is the
+    policy's list of supervision actions ([reports] supervision_actions).
+    """
+    where = dict(where or {})
+    defn = FIGURES.get(figure)
+    if defn is None:
+        raise InvalidActionInput(action="report", field="figure",
+                                 message=f"unknown figure {figure!r}; known: {', '.join(FIGURES)}")
+    filters = [scope.clause(), *group_clauses(conn, where)]
+    if defn.source == "case":
+        query = select(C.number, literal(1)).where(*defn.cases(period, scope, on), *filters)
+    elif defn.source == "event":
+        query = (select(C.number, func.count()).select_from(Case.__table__.join(
+            AuditEvent.__table__, E.case_id == C.id))
+            .where(E.action.in_(event_actions(figure, where, supervision)), within(E.at, period),
+                   *filters)
+            .group_by(C.number))
+    else:
+        sat = [CB.satisfied == true()] if defn.satisfied_only else []
+        query = (select(C.number, func.count()).select_from(Case.__table__.join(
+            Callback.__table__, CB.case_id == C.id))
+            .where(within(CB.called_at, period), *sat, *filters).group_by(C.number))
+    return [(number, int(n)) for number, n in conn.execute(query.order_by(C.number))]
+
+
+def count_figure(conn: Connection, *, figure: str, period: Period, scope: Scope, on: dt.date,
+                 where: Mapping[str, Any] | None = None, supervision: Iterable[str] = ()) -> int:
+    """One figure counted on its own (the report counts many at once; this is the check)."""
+    return sum(n for _, n in list_figure(conn, figure=figure, period=period, scope=scope, on=on,
+                                         where=where, supervision=supervision))
+
+
+# -- aggregate queries -------------------------------------------------------------------------
+
+def flag_sum(clause: ColumnElement[bool]) -> Any:
+    return func.coalesce(func.sum(case((clause, 1), else_=0)), 0)
+
+
+@dataclass
+class CohortRow:
+    level: str
+    channel: str
+    disposition: str | None
+    unit_id: int | None
+    received: int
+    cohort_closed: int
+    dispatched: int
+    responded: int
+    resolved: int
+
+
+def cohort(conn: Connection, period: Period, scope: Scope) -> list[CohortRow]:
+    """Cases received in the period by level, channel, disposition and unit, with their fate."""
+    dispatched = dispatched_by(period)
+    query = (
+        select(C.level, C.channel, C.disposition, C.unit_id, func.count(),
+               flag_sum(closed_by(period)), flag_sum(dispatched),
+               flag_sum(and_(dispatched, responded_by(period))),
+               flag_sum(and_(dispatched, closed_by(period))))
+        .where(received(period), scope.clause())
+        .group_by(C.level, C.channel, C.disposition, C.unit_id)
+    )
+    return [CohortRow(*row) for row in conn.execute(query)]
+
+
+@dataclass
+class FlowRow:
+    level: str
+    unit_id: int | None
+    closed: int
+    on_time: int
+    rehandled_closed: int
+
+
+def flow(conn: Connection, period: Period, scope: Scope) -> list[FlowRow]:
+    """Cases closed in the period, by level and unit: on time, and after re-handling."""
+    query = (
+        select(C.level, C.unit_id, func.count(), flag_sum(not_(late())), flag_sum(C.return_count > 0))
+        .where(within(C.closed_at, period), scope.clause())
+        .group_by(C.level, C.unit_id)
+    )
+    return [FlowRow(*row) for row in conn.execute(query)]
+
+
+def overdue(conn: Connection, period: Period, scope: Scope, on: dt.date) -> dict[tuple[str, int | None], int]:
+    """Open cases past their deadline at the end of the period, by (level, unit)."""
+    query = (select(C.level, C.unit_id, func.count()).where(overdue_at(period, on), scope.clause())
+             .group_by(C.level, C.unit_id))
+    return {(level, unit): n for level, unit, n in conn.execute(query)}
+
+
+def events(conn: Connection, period: Period, scope: Scope, actions: Iterable[str]
+           ) -> dict[tuple[str, int | None], int]:
+    """Actions taken in the period, by (action, unit of the case)."""
+    query = (select(E.action, C.unit_id, func.count())
+             .select_from(AuditEvent.__table__.join(Case.__table__, E.case_id == C.id))
+             .where(E.action.in_(tuple(actions)), within(E.at, period), scope.clause())
+             .group_by(E.action, C.unit_id))
+    return {(action, unit): n for action, unit, n in conn.execute(query)}
+
+
+def callbacks(conn: Connection, period: Period, scope: Scope) -> dict[int | None, tuple[int, int]]:
+    """Callbacks in the period by unit of the case: (all, satisfied)."""
+    query = (select(C.unit_id, func.count(), flag_sum(CB.satisfied == true()))
+             .select_from(Callback.__table__.join(Case.__table__, CB.case_id == C.id))
+             .where(within(CB.called_at, period), scope.clause())
+             .group_by(C.unit_id))
+    return {unit: (int(n), int(sat)) for unit, n, sat in conn.execute(query)}
+
+
+def complained(conn: Connection, period: Period, scope: Scope, top: int) -> list[tuple[str, int]]:
+    """The units complained about most in the cohort (信访工作条例 art. 41)."""
+    query = (select(S.name, func.count().label("n"))
+             .select_from(Case.__table__.join(Subject.__table__, C.subject_id == S.id))
+             .where(received(period), scope.clause(), S.kind == "unit")
+             .group_by(S.name).order_by(func.count().desc(), S.name).limit(top))
+    return [(name, int(n)) for name, n in conn.execute(query)]
+
+
+@dataclass
+class KeyCaseRow:
+    number: str
+    title: str
+    state: str
+    unit_id: int | None
+    received_at: dt.datetime
+    closed_at: dt.datetime | None
+    progress_reports: int
+    last_progress_at: dt.datetime | None
+
+
+def key_case_rows(conn: Connection, period: Period, scope: Scope) -> list[KeyCaseRow]:
+    """The office's own key-supervised cases open in the period, with their progress reports."""
+    progress = (select(HR.case_id, func.count().label("n"), func.max(HR.submitted_at).label("last"))
+                .where(HR.kind == "progress", HR.submitted_at < period.end)
+                .group_by(HR.case_id).subquery())
+    query = (select(C.number, C.title, C.state, C.unit_id, C.received_at, C.closed_at,
+                    func.coalesce(progress.c.n, 0), progress.c.last)
+             .select_from(Case.__table__.outerjoin(progress, progress.c.case_id == C.id))
+             .where(key_cases(period, scope), scope.clause()).order_by(C.received_at, C.number))
+    rows = []
+    for row in conn.execute(query):
+        closed_at = row[5] if row[5] is not None and row[5] < period.end else None
+        rows.append(KeyCaseRow(row[0], row[1], row[2], row[3], _aware(row[4]), _aware(closed_at),
+                               int(row[6]), _aware(row[7])))
+    return rows
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.UTC)
+
+
+def weekly(conn: Connection, weeks: list[Period], scope: Scope) -> list[tuple[int, int]]:
+    """(received, closed) per week: one pass each, bucketed by a CASE over the week bounds."""
+    if not weeks:
+        return []
+    span = Period("range", "trend", weeks[0].first, weeks[-1].local_end)
+
+    def bucket(column: Any) -> Any:
+        return case(*[(column < w.end, i) for i, w in enumerate(weeks)], else_=len(weeks))
+
+    out = [[0, 0] for _ in weeks]
+    for index, column in ((0, C.received_at), (1, C.closed_at)):
+        b = bucket(column).label("b")
+        query = select(b, func.count()).where(within(column, span), scope.clause()).group_by(b)
+        for i, n in conn.execute(query):
+            if i < len(weeks):
+                out[i][index] = int(n)
+    return [(r, c) for r, c in out]
+
+
+def first_received(conn: Connection, scope: Scope) -> dt.datetime | None:
+    return _aware(conn.execute(select(func.min(C.received_at)).where(scope.clause())).scalar())
+
+
+@dataclass
+class DeadlineGroup:
+    responsible_id: int
+    deadline_start: dt.date | None
+    deadline_on: dt.date
+    count: int
+
+
+def open_deadlines(conn: Connection, scope: Scope, at: dt.datetime) -> list[DeadlineGroup]:
+    """Open cases with a running limit, grouped by (responsible org, limit start, deadline).
+
+    The warning colour needs the working-day calendar, so it is computed per group in Python;
+    there are far fewer groups than cases. The responsible org is the unit, or the office while
+    the case awaits triage.
+    """
+    responsible = func.coalesce(C.unit_id, C.office_id)
+    query = (select(responsible, C.deadline_start, C.deadline_on, func.count())
+             .where(C.received_at <= at, C.closed_at.is_(None), C.deadline_on.is_not(None),
+                    scope.clause())
+             .group_by(responsible, C.deadline_start, C.deadline_on))
+    return [DeadlineGroup(int(r), s, d, int(n)) for r, s, d, n in conn.execute(query)]
+
+
+def at_date(period: Period, now: dt.datetime) -> dt.date:
+    """The day "overdue" is judged on: the period's last moment, or now if the period has not ended."""
+    return local_date(min(period.moment(), now))
+

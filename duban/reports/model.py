@@ -1,0 +1,200 @@
+"""What a report holds: figures that know how to list their cases, rates built from them, tables.
+
+Renderers (terminal, HTML, XLSX, e-mail) read only this; none of them queries the database, so
+every format shows the same numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from duban.config.policy import Labels
+from duban.reports.period import Period
+from duban.reports.rates import ratio
+
+if TYPE_CHECKING:
+    from duban.reports.ledger import LedgerRow
+
+
+@dataclass(frozen=True)
+class Trace:
+    """How to list the cases behind a figure: `duban report --cases` and the /reports page run it."""
+
+    figure: str  # a key of duban.reports.figures.FIGURES
+    period: str  # Period.key
+    office: str  # office code
+    where: tuple[tuple[str, Any], ...] = ()  # group filters: level, channel, disposition, unit, ...
+
+    def narrowed(self, **where: Any) -> Trace:
+        return Trace(self.figure, self.period, self.office, (*self.where, *where.items()))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"figure": self.figure, "period": self.period, "office": self.office,
+                "where": dict(self.where)}
+
+    def query_string(self) -> str:
+        """URL query for the case list of this figure (issue 5's pages link here)."""
+        pairs = [("figure", self.figure), ("period", self.period), ("office", self.office)]
+        pairs += [(k, "" if v is None else str(v)) for k, v in self.where]
+        return urlencode(pairs)
+
+    def cli(self) -> str:
+        where = "".join(f" --where {k}={'' if v is None else v}" for k, v in self.where)
+        return f"duban report --period '{self.period}' --office {self.office} --cases {self.figure}{where}"
+
+
+@dataclass(frozen=True)
+class Figure:
+    value: int
+    trace: Trace
+    measure: str = "jian"  # jian 件 (cases) or jianci 件次 (actions, callbacks)
+
+
+@dataclass(frozen=True)
+class Rate:
+    key: str
+    numerator: Figure
+    denominator: Figure
+
+    @property
+    def value(self) -> float | None:
+        return ratio(self.numerator.value, self.denominator.value)
+
+
+@dataclass
+class UnitLine:
+    """One handling unit in the ranking."""
+
+    code: str
+    name: str
+    figures: dict[str, Figure]  # dispatched, responded, resolved, callbacks, satisfied, closed, ...
+    rates: dict[str, Rate]
+    score: float | None
+    rank: int | None = None
+
+
+@dataclass
+class KeyCase:
+    number: str
+    title: str
+    state: str
+    unit: str
+    received_at: dt.datetime
+    closed_at: dt.datetime | None
+    progress_reports: int
+    last_progress_at: dt.datetime | None
+
+    @property
+    def progressed(self) -> bool:
+        return self.progress_reports > 0
+
+
+@dataclass
+class Change:
+    """A headline figure against the previous period (环比) and the same period last year (同比)."""
+
+    key: str
+    current: float | None
+    previous: float | None
+    last_year: float | None
+    is_rate: bool
+
+    @staticmethod
+    def delta(current: float | None, base: float | None, is_rate: bool) -> float | None:
+        """Relative change for counts, difference in points for rates; None without a base."""
+        if current is None or base is None:
+            return None
+        if is_rate:
+            return current - base
+        return (current - base) / base if base else None
+
+    @property
+    def mom(self) -> float | None:
+        return self.delta(self.current, self.previous, self.is_rate)
+
+    @property
+    def yoy(self) -> float | None:
+        return self.delta(self.current, self.last_year, self.is_rate)
+
+
+@dataclass
+class WeekPoint:
+    week: Period
+    received: int
+    closed: int
+
+
+@dataclass
+class WarningLine:
+    """Open cases of one responsible org by warning colour (the board's row)."""
+
+    code: str
+    name: str
+    red: int = 0
+    yellow: int = 0
+    blue: int = 0
+    none: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.red + self.yellow + self.blue + self.none
+
+    def add(self, colour: str, n: int) -> None:
+        setattr(self, colour, getattr(self, colour) + n)
+
+
+@dataclass
+class Board:
+    """The warning board an office opens every morning: its open cases by unit and colour."""
+
+    office_code: str
+    office_name: str
+    at: dt.datetime
+    lines: list[WarningLine]
+    red_cases: list[dict[str, Any]]
+    labels: Labels = field(repr=False)
+
+    @property
+    def totals(self) -> WarningLine:
+        total = WarningLine("", "")
+        for line in self.lines:
+            for colour in ("red", "yellow", "blue", "none"):
+                total.add(colour, getattr(line, colour))
+        return total
+
+
+@dataclass
+class Report:
+    office_code: str
+    office_name: str
+    office_level: str
+    period: Period
+    generated_at: dt.datetime
+    judged_on: dt.date  # the day "overdue" was judged on
+    figures: dict[str, Figure]  # headline figures by FIGURES key (+ "supervision_total")
+    received_grid: dict[tuple[str, str], Figure]  # (level, channel)
+    by_level: dict[str, dict[str, Figure]]  # level -> figure name -> Figure
+    dispositions: dict[str, dict[str, Figure]]  # level ("all" too) -> disposition -> Figure
+    events: dict[str, Figure]  # EVENT_FIGURES keys
+    supervision: dict[str, Figure]  # supervision action -> Figure
+    rates: dict[str, Rate]
+    key_cases: list[KeyCase]
+    complained: list[tuple[str, Figure]]
+    ranking: list[UnitLine]
+    comparison: list[Change]
+    previous_key: str | None
+    last_year_key: str | None
+    trend: list[WeekPoint]
+    warnings: Board
+    narrative: str
+    labels: Labels = field(repr=False)
+    commission_name: str = ""  # the discipline commission cases are referred to (移交省纪委监委)
+    # The 台账: one row per case of the period, read from the database when a renderer asks.
+    ledger: Callable[[], Iterator[LedgerRow]] | None = field(default=None, repr=False)
+
+    def figure(self, key: str) -> Figure:
+        return self.figures[key]
