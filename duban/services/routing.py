@@ -2,36 +2,33 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from duban.errors import AvoidanceViolation
-from duban.models import Case, Org, Subject
+from duban.models import Case, Subject
+from duban.services.directory import OrgDirectory, OrgInfo
 
 LEVEL_RANK = {"province": 0, "city": 1, "county": 2}
 
 
-def higher_office(session: Session, org: Org) -> Org | None:
+def higher_office(orgs: OrgDirectory, org: OrgInfo) -> OrgInfo | None:
     """The nearest office above `org` at a strictly higher level (the level that takes over)."""
-    current = org
-    while current.parent_id is not None:
-        parent = session.get(Org, current.parent_id)
-        assert parent is not None
-        if parent.kind == "office" and LEVEL_RANK[parent.level] < LEVEL_RANK[org.level]:
-            return parent
-        current = parent
+    current = orgs.parent(org)
+    while current is not None:
+        if current.kind == "office" and LEVEL_RANK[current.level] < LEVEL_RANK[org.level]:
+            return current
+        current = orgs.parent(current)
     return None
 
 
-def commission_for(session: Session, office: Org) -> Org | None:
+def commission_for(orgs: OrgDirectory, office: OrgInfo) -> OrgInfo | None:
     """The discipline commission of the office's region, or of the nearest region above."""
-    current: Org | None = office
+    current: OrgInfo | None = office
     while current is not None:
-        found = session.exec(
-            select(Org).where(Org.parent_id == current.id, Org.kind == "commission")
-        ).first()
-        if found is not None:
-            return found
-        current = session.get(Org, current.parent_id) if current.parent_id else None
+        for child in orgs.children(current):
+            if child.kind == "commission":
+                return child
+        current = orgs.parent(current)
     return None
 
 
@@ -42,7 +39,9 @@ def subject_org_id(session: Session, case: Case) -> int | None:
     return subject.org_id if subject else None
 
 
-def avoid(session: Session, case: Case, requested: Org) -> tuple[Org, dict | None]:
+def avoid(
+    session: Session, orgs: OrgDirectory, case: Case, requested: OrgInfo
+) -> tuple[OrgInfo, dict | None]:
     """The unit that may take the case: `requested`, or the office above it when it is the subject.
 
     Returns the unit and, when it moved the case, what the audit event should say.
@@ -50,7 +49,7 @@ def avoid(session: Session, case: Case, requested: Org) -> tuple[Org, dict | Non
     subject_id = subject_org_id(session, case)
     if subject_id is None or requested.id != subject_id:
         return requested, None
-    target = higher_office(session, requested)
+    target = higher_office(orgs, requested)
     if target is None:
         raise AvoidanceViolation(case_number=case.number, unit=requested.name)
     return target, {

@@ -16,24 +16,23 @@ from duban.errors import ActionNotAllowed, AvoidanceViolation, CaseNotFound, Per
 from duban.models import AuditEvent, Case, Subject
 from duban.services import Actor, CaseService
 from duban.services.audit import first_broken
+from duban.services.forms import FORMS
 from duban.states.definition import TRANSITIONS
 from tests.factories import ORGS, advance, complaint, world
 
 TRIGGERS = sorted({t["trigger"] for t in TRANSITIONS})
 UNITS = [o.code for o in ORGS if o.kind != "office"] + ["GS-LZ-CG"]
 ROLES = ["dispatcher", "supervisor", "unit", "clerk", "admin"]
-FORMS = {
-    "transfer": lambda u: {"unit": u}, "supervise": lambda u: {"unit": u},
-    "key_supervise": lambda u: {"unit": u}, "escalate": lambda u: {}, "refer": lambda u: {},
-    "step_up": lambda u: {"reason": "超期"}, "object": lambda u: {"reason": "非本单位职责"},
-    "request_extension": lambda u: {"days": 10, "reason": "协调"},
-    "approve_extension": lambda u: {}, "reject_extension": lambda u: {},
-    "reassign": lambda u: {"unit": u, "reason": "改派"}, "report_progress": lambda u: {"text": "进展"},
-    "submit_report": lambda u: {"text": "报告"}, "approve": lambda u: {},
-    "send_back": lambda u: {"reasons": "事实不清"}, "callback_satisfied": lambda u: {},
-    "callback_unsatisfied": lambda u: {}, "close": lambda u: {}, "reopen": lambda u: {"reason": "回头看"},
-    "record_result": lambda u: {"text": "已处理"},
-}
+FIELD_VALUES = {"text": "报告", "reason": "理由", "reasons": "事实不清", "days": 10, "note": ""}
+
+
+def form_for(action: str, unit: str) -> dict[str, object]:
+    """A valid form for any action, built from its model so new actions are covered too."""
+    fields = FORMS[action].model_fields
+    form: dict[str, object] = {name: FIELD_VALUES[name] for name in fields if name in FIELD_VALUES}
+    if "unit" in fields and action not in ("escalate", "refer"):
+        form["unit"] = unit
+    return form
 
 
 class CaseLife(RuleBasedStateMachine):
@@ -59,7 +58,7 @@ class CaseLife(RuleBasedStateMachine):
         current = self.service.get(number)
         actor = Actor("p", role, current.unit_id if role == "unit" else None)
         try:
-            self.service.act(number, action, actor=actor, form=FORMS[action](unit))
+            self.service.act(number, action, actor=actor, form=form_for(action, unit))
             event(f"performed {action}")
         except (ActionNotAllowed, PermissionDenied, AvoidanceViolation, CaseNotFound):
             after = self.service.get(number)
@@ -77,7 +76,7 @@ class CaseLife(RuleBasedStateMachine):
         role = data.draw(st.sampled_from(self.ctx.policy.roles[action]))
         actor = Actor("p", role, current.unit_id if role == "unit" else None)
         try:
-            self.service.act(number, action, actor=actor, form=FORMS[action](unit))
+            self.service.act(number, action, actor=actor, form=form_for(action, unit))
             event(f"performed {action}")
         except (AvoidanceViolation, CaseNotFound):
             # Only avoidance (no office above the subject) or a unit-less case may refuse here.

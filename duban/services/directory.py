@@ -1,0 +1,74 @@
+"""The org hierarchy held in memory: routing and calendars read it on every action.
+
+Orgs change rarely (an office is renamed or a unit added); a lookup that misses reloads once, and
+`refresh()` is there for whoever edits the hierarchy.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from duban.errors import OrgNotFound
+from duban.models import Org
+
+
+@dataclass(frozen=True)
+class OrgInfo:
+    id: int
+    code: str
+    name: str
+    kind: str
+    level: str
+    parent_id: int | None
+
+
+class OrgDirectory:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+        self._by_id: dict[int, OrgInfo] = {}
+        self._by_code: dict[str, OrgInfo] = {}
+        self._children: dict[int, list[OrgInfo]] = {}
+
+    def refresh(self) -> None:
+        with Session(self._engine) as session:
+            rows = [OrgInfo(o.id, o.code, o.name, o.kind, o.level, o.parent_id)  # type: ignore[arg-type]
+                    for o in session.exec(select(Org))]
+        children: dict[int, list[OrgInfo]] = {}
+        for row in rows:
+            if row.parent_id is not None:
+                children.setdefault(row.parent_id, []).append(row)
+        with self._lock:
+            self._by_id = {r.id: r for r in rows}
+            self._by_code = {r.code: r for r in rows}
+            self._children = children
+
+    def by_id(self, org_id: int) -> OrgInfo:
+        found = self._by_id.get(org_id)
+        if found is None:
+            self.refresh()
+            found = self._by_id.get(org_id)
+        if found is None:
+            raise OrgNotFound(org_id)
+        return found
+
+    def by_code(self, code: str) -> OrgInfo:
+        found = self._by_code.get(code)
+        if found is None:
+            self.refresh()
+            found = self._by_code.get(code)
+        if found is None:
+            raise OrgNotFound(code)
+        return found
+
+    def parent(self, org: OrgInfo) -> OrgInfo | None:
+        return self.by_id(org.parent_id) if org.parent_id is not None else None
+
+    def children(self, org: OrgInfo) -> list[OrgInfo]:
+        if not self._by_id:
+            self.refresh()
+        return list(self._children.get(org.id, []))
