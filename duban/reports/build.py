@@ -107,9 +107,9 @@ def build_report(ctx: ServiceContext, period: Period | str, office_code: str | N
     report = Report(
         office_code=scope.office_code, office_name=scope.office_name, office_level=scope.level,
         period=period, generated_at=now, judged_on=on, figures=figures,
-        received_grid=b.grid(cohort), by_level=b.by_level(cohort, flow, overdue),
-        dispositions=b.dispositions(cohort), events=event_figs, supervision=supervision,
-        rates=rates,
+        received_grid=b.grid(cohort), by_channel=b.by_channel(cohort),
+        by_level=b.by_level(cohort, flow, overdue), dispositions=b.dispositions(cohort),
+        events=event_figs, supervision=supervision, rates=rates,
         key_cases=[KeyCase(r.number, r.title, r.state, scope.names.get(r.unit_id or -1, ""),
                            r.received_at, r.closed_at, r.progress_reports, r.last_progress_at)
                    for r in key_rows],
@@ -120,6 +120,7 @@ def build_report(ctx: ServiceContext, period: Period | str, office_code: str | N
         last_year_key=p.key if (p := period.last_year()) else None,
         trend=[WeekPoint(w, r, c) for w, (r, c) in zip(weeks, trend, strict=True)],
         warnings=board, narrative="", labels=ctx.labels, commission_name=commission,
+        top_units=policy.top_units,
     )
     report.narrative = narrative(report)
 
@@ -209,6 +210,12 @@ class _Builder:
             counts[(r.level, r.channel)] += r.received
         return {key: self.fig("received", n, level=key[0], channel=key[1])
                 for key, n in sorted(counts.items())}
+
+    def by_channel(self, cohort: list[F.CohortRow]) -> dict[str, Figure]:
+        counts: dict[str, int] = defaultdict(int)
+        for r in cohort:
+            counts[r.channel] += r.received
+        return {channel: self.fig("received", n, channel=channel) for channel, n in sorted(counts.items())}
 
     def by_level(self, cohort: list[F.CohortRow], flow: list[F.FlowRow],
                  overdue: dict[tuple[str, int | None], int]) -> dict[str, dict[str, Figure]]:

@@ -177,6 +177,7 @@ class Report:
     judged_on: dt.date  # the day "overdue" was judged on
     figures: dict[str, Figure]  # headline figures by FIGURES key (+ "supervision_total")
     received_grid: dict[tuple[str, str], Figure]  # (level, channel)
+    by_channel: dict[str, Figure]
     by_level: dict[str, dict[str, Figure]]  # level -> figure name -> Figure
     dispositions: dict[str, dict[str, Figure]]  # level ("all" too) -> disposition -> Figure
     events: dict[str, Figure]  # EVENT_FIGURES keys
@@ -193,6 +194,7 @@ class Report:
     narrative: str
     labels: Labels = field(repr=False)
     commission_name: str = ""  # the discipline commission cases are referred to (移交省纪委监委)
+    top_units: int = 10  # policy [reports] top_units: rows at each end of a ranking on a page
     # The 台账: one row per case of the period, read from the database when a renderer asks.
     ledger: Callable[[], Iterator[LedgerRow]] | None = field(default=None, repr=False)
 
