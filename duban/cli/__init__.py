@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from duban.cli import calendar, cases, demo, states
+from duban.cli import calendar, cases, demo, serve, states, users
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Duban (督办): supervision cases from hotline to solution.")
@@ -12,6 +12,8 @@ app.add_typer(calendar.app, name="calendar")
 app.add_typer(cases.app, name="case")
 app.add_typer(states.app, name="states")
 app.command("demo")(demo.demo)
+app.command("serve")(serve.serve)
+app.add_typer(users.app, name="user")
 
 
 def main() -> None:

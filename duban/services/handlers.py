@@ -82,7 +82,7 @@ def _default_unit(step: Step, disposition: str) -> Org:
         if commission is not None:
             return commission
     raise InvalidActionInput(
-        action=step.action, field="unit", message="name the handling unit's code (承办单位)"
+        action=step.action, field="unit", message="name the handling unit's code (承办单位)", kind="missing"
     )
 
 
@@ -124,7 +124,8 @@ def request_extension(step: Step) -> None:
     limit = step.ctx.policy.extension.max_days
     if step.form.days > limit:
         raise InvalidActionInput(action=step.action, field="days",
-                                 message=f"at most {limit} days (延期不得超过{limit}日)")
+                                 message=f"at most {limit} days (延期不得超过{limit}日)",
+                                 kind="less_than_equal", limits={"le": limit})
     step.session.add(Extension(case_id=step.case.id, days=step.form.days, reason=step.form.reason,
                                requested_by=step.actor.name, requested_at=step.now))
     step.data["days"] = step.form.days

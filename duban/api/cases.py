@@ -1,0 +1,134 @@
+"""Cases: register, list, read one with its timeline, see what may be done now, do it.
+
+Every write goes through `CaseService`; every read through `duban.services.queries` with the
+caller as viewer, so scope and confidentiality are the service layer's, not this module's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
+
+from fastapi import APIRouter, Path, Query
+from sqlmodel import Session
+
+from duban.api.deps import Ctx, CurrentActor
+from duban.api.present import action_out, detail_out, row_out
+from duban.api.schemas import (
+    ActionIn,
+    ActionOut,
+    CaseDetailOut,
+    CaseIn,
+    CaseListOut,
+    Disposition,
+    Level,
+    Priority,
+    ProblemOut,
+    RegisterOut,
+    StateName,
+    Warning,
+)
+from duban.errors import InvalidActionInput, OrgNotFound
+from duban.models import CaseCreate
+from duban.services import Actor, CaseService, ServiceContext
+from duban.services.forms import FORMS
+from duban.services.orgs import org_by_code
+from duban.services.queries import CaseFilter, case_detail, list_cases, scope_for
+
+router = APIRouter(prefix="/cases", tags=["cases"])
+
+ActionName = Literal[tuple(FORMS)]  # type: ignore[valid-type]
+Number = Annotated[str, Path(max_length=40, description="case number, e.g. GS-2023-00012")]
+T = TypeVar("T")
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ProblemOut, "description": text} for status, text in (
+        (401, "not signed in"), (403, "your role may not do this"),
+        (404, "no such case, or not yours to see"), (409, "not allowed now, or changed by someone else"),
+        (422, "bad input; `field` names it"))
+}
+
+
+def naming_org_field(call: Callable[[], T], fields: dict[str, str | None]) -> T:
+    """Run a service call; an org code that does not exist is bad input in the field that named it."""
+    try:
+        return call()
+    except OrgNotFound as exc:
+        field = next((name for name, value in fields.items() if value == exc.ref), "unit")
+        raise InvalidActionInput(action="lookup", field=field, message=str(exc), kind="org_not_found",
+                                 limits={"ref": exc.ref}) from exc
+
+
+def case_filter(ctx: ServiceContext, actor: Actor, *, unit: str | None = None, **given: Any) -> CaseFilter:
+    """The caller's scope narrowed by the filters they asked for (never widened)."""
+    with Session(ctx.engine) as session:
+        flt = scope_for(session, actor)
+        if unit:
+            unit_id = naming_org_field(lambda: org_by_code(session, unit).id, {"unit": unit})
+            # A unit asking for another unit's cases gets none rather than an error.
+            flt.unit_id = unit_id if flt.unit_id in (None, unit_id) else -1
+    for name, value in given.items():
+        setattr(flt, name, value)
+    return flt
+
+
+def _row_of(ctx: ServiceContext, number: str) -> dict[str, Any]:
+    rows = list_cases(ctx, CaseFilter(text=number, limit=5))
+    return row_out(ctx.labels, next(r for r in rows if r.number == number))
+
+
+@router.post("", status_code=201, response_model=RegisterOut, responses=ERRORS)
+def register(body: CaseIn, actor: CurrentActor, ctx: Ctx) -> dict:
+    """Register a complaint; one that repeats an open case is linked to it instead (linked=true)."""
+    data = CaseCreate(**body.model_dump())
+    result = naming_org_field(lambda: CaseService(ctx).register(data, actor=actor),
+                              {"office_code": body.office_code, "subject_org_code": body.subject_org_code,
+                               "repeat_of": body.repeat_of})
+    return {"linked": result.linked, "case": _row_of(ctx, result.case.number)}
+
+
+@router.get("", response_model=CaseListOut, responses=ERRORS)
+def list_(
+    actor: CurrentActor,
+    ctx: Ctx,
+    state: StateName | None = None,
+    disposition: Disposition | None = None,
+    level: Level | None = None,
+    unit: Annotated[str | None, Query(max_length=40, description="handling unit's org code")] = None,
+    warning: Warning | None = None,
+    overdue: bool = False,
+    priority: Priority | None = None,
+    text: Annotated[str | None, Query(max_length=100, description="in the title or number")] = None,
+    open_only: Annotated[bool, Query(alias="open", description="open cases only")] = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> dict:
+    """List the cases you may see, most urgent first, with deadline and warning colour."""
+    flt = case_filter(ctx, actor, unit=unit, state=state, disposition=disposition, level=level,
+                      warning=warning, overdue=overdue or None, priority=priority, text=text or None,
+                      open_only=open_only, limit=limit + 1, offset=offset)
+    rows = list_cases(ctx, flt, viewer=actor)
+    return {"items": [row_out(ctx.labels, r) for r in rows[:limit]], "limit": limit, "offset": offset,
+            "has_more": len(rows) > limit}
+
+
+@router.get("/{number}", response_model=CaseDetailOut, responses=ERRORS)
+def get_case(number: Number, actor: CurrentActor, ctx: Ctx) -> dict:
+    """One case: facts, people (masked as your role requires), deadline, timeline, allowed actions."""
+    return detail_out(ctx.labels, case_detail(ctx, number, viewer=actor))
+
+
+@router.get("/{number}/actions", response_model=list[ActionOut], responses=ERRORS)
+def allowed(number: Number, actor: CurrentActor, ctx: Ctx) -> list[dict]:
+    """The actions you may perform on the case now, each with its form's fields."""
+    detail = case_detail(ctx, number, viewer=actor)
+    return [action_out(ctx.labels, a) for a in detail["allowed_actions"]]
+
+
+@router.post("/{number}/actions/{action}", response_model=CaseDetailOut, responses=ERRORS)
+def act(number: Number, action: ActionName, body: ActionIn, actor: CurrentActor, ctx: Ctx) -> dict:
+    """Perform an action with its form; send expected_version to refuse a stale case."""
+    naming_org_field(lambda: CaseService(ctx).act(number, action, actor=actor, form=body.form,
+                                                  expected_version=body.expected_version),
+                     {"unit": body.form.get("unit")})
+    return detail_out(ctx.labels, case_detail(ctx, number, viewer=actor))

@@ -1,0 +1,174 @@
+"""The one place where Duban's errors become HTTP answers (JSON for /api, a Chinese page otherwise).
+
+    CaseNotFound, OrgNotFound        404  (also what may not be seen: scope hides, never explains)
+    ActionNotAllowed                 409  with allowed_actions
+    StaleCase, AvoidanceViolation    409
+    InvalidActionInput, bad request  422  naming the field
+    PermissionDenied                 403
+    AuthenticationFailed             401
+    ConfigError                      500
+
+Every body carries `code`, `message` (English) and `message_zh`. Nothing below the API raises
+HTTPException; services raise `duban.errors` and this module translates. Validation errors never
+echo the submitted input back (it may hold a complainant's details).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from duban.config.policy import Labels
+from duban.errors import (
+    ActionNotAllowed,
+    AuthenticationFailed,
+    AvoidanceViolation,
+    CaseNotFound,
+    ConfigError,
+    DubanError,
+    InvalidActionInput,
+    OrgNotFound,
+    PermissionDenied,
+    StaleCase,
+)
+
+log = logging.getLogger(__name__)
+
+STATUS: list[tuple[type[DubanError], int]] = [
+    (CaseNotFound, 404),
+    (OrgNotFound, 404),
+    (ActionNotAllowed, 409),
+    (StaleCase, 409),
+    (AvoidanceViolation, 409),
+    (InvalidActionInput, 422),
+    (PermissionDenied, 403),
+    (AuthenticationFailed, 401),
+    (ConfigError, 500),
+]
+
+
+@dataclass
+class Problem:
+    """An error as a person reads it, in both languages."""
+
+    status: int
+    code: str
+    message: str
+    message_zh: str
+    field: str | None = None
+    allowed_actions: list[str] | None = None
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "message": self.message, "message_zh": self.message_zh}
+        if self.field is not None:
+            out["field"] = self.field
+        if self.allowed_actions is not None:
+            out["allowed_actions"] = self.allowed_actions
+        return out
+
+
+def _fmt(template: str, **values: Any) -> str:
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return template
+
+
+def field_message(labels: Labels, *, field: str, kind: str, message: str,
+                  limits: dict[str, Any] | None = None) -> str:
+    """A validation message in Chinese: the field's label and what is wrong with it."""
+    label = labels.fields.get(field, field)
+    template = labels.errors.get(kind) or labels.errors.get("invalid_input", "{label}: {message}")
+    return _fmt(template, label=label, message=message, **(limits or {}))
+
+
+def problem_for(exc: DubanError, labels: Labels) -> Problem:
+    status = next((s for kind, s in STATUS if isinstance(exc, kind)), 400)
+    errors = labels.errors
+    zh = errors.get(exc.code, "")
+    problem = Problem(status=status, code=exc.code, message=str(exc), message_zh="")
+    if isinstance(exc, CaseNotFound | OrgNotFound):
+        zh = _fmt(zh, ref=exc.ref)
+    elif isinstance(exc, ActionNotAllowed):
+        allowed = "、".join(labels.of("actions", a) for a in exc.allowed) or errors.get("none_allowed", "")
+        zh = _fmt(zh, state=labels.of("states", exc.state), action=labels.of("actions", exc.action),
+                  reason=f"（{exc.reason}）" if exc.reason else "", allowed=allowed)
+        problem.allowed_actions = exc.allowed
+    elif isinstance(exc, StaleCase):
+        zh = _fmt(zh, expected=exc.expected, actual=exc.actual)
+    elif isinstance(exc, AvoidanceViolation):
+        zh = _fmt(zh, unit=exc.unit)
+    elif isinstance(exc, PermissionDenied):
+        if exc.reason:
+            zh = errors.get("permission_denied_region", zh)
+        zh = _fmt(zh, role=labels.of("roles", exc.role), action=labels.of("actions", exc.action))
+    elif isinstance(exc, InvalidActionInput):
+        problem.field = exc.field
+        zh = field_message(labels, field=exc.field, kind=exc.kind, message=exc.message, limits=exc.limits)
+    elif isinstance(exc, AuthenticationFailed):
+        problem.headers["WWW-Authenticate"] = "Bearer"
+    elif isinstance(exc, ConfigError):
+        log.error("configuration error: %s", exc)
+        problem.message = "the server's configuration is wrong; see its log"
+    problem.message_zh = zh or _fmt(errors.get("duban_error", "{message}"), message=str(exc))
+    return problem
+
+
+def validation_problem(exc: RequestValidationError, labels: Labels) -> Problem:
+    """The first thing wrong with a request, naming the field (never echoing the input)."""
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "type": "", "msg": "invalid request"}
+    loc = [str(p) for p in first.get("loc", ()) if not isinstance(p, int)]
+    names = [p for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    field_name = ".".join(names) or (loc[0] if loc else "body")
+    last = names[-1] if names else field_name
+    kind = str(first.get("type", ""))
+    message = str(first.get("msg", ""))
+    zh = field_message(labels, field=last, kind=kind, message=message, limits=first.get("ctx"))
+    return Problem(status=422, code="invalid_input", message=f"field '{field_name}': {message}",
+                   message_zh=zh, field=field_name)
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api")
+
+
+def install(app: FastAPI, *, page_error: Any) -> None:
+    """Register the handlers; `page_error(request, problem)` renders the Chinese page."""
+
+    def labels_of(request: Request) -> Labels:
+        return request.app.state.ctx.labels  # type: ignore[no-any-return]
+
+    def answer(request: Request, problem: Problem) -> Response:
+        if is_api(request):
+            return JSONResponse(problem.body(), status_code=problem.status, headers=problem.headers)
+        return page_error(request, problem)  # type: ignore[no-any-return]
+
+    async def on_duban_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DubanError)
+        return answer(request, problem_for(exc, labels_of(request)))
+
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return answer(request, validation_problem(exc, labels_of(request)))
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        labels = labels_of(request)
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+        code = codes.get(exc.status_code, "http_error")
+        zh = labels.errors.get(code, "") or labels.errors.get("not_found", "")
+        problem = Problem(status=exc.status_code, code=code, message=str(exc.detail), message_zh=zh,
+                          headers=dict(exc.headers or {}))
+        return answer(request, problem)
+
+    app.add_exception_handler(DubanError, on_duban_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)

@@ -1,0 +1,251 @@
+"""What goes over the wire. Output models list their fields explicitly: nothing reaches a client
+because a table grew a column (the complainant lives in its own table for the same reason)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from duban.states.definition import CaseState
+
+StateName = Literal[tuple(s.value for s in CaseState)]  # type: ignore[valid-type]
+Disposition = Literal["transfer", "supervise", "key_supervise", "escalate", "refer"]
+Level = Literal["province", "city", "county"]
+Priority = Literal["livelihood", "enterprise", "normal"]
+Warning = Literal["none", "blue", "yellow", "red"]
+Role = Literal["clerk", "dispatcher", "unit", "supervisor", "leader", "admin"]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class LoginIn(_In):
+    username: str = Field(min_length=1, max_length=60)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class OrgRef(BaseModel):
+    code: str
+    name: str
+    level: str
+
+
+class OrgOut(OrgRef):
+    kind: str
+    region_name: str
+    parent_code: str | None
+
+
+class UserOut(BaseModel):
+    username: str
+    display_name: str
+    role: Role
+    role_label: str
+    org: OrgRef
+
+
+class TokenOut(BaseModel):
+    token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: dt.datetime
+    user: UserOut
+
+
+class CaseIn(_In):
+    """A complaint to register. Codes (category, channel, priority) are the keys in labels.toml."""
+
+    office_code: str = Field(min_length=1, max_length=40, description="receiving office, e.g. GS-LZ")
+    title: str = Field(min_length=1, max_length=200)
+    summary: str = Field(default="", max_length=20000)
+    category: str = Field(default="other", max_length=32)
+    channel: str = Field(default="phone", max_length=16)
+    priority: Priority = "normal"
+    complainant_name: str = Field(default="", max_length=60)
+    complainant_phone: str = Field(default="", max_length=32, pattern=r"^[0-9+\- ()]*$")
+    complainant_real_name: bool = False
+    complainant_consent: bool = Field(default=False, description="may the handling unit see who it is")
+    subject_name: str = Field(default="", max_length=120)
+    subject_kind: Literal["unit", "person", "enterprise", "other"] = "unit"
+    subject_org_code: str | None = Field(default=None, max_length=40)
+    repeat_of: str | None = Field(default=None, max_length=40)
+    received_at: AwareDatetime | None = Field(default=None, description="with a timezone; default now")
+
+
+class CaseRowOut(BaseModel):
+    number: str
+    title: str
+    state: str
+    state_label: str
+    disposition: str | None
+    disposition_label: str
+    priority: str
+    priority_label: str
+    level: str
+    office: str
+    unit: str | None
+    deadline_kind: str | None
+    deadline_on: dt.date | None
+    provisional: bool
+    warning: str
+    warning_label: str
+    workdays_left: int | None
+    return_count: int
+    repeat_count: int
+    received_at: dt.datetime
+    version: int
+
+
+class RegisterOut(BaseModel):
+    linked: bool = Field(description="true when it repeats an open case and was linked to it")
+    case: CaseRowOut
+
+
+class CaseListOut(BaseModel):
+    items: list[CaseRowOut]
+    limit: int
+    offset: int
+    has_more: bool
+
+
+class CaseFacts(BaseModel):
+    number: str
+    title: str
+    summary: str
+    category: str
+    channel: str
+    priority: str
+    state: str
+    disposition: str | None
+    level: str
+    received_at: dt.datetime
+    dispatched_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    updated_at: dt.datetime
+    deadline_kind: str | None
+    deadline_on: dt.date | None
+    deadline_provisional: bool
+    extension_days: int
+    return_count: int
+    repeat_count: int
+    version: int
+
+
+class ComplainantOut(BaseModel):
+    name: str
+    phone: str
+    real_name: bool
+    visible: bool = Field(description="false: name and phone are masked for you")
+
+
+class SubjectOut(BaseModel):
+    name: str
+    kind: str
+
+
+class EventOut(BaseModel):
+    seq: int
+    at: dt.datetime
+    actor: str
+    actor_role: str
+    action: str
+    action_label: str
+    from_state: str | None
+    to_state: str
+    reason: str
+    data: dict[str, Any]
+
+
+class ReportOut(BaseModel):
+    kind: str
+    text: str
+    submitted_by: str
+    submitted_at: dt.datetime
+
+
+class ReviewOut(BaseModel):
+    decision: str
+    reasons: str
+    reviewer: str
+    reviewed_at: dt.datetime
+
+
+class CallbackOut(BaseModel):
+    satisfied: bool
+    note: str
+    caller: str
+    called_at: dt.datetime
+
+
+class ExtensionOut(BaseModel):
+    days: int
+    reason: str
+    status: str
+    requested_by: str
+    requested_at: dt.datetime
+    decided_by: str | None
+    decided_at: dt.datetime | None
+
+
+class FieldOut(BaseModel):
+    name: str
+    label: str
+    type: Literal["text", "textarea", "integer", "org"]
+    required: bool
+    max_length: int | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+
+
+class ActionOut(BaseModel):
+    action: str
+    label: str
+    fields: list[FieldOut]
+
+
+class CaseDetailOut(BaseModel):
+    case: CaseFacts
+    row: CaseRowOut
+    office: OrgRef
+    unit: OrgRef | None
+    subject: SubjectOut | None
+    complainant: ComplainantOut
+    timeline: list[EventOut]
+    reports: list[ReportOut]
+    reviews: list[ReviewOut]
+    callbacks: list[CallbackOut]
+    extensions: list[ExtensionOut]
+    allowed_actions: list[ActionOut]
+
+
+class ActionIn(_In):
+    expected_version: int | None = Field(
+        default=None, ge=1, description="the version you saw; 409 stale_case if it changed since")
+    form: dict[str, Any] = Field(default_factory=dict, description="the action's form (GET /api/meta/forms)")
+
+
+class CountsOut(BaseModel):
+    total: int
+    open: int
+    overdue: int
+    by_level: dict[str, int]
+    by_disposition: dict[str, int]
+    by_state: dict[str, int]
+    by_warning: dict[str, int]
+
+
+class DashboardOut(BaseModel):
+    counts: CountsOut
+    overdue: list[CaseRowOut]
+
+
+class ProblemOut(BaseModel):
+    """The body of every error."""
+
+    code: str
+    message: str
+    message_zh: str
+    field: str | None = None
+    allowed_actions: list[str] | None = None

@@ -1,0 +1,169 @@
+"""The web application: the JSON API under /api, the Chinese pages, and the scheduler's lifetime.
+
+`create_app(ctx)` builds everything from one service context, so tests, the benchmark and
+`duban serve` run the same application on whatever database the context holds.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from duban.api import auth, cases, meta, orgs
+from duban.api.errors import install as install_error_handlers
+from duban.config.settings import Settings, get_settings
+from duban.services.context import ServiceContext
+from duban.services.users import secret_key
+from duban.web import casepages, pages
+from duban.web.render import Web, login_redirect
+from duban.web.session import LoginRequired
+
+log = logging.getLogger(__name__)
+
+# The largest request body accepted: a 20,000-character report, percent-encoded, is ~180 KB.
+MAX_BODY = 512 * 1024
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    # Pages are plain HTML and one stylesheet: nothing inline, nothing from elsewhere.
+    "Content-Security-Policy": "default-src 'self'; style-src 'self'; script-src 'none'; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    # Case data is confidential: never kept by a shared cache or the browser's back button.
+    "Cache-Control": "no-store",
+}
+
+
+class BodyLimit:
+    """Refuse request bodies over MAX_BODY with 413 before anyone reads them into memory."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await self._too_large(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await self._too_large(scope, receive, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        app = scope.get("app")
+        labels = app.state.ctx.labels if app is not None else None
+        zh = labels.errors.get("too_large", "").format(limit=self.limit) if labels else ""
+        body = {"code": "too_large", "message": f"the request body is over {self.limit} bytes",
+                "message_zh": zh}
+        await JSONResponse(body, status_code=413)(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class SecurityHeaders:
+    """Add SECURITY_HEADERS to every answer that does not set its own (static files may be cached)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+        self.static = [h for h in self.headers if h[0] != b"cache-control"]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = self.static if scope["path"].startswith("/static/") else self.headers
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []),
+                                      *(h for h in extra if h[0] not in present)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _scheduler_starter() -> Callable[..., Any] | None:
+    """duban.scheduler.start_scheduler if that module exists; any other import error is a bug."""
+    try:
+        module = importlib.import_module("duban.scheduler")
+    except ModuleNotFoundError as exc:
+        if exc.name != "duban.scheduler":
+            raise
+        return None
+    return module.start_scheduler  # type: ignore[no-any-return]
+
+
+def _stop(handle: Any) -> None:
+    for name in ("shutdown", "stop", "close"):
+        method = getattr(handle, name, None)
+        if callable(method):
+            method()
+            return
+
+
+def create_app(ctx: ServiceContext, *, settings: Settings | None = None, secret: str | None = None,
+               scheduler: bool = False) -> FastAPI:
+    """The application on `ctx`. `scheduler=True` (as `duban serve` does) runs deadline sweeps too."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        handle = None
+        start = _scheduler_starter() if scheduler else None
+        if start is not None:
+            handle = start(ctx, settings=settings)
+            log.info("scheduler started")
+        try:
+            yield
+        finally:
+            if handle is not None:
+                _stop(handle)
+
+    app = FastAPI(title="Duban 督办", version="0.1.0", lifespan=lifespan,
+                  description="Public supervision cases (社会监督意见): register, route, handle, review, "
+                              "close. Errors carry `code`, `message` and `message_zh`.")
+    app.state.ctx = ctx
+    app.state.web = web = Web(ctx, secret or secret_key(settings))
+    for router in (auth.router, cases.router, orgs.router, meta.router):
+        app.include_router(router, prefix="/api")
+    app.include_router(pages.router)
+    app.include_router(casepages.router)
+    app.mount("/static", StaticFiles(packages=[("duban.web", "static")]), name="static")
+    install_error_handlers(app, page_error=web.error_page)
+
+    async def on_login_required(request: Request, exc: Exception) -> Response:
+        return login_redirect(request)
+
+    app.add_exception_handler(LoginRequired, on_login_required)
+
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit)
+    return app

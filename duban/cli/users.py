@@ -1,0 +1,61 @@
+"""`duban user`: add users, list them, set a password."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from duban.cli.common import console, context, reported_errors
+
+app = typer.Typer(no_args_is_help=True, help="People who sign in to the pages and the API.")
+
+ROLE_HELP = "clerk, dispatcher, unit, supervisor, leader or admin"
+
+
+@app.command("add")
+def add(
+    username: str,
+    role: str = typer.Option(..., help=ROLE_HELP),
+    org: str = typer.Option(..., help="org code: the office (or, for role unit, the unit) they work in"),
+    name: str = typer.Option("", help="display name"),
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+) -> None:
+    """Add a user who signs in with USERNAME and a password (at least 8 characters)."""
+    from duban.services.users import create_user
+
+    ctx = context()
+    with reported_errors():
+        user = create_user(ctx, username=username, password=password, role=role, org_code=org,
+                           display_name=name)
+    console.print(f"added {user.username} ({ctx.labels.of('roles', user.role)})")
+
+
+@app.command("passwd")
+def passwd(
+    username: str,
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+) -> None:
+    """Set a user's password."""
+    from duban.services.users import set_password
+
+    with reported_errors():
+        set_password(context(), username, password)
+    console.print(f"password of {username} changed")
+
+
+@app.command("list")
+def list_() -> None:
+    """List users with role and org."""
+    from sqlmodel import Session
+
+    from duban.models import Org
+    from duban.services.users import list_users
+
+    ctx = context()
+    table = Table("user", "name", "role", "org", "active")
+    with Session(ctx.engine) as session:
+        for user in list_users(ctx):
+            org = session.get(Org, user.org_id)
+            table.add_row(user.username, user.display_name, ctx.labels.of("roles", user.role),
+                          org.code if org else "?", "yes" if user.active else "no")
+    console.print(table)

@@ -1,0 +1,202 @@
+"""Case pages: the searchable list, registration, one case with its action forms, and doing an action.
+
+A form that fails validation comes back with every field's problem in Chinese and what was typed
+kept; an action that is no longer allowed or lost a race comes back with the fresh case and the
+reason. Nothing is written unless the service accepts the whole action.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session, col, select
+
+from duban.api.errors import Problem, field_message, problem_for
+from duban.api.present import detail_out
+from duban.api.schemas import CaseIn
+from duban.errors import CaseNotFound, DubanError, InvalidActionInput, OrgNotFound
+from duban.models import Case, CaseCreate, Org
+from duban.services import CaseService
+from duban.services.forms import FORMS
+from duban.services.queries import case_detail, list_cases, scope_for
+from duban.services.routing import subject_org_id
+from duban.services.scope import in_region, region_of
+from duban.web.forms import action_values, field_errors, posted_form
+from duban.web.pages import web_of
+from duban.web.render import Viewer, Web
+
+router = APIRouter(include_in_schema=False)
+Posted = Annotated[dict[str, str], Depends(posted_form)]
+PAGE = 50
+CHOICES = {"state": "states", "disposition": "dispositions", "level": "levels", "warning": "warnings",
+           "priority": "priorities"}
+OrgOptions = list[tuple[str, list[tuple[str, str, bool]]]]
+
+
+def org_options(web: Web, viewer: Viewer, *, avoid: int | None = None, offices_only: bool = False
+                ) -> OrgOptions:
+    """Orgs in the viewer's region, grouped under their office; the one to avoid is marked."""
+    with Session(web.ctx.engine) as session:
+        region = region_of(session, viewer.actor)
+        orgs = list(session.exec(select(Org).order_by(col(Org.code))))
+    names = {o.id: o.name for o in orgs if o.kind == "office"}
+    groups: dict[str, list[tuple[str, str, bool]]] = {}
+    for org in orgs:
+        if (region and not in_region(org.code, region)) or (offices_only and org.kind != "office"):
+            continue
+        group = org.name if org.kind == "office" else names.get(org.parent_id, "")
+        groups.setdefault(group, []).append((org.code, org.name, org.id == avoid))
+    return list(groups.items())
+
+
+@router.get("/cases", response_class=HTMLResponse)
+def case_list(request: Request) -> Response:
+    web = web_of(request)
+    viewer = web.require(request)
+    labels = web.ctx.labels
+    params = request.query_params
+    q: dict[str, Any] = {name: params.get(name) if params.get(name) in getattr(labels, table) else None
+                         for name, table in CHOICES.items()}
+    q.update(text=(params.get("text") or "").strip()[:100] or None,
+             unit=(params.get("unit") or "").strip()[:40],
+             overdue=params.get("overdue") == "1", open=params.get("open") == "1")
+    offset = int(params["offset"]) if params.get("offset", "").isdigit() else 0
+    errors: dict[str, list[str]] = {}
+    with Session(web.ctx.engine) as session:
+        flt = scope_for(session, viewer.actor)
+        if q["unit"]:
+            unit = session.exec(select(Org).where(Org.code == q["unit"])).first()
+            if unit is None:
+                errors["unit"] = [field_message(labels, field="unit", kind="org_not_found", message="",
+                                                limits={"ref": q["unit"]})]
+            flt.unit_id = -1 if unit is None or flt.unit_id not in (None, unit.id) else unit.id
+    flt.state, flt.disposition, flt.level = q["state"], q["disposition"], q["level"]
+    flt.warning, flt.priority, flt.text = q["warning"], q["priority"], q["text"]
+    flt.overdue, flt.open_only = q["overdue"] or None, q["open"]
+    flt.limit, flt.offset = PAGE + 1, min(offset, 1_000_000)
+    rows = list_cases(web.ctx, flt, viewer=viewer.actor)
+
+    def link(at: int) -> str:
+        kept = {k: ("1" if v is True else v) for k, v in q.items() if v}
+        return "/cases?" + urlencode({**kept, "offset": at})
+
+    return web.render(request, "cases.html", viewer=viewer, rows=rows[:PAGE], q=q, errors=errors,
+                      prev_link=link(max(0, offset - PAGE)) if offset else "",
+                      next_link=link(offset + PAGE) if len(rows) > PAGE else "")
+
+
+def _register_page(request: Request, web: Web, viewer: Viewer, *, values: dict[str, str],
+                   errors: dict[str, list[str]], problem: Problem | None = None,
+                   status: int = 200) -> Response:
+    offices = [(code, name) for _, opts in org_options(web, viewer, offices_only=True)
+               for code, name, _ in opts]
+    return web.render(request, "new_case.html", viewer=viewer, values=values, errors=errors, problem=problem,
+                      offices=offices, org_options=org_options(web, viewer), status=status)
+
+
+@router.get("/cases/new", response_class=HTMLResponse)
+def new_case(request: Request) -> Response:
+    web = web_of(request)
+    viewer = web.require(request)
+    return _register_page(request, web, viewer, values={}, errors={})
+
+
+@router.post("/cases/new")
+def register(request: Request, posted: Posted) -> Response:
+    web = web_of(request)
+    viewer = web.require(request)
+    labels = web.ctx.labels
+    if not web.sessions.csrf_ok(viewer.session, posted.get("csrf")):
+        return web.error_page(request, _csrf_problem(web))
+    values: dict[str, Any] = {k: v for k, v in posted.items() if k in CaseIn.model_fields and v.strip()}
+    errors = field_errors(labels, CaseIn, values)
+    if errors:
+        return _register_page(request, web, viewer, values=posted, errors=errors, status=422)
+    data = CaseCreate(**CaseIn.model_validate(values).model_dump())
+    try:
+        result = CaseService(web.ctx).register(data, actor=viewer.actor)
+    except (InvalidActionInput, OrgNotFound) as exc:
+        return _register_page(request, web, viewer, values=posted, status=422,
+                              errors=_errors_of(web, exc, values))
+    except DubanError as exc:
+        problem = problem_for(exc, labels)
+        return _register_page(request, web, viewer, values=posted, errors={}, problem=problem,
+                              status=problem.status)
+    done = "linked" if result.linked else "register"
+    return RedirectResponse(f"/cases/{result.case.number}?done={done}", status_code=303)
+
+
+def _errors_of(web: Web, exc: InvalidActionInput | OrgNotFound, values: dict[str, Any]
+               ) -> dict[str, list[str]]:
+    labels = web.ctx.labels
+    if isinstance(exc, OrgNotFound):
+        name = next((k for k, v in values.items() if v == exc.ref), "unit")
+        return {name: [field_message(labels, field=name, kind="org_not_found", message="",
+                                     limits={"ref": exc.ref})]}
+    return {exc.field: [field_message(labels, field=exc.field, kind=exc.kind, message=exc.message,
+                                      limits=exc.limits)]}
+
+
+def _csrf_problem(web: Web) -> Problem:
+    return Problem(status=403, code="csrf_failed", message="the form expired; reload the page",
+                   message_zh=web.ctx.labels.errors["csrf_failed"])
+
+
+def _case_page(request: Request, web: Web, viewer: Viewer, number: str, *, status: int = 200,
+               flash: str = "", problem: Problem | None = None, open_action: str = "",
+               action_errors: dict[str, dict[str, list[str]]] | None = None,
+               values: dict[str, str] | None = None) -> Response:
+    detail = detail_out(web.ctx.labels, case_detail(web.ctx, number, viewer=viewer.actor))
+    options: OrgOptions = []
+    if any(f["type"] == "org" for a in detail["allowed_actions"] for f in a["fields"]):
+        with Session(web.ctx.engine) as session:
+            case = session.exec(select(Case).where(Case.number == number)).one()
+            avoid = subject_org_id(session, case)
+        options = org_options(web, viewer, avoid=avoid)
+    return web.render(request, "case.html", viewer=viewer, d=detail, status=status, flash=flash,
+                      problem=problem, open_action=open_action, action_errors=action_errors or {},
+                      values=values or {}, org_options=options)
+
+
+@router.get("/cases/{number}", response_class=HTMLResponse)
+def case_page(request: Request, number: str) -> Response:
+    web = web_of(request)
+    viewer = web.require(request)
+    done = request.query_params.get("done", "")
+    done = "link_repeat" if done == "linked" else done
+    flash = web.ctx.labels.actions.get(done, "")  # base.html says it was done
+    return _case_page(request, web, viewer, number[:40], flash=flash)
+
+
+@router.post("/cases/{number}/actions/{action}")
+def act(request: Request, number: str, action: str, posted: Posted) -> Response:
+    web = web_of(request)
+    viewer = web.require(request)
+    number = number[:40]
+    if not web.sessions.csrf_ok(viewer.session, posted.get("csrf")):
+        return web.error_page(request, _csrf_problem(web))
+    if action not in FORMS:
+        raise CaseNotFound(number)
+    values = action_values(action, posted)
+    errors = field_errors(web.ctx.labels, FORMS[action], values)
+    version = int(posted["version"]) if posted.get("version", "").isdigit() else None
+
+    def again(status: int, **kw: Any) -> Response:
+        return _case_page(request, web, viewer, number, status=status, open_action=action,
+                          values=posted, **kw)
+
+    if errors:
+        return again(422, action_errors={action: errors})
+    try:
+        CaseService(web.ctx).act(number, action, actor=viewer.actor, form=values, expected_version=version)
+    except CaseNotFound:
+        raise
+    except (InvalidActionInput, OrgNotFound) as exc:
+        return again(422, action_errors={action: _errors_of(web, exc, values)})
+    except DubanError as exc:
+        problem = problem_for(exc, web.ctx.labels)
+        return again(problem.status, problem=problem)
+    return RedirectResponse(f"/cases/{number}?done={action}", status_code=303)

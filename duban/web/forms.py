@@ -1,0 +1,41 @@
+"""Reading posted HTML forms: the values an action or a registration takes, and Chinese messages
+for everything wrong with them (all fields at once, not just the first)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from pydantic import BaseModel, ValidationError
+
+from duban.api.errors import field_message
+from duban.config.policy import Labels
+from duban.services.forms import FORMS
+
+MAX_FIELD = 100_000  # characters; the models' own limits are far lower, this only bounds the work
+
+
+async def posted_form(request: Request) -> dict[str, str]:
+    """The submitted fields as strings (a dependency, so the routes themselves can stay sync)."""
+    form = await request.form(max_files=0, max_fields=200)
+    return {key: value[:MAX_FIELD] for key, value in form.items() if isinstance(value, str)}
+
+
+def action_values(action: str, posted: dict[str, str]) -> dict[str, Any]:
+    """An action's fields from the posted form. A field left empty is left out: an optional one
+    takes its default, a required one is reported as missing ("请填写…")."""
+    return {name: posted[name] for name in FORMS[action].model_fields if posted.get(name, "").strip()}
+
+
+def field_errors(labels: Labels, model: type[BaseModel], values: dict[str, Any]) -> dict[str, list[str]]:
+    """Every validation problem of `values`, per field, in Chinese (empty when all is well)."""
+    try:
+        model.model_validate(values)
+    except ValidationError as exc:
+        errors: dict[str, list[str]] = {}
+        for err in exc.errors():
+            name = str(err["loc"][0]) if err["loc"] else "form"
+            errors.setdefault(name, []).append(field_message(
+                labels, field=name, kind=err["type"], message=err["msg"], limits=err.get("ctx")))
+        return errors
+    return {}

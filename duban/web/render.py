@@ -1,0 +1,106 @@
+"""Rendering pages: who is looking, the templates with their filters, and the error page.
+
+Everything a person reads comes from the templates (page text) and labels.toml (codes, fields,
+messages); this module only wires them together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from sqlmodel import Session
+from starlette.templating import Jinja2Templates
+
+from duban.api.errors import Problem
+from duban.clock import shanghai
+from duban.models import Org, User
+from duban.services.context import Actor, ServiceContext
+from duban.services.users import actor_of, get_user
+from duban.web.session import LoginRequired, Sessions, WebSession
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in person looking at a page."""
+
+    user: User
+    org: Org
+    actor: Actor
+    session: WebSession
+    csrf: str
+
+    @property
+    def role(self) -> str:
+        return self.user.role
+
+
+def _local(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return shanghai(value).strftime(fmt) if value else ""
+
+
+class Web:
+    """Pages' shared state: the service context, the session signer and the templates."""
+
+    def __init__(self, ctx: ServiceContext, secret: str) -> None:
+        self.ctx = ctx
+        self.sessions = Sessions(secret)
+        env = Environment(loader=PackageLoader("duban.web", "templates"),
+                          autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
+                          trim_blocks=True, lstrip_blocks=True)
+        labels = ctx.labels
+        env.filters["local"] = _local
+        env.filters["label"] = lambda key, table: labels.of(table, key)
+        env.globals["labels"] = labels
+        env.globals["may"] = lambda viewer, action: viewer is not None and viewer.role in (
+            ctx.policy.roles.get(action, []))
+        self.templates = Jinja2Templates(env=env)
+
+    def viewer(self, request: Request) -> Viewer | None:
+        session = self.sessions.load(request)
+        if session is None or session.user_id is None:
+            return None
+        user = get_user(self.ctx, session.user_id)
+        if user is None:
+            return None
+        with Session(self.ctx.engine) as db:
+            org = db.get(Org, user.org_id)
+        assert org is not None
+        return Viewer(user=user, org=org, actor=actor_of(user), session=session,
+                      csrf=self.sessions.csrf_token(session))
+
+    def require(self, request: Request) -> Viewer:
+        viewer = self.viewer(request)
+        if viewer is None:
+            raise LoginRequired()
+        return viewer
+
+    def render(self, request: Request, template: str, *, viewer: Viewer | None, status: int = 200,
+               **context: Any) -> HTMLResponse:
+        context.setdefault("flash", "")
+        context.setdefault("problem", None)
+        return self.templates.TemplateResponse(request, template, {"viewer": viewer, **context},
+                                               status_code=status)
+
+    def error_page(self, request: Request, problem: Problem) -> Response:
+        if problem.status == 401:
+            return login_redirect(request)
+        viewer = self.viewer(request)
+        return self.render(request, "error.html", viewer=viewer, status=problem.status, problem=problem)
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site: never an absolute URL a phishing link could smuggle in."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/inbox"
+    return target
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(safe_next(target), safe='')}", status_code=303)

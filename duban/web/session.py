@@ -1,0 +1,71 @@
+"""Page sessions: a signed cookie naming the user, and a CSRF token bound to it.
+
+The cookie holds only the user id and a random nonce, signed with itsdangerous (the secret comes
+from DUBAN_SECRET_KEY or the data folder); it is HttpOnly and SameSite=Lax, and Secure when the
+page came over HTTPS. Every form carries a token derived from the nonce, so a form posted from
+another site, or from a session that has since changed, is refused. A new nonce is issued at
+sign-in, so a session fixed before sign-in is worthless after it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from fastapi import Request, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+COOKIE = "duban_session"
+MAX_AGE = 12 * 3600  # one working day and then some; sign in again the next morning
+
+
+class LoginRequired(Exception):
+    """A page needs a signed-in user; the app answers with a redirect to /login."""
+
+
+@dataclass(frozen=True)
+class WebSession:
+    user_id: int | None
+    nonce: str
+
+
+class Sessions:
+    def __init__(self, secret: str) -> None:
+        self._secret = secret.encode("utf-8")
+        self._serializer = URLSafeTimedSerializer(secret, salt="duban-session")
+
+    def load(self, request: Request) -> WebSession | None:
+        raw = request.cookies.get(COOKIE)
+        if not raw or len(raw) > 4096:
+            return None
+        try:
+            data = self._serializer.loads(raw, max_age=MAX_AGE)
+        except BadSignature:
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("n"), str):
+            return None
+        user_id = data.get("u")
+        return WebSession(user_id=user_id if isinstance(user_id, int) else None, nonce=data["n"])
+
+    @staticmethod
+    def new(user_id: int | None = None) -> WebSession:
+        return WebSession(user_id=user_id, nonce=secrets.token_urlsafe(16))
+
+    def save(self, response: Response, session: WebSession, *, secure: bool) -> None:
+        value = self._serializer.dumps({"u": session.user_id, "n": session.nonce})
+        response.set_cookie(COOKIE, value, max_age=MAX_AGE, httponly=True, samesite="lax", secure=secure,
+                            path="/")
+
+    @staticmethod
+    def clear(response: Response) -> None:
+        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax")
+
+    def csrf_token(self, session: WebSession) -> str:
+        return hmac.new(self._secret, b"csrf:" + session.nonce.encode("ascii"), hashlib.sha256).hexdigest()
+
+    def csrf_ok(self, session: WebSession | None, token: str | None) -> bool:
+        if session is None or not token:
+            return False
+        return hmac.compare_digest(self.csrf_token(session), token)

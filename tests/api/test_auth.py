@@ -1,0 +1,60 @@
+"""Signing in over the API: passwords and tokens, and what an unauthenticated caller gets."""
+
+from __future__ import annotations
+
+
+import httpx
+from sqlmodel import Session, select
+
+from duban.models import ApiToken, User
+from tests.appworld import PASSWORD, AppWorld
+from tests.factories import advance
+
+
+def test_a_password_buys_a_token_that_says_who_you_are(client: httpx.Client) -> None:
+    answer = client.post("/api/auth/login", json={"username": "unit", "password": PASSWORD})
+    assert answer.status_code == 200
+    token = answer.json()["token"]
+    me = client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"}).json()
+    assert me["role"] == "unit" and me["org"]["code"] == "GS-LZ-CG-GOV"
+    assert me["role_label"] == "承办单位"
+
+
+def test_a_wrong_password_and_an_unknown_user_get_the_same_answer(client: httpx.Client) -> None:
+    wrong = client.post("/api/auth/login", json={"username": "unit", "password": "nope nope"})
+    unknown = client.post("/api/auth/login", json={"username": "nobody", "password": "nope nope"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json()
+    assert wrong.json()["message_zh"].startswith("用户名或密码错误")
+
+
+def test_passwords_and_tokens_are_stored_only_as_hashes(aw: AppWorld, client: httpx.Client) -> None:
+    token = client.post("/api/auth/login", json={"username": "clerk", "password": PASSWORD}).json()["token"]
+    with Session(aw.ctx.engine) as session:
+        user = session.exec(select(User).where(User.username == "clerk")).one()
+        hashes = [t.token_hash for t in session.exec(select(ApiToken))]
+    assert user.password_hash.startswith("$argon2id$") and PASSWORD not in user.password_hash
+    assert token not in hashes and all(len(h) == 64 for h in hashes)
+
+
+def test_calls_without_a_valid_token_get_401_with_a_chinese_message(client: httpx.Client) -> None:
+    for headers in ({}, {"Authorization": "Bearer dbn_forged"}, {"Authorization": "Basic eDp5"}):
+        answer = client.get("/api/cases", headers=headers)
+        assert answer.status_code == 401
+        assert answer.headers["WWW-Authenticate"] == "Bearer"
+        assert answer.json()["code"] == "authentication_failed" and answer.json()["message_zh"]
+
+
+def test_logout_revokes_the_token(aw: AppWorld, client: httpx.Client) -> None:
+    assert client.post("/api/auth/logout", headers=aw.auth("leader")).status_code == 204
+    assert client.get("/api/auth/me", headers=aw.auth("leader")).status_code == 401
+
+
+def test_a_token_expires_after_seven_days(aw: AppWorld, client: httpx.Client) -> None:
+    assert client.get("/api/auth/me", headers=aw.auth("clerk")).status_code == 200
+    advance(aw.ctx, days=7, seconds=1)
+    assert client.get("/api/auth/me", headers=aw.auth("clerk")).status_code == 401
+
+
+def test_the_health_check_needs_no_token(client: httpx.Client) -> None:
+    assert client.get("/api/meta/health").json() == {"status": "ok"}

@@ -1,0 +1,163 @@
+"""Pages over plain HTTP: sign-in, CSRF, redirects, status codes and Chinese messages.
+
+The browser journeys are in test_journeys.py; these are the quick checks of each page's contract.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+
+from tests.appworld import PASSWORD, AppWorld, LiveServer, app_for, fast_password_hashing, make_world  # noqa: F401
+from tests.factories import DISPATCHER, registered
+
+
+@pytest.fixture
+def aw(engine) -> AppWorld:  # type: ignore[no-untyped-def]
+    return make_world(engine)
+
+
+@pytest.fixture
+def site(aw: AppWorld) -> Iterator[str]:
+    with LiveServer(app_for(aw)) as url:
+        yield url
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+@contextmanager
+def signed_in(site: str, username: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=site, timeout=30) as browser:
+        page = browser.get("/login")
+        answer = browser.post("/login", data={"username": username, "password": PASSWORD,
+                                              "csrf": csrf_of(page.text), "next": "/inbox"})
+        assert answer.status_code == 303, answer.text
+        yield browser
+
+
+def test_pages_send_anonymous_visitors_to_the_login_page(site: str) -> None:
+    with httpx.Client(base_url=site) as browser:
+        answer = browser.get("/cases/GS-2023-00001?x=1")
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/login?next=%2Fcases%2FGS-2023-00001%3Fx%3D1"
+        page = browser.get("/login")
+        assert page.status_code == 200 and "登录督办系统" in page.text
+        cookie = page.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=lax" in cookie
+
+
+def test_a_wrong_password_stays_on_the_login_page_with_a_chinese_message(site: str) -> None:
+    with httpx.Client(base_url=site) as browser:
+        token = csrf_of(browser.get("/login").text)
+        answer = browser.post("/login", data={"username": "clerk", "password": "wrong", "csrf": token})
+        assert answer.status_code == 401 and "用户名或密码错误" in answer.text
+
+
+def test_a_login_without_the_forms_token_is_refused(site: str) -> None:
+    with httpx.Client(base_url=site) as browser:
+        browser.get("/login")
+        answer = browser.post("/login", data={"username": "clerk", "password": PASSWORD, "csrf": "0" * 64})
+        assert answer.status_code == 403 and "表单已过期" in answer.text
+
+
+def test_login_never_redirects_off_the_site(site: str) -> None:
+    with httpx.Client(base_url=site) as browser:
+        token = csrf_of(browser.get("/login").text)
+        answer = browser.post("/login", data={"username": "clerk", "password": PASSWORD, "csrf": token,
+                                              "next": "//evil.example/x"})
+        assert answer.headers["location"] == "/inbox"
+
+
+def test_each_role_gets_its_inbox(aw: AppWorld, site: str) -> None:
+    registered(aw.ctx)
+    for who, heading in [("dispatcher", "待分流处置"), ("supervisor", "待审核的办理报告"),
+                         ("unit", "本单位待办"), ("leader", "超期未办结"), ("clerk", "待分流处置")]:
+        with signed_in(site, who) as browser:
+            page = browser.get("/inbox")
+            assert page.status_code == 200 and heading in page.text, who
+
+
+def test_an_action_posted_without_the_csrf_token_is_refused_and_changes_nothing(aw: AppWorld, site: str) -> None:
+    number = registered(aw.ctx)
+    before = aw.snapshot()
+    with signed_in(site, "dispatcher") as browser:
+        answer = browser.post(f"/cases/{number}/actions/transfer", data={"unit": "GS-LZ-CG-GOV", "version": "1"})
+        assert answer.status_code == 403 and "表单已过期" in answer.text
+    assert aw.snapshot() == before
+
+
+def test_a_form_with_errors_comes_back_422_with_chinese_messages_and_changes_nothing(
+        aw: AppWorld, site: str) -> None:
+    number = registered(aw.ctx)
+    before = aw.snapshot()
+    with signed_in(site, "dispatcher") as browser:
+        token = csrf_of(browser.get(f"/cases/{number}").text)
+        answer = browser.post(f"/cases/{number}/actions/transfer", data={"csrf": token, "version": "1"})
+        assert answer.status_code == 422 and "请填写承办单位" in answer.text
+        unknown = browser.post(f"/cases/{number}/actions/transfer",
+                               data={"csrf": token, "version": "1", "unit": "GS-NOPE"})
+        assert unknown.status_code == 422 and "单位 GS-NOPE 不存在" in unknown.text
+    assert aw.snapshot() == before
+
+
+def test_a_stale_form_comes_back_409_with_the_fresh_case(aw: AppWorld, site: str) -> None:
+    number = registered(aw.ctx)
+    with signed_in(site, "dispatcher") as browser:
+        token = csrf_of(browser.get(f"/cases/{number}").text)
+        from duban.services import CaseService
+
+        CaseService(aw.ctx).act(number, "supervise", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
+        before = aw.snapshot()
+        answer = browser.post(f"/cases/{number}/actions/transfer",
+                              data={"csrf": token, "version": "1", "unit": "GS-LZ-CG-SWJ"})
+        assert answer.status_code == 409 and "已被他人更新" in answer.text and "督办中" in answer.text
+    assert aw.snapshot() == before
+
+
+def test_a_case_outside_scope_is_a_404_page(aw: AppWorld, site: str) -> None:
+    number = registered(aw.ctx)
+    with signed_in(site, "unit") as browser:
+        answer = browser.get(f"/cases/{number}")
+        assert answer.status_code == 404 and "不存在，或您无权查看" in answer.text
+
+
+def test_pages_carry_security_headers(site: str) -> None:
+    with httpx.Client(base_url=site) as browser:
+        page = browser.get("/login")
+        assert page.headers["x-frame-options"] == "DENY" and page.headers["cache-control"] == "no-store"
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        css = browser.get("/static/duban.css")
+        assert css.status_code == 200 and "cache-control" not in css.headers
+
+
+def test_registering_on_the_page_opens_the_new_case(aw: AppWorld, site: str) -> None:
+    with signed_in(site, "clerk") as browser:
+        token = csrf_of(browser.get("/cases/new").text)
+        bad = browser.post("/cases/new", data={"csrf": token, "office_code": "GS", "title": ""})
+        assert bad.status_code == 422 and "请填写标题" in bad.text
+        answer = browser.post("/cases/new", data={
+            "csrf": token, "office_code": "GS", "title": "某村自来水停供一周", "category": "water",
+            "channel": "phone", "priority": "livelihood", "complainant_name": "张某",
+            "complainant_phone": "19900001111", "complainant_real_name": "on", "subject_kind": "unit",
+            "subject_org_code": "GS-LZ-CG-SWJ", "subject_name": "城关区水务局"})
+        assert answer.status_code == 303
+        page = browser.get(answer.headers["location"])
+        assert "某村自来水停供一周" in page.text and "已完成：登记受理" in page.text
+
+
+def test_the_dashboard_and_report_slots_render(aw: AppWorld, site: str) -> None:
+    registered(aw.ctx)
+    with signed_in(site, "leader") as browser:
+        board = browser.get("/dashboard")
+        assert board.status_code == 200 and "按处置方式" in board.text and "未处置" in board.text
+        assert browser.get("/reports").status_code == 200
+        assert browser.get("/board").status_code == 200
+        assert browser.get("/cases?state=received&text=拖欠").status_code == 200
