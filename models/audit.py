@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import DDL, JSON, Column, Text, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 from duban.models.base import UTCDateTime
@@ -27,3 +27,22 @@ class AuditEvent(SQLModel, table=True):
     data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     prev_hash: str = Field(default="", max_length=64)
     hash: str = Field(max_length=64)
+
+
+# Append-only in the database itself, not just by convention: an UPDATE or DELETE of an audit
+# event fails whoever sends it. (TRUNCATE and DROP, used by tests and restores, are not row events.)
+_SQLITE_GUARDS = [
+    DDL(f"CREATE TRIGGER IF NOT EXISTS audit_events_no_{verb.lower()} BEFORE {verb} ON audit_events "
+        "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END")
+    for verb in ("UPDATE", "DELETE")
+]
+_PG_GUARD = [
+    DDL("CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger AS $$ "
+        "BEGIN RAISE EXCEPTION 'audit_events is append-only'; END; $$ LANGUAGE plpgsql"),
+    DDL("CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events "
+        "FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()"),
+]
+for _ddl in _SQLITE_GUARDS:
+    event.listen(AuditEvent.__table__, "after_create", _ddl.execute_if(dialect="sqlite"))
+for _ddl in _PG_GUARD:
+    event.listen(AuditEvent.__table__, "after_create", _ddl.execute_if(dialect="postgresql"))
