@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+from dataclasses import dataclass
 from typing import Any
 
 from duban.config.policy import Limit, Policy
@@ -29,7 +31,12 @@ def due_date(calendar: WorkCalendar, *, start: dt.date, days: int, unit: str, ex
 
 
 def apply_limit(case: Any, calendar: WorkCalendar, *, kind: str, limit: Limit, start: dt.date) -> None:
-    """Start a fresh time limit on the case (clears any extension of the previous one)."""
+    """Start a fresh time limit on the case (clears any extension of the previous one).
+
+    Each limit is a new episode of the escalation ladder (deadline_seq): the steps fired against
+    the previous limit do not count against this one.
+    """
+    case.deadline_seq = (case.deadline_seq or 0) + 1
     case.deadline_kind = kind
     case.deadline_start = start
     case.deadline_days = limit.days
@@ -76,14 +83,47 @@ def warning_colour(
     policy: Policy,
 ) -> str:
     """none / blue / yellow / red for a running limit; red once the deadline day has passed."""
+    return warning_of(deadline_on=deadline_on, deadline_start=deadline_start, today=today,
+                      calendar=calendar, policy=policy).colour
+
+
+@dataclass(frozen=True)
+class Warning:
+    colour: str
+    changes_on: dt.date | None  # the next day the colour changes by itself; None: it cannot
+
+
+def warning_of(
+    *,
+    deadline_on: dt.date | None,
+    deadline_start: dt.date | None,
+    today: dt.date,
+    calendar: WorkCalendar,
+    policy: Policy,
+) -> Warning:
+    """The colour today and the day it next changes, so a sweep can store both and sleep till then.
+
+    Yellow while at most `yellow_workdays_left` working days are left (today counted), blue while
+    at most `blue_fraction_left` of the limit's working days are left, red once the deadline day
+    has passed. The first day of each colour is found with one bisect, not a walk over days.
+    """
     if deadline_on is None:
-        return "none"
-    if today > deadline_on:
-        return "red"
-    left = workdays_left(calendar, today=today, deadline_on=deadline_on)
-    if left <= policy.warnings.yellow_workdays_left:
-        return "yellow"
+        return Warning("none", None)
+    red_on = deadline_on + dt.timedelta(days=1)
+    if today >= red_on:
+        return Warning("red", None)
+    one = dt.timedelta(days=1)
+    yellow_on = calendar.workday_before(deadline_on, policy.warnings.yellow_workdays_left) + one
+    starts = [(yellow_on, "yellow"), (red_on, "red")]
     total = calendar.workdays_between(deadline_start, deadline_on) if deadline_start else 0
-    if total > 0 and left <= total * policy.warnings.blue_fraction_left:
-        return "blue"
-    return "none"
+    # left <= total * fraction  <=>  left <= floor(total * fraction), left being a whole number.
+    blue_left = math.floor(total * policy.warnings.blue_fraction_left + 1e-9)
+    if total > 0 and blue_left > policy.warnings.yellow_workdays_left:
+        starts.insert(0, (calendar.workday_before(deadline_on, blue_left) + one, "blue"))
+    colour, changes_on = "none", None
+    for day, name in starts:
+        if today >= day:
+            colour = name
+        elif changes_on is None:
+            changes_on = day
+    return Warning(colour, changes_on)

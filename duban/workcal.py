@@ -109,6 +109,20 @@ class WorkCalendar:
         end = self._days[i]
         return DayAnswer(end, self._any_provisional(start, end))
 
+    def workday_before(self, end: dt.date, n: int) -> dt.date:
+        """The working day with exactly n working days after it up to `end` (end counted if one).
+
+        n = 0 gives the last working day on or before `end`. Warning colours use it to find the
+        day a colour starts without walking the calendar day by day.
+        """
+        if n < 0:
+            raise ValueError(f"n must not be negative, got {n}")
+        self._check_range(end)
+        i = bisect_right(self._days, end) - n - 1
+        if i < 0:
+            raise ValueError(f"{n} working days before {end} is before {FIRST_DAY}")
+        return self._days[i]
+
     def next_workday_on_or_after(self, day: dt.date) -> DayAnswer:
         self._check_range(day)
         i = bisect_left(self._days, day)

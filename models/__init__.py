@@ -4,13 +4,16 @@ from duban.models.audit import AuditEvent
 from duban.models.case import Case, CaseCreate, CaseNumberSeq, Complainant, RepeatContact, Subject
 from duban.models.handling import Callback, Extension, HandlingReport, Objection, Review
 from duban.models.importing import ImportedRow
+from duban.models.notification import Notification
 from duban.models.org import Org, OrgPublic
+from duban.models.pressure import CallbackTask, Interview, PressureStep
 from duban.models.user import ApiToken, User
 
 __all__ = [
     "ApiToken",
     "AuditEvent",
     "Callback",
+    "CallbackTask",
     "Case",
     "CaseCreate",
     "CaseNumberSeq",
@@ -18,9 +21,12 @@ __all__ = [
     "Extension",
     "HandlingReport",
     "ImportedRow",
+    "Interview",
+    "Notification",
     "Objection",
     "Org",
     "OrgPublic",
+    "PressureStep",
     "RepeatContact",
     "Review",
     "Subject",

@@ -49,6 +49,8 @@ class Case(CaseBase, table=True):
         Index("ix_cases_state_deadline", "state", "deadline_on"),
         Index("ix_cases_unit_state", "unit_id", "state"),
         Index("ix_cases_office_received", "office_id", "received_at"),
+        # Revisits (回头看) sample cases closed a while ago.
+        Index("ix_cases_state_closed", "state", "closed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -77,6 +79,17 @@ class Case(CaseBase, table=True):
     extension_days: int = 0
     deadline_on: dt.date | None = None
     deadline_provisional: bool = False
+
+    # Kept for the engine (duban.services.pressure), so that a sweep finds its work with an index.
+    # deadline_seq numbers the limits a case has run (one escalation-ladder episode each); warning
+    # is the stored colour dashboards count by; sweep_due_on is the next day a sweep must look at
+    # the case: never later than its next colour change, ladder step or progress reminder (earlier
+    # only costs a visit); progress_due_on is when a key-supervised case's next 专报 is due.
+    deadline_seq: int = 0
+    warning: str = Field(default="none", sa_column=Column(String(8), nullable=False, default="none",
+                                                         server_default="none", index=True))
+    sweep_due_on: dt.date | None = Field(default=None, index=True)
+    progress_due_on: dt.date | None = None
 
     return_count: int = 0
     repeat_count: int = 0
