@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from duban.errors import ConfigError
 
@@ -83,12 +83,84 @@ class ReportPolicy(BaseModel):
     source: str = ""
 
 
+LadderAction = Literal["remind", "copy_notice", "work_reminder", "interview", "public_notice", "step_up"]
+
+
+class LadderStep(BaseModel):
+    action: LadderAction
+    after_workdays: int = Field(ge=0, le=250)  # working days after the deadline day; 0 = on it
+    dispositions: list[str] | None = None  # only cases with one of these dispositions
+    source: str = ""
+
+
+class Ladder(BaseModel):
+    """The escalation ladder (duban.services.pressure): steps in the order they fire."""
+
+    deadline_kinds: list[str] = Field(default_factory=lambda: ["handling"])
+    steps: list[LadderStep]
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Ladder:
+        offsets = [s.after_workdays for s in self.steps]
+        if offsets != sorted(offsets):
+            raise ValueError("list the steps in the order they fire (after_workdays not decreasing)")
+        if len({s.action for s in self.steps}) != len(self.steps):
+            raise ValueError("each action may appear once")
+        return self
+
+
+class ProgressReports(BaseModel):
+    remind_after_workdays: list[int] = Field(default_factory=lambda: [0])
+    source: str = ""
+
+
+class Callbacks(BaseModel):
+    ratio: float = Field(ge=0, le=1)
+    all_real_name: bool = True
+    revisit_after_days: int = Field(ge=1)
+    revisit_ratio: float = Field(ge=0, le=1)
+    revisit_window_days: int = Field(ge=1)
+    seed: str = "duban"
+    source: str = ""
+
+
+class Monthly(BaseModel):
+    due_day: int = Field(ge=2, le=28)
+    remind_workdays_before: int = Field(ge=1, le=15)
+    source: str = ""
+
+
+class Notify(BaseModel):
+    batch_size: int = Field(default=200, ge=1)
+    backoff_seconds: float = Field(default=60, gt=0)
+    backoff_max_seconds: float = Field(default=3600, gt=0)
+    lease_seconds: float = Field(default=600, gt=0)
+    timeout_seconds: float = Field(default=30, gt=0)
+
+
+class Schedule(BaseModel):
+    timezone: str = "Asia/Shanghai"
+    sweep_every_minutes: int = Field(ge=1)
+    deliver_every_minutes: int = Field(ge=1)
+    callbacks_cron: str
+    monthly_cron: str
+    use_prefect: bool = True
+    chunk_size: int = Field(default=1000, ge=1)
+
+
 class Policy(BaseModel):
     deadlines: Deadlines
     extension: Extension
     priorities: Priorities
     warnings: Warnings
     roles: dict[str, list[str]]
+    ladder: Ladder
+    progress_reports: ProgressReports
+    callbacks: Callbacks
+    monthly: Monthly
+    notify: Notify
+    schedule: Schedule
     reports: ReportPolicy = Field(default_factory=ReportPolicy)
 
     def handling_limit(self, disposition: str, priority: str) -> Limit:

@@ -43,6 +43,10 @@ FINAL_STATES = [S.CLOSED]
 OPEN_STATES = [s for s in S if s not in FINAL_STATES]
 _ACTIVE_DISPOSITIONS = [S.TRANSFERRED, S.SUPERVISED, S.KEY_SUPERVISED]
 
+# Pressure on a unit that is late, in rising order (the escalation ladder, policy [ladder]): 催办,
+# 抄告, 重要工作提示, 约谈, 通报. Each is recorded and audited; the state stays.
+LADDER_ACTIONS = ["remind", "copy_notice", "work_reminder", "interview", "public_notice"]
+
 # dest None = internal transition: the state stays, the action is still recorded and audited.
 TRANSITIONS: list[dict] = [
     *(
@@ -80,6 +84,9 @@ TRANSITIONS: list[dict] = [
     },
     {"trigger": "reassign", "source": HANDLING_STATES, "dest": None},
     {"trigger": "report_progress", "source": S.KEY_SUPERVISED, "dest": None},
+    *({"trigger": action, "source": HANDLING_STATES, "dest": None} for action in LADDER_ACTIONS),
+    # 半月内专报: a key-supervised case whose progress report is due or late.
+    {"trigger": "remind_progress", "source": S.KEY_SUPERVISED, "dest": None},
     {"trigger": "submit_report", "source": HANDLING_STATES, "dest": S.REPORTED},
     {"trigger": "approve", "source": S.REPORTED, "dest": S.VERIFIED},
     {"trigger": "send_back", "source": S.REPORTED, "dest": S.RETURNED},

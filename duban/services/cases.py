@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,10 +24,11 @@ from duban.errors import (
     StaleCase,
 )
 from duban.models import Case, CaseCreate, CaseNumberSeq, Complainant, Org, RepeatContact, Subject
+from duban.services import pressure
 from duban.services.audit import append_event
 from duban.services.context import Actor, ServiceContext
 from duban.services.forms import parse_form
-from duban.services.handlers import HANDLERS, Guards, Step
+from duban.services.handlers import HANDLERS, Guards, Step, calendar_of
 from duban.services.scope import in_region, may_act, may_see, region_of
 from duban.states import CaseAdapter, CaseState, allowed_actions, fire, triggers
 from duban.states.definition import OPEN_STATES
@@ -59,6 +61,10 @@ class CaseService:
             self._write_engine = ctx.engine.execution_options(sqlite_begin="IMMEDIATE")
         else:
             self._write_engine = ctx.engine
+
+    def transaction(self) -> AbstractContextManager[Session]:
+        """A write transaction for a batch of `act_in` calls: all of them commit, or none."""
+        return self._transaction()
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:
@@ -123,33 +129,49 @@ class CaseService:
             if expected_version is not None and case.version != expected_version:
                 raise StaleCase(case_number=case.number, expected=expected_version,
                                 actual=case.version)
-            roles = self.ctx.policy.roles.get(action, [])
-            if actor.role not in roles:
-                raise PermissionDenied(action=action, role=actor.role, allowed_roles=roles)
-            if not may_act(session, actor, case):
-                raise PermissionDenied(action=action, role=actor.role, allowed_roles=roles,
-                                       reason="the case was received outside your office's region")
-            now = self.ctx.now()
-            guards = Guards(session, self.ctx, local_date(now))
-            adapter = CaseAdapter(case, guards)
-            state = CaseState(case.state).value
-            if action not in triggers(state):
-                raise ActionNotAllowed(case_number=case.number, action=action, state=state,
-                                       allowed=self.allowed_in(session, case, actor))
-            failed = failed_guards(adapter, action)
-            if failed:
-                reason = "; ".join(self.ctx.labels.of("guards", g) for g in failed)
-                raise ActionNotAllowed(case_number=case.number, action=action, state=state,
-                                       allowed=self.allowed_in(session, case, actor), reason=reason)
-            fire(adapter, action)
-            step = Step(session=session, case=case, ctx=self.ctx, actor=actor, action=action,
-                        form=parsed, now=now)
-            HANDLERS[action](step)
-            case.version += 1
-            case.updated_at = now
-            append_event(session, case, at=now, actor=actor.name, actor_role=actor.role,
-                         action=action, from_state=state, reason=step.reason, data=step.data)
-            return case
+            return self._apply(session, case, action, actor=actor, parsed=parsed, now=self.ctx.now())
+
+    def act_in(self, session: Session, case: Case, action: str, *, actor: Actor,
+               form: dict[str, Any] | None = None, now: dt.datetime | None = None) -> Case:
+        """Perform an action inside a transaction the caller holds (from `transaction()`).
+
+        For batches: the deadline sweep acts on a chunk of cases in one transaction, having
+        loaded (and on PostgreSQL locked) them itself. Same checks as `act`, no version check.
+        """
+        return self._apply(session, case, action, actor=actor, parsed=parse_form(action, form),
+                           now=now or self.ctx.now())
+
+    def _apply(self, session: Session, case: Case, action: str, *, actor: Actor, parsed: Any,
+               now: dt.datetime) -> Case:
+        roles = self.ctx.policy.roles.get(action, [])
+        if actor.role not in roles:
+            raise PermissionDenied(action=action, role=actor.role, allowed_roles=roles)
+        if not may_act(session, actor, case):
+            raise PermissionDenied(action=action, role=actor.role, allowed_roles=roles,
+                                   reason="the case was received outside your office's region")
+        today = local_date(now)
+        guards = Guards(session, self.ctx, today)
+        adapter = CaseAdapter(case, guards)
+        state = CaseState(case.state).value
+        if action not in triggers(state):
+            raise ActionNotAllowed(case_number=case.number, action=action, state=state,
+                                   allowed=self.allowed_in(session, case, actor))
+        failed = failed_guards(adapter, action)
+        if failed:
+            reason = "; ".join(self.ctx.labels.of("guards", g) for g in failed)
+            raise ActionNotAllowed(case_number=case.number, action=action, state=state,
+                                   allowed=self.allowed_in(session, case, actor), reason=reason)
+        fire(adapter, action)
+        step = Step(session=session, case=case, ctx=self.ctx, actor=actor, action=action,
+                    form=parsed, now=now)
+        HANDLERS[action](step)
+        pressure.refresh(case, action=action, calendar=calendar_of(session, self.ctx, case),
+                         policy=self.ctx.policy, today=today)
+        case.version += 1
+        case.updated_at = now
+        append_event(session, case, at=now, actor=actor.name, actor_role=actor.role,
+                     action=action, from_state=state, reason=step.reason, data=step.data)
+        return case
 
     def register(self, data: CaseCreate, *, actor: Actor,
                  also: Callable[[Session, Registered], None] | None = None) -> Registered:
@@ -203,6 +225,8 @@ class CaseService:
                         limit=self.ctx.policy.deadlines.triage, start=local_date(now))
             session.add(case)
             session.flush()
+            pressure.refresh(case, action="register", calendar=calendar_of(session, self.ctx, case),
+                             policy=self.ctx.policy, today=local_date(now))
             append_event(session, case, at=now, actor=actor.name, actor_role=actor.role,
                          action="register", from_state=None,
                          data={"office": office.code, "priority": case.priority})

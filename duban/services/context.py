@@ -11,6 +11,7 @@ from duban.clock import Clock, SystemClock, local_date
 from duban.config.policy import Labels, Policy, load_labels, load_policy
 from duban.config.settings import Settings, get_settings
 from duban.db import create_all, get_engine
+from duban.notify.templates import Templates, load_templates
 from duban.workcal import CalendarBook, WorkCalendar, load_calendar_book
 
 
@@ -33,6 +34,7 @@ class ServiceContext:
     calendars: CalendarBook = field(default_factory=load_calendar_book)
     policy: Policy = field(default_factory=load_policy)
     labels: Labels = field(default_factory=load_labels)
+    templates: Templates = field(default_factory=load_templates)  # notification emails
 
     @classmethod
     def from_settings(
@@ -48,6 +50,7 @@ class ServiceContext:
             calendars=load_calendar_book(settings.override_dir),
             policy=load_policy(settings.override_dir),
             labels=load_labels(settings.override_dir),
+            templates=load_templates(settings.override_dir),
         )
 
     def now(self) -> dt.datetime:

@@ -67,6 +67,13 @@ FORMS: dict[str, type[_Form]] = {
     "close": NoteForm,
     "reopen": ReasonForm,
     "record_result": ReportForm,
+    # The escalation ladder and progress reminders: usually fired by the engine, a note optional.
+    "remind": NoteForm,
+    "copy_notice": NoteForm,
+    "work_reminder": NoteForm,
+    "interview": NoteForm,
+    "public_notice": NoteForm,
+    "remind_progress": NoteForm,
 }
 
 

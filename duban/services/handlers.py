@@ -14,6 +14,7 @@ from duban.deadlines import apply_limit, clear_limit, due_date, recompute
 from duban.errors import InvalidActionInput, OrgNotFound
 from duban.models import Callback, Case, Extension, HandlingReport, Objection, Org, Review
 from duban.services.context import Actor, ServiceContext
+from duban.services.pressure_actions import PRESSURE_HANDLERS, finish_callback_task, notify, notify_unit
 from duban.services.routing import avoid, commission_for, higher_office
 from duban.states.definition import DISPOSITION_LADDER
 from duban.workcal import WorkCalendar
@@ -49,6 +50,14 @@ class Step:
         assert self.case.disposition is not None
         limit = self.ctx.policy.handling_limit(self.case.disposition, self.case.priority)
         apply_limit(self.case, self.calendar, kind="handling", limit=limit, start=self.today)
+
+    def notify(self, kind: str, *, to: Any, audience: str) -> None:
+        """Queue an email (template `kind`) to an org in this action's transaction.
+
+        audience is unit, unit_head, government or office: it picks the address and decides,
+        by the confidentiality rule, whether the complainant may appear (duban.notify.outbox).
+        """
+        notify(self, kind, to=to, audience=audience)
 
 
 def calendar_of(session: Session, ctx: ServiceContext, case: Case) -> WorkCalendar:
@@ -106,6 +115,7 @@ def step_up(step: Step) -> None:
         _assign(step, _default_unit(step, "escalate"))
     step.data["disposition"] = raised
     step.handling_limit()
+    notify_unit(step, "step_up")
 
 
 def object_(step: Step) -> None:
@@ -216,6 +226,7 @@ def callback(step: Step, satisfied: bool) -> None:
                               caller=step.actor.name, called_at=step.now))
     step.reason = step.form.note
     step.data["satisfied"] = satisfied
+    finish_callback_task(step, "callback")
     if satisfied:
         _close(step)
     else:
@@ -236,6 +247,7 @@ def close(step: Step) -> None:
 def reopen(step: Step) -> None:
     step.reason = step.form.reason
     step.case.closed_at = None
+    finish_callback_task(step, "revisit")
     step.case.return_count += 1
     step.handling_limit()
 
@@ -263,6 +275,7 @@ HANDLERS: dict[str, Callable[[Step], None]] = {
     "close": close,
     "reopen": reopen,
     "record_result": record_result,
+    **PRESSURE_HANDLERS,
 }
 
 

@@ -1,0 +1,1 @@
+"""Email: the outbox written in each action's transaction, its templates, and delivery over SMTP."""

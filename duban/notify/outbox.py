@@ -1,0 +1,146 @@
+"""Writing notifications to the outbox, in the caller's transaction, with confidentiality applied.
+
+A notification is rendered when it is written: the action that decides to send it also decides
+what it says, and the rule on who may see the complainant (duban.services.privacy) is applied
+then, by the recipient's audience. A unit's mail never names the complainant (nor carries their
+phone) unless the complainant agreed; a government leader's never does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlmodel import Session, select
+
+from duban.clock import local_date
+from duban.models import Case, Complainant, Notification, Org
+from duban.services.context import Actor, ServiceContext
+from duban.services.privacy import complainant_view, redact
+from duban.services.queries import hidden_identifiers
+
+# Whose eyes each audience is, for the confidentiality rule: a unit's head is the unit; a
+# government leader is outside the office; the office's own staff may see the complainant.
+AUDIENCE_ROLE = {"unit": "unit", "unit_head": "unit", "government": "leader", "office": "dispatcher"}
+
+
+def new_message_id() -> str:
+    return f"<{uuid.uuid4().hex}@duban.local>"
+
+
+def address_of(org: Org | None, audience: str) -> str:
+    """Where an audience is reached: a head's own address when the org has one, else its mailbox."""
+    if org is None:
+        return ""
+    if audience in ("unit_head", "government"):
+        return org.head_email or org.email
+    return org.email
+
+
+def region_office(session: Session, org: Org) -> Org | None:
+    """The office of the region an org belongs to (the org itself when it is an office)."""
+    current: Org | None = org
+    while current is not None and current.kind != "office":
+        current = session.get(Org, current.parent_id) if current.parent_id else None
+    return current
+
+
+def government_of(session: Session, org: Org) -> Org | None:
+    """The same-level government (人民政府) of an org's region, for 抄告."""
+    office = region_office(session, org)
+    if office is None:
+        return None
+    cache: dict[int, Org | None] = session.info.setdefault("duban.governments", {})
+    assert office.id is not None
+    if office.id not in cache:
+        cache[office.id] = session.exec(
+            select(Org).where(Org.parent_id == office.id, Org.kind == "government")).first()
+    return cache[office.id]
+
+
+def _secrets(session: Session, case: Case, role: str) -> list[str]:
+    """Identifiers of the case's complainants that `role` may not see (cached per transaction)."""
+    cache: dict[tuple[int, str], list[str]] = session.info.setdefault("duban.secrets", {})
+    assert case.id is not None
+    key = (case.id, role)
+    if key not in cache:
+        found = hidden_identifiers(session, [case.id], Actor("", role))
+        cache[key] = found.get(case.id, [])
+    return cache[key]
+
+
+def preload_secrets(session: Session, case_ids: list[int]) -> None:
+    """Fill the secrets cache for many cases with one query per role (sweeps act in chunks)."""
+    cache: dict[tuple[int, str], list[str]] = session.info.setdefault("duban.secrets", {})
+    for role in set(AUDIENCE_ROLE.values()):
+        found = hidden_identifiers(session, case_ids, Actor("", role))
+        for case_id in case_ids:
+            cache[(case_id, role)] = found.get(case_id, [])
+
+
+def case_context(session: Session, ctx: ServiceContext, case: Case, *, today: dt.date,
+                 overdue_workdays: int = 0) -> dict[str, Any]:
+    """What a case's notification templates may say (config/notifications.toml lists it)."""
+    labels = ctx.labels
+    unit = session.get(Org, case.unit_id) if case.unit_id else None
+    office = session.get(Org, case.office_id)
+    assert office is not None
+    return {
+        "case": {
+            "number": case.number, "title": case.title, "summary": case.summary,
+            "priority": labels.of("priorities", case.priority),
+            "disposition": labels.of("dispositions", case.disposition),
+            "state": labels.of("states", case.state),
+            "deadline_on": case.deadline_on.isoformat() if case.deadline_on else "",
+            "deadline_kind": labels.of("deadline_kinds", case.deadline_kind),
+            "received_on": local_date(case.received_at).isoformat(),
+        },
+        "unit": {"name": unit.name if unit else "", "code": unit.code if unit else ""},
+        "office": {"name": office.name, "code": office.code},
+        "today": today.isoformat(),
+        "overdue_workdays": overdue_workdays,
+        "progress_due_on": case.progress_due_on.isoformat() if case.progress_due_on else "",
+        "note": "",
+    }
+
+
+def enqueue(
+    session: Session,
+    ctx: ServiceContext,
+    *,
+    kind: str,
+    audience: str,
+    to: Org | None,
+    context: dict[str, Any],
+    now: dt.datetime,
+    case: Case | None = None,
+    dedupe_key: str | None = None,
+) -> Notification:
+    """Render and write one notification in the caller's transaction.
+
+    A recipient without an address is written as `failed` with the reason, so that it shows in
+    `duban notify list --failed` instead of vanishing.
+    """
+    role = AUDIENCE_ROLE[audience]
+    context = dict(context, recipient={"name": to.name if to else ""})
+    masked = ctx.labels.text.get("masked", "***")
+    secrets: list[str] = []
+    if case is not None:
+        complainant = session.get(Complainant, case.complainant_id) if case.complainant_id else None
+        context["complainant"] = complainant_view(Actor("", role), complainant, masked)
+        secrets = _secrets(session, case, role)
+    subject, body = ctx.templates.render(kind, context)
+    subject, body = redact(subject, secrets, masked), redact(body, secrets, masked)
+    address = address_of(to, audience)
+    note = Notification(
+        case_id=case.id if case else None, kind=kind, audience=audience,
+        org_id=to.id if to else None, to_address=address, subject=subject, body=body,
+        message_id=new_message_id(), dedupe_key=dedupe_key, next_attempt_at=now, created_at=now,
+    )
+    if not address:
+        note.status = "failed"
+        who = to.code if to else f"({audience} of the case's unit)"
+        note.last_error = f"no email address on file for {who}"
+    session.add(note)
+    return note

@@ -1,0 +1,105 @@
+"""Handlers of the pressure actions: the escalation ladder and progress-report reminders.
+
+Each is an internal transition (the state stays): it records why in the audit event and queues
+the notices it implies in the same transaction (催办 to the unit, 抄告 to the same-level
+government's leader, 重要工作提示 to the unit's top official, 约谈 recorded for the office to hold,
+通报 to the unit and the government). Registered in `handlers.HANDLERS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlmodel import col, select
+
+from duban.models import CallbackTask, Interview, Org
+from duban.notify.outbox import case_context, enqueue, government_of
+from duban.services.pressure import ladder_episode
+
+
+def overdue_workdays(step: Any) -> int:
+    case = step.case
+    if case.deadline_on is None or step.today <= case.deadline_on:
+        return 0
+    return int(step.calendar.workdays_between(case.deadline_on, step.today))
+
+
+def notify(step: Any, kind: str, *, to: Org | None, audience: str) -> None:
+    """Queue one email about the step's case, in the step's transaction (see notify.outbox)."""
+    context = case_context(step.session, step.ctx, step.case, today=step.today,
+                           overdue_workdays=overdue_workdays(step))
+    context["note"] = getattr(step.form, "note", "") or ""
+    enqueue(step.session, step.ctx, kind=kind, audience=audience, to=to, context=context,
+            now=step.now, case=step.case)
+    step.data.setdefault("notified", []).append(f"{audience}:{to.code if to else '-'}")
+
+
+def _unit(step: Any) -> Org | None:
+    return step.session.get(Org, step.case.unit_id) if step.case.unit_id else None
+
+
+def notify_unit(step: Any, kind: str) -> None:
+    notify(step, kind, to=_unit(step), audience="unit")
+
+
+def _ladder(step: Any, notices: list[tuple[str, str, Org | None]]) -> None:
+    step.reason = getattr(step.form, "note", "") or ""
+    step.data["episode"] = ladder_episode(step.case.deadline_seq)
+    step.data["overdue_workdays"] = overdue_workdays(step)
+    for kind, audience, org in notices:
+        notify(step, kind, to=org, audience=audience)
+
+
+def remind(step: Any) -> None:
+    _ladder(step, [("remind", "unit", _unit(step))])
+
+
+def copy_notice(step: Any) -> None:
+    unit = _unit(step)
+    _ladder(step, [("copy_notice", "government", government_of(step.session, unit) if unit else None)])
+
+
+def work_reminder(step: Any) -> None:
+    _ladder(step, [("work_reminder", "unit_head", _unit(step))])
+
+
+def interview(step: Any) -> None:
+    case = step.case
+    step.session.add(Interview(case_id=case.id, unit_id=case.unit_id, office_id=case.office_id,
+                               requested_at=step.now))
+    office = step.session.get(Org, case.office_id)
+    _ladder(step, [("interview_office", "office", office), ("interview_unit", "unit_head", _unit(step))])
+
+
+def public_notice(step: Any) -> None:
+    unit = _unit(step)
+    government = government_of(step.session, unit) if unit else None
+    _ladder(step, [("public_notice", "unit", unit), ("public_notice", "government", government)])
+
+
+def remind_progress(step: Any) -> None:
+    step.reason = getattr(step.form, "note", "") or ""
+    step.data["progress_due_on"] = str(step.case.progress_due_on)
+    notify_unit(step, "remind_progress")
+
+
+def finish_callback_task(step: Any, kind: str) -> None:
+    """A callback (or revisit) made: its open queue item is done, by this action."""
+    tasks = step.session.exec(select(CallbackTask).where(
+        CallbackTask.case_id == step.case.id, CallbackTask.kind == kind,
+        col(CallbackTask.status) == "open"))
+    for task in tasks:
+        task.status = "done"
+        task.done_at = step.now
+        task.result = step.action
+
+
+PRESSURE_HANDLERS: dict[str, Callable[[Any], None]] = {
+    "remind": remind,
+    "copy_notice": copy_notice,
+    "work_reminder": work_reminder,
+    "interview": interview,
+    "public_notice": public_notice,
+    "remind_progress": remind_progress,
+}
