@@ -1,0 +1,237 @@
+"""Delivering the outbox over SMTP (aiosmtplib): claim, send, mark; retry with backoff; never twice.
+
+- Claim: a batch of due rows goes pending → sending with a claim token and time, in one write
+  transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: FOR UPDATE SKIP LOCKED), so two senders
+  never hold the same row. A claim older than the lease (a sender that crashed) is taken again.
+- Send: one connection per batch, one recipient per message. Each message is marked sent right
+  after the server accepts it. A sender stops sending its claims at half the lease, so a claim
+  is never re-taken while its first sender may still send it.
+- Fail: a temporary failure (server down, timeout, 4xx) puts the row back with exponential
+  backoff, for as long as it takes: a mail server that is down delays mail, never loses it.
+  A 5xx (recipient refused) is permanent: the row is `failed` with the server's answer.
+- The one gap SMTP leaves: a crash after the server accepted a message and before we marked it.
+  The re-sent copy carries the same Message-ID (unique per notification), so it is detectable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import email.policy
+import logging
+import secrets
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+import aiosmtplib
+from sqlalchemy import and_, or_, select, update
+from sqlmodel import Session, col
+
+from duban.config.settings import Settings
+from duban.models import Notification
+from duban.services.cases import CaseService
+from duban.services.context import ServiceContext
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    sender: str
+    timeout: float = 30.0
+    starttls: bool = False
+    username: str | None = None
+    password: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, ctx: ServiceContext) -> SmtpConfig:
+        return cls(host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_sender,
+                   timeout=ctx.policy.notify.timeout_seconds, starttls=settings.smtp_starttls,
+                   username=settings.smtp_username, password=settings.smtp_password)
+
+
+@dataclass
+class DeliveryResult:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    released: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    to_address: str
+    subject: str
+    body: str
+    message_id: str
+    attempts: int
+
+
+def compose(claim: Claimed, sender: str, now: dt.datetime) -> EmailMessage:
+    """The email as sent: UTF-8 body, RFC 2047 subject, our Message-ID."""
+    msg = EmailMessage(policy=email.policy.SMTP)
+    msg["From"] = sender
+    msg["To"] = claim.to_address
+    msg["Subject"] = claim.subject
+    msg["Message-ID"] = claim.message_id
+    msg["Date"] = format_datetime(now)
+    msg.set_content(claim.body, charset="utf-8", cte="base64")
+    return msg
+
+
+class Deliverer:
+    def __init__(self, ctx: ServiceContext, smtp: SmtpConfig) -> None:
+        self.ctx = ctx
+        self.smtp = smtp
+        self.service = CaseService(ctx)
+        self.policy = ctx.policy.notify
+        self.lease = dt.timedelta(seconds=self.policy.lease_seconds)
+        self.result = DeliveryResult()
+
+    # -- claiming ----------------------------------------------------------------------------
+
+    def claim(self, limit: int) -> tuple[str, dt.datetime, list[Claimed]]:
+        token = secrets.token_hex(8)
+        now = self.ctx.now()
+        with self.service.transaction() as session:
+            due = or_(and_(Notification.status == "pending", col(Notification.next_attempt_at) <= now),
+                      and_(Notification.status == "sending",
+                           col(Notification.claimed_at) < now - self.lease))
+            query = select(Notification.id).where(due).order_by(col(Notification.id)).limit(limit)
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            ids = list(session.scalars(query))
+            if not ids:
+                return token, now, []
+            session.execute(update(Notification).where(col(Notification.id).in_(ids)).values(
+                status="sending", claimed_at=now, claim_token=token,
+                attempts=Notification.attempts + 1))
+            rows = session.execute(select(
+                Notification.id, Notification.to_address, Notification.subject, Notification.body,
+                Notification.message_id, Notification.attempts,
+            ).where(Notification.claim_token == token).order_by(col(Notification.id))).all()
+        claims = [Claimed(*row) for row in rows]
+        self.result.claimed += len(claims)
+        return token, now, claims
+
+    # -- marking -----------------------------------------------------------------------------
+
+    def _mark(self, claim: Claimed, token: str, **values: object) -> None:
+        with Session(self.ctx.engine) as session:
+            session.execute(update(Notification).where(
+                Notification.id == claim.id, Notification.claim_token == token,
+                Notification.status == "sending").values(**values))
+            session.commit()
+
+    def sent(self, claim: Claimed, token: str) -> None:
+        self._mark(claim, token, status="sent", sent_at=self.ctx.now(), last_error="")
+        self.result.sent += 1
+
+    def retry(self, claim: Claimed, token: str, error: str) -> None:
+        delay = min(self.policy.backoff_seconds * 2 ** max(claim.attempts - 1, 0),
+                    self.policy.backoff_max_seconds)
+        self._mark(claim, token, status="pending", claim_token=None,
+                   next_attempt_at=self.ctx.now() + dt.timedelta(seconds=delay), last_error=error)
+        self.result.retried += 1
+
+    def fail(self, claim: Claimed, token: str, error: str) -> None:
+        self._mark(claim, token, status="failed", claim_token=None, last_error=error)
+        self.result.failed += 1
+
+    def release(self, claim: Claimed, token: str) -> None:
+        """Give back a claim not tried (out of lease time): no attempt counted."""
+        self._mark(claim, token, status="pending", claim_token=None,
+                   attempts=Notification.attempts - 1)
+        self.result.released += 1
+
+    # -- sending -----------------------------------------------------------------------------
+
+    async def send_batch(self, token: str, claimed_at: dt.datetime, claims: list[Claimed]) -> None:
+        client: aiosmtplib.SMTP | None = None
+        try:
+            for i, claim in enumerate(claims):
+                if self.ctx.now() - claimed_at > self.lease / 2:
+                    for rest in claims[i:]:
+                        self.release(rest, token)
+                    return
+                connecting = client is None
+                try:
+                    if client is None:
+                        client = await self._connect()
+                    await client.send_message(compose(claim, self.smtp.sender, self.ctx.now()))
+                except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+                    error = _describe(exc)
+                    if _is_permanent(exc):
+                        self.fail(claim, token, error)
+                        continue
+                    log.warning("mail %s not delivered, will retry: %s", claim.message_id, error)
+                    if connecting:  # the server is unreachable: the whole batch waits
+                        for rest in claims[i:]:
+                            self.retry(rest, token, error)
+                        return
+                    self.retry(claim, token, error)
+                    client = await _drop(client)  # its state is unknown after a failure
+                    continue
+                self.sent(claim, token)
+        finally:
+            await _drop(client)
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        client = aiosmtplib.SMTP(hostname=self.smtp.host, port=self.smtp.port,
+                                 timeout=self.smtp.timeout, start_tls=self.smtp.starttls)
+        await client.connect()
+        if self.smtp.username:
+            await client.login(self.smtp.username, self.smtp.password or "")
+        return client
+
+
+async def _drop(client: aiosmtplib.SMTP | None) -> None:
+    if client is None:
+        return None
+    try:
+        if client.is_connected:
+            await client.quit()
+    except (TimeoutError, aiosmtplib.SMTPException, OSError):
+        client.close()
+    return None
+
+
+def _is_permanent(exc: Exception) -> bool:
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return all(500 <= r.code < 600 for r in exc.recipients)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return 500 <= exc.code < 600
+    return False
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return f"{exc.code} {exc.message}"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def deliver_pending(ctx: ServiceContext, smtp: SmtpConfig, *, batch_size: int | None = None,
+                    max_batches: int | None = None) -> DeliveryResult:
+    """Send what is due, batch after batch, until nothing due is left (or `max_batches`)."""
+    deliverer = Deliverer(ctx, smtp)
+    size = batch_size or ctx.policy.notify.batch_size
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        token, claimed_at, claims = deliverer.claim(size)
+        if not claims:
+            break
+        asyncio.run(deliverer.send_batch(token, claimed_at, claims))
+        batches += 1
+        if deliverer.result.retried:
+            break  # trouble on the server: what is left waits for its backoff
+    return deliverer.result

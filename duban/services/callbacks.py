@@ -1,0 +1,180 @@
+"""The callback queue: 抽查回访 of verified cases and 回头看 of cases closed a while ago.
+
+Sampling is deterministic per case and episode (a seeded hash, policy [callbacks] seed), so two
+sampling runs racing each other, or one re-run after a crash, reach the same answer; each
+decision is recorded once as a `PressureStep` (UNIQUE per case, episode, step), queued or
+skipped. Every real-name complainant is called back when policy says so (实名反馈).
+
+Queueing does not change the case's state, so it is a service function, not a machine action:
+it writes the queue row and an audit event (`queue_callback` / `queue_revisit`) in one
+transaction. Callbacks are then made through the case actions callback_satisfied /
+callback_unsatisfied (unsatisfied sends the case back to the unit); a revisit ends with
+`complete_revisit` or `reopen`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from duban.clock import local_date
+from duban.errors import ActionNotAllowed, PermissionDenied
+from duban.models import CallbackTask, Case, Complainant, Org, PressureStep
+from duban.services.audit import append_event
+from duban.services.cases import CaseService
+from duban.services.context import ENGINE_ACTOR, Actor, ServiceContext
+from duban.states.definition import CaseState
+
+SAMPLE_STEP = {"callback": "callback_sample", "revisit": "revisit_sample"}
+CHUNK = 500
+
+
+@dataclass
+class SamplingResult:
+    considered: int = 0
+    queued: dict[str, int] = field(default_factory=lambda: {"callback": 0, "revisit": 0})
+    skipped: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"considered": self.considered, "queued": dict(self.queued), "skipped": self.skipped}
+
+
+def sampled(seed: str, kind: str, case_id: int, episode: str, ratio: float) -> bool:
+    """The same answer for the same case and episode, whoever asks and how often."""
+    return random.Random(f"{seed}:{kind}:{case_id}:{episode}").random() < ratio
+
+
+def callback_episode(case: Any) -> str:
+    return f"v{case.deadline_seq}"  # the callback limit that approval started
+
+
+def revisit_episode(closed_at: dt.datetime) -> str:
+    return f"c{local_date(closed_at).isoformat()}"
+
+
+def sample_callbacks(ctx: ServiceContext) -> SamplingResult:
+    """Queue today's callbacks and revisits; safe to run twice at once, or again after a crash."""
+    policy = ctx.policy.callbacks
+    now = ctx.now()
+    result = SamplingResult()
+    with Session(ctx.engine) as session:
+        verified = [(row.id, callback_episode(row)) for row in session.execute(
+            select(Case.id, Case.deadline_seq).where(Case.state == CaseState.VERIFIED.value))]
+        cutoff = now - dt.timedelta(days=policy.revisit_after_days)
+        oldest = cutoff - dt.timedelta(days=policy.revisit_window_days)
+        closed = [(cid, revisit_episode(at)) for cid, at in session.execute(
+            select(Case.id, Case.closed_at).where(
+                Case.state == CaseState.CLOSED.value, col(Case.closed_at) <= cutoff,
+                col(Case.closed_at) > oldest))]
+    service = CaseService(ctx)
+    for kind, todo in (("callback", verified), ("revisit", closed)):
+        for i in range(0, len(todo), CHUNK):
+            _sample_chunk(ctx, service, kind, dict(todo[i: i + CHUNK]), now, result)
+    return result
+
+
+def _sample_chunk(ctx: ServiceContext, service: CaseService, kind: str, episodes: dict[int, str],
+                  now: dt.datetime, result: SamplingResult) -> None:
+    policy = ctx.policy.callbacks
+    step = SAMPLE_STEP[kind]
+    state = CaseState.VERIFIED if kind == "callback" else CaseState.CLOSED
+    with service.transaction() as session:
+        done = {(cid, ep) for cid, ep in session.execute(
+            select(PressureStep.case_id, PressureStep.episode).where(
+                col(PressureStep.case_id).in_(episodes), PressureStep.step == step))}
+        todo = [cid for cid, ep in episodes.items() if (cid, ep) not in done]
+        if not todo:
+            return
+        query = select(Case).where(col(Case.id).in_(todo), Case.state == state.value)
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        cases = list(session.scalars(query))
+        real_names = {cid for (cid,) in session.execute(
+            select(Case.id).join(Complainant, col(Case.complainant_id) == Complainant.id).where(
+                col(Case.id).in_(todo), col(Complainant.real_name).is_(True)))}
+        for case in cases:
+            assert case.id is not None
+            episode = callback_episode(case) if kind == "callback" else revisit_episode(
+                case.closed_at)  # type: ignore[arg-type]
+            if episode != episodes[case.id]:
+                continue  # changed since it was selected; the next run sees it as it is now
+            result.considered += 1
+            real = kind == "callback" and policy.all_real_name and case.id in real_names
+            ratio = policy.ratio if kind == "callback" else policy.revisit_ratio
+            if real or sampled(policy.seed, kind, case.id, episode, ratio):
+                queue(session, case, kind=kind, episode=episode,
+                      reason="real_name" if real else "sampled", now=now)
+                result.queued[kind] += 1
+                outcome = "queued"
+            else:
+                result.skipped += 1
+                outcome = "skipped"
+            session.add(PressureStep(case_id=case.id, episode=episode, step=step, outcome=outcome,
+                                     at=now))
+
+
+def queue(session: Session, case: Case, *, kind: str, episode: str, reason: str,
+          now: dt.datetime, actor: Actor = ENGINE_ACTOR) -> CallbackTask:
+    """Put a case in the callback queue, with its audit event, in the caller's transaction."""
+    task = CallbackTask(case_id=case.id, kind=kind, episode=episode, reason=reason, queued_at=now)
+    session.add(task)
+    case.version += 1
+    case.updated_at = now
+    append_event(session, case, at=now, actor=actor.name, actor_role=actor.role,
+                 action=f"queue_{kind}", from_state=case.state,
+                 data={"episode": episode, "reason": reason})
+    return task
+
+
+def complete_revisit(ctx: ServiceContext, ref: int | str, *, actor: Actor, note: str = "") -> Case:
+    """A revisit found the problem still solved: the queue item is done, on the record."""
+    roles = ctx.policy.roles.get("revisit_satisfied", [])
+    if actor.role not in roles:
+        raise PermissionDenied(action="revisit_satisfied", role=actor.role, allowed_roles=roles)
+    service = CaseService(ctx)
+    now = ctx.now()
+    with service.transaction() as session:
+        case = service.load_in(session, ref, lock=True)
+        tasks = list(session.scalars(select(CallbackTask).where(
+            CallbackTask.case_id == case.id, CallbackTask.kind == "revisit",
+            CallbackTask.status == "open")))
+        if case.state != CaseState.CLOSED.value or not tasks:
+            raise ActionNotAllowed(case_number=case.number, action="revisit_satisfied",
+                                   state=case.state, allowed=[],
+                                   reason="no open revisit (回头看) for this case")
+        for task in tasks:
+            task.status, task.done_at, task.result = "done", now, "revisit_satisfied"
+        case.version += 1
+        case.updated_at = now
+        append_event(session, case, at=now, actor=actor.name, actor_role=actor.role,
+                     action="revisit_satisfied", from_state=case.state, reason=note)
+        return case
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    id: int
+    kind: str
+    reason: str
+    case_number: str
+    title: str
+    unit: str
+    queued_at: dt.datetime
+
+
+def callback_queue(ctx: ServiceContext, *, kind: str | None = None, limit: int = 100) -> list[QueueItem]:
+    """Open callbacks and revisits, oldest first (the office's call list)."""
+    query = (select(CallbackTask, Case.number, Case.title, Org.name)
+             .join(Case, col(CallbackTask.case_id) == Case.id)
+             .outerjoin(Org, col(Case.unit_id) == Org.id)
+             .where(CallbackTask.status == "open").order_by(col(CallbackTask.id)).limit(limit))
+    if kind:
+        query = query.where(CallbackTask.kind == kind)
+    with Session(ctx.engine) as session:
+        return [QueueItem(t.id, t.kind, t.reason, number, title, unit or "", t.queued_at)  # type: ignore[arg-type]
+                for t, number, title, unit in session.execute(query)]

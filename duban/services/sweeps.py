@@ -1,0 +1,217 @@
+"""The deadline sweep: colours, escalation-ladder steps and progress reminders, in chunks.
+
+A sweep selects what is due with one indexed query (`cases.sweep_due_on <= today`), then works
+through it in chunks, each one write transaction:
+
+- the chunk's rows are read again under the write lock (SQLite: BEGIN IMMEDIATE; PostgreSQL:
+  FOR UPDATE SKIP LOCKED, so a second sweep takes other rows instead of waiting), with what the
+  engine already did to them (`pressure_steps`), so a racing sweep sees the first one's work and
+  does nothing twice; the UNIQUE (case, episode, step) constraint is the backstop;
+- cases only changing colour get one Core UPDATE for the chunk (colour changes are not actions:
+  no audit event, see docs/engine.md);
+- cases with a step due go through `CaseService.act_in` (state machine, roles, handler, audit
+  event, outbox rows), and the step is recorded.
+
+A sweep killed halfway leaves whole chunks done and the rest still due: the next run completes it.
+A chunk that fails is retried case by case; a case that still fails is logged and looked at again
+the next day, so one bad case cannot stall the engine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import bindparam, select, update
+from sqlmodel import Session, col
+
+from duban.clock import local_date
+from duban.models import Case, Complainant, Org, PressureStep
+from duban.notify.outbox import preload_secrets
+from duban.services.cases import CaseService
+from duban.services.context import ENGINE_ACTOR, ServiceContext
+from duban.services.pressure import Facts, Fired, plan
+from duban.workcal import WorkCalendar
+
+log = logging.getLogger(__name__)
+
+FACT_COLUMNS = (Case.id, Case.state, Case.disposition, Case.deadline_kind, Case.deadline_start,
+                Case.deadline_on, Case.deadline_seq, Case.progress_due_on, Case.unit_id,
+                Case.office_id, Case.warning, Case.sweep_due_on)
+
+
+@dataclass
+class SweepResult:
+    today: dt.date
+    visited: int = 0
+    recoloured: int = 0
+    steps: Counter[str] = field(default_factory=Counter)
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    chunks: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {"today": self.today.isoformat(), "visited": self.visited,
+                "recoloured": self.recoloured, "steps": dict(self.steps),
+                "failed": len(self.failed), "chunks": self.chunks}
+
+
+class DeadlineSweep:
+    """One run of the sweep at `ctx.now()`; `run()` does the whole of it."""
+
+    def __init__(self, ctx: ServiceContext, *, chunk_size: int | None = None) -> None:
+        self.ctx = ctx
+        self.service = CaseService(ctx)
+        self.chunk_size = chunk_size or ctx.policy.schedule.chunk_size
+        self.now = ctx.now()
+        self.today = local_date(self.now)
+        self.result = SweepResult(self.today)
+        self._codes: dict[int, str] = {}
+        self._postgres = ctx.engine.dialect.name == "postgresql"
+
+    def run(self, *, after_chunk: Callable[[int], None] | None = None) -> SweepResult:
+        """Sweep everything due today. `after_chunk(n)` runs after each committed chunk."""
+        with Session(self.ctx.engine) as session:
+            self._codes = {i: c for i, c in session.exec(select(Org.id, Org.code))}  # type: ignore[call-overload]
+        last = 0
+        while True:
+            ids = self._next_ids(last)
+            if not ids:
+                break
+            last = ids[-1]
+            self._chunk_or_one_by_one(ids)
+            self.result.chunks += 1
+            if after_chunk is not None:
+                after_chunk(self.result.chunks)
+        return self.result
+
+    # -- selecting ---------------------------------------------------------------------------
+
+    def _next_ids(self, after: int) -> list[int]:
+        query = (select(Case.id).where(col(Case.sweep_due_on) <= self.today, col(Case.id) > after)
+                 .order_by(col(Case.id)).limit(self.chunk_size))
+        with self.ctx.engine.connect() as conn:
+            return list(conn.scalars(query))
+
+    def _calendar(self, unit_id: int | None, office_id: int) -> WorkCalendar:
+        org_id = unit_id or office_id
+        if org_id not in self._codes:
+            with Session(self.ctx.engine) as session:
+                self._codes = {i: c for i, c in session.exec(select(Org.id, Org.code))}  # type: ignore[call-overload]
+        return self.ctx.calendar_for(self._codes.get(org_id))
+
+    # -- working -----------------------------------------------------------------------------
+
+    def _chunk_or_one_by_one(self, ids: list[int]) -> None:
+        try:
+            self._chunk(ids)
+            return
+        except Exception as exc:
+            log.warning("sweep chunk of %d cases failed (%r); retrying them one by one", len(ids), exc)
+        for case_id in ids:
+            try:
+                self._chunk([case_id])
+            except Exception as exc:
+                log.exception("sweep could not handle case %s; it is looked at again tomorrow",
+                              case_id)
+                self.result.failed.append((case_id, repr(exc)))
+                self._postpone(case_id)
+
+    def _chunk(self, ids: list[int]) -> None:
+        tally = SweepResult(self.today)
+        with self.service.transaction() as session:
+            self._chunk_in(session, ids, tally)
+        # Counted once committed, so a chunk retried case by case is not counted twice.
+        self.result.visited += tally.visited
+        self.result.recoloured += tally.recoloured
+        self.result.steps.update(tally.steps)
+
+    def _chunk_in(self, session: Session, ids: list[int], tally: SweepResult) -> None:
+        query = select(*FACT_COLUMNS).where(col(Case.id).in_(ids),
+                                            col(Case.sweep_due_on) <= self.today)
+        if self._postgres:
+            query = query.order_by(col(Case.id)).with_for_update(skip_locked=True)
+        rows = session.connection().execute(query).all()
+        if not rows:
+            return
+        fired = self._fired(session, [r.id for r in rows])
+        recolour: list[dict[str, object]] = []
+        acting: list[int] = []
+        for row in rows:
+            result = plan(Facts.of(row), fired=fired.get(row.id, set()),
+                          calendar=self._calendar(row.unit_id, row.office_id),
+                          policy=self.ctx.policy, today=self.today)
+            if result.due:
+                acting.append(row.id)
+            elif result.warning != row.warning or result.look_again_on != row.sweep_due_on:
+                recolour.append({"cid": row.id, "w": result.warning, "d": result.look_again_on})
+        tally.visited += len(rows)
+        if recolour:
+            session.connection().execute(
+                update(Case).where(col(Case.id) == bindparam("cid"))
+                .values(warning=bindparam("w"), sweep_due_on=bindparam("d")),
+                recolour, execution_options={"synchronize_session": False})
+            tally.recoloured += len(recolour)
+        if acting:
+            self._act(session, acting, fired, tally)
+
+    def _fired(self, session: Session, case_ids: list[int]) -> dict[int, Fired]:
+        found: dict[int, Fired] = {}
+        query = select(PressureStep.case_id, PressureStep.episode, PressureStep.step).where(
+            col(PressureStep.case_id).in_(case_ids))
+        for case_id, episode, step in session.connection().execute(query):
+            found.setdefault(case_id, set()).add((episode, step))
+        return found
+
+    def _act(self, session: Session, case_ids: list[int], fired: dict[int, Fired],
+             tally: SweepResult) -> None:
+        cases = list(session.scalars(select(Case).where(col(Case.id).in_(case_ids))))
+        # Warm the session with what handlers and templates read, one query each, not per case.
+        complainant_ids = [c.complainant_id for c in cases if c.complainant_id]
+        if complainant_ids:
+            list(session.scalars(select(Complainant).where(col(Complainant.id).in_(complainant_ids))))
+        list(session.scalars(select(Org)))
+        preload_secrets(session, case_ids)
+        for case in cases:
+            assert case.id is not None
+            self._fire_due(session, case, fired.setdefault(case.id, set()), tally)
+
+    def _fire_due(self, session: Session, case: Case, fired: Fired, tally: SweepResult) -> None:
+        for _ in range(64):  # a step may start a new episode (step_up); re-plan after each
+            result = plan(Facts.of(case), fired=fired,
+                          calendar=self._calendar(case.unit_id, case.office_id),
+                          policy=self.ctx.policy, today=self.today)
+            if not result.due:
+                break
+            due = result.due[0]
+            if due.action is not None:
+                self.service.act_in(session, case, due.action, actor=ENGINE_ACTOR,
+                                    form=self._form(due.action), now=self.now)
+            session.add(PressureStep(case_id=case.id, episode=due.episode, step=due.step,
+                                     outcome="done" if due.action else "skipped", at=self.now))
+            fired.add((due.episode, due.step))
+            tally.steps[due.step] += 1
+        else:
+            raise RuntimeError(f"case {case.id}: engine steps did not settle")
+        case.warning = result.warning
+        case.sweep_due_on = result.look_again_on
+
+    def _form(self, action: str) -> dict[str, str]:
+        if action == "step_up":  # a raise needs a reason on the record
+            return {"reason": self.ctx.labels.text.get("ladder_step_up", "overdue")}
+        return {}
+
+    def _postpone(self, case_id: int) -> None:
+        with self.service.transaction() as session:
+            session.connection().execute(
+                update(Case).where(col(Case.id) == case_id)
+                .values(sweep_due_on=self.today + dt.timedelta(days=1)))
+
+
+def run_deadline_sweep(ctx: ServiceContext, *, chunk_size: int | None = None,
+                       after_chunk: Callable[[int], None] | None = None) -> SweepResult:
+    """Sweep every case due today (colours, ladder steps, progress reminders); see module doc."""
+    return DeadlineSweep(ctx, chunk_size=chunk_size).run(after_chunk=after_chunk)
+
