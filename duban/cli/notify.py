@@ -1,0 +1,76 @@
+"""`duban notify`: deliver the outbox, list it, put failed messages back in the queue."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.table import Table
+from sqlalchemy import select, update
+from sqlmodel import Session, col
+
+from duban.cli.common import console, context, reported_errors
+from duban.clock import shanghai
+
+app = typer.Typer(no_args_is_help=True, help="Email notifications (the outbox).")
+
+
+@app.command("deliver")
+def deliver(
+    max_batches: int | None = typer.Option(None, min=1),
+    flow: bool = typer.Option(False, "--flow", help="run the Prefect flow deliver-notifications"),
+) -> None:
+    """Send what is due now (SMTP from DUBAN_SMTP_HOST / DUBAN_SMTP_PORT)."""
+    from duban.config.settings import get_settings
+
+    ctx = context()
+    with reported_errors():
+        if flow:
+            from duban.flows.common import use_context
+            from duban.flows.deliver_notifications import deliver_notifications_flow
+
+            use_context(ctx, get_settings())
+            result = deliver_notifications_flow(max_batches=max_batches)
+        else:
+            from duban.notify.deliver import SmtpConfig, deliver_pending
+
+            result = deliver_pending(ctx, SmtpConfig.from_settings(get_settings(), ctx),
+                                     max_batches=max_batches).as_dict()
+    console.print_json(json.dumps(result))
+
+
+@app.command("list")
+def list_(
+    failed: bool = typer.Option(False, "--failed", help="only messages that failed for good"),
+    pending: bool = typer.Option(False, "--pending", help="only messages not sent yet"),
+    limit: int = typer.Option(50, min=1, max=10000),
+) -> None:
+    """The outbox, newest first, with status, attempts and the last error."""
+    from duban.models import Notification
+
+    ctx = context()
+    query = select(Notification).order_by(col(Notification.id).desc()).limit(limit)
+    if failed:
+        query = query.where(Notification.status == "failed")
+    elif pending:
+        query = query.where(col(Notification.status).in_(("pending", "sending")))
+    table = Table("#", "status", "tries", "to", "subject", "created", "error")
+    with Session(ctx.engine) as session:
+        for n in session.scalars(query):
+            table.add_row(str(n.id), n.status, str(n.attempts), n.to_address or "—", n.subject[:40],
+                          shanghai(n.created_at).strftime("%Y-%m-%d %H:%M"), n.last_error[:60])
+    console.print(table)
+
+
+@app.command("retry")
+def retry(ids: list[int] = typer.Argument(..., help="ids of failed notifications")) -> None:
+    """Queue failed messages again (after fixing an address, say)."""
+    from duban.models import Notification
+
+    ctx = context()
+    with Session(ctx.engine) as session:
+        done = session.execute(update(Notification).where(
+            col(Notification.id).in_(ids), Notification.status == "failed").values(
+            status="pending", attempts=0, next_attempt_at=ctx.now(), last_error="")).rowcount  # type: ignore[attr-defined]
+        session.commit()
+    console.print(f"{done} queued again")

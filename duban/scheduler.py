@@ -1,0 +1,119 @@
+"""The engine's timetable inside one process: APScheduler 3.11, jobs stored in Duban's database.
+
+`start_scheduler` is what `duban serve` and `duban scheduler run` call. Four jobs, from policy
+[schedule]: the deadline sweep and mail delivery on intervals, callback sampling and the monthly
+cycle on crons (Asia/Shanghai). Each runs its Prefect flow (Prefect in local mode: no server
+needed), or the same plain function when [schedule] use_prefect = false.
+
+Downtime does not drop work: jobs are stored in the database (table `apscheduler_jobs`), kept
+across restarts (a job is replaced only when its trigger changed in config), and a run missed
+while the service was down runs once at start (misfire_grace_time=None, coalesce=True). Even
+without that, a sweep catches up by itself: it acts on everything due up to today.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from duban.config.settings import Settings
+from duban.errors import ConfigError
+from duban.flows.common import flow_context, settings_for, use_context
+from duban.services.context import ServiceContext
+
+log = logging.getLogger(__name__)
+JOB_TABLE = "apscheduler_jobs"
+
+
+def _plain(name: str) -> Callable[[ServiceContext], Any]:
+    from duban.notify.deliver import SmtpConfig, deliver_pending
+    from duban.services.callbacks import sample_callbacks
+    from duban.services.monthly import run_monthly_cycle
+    from duban.services.sweeps import run_deadline_sweep
+
+    return {
+        "deadline-sweep": run_deadline_sweep,
+        "deliver-notifications": lambda ctx: deliver_pending(
+            ctx, SmtpConfig.from_settings(settings_for(None), ctx)),
+        "sample-callbacks": sample_callbacks,
+        "monthly-cycle": run_monthly_cycle,
+    }[name]
+
+
+def _flow(name: str) -> Callable[[], Any]:
+    from duban.flows.callback_sampling import sample_callbacks_flow
+    from duban.flows.deadline_sweep import deadline_sweep_flow
+    from duban.flows.deliver_notifications import deliver_notifications_flow
+    from duban.flows.monthly_cycle import monthly_cycle_flow
+
+    return {
+        "deadline-sweep": deadline_sweep_flow,
+        "deliver-notifications": deliver_notifications_flow,
+        "sample-callbacks": sample_callbacks_flow,
+        "monthly-cycle": monthly_cycle_flow,
+    }[name]
+
+
+JOBS = ("deadline-sweep", "deliver-notifications", "sample-callbacks", "monthly-cycle")
+
+
+def run_job(name: str) -> Any:
+    """A scheduled job (module-level, so the job store can name it): one run of one flow."""
+    ctx = flow_context()
+    try:
+        if ctx.policy.schedule.use_prefect:
+            return _flow(name)()
+        result = _plain(name)(ctx)
+        return result.as_dict() if hasattr(result, "as_dict") else result
+    except Exception:
+        log.exception("scheduled job %s failed; it runs again at its next time", name)
+        raise
+
+
+def triggers(ctx: ServiceContext) -> dict[str, Any]:
+    """Each job's trigger, from policy [schedule]; a bad cron names its key."""
+    schedule = ctx.policy.schedule
+    zone = ZoneInfo(schedule.timezone)
+
+    def cron(key: str, text: str) -> CronTrigger:
+        try:
+            return CronTrigger.from_crontab(text, timezone=zone)
+        except ValueError as exc:
+            raise ConfigError(source="policy.toml", key=f"schedule.{key}", message=str(exc)) from exc
+
+    return {
+        "deadline-sweep": IntervalTrigger(minutes=schedule.sweep_every_minutes, timezone=zone),
+        "deliver-notifications": IntervalTrigger(minutes=schedule.deliver_every_minutes, timezone=zone),
+        "sample-callbacks": cron("callbacks_cron", schedule.callbacks_cron),
+        "monthly-cycle": cron("monthly_cron", schedule.monthly_cron),
+    }
+
+
+def start_scheduler(ctx: ServiceContext, *, settings: Settings,
+                    job_defaults: dict[str, Any] | None = None) -> BackgroundScheduler:
+    """Start the engine's jobs in background threads; the caller shuts the scheduler down."""
+    use_context(ctx, settings)
+    scheduler = BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=ctx.engine, tablename=JOB_TABLE)},
+        executors={"default": ThreadPoolExecutor(max_workers=4)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None,
+                      **(job_defaults or {})},
+        timezone=ZoneInfo(ctx.policy.schedule.timezone),
+    )
+    scheduler.start(paused=True)
+    for name, trigger in triggers(ctx).items():
+        stored = scheduler.get_job(name)
+        if stored is not None and str(stored.trigger) == str(trigger):
+            continue  # keep its next run time: a run missed while we were down still happens
+        scheduler.add_job(run_job, trigger, args=[name], id=name, name=name, replace_existing=True)
+        log.info("scheduled %s: %s", name, trigger)
+    scheduler.resume()
+    return scheduler

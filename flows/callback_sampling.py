@@ -1,0 +1,25 @@
+"""sample-callbacks: put a sample of verified cases, and of cases closed long ago, on the call list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from duban.flows.common import flow_context
+from duban.services.callbacks import sample_callbacks
+
+
+@task(name="sample-cases", cache_policy=NO_CACHE)
+def sample_cases(database_url: str | None, now: str | None) -> dict[str, Any]:
+    """抽查回访 of verified cases and 回头看 of closed ones, decided once per case and episode."""
+    return sample_callbacks(flow_context(database_url, now)).as_dict()
+
+
+@flow(name="sample-callbacks")
+def sample_callbacks_flow(database_url: str | None = None, now: str | None = None) -> dict[str, Any]:
+    """Queue today's callbacks and revisits."""
+    result = sample_cases(database_url, now)
+    get_run_logger().info("callback sampling: %s", result)
+    return result

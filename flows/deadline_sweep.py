@@ -1,0 +1,26 @@
+"""deadline-sweep: warning colours, escalation-ladder steps and progress-report reminders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from duban.flows.common import flow_context
+from duban.services.sweeps import run_deadline_sweep
+
+
+@task(name="sweep-due-cases", cache_policy=NO_CACHE)
+def sweep_due_cases(database_url: str | None, now: str | None, chunk_size: int | None) -> dict[str, Any]:
+    """Every case due today, chunk by chunk (one task, however many cases)."""
+    return run_deadline_sweep(flow_context(database_url, now), chunk_size=chunk_size).as_dict()
+
+
+@flow(name="deadline-sweep")
+def deadline_sweep_flow(chunk_size: int | None = None, database_url: str | None = None,
+                        now: str | None = None) -> dict[str, Any]:
+    """Colour open cases, fire the escalation ladder and progress reminders that are due."""
+    result = sweep_due_cases(database_url, now, chunk_size)
+    get_run_logger().info("deadline sweep: %s", result)
+    return result

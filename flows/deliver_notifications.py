@@ -1,0 +1,28 @@
+"""deliver-notifications: send the outbox over SMTP, with retries and backoff."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from duban.flows.common import flow_context, settings_for
+from duban.notify.deliver import SmtpConfig, deliver_pending
+
+
+@task(name="send-due-mail", cache_policy=NO_CACHE)
+def send_due_mail(database_url: str | None, now: str | None, max_batches: int | None) -> dict[str, Any]:
+    """Claim, send and mark batch after batch (one task, however many messages)."""
+    ctx = flow_context(database_url, now)
+    smtp = SmtpConfig.from_settings(settings_for(database_url), ctx)
+    return deliver_pending(ctx, smtp, max_batches=max_batches).as_dict()
+
+
+@flow(name="deliver-notifications")
+def deliver_notifications_flow(max_batches: int | None = None, database_url: str | None = None,
+                               now: str | None = None) -> dict[str, Any]:
+    """Send pending notifications; a server that is down delays them, never drops them."""
+    result = send_due_mail(database_url, now, max_batches)
+    get_run_logger().info("delivery: %s", result)
+    return result

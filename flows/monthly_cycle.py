@@ -1,0 +1,25 @@
+"""monthly-cycle: remind offices of the monthly task reports due before the 25th."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from duban.flows.common import flow_context
+from duban.services.monthly import run_monthly_cycle
+
+
+@task(name="remind-offices", cache_policy=NO_CACHE)
+def remind_offices(database_url: str | None, now: str | None) -> dict[str, Any]:
+    """One reminder per office per month, on or after the reminder day."""
+    return run_monthly_cycle(flow_context(database_url, now)).as_dict()
+
+
+@flow(name="monthly-cycle")
+def monthly_cycle_flow(database_url: str | None = None, now: str | None = None) -> dict[str, Any]:
+    """The monthly cycle: task-report reminders (runs daily; acts on the right days only)."""
+    result = remind_offices(database_url, now)
+    get_run_logger().info("monthly cycle: %s", result)
+    return result
