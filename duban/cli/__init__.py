@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from duban.cli import calendar, cases, demo, serve, states, users
+from duban.cli import calendar, cases, demo, reports, serve, states, users
 from duban.cli.engine import register as register_engine_commands
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -14,6 +14,7 @@ app.add_typer(cases.app, name="case")
 app.add_typer(states.app, name="states")
 register_engine_commands(app)  # sweep, scheduler, callbacks, notify, simulate
 app.command("demo")(demo.demo)
+reports.register(app)  # report, board, import, export
 app.command("serve")(serve.serve)
 app.add_typer(users.app, name="user")
 

@@ -1,0 +1,83 @@
+"""`duban import` and `duban export`: offices' Excel ledgers in, filtered case lists out."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from duban.cli.common import AS_HELP, actor_from, console, context, err_console, reported_errors
+
+
+def import_(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="ledger .xlsx or .csv"),
+    office: str | None = typer.Option(None, help="office code for rows without 受理单位编码"),
+    errors: Path | None = typer.Option(None, "--errors", help="also write rejected rows to this CSV"),
+    as_: str = typer.Option("clerk", "--as", help=AS_HELP),
+    user: str | None = typer.Option(None, help="name recorded in the audit trail"),
+) -> None:
+    """Register the cases of an Excel/CSV ledger (台账); bad rows are reported, not half-imported."""
+    from duban.importer import import_file
+
+    ctx = context()
+    with reported_errors():
+        actor = actor_from(ctx, as_, user)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeRemainingColumn(), console=err_console, transient=True) as bar:
+            task = bar.add_task(file.name, total=None)
+
+            def advance(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            result = import_file(ctx, file, actor=actor, default_office=office, progress=advance)
+    console.print(f"{result.source}: {result.rows} rows — created {result.created}, linked to open "
+                  f"cases {result.linked}, already imported {result.skipped}, rejected {result.rejected}")
+    if result.errors:
+        table = Table("行 row", "列 column", "原因 reason")
+        for e in result.errors[:200]:
+            table.add_row(str(e.row), e.column, e.reason)
+        err_console.print(table)
+        if len(result.errors) > 200:
+            err_console.print(f"… {len(result.errors) - 200} more (use --errors FILE)")
+        if errors:
+            errors.parent.mkdir(parents=True, exist_ok=True)
+            with errors.open("w", encoding="utf-8-sig", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["行", "列", "原因"])
+                writer.writerows([e.row, e.column, e.reason] for e in result.errors)
+            console.print(f"errors: {errors}")
+        raise typer.Exit(1 if not (result.created or result.linked or result.skipped) else 0)
+
+
+def export(
+    file: Path = typer.Argument(..., dir_okay=False, help="write .xlsx or .csv"),
+    state: str | None = None,
+    disposition: str | None = None,
+    level: str | None = None,
+    priority: str | None = None,
+    warning: str | None = typer.Option(None, help="none, blue, yellow or red"),
+    overdue: bool = typer.Option(False, "--overdue"),
+    open_only: bool = typer.Option(False, "--open"),
+    text: str | None = None,
+    limit: int = typer.Option(1_000_000, min=1),
+    as_: str = typer.Option("dispatcher", "--as", help=AS_HELP),
+) -> None:
+    """Export a filtered case list; a unit's or a leader's file never holds complainant identity."""
+    from sqlmodel import Session
+
+    from duban.reports.export import export_cases
+    from duban.services.queries import scope_for
+
+    ctx = context()
+    with reported_errors():
+        actor = actor_from(ctx, as_)
+        with Session(ctx.engine) as session:
+            flt = scope_for(session, actor)
+        flt.state, flt.disposition, flt.level, flt.priority, flt.warning = (
+            state, disposition, level, priority, warning)
+        flt.overdue, flt.open_only, flt.text, flt.limit = overdue or None, open_only, text, limit
+        count = export_cases(ctx, flt, file, viewer=actor)
+    console.print(f"{file}: {count} cases")
