@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from duban.api.errors import Problem, field_message, problem_for
 from duban.api.present import detail_out
 from duban.api.schemas import CaseIn
-from duban.errors import CaseNotFound, DubanError, InvalidActionInput, OrgNotFound
+from duban.errors import CaseNotFound, DubanError, InvalidActionInput, OrgNotFound, PermissionDenied
 from duban.models import Case, CaseCreate, Org
 from duban.services import CaseService
 from duban.services.forms import FORMS
@@ -97,17 +97,26 @@ def _register_page(request: Request, web: Web, viewer: Viewer, *, values: dict[s
                       offices=offices, org_options=org_options(web, viewer), status=status)
 
 
+def _registrar(request: Request, web: Web) -> Viewer:
+    """The viewer, if their role registers cases; others get a 403 page (and no form to fill in)."""
+    viewer = web.require(request)
+    roles = web.ctx.policy.roles.get("register", [])
+    if viewer.role not in roles:
+        raise PermissionDenied(action="register", role=viewer.role, allowed_roles=roles)
+    return viewer
+
+
 @router.get("/cases/new", response_class=HTMLResponse)
 def new_case(request: Request) -> Response:
     web = web_of(request)
-    viewer = web.require(request)
+    viewer = _registrar(request, web)
     return _register_page(request, web, viewer, values={}, errors={})
 
 
 @router.post("/cases/new")
 def register(request: Request, posted: Posted) -> Response:
     web = web_of(request)
-    viewer = web.require(request)
+    viewer = _registrar(request, web)
     labels = web.ctx.labels
     if not web.sessions.csrf_ok(viewer.session, posted.get("csrf")):
         return web.error_page(request, _csrf_problem(web))

@@ -22,7 +22,8 @@ def register(client: httpx.Client, aw: AppWorld, *, who: str = "clerk", **change
     return client.post("/api/cases", json={**COMPLAINT, **changes}, headers=aw.auth(who))
 
 
-def act(client: httpx.Client, aw: AppWorld, number: str, action: str, who: str, **body: Any) -> httpx.Response:
+def act(client: httpx.Client, aw: AppWorld, number: str, action: str, who: str,
+        **body: Any) -> httpx.Response:
     return client.post(f"/api/cases/{number}/actions/{action}", json=body, headers=aw.auth(who))
 
 
@@ -53,7 +54,8 @@ def test_registering_returns_the_case_with_its_triage_deadline_and_keeps_unicode
 
 def test_a_repeat_of_an_open_case_is_linked_not_opened_twice(aw: AppWorld, client: httpx.Client) -> None:
     first = new_case(client, aw)
-    again = register(client, aw, complainant_name="另一人", title="城关区住建局 拖欠某建设集团工程款4216万元！")
+    again = register(client, aw, complainant_name="另一人",
+                     title="城关区住建局 拖欠某建设集团工程款4216万元！")
     assert again.status_code == 201 and again.json()["linked"] is True
     assert again.json()["case"]["number"] == first and again.json()["case"]["repeat_count"] == 1
 

@@ -85,11 +85,13 @@ def test_each_role_gets_its_inbox(aw: AppWorld, site: str) -> None:
             assert page.status_code == 200 and heading in page.text, who
 
 
-def test_an_action_posted_without_the_csrf_token_is_refused_and_changes_nothing(aw: AppWorld, site: str) -> None:
+def test_an_action_posted_without_the_csrf_token_is_refused_and_changes_nothing(
+        aw: AppWorld, site: str) -> None:
     number = registered(aw.ctx)
     before = aw.snapshot()
     with signed_in(site, "dispatcher") as browser:
-        answer = browser.post(f"/cases/{number}/actions/transfer", data={"unit": "GS-LZ-CG-GOV", "version": "1"})
+        answer = browser.post(f"/cases/{number}/actions/transfer",
+                              data={"unit": "GS-LZ-CG-GOV", "version": "1"})
         assert answer.status_code == 403 and "表单已过期" in answer.text
     assert aw.snapshot() == before
 
