@@ -78,6 +78,8 @@ class ReportPolicy(BaseModel):
     ranking: RankingWeights = Field(default_factory=RankingWeights)
     ranking_min_cases: int = Field(default=1, ge=1)
     top_units: int = Field(default=10, ge=1)
+    # Last month's report is queued to the leaders on the first run on or after this day.
+    monthly_day: int = Field(default=1, ge=1, le=28)
     # Office code -> leaders' addresses; an office not listed gets its own head_email.
     recipients: dict[str, list[str]] = Field(default_factory=dict)
     source: str = ""

@@ -1,4 +1,5 @@
-"""monthly-cycle: remind offices of the monthly task reports due before the 25th."""
+"""monthly-cycle: remind offices of the monthly task reports due before the 25th; send last month's
+report (每月专报) to each office's leaders."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from duban.flows.common import flow_context
+from duban.reports.delivery import queue_monthly_reports
 from duban.services.monthly import run_monthly_cycle
 
 
@@ -17,9 +19,16 @@ def remind_offices(database_url: str | None, now: str | None) -> dict[str, Any]:
     return run_monthly_cycle(flow_context(database_url, now)).as_dict()
 
 
+@task(name="queue-monthly-reports", cache_policy=NO_CACHE)
+def monthly_reports(database_url: str | None, now: str | None) -> dict[str, Any]:
+    """Last month's report to each office's leaders, once, on or after the sending day."""
+    return queue_monthly_reports(flow_context(database_url, now)).as_dict()
+
+
 @flow(name="monthly-cycle")
 def monthly_cycle_flow(database_url: str | None = None, now: str | None = None) -> dict[str, Any]:
-    """The monthly cycle: task-report reminders (runs daily; acts on the right days only)."""
+    """The monthly cycle: task-report reminders and last month's report (runs daily; acts when due)."""
     result = remind_offices(database_url, now)
+    result["reports"] = monthly_reports(database_url, now)
     get_run_logger().info("monthly cycle: %s", result)
     return result
