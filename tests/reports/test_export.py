@@ -1,0 +1,73 @@
+"""Exports are masked for whoever holds the file: a unit's never names the complainant."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from duban.reports.export import export_cases
+from duban.services import CaseService, ServiceContext
+from duban.services.queries import CaseFilter, scope_for
+from tests.factories import CLERK, DISPATCHER, LEADER, complaint, unit_actor, world
+
+
+@pytest.fixture
+def ctx(engine: Engine) -> ServiceContext:
+    ctx = world(engine, start="2023-11-01 09:00")
+    service = CaseService(ctx)
+    # A complainant who agreed the unit may see them, and who is named in the title as well.
+    for title, consent in (("王五反映城关区某项目拖欠工程款", True), ("城关区某小区停水", False)):
+        data = complaint(title=title, complainant_name="王五", complainant_phone="13800138000",
+                         complainant_consent=consent)
+        number = service.register(data, actor=CLERK).case.number
+        service.act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
+    return ctx
+
+
+def _read(path: Path) -> list[list[str]]:
+    if path.suffix == ".xlsx":
+        rows = load_workbook(path, read_only=True).worksheets[0].iter_rows(values_only=True)
+        return [["" if v is None else str(v) for v in r] for r in rows]
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.reader(handle))
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_a_units_export_holds_no_complainant_identity_even_with_consent(
+        ctx: ServiceContext, tmp_path: Path, suffix: str) -> None:
+    unit = unit_actor(ctx, "GS-LZ-CG-GOV")
+    with Session(ctx.engine) as session:
+        flt = scope_for(session, unit)
+    path = tmp_path / f"unit{suffix}"
+    assert export_cases(ctx, flt, path, viewer=unit) == 2
+    rows = _read(path)
+    text = "\n".join(",".join(r) for r in rows)
+    assert "王五" not in text and "13800138000" not in text
+    assert "反映人" not in rows[0] and "联系电话" not in rows[0]
+    assert "（保密）反映城关区某项目拖欠工程款" in text
+
+
+def test_the_offices_own_export_carries_the_complainant(ctx: ServiceContext, tmp_path: Path) -> None:
+    path = tmp_path / "office.xlsx"
+    assert export_cases(ctx, CaseFilter(limit=1000), path, viewer=DISPATCHER) == 2
+    rows = _read(path)
+    assert {"反映人", "联系电话", "实名"} <= set(rows[0])
+    assert any("13800138000" in r for r in rows[1:])
+
+
+def test_a_leaders_export_is_masked_too(ctx: ServiceContext, tmp_path: Path) -> None:
+    path = tmp_path / "leader.csv"
+    export_cases(ctx, CaseFilter(limit=1000), path, viewer=LEADER)
+    assert "王五" not in path.read_text(encoding="utf-8-sig")
+
+
+def test_an_export_of_another_units_cases_is_empty(ctx: ServiceContext, tmp_path: Path) -> None:
+    other = unit_actor(ctx, "GS-FGW")
+    with Session(ctx.engine) as session:
+        flt = scope_for(session, other)
+    assert export_cases(ctx, flt, tmp_path / "other.csv", viewer=other) == 0
