@@ -35,16 +35,20 @@ JOB_TABLE = "apscheduler_jobs"
 
 def _plain(name: str) -> Callable[[ServiceContext], Any]:
     from duban.notify.deliver import SmtpConfig, deliver_pending
+    from duban.reports.delivery import queue_monthly_reports
     from duban.services.callbacks import sample_callbacks
     from duban.services.monthly import run_monthly_cycle
     from duban.services.sweeps import run_deadline_sweep
+
+    def monthly(ctx: ServiceContext) -> dict[str, Any]:  # the two tasks of flows/monthly_cycle.py
+        return {**run_monthly_cycle(ctx).as_dict(), "reports": queue_monthly_reports(ctx).as_dict()}
 
     return {
         "deadline-sweep": run_deadline_sweep,
         "deliver-notifications": lambda ctx: deliver_pending(
             ctx, SmtpConfig.from_settings(settings_for(None), ctx)),
         "sample-callbacks": sample_callbacks,
-        "monthly-cycle": run_monthly_cycle,
+        "monthly-cycle": monthly,
     }[name]
 
 

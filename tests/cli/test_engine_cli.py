@@ -1,0 +1,74 @@
+"""`duban sweep`, `duban notify`, `duban callbacks`, `duban simulate` as an office runs them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session
+from typer.testing import CliRunner
+
+from duban.cli import app
+from duban.config.settings import get_settings
+from duban.db import create_all, get_engine
+from duban.models import Notification
+from duban.services.orgs import install_orgs
+from tests.factories import ORGS
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("DUBAN_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    create_all(get_engine())
+    install_orgs(get_engine(), ORGS)
+    yield tmp_path
+    get_engine.cache_clear()
+    get_settings.cache_clear()
+
+
+def run(*args: str) -> str:
+    result = runner.invoke(app, list(args), env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_a_sweep_now_prints_what_it_did(data_dir: Path) -> None:
+    out = json.loads(run("sweep"))
+    assert out["visited"] == 0 and out["steps"] == {}
+
+
+def test_failed_mail_is_listed_and_can_be_queued_again(data_dir: Path) -> None:
+    now = dt.datetime.now(dt.UTC)
+    with Session(get_engine()) as session:
+        session.add(Notification(kind="remind", audience="unit", to_address="gone@gs.example",
+                                 subject="【催办】测试", body="正文", message_id="<t1@duban.local>",
+                                 status="failed", attempts=1, last_error="gone@gs.example: 550 unknown",
+                                 next_attempt_at=now, created_at=now))
+        session.commit()
+    listing = run("notify", "list", "--failed")
+    assert "gone@gs.example" in listing and "550 unknown" in listing and "failed" in listing
+    assert "1 queued again" in run("notify", "retry", "1")
+    assert "gone@gs.example" not in run("notify", "list", "--failed")
+    assert "pending" in run("notify", "list", "--pending")
+
+
+def test_the_callback_queue_lists_nothing_on_a_new_database(data_dir: Path) -> None:
+    assert json.loads(run("callbacks", "sample"))["considered"] == 0
+    assert "kind" in run("callbacks", "list")
+
+
+def test_simulate_prints_two_policies_side_by_side(data_dir: Path, tmp_path: Path) -> None:
+    strict = tmp_path / "strict.toml"
+    strict.write_text('[callbacks]\nratio = 1.0\n', encoding="utf-8")
+    out = run("simulate", "--from", "2023-02-13", "--to", "2023-02-28", "--per-day", "3",
+              "--compare", str(strict))
+    assert "packaged policy" in out and "strict.toml" in out
+    for row in ("cases received", "催办", "on-time closure rate", "列入抽查回访"):
+        assert row in out

@@ -1,0 +1,285 @@
+"""The deadline sweep: colours, the escalation ladder, progress reminders; once, however it runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from duban.clock import SimulatedClock, parse_local
+from duban.models import AuditEvent, Case, Interview, Notification, PressureStep
+from duban.services import CaseService, ServiceContext
+from duban.services import pressure_actions as pa
+from duban.services.sweeps import run_deadline_sweep
+from duban.states.definition import LADDER_ACTIONS
+from tests.factories import DISPATCHER, transferred, unit_actor, world
+
+LADDER_AND_RAISE = {*LADDER_ACTIONS, "step_up"}
+
+
+@pytest.fixture
+def ctx(engine: Engine) -> ServiceContext:
+    return world(engine, start="2023-03-01 10:00")
+
+
+def at(ctx: ServiceContext, when: str) -> None:
+    clock = ctx.clock
+    assert isinstance(clock, SimulatedClock)
+    clock.set(parse_local(when))
+
+
+def events(ctx: ServiceContext, actions: set[str] = LADDER_AND_RAISE) -> Counter[tuple[int, str]]:
+    with Session(ctx.engine) as session:
+        rows = session.execute(select(AuditEvent.case_id, AuditEvent.action)
+                               .where(AuditEvent.action.in_(actions))).all()  # type: ignore[attr-defined]
+    return Counter((case_id, action) for case_id, action in rows)
+
+
+def notifications(ctx: ServiceContext) -> list[Notification]:
+    with Session(ctx.engine) as session:
+        return list(session.scalars(select(Notification).order_by(Notification.id)))
+
+
+def case_of(ctx: ServiceContext, number: str) -> Case:
+    return CaseService(ctx).get(number)
+
+
+def many_due(ctx: ServiceContext, n: int) -> list[str]:
+    """n cases transferred on 2023-03-01 (5 working days: due 03-08), priority enterprise."""
+    return [transferred(ctx, title=f"拖欠工程款第{i}件") for i in range(n)]
+
+
+def test_the_ladder_climbs_step_by_step_on_its_working_days(ctx: ServiceContext) -> None:
+    number = transferred(ctx)
+    assert case_of(ctx, number).deadline_on == dt.date(2023, 3, 8)
+    fired_on: dict[str, dt.date] = {}
+    day = dt.date(2023, 3, 2)
+    while day <= dt.date(2023, 4, 14):
+        at(ctx, f"{day} 08:30")
+        for step, n in run_deadline_sweep(ctx).steps.items():
+            assert n == 1
+            fired_on.setdefault(step, day)
+        day += dt.timedelta(days=1)
+    assert fired_on["remind"] == dt.date(2023, 3, 9)  # the first working day overdue
+    assert fired_on["copy_notice"] == dt.date(2023, 3, 13)  # 3 working days: over a weekend
+    assert fired_on["work_reminder"] == dt.date(2023, 3, 15)
+    assert fired_on["interview"] == dt.date(2023, 3, 22)
+    assert fired_on["public_notice"] == fired_on["step_up"] == dt.date(2023, 3, 29)
+    case = case_of(ctx, number)
+    assert (case.state, case.disposition) == ("supervised", "supervise")
+    assert case.deadline_seq == 3  # triage, handling, handling after the raise
+    # The raised disposition started a new episode: its own reminder, once more.
+    assert events(ctx)[(case.id, "remind")] == 2
+    assert events(ctx)[(case.id, "copy_notice")] == 2
+    with Session(ctx.engine) as session:
+        assert session.scalar(select(func.count()).select_from(Interview)) == 1
+        episodes = set(session.scalars(select(PressureStep.episode).where(PressureStep.step == "remind")))
+    assert episodes == {"h2", "h3"}
+
+
+def test_each_step_queues_the_notices_it_implies(ctx: ServiceContext) -> None:
+    transferred(ctx, unit="GS-LZ-CG-SWJ")  # a county bureau: its government is the county's
+    for day in ("2023-03-09", "2023-03-13", "2023-03-15", "2023-03-22", "2023-03-29"):
+        at(ctx, f"{day} 08:30")
+        run_deadline_sweep(ctx)
+    sent = [(n.kind, n.audience, n.to_address) for n in notifications(ctx)]
+    assert sent == [
+        ("remind", "unit", "gs-lz-cg-swj@duban.example"),
+        ("copy_notice", "government", "gs-lz-cg-gov.head@duban.example"),  # same-level government
+        ("work_reminder", "unit_head", "gs-lz-cg-swj@duban.example"),  # no head address: its mailbox
+        ("interview_office", "office", "gs@duban.example"),  # the office that received the case
+        ("interview_unit", "unit_head", "gs-lz-cg-swj@duban.example"),
+        ("public_notice", "unit", "gs-lz-cg-swj@duban.example"),
+        ("public_notice", "government", "gs-lz-cg-gov.head@duban.example"),
+        ("step_up", "unit", "gs-lz-cg-swj@duban.example"),
+    ]
+    first = notifications(ctx)[0]
+    assert first.subject.startswith("【催办】GS-2023-00001")
+    assert "已超期1个工作日" in first.body and first.status == "pending"
+
+
+def test_unit_mail_never_names_the_complainant_unless_they_agreed(ctx: ServiceContext) -> None:
+    # The clerk wrote the name and phone into the title: it still must not reach the unit.
+    transferred(ctx, title="测试反映人（19900123456）反映拖欠工程款")
+    transferred(ctx, title="同意公开的反映人王五反映拖欠工程款", complainant_name="王五",
+                complainant_phone="13800001111", complainant_consent=True)
+    for day in ("2023-03-09", "2023-03-13", "2023-03-22"):
+        at(ctx, f"{day} 08:30")
+        run_deadline_sweep(ctx)
+    by_case: dict[int | None, list[Notification]] = {}
+    for note in notifications(ctx):
+        by_case.setdefault(note.case_id, []).append(note)
+    hidden, consented = by_case[1], by_case[2]
+    for note in hidden:
+        text = note.subject + note.body
+        if note.audience == "office":
+            continue  # the office's own staff may see who complained
+        assert "测试反映人" not in text and "19900123456" not in text, note.kind
+        assert "（保密）" in text
+    unit_mail = [n for n in consented if n.audience == "unit"]
+    assert unit_mail and all("王五" in n.body for n in unit_mail)
+    government_mail = [n for n in consented if n.audience == "government"]
+    assert government_mail and all("王五" not in n.subject + n.body for n in government_mail)
+    office_mail = [n for n in hidden if n.audience == "office"]
+    assert office_mail and "测试反映人" in office_mail[0].body
+
+
+def test_a_second_sweep_the_same_day_does_nothing(ctx: ServiceContext) -> None:
+    many_due(ctx, 5)
+    at(ctx, "2023-03-09 08:30")
+    first = run_deadline_sweep(ctx)
+    assert first.steps == {"remind": 5}
+    again = run_deadline_sweep(ctx)
+    assert again.visited == 0 and not again.steps
+    assert len(notifications(ctx)) == 5
+
+
+def test_nothing_due_costs_no_visit(ctx: ServiceContext) -> None:
+    many_due(ctx, 3)
+    at(ctx, "2023-03-06 08:30")  # blue not yet, yellow not yet
+    result = run_deadline_sweep(ctx)
+    assert result.visited == 0
+
+
+def test_colours_are_stored_for_dashboards_without_audit_events(ctx: ServiceContext) -> None:
+    numbers = many_due(ctx, 4)
+    with Session(ctx.engine) as session:
+        before = session.scalar(select(func.count()).select_from(AuditEvent))
+    at(ctx, "2023-03-08 08:30")
+    result = run_deadline_sweep(ctx)
+    assert result.recoloured == 4 and not result.steps
+    with Session(ctx.engine) as session:
+        counts = dict(session.execute(select(Case.warning, func.count()).group_by(Case.warning)).all())
+        after = session.scalar(select(func.count()).select_from(AuditEvent))
+    assert counts == {"yellow": 4}
+    assert after == before  # a colour change is not an action
+    # An action recolours at once: an extension approved moves the deadline away.
+    service = CaseService(ctx)
+    service.act(numbers[0], "request_extension", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
+                form={"days": 20, "reason": "涉及多个部门协调"})
+    case = service.act(numbers[0], "approve_extension", actor=DISPATCHER)
+    assert case.warning == "none" and case.sweep_due_on is not None
+    assert case.sweep_due_on > dt.date(2023, 3, 8)
+
+
+def test_an_extension_keeps_the_episode_so_steps_already_fired_stay_fired(ctx: ServiceContext) -> None:
+    number = transferred(ctx)
+    at(ctx, "2023-03-09 08:30")
+    assert run_deadline_sweep(ctx).steps == {"remind": 1}
+    service = CaseService(ctx)
+    service.act(number, "request_extension", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
+                form={"days": 10, "reason": "需要协调资金"})
+    case = service.act(number, "approve_extension", actor=DISPATCHER)
+    assert case.deadline_on == dt.date(2023, 3, 20) and case.deadline_seq == 2
+    at(ctx, "2023-03-21 08:30")  # overdue again: the reminder already went out this episode
+    assert not run_deadline_sweep(ctx).steps
+    at(ctx, "2023-03-23 08:30")  # the ladder goes on from the new deadline
+    assert run_deadline_sweep(ctx).steps == {"copy_notice": 1}
+    assert events(ctx)[(case.id, "remind")] == 1
+
+
+def test_two_sweeps_racing_fire_each_step_and_write_each_email_once(ctx: ServiceContext) -> None:
+    many_due(ctx, 40)
+    at(ctx, "2023-03-22 08:30")  # remind, copy_notice, work_reminder and interview all due
+    barrier = threading.Barrier(2)
+    results = []
+    errors: list[BaseException] = []
+
+    def sweep() -> None:
+        try:
+            barrier.wait()
+            results.append(run_deadline_sweep(ctx, chunk_size=7))
+        except BaseException as exc:  # noqa: BLE001  (reported below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    fired = events(ctx)
+    assert len(fired) == 40 * 4 and set(fired.values()) == {1}
+    assert sum((r.steps for r in results), Counter()) == Counter(
+        {"remind": 40, "copy_notice": 40, "work_reminder": 40, "interview": 40})
+    kinds = Counter(n.kind for n in notifications(ctx))
+    assert kinds == {"remind": 40, "copy_notice": 40, "work_reminder": 40, "interview_office": 40,
+                     "interview_unit": 40}
+
+
+def test_a_sweep_killed_after_its_first_chunk_resumes_without_doubles(ctx: ServiceContext) -> None:
+    many_due(ctx, 10)
+    at(ctx, "2023-03-09 08:30")
+
+    def crash(chunks_done: int) -> None:
+        raise KeyboardInterrupt("killed")
+
+    with pytest.raises(KeyboardInterrupt):
+        run_deadline_sweep(ctx, chunk_size=4, after_chunk=crash)
+    assert len(events(ctx)) == 4  # the first chunk committed
+    resumed = run_deadline_sweep(ctx, chunk_size=4)
+    assert resumed.steps == {"remind": 6}
+    fired = events(ctx)
+    assert len(fired) == 10 and set(fired.values()) == {1}
+    assert len(notifications(ctx)) == 10
+
+
+def test_a_case_the_engine_cannot_act_on_does_not_stall_the_others(
+        ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    numbers = many_due(ctx, 5)
+    bad = case_of(ctx, numbers[2]).id
+    real = pa.remind
+
+    def remind(step) -> None:  # type: ignore[no-untyped-def]
+        if step.case.id == bad:
+            raise RuntimeError("template server on fire")
+        real(step)
+
+    monkeypatch.setitem(pa.PRESSURE_HANDLERS, "remind", remind)
+    from duban.services import handlers
+
+    monkeypatch.setitem(handlers.HANDLERS, "remind", remind)
+    at(ctx, "2023-03-09 08:30")
+    result = run_deadline_sweep(ctx)
+    assert result.steps == {"remind": 4}
+    assert [case_id for case_id, _ in result.failed] == [bad]
+    assert case_of(ctx, numbers[2]).sweep_due_on == dt.date(2023, 3, 10)  # looked at tomorrow
+    monkeypatch.setitem(handlers.HANDLERS, "remind", real)
+    at(ctx, "2023-03-10 08:30")
+    assert run_deadline_sweep(ctx).steps == {"remind": 1}
+
+
+def test_key_supervised_cases_owe_a_progress_report_every_half_month(ctx: ServiceContext) -> None:
+    service = CaseService(ctx)
+    number = transferred(ctx, priority="normal")  # key-supervised: 60 days to solve it
+    case = service.act(number, "step_up", actor=DISPATCHER, form={"reason": "难度大"})
+    case = service.act(number, "step_up", actor=DISPATCHER, form={"reason": "硬骨头，重点督办"})
+    assert case.state == "key_supervised"
+    assert case.progress_due_on == dt.date(2023, 3, 16)  # 15 days (半月), a working day
+    at(ctx, "2023-03-16 08:30")
+    assert run_deadline_sweep(ctx).steps == {"remind_progress+0": 1}
+    at(ctx, "2023-03-20 08:30")  # two working days later, still nothing
+    assert run_deadline_sweep(ctx).steps == {"remind_progress+2": 1}
+    at(ctx, "2023-03-21 10:00")
+    case = service.act(number, "report_progress", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
+                       form={"text": "已制定整改方案"})
+    assert case.progress_due_on == dt.date(2023, 4, 6)  # the next period starts with the report
+    at(ctx, "2023-04-06 08:30")
+    assert run_deadline_sweep(ctx).steps == {"remind_progress+0": 1}
+    kinds = [n.kind for n in notifications(ctx) if n.kind == "remind_progress"]
+    assert len(kinds) == 3
+
+
+def test_a_report_submitted_stops_the_ladder(ctx: ServiceContext) -> None:
+    number = transferred(ctx)
+    at(ctx, "2023-03-09 08:30")
+    run_deadline_sweep(ctx)
+    CaseService(ctx).act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
+                         form={"text": "已办结"})
+    at(ctx, "2023-04-28 08:30")
+    assert not (set(run_deadline_sweep(ctx).steps) & LADDER_AND_RAISE)
