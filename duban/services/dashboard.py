@@ -1,8 +1,8 @@
 """The counts a leader looks at first: by level, disposition, state and warning colour, and what is overdue.
 
-Built on `list_cases` with the viewer's scope, so a dashboard never counts a case its viewer could
-not open. The colour is computed per case from the calendar (it is not a column), which is why
-this walks the rows instead of grouping in SQL; at the demo's 1,500 cases that costs tens of ms.
+Scoped like every list (`scope_for`, `scope_clauses`), so a dashboard never counts a case its viewer
+could not open. The colour is not a column (it depends on the calendar), so it is computed here
+for open cases from a narrow query of deadlines, not from loaded case rows.
 """
 
 from __future__ import annotations
@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlmodel import Session
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
 
+from duban.deadlines import warning_colour
+from duban.models import Case, Org
 from duban.services.context import Actor, ServiceContext
-from duban.services.queries import CaseRow, list_cases, scope_for
+from duban.services.queries import CaseRow, list_cases, scope_clauses, scope_for
 from duban.states.definition import FINAL_STATES
 
 
@@ -26,25 +29,39 @@ class Dashboard:
     by_disposition: dict[str, int] = field(default_factory=dict)
     by_state: dict[str, int] = field(default_factory=dict)
     by_warning: dict[str, int] = field(default_factory=dict)  # open cases only
-    overdue: list[CaseRow] = field(default_factory=list)  # most overdue first
+    overdue: list[CaseRow] = field(default_factory=list)  # priority first, then longest overdue
 
 
 def dashboard(ctx: ServiceContext, viewer: Actor, *, overdue_limit: int = 50) -> Dashboard:
+    today = ctx.today()
+    finals = {s.value for s in FINAL_STATES}
+    office, unit = aliased(Org), aliased(Org)
     with Session(ctx.engine) as session:
         flt = scope_for(session, viewer)
-    flt.limit = 10**9
-    rows = list_cases(ctx, flt, viewer=viewer)
-    finals = {s.value for s in FINAL_STATES}
-    open_rows = [r for r in rows if r.state not in finals]
-    overdue = sorted((r for r in open_rows if r.warning == "red"),
-                     key=lambda r: (r.deadline_on or ctx.today(), r.number))
-    return Dashboard(
-        total=len(rows),
-        open=len(open_rows),
-        overdue_count=len(overdue),
-        by_level=dict(Counter(r.level for r in rows)),
-        by_disposition=dict(Counter(r.disposition or "none" for r in rows)),
-        by_state=dict(Counter(r.state for r in rows)),
-        by_warning=dict(Counter(r.warning for r in open_rows)),
-        overdue=overdue[:overdue_limit],
-    )
+        query = (select(Case.level, Case.disposition, Case.state, Case.deadline_on, Case.deadline_start,
+                        office.code, unit.code)
+                 .join(office, col(Case.office_id) == office.id)
+                 .outerjoin(unit, col(Case.unit_id) == unit.id))
+        for clause in scope_clauses(flt, office, unit):
+            query = query.where(clause)
+        rows = session.exec(query).all()
+    board = Dashboard(total=len(rows))
+    levels: Counter[str] = Counter()
+    dispositions: Counter[str] = Counter()
+    states: Counter[str] = Counter()
+    warnings: Counter[str] = Counter()
+    for level, disposition, state, deadline_on, deadline_start, office_code, unit_code in rows:
+        levels[level] += 1
+        dispositions[disposition or "none"] += 1
+        states[state] += 1
+        if state in finals:
+            continue
+        board.open += 1
+        warnings[warning_colour(deadline_on=deadline_on, deadline_start=deadline_start, today=today,
+                                calendar=ctx.calendar_for(unit_code or office_code), policy=ctx.policy)] += 1
+    board.by_level, board.by_disposition = dict(levels), dict(dispositions)
+    board.by_state, board.by_warning = dict(states), dict(warnings)
+    board.overdue_count = warnings["red"]
+    flt.overdue, flt.open_only, flt.limit = True, True, overdue_limit
+    board.overdue = list_cases(ctx, flt, viewer=viewer)
+    return board

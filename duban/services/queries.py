@@ -83,6 +83,19 @@ def scope_for(session: Session, actor: Actor) -> CaseFilter:
     return CaseFilter()
 
 
+def scope_clauses(flt: CaseFilter, office: Any, unit: Any) -> list[Any]:
+    """The filter's scope (a unit, or a region by org code) as where-clauses on a query that joins
+    the receiving office as `office` and the handling unit as `unit` (aliases of Org)."""
+    clauses = []
+    if flt.unit_id is not None:
+        clauses.append(Case.unit_id == flt.unit_id)
+    if flt.office_prefix:
+        prefix = flt.office_prefix
+        clauses.append(or_(office.code == prefix, col(office.code).startswith(prefix + "-"),
+                           unit.code == prefix, col(unit.code).startswith(prefix + "-")))
+    return clauses
+
+
 def list_cases(ctx: ServiceContext, flt: CaseFilter, *, viewer: Actor | None = None) -> list[CaseRow]:
     """Cases in work order: priority cases first, then by deadline (nearest first).
 
@@ -105,12 +118,8 @@ def list_cases(ctx: ServiceContext, flt: CaseFilter, *, viewer: Actor | None = N
         query = query.where(Case.disposition == flt.disposition)
     if flt.level:
         query = query.where(Case.level == flt.level)
-    if flt.unit_id is not None:
-        query = query.where(Case.unit_id == flt.unit_id)
-    if flt.office_prefix:
-        prefix = flt.office_prefix
-        query = query.where(or_(office.code == prefix, col(office.code).startswith(prefix + "-"),
-                                unit.code == prefix, col(unit.code).startswith(prefix + "-")))
+    for clause in scope_clauses(flt, office, unit):
+        query = query.where(clause)
     if flt.priority:
         query = query.where(Case.priority == flt.priority)
     if flt.overdue is True:
