@@ -12,21 +12,22 @@ deadline from the calendar, audit event) at roughly a thousand rows a second on 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from duban.errors import DubanError, InvalidActionInput, OrgNotFound
 from duban.importer.mapping import ParsedRow, RowError, RowParser
-from duban.importer.reader import UnreadableFile, read_sheet
+from duban.importer.reader import SheetRow, UnreadableFile, read_sheet
 from duban.models import ImportedRow
 from duban.services.cases import CaseService, Registered
 from duban.services.context import Actor, ServiceContext
 
 Progress = Callable[[int, int], None]  # (rows done, rows in the file)
+BATCH = 500  # rows parsed and checked against `imports` together
 
 
 @dataclass
@@ -66,18 +67,42 @@ def import_file(ctx: ServiceContext, path: str | Path, *, actor: Actor,
         return result
     service = CaseService(ctx)
     seen: dict[str, int] = {}
-    done = 0
-    for sheet_row in sheet.rows:
-        result.rows += 1
-        parsed = parser.parse(sheet_row.row, sheet_row.values)
-        if isinstance(parsed, list):
-            result.errors.extend(parsed)
-        else:
-            _import_row(ctx, service, parser, parsed, seen, actor, result)
-        done += 1
-        if progress is not None:
-            progress(done, max(sheet.total, done))
+    for batch in _batches(sheet.rows, BATCH):
+        parsed_rows: list[ParsedRow] = []
+        for sheet_row in batch:
+            result.rows += 1
+            parsed = parser.parse(sheet_row.row, sheet_row.values)
+            if isinstance(parsed, list):
+                result.errors.extend(parsed)
+            else:
+                parsed_rows.append(parsed)
+        existing = _existing_keys(ctx, [p.key() for p in parsed_rows])
+        done = result.rows - len(parsed_rows)  # rejected rows of the batch are done already
+        for parsed in parsed_rows:
+            _import_row(ctx, service, parser, parsed, seen, existing, actor, result)
+            done += 1
+            if progress is not None:
+                progress(done, max(sheet.total, done))
     return result
+
+
+def _batches(rows: Iterable[SheetRow], size: int) -> Iterator[list[SheetRow]]:
+    batch: list[SheetRow] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _existing_keys(ctx: ServiceContext, keys: list[str]) -> set[str]:
+    """The keys among `keys` imported before: one query per batch, not one per row."""
+    if not keys:
+        return set()
+    with Session(ctx.engine) as session:
+        return set(session.exec(select(ImportedRow.key).where(col(ImportedRow.key).in_(keys))))
 
 
 def _already(ctx: ServiceContext, key: str) -> bool:
@@ -86,7 +111,7 @@ def _already(ctx: ServiceContext, key: str) -> bool:
 
 
 def _import_row(ctx: ServiceContext, service: CaseService, parser: RowParser, parsed: ParsedRow,
-                seen: dict[str, int], actor: Actor, result: ImportResult) -> None:
+                seen: dict[str, int], existing: set[str], actor: Actor, result: ImportResult) -> None:
     key = parsed.key()
     labels = ctx.labels.ledger
     if key in seen:
@@ -94,7 +119,7 @@ def _import_row(ctx: ServiceContext, service: CaseService, parser: RowParser, pa
                                       labels["err_duplicate"].format(row=seen[key])))
         return
     seen[key] = parsed.row
-    if _already(ctx, key):
+    if key in existing:
         result.skipped += 1
         return
 

@@ -1,0 +1,52 @@
+"""`duban import` and `duban export` on the command line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
+
+from duban.cli import app
+from duban.config.settings import get_settings
+from duban.db import get_engine
+from tests.factories import world
+from tests.importer.test_import import row, xlsx
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def database(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    world(engine)
+    monkeypatch.setenv("DUBAN_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    yield engine
+    get_engine.cache_clear()
+    get_settings.cache_clear()
+
+
+def test_import_reports_counts_and_bad_rows_and_writes_the_error_file(
+        database: Engine, tmp_path: Path) -> None:
+    path = xlsx(tmp_path / "ledger.xlsx", [row(1), row(2, 渠道="飞鸽传书"), row(3)])
+    result = runner.invoke(app, ["import", str(path), "--errors", str(tmp_path / "errors.csv")],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "3 rows — created 2" in result.output and "rejected 1" in result.output
+    assert "飞鸽传书" in result.output
+    assert "渠道" in (tmp_path / "errors.csv").read_text(encoding="utf-8-sig")
+    again = runner.invoke(app, ["import", str(path)], env={"COLUMNS": "200"})
+    assert "created 0" in again.output and "already imported 2" in again.output
+
+
+def test_export_as_a_unit_writes_its_own_cases_only(database: Engine, tmp_path: Path) -> None:
+    path = xlsx(tmp_path / "ledger.xlsx", [row(1), row(2)])
+    assert runner.invoke(app, ["import", str(path)]).exit_code == 0
+    result = runner.invoke(app, ["export", str(tmp_path / "all.csv")])
+    assert result.exit_code == 0 and "2 cases" in result.output
+    assert "反映人1" in (tmp_path / "all.csv").read_text(encoding="utf-8-sig")
+    result = runner.invoke(app, ["export", str(tmp_path / "unit.csv"), "--as", "unit:GS-LZ-CG-GOV"])
+    assert result.exit_code == 0 and "0 cases" in result.output
