@@ -22,6 +22,8 @@ def serve(
     demo: bool = typer.Option(True, "--demo/--no-demo",
                               help="on an empty database, build the demo cases and demo accounts"),
     seed: int = typer.Option(2023, help="random seed of the demo cases"),
+    scheduler: bool = typer.Option(True, "--scheduler/--no-scheduler",
+                                   help="run the deadline sweeps here (one process per database should)"),
 ) -> None:
     """Serve the web pages, the JSON API (/docs) and the deadline scheduler."""
     import uvicorn
@@ -46,5 +48,5 @@ def serve(
                           f"{account.org_name} ({account.org_code})")
         console.print(table)
     console.print(f"打开 open {url}/  ·  API {url}/docs  ·  OpenAPI {url}/openapi.json")
-    uvicorn.run(create_app(ctx, settings=settings, scheduler=True), host=host, port=port,
+    uvicorn.run(create_app(ctx, settings=settings, scheduler=scheduler), host=host, port=port,
                 log_level="info", proxy_headers=False)

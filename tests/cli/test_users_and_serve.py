@@ -1,0 +1,108 @@
+"""`duban user` and `duban serve`, and the demo accounts serve prints."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from duban.cli import app
+from duban.config.settings import get_settings
+from duban.db import create_all, get_engine
+from duban.demo.accounts import ensure_demo_accounts
+from duban.services import CaseService
+from duban.services.orgs import install_orgs
+from duban.services.users import authenticate
+from tests.appworld import fast_password_hashing  # noqa: F401
+from tests.factories import DISPATCHER, ORGS, registered, world
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("DUBAN_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    yield tmp_path
+    get_engine.cache_clear()
+    get_settings.cache_clear()
+
+
+def test_user_add_creates_a_user_who_can_sign_in(data_dir: Path) -> None:
+    engine = get_engine()
+    create_all(engine)
+    install_orgs(engine, ORGS)
+    result = runner.invoke(app, ["user", "add", "zhang", "--role", "unit", "--org", "GS-LZ-CG-GOV",
+                                 "--name", "张科员"], input="long enough pw\nlong enough pw\n")
+    assert result.exit_code == 0, result.output
+    listed = runner.invoke(app, ["user", "list"], env={"COLUMNS": "200"})
+    assert "zhang" in listed.output and "承办单位" in listed.output
+    from duban.services.context import ServiceContext
+
+    assert authenticate(ServiceContext.from_settings(), "zhang", "long enough pw").role == "unit"
+
+
+def test_user_add_refuses_a_unit_user_at_an_office_naming_the_field(data_dir: Path) -> None:
+    engine = get_engine()
+    create_all(engine)
+    install_orgs(engine, ORGS)
+    result = runner.invoke(app, ["user", "add", "li", "--role", "unit", "--org", "GS"],
+                           input="long enough pw\nlong enough pw\n")
+    assert result.exit_code == 1 and "org_code" in result.output
+
+
+def test_demo_accounts_cover_every_role_keep_their_passwords_and_stay_private(engine, tmp_path: Path) -> None:
+    ctx = world(engine)
+    number = registered(ctx)
+    CaseService(ctx).act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-SWJ"})
+    first = ensure_demo_accounts(ctx, tmp_path)
+    assert {a.role for a in first} == {"clerk", "dispatcher", "supervisor", "leader", "admin", "unit"}
+    assert next(a for a in first if a.role == "unit").org_code == "GS-LZ-CG-SWJ"  # the unit with work
+    assert ensure_demo_accounts(ctx, tmp_path) == first
+    saved = tmp_path / "demo-accounts.json"
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    assert {a["username"] for a in json.loads(saved.read_text())} == {a.username for a in first}
+    clerk = next(a for a in first if a.username == "clerk")
+    assert authenticate(ctx, "clerk", clerk.password).role == "clerk"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_answers_on_the_port_it_was_given(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "DUBAN_DATA_DIR": str(tmp_path), "COLUMNS": "200"}
+    command = [sys.executable, "-c", "from duban.cli import main; main()", "serve", "--no-demo",
+               "--no-scheduler", "--host", "127.0.0.1", "--port", str(port)]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/api/meta/health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None and time.monotonic() < deadline, "serve did not start"
+                time.sleep(0.2)
+        assert health.json() == {"status": "ok"}
+        login = httpx.get(f"http://127.0.0.1:{port}/login")
+        assert "登录督办系统" in login.text
+        assert (tmp_path / "secret_key").is_file()
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=60)[0].decode("utf-8", "replace")
+    assert f"http://127.0.0.1:{port}/" in output
