@@ -91,7 +91,7 @@ def register(body: CaseIn, actor: CurrentActor, ctx: Ctx) -> dict:
 def list_(
     actor: CurrentActor,
     ctx: Ctx,
-    state: StateName | None = None,
+    state: StateName | None = None,  # type: ignore[valid-type]
     disposition: Disposition | None = None,
     level: Level | None = None,
     unit: Annotated[str | None, Query(max_length=40, description="handling unit's org code")] = None,
@@ -126,7 +126,8 @@ def allowed(number: Number, actor: CurrentActor, ctx: Ctx) -> list[dict]:
 
 
 @router.post("/{number}/actions/{action}", response_model=CaseDetailOut, responses=ERRORS)
-def act(number: Number, action: ActionName, body: ActionIn, actor: CurrentActor, ctx: Ctx) -> dict:
+def act(number: Number, action: ActionName, body: ActionIn,  # type: ignore[valid-type]
+        actor: CurrentActor, ctx: Ctx) -> dict:
     """Perform an action with its form; send expected_version to refuse a stale case."""
     naming_org_field(lambda: CaseService(ctx).act(number, action, actor=actor, form=body.form,
                                                   expected_version=body.expected_version),

@@ -131,7 +131,9 @@ def validation_problem(exc: RequestValidationError, labels: Labels) -> Problem:
     last = names[-1] if names else field_name
     kind = str(first.get("type", ""))
     message = str(first.get("msg", ""))
-    zh = field_message(labels, field=last, kind=kind, message=message, limits=first.get("ctx"))
+    ctx = first.get("ctx")
+    zh = field_message(labels, field=last, kind=kind, message=message,
+                       limits=ctx if isinstance(ctx, dict) else None)
     return Problem(status=422, code="invalid_input", message=f"field '{field_name}': {message}",
                    message_zh=zh, field=field_name)
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from duban.deadlines import warning_colour
 from duban.models import Case, Org
@@ -38,13 +39,13 @@ def dashboard(ctx: ServiceContext, viewer: Actor, *, overdue_limit: int = 50) ->
     office, unit = aliased(Org), aliased(Org)
     with Session(ctx.engine) as session:
         flt = scope_for(session, viewer)
-        query = (select(Case.level, Case.disposition, Case.state, Case.deadline_on, Case.deadline_start,
-                        office.code, unit.code)
+        query = (select(col(Case.level), col(Case.disposition), col(Case.state), col(Case.deadline_on),
+                        col(Case.deadline_start), col(office.code), col(unit.code))
                  .join(office, col(Case.office_id) == office.id)
                  .outerjoin(unit, col(Case.unit_id) == unit.id))
         for clause in scope_clauses(flt, office, unit):
             query = query.where(clause)
-        rows = session.exec(query).all()
+        rows = session.execute(query).all()
     board = Dashboard(total=len(rows))
     levels: Counter[str] = Counter()
     dispositions: Counter[str] = Counter()

@@ -86,7 +86,7 @@ def scope_for(session: Session, actor: Actor) -> CaseFilter:
 def scope_clauses(flt: CaseFilter, office: Any, unit: Any) -> list[Any]:
     """The filter's scope (a unit, or a region by org code) as where-clauses on a query that joins
     the receiving office as `office` and the handling unit as `unit` (aliases of Org)."""
-    clauses = []
+    clauses: list[Any] = []
     if flt.unit_id is not None:
         clauses.append(Case.unit_id == flt.unit_id)
     if flt.office_prefix:
@@ -159,7 +159,7 @@ def hidden_identifiers(session: Session, case_ids: list[int], viewer: Actor | No
         Complainant, col(RepeatContact.complainant_id) == Complainant.id)
     for query, key in ((first, Case.id), (repeat, RepeatContact.case_id)):
         for case_id, complainant in session.exec(query.where(col(key).in_(case_ids))):
-            if not may_see_complainant(viewer, complainant):
+            if case_id is not None and not may_see_complainant(viewer, complainant):
                 found.setdefault(case_id, []).extend(identifiers(complainant))
     return found
 

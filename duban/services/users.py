@@ -16,7 +16,7 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from duban.config.settings import Settings
 from duban.errors import AuthenticationFailed, InvalidActionInput
@@ -140,7 +140,7 @@ def user_for_token(ctx: ServiceContext, token: str) -> User | None:
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     with Session(ctx.engine, expire_on_commit=False) as session:
-        row = session.exec(select(ApiToken, User).join(User, ApiToken.user_id == User.id)
+        row = session.exec(select(ApiToken, User).join(User, col(ApiToken.user_id) == User.id)
                            .where(ApiToken.token_hash == _digest(token))).first()
         if row is None:
             return None

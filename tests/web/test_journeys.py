@@ -125,8 +125,9 @@ def test_a_case_goes_from_intake_to_closed_through_the_pages(browser: Any, site:
 def test_a_unit_user_never_sees_the_complainant_on_any_page(
         browser: Any, aw: AppWorld, site: str, shots: Path) -> None:
     service = CaseService(aw.ctx)
-    number = service.register(complaint(title=f"{SECRET_NAME}反映某路段长期围挡", complainant_name=SECRET_NAME,
-                                        complainant_phone=SECRET_PHONE), actor=CLERK).case.number
+    number = service.register(complaint(title=f"{SECRET_NAME}反映某路段长期围挡",
+                                        complainant_name=SECRET_NAME, complainant_phone=SECRET_PHONE),
+                              actor=CLERK).case.number
     service.act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV", "note": "请核实"})
     with signed_in(browser, site, "unit") as page:
         for path in ("/inbox", "/cases", f"/cases/{number}", "/dashboard", "/cases?text=围挡", "/board"):
