@@ -12,6 +12,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from duban.clock import local_date
@@ -19,6 +20,10 @@ from duban.models import Case, Complainant, Notification, Org
 from duban.services.context import Actor, ServiceContext
 from duban.services.privacy import complainant_view, redact
 from duban.services.queries import hidden_identifiers
+
+# A list under this key in `session.info` collects notifications as rows for one Core insert
+# (`write_batch`), for a sweep acting on thousands of cases; otherwise each is an ORM object.
+BATCH = "duban.outbox_batch"
 
 # Whose eyes each audience is, for the confidentiality rule: a unit's head is the unit; a
 # government leader is outside the office; the office's own staff may see the complainant.
@@ -116,7 +121,7 @@ def enqueue(
     now: dt.datetime,
     case: Case | None = None,
     dedupe_key: str | None = None,
-) -> Notification:
+) -> None:
     """Render and write one notification in the caller's transaction.
 
     A recipient without an address is written as `failed` with the reason, so that it shows in
@@ -133,14 +138,26 @@ def enqueue(
     subject, body = ctx.templates.render(kind, context)
     subject, body = redact(subject, secrets, masked), redact(body, secrets, masked)
     address = address_of(to, audience)
-    note = Notification(
+    row: dict[str, Any] = dict(
         case_id=case.id if case else None, kind=kind, audience=audience,
         org_id=to.id if to else None, to_address=address, subject=subject, body=body,
-        message_id=new_message_id(), dedupe_key=dedupe_key, next_attempt_at=now, created_at=now,
-    )
+        message_id=new_message_id(), dedupe_key=dedupe_key, status="pending", attempts=0,
+        next_attempt_at=now, claimed_at=None, claim_token=None, sent_at=None, last_error="",
+        created_at=now)
     if not address:
-        note.status = "failed"
+        row["status"] = "failed"
         who = to.code if to else f"({audience} of the case's unit)"
-        note.last_error = f"no email address on file for {who}"
-    session.add(note)
-    return note
+        row["last_error"] = f"no email address on file for {who}"
+    batch = session.info.get(BATCH)
+    if batch is not None:
+        batch.append(row)
+    else:
+        session.add(Notification(**row))
+
+
+def write_batch(session: Session) -> int:
+    """Insert the notifications collected under BATCH (one statement) and stop collecting."""
+    rows = session.info.pop(BATCH, None) or []
+    if rows:
+        session.execute(insert(Notification), rows)
+    return len(rows)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from duban.config.policy import Policy
@@ -88,36 +89,45 @@ def plan(facts: Facts, *, fired: Fired | None, calendar: WorkCalendar, policy: P
                          today=today, calendar=calendar, policy=policy)
     result = Plan(warning.colour)
     days = [warning.changes_on] if warning.changes_on else []
-    for episode, step, action, on in _steps(facts, calendar, policy):
-        if fired is not None and (episode, step) in fired:
-            continue
-        if fired is not None and on <= today:
-            result.due.append(Due(action, episode, step))
-        else:
-            days.append(on)
+    for episode, base, steps in _sequences(facts, policy):
+        for step, action, after in steps:  # in firing order: days never decrease along it
+            if fired is not None and (episode, step) in fired:
+                continue
+            on = fire_on(calendar, base, after)
+            if fired is not None and on <= today:
+                result.due.append(Due(action, episode, step))
+                continue
+            days.append(on)  # the next one of this sequence; the rest come later still
+            break
     result.due = _latest_reminder_only(result.due)
     result.look_again_on = min(days) if days else None
     return result
 
 
-def _steps(facts: Facts, calendar: WorkCalendar, policy: Policy):  # type: ignore[no-untyped-def]
-    """(episode, step, action, day) of every engine step that applies to the case as it is."""
+Sequence = tuple[str, dt.date, list[tuple[str, str, int]]]  # episode, day counted from, steps
+
+
+def _sequences(facts: Facts, policy: Policy) -> list[Sequence]:
+    """The engine's step sequences that apply to the case as it is: (step, action, offset)."""
+    found: list[Sequence] = []
     if (facts.deadline_on is not None and facts.state in _HANDLING
             and facts.deadline_kind in policy.ladder.deadline_kinds):
-        episode = ladder_episode(facts.deadline_seq)
-        allowed = set(triggers(facts.state))
-        for step in policy.ladder.steps:
-            if step.action not in allowed:
-                continue  # e.g. step_up from a returned case: not defined, so not applied
-            if step.dispositions is not None and facts.disposition not in step.dispositions:
-                continue
-            yield episode, step.action, step.action, fire_on(calendar, facts.deadline_on,
-                                                             step.after_workdays)
+        allowed = _triggers(facts.state)
+        found.append((ladder_episode(facts.deadline_seq), facts.deadline_on, [
+            (step.action, step.action, step.after_workdays) for step in policy.ladder.steps
+            # e.g. no step_up from a returned case: it is not defined there, so not applied
+            if step.action in allowed
+            and (step.dispositions is None or facts.disposition in step.dispositions)]))
     if facts.state == _KEY and facts.progress_due_on is not None:
-        episode = progress_episode(facts.progress_due_on)
-        for after in policy.progress_reports.remind_after_workdays:
-            yield episode, f"remind_progress+{after}", "remind_progress", fire_on(
-                calendar, facts.progress_due_on, after)
+        found.append((progress_episode(facts.progress_due_on), facts.progress_due_on, [
+            (f"remind_progress+{after}", "remind_progress", after)
+            for after in sorted(policy.progress_reports.remind_after_workdays)]))
+    return found
+
+
+@cache
+def _triggers(state: str) -> frozenset[str]:
+    return frozenset(triggers(state))  # the machine is built once: its triggers never change
 
 
 def _latest_reminder_only(due: list[Due]) -> list[Due]:

@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from duban.clock import local_date
 from duban.deadlines import due_date
 from duban.models import Case, Org
 from duban.services.audit import append_event
@@ -61,8 +62,10 @@ def apply_moved(ctx: ServiceContext, moved: list[Moved]) -> int:
         chunk = moved[i: i + CHUNK]
         with Session(ctx.engine) as session:
             session.connection().execute(
+                # sweep_due_on: the next sweep recolours the case and re-plans its ladder steps.
                 update(Case).where(col(Case.id) == bindparam("cid")).values(
-                    deadline_on=bindparam("new"), deadline_provisional=bindparam("prov")),
+                    deadline_on=bindparam("new"), deadline_provisional=bindparam("prov"),
+                    sweep_due_on=local_date(now)),
                 [{"cid": m.case_id, "new": m.new, "prov": m.provisional_after} for m in chunk],
                 execution_options={"synchronize_session": False},
             )

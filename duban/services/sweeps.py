@@ -25,15 +25,15 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session, col
 
 from duban.clock import local_date
 from duban.models import Case, Complainant, Org, PressureStep
-from duban.notify.outbox import preload_secrets
+from duban.notify import outbox
 from duban.services.cases import CaseService
 from duban.services.context import ENGINE_ACTOR, ServiceContext
-from duban.services.pressure import Facts, Fired, plan
+from duban.services.pressure import Facts, Fired, Plan, plan
 from duban.workcal import WorkCalendar
 
 log = logging.getLogger(__name__)
@@ -75,13 +75,9 @@ class DeadlineSweep:
         """Sweep everything due today. `after_chunk(n)` runs after each committed chunk."""
         with Session(self.ctx.engine) as session:
             self._codes = {i: c for i, c in session.exec(select(Org.id, Org.code))}  # type: ignore[call-overload]
-        last = 0
-        while True:
-            ids = self._next_ids(last)
-            if not ids:
-                break
-            last = ids[-1]
-            self._chunk_or_one_by_one(ids)
+        due = self._due_ids()
+        for start in range(0, len(due), self.chunk_size):
+            self._chunk_or_one_by_one(due[start: start + self.chunk_size])
             self.result.chunks += 1
             if after_chunk is not None:
                 after_chunk(self.result.chunks)
@@ -89,11 +85,12 @@ class DeadlineSweep:
 
     # -- selecting ---------------------------------------------------------------------------
 
-    def _next_ids(self, after: int) -> list[int]:
-        query = (select(Case.id).where(col(Case.sweep_due_on) <= self.today, col(Case.id) > after)
-                 .order_by(col(Case.id)).limit(self.chunk_size))
+    def _due_ids(self) -> list[int]:
+        """Ids of every case due today, from the sweep_due_on index alone (then sorted here:
+        asking the database to order by id tempts SQLite to walk the whole table instead)."""
+        query = select(Case.id).where(col(Case.sweep_due_on) <= self.today)
         with self.ctx.engine.connect() as conn:
-            return list(conn.scalars(query))
+            return sorted(conn.scalars(query))
 
     def _calendar(self, unit_id: int | None, office_id: int) -> WorkCalendar:
         org_id = unit_id or office_id
@@ -138,13 +135,13 @@ class DeadlineSweep:
             return
         fired = self._fired(session, [r.id for r in rows])
         recolour: list[dict[str, object]] = []
-        acting: list[int] = []
+        acting: dict[int, Plan] = {}
         for row in rows:
             result = plan(Facts.of(row), fired=fired.get(row.id, set()),
                           calendar=self._calendar(row.unit_id, row.office_id),
                           policy=self.ctx.policy, today=self.today)
             if result.due:
-                acting.append(row.id)
+                acting[row.id] = result
             elif result.warning != row.warning or result.look_again_on != row.sweep_due_on:
                 recolour.append({"cid": row.id, "w": result.warning, "d": result.look_again_on})
         tally.visited += len(rows)
@@ -165,34 +162,48 @@ class DeadlineSweep:
             found.setdefault(case_id, set()).add((episode, step))
         return found
 
-    def _act(self, session: Session, case_ids: list[int], fired: dict[int, Fired],
+    def _act(self, session: Session, plans: dict[int, Plan], fired: dict[int, Fired],
              tally: SweepResult) -> None:
+        case_ids = list(plans)
         cases = list(session.scalars(select(Case).where(col(Case.id).in_(case_ids))))
-        # Warm the session with what handlers and templates read, one query each, not per case.
+        # What handlers and templates read, loaded with one query each and held here: the
+        # identity map keeps objects only while someone does, and then session.get() needs no
+        # query (nor the autoflush a query brings).
         complainant_ids = [c.complainant_id for c in cases if c.complainant_id]
+        held: list[object] = list(session.scalars(select(Org)))
         if complainant_ids:
-            list(session.scalars(select(Complainant).where(col(Complainant.id).in_(complainant_ids))))
-        list(session.scalars(select(Org)))
-        preload_secrets(session, case_ids)
-        for case in cases:
-            assert case.id is not None
-            self._fire_due(session, case, fired.setdefault(case.id, set()), tally)
+            held += session.scalars(select(Complainant).where(col(Complainant.id).in_(complainant_ids)))
+        outbox.preload_secrets(session, case_ids)
+        # The chunk's rows go to the database together at commit, not case by case: the
+        # engine's actions read nothing that another case of the chunk writes.
+        steps: list[dict[str, object]] = []
+        session.info[outbox.BATCH] = []
+        with session.no_autoflush:
+            for case in cases:
+                assert case.id is not None
+                self._fire_due(session, case, plans[case.id], fired.setdefault(case.id, set()),
+                               tally, steps)
+        outbox.write_batch(session)
+        if steps:
+            session.execute(insert(PressureStep), steps)
+        del held
 
-    def _fire_due(self, session: Session, case: Case, fired: Fired, tally: SweepResult) -> None:
-        for _ in range(64):  # a step may start a new episode (step_up); re-plan after each
-            result = plan(Facts.of(case), fired=fired,
-                          calendar=self._calendar(case.unit_id, case.office_id),
-                          policy=self.ctx.policy, today=self.today)
+    def _fire_due(self, session: Session, case: Case, result: Plan, fired: Fired,
+                  tally: SweepResult, steps: list[dict[str, object]]) -> None:
+        for _ in range(64):  # a step may start a new episode (step_up): re-plan after each
             if not result.due:
                 break
             due = result.due[0]
             if due.action is not None:
                 self.service.act_in(session, case, due.action, actor=ENGINE_ACTOR,
                                     form=self._form(due.action), now=self.now)
-            session.add(PressureStep(case_id=case.id, episode=due.episode, step=due.step,
-                                     outcome="done" if due.action else "skipped", at=self.now))
+            steps.append({"case_id": case.id, "episode": due.episode, "step": due.step,
+                          "outcome": "done" if due.action else "skipped", "at": self.now})
             fired.add((due.episode, due.step))
             tally.steps[due.step] += 1
+            result = plan(Facts.of(case), fired=fired,
+                          calendar=self._calendar(case.unit_id, case.office_id),
+                          policy=self.ctx.policy, today=self.today)
         else:
             raise RuntimeError(f"case {case.id}: engine steps did not settle")
         case.warning = result.warning
