@@ -15,6 +15,7 @@ from sqlmodel import Session
 from duban.api.deps import Ctx, CurrentActor
 from duban.api.present import action_out, detail_out, row_out
 from duban.api.schemas import (
+    ActedOut,
     ActionIn,
     ActionOut,
     CaseDetailOut,
@@ -28,7 +29,7 @@ from duban.api.schemas import (
     StateName,
     Warning,
 )
-from duban.errors import InvalidActionInput, OrgNotFound
+from duban.errors import CaseNotFound, InvalidActionInput, OrgNotFound
 from duban.models import CaseCreate
 from duban.services import Actor, CaseService, ServiceContext
 from duban.services.forms import FORMS
@@ -125,11 +126,15 @@ def allowed(number: Number, actor: CurrentActor, ctx: Ctx) -> list[dict]:
     return [action_out(ctx.labels, a) for a in detail["allowed_actions"]]
 
 
-@router.post("/{number}/actions/{action}", response_model=CaseDetailOut, responses=ERRORS)
+@router.post("/{number}/actions/{action}", response_model=CaseDetailOut | ActedOut, responses=ERRORS)
 def act(number: Number, action: ActionName, body: ActionIn,  # type: ignore[valid-type]
         actor: CurrentActor, ctx: Ctx) -> dict:
     """Perform an action with its form; send expected_version to refuse a stale case."""
-    naming_org_field(lambda: CaseService(ctx).act(number, action, actor=actor, form=body.form,
-                                                  expected_version=body.expected_version),
-                     {"unit": body.form.get("unit")})
-    return detail_out(ctx.labels, case_detail(ctx, number, viewer=actor))
+    case = naming_org_field(lambda: CaseService(ctx).act(number, action, actor=actor, form=body.form,
+                                                         expected_version=body.expected_version),
+                            {"unit": body.form.get("unit")})
+    try:
+        return detail_out(ctx.labels, case_detail(ctx, number, viewer=actor))
+    except CaseNotFound:
+        return {"number": case.number, "state": case.state, "version": case.version, "visible": False,
+                "state_label": ctx.labels.of("states", case.state)}

@@ -220,6 +220,17 @@ class CaseDetailOut(BaseModel):
     allowed_actions: list[ActionOut]
 
 
+class ActedOut(BaseModel):
+    """What an action's caller gets when the action took the case out of their sight (a unit's
+    objection sends it back to the office): the outcome, not the case."""
+
+    number: str
+    state: str
+    state_label: str
+    version: int
+    visible: Literal[False] = False
+
+
 class ActionIn(_In):
     expected_version: int | None = Field(
         default=None, ge=1, description="the version you saw; 409 stale_case if it changed since")

@@ -23,7 +23,7 @@ from duban.services import CaseService
 from duban.services.forms import FORMS
 from duban.services.queries import case_detail, list_cases, scope_for
 from duban.services.routing import subject_org_id
-from duban.services.scope import in_region, region_of
+from duban.services.scope import in_region, may_see, region_of
 from duban.web.forms import action_values, field_errors, posted_form
 from duban.web.pages import web_of
 from duban.web.render import Viewer, Web
@@ -208,4 +208,9 @@ def act(request: Request, number: str, action: str, posted: Posted) -> Response:
     except DubanError as exc:
         problem = problem_for(exc, web.ctx.labels)
         return again(problem.status, problem=problem)
-    return RedirectResponse(f"/cases/{number}?done={action}", status_code=303)
+    with Session(web.ctx.engine) as session:
+        case = session.exec(select(Case).where(Case.number == number)).one()
+        still_visible = may_see(session, viewer.actor, case)
+    # An objection hands the case back to the office: the unit lands on its inbox, not on a 404.
+    target = f"/cases/{number}" if still_visible else "/inbox"
+    return RedirectResponse(f"{target}?done={action}", status_code=303)

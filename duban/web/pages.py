@@ -132,7 +132,8 @@ def inbox(request: Request) -> Response:
     web = web_of(request)
     viewer = web.require(request)
     sections = [_section(web, viewer, key) for key in INBOX.get(viewer.role, [])]
-    return web.render(request, "inbox.html", viewer=viewer, sections=sections)
+    flash = web.ctx.labels.actions.get(request.query_params.get("done", ""), "")
+    return web.render(request, "inbox.html", viewer=viewer, sections=sections, flash=flash)
 
 
 @router.get("/dashboard", response_class=HTMLResponse)

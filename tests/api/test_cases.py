@@ -320,3 +320,28 @@ def test_the_dashboard_counts_what_the_viewer_may_see(aw: AppWorld, client: http
     assert everything["by_disposition"] == {"transfer": 1, "none": 1}
     unit = client.get("/api/meta/dashboard", headers=aw.auth("unit")).json()["counts"]
     assert unit["total"] == 1 and unit["by_state"] == {"transferred": 1}
+
+
+def test_an_extension_requested_by_the_unit_and_approved_moves_the_deadline(
+        aw: AppWorld, client: httpx.Client) -> None:
+    number = transferred(client, aw)
+    before = client.get(f"/api/cases/{number}", headers=aw.auth("unit")).json()["case"]["deadline_on"]
+    asked = act(client, aw, number, "request_extension", "unit", form={"days": 10, "reason": "需协调三方"})
+    assert asked.json()["extensions"][0]["status"] == "requested"
+    again = act(client, aw, number, "request_extension", "unit", form={"days": 5, "reason": "再延"})
+    assert again.status_code == 409 and "request_extension" not in again.json()["allowed_actions"]
+    approved = act(client, aw, number, "approve_extension", "supervisor", form={"note": "同意"})
+    assert approved.json()["extensions"][0]["status"] == "approved"
+    assert approved.json()["case"]["deadline_on"] > before and approved.json()["case"]["extension_days"] == 10
+
+
+def test_a_unit_objecting_in_time_hands_the_case_back_and_is_told_so(
+        aw: AppWorld, client: httpx.Client) -> None:
+    number = transferred(client, aw)
+    answer = act(client, aw, number, "object", "unit", form={"reason": "该事项属于水务部门职责"})
+    assert answer.status_code == 200
+    assert answer.json() == {"number": number, "state": "received", "state_label": "待处置",
+                             "version": 3, "visible": False}
+    assert client.get(f"/api/cases/{number}", headers=aw.auth("unit")).status_code == 404
+    office = client.get(f"/api/cases/{number}", headers=aw.auth("dispatcher")).json()
+    assert office["case"]["state"] == "received" and office["unit"] is None

@@ -163,3 +163,17 @@ def test_the_dashboard_and_report_slots_render(aw: AppWorld, site: str) -> None:
         assert browser.get("/reports").status_code == 200
         assert browser.get("/board").status_code == 200
         assert browser.get("/cases?state=received&text=拖欠").status_code == 200
+
+
+def test_a_unit_that_objects_lands_on_its_inbox_not_on_a_404(aw: AppWorld, site: str) -> None:
+    number = registered(aw.ctx)
+    from duban.services import CaseService
+
+    CaseService(aw.ctx).act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
+    with signed_in(site, "unit") as browser:
+        token = csrf_of(browser.get(f"/cases/{number}").text)
+        answer = browser.post(f"/cases/{number}/actions/object",
+                              data={"csrf": token, "version": "2", "reason": "不属于本单位职责"})
+        assert answer.status_code == 303 and answer.headers["location"] == "/inbox?done=object"
+        inbox = browser.get(answer.headers["location"])
+        assert "已完成：退单（不属本单位职责）" in inbox.text and number not in inbox.text
