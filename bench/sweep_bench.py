@@ -52,11 +52,13 @@ class Spec:
         self.region_name, self.email, self.head_email, self.autonomous = "", email, "", False
 
 
-def rss_mb() -> float:
+def rss_mb(field: str = "VmRSS") -> float:
+    """Resident memory now (VmRSS) or at its peak (VmHWM). Not ru_maxrss: Linux carries that
+    over exec from the parent, which here had just loaded a million rows."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
-    return 0.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def load(url: str, n_cases: int, n_due: int) -> float:
@@ -134,7 +136,7 @@ def sweep_once(url: str, at: str, chunk: int) -> dict[str, object]:
                   for name, model in (("audit_events", AuditEvent), ("notifications", Notification),
                                       ("pressure_steps", PressureStep))}
     return {"seconds": seconds, "result": result.as_dict(), "rss_before_mb": before,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **counts}
+            "peak_rss_mb": rss_mb("VmHWM"), **counts}
 
 
 def in_fresh_process(url: str, at: str, chunk: int) -> dict[str, object]:

@@ -85,3 +85,17 @@ def test_every_flow_runs_under_prefect_with_a_constant_number_of_tasks(
     assert sum(s.startswith("【催办】") for s in subjects) == 29
     assert sum(s.startswith("【提醒】") for s in subjects) == 3
     assert statuses.count("failed") >= 1
+
+
+def test_the_serve_script_schedules_the_flows_as_policy_says() -> None:
+    from duban.config.policy import load_policy
+    from duban.flows.serve import deployments
+
+    policy = load_policy()
+    built = {d.flow_name: d for d in deployments(policy)}
+    assert set(built) == {"deadline-sweep", "deliver-notifications", "sample-callbacks", "monthly-cycle"}
+    sweep = built["deadline-sweep"].schedules[0].schedule
+    assert sweep.interval.total_seconds() == policy.schedule.sweep_every_minutes * 60
+    assert sweep.timezone == "Asia/Shanghai"
+    assert built["monthly-cycle"].schedules[0].schedule.cron == policy.schedule.monthly_cron
+    assert built["deadline-sweep"].entrypoint == "flows/deadline_sweep.py:deadline_sweep_flow"
