@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DDL, JSON, Column, Text, UniqueConstraint, event
+from sqlalchemy import DDL, JSON, Column, Index, Text, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 from duban.models.base import UTCDateTime
@@ -12,7 +12,13 @@ from duban.models.base import UTCDateTime
 
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_events"
-    __table_args__ = (UniqueConstraint("case_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "seq"),
+        # Reports: "has this case been dispatched / answered / reported late" (EXISTS per case),
+        # and the actions of a kind taken in a period.
+        Index("ix_audit_events_case_action", "case_id", "action"),
+        Index("ix_audit_events_action_at", "action", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="cases.id", index=True)

@@ -51,6 +51,10 @@ class Case(CaseBase, table=True):
         Index("ix_cases_office_received", "office_id", "received_at"),
         # Revisits (回头看) sample cases closed a while ago.
         Index("ix_cases_state_closed", "state", "closed_at"),
+        # Reports (duban.reports): cases received in a period; closed in a period, and open ones
+        # (closed_at IS NULL) past their deadline.
+        Index("ix_cases_received_at", "received_at"),
+        Index("ix_cases_closed_deadline", "closed_at", "deadline_on"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -48,7 +48,7 @@ class Callback(SQLModel, table=True):
     satisfied: bool
     note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     caller: str = Field(max_length=80)
-    called_at: dt.datetime = Field(sa_type=UTCDateTime)
+    called_at: dt.datetime = Field(sa_type=UTCDateTime, index=True)  # reports: callbacks in a period
 
 
 class Extension(SQLModel, table=True):

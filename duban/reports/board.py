@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from duban.clock import local_date
 from duban.deadlines import warning_colour
-from duban.reports.figures import C, Scope, open_deadlines, scope_of
+from duban.reports.figures import C, Scope, open_deadlines, overdue_by_org, scope_of
 from duban.reports.model import Board, WarningLine
 from duban.services.context import ServiceContext
 
@@ -25,16 +25,28 @@ def warning_lines(ctx: ServiceContext, conn: Any, scope: Scope, at: dt.datetime)
     """Per responsible org, its open cases by colour; most red first."""
     today = local_date(at)
     lines: dict[int, WarningLine] = {}
+
+    def line(org_id: int) -> WarningLine:
+        if org_id not in lines:
+            code = scope.codes.get(org_id, "")
+            lines[org_id] = WarningLine(code, scope.names.get(org_id, code))
+        return lines[org_id]
+
+    for org_id, n in overdue_by_org(conn, scope, at).items():
+        line(org_id).add("red", n)
+    calendars: dict[int, Any] = {}
+    colours: dict[tuple[int, dt.date | None, dt.date], str] = {}
     for group in open_deadlines(conn, scope, at):
-        code = scope.codes.get(group.responsible_id, "")
-        colour = warning_colour(deadline_on=group.deadline_on, deadline_start=group.deadline_start,
-                                today=today, calendar=ctx.calendar_for(code or None),
-                                policy=ctx.policy)
-        line = lines.get(group.responsible_id)
-        if line is None:
-            line = lines[group.responsible_id] = WarningLine(
-                code, scope.names.get(group.responsible_id, code))
-        line.add(colour, group.count)
+        org_id = group.responsible_id
+        if org_id not in calendars:
+            calendars[org_id] = ctx.calendar_for(scope.codes.get(org_id) or None)
+        calendar = calendars[org_id]
+        key = (id(calendar), group.deadline_start, group.deadline_on)
+        if key not in colours:
+            colours[key] = warning_colour(deadline_on=group.deadline_on,
+                                          deadline_start=group.deadline_start, today=today,
+                                          calendar=calendar, policy=ctx.policy)
+        line(org_id).add(colours[key], group.count)
     return sorted(lines.values(), key=lambda w: (-w.red, -w.yellow, -w.blue, -w.total, w.code))
 
 
