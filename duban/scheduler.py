@@ -43,13 +43,14 @@ def _plain(name: str) -> Callable[[ServiceContext], Any]:
     def monthly(ctx: ServiceContext) -> dict[str, Any]:  # the two tasks of flows/monthly_cycle.py
         return {**run_monthly_cycle(ctx).as_dict(), "reports": queue_monthly_reports(ctx).as_dict()}
 
-    return {
+    jobs: dict[str, Callable[[ServiceContext], Any]] = {
         "deadline-sweep": run_deadline_sweep,
         "deliver-notifications": lambda ctx: deliver_pending(
             ctx, SmtpConfig.from_settings(settings_for(None), ctx)),
         "sample-callbacks": sample_callbacks,
         "monthly-cycle": monthly,
-    }[name]
+    }
+    return jobs[name]
 
 
 def _flow(name: str) -> Callable[[], Any]:
@@ -58,12 +59,13 @@ def _flow(name: str) -> Callable[[], Any]:
     from duban.flows.deliver_notifications import deliver_notifications_flow
     from duban.flows.monthly_cycle import monthly_cycle_flow
 
-    return {
+    flows: dict[str, Callable[[], Any]] = {
         "deadline-sweep": deadline_sweep_flow,
         "deliver-notifications": deliver_notifications_flow,
         "sample-callbacks": sample_callbacks_flow,
         "monthly-cycle": monthly_cycle_flow,
-    }[name]
+    }
+    return flows[name]
 
 
 JOBS = ("deadline-sweep", "deliver-notifications", "sample-callbacks", "monthly-cycle")

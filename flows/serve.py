@@ -30,7 +30,7 @@ def deployments(policy: Policy) -> list[Any]:
     schedule = policy.schedule
     zone = schedule.timezone
 
-    def every(minutes: int) -> Interval:
+    def every(minutes: int) -> Any:  # prefect.schedules.Interval is a function, not a type
         return Interval(dt.timedelta(minutes=minutes), timezone=zone)
 
     return [

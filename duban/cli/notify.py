@@ -51,7 +51,7 @@ def list_(
     ctx = context()
     query = select(Notification).order_by(col(Notification.id).desc()).limit(limit)
     if failed:
-        query = query.where(Notification.status == "failed")
+        query = query.where(col(Notification.status) == "failed")
     elif pending:
         query = query.where(col(Notification.status).in_(("pending", "sending")))
     table = Table("#", "status", "tries", "to", "subject", "created", "error")
@@ -70,7 +70,7 @@ def retry(ids: list[int] = typer.Argument(..., help="ids of failed notifications
     ctx = context()
     with Session(ctx.engine) as session:
         done = session.execute(update(Notification).where(
-            col(Notification.id).in_(ids), Notification.status == "failed").values(
+            col(Notification.id).in_(ids), col(Notification.status) == "failed").values(
             status="pending", attempts=0, next_attempt_at=ctx.now(), last_error="")).rowcount  # type: ignore[attr-defined]
         session.commit()
     console.print(f"{done} queued again")

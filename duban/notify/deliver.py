@@ -102,10 +102,10 @@ class Deliverer:
         token = secrets.token_hex(8)
         now = self.ctx.now()
         with self.service.transaction() as session:
-            due = or_(and_(Notification.status == "pending", col(Notification.next_attempt_at) <= now),
-                      and_(Notification.status == "sending",
+            due = or_(and_(col(Notification.status) == "pending", col(Notification.next_attempt_at) <= now),
+                      and_(col(Notification.status) == "sending",
                            col(Notification.claimed_at) < now - self.lease))
-            query = select(Notification.id).where(due).order_by(col(Notification.id)).limit(limit)
+            query = select(col(Notification.id)).where(due).order_by(col(Notification.id)).limit(limit)
             if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             ids = list(session.scalars(query))
@@ -113,11 +113,11 @@ class Deliverer:
                 return token, now, []
             session.execute(update(Notification).where(col(Notification.id).in_(ids)).values(
                 status="sending", claimed_at=now, claim_token=token,
-                attempts=Notification.attempts + 1))
+                attempts=col(Notification.attempts) + 1))
             rows = session.execute(select(
-                Notification.id, Notification.to_address, Notification.subject, Notification.body,
-                Notification.message_id, Notification.attempts,
-            ).where(Notification.claim_token == token).order_by(col(Notification.id))).all()
+                col(Notification.id), col(Notification.to_address), col(Notification.subject),
+                col(Notification.body), col(Notification.message_id), col(Notification.attempts),
+            ).where(col(Notification.claim_token) == token).order_by(col(Notification.id))).all()
         claims = [Claimed(*row) for row in rows]
         self.result.claimed += len(claims)
         return token, now, claims
@@ -127,8 +127,8 @@ class Deliverer:
     def _mark(self, claim: Claimed, token: str, **values: object) -> None:
         with Session(self.ctx.engine) as session:
             session.execute(update(Notification).where(
-                Notification.id == claim.id, Notification.claim_token == token,
-                Notification.status == "sending").values(**values))
+                col(Notification.id) == claim.id, col(Notification.claim_token) == token,
+                col(Notification.status) == "sending").values(**values))
             session.commit()
 
     def sent(self, claim: Claimed, token: str) -> None:
@@ -149,7 +149,7 @@ class Deliverer:
     def release(self, claim: Claimed, token: str) -> None:
         """Give back a claim not tried (out of lease time): no attempt counted."""
         self._mark(claim, token, status="pending", claim_token=None,
-                   attempts=Notification.attempts - 1)
+                   attempts=col(Notification.attempts) - 1)
         self.result.released += 1
 
     # -- sending -----------------------------------------------------------------------------
@@ -178,7 +178,8 @@ class Deliverer:
                             self.retry(rest, token, error)
                         return
                     self.retry(claim, token, error)
-                    client = await _drop(client)  # its state is unknown after a failure
+                    await _drop(client)  # its state is unknown after a failure
+                    client = None
                     continue
                 self.sent(claim, token)
         finally:
@@ -195,13 +196,12 @@ class Deliverer:
 
 async def _drop(client: aiosmtplib.SMTP | None) -> None:
     if client is None:
-        return None
+        return
     try:
         if client.is_connected:
             await client.quit()
     except (TimeoutError, aiosmtplib.SMTPException, OSError):
         client.close()
-    return None
 
 
 def _is_permanent(exc: Exception) -> bool:

@@ -64,12 +64,12 @@ def sample_callbacks(ctx: ServiceContext) -> SamplingResult:
     result = SamplingResult()
     with Session(ctx.engine) as session:
         verified = [(row.id, callback_episode(row)) for row in session.execute(
-            select(Case.id, Case.deadline_seq).where(Case.state == CaseState.VERIFIED.value))]
+            select(col(Case.id), col(Case.deadline_seq)).where(col(Case.state) == CaseState.VERIFIED.value))]
         cutoff = now - dt.timedelta(days=policy.revisit_after_days)
         oldest = cutoff - dt.timedelta(days=policy.revisit_window_days)
         closed = [(cid, revisit_episode(at)) for cid, at in session.execute(
-            select(Case.id, Case.closed_at).where(
-                Case.state == CaseState.CLOSED.value, col(Case.closed_at) <= cutoff,
+            select(col(Case.id), col(Case.closed_at)).where(
+                col(Case.state) == CaseState.CLOSED.value, col(Case.closed_at) <= cutoff,
                 col(Case.closed_at) > oldest))]
     service = CaseService(ctx)
     for kind, todo in (("callback", verified), ("revisit", closed)):
@@ -85,17 +85,17 @@ def _sample_chunk(ctx: ServiceContext, service: CaseService, kind: str, episodes
     state = CaseState.VERIFIED if kind == "callback" else CaseState.CLOSED
     with service.transaction() as session:
         done = {(cid, ep) for cid, ep in session.execute(
-            select(PressureStep.case_id, PressureStep.episode).where(
-                col(PressureStep.case_id).in_(episodes), PressureStep.step == step))}
+            select(col(PressureStep.case_id), col(PressureStep.episode)).where(
+                col(PressureStep.case_id).in_(episodes), col(PressureStep.step) == step))}
         todo = [cid for cid, ep in episodes.items() if (cid, ep) not in done]
         if not todo:
             return
-        query = select(Case).where(col(Case.id).in_(todo), Case.state == state.value)
+        query = select(Case).where(col(Case.id).in_(todo), col(Case.state) == state.value)
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         cases = list(session.scalars(query))
         real_names = {cid for (cid,) in session.execute(
-            select(Case.id).join(Complainant, col(Case.complainant_id) == Complainant.id).where(
+            select(col(Case.id)).join(Complainant, col(Case.complainant_id) == col(Complainant.id)).where(
                 col(Case.id).in_(todo), col(Complainant.real_name).is_(True)))}
         for case in cases:
             assert case.id is not None
@@ -121,6 +121,7 @@ def _sample_chunk(ctx: ServiceContext, service: CaseService, kind: str, episodes
 def queue(session: Session, case: Case, *, kind: str, episode: str, reason: str,
           now: dt.datetime, actor: Actor = ENGINE_ACTOR) -> CallbackTask:
     """Put a case in the callback queue, with its audit event, in the caller's transaction."""
+    assert case.id is not None
     task = CallbackTask(case_id=case.id, kind=kind, episode=episode, reason=reason, queued_at=now)
     session.add(task)
     case.version += 1
@@ -141,8 +142,8 @@ def complete_revisit(ctx: ServiceContext, ref: int | str, *, actor: Actor, note:
     with service.transaction() as session:
         case = service.load_in(session, ref, lock=True)
         tasks = list(session.scalars(select(CallbackTask).where(
-            CallbackTask.case_id == case.id, CallbackTask.kind == "revisit",
-            CallbackTask.status == "open")))
+            col(CallbackTask.case_id) == case.id, col(CallbackTask.kind) == "revisit",
+            col(CallbackTask.status) == "open")))
         if case.state != CaseState.CLOSED.value or not tasks:
             raise ActionNotAllowed(case_number=case.number, action="revisit_satisfied",
                                    state=case.state, allowed=[],
@@ -169,12 +170,12 @@ class QueueItem:
 
 def callback_queue(ctx: ServiceContext, *, kind: str | None = None, limit: int = 100) -> list[QueueItem]:
     """Open callbacks and revisits, oldest first (the office's call list)."""
-    query = (select(CallbackTask, Case.number, Case.title, Org.name)
-             .join(Case, col(CallbackTask.case_id) == Case.id)
-             .outerjoin(Org, col(Case.unit_id) == Org.id)
-             .where(CallbackTask.status == "open").order_by(col(CallbackTask.id)).limit(limit))
+    query = (select(CallbackTask, col(Case.number), col(Case.title), col(Org.name))
+             .join(Case, col(CallbackTask.case_id) == col(Case.id))
+             .outerjoin(Org, col(Case.unit_id) == col(Org.id))
+             .where(col(CallbackTask.status) == "open").order_by(col(CallbackTask.id)).limit(limit))
     if kind:
-        query = query.where(CallbackTask.kind == kind)
+        query = query.where(col(CallbackTask.kind) == kind)
     with Session(ctx.engine) as session:
         return [QueueItem(t.id, t.kind, t.reason, number, title, unit or "", t.queued_at)  # type: ignore[arg-type]
                 for t, number, title, unit in session.execute(query)]

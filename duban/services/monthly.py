@@ -66,9 +66,9 @@ def run_monthly_cycle(ctx: ServiceContext) -> MonthlyResult:
 
 def _remind(session: Session, ctx: ServiceContext, *, month: str, due_on: dt.date,
             now: dt.datetime, today: dt.date) -> int:
-    offices = list(session.scalars(select(Org).where(Org.kind == "office").order_by(col(Org.id))))
+    offices = list(session.scalars(select(Org).where(col(Org.kind) == "office").order_by(col(Org.id))))
     keys = {f"monthly:{month}:{o.code}": o for o in offices}
-    sent = set(session.scalars(select(Notification.dedupe_key).where(
+    sent = set(session.scalars(select(col(Notification.dedupe_key)).where(
         col(Notification.dedupe_key).in_(keys))))
     labels = ctx.labels.text
     month_label = labels.get("month_label", "{year}年{month}月").format(

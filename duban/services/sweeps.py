@@ -38,9 +38,10 @@ from duban.workcal import WorkCalendar
 
 log = logging.getLogger(__name__)
 
-FACT_COLUMNS = (Case.id, Case.state, Case.disposition, Case.deadline_kind, Case.deadline_start,
-                Case.deadline_on, Case.deadline_seq, Case.progress_due_on, Case.unit_id,
-                Case.office_id, Case.warning, Case.sweep_due_on)
+FACT_COLUMNS = tuple(col(c) for c in (
+    Case.id, Case.state, Case.disposition, Case.deadline_kind, Case.deadline_start, Case.deadline_on,
+    Case.deadline_seq, Case.progress_due_on, Case.unit_id, Case.office_id, Case.warning,
+    Case.sweep_due_on))
 
 
 @dataclass
@@ -74,7 +75,7 @@ class DeadlineSweep:
     def run(self, *, after_chunk: Callable[[int], None] | None = None) -> SweepResult:
         """Sweep everything due today. `after_chunk(n)` runs after each committed chunk."""
         with Session(self.ctx.engine) as session:
-            self._codes = {i: c for i, c in session.exec(select(Org.id, Org.code))}  # type: ignore[call-overload]
+            self._codes = {i: c for i, c in session.execute(select(col(Org.id), col(Org.code)))}
         due = self._due_ids()
         for start in range(0, len(due), self.chunk_size):
             self._chunk_or_one_by_one(due[start: start + self.chunk_size])
@@ -88,7 +89,7 @@ class DeadlineSweep:
     def _due_ids(self) -> list[int]:
         """Ids of every case due today, from the sweep_due_on index alone (then sorted here:
         asking the database to order by id tempts SQLite to walk the whole table instead)."""
-        query = select(Case.id).where(col(Case.sweep_due_on) <= self.today)
+        query = select(col(Case.id)).where(col(Case.sweep_due_on) <= self.today)
         with self.ctx.engine.connect() as conn:
             return sorted(conn.scalars(query))
 
@@ -96,7 +97,7 @@ class DeadlineSweep:
         org_id = unit_id or office_id
         if org_id not in self._codes:
             with Session(self.ctx.engine) as session:
-                self._codes = {i: c for i, c in session.exec(select(Org.id, Org.code))}  # type: ignore[call-overload]
+                self._codes = {i: c for i, c in session.execute(select(col(Org.id), col(Org.code)))}
         return self.ctx.calendar_for(self._codes.get(org_id))
 
     # -- working -----------------------------------------------------------------------------
@@ -156,7 +157,7 @@ class DeadlineSweep:
 
     def _fired(self, session: Session, case_ids: list[int]) -> dict[int, Fired]:
         found: dict[int, Fired] = {}
-        query = select(PressureStep.case_id, PressureStep.episode, PressureStep.step).where(
+        query = select(col(PressureStep.case_id), col(PressureStep.episode), col(PressureStep.step)).where(
             col(PressureStep.case_id).in_(case_ids))
         for case_id, episode, step in session.connection().execute(query):
             found.setdefault(case_id, set()).add((episode, step))

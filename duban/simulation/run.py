@@ -110,6 +110,7 @@ class Simulation:
             self._morning(day)
             if self.calendar.is_workday(day).workday:
                 for arrival in self.world.arrivals_on(day, self.per_day, self._arrivals):
+                    assert arrival.create.received_at is not None
                     self._schedule(arrival.create.received_at, "register", arrival.index, 0,
                                    payload=arrival)
                     self._arrivals += 1
@@ -137,7 +138,7 @@ class Simulation:
     def _colours(self) -> None:
         with Session(self.ctx.engine) as session:
             for colour, seen in (("yellow", self.tally.yellow), ("red", self.tally.red)):
-                seen.update(session.scalars(select(Case.id).where(Case.warning == colour)))
+                seen.update(session.scalars(select(col(Case.id)).where(col(Case.warning) == colour)))
 
     # -- the agenda ----------------------------------------------------------------------------
 
@@ -260,8 +261,8 @@ class Simulation:
             return
         with Session(self.ctx.engine) as session:
             queued = session.scalar(select(func.count()).select_from(CallbackTask).where(
-                CallbackTask.case_id == sc.case_id, CallbackTask.kind == "callback",
-                CallbackTask.status == "open"))
+                col(CallbackTask.case_id) == sc.case_id, col(CallbackTask.kind) == "callback",
+                col(CallbackTask.status) == "open"))
         if not queued:
             self.service.act(sc.number, "close", actor=SUPERVISOR)
         elif sc.rng.random() < 0.9:
@@ -282,8 +283,8 @@ class Simulation:
     def _feel_pressure(self, day: dt.date) -> None:
         """Units hurry (or not) when the ladder reaches them; a raised disposition re-plans."""
         with Session(self.ctx.engine) as session:
-            fired = session.execute(select(PressureStep.case_id, PressureStep.step).where(
-                PressureStep.at == self.clock.now(), PressureStep.outcome == "done")).all()
+            fired = session.execute(select(col(PressureStep.case_id), col(PressureStep.step)).where(
+                col(PressureStep.at) == self.clock.now(), col(PressureStep.outcome) == "done")).all()
         for case_id, step in fired:
             sc = self.cases.get(case_id)
             if sc is None or sc.profile is None:
@@ -313,8 +314,8 @@ class Simulation:
 
     def _revisits(self, day: dt.date) -> None:
         with Session(self.ctx.engine) as session:
-            open_revisits = list(session.scalars(select(CallbackTask.case_id).where(
-                CallbackTask.kind == "revisit", CallbackTask.status == "open")))
+            open_revisits = list(session.scalars(select(col(CallbackTask.case_id)).where(
+                col(CallbackTask.kind) == "revisit", col(CallbackTask.status) == "open")))
         for case_id in open_revisits:
             sc = self.cases.get(case_id)
             if sc is None:
@@ -335,19 +336,19 @@ class Simulation:
         t = self.tally
         with Session(self.ctx.engine) as session:
             for step, n in session.execute(
-                    select(PressureStep.step, func.count(distinct(PressureStep.case_id)))
-                    .where(PressureStep.outcome == "done").group_by(PressureStep.step)):
+                    select(col(PressureStep.step), func.count(distinct(col(PressureStep.case_id))))
+                    .where(col(PressureStep.outcome) == "done").group_by(col(PressureStep.step))):
                 if step.startswith("remind_progress"):
                     t.progress_reminders += n
                 else:
                     t.steps[step] = n
-            for kind, n in session.execute(select(CallbackTask.kind, func.count())
-                                           .group_by(CallbackTask.kind)):
+            for kind, n in session.execute(select(col(CallbackTask.kind), func.count())
+                                           .group_by(col(CallbackTask.kind))):
                 if kind == "callback":
                     t.callbacks_queued = n
                 else:
                     t.revisits_queued = n
-            closed = set(session.scalars(select(Case.id).where(Case.state == "closed",
+            closed = set(session.scalars(select(col(Case.id)).where(col(Case.state) == "closed",
                                                                col(Case.disposition) != "refer")))
             t.closed = len(closed)
             t.closed_on_time = sum(1 for cid in closed if cid in self.cases and not self.cases[cid].late)
