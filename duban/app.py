@@ -23,7 +23,7 @@ from duban.config.settings import Settings, get_settings
 from duban.services.context import ServiceContext
 from duban.services.users import secret_key
 from duban.web import casepages, pages
-from duban.web.render import Web, login_redirect
+from duban.web.render import CSP, Web, login_redirect
 from duban.web.session import LoginRequired
 
 log = logging.getLogger(__name__)
@@ -35,9 +35,7 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
-    # Pages are plain HTML and one stylesheet: nothing inline, nothing from elsewhere.
-    "Content-Security-Policy": "default-src 'self'; style-src 'self'; script-src 'none'; "
-                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "Content-Security-Policy": CSP,
     # Case data is confidential: never kept by a shared cache or the browser's back button.
     "Cache-Control": "no-store",
 }

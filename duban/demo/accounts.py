@@ -74,10 +74,8 @@ def ensure_demo_accounts(ctx: ServiceContext, data_dir: Path) -> list[DemoAccoun
         if code is None or code not in orgs:
             continue
         password = known.get(username) or secrets.token_urlsafe(9)
-        if username not in users:
-            display = orgs[code].name if role == "unit" else ctx.labels.of("roles", role)
-            create_user(ctx, username=username, password=password, role=role, org_code=code,
-                        display_name=display)
+        if username not in users:  # pages show the user name beside role and org
+            create_user(ctx, username=username, password=password, role=role, org_code=code)
         elif username not in known:
             set_password(ctx, username, password)  # the file was lost: issue a new password
         accounts.append(DemoAccount(username, password, role, code, orgs[code].name))

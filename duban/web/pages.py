@@ -8,25 +8,30 @@ returned cases, a leader's overdue list.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session, col, select
 
-from duban.errors import AuthenticationFailed
+from duban.errors import AuthenticationFailed, PermissionDenied
+from duban.models import Case
 from duban.services.dashboard import dashboard
-from duban.services.queries import CaseRow, list_cases, scope_for
+from duban.services.privacy import OFFICE_ROLES, redact
+from duban.services.queries import CaseRow, hidden_identifiers, list_cases, scope_for
 from duban.services.users import authenticate
 from duban.web.forms import posted_form
-from duban.web.render import Viewer, Web, safe_next
+from duban.web.render import CSP_INLINE_STYLE, Viewer, Web, safe_next
 from duban.web.session import Sessions
 
 router = APIRouter(include_in_schema=False)
 Posted = Annotated[dict[str, str], Depends(posted_form)]
 
 SECTION_SIZE = 50
+CASE_NUMBER = re.compile(r"\b[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-\d{4}-\d{5}\b")  # GS-LZ-2023-00012
 
 # Work queues: (key, filter, link to the whole list). Headings are in inbox.html.
 QUEUES: dict[str, dict[str, Any]] = {
@@ -114,8 +119,6 @@ def logout(request: Request, posted: Posted) -> Response:
 
 
 def _section(web: Web, viewer: Viewer, key: str) -> Section:
-    from sqlmodel import Session
-
     with Session(web.ctx.engine) as session:
         flt = scope_for(session, viewer.actor)
     for name, value in QUEUES[key].items():
@@ -144,32 +147,73 @@ def dashboard_page(request: Request) -> Response:
     return web.render(request, "dashboard.html", viewer=viewer, board=board, scope_name=viewer.org.name)
 
 
-def _reports_renderer(name: str) -> Callable[..., str] | None:
-    """duban.reports' page renderer, when that module is installed and provides it."""
+def _reports_html() -> Any | None:
+    """duban.reports' HTML renderers, when that package is installed (a placeholder page otherwise)."""
     try:
-        module = importlib.import_module("duban.reports")
+        return importlib.import_module("duban.reports.html")
     except ModuleNotFoundError as exc:
-        if exc.name != "duban.reports":
+        if exc.name not in ("duban.reports", "duban.reports.html"):
             raise
         return None
-    return getattr(module, name, None)
 
 
-def _report_slot(request: Request, renderer: str, slot: str) -> Response:
-    web = web_of(request)
-    viewer = web.require(request)
-    render = _reports_renderer(renderer)
-    if render is None:
-        return web.render(request, "placeholder.html", viewer=viewer, slot=slot)
-    body = render(web.ctx, viewer=viewer.actor, query=dict(request.query_params))
-    return web.render(request, "embedded.html", viewer=viewer, slot=slot, body=body)
+def _reader(request: Request) -> Viewer:
+    """Reports and the board are the offices' and leaders' (a unit has its inbox)."""
+    viewer = web_of(request).require(request)
+    if viewer.role == "unit":
+        raise PermissionDenied(action="reports", role=viewer.role,
+                               allowed_roles=sorted(set(INBOX) - {"unit"}))
+    return viewer
+
+
+def _case_link(number: str) -> str:
+    return f"/cases/{quote(number)}"
+
+
+def masked_fragment(web: Web, viewer: Viewer, html: str) -> str:
+    """HTML naming cases, with those cases' complainants cut out for a viewer who may not see them."""
+    if viewer.role in OFFICE_ROLES:
+        return html
+    numbers = set(CASE_NUMBER.findall(html))
+    if not numbers:
+        return html
+    with Session(web.ctx.engine) as session:
+        ids = [i for i in session.exec(select(Case.id).where(col(Case.number).in_(numbers))) if i is not None]
+        hidden = hidden_identifiers(session, ids, viewer.actor)
+    secrets = sorted({s for found in hidden.values() for s in found})
+    return str(redact(html, secrets, web.ctx.labels.text["masked"]))
 
 
 @router.get("/reports", response_class=HTMLResponse)
 def reports(request: Request) -> Response:
-    return _report_slot(request, "render_report_html", "reports")
+    web = web_of(request)
+    viewer = _reader(request)
+    html = _reports_html()
+    if html is None:
+        return web.render(request, "placeholder.html", viewer=viewer, slot="reports")
+    from duban.reports import build_report, parse_period
+    from duban.reports.period import as_of
+
+    text = (request.query_params.get("period") or "").strip()[:40]
+    period = parse_period(text) if text else as_of(web.ctx.now())
+    report = build_report(web.ctx, period, viewer.org.code)
+    body = masked_fragment(web, viewer, html.render_report_html(report, case_link=_case_link))
+    response = web.render(request, "embedded.html", viewer=viewer, slot="reports", body=body, period=text)
+    response.headers["Content-Security-Policy"] = CSP_INLINE_STYLE
+    return response
 
 
 @router.get("/board", response_class=HTMLResponse)
 def board(request: Request) -> Response:
-    return _report_slot(request, "render_board_html", "board")
+    web = web_of(request)
+    viewer = _reader(request)
+    html = _reports_html()
+    if html is None:
+        return web.render(request, "placeholder.html", viewer=viewer, slot="board")
+    from duban.reports import build_board
+
+    body = html.render_board_html(build_board(web.ctx, viewer.org.code), case_link=_case_link)
+    response = web.render(request, "embedded.html", viewer=viewer, slot="board",
+                          body=masked_fragment(web, viewer, body), period="")
+    response.headers["Content-Security-Policy"] = CSP_INLINE_STYLE
+    return response

@@ -24,6 +24,12 @@ from duban.services.context import Actor, ServiceContext
 from duban.services.users import actor_of, get_user
 from duban.web.session import LoginRequired, Sessions, WebSession
 
+# Pages are plain HTML and one stylesheet: nothing inline, nothing from elsewhere, no script.
+CSP = ("default-src 'self'; style-src 'self'; script-src 'none'; form-action 'self'; "
+       "frame-ancestors 'none'; base-uri 'none'")
+# duban.reports' sections carry their own <style> and SVG charts with style attributes.
+CSP_INLINE_STYLE = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+
 
 @dataclass(frozen=True)
 class Viewer:

@@ -196,3 +196,25 @@ def test_the_case_page_masks_the_complainant_everywhere_on_it(aw: AppWorld, user
     assert page.status_code == 200 and "（保密）反映城关区住建局拖欠工程款" in page.text
     assert "经电话联系（保密）（（保密）），问题并未解决。" in page.text
     assert "（保密）反映城关区住建局拖欠工程款" in listing.text
+
+
+def test_the_warning_board_and_reports_mask_the_complainant_for_a_leader_and_refuse_units(
+        aw: AppWorld) -> None:
+    cases = seeded(aw)
+    aw.advance(days=40)  # the secret case is long overdue: the board lists it by title
+    with LiveServer(app_for(aw)) as site:
+        leader, office, unit = (Visitor(site, aw, who) for who in ("leader", "supervisor", "unit"))
+        try:
+            board = leader.call("GET", "/board")
+            report = leader.call("GET", "/reports")
+            office_board = office.call("GET", "/board")
+            refused = [unit.call("GET", path).status_code for path in ("/board", "/reports")]
+        finally:
+            for visitor in (leader, office, unit):
+                visitor.close()
+    assert board.status_code == report.status_code == 200
+    assert cases["secret"] in board.text and "（保密）反映城关区住建局拖欠工程款" in board.text
+    for answer in (board, report):
+        assert SECRET_NAME not in answer.text and SECRET_PHONE not in answer.text
+    assert SECRET_NAME in office_board.text  # the office may see who complained
+    assert refused == [403, 403]
