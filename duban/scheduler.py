@@ -26,7 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from duban.config.settings import Settings
 from duban.errors import ConfigError
-from duban.flows.common import flow_context, settings_for, use_context
+from duban.flows.common import flow_context, local_run_settings, settings_for, use_context
 from duban.services.context import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,8 @@ def run_job(name: str) -> Any:
     ctx = flow_context()
     try:
         if ctx.policy.schedule.use_prefect:
-            return _flow(name)()
+            with local_run_settings():
+                return _flow(name)()
         result = _plain(name)(ctx)
         return result.as_dict() if hasattr(result, "as_dict") else result
     except Exception:

@@ -8,6 +8,8 @@ its context from the DUBAN_* settings. `now` (ISO 8601, with a zone) pins the cl
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
 
 from duban.clock import SimulatedClock, parse_local
 from duban.config.settings import Settings, get_settings
@@ -48,3 +50,18 @@ def settings_for(database_url: str | None) -> Settings:
     if database_url:
         settings = Settings(**{**settings.model_dump(), "database_url": database_url})
     return settings
+
+
+def local_run_settings() -> AbstractContextManager[Any]:
+    """Prefect settings for running a flow in this process in local mode: no heartbeat thread.
+
+    Heartbeats let a Prefect server notice a crashed run; the temporary local server dies with
+    the process anyway, and the heartbeat thread's sleep at exit costs ~1 s per flow run
+    (measured 1.08 s with it, 0.12 s without). Against a real server (PREFECT_API_URL set),
+    nothing changes.
+    """
+    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    if PREFECT_API_URL.value():
+        return nullcontext()
+    return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})

@@ -25,11 +25,12 @@ def sweep(
     ctx = context()
     with reported_errors():
         if flow:
-            from duban.flows.common import use_context
+            from duban.flows.common import local_run_settings, use_context
             from duban.flows.deadline_sweep import deadline_sweep_flow
 
             use_context(ctx)
-            result = deadline_sweep_flow(chunk_size=chunk_size)
+            with local_run_settings():
+                result = deadline_sweep_flow(chunk_size=chunk_size)
         else:
             from duban.services.sweeps import run_deadline_sweep
 

@@ -26,11 +26,12 @@ def deliver(
     ctx = context()
     with reported_errors():
         if flow:
-            from duban.flows.common import use_context
+            from duban.flows.common import local_run_settings, use_context
             from duban.flows.deliver_notifications import deliver_notifications_flow
 
             use_context(ctx, get_settings())
-            result = deliver_notifications_flow(max_batches=max_batches)
+            with local_run_settings():
+                result = deliver_notifications_flow(max_batches=max_batches)
         else:
             from duban.notify.deliver import SmtpConfig, deliver_pending
 
