@@ -132,7 +132,7 @@ class RowParser:
                 fields[field] = when
             else:
                 fields[field] = text
-        office = fields.pop("office_code", None) or self.default_office
+        office: str = fields.pop("office_code", None) or self.default_office or ""
         if not office:
             fail("office_code", g["err_required"])
         ledger_id = fields.pop("ledger_id", "") or ""

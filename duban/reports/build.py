@@ -220,14 +220,14 @@ class _Builder:
     def grid(self, cohort: list[F.CohortRow]) -> dict[tuple[str, str], Figure]:
         counts: dict[tuple[str, str], int] = defaultdict(int)
         for r in cohort:
-            counts[(r.level, r.channel)] += r.received
+            counts[(str(r.level), str(r.channel))] += r.received
         return {key: self.fig("received", n, level=key[0], channel=key[1])
                 for key, n in sorted(counts.items())}
 
     def by_channel(self, cohort: list[F.CohortRow]) -> dict[str, Figure]:
         counts: dict[str, int] = defaultdict(int)
         for r in cohort:
-            counts[r.channel] += r.received
+            counts[str(r.channel)] += r.received
         return {channel: self.fig("received", n, channel=channel) for channel, n in sorted(counts.items())}
 
     def by_level(self, cohort: list[F.CohortRow], flow: list[F.FlowRow],
@@ -256,7 +256,7 @@ class _Builder:
         """Cases received by current disposition, per level and for all levels ("all")."""
         counts: dict[tuple[str, str | None], int] = defaultdict(int)
         for r in cohort:
-            counts[(r.level, r.disposition)] += r.received
+            counts[(str(r.level), r.disposition)] += r.received
             counts[("all", r.disposition)] += r.received
         out: dict[str, dict[str, Figure]] = {}
         for level in ("all", *LEVELS):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from duban.models import Notification, Org
 from duban.notify.outbox import new_message_id
@@ -98,8 +98,8 @@ def queue_monthly_reports(ctx: ServiceContext, *, offices: list[str] | None = No
         if offices is not None:
             query = query.where(Org.code.in_(offices))  # type: ignore[attr-defined]
         candidates = list(session.scalars(query))
-        sent = set(session.scalars(select(Notification.dedupe_key).where(
-            Notification.dedupe_key.like(f"report:{period.key}:%"))))  # type: ignore[union-attr]
+        sent = set(session.scalars(select(col(Notification.dedupe_key)).where(
+            col(Notification.dedupe_key).like(f"report:{period.key}:%"))))
     for office in candidates:
         keys = {address: f"report:{period.key}:{office.code}:{address}"[:120]
                 for address in recipients_for(ctx, office)}

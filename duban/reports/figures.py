@@ -44,12 +44,14 @@ from duban.models import AuditEvent, Callback, Case, HandlingReport, Org, Subjec
 from duban.reports.period import Period
 from duban.states.definition import DISPOSITION_STATES
 
-C = Case.__table__.c  # type: ignore[attr-defined]
-E = AuditEvent.__table__.c  # type: ignore[attr-defined]
-CB = Callback.__table__.c  # type: ignore[attr-defined]
-HR = HandlingReport.__table__.c  # type: ignore[attr-defined]
-O = Org.__table__.c  # type: ignore[attr-defined]  # noqa: E741
-S = Subject.__table__.c  # type: ignore[attr-defined]
+# Core tables: reports aggregate rows and never build ORM objects.
+CASES = Case.__table__  # type: ignore[attr-defined]
+EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
+CALLBACKS = Callback.__table__  # type: ignore[attr-defined]
+REPORTS = HandlingReport.__table__  # type: ignore[attr-defined]
+ORGS = Org.__table__  # type: ignore[attr-defined]
+SUBJECTS = Subject.__table__  # type: ignore[attr-defined]
+C, E, CB, HR, O, S = CASES.c, EVENTS.c, CALLBACKS.c, REPORTS.c, ORGS.c, SUBJECTS.c  # noqa: E741
 
 DISPOSITIONS = tuple(DISPOSITION_STATES)  # transfer, supervise, key_supervise, escalate, refer
 # A unit has answered when it reports, objects or asks for more time (the commission: its result).
@@ -277,15 +279,15 @@ def list_figure(conn: Connection, *, figure: str, period: Period, scope: Scope, 
     if defn.source == "case":
         query = select(C.number, literal(1)).where(*defn.cases(period, scope, on), *filters)
     elif defn.source == "event":
-        query = (select(C.number, func.count()).select_from(Case.__table__.join(
-            AuditEvent.__table__, E.case_id == C.id))
+        query = (select(C.number, func.count()).select_from(CASES.join(
+            EVENTS, E.case_id == C.id))
             .where(E.action.in_(event_actions(figure, where, supervision)), within(E.at, period),
                    *filters)
             .group_by(C.number))
     else:
         sat = [CB.satisfied == true()] if defn.satisfied_only else []
-        query = (select(C.number, func.count()).select_from(Case.__table__.join(
-            Callback.__table__, CB.case_id == C.id))
+        query = (select(C.number, func.count()).select_from(CASES.join(
+            CALLBACKS, CB.case_id == C.id))
             .where(within(CB.called_at, period), *sat, *filters).group_by(C.number))
     return [(number, int(n)) for number, n in conn.execute(query.order_by(C.number))]
 
@@ -386,7 +388,7 @@ def events(conn: Connection, period: Period, scope: Scope, actions: Iterable[str
            ) -> dict[tuple[str, int | None], int]:
     """Actions taken in the period, by (action, unit of the case)."""
     query = (select(E.action, C.unit_id, func.count())
-             .select_from(AuditEvent.__table__.join(Case.__table__, E.case_id == C.id))
+             .select_from(EVENTS.join(CASES, E.case_id == C.id))
              .where(E.action.in_(tuple(actions)), within(E.at, period), scope.clause())
              .group_by(E.action, C.unit_id))
     return {(action, unit): n for action, unit, n in conn.execute(query)}
@@ -395,7 +397,7 @@ def events(conn: Connection, period: Period, scope: Scope, actions: Iterable[str
 def callbacks(conn: Connection, period: Period, scope: Scope) -> dict[int | None, tuple[int, int]]:
     """Callbacks in the period by unit of the case: (all, satisfied)."""
     query = (select(C.unit_id, func.count(), flag_sum(CB.satisfied == true()))
-             .select_from(Callback.__table__.join(Case.__table__, CB.case_id == C.id))
+             .select_from(CALLBACKS.join(CASES, CB.case_id == C.id))
              .where(within(CB.called_at, period), scope.clause())
              .group_by(C.unit_id))
     return {unit: (int(n), int(sat)) for unit, n, sat in conn.execute(query)}
@@ -404,7 +406,7 @@ def callbacks(conn: Connection, period: Period, scope: Scope) -> dict[int | None
 def complained(conn: Connection, period: Period, scope: Scope, top: int) -> list[tuple[str, int]]:
     """The units complained about most in the cohort (信访工作条例 art. 41)."""
     query = (select(S.name, func.count().label("n"))
-             .select_from(Case.__table__.join(Subject.__table__, C.subject_id == S.id))
+             .select_from(CASES.join(SUBJECTS, C.subject_id == S.id))
              .where(received(period), scope.clause(), S.kind == "unit")
              .group_by(S.name).order_by(func.count().desc(), S.name).limit(top))
     return [(name, int(n)) for name, n in conn.execute(query)]
@@ -429,12 +431,14 @@ def key_case_rows(conn: Connection, period: Period, scope: Scope) -> list[KeyCas
                 .group_by(HR.case_id).subquery())
     query = (select(C.number, C.title, C.state, C.unit_id, C.received_at, C.closed_at,
                     func.coalesce(progress.c.n, 0), progress.c.last)
-             .select_from(Case.__table__.outerjoin(progress, progress.c.case_id == C.id))
+             .select_from(CASES.outerjoin(progress, progress.c.case_id == C.id))
              .where(key_cases(period, scope), scope.clause()).order_by(C.received_at, C.number))
     rows = []
     for row in conn.execute(query):
         closed_at = row[5] if row[5] is not None and row[5] < period.end else None
-        rows.append(KeyCaseRow(row[0], row[1], row[2], row[3], _aware(row[4]), _aware(closed_at),
+        received_at = _aware(row[4])
+        assert received_at is not None
+        rows.append(KeyCaseRow(row[0], row[1], row[2], row[3], received_at, _aware(closed_at),
                                int(row[6]), _aware(row[7])))
     return rows
 

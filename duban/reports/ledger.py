@@ -22,7 +22,6 @@ from sqlalchemy import and_, case, func, or_, select, true
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
-from duban.models import AuditEvent, Callback, Case, Org, Subject
 from duban.reports import figures as F
 from duban.reports.period import Period
 
@@ -71,14 +70,14 @@ def _event_counts(conn: Connection, period: Period, scope: F.Scope, supervision:
         figure_of[action] += ["supervision", f"supervision:{action}"]
     out: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     query = (select(F.E.case_id, F.E.action, func.count())
-             .select_from(AuditEvent.__table__.join(Case.__table__, F.E.case_id == F.C.id))
+             .select_from(F.EVENTS.join(F.CASES, F.E.case_id == F.C.id))
              .where(F.E.action.in_(tuple(figure_of)), F.within(F.E.at, period), scope.clause())
              .group_by(F.E.case_id, F.E.action))
     for case_id, action, n in conn.execute(query):
         for name in figure_of[action]:
             out[case_id][name] += int(n)
     callbacks = (select(F.CB.case_id, func.count(), F.flag_sum(F.CB.satisfied == true()))
-                 .select_from(Callback.__table__.join(Case.__table__, F.CB.case_id == F.C.id))
+                 .select_from(F.CALLBACKS.join(F.CASES, F.CB.case_id == F.C.id))
                  .where(F.within(F.CB.called_at, period), scope.clause()).group_by(F.CB.case_id))
     for case_id, n, satisfied in conn.execute(callbacks):
         out[case_id]["callbacks"] += int(n)
@@ -97,17 +96,17 @@ def ledger_rows(conn: Connection, *, period: Period, scope: F.Scope, on: dt.date
     supervision = tuple(supervision)
     counts = _event_counts(conn, period, scope, supervision)
     columns = event_columns(supervision)
-    office = aliased(Org.__table__)
-    unit = aliased(Org.__table__)
+    office = aliased(F.ORGS)
+    unit = aliased(F.ORGS)
     defs = {name: and_(*F.FIGURES[name].cases(period, scope, on)) for name in CASE_FLAGS}
     query = (
         select(F.C.id, F.C.number, F.C.received_at, F.C.level, office.c.name, F.C.channel,
                F.C.category, F.C.priority, F.C.title, F.S.name, F.C.disposition, unit.c.name,
                F.C.state, F.C.closed_at, F.C.deadline_kind, F.C.deadline_on, F.C.return_count,
                F.C.repeat_count, *[case((clause, 1), else_=0) for clause in defs.values()])
-        .select_from(Case.__table__.join(office, office.c.id == F.C.office_id)
+        .select_from(F.CASES.join(office, office.c.id == F.C.office_id)
                      .outerjoin(unit, unit.c.id == F.C.unit_id)
-                     .outerjoin(Subject.__table__, F.S.id == F.C.subject_id))
+                     .outerjoin(F.SUBJECTS, F.S.id == F.C.subject_id))
         .where(_in_ledger(period, scope, on))
         .order_by(F.C.received_at, F.C.id)
     )

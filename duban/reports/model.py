@@ -200,3 +200,45 @@ class Report:
 
     def figure(self, key: str) -> Figure:
         return self.figures[key]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data (for the API): every figure with its trace."""
+
+        def fig(f: Figure) -> dict[str, Any]:
+            return {"value": f.value, "measure": f.measure, "trace": f.trace.as_dict()}
+
+        return {
+            "office": {"code": self.office_code, "name": self.office_name, "level": self.office_level},
+            "period": {"key": self.period.key, "kind": self.period.kind,
+                       "first": self.period.first.isoformat(), "last": self.period.last.isoformat(),
+                       "start": self.period.start.isoformat(), "end": self.period.end.isoformat()},
+            "generated_at": self.generated_at.isoformat(), "judged_on": self.judged_on.isoformat(),
+            "narrative": self.narrative,
+            "figures": {k: fig(f) for k, f in self.figures.items()},
+            "rates": {k: {"value": r.value, "numerator": fig(r.numerator),
+                          "denominator": fig(r.denominator),
+                          "definition": self.labels.rates.get(f"{k}_definition", "")}
+                      for k, r in self.rates.items()},
+            "by_level": {lv: {k: fig(f) for k, f in figs.items()} for lv, figs in self.by_level.items()},
+            "dispositions": {lv: {k: fig(f) for k, f in figs.items()}
+                             for lv, figs in self.dispositions.items()},
+            "received_by_channel": {k: fig(f) for k, f in self.by_channel.items()},
+            "events": {k: fig(f) for k, f in self.events.items()},
+            "supervision": {k: fig(f) for k, f in self.supervision.items()},
+            "key_cases": [{"number": k.number, "title": k.title, "state": k.state, "unit": k.unit,
+                           "progress_reports": k.progress_reports,
+                           "last_progress_at": k.last_progress_at.isoformat() if k.last_progress_at
+                           else None} for k in self.key_cases],
+            "complained": [{"name": name, **fig(f)} for name, f in self.complained],
+            "ranking": [{"rank": u.rank, "code": u.code, "name": u.name, "score": u.score,
+                         "rates": {k: r.value for k, r in u.rates.items()},
+                         "figures": {k: fig(f) for k, f in u.figures.items()}} for u in self.ranking],
+            "comparison": [{"key": c.key, "current": c.current, "previous": c.previous,
+                            "last_year": c.last_year, "mom": c.mom, "yoy": c.yoy, "is_rate": c.is_rate}
+                           for c in self.comparison],
+            "previous": self.previous_key, "last_year": self.last_year_key,
+            "trend": [{"week": p.week.key, "received": p.received, "closed": p.closed}
+                      for p in self.trend],
+            "warnings": [{"code": w.code, "name": w.name, "red": w.red, "yellow": w.yellow,
+                          "blue": w.blue, "none": w.none} for w in self.warnings.lines],
+        }

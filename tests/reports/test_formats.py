@@ -95,3 +95,14 @@ def test_the_board_shows_open_cases_by_unit_and_colour(november: scenario.Novemb
     console = Console(file=io.StringIO(), width=160, color_system=None)
     console.print(render_board(board))
     assert "城关区水务局" in console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_the_json_form_carries_every_figure_with_its_trace(november: scenario.November) -> None:
+    import json
+
+    data = build_report(november.ctx, "2023-11", "GS").as_dict()
+    text = json.dumps(data, ensure_ascii=False)
+    assert data["figures"]["on_time"] == {"value": 4, "measure": "jian", "trace": {
+        "figure": "on_time", "period": "2023-11", "office": "GS", "where": {}}}
+    assert data["rates"]["response"]["value"] == 7 / 8
+    assert "19900123456" not in text
