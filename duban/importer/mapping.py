@@ -80,7 +80,7 @@ class RowParser:
         self.choices = {field: _choices(getattr(labels, table)) for field, table in CHOICES.items()}
         kinds = dict(pair.split("=", 1) for pair in labels.ledger.get("subject_kinds", "").split("|")
                      if "=" in pair)
-        self.kinds, self.kind_labels = _choices(kinds), "、".join(kinds.values())
+        self.kinds, self.kind_labels = _choices(kinds), labels.text["list_sep"].join(kinds.values())
         self.yes = set(labels.ledger.get("yes_values", "").split("|")) - {""}
         self.no = set(labels.ledger.get("no_values", "").split("|")) - {""}
 
@@ -110,8 +110,8 @@ class RowParser:
             if field in CHOICES:
                 key = self.choices[field].get(text)
                 if key is None:
-                    fail(field, g["err_choice"].format(value=text, allowed="、".join(
-                        getattr(self.labels, CHOICES[field]).values())))
+                    fail(field, g["err_choice"].format(value=text, allowed=self.labels.text[
+                        "list_sep"].join(getattr(self.labels, CHOICES[field]).values())))
                 fields[field] = key
             elif field == "subject_kind":
                 key = self.kinds.get(text)

@@ -63,7 +63,8 @@ def import_file(ctx: ServiceContext, path: str | Path, *, actor: Actor,
     parser = RowParser(sheet.headers, ctx.labels, default_office=default_office)
     missing = parser.missing_columns()
     if missing:
-        result.errors.append(RowError(1, "", labels["err_columns"].format(columns="、".join(missing))))
+        result.errors.append(RowError(1, "", labels["err_columns"].format(
+            columns=ctx.labels.text["list_sep"].join(missing))))
         return result
     service = CaseService(ctx)
     seen: dict[str, int] = {}

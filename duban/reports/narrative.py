@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from duban.reports.model import Change, Report
 
 _DISPOSITIONS = ("transfer", "supervise", "key_supervise", "escalate", "refer")
-_QUARTERS = "一二三四"
 
 
 def period_label(period: Period, labels: Labels) -> str:
@@ -34,7 +33,8 @@ def period_label(period: Period, labels: Labels) -> str:
         return r["period_week"].format(year=first.isocalendar()[0], week=first.isocalendar()[1],
                                        first=short_date(first, labels), last=short_date(last, labels))
     if period.kind == "quarter":
-        return r["period_quarter"].format(year=first.year, quarter=_QUARTERS[(first.month - 1) // 3])
+        return r["period_quarter"].format(year=first.year,
+                                          quarter=labels.text["numerals"][(first.month - 1) // 3 + 1])
     if period.kind == "half":
         return r[f"period_half_{(first.month - 1) // 6 + 1}"].format(year=first.year)
     if period.kind == "range":
