@@ -94,7 +94,7 @@ def build_report(ctx: ServiceContext, period: Period | str, office_code: str | N
         key_rows = F.key_case_rows(conn, period, scope)
         first = F.first_received(conn, scope) if period.cumulative else None
         weeks = period.weeks(first_case=first)
-        trend = F.weekly(conn, weeks, scope)
+        trend = F.weekly(conn, weeks, scope, until=period.end)
         at = min(period.moment(), now)
         board = Board(scope.office_code, scope.office_name, at,
                       warning_lines(ctx, conn, scope, at), [], ctx.labels)

@@ -75,3 +75,12 @@ def test_a_city_office_reports_its_own_region_only(november: scenario.November) 
     assert all(number.startswith("GS") for number, _ in cases_behind(
         november.ctx, report.figures["received"].trace))
     assert report.narrative.startswith("2023年11月，市县两级共受理社会监督意见6件")
+
+
+def test_the_weekly_trend_adds_up_to_the_figures_and_stops_at_the_periods_end(
+        november: scenario.November) -> None:
+    report = build_report(november.ctx, "2023-11-30 12:00", "GS")
+    # Everything received up to 30 November noon, week by week; nothing of December (J).
+    assert sum(p.received for p in report.trend) == report.figures["received"].value == 10
+    assert sum(p.closed for p in report.trend) == report.figures["closed"].value == 5
+    assert report.trend[0].week.key == "2023-W43"  # G, received Wednesday 25 October
