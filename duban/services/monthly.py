@@ -71,7 +71,7 @@ def _remind(session: Session, ctx: ServiceContext, *, month: str, due_on: dt.dat
     sent = set(session.scalars(select(col(Notification.dedupe_key)).where(
         col(Notification.dedupe_key).in_(keys))))
     labels = ctx.labels.text
-    month_label = labels.get("month_label", "{year}年{month}月").format(
+    month_label = labels["month_label"].format(
         year=month[:4], month=int(month[5:]))
     count = 0
     for key, office in keys.items():

@@ -13,8 +13,11 @@ import heapq
 import logging
 import random
 import time
+import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 from pathlib import Path
 
 from sqlalchemy import distinct, func, select
@@ -35,9 +38,6 @@ from duban.states.definition import HANDLING_STATES, LADDER_ACTIONS
 
 log = logging.getLogger(__name__)
 
-CLERK = Actor("模拟受理员", "clerk")
-DISPATCHER = Actor("模拟分流员", "dispatcher")
-SUPERVISOR = Actor("模拟审核员", "supervisor")
 HANDLING = {s.value for s in HANDLING_STATES}
 
 
@@ -80,6 +80,13 @@ class Tally:
         return self.closed_on_time / self.closed if self.closed else None
 
 
+@cache
+def people() -> dict[str, dict[str, str]]:
+    """Who acts and what they write (people.toml beside this module)."""
+    text = (resources.files("duban.simulation") / "people.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
 class Simulation:
     def __init__(self, *, start: dt.date, end: dt.date, workdir: Path, seed: int = 2023,
                  per_day: float = 12.0, policy: Policy | None = None, name: str = "default") -> None:
@@ -92,6 +99,11 @@ class Simulation:
         self.clock = SimulatedClock(_at(start, 8, 0))
         self.ctx = ServiceContext(engine=engine, clock=self.clock, policy=policy or load_policy())
         self.service = CaseService(self.ctx)
+        cast = people()
+        self.clerk, self.dispatcher, self.supervisor = (
+            Actor(cast["actors"][role], role) for role in ("clerk", "dispatcher", "supervisor"))
+        self.unit_name = cast["actors"]["unit"]
+        self.says = cast["phrases"]
         self.calendar = self.ctx.calendars.official
         self.tally = Tally(name)
         self.cases: dict[int, SimCase] = {}  # by case id
@@ -174,10 +186,10 @@ class Simulation:
     # -- people --------------------------------------------------------------------------------
 
     def _unit_actor(self, case: Case) -> Actor:
-        return Actor("模拟承办人", "unit", case.unit_id)
+        return Actor(self.unit_name, "unit", case.unit_id)
 
     def _on_register(self, arrival) -> None:  # type: ignore[no-untyped-def]
-        registered = self.service.register(arrival.create, actor=CLERK)
+        registered = self.service.register(arrival.create, actor=self.clerk)
         if registered.linked:
             self.tally.linked += 1
             return
@@ -192,7 +204,7 @@ class Simulation:
 
     def _on_dispatch(self, sc: SimCase) -> None:
         form = {"unit": sc.unit_code} if sc.unit_code else {}
-        case = self.service.act(sc.number, sc.disposition, actor=DISPATCHER, form=form)
+        case = self.service.act(sc.number, sc.disposition, actor=self.dispatcher, form=form)
         self.tally.dispatched += 1
         if sc.disposition == "refer":
             self._later(sc, "result", sc.rng.uniform(8, 25))
@@ -231,7 +243,7 @@ class Simulation:
         if case.deadline_on is not None and local_date(self.clock.now()) > case.deadline_on:
             sc.late = True
         self.service.act(sc.number, "submit_report", actor=self._unit_actor(case),
-                         form={"text": "已按要求办理完毕，问题已解决。"})
+                         form={"text": self.says["report"]})
         self._later(sc, "review", sc.rng.uniform(1, 3))
 
     def _on_progress(self, sc: SimCase) -> None:
@@ -239,7 +251,7 @@ class Simulation:
         if case.state != "key_supervised":
             return
         self.service.act(sc.number, "report_progress", actor=self._unit_actor(case),
-                         form={"text": "阶段性进展：已制定整改方案，正在推进。"})
+                         form={"text": self.says["progress"]})
         late = sc.profile is not None and sc.profile.late
         self._later(sc, "progress", sc.rng.uniform(11, 18) if late else sc.rng.uniform(8, 11))
 
@@ -248,11 +260,11 @@ class Simulation:
         if case.state != "reported":
             return
         if sc.rng.random() < 0.85:
-            self.service.act(sc.number, "approve", actor=SUPERVISOR)
+            self.service.act(sc.number, "approve", actor=self.supervisor)
             self._later(sc, "verified", sc.rng.uniform(1, 3))
         else:
-            case = self.service.act(sc.number, "send_back", actor=SUPERVISOR,
-                                    form={"reasons": "事实不清，问题未真正解决。"})
+            case = self.service.act(sc.number, "send_back", actor=self.supervisor,
+                                    form={"reasons": self.says["send_back"]})
             self._plan_report(sc, case, factor=sc.rng.uniform(0.3, 0.8))
 
     def _on_verified(self, sc: SimCase) -> None:
@@ -264,19 +276,20 @@ class Simulation:
                 col(CallbackTask.case_id) == sc.case_id, col(CallbackTask.kind) == "callback",
                 col(CallbackTask.status) == "open"))
         if not queued:
-            self.service.act(sc.number, "close", actor=SUPERVISOR)
+            self.service.act(sc.number, "close", actor=self.supervisor)
         elif sc.rng.random() < 0.9:
-            self.service.act(sc.number, "callback_satisfied", actor=CLERK, form={"note": "满意"})
+            self.service.act(sc.number, "callback_satisfied", actor=self.clerk,
+                             form={"note": self.says["satisfied"]})
         else:
-            case = self.service.act(sc.number, "callback_unsatisfied", actor=CLERK,
-                                    form={"note": "反映人称问题未解决"})
+            case = self.service.act(sc.number, "callback_unsatisfied", actor=self.clerk,
+                                    form={"note": self.says["unsatisfied"]})
             self._plan_report(sc, case, factor=sc.rng.uniform(0.3, 0.8))
 
     def _on_result(self, sc: SimCase) -> None:
         case = self.service.get(sc.number)
         if case.state == "referred":
-            self.service.act(sc.number, "record_result", actor=DISPATCHER,
-                             form={"text": "纪检监察机关已依规依纪依法处理。"})
+            self.service.act(sc.number, "record_result", actor=self.dispatcher,
+                             form={"text": self.says["result"]})
 
     # -- the engine's pressure, felt by units --------------------------------------------------
 
@@ -322,10 +335,10 @@ class Simulation:
                 continue
             try:
                 if sc.rng.random() < 0.95:
-                    complete_revisit(self.ctx, sc.number, actor=SUPERVISOR)
+                    complete_revisit(self.ctx, sc.number, actor=self.supervisor)
                 else:
-                    case = self.service.act(sc.number, "reopen", actor=SUPERVISOR,
-                                            form={"reason": "回头看发现问题反弹"})
+                    case = self.service.act(sc.number, "reopen", actor=self.supervisor,
+                                            form={"reason": self.says["reopen"]})
                     self._plan_report(sc, case, factor=sc.rng.uniform(0.3, 0.8))
             except DubanError:
                 self.tally.refused_actions += 1
