@@ -104,6 +104,11 @@ def triggers(ctx: ServiceContext) -> dict[str, Any]:
     }
 
 
+def _signature(trigger: Any) -> str:
+    """What makes two triggers the same schedule (not their start dates, which differ per start)."""
+    return f"{trigger} {trigger.timezone}"
+
+
 def start_scheduler(ctx: ServiceContext, *, settings: Settings,
                     job_defaults: dict[str, Any] | None = None) -> BackgroundScheduler:
     """Start the engine's jobs in background threads; the caller shuts the scheduler down."""
@@ -118,7 +123,7 @@ def start_scheduler(ctx: ServiceContext, *, settings: Settings,
     scheduler.start(paused=True)
     for name, trigger in triggers(ctx).items():
         stored = scheduler.get_job(name)
-        if stored is not None and str(stored.trigger) == str(trigger):
+        if stored is not None and _signature(stored.trigger) == _signature(trigger):
             continue  # keep its next run time: a run missed while we were down still happens
         scheduler.add_job(run_job, trigger, args=[name], id=name, name=name, replace_existing=True)
         log.info("scheduled %s: %s", name, trigger)

@@ -114,6 +114,18 @@ def test_run_job_runs_the_plain_function_when_prefect_is_off(ctx: ServiceContext
     assert result["visited"] == 0 and result["chunks"] == 0
 
 
+def test_a_changed_timezone_replaces_the_stored_crons(ctx: ServiceContext, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    engine_scheduler.start_scheduler(ctx, settings=settings).shutdown()
+    ctx.policy = ctx.policy.model_copy(update={"schedule": ctx.policy.schedule.model_copy(
+        update={"timezone": "Asia/Urumqi"})})
+    scheduler = engine_scheduler.start_scheduler(ctx, settings=settings)
+    try:
+        assert str(scheduler.get_job("monthly-cycle").trigger.timezone) == "Asia/Urumqi"
+    finally:
+        scheduler.shutdown()
+
+
 def test_a_bad_cron_names_its_key(ctx: ServiceContext) -> None:
     ctx.policy = ctx.policy.model_copy(update={"schedule": ctx.policy.schedule.model_copy(
         update={"monthly_cron": "every day at nine"})})
