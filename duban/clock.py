@@ -36,6 +36,21 @@ class SimulatedClock:
         return self._now
 
 
+class OffsetClock:
+    """Real time, shifted: starts at `virtual_start` when real time was `real_start`, then runs.
+
+    For a demo whose data lives in another year: deadlines, colours and the sweeps behave as if
+    the service were running then, and time still passes.
+    """
+
+    def __init__(self, virtual_start: dt.datetime, real_start: dt.datetime | None = None) -> None:
+        self._offset = as_utc(virtual_start) - (as_utc(real_start) if real_start else
+                                                dt.datetime.now(UTC))
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(UTC) + self._offset
+
+
 def as_utc(when: dt.datetime) -> dt.datetime:
     if when.tzinfo is None:
         raise ValueError(f"naive datetime {when!r}: give a timezone (Asia/Shanghai or UTC)")

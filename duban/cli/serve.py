@@ -24,6 +24,8 @@ def serve(
     seed: int = typer.Option(2023, help="random seed of the demo cases"),
     scheduler: bool = typer.Option(True, "--scheduler/--no-scheduler",
                                    help="run the deadline sweeps here (one process per database should)"),
+    real_clock: bool = typer.Option(False, "--real-clock",
+                                    help="with demo data, run on today's date instead of the demo's"),
 ) -> None:
     """Serve the web pages, the JSON API (/docs) and the deadline scheduler."""
     import uvicorn
@@ -34,6 +36,15 @@ def serve(
 
     settings = get_settings()
     ctx = context()
+    if demo and not real_clock:
+        from duban.clock import shanghai
+        from duban.demo.clock import demo_clock
+
+        # The demo's cases live in 2023: served on today's clock, every one would be three years
+        # overdue and the escalation ladder would fire on all of them at the first sweep.
+        ctx.clock = demo_clock(settings.data_dir)
+        console.print(f"演示时钟 demo clock: {shanghai(ctx.now()):%Y-%m-%d %H:%M} (Asia/Shanghai), "
+                      "running; --real-clock for today's date")
     if demo and _empty(ctx):
         from duban.demo.build import build_demo
 
