@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -109,11 +110,31 @@ def _signature(trigger: Any) -> str:
     return f"{trigger} {trigger.timezone}"
 
 
+class _Scheduler(BackgroundScheduler):
+    """APScheduler 3.11 advances a job's next run time even when submitting it failed, and a
+    job that comes due while the scheduler shuts down fails to submit (the executor is closed):
+    that run is lost without a trace. So shutting down pauses first, lets a processing pass
+    already under way finish submitting, and takes nothing once stopped.
+    """
+
+    def shutdown(self, wait: bool = True) -> None:
+        if self.state != STATE_STOPPED:
+            self.pause()
+            with self._jobstores_lock:  # held for a whole _process_jobs pass
+                pass
+        super().shutdown(wait)
+
+    def _process_jobs(self) -> float | None:
+        if self.state == STATE_STOPPED:
+            return None
+        return super()._process_jobs()  # type: ignore[no-any-return]
+
+
 def start_scheduler(ctx: ServiceContext, *, settings: Settings,
                     job_defaults: dict[str, Any] | None = None) -> BackgroundScheduler:
     """Start the engine's jobs in background threads; the caller shuts the scheduler down."""
     use_context(ctx, settings)
-    scheduler = BackgroundScheduler(
+    scheduler = _Scheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=ctx.engine, tablename=JOB_TABLE)},
         executors={"default": ThreadPoolExecutor(max_workers=4)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import Column, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm.attributes import set_attribute
 from sqlmodel import Field, SQLModel
 
 from duban.models.base import UTCDateTime
@@ -101,6 +103,17 @@ class Case(CaseBase, table=True):
     audit_seq: int = 0
     audit_hash: str = Field(default="", max_length=64)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Columns go straight to SQLAlchemy's instrumentation. SQLModel would also run pydantic's
+        # __setattr__ (no validation on assignment here), ~40 times an action: a measured 20% of
+        # an action's time.
+        if name in _CASE_COLUMNS and "_sa_instance_state" in self.__dict__:
+            set_attribute(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
+
+_CASE_COLUMNS = frozenset(Case.__table__.columns.keys())  # type: ignore[attr-defined]
 
 
 class CaseCreate(CaseBase):

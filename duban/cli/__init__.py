@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from duban.cli import calendar, cases, demo, reports, serve, states, users
+from duban.cli import admin, calendar, cases, demo, reports, serve, states, users
 from duban.cli.engine import register as register_engine_commands
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -17,6 +17,9 @@ app.command("demo")(demo.demo)
 reports.register(app)  # report, board, import, export
 app.command("serve")(serve.serve)
 app.add_typer(users.app, name="user")
+app.add_typer(admin.audit_app, name="audit")
+app.command("backup")(admin.backup)
+app.command("restore")(admin.restore)
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from duban.clock import as_utc, local_date
@@ -19,20 +20,27 @@ from duban.errors import (
     ActionNotAllowed,
     CaseNotFound,
     InvalidActionInput,
-    OrgNotFound,
     PermissionDenied,
     StaleCase,
 )
-from duban.models import Case, CaseCreate, CaseNumberSeq, Complainant, Org, RepeatContact, Subject
+from duban.models import Case, CaseCreate, CaseNumberSeq, Complainant, RepeatContact, Subject
 from duban.services import pressure
 from duban.services.audit import append_event
 from duban.services.context import Actor, ServiceContext
+from duban.services.directory import OrgInfo
 from duban.services.forms import parse_form
 from duban.services.handlers import HANDLERS, Guards, Step, calendar_of
 from duban.services.scope import in_region, may_act, may_see, region_of
 from duban.states import CaseAdapter, CaseState, allowed_actions, fire, triggers
 from duban.states.definition import OPEN_STATES
 from duban.states.machine import failed_guards
+
+# Built once: a statement's cache key is computed on every execution of a new statement object.
+_LOAD = {
+    (by, locked): (lambda q: q.with_for_update() if locked else q)(
+        select(Case).where(getattr(Case, by) == bindparam("ref")))
+    for by in ("id", "number") for locked in (False, True)
+}
 
 
 @dataclass(frozen=True)
@@ -68,7 +76,9 @@ class CaseService:
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:
-        with Session(self._write_engine, expire_on_commit=False) as session:
+        # No autoflush: an action's reads never need its own pending writes, and a flush in the
+        # middle of an action would write the case row twice (one UPDATE at commit is enough).
+        with Session(self._write_engine, expire_on_commit=False, autoflush=False) as session:
             try:
                 yield session
                 session.commit()
@@ -79,10 +89,9 @@ class CaseService:
     # -- reading ---------------------------------------------------------------------------
 
     def load_in(self, session: Session, ref: int | str, *, lock: bool) -> Case:
-        query = select(Case).where(Case.id == ref if isinstance(ref, int) else Case.number == ref)
-        if lock and session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
-        case = session.exec(query).first()
+        by = "id" if isinstance(ref, int) else "number"
+        locked = lock and session.get_bind().dialect.name == "postgresql"
+        case = session.exec(_LOAD[by, locked], params={"ref": ref}).first()  # type: ignore[call-overload]
         if case is None:
             raise CaseNotFound(ref)
         return case
@@ -187,7 +196,7 @@ class CaseService:
         now = as_utc(data.received_at) if data.received_at else self.ctx.now()
         key = matter_key(data.subject_name, data.title)
         with self._transaction() as session:
-            office = self._org(session, data.office_code)
+            office = self.ctx.orgs.by_code(data.office_code)
             region = region_of(session, actor)
             if region is not None and not in_region(office.code, region):
                 raise InvalidActionInput(action="register", field="office_code",
@@ -208,7 +217,7 @@ class CaseService:
                 return linked
             subject = None
             if data.subject_name or data.subject_org_code:
-                subject_org = self._org(session, data.subject_org_code) if data.subject_org_code else None
+                subject_org = self.ctx.orgs.by_code(data.subject_org_code) if data.subject_org_code else None
                 subject = Subject(name=data.subject_name or (subject_org.name if subject_org else ""),
                                   kind=data.subject_kind, org_id=subject_org.id if subject_org else None)
                 session.add(subject)
@@ -248,12 +257,6 @@ class CaseService:
         if not data.title.strip():
             raise InvalidActionInput(action="register", field="title", message="must not be empty")
 
-    def _org(self, session: Session, code: str) -> Org:
-        org = session.exec(select(Org).where(Org.code == code)).first()
-        if org is None:
-            raise OrgNotFound(code)
-        return org
-
     def _repeat_target(self, session: Session, data: CaseCreate, key: str) -> Case | None:
         if data.repeat_of:
             case = self.load_in(session, data.repeat_of, lock=True)
@@ -278,7 +281,7 @@ class CaseService:
                      data={"repeat_count": case.repeat_count})
         return case
 
-    def _next_number(self, session: Session, office: Org, now: Any) -> str:
+    def _next_number(self, session: Session, office: OrgInfo, now: Any) -> str:
         year = local_date(now).year
         query = select(CaseNumberSeq).where(CaseNumberSeq.office_id == office.id,
                                             CaseNumberSeq.year == year)

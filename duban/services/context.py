@@ -12,6 +12,7 @@ from duban.config.policy import Labels, Policy, load_labels, load_policy
 from duban.config.settings import Settings, get_settings
 from duban.db import create_all, get_engine
 from duban.notify.templates import Templates, load_templates
+from duban.services.directory import OrgDirectory, directory_for
 from duban.workcal import CalendarBook, WorkCalendar, load_calendar_book
 
 
@@ -35,6 +36,10 @@ class ServiceContext:
     policy: Policy = field(default_factory=load_policy)
     labels: Labels = field(default_factory=load_labels)
     templates: Templates = field(default_factory=load_templates)  # notification emails
+    orgs: OrgDirectory = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.orgs = directory_for(self.engine)
 
     @classmethod
     def from_settings(

@@ -72,3 +72,17 @@ class OrgDirectory:
         if not self._by_id:
             self.refresh()
         return list(self._children.get(org.id, []))
+
+
+_directories: dict[str, OrgDirectory] = {}
+_registry_lock = threading.Lock()
+
+
+def directory_for(engine: Engine) -> OrgDirectory:
+    """The one directory of a database (by URL), shared by every context and scope check on it."""
+    key = engine.url.render_as_string(hide_password=False)
+    with _registry_lock:
+        found = _directories.get(key)
+        if found is None:
+            found = _directories[key] = OrgDirectory(engine)
+        return found

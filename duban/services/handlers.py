@@ -11,9 +11,10 @@ from sqlmodel import Session, col, func, select
 
 from duban.clock import local_date
 from duban.deadlines import apply_limit, clear_limit, due_date, recompute
-from duban.errors import InvalidActionInput, OrgNotFound
-from duban.models import Callback, Case, Extension, HandlingReport, Objection, Org, Review
+from duban.errors import InvalidActionInput
+from duban.models import Callback, Case, Extension, HandlingReport, Objection, Review
 from duban.services.context import Actor, ServiceContext
+from duban.services.directory import OrgInfo
 from duban.services.pressure_actions import PRESSURE_HANDLERS, finish_callback_task, notify, notify_unit
 from duban.services.routing import avoid, commission_for, higher_office
 from duban.states.definition import DISPOSITION_LADDER
@@ -40,11 +41,8 @@ class Step:
     def calendar(self) -> WorkCalendar:
         return calendar_of(self.session, self.ctx, self.case)
 
-    def org(self, code: str) -> Org:
-        org = self.session.exec(select(Org).where(Org.code == code)).first()
-        if org is None:
-            raise OrgNotFound(code)
-        return org
+    def org(self, code: str) -> OrgInfo:
+        return self.ctx.orgs.by_code(code)
 
     def handling_limit(self) -> None:
         assert self.case.disposition is not None
@@ -62,32 +60,26 @@ class Step:
 
 def calendar_of(session: Session, ctx: ServiceContext, case: Case) -> WorkCalendar:
     """The calendar of the unit handling the case, else of the office that received it."""
-    org = session.get(Org, case.unit_id or case.office_id)
-    return ctx.calendar_for(org.code if org else None)
+    return ctx.calendar_for(ctx.orgs.by_id(case.unit_id or case.office_id).code)
 
 
-def _assign(step: Step, unit: Org) -> None:
-    unit, moved = avoid(step.session, step.case, unit)
+def _assign(step: Step, unit: OrgInfo) -> None:
+    unit, moved = avoid(step.session, step.ctx.orgs, step.case, unit)
     if moved:
         step.data["avoidance"] = moved
-        step.reason = step.reason or step.ctx.labels.text.get("avoidance", "回避：转交上一级办理")
+        step.reason = step.reason or step.ctx.labels.text["avoidance"]
     step.case.unit_id = unit.id
     step.data["unit"] = unit.code
 
 
-def _default_unit(step: Step, disposition: str) -> Org:
-    case = step.case
+def _default_unit(step: Step, disposition: str) -> OrgInfo:
+    case, orgs = step.case, step.ctx.orgs
+    office = orgs.by_id(case.office_id)
     if disposition == "escalate":
-        base = step.session.get(Org, case.unit_id or case.office_id)
-        assert base is not None
-        office = step.session.get(Org, case.office_id)
-        above = higher_office(step.session, base)
         # At the top the receiving office itself handles it directly (直办).
-        return above or office  # type: ignore[return-value]
+        return higher_office(orgs, orgs.by_id(case.unit_id or case.office_id)) or office
     if disposition == "refer":
-        office = step.session.get(Org, case.office_id)
-        assert office is not None
-        commission = commission_for(step.session, office)
+        commission = commission_for(orgs, office)
         if commission is not None:
             return commission
     raise InvalidActionInput(

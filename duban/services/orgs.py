@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from duban.errors import ConfigError, OrgNotFound
 from duban.models import Org
+from duban.services.directory import directory_for
 
 _FIELDS = ("name", "kind", "level", "region_name", "email", "head_email", "autonomous")
 
@@ -34,6 +35,7 @@ def install_orgs(engine: Engine, specs: Iterable[Any]) -> int:
             by_code[spec.code] = org
             count += 1
         session.commit()
+    directory_for(engine).refresh()
     return count
 
 

@@ -12,10 +12,13 @@ a case page, an action and a list never disagree:
 
 from __future__ import annotations
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from duban.models import Case, Org
+from duban.errors import OrgNotFound
+from duban.models import Case
 from duban.services.context import Actor
+from duban.services.directory import OrgDirectory, directory_for
 
 
 def in_region(code: str | None, region: str) -> bool:
@@ -23,21 +26,26 @@ def in_region(code: str | None, region: str) -> bool:
     return code is not None and (code == region or code.startswith(region + "-"))
 
 
+def _orgs(session: Session) -> OrgDirectory:
+    bind = session.get_bind()
+    return directory_for(bind if isinstance(bind, Engine) else bind.engine)
+
+
 def region_of(session: Session, actor: Actor) -> str | None:
     """The org code prefix that bounds what an office actor sees; None for no bound."""
     if actor.org_id is None:
         return None
-    org = session.get(Org, actor.org_id)
-    if org is None or org.level == "province":
+    try:
+        org = _orgs(session).by_id(actor.org_id)
+    except OrgNotFound:
         return None
-    return org.code
+    return None if org.level == "province" else org.code
 
 
 def _code(session: Session, org_id: int | None) -> str | None:
     if org_id is None:
         return None
-    org = session.get(Org, org_id)
-    return org.code if org else None
+    return _orgs(session).by_id(org_id).code
 
 
 def may_see(session: Session, actor: Actor, case: Case) -> bool:

@@ -1,0 +1,1 @@
+"""Alembic migrations: the schema's history. `duban db upgrade` applies them."""
