@@ -8,6 +8,14 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
+# Tables others own in our database (APScheduler's job store) are not part of our schema.
+FOREIGN_TABLES = {"apscheduler_jobs"}
+
+
+def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+    """Alembic's filter: compare and migrate only Duban's own tables."""
+    return not (type_ == "table" and name in FOREIGN_TABLES)
+
 
 def alembic_config() -> Config:
     cfg = Config()

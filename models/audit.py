@@ -37,18 +37,20 @@ class AuditEvent(SQLModel, table=True):
 
 # Append-only in the database itself, not just by convention: an UPDATE or DELETE of an audit
 # event fails whoever sends it. (TRUNCATE and DROP, used by tests and restores, are not row events.)
-_SQLITE_GUARDS = [
-    DDL(f"CREATE TRIGGER IF NOT EXISTS audit_events_no_{verb.lower()} BEFORE {verb} ON audit_events "
-        "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END")
-    for verb in ("UPDATE", "DELETE")
-]
-_PG_GUARD = [
-    DDL("CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger AS $$ "
-        "BEGIN RAISE EXCEPTION 'audit_events is append-only'; END; $$ LANGUAGE plpgsql"),
-    DDL("CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events "
-        "FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()"),
-]
-for _ddl in _SQLITE_GUARDS:
-    event.listen(AuditEvent.__table__, "after_create", _ddl.execute_if(dialect="sqlite"))
-for _ddl in _PG_GUARD:
-    event.listen(AuditEvent.__table__, "after_create", _ddl.execute_if(dialect="postgresql"))
+# The migrations run the same statements (duban/migrations/versions/0001_initial_schema.py).
+APPEND_ONLY_DDL: dict[str, list[str]] = {
+    "sqlite": [
+        f"CREATE TRIGGER IF NOT EXISTS audit_events_no_{verb.lower()} BEFORE {verb} ON audit_events "
+        "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END"
+        for verb in ("UPDATE", "DELETE")
+    ],
+    "postgresql": [
+        "CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger AS $$ "
+        "BEGIN RAISE EXCEPTION 'audit_events is append-only'; END; $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events "
+        "FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()",
+    ],
+}
+for _dialect, _statements in APPEND_ONLY_DDL.items():
+    for _statement in _statements:
+        event.listen(AuditEvent.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect))

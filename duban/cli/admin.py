@@ -13,7 +13,9 @@ audit_app = typer.Typer(no_args_is_help=True, help="The audit trail (审计记�
 
 
 @audit_app.command("verify")
-def verify(all_: bool = typer.Option(False, "--all", help="list every broken chain, not only the first")) -> None:
+def verify(
+    all_: bool = typer.Option(False, "--all", help="list every broken chain, not only the first"),
+) -> None:
     """Check every case's audit chain; report the first tampered or missing event (exit 1)."""
     from duban.services.integrity import verify_audit
 

@@ -7,13 +7,7 @@ from sqlmodel import SQLModel
 
 import duban.models  # noqa: F401  (every table)
 from duban.db import get_engine
-
-# Tables others own in our database (APScheduler's job store) are not part of our schema.
-FOREIGN_TABLES = {"apscheduler_jobs"}
-
-
-def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
-    return not (type_ == "table" and name in FOREIGN_TABLES)
+from duban.schema import include_object
 
 
 def run_migrations_online() -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+
+import duban.models.base  # noqa: F401  (UTCDateTime columns)
 ${imports if imports else ""}
 
 revision = ${repr(up_revision)}

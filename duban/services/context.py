@@ -10,8 +10,9 @@ from sqlalchemy.engine import Engine
 from duban.clock import Clock, SystemClock, local_date
 from duban.config.policy import Labels, Policy, load_labels, load_policy
 from duban.config.settings import Settings, get_settings
-from duban.db import create_all, get_engine
+from duban.db import get_engine
 from duban.notify.templates import Templates, load_templates
+from duban.schema import upgrade
 from duban.services.directory import OrgDirectory, directory_for
 from duban.workcal import CalendarBook, WorkCalendar, load_calendar_book
 
@@ -48,7 +49,8 @@ class ServiceContext:
         settings = settings or get_settings()
         engine = get_engine(settings.resolved_database_url)
         if create:
-            create_all(engine)
+            # The schema at the migrations' head, so that a later release can migrate it.
+            upgrade(engine)
         return cls(
             engine=engine,
             clock=clock or SystemClock(),

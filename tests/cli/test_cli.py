@@ -73,3 +73,10 @@ def test_an_office_runs_a_case_from_the_command_line(data_dir: Path) -> None:
 def test_the_state_diagram_is_printed_from_the_definition() -> None:
     out = run("states", "diagram")
     assert out.startswith("stateDiagram-v2") and "received --> transferred : transfer" in out
+
+
+def test_db_upgrade_brings_a_fresh_database_to_the_newest_migration(data_dir: Path) -> None:
+    out = run("db", "upgrade")
+    assert "(empty) → 0001" in out
+    assert run("db", "current").strip() == "0001"
+    assert "0001 → 0001" in run("db", "upgrade")
