@@ -5,14 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy import select as core_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from duban.clock import local_date
 from duban.deadlines import due_date
-from duban.models import Case, Org
-from duban.services.audit import append_event
+from duban.errors import StaleCase
+from duban.models import AuditEvent, Case, Org
+from duban.services.audit import event_hash
 from duban.services.context import ENGINE_ACTOR, ServiceContext
 from duban.states.definition import OPEN_STATES
 
@@ -56,28 +58,47 @@ def find_moved(ctx: ServiceContext) -> list[Moved]:
 
 
 def apply_moved(ctx: ServiceContext, moved: list[Moved]) -> int:
-    """Store the new deadlines, each with an audit event, in chunks of one transaction each."""
+    """Store the new deadlines, each with its audit event, one transaction per chunk.
+
+    Core statements in bulk (a calendar change can move a third of all open deadlines): read the
+    chain heads of the chunk, insert its events with one executemany, update its cases with
+    another. The case's version guards against an action racing the recompute.
+    """
     now = ctx.now()
+    cases = Case.__table__  # type: ignore[attr-defined]
+    events = AuditEvent.__table__  # type: ignore[attr-defined]
+    stored = 0
     for i in range(0, len(moved), CHUNK):
-        chunk = moved[i: i + CHUNK]
-        with Session(ctx.engine) as session:
-            session.connection().execute(
-                # sweep_due_on: the next sweep recolours the case and re-plans its ladder steps.
-                update(Case).where(col(Case.id) == bindparam("cid")).values(
-                    deadline_on=bindparam("new"), deadline_provisional=bindparam("prov"),
-                    sweep_due_on=local_date(now)),
-                [{"cid": m.case_id, "new": m.new, "prov": m.provisional_after} for m in chunk],
-                execution_options={"synchronize_session": False},
-            )
-            cases = {c.id: c for c in session.exec(
-                select(Case).where(col(Case.id).in_([m.case_id for m in chunk])))}
-            for m in chunk:
-                case = cases[m.case_id]
-                case.version += 1
-                append_event(session, case, at=now, actor=ENGINE_ACTOR.name,
-                             actor_role=ENGINE_ACTOR.role, action="recompute_deadline",
-                             from_state=case.state,
-                             data={"from": str(m.old), "to": str(m.new),
-                                   "provisional": m.provisional_after})
-            session.commit()
-    return len(moved)
+        chunk = {m.case_id: m for m in moved[i: i + CHUNK]}
+        with ctx.engine.begin() as conn:
+            heads = conn.execute(core_select(cases.c.id, cases.c.state, cases.c.version, cases.c.audit_seq,
+                                        cases.c.audit_hash).where(cases.c.id.in_(list(chunk))))
+            event_rows, case_rows = [], []
+            for cid, state, version, seq, prev in heads:
+                m = chunk[cid]
+                data = {"from": str(m.old), "to": str(m.new), "provisional": m.provisional_after}
+                digest = event_hash(prev_hash=prev, case_id=cid, seq=seq + 1, at=now,
+                                    actor=ENGINE_ACTOR.name, actor_role=ENGINE_ACTOR.role,
+                                    action="recompute_deadline", from_state=state, to_state=state,
+                                    reason="", data=data)
+                event_rows.append({"case_id": cid, "seq": seq + 1, "at": now, "actor": ENGINE_ACTOR.name,
+                                   "actor_role": ENGINE_ACTOR.role, "action": "recompute_deadline",
+                                   "from_state": state, "to_state": state, "reason": "", "data": data,
+                                   "prev_hash": prev, "hash": digest})
+                case_rows.append({"cid": cid, "v": version, "new": m.new, "prov": m.provisional_after,
+                                  "seq": seq + 1, "hash": digest})
+            if event_rows:
+                conn.execute(insert(events), event_rows)
+                result = conn.execute(
+                    update(cases).where(cases.c.id == bindparam("cid"), cases.c.version == bindparam("v"))
+                    .values(deadline_on=bindparam("new"), deadline_provisional=bindparam("prov"),
+                            version=cases.c.version + 1, audit_seq=bindparam("seq"),
+                            audit_hash=bindparam("hash"),
+                            # the next sweep recolours the case and re-plans its ladder steps
+                            sweep_due_on=local_date(now)),
+                    case_rows)
+                if result.rowcount != len(case_rows):
+                    raise StaleCase(case_number="(recompute)", expected=len(case_rows),
+                                    actual=result.rowcount)
+            stored += len(event_rows)
+    return stored

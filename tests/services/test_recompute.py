@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from duban.models import AuditEvent
 from duban.services import CaseService
+from duban.services.integrity import verify_audit
 from duban.services.recompute import apply_moved, find_moved
 from duban.workcal import load_calendar_book
 from tests.factories import transferred, world
@@ -40,3 +41,4 @@ def test_publishing_next_years_schedule_moves_provisional_deadlines(engine: Engi
         event = session.exec(select(AuditEvent).where(AuditEvent.action == "recompute_deadline")).one()
     assert event.data == {"from": "2027-01-18", "to": "2027-01-19", "provisional": False}
     assert find_moved(ctx) == []
+    assert verify_audit(ctx)[2] == []  # the bulk path extends the hash chain like an action does
