@@ -33,7 +33,13 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_username: str | None = None
     smtp_password: str | None = None
+    # Secrets come from the environment only (DUBAN_SECRET_KEY, DUBAN_SMTP_PASSWORD); never from
+    # config/ or the repository. Without DUBAN_SECRET_KEY a key is generated once into the data
+    # folder (mode 0600), which suits the embedded demo; production sets the variable.
     secret_key: str | None = None
+    # Mark the session cookie Secure (and send HSTS) even when the request arrived as plain HTTP:
+    # set it behind a TLS-terminating proxy. Requests that arrive over HTTPS get both anyway.
+    cookie_secure: bool = False
 
     @property
     def resolved_database_url(self) -> str:

@@ -17,10 +17,11 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from duban.api import auth, cases, meta, orgs
+from duban.api import auth, cases, meta, notifications, orgs
 from duban.api.errors import install as install_error_handlers
 from duban.config.settings import Settings, get_settings
 from duban.services.context import ServiceContext
+from duban.services.throttle import LoginThrottle
 from duban.services.users import secret_key
 from duban.web import casepages, pages
 from duban.web.render import CSP, Web, login_redirect
@@ -39,6 +40,9 @@ SECURITY_HEADERS = {
     # Case data is confidential: never kept by a shared cache or the browser's back button.
     "Cache-Control": "no-store",
 }
+# Only over HTTPS (or with DUBAN_COOKIE_SECURE, behind a TLS proxy): over plain HTTP it would be
+# ignored by browsers anyway, and a local demo must stay reachable as http://127.0.0.1.
+HSTS = (b"strict-transport-security", b"max-age=31536000")
 
 
 class BodyLimit:
@@ -87,8 +91,9 @@ class _TooLarge(Exception):
 class SecurityHeaders:
     """Add SECURITY_HEADERS to every answer that does not set its own (static files may be cached)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, https_only: bool = False) -> None:
         self.app = app
+        self.https_only = https_only
         self.headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
         self.static = [h for h in self.headers if h[0] != b"cache-control"]
 
@@ -97,6 +102,8 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         extra = self.static if scope["path"].startswith("/static/") else self.headers
+        if self.https_only or scope.get("scheme") == "https":
+            extra = [*extra, HSTS]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -149,8 +156,9 @@ def create_app(ctx: ServiceContext, *, settings: Settings | None = None, secret:
                   description="Public supervision cases (社会监督意见): register, route, handle, review, "
                               "close. Errors carry `code`, `message` and `message_zh`.")
     app.state.ctx = ctx
-    app.state.web = web = Web(ctx, secret or secret_key(settings))
-    for router in (auth.router, cases.router, orgs.router, meta.router):
+    app.state.web = web = Web(ctx, secret or secret_key(settings), cookie_secure=settings.cookie_secure)
+    app.state.login_throttle = LoginThrottle(ctx.now)
+    for router in (auth.router, cases.router, orgs.router, meta.router, notifications.router):
         app.include_router(router, prefix="/api")
     app.include_router(pages.router)
     app.include_router(casepages.router)
@@ -162,6 +170,7 @@ def create_app(ctx: ServiceContext, *, settings: Settings | None = None, secret:
 
     app.add_exception_handler(LoginRequired, on_login_required)
 
-    app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit)
+    # Outermost (added last), so that refusals made by the middleware below carry the headers too.
+    app.add_middleware(SecurityHeaders, https_only=settings.cookie_secure)
     return app

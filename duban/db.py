@@ -15,11 +15,14 @@ from duban.config.settings import get_settings
 
 
 def make_engine(url: str) -> Engine:
+    # hide_parameters: a failed statement's values (a complainant's name, a mail body) stay out of
+    # exception messages and SQL logs, which reach log files and people who may not see them.
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling is off (see _sqlite_pragmas); BEGIN is ours, so a
         # writer can take the write lock up front with execution_options(sqlite_begin="IMMEDIATE").
@@ -27,7 +30,7 @@ def make_engine(url: str) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
 
 
 def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]

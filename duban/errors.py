@@ -9,6 +9,7 @@
     ├── AvoidanceViolation      the case would go to the unit it complains about
     ├── PermissionDenied        the actor's role (or office) may not do this
     ├── AuthenticationFailed    unknown user, wrong password, or a token that is no longer valid
+    ├── TooManyAttempts         too many failed sign-ins for this user name from this address
     └── ConfigError (ValueError) a policy or calendar file is wrong
 
 Services raise these; the API maps them to HTTP codes in one handler, the CLI prints them.
@@ -125,6 +126,16 @@ class AuthenticationFailed(DubanError):
 
     def __init__(self, message: str = "wrong user name or password, or the session has expired") -> None:
         super().__init__(message)
+
+
+class TooManyAttempts(DubanError):
+    """Sign-in refused without checking the password: too many recent failures (429)."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(f"too many failed sign-ins; try again in {retry_after} seconds")
 
 
 class ConfigError(DubanError, ValueError):

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from sqlmodel import Session
 
 from duban.api.deps import BearerToken, Ctx, CurrentUser
 from duban.api.present import user_out
-from duban.api.schemas import LoginIn, TokenOut, UserOut
+from duban.api.schemas import LoginIn, ProblemOut, TokenOut, UserOut
 from duban.models import Org, User
 from duban.services.context import ServiceContext
-from duban.services.users import authenticate, issue_token, revoke_token
+from duban.services.throttle import sign_in
+from duban.services.users import issue_token, revoke_token
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -22,10 +23,13 @@ def _user_dict(ctx: ServiceContext, user: User) -> dict:
         return user_out(ctx, user, org)
 
 
-@router.post("/login", response_model=TokenOut)
-def login(body: LoginIn, ctx: Ctx) -> dict:
+@router.post("/login", response_model=TokenOut, responses={
+    401: {"model": ProblemOut, "description": "wrong user name or password"},
+    429: {"model": ProblemOut, "description": "too many failures from here: wait Retry-After seconds"}})
+def login(body: LoginIn, ctx: Ctx, request: Request) -> dict:
     """Exchange a user name and password for a bearer token (valid 7 days)."""
-    user = authenticate(ctx, body.username, body.password)
+    user = sign_in(ctx, request.app.state.login_throttle, username=body.username, password=body.password,
+                   address=request.client.host if request.client else None)
     token, expires = issue_token(ctx, user)
     return {"token": token, "expires_at": expires, "user": _user_dict(ctx, user)}
 

@@ -6,6 +6,7 @@
     InvalidActionInput, bad request  422  naming the field
     PermissionDenied                 403
     AuthenticationFailed             401
+    TooManyAttempts                  429  with Retry-After
     ConfigError                      500
 
 Every body carries `code`, `message` (English) and `message_zh`. Nothing below the API raises
@@ -37,6 +38,7 @@ from duban.errors import (
     OrgNotFound,
     PermissionDenied,
     StaleCase,
+    TooManyAttempts,
 )
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,7 @@ STATUS: list[tuple[type[DubanError], int]] = [
     (InvalidActionInput, 422),
     (PermissionDenied, 403),
     (AuthenticationFailed, 401),
+    (TooManyAttempts, 429),
     (ConfigError, 500),
 ]
 
@@ -115,6 +118,9 @@ def problem_for(exc: DubanError, labels: Labels) -> Problem:
         zh = field_message(labels, field=exc.field, kind=exc.kind, message=exc.message, limits=exc.limits)
     elif isinstance(exc, AuthenticationFailed):
         problem.headers["WWW-Authenticate"] = "Bearer"
+    elif isinstance(exc, TooManyAttempts):
+        problem.headers["Retry-After"] = str(exc.retry_after)
+        zh = _fmt(zh, minutes=max(1, -(-exc.retry_after // 60)))
     elif isinstance(exc, ConfigError):
         log.error("configuration error: %s", exc)
         problem.message = "the server's configuration is wrong; see its log"

@@ -53,9 +53,10 @@ def _local(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 class Web:
     """Pages' shared state: the service context, the session signer and the templates."""
 
-    def __init__(self, ctx: ServiceContext, secret: str) -> None:
+    def __init__(self, ctx: ServiceContext, secret: str, *, cookie_secure: bool = False) -> None:
         self.ctx = ctx
         self.sessions = Sessions(secret)
+        self.cookie_secure = cookie_secure  # DUBAN_COOKIE_SECURE: Secure cookies even over plain HTTP
         env = Environment(loader=PackageLoader("duban.web", "templates"),
                           autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
                           trim_blocks=True, lstrip_blocks=True)

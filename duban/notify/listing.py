@@ -1,0 +1,81 @@
+"""Reading the outbox for people: which messages went out, which wait, and which failed for good.
+
+Only the office's staff read it (a mail to an office may name the complainant, and a unit has no
+business reading another unit's mail): a unit or a leader is refused. An office sees the mail
+of the cases in its region (received there or handled by a unit there), and mail not tied to a
+case (the monthly reminders) addressed to an org in its region; the province sees all of it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col
+
+from duban.errors import PermissionDenied
+from duban.models import Case, Notification, Org
+from duban.services.context import Actor, ServiceContext
+from duban.services.privacy import OFFICE_ROLES
+from duban.services.queries import scope_for
+
+STATUSES = ("pending", "sending", "sent", "failed")
+READERS = sorted(OFFICE_ROLES - {"engine"})
+
+
+@dataclass(frozen=True)
+class MailRow:
+    id: int
+    case_number: str | None
+    kind: str
+    audience: str
+    recipient: str  # the org's name, or "" when the row names none
+    to_address: str
+    subject: str
+    status: str
+    attempts: int
+    last_error: str
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+
+
+def _query(session: Session, viewer: Actor):  # type: ignore[no-untyped-def]
+    if viewer.role not in OFFICE_ROLES:
+        raise PermissionDenied(action="notifications", role=viewer.role, allowed_roles=READERS)
+    office, unit, recipient = aliased(Org), aliased(Org), aliased(Org)
+    query = (select(col(Notification.id), col(Case.number), col(Notification.kind),
+                    col(Notification.audience),
+                    func.coalesce(col(recipient.name), ""), col(Notification.to_address),
+                    col(Notification.subject), col(Notification.status), col(Notification.attempts),
+                    col(Notification.last_error), col(Notification.created_at), col(Notification.sent_at))
+             .outerjoin(Case, col(Notification.case_id) == Case.id)
+             .outerjoin(office, col(Case.office_id) == office.id)
+             .outerjoin(unit, col(Case.unit_id) == unit.id)
+             .outerjoin(recipient, col(Notification.org_id) == recipient.id))
+    prefix = scope_for(session, viewer).office_prefix
+    if prefix:
+        def within(org):  # type: ignore[no-untyped-def]
+            return or_(org.code == prefix, col(org.code).startswith(prefix + "-"))
+
+        query = query.where(or_(within(office), within(unit),
+                                and_(col(Notification.case_id).is_(None), within(recipient))))
+    return query
+
+
+def list_mail(ctx: ServiceContext, viewer: Actor, *, status: str | None = None, limit: int = 50,
+              offset: int = 0) -> list[MailRow]:
+    """The viewer's outbox rows, newest first; `status="failed"`: what the server refused for good."""
+    with Session(ctx.engine) as session:
+        query = _query(session, viewer)
+        if status:
+            query = query.where(col(Notification.status) == status)
+        query = query.order_by(col(Notification.id).desc()).limit(limit).offset(offset)
+        return [MailRow(*row) for row in session.execute(query).all()]
+
+
+def count_mail(ctx: ServiceContext, viewer: Actor, *, status: str) -> int:
+    with Session(ctx.engine) as session:
+        query = _query(session, viewer).where(col(Notification.status) == status)
+        return int(session.execute(select(func.count()).select_from(query.subquery())).scalar_one())
