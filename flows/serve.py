@@ -1,18 +1,29 @@
-"""Serve the engine's flows from a Prefect server, for offices that outgrow one machine.
+"""Serve the engine's flows from a Prefect server, or deploy them to a work pool for workers.
 
     prefect server start --host 127.0.0.1            # once, or a server you already run
     PREFECT_API_URL=http://127.0.0.1:4200/api DUBAN_DATABASE_URL=postgresql://... \\
-        python -m duban.flows.serve
+        python -m duban.flows.serve                  # this process runs the flows
+
+    PREFECT_API_URL=... DUBAN_DATABASE_URL=postgresql://... \\
+        python -m duban.flows.serve --pool duban     # deploy for `prefect worker start --pool duban`
 
 The flows are the ones `duban serve` runs in-process; here the Prefect server schedules them
-(crons need a real server) and this process runs them. Schedules come from policy [schedule],
-so the two ways of running agree. Run one serve process (or workers with prefect.yaml) per
-database; a second one is harmless (every flow is idempotent), only wasteful.
+(crons need a real server). Schedules come from policy [schedule], so the two ways of running
+agree. Deployed to a pool, each flow runs in a worker's subprocess, found by its module path
+(`duban.flows.deadline_sweep.deadline_sweep_flow`), so workers need Duban installed, not a
+checkout; the deployment carries DUBAN_DATABASE_URL (and the non-secret DUBAN_SMTP_* and
+DUBAN_CONFIG_DIR) as the runs' environment, secrets stay in the workers' own environment.
+`scripts/prefect-stack` starts a server, two workers and these deployments (docs/engine.md).
+Run one serve process or one pool per database; a second one is harmless (every flow is
+idempotent, and sweeps and senders share work through row locks), only wasteful.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
+import os
+import sys
 from typing import Any
 
 from prefect.schedules import Cron, Interval
@@ -24,9 +35,18 @@ from duban.flows.deadline_sweep import deadline_sweep_flow
 from duban.flows.deliver_notifications import deliver_notifications_flow
 from duban.flows.monthly_cycle import monthly_cycle_flow
 
+# What a deployment passes to its runs' environment. Not DUBAN_SMTP_PASSWORD, DUBAN_SMTP_USERNAME
+# or DUBAN_SECRET_KEY: the Prefect server shows job variables to anyone who can open its UI.
+RUN_ENVIRONMENT = ("DUBAN_DATABASE_URL", "DUBAN_CONFIG_DIR", "DUBAN_TIMEZONE", "DUBAN_SMTP_HOST",
+                   "DUBAN_SMTP_PORT", "DUBAN_SMTP_SENDER", "DUBAN_SMTP_STARTTLS")
 
-def deployments(policy: Policy) -> list[Any]:
-    """One deployment per flow, on the schedule policy gives (Asia/Shanghai)."""
+
+def deployments(policy: Policy, *, concurrency_limit: int | None = 1, **options: Any) -> list[Any]:
+    """One deployment per flow, on the schedule policy gives (Asia/Shanghai).
+
+    `concurrency_limit` bounds the runs of the sweep and of delivery at once (None: no bound);
+    `options` go to `Flow.to_deployment` (a work pool, job variables, paused...).
+    """
     schedule = policy.schedule
     zone = schedule.timezone
 
@@ -35,20 +55,53 @@ def deployments(policy: Policy) -> list[Any]:
 
     return [
         deadline_sweep_flow.to_deployment(
-            name="duban", schedules=[every(schedule.sweep_every_minutes)], concurrency_limit=1),
+            name="duban", schedules=[every(schedule.sweep_every_minutes)],
+            concurrency_limit=concurrency_limit, **options),
         deliver_notifications_flow.to_deployment(
-            name="duban", schedules=[every(schedule.deliver_every_minutes)], concurrency_limit=1),
+            name="duban", schedules=[every(schedule.deliver_every_minutes)],
+            concurrency_limit=concurrency_limit, **options),
         sample_callbacks_flow.to_deployment(
-            name="duban", schedules=[Cron(schedule.callbacks_cron, timezone=zone)]),
+            name="duban", schedules=[Cron(schedule.callbacks_cron, timezone=zone)], **options),
         monthly_cycle_flow.to_deployment(
-            name="duban", schedules=[Cron(schedule.monthly_cron, timezone=zone)]),
+            name="duban", schedules=[Cron(schedule.monthly_cron, timezone=zone)], **options),
     ]
 
 
-def main() -> None:
+def deploy_to_pool(policy: Policy, *, pool: str, concurrency_limit: int | None = 1,
+                   paused: bool = False) -> list[str]:
+    """Register the four deployments on work pool `pool`; returns their names (flow/deployment)."""
+    from prefect.types.entrypoint import EntrypointType
+
+    env = {name: os.environ[name] for name in RUN_ENVIRONMENT if os.environ.get(name)}
+    if "DUBAN_DATABASE_URL" not in env:
+        raise SystemExit("set DUBAN_DATABASE_URL: the database the flow runs work on")
+    names = []
+    for deployment in deployments(policy, concurrency_limit=concurrency_limit, work_pool_name=pool,
+                                  job_variables={"env": env}, paused=paused,
+                                  entrypoint_type=EntrypointType.MODULE_PATH):
+        deployment.apply()
+        names.append(f"{deployment.flow_name}/{deployment.name}")
+    return names
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m duban.flows.serve", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pool", help="deploy to this work pool (process type) instead of serving")
+    parser.add_argument("--concurrency", type=int, default=1,
+                        help="runs of the sweep, and of delivery, at once (0: no bound; default 1)")
+    parser.add_argument("--paused", action="store_true",
+                        help="with --pool: schedules paused (runs start only when asked for)")
+    args = parser.parse_args(argv)
+    policy = load_policy(get_settings().override_dir)
+    if args.pool:
+        for name in deploy_to_pool(policy, pool=args.pool, concurrency_limit=args.concurrency or None,
+                                   paused=args.paused):
+            sys.stdout.write(f"deployed {name} to work pool {args.pool}\n")
+        return
     from prefect import serve
 
-    serve(*deployments(load_policy(get_settings().override_dir)))
+    serve(*deployments(policy, concurrency_limit=args.concurrency or None))
 
 
 if __name__ == "__main__":
