@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -18,7 +19,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from duban.api import auth, cases, meta, notifications, orgs
+from duban.api.errors import Problem, field_message, is_api
 from duban.api.errors import install as install_error_handlers
+from duban.api.schemas import BROKEN_TEXT, BROKEN_TEXT_MESSAGE
 from duban.config.settings import Settings, get_settings
 from duban.services.context import ServiceContext
 from duban.services.throttle import LoginThrottle
@@ -84,8 +87,44 @@ class BodyLimit:
         await JSONResponse(body, status_code=413)(scope, receive, send)
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(BaseException):
+    """A BaseException, so that FastAPI's body parsing (which turns any Exception into a 400)
+    lets it through to BodyLimit, which answers 413."""
+
+
+def broken_url_part(scope: Scope) -> str | None:
+    """The query parameter (or "path") holding a NUL byte or a lone surrogate, if any."""
+    if BROKEN_TEXT.search(scope.get("path", "")):
+        return "path"
+    query = scope.get("query_string", b"").decode("latin-1")
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if BROKEN_TEXT.search(name) or BROKEN_TEXT.search(value):
+            return BROKEN_TEXT.sub("", name)[:40] or "query"
+    return None
+
+
+class BrokenText:
+    """Refuse NUL bytes in the path or query string with 422 naming the parameter, for the API and
+    the pages alike, before a filter carries one to the database (PostgreSQL: a 500)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        field = broken_url_part(scope) if scope["type"] == "http" else None
+        if field is None:
+            await self.app(scope, receive, send)
+            return
+        app = scope["app"]
+        zh = field_message(app.state.ctx.labels, field=field, kind="broken_text", message=BROKEN_TEXT_MESSAGE)
+        problem = Problem(status=422, code="invalid_input", message=f"field '{field}': {BROKEN_TEXT_MESSAGE}",
+                          message_zh=zh, field=field)
+        request = Request(scope, receive)
+        if is_api(request):
+            response: Response = JSONResponse(problem.body(), status_code=422)
+        else:
+            response = app.state.web.error_page(request, problem)
+        await response(scope, receive, send)
 
 
 class SecurityHeaders:
@@ -170,6 +209,7 @@ def create_app(ctx: ServiceContext, *, settings: Settings | None = None, secret:
 
     app.add_exception_handler(LoginRequired, on_login_required)
 
+    app.add_middleware(BrokenText)
     app.add_middleware(BodyLimit)
     # Outermost (added last), so that refusals made by the middleware below carry the headers too.
     app.add_middleware(SecurityHeaders, https_only=settings.cookie_secure)

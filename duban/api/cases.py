@@ -6,6 +6,7 @@ caller as viewer, so scope and confidentiality are the service layer's, not this
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -15,6 +16,7 @@ from sqlmodel import Session
 from duban.api.deps import Ctx, CurrentActor
 from duban.api.present import action_out, detail_out, row_out
 from duban.api.schemas import (
+    BROKEN_TEXT_MESSAGE,
     ActedOut,
     ActionIn,
     ActionOut,
@@ -28,6 +30,7 @@ from duban.api.schemas import (
     RegisterOut,
     StateName,
     Warning,
+    broken_text_in,
 )
 from duban.errors import CaseNotFound, InvalidActionInput, OrgNotFound
 from duban.models import CaseCreate
@@ -81,6 +84,9 @@ def _row_of(ctx: ServiceContext, number: str) -> dict[str, Any]:
 @router.post("", status_code=201, response_model=RegisterOut, responses=ERRORS)
 def register(body: CaseIn, actor: CurrentActor, ctx: Ctx) -> dict:
     """Register a complaint; one that repeats an open case is linked to it instead (linked=true)."""
+    if body.received_at is not None and body.received_at > ctx.now() + dt.timedelta(hours=1):
+        raise InvalidActionInput(action="register", field="received_at", kind="date_out_of_range",
+                                 message="is in the future")
     data = CaseCreate(**body.model_dump())
     result = naming_org_field(lambda: CaseService(ctx).register(data, actor=actor),
                               {"office_code": body.office_code, "subject_org_code": body.subject_org_code,
@@ -130,6 +136,10 @@ def allowed(number: Number, actor: CurrentActor, ctx: Ctx) -> list[dict]:
 def act(number: Number, action: ActionName, body: ActionIn,  # type: ignore[valid-type]
         actor: CurrentActor, ctx: Ctx) -> dict:
     """Perform an action with its form; send expected_version to refuse a stale case."""
+    broken = broken_text_in(body.form)
+    if broken is not None:  # named as the service names a form's fields: by the field alone
+        raise InvalidActionInput(action=action, field=broken.split(".")[0] or "form", kind="broken_text",
+                                 message=BROKEN_TEXT_MESSAGE)
     case = naming_org_field(lambda: CaseService(ctx).act(number, action, actor=actor, form=body.form,
                                                          expected_version=body.expected_version),
                             {"unit": body.form.get("unit")})

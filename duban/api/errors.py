@@ -170,7 +170,13 @@ def install(app: FastAPI, *, page_error: Any) -> None:
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         labels = labels_of(request)
-        codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            # Not JSON FastAPI could decode (bytes that are not UTF-8): bad input, like bad JSON.
+            return answer(request, Problem(
+                status=422, code="invalid_input", field="body",
+                message="field 'body': the request body could not be read; send UTF-8 JSON",
+                message_zh=labels.errors.get("invalid_body", "")))
+        codes = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
         code = codes.get(exc.status_code, "http_error")
         zh = labels.errors.get(code, "") or labels.errors.get("not_found", "")
         problem = Problem(status=exc.status_code, code=code, message=str(exc.detail), message_zh=zh,

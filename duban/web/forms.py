@@ -9,7 +9,9 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from duban.api.errors import field_message
+from duban.api.schemas import BROKEN_TEXT, BROKEN_TEXT_MESSAGE
 from duban.config.policy import Labels
+from duban.errors import InvalidActionInput
 from duban.services.forms import FORMS
 
 MAX_FIELD = 100_000  # characters; the models' own limits are far lower, this only bounds the work
@@ -18,7 +20,12 @@ MAX_FIELD = 100_000  # characters; the models' own limits are far lower, this on
 async def posted_form(request: Request) -> dict[str, str]:
     """The submitted fields as strings (a dependency, so the routes themselves can stay sync)."""
     form = await request.form(max_files=0, max_fields=200)
-    return {key: value[:MAX_FIELD] for key, value in form.items() if isinstance(value, str)}
+    values = {key: value[:MAX_FIELD] for key, value in form.items() if isinstance(value, str)}
+    for key, value in values.items():
+        if BROKEN_TEXT.search(key) or BROKEN_TEXT.search(value):  # refused, as in the API
+            raise InvalidActionInput(action="form", field=BROKEN_TEXT.sub("", key)[:40] or "form",
+                                     kind="broken_text", message=BROKEN_TEXT_MESSAGE)
+    return values
 
 
 def action_values(action: str, posted: dict[str, str]) -> dict[str, Any]:
