@@ -1,22 +1,32 @@
 """Transitions per second through the service layer, and deadline recompute over many open cases.
 
-    python bench/engine_bench.py [--cases 100000] [--actions 3000] [--database URL]
+    python -m bench.engine_bench [--cases 100000] [--actions 3500] [--database URL]
+                                 [--part all|transitions|recompute]
 
-Prints figures; asserts nothing about time (a loaded machine is slower, not wrong).
+Run from the repository root. `--database` must name an empty database (default: a temporary
+SQLite file). The recompute loads `--cases` open cases by Core insert, then measures in a fresh
+process (its peak memory is the recompute's, not the loader's): a scan with the calendar
+unchanged, then, after publishing 2027's holidays, finding the moved deadlines and storing them
+with their audit events. Prints figures and BENCH lines (bench/common.py); asserts nothing about
+time (a loaded machine is slower, not wrong).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import resource
+import json
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
+from bench.common import backend_of, emit, memory_mb
 from duban.clock import SimulatedClock, parse_local
 from duban.db import create_all, make_engine
 from duban.models import Case, Org
@@ -30,8 +40,9 @@ DISPATCHER = Actor("bench", "dispatcher")
 SUPERVISOR = Actor("bench", "supervisor")
 
 
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+ROOT = Path(__file__).resolve().parents[1]
+CALENDAR_2027 = ('year = 2027\n[[holidays]]\nname = "元旦"\nstart = 2027-01-01\nend = 2027-01-03\n'
+                 '[[holidays]]\nname = "春节"\nstart = 2027-02-05\nend = 2027-02-12\n')
 
 
 def transitions(ctx: ServiceContext, n_actions: int) -> None:
@@ -53,36 +64,54 @@ def transitions(ctx: ServiceContext, n_actions: int) -> None:
     done = n_cases * (len(cycle) + 1)
     print(f"service layer: {done} actions (register + 6 transitions per case) in {elapsed:.2f} s "
           f"= {done / elapsed:,.0f} actions/s, {elapsed / done * 1000:.2f} ms each")
+    emit("service_actions", done / elapsed, "actions/s", peak_mb=memory_mb(),
+         backend=ctx.engine.dialect.name, actions=done,
+         note="register + transfer, report, send back, report, approve, close; one transaction each")
 
 
-def recompute(ctx: ServiceContext, n_cases: int, override: Path) -> None:
+def open_cases(ctx: ServiceContext, n_cases: int) -> Iterator[list[dict[str, object]]]:
+    """`n_cases` transferred cases whose handling limits started over Nov-Dec 2026, in chunks:
+    those ending in 2027 are provisional until 2027's holidays are published."""
     with Session(ctx.engine) as session:
         office = session.exec(select(Org).where(Org.code == "GS")).one()
         unit = session.exec(select(Org).where(Org.code == "GS-LZ-CG-GOV")).one()
     now = parse_local("2026-12-01 10:00")
     cal = ctx.calendars.official
-    rows = []
+    due = {}
+    for day in range(60):
+        start = dt.date(2026, 11, 1) + dt.timedelta(days=day)
+        answer = cal.add_workdays(start, 15)
+        due[day] = (start, answer.date, answer.provisional)
+    rows: list[dict[str, object]] = []
     for i in range(n_cases):
-        start = dt.date(2026, 11, 1) + dt.timedelta(days=i % 60)
+        start, deadline, provisional = due[i % 60]
         rows.append(dict(
             number=f"B-{i:07d}", title="基准", summary="", category="other", channel="phone",
             priority="normal", office_id=office.id, level="province", state="transferred",
             disposition="transfer", unit_id=unit.id, priority_rank=2, matter_key=f"k{i}",
             received_at=now, updated_at=now, deadline_kind="handling", deadline_start=start,
-            deadline_days=15, deadline_unit="workdays", extension_days=0,
-            deadline_on=cal.add_workdays(start, 15).date, deadline_provisional=start.year > 2026,
-            return_count=0, repeat_count=0, version=1, audit_seq=0, audit_hash=""))
+            deadline_days=15, deadline_unit="workdays", extension_days=0, deadline_on=deadline,
+            deadline_provisional=provisional, return_count=0, repeat_count=0, version=1,
+            audit_seq=0, audit_hash=""))
+        if len(rows) == 20_000:
+            yield rows
+            rows = []
+    if rows:
+        yield rows
+
+
+def load(ctx: ServiceContext, n_cases: int) -> None:
     t = time.perf_counter()
     with ctx.engine.begin() as conn:
-        for i in range(0, len(rows), 20000):
-            conn.execute(insert(Case), rows[i:i + 20000])
-    print(f"loaded {n_cases:,} open cases in {time.perf_counter() - t:.1f} s")
-    for case in rows:
-        case["deadline_provisional"] = cal.add_workdays(case["deadline_start"], 15).provisional
-    (override / "calendar").mkdir(parents=True, exist_ok=True)
-    (override / "calendar" / "2027.toml").write_text(
-        'year = 2027\n[[holidays]]\nname = "元旦"\nstart = 2027-01-01\nend = 2027-01-03\n'
-        '[[holidays]]\nname = "春节"\nstart = 2027-02-05\nend = 2027-02-12\n', encoding="utf-8")
+        for rows in open_cases(ctx, n_cases):
+            conn.execute(insert(Case), rows)
+    print(f"loaded {n_cases:,} open cases in {time.perf_counter() - t:.1f} s", flush=True)
+
+
+def recompute_once(url: str, override: Path) -> dict[str, object]:
+    """In this (fresh) process: the scan with nothing changed, then find and store what moved."""
+    engine = make_engine(url)
+    ctx = ServiceContext(engine=engine, clock=SimulatedClock(parse_local("2026-12-01 10:00")))
     t = time.perf_counter()
     find_moved(ctx)  # the calendar has not changed: nothing moves
     unchanged = time.perf_counter() - t
@@ -93,17 +122,42 @@ def recompute(ctx: ServiceContext, n_cases: int, override: Path) -> None:
     t = time.perf_counter()
     apply_moved(ctx, moved)
     applied = time.perf_counter() - t
-    print(f"recompute over {n_cases:,} open cases: scan with no change {unchanged:.2f} s; "
-          f"after publishing 2027, found {len(moved):,} moved in {found:.2f} s, "
-          f"stored them with audit events in {applied:.2f} s; peak RSS {peak_mb():.0f} MB")
+    engine.dispose()
+    return {"unchanged": unchanged, "found": found, "applied": applied, "moved": len(moved),
+            "peak_mb": memory_mb()}
+
+
+def recompute(ctx: ServiceContext, url: str, n_cases: int, override: Path) -> None:
+    load(ctx, n_cases)
+    (override / "calendar").mkdir(parents=True, exist_ok=True)
+    (override / "calendar" / "2027.toml").write_text(CALENDAR_2027, encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "bench.engine_bench", "--recompute-only", url,
+                           "--override", str(override)], cwd=ROOT, check=True, capture_output=True,
+                          text=True)
+    r = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"recompute over {n_cases:,} open cases: scan with no change {r['unchanged']:.2f} s; "
+          f"after publishing 2027, found {r['moved']:,} moved in {r['found']:.2f} s, "
+          f"stored them with audit events in {r['applied']:.2f} s; peak RSS {r['peak_mb']:.0f} MB")
+    backend = backend_of(url)
+    emit("recompute", r["found"] + r["applied"], "s", peak_mb=r["peak_mb"], backend=backend,
+         cases=n_cases, note=f"{r['moved']:,} deadlines moved, each with an audit event")
+    emit("recompute_scan", r["unchanged"], "s", peak_mb=r["peak_mb"], backend=backend, cases=n_cases,
+         note="calendar unchanged: nothing moves")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--actions", type=int, default=3_500)
-    parser.add_argument("--database", default=None)
+    parser.add_argument("--database", default=None, help="an empty database (default: temporary SQLite)")
+    parser.add_argument("--part", choices=("all", "transitions", "recompute"), default="all")
+    parser.add_argument("--recompute-only", default=None, help=argparse.SUPPRESS)  # child mode
+    parser.add_argument("--override", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.recompute_only:
+        print(json.dumps(recompute_once(args.recompute_only, args.override)))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database or f"sqlite:///{tmp}/bench.db"
         engine = make_engine(url)
@@ -111,8 +165,10 @@ def main() -> None:
         install_orgs(engine, ORGS)
         ctx = ServiceContext(engine=engine, clock=SimulatedClock(parse_local("2026-11-02 10:00")))
         print(f"database: {engine.url.get_backend_name()}")
-        transitions(ctx, args.actions)
-        recompute(ctx, args.cases, Path(tmp) / "override")
+        if args.part in ("all", "transitions"):
+            transitions(ctx, args.actions)
+        if args.part in ("all", "recompute"):
+            recompute(ctx, url, args.cases, Path(tmp) / "override")
         engine.dispose()
 
 

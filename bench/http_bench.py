@@ -1,16 +1,20 @@
 """Requests per second and latency of the main HTTP routes, on the demo database, over loopback.
 
     python -m bench.http_bench [--seconds 10] [--concurrency 8] [--data-dir DIR] [--routes a,b]
+                               [--database URL] [--cases N]
 
 Run from the repository root. The first run builds the demo (seed 000's 1,481 cases, about a
-minute) into DIR (default: a `duban-http-bench` folder in the temp directory) and reuses it after.
+minute) into DIR (default: a `duban-http-bench` folder in the temp directory), or into
+`--database` (an empty database, e.g. PostgreSQL), and reuses it after. `--cases` is accepted
+for `duban bench` and changes nothing: the demo's size is fixed.
 The server is `create_app` under uvicorn (one process, one worker, no scheduler) in a subprocess,
 so the client's own work does not share its interpreter; the client is httpx with `concurrency`
 requests in flight. Each route runs for a bounded time, after one second of unmeasured warm-up.
 Writes (register, an action) go through the service layer like any other request, so the numbers
 include the transaction, the audit event and the re-read of the case.
 
-Prints req/s, p50, p99 and errors per route. Asserts nothing about time.
+Prints req/s, p50, p99 and errors per route, and a BENCH line each (bench/common.py) with the
+server process's peak memory during that route. Asserts nothing about time.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from bench.common import backend_of, emit, memory_mb
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -76,6 +82,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def reset_peak(pid: int) -> bool:
+    """Start a new peak-memory (VmHWM) window for a process (Linux: clear_refs 5)."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
 @dataclass
 class Result:
     route: str
@@ -107,11 +122,14 @@ async def drive(name: str, call: Call, clients: list[httpx.AsyncClient], seconds
             began = time.perf_counter()
             if began >= stop:
                 return
-            answer = await call(client)
+            try:
+                status = (await call(client)).status_code
+            except httpx.TransportError:  # the server dropped the request: an error, not the end
+                status = 599
             took = time.perf_counter() - began
             if began >= warm_until:
                 latencies.append(took)
-                if answer.status_code >= 400:
+                if status >= 400:
                     errors += 1
 
     await asyncio.gather(*(worker(c) for c in clients))
@@ -137,7 +155,7 @@ async def page_session(base: str, username: str, password: str) -> dict[str, str
 
 
 async def run(base: str, accounts: dict[str, str], *, seconds: float, concurrency: int,
-              only: set[str]) -> list[Result]:
+              only: set[str], server_pid: int, backend: str) -> list[Result]:
     dispatcher = await login(base, "dispatcher", accounts["dispatcher"])
     unit = await login(base, "unit", accounts["unit"])
     cookies = await page_session(base, "dispatcher", accounts["dispatcher"])
@@ -158,31 +176,40 @@ async def run(base: str, accounts: dict[str, str], *, seconds: float, concurrenc
             "priority": "livelihood", "complainant_name": "压测反映人", "complainant_phone": "19900000000",
             "subject_name": "某区水务局"})
 
-    routes: dict[str, tuple[dict[str, str], dict[str, str], Call]] = {
-        "GET /api/cases (province, 50)": (bearer, {}, lambda c: c.get("/api/cases", params={"limit": 50})),
-        "GET /api/cases (unit)": ({"Authorization": f"Bearer {unit}"}, {},
+    routes: dict[str, tuple[str, dict[str, str], dict[str, str], Call]] = {
+        "GET /api/cases (province, 50)": ("http_list", bearer, {},
+                                          lambda c: c.get("/api/cases", params={"limit": 50})),
+        "GET /api/cases (unit)": ("http_list_unit", {"Authorization": f"Bearer {unit}"}, {},
                                   lambda c: c.get("/api/cases", params={"limit": 50})),
-        "GET /api/cases/{number}": (bearer, {}, lambda c: c.get(f"/api/cases/{rng.choice(numbers)}")),
-        "POST .../actions/report_progress": (bearer, {}, lambda c: c.post(
+        "GET /api/cases/{number}": ("http_case", bearer, {},
+                                    lambda c: c.get(f"/api/cases/{rng.choice(numbers)}")),
+        "POST .../actions/report_progress": ("http_action", bearer, {}, lambda c: c.post(
             f"/api/cases/{rng.choice(keyed)}/actions/report_progress",
             json={"form": {"text": "本周进展：已约谈施工方，制定还款计划。"}})),
-        "POST /api/cases (register)": (bearer, {}, register),
-        "GET /api/meta/dashboard": (bearer, {}, lambda c: c.get("/api/meta/dashboard")),
-        "GET /inbox (page)": ({}, cookies, lambda c: c.get("/inbox")),
-        "GET /cases/{number} (page)": ({}, cookies, lambda c: c.get(f"/cases/{rng.choice(numbers)}")),
+        "POST /api/cases (register)": ("http_register", bearer, {}, register),
+        "GET /api/meta/dashboard": ("http_dashboard", bearer, {}, lambda c: c.get("/api/meta/dashboard")),
+        "GET /inbox (page)": ("http_inbox_page", {}, cookies, lambda c: c.get("/inbox")),
+        "GET /cases/{number} (page)": ("http_case_page", {}, cookies,
+                                       lambda c: c.get(f"/cases/{rng.choice(numbers)}")),
     }
     results = []
-    for name, (headers, jar, call) in routes.items():
-        if only and not any(word in name for word in only):
+    for name, (figure, headers, jar, call) in routes.items():
+        if only and not any(word in name or word == figure for word in only):
             continue
         clients = [httpx.AsyncClient(base_url=base, headers=headers, cookies=jar, timeout=60)
                    for _ in range(concurrency)]
+        windowed = reset_peak(server_pid)
         try:
             result = await drive(name, call, clients, seconds)
         finally:
             for client in clients:
                 await client.aclose()
         print(result.line(), flush=True)
+        lat = sorted(result.latencies) or [0.0]
+        emit(figure, result.count / result.seconds, "req/s", peak_mb=memory_mb(pid=server_pid),
+             backend=backend, route=name, errors=result.errors, concurrency=concurrency,
+             p50_ms=statistics.median(lat) * 1000, peak_scope="route" if windowed else "server run",
+             note=f"{name}; p50 {statistics.median(lat) * 1000:.1f} ms, {result.errors} errors")
         results.append(result)
     return results
 
@@ -193,12 +220,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per route")
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight")
     parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "duban-http-bench")
-    parser.add_argument("--routes", default="", help="comma list of words selecting routes")
+    parser.add_argument("--routes", default="", help="comma list of words (or figure names) selecting routes")
+    parser.add_argument("--database", default=None, help="database for the demo (default: SQLite in DIR)")
+    parser.add_argument("--cases", type=int, default=None, help="accepted, ignored: the demo's size is fixed")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # internal: the server process
     args = parser.parse_args()
     if args.serve:
         serve(args.serve)
         return
+    if args.database:
+        os.environ["DUBAN_DATABASE_URL"] = args.database
     accounts = prepare(args.data_dir)
     port = free_port()
     env = {**os.environ, "DUBAN_DATA_DIR": str(args.data_dir)}
@@ -215,10 +246,13 @@ def main() -> None:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise SystemExit("the server did not start") from None
                 time.sleep(0.2)
-        print(f"uvicorn (1 worker) on {base}, SQLite {args.data_dir / 'duban.db'}, "
+        where = args.database or f"SQLite {args.data_dir / 'duban.db'}"
+        print(f"uvicorn (1 worker) on {base}, {where}, "
               f"{args.concurrency} in flight, {args.seconds:g} s per route, {os.cpu_count()} CPUs")
         only = {w.strip() for w in args.routes.split(",") if w.strip()}
-        asyncio.run(run(base, accounts, seconds=args.seconds, concurrency=args.concurrency, only=only))
+        backend = backend_of(args.database) if args.database else "sqlite"
+        asyncio.run(run(base, accounts, seconds=args.seconds, concurrency=args.concurrency, only=only,
+                        server_pid=server.pid, backend=backend))
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -1,6 +1,6 @@
 """Duban's engine against a peer, SpiffWorkflow (the Python BPMN engine), on the same case path.
 
-    python -m bench.peer_bench [--instances 500] [--rounds 3] [--database URL]
+    python -m bench.peer_bench [--instances 500] [--rounds 3] [--database URL] [--cases N]
     python -m bench.peer_bench --profile duban|spiff-held|spiff-reload [--instances 300]
 
 Run from the repository root (`-m`, so `tests.factories` imports). Both engines take each case
@@ -20,8 +20,10 @@ Spiff runs two ways, because "a step" means two things for a library that holds 
 Each engine runs in its own subprocess so its peak RSS is its own (imports included) and neither
 warms the other's caches; rounds interleave them and each engine's best round is shown. One
 unmeasured warm-up instance per engine run. Every instance's outcome is read back from the
-database after the clock stops and printed, so a fast wrong run shows. Prints figures; asserts
-nothing about time (tests/bench checks the paths).
+database after the clock stops and printed, so a fast wrong run shows. Prints figures and BENCH
+lines (bench/common.py: each engine's instances/s, and Duban's ratio to each Spiff way); asserts
+nothing about time (tests/bench checks the paths). `--cases` is accepted for `duban bench` and
+changes nothing (`--instances` sets the size).
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ from dataclasses import asdict, dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
+
+from bench.common import backend_of, emit
 
 ROOT = Path(__file__).resolve().parents[1]
 BPMN_FILE = Path(__file__).resolve().parent / "peer" / "case_process.bpmn"
@@ -361,6 +365,11 @@ def print_table(runs: list[Run], *, instances: int, url: str | None) -> None:
     for title, cell in rows:
         print(f"{title:22}" + "".join(f"{cell(r):>16}" for r in runs))
     print()
+    backend = backend_of(url) if url else "sqlite"
+    for run in runs:
+        emit(f"peer_{run.engine.replace('-', '_')}", run.per_second, "instances/s", peak_mb=run.rss_peak_mb,
+             backend=backend, instances=run.instances, finished_right=finished_right(run),
+             note=f"{labels[run.engine]}: {run.transactions / run.seconds:,.0f} transactions/s")
     for run in runs:
         if run is duban:
             continue
@@ -370,6 +379,10 @@ def print_table(runs: list[Run], *, instances: int, url: str | None) -> None:
         goal = "met" if speed >= 5 else "NOT met"
         print(f"Duban / {labels[run.engine]}: {speed:.2f}x instances/s (goal >= 5x: {goal}), "
               f"{cpu:.2f}x per CPU second; peak RSS {memory:.2f}x")
+        emit(f"peer_ratio_{run.engine.split('-')[1]}", speed, "x", peak_mb=None, backend=backend,
+             instances=run.instances, cpu_ratio=cpu, memory_ratio=memory,
+             note=f"Duban {duban.per_second:,.1f} vs {labels[run.engine]} {run.per_second:,.1f} "
+                  f"instances/s; {cpu:.2f}x per CPU second")
 
 
 def profile(name: str, *, instances: int, url: str) -> None:
@@ -393,6 +406,7 @@ def main() -> None:
     parser.add_argument("--engines", default=",".join(ENGINES), help="comma list of " + ", ".join(ENGINES))
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best is shown")
     parser.add_argument("--profile", choices=ENGINES, default=None)
+    parser.add_argument("--cases", type=int, default=None, help="accepted, ignored (see --instances)")
     parser.add_argument("--engine", choices=ENGINES, default=None, help=argparse.SUPPRESS)  # child mode
     args = parser.parse_args()
     if args.engine:

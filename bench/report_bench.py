@@ -1,18 +1,21 @@
 """Monthly report time over a million cases, and the ledger import rate.
 
-    python bench/report_bench.py [--cases 1000000] [--import-rows 100000] [--database FILE]
-                                 [--period 2023-06] [--keep]
+    python -m bench.report_bench [--cases 1000000] [--import-rows 100000] [--database URL]
+                                 [--period 2023-06] [--keep] [--part all|report|import]
 
 1. Generates `--cases` cases over 2021–2023 for Gansu's 552 demo orgs, with their audit events
    (register, dispatch, reports with the late flag, reviews, returns, extensions, reminders,
    closure), callbacks and progress reports, by Core bulk insert into a temporary SQLite file
-   (never through the service layer: that would take hours and is not what is measured).
-2. Times `build_report` for one month (cold, then warm), for the quarter and for the province
-   and one city office; then the 台账 and the XLSX for that month.
+   (never through the service layer: that would take hours and is not what is measured), or
+   into `--database` (any SQLAlchemy URL; cases already there are reused).
+2. In a fresh process (so its memory is the report's, not the generator's), times
+   `build_report` for one month (cold, then warm), for the quarter and for the province and one
+   city office; then the 台账 and the XLSX for that month.
 3. Writes `--import-rows` ledger rows to a CSV and imports them with `duban.importer`, which goes
-   through `CaseService.register` row by row: that rate is the service layer's.
+   through `CaseService.register` row by row: that rate is the service layer's. Into a
+   temporary SQLite file, or into `--database` when given.
 
-Prints figures; asserts nothing about time.
+Prints figures and BENCH lines (bench/common.py); asserts nothing about time.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ import argparse
 import csv
 import datetime as dt
 import random
-import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -31,6 +35,7 @@ from typing import Any
 
 from sqlalchemy import insert, text
 
+from bench.common import backend_of, emit, memory_mb
 from duban.clock import SHANGHAI, SimulatedClock, parse_local
 from duban.db import create_all, make_engine
 from duban.demo.orgs import load_orgs
@@ -56,8 +61,11 @@ STATE_OF = {"transfer": "transferred", "supervise": "supervised", "key_supervise
             "escalate": "escalated", "refer": "referred"}
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
 def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return memory_mb()
 
 
 def weighted(rng: random.Random, pairs: list[tuple[str, int]]) -> str:
@@ -183,7 +191,7 @@ class Generator:
         })
 
 
-def populate(engine: Any, n: int) -> None:
+def populate(engine: Any, n: int) -> float:
     gen = Generator(engine, n)
     started = time.perf_counter()
     done = 0
@@ -204,24 +212,33 @@ def populate(engine: Any, n: int) -> None:
                   f"{time.perf_counter() - started:6.1f} s")
     with engine.begin() as conn:
         conn.execute(text("ANALYZE"))
+    return time.perf_counter() - started
 
 
-def timed(label: str, fn: Callable[[], Any], repeat: int = 1) -> Any:
-    times, result = [], None
+def timed(label: str, fn: Callable[[], Any], repeat: int = 1, *, times: list[float] | None = None) -> Any:
+    times = [] if times is None else times
+    result = None
     for _ in range(repeat):
         started = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - started)
     shown = f"{times[0]:.2f} s" if repeat == 1 else (
         f"first {times[0]:.2f} s, then median {statistics.median(times[1:]):.2f} s")
-    print(f"  {label:<44} {shown}")
+    print(f"  {label:<44} {shown}", flush=True)
     return result
 
 
-def report_figures(ctx: ServiceContext, period: str) -> None:
-    report = timed(f"build_report {period} (province)", lambda: build_report(ctx, period, "GS"), 4)
+def report_figures(ctx: ServiceContext, period: str, cases: int) -> None:
+    times: list[float] = []
+    report = timed(f"build_report {period} (province)", lambda: build_report(ctx, period, "GS"), 4,
+                   times=times)
     print(f"    received {report.figures['received'].value:,}, closed {report.figures['closed'].value:,}, "
           f"ranked units {len(report.ranking)}, on-time {report.rates['on_time'].value:.1%}")
+    context = dict(backend=ctx.engine.dialect.name, cases=cases,
+                   note=f"province, {period}: {report.figures['received'].value:,} received, "
+                        f"{len(report.ranking)} units ranked")
+    emit("report_month", times[0], "s", peak_mb=memory_mb(), **context)
+    emit("report_month_warm", statistics.median(times[1:]), "s", peak_mb=memory_mb(), **context)
     timed(f"build_report {period} (city GS-LZ)", lambda: build_report(ctx, period, "GS-LZ"), 3)
     year, month = (int(x) for x in period.split("-"))
     quarter = f"{year}-Q{(month - 1) // 3 + 1}"
@@ -233,8 +250,8 @@ def report_figures(ctx: ServiceContext, period: str) -> None:
         timed(f"write_xlsx {period} (sheets + 台账)", lambda: write_xlsx(report, Path(tmp) / "r.xlsx"))
 
 
-def import_rate(rows: int, workdir: Path) -> None:
-    engine = make_engine(f"sqlite:///{workdir / 'import.db'}")
+def import_rate(rows: int, workdir: Path, url: str | None = None) -> None:
+    engine = make_engine(url or f"sqlite:///{workdir / 'import.db'}")
     create_all(engine)
     install_orgs(engine, load_orgs())
     ctx = ServiceContext(engine=engine, clock=SimulatedClock(parse_local("2023-12-31 18:00")))
@@ -255,7 +272,10 @@ def import_rate(rows: int, workdir: Path) -> None:
     result = import_file(ctx, path, actor=Actor("bench", "clerk"))
     elapsed = time.perf_counter() - started
     print(f"  import {rows:,} CSV rows through CaseService: {elapsed:.1f} s, "
-          f"{rows / elapsed:,.0f} rows/s (created {result.created:,}, rejected {result.rejected})")
+          f"{rows / elapsed:,.0f} rows/s (created {result.created:,}, rejected {result.rejected})",
+          flush=True)
+    emit("import", elapsed, "s", peak_mb=memory_mb(), backend=engine.dialect.name, rows=rows,
+         note=f"{rows / elapsed:,.0f} rows/s; created {result.created:,}, rejected {result.rejected}")
     started = time.perf_counter()
     again = import_file(ctx, path, actor=Actor("bench", "clerk"))
     elapsed = time.perf_counter() - started
@@ -270,37 +290,54 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--import-rows", type=int, default=100_000)
     parser.add_argument("--period", default="2023-06")
-    parser.add_argument("--database", help="reuse (or create) this SQLite file for the cases")
+    parser.add_argument("--database", help="SQLAlchemy URL for the cases (reused if it holds some)")
+    parser.add_argument("--part", choices=("all", "report", "import"), default="all")
     parser.add_argument("--keep", action="store_true", help="keep the temporary files")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="duban-report-bench-"))
-    path = Path(args.database) if args.database else tmp / "cases.db"
-    engine = make_engine(f"sqlite:///{path}")
+    try:
+        if args.part in ("all", "report"):
+            report_part(args, args.database or f"sqlite:///{tmp / 'cases.db'}")
+        if args.part in ("all", "import") and args.import_rows:
+            print("import")
+            import_rate(args.import_rows, tmp, args.database)
+            print(f"peak memory {peak_mb():,.0f} MB")
+    finally:
+        if args.keep:
+            print(f"kept {tmp}")
+        else:
+            for file in tmp.iterdir():
+                file.unlink()
+            tmp.rmdir()
+
+
+def report_part(args: argparse.Namespace, url: str) -> None:
+    """Generate the cases if the database has none, then measure the report in a fresh process."""
+    engine = make_engine(url)
     create_all(engine)
     with engine.connect() as conn:
         have = conn.execute(text("select count(*) from cases")).scalar() or 0
     if have == 0:
         install_orgs(engine, load_orgs())
-        print(f"generating {args.cases:,} cases into {path}")
-        timed("bulk insert (Core)", lambda: populate(engine, args.cases))
-    else:
-        print(f"reusing {have:,} cases in {path}")
-    print(f"database file {path.stat().st_size / 2**20:,.0f} MB; peak memory so far {peak_mb():,.0f} MB")
+        print(f"generating {args.cases:,} cases into {engine.url.render_as_string()}")
+        seconds = timed("bulk insert (Core)", lambda: populate(engine, args.cases))
+        emit("report_generate", seconds, "s", peak_mb=peak_mb(), backend=backend_of(url),
+             cases=args.cases, note="cases, audit events, callbacks by Core insert")
+        engine.dispose()
+        # A fresh process for the report: its memory is the report's, not the generator's.
+        subprocess.run([sys.executable, "-m", "bench.report_bench", "--part", "report",
+                        "--database", url, "--cases", str(args.cases), "--period", args.period],
+                       cwd=ROOT, check=True)
+        return
+    print(f"reusing {have:,} cases in {engine.url.render_as_string()}")
+    if engine.dialect.name == "sqlite":
+        path = Path(engine.url.database or "")
+        print(f"database file {path.stat().st_size / 2**20:,.0f} MB")
     ctx = ServiceContext(engine=engine, clock=SimulatedClock(parse_local("2024-01-05 09:00")))
     print("report")
-    report_figures(ctx, args.period)
+    report_figures(ctx, args.period, have)
     print(f"peak memory {peak_mb():,.0f} MB")
     engine.dispose()
-    if args.import_rows:
-        print("import")
-        import_rate(args.import_rows, tmp)
-        print(f"peak memory {peak_mb():,.0f} MB")
-    if args.keep:
-        print(f"kept {tmp}")
-    else:
-        for file in tmp.iterdir():
-            file.unlink()
-        tmp.rmdir()
 
 
 if __name__ == "__main__":

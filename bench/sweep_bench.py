@@ -1,12 +1,15 @@
-"""Deadline sweep over a million open cases in SQLite: nothing due, and 10,000 crossing a ladder step.
+"""Deadline sweep over a million open cases: nothing due, and 10,000 crossing a ladder step.
 
-    python bench/sweep_bench.py [--cases 1000000] [--due 10000] [--chunk 1000] [--keep DIR]
+    python -m bench.sweep_bench [--cases 1000000] [--due 10000] [--chunk 1000] [--keep DIR]
+                                [--database URL]
 
-Loads the cases with Core bulk inserts into a temporary SQLite file (WAL, as Duban runs it):
+Loads the cases with Core bulk inserts into a temporary SQLite file (WAL, as Duban runs it), or
+into `--database` (an empty database, e.g. PostgreSQL):
 80 % with a running limit whose next colour change is days away, 20 % red with every ladder
 step already fired (nothing left to do until someone acts), and `--due` cases whose deadline
 was yesterday, so the first ladder step (催办) and the change to red fall due today. Each sweep
-runs in a fresh process, so its peak RSS is its own. Prints figures; asserts nothing on time.
+runs in a fresh process, so its peak RSS is its own. Prints figures and BENCH lines
+(bench/common.py); asserts nothing on time.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
+from bench.common import backend_of, emit
 from duban.clock import SimulatedClock, parse_local
 from duban.config.policy import load_policy
 from duban.db import create_all, make_engine
@@ -140,8 +144,9 @@ def sweep_once(url: str, at: str, chunk: int) -> dict[str, object]:
 
 
 def in_fresh_process(url: str, at: str, chunk: int) -> dict[str, object]:
-    out = subprocess.run([sys.executable, __file__, "--sweep-only", url, "--at", at,
-                          "--chunk", str(chunk)], check=True, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "bench.sweep_bench", "--sweep-only", url, "--at", at,
+                          "--chunk", str(chunk)], check=True, capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[1])
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
@@ -151,6 +156,7 @@ def main() -> None:
     parser.add_argument("--due", type=int, default=10_000)
     parser.add_argument("--chunk", type=int, default=1000)
     parser.add_argument("--keep", type=Path, default=None, help="build the database in this folder")
+    parser.add_argument("--database", default=None, help="an empty database to load (default: SQLite file)")
     parser.add_argument("--sweep-only", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--at", default=QUIET_DAY, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -160,14 +166,19 @@ def main() -> None:
     folder = args.keep or Path(tempfile.mkdtemp(prefix="duban-sweep-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     db = folder / "bench.db"
-    if db.exists():
-        db.unlink()
-    url = f"sqlite:///{db}"
-    print(f"{os.cpu_count()} cores; SQLite file {db}")
+    if args.database:
+        url = args.database
+    else:
+        if db.exists():
+            db.unlink()
+        url = f"sqlite:///{db}"
+    backend = backend_of(url)
+    print(f"{os.cpu_count()} cores; {url if args.database else f'SQLite file {db}'}")
     loaded = load(url, args.cases, args.due)
-    print(f"loaded {args.cases:,} open cases ({args.due:,} due tomorrow) in {loaded:.1f} s; "
-          f"file {db.stat().st_size / 2**20:.0f} MiB")
-    for label, at in (("nothing due", QUIET_DAY), (f"{args.due:,} cross 催办", DUE_DAY)):
+    size = f"; file {db.stat().st_size / 2**20:.0f} MiB" if not args.database else ""
+    print(f"loaded {args.cases:,} open cases ({args.due:,} due tomorrow) in {loaded:.1f} s{size}")
+    for figure, label, at in (("sweep_nothing_due", "nothing due", QUIET_DAY),
+                              ("sweep_due", f"{args.due:,} cross 催办", DUE_DAY)):
         figures = in_fresh_process(url, at, args.chunk)
         result = figures["result"]
         assert isinstance(result, dict)
@@ -176,9 +187,14 @@ def main() -> None:
               f"RSS {figures['rss_before_mb']:.0f} MB before, peak {figures['peak_rss_mb']:.0f} MB; "
               f"rows now: {figures['audit_events']:,} audit events, "
               f"{figures['notifications']:,} emails queued, {figures['pressure_steps']:,} steps")
+        emit(figure, figures["seconds"], "s", peak_mb=figures["peak_rss_mb"], backend=backend,
+             cases=args.cases, due=args.due if figure == "sweep_due" else 0,
+             note=f"{result['visited']:,} visited, steps {result['steps']}")
     again = in_fresh_process(url, DUE_DAY, args.chunk)
     print(f"the same sweep again (a second run, or a racing one): {again['seconds']:.3f} s, "
           f"visited {again['result']['visited']}")  # type: ignore[index]
+    emit("sweep_again", again["seconds"], "s", peak_mb=again["peak_rss_mb"], backend=backend,  # type: ignore[arg-type]
+         cases=args.cases, note="the same day again: nothing left to do")
     if args.keep is None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)

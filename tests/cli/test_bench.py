@@ -1,0 +1,79 @@
+"""`duban bench`: runs the scripts in bench/, collects their BENCH lines, prints one table.
+
+Nothing here asserts on time: the figures are whatever this machine gives; what is checked is
+that each one reaches the table with its goal and memory, and that a failing script shows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+import duban
+from duban.cli import app
+from duban.cli.bench import Outcome, bench_root, parse, table
+
+CANNED = """\
+database: sqlite
+service layer: 3500 actions (register + 6 transitions per case) in 2.10 s = 1,667 actions/s
+BENCH {"figure": "service_actions", "value": 1667.0, "unit": "actions/s", "peak_mb": 77.5}
+BENCH {"figure": "sweep_nothing_due", "value": 0.013, "unit": "s", "peak_mb": 63.0, "cases": 20000}
+BENCH {"figure": "sweep_due", "value": 6.1, "unit": "s", "peak_mb": 83.0, "cases": 1000000, "due": 10000}
+BENCH {"figure": "peer_ratio_held", "value": 5.4, "unit": "x", "peak_mb": null, "note": "Duban vs Spiff"}
+BENCH {"figure": "report_generate", "value": 250.0, "unit": "s", "peak_mb": 300.0}
+a line that only looks like one: BENCH {"figure": "nope"}
+"""
+
+
+def rendered(outcomes: list[Outcome]) -> str:
+    console = Console(record=True, width=220, color_system=None)
+    console.print(table(outcomes))
+    return console.export_text()
+
+
+def test_only_bench_lines_are_figures() -> None:
+    figures = parse(CANNED.splitlines())
+    assert [f["figure"] for f in figures] == ["service_actions", "sweep_nothing_due", "sweep_due",
+                                              "peer_ratio_held", "report_generate"]
+
+
+def test_each_figure_is_shown_against_its_goal_with_its_peak_memory() -> None:
+    text = rendered([Outcome("sqlite", 20_000, parse(CANNED.splitlines()))])
+    lines = {line.split("│")[1].strip(): line for line in text.splitlines() if line.count("│") > 3}
+    service = lines["transitions, service layer (register + 6 actions per case)"]
+    assert "1,667 actions/s" in service and "≥ 2,000 actions/s" in service and " no " in service
+    assert "78 MB" in service
+    quiet = lines["sweep, 20,000 open cases, nothing due"]
+    assert "0.013 s" in quiet and "≤ 1 s at 1M" in quiet and "yes*" in quiet  # run smaller
+    due = lines["sweep, 1,000,000 open cases, 10,000 due (催办)"]
+    assert "6.100 s" in due and "yes " in due and "yes*" not in due  # at full size
+    assert "5.40×" in lines["Duban ÷ SpiffWorkflow (held)"]
+    assert "250" not in text  # setup time is not a figure
+    assert "* run smaller than the 1,000,000 cases" in text
+
+
+def test_a_failed_script_is_a_row_of_its_own() -> None:
+    outcome = Outcome("postgresql", 2000, [], failed={"sweep": "Traceback...\nOperationalError: gone"})
+    text = rendered([outcome])
+    assert "sweep: FAILED" in text and "OperationalError: gone" in text
+
+
+def test_outside_a_checkout_it_says_what_is_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(duban, "__file__", str(tmp_path / "site-packages" / "duban" / "__init__.py"))
+    with pytest.raises(FileNotFoundError, match="source checkout"):
+        bench_root()
+    result = CliRunner().invoke(app, ["bench", "--cases", "1000"])
+    assert result.exit_code == 2
+
+
+@pytest.mark.slow
+def test_duban_bench_runs_the_scripts_and_prints_one_table() -> None:
+    result = CliRunner().invoke(app, ["bench", "--cases", "300", "--only", "transitions,sweep", "--quiet"])
+    assert result.exit_code == 0, result.output
+    for label in ("transitions, service layer", "sweep, 300 open cases, nothing due",
+                  "sweep, 300 open cases, 10 due (催办)", "the same sweep again"):
+        assert label in result.output
+    assert "FAILED" not in result.output
