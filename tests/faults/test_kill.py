@@ -124,7 +124,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(engine: Eng
     wanted = {"web": KILLS_PER_KIND, "sweep": KILLS_PER_KIND, "deliver": KILLS_PER_KIND,
               "import": IMPORT_KILLS}
     # Each kind's moments to die: seeded, a fraction of a second to a few seconds after (re)start.
-    delay = {"web": (1.5, 4.0), "sweep": (0.3, 2.5), "deliver": (0.3, 2.5), "import": (0.8, 3.0)}
+    delay = {"web": (2.5, 5.0), "sweep": (0.3, 2.5), "deliver": (0.3, 2.5), "import": (0.8, 3.0)}
     ledger = ClientLedger()
     clients = Clients(f"http://127.0.0.1:{web_port}", token, count=3, ledger=ledger, seed=SEED)
     kill_times: dict[str, list[float]] = {kind: [] for kind in procs}
