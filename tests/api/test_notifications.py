@@ -16,8 +16,9 @@ from tests.factories import org_id, transferred
 def _mail(aw: AppWorld, *, case_id: int | None, org: str, status: str, to: str) -> None:
     now = aw.ctx.now()
     with Session(aw.ctx.engine) as session:
-        session.add(Notification(case_id=case_id, kind="remind", audience="unit", org_id=org_id(aw.ctx, org),
-                                 to_address=to, subject=f"【催办】{to}", body="正文", message_id=new_message_id(),
+        session.add(Notification(case_id=case_id, kind="remind", audience="unit",
+                                 org_id=org_id(aw.ctx, org), to_address=to, subject=f"【催办】{to}",
+                                 body="正文", message_id=new_message_id(),
                                  status=status, attempts=1, next_attempt_at=now, created_at=now,
                                  last_error="550 5.1.1 mailbox unavailable" if status == "failed" else ""))
         session.commit()
