@@ -113,21 +113,25 @@ def _signature(trigger: Any) -> str:
 class _Scheduler(BackgroundScheduler):
     """APScheduler 3.11 advances a job's next run time even when submitting it failed, and a
     job that comes due while the scheduler shuts down fails to submit (the executor is closed):
-    that run is lost without a trace. So shutting down pauses first, lets a processing pass
-    already under way finish submitting, and takes nothing once stopped.
+    that run is lost without a trace. So a processing pass and the shutdown exclude each other
+    through the job stores' (re-entrant) lock, and a pass that starts after the shutdown takes
+    nothing: the run stays in the store for the next start.
     """
 
+    _stopping = False
+
     def shutdown(self, wait: bool = True) -> None:
-        if self.state != STATE_STOPPED:
-            self.pause()
-            with self._jobstores_lock:  # held for a whole _process_jobs pass
-                pass
+        # Taking the lock waits for a pass under way to finish submitting; passes after this
+        # take nothing. (Not held across the shutdown itself: it joins the thread that needs it.)
+        with self._jobstores_lock:
+            self._stopping = True
         super().shutdown(wait)
 
     def _process_jobs(self) -> float | None:
-        if self.state == STATE_STOPPED:
-            return None
-        return super()._process_jobs()  # type: ignore[no-any-return]
+        with self._jobstores_lock:
+            if self._stopping or self.state == STATE_STOPPED:
+                return None
+            return super()._process_jobs()  # type: ignore[no-any-return]
 
 
 def start_scheduler(ctx: ServiceContext, *, settings: Settings,
