@@ -53,4 +53,5 @@ APPEND_ONLY_DDL: dict[str, list[str]] = {
 }
 for _dialect, _statements in APPEND_ONLY_DDL.items():
     for _statement in _statements:
-        event.listen(AuditEvent.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect))
+        event.listen(AuditEvent.__table__, "after_create",  # type: ignore[attr-defined]
+                     DDL(_statement).execute_if(dialect=_dialect))

@@ -318,7 +318,7 @@ def _verify(ctx: ServiceContext, planner: Planner) -> None:
         closed = dict(session.exec(select(Case.level, func.count()).where(Case.state == "closed")
                                    .group_by(Case.level)).all())
         disp = Counter({(lvl, d): n for lvl, d, n in session.exec(
-            select(Case.level, Case.disposition, func.count()).group_by(Case.level, Case.disposition))})
+            select(Case.level, Case.disposition, func.count()).group_by(Case.level, col(Case.disposition)))})
         orgs = session.exec(select(func.count()).select_from(Org)).one()
         undisposed = session.exec(select(func.count()).select_from(Case)
                                   .where(col(Case.disposition).is_(None))).one()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import Session, col, func, select
 
@@ -35,12 +36,12 @@ def figures(ctx: ServiceContext, as_of: dt.datetime) -> Figures:
     closed = col(Case.closed_at) <= as_of
     key = (Case.disposition == "key_supervise") & province
     with Session(ctx.engine) as session:
-        def count(*where: object) -> int:
+        def count(*where: Any) -> int:
             return session.exec(select(func.count()).select_from(Case).where(received, *where)).one()
 
-        by_disposition = dict(session.exec(
+        by_disposition = {d: n for d, n in session.exec(
             select(Case.disposition, func.count()).where(received, province, disposed)
-            .group_by(Case.disposition)).all())
+            .group_by(Case.disposition)) if d}
         progressed = session.exec(
             select(func.count(func.distinct(HandlingReport.case_id)))
             .join(Case, col(Case.id) == HandlingReport.case_id)

@@ -39,7 +39,7 @@ def event_hash(
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
-_INSERT = insert(AuditEvent.__table__)  # type: ignore[arg-type]
+_INSERT = insert(AuditEvent.__table__)  # type: ignore[attr-defined]
 
 
 def append_event(

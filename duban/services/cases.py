@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam
-from sqlmodel import Session, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
 
 from duban.clock import as_utc, local_date
 from duban.deadlines import apply_limit
@@ -64,6 +65,7 @@ def matter_key(subject_name: str, title: str) -> str:
 class CaseService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
+        self._write_engine: Engine
         if ctx.engine.dialect.name == "sqlite":
             # Take SQLite's write lock at BEGIN, so read-check-write is serialised (see db.py).
             self._write_engine = ctx.engine.execution_options(sqlite_begin="IMMEDIATE")
@@ -267,10 +269,11 @@ class CaseService:
         if not key:
             return None
         query = select(Case).where(Case.matter_key == key, Case.state.in_(OPEN_STATES))  # type: ignore[attr-defined]
-        return session.exec(query.order_by(Case.id)).first()
+        return session.exec(query.order_by(col(Case.id))).first()
 
     def _link(self, session: Session, case: Case, data: CaseCreate, complainant: Complainant,
               actor: Actor, now: Any) -> Case:
+        assert case.id is not None
         session.add(RepeatContact(case_id=case.id, complainant_id=complainant.id,
                                   channel=data.channel, title=data.title, received_at=now))
         case.repeat_count += 1

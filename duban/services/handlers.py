@@ -34,6 +34,11 @@ class Step:
     reason: str = ""
 
     @property
+    def case_id(self) -> int:
+        assert self.case.id is not None, "actions run on stored cases"
+        return self.case.id
+
+    @property
     def today(self) -> dt.date:
         return local_date(self.now)
 
@@ -112,7 +117,7 @@ def step_up(step: Step) -> None:
 
 def object_(step: Step) -> None:
     assert step.case.unit_id is not None
-    step.session.add(Objection(case_id=step.case.id, unit_id=step.case.unit_id,
+    step.session.add(Objection(case_id=step.case_id, unit_id=step.case.unit_id,
                                reason=step.form.reason, objected_at=step.now))
     step.data["unit_id"] = step.case.unit_id
     step.reason = step.form.reason
@@ -128,7 +133,7 @@ def request_extension(step: Step) -> None:
         raise InvalidActionInput(action=step.action, field="days",
                                  message=f"at most {limit} days (延期不得超过{limit}日)",
                                  kind="less_than_equal", limits={"le": limit})
-    step.session.add(Extension(case_id=step.case.id, days=step.form.days, reason=step.form.reason,
+    step.session.add(Extension(case_id=step.case_id, days=step.form.days, reason=step.form.reason,
                                requested_by=step.actor.name, requested_at=step.now))
     step.data["days"] = step.form.days
     step.reason = step.form.reason
@@ -166,7 +171,7 @@ def reassign(step: Step) -> None:
 
 
 def _report(step: Step, kind: str) -> HandlingReport:
-    report = HandlingReport(case_id=step.case.id, unit_id=step.case.unit_id, kind=kind,
+    report = HandlingReport(case_id=step.case_id, unit_id=step.case.unit_id, kind=kind,
                             text=step.form.text, submitted_by=step.actor.name, submitted_at=step.now)
     step.session.add(report)
     step.data["report_kind"] = kind
@@ -196,7 +201,7 @@ def _last_final_report_id(step: Step) -> int | None:
 
 
 def approve(step: Step) -> None:
-    step.session.add(Review(case_id=step.case.id, report_id=_last_final_report_id(step),
+    step.session.add(Review(case_id=step.case_id, report_id=_last_final_report_id(step),
                             decision="approved", reasons=step.form.note, reviewer=step.actor.name,
                             reviewed_at=step.now))
     step.reason = step.form.note
@@ -205,7 +210,7 @@ def approve(step: Step) -> None:
 
 
 def send_back(step: Step) -> None:
-    step.session.add(Review(case_id=step.case.id, report_id=_last_final_report_id(step),
+    step.session.add(Review(case_id=step.case_id, report_id=_last_final_report_id(step),
                             decision="returned", reasons=step.form.reasons,
                             reviewer=step.actor.name, reviewed_at=step.now))
     step.reason = step.form.reasons
@@ -214,7 +219,7 @@ def send_back(step: Step) -> None:
 
 
 def callback(step: Step, satisfied: bool) -> None:
-    step.session.add(Callback(case_id=step.case.id, satisfied=satisfied, note=step.form.note,
+    step.session.add(Callback(case_id=step.case_id, satisfied=satisfied, note=step.form.note,
                               caller=step.actor.name, called_at=step.now))
     step.reason = step.form.note
     step.data["satisfied"] = satisfied

@@ -106,7 +106,7 @@ def list_cases(ctx: ServiceContext, flt: CaseFilter, *, viewer: Actor | None = N
     office = aliased(Org)
     unit = aliased(Org)
     query = (
-        select(Case, office.name, office.code, unit.name, unit.code)
+        select(Case, office.name, office.code, unit.name, unit.code)  # type: ignore[call-overload]
         .join(office, col(Case.office_id) == office.id)
         .outerjoin(unit, col(Case.unit_id) == unit.id)
     )

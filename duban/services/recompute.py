@@ -38,10 +38,11 @@ class Moved:
 def find_moved(ctx: ServiceContext) -> list[Moved]:
     """Open deadlines that the current calendar puts on another day (or no longer provisional)."""
     office, unit = aliased(Org), aliased(Org)
-    query = (
-        select(Case.id, Case.number, Case.deadline_start, Case.deadline_days, Case.deadline_unit,
+    columns = (Case.id, Case.number, Case.deadline_start, Case.deadline_days, Case.deadline_unit,
                Case.extension_days, Case.deadline_on, Case.deadline_provisional, office.code,
                unit.code)
+    query = (
+        select(*columns)  # type: ignore[call-overload]
         .join(office, col(Case.office_id) == office.id)
         .outerjoin(unit, col(Case.unit_id) == unit.id)
         .where(col(Case.state).in_(OPEN_STATES), col(Case.deadline_start).is_not(None))
