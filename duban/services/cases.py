@@ -11,7 +11,9 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -35,6 +37,9 @@ from duban.services.scope import in_region, may_act, may_see, region_of
 from duban.states import CaseAdapter, CaseState, allowed_actions, fire, triggers
 from duban.states.definition import OPEN_STATES
 from duban.states.machine import failed_guards
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_CLOCK_SLACK = dt.timedelta(minutes=5)  # clocks of the office's machines differ a little
 
 # Built once: a statement's cache key is computed on every execution of a new statement object.
 _LOAD = {
@@ -258,6 +263,14 @@ class CaseService:
                                          message=f"{value!r} is not one of {allowed}")
         if not data.title.strip():
             raise InvalidActionInput(action="register", field="title", message="must not be empty")
+        # Every door into the engine (API, pages, CLI, ledger import) meets the same rules here.
+        for field, value in data.model_dump().items():
+            if isinstance(value, str) and ("\x00" in value or _LONE_SURROGATE.search(value)):
+                raise InvalidActionInput(action="register", field=field,
+                                         message="contains a NUL byte or broken unicode")
+        if data.received_at is not None and as_utc(data.received_at) > self.ctx.now() + _CLOCK_SLACK:
+            raise InvalidActionInput(action="register", field="received_at",
+                                     message="lies in the future")
 
     def _repeat_target(self, session: Session, data: CaseCreate, key: str) -> Case | None:
         if data.repeat_of:
@@ -285,15 +298,19 @@ class CaseService:
         return case
 
     def _next_number(self, session: Session, office: OrgInfo, now: Any) -> str:
+        """The office's next number for the year, safe when its first cases arrive at once.
+
+        The year's row is created by an INSERT that yields to a concurrent one (ON CONFLICT DO
+        NOTHING: the second waits for the first and does nothing), then one UPDATE … RETURNING
+        takes the next number under the row's lock.
+        """
         year = local_date(now).year
-        query = select(CaseNumberSeq).where(CaseNumberSeq.office_id == office.id,
-                                            CaseNumberSeq.year == year)
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
-        seq = session.exec(query).first()
-        if seq is None:
-            seq = CaseNumberSeq(office_id=office.id, year=year, last=0)
-            session.add(seq)
-        seq.last += 1
-        session.flush()
-        return f"{office.code}-{year}-{seq.last:05d}"
+        table = CaseNumberSeq.__table__  # type: ignore[attr-defined]
+        dialect = session.get_bind().dialect.name
+        make_insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[dialect]
+        session.execute(make_insert(table).values(office_id=office.id, year=year, last=0)
+                        .on_conflict_do_nothing(index_elements=["office_id", "year"]))
+        last = session.execute(
+            update(table).where(table.c.office_id == office.id, table.c.year == year)
+            .values(last=table.c.last + 1).returning(table.c.last)).scalar_one()
+        return f"{office.code}-{year}-{last:05d}"

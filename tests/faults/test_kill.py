@@ -94,9 +94,9 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(engine: Eng
         session.commit()
         session.refresh(dispatcher)
     token = issue_token(ctx, dispatcher)[0]
-    # The year's first case at GS numbers it before the storm: on PostgreSQL two first
-    # registrations of a year at one office race to create its number sequence, and one answers
-    # 500 (test_races.py shows it; the fix belongs in CaseService._next_number).
+    # The year's first case at GS, registered before the storm. (Two first registrations of a year
+    # racing for the office's number sequence once answered 500 on PostgreSQL; test_races.py
+    # keeps that fixed. Here the harness is about crashes.)
     CaseService(ctx).register(complaint(title="预热：本年度第一件", received_at=parse_local(VIRTUAL_START)),
                               actor=CLERK)
     config_dir = tmp_path / "config"

@@ -4,9 +4,8 @@ The first registrations of a year at one office, arriving at once: on PostgreSQL
 office's number sequence for that year (`case_number_seqs`, UNIQUE office and year) and the loser
 fails with IntegrityError: a 500 over HTTP, and a crashed `duban import`. Nothing is written (the
 transaction rolls back) and a retry succeeds, but the caller saw an error. SQLite serialises
-writers (BEGIN IMMEDIATE), so it cannot happen there. The fix belongs in
-`CaseService._next_number` (INSERT … ON CONFLICT DO NOTHING, then SELECT … FOR UPDATE), which is
-not this test's file to change; until then the PostgreSQL case is an expected failure.
+writers (BEGIN IMMEDIATE), so it cannot happen there. Fixed in `CaseService._next_number`
+(INSERT … ON CONFLICT DO NOTHING, then UPDATE … RETURNING under the row's lock).
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
-import pytest
 from sqlalchemy.engine import Engine
 
 from duban.clock import SHANGHAI
@@ -26,11 +24,7 @@ RACERS = 4
 
 
 def test_the_first_cases_of_a_year_registered_at_once_all_get_numbers(
-        engine: Engine, request: pytest.FixtureRequest) -> None:
-    if engine.dialect.name == "postgresql":
-        request.applymarker(pytest.mark.xfail(
-            reason="CaseService._next_number: two first registrations of a year race to create the "
-                   "number sequence (UniqueViolation); needs INSERT … ON CONFLICT", strict=False))
+        engine: Engine) -> None:
     ctx = world(engine)
     errors: list[str] = []
     numbers: list[str] = []

@@ -338,3 +338,17 @@ def test_registration_refuses_an_unknown_priority_and_a_non_office(ctx: ServiceC
     with Session(ctx.engine) as session:
         assert session.exec(select(func.count()).select_from(Case)).one() == 0
         assert session.exec(select(Org).where(Org.code == "GS")).one()
+
+
+def test_registration_refuses_nul_bytes_broken_unicode_and_future_dates_at_every_door(
+    ctx: ServiceContext,
+) -> None:
+    for fields, field in ((dict(title="欠款\x00"), "title"), (dict(summary="坏\ud800"), "summary"),
+                          (dict(complainant_name="王\x00"), "complainant_name")):
+        with pytest.raises(InvalidActionInput) as err:
+            CaseService(ctx).register(complaint(**fields), actor=DISPATCHER)
+        assert err.value.field == field
+    future = ctx.now() + dt.timedelta(days=1)
+    with pytest.raises(InvalidActionInput) as err:
+        CaseService(ctx).register(complaint(received_at=future), actor=DISPATCHER)
+    assert err.value.field == "received_at"
