@@ -307,7 +307,7 @@ class CaseService:
         year = local_date(now).year
         table = CaseNumberSeq.__table__  # type: ignore[attr-defined]
         dialect = session.get_bind().dialect.name
-        make_insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[dialect]
+        make_insert: Any = {"postgresql": pg_insert, "sqlite": sqlite_insert}[dialect]
         session.execute(make_insert(table).values(office_id=office.id, year=year, last=0)
                         .on_conflict_do_nothing(index_elements=["office_id", "year"]))
         last = session.execute(
