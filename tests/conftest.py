@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel
 
-from duban.db import create_all, make_engine
+from duban.config.settings import get_settings
+from duban.db import create_all, get_engine, make_engine
 
 BACKENDS = [name.strip() for name in os.environ.get("DUBAN_TEST_BACKENDS", "sqlite").split(",")]
 BACKENDS = [name for name in BACKENDS if name]
@@ -130,3 +131,29 @@ def _database_for_this_worker(url: str) -> str:
     finally:
         admin.engine.dispose()
     return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """Point the process's settings at test values (DUBAN_* variables), caches cleared both ways.
+
+    `get_settings()` and `get_engine()` are cached: without clearing them a command would keep
+    the previous test's database.
+    """
+
+    def use(**env: str) -> None:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        get_engine.cache_clear()
+
+    yield use
+    get_engine.cache_clear()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, settings_env: Callable[..., None]) -> Path:
+    """A data folder of its own, where commands put the embedded SQLite database."""
+    settings_env(DUBAN_DATA_DIR=str(tmp_path))
+    return tmp_path

@@ -2,35 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from typer.testing import CliRunner
-
 from duban.cli import app
-from duban.config.settings import get_settings
 from duban.db import create_all, get_engine
 from duban.services.orgs import install_orgs
+from tests.cli_runner import run, runner
 from tests.factories import ORGS
-
-runner = CliRunner()
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("DUBAN_DATA_DIR", str(tmp_path))
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    yield tmp_path
-    get_engine.cache_clear()
-    get_settings.cache_clear()
-
-
-def run(*args: str) -> str:
-    result = runner.invoke(app, list(args), env={"COLUMNS": "200"})
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def test_add_workdays_prints_the_official_answer() -> None:

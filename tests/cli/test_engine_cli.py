@@ -4,39 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session
-from typer.testing import CliRunner
 
-from duban.cli import app
-from duban.config.settings import get_settings
 from duban.db import create_all, get_engine
 from duban.models import Notification
 from duban.services.orgs import install_orgs
+from tests.cli_runner import run
 from tests.factories import ORGS
-
-runner = CliRunner()
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("DUBAN_DATA_DIR", str(tmp_path))
-    get_settings.cache_clear()
-    get_engine.cache_clear()
+def data_dir(data_dir: Path) -> Path:
+    """The shared data folder, with the schema and the small org tree in it."""
     create_all(get_engine())
     install_orgs(get_engine(), ORGS)
-    yield tmp_path
-    get_engine.cache_clear()
-    get_settings.cache_clear()
-
-
-def run(*args: str) -> str:
-    result = runner.invoke(app, list(args), env={"COLUMNS": "200"})
-    assert result.exit_code == 0, result.output
-    return result.output
+    return data_dir
 
 
 def test_a_sweep_now_prints_what_it_did(data_dir: Path) -> None:

@@ -9,15 +9,12 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 from typer.testing import CliRunner
 
 from duban.cli import app
-from duban.config.settings import get_settings
 from duban.db import create_all, get_engine
 from duban.demo.accounts import ensure_demo_accounts
 from duban.services import CaseService
@@ -27,16 +24,6 @@ from tests.appworld import fast_password_hashing  # noqa: F401
 from tests.factories import DISPATCHER, ORGS, registered, world
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("DUBAN_DATA_DIR", str(tmp_path))
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    yield tmp_path
-    get_engine.cache_clear()
-    get_settings.cache_clear()
 
 
 def test_user_add_creates_a_user_who_can_sign_in(data_dir: Path) -> None:

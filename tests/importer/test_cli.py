@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
-from typer.testing import CliRunner
 
 from duban.cli import app
-from duban.config.settings import get_settings
-from duban.db import get_engine
+from tests.cli_runner import runner
 from tests.factories import world
 from tests.importer.test_import import row, xlsx
 
-runner = CliRunner()
-
 
 @pytest.fixture
-def database(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+def database(engine: Engine, settings_env: Callable[..., None]) -> Iterator[Engine]:
     world(engine)
-    monkeypatch.setenv("DUBAN_DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    get_settings.cache_clear()
-    get_engine.cache_clear()
+    settings_env(DUBAN_DATABASE_URL=engine.url.render_as_string(hide_password=False))
     yield engine
-    get_engine.cache_clear()
-    get_settings.cache_clear()
 
 
 def test_import_reports_counts_and_bad_rows_and_writes_the_error_file(

@@ -2,37 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
-from typer.testing import CliRunner
 
 from duban.cli import app
-from duban.config.settings import get_settings
-from duban.db import get_engine
+from tests.cli_runner import run, runner
 from tests.reports import scenario
-
-runner = CliRunner()
 
 
 @pytest.fixture
-def november(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[scenario.November]:
+def november(engine: Engine, settings_env: Callable[..., None]) -> Iterator[scenario.November]:
     world = scenario.build(engine)
-    monkeypatch.setenv("DUBAN_DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    get_settings.cache_clear()
-    get_engine.cache_clear()
+    settings_env(DUBAN_DATABASE_URL=engine.url.render_as_string(hide_password=False))
     yield world
-    get_engine.cache_clear()
-    get_settings.cache_clear()
-
-
-def run(*args: str) -> str:
-    result = runner.invoke(app, list(args), env={"COLUMNS": "200"})
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def test_the_report_prints_in_the_terminal(november: scenario.November) -> None:
