@@ -129,8 +129,8 @@ async def drive(name: str, call: Call, clients: list[httpx.AsyncClient], seconds
             took = time.perf_counter() - began
             if began >= warm_until:
                 latencies.append(took)
-                if status >= 400:
-                    errors += 1
+            if status >= 400:  # counted in the warm-up too: a failure is one whenever it happens
+                errors += 1
 
     await asyncio.gather(*(worker(c) for c in clients))
     return Result(name, len(latencies), errors, seconds, latencies)

@@ -301,6 +301,8 @@ def bench(
     only: str = typer.Option("", "--only", help=f"comma list of parts: {PART_NAMES}"),
     save: Path | None = typer.Option(None, "--save", help="also write every figure as JSON to this file"),
     quiet: bool = typer.Option(False, "--quiet", help="only the table, not what the scripts print"),
+    sqlite: bool = typer.Option(True, "--sqlite/--no-sqlite", help="run on SQLite (--no-sqlite: only "
+                                "on the --database server)"),
 ) -> None:
     """Run the benchmark suite (bench/) and print its figures against the goals."""
     try:
@@ -315,12 +317,15 @@ def bench(
                           f"parts: {', '.join(p.name for p in PARTS)}")
         raise typer.Exit(2)
     parts = [p for p in PARTS if not wanted or p.name in wanted]
-    backends = ["sqlite"]
+    backends = ["sqlite"] if sqlite else []
     if database and database.startswith("postgresql"):
         backends.append("postgresql")
     elif database:
         err_console.print("[red]--database takes a postgresql:// URL[/red] (SQLite always runs, "
                           "on temporary files: TMPDIR says where)")
+        raise typer.Exit(2)
+    if not backends:
+        err_console.print("[red]--no-sqlite needs --database postgresql://…[/red]")
         raise typer.Exit(2)
     outcomes = [run_backend(backend, root=root, cases=cases, parts=parts, database=database,
                             echo=not quiet) for backend in backends]
