@@ -25,9 +25,6 @@ from duban.models import Case, CaseCreate, Org
 from duban.services import Actor, CaseService, ServiceContext
 from duban.services.orgs import install_orgs
 
-CLERK = Actor("受理员", "clerk")
-DISPATCHER = Actor("分流员", "dispatcher")
-SUPERVISOR = Actor("审核员", "supervisor")
 HOUR = dt.timedelta(hours=1)
 
 
@@ -272,20 +269,22 @@ def build_demo(ctx: ServiceContext, *, seed: int = 2023, fresh: bool = True, pro
     service = CaseService(sim)
     numbers: dict[int, str] = {}
     units: dict[int, int | None] = {}
-    actors = {"clerk": CLERK, "dispatcher": DISPATCHER, "supervisor": SUPERVISOR}
+    people = planner.fig["people"]
+    actors = {role: Actor(people[role], role) for role in ("clerk", "dispatcher", "supervisor")}
     counts: Counter[str] = Counter()
     track = _tracker(progress, len(events))
     for event in events:
         clock.set(event.at)
         if event.action in ("register", "repeat"):
-            result = service.register(_create(cases[event.case], event.at), actor=CLERK)
+            result = service.register(_create(cases[event.case], event.at), actor=actors["clerk"])
             if result.linked != (event.action == "repeat"):
                 raise DemoMismatch(f"case {event.case}: {event.action} linked={result.linked}")
             numbers[event.case] = result.case.number
             counts[event.action] += 1
         else:
-            actor = (Actor(f"承办人{units[event.case]}", "unit", units[event.case])
-                     if event.actor == "unit" else actors[event.actor])
+            unit_id = units.get(event.case)
+            actor = (Actor(people["unit_staff"].format(unit=ctx.orgs.by_id(unit_id).name), "unit", unit_id)
+                     if event.actor == "unit" and unit_id is not None else actors[event.actor])
             case = service.act(numbers[event.case], event.action, actor=actor, form=event.form)
             units[event.case] = case.unit_id
             counts[event.action] += 1
