@@ -118,18 +118,24 @@ def run_twice_at_once(api: str, deployment: str, parameters: dict[str, Any]) -> 
 
 def who_ran(stack: Stack, runs: list[Any], message: str) -> dict[str, tuple[str, dict[str, Any]]]:
     """Flow-run name -> (worker and when it took the run, the result the flow logged), from the
-    workers' logs (a process worker prints its runs' logs)."""
-    found: dict[str, tuple[str, dict[str, Any]]] = {}
-    for i in (1, 2):
-        worker, text = f"duban-worker-{i}", stack.log(f"worker-{i}.log")
-        for run in runs:
-            taken = re.search(rf"^(\S+) .*submitting flow run '{run.id}'", text, re.M)
-            if taken is None:
-                continue
-            logged = re.search(rf"Flow run '{re.escape(run.name)}' - {message}: (\{{.*\}})", text)
-            found[run.name] = (f"{worker} at {taken.group(1)}",
-                               ast.literal_eval(logged.group(1)) if logged else {})
-    return found
+    workers' logs (a process worker prints its runs' logs). A run can be COMPLETED in the API a
+    moment before its worker's log file has the line, so this waits (bounded) for every result."""
+    deadline = time.monotonic() + 30
+    while True:
+        found: dict[str, tuple[str, dict[str, Any]]] = {}
+        for i in (1, 2):
+            worker, text = f"duban-worker-{i}", stack.log(f"worker-{i}.log")
+            for run in runs:
+                taken = re.search(rf"^(\S+) .*submitting flow run '{run.id}'", text, re.M)
+                if taken is None:
+                    continue
+                logged = re.search(rf"Flow run '{re.escape(run.name)}' - {message}: (\{{.*\}})", text)
+                found[run.name] = (f"{worker} at {taken.group(1)}",
+                                   ast.literal_eval(logged.group(1)) if logged else {})
+        complete = len(found) == len(runs) and all(result for _, result in found.values())
+        if complete or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)
 
 
 def count(ctx: ServiceContext, model: Any) -> int:
