@@ -35,7 +35,8 @@ def make_engine(url: str) -> Engine:
 
 def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
     mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-    conn.exec_driver_sql(f"BEGIN {mode}")
+    # Straight to the driver: BEGIN has no parameters or result, and it opens every transaction.
+    conn.connection.dbapi_connection.execute(f"BEGIN {mode}")
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]

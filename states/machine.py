@@ -75,9 +75,13 @@ def _plain(transition: dict) -> dict:
 MACHINE = _build()
 
 
+# The machine is fixed once built: each state's triggers are looked up, not recomputed per action.
+_TRIGGERS = {s.value: tuple(MACHINE.get_triggers(s.value)) for s in CaseState}
+
+
 def triggers(state: str) -> list[str]:
     """Every action defined from a state, guards not evaluated."""
-    return list(MACHINE.get_triggers(CaseState(state).value))
+    return list(_TRIGGERS[CaseState(state).value])
 
 
 def _transitions_for(trigger: str, state: str) -> list:

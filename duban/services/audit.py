@@ -67,7 +67,7 @@ def append_event(
         actor_role=actor_role, action=action, from_state=from_state, to_state=case.state,
         reason=reason, data=data,
     )
-    session.execute(_INSERT, [{
+    session.connection().execute(_INSERT, [{
         "case_id": case.id, "seq": seq, "at": at, "actor": actor, "actor_role": actor_role,
         "action": action, "from_state": from_state, "to_state": case.state, "reason": reason,
         "data": data, "prev_hash": case.audit_hash, "hash": digest,

@@ -28,6 +28,7 @@ from duban.models import CallbackTask, Case, Complainant, Org, PressureStep
 from duban.services.audit import append_event
 from duban.services.cases import CaseService
 from duban.services.context import ENGINE_ACTOR, Actor, ServiceContext
+from duban.services.persist import fetch_cases, insert_row, track
 from duban.states.definition import CaseState
 
 SAMPLE_STEP = {"callback": "callback_sample", "revisit": "revisit_sample"}
@@ -93,7 +94,7 @@ def _sample_chunk(ctx: ServiceContext, service: CaseService, kind: str, episodes
         query = select(Case).where(col(Case.id).in_(todo), col(Case.state) == state.value)
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        cases = list(session.scalars(query))
+        cases = fetch_cases(session, query, for_write=True)
         real_names = {cid for (cid,) in session.execute(
             select(col(Case.id)).join(Complainant, col(Case.complainant_id) == col(Complainant.id)).where(
                 col(Case.id).in_(todo), col(Complainant.real_name).is_(True)))}
@@ -123,7 +124,8 @@ def queue(session: Session, case: Case, *, kind: str, episode: str, reason: str,
     """Put a case in the callback queue, with its audit event, in the caller's transaction."""
     assert case.id is not None
     task = CallbackTask(case_id=case.id, kind=kind, episode=episode, reason=reason, queued_at=now)
-    session.add(task)
+    task.id = insert_row(session, CallbackTask, **task.model_dump(exclude={"id"}))
+    track(session, case)
     case.version += 1
     case.updated_at = now
     append_event(session, case, at=now, actor=actor.name, actor_role=actor.role,
@@ -140,7 +142,7 @@ def complete_revisit(ctx: ServiceContext, ref: int | str, *, actor: Actor, note:
     service = CaseService(ctx)
     now = ctx.now()
     with service.transaction() as session:
-        case = service.load_in(session, ref, lock=True)
+        case = service.load_in(session, ref, for_write=True)
         tasks = list(session.scalars(select(CallbackTask).where(
             col(CallbackTask.case_id) == case.id, col(CallbackTask.kind) == "revisit",
             col(CallbackTask.status) == "open")))

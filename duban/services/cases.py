@@ -33,6 +33,7 @@ from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
 from duban.services.forms import parse_form
 from duban.services.handlers import HANDLERS, Guards, Step, calendar_of
+from duban.services.persist import fetch_cases, insert_case, insert_row, track
 from duban.services.scope import in_region, may_act, may_see, region_of
 from duban.states import CaseAdapter, CaseState, allowed_actions, fire, triggers
 from duban.states.definition import OPEN_STATES
@@ -42,11 +43,25 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _CLOCK_SLACK = dt.timedelta(minutes=5)  # clocks of the office's machines differ a little
 
 # Built once: a statement's cache key is computed on every execution of a new statement object.
+_CASES = Case.__table__  # type: ignore[attr-defined]
 _LOAD = {
     (by, locked): (lambda q: q.with_for_update() if locked else q)(
-        select(Case).where(getattr(Case, by) == bindparam("ref")))
+        select(_CASES).where(_CASES.c[by] == bindparam("ref")))
     for by in ("id", "number") for locked in (False, True)
 }
+
+_OPEN_BY_MATTER = (select(Case).where(col(Case.matter_key) == bindparam("key"),
+                                      col(Case.state).in_(OPEN_STATES))
+                   .order_by(col(Case.id)).limit(1))
+_SEQS = CaseNumberSeq.__table__  # type: ignore[attr-defined]
+_NUMBER_ROW = {
+    dialect: make_insert(_SEQS).values(office_id=bindparam("office"), year=bindparam("in_year"), last=0)
+    .on_conflict_do_nothing(index_elements=["office_id", "year"])
+    for dialect, make_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+_NEXT_NUMBER = (update(_SEQS)
+                .where(_SEQS.c.office_id == bindparam("office"), _SEQS.c.year == bindparam("in_year"))
+                .values(last=_SEQS.c.last + 1).returning(_SEQS.c.last))
 
 
 @dataclass(frozen=True)
@@ -95,17 +110,18 @@ class CaseService:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def load_in(self, session: Session, ref: int | str, *, lock: bool) -> Case:
+    def load_in(self, session: Session, ref: int | str, *, for_write: bool) -> Case:
+        """The case by id or number; for writing, locked (PostgreSQL) and tracked (persist.py)."""
         by = "id" if isinstance(ref, int) else "number"
-        locked = lock and session.get_bind().dialect.name == "postgresql"
-        case = session.exec(_LOAD[by, locked], params={"ref": ref}).first()  # type: ignore[call-overload]
-        if case is None:
+        locked = for_write and session.get_bind().dialect.name == "postgresql"
+        found = fetch_cases(session, _LOAD[by, locked], {"ref": ref}, for_write=for_write)
+        if not found:
             raise CaseNotFound(ref)
-        return case
+        return found[0]
 
     def get(self, ref: int | str) -> Case:
         with Session(self.ctx.engine) as session:
-            return self.load_in(session, ref, lock=False)
+            return self.load_in(session, ref, for_write=False)
 
     def allowed_actions(self, case: Case, actor: Actor | None = None) -> list[str]:
         with Session(self.ctx.engine) as session:
@@ -139,7 +155,7 @@ class CaseService:
         """Perform one action on a case, checking role, state, guards and version first."""
         parsed = parse_form(action, form)
         with self._transaction() as session:
-            case = self.load_in(session, ref, lock=True)
+            case = self.load_in(session, ref, for_write=True)
             if not may_see(session, actor, case):
                 raise CaseNotFound(ref)  # nobody learns that cases outside their scope exist
             if expected_version is not None and case.version != expected_version:
@@ -177,6 +193,7 @@ class CaseService:
             reason = "; ".join(self.ctx.labels.of("guards", g) for g in failed)
             raise ActionNotAllowed(case_number=case.number, action=action, state=state,
                                    allowed=self.allowed_in(session, case, actor), reason=reason)
+        track(session, case)  # written at commit, whoever loaded it
         fire(adapter, action)
         step = Step(session=session, case=case, ctx=self.ctx, actor=actor, action=action,
                     form=parsed, now=now)
@@ -212,35 +229,32 @@ class CaseService:
                 raise InvalidActionInput(action="register", field="office_code",
                                          message=f"{office.code} is not a supervising office (办公室)")
             existing = self._repeat_target(session, data, key)
-            complainant = Complainant(name=data.complainant_name, phone=data.complainant_phone,
-                                      real_name=data.complainant_real_name,
-                                      consent_disclose=data.complainant_consent)
-            session.add(complainant)
-            session.flush()
+            complainant_id = insert_row(session, Complainant, name=data.complainant_name,
+                                        phone=data.complainant_phone,
+                                        real_name=data.complainant_real_name,
+                                        consent_disclose=data.complainant_consent)
             if existing is not None:
-                linked = Registered(self._link(session, existing, data, complainant, actor, now), True)
+                linked = Registered(self._link(session, existing, data, complainant_id, actor, now), True)
                 if also is not None:
                     also(session, linked)
                 return linked
-            subject = None
+            subject_id = None
             if data.subject_name or data.subject_org_code:
                 subject_org = self.ctx.orgs.by_code(data.subject_org_code) if data.subject_org_code else None
-                subject = Subject(name=data.subject_name or (subject_org.name if subject_org else ""),
-                                  kind=data.subject_kind, org_id=subject_org.id if subject_org else None)
-                session.add(subject)
-                session.flush()
+                subject_id = insert_row(
+                    session, Subject, name=data.subject_name or (subject_org.name if subject_org else ""),
+                    kind=data.subject_kind, org_id=subject_org.id if subject_org else None)
             case = Case(
                 **data.model_dump(include={"title", "summary", "category", "channel", "priority"}),
                 number=self._next_number(session, office, now),
                 office_id=office.id, level=office.level, state=CaseState.RECEIVED.value,
-                subject_id=subject.id if subject else None, complainant_id=complainant.id,
+                subject_id=subject_id, complainant_id=complainant_id,
                 priority_rank=self.ctx.policy.priorities.rank(data.priority), matter_key=key,
                 received_at=now, updated_at=now,
             )
             apply_limit(case, self.ctx.calendar_for(office.code), kind="triage",
                         limit=self.ctx.policy.deadlines.triage, start=local_date(now))
-            session.add(case)
-            session.flush()
+            insert_case(session, case)
             pressure.refresh(case, action="register", calendar=calendar_of(session, self.ctx, case),
                              policy=self.ctx.policy, today=local_date(now))
             append_event(session, case, at=now, actor=actor.name, actor_role=actor.role,
@@ -274,21 +288,20 @@ class CaseService:
 
     def _repeat_target(self, session: Session, data: CaseCreate, key: str) -> Case | None:
         if data.repeat_of:
-            case = self.load_in(session, data.repeat_of, lock=True)
+            case = self.load_in(session, data.repeat_of, for_write=True)
             if case.state == CaseState.CLOSED:
                 raise InvalidActionInput(action="register", field="repeat_of",
                                          message=f"{case.number} is closed; register a new case")
             return case
         if not key:
             return None
-        query = select(Case).where(Case.matter_key == key, Case.state.in_(OPEN_STATES))  # type: ignore[attr-defined]
-        return session.exec(query.order_by(col(Case.id))).first()
+        found = fetch_cases(session, _OPEN_BY_MATTER, {"key": key}, for_write=True)
+        return found[0] if found else None
 
-    def _link(self, session: Session, case: Case, data: CaseCreate, complainant: Complainant,
+    def _link(self, session: Session, case: Case, data: CaseCreate, complainant_id: int,
               actor: Actor, now: Any) -> Case:
-        assert case.id is not None
-        session.add(RepeatContact(case_id=case.id, complainant_id=complainant.id,
-                                  channel=data.channel, title=data.title, received_at=now))
+        insert_row(session, RepeatContact, case_id=case.id, complainant_id=complainant_id,
+                   channel=data.channel, title=data.title, received_at=now)
         case.repeat_count += 1
         case.version += 1
         case.updated_at = now
@@ -305,12 +318,8 @@ class CaseService:
         takes the next number under the row's lock.
         """
         year = local_date(now).year
-        table = CaseNumberSeq.__table__  # type: ignore[attr-defined]
-        dialect = session.get_bind().dialect.name
-        make_insert: Any = {"postgresql": pg_insert, "sqlite": sqlite_insert}[dialect]
-        session.execute(make_insert(table).values(office_id=office.id, year=year, last=0)
-                        .on_conflict_do_nothing(index_elements=["office_id", "year"]))
-        last = session.execute(
-            update(table).where(table.c.office_id == office.id, table.c.year == year)
-            .values(last=table.c.last + 1).returning(table.c.last)).scalar_one()
+        conn = session.connection()
+        key = {"office": office.id, "in_year": year}
+        conn.execute(_NUMBER_ROW[conn.dialect.name], key)
+        last = conn.execute(_NEXT_NUMBER, key).scalar_one()
         return f"{office.code}-{year}-{last:05d}"

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import Session, col, func, select
+from sqlalchemy import bindparam
+from sqlmodel import Session, SQLModel, func, select
 
 from duban.clock import local_date
 from duban.deadlines import apply_limit, clear_limit, due_date, recompute
@@ -15,10 +16,19 @@ from duban.errors import InvalidActionInput
 from duban.models import Callback, Case, Extension, HandlingReport, Objection, Review
 from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
+from duban.services.persist import insert_row
 from duban.services.pressure_actions import PRESSURE_HANDLERS, finish_callback_task, notify, notify_unit
 from duban.services.routing import avoid, commission_for, higher_office
 from duban.states.definition import DISPOSITION_LADDER
 from duban.workcal import WorkCalendar
+
+# Built once: building a statement per call costs more than running it (cache keys, coercion).
+_REPORTS = HandlingReport.__table__  # type: ignore[attr-defined]
+_LAST_FINAL = select(func.max(_REPORTS.c.id)).where(
+    _REPORTS.c.case_id == bindparam("case_id"), _REPORTS.c.kind == "final")
+_EXT = Extension.__table__  # type: ignore[attr-defined]
+_EXTENSIONS = select(func.count()).select_from(_EXT).where(
+    _EXT.c.case_id == bindparam("case_id"), _EXT.c.status.in_(bindparam("statuses", expanding=True)))
 
 
 @dataclass
@@ -45,6 +55,10 @@ class Step:
     @property
     def calendar(self) -> WorkCalendar:
         return calendar_of(self.session, self.ctx, self.case)
+
+    def insert(self, model: type[SQLModel], **values: Any) -> int:
+        """Record a new row (report, review…) now; the action only adds it, never changes it."""
+        return insert_row(self.session, model, **values)
 
     def org(self, code: str) -> OrgInfo:
         return self.ctx.orgs.by_code(code)
@@ -117,8 +131,8 @@ def step_up(step: Step) -> None:
 
 def object_(step: Step) -> None:
     assert step.case.unit_id is not None
-    step.session.add(Objection(case_id=step.case_id, unit_id=step.case.unit_id,
-                               reason=step.form.reason, objected_at=step.now))
+    step.insert(Objection, case_id=step.case_id, unit_id=step.case.unit_id,
+                reason=step.form.reason, objected_at=step.now)
     step.data["unit_id"] = step.case.unit_id
     step.reason = step.form.reason
     step.case.unit_id = None
@@ -133,8 +147,8 @@ def request_extension(step: Step) -> None:
         raise InvalidActionInput(action=step.action, field="days",
                                  message=f"at most {limit} days (延期不得超过{limit}日)",
                                  kind="less_than_equal", limits={"le": limit})
-    step.session.add(Extension(case_id=step.case_id, days=step.form.days, reason=step.form.reason,
-                               requested_by=step.actor.name, requested_at=step.now))
+    step.insert(Extension, case_id=step.case_id, days=step.form.days, reason=step.form.reason,
+                requested_by=step.actor.name, requested_at=step.now)
     step.data["days"] = step.form.days
     step.reason = step.form.reason
 
@@ -170,17 +184,15 @@ def reassign(step: Step) -> None:
     step.handling_limit()
 
 
-def _report(step: Step, kind: str) -> HandlingReport:
-    report = HandlingReport(case_id=step.case_id, unit_id=step.case.unit_id, kind=kind,
-                            text=step.form.text, submitted_by=step.actor.name, submitted_at=step.now)
-    step.session.add(report)
+def _report(step: Step, kind: str) -> None:
+    step.insert(HandlingReport, case_id=step.case_id, unit_id=step.case.unit_id, kind=kind,
+                text=step.form.text, submitted_by=step.actor.name, submitted_at=step.now)
     step.data["report_kind"] = kind
     if kind != "progress" and step.case.deadline_on is not None:
         # Whether the handling limit was kept, fixed in the audit trail when the report comes in:
         # the on-time closure rate (duban.reports) reads it, since the limit is cleared at close.
         step.data["due_on"] = step.case.deadline_on.isoformat()
         step.data["late"] = step.today > step.case.deadline_on
-    return report
 
 
 def submit_report(step: Step) -> None:
@@ -194,33 +206,30 @@ def report_progress(step: Step) -> None:
 
 
 def _last_final_report_id(step: Step) -> int | None:
-    return step.session.exec(
-        select(func.max(HandlingReport.id)).where(
-            HandlingReport.case_id == step.case.id, HandlingReport.kind == "final")
-    ).one()
+    return step.session.connection().execute(_LAST_FINAL, {"case_id": step.case_id}).scalar()
 
 
 def approve(step: Step) -> None:
-    step.session.add(Review(case_id=step.case_id, report_id=_last_final_report_id(step),
-                            decision="approved", reasons=step.form.note, reviewer=step.actor.name,
-                            reviewed_at=step.now))
+    step.insert(Review, case_id=step.case_id, report_id=_last_final_report_id(step),
+                decision="approved", reasons=step.form.note, reviewer=step.actor.name,
+                reviewed_at=step.now)
     step.reason = step.form.note
     apply_limit(step.case, step.calendar, kind="callback", limit=step.ctx.policy.deadlines.callback,
                 start=step.today)
 
 
 def send_back(step: Step) -> None:
-    step.session.add(Review(case_id=step.case_id, report_id=_last_final_report_id(step),
-                            decision="returned", reasons=step.form.reasons,
-                            reviewer=step.actor.name, reviewed_at=step.now))
+    step.insert(Review, case_id=step.case_id, report_id=_last_final_report_id(step),
+                decision="returned", reasons=step.form.reasons,
+                reviewer=step.actor.name, reviewed_at=step.now)
     step.reason = step.form.reasons
     step.case.return_count += 1
     step.handling_limit()
 
 
 def callback(step: Step, satisfied: bool) -> None:
-    step.session.add(Callback(case_id=step.case_id, satisfied=satisfied, note=step.form.note,
-                              caller=step.actor.name, called_at=step.now))
+    step.insert(Callback, case_id=step.case_id, satisfied=satisfied, note=step.form.note,
+                caller=step.actor.name, called_at=step.now)
     step.reason = step.form.note
     step.data["satisfied"] = satisfied
     finish_callback_task(step, "callback")
@@ -293,8 +302,8 @@ class Guards:
         return self.today <= last.date
 
     def _extensions(self, case: Case, statuses: tuple[str, ...]) -> int:
-        return self.session.exec(select(func.count()).select_from(Extension).where(
-            Extension.case_id == case.id, col(Extension.status).in_(statuses))).one()
+        return int(self.session.connection().execute(
+            _EXTENSIONS, {"case_id": case.id, "statuses": statuses}).scalar_one())
 
     def extension_allowed(self, case: Case) -> bool:
         used = self._extensions(case, ("requested", "approved"))

@@ -66,8 +66,8 @@ def work_reminder(step: Any) -> None:
 
 def interview(step: Any) -> None:
     case = step.case
-    step.session.add(Interview(case_id=case.id, unit_id=case.unit_id, office_id=case.office_id,
-                               requested_at=step.now))
+    step.insert(Interview, case_id=case.id, unit_id=case.unit_id, office_id=case.office_id,
+                requested_at=step.now)
     office = step.session.get(Org, case.office_id)
     _ladder(step, [("interview_office", "office", office), ("interview_unit", "unit_head", _unit(step))])
 

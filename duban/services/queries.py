@@ -188,7 +188,7 @@ def case_detail(ctx: ServiceContext, ref: int | str, *, viewer: Actor | None) ->
 
     service = CaseService(ctx)
     with Session(ctx.engine) as session:
-        case = service.load_in(session, ref, lock=False)
+        case = service.load_in(session, ref, for_write=False)
         if viewer is not None and not may_see(session, viewer, case):
             raise CaseNotFound(ref)
         office = session.get(Org, case.office_id)

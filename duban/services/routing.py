@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from duban.errors import AvoidanceViolation
@@ -32,11 +33,14 @@ def commission_for(orgs: OrgDirectory, office: OrgInfo) -> OrgInfo | None:
     return None
 
 
+_SUBJECTS = Subject.__table__  # type: ignore[attr-defined]
+_SUBJECT_ORG = select(_SUBJECTS.c.org_id).where(_SUBJECTS.c.id == bindparam("subject_id"))
+
+
 def subject_org_id(session: Session, case: Case) -> int | None:
     if case.subject_id is None:
         return None
-    subject = session.get(Subject, case.subject_id)
-    return subject.org_id if subject else None
+    return session.connection().execute(_SUBJECT_ORG, {"subject_id": case.subject_id}).scalar()
 
 
 def avoid(

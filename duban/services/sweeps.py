@@ -33,6 +33,7 @@ from duban.models import Case, Complainant, Org, PressureStep
 from duban.notify import outbox
 from duban.services.cases import CaseService
 from duban.services.context import ENGINE_ACTOR, ServiceContext
+from duban.services.persist import fetch_cases
 from duban.services.pressure import Facts, Fired, Plan, plan
 from duban.workcal import WorkCalendar
 
@@ -166,7 +167,7 @@ class DeadlineSweep:
     def _act(self, session: Session, plans: dict[int, Plan], fired: dict[int, Fired],
              tally: SweepResult) -> None:
         case_ids = list(plans)
-        cases = list(session.scalars(select(Case).where(col(Case.id).in_(case_ids))))
+        cases = fetch_cases(session, select(Case).where(col(Case.id).in_(case_ids)), for_write=True)
         # What handlers and templates read, loaded with one query each and held here: the
         # identity map keeps objects only while someone does, and then session.get() needs no
         # query (nor the autoflush a query brings).

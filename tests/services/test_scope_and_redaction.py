@@ -23,7 +23,7 @@ from tests.factories import (
 
 def _events(ctx, number: str) -> int:
     with Session(ctx.engine) as session:
-        case = CaseService(ctx).load_in(session, number, lock=False)
+        case = CaseService(ctx).load_in(session, number, for_write=False)
         return session.exec(select(func.count()).select_from(AuditEvent)
                             .where(AuditEvent.case_id == case.id)).one()
 

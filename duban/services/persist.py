@@ -1,0 +1,138 @@
+"""Writing case rows without the ORM's unit of work: one version-guarded UPDATE per changed case.
+
+The unit of work (flush planning, per-object events, statement building) cost more than the
+rest of an action together. Cases loaded for writing are therefore detached from the session:
+their attribute history still records what changed, and at commit each one is written by a
+prebuilt Core UPDATE of exactly those columns, guarded by the version it was loaded with. Rows
+an action only adds (reports, reviews…) go in by Core INSERT at once (`insert_row`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from sqlalchemy import bindparam, event, insert, select, update
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
+from sqlalchemy.orm.instrumentation import manager_of_class
+from sqlalchemy.sql import Executable
+from sqlmodel import Session, SQLModel
+
+from duban.errors import StaleCase
+from duban.models import Case
+
+_TRACKED = "duban.cases"  # session.info key: the detached cases to write at commit
+_CASES = Case.__table__  # type: ignore[attr-defined]
+_MANAGER = manager_of_class(Case)
+_UPDATES: dict[frozenset[str], Any] = {}
+_INSERTS: dict[str, tuple[Any, dict[str, Any]]] = {}
+_INSERT_CASE = insert(_CASES)
+
+
+def track(session: Session, case: Case) -> Case:
+    """Detach `case` and have its changes written when `session` commits."""
+    if case in session:
+        session.expunge(case)
+    session.info.setdefault(_TRACKED, {})[id(case)] = case
+    return case
+
+
+def fetch_cases(session: Session, query: Executable, params: dict[str, Any] | None = None, *,
+                for_write: bool) -> list[Case]:
+    """The cases a `select(Case)` finds, built from Core rows, detached; tracked if for writing.
+
+    Core rows and a detached instance cost about half of what an ORM load into the session does.
+    """
+    rows = session.connection().execute(query, params).mappings()
+    cases = [_detached(row) for row in rows]
+    if for_write:
+        for case in cases:
+            track(session, case)
+    return cases
+
+
+def _detached(row: Any) -> Case:
+    case = _MANAGER.new_instance()
+    case.__dict__.update(row)
+    make_transient_to_detached(case)  # history starts here, as if loaded by the ORM
+    return case
+
+
+def insert_row(session: Session, model: type[SQLModel], **values: Any) -> int:
+    """Insert a new row now, by Core, with the model's defaults for what is not given; its id.
+
+    For rows an action only adds (reports, reviews, the complainant…): no instance is built.
+    """
+    table = model.__table__  # type: ignore[attr-defined]
+    statement, defaults = _INSERTS.get(table.name) or _insert_for(model)
+    result = session.connection().execute(statement, {**defaults, **values})
+    return _new_id(result)
+
+
+def _new_id(result: Any) -> int:
+    return int(result.inserted_primary_key[0])
+
+
+def _insert_for(model: type[SQLModel]) -> tuple[Any, dict[str, Any]]:
+    table = model.__table__  # type: ignore[attr-defined]
+    defaults = {name: info.get_default(call_default_factory=True)
+                for name, info in model.model_fields.items()
+                if name in table.columns and name != "id"}
+    _INSERTS[table.name] = (insert(table), defaults)
+    return _INSERTS[table.name]
+
+
+def insert_case(session: Session, case: Case) -> Case:
+    """Store a new case and track it (see `track`): later changes in the transaction are saved."""
+    values = {key: getattr(case, key) for key in _CASES.columns.keys() if key != "id"}
+    case_id = _new_id(session.connection().execute(_INSERT_CASE, values))
+    set_committed_value(case, "id", case_id)
+    make_transient_to_detached(case)  # stored: its history starts now
+    return track(session, case)
+
+
+def _update_for(keys: frozenset[str]) -> Any:
+    statement = _UPDATES.get(keys)
+    if statement is None:
+        statement = _UPDATES[keys] = (
+            update(_CASES)
+            .where(_CASES.c.id == bindparam("case_id"), _CASES.c.version == bindparam("loaded_version"))
+            .values({key: bindparam(f"new_{key}", type_=_CASES.c[key].type) for key in keys}))
+    return statement
+
+
+def save_case(session: Session, case: Case) -> None:
+    """Write what changed on a tracked case since it was loaded (or last saved)."""
+    state = instance_state(case)
+    values = state.dict
+    # The ORM records every assignment, also of an equal value: write only real changes.
+    changed = {key: values[key] for key, old in state.committed_state.items() if values[key] != old}
+    if not changed:
+        state.committed_state.clear()
+        return
+    loaded_version = cast(int, state.committed_state.get("version", values["version"]))
+    params = {f"new_{key}": value for key, value in changed.items()}
+    params.update(case_id=case.id, loaded_version=loaded_version)
+    result = session.connection().execute(_update_for(frozenset(changed)), params)
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        actual = session.connection().execute(select(_CASES.c.version).where(_CASES.c.id == case.id)).scalar()
+        raise StaleCase(case_number=case.number, expected=loaded_version, actual=actual or 0)
+    state.committed_state.clear()  # what is stored now is the base of the next change
+
+
+def save_tracked(session: Session) -> None:
+    tracked: dict[int, Case] = session.info.pop(_TRACKED, {})
+    for case in tracked.values():
+        save_case(session, case)
+
+
+@event.listens_for(OrmSession, "before_commit")
+def _write_tracked(session: OrmSession) -> None:
+    # Whoever commits (a service transaction, a flow, a test), tracked cases are written first.
+    save_tracked(session)  # type: ignore[arg-type]
+
+
+@event.listens_for(OrmSession, "after_rollback")
+def _forget_tracked(session: OrmSession) -> None:
+    session.info.pop(_TRACKED, None)

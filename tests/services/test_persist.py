@@ -1,0 +1,103 @@
+"""Case rows are written by hand (duban.services.persist): every change lands, once, or none does."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event, func, select, text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from duban.errors import StaleCase
+from duban.models import AuditEvent, Case, HandlingReport
+from duban.services import CaseService, ServiceContext
+from duban.services.persist import fetch_cases
+from tests.factories import SUPERVISOR, transferred, unit_actor, world
+
+
+@pytest.fixture
+def ctx(engine: Engine) -> ServiceContext:
+    return world(engine)
+
+
+def stored(ctx: ServiceContext, number: str) -> dict[str, object]:
+    with Session(ctx.engine) as session:
+        row = session.connection().execute(
+            select(Case.__table__).where(Case.__table__.c.number == number)).mappings().one()  # type: ignore[attr-defined]
+        return dict(row)
+
+
+def columns_of(case: Case) -> dict[str, object]:
+    return {key: getattr(case, key) for key in Case.__table__.columns.keys()}  # type: ignore[attr-defined]
+
+
+def test_what_an_action_returns_is_what_is_stored(ctx: ServiceContext) -> None:
+    number = transferred(ctx)
+    service = CaseService(ctx)
+    unit = unit_actor(ctx, "GS-LZ-CG-GOV")
+    for action, actor, form in (("submit_report", unit, {"text": "已办结"}),
+                                ("send_back", SUPERVISOR, {"reasons": "事实不清"}),
+                                ("submit_report", unit, {"text": "再报"}),
+                                ("approve", SUPERVISOR, {})):
+        case = service.act(number, action, actor=actor, form=form)
+        assert columns_of(case) == stored(ctx, number), action
+    assert case.state == "verified" and case.return_count == 1 and case.audit_seq == 6
+
+
+def test_an_action_writes_the_case_row_once(ctx: ServiceContext) -> None:
+    number = transferred(ctx)
+    updates: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("UPDATE CASES"):
+            updates.append(statement)
+
+    event.listen(ctx.engine, "before_cursor_execute", count)
+    try:
+        CaseService(ctx).act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
+                             form={"text": "已办结"})
+    finally:
+        event.remove(ctx.engine, "before_cursor_execute", count)
+    assert len(updates) == 1
+    # only what changed is set: the title, summary and number are left alone
+    assert "title" not in updates[0] and "number" not in updates[0]
+
+
+def test_a_row_changed_under_a_writer_stops_the_whole_transaction(ctx: ServiceContext) -> None:
+    number = transferred(ctx)
+    before = stored(ctx, number)
+    service = CaseService(ctx)
+    with pytest.raises(StaleCase) as caught:
+        with service.transaction() as session:
+            case = service.load_in(session, number, for_write=True)
+            service.act_in(session, case, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
+                           form={"text": "已办结"})
+            # someone else's write to the row after it was loaded (row locks prevent this in
+            # the service; the version guard is the last line)
+            session.connection().execute(text("UPDATE cases SET version = version + 1 WHERE id = :id"),
+                                         {"id": case.id})
+    assert caught.value.expected == before["version"]
+    assert stored(ctx, number) == before  # not even the other write: one transaction
+    with Session(ctx.engine) as session:
+        assert session.execute(select(func.count()).select_from(HandlingReport)).scalar_one() == 0
+        events = session.execute(select(func.count()).select_from(AuditEvent)
+                                 .where(AuditEvent.case_id == before["id"])).scalar_one()
+        assert events == before["audit_seq"]
+
+
+def test_tracked_cases_are_written_whoever_commits(ctx: ServiceContext) -> None:
+    number = transferred(ctx)
+    with Session(ctx.engine) as session:
+        (case,) = fetch_cases(session, select(Case).where(Case.number == number), for_write=True)
+        case.warning = "red"
+        session.commit()
+    assert stored(ctx, number)["warning"] == "red"
+
+
+def test_a_rolled_back_transaction_forgets_its_tracked_cases(ctx: ServiceContext) -> None:
+    number = transferred(ctx)
+    with Session(ctx.engine) as session:
+        (case,) = fetch_cases(session, select(Case).where(Case.number == number), for_write=True)
+        case.warning = "red"
+        session.rollback()
+        session.commit()
+    assert stored(ctx, number)["warning"] != "red"
