@@ -1,4 +1,5 @@
-"""Cases: register, list, read one with its timeline, see what may be done now, do it.
+"""Cases: register, list, read one with its recent history (the rest page by page), see what may be
+done now, do it.
 
 Every write goes through `CaseService`; every read through `duban.services.queries` with the
 caller as viewer, so scope and confidentiality are the service layer's, not this module's.
@@ -14,7 +15,7 @@ from fastapi import APIRouter, Path, Query
 from sqlmodel import Session
 
 from duban.api.deps import Ctx, CurrentActor
-from duban.api.present import action_out, detail_out, row_out
+from duban.api.present import acted_out, action_out, detail_out, event_out, row_out
 from duban.api.schemas import (
     BROKEN_TEXT_MESSAGE,
     ActedOut,
@@ -24,10 +25,13 @@ from duban.api.schemas import (
     CaseIn,
     CaseListOut,
     Disposition,
+    EventPageOut,
     Level,
+    OutOfSightOut,
     Priority,
     ProblemOut,
     RegisterOut,
+    ReportPageOut,
     StateName,
     Warning,
     broken_text_in,
@@ -37,13 +41,26 @@ from duban.models import CaseCreate
 from duban.services import Actor, CaseService, ServiceContext
 from duban.services.forms import FORMS
 from duban.services.orgs import org_by_code
-from duban.services.queries import CaseFilter, case_detail, list_cases, scope_for
+from duban.services.queries import (
+    CaseFilter,
+    case_detail,
+    case_history,
+    case_summary,
+    list_cases,
+    scope_for,
+)
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
 ActionName = Literal[tuple(FORMS)]  # type: ignore[valid-type]
 Number = Annotated[str, Path(max_length=40, description="case number, e.g. GS-2023-00012")]
+PageLimit = Annotated[int, Query(ge=1, le=500)]
+PageOffset = Annotated[int, Query(ge=0, le=1_000_000)]
 T = TypeVar("T")
+
+# Timeline and reports in a case's answer: the newest this many (a key-supervised case reports
+# progress every week, for years); the rest page by page at .../timeline and .../reports.
+DETAIL_HISTORY = 50
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ProblemOut, "description": text} for status, text in (
@@ -121,21 +138,41 @@ def list_(
 
 @router.get("/{number}", response_model=CaseDetailOut, responses=ERRORS)
 def get_case(number: Number, actor: CurrentActor, ctx: Ctx) -> dict:
-    """One case: facts, people (masked as your role requires), deadline, timeline, allowed actions."""
-    return detail_out(ctx.labels, case_detail(ctx, number, viewer=actor))
+    """One case: facts, people (masked as your role requires), deadline, the newest of its timeline
+    and reports, allowed actions."""
+    return detail_out(ctx.labels, case_detail(ctx, number, viewer=actor, history=DETAIL_HISTORY))
+
+
+@router.get("/{number}/timeline", response_model=EventPageOut, responses=ERRORS)
+def timeline(number: Number, actor: CurrentActor, ctx: Ctx, limit: PageLimit = 100,
+             offset: PageOffset = 0) -> dict:
+    """The case's events, oldest first, a page at a time."""
+    items, total = case_history(ctx, number, "timeline", viewer=actor, limit=limit, offset=offset)
+    return {"items": [event_out(ctx.labels, e) for e in items], "total": total, "limit": limit,
+            "offset": offset, "has_more": offset + len(items) < total}
+
+
+@router.get("/{number}/reports", response_model=ReportPageOut, responses=ERRORS)
+def reports(number: Number, actor: CurrentActor, ctx: Ctx, limit: PageLimit = 100,
+            offset: PageOffset = 0) -> dict:
+    """The case's handling and progress reports, oldest first, a page at a time."""
+    items, total = case_history(ctx, number, "reports", viewer=actor, limit=limit, offset=offset)
+    return {"items": items, "total": total, "limit": limit, "offset": offset,
+            "has_more": offset + len(items) < total}
 
 
 @router.get("/{number}/actions", response_model=list[ActionOut], responses=ERRORS)
 def allowed(number: Number, actor: CurrentActor, ctx: Ctx) -> list[dict]:
     """The actions you may perform on the case now, each with its form's fields."""
-    detail = case_detail(ctx, number, viewer=actor)
-    return [action_out(ctx.labels, a) for a in detail["allowed_actions"]]
+    summary = case_summary(ctx, number, viewer=actor)
+    return [action_out(ctx.labels, a) for a in summary["allowed_actions"]]
 
 
-@router.post("/{number}/actions/{action}", response_model=CaseDetailOut | ActedOut, responses=ERRORS)
+@router.post("/{number}/actions/{action}", response_model=ActedOut | OutOfSightOut, responses=ERRORS)
 def act(number: Number, action: ActionName, body: ActionIn,  # type: ignore[valid-type]
         actor: CurrentActor, ctx: Ctx) -> dict:
-    """Perform an action with its form; send expected_version to refuse a stale case."""
+    """Perform an action with its form; send expected_version to refuse a stale case. The answer
+    is where the case stands now and what you may do next; GET the case for its history."""
     broken = broken_text_in(body.form)
     if broken is not None:  # named as the service names a form's fields: by the field alone
         raise InvalidActionInput(action=action, field=broken.split(".")[0] or "form", kind="broken_text",
@@ -144,7 +181,7 @@ def act(number: Number, action: ActionName, body: ActionIn,  # type: ignore[vali
                                                          expected_version=body.expected_version),
                             {"unit": body.form.get("unit")})
     try:
-        return detail_out(ctx.labels, case_detail(ctx, number, viewer=actor))
+        return acted_out(ctx.labels, case_summary(ctx, number, viewer=actor))
     except CaseNotFound:
         return {"number": case.number, "state": case.state, "version": case.version, "visible": False,
                 "state_label": ctx.labels.of("states", case.state)}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import annotated_types as at
 
@@ -69,12 +70,38 @@ def row_out(labels: Labels, row: CaseRow | dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def event_out(labels: Labels, event: dict[str, Any]) -> dict[str, Any]:
+    return {**event, "action_label": labels.of("actions", event["action"])}
+
+
+def case_links(number: str) -> dict[str, str]:
+    base = f"/api/cases/{quote(number)}"
+    return {"timeline": f"{base}/timeline", "reports": f"{base}/reports"}
+
+
 def detail_out(labels: Labels, detail: dict[str, Any]) -> dict[str, Any]:
     out = dict(detail)
     out["row"] = row_out(labels, detail["row"])
-    out["timeline"] = [{**e, "action_label": labels.of("actions", e["action"])} for e in detail["timeline"]]
+    out["timeline"] = [event_out(labels, e) for e in detail["timeline"]]
     out["allowed_actions"] = [action_out(labels, a) for a in detail["allowed_actions"]]
+    out["links"] = case_links(detail["case"]["number"])
     return out
+
+
+def acted_out(labels: Labels, summary: dict[str, Any]) -> dict[str, Any]:
+    """An action's answer (schemas.ActedOut) from `queries.case_summary`."""
+    case = summary["case"]
+    return {
+        "visible": True,
+        "case": {**case, "state_label": labels.of("states", case["state"]),
+                 "disposition_label": labels.of("dispositions", case["disposition"]),
+                 "priority_label": labels.of("priorities", case["priority"]),
+                 "warning_label": labels.of("warnings", case["warning"])},
+        "office": summary["office"],
+        "unit": summary["unit"],
+        "allowed_actions": [action_out(labels, a) for a in summary["allowed_actions"]],
+        "href": f"/api/cases/{quote(case['number'])}",
+    }
 
 
 def org_out(org: Org, parent_code: str | None) -> dict[str, Any]:

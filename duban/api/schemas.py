@@ -257,15 +257,74 @@ class CaseDetailOut(BaseModel):
     unit: OrgRef | None
     subject: SubjectOut | None
     complainant: ComplainantOut
-    timeline: list[EventOut]
-    reports: list[ReportOut]
+    timeline: list[EventOut] = Field(description="the newest events (at most 50), oldest first")
+    timeline_total: int = Field(description="events in all; GET links.timeline for the others")
+    reports: list[ReportOut] = Field(description="the newest reports (at most 50), oldest first")
+    reports_total: int = Field(description="reports in all; GET links.reports for the others")
     reviews: list[ReviewOut]
     callbacks: list[CallbackOut]
     extensions: list[ExtensionOut]
     allowed_actions: list[ActionOut]
+    links: dict[str, str] = Field(description="the whole timeline and reports, page by page")
+
+
+class EventPageOut(BaseModel):
+    items: list[EventOut]
+    total: int
+    limit: int
+    offset: int
+    has_more: bool
+
+
+class ReportPageOut(BaseModel):
+    items: list[ReportOut]
+    total: int
+    limit: int
+    offset: int
+    has_more: bool
+
+
+class CaseStatusOut(BaseModel):
+    """Where a case stands: its facts without the summary text, its deadline and warning."""
+
+    number: str
+    title: str
+    state: str
+    state_label: str
+    disposition: str | None
+    disposition_label: str
+    priority: str
+    priority_label: str
+    level: str
+    received_at: dt.datetime
+    dispatched_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    updated_at: dt.datetime
+    deadline_kind: str | None
+    deadline_on: dt.date | None
+    deadline_provisional: bool
+    extension_days: int
+    workdays_left: int | None
+    warning: str
+    warning_label: str
+    return_count: int
+    repeat_count: int
+    version: int
 
 
 class ActedOut(BaseModel):
+    """The answer to an action: where the case stands now and what you may do next. Not its
+    history: that grows with every action, and is one GET of `href` away."""
+
+    visible: Literal[True] = True
+    case: CaseStatusOut
+    office: OrgRef
+    unit: OrgRef | None
+    allowed_actions: list[ActionOut]
+    href: str = Field(description="the whole case: GET it for the timeline, reports, reviews…")
+
+
+class OutOfSightOut(BaseModel):
     """What an action's caller gets when the action took the case out of their sight (a unit's
     objection sends it back to the office): the outcome, not the case."""
 

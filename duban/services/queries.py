@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import bindparam, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -25,6 +25,7 @@ from duban.models import (
     Subject,
 )
 from duban.services.context import Actor, ServiceContext
+from duban.services.directory import OrgInfo
 from duban.services.privacy import OFFICE_ROLES, complainant_view, identifiers, may_see_complainant, redact
 from duban.services.scope import may_see
 from duban.states.definition import OPEN_STATES
@@ -154,6 +155,8 @@ def list_cases(ctx: ServiceContext, flt: CaseFilter, *, viewer: Actor | None = N
 def hidden_identifiers(session: Session, case_ids: list[int], viewer: Actor | None) -> dict[int, list[str]]:
     """Per case, the identifying strings of every complainant (first or repeat) `viewer` may not see."""
     found: dict[int, list[str]] = {}
+    if viewer is not None and viewer.role in OFFICE_ROLES:
+        return found  # the office sees every complainant: no need to read them
     first = select(Case.id, Complainant).join(Complainant, col(Case.complainant_id) == Complainant.id)
     repeat = select(RepeatContact.case_id, Complainant).join(
         Complainant, col(RepeatContact.complainant_id) == Complainant.id)
@@ -182,42 +185,146 @@ def _row(ctx: ServiceContext, case: Case, office_name: str, office_code: str, un
     )
 
 
-def case_detail(ctx: ServiceContext, ref: int | str, *, viewer: Actor | None) -> dict[str, Any]:
-    """Everything on a case page, with the complainant masked for those who may not see it."""
+_LOAD_CASE = {by: select(Case, Subject, Complainant)  # type: ignore[call-overload]
+              .outerjoin(Subject, col(Case.subject_id) == Subject.id)
+              .outerjoin(Complainant, col(Case.complainant_id) == Complainant.id)
+              .where(getattr(Case, by) == bindparam("ref"))
+              for by in ("id", "number")}
+
+# The collections of a case page, oldest first. Timeline and reports grow by one with every
+# progress report (weekly on a key-supervised case), so the API shows only the newest of them.
+HISTORY: dict[str, tuple[Any, Any]] = {
+    "timeline": (AuditEvent, AuditEvent.seq),
+    "reports": (HandlingReport, HandlingReport.id),
+    "reviews": (Review, Review.id),
+    "callbacks": (Callback, Callback.id),
+    "extensions": (Extension, Extension.id),
+}
+BOUNDED = ("timeline", "reports")
+
+
+def _load_visible(session: Session, ref: int | str, viewer: Actor | None
+                  ) -> tuple[Case, Subject | None, Complainant | None]:
+    """The case with its subject and complainant in one query; CaseNotFound when it is not there
+    or not the viewer's to see (nobody learns that cases outside their scope exist)."""
+    by = "id" if isinstance(ref, int) else "number"
+    found = session.exec(_LOAD_CASE[by], params={"ref": ref}).first()  # type: ignore[call-overload]
+    if found is None or (viewer is not None and not may_see(session, viewer, found[0])):
+        raise CaseNotFound(ref)
+    case, subject, complainant = found
+    return case, subject, complainant
+
+
+def _hidden_for(session: Session, case: Case, viewer: Actor | None) -> list[str]:
+    """What to cut out of this case's texts for `viewer`."""
+    assert case.id is not None
+    return hidden_identifiers(session, [case.id], viewer).get(case.id, [])
+
+
+def _history(session: Session, case_id: int, kind: str, *, limit: int | None = None,
+             offset: int = 0, newest: bool = False) -> list[dict[str, Any]]:
+    """Rows of one collection as plain dicts (Core rows: no ORM objects to build and dump)."""
+    model, order = HISTORY[kind]
+    query = select(model.__table__).where(model.case_id == case_id)
+    if newest:  # the last `limit`, still shown oldest first
+        query = query.order_by(col(order).desc()).limit(limit)
+        rows = [dict(r) for r in session.connection().execute(query).mappings()]
+        return rows[::-1]
+    query = query.order_by(order).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return [dict(r) for r in session.connection().execute(query).mappings()]
+
+
+def _count(session: Session, case_id: int, kind: str) -> int:
+    model, _ = HISTORY[kind]
+    return int(session.exec(select(func.count()).select_from(model)  # type: ignore[call-overload]
+                            .where(model.case_id == case_id)).one())
+
+
+def _orgs_of(ctx: ServiceContext, case: Case) -> tuple[OrgInfo, OrgInfo | None]:
+    office = ctx.orgs.by_id(case.office_id)
+    return office, ctx.orgs.by_id(case.unit_id) if case.unit_id else None
+
+
+def _org(org: OrgInfo | None) -> dict[str, Any] | None:
+    return {"code": org.code, "name": org.name, "level": org.level} if org else None
+
+
+def case_detail(ctx: ServiceContext, ref: int | str, *, viewer: Actor | None,
+                history: int | None = None) -> dict[str, Any]:
+    """Everything on a case page, with the complainant masked for those who may not see it.
+
+    `history` bounds the timeline and the reports to their newest entries (the API's answer:
+    the rest is paged by `case_history`); `timeline_total` and `reports_total` count them all.
+    """
     from duban.services.cases import CaseService
 
-    service = CaseService(ctx)
     with Session(ctx.engine) as session:
-        case = service.load_in(session, ref, for_write=False)
-        if viewer is not None and not may_see(session, viewer, case):
-            raise CaseNotFound(ref)
-        office = session.get(Org, case.office_id)
-        unit = session.get(Org, case.unit_id) if case.unit_id else None
-        subject = session.get(Subject, case.subject_id) if case.subject_id else None
-        complainant = session.get(Complainant, case.complainant_id) if case.complainant_id else None
-        assert office is not None
+        case, subject, complainant = _load_visible(session, ref, viewer)
+        office, unit = _orgs_of(ctx, case)
         row = _row(ctx, case, office.name, office.code, unit.name if unit else None,
                    unit.code if unit else None, ctx.today())
-
-        def all_of(model: Any, order: Any) -> list[dict[str, Any]]:
-            items = session.exec(select(model).where(model.case_id == case.id).order_by(order))
-            return [item.model_dump() for item in items]
-
         assert case.id is not None
-        hidden = hidden_identifiers(session, [case.id], viewer).get(case.id, [])
+        collections = {kind: _history(session, case.id, kind, limit=history if kind in BOUNDED else None,
+                                      newest=history is not None and kind in BOUNDED)
+                       for kind in HISTORY}
+        totals = {f"{kind}_total": len(collections[kind]) for kind in BOUNDED}
+        if history is not None:
+            totals["timeline_total"] = max(case.audit_seq, len(collections["timeline"]))
+            if len(collections["reports"]) == history:
+                totals["reports_total"] = _count(session, case.id, "reports")
+        hidden = _hidden_for(session, case, viewer)
         return redact({
             "case": case.model_dump(exclude={"complainant_id", "matter_key", "audit_hash"}),
             "row": row.as_dict(),
-            "office": office.model_dump(include={"code", "name", "level"}),
-            "unit": unit.model_dump(include={"code", "name", "level"}) if unit else None,
+            "office": _org(office),
+            "unit": _org(unit),
             "subject": subject.model_dump(include={"name", "kind"}) if subject else None,
             "complainant": complainant_view(viewer, complainant, ctx.labels.text["masked"]),
-            "timeline": all_of(AuditEvent, AuditEvent.seq),
-            "reports": all_of(HandlingReport, HandlingReport.id),
-            "reviews": all_of(Review, Review.id),
-            "callbacks": all_of(Callback, Callback.id),
-            "extensions": all_of(Extension, Extension.id),
-            "allowed_actions": service.allowed_in(session, case, viewer),
+            **collections,
+            **totals,
+            "allowed_actions": CaseService(ctx).allowed_in(session, case, viewer),
+        }, hidden, ctx.labels.text["masked"])
+
+
+def case_history(ctx: ServiceContext, ref: int | str, kind: str, *, viewer: Actor | None,
+                 limit: int, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """One page of a case's timeline or reports, oldest first, masked as on the case page;
+    and how many there are in all."""
+    with Session(ctx.engine) as session:
+        case, _, _ = _load_visible(session, ref, viewer)
+        assert case.id is not None
+        items = _history(session, case.id, kind, limit=limit, offset=offset)
+        total = case.audit_seq if kind == "timeline" else _count(session, case.id, kind)
+        hidden = _hidden_for(session, case, viewer)
+        return redact(items, hidden, ctx.labels.text["masked"]), max(total, offset + len(items))
+
+
+# The columns of a case an action's answer carries (no summary text, no history).
+SUMMARY_FACTS = ("number", "title", "state", "disposition", "priority", "level", "received_at",
+                 "dispatched_at", "closed_at", "updated_at", "deadline_kind", "deadline_on",
+                 "deadline_provisional", "extension_days", "return_count", "repeat_count", "version")
+
+
+def case_summary(ctx: ServiceContext, ref: int | str, *, viewer: Actor | None) -> dict[str, Any]:
+    """Where a case stands, for the caller of an action: state, deadline, warning, who handles it
+    and what the viewer may do next. One row read, none of the case's history (that is what
+    made answering an action cost six times the action itself)."""
+    from duban.services.cases import CaseService
+
+    with Session(ctx.engine) as session:
+        case, _, _ = _load_visible(session, ref, viewer)
+        office, unit = _orgs_of(ctx, case)
+        row = _row(ctx, case, office.name, office.code, unit.name if unit else None,
+                   unit.code if unit else None, ctx.today())
+        facts = {key: getattr(case, key) for key in SUMMARY_FACTS}
+        hidden = _hidden_for(session, case, viewer)
+        return redact({
+            "case": {**facts, "warning": row.warning, "workdays_left": row.workdays_left},
+            "office": _org(office),
+            "unit": _org(unit),
+            "allowed_actions": CaseService(ctx).allowed_in(session, case, viewer),
         }, hidden, ctx.labels.text["masked"])
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
+from duban.services import Actor, CaseService
 from tests.appworld import AppWorld
 
 COMPLAINT: dict[str, Any] = {
@@ -112,15 +113,104 @@ def test_the_whole_journey_over_the_api_ends_closed_with_every_step_in_the_timel
     back = act(client, aw, number, "send_back", "supervisor",
                form={"reasons": "事实不清：未说明剩余欠款何时支付。"}, expected_version=3)
     assert back.status_code == 200 and back.json()["case"]["state"] == "returned"
-    assert back.json()["reviews"][0]["reasons"] == "事实不清：未说明剩余欠款何时支付。"
+    assert "approve" not in [a["action"] for a in back.json()["allowed_actions"]]  # the unit's turn
     act(client, aw, number, "submit_report", "unit", form={"text": "剩余款项已于本周全部支付。"})
     act(client, aw, number, "approve", "supervisor", form={"note": "材料齐全"})
     done = act(client, aw, number, "callback_satisfied", "clerk", form={"note": "回访满意"})
-    assert done.json()["case"]["state"] == "closed"
-    actions = [e["action"] for e in done.json()["timeline"]]
+    assert done.json()["case"]["state"] == "closed" and done.json()["case"]["state_label"] == "已办结"
+    detail = client.get(done.json()["href"], headers=aw.auth("clerk")).json()
+    assert detail["reviews"][0]["reasons"] == "事实不清：未说明剩余欠款何时支付。"
+    actions = [e["action"] for e in detail["timeline"]]
     assert actions == ["register", "transfer", "submit_report", "send_back", "submit_report", "approve",
                        "callback_satisfied"]
-    assert done.json()["timeline"][3]["action_label"] == "退回重新办理"
+    assert detail["timeline"][3]["action_label"] == "退回重新办理"
+    assert detail["timeline_total"] == 7 and detail["reports_total"] == 2
+
+
+# What an action answers: what a client needs to go on. Nothing of the case's history, which grows
+# with every action (answering with it once cost six times the action itself).
+ACTED_KEYS = {"visible", "case", "office", "unit", "allowed_actions", "href"}
+ACTED_CASE_KEYS = {
+    "number", "title", "state", "state_label", "disposition", "disposition_label", "priority",
+    "priority_label", "level", "received_at", "dispatched_at", "closed_at", "updated_at", "deadline_kind",
+    "deadline_on", "deadline_provisional", "extension_days", "workdays_left", "warning", "warning_label",
+    "return_count", "repeat_count", "version"}
+
+
+def test_an_action_answers_where_the_case_stands_and_what_comes_next_not_its_history(
+        aw: AppWorld, client: httpx.Client) -> None:
+    number = new_case(client, aw)
+    first = act(client, aw, number, "key_supervise", "dispatcher", form={"unit": "GS-LZ-CG-GOV"})
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert set(body) == ACTED_KEYS and set(body["case"]) == ACTED_CASE_KEYS
+    assert body["visible"] is True and body["href"] == f"/api/cases/{number}"
+    case = body["case"]
+    assert case["number"] == number and case["state"] == "key_supervised" and case["state_label"]
+    assert case["version"] == 2 and case["disposition"] == "key_supervise" and case["disposition_label"]
+    assert case["deadline_on"] and case["warning"] == "none" and case["warning_label"]
+    assert body["unit"] == {"code": "GS-LZ-CG-GOV", "name": body["unit"]["name"], "level": "county"}
+    assert body["office"]["code"] == "GS"
+    progress = next(a for a in body["allowed_actions"] if a["action"] == "report_progress")
+    assert progress["label"] and [f["name"] for f in progress["fields"]] == ["text"]
+    sizes = []
+    for week in range(12):
+        answer = act(client, aw, number, "report_progress", "unit",
+                     form={"text": f"第{week}周：已约谈施工方。"}, expected_version=2 + week)
+        assert answer.status_code == 200, answer.text
+        assert set(answer.json()) == ACTED_KEYS and answer.json()["case"]["version"] == 3 + week
+        sizes.append(len(answer.content))
+    assert max(sizes) - min(sizes) <= 8  # the answer does not grow with the history
+    detail = client.get(f"/api/cases/{number}", headers=aw.auth("unit")).json()
+    assert len(detail["reports"]) == 12 and detail["timeline_total"] == 14
+
+
+def test_the_unit_acting_is_answered_without_the_complainant_in_the_title(
+        aw: AppWorld, client: httpx.Client) -> None:
+    number = transferred(client, aw, title="测试反映人反映城关区住建局拖欠工程款")
+    answer = act(client, aw, number, "submit_report", "unit", form={"text": "已协调支付首笔款项。"})
+    assert answer.status_code == 200
+    assert "测试反映人" not in answer.text and "19900123456" not in answer.text
+    assert answer.json()["case"]["title"].startswith("（保密）")
+    office = act(client, aw, number, "send_back", "supervisor", form={"reasons": "不清楚"})
+    assert office.json()["case"]["title"].startswith("测试反映人")
+
+
+def test_a_long_history_is_shown_newest_first_and_paged_in_full(aw: AppWorld, client: httpx.Client) -> None:
+    number = new_case(client, aw, title="测试反映人反映的长期重点督办事项")
+    act(client, aw, number, "key_supervise", "dispatcher", form={"unit": "GS-LZ-CG-GOV"})
+    service = CaseService(aw.ctx)
+    unit = Actor(name="unit", role="unit", org_id=aw.ctx.orgs.by_code("GS-LZ-CG-GOV").id)
+    for week in range(60):
+        service.act(number, "report_progress", actor=unit, form={"text": f"第{week}周进展（测试反映人）"})
+    detail = client.get(f"/api/cases/{number}", headers=aw.auth("unit")).json()
+    assert detail["timeline_total"] == 62 and len(detail["timeline"]) == 50
+    assert [e["seq"] for e in detail["timeline"]] == list(range(13, 63))  # the newest, oldest first
+    assert detail["reports_total"] == 60 and len(detail["reports"]) == 50
+    assert detail["reports"][-1]["text"] == "第59周进展（（保密））"
+    assert detail["links"] == {"timeline": f"/api/cases/{number}/timeline",
+                               "reports": f"/api/cases/{number}/reports"}
+    seen: list[int] = []
+    offset = 0
+    while True:
+        page = client.get(detail["links"]["timeline"], params={"limit": 25, "offset": offset},
+                          headers=aw.auth("unit")).json()
+        assert page["total"] == 62 and page["limit"] == 25
+        seen += [e["seq"] for e in page["items"]]
+        if not page["has_more"]:
+            break
+        offset += 25
+    assert seen == list(range(1, 63))
+    assert page["items"][-1]["action_label"]
+    reports = client.get(detail["links"]["reports"], params={"limit": 3}, headers=aw.auth("unit"))
+    assert reports.status_code == 200 and "测试反映人" not in reports.text
+    assert [r["text"] for r in reports.json()["items"]][0] == "第0周进展（（保密））"
+    assert reports.json()["total"] == 60 and reports.json()["has_more"] is True
+    office = client.get(detail["links"]["reports"], params={"offset": 59}, headers=aw.auth("supervisor"))
+    assert office.json()["items"][0]["text"] == "第59周进展（测试反映人）"
+    assert office.json()["has_more"] is False
+    elsewhere = client.get(detail["links"]["timeline"], headers=aw.auth("other-unit"))
+    assert elsewhere.status_code == 404
 
 
 def test_the_actions_route_lists_what_may_be_done_now_with_form_fields(
@@ -327,12 +417,15 @@ def test_an_extension_requested_by_the_unit_and_approved_moves_the_deadline(
     number = transferred(client, aw)
     before = client.get(f"/api/cases/{number}", headers=aw.auth("unit")).json()["case"]["deadline_on"]
     asked = act(client, aw, number, "request_extension", "unit", form={"days": 10, "reason": "需协调三方"})
-    assert asked.json()["extensions"][0]["status"] == "requested"
+    assert "request_extension" not in [a["action"] for a in asked.json()["allowed_actions"]]
+    extensions = client.get(asked.json()["href"], headers=aw.auth("unit")).json()["extensions"]
+    assert extensions[0]["status"] == "requested"
     again = act(client, aw, number, "request_extension", "unit", form={"days": 5, "reason": "再延"})
     assert again.status_code == 409 and "request_extension" not in again.json()["allowed_actions"]
     approved = act(client, aw, number, "approve_extension", "supervisor", form={"note": "同意"})
-    assert approved.json()["extensions"][0]["status"] == "approved"
     assert approved.json()["case"]["deadline_on"] > before and approved.json()["case"]["extension_days"] == 10
+    extensions = client.get(approved.json()["href"], headers=aw.auth("unit")).json()["extensions"]
+    assert extensions[0]["status"] == "approved"
 
 
 def test_a_unit_objecting_in_time_hands_the_case_back_and_is_told_so(
