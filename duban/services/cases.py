@@ -98,8 +98,8 @@ class CaseService:
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:
-        # No autoflush: an action's reads never need its own pending writes, and a flush in the
-        # middle of an action would write the case row twice (one UPDATE at commit is enough).
+        # No autoflush: case rows are written by persist.py at commit, and the rows an action
+        # adds go in by Core at once; nothing of an action waits in the unit of work.
         with Session(self._write_engine, expire_on_commit=False, autoflush=False) as session:
             try:
                 yield session
