@@ -214,10 +214,8 @@ def reports(request: Request) -> Response:
     # The month so far by default: "everything up to now" scans all history (39 s over 1M cases).
     period = parse_period(text) if text else current("month", web.ctx.today())
     report = build_report(web.ctx, period, viewer.org.code)
-    body = masked_fragment(web, viewer, html.render_report_html(report, case_link=_case_link))
-    response = web.render(request, "embedded.html", viewer=viewer, slot="reports", body=body, period=text)
-    response.headers["Content-Security-Policy"] = CSP_INLINE_STYLE
-    return response
+    return _embedded(request, viewer, "reports", html.render_report_html(report, case_link=_case_link),
+                     period=text)
 
 
 @router.get("/board", response_class=HTMLResponse)
@@ -230,7 +228,13 @@ def board(request: Request) -> Response:
     from duban.reports import build_board
 
     body = html.render_board_html(build_board(web.ctx, viewer.org.code), case_link=_case_link)
-    response = web.render(request, "embedded.html", viewer=viewer, slot="board",
-                          body=masked_fragment(web, viewer, body), period="")
+    return _embedded(request, viewer, "board", body, period="")
+
+
+def _embedded(request: Request, viewer: Viewer, slot: str, fragment: str, *, period: str) -> Response:
+    """A report or the board inside the site's page: complainants masked, its inline style allowed."""
+    web = web_of(request)
+    response = web.render(request, "embedded.html", viewer=viewer, slot=slot,
+                          body=masked_fragment(web, viewer, fragment), period=period)
     response.headers["Content-Security-Policy"] = CSP_INLINE_STYLE
     return response

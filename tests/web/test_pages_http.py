@@ -10,21 +10,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
-import pytest
 
 from tests.appworld import PASSWORD, AppWorld, LiveServer, app_for, fast_password_hashing, make_world  # noqa: F401
 from tests.factories import DISPATCHER, registered
-
-
-@pytest.fixture
-def aw(engine) -> AppWorld:  # type: ignore[no-untyped-def]
-    return make_world(engine)
-
-
-@pytest.fixture
-def site(aw: AppWorld) -> Iterator[str]:
-    with LiveServer(app_for(aw)) as url:
-        yield url
 
 
 def csrf_of(html: str) -> str:
