@@ -93,9 +93,9 @@ def case_filter(ctx: ServiceContext, actor: Actor, *, unit: str | None = None, *
     return flt
 
 
-def _row_of(ctx: ServiceContext, number: str) -> dict[str, Any]:
-    rows = list_cases(ctx, CaseFilter(text=number, limit=5))
-    return row_out(ctx.labels, next(r for r in rows if r.number == number))
+def _row_of(ctx: ServiceContext, number: str, viewer: Actor) -> dict[str, Any]:
+    rows = list_cases(ctx, CaseFilter(number=number, limit=1), viewer=viewer)
+    return row_out(ctx.labels, rows[0])
 
 
 @router.post("", status_code=201, response_model=RegisterOut, responses=ERRORS)
@@ -108,7 +108,7 @@ def register(body: CaseIn, actor: CurrentActor, ctx: Ctx) -> dict:
     result = naming_org_field(lambda: CaseService(ctx).register(data, actor=actor),
                               {"office_code": body.office_code, "subject_org_code": body.subject_org_code,
                                "repeat_of": body.repeat_of})
-    return {"linked": result.linked, "case": _row_of(ctx, result.case.number)}
+    return {"linked": result.linked, "case": _row_of(ctx, result.case.number, actor)}
 
 
 @router.get("", response_model=CaseListOut, responses=ERRORS)

@@ -68,6 +68,7 @@ class CaseFilter:
     overdue: bool | None = None
     open_only: bool = False
     text: str | None = None
+    number: str | None = None  # exactly this case
     limit: int = 100
     offset: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -97,6 +98,12 @@ def scope_clauses(flt: CaseFilter, office: Any, unit: Any) -> list[Any]:
     return clauses
 
 
+# The receiving office and the handling unit, joined to a case. Built once: a new alias builds
+# its column collections again, which cost 0.7 ms, more than the rest of a one-case query.
+_OFFICE = aliased(Org, name="office")
+_UNIT = aliased(Org, name="unit")
+
+
 def list_cases(ctx: ServiceContext, flt: CaseFilter, *, viewer: Actor | None = None) -> list[CaseRow]:
     """Cases in work order: priority cases first, then by deadline (nearest first).
 
@@ -104,8 +111,7 @@ def list_cases(ctx: ServiceContext, flt: CaseFilter, *, viewer: Actor | None = N
     title is masked (scope still comes from `flt`: start it from `scope_for`).
     """
     today = ctx.today()
-    office = aliased(Org)
-    unit = aliased(Org)
+    office, unit = _OFFICE, _UNIT
     query = (
         select(Case, office.name, office.code, unit.name, unit.code)  # type: ignore[call-overload]
         .join(office, col(Case.office_id) == office.id)
@@ -125,6 +131,8 @@ def list_cases(ctx: ServiceContext, flt: CaseFilter, *, viewer: Actor | None = N
         query = query.where(Case.priority == flt.priority)
     if flt.overdue is True:
         query = query.where(col(Case.deadline_on) < today)
+    if flt.number:
+        query = query.where(Case.number == flt.number)
     if flt.text:
         like = f"%{flt.text}%"
         query = query.where(or_(col(Case.title).like(like), col(Case.number).like(like)))
@@ -221,19 +229,35 @@ def _hidden_for(session: Session, case: Case, viewer: Actor | None) -> list[str]
     return hidden_identifiers(session, [case.id], viewer).get(case.id, [])
 
 
+def _history_sql(kind: str, shape: str) -> Any:
+    """The prebuilt statement for one collection (built once: building and keying a statement
+    on every call cost as much as running it). shape: "all", "page" or "newest"."""
+    key = (kind, shape)
+    statement = _HISTORY_SQL.get(key)
+    if statement is None:
+        model, order = HISTORY[kind]
+        statement = select(model.__table__).where(model.case_id == bindparam("case_id"))
+        if shape == "newest":
+            statement = statement.order_by(col(order).desc()).limit(bindparam("limit"))
+        else:
+            statement = statement.order_by(order)
+        if shape == "page":
+            statement = statement.limit(bindparam("limit")).offset(bindparam("offset"))
+        statement = _HISTORY_SQL[key] = statement
+    return statement
+
+
+_HISTORY_SQL: dict[tuple[str, str], Any] = {}
+
+
 def _history(session: Session, case_id: int, kind: str, *, limit: int | None = None,
              offset: int = 0, newest: bool = False) -> list[dict[str, Any]]:
-    """Rows of one collection as plain dicts (Core rows: no ORM objects to build and dump)."""
-    model, order = HISTORY[kind]
-    query = select(model.__table__).where(model.case_id == case_id)
-    if newest:  # the last `limit`, still shown oldest first
-        query = query.order_by(col(order).desc()).limit(limit)
-        rows = [dict(r) for r in session.connection().execute(query).mappings()]
-        return rows[::-1]
-    query = query.order_by(order).offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
-    return [dict(r) for r in session.connection().execute(query).mappings()]
+    """Rows of one collection as plain dicts (Core rows: no ORM objects to build and dump),
+    oldest first: all of them, a page, or the newest `limit`."""
+    shape = "all" if limit is None else "newest" if newest else "page"
+    params = {"case_id": case_id, "limit": limit, "offset": offset}
+    rows = [dict(r) for r in session.connection().execute(_history_sql(kind, shape), params).mappings()]
+    return rows[::-1] if shape == "newest" else rows
 
 
 def _count(session: Session, case_id: int, kind: str) -> int:
@@ -313,8 +337,11 @@ def case_summary(ctx: ServiceContext, ref: int | str, *, viewer: Actor | None) -
     made answering an action cost six times the action itself)."""
     from duban.services.cases import CaseService
 
+    service = CaseService(ctx)
     with Session(ctx.engine) as session:
-        case, _, _ = _load_visible(session, ref, viewer)
+        case = service.load_in(session, ref, for_write=False)  # no ORM load: ~half the cost
+        if viewer is not None and not may_see(session, viewer, case):
+            raise CaseNotFound(ref)
         office, unit = _orgs_of(ctx, case)
         row = _row(ctx, case, office.name, office.code, unit.name if unit else None,
                    unit.code if unit else None, ctx.today())
@@ -324,7 +351,7 @@ def case_summary(ctx: ServiceContext, ref: int | str, *, viewer: Actor | None) -
             "case": {**facts, "warning": row.warning, "workdays_left": row.workdays_left},
             "office": _org(office),
             "unit": _org(unit),
-            "allowed_actions": CaseService(ctx).allowed_in(session, case, viewer),
+            "allowed_actions": service.allowed_in(session, case, viewer),
         }, hidden, ctx.labels.text["masked"])
 
 
