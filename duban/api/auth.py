@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from sqlmodel import Session
 
-from duban.api.deps import BearerToken, Ctx, CurrentUser
+from duban.api.deps import BearerToken, Ctx, CurrentUser, token_cache
 from duban.api.present import user_out
 from duban.api.schemas import LoginIn, ProblemOut, TokenOut, UserOut
 from duban.models import Org, User
@@ -35,9 +35,10 @@ def login(body: LoginIn, ctx: Ctx, request: Request) -> dict:
 
 
 @router.post("/logout", status_code=204)
-def logout(user: CurrentUser, token: BearerToken, ctx: Ctx) -> Response:
+def logout(user: CurrentUser, token: BearerToken, ctx: Ctx, request: Request) -> Response:
     """Revoke the token this request carries."""
     revoke_token(ctx, token)
+    token_cache(request).forget(token)
     return Response(status_code=204)
 
 

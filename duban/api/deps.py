@@ -3,15 +3,21 @@
 FastAPI runs a plain `def` dependency in the thread pool, one hand-over per dependency per
 request; handing a request to a worker thread and back cost more CPU than the token lookup itself
 (30% of an action's server time with five of them). So what only reads the request is `async`
-and stays on the event loop; only `current_user`, which queries the database, goes to a thread.
+and stays on the event loop, and who owns a token is remembered for a few seconds
+(`TokenCache`): a request whose token was seen just before costs no query and no hand-over.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import threading
+from collections import OrderedDict
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from duban.errors import AuthenticationFailed
 from duban.models import User
@@ -20,6 +26,60 @@ from duban.services.users import actor_of, user_for_token
 
 # auto_error=False: a missing token becomes our own 401 with a Chinese message, not FastAPI's 403.
 _bearer = HTTPBearer(auto_error=False, description="a token from POST /api/auth/login")
+
+
+class TokenCache:
+    """Who a bearer token belongs to, remembered for `ttl` on the service clock.
+
+    The database stays the authority: a token is looked up again once its entry is `ttl` old, so
+    a token revoked or a user deactivated elsewhere (another worker process, the CLI) is refused
+    everywhere within `ttl`; logging out through this process forgets it at once. Kept by the
+    token's SHA-256, as the database keeps it; only tokens that were valid are kept, at most
+    `size` of them (the least recently used go first).
+    """
+
+    def __init__(self, *, ttl: dt.timedelta = dt.timedelta(seconds=5), size: int = 4096) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, tuple[dt.datetime, User]] = OrderedDict()
+
+    @staticmethod
+    def _key(token: str) -> str:
+        return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+    def get(self, token: str, now: dt.datetime) -> User | None:
+        key = self._key(token)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            seen, user = entry
+            if not seen <= now < seen + self.ttl:  # the clock may be moved (tests, demo clock)
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return user
+
+    def put(self, token: str, user: User, now: dt.datetime) -> None:
+        with self._lock:
+            self._entries[self._key(token)] = (now, user)
+            self._entries.move_to_end(self._key(token))
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def forget(self, token: str) -> None:
+        with self._lock:
+            self._entries.pop(self._key(token), None)
+
+
+def token_cache(request: Request) -> TokenCache:
+    """The app's token cache, made on first use."""
+    state = request.app.state
+    cache = getattr(state, "token_cache", None)
+    if cache is None:
+        cache = state.token_cache = TokenCache()
+    return cache  # type: ignore[no-any-return]
 
 
 async def get_ctx(request: Request) -> ServiceContext:
@@ -32,12 +92,17 @@ async def bearer_token(credentials: Annotated[HTTPAuthorizationCredentials | Non
     return credentials.credentials
 
 
-def current_user(
-    ctx: Annotated[ServiceContext, Depends(get_ctx)], token: Annotated[str, Depends(bearer_token)]
+async def current_user(
+    request: Request, ctx: Annotated[ServiceContext, Depends(get_ctx)],
+    token: Annotated[str, Depends(bearer_token)],
 ) -> User:
-    user = user_for_token(ctx, token)
+    cache = token_cache(request)
+    user = cache.get(token, ctx.now())
     if user is None:
-        raise AuthenticationFailed("the token is unknown, revoked or expired; sign in again")
+        user = await run_in_threadpool(user_for_token, ctx, token)  # a query: not on the event loop
+        if user is None:
+            raise AuthenticationFailed("the token is unknown, revoked or expired; sign in again")
+        cache.put(token, user, ctx.now())
     return user
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import httpx
 from sqlmodel import Session, select
 
+from duban.api.deps import TokenCache
 from duban.models import ApiToken, User
+from duban.services.users import revoke_token
 from tests.appworld import PASSWORD, AppWorld
 from tests.factories import advance
 
@@ -47,6 +51,30 @@ def test_calls_without_a_valid_token_get_401_with_a_chinese_message(client: http
 def test_logout_revokes_the_token(aw: AppWorld, client: httpx.Client) -> None:
     assert client.post("/api/auth/logout", headers=aw.auth("leader")).status_code == 204
     assert client.get("/api/auth/me", headers=aw.auth("leader")).status_code == 401
+
+
+def test_a_token_revoked_by_another_process_is_refused_within_seconds(
+        aw: AppWorld, client: httpx.Client) -> None:
+    assert client.get("/api/auth/me", headers=aw.auth("clerk")).status_code == 200  # now remembered
+    revoke_token(aw.ctx, aw.tokens["clerk"])  # as another worker or the CLI would: not this process
+    advance(aw.ctx, seconds=TokenCache().ttl.total_seconds())
+    assert client.get("/api/auth/me", headers=aw.auth("clerk")).status_code == 401
+
+
+def test_the_token_cache_keeps_valid_tokens_only_for_a_while_and_only_so_many() -> None:
+    cache = TokenCache(ttl=dt.timedelta(seconds=5), size=2)
+    now = dt.datetime(2023, 9, 27, 2, tzinfo=dt.UTC)
+    users = [User(username=f"u{i}", role="clerk", org_id=1, password_hash="x", created_at=now)
+             for i in range(3)]
+    for i, user in enumerate(users):
+        cache.put(f"dbn_{i}", user, now)
+    assert cache.get("dbn_0", now) is None  # the least recently used went first
+    assert cache.get("dbn_2", now + dt.timedelta(seconds=4)) is users[2]
+    assert cache.get("dbn_2", now + dt.timedelta(seconds=5)) is None
+    assert cache.get("dbn_1", now - dt.timedelta(days=1)) is None  # a clock moved back forgets too
+    cache.put("dbn_1", users[1], now)
+    cache.forget("dbn_1")
+    assert cache.get("dbn_1", now) is None and cache.get("dbn_forged", now) is None
 
 
 def test_a_token_expires_after_seven_days(aw: AppWorld, client: httpx.Client) -> None:
