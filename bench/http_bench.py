@@ -1,20 +1,25 @@
 """Requests per second and latency of the main HTTP routes, on the demo database, over loopback.
 
     python -m bench.http_bench [--seconds 10] [--concurrency 8] [--data-dir DIR] [--routes a,b]
-                               [--database URL] [--cases N]
+                               [--database URL] [--cases N] [--workers N]
 
 Run from the repository root. The first run builds the demo (seed 000's 1,481 cases, about a
 minute) into DIR (default: a `duban-http-bench` folder in the temp directory), or into
 `--database` (an empty database, e.g. PostgreSQL), and reuses it after. `--cases` is accepted
 for `duban bench` and changes nothing: the demo's size is fixed.
-The server is `create_app` under uvicorn (one process, one worker, no scheduler) in a subprocess,
-so the client's own work does not share its interpreter; the client is httpx with `concurrency`
-requests in flight. Each route runs for a bounded time, after one second of unmeasured warm-up.
+The server is `create_app` under uvicorn (one worker process by default, `--workers N` for N of
+them, as `duban serve --workers N` runs; no scheduler) in a subprocess, so the client's own work
+does not share its interpreter; the client is httpx with `concurrency` requests in flight, and
+shares the machine's cores with the server. Each route runs for a bounded time, after one second
+of unmeasured warm-up.
 Writes (register, an action) go through the service layer like any other request, so the numbers
-include the transaction, the audit event and the re-read of the case.
+include the transaction, the audit event and the answer (the case's row; for an action, where the
+case stands and what may be done next). The bench's key-supervised cases gain a progress report
+with every action request, and the data folder is reused: their history grows from run to run.
 
 Prints req/s, p50, p99 and errors per route, and a BENCH line each (bench/common.py) with the
-server process's peak memory during that route. Asserts nothing about time.
+server's peak memory during that route (with several workers, the sum over the worker processes
+and their supervisor). Asserts nothing about time.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -65,15 +71,26 @@ def prepare(data_dir: Path) -> dict[str, str]:
     return {a.username: a.password for a in accounts}
 
 
-def serve(port: int) -> None:
-    """The server process: the app on the demo database (DUBAN_DATA_DIR), no scheduler."""
-    import uvicorn
-
+def bench_app():  # type: ignore[no-untyped-def]
+    """The app on the demo database (DUBAN_DATA_DIR), no scheduler: what each worker serves."""
     from duban.app import create_app
     from duban.services.context import ServiceContext
 
-    app = create_app(ServiceContext.from_settings())
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, ws="none")
+    return create_app(ServiceContext.from_settings())
+
+
+def serve(port: int, workers: int) -> None:
+    """The server process: uvicorn with `workers` processes (1: the app in this process)."""
+    import uvicorn
+
+    from duban.cli.serve import run_workers
+
+    options: dict[str, Any] = {"host": "127.0.0.1", "port": port, "log_level": "warning",
+                               "access_log": False, "ws": "none"}
+    if workers == 1:
+        uvicorn.run(bench_app(), **options)
+    else:  # as `duban serve --workers N` runs them (its listener keeps TCP_NODELAY)
+        run_workers("bench.http_bench:bench_app", workers=workers, **options)
 
 
 def free_port() -> int:
@@ -82,13 +99,31 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def server_pids(pid: int) -> list[int]:
+    """The server process and its children (uvicorn's workers), from /proc."""
+    pids = [pid]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            pids.append(int(stat.parent.name))
+    return pids
+
+
 def reset_peak(pid: int) -> bool:
-    """Start a new peak-memory (VmHWM) window for a process (Linux: clear_refs 5)."""
+    """Start a new peak-memory (VmHWM) window for the server's processes (Linux: clear_refs 5)."""
     try:
-        Path(f"/proc/{pid}/clear_refs").write_text("5")
+        for each in server_pids(pid):
+            Path(f"/proc/{each}/clear_refs").write_text("5")
         return True
     except OSError:
         return False
+
+
+def server_peak_mb(pid: int) -> float:
+    return sum(memory_mb(pid=each) for each in server_pids(pid))
 
 
 @dataclass
@@ -136,6 +171,17 @@ async def drive(name: str, call: Call, clients: list[httpx.AsyncClient], seconds
     return Result(name, len(latencies), errors, seconds, latencies)
 
 
+async def connect(clients: list[httpx.AsyncClient], base: str) -> None:
+    """Open each client's connection, one after the other, as users arriving would.
+
+    Opened all at once, every connection goes to whichever uvicorn worker wakes first (its accept
+    loop takes all that are waiting), and N workers measure as one.
+    """
+    for client in clients:
+        await client.get("/api/meta/health")
+        await asyncio.sleep(0.02)
+
+
 async def login(base: str, username: str, password: str) -> str:
     async with httpx.AsyncClient(base_url=base) as client:
         answer = await client.post("/api/auth/login", json={"username": username, "password": password})
@@ -155,7 +201,7 @@ async def page_session(base: str, username: str, password: str) -> dict[str, str
 
 
 async def run(base: str, accounts: dict[str, str], *, seconds: float, concurrency: int,
-              only: set[str], server_pid: int, backend: str) -> list[Result]:
+              only: set[str], server_pid: int, backend: str, workers: int) -> list[Result]:
     dispatcher = await login(base, "dispatcher", accounts["dispatcher"])
     unit = await login(base, "unit", accounts["unit"])
     cookies = await page_session(base, "dispatcher", accounts["dispatcher"])
@@ -198,6 +244,7 @@ async def run(base: str, accounts: dict[str, str], *, seconds: float, concurrenc
             continue
         clients = [httpx.AsyncClient(base_url=base, headers=headers, cookies=jar, timeout=60)
                    for _ in range(concurrency)]
+        await connect(clients, base)
         windowed = reset_peak(server_pid)
         try:
             result = await drive(name, call, clients, seconds)
@@ -206,8 +253,8 @@ async def run(base: str, accounts: dict[str, str], *, seconds: float, concurrenc
                 await client.aclose()
         print(result.line(), flush=True)
         lat = sorted(result.latencies) or [0.0]
-        emit(figure, result.count / result.seconds, "req/s", peak_mb=memory_mb(pid=server_pid),
-             backend=backend, route=name, errors=result.errors, concurrency=concurrency,
+        emit(figure, result.count / result.seconds, "req/s", peak_mb=server_peak_mb(server_pid),
+             backend=backend, route=name, errors=result.errors, concurrency=concurrency, workers=workers,
              p50_ms=statistics.median(lat) * 1000, peak_scope="route" if windowed else "server run",
              note=f"{name}; p50 {statistics.median(lat) * 1000:.1f} ms, {result.errors} errors")
         results.append(result)
@@ -223,18 +270,19 @@ def main() -> None:
     parser.add_argument("--routes", default="", help="comma list of words (or figure names) selecting routes")
     parser.add_argument("--database", default=None, help="database for the demo (default: SQLite in DIR)")
     parser.add_argument("--cases", type=int, default=None, help="accepted, ignored: the demo's size is fixed")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # internal: the server process
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve)
+        serve(args.serve, args.workers)
         return
     if args.database:
         os.environ["DUBAN_DATABASE_URL"] = args.database
     accounts = prepare(args.data_dir)
     port = free_port()
     env = {**os.environ, "DUBAN_DATA_DIR": str(args.data_dir)}
-    server = subprocess.Popen([sys.executable, "-m", "bench.http_bench", "--serve", str(port)], cwd=ROOT,
-                              env=env)
+    server = subprocess.Popen([sys.executable, "-m", "bench.http_bench", "--serve", str(port),
+                               "--workers", str(args.workers)], cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -247,12 +295,12 @@ def main() -> None:
                     raise SystemExit("the server did not start") from None
                 time.sleep(0.2)
         where = args.database or f"SQLite {args.data_dir / 'duban.db'}"
-        print(f"uvicorn (1 worker) on {base}, {where}, "
+        print(f"uvicorn ({args.workers} worker{'s' if args.workers > 1 else ''}) on {base}, {where}, "
               f"{args.concurrency} in flight, {args.seconds:g} s per route, {os.cpu_count()} CPUs")
         only = {w.strip() for w in args.routes.split(",") if w.strip()}
         backend = backend_of(args.database) if args.database else "sqlite"
         asyncio.run(run(base, accounts, seconds=args.seconds, concurrency=args.concurrency, only=only,
-                        server_pid=server.pid, backend=backend))
+                        server_pid=server.pid, backend=backend, workers=args.workers))
     finally:
         server.terminate()
         server.wait(timeout=30)
