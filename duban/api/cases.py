@@ -45,6 +45,7 @@ from duban.services.queries import (
     CaseFilter,
     case_detail,
     case_history,
+    case_row,
     case_summary,
     list_cases,
     scope_for,
@@ -93,11 +94,6 @@ def case_filter(ctx: ServiceContext, actor: Actor, *, unit: str | None = None, *
     return flt
 
 
-def _row_of(ctx: ServiceContext, number: str, viewer: Actor) -> dict[str, Any]:
-    rows = list_cases(ctx, CaseFilter(number=number, limit=1), viewer=viewer)
-    return row_out(ctx.labels, rows[0])
-
-
 @router.post("", status_code=201, response_model=RegisterOut, responses=ERRORS)
 def register(body: CaseIn, actor: CurrentActor, ctx: Ctx) -> dict:
     """Register a complaint; one that repeats an open case is linked to it instead (linked=true)."""
@@ -108,7 +104,7 @@ def register(body: CaseIn, actor: CurrentActor, ctx: Ctx) -> dict:
     result = naming_org_field(lambda: CaseService(ctx).register(data, actor=actor),
                               {"office_code": body.office_code, "subject_org_code": body.subject_org_code,
                                "repeat_of": body.repeat_of})
-    return {"linked": result.linked, "case": _row_of(ctx, result.case.number, actor)}
+    return {"linked": result.linked, "case": row_out(ctx.labels, case_row(ctx, result.case, viewer=actor))}
 
 
 @router.get("", response_model=CaseListOut, responses=ERRORS)
