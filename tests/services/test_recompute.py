@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
+import pytest
+from sqlalchemy import insert
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
 
-from duban.models import AuditEvent
-from duban.services import CaseService
+from duban.clock import parse_local
+from duban.deadlines import due_date
+from duban.models import AuditEvent, Case, Org
+from duban.services import CaseService, ServiceContext
 from duban.services.integrity import verify_audit
 from duban.services.recompute import apply_moved, find_moved
-from duban.workcal import load_calendar_book
-from tests.factories import transferred, world
+from duban.states.definition import OPEN_STATES
+from duban.workcal import CalendarBook, load_calendar_book
+from tests.factories import org_id, transferred, world
 
 
 def test_publishing_next_years_schedule_moves_provisional_deadlines(engine: Engine, tmp_path: Path) -> None:
@@ -42,3 +49,118 @@ def test_publishing_next_years_schedule_moves_provisional_deadlines(engine: Engi
     assert event.data == {"from": "2027-01-18", "to": "2027-01-19", "provisional": False}
     assert find_moved(ctx) == []
     assert verify_audit(ctx)[2] == []  # the bulk path extends the hash chain like an action does
+
+
+# -- many open limits at once: the bulk paths against the one-case-at-a-time definition --------
+
+YEAR_2027 = ('year = 2027\n[[holidays]]\nname = "元旦"\nstart = 2027-01-01\nend = 2027-01-03\n'
+             '[[holidays]]\nname = "春节"\nstart = 2027-02-05\nend = 2027-02-12\n')
+LINXIA = ('name = "临夏回族自治州"\nregions = ["GS-LX"]\n[[holidays]]\nname = "州庆"\n'
+          'start = 2027-01-11\nend = 2027-01-12\n')
+# (office, unit): the unit's calendar counts when there is one, else the office's.
+ORG_PAIRS = [("GS", "GS-LZ-CG-GOV"), ("GS", "GS-LX-GOV"), ("GS-LX", None), ("GS-LX", "GS-LZ-CG-GOV")]
+STARTS = [dt.date(2026, 12, 10), dt.date(2026, 12, 28), dt.date(2027, 1, 4)]
+LIMITS = [(15, "workdays"), (30, "days"), (60, "workdays")]
+
+
+def _books(tmp_path: Path) -> tuple[CalendarBook, CalendarBook]:
+    """The calendars before 2027 is published (Linxia's own holiday already known), and after."""
+    before, after = tmp_path / "before", tmp_path / "after"
+    for folder in (before, after):
+        (folder / "calendar" / "local").mkdir(parents=True)
+        (folder / "calendar" / "local" / "linxia.toml").write_text(LINXIA, encoding="utf-8")
+    (after / "calendar" / "2027.toml").write_text(YEAR_2027, encoding="utf-8")
+    return load_calendar_book(before), load_calendar_book(after)
+
+
+def _load_open_limits(ctx: ServiceContext, before: CalendarBook, after: CalendarBook) -> None:
+    """Open cases over every (orgs, start, limit, extension), stored as computed before 2027 was
+    published, as already recomputed, and as one stale day shared by all; closed ones too."""
+    ids = {code: org_id(ctx, code) for code in {c for pair in ORG_PAIRS for c in pair if c}}
+    now = parse_local("2026-12-01 10:00")
+    rows: list[dict[str, Any]] = []
+
+    def add(office: str, unit: str | None, **fields: Any) -> None:
+        rows.append(dict(
+            number=f"R-{len(rows):05d}", title="重算", summary="", category="other", channel="phone",
+            priority="normal", office_id=ids[office], level="province", disposition="transfer",
+            unit_id=ids[unit] if unit else None, priority_rank=2, matter_key=f"r{len(rows)}",
+            received_at=now, updated_at=now, deadline_kind="handling", return_count=0,
+            repeat_count=0, version=3, audit_seq=0, audit_hash="", **fields))
+
+    states = ["transferred", "received", "supervised"]
+    for office, unit in ORG_PAIRS:
+        for start in STARTS:
+            for days, unit_kind in LIMITS:
+                for extension in (0, 10):
+                    limit = dict(deadline_start=start, deadline_days=days, deadline_unit=unit_kind,
+                                 extension_days=extension)
+                    stored = [(dt.date(2027, 1, 20), True)]
+                    for book in (before, after):
+                        answer = due_date(book.for_org(unit or office), start=start, days=days,
+                                          unit=unit_kind, extension_days=extension)
+                        stored.append((answer.date, answer.provisional))
+                    for deadline_on, provisional in stored:
+                        add(office, unit, state=states[len(rows) % 3], deadline_on=deadline_on,
+                            deadline_provisional=provisional, **limit)
+                    # closed: a stale deadline that is no longer anyone's to keep
+                    add(office, unit, state="closed", deadline_on=dt.date(2027, 1, 20),
+                        deadline_provisional=True, **limit)
+    add("GS", None, state="received", deadline_start=None, deadline_days=None, deadline_unit=None,
+        extension_days=0, deadline_on=None, deadline_provisional=False)
+    with ctx.engine.begin() as conn:
+        conn.execute(insert(Case), rows)
+
+
+def _expected_moves(ctx: ServiceContext) -> dict[str, tuple[Case, str, tuple[Any, ...]]]:
+    """Case by case with due_date, as the recompute did before it worked in bulk:
+    number -> (case, calendar, (old, new, provisional before, after))."""
+    office, unit = aliased(Org), aliased(Org)
+    query = (select(Case, office.code, unit.code)  # type: ignore[call-overload]
+             .join(office, col(Case.office_id) == office.id)
+             .outerjoin(unit, col(Case.unit_id) == unit.id)
+             .where(col(Case.state).in_(OPEN_STATES), col(Case.deadline_start).is_not(None)))
+    expected = {}
+    with Session(ctx.engine) as session:
+        for case, office_code, unit_code in session.exec(query):
+            calendar = ctx.calendar_for(unit_code or office_code)
+            answer = due_date(calendar, start=case.deadline_start, days=case.deadline_days,
+                              unit=case.deadline_unit, extension_days=case.extension_days)
+            if (answer.date, answer.provisional) != (case.deadline_on, case.deadline_provisional):
+                expected[case.number] = (case, calendar.name, (
+                    case.deadline_on, answer.date, case.deadline_provisional, answer.provisional))
+    return expected
+
+
+@pytest.fixture
+def published(engine: Engine, tmp_path: Path) -> ServiceContext:
+    """Open limits stored before 2027 was published; the context already knows 2027."""
+    ctx = world(engine, start="2026-12-01 10:00")
+    before, after = _books(tmp_path)
+    _load_open_limits(ctx, before, after)
+    ctx.calendars = after
+    return ctx
+
+
+def test_find_moved_agrees_with_due_date_case_by_case(published: ServiceContext) -> None:
+    expected = _expected_moves(published)
+    moved = find_moved(published)
+    assert {m.number: (m.old, m.new, m.provisional_before, m.provisional_after) for m in moved} == {
+        number: move for number, (_, _, move) in expected.items()}
+    assert [m.case_id for m in moved] == sorted(m.case_id for m in moved)
+
+
+def test_the_open_limits_tell_a_wrongly_keyed_shortcut_from_due_date(published: ServiceContext) -> None:
+    """What makes the test above fail for a shortcut that forgets part of its key."""
+    news: dict[tuple[Any, ...], set[tuple[str, int, dt.date]]] = {}
+    for case, calendar, (old, new, before, _) in _expected_moves(published).values():
+        limit = (case.deadline_start, case.deadline_days, case.deadline_unit, old, before)
+        news.setdefault(limit, set()).add((calendar, case.extension_days, new))
+    # the same stored limit moves to another day under Linxia's calendar than the official one
+    assert any(len({new for cal, ext, new in group if ext == 0}) > 1 for group in news.values())
+    # ... and with an extension than without
+    assert any(len({new for cal, ext, new in group if cal == "official"}) > 1 for group in news.values())
+    # some deadlines keep their day and only stop being provisional (the flag is part of the key)
+    moves = [move for _, _, move in _expected_moves(published).values()]
+    assert any(old == new and before and not after for old, new, before, after in moves)
+    assert find_moved(published)  # and every limit is also stored as already recomputed
