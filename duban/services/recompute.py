@@ -1,18 +1,23 @@
 """Recomputing stored deadlines when the official calendar changes (a new or amended year).
 
-Publishing a year can move a third of a million open deadlines at once. Finding reads each open
-case once and computes a due date once per distinct limit (a few hundred, not a million).
+Publishing a year can move a third of a million open deadlines at once, so both halves work in
+bulk. Finding reads each open case once and computes a due date once per distinct limit (a few
+hundred, not a million). Storing writes a chunk of cases and their audit events with a couple
+of statements, whose rows are made of values converted once per distinct move, not per case.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Sequence
 from operator import attrgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import bindparam, insert, type_coerce, update
 from sqlalchemy import select as core_select
+from sqlalchemy import text, type_coerce
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.types import NullType
 
 from duban.clock import local_date
@@ -24,13 +29,17 @@ from duban.services.context import ENGINE_ACTOR, ServiceContext
 from duban.states.definition import OPEN_STATES
 from duban.workcal import DayAnswer, WorkCalendar
 
-CHUNK = 5000
+# Cases stored per transaction: large enough that commits and statements are few, small enough
+# that the write lock (SQLite) is held a fraction of a second and a chunk's rows stay small.
+CHUNK = 10_000
 # Open cases read per fetch while finding (smaller batches measured faster than larger ones).
 FETCH = 1000
 # Distinct limits remembered while finding; more distinct limits than this only cost a recompute.
 VERDICTS_KEPT = 100_000
 
 _CASES = Case.__table__  # type: ignore[attr-defined]
+_EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
+_ACTION = "recompute_deadline"
 
 
 class Moved(NamedTuple):
@@ -126,48 +135,185 @@ def find_moved(ctx: ServiceContext) -> list[Moved]:
     return moved
 
 
+# -- storing ----------------------------------------------------------------------------------
+
+# Per case of a chunk, what its update and its audit event need (a plain tuple: a million made).
+_Row = tuple[int, int, int, str, str, str, Any, Any, str]
+# case_id, version, seq, prev_hash, hash, state, new deadline and flag (as the driver takes
+# them), the event's data as JSON
+
+
 def apply_moved(ctx: ServiceContext, moved: list[Moved]) -> int:
     """Store the new deadlines, each with its audit event, one transaction per chunk.
 
-    Core statements in bulk (a calendar change can move a third of all open deadlines): read the
-    chain heads of the chunk, insert its events with one executemany, update its cases with
-    another. The case's version guards against an action racing the recompute.
+    Reads the chunk's chain heads, hashes each event onto its case's chain, then writes the
+    events and updates the cases in bulk. The case's version guards against an action racing
+    the recompute: a case changed under it fails the chunk with StaleCase.
     """
-    now = ctx.now()
-    cases = Case.__table__  # type: ignore[attr-defined]
-    events = AuditEvent.__table__  # type: ignore[attr-defined]
+    engine = ctx.engine
+    if engine.dialect.name == "sqlite":
+        # The write lock from BEGIN: no writer slips in between reading the heads and writing.
+        engine = engine.execution_options(sqlite_begin="IMMEDIATE")
+    store = _STORES[engine.dialect.name]
+    events = _Events(engine.dialect, ctx.now())
     stored = 0
     for i in range(0, len(moved), CHUNK):
         chunk = {m.case_id: m for m in moved[i: i + CHUNK]}
-        with ctx.engine.begin() as conn:
-            heads = conn.execute(core_select(cases.c.id, cases.c.state, cases.c.version, cases.c.audit_seq,
-                                        cases.c.audit_hash).where(cases.c.id.in_(list(chunk))))
-            event_rows, case_rows = [], []
-            for cid, state, version, seq, prev in heads:
-                m = chunk[cid]
-                data = {"from": str(m.old), "to": str(m.new), "provisional": m.provisional_after}
-                digest = event_hash(prev_hash=prev, case_id=cid, seq=seq + 1, at=now,
-                                    actor=ENGINE_ACTOR.name, actor_role=ENGINE_ACTOR.role,
-                                    action="recompute_deadline", from_state=state, to_state=state,
-                                    reason="", data=data)
-                event_rows.append({"case_id": cid, "seq": seq + 1, "at": now, "actor": ENGINE_ACTOR.name,
-                                   "actor_role": ENGINE_ACTOR.role, "action": "recompute_deadline",
-                                   "from_state": state, "to_state": state, "reason": "", "data": data,
-                                   "prev_hash": prev, "hash": digest})
-                case_rows.append({"cid": cid, "v": version, "new": m.new, "prov": m.provisional_after,
-                                  "seq": seq + 1, "hash": digest})
-            if event_rows:
-                conn.execute(insert(events), event_rows)
-                result = conn.execute(
-                    update(cases).where(cases.c.id == bindparam("cid"), cases.c.version == bindparam("v"))
-                    .values(deadline_on=bindparam("new"), deadline_provisional=bindparam("prov"),
-                            version=cases.c.version + 1, audit_seq=bindparam("seq"),
-                            audit_hash=bindparam("hash"),
-                            # the next sweep recolours the case and re-plans its ladder steps
-                            sweep_due_on=local_date(now)),
-                    case_rows)
-                if result.rowcount != len(case_rows):
-                    raise StaleCase(case_number="(recompute)", expected=len(case_rows),
-                                    actual=result.rowcount)
-            stored += len(event_rows)
+        with engine.begin() as conn:
+            rows = [events.row(chunk[cid], cid, state, version, seq, prev)
+                    for cid, state, version, seq, prev in store.heads(conn, list(chunk))]
+            if rows:
+                written = store.write(conn, events, rows)
+                if written != len(rows):
+                    raise StaleCase(case_number="(recompute)", expected=len(rows), actual=written)
+            stored += len(rows)
     return stored
+
+
+class _Kind(NamedTuple):
+    """What the events of one move from one state share."""
+
+    data: dict[str, Any]
+    data_json: str
+    new: Any  # the new deadline and flag, as the driver takes them
+    provisional: Any
+    tail: str | None  # the hashed text after case id and sequence number; None: use event_hash
+
+
+class _Events:
+    """The recompute's audit events, hashed onto each case's chain as audit.event_hash does.
+
+    The events of one move from one state differ only in case id and sequence number, the first
+    two items of the hashed JSON array: the rest of the text is made once per kind and checked
+    against event_hash on the kind's first event. Should the two ever disagree (event_hash's
+    format changed), event_hash itself hashes every event of that kind.
+    """
+
+    def __init__(self, dialect: Dialect, now: dt.datetime) -> None:
+        self._dialect = dialect
+        self._now = now
+        self.at = _driver_value(_EVENTS.c.at, now, dialect)
+        self.today = _driver_value(_CASES.c.sweep_due_on, local_date(now), dialect)
+        self._kinds: dict[tuple[dt.date, dt.date, bool, str], _Kind] = {}
+
+    def row(self, m: Moved, case_id: int, state: str, version: int, seq: int, prev: str) -> _Row:
+        seq += 1
+        kind = self._kinds.get((m.old, m.new, m.provisional_after, state))
+        if kind is None:
+            kind = self._kind(m, state, prev, case_id, seq)
+        if kind.tail is None:
+            digest = self._event_hash(kind.data, prev, case_id, seq, state)
+        else:
+            digest = hashlib.sha256(f"{prev}[{case_id},{seq},{kind.tail}".encode()).hexdigest()
+        return case_id, version, seq, prev, digest, state, kind.new, kind.provisional, kind.data_json
+
+    def _kind(self, m: Moved, state: str, prev: str, case_id: int, seq: int) -> _Kind:
+        data = {"from": str(m.old), "to": str(m.new), "provisional": m.provisional_after}
+        rest = [self._now.astimezone(dt.UTC).isoformat(), ENGINE_ACTOR.name, ENGINE_ACTOR.role,
+                _ACTION, state, state, "", data]
+        tail: str | None = json.dumps(rest, ensure_ascii=False, sort_keys=True,
+                                      separators=(",", ":"), default=str)[1:]
+        made = hashlib.sha256(f"{prev}[{case_id},{seq},{tail}".encode()).hexdigest()
+        if made != self._event_hash(data, prev, case_id, seq, state):
+            tail = None
+        kind = self._kinds[m.old, m.new, m.provisional_after, state] = _Kind(
+            data, json.dumps(data), _driver_value(_CASES.c.deadline_on, m.new, self._dialect),
+            _driver_value(_CASES.c.deadline_provisional, m.provisional_after, self._dialect), tail)
+        return kind
+
+    def _event_hash(self, data: dict[str, Any], prev: str, case_id: int, seq: int, state: str) -> str:
+        return event_hash(prev_hash=prev, case_id=case_id, seq=seq, at=self._now,
+                          actor=ENGINE_ACTOR.name, actor_role=ENGINE_ACTOR.role, action=_ACTION,
+                          from_state=state, to_state=state, reason="", data=data)
+
+
+def _driver_value(column: Any, value: Any, dialect: Dialect) -> Any:
+    """The value as SQLAlchemy would hand it to the driver for this column (once, not per row)."""
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return process(value) if process is not None else value
+
+
+class _Store(Protocol):
+    def heads(self, conn: Connection, ids: list[int]) -> Sequence[Any]:
+        """(id, state, version, audit_seq, audit_hash) of the cases that still exist."""
+
+    def write(self, conn: Connection, events: _Events, rows: Sequence[_Row]) -> int:
+        """Insert the events and update the cases whose version is unchanged; their number."""
+
+
+class _SQLite:
+    """Statements straight to the driver, the writes by executemany.
+
+    Through SQLAlchemy's own executemany each row's parameters are processed in Python: ~12 µs
+    a case for the two statements, measured, against ~17 µs for SQLite to do all of its work.
+    These rows hold only ints, strings and values processed once per move (_driver_value).
+    """
+
+    INSERT = ("INSERT INTO audit_events (case_id, seq, at, actor, actor_role, action, from_state,"
+              " to_state, reason, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?)")
+    # the next sweep recolours the case and re-plans its ladder steps: sweep_due_on = today
+    UPDATE = ("UPDATE cases SET deadline_on = ?, deadline_provisional = ?, version = version + 1,"
+              " audit_seq = ?, audit_hash = ?, sweep_due_on = ? WHERE id = ? AND version = ?")
+
+    def heads(self, conn: Connection, ids: list[int]) -> Sequence[Any]:
+        # The driver's own cursor, in the transaction SQLAlchemy began: plain tuples, no Row
+        # objects made for a third of a million cases.
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        marks = ", ".join("?" * len(ids))
+        return driver.execute("SELECT id, state, version, audit_seq, audit_hash FROM cases"
+                              f" WHERE id IN ({marks})", ids).fetchall()
+
+    def write(self, conn: Connection, events: _Events, rows: Sequence[_Row]) -> int:
+        at, actor, role, today = events.at, ENGINE_ACTOR.name, ENGINE_ACTOR.role, events.today
+        conn.exec_driver_sql(self.INSERT, [
+            (cid, seq, at, actor, role, _ACTION, state, state, data, prev, digest)
+            for cid, _, seq, prev, digest, state, _, _, data in rows])
+        result = conn.exec_driver_sql(self.UPDATE, [
+            (new, provisional, seq, digest, today, cid, version)
+            for cid, version, seq, _, digest, _, new, provisional, _ in rows])
+        return int(result.rowcount)
+
+
+class _PostgreSQL:
+    """One statement per chunk, the chunk's rows as one JSON document.
+
+    An executemany costs a parse, bind and execute per row on the server and a pipeline message
+    per row in the client. Arrays (unnest) send the chunk at once, but psycopg escapes each text
+    element with a regular expression (~15 µs a case); json.dumps makes the whole document in
+    C. Only the cases the version-guarded update changed get their event.
+    """
+
+    HEADS = text("SELECT id, state, version, audit_seq, audit_hash FROM cases"
+                 " WHERE id = ANY(CAST(:ids AS INTEGER[]))")
+    WRITE = text("""
+WITH v AS (
+    SELECT CAST(r->>0 AS INTEGER) AS id, CAST(r->>1 AS INTEGER) AS version,
+           CAST(r->>2 AS INTEGER) AS seq, r->>3 AS prev_hash, r->>4 AS hash, r->>5 AS state,
+           CAST(r->>6 AS DATE) AS new, CAST(r->>7 AS BOOLEAN) AS provisional,
+           CAST(r->>8 AS JSON) AS data
+    FROM json_array_elements(CAST(:rows AS JSON)) AS r
+), moved AS (
+    UPDATE cases SET deadline_on = v.new, deadline_provisional = v.provisional,
+        version = cases.version + 1, audit_seq = v.seq, audit_hash = v.hash, sweep_due_on = :today
+    FROM v
+    WHERE cases.id = v.id AND cases.version = v.version
+    RETURNING v.id, v.seq, v.prev_hash, v.hash, v.state, v.data
+)
+INSERT INTO audit_events (case_id, seq, at, actor, actor_role, action, from_state, to_state,
+                          reason, data, prev_hash, hash)
+SELECT id, seq, :at, :actor, :role, :action, state, state, '', data, prev_hash, hash
+FROM moved
+""")
+
+    def heads(self, conn: Connection, ids: list[int]) -> Sequence[Any]:
+        return conn.execute(self.HEADS, {"ids": ids}).all()
+
+    def write(self, conn: Connection, events: _Events, rows: Sequence[_Row]) -> int:
+        result = conn.execute(self.WRITE, {
+            "rows": json.dumps(rows, default=str), "today": events.today, "at": events.at,
+            "actor": ENGINE_ACTOR.name, "role": ENGINE_ACTOR.role, "action": _ACTION})
+        return int(result.rowcount)
+
+
+_STORES: dict[str, _Store] = {"sqlite": _SQLite(), "postgresql": _PostgreSQL()}

@@ -7,15 +7,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert
-from sqlalchemy.engine import Engine
+from sqlalchemy import insert, update
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from duban.clock import parse_local
 from duban.deadlines import due_date
+from duban.errors import StaleCase
 from duban.models import AuditEvent, Case, Org
-from duban.services import CaseService, ServiceContext
+from duban.services import CaseService, ServiceContext, recompute
+from duban.services.audit import event_hash
 from duban.services.integrity import verify_audit
 from duban.services.recompute import apply_moved, find_moved
 from duban.states.definition import OPEN_STATES
@@ -164,3 +166,73 @@ def test_the_open_limits_tell_a_wrongly_keyed_shortcut_from_due_date(published: 
     moves = [move for _, _, move in _expected_moves(published).values()]
     assert any(old == new and before and not after for old, new, before, after in moves)
     assert find_moved(published)  # and every limit is also stored as already recomputed
+
+
+def test_apply_moved_stores_every_move_with_one_event_on_its_chain_chunk_by_chunk(
+        published: ServiceContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(recompute, "CHUNK", 9)  # several chunks and a short last one
+    moved = find_moved(published)
+    assert len(moved) > 3 * 9 and len(moved) % 9
+    with Session(published.engine) as session:
+        before = {c.number: c for c in session.exec(select(Case))}
+
+    assert apply_moved(published, moved) == len(moved)
+
+    with Session(published.engine) as session:
+        after = {c.number: c for c in session.exec(select(Case))}
+        events = session.exec(select(AuditEvent).where(AuditEvent.action == "recompute_deadline")).all()
+    by_number = {m.number: m for m in moved}
+    for number, case in after.items():
+        m = by_number.get(number)
+        if m is None:
+            assert case.version == before[number].version  # untouched
+            continue
+        assert (case.deadline_on, case.deadline_provisional) == (m.new, m.provisional_after)
+        assert case.version == before[number].version + 1
+        assert case.sweep_due_on == dt.date(2026, 12, 1)
+    assert sorted(e.case_id for e in events) == sorted(m.case_id for m in moved)
+    for event in events:
+        m = next(x for x in moved if x.case_id == event.case_id)
+        assert event.data == {"from": str(m.old), "to": str(m.new), "provisional": m.provisional_after}
+        assert event.from_state == event.to_state == after[m.number].state
+    assert verify_audit(published)[2] == []  # every hash is audit.event_hash's, chained
+    assert find_moved(published) == []
+
+
+def test_a_case_changed_under_the_recompute_fails_its_chunk_with_stale_case(
+        published: ServiceContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    moved = find_moved(published)
+    store = recompute._STORES[published.engine.dialect.name]
+    heads = store.heads
+
+    def racing_heads(conn: Connection, ids: list[int]) -> Any:
+        read = heads(conn, ids)
+        # an action commits on one of the cases after its head was read
+        conn.execute(update(Case).where(col(Case.id) == ids[1]).values(version=Case.version + 1))
+        return read
+
+    monkeypatch.setattr(store, "heads", racing_heads)
+    with pytest.raises(StaleCase):
+        apply_moved(published, moved)
+    with Session(published.engine) as session:
+        assert session.exec(select(AuditEvent)).all() == []  # the whole chunk rolled back
+    monkeypatch.undo()
+    assert find_moved(published) == moved
+
+
+def test_the_recompute_hashes_with_event_hash_even_when_its_format_changes(
+        published: ServiceContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    def other_format(**fields: Any) -> str:  # say a later release hashes a different text
+        return "v2" + event_hash(**fields)[2:]
+
+    monkeypatch.setattr(recompute, "event_hash", other_format)
+    moved = find_moved(published)
+    apply_moved(published, moved)
+    with Session(published.engine) as session:
+        events = session.exec(select(AuditEvent)).all()
+    assert len(events) == len(moved)
+    for e in events:
+        assert e.hash == other_format(
+            prev_hash=e.prev_hash, case_id=e.case_id, seq=e.seq, at=e.at, actor=e.actor,
+            actor_role=e.actor_role, action=e.action, from_state=e.from_state,
+            to_state=e.to_state, reason=e.reason, data=e.data)
