@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, func, or_
@@ -53,7 +53,7 @@ class CaseRow:
     version: int
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(self.__dict__)  # flat: dataclasses.asdict's deep copy cost 0.1 ms a row
 
 
 @dataclass
@@ -101,6 +101,11 @@ def scope_clauses(flt: CaseFilter, office: Any, unit: Any) -> list[Any]:
 # its column collections again, which cost 0.7 ms, more than the rest of a one-case query.
 _OFFICE = aliased(Org, name="office")
 _UNIT = aliased(Org, name="unit")
+# What a row shows, read as columns: building a Case object per row cost more than the query.
+_ROW_COLUMNS = [getattr(Case, name) for name in (
+    "id", "number", "title", "state", "disposition", "priority", "level", "deadline_kind",
+    "deadline_start", "deadline_on", "deadline_provisional", "return_count", "repeat_count",
+    "received_at", "version")]
 
 
 def list_cases(ctx: ServiceContext, flt: CaseFilter, *, viewer: Actor | None = None) -> list[CaseRow]:
@@ -112,7 +117,7 @@ def list_cases(ctx: ServiceContext, flt: CaseFilter, *, viewer: Actor | None = N
     today = ctx.today()
     office, unit = _OFFICE, _UNIT
     query = (
-        select(Case, office.name, office.code, unit.name, unit.code)  # type: ignore[call-overload]
+        select(*_ROW_COLUMNS, office.name, office.code, unit.name, unit.code)  # type: ignore[call-overload]
         .join(office, col(Case.office_id) == office.id)
         .outerjoin(unit, col(Case.unit_id) == unit.id)
     )
@@ -141,8 +146,9 @@ def list_cases(ctx: ServiceContext, flt: CaseFilter, *, viewer: Actor | None = N
     with Session(ctx.engine) as session:
         # Warning colours depend on the calendar, so the colour filter runs after the query.
         page = query if flt.warning else query.offset(flt.offset).limit(flt.limit)
-        for case, office_name, office_code, unit_name, unit_code in session.exec(page):
-            row = _row(ctx, case, office_name, office_code, unit_name, unit_code, today)
+        for found in session.connection().execute(page):
+            office_name, office_code, unit_name, unit_code = found[-4:]
+            row = _row(ctx, found, office_name, office_code, unit_name, unit_code, today)
             if flt.warning and row.warning != flt.warning:
                 continue
             rows.append(row)
@@ -184,7 +190,7 @@ def hidden_identifiers(session: Session, case_ids: list[int], viewer: Actor | No
     return found
 
 
-def _row(ctx: ServiceContext, case: Case, office_name: str, office_code: str, unit_name: str | None,
+def _row(ctx: ServiceContext, case: Any, office_name: str, office_code: str, unit_name: str | None,
          unit_code: str | None, today: dt.date) -> CaseRow:
     calendar = ctx.calendar_for(unit_code or office_code)
     colour = warning_colour(deadline_on=case.deadline_on, deadline_start=case.deadline_start,
