@@ -147,8 +147,9 @@ def apply_moved(ctx: ServiceContext, moved: list[Moved]) -> int:
     """Store the new deadlines, each with its audit event, one transaction per chunk.
 
     Reads the chunk's chain heads, hashes each event onto its case's chain, then writes the
-    events and updates the cases in bulk. The case's version guards against an action racing
-    the recompute: a case changed under it fails the chunk with StaleCase.
+    events and updates the cases in bulk. A case whose deadline changed since `find_moved` is
+    skipped; the version guards the rest against an action racing the chunk's own transaction
+    (StaleCase, and the chunk rolls back). Returns how many were stored.
     """
     engine = ctx.engine
     if engine.dialect.name == "sqlite":
@@ -160,8 +161,11 @@ def apply_moved(ctx: ServiceContext, moved: list[Moved]) -> int:
     for i in range(0, len(moved), CHUNK):
         chunk = {m.case_id: m for m in moved[i: i + CHUNK]}
         with engine.begin() as conn:
+            # A case whose deadline an action changed since it was found is left alone: the
+            # action computed it anew (a rerun of the recompute would see it as it is now).
             rows = [events.row(chunk[cid], cid, state, version, seq, prev)
-                    for cid, state, version, seq, prev in store.heads(conn, list(chunk))]
+                    for cid, state, version, seq, prev, on, provisional in store.heads(conn, list(chunk))
+                    if _as_date(on) == chunk[cid].old and bool(provisional) == chunk[cid].provisional_before]
             if rows:
                 written = store.write(conn, events, rows)
                 if written != len(rows):
@@ -235,7 +239,8 @@ def _driver_value(column: Any, value: Any, dialect: Dialect) -> Any:
 
 class _Store(Protocol):
     def heads(self, conn: Connection, ids: list[int]) -> Sequence[Any]:
-        """(id, state, version, audit_seq, audit_hash) of the cases that still exist."""
+        """(id, state, version, audit_seq, audit_hash, deadline_on, deadline_provisional) of the
+        cases that still exist (deadline and flag as the driver returns them)."""
 
     def write(self, conn: Connection, events: _Events, rows: Sequence[_Row]) -> int:
         """Insert the events and update the cases whose version is unchanged; their number."""
@@ -261,8 +266,8 @@ class _SQLite:
         driver = conn.connection.driver_connection
         assert driver is not None
         marks = ", ".join("?" * len(ids))
-        return driver.execute("SELECT id, state, version, audit_seq, audit_hash FROM cases"
-                              f" WHERE id IN ({marks})", ids).fetchall()
+        return driver.execute("SELECT id, state, version, audit_seq, audit_hash, deadline_on,"
+                              f" deadline_provisional FROM cases WHERE id IN ({marks})", ids).fetchall()
 
     def write(self, conn: Connection, events: _Events, rows: Sequence[_Row]) -> int:
         at, actor, role, today = events.at, ENGINE_ACTOR.name, ENGINE_ACTOR.role, events.today
@@ -284,8 +289,8 @@ class _PostgreSQL:
     C. Only the cases the version-guarded update changed get their event.
     """
 
-    HEADS = text("SELECT id, state, version, audit_seq, audit_hash FROM cases"
-                 " WHERE id = ANY(CAST(:ids AS INTEGER[]))")
+    HEADS = text("SELECT id, state, version, audit_seq, audit_hash, deadline_on, deadline_provisional"
+                 " FROM cases WHERE id = ANY(CAST(:ids AS INTEGER[]))")
     WRITE = text("""
 WITH v AS (
     SELECT CAST(r->>0 AS INTEGER) AS id, CAST(r->>1 AS INTEGER) AS version,

@@ -220,6 +220,25 @@ def test_a_case_changed_under_the_recompute_fails_its_chunk_with_stale_case(
     assert find_moved(published) == moved
 
 
+def test_a_deadline_changed_between_find_and_apply_is_left_as_the_action_set_it(
+        published: ServiceContext) -> None:
+    moved = find_moved(published)
+    changed = moved[0]
+    # say an extension was approved meanwhile: the action stored a deadline of its own
+    with published.engine.begin() as conn:
+        conn.execute(update(Case).where(col(Case.id) == changed.case_id)
+                     .values(deadline_on=dt.date(2027, 3, 1), version=Case.version + 1))
+
+    assert apply_moved(published, moved) == len(moved) - 1
+
+    kept = CaseService(published).get(changed.number)
+    assert kept.deadline_on == dt.date(2027, 3, 1)
+    with Session(published.engine) as session:
+        events = session.exec(select(AuditEvent).where(AuditEvent.action == "recompute_deadline")).all()
+    assert changed.case_id not in {e.case_id for e in events}
+    assert len(events) == len(moved) - 1
+
+
 def test_the_recompute_hashes_with_event_hash_even_when_its_format_changes(
         published: ServiceContext, monkeypatch: pytest.MonkeyPatch) -> None:
     def other_format(**fields: Any) -> str:  # say a later release hashes a different text
