@@ -21,12 +21,14 @@ class AuditEvent(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    case_id: int = Field(foreign_key="cases.id", index=True)
+    # Indexed by UNIQUE (case_id, seq) and (case_id, action); action by (action, at). Every index
+    # costs each action's insert, so there is no single-column one for either.
+    case_id: int = Field(foreign_key="cases.id")
     seq: int  # 1, 2, 3… within the case; a gap means an event is missing
     at: dt.datetime = Field(sa_type=UTCDateTime, index=True)
     actor: str = Field(max_length=80)
     actor_role: str = Field(max_length=16)
-    action: str = Field(max_length=32, index=True)
+    action: str = Field(max_length=32)
     from_state: str | None = Field(default=None, max_length=32)
     to_state: str = Field(max_length=32)
     reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))

@@ -63,7 +63,8 @@ class Case(CaseBase, table=True):
     number: str = Field(sa_column=Column(String(40), unique=True, nullable=False))
     office_id: int = Field(foreign_key="orgs.id")  # the office that received it
     level: str = Field(max_length=16, index=True)  # the receiving office's level
-    state: str = Field(sa_column=Column(String(32), nullable=False, index=True))
+    # No index of its own: (state, deadline_on) and (state, closed_at) serve `state = …` as well.
+    state: str = Field(sa_column=Column(String(32), nullable=False))
     disposition: str | None = Field(default=None, sa_column=Column(String(16), index=True))
     unit_id: int | None = Field(default=None, foreign_key="orgs.id")
     subject_id: int | None = Field(default=None, foreign_key="subjects.id")
