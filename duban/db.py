@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from contextlib import AbstractContextManager, nullcontext
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,6 +31,26 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
+
+
+_WRITERS: dict[str, threading.RLock] = {}
+_WRITERS_GUARD = threading.Lock()
+
+
+def writer_lock(engine: Engine) -> AbstractContextManager[object]:
+    """Serialise this process's SQLite writers in Python, before BEGIN IMMEDIATE.
+
+    SQLite makes a writer that finds the lock taken poll with growing sleeps (1, 2, 5, 10… ms):
+    threads of one server waited longer than the writes took. Waiting here wakes the next one at
+    once. Reentrant, so a nested write still meets SQLite's own timeout, as before. Other
+    processes (workers, the CLI) still meet SQLite's lock; PostgreSQL locks rows, not this.
+    """
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    key = str(engine.url)
+    with _WRITERS_GUARD:
+        lock = _WRITERS.setdefault(key, threading.RLock())
+    return lock
 
 
 def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from duban.clock import as_utc, local_date
+from duban.db import writer_lock
 from duban.deadlines import apply_limit
 from duban.errors import (
     ActionNotAllowed,
@@ -100,7 +101,8 @@ class CaseService:
     def _transaction(self) -> Iterator[Session]:
         # No autoflush: case rows are written by persist.py at commit, and the rows an action
         # adds go in by Core at once; nothing of an action waits in the unit of work.
-        with Session(self._write_engine, expire_on_commit=False, autoflush=False) as session:
+        with writer_lock(self.ctx.engine), \
+                Session(self._write_engine, expire_on_commit=False, autoflush=False) as session:
             try:
                 yield session
                 session.commit()

@@ -27,8 +27,8 @@ _REPORTS = HandlingReport.__table__  # type: ignore[attr-defined]
 _LAST_FINAL = select(func.max(_REPORTS.c.id)).where(
     _REPORTS.c.case_id == bindparam("case_id"), _REPORTS.c.kind == "final")
 _EXT = Extension.__table__  # type: ignore[attr-defined]
-_EXTENSIONS = select(func.count()).select_from(_EXT).where(
-    _EXT.c.case_id == bindparam("case_id"), _EXT.c.status.in_(bindparam("statuses", expanding=True)))
+_EXTENSIONS = (select(_EXT.c.status, func.count()).where(_EXT.c.case_id == bindparam("case_id"))
+               .group_by(_EXT.c.status))
 
 
 @dataclass
@@ -292,6 +292,7 @@ class Guards:
         self.session = session
         self.ctx = ctx
         self.today = today
+        self._extension_counts: dict[int | None, dict[str, int]] = {}  # guards ask up to 4 times
 
     def objection_window_open(self, case: Case) -> bool:
         if case.dispatched_at is None:
@@ -302,8 +303,11 @@ class Guards:
         return self.today <= last.date
 
     def _extensions(self, case: Case, statuses: tuple[str, ...]) -> int:
-        return int(self.session.connection().execute(
-            _EXTENSIONS, {"case_id": case.id, "statuses": statuses}).scalar_one())
+        counts = self._extension_counts.get(case.id)
+        if counts is None:
+            rows = self.session.connection().execute(_EXTENSIONS, {"case_id": case.id})
+            counts = self._extension_counts[case.id] = {status: n for status, n in rows}
+        return sum(counts.get(status, 0) for status in statuses)
 
     def extension_allowed(self, case: Case) -> bool:
         used = self._extensions(case, ("requested", "approved"))
