@@ -201,7 +201,7 @@ def main() -> None:
     emit("sweep_again", again["seconds"], "s", peak_mb=again["peak_rss_mb"], backend=backend,  # type: ignore[arg-type]
          cases=args.cases, note="the same day again: nothing left to do")
     if args.keep is None:
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", ".writer-lock"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)
         folder.rmdir()
 

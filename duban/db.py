@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from contextlib import AbstractContextManager, nullcontext
 from functools import lru_cache
@@ -33,24 +35,55 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
 
 
-_WRITERS: dict[str, threading.RLock] = {}
+class _WriterLock:
+    """This process's turn to write an SQLite file: a thread lock, then the file's `flock`.
+
+    SQLite makes a writer that finds the database locked poll with growing sleeps (1, 2, 5,
+    10… ms): a server's threads and worker processes waited longer than the writes took. A
+    blocked `flock` wakes the moment the holder lets go, and the kernel drops it with a process
+    that dies. Reentrant per thread (a nested write meets SQLite's own timeout, as before).
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self._path = path
+        self._thread = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+        self._pid = 0
+
+    def __enter__(self) -> None:
+        self._thread.acquire()
+        self._depth += 1
+        if self._depth == 1 and self._path is not None:
+            if self._fd is None or self._pid != os.getpid():  # a forked child opens its own
+                self._fd, self._pid = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *_: object) -> None:
+        if self._depth == 1 and self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._depth -= 1
+        self._thread.release()
+
+
+_WRITERS: dict[str, _WriterLock] = {}
 _WRITERS_GUARD = threading.Lock()
 
 
-def writer_lock(engine: Engine) -> AbstractContextManager[object]:
-    """Serialise this process's SQLite writers in Python, before BEGIN IMMEDIATE.
+def writer_lock(engine: Engine) -> AbstractContextManager[None]:
+    """Writers of one SQLite database take turns here before BEGIN IMMEDIATE (see _WriterLock).
 
-    SQLite makes a writer that finds the lock taken poll with growing sleeps (1, 2, 5, 10… ms):
-    threads of one server waited longer than the writes took. Waiting here wakes the next one at
-    once. Reentrant, so a nested write still meets SQLite's own timeout, as before. Other
-    processes (workers, the CLI) still meet SQLite's lock; PostgreSQL locks rows, not this.
+    PostgreSQL locks rows, not the database: nothing to wait for here.
     """
     if engine.dialect.name != "sqlite":
         return nullcontext()
+    database = engine.url.database
     key = str(engine.url)
     with _WRITERS_GUARD:
-        lock = _WRITERS.setdefault(key, threading.RLock())
-    return lock
+        if key not in _WRITERS:
+            on_disk = bool(database) and database != ":memory:"
+            _WRITERS[key] = _WriterLock(f"{database}.writer-lock" if on_disk else None)
+        return _WRITERS[key]
 
 
 def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]

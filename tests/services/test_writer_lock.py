@@ -1,7 +1,9 @@
-"""SQLite writers of one process queue on a lock in Python, not on SQLite's sleep-polling."""
+"""SQLite writers take turns on a lock that wakes the next at once, not on SQLite's sleep-polling."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -40,3 +42,19 @@ def test_a_nested_write_in_the_same_thread_does_not_wait_on_itself(ctx: ServiceC
     with service.transaction():
         with service.transaction() as inner:
             assert inner is not None  # reentrant: reached, not blocked
+
+
+def test_a_writer_in_another_process_waits_on_the_file_lock(ctx: ServiceContext) -> None:
+    url = str(ctx.engine.url)
+    child = ("import sys\nfrom duban.db import make_engine, writer_lock\n"
+             f"with writer_lock(make_engine({url!r})):\n    print('in', flush=True)\n")
+    service = CaseService(ctx)
+    with service.transaction():
+        proc = subprocess.Popen([sys.executable, "-c", child], stdout=subprocess.PIPE, text=True)
+        try:
+            proc.wait(timeout=3)  # it starts, imports, and then must wait for us
+            pytest.fail("the other process wrote while this one held the lock")
+        except subprocess.TimeoutExpired:
+            pass
+    out, _ = proc.communicate(timeout=30)
+    assert out.strip() == "in"
