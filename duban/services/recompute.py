@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.types import NullType
 
 from duban.clock import local_date
+from duban.db import writer_lock
 from duban.deadlines import due_date
 from duban.errors import StaleCase
 from duban.models import AuditEvent, Case
@@ -160,7 +161,7 @@ def apply_moved(ctx: ServiceContext, moved: list[Moved]) -> int:
     stored = 0
     for i in range(0, len(moved), CHUNK):
         chunk = {m.case_id: m for m in moved[i: i + CHUNK]}
-        with engine.begin() as conn:
+        with writer_lock(ctx.engine), engine.begin() as conn:
             # A case whose deadline an action changed since it was found is left alone: the
             # action computed it anew (a rerun of the recompute would see it as it is now).
             rows = [events.row(chunk[cid], cid, state, version, seq, prev)
