@@ -55,10 +55,10 @@ class Figure:
 FIGURES: dict[str, Figure] = {
     "service_actions": Figure("transitions, service layer (register + 6 actions per case)",
                               Goal(">=", 2000, ("sqlite",))),
-    "http_action": Figure("transitions over HTTP (POST …/actions/report_progress)",
+    "http_action": Figure("transitions over HTTP (POST …/report_progress), {workers} uvicorn process(es)",
                           Goal(">=", 500, ("sqlite",))),
-    "http_register": Figure("registrations over HTTP (POST /api/cases)"),
-    "http_case": Figure("GET /api/cases/{number}"),
+    "http_register": Figure("registrations over HTTP (POST /api/cases), {workers} process(es)"),
+    "http_case": Figure("GET /api/cases/{number}, {workers} process(es)"),
     "http_list": Figure("GET /api/cases (province, 50)"),
     "http_list_unit": Figure("GET /api/cases (unit)"),
     "http_dashboard": Figure("GET /api/meta/dashboard"),
@@ -102,6 +102,11 @@ PARTS: list[Part] = [
     Part("http", "bench.http_bench",
          lambda n: ["--cases", str(n), "--seconds", "3" if _quick(n) else "10"]
          + (["--routes", "http_action,http_register,http_case"] if _quick(n) else []),
+         lambda tmp: ["--data-dir", str(tmp / "http")]),
+    # One uvicorn process per core, as `duban serve --workers 2` runs on this machine.
+    Part("http2", "bench.http_bench",
+         lambda n: ["--cases", str(n), "--seconds", "3" if _quick(n) else "10", "--workers", "2",
+                    "--routes", "http_action,http_register,http_case"],
          lambda tmp: ["--data-dir", str(tmp / "http")]),
     Part("sweep", "bench.sweep_bench", lambda n: ["--cases", str(n), "--due", str(max(10, n // 100))]),
     Part("recompute", "bench.engine_bench", lambda n: ["--part", "recompute", "--cases", str(n)]),
@@ -248,7 +253,7 @@ def _goal_text(goal: Goal, unit: str) -> str:
 
 def _label(figure: Figure, record: dict[str, Any]) -> str:
     label = figure.label
-    for key in ("cases", "due", "rows"):  # not str.format: labels hold routes like {number}
+    for key in ("cases", "due", "rows", "workers"):  # not str.format: labels hold routes like {number}
         label = label.replace(f"{{{key}}}", f"{int(record.get(key) or 0):,}")
     return label
 
