@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from duban.deadlines import warning_colour
 from duban.models import Case, Org
 from duban.services.context import Actor, ServiceContext
-from duban.services.queries import CaseRow, list_cases, scope_clauses, scope_for
+from duban.services.queries import CaseFilter, CaseRow, list_cases, scope_clauses, scope_for
 from duban.states.definition import FINAL_STATES
 
 
@@ -35,34 +36,48 @@ class Dashboard:
 
 def dashboard(ctx: ServiceContext, viewer: Actor, *, overdue_limit: int = 50) -> Dashboard:
     today = ctx.today()
-    finals = {s.value for s in FINAL_STATES}
-    office, unit = aliased(Org), aliased(Org)
+    finals = [s.value for s in FINAL_STATES]
     with Session(ctx.engine) as session:
         flt = scope_for(session, viewer)
-        query = (select(col(Case.level), col(Case.disposition), col(Case.state), col(Case.deadline_on),
-                        col(Case.deadline_start), col(office.code), col(unit.code))
-                 .join(office, col(Case.office_id) == office.id)
-                 .outerjoin(unit, col(Case.unit_id) == unit.id))
-        for clause in scope_clauses(flt, office, unit):
-            query = query.where(clause)
-        rows = session.execute(query).all()
-    board = Dashboard(total=len(rows))
+        counts = _grouped(flt, col(Case.level), col(Case.disposition), col(Case.state))
+        # The colour is the same for every open case with the same limit and calendar: counted
+        # once per distinct (deadline, start, org), not once per case.
+        limits = _grouped(flt, col(Case.deadline_on), col(Case.deadline_start), _OFFICE.code,
+                          _UNIT.code).where(col(Case.state).not_in(finals))
+        by_kind = session.execute(counts).all()
+        by_limit = session.execute(limits).all()
+    board = Dashboard(total=sum(n for *_, n in by_kind))
     levels: Counter[str] = Counter()
     dispositions: Counter[str] = Counter()
     states: Counter[str] = Counter()
     warnings: Counter[str] = Counter()
-    for level, disposition, state, deadline_on, deadline_start, office_code, unit_code in rows:
-        levels[level] += 1
-        dispositions[disposition or "none"] += 1
-        states[state] += 1
-        if state in finals:
-            continue
-        board.open += 1
+    for level, disposition, state, n in by_kind:
+        levels[level] += n
+        dispositions[disposition or "none"] += n
+        states[state] += n
+    for deadline_on, deadline_start, office_code, unit_code, n in by_limit:
+        board.open += n
         warnings[warning_colour(deadline_on=deadline_on, deadline_start=deadline_start, today=today,
-                                calendar=ctx.calendar_for(unit_code or office_code), policy=ctx.policy)] += 1
+                                calendar=ctx.calendar_for(unit_code or office_code), policy=ctx.policy)] += n
     board.by_level, board.by_disposition = dict(levels), dict(dispositions)
     board.by_state, board.by_warning = dict(states), dict(warnings)
     board.overdue_count = warnings["red"]
     flt.overdue, flt.open_only, flt.limit = True, True, overdue_limit
     board.overdue = list_cases(ctx, flt, viewer=viewer)
     return board
+
+
+# Built once: a fresh alias per call costs more than the query (~0.7 ms).
+_OFFICE, _UNIT = aliased(Org, name="office"), aliased(Org, name="unit")
+
+
+def _grouped(flt: CaseFilter, *keys: Any) -> Select[Any]:
+    """count(*) of the viewer's cases grouped by `keys` (the case's office and unit joined)."""
+    query = (select(*keys, func.count())
+             .select_from(Case.__table__)  # type: ignore[attr-defined]
+             .join(_OFFICE, col(Case.office_id) == _OFFICE.id)
+             .outerjoin(_UNIT, col(Case.unit_id) == _UNIT.id)
+             .group_by(*keys))
+    for clause in scope_clauses(flt, _OFFICE, _UNIT):
+        query = query.where(clause)
+    return query
