@@ -102,29 +102,52 @@ def _update_for(keys: frozenset[str]) -> Any:
     return statement
 
 
-def save_case(session: Session, case: Case) -> None:
-    """Write what changed on a tracked case since it was loaded (or last saved)."""
+def _pending_update(case: Case) -> tuple[frozenset[str], dict[str, Any]] | None:
+    """The columns that changed on a tracked case since it was loaded (or last saved), as the
+    parameters of its UPDATE; None when nothing did."""
     state = instance_state(case)
     values = state.dict
     # The ORM records every assignment, also of an equal value: write only real changes.
     changed = {key: values[key] for key, old in state.committed_state.items() if values[key] != old}
     if not changed:
         state.committed_state.clear()
-        return
-    loaded_version = cast(int, state.committed_state.get("version", values["version"]))
+        return None
     params = {f"new_{key}": value for key, value in changed.items()}
-    params.update(case_id=case.id, loaded_version=loaded_version)
-    result = session.connection().execute(_update_for(frozenset(changed)), params)
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        actual = session.connection().execute(select(_CASES.c.version).where(_CASES.c.id == case.id)).scalar()
-        raise StaleCase(case_number=case.number, expected=loaded_version, actual=actual or 0)
-    state.committed_state.clear()  # what is stored now is the base of the next change
+    params.update(case_id=case.id, loaded_version=state.committed_state.get("version", values["version"]))
+    return frozenset(changed), params
 
 
 def save_tracked(session: Session) -> None:
+    """Write the tracked cases' changes: one statement per shape of change, all its cases at once.
+
+    A sweep's chunk changes the same columns on many cases: one executemany (on PostgreSQL one
+    round trip for the chunk, not one per case). Any row whose version moved fails it all.
+    """
     tracked: dict[int, Case] = session.info.pop(_TRACKED, {})
+    batches: dict[frozenset[str], list[tuple[Case, dict[str, Any]]]] = {}
     for case in tracked.values():
-        save_case(session, case)
+        pending = _pending_update(case)
+        if pending is not None:
+            batches.setdefault(pending[0], []).append((case, pending[1]))
+    for keys, items in batches.items():
+        conn = session.connection()
+        result = conn.execute(_update_for(keys), [params for _, params in items])
+        if result.rowcount != len(items):
+            _raise_stale(conn, items)
+        for case, _ in items:
+            instance_state(case).committed_state.clear()  # stored: the base of the next change
+
+
+def _raise_stale(conn: Any, items: list[tuple[Case, dict[str, Any]]]) -> None:
+    ids = [case.id for case, _ in items]
+    now = dict(conn.execute(select(_CASES.c.id, _CASES.c.version).where(_CASES.c.id.in_(ids))).all())
+    for case, params in items:
+        written = params.get("new_version", params["loaded_version"])
+        if now.get(case.id) != written:
+            raise StaleCase(case_number=case.number, expected=cast(int, params["loaded_version"]),
+                            actual=now.get(case.id) or 0)
+    raise StaleCase(case_number=items[0][0].number, expected=cast(int, items[0][1]["loaded_version"]),
+                    actual=0)
 
 
 @event.listens_for(OrmSession, "before_commit")

@@ -101,3 +101,37 @@ def test_a_rolled_back_transaction_forgets_its_tracked_cases(ctx: ServiceContext
         session.rollback()
         session.commit()
     assert stored(ctx, number)["warning"] != "red"
+
+
+def test_cases_changed_alike_are_written_by_one_statement(ctx: ServiceContext) -> None:
+    numbers = [transferred(ctx, title=f"事项{i}") for i in range(5)]
+    executions: list[object] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("UPDATE CASES"):
+            executions.append(executemany)
+
+    event.listen(ctx.engine, "before_cursor_execute", count)
+    try:
+        with Session(ctx.engine) as session:
+            cases = fetch_cases(session, select(Case).where(Case.number.in_(numbers)), for_write=True)  # type: ignore[attr-defined]
+            for case in cases:
+                case.warning = "red"
+            session.commit()
+    finally:
+        event.remove(ctx.engine, "before_cursor_execute", count)
+    assert executions == [True]  # one executemany for the five
+    assert all(stored(ctx, number)["warning"] == "red" for number in numbers)
+
+
+def test_one_stale_case_in_a_batch_is_named_and_nothing_is_written(ctx: ServiceContext) -> None:
+    numbers = [transferred(ctx, title=f"事项{i}") for i in range(3)]
+    with pytest.raises(StaleCase) as caught:
+        with CaseService(ctx).transaction() as session:
+            cases = fetch_cases(session, select(Case).where(Case.number.in_(numbers)), for_write=True)  # type: ignore[attr-defined]
+            for case in cases:
+                case.warning = "red"
+            session.connection().execute(text("UPDATE cases SET version = version + 5 WHERE number = :n"),
+                                         {"n": numbers[1]})
+    assert caught.value.case_number == numbers[1]
+    assert all(stored(ctx, number)["warning"] != "red" for number in numbers)
