@@ -4,9 +4,10 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-23 18:55:00
 
-ix_cases_state is the prefix of (state, deadline_on) and (state, closed_at); ix_audit_events_case_id
-of UNIQUE (case_id, seq); ix_audit_events_action of (action, at). Each was maintained on every
-write of an action, a recompute and an import, and served no query the others do not.
+ix_cases_state is the prefix of (state, deadline_on) and (state, closed_at); ix_audit_events_action
+of (action, at). Each was maintained on every write of an action, a recompute and an import, and
+served no query the others do not. (ix_audit_events_case_id stays: it too is a prefix of others,
+but PostgreSQL's monthly report took 2.8 s instead of 1.6 s at 1M cases without it.)
 """
 
 from __future__ import annotations
@@ -19,8 +20,7 @@ branch_labels = None
 depends_on = None
 
 DROPPED = {"cases": [("ix_cases_state", ["state"])],
-           "audit_events": [("ix_audit_events_case_id", ["case_id"]),
-                            ("ix_audit_events_action", ["action"])]}
+           "audit_events": [("ix_audit_events_action", ["action"])]}
 
 
 def upgrade() -> None:
