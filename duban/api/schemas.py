@@ -119,7 +119,9 @@ class CaseIn(_In):
         return value
 
 
-class CaseRowOut(BaseModel):
+class CaseFactsOut(BaseModel):
+    """What every view of a case starts with: what it is and where it stands, labelled."""
+
     number: str
     title: str
     state: str
@@ -129,6 +131,9 @@ class CaseRowOut(BaseModel):
     priority: str
     priority_label: str
     level: str
+
+
+class CaseRowOut(CaseFactsOut):
     office: str
     unit: str | None
     deadline_kind: str | None
@@ -284,18 +289,9 @@ class ReportPageOut(BaseModel):
     has_more: bool
 
 
-class CaseStatusOut(BaseModel):
+class CaseStatusOut(CaseFactsOut):
     """Where a case stands: its facts without the summary text, its deadline and warning."""
 
-    number: str
-    title: str
-    state: str
-    state_label: str
-    disposition: str | None
-    disposition_label: str
-    priority: str
-    priority_label: str
-    level: str
     received_at: dt.datetime
     dispatched_at: dt.datetime | None
     closed_at: dt.datetime | None

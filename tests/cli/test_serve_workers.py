@@ -8,7 +8,6 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -17,16 +16,11 @@ import pytest
 import duban.scheduler
 from duban.cli.serve import tcp_listener, worker_app
 from tests.appworld import LiveServer
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.cli.serving import free_port, wait_until_healthy
 
 
 def test_the_workers_listener_keeps_tcp_nodelay_on_accepted_connections() -> None:
-    listener = tcp_listener("127.0.0.1", _free_port())
+    listener = tcp_listener("127.0.0.1", free_port())
     assert listener.proto == socket.IPPROTO_TCP
 
     async def accepted_nodelay() -> int:
@@ -61,20 +55,13 @@ def test_a_worker_never_starts_the_scheduler(data_dir: Path, monkeypatch: pytest
 def test_serve_with_two_workers_answers_and_schedules_the_jobs_once(tmp_path: Path) -> None:
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "policy.toml").write_text("[schedule]\nuse_prefect = false\n", encoding="utf-8")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DUBAN_DATA_DIR": str(tmp_path), "COLUMNS": "200"}
     command = [sys.executable, "-c", "from duban.cli import main; main()", "serve", "--no-demo",
                "--workers", "2", "--host", "127.0.0.1", "--port", str(port)]
     server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/api/meta/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None and time.monotonic() < deadline, "serve did not start"
-                time.sleep(0.2)
+        health = wait_until_healthy(server, port, 90)
         assert health.json() == {"status": "ok"}
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as browser:
             assert all("登录督办系统" in browser.get("/login").text for _ in range(5))

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -21,6 +19,7 @@ from duban.services import CaseService
 from duban.services.orgs import install_orgs
 from duban.services.users import authenticate
 from tests.appworld import fast_password_hashing  # noqa: F401
+from tests.cli.serving import free_port, wait_until_healthy
 from tests.factories import DISPATCHER, ORGS, registered, world
 
 runner = CliRunner()
@@ -64,27 +63,14 @@ def test_demo_accounts_cover_every_role_keep_their_passwords_and_stay_private(en
     assert authenticate(ctx, "clerk", clerk.password).role == "clerk"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_serve_answers_on_the_port_it_was_given(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DUBAN_DATA_DIR": str(tmp_path), "COLUMNS": "200"}
     command = [sys.executable, "-c", "from duban.cli import main; main()", "serve", "--no-demo",
                "--no-scheduler", "--host", "127.0.0.1", "--port", str(port)]
     server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/api/meta/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None and time.monotonic() < deadline, "serve did not start"
-                time.sleep(0.2)
+        health = wait_until_healthy(server, port, 60)
         assert health.json() == {"status": "ok"}
         login = httpx.get(f"http://127.0.0.1:{port}/login")
         assert "登录督办系统" in login.text
