@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import DDL, JSON, Column, Index, Text, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
-from duban.models.base import UTCDateTime
+from duban.models.base import UTCDateTime, redacted_column
 
 
 class AuditEvent(SQLModel, table=True):
@@ -32,6 +32,8 @@ class AuditEvent(SQLModel, table=True):
     from_state: str | None = Field(default=None, max_length=32)
     to_state: str = Field(max_length=32)
     reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    # The reason with identity cut out; `data` holds codes and numbers only, never free text.
+    reason_redacted: str = Field(default="", sa_column=redacted_column())
     data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     prev_hash: str = Field(default="", max_length=64)
     hash: str = Field(max_length=64)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, TypeDecorator
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Text, TypeDecorator
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -27,3 +29,11 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
         return value.astimezone(dt.UTC)
+
+
+def redacted_column() -> Any:
+    """A text's redacted twin (duban.services.redaction), written with the raw text.
+
+    Readers without the right to identity select only these columns, never the raw ones.
+    """
+    return Column(Text, nullable=False, default="", server_default="")

@@ -9,7 +9,7 @@ from sqlalchemy import Column, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm.attributes import set_attribute
 from sqlmodel import Field, SQLModel
 
-from duban.models.base import UTCDateTime
+from duban.models.base import UTCDateTime, redacted_column
 
 
 class Complainant(SQLModel, table=True):
@@ -71,6 +71,9 @@ class Case(CaseBase, table=True):
     complainant_id: int | None = Field(default=None, foreign_key="complainants.id")
     priority_rank: int = 2
     matter_key: str = Field(default="", sa_column=Column(String(64), nullable=False, index=True))
+    # title and summary with identity cut out, for readers without the right to see it.
+    title_redacted: str = Field(default="", sa_column=redacted_column())
+    summary_redacted: str = Field(default="", sa_column=redacted_column())
 
     received_at: dt.datetime = Field(sa_type=UTCDateTime)
     dispatched_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -152,4 +155,5 @@ class RepeatContact(SQLModel, table=True):
     complainant_id: int | None = Field(default=None, foreign_key="complainants.id")
     channel: str = Field(default="phone", max_length=16)
     title: str = Field(max_length=200)
+    title_redacted: str = Field(default="", sa_column=redacted_column())
     received_at: dt.datetime = Field(sa_type=UTCDateTime)

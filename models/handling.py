@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
-from duban.models.base import UTCDateTime
+from duban.models.base import UTCDateTime, redacted_column
 
 
 class HandlingReport(SQLModel, table=True):
@@ -20,6 +20,7 @@ class HandlingReport(SQLModel, table=True):
     unit_id: int | None = Field(default=None, foreign_key="orgs.id")
     kind: str = Field(default="final", max_length=24)  # final | progress | commission_result
     text: str = Field(sa_column=Column(Text, nullable=False))
+    text_redacted: str = Field(default="", sa_column=redacted_column())
     submitted_by: str = Field(max_length=80)
     submitted_at: dt.datetime = Field(sa_type=UTCDateTime)
 
@@ -34,6 +35,7 @@ class Review(SQLModel, table=True):
     report_id: int | None = Field(default=None, foreign_key="handling_reports.id")
     decision: str = Field(max_length=16)  # approved | returned
     reasons: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    reasons_redacted: str = Field(default="", sa_column=redacted_column())
     reviewer: str = Field(max_length=80)
     reviewed_at: dt.datetime = Field(sa_type=UTCDateTime)
 
@@ -47,6 +49,7 @@ class Callback(SQLModel, table=True):
     case_id: int = Field(foreign_key="cases.id", index=True)
     satisfied: bool
     note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    note_redacted: str = Field(default="", sa_column=redacted_column())
     caller: str = Field(max_length=80)
     called_at: dt.datetime = Field(sa_type=UTCDateTime, index=True)  # reports: callbacks in a period
 
@@ -60,6 +63,7 @@ class Extension(SQLModel, table=True):
     case_id: int = Field(foreign_key="cases.id", index=True)
     days: int
     reason: str = Field(sa_column=Column(Text, nullable=False))
+    reason_redacted: str = Field(default="", sa_column=redacted_column())
     status: str = Field(default="requested", max_length=16)  # requested | approved | rejected
     requested_by: str = Field(max_length=80)
     requested_at: dt.datetime = Field(sa_type=UTCDateTime)
@@ -76,4 +80,5 @@ class Objection(SQLModel, table=True):
     case_id: int = Field(foreign_key="cases.id", index=True)
     unit_id: int = Field(foreign_key="orgs.id")
     reason: str = Field(sa_column=Column(Text, nullable=False))
+    reason_redacted: str = Field(default="", sa_column=redacted_column())
     objected_at: dt.datetime = Field(sa_type=UTCDateTime)

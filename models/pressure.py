@@ -12,7 +12,7 @@ import datetime as dt
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from duban.models.base import UTCDateTime
+from duban.models.base import UTCDateTime, redacted_column
 
 
 class PressureStep(SQLModel, table=True):
@@ -44,6 +44,7 @@ class Interview(SQLModel, table=True):
     requested_at: dt.datetime = Field(sa_type=UTCDateTime)
     held_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    note_redacted: str = Field(default="", sa_column=redacted_column())
 
 
 class CallbackTask(SQLModel, table=True):
