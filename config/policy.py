@@ -141,6 +141,21 @@ class Notify(BaseModel):
     timeout_seconds: float = Field(default=30, gt=0)
 
 
+class Dispatch(BaseModel):
+    """Where a dispatcher may hand a case (duban.services.routing.check_target)."""
+
+    unit_kinds: list[str] = Field(default_factory=lambda: ["government", "department", "bureau"])
+    refer_kinds: list[str] = Field(default_factory=lambda: ["commission"])
+    province_anywhere: bool = True
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _no_offices(self) -> Dispatch:
+        if "office" in self.unit_kinds or "office" in self.refer_kinds:
+            raise ValueError("offices supervise and are never dispatch targets; remove \"office\"")
+        return self
+
+
 class Schedule(BaseModel):
     timezone: str = "Asia/Shanghai"
     sweep_every_minutes: int = Field(ge=1)
@@ -164,6 +179,7 @@ class Policy(BaseModel):
     notify: Notify
     schedule: Schedule
     reports: ReportPolicy = Field(default_factory=ReportPolicy)
+    dispatch: Dispatch = Field(default_factory=Dispatch)
 
     def handling_limit(self, disposition: str, priority: str) -> Limit:
         return self.deadlines.handling[disposition].for_priority(priority)

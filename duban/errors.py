@@ -99,7 +99,7 @@ class AvoidanceViolation(DubanError):
         super().__init__(
             message
             or f"case {case_number} complains about {unit}; it cannot be handed to it and "
-            f"there is no higher office to take it (回避)"
+            f"there is no higher office to take it (回避); hand it to another unit"
         )
 
 

@@ -34,6 +34,10 @@ class Subject(SQLModel, table=True):
     name: str = Field(max_length=120)
     kind: str = Field(default="unit", max_length=16)  # unit | person | enterprise | other
     org_id: int | None = Field(default=None, foreign_key="orgs.id", index=True)
+    # How org_id was found (duban.services.subjects): code, name, or "" for a person or an
+    # enterprise; ambiguous, unknown and conflict are flagged for the dispatcher.
+    resolution: str = Field(default="", sa_column=Column(String(16), nullable=False, default="",
+                                                         server_default=""))
 
 
 class CaseBase(SQLModel):
@@ -153,6 +157,8 @@ class RepeatContact(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="cases.id", index=True)
     complainant_id: int | None = Field(default=None, foreign_key="complainants.id")
+    # Whom this complaint is about, when it says: avoidance keeps the case from it as well.
+    subject_id: int | None = Field(default=None, foreign_key="subjects.id")
     channel: str = Field(default="phone", max_length=16)
     title: str = Field(max_length=200)
     title_redacted: str = Field(default="", sa_column=redacted_column())

@@ -36,6 +36,8 @@ from duban.services.forms import parse_form
 from duban.services.handlers import HANDLERS, Guards, Step, calendar_of
 from duban.services.persist import fetch_cases, insert_case, insert_row, track
 from duban.services.scope import in_region, may_act, may_see, region_of
+from duban.services.subjects import SubjectMatch
+from duban.services.subjects import resolve as resolve_subject
 from duban.states import CaseAdapter, CaseState, allowed_actions, fire, triggers
 from duban.states.definition import OPEN_STATES
 from duban.states.machine import failed_guards
@@ -51,9 +53,10 @@ _LOAD = {
     for by in ("id", "number") for locked in (False, True)
 }
 
+# Open cases of a matter, oldest first; the first the registering actor may see is linked to.
 _OPEN_BY_MATTER = (select(Case).where(col(Case.matter_key) == bindparam("key"),
                                       col(Case.state).in_(OPEN_STATES))
-                   .order_by(col(Case.id)).limit(1))
+                   .order_by(col(Case.id)).limit(100))
 _SEQS = CaseNumberSeq.__table__  # type: ignore[attr-defined]
 _NUMBER_ROW = {
     dialect: make_insert(_SEQS).values(office_id=bindparam("office"), year=bindparam("in_year"), last=0)
@@ -63,6 +66,11 @@ _NUMBER_ROW = {
 _NEXT_NUMBER = (update(_SEQS)
                 .where(_SEQS.c.office_id == bindparam("office"), _SEQS.c.year == bindparam("in_year"))
                 .values(last=_SEQS.c.last + 1).returning(_SEQS.c.last))
+
+
+def _held_by(case: Case, orgs: set[int]) -> bool:
+    """Whether one of `orgs` holds the case (handles it, or received it) and would learn of a link."""
+    return case.unit_id in orgs or case.office_id in orgs
 
 
 @dataclass(frozen=True)
@@ -220,7 +228,6 @@ class CaseService:
             raise PermissionDenied(action="register", role=actor.role, allowed_roles=roles)
         self._check_codes(data)
         now = as_utc(data.received_at) if data.received_at else self.ctx.now()
-        key = matter_key(data.subject_name, data.title)
         with self._transaction() as session:
             office = self.ctx.orgs.by_code(data.office_code)
             region = region_of(session, actor)
@@ -230,22 +237,22 @@ class CaseService:
             if office.kind != "office":
                 raise InvalidActionInput(action="register", field="office_code",
                                          message=f"{office.code} is not a supervising office (办公室)")
-            existing = self._repeat_target(session, data, key)
+            subject = self._subject(data, office)
+            # The same matter by identity: a subject that names one org is that org, however written.
+            key = matter_key(subject.org.code if subject.org and not subject.flagged else data.subject_name,
+                             data.title)
+            existing = self._repeat_target(session, data, key, actor=actor, avoided=subject.org_ids)
             complainant_id = insert_row(session, Complainant, name=data.complainant_name,
                                         phone=data.complainant_phone,
                                         real_name=data.complainant_real_name,
                                         consent_disclose=data.complainant_consent)
+            subject_id = self._insert_subject(session, data, subject)
             if existing is not None:
-                linked = Registered(self._link(session, existing, data, complainant_id, actor, now), True)
+                linked = Registered(self._link(session, existing, data, complainant_id, actor, now,
+                                               subject_id=subject_id), True)
                 if also is not None:
                     also(session, linked)
                 return linked
-            subject_id = None
-            if data.subject_name or data.subject_org_code:
-                subject_org = self.ctx.orgs.by_code(data.subject_org_code) if data.subject_org_code else None
-                subject_id = insert_row(
-                    session, Subject, name=data.subject_name or (subject_org.name if subject_org else ""),
-                    kind=data.subject_kind, org_id=subject_org.id if subject_org else None)
             case = Case(
                 **data.model_dump(include={"title", "summary", "category", "channel", "priority"}),
                 number=self._next_number(session, office, now),
@@ -288,22 +295,52 @@ class CaseService:
             raise InvalidActionInput(action="register", field="received_at",
                                      message="lies in the future")
 
-    def _repeat_target(self, session: Session, data: CaseCreate, key: str) -> Case | None:
+    def _subject(self, data: CaseCreate, office: OrgInfo) -> SubjectMatch:
+        """Whom the complaint is about: the org picked by code, else the one its name names."""
+        org = self.ctx.orgs.by_code(data.subject_org_code) if data.subject_org_code else None
+        return resolve_subject(self.ctx.orgs, name=data.subject_name, kind=data.subject_kind, org=org,
+                               near=office)
+
+    def _insert_subject(self, session: Session, data: CaseCreate, subject: SubjectMatch) -> int | None:
+        org = subject.org
+        if not data.subject_name and org is None:
+            return None
+        return insert_row(session, Subject, name=data.subject_name or (org.name if org else ""),
+                          kind=data.subject_kind, org_id=org.id if org else None,
+                          resolution=subject.resolution)
+
+    def _repeat_target(self, session: Session, data: CaseCreate, key: str, *, actor: Actor,
+                       avoided: set[int]) -> Case | None:
+        """The open case this complaint repeats, among the cases the actor may see; None: a new case.
+
+        A case outside the actor's scope is "not found", exactly like one that does not exist,
+        whatever its state, and the matter key never matches it. A case held (or received) by the
+        org the new complaint is about is not linked into: the complaint is registered as a new
+        case instead. Linking would tell that unit of the complaint (its repeat count, timeline and
+        the repeat's title), and routing the old case away would take a case from a unit that may
+        rightly be handling it; a new case is dispatched by the avoidance rule like any other.
+        """
         if data.repeat_of:
             case = self.load_in(session, data.repeat_of, for_write=True)
+            if not may_see(session, actor, case):
+                raise CaseNotFound(data.repeat_of)
             if case.state == CaseState.CLOSED:
                 raise InvalidActionInput(action="register", field="repeat_of",
                                          message=f"{case.number} is closed; register a new case")
-            return case
+            return None if _held_by(case, avoided) else case
         if not key:
             return None
-        found = fetch_cases(session, _OPEN_BY_MATTER, {"key": key}, for_write=True)
-        return found[0] if found else None
+        for candidate in fetch_cases(session, _OPEN_BY_MATTER, {"key": key}, for_write=False):
+            if may_see(session, actor, candidate) and not _held_by(candidate, avoided):
+                assert candidate.id is not None
+                case = self.load_in(session, candidate.id, for_write=True)
+                return case if case.state != CaseState.CLOSED and not _held_by(case, avoided) else None
+        return None
 
     def _link(self, session: Session, case: Case, data: CaseCreate, complainant_id: int,
-              actor: Actor, now: Any) -> Case:
+              actor: Actor, now: Any, *, subject_id: int | None) -> Case:
         insert_row(session, RepeatContact, case_id=case.id, complainant_id=complainant_id,
-                   channel=data.channel, title=data.title, received_at=now)
+                   subject_id=subject_id, channel=data.channel, title=data.title, received_at=now)
         case.repeat_count += 1
         case.version += 1
         case.updated_at = now

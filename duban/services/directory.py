@@ -24,6 +24,7 @@ class OrgInfo:
     kind: str
     level: str
     parent_id: int | None
+    region_name: str = ""  # the region's full name (兰州市, 临夏回族自治州): names are resolved by it
 
 
 class OrgDirectory:
@@ -33,10 +34,11 @@ class OrgDirectory:
         self._by_id: dict[int, OrgInfo] = {}
         self._by_code: dict[str, OrgInfo] = {}
         self._children: dict[int, list[OrgInfo]] = {}
+        self._generation = 0
 
     def refresh(self) -> None:
         with Session(self._engine) as session:
-            rows = [OrgInfo(o.id, o.code, o.name, o.kind, o.level, o.parent_id)  # type: ignore[arg-type]
+            rows = [OrgInfo(o.id, o.code, o.name, o.kind, o.level, o.parent_id, o.region_name)  # type: ignore[arg-type]
                     for o in session.exec(select(Org))]
         children: dict[int, list[OrgInfo]] = {}
         for row in rows:
@@ -46,6 +48,18 @@ class OrgDirectory:
             self._by_id = {r.id: r for r in rows}
             self._by_code = {r.code: r for r in rows}
             self._children = children
+            self._generation += 1
+
+    def generation(self) -> int:
+        """Grows at every reload, so whatever is derived from the orgs knows when to rebuild."""
+        if not self._by_id:
+            self.refresh()
+        return self._generation
+
+    def all(self) -> list[OrgInfo]:
+        if not self._by_id:
+            self.refresh()
+        return list(self._by_id.values())
 
     def by_id(self, org_id: int) -> OrgInfo:
         found = self._by_id.get(org_id)

@@ -18,7 +18,7 @@ from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
 from duban.services.persist import insert_row
 from duban.services.pressure_actions import PRESSURE_HANDLERS, finish_callback_task, notify, notify_unit
-from duban.services.routing import avoid, commission_for, higher_office
+from duban.services.routing import avoid, check_target, commission_for, higher_office
 from duban.states.definition import DISPOSITION_LADDER
 from duban.workcal import WorkCalendar
 
@@ -82,8 +82,14 @@ def calendar_of(session: Session, ctx: ServiceContext, case: Case) -> WorkCalend
     return ctx.calendar_for(ctx.orgs.by_id(case.unit_id or case.office_id).code)
 
 
-def _assign(step: Step, unit: OrgInfo) -> None:
-    unit, moved = avoid(step.session, step.ctx.orgs, step.case, unit)
+def _assign(step: Step, unit: OrgInfo, *, chosen: bool) -> None:
+    """Hand the case to `unit`, never to whom it complains about (every action that sets unit_id
+    comes here, the engine's too). A unit the dispatcher `chosen` must be a dispatch target."""
+    assigned, moved = avoid(step.session, step.ctx.orgs, step.case, unit)
+    if chosen:
+        check_target(step.ctx.orgs, step.ctx.policy, step.ctx.labels, case=step.case, actor=step.actor,
+                     action=step.action, unit=unit)
+    unit = assigned
     if moved:
         step.data["avoidance"] = moved
         step.reason = step.reason or step.ctx.labels.text["avoidance"]
@@ -110,7 +116,7 @@ def dispatch(step: Step, disposition: str) -> None:
     unit = step.org(step.form.unit) if step.form.unit else _default_unit(step, disposition)
     step.case.disposition = disposition
     step.case.dispatched_at = step.now
-    _assign(step, unit)
+    _assign(step, unit, chosen=bool(step.form.unit))
     step.data["disposition"] = disposition
     step.reason = step.reason or step.form.note
     step.handling_limit()
@@ -123,7 +129,7 @@ def step_up(step: Step) -> None:
     step.reason = step.form.reason
     step.case.disposition = raised
     if raised == "escalate":
-        _assign(step, _default_unit(step, "escalate"))
+        _assign(step, _default_unit(step, "escalate"), chosen=False)
     step.data["disposition"] = raised
     step.handling_limit()
     notify_unit(step, "step_up")
@@ -180,7 +186,7 @@ def decide_extension(step: Step, approved: bool) -> None:
 def reassign(step: Step) -> None:
     step.data["from_unit_id"] = step.case.unit_id
     step.reason = step.form.reason
-    _assign(step, step.org(step.form.unit))
+    _assign(step, step.org(step.form.unit), chosen=True)
     step.handling_limit()
 
 

@@ -1,13 +1,17 @@
-"""Who handles a case: the avoidance rule (回避) and the offices above a unit."""
+"""Who handles a case: the avoidance rule (回避), the offices above a unit, dispatch targets."""
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, or_, select
 from sqlmodel import Session
 
-from duban.errors import AvoidanceViolation
-from duban.models import Case, Subject
+from duban.config.policy import Labels, Policy
+from duban.errors import AvoidanceViolation, InvalidActionInput
+from duban.models import Case, RepeatContact, Subject
+from duban.services.context import Actor
 from duban.services.directory import OrgDirectory, OrgInfo
+from duban.services.scope import in_region
+from duban.services.subjects import avoided_orgs
 
 LEVEL_RANK = {"province": 0, "city": 1, "county": 2}
 
@@ -34,7 +38,12 @@ def commission_for(orgs: OrgDirectory, office: OrgInfo) -> OrgInfo | None:
 
 
 _SUBJECTS = Subject.__table__  # type: ignore[attr-defined]
+_REPEATS = RepeatContact.__table__  # type: ignore[attr-defined]
 _SUBJECT_ORG = select(_SUBJECTS.c.org_id).where(_SUBJECTS.c.id == bindparam("subject_id"))
+# The subjects of a case and of every repeat complaint linked to it, in one query.
+_CASE_SUBJECTS = select(_SUBJECTS.c.name, _SUBJECTS.c.org_id).where(or_(
+    _SUBJECTS.c.id == bindparam("subject_id"),
+    _SUBJECTS.c.id.in_(select(_REPEATS.c.subject_id).where(_REPEATS.c.case_id == bindparam("case_id")))))
 
 
 def subject_org_id(session: Session, case: Case) -> int | None:
@@ -43,17 +52,29 @@ def subject_org_id(session: Session, case: Case) -> int | None:
     return session.connection().execute(_SUBJECT_ORG, {"subject_id": case.subject_id}).scalar()
 
 
+def avoided_for(session: Session, orgs: OrgDirectory, case: Case) -> set[int]:
+    """Every org the case must be kept from: whom it, or any complaint linked to it, is about."""
+    rows = session.connection().execute(_CASE_SUBJECTS, {"subject_id": case.subject_id,
+                                                         "case_id": case.id})
+    return avoided_orgs(orgs, [(name, org_id) for name, org_id in rows],
+                        near=orgs.by_id(case.office_id))
+
+
 def avoid(
     session: Session, orgs: OrgDirectory, case: Case, requested: OrgInfo
 ) -> tuple[OrgInfo, dict | None]:
     """The unit that may take the case: `requested`, or the office above it when it is the subject.
 
-    Returns the unit and, when it moved the case, what the audit event should say.
+    The subject is every org the case's complaints are about, by code or by name (see
+    `avoided_for`); the move goes up until it reaches an office none of them names. Returns the
+    unit and, when it moved the case, what the audit event should say.
     """
-    subject_id = subject_org_id(session, case)
-    if subject_id is None or requested.id != subject_id:
+    avoided = avoided_for(session, orgs, case)
+    if requested.id not in avoided:
         return requested, None
     target = higher_office(orgs, requested)
+    while target is not None and target.id in avoided:
+        target = higher_office(orgs, target)
     if target is None:
         raise AvoidanceViolation(case_number=case.number, unit=requested.name)
     return target, {
@@ -61,3 +82,58 @@ def avoid(
         "assigned_unit": target.code,
         "rule": "avoidance",
     }
+
+
+def dispatching_office(orgs: OrgDirectory, case: Case, actor: Actor) -> OrgInfo:
+    """The office on whose behalf the actor dispatches: its own, else the receiving office."""
+    org = orgs.by_id(actor.org_id) if actor.org_id is not None else None
+    while org is not None and org.kind != "office":
+        org = orgs.parent(org)
+    return org or orgs.by_id(case.office_id)
+
+
+def escalation_offices(orgs: OrgDirectory, case: Case) -> list[OrgInfo]:
+    """The offices that may take a case over (提级直办): those above whoever holds it, nearest
+    first; at the top, the receiving office itself."""
+    offices: list[OrgInfo] = []
+    current = higher_office(orgs, orgs.by_id(case.unit_id or case.office_id))
+    while current is not None:
+        offices.append(current)
+        current = higher_office(orgs, current)
+    return offices or [orgs.by_id(case.office_id)]
+
+
+def check_target(orgs: OrgDirectory, policy: Policy, labels: Labels, *, case: Case, actor: Actor,
+                 action: str, unit: OrgInfo) -> None:
+    """Refuse a handling unit the dispatcher may not choose (policy [dispatch]).
+
+    transfer, supervise, key_supervise and reassign go to a unit (never an office) within the
+    dispatching office's region (the province: anywhere, as policy says); refer to a discipline
+    commission of the region or above it; escalate to an office above whoever holds the case.
+    The refusal names the field and what is allowed, never the value given.
+    """
+    if action == "escalate":
+        if unit not in escalation_offices(orgs, case):
+            raise InvalidActionInput(
+                action=action, field="unit", kind="escalate_target",
+                message="must be an office above the one handling the case (提级直办), or left empty "
+                        "for the rule to choose")
+        return
+    office = dispatching_office(orgs, case, actor)
+    bounded = not (office.level == "province" and policy.dispatch.province_anywhere)
+    region_zh = (office.region_name or office.name) if bounded else labels.text.get("everywhere", "全省")
+    if action == "refer":
+        kinds = policy.dispatch.refer_kinds
+        where_ok = not bounded or in_region(unit.code, office.code) or unit == commission_for(orgs, office)
+    else:
+        kinds = policy.dispatch.unit_kinds
+        where_ok = not bounded or in_region(unit.code, office.code)
+    if unit.kind in kinds and where_ok:
+        return
+    names = "、".join(labels.of("kinds", k) for k in kinds)
+    where = f"within region {office.code}" if bounded else "anywhere"
+    raise InvalidActionInput(
+        action=action, field="unit", kind="refer_target" if action == "refer" else "dispatch_target",
+        message=f"must be a handling unit of kind {', '.join(kinds)} {where}; offices and units of "
+                f"other regions are not dispatch targets",
+        limits={"kinds": names, "region": region_zh})
