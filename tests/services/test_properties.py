@@ -12,7 +12,13 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from sqlmodel import Session, select
 
 from duban.db import create_all, make_engine
-from duban.errors import ActionNotAllowed, AvoidanceViolation, CaseNotFound, PermissionDenied
+from duban.errors import (
+    ActionNotAllowed,
+    AvoidanceViolation,
+    CaseNotFound,
+    InvalidActionInput,
+    PermissionDenied,
+)
 from duban.models import AuditEvent, Case, Subject
 from duban.services import Actor, CaseService
 from duban.services.audit import first_broken
@@ -21,7 +27,9 @@ from duban.states.definition import TRANSITIONS
 from tests.factories import ORGS, advance, complaint, world
 
 TRIGGERS = sorted({t["trigger"] for t in TRANSITIONS})
+# An office among them too: it is never a dispatch target (duban.services.routing.check_target).
 UNITS = [o.code for o in ORGS if o.kind != "office"] + ["GS-LZ-CG"]
+TARGET_REFUSALS = ("dispatch_target", "refer_target", "escalate_target")
 ROLES = ["dispatcher", "supervisor", "unit", "clerk", "admin"]
 FIELD_VALUES = {"text": "报告", "reason": "理由", "reasons": "事实不清", "days": 10, "note": ""}
 
@@ -60,7 +68,9 @@ class CaseLife(RuleBasedStateMachine):
         try:
             self.service.act(number, action, actor=actor, form=form_for(action, unit))
             event(f"performed {action}")
-        except (ActionNotAllowed, PermissionDenied, AvoidanceViolation, CaseNotFound):
+        except (ActionNotAllowed, PermissionDenied, AvoidanceViolation, CaseNotFound,
+                InvalidActionInput) as exc:
+            assert not isinstance(exc, InvalidActionInput) or exc.kind in TARGET_REFUSALS
             after = self.service.get(number)
             assert (after.version, after.state, after.audit_seq) == (
                 current.version, current.state, current.audit_seq)
@@ -78,8 +88,10 @@ class CaseLife(RuleBasedStateMachine):
         try:
             self.service.act(number, action, actor=actor, form=form_for(action, unit))
             event(f"performed {action}")
-        except (AvoidanceViolation, CaseNotFound):
-            # Only avoidance (no office above the subject) or a unit-less case may refuse here.
+        except (AvoidanceViolation, CaseNotFound, InvalidActionInput) as exc:
+            # Only avoidance (no office above the subject), a unit-less case, or a unit that is
+            # not a dispatch target (an office, a commission to transfer to) may refuse here.
+            assert not isinstance(exc, InvalidActionInput) or exc.kind in TARGET_REFUSALS
             assert self.service.get(number).version == current.version
 
     @rule(days=st.integers(1, 20))
