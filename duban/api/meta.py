@@ -44,6 +44,7 @@ def dashboard_(actor: CurrentActor, ctx: Ctx) -> dict:
     return {
         "counts": {"total": board.total, "open": board.open, "overdue": board.overdue_count,
                    "by_level": board.by_level, "by_disposition": board.by_disposition,
-                   "by_state": board.by_state, "by_warning": board.by_warning},
+                   "by_state": board.by_state, "by_warning": board.by_warning,
+                   "subjects_flagged": board.subjects_flagged},
         "overdue": [row_out(ctx.labels, r) for r in board.overdue],
     }

@@ -193,6 +193,11 @@ class ComplainantOut(BaseModel):
 class SubjectOut(BaseModel):
     name: str
     kind: str
+    resolution: str = Field(
+        default="", description="how the org complained about was found: code (picked), name (resolved "
+                                "from the name), or flagged for the dispatcher: ambiguous, unknown, "
+                                "conflict; "
+                                "empty for a person or an enterprise")
 
 
 class EventOut(BaseModel):
@@ -350,6 +355,9 @@ class CountsOut(BaseModel):
     by_disposition: dict[str, int]
     by_state: dict[str, int]
     by_warning: dict[str, int]
+    subjects_flagged: int = Field(
+        default=0, description="open cases whose subject (被反映对象) names no org, several, or not the one "
+                               "picked: check whom they are about before dispatching")
 
 
 class DashboardOut(BaseModel):

@@ -205,6 +205,11 @@ class Planner:
         if case.disposition == "transfer" and roll < 0.04 and end - t > dt.timedelta(days=2):
             t1 = t + dt.timedelta(hours=self.rng.uniform(2, 30))
             other = self.rng.choice([o for o in self._kids("GS", "department")])
+            if case.level != "province":
+                # A city or county dispatches within its own region (policy [dispatch]); chosen
+                # without a draw, so the random stream (and the demo's figures) stay as they were.
+                local = [o for o in self._kids(case.office.code, "bureau") if o.code != case.subject.code]
+                other = (local or self._kids(case.office.code, "government"))[0]
             return [Event(t1, i, "object", {"reason": self._phrase("objection")}, "unit"),
                     Event(t1 + HOUR, i, "transfer", {"unit": other.code})]
         variants = [([], 0.40), (["request_extension", "approve_extension"], 0.50),

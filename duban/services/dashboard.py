@@ -16,9 +16,10 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from duban.deadlines import warning_colour
-from duban.models import Case, Org
+from duban.models import Case, Org, Subject
 from duban.services.context import Actor, ServiceContext
 from duban.services.queries import CaseFilter, CaseRow, list_cases, scope_clauses, scope_for
+from duban.services.subjects import FLAGGED
 from duban.states.definition import FINAL_STATES
 
 
@@ -32,6 +33,9 @@ class Dashboard:
     by_state: dict[str, int] = field(default_factory=dict)
     by_warning: dict[str, int] = field(default_factory=dict)  # open cases only
     overdue: list[CaseRow] = field(default_factory=list)  # priority first, then longest overdue
+    # Open cases whose subject names no org, several, or another than the one picked: the
+    # dispatcher checks whom they are about before handing them on (duban.services.subjects).
+    subjects_flagged: int = 0
 
 
 def dashboard(ctx: ServiceContext, viewer: Actor, *, overdue_limit: int = 50) -> Dashboard:
@@ -46,7 +50,10 @@ def dashboard(ctx: ServiceContext, viewer: Actor, *, overdue_limit: int = 50) ->
                           _UNIT.code).where(col(Case.state).not_in(finals))
         by_kind = session.execute(counts).all()
         by_limit = session.execute(limits).all()
-    board = Dashboard(total=sum(n for *_, n in by_kind))
+        flagged = (_grouped(flt).join(_SUBJECT, col(Case.subject_id) == _SUBJECT.c.id)
+                   .where(col(Case.state).not_in(finals), _SUBJECT.c.resolution.in_(FLAGGED)))
+        subjects_flagged = session.execute(flagged).scalar_one()
+    board = Dashboard(total=sum(n for *_, n in by_kind), subjects_flagged=subjects_flagged)
     levels: Counter[str] = Counter()
     dispositions: Counter[str] = Counter()
     states: Counter[str] = Counter()
@@ -69,11 +76,12 @@ def dashboard(ctx: ServiceContext, viewer: Actor, *, overdue_limit: int = 50) ->
 
 # Built once: a fresh alias per call costs more than the query (~0.7 ms).
 _OFFICE, _UNIT = aliased(Org, name="office"), aliased(Org, name="unit")
+_SUBJECT = Subject.__table__  # type: ignore[attr-defined]
 
 
 def _grouped(flt: CaseFilter, *keys: Any) -> Select[Any]:
     """count(*) of the viewer's cases grouped by `keys` (the case's office and unit joined)."""
-    query = (select(*keys, func.count())
+    query = (select(*keys, func.count())  # no keys: one row, the count
              .select_from(Case.__table__)  # type: ignore[attr-defined]
              .join(_OFFICE, col(Case.office_id) == _OFFICE.id)
              .outerjoin(_UNIT, col(Case.unit_id) == _UNIT.id)

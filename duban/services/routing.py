@@ -131,9 +131,12 @@ def check_target(orgs: OrgDirectory, policy: Policy, labels: Labels, *, case: Ca
     if unit.kind in kinds and where_ok:
         return
     names = "、".join(labels.of("kinds", k) for k in kinds)
-    where = f"within region {office.code}" if bounded else "anywhere"
+    where = "within the dispatching office's region" if bounded else "anywhere"
+    if action == "refer":
+        kind, message = "refer_target", (f"must be an org of kind {', '.join(kinds)} {where} or above it")
+    else:
+        kind, message = "dispatch_target", (f"must be a handling unit of kind {', '.join(kinds)} {where}; "
+                                            "offices and units of other regions are not dispatch targets")
     raise InvalidActionInput(
-        action=action, field="unit", kind="refer_target" if action == "refer" else "dispatch_target",
-        message=f"must be a handling unit of kind {', '.join(kinds)} {where}; offices and units of "
-                f"other regions are not dispatch targets",
+        action=action, field="unit", kind=kind, message=message,
         limits={"kinds": names, "region": region_zh})

@@ -7,6 +7,7 @@ reason. Nothing is written unless the service accepts the whole action.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -22,7 +23,7 @@ from duban.models import Case, CaseCreate, Org
 from duban.services import CaseService
 from duban.services.forms import FORMS
 from duban.services.queries import case_detail, list_cases, scope_for
-from duban.services.routing import subject_org_id
+from duban.services.routing import avoided_for
 from duban.services.scope import in_region, may_see, region_of
 from duban.web.forms import action_values, field_errors, posted_form
 from duban.web.pages import web_of
@@ -36,9 +37,9 @@ CHOICES = {"state": "states", "disposition": "dispositions", "level": "levels", 
 OrgOptions = list[tuple[str, list[tuple[str, str, bool]]]]
 
 
-def org_options(web: Web, viewer: Viewer, *, avoid: int | None = None, offices_only: bool = False
+def org_options(web: Web, viewer: Viewer, *, avoid: Collection[int] = (), offices_only: bool = False
                 ) -> OrgOptions:
-    """Orgs in the viewer's region, grouped under their office; the one to avoid is marked."""
+    """Orgs in the viewer's region, grouped under their office; those to avoid are marked."""
     with Session(web.ctx.engine) as session:
         region = region_of(session, viewer.actor)
         orgs = list(session.exec(select(Org).order_by(col(Org.code))))
@@ -48,7 +49,7 @@ def org_options(web: Web, viewer: Viewer, *, avoid: int | None = None, offices_o
         if (region and not in_region(org.code, region)) or (offices_only and org.kind != "office"):
             continue
         group = org.name if org.kind == "office" else names.get(org.parent_id, "")
-        groups.setdefault(group, []).append((org.code, org.name, org.id == avoid))
+        groups.setdefault(group, []).append((org.code, org.name, org.id in avoid))
     return list(groups.items())
 
 
@@ -163,7 +164,7 @@ def _case_page(request: Request, web: Web, viewer: Viewer, number: str, *, statu
     if any(f["type"] == "org" for a in detail["allowed_actions"] for f in a["fields"]):
         with Session(web.ctx.engine) as session:
             case = session.exec(select(Case).where(Case.number == number)).one()
-            avoid = subject_org_id(session, case)
+            avoid = avoided_for(session, web.ctx.orgs, case)
         options = org_options(web, viewer, avoid=avoid)
     return web.render(request, "case.html", viewer=viewer, d=detail, status=status, flash=flash,
                       problem=problem, open_action=open_action, action_errors=action_errors or {},
