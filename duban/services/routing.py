@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, select, union_all
 from sqlmodel import Session
 
 from duban.config.policy import Labels, Policy
@@ -40,10 +40,13 @@ def commission_for(orgs: OrgDirectory, office: OrgInfo) -> OrgInfo | None:
 _SUBJECTS = Subject.__table__  # type: ignore[attr-defined]
 _REPEATS = RepeatContact.__table__  # type: ignore[attr-defined]
 _SUBJECT_ORG = select(_SUBJECTS.c.org_id).where(_SUBJECTS.c.id == bindparam("subject_id"))
-# The subjects of a case and of every repeat complaint linked to it, in one query.
-_CASE_SUBJECTS = select(_SUBJECTS.c.name, _SUBJECTS.c.org_id).where(or_(
-    _SUBJECTS.c.id == bindparam("subject_id"),
-    _SUBJECTS.c.id.in_(select(_REPEATS.c.subject_id).where(_REPEATS.c.case_id == bindparam("case_id")))))
+# The subjects of a case and of every repeat complaint linked to it, in one query. UNION ALL, not
+# `id = … OR id IN (…)`: PostgreSQL answers an OR with a subquery by scanning every subject.
+_CASE_SUBJECTS = union_all(
+    select(_SUBJECTS.c.name, _SUBJECTS.c.org_id).where(_SUBJECTS.c.id == bindparam("subject_id")),
+    select(_SUBJECTS.c.name, _SUBJECTS.c.org_id)
+    .join(_REPEATS, _REPEATS.c.subject_id == _SUBJECTS.c.id)
+    .where(_REPEATS.c.case_id == bindparam("case_id")))
 
 
 def subject_org_id(session: Session, case: Case) -> int | None:
