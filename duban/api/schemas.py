@@ -195,8 +195,8 @@ class SubjectOut(BaseModel):
     kind: str
     resolution: str = Field(
         default="", description="how the org complained about was found: code (picked), name (resolved "
-                                "from the name), or flagged for the dispatcher: ambiguous, unknown, "
-                                "conflict; "
+                                "from the name), or flagged for the dispatcher: ambiguous, mentions, "
+                                "unknown, conflict; "
                                 "empty for a person or an enterprise")
 
 

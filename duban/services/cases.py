@@ -321,9 +321,10 @@ class CaseService:
         rightly be handling it; a new case is dispatched by the avoidance rule like any other.
         """
         if data.repeat_of:
-            case = self.load_in(session, data.repeat_of, for_write=True)
-            if not may_see(session, actor, case):
+            # Scope first, unlocked: a case out of scope is neither locked nor waited for.
+            if not may_see(session, actor, self.load_in(session, data.repeat_of, for_write=False)):
                 raise CaseNotFound(data.repeat_of)
+            case = self.load_in(session, data.repeat_of, for_write=True)
             if case.state == CaseState.CLOSED:
                 raise InvalidActionInput(action="register", field="repeat_of",
                                          message=f"{case.number} is closed; register a new case")

@@ -8,8 +8,9 @@ the names it goes by: its own name, with the regions above it in front (兰州�
 甘肃兰州城关区住建局), and its region written short or long (临夏州 / 临夏回族自治州). A bare
 name without its region ("住建局") is looked up in the receiving office's region, then above it.
 
-A name that names no org, or several, is flagged for the dispatcher (`Subject.resolution`);
-avoidance then keeps away from every org the name could mean.
+A name that names no org, or several, or only contains org names ("城关区住建局张科长") is flagged
+for the dispatcher (`Subject.resolution`); avoidance then keeps away from every org the name could
+mean or mentions.
 """
 
 from __future__ import annotations
@@ -36,9 +37,13 @@ GIVEN = "code"  # the org was picked by code (the form's select, the import's co
 BY_NAME = "name"  # a name only, naming exactly one org
 NO_ORG = ""  # nothing to resolve: no name and no code, or a person or enterprise by name
 AMBIGUOUS = "ambiguous"  # the name fits several orgs
+MENTIONS = "mentions"  # the name is no org's but contains one's ("城关区住建局张科长")
 UNKNOWN = "unknown"  # a unit's name that fits no org
 CONFLICT = "conflict"  # the code and the name name different orgs
-FLAGGED = (AMBIGUOUS, UNKNOWN, CONFLICT)
+FLAGGED = (AMBIGUOUS, MENTIONS, UNKNOWN, CONFLICT)
+# A name found inside a longer one counts from this many characters (folded, canonical): shorter
+# ones ("省办") are too often part of other words.
+MIN_MENTION = 4
 
 _SOURCE = "duban/config/orgnames.toml"
 _PUNCT = re.compile(r"[\W_]+")
@@ -116,10 +121,12 @@ class _Index:
     exact: dict[str, set[int]] = field(default_factory=dict)  # full names, with or without regions
     local: dict[tuple[int, str], set[int]] = field(default_factory=dict)  # (region office, bare name)
     codes: dict[str, int] = field(default_factory=dict)
+    longest: int = 0
 
     def add(self, key: str, org_id: int) -> None:
         if key:
             self.exact.setdefault(key, set()).add(org_id)
+            self.longest = max(self.longest, len(key))
 
 
 def _region_office(orgs: OrgDirectory, org: OrgInfo) -> OrgInfo | None:
@@ -244,6 +251,18 @@ def orgs_named(orgs: OrgDirectory, name: str, *, near: OrgInfo | None = None,
     return candidates
 
 
+def orgs_mentioned(orgs: OrgDirectory, name: str) -> list[OrgInfo]:
+    """The orgs whose full name appears inside `name` ("兰州市城关区住建局张科长", "城关区住建局和
+    城关区水务局"): a person of a unit, or several units, complained about in one line."""
+    index, canon = _index_of(orgs)
+    key = canon(name)
+    found: set[int] = set()
+    for start in range(len(key)):
+        for end in range(start + MIN_MENTION, min(len(key), start + index.longest) + 1):
+            found |= index.exact.get(key[start:end], set())
+    return sorted((orgs.by_id(i) for i in found), key=lambda o: o.code)
+
+
 def _nearest_first(orgs: OrgDirectory, office: OrgInfo) -> Iterator[OrgInfo]:
     home = _region_office(orgs, office)
     if home is None:
@@ -261,6 +280,7 @@ def resolve(orgs: OrgDirectory, *, name: str, kind: str, org: OrgInfo | None,
     """
     named = orgs_named(orgs, name, near=near) if name.strip() else []
     if org is not None:
+        named = named or (orgs_mentioned(orgs, name) if name.strip() else [])
         if named and org not in named:
             return SubjectMatch(CONFLICT, org, tuple(named))
         return SubjectMatch(GIVEN, org, (org,))
@@ -268,6 +288,9 @@ def resolve(orgs: OrgDirectory, *, name: str, kind: str, org: OrgInfo | None,
         return SubjectMatch(BY_NAME, named[0], tuple(named))
     if named:
         return SubjectMatch(AMBIGUOUS, None, tuple(named))
+    mentioned = orgs_mentioned(orgs, name) if name.strip() else []
+    if mentioned:
+        return SubjectMatch(MENTIONS, None, tuple(mentioned))
     if name.strip() and kind in ("unit", "other"):
         return SubjectMatch(UNKNOWN)
     return SubjectMatch(NO_ORG)
@@ -286,4 +309,5 @@ def avoided_orgs(orgs: OrgDirectory, subjects: Iterable[tuple[str, int | None]],
             avoided.add(org_id)
         if name:
             avoided.update(o.id for o in orgs_named(orgs, name, near=near, settle=False))
+            avoided.update(o.id for o in orgs_mentioned(orgs, name))
     return avoided

@@ -134,6 +134,8 @@ def test_the_automatic_link_takes_the_case_in_scope_when_an_older_one_is_not(ctx
     {"subject_name": "", "subject_org_code": "GS-LZ-CG-ZJJ"},
     {"subject_name": "城关区住建局", "subject_org_code": "GS-LZ-CG-ZJJ"},
     {"subject_name": "城关区住建局", "subject_org_code": "GS-LZ-CG-SWJ"},  # conflict: both avoided
+    {"subject_name": "城关区住建局张科长", "subject_org_code": None, "subject_kind": "person"},
+    {"subject_name": "城关区水务局和城关区住建局", "subject_org_code": None},
 ])
 @pytest.mark.parametrize("action", ["transfer", "supervise", "key_supervise"])
 def test_a_case_never_goes_to_the_unit_it_names_however_written(

@@ -14,6 +14,7 @@ from duban.services.subjects import (
     BY_NAME,
     CONFLICT,
     GIVEN,
+    MENTIONS,
     NO_ORG,
     UNKNOWN,
     fold,
@@ -81,6 +82,19 @@ def test_a_unit_s_name_that_names_no_org_is_flagged_a_person_s_is_not(ctx: Servi
     assert unknown.resolution == UNKNOWN and unknown.flagged and unknown.org is None
     person = resolve(ctx.orgs, name="张三", kind="person", org=None, near=gs)
     assert person.resolution == NO_ORG and not person.flagged
+
+
+@pytest.mark.parametrize(("name", "kind", "codes"), [
+    ("城关区住建局张科长", "person", {"GS-LZ-CG-ZJJ"}),
+    ("兰州市城关区住房和城乡建设局工作人员", "person", {"GS-LZ-CG-ZJJ"}),
+    ("城关区住建局和城关区水务局", "unit", {"GS-LZ-CG-ZJJ", "GS-LZ-CG-SWJ"}),
+    ("原城关区住建局下属某公司", "enterprise", {"GS-LZ-CG-ZJJ"}),
+])
+def test_a_name_that_only_contains_units_names_is_flagged_and_mentions_them(
+        ctx: ServiceContext, name: str, kind: str, codes: set[str]) -> None:
+    match = resolve(ctx.orgs, name=name, kind=kind, org=None, near=ctx.orgs.by_code("GS"))
+    assert match.resolution == MENTIONS and match.flagged and match.org is None
+    assert {o.code for o in match.candidates} == codes
 
 
 def test_a_code_and_a_name_that_disagree_are_flagged_and_both_avoided(ctx: ServiceContext) -> None:
