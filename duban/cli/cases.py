@@ -113,8 +113,10 @@ def show(number: str, as_: str = typer.Option("dispatcher", "--as", help=AS_HELP
         console.print(f"{labels.of('deadline_kinds', row['deadline_kind'])}期限 {row['deadline_on']}"
                       f"{labels.text['provisional'] if row['provisional'] else ''}  剩余工作日 "
                       f"{row['workdays_left']}  {labels.of('warnings', row['warning'])}")
+    subject = d["subject"] or {}
+    flag = labels.text.get(f"subject_{subject.get('resolution')}", "") if subject.get("resolution") else ""
     console.print(f"反映人 {d['complainant']['name']} {d['complainant']['phone']}  "
-                  f"被反映对象 {d['subject']['name'] if d['subject'] else '—'}  "
+                  f"被反映对象 {subject.get('name') or '—'}{flag}  "
                   f"退回 {case['return_count']} 次  重复反映 {case['repeat_count']} 次")
     if case["summary"]:
         console.print(case["summary"])

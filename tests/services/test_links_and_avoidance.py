@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,7 +11,8 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
-from duban.errors import AvoidanceViolation, CaseNotFound, InvalidActionInput
+from duban.config.policy import load_policy
+from duban.errors import AvoidanceViolation, CaseNotFound, ConfigError, InvalidActionInput
 from duban.models import AuditEvent, Case, RepeatContact, Subject
 from duban.services import Actor, CaseService, ServiceContext
 from duban.services.context import ENGINE_ACTOR
@@ -315,6 +317,13 @@ def test_referral_goes_to_a_discipline_commission_only(ctx: ServiceContext) -> N
     assert refusal.kind == "refer_target"
     CaseService(ctx).act(number, "refer", actor=city_dispatcher(ctx), form={"unit": "GS-LZ-JW"})
     assert unit_of(ctx, number) == "GS-LZ-JW"
+
+
+def test_a_policy_that_makes_offices_dispatch_targets_is_refused_at_start(tmp_path: Path) -> None:
+    (tmp_path / "policy.toml").write_text('[dispatch]\nunit_kinds = ["bureau", "office"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_policy(tmp_path)
+    assert caught.value.key == "dispatch"
 
 
 def test_the_avoidance_move_is_audited_with_codes_only(ctx: ServiceContext) -> None:
