@@ -35,7 +35,11 @@ def sweep(
         else:
             from duban.services.sweeps import run_deadline_sweep
 
+            from duban.services.checkpoints import checkpoint_after
+
             result = run_deadline_sweep(ctx, chunk_size=chunk_size).as_dict()
+            line = checkpoint_after(ctx.engine, "sweep")
+            result["audit_checkpoint"] = line["n"] if line else None
     console.print_json(json.dumps(result, ensure_ascii=False))
 
 
