@@ -79,6 +79,22 @@ def restore(url: str, source: Path) -> None:
     libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     subprocess.run([pg_restore, "--clean", "--if-exists", "--no-owner", f"--dbname={libpq}", str(source)],
                    check=True)
+    _regrant(url)
+
+
+def _regrant(url: str) -> None:
+    """Tables a restore re-creates get the schema's default privileges (UPDATE and DELETE for the
+    application role), which the dump's grants do not take back: take them back again."""
+    from duban.db import make_engine
+    from duban.models.audit import APP_ROLE_GRANTS
+
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            for statement in APP_ROLE_GRANTS:
+                conn.execute(text(statement))
+    finally:
+        engine.dispose()
 
 
 def _verify_file(url: str, source: Path) -> Any:

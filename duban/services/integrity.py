@@ -125,6 +125,13 @@ def verify(ctx: ServiceContext, *, case: str | None = None, since: dt.datetime |
                 return report
             for lo, hi, ids in _chunks(conn, selected):
                 _check_chunk(ctx, conn, report, lo, hi, ids, cp_heads, limit, accept_unkeyed)
+            if since is not None and report.checkpoint is not None:
+                # A quick check still names every case gone since the checkpoint (ids only).
+                existing = set(conn.execute(select(_CASES.c.id)).scalars())
+                for cid, number, seq, _ in cp_heads.all():
+                    if cid not in existing:
+                        _add(report, Finding(number, f"case missing since checkpoint {report.checkpoint} "
+                                                     f"(it had {seq} events then)", "case_missing"), limit)
     except _Enough:
         pass
     return report

@@ -168,7 +168,7 @@ def apply_moved(ctx: ServiceContext, moved: list[Moved]) -> int:
         with writer_lock(ctx.engine), engine.begin() as conn:
             # A case whose deadline an action changed since it was found is left alone: the
             # action computed it anew (a rerun of the recompute would see it as it is now).
-            heads = conn.execute(_HEADS.where(_CASES.c.id.in_(list(chunk)))).mappings().all()
+            heads = store.heads(conn, list(chunk))
             rows = [events.row(chunk[head["id"]], head) for head in heads
                     if head["deadline_on"] == chunk[head["id"]].old
                     and bool(head["deadline_provisional"]) == chunk[head["id"]].provisional_before]
@@ -228,7 +228,14 @@ def _driver_value(column: Any, value: Any, dialect: Dialect) -> Any:
     return process(value) if process is not None else value
 
 
+def _heads(conn: Connection, ids: list[int]) -> Sequence[Any]:
+    return conn.execute(_HEADS.where(_CASES.c.id.in_(ids))).mappings().all()
+
+
 class _Store(Protocol):
+    def heads(self, conn: Connection, ids: list[int]) -> Sequence[Any]:
+        """The chain heads and facts of the cases that still exist (typed, as mappings)."""
+
     def write(self, conn: Connection, events: _Events, rows: Sequence[_Row]) -> int:
         """Insert the events and update the cases whose version is unchanged; their number."""
 
@@ -247,6 +254,9 @@ class _SQLite:
     # the next sweep recolours the case and re-plans its ladder steps: sweep_due_on = today
     UPDATE = ("UPDATE cases SET deadline_on = ?, deadline_provisional = ?, version = version + 1,"
               " audit_seq = ?, audit_hash = ?, sweep_due_on = ? WHERE id = ? AND version = ?")
+
+    def heads(self, conn: Connection, ids: list[int]) -> Sequence[Any]:
+        return _heads(conn, ids)
 
     def write(self, conn: Connection, events: _Events, rows: Sequence[_Row]) -> int:
         at, actor, role, today = events.at, ENGINE_ACTOR.name, ENGINE_ACTOR.role, events.today
@@ -288,6 +298,9 @@ SELECT id, seq, :at, :actor, :role, :action, state, state, '', data, prev_hash, 
        key_id, ''
 FROM moved
 """)
+
+    def heads(self, conn: Connection, ids: list[int]) -> Sequence[Any]:
+        return _heads(conn, ids)
 
     def write(self, conn: Connection, events: _Events, rows: Sequence[_Row]) -> int:
         result = conn.execute(self.WRITE, {
