@@ -38,8 +38,8 @@ def _plain(name: str) -> Callable[[ServiceContext], Any]:
     from duban.notify.deliver import SmtpConfig, deliver_pending
     from duban.reports.delivery import queue_monthly_reports
     from duban.services.callbacks import sample_callbacks
-    from duban.services.monthly import run_monthly_cycle
     from duban.services.checkpoints import checkpoint_after
+    from duban.services.monthly import run_monthly_cycle
     from duban.services.sweeps import run_deadline_sweep
 
     def monthly(ctx: ServiceContext) -> dict[str, Any]:  # the two tasks of flows/monthly_cycle.py

@@ -20,7 +20,8 @@ def _since(value: str | None) -> dt.datetime | None:
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date or time (YYYY-MM-DD)", param_hint="--since") from None
+        raise typer.BadParameter(f"{value!r} is not a date or time (YYYY-MM-DD)",
+                                 param_hint="--since") from None
     if parsed.tzinfo is None:
         from zoneinfo import ZoneInfo
 
@@ -126,6 +127,8 @@ def restore(source: Path = typer.Argument(..., help="backup file"),
                           "finding(s)); the database was not replaced (--accept-broken to restore anyway)")
         raise typer.Exit(1)
     if report.findings:
-        err_console.print(f"[yellow]restored from {source} despite {len(report.findings)} finding(s)[/yellow]")
+        err_console.print(f"[yellow]restored from {source} despite {len(report.findings)} "
+                          "finding(s)[/yellow]")
         return
-    console.print(f"restored from {source}; audit trail intact ({report.cases} cases, {report.events} events)")
+    console.print(f"restored from {source}; audit trail intact ({report.cases} cases, "
+                  f"{report.events} events)")

@@ -33,9 +33,8 @@ def sweep(
             with local_run_settings():
                 result = deadline_sweep_flow(chunk_size=chunk_size)
         else:
-            from duban.services.sweeps import run_deadline_sweep
-
             from duban.services.checkpoints import checkpoint_after
+            from duban.services.sweeps import run_deadline_sweep
 
             result = run_deadline_sweep(ctx, chunk_size=chunk_size).as_dict()
             line = checkpoint_after(ctx.engine, "sweep")

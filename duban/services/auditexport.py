@@ -19,8 +19,16 @@ from duban.errors import CaseNotFound
 from duban.models import AuditEvent, Case
 from duban.services.audit import FACT_FIELDS, facts_of
 from duban.services.auditrows import _canon, covered_tables
-from duban.services.checkpoints import (Place, check_log, checkpoint_heads, database_name, leaf,
-                                        merkle_proof, public_key, public_pem)
+from duban.services.checkpoints import (
+    Place,
+    check_log,
+    checkpoint_heads,
+    database_name,
+    leaf,
+    merkle_proof,
+    public_key,
+    public_pem,
+)
 from duban.services.context import ServiceContext
 
 _CASES = Case.__table__  # type: ignore[attr-defined]

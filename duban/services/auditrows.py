@@ -109,8 +109,9 @@ def cover_instance(session: Session, row: SQLModel) -> None:
 def take(session: Session, case_id: int, alg: str,
          also: Iterable[tuple[Covered, Mapping[str, Any], int | None]] = ()) -> list[list[Any]]:
     """The pending rows of this case (and those tied to no case yet) as the event's `rows`."""
-    pending: list[tuple[Covered, dict[str, Any], int | None]] = session.info.get(PENDING, [])
-    mine, rest = [], []
+    pending: list[tuple[Covered, Mapping[str, Any], int | None]] = session.info.get(PENDING, [])
+    mine: list[tuple[Covered, Mapping[str, Any], int | None]] = []
+    rest: list[tuple[Covered, Mapping[str, Any], int | None]] = []
     for item in [*pending, *also]:
         covered, values, _ = item
         tied = values.get(covered.case_column) if covered.case_column and covered.case_column != "id" \

@@ -8,7 +8,7 @@ reads the database in chunks and calls it per case.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,7 +54,7 @@ def _event_mac(keys: KeyRing, ev: Mapping[str, Any]) -> tuple[bool, str]:
     return mac(case_key, alg, body) == ev["hash"], ""
 
 
-def check_case(keys: KeyRing, case: Mapping[str, Any], events: list[Mapping[str, Any]],
+def check_case(keys: KeyRing, case: Mapping[str, Any], events: Sequence[Mapping[str, Any]],
                rows: Mapping[RowKey, Mapping[str, Any]], own: set[RowKey], *,
                accept_unkeyed: bool = False) -> list[Finding]:
     """What is wrong with one case (empty: nothing).

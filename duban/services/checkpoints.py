@@ -95,7 +95,8 @@ def merkle_proof(alg: str, leaves: list[bytes], index: int) -> list[list[str]]:
 def root_from_proof(alg: str, start: bytes, proof: list[list[str]]) -> str:
     node = start
     for side, sibling in proof:
-        node = _node(alg, bytes.fromhex(sibling), node) if side == "L" else _node(alg, node, bytes.fromhex(sibling))
+        other = bytes.fromhex(sibling)
+        node = _node(alg, other, node) if side == "L" else _node(alg, node, other)
     return node.hex()
 
 
@@ -148,7 +149,8 @@ def line_digest(line: dict[str, Any]) -> str:
 
 def heads(engine: Engine) -> list[tuple[int, str, int, str]]:
     """(case id, number, sequence number, head MAC) of every case, by id."""
-    query = select(_CASES.c.id, _CASES.c.number, _CASES.c.audit_seq, _CASES.c.audit_hash).order_by(_CASES.c.id)
+    query = (select(_CASES.c.id, _CASES.c.number, _CASES.c.audit_seq, _CASES.c.audit_hash)
+             .order_by(_CASES.c.id))
     with engine.connect() as conn:
         return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]
 

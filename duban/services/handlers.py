@@ -14,9 +14,9 @@ from duban.clock import local_date
 from duban.deadlines import apply_limit, clear_limit, due_date, recompute
 from duban.errors import InvalidActionInput
 from duban.models import Callback, Case, Extension, HandlingReport, Objection, Review
+from duban.services.auditrows import cover_instance
 from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
-from duban.services.auditrows import cover_instance
 from duban.services.persist import insert_row
 from duban.services.pressure_actions import PRESSURE_HANDLERS, finish_callback_task, notify, notify_unit
 from duban.services.routing import avoid, commission_for, higher_office

@@ -80,7 +80,7 @@ def _rows(conn: Connection, lo: int, hi: int | None, ids: list[int] | None,
             where = column.in_(ids) if ids is not None else (
                 (column > lo) & (column <= hi) if hi is not None else column > lo)
             for row in conn.execute(select(table).where(where)).mappings():
-                key = (name, str(covered.key_of(row, row.get("id"))))
+                key = (name, str(covered.key_of(dict(row), row.get("id"))))
                 rows[key] = dict(row)
                 own.setdefault(row[covered.case_column], set()).add(key)
         else:
@@ -118,7 +118,7 @@ def verify(ctx: ServiceContext, *, case: str | None = None, since: dt.datetime |
         with ctx.engine.connect() as conn:
             selected = _case_ids(conn, number=case, since=since)
             if case is not None and not selected:
-                for cid, number, seq, _ in cp_heads.all():
+                for _, number, seq, _ in cp_heads.all():
                     if number == case:
                         _add(report, Finding(number, f"case missing since checkpoint {report.checkpoint} "
                                                      f"(it had {seq} events then)", "case_missing"), limit)
@@ -128,8 +128,8 @@ def verify(ctx: ServiceContext, *, case: str | None = None, since: dt.datetime |
             if since is not None and report.checkpoint is not None:
                 # A quick check still names every case gone since the checkpoint (ids only).
                 existing = set(conn.execute(select(_CASES.c.id)).scalars())
-                for cid, number, seq, _ in cp_heads.all():
-                    if cid not in existing:
+                for case_id, number, seq, _ in cp_heads.all():
+                    if case_id not in existing:
                         _add(report, Finding(number, f"case missing since checkpoint {report.checkpoint} "
                                                      f"(it had {seq} events then)", "case_missing"), limit)
     except _Enough:
@@ -137,7 +137,8 @@ def verify(ctx: ServiceContext, *, case: str | None = None, since: dt.datetime |
     return report
 
 
-def _chunks(conn: Connection, selected: list[int] | None) -> Iterator[tuple[int, int | None, list[int] | None]]:
+def _chunks(conn: Connection,
+            selected: list[int] | None) -> Iterator[tuple[int, int | None, list[int] | None]]:
     """(lo, hi, ids): case ids in (lo, hi] (hi None: no upper bound), or the selected ids."""
     if selected is not None:
         for i in range(0, len(selected), CHUNK):
@@ -165,7 +166,7 @@ def _check_chunk(ctx: ServiceContext, conn: Connection, report: Report, lo: int,
                  ids: list[int] | None, cp_heads: _Heads, limit: int | None, accept_unkeyed: bool) -> None:
     in_range = (lambda c: (c > lo) & (c <= hi)) if hi is not None else (lambda c: c > lo)
     case_where = _CASES.c.id.in_(ids) if ids is not None else in_range(_CASES.c.id)
-    cases = {row["id"]: row for row in conn.execute(
+    cases = {row["id"]: dict(row) for row in conn.execute(
         select(*(_CASES.c[name] for name in _CASE_COLUMNS)).where(case_where)).mappings()}
     event_where = _EVENTS.c.case_id.in_(ids) if ids is not None else in_range(_EVENTS.c.case_id)
     events = _events_by_case(conn, event_where)

@@ -162,4 +162,4 @@ def _write_tracked(session: OrmSession) -> None:
 @event.listens_for(OrmSession, "after_rollback")
 def _forget_tracked(session: OrmSession) -> None:
     session.info.pop(_TRACKED, None)
-    forget(session)
+    forget(session)  # type: ignore[arg-type]

@@ -14,8 +14,8 @@ from typing import Any
 from sqlmodel import col, select
 
 from duban.models import CallbackTask, Interview, Org
-from duban.services.auditrows import cover_instance
 from duban.notify.outbox import case_context, enqueue, government_of
+from duban.services.auditrows import cover_instance
 from duban.services.pressure import ladder_episode
 
 

@@ -31,9 +31,9 @@ from sqlmodel import Session, col
 from duban.clock import local_date
 from duban.models import Case, Complainant, Org, PressureStep
 from duban.notify import outbox
+from duban.services.auditrows import cover
 from duban.services.cases import CaseService
 from duban.services.context import ENGINE_ACTOR, ServiceContext
-from duban.services.auditrows import cover
 from duban.services.persist import fetch_cases
 from duban.services.pressure import Facts, Fired, Plan, plan
 from duban.workcal import WorkCalendar
@@ -197,7 +197,7 @@ class DeadlineSweep:
             if not result.due:
                 break
             due = result.due[0]
-            mark = {"case_id": case.id, "episode": due.episode, "step": due.step,
+            mark: dict[str, object] = {"case_id": case.id, "episode": due.episode, "step": due.step,
                     "outcome": "done" if due.action else "skipped", "at": self.now}
             if due.action is not None:
                 cover(session, PressureStep, mark)  # written with the chunk, named by its event

@@ -125,19 +125,22 @@ def test_rotate_key_keeps_old_events_verifiable(data_dir: Path) -> None:
     keys = __import__("json").loads((data_dir / "config" / "audit-keys.json").read_text())
     assert len(keys["keys"]) == 2
     ctx = world(_engine())  # a restarted service reads the new key
-    CaseService(ctx).act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"), form={"text": "报告"})
+    CaseService(ctx).act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
+                         form={"text": "报告"})
     verified = runner.invoke(app, ["audit", "verify"])
     assert verified.exit_code == 0, verified.output
 
 
-def test_an_exported_case_checks_without_the_service_and_tampering_shows(data_dir: Path, tmp_path: Path) -> None:
+def test_an_exported_case_checks_without_the_service_and_tampering_shows(data_dir: Path,
+                                                                         tmp_path: Path) -> None:
     import json
     import subprocess
     import sys
 
     ctx = world(_engine())
     number = transferred(ctx)
-    CaseService(ctx).act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"), form={"text": "报告"})
+    CaseService(ctx).act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
+                         form={"text": "报告"})
     assert runner.invoke(app, ["audit", "checkpoint"]).exit_code == 0
     out = tmp_path / "case.json"
     made = runner.invoke(app, ["audit", "export", "--case", number, "--output", str(out)])
@@ -150,7 +153,8 @@ def test_an_exported_case_checks_without_the_service_and_tampering_shows(data_di
     doc["rows"][-1]["values"][doc["rows"][-1]["columns"].index("text")] = "改过的报告"
     doc["events"][1]["actor"] = "别人"
     out.write_text(json.dumps(doc, ensure_ascii=False))
-    bad = subprocess.run([sys.executable, str(checker), str(out), str(public)], capture_output=True, text=True)
+    bad = subprocess.run([sys.executable, str(checker), str(out), str(public)], capture_output=True,
+                         text=True)
     assert bad.returncode == 1
     assert "event 2 (transfer): MAC does not match (altered)" in bad.stdout
     assert "handling_reports 1 differs from event 3 (submit_report)" in bad.stdout

@@ -109,7 +109,8 @@ def test_sqlite_refuses_insert_or_replace_and_upsert_of_an_event(ctx: ServiceCon
     columns = ("id, case_id, seq, at, actor, actor_role, action, from_state, to_state, reason, data,"
                " prev_hash, hash, alg, key_id, facts, rows, reason_redacted")
     for statement in (
-        f"INSERT OR REPLACE INTO audit_events ({columns}) SELECT {columns.replace('actor,', ''' '别人',''', 1)}"
+        f"INSERT OR REPLACE INTO audit_events ({columns}) SELECT "
+        f"{columns.replace('actor,', ''' '别人',''', 1)}"
         " FROM audit_events WHERE case_id = 1 AND seq = 2",
         f"REPLACE INTO audit_events ({columns}) SELECT {columns} FROM audit_events WHERE id = 1",
         f"INSERT INTO audit_events ({columns}) SELECT {columns} FROM audit_events WHERE id = 1"
@@ -166,7 +167,8 @@ def test_insert_or_replace_with_triggers_dropped_is_named(ctx: ServiceContext) -
     columns = ("id, case_id, seq, at, actor, actor_role, action, from_state, to_state, reason, data,"
                " prev_hash, hash, alg, key_id, facts, rows, reason_redacted")
     _sql(ctx, f"INSERT OR REPLACE INTO audit_events ({columns}) SELECT "
-              f"{columns.replace('reason,', ''' '篡改',''', 1)} FROM audit_events WHERE case_id = 3 AND seq = 2")
+              f"{columns.replace('reason,', ''' '篡改',''', 1)} FROM audit_events"
+              " WHERE case_id = 3 AND seq = 2")
     assert _problems(ctx) == ["GS-2023-00003: event 2 (transfer) was altered"]
 
 
@@ -385,8 +387,8 @@ def test_a_forged_or_replaced_checkpoint_file_is_named(ctx: ServiceContext, tmp_
     forged = json.loads(lines[1])
     forged["cases"] = 2
     place.log.write_text(lines[0] + "\n" + json.dumps(forged) + "\n")
-    assert "(checkpoints): checkpoint file line 2: the signature does not match (forged or edited; 签名无效)" \
-        in _problems(ctx, place)
+    assert ("(checkpoints): checkpoint file line 2: the signature does not match (forged or edited; "
+            "签名无效)") in _problems(ctx, place)
     place.log.write_text(lines[1] + "\n")  # the first line removed
     problems = _problems(ctx, place)
     assert any("checkpoint 2 where 1 was due" in p for p in problems), problems
@@ -402,7 +404,8 @@ def test_a_checkpoint_s_heads_file_altered_is_named(ctx: ServiceContext, tmp_pat
     heads = place.folder / line["heads"]
     body = gzip.decompress(heads.read_bytes()).decode().splitlines()
     heads.write_bytes(gzip.compress(("\n".join(body[1:]) + "\n").encode()))
-    assert "(checkpoints): checkpoint 1: its heads file heads/000001.tsv.gz was altered" in _problems(ctx, place)
+    assert "(checkpoints): checkpoint 1: its heads file heads/000001.tsv.gz was altered" \
+        in _problems(ctx, place)
 
 
 def test_quick_checks_look_at_one_case_or_recent_events(ctx: ServiceContext) -> None:
@@ -443,7 +446,8 @@ def test_registration_and_link_cover_the_complainant_and_the_repeat_contact(ctx:
                                             " DESC LIMIT 1")).scalar() or "[]")
     assert sorted(r[0] for r in rows) == ["complainants", "repeat_contacts"]
     _sql(ctx, "UPDATE repeat_contacts SET title = '别的' WHERE case_id = 1")
-    assert any("repeat_contacts 1 differs from what event 4 (link_repeat) recorded" in p for p in _problems(ctx))
+    assert any("repeat_contacts 1 differs from what event 4 (link_repeat) recorded" in p
+               for p in _problems(ctx))
 
 
 def test_row_digests_leave_the_redacted_twins_out(ctx: ServiceContext) -> None:

@@ -15,8 +15,8 @@ from duban.db import create_all, make_engine
 from duban.errors import ActionNotAllowed, AvoidanceViolation, CaseNotFound, PermissionDenied
 from duban.models import AuditEvent, Case, Subject
 from duban.services import Actor, CaseService
-from duban.services.integrity import verify
 from duban.services.forms import FORMS
+from duban.services.integrity import verify
 from duban.states.definition import TRANSITIONS
 from tests.factories import ORGS, advance, complaint, world
 

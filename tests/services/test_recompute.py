@@ -18,8 +18,7 @@ from duban.errors import StaleCase
 from duban.models import AuditEvent, Case, Org
 from duban.services import CaseService, ServiceContext, recompute
 from duban.services.audit import facts_of
-from duban.services.integrity import verify
-from duban.services.integrity import verify_audit
+from duban.services.integrity import verify, verify_audit
 from duban.services.recompute import apply_moved, find_moved
 from duban.states.definition import OPEN_STATES
 from duban.workcal import CalendarBook, load_calendar_book
