@@ -29,8 +29,8 @@ Broken = Finding  # the name earlier callers know
 
 _CASES = Case.__table__  # type: ignore[attr-defined]
 _EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
-_CASE_COLUMNS = sorted({"id", "number", "audit_seq", "audit_hash", *FACT_FIELDS,
-                        *covered_tables()["cases"].columns})
+_CASE_COLUMNS = ["id", *sorted({"number", "audit_seq", "audit_hash", *FACT_FIELDS,
+                                *covered_tables()["cases"].columns})]
 _EVENT_COLUMNS = [c for c in _EVENTS.columns if not c.name.endswith("_redacted")]
 
 
@@ -53,8 +53,10 @@ class _Enough(Exception):
 def _events_by_case(conn: Connection, where: Any) -> dict[int, list[dict[str, Any]]]:
     found: dict[int, list[dict[str, Any]]] = {}
     query = select(*_EVENT_COLUMNS).where(where).order_by(_EVENTS.c.case_id, _EVENTS.c.seq, _EVENTS.c.id)
-    for ev in conn.execute(query).mappings():
-        found.setdefault(ev["case_id"], []).append(dict(ev))
+    names = [c.name for c in _EVENT_COLUMNS]
+    for row in conn.execute(query):  # plain rows zipped with names: mappings cost twice as much
+        ev = dict(zip(names, row, strict=True))
+        found.setdefault(ev["case_id"], []).append(ev)
     return found
 
 
@@ -79,9 +81,11 @@ def _rows(conn: Connection, lo: int, hi: int | None, ids: list[int] | None,
             column = table.c[covered.case_column]
             where = column.in_(ids) if ids is not None else (
                 (column > lo) & (column <= hi) if hi is not None else column > lo)
-            for row in conn.execute(select(table).where(where)).mappings():
-                key = (name, str(covered.key_of(dict(row), row.get("id"))))
-                rows[key] = dict(row)
+            names = [c.name for c in table.columns]
+            for values in conn.execute(select(table).where(where)):
+                row = dict(zip(names, values, strict=True))
+                key = (name, str(covered.key_of(row, row.get("id"))))
+                rows[key] = row
                 own.setdefault(row[covered.case_column], set()).add(key)
         else:
             missing = sorted(wanted.get(name, set()))
@@ -166,8 +170,8 @@ def _check_chunk(ctx: ServiceContext, conn: Connection, report: Report, lo: int,
                  ids: list[int] | None, cp_heads: _Heads, limit: int | None, accept_unkeyed: bool) -> None:
     in_range = (lambda c: (c > lo) & (c <= hi)) if hi is not None else (lambda c: c > lo)
     case_where = _CASES.c.id.in_(ids) if ids is not None else in_range(_CASES.c.id)
-    cases = {row["id"]: dict(row) for row in conn.execute(
-        select(*(_CASES.c[name] for name in _CASE_COLUMNS)).where(case_where)).mappings()}
+    cases = {row[0]: dict(zip(_CASE_COLUMNS, row, strict=True)) for row in conn.execute(
+        select(*(_CASES.c[name] for name in _CASE_COLUMNS)).where(case_where))}
     event_where = _EVENTS.c.case_id.in_(ids) if ids is not None else in_range(_EVENTS.c.case_id)
     events = _events_by_case(conn, event_where)
     rows, own = _rows(conn, lo, hi, ids, events)
