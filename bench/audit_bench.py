@@ -127,7 +127,8 @@ def load(url: str, n_cases: int, keys: KeyRing) -> None:
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("ANALYZE"))
-    print(f"loaded {n_cases:,} closed cases, {5 * n_cases:,} sealed events in {time.perf_counter() - t:.1f} s",
+    print(f"loaded {n_cases:,} closed cases, {5 * n_cases:,} sealed events in "
+          f"{time.perf_counter() - t:.1f} s",
           flush=True)
     engine.dispose()
 
@@ -188,7 +189,8 @@ def _cycle(ctx: ServiceContext, n_actions: int) -> float:
     with ctx.engine.connect() as conn:
         unit_id = conn.execute(select(Org.id).where(Org.code == "GS-LZ-CG-GOV")).scalar_one()
     unit = Actor("bench-unit", "unit", unit_id)
-    cycle = [("transfer", DISPATCHER, {"unit": "GS-LZ-CG-GOV"}), ("submit_report", unit, {"text": "办理报告"}),
+    cycle = [("transfer", DISPATCHER, {"unit": "GS-LZ-CG-GOV"}),
+             ("submit_report", unit, {"text": "办理报告"}),
              ("send_back", SUPERVISOR, {"reasons": "事实不清"}), ("submit_report", unit, {"text": "再报"}),
              ("approve", SUPERVISOR, {}), ("close", SUPERVISOR, {})]
     n_cases = max(1, n_actions // (len(cycle) + 1))

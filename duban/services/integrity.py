@@ -90,8 +90,9 @@ def _rows(conn: Connection, lo: int, hi: int | None, ids: list[int] | None,
         else:
             missing = sorted(wanted.get(name, set()))
             for i in range(0, len(missing), 500):
-                for row in conn.execute(select(table).where(table.c.id.in_(missing[i:i + 500]))).mappings():
-                    rows[name, str(row["id"])] = dict(row)
+                found = conn.execute(select(table).where(table.c.id.in_(missing[i:i + 500]))).mappings()
+                for mapping in found:
+                    rows[name, str(mapping["id"])] = dict(mapping)
     return rows, own
 
 
