@@ -109,8 +109,13 @@ def _read_file(path: Path) -> tuple[dict[str, bytes], str]:
     return keys, current
 
 
-def _write_file(path: Path, keys: dict[str, bytes], current: str, created: dict[str, str]) -> None:
-    """Write the key file atomically, readable by its owner only."""
+def _write_file(path: Path, keys: dict[str, bytes], current: str, created: dict[str, str], *,
+                first: bool = False) -> None:
+    """Write the key file atomically, readable by its owner only.
+
+    `first`: only if none exists yet (processes starting together must not each make a key of
+    their own: the one that loses the race reads the winner's).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"current": current, "keys": [
         {"id": kid, "key": key.hex(), "created": created.get(kid, "")} for kid, key in keys.items()]}
@@ -120,6 +125,14 @@ def _write_file(path: Path, keys: dict[str, bytes], current: str, created: dict[
         json.dump(doc, out, indent=1)
         out.flush()
         os.fsync(out.fileno())
+    if first:
+        try:
+            os.link(tmp, path)  # fails if another process made the file first
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+        return
     os.replace(tmp, path)
 
 
@@ -141,7 +154,7 @@ def load_keyring(settings: Settings | None = None) -> KeyRing:
     if not path.exists():
         key = secrets.token_bytes(32)
         kid = key_id_of(key)
-        _write_file(path, {kid: key}, kid, {kid: dt.datetime.now(dt.UTC).isoformat()})
+        _write_file(path, {kid: key}, kid, {kid: dt.datetime.now(dt.UTC).isoformat()}, first=True)
     keys, current = _read_file(path)
     return KeyRing(keys, current, str(path))
 
@@ -173,3 +186,9 @@ def rotate_key(settings: Settings | None = None) -> tuple[str, str]:
     _write_file(path, {**ring.keys, kid: key}, kid, created)
     _cached.cache_clear()
     return ring.current, kid
+
+
+def as_env(ring: KeyRing) -> str:
+    """The ring as DUBAN_AUDIT_KEY takes it (the current key last): for processes that share it."""
+    others = [f"{kid}:{key.hex()}" for kid, key in ring.keys.items() if kid != ring.current]
+    return ",".join([*others, f"{ring.current}:{ring.keys[ring.current].hex()}"])

@@ -110,7 +110,10 @@ def signing_key(place: Place, *, create: bool) -> Ed25519PrivateKey | None:
         key = Ed25519PrivateKey.generate()
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
-        fd = os.open(place.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            fd = os.open(place.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it first: use theirs
+            return signing_key(place, create=False)
         with os.fdopen(fd, "wb") as out:
             out.write(pem)
         return key
