@@ -19,7 +19,7 @@ import json
 import logging
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -184,6 +184,9 @@ def write_checkpoint(engine: Engine, place: Place | None = None, *,
     previous = read_log(place)
     n = int(previous[-1].get("n", 0)) + 1 if previous else 1
     rows = heads(engine)
+    db = database_name(engine)
+    before = next((line for line in reversed(previous) if line.get("db") == db and "heads" in line), None)
+    alarms = _compare(place, before, rows) if before is not None else []
     alg = MAC_ALGORITHM
     root = merkle_root(alg, [leaf(alg, *row) for row in rows])
     heads_name = f"heads/{n:06d}.tsv.gz"
@@ -195,6 +198,9 @@ def write_checkpoint(engine: Engine, place: Place | None = None, *,
         "cases": len(rows), "events": sum(row[2] for row in rows), "root": root,
         "heads": heads_name, "heads_digest": hashlib.sha256(body).hexdigest(),
         "prev": line_digest(previous[-1]) if previous else "",
+        # What changed for the worse since the last checkpoint of this database, fixed under the
+        # signature so that a later checkpoint cannot launder it.
+        "alarms": alarms[:100], "alarm_count": len(alarms),
     }
     line["sig"] = base64.b64encode(key.sign(canonical(line))).decode()
     with open(place.log, "a", encoding="utf-8") as out:  # append only: earlier lines stay as signed
@@ -204,14 +210,36 @@ def write_checkpoint(engine: Engine, place: Place | None = None, *,
     return line
 
 
+def _compare(place: Place, before: dict[str, Any], rows: list[tuple[int, str, int, str]]) -> list[str]:
+    """Cases gone and heads gone back (or rewritten at the same event) since checkpoint `before`."""
+    now = {cid: (seq, head) for cid, _, seq, head in rows}
+    alarms = []
+    try:
+        old = list(checkpoint_heads(place, before))
+    except (OSError, ValueError):
+        return [f"the heads of checkpoint {before.get('n')} cannot be read"]
+    for cid, number, seq, head in old:
+        current = now.get(cid)
+        if current is None:
+            alarms.append(f"{number}: case missing since checkpoint {before['n']} (it had {seq} events then)")
+        elif current[0] < seq:
+            alarms.append(f"{number}: head went backwards since checkpoint {before['n']} "
+                          f"(event {seq} then, {current[0]} now)")
+        elif current[0] == seq and current[1] != head:
+            alarms.append(f"{number}: event {seq} changed since checkpoint {before['n']}")
+    return alarms
+
+
 # -- checking ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class LogCheck:
-    """What the checkpoint file says: its last trustworthy line and what is wrong with it."""
+    """What the checkpoint file says: its last trustworthy line, what is wrong with the file, and
+    what its signed lines found wrong with the database when they were written."""
 
     last: dict[str, Any] | None
     problems: list[str]
+    alarms: list[tuple[int, str]] = field(default_factory=list)
 
 
 def database_name(engine: Engine) -> str:
@@ -232,8 +260,12 @@ def check_log(place: Place, db: str | None = None) -> LogCheck:
         return LogCheck(None, problems)
     if key is None:
         return LogCheck(None, [f"no key to check {place.log} with ({place.public_file} is missing)"])
+    if not place.key_file.exists():
+        problems.append(f"the checkpoint signing key {place.key_file} is missing: lines were checked "
+                        f"against {place.public_file} only (签名密钥缺失)")
     last = None
     prev = ""
+    alarms: list[tuple[int, str]] = []
     for i, line in enumerate(lines, start=1):
         where = f"checkpoint file line {i}"
         try:
@@ -249,16 +281,17 @@ def check_log(place: Place, db: str | None = None) -> LogCheck:
         prev = line_digest(line)
         if db is None or line.get("db") == db:
             last = line
+            alarms += [(int(line["n"]), alarm) for alarm in line.get("alarms", [])]
     if last is not None:
         try:
             body = gzip.decompress((place.folder / last["heads"]).read_bytes())
         except OSError:
             problems.append(f"checkpoint {last['n']}: its heads file {last['heads']} is missing")
-            return LogCheck(None, problems)
+            return LogCheck(None, problems, alarms)
         if hashlib.sha256(body).hexdigest() != last["heads_digest"]:
             problems.append(f"checkpoint {last['n']}: its heads file {last['heads']} was altered")
-            return LogCheck(None, problems)
-    return LogCheck(last, problems)
+            return LogCheck(None, problems, alarms)
+    return LogCheck(last, problems, alarms)
 
 
 def checkpoint_heads(place: Place, line: dict[str, Any]) -> Iterator[tuple[int, str, int, str]]:

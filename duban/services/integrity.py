@@ -116,6 +116,9 @@ def verify(ctx: ServiceContext, *, case: str | None = None, since: dt.datetime |
     log = check_log(place, database_name(ctx.engine)) if place is not None else None
     if log is not None:
         report.findings += [Finding("(checkpoints)", problem, "checkpoint") for problem in log.problems]
+        for n, alarm in log.alarms:  # found when checkpoint n was written, signed since
+            number, _, what = alarm.partition(": ")
+            report.findings.append(Finding(number, f"{what} (found by checkpoint {n})", "checkpoint_alarm"))
         if log.last is not None:
             report.checkpoint = int(log.last["n"])
     cp_heads = _Heads(place, log.last if log else None)

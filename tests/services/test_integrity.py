@@ -492,3 +492,16 @@ def test_the_application_role_may_not_rewrite_or_empty_the_trail_on_postgresql(c
             conn.execute(text("DROP OWNED BY duban_service_test"))
             conn.execute(text("DROP ROLE duban_service_test"))
     assert _problems(ctx) == []
+
+
+def test_a_later_checkpoint_does_not_launder_a_case_deleted_before_it(ctx: ServiceContext,
+                                                                     tmp_path: Path) -> None:
+    place = Place(tmp_path / "audit", tmp_path / "cp.pem")
+    write_checkpoint(ctx.engine, place)
+    tables = ["audit_events", "callbacks", "reviews", "handling_reports", "callback_tasks", "pressure_steps",
+              "notifications", "extensions"]
+    _sql(ctx, *[f"DELETE FROM {t} WHERE case_id = 2" for t in tables], "DELETE FROM cases WHERE id = 2")
+    line = write_checkpoint(ctx.engine, place)  # say the next sweep's
+    assert line["alarms"] == ["GS-2023-00002: case missing since checkpoint 1 (it had 5 events then)"]
+    assert _problems(ctx, place) == [
+        "GS-2023-00002: case missing since checkpoint 1 (it had 5 events then) (found by checkpoint 2)"]
