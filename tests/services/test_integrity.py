@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from duban.config.settings import Settings
+from duban.errors import CaseNotFound
 from duban.services import CaseService, ServiceContext
 from duban.services.audit import legacy_hash
 from duban.services.auditkeys import load_keyring, rotate_key
@@ -505,3 +506,22 @@ def test_a_later_checkpoint_does_not_launder_a_case_deleted_before_it(ctx: Servi
     assert line["alarms"] == ["GS-2023-00002: case missing since checkpoint 1 (it had 5 events then)"]
     assert _problems(ctx, place) == [
         "GS-2023-00002: case missing since checkpoint 1 (it had 5 events then) (found by checkpoint 2)"]
+
+
+def test_restore_refuses_a_backup_that_fails_verification_and_leaves_the_database(ctx: ServiceContext,
+                                                                                tmp_path: Path) -> None:
+    from duban.services.backup import restore_verified
+
+    _sql(ctx, "UPDATE cases SET state = 'closed' WHERE id = 1")
+    target = backup(ctx.engine, tmp_path / "tampered.backup")
+    newer = transferred(ctx, title="备份之后")
+    url = ctx.engine.url.render_as_string(hide_password=False)
+    ctx.engine.dispose()
+    report = restore_verified(url, target)
+    assert [str(f) for f in report.findings] == [
+        "GS-2023-00001: case row differs from its events: state is 'closed', event 3 says 'reported'"]
+    assert CaseService(ctx).get(newer).title == "备份之后"  # not replaced
+    ctx.engine.dispose()  # the service is stopped before a restore
+    restore_verified(url, target, force=True)
+    with pytest.raises(CaseNotFound):
+        CaseService(ctx).get(newer)
