@@ -78,6 +78,7 @@ FIGURES: dict[str, Figure] = {
     "audit_action_before": Figure("an action with the audit chain as before (plain SHA-256)"),
     "audit_action_keyed": Figure("an action with the keyed audit chain (HMAC-SM3, rows, facts)"),
     "audit_action_slower": Figure("keyed audit chain: an action slower by (%)", Goal("<=", 10)),
+    "audit_seal_added": Figure("keyed audit chain: added per event, in process (µs)"),
     "peer_duban": Figure("peer path: Duban"),
     "peer_spiff_held": Figure("peer path: SpiffWorkflow, workflow held in memory"),
     "peer_spiff_reload": Figure("peer path: SpiffWorkflow, reloaded per step"),
