@@ -243,7 +243,8 @@ def bench_cost(url: str | None, n_actions: int, tmp: Path) -> None:
          note="plain SHA-256 chain (main at 2bae906)")
     emit("audit_action_keyed", keyed, "actions/s", peak_mb=memory_mb(), backend=backend,
          note="HMAC-SM3, facts and row digests")
-    emit("audit_action_slower", slower, "%", backend=backend, note="median of 5 rounds each, order alternating")
+    emit("audit_action_slower", slower, "%", backend=backend,
+         note="median of 5 rounds each, order alternating")
     added = _seal_added_us(_keys(tmp))
     print(f"in process, per event: the keyed seal (facts, a row digest, HMAC-SM3) adds {added:.1f} µs "
           f"to the plain hash: {added / (1e6 / before) * 100:.1f} % of an action measured above")
