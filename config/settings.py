@@ -40,6 +40,15 @@ class Settings(BaseSettings):
     # Mark the session cookie Secure (and send HSTS) even when the request arrived as plain HTTP:
     # set it behind a TLS-terminating proxy. Requests that arrive over HTTPS get both anyway.
     cookie_secure: bool = False
+    # The audit trail's keys live outside the database (duban/services/auditkeys.py):
+    # DUBAN_AUDIT_KEY ("id:hex,id:hex", the last one current) wins; else the key file
+    # (DUBAN_AUDIT_KEY_FILE, default audit-keys.json in the config folder, made 0600 on first use).
+    audit_key: str | None = None
+    audit_key_file: Path | None = None
+    # Signed checkpoints of every chain head, outside the database (duban/services/checkpoints.py),
+    # and the Ed25519 key that signs them (default audit-checkpoint.pem in the config folder).
+    audit_dir: Path | None = None
+    checkpoint_key_file: Path | None = None
 
     @property
     def resolved_database_url(self) -> str:
@@ -50,6 +59,18 @@ class Settings(BaseSettings):
     @property
     def override_dir(self) -> Path:
         return self.config_dir or (self.data_dir / "config")
+
+    @property
+    def resolved_audit_key_file(self) -> Path:
+        return self.audit_key_file or (self.override_dir / "audit-keys.json")
+
+    @property
+    def resolved_audit_dir(self) -> Path:
+        return self.audit_dir or (self.data_dir / "audit")
+
+    @property
+    def resolved_checkpoint_key_file(self) -> Path:
+        return self.checkpoint_key_file or (self.override_dir / "audit-checkpoint.pem")
 
 
 @lru_cache(maxsize=1)

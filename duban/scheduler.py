@@ -38,6 +38,7 @@ def _plain(name: str) -> Callable[[ServiceContext], Any]:
     from duban.notify.deliver import SmtpConfig, deliver_pending
     from duban.reports.delivery import queue_monthly_reports
     from duban.services.callbacks import sample_callbacks
+    from duban.services.checkpoints import checkpoint_after
     from duban.services.monthly import run_monthly_cycle
     from duban.services.sweeps import run_deadline_sweep
 
@@ -45,7 +46,7 @@ def _plain(name: str) -> Callable[[ServiceContext], Any]:
         return {**run_monthly_cycle(ctx).as_dict(), "reports": queue_monthly_reports(ctx).as_dict()}
 
     jobs: dict[str, Callable[[ServiceContext], Any]] = {
-        "deadline-sweep": run_deadline_sweep,
+        "deadline-sweep": lambda ctx: (run_deadline_sweep(ctx), checkpoint_after(ctx.engine, "sweep"))[0],
         "deliver-notifications": lambda ctx: deliver_pending(
             ctx, SmtpConfig.from_settings(settings_for(None), ctx)),
         "sample-callbacks": sample_callbacks,

@@ -8,13 +8,18 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from duban.flows.common import flow_context
+from duban.services.checkpoints import checkpoint_after
 from duban.services.sweeps import run_deadline_sweep
 
 
 @task(name="sweep-due-cases", cache_policy=NO_CACHE)
 def sweep_due_cases(database_url: str | None, now: str | None, chunk_size: int | None) -> dict[str, Any]:
     """Every case due today, chunk by chunk (one task, however many cases)."""
-    return run_deadline_sweep(flow_context(database_url, now), chunk_size=chunk_size).as_dict()
+    ctx = flow_context(database_url, now)
+    result = run_deadline_sweep(ctx, chunk_size=chunk_size).as_dict()
+    line = checkpoint_after(ctx.engine, "deadline sweep")  # heads fixed outside the database
+    result["audit_checkpoint"] = line["n"] if line else None
+    return result
 
 
 @flow(name="deadline-sweep")

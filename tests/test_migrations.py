@@ -61,7 +61,8 @@ def test_migrated_audit_events_are_append_only(empty_engine: Engine) -> None:
     }[empty_engine.dialect.name]
     with empty_engine.connect() as conn:
         triggers = set(conn.execute(text(catalogue)).scalars())
-    assert triggers == {"sqlite": {"audit_events_no_update", "audit_events_no_delete"},
+    assert triggers == {"sqlite": {"audit_events_no_update", "audit_events_no_delete",
+                                   "audit_events_no_replace"},
                         "postgresql": {"audit_events_append_only"}}[empty_engine.dialect.name]
 
 

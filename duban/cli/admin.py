@@ -1,7 +1,9 @@
-"""`duban audit verify`, `duban backup`, `duban restore`: keeping the record whole."""
+"""`duban audit …`, `duban backup`, `duban restore`: keeping the record whole."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from pathlib import Path
 
 import typer
@@ -12,42 +14,121 @@ from duban.config.settings import get_settings
 audit_app = typer.Typer(no_args_is_help=True, help="The audit trail (审计记录).")
 
 
+def _since(value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date or time (YYYY-MM-DD)",
+                                 param_hint="--since") from None
+    if parsed.tzinfo is None:
+        from zoneinfo import ZoneInfo
+
+        parsed = parsed.replace(tzinfo=ZoneInfo(get_settings().timezone))
+    return parsed
+
+
 @audit_app.command("verify")
 def verify(
-    all_: bool = typer.Option(False, "--all", help="list every broken chain, not only the first"),
+    all_: bool = typer.Option(False, "--all", help="(kept for scripts: every finding is listed anyway)"),
+    case: str | None = typer.Option(None, "--case", help="check only this case (its number)"),
+    since: str | None = typer.Option(None, "--since", help="check only cases with events since this "
+                                                           "date or time (Asia/Shanghai)"),
+    no_checkpoints: bool = typer.Option(False, "--no-checkpoints",
+                                        help="do not compare with the checkpoint file"),
 ) -> None:
-    """Check every case's audit chain; report the first tampered or missing event (exit 1)."""
-    from duban.services.integrity import verify_audit
+    """Check every event's MAC, the rows events name, each case row against its events, and the
+    database against its last signed checkpoint; name each finding (exit 1)."""
+    from duban.services.checkpoints import Place
+    from duban.services.integrity import verify as run
 
-    cases, events, broken = verify_audit(context(), stop_at_first=not all_)
-    for b in broken:
-        err_console.print(f"[red]{b.case_number}[/red]: {b.problem}")
-    if broken:
+    with reported_errors():
+        report = run(context(), case=case, since=_since(since),
+                     place=None if no_checkpoints else Place.of())
+    for finding in report.findings:
+        err_console.print(f"[red]{finding.case_number}[/red]: {finding.problem}", soft_wrap=True)
+    against = f", checked against checkpoint {report.checkpoint}" if report.checkpoint else ""
+    if report.findings:
+        err_console.print(f"{len(report.findings)} finding(s) in {report.cases} cases, "
+                          f"{report.events} events{against}")
         raise typer.Exit(1)
-    console.print(f"audit trail intact: {cases} cases, {events} events")
+    console.print(f"audit trail intact: {report.cases} cases, {report.events} events{against}")
+
+
+@audit_app.command("checkpoint")
+def checkpoint() -> None:
+    """Append a signed checkpoint of every case's chain head to the checkpoint file."""
+    from duban.services.checkpoints import Place, write_checkpoint
+
+    place = Place.of()
+    line = write_checkpoint(context().engine, place)
+    console.print(f"checkpoint {line['n']}: {line['cases']} cases, {line['events']} events, "
+                  f"root {line['root'][:16]}… → {place.log}")
+
+
+@audit_app.command("rotate-key")
+def rotate_key() -> None:
+    """Make a new audit key current; the old ones stay in the key file to verify old events."""
+    from duban.services.auditkeys import rotate_key as run
+
+    with reported_errors():
+        old, new = run()
+    console.print(f"audit key {new} is now current (was {old}; kept for verifying older events)")
+
+
+@audit_app.command("export")
+def export(
+    case: str = typer.Option(..., "--case", help="the case number"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="file to write (default: stdout)"),
+) -> None:
+    """Write one case's trail with what an outside auditor needs to check it (scripts/audit-check)."""
+    from duban.services.auditexport import export_case
+    from duban.services.checkpoints import Place
+
+    with reported_errors():
+        doc = export_case(context(), case, Place.of())
+    text = json.dumps(doc, ensure_ascii=False, indent=1, default=str)
+    if output is None:
+        console.out(text, highlight=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"case {case}: {len(doc['events'])} events written to {output}")
 
 
 def backup(target: Path = typer.Argument(..., help="file to write")) -> None:
-    """Back up the database while the service runs (SQLite online backup, or pg_dump)."""
+    """Back up the database while the service runs (SQLite online backup, or pg_dump), after a
+    signed checkpoint of the audit trail."""
     from duban.services.backup import backup as run_backup
+    from duban.services.checkpoints import Place, write_checkpoint
 
+    engine = context().engine
     with reported_errors():
-        run_backup(context().engine, target)
-    console.print(f"backup written to {target}")
+        line = write_checkpoint(engine, Place.of())
+        run_backup(engine, target)
+    console.print(f"backup written to {target} (audit checkpoint {line['n']})")
 
 
 def restore(source: Path = typer.Argument(..., help="backup file"),
-            yes: bool = typer.Option(False, "--yes", help="confirm replacing the database")) -> None:
-    """Replace the database with a backup (stop the service first), then verify the audit trail."""
-    from duban.services.backup import restore as run_restore
-    from duban.services.integrity import verify_audit
+            yes: bool = typer.Option(False, "--yes", help="confirm replacing the database"),
+            accept_broken: bool = typer.Option(False, "--accept-broken",
+                                               help="restore even if the backup fails verification")) -> None:
+    """Replace the database with a backup (stop the service first), if its audit trail verifies."""
+    from duban.services.backup import restore_verified
 
     if not yes:
         raise typer.BadParameter("restoring replaces the whole database: add --yes", param_hint="--yes")
     with reported_errors():
-        run_restore(get_settings().resolved_database_url, source)
-    cases, events, broken = verify_audit(context())
-    if broken:
-        err_console.print(f"[red]restored, but the audit chain is broken[/red]: {broken[0]}")
+        report = restore_verified(get_settings().resolved_database_url, source, force=accept_broken)
+    for finding in report.findings[:50]:
+        err_console.print(f"[red]{finding.case_number}[/red]: {finding.problem}", soft_wrap=True)
+    if report.findings and not accept_broken:
+        err_console.print(f"[red]refused[/red]: {source} fails verification ({len(report.findings)} "
+                          "finding(s)); the database was not replaced (--accept-broken to restore anyway)")
         raise typer.Exit(1)
-    console.print(f"restored from {source}; audit trail intact ({cases} cases, {events} events)")
+    if report.findings:
+        err_console.print(f"[yellow]restored from {source} despite {len(report.findings)} "
+                          "finding(s)[/yellow]")
+        return
+    console.print(f"restored from {source}; audit trail intact ({report.cases} cases, "
+                  f"{report.events} events)")

@@ -33,9 +33,12 @@ def sweep(
             with local_run_settings():
                 result = deadline_sweep_flow(chunk_size=chunk_size)
         else:
+            from duban.services.checkpoints import checkpoint_after
             from duban.services.sweeps import run_deadline_sweep
 
             result = run_deadline_sweep(ctx, chunk_size=chunk_size).as_dict()
+            line = checkpoint_after(ctx.engine, "sweep")
+            result["audit_checkpoint"] = line["n"] if line else None
     console.print_json(json.dumps(result, ensure_ascii=False))
 
 

@@ -1,45 +1,120 @@
-"""Appending to the audit trail, chained by hash so that a tampered or missing event shows."""
+"""Appending to the audit trail: a keyed chain per case, each event covering the whole change.
+
+Each event's `hash` is an HMAC (SM3, else SHA-256; `alg`) under a key outside the database
+(`key_id`, duban/services/auditkeys.py) over the previous event's MAC and every field of the
+event: what was done, the rows the action wrote (`rows`, duban/services/auditrows.py) and the
+case's facts after it (`facts`: state, disposition, unit, deadline, counts). Someone who can
+write the database but lacks the key can change nothing of this without it showing, and the
+case row must equal what its last event says.
+
+Events written before migration 0005 carry no key (`alg` empty): their plain SHA-256 chain is
+still checked (`legacy_hash`), and a keyed event after them fixes them under its MAC.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
-from collections.abc import Iterable
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import insert
 from sqlmodel import Session
 
 from duban.models import AuditEvent, Case
+from duban.services.auditkeys import KeyRing, default_keyring
+from duban.services.auditrows import covered_tables, take
+
+KEYS = "duban.audit_keys"  # session.info key: the KeyRing of the transaction's service
+
+# The case's changing facts an event fixes, in this order (the static ones are covered by the
+# registration's `rows`, config/audit.toml [tables.cases]).
+FACT_FIELDS = ("state", "disposition", "unit_id", "deadline_kind", "deadline_on",
+               "deadline_provisional", "extension_days", "return_count", "repeat_count",
+               "dispatched_at", "closed_at")
 
 
-def event_hash(
-    *,
-    prev_hash: str,
-    case_id: int,
-    seq: int,
-    at: dt.datetime,
-    actor: str,
-    actor_role: str,
-    action: str,
-    from_state: str | None,
-    to_state: str,
-    reason: str,
-    data: dict[str, Any],
-) -> str:
+def _fact(value: Any) -> str:
+    if value is None:
+        return ""
+    kind = type(value)
+    if kind is str:
+        return value  # type: ignore[no-any-return]
+    if kind is int:
+        return str(value)
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def facts_of(row: Any) -> str:
+    """The case's facts as the event stores them: `|`-joined (ids, codes, dates and counts only)."""
+    if isinstance(row, Mapping):
+        return "|".join([_fact(row.get(name)) for name in FACT_FIELDS])
+    # A loaded Case: its values straight from the instance dict (the attribute descriptors cost
+    # more than the rest of this function).
+    loaded = row.__dict__
+    return "|".join([_fact(loaded[name] if name in loaded else getattr(row, name))
+                     for name in FACT_FIELDS])
+
+
+def split_facts(facts: str) -> dict[str, str]:
+    values = facts.split("|")
+    return dict(zip(FACT_FIELDS, values, strict=False)) if len(values) == len(FACT_FIELDS) else {}
+
+
+def message(*, prev_hash: str, alg: str, key_id: str, case_id: int, seq: int, at: dt.datetime,
+            actor: str, actor_role: str, action: str, from_state: str | None, to_state: str,
+            reason: str, data: Mapping[str, Any], facts: str, rows: str) -> bytes:
+    """The bytes an event's MAC is taken over: every field, the algorithm and key id included."""
+    return json.dumps(
+        [prev_hash, alg, key_id, case_id, seq, at.astimezone(dt.UTC).isoformat(), actor, actor_role,
+         action, from_state, to_state, reason, data, facts, rows],
+        ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str,
+    ).encode("utf-8")
+
+
+def mac(case_key: bytes, alg: str, body: bytes) -> str:
+    return hmac.new(case_key, body, alg).hexdigest()
+
+
+def legacy_hash(*, prev_hash: str, case_id: int, seq: int, at: dt.datetime, actor: str,
+                actor_role: str, action: str, from_state: str | None, to_state: str, reason: str,
+                data: dict[str, Any]) -> str:
+    """The unkeyed SHA-256 chain of events written before migration 0005."""
     body = json.dumps(
         [case_id, seq, at.astimezone(dt.UTC).isoformat(), actor, actor_role, action, from_state,
          to_state, reason, data],
-        ensure_ascii=False,
-        sort_keys=True,
-        separators=(",", ":"),
-        default=str,
+        ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str,
     )
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
 _INSERT = insert(AuditEvent.__table__)  # type: ignore[attr-defined]
+
+
+def keys_of(session: Session) -> KeyRing:
+    keys = session.info.get(KEYS)
+    return keys if keys is not None else default_keyring()
+
+
+def seal(keys: KeyRing, *, prev_hash: str, case_id: int, seq: int, at: dt.datetime, actor: str,
+         actor_role: str, action: str, from_state: str | None, to_state: str, reason: str,
+         data: Mapping[str, Any], facts: str, rows: str) -> tuple[str, str, str]:
+    """(alg, key id, MAC) of a new event under the current key."""
+    alg, kid = keys.alg, keys.current
+    case_key = keys.case_key(kid, alg, case_id)
+    assert case_key is not None
+    body = message(prev_hash=prev_hash, alg=alg, key_id=kid, case_id=case_id, seq=seq, at=at,
+                   actor=actor, actor_role=actor_role, action=action, from_state=from_state,
+                   to_state=to_state, reason=reason, data=data, facts=facts, rows=rows)
+    return alg, kid, mac(case_key, alg, body)
 
 
 def append_event(
@@ -57,41 +132,29 @@ def append_event(
     """Write the next event of the case in the caller's transaction.
 
     A Core INSERT, not an ORM object: an event is never read back or changed in the action that
-    writes it, and skipping the unit of work is a measurable share of an action's cost.
+    writes it, and skipping the unit of work is a measurable share of an action's cost. The rows
+    the action wrote so far (auditrows.cover) and, at registration, the case's own facts are
+    named in it.
     """
     assert case.id is not None, "flush the case before auditing it"
+    keys = keys_of(session)
     data = data or {}
     seq = case.audit_seq + 1
-    digest = event_hash(
-        prev_hash=case.audit_hash, case_id=case.id, seq=seq, at=at, actor=actor,
-        actor_role=actor_role, action=action, from_state=from_state, to_state=case.state,
-        reason=reason, data=data,
-    )
+    also = []
+    if from_state is None:  # registration: the case row's fixed facts
+        covered = covered_tables()["cases"]
+        also.append((covered, {name: getattr(case, name) for name in covered.columns}, case.id))
+    refs = take(session, case.id, keys.alg, also)
+    rows = json.dumps(refs, ensure_ascii=False, separators=(",", ":")) if refs else ""
+    facts = facts_of(case)
+    alg, kid, digest = seal(keys, prev_hash=case.audit_hash, case_id=case.id, seq=seq, at=at,
+                            actor=actor, actor_role=actor_role, action=action, from_state=from_state,
+                            to_state=case.state, reason=reason, data=data, facts=facts, rows=rows)
     session.connection().execute(_INSERT, [{
         "case_id": case.id, "seq": seq, "at": at, "actor": actor, "actor_role": actor_role,
         "action": action, "from_state": from_state, "to_state": case.state, "reason": reason,
-        "data": data, "prev_hash": case.audit_hash, "hash": digest,
+        "data": data, "prev_hash": case.audit_hash, "hash": digest, "alg": alg, "key_id": kid,
+        "facts": facts, "rows": rows,
     }])
     case.audit_seq = seq
     case.audit_hash = digest
-
-
-def first_broken(case: Case, events: Iterable[AuditEvent]) -> str | None:
-    """Why the case's chain is broken, or None when every event is there and unaltered."""
-    prev = ""
-    expected_seq = 1
-    for event in events:
-        if event.seq != expected_seq:
-            return f"event {expected_seq} is missing (found {event.seq})"
-        digest = event_hash(
-            prev_hash=prev, case_id=event.case_id, seq=event.seq, at=event.at, actor=event.actor,
-            actor_role=event.actor_role, action=event.action, from_state=event.from_state,
-            to_state=event.to_state, reason=event.reason, data=event.data,
-        )
-        if event.prev_hash != prev or event.hash != digest:
-            return f"event {event.seq} ({event.action}) was altered"
-        prev = event.hash
-        expected_seq += 1
-    if expected_seq - 1 != case.audit_seq or prev != case.audit_hash:
-        return f"events after {expected_seq - 1} are missing (case has {case.audit_seq})"
-    return None

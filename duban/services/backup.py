@@ -5,8 +5,11 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
 from duban.errors import DubanError
@@ -76,3 +79,76 @@ def restore(url: str, source: Path) -> None:
     libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     subprocess.run([pg_restore, "--clean", "--if-exists", "--no-owner", f"--dbname={libpq}", str(source)],
                    check=True)
+    _regrant(url)
+
+
+def _regrant(url: str) -> None:
+    """Tables a restore re-creates get the schema's default privileges (UPDATE and DELETE for the
+    application role), which the dump's grants do not take back: take them back again."""
+    from duban.db import make_engine
+    from duban.models.audit import APP_ROLE_GRANTS
+
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            for statement in APP_ROLE_GRANTS:
+                conn.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def _verify_file(url: str, source: Path) -> Any:
+    """Verify the audit trail a backup holds, in a scratch copy, before it replaces anything."""
+    from duban.db import make_engine
+    from duban.services.context import ServiceContext
+    from duban.services.integrity import verify
+
+    if make_url(url).get_backend_name() == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="duban-restore-") as folder:
+            copy = Path(folder) / "check.db"
+            src, dst = sqlite3.connect(source), sqlite3.connect(copy)
+            try:
+                with dst:
+                    src.backup(dst)
+            finally:
+                src.close()
+                dst.close()
+            engine = make_engine(f"sqlite:///{copy}")
+            try:
+                return verify(ServiceContext(engine=engine))
+            finally:
+                engine.dispose()
+    pg_restore = shutil.which("pg_restore")
+    if pg_restore is None:
+        raise BackupError("pg_restore is not installed (apt-get install postgresql-client)")
+    parsed = make_url(url)
+    scratch = f"{parsed.database}_restore_check"
+    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{scratch}"'))
+        scratch_url = parsed.set(database=scratch)
+        libpq = scratch_url.set(drivername="postgresql").render_as_string(hide_password=False)
+        subprocess.run([pg_restore, "--no-owner", f"--dbname={libpq}", str(source)], check=True,
+                       stderr=subprocess.DEVNULL)
+        engine = make_engine(scratch_url.render_as_string(hide_password=False))
+        try:
+            return verify(ServiceContext(engine=engine))
+        finally:
+            engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def restore_verified(url: str, source: Path, *, force: bool = False) -> Any:
+    """Restore `source` only if its audit trail verifies (or `force`); the verification report."""
+    if not source.is_file():
+        raise BackupError(f"{source} does not exist")
+    report = _verify_file(url, source)
+    if report.findings and not force:
+        return report
+    restore(url, source)
+    return report

@@ -26,6 +26,7 @@ from duban.clock import local_date
 from duban.errors import ActionNotAllowed, PermissionDenied
 from duban.models import CallbackTask, Case, Complainant, Org, PressureStep
 from duban.services.audit import append_event
+from duban.services.auditrows import cover_instance
 from duban.services.cases import CaseService
 from duban.services.context import ENGINE_ACTOR, Actor, ServiceContext
 from duban.services.persist import fetch_cases, insert_row, track
@@ -108,15 +109,17 @@ def _sample_chunk(ctx: ServiceContext, service: CaseService, kind: str, episodes
             real = kind == "callback" and policy.all_real_name and case.id in real_names
             ratio = policy.ratio if kind == "callback" else policy.revisit_ratio
             if real or sampled(policy.seed, kind, case.id, episode, ratio):
+                outcome = "queued"
+                mark = PressureStep(case_id=case.id, episode=episode, step=step, outcome=outcome, at=now)
+                cover_instance(session, mark)  # the queue event names its sampling
                 queue(session, case, kind=kind, episode=episode,
                       reason="real_name" if real else "sampled", now=now)
                 result.queued[kind] += 1
-                outcome = "queued"
             else:
                 result.skipped += 1
                 outcome = "skipped"
-            session.add(PressureStep(case_id=case.id, episode=episode, step=step, outcome=outcome,
-                                     at=now))
+                mark = PressureStep(case_id=case.id, episode=episode, step=step, outcome=outcome, at=now)
+            session.add(mark)
 
 
 def queue(session: Session, case: Case, *, kind: str, episode: str, reason: str,
@@ -152,6 +155,7 @@ def complete_revisit(ctx: ServiceContext, ref: int | str, *, actor: Actor, note:
                                    reason="no open revisit (回头看) for this case")
         for task in tasks:
             task.status, task.done_at, task.result = "done", now, "revisit_satisfied"
+            cover_instance(session, task)
         case.version += 1
         case.updated_at = now
         append_event(session, case, at=now, actor=actor.name, actor_role=actor.role,

@@ -29,7 +29,7 @@ from duban.errors import (
 )
 from duban.models import Case, CaseCreate, CaseNumberSeq, Complainant, RepeatContact, Subject
 from duban.services import pressure
-from duban.services.audit import append_event
+from duban.services.audit import KEYS, append_event
 from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
 from duban.services.forms import parse_form
@@ -111,6 +111,7 @@ class CaseService:
         # adds go in by Core at once; nothing of an action waits in the unit of work.
         with writer_lock(self.ctx.engine), \
                 Session(self._write_engine, expire_on_commit=False, autoflush=False) as session:
+            session.info[KEYS] = self.ctx.audit_keys
             try:
                 yield session
                 session.commit()

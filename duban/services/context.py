@@ -13,6 +13,7 @@ from duban.config.settings import Settings, get_settings
 from duban.db import get_engine
 from duban.notify.templates import Templates, load_templates
 from duban.schema import upgrade
+from duban.services.auditkeys import KeyRing, default_keyring
 from duban.services.directory import OrgDirectory, directory_for
 from duban.workcal import CalendarBook, WorkCalendar, load_calendar_book
 
@@ -37,6 +38,8 @@ class ServiceContext:
     policy: Policy = field(default_factory=load_policy)
     labels: Labels = field(default_factory=load_labels)
     templates: Templates = field(default_factory=load_templates)  # notification emails
+    # The audit trail's keys, outside the database (duban.services.auditkeys).
+    audit_keys: KeyRing = field(default_factory=default_keyring)
     orgs: OrgDirectory = field(init=False)
 
     def __post_init__(self) -> None:

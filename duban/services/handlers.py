@@ -14,6 +14,7 @@ from duban.clock import local_date
 from duban.deadlines import apply_limit, clear_limit, due_date, recompute
 from duban.errors import InvalidActionInput
 from duban.models import Callback, Case, Extension, HandlingReport, Objection, Review
+from duban.services.auditrows import cover_instance
 from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
 from duban.services.persist import insert_row
@@ -171,6 +172,7 @@ def decide_extension(step: Step, approved: bool) -> None:
     ext.status = "approved" if approved else "rejected"
     ext.decided_by = step.actor.name
     ext.decided_at = step.now
+    cover_instance(step.session, ext)  # the decision is part of this action's event
     step.data["days"] = ext.days
     step.reason = step.form.note
     if approved:

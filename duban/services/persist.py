@@ -21,6 +21,7 @@ from sqlmodel import Session, SQLModel
 
 from duban.errors import StaleCase
 from duban.models import Case
+from duban.services.auditrows import cover, forget
 
 _TRACKED = "duban.cases"  # session.info key: the detached cases to write at commit
 _CASES = Case.__table__  # type: ignore[attr-defined]
@@ -66,8 +67,10 @@ def insert_row(session: Session, model: type[SQLModel], **values: Any) -> int:
     """
     table = model.__table__  # type: ignore[attr-defined]
     statement, defaults = _INSERTS.get(table.name) or _insert_for(model)
-    result = session.connection().execute(statement, {**defaults, **values})
-    return _new_id(result)
+    row = {**defaults, **values}
+    row_id = _new_id(session.connection().execute(statement, row))
+    cover(session, table.name, row, row_id)  # named in the action's audit event
+    return row_id
 
 
 def _new_id(result: Any) -> int:
@@ -159,3 +162,4 @@ def _write_tracked(session: OrmSession) -> None:
 @event.listens_for(OrmSession, "after_rollback")
 def _forget_tracked(session: OrmSession) -> None:
     session.info.pop(_TRACKED, None)
+    forget(session)  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ from sqlmodel import col, select
 
 from duban.models import CallbackTask, Interview, Org
 from duban.notify.outbox import case_context, enqueue, government_of
+from duban.services.auditrows import cover_instance
 from duban.services.pressure import ladder_episode
 
 
@@ -93,6 +94,7 @@ def finish_callback_task(step: Any, kind: str) -> None:
         task.status = "done"
         task.done_at = step.now
         task.result = step.action
+        cover_instance(step.session, task)
 
 
 PRESSURE_HANDLERS: dict[str, Callable[[Any], None]] = {

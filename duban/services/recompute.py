@@ -9,7 +9,6 @@ of statements, whose rows are made of values converted once per distinct move, n
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Sequence
 from operator import attrgetter
@@ -25,7 +24,8 @@ from duban.db import writer_lock
 from duban.deadlines import due_date
 from duban.errors import StaleCase
 from duban.models import AuditEvent, Case
-from duban.services.audit import event_hash
+from duban.services.audit import FACT_FIELDS, facts_of, seal
+from duban.services.auditkeys import KeyRing
 from duban.services.context import ENGINE_ACTOR, ServiceContext
 from duban.states.definition import OPEN_STATES
 from duban.workcal import DayAnswer, WorkCalendar
@@ -139,34 +139,39 @@ def find_moved(ctx: ServiceContext) -> list[Moved]:
 # -- storing ----------------------------------------------------------------------------------
 
 # Per case of a chunk, what its update and its audit event need (a plain tuple: a million made).
-_Row = tuple[int, int, int, str, str, str, Any, Any, str]
-# case_id, version, seq, prev_hash, hash, state, new deadline and flag (as the driver takes
-# them), the event's data as JSON
+_Row = tuple[int, int, int, str, str, str, Any, Any, str, str, str, str]
+# case_id, version, seq, prev_hash, MAC, state, new deadline and flag (as the driver takes
+# them), the event's data as JSON, its facts, alg, key id
+
+_HEAD_COLUMNS = ("id", "version", "audit_seq", "audit_hash", *FACT_FIELDS)
+_HEADS = core_select(*(_CASES.c[name] for name in _HEAD_COLUMNS))
 
 
 def apply_moved(ctx: ServiceContext, moved: list[Moved]) -> int:
     """Store the new deadlines, each with its audit event, one transaction per chunk.
 
-    Reads the chunk's chain heads, hashes each event onto its case's chain, then writes the
-    events and updates the cases in bulk. A case whose deadline changed since `find_moved` is
-    skipped; the version guards the rest against an action racing the chunk's own transaction
-    (StaleCase, and the chunk rolls back). Returns how many were stored.
+    Reads the chunk's chain heads and facts, seals each event onto its case's chain
+    (audit.seal, the keyed MAC), then writes the events and updates the cases in bulk. A case
+    whose deadline changed since `find_moved` is skipped; the version guards the rest against an
+    action racing the chunk's own transaction (StaleCase, and the chunk rolls back). Returns how
+    many were stored.
     """
     engine = ctx.engine
     if engine.dialect.name == "sqlite":
         # The write lock from BEGIN: no writer slips in between reading the heads and writing.
         engine = engine.execution_options(sqlite_begin="IMMEDIATE")
     store = _STORES[engine.dialect.name]
-    events = _Events(engine.dialect, ctx.now())
+    events = _Events(engine.dialect, ctx.now(), ctx.audit_keys)
     stored = 0
     for i in range(0, len(moved), CHUNK):
         chunk = {m.case_id: m for m in moved[i: i + CHUNK]}
         with writer_lock(ctx.engine), engine.begin() as conn:
             # A case whose deadline an action changed since it was found is left alone: the
             # action computed it anew (a rerun of the recompute would see it as it is now).
-            rows = [events.row(chunk[cid], cid, state, version, seq, prev)
-                    for cid, state, version, seq, prev, on, provisional in store.heads(conn, list(chunk))
-                    if _as_date(on) == chunk[cid].old and bool(provisional) == chunk[cid].provisional_before]
+            heads = store.heads(conn, list(chunk))
+            rows = [events.row(chunk[head["id"]], head) for head in heads
+                    if head["deadline_on"] == chunk[head["id"]].old
+                    and bool(head["deadline_provisional"]) == chunk[head["id"]].provisional_before]
             if rows:
                 written = store.write(conn, events, rows)
                 if written != len(rows):
@@ -176,60 +181,45 @@ def apply_moved(ctx: ServiceContext, moved: list[Moved]) -> int:
 
 
 class _Kind(NamedTuple):
-    """What the events of one move from one state share."""
+    """What the events of one move share."""
 
     data: dict[str, Any]
     data_json: str
     new: Any  # the new deadline and flag, as the driver takes them
     provisional: Any
-    tail: str | None  # the hashed text after case id and sequence number; None: use event_hash
 
 
 class _Events:
-    """The recompute's audit events, hashed onto each case's chain as audit.event_hash does.
+    """The recompute's audit events, sealed onto each case's chain as audit.append_event does."""
 
-    The events of one move from one state differ only in case id and sequence number, the first
-    two items of the hashed JSON array: the rest of the text is made once per kind and checked
-    against event_hash on the kind's first event. Should the two ever disagree (event_hash's
-    format changed), event_hash itself hashes every event of that kind.
-    """
-
-    def __init__(self, dialect: Dialect, now: dt.datetime) -> None:
+    def __init__(self, dialect: Dialect, now: dt.datetime, keys: KeyRing) -> None:
         self._dialect = dialect
         self._now = now
+        self._keys = keys
         self.at = _driver_value(_EVENTS.c.at, now, dialect)
         self.today = _driver_value(_CASES.c.sweep_due_on, local_date(now), dialect)
-        self._kinds: dict[tuple[dt.date, dt.date, bool, str], _Kind] = {}
+        self._kinds: dict[tuple[dt.date, dt.date, bool], _Kind] = {}
 
-    def row(self, m: Moved, case_id: int, state: str, version: int, seq: int, prev: str) -> _Row:
-        seq += 1
-        kind = self._kinds.get((m.old, m.new, m.provisional_after, state))
+    def row(self, m: Moved, head: Any) -> _Row:
+        kind = self._kinds.get((m.old, m.new, m.provisional_after))
         if kind is None:
-            kind = self._kind(m, state, prev, case_id, seq)
-        if kind.tail is None:
-            digest = self._event_hash(kind.data, prev, case_id, seq, state)
-        else:
-            digest = hashlib.sha256(f"{prev}[{case_id},{seq},{kind.tail}".encode()).hexdigest()
-        return case_id, version, seq, prev, digest, state, kind.new, kind.provisional, kind.data_json
+            kind = self._kind(m)
+        case_id, prev, seq = head["id"], head["audit_hash"], head["audit_seq"] + 1
+        facts = facts_of({**head, "deadline_on": m.new, "deadline_provisional": m.provisional_after})
+        state = head["state"]
+        alg, kid, digest = seal(self._keys, prev_hash=prev, case_id=case_id, seq=seq, at=self._now,
+                                actor=ENGINE_ACTOR.name, actor_role=ENGINE_ACTOR.role, action=_ACTION,
+                                from_state=state, to_state=state, reason="", data=kind.data,
+                                facts=facts, rows="")
+        return (case_id, head["version"], seq, prev, digest, state, kind.new, kind.provisional,
+                kind.data_json, facts, alg, kid)
 
-    def _kind(self, m: Moved, state: str, prev: str, case_id: int, seq: int) -> _Kind:
+    def _kind(self, m: Moved) -> _Kind:
         data = {"from": str(m.old), "to": str(m.new), "provisional": m.provisional_after}
-        rest = [self._now.astimezone(dt.UTC).isoformat(), ENGINE_ACTOR.name, ENGINE_ACTOR.role,
-                _ACTION, state, state, "", data]
-        tail: str | None = json.dumps(rest, ensure_ascii=False, sort_keys=True,
-                                      separators=(",", ":"), default=str)[1:]
-        made = hashlib.sha256(f"{prev}[{case_id},{seq},{tail}".encode()).hexdigest()
-        if made != self._event_hash(data, prev, case_id, seq, state):
-            tail = None
-        kind = self._kinds[m.old, m.new, m.provisional_after, state] = _Kind(
+        kind = self._kinds[m.old, m.new, m.provisional_after] = _Kind(
             data, json.dumps(data), _driver_value(_CASES.c.deadline_on, m.new, self._dialect),
-            _driver_value(_CASES.c.deadline_provisional, m.provisional_after, self._dialect), tail)
+            _driver_value(_CASES.c.deadline_provisional, m.provisional_after, self._dialect))
         return kind
-
-    def _event_hash(self, data: dict[str, Any], prev: str, case_id: int, seq: int, state: str) -> str:
-        return event_hash(prev_hash=prev, case_id=case_id, seq=seq, at=self._now,
-                          actor=ENGINE_ACTOR.name, actor_role=ENGINE_ACTOR.role, action=_ACTION,
-                          from_state=state, to_state=state, reason="", data=data)
 
 
 def _driver_value(column: Any, value: Any, dialect: Dialect) -> Any:
@@ -238,10 +228,13 @@ def _driver_value(column: Any, value: Any, dialect: Dialect) -> Any:
     return process(value) if process is not None else value
 
 
+def _heads(conn: Connection, ids: list[int]) -> Sequence[Any]:
+    return conn.execute(_HEADS.where(_CASES.c.id.in_(ids))).mappings().all()
+
+
 class _Store(Protocol):
     def heads(self, conn: Connection, ids: list[int]) -> Sequence[Any]:
-        """(id, state, version, audit_seq, audit_hash, deadline_on, deadline_provisional) of the
-        cases that still exist (deadline and flag as the driver returns them)."""
+        """The chain heads and facts of the cases that still exist (typed, as mappings)."""
 
     def write(self, conn: Connection, events: _Events, rows: Sequence[_Row]) -> int:
         """Insert the events and update the cases whose version is unchanged; their number."""
@@ -256,28 +249,23 @@ class _SQLite:
     """
 
     INSERT = ("INSERT INTO audit_events (case_id, seq, at, actor, actor_role, action, from_state,"
-              " to_state, reason, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?)")
+              " to_state, reason, data, prev_hash, hash, facts, alg, key_id, rows)"
+              " VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, '')")
     # the next sweep recolours the case and re-plans its ladder steps: sweep_due_on = today
     UPDATE = ("UPDATE cases SET deadline_on = ?, deadline_provisional = ?, version = version + 1,"
               " audit_seq = ?, audit_hash = ?, sweep_due_on = ? WHERE id = ? AND version = ?")
 
     def heads(self, conn: Connection, ids: list[int]) -> Sequence[Any]:
-        # The driver's own cursor, in the transaction SQLAlchemy began: plain tuples, no Row
-        # objects made for a third of a million cases.
-        driver = conn.connection.driver_connection
-        assert driver is not None
-        marks = ", ".join("?" * len(ids))
-        return driver.execute("SELECT id, state, version, audit_seq, audit_hash, deadline_on,"
-                              f" deadline_provisional FROM cases WHERE id IN ({marks})", ids).fetchall()
+        return _heads(conn, ids)
 
     def write(self, conn: Connection, events: _Events, rows: Sequence[_Row]) -> int:
         at, actor, role, today = events.at, ENGINE_ACTOR.name, ENGINE_ACTOR.role, events.today
         conn.exec_driver_sql(self.INSERT, [
-            (cid, seq, at, actor, role, _ACTION, state, state, data, prev, digest)
-            for cid, _, seq, prev, digest, state, _, _, data in rows])
+            (cid, seq, at, actor, role, _ACTION, state, state, data, prev, digest, facts, alg, kid)
+            for cid, _, seq, prev, digest, state, _, _, data, facts, alg, kid in rows])
         result = conn.exec_driver_sql(self.UPDATE, [
             (new, provisional, seq, digest, today, cid, version)
-            for cid, version, seq, _, digest, _, new, provisional, _ in rows])
+            for cid, version, seq, _, digest, _, new, provisional, _, _, _, _ in rows])
         return int(result.rowcount)
 
 
@@ -290,30 +278,29 @@ class _PostgreSQL:
     C. Only the cases the version-guarded update changed get their event.
     """
 
-    HEADS = text("SELECT id, state, version, audit_seq, audit_hash, deadline_on, deadline_provisional"
-                 " FROM cases WHERE id = ANY(CAST(:ids AS INTEGER[]))")
     WRITE = text("""
 WITH v AS (
     SELECT CAST(r->>0 AS INTEGER) AS id, CAST(r->>1 AS INTEGER) AS version,
            CAST(r->>2 AS INTEGER) AS seq, r->>3 AS prev_hash, r->>4 AS hash, r->>5 AS state,
            CAST(r->>6 AS DATE) AS new, CAST(r->>7 AS BOOLEAN) AS provisional,
-           CAST(r->>8 AS JSON) AS data
+           CAST(r->>8 AS JSON) AS data, r->>9 AS facts, r->>10 AS alg, r->>11 AS key_id
     FROM json_array_elements(CAST(:rows AS JSON)) AS r
 ), moved AS (
     UPDATE cases SET deadline_on = v.new, deadline_provisional = v.provisional,
         version = cases.version + 1, audit_seq = v.seq, audit_hash = v.hash, sweep_due_on = :today
     FROM v
     WHERE cases.id = v.id AND cases.version = v.version
-    RETURNING v.id, v.seq, v.prev_hash, v.hash, v.state, v.data
+    RETURNING v.id, v.seq, v.prev_hash, v.hash, v.state, v.data, v.facts, v.alg, v.key_id
 )
 INSERT INTO audit_events (case_id, seq, at, actor, actor_role, action, from_state, to_state,
-                          reason, data, prev_hash, hash)
-SELECT id, seq, :at, :actor, :role, :action, state, state, '', data, prev_hash, hash
+                          reason, data, prev_hash, hash, facts, alg, key_id, rows)
+SELECT id, seq, :at, :actor, :role, :action, state, state, '', data, prev_hash, hash, facts, alg,
+       key_id, ''
 FROM moved
 """)
 
     def heads(self, conn: Connection, ids: list[int]) -> Sequence[Any]:
-        return conn.execute(self.HEADS, {"ids": ids}).all()
+        return _heads(conn, ids)
 
     def write(self, conn: Connection, events: _Events, rows: Sequence[_Row]) -> int:
         result = conn.execute(self.WRITE, {

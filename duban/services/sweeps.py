@@ -31,6 +31,7 @@ from sqlmodel import Session, col
 from duban.clock import local_date
 from duban.models import Case, Complainant, Org, PressureStep
 from duban.notify import outbox
+from duban.services.auditrows import cover
 from duban.services.cases import CaseService
 from duban.services.context import ENGINE_ACTOR, ServiceContext
 from duban.services.persist import fetch_cases
@@ -196,11 +197,13 @@ class DeadlineSweep:
             if not result.due:
                 break
             due = result.due[0]
+            mark: dict[str, object] = {"case_id": case.id, "episode": due.episode, "step": due.step,
+                    "outcome": "done" if due.action else "skipped", "at": self.now}
             if due.action is not None:
+                cover(session, PressureStep, mark)  # written with the chunk, named by its event
                 self.service.act_in(session, case, due.action, actor=ENGINE_ACTOR,
                                     form=self._form(due.action), now=self.now)
-            steps.append({"case_id": case.id, "episode": due.episode, "step": due.step,
-                          "outcome": "done" if due.action else "skipped", "at": self.now})
+            steps.append(mark)
             fired.add((due.episode, due.step))
             tally.steps[due.step] += 1
             result = plan(Facts.of(case), fired=fired,

@@ -63,3 +63,98 @@ def test_a_backup_restored_from_the_command_line_verifies_and_tampering_is_named
     tampered = runner.invoke(app, ["audit", "verify"])
     assert tampered.exit_code == 1
     assert f"{number}: event 2 (transfer) was altered" in tampered.output.replace("\n", " ")
+
+
+def _tamper(path: Path, *statements: str) -> None:
+    """Someone with the database file: triggers off, then the change."""
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    try:
+        for name in ("no_update", "no_delete", "no_replace"):
+            conn.execute(f"DROP TRIGGER IF EXISTS audit_events_{name}")
+        for statement in statements:
+            conn.execute(statement)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def test_restore_refuses_a_backup_whose_trail_was_rewritten(data_dir: Path, tmp_path: Path) -> None:
+    ctx = world(_engine())
+    number = transferred(ctx, subject_org_code=None)
+    target = tmp_path / "backups" / "duban.db"
+    assert runner.invoke(app, ["backup", str(target)]).exit_code == 0
+    assert (data_dir / "audit" / "checkpoints.jsonl").is_file()  # a backup checkpoints first
+    _tamper(target, "UPDATE audit_events SET reason = '改过' WHERE seq = 2")
+    _engine().dispose()
+    refused = runner.invoke(app, ["restore", str(target), "--yes"])
+    assert refused.exit_code == 1
+    assert f"{number}: event 2 (transfer) was altered" in refused.output.replace("\n", " ")
+    assert "the database was not replaced" in refused.output.replace("\n", " ")
+    assert CaseService(ctx).get(number).state == "transferred"
+    forced = runner.invoke(app, ["restore", str(target), "--yes", "--accept-broken"])
+    assert forced.exit_code == 0, forced.output
+
+
+def test_verify_names_a_case_missing_since_a_checkpoint_and_quick_checks_narrow_it(data_dir: Path) -> None:
+    ctx = world(_engine())
+    first, second = transferred(ctx, title="甲"), transferred(ctx, title="乙")
+    made = runner.invoke(app, ["audit", "checkpoint"])
+    assert made.exit_code == 0 and "checkpoint 1: 2 cases, 4 events" in made.output, made.output
+    assert (data_dir / "config" / "audit-checkpoint.pem").stat().st_mode & 0o777 == 0o600
+    _engine().dispose()
+    _tamper(data_dir / "duban.db", "PRAGMA foreign_keys = OFF", "DELETE FROM audit_events WHERE case_id = 2",
+            "DELETE FROM cases WHERE id = 2")
+    checked = runner.invoke(app, ["audit", "verify"])
+    assert checked.exit_code == 1
+    assert f"{second}: case missing since checkpoint 1 (it had 2 events then)" in checked.output
+    one = runner.invoke(app, ["audit", "verify", "--case", first])
+    assert one.exit_code == 0 and "1 cases, 2 events, checked against checkpoint 1" in one.output, one.output
+    gone = runner.invoke(app, ["audit", "verify", "--case", second])
+    assert gone.exit_code == 1 and "case missing since checkpoint 1" in gone.output
+    recent = runner.invoke(app, ["audit", "verify", "--since", "2030-01-01"])
+    assert recent.exit_code == 1 and "0 cases" in recent.output  # the missing case is named still
+
+
+def test_rotate_key_keeps_old_events_verifiable(data_dir: Path) -> None:
+    ctx = world(_engine())
+    number = transferred(ctx)
+    rotated = runner.invoke(app, ["audit", "rotate-key"])
+    assert rotated.exit_code == 0 and "is now current" in rotated.output
+    keys = __import__("json").loads((data_dir / "config" / "audit-keys.json").read_text())
+    assert len(keys["keys"]) == 2
+    ctx = world(_engine())  # a restarted service reads the new key
+    CaseService(ctx).act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
+                         form={"text": "报告"})
+    verified = runner.invoke(app, ["audit", "verify"])
+    assert verified.exit_code == 0, verified.output
+
+
+def test_an_exported_case_checks_without_the_service_and_tampering_shows(data_dir: Path,
+                                                                         tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    ctx = world(_engine())
+    number = transferred(ctx)
+    CaseService(ctx).act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
+                         form={"text": "报告"})
+    assert runner.invoke(app, ["audit", "checkpoint"]).exit_code == 0
+    out = tmp_path / "case.json"
+    made = runner.invoke(app, ["audit", "export", "--case", number, "--output", str(out)])
+    assert made.exit_code == 0, made.output
+    checker = Path(__file__).parents[2] / "scripts" / "audit-check"
+    public = data_dir / "audit" / "checkpoint-key.pub"
+    ok = subprocess.run([sys.executable, str(checker), str(out), str(public)], capture_output=True, text=True)
+    assert ok.returncode == 0 and f"{number}: 3 events, " in ok.stdout and "intact" in ok.stdout, ok.stdout
+    doc = json.loads(out.read_text())
+    doc["rows"][-1]["values"][doc["rows"][-1]["columns"].index("text")] = "改过的报告"
+    doc["events"][1]["actor"] = "别人"
+    out.write_text(json.dumps(doc, ensure_ascii=False))
+    bad = subprocess.run([sys.executable, str(checker), str(out), str(public)], capture_output=True,
+                         text=True)
+    assert bad.returncode == 1
+    assert "event 2 (transfer): MAC does not match (altered)" in bad.stdout
+    assert "handling_reports 1 differs from event 3 (submit_report)" in bad.stdout

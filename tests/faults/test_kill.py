@@ -37,6 +37,7 @@ from duban.clock import OffsetClock, parse_local
 from duban.models import AuditEvent, Case, ImportedRow, Notification, PressureStep, User
 from duban.notify.deliver import SmtpConfig, deliver_pending
 from duban.services import CaseService, ServiceContext
+from duban.services.auditkeys import as_env
 from duban.services.integrity import verify_audit
 from duban.services.sweeps import run_deadline_sweep
 from duban.services.users import issue_token
@@ -111,6 +112,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(engine: Eng
     origin = iso_now()
     env = {**os.environ, "DUBAN_DATABASE_URL": url, "DUBAN_DATA_DIR": str(tmp_path / "data"),
            "DUBAN_CONFIG_DIR": str(config_dir), "DUBAN_SECRET_KEY": "fault-harness-secret",
+           "DUBAN_AUDIT_KEY": as_env(ctx.audit_keys),  # one audit key for every process and the check
            "DUBAN_SMTP_HOST": "127.0.0.1", "DUBAN_SMTP_PORT": str(smtp_port), "PYTHONUNBUFFERED": "1"}
     logs = tmp_path / "logs"
     logs.mkdir()

@@ -19,7 +19,7 @@ from duban.errors import (
 )
 from duban.models import AuditEvent, Case, Org, RepeatContact, Review
 from duban.services import CaseService, ServiceContext
-from duban.services.audit import first_broken
+from duban.services.integrity import verify
 from duban.services.queries import CaseFilter, case_detail, list_cases
 from tests.factories import (
     DISPATCHER,
@@ -207,7 +207,7 @@ def test_the_whole_path_from_intake_to_closing_leaves_a_verified_chain(ctx: Serv
                                .order_by(AuditEvent.seq)).all()
     assert [e.action for e in events] == ["register", "transfer", "submit_report", "send_back",
                                           "submit_report", "approve", "callback_satisfied"]
-    assert first_broken(case, events) is None
+    assert verify(ctx, case=number).findings == []  # its chain, rows and facts
 
 
 def test_an_unsatisfied_callback_sends_the_case_back_to_the_unit(ctx: ServiceContext) -> None:

@@ -1,0 +1,130 @@
+"""The rows an action adds or changes, hashed into its audit event (config/audit.toml says which).
+
+A handling report's text, a review's decision, a callback's result… live in their own tables.
+Each row the action writes is named in its event (`rows`: table, key, digest of every column but
+the id and the redacted twins), so editing, deleting or slipping in such a row breaks what the
+event, under its MAC, says. The digest of a row changed later (an extension decided, a callback
+task done) is carried again by the event of the action that changed it; the last one counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import Table
+from sqlmodel import Session, SQLModel
+
+from duban.errors import ConfigError
+
+PENDING = "duban.audit_rows"  # session.info key: rows written since the last event
+
+
+@dataclass(frozen=True)
+class Covered:
+    """One covered table: how its rows are named and tied to a case."""
+
+    table: Table
+    case_column: str  # "" when rows are reached only through a reference
+    key: tuple[str, ...]  # ("id",) or a natural key
+    columns: tuple[str, ...]  # hashed, in this order
+    event_optional: dict[str, frozenset[str]]
+
+    def key_of(self, values: Mapping[str, Any], row_id: int | None) -> int | str:
+        if self.key == ("id",):
+            assert row_id is not None, f"a {self.table.name} row is named by its id"
+            return int(row_id)
+        return "/".join(str(values[name]) for name in self.key)
+
+    def needs_event(self, values: Mapping[str, Any]) -> bool:
+        return not any(str(values.get(col)) in allowed for col, allowed in self.event_optional.items())
+
+
+def _canon(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def row_digest(covered: Covered, values: Mapping[str, Any], alg: str) -> str:
+    """The digest of a row's covered columns, as the event that wrote it records it."""
+    body = json.dumps([_canon(values.get(name)) for name in covered.columns],
+                      ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.new(alg, f"{covered.table.name}\0{body}".encode()).hexdigest()[:32]
+
+
+@lru_cache(maxsize=1)
+def covered_tables() -> dict[str, Covered]:
+    source = "duban/config/audit.toml"
+    doc = tomllib.loads((resources.files("duban.config") / "audit.toml").read_text(encoding="utf-8"))
+    tables = SQLModel.metadata.tables
+    found: dict[str, Covered] = {}
+    for name, spec in doc.get("tables", {}).items():
+        if name not in tables:
+            raise ConfigError(source=source, key=f"tables.{name}", message="no such table (无此表)")
+        table = tables[name]
+        key = spec.get("key", "id")
+        key = (key,) if isinstance(key, str) else tuple(key)
+        columns = tuple(spec.get("columns") or [
+            c.name for c in table.columns if c.name != "id" and not c.name.endswith("_redacted")])
+        for column in (*key, *columns, *([spec["case"]] if spec.get("case") else [])):
+            if column not in table.columns:
+                raise ConfigError(source=source, key=f"tables.{name}",
+                                  message=f"{table.name} has no column {column!r} (无此列)")
+        optional = {col: frozenset(str(v) for v in values)
+                    for col, values in spec.get("event_optional", {}).items()}
+        found[name] = Covered(table, spec.get("case", ""), key, columns, optional)
+    return found
+
+
+def cover(session: Session, model_or_table: type[SQLModel] | str, values: Mapping[str, Any],
+          row_id: int | None = None) -> None:
+    """Have the next audit event of this transaction name this row as it is now.
+
+    Called for every row an action inserts (persist.insert_row does it) or changes by the ORM;
+    the event takes what is pending when it is written.
+    """
+    name = model_or_table if isinstance(model_or_table, str) else \
+        model_or_table.__table__.name  # type: ignore[attr-defined]
+    covered = covered_tables().get(name)
+    if covered is None:
+        return
+    session.info.setdefault(PENDING, []).append((covered, dict(values), row_id))
+
+
+def cover_instance(session: Session, row: SQLModel) -> None:
+    """`cover` for a row changed through the ORM (the extension decided, the task done)."""
+    cover(session, type(row), row.model_dump(), getattr(row, "id", None))
+
+
+def take(session: Session, case_id: int, alg: str,
+         also: Iterable[tuple[Covered, Mapping[str, Any], int | None]] = ()) -> list[list[Any]]:
+    """The pending rows of this case (and those tied to no case yet) as the event's `rows`."""
+    pending: list[tuple[Covered, Mapping[str, Any], int | None]] = session.info.get(PENDING, [])
+    mine: list[tuple[Covered, Mapping[str, Any], int | None]] = []
+    rest: list[tuple[Covered, Mapping[str, Any], int | None]] = []
+    for item in [*pending, *also]:
+        covered, values, _ = item
+        tied = values.get(covered.case_column) if covered.case_column and covered.case_column != "id" \
+            else None
+        (rest if tied is not None and tied != case_id else mine).append(item)
+    if pending:
+        session.info[PENDING] = rest
+    seen: dict[tuple[str, int | str], list[Any]] = {}
+    for covered, values, row_id in mine:
+        key = covered.key_of(values, row_id)
+        seen[covered.table.name, key] = [covered.table.name, key, row_digest(covered, values, alg)]
+    return list(seen.values())
+
+
+def forget(session: Session) -> None:
+    session.info.pop(PENDING, None)
