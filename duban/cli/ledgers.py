@@ -20,6 +20,7 @@ def import_(
     user: str | None = typer.Option(None, help="name recorded in the audit trail"),
 ) -> None:
     """Register the cases of an Excel/CSV ledger (台账); bad rows are reported, not half-imported."""
+    from duban.cells import csv_row
     from duban.importer import import_file
 
     ctx = context()
@@ -47,7 +48,7 @@ def import_(
             with errors.open("w", encoding="utf-8-sig", newline="") as handle:
                 writer = csv.writer(handle)
                 writer.writerow(["行", "列", "原因"])
-                writer.writerows([e.row, e.column, e.reason] for e in result.errors)
+                writer.writerows(csv_row([e.row, e.column, e.reason]) for e in result.errors)
             console.print(f"errors: {errors}")
         raise typer.Exit(1 if not (result.created or result.linked or result.skipped) else 0)
 

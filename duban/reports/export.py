@@ -19,6 +19,7 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from sqlmodel import Session
 
+from duban.cells import csv_row, xlsx_row
 from duban.clock import shanghai
 from duban.models import Case, Complainant, RepeatContact, Subject
 from duban.services.context import Actor, ServiceContext
@@ -123,14 +124,14 @@ def export_cases(ctx: ServiceContext, flt: CaseFilter, path: str | Path, *, view
         wb = Workbook(write_only=True)
         ws = wb.create_sheet(ctx.labels.report.get("sheet_ledger", "cases"))
         ws.freeze_panes = "A2"
-        ws.append(headers)
+        ws.append(xlsx_row(ws, headers))
         for row in rows:
-            ws.append(row)
+            ws.append(xlsx_row(ws, row))
         wb.save(path)
     else:
         with path.open("w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(headers)
+            writer.writerow(csv_row(headers))
             for row in rows:
-                writer.writerow(["" if v is None else v for v in row])
+                writer.writerow(csv_row(row))
     return len(rows)

@@ -20,6 +20,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from duban.cells import keep_text, xlsx_row
 from duban.clock import shanghai
 from duban.config.policy import Labels
 from duban.reports.html import change_text, report_title
@@ -50,14 +51,14 @@ class _Sheet:
         self.rows = 0
         cells = []
         for text in headers:
-            cell = WriteOnlyCell(self.ws, value=text)
+            cell = keep_text(WriteOnlyCell(self.ws, value=text))
             cell.fill, cell.font = _HEADER_FILL, _HEADER_FONT
             cell.alignment = Alignment(wrap_text=True, vertical="center")
             cells.append(cell)
         self.ws.append(cells)
 
     def add(self, values: Iterable[Any]) -> None:
-        self.ws.append(list(values))
+        self.ws.append(xlsx_row(self.ws, values))
         self.rows += 1
 
     def filter(self) -> None:
