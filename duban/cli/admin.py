@@ -27,12 +27,13 @@ def verify(
     console.print(f"audit trail intact: {cases} cases, {events} events")
 
 
-def backup(target: Path = typer.Argument(..., help="file to write")) -> None:
+def backup(target: Path = typer.Argument(..., help="file to write (created readable by you only)"),
+           force: bool = typer.Option(False, "--force", help="replace TARGET if it exists")) -> None:
     """Back up the database while the service runs (SQLite online backup, or pg_dump)."""
     from duban.services.backup import backup as run_backup
 
     with reported_errors():
-        run_backup(context().engine, target)
+        run_backup(context().engine, target, force=force)
     console.print(f"backup written to {target}")
 
 

@@ -23,6 +23,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from duban.cells import keep_text, xlsx_row
 from duban.clock import shanghai
 from duban.config.policy import Labels
+from duban.files import write_private
 from duban.reports.html import change_text, report_title
 from duban.reports.ledger import CASE_FLAGS, event_columns
 from duban.reports.model import Report
@@ -242,13 +243,18 @@ def _ledger(wb: Workbook, report: Report) -> int:
     return sheet.rows
 
 
-def write_xlsx(report: Report, path: str | Path) -> Path:
-    """Write the report's workbook to `path` (one sheet per table, then the 台账)."""
-    path = Path(path)
-    wb = Workbook(write_only=True)
-    for write in (_summary, _received, _dispositions, _handling, _rates, _supervision, _key_cases,
-                  _complained, _ranking, _comparison, _trend, _warnings, _ledger):
-        write(wb, report)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
-    return path
+def write_xlsx(report: Report, path: str | Path, *, force: bool = False,
+               protected: Iterable[Path] = ()) -> Path:
+    """Write the report's workbook to `path` (one sheet per table, then the 台账).
+
+    Created 0600; FileExists if `path` exists and not `force`; never over `protected` (the
+    database: duban.files).
+    """
+    def save(out: Path) -> None:
+        wb = Workbook(write_only=True)
+        for write in (_summary, _received, _dispositions, _handling, _rates, _supervision, _key_cases,
+                      _complained, _ranking, _comparison, _trend, _warnings, _ledger):
+            write(wb, report)
+        wb.save(out)
+
+    return write_private(path, save, force=force, protected=protected)

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from duban.config.settings import Settings
 from duban.errors import AuthenticationFailed, InvalidActionInput
+from duban.files import private_dir
 from duban.models import ApiToken, User
 from duban.services.context import Actor, ServiceContext
 from duban.services.orgs import org_by_code
@@ -165,7 +166,7 @@ def secret_key(settings: Settings) -> str:
     path: Path = settings.data_dir / "secret_key"
     if path.is_file():
         return path.read_text(encoding="ascii").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     key = secrets.token_urlsafe(48)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
