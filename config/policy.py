@@ -151,6 +151,13 @@ class Schedule(BaseModel):
     chunk_size: int = Field(default=1000, ge=1)
 
 
+class Passwords(BaseModel):
+    min_length: int = Field(default=10, ge=8, le=64)
+    max_length: int = Field(default=200, ge=64, le=1000)
+    refuse_common: bool = True  # common-passwords.txt (and the office's own, in the config folder)
+    source: str = ""
+
+
 class Policy(BaseModel):
     deadlines: Deadlines
     extension: Extension
@@ -164,6 +171,7 @@ class Policy(BaseModel):
     notify: Notify
     schedule: Schedule
     reports: ReportPolicy = Field(default_factory=ReportPolicy)
+    passwords: Passwords = Field(default_factory=Passwords)
 
     def handling_limit(self, disposition: str, priority: str) -> Limit:
         return self.deadlines.handling[disposition].for_priority(priority)

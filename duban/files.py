@@ -29,7 +29,7 @@ from duban.errors import FileExists, ProtectedFile
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 # SQLite's companions of a database file (db.py adds the writer lock).
-SQLITE_COMPANIONS = ("-wal", "-shm", "-journal", ".writer-lock")
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal", ".writer-lock", ".sessions")
 
 
 def private_dir(path: str | Path, *, tighten: bool = False) -> Path:
