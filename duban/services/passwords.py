@@ -1,6 +1,6 @@
 """What a password must be: long enough, and not one attackers try first.
 
-Policy `[passwords]` sets the length; the list of common passwords is data
+Policy `[sign_in]` sets the length; the list of common passwords is data
 (config/common-passwords.txt, plus an office's own file of the same name in its config folder).
 Compared after NFKC folding and lower-casing, so "ＰＡＳＳＷＯＲＤ１" and "Password1" are the same
 common password. No network: the list ships with Duban.
@@ -13,7 +13,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from duban.config.policy import Passwords
+from duban.config.policy import SignIn
 from duban.errors import WeakPassword
 
 LIST = "common-passwords.txt"
@@ -36,7 +36,7 @@ def common_passwords(override_dir: Path | None = None) -> frozenset[str]:
     return frozenset(words)
 
 
-def check_password(rules: Passwords, password: str, *, username: str = "", field: str = "password",
+def check_password(rules: SignIn, password: str, *, username: str = "", field: str = "password",
                    override_dir: Path | None = None) -> None:
     """WeakPassword (naming `field` and what is wrong, never the password) unless it passes."""
     def weak(kind: str) -> WeakPassword:

@@ -3,7 +3,7 @@
 A user maps to a service `Actor(name, role, org_id)`; what it may see and do follows from that
 alone (policy `[roles]`, services/scope.py), so the API and the pages cannot drift apart.
 A new password, signing out and disabling end every session of the user (services/sessions.py);
-passwords follow policy `[passwords]` (services/passwords.py).
+passwords follow policy `[sign_in]` (services/passwords.py).
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def _check_password(ctx: ServiceContext, password: str, *, username: str = "",
                     field: str = "password") -> None:
     from duban.config.settings import get_settings
 
-    check_password(ctx.policy.passwords, password, username=username, field=field,
+    check_password(ctx.policy.sign_in, password, username=username, field=field,
                    override_dir=get_settings().override_dir)
 
 

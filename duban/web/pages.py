@@ -137,7 +137,7 @@ def logout(request: Request, posted: Posted) -> Response:
 
 def _password_form(request: Request, web: Web, viewer: Viewer, *, failed: str = "", field: str = "",
                    status: int = 200) -> Response:
-    rules = web.ctx.policy.passwords
+    rules = web.ctx.policy.sign_in
     return web.render(request, "password.html", viewer=viewer, status=status, failed=failed, field=field,
                       min_length=rules.min_length, max_length=rules.max_length)
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from duban.config.policy import Passwords
+from duban.config.policy import SignIn
 from duban.errors import AccountDisabled, AuthenticationFailed, InvalidActionInput, WeakPassword
 from duban.models import ApiToken, User
 from duban.services.passwords import check_password
@@ -25,7 +25,7 @@ from duban.services.users import (
 from tests.appworld import PASSWORD, fast_password_hashing  # noqa: F401
 from tests.factories import world
 
-RULES = Passwords(min_length=10, max_length=200)
+RULES = SignIn(min_length=10, max_length=200)
 
 
 @pytest.mark.parametrize("password", ["password123", "PASSWORD123", "ＰａｓｓＷｏｒｄ１２３", " password123 ",
