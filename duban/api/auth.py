@@ -11,8 +11,8 @@ from duban.api.present import user_out
 from duban.api.schemas import LoginIn, PasswordIn, ProblemOut, TokenOut, UserOut
 from duban.models import Org, User
 from duban.services.context import ServiceContext
-from duban.services.throttle import sign_in
-from duban.services.users import change_password, issue_token, sign_out
+from duban.services.throttle import change_password_counted, sign_in
+from duban.services.users import issue_token, sign_out
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -47,11 +47,12 @@ def logout(user: CurrentUser, token: BearerToken, ctx: Ctx, request: Request) ->
 
 @router.post("/password", status_code=204, responses={
     422: {"model": ProblemOut, "description": "`current_password` wrong, or `new_password` too short, "
-                                              "too long or common (code `weak_password`)"}})
+                                              "too long or common (code `weak_password`)"},
+    429: {"model": ProblemOut, "description": "too many wrong current passwords: wait Retry-After seconds"}})
 def password(body: PasswordIn, user: CurrentUser, token: BearerToken, ctx: Ctx, request: Request) -> Response:
     """Change your own password; every token and page session of yours ends, this one too."""
-    assert user.id is not None
-    change_password(ctx, user.id, current=body.current_password, new=body.new_password)
+    change_password_counted(ctx, request.app.state.login_throttle, user=user, current=body.current_password,
+                            new=body.new_password, address=request.client.host if request.client else None)
     token_cache(request).forget(token)
     return Response(status_code=204)
 

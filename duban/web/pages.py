@@ -24,8 +24,8 @@ from duban.notify.listing import count_mail, list_mail
 from duban.services.dashboard import dashboard
 from duban.services.privacy import OFFICE_ROLES, redact
 from duban.services.queries import CaseRow, hidden_identifiers, list_cases, scope_for
-from duban.services.throttle import sign_in
-from duban.services.users import change_password, sign_out
+from duban.services.throttle import change_password_counted, sign_in
+from duban.services.users import sign_out
 from duban.web.forms import posted_form
 from duban.web.render import CSP_INLINE_STYLE, Viewer, Web, safe_next
 from duban.web.session import Sessions
@@ -160,9 +160,16 @@ def change_password_page(request: Request, posted: Posted) -> Response:
     if new != posted.get("new_password2", ""):
         return _password_form(request, web, viewer, failed=errors["password_mismatch"], field="new_password2",
                               status=422)
-    assert viewer.user.id is not None
     try:
-        change_password(web.ctx, viewer.user.id, current=posted.get("current_password", "")[:1000], new=new)
+        change_password_counted(web.ctx, request.app.state.login_throttle, user=viewer.user,
+                                current=posted.get("current_password", "")[:1000], new=new,
+                                address=request.client.host if request.client else None)
+    except TooManyAttempts as exc:
+        minutes = max(1, -(-exc.retry_after // 60))
+        response = _password_form(request, web, viewer, status=429,
+                                  failed=errors["too_many_attempts"].format(minutes=minutes))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     except InvalidActionInput as exc:
         message = field_message(web.ctx.labels, field=exc.field, kind=exc.kind, message=exc.message,
                                 limits=exc.limits)

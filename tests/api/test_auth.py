@@ -126,3 +126,15 @@ def test_a_disabled_user_gets_a_clear_401_and_their_tokens_are_refused(aw: AppWo
     refused = client.post("/api/auth/login", json={"username": "unit", "password": PASSWORD})
     assert refused.status_code == 401 and refused.json()["code"] == "account_disabled"
     assert "停用" in refused.json()["message_zh"]
+
+
+def test_guessing_the_current_password_is_throttled_like_signing_in(aw: AppWorld,
+                                                                   client: httpx.Client) -> None:
+    def change(current: str) -> httpx.Response:
+        return client.post("/api/auth/password", headers=aw.auth("clerk"),
+                           json={"current_password": current, "new_password": "a fine new passphrase"})
+
+    assert [change(f"guess number {i}").status_code for i in range(5)] == [422] * 5
+    locked = change(PASSWORD)  # even the right one, while it lasts
+    assert locked.status_code == 429 and "Retry-After" in locked.headers
+    assert client.get("/api/auth/me", headers=aw.auth("clerk")).status_code == 200  # nothing ended
