@@ -58,11 +58,11 @@ def report(
             console.print(table)
             console.print(f"{cases}: {sum(n for _, n in rows)} ({len(rows)} cases)")
             return
+        protected = database_files(ctx.engine)
         for target in (xlsx, html, pdf):  # before the work: an existing file is refused at once
             if target is not None:
-                refuse_output(target, force=force, protected=database_files(ctx.engine))
+                refuse_output(target, force=force, protected=protected)
         result = build_report(ctx, chosen, office_code)
-        protected = database_files(ctx.engine)
         if xlsx:
             written = write_xlsx(result, xlsx, force=force, protected=protected)
             if not quiet:
