@@ -166,6 +166,15 @@ class Schedule(BaseModel):
     chunk_size: int = Field(default=1000, ge=1)
 
 
+class SignIn(BaseModel):
+    """What a password must be (services/passwords.py)."""
+
+    min_length: int = Field(default=10, ge=8, le=64)
+    max_length: int = Field(default=200, ge=64, le=1000)
+    refuse_common: bool = True  # common-passwords.txt (and the office's own, in the config folder)
+    source: str = ""
+
+
 class Policy(BaseModel):
     deadlines: Deadlines
     extension: Extension
@@ -180,6 +189,7 @@ class Policy(BaseModel):
     schedule: Schedule
     reports: ReportPolicy = Field(default_factory=ReportPolicy)
     dispatch: Dispatch = Field(default_factory=Dispatch)
+    sign_in: SignIn = Field(default_factory=SignIn)
 
     def handling_limit(self, disposition: str, priority: str) -> Limit:
         return self.deadlines.handling[disposition].for_priority(priority)

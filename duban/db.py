@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import SQLModel, create_engine
 
 from duban.config.settings import get_settings
+from duban.files import create_private, private_dir
 
 
 def make_engine(url: str) -> Engine:
@@ -22,7 +23,10 @@ def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            # Created here 0600 (and its folder 0700 if new): SQLite gives the -wal and -shm
+            # files the database file's mode, so the three hold identity for the owner only.
+            private_dir(Path(parsed.database).parent)
+            create_private(parsed.database)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)

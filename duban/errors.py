@@ -9,7 +9,11 @@
     ├── AvoidanceViolation      the case would go to the unit it complains about
     ├── PermissionDenied        the actor's role (or office) may not do this
     ├── AuthenticationFailed    unknown user, wrong password, or a token that is no longer valid
+    │   └── AccountDisabled     the right password, but the account is switched off
     ├── TooManyAttempts         too many failed sign-ins for this user name from this address
+    ├── WeakPassword (InvalidActionInput)  too short, or on the list of common passwords
+    ├── FileExists (FileExistsError)      an output file is there already: --force replaces it
+    ├── ProtectedFile (PermissionError)   an output file is the database itself: never written
     └── ConfigError (ValueError) a policy or calendar file is wrong
 
 Services raise these; the API maps them to HTTP codes in one handler, the CLI prints them.
@@ -128,6 +132,33 @@ class AuthenticationFailed(DubanError):
         super().__init__(message)
 
 
+class AccountDisabled(AuthenticationFailed):
+    """Said only to whoever gave the right password, so it tells a stranger nothing."""
+
+    code = "account_disabled"
+
+    def __init__(self, username: str) -> None:
+        self.username = username
+        super().__init__(f"the account {username!r} is disabled; ask an administrator to enable it "
+                         f"(账号已停用，请联系管理员)")
+
+
+class WeakPassword(InvalidActionInput):
+    """A password refused by the policy: `kind` is `too_short`, `too_long` or `common`."""
+
+    code = "weak_password"
+
+    def __init__(self, *, field: str, kind: str, min_length: int, max_length: int) -> None:
+        messages = {
+            "too_short": f"at least {min_length} characters (密码至少{min_length}个字符)",
+            "too_long": f"at most {max_length} characters (密码最多{max_length}个字符)",
+            "common": "this password is on the list of common passwords that attackers try first; "
+                      "choose another (密码过于常见，请换一个)",
+        }
+        super().__init__(action="password", field=field, message=messages[kind], kind=f"password_{kind}",
+                         limits={"min_length": min_length, "max_length": max_length})
+
+
 class TooManyAttempts(DubanError):
     """Sign-in refused without checking the password: too many recent failures (429)."""
 
@@ -136,6 +167,25 @@ class TooManyAttempts(DubanError):
     def __init__(self, retry_after: int) -> None:
         self.retry_after = retry_after
         super().__init__(f"too many failed sign-ins; try again in {retry_after} seconds")
+
+
+class FileExists(DubanError, FileExistsError):
+    code = "file_exists"
+
+    def __init__(self, path: object) -> None:
+        self.path = path
+        super().__init__(f"{path} exists already; choose another name, or add --force to replace it "
+                         f"(文件已存在：换一个文件名，或加 --force 覆盖)")
+
+
+class ProtectedFile(DubanError, PermissionError):
+    code = "protected_file"
+
+    def __init__(self, path: object, what: str) -> None:
+        self.path = path
+        self.what = what
+        super().__init__(f"{path} is {what}; it is never written over, not even with --force: "
+                         f"choose another file name (该文件是数据库文件，不能覆盖，请换一个文件名)")
 
 
 class ConfigError(DubanError, ValueError):

@@ -23,6 +23,9 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=200)  # argon2id, with its parameters
     active: bool = True
     created_at: dt.datetime = Field(sa_type=UTCDateTime)
+    # Bumped when the user signs out, changes password or is disabled: a page cookie carries the
+    # epoch it was issued under and is worthless after (duban.services.sessions).
+    session_epoch: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class ApiToken(SQLModel, table=True):

@@ -1,4 +1,5 @@
-"""Signing in for API clients: a password buys a bearer token; logout revokes it."""
+"""Signing in for API clients: a password buys a bearer token; logout and a new password end
+every session and token of the user, in every worker process (services/sessions.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from sqlmodel import Session
 
 from duban.api.deps import BearerToken, Ctx, CurrentUser, token_cache
 from duban.api.present import user_out
-from duban.api.schemas import LoginIn, ProblemOut, TokenOut, UserOut
+from duban.api.schemas import LoginIn, PasswordIn, ProblemOut, TokenOut, UserOut
 from duban.models import Org, User
 from duban.services.context import ServiceContext
-from duban.services.throttle import sign_in
-from duban.services.users import issue_token, revoke_token
+from duban.services.throttle import change_password_counted, sign_in
+from duban.services.users import issue_token, sign_out
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -24,7 +25,8 @@ def _user_dict(ctx: ServiceContext, user: User) -> dict:
 
 
 @router.post("/login", response_model=TokenOut, responses={
-    401: {"model": ProblemOut, "description": "wrong user name or password"},
+    401: {"model": ProblemOut, "description": "wrong user name or password; `account_disabled` (after the "
+                                              "right password) when the account is switched off"},
     429: {"model": ProblemOut, "description": "too many failures from here: wait Retry-After seconds"}})
 def login(body: LoginIn, ctx: Ctx, request: Request) -> dict:
     """Exchange a user name and password for a bearer token (valid 7 days)."""
@@ -36,8 +38,21 @@ def login(body: LoginIn, ctx: Ctx, request: Request) -> dict:
 
 @router.post("/logout", status_code=204)
 def logout(user: CurrentUser, token: BearerToken, ctx: Ctx, request: Request) -> Response:
-    """Revoke the token this request carries."""
-    revoke_token(ctx, token)
+    """Sign out everywhere: every token and page session of this user ends at once."""
+    assert user.id is not None
+    sign_out(ctx, user.id)
+    token_cache(request).forget(token)
+    return Response(status_code=204)
+
+
+@router.post("/password", status_code=204, responses={
+    422: {"model": ProblemOut, "description": "`current_password` wrong, or `new_password` too short, "
+                                              "too long or common (code `weak_password`)"},
+    429: {"model": ProblemOut, "description": "too many wrong current passwords: wait Retry-After seconds"}})
+def password(body: PasswordIn, user: CurrentUser, token: BearerToken, ctx: Ctx, request: Request) -> Response:
+    """Change your own password; every token and page session of yours ends, this one too."""
+    change_password_counted(ctx, request.app.state.login_throttle, user=user, current=body.current_password,
+                            new=body.new_password, address=request.client.host if request.client else None)
     token_cache(request).forget(token)
     return Response(status_code=204)
 

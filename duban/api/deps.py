@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from duban.errors import AuthenticationFailed
 from duban.models import User
 from duban.services.context import Actor, ServiceContext
+from duban.services.sessions import RevocationStamp, stamp_for
 from duban.services.users import actor_of, user_for_token
 
 # auto_error=False: a missing token becomes our own 401 with a Chinese message, not FastAPI's 403.
@@ -31,16 +32,21 @@ _bearer = HTTPBearer(auto_error=False, description="a token from POST /api/auth/
 class TokenCache:
     """Who a bearer token belongs to, remembered for `ttl` on the service clock.
 
-    The database stays the authority: a token is looked up again once its entry is `ttl` old, so
-    a token revoked or a user deactivated elsewhere (another worker process, the CLI) is refused
-    everywhere within `ttl`; logging out through this process forgets it at once. Kept by the
-    token's SHA-256, as the database keeps it; only tokens that were valid are kept, at most
-    `size` of them (the least recently used go first).
+    The database stays the authority. Every revocation (sign-out, new password, disabled user:
+    services/sessions.py) bumps the database's revocation stamp, which `seen()` reads on every
+    request (one `stat`); a stamp other than the one this cache was filled under empties it,
+    so a revoked token is refused by the next request in every worker process. Anything the stamp
+    does not announce (a token row deleted by hand, a process on another host) is picked up when
+    the entry is `ttl` old. Kept by the token's SHA-256, as the database keeps it; only tokens
+    that were valid are kept, at most `size` of them (the least recently used go first).
     """
 
-    def __init__(self, *, ttl: dt.timedelta = dt.timedelta(seconds=5), size: int = 4096) -> None:
+    def __init__(self, *, ttl: dt.timedelta = dt.timedelta(seconds=5), size: int = 4096,
+                 stamp: RevocationStamp | None = None) -> None:
         self.ttl = ttl
         self.size = size
+        self.stamp = stamp
+        self._mark = stamp.current() if stamp is not None else 0
         self._lock = threading.Lock()
         self._entries: OrderedDict[str, tuple[dt.datetime, User]] = OrderedDict()
 
@@ -48,7 +54,20 @@ class TokenCache:
     def _key(token: str) -> str:
         return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
+    def seen(self) -> int:
+        """The revocation stamp now; the cache is emptied if it moved since it was last read."""
+        if self.stamp is None:
+            return 0
+        mark = self.stamp.current()
+        if mark != self._mark:
+            with self._lock:
+                if mark != self._mark:
+                    self._entries.clear()
+                    self._mark = mark
+        return mark
+
     def get(self, token: str, now: dt.datetime) -> User | None:
+        """The owner if remembered (call `seen()` first, once per request: it reads the stamp)."""
         key = self._key(token)
         with self._lock:
             entry = self._entries.get(key)
@@ -61,8 +80,11 @@ class TokenCache:
             self._entries.move_to_end(key)
             return user
 
-    def put(self, token: str, user: User, now: dt.datetime) -> None:
+    def put(self, token: str, user: User, now: dt.datetime, *, mark: int | None = None) -> None:
+        """Remember the owner, unless a revocation came since `mark` (read before the lookup)."""
         with self._lock:
+            if mark is not None and mark != self._mark:
+                return  # the lookup may have read the token just before it was revoked
             self._entries[self._key(token)] = (now, user)
             self._entries.move_to_end(self._key(token))
             while len(self._entries) > self.size:
@@ -78,7 +100,7 @@ def token_cache(request: Request) -> TokenCache:
     state = request.app.state
     cache = getattr(state, "token_cache", None)
     if cache is None:
-        cache = state.token_cache = TokenCache()
+        cache = state.token_cache = TokenCache(stamp=stamp_for(state.ctx.engine))
     return cache  # type: ignore[no-any-return]
 
 
@@ -97,12 +119,13 @@ async def current_user(
     token: Annotated[str, Depends(bearer_token)],
 ) -> User:
     cache = token_cache(request)
+    mark = cache.seen()
     user = cache.get(token, ctx.now())
     if user is None:
         user = await run_in_threadpool(user_for_token, ctx, token)  # a query: not on the event loop
         if user is None:
             raise AuthenticationFailed("the token is unknown, revoked or expired; sign in again")
-        cache.put(token, user, ctx.now())
+        cache.put(token, user, ctx.now(), mark=mark)
     return user
 
 

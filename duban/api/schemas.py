@@ -58,6 +58,13 @@ class LoginIn(_In):
     password: str = Field(min_length=1, max_length=200)
 
 
+class PasswordIn(_In):
+    """Your own new password (policy: a minimum length, not a common password, not your user name)."""
+
+    current_password: str = Field(min_length=1, max_length=1000)
+    new_password: str = Field(min_length=1, max_length=1000)
+
+
 class OrgRef(BaseModel):
     code: str
     name: str

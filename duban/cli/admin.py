@@ -80,7 +80,9 @@ def rotate_key() -> None:
 @audit_app.command("export")
 def export(
     case: str = typer.Option(..., "--case", help="the case number"),
-    output: Path | None = typer.Option(None, "--output", "-o", help="file to write (default: stdout)"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="file to write (default: stdout; "
+                                                                    "created readable by you only)"),
+    force: bool = typer.Option(False, "--force", help="replace OUTPUT if it exists"),
 ) -> None:
     """Write one case's trail with what an outside auditor needs to check it (scripts/audit-check)."""
     from duban.services.auditexport import export_case
@@ -92,11 +94,15 @@ def export(
     if output is None:
         console.out(text, highlight=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        from duban.files import database_files, write_private_text
+
+        with reported_errors():
+            write_private_text(output, text, force=force, protected=database_files(context().engine))
         console.print(f"case {case}: {len(doc['events'])} events written to {output}")
 
 
-def backup(target: Path = typer.Argument(..., help="file to write")) -> None:
+def backup(target: Path = typer.Argument(..., help="file to write (created readable by you only)"),
+           force: bool = typer.Option(False, "--force", help="replace TARGET if it exists")) -> None:
     """Back up the database while the service runs (SQLite online backup, or pg_dump), after a
     signed checkpoint of the audit trail."""
     from duban.services.backup import backup as run_backup
@@ -105,7 +111,7 @@ def backup(target: Path = typer.Argument(..., help="file to write")) -> None:
     engine = context().engine
     with reported_errors():
         line = write_checkpoint(engine, Place.of())
-        run_backup(engine, target)
+        run_backup(engine, target, force=force)
     console.print(f"backup written to {target} (audit checkpoint {line['n']})")
 
 

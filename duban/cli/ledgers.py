@@ -16,10 +16,13 @@ def import_(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="ledger .xlsx or .csv"),
     office: str | None = typer.Option(None, help="office code for rows without 受理单位编码"),
     errors: Path | None = typer.Option(None, "--errors", help="also write rejected rows to this CSV"),
+    force: bool = typer.Option(False, "--force", help="replace the --errors file if it exists"),
     as_: str = typer.Option("clerk", "--as", help=AS_HELP),
     user: str | None = typer.Option(None, help="name recorded in the audit trail"),
 ) -> None:
     """Register the cases of an Excel/CSV ledger (台账); bad rows are reported, not half-imported."""
+    from duban.cells import csv_row
+    from duban.files import database_files, write_private
     from duban.importer import import_file
 
     ctx = context()
@@ -43,11 +46,14 @@ def import_(
         if len(result.errors) > 200:
             err_console.print(f"… {len(result.errors) - 200} more (use --errors FILE)")
         if errors:
-            errors.parent.mkdir(parents=True, exist_ok=True)
-            with errors.open("w", encoding="utf-8-sig", newline="") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(["行", "列", "原因"])
-                writer.writerows([e.row, e.column, e.reason] for e in result.errors)
+            def write(out: Path) -> None:
+                with out.open("w", encoding="utf-8-sig", newline="") as handle:
+                    writer = csv.writer(handle)
+                    writer.writerow(["行", "列", "原因"])
+                    writer.writerows(csv_row([e.row, e.column, e.reason]) for e in result.errors)
+
+            with reported_errors():
+                write_private(errors, write, force=force, protected=database_files(ctx.engine))
             console.print(f"errors: {errors}")
         raise typer.Exit(1 if not (result.created or result.linked or result.skipped) else 0)
 
@@ -64,8 +70,12 @@ def export(
     text: str | None = None,
     limit: int = typer.Option(1_000_000, min=1),
     as_: str = typer.Option("dispatcher", "--as", help=AS_HELP),
+    force: bool = typer.Option(False, "--force", help="replace FILE if it exists (never the database)"),
 ) -> None:
-    """Export a filtered case list; a unit's or a leader's file never holds complainant identity."""
+    """Export a filtered case list; a unit's or a leader's file never holds complainant identity.
+
+    FILE is created readable by you only; an existing FILE is kept unless --force.
+    """
     from sqlmodel import Session
 
     from duban.reports.export import export_cases
@@ -79,5 +89,5 @@ def export(
         flt.state, flt.disposition, flt.level, flt.priority, flt.warning = (
             state, disposition, level, priority, warning)
         flt.overdue, flt.open_only, flt.text, flt.limit = overdue or None, open_only, text, limit
-        count = export_cases(ctx, flt, file, viewer=actor)
+        count = export_cases(ctx, flt, file, viewer=actor, force=force)
     console.print(f"{file}: {count} cases")

@@ -34,8 +34,10 @@ def report(
     cases: str | None = typer.Option(None, "--cases", help="list the cases behind FIGURE instead"),
     where: list[str] = typer.Option([], "--where", help="with --cases: level=city, unit=GS-FGW, ..."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="write files only, print nothing"),
+    force: bool = typer.Option(False, "--force", help="replace --xlsx/--html/--pdf files that exist"),
 ) -> None:
     """The periodic report (每月专报 and the rest): figures, rates, rankings, trend, warnings."""
+    from duban.files import database_files, refuse_output, write_private_text
     from duban.reports import Trace, build_report, cases_behind, parse_period
     from duban.reports.build import root_office
     from duban.reports.html import render_report_page
@@ -56,21 +58,24 @@ def report(
             console.print(table)
             console.print(f"{cases}: {sum(n for _, n in rows)} ({len(rows)} cases)")
             return
+        protected = database_files(ctx.engine)
+        for target in (xlsx, html, pdf):  # before the work: an existing file is refused at once
+            if target is not None:
+                refuse_output(target, force=force, protected=protected)
         result = build_report(ctx, chosen, office_code)
         if xlsx:
-            written = write_xlsx(result, xlsx)
+            written = write_xlsx(result, xlsx, force=force, protected=protected)
             if not quiet:
                 console.print(f"xlsx: {written}")
         page = render_report_page(result) if (html or pdf) else ""
         if html:
-            html.parent.mkdir(parents=True, exist_ok=True)
-            html.write_text(page, encoding="utf-8")
+            write_private_text(html, page, force=force, protected=protected)
             if not quiet:
                 console.print(f"html: {html}")
         if pdf:
             from duban.reports.pdf import html_to_pdf
 
-            written = html_to_pdf(page, pdf)
+            written = html_to_pdf(page, pdf, force=force, protected=protected)
             if not quiet:
                 console.print(f"pdf: {written}")
     if not quiet and not (xlsx or html or pdf):
@@ -81,6 +86,7 @@ def board(
     office: str | None = typer.Option(None, help="office code (default: the top office)"),
     html: Path | None = typer.Option(None, "--html", help="write the board page here"),
     at: str | None = typer.Option(None, "--at", help="as of this Beijing time (default: now)"),
+    force: bool = typer.Option(False, "--force", help="replace the --html file if it exists"),
 ) -> None:
     """The warning board (预警看板): open cases by unit and colour, overdue cases first."""
     from duban.clock import parse_local
@@ -94,8 +100,11 @@ def board(
         result = build_board(ctx, office or root_office(ctx), at=parse_local(at) if at else None,
                              red_limit=20)
     if html:
-        html.parent.mkdir(parents=True, exist_ok=True)
-        html.write_text(render_board_page(result), encoding="utf-8")
+        from duban.files import database_files, write_private_text
+
+        with reported_errors():
+            write_private_text(html, render_board_page(result), force=force,
+                               protected=database_files(ctx.engine))
         console.print(f"html: {html}")
         return
     console.print(render_board(result))

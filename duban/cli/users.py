@@ -1,4 +1,8 @@
-"""`duban user`: add users, list them, set a password."""
+"""`duban user`: add users, list them, set a password, disable and enable them.
+
+A new password and disabling end every page session and API token of the user at once, in every
+`duban serve` worker on this host (services/sessions.py).
+"""
 
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ def add(
     name: str = typer.Option("", help="display name"),
     password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
 ) -> None:
-    """Add a user who signs in with USERNAME and a password (at least 8 characters)."""
+    """Add a user who signs in with USERNAME and a password (10+ characters, not a common one)."""
     from duban.services.users import create_user
 
     ctx = context()
@@ -35,12 +39,33 @@ def passwd(
     username: str,
     password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
 ) -> None:
-    """Set a user's password."""
+    """Set a user's password; every session and token of theirs ends at once."""
     from duban.services.users import set_password
 
     with reported_errors():
         set_password(context(), username, password)
-    console.print(f"password of {username} changed")
+    console.print(f"password of {username} changed; their sessions and tokens have ended")
+
+
+@app.command("disable")
+def disable(username: str) -> None:
+    """Switch a user off: every session and token ends at once, and signing in is refused."""
+    from duban.services.users import set_active
+
+    with reported_errors():
+        changed = set_active(context(), username, False)
+    console.print(f"{username} disabled; their sessions and tokens have ended" if changed
+                  else f"{username} was disabled already")
+
+
+@app.command("enable")
+def enable(username: str) -> None:
+    """Let a disabled user sign in again (with the password they had)."""
+    from duban.services.users import set_active
+
+    with reported_errors():
+        changed = set_active(context(), username, True)
+    console.print(f"{username} enabled" if changed else f"{username} was enabled already")
 
 
 @app.command("list")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlmodel import Session, col, func, select
 
+from duban.files import private_dir
 from duban.models import Case, Org, User
 from duban.services.context import ServiceContext
 from duban.services.users import create_user, set_password
@@ -84,7 +85,8 @@ def ensure_demo_accounts(ctx: ServiceContext, data_dir: Path) -> list[DemoAccoun
 
 
 def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a file left 0644 by an older version is narrowed too
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(text)

@@ -19,7 +19,9 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from sqlmodel import Session
 
+from duban.cells import csv_row, xlsx_row
 from duban.clock import shanghai
+from duban.files import database_files, write_private
 from duban.models import Case, Complainant, RepeatContact, Subject
 from duban.services.context import Actor, ServiceContext
 from duban.services.privacy import identifiers, may_export_complainant, redact
@@ -114,23 +116,34 @@ def _local(value: dt.datetime | None) -> dt.datetime | None:
     return shanghai(value).replace(tzinfo=None) if value is not None else None
 
 
-def export_cases(ctx: ServiceContext, flt: CaseFilter, path: str | Path, *, viewer: Actor) -> int:
-    """Write the list to `path` (.xlsx, else CSV with a BOM so Excel reads it as UTF-8)."""
+def export_cases(ctx: ServiceContext, flt: CaseFilter, path: str | Path, *, viewer: Actor,
+                 force: bool = False) -> int:
+    """Write the list to `path` (.xlsx, else CSV with a BOM so Excel reads it as UTF-8).
+
+    The file is created 0600; an existing `path` is FileExists unless `force`, and the database
+    is ProtectedFile whatever `force` says (duban.files).
+    """
     path = Path(path)
-    headers, rows = export_rows(ctx, flt, viewer=viewer)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        wb = Workbook(write_only=True)
-        ws = wb.create_sheet(ctx.labels.report.get("sheet_ledger", "cases"))
-        ws.freeze_panes = "A2"
-        ws.append(headers)
-        for row in rows:
-            ws.append(row)
-        wb.save(path)
-    else:
-        with path.open("w", encoding="utf-8-sig", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(headers)
+    count = 0
+
+    def write(out: Path) -> None:
+        nonlocal count
+        headers, rows = export_rows(ctx, flt, viewer=viewer)
+        count = len(rows)
+        if path.suffix.lower() in (".xlsx", ".xlsm"):
+            wb = Workbook(write_only=True)
+            ws = wb.create_sheet(ctx.labels.report.get("sheet_ledger", "cases"))
+            ws.freeze_panes = "A2"
+            ws.append(xlsx_row(ws, headers))
             for row in rows:
-                writer.writerow(["" if v is None else v for v in row])
-    return len(rows)
+                ws.append(xlsx_row(ws, row))
+            wb.save(out)
+        else:
+            with out.open("w", encoding="utf-8-sig", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(csv_row(headers))
+                for row in rows:
+                    writer.writerow(csv_row(row))
+
+    write_private(path, write, force=force, protected=database_files(ctx.engine))
+    return count

@@ -20,8 +20,10 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from duban.cells import keep_text, xlsx_row
 from duban.clock import shanghai
 from duban.config.policy import Labels
+from duban.files import write_private
 from duban.reports.html import change_text, report_title
 from duban.reports.ledger import CASE_FLAGS, event_columns
 from duban.reports.model import Report
@@ -50,14 +52,14 @@ class _Sheet:
         self.rows = 0
         cells = []
         for text in headers:
-            cell = WriteOnlyCell(self.ws, value=text)
+            cell = keep_text(WriteOnlyCell(self.ws, value=text))
             cell.fill, cell.font = _HEADER_FILL, _HEADER_FONT
             cell.alignment = Alignment(wrap_text=True, vertical="center")
             cells.append(cell)
         self.ws.append(cells)
 
     def add(self, values: Iterable[Any]) -> None:
-        self.ws.append(list(values))
+        self.ws.append(xlsx_row(self.ws, values))
         self.rows += 1
 
     def filter(self) -> None:
@@ -241,13 +243,18 @@ def _ledger(wb: Workbook, report: Report) -> int:
     return sheet.rows
 
 
-def write_xlsx(report: Report, path: str | Path) -> Path:
-    """Write the report's workbook to `path` (one sheet per table, then the 台账)."""
-    path = Path(path)
-    wb = Workbook(write_only=True)
-    for write in (_summary, _received, _dispositions, _handling, _rates, _supervision, _key_cases,
-                  _complained, _ranking, _comparison, _trend, _warnings, _ledger):
-        write(wb, report)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
-    return path
+def write_xlsx(report: Report, path: str | Path, *, force: bool = False,
+               protected: Iterable[Path] = ()) -> Path:
+    """Write the report's workbook to `path` (one sheet per table, then the 台账).
+
+    Created 0600; FileExists if `path` exists and not `force`; never over `protected` (the
+    database: duban.files).
+    """
+    def save(out: Path) -> None:
+        wb = Workbook(write_only=True)
+        for write in (_summary, _received, _dispositions, _handling, _rates, _supervision, _key_cases,
+                      _complained, _ranking, _comparison, _trend, _warnings, _ledger):
+            write(wb, report)
+        wb.save(out)
+
+    return write_private(path, save, force=force, protected=protected)

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
 from duban.errors import DubanError
+from duban.files import create_private, database_files, write_private
 
 
 class BackupError(DubanError):
@@ -26,27 +27,37 @@ def _sqlite_path(url: str) -> Path:
     return Path(database)
 
 
-def backup(engine: Engine, target: Path) -> Path:
-    """Write a consistent copy while the service keeps running."""
+def backup(engine: Engine, target: Path, *, force: bool = False) -> Path:
+    """Write a consistent copy while the service keeps running.
+
+    The copy is created 0600; an existing `target` is FileExists unless `force`, and the
+    database itself (by any name) is ProtectedFile (duban.files).
+    """
     url = engine.url.render_as_string(hide_password=False)
-    target.parent.mkdir(parents=True, exist_ok=True)
     if engine.dialect.name == "sqlite":
-        src = sqlite3.connect(_sqlite_path(url))
-        dst = sqlite3.connect(target)
-        try:
-            with dst:
-                src.backup(dst)  # pages copied under SQLite's own locking: consistent while live
-        finally:
-            src.close()
-            dst.close()
-        return target
+        source = _sqlite_path(url)
+
+        def copy(out: Path) -> None:
+            src = sqlite3.connect(source)
+            dst = sqlite3.connect(out)
+            try:
+                with dst:
+                    src.backup(dst)  # pages copied under SQLite's own locking: consistent while live
+            finally:
+                src.close()
+                dst.close()
+
+        return write_private(target, copy, force=force, protected=database_files(engine))
     if engine.dialect.name == "postgresql":
         pg_dump = shutil.which("pg_dump")
         if pg_dump is None:
             raise BackupError("pg_dump is not installed (apt-get install postgresql-client)")
         libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        subprocess.run([pg_dump, "--format=custom", f"--file={target}", libpq], check=True)
-        return target
+
+        def dump(out: Path) -> None:
+            subprocess.run([pg_dump, "--format=custom", f"--file={out}", libpq], check=True)
+
+        return write_private(target, dump, force=force)
     raise BackupError(f"no backup method for {engine.dialect.name}")
 
 
@@ -62,6 +73,7 @@ def restore(url: str, source: Path) -> None:
         finally:
             check.close()
         path = _sqlite_path(url)
+        create_private(path)  # a database restored where there was none is the owner's only too
         for suffix in ("-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         src = sqlite3.connect(source)

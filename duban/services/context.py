@@ -11,6 +11,7 @@ from duban.clock import Clock, SystemClock, local_date
 from duban.config.policy import Labels, Policy, load_labels, load_policy
 from duban.config.settings import Settings, get_settings
 from duban.db import get_engine
+from duban.files import private_dir
 from duban.notify.templates import Templates, load_templates
 from duban.schema import upgrade
 from duban.services.auditkeys import KeyRing, default_keyring
@@ -50,6 +51,7 @@ class ServiceContext:
         cls, settings: Settings | None = None, *, clock: Clock | None = None, create: bool = True
     ) -> ServiceContext:
         settings = settings or get_settings()
+        private_dir(settings.data_dir, tighten=True)  # database, keys, backups: the owner's only
         engine = get_engine(settings.resolved_database_url)
         if create:
             # The schema at the migrations' head, so that a later release can migrate it.

@@ -2,6 +2,8 @@
 
 A user maps to a service `Actor(name, role, org_id)`; what it may see and do follows from that
 alone (policy `[roles]`, services/scope.py), so the API and the pages cannot drift apart.
+A new password, signing out and disabling end every session of the user (services/sessions.py);
+passwords follow policy `[sign_in]` (services/passwords.py).
 """
 
 from __future__ import annotations
@@ -19,15 +21,17 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, select
 
 from duban.config.settings import Settings
-from duban.errors import AuthenticationFailed, InvalidActionInput
+from duban.errors import AccountDisabled, AuthenticationFailed, InvalidActionInput
+from duban.files import private_dir
 from duban.models import ApiToken, User
 from duban.services.context import Actor, ServiceContext
 from duban.services.orgs import org_by_code
+from duban.services.passwords import check_password
+from duban.services.sessions import announce, end_sessions, end_sessions_in
 
 ROLES = ("clerk", "dispatcher", "unit", "supervisor", "leader", "admin")
 TOKEN_LIFETIME = dt.timedelta(days=7)
 TOKEN_PREFIX = "dbn_"
-MIN_PASSWORD = 8
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$")
 
 
@@ -58,7 +62,7 @@ def create_user(ctx: ServiceContext, *, username: str, password: str, role: str,
         raise _bad("username", "1–60 letters, digits, '.', '_' or '-', starting with a letter or digit")
     if role not in ROLES:
         raise _bad("role", f"{role!r} is not one of {', '.join(ROLES)}")
-    _check_password(password)
+    _check_password(ctx, password, username=username)
     with Session(ctx.engine, expire_on_commit=False) as session:
         org = org_by_code(session, org_code)
         if (role == "unit") == (org.kind == "office"):
@@ -74,33 +78,99 @@ def create_user(ctx: ServiceContext, *, username: str, password: str, role: str,
         return user
 
 
-def _check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD or len(password) > 200:
-        raise _bad("password", f"{MIN_PASSWORD}–200 characters")
+def _check_password(ctx: ServiceContext, password: str, *, username: str = "",
+                    field: str = "password") -> None:
+    from duban.config.settings import get_settings
+
+    check_password(ctx.policy.sign_in, password, username=username, field=field,
+                   override_dir=get_settings().override_dir)
+
+
+def _user_named(session: Session, username: str) -> User:
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None:
+        raise _bad("username", f"no user {username!r}; `duban user list` shows who there is")
+    return user
 
 
 def set_password(ctx: ServiceContext, username: str, password: str) -> None:
-    _check_password(password)
+    """An administrator's new password for a user: every session of that user ends at once."""
+    _check_password(ctx, password, username=username)
     with Session(ctx.engine) as session:
-        user = session.exec(select(User).where(User.username == username)).first()
-        if user is None:
-            raise _bad("username", f"no user {username!r}")
+        user = _user_named(session, username)
         user.password_hash = _hasher().hash(password)
         session.add(user)
+        session.flush()
+        assert user.id is not None
+        end_sessions_in(session, user.id)
         session.commit()
+    announce(ctx.engine)
+
+
+def change_password(ctx: ServiceContext, user_id: int, *, current: str, new: str) -> None:
+    """A user's own new password, given the current one; every session of theirs ends, this one too.
+
+    InvalidActionInput on `current_password` when it is wrong; WeakPassword on `new_password`.
+    """
+    with Session(ctx.engine) as session:
+        user = session.get(User, user_id)
+        if user is None or not user.active:
+            raise AuthenticationFailed()
+        try:
+            _hasher().verify(user.password_hash, current)
+        except (VerificationError, InvalidHashError):
+            raise InvalidActionInput(action="password", field="current_password", kind="password_wrong",
+                                     message="the current password is wrong") from None
+        _check_password(ctx, new, username=user.username, field="new_password")
+        user.password_hash = _hasher().hash(new)
+        session.add(user)
+        session.flush()
+        end_sessions_in(session, user_id)
+        session.commit()
+    announce(ctx.engine)
+
+
+def set_active(ctx: ServiceContext, username: str, active: bool) -> bool:
+    """Disable (every session ends at once, signing in is refused) or enable a user.
+
+    Whether anything changed.
+    """
+    with Session(ctx.engine) as session:
+        user = _user_named(session, username)
+        changed = user.active != active
+        user.active = active
+        session.add(user)
+        session.flush()
+        assert user.id is not None
+        if not active:
+            end_sessions_in(session, user.id)
+        session.commit()
+    if not active:
+        announce(ctx.engine)
+    return changed
+
+
+def sign_out(ctx: ServiceContext, user_id: int) -> None:
+    """Signing out ends every page session and token of the user, in every worker process."""
+    end_sessions(ctx.engine, user_id)
 
 
 def authenticate(ctx: ServiceContext, username: str, password: str) -> User:
-    """The active user with this name and password; AuthenticationFailed otherwise."""
+    """The active user with this name and password; AuthenticationFailed otherwise.
+
+    A disabled account is AccountDisabled, said only after the right password.
+    """
     with Session(ctx.engine, expire_on_commit=False) as session:
         user = session.exec(select(User).where(User.username == username)).first()
-        stored = user.password_hash if user is not None and user.active else _dummy_hash()
+        stored = user.password_hash if user is not None else _dummy_hash()
         try:
             _hasher().verify(stored, password)
         except (VerificationError, InvalidHashError):
             raise AuthenticationFailed() from None
-        if user is None or not user.active:
+        if user is None:
             raise AuthenticationFailed()
+        if not user.active:
+            raise AccountDisabled(user.username)
         if _hasher().check_needs_rehash(user.password_hash):
             user.password_hash = _hasher().hash(password)
             session.add(user)
@@ -108,10 +178,13 @@ def authenticate(ctx: ServiceContext, username: str, password: str) -> User:
         return user
 
 
-def get_user(ctx: ServiceContext, user_id: int) -> User | None:
+def get_user(ctx: ServiceContext, user_id: int, *, epoch: int | None = None) -> User | None:
+    """The active user, if `epoch` (a page session's) is still theirs: None once it has ended."""
     with Session(ctx.engine, expire_on_commit=False) as session:
         user = session.get(User, user_id)
-        return user if user is not None and user.active else None
+        if user is None or not user.active or (epoch is not None and epoch != user.session_epoch):
+            return None
+        return user
 
 
 def list_users(ctx: ServiceContext) -> list[User]:
@@ -165,7 +238,7 @@ def secret_key(settings: Settings) -> str:
     path: Path = settings.data_dir / "secret_key"
     if path.is_file():
         return path.read_text(encoding="ascii").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     key = secrets.token_urlsafe(48)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

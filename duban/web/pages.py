@@ -17,13 +17,15 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
 
-from duban.errors import AuthenticationFailed, PermissionDenied, TooManyAttempts
+from duban.api.errors import field_message
+from duban.errors import AuthenticationFailed, InvalidActionInput, PermissionDenied, TooManyAttempts
 from duban.models import Case
 from duban.notify.listing import count_mail, list_mail
 from duban.services.dashboard import dashboard
 from duban.services.privacy import OFFICE_ROLES, redact
 from duban.services.queries import CaseRow, hidden_identifiers, list_cases, scope_for
-from duban.services.throttle import sign_in
+from duban.services.throttle import change_password_counted, sign_in
+from duban.services.users import sign_out
 from duban.web.forms import posted_form
 from duban.web.render import CSP_INLINE_STYLE, Viewer, Web, safe_next
 from duban.web.session import Sessions
@@ -76,17 +78,17 @@ def index() -> RedirectResponse:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, next: str = "/inbox") -> Response:
+def login_page(request: Request, next: str = "/inbox", changed: str = "") -> Response:
     web = web_of(request)
     if web.viewer(request) is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return _login_form(request, web, next=safe_next(next))
+    return _login_form(request, web, next=safe_next(next), changed=changed == "1")
 
 
 def _login_form(request: Request, web: Web, *, next: str, username: str = "", failed: str = "",
-                status: int = 200) -> Response:
+                status: int = 200, changed: bool = False) -> Response:
     session = web.sessions.load(request) or Sessions.new()
-    response = web.render(request, "login.html", viewer=None, status=status, next=next,
+    response = web.render(request, "login.html", viewer=None, status=status, next=next, changed=changed,
                           csrf=web.sessions.csrf_token(session), username=username, failed=failed)
     web.sessions.save(response, session, secure=_secure(request))
     return response
@@ -111,20 +113,69 @@ def login(request: Request, posted: Posted) -> Response:
                                failed=errors["too_many_attempts"].format(minutes=minutes))
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
-    except AuthenticationFailed:
+    except AuthenticationFailed as exc:  # AccountDisabled too, with its own message
         return _login_form(request, web, next=target, username=username,
-                           failed=errors["authentication_failed"], status=401)
+                           failed=errors.get(exc.code, errors["authentication_failed"]), status=401)
     response = RedirectResponse(target, status_code=303)
-    web.sessions.save(response, Sessions.new(user.id), secure=_secure(request))  # a fresh nonce
+    web.sessions.save(response, Sessions.new(user.id, user.session_epoch),  # a fresh nonce
+                      secure=_secure(request))
     return response
 
 
 @router.post("/logout")
 def logout(request: Request, posted: Posted) -> Response:
+    """Sign out: every session and token of the user ends, on every device and worker."""
     web = web_of(request)
     response = RedirectResponse("/login", status_code=303)
     if web.sessions.csrf_ok(web.sessions.load(request), posted.get("csrf")):
+        viewer = web.viewer(request)
+        if viewer is not None and viewer.user.id is not None:
+            sign_out(web.ctx, viewer.user.id)
         web.sessions.clear(response)
+    return response
+
+
+def _password_form(request: Request, web: Web, viewer: Viewer, *, failed: str = "", field: str = "",
+                   status: int = 200) -> Response:
+    rules = web.ctx.policy.sign_in
+    return web.render(request, "password.html", viewer=viewer, status=status, failed=failed, field=field,
+                      min_length=rules.min_length, max_length=rules.max_length)
+
+
+@router.get("/account/password", response_class=HTMLResponse)
+def password_page(request: Request) -> Response:
+    web = web_of(request)
+    return _password_form(request, web, web.require(request))
+
+
+@router.post("/account/password")
+def change_password_page(request: Request, posted: Posted) -> Response:
+    """A new password: every session of the user ends, this one too; sign in again with it."""
+    web = web_of(request)
+    viewer = web.require(request)
+    errors = web.ctx.labels.errors
+    if not web.sessions.csrf_ok(viewer.session, posted.get("csrf")):
+        return _password_form(request, web, viewer, failed=errors["csrf_failed"], status=403)
+    new = posted.get("new_password", "")
+    if new != posted.get("new_password2", ""):
+        return _password_form(request, web, viewer, failed=errors["password_mismatch"], field="new_password2",
+                              status=422)
+    try:
+        change_password_counted(web.ctx, request.app.state.login_throttle, user=viewer.user,
+                                current=posted.get("current_password", "")[:1000], new=new,
+                                address=request.client.host if request.client else None)
+    except TooManyAttempts as exc:
+        minutes = max(1, -(-exc.retry_after // 60))
+        response = _password_form(request, web, viewer, status=429,
+                                  failed=errors["too_many_attempts"].format(minutes=minutes))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    except InvalidActionInput as exc:
+        message = field_message(web.ctx.labels, field=exc.field, kind=exc.kind, message=exc.message,
+                                limits=exc.limits)
+        return _password_form(request, web, viewer, failed=message, field=exc.field, status=422)
+    response = RedirectResponse("/login?changed=1", status_code=303)
+    web.sessions.clear(response)
     return response
 
 

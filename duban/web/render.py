@@ -72,7 +72,7 @@ class Web:
         session = self.sessions.load(request)
         if session is None or session.user_id is None:
             return None
-        user = get_user(self.ctx, session.user_id)
+        user = get_user(self.ctx, session.user_id, epoch=session.epoch)  # None once signed out
         if user is None:
             return None
         with Session(self.ctx.engine) as db:

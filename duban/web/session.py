@@ -1,10 +1,12 @@
 """Page sessions: a signed cookie naming the user, and a CSRF token bound to it.
 
-The cookie holds only the user id and a random nonce, signed with itsdangerous (the secret comes
-from DUBAN_SECRET_KEY or the data folder); it is HttpOnly and SameSite=Lax, and Secure when the
-page came over HTTPS. Every form carries a token derived from the nonce, so a form posted from
-another site, or from a session that has since changed, is refused. A new nonce is issued at
-sign-in, so a session fixed before sign-in is worthless after it.
+The cookie holds only the user id, the user's session epoch and a random nonce, signed with
+itsdangerous (the secret comes from DUBAN_SECRET_KEY or the data folder); it is HttpOnly and
+SameSite=Lax, and Secure when the page came over HTTPS. Signing out, a new password or a disabled
+account bump the user's epoch (services/sessions.py): every cookie issued before is refused by
+the next page, whichever worker serves it. Every form carries a token derived from the nonce, so a
+form posted from another site, or from a session that has since changed, is refused. A new nonce
+is issued at sign-in, so a session fixed before sign-in is worthless after it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class LoginRequired(Exception):
 class WebSession:
     user_id: int | None
     nonce: str
+    epoch: int = -1  # the user's session_epoch at sign-in; -1 (no user, or an older cookie) matches none
 
 
 class Sessions:
@@ -46,15 +49,16 @@ class Sessions:
             return None
         if not isinstance(data, dict) or not isinstance(data.get("n"), str):
             return None
-        user_id = data.get("u")
-        return WebSession(user_id=user_id if isinstance(user_id, int) else None, nonce=data["n"])
+        user_id, epoch = data.get("u"), data.get("e")
+        return WebSession(user_id=user_id if isinstance(user_id, int) else None, nonce=data["n"],
+                          epoch=epoch if isinstance(epoch, int) else -1)
 
     @staticmethod
-    def new(user_id: int | None = None) -> WebSession:
-        return WebSession(user_id=user_id, nonce=secrets.token_urlsafe(16))
+    def new(user_id: int | None = None, epoch: int = -1) -> WebSession:
+        return WebSession(user_id=user_id, nonce=secrets.token_urlsafe(16), epoch=epoch)
 
     def save(self, response: Response, session: WebSession, *, secure: bool) -> None:
-        value = self._serializer.dumps({"u": session.user_id, "n": session.nonce})
+        value = self._serializer.dumps({"u": session.user_id, "n": session.nonce, "e": session.epoch})
         response.set_cookie(COOKIE, value, max_age=MAX_AGE, httponly=True, samesite="lax", secure=secure,
                             path="/")
 

@@ -85,3 +85,56 @@ def test_a_token_expires_after_seven_days(aw: AppWorld, client: httpx.Client) ->
 
 def test_the_health_check_needs_no_token(client: httpx.Client) -> None:
     assert client.get("/api/meta/health").json() == {"status": "ok"}
+
+
+def test_logout_ends_every_token_of_the_user_at_once(aw: AppWorld, client: httpx.Client) -> None:
+    second = client.post("/api/auth/login", json={"username": "leader", "password": PASSWORD}).json()["token"]
+    assert client.get("/api/auth/me", headers={"Authorization": f"Bearer {second}"}).status_code == 200
+    assert client.post("/api/auth/logout", headers=aw.auth("leader")).status_code == 204
+    assert client.get("/api/auth/me", headers={"Authorization": f"Bearer {second}"}).status_code == 401
+    assert client.get("/api/auth/me", headers=aw.auth("clerk")).status_code == 200  # others stay
+
+
+def test_a_password_change_over_the_api_follows_the_policy_and_ends_every_token(
+        aw: AppWorld, client: httpx.Client) -> None:
+    def change(current: str, new: str) -> httpx.Response:
+        return client.post("/api/auth/password", headers=aw.auth("unit"),
+                           json={"current_password": current, "new_password": new})
+
+    weak = change(PASSWORD, "qwerty123456")
+    assert weak.status_code == 422 and weak.json()["code"] == "weak_password"
+    assert weak.json()["field"] == "new_password" and "qwerty123456" not in weak.text
+    assert "常见" in weak.json()["message_zh"]
+    short = change(PASSWORD, "Gs#9x!k")
+    assert short.status_code == 422 and "10" in short.json()["message_zh"]
+    wrong = change("not the password", "a fine new passphrase")
+    assert wrong.status_code == 422 and wrong.json()["field"] == "current_password"
+    assert change(PASSWORD, "a fine new passphrase").status_code == 204
+    assert client.get("/api/auth/me", headers=aw.auth("unit")).status_code == 401
+    assert client.post("/api/auth/login", json={"username": "unit", "password": PASSWORD}).status_code == 401
+    assert client.post("/api/auth/login", json={"username": "unit",
+                                                "password": "a fine new passphrase"}).status_code == 200
+
+
+def test_a_disabled_user_gets_a_clear_401_and_their_tokens_are_refused(aw: AppWorld,
+                                                                      client: httpx.Client) -> None:
+    from duban.services.users import set_active
+
+    assert client.get("/api/auth/me", headers=aw.auth("unit")).status_code == 200  # now remembered
+    set_active(aw.ctx, "unit", False)  # as `duban user disable unit` does, here without the HTTP layer
+    assert client.get("/api/auth/me", headers=aw.auth("unit")).status_code == 401
+    refused = client.post("/api/auth/login", json={"username": "unit", "password": PASSWORD})
+    assert refused.status_code == 401 and refused.json()["code"] == "account_disabled"
+    assert "停用" in refused.json()["message_zh"]
+
+
+def test_guessing_the_current_password_is_throttled_like_signing_in(aw: AppWorld,
+                                                                   client: httpx.Client) -> None:
+    def change(current: str) -> httpx.Response:
+        return client.post("/api/auth/password", headers=aw.auth("clerk"),
+                           json={"current_password": current, "new_password": "a fine new passphrase"})
+
+    assert [change(f"guess number {i}").status_code for i in range(5)] == [422] * 5
+    locked = change(PASSWORD)  # even the right one, while it lasts
+    assert locked.status_code == 429 and "Retry-After" in locked.headers
+    assert client.get("/api/auth/me", headers=aw.auth("clerk")).status_code == 200  # nothing ended

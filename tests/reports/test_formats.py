@@ -20,6 +20,8 @@ from duban.reports.html import (
 )
 from duban.reports.terminal import render_board, render_report
 from duban.reports.xlsx import write_xlsx
+from duban.services import CaseService
+from tests.factories import CLERK, DISPATCHER, complaint, world
 from tests.reports import scenario
 
 PHONE = "19900123456"  # every scenario complainant's phone (tests.factories.complaint)
@@ -106,3 +108,18 @@ def test_the_json_form_carries_every_figure_with_its_trace(november: scenario.No
         "figure": "on_time", "period": "2023-11", "office": "GS", "where": {}}}
     assert data["rates"]["response"]["value"] == 7 / 8
     assert "19900123456" not in text
+
+
+def test_the_workbook_writes_typed_formulas_as_text(engine: Engine, tmp_path: Path) -> None:
+    ctx = world(engine, start="2023-11-01 09:00")
+    traps = ["=HYPERLINK(\"http://evil.example\",\"看\")", "+1+1", "-1+1", "@SUM(A1)", "＝1+1"]
+    for i, trap in enumerate(traps):
+        data = complaint(title=f"{trap}{i}", subject_name=trap)
+        number = CaseService(ctx).register(data, actor=CLERK).case.number
+        CaseService(ctx).act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
+    path = write_xlsx(build_report(ctx, "2023-11", "GS"), tmp_path / "report.xlsx")
+    wb = load_workbook(path)
+    cells = [c for sheet in wb.worksheets for row in sheet.iter_rows() for c in row]
+    assert [c.coordinate for c in cells if c.data_type == "f"] == []
+    texts = {c.value for c in cells}
+    assert {f"{trap}{i}" for i, trap in enumerate(traps)} <= texts and set(traps) <= texts

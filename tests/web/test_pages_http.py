@@ -165,3 +165,52 @@ def test_a_unit_that_objects_lands_on_its_inbox_not_on_a_404(aw: AppWorld, site:
         assert answer.status_code == 303 and answer.headers["location"] == "/inbox?done=object"
         inbox = browser.get(answer.headers["location"])
         assert "已完成：退单（不属本单位职责）" in inbox.text and number not in inbox.text
+
+
+def test_signing_out_ends_the_cookie_even_when_a_copy_of_it_is_replayed(aw: AppWorld, site: str) -> None:
+    with signed_in(site, "clerk") as browser, signed_in(site, "clerk") as other_device:
+        copied = dict(browser.cookies)
+        assert browser.get("/inbox").status_code == 200 and other_device.get("/inbox").status_code == 200
+        browser.post("/logout", data={"csrf": csrf_of(browser.get("/inbox").text)})
+        with httpx.Client(base_url=site, cookies=copied) as thief:
+            assert thief.get("/inbox").headers["location"].startswith("/login")
+        assert other_device.get("/inbox").status_code == 303  # signing out ends every session
+        assert httpx.get(f"{site}/api/auth/me", headers=aw.auth("clerk")).status_code == 401
+
+
+def test_a_new_password_on_the_page_ends_every_session_and_weak_ones_are_explained(aw: AppWorld,
+                                                                                  site: str) -> None:
+    with signed_in(site, "clerk") as browser, signed_in(site, "clerk") as other_device:
+        page = browser.get("/account/password")
+        assert page.status_code == 200 and "修改密码" in page.text
+        form = {"csrf": csrf_of(page.text), "current_password": PASSWORD}
+        weak = browser.post("/account/password", data={**form, "new_password": "password123",
+                                                       "new_password2": "password123"})
+        assert weak.status_code == 422 and "过于常见" in weak.text and "password123" not in weak.text
+        short = browser.post("/account/password", data={**form, "new_password": "Gs#9x!k",
+                                                        "new_password2": "Gs#9x!k"})
+        assert short.status_code == 422 and "至少需要10个字符" in short.text
+        wrong = browser.post("/account/password", data={**form, "current_password": "not mine at all",
+                                                        "new_password": "甘肃省 new passphrase",
+                                                        "new_password2": "甘肃省 new passphrase"})
+        assert wrong.status_code == 422 and "当前密码不正确" in wrong.text
+        assert other_device.get("/inbox").status_code == 200  # nothing ended yet
+        done = browser.post("/account/password", data={**form, "new_password": "甘肃省 new passphrase",
+                                                       "new_password2": "甘肃省 new passphrase"})
+        assert done.status_code == 303 and done.headers["location"] == "/login?changed=1"
+        assert "密码已修改" in browser.get("/login?changed=1").text
+        assert other_device.get("/inbox").status_code == 303
+        assert httpx.get(f"{site}/api/auth/me", headers=aw.auth("clerk")).status_code == 401
+
+
+def test_a_disabled_user_is_told_on_the_login_page(aw: AppWorld, site: str) -> None:
+    from duban.services.users import set_active
+
+    set_active(aw.ctx, "clerk", False)
+    with httpx.Client(base_url=site) as browser:
+        token = csrf_of(browser.get("/login").text)
+        answer = browser.post("/login", data={"username": "clerk", "password": PASSWORD, "csrf": token})
+        assert answer.status_code == 401 and "该账号已停用" in answer.text
+        token = csrf_of(answer.text)
+        wrong = browser.post("/login", data={"username": "clerk", "password": "nope nope", "csrf": token})
+        assert wrong.status_code == 401 and "该账号已停用" not in wrong.text
