@@ -79,5 +79,5 @@ def export(
         flt.state, flt.disposition, flt.level, flt.priority, flt.warning = (
             state, disposition, level, priority, warning)
         flt.overdue, flt.open_only, flt.text, flt.limit = overdue or None, open_only, text, limit
-        count = export_cases(ctx, flt, file, viewer=actor)
+        count = export_cases(ctx, flt, file, actor=actor)
     console.print(f"{file}: {count} cases")

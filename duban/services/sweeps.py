@@ -29,7 +29,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session, col
 
 from duban.clock import local_date
-from duban.models import Case, Complainant, Org, PressureStep
+from duban.models import Case, Org, PressureStep
 from duban.notify import outbox
 from duban.services.cases import CaseService
 from duban.services.context import ENGINE_ACTOR, ServiceContext
@@ -171,10 +171,8 @@ class DeadlineSweep:
         # What handlers and templates read, loaded with one query each and held here: the
         # identity map keeps objects only while someone does, and then session.get() needs no
         # query (nor the autoflush a query brings).
-        complainant_ids = [c.complainant_id for c in cases if c.complainant_id]
+        # Complainants are not loaded: mail reads what its recipient may see (outbox.enqueue).
         held: list[object] = list(session.scalars(select(Org)))
-        if complainant_ids:
-            held += session.scalars(select(Complainant).where(col(Complainant.id).in_(complainant_ids)))
         outbox.preload_secrets(session, case_ids)
         # The chunk's rows go to the database together at commit, not case by case: the
         # engine's actions read nothing that another case of the chunk writes.

@@ -67,7 +67,7 @@ def test_the_complainant_leaves_through_no_door(aw: AppWorld, caplog: pytest.Log
             target = tmp_path / f"{who}.{suffix}"
             with Session(aw.ctx.engine) as session:
                 flt = scope_for(session, actor)
-            export_cases(aw.ctx, flt, target, viewer=actor)
+            export_cases(aw.ctx, flt, target, actor=actor)
             content = target.read_bytes().decode("utf-8", "ignore") if suffix == "csv" else _xlsx_text(target)
             if _hits(content):
                 leaks.append(f"export as {who} ({suffix})")
