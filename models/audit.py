@@ -41,16 +41,26 @@ class AuditEvent(SQLModel, table=True):
 
 # Append-only in the database itself, not just by convention: an UPDATE or DELETE of an audit
 # event fails whoever sends it. (TRUNCATE and DROP, used by tests and restores, are not row events.)
-# The migrations run the same statements (duban/migrations/versions/0001_initial_schema.py).
+# One exception: reason_redacted, the reason's redacted twin, may be recomputed when the
+# redaction rules change (`duban privacy redact`); it is not part of the hash chain.
+# The migrations run the same statements (0001_initial_schema.py; 0004_audit_twin_update.py).
+FROZEN_COLUMNS = ("id", "case_id", "seq", "at", "actor", "actor_role", "action", "from_state",
+                  "to_state", "reason", "data", "prev_hash", "hash")  # every column but the twin
 APPEND_ONLY_DDL: dict[str, list[str]] = {
     "sqlite": [
-        f"CREATE TRIGGER IF NOT EXISTS audit_events_no_{verb.lower()} BEFORE {verb} ON audit_events "
-        "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END"
-        for verb in ("UPDATE", "DELETE")
+        # UPDATE OF: fires when any of these columns is SET, whatever its value.
+        f"CREATE TRIGGER IF NOT EXISTS audit_events_no_update BEFORE UPDATE OF "
+        f"{', '.join(FROZEN_COLUMNS)} ON audit_events "
+        "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END",
+        "CREATE TRIGGER IF NOT EXISTS audit_events_no_delete BEFORE DELETE ON audit_events "
+        "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END",
     ],
     "postgresql": [
+        # The whole row but the twin compared (to_jsonb: a column added later is covered too).
         "CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger AS $$ "
-        "BEGIN RAISE EXCEPTION 'audit_events is append-only'; END; $$ LANGUAGE plpgsql",
+        "BEGIN IF TG_OP = 'UPDATE' AND "
+        "(to_jsonb(NEW) - 'reason_redacted') = (to_jsonb(OLD) - 'reason_redacted') THEN RETURN NEW; "
+        "END IF; RAISE EXCEPTION 'audit_events is append-only'; END; $$ LANGUAGE plpgsql",
         "CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events "
         "FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()",
     ],

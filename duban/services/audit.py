@@ -12,6 +12,7 @@ from sqlalchemy import insert
 from sqlmodel import Session
 
 from duban.models import AuditEvent, Case
+from duban.services.redaction import case_identity, redact_text
 
 
 def event_hash(
@@ -52,15 +53,20 @@ def append_event(
     action: str,
     from_state: str | None,
     reason: str = "",
+    reason_redacted: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> None:
     """Write the next event of the case in the caller's transaction.
 
     A Core INSERT, not an ORM object: an event is never read back or changed in the action that
     writes it, and skipping the unit of work is a measurable share of an action's cost.
+    `reason_redacted` is the reason with identity cut out; when the caller has not computed it,
+    it is computed here from the case's complainants.
     """
     assert case.id is not None, "flush the case before auditing it"
     data = data or {}
+    if reason_redacted is None:
+        reason_redacted = redact_text(reason, case_identity(session, case.id)) if reason else ""
     seq = case.audit_seq + 1
     digest = event_hash(
         prev_hash=case.audit_hash, case_id=case.id, seq=seq, at=at, actor=actor,
@@ -70,7 +76,7 @@ def append_event(
     session.connection().execute(_INSERT, [{
         "case_id": case.id, "seq": seq, "at": at, "actor": actor, "actor_role": actor_role,
         "action": action, "from_state": from_state, "to_state": case.state, "reason": reason,
-        "data": data, "prev_hash": case.audit_hash, "hash": digest,
+        "reason_redacted": reason_redacted, "data": data, "prev_hash": case.audit_hash, "hash": digest,
     }])
     case.audit_seq = seq
     case.audit_hash = digest

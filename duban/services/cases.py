@@ -35,6 +35,8 @@ from duban.services.directory import OrgInfo
 from duban.services.forms import parse_form
 from duban.services.handlers import HANDLERS, Guards, Step, calendar_of
 from duban.services.persist import fetch_cases, insert_case, insert_row, track
+from duban.services.redaction import Identity, case_identity, redact_text
+from duban.services.reredact import reredact_case
 from duban.services.scope import in_region, may_act, may_see, region_of
 from duban.states import CaseAdapter, CaseState, allowed_actions, fire, triggers
 from duban.states.definition import OPEN_STATES
@@ -205,7 +207,8 @@ class CaseService:
         case.version += 1
         case.updated_at = now
         append_event(session, case, at=now, actor=actor.name, actor_role=actor.role,
-                     action=action, from_state=state, reason=step.reason, data=step.data)
+                     action=action, from_state=state, reason=step.reason,
+                     reason_redacted=step.redact(step.reason), data=step.data)
         return case
 
     def register(self, data: CaseCreate, *, actor: Actor,
@@ -233,10 +236,14 @@ class CaseService:
             existing = self._repeat_target(session, data, key)
             complainant_id = insert_row(session, Complainant, name=data.complainant_name,
                                         phone=data.complainant_phone,
+                                        address=data.complainant_address,
                                         real_name=data.complainant_real_name,
                                         consent_disclose=data.complainant_consent)
+            identity = Identity.single(data.complainant_name, data.complainant_phone,
+                                       data.complainant_address)
             if existing is not None:
-                linked = Registered(self._link(session, existing, data, complainant_id, actor, now), True)
+                linked = Registered(self._link(session, existing, data, identity, complainant_id,
+                                               actor, now), True)
                 if also is not None:
                     also(session, linked)
                 return linked
@@ -253,6 +260,8 @@ class CaseService:
                 subject_id=subject_id, complainant_id=complainant_id,
                 priority_rank=self.ctx.policy.priorities.rank(data.priority), matter_key=key,
                 received_at=now, updated_at=now,
+                title_redacted=redact_text(data.title, identity),
+                summary_redacted=redact_text(data.summary, identity),
             )
             apply_limit(case, self.ctx.calendar_for(office.code), kind="triage",
                         limit=self.ctx.policy.deadlines.triage, start=local_date(now))
@@ -300,10 +309,16 @@ class CaseService:
         found = fetch_cases(session, _OPEN_BY_MATTER, {"key": key}, for_write=True)
         return found[0] if found else None
 
-    def _link(self, session: Session, case: Case, data: CaseCreate, complainant_id: int,
-              actor: Actor, now: Any) -> Case:
+    def _link(self, session: Session, case: Case, data: CaseCreate, newcomer: Identity,
+              complainant_id: int, actor: Actor, now: Any) -> Case:
+        """Link a repeat complaint. A new complainant joined the case: every redacted twin of the
+        case is recomputed with their identity too, so what units read never names them."""
+        assert case.id is not None
+        identity = case_identity(session, case.id) | newcomer
         insert_row(session, RepeatContact, case_id=case.id, complainant_id=complainant_id,
-                   channel=data.channel, title=data.title, received_at=now)
+                   channel=data.channel, title=data.title,
+                   title_redacted=redact_text(data.title, identity), received_at=now)
+        reredact_case(session, case, identity)
         case.repeat_count += 1
         case.version += 1
         case.updated_at = now

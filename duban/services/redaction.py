@@ -1,0 +1,345 @@
+"""Finding a complainant's identity in any text, and cutting it out (信访工作条例 art. 30).
+
+Every free text is stored twice when it is written: raw, and with identity replaced by the mask
+(（保密）) in its `*_redacted` twin, which is all that readers without the right to identity get.
+What counts as identity:
+
+- the case's complainants' registered names, phones and addresses (the first complainant and every
+  repeat complainant), however they are spaced or written (full-width, separators between the
+  characters, Chinese numerals for the digits);
+- any person named by surname and honorific (王女士, 李师傅, 老张, 小刘): the words are in
+  config/privacy.toml;
+- phone numbers (mobile, landline with area code, +86/0086, brackets, separators, extensions),
+  18- and 15-digit ID numbers, bank-card numbers, e-mail addresses.
+
+Matching runs on a folded view of the text (duban.services.textview) and cuts the raw text at
+the spans it maps back to. Every pattern is bounded per starting position (possessive separator
+runs, fixed digit counts) and e-mail is scanned by hand, so time is linear in the text's length.
+
+Public and stable: `redact_text(text, identity)`, `case_identity(session, case_id)`,
+`Identity`, `get_redactor()`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import bindparam, select, union
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
+
+from duban.config.privacy import PrivacyWords, load_privacy
+from duban.models import Case, Complainant, RepeatContact
+from duban.services.textview import SEPARATORS, TextView, fold_char, skeleton_of
+
+_S = "[" + re.escape(SEPARATORS) + "]*+"  # any run of separators between two digits or characters
+_P86 = rf"(?:\({_S})?(?:\+|00){_S}86{_S}(?:\){_S})?"
+# An area code (010, 02x, 0xxx) without its 0, written in one piece: "03-24" is a date, not 0324.
+_AREA = "(?:10|2[0-9]|[3-9][0-9]{2})"
+_EXT = rf"(?:{_S}(?:转|分机|ext|EXT|Ext|x|X|#){_S}[0-9]{{1,6}})?"
+_MONTH = rf"(?:0{_S}[1-9]|1{_S}[0-2])"
+_DAY = rf"(?:0{_S}[1-9]|[12]{_S}[0-9]|3{_S}[01])"
+_REGION = rf"[1-8]{_S}[0-9](?:{_S}[0-9]){{4}}"  # an ID number's six-digit region code
+
+# (kind, pattern): each finds one written form; the first group, when there is one, is the span.
+NUMBER_PATTERNS: list[tuple[str, str]] = [
+    ("mobile", rf"(?<![0-9])(?:{_P86})?1{_S}[3-9](?:{_S}[0-9]){{9}}(?![0-9])"),
+    ("landline", rf"(?<![0-9])(?:{_P86}(?:\({_S})?{_AREA}|(?:\({_S})?0{_AREA}){_S}(?:\){_S})?"
+                 rf"[2-9](?:{_S}[0-9]){{6,7}}{_EXT}(?![0-9])"),
+    ("id18", rf"(?<![0-9]){_REGION}{_S}(?:1{_S}[89]|2{_S}0){_S}[0-9]{_S}[0-9]{_S}{_MONTH}{_S}{_DAY}"
+             rf"(?:{_S}[0-9]){{3}}{_S}[0-9Xx](?![0-9])"),
+    ("id15", rf"(?<![0-9]){_REGION}{_S}[0-9]{_S}[0-9]{_S}{_MONTH}{_S}{_DAY}(?:{_S}[0-9]){{3}}(?![0-9])"),
+    ("card", r"(?<![0-9])(?:[1-9][0-9]{15,18}|[1-9][0-9]{3}(?:[ \-]{1,3}[0-9]{4}){3}(?:[ \-]{1,3}[0-9]{1,3})?"
+             r"|[1-9][0-9]{5}[ \-]{1,3}[0-9]{10,13})(?![0-9])"),
+
+]
+_NUMBERS = re.compile("|".join(f"(?P<{kind}>{pattern})" for kind, pattern in NUMBER_PATTERNS))
+# A number right after a word that says it is one (电话：8888888, 微信号 123456789): its own pass,
+# so that the word's match never hides a longer form starting inside it.
+_KEYED = re.compile(rf"(?:电话|手机|座机|固话|联系方式|号码|微信|QQ|qq|Tel|TEL|tel|Phone|phone|Mobile|mobile)"
+                    rf"(?:号码|号|是|为|:| |-)*+([0-9](?:{_S}[0-9]){{4,18}})(?![0-9])")
+_DIGIT = re.compile("[0-9]")
+_EMAIL_LOCAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-")
+_EMAIL_LABEL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+_EMAIL_DOTS = frozenset(".。")
+_CJK = re.compile("[\u3400-\u9fff\uf900-\ufaff]")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What identifies a case's complainants: every registered name, phone and address."""
+
+    names: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+    addresses: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, people: Iterable[Any]) -> Identity:
+        """From complainants (rows or objects with name, phone, address), duplicates dropped."""
+        names: dict[str, None] = {}
+        phones: dict[str, None] = {}
+        addresses: dict[str, None] = {}
+        for person in people:
+            for value, into in ((person.name, names), (person.phone, phones), (person.address, addresses)):
+                if value and value.strip():
+                    into[value.strip()] = None
+        return cls(tuple(names), tuple(phones), tuple(addresses))
+
+    @classmethod
+    def single(cls, name: str = "", phone: str = "", address: str = "") -> Identity:
+        return cls.of([_Person(name, phone, address)])
+
+    def __or__(self, other: Identity) -> Identity:
+        return Identity(tuple(dict.fromkeys(self.names + other.names)),
+                        tuple(dict.fromkeys(self.phones + other.phones)),
+                        tuple(dict.fromkeys(self.addresses + other.addresses)))
+
+
+NO_IDENTITY = Identity()
+
+
+@dataclass(frozen=True)
+class _Person:
+    name: str
+    phone: str
+    address: str
+
+
+@dataclass(frozen=True)
+class _Literals:
+    """An identity prepared for searching: skeletons, and a pattern for the surnames' forms."""
+
+    strings: tuple[str, ...]
+    surname_forms: re.Pattern[str] | None
+
+
+class Redactor:
+    """Finds identity in text and masks it; built once from the word lists (config/privacy.toml)."""
+
+    def __init__(self, words: PrivacyWords, mask: str) -> None:
+        self.words = words
+        self.mask = mask
+        fold = _fold
+        self._compounds = [fold(w) for w in words.compound_surnames]
+        self._honorifics = sorted({fold(w) for w in words.honorifics}, key=len, reverse=True)
+        self._prefixes = sorted({fold(w) for w in words.prefixes}, key=len, reverse=True)
+        singles = "".join(dict.fromkeys(fold(words.single_surnames())))
+        prefixed = "".join(dict.fromkeys(fold(words.prefixed())))
+        surname = _alternatives(self._compounds, singles)
+        honorific = _alternatives(self._honorifics)
+        prefix = _alternatives(self._prefixes)
+        # 老马师傅: a prefix and any surname, confirmed by the honorific after them.
+        branches = [f"(?:{prefix}{_S})?{surname}{_S}{honorific}"]
+        if self._prefixes and prefixed:
+            branches.append(f"{_alternatives(self._prefixes)}{_S}{_alternatives(self._compounds, prefixed)}")
+        self._people = re.compile("|".join(branches))
+        self._not_names: dict[str, tuple[str, ...]] = {}
+        for word in sorted({fold(w) for w in words.not_names}, key=len, reverse=True):
+            self._not_names[word[0]] = (*self._not_names.get(word[0], ()), word)
+        self._literals = lru_cache(maxsize=4096)(self._prepare)
+        self._surname_forms = lru_cache(maxsize=4096)(self._compile_surname_forms)
+
+    # -- what identity is -----------------------------------------------------------------
+
+    def _prepare(self, identity: Identity) -> _Literals:
+        words = self.words
+        strings: list[str] = []
+        surnames: list[str] = []
+        for name in identity.names:
+            skeleton = skeleton_of(name)
+            if len(skeleton) >= words.shortest_name:
+                strings.append(skeleton)
+            if skeleton and _CJK.match(skeleton):
+                two = skeleton[:2]
+                surnames.append(two if len(skeleton) > 2 and two in self._compounds else skeleton[0])
+        for phone in identity.phones:
+            skeleton = skeleton_of(phone).lstrip("+()")
+            if skeleton.startswith("0086"):
+                skeleton = skeleton[4:]
+            elif skeleton.startswith("86") and len(skeleton) > 11:
+                skeleton = skeleton[2:]
+            if len(skeleton) >= words.shortest_phone:
+                strings.append(skeleton)
+        for address in identity.addresses:
+            skeleton = skeleton_of(address)
+            if len(skeleton) >= words.shortest_address:
+                strings.append(skeleton)
+        forms = self._surname_forms(tuple(dict.fromkeys(surnames))) if surnames else None
+        return _Literals(tuple(dict.fromkeys(strings)), forms)
+
+    def _compile_surname_forms(self, surnames: tuple[str, ...]) -> re.Pattern[str]:
+        """The registered surnames' every form (老王, 小王, 王女士, 王某), whatever the lists say."""
+        surname = _alternatives(sorted(surnames, key=len, reverse=True))
+        honorific = _alternatives([*self._honorifics, "某"])
+        branches = [f"{surname}{_S}{honorific}"]
+        if self._prefixes:
+            branches.append(f"{_alternatives(self._prefixes)}{_S}{surname}")
+        return re.compile("|".join(branches))
+
+    # -- finding it -----------------------------------------------------------------------
+
+    def spans(self, text: str, identity: Identity = NO_IDENTITY) -> list[tuple[int, int]]:
+        """The raw spans of `text` that identify someone, sorted and merged."""
+        if not text:
+            return []
+        view = TextView.of(text)
+        found: list[tuple[int, int]] = []
+        folded = view.folded
+        literals = self._literals(identity) if identity != NO_IDENTITY else None
+        if literals is not None and literals.strings:
+            skeleton = view.skeleton[0]
+            for literal in literals.strings:
+                for start in _occurrences(skeleton, literal):
+                    found.append(view.raw_span_of_skeleton(start, start + len(literal)))
+        if _DIGIT.search(folded):
+            for match in _NUMBERS.finditer(folded):
+                if match.lastgroup == "card" and _is_credit_code(folded[match.start():match.end() + 1]):
+                    continue
+                found.append(view.raw_span(*match.span()))
+            found.extend(view.raw_span(*match.span(1)) for match in _KEYED.finditer(folded))
+        if "@" in folded:
+            found.extend(view.raw_span(s, e) for s, e in _emails(folded))
+        for pattern in (self._people, literals.surname_forms if literals else None):
+            if pattern is None:
+                continue
+            for match in pattern.finditer(folded):
+                if not self._is_word(folded, match.start()):
+                    found.append(view.raw_span(*match.span()))
+        return _merged(found)
+
+    def _is_word(self, folded: str, at: int) -> bool:
+        return any(folded.startswith(word, at) for word in self._not_names.get(folded[at], ()))
+
+    def redact(self, text: str | None, identity: Identity = NO_IDENTITY) -> str:
+        """`text` with every identity in it replaced by the mask; never raises."""
+        if not text:
+            return ""
+        try:
+            spans = self.spans(text, identity)
+        except Exception:  # a bug here must not leak: nothing of the text is shown instead
+            return self.mask
+        if not spans:
+            return text
+        out: list[str] = []
+        last = 0
+        for start, end in spans:
+            out.append(text[last:start])
+            out.append(self.mask)
+            last = end
+        out.append(text[last:])
+        return "".join(out)
+
+
+def _fold(text: str) -> str:
+    return "".join(fold_char(c) for c in text)
+
+
+def _alternatives(words: Iterable[str], chars: str = "") -> str:
+    options = [re.escape(w) for w in words if w]
+    if chars:
+        options.append("[" + "".join(re.escape(c) for c in chars) + "]")
+    return "(?:" + "|".join(options or ["(?!)"]) + ")"
+
+
+def _occurrences(haystack: str, needle: str) -> Iterator[int]:
+    at = haystack.find(needle)
+    while at >= 0:
+        yield at
+        at = haystack.find(needle, at + len(needle))
+
+
+def _emails(folded: str) -> Iterator[tuple[int, int]]:
+    """Each user@domain.tld around an '@', scanned outwards at most 64/255 characters (linear)."""
+    at = folded.find("@")
+    while at >= 0:
+        start = at
+        while start > 0 and at - start < 64 and folded[start - 1] in _EMAIL_LOCAL:
+            start -= 1
+        end, dots, label = at + 1, 0, 0
+        while end < len(folded) and end - at <= 255:
+            c = folded[end]
+            if c in _EMAIL_LABEL:
+                label += 1
+            elif c in _EMAIL_DOTS and label and end + 1 < len(folded) and folded[end + 1] in _EMAIL_LABEL:
+                dots, label = dots + 1, 0
+            else:
+                break
+            end += 1
+        if start < at and dots and label:
+            yield start, end
+        at = folded.find("@", at + 1)
+
+
+_CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def _is_credit_code(found: str) -> bool:
+    """Whether digits found as a card are a 统一社会信用代码 (GB 32100-2015) instead: 17 digits and
+    their check character (a digit or a letter), by the code's own checksum. An org, not a person."""
+    code = found[:18]
+    if len(code) != 18 or not code[:17].isdigit():
+        return False
+    total = sum(int(c) * w for c, w in zip(code, _CREDIT_WEIGHTS, strict=False))
+    return _CREDIT_CHARS[(31 - total % 31) % 31] == code[17]
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            if end > out[-1][1]:
+                out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out
+
+
+# -- the service's door ------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def get_redactor() -> Redactor:
+    """The redactor of the configured word lists and mask (an office's override folder included)."""
+    from duban.config.policy import get_labels
+    from duban.config.settings import get_settings
+
+    return Redactor(load_privacy(get_settings().override_dir), get_labels().text["masked"])
+
+
+def redact_text(text: str | None, identity: Identity = NO_IDENTITY) -> str:
+    """The redacted twin of `text`: what is stored in the `*_redacted` column beside it."""
+    return get_redactor().redact(text, identity)
+
+
+_C = Complainant.__table__  # type: ignore[attr-defined]
+_CASES = Case.__table__  # type: ignore[attr-defined]
+_REPEATS = RepeatContact.__table__  # type: ignore[attr-defined]
+_OF_CASE = (select(_C.c.name, _C.c.phone, _C.c.address).where(_C.c.id.in_(union(
+    select(_CASES.c.complainant_id).where(_CASES.c.id == bindparam("case_id")),
+    select(_REPEATS.c.complainant_id).where(_REPEATS.c.case_id == bindparam("case_id")),
+))))
+
+
+def case_identity(session: Session | Connection, case_id: int) -> Identity:
+    """The identity of everyone who complained in a case (first and repeat), in one query."""
+    conn = session.connection() if isinstance(session, Session) else session
+    return Identity.of(conn.execute(_OF_CASE, {"case_id": case_id}).all())
+
+
+def case_identities(conn: Connection, case_ids: list[int]) -> dict[int, Identity]:
+    """`case_identity` for many cases at once (the batch re-redaction), two queries."""
+    if not case_ids:
+        return {}
+    people: dict[int, list[Any]] = {case_id: [] for case_id in case_ids}
+    first = (select(_CASES.c.id, _C.c.name, _C.c.phone, _C.c.address)
+             .join(_C, _C.c.id == _CASES.c.complainant_id).where(_CASES.c.id.in_(case_ids)))
+    repeats = (select(_REPEATS.c.case_id, _C.c.name, _C.c.phone, _C.c.address)
+               .join(_C, _C.c.id == _REPEATS.c.complainant_id).where(_REPEATS.c.case_id.in_(case_ids)))
+    for query in (first, repeats):
+        for row in conn.execute(query):
+            people[row[0]].append(row)
+    return {case_id: Identity.of(rows) for case_id, rows in people.items()}
