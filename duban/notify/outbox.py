@@ -121,11 +121,18 @@ def enqueue(
     `duban notify list --failed` instead of vanishing.
     """
     context = dict(context, recipient={"name": to.name if to else ""})
+    # Free texts of the action (a dispatcher's note) come with their redacted twins under
+    # "redacted"; the recipient gets those unless it may see the case's complainants.
+    twins = context.pop("redacted", {})
     if case is not None:
         seen = texts_in_hand(session, ctx, case, actor=recipient(audience, to))
         context["complainant"] = seen["complainant"]
         if isinstance(context.get("case"), dict):
             context["case"] = {**context["case"], "title": seen["title"], "summary": seen["summary"]}
+        if not seen["seen"]:
+            context.update(twins)
+    else:
+        context.update(twins)
     subject, body = ctx.templates.render(kind, context)
     address = address_of(to, audience)
     row: dict[str, Any] = dict(

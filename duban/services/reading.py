@@ -298,7 +298,7 @@ def texts_in_hand(session: Session, ctx: ServiceContext, case: Case, *, actor: A
     assert case.id is not None
     seen = case.id in visible_ids(session, ctx, [Facts(case.id, case.office_id, case.unit_id)], actor=actor)
     person = _person(session, case.complainant_id, seen=seen) if case.complainant_id else None
-    return {"title": case.title if seen else case.title_redacted,
+    return {"seen": seen, "title": case.title if seen else case.title_redacted,
             "summary": case.summary if seen else case.summary_redacted,
             "complainant": complainant_view(seen, person, ctx.labels.text["masked"])}
 

@@ -205,7 +205,7 @@ def test_the_warning_board_and_reports_mask_the_complainant_for_a_leader_and_ref
     cases = seeded(aw)
     aw.advance(days=40)  # the secret case is long overdue: the board lists it by title
     with LiveServer(app_for(aw)) as site:
-        leader, office, unit = (Visitor(site, aw, who) for who in ("leader", "supervisor", "unit"))
+        leader, office, unit = (Visitor(site, aw, who) for who in ("leader", "dispatcher", "unit"))
         try:
             board = leader.call("GET", "/board")
             report = leader.call("GET", "/reports")
@@ -218,5 +218,28 @@ def test_the_warning_board_and_reports_mask_the_complainant_for_a_leader_and_ref
     assert cases["secret"] in board.text and "（保密）反映城关区住建局拖欠工程款" in board.text
     for answer in (board, report):
         assert SECRET_NAME not in answer.text and SECRET_PHONE not in answer.text
-    assert SECRET_NAME in office_board.text  # the office may see who complained
+    # The board and reports go to leaders: they name cases by the redacted title, for every reader.
+    assert cases["secret"] in office_board.text and SECRET_NAME not in office_board.text
     assert refused == [403, 403]
+
+
+def test_a_complainant_whose_name_holds_html_characters_is_masked_on_the_leaders_pages(
+        aw: AppWorld) -> None:
+    service = CaseService(aw.ctx)
+    name = "欧阳&<秘>"
+    number = service.register(complaint(title=f"{name}反映城关区住建局拖欠工程款", complainant_name=name,
+                                        complainant_phone=SECRET_PHONE), actor=CLERK).case.number
+    service.act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
+    aw.advance(days=40)
+    with LiveServer(app_for(aw)) as site:
+        leader = Visitor(site, aw, "leader")
+        try:
+            paths = ("/board", "/reports", "/cases", f"/cases/{number}")
+            pages = [leader.call("GET", path) for path in paths]
+        finally:
+            leader.close()
+    assert number in pages[0].text
+    for page in pages:
+        assert page.status_code == 200
+        for form in (name, "欧阳&amp;&lt;秘&gt;", "欧阳&amp;", "&lt;秘&gt;"):
+            assert form not in page.text

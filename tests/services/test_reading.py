@@ -9,10 +9,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import event, select, update
 from sqlmodel import Session
 
-from duban.models import Case, HandlingReport
+from duban.models import Case, HandlingReport, Notification
 from duban.reports import build_board, build_report, parse_period
 from duban.reports.export import export_rows
 from duban.services import Actor, CaseService, ServiceContext
@@ -195,3 +195,21 @@ def test_like_wildcards_in_a_search_are_literal(ctx: ServiceContext) -> None:
         assert _found(ctx, reader, "普通%反映") == []
         assert _found(ctx, reader, "/") == []
         assert _found(ctx, reader, "普通") == [plain]
+
+
+def test_a_units_mail_is_composed_from_what_the_unit_may_see_note_included(ctx: ServiceContext) -> None:
+    """催办 by hand: the dispatcher's note names the complainant; the unit's mail masks it."""
+    number = CaseService(ctx).register(complaint(title=TITLE, summary=SUMMARY, complainant_name=NAME,
+                                                 complainant_phone=PHONE), actor=CLERK).case.number
+    CaseService(ctx).act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
+    CaseService(ctx).act(number, "remind", actor=DISPATCHER,
+                         form={"note": f"请尽快联系{NAME}，电话 199 1234 5678"})
+    with Session(ctx.engine) as session:
+        mails = session.execute(select(Notification.audience, Notification.subject, Notification.body)
+                                .where(Notification.kind == "remind")).all()
+    assert mails
+    for _, subject, body in mails:
+        assert number in subject + body
+        for secret in (NAME, PHONE, "199 1234 5678", "欧阳"):
+            assert secret not in subject + body, body
+        assert "请尽快联系（保密）" in body and "（保密）反映城关区住建局拖欠工程款" in body
