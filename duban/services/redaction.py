@@ -66,6 +66,13 @@ _DIGIT = re.compile("[0-9]")
 _EMAIL_LOCAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-")
 _EMAIL_LABEL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
 _EMAIL_DOTS = frozenset(".。")
+# What stands for "@" when people write an address so that robots miss it.
+_AT = re.compile(r"\s{0,2}(?:@|\((?:at|AT)\)|\[(?:at|AT)\]|\{(?:at|AT)\}|<(?:at|AT)>|#|艾特)\s{0,2}")
+# An account name right after the word for it: 微信号 wxid_abc123, QQ号 12345678.
+_ACCOUNT = re.compile(r"(?:微信|QQ|qq|WeChat|wechat)(?:号码|号|是|为|:| |-)*+([A-Za-z][-_A-Za-z0-9]{5,19})"
+                      r"(?![-_A-Za-z0-9])")
+# Where a registered address may be cut short in a text: after the province, city, county part.
+_ADDRESS_CUTS = re.compile("[省市州盟区县旗]")
 _CJK = re.compile("[\u3400-\u9fff\uf900-\ufaff]")
 
 
@@ -168,6 +175,11 @@ class Redactor:
             skeleton = skeleton_of(address)
             if len(skeleton) >= words.shortest_address:
                 strings.append(skeleton)
+            # The same address without its province, city or county ("张掖路168号3单元").
+            for cut in _ADDRESS_CUTS.finditer(skeleton):
+                rest = skeleton[cut.end():]
+                if len(rest) >= words.shortest_address + 2 and _CJK.match(rest):
+                    strings.append(rest)
         forms = self._surname_forms(tuple(dict.fromkeys(surnames))) if surnames else None
         return _Literals(tuple(dict.fromkeys(strings)), forms)
 
@@ -201,8 +213,8 @@ class Redactor:
                     continue
                 found.append(view.raw_span(*match.span()))
             found.extend(view.raw_span(*match.span(1)) for match in _KEYED.finditer(folded))
-        if "@" in folded:
-            found.extend(view.raw_span(s, e) for s, e in _emails(folded))
+        found.extend(view.raw_span(s, e) for s, e in _emails(folded))
+        found.extend(view.raw_span(*match.span(1)) for match in _ACCOUNT.finditer(folded))
         for pattern in (self._people, literals.surname_forms if literals else None):
             if pattern is None:
                 continue
@@ -253,14 +265,15 @@ def _occurrences(haystack: str, needle: str) -> Iterator[int]:
 
 
 def _emails(folded: str) -> Iterator[tuple[int, int]]:
-    """Each user@domain.tld around an '@', scanned outwards at most 64/255 characters (linear)."""
-    at = folded.find("@")
-    while at >= 0:
+    """Each user@domain.tld around an '@' (or "(at)", "#"…), scanned outwards at most 64/255
+    characters: linear in the text."""
+    for marker in _AT.finditer(folded):
+        at, after = marker.span()
         start = at
         while start > 0 and at - start < 64 and folded[start - 1] in _EMAIL_LOCAL:
             start -= 1
-        end, dots, label = at + 1, 0, 0
-        while end < len(folded) and end - at <= 255:
+        end, dots, label = after, 0, 0
+        while end < len(folded) and end - after <= 255:
             c = folded[end]
             if c in _EMAIL_LABEL:
                 label += 1
@@ -269,9 +282,8 @@ def _emails(folded: str) -> Iterator[tuple[int, int]]:
             else:
                 break
             end += 1
-        if start < at and dots and label:
+        if start < at and dots and label >= 2 and folded[end - label:end].isalpha():
             yield start, end
-        at = folded.find("@", at + 1)
 
 
 _CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"

@@ -99,10 +99,11 @@ class TextView:
 
     @property
     def skeleton(self) -> tuple[str, list[int]]:
-        """The folded text without separators, and each of its characters' folded index."""
+        """The folded text without separators and in ASCII lower case ("LI Jianguo" is
+        "lijianguo"), and each of its characters' folded index."""
         if self._skeleton is None:
             keep = [i for i, c in enumerate(self.folded) if c not in SEPARATORS]
-            self._skeleton = ("".join(self.folded[i] for i in keep), keep)
+            self._skeleton = ("".join(self.folded[i] for i in keep).translate(_ASCII_LOWER), keep)
         return self._skeleton
 
     def raw_span_of_skeleton(self, start: int, end: int) -> tuple[int, int]:
@@ -115,6 +116,7 @@ def skeleton_of(value: str) -> str:
     return TextView.of(value).skeleton[0]
 
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _ANY_NUMERAL = re.compile("[" + "".join(NUMERALS) + "]")
 _NUMERAL_RUNS = re.compile("n(?:s*+n)*+")
 

@@ -33,6 +33,7 @@ FORMS = [
     "一三六 〇九三一 八八八八",
     "+8613609318888", "+86 136 0931 8888", "0086-136-0931-8888", "(+86)13609318888", "（+86）13609318888",
     "+86-139-1234-5678", "15012345678", "1 3 6 0 9 3 1 8 8 8 8", "壹叁陆零玖叁壹捌捌捌捌",
+    "①③⑥⓪⑨③①⑧⑧⑧⑧", "136零九三一8888", "𝟏𝟑𝟔𝟎𝟗𝟑𝟏𝟖𝟖𝟖𝟖", "١٣٦٠٩٣١٨٨٨٨",
     # landlines with area code
     "0931-8888888", "0931 8888888", "(0931)8888888", "（0931）8888888", "０９３１－８８８８８８８",
     "010-62345678", "021 6234 5678", "0931-8888888转123", "+86 931 8888888", "〇九三一 八八八八八八八",
@@ -43,13 +44,15 @@ FORMS = [
     "620123800101123",
     # e-mail
     "lijianguo@163.com", "li.jian-guo+x@mail.gs.gov.cn", "lijianguo＠163．com", "13609318888@qq.com",
-    "LiJG_1980@Example.COM.cn",
+    "LiJG_1980@Example.COM.cn", "lijianguo(at)163.com", "lijianguo[at]163.com", "lijianguo # 163.com",
+    "lijianguo艾特163.com", "lijianguo @ 163 .com".replace(" .", "."), "lijianguo@163。com",
     # bank cards
     "6222021234567890123", "6222 0212 3456 7890 123", "6222-0212-3456-7890", "6217 0000 1234 5678",
     "622202 1234567890123", "4367421234567890",
     # the registered address, spaced and full-width
     "兰州市城关区张掖路街道168号3单元501室", "兰州市城关区 张掖路街道 168号 3单元 501室",
-    "兰州市城关区张掖路街道１６８号３单元５０１室",
+    "兰州市城关区张掖路街道１６８号３单元５０１室", "城关区张掖路街道168号3单元501室",
+    "张掖路街道１６８号３单元５０１室",
 ]
 
 
@@ -84,6 +87,8 @@ ORDINARY = [
     "反映人称工程已完工三年。", "办理期限15个工作日", "邮编730030", "2023年第12期", "10:30-11:30",
     "温度-5℃", "GB/T 7714-2015", "阿里巴巴", "某某公司", "（保密）", "数量100-200件", "第2023-0012号文件",
     "依据《信访工作条例》第三十条", "1.2.3.4", "IP 10.0.0.1", "v1.2.3", "ISBN 978-7-111-12345-6",
+    "3#楼2单元", "甘政发〔2023〕168号", "C# 与 F#", "a@b.c", "张掖路施工", "13号楼", "拨打12345热线",
+    "共计1360931户", "一二三四", "十一月二十三日", "统计截至2023年12月31日24时",
 ]
 
 
@@ -110,6 +115,15 @@ def test_a_one_character_name_blanks_nothing_else() -> None:
 def test_a_registered_local_phone_is_masked_however_spaced() -> None:
     local = Identity.single("", "8888 888", "")
     assert _redactor().redact("打8 888 888找人", local) == f"打{MASK}找人"
+
+
+def test_a_latin_registered_name_is_found_in_any_case_and_spacing() -> None:
+    latin = Identity.single("Li Jianguo", "", "")
+    assert _redactor().redact("LI JIANGUO、li-jianguo、LiJianguo", latin) == f"{MASK}、{MASK}、{MASK}"
+
+
+def test_an_account_named_after_its_word_is_masked_and_the_word_kept() -> None:
+    assert _redactor().redact("微信号：wxid_li1980，QQ 12345678", NO_IDENTITY) == f"微信号：{MASK}，QQ {MASK}"
 
 
 def test_no_identity_still_masks_what_the_patterns_find() -> None:
