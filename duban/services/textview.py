@@ -38,6 +38,8 @@ _FOLD_TO = {
 }
 # Not removed by NFKC, yet invisible or blank: folded to a space.
 _BLANKS = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u3164\u115f\u1160\uffa0"
+# Format and combining characters: a right-to-left mark or an accent between two digits hides nothing.
+_INVISIBLE = frozenset({"Cf", "Cc", "Mn", "Me"})
 _CANONICAL = {c: canon for canon, chars in _FOLD_TO.items() for c in chars}
 
 _cache: dict[str, str] = {}
@@ -59,7 +61,7 @@ def _fold_uncached(c: str) -> str:
     for ch in unicodedata.normalize("NFKC", c) or c:
         if ch in _CANONICAL:
             out.append(_CANONICAL[ch])
-        elif ch.isspace() or ch in _BLANKS:
+        elif ch.isspace() or ch in _BLANKS or unicodedata.category(ch) in _INVISIBLE:
             out.append(SPACE)
         elif "0" <= ch <= "9":
             out.append(ch)
