@@ -57,7 +57,8 @@ NUMBER_PATTERNS: list[tuple[str, str]] = [
     ("id15", rf"(?<![0-9]){_REGION}{_S}[0-9]{_S}[0-9]{_S}{_MONTH}{_S}{_DAY}(?:{_S}[0-9]){{3}}(?![0-9])"),
     # A card is 16-19 digits in one piece, in groups of four, or six and the rest (never any
     # grouping: two dates side by side are 16 digits too).
-    ("card", rf"(?<![0-9])(?:[1-9][0-9]{{15,18}}|[1-9][0-9]{{3}}(?:{_S1}[0-9]{{4}}){{3}}(?:{_S1}[0-9]{{1,3}})?"
+    ("card", rf"(?<![0-9])(?:[1-9][0-9]{{15,18}}"
+             rf"|[1-9][0-9]{{3}}(?:{_S1}[0-9]{{4}}){{3}}(?:{_S1}[0-9]{{1,3}})?"
              rf"|[1-9][0-9]{{5}}{_S1}[0-9]{{10,13}})(?![0-9])"),
 
 ]
@@ -220,7 +221,8 @@ class Redactor:
                 if match.lastgroup == "card" and _is_credit_code(folded[match.start():match.end() + 1]):
                     continue
                 found.append(view.raw_span(*match.span()))
-            found.extend(view.raw_span(*match.span(match.lastindex or 0)) for match in _KEYED.finditer(folded))
+            found.extend(view.raw_span(*match.span(match.lastindex or 0))
+                         for match in _KEYED.finditer(folded))
         found.extend(view.raw_span(s, e) for s, e in _emails(folded))
         found.extend(view.raw_span(*match.span(1)) for match in _ACCOUNT.finditer(folded))
         for pattern in (self._people, literals.surname_forms if literals else None):
