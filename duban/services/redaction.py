@@ -156,6 +156,7 @@ class Redactor:
         for word in sorted({fold(w) for w in words.not_names}, key=len, reverse=True):
             for k, c in enumerate(word):
                 self._not_names[c] = (*self._not_names.get(c, ()), (word, k))
+        self._placeholders = frozenset(skeleton_of(w) for w in words.placeholder_names)
         self._literals = lru_cache(maxsize=4096)(self._prepare)
         self._surname_forms = lru_cache(maxsize=4096)(self._compile_surname_forms)
 
@@ -167,6 +168,8 @@ class Redactor:
         surnames: list[str] = []
         for name in identity.names:
             skeleton = skeleton_of(name)
+            if skeleton in self._placeholders:
+                continue
             if len(skeleton) >= words.shortest_name:
                 strings.append(skeleton)
             if skeleton and _CJK.match(skeleton):
