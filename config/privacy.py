@@ -21,6 +21,7 @@ class PrivacyWords(BaseModel):
     prefixes: list[str] = Field(default_factory=list)
     prefixed_surnames: list[str] = Field(default_factory=list)
     not_names: list[str] = Field(default_factory=list)
+    placeholder_names: list[str] = Field(default_factory=list)
     shortest_name: int = Field(default=2, ge=1, le=10)
     shortest_phone: int = Field(default=5, ge=3, le=20)
     shortest_address: int = Field(default=4, ge=2, le=50)
@@ -34,7 +35,7 @@ class PrivacyWords(BaseModel):
                 raise ValueError(f"only Chinese characters, one surname each (found {bad[0]!r})")
         return lines
 
-    @field_validator("compound_surnames", "honorifics", "prefixes", "not_names")
+    @field_validator("compound_surnames", "honorifics", "prefixes", "not_names", "placeholder_names")
     @classmethod
     def _not_blank(cls, words: list[str]) -> list[str]:
         if any(not w.strip() for w in words):

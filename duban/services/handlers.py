@@ -44,6 +44,7 @@ class Step:
     data: dict[str, Any] = field(default_factory=dict)  # recorded in the audit event
     reason: str = ""
     _identity: Identity | None = field(default=None, repr=False)
+    _redacted: dict[str, str] = field(default_factory=dict, repr=False)  # a reason is often the form's text
 
     @property
     def case_id(self) -> int:
@@ -62,9 +63,12 @@ class Step:
         """`text`'s redacted twin; the case's complainants are loaded once, and only for a text."""
         if not text:
             return ""
-        if self._identity is None:
-            self._identity = case_identity(self.session, self.case_id)
-        return redact_text(text, self._identity)
+        done = self._redacted.get(text)
+        if done is None:
+            if self._identity is None:
+                self._identity = case_identity(self.session, self.case_id)
+            done = self._redacted[text] = redact_text(text, self._identity)
+        return done
 
     def insert(self, model: type[SQLModel], **values: Any) -> int:
         """Record a new row (report, review…) now; the action only adds it, never changes it."""

@@ -36,7 +36,9 @@ from duban.config.privacy import PrivacyWords, load_privacy
 from duban.models import Case, Complainant, RepeatContact
 from duban.services.textview import SEPARATORS, TextView, fold_char, skeleton_of
 
-_S = "[" + re.escape(SEPARATORS) + "]*+"  # any run of separators between two digits or characters
+_SEP = "[" + re.escape(SEPARATORS + "()~") + "]"
+_S = _SEP + "*+"  # any run of separators (or brackets) between two digits or characters
+_S1 = _SEP + "{1,3}+"  # between two groups of a card's digits
 _P86 = rf"(?:\({_S})?(?:\+|00){_S}86{_S}(?:\){_S})?"
 # An area code (010, 02x, 0xxx) without its 0, written in one piece: "03-24" is a date, not 0324.
 _AREA = "(?:10|2[0-9]|[3-9][0-9]{2})"
@@ -47,25 +49,37 @@ _REGION = rf"[1-8]{_S}[0-9](?:{_S}[0-9]){{4}}"  # an ID number's six-digit regio
 
 # (kind, pattern): each finds one written form; the first group, when there is one, is the span.
 NUMBER_PATTERNS: list[tuple[str, str]] = [
-    ("mobile", rf"(?<![0-9])(?:{_P86})?1{_S}[3-9](?:{_S}[0-9]){{9}}(?![0-9])"),
+    ("mobile", rf"(?<![0-9])(?:{_P86})?(?:\({_S})?1{_S}[3-9](?:{_S}[0-9]){{9}}(?![0-9])"),
     ("landline", rf"(?<![0-9])(?:{_P86}(?:\({_S})?{_AREA}|(?:\({_S})?0{_AREA}){_S}(?:\){_S})?"
                  rf"[2-9](?:{_S}[0-9]){{6,7}}{_EXT}(?![0-9])"),
     ("id18", rf"(?<![0-9]){_REGION}{_S}(?:1{_S}[89]|2{_S}0){_S}[0-9]{_S}[0-9]{_S}{_MONTH}{_S}{_DAY}"
              rf"(?:{_S}[0-9]){{3}}{_S}[0-9Xx](?![0-9])"),
     ("id15", rf"(?<![0-9]){_REGION}{_S}[0-9]{_S}[0-9]{_S}{_MONTH}{_S}{_DAY}(?:{_S}[0-9]){{3}}(?![0-9])"),
-    ("card", r"(?<![0-9])(?:[1-9][0-9]{15,18}|[1-9][0-9]{3}(?:[ \-]{1,3}[0-9]{4}){3}(?:[ \-]{1,3}[0-9]{1,3})?"
-             r"|[1-9][0-9]{5}[ \-]{1,3}[0-9]{10,13})(?![0-9])"),
+    # A card is 16-19 digits in one piece, in groups of four, or six and the rest (never any
+    # grouping: two dates side by side are 16 digits too).
+    ("card", rf"(?<![0-9])(?:[1-9][0-9]{{15,18}}"
+             rf"|[1-9][0-9]{{3}}(?:{_S1}[0-9]{{4}}){{3}}(?:{_S1}[0-9]{{1,3}})?"
+             rf"|[1-9][0-9]{{5}}{_S1}[0-9]{{10,13}})(?![0-9])"),
 
 ]
 _NUMBERS = re.compile("|".join(f"(?P<{kind}>{pattern})" for kind, pattern in NUMBER_PATTERNS))
 # A number right after a word that says it is one (电话：8888888, 微信号 123456789): its own pass,
 # so that the word's match never hides a longer form starting inside it.
-_KEYED = re.compile(rf"(?:电话|手机|座机|固话|联系方式|号码|微信|QQ|qq|Tel|TEL|tel|Phone|phone|Mobile|mobile)"
-                    rf"(?:号码|号|是|为|:| |-)*+([0-9](?:{_S}[0-9]){{4,18}})(?![0-9])")
+# A phone needs 7 digits (拨打热线电话12345 names no one); an account (QQ 号) 5.
+_KEYED = re.compile(rf"(?:电话|手机|座机|固话|联系方式|号码|Tel|TEL|tel|Phone|phone|Mobile|mobile)"
+                    rf"(?:号码|号|是|为|:| |-)*+([0-9](?:{_S}[0-9]){{6,18}})(?![0-9])"
+                    rf"|(?:微信|QQ|qq|Qq)(?:号码|号|是|为|:| |-)*+([0-9](?:{_S}[0-9]){{4,18}})(?![0-9])")
 _DIGIT = re.compile("[0-9]")
 _EMAIL_LOCAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-")
 _EMAIL_LABEL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
 _EMAIL_DOTS = frozenset(".。")
+# What stands for "@" when people write an address so that robots miss it.
+_AT = re.compile(r"\s{0,2}(?:@|\((?:at|AT)\)|\[(?:at|AT)\]|\{(?:at|AT)\}|<(?:at|AT)>|#|艾特)\s{0,2}")
+# An account name right after the word for it: 微信号 wxid_abc123, QQ号 12345678.
+_ACCOUNT = re.compile(r"(?:微信|QQ|qq|WeChat|wechat)(?:号码|号|是|为|:| |-)*+([A-Za-z][-_A-Za-z0-9]{5,19})"
+                      r"(?![-_A-Za-z0-9])")
+# Where a registered address may be cut short in a text: after the province, city, county part.
+_ADDRESS_CUTS = re.compile("[省市州盟区县旗]")
 _CJK = re.compile("[\u3400-\u9fff\uf900-\ufaff]")
 
 
@@ -137,9 +151,12 @@ class Redactor:
         if self._prefixes and prefixed:
             branches.append(f"{_alternatives(self._prefixes)}{_S}{_alternatives(self._compounds, prefixed)}")
         self._people = re.compile("|".join(branches))
-        self._not_names: dict[str, tuple[str, ...]] = {}
+        # Each character of a word that is not a name -> (the word, where the character is in it).
+        self._not_names: dict[str, tuple[tuple[str, int], ...]] = {}
         for word in sorted({fold(w) for w in words.not_names}, key=len, reverse=True):
-            self._not_names[word[0]] = (*self._not_names.get(word[0], ()), word)
+            for k, c in enumerate(word):
+                self._not_names[c] = (*self._not_names.get(c, ()), (word, k))
+        self._placeholders = frozenset(skeleton_of(w) for w in words.placeholder_names)
         self._literals = lru_cache(maxsize=4096)(self._prepare)
         self._surname_forms = lru_cache(maxsize=4096)(self._compile_surname_forms)
 
@@ -151,6 +168,8 @@ class Redactor:
         surnames: list[str] = []
         for name in identity.names:
             skeleton = skeleton_of(name)
+            if skeleton in self._placeholders:
+                continue
             if len(skeleton) >= words.shortest_name:
                 strings.append(skeleton)
             if skeleton and _CJK.match(skeleton):
@@ -168,13 +187,18 @@ class Redactor:
             skeleton = skeleton_of(address)
             if len(skeleton) >= words.shortest_address:
                 strings.append(skeleton)
+            # The same address without its province, city or county ("张掖路168号3单元").
+            for cut in _ADDRESS_CUTS.finditer(skeleton):
+                rest = skeleton[cut.end():]
+                if len(rest) >= words.shortest_address + 2 and _CJK.match(rest):
+                    strings.append(rest)
         forms = self._surname_forms(tuple(dict.fromkeys(surnames))) if surnames else None
         return _Literals(tuple(dict.fromkeys(strings)), forms)
 
     def _compile_surname_forms(self, surnames: tuple[str, ...]) -> re.Pattern[str]:
         """The registered surnames' every form (老王, 小王, 王女士, 王某), whatever the lists say."""
         surname = _alternatives(sorted(surnames, key=len, reverse=True))
-        honorific = _alternatives([*self._honorifics, "某"])
+        honorific = _alternatives([*self._honorifics, "某某", "某"])
         branches = [f"{surname}{_S}{honorific}"]
         if self._prefixes:
             branches.append(f"{_alternatives(self._prefixes)}{_S}{surname}")
@@ -200,9 +224,10 @@ class Redactor:
                 if match.lastgroup == "card" and _is_credit_code(folded[match.start():match.end() + 1]):
                     continue
                 found.append(view.raw_span(*match.span()))
-            found.extend(view.raw_span(*match.span(1)) for match in _KEYED.finditer(folded))
-        if "@" in folded:
-            found.extend(view.raw_span(s, e) for s, e in _emails(folded))
+            found.extend(view.raw_span(*match.span(match.lastindex or 0))
+                         for match in _KEYED.finditer(folded))
+        found.extend(view.raw_span(s, e) for s, e in _emails(folded))
+        found.extend(view.raw_span(*match.span(1)) for match in _ACCOUNT.finditer(folded))
         for pattern in (self._people, literals.surname_forms if literals else None):
             if pattern is None:
                 continue
@@ -212,7 +237,10 @@ class Redactor:
         return _merged(found)
 
     def _is_word(self, folded: str, at: int) -> bool:
-        return any(folded.startswith(word, at) for word in self._not_names.get(folded[at], ()))
+        """Whether the person found at `at` begins inside a word that is not a name: 小区 at 小,
+        保安师傅 at 安 (保安 is the word)."""
+        return any(at >= k and folded.startswith(word, at - k)
+                   for word, k in self._not_names.get(folded[at], ()))
 
     def redact(self, text: str | None, identity: Identity = NO_IDENTITY) -> str:
         """`text` with every identity in it replaced by the mask; never raises."""
@@ -253,14 +281,15 @@ def _occurrences(haystack: str, needle: str) -> Iterator[int]:
 
 
 def _emails(folded: str) -> Iterator[tuple[int, int]]:
-    """Each user@domain.tld around an '@', scanned outwards at most 64/255 characters (linear)."""
-    at = folded.find("@")
-    while at >= 0:
+    """Each user@domain.tld around an '@' (or "(at)", "#"…), scanned outwards at most 64/255
+    characters: linear in the text."""
+    for marker in _AT.finditer(folded):
+        at, after = marker.span()
         start = at
         while start > 0 and at - start < 64 and folded[start - 1] in _EMAIL_LOCAL:
             start -= 1
-        end, dots, label = at + 1, 0, 0
-        while end < len(folded) and end - at <= 255:
+        end, dots, label = after, 0, 0
+        while end < len(folded) and end - after <= 255:
             c = folded[end]
             if c in _EMAIL_LABEL:
                 label += 1
@@ -269,9 +298,8 @@ def _emails(folded: str) -> Iterator[tuple[int, int]]:
             else:
                 break
             end += 1
-        if start < at and dots and label:
+        if start < at and dots and label >= 2 and folded[end - label:end].isalpha():
             yield start, end
-        at = folded.find("@", at + 1)
 
 
 _CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"

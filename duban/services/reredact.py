@@ -17,6 +17,7 @@ from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
+from duban.db import writer_lock
 from duban.models import Case
 from duban.services.redaction import Identity, case_identities, redact_text
 
@@ -113,6 +114,9 @@ def redact_all(engine: Engine, *, chunk_size: int = 1000,
     `progress(table, looked_at, changed)` is called after each chunk.
     """
     counts = RedactCounts()
+    writer = engine
+    if engine.dialect.name == "sqlite":
+        writer = engine.execution_options(sqlite_begin="IMMEDIATE")  # writers take turns (db.py)
     for name, pairs in TWINS.items():
         table = _table(name)
         # Only rows with some text, raw or twin: an empty text has an empty twin.
@@ -123,12 +127,17 @@ def redact_all(engine: Engine, *, chunk_size: int = 1000,
         looked_at = changed = 0
         after = 0
         while True:
-            with engine.begin() as conn:
+            with writer_lock(engine), writer.begin() as conn:
                 rows = conn.execute(query, {"after": after}).all()
                 if not rows:
                     break
                 after = rows[-1].id
-                identities = case_identities(conn, sorted({row.case_ref for row in rows}))
+                case_ids = sorted({row.case_ref for row in rows})
+                if conn.dialect.name == "postgresql":
+                    # A repeat link locks its case too: its newcomer's identity is either in the
+                    # identities read next, or its own recomputation comes after this chunk's.
+                    conn.execute(_LOCK_CASES, {"ids": case_ids})
+                identities = case_identities(conn, case_ids)
                 params = _changes(rows, pairs, identities.__getitem__)
                 if params:
                     conn.execute(_update_all(name), params)
@@ -139,6 +148,10 @@ def redact_all(engine: Engine, *, chunk_size: int = 1000,
         counts.looked_at[name] = looked_at
         counts.changed[name] = changed
     return counts
+
+
+_LOCK_CASES = (select(_table("cases").c.id).where(_table("cases").c.id.in_(bindparam("ids", expanding=True)))
+               .order_by(_table("cases").c.id).with_for_update())
 
 
 def _update_all(name: str) -> Any:

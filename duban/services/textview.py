@@ -38,6 +38,8 @@ _FOLD_TO = {
 }
 # Not removed by NFKC, yet invisible or blank: folded to a space.
 _BLANKS = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u3164\u115f\u1160\uffa0"
+# Format and combining characters: a right-to-left mark or an accent between two digits hides nothing.
+_INVISIBLE = frozenset({"Cf", "Cc", "Mn", "Me"})
 _CANONICAL = {c: canon for canon, chars in _FOLD_TO.items() for c in chars}
 
 _cache: dict[str, str] = {}
@@ -59,7 +61,7 @@ def _fold_uncached(c: str) -> str:
     for ch in unicodedata.normalize("NFKC", c) or c:
         if ch in _CANONICAL:
             out.append(_CANONICAL[ch])
-        elif ch.isspace() or ch in _BLANKS:
+        elif ch.isspace() or ch in _BLANKS or unicodedata.category(ch) in _INVISIBLE:
             out.append(SPACE)
         elif "0" <= ch <= "9":
             out.append(ch)
@@ -99,10 +101,11 @@ class TextView:
 
     @property
     def skeleton(self) -> tuple[str, list[int]]:
-        """The folded text without separators, and each of its characters' folded index."""
+        """The folded text without separators and in ASCII lower case ("LI Jianguo" is
+        "lijianguo"), and each of its characters' folded index."""
         if self._skeleton is None:
             keep = [i for i, c in enumerate(self.folded) if c not in SEPARATORS]
-            self._skeleton = ("".join(self.folded[i] for i in keep), keep)
+            self._skeleton = ("".join(self.folded[i] for i in keep).translate(_ASCII_LOWER), keep)
         return self._skeleton
 
     def raw_span_of_skeleton(self, start: int, end: int) -> tuple[int, int]:
@@ -115,6 +118,7 @@ def skeleton_of(value: str) -> str:
     return TextView.of(value).skeleton[0]
 
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _ANY_NUMERAL = re.compile("[" + "".join(NUMERALS) + "]")
 _NUMERAL_RUNS = re.compile("n(?:s*+n)*+")
 

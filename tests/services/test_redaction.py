@@ -33,23 +33,27 @@ FORMS = [
     "一三六 〇九三一 八八八八",
     "+8613609318888", "+86 136 0931 8888", "0086-136-0931-8888", "(+86)13609318888", "（+86）13609318888",
     "+86-139-1234-5678", "15012345678", "1 3 6 0 9 3 1 8 8 8 8", "壹叁陆零玖叁壹捌捌捌捌",
+    "①③⑥⓪⑨③①⑧⑧⑧⑧", "136零九三一8888", "𝟏𝟑𝟔𝟎𝟗𝟑𝟏𝟖𝟖𝟖𝟖", "١٣٦٠٩٣١٨٨٨٨",
     # landlines with area code
     "0931-8888888", "0931 8888888", "(0931)8888888", "（0931）8888888", "０９３１－８８８８８８８",
     "010-62345678", "021 6234 5678", "0931-8888888转123", "+86 931 8888888", "〇九三一 八八八八八八八",
-    "0931—8888888", "0931 - 888 8888",
+    "0931—8888888", "0931 - 888 8888", "(136)0931-8888", "136~0931~8888", "1\u200f3609318888",
+    "1\u03013609318888", "6222.0212.3456.7890", "李某某",
     # ID numbers
     "620123198001011234", "62012319800101123X", "62012319800101123x", "620123 19800101 1234",
     "6201 2319 8001 0112 34", "６２０１２３１９８００１０１１２３Ｘ", "620123-19800101-123X",
     "620123800101123",
     # e-mail
     "lijianguo@163.com", "li.jian-guo+x@mail.gs.gov.cn", "lijianguo＠163．com", "13609318888@qq.com",
-    "LiJG_1980@Example.COM.cn",
+    "LiJG_1980@Example.COM.cn", "lijianguo(at)163.com", "lijianguo[at]163.com", "lijianguo # 163.com",
+    "lijianguo艾特163.com", "lijianguo @ 163 .com".replace(" .", "."), "lijianguo@163。com",
     # bank cards
     "6222021234567890123", "6222 0212 3456 7890 123", "6222-0212-3456-7890", "6217 0000 1234 5678",
     "622202 1234567890123", "4367421234567890",
     # the registered address, spaced and full-width
     "兰州市城关区张掖路街道168号3单元501室", "兰州市城关区 张掖路街道 168号 3单元 501室",
-    "兰州市城关区张掖路街道１６８号３单元５０１室",
+    "兰州市城关区张掖路街道１６８号３单元５０１室", "城关区张掖路街道168号3单元501室",
+    "张掖路街道１６８号３单元５０１室",
 ]
 
 
@@ -84,6 +88,11 @@ ORDINARY = [
     "反映人称工程已完工三年。", "办理期限15个工作日", "邮编730030", "2023年第12期", "10:30-11:30",
     "温度-5℃", "GB/T 7714-2015", "阿里巴巴", "某某公司", "（保密）", "数量100-200件", "第2023-0012号文件",
     "依据《信访工作条例》第三十条", "1.2.3.4", "IP 10.0.0.1", "v1.2.3", "ISBN 978-7-111-12345-6",
+    "3#楼2单元", "甘政发〔2023〕168号", "C# 与 F#", "a@b.c", "张掖路施工", "13号楼", "拨打12345热线",
+    "共计1360931户", "一二三四", "十一月二十三日", "统计截至2023年12月31日24时",
+    "保安师傅说", "照顾老人", "我和姐姐", "门卫大爷", "宿管阿姨", "拨打热线电话12345",
+    "（2023）甘0102民初1234号",
+    "甘A12345", "730030", "95.5%", "10:30", "1481件", "2023年3月24日18时",
 ]
 
 
@@ -103,6 +112,11 @@ def test_a_rare_registered_surname_still_has_all_its_forms() -> None:
     assert _redactor().redact("禤女士和老禤都说了", rare) == f"{MASK}和{MASK}都说了"
 
 
+def test_a_placeholder_in_the_name_field_is_not_searched_for() -> None:
+    assert _redactor().redact("匿名来电，群众反映", Identity.single("匿名", "", "")) == "匿名来电，群众反映"
+    assert _redactor().redact("群众反映", Identity.single("群 众", "", "")) == "群众反映"
+
+
 def test_a_one_character_name_blanks_nothing_else() -> None:
     assert _redactor().redact("张反映的事项已办", Identity.single("张", "", "")) == "张反映的事项已办"
 
@@ -110,6 +124,15 @@ def test_a_one_character_name_blanks_nothing_else() -> None:
 def test_a_registered_local_phone_is_masked_however_spaced() -> None:
     local = Identity.single("", "8888 888", "")
     assert _redactor().redact("打8 888 888找人", local) == f"打{MASK}找人"
+
+
+def test_a_latin_registered_name_is_found_in_any_case_and_spacing() -> None:
+    latin = Identity.single("Li Jianguo", "", "")
+    assert _redactor().redact("LI JIANGUO、li-jianguo、LiJianguo", latin) == f"{MASK}、{MASK}、{MASK}"
+
+
+def test_an_account_named_after_its_word_is_masked_and_the_word_kept() -> None:
+    assert _redactor().redact("微信号：wxid_li1980，QQ 12345678", NO_IDENTITY) == f"微信号：{MASK}，QQ {MASK}"
 
 
 def test_no_identity_still_masks_what_the_patterns_find() -> None:
@@ -177,7 +200,9 @@ def test_any_mobile_number_with_any_separator_is_masked(before: str, mobile: str
 @given(text=st.text(max_size=300))
 def test_no_text_makes_the_redactor_raise(text: str) -> None:
     redactor = _redactor()
-    assert redactor.spans(text, LI) == sorted(redactor.spans(text, LI))
+    spans = redactor.spans(text, LI)
+    assert all(0 <= start < end <= len(text) for start, end in spans)
+    assert all(a[1] < b[0] for a, b in zip(spans, spans[1:], strict=False))  # sorted, apart
     assert isinstance(redactor.redact(text, LI), str)
 
 
