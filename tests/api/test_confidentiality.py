@@ -196,7 +196,8 @@ def test_the_case_page_masks_the_complainant_everywhere_on_it(aw: AppWorld, user
         finally:
             visitor.close()
     assert page.status_code == 200 and "（保密）反映城关区住建局拖欠工程款" in page.text
-    assert "经电话联系（保密）（（保密）），问题并未解决。" in page.text
+    # The reviewer's reasons as redacted when written (adjacent findings may share one mask).
+    assert "经电话联系（保密）" in page.text and "），问题并未解决。" in page.text
     assert "（保密）反映城关区住建局拖欠工程款" in listing.text
 
 
