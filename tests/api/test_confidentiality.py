@@ -244,3 +244,21 @@ def test_a_complainant_whose_name_holds_html_characters_is_masked_on_the_leaders
         assert page.status_code == 200
         for form in (name, "欧阳&amp;&lt;秘&gt;", "欧阳&amp;", "&lt;秘&gt;"):
             assert form not in page.text
+
+
+def test_a_search_is_no_oracle_for_those_who_may_not_see_the_complainant(aw: AppWorld) -> None:
+    cases = seeded(aw)
+    probes = ("欧阳%", "____反映", "欧阳", SECRET_PHONE, SECRET_NAME, "%秘密%", "_阳")
+    with LiveServer(app_for(aw)) as site:
+        def found(who: str, text: str) -> list[str]:
+            with httpx.Client(base_url=site, headers=aw.auth(who)) as api:
+                answer = api.get("/api/cases", params={"text": text, "limit": 500})
+            assert answer.status_code == 200
+            return [r["number"] for r in answer.json()["items"]]
+
+        assert found("unit", "拖欠工程款") == [cases["secret"]]
+        for who in ("unit", "leader", "supervisor", "county", "admin"):
+            for probe in probes:
+                assert found(who, probe) == [], (who, probe)
+        assert cases["secret"] in found("dispatcher", SECRET_PHONE)
+        assert cases["secret"] in found("clerk", SECRET_NAME)
