@@ -34,13 +34,20 @@ from duban.models import (
 from duban.services.context import Actor, ServiceContext
 from duban.services.persist import fetch_cases
 from duban.services.privacy import complainant_view, may_ever_see_identity, may_see_identity
-from duban.services.queries import _OFFICE, _UNIT, CaseFilter, CaseRow, _org, _orgs_of, _row, scope_clauses
+from duban.services.queries import (
+    OFFICE,
+    UNIT,
+    CaseFilter,
+    CaseRow,
+    org_summary,
+    orgs_of,
+    row_of,
+    scope_clauses,
+)
 from duban.services.scope import may_see
 from duban.states.definition import OPEN_STATES
 
 _CASES: Any = Case.__table__  # type: ignore[attr-defined]
-# Raw texts of a case and the twin each is read from by those without the right to identity.
-CASE_TEXTS = {"title": "title_redacted", "summary": "summary_redacted"}
 
 
 def redacted_columns(table: Any) -> list[Any]:
@@ -209,7 +216,7 @@ def list_cases(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: b
     `visible_ids`.
     """
     today = ctx.today()
-    office, unit = _OFFICE, _UNIT
+    office, unit = OFFICE, UNIT
     query = (
         select(*_ROW_COLUMNS, office.name, office.code, unit.name, unit.code)  # type: ignore[call-overload]
         .join(office, _CASES.c.office_id == office.id)
@@ -242,7 +249,7 @@ def list_cases(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: b
         page = query if flt.warning else query.offset(flt.offset).limit(flt.limit)
         for found in session.connection().execute(page):
             office_name, office_code, unit_name, unit_code = found[-4:]
-            row = _row(ctx, found, office_name, office_code, unit_name, unit_code, today)
+            row = row_of(ctx, found, office_name, office_code, unit_name, unit_code, today)
             if flt.warning and row.warning != flt.warning:
                 continue
             rows.append(row)
@@ -260,8 +267,8 @@ def list_cases(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: b
 
 def case_row(ctx: ServiceContext, case: Case, *, actor: Actor) -> CaseRow:
     """The list row of a case already in hand (one just registered), titled for `actor`."""
-    office, unit = _orgs_of(ctx, case)
-    row = _row(ctx, case, office.name, office.code, unit.name if unit else None,
+    office, unit = orgs_of(ctx, case)
+    row = row_of(ctx, case, office.name, office.code, unit.name if unit else None,
                unit.code if unit else None, ctx.today())
     assert case.id is not None
     with Session(ctx.engine) as session:
@@ -396,8 +403,8 @@ def case_detail(ctx: ServiceContext, ref: int | str, *, actor: Actor,
     with Session(ctx.engine) as session:
         case, seen = load_case(session, ctx, ref, actor=actor)
         assert case.id is not None
-        office, unit = _orgs_of(ctx, case)
-        row = _row(ctx, case, office.name, office.code, unit.name if unit else None,
+        office, unit = orgs_of(ctx, case)
+        row = row_of(ctx, case, office.name, office.code, unit.name if unit else None,
                    unit.code if unit else None, ctx.today())
         collections = {kind: _history(session, case.id, kind, raw=seen,
                                       limit=history if kind in BOUNDED else None,
@@ -420,8 +427,8 @@ def case_detail(ctx: ServiceContext, ref: int | str, *, actor: Actor,
         return {
             "case": facts,
             "row": row.as_dict(),
-            "office": _org(office),
-            "unit": _org(unit),
+            "office": org_summary(office),
+            "unit": org_summary(unit),
             "subject": dict(subject) if subject else None,
             "complainant": complainant_view(person_seen, person, ctx.labels.text["masked"]),
             **collections,
@@ -473,14 +480,14 @@ def case_summary(ctx: ServiceContext, ref: int | str, *, actor: Actor) -> dict[s
 
     with Session(ctx.engine) as session:
         case, _ = load_case(session, ctx, ref, actor=actor)
-        office, unit = _orgs_of(ctx, case)
-        row = _row(ctx, case, office.name, office.code, unit.name if unit else None,
+        office, unit = orgs_of(ctx, case)
+        row = row_of(ctx, case, office.name, office.code, unit.name if unit else None,
                    unit.code if unit else None, ctx.today())
         facts = {key: getattr(case, key) for key in SUMMARY_FACTS}
         return {
             "case": {**facts, "warning": row.warning, "workdays_left": row.workdays_left},
-            "office": _org(office),
-            "unit": _org(unit),
+            "office": org_summary(office),
+            "unit": org_summary(unit),
             "allowed_actions": CaseService(ctx).allowed_in(session, case, actor),
         }
 
