@@ -70,3 +70,39 @@ def test_another_units_case_in_any_state_answers_like_a_number_that_does_not_exi
                 assert found == []
         finally:
             visitor.close()
+
+
+def test_no_statement_behind_any_page_or_api_read_names_a_raw_column_for_a_reader_without_the_right(
+        aw: AppWorld) -> None:
+    from sqlalchemy import event
+
+    from tests.api.test_confidentiality import app_routes, filled, seeded
+    from tests.services.test_reading import RAW_COLUMN
+
+    cases = seeded(aw)
+    aw.advance(days=40)  # overdue: boards, dashboards and reports list the cases
+    app = app_for(aw)
+    reads = [(m, p) for m, p in app_routes(app) if m == "GET"]
+    # The one case a reader may see in full: the unit's own, whose complainant agreed.
+    consented = CaseService(aw.ctx).get(cases["consented"]).id
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if list(parameters or ()) != [consented]:
+            seen.append(statement)
+
+    with LiveServer(app) as site:
+        for who in ("unit", "leader", "county", "supervisor", "admin"):
+            visitor = Visitor(site, aw, who)
+            event.listen(aw.ctx.engine, "before_cursor_execute", record)
+            try:
+                for _, path in reads:
+                    for concrete in filled(path, cases):
+                        visitor.call("GET", concrete)
+                        visitor.call("GET", concrete + "?text=" + "欧阳%25")
+            finally:
+                event.remove(aw.ctx.engine, "before_cursor_execute", record)
+                visitor.close()
+            named = [s for s in seen if RAW_COLUMN.search(s)]
+            assert len(seen) > 50 and named == [], (who, named[:2])  # as many statements as pages
+            seen.clear()
