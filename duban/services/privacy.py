@@ -13,9 +13,6 @@ from duban.config.policy import Privacy
 from duban.services.context import Actor
 from duban.services.scope import in_region
 
-# Roles that work inside the supervising office: they read the office's outbox (duban.notify).
-OFFICE_ROLES = frozenset({"clerk", "dispatcher", "supervisor", "admin", "engine"})
-
 
 def may_see_identity(rule: Privacy, actor: Actor, *, actor_code: str | None, office_code: str,
                      unit_id: int | None, consent: bool) -> bool:

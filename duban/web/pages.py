@@ -17,9 +17,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from duban.errors import AuthenticationFailed, PermissionDenied, TooManyAttempts
-from duban.notify.listing import count_mail, list_mail
+from duban.notify.listing import OFFICE_ROLES, count_mail, list_mail
 from duban.services.dashboard import dashboard
-from duban.services.privacy import OFFICE_ROLES
 from duban.services.queries import CaseRow, scope_for
 from duban.services.reading import list_cases
 from duban.services.throttle import sign_in
