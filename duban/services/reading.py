@@ -50,6 +50,12 @@ from duban.states.definition import OPEN_STATES
 _CASES: Any = Case.__table__  # type: ignore[attr-defined]
 
 
+# What the engine loads of the cases a batch acts on (sweeps, callback sampling): every column
+# but the raw texts, which no engine step reads; mail reads them here only for a recipient who
+# may see them (`texts_in_hand`).
+ENGINE_COLUMNS = [c for c in _CASES.c if c.name not in ("title", "summary")]
+
+
 def redacted_columns(table: Any) -> list[Any]:
     """A table's columns with every raw text left out and its `*_redacted` twin read in its name."""
     out = []
@@ -305,8 +311,12 @@ def texts_in_hand(session: Session, ctx: ServiceContext, case: Case, *, actor: A
     assert case.id is not None
     seen = case.id in visible_ids(session, ctx, [Facts(case.id, case.office_id, case.unit_id)], actor=actor)
     person = _person(session, case.complainant_id, seen=seen) if case.complainant_id else None
-    return {"seen": seen, "title": case.title if seen else case.title_redacted,
-            "summary": case.summary if seen else case.summary_redacted,
+    title, summary = case.title_redacted, case.summary_redacted
+    if seen:  # from the row in hand when it was loaded with its raw texts, else read now
+        held = case.__dict__
+        title, summary = ((held["title"], held["summary"]) if "title" in held and "summary" in held
+                          else _raw_texts(session, {case.id})[case.id])
+    return {"seen": seen, "title": title, "summary": summary,
             "complainant": complainant_view(seen, person, ctx.labels.text["masked"])}
 
 
