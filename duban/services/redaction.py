@@ -47,7 +47,8 @@ _MONTH = rf"(?:0{_S}[1-9]|1{_S}[0-2])"
 _DAY = rf"(?:0{_S}[1-9]|[12]{_S}[0-9]|3{_S}[01])"
 _REGION = rf"[1-8]{_S}[0-9](?:{_S}[0-9]){{4}}"  # an ID number's six-digit region code
 
-# (kind, pattern): each finds one written form; the first group, when there is one, is the span.
+# (kind, pattern): each finds one written form of a number that identifies a person; digits are
+# ASCII and separators canonical in the folded view, and a form ends where another digit would.
 NUMBER_PATTERNS: list[tuple[str, str]] = [
     ("mobile", rf"(?<![0-9])(?:{_P86})?(?:\({_S})?1{_S}[3-9](?:{_S}[0-9]){{9}}(?![0-9])"),
     ("landline", rf"(?<![0-9])(?:{_P86}(?:\({_S})?{_AREA}|(?:\({_S})?0{_AREA}){_S}(?:\){_S})?"
@@ -60,12 +61,10 @@ NUMBER_PATTERNS: list[tuple[str, str]] = [
     ("card", rf"(?<![0-9])(?:[1-9][0-9]{{15,18}}"
              rf"|[1-9][0-9]{{3}}(?:{_S1}[0-9]{{4}}){{3}}(?:{_S1}[0-9]{{1,3}})?"
              rf"|[1-9][0-9]{{5}}{_S1}[0-9]{{10,13}})(?![0-9])"),
-
 ]
 _NUMBERS = re.compile("|".join(f"(?P<{kind}>{pattern})" for kind, pattern in NUMBER_PATTERNS))
-# A number right after a word that says it is one (电话：8888888, 微信号 123456789): its own pass,
-# so that the word's match never hides a longer form starting inside it.
-# A phone needs 7 digits (拨打热线电话12345 names no one); an account (QQ 号) 5.
+# A number right after a word that says it is one (电话：8888888, QQ 123456789), in a pass of its
+# own so that it never hides a longer form. A phone needs 7 digits (热线电话12345 names no one).
 _KEYED = re.compile(rf"(?:电话|手机|座机|固话|联系方式|号码|Tel|TEL|tel|Phone|phone|Mobile|mobile)"
                     rf"(?:号码|号|是|为|:| |-)*+([0-9](?:{_S}[0-9]){{6,18}})(?![0-9])"
                     rf"|(?:微信|QQ|qq|Qq)(?:号码|号|是|为|:| |-)*+([0-9](?:{_S}[0-9]){{4,18}})(?![0-9])")
