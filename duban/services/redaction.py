@@ -73,7 +73,7 @@ _EMAIL_LOCAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01
 _EMAIL_LABEL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
 _EMAIL_DOTS = frozenset(".。")
 # What stands for "@" when people write an address so that robots miss it.
-_AT = re.compile(r"\s{0,2}(?:@|\((?:at|AT)\)|\[(?:at|AT)\]|\{(?:at|AT)\}|<(?:at|AT)>|#|艾特)\s{0,2}")
+_AT = re.compile(r"@|\((?:at|AT)\)|\[(?:at|AT)\]|\{(?:at|AT)\}|<(?:at|AT)>|#|艾特")
 # An account name right after the word for it: 微信号 wxid_abc123, QQ号 12345678.
 _ACCOUNT = re.compile(r"(?:微信|QQ|qq|WeChat|wechat)(?:号码|号|是|为|:| |-)*+([A-Za-z][-_A-Za-z0-9]{5,19})"
                       r"(?![-_A-Za-z0-9])")
@@ -93,18 +93,23 @@ class Identity:
     @classmethod
     def of(cls, people: Iterable[Any]) -> Identity:
         """From complainants (rows or objects with name, phone, address), duplicates dropped."""
+        return cls.of_values((p.name, p.phone, p.address) for p in people)
+
+    @classmethod
+    def of_values(cls, people: Iterable[tuple[str | None, str | None, str | None]]) -> Identity:
+        """From (name, phone, address) triples."""
         names: dict[str, None] = {}
         phones: dict[str, None] = {}
         addresses: dict[str, None] = {}
-        for person in people:
-            for value, into in ((person.name, names), (person.phone, phones), (person.address, addresses)):
+        for name, phone, address in people:
+            for value, into in ((name, names), (phone, phones), (address, addresses)):
                 if value and value.strip():
                     into[value.strip()] = None
         return cls(tuple(names), tuple(phones), tuple(addresses))
 
     @classmethod
     def single(cls, name: str = "", phone: str = "", address: str = "") -> Identity:
-        return cls.of([_Person(name, phone, address)])
+        return cls.of_values([(name, phone, address)])
 
     def __or__(self, other: Identity) -> Identity:
         return Identity(tuple(dict.fromkeys(self.names + other.names)),
@@ -113,13 +118,6 @@ class Identity:
 
 
 NO_IDENTITY = Identity()
-
-
-@dataclass(frozen=True)
-class _Person:
-    name: str
-    phone: str
-    address: str
 
 
 @dataclass(frozen=True)
@@ -214,7 +212,7 @@ class Redactor:
         folded = view.folded
         literals = self._literals(identity) if identity != NO_IDENTITY else None
         if literals is not None and literals.strings:
-            skeleton = view.skeleton[0]
+            skeleton = view.skeleton
             for literal in literals.strings:
                 for start in _occurrences(skeleton, literal):
                     found.append(view.raw_span_of_skeleton(start, start + len(literal)))
@@ -284,10 +282,13 @@ def _emails(folded: str) -> Iterator[tuple[int, int]]:
     characters: linear in the text."""
     for marker in _AT.finditer(folded):
         at, after = marker.span()
+        for _ in range(2):  # "lisi @ 163.com"
+            at -= at > 0 and folded[at - 1] == " "
+            after += after < len(folded) and folded[after] == " "
         start = at
         while start > 0 and at - start < 64 and folded[start - 1] in _EMAIL_LOCAL:
             start -= 1
-        end, dots, label = after, 0, 0
+        end, dots, label, last = after, 0, 0, 0  # last: where the address could end so far
         while end < len(folded) and end - after <= 255:
             c = folded[end]
             if c in _EMAIL_LABEL:
@@ -297,8 +298,10 @@ def _emails(folded: str) -> Iterator[tuple[int, int]]:
             else:
                 break
             end += 1
-        if start < at and dots and label >= 2 and folded[end - label:end].isalpha():
-            yield start, end
+            if dots and label >= 2 and folded[end - label:end].isalpha():
+                last = end  # a top-level domain of letters: 163.com, mail.gs.gov.cn
+        if start < at and last:
+            yield start, last
 
 
 _CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -351,10 +354,23 @@ _OF_CASE = (select(_C.c.name, _C.c.phone, _C.c.address).where(_C.c.id.in_(union(
 ))))
 
 
+# The same query for the driver itself: an action asks it whenever it writes text, and SQLAlchemy's
+# statement handling cost ten times the query (33 µs against 3 µs on SQLite, measured).
+_OF_CASE_SQL = ("SELECT name, phone, address FROM complainants WHERE id IN ("
+                "SELECT complainant_id FROM cases WHERE id = {0} "
+                "UNION SELECT complainant_id FROM repeat_contacts WHERE case_id = {0})")
+_DRIVER_SQL = {"sqlite": _OF_CASE_SQL.format("?"), "postgresql": _OF_CASE_SQL.format("%s")}
+
+
 def case_identity(session: Session | Connection, case_id: int) -> Identity:
     """The identity of everyone who complained in a case (first and repeat), in one query."""
     conn = session.connection() if isinstance(session, Session) else session
-    return Identity.of(conn.execute(_OF_CASE, {"case_id": case_id}).all())
+    sql = _DRIVER_SQL.get(conn.dialect.name)
+    driver = conn.connection.driver_connection
+    if sql is None or driver is None:
+        return Identity.of(conn.execute(_OF_CASE, {"case_id": case_id}).all())
+    # In the transaction SQLAlchemy began on this connection: the action's own rows are seen.
+    return Identity.of_values(driver.execute(sql, (case_id, case_id)).fetchall())
 
 
 def case_identities(conn: Connection, case_ids: list[int]) -> dict[int, Identity]:
