@@ -43,19 +43,46 @@ _P86 = rf"(?:\({_S})?(?:\+|00){_S}86{_S}(?:\){_S})?"
 # An area code (010, 02x, 0xxx) without its 0, written in one piece: "03-24" is a date, not 0324.
 _AREA = "(?:10|2[0-9]|[3-9][0-9]{2})"
 _EXT = rf"(?:{_S}(?:转|分机|ext|EXT|Ext|x|X|#){_S}[0-9]{{1,6}})?"
-_MONTH = rf"(?:0{_S}[1-9]|1{_S}[0-2])"
-_DAY = rf"(?:0{_S}[1-9]|[12]{_S}[0-9]|3{_S}[01])"
-_REGION = rf"[1-8]{_S}[0-9](?:{_S}[0-9]){{4}}"  # an ID number's six-digit region code
+
+
+def _grouped(atoms: str, *groupings: tuple[int, ...]) -> str:
+    """Digits as people group them, one alternative per grouping: `atoms` holds one regex atom
+    per digit ("D" for any; a two-digit atom counts two), a grouping the sizes of its groups
+    (136 0931 8888: (3, 4, 4)). Separators stand only between the groups of one grouping: two
+    dates side by side make eleven digits too, but not grouped like a phone. Also every digit
+    apart (1 3 6 0 9 3 1 8 8 8 8) and all in one piece."""
+    parts = [("[0-9]" if a == "D" else a, 2 if a.startswith("(?:") else 1) for a in atoms.split()]
+    options = ["".join(a for a, _ in parts), _S1.join(a for a, _ in parts)]
+    for grouping in groupings:
+        breaks = {sum(grouping[:k]) for k in range(1, len(grouping))}
+        out, at = [], 0
+        for atom, width in parts:
+            if at in breaks:
+                out.append(_S)
+            out.append(atom)
+            at += width
+        options.append("".join(out))
+    return "(?:" + "|".join(options) + ")"
+
+
+_MOBILE = _grouped("1 [3-9] D D D D D D D D D",
+                   (3, 4, 4), (4, 3, 4), (3, 3, 5), (3, 8), (7, 4), (4, 4, 3))
+_LOCAL = (f"(?:{_grouped('[2-9] D D D D D D D', (4, 4), (3, 5))}"  # a landline's own number
+          f"|{_grouped('[2-9] D D D D D D', (3, 4), (4, 3))})")
+_MONTH, _DAY = "(?:0[1-9]|1[0-2])", "(?:0[1-9]|[12][0-9]|3[01])"
+# An ID number: region, birth date, sequence, check character.
+_ID18 = _grouped(f"[1-8] D D D D D (?:1[89]|20) D D {_MONTH} {_DAY} D D D [0-9Xx]",
+                 (6, 8, 4), (6, 4, 4, 4), (4, 4, 4, 4, 2), (3, 3, 4, 4, 4), (6, 8, 3, 1))
+_ID15 = _grouped(f"[1-8] D D D D D D D {_MONTH} {_DAY} D D D", (6, 6, 3), (6, 9), (3, 3, 6, 3))
 
 # (kind, pattern): each finds one written form of a number that identifies a person; digits are
 # ASCII and separators canonical in the folded view, and a form ends where another digit would.
 NUMBER_PATTERNS: list[tuple[str, str]] = [
-    ("mobile", rf"(?<![0-9])(?:{_P86})?(?:\({_S})?1{_S}[3-9](?:{_S}[0-9]){{9}}(?![0-9])"),
+    ("mobile", rf"(?<![0-9])(?:{_P86})?(?:\({_S})?{_MOBILE}(?![0-9])"),
     ("landline", rf"(?<![0-9])(?:{_P86}(?:\({_S})?{_AREA}|(?:\({_S})?0{_AREA}){_S}(?:\){_S})?"
-                 rf"[2-9](?:{_S}[0-9]){{6,7}}{_EXT}(?![0-9])"),
-    ("id18", rf"(?<![0-9]){_REGION}{_S}(?:1{_S}[89]|2{_S}0){_S}[0-9]{_S}[0-9]{_S}{_MONTH}{_S}{_DAY}"
-             rf"(?:{_S}[0-9]){{3}}{_S}[0-9Xx](?![0-9])"),
-    ("id15", rf"(?<![0-9]){_REGION}{_S}[0-9]{_S}[0-9]{_S}{_MONTH}{_S}{_DAY}(?:{_S}[0-9]){{3}}(?![0-9])"),
+                 rf"{_LOCAL}{_EXT}(?![0-9])"),
+    ("id18", rf"(?<![0-9]){_ID18}(?![0-9])"),
+    ("id15", rf"(?<![0-9]){_ID15}(?![0-9])"),
     # A card is 16-19 digits in one piece, in groups of four, or six and the rest (never any
     # grouping: two dates side by side are 16 digits too).
     ("card", rf"(?<![0-9])(?:[1-9][0-9]{{15,18}}"
@@ -65,9 +92,11 @@ NUMBER_PATTERNS: list[tuple[str, str]] = [
 _NUMBERS = re.compile("|".join(f"(?P<{kind}>{pattern})" for kind, pattern in NUMBER_PATTERNS))
 # A number right after a word that says it is one (电话：8888888, QQ 123456789), in a pass of its
 # own so that it never hides a longer form. A phone needs 7 digits (热线电话12345 names no one).
-_KEYED = re.compile(rf"(?:电话|手机|座机|固话|联系方式|号码|Tel|TEL|tel|Phone|phone|Mobile|mobile)"
-                    rf"(?:号码|号|是|为|:| |-)*+([0-9](?:{_S}[0-9]){{6,18}})(?![0-9])"
-                    rf"|(?:微信|QQ|qq|Qq)(?:号码|号|是|为|:| |-)*+([0-9](?:{_S}[0-9]){{4,18}})(?![0-9])")
+_FILLER = "(?:号码|号|是|为|:| |-)*+"
+_KEYED = re.compile(rf"(?<![A-Za-z0-9])(?:电话|手机|座机|固话|联系方式|号码|Tel|TEL|tel|Phone|phone"
+                    rf"|Mobile|mobile)"
+                    rf"{_FILLER}([0-9](?:{_S}[0-9]){{6,18}})(?![0-9])"
+                    rf"|(?<![A-Za-z0-9])(?:微信|QQ|qq|Qq){_FILLER}([0-9](?:{_S}[0-9]){{4,18}})(?![0-9])")
 _DIGIT = re.compile("[0-9]")
 _EMAIL_LOCAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-")
 _EMAIL_LABEL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
@@ -75,7 +104,8 @@ _EMAIL_DOTS = frozenset(".。")
 # What stands for "@" when people write an address so that robots miss it.
 _AT = re.compile(r"@|\((?:at|AT)\)|\[(?:at|AT)\]|\{(?:at|AT)\}|<(?:at|AT)>|#|艾特")
 # An account name right after the word for it: 微信号 wxid_abc123, QQ号 12345678.
-_ACCOUNT = re.compile(r"(?:微信|QQ|qq|WeChat|wechat)(?:号码|号|是|为|:| |-)*+([A-Za-z][-_A-Za-z0-9]{5,19})"
+_ACCOUNT = re.compile(r"(?<![A-Za-z0-9])(?:微信|QQ|qq|WeChat|wechat)(?:号码|号|是|为|:| |-)*+"
+                      r"([A-Za-z][-_A-Za-z0-9]{5,19})"
                       r"(?![-_A-Za-z0-9])")
 # Where a registered address may be cut short in a text: after the province, city, county part.
 _ADDRESS_CUTS = re.compile("[省市州盟区县旗]")

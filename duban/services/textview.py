@@ -136,11 +136,12 @@ _SKELETON = {**str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
              **{ord(c): None for c in SEPARATORS}}
 _ANY_NUMERAL = re.compile("[" + "".join(NUMERALS) + "]")
 _NUMERAL_RUNS = re.compile("n(?:s*+n)*+")
+_RUN_GLUE = frozenset(SEPARATORS + "()~")  # what may stand between the numerals of one number
 
 
 def _fold_numeral_runs(pieces: list[str]) -> None:
     """Chinese numerals become digits where NUMERAL_RUN or more of them stand together."""
-    kinds = "".join("n" if p in NUMERALS else "s" if p in SEPARATORS else "x" for p in pieces)
+    kinds = "".join("n" if p in NUMERALS else "s" if p in _RUN_GLUE else "x" for p in pieces)
     for run in _NUMERAL_RUNS.finditer(kinds):
         if run.group().count("n") >= NUMERAL_RUN:
             for i in range(*run.span()):
