@@ -29,8 +29,9 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-# Revisions before the redacted twins (0003): a database upgraded from one of these has empty twins.
-BEFORE_TWINS = {None, "0001", "0002"}
+# Revisions before the redacted twins (0003): a database upgraded from one of these has empty twins
+# (an empty database has no rows to fill).
+BEFORE_TWINS = {"0001", "0002"}
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -49,8 +50,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             command.stamp(cfg, "head")
             return
         command.upgrade(cfg, revision)
-    head = ScriptDirectory.from_config(cfg).get_current_head()
-    if before in BEFORE_TWINS and current_revision(engine) == head:
+    if before in BEFORE_TWINS and current_revision(engine) == ScriptDirectory.from_config(
+            cfg).get_current_head():
         from duban.services.reredact import redact_all
 
         redact_all(engine)

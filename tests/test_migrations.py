@@ -127,3 +127,20 @@ def test_upgrading_past_the_twins_leaves_no_twin_empty_where_the_text_is_not(emp
         reasons = conn.execute(text("SELECT reason, reason_redacted FROM audit_events")).all()
     assert summary == "（保密）来电（保密）"
     assert [tuple(r) for r in reasons if r[0]] == [("王女士", "（保密）")]
+
+
+def test_the_models_append_only_statements_are_the_migration_s() -> None:
+    import importlib
+    import pkgutil
+
+    import duban.migrations.versions as versions
+    from duban.models import AuditEvent
+    from duban.models.audit import APPEND_ONLY_DDL, FROZEN_COLUMNS
+
+    modules = [importlib.import_module(f"{versions.__name__}.{m.name}")
+               for m in pkgutil.iter_modules(versions.__path__)]
+    twin_update, = [m for m in modules if hasattr(m, "SQLITE_UPDATE_TRIGGER")]
+    assert APPEND_ONLY_DDL["sqlite"][0] == twin_update.SQLITE_UPDATE_TRIGGER
+    assert APPEND_ONLY_DDL["postgresql"][0] == twin_update.PG_FUNCTION
+    # Every column but the twin is frozen: a column added later must be added here too.
+    assert set(FROZEN_COLUMNS) == set(AuditEvent.__table__.columns.keys()) - {"reason_redacted"}  # type: ignore[attr-defined]

@@ -43,40 +43,69 @@ _P86 = rf"(?:\({_S})?(?:\+|00){_S}86{_S}(?:\){_S})?"
 # An area code (010, 02x, 0xxx) without its 0, written in one piece: "03-24" is a date, not 0324.
 _AREA = "(?:10|2[0-9]|[3-9][0-9]{2})"
 _EXT = rf"(?:{_S}(?:转|分机|ext|EXT|Ext|x|X|#){_S}[0-9]{{1,6}})?"
-_MONTH = rf"(?:0{_S}[1-9]|1{_S}[0-2])"
-_DAY = rf"(?:0{_S}[1-9]|[12]{_S}[0-9]|3{_S}[01])"
-_REGION = rf"[1-8]{_S}[0-9](?:{_S}[0-9]){{4}}"  # an ID number's six-digit region code
 
-# (kind, pattern): each finds one written form; the first group, when there is one, is the span.
+
+def _grouped(atoms: str, *groupings: tuple[int, ...]) -> str:
+    """Digits as people group them, one alternative per grouping: `atoms` holds one regex atom
+    per digit ("D" for any; a two-digit atom counts two), a grouping the sizes of its groups
+    (136 0931 8888: (3, 4, 4)). Separators stand only between the groups of one grouping: two
+    dates side by side make eleven digits too, but not grouped like a phone. Also every digit
+    apart (1 3 6 0 9 3 1 8 8 8 8) and all in one piece."""
+    parts = [("[0-9]" if a == "D" else a, 2 if a.startswith("(?:") else 1) for a in atoms.split()]
+    options = ["".join(a for a, _ in parts), _S1.join(a for a, _ in parts)]
+    for grouping in groupings:
+        breaks = {sum(grouping[:k]) for k in range(1, len(grouping))}
+        out, at = [], 0
+        for atom, width in parts:
+            if at in breaks:
+                out.append(_S)
+            out.append(atom)
+            at += width
+        options.append("".join(out))
+    return "(?:" + "|".join(options) + ")"
+
+
+_MOBILE = _grouped("1 [3-9] D D D D D D D D D",
+                   (3, 4, 4), (4, 3, 4), (3, 3, 5), (3, 8), (7, 4), (4, 4, 3))
+_LOCAL = (f"(?:{_grouped('[2-9] D D D D D D D', (4, 4), (3, 5))}"  # a landline's own number
+          f"|{_grouped('[2-9] D D D D D D', (3, 4), (4, 3))})")
+_MONTH, _DAY = "(?:0[1-9]|1[0-2])", "(?:0[1-9]|[12][0-9]|3[01])"
+# An ID number: region, birth date, sequence, check character.
+_ID18 = _grouped(f"[1-8] D D D D D (?:1[89]|20) D D {_MONTH} {_DAY} D D D [0-9Xx]",
+                 (6, 8, 4), (6, 4, 4, 4), (4, 4, 4, 4, 2), (3, 3, 4, 4, 4), (6, 8, 3, 1))
+_ID15 = _grouped(f"[1-8] D D D D D D D {_MONTH} {_DAY} D D D", (6, 6, 3), (6, 9), (3, 3, 6, 3))
+
+# (kind, pattern): each finds one written form of a number that identifies a person; digits are
+# ASCII and separators canonical in the folded view, and a form ends where another digit would.
 NUMBER_PATTERNS: list[tuple[str, str]] = [
-    ("mobile", rf"(?<![0-9])(?:{_P86})?(?:\({_S})?1{_S}[3-9](?:{_S}[0-9]){{9}}(?![0-9])"),
+    ("mobile", rf"(?<![0-9])(?:{_P86})?(?:\({_S})?{_MOBILE}(?![0-9])"),
     ("landline", rf"(?<![0-9])(?:{_P86}(?:\({_S})?{_AREA}|(?:\({_S})?0{_AREA}){_S}(?:\){_S})?"
-                 rf"[2-9](?:{_S}[0-9]){{6,7}}{_EXT}(?![0-9])"),
-    ("id18", rf"(?<![0-9]){_REGION}{_S}(?:1{_S}[89]|2{_S}0){_S}[0-9]{_S}[0-9]{_S}{_MONTH}{_S}{_DAY}"
-             rf"(?:{_S}[0-9]){{3}}{_S}[0-9Xx](?![0-9])"),
-    ("id15", rf"(?<![0-9]){_REGION}{_S}[0-9]{_S}[0-9]{_S}{_MONTH}{_S}{_DAY}(?:{_S}[0-9]){{3}}(?![0-9])"),
+                 rf"{_LOCAL}{_EXT}(?![0-9])"),
+    ("id18", rf"(?<![0-9]){_ID18}(?![0-9])"),
+    ("id15", rf"(?<![0-9]){_ID15}(?![0-9])"),
     # A card is 16-19 digits in one piece, in groups of four, or six and the rest (never any
     # grouping: two dates side by side are 16 digits too).
     ("card", rf"(?<![0-9])(?:[1-9][0-9]{{15,18}}"
              rf"|[1-9][0-9]{{3}}(?:{_S1}[0-9]{{4}}){{3}}(?:{_S1}[0-9]{{1,3}})?"
              rf"|[1-9][0-9]{{5}}{_S1}[0-9]{{10,13}})(?![0-9])"),
-
 ]
 _NUMBERS = re.compile("|".join(f"(?P<{kind}>{pattern})" for kind, pattern in NUMBER_PATTERNS))
-# A number right after a word that says it is one (电话：8888888, 微信号 123456789): its own pass,
-# so that the word's match never hides a longer form starting inside it.
-# A phone needs 7 digits (拨打热线电话12345 names no one); an account (QQ 号) 5.
-_KEYED = re.compile(rf"(?:电话|手机|座机|固话|联系方式|号码|Tel|TEL|tel|Phone|phone|Mobile|mobile)"
-                    rf"(?:号码|号|是|为|:| |-)*+([0-9](?:{_S}[0-9]){{6,18}})(?![0-9])"
-                    rf"|(?:微信|QQ|qq|Qq)(?:号码|号|是|为|:| |-)*+([0-9](?:{_S}[0-9]){{4,18}})(?![0-9])")
+# A number right after a word that says it is one (电话：8888888, QQ 123456789), in a pass of its
+# own so that it never hides a longer form. A phone needs 7 digits (热线电话12345 names no one).
+_FILLER = "(?:号码|号|是|为|:| |-)*+"
+_KEYED = re.compile(rf"(?<![A-Za-z0-9])(?:电话|手机|座机|固话|联系方式|号码|Tel|TEL|tel|Phone|phone"
+                    rf"|Mobile|mobile)"
+                    rf"{_FILLER}([0-9](?:{_S}[0-9]){{6,18}})(?![0-9])"
+                    rf"|(?<![A-Za-z0-9])(?:微信|QQ|qq|Qq){_FILLER}([0-9](?:{_S}[0-9]){{4,18}})(?![0-9])")
 _DIGIT = re.compile("[0-9]")
 _EMAIL_LOCAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-")
 _EMAIL_LABEL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
 _EMAIL_DOTS = frozenset(".。")
 # What stands for "@" when people write an address so that robots miss it.
-_AT = re.compile(r"\s{0,2}(?:@|\((?:at|AT)\)|\[(?:at|AT)\]|\{(?:at|AT)\}|<(?:at|AT)>|#|艾特)\s{0,2}")
+_AT = re.compile(r"@|\((?:at|AT)\)|\[(?:at|AT)\]|\{(?:at|AT)\}|<(?:at|AT)>|#|艾特")
 # An account name right after the word for it: 微信号 wxid_abc123, QQ号 12345678.
-_ACCOUNT = re.compile(r"(?:微信|QQ|qq|WeChat|wechat)(?:号码|号|是|为|:| |-)*+([A-Za-z][-_A-Za-z0-9]{5,19})"
+_ACCOUNT = re.compile(r"(?<![A-Za-z0-9])(?:微信|QQ|qq|WeChat|wechat)(?:号码|号|是|为|:| |-)*+"
+                      r"([A-Za-z][-_A-Za-z0-9]{5,19})"
                       r"(?![-_A-Za-z0-9])")
 # Where a registered address may be cut short in a text: after the province, city, county part.
 _ADDRESS_CUTS = re.compile("[省市州盟区县旗]")
@@ -94,18 +123,23 @@ class Identity:
     @classmethod
     def of(cls, people: Iterable[Any]) -> Identity:
         """From complainants (rows or objects with name, phone, address), duplicates dropped."""
+        return cls.of_values((p.name, p.phone, p.address) for p in people)
+
+    @classmethod
+    def of_values(cls, people: Iterable[tuple[str | None, str | None, str | None]]) -> Identity:
+        """From (name, phone, address) triples."""
         names: dict[str, None] = {}
         phones: dict[str, None] = {}
         addresses: dict[str, None] = {}
-        for person in people:
-            for value, into in ((person.name, names), (person.phone, phones), (person.address, addresses)):
+        for name, phone, address in people:
+            for value, into in ((name, names), (phone, phones), (address, addresses)):
                 if value and value.strip():
                     into[value.strip()] = None
         return cls(tuple(names), tuple(phones), tuple(addresses))
 
     @classmethod
     def single(cls, name: str = "", phone: str = "", address: str = "") -> Identity:
-        return cls.of([_Person(name, phone, address)])
+        return cls.of_values([(name, phone, address)])
 
     def __or__(self, other: Identity) -> Identity:
         return Identity(tuple(dict.fromkeys(self.names + other.names)),
@@ -114,13 +148,6 @@ class Identity:
 
 
 NO_IDENTITY = Identity()
-
-
-@dataclass(frozen=True)
-class _Person:
-    name: str
-    phone: str
-    address: str
 
 
 @dataclass(frozen=True)
@@ -215,7 +242,7 @@ class Redactor:
         folded = view.folded
         literals = self._literals(identity) if identity != NO_IDENTITY else None
         if literals is not None and literals.strings:
-            skeleton = view.skeleton[0]
+            skeleton = view.skeleton
             for literal in literals.strings:
                 for start in _occurrences(skeleton, literal):
                     found.append(view.raw_span_of_skeleton(start, start + len(literal)))
@@ -285,10 +312,13 @@ def _emails(folded: str) -> Iterator[tuple[int, int]]:
     characters: linear in the text."""
     for marker in _AT.finditer(folded):
         at, after = marker.span()
+        for _ in range(2):  # "lisi @ 163.com"
+            at -= at > 0 and folded[at - 1] == " "
+            after += after < len(folded) and folded[after] == " "
         start = at
         while start > 0 and at - start < 64 and folded[start - 1] in _EMAIL_LOCAL:
             start -= 1
-        end, dots, label = after, 0, 0
+        end, dots, label, last = after, 0, 0, 0  # last: where the address could end so far
         while end < len(folded) and end - after <= 255:
             c = folded[end]
             if c in _EMAIL_LABEL:
@@ -298,8 +328,10 @@ def _emails(folded: str) -> Iterator[tuple[int, int]]:
             else:
                 break
             end += 1
-        if start < at and dots and label >= 2 and folded[end - label:end].isalpha():
-            yield start, end
+            if dots and label >= 2 and folded[end - label:end].isalpha():
+                last = end  # a top-level domain of letters: 163.com, mail.gs.gov.cn
+        if start < at and last:
+            yield start, last
 
 
 _CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -352,10 +384,23 @@ _OF_CASE = (select(_C.c.name, _C.c.phone, _C.c.address).where(_C.c.id.in_(union(
 ))))
 
 
+# The same query for the driver itself: an action asks it whenever it writes text, and SQLAlchemy's
+# statement handling cost ten times the query (33 µs against 3 µs on SQLite, measured).
+_OF_CASE_SQL = ("SELECT name, phone, address FROM complainants WHERE id IN ("
+                "SELECT complainant_id FROM cases WHERE id = {0} "
+                "UNION SELECT complainant_id FROM repeat_contacts WHERE case_id = {0})")
+_DRIVER_SQL = {"sqlite": _OF_CASE_SQL.format("?"), "postgresql": _OF_CASE_SQL.format("%s")}
+
+
 def case_identity(session: Session | Connection, case_id: int) -> Identity:
     """The identity of everyone who complained in a case (first and repeat), in one query."""
     conn = session.connection() if isinstance(session, Session) else session
-    return Identity.of(conn.execute(_OF_CASE, {"case_id": case_id}).all())
+    sql = _DRIVER_SQL.get(conn.dialect.name)
+    driver = conn.connection.driver_connection
+    if sql is None or driver is None:
+        return Identity.of(conn.execute(_OF_CASE, {"case_id": case_id}).all())
+    # In the transaction SQLAlchemy began on this connection: the action's own rows are seen.
+    return Identity.of_values(driver.execute(sql, (case_id, case_id)).fetchall())
 
 
 def case_identities(conn: Connection, case_ids: list[int]) -> dict[int, Identity]:

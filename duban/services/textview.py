@@ -42,18 +42,26 @@ _BLANKS = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u3164\u115f\u1160\uffa0"
 _INVISIBLE = frozenset({"Cf", "Cc", "Mn", "Me"})
 _CANONICAL = {c: canon for canon, chars in _FOLD_TO.items() for c in chars}
 
-_cache: dict[str, str] = {}
 _CACHE_MAX = 20_000  # any text may hold any character: the cache must not grow with them
+
+
+class _FoldTable(dict[int, str]):
+    """Code point -> folded text, filled as characters are met: `str.translate` folds a whole
+    text at C speed once its characters are known."""
+
+    def __missing__(self, code: int) -> str:
+        folded = _fold_uncached(chr(code))
+        if len(self) < _CACHE_MAX:
+            self[code] = folded
+        return folded
+
+
+_TABLE = _FoldTable()
 
 
 def fold_char(c: str) -> str:
     """What one raw character becomes in the folded view: never empty."""
-    folded = _cache.get(c)
-    if folded is None:
-        folded = _fold_uncached(c)
-        if len(_cache) < _CACHE_MAX:
-            _cache[c] = folded
-    return folded
+    return _TABLE[ord(c)]
 
 
 def _fold_uncached(c: str) -> str:
@@ -80,13 +88,18 @@ class TextView:
     text: str
     folded: str
     origin: list[int] | None
-    _skeleton: tuple[str, list[int]] | None = None
+    _skeleton: str | None = None
+    _skeleton_index: list[int] | None = None
 
     @classmethod
     def of(cls, text: str) -> TextView:
+        folded = text.translate(_TABLE)
+        # Characters fold one to one (every fold is at least one character, so equal lengths
+        # mean that), and no run of numerals to turn into digits: the common case, no lists.
+        if len(folded) == len(text) and len(_ANY_NUMERAL.findall(folded, 0)) < NUMERAL_RUN:
+            return cls(text, folded, None)
         pieces = [fold_char(c) for c in text]
-        if _ANY_NUMERAL.search(text):
-            _fold_numeral_runs(pieces)
+        _fold_numeral_runs(pieces)
         folded = "".join(pieces)
         if len(folded) == len(text):
             return cls(text, folded, None)
@@ -100,32 +113,35 @@ class TextView:
         return self.origin[start], self.origin[end - 1] + 1
 
     @property
-    def skeleton(self) -> tuple[str, list[int]]:
+    def skeleton(self) -> str:
         """The folded text without separators and in ASCII lower case ("LI Jianguo" is
-        "lijianguo"), and each of its characters' folded index."""
+        "lijianguo")."""
         if self._skeleton is None:
-            keep = [i for i, c in enumerate(self.folded) if c not in SEPARATORS]
-            self._skeleton = ("".join(self.folded[i] for i in keep).translate(_ASCII_LOWER), keep)
+            self._skeleton = self.folded.translate(_SKELETON)
         return self._skeleton
 
     def raw_span_of_skeleton(self, start: int, end: int) -> tuple[int, int]:
-        index = self.skeleton[1]
+        if self._skeleton_index is None:  # built only when a literal was found
+            self._skeleton_index = [i for i, c in enumerate(self.folded) if c not in SEPARATORS]
+        index = self._skeleton_index
         return self.raw_span(index[start], index[end - 1] + 1)
 
 
 def skeleton_of(value: str) -> str:
     """A literal identity (a registered name, phone, address) as it appears in a skeleton."""
-    return TextView.of(value).skeleton[0]
+    return TextView.of(value).skeleton
 
 
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_SKELETON = {**str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"),
+             **{ord(c): None for c in SEPARATORS}}
 _ANY_NUMERAL = re.compile("[" + "".join(NUMERALS) + "]")
 _NUMERAL_RUNS = re.compile("n(?:s*+n)*+")
+_RUN_GLUE = frozenset(SEPARATORS + "()~")  # what may stand between the numerals of one number
 
 
 def _fold_numeral_runs(pieces: list[str]) -> None:
     """Chinese numerals become digits where NUMERAL_RUN or more of them stand together."""
-    kinds = "".join("n" if p in NUMERALS else "s" if p in SEPARATORS else "x" for p in pieces)
+    kinds = "".join("n" if p in NUMERALS else "s" if p in _RUN_GLUE else "x" for p in pieces)
     for run in _NUMERAL_RUNS.finditer(kinds):
         if run.group().count("n") >= NUMERAL_RUN:
             for i in range(*run.span()):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import string
 
 import pytest
@@ -220,3 +221,37 @@ def test_redaction_is_stable_on_its_own_output(text: str) -> None:
 ])
 def test_long_hostile_texts_are_redacted_without_blowing_up(evil: str) -> None:
     assert isinstance(_redactor().redact(evil, LI), str)
+
+
+def _credit_code(body: str) -> str:
+    chars = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    weights = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+    total = sum(chars.index(c) * w for c, w in zip(body, weights, strict=True))
+    return body + chars[(31 - total % 31) % 31]
+
+
+_DATE = st.dates(min_value=dt.date(2004, 1, 1), max_value=dt.date(2026, 12, 31))
+_ORDINARY_ITEM = st.one_of(
+    st.builds(lambda office, y, n: f"{office}-{y}-{n:05d}",
+              st.sampled_from(["GS", "GS-LZ", "GS-LZ-CG", "GS-BY"]), st.integers(2004, 2026),
+              st.integers(1, 99999)),
+    _DATE.map(lambda d: f"{d.year}年{d.month}月{d.day}日"), _DATE.map(lambda d: d.isoformat()),
+    _DATE.map(lambda d: f"{d.year}/{d.month}/{d.day}"), _DATE.map(lambda d: d.strftime("%Y.%m.%d")),
+    st.builds(lambda d, h, m: f"{d.isoformat()} {h:02d}:{m:02d}", _DATE, st.integers(0, 23),
+              st.integers(0, 59)),
+    st.builds(lambda a, b: f"{a}.{b}万元", st.integers(1, 99999), st.integers(1, 9)),
+    st.integers(1, 10**9).map(lambda n: f"{n:,}元"), st.integers(1, 99).map(lambda n: f"第{n}次"),
+    st.integers(1, 99999).map(lambda n: f"共{n}人"),
+    st.builds(lambda head, area, rest: _credit_code(head + area + rest),
+              st.sampled_from(["91", "11", "12", "52", "93"]),
+              st.sampled_from(["620100", "620102", "620000"]),
+              st.text(alphabet="0123456789ABCDEFGHJKLMNPQRTUWXY", min_size=9, max_size=9)),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(items=st.lists(_ORDINARY_ITEM, min_size=1, max_size=4),
+       sep=st.sampled_from([" ", "，", "、", "至", "；", " - ", "—", "/"]))
+def test_ordinary_items_side_by_side_stay_intact(items: list[str], sep: str) -> None:
+    text = sep.join(items)
+    assert _redactor().redact(text, LI) == text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -107,22 +109,24 @@ def test_a_dispatcher_s_note_is_stored_redacted_in_the_audit_trail(ctx: ServiceC
     assert event.reason_redacted == f"请联系{MASK} {MASK}"
 
 
-def test_an_action_without_text_does_not_load_the_case_identity(ctx: ServiceContext) -> None:
+def test_an_action_without_text_does_not_load_the_case_identity(ctx: ServiceContext,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import duban.services.audit as audit
+    import duban.services.handlers as handlers
+
     number = transferred(ctx, **WHO)
-    statements: list[str] = []
-    from sqlalchemy import event
+    loaded: list[int] = []
 
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
+    def counted(session: Any, case_id: int) -> Any:
+        loaded.append(case_id)
+        return case_identity(session, case_id)
 
-    event.listen(ctx.engine, "before_cursor_execute", record)
-    try:
-        CaseService(ctx).act(number, "remind", actor=SUPERVISOR)
-        CaseService(ctx).act(number, "remind", actor=SUPERVISOR, form={"note": "请尽快办理"})
-    finally:
-        event.remove(ctx.engine, "before_cursor_execute", record)
-    identity_queries = [s for s in statements if "UNION" in s and "complainants.address" in s]
-    assert len(identity_queries) == 1  # the second remind has a note; the first loaded nothing
+    monkeypatch.setattr(handlers, "case_identity", counted)
+    monkeypatch.setattr(audit, "case_identity", counted)
+    CaseService(ctx).act(number, "remind", actor=SUPERVISOR)
+    assert loaded == []
+    CaseService(ctx).act(number, "remind", actor=SUPERVISOR, form={"note": "请尽快办理"})
+    assert len(loaded) == 1  # once for the note and the audit reason alike
 
 
 def test_an_audit_reason_gets_its_twin_even_when_the_caller_does_not_give_one(ctx: ServiceContext) -> None:
@@ -157,15 +161,20 @@ def test_a_repeat_complainant_joins_the_identity_and_the_case_is_redacted_again(
 
 def test_an_imported_ledger_row_is_stored_with_its_twins(engine: Engine, tmp_path: Path) -> None:
     from duban.importer import import_file
-    from tests.importer.test_import import row, write_csv
+    from tests.importer.test_import import HEADERS, row
 
     ctx = world(engine, start="2023-03-10 09:00")
-    path = write_csv(tmp_path / "ledger.csv",
-                     [row(1, 反映人="马小红", 反映内容="马小红（电话199 0000 0001）反映")])
+    rows = [row(1, 反映人="马小红", 反映内容="马小红（电话199 0000 0001）反映，住七里河区西津路9号院")]
+    path = tmp_path / "ledger.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*HEADERS, "住址"])
+        writer.writerow([*[rows[0][h].strftime("%Y/%m/%d %H:%M") if isinstance(rows[0][h], dt.datetime)
+                           else rows[0][h] for h in HEADERS], "兰州市七里河区西津路9号院"])
     assert import_file(ctx, path, actor=CLERK).created == 1
     with Session(engine) as session:
         case = session.exec(select(Case)).one()
-    assert case.summary_redacted == f"{MASK}（电话{MASK}）反映"
+    assert case.summary_redacted == f"{MASK}（电话{MASK}）反映，住{MASK}"
 
 
 # -- the batch and the audit trail's one allowed update ------------------------------------------------
