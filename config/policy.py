@@ -174,6 +174,31 @@ class SignIn(BaseModel):
     refuse_common: bool = True  # common-passwords.txt (and the office's own, in the config folder)
     source: str = ""
 
+ROLES = ("clerk", "dispatcher", "supervisor", "leader", "admin", "unit", "engine")
+Role = Literal["clerk", "dispatcher", "supervisor", "leader", "admin", "unit", "engine"]
+
+
+class Privacy(BaseModel):
+    """Who may read a complainant's identity (duban.services.privacy.may_see_identity).
+
+    `identity_roles` read it for cases received by their own office or an office below it;
+    `consent_roles` read it on a case their org handles, when every complainant of it agreed.
+    Everyone else reads the redacted twins.
+    """
+
+    identity_roles: list[Role] = Field(default_factory=lambda: list[Role](["clerk", "dispatcher"]))
+    consent_roles: list[Role] = Field(default_factory=lambda: list[Role](["unit"]))
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _apart(self) -> Privacy:
+        if "engine" in self.identity_roles:
+            raise ValueError("the engine writes to units and leaders: it may not read identity")
+        both = set(self.identity_roles) & set(self.consent_roles)
+        if both:
+            raise ValueError(f"a role is either an identity role or a consent role, not both: {sorted(both)}")
+        return self
+
 
 class Policy(BaseModel):
     deadlines: Deadlines
@@ -190,6 +215,7 @@ class Policy(BaseModel):
     reports: ReportPolicy = Field(default_factory=ReportPolicy)
     dispatch: Dispatch = Field(default_factory=Dispatch)
     sign_in: SignIn = Field(default_factory=SignIn)
+    privacy: Privacy = Field(default_factory=Privacy)
 
     def handling_limit(self, disposition: str, priority: str) -> Limit:
         return self.deadlines.handling[disposition].for_priority(priority)

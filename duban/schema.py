@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
@@ -28,16 +29,32 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+# Revisions before the redacted twins (0003): a database upgraded from one of these has empty twins
+# (an empty database has no rows to fill).
+BEFORE_TWINS = {"0001", "0002"}
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply migrations up to `revision` in one transaction per run."""
+    """Apply migrations up to `revision` in one transaction per run.
+
+    Upgrading to the head from before the redacted twins (0003) also fills them (duban privacy
+    redact, in chunks after the migration's transaction), so no twin is left empty where its raw
+    text is not. A run stopped half-way is finished by `duban privacy redact`.
+    """
     cfg = alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        if current_revision(engine) is None and "cases" in inspect(conn).get_table_names():
+        before = current_revision(engine)
+        if before is None and "cases" in inspect(conn).get_table_names():
             # A database made by create_all before migrations existed: it is at head already.
             command.stamp(cfg, "head")
             return
         command.upgrade(cfg, revision)
+    if before in BEFORE_TWINS and current_revision(engine) == ScriptDirectory.from_config(
+            cfg).get_current_head():
+        from duban.services.reredact import redact_all
+
+        redact_all(engine)
 
 
 def revision(message: str) -> None:  # pragma: no cover - a developer's tool

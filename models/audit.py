@@ -52,21 +52,31 @@ class AuditEvent(SQLModel, table=True):
 # event fails whoever sends it, and on SQLite so does an INSERT that would replace one (INSERT OR
 # REPLACE deletes the old row without firing DELETE triggers). On PostgreSQL the application's role
 # (duban_app) is also denied UPDATE, DELETE and TRUNCATE of the table (APP_ROLE_GRANTS; TRUNCATE
-# fires no row trigger). The migrations run the same statements (0001 and 0005).
+# fires no row trigger). One exception: reason_redacted, the reason's redacted twin, may be
+# recomputed when the redaction rules change (`duban privacy redact`); it is not sealed.
+# The migrations run the same statements (0001, 0004 and 0005).
+FROZEN_COLUMNS = ("id", "case_id", "seq", "at", "actor", "actor_role", "action", "from_state",
+                  "to_state", "reason", "data", "prev_hash", "hash", "alg", "key_id", "facts",
+                  "rows")  # every column but the twin
 APPEND_ONLY_DDL: dict[str, list[str]] = {
     "sqlite": [
-        f"CREATE TRIGGER IF NOT EXISTS audit_events_no_{verb.lower()} BEFORE {verb} ON audit_events "
-        "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END"
-        for verb in ("UPDATE", "DELETE")
-    ] + [
+        # UPDATE OF: fires when any of these columns is SET, whatever its value.
+        f"CREATE TRIGGER IF NOT EXISTS audit_events_no_update BEFORE UPDATE OF "
+        f"{', '.join(FROZEN_COLUMNS)} ON audit_events "
+        "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END",
+        "CREATE TRIGGER IF NOT EXISTS audit_events_no_delete BEFORE DELETE ON audit_events "
+        "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END",
         "CREATE TRIGGER IF NOT EXISTS audit_events_no_replace BEFORE INSERT ON audit_events "
         "WHEN EXISTS (SELECT 1 FROM audit_events WHERE id = NEW.id "
         "OR (case_id = NEW.case_id AND seq = NEW.seq)) "
         "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END",
     ],
     "postgresql": [
+        # The whole row but the twin compared (to_jsonb: a column added later is covered too).
         "CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger AS $$ "
-        "BEGIN RAISE EXCEPTION 'audit_events is append-only'; END; $$ LANGUAGE plpgsql",
+        "BEGIN IF TG_OP = 'UPDATE' AND "
+        "(to_jsonb(NEW) - 'reason_redacted') = (to_jsonb(OLD) - 'reason_redacted') THEN RETURN NEW; "
+        "END IF; RAISE EXCEPTION 'audit_events is append-only'; END; $$ LANGUAGE plpgsql",
         "CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events "
         "FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()",
     ],

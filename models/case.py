@@ -128,6 +128,7 @@ class CaseCreate(CaseBase):
     office_code: str
     complainant_name: str = ""
     complainant_phone: str = ""
+    complainant_address: str = ""
     complainant_real_name: bool = False
     complainant_consent: bool = False
     subject_name: str = ""

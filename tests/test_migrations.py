@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, make_url, text
+from sqlalchemy import MetaData, Table, inspect, make_url, text
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
@@ -71,3 +71,77 @@ def test_a_database_made_before_migrations_is_stamped_not_rebuilt(empty_engine: 
     upgrade(empty_engine)
     assert current_revision(empty_engine) is not None
     assert "cases" in inspect(empty_engine).get_table_names()
+
+
+def _complaint_with_a_named_note(engine: Engine) -> str:
+    from duban.services import CaseService
+    from tests.factories import CLERK, DISPATCHER, complaint, world
+
+    ctx = world(engine)
+    number = CaseService(ctx).register(complaint(summary="李建国来电13609318888", complainant_name="李建国"),
+                                       actor=CLERK).case.number
+    CaseService(ctx).act(number, "transfer", actor=DISPATCHER,
+                         form={"unit": "GS-LZ-CG-GOV", "note": "王女士"})
+    return number
+
+
+def test_migrated_audit_events_let_only_the_redacted_reason_change(empty_engine: Engine) -> None:
+    from sqlalchemy.exc import DatabaseError
+
+    upgrade(empty_engine)
+    _complaint_with_a_named_note(empty_engine)
+    with empty_engine.begin() as conn:
+        assert conn.execute(text("UPDATE audit_events SET reason_redacted = 'x'")).rowcount == 2
+    for change in ("reason = 'x'", "reason_redacted = 'y', seq = seq + 100", "to_state = 'closed'"):
+        with pytest.raises(DatabaseError, match="append-only"), empty_engine.begin() as conn:
+            conn.execute(text(f"UPDATE audit_events SET {change}"))
+    with pytest.raises(DatabaseError, match="append-only"), empty_engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_events"))
+
+
+def _as_if_written_at(engine: Engine, revision: str) -> None:
+    """The database's rows, as a database at `revision` held them (columns added later dropped)."""
+    tables = [t for t in SQLModel.metadata.sorted_tables if t.name in inspect(engine).get_table_names()]
+    with engine.connect() as conn:
+        rows = {t.name: [dict(r._mapping) for r in conn.execute(t.select())] for t in tables}
+    with engine.begin() as conn:
+        SQLModel.metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE alembic_version"))
+    upgrade(engine, revision)
+    with engine.begin() as conn:
+        for table in tables:
+            then = Table(table.name, MetaData(), autoload_with=conn)  # as the old schema has it
+            if rows[table.name]:
+                conn.execute(then.insert(), [{k: v for k, v in r.items() if k in then.c}
+                                             for r in rows[table.name]])
+
+
+def test_upgrading_past_the_twins_leaves_no_twin_empty_where_the_text_is_not(empty_engine: Engine) -> None:
+    upgrade(empty_engine)
+    _complaint_with_a_named_note(empty_engine)
+    _as_if_written_at(empty_engine, "0002")
+    with empty_engine.connect() as conn:
+        assert "summary_redacted" not in {c["name"] for c in inspect(conn).get_columns("cases")}
+    upgrade(empty_engine)
+    with empty_engine.connect() as conn:
+        summary, = conn.execute(text("SELECT summary_redacted FROM cases")).one()
+        reasons = conn.execute(text("SELECT reason, reason_redacted FROM audit_events")).all()
+    assert summary == "（保密）来电（保密）"
+    assert [tuple(r) for r in reasons if r[0]] == [("王女士", "（保密）")]
+
+
+def test_the_models_append_only_statements_are_the_migration_s() -> None:
+    import importlib
+    import pkgutil
+
+    import duban.migrations.versions as versions
+    from duban.models import AuditEvent
+    from duban.models.audit import APPEND_ONLY_DDL, FROZEN_COLUMNS
+
+    modules = [importlib.import_module(f"{versions.__name__}.{m.name}")
+               for m in pkgutil.iter_modules(versions.__path__)]
+    twin_update, = [m for m in modules if hasattr(m, "SQLITE_UPDATE_TRIGGER")]
+    assert APPEND_ONLY_DDL["sqlite"][0] == twin_update.SQLITE_UPDATE_TRIGGER
+    assert APPEND_ONLY_DDL["postgresql"][0] == twin_update.PG_FUNCTION
+    # Every column but the twin is frozen: a column added later must be added here too.
+    assert set(FROZEN_COLUMNS) == set(AuditEvent.__table__.columns.keys()) - {"reason_redacted"}  # type: ignore[attr-defined]

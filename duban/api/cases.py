@@ -1,8 +1,8 @@
 """Cases: register, list, read one with its recent history (the rest page by page), see what may be
 done now, do it.
 
-Every write goes through `CaseService`; every read through `duban.services.queries` with the
-caller as viewer, so scope and confidentiality are the service layer's, not this module's.
+Every write goes through `CaseService`; every read through `duban.services.reading` (the one door) with
+the caller as actor, so scope and confidentiality are the service layer's, not this module's.
 """
 
 from __future__ import annotations
@@ -41,15 +41,8 @@ from duban.models import CaseCreate
 from duban.services import Actor, CaseService, ServiceContext
 from duban.services.forms import FORMS
 from duban.services.orgs import org_by_code
-from duban.services.queries import (
-    CaseFilter,
-    case_detail,
-    case_history,
-    case_row,
-    case_summary,
-    list_cases,
-    scope_for,
-)
+from duban.services.queries import CaseFilter, scope_for
+from duban.services.reading import case_detail, case_history, case_row, case_summary, list_cases
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
@@ -104,7 +97,7 @@ def register(body: CaseIn, actor: CurrentActor, ctx: Ctx) -> dict:
     result = naming_org_field(lambda: CaseService(ctx).register(data, actor=actor),
                               {"office_code": body.office_code, "subject_org_code": body.subject_org_code,
                                "repeat_of": body.repeat_of})
-    return {"linked": result.linked, "case": row_out(ctx.labels, case_row(ctx, result.case, viewer=actor))}
+    return {"linked": result.linked, "case": row_out(ctx.labels, case_row(ctx, result.case, actor=actor))}
 
 
 @router.get("", response_model=CaseListOut, responses=ERRORS)
@@ -118,7 +111,8 @@ def list_(
     warning: Warning | None = None,
     overdue: bool = False,
     priority: Priority | None = None,
-    text: Annotated[str | None, Query(max_length=100, description="in the title or number")] = None,
+    text: Annotated[str | None, Query(max_length=100,
+                                      description="in the number, title or summary you may read")] = None,
     open_only: Annotated[bool, Query(alias="open", description="open cases only")] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
@@ -127,7 +121,7 @@ def list_(
     flt = case_filter(ctx, actor, unit=unit, state=state, disposition=disposition, level=level,
                       warning=warning, overdue=overdue or None, priority=priority, text=text or None,
                       open_only=open_only, limit=limit + 1, offset=offset)
-    rows = list_cases(ctx, flt, viewer=actor)
+    rows = list_cases(ctx, flt, actor=actor)
     return {"items": [row_out(ctx.labels, r) for r in rows[:limit]], "limit": limit, "offset": offset,
             "has_more": len(rows) > limit}
 
@@ -136,14 +130,14 @@ def list_(
 def get_case(number: Number, actor: CurrentActor, ctx: Ctx) -> dict:
     """One case: facts, people (masked as your role requires), deadline, the newest of its timeline
     and reports, allowed actions."""
-    return detail_out(ctx.labels, case_detail(ctx, number, viewer=actor, history=DETAIL_HISTORY))
+    return detail_out(ctx.labels, case_detail(ctx, number, actor=actor, history=DETAIL_HISTORY))
 
 
 @router.get("/{number}/timeline", response_model=EventPageOut, responses=ERRORS)
 def timeline(number: Number, actor: CurrentActor, ctx: Ctx, limit: PageLimit = 100,
              offset: PageOffset = 0) -> dict:
     """The case's events, oldest first, a page at a time."""
-    items, total = case_history(ctx, number, "timeline", viewer=actor, limit=limit, offset=offset)
+    items, total = case_history(ctx, number, "timeline", actor=actor, limit=limit, offset=offset)
     return {"items": [event_out(ctx.labels, e) for e in items], "total": total, "limit": limit,
             "offset": offset, "has_more": offset + len(items) < total}
 
@@ -152,7 +146,7 @@ def timeline(number: Number, actor: CurrentActor, ctx: Ctx, limit: PageLimit = 1
 def reports(number: Number, actor: CurrentActor, ctx: Ctx, limit: PageLimit = 100,
             offset: PageOffset = 0) -> dict:
     """The case's handling and progress reports, oldest first, a page at a time."""
-    items, total = case_history(ctx, number, "reports", viewer=actor, limit=limit, offset=offset)
+    items, total = case_history(ctx, number, "reports", actor=actor, limit=limit, offset=offset)
     return {"items": items, "total": total, "limit": limit, "offset": offset,
             "has_more": offset + len(items) < total}
 
@@ -160,7 +154,7 @@ def reports(number: Number, actor: CurrentActor, ctx: Ctx, limit: PageLimit = 10
 @router.get("/{number}/actions", response_model=list[ActionOut], responses=ERRORS)
 def allowed(number: Number, actor: CurrentActor, ctx: Ctx) -> list[dict]:
     """The actions you may perform on the case now, each with its form's fields."""
-    summary = case_summary(ctx, number, viewer=actor)
+    summary = case_summary(ctx, number, actor=actor)
     return [action_out(ctx.labels, a) for a in summary["allowed_actions"]]
 
 
@@ -177,7 +171,7 @@ def act(number: Number, action: ActionName, body: ActionIn,  # type: ignore[vali
                                                          expected_version=body.expected_version),
                             {"unit": body.form.get("unit")})
     try:
-        return acted_out(ctx.labels, case_summary(ctx, number, viewer=actor))
+        return acted_out(ctx.labels, case_summary(ctx, number, actor=actor))
     except CaseNotFound:
         return {"number": case.number, "state": case.state, "version": case.version, "visible": False,
                 "state_label": ctx.labels.of("states", case.state)}

@@ -89,7 +89,7 @@ def detail_out(labels: Labels, detail: dict[str, Any]) -> dict[str, Any]:
 
 
 def acted_out(labels: Labels, summary: dict[str, Any]) -> dict[str, Any]:
-    """An action's answer (schemas.ActedOut) from `queries.case_summary`."""
+    """An action's answer (schemas.ActedOut) from `reading.case_summary`."""
     case = summary["case"]
     return {
         "visible": True,

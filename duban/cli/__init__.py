@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from duban.cli import admin, bench, calendar, cases, db, demo, reports, serve, states, users
+from duban.cli import admin, bench, calendar, cases, db, demo, privacy, reports, serve, states, users
 from duban.cli.engine import register as register_engine_commands
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -19,6 +19,7 @@ app.command("serve")(serve.serve)
 app.add_typer(users.app, name="user")
 app.add_typer(admin.audit_app, name="audit")
 app.add_typer(db.app, name="db")
+app.add_typer(privacy.app, name="privacy")
 app.command("backup")(admin.backup)
 app.command("restore")(admin.restore)
 app.command("bench")(bench.bench)

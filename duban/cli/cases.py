@@ -1,4 +1,10 @@
-"""`duban case`: enough for an office to run on the command line."""
+"""`duban case`: enough for an office to run on the command line.
+
+Every command reads through duban.services.reading as the actor `--as` names. Without `--as`, a
+command acts as a dispatcher without an org: the province office's, which the privacy policy lets
+see identity (whoever runs the CLI holds the database file already). `--as unit:CODE`,
+`--as leader` and the like read exactly what that role reads on the web: the redacted texts.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ from duban.cli.common import AS_HELP, actor_from, console, context, reported_err
 from duban.clock import parse_local, shanghai
 from duban.models import CaseCreate
 from duban.services import CaseService
-from duban.services.queries import case_detail, list_cases
+from duban.services.reading import case_detail, list_cases
 
 app = typer.Typer(no_args_is_help=True, help="Register, list, show and act on cases.")
 
@@ -81,7 +87,7 @@ def list_(
         flt.state, flt.disposition, flt.level, flt.warning = state, disposition, level, warning
         flt.overdue, flt.priority, flt.text, flt.open_only, flt.limit = (
             overdue or None, priority, text, open_only, limit)
-        rows = list_cases(ctx, flt)
+        rows = list_cases(ctx, flt, actor=actor)
     table = Table()
     for name in ("编号", "标题", "状态", "处置", "承办单位", "期限", "预警", "优先"):
         table.add_column(name, no_wrap=name in ("编号", "期限", "状态"), overflow="fold")
@@ -102,7 +108,7 @@ def show(number: str, as_: str = typer.Option("dispatcher", "--as", help=AS_HELP
     ctx = context()
     labels = ctx.labels
     with reported_errors():
-        d = case_detail(ctx, number, viewer=actor_from(ctx, as_))
+        d = case_detail(ctx, number, actor=actor_from(ctx, as_))
     case, row = d["case"], d["row"]
     console.print(f"[bold]{case['number']}[/bold]  {case['title']}")
     console.print(f"状态 {labels.of('states', case['state'])}  "

@@ -79,13 +79,15 @@ def scheduler_run_job(name: str = typer.Argument(..., help="deadline-sweep, deli
 
 @callbacks_app.command("list")
 def callbacks_list(kind: str | None = typer.Option(None, help="callback or revisit"),
-                   limit: int = typer.Option(50, min=1)) -> None:
+                   limit: int = typer.Option(50, min=1),
+                   as_: str = typer.Option("clerk", "--as", help=AS_HELP)) -> None:
     """The open call list, oldest first."""
     from duban.services.callbacks import callback_queue
 
     ctx = context()
+    actor = actor_from(ctx, as_)
     table = Table("#", "kind", "case", "title", "unit", "why", "queued")
-    for item in callback_queue(ctx, kind=kind, limit=limit):
+    for item in callback_queue(ctx, actor=actor, kind=kind, limit=limit):
         table.add_row(str(item.id), ctx.labels.of("actions", f"queue_{item.kind}"), item.case_number,
                       item.title[:24], item.unit, item.reason, str(item.queued_at)[:16])
     console.print(table)

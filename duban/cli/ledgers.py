@@ -89,5 +89,5 @@ def export(
         flt.state, flt.disposition, flt.level, flt.priority, flt.warning = (
             state, disposition, level, priority, warning)
         flt.overdue, flt.open_only, flt.text, flt.limit = overdue or None, open_only, text, limit
-        count = export_cases(ctx, flt, file, viewer=actor, force=force)
+        count = export_cases(ctx, flt, file, actor=actor, force=force)
     console.print(f"{file}: {count} cases")

@@ -24,7 +24,7 @@ from duban.models import CaseCreate
 
 # CaseCreate fields read from a ledger, plus the office's own row id (台账编号).
 FIELDS = ("ledger_id", "office_code", "received_at", "channel", "category", "priority", "title",
-          "summary", "complainant_name", "complainant_phone", "complainant_real_name",
+          "summary", "complainant_name", "complainant_phone", "complainant_address", "complainant_real_name",
           "complainant_consent", "subject_name", "subject_kind", "subject_org_code")
 REQUIRED = ("title",)
 CHOICES = {"channel": "channels", "category": "categories", "priority": "priorities"}

@@ -18,10 +18,12 @@ from sqlmodel import Session, col
 from duban.errors import PermissionDenied
 from duban.models import Case, Notification, Org
 from duban.services.context import Actor, ServiceContext
-from duban.services.privacy import OFFICE_ROLES
 from duban.services.queries import scope_for
 
 STATUSES = ("pending", "sending", "sent", "failed")
+# Roles that work inside the supervising office read its outbox. Subjects name a case by number
+# only; bodies, which may name the complainant to an office, are not listed.
+OFFICE_ROLES = frozenset({"clerk", "dispatcher", "supervisor", "admin", "engine"})
 READERS = sorted(OFFICE_ROLES - {"engine"})
 
 

@@ -1,9 +1,10 @@
 """Writing notifications to the outbox, in the caller's transaction, with confidentiality applied.
 
 A notification is rendered when it is written: the action that decides to send it also decides
-what it says, and the rule on who may see the complainant (duban.services.privacy) is applied
-then, by the recipient's audience. A unit's mail never names the complainant (nor carries their
-phone) unless the complainant agreed; a government leader's never does.
+what it says, composed from what its recipient may read (duban.services.reading, with the
+recipient as the actor: the redacted texts unless the rule of duban.services.privacy says yes).
+A unit's mail never names the complainant (nor carries their phone) unless the complainant
+agreed; a government leader's never does.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from duban.clock import local_date
-from duban.models import Case, Complainant, Notification, Org
+from duban.models import Case, Notification, Org
 from duban.services.context import Actor, ServiceContext
-from duban.services.privacy import complainant_view, redact
-from duban.services.queries import hidden_identifiers
+from duban.services.reading import preload_consent, texts_in_hand
 
 # A list under this key in `session.info` collects notifications as rows for one Core insert
 # (`write_batch`), for a sweep acting on thousands of cases; otherwise each is an ORM object.
@@ -64,24 +64,16 @@ def government_of(session: Session, org: Org) -> Org | None:
     return cache[office.id]
 
 
-def _secrets(session: Session, case: Case, role: str) -> list[str]:
-    """Identifiers of the case's complainants that `role` may not see (cached per transaction)."""
-    cache: dict[tuple[int, str], list[str]] = session.info.setdefault("duban.secrets", {})
-    assert case.id is not None
-    key = (case.id, role)
-    if key not in cache:
-        found = hidden_identifiers(session, [case.id], Actor("", role))
-        cache[key] = found.get(case.id, [])
-    return cache[key]
+def recipient(audience: str, to: Org | None) -> Actor:
+    """Whose eyes a notification is for, as an actor of the read door: a unit's mail is composed
+    from what that unit may see. Without an org it is nobody's (no identity): never "everyone"."""
+    return Actor(name=to.name if to else "", role=AUDIENCE_ROLE[audience],
+                 org_id=to.id if to is not None and to.id is not None else -1)
 
 
 def preload_secrets(session: Session, case_ids: list[int]) -> None:
-    """Fill the secrets cache for many cases with one query per role (sweeps act in chunks)."""
-    cache: dict[tuple[int, str], list[str]] = session.info.setdefault("duban.secrets", {})
-    for role in set(AUDIENCE_ROLE.values()):
-        found = hidden_identifiers(session, case_ids, Actor("", role))
-        for case_id in case_ids:
-            cache[(case_id, role)] = found.get(case_id, [])
+    """Ask the complainants' consent of many cases at once (sweeps act in chunks)."""
+    preload_consent(session, case_ids)
 
 
 def case_context(session: Session, ctx: ServiceContext, case: Case, *, today: dt.date,
@@ -93,7 +85,8 @@ def case_context(session: Session, ctx: ServiceContext, case: Case, *, today: dt
     assert office is not None
     return {
         "case": {
-            "number": case.number, "title": case.title, "summary": case.summary,
+            # title and summary: filled by `enqueue` with what the recipient may read.
+            "number": case.number, "title": "", "summary": "",
             "priority": labels.of("priorities", case.priority),
             "disposition": labels.of("dispositions", case.disposition),
             "state": labels.of("states", case.state),
@@ -127,16 +120,20 @@ def enqueue(
     A recipient without an address is written as `failed` with the reason, so that it shows in
     `duban notify list --failed` instead of vanishing.
     """
-    role = AUDIENCE_ROLE[audience]
     context = dict(context, recipient={"name": to.name if to else ""})
-    masked = ctx.labels.text.get("masked", "***")
-    secrets: list[str] = []
+    # Free texts of the action (a dispatcher's note) come with their redacted twins under
+    # "redacted"; the recipient gets those unless it may see the case's complainants.
+    twins = context.pop("redacted", {})
     if case is not None:
-        complainant = session.get(Complainant, case.complainant_id) if case.complainant_id else None
-        context["complainant"] = complainant_view(Actor("", role), complainant, masked)
-        secrets = _secrets(session, case, role)
+        seen = texts_in_hand(session, ctx, case, actor=recipient(audience, to))
+        context["complainant"] = seen["complainant"]
+        if isinstance(context.get("case"), dict):
+            context["case"] = {**context["case"], "title": seen["title"], "summary": seen["summary"]}
+        if not seen["seen"]:
+            context.update(twins)
+    else:
+        context.update(twins)
     subject, body = ctx.templates.render(kind, context)
-    subject, body = redact(subject, secrets, masked), redact(body, secrets, masked)
     address = address_of(to, audience)
     row: dict[str, Any] = dict(
         case_id=case.id if case else None, kind=kind, audience=audience,

@@ -14,9 +14,10 @@ from sqlalchemy import select
 
 from duban.clock import local_date
 from duban.deadlines import warning_colour
-from duban.reports.figures import C, Scope, open_deadlines, overdue_by_org, scope_of
+from duban.reports.figures import CASES, C, Scope, open_deadlines, overdue_by_org, scope_of
 from duban.reports.model import Board, WarningLine
 from duban.services.context import ServiceContext
+from duban.services.reading import report_title
 
 COLOURS = ("red", "yellow", "blue", "none")
 
@@ -53,7 +54,7 @@ def warning_lines(ctx: ServiceContext, conn: Any, scope: Scope, at: dt.datetime)
 def red_cases(conn: Any, scope: Scope, at: dt.datetime, limit: int) -> list[dict[str, Any]]:
     """The overdue open cases, longest overdue first."""
     today = local_date(at)
-    query = (select(C.number, C.title, C.state, C.unit_id, C.office_id, C.deadline_kind,
+    query = (select(C.number, report_title(CASES), C.state, C.unit_id, C.office_id, C.deadline_kind,
                     C.deadline_on, C.priority)
              .where(C.closed_at.is_(None), C.deadline_on < today, C.received_at <= at,
                     scope.clause())

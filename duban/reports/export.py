@@ -1,10 +1,9 @@
-"""Any filtered case list to XLSX or CSV, masked for whoever will hold the file.
+"""Any filtered case list to XLSX or CSV, as whoever will hold the file may read it.
 
-The list is the one the screen shows (`duban.services.queries.list_cases`: the same scope, filter
-and order). A file leaves Duban, so the rule is stricter than the screen's
-(`privacy.may_export_complainant`): only the office's own staff get complainant columns; for
-anyone else there are none, and a complainant's name, phone or address written into a title or
-summary is masked as well, whatever consent was given.
+The list is the one the screen shows (`duban.services.reading.list_cases`: the same scope, filter
+and order), read through the same door. A file leaves Duban, so consent does not count here
+(`consent=False`): a unit gets the redacted texts even of a case whose complainant agreed. Only the
+privacy policy's identity roles get complainant columns, filled for the cases they may see in full.
 """
 
 from __future__ import annotations
@@ -22,10 +21,10 @@ from sqlmodel import Session
 from duban.cells import csv_row, xlsx_row
 from duban.clock import shanghai
 from duban.files import database_files, write_private
-from duban.models import Case, Complainant, RepeatContact, Subject
+from duban.models import Case, Subject
 from duban.services.context import Actor, ServiceContext
-from duban.services.privacy import identifiers, may_export_complainant, redact
-from duban.services.queries import CaseFilter, CaseRow, list_cases
+from duban.services.queries import CaseFilter, CaseRow
+from duban.services.reading import Facts, case_texts, complainants_of, list_cases
 
 CASE_COLUMNS = ("number", "received_at", "level", "office", "channel", "category", "priority", "title",
                 "summary", "subject_name", "disposition", "unit", "state", "deadline_kind",
@@ -40,62 +39,46 @@ def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
 
 
 def _extras(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """What a row lacks, none of it a text that could name the complainant."""
     out: dict[int, dict[str, Any]] = {}
     for chunk in _chunks(ids):
-        query = (select(Case.id, Case.channel, Case.category, Case.summary, Case.closed_at,  # type: ignore[call-overload]
-                        Subject.name, Complainant)
+        query = (select(Case.id, Case.office_id, Case.unit_id, Case.channel, Case.category,  # type: ignore[call-overload]
+                        Case.closed_at, Subject.name)
                  .outerjoin(Subject, Subject.id == Case.subject_id)
-                 .outerjoin(Complainant, Complainant.id == Case.complainant_id)
                  .where(Case.id.in_(chunk)))  # type: ignore[union-attr]
-        for case_id, channel, category, summary, closed_at, subject, complainant in session.execute(query):
-            out[case_id] = {"channel": channel, "category": category, "summary": summary,
-                            "closed_at": closed_at, "subject_name": subject or "",
-                            "complainant": complainant}
+        for case_id, office_id, unit_id, channel, category, closed_at, subject in session.execute(query):
+            out[case_id] = {"facts": Facts(case_id, office_id, unit_id), "channel": channel,
+                            "category": category, "closed_at": closed_at, "subject_name": subject or ""}
     return out
 
 
-def _secrets(session: Session, ids: list[int], extras: dict[int, dict[str, Any]]) -> dict[int, list[str]]:
-    """Every complainant identifier per case (first complaint and repeats)."""
-    out: dict[int, list[str]] = {}
-    for case_id, extra in extras.items():
-        if extra["complainant"] is not None:
-            out.setdefault(case_id, []).extend(identifiers(extra["complainant"]))
-    for chunk in _chunks(ids):
-        query = (select(RepeatContact.case_id, Complainant)  # type: ignore[call-overload]
-                 .join(Complainant, Complainant.id == RepeatContact.complainant_id)
-                 .where(RepeatContact.case_id.in_(chunk)))  # type: ignore[attr-defined]
-        for case_id, complainant in session.execute(query):
-            out.setdefault(case_id, []).extend(identifiers(complainant))
-    return out
-
-
-def export_rows(ctx: ServiceContext, flt: CaseFilter, *, viewer: Actor) -> tuple[list[str], list[list[Any]]]:
-    """(headers, rows) of the filtered list as `viewer` may take it away."""
+def export_rows(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor) -> tuple[list[str], list[list[Any]]]:
+    """(headers, rows) of the filtered list as `actor` may take it away."""
     labels = ctx.labels
     g = labels.ledger
-    with_identity = may_export_complainant(viewer)
-    rows: list[CaseRow] = list_cases(ctx, flt, viewer=viewer)
+    with_identity = actor.role in ctx.policy.privacy.identity_roles
+    rows: list[CaseRow] = list_cases(ctx, flt, actor=actor, consent=False)
     ids = [r.id for r in rows]
     with Session(ctx.engine) as session:
         extras = _extras(session, ids)
-        secrets = {} if with_identity else _secrets(session, ids, extras)
+        texts = case_texts(session, ctx, ids, actor=actor, consent=False)
+        people = (complainants_of(session, ctx, [e["facts"] for e in extras.values()], actor=actor,
+                                  consent=False) if with_identity else {})
     masked = labels.text["masked"]
     columns = [*CASE_COLUMNS, *(COMPLAINANT_COLUMNS if with_identity else ())]
     headers = [g.get(c, labels.report.get(c, c)) for c in columns]
     out = []
     for r in rows:
         extra = extras.get(r.id, {})
-        hidden = secrets.get(r.id, [])
-        complainant = extra.get("complainant")
         values: dict[str, Any] = {
             "number": r.number, "received_at": _local(r.received_at),
             "level": labels.of("levels", r.level), "office": r.office,
             "channel": labels.of("channels", extra.get("channel")),
             "category": labels.of("categories", extra.get("category")),
             "priority": labels.of("priorities", r.priority),
-            "title": redact(r.title, hidden, masked),
-            "summary": redact(extra.get("summary", ""), hidden, masked),
-            "subject_name": redact(extra.get("subject_name", ""), hidden, masked),
+            "title": r.title,
+            "summary": texts.get(r.id, {}).get("summary", ""),
+            "subject_name": extra.get("subject_name", ""),
             "disposition": labels.of("dispositions", r.disposition), "unit": r.unit or "",
             "state": labels.of("states", r.state),
             "deadline_kind": labels.of("deadline_kinds", r.deadline_kind),
@@ -104,10 +87,10 @@ def export_rows(ctx: ServiceContext, flt: CaseFilter, *, viewer: Actor) -> tuple
             "closed_at": _local(extra.get("closed_at")),
         }
         if with_identity:
-            values["complainant_name"] = complainant.name if complainant else ""
-            values["complainant_phone"] = complainant.phone if complainant else ""
-            values["complainant_real_name"] = (g["yes"] if complainant and complainant.real_name
-                                               else g["no"])
+            person = people.get(r.id)
+            values["complainant_name"] = person.name if person else masked
+            values["complainant_phone"] = person.phone if person else masked
+            values["complainant_real_name"] = g["yes"] if person and person.real_name else g["no"]
         out.append([values[c] for c in columns])
     return headers, out
 
@@ -116,7 +99,7 @@ def _local(value: dt.datetime | None) -> dt.datetime | None:
     return shanghai(value).replace(tzinfo=None) if value is not None else None
 
 
-def export_cases(ctx: ServiceContext, flt: CaseFilter, path: str | Path, *, viewer: Actor,
+def export_cases(ctx: ServiceContext, flt: CaseFilter, path: str | Path, *, actor: Actor,
                  force: bool = False) -> int:
     """Write the list to `path` (.xlsx, else CSV with a BOM so Excel reads it as UTF-8).
 
@@ -128,7 +111,7 @@ def export_cases(ctx: ServiceContext, flt: CaseFilter, path: str | Path, *, view
 
     def write(out: Path) -> None:
         nonlocal count
-        headers, rows = export_rows(ctx, flt, viewer=viewer)
+        headers, rows = export_rows(ctx, flt, actor=actor)
         count = len(rows)
         if path.suffix.lower() in (".xlsx", ".xlsm"):
             wb = Workbook(write_only=True)

@@ -42,6 +42,7 @@ from duban.clock import local_date
 from duban.errors import InvalidActionInput, OrgNotFound
 from duban.models import AuditEvent, Callback, Case, HandlingReport, Org, Subject
 from duban.reports.period import Period
+from duban.services.reading import report_title
 from duban.states.definition import DISPOSITION_STATES
 
 # Core tables: reports aggregate rows and never build ORM objects.
@@ -429,7 +430,7 @@ def key_case_rows(conn: Connection, period: Period, scope: Scope) -> list[KeyCas
     progress = (select(HR.case_id, func.count().label("n"), func.max(HR.submitted_at).label("last"))
                 .where(HR.kind == "progress", HR.submitted_at < period.end)
                 .group_by(HR.case_id).subquery())
-    query = (select(C.number, C.title, C.state, C.unit_id, C.received_at, C.closed_at,
+    query = (select(C.number, report_title(CASES), C.state, C.unit_id, C.received_at, C.closed_at,
                     func.coalesce(progress.c.n, 0), progress.c.last)
              .select_from(CASES.outerjoin(progress, progress.c.case_id == C.id))
              .where(key_cases(period, scope), scope.clause()).order_by(C.received_at, C.number))

@@ -24,6 +24,7 @@ from sqlalchemy.orm import aliased
 
 from duban.reports import figures as F
 from duban.reports.period import Period
+from duban.services.reading import report_title
 
 # Case figures flagged 0/1 on each ledger row, in column order.
 CASE_FLAGS = ("received", "disposed", "undisposed", "dispatched", "responded", "resolved", "cohort_closed",
@@ -101,7 +102,7 @@ def ledger_rows(conn: Connection, *, period: Period, scope: F.Scope, on: dt.date
     defs = {name: and_(*F.FIGURES[name].cases(period, scope, on)) for name in CASE_FLAGS}
     query = (
         select(F.C.id, F.C.number, F.C.received_at, F.C.level, office.c.name, F.C.channel,
-               F.C.category, F.C.priority, F.C.title, F.S.name, F.C.disposition, unit.c.name,
+               F.C.category, F.C.priority, report_title(F.CASES), F.S.name, F.C.disposition, unit.c.name,
                F.C.state, F.C.closed_at, F.C.deadline_kind, F.C.deadline_on, F.C.return_count,
                F.C.repeat_count, *[case((clause, 1), else_=0) for clause in defs.values()])
         .select_from(F.CASES.join(office, office.c.id == F.C.office_id)

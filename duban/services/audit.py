@@ -26,6 +26,7 @@ from sqlmodel import Session
 from duban.models import AuditEvent, Case
 from duban.services.auditkeys import KeyRing, default_keyring
 from duban.services.auditrows import covered_tables, take
+from duban.services.redaction import case_identity, redact_text
 
 KEYS = "duban.audit_keys"  # session.info key: the KeyRing of the transaction's service
 
@@ -127,6 +128,7 @@ def append_event(
     action: str,
     from_state: str | None,
     reason: str = "",
+    reason_redacted: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> None:
     """Write the next event of the case in the caller's transaction.
@@ -134,11 +136,14 @@ def append_event(
     A Core INSERT, not an ORM object: an event is never read back or changed in the action that
     writes it, and skipping the unit of work is a measurable share of an action's cost. The rows
     the action wrote so far (auditrows.cover) and, at registration, the case's own facts are
-    named in it.
+    named in it. `reason_redacted` is the reason with identity cut out (not sealed: the rules
+    that cut it may change); when the caller has not computed it, it is computed here.
     """
     assert case.id is not None, "flush the case before auditing it"
     keys = keys_of(session)
     data = data or {}
+    if reason_redacted is None:
+        reason_redacted = redact_text(reason, case_identity(session, case.id)) if reason else ""
     seq = case.audit_seq + 1
     also = []
     if from_state is None:  # registration: the case row's fixed facts
@@ -153,8 +158,8 @@ def append_event(
     session.connection().execute(_INSERT, [{
         "case_id": case.id, "seq": seq, "at": at, "actor": actor, "actor_role": actor_role,
         "action": action, "from_state": from_state, "to_state": case.state, "reason": reason,
-        "data": data, "prev_hash": case.audit_hash, "hash": digest, "alg": alg, "key_id": kid,
-        "facts": facts, "rows": rows,
+        "reason_redacted": reason_redacted, "data": data, "prev_hash": case.audit_hash,
+        "hash": digest, "alg": alg, "key_id": kid, "facts": facts, "rows": rows,
     }])
     case.audit_seq = seq
     case.audit_hash = digest

@@ -30,6 +30,7 @@ from duban.services.auditrows import cover_instance
 from duban.services.cases import CaseService
 from duban.services.context import ENGINE_ACTOR, Actor, ServiceContext
 from duban.services.persist import fetch_cases, insert_row, track
+from duban.services.reading import ENGINE_COLUMNS
 from duban.states.definition import CaseState
 
 SAMPLE_STEP = {"callback": "callback_sample", "revisit": "revisit_sample"}
@@ -92,7 +93,7 @@ def _sample_chunk(ctx: ServiceContext, service: CaseService, kind: str, episodes
         todo = [cid for cid, ep in episodes.items() if (cid, ep) not in done]
         if not todo:
             return
-        query = select(Case).where(col(Case.id).in_(todo), col(Case.state) == state.value)
+        query = select(*ENGINE_COLUMNS).where(col(Case.id).in_(todo), col(Case.state) == state.value)
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         cases = fetch_cases(session, query, for_write=True)
@@ -174,14 +175,21 @@ class QueueItem:
     queued_at: dt.datetime
 
 
-def callback_queue(ctx: ServiceContext, *, kind: str | None = None, limit: int = 100) -> list[QueueItem]:
-    """Open callbacks and revisits, oldest first (the office's call list)."""
-    query = (select(CallbackTask, col(Case.number), col(Case.title), col(Org.name))
+def callback_queue(ctx: ServiceContext, *, actor: Actor, kind: str | None = None,
+                   limit: int = 100) -> list[QueueItem]:
+    """Open callbacks and revisits, oldest first (the office's call list), titled as `actor` may
+    read them (duban.services.reading)."""
+    from duban.services.reading import case_texts
+
+    query = (select(CallbackTask, col(Case.number), col(Org.name))
              .join(Case, col(CallbackTask.case_id) == col(Case.id))
              .outerjoin(Org, col(Case.unit_id) == col(Org.id))
              .where(col(CallbackTask.status) == "open").order_by(col(CallbackTask.id)).limit(limit))
     if kind:
         query = query.where(col(CallbackTask.kind) == kind)
     with Session(ctx.engine) as session:
-        return [QueueItem(t.id, t.kind, t.reason, number, title, unit or "", t.queued_at)  # type: ignore[arg-type]
-                for t, number, title, unit in session.execute(query)]
+        found = list(session.execute(query))
+        texts = case_texts(session, ctx, sorted({t.case_id for t, _, _ in found}), actor=actor)
+    return [QueueItem(t.id, t.kind, t.reason, number, texts.get(t.case_id, {}).get("title", ""),  # type: ignore[arg-type]
+                      unit or "", t.queued_at)
+            for t, number, unit in found]

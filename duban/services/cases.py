@@ -35,6 +35,8 @@ from duban.services.directory import OrgInfo
 from duban.services.forms import parse_form
 from duban.services.handlers import HANDLERS, Guards, Step, calendar_of
 from duban.services.persist import fetch_cases, insert_case, insert_row, track
+from duban.services.redaction import Identity, case_identity, redact_text
+from duban.services.reredact import reredact_case
 from duban.services.scope import in_region, may_act, may_see, region_of
 from duban.services.subjects import SubjectMatch
 from duban.services.subjects import resolve as resolve_subject
@@ -214,7 +216,8 @@ class CaseService:
         case.version += 1
         case.updated_at = now
         append_event(session, case, at=now, actor=actor.name, actor_role=actor.role,
-                     action=action, from_state=state, reason=step.reason, data=step.data)
+                     action=action, from_state=state, reason=step.reason,
+                     reason_redacted=step.redact(step.reason), data=step.data)
         return case
 
     def register(self, data: CaseCreate, *, actor: Actor,
@@ -245,12 +248,15 @@ class CaseService:
             existing = self._repeat_target(session, data, key, actor=actor, avoided=subject.org_ids)
             complainant_id = insert_row(session, Complainant, name=data.complainant_name,
                                         phone=data.complainant_phone,
+                                        address=data.complainant_address,
                                         real_name=data.complainant_real_name,
                                         consent_disclose=data.complainant_consent)
             subject_id = self._insert_subject(session, data, subject)
+            identity = Identity.single(data.complainant_name, data.complainant_phone,
+                                       data.complainant_address)
             if existing is not None:
-                linked = Registered(self._link(session, existing, data, complainant_id, actor, now,
-                                               subject_id=subject_id), True)
+                linked = Registered(self._link(session, existing, data, identity, complainant_id,
+                                               actor, now, subject_id=subject_id), True)
                 if also is not None:
                     also(session, linked)
                 return linked
@@ -261,6 +267,8 @@ class CaseService:
                 subject_id=subject_id, complainant_id=complainant_id,
                 priority_rank=self.ctx.policy.priorities.rank(data.priority), matter_key=key,
                 received_at=now, updated_at=now,
+                title_redacted=redact_text(data.title, identity),
+                summary_redacted=redact_text(data.summary, identity),
             )
             apply_limit(case, self.ctx.calendar_for(office.code), kind="triage",
                         limit=self.ctx.policy.deadlines.triage, start=local_date(now))
@@ -339,10 +347,16 @@ class CaseService:
                 return case if case.state != CaseState.CLOSED and not _held_by(case, avoided) else None
         return None
 
-    def _link(self, session: Session, case: Case, data: CaseCreate, complainant_id: int,
-              actor: Actor, now: Any, *, subject_id: int | None) -> Case:
+    def _link(self, session: Session, case: Case, data: CaseCreate, newcomer: Identity,
+              complainant_id: int, actor: Actor, now: Any, *, subject_id: int | None) -> Case:
+        """Link a repeat complaint. A new complainant joined the case: every redacted twin of the
+        case is recomputed with their identity too, so what units read never names them."""
+        assert case.id is not None
+        identity = case_identity(session, case.id) | newcomer
         insert_row(session, RepeatContact, case_id=case.id, complainant_id=complainant_id,
-                   subject_id=subject_id, channel=data.channel, title=data.title, received_at=now)
+                   subject_id=subject_id, channel=data.channel, title=data.title,
+                   title_redacted=redact_text(data.title, identity), received_at=now)
+        reredact_case(session, case, identity)
         case.repeat_count += 1
         case.version += 1
         case.updated_at = now

@@ -18,7 +18,8 @@ from sqlmodel import Session, col
 from duban.deadlines import warning_colour
 from duban.models import Case, Org, Subject
 from duban.services.context import Actor, ServiceContext
-from duban.services.queries import CaseFilter, CaseRow, list_cases, scope_clauses, scope_for
+from duban.services.queries import CaseFilter, CaseRow, scope_clauses, scope_for
+from duban.services.reading import list_cases
 from duban.services.subjects import FLAGGED
 from duban.states.definition import FINAL_STATES
 
@@ -70,7 +71,7 @@ def dashboard(ctx: ServiceContext, viewer: Actor, *, overdue_limit: int = 50) ->
     board.by_state, board.by_warning = dict(states), dict(warnings)
     board.overdue_count = warnings["red"]
     flt.overdue, flt.open_only, flt.limit = True, True, overdue_limit
-    board.overdue = list_cases(ctx, flt, viewer=viewer)
+    board.overdue = list_cases(ctx, flt, actor=viewer)
     return board
 
 

@@ -19,6 +19,7 @@ from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
 from duban.services.persist import insert_row
 from duban.services.pressure_actions import PRESSURE_HANDLERS, finish_callback_task, notify, notify_unit
+from duban.services.redaction import Identity, case_identity, redact_text
 from duban.services.routing import avoid, check_target, commission_for, higher_office
 from duban.states.definition import DISPOSITION_LADDER
 from duban.workcal import WorkCalendar
@@ -43,6 +44,8 @@ class Step:
     now: dt.datetime
     data: dict[str, Any] = field(default_factory=dict)  # recorded in the audit event
     reason: str = ""
+    _identity: Identity | None = field(default=None, repr=False)
+    _redacted: dict[str, str] = field(default_factory=dict, repr=False)  # a reason is often the form's text
 
     @property
     def case_id(self) -> int:
@@ -56,6 +59,17 @@ class Step:
     @property
     def calendar(self) -> WorkCalendar:
         return calendar_of(self.session, self.ctx, self.case)
+
+    def redact(self, text: str) -> str:
+        """`text`'s redacted twin; the case's complainants are loaded once, and only for a text."""
+        if not text:
+            return ""
+        done = self._redacted.get(text)
+        if done is None:
+            if self._identity is None:
+                self._identity = case_identity(self.session, self.case_id)
+            done = self._redacted[text] = redact_text(text, self._identity)
+        return done
 
     def insert(self, model: type[SQLModel], **values: Any) -> int:
         """Record a new row (report, review…) now; the action only adds it, never changes it."""
@@ -139,7 +153,8 @@ def step_up(step: Step) -> None:
 def object_(step: Step) -> None:
     assert step.case.unit_id is not None
     step.insert(Objection, case_id=step.case_id, unit_id=step.case.unit_id,
-                reason=step.form.reason, objected_at=step.now)
+                reason=step.form.reason, reason_redacted=step.redact(step.form.reason),
+                objected_at=step.now)
     step.data["unit_id"] = step.case.unit_id
     step.reason = step.form.reason
     step.case.unit_id = None
@@ -155,7 +170,8 @@ def request_extension(step: Step) -> None:
                                  message=f"at most {limit} days (延期不得超过{limit}日)",
                                  kind="less_than_equal", limits={"le": limit})
     step.insert(Extension, case_id=step.case_id, days=step.form.days, reason=step.form.reason,
-                requested_by=step.actor.name, requested_at=step.now)
+                reason_redacted=step.redact(step.form.reason), requested_by=step.actor.name,
+                requested_at=step.now)
     step.data["days"] = step.form.days
     step.reason = step.form.reason
 
@@ -194,7 +210,8 @@ def reassign(step: Step) -> None:
 
 def _report(step: Step, kind: str) -> None:
     step.insert(HandlingReport, case_id=step.case_id, unit_id=step.case.unit_id, kind=kind,
-                text=step.form.text, submitted_by=step.actor.name, submitted_at=step.now)
+                text=step.form.text, text_redacted=step.redact(step.form.text),
+                submitted_by=step.actor.name, submitted_at=step.now)
     step.data["report_kind"] = kind
     if kind != "progress" and step.case.deadline_on is not None:
         # Whether the handling limit was kept, fixed in the audit trail when the report comes in:
@@ -219,7 +236,8 @@ def _last_final_report_id(step: Step) -> int | None:
 
 def approve(step: Step) -> None:
     step.insert(Review, case_id=step.case_id, report_id=_last_final_report_id(step),
-                decision="approved", reasons=step.form.note, reviewer=step.actor.name,
+                decision="approved", reasons=step.form.note,
+                reasons_redacted=step.redact(step.form.note), reviewer=step.actor.name,
                 reviewed_at=step.now)
     step.reason = step.form.note
     apply_limit(step.case, step.calendar, kind="callback", limit=step.ctx.policy.deadlines.callback,
@@ -229,7 +247,8 @@ def approve(step: Step) -> None:
 def send_back(step: Step) -> None:
     step.insert(Review, case_id=step.case_id, report_id=_last_final_report_id(step),
                 decision="returned", reasons=step.form.reasons,
-                reviewer=step.actor.name, reviewed_at=step.now)
+                reasons_redacted=step.redact(step.form.reasons), reviewer=step.actor.name,
+                reviewed_at=step.now)
     step.reason = step.form.reasons
     step.case.return_count += 1
     step.handling_limit()
@@ -237,7 +256,7 @@ def send_back(step: Step) -> None:
 
 def callback(step: Step, satisfied: bool) -> None:
     step.insert(Callback, case_id=step.case_id, satisfied=satisfied, note=step.form.note,
-                caller=step.actor.name, called_at=step.now)
+                note_redacted=step.redact(step.form.note), caller=step.actor.name, called_at=step.now)
     step.reason = step.form.note
     step.data["satisfied"] = satisfied
     finish_callback_task(step, "callback")

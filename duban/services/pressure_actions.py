@@ -31,6 +31,7 @@ def notify(step: Any, kind: str, *, to: Org | None, audience: str) -> None:
     context = case_context(step.session, step.ctx, step.case, today=step.today,
                            overdue_workdays=overdue_workdays(step))
     context["note"] = getattr(step.form, "note", "") or ""
+    context["redacted"] = {"note": step.redact(context["note"])}
     enqueue(step.session, step.ctx, kind=kind, audience=audience, to=to, context=context,
             now=step.now, case=step.case)
     step.data.setdefault("notified", []).append(f"{audience}:{to.code if to else '-'}")

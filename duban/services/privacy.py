@@ -1,70 +1,53 @@
-"""Who may see who complained (信访工作条例 art. 30; 个人信息保护法): the one rule, in one place."""
+"""Who may see who complained (信访工作条例 art. 30; 个人信息保护法): the one rule, in one place.
+
+The rule is policy (config/policy.toml `[privacy]`); `may_see_identity` applies it to one actor and
+one case. duban.services.reading asks it before it builds a query, and selects the raw texts only
+for the cases it answers yes for: everyone else reads the redacted twins written with the texts.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from duban.config.policy import Privacy
 from duban.services.context import Actor
-
-# Roles that work inside the supervising office and may see the complainant.
-OFFICE_ROLES = frozenset({"clerk", "dispatcher", "supervisor", "admin", "engine"})
+from duban.services.scope import in_region
 
 
-def may_see_complainant(actor: Actor | None, complainant: Any) -> bool:
-    if complainant is None:
-        return False
-    if actor is None:
-        return False
-    if actor.role in OFFICE_ROLES:
-        return True
-    return bool(complainant.consent_disclose) and actor.role == "unit"
+def may_see_identity(rule: Privacy, actor: Actor, *, actor_code: str | None, office_code: str,
+                     unit_id: int | None, consent: bool) -> bool:
+    """Whether `actor` may read the identity of a case's complainants.
 
-
-def may_export_complainant(actor: Actor | None) -> bool:
-    """Whether a bulk export (a file that leaves Duban) may carry complainants at all.
-
-    Stricter than the screen: a complainant's consent lets the handling unit see them while it
-    handles the case, not put them in a spreadsheet. Only the office's own staff export identity.
+    Args:
+        rule: the policy's `[privacy]` table.
+        actor: who reads.
+        actor_code: the org code of the actor's org; None for an actor without one (the CLI's
+            operator, acting for the whole province).
+        office_code: the org code of the office that received the case.
+        unit_id: the org handling the case, if any.
+        consent: whether every complainant of the case agreed that the handling unit may see them.
     """
-    return actor is not None and actor.role in OFFICE_ROLES
+    if actor.role in rule.identity_roles:
+        return actor.org_id is None or (actor_code is not None and in_region(office_code, actor_code))
+    if actor.role in rule.consent_roles and consent:
+        return actor.org_id is not None and actor.org_id == unit_id
+    return False
 
 
-def complainant_view(actor: Actor | None, complainant: Any, masked: str) -> dict[str, Any]:
-    """The complainant as the actor may see it; masked fields say so rather than vanish."""
+def may_ever_see_identity(rule: Privacy, actor: Actor) -> bool:
+    """Whether any case at all could show this actor identity (else no raw column is ever read)."""
+    return actor.role in rule.identity_roles or actor.role in rule.consent_roles
+
+
+def complainant_view(visible: bool, complainant: Any, masked: str) -> dict[str, Any]:
+    """The complainant block of a case page: the person when `visible`, the mask otherwise.
+
+    `complainant` needs `real_name` always, `name` and `phone` only when visible (a reader who may
+    not see them never selects them).
+    """
     if complainant is None:
         return {"name": "", "phone": "", "real_name": False, "visible": False}
-    if may_see_complainant(actor, complainant):
+    if visible:
         return {"name": complainant.name, "phone": complainant.phone,
-                "real_name": complainant.real_name, "visible": True}
-    return {"name": masked, "phone": masked, "real_name": complainant.real_name, "visible": False}
-
-
-def identifiers(complainant: Any) -> list[str]:
-    """The strings that would identify a complainant if they showed up in free text.
-
-    Clerks and reviewers write titles, summaries, reasons and callback notes by hand, and may
-    name the complainant there ("张三反映…"); those texts are shown to units, so the identity is
-    cut out of them as well as out of the complainant fields. Very short names are left alone:
-    a one-character string would blank out unrelated words.
-    """
-    out = []
-    for value, shortest in ((complainant.name, 2), (complainant.phone, 5), (complainant.address, 4)):
-        value = (value or "").strip()
-        if len(value) >= shortest:
-            out.append(value)
-    return out
-
-
-def redact(value: Any, secrets: list[str], masked: str) -> Any:
-    """`value` (a string, or dicts and lists of them) with every secret replaced by `masked`."""
-    if not secrets:
-        return value
-    if isinstance(value, str):
-        for secret in sorted(secrets, key=len, reverse=True):
-            value = value.replace(secret, masked)
-        return value
-    if isinstance(value, dict):
-        return {key: redact(item, secrets, masked) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact(item, secrets, masked) for item in value]
-    return value
+                "real_name": bool(complainant.real_name), "visible": True}
+    return {"name": masked, "phone": masked, "real_name": bool(complainant.real_name), "visible": False}

@@ -29,13 +29,14 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session, col
 
 from duban.clock import local_date
-from duban.models import Case, Complainant, Org, PressureStep
+from duban.models import Case, Org, PressureStep
 from duban.notify import outbox
 from duban.services.auditrows import cover
 from duban.services.cases import CaseService
 from duban.services.context import ENGINE_ACTOR, ServiceContext
 from duban.services.persist import fetch_cases
 from duban.services.pressure import Facts, Fired, Plan, plan
+from duban.services.reading import ENGINE_COLUMNS
 from duban.workcal import WorkCalendar
 
 log = logging.getLogger(__name__)
@@ -168,14 +169,13 @@ class DeadlineSweep:
     def _act(self, session: Session, plans: dict[int, Plan], fired: dict[int, Fired],
              tally: SweepResult) -> None:
         case_ids = list(plans)
-        cases = fetch_cases(session, select(Case).where(col(Case.id).in_(case_ids)), for_write=True)
+        cases = fetch_cases(session, select(*ENGINE_COLUMNS).where(col(Case.id).in_(case_ids)),
+                            for_write=True)
         # What handlers and templates read, loaded with one query each and held here: the
         # identity map keeps objects only while someone does, and then session.get() needs no
         # query (nor the autoflush a query brings).
-        complainant_ids = [c.complainant_id for c in cases if c.complainant_id]
+        # Complainants are not loaded: mail reads what its recipient may see (outbox.enqueue).
         held: list[object] = list(session.scalars(select(Org)))
-        if complainant_ids:
-            held += session.scalars(select(Complainant).where(col(Complainant.id).in_(complainant_ids)))
         outbox.preload_secrets(session, case_ids)
         # The chunk's rows go to the database together at commit, not case by case: the
         # engine's actions read nothing that another case of the chunk writes.

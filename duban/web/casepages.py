@@ -19,12 +19,13 @@ from duban.api.errors import Problem, field_message, problem_for
 from duban.api.present import detail_out
 from duban.api.schemas import CaseIn
 from duban.errors import CaseNotFound, DubanError, InvalidActionInput, OrgNotFound, PermissionDenied
-from duban.models import Case, CaseCreate, Org
+from duban.models import CaseCreate, Org
 from duban.services import CaseService
 from duban.services.forms import FORMS
-from duban.services.queries import case_detail, list_cases, scope_for
+from duban.services.queries import scope_for
+from duban.services.reading import case_detail, list_cases, load_case
 from duban.services.routing import avoided_for
-from duban.services.scope import in_region, may_see, region_of
+from duban.services.scope import in_region, region_of
 from duban.web.forms import action_values, field_errors, posted_form
 from duban.web.pages import web_of
 from duban.web.render import Viewer, Web
@@ -78,7 +79,7 @@ def case_list(request: Request) -> Response:
     flt.warning, flt.priority, flt.text = q["warning"], q["priority"], q["text"]
     flt.overdue, flt.open_only = q["overdue"] or None, q["open"]
     flt.limit, flt.offset = PAGE + 1, min(offset, 1_000_000)
-    rows = list_cases(web.ctx, flt, viewer=viewer.actor)
+    rows = list_cases(web.ctx, flt, actor=viewer.actor)
 
     def link(at: int) -> str:
         kept = {k: ("1" if v is True else v) for k, v in q.items() if v}
@@ -159,11 +160,11 @@ def _case_page(request: Request, web: Web, viewer: Viewer, number: str, *, statu
                flash: str = "", problem: Problem | None = None, open_action: str = "",
                action_errors: dict[str, dict[str, list[str]]] | None = None,
                values: dict[str, str] | None = None) -> Response:
-    detail = detail_out(web.ctx.labels, case_detail(web.ctx, number, viewer=viewer.actor))
+    detail = detail_out(web.ctx.labels, case_detail(web.ctx, number, actor=viewer.actor))
     options: OrgOptions = []
     if any(f["type"] == "org" for a in detail["allowed_actions"] for f in a["fields"]):
         with Session(web.ctx.engine) as session:
-            case = session.exec(select(Case).where(Case.number == number)).one()
+            case, _ = load_case(session, web.ctx, number, actor=viewer.actor)
             avoid = avoided_for(session, web.ctx.orgs, case)
         options = org_options(web, viewer, avoid=avoid)
     return web.render(request, "case.html", viewer=viewer, d=detail, status=status, flash=flash,
@@ -210,8 +211,11 @@ def act(request: Request, number: str, action: str, posted: Posted) -> Response:
         problem = problem_for(exc, web.ctx.labels)
         return again(problem.status, problem=problem)
     with Session(web.ctx.engine) as session:
-        case = session.exec(select(Case).where(Case.number == number)).one()
-        still_visible = may_see(session, viewer.actor, case)
+        try:
+            load_case(session, web.ctx, number, actor=viewer.actor)
+            still_visible = True
+        except CaseNotFound:
+            still_visible = False
     # An objection hands the case back to the office: the unit lands on its inbox, not on a 404.
     target = f"/cases/{number}" if still_visible else "/inbox"
     return RedirectResponse(f"{target}?done={action}", status_code=303)

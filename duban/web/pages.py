@@ -8,22 +8,20 @@ returned cases, a leader's overdue list.
 from __future__ import annotations
 
 import importlib
-import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from duban.api.errors import field_message
 from duban.errors import AuthenticationFailed, InvalidActionInput, PermissionDenied, TooManyAttempts
-from duban.models import Case
-from duban.notify.listing import count_mail, list_mail
+from duban.notify.listing import OFFICE_ROLES, count_mail, list_mail
 from duban.services.dashboard import dashboard
-from duban.services.privacy import OFFICE_ROLES, redact
-from duban.services.queries import CaseRow, hidden_identifiers, list_cases, scope_for
+from duban.services.queries import CaseRow, scope_for
+from duban.services.reading import list_cases
 from duban.services.throttle import change_password_counted, sign_in
 from duban.services.users import sign_out
 from duban.web.forms import posted_form
@@ -34,7 +32,6 @@ router = APIRouter(include_in_schema=False)
 Posted = Annotated[dict[str, str], Depends(posted_form)]
 
 SECTION_SIZE = 50
-CASE_NUMBER = re.compile(r"\b[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-\d{4}-\d{5}\b")  # GS-LZ-2023-00012
 
 # Work queues: (key, filter, link to the whole list). Headings are in inbox.html.
 QUEUES: dict[str, dict[str, Any]] = {
@@ -185,7 +182,7 @@ def _section(web: Web, viewer: Viewer, key: str) -> Section:
     for name, value in QUEUES[key].items():
         setattr(flt, name, value)
     flt.limit = SECTION_SIZE + 1
-    rows = list_cases(web.ctx, flt, viewer=viewer.actor)
+    rows = list_cases(web.ctx, flt, actor=viewer.actor)
     more = len(rows) > SECTION_SIZE
     link = MORE.get(key) or f"/cases?state={QUEUES[key]['state']}"
     return Section(key=key, rows=rows[:SECTION_SIZE], more=link if more else "")
@@ -237,20 +234,6 @@ def _case_link(number: str) -> str:
     return f"/cases/{quote(number)}"
 
 
-def masked_fragment(web: Web, viewer: Viewer, html: str) -> str:
-    """HTML naming cases, with those cases' complainants cut out for a viewer who may not see them."""
-    if viewer.role in OFFICE_ROLES:
-        return html
-    numbers = set(CASE_NUMBER.findall(html))
-    if not numbers:
-        return html
-    with Session(web.ctx.engine) as session:
-        ids = [i for i in session.exec(select(Case.id).where(col(Case.number).in_(numbers))) if i is not None]
-        hidden = hidden_identifiers(session, ids, viewer.actor)
-    secrets = sorted({s for found in hidden.values() for s in found})
-    return str(redact(html, secrets, web.ctx.labels.text["masked"]))
-
-
 @router.get("/reports", response_class=HTMLResponse)
 def reports(request: Request) -> Response:
     web = web_of(request)
@@ -283,9 +266,10 @@ def board(request: Request) -> Response:
 
 
 def _embedded(request: Request, viewer: Viewer, slot: str, fragment: str, *, period: str) -> Response:
-    """A report or the board inside the site's page: complainants masked, its inline style allowed."""
+    """A report or the board inside the site's page, its inline style allowed. Reports name cases
+    by their redacted titles (duban.services.reading.report_title): nothing to mask afterwards."""
     web = web_of(request)
     response = web.render(request, "embedded.html", viewer=viewer, slot=slot,
-                          body=masked_fragment(web, viewer, fragment), period=period)
+                          body=fragment, period=period)
     response.headers["Content-Security-Policy"] = CSP_INLINE_STYLE
     return response

@@ -172,7 +172,9 @@ def test_the_unit_acting_is_answered_without_the_complainant_in_the_title(
     assert answer.status_code == 200
     assert "测试反映人" not in answer.text and "19900123456" not in answer.text
     assert answer.json()["case"]["title"].startswith("（保密）")
-    office = act(client, aw, number, "send_back", "supervisor", form={"reasons": "不清楚"})
+    reviewer = act(client, aw, number, "send_back", "supervisor", form={"reasons": "不清楚"})
+    assert reviewer.json()["case"]["title"].startswith("（保密）")  # policy: supervisors read redacted
+    office = client.get(f"/api/cases/{number}", headers=aw.auth("dispatcher"))
     assert office.json()["case"]["title"].startswith("测试反映人")
 
 
@@ -206,7 +208,7 @@ def test_a_long_history_is_shown_newest_first_and_paged_in_full(aw: AppWorld, cl
     assert reports.status_code == 200 and "测试反映人" not in reports.text
     assert [r["text"] for r in reports.json()["items"]][0] == "第0周进展（（保密））"
     assert reports.json()["total"] == 60 and reports.json()["has_more"] is True
-    office = client.get(detail["links"]["reports"], params={"offset": 59}, headers=aw.auth("supervisor"))
+    office = client.get(detail["links"]["reports"], params={"offset": 59}, headers=aw.auth("dispatcher"))
     assert office.json()["items"][0]["text"] == "第59周进展（测试反映人）"
     assert office.json()["has_more"] is False
     elsewhere = client.get(detail["links"]["timeline"], headers=aw.auth("other-unit"))

@@ -63,3 +63,24 @@ def test_db_upgrade_brings_a_fresh_database_to_the_newest_migration(data_dir: Pa
     assert f"(empty) → {head}" in out
     assert run("db", "current").strip() == head
     assert f"{head} → {head}" in run("db", "upgrade")
+
+
+def test_case_list_and_show_read_as_the_actor_named_by_as(data_dir: Path) -> None:
+    create_all(get_engine())
+    install_orgs(get_engine(), ORGS)
+    run("case", "create", "--office", "GS", "--title", "王某某反映城关区供水中断", "--summary",
+        "王某某（电话199 0000 0001）称已停水三天", "--complainant", "王某某", "--phone", "19900000001",
+        "--subject", "城关区水务局", "--received", "2023-09-27 09:00")
+    run("case", "act", "GS-2023-00001", "transfer", "--unit", "GS-LZ-CG-GOV")
+    assert "王某某" in run("case", "list")  # no --as: the province office, which may see identity
+    for who in ("unit:GS-LZ-CG-GOV", "leader:GS", "supervisor:GS", "dispatcher:GS-LZ-CG"):
+        commands = (("case", "list"), ("case", "list", "--text", "王某"), ("case", "show", "GS-2023-00001"))
+        for command in commands:
+            result = runner.invoke(app, [*command, "--as", who], env={"COLUMNS": "200"})
+            if command[1] == "show" and who == "leader:GS":
+                assert result.exit_code == 0
+            assert "王某某" not in result.output and "19900000001" not in result.output, (who, command)
+            assert "199 0000 0001" not in result.output
+    listed = runner.invoke(app, ["case", "list", "--as", "unit:GS-LZ-CG-GOV"], env={"COLUMNS": "200"}).output
+    assert "GS-2023-00001" in listed and "（保密）反映城关区供水中断" in listed
+    assert "GS-2023-00001" not in runner.invoke(app, ["case", "list", "--as", "unit:GS-LZ-CG-SWJ"]).output

@@ -19,10 +19,9 @@ from sqlmodel import Session
 from duban.clock import SimulatedClock, parse_local
 from duban.models import Notification
 from duban.reports.export import export_cases
-from duban.services.privacy import OFFICE_ROLES
 from duban.services.queries import scope_for
 from duban.services.sweeps import run_deadline_sweep
-from tests.api.test_confidentiality import IDENTITIES, Visitor, app_routes, filled, seeded
+from tests.api.test_confidentiality import IDENTITIES, IDENTITY_ROLES, Visitor, app_routes, filled, seeded
 from tests.appworld import SECRET_NAME, SECRET_PHONE, USERS, AppWorld, LiveServer, app_for
 from tests.factories import LEADER, unit_actor
 from tests.faults import figures
@@ -47,7 +46,7 @@ def test_the_complainant_leaves_through_no_door(aw: AppWorld, caplog: pytest.Log
     with LiveServer(app) as site:
         for username in IDENTITIES:
             role = USERS[username][0] if username else None
-            if role in OFFICE_ROLES:
+            if role in IDENTITY_ROLES:
                 continue
             visitor = Visitor(site, aw, username)
             try:
@@ -67,7 +66,7 @@ def test_the_complainant_leaves_through_no_door(aw: AppWorld, caplog: pytest.Log
             target = tmp_path / f"{who}.{suffix}"
             with Session(aw.ctx.engine) as session:
                 flt = scope_for(session, actor)
-            export_cases(aw.ctx, flt, target, viewer=actor)
+            export_cases(aw.ctx, flt, target, actor=actor)
             content = target.read_bytes().decode("utf-8", "ignore") if suffix == "csv" else _xlsx_text(target)
             if _hits(content):
                 leaks.append(f"export as {who} ({suffix})")

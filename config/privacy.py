@@ -1,0 +1,56 @@
+"""The word lists the redactor finds people by (privacy.toml), read as policy.py reads its files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field, field_validator
+
+from duban.config.policy import _read, _validate
+
+_CJK_LOW, _CJK_HIGH = "\u3400", "\u9fff"
+
+
+class PrivacyWords(BaseModel):
+    """Surnames, honorifics and the words that look like a person but are not one."""
+
+    source: str = ""
+    surnames: list[str]
+    compound_surnames: list[str] = Field(default_factory=list)
+    honorifics: list[str]
+    prefixes: list[str] = Field(default_factory=list)
+    prefixed_surnames: list[str] = Field(default_factory=list)
+    not_names: list[str] = Field(default_factory=list)
+    placeholder_names: list[str] = Field(default_factory=list)
+    shortest_name: int = Field(default=2, ge=1, le=10)
+    shortest_phone: int = Field(default=5, ge=3, le=20)
+    shortest_address: int = Field(default=4, ge=2, le=50)
+
+    @field_validator("surnames", "prefixed_surnames")
+    @classmethod
+    def _han_characters(cls, lines: list[str]) -> list[str]:
+        for line in lines:
+            bad = [c for c in line if not _CJK_LOW <= c <= _CJK_HIGH]
+            if bad:
+                raise ValueError(f"only Chinese characters, one surname each (found {bad[0]!r})")
+        return lines
+
+    @field_validator("compound_surnames", "honorifics", "prefixes", "not_names", "placeholder_names")
+    @classmethod
+    def _not_blank(cls, words: list[str]) -> list[str]:
+        if any(not w.strip() for w in words):
+            raise ValueError("an empty word would match everywhere")
+        return [w.strip() for w in words]
+
+    def single_surnames(self) -> str:
+        return "".join(dict.fromkeys("".join(self.surnames)))
+
+    def prefixed(self) -> str:
+        return "".join(dict.fromkeys("".join(self.prefixed_surnames)))
+
+
+def load_privacy(override_dir: Path | None = None) -> PrivacyWords:
+    data, source = _read("privacy.toml", override_dir)
+    words = _validate(PrivacyWords, data, source)
+    assert isinstance(words, PrivacyWords)
+    return words

@@ -1,0 +1,515 @@
+"""The one door for reading cases: every face (API, pages, CLI, exports, mail, flows) reads here.
+
+Every function takes the reader as a required keyword, `actor`; there is no "sees all" default.
+The question "may this actor see who complained?" is asked before a query is built
+(`privacy.may_see_identity`, policy `[privacy]`). A reader without the right gets statements that
+select the redacted twins (`title_redacted AS title`, …), never the raw texts nor the complainant's
+name, phone or address: no later code, template or escaping step can leak what was never read.
+For the cases a reader may see in full, a second statement selects the raw texts of those cases
+only. Out of scope is "not found", whatever the case's state: `CaseNotFound`, the same answer as
+for a number that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, bindparam, exists, func, or_, true
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from duban.errors import CaseNotFound, OrgNotFound
+from duban.models import (
+    AuditEvent,
+    Callback,
+    Case,
+    Complainant,
+    Extension,
+    HandlingReport,
+    RepeatContact,
+    Review,
+    Subject,
+)
+from duban.services.context import Actor, ServiceContext
+from duban.services.persist import fetch_cases
+from duban.services.privacy import complainant_view, may_ever_see_identity, may_see_identity
+from duban.services.queries import (
+    OFFICE,
+    UNIT,
+    CaseFilter,
+    CaseRow,
+    org_summary,
+    orgs_of,
+    row_of,
+    scope_clauses,
+)
+from duban.services.scope import may_see
+from duban.states.definition import OPEN_STATES
+
+_CASES: Any = Case.__table__  # type: ignore[attr-defined]
+
+
+# What the engine loads of the cases a batch acts on (sweeps, callback sampling): every column
+# but the raw texts, which no engine step reads; mail reads them here only for a recipient who
+# may see them (`texts_in_hand`).
+ENGINE_COLUMNS = [c for c in _CASES.c if c.name not in ("title", "summary")]
+
+
+def redacted_columns(table: Any) -> list[Any]:
+    """A table's columns with every raw text left out and its `*_redacted` twin read in its name."""
+    out = []
+    for column in table.c:
+        if column.name.endswith("_redacted"):
+            out.append(column.label(column.name.removesuffix("_redacted")))
+        elif f"{column.name}_redacted" not in table.c:
+            out.append(column)
+    return out
+
+
+def report_title(cases: Any) -> Any:
+    """The title a report or board names a case by. Reports go to leaders and by mail: always the
+    redacted twin, whoever asks for the report."""
+    return cases.c.title_redacted.label("title")
+
+
+# -- who sees what ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the rule needs to know of a case (none of it identity)."""
+
+    id: int
+    office_id: int
+    unit_id: int | None
+
+
+def _actor_code(ctx: ServiceContext, actor: Actor) -> str | None:
+    if actor.org_id is None:
+        return None
+    try:
+        return ctx.orgs.by_id(actor.org_id).code
+    except OrgNotFound:
+        return ""  # an org that vanished: in no region
+
+
+_REPEAT_COMPLAINANT = aliased(Complainant, name="repeat_complainant")
+_NOT_AGREED = (select(RepeatContact.id)
+               .join(_REPEAT_COMPLAINANT, col(RepeatContact.complainant_id) == _REPEAT_COMPLAINANT.id)
+               .where(RepeatContact.case_id == Case.id, col(_REPEAT_COMPLAINANT.consent_disclose).is_(False)))
+_CONSENTED = (select(Case.id).join(Complainant, col(Case.complainant_id) == Complainant.id)
+              .where(col(Case.id).in_(bindparam("ids", expanding=True)),
+                     col(Complainant.consent_disclose).is_(True), ~exists(_NOT_AGREED)))
+
+
+_CONSENT = "duban.reading.consent"
+
+
+def _consented(session: Session, ids: list[int]) -> set[int]:
+    """Cases whose complainants all agreed that the handling unit may see them (remembered for
+    the session: a sweep asks once per chunk, see `preload_consent`)."""
+    cache: dict[int, bool] = session.info.setdefault(_CONSENT, {})
+    missing = sorted({i for i in ids if i not in cache})
+    if missing:
+        agreed = {i for (i,) in session.connection().execute(_CONSENTED, {"ids": missing})}
+        cache.update({i: i in agreed for i in missing})
+    return {i for i in ids if cache[i]}
+
+
+def preload_consent(session: Session, ids: list[int]) -> None:
+    """Ask many cases' consent, and whether their complainants gave their real names, at once
+    (a sweep's chunk), for `visible_ids` and `texts_in_hand` to find."""
+    people: dict[tuple[int, bool], Any] = session.info.setdefault(_PEOPLE, {})
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start:start + 5000]
+        _consented(session, chunk)
+        for person in session.connection().execute(_REAL_NAMES, {"ids": chunk}):
+            people[(person.id, False)] = person
+
+
+_PEOPLE = "duban.reading.people"
+_REAL_NAMES = (select(Complainant.id, Complainant.real_name)
+               .join(Case, col(Case.complainant_id) == Complainant.id)
+               .where(col(Case.id).in_(bindparam("ids", expanding=True))))
+
+
+def _person(session: Session, complainant_id: int, *, seen: bool) -> Any:
+    """The complainant as `complainant_view` needs them: name and phone only when `seen`."""
+    people: dict[tuple[int, bool], Any] = session.info.setdefault(_PEOPLE, {})
+    key = (complainant_id, seen)
+    if key not in people:
+        people[key] = session.connection().execute(_PERSON[seen], {"id": complainant_id}).first()
+    return people[key]
+
+
+def visible_ids(session: Session, ctx: ServiceContext, facts: list[Facts], *, actor: Actor,
+                consent: bool = True) -> set[int]:
+    """The cases among `facts` whose complainants `actor` may see (the rest read redacted).
+
+    `consent=False` for a file that leaves Duban: a complainant's consent lets the handling unit
+    see them while it handles the case, not put them in a spreadsheet.
+    """
+    rule = ctx.policy.privacy
+    if not facts or not may_ever_see_identity(rule, actor):
+        return set()
+    code = _actor_code(ctx, actor)
+    agreed: set[int] = set()
+    if consent and actor.role in rule.consent_roles and actor.org_id is not None:
+        agreed = _consented(session, [f.id for f in facts if f.unit_id == actor.org_id])
+    return {f.id for f in facts
+            if may_see_identity(rule, actor, actor_code=code, office_code=ctx.orgs.by_id(f.office_id).code,
+                                unit_id=f.unit_id, consent=f.id in agreed)}
+
+
+_RAW_TEXTS = (select(_CASES.c.id, _CASES.c.title, _CASES.c.summary)
+              .where(_CASES.c.id.in_(bindparam("ids", expanding=True))))
+
+
+def _raw_texts(session: Session, ids: set[int]) -> dict[int, tuple[str, str]]:
+    if not ids:
+        return {}
+    return {i: (t, s) for i, t, s in session.connection().execute(_RAW_TEXTS, {"ids": sorted(ids)})}
+
+
+# -- lists -----------------------------------------------------------------------------------
+
+_ROW_COLUMNS = [_CASES.c[name] for name in (
+    "id", "number", "state", "disposition", "priority", "level", "deadline_kind",
+    "deadline_start", "deadline_on", "deadline_provisional", "return_count", "repeat_count",
+    "received_at", "version", "office_id", "unit_id")] + [_CASES.c.title_redacted.label("title")]
+
+
+def _identity_region(ctx: ServiceContext, session: Session, actor: Actor, office: Any) -> Any | None:
+    """Where-clause of the cases an identity role may see in full (received by its office or one
+    below), or None when it holds none: then no statement of its search names a raw text."""
+    if actor.org_id is None:
+        return true()
+    code = _actor_code(ctx, actor)
+    if not code:
+        return None
+    region = or_(office.code == code, col(office.code).startswith(code + "-", autoescape=True))
+    held = (select(Case.id).join(office, col(Case.office_id) == office.id).where(region).limit(1))
+    if session.connection().execute(held).first() is None:
+        return None
+    return region
+
+
+def _search(ctx: ServiceContext, session: Session, text: str, *, actor: Actor, office: Any) -> Any:
+    """Where-clause of a text search. Everyone searches the number and the redacted texts; the raw
+    texts and the complainant's name and phone are searched only among the cases whose identity
+    the actor may see (so a search never tells what a redacted text hides). `%`, `_` and the escape
+    character are literal."""
+    found = [col(Case.number).contains(text, autoescape=True),
+             col(Case.title_redacted).contains(text, autoescape=True),
+             col(Case.summary_redacted).contains(text, autoescape=True)]
+    if actor.role in ctx.policy.privacy.identity_roles:
+        region = _identity_region(ctx, session, actor, office)
+        if region is not None:
+            person = exists(select(Complainant.id).where(
+                Complainant.id == Case.complainant_id,
+                or_(col(Complainant.name).contains(text, autoescape=True),
+                    col(Complainant.phone).contains(text, autoescape=True))))
+            found.append(and_(region, or_(col(Case.title).contains(text, autoescape=True),
+                                          col(Case.summary).contains(text, autoescape=True), person)))
+    return or_(*found)
+
+
+def list_cases(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: bool = True) -> list[CaseRow]:
+    """Cases in work order (priority cases first, then by deadline), titled as `actor` may read.
+
+    Scope comes from `flt`: start it from `queries.scope_for(session, actor)`. `consent`: see
+    `visible_ids`.
+    """
+    today = ctx.today()
+    office, unit = OFFICE, UNIT
+    query = (
+        select(*_ROW_COLUMNS, office.name, office.code, unit.name, unit.code)  # type: ignore[call-overload]
+        .join(office, _CASES.c.office_id == office.id)
+        .outerjoin(unit, _CASES.c.unit_id == unit.id)
+    )
+    if flt.state:
+        query = query.where(Case.state == flt.state)
+    if flt.open_only:
+        query = query.where(col(Case.state).in_(OPEN_STATES))
+    if flt.disposition:
+        query = query.where(Case.disposition == flt.disposition)
+    if flt.level:
+        query = query.where(Case.level == flt.level)
+    for clause in scope_clauses(flt, office, unit):
+        query = query.where(clause)
+    if flt.priority:
+        query = query.where(Case.priority == flt.priority)
+    if flt.overdue is True:
+        query = query.where(col(Case.deadline_on) < today)
+    with Session(ctx.engine) as session:
+        if flt.text:
+            query = query.where(_search(ctx, session, flt.text, actor=actor, office=office))
+        query = query.order_by(
+            col(Case.state) == "closed", col(Case.priority_rank), col(Case.deadline_on).is_(None),
+            col(Case.deadline_on), col(Case.id),
+        )
+        rows: list[CaseRow] = []
+        facts: list[Facts] = []
+        # Warning colours depend on the calendar, so the colour filter runs after the query.
+        page = query if flt.warning else query.offset(flt.offset).limit(flt.limit)
+        for found in session.connection().execute(page):
+            office_name, office_code, unit_name, unit_code = found[-4:]
+            row = row_of(ctx, found, office_name, office_code, unit_name, unit_code, today)
+            if flt.warning and row.warning != flt.warning:
+                continue
+            rows.append(row)
+            facts.append(Facts(found.id, found.office_id, found.unit_id))
+        if flt.warning:
+            rows = rows[flt.offset: flt.offset + flt.limit]
+            kept = {r.id for r in rows}
+            facts = [f for f in facts if f.id in kept]
+        raw = _raw_texts(session, visible_ids(session, ctx, facts, actor=actor, consent=consent))
+    for row in rows:
+        if row.id in raw:
+            row.title = raw[row.id][0]
+    return rows
+
+
+def case_row(ctx: ServiceContext, case: Case, *, actor: Actor) -> CaseRow:
+    """The list row of a case already in hand (one just registered), titled for `actor`."""
+    office, unit = orgs_of(ctx, case)
+    row = row_of(ctx, case, office.name, office.code, unit.name if unit else None,
+               unit.code if unit else None, ctx.today())
+    assert case.id is not None
+    with Session(ctx.engine) as session:
+        seen = visible_ids(session, ctx, [Facts(case.id, case.office_id, case.unit_id)], actor=actor)
+    row.title = case.title if case.id in seen else case.title_redacted
+    return row
+
+
+def case_texts(session: Session, ctx: ServiceContext, ids: list[int], *, actor: Actor,
+               consent: bool = True) -> dict[int, dict[str, str]]:
+    """Title and summary of each case as `actor` may read them (exports, queues): the redacted
+    twins of all, then the raw texts of those `actor` may see in full."""
+    out: dict[int, dict[str, str]] = {}
+    facts: list[Facts] = []
+    for start in range(0, len(ids), 5000):
+        for i, office_id, unit_id, title, summary in session.connection().execute(
+                _REDACTED_TEXTS, {"ids": ids[start:start + 5000]}):
+            out[i] = {"title": title, "summary": summary}
+            facts.append(Facts(i, office_id, unit_id))
+    seen = visible_ids(session, ctx, facts, actor=actor, consent=consent)
+    for i, (title, summary) in _raw_texts(session, seen).items():
+        out[i] = {"title": title, "summary": summary}
+    return out
+
+
+_REDACTED_TEXTS = select(*[_CASES.c[name] for name in (
+    "id", "office_id", "unit_id", "title_redacted", "summary_redacted")]).where(
+    _CASES.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def texts_in_hand(session: Session, ctx: ServiceContext, case: Case, *, actor: Actor) -> dict[str, Any]:
+    """Title, summary and complainant of a case an action holds (loaded for writing), as `actor`
+    may read them: the mail of a notification is composed from what its recipient may see."""
+    assert case.id is not None
+    seen = case.id in visible_ids(session, ctx, [Facts(case.id, case.office_id, case.unit_id)], actor=actor)
+    person = _person(session, case.complainant_id, seen=seen) if case.complainant_id else None
+    title, summary = case.title_redacted, case.summary_redacted
+    if seen:  # from the row in hand when it was loaded with its raw texts, else read now
+        held = case.__dict__
+        title, summary = ((held["title"], held["summary"]) if "title" in held and "summary" in held
+                          else _raw_texts(session, {case.id})[case.id])
+    return {"seen": seen, "title": title, "summary": summary,
+            "complainant": complainant_view(seen, person, ctx.labels.text["masked"])}
+
+
+# -- one case --------------------------------------------------------------------------------
+
+_DOOR_LOAD = {by: select(*redacted_columns(_CASES)).where(_CASES.c[by] == bindparam("ref"))
+              for by in ("id", "number")}
+
+
+def load_case(session: Session, ctx: ServiceContext, ref: int | str, *, actor: Actor
+                  ) -> tuple[Case, bool]:
+    """The case as `actor` may read it, and whether they may see its complainants; CaseNotFound
+    when it is not there or not theirs to see (nobody learns that cases outside their scope exist)."""
+    by = "id" if isinstance(ref, int) else "number"
+    found = fetch_cases(session, _DOOR_LOAD[by], {"ref": ref}, for_write=False)
+    if not found or not may_see(session, actor, found[0]):
+        raise CaseNotFound(ref)
+    case = found[0]
+    assert case.id is not None
+    seen = case.id in visible_ids(session, ctx, [Facts(case.id, case.office_id, case.unit_id)], actor=actor)
+    if seen:
+        case.title, case.summary = _raw_texts(session, {case.id})[case.id]
+    return case, seen
+
+
+# The collections of a case page, oldest first. Timeline and reports grow by one with every
+# progress report (weekly on a key-supervised case), so the API shows only the newest of them.
+HISTORY: dict[str, tuple[Any, Any]] = {
+    "timeline": (AuditEvent, AuditEvent.seq),
+    "reports": (HandlingReport, HandlingReport.id),
+    "reviews": (Review, Review.id),
+    "callbacks": (Callback, Callback.id),
+    "extensions": (Extension, Extension.id),
+}
+BOUNDED = ("timeline", "reports")
+_HISTORY_SQL: dict[tuple[str, str, bool], Any] = {}
+
+
+def _history_sql(kind: str, shape: str, raw: bool) -> Any:
+    """The prebuilt statement for one collection (built once: building and keying a statement
+    on every call cost as much as running it). shape: "all", "page" or "newest"; raw: the texts
+    as written (only for a reader who may see identity), else their redacted twins."""
+    key = (kind, shape, raw)
+    statement = _HISTORY_SQL.get(key)
+    if statement is None:
+        model, order = HISTORY[kind]
+        table = model.__table__
+        columns = ([c for c in table.c if not c.name.endswith("_redacted")] if raw
+                   else redacted_columns(table))
+        statement = select(*columns).where(table.c.case_id == bindparam("case_id"))
+        if shape == "newest":
+            statement = statement.order_by(col(order).desc()).limit(bindparam("limit"))
+        else:
+            statement = statement.order_by(order)
+        if shape == "page":
+            statement = statement.limit(bindparam("limit")).offset(bindparam("offset"))
+        statement = _HISTORY_SQL[key] = statement
+    return statement
+
+
+def _history(session: Session, case_id: int, kind: str, *, raw: bool, limit: int | None = None,
+             offset: int = 0, newest: bool = False) -> list[dict[str, Any]]:
+    """Rows of one collection as plain dicts, oldest first: all of them, a page, or the newest `limit`."""
+    shape = "all" if limit is None else "newest" if newest else "page"
+    params = {"case_id": case_id, "limit": limit, "offset": offset}
+    rows = [dict(r) for r in session.connection().execute(_history_sql(kind, shape, raw), params).mappings()]
+    return rows[::-1] if shape == "newest" else rows
+
+
+def _count(session: Session, case_id: int, kind: str) -> int:
+    model, _ = HISTORY[kind]
+    return int(session.exec(select(func.count()).select_from(model)  # type: ignore[call-overload]
+                            .where(model.case_id == case_id)).one())
+
+
+_SUBJECT = select(Subject.name, Subject.kind, Subject.resolution).where(Subject.id == bindparam("id"))
+_PERSON = {
+    True: select(Complainant.name, Complainant.phone, Complainant.real_name)
+    .where(Complainant.id == bindparam("id")),
+    False: select(Complainant.real_name).where(Complainant.id == bindparam("id")),
+}
+CASE_HIDDEN = {"complainant_id", "matter_key", "audit_hash"}
+
+
+def case_detail(ctx: ServiceContext, ref: int | str, *, actor: Actor,
+                history: int | None = None) -> dict[str, Any]:
+    """Everything on a case page, as `actor` may read it.
+
+    `history` bounds the timeline and the reports to their newest entries (the API's answer:
+    the rest is paged by `case_history`); `timeline_total` and `reports_total` count them all.
+    """
+    from duban.services.cases import CaseService
+
+    with Session(ctx.engine) as session:
+        case, seen = load_case(session, ctx, ref, actor=actor)
+        assert case.id is not None
+        office, unit = orgs_of(ctx, case)
+        row = row_of(ctx, case, office.name, office.code, unit.name if unit else None,
+                   unit.code if unit else None, ctx.today())
+        collections = {kind: _history(session, case.id, kind, raw=seen,
+                                      limit=history if kind in BOUNDED else None,
+                                      newest=history is not None and kind in BOUNDED)
+                       for kind in HISTORY}
+        totals = {f"{kind}_total": len(collections[kind]) for kind in BOUNDED}
+        if history is not None:
+            totals["timeline_total"] = max(case.audit_seq, len(collections["timeline"]))
+            if len(collections["reports"]) == history:
+                totals["reports_total"] = _count(session, case.id, "reports")
+        connection = session.connection()
+        subject = (connection.execute(_SUBJECT, {"id": case.subject_id}).mappings().first()
+                   if case.subject_id else None)
+        # The complainant block shows the first complainant, whose own consent lifts the mask
+        # there even when a repeat complainant did not agree (then the texts stay redacted).
+        person_seen = seen or _first_agreed(session, ctx, case, actor=actor)
+        person = (connection.execute(_PERSON[person_seen], {"id": case.complainant_id}).first()
+                  if case.complainant_id else None)
+        facts = {name: getattr(case, name) for name in _CASE_FACTS}
+        return {
+            "case": facts,
+            "row": row.as_dict(),
+            "office": org_summary(office),
+            "unit": org_summary(unit),
+            "subject": dict(subject) if subject else None,
+            "complainant": complainant_view(person_seen, person, ctx.labels.text["masked"]),
+            **collections,
+            **totals,
+            "allowed_actions": CaseService(ctx).allowed_in(session, case, actor),
+        }
+
+
+_FIRST_AGREED = (select(Complainant.consent_disclose).join(Case, col(Case.complainant_id) == Complainant.id)
+                 .where(Case.id == bindparam("id")))
+
+
+def _first_agreed(session: Session, ctx: ServiceContext, case: Case, *, actor: Actor) -> bool:
+    """Whether the rule lets `actor` see the case's first complainant on their own consent."""
+    rule = ctx.policy.privacy
+    if actor.role not in rule.consent_roles or actor.org_id is None or actor.org_id != case.unit_id:
+        return False
+    agreed = bool(session.connection().execute(_FIRST_AGREED, {"id": case.id}).scalar())
+    return may_see_identity(rule, actor, actor_code=_actor_code(ctx, actor),
+                            office_code=ctx.orgs.by_id(case.office_id).code, unit_id=case.unit_id,
+                            consent=agreed)
+
+
+_CASE_FACTS = [c.name for c in _CASES.c if not c.name.endswith("_redacted") and c.name not in CASE_HIDDEN]
+
+
+def case_history(ctx: ServiceContext, ref: int | str, kind: str, *, actor: Actor,
+                 limit: int, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """One page of a case's timeline or reports, oldest first, as on the case page; and how many
+    there are in all."""
+    with Session(ctx.engine) as session:
+        case, seen = load_case(session, ctx, ref, actor=actor)
+        assert case.id is not None
+        items = _history(session, case.id, kind, raw=seen, limit=limit, offset=offset)
+        total = case.audit_seq if kind == "timeline" else _count(session, case.id, kind)
+        return items, max(total, offset + len(items))
+
+
+# The columns of a case an action's answer carries (no summary text, no history).
+SUMMARY_FACTS = ("number", "title", "state", "disposition", "priority", "level", "received_at",
+                 "dispatched_at", "closed_at", "updated_at", "deadline_kind", "deadline_on",
+                 "deadline_provisional", "extension_days", "return_count", "repeat_count", "version")
+
+
+def case_summary(ctx: ServiceContext, ref: int | str, *, actor: Actor) -> dict[str, Any]:
+    """Where a case stands, for the caller of an action: state, deadline, warning, who handles it
+    and what `actor` may do next. One row read, none of the case's history."""
+    from duban.services.cases import CaseService
+
+    with Session(ctx.engine) as session:
+        case, _ = load_case(session, ctx, ref, actor=actor)
+        office, unit = orgs_of(ctx, case)
+        row = row_of(ctx, case, office.name, office.code, unit.name if unit else None,
+                   unit.code if unit else None, ctx.today())
+        facts = {key: getattr(case, key) for key in SUMMARY_FACTS}
+        return {
+            "case": {**facts, "warning": row.warning, "workdays_left": row.workdays_left},
+            "office": org_summary(office),
+            "unit": org_summary(unit),
+            "allowed_actions": CaseService(ctx).allowed_in(session, case, actor),
+        }
+
+
+def complainants_of(session: Session, ctx: ServiceContext, facts: list[Facts], *, actor: Actor,
+                    consent: bool = True) -> dict[int, Any]:
+    """The first complainant (name, phone, real_name) of each case `actor` may see them on; cases
+    they may not see them on are left out (no statement names the person for those)."""
+    seen = visible_ids(session, ctx, facts, actor=actor, consent=consent)
+    if not seen:
+        return {}
+    query = (select(Case.id, Complainant.name, Complainant.phone, Complainant.real_name)
+             .join(Complainant, col(Case.complainant_id) == Complainant.id)
+             .where(col(Case.id).in_(sorted(seen))))
+    return {row[0]: row for row in session.connection().execute(query)}

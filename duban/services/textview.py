@@ -1,0 +1,149 @@
+"""A normalized view of a text that remembers where each of its characters came from.
+
+Identity hides behind forms: full-width digits (１３６), Chinese numerals (一三六〇), ideographic and
+no-break spaces, dashes and dots between the digits, compatibility characters (①, ㈠). The
+redactor matches on a folded view instead of the raw text, and cuts the raw text at the spans
+the view maps back to, so a mask replaces exactly what was written.
+
+Two views: `folded` (NFKC per character, every digit ASCII, every separator one canonical
+character) for patterns, and `skeleton` (folded without separators) for the literal identities
+of a case (a name written "李 四" or "李·四", a phone written any way).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Written as digits in phone numbers read out or typed by hand (幺 is "one" read out). Folded to
+# digits only in a run of at least NUMERAL_RUN of them (separators between allowed): a lone 一 is a
+# word ("13609318888一直没人接"), and 伍 and 陆 are surnames.
+NUMERAL_RUN = 4
+NUMERALS = {
+    "〇": "0", "零": "0", "一": "1", "幺": "1", "二": "2", "三": "3", "四": "4", "五": "5",
+    "六": "6", "七": "7", "八": "8", "九": "9",
+    "壹": "1", "贰": "2", "貳": "2", "叁": "3", "參": "3", "肆": "4", "伍": "5", "陆": "6",
+    "陸": "6", "柒": "7", "捌": "8", "玖": "9",
+}
+# Canonical separators in the folded view; the characters each one stands for (after NFKC).
+SPACE, DASH, DOT, MIDDOT, SLASH, UNDERSCORE = " ", "-", ".", "·", "/", "_"
+SEPARATORS = SPACE + DASH + DOT + MIDDOT + SLASH + UNDERSCORE
+_FOLD_TO = {
+    DASH: "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\u2e3a\u2e3b\u30fc\uff70",
+    DOT: ".\u2024",
+    MIDDOT: "\u00b7\u2027\u2219\u22c5\u30fb\u2022\u0387\u16eb\u2e31",
+    SLASH: "/\u2044\u2215\u29f8\\",
+    UNDERSCORE: "_",
+}
+# Not removed by NFKC, yet invisible or blank: folded to a space.
+_BLANKS = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u3164\u115f\u1160\uffa0"
+# Format and combining characters: a right-to-left mark or an accent between two digits hides nothing.
+_INVISIBLE = frozenset({"Cf", "Cc", "Mn", "Me"})
+_CANONICAL = {c: canon for canon, chars in _FOLD_TO.items() for c in chars}
+
+_CACHE_MAX = 20_000  # any text may hold any character: the cache must not grow with them
+
+
+class _FoldTable(dict[int, str]):
+    """Code point -> folded text, filled as characters are met: `str.translate` folds a whole
+    text at C speed once its characters are known."""
+
+    def __missing__(self, code: int) -> str:
+        folded = _fold_uncached(chr(code))
+        if len(self) < _CACHE_MAX:
+            self[code] = folded
+        return folded
+
+
+_TABLE = _FoldTable()
+
+
+def fold_char(c: str) -> str:
+    """What one raw character becomes in the folded view: never empty."""
+    return _TABLE[ord(c)]
+
+
+def _fold_uncached(c: str) -> str:
+    out = []
+    for ch in unicodedata.normalize("NFKC", c) or c:
+        if ch in _CANONICAL:
+            out.append(_CANONICAL[ch])
+        elif ch.isspace() or ch in _BLANKS or unicodedata.category(ch) in _INVISIBLE:
+            out.append(SPACE)
+        elif "0" <= ch <= "9":
+            out.append(ch)
+        else:
+            try:
+                out.append(str(unicodedata.decimal(ch)))
+            except (TypeError, ValueError):
+                out.append(ch)
+    return "".join(out) or SPACE
+
+
+@dataclass
+class TextView:
+    """`text` folded, with the raw index of every folded character (None when it is 1:1)."""
+
+    text: str
+    folded: str
+    origin: list[int] | None
+    _skeleton: str | None = None
+    _skeleton_index: list[int] | None = None
+
+    @classmethod
+    def of(cls, text: str) -> TextView:
+        folded = text.translate(_TABLE)
+        # Characters fold one to one (every fold is at least one character, so equal lengths
+        # mean that), and no run of numerals to turn into digits: the common case, no lists.
+        if len(folded) == len(text) and len(_ANY_NUMERAL.findall(folded, 0)) < NUMERAL_RUN:
+            return cls(text, folded, None)
+        pieces = [fold_char(c) for c in text]
+        _fold_numeral_runs(pieces)
+        folded = "".join(pieces)
+        if len(folded) == len(text):
+            return cls(text, folded, None)
+        origin = [i for i, piece in enumerate(pieces) for _ in piece]
+        return cls(text, folded, origin)
+
+    def raw_span(self, start: int, end: int) -> tuple[int, int]:
+        """The raw span that folded [start, end) came from (end > start)."""
+        if self.origin is None:
+            return start, end
+        return self.origin[start], self.origin[end - 1] + 1
+
+    @property
+    def skeleton(self) -> str:
+        """The folded text without separators and in ASCII lower case ("LI Jianguo" is
+        "lijianguo")."""
+        if self._skeleton is None:
+            self._skeleton = self.folded.translate(_SKELETON)
+        return self._skeleton
+
+    def raw_span_of_skeleton(self, start: int, end: int) -> tuple[int, int]:
+        if self._skeleton_index is None:  # built only when a literal was found
+            self._skeleton_index = [i for i, c in enumerate(self.folded) if c not in SEPARATORS]
+        index = self._skeleton_index
+        return self.raw_span(index[start], index[end - 1] + 1)
+
+
+def skeleton_of(value: str) -> str:
+    """A literal identity (a registered name, phone, address) as it appears in a skeleton."""
+    return TextView.of(value).skeleton
+
+
+_SKELETON = {**str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"),
+             **{ord(c): None for c in SEPARATORS}}
+_ANY_NUMERAL = re.compile("[" + "".join(NUMERALS) + "]")
+_NUMERAL_RUNS = re.compile("n(?:s*+n)*+")
+_RUN_GLUE = frozenset(SEPARATORS + "()~")  # what may stand between the numerals of one number
+
+
+def _fold_numeral_runs(pieces: list[str]) -> None:
+    """Chinese numerals become digits where NUMERAL_RUN or more of them stand together."""
+    kinds = "".join("n" if p in NUMERALS else "s" if p in _RUN_GLUE else "x" for p in pieces)
+    for run in _NUMERAL_RUNS.finditer(kinds):
+        if run.group().count("n") >= NUMERAL_RUN:
+            for i in range(*run.span()):
+                if kinds[i] == "n":
+                    pieces[i] = NUMERALS[pieces[i]]
