@@ -17,7 +17,6 @@ from sqlmodel import Session
 from duban.api.deps import Ctx, CurrentActor
 from duban.api.present import acted_out, action_out, detail_out, event_out, row_out
 from duban.api.schemas import (
-    BROKEN_TEXT_MESSAGE,
     ActedOut,
     ActionIn,
     ActionOut,
@@ -34,8 +33,8 @@ from duban.api.schemas import (
     ReportPageOut,
     StateName,
     Warning,
-    broken_text_in,
 )
+from duban.api.textcheck import MAX_DEPTH, text_problem
 from duban.errors import CaseNotFound, InvalidActionInput, OrgNotFound
 from duban.models import CaseCreate
 from duban.services import Actor, CaseService, ServiceContext
@@ -77,8 +76,8 @@ def naming_org_field(call: Callable[[], T], fields: dict[str, str | None]) -> T:
         return call()
     except OrgNotFound as exc:
         field = next((name for name, value in fields.items() if value == exc.ref), "unit")
-        raise InvalidActionInput(action="lookup", field=field, message=str(exc), kind="org_not_found",
-                                 limits={"ref": exc.ref}) from exc
+        raise InvalidActionInput(action="lookup", field=field, kind="unknown_org",
+                                 message="no office or unit has this code") from exc
 
 
 def case_filter(ctx: ServiceContext, actor: Actor, *, unit: str | None = None, **given: Any) -> CaseFilter:
@@ -169,10 +168,10 @@ def act(number: Number, action: ActionName, body: ActionIn,  # type: ignore[vali
         actor: CurrentActor, ctx: Ctx) -> dict:
     """Perform an action with its form; send expected_version to refuse a stale case. The answer
     is where the case stands now and what you may do next; GET the case for its history."""
-    broken = broken_text_in(body.form)
-    if broken is not None:  # named as the service names a form's fields: by the field alone
-        raise InvalidActionInput(action=action, field=broken.split(".")[0] or "form", kind="broken_text",
-                                 message=BROKEN_TEXT_MESSAGE)
+    problem = text_problem(body.form, depth=1)
+    if problem is not None:  # named as the service names a form's fields: by the field alone
+        raise InvalidActionInput(action=action, field=problem.where.split(".")[0] or "form",
+                                 kind=problem.kind, message=problem.message, limits={"max_depth": MAX_DEPTH})
     case = naming_org_field(lambda: CaseService(ctx).act(number, action, actor=actor, form=body.form,
                                                          expected_version=body.expected_version),
                             {"unit": body.form.get("unit")})

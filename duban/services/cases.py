@@ -39,6 +39,7 @@ from duban.services.scope import in_region, may_act, may_see, region_of
 from duban.states import CaseAdapter, CaseState, allowed_actions, fire, triggers
 from duban.states.definition import OPEN_STATES
 from duban.states.machine import failed_guards
+from duban.workcal import COVERAGE, COVERAGE_MESSAGE, receivable
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _CLOCK_SLACK = dt.timedelta(minutes=5)  # clocks of the office's machines differ a little
@@ -226,10 +227,10 @@ class CaseService:
             region = region_of(session, actor)
             if region is not None and not in_region(office.code, region):
                 raise InvalidActionInput(action="register", field="office_code",
-                                         message=f"{office.code} is outside your region {region}")
+                                         message="is outside your region")
             if office.kind != "office":
                 raise InvalidActionInput(action="register", field="office_code",
-                                         message=f"{office.code} is not a supervising office (办公室)")
+                                         message="is not a supervising office (办公室)")
             existing = self._repeat_target(session, data, key)
             complainant_id = insert_row(session, Complainant, name=data.complainant_name,
                                         phone=data.complainant_phone,
@@ -274,9 +275,9 @@ class CaseService:
             value = getattr(data, field)
             allowed = list(getattr(labels, table)) if table else ["unit", "person", "enterprise",
                                                                     "other"]
-            if value not in allowed:
-                raise InvalidActionInput(action="register", field=field,
-                                         message=f"{value!r} is not one of {allowed}")
+            if value not in allowed:  # the value itself is never repeated: it may hold a name
+                raise InvalidActionInput(action="register", field=field, kind="literal_error",
+                                         message=f"must be one of {', '.join(allowed)}")
         if not data.title.strip():
             raise InvalidActionInput(action="register", field="title", message="must not be empty")
         # Every door into the engine (API, pages, CLI, ledger import) meets the same rules here.
@@ -284,8 +285,11 @@ class CaseService:
             if isinstance(value, str) and ("\x00" in value or _LONE_SURROGATE.search(value)):
                 raise InvalidActionInput(action="register", field=field,
                                          message="contains a NUL byte or broken unicode")
+        if data.received_at is not None and not receivable(data.received_at):
+            raise InvalidActionInput(action="register", field="received_at", kind="date_out_of_range",
+                                     message=COVERAGE_MESSAGE, limits={"coverage": COVERAGE})
         if data.received_at is not None and as_utc(data.received_at) > self.ctx.now() + _CLOCK_SLACK:
-            raise InvalidActionInput(action="register", field="received_at",
+            raise InvalidActionInput(action="register", field="received_at", kind="date_in_future",
                                      message="lies in the future")
 
     def _repeat_target(self, session: Session, data: CaseCreate, key: str) -> Case | None:

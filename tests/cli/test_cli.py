@@ -63,3 +63,16 @@ def test_db_upgrade_brings_a_fresh_database_to_the_newest_migration(data_dir: Pa
     assert f"(empty) → {head}" in out
     assert run("db", "current").strip() == head
     assert f"{head} → {head}" in run("db", "upgrade")
+
+
+def test_dates_outside_the_calendar_are_usage_errors_naming_the_option(data_dir: Path) -> None:
+    for args, option in [(["calendar", "add-workdays", "2002-05-01", "3"], "START"),
+                         (["calendar", "is-workday", "1999-12-31"], "DAY"),
+                         (["calendar", "add-workdays", "2045-12-20", "30"], "N"),
+                         (["case", "create", "--office", "GS", "--title", "补录", "--received", "2002-05-01"],
+                          "--received"),
+                         (["case", "create", "--office", "GS", "--title", "补录", "--received", "0001-01-01"],
+                          "--received")]:
+        result = runner.invoke(app, args, env={"COLUMNS": "200"})
+        assert result.exit_code == 2, (args, result.output)
+        assert option in result.output and "Traceback" not in result.output, result.output
