@@ -160,8 +160,8 @@ def allowed_methods(request: Request) -> str:
     """Every method some route takes on this path. Starlette names only the first route's that
     matched the path (GET /api/cases and POST /api/cases are two routes: a PUT was told "GET")."""
     routes = request.app.router.routes
-    methods = [method for method in METHODS
-               if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)]
+    methods = [method for method in METHODS if any(
+        route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)]
     return ", ".join(methods)
 
 

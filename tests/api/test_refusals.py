@@ -47,7 +47,8 @@ def refused(answer: httpx.Response, status: int, field: str | None = None, *,
 
 
 def post_json(client: httpx.Client, path: str, body: Any, headers: dict[str, str]) -> httpx.Response:
-    return client.post(path, content=json.dumps(body), headers={**headers, "Content-Type": "application/json"})
+    return client.post(path, content=json.dumps(body),
+                       headers={**headers, "Content-Type": "application/json"})
 
 
 @pytest.mark.parametrize("received_at", [
@@ -89,7 +90,8 @@ def test_integers_in_other_digits_are_422_naming_the_parameter(
         aw: AppWorld, client: httpx.Client, digits: str) -> None:
     number = registered(aw.ctx)
     headers = aw.auth("admin")
-    refused(client.get("/api/cases", params={"offset": digits}, headers=headers), 422, "offset", secret=digits)
+    refused(client.get("/api/cases", params={"offset": digits}, headers=headers), 422, "offset",
+            secret=digits)
     refused(client.get("/api/cases", params={"limit": digits}, headers=headers), 422, "limit", secret=digits)
     refused(client.get(f"/api/cases/{number}/timeline", params={"offset": digits}, headers=headers),
             422, "offset", secret=digits)
@@ -228,12 +230,12 @@ def test_refusals_never_repeat_a_made_up_code_value_or_key(aw: AppWorld, client:
     refused(client.get("/api/cases", params={"unit": IDENTITY}, headers=admin), 422, "unit")
     refused(client.get("/api/cases", params={"state": IDENTITY}, headers=admin), 422, "state")
     refused(client.get("/api/notifications", params={"status": IDENTITY}, headers=admin), 422, "status")
-    refused(client.get("/api/cases", params={IDENTITY: "\x00".encode().decode("unicode_escape")},
+    refused(client.get("/api/cases", params={IDENTITY: b"\x00".decode("unicode_escape")},
                        headers=admin), 422, "query")
     act = f"/api/cases/{number}/actions/transfer"
     refused(post_json(client, act, {"form": {"unit": IDENTITY}}, aw.auth("dispatcher")), 422, "unit")
     refused(post_json(client, act, {"form": {IDENTITY: "x"}}, aw.auth("dispatcher")), 422, "form")
-    refused(post_json(client, act, {"form": {IDENTITY: "\x00".encode().decode("unicode_escape")}},
+    refused(post_json(client, act, {"form": {IDENTITY: b"\x00".decode("unicode_escape")}},
                       aw.auth("dispatcher")), 422)
     assert aw.snapshot() == before
 
