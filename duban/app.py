@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from duban.api import auth, cases, meta, notifications, orgs
 from duban.api.errors import Problem, field_message, is_api
 from duban.api.errors import install as install_error_handlers
+from duban.api.openapi import install as install_openapi
 from duban.api.textcheck import BROKEN_TEXT, BROKEN_TEXT_MESSAGE, public_name
 from duban.config.settings import Settings, get_settings
 from duban.services.context import ServiceContext
@@ -233,6 +234,7 @@ def create_app(ctx: ServiceContext, *, settings: Settings | None = None, secret:
     app.include_router(casepages.router)
     app.mount("/static", StaticFiles(packages=[("duban.web", "static")]), name="static")
     install_error_handlers(app, page_error=web.error_page)
+    install_openapi(app, ctx.labels, security_headers=SECURITY_HEADERS)
 
     async def on_login_required(request: Request, exc: Exception) -> Response:
         return login_redirect(request)

@@ -6,8 +6,9 @@ from fastapi import APIRouter, Request, Response
 from sqlmodel import Session
 
 from duban.api.deps import BearerToken, Ctx, CurrentUser, token_cache
+from duban.api.openapi import errors
 from duban.api.present import user_out
-from duban.api.schemas import LoginIn, ProblemOut, TokenOut, UserOut
+from duban.api.schemas import LoginIn, TokenOut, UserOut
 from duban.models import Org, User
 from duban.services.context import ServiceContext
 from duban.services.throttle import sign_in
@@ -23,9 +24,7 @@ def _user_dict(ctx: ServiceContext, user: User) -> dict:
         return user_out(ctx, user, org)
 
 
-@router.post("/login", response_model=TokenOut, responses={
-    401: {"model": ProblemOut, "description": "wrong user name or password"},
-    429: {"model": ProblemOut, "description": "too many failures from here: wait Retry-After seconds"}})
+@router.post("/login", response_model=TokenOut, responses=errors(401, 429))
 def login(body: LoginIn, ctx: Ctx, request: Request) -> dict:
     """Exchange a user name and password for a bearer token (valid 7 days)."""
     user = sign_in(ctx, request.app.state.login_throttle, username=body.username, password=body.password,

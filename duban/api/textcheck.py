@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from pydantic import BaseModel
+
 # NUL bytes and lone surrogates: no person types them, PostgreSQL refuses NUL in text (a 500 if it
 # got that far) and a lone surrogate cannot be encoded as UTF-8 at all. Refused at the door.
 BROKEN_TEXT = re.compile("[\x00\ud800-\udfff]")
@@ -43,8 +45,9 @@ def declared_names() -> frozenset[str]:
     from duban.api import schemas
     from duban.services.forms import FORMS
 
+    models: list[type[BaseModel]] = [schemas.CaseIn, schemas.LoginIn, schemas.ActionIn, *FORMS.values()]
     names: set[str] = set()
-    for model in (schemas.CaseIn, schemas.LoginIn, schemas.ActionIn, *FORMS.values()):
+    for model in models:
         names.update(model.model_fields)
     names.update(("state", "disposition", "level", "unit", "warning", "overdue", "priority", "text",
                   "open", "limit", "offset", "q", "kind", "under", "status", "period", "csrf",
