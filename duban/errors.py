@@ -86,9 +86,10 @@ class StaleCase(DubanError):
         self.case_number = case_number
         self.expected = expected
         self.actual = actual
+        # The version the caller sent is not repeated (it is input; any number fits there).
         super().__init__(
-            f"case {case_number} was changed by someone else (you had version {expected}, "
-            f"it is now {actual}); reload it and try again (案件已被他人更新，请刷新后重试)"
+            f"case {case_number} was changed by someone else (it is now version {actual}); "
+            f"reload it and try again (案件已被他人更新，请刷新后重试)"
         )
 
 

@@ -114,7 +114,7 @@ def problem_for(exc: DubanError, labels: Labels) -> Problem:
                   reason=f"（{exc.reason}）" if exc.reason else "", allowed=allowed)
         problem.allowed_actions = exc.allowed
     elif isinstance(exc, StaleCase):
-        zh = _fmt(zh, expected=exc.expected, actual=exc.actual)
+        zh = _fmt(zh, actual=exc.actual)
     elif isinstance(exc, AvoidanceViolation):
         zh = _fmt(zh, unit=exc.unit)
     elif isinstance(exc, PermissionDenied):

@@ -20,7 +20,7 @@ def _where(pairs: list[str]) -> dict[str, str | None]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
-            raise InvalidActionInput(action="report", field="where", message=f"{pair!r}: use KEY=VALUE")
+            raise InvalidActionInput(action="report", field="where", message="use KEY=VALUE")
         out[key.strip()] = value.strip() or None
     return out
 

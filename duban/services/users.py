@@ -57,7 +57,7 @@ def create_user(ctx: ServiceContext, *, username: str, password: str, role: str,
     if not _USERNAME.match(username):
         raise _bad("username", "1–60 letters, digits, '.', '_' or '-', starting with a letter or digit")
     if role not in ROLES:
-        raise _bad("role", f"{role!r} is not one of {', '.join(ROLES)}")
+        raise _bad("role", f"must be one of {', '.join(ROLES)}")
     _check_password(password)
     with Session(ctx.engine, expire_on_commit=False) as session:
         org = org_by_code(session, org_code)
@@ -65,7 +65,7 @@ def create_user(ctx: ServiceContext, *, username: str, password: str, role: str,
             want = "a handling unit, not an office" if role == "unit" else "an office (办公室)"
             raise _bad("org_code", f"a {role} user belongs to {want}; {org.code} is a {org.kind}")
         if session.exec(select(User).where(User.username == username)).first() is not None:
-            raise _bad("username", f"{username!r} is taken")
+            raise _bad("username", "is taken")
         assert org.id is not None
         user = User(username=username, display_name=display_name[:60], role=role, org_id=org.id,
                     password_hash=_hasher().hash(password), created_at=ctx.now())
@@ -84,7 +84,7 @@ def set_password(ctx: ServiceContext, username: str, password: str) -> None:
     with Session(ctx.engine) as session:
         user = session.exec(select(User).where(User.username == username)).first()
         if user is None:
-            raise _bad("username", f"no user {username!r}")
+            raise _bad("username", "no user has this name")
         user.password_hash = _hasher().hash(password)
         session.add(user)
         session.commit()
