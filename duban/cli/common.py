@@ -62,8 +62,8 @@ def calendar_day(value: dt.date | dt.datetime | str, option: str) -> dt.date:
 
 
 def received_time(text: str, option: str = "--received") -> dt.datetime:
-    """'2023-03-24' or '2023-03-24 18:00', Beijing time, within the calendar's years; else a usage
-    error naming `option`."""
+    """'2023-03-24' or '2023-03-24 18:00', Beijing time, within the years a case may be received
+    in (the calendar's, less its last); else a usage error naming `option`."""
     try:
         value = dt.datetime.fromisoformat(text)
     except ValueError:

@@ -83,15 +83,16 @@ def board(
     at: str | None = typer.Option(None, "--at", help="as of this Beijing time (default: now)"),
 ) -> None:
     """The warning board (预警看板): open cases by unit and colour, overdue cases first."""
-    from duban.clock import parse_local
+    from duban.cli.common import received_time
     from duban.reports import build_board
     from duban.reports.build import root_office
     from duban.reports.html import render_board_page
     from duban.reports.terminal import render_board
 
+    when = received_time(at, "--at") if at else None
     ctx = context()
     with reported_errors():
-        result = build_board(ctx, office or root_office(ctx), at=parse_local(at) if at else None,
+        result = build_board(ctx, office or root_office(ctx), at=when,
                              red_limit=20)
     if html:
         html.parent.mkdir(parents=True, exist_ok=True)

@@ -76,3 +76,8 @@ def test_dates_outside_the_calendar_are_usage_errors_naming_the_option(data_dir:
         result = runner.invoke(app, args, env={"COLUMNS": "200"})
         assert result.exit_code == 2, (args, result.output)
         assert option in result.output and "Traceback" not in result.output, result.output
+
+
+def test_a_board_as_of_a_time_outside_the_calendar_is_a_usage_error(data_dir: Path) -> None:
+    result = runner.invoke(app, ["board", "--at", "2003-06-01 09:00"], env={"COLUMNS": "200"})
+    assert result.exit_code == 2 and "--at" in result.output and "Traceback" not in result.output
