@@ -71,6 +71,7 @@ def case_list(request: Request) -> Response:
             unit = session.exec(select(Org).where(Org.code == q["unit"])).first()
             if unit is None:
                 errors["unit"] = [field_message(labels, field="unit", kind="unknown_org", message="")]
+                q["unit"] = ""  # not shown back in the filter either: refusals never repeat input
             flt.unit_id = -1 if unit is None or flt.unit_id not in (None, unit.id) else unit.id
     flt.state, flt.disposition, flt.level = q["state"], q["disposition"], q["level"]
     flt.warning, flt.priority, flt.text = q["warning"], q["priority"], q["text"]

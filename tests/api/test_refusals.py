@@ -295,3 +295,12 @@ def test_a_405_names_every_method_the_path_takes(aw: AppWorld, client: httpx.Cli
     answer = client.request(method, path, headers=aw.auth("admin"))
     assert answer.status_code == 405 and answer.headers["allow"] == allow, (answer.headers, answer.text)
     assert answer.json()["code"] == "method_not_allowed"
+
+
+def test_pages_refuse_made_up_codes_without_repeating_them(aw: AppWorld, client: httpx.Client) -> None:
+    with signed_in(client, "dispatcher") as browser:
+        for path, params in [(f"/cases/{IDENTITY}", {}), ("/cases", {"unit": IDENTITY})]:
+            answer = browser.get(path, params=params)
+            assert answer.status_code in (200, 404), (path, answer.status_code)
+            assert "13912345678" not in answer.text and "张三" not in answer.text, path
+        assert "承办单位：没有这个代码的单位" in browser.get("/cases", params={"unit": IDENTITY}).text
