@@ -167,7 +167,9 @@ class SecurityHeaders:
         except Exception:
             if started:
                 raise  # half an answer is out: nothing better to do than let the server cut it
-            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            # The route's template, not the path: a path may hold whatever a caller typed.
+            route = getattr(scope.get("route"), "path", "(no route)")
+            log.exception("unhandled error on %s %s", scope.get("method"), route)
             await internal_error(scope)(scope, receive, send_with_headers)
 
 

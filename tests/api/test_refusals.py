@@ -249,7 +249,8 @@ def test_a_report_period_is_refused_without_repeating_it(aw: AppWorld, client: h
         assert browser.get("/reports", params={"period": "2023-09"}).status_code == 200
 
 
-def test_every_refusal_and_a_crash_carry_the_security_headers(aw: AppWorld) -> None:
+def test_every_refusal_and_a_crash_carry_the_security_headers(aw: AppWorld,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
     app = app_for(aw)
 
     @app.get("/api/crash")
@@ -277,6 +278,7 @@ def test_every_refusal_and_a_crash_carry_the_security_headers(aw: AppWorld) -> N
             for name, value in SECURITY_HEADERS.items():
                 assert answer.headers.get(name) == value, (answer.request.url, name, answer.headers)
         crashed = answers[0].json()
+        assert "unhandled error on GET /api/crash" in caplog.text  # logged, for whoever runs it
         assert crashed["code"] == "internal_error" and "a bug" not in answers[0].text
         assert "a bug" not in answers[1].text and "服务器" in answers[1].text
 
