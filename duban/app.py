@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import html
 import importlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -14,14 +15,15 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from duban.api import auth, cases, meta, notifications, orgs
 from duban.api.errors import Problem, field_message, is_api
 from duban.api.errors import install as install_error_handlers
-from duban.api.schemas import BROKEN_TEXT, BROKEN_TEXT_MESSAGE
+from duban.api.openapi import install as install_openapi
+from duban.api.textcheck import BROKEN_TEXT, BROKEN_TEXT_MESSAGE, public_name
 from duban.config.settings import Settings, get_settings
 from duban.services.context import ServiceContext
 from duban.services.throttle import LoginThrottle
@@ -99,7 +101,7 @@ def broken_url_part(scope: Scope) -> str | None:
     query = scope.get("query_string", b"").decode("latin-1")
     for name, value in parse_qsl(query, keep_blank_values=True):
         if BROKEN_TEXT.search(name) or BROKEN_TEXT.search(value):
-            return BROKEN_TEXT.sub("", name)[:40] or "query"
+            return public_name(BROKEN_TEXT.sub("", name), "query")  # a made-up name is not repeated
     return None
 
 
@@ -128,7 +130,12 @@ class BrokenText:
 
 
 class SecurityHeaders:
-    """Add SECURITY_HEADERS to every answer that does not set its own (static files may be cached)."""
+    """Add SECURITY_HEADERS to every answer that does not set its own (static files may be cached).
+
+    Outermost but for Starlette's ServerErrorMiddleware, whose 500 for an exception nobody
+    handled would go out bare: so an exception that reaches this middleware before the answer
+    has started is answered here (500, `internal_error`, headers and all) and logged.
+    """
 
     def __init__(self, app: ASGIApp, *, https_only: bool = False) -> None:
         self.app = app
@@ -144,14 +151,40 @@ class SecurityHeaders:
         if self.https_only or scope.get("scheme") == "https":
             extra = [*extra, HSTS]
 
+        started = False
+
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 present = {name.lower() for name, _ in message.get("headers", [])}
                 message["headers"] = [*message.get("headers", []),
                                       *(h for h in extra if h[0] not in present)]
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            if started:
+                raise  # half an answer is out: nothing better to do than let the server cut it
+            # The route's template, not the path: a path may hold whatever a caller typed.
+            route = getattr(scope.get("route"), "path", "(no route)")
+            log.exception("unhandled error on %s %s", scope.get("method"), route)
+            await internal_error(scope)(scope, receive, send_with_headers)
+
+
+def internal_error(scope: Scope) -> Response:
+    """The answer to a bug: no traceback and nothing of the request, in both languages."""
+    app = scope.get("app")
+    labels = app.state.ctx.labels if app is not None else None
+    zh = labels.errors.get("internal_error", "") if labels else ""
+    problem = Problem(status=500, code="internal_error", message_zh=zh,
+                      message="the server failed to answer; try again, tell its administrator if it recurs")
+    if scope.get("path", "").startswith("/api"):
+        return JSONResponse(problem.body(), status_code=500)
+    # A page without the layout: rendering it could need the very database that just failed.
+    return HTMLResponse(f"<!doctype html><html lang=zh-CN><meta charset=utf-8><title>500</title>"
+                        f"<h1>500</h1><p>{html.escape(zh or problem.message)}</p></html>", status_code=500)
 
 
 def _scheduler_starter() -> Callable[..., Any] | None:
@@ -203,6 +236,7 @@ def create_app(ctx: ServiceContext, *, settings: Settings | None = None, secret:
     app.include_router(casepages.router)
     app.mount("/static", StaticFiles(packages=[("duban.web", "static")]), name="static")
     install_error_handlers(app, page_error=web.error_page)
+    install_openapi(app, ctx.labels, security_headers=SECURITY_HEADERS)
 
     async def on_login_required(request: Request, exc: Exception) -> Response:
         return login_redirect(request)

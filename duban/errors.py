@@ -17,6 +17,8 @@
     └── ConfigError (ValueError) a policy or calendar file is wrong
 
 Services raise these; the API maps them to HTTP codes in one handler, the CLI prints them.
+No message repeats the value it refuses (a code or date field may hold a complainant's name or
+phone): it names the field and what is allowed.
 """
 
 from __future__ import annotations
@@ -35,16 +37,16 @@ class CaseNotFound(DubanError, LookupError):
     code = "case_not_found"
 
     def __init__(self, ref: object) -> None:
-        self.ref = ref
-        super().__init__(f"case {ref!r} does not exist (监督意见 {ref} 不存在)")
+        self.ref = ref  # for the code that raised it; never in the message (it is the caller's input)
+        super().__init__("no such case, or not yours to see (监督意见不存在，或您无权查看)")
 
 
 class OrgNotFound(DubanError, LookupError):
     code = "org_not_found"
 
     def __init__(self, ref: object) -> None:
-        self.ref = ref
-        super().__init__(f"office or unit {ref!r} does not exist (单位 {ref} 不存在)")
+        self.ref = ref  # as CaseNotFound: kept for the caller, not repeated in the message
+        super().__init__("no office or unit has this code (单位不存在)")
 
 
 class ActionNotAllowed(DubanError):
@@ -88,9 +90,10 @@ class StaleCase(DubanError):
         self.case_number = case_number
         self.expected = expected
         self.actual = actual
+        # The version the caller sent is not repeated (it is input; any number fits there).
         super().__init__(
-            f"case {case_number} was changed by someone else (you had version {expected}, "
-            f"it is now {actual}); reload it and try again (案件已被他人更新，请刷新后重试)"
+            f"case {case_number} was changed by someone else (it is now version {actual}); "
+            f"reload it and try again (案件已被他人更新，请刷新后重试)"
         )
 
 

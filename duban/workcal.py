@@ -23,8 +23,30 @@ from pathlib import Path
 
 from duban.errors import ConfigError
 
+_BEIJING = dt.timezone(dt.timedelta(hours=8))  # no zoneinfo needed: China has no summer time
+
 FIRST_DAY = dt.date(2004, 1, 1)
 LAST_DAY = dt.date(2045, 12, 31)
+# The last day a complaint may be received on: its deadlines (months at most) must still fall
+# inside the calendar.
+LAST_RECEIVABLE = dt.date(LAST_DAY.year - 1, 12, 31)
+COVERAGE = f"{FIRST_DAY.year}–{LAST_RECEIVABLE.year}"
+COVERAGE_MESSAGE = f"must fall within the working-day calendar's years {COVERAGE}"
+
+
+def receivable(when: dt.date | dt.datetime) -> bool:
+    """Whether a case received at `when` has deadlines the calendar can compute: its date, in UTC
+    and in Beijing time alike, within FIRST_DAY..LAST_RECEIVABLE."""
+    if isinstance(when, dt.datetime):
+        days = [when.date()]
+        if when.tzinfo is not None:
+            try:
+                days += [when.astimezone(dt.UTC).date(), when.astimezone(_BEIJING).date()]
+            except OverflowError:  # year 1 or 9999 shifted past the representable range
+                return False
+    else:
+        days = [when]
+    return all(FIRST_DAY <= day <= LAST_RECEIVABLE for day in days)
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ from fastapi import APIRouter, Request, Response
 from sqlmodel import Session
 
 from duban.api.deps import BearerToken, Ctx, CurrentUser, token_cache
+from duban.api.openapi import errors
 from duban.api.present import user_out
-from duban.api.schemas import LoginIn, PasswordIn, ProblemOut, TokenOut, UserOut
+from duban.api.schemas import LoginIn, PasswordIn, TokenOut, UserOut
 from duban.models import Org, User
 from duban.services.context import ServiceContext
 from duban.services.throttle import change_password_counted, sign_in
@@ -24,10 +25,7 @@ def _user_dict(ctx: ServiceContext, user: User) -> dict:
         return user_out(ctx, user, org)
 
 
-@router.post("/login", response_model=TokenOut, responses={
-    401: {"model": ProblemOut, "description": "wrong user name or password; `account_disabled` (after the "
-                                              "right password) when the account is switched off"},
-    429: {"model": ProblemOut, "description": "too many failures from here: wait Retry-After seconds"}})
+@router.post("/login", response_model=TokenOut, responses=errors(401, 429))
 def login(body: LoginIn, ctx: Ctx, request: Request) -> dict:
     """Exchange a user name and password for a bearer token (valid 7 days)."""
     user = sign_in(ctx, request.app.state.login_throttle, username=body.username, password=body.password,
@@ -45,10 +43,7 @@ def logout(user: CurrentUser, token: BearerToken, ctx: Ctx, request: Request) ->
     return Response(status_code=204)
 
 
-@router.post("/password", status_code=204, responses={
-    422: {"model": ProblemOut, "description": "`current_password` wrong, or `new_password` too short, "
-                                              "too long or common (code `weak_password`)"},
-    429: {"model": ProblemOut, "description": "too many wrong current passwords: wait Retry-After seconds"}})
+@router.post("/password", status_code=204, responses=errors(401, 422, 429))
 def password(body: PasswordIn, user: CurrentUser, token: BearerToken, ctx: Ctx, request: Request) -> Response:
     """Change your own password; every token and page session of yours ends, this one too."""
     change_password_counted(ctx, request.app.state.login_throttle, user=user, current=body.current_password,

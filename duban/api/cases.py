@@ -15,9 +15,9 @@ from fastapi import APIRouter, Path, Query
 from sqlmodel import Session
 
 from duban.api.deps import Ctx, CurrentActor
+from duban.api.openapi import errors
 from duban.api.present import acted_out, action_out, detail_out, event_out, row_out
 from duban.api.schemas import (
-    BROKEN_TEXT_MESSAGE,
     ActedOut,
     ActionIn,
     ActionOut,
@@ -29,13 +29,12 @@ from duban.api.schemas import (
     Level,
     OutOfSightOut,
     Priority,
-    ProblemOut,
     RegisterOut,
     ReportPageOut,
     StateName,
     Warning,
-    broken_text_in,
 )
+from duban.api.textcheck import MAX_DEPTH, text_problem
 from duban.errors import CaseNotFound, InvalidActionInput, OrgNotFound
 from duban.models import CaseCreate
 from duban.services import Actor, CaseService, ServiceContext
@@ -56,22 +55,14 @@ T = TypeVar("T")
 # progress every week, for years); the rest page by page at .../timeline and .../reports.
 DETAIL_HISTORY = 50
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ProblemOut, "description": text} for status, text in (
-        (401, "not signed in"), (403, "your role may not do this"),
-        (404, "no such case, or not yours to see"), (409, "not allowed now, or changed by someone else"),
-        (422, "bad input; `field` names it"))
-}
-
-
 def naming_org_field(call: Callable[[], T], fields: dict[str, str | None]) -> T:
     """Run a service call; an org code that does not exist is bad input in the field that named it."""
     try:
         return call()
     except OrgNotFound as exc:
         field = next((name for name, value in fields.items() if value == exc.ref), "unit")
-        raise InvalidActionInput(action="lookup", field=field, message=str(exc), kind="org_not_found",
-                                 limits={"ref": exc.ref}) from exc
+        raise InvalidActionInput(action="lookup", field=field, kind="unknown_org",
+                                 message="no office or unit has this code") from exc
 
 
 def case_filter(ctx: ServiceContext, actor: Actor, *, unit: str | None = None, **given: Any) -> CaseFilter:
@@ -87,7 +78,7 @@ def case_filter(ctx: ServiceContext, actor: Actor, *, unit: str | None = None, *
     return flt
 
 
-@router.post("", status_code=201, response_model=RegisterOut, responses=ERRORS)
+@router.post("", status_code=201, response_model=RegisterOut, responses=errors(403, 404, 409))
 def register(body: CaseIn, actor: CurrentActor, ctx: Ctx) -> dict:
     """Register a complaint; one that repeats an open case is linked to it instead (linked=true)."""
     if body.received_at is not None and body.received_at > ctx.now() + dt.timedelta(hours=1):
@@ -100,7 +91,7 @@ def register(body: CaseIn, actor: CurrentActor, ctx: Ctx) -> dict:
     return {"linked": result.linked, "case": row_out(ctx.labels, case_row(ctx, result.case, actor=actor))}
 
 
-@router.get("", response_model=CaseListOut, responses=ERRORS)
+@router.get("", response_model=CaseListOut)
 def list_(
     actor: CurrentActor,
     ctx: Ctx,
@@ -126,14 +117,14 @@ def list_(
             "has_more": len(rows) > limit}
 
 
-@router.get("/{number}", response_model=CaseDetailOut, responses=ERRORS)
+@router.get("/{number}", response_model=CaseDetailOut, responses=errors(404))
 def get_case(number: Number, actor: CurrentActor, ctx: Ctx) -> dict:
     """One case: facts, people (masked as your role requires), deadline, the newest of its timeline
     and reports, allowed actions."""
     return detail_out(ctx.labels, case_detail(ctx, number, actor=actor, history=DETAIL_HISTORY))
 
 
-@router.get("/{number}/timeline", response_model=EventPageOut, responses=ERRORS)
+@router.get("/{number}/timeline", response_model=EventPageOut, responses=errors(404))
 def timeline(number: Number, actor: CurrentActor, ctx: Ctx, limit: PageLimit = 100,
              offset: PageOffset = 0) -> dict:
     """The case's events, oldest first, a page at a time."""
@@ -142,7 +133,7 @@ def timeline(number: Number, actor: CurrentActor, ctx: Ctx, limit: PageLimit = 1
             "offset": offset, "has_more": offset + len(items) < total}
 
 
-@router.get("/{number}/reports", response_model=ReportPageOut, responses=ERRORS)
+@router.get("/{number}/reports", response_model=ReportPageOut, responses=errors(404))
 def reports(number: Number, actor: CurrentActor, ctx: Ctx, limit: PageLimit = 100,
             offset: PageOffset = 0) -> dict:
     """The case's handling and progress reports, oldest first, a page at a time."""
@@ -151,22 +142,23 @@ def reports(number: Number, actor: CurrentActor, ctx: Ctx, limit: PageLimit = 10
             "has_more": offset + len(items) < total}
 
 
-@router.get("/{number}/actions", response_model=list[ActionOut], responses=ERRORS)
+@router.get("/{number}/actions", response_model=list[ActionOut], responses=errors(404))
 def allowed(number: Number, actor: CurrentActor, ctx: Ctx) -> list[dict]:
     """The actions you may perform on the case now, each with its form's fields."""
     summary = case_summary(ctx, number, actor=actor)
     return [action_out(ctx.labels, a) for a in summary["allowed_actions"]]
 
 
-@router.post("/{number}/actions/{action}", response_model=ActedOut | OutOfSightOut, responses=ERRORS)
+@router.post("/{number}/actions/{action}", response_model=ActedOut | OutOfSightOut,
+             responses=errors(403, 404, 409))
 def act(number: Number, action: ActionName, body: ActionIn,  # type: ignore[valid-type]
         actor: CurrentActor, ctx: Ctx) -> dict:
     """Perform an action with its form; send expected_version to refuse a stale case. The answer
     is where the case stands now and what you may do next; GET the case for its history."""
-    broken = broken_text_in(body.form)
-    if broken is not None:  # named as the service names a form's fields: by the field alone
-        raise InvalidActionInput(action=action, field=broken.split(".")[0] or "form", kind="broken_text",
-                                 message=BROKEN_TEXT_MESSAGE)
+    problem = text_problem(body.form, depth=1)
+    if problem is not None:  # named as the service names a form's fields: by the field alone
+        raise InvalidActionInput(action=action, field=problem.where.split(".")[0] or "form",
+                                 kind=problem.kind, message=problem.message, limits={"max_depth": MAX_DEPTH})
     case = naming_org_field(lambda: CaseService(ctx).act(number, action, actor=actor, form=body.form,
                                                          expected_version=body.expected_version),
                             {"unit": body.form.get("unit")})

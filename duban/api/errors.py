@@ -25,7 +25,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
+from duban.api.textcheck import MAX_DEPTH, public_name
 from duban.config.policy import Labels
 from duban.errors import (
     ActionNotAllowed,
@@ -40,8 +42,14 @@ from duban.errors import (
     StaleCase,
     TooManyAttempts,
 )
+from duban.workcal import COVERAGE
 
 log = logging.getLogger(__name__)
+
+# What field_message's templates may name besides the field: the limits every refusal shares.
+_BOUNDS: dict[str, Any] = {"coverage": COVERAGE, "max_depth": MAX_DEPTH}
+METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+EXTRA_FIELD_MESSAGE = "holds a field this request does not take (the OpenAPI schema lists those it does)"
 
 STATUS: list[tuple[type[DubanError], int]] = [
     (CaseNotFound, 404),
@@ -90,7 +98,7 @@ def field_message(labels: Labels, *, field: str, kind: str, message: str,
     """A validation message in Chinese: the field's label and what is wrong with it."""
     label = labels.fields.get(field, field)
     template = labels.errors.get(kind) or labels.errors.get("invalid_input", "{label}: {message}")
-    return _fmt(template, label=label, message=message, **(limits or {}))
+    return _fmt(template, label=label, message=message, **{**_BOUNDS, **(limits or {})})
 
 
 def problem_for(exc: DubanError, labels: Labels) -> Problem:
@@ -106,7 +114,7 @@ def problem_for(exc: DubanError, labels: Labels) -> Problem:
                   reason=f"（{exc.reason}）" if exc.reason else "", allowed=allowed)
         problem.allowed_actions = exc.allowed
     elif isinstance(exc, StaleCase):
-        zh = _fmt(zh, expected=exc.expected, actual=exc.actual)
+        zh = _fmt(zh, actual=exc.actual)
     elif isinstance(exc, AvoidanceViolation):
         zh = _fmt(zh, unit=exc.unit)
     elif isinstance(exc, PermissionDenied):
@@ -129,19 +137,32 @@ def problem_for(exc: DubanError, labels: Labels) -> Problem:
 
 
 def validation_problem(exc: RequestValidationError, labels: Labels) -> Problem:
-    """The first thing wrong with a request, naming the field (never echoing the input)."""
+    """The first thing wrong with a request, naming the field (never echoing the input: pydantic's
+    `input` is dropped, and so is any key the client made up)."""
     first = exc.errors()[0] if exc.errors() else {"loc": (), "type": "", "msg": "invalid request"}
-    loc = [str(p) for p in first.get("loc", ()) if not isinstance(p, int)]
-    names = [p for p in loc if p not in ("body", "query", "path", "header", "cookie")]
-    field_name = ".".join(names) or (loc[0] if loc else "body")
-    last = names[-1] if names else field_name
     kind = str(first.get("type", ""))
-    message = str(first.get("msg", ""))
+    loc = [str(p) for p in first.get("loc", ()) if not isinstance(p, int)]
+    if kind == "extra_forbidden" and loc:
+        loc = loc[:-1]  # the unknown key itself: the client's text, not ours
+    names = [public_name(p, "") for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    names = [p for p in names if p]
+    field_name = ".".join(names) or (loc[0] if loc and loc[0] in ("query", "path", "header") else "body")
+    last = names[-1] if names else field_name
+    message = EXTRA_FIELD_MESSAGE if kind == "extra_forbidden" else str(first.get("msg", ""))
     ctx = first.get("ctx")
     zh = field_message(labels, field=last, kind=kind, message=message,
                        limits=ctx if isinstance(ctx, dict) else None)
     return Problem(status=422, code="invalid_input", message=f"field '{field_name}': {message}",
                    message_zh=zh, field=field_name)
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route takes on this path. Starlette names only the first route's that
+    matched the path (GET /api/cases and POST /api/cases are two routes: a PUT was told "GET")."""
+    routes = request.app.router.routes
+    methods = [method for method in METHODS if any(
+        route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)]
+    return ", ".join(methods)
 
 
 def is_api(request: Request) -> bool:
@@ -181,6 +202,8 @@ def install(app: FastAPI, *, page_error: Any) -> None:
         zh = labels.errors.get(code, "") or labels.errors.get("not_found", "")
         problem = Problem(status=exc.status_code, code=code, message=str(exc.detail), message_zh=zh,
                           headers=dict(exc.headers or {}))
+        if exc.status_code == 405:
+            problem.headers["Allow"] = allowed_methods(request)
         return answer(request, problem)
 
     app.add_exception_handler(DubanError, on_duban_error)

@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from duban.api.cases import ERRORS
 from duban.api.deps import Ctx, CurrentActor
 from duban.api.present import action_out, row_out
 from duban.api.schemas import ActionOut, DashboardOut
@@ -25,19 +24,19 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/labels", response_model=dict[str, dict[str, str]], responses=ERRORS)
+@router.get("/labels", response_model=dict[str, dict[str, str]], )
 def labels(actor: CurrentActor, ctx: Ctx) -> dict[str, Any]:
     """The Chinese label of every code (states, dispositions, actions, ...)."""
     return {name: getattr(ctx.labels, name) for name in LABEL_TABLES}
 
 
-@router.get("/forms", response_model=list[ActionOut], responses=ERRORS)
+@router.get("/forms", response_model=list[ActionOut], )
 def forms(actor: CurrentActor, ctx: Ctx) -> list[dict]:
     """Every action's form: its fields, labels and limits."""
     return [action_out(ctx.labels, action) for action in FORMS]
 
 
-@router.get("/dashboard", response_model=DashboardOut, responses=ERRORS)
+@router.get("/dashboard", response_model=DashboardOut, )
 def dashboard_(actor: CurrentActor, ctx: Ctx) -> dict:
     """Counts by level, disposition, state and warning colour, and the overdue cases, in your scope."""
     board = dashboard(ctx, actor)

@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from duban.api.cases import ERRORS
 from duban.api.deps import Ctx, CurrentActor
+from duban.api.openapi import errors
 from duban.notify.listing import list_mail
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
@@ -30,7 +30,7 @@ class NotificationOut(BaseModel):
     sent_at: dt.datetime | None
 
 
-@router.get("", response_model=list[NotificationOut], responses=ERRORS)
+@router.get("", response_model=list[NotificationOut], responses=errors(403))
 def list_notifications(
     actor: CurrentActor,
     ctx: Ctx,

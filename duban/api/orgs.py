@@ -8,8 +8,8 @@ from fastapi import APIRouter, Path, Query
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, or_, select
 
-from duban.api.cases import ERRORS
 from duban.api.deps import Ctx, CurrentActor
+from duban.api.openapi import errors
 from duban.api.present import org_out
 from duban.api.schemas import Level, OrgOut
 from duban.models import Org
@@ -18,7 +18,7 @@ from duban.services.orgs import org_by_code
 router = APIRouter(prefix="/orgs", tags=["orgs"])
 
 
-@router.get("", response_model=list[OrgOut], responses=ERRORS)
+@router.get("", response_model=list[OrgOut])
 def list_orgs(
     actor: CurrentActor,
     ctx: Ctx,
@@ -44,7 +44,7 @@ def list_orgs(
         return [org_out(org, parent_code) for org, parent_code in rows]
 
 
-@router.get("/{code}", response_model=OrgOut, responses=ERRORS)
+@router.get("/{code}", response_model=OrgOut, responses=errors(404))
 def get_org(code: Annotated[str, Path(max_length=40)], actor: CurrentActor, ctx: Ctx) -> dict:
     """One office or unit by its code."""
     with Session(ctx.engine) as session:

@@ -4,13 +4,14 @@ because a table grew a column (the complainant lives in its own table for the sa
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from duban.api.textcheck import MAX_DEPTH, text_problem
 from duban.states.definition import CaseState
+from duban.workcal import COVERAGE, COVERAGE_MESSAGE, receivable
 
 StateName = Literal[tuple(s.value for s in CaseState)]  # type: ignore[valid-type]
 Disposition = Literal["transfer", "supervise", "key_supervise", "escalate", "refer"]
@@ -20,36 +21,17 @@ Warning = Literal["none", "blue", "yellow", "red"]
 Role = Literal["clerk", "dispatcher", "unit", "supervisor", "leader", "admin"]
 
 
-# NUL bytes and lone surrogates: no person types them, PostgreSQL refuses NUL in text (a 500 if it
-# got that far) and a lone surrogate cannot be encoded as UTF-8 at all. Refused at the door.
-BROKEN_TEXT = re.compile("[\x00\ud800-\udfff]")
-BROKEN_TEXT_MESSAGE = "contains a NUL byte or broken unicode (a lone surrogate)"
-
-
-def broken_text_in(value: Any) -> str | None:
-    """The key path of the first string in `value` (str, dict, list) with broken text, "" for
-    `value` itself, or None when all is well."""
-    if isinstance(value, str):
-        return "" if BROKEN_TEXT.search(value) else None
-    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else []
-    for key, item in items:
-        if isinstance(key, str) and BROKEN_TEXT.search(key):
-            return key.replace("\x00", "")
-        inner = broken_text_in(item)
-        if inner is not None:
-            return ".".join(p for p in (str(key), inner) if p)
-    return None
-
-
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     @field_validator("*", mode="before")
     @classmethod
     def _no_broken_text(cls, value: Any) -> Any:
-        where = broken_text_in(value)
-        if where is not None:
-            raise PydanticCustomError("broken_text", f"{where + ': ' if where else ''}{BROKEN_TEXT_MESSAGE}")
+        problem = text_problem(value, depth=1)
+        if problem is not None:
+            where = f"{problem.where}: " if problem.where else ""
+            raise PydanticCustomError(problem.kind, where + problem.message,
+                                      {"max_depth": MAX_DEPTH} if problem.kind == "too_deep" else None)
         return value
 
 
@@ -114,16 +96,10 @@ class CaseIn(_In):
     @field_validator("received_at")
     @classmethod
     def _plausible_date(cls, value: dt.datetime | None) -> dt.datetime | None:
-        """From 2000 on (no office registers older complaints; the calendar starts 2004)."""
-        if value is None:
+        """Within the working-day calendar's years: its deadlines must be computable."""
+        if value is None or receivable(value):
             return value
-        try:
-            year = value.astimezone(dt.UTC).year
-        except OverflowError:
-            year = value.year
-        if not 2000 <= year <= 2099 or not 2000 <= value.year <= 2099:
-            raise PydanticCustomError("date_out_of_range", "must be between the year 2000 and now")
-        return value
+        raise PydanticCustomError("date_out_of_range", COVERAGE_MESSAGE, {"coverage": COVERAGE})
 
 
 class CaseFactsOut(BaseModel):

@@ -7,7 +7,7 @@ import datetime as dt
 import typer
 from rich.table import Table
 
-from duban.cli.common import console, context, err_console, reported_errors
+from duban.cli.common import calendar_day, console, context, err_console, reported_errors
 from duban.config.policy import get_labels
 from duban.config.settings import get_settings
 from duban.workcal import load_calendar_book
@@ -33,8 +33,13 @@ def add_workdays(
     org: str | None = typer.Option(None, help="org code, for a jurisdiction's own holidays"),
 ) -> None:
     """Print the N-th working day after START (START itself not counted)."""
+    day = calendar_day(start, "START")
     with reported_errors():
-        answer = _calendar(org).add_workdays(start.date(), n)
+        try:
+            answer = _calendar(org).add_workdays(day, n)
+        except ValueError:  # past the calendar's last day
+            raise typer.BadParameter("lands past the working-day calendar's last year",
+                                     param_hint="N") from None
     if answer.provisional:
         _warn_provisional(answer.date)
         console.print(f"{answer.date} {get_labels().text['provisional']}")
@@ -48,7 +53,7 @@ def is_workday(
     org: str | None = typer.Option(None, help="org code, for a jurisdiction's own holidays"),
 ) -> None:
     """Say whether DAY is a working day (exit 0) or a day off (exit 1)."""
-    status = _calendar(org).is_workday(day.date())
+    status = _calendar(org).is_workday(calendar_day(day, "DAY"))
     text = "是工作日 (working day)" if status.workday else "不是工作日 (day off)"
     if status.provisional:
         _warn_provisional(status.date)

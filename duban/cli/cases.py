@@ -13,8 +13,8 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from duban.cli.common import AS_HELP, actor_from, console, context, reported_errors
-from duban.clock import parse_local, shanghai
+from duban.cli.common import AS_HELP, actor_from, console, context, received_time, reported_errors
+from duban.clock import shanghai
 from duban.models import CaseCreate
 from duban.services import CaseService
 from duban.services.reading import case_detail, list_cases
@@ -50,7 +50,7 @@ def create(
             priority=priority, complainant_name=complainant, complainant_phone=phone,
             complainant_real_name=real_name, complainant_consent=consent, subject_name=subject,
             subject_org_code=subject_org, repeat_of=repeat_of,
-            received_at=parse_local(received) if received else None,
+            received_at=received_time(received) if received else None,
         )
         result = CaseService(ctx).register(data, actor=actor_from(ctx, as_))
     case = result.case

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,8 +10,10 @@ from contextlib import contextmanager
 import typer
 from rich.console import Console
 
+from duban.clock import SHANGHAI, as_utc
 from duban.errors import DubanError
 from duban.services.context import Actor, ServiceContext
+from duban.workcal import COVERAGE_MESSAGE, FIRST_DAY, LAST_DAY, receivable
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -43,3 +46,30 @@ def reported_errors() -> Iterator[None]:
     except DubanError as exc:
         err_console.print(f"[red]错误 error:[/red] {exc}")
         raise typer.Exit(1) from exc
+
+
+def calendar_day(value: dt.date | dt.datetime | str, option: str) -> dt.date:
+    """A date the working-day calendar covers, or a usage error naming `option` (not the value)."""
+    try:
+        day = value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter("write the date as 2023-03-24", param_hint=option) from None
+    day = day.date() if isinstance(day, dt.datetime) else day
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise typer.BadParameter(f"must fall within the working-day calendar ({FIRST_DAY.year}–"
+                                 f"{LAST_DAY.year})", param_hint=option)
+    return day
+
+
+def received_time(text: str, option: str = "--received") -> dt.datetime:
+    """'2023-03-24' or '2023-03-24 18:00', Beijing time, within the years a case may be received
+    in (the calendar's, less its last); else a usage error naming `option`."""
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter("write the time as 2023-03-24 or '2023-03-24 18:00'",
+                                 param_hint=option) from None
+    value = value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
+    if not receivable(value):
+        raise typer.BadParameter(COVERAGE_MESSAGE, param_hint=option)
+    return as_utc(value)

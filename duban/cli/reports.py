@@ -20,7 +20,7 @@ def _where(pairs: list[str]) -> dict[str, str | None]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
-            raise InvalidActionInput(action="report", field="where", message=f"{pair!r}: use KEY=VALUE")
+            raise InvalidActionInput(action="report", field="where", message="use KEY=VALUE")
         out[key.strip()] = value.strip() or None
     return out
 
@@ -89,15 +89,16 @@ def board(
     force: bool = typer.Option(False, "--force", help="replace the --html file if it exists"),
 ) -> None:
     """The warning board (预警看板): open cases by unit and colour, overdue cases first."""
-    from duban.clock import parse_local
+    from duban.cli.common import received_time
     from duban.reports import build_board
     from duban.reports.build import root_office
     from duban.reports.html import render_board_page
     from duban.reports.terminal import render_board
 
+    when = received_time(at, "--at") if at else None
     ctx = context()
     with reported_errors():
-        result = build_board(ctx, office or root_office(ctx), at=parse_local(at) if at else None,
+        result = build_board(ctx, office or root_office(ctx), at=when,
                              red_limit=20)
     if html:
         from duban.files import database_files, write_private_text

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 import tempfile
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from duban.cli.common import console, reported_errors
+from duban.cli.common import calendar_day, console, reported_errors
 
 
 def _policy(path: Path | None):  # type: ignore[no-untyped-def]
@@ -41,7 +40,7 @@ def simulate(
     """Replay synthetic arrivals and handling on a simulated clock through the real sweep."""
     from duban.simulation.run import Simulation
 
-    start, end = dt.date.fromisoformat(from_), dt.date.fromisoformat(to)
+    start, end = calendar_day(from_, "--from"), calendar_day(to, "--to")
     if end < start:
         raise typer.BadParameter("--to is before --from")
     runs = [("A", policy)] + ([("B", compare)] if compare else [])

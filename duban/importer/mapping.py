@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from duban.clock import SHANGHAI, as_utc
 from duban.config.policy import Labels
 from duban.models import CaseCreate
+from duban.workcal import COVERAGE, receivable
 
 # CaseCreate fields read from a ledger, plus the office's own row id (台账编号).
 FIELDS = ("ledger_id", "office_code", "received_at", "channel", "category", "priority", "title",
@@ -110,13 +111,13 @@ class RowParser:
             if field in CHOICES:
                 key = self.choices[field].get(text)
                 if key is None:
-                    fail(field, g["err_choice"].format(value=text, allowed=self.labels.text[
+                    fail(field, g["err_choice"].format(allowed=self.labels.text[
                         "list_sep"].join(getattr(self.labels, CHOICES[field]).values())))
                 fields[field] = key
             elif field == "subject_kind":
                 key = self.kinds.get(text)
                 if key is None:
-                    fail(field, g["err_choice"].format(value=text, allowed=self.kind_labels))
+                    fail(field, g["err_choice"].format(allowed=self.kind_labels))
                 fields[field] = key
             elif field in BOOLEANS:
                 if text in self.yes:
@@ -124,11 +125,13 @@ class RowParser:
                 elif text in self.no:
                     fields[field] = False
                 else:
-                    fail(field, g["err_bool"].format(value=text))
+                    fail(field, g["err_bool"])
             elif field == "received_at":
                 when = parse_time(raw)
                 if when is None:
-                    fail(field, g["err_date"].format(value=text))
+                    fail(field, g["err_date"])
+                elif not receivable(when):  # before 2004 the calendar cannot set its deadlines
+                    fail(field, g["err_date_range"].format(coverage=COVERAGE))
                 fields[field] = when
             else:
                 fields[field] = text
@@ -167,9 +170,9 @@ _CHINESE_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日?\s*(?:(\d{1,2})[
 def parse_time(value: Any) -> dt.datetime | None:
     """A cell as an aware UTC time; wall times without zone are Beijing time."""
     if isinstance(value, dt.datetime):
-        return as_utc(value if value.tzinfo else value.replace(tzinfo=SHANGHAI))
+        return _utc(value if value.tzinfo else value.replace(tzinfo=SHANGHAI))
     if isinstance(value, dt.date):
-        return as_utc(dt.datetime(value.year, value.month, value.day, tzinfo=SHANGHAI))
+        return _utc(dt.datetime(value.year, value.month, value.day, tzinfo=SHANGHAI))
     text = _text(value)
     match = _CHINESE_DATE.fullmatch(text)
     if match:
@@ -182,4 +185,13 @@ def parse_time(value: Any) -> dt.datetime | None:
         parsed = dt.datetime.fromisoformat(text)
     except ValueError:
         return None
-    return as_utc(parsed if parsed.tzinfo else parsed.replace(tzinfo=SHANGHAI))
+    return _utc(parsed if parsed.tzinfo else parsed.replace(tzinfo=SHANGHAI))
+
+
+def _utc(when: dt.datetime) -> dt.datetime:
+    """In UTC; a time at the edge of what datetime holds (year 1, 9999) stays as it is, for the
+    range check to refuse rather than an OverflowError to stop the import."""
+    try:
+        return as_utc(when)
+    except OverflowError:
+        return when

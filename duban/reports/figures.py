@@ -249,7 +249,9 @@ def group_clauses(conn: Connection, where: Mapping[str, Any]) -> list[ColumnElem
         elif key == "action":
             continue  # event figures read it themselves
         else:
-            raise InvalidActionInput(action="report", field="where", message=f"unknown group {key!r}")
+            raise InvalidActionInput(action="report", field="where",
+                                     message="unknown group; known: level, channel, disposition, unit, "
+                                             "subject, action")
     return out
 
 
@@ -275,7 +277,7 @@ def list_figure(conn: Connection, *, figure: str, period: Period, scope: Scope, 
     defn = FIGURES.get(figure)
     if defn is None:
         raise InvalidActionInput(action="report", field="figure",
-                                 message=f"unknown figure {figure!r}; known: {', '.join(FIGURES)}")
+                                 message=f"unknown figure; known: {', '.join(FIGURES)}")
     filters = [scope.clause(), *group_clauses(conn, where)]
     if defn.source == "case":
         query = select(C.number, literal(1)).where(*defn.cases(period, scope, on), *filters)

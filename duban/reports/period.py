@@ -22,6 +22,7 @@ from typing import Literal
 
 from duban.clock import SHANGHAI, as_utc
 from duban.errors import InvalidActionInput
+from duban.workcal import FIRST_DAY, LAST_DAY
 
 Kind = Literal["day", "week", "month", "quarter", "half", "year", "range", "asof"]
 _TICK = dt.timedelta(microseconds=1)
@@ -211,7 +212,17 @@ _FORMS: list[tuple[re.Pattern[str], str]] = [
 
 
 def parse_period(text: str) -> Period:
-    """Read a period from the command line or a URL; InvalidActionInput says what is accepted."""
+    """Read a period from the command line or a URL; InvalidActionInput says what is accepted
+    (without repeating the text: it came from a URL anyone can write)."""
+    period = _parse_period(text)
+    first = period.last if period.kind == "asof" else period.first
+    if not FIRST_DAY <= first <= period.last <= LAST_DAY:
+        raise _bad(text, f"must fall within the working-day calendar's years "
+                         f"{FIRST_DAY.year}–{LAST_DAY.year}")
+    return period
+
+
+def _parse_period(text: str) -> Period:
     raw = text.strip()
     value = raw.upper()
     try:
@@ -238,8 +249,8 @@ def parse_period(text: str) -> Period:
             if kind == "month":
                 return month(y, n)
             return year(y)
-    except ValueError as exc:
-        raise _bad(raw, str(exc)) from exc
+    except (ValueError, OverflowError) as exc:
+        raise _bad(raw, "is not a date or period that exists") from exc
     raise _bad(raw, "use 2023-03-24, 2023-W12, 2023-03, 2023-Q1, 2023-H1, 2023, "
                     "'2023-03-24 18:00' (as of) or 2023-03-01..2023-03-15")
 
@@ -251,11 +262,12 @@ def _parse_as_of(text: str, raw: str) -> Period:
     try:
         moment = dt.datetime.fromisoformat(value)
     except ValueError as exc:
-        raise _bad(raw, str(exc)) from exc
+        raise _bad(raw, "is not a time that exists") from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=SHANGHAI)
     return as_of(moment)
 
 
 def _bad(text: str, why: str) -> InvalidActionInput:
-    return InvalidActionInput(action="report", field="period", message=f"{text!r}: {why}")
+    del text  # never repeated: the message names the field and what it takes
+    return InvalidActionInput(action="report", field="period", message=why)

@@ -43,6 +43,7 @@ from duban.services.subjects import resolve as resolve_subject
 from duban.states import CaseAdapter, CaseState, allowed_actions, fire, triggers
 from duban.states.definition import OPEN_STATES
 from duban.states.machine import failed_guards
+from duban.workcal import COVERAGE, COVERAGE_MESSAGE, receivable
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _CLOCK_SLACK = dt.timedelta(minutes=5)  # clocks of the office's machines differ a little
@@ -237,10 +238,10 @@ class CaseService:
             region = region_of(session, actor)
             if region is not None and not in_region(office.code, region):
                 raise InvalidActionInput(action="register", field="office_code",
-                                         message=f"{office.code} is outside your region {region}")
+                                         message="is outside your region")
             if office.kind != "office":
                 raise InvalidActionInput(action="register", field="office_code",
-                                         message=f"{office.code} is not a supervising office (办公室)")
+                                         message="is not a supervising office (办公室)")
             subject = self._subject(data, office)
             # The same matter by identity: a subject that names one org is that org, however written.
             key = matter_key(subject.org.code if subject.org and not subject.flagged else data.subject_name,
@@ -290,9 +291,9 @@ class CaseService:
             value = getattr(data, field)
             allowed = list(getattr(labels, table)) if table else ["unit", "person", "enterprise",
                                                                     "other"]
-            if value not in allowed:
-                raise InvalidActionInput(action="register", field=field,
-                                         message=f"{value!r} is not one of {allowed}")
+            if value not in allowed:  # the value itself is never repeated: it may hold a name
+                raise InvalidActionInput(action="register", field=field, kind="literal_error",
+                                         message=f"must be one of {', '.join(allowed)}")
         if not data.title.strip():
             raise InvalidActionInput(action="register", field="title", message="must not be empty")
         # Every door into the engine (API, pages, CLI, ledger import) meets the same rules here.
@@ -300,8 +301,11 @@ class CaseService:
             if isinstance(value, str) and ("\x00" in value or _LONE_SURROGATE.search(value)):
                 raise InvalidActionInput(action="register", field=field,
                                          message="contains a NUL byte or broken unicode")
+        if data.received_at is not None and not receivable(data.received_at):
+            raise InvalidActionInput(action="register", field="received_at", kind="date_out_of_range",
+                                     message=COVERAGE_MESSAGE, limits={"coverage": COVERAGE})
         if data.received_at is not None and as_utc(data.received_at) > self.ctx.now() + _CLOCK_SLACK:
-            raise InvalidActionInput(action="register", field="received_at",
+            raise InvalidActionInput(action="register", field="received_at", kind="date_in_future",
                                      message="lies in the future")
 
     def _subject(self, data: CaseCreate, office: OrgInfo) -> SubjectMatch:

@@ -87,6 +87,11 @@ def parse_form(action: str, data: dict[str, Any] | None) -> _Form:
         return form_type.model_validate(data or {})
     except ValidationError as exc:
         first = exc.errors()[0]
+        if first["type"] == "extra_forbidden":  # the key is the caller's text: named as "form"
+            takes = ", ".join(form_type.model_fields)
+            raise InvalidActionInput(action=action, field="form", kind="extra_forbidden",
+                                     message=f"holds a field this form does not take; it takes: {takes}",
+                                     ) from exc
         field = ".".join(str(p) for p in first["loc"]) or "form"
         raise InvalidActionInput(action=action, field=field, message=first["msg"],
                                  kind=first["type"], limits=first.get("ctx")) from exc

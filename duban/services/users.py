@@ -61,7 +61,7 @@ def create_user(ctx: ServiceContext, *, username: str, password: str, role: str,
     if not _USERNAME.match(username):
         raise _bad("username", "1–60 letters, digits, '.', '_' or '-', starting with a letter or digit")
     if role not in ROLES:
-        raise _bad("role", f"{role!r} is not one of {', '.join(ROLES)}")
+        raise _bad("role", f"must be one of {', '.join(ROLES)}")
     _check_password(ctx, password, username=username)
     with Session(ctx.engine, expire_on_commit=False) as session:
         org = org_by_code(session, org_code)
@@ -69,7 +69,7 @@ def create_user(ctx: ServiceContext, *, username: str, password: str, role: str,
             want = "a handling unit, not an office" if role == "unit" else "an office (办公室)"
             raise _bad("org_code", f"a {role} user belongs to {want}; {org.code} is a {org.kind}")
         if session.exec(select(User).where(User.username == username)).first() is not None:
-            raise _bad("username", f"{username!r} is taken")
+            raise _bad("username", "is taken")
         assert org.id is not None
         user = User(username=username, display_name=display_name[:60], role=role, org_id=org.id,
                     password_hash=_hasher().hash(password), created_at=ctx.now())
@@ -89,7 +89,7 @@ def _check_password(ctx: ServiceContext, password: str, *, username: str = "",
 def _user_named(session: Session, username: str) -> User:
     user = session.exec(select(User).where(User.username == username)).first()
     if user is None:
-        raise _bad("username", f"no user {username!r}; `duban user list` shows who there is")
+        raise _bad("username", "no user has this name; `duban user list` shows who there is")
     return user
 
 

@@ -26,7 +26,7 @@ from duban.services.queries import scope_for
 from duban.services.reading import case_detail, list_cases, load_case
 from duban.services.routing import avoided_for
 from duban.services.scope import in_region, region_of
-from duban.web.forms import action_values, field_errors, posted_form
+from duban.web.forms import action_values, field_errors, page_int, posted_form
 from duban.web.pages import web_of
 from duban.web.render import Viewer, Web
 
@@ -65,15 +65,15 @@ def case_list(request: Request) -> Response:
     q.update(text=(params.get("text") or "").strip()[:100] or None,
              unit=(params.get("unit") or "").strip()[:40],
              overdue=params.get("overdue") == "1", open=params.get("open") == "1")
-    offset = int(params["offset"]) if params.get("offset", "").isdigit() else 0
+    offset = max(page_int(params, "offset") or 0, 0)
     errors: dict[str, list[str]] = {}
     with Session(web.ctx.engine) as session:
         flt = scope_for(session, viewer.actor)
         if q["unit"]:
             unit = session.exec(select(Org).where(Org.code == q["unit"])).first()
             if unit is None:
-                errors["unit"] = [field_message(labels, field="unit", kind="org_not_found", message="",
-                                                limits={"ref": q["unit"]})]
+                errors["unit"] = [field_message(labels, field="unit", kind="unknown_org", message="")]
+                q["unit"] = ""  # not shown back in the filter either: refusals never repeat input
             flt.unit_id = -1 if unit is None or flt.unit_id not in (None, unit.id) else unit.id
     flt.state, flt.disposition, flt.level = q["state"], q["disposition"], q["level"]
     flt.warning, flt.priority, flt.text = q["warning"], q["priority"], q["text"]
@@ -145,8 +145,7 @@ def _errors_of(web: Web, exc: InvalidActionInput | OrgNotFound, values: dict[str
     labels = web.ctx.labels
     if isinstance(exc, OrgNotFound):
         name = next((k for k, v in values.items() if v == exc.ref), "unit")
-        return {name: [field_message(labels, field=name, kind="org_not_found", message="",
-                                     limits={"ref": exc.ref})]}
+        return {name: [field_message(labels, field=name, kind="unknown_org", message="")]}
     return {exc.field: [field_message(labels, field=exc.field, kind=exc.kind, message=exc.message,
                                       limits=exc.limits)]}
 
@@ -193,7 +192,7 @@ def act(request: Request, number: str, action: str, posted: Posted) -> Response:
         raise CaseNotFound(number)
     values = action_values(action, posted)
     errors = field_errors(web.ctx.labels, FORMS[action], values)
-    version = int(posted["version"]) if posted.get("version", "").isdigit() else None
+    version = page_int(posted, "version")
 
     def again(status: int, **kw: Any) -> Response:
         return _case_page(request, web, viewer, number, status=status, open_action=action,

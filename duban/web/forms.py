@@ -9,7 +9,7 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from duban.api.errors import field_message
-from duban.api.schemas import BROKEN_TEXT, BROKEN_TEXT_MESSAGE
+from duban.api.textcheck import ASCII_INT_MESSAGE, BROKEN_TEXT, BROKEN_TEXT_MESSAGE, is_ascii_int, public_name
 from duban.config.policy import Labels
 from duban.errors import InvalidActionInput
 from duban.services.forms import FORMS
@@ -23,7 +23,7 @@ async def posted_form(request: Request) -> dict[str, str]:
     values = {key: value[:MAX_FIELD] for key, value in form.items() if isinstance(value, str)}
     for key, value in values.items():
         if BROKEN_TEXT.search(key) or BROKEN_TEXT.search(value):  # refused, as in the API
-            raise InvalidActionInput(action="form", field=BROKEN_TEXT.sub("", key)[:40] or "form",
+            raise InvalidActionInput(action="form", field=public_name(BROKEN_TEXT.sub("", key), "form"),
                                      kind="broken_text", message=BROKEN_TEXT_MESSAGE)
     return values
 
@@ -46,3 +46,14 @@ def field_errors(labels: Labels, model: type[BaseModel], values: dict[str, Any])
                 labels, field=name, kind=err["type"], message=err["msg"], limits=err.get("ctx")))
         return errors
     return {}
+
+
+def page_int(values: Any, name: str) -> int | None:
+    """An integer a page reads from its query or form (`offset`, `version`): None when absent,
+    422 naming the field unless it is written in ASCII digits ("²" or "١٢" are not numbers here)."""
+    text = (values.get(name) or "").strip()
+    if not text:
+        return None
+    if not is_ascii_int(text):
+        raise InvalidActionInput(action="form", field=name, kind="ascii_digits", message=ASCII_INT_MESSAGE)
+    return int(text)

@@ -84,3 +84,21 @@ def test_case_list_and_show_read_as_the_actor_named_by_as(data_dir: Path) -> Non
     listed = runner.invoke(app, ["case", "list", "--as", "unit:GS-LZ-CG-GOV"], env={"COLUMNS": "200"}).output
     assert "GS-2023-00001" in listed and "（保密）反映城关区供水中断" in listed
     assert "GS-2023-00001" not in runner.invoke(app, ["case", "list", "--as", "unit:GS-LZ-CG-SWJ"]).output
+
+
+def test_dates_outside_the_calendar_are_usage_errors_naming_the_option(data_dir: Path) -> None:
+    for args, option in [(["calendar", "add-workdays", "2002-05-01", "3"], "START"),
+                         (["calendar", "is-workday", "1999-12-31"], "DAY"),
+                         (["calendar", "add-workdays", "2045-12-20", "30"], "N"),
+                         (["case", "create", "--office", "GS", "--title", "补录", "--received", "2002-05-01"],
+                          "--received"),
+                         (["case", "create", "--office", "GS", "--title", "补录", "--received", "0001-01-01"],
+                          "--received")]:
+        result = runner.invoke(app, args, env={"COLUMNS": "200"})
+        assert result.exit_code == 2, (args, result.output)
+        assert option in result.output and "Traceback" not in result.output, result.output
+
+
+def test_a_board_as_of_a_time_outside_the_calendar_is_a_usage_error(data_dir: Path) -> None:
+    result = runner.invoke(app, ["board", "--at", "2003-06-01 09:00"], env={"COLUMNS": "200"})
+    assert result.exit_code == 2 and "--at" in result.output and "Traceback" not in result.output

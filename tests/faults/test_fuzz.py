@@ -1,14 +1,28 @@
-"""Fuzzing the whole OpenAPI with schemathesis: no 5xx, and a refused request changes nothing.
+"""Fuzzing the whole OpenAPI with schemathesis and all its checks: no 5xx, every answer as the
+document says it is, and a refused request changes nothing.
 
 Every operation of `create_app`'s schema gets generated requests, valid and invalid (schemathesis'
-positive and negative modes), each sent three times: as an admin, as a handling unit, and with no
-token. Path parameters are often swapped for real case numbers and org codes, so the requests
-reach the cases rather than bouncing off 404s. Before and after each request the database gets a
-checksum (row counts of every table, the sum of case versions, the last audit event); any 4xx must
-leave it exactly as it was, and no answer may be a 5xx. The number of requests is printed.
+positive and negative modes), each sent as every role (clerk, dispatcher, supervisor, leader,
+admin, unit) and with no token. Each answer goes through every check schemathesis has
+(`validate_response` with no list runs them all: not_a_server_error, status_code_conformance,
+content_type_conformance, response_schema_conformance, response_headers_conformance — the
+document declares the security headers on every answer — positive_data_acceptance,
+negative_data_rejection, missing_required_header, ignored_auth, unsupported_method, ...).
+Path parameters are often swapped for real case numbers and org codes, so the requests reach the
+cases rather than bouncing off 404s. Before and after each request the database gets a checksum
+(row counts of every table, the sum of case versions, the last audit event); any 4xx must leave
+it exactly as it was. The number of requests and failures is printed.
 
-`DUBAN_FUZZ_EXAMPLES` sets the examples per operation and mode (default 50: about 4,000 requests,
-~25 s here on SQLite).
+positive_data_acceptance is told that 422 is an answer to valid-looking data: a JSON schema
+cannot say that an office code must exist, that a date must not lie in the future, or which form
+an action takes (its name is in the path); such refusals name their field like any other 422.
+
+Then schemathesis' coverage phase for every operation (~770 cases: boundary values, wrong types,
+missing headers, malformed content types, methods the document does not list, which must be
+405 with Allow), each as every identity too.
+
+`DUBAN_FUZZ_EXAMPLES` sets the examples per operation and mode (default 12): about 6,900 requests
+in all, ~45 s here on SQLite.
 """
 
 from __future__ import annotations
@@ -23,6 +37,9 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from schemathesis.config import SchemathesisConfig
+from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.core.parameters import ParameterLocation
 from sqlalchemy import text
 from sqlmodel import Session, SQLModel, select
 
@@ -33,8 +50,12 @@ from tests.appworld import AppWorld, app_for
 from tests.factories import SUPERVISOR, transferred, unit_actor
 from tests.faults import figures
 
-EXAMPLES = int(os.environ.get("DUBAN_FUZZ_EXAMPLES", "50"))
-IDENTITIES = ("admin", "unit", None)
+EXAMPLES = int(os.environ.get("DUBAN_FUZZ_EXAMPLES", "12"))
+IDENTITIES = ("clerk", "dispatcher", "supervisor", "leader", "admin", "unit", None)
+# See the module's docstring: business rules a JSON schema cannot state answer 422.
+CONFIG = SchemathesisConfig.from_dict({"checks": {
+    "positive_data_acceptance": {"expected-statuses": ["2xx", "401", "403", "404", "409", "422", "429"]},
+}})
 
 
 class FuzzWorld:
@@ -59,8 +80,11 @@ class FuzzWorld:
         counts = ", ".join(f"(SELECT count(*) FROM {name})" for name in tables)
         self._checksum_sql = text(f"SELECT {counts}, (SELECT coalesce(sum(version), 0) FROM cases), "
                                   "(SELECT coalesce(max(id), 0) FROM audit_events)")
+        self.last_checksum = self.checksum()
         self.requests = 0
         self.server_errors: list[str] = []
+        self.failed_checks: list[str] = []
+        self.coverage_cases = 0
         self.changed_by_refusal: list[str] = []
         self.statuses: Counter[int] = Counter()
 
@@ -83,8 +107,9 @@ def fuzz_world(aw: AppWorld) -> FuzzWorld:
     return FuzzWorld(aw)
 
 
-def test_no_generated_request_gets_a_5xx_or_changes_data_when_refused(fuzz_world: FuzzWorld) -> None:
-    api = schemathesis.openapi.from_asgi("/openapi.json", fuzz_world.app)
+def test_every_generated_request_passes_all_checks_and_a_refusal_changes_nothing(
+        fuzz_world: FuzzWorld) -> None:
+    api = schemathesis.openapi.from_asgi("/openapi.json", fuzz_world.app, config=CONFIG)
     operations = [result.ok() for result in api.get_all_operations()]
     assert len(operations) >= 15, [op.label for op in operations]  # the whole API, not a part
     per_operation: dict[str, int] = {}
@@ -106,33 +131,62 @@ def test_no_generated_request_gets_a_5xx_or_changes_data_when_refused(fuzz_world
                 # nothing in this operation can be made invalid (no parameters, no body)
             sent = fuzz_world.requests - before
             per_operation[operation.label] = per_operation.get(operation.label, 0) + sent
+        # schemathesis' coverage phase: boundary values, wrong types, missing headers, malformed
+        # content types and the methods the document does not list (405 with Allow).
+        generation = api.config.generation_for(operation=operation)
+        for case in api.iter_coverage_cases(operation, generation_modes=list(GenerationMode),
+                                            generation_config=generation):
+            _send(fuzz_world, case)
+            fuzz_world.coverage_cases += 1
     figures.add("requests fuzzed", fuzz_world.requests)
     figures.add("5xx seen", len(fuzz_world.server_errors))
+    figures.add("schemathesis checks failed", len(fuzz_world.failed_checks))
     figures.add("refused requests that changed data", len(fuzz_world.changed_by_refusal))
     figures.note(f"fuzz ({fuzz_world.aw.ctx.engine.dialect.name}): {fuzz_world.requests} requests over "
-                 f"{len(operations)} operations × positive/negative × admin/unit/anonymous; "
+                 f"{len(operations)} operations × positive/negative (and "
+                 f"{fuzz_world.coverage_cases} cases of the coverage phase) × {len(IDENTITIES)} identities; "
                  f"statuses {dict(sorted(fuzz_world.statuses.items()))}")
     assert not fuzz_world.server_errors, fuzz_world.server_errors[:3]
+    assert not fuzz_world.failed_checks, "\n".join(fuzz_world.failed_checks[:10])
     assert not fuzz_world.changed_by_refusal, fuzz_world.changed_by_refusal[:3]
     assert min(per_operation.values()) >= 3
+
+
+def _negated(case: Any, location: ParameterLocation) -> bool:
+    """Whether schemathesis made this part of the request invalid on purpose."""
+    info = case.meta.components.get(location) if case.meta is not None else None
+    return info is not None and info.mode is GenerationMode.NEGATIVE
 
 
 def _send(fuzz_world: FuzzWorld, case: Any) -> None:
     rng = random.Random(repr((case.method, case.path, case.path_parameters, case.query)))
     params = case.path_parameters or {}
-    if "number" in params and rng.random() < 0.7:
+    # Invalid data is sent as generated: a real case number in place of a negated one, or a token
+    # in place of a negated Authorization header, would make the request valid, and
+    # negative_data_rejection would rightly complain.
+    if "number" in params and not _negated(case, ParameterLocation.PATH) and rng.random() < 0.7:
         params["number"] = rng.choice(fuzz_world.numbers)
-    if "code" in params and rng.random() < 0.5:
+    if "code" in params and not _negated(case, ParameterLocation.PATH) and rng.random() < 0.5:
         params["code"] = rng.choice(fuzz_world.codes)
-    for identity in IDENTITIES:
-        before = fuzz_world.checksum()
-        response = case.call(headers=fuzz_world.headers(identity))
+    for identity in (None,) if _negated(case, ParameterLocation.HEADER) else IDENTITIES:
+        before = fuzz_world.last_checksum  # what the request before left: nothing ran since
+        headers = fuzz_world.headers(identity)
+        response = case.call(headers=headers)
         fuzz_world.requests += 1
+        try:
+            case.validate_response(response, headers=headers)
+        except (Failure, FailureGroup) as exc:
+            failures = exc.exceptions if isinstance(exc, FailureGroup) else [exc]
+            fuzz_world.failed_checks.extend(
+                f"{identity or 'anonymous'} {case.method} {case.formatted_path} → {response.status_code}: "
+                f"{failure.title}: {failure.message[:300]} | {response.text[:200]}" for failure in failures)
         fuzz_world.statuses[response.status_code] += 1
         where = f"{identity or 'anonymous'} {case.method} {case.formatted_path} → {response.status_code}"
         if response.status_code >= 500:
             fuzz_world.server_errors.append(f"{where}: {response.text[:300]}")
-        elif response.status_code >= 400 and fuzz_world.checksum() != before:
+        fuzz_world.last_checksum = fuzz_world.checksum()
+        if 400 <= response.status_code < 500 and fuzz_world.last_checksum != before:
             fuzz_world.changed_by_refusal.append(where)
         if identity and case.path == "/api/auth/logout" and response.status_code == 204:
             fuzz_world.renew(identity)
+            fuzz_world.last_checksum = fuzz_world.checksum()

@@ -79,7 +79,8 @@ def test_good_rows_are_registered_and_bad_rows_reported_by_row_column_and_reason
     # Row numbers as Excel shows them: the header is row 1, so ledger row n is on line n + 1.
     assert errors == {(3, "渠道"), (4, "标题"), (5, "受理时间"), (6, "实名"), (7, "受理单位编码")}
     assert all(e.reason for e in result.errors)
-    assert "飞鸽传书" in next(e.reason for e in result.errors if e.column == "渠道")
+    channel = next(e.reason for e in result.errors if e.column == "渠道")
+    assert "飞鸽传书" not in channel and "监督电话" in channel  # what is allowed, never what was given
     assert seen[-1] == (7, 7)
     with Session(ctx.engine) as session:
         letter = session.exec(select(Case).where(Case.channel == "letter")).one()
@@ -180,3 +181,15 @@ def test_aliases_and_a_default_office_fill_in_for_missing_columns(
         complainant = session.get(Complainant, case.complainant_id)
     assert case.level == "city" and case.channel == "online"
     assert complainant is not None and complainant.phone == "13900001111"
+
+
+@pytest.mark.parametrize("when", [dt.datetime(2002, 6, 1, 9, 0), "2003-12-31 10:00", "2001年5月1日",
+                                  "1999/01/01", "0001-01-01 00:00", "2046-01-02"])
+def test_a_date_outside_the_calendar_is_a_row_error_and_the_file_goes_on(
+        ctx: ServiceContext, tmp_path: Path, when: Any) -> None:
+    rows = [row(1), row(2, 受理时间=when), row(3)]
+    result = import_file(ctx, xlsx(tmp_path / "ledger.xlsx", rows), actor=CLERK)
+    assert (result.rows, result.created, result.rejected) == (3, 2, 1)
+    [error] = result.errors
+    assert (error.row, error.column) == (3, "受理时间") and "2004" in error.reason
+    assert str(when)[:4] not in error.reason.replace("2004", "")  # the date given is not repeated

@@ -107,7 +107,7 @@ def test_bad_form_input_names_the_field(ctx: ServiceContext) -> None:
     with pytest.raises(InvalidActionInput) as err:
         CaseService(ctx).act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
                              form={"text": "ok", "hack": 1})
-    assert err.value.field == "hack"
+    assert err.value.field == "form" and "hack" not in str(err.value)  # a made-up key is not repeated
 
 
 def test_an_unknown_unit_is_refused_and_nothing_changes(ctx: ServiceContext) -> None:

@@ -94,7 +94,7 @@ def test_a_form_with_errors_comes_back_422_with_chinese_messages_and_changes_not
         assert answer.status_code == 422 and "请填写承办单位" in answer.text
         unknown = browser.post(f"/cases/{number}/actions/transfer",
                                data={"csrf": token, "version": "1", "unit": "GS-NOPE"})
-        assert unknown.status_code == 422 and "单位 GS-NOPE 不存在" in unknown.text
+        assert unknown.status_code == 422 and "承办单位：没有这个代码的单位" in unknown.text
     assert aw.snapshot() == before
 
 
