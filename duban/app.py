@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from duban.accesslog import install as install_access_log_filter
 from duban.api import auth, cases, meta, notifications, orgs
 from duban.api.errors import Problem, field_message, is_api
 from duban.api.errors import install as install_error_handlers
@@ -210,6 +211,7 @@ def create_app(ctx: ServiceContext, *, settings: Settings | None = None, secret:
                scheduler: bool = False) -> FastAPI:
     """The application on `ctx`. `scheduler=True` (as `duban serve` does) runs deadline sweeps too."""
     settings = settings or get_settings()
+    install_access_log_filter()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

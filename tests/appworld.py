@@ -90,9 +90,11 @@ def app_for(app_world: AppWorld):  # type: ignore[no-untyped-def]
 class LiveServer:
     """The app under uvicorn on 127.0.0.1 in a thread, on a free port: a real server for tests."""
 
-    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                                                    ws="none", lifespan="on", access_log=False))
+    def __init__(self, app, *, access_log: bool = False) -> None:  # type: ignore[no-untyped-def]
+        # access_log: uvicorn's access lines at INFO, to the root logger (caplog sees them).
+        self.server = uvicorn.Server(uvicorn.Config(
+            app, host="127.0.0.1", port=0, log_level="info" if access_log else "warning", ws="none",
+            lifespan="on", access_log=access_log, log_config=None if access_log else uvicorn.config.LOGGING_CONFIG))
         self.thread = threading.Thread(target=self.server.run, name="duban-test-server", daemon=True)
 
     def __enter__(self) -> str:

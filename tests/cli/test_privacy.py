@@ -44,7 +44,7 @@ def test_a_word_added_to_the_office_s_list_reaches_stored_texts_after_the_comman
     ctx = world(database)
     CaseService(ctx).register(complaint(title="某甲反映工程款", summary="由靳某某代为反映"), actor=CLERK)
     config = tmp_path / "config"
-    config.mkdir()
+    config.mkdir(exist_ok=True)  # the audit key may be there already
     (config / "privacy.toml").write_text('honorifics = ["某某"]\n', encoding="utf-8")
     settings_env(DUBAN_CONFIG_DIR=str(config))
     get_redactor.cache_clear()
