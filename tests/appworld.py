@@ -92,9 +92,9 @@ class LiveServer:
 
     def __init__(self, app, *, access_log: bool = False) -> None:  # type: ignore[no-untyped-def]
         # access_log: uvicorn's access lines at INFO, to the root logger (caplog sees them).
-        self.server = uvicorn.Server(uvicorn.Config(
-            app, host="127.0.0.1", port=0, log_level="info" if access_log else "warning", ws="none",
-            lifespan="on", access_log=access_log, log_config=None if access_log else uvicorn.config.LOGGING_CONFIG))
+        logs = {"log_level": "info", "log_config": None} if access_log else {"log_level": "warning"}
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, ws="none", lifespan="on",
+                                                    access_log=access_log, **logs))
         self.thread = threading.Thread(target=self.server.run, name="duban-test-server", daemon=True)
 
     def __enter__(self) -> str:
