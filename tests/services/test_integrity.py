@@ -445,7 +445,8 @@ def test_registration_and_link_cover_the_complainant_and_the_repeat_contact(ctx:
     with ctx.engine.connect() as conn:
         rows = json.loads(conn.execute(text("SELECT rows FROM audit_events WHERE case_id = 1 ORDER BY seq"
                                             " DESC LIMIT 1")).scalar() or "[]")
-    assert sorted(r[0] for r in rows) == ["complainants", "repeat_contacts"]
+    # The repeat's own subject too: avoidance reads it (services/routing.avoided_for).
+    assert sorted(r[0] for r in rows) == ["complainants", "repeat_contacts", "subjects"]
     _sql(ctx, "UPDATE repeat_contacts SET title = '别的' WHERE case_id = 1")
     assert any("repeat_contacts 1 differs from what event 4 (link_repeat) recorded" in p
                for p in _problems(ctx))

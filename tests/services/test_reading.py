@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from duban.clock import SimulatedClock, parse_local
 from duban.config.policy import Privacy
+from duban.errors import CaseNotFound
 from duban.models import Case, HandlingReport, Notification
 from duban.reports import build_board, build_report, parse_period
 from duban.reports.export import export_rows
@@ -152,7 +153,7 @@ def test_consent_shows_the_unit_its_own_case_in_full_but_not_in_a_file(ctx: Serv
     _, rows = export_rows(ctx, CaseFilter(unit_id=unit.org_id), actor=unit)
     assert NAME not in repr(rows) and TITLE_REDACTED in repr(rows)
     other = unit_actor(ctx, "GS-LZ-CG-SWJ")
-    with pytest.raises(Exception, match="does not exist"):
+    with pytest.raises(CaseNotFound):
         case_detail(ctx, number, actor=other)
 
 
