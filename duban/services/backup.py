@@ -76,14 +76,7 @@ def restore(url: str, source: Path) -> None:
         create_private(path)  # a database restored where there was none is the owner's only too
         for suffix in ("-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
-        src = sqlite3.connect(source)
-        dst = sqlite3.connect(path)
-        try:
-            with dst:
-                src.backup(dst)
-        finally:
-            src.close()
-            dst.close()
+        _copy_sqlite(source, path)
         return
     pg_restore = shutil.which("pg_restore")
     if pg_restore is None:
@@ -92,6 +85,17 @@ def restore(url: str, source: Path) -> None:
     subprocess.run([pg_restore, "--clean", "--if-exists", "--no-owner", f"--dbname={libpq}", str(source)],
                    check=True)
     _regrant(url)
+
+
+def _copy_sqlite(source: Path | str, target: Path | str) -> None:
+    """SQLite's online backup of one file into another (pages copied under the source's lock)."""
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        with dst:
+            src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
 
 
 def _regrant(url: str) -> None:
@@ -118,13 +122,7 @@ def _verify_file(url: str, source: Path) -> Any:
     if make_url(url).get_backend_name() == "sqlite":
         with tempfile.TemporaryDirectory(prefix="duban-restore-") as folder:
             copy = Path(folder) / "check.db"
-            src, dst = sqlite3.connect(source), sqlite3.connect(copy)
-            try:
-                with dst:
-                    src.backup(dst)
-            finally:
-                src.close()
-                dst.close()
+            _copy_sqlite(source, copy)
             engine = make_engine(f"sqlite:///{copy}")
             try:
                 return verify(ServiceContext(engine=engine))

@@ -39,6 +39,20 @@ cli_runner = CliRunner()
 SECRETS = (SECRET_NAME, SECRET_PHONE)
 
 
+def ladder_mail(aw: AppWorld) -> list[Notification]:
+    """What the ladder mails to units, their heads and governments, weeks later."""
+    clock = aw.ctx.clock
+    assert isinstance(clock, SimulatedClock)
+    for day in ("2023-10-20", "2023-10-27", "2023-11-10"):
+        clock.set(parse_local(f"{day} 08:30"))
+        run_deadline_sweep(aw.ctx)
+    with Session(aw.ctx.engine) as session:
+        mail = list(session.scalars(select(Notification)))
+    outside = [m for m in mail if m.audience != "office"]
+    assert outside, "the ladder sent nothing: the mail door was not tried"
+    return outside
+
+
 def _hits(text: str) -> int:
     return sum(text.count(secret) for secret in SECRETS)
 
@@ -81,16 +95,7 @@ def test_the_complainant_leaves_through_no_door(aw: AppWorld, caplog: pytest.Log
             if _hits(content):
                 leaks.append(f"export as {who} ({suffix})")
 
-    # What the ladder mails to units, their heads and governments, weeks later.
-    clock = aw.ctx.clock
-    assert isinstance(clock, SimulatedClock)
-    for day in ("2023-10-20", "2023-10-27", "2023-11-10"):
-        clock.set(parse_local(f"{day} 08:30"))
-        run_deadline_sweep(aw.ctx)
-    with Session(aw.ctx.engine) as session:
-        mail = list(session.scalars(select(Notification)))
-    outside = [m for m in mail if m.audience != "office"]
-    assert outside, "the ladder sent nothing: the mail door was not tried"
+    outside = ladder_mail(aw)
     leaks += [f"mail {m.kind} to {m.audience}" for m in outside if _hits(m.subject + m.body + m.to_address)]
 
     logged = caplog.text
@@ -246,16 +251,7 @@ def test_no_written_form_of_identity_leaves_through_any_door(
         _cli(*args, str(target), "--quiet") if kind == "report" else _cli(*args, str(target))
         look(f"cli {kind} (handed to leaders)", target.read_text(encoding="utf-8"))
 
-    # The ladder's mail to units, their heads and governments, weeks later.
-    clock = aw.ctx.clock
-    assert isinstance(clock, SimulatedClock)
-    for day in ("2023-10-20", "2023-10-27", "2023-11-10"):
-        clock.set(parse_local(f"{day} 08:30"))
-        run_deadline_sweep(aw.ctx)
-    with Session(aw.ctx.engine) as session:
-        mail = list(session.scalars(select(Notification)))
-    outside = [m for m in mail if m.audience != "office"]
-    assert outside, "the ladder sent nothing: the mail door was not tried"
+    outside = ladder_mail(aw)
     for m in outside:
         look(f"mail {m.kind} to {m.audience}", m.subject + m.body + m.to_address)
 
