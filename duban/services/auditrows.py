@@ -62,6 +62,12 @@ def row_digest(covered: Covered, values: Mapping[str, Any], alg: str) -> str:
     return hashlib.new(alg, f"{covered.table.name}\0{body}".encode()).hexdigest()[:32]
 
 
+def row_key(table: str, key: int | str, case_id: int) -> tuple[str, str]:
+    """How verify finds a covered row: by id, or by its natural key within its case (two cases
+    each have their own "h2/remind" ladder step)."""
+    return (table, str(key)) if isinstance(key, int) else (table, f"{case_id}:{key}")
+
+
 @lru_cache(maxsize=1)
 def covered_tables() -> dict[str, Covered]:
     source = "duban/config/audit.toml"

@@ -14,7 +14,7 @@ from typing import Any
 
 from duban.services.audit import FACT_FIELDS, facts_of, legacy_hash, mac, message, split_facts
 from duban.services.auditkeys import KNOWN_ALGORITHMS, KeyRing
-from duban.services.auditrows import covered_tables, row_digest
+from duban.services.auditrows import covered_tables, row_digest, row_key
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ def check_case(keys: KeyRing, case: Mapping[str, Any], events: Sequence[Mapping[
                 last_facts = (seq, ev["facts"])
             if ev["rows"]:
                 for table, key, digest in json.loads(ev["rows"]):
-                    named[table, str(key)] = (seq, digest, action, alg)
+                    named[row_key(table, key, case["id"])] = (seq, digest, action, alg)
         prev, expected = ev["hash"], seq + 1
     last = expected - 1
     if case["audit_seq"] != last or case["audit_hash"] != prev:
@@ -142,6 +142,7 @@ def check_case(keys: KeyRing, case: Mapping[str, Any], events: Sequence[Mapping[
     covered = covered_tables()
     for (table, key), (seq, digest, action, alg) in sorted(named.items()):
         row = rows.get((table, key))
+        key = key.partition(":")[2] or key  # a natural key is shown without its case
         if row is None:
             say(f"{table} {key}, written by event {seq} ({action}), is missing (deleted)",
                 "row_deleted", seq)
@@ -151,5 +152,6 @@ def check_case(keys: KeyRing, case: Mapping[str, Any], events: Sequence[Mapping[
     if keyed_from_start:
         for table, key in sorted(own - named.keys()):
             if covered[table].needs_event(rows[table, key]):
+                key = key.partition(":")[2] or key
                 say(f"{table} {key} is named by no event (added without an action)", "row_added")
     return found

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from duban.models import AuditEvent, Case
 from duban.services.audit import FACT_FIELDS
-from duban.services.auditrows import covered_tables
+from duban.services.auditrows import covered_tables, row_key
 from duban.services.chaincheck import Finding, RowKey, check_case
 from duban.services.checkpoints import Place, check_log, checkpoint_heads, database_name
 from duban.services.context import ServiceContext
@@ -84,7 +84,7 @@ def _rows(conn: Connection, lo: int, hi: int | None, ids: list[int] | None,
             names = [c.name for c in table.columns]
             for values in conn.execute(select(table).where(where)):
                 row = dict(zip(names, values, strict=True))
-                key = (name, str(covered.key_of(row, row.get("id"))))
+                key = row_key(name, covered.key_of(row, row.get("id")), row[covered.case_column])
                 rows[key] = row
                 own.setdefault(row[covered.case_column], set()).add(key)
         else:

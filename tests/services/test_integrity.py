@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
+from duban.clock import SimulatedClock
 from duban.config.settings import Settings
 from duban.errors import CaseNotFound
 from duban.services import CaseService, ServiceContext
@@ -526,3 +527,26 @@ def test_restore_refuses_a_backup_that_fails_verification_and_leaves_the_databas
     restore_verified(url, target, force=True)
     with pytest.raises(CaseNotFound):
         CaseService(ctx).get(newer)
+
+
+def test_two_cases_with_the_same_ladder_steps_verify_apart(ctx: ServiceContext) -> None:
+    """Ladder steps are named by their natural key (episode/step), which every case has alike:
+    verify looks each up within its own case, however many share a chunk."""
+    from duban.clock import parse_local
+    from duban.services.sweeps import run_deadline_sweep
+
+    for i in range(2):
+        transferred(ctx, title=f"又一件事项{i}")
+    assert isinstance(ctx.clock, SimulatedClock)
+    ctx.clock.set(parse_local("2023-12-20 08:30"))
+    assert run_deadline_sweep(ctx).steps["remind"] >= 2
+    assert _problems(ctx) == []
+    with ctx.engine.connect() as conn:
+        first, second = conn.execute(text(
+            "SELECT case_id FROM pressure_steps WHERE step = 'remind' ORDER BY case_id LIMIT 2")).scalars()
+    _sql(ctx, f"UPDATE pressure_steps SET outcome = 'skipped' WHERE case_id = {second} AND step = 'remind'")
+    problems = _problems(ctx)
+    assert len(problems) == 1 and "remind differs" in problems[0], problems
+    with ctx.engine.connect() as conn:
+        numbers = dict(conn.execute(text("SELECT id, number FROM cases")).all())
+    assert problems[0].startswith(numbers[second]) and not problems[0].startswith(numbers[first])
