@@ -104,15 +104,14 @@ def message_of(prev_hash: Any, alg: Any, key_id: Any, case_id: Any, seq: Any, at
     in the database to another type) goes through the encoder itself, so the bytes are always
     the canonical ones.
     """
-    if (type(case_id) is int and type(seq) is int and type(prev_hash) is str and type(alg) is str
-            and type(key_id) is str and type(actor) is str and type(actor_role) is str
-            and type(action) is str and type(to_state) is str and type(reason) is str
-            and type(facts) is str and type(rows) is str
-            and (from_state is None or type(from_state) is str)):
-        q = _quote
-        return (f"[{q(prev_hash)},{q(alg)},{q(key_id)},{case_id},{seq},{q(at)},{q(actor)},"
-                f"{q(actor_role)},{q(action)},{'null' if from_state is None else q(from_state)},"
-                f"{q(to_state)},{q(reason)},{data},{q(facts)},{q(rows)}]").encode()
+    if type(case_id) is int and type(seq) is int:
+        q = _quote  # raises TypeError for anything but a str
+        try:
+            return (f"[{q(prev_hash)},{q(alg)},{q(key_id)},{case_id},{seq},{q(at)},{q(actor)},"
+                    f"{q(actor_role)},{q(action)},{'null' if from_state is None else q(from_state)},"
+                    f"{q(to_state)},{q(reason)},{data},{q(facts)},{q(rows)}]").encode()
+        except TypeError:
+            pass
     head = _CANONICAL.encode([prev_hash, alg, key_id, case_id, seq, at, actor, actor_role, action,
                               from_state, to_state, reason])
     tail = _CANONICAL.encode([facts, rows])

@@ -48,9 +48,9 @@ class Covered:
 
 
 def _canon(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).isoformat()
-    if isinstance(value, dt.date):
+    if isinstance(value, dt.date):  # a datetime is a date too: one test for the common case
+        if isinstance(value, dt.datetime):
+            return value.astimezone(dt.UTC).isoformat()
         return value.isoformat()
     return value
 

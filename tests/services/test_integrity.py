@@ -456,6 +456,10 @@ def test_the_message_a_mac_covers_is_the_canonical_json_byte_for_byte(actor: str
                      canonical, b"facts", 5)
     assert odd == _reference_message("ab" * 32, "sm3", "k1", "7", 3.0, "t", actor, "unit", "x", from_state,
                                      "y", reason, data, b"facts", 5)
+    odd = message_of("ab" * 32, "sm3", "k1", 7, 3, "t", actor, None, "x", from_state, "y", reason,
+                     canonical, "facts", 5)
+    assert odd == _reference_message("ab" * 32, "sm3", "k1", 7, 3, "t", actor, None, "x", from_state,
+                                     "y", reason, data, "facts", 5)
 
 
 def test_verify_in_two_processes_names_what_one_process_names(ctx: ServiceContext, tmp_path: Path) -> None:
