@@ -88,9 +88,8 @@ def _date_reader(column: Column[Any], dialect: Dialect) -> Convert:
     return read
 
 
-def _data_reader(column: Column[Any], dialect: Dialect) -> Convert:
+def _data_reader(process: Convert | None) -> Convert:
     """An event's `data` → its canonical JSON; the same stored text is converted once."""
-    process = _processor(column, dialect)
     seen: dict[Any, str] = {}
 
     def read(value: Any) -> str:
@@ -163,10 +162,16 @@ class Reader:
         self._quote = dialect.identifier_preparer.quote
         self._cases = _Rows(_CASES, CASE_COLUMNS, dialect)
         quote = self._quote
-        self._events_sql = (f"SELECT {', '.join(quote(n) for n in EVENT_COLUMNS)} "
-                            f"FROM {quote(_EVENTS.name)}")
+        columns = [quote(n) for n in EVENT_COLUMNS]
+        if dialect.name == "postgresql":
+            # A json column's text as stored, which psycopg would parse into a new dict for each
+            # event (and json.loads is what SQLAlchemy has it parse with): the same text, one parse.
+            columns[-1] = f"CAST({columns[-1]} AS TEXT)"
+            self._data = _data_reader(json.loads)
+        else:
+            self._data = _data_reader(_processor(_EVENTS.c.data, dialect))
+        self._events_sql = f"SELECT {', '.join(columns)} FROM {quote(_EVENTS.name)}"
         self._at = reader_for(_EVENTS.c.at, dialect)
-        self._data = _data_reader(_EVENTS.c.data, dialect)
         self._covered = {name: _Rows(c.table, _needed(c), dialect)
                          for name, c in covered_tables().items() if name != "cases"}
         # Tables whose rows are reached only through an event's reference.
