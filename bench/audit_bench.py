@@ -174,7 +174,7 @@ _INSERT = insert(AuditEvent.__table__)  # type: ignore[attr-defined]
 
 def _legacy_append_event(session: Any, case: Case, *, at: dt.datetime, actor: str, actor_role: str,
                          action: str, from_state: str | None, reason: str = "",
-                         data: dict[str, Any] | None = None) -> None:
+                         reason_redacted: str | None = None, data: dict[str, Any] | None = None) -> None:
     data = data or {}
     seq = case.audit_seq + 1
     assert case.id is not None
@@ -184,7 +184,8 @@ def _legacy_append_event(session: Any, case: Case, *, at: dt.datetime, actor: st
     session.connection().execute(_INSERT, [{
         "case_id": case.id, "seq": seq, "at": at, "actor": actor, "actor_role": actor_role,
         "action": action, "from_state": from_state, "to_state": case.state, "reason": reason,
-        "data": data, "prev_hash": case.audit_hash, "hash": digest}])
+        "reason_redacted": reason_redacted or "", "data": data, "prev_hash": case.audit_hash,
+        "hash": digest}])
     case.audit_seq = seq
     case.audit_hash = digest
 
