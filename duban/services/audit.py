@@ -70,15 +70,52 @@ def split_facts(facts: str) -> dict[str, str]:
     return dict(zip(FACT_FIELDS, values, strict=False)) if len(values) == len(FACT_FIELDS) else {}
 
 
+# The canonical JSON of the MAC'd message (sorted keys, no spaces, UTF-8 as is), built once: the
+# encoder json.dumps would build on every call.
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+_quote = json.encoder.encode_basestring  # what _CANONICAL quotes a str with (C when available)
+
+
+def canonical_data(data: Any) -> str:
+    """An event's `data` as its MAC'd message holds it."""
+    return _CANONICAL.encode(data)
+
+
+def utc_iso(at: dt.datetime) -> str:
+    """A time as the MAC'd message holds it."""
+    return at.astimezone(dt.UTC).isoformat()
+
+
 def message(*, prev_hash: str, alg: str, key_id: str, case_id: int, seq: int, at: dt.datetime,
             actor: str, actor_role: str, action: str, from_state: str | None, to_state: str,
             reason: str, data: Mapping[str, Any], facts: str, rows: str) -> bytes:
     """The bytes an event's MAC is taken over: every field, the algorithm and key id included."""
-    return json.dumps(
-        [prev_hash, alg, key_id, case_id, seq, at.astimezone(dt.UTC).isoformat(), actor, actor_role,
-         action, from_state, to_state, reason, data, facts, rows],
-        ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str,
-    ).encode("utf-8")
+    return message_of(prev_hash, alg, key_id, case_id, seq, utc_iso(at), actor, actor_role, action,
+                      from_state, to_state, reason, canonical_data(data), facts, rows)
+
+
+def message_of(prev_hash: Any, alg: Any, key_id: Any, case_id: Any, seq: Any, at: str, actor: Any,
+               actor_role: Any, action: Any, from_state: Any, to_state: Any, reason: Any, data: str,
+               facts: Any, rows: Any) -> bytes:
+    """`message` from the time and `data` already in their canonical text (verify has them so).
+
+    The JSON array json.dumps would make, assembled field by field: each str quoted as the
+    encoder quotes it, each int as it writes it. A value of any other type (a field rewritten
+    in the database to another type) goes through the encoder itself, so the bytes are always
+    the canonical ones.
+    """
+    if type(case_id) is int and type(seq) is int:
+        q = _quote  # raises TypeError for anything but a str
+        try:
+            return (f"[{q(prev_hash)},{q(alg)},{q(key_id)},{case_id},{seq},{q(at)},{q(actor)},"
+                    f"{q(actor_role)},{q(action)},{'null' if from_state is None else q(from_state)},"
+                    f"{q(to_state)},{q(reason)},{data},{q(facts)},{q(rows)}]").encode()
+        except TypeError:
+            pass
+    head = _CANONICAL.encode([prev_hash, alg, key_id, case_id, seq, at, actor, actor_role, action,
+                              from_state, to_state, reason])
+    tail = _CANONICAL.encode([facts, rows])
+    return f"{head[:-1]},{data},{tail[1:]}".encode()
 
 
 def mac(case_key: bytes, alg: str, body: bytes) -> str:

@@ -48,18 +48,26 @@ class Covered:
 
 
 def _canon(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).isoformat()
-    if isinstance(value, dt.date):
+    if isinstance(value, dt.date):  # a datetime is a date too: one test for the common case
+        if isinstance(value, dt.datetime):
+            return value.astimezone(dt.UTC).isoformat()
         return value.isoformat()
     return value
 
 
+_ROW_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+_HASHES: dict[str, Any] = {}  # an empty hash object per algorithm, copied for each digest
+
+
 def row_digest(covered: Covered, values: Mapping[str, Any], alg: str) -> str:
     """The digest of a row's covered columns, as the event that wrote it records it."""
-    body = json.dumps([_canon(values.get(name)) for name in covered.columns],
-                      ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.new(alg, f"{covered.table.name}\0{body}".encode()).hexdigest()[:32]
+    body = _ROW_JSON.encode([_canon(values.get(name)) for name in covered.columns])
+    empty = _HASHES.get(alg)
+    if empty is None:
+        empty = _HASHES[alg] = hashlib.new(alg)
+    h = empty.copy()
+    h.update(f"{covered.table.name}\0{body}".encode())
+    return h.hexdigest()[:32]  # type: ignore[no-any-return]
 
 
 def row_key(table: str, key: int | str, case_id: int) -> tuple[str, str]:

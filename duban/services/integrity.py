@@ -4,34 +4,40 @@ Reads the database in chunks of case ids (cases, their events and their covered 
 range, so an event or row whose case row is gone is still seen) and checks each case
 (duban.services.chaincheck). With a checkpoint file, the database is also compared with its last
 checkpoint: no case vanished, no head went backwards, no event up to the checkpoint changed.
+
+Fast enough for a million cases: rows come from the driver's cursor (no ORM, no SQLAlchemy row
+processing), times and `data` are turned into the canonical text the MACs cover once per value
+(duban.services.verifyread), and a large database is checked in id ranges by one process per
+core, each with its own connection.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Iterator
+import os
+import pickle
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.engine import Connection
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection, Engine
 
 from duban.models import AuditEvent, Case
-from duban.services.audit import FACT_FIELDS
-from duban.services.auditrows import covered_tables, row_key
-from duban.services.chaincheck import Finding, RowKey, check_case
+from duban.services.auditkeys import KeyRing
+from duban.services.chaincheck import HASH, SEQ, Finding, Macs, check_case
 from duban.services.checkpoints import Place, check_log, checkpoint_heads, database_name
 from duban.services.context import ServiceContext
+from duban.services.verifyread import Reader
 
 CHUNK = 2000
+PARALLEL_FROM = 50_000  # cases: below this, starting a second process costs more than it saves
 Broken = Finding  # the name earlier callers know
 
 _CASES = Case.__table__  # type: ignore[attr-defined]
 _EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
-_CASE_COLUMNS = ["id", *sorted({"number", "audit_seq", "audit_hash", *FACT_FIELDS,
-                                *covered_tables()["cases"].columns})]
-_EVENT_COLUMNS = [c for c in _EVENTS.columns if not c.name.endswith("_redacted")]
 
 
 @dataclass
@@ -40,6 +46,7 @@ class Report:
     events: int = 0
     findings: list[Finding] = field(default_factory=list)
     checkpoint: int | None = None  # the checkpoint the database was compared with
+    processes: int = 1  # how many checked it side by side
 
     @property
     def intact(self) -> bool:
@@ -48,52 +55,6 @@ class Report:
 
 class _Enough(Exception):
     pass
-
-
-def _events_by_case(conn: Connection, where: Any) -> dict[int, list[dict[str, Any]]]:
-    found: dict[int, list[dict[str, Any]]] = {}
-    query = select(*_EVENT_COLUMNS).where(where).order_by(_EVENTS.c.case_id, _EVENTS.c.seq, _EVENTS.c.id)
-    names = [c.name for c in _EVENT_COLUMNS]
-    for row in conn.execute(query):  # plain rows zipped with names: mappings cost twice as much
-        ev = dict(zip(names, row, strict=True))
-        found.setdefault(ev["case_id"], []).append(ev)
-    return found
-
-
-def _rows(conn: Connection, lo: int, hi: int | None, ids: list[int] | None,
-          events: dict[int, list[dict[str, Any]]]) -> tuple[dict[RowKey, dict[str, Any]],
-                                                           dict[int, set[RowKey]]]:
-    """The covered rows of the chunk's cases, and those its events name; and which are whose."""
-    rows: dict[RowKey, dict[str, Any]] = {}
-    own: dict[int, set[RowKey]] = {}
-    wanted: dict[str, set[int]] = {}
-    for evs in events.values():
-        for ev in evs:
-            if ev["rows"]:
-                for table, key, _ in json.loads(ev["rows"]):
-                    if isinstance(key, int):
-                        wanted.setdefault(table, set()).add(key)
-    for name, covered in covered_tables().items():
-        table = covered.table
-        if name == "cases":
-            continue
-        if covered.case_column:
-            column = table.c[covered.case_column]
-            where = column.in_(ids) if ids is not None else (
-                (column > lo) & (column <= hi) if hi is not None else column > lo)
-            names = [c.name for c in table.columns]
-            for values in conn.execute(select(table).where(where)):
-                row = dict(zip(names, values, strict=True))
-                key = row_key(name, covered.key_of(row, row.get("id")), row[covered.case_column])
-                rows[key] = row
-                own.setdefault(row[covered.case_column], set()).add(key)
-        else:
-            missing = sorted(wanted.get(name, set()))
-            for i in range(0, len(missing), 500):
-                found = conn.execute(select(table).where(table.c.id.in_(missing[i:i + 500]))).mappings()
-                for mapping in found:
-                    rows[name, str(mapping["id"])] = dict(mapping)
-    return rows, own
 
 
 def _case_ids(conn: Connection, *, number: str | None, since: dt.datetime | None) -> list[int] | None:
@@ -106,11 +67,14 @@ def _case_ids(conn: Connection, *, number: str | None, since: dt.datetime | None
 
 
 def verify(ctx: ServiceContext, *, case: str | None = None, since: dt.datetime | None = None,
-           place: Place | None = None, limit: int | None = None, accept_unkeyed: bool = False) -> Report:
+           place: Place | None = None, limit: int | None = None, accept_unkeyed: bool = False,
+           workers: int | None = None) -> Report:
     """Check the trail of every case (or one case, or those with events since a time).
 
     `place` names the checkpoint file to compare with (None: none); `limit` stops after that
-    many findings.
+    many findings. `workers`: processes checking id ranges side by side (None: one per core
+    when every case of a file or server database is checked and there are PARALLEL_FROM or
+    more; 1: this process only). The findings come in case id order either way.
     """
     report = Report()
     log = check_log(place, database_name(ctx.engine)) if place is not None else None
@@ -121,22 +85,29 @@ def verify(ctx: ServiceContext, *, case: str | None = None, since: dt.datetime |
             report.findings.append(Finding(number, f"{what} (found by checkpoint {n})", "checkpoint_alarm"))
         if log.last is not None:
             report.checkpoint = int(log.last["n"])
-    cp_heads = _Heads(place, log.last if log else None)
+    line = log.last if log else None
     try:
         with ctx.engine.connect() as conn:
             selected = _case_ids(conn, number=case, since=since)
             if case is not None and not selected:
-                for _, number, seq, _ in cp_heads.all():
+                for _, number, seq, _ in _Heads(place, line).all():
                     if number == case:
                         _add(report, Finding(number, f"case missing since checkpoint {report.checkpoint} "
                                                      f"(it had {seq} events then)", "case_missing"), limit)
                 return report
-            for lo, hi, ids in _chunks(conn, selected):
-                _check_chunk(ctx, conn, report, lo, hi, ids, cp_heads, limit, accept_unkeyed)
+            if selected is not None:
+                _Shard(ctx.audit_keys, place, line, limit, accept_unkeyed).run_ids(conn, report, selected)
+            else:
+                bounds = _shard_bounds(conn, ctx.engine, workers)
+                if len(bounds) == 1:
+                    shard = _Shard(ctx.audit_keys, place, line, limit, accept_unkeyed)
+                    shard.run_range(conn, report, 0, None)
+                else:
+                    _parallel(ctx, report, bounds, place, line, limit, accept_unkeyed)
             if since is not None and report.checkpoint is not None:
                 # A quick check still names every case gone since the checkpoint (ids only).
                 existing = set(conn.execute(select(_CASES.c.id)).scalars())
-                for case_id, number, seq, _ in cp_heads.all():
+                for case_id, number, seq, _ in _Heads(place, line).all():
                     if case_id not in existing:
                         _add(report, Finding(number, f"case missing since checkpoint {report.checkpoint} "
                                                      f"(it had {seq} events then)", "case_missing"), limit)
@@ -145,69 +116,168 @@ def verify(ctx: ServiceContext, *, case: str | None = None, since: dt.datetime |
     return report
 
 
-def _chunks(conn: Connection,
-            selected: list[int] | None) -> Iterator[tuple[int, int | None, list[int] | None]]:
-    """(lo, hi, ids): case ids in (lo, hi] (hi None: no upper bound), or the selected ids."""
-    if selected is not None:
-        for i in range(0, len(selected), CHUNK):
-            part = selected[i:i + CHUNK]
-            yield part[0] - 1, part[-1], part
-        return
-    lo = 0
-    while True:
-        ids = list(conn.execute(select(_CASES.c.id).where(_CASES.c.id > lo).order_by(_CASES.c.id)
-                                .limit(CHUNK)).scalars())
-        if len(ids) < CHUNK:
-            yield lo, None, None
-            return
-        yield lo, ids[-1], None
-        lo = ids[-1]
-
-
 def _add(report: Report, finding: Finding, limit: int | None) -> None:
     report.findings.append(finding)
     if limit is not None and len(report.findings) >= limit:
         raise _Enough
 
 
-def _check_chunk(ctx: ServiceContext, conn: Connection, report: Report, lo: int, hi: int | None,
-                 ids: list[int] | None, cp_heads: _Heads, limit: int | None, accept_unkeyed: bool) -> None:
-    in_range = (lambda c: (c > lo) & (c <= hi)) if hi is not None else (lambda c: c > lo)
-    case_where = _CASES.c.id.in_(ids) if ids is not None else in_range(_CASES.c.id)
-    cases = {row[0]: dict(zip(_CASE_COLUMNS, row, strict=True)) for row in conn.execute(
-        select(*(_CASES.c[name] for name in _CASE_COLUMNS)).where(case_where))}
-    event_where = _EVENTS.c.case_id.in_(ids) if ids is not None else in_range(_EVENTS.c.case_id)
-    events = _events_by_case(conn, event_where)
-    rows, own = _rows(conn, lo, hi, ids, events)
-    for cid, row in cases.items():
-        rows["cases", str(cid)] = dict(row)
-    for cid in sorted(events.keys() - cases.keys()):
-        _add(report, Finding(f"(case id {cid})", f"{len(events[cid])} events but no case row (deleted, "
-                                                  "or events moved onto it)", "case_missing"), limit)
-    for cid in sorted(cases):
-        case = cases[cid]
-        evs = events.get(cid, [])
-        report.cases += 1
-        report.events += len(evs)
-        for finding in check_case(ctx.audit_keys, case, evs, rows, own.get(cid, set()),
-                                  accept_unkeyed=accept_unkeyed):
+# -- one process per core ------------------------------------------------------------------------
+
+def _shard_bounds(conn: Connection, engine: Engine, workers: int | None) -> list[tuple[int, int | None]]:
+    """Case id ranges (lo, hi], the last one open, holding about as many cases each."""
+    if workers is None:
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        count = select(func.count()).select_from(_CASES)
+        if workers > 1 and conn.execute(count).scalar_one() < PARALLEL_FROM:
+            workers = 1
+    if workers > 1 and engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        workers = 1  # another process cannot open this database
+    if workers <= 1:
+        return [(0, None)]
+    total = conn.execute(select(func.count()).select_from(_CASES)).scalar_one()
+    cuts = [0]
+    for k in range(1, workers):
+        offset = total * k // workers - 1
+        if offset >= 0:
+            cut = conn.execute(select(_CASES.c.id).order_by(_CASES.c.id).offset(offset).limit(1)).scalar()
+            if cut is not None and cut > cuts[-1]:
+                cuts.append(int(cut))
+    return [(lo, hi) for lo, hi in zip(cuts, [*cuts[1:], None], strict=True)]
+
+
+def _parallel(ctx: ServiceContext, report: Report, bounds: list[tuple[int, int | None]],
+              place: Place | None, line: dict[str, Any] | None, limit: int | None,
+              accept_unkeyed: bool) -> None:
+    """The first range here, each other one in a process of its own (duban.services.verifyworker).
+
+    A new interpreter, not a fork (safe under a threaded host) nor multiprocessing's spawn (which
+    re-runs the caller's main module): the job, keys and database URL included, goes by its
+    stdin, never its arguments or environment, and its report comes back by its stdout.
+    """
+    url = ctx.engine.url.render_as_string(hide_password=False)
+    children = []
+    for lo, hi in bounds[1:]:
+        child = subprocess.Popen([sys.executable, "-m", "duban.services.verifyworker"],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert child.stdin is not None
+        child.stdin.write(pickle.dumps((url, ctx.audit_keys, lo, hi, place, line, limit, accept_unkeyed)))
+        child.stdin.close()
+        children.append(child)
+    report.processes = len(bounds)
+    parts = [Report()]
+    try:
+        with ctx.engine.connect() as conn:
+            try:
+                shard = _Shard(ctx.audit_keys, place, line, limit, accept_unkeyed)
+                shard.run_range(conn, parts[0], *bounds[0])
+            except _Enough:
+                pass
+    finally:
+        for child in children:
+            assert child.stdout is not None
+            out = child.stdout.read()
+            if child.wait() != 0:
+                raise RuntimeError(f"audit verify: the process checking a range of cases failed "
+                                   f"(exit status {child.returncode})")
+            parts.append(pickle.loads(out))  # from the process started above
+    for part in parts:
+        report.cases += part.cases
+        report.events += part.events
+        for finding in part.findings:
             _add(report, finding, limit)
-    for cid, number, seq, head in cp_heads.upto(hi):
-        if ids is not None and cid not in ids:
-            continue
-        n = cp_heads.n
-        if cid not in cases:
-            _add(report, Finding(number, f"case missing since checkpoint {n} (it had {seq} events then)",
-                                 "case_missing"), limit)
-            continue
-        at = {ev["seq"]: ev for ev in events.get(cid, [])}
-        if seq and seq not in at:
-            last = max(at, default=0)
-            _add(report, Finding(number, f"head went backwards: checkpoint {n} saw event {seq}, the trail "
-                                         f"ends at {last}", "head_backwards", seq), limit)
-        elif seq and at[seq]["hash"] != head:
-            _add(report, Finding(number, f"event {seq} changed since checkpoint {n}",
-                                 "changed_since_checkpoint", seq), limit)
+
+
+def range_report(url: str, keys: KeyRing, lo: int, hi: int | None, place: Place | None,
+                 line: dict[str, Any] | None, limit: int | None, accept_unkeyed: bool) -> Report:
+    """One range of case ids checked on a connection of its own (in another process)."""
+    from duban.db import make_engine
+
+    engine = make_engine(url)
+    report = Report()
+    try:
+        with engine.connect() as conn:
+            _Shard(keys, place, line, limit, accept_unkeyed).run_range(conn, report, lo, hi)
+    except _Enough:
+        pass
+    finally:
+        engine.dispose()
+    return report
+
+
+# -- one process's share -------------------------------------------------------------------------
+
+class _Shard:
+    """Checks chunks of cases, in case id order, on one connection."""
+
+    macs: Macs
+
+    def __init__(self, keys: KeyRing, place: Place | None, line: dict[str, Any] | None,
+                 limit: int | None, accept_unkeyed: bool) -> None:
+        self.keys = keys
+        self.heads = _Heads(place, line)
+        self.limit = limit
+        self.accept_unkeyed = accept_unkeyed
+
+    def run_range(self, conn: Connection, report: Report, lo: int, hi: int | None) -> None:
+        """Every case with an id in (lo, hi] (hi None: no upper bound), and every event or row
+        tied to an id there."""
+        reader = Reader(conn)
+        self.macs = reader.macs(self.keys)
+        for _ in self.heads.upto(lo):
+            pass  # another process's
+        while True:
+            where = _CASES.c.id > lo if hi is None else (_CASES.c.id > lo) & (_CASES.c.id <= hi)
+            ids = list(conn.execute(select(_CASES.c.id).where(where).order_by(_CASES.c.id)
+                                    .limit(CHUNK)).scalars())
+            if len(ids) < CHUNK:
+                self._chunk(reader, report, lo, hi, None)
+                return
+            self._chunk(reader, report, lo, ids[-1], None)
+            lo = ids[-1]
+
+    def run_ids(self, conn: Connection, report: Report, selected: list[int]) -> None:
+        reader = Reader(conn)
+        self.macs = reader.macs(self.keys)
+        for i in range(0, len(selected), CHUNK):
+            part = selected[i:i + CHUNK]
+            self._chunk(reader, report, part[0] - 1, part[-1], part)
+
+    def _chunk(self, reader: Reader, report: Report, lo: int, hi: int | None, ids: list[int] | None) -> None:
+        limit = self.limit
+        cases = reader.cases(lo, hi, ids)
+        events = reader.events(lo, hi, ids)
+        rows, own = reader.rows(lo, hi, ids, events)
+        for cid, row in cases.items():
+            rows["cases", str(cid)] = row
+        for cid in sorted(events.keys() - cases.keys()):
+            _add(report, Finding(f"(case id {cid})", f"{len(events[cid])} events but no case row (deleted, "
+                                                      "or events moved onto it)", "case_missing"), limit)
+        no_events: list[Sequence[Any]] = []
+        no_rows: set[tuple[str, str]] = set()
+        for cid in sorted(cases):
+            evs = events.get(cid, no_events)
+            report.cases += 1
+            report.events += len(evs)
+            for finding in check_case(self.macs, cases[cid], evs, rows, own.get(cid, no_rows),
+                                      accept_unkeyed=self.accept_unkeyed):
+                _add(report, finding, limit)
+        n = self.heads.n
+        for cid, number, seq, head in self.heads.upto(hi):
+            if ids is not None and cid not in ids:
+                continue
+            if cid not in cases:
+                _add(report, Finding(number, f"case missing since checkpoint {n} (it had {seq} events then)",
+                                     "case_missing"), limit)
+                continue
+            at = {ev[SEQ]: ev for ev in events.get(cid, no_events)}
+            if seq and seq not in at:
+                last = max(at, default=0)
+                _add(report, Finding(number, f"head went backwards: checkpoint {n} saw event {seq}, the "
+                                             f"trail ends at {last}", "head_backwards", seq), limit)
+            elif seq and at[seq][HASH] != head:
+                _add(report, Finding(number, f"event {seq} changed since checkpoint {n}",
+                                     "changed_since_checkpoint", seq), limit)
 
 
 class _Heads:

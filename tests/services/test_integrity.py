@@ -422,6 +422,83 @@ def test_quick_checks_look_at_one_case_or_recent_events(ctx: ServiceContext) -> 
     assert verify(ctx, since=ctx.now() - dt.timedelta(days=1)).cases == 3
 
 
+# -- verify, fast ---------------------------------------------------------------------------------
+
+def _reference_message(*fields: object) -> bytes:
+    """The MAC'd message as the first keyed chain built it: one json.dumps of the list."""
+    return json.dumps(list(fields), ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                      default=str).encode("utf-8")
+
+
+@pytest.mark.parametrize("actor, reason, from_state, data", [
+    ("张三", "", "received", {}),
+    ('引号"与\\反斜杠', "换行\n制表\t回车\r\x00\x1f\x7f\u2028😀", None,
+     {"单位": "GS", "b": [1, 2.5, None, True], "a": {"z": 1, "y": "\n"}}),
+    ("unit", "reason", "reported", {"late": False, "due_on": "2026-11-20", "n": 10**20}),
+])
+def test_the_message_a_mac_covers_is_the_canonical_json_byte_for_byte(actor: str, reason: str,
+                                                                     from_state: str | None,
+                                                                     data: dict[str, object]) -> None:
+    import datetime as dt
+
+    from duban.services.audit import message, message_of
+
+    at = dt.datetime(2026, 11, 2, 10, 0, 0, 123456, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    fields = dict(prev_hash="ab" * 32, alg="sm3", key_id="k1", case_id=7, seq=3, at=at, actor=actor,
+                  actor_role="unit", action="submit_report", from_state=from_state, to_state="reported",
+                  reason=reason, data=data, facts="reported|transfer|10", rows='[["reviews",1,"aa"]]')
+    expected = _reference_message("ab" * 32, "sm3", "k1", 7, 3, "2026-11-02T02:00:00.123456+00:00", actor,
+                                  "unit", "submit_report", from_state, "reported", reason, data,
+                                  "reported|transfer|10", '[["reviews",1,"aa"]]')
+    assert message(**fields) == expected  # type: ignore[arg-type]
+    # A field of another type (as a rewritten SQLite column may hold) is encoded as json.dumps does.
+    canonical = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    odd = message_of("ab" * 32, "sm3", "k1", "7", 3.0, "t", actor, "unit", "x", from_state, "y", reason,
+                     canonical, b"facts", 5)
+    assert odd == _reference_message("ab" * 32, "sm3", "k1", "7", 3.0, "t", actor, "unit", "x", from_state,
+                                     "y", reason, data, b"facts", 5)
+    odd = message_of("ab" * 32, "sm3", "k1", 7, 3, "t", actor, None, "x", from_state, "y", reason,
+                     canonical, "facts", 5)
+    assert odd == _reference_message("ab" * 32, "sm3", "k1", 7, 3, "t", actor, None, "x", from_state,
+                                     "y", reason, data, "facts", 5)
+
+
+def test_verify_in_two_processes_names_what_one_process_names(ctx: ServiceContext, tmp_path: Path) -> None:
+    place = Place(tmp_path / "audit", tmp_path / "checkpoint.key")
+    write_checkpoint(ctx.engine, place)
+    _sql(ctx, "UPDATE audit_events SET actor = '别人' WHERE case_id = 1 AND seq = 2",
+         "UPDATE handling_reports SET text = '改过' WHERE case_id = 2",
+         "UPDATE cases SET state = 'closed' WHERE id = 3")
+    one = verify(ctx, place=place, workers=1)
+    two = verify(ctx, place=place, workers=2)
+    assert two.processes == 2 and one.processes == 1
+    assert [str(f) for f in two.findings] == [str(f) for f in one.findings]
+    assert {f.case_number for f in two.findings} == {"GS-2023-00001", "GS-2023-00002", "GS-2023-00003"}
+    assert (two.cases, two.events) == (one.cases, one.events) == (3, one.events)
+    assert len(verify(ctx, place=place, workers=2, limit=2).findings) == 2
+
+
+def test_a_time_verify_cannot_read_is_named_not_a_crash(ctx: ServiceContext) -> None:
+    if ctx.engine.dialect.name != "sqlite":
+        pytest.skip("only SQLite stores any text in a time column")
+    _sql(ctx, "UPDATE audit_events SET at = 'yesterday' WHERE case_id = 2 AND seq = 2",
+         "UPDATE cases SET dispatched_at = '2026-13-45 99:00:00.000000' WHERE id = 3")
+    problems = _problems(ctx)
+    assert "GS-2023-00002: event 2 (transfer) was altered" in problems
+    assert any(p.startswith("GS-2023-00003: case row differs from its events: dispatched_at")
+               for p in problems)
+
+
+def test_a_time_spelled_another_way_for_the_same_moment_still_verifies(ctx: ServiceContext) -> None:
+    if ctx.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite stores times as text")
+    # Seconds without the microseconds SQLAlchemy writes: read through the type, the same moment.
+    _sql(ctx, "UPDATE audit_events SET at = substr(at, 1, 19) WHERE case_id = 1 AND at LIKE '%.000000'")
+    with ctx.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM audit_events WHERE length(at) = 19")).scalar()
+    assert _problems(ctx) == []
+
+
 # -- backups -------------------------------------------------------------------------------------
 
 def test_a_restored_backup_has_the_state_and_trail_of_its_moment(ctx: ServiceContext, tmp_path: Path) -> None:
