@@ -29,8 +29,7 @@ from duban.services.audit import append_event
 from duban.services.auditrows import cover_instance
 from duban.services.cases import CaseService
 from duban.services.context import ENGINE_ACTOR, Actor, ServiceContext
-from duban.services.persist import fetch_cases, insert_row, track
-from duban.services.reading import ENGINE_COLUMNS
+from duban.services.persist import WRITE_COLUMNS, fetch_cases, insert_row, track
 from duban.states.definition import CaseState
 
 SAMPLE_STEP = {"callback": "callback_sample", "revisit": "revisit_sample"}
@@ -93,7 +92,7 @@ def _sample_chunk(ctx: ServiceContext, service: CaseService, kind: str, episodes
         todo = [cid for cid, ep in episodes.items() if (cid, ep) not in done]
         if not todo:
             return
-        query = select(*ENGINE_COLUMNS).where(col(Case.id).in_(todo), col(Case.state) == state.value)
+        query = select(*WRITE_COLUMNS).where(col(Case.id).in_(todo), col(Case.state) == state.value)
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         cases = fetch_cases(session, query, for_write=True)

@@ -34,7 +34,7 @@ from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
 from duban.services.forms import parse_form
 from duban.services.handlers import HANDLERS, Guards, Step, calendar_of
-from duban.services.persist import fetch_cases, insert_case, insert_row, track
+from duban.services.persist import WRITE_COLUMNS, fetch_cases, insert_case, insert_row, track
 from duban.services.redaction import Identity, case_identity, redact_text
 from duban.services.reredact import reredact_case
 from duban.services.scope import in_region, may_act, may_see, region_of
@@ -50,9 +50,11 @@ _CLOCK_SLACK = dt.timedelta(minutes=5)  # clocks of the office's machines differ
 
 # Built once: a statement's cache key is computed on every execution of a new statement object.
 _CASES = Case.__table__  # type: ignore[attr-defined]
+# An action reads the case without its raw title and summary: it never needs them (they are
+# written once, at registration), and the statement a unit's action sends names no raw text.
 _LOAD = {
     (by, locked): (lambda q: q.with_for_update() if locked else q)(
-        select(_CASES).where(_CASES.c[by] == bindparam("ref")))
+        select(*WRITE_COLUMNS).where(_CASES.c[by] == bindparam("ref")))
     for by in ("id", "number") for locked in (False, True)
 }
 
@@ -134,6 +136,8 @@ class CaseService:
         return found[0]
 
     def get(self, ref: int | str) -> Case:
+        """Where a case stands, for the engine and the simulation: its facts, not its texts (faces
+        read a case through services/reading.py, with the reader as actor)."""
         with Session(self.ctx.engine) as session:
             return self.load_in(session, ref, for_write=False)
 

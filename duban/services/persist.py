@@ -25,6 +25,9 @@ from duban.services.auditrows import cover, forget
 
 _TRACKED = "duban.cases"  # session.info key: the detached cases to write at commit
 _CASES = Case.__table__  # type: ignore[attr-defined]
+# What actions, sweeps and callbacks load of a case: everything but the raw texts, which only the
+# read door (services/reading.py) reads, and only for those who may see them.
+WRITE_COLUMNS = [c for c in _CASES.c if c.name not in ("title", "summary")]
 _MANAGER = manager_of_class(Case)
 _UPDATES: dict[frozenset[str], Any] = {}
 _INSERTS: dict[str, tuple[Any, dict[str, Any]]] = {}

@@ -95,8 +95,9 @@ UNIT = aliased(Org, name="unit")
 
 
 def row_of(ctx: ServiceContext, case: Any, office_name: str, office_code: str, unit_name: str | None,
-           unit_code: str | None, today: dt.date) -> CaseRow:
-    """The list row of a case (an ORM case or a Core row with the same names)."""
+           unit_code: str | None, today: dt.date, *, title: str | None = None) -> CaseRow:
+    """The list row of a case (an ORM case or a Core row with the same names); `title` when the
+    case was loaded without its texts (an action's case: persist.WRITE_COLUMNS)."""
     calendar = ctx.calendar_for(unit_code or office_code)
     colour = warning_colour(deadline_on=case.deadline_on, deadline_start=case.deadline_start,
                             today=today, calendar=calendar, policy=ctx.policy)
@@ -104,7 +105,7 @@ def row_of(ctx: ServiceContext, case: Any, office_name: str, office_code: str, u
             if case.deadline_on else None)
     assert case.id is not None
     return CaseRow(
-        id=case.id, number=case.number, title=case.title, state=case.state,
+        id=case.id, number=case.number, title=case.title if title is None else title, state=case.state,
         disposition=case.disposition, priority=case.priority, level=case.level, office=office_name,
         unit=unit_name, deadline_kind=case.deadline_kind, deadline_on=case.deadline_on,
         provisional=case.deadline_provisional, warning=colour, workdays_left=left,

@@ -53,7 +53,6 @@ _CASES: Any = Case.__table__  # type: ignore[attr-defined]
 # What the engine loads of the cases a batch acts on (sweeps, callback sampling): every column
 # but the raw texts, which no engine step reads; mail reads them here only for a recipient who
 # may see them (`texts_in_hand`).
-ENGINE_COLUMNS = [c for c in _CASES.c if c.name not in ("title", "summary")]
 
 
 def redacted_columns(table: Any) -> list[Any]:
@@ -274,13 +273,13 @@ def list_cases(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: b
 def case_row(ctx: ServiceContext, case: Case, *, actor: Actor) -> CaseRow:
     """The list row of a case already in hand (one just registered), titled for `actor`."""
     office, unit = orgs_of(ctx, case)
-    row = row_of(ctx, case, office.name, office.code, unit.name if unit else None,
-               unit.code if unit else None, ctx.today())
     assert case.id is not None
     with Session(ctx.engine) as session:
         seen = visible_ids(session, ctx, [Facts(case.id, case.office_id, case.unit_id)], actor=actor)
-    row.title = case.title if case.id in seen else case.title_redacted
-    return row
+        # A repeat links into a case loaded without its texts: the raw title by its own statement.
+        title = _raw_texts(session, seen)[case.id][0] if seen else case.title_redacted
+    return row_of(ctx, case, office.name, office.code, unit.name if unit else None,
+                  unit.code if unit else None, ctx.today(), title=title)
 
 
 def case_texts(session: Session, ctx: ServiceContext, ids: list[int], *, actor: Actor,

@@ -70,12 +70,16 @@ def reredact_case(session: Session, case: Case, identity: Identity) -> int:
     """
     assert case.id is not None
     changed = 0
-    for raw, twin in TWINS["cases"]:
-        fresh = redact_text(getattr(case, raw), identity)
+    conn = session.connection()
+    # The raw texts by a statement of their own: an action loads its case without them.
+    cases = _table("cases")
+    raw_texts = conn.execute(select(*[cases.c[raw] for raw, _ in TWINS["cases"]])
+                             .where(cases.c.id == case.id)).one()
+    for (_, twin), text in zip(TWINS["cases"], raw_texts, strict=True):
+        fresh = redact_text(text, identity)
         if fresh != getattr(case, twin):
             setattr(case, twin, fresh)
             changed = 1
-    conn = session.connection()
     for name, pairs in TWINS.items():
         if name == "cases":
             continue

@@ -34,9 +34,8 @@ from duban.notify import outbox
 from duban.services.auditrows import cover
 from duban.services.cases import CaseService
 from duban.services.context import ENGINE_ACTOR, ServiceContext
-from duban.services.persist import fetch_cases
+from duban.services.persist import WRITE_COLUMNS, fetch_cases
 from duban.services.pressure import Facts, Fired, Plan, plan
-from duban.services.reading import ENGINE_COLUMNS
 from duban.workcal import WorkCalendar
 
 log = logging.getLogger(__name__)
@@ -169,7 +168,7 @@ class DeadlineSweep:
     def _act(self, session: Session, plans: dict[int, Plan], fired: dict[int, Fired],
              tally: SweepResult) -> None:
         case_ids = list(plans)
-        cases = fetch_cases(session, select(*ENGINE_COLUMNS).where(col(Case.id).in_(case_ids)),
+        cases = fetch_cases(session, select(*WRITE_COLUMNS).where(col(Case.id).in_(case_ids)),
                             for_write=True)
         # What handlers and templates read, loaded with one query each and held here: the
         # identity map keeps objects only while someone does, and then session.get() needs no

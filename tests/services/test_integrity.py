@@ -599,7 +599,7 @@ def test_restore_refuses_a_backup_that_fails_verification_and_leaves_the_databas
     report = restore_verified(url, target)
     assert [str(f) for f in report.findings] == [
         "GS-2023-00001: case row differs from its events: state is 'closed', event 3 says 'reported'"]
-    assert CaseService(ctx).get(newer).title == "备份之后"  # not replaced
+    assert CaseService(ctx).get(newer).title_redacted == "备份之后"  # not replaced
     ctx.engine.dispose()  # the service is stopped before a restore
     restore_verified(url, target, force=True)
     with pytest.raises(CaseNotFound):

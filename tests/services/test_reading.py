@@ -259,3 +259,19 @@ def test_the_engine_writing_to_units_and_governments_never_selects_a_raw_text(ct
     with Session(ctx.engine) as session:
         bodies = session.execute(select(Notification.body)).scalars().all()
     assert bodies and all(NAME not in body and PHONE not in body for body in bodies)
+
+
+def test_a_units_actions_read_no_raw_text_of_the_case(ctx: ServiceContext) -> None:
+    """An action loads its case without title and summary (persist.WRITE_COLUMNS), and answers
+    through the door: a unit acting on its own case sends no statement that reads them. (The
+    write path does read the complainants' identity, to cut it out of the text the unit writes.)"""
+    number = _secret_case(ctx)
+    service, unit = CaseService(ctx), unit_actor(ctx, "GS-LZ-CG-GOV")
+    service.act(number, "send_back", actor=Actor("审核员", "supervisor"), form={"reasons": "不实"})
+    case_text = re.compile(r'"?\bcases"?\."?(title|summary)\b"?(?!_)')
+    with statements(ctx) as seen:
+        service.act(number, "request_extension", actor=unit, form={"days": 3, "reason": "需要时间"})
+        service.act(number, "submit_report", actor=unit, form={"text": "已办结"})
+        answer = case_summary(ctx, number, actor=unit)
+    assert seen and [s for s in seen if case_text.search(s)] == []
+    assert answer["case"]["title"] == TITLE_REDACTED
