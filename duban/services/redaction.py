@@ -248,7 +248,7 @@ class Redactor:
                     found.append(view.raw_span_of_skeleton(start, start + len(literal)))
         if _DIGIT.search(folded):
             for match in _NUMBERS.finditer(folded):
-                if match.lastgroup == "card" and _is_credit_code(folded[match.start():match.end() + 1]):
+                if match.lastgroup == "card" and _is_credit_code(folded[match.start():match.start() + 18]):
                     continue
                 found.append(view.raw_span(*match.span()))
             found.extend(view.raw_span(*match.span(match.lastindex or 0))
@@ -341,10 +341,16 @@ _CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 2
 def _is_credit_code(found: str) -> bool:
     """Whether digits found as a card are a 统一社会信用代码 (GB 32100-2015) instead: 17 digits and
     their check character (a digit or a letter), by the code's own checksum. An org, not a person."""
-    code = found[:18]
-    if len(code) != 18 or not code[:17].isdigit():
+    code = found[:18].upper()
+    # Its 9-character organisation code (positions 9 to 17) may hold letters: the digits before a
+    # letter there look like a card number until the whole code is checked.
+    if len(code) != 18 or not code[:8].isdigit() or any(c not in _CREDIT_CHARS for c in code):
         return False
-    total = sum(int(c) * w for c, w in zip(code, _CREDIT_WEIGHTS, strict=False))
+    # Its registering authority (1, 5, 9) and kind of body (1, 2, 3, 9): a UnionPay card (62…)
+    # never passes for one, whatever its digits add up to.
+    if code[0] not in "159" or code[1] not in "1239":
+        return False
+    total = sum(_CREDIT_CHARS.index(c) * w for c, w in zip(code, _CREDIT_WEIGHTS, strict=False))
     return _CREDIT_CHARS[(31 - total % 31) % 31] == code[17]
 
 
