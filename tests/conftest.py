@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import make_url, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
@@ -23,6 +24,12 @@ from duban.db import create_all, get_engine, make_engine
 
 BACKENDS = [name.strip() for name in os.environ.get("DUBAN_TEST_BACKENDS", "sqlite").split(",")]
 BACKENDS = [name for name in BACKENDS if name]
+
+# CI runs the same examples every time (a red CI lands nothing): random search is for people,
+# who see a new counterexample and keep it as an example test.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 _DATA_DIR = pytest.StashKey[str]()
