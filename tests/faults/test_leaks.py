@@ -260,7 +260,6 @@ def test_no_written_form_of_identity_leaves_through_any_door(
     assert any(r.name == "uvicorn.access" for r in logged), "no access line: the log door was not tried"
     for record in logged:
         look(f"log {record.name}:{record.lineno}", record.getMessage())
-    figures.add("written forms of identity in the census", len(corpus.FORMS))
     figures.add("leaks of written forms found", len(leaks))
     figures.note(f"census of {len(corpus.FORMS)} written forms ({aw.ctx.engine.dialect.name}): {answers} "
                  f"answers, exports, files, {len(outside)} mails and {len(caplog.records)} log records "
