@@ -37,6 +37,11 @@ def verify(
                                                            "date or time (Asia/Shanghai)"),
     no_checkpoints: bool = typer.Option(False, "--no-checkpoints",
                                         help="do not compare with the checkpoint file"),
+    accept_unkeyed: bool = typer.Option(
+        False, "--accept-unkeyed",
+        help="a database from before the keyed chain (migration 0005): accept its old unkeyed events "
+             "while their plain chain holds; they are only as safe as the first checkpoint taken "
+             "after the upgrade, and an unkeyed event after a keyed one is still named"),
 ) -> None:
     """Check every event's MAC, the rows events name, each case row against its events, and the
     database against its last signed checkpoint; name each finding (exit 1)."""
@@ -45,7 +50,7 @@ def verify(
 
     with reported_errors():
         report = run(context(), case=case, since=_since(since),
-                     place=None if no_checkpoints else Place.of())
+                     place=None if no_checkpoints else Place.of(), accept_unkeyed=accept_unkeyed)
     for finding in report.findings:
         err_console.print(f"[red]{finding.case_number}[/red]: {finding.problem}", soft_wrap=True)
     against = f", checked against checkpoint {report.checkpoint}" if report.checkpoint else ""

@@ -158,3 +158,23 @@ def test_an_exported_case_checks_without_the_service_and_tampering_shows(data_di
     assert bad.returncode == 1
     assert "event 2 (transfer): MAC does not match (altered)" in bad.stdout
     assert "handling_reports 1 differs from event 3 (submit_report)" in bad.stdout
+
+
+def test_an_upgraded_databases_unkeyed_events_are_named_unless_accepted(data_dir: Path) -> None:
+    from tests.services.test_integrity import _rechain_plain
+
+    ctx = world(_engine())
+    number = transferred(ctx, subject_org_code=None)
+    _rechain_plain(ctx, CaseService(ctx).get(number).id or 0)  # as a database from before 0005 has it:
+    with _engine().begin() as conn:                            # no key, no facts, no rows
+        conn.execute(text("DROP TRIGGER IF EXISTS audit_events_no_update"))
+        conn.execute(text("UPDATE audit_events SET facts = '', rows = ''"))
+    named = runner.invoke(app, ["audit", "verify"])
+    assert named.exit_code == 1 and "carries no key" in named.output, named.output
+    accepted = runner.invoke(app, ["audit", "verify", "--accept-unkeyed"])
+    assert accepted.exit_code == 0, accepted.output
+    assert "audit trail intact: 1 cases, 2 events" in accepted.output
+    with _engine().begin() as conn:  # ... but not an old event someone edited since
+        conn.execute(text("UPDATE audit_events SET actor = '别人' WHERE seq = 2"))
+    edited = runner.invoke(app, ["audit", "verify", "--accept-unkeyed"])
+    assert edited.exit_code == 1 and "event 2" in edited.output, edited.output
