@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
-from sqlalchemy.engine import Engine
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection, Engine
 
 # Tables others own in our database (APScheduler's job store) are not part of our schema.
 FOREIGN_TABLES = {"apscheduler_jobs"}
@@ -34,6 +37,30 @@ def current_revision(engine: Engine) -> str | None:
 BEFORE_TWINS = {"0001", "0002"}
 
 
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """The migration's transaction, one process at a time: every process that starts (the web
+    workers, the sweep, the CLI) upgrades first, and a crash harness starts them all at once.
+
+    SQLite: the writers' turn (db.writer_lock), then BEGIN IMMEDIATE, so the revision is read under
+    the write lock (a deferred transaction that read first cannot take it when another process
+    writes: "database is locked"). PostgreSQL: a transaction-scoped advisory lock.
+    """
+    from duban.db import writer_lock
+
+    if engine.dialect.name == "sqlite":
+        with writer_lock(engine), engine.execution_options(sqlite_begin="IMMEDIATE").begin() as conn:
+            yield conn
+        return
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+        yield conn
+
+
+_MIGRATION_LOCK = 0x6475_6261_6E00  # "duban": any constant the project's other locks do not use
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply migrations up to `revision` in one transaction per run.
 
@@ -42,9 +69,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     text is not. A run stopped half-way is finished by `duban privacy redact`.
     """
     cfg = alembic_config()
-    with engine.begin() as conn:
+    with _migrating(engine) as conn:
         cfg.attributes["connection"] = conn
-        before = current_revision(engine)
+        before = MigrationContext.configure(conn).get_current_revision()
         if before is None and "cases" in inspect(conn).get_table_names():
             # A database made by create_all before migrations existed: it is at head already.
             command.stamp(cfg, "head")

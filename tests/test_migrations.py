@@ -149,3 +149,26 @@ def test_the_models_append_only_statements_are_the_migration_s() -> None:
     assert APPEND_ONLY_DDL["postgresql"][0] == twin_update.PG_FUNCTION
     # Every column but the twin is frozen: a column added later must be added here too.
     assert set(FROZEN_COLUMNS) == set(AuditEvent.__table__.columns.keys()) - {"reason_redacted"}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("made_by", ["nothing", "create_all"])
+def test_processes_that_start_together_each_upgrade_without_a_locked_database(
+        empty_engine: Engine, made_by: str) -> None:
+    """Every process upgrades when it starts (web workers, sweep, deliver, an import): started at
+    once on a new database, or on one create_all made, they take turns, and all succeed."""
+    import subprocess
+    import sys
+
+    if made_by == "create_all":
+        from duban.db import create_all
+
+        create_all(empty_engine)
+    url = empty_engine.url.render_as_string(hide_password=False)
+    code = ("import sys; from duban.db import make_engine; from duban.schema import upgrade; "
+            "upgrade(make_engine(sys.argv[1]))")
+    procs = [subprocess.Popen([sys.executable, "-c", code, url], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT) for _ in range(4)]
+    outputs = [(p.wait(timeout=120), p.stdout.read().decode(errors="replace")[-800:] if p.stdout else "")
+               for p in procs]
+    assert [rc for rc, _ in outputs] == [0, 0, 0, 0], outputs
+    assert current_revision(empty_engine) is not None
