@@ -64,6 +64,13 @@ def _sql(ctx: ServiceContext, *statements: str) -> None:
             conn.execute(text(statement))
 
 
+def checkpointed(ctx: ServiceContext, tmp_path: Path) -> Place:
+    """A checkpoint file beside the test, with one signed checkpoint of the database as it is."""
+    place = Place(tmp_path / "audit", tmp_path / "cp.pem")
+    write_checkpoint(ctx.engine, place)
+    return place
+
+
 def _problems(ctx: ServiceContext, place: Place | None = None) -> list[str]:
     return [str(f) for f in verify(ctx, place=place).findings]
 
@@ -175,8 +182,7 @@ def test_insert_or_replace_with_triggers_dropped_is_named(ctx: ServiceContext) -
 
 
 def test_a_case_row_deleted_is_named(ctx: ServiceContext, tmp_path: Path) -> None:
-    place = Place(tmp_path / "audit", tmp_path / "cp.pem")
-    write_checkpoint(ctx.engine, place)
+    place = checkpointed(ctx, tmp_path)
     _sql(ctx, "DELETE FROM cases WHERE id = 2")
     problems = _problems(ctx, place)
     assert "(case id 2): 5 events but no case row (deleted, or events moved onto it)" in problems
@@ -185,8 +191,7 @@ def test_a_case_row_deleted_is_named(ctx: ServiceContext, tmp_path: Path) -> Non
 
 def test_a_case_deleted_with_its_whole_trail_is_named_against_the_checkpoint(ctx: ServiceContext,
                                                                             tmp_path: Path) -> None:
-    place = Place(tmp_path / "audit", tmp_path / "cp.pem")
-    write_checkpoint(ctx.engine, place)
+    place = checkpointed(ctx, tmp_path)
     tables = ["audit_events", "callbacks", "reviews", "handling_reports", "callback_tasks", "pressure_steps",
               "notifications", "extensions"]
     _sql(ctx, *[f"DELETE FROM {t} WHERE case_id = 2" for t in tables], "DELETE FROM cases WHERE id = 2")
@@ -253,8 +258,7 @@ def test_a_row_slipped_in_without_an_action_is_named(ctx: ServiceContext) -> Non
 
 
 def test_the_newest_event_deleted_and_the_head_reset_is_named(ctx: ServiceContext, tmp_path: Path) -> None:
-    place = Place(tmp_path / "audit", tmp_path / "cp.pem")
-    write_checkpoint(ctx.engine, place)
+    place = checkpointed(ctx, tmp_path)
     with ctx.engine.connect() as conn:
         prev = conn.execute(text("SELECT hash FROM audit_events WHERE case_id = 2 AND seq = 4")).scalar()
     _sql(ctx, "DELETE FROM audit_events WHERE case_id = 2 AND seq = 5",
@@ -268,8 +272,7 @@ def test_the_newest_event_deleted_and_the_head_reset_is_named(ctx: ServiceContex
 
 def test_a_whole_case_rolled_back_consistently_is_still_named_by_the_checkpoint(ctx: ServiceContext,
                                                                                tmp_path: Path) -> None:
-    place = Place(tmp_path / "audit", tmp_path / "cp.pem")
-    write_checkpoint(ctx.engine, place)
+    place = checkpointed(ctx, tmp_path)
     with ctx.engine.connect() as conn:
         prev = conn.execute(text("SELECT hash FROM audit_events WHERE case_id = 1 AND seq = 2")).scalar()
     _sql(ctx, "DELETE FROM audit_events WHERE case_id = 1 AND seq = 3",
@@ -372,8 +375,7 @@ def test_a_downgrade_to_the_fallback_algorithm_is_named(ctx: ServiceContext) -> 
 # -- checkpoints ---------------------------------------------------------------------------------
 
 def test_an_event_changed_before_the_checkpoint_is_named(ctx: ServiceContext, tmp_path: Path) -> None:
-    place = Place(tmp_path / "audit", tmp_path / "cp.pem")
-    write_checkpoint(ctx.engine, place)
+    place = checkpointed(ctx, tmp_path)
     _sql(ctx, "UPDATE audit_events SET reason = '改' WHERE case_id = 2 AND seq = 5",
          "UPDATE audit_events SET hash = 'ab' WHERE case_id = 2 AND seq = 5",
          "UPDATE cases SET audit_hash = 'ab' WHERE id = 2")
@@ -381,8 +383,7 @@ def test_an_event_changed_before_the_checkpoint_is_named(ctx: ServiceContext, tm
 
 
 def test_a_forged_or_replaced_checkpoint_file_is_named(ctx: ServiceContext, tmp_path: Path) -> None:
-    place = Place(tmp_path / "audit", tmp_path / "cp.pem")
-    write_checkpoint(ctx.engine, place)
+    place = checkpointed(ctx, tmp_path)
     write_checkpoint(ctx.engine, place)
     assert _problems(ctx, place) == []
     lines = place.log.read_text().splitlines()
@@ -576,8 +577,7 @@ def test_the_application_role_may_not_rewrite_or_empty_the_trail_on_postgresql(c
 
 def test_a_later_checkpoint_does_not_launder_a_case_deleted_before_it(ctx: ServiceContext,
                                                                      tmp_path: Path) -> None:
-    place = Place(tmp_path / "audit", tmp_path / "cp.pem")
-    write_checkpoint(ctx.engine, place)
+    place = checkpointed(ctx, tmp_path)
     tables = ["audit_events", "callbacks", "reviews", "handling_reports", "callback_tasks", "pressure_steps",
               "notifications", "extensions"]
     _sql(ctx, *[f"DELETE FROM {t} WHERE case_id = 2" for t in tables], "DELETE FROM cases WHERE id = 2")
