@@ -20,12 +20,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import insert
 from sqlmodel import Session
 
 from duban.models import AuditEvent, Case
 from duban.services.auditkeys import KeyRing, default_keyring
 from duban.services.auditrows import covered_tables, take
+from duban.services.driver import inserting
 from duban.services.redaction import case_identity, redact_text
 
 KEYS = "duban.audit_keys"  # session.info key: the KeyRing of the transaction's service
@@ -134,7 +134,8 @@ def legacy_hash(*, prev_hash: str, case_id: int, seq: int, at: dt.datetime, acto
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
-_INSERT = insert(AuditEvent.__table__)  # type: ignore[attr-defined]
+_EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
+_INSERT = inserting(_EVENTS, [c.name for c in _EVENTS.c if c.name != "id"], returning_id=False)
 
 
 def keys_of(session: Session) -> KeyRing:
@@ -192,11 +193,11 @@ def append_event(
     alg, kid, digest = seal(keys, prev_hash=case.audit_hash, case_id=case.id, seq=seq, at=at,
                             actor=actor, actor_role=actor_role, action=action, from_state=from_state,
                             to_state=case.state, reason=reason, data=data, facts=facts, rows=rows)
-    session.connection().execute(_INSERT, [{
+    _INSERT.run(session, {
         "case_id": case.id, "seq": seq, "at": at, "actor": actor, "actor_role": actor_role,
         "action": action, "from_state": from_state, "to_state": case.state, "reason": reason,
         "reason_redacted": reason_redacted, "data": data, "prev_hash": case.audit_hash,
         "hash": digest, "alg": alg, "key_id": kid, "facts": facts, "rows": rows,
-    }])
+    })
     case.audit_seq = seq
     case.audit_hash = digest

@@ -11,11 +11,11 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from duban.clock import as_utc, local_date
 from duban.db import writer_lock
@@ -32,6 +32,7 @@ from duban.services import pressure
 from duban.services.audit import KEYS, append_event
 from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
+from duban.services.driver import Prepared
 from duban.services.forms import parse_form
 from duban.services.handlers import HANDLERS, Guards, Step, calendar_of
 from duban.services.persist import WRITE_COLUMNS, fetch_cases, insert_case, insert_row, track
@@ -53,24 +54,26 @@ _CASES = Case.__table__  # type: ignore[attr-defined]
 # An action reads the case without its raw title and summary: it never needs them (they are
 # written once, at registration), and the statement a unit's action sends names no raw text.
 _LOAD = {
-    (by, locked): (lambda q: q.with_for_update() if locked else q)(
-        select(*WRITE_COLUMNS).where(_CASES.c[by] == bindparam("ref")))
+    (by, locked): Prepared((lambda q: q.with_for_update() if locked else q)(
+        select(*WRITE_COLUMNS).where(_CASES.c[by] == bindparam("ref"))))
     for by in ("id", "number") for locked in (False, True)
 }
 
 # Open cases of a matter, oldest first; the first the registering actor may see is linked to.
-_OPEN_BY_MATTER = (select(Case).where(col(Case.matter_key) == bindparam("key"),
-                                      col(Case.state).in_(OPEN_STATES))
-                   .order_by(col(Case.id)).limit(100))
+_OPEN_BY_MATTER = Prepared(select(*WRITE_COLUMNS).where(_CASES.c.matter_key == bindparam("key"),
+                                                        or_(*(_CASES.c.state == s for s in OPEN_STATES)))
+                           .order_by(_CASES.c.id).limit(100))
 _SEQS = CaseNumberSeq.__table__  # type: ignore[attr-defined]
 _NUMBER_ROW = {
-    dialect: make_insert(_SEQS).values(office_id=bindparam("office"), year=bindparam("in_year"), last=0)
-    .on_conflict_do_nothing(index_elements=["office_id", "year"])
+    dialect: Prepared(make_insert(_SEQS).values(office_id=bindparam("office"),
+                                                year=bindparam("in_year"), last=0)
+                      .on_conflict_do_nothing(index_elements=["office_id", "year"]))
     for dialect, make_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
-_NEXT_NUMBER = (update(_SEQS)
-                .where(_SEQS.c.office_id == bindparam("office"), _SEQS.c.year == bindparam("in_year"))
-                .values(last=_SEQS.c.last + 1).returning(_SEQS.c.last))
+_NEXT_NUMBER = Prepared(update(_SEQS)
+                        .where(_SEQS.c.office_id == bindparam("office"),
+                               _SEQS.c.year == bindparam("in_year"))
+                        .values(last=_SEQS.c.last + 1).returning(_SEQS.c.last))
 
 
 def _held_by(case: Case, orgs: set[int]) -> bool:
@@ -381,8 +384,7 @@ class CaseService:
         takes the next number under the row's lock.
         """
         year = local_date(now).year
-        conn = session.connection()
         key = {"office": office.id, "in_year": year}
-        conn.execute(_NUMBER_ROW[conn.dialect.name], key)
-        last = conn.execute(_NEXT_NUMBER, key).scalar_one()
+        _NUMBER_ROW[self.ctx.engine.dialect.name].run(session, key)
+        last = _NEXT_NUMBER.scalar(session, key)
         return f"{office.code}-{year}-{last:05d}"

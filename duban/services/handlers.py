@@ -17,6 +17,7 @@ from duban.models import Callback, Case, Extension, HandlingReport, Objection, R
 from duban.services.auditrows import cover_instance
 from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
+from duban.services.driver import Prepared
 from duban.services.persist import insert_row
 from duban.services.pressure_actions import PRESSURE_HANDLERS, finish_callback_task, notify, notify_unit
 from duban.services.redaction import Identity, case_identity, redact_text
@@ -26,11 +27,11 @@ from duban.workcal import WorkCalendar
 
 # Built once: building a statement per call costs more than running it (cache keys, coercion).
 _REPORTS = HandlingReport.__table__  # type: ignore[attr-defined]
-_LAST_FINAL = select(func.max(_REPORTS.c.id)).where(
-    _REPORTS.c.case_id == bindparam("case_id"), _REPORTS.c.kind == "final")
+_LAST_FINAL = Prepared(select(func.max(_REPORTS.c.id).label("id")).where(
+    _REPORTS.c.case_id == bindparam("case_id"), _REPORTS.c.kind == "final"))
 _EXT = Extension.__table__  # type: ignore[attr-defined]
-_EXTENSIONS = (select(_EXT.c.status, func.count()).where(_EXT.c.case_id == bindparam("case_id"))
-               .group_by(_EXT.c.status))
+_EXTENSIONS = Prepared(select(_EXT.c.status, func.count().label("n"))
+                       .where(_EXT.c.case_id == bindparam("case_id")).group_by(_EXT.c.status))
 
 
 @dataclass
@@ -231,7 +232,7 @@ def report_progress(step: Step) -> None:
 
 
 def _last_final_report_id(step: Step) -> int | None:
-    return step.session.connection().execute(_LAST_FINAL, {"case_id": step.case_id}).scalar()
+    return _LAST_FINAL.scalar(step.session, {"case_id": step.case_id})  # type: ignore[no-any-return]
 
 
 def approve(step: Step) -> None:
@@ -332,8 +333,8 @@ class Guards:
     def _extensions(self, case: Case, statuses: tuple[str, ...]) -> int:
         counts = self._extension_counts.get(case.id)
         if counts is None:
-            rows = self.session.connection().execute(_EXTENSIONS, {"case_id": case.id})
-            counts = self._extension_counts[case.id] = {status: n for status, n in rows}
+            rows = _EXTENSIONS.rows(self.session, {"case_id": case.id})
+            counts = self._extension_counts[case.id] = {row["status"]: row["n"] for row in rows}
         return sum(counts.get(status, 0) for status in statuses)
 
     def extension_allowed(self, case: Case) -> bool:

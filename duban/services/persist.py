@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import bindparam, event, insert, select, update
+from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
@@ -22,6 +22,7 @@ from sqlmodel import Session, SQLModel
 from duban.errors import StaleCase
 from duban.models import Case
 from duban.services.auditrows import cover, forget
+from duban.services.driver import Prepared, forget_connection, inserting
 
 _TRACKED = "duban.cases"  # session.info key: the detached cases to write at commit
 _CASES = Case.__table__  # type: ignore[attr-defined]
@@ -29,9 +30,12 @@ _CASES = Case.__table__  # type: ignore[attr-defined]
 # read door (services/reading.py) reads, and only for those who may see them.
 WRITE_COLUMNS = [c for c in _CASES.c if c.name not in ("title", "summary")]
 _MANAGER = manager_of_class(Case)
-_UPDATES: dict[frozenset[str], Any] = {}
-_INSERTS: dict[str, tuple[Any, dict[str, Any]]] = {}
-_INSERT_CASE = insert(_CASES)
+_UPDATES: dict[frozenset[str], Prepared] = {}
+_INSERTS: dict[str, tuple[Prepared, dict[str, Any]]] = {}
+
+
+_CASE_COLUMNS = [key for key in _CASES.columns.keys() if key != "id"]
+_INSERT_CASE = inserting(_CASES, _CASE_COLUMNS)
 
 
 def track(session: Session, case: Case) -> Case:
@@ -42,13 +46,17 @@ def track(session: Session, case: Case) -> Case:
     return case
 
 
-def fetch_cases(session: Session, query: Executable, params: dict[str, Any] | None = None, *,
-                for_write: bool) -> list[Case]:
+def fetch_cases(session: Session, query: Executable | Prepared, params: dict[str, Any] | None = None,
+                *, for_write: bool) -> list[Case]:
     """The cases a `select(Case)` finds, built from Core rows, detached; tracked if for writing.
 
-    Core rows and a detached instance cost about half of what an ORM load into the session does.
+    Core rows and a detached instance cost about half of what an ORM load into the session does;
+    a `Prepared` select (an action's own load) goes straight to the driver.
     """
-    rows = session.connection().execute(query, params).mappings()
+    if isinstance(query, Prepared):
+        rows: Any = query.rows(session, params)
+    else:
+        rows = session.connection().execute(query, params).mappings()
     cases = [_detached(row) for row in rows]
     if for_write:
         for case in cases:
@@ -71,40 +79,36 @@ def insert_row(session: Session, model: type[SQLModel], **values: Any) -> int:
     table = model.__table__  # type: ignore[attr-defined]
     statement, defaults = _INSERTS.get(table.name) or _insert_for(model)
     row = {**defaults, **values}
-    row_id = _new_id(session.connection().execute(statement, row))
+    row_id = int(statement.scalar(session, row))
     cover(session, table.name, row, row_id)  # named in the action's audit event
     return row_id
 
 
-def _new_id(result: Any) -> int:
-    return int(result.inserted_primary_key[0])
-
-
-def _insert_for(model: type[SQLModel]) -> tuple[Any, dict[str, Any]]:
+def _insert_for(model: type[SQLModel]) -> tuple[Prepared, dict[str, Any]]:
     table = model.__table__  # type: ignore[attr-defined]
     defaults = {name: info.get_default(call_default_factory=True)
                 for name, info in model.model_fields.items()
                 if name in table.columns and name != "id"}
-    _INSERTS[table.name] = (insert(table), defaults)
+    _INSERTS[table.name] = (inserting(table, list(defaults)), defaults)
     return _INSERTS[table.name]
 
 
 def insert_case(session: Session, case: Case) -> Case:
     """Store a new case and track it (see `track`): later changes in the transaction are saved."""
-    values = {key: getattr(case, key) for key in _CASES.columns.keys() if key != "id"}
-    case_id = _new_id(session.connection().execute(_INSERT_CASE, values))
+    values = {key: getattr(case, key) for key in _CASE_COLUMNS}
+    case_id = int(_INSERT_CASE.scalar(session, values))
     set_committed_value(case, "id", case_id)
     make_transient_to_detached(case)  # stored: its history starts now
     return track(session, case)
 
 
-def _update_for(keys: frozenset[str]) -> Any:
+def _update_for(keys: frozenset[str]) -> Prepared:
     statement = _UPDATES.get(keys)
     if statement is None:
-        statement = _UPDATES[keys] = (
+        statement = _UPDATES[keys] = Prepared(
             update(_CASES)
             .where(_CASES.c.id == bindparam("case_id"), _CASES.c.version == bindparam("loaded_version"))
-            .values({key: bindparam(f"new_{key}", type_=_CASES.c[key].type) for key in keys}))
+            .values({key: bindparam(f"new_{key}", type_=_CASES.c[key].type) for key in sorted(keys)}))
     return statement
 
 
@@ -136,10 +140,12 @@ def save_tracked(session: Session) -> None:
         if pending is not None:
             batches.setdefault(pending[0], []).append((case, pending[1]))
     for keys, items in batches.items():
-        conn = session.connection()
-        result = conn.execute(_update_for(keys), [params for _, params in items])
-        if result.rowcount != len(items):
-            _raise_stale(conn, items)
+        statement = _update_for(keys)
+        params = [params for _, params in items]
+        touched = statement.rowcount(session, params[0]) if len(params) == 1 \
+            else statement.run_many(session, params)
+        if touched != len(items):
+            _raise_stale(session.connection(), items)
         for case, _ in items:
             instance_state(case).committed_state.clear()  # stored: the base of the next change
 
@@ -166,3 +172,9 @@ def _write_tracked(session: OrmSession) -> None:
 def _forget_tracked(session: OrmSession) -> None:
     session.info.pop(_TRACKED, None)
     forget(session)  # type: ignore[arg-type]
+    forget_connection(session)  # type: ignore[arg-type]
+
+
+@event.listens_for(OrmSession, "after_commit")
+def _commit_done(session: OrmSession) -> None:
+    forget_connection(session)  # type: ignore[arg-type]

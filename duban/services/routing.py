@@ -10,6 +10,7 @@ from duban.errors import AvoidanceViolation, InvalidActionInput
 from duban.models import Case, RepeatContact, Subject
 from duban.services.context import Actor
 from duban.services.directory import OrgDirectory, OrgInfo
+from duban.services.driver import Prepared
 from duban.services.scope import in_region
 from duban.services.subjects import avoided_orgs
 
@@ -39,27 +40,26 @@ def commission_for(orgs: OrgDirectory, office: OrgInfo) -> OrgInfo | None:
 
 _SUBJECTS = Subject.__table__  # type: ignore[attr-defined]
 _REPEATS = RepeatContact.__table__  # type: ignore[attr-defined]
-_SUBJECT_ORG = select(_SUBJECTS.c.org_id).where(_SUBJECTS.c.id == bindparam("subject_id"))
+_SUBJECT_ORG = Prepared(select(_SUBJECTS.c.org_id).where(_SUBJECTS.c.id == bindparam("subject_id")))
 # The subjects of a case and of every repeat complaint linked to it, in one query. UNION ALL, not
 # `id = … OR id IN (…)`: PostgreSQL answers an OR with a subquery by scanning every subject.
-_CASE_SUBJECTS = union_all(
+_CASE_SUBJECTS = Prepared(union_all(
     select(_SUBJECTS.c.name, _SUBJECTS.c.org_id).where(_SUBJECTS.c.id == bindparam("subject_id")),
     select(_SUBJECTS.c.name, _SUBJECTS.c.org_id)
     .join(_REPEATS, _REPEATS.c.subject_id == _SUBJECTS.c.id)
-    .where(_REPEATS.c.case_id == bindparam("case_id")))
+    .where(_REPEATS.c.case_id == bindparam("case_id"))))
 
 
 def subject_org_id(session: Session, case: Case) -> int | None:
     if case.subject_id is None:
         return None
-    return session.connection().execute(_SUBJECT_ORG, {"subject_id": case.subject_id}).scalar()
+    return _SUBJECT_ORG.scalar(session, {"subject_id": case.subject_id})  # type: ignore[no-any-return]
 
 
 def avoided_for(session: Session, orgs: OrgDirectory, case: Case) -> set[int]:
     """Every org the case must be kept from: whom it, or any complaint linked to it, is about."""
-    rows = session.connection().execute(_CASE_SUBJECTS, {"subject_id": case.subject_id,
-                                                         "case_id": case.id})
-    return avoided_orgs(orgs, [(name, org_id) for name, org_id in rows],
+    rows = _CASE_SUBJECTS.rows(session, {"subject_id": case.subject_id, "case_id": case.id})
+    return avoided_orgs(orgs, [(row["name"], row["org_id"]) for row in rows],
                         near=orgs.by_id(case.office_id))
 
 

@@ -1,0 +1,151 @@
+"""Statements of the write path, compiled once per dialect and handed straight to the driver.
+
+An action runs about six small statements. Through SQLAlchemy's execution each one costs several
+times what the driver spends on it (cache keys, execution context, result objects); here a Core
+statement is compiled once per dialect into its SQL text, the order of its parameters and the
+conversions SQLAlchemy would apply to them and to the columns it returns, and each execution is
+one call on the DBAPI connection of the caller's transaction.
+
+The statements stay SQLAlchemy Core (one place owns the SQL, dialects are SQLAlchemy's). While
+anything listens to the engine's statement events (tests that record every statement), the
+statement goes through `exec_driver_sql` instead, so it is seen exactly as sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Table, bindparam, insert
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.sql import ClauseElement
+from sqlmodel import Session
+
+Processor = Callable[[Any], Any] | None
+_MISSING = object()
+
+
+class _Compiled:
+    """One statement's text and conversions for one dialect."""
+
+    __slots__ = ("sql", "positional", "binds", "columns", "results")
+
+    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = str(compiled)
+        if "POSTCOMPILE" in self.sql:
+            raise ValueError("IN lists are expanded per execution: write them as = … OR = …")
+        self.positional = bool(compiled.positional)
+        binds = compiled.binds
+        names = tuple(compiled.positiontup or ()) if self.positional else tuple(binds)
+        # (name, conversion, value fixed in the statement) per parameter, in the driver's order.
+        self.binds: tuple[tuple[str, Processor, Any], ...] = tuple(
+            (name, binds[name].type.dialect_impl(dialect).bind_processor(dialect),
+             binds[name].effective_value if binds[name].value is not None
+             or binds[name].callable is not None else _MISSING)
+            for name in names)
+        returned = list(_returned_columns(statement))
+        self.columns: tuple[str, ...] = tuple(name for name, _ in returned)
+        self.results: tuple[Processor, ...] = tuple(
+            type_.dialect_impl(dialect).result_processor(dialect, None) for _, type_ in returned)
+
+    def params(self, values: Mapping[str, Any]) -> Any:
+        converted = []
+        for name, process, fixed in self.binds:
+            value = values.get(name, fixed)
+            if value is _MISSING:
+                raise KeyError(f"statement parameter {name!r} not given: {self.sql[:80]}")
+            converted.append(value if process is None else process(value))
+        if self.positional:
+            return tuple(converted)
+        return dict(zip([name for name, _, _ in self.binds], converted, strict=True))
+
+    def row(self, raw: Sequence[Any]) -> dict[str, Any]:
+        return {name: value if process is None or value is None else process(value)
+                for name, process, value in zip(self.columns, self.results, raw, strict=True)}
+
+
+def _returned_columns(statement: ClauseElement) -> Iterable[tuple[str, Any]]:
+    """(name, type) of what the statement returns: a SELECT's columns or a RETURNING clause."""
+    for column in getattr(statement, "exported_columns", ()):
+        yield column.key, column.type
+
+
+class Prepared:
+    """A Core statement run at driver level inside a session's (or connection's) transaction."""
+
+    __slots__ = ("statement", "_by_dialect")
+
+    def __init__(self, statement: ClauseElement) -> None:
+        self.statement = statement
+        self._by_dialect: dict[str, _Compiled] = {}
+
+    def _for(self, dialect: Dialect) -> _Compiled:
+        compiled = self._by_dialect.get(dialect.name)
+        if compiled is None:
+            compiled = self._by_dialect[dialect.name] = _Compiled(self.statement, dialect)
+        return compiled
+
+    def run(self, where: Session | Connection, values: Mapping[str, Any] | None = None) -> Any:
+        """Execute once; the DBAPI cursor (or SQLAlchemy's result while statements are observed)."""
+        conn = _connection(where)
+        compiled = self._for(conn.dialect)
+        params = compiled.params(values or {})
+        if conn.dispatch.before_cursor_execute:
+            return conn.exec_driver_sql(compiled.sql, params)
+        return conn.connection.driver_connection.execute(compiled.sql, params)  # type: ignore[union-attr]
+
+    def run_many(self, where: Session | Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+        """executemany; the number of rows the statement touched."""
+        conn = _connection(where)
+        compiled = self._for(conn.dialect)
+        params = [compiled.params(values) for values in rows]
+        if conn.dispatch.before_cursor_execute:
+            return int(conn.exec_driver_sql(compiled.sql, params).rowcount)
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor.executemany(compiled.sql, params)
+        return int(cursor.rowcount)
+
+    def rows(self, where: Session | Connection, values: Mapping[str, Any] | None = None
+             ) -> list[dict[str, Any]]:
+        """The rows returned, as dicts of converted values."""
+        conn = _connection(where)
+        compiled = self._for(conn.dialect)
+        return [compiled.row(raw) for raw in self.run(conn, values).fetchall()]
+
+    def scalar(self, where: Session | Connection, values: Mapping[str, Any] | None = None) -> Any:
+        """The first column of the first row, converted; None when no row."""
+        conn = _connection(where)
+        compiled = self._for(conn.dialect)
+        raw = self.run(conn, values).fetchone()
+        if raw is None:
+            return None
+        process = compiled.results[0]
+        return raw[0] if process is None or raw[0] is None else process(raw[0])
+
+    def rowcount(self, where: Session | Connection, values: Mapping[str, Any] | None = None) -> int:
+        return int(self.run(where, values).rowcount)
+
+
+_CONNECTION = "duban.connection"  # session.info key: the transaction's Connection, asked for once
+
+
+def _connection(where: Session | Connection) -> Connection:
+    if isinstance(where, Connection):
+        return where
+    conn = where.info.get(_CONNECTION)
+    if conn is None or conn.closed or not conn.in_transaction():
+        conn = where.info[_CONNECTION] = where.connection()
+    return conn  # type: ignore[no-any-return]
+
+
+def forget_connection(session: Session) -> None:
+    """The transaction ended: the next statement asks the session for its connection again."""
+    session.info.pop(_CONNECTION, None)
+
+
+def inserting(table: Table, columns: Iterable[str], *, returning_id: bool = True) -> Prepared:
+    """INSERT of these columns (parameters named as the columns), returning the new id."""
+    statement = insert(table).values({name: bindparam(name, type_=table.c[name].type)
+                                      for name in columns})
+    return Prepared(statement.returning(table.c.id) if returning_id else statement)
