@@ -9,7 +9,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import bindparam, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -41,6 +41,7 @@ from duban.services.reredact import reredact_case
 from duban.services.scope import in_region, may_act, may_see, region_of
 from duban.services.subjects import SubjectMatch
 from duban.services.subjects import resolve as resolve_subject
+from duban.services.writetx import WriteTx
 from duban.states import CaseAdapter, CaseState, allowed_actions, fire, triggers
 from duban.states.definition import OPEN_STATES
 from duban.states.machine import failed_guards
@@ -115,17 +116,20 @@ class CaseService:
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:
-        # No autoflush: case rows are written by persist.py at commit, and the rows an action
-        # adds go in by Core at once; nothing of an action waits in the unit of work.
-        with writer_lock(self.ctx.engine), \
-                Session(self._write_engine, expire_on_commit=False, autoflush=False) as session:
-            session.info[KEYS] = self.ctx.audit_keys
+        # A WriteTx, not a Session: case rows are written by persist.py at commit, the rows an
+        # action adds go in by prepared statements at once, and the ORM is there only for the
+        # steps that ask for it (services/writetx.py).
+        with writer_lock(self.ctx.engine):
+            tx = WriteTx(self._write_engine)
+            tx.info[KEYS] = self.ctx.audit_keys
             try:
-                yield session
-                session.commit()
+                yield cast(Session, tx)
+                tx.commit()
             except BaseException:
-                session.rollback()
+                tx.rollback()
                 raise
+            finally:
+                tx.close()
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -168,9 +168,14 @@ def _write_tracked(session: OrmSession) -> None:
     save_tracked(session)  # type: ignore[arg-type]
 
 
+def forget_tracked(session: Session) -> None:
+    """The transaction was rolled back: its tracked cases are not written."""
+    session.info.pop(_TRACKED, None)
+
+
 @event.listens_for(OrmSession, "after_rollback")
 def _forget_tracked(session: OrmSession) -> None:
-    session.info.pop(_TRACKED, None)
+    forget_tracked(session)  # type: ignore[arg-type]
     forget(session)  # type: ignore[arg-type]
     forget_connection(session)  # type: ignore[arg-type]
 

@@ -400,7 +400,7 @@ _DRIVER_SQL = {"sqlite": _OF_CASE_SQL.format("?"), "postgresql": _OF_CASE_SQL.fo
 
 def case_identity(session: Session | Connection, case_id: int) -> Identity:
     """The identity of everyone who complained in a case (first and repeat), in one query."""
-    conn = session.connection() if isinstance(session, Session) else session
+    conn = session if isinstance(session, Connection) else session.connection()
     sql = _DRIVER_SQL.get(conn.dialect.name)
     driver = conn.connection.driver_connection
     if sql is None or driver is None:
