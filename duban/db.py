@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import event, exc
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import SQLModel, create_engine
 
 from duban.config.settings import get_settings
@@ -65,7 +65,7 @@ def _ping_if_idle(dbapi_conn, record, _proxy) -> None:  # type: ignore[no-untype
         raise exc.DisconnectionError(str(error)) from error
 
 
-class _WriterLock:
+class WriterLock:
     """This process's turn to write an SQLite file: a thread lock, then the file's `flock`.
 
     SQLite makes a writer that finds the database locked poll with growing sleeps (1, 2, 5,
@@ -80,6 +80,8 @@ class _WriterLock:
         self._depth = 0
         self._fd: int | None = None
         self._pid = 0
+        self._owner = 0  # the thread holding the turn
+        self._kept: tuple[int, Engine, Connection] | None = None  # (pid, engine, its connection)
 
     def __enter__(self) -> None:
         self._thread.acquire()
@@ -88,6 +90,7 @@ class _WriterLock:
             if self._fd is None or self._pid != os.getpid():  # a forked child opens its own
                 self._fd, self._pid = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
             fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self._owner = threading.get_ident()
 
     def __exit__(self, *_: object) -> None:
         if self._depth == 1 and self._fd is not None:
@@ -95,13 +98,43 @@ class _WriterLock:
         self._depth -= 1
         self._thread.release()
 
+    def connection(self, engine: Engine) -> Connection | None:
+        """The connection this process's outermost writer uses, opened once and kept.
 
-_WRITERS: dict[str, _WriterLock] = {}
+        Only the holder of the turn uses it, so one is enough: a write transaction then skips
+        checking a connection out of the pool and back. None when nested (the inner writer
+        opens its own, as before) or when not holding the turn.
+        """
+        if self._depth != 1 or self._owner != threading.get_ident():
+            return None
+        kept = self._kept
+        if kept is not None and kept[0] == os.getpid() and kept[1] is engine and not kept[2].closed:
+            return kept[2]
+        if kept is not None and kept[0] == os.getpid():
+            kept[2].close()  # another engine on the same file wrote last
+        conn = engine.connect().execution_options(sqlite_begin="IMMEDIATE")
+        self._kept = (os.getpid(), engine, conn)
+        if not event.contains(engine, "engine_disposed", self._release):
+            event.listen(engine, "engine_disposed", self._release)
+        return conn
+
+    def _release(self, engine: Engine) -> None:
+        kept = self._kept
+        if kept is not None and kept[1] is engine:
+            self._kept = None
+            if kept[0] == os.getpid():
+                # Closed for good, not returned to the pool the disposal left behind: a restore
+                # replaces the file next.
+                kept[2].invalidate()
+                kept[2].close()
+
+
+_WRITERS: dict[str, WriterLock] = {}
 _WRITERS_GUARD = threading.Lock()
 
 
-def writer_lock(engine: Engine) -> AbstractContextManager[None]:
-    """Writers of one SQLite database take turns here before BEGIN IMMEDIATE (see _WriterLock).
+def writer_lock(engine: Engine) -> WriterLock | AbstractContextManager[None]:
+    """Writers of one SQLite database take turns here before BEGIN IMMEDIATE (see WriterLock).
 
     PostgreSQL locks rows, not the database: nothing to wait for here.
     """
@@ -112,7 +145,7 @@ def writer_lock(engine: Engine) -> AbstractContextManager[None]:
     with _WRITERS_GUARD:
         if key not in _WRITERS:
             on_disk = bool(database) and database != ":memory:"
-            _WRITERS[key] = _WriterLock(f"{database}.writer-lock" if on_disk else None)
+            _WRITERS[key] = WriterLock(f"{database}.writer-lock" if on_disk else None)
         return _WRITERS[key]
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from duban.clock import as_utc, local_date
-from duban.db import writer_lock
+from duban.db import WriterLock, writer_lock
 from duban.deadlines import apply_limit
 from duban.errors import (
     ActionNotAllowed,
@@ -119,8 +119,10 @@ class CaseService:
         # A WriteTx, not a Session: case rows are written by persist.py at commit, the rows an
         # action adds go in by prepared statements at once, and the ORM is there only for the
         # steps that ask for it (services/writetx.py).
-        with writer_lock(self.ctx.engine):
-            tx = WriteTx(self._write_engine)
+        lock = writer_lock(self.ctx.engine)
+        with lock:
+            tx = WriteTx(self._write_engine,
+                         lock.connection(self.ctx.engine) if isinstance(lock, WriterLock) else None)
             tx.info[KEYS] = self.ctx.audit_keys
             try:
                 yield cast(Session, tx)

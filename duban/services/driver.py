@@ -14,11 +14,12 @@ statement goes through `exec_driver_sql` instead, so it is seen exactly as sent.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import Session
 
 Processor = Callable[[Any], Any] | None
@@ -31,7 +32,7 @@ class _Compiled:
     __slots__ = ("sql", "positional", "binds", "columns", "results")
 
     def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
-        compiled = statement.compile(dialect=dialect)
+        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
         self.sql = str(compiled)
         if "POSTCOMPILE" in self.sql:
             raise ValueError("IN lists are expanded per execution: write them as = … OR = …")

@@ -25,9 +25,10 @@ class WriteTx:
     """One write transaction (or several in a row, as a Session: `commit` ends one, the next
     statement begins another)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, kept: Connection | None = None) -> None:
         self._engine = engine
-        self._conn: Connection | None = None
+        self._kept = kept  # the writer's connection (db.writer_lock), not this transaction's to close
+        self._conn: Connection | None = kept
         self._orm: Session | None = None
         self.info: dict[str, Any] = {}
 
@@ -83,6 +84,9 @@ class WriteTx:
         if self._orm is not None:
             self._orm.close()
             self._orm = None
-        if self._conn is not None:
+        if self._conn is not None and self._conn is self._kept:
+            if self._conn.in_transaction():
+                self._conn.rollback()
+        elif self._conn is not None:
             self._conn.close()
-            self._conn = None
+        self._conn = None
