@@ -29,6 +29,7 @@ from duban.services.driver import inserting
 from duban.services.redaction import case_identity, redact_text
 
 KEYS = "duban.audit_keys"  # session.info key: the KeyRing of the transaction's service
+EVENTS = "duban.events"  # session.info key: events written at commit, beside their case rows
 
 # The case's changing facts an event fixes, in this order (the static ones are covered by the
 # registration's `rows`, config/audit.toml [tables.cases]).
@@ -135,7 +136,8 @@ def legacy_hash(*, prev_hash: str, case_id: int, seq: int, at: dt.datetime, acto
 
 
 _EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
-_INSERT = inserting(_EVENTS, [c.name for c in _EVENTS.c if c.name != "id"], returning_id=False)
+EVENT_COLUMNS = [c.name for c in _EVENTS.c if c.name != "id"]
+INSERT_EVENT = inserting(_EVENTS, EVENT_COLUMNS, returning_id=False)
 
 
 def keys_of(session: Session) -> KeyRing:
@@ -171,8 +173,8 @@ def append_event(
 ) -> None:
     """Write the next event of the case in the caller's transaction.
 
-    A Core INSERT, not an ORM object: an event is never read back or changed in the action that
-    writes it, and skipping the unit of work is a measurable share of an action's cost. The rows
+    Written at commit with the case row it fixes (persist.save_tracked: on PostgreSQL one
+    statement for both), never read back or changed in the action that writes it. The rows
     the action wrote so far (auditrows.cover) and, at registration, the case's own facts are
     named in it. `reason_redacted` is the reason with identity cut out (not sealed: the rules
     that cut it may change); when the caller has not computed it, it is computed here.
@@ -193,7 +195,7 @@ def append_event(
     alg, kid, digest = seal(keys, prev_hash=case.audit_hash, case_id=case.id, seq=seq, at=at,
                             actor=actor, actor_role=actor_role, action=action, from_state=from_state,
                             to_state=case.state, reason=reason, data=data, facts=facts, rows=rows)
-    _INSERT.run(session, {
+    session.info.setdefault(EVENTS, []).append({
         "case_id": case.id, "seq": seq, "at": at, "actor": actor, "actor_role": actor_role,
         "action": action, "from_state": from_state, "to_state": case.state, "reason": reason,
         "reason_redacted": reason_redacted, "data": data, "prev_hash": case.audit_hash,

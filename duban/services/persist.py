@@ -11,16 +11,17 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import bindparam, event, select, update
+from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.orm.instrumentation import manager_of_class
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import Executable, Update
 from sqlmodel import Session, SQLModel
 
 from duban.errors import StaleCase
-from duban.models import Case
+from duban.models import AuditEvent, Case
+from duban.services.audit import EVENT_COLUMNS, EVENTS, INSERT_EVENT
 from duban.services.auditrows import cover, forget
 from duban.services.driver import Prepared, forget_connection, inserting
 
@@ -31,6 +32,8 @@ _CASES = Case.__table__  # type: ignore[attr-defined]
 WRITE_COLUMNS = [c for c in _CASES.c if c.name not in ("title", "summary")]
 _MANAGER = manager_of_class(Case)
 _UPDATES: dict[frozenset[str], Prepared] = {}
+_WITH_EVENT: dict[frozenset[str], Prepared] = {}
+_EVENT_TABLE = AuditEvent.__table__  # type: ignore[attr-defined]
 _INSERTS: dict[str, tuple[Prepared, dict[str, Any]]] = {}
 
 
@@ -127,27 +130,63 @@ def _pending_update(case: Case) -> tuple[frozenset[str], dict[str, Any]] | None:
     return frozenset(changed), params
 
 
-def save_tracked(session: Session) -> None:
-    """Write the tracked cases' changes: one statement per shape of change, all its cases at once.
+def _with_event_for(keys: frozenset[str]) -> Prepared:
+    """PostgreSQL: the case's UPDATE and its audit event's INSERT as one statement (one round
+    trip); the event goes in only if the update found the case at its loaded version."""
+    statement = _WITH_EVENT.get(keys)
+    if statement is None:
+        changed = cast(Update, _update_for(keys).statement).returning(_CASES.c.id).cte("changed")
+        event_row = select(*[bindparam(f"event_{name}", type_=_EVENT_TABLE.c[name].type)
+                             for name in EVENT_COLUMNS]).select_from(changed)
+        statement = _WITH_EVENT[keys] = Prepared(
+            insert(_EVENT_TABLE).from_select(EVENT_COLUMNS, event_row))
+    return statement
 
-    A sweep's chunk changes the same columns on many cases: one executemany (on PostgreSQL one
-    round trip for the chunk, not one per case). Any row whose version moved fails it all.
+
+def save_tracked(session: Session) -> None:
+    """Write the tracked cases' changes and the audit events fixing them.
+
+    One statement per shape of change, all its cases at once: a sweep's chunk changes the same
+    columns on many cases: one executemany (on PostgreSQL one round trip for the chunk, not one
+    per case). Any row whose version moved fails it all. The events follow, in the order they
+    were appended; a single action's case and event on PostgreSQL go in one statement.
     """
     tracked: dict[int, Case] = session.info.pop(_TRACKED, {})
+    events: list[dict[str, Any]] = session.info.pop(EVENTS, [])
     batches: dict[frozenset[str], list[tuple[Case, dict[str, Any]]]] = {}
     for case in tracked.values():
         pending = _pending_update(case)
         if pending is not None:
             batches.setdefault(pending[0], []).append((case, pending[1]))
+    if (len(batches) == 1 and len(events) == 1 and session.get_bind().dialect.name == "postgresql"):
+        ((keys, items),) = batches.items()
+        if len(items) == 1 and items[0][0].id == events[0]["case_id"]:
+            merged = {**items[0][1], **{f"event_{name}": value for name, value in events[0].items()}}
+            if _with_event_for(keys).rowcount(session, merged) != 1:
+                _raise_stale(session.connection(), items)
+            instance_state(items[0][0]).committed_state.clear()
+            return
     for keys, items in batches.items():
         statement = _update_for(keys)
-        params = [params for _, params in items]
-        touched = statement.rowcount(session, params[0]) if len(params) == 1 \
-            else statement.run_many(session, params)
+        rows = [params for _, params in items]
+        touched = statement.rowcount(session, rows[0]) if len(rows) == 1 \
+            else statement.run_many(session, rows)
         if touched != len(items):
             _raise_stale(session.connection(), items)
         for case, _ in items:
             instance_state(case).committed_state.clear()  # stored: the base of the next change
+    write_events(session, events)
+
+
+def write_events(session: Session, events: list[dict[str, Any]] | None = None) -> None:
+    """Insert audit events now: those given, else the transaction's pending ones (a step that
+    rewrites a case's events, as re-redaction does, first has them in the table)."""
+    if events is None:
+        events = session.info.pop(EVENTS, [])
+    if len(events) == 1:
+        INSERT_EVENT.run(session, events[0])
+    elif events:
+        INSERT_EVENT.run_many(session, events)
 
 
 def _raise_stale(conn: Any, items: list[tuple[Case, dict[str, Any]]]) -> None:
@@ -169,8 +208,9 @@ def _write_tracked(session: OrmSession) -> None:
 
 
 def forget_tracked(session: Session) -> None:
-    """The transaction was rolled back: its tracked cases are not written."""
+    """The transaction was rolled back: its tracked cases and events are not written."""
     session.info.pop(_TRACKED, None)
+    session.info.pop(EVENTS, None)
 
 
 @event.listens_for(OrmSession, "after_rollback")

@@ -19,6 +19,7 @@ from sqlmodel import Session, SQLModel
 
 from duban.db import writer_lock
 from duban.models import Case
+from duban.services.persist import write_events
 from duban.services.redaction import Identity, case_identities, redact_text
 
 # table -> (raw column, twin column) pairs. audit_events' trigger lets exactly this column change.
@@ -69,6 +70,7 @@ def reredact_case(session: Session, case: Case, identity: Identity) -> int:
     the other tables get one UPDATE per changed row.
     """
     assert case.id is not None
+    write_events(session)  # this transaction's events of the case are rewritten too
     changed = 0
     conn = session.connection()
     # The raw texts by a statement of their own: an action loads its case without them.
