@@ -13,6 +13,7 @@ statement goes through `exec_driver_sql` instead, so it is seen exactly as sent.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
 
@@ -29,7 +30,8 @@ _MISSING = object()
 class _Compiled:
     """One statement's text and conversions for one dialect."""
 
-    __slots__ = ("sql", "positional", "binds", "columns", "results")
+    __slots__ = ("sql", "positional", "binds", "names", "get", "convert", "has_fixed", "columns",
+                 "results")
 
     def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
         compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
@@ -45,12 +47,31 @@ class _Compiled:
              binds[name].effective_value if binds[name].value is not None
              or binds[name].callable is not None else _MISSING)
             for name in names)
+        self.names = names
+        self.has_fixed = any(fixed is not _MISSING for _, _, fixed in self.binds)
+        # The common case at C speed: every value given, a few of them converted.
+        self.get = operator.itemgetter(*names) if len(names) > 1 else \
+            (lambda values: (values[names[0]],)) if names else (lambda values: ())
+        self.convert = [(i, process) for i, (_, process, _) in enumerate(self.binds) if process]
         returned = list(_returned_columns(statement))
         self.columns: tuple[str, ...] = tuple(name for name, _ in returned)
         self.results: tuple[Processor, ...] = tuple(
             type_.dialect_impl(dialect).result_processor(dialect, None) for _, type_ in returned)
 
     def params(self, values: Mapping[str, Any]) -> Any:
+        if self.has_fixed:
+            return self._params_with_fixed(values)
+        try:
+            got = self.get(values)
+        except KeyError as missing:
+            raise KeyError(f"statement parameter {missing} not given: {self.sql[:80]}") from None
+        if self.convert:
+            got = list(got)
+            for i, process in self.convert:
+                got[i] = process(got[i])
+        return tuple(got) if self.positional else dict(zip(self.names, got, strict=True))
+
+    def _params_with_fixed(self, values: Mapping[str, Any]) -> Any:
         converted = []
         for name, process, fixed in self.binds:
             value = values.get(name, fixed)
