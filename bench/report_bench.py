@@ -276,6 +276,7 @@ def import_rate(rows: int, workdir: Path, url: str | None = None) -> None:
           flush=True)
     emit("import", elapsed, "s", peak_mb=memory_mb(), backend=engine.dialect.name, rows=rows,
          note=f"{rows / elapsed:,.0f} rows/s; created {result.created:,}, rejected {result.rejected}")
+    emit("import_rate", rows / elapsed, "rows/s", backend=engine.dialect.name, rows=rows)
     started = time.perf_counter()
     again = import_file(ctx, path, actor=Actor("bench", "clerk"))
     elapsed = time.perf_counter() - started
