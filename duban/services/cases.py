@@ -9,6 +9,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import bindparam, or_, update
@@ -100,15 +101,19 @@ def matter_key(subject_name: str, title: str) -> str:
     return hashlib.sha256(f"{fold(subject_name)}|{fold(title)}".encode()).hexdigest()[:32]
 
 
+@lru_cache(maxsize=16)
+def _write_engine(engine: Engine) -> Engine:
+    """SQLite: take the write lock at BEGIN, so read-check-write is serialised (see db.py). Made
+    once per engine: a service is made per request."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(sqlite_begin="IMMEDIATE")
+    return engine
+
+
 class CaseService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
-        self._write_engine: Engine
-        if ctx.engine.dialect.name == "sqlite":
-            # Take SQLite's write lock at BEGIN, so read-check-write is serialised (see db.py).
-            self._write_engine = ctx.engine.execution_options(sqlite_begin="IMMEDIATE")
-        else:
-            self._write_engine = ctx.engine
+        self._write_engine = _write_engine(ctx.engine)
 
     def transaction(self) -> AbstractContextManager[Session]:
         """A write transaction for a batch of `act_in` calls: all of them commit, or none."""
