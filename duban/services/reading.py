@@ -32,6 +32,7 @@ from duban.models import (
     Subject,
 )
 from duban.services.context import Actor, ServiceContext
+from duban.services.driver import Prepared
 from duban.services.persist import fetch_cases
 from duban.services.privacy import complainant_view, may_ever_see_identity, may_see_identity
 from duban.services.queries import (
@@ -321,7 +322,7 @@ def texts_in_hand(session: Session, ctx: ServiceContext, case: Case, *, actor: A
 
 # -- one case --------------------------------------------------------------------------------
 
-_DOOR_LOAD = {by: select(*redacted_columns(_CASES)).where(_CASES.c[by] == bindparam("ref"))
+_DOOR_LOAD = {by: Prepared(select(*redacted_columns(_CASES)).where(_CASES.c[by] == bindparam("ref")))
               for by in ("id", "number")}
 
 
@@ -351,10 +352,10 @@ HISTORY: dict[str, tuple[Any, Any]] = {
     "extensions": (Extension, Extension.id),
 }
 BOUNDED = ("timeline", "reports")
-_HISTORY_SQL: dict[tuple[str, str, bool], Any] = {}
+_HISTORY_SQL: dict[tuple[str, str, bool], Prepared] = {}
 
 
-def _history_sql(kind: str, shape: str, raw: bool) -> Any:
+def _history_sql(kind: str, shape: str, raw: bool) -> Prepared:
     """The prebuilt statement for one collection (built once: building and keying a statement
     on every call cost as much as running it). shape: "all", "page" or "newest"; raw: the texts
     as written (only for a reader who may see identity), else their redacted twins."""
@@ -372,7 +373,7 @@ def _history_sql(kind: str, shape: str, raw: bool) -> Any:
             statement = statement.order_by(order)
         if shape == "page":
             statement = statement.limit(bindparam("limit")).offset(bindparam("offset"))
-        statement = _HISTORY_SQL[key] = statement
+        statement = _HISTORY_SQL[key] = Prepared(statement)
     return statement
 
 
@@ -381,7 +382,7 @@ def _history(session: Session, case_id: int, kind: str, *, raw: bool, limit: int
     """Rows of one collection as plain dicts, oldest first: all of them, a page, or the newest `limit`."""
     shape = "all" if limit is None else "newest" if newest else "page"
     params = {"case_id": case_id, "limit": limit, "offset": offset}
-    rows = [dict(r) for r in session.connection().execute(_history_sql(kind, shape, raw), params).mappings()]
+    rows = _history_sql(kind, shape, raw).rows(session, params)
     return rows[::-1] if shape == "newest" else rows
 
 
