@@ -1,9 +1,10 @@
 """Recomputing stored deadlines when the official calendar changes (a new or amended year).
 
 Publishing a year can move a third of a million open deadlines at once, so both halves work in
-bulk. Finding reads each open case once and computes a due date once per distinct limit (a few
-hundred, not a million). Storing writes a chunk of cases and their audit events with a couple
-of statements, whose rows are made of values converted once per distinct move, not per case.
+bulk. Finding computes a due date once per distinct limit (a few hundred, not a million): SQLite
+reads each open case once, PostgreSQL groups them itself and sends only the moved. Storing
+writes a chunk of cases and their audit events with a couple of statements, whose rows are made
+of values converted once per distinct move, not per case; PostgreSQL stores two chunks at once.
 """
 
 from __future__ import annotations
