@@ -1,22 +1,24 @@
 """Recomputing stored deadlines when the official calendar changes (a new or amended year).
 
 Publishing a year can move a third of a million open deadlines at once, so both halves work in
-bulk. Finding reads each open case once and computes a due date once per distinct limit (a few
-hundred, not a million). Storing writes a chunk of cases and their audit events with a couple
-of statements, whose rows are made of values converted once per distinct move, not per case.
+bulk. Finding computes a due date once per distinct limit (a few hundred, not a million): SQLite
+reads each open case once, PostgreSQL groups them itself and sends only the moved. Storing
+writes a chunk of cases and their audit events with a couple of statements, whose rows are made
+of values converted once per distinct move, not per case; PostgreSQL stores two chunks at once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from operator import attrgetter
 from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import select as core_select
 from sqlalchemy import text, type_coerce
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.types import NullType
 
 from duban.clock import local_date
@@ -24,7 +26,7 @@ from duban.db import writer_lock
 from duban.deadlines import due_date
 from duban.errors import StaleCase
 from duban.models import AuditEvent, Case
-from duban.services.audit import FACT_FIELDS, facts_of, seal
+from duban.services.audit import FACT_FIELDS, canonical_data, facts_of, mac, message_of, utc_iso
 from duban.services.auditkeys import KeyRing
 from duban.services.context import ENGINE_ACTOR, ServiceContext
 from duban.states.definition import OPEN_STATES
@@ -33,6 +35,9 @@ from duban.workcal import DayAnswer, WorkCalendar
 # Cases stored per transaction: large enough that commits and statements are few, small enough
 # that the write lock (SQLite) is held a fraction of a second and a chunk's rows stay small.
 CHUNK = 10_000
+# PostgreSQL: chunks stored at once, each on its own connection. While one chunk's statement runs
+# on the server, the client seals the next: the server's work and ours overlap on two cores.
+WRITERS = 2
 # Open cases read per fetch while finding (smaller batches measured faster than larger ones).
 FETCH = 1000
 # Distinct limits remembered while finding; more distinct limits than this only cost a recompute.
@@ -123,9 +128,11 @@ def find_moved(ctx: ServiceContext) -> list[Moved]:
     """Open deadlines that the current calendar puts on another day (or no longer provisional).
 
     In case id order. A million open cases cost the time to read them, not a million due-date
-    computations.
+    computations. PostgreSQL groups them by limit itself, and hands back only the moved.
     """
     verdicts = _Verdicts(ctx)
+    if ctx.engine.dialect.name == "postgresql":
+        return _find_grouped(ctx.engine, verdicts)
     moved: list[Moved] = []
     with ctx.engine.connect() as conn:
         for row in conn.execution_options(yield_per=FETCH).execute(_FIND):
@@ -133,6 +140,53 @@ def find_moved(ctx: ServiceContext) -> list[Moved]:
             if verdict is not None:
                 moved.append(Moved(row[0], row[1], *verdict))
     moved.sort(key=attrgetter("case_id"))  # the index walked may be (state, id): chunks by id
+    return moved
+
+
+# The distinct limits of the open cases (the key _FIND reads after id and number).
+_LIMITS = """
+SELECT office_id, unit_id, deadline_start, deadline_days, deadline_unit, extension_days,
+       deadline_on, deadline_provisional
+FROM cases WHERE state = ANY(%(states)s) AND deadline_start IS NOT NULL
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+"""
+# The open cases of the limits that moved, with the limit's place in the list sent (k->>0). The
+# nullable columns are compared through a stand-in, so that NULL meets NULL in a hash join.
+_OF_LIMITS = """
+WITH k AS (
+    SELECT CAST(k->>0 AS INTEGER) AS i, CAST(k->>1 AS INTEGER) AS office_id,
+           COALESCE(CAST(k->>2 AS INTEGER), -1) AS unit_id, CAST(k->>3 AS DATE) AS start,
+           COALESCE(CAST(k->>4 AS INTEGER), -1) AS days, COALESCE(k->>5, '') AS unit,
+           CAST(k->>6 AS INTEGER) AS extension_days,
+           COALESCE(CAST(k->>7 AS DATE), DATE '-infinity') AS deadline_on,
+           CAST(k->>8 AS BOOLEAN) AS provisional
+    FROM jsonb_array_elements(CAST(%(limits)s AS JSONB)) AS k
+)
+SELECT c.id, c.number, k.i
+FROM cases AS c JOIN k
+  ON c.office_id = k.office_id AND COALESCE(c.unit_id, -1) = k.unit_id
+ AND c.deadline_start = k.start AND COALESCE(c.deadline_days, -1) = k.days
+ AND COALESCE(c.deadline_unit, '') = k.unit AND c.extension_days = k.extension_days
+ AND COALESCE(c.deadline_on, DATE '-infinity') = k.deadline_on
+ AND c.deadline_provisional = k.provisional
+WHERE c.state = ANY(%(states)s)
+"""
+
+
+def _find_grouped(engine: Engine, verdicts: _Verdicts) -> list[Moved]:
+    """find_moved on PostgreSQL: the verdicts over the distinct limits, then the cases of those
+    that moved. Reading every open case into Python was most of the time."""
+    states = list(OPEN_STATES)
+    with engine.connect() as conn:
+        limits = conn.exec_driver_sql(_LIMITS, {"states": states}).all()
+        moves = [(limit, verdict) for limit in limits
+                 if (verdict := verdicts[tuple(limit)]) is not None]
+        if not moves:
+            return []
+        sent = json.dumps([[i, *limit] for i, (limit, _) in enumerate(moves)], default=str)
+        rows = conn.exec_driver_sql(_OF_LIMITS, {"limits": sent, "states": states})
+        moved = [Moved(case_id, number, *moves[i][1]) for case_id, number, i in rows]
+    moved.sort(key=attrgetter("case_id"))
     return moved
 
 
@@ -155,6 +209,10 @@ def apply_moved(ctx: ServiceContext, moved: list[Moved]) -> int:
     whose deadline changed since `find_moved` is skipped; the version guards the rest against an
     action racing the chunk's own transaction (StaleCase, and the chunk rolls back). Returns how
     many were stored.
+
+    On PostgreSQL up to WRITERS chunks are stored at once, each in its own transaction on its
+    own connection (chunks hold distinct cases, so they never wait for each other). After a
+    StaleCase no further chunk starts; chunks already under way finish, and the error is raised.
     """
     engine = ctx.engine
     if engine.dialect.name == "sqlite":
@@ -162,21 +220,58 @@ def apply_moved(ctx: ServiceContext, moved: list[Moved]) -> int:
         engine = engine.execution_options(sqlite_begin="IMMEDIATE")
     store = _STORES[engine.dialect.name]
     events = _Events(engine.dialect, ctx.now(), ctx.audit_keys)
+    chunks = (moved[i: i + CHUNK] for i in range(0, len(moved), CHUNK))
+
+    def apply(chunk: list[Moved]) -> int:
+        return _apply_chunk(engine, store, events, chunk)
+
+    if engine.dialect.name == "sqlite" or WRITERS < 2 or len(moved) <= CHUNK:
+        return sum(apply(chunk) for chunk in chunks)
+    return _in_parallel(apply, chunks)
+
+
+def _apply_chunk(engine: Engine, store: _Store, events: _Events, moved: list[Moved]) -> int:
+    """One chunk in one transaction: the number of cases stored."""
+    chunk = {m.case_id: m for m in moved}
+    with writer_lock(engine), engine.begin() as conn:
+        # A case whose deadline an action changed since it was found is left alone: the
+        # action computed it anew (a rerun of the recompute would see it as it is now).
+        heads = store.heads(conn, list(chunk))
+        rows = [events.row(chunk[head["id"]], head) for head in heads
+                if head["deadline_on"] == chunk[head["id"]].old
+                and bool(head["deadline_provisional"]) == chunk[head["id"]].provisional_before]
+        if rows:
+            written = store.write(conn, events, rows)
+            if written != len(rows):
+                raise StaleCase(case_number="(recompute)", expected=len(rows), actual=written)
+    return len(rows)
+
+
+def _in_parallel(apply: Callable[[list[Moved]], int], chunks: Iterator[list[Moved]]) -> int:
+    """`apply` over the chunks on WRITERS threads, at most WRITERS under way; the first error
+    stops new chunks from starting and is raised once those under way are done."""
     stored = 0
-    for i in range(0, len(moved), CHUNK):
-        chunk = {m.case_id: m for m in moved[i: i + CHUNK]}
-        with writer_lock(ctx.engine), engine.begin() as conn:
-            # A case whose deadline an action changed since it was found is left alone: the
-            # action computed it anew (a rerun of the recompute would see it as it is now).
-            heads = store.heads(conn, list(chunk))
-            rows = [events.row(chunk[head["id"]], head) for head in heads
-                    if head["deadline_on"] == chunk[head["id"]].old
-                    and bool(head["deadline_provisional"]) == chunk[head["id"]].provisional_before]
-            if rows:
-                written = store.write(conn, events, rows)
-                if written != len(rows):
-                    raise StaleCase(case_number="(recompute)", expected=len(rows), actual=written)
-            stored += len(rows)
+    error: BaseException | None = None
+    with ThreadPoolExecutor(WRITERS, thread_name_prefix="recompute") as pool:
+        running: set[Future[int]] = set()
+        for chunk in chunks:
+            if len(running) == WRITERS:
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    if future.exception() is not None:
+                        error = error or future.exception()
+                    else:
+                        stored += future.result()
+                if error is not None:
+                    break
+            running.add(pool.submit(apply, chunk))
+        for future in running:
+            if future.exception() is not None:
+                error = error or future.exception()
+            else:
+                stored += future.result()
+    if error is not None:
+        raise error
     return stored
 
 
@@ -185,6 +280,7 @@ class _Kind(NamedTuple):
 
     data: dict[str, Any]
     data_json: str
+    data_canonical: str  # as the MAC'd message holds it (audit.canonical_data)
     new: Any  # the new deadline and flag, as the driver takes them
     provisional: Any
 
@@ -199,25 +295,31 @@ class _Events:
         self.at = _driver_value(_EVENTS.c.at, now, dialect)
         self.today = _driver_value(_CASES.c.sweep_due_on, local_date(now), dialect)
         self._kinds: dict[tuple[dt.date, dt.date, bool], _Kind] = {}
+        self._at_iso = utc_iso(now)
 
     def row(self, m: Moved, head: Any) -> _Row:
+        """What audit.seal would make, with the parts all events share made once: a third of a
+        million are sealed one after the other (the GIL), so this is the client's floor."""
         kind = self._kinds.get((m.old, m.new, m.provisional_after))
         if kind is None:
             kind = self._kind(m)
         case_id, prev, seq = head["id"], head["audit_hash"], head["audit_seq"] + 1
         facts = facts_of({**head, "deadline_on": m.new, "deadline_provisional": m.provisional_after})
         state = head["state"]
-        alg, kid, digest = seal(self._keys, prev_hash=prev, case_id=case_id, seq=seq, at=self._now,
-                                actor=ENGINE_ACTOR.name, actor_role=ENGINE_ACTOR.role, action=_ACTION,
-                                from_state=state, to_state=state, reason="", data=kind.data,
-                                facts=facts, rows="")
-        return (case_id, head["version"], seq, prev, digest, state, kind.new, kind.provisional,
-                kind.data_json, facts, alg, kid)
+        keys = self._keys
+        alg, kid = keys.alg, keys.current
+        case_key = keys.case_key(kid, alg, case_id)
+        assert case_key is not None
+        body = message_of(prev, alg, kid, case_id, seq, self._at_iso, ENGINE_ACTOR.name,
+                          ENGINE_ACTOR.role, _ACTION, state, state, "", kind.data_canonical, facts, "")
+        return (case_id, head["version"], seq, prev, mac(case_key, alg, body), state, kind.new,
+                kind.provisional, kind.data_json, facts, alg, kid)
 
     def _kind(self, m: Moved) -> _Kind:
         data = {"from": str(m.old), "to": str(m.new), "provisional": m.provisional_after}
         kind = self._kinds[m.old, m.new, m.provisional_after] = _Kind(
-            data, json.dumps(data), _driver_value(_CASES.c.deadline_on, m.new, self._dialect),
+            data, json.dumps(data), canonical_data(data),
+            _driver_value(_CASES.c.deadline_on, m.new, self._dialect),
             _driver_value(_CASES.c.deadline_provisional, m.provisional_after, self._dialect))
         return kind
 
@@ -274,9 +376,15 @@ class _PostgreSQL:
 
     An executemany costs a parse, bind and execute per row on the server and a pipeline message
     per row in the client. Arrays (unnest) send the chunk at once, but psycopg escapes each text
-    element with a regular expression (~15 µs a case); json.dumps makes the whole document in
-    C. Only the cases the version-guarded update changed get their event.
+    element with a regular expression (~15 µs a case), and in binary the server's work grew;
+    json.dumps makes the whole document in C. JSONB, not JSON: `r->>n` on a JSON value parses
+    the row's text again for each field. Only the cases the version-guarded update changed get
+    their event.
     """
+
+    # The heads by one array parameter: an IN list of a chunk's ids is a bind parameter per id
+    # for SQLAlchemy to expand and for the server to parse.
+    HEADS = (f"SELECT {', '.join(_HEAD_COLUMNS)} FROM cases WHERE id = ANY(%(ids)s)")
 
     WRITE = text("""
 WITH v AS (
@@ -284,7 +392,7 @@ WITH v AS (
            CAST(r->>2 AS INTEGER) AS seq, r->>3 AS prev_hash, r->>4 AS hash, r->>5 AS state,
            CAST(r->>6 AS DATE) AS new, CAST(r->>7 AS BOOLEAN) AS provisional,
            CAST(r->>8 AS JSON) AS data, r->>9 AS facts, r->>10 AS alg, r->>11 AS key_id
-    FROM json_array_elements(CAST(:rows AS JSON)) AS r
+    FROM jsonb_array_elements(CAST(:rows AS JSONB)) AS r
 ), moved AS (
     UPDATE cases SET deadline_on = v.new, deadline_provisional = v.provisional,
         version = cases.version + 1, audit_seq = v.seq, audit_hash = v.hash, sweep_due_on = :today
@@ -300,7 +408,9 @@ FROM moved
 """)
 
     def heads(self, conn: Connection, ids: list[int]) -> Sequence[Any]:
-        return _heads(conn, ids)
+        # psycopg hands back the types the model's columns would (dates, booleans, aware times)
+        return [dict(zip(_HEAD_COLUMNS, row, strict=True))
+                for row in conn.exec_driver_sql(self.HEADS, {"ids": ids})]
 
     def write(self, conn: Connection, events: _Events, rows: Sequence[_Row]) -> int:
         result = conn.execute(self.WRITE, {

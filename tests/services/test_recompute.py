@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -168,9 +169,11 @@ def test_the_open_limits_tell_a_wrongly_keyed_shortcut_from_due_date(published: 
     assert find_moved(published)  # and every limit is also stored as already recomputed
 
 
+@pytest.mark.parametrize("writers", [1, 2])
 def test_apply_moved_stores_every_move_with_one_event_on_its_chain_chunk_by_chunk(
-        published: ServiceContext, monkeypatch: pytest.MonkeyPatch) -> None:
+        published: ServiceContext, monkeypatch: pytest.MonkeyPatch, writers: int) -> None:
     monkeypatch.setattr(recompute, "CHUNK", 9)  # several chunks and a short last one
+    monkeypatch.setattr(recompute, "WRITERS", writers)
     moved = find_moved(published)
     assert len(moved) > 3 * 9 and len(moved) % 9
     with Session(published.engine) as session:
@@ -220,10 +223,12 @@ def test_a_case_changed_under_the_recompute_fails_its_chunk_with_stale_case(
     assert find_moved(published) == moved
 
 
+@pytest.mark.parametrize("chunk", [10_000, 9])
 def test_a_deadline_changed_between_find_and_apply_is_left_as_the_action_set_it(
-        published: ServiceContext) -> None:
+        published: ServiceContext, monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    monkeypatch.setattr(recompute, "CHUNK", chunk)  # one chunk; several, stored two at a time
     moved = find_moved(published)
-    changed = moved[0]
+    changed = moved[-5]  # in the last chunk but one of 9
     # say an extension was approved meanwhile: the action stored a deadline of its own
     with published.engine.begin() as conn:
         conn.execute(update(Case).where(col(Case.id) == changed.case_id)
@@ -251,3 +256,74 @@ def test_the_recompute_seals_its_events_with_the_current_key_and_the_new_deadlin
         assert (e.alg, e.key_id) == (published.audit_keys.alg, published.audit_keys.current)
         assert e.facts == facts_of(cases[e.case_id])  # the stored deadline is the event's
     assert verify(published).findings == []
+
+
+def test_postgresql_stores_two_chunks_at_once_each_in_its_own_transaction(
+        published: ServiceContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    if published.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite has one writer: its chunks are stored one after the other")
+    monkeypatch.setattr(recompute, "CHUNK", 9)
+    store = recompute._STORES["postgresql"]
+    write = store.write
+    both_under_way = threading.Barrier(2, timeout=30)
+    backends: set[int] = set()
+    first = [True]
+
+    def meeting_write(conn: Connection, events: Any, rows: Any) -> int:
+        backends.add(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+        if first[0]:
+            # the first two chunks wait for each other here: only chunks written at the same
+            # time on two connections get past it (one after the other breaks the barrier)
+            both_under_way.wait()
+            first[0] = len(backends) < 2
+        return write(conn, events, rows)
+
+    monkeypatch.setattr(store, "write", meeting_write)
+    moved = find_moved(published)
+    assert apply_moved(published, moved) == len(moved)
+    assert len(backends) == 2
+    assert find_moved(published) == []
+    assert verify_audit(published)[2] == []
+
+
+def test_a_stale_chunk_among_parallel_ones_rolls_back_alone_and_a_rerun_finishes_the_recompute(
+        published: ServiceContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(recompute, "CHUNK", 9)
+    moved = find_moved(published)
+    store = recompute._STORES[published.engine.dialect.name]
+    heads = store.heads
+    raced: list[int] = []
+
+    def racing_heads(conn: Connection, ids: list[int]) -> Any:
+        read = heads(conn, ids)
+        if not raced and ids[0] == moved[9].case_id:  # the second chunk
+            raced.append(ids[1])
+            # an action (no deadline of its own) changes one of the cases after its head was
+            # read: on PostgreSQL it commits beside the chunk; SQLite's write lock lets no other
+            # writer in, so it is written in the chunk's own transaction there
+            bump = update(Case).where(col(Case.id) == ids[1]).values(version=Case.version + 1)
+            if conn.dialect.name == "sqlite":
+                conn.execute(bump)
+            else:
+                with published.engine.begin() as other:
+                    other.execute(bump)
+        return read
+
+    monkeypatch.setattr(store, "heads", racing_heads)
+    with pytest.raises(StaleCase):
+        apply_moved(published, moved)
+    with Session(published.engine) as session:
+        stored = set(session.exec(select(AuditEvent.case_id)).all())
+    assert not stored & {m.case_id for m in moved[9:18]}  # the stale chunk wrote nothing
+    assert {m.case_id for m in moved[:9]} <= stored  # the one before it is kept
+    monkeypatch.undo()
+
+    monkeypatch.setattr(recompute, "CHUNK", 9)
+    rest = find_moved(published)
+    assert {m.case_id for m in rest} == {m.case_id for m in moved} - stored
+    assert apply_moved(published, rest) == len(rest)
+    assert find_moved(published) == []
+    with Session(published.engine) as session:
+        events = session.exec(select(AuditEvent.case_id)).all()
+    assert sorted(events) == sorted(m.case_id for m in moved)  # one event each, none twice
+    assert verify_audit(published)[2] == []
