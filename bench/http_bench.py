@@ -126,6 +126,23 @@ def reset_peak(pid: int) -> bool:
         return False
 
 
+def server_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the server's processes have used so far, from /proc.
+
+    Per request, it is the figure a shared machine disturbs least: req/s falls when other work
+    takes the cores, the CPU a request costs much less.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for each in server_pids(pid):
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def server_peak_mb(pid: int) -> float:
     return sum(memory_mb(pid=each) for each in server_pids(pid))
 
@@ -276,11 +293,13 @@ def run(base: str, accounts: dict[str, str], *, seconds: float, connections: int
             continue
         run_wrk(base, load, seconds=1, connections=connections, threads=threads)  # warm-up, unmeasured
         windowed = reset_peak(server_pid)
+        cpu = server_cpu_seconds(server_pid)
         result = run_wrk(base, load, seconds=seconds, connections=connections, threads=threads)
+        cpu_ms = (server_cpu_seconds(server_pid) - cpu) * 1000 / max(1, result.requests)
         peak = server_peak_mb(server_pid)
         p50, p99 = (result.percentiles.get(p, 0.0) * 1000 for p in (50, 99))
         line = (f"{name:<34} {result.rate:8.1f} req/s   p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   "
-                f"n={result.requests:<6} errors={result.errors}")
+                f"server CPU {cpu_ms:5.2f} ms/req   n={result.requests:<6} errors={result.errors}")
         opinion = None
         if check_seconds > 0:
             opinion = asyncio.run(second_opinion(base, load, seconds=check_seconds, concurrency=connections))
@@ -290,13 +309,14 @@ def run(base: str, accounts: dict[str, str], *, seconds: float, connections: int
             failed.append(f"{name}: {result.why_failed()}")
             continue  # a refused request answered fast is not a figure
         print(line, flush=True)
-        note = f"{name}; wrk, {connections} connections; p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+        note = (f"{name}; wrk, {connections} connections; p50 {p50:.1f} ms, p99 {p99:.1f} ms; "
+                f"server CPU {cpu_ms:.2f} ms per request")
         extra: dict[str, Any] = {}
         if opinion is not None:
             extra["httpx_rps"] = opinion.count / opinion.seconds
             note += f"; httpx {extra['httpx_rps']:.0f} req/s"
         emit(figure, result.rate, "req/s", peak_mb=peak, backend=backend, route=name, errors=result.errors,
-             concurrency=connections, workers=workers, client="wrk", p50_ms=p50, p99_ms=p99,
+             concurrency=connections, workers=workers, client="wrk", p50_ms=p50, p99_ms=p99, cpu_ms=cpu_ms,
              peak_scope="route" if windowed else "server run", note=note, **extra)
     return failed
 
