@@ -1,17 +1,20 @@
-"""Requests per second and latency of the main HTTP routes, on the demo database, over loopback.
+"""Requests per second and latency of the main HTTP routes, measured with wrk, on the demo database.
 
-    python -m bench.http_bench [--seconds 10] [--concurrency 8] [--data-dir DIR] [--routes a,b]
-                               [--database URL] [--cases N] [--workers N]
+    python -m bench.http_bench [--seconds 10] [--concurrency 8] [--threads 2] [--data-dir DIR]
+                               [--routes a,b] [--database URL] [--cases N] [--workers N]
+                               [--check-seconds S]
 
-Run from the repository root. The first run builds the demo (seed 000's 1,481 cases, about a
-minute) into DIR (default: a `duban-http-bench` folder in the temp directory), or into
-`--database` (an empty database, e.g. PostgreSQL), and reuses it after. `--cases` is accepted
-for `duban bench` and changes nothing: the demo's size is fixed.
+Run from the repository root; needs wrk (`apt-get install wrk`). The first run builds the demo
+(seed 000's 1,481 cases, about a minute) into DIR (default: a `duban-http-bench` folder in the
+temp directory), or into `--database` (an empty database, e.g. PostgreSQL), and reuses it after.
+`--cases` is accepted for `duban bench` and changes nothing: the demo's size is fixed.
 The server is `create_app` under uvicorn (one worker process by default, `--workers N` for N of
-them, as `duban serve --workers N` runs; no scheduler) in a subprocess, so the client's own work
-does not share its interpreter; the client is httpx with `concurrency` requests in flight, and
-shares the machine's cores with the server. Each route runs for a bounded time, after one second
-of unmeasured warm-up.
+them, as `duban serve --workers N` runs; no scheduler) in a subprocess. The load is wrk's
+(bench/wrk.py): `--concurrency` keep-alive connections (8), `--seconds` per route after one
+unmeasured second; it shares the machine's cores with the server. Then the project's own client
+(httpx, as many connections) loads the same route for `--check-seconds` as a second opinion.
+A route where wrk saw any status ≥ 400 or socket error is reported FAILED, gets no figure, and
+the script exits 1 after the other routes.
 Writes (register, an action) go through the service layer like any other request, so the numbers
 include the transaction, the audit event and the answer (the case's row; for an action, where the
 case stands and what may be done next). The bench's key-supervised cases gain a progress report
@@ -27,10 +30,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import os
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,6 +46,7 @@ from typing import Any
 import httpx
 
 from bench.common import backend_of, emit, memory_mb
+from bench.wrk import Load, WrkMissing, run_wrk, wrk_path
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -122,6 +126,23 @@ def reset_peak(pid: int) -> bool:
         return False
 
 
+def server_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the server's processes have used so far, from /proc.
+
+    Per request, it is the figure a shared machine disturbs least: req/s falls when other work
+    takes the cores, the CPU a request costs much less.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for each in server_pids(pid):
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def server_peak_mb(pid: int) -> float:
     return sum(memory_mb(pid=each) for each in server_pids(pid))
 
@@ -133,13 +154,6 @@ class Result:
     errors: int
     seconds: float
     latencies: list[float]
-
-    def line(self) -> str:
-        lat = sorted(self.latencies) or [0.0]
-        p50 = statistics.median(lat) * 1000
-        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
-        return (f"{self.route:<34} {self.count / self.seconds:8.1f} req/s   p50 {p50:7.1f} ms   "
-                f"p99 {p99:7.1f} ms   n={self.count:<6} errors={self.errors}")
 
 
 Call = Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]
@@ -164,7 +178,7 @@ async def drive(name: str, call: Call, clients: list[httpx.AsyncClient], seconds
             took = time.perf_counter() - began
             if began >= warm_until:
                 latencies.append(took)
-            if status >= 400:  # counted in the warm-up too: a failure is one whenever it happens
+            if not 200 <= status < 300:  # counted in the warm-up too: a failure is one whenever it happens
                 errors += 1
 
     await asyncio.gather(*(worker(c) for c in clients))
@@ -200,72 +214,122 @@ async def page_session(base: str, username: str, password: str) -> dict[str, str
         return dict(client.cookies)
 
 
-async def run(base: str, accounts: dict[str, str], *, seconds: float, concurrency: int,
-              only: set[str], server_pid: int, backend: str, workers: int) -> list[Result]:
+def route_loads(*, dispatcher: str, unit: str, cookie: str, numbers: list[str], keyed: list[str],
+                nonce: str) -> dict[str, tuple[str, Load]]:
+    """The routes measured: name → (figure, what wrk sends)."""
+    bearer = {"Authorization": f"Bearer {dispatcher}"}
+    as_json = {**bearer, "Content-Type": "application/json"}
+    register = json.dumps({
+        "office_code": "GS", "title": f"压测登记{nonce}-{{n}}：某小区供水管网老化漏水", "category": "water",
+        "priority": "livelihood", "complainant_name": "压测反映人", "complainant_phone": "19900000000",
+        "subject_name": "某区水务局"})  # ASCII (\u escapes): wrk's script is given ASCII
+    progress = json.dumps({"form": {"text": "本周进展：已约谈施工方，制定还款计划。"}})
+    return {
+        "GET /api/cases (province, 50)": ("http_list", Load("GET", ["/api/cases?limit=50"], bearer)),
+        "GET /api/cases (unit)": ("http_list_unit", Load("GET", ["/api/cases?limit=50"],
+                                                         {"Authorization": f"Bearer {unit}"})),
+        "GET /api/cases/{number}": ("http_case", Load("GET", [f"/api/cases/{n}" for n in numbers], bearer)),
+        "POST .../actions/report_progress": ("http_action", Load(
+            "POST", [f"/api/cases/{n}/actions/report_progress" for n in keyed], as_json, body=progress)),
+        "POST /api/cases (register)": ("http_register", Load("POST", ["/api/cases"], as_json,
+                                                             serial_body=register)),
+        "GET /api/meta/dashboard": ("http_dashboard", Load("GET", ["/api/meta/dashboard"], bearer)),
+        "GET /inbox (page)": ("http_inbox_page", Load("GET", ["/inbox"], {"Cookie": cookie})),
+        "GET /cases/{number} (page)": ("http_case_page", Load("GET", [f"/cases/{n}" for n in numbers],
+                                                              {"Cookie": cookie})),
+    }
+
+
+async def second_opinion(base: str, load: Load, *, seconds: float, concurrency: int) -> Result:
+    """The same load from the project's own client (httpx, `concurrency` connections)."""
+    rng = random.Random(1)
+    serial = itertools.count()
+    body = load.body.encode() if load.body is not None else None
+
+    def call(client: httpx.AsyncClient) -> Awaitable[httpx.Response]:
+        content = load.serial_body.replace("{n}", f"x-{next(serial)}").encode() if load.serial_body else body
+        return client.request(load.method, rng.choice(load.paths), content=content)
+
+    clients = [httpx.AsyncClient(base_url=base, headers=load.headers, timeout=60) for _ in range(concurrency)]
+    await connect(clients, base)
+    try:
+        return await drive("httpx", call, clients, seconds)
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+async def sessions(base: str, accounts: dict[str, str]) -> dict[str, Any]:
+    """Tokens, a page cookie and the case numbers the routes use."""
     dispatcher = await login(base, "dispatcher", accounts["dispatcher"])
     unit = await login(base, "unit", accounts["unit"])
     cookies = await page_session(base, "dispatcher", accounts["dispatcher"])
-    bearer = {"Authorization": f"Bearer {dispatcher}"}
-    async with httpx.AsyncClient(base_url=base, headers=bearer) as probe:
+    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {dispatcher}"}) as probe:
         listed = (await probe.get("/api/cases", params={"limit": 500})).json()["items"]
         progress = (await probe.get("/api/cases", params={"state": "key_supervised", "limit": 500})).json()
-    numbers = [r["number"] for r in listed]
     keyed = [r["number"] for r in progress["items"] if r["number"].startswith("GS-20")] or \
         [r["number"] for r in progress["items"]]
-    rng = random.Random(1)
-    serial = itertools.count()
+    return {"dispatcher": dispatcher, "unit": unit, "numbers": [r["number"] for r in listed], "keyed": keyed,
+            "cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
 
-    def register(client: httpx.AsyncClient) -> Awaitable[httpx.Response]:
-        n = next(serial)
-        return client.post("/api/cases", json={
-            "office_code": "GS", "title": f"压测登记第{n}件：某小区供水管网老化漏水", "category": "water",
-            "priority": "livelihood", "complainant_name": "压测反映人", "complainant_phone": "19900000000",
-            "subject_name": "某区水务局"})
 
-    routes: dict[str, tuple[str, dict[str, str], dict[str, str], Call]] = {
-        "GET /api/cases (province, 50)": ("http_list", bearer, {},
-                                          lambda c: c.get("/api/cases", params={"limit": 50})),
-        "GET /api/cases (unit)": ("http_list_unit", {"Authorization": f"Bearer {unit}"}, {},
-                                  lambda c: c.get("/api/cases", params={"limit": 50})),
-        "GET /api/cases/{number}": ("http_case", bearer, {},
-                                    lambda c: c.get(f"/api/cases/{rng.choice(numbers)}")),
-        "POST .../actions/report_progress": ("http_action", bearer, {}, lambda c: c.post(
-            f"/api/cases/{rng.choice(keyed)}/actions/report_progress",
-            json={"form": {"text": "本周进展：已约谈施工方，制定还款计划。"}})),
-        "POST /api/cases (register)": ("http_register", bearer, {}, register),
-        "GET /api/meta/dashboard": ("http_dashboard", bearer, {}, lambda c: c.get("/api/meta/dashboard")),
-        "GET /inbox (page)": ("http_inbox_page", {}, cookies, lambda c: c.get("/inbox")),
-        "GET /cases/{number} (page)": ("http_case_page", {}, cookies,
-                                       lambda c: c.get(f"/cases/{rng.choice(numbers)}")),
-    }
-    results = []
-    for name, (figure, headers, jar, call) in routes.items():
+def run(base: str, accounts: dict[str, str], *, seconds: float, connections: int, threads: int,
+        only: set[str], server_pid: int, backend: str, workers: int, check_seconds: float) -> list[str]:
+    """Each route under wrk (then, briefly, the own client); returns the routes that failed."""
+    given = asyncio.run(sessions(base, accounts))
+    loads = route_loads(dispatcher=given["dispatcher"], unit=given["unit"], cookie=given["cookie"],
+                        numbers=given["numbers"], keyed=given["keyed"], nonce=f"{time.time():.0f}")
+    failed = []
+    for name, (figure, load) in loads.items():
         if only and not any(word in name or word == figure for word in only):
             continue
-        clients = [httpx.AsyncClient(base_url=base, headers=headers, cookies=jar, timeout=60)
-                   for _ in range(concurrency)]
-        await connect(clients, base)
+        # wrk counts statuses >= 400 as errors, not a redirect (a page whose session ended): one
+        # request first must answer 2xx.
+        probe = httpx.request(load.method, base + load.paths[0], headers=load.headers, timeout=60,
+                              content=(load.serial_body or "").replace("{n}", "probe") or load.body)
+        if not 200 <= probe.status_code < 300:
+            print(f"{name:<34} FAILED: answered {probe.status_code} before the load", flush=True)
+            failed.append(f"{name}: answered {probe.status_code}")
+            continue
+        run_wrk(base, load, seconds=1, connections=connections, threads=threads)  # warm-up, unmeasured
         windowed = reset_peak(server_pid)
-        try:
-            result = await drive(name, call, clients, seconds)
-        finally:
-            for client in clients:
-                await client.aclose()
-        print(result.line(), flush=True)
-        lat = sorted(result.latencies) or [0.0]
-        emit(figure, result.count / result.seconds, "req/s", peak_mb=server_peak_mb(server_pid),
-             backend=backend, route=name, errors=result.errors, concurrency=concurrency, workers=workers,
-             p50_ms=statistics.median(lat) * 1000, peak_scope="route" if windowed else "server run",
-             note=f"{name}; p50 {statistics.median(lat) * 1000:.1f} ms, {result.errors} errors")
-        results.append(result)
-    return results
+        cpu = server_cpu_seconds(server_pid)
+        result = run_wrk(base, load, seconds=seconds, connections=connections, threads=threads)
+        cpu_ms = (server_cpu_seconds(server_pid) - cpu) * 1000 / max(1, result.requests)
+        peak = server_peak_mb(server_pid)
+        p50, p99 = (result.percentiles.get(p, 0.0) * 1000 for p in (50, 99))
+        line = (f"{name:<34} {result.rate:8.1f} req/s   p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   "
+                f"server CPU {cpu_ms:5.2f} ms/req   n={result.requests:<6} errors={result.errors}")
+        opinion = None
+        if check_seconds > 0:
+            opinion = asyncio.run(second_opinion(base, load, seconds=check_seconds, concurrency=connections))
+            line += f"   (httpx: {opinion.count / opinion.seconds:.0f} req/s, errors={opinion.errors})"
+        if result.failed:
+            print(f"{line}\n  FAILED: {result.why_failed()}", flush=True)
+            failed.append(f"{name}: {result.why_failed()}")
+            continue  # a refused request answered fast is not a figure
+        print(line, flush=True)
+        note = (f"{name}; wrk, {connections} connections; p50 {p50:.1f} ms, p99 {p99:.1f} ms; "
+                f"server CPU {cpu_ms:.2f} ms per request")
+        extra: dict[str, Any] = {}
+        if opinion is not None:
+            extra["httpx_rps"] = opinion.count / opinion.seconds
+            note += f"; httpx {extra['httpx_rps']:.0f} req/s"
+        emit(figure, result.rate, "req/s", peak_mb=peak, backend=backend, route=name, errors=result.errors,
+             concurrency=connections, workers=workers, client="wrk", p50_ms=p50, p99_ms=p99, cpu_ms=cpu_ms,
+             peak_scope="route" if windowed else "server run", note=note, **extra)
+    return failed
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per route")
-    parser.add_argument("--concurrency", type=int, default=8, help="requests in flight")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per route (wrk)")
+    parser.add_argument("--concurrency", type=int, default=8, help="connections (wrk's -c; default 8)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk's threads (default 2)")
+    parser.add_argument("--check-seconds", type=float, default=None,
+                        help="seconds of the own httpx client per route, as a second opinion "
+                             "(default: a third of --seconds, at least 1; 0: none)")
     parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "duban-http-bench")
     parser.add_argument("--routes", default="", help="comma list of words (or figure names) selecting routes")
     parser.add_argument("--database", default=None, help="database for the demo (default: SQLite in DIR)")
@@ -276,6 +340,10 @@ def main() -> None:
     if args.serve:
         serve(args.serve, args.workers)
         return
+    try:
+        wrk_path()
+    except WrkMissing as exc:
+        raise SystemExit(str(exc)) from None
     if args.database:
         os.environ["DUBAN_DATABASE_URL"] = args.database
     accounts = prepare(args.data_dir)
@@ -296,14 +364,18 @@ def main() -> None:
                 time.sleep(0.2)
         where = args.database or f"SQLite {args.data_dir / 'duban.db'}"
         print(f"uvicorn ({args.workers} worker{'s' if args.workers > 1 else ''}) on {base}, {where}, "
-              f"{args.concurrency} in flight, {args.seconds:g} s per route, {os.cpu_count()} CPUs")
+              f"wrk with {args.concurrency} connections, {args.seconds:g} s per route, {os.cpu_count()} CPUs")
         only = {w.strip() for w in args.routes.split(",") if w.strip()}
         backend = backend_of(args.database) if args.database else "sqlite"
-        asyncio.run(run(base, accounts, seconds=args.seconds, concurrency=args.concurrency, only=only,
-                        server_pid=server.pid, backend=backend, workers=args.workers))
+        check = args.check_seconds if args.check_seconds is not None else max(1.0, args.seconds / 3)
+        failed = run(base, accounts, seconds=args.seconds, connections=args.concurrency, threads=args.threads,
+                     only=only, server_pid=server.pid, backend=backend, workers=args.workers,
+                     check_seconds=check)
     finally:
         server.terminate()
         server.wait(timeout=30)
+    if failed:
+        raise SystemExit("FAILED (requests refused under load): " + "; ".join(failed))
 
 
 if __name__ == "__main__":

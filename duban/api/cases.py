@@ -1,8 +1,11 @@
 """Cases: register, list, read one with its recent history (the rest page by page), see what may be
 done now, do it.
 
-Every write goes through `CaseService`; every read through `duban.services.reading` (the one door) with
-the caller as actor, so scope and confidentiality are the service layer's, not this module's.
+Reading one case runs on the event loop on SQLite (`deps.on_the_loop`: short work, where the
+hand-over to the thread pool cost more than the work); the rest, which may scan many rows or
+wait on the disk (writes), in the thread pool. Every write goes through `CaseService`; every
+read through `duban.services.reading` (the one door) with the caller as actor, so scope and
+confidentiality are the service layer's, not this module's.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import APIRouter, Path, Query
 from sqlmodel import Session
 
-from duban.api.deps import Ctx, CurrentActor
+from duban.api.deps import Ctx, CurrentActor, on_the_loop
 from duban.api.openapi import errors
 from duban.api.present import acted_out, action_out, detail_out, event_out, row_out
 from duban.api.schemas import (
@@ -118,10 +121,11 @@ def list_(
 
 
 @router.get("/{number}", response_model=CaseDetailOut, responses=errors(404))
-def get_case(number: Number, actor: CurrentActor, ctx: Ctx) -> dict:
+async def get_case(number: Number, actor: CurrentActor, ctx: Ctx) -> dict:
     """One case: facts, people (masked as your role requires), deadline, the newest of its timeline
     and reports, allowed actions."""
-    return detail_out(ctx.labels, case_detail(ctx, number, actor=actor, history=DETAIL_HISTORY))
+    return await on_the_loop(ctx, lambda: detail_out(
+        ctx.labels, case_detail(ctx, number, actor=actor, history=DETAIL_HISTORY)))
 
 
 @router.get("/{number}/timeline", response_model=EventPageOut, responses=errors(404))
