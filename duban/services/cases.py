@@ -68,14 +68,46 @@ _NUMBER_ROW = {
     .on_conflict_do_nothing(index_elements=["office_id", "year"])
     for dialect, make_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
-_NEXT_NUMBER = (update(_SEQS)
-                .where(_SEQS.c.office_id == bindparam("office"), _SEQS.c.year == bindparam("in_year"))
-                .values(last=_SEQS.c.last + 1).returning(_SEQS.c.last))
+_NEXT_NUMBERS = (update(_SEQS)
+                 .where(_SEQS.c.office_id == bindparam("office"), _SEQS.c.year == bindparam("in_year"))
+                 .values(last=_SEQS.c.last + bindparam("count")).returning(_SEQS.c.last))
 
 
 def _held_by(case: Case, orgs: set[int]) -> bool:
     """Whether one of `orgs` holds the case (handles it, or received it) and would learn of a link."""
     return case.unit_id in orgs or case.office_id in orgs
+
+
+@dataclass(frozen=True)
+class Intake:
+    """A complaint checked for registration (`CaseService.prepare`): what it will be registered as."""
+
+    data: CaseCreate
+    received_at: dt.datetime
+    office: OrgInfo
+    subject: SubjectMatch
+    key: str  # matter_key
+    identity: Identity  # the complainant's, cut out of the redacted twins
+
+
+def complainant_values(data: CaseCreate) -> dict[str, Any]:
+    return {"name": data.complainant_name, "phone": data.complainant_phone,
+            "address": data.complainant_address, "real_name": data.complainant_real_name,
+            "consent_disclose": data.complainant_consent}
+
+
+def subject_values(intake: Intake) -> dict[str, Any] | None:
+    """The subject row of a complaint; None when it names nobody."""
+    data, org = intake.data, intake.subject.org
+    if not data.subject_name and org is None:
+        return None
+    return {"name": data.subject_name or (org.name if org else ""), "kind": data.subject_kind,
+            "org_id": org.id if org else None, "resolution": intake.subject.resolution}
+
+
+def registration_data(intake: Intake, case: Case) -> dict[str, Any]:
+    """The `data` of a registration's audit event."""
+    return {"office": intake.office.code, "priority": case.priority}
 
 
 @dataclass(frozen=True)
@@ -232,63 +264,104 @@ class CaseService:
         `also` runs in the same transaction once the case exists (the importer records the ledger
         row there), so the registration and what it writes commit together or not at all.
         """
-        roles = self.ctx.policy.roles.get("register", [])
-        if actor.role not in roles:
-            raise PermissionDenied(action="register", role=actor.role, allowed_roles=roles)
-        self._check_codes(data)
-        now = as_utc(data.received_at) if data.received_at else self.ctx.now()
+        now = self.ctx.now()
+        self._check_registration(data, actor=actor, now=now)  # before taking the writer's turn
         with self._transaction() as session:
-            office = self.ctx.orgs.by_code(data.office_code)
-            region = region_of(session, actor)
-            if region is not None and not in_region(office.code, region):
-                raise InvalidActionInput(action="register", field="office_code",
-                                         message="is outside your region")
-            if office.kind != "office":
-                raise InvalidActionInput(action="register", field="office_code",
-                                         message="is not a supervising office (办公室)")
-            subject = self._subject(data, office)
-            # The same matter by identity: a subject that names one org is that org, however written.
-            key = matter_key(subject.org.code if subject.org and not subject.flagged else data.subject_name,
-                             data.title)
-            existing = self._repeat_target(session, data, key, actor=actor, avoided=subject.org_ids)
-            complainant_id = insert_row(session, Complainant, name=data.complainant_name,
-                                        phone=data.complainant_phone,
-                                        address=data.complainant_address,
-                                        real_name=data.complainant_real_name,
-                                        consent_disclose=data.complainant_consent)
-            subject_id = self._insert_subject(session, data, subject)
-            identity = Identity.single(data.complainant_name, data.complainant_phone,
-                                       data.complainant_address)
-            if existing is not None:
-                linked = Registered(self._link(session, existing, data, identity, complainant_id,
-                                               actor, now, subject_id=subject_id), True)
-                if also is not None:
-                    also(session, linked)
-                return linked
-            case = Case(
-                **data.model_dump(include={"title", "summary", "category", "channel", "priority"}),
-                number=self._next_number(session, office, now),
-                office_id=office.id, level=office.level, state=CaseState.RECEIVED.value,
-                subject_id=subject_id, complainant_id=complainant_id,
-                priority_rank=self.ctx.policy.priorities.rank(data.priority), matter_key=key,
-                received_at=now, updated_at=now,
-                title_redacted=redact_text(data.title, identity),
-                summary_redacted=redact_text(data.summary, identity),
-            )
-            apply_limit(case, self.ctx.calendar_for(office.code), kind="triage",
-                        limit=self.ctx.policy.deadlines.triage, start=local_date(now))
-            insert_case(session, case)
-            pressure.refresh(case, action="register", calendar=calendar_of(session, self.ctx, case),
-                             policy=self.ctx.policy, today=local_date(now))
-            append_event(session, case, at=now, actor=actor.name, actor_role=actor.role,
-                         action="register", from_state=None,
-                         data={"office": office.code, "priority": case.priority})
-            registered = Registered(case, False)
+            intake = self._intake(session, data, actor=actor, now=now)
+            registered = self.register_intake(session, intake, actor=actor,
+                                              target=self.repeat_target(session, intake, actor=actor))
             if also is not None:
                 also(session, registered)
             return registered
 
-    def _check_codes(self, data: CaseCreate) -> None:
+    def register_in(self, session: Session, data: CaseCreate, *, actor: Actor,
+                    now: dt.datetime | None = None) -> Registered:
+        """`register` inside a transaction the caller holds (from `transaction()`).
+
+        `now` is the clock's time (a complaint without `received_at` is received then).
+        """
+        intake = self.prepare(session, data, actor=actor, now=now or self.ctx.now())
+        return self.register_intake(session, intake, actor=actor,
+                                    target=self.repeat_target(session, intake, actor=actor))
+
+    def prepare(self, session: Session, data: CaseCreate, *, actor: Actor, now: dt.datetime) -> Intake:
+        """Every check of a registration that needs no write: the complaint as it will be registered.
+
+        Raises what `register` raises for a bad complaint; writes nothing, locks nothing.
+        """
+        self._check_registration(data, actor=actor, now=now)
+        return self._intake(session, data, actor=actor, now=now)
+
+    def _check_registration(self, data: CaseCreate, *, actor: Actor, now: dt.datetime) -> None:
+        roles = self.ctx.policy.roles.get("register", [])
+        if actor.role not in roles:
+            raise PermissionDenied(action="register", role=actor.role, allowed_roles=roles)
+        self._check_codes(data, now=now)
+
+    def _intake(self, session: Session, data: CaseCreate, *, actor: Actor, now: dt.datetime) -> Intake:
+        office = self.ctx.orgs.by_code(data.office_code)
+        region = region_of(session, actor)
+        if region is not None and not in_region(office.code, region):
+            raise InvalidActionInput(action="register", field="office_code",
+                                     message="is outside your region")
+        if office.kind != "office":
+            raise InvalidActionInput(action="register", field="office_code",
+                                     message="is not a supervising office (办公室)")
+        subject = self._subject(data, office)
+        # The same matter by identity: a subject that names one org is that org, however written.
+        key = matter_key(subject.org.code if subject.org and not subject.flagged else data.subject_name,
+                         data.title)
+        return Intake(data=data, office=office, subject=subject, key=key,
+                      received_at=as_utc(data.received_at) if data.received_at else now,
+                      identity=Identity.single(data.complainant_name, data.complainant_phone,
+                                               data.complainant_address))
+
+    def repeat_target(self, session: Session, intake: Intake, *, actor: Actor) -> Case | None:
+        """The open case the complaint repeats (locked for writing), None for a new case.
+
+        Raises for a `repeat_of` that is unknown, out of scope or closed; writes nothing.
+        """
+        return self._repeat_target(session, intake.data, intake.key, actor=actor,
+                                   avoided=intake.subject.org_ids)
+
+    def register_intake(self, session: Session, intake: Intake, *, actor: Actor,
+                        target: Case | None) -> Registered:
+        """Write a prepared complaint: linked to `target` (see `repeat_target`), else a new case."""
+        data, now = intake.data, intake.received_at
+        complainant_id = insert_row(session, Complainant, **complainant_values(data))
+        subject = subject_values(intake)
+        subject_id = insert_row(session, Subject, **subject) if subject is not None else None
+        if target is not None:
+            return Registered(self._link(session, target, data, intake.identity, complainant_id,
+                                         actor, now, subject_id=subject_id), True)
+        case = self.new_case(session, intake, number=self._next_number(session, intake.office, now),
+                             subject_id=subject_id, complainant_id=complainant_id)
+        insert_case(session, case)
+        append_event(session, case, at=now, actor=actor.name, actor_role=actor.role,
+                     action="register", from_state=None, data=registration_data(intake, case))
+        return Registered(case, False)
+
+    def new_case(self, session: Session, intake: Intake, *, number: str, subject_id: int | None,
+                 complainant_id: int) -> Case:
+        """The case a new complaint opens, with its texts' redacted twins, triage deadline and
+        engine columns; not yet stored."""
+        data, now, office = intake.data, intake.received_at, intake.office
+        case = Case(
+            **data.model_dump(include={"title", "summary", "category", "channel", "priority"}),
+            number=number, office_id=office.id, level=office.level, state=CaseState.RECEIVED.value,
+            subject_id=subject_id, complainant_id=complainant_id,
+            priority_rank=self.ctx.policy.priorities.rank(data.priority), matter_key=intake.key,
+            received_at=now, updated_at=now,
+            title_redacted=redact_text(data.title, intake.identity),
+            summary_redacted=redact_text(data.summary, intake.identity),
+        )
+        apply_limit(case, self.ctx.calendar_for(office.code), kind="triage",
+                    limit=self.ctx.policy.deadlines.triage, start=local_date(now))
+        pressure.refresh(case, action="register", calendar=calendar_of(session, self.ctx, case),
+                         policy=self.ctx.policy, today=local_date(now))
+        return case
+
+    def _check_codes(self, data: CaseCreate, *, now: dt.datetime) -> None:
         labels = self.ctx.labels
         for field, table in (("priority", "priorities"), ("channel", "channels"),
                              ("category", "categories"), ("subject_kind", None)):
@@ -308,7 +381,7 @@ class CaseService:
         if data.received_at is not None and not receivable(data.received_at):
             raise InvalidActionInput(action="register", field="received_at", kind="date_out_of_range",
                                      message=COVERAGE_MESSAGE, limits={"coverage": COVERAGE})
-        if data.received_at is not None and as_utc(data.received_at) > self.ctx.now() + _CLOCK_SLACK:
+        if data.received_at is not None and as_utc(data.received_at) > now + _CLOCK_SLACK:
             raise InvalidActionInput(action="register", field="received_at", kind="date_in_future",
                                      message="lies in the future")
 
@@ -317,14 +390,6 @@ class CaseService:
         org = self.ctx.orgs.by_code(data.subject_org_code) if data.subject_org_code else None
         return resolve_subject(self.ctx.orgs, name=data.subject_name, kind=data.subject_kind, org=org,
                                near=office)
-
-    def _insert_subject(self, session: Session, data: CaseCreate, subject: SubjectMatch) -> int | None:
-        org = subject.org
-        if not data.subject_name and org is None:
-            return None
-        return insert_row(session, Subject, name=data.subject_name or (org.name if org else ""),
-                          kind=data.subject_kind, org_id=org.id if org else None,
-                          resolution=subject.resolution)
 
     def _repeat_target(self, session: Session, data: CaseCreate, key: str, *, actor: Actor,
                        avoided: set[int]) -> Case | None:
@@ -374,15 +439,17 @@ class CaseService:
         return case
 
     def _next_number(self, session: Session, office: OrgInfo, now: Any) -> str:
-        """The office's next number for the year, safe when its first cases arrive at once.
+        return self.next_numbers(session, office, local_date(now).year, 1)[0]
+
+    def next_numbers(self, session: Session, office: OrgInfo, year: int, count: int) -> list[str]:
+        """The office's next `count` numbers for the year, safe when its first cases arrive at once.
 
         The year's row is created by an INSERT that yields to a concurrent one (ON CONFLICT DO
         NOTHING: the second waits for the first and does nothing), then one UPDATE … RETURNING
-        takes the next number under the row's lock.
+        takes the numbers under the row's lock.
         """
-        year = local_date(now).year
         conn = session.connection()
         key = {"office": office.id, "in_year": year}
         conn.execute(_NUMBER_ROW[conn.dialect.name], key)
-        last = conn.execute(_NEXT_NUMBER, key).scalar_one()
-        return f"{office.code}-{year}-{last:05d}"
+        last = conn.execute(_NEXT_NUMBERS, {**key, "count": count}).scalar_one()
+        return [f"{office.code}-{year}-{n:05d}" for n in range(last - count + 1, last + 1)]
