@@ -9,12 +9,14 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlmodel import Session, col, select
 
 from duban.clock import as_utc, local_date
@@ -68,9 +70,26 @@ _NUMBER_ROW = {
     .on_conflict_do_nothing(index_elements=["office_id", "year"])
     for dialect, make_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
-_NEXT_NUMBERS = (update(_SEQS)
-                 .where(_SEQS.c.office_id == bindparam("office"), _SEQS.c.year == bindparam("in_year"))
-                 .values(last=_SEQS.c.last + bindparam("count")).returning(_SEQS.c.last))
+_NEXT_NUMBER = (update(_SEQS)
+                .where(_SEQS.c.office_id == bindparam("office"), _SEQS.c.year == bindparam("in_year"))
+                .values(last=_SEQS.c.last + 1).returning(_SEQS.c.last))
+_ADD_NUMBERS = (update(_SEQS)
+                .where(_SEQS.c.office_id == bindparam("office"), _SEQS.c.year == bindparam("in_year"))
+                .values(last=_SEQS.c.last + bindparam("count")))
+_LAST_NUMBERS = select(_SEQS.c.office_id, _SEQS.c.year, _SEQS.c.last).where(
+    _SEQS.c.office_id.in_(bindparam("offices", expanding=True)),
+    _SEQS.c.year.in_(bindparam("years", expanding=True)))
+
+
+_CASE_DEFAULTS = {name: info.get_default(call_default_factory=True)
+                  for name, info in Case.model_fields.items() if name in _CASES.c}
+_CASE_MANAGER = manager_of_class(Case)
+
+
+class _Draft(SimpleNamespace):
+    """A new case's columns while its deadline and engine columns are worked out: a Case is made
+    from them at once (`Case(...)` costs pydantic's per-field work, and each attribute set on a
+    Case goes through the ORM's change tracking, neither of which a row not yet stored needs)."""
 
 
 def _held_by(case: Case, orgs: set[int]) -> bool:
@@ -346,19 +365,22 @@ class CaseService:
         """The case a new complaint opens, with its texts' redacted twins, triage deadline and
         engine columns; not yet stored."""
         data, now, office = intake.data, intake.received_at, intake.office
-        case = Case(
-            **data.model_dump(include={"title", "summary", "category", "channel", "priority"}),
-            number=number, office_id=office.id, level=office.level, state=CaseState.RECEIVED.value,
-            subject_id=subject_id, complainant_id=complainant_id,
+        draft = _Draft(**_CASE_DEFAULTS)
+        draft.__dict__.update(
+            title=data.title, summary=data.summary, category=data.category, channel=data.channel,
+            priority=data.priority, number=number, office_id=office.id, level=office.level,
+            state=CaseState.RECEIVED.value, subject_id=subject_id, complainant_id=complainant_id,
             priority_rank=self.ctx.policy.priorities.rank(data.priority), matter_key=intake.key,
             received_at=now, updated_at=now,
             title_redacted=redact_text(data.title, intake.identity),
             summary_redacted=redact_text(data.summary, intake.identity),
         )
-        apply_limit(case, self.ctx.calendar_for(office.code), kind="triage",
+        apply_limit(draft, self.ctx.calendar_for(office.code), kind="triage",
                     limit=self.ctx.policy.deadlines.triage, start=local_date(now))
-        pressure.refresh(case, action="register", calendar=calendar_of(session, self.ctx, case),
+        pressure.refresh(draft, action="register", calendar=calendar_of(session, self.ctx, draft),
                          policy=self.ctx.policy, today=local_date(now))
+        case: Case = _CASE_MANAGER.new_instance()
+        case.__dict__.update(draft.__dict__)
         return case
 
     def _check_codes(self, data: CaseCreate, *, now: dt.datetime) -> None:
@@ -439,17 +461,35 @@ class CaseService:
         return case
 
     def _next_number(self, session: Session, office: OrgInfo, now: Any) -> str:
-        return self.next_numbers(session, office, local_date(now).year, 1)[0]
-
-    def next_numbers(self, session: Session, office: OrgInfo, year: int, count: int) -> list[str]:
-        """The office's next `count` numbers for the year, safe when its first cases arrive at once.
+        """The office's next number for the year, safe when its first cases arrive at once.
 
         The year's row is created by an INSERT that yields to a concurrent one (ON CONFLICT DO
         NOTHING: the second waits for the first and does nothing), then one UPDATE … RETURNING
-        takes the numbers under the row's lock.
+        takes the next number under the row's lock.
         """
+        year = local_date(now).year
         conn = session.connection()
         key = {"office": office.id, "in_year": year}
         conn.execute(_NUMBER_ROW[conn.dialect.name], key)
-        last = conn.execute(_NEXT_NUMBERS, {**key, "count": count}).scalar_one()
-        return [f"{office.code}-{year}-{n:05d}" for n in range(last - count + 1, last + 1)]
+        last = conn.execute(_NEXT_NUMBER, key).scalar_one()
+        return f"{office.code}-{year}-{last:05d}"
+
+    def take_numbers(self, session: Session, wanted: dict[tuple[OrgInfo, int], int]
+                     ) -> dict[tuple[OrgInfo, int], list[str]]:
+        """`count` next numbers of each (office, year), as `_next_number` takes one: three
+        statements for a whole batch. Offices in a fixed order, so two batches never wait on each
+        other's sequence rows in turn; the rows stay locked until commit, so reading them back
+        after the UPDATE reads what this transaction took."""
+        if not wanted:
+            return {}
+        order = sorted(wanted, key=lambda k: (k[0].id, k[1]))
+        keys = [{"office": office.id, "in_year": year} for office, year in order]
+        conn = session.connection()
+        conn.execute(_NUMBER_ROW[conn.dialect.name], keys)
+        conn.execute(_ADD_NUMBERS, [{**key, "count": wanted[k]} for key, k in zip(keys, order, strict=True)])
+        last = {(office_id, year): n for office_id, year, n in conn.execute(
+            _LAST_NUMBERS, {"offices": sorted({o.id for o, _ in order}),
+                            "years": sorted({y for _, y in order})})}
+        return {(office, year): [f"{office.code}-{year}-{n:05d}" for n in range(
+            last[office.id, year] - wanted[office, year] + 1, last[office.id, year] + 1)]
+            for office, year in order}
