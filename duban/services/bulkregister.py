@@ -3,7 +3,8 @@
 Each complaint meets exactly the checks of `CaseService.register` (`CaseService.prepare`) and is
 written as `CaseService.register_intake` writes it; only the way the rows go in differs. A run of
 new cases is written by one statement per table (complainants, subjects, cases, audit events)
-and takes its numbers by one UPDATE per office and year, instead of ten statements a case.
+and takes its numbers by three statements (`CaseService.take_numbers`), instead of ten
+statements a case.
 
 A complaint that may repeat an open case (it names a `repeat_of`, or its matter key is that of an
 open case or of an earlier complaint in the batch) goes through `register_intake` itself, once
@@ -24,7 +25,7 @@ from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, distinct, insert, select, update
+from sqlalchemy import bindparam, distinct, func, insert, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, col
@@ -55,12 +56,10 @@ Record = Callable[[Session, list[tuple[int, Registered]]], None]
 REFUSED = (IntegrityError, DataError)  # what a row can make the database refuse
 
 _CASES = Case.__table__  # type: ignore[attr-defined]
-_CASE_COLUMNS = [c.name for c in _CASES.c if c.name != "id"]
+_CASE_COLUMNS = [c.name for c in _CASES.c]
 _OPEN_KEYS = select(distinct(_CASES.c.matter_key)).where(
     _CASES.c.matter_key.in_(bindparam("keys", expanding=True)),
     col(Case.state).in_(OPEN_STATES))
-_SEALED = (update(_CASES).where(_CASES.c.id == bindparam("case_id"))
-           .values(audit_seq=bindparam("seq"), audit_hash=bindparam("digest")))
 
 
 def register_many(service: CaseService, complaints: Sequence[CaseCreate], *, actor: Actor,
@@ -132,24 +131,24 @@ def _register(service: CaseService, session: Session, complaints: Sequence[CaseC
 
 def _write_new(service: CaseService, session: Session, run: list[tuple[int, Intake]], *,
                actor: Actor, outcomes: list[Outcome | None]) -> None:
-    """Write a run of complaints that open new cases, each as `register_intake` would."""
+    """Write a run of complaints that open new cases, each as `register_intake` would.
+
+    The rows' ids are taken first (`_new_ids`), so each case goes in sealed by its registration
+    event, by one plain multi-row INSERT per table.
+    """
     if not run:
         return
-    conn = session.connection()
     complainants = [{**_defaults(Complainant), **complainant_values(intake.data)} for _, intake in run]
-    complainant_ids = _insert_many(session, Complainant, complainants)
+    complainant_ids = _new_ids(session, Complainant, len(complainants))
     subjects = {k: {**_defaults(Subject), **values} for k, (_, intake) in enumerate(run)
                 if (values := subject_values(intake)) is not None}
-    subject_ids = dict(zip(subjects, _insert_many(session, Subject, list(subjects.values())),
-                           strict=True))
+    subject_ids = dict(zip(subjects, _new_ids(session, Subject, len(subjects)), strict=True))
     numbers = _numbers(service, session, [intake for _, intake in run])
-    cases = [service.new_case(session, intake, number=numbers[k], subject_id=subject_ids.get(k),
-                              complainant_id=complainant_ids[k])
-             for k, (_, intake) in enumerate(run)]
-    case_ids = _insert_many(session, Case, [{name: case.__dict__[name] for name in _CASE_COLUMNS}
-                                            for case in cases])
-    events = []
-    for k, ((i, intake), case) in enumerate(zip(run, cases, strict=True)):
+    case_ids = _new_ids(session, Case, len(run))
+    cases, events = [], []
+    for k, (i, intake) in enumerate(run):
+        case = service.new_case(session, intake, number=numbers[k], subject_id=subject_ids.get(k),
+                                complainant_id=complainant_ids[k])
         set_committed_value(case, "id", case_ids[k])
         # The rows the event names, as persist.insert_row covers them for register_intake.
         cover(session, "complainants", complainants[k], complainant_ids[k])
@@ -158,10 +157,13 @@ def _write_new(service: CaseService, session: Session, run: list[tuple[int, Inta
         events.append(event_row(session, case, at=intake.received_at, actor=actor.name,
                                 actor_role=actor.role, action="register", from_state=None,
                                 data=registration_data(intake, case)))
+        cases.append(case)
         outcomes[i] = Registered(case, False)
+    _insert(session, Complainant, [{"id": n, **row} for n, row in zip(complainant_ids, complainants,
+                                                                      strict=True)])
+    _insert(session, Subject, [{"id": subject_ids[k], **row} for k, row in subjects.items()])
+    _insert(session, Case, [{name: case.__dict__[name] for name in _CASE_COLUMNS} for case in cases])
     insert_events(session, events)
-    conn.execute(_SEALED, [{"case_id": case.id, "seq": case.audit_seq, "digest": case.audit_hash}
-                           for case in cases])
 
 
 def _numbers(service: CaseService, session: Session, intakes: list[Intake]) -> list[str]:
@@ -174,22 +176,34 @@ def _numbers(service: CaseService, session: Session, intakes: list[Intake]) -> l
     return [next(taken[intake.office, year]) for intake, year in zip(intakes, years, strict=True)]
 
 
-def _insert_many(session: Session, model: type[SQLModel], rows: list[dict[str, Any]]) -> list[int]:
-    """Insert rows by one statement (a page of rows per statement); their new ids, in their order.
+def _new_ids(session: Session, model: type[SQLModel], count: int) -> list[int]:
+    """Ids for `count` new rows of the model's table, taken as an INSERT would take them.
 
-    PostgreSQL: SQLAlchemy inserts from a SELECT ordered by the rows' place and matches the ids
-    to it. SQLite: SQLAlchemy would fall back to a statement per row, as SQLite's RETURNING
-    comes in no set order; but each new row's id is one more than the largest (no AUTOINCREMENT,
-    and the batch holds the write lock), given in VALUES order, so the ids sorted are the rows'.
+    PostgreSQL: from the id column's sequence, in one statement. SQLite: the ids after the largest
+    (what SQLite itself gives a new row; the batch holds the write lock, so nobody takes them
+    meanwhile). A multi-row INSERT … RETURNING would give them too, but in no set order on SQLite
+    (SQLAlchemy then inserts row by row) and at the cost of a statement rebuilt per batch on
+    PostgreSQL.
     """
-    if not rows:
+    if not count:
         return []
     table = model.__table__  # type: ignore[attr-defined]
     conn = session.connection()
-    if conn.dialect.name == "sqlite":
-        return sorted(conn.execute(insert(table).returning(table.c.id), rows).scalars())
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return list(conn.execute(statement, rows).scalars())
+    if conn.dialect.name == "postgresql":
+        sequence = func.pg_get_serial_sequence(table.name, "id")
+        return list(conn.execute(select(func.nextval(sequence)).select_from(
+            func.generate_series(1, count))).scalars())
+    largest = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+    return list(range(largest + 1, largest + count + 1))
+
+
+def _insert(session: Session, model: type[SQLModel], rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.connection().execute(_INSERTS[model], rows)
+
+
+_INSERTS = {model: insert(model.__table__)  # type: ignore[attr-defined]
+            for model in (Complainant, Subject, Case)}
 
 
 @cache

@@ -48,7 +48,8 @@ from duban.states.machine import failed_guards
 from duban.workcal import COVERAGE, COVERAGE_MESSAGE, receivable
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-_CLOCK_SLACK = dt.timedelta(minutes=5)  # clocks of the office's machines differ a little
+_CLOCK_SLACK = dt.timedelta(minutes=5)
+_SUBJECT_KINDS = ("unit", "person", "enterprise", "other")  # clocks of the office's machines differ a little
 
 # Built once: a statement's cache key is computed on every execution of a new statement object.
 _CASES = Case.__table__  # type: ignore[attr-defined]
@@ -388,15 +389,14 @@ class CaseService:
         for field, table in (("priority", "priorities"), ("channel", "channels"),
                              ("category", "categories"), ("subject_kind", None)):
             value = getattr(data, field)
-            allowed = list(getattr(labels, table)) if table else ["unit", "person", "enterprise",
-                                                                    "other"]
+            allowed = getattr(labels, table) if table else _SUBJECT_KINDS
             if value not in allowed:  # the value itself is never repeated: it may hold a name
                 raise InvalidActionInput(action="register", field=field, kind="literal_error",
-                                         message=f"must be one of {', '.join(allowed)}")
+                                         message=f"must be one of {', '.join(list(allowed))}")
         if not data.title.strip():
             raise InvalidActionInput(action="register", field="title", message="must not be empty")
         # Every door into the engine (API, pages, CLI, ledger import) meets the same rules here.
-        for field, value in data.model_dump().items():
+        for field, value in data.__dict__.items():  # every field, as model_dump() gives them
             if isinstance(value, str) and ("\x00" in value or _LONE_SURROGATE.search(value)):
                 raise InvalidActionInput(action="register", field=field,
                                          message="contains a NUL byte or broken unicode")
