@@ -147,7 +147,7 @@ def _write_new(service: CaseService, session: Session, run: list[tuple[int, Inta
     case_ids = _new_ids(session, Case, len(run))
     cases, events = [], []
     for k, (i, intake) in enumerate(run):
-        case = service.new_case(session, intake, number=numbers[k], subject_id=subject_ids.get(k),
+        case = service.new_case(intake, number=numbers[k], subject_id=subject_ids.get(k),
                                 complainant_id=complainant_ids[k])
         set_committed_value(case, "id", case_ids[k])
         # The rows the event names, as persist.insert_row covers them for register_intake.
@@ -202,8 +202,8 @@ def _insert(session: Session, model: type[SQLModel], rows: list[dict[str, Any]])
         session.connection().execute(_INSERTS[model], rows)
 
 
-_INSERTS = {model: insert(model.__table__)  # type: ignore[attr-defined]
-            for model in (Complainant, Subject, Case)}
+_BATCHED: tuple[type[SQLModel], ...] = (Complainant, Subject, Case)
+_INSERTS = {model: insert(model.__table__) for model in _BATCHED}  # type: ignore[attr-defined]
 
 
 @cache

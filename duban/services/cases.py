@@ -354,14 +354,14 @@ class CaseService:
         if target is not None:
             return Registered(self._link(session, target, data, intake.identity, complainant_id,
                                          actor, now, subject_id=subject_id), True)
-        case = self.new_case(session, intake, number=self._next_number(session, intake.office, now),
+        case = self.new_case(intake, number=self._next_number(session, intake.office, now),
                              subject_id=subject_id, complainant_id=complainant_id)
         insert_case(session, case)
         append_event(session, case, at=now, actor=actor.name, actor_role=actor.role,
                      action="register", from_state=None, data=registration_data(intake, case))
         return Registered(case, False)
 
-    def new_case(self, session: Session, intake: Intake, *, number: str, subject_id: int | None,
+    def new_case(self, intake: Intake, *, number: str, subject_id: int | None,
                  complainant_id: int) -> Case:
         """The case a new complaint opens, with its texts' redacted twins, triage deadline and
         engine columns; not yet stored."""
@@ -376,10 +376,11 @@ class CaseService:
             title_redacted=redact_text(data.title, intake.identity),
             summary_redacted=redact_text(data.summary, intake.identity),
         )
-        apply_limit(draft, self.ctx.calendar_for(office.code), kind="triage",
-                    limit=self.ctx.policy.deadlines.triage, start=local_date(now))
-        pressure.refresh(draft, action="register", calendar=calendar_of(session, self.ctx, draft),
-                         policy=self.ctx.policy, today=local_date(now))
+        calendar = self.ctx.calendar_for(office.code)  # calendar_of a case held by no unit yet
+        apply_limit(draft, calendar, kind="triage", limit=self.ctx.policy.deadlines.triage,
+                    start=local_date(now))
+        pressure.refresh(draft, action="register", calendar=calendar, policy=self.ctx.policy,
+                         today=local_date(now))
         case: Case = _CASE_MANAGER.new_instance()
         case.__dict__.update(draft.__dict__)
         return case
