@@ -77,7 +77,9 @@ def register_many(service: CaseService, complaints: Sequence[CaseCreate], *, act
             if record is not None and done:
                 record(session, done)
             return outcomes
-    except REFUSED:
+    except (*REFUSED, DubanError):
+        # The database refused a row (or a check failed once the batch had begun to write, which
+        # the checks made before writing are there to prevent): each complaint again on its own.
         return [_alone(service, i, data, actor=actor, record=record)
                 for i, data in enumerate(complaints)]
 
