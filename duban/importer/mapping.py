@@ -82,6 +82,8 @@ class RowParser:
         kinds = dict(pair.split("=", 1) for pair in labels.ledger.get("subject_kinds", "").split("|")
                      if "=" in pair)
         self.kinds, self.kind_labels = _choices(kinds), labels.text["list_sep"].join(kinds.values())
+        # The fields to read from each row: those the file has a column for, and required ones.
+        self.read = [(f, self.columns.get(f)) for f in FIELDS if f in self.columns or f in REQUIRED]
         self.yes = set(labels.ledger.get("yes_values", "").split("|")) - {""}
         self.no = set(labels.ledger.get("no_values", "").split("|")) - {""}
 
@@ -100,8 +102,8 @@ class RowParser:
         def fail(field: str, reason: str) -> None:
             errors.append(RowError(row, self.header(field), reason))
 
-        for field in FIELDS:
-            raw = values.get(self.columns[field]) if field in self.columns else None
+        for field, column in self.read:
+            raw = values.get(column) if column is not None else None
             text = _text(raw)
             if field in REQUIRED and not text:
                 fail(field, g["err_required"])

@@ -1,13 +1,13 @@
-"""Importing a ledger: each good row registered through `CaseService`, in a transaction of its own.
+"""Importing a ledger: good rows registered through the service's rules, a batch a transaction.
 
-Why one transaction per row, and the `imports` row inside it: a row either becomes a case (or a
-link to the open case it repeats) *and* its record in `imports`, or leaves nothing at all, so a
-crash or a bad row mid-file never half-imports, and re-running the same file picks up where it
-stopped. The unique key (ledger id, else the row's content hash) makes re-imports create nothing
-twice, even when two imports of one file race.
-
-Speed is the service layer's: each row is an ordinary registration (repeat check, numbering,
-deadline from the calendar, audit event) at roughly a thousand rows a second on SQLite.
+Each batch of rows is registered by `bulkregister.register_many`, which applies every rule of
+`CaseService.register` to each row, and its `imports` rows go in the same transaction: a row
+becomes a case (or a link to the open case it repeats) *and* its record in `imports`, or leaves
+nothing at all, so a crash mid-file never half-imports a row, and re-running the same file picks
+up where it stopped. A row that fails a check is reported with its row and column and the rest of
+its batch goes in; one the database refuses is reported the same way (its batch is then
+registered row by row). The unique key (ledger id, else the row's content hash) makes re-imports
+create nothing twice, even when two imports of one file race.
 """
 
 from __future__ import annotations
@@ -16,18 +16,20 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from duban.errors import DubanError, InvalidActionInput, OrgNotFound
 from duban.importer.mapping import ParsedRow, RowError, RowParser
 from duban.importer.reader import SheetRow, UnreadableFile, read_sheet
 from duban.models import ImportedRow
+from duban.services.bulkregister import register_many
 from duban.services.cases import CaseService, Registered
 from duban.services.context import Actor, ServiceContext
 
 Progress = Callable[[int, int], None]  # (rows done, rows in the file)
-BATCH = 500  # rows parsed and checked against `imports` together
+BATCH = 500  # rows registered in one transaction
+_RECORD = insert(ImportedRow.__table__)  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -78,12 +80,11 @@ def import_file(ctx: ServiceContext, path: str | Path, *, actor: Actor,
             else:
                 parsed_rows.append(parsed)
         existing = _existing_keys(ctx, [p.key() for p in parsed_rows])
-        done = result.rows - len(parsed_rows)  # rejected rows of the batch are done already
-        for parsed in parsed_rows:
-            _import_row(ctx, service, parser, parsed, seen, existing, actor, result)
-            done += 1
-            if progress is not None:
-                progress(done, max(sheet.total, done))
+        fresh = [p for p in parsed_rows if _fresh(ctx, parser, p, seen, existing, result)]
+        _import_batch(ctx, service, parser, fresh, actor, result)
+        if progress is not None:
+            progress(result.rows, max(sheet.total, result.rows))
+    result.errors.sort(key=lambda e: e.row)  # as the file runs (a stable sort: columns keep order)
     return result
 
 
@@ -111,40 +112,48 @@ def _already(ctx: ServiceContext, key: str) -> bool:
         return session.exec(select(ImportedRow.id).where(ImportedRow.key == key)).first() is not None
 
 
-def _import_row(ctx: ServiceContext, service: CaseService, parser: RowParser, parsed: ParsedRow,
-                seen: dict[str, int], existing: set[str], actor: Actor, result: ImportResult) -> None:
+def _fresh(ctx: ServiceContext, parser: RowParser, parsed: ParsedRow, seen: dict[str, int],
+           existing: set[str], result: ImportResult) -> bool:
+    """Whether the row is still to register: not a repeat of a row above, not imported before."""
     key = parsed.key()
-    labels = ctx.labels.ledger
     if key in seen:
         result.errors.append(RowError(parsed.row, parser.header("ledger_id") if parsed.ledger_id else "",
-                                      labels["err_duplicate"].format(row=seen[key])))
-        return
+                                      ctx.labels.ledger["err_duplicate"].format(row=seen[key])))
+        return False
     seen[key] = parsed.row
     if key in existing:
         result.skipped += 1
-        return
+        return False
+    return True
 
-    def record(session: Session, registered: Registered) -> None:
-        assert registered.case.id is not None
-        session.add(ImportedRow(key=key, case_id=registered.case.id, linked=registered.linked,
-                                source=result.source[:200], row=parsed.row, imported_by=actor.name,
-                                imported_at=ctx.now()))
-        session.flush()  # a duplicate key fails here, inside the row's transaction
 
-    try:
-        registered = service.register(parsed.data, actor=actor, also=record)
-    except IntegrityError:
-        if not _already(ctx, key):
-            raise
-        result.skipped += 1  # another import of the same row committed first
+def _import_batch(ctx: ServiceContext, service: CaseService, parser: RowParser,
+                  rows: list[ParsedRow], actor: Actor, result: ImportResult) -> None:
+    if not rows:
         return
-    except DubanError as exc:
-        result.errors.append(RowError(parsed.row, _column_of(exc, parser, parsed), str(exc)))
-        return
-    if registered.linked:
-        result.linked += 1
-    else:
-        result.created += 1
+    source, now, keys = result.source[:200], ctx.now(), [p.key() for p in rows]
+
+    def record(session: Session, done: list[tuple[int, Registered]]) -> None:
+        # A key another import committed first fails here, inside the batch's transaction.
+        session.connection().execute(_RECORD, [
+            {"key": keys[i], "case_id": registered.case.id, "linked": registered.linked,
+             "source": source, "row": rows[i].row, "imported_by": actor.name, "imported_at": now}
+            for i, registered in done])
+
+    outcomes = register_many(service, [p.data for p in rows], actor=actor, record=record)
+    for parsed, key, outcome in zip(rows, keys, outcomes, strict=True):
+        if isinstance(outcome, Registered):
+            if outcome.linked:
+                result.linked += 1
+            else:
+                result.created += 1
+        elif isinstance(outcome, DubanError):
+            result.errors.append(RowError(parsed.row, _column_of(outcome, parser, parsed), str(outcome)))
+        elif _already(ctx, key):
+            result.skipped += 1  # another import of the same row committed first
+        else:
+            result.errors.append(RowError(parsed.row, "", ctx.labels.ledger["err_refused"].format(
+                error=type(outcome).__name__)))
 
 
 def _column_of(exc: DubanError, parser: RowParser, parsed: ParsedRow) -> str:

@@ -171,7 +171,35 @@ def append_event(
     reason_redacted: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> None:
-    """Write the next event of the case in the caller's transaction.
+    """The next event of the case, written at commit beside its case row (see `event_row`)."""
+    session.info.setdefault(EVENTS, []).append(event_row(
+        session, case, at=at, actor=actor, actor_role=actor_role, action=action,
+        from_state=from_state, reason=reason, reason_redacted=reason_redacted, data=data))
+
+
+def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Write events made by `event_row` at once (a batch of registrations, whose cases go in
+    already sealed)."""
+    if len(rows) == 1:
+        INSERT_EVENT.run(session, rows[0])
+    elif rows:
+        INSERT_EVENT.run_many(session, rows)
+
+
+def event_row(
+    session: Session,
+    case: Case,
+    *,
+    at: dt.datetime,
+    actor: str,
+    actor_role: str,
+    action: str,
+    from_state: str | None,
+    reason: str = "",
+    reason_redacted: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The next event of the case, sealed, as the row to insert; the case moves on to it.
 
     Written at commit with the case row it fixes (persist.save_tracked: on PostgreSQL one
     statement for both), never read back or changed in the action that writes it. The rows
@@ -195,11 +223,12 @@ def append_event(
     alg, kid, digest = seal(keys, prev_hash=case.audit_hash, case_id=case.id, seq=seq, at=at,
                             actor=actor, actor_role=actor_role, action=action, from_state=from_state,
                             to_state=case.state, reason=reason, data=data, facts=facts, rows=rows)
-    session.info.setdefault(EVENTS, []).append({
+    row = {
         "case_id": case.id, "seq": seq, "at": at, "actor": actor, "actor_role": actor_role,
         "action": action, "from_state": from_state, "to_state": case.state, "reason": reason,
         "reason_redacted": reason_redacted, "data": data, "prev_hash": case.audit_hash,
         "hash": digest, "alg": alg, "key_id": kid, "facts": facts, "rows": rows,
-    })
+    }
     case.audit_seq = seq
     case.audit_hash = digest
+    return row

@@ -10,12 +10,14 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import bindparam, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlmodel import Session, select
 
 from duban.clock import as_utc, local_date
@@ -49,7 +51,8 @@ from duban.states.machine import failed_guards
 from duban.workcal import COVERAGE, COVERAGE_MESSAGE, receivable
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-_CLOCK_SLACK = dt.timedelta(minutes=5)  # clocks of the office's machines differ a little
+_CLOCK_SLACK = dt.timedelta(minutes=5)
+_SUBJECT_KINDS = ("unit", "person", "enterprise", "other")  # clocks of the office's machines differ a little
 
 # Built once: a statement's cache key is computed on every execution of a new statement object.
 _CASES = Case.__table__  # type: ignore[attr-defined]
@@ -76,11 +79,60 @@ _NEXT_NUMBER = Prepared(update(_SEQS)
                         .where(_SEQS.c.office_id == bindparam("office"),
                                _SEQS.c.year == bindparam("in_year"))
                         .values(last=_SEQS.c.last + 1).returning(_SEQS.c.last))
+_ADD_NUMBERS = (update(_SEQS)
+                .where(_SEQS.c.office_id == bindparam("office"), _SEQS.c.year == bindparam("in_year"))
+                .values(last=_SEQS.c.last + bindparam("count")))
+_LAST_NUMBERS = select(_SEQS.c.office_id, _SEQS.c.year, _SEQS.c.last).where(
+    _SEQS.c.office_id.in_(bindparam("offices", expanding=True)),
+    _SEQS.c.year.in_(bindparam("years", expanding=True)))
+
+
+_CASE_DEFAULTS = {name: info.get_default(call_default_factory=True)
+                  for name, info in Case.model_fields.items() if name in _CASES.c}
+_CASE_MANAGER = manager_of_class(Case)
+
+
+class _Draft(SimpleNamespace):
+    """A new case's columns while its deadline and engine columns are worked out: a Case is made
+    from them at once (`Case(...)` costs pydantic's per-field work, and each attribute set on a
+    Case goes through the ORM's change tracking, neither of which a row not yet stored needs)."""
 
 
 def _held_by(case: Case, orgs: set[int]) -> bool:
     """Whether one of `orgs` holds the case (handles it, or received it) and would learn of a link."""
     return case.unit_id in orgs or case.office_id in orgs
+
+
+@dataclass(frozen=True)
+class Intake:
+    """A complaint checked for registration (`CaseService.prepare`): what it will be registered as."""
+
+    data: CaseCreate
+    received_at: dt.datetime
+    office: OrgInfo
+    subject: SubjectMatch
+    key: str  # matter_key
+    identity: Identity  # the complainant's, cut out of the redacted twins
+
+
+def complainant_values(data: CaseCreate) -> dict[str, Any]:
+    return {"name": data.complainant_name, "phone": data.complainant_phone,
+            "address": data.complainant_address, "real_name": data.complainant_real_name,
+            "consent_disclose": data.complainant_consent}
+
+
+def subject_values(intake: Intake) -> dict[str, Any] | None:
+    """The subject row of a complaint; None when it names nobody."""
+    data, org = intake.data, intake.subject.org
+    if not data.subject_name and org is None:
+        return None
+    return {"name": data.subject_name or (org.name if org else ""), "kind": data.subject_kind,
+            "org_id": org.id if org else None, "resolution": intake.subject.resolution}
+
+
+def registration_data(intake: Intake, case: Case) -> dict[str, Any]:
+    """The `data` of a registration's audit event."""
+    return {"office": intake.office.code, "priority": case.priority}
 
 
 @dataclass(frozen=True)
@@ -246,83 +298,127 @@ class CaseService:
         `also` runs in the same transaction once the case exists (the importer records the ledger
         row there), so the registration and what it writes commit together or not at all.
         """
-        roles = self.ctx.policy.roles.get("register", [])
-        if actor.role not in roles:
-            raise PermissionDenied(action="register", role=actor.role, allowed_roles=roles)
-        self._check_codes(data)
-        now = as_utc(data.received_at) if data.received_at else self.ctx.now()
+        now = self.ctx.now()
+        self._check_registration(data, actor=actor, now=now)  # before taking the writer's turn
         with self._transaction() as session:
-            office = self.ctx.orgs.by_code(data.office_code)
-            region = region_of(session, actor)
-            if region is not None and not in_region(office.code, region):
-                raise InvalidActionInput(action="register", field="office_code",
-                                         message="is outside your region")
-            if office.kind != "office":
-                raise InvalidActionInput(action="register", field="office_code",
-                                         message="is not a supervising office (办公室)")
-            subject = self._subject(data, office)
-            # The same matter by identity: a subject that names one org is that org, however written.
-            key = matter_key(subject.org.code if subject.org and not subject.flagged else data.subject_name,
-                             data.title)
-            existing = self._repeat_target(session, data, key, actor=actor, avoided=subject.org_ids)
-            complainant_id = insert_row(session, Complainant, name=data.complainant_name,
-                                        phone=data.complainant_phone,
-                                        address=data.complainant_address,
-                                        real_name=data.complainant_real_name,
-                                        consent_disclose=data.complainant_consent)
-            subject_id = self._insert_subject(session, data, subject)
-            identity = Identity.single(data.complainant_name, data.complainant_phone,
-                                       data.complainant_address)
-            if existing is not None:
-                linked = Registered(self._link(session, existing, data, identity, complainant_id,
-                                               actor, now, subject_id=subject_id), True)
-                if also is not None:
-                    also(session, linked)
-                return linked
-            case = Case(
-                **data.model_dump(include={"title", "summary", "category", "channel", "priority"}),
-                number=self._next_number(session, office, now),
-                office_id=office.id, level=office.level, state=CaseState.RECEIVED.value,
-                subject_id=subject_id, complainant_id=complainant_id,
-                priority_rank=self.ctx.policy.priorities.rank(data.priority), matter_key=key,
-                received_at=now, updated_at=now,
-                title_redacted=redact_text(data.title, identity),
-                summary_redacted=redact_text(data.summary, identity),
-            )
-            apply_limit(case, self.ctx.calendar_for(office.code), kind="triage",
-                        limit=self.ctx.policy.deadlines.triage, start=local_date(now))
-            insert_case(session, case)
-            pressure.refresh(case, action="register", calendar=calendar_of(session, self.ctx, case),
-                             policy=self.ctx.policy, today=local_date(now))
-            append_event(session, case, at=now, actor=actor.name, actor_role=actor.role,
-                         action="register", from_state=None,
-                         data={"office": office.code, "priority": case.priority})
-            registered = Registered(case, False)
+            intake = self._intake(session, data, actor=actor, now=now)
+            registered = self.register_intake(session, intake, actor=actor,
+                                              target=self.repeat_target(session, intake, actor=actor))
             if also is not None:
                 also(session, registered)
             return registered
 
-    def _check_codes(self, data: CaseCreate) -> None:
+    def register_in(self, session: Session, data: CaseCreate, *, actor: Actor,
+                    now: dt.datetime | None = None) -> Registered:
+        """`register` inside a transaction the caller holds (from `transaction()`).
+
+        `now` is the clock's time (a complaint without `received_at` is received then).
+        """
+        intake = self.prepare(session, data, actor=actor, now=now or self.ctx.now())
+        return self.register_intake(session, intake, actor=actor,
+                                    target=self.repeat_target(session, intake, actor=actor))
+
+    def prepare(self, session: Session, data: CaseCreate, *, actor: Actor, now: dt.datetime) -> Intake:
+        """Every check of a registration that needs no write: the complaint as it will be registered.
+
+        Raises what `register` raises for a bad complaint; writes nothing, locks nothing.
+        """
+        self._check_registration(data, actor=actor, now=now)
+        return self._intake(session, data, actor=actor, now=now)
+
+    def _check_registration(self, data: CaseCreate, *, actor: Actor, now: dt.datetime) -> None:
+        roles = self.ctx.policy.roles.get("register", [])
+        if actor.role not in roles:
+            raise PermissionDenied(action="register", role=actor.role, allowed_roles=roles)
+        self._check_codes(data, now=now)
+
+    def _intake(self, session: Session, data: CaseCreate, *, actor: Actor, now: dt.datetime) -> Intake:
+        office = self.ctx.orgs.by_code(data.office_code)
+        region = region_of(session, actor)
+        if region is not None and not in_region(office.code, region):
+            raise InvalidActionInput(action="register", field="office_code",
+                                     message="is outside your region")
+        if office.kind != "office":
+            raise InvalidActionInput(action="register", field="office_code",
+                                     message="is not a supervising office (办公室)")
+        subject = self._subject(data, office)
+        # The same matter by identity: a subject that names one org is that org, however written.
+        key = matter_key(subject.org.code if subject.org and not subject.flagged else data.subject_name,
+                         data.title)
+        return Intake(data=data, office=office, subject=subject, key=key,
+                      received_at=as_utc(data.received_at) if data.received_at else now,
+                      identity=Identity.single(data.complainant_name, data.complainant_phone,
+                                               data.complainant_address))
+
+    def repeat_target(self, session: Session, intake: Intake, *, actor: Actor) -> Case | None:
+        """The open case the complaint repeats (locked for writing), None for a new case.
+
+        Raises for a `repeat_of` that is unknown, out of scope or closed; writes nothing.
+        """
+        return self._repeat_target(session, intake.data, intake.key, actor=actor,
+                                   avoided=intake.subject.org_ids)
+
+    def register_intake(self, session: Session, intake: Intake, *, actor: Actor,
+                        target: Case | None) -> Registered:
+        """Write a prepared complaint: linked to `target` (see `repeat_target`), else a new case."""
+        data, now = intake.data, intake.received_at
+        complainant_id = insert_row(session, Complainant, **complainant_values(data))
+        subject = subject_values(intake)
+        subject_id = insert_row(session, Subject, **subject) if subject is not None else None
+        if target is not None:
+            return Registered(self._link(session, target, data, intake.identity, complainant_id,
+                                         actor, now, subject_id=subject_id), True)
+        case = self.new_case(intake, number=self._next_number(session, intake.office, now),
+                             subject_id=subject_id, complainant_id=complainant_id)
+        insert_case(session, case)
+        append_event(session, case, at=now, actor=actor.name, actor_role=actor.role,
+                     action="register", from_state=None, data=registration_data(intake, case))
+        return Registered(case, False)
+
+    def new_case(self, intake: Intake, *, number: str, subject_id: int | None,
+                 complainant_id: int) -> Case:
+        """The case a new complaint opens, with its texts' redacted twins, triage deadline and
+        engine columns; not yet stored."""
+        data, now, office = intake.data, intake.received_at, intake.office
+        draft = _Draft(**_CASE_DEFAULTS)
+        draft.__dict__.update(
+            title=data.title, summary=data.summary, category=data.category, channel=data.channel,
+            priority=data.priority, number=number, office_id=office.id, level=office.level,
+            state=CaseState.RECEIVED.value, subject_id=subject_id, complainant_id=complainant_id,
+            priority_rank=self.ctx.policy.priorities.rank(data.priority), matter_key=intake.key,
+            received_at=now, updated_at=now,
+            title_redacted=redact_text(data.title, intake.identity),
+            summary_redacted=redact_text(data.summary, intake.identity),
+        )
+        calendar = self.ctx.calendar_for(office.code)  # calendar_of a case held by no unit yet
+        apply_limit(draft, calendar, kind="triage", limit=self.ctx.policy.deadlines.triage,
+                    start=local_date(now))
+        pressure.refresh(draft, action="register", calendar=calendar, policy=self.ctx.policy,
+                         today=local_date(now))
+        case: Case = _CASE_MANAGER.new_instance()
+        case.__dict__.update(draft.__dict__)
+        return case
+
+    def _check_codes(self, data: CaseCreate, *, now: dt.datetime) -> None:
         labels = self.ctx.labels
         for field, table in (("priority", "priorities"), ("channel", "channels"),
                              ("category", "categories"), ("subject_kind", None)):
             value = getattr(data, field)
-            allowed = list(getattr(labels, table)) if table else ["unit", "person", "enterprise",
-                                                                    "other"]
+            allowed = getattr(labels, table) if table else _SUBJECT_KINDS
             if value not in allowed:  # the value itself is never repeated: it may hold a name
                 raise InvalidActionInput(action="register", field=field, kind="literal_error",
-                                         message=f"must be one of {', '.join(allowed)}")
+                                         message=f"must be one of {', '.join(list(allowed))}")
         if not data.title.strip():
             raise InvalidActionInput(action="register", field="title", message="must not be empty")
         # Every door into the engine (API, pages, CLI, ledger import) meets the same rules here.
-        for field, value in data.model_dump().items():
+        for field, value in data.__dict__.items():  # every field, as model_dump() gives them
             if isinstance(value, str) and ("\x00" in value or _LONE_SURROGATE.search(value)):
                 raise InvalidActionInput(action="register", field=field,
                                          message="contains a NUL byte or broken unicode")
         if data.received_at is not None and not receivable(data.received_at):
             raise InvalidActionInput(action="register", field="received_at", kind="date_out_of_range",
                                      message=COVERAGE_MESSAGE, limits={"coverage": COVERAGE})
-        if data.received_at is not None and as_utc(data.received_at) > self.ctx.now() + _CLOCK_SLACK:
+        if data.received_at is not None and as_utc(data.received_at) > now + _CLOCK_SLACK:
             raise InvalidActionInput(action="register", field="received_at", kind="date_in_future",
                                      message="lies in the future")
 
@@ -331,14 +427,6 @@ class CaseService:
         org = self.ctx.orgs.by_code(data.subject_org_code) if data.subject_org_code else None
         return resolve_subject(self.ctx.orgs, name=data.subject_name, kind=data.subject_kind, org=org,
                                near=office)
-
-    def _insert_subject(self, session: Session, data: CaseCreate, subject: SubjectMatch) -> int | None:
-        org = subject.org
-        if not data.subject_name and org is None:
-            return None
-        return insert_row(session, Subject, name=data.subject_name or (org.name if org else ""),
-                          kind=data.subject_kind, org_id=org.id if org else None,
-                          resolution=subject.resolution)
 
     def _repeat_target(self, session: Session, data: CaseCreate, key: str, *, actor: Actor,
                        avoided: set[int]) -> Case | None:
@@ -399,3 +487,23 @@ class CaseService:
         _NUMBER_ROW[self.ctx.engine.dialect.name].run(session, key)
         last = _NEXT_NUMBER.scalar(session, key)
         return f"{office.code}-{year}-{last:05d}"
+
+    def take_numbers(self, session: Session, wanted: dict[tuple[OrgInfo, int], int]
+                     ) -> dict[tuple[OrgInfo, int], list[str]]:
+        """`count` next numbers of each (office, year), as `_next_number` takes one: three
+        statements for a whole batch. Offices in a fixed order, so two batches never wait on each
+        other's sequence rows in turn; the rows stay locked until commit, so reading them back
+        after the UPDATE reads what this transaction took."""
+        if not wanted:
+            return {}
+        order = sorted(wanted, key=lambda k: (k[0].id, k[1]))
+        keys = [{"office": office.id, "in_year": year} for office, year in order]
+        conn = session.connection()
+        _NUMBER_ROW[conn.dialect.name].run_many(conn, keys)
+        conn.execute(_ADD_NUMBERS, [{**key, "count": wanted[k]} for key, k in zip(keys, order, strict=True)])
+        last = {(office_id, year): n for office_id, year, n in conn.execute(
+            _LAST_NUMBERS, {"offices": sorted({o.id for o, _ in order}),
+                            "years": sorted({y for _, y in order})})}
+        return {(office, year): [f"{office.code}-{year}-{n:05d}" for n in range(
+            last[office.id, year] - wanted[office, year] + 1, last[office.id, year] + 1)]
+            for office, year in order}

@@ -17,7 +17,7 @@ import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert
+from sqlalchemy import Table, bindparam, exc, insert
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -115,7 +115,11 @@ class Prepared:
         params = compiled.params(values or {})
         if conn.dispatch.before_cursor_execute:
             return conn.exec_driver_sql(compiled.sql, params)
-        return conn.connection.driver_connection.execute(compiled.sql, params)  # type: ignore[union-attr]
+        driver = conn.connection.driver_connection
+        try:
+            return driver.execute(compiled.sql, params)  # type: ignore[union-attr]
+        except conn.dialect.loaded_dbapi.Error as error:
+            raise _wrapped(conn, compiled.sql, error, driver) from error
 
     def run_many(self, where: Session | Connection, rows: Sequence[Mapping[str, Any]]) -> int:
         """executemany; the number of rows the statement touched."""
@@ -124,8 +128,12 @@ class Prepared:
         params = [compiled.params(values) for values in rows]
         if conn.dispatch.before_cursor_execute:
             return int(conn.exec_driver_sql(compiled.sql, params).rowcount)
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        cursor.executemany(compiled.sql, params)
+        driver = conn.connection.driver_connection
+        cursor = driver.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(compiled.sql, params)
+        except conn.dialect.loaded_dbapi.Error as error:
+            raise _wrapped(conn, compiled.sql, error, driver) from error
         return int(cursor.rowcount)
 
     def rows(self, where: Session | Connection, values: Mapping[str, Any] | None = None
@@ -147,6 +155,16 @@ class Prepared:
 
     def rowcount(self, where: Session | Connection, values: Mapping[str, Any] | None = None) -> int:
         return int(self.run(where, values).rowcount)
+
+
+def _wrapped(conn: Connection, sql: str, error: Exception, driver: Any) -> Exception:
+    """The driver's error as SQLAlchemy raises it (IntegrityError, OperationalError…, parameters
+    hidden as the engine hides them), the connection dropped from the pool if the server is gone:
+    callers handle one family of errors whichever way a statement ran."""
+    if conn.dialect.is_disconnect(error, driver, None):  # type: ignore[arg-type]
+        conn.invalidate(error)
+    return exc.DBAPIError.instance(sql, None, error, conn.dialect.loaded_dbapi.Error,
+                                   hide_parameters=True, dialect=conn.dialect)
 
 
 _CONNECTION = "duban.connection"  # session.info key: the transaction's Connection, asked for once

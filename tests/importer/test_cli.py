@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from duban.cli import app
 from tests.cli_runner import runner
 from tests.factories import world
-from tests.importer.test_import import row, xlsx
+from tests.importer.ledger import row, xlsx
 
 
 @pytest.fixture

@@ -162,7 +162,7 @@ def test_a_repeat_complainant_joins_the_identity_and_the_case_is_redacted_again(
 
 def test_an_imported_ledger_row_is_stored_with_its_twins(engine: Engine, tmp_path: Path) -> None:
     from duban.importer import import_file
-    from tests.importer.test_import import HEADERS, row
+    from tests.importer.ledger import HEADERS, row
 
     ctx = world(engine, start="2023-03-10 09:00")
     rows = [row(1, 反映人="马小红", 反映内容="马小红（电话199 0000 0001）反映，住七里河区西津路9号院")]

@@ -1,0 +1,216 @@
+"""Registering many complaints in one transaction: the ledger import's path.
+
+Each complaint meets exactly the checks of `CaseService.register` (`CaseService.prepare`) and is
+written as `CaseService.register_intake` writes it; only the way the rows go in differs. A run of
+new cases is written by one statement per table (complainants, subjects, cases, audit events)
+and takes its numbers by three statements (`CaseService.take_numbers`), instead of ten
+statements a case.
+
+A complaint that may repeat an open case (it names a `repeat_of`, or its matter key is that of an
+open case or of an earlier complaint in the batch) goes through `register_intake` itself, once
+the run before it is written: it finds, and is linked to, a case registered earlier in the same
+batch exactly as it would be a day later.
+
+A complaint that fails a check is returned as its error and the others go in. One the database
+refuses (a constraint, a value it cannot store) aborts the transaction on PostgreSQL: the batch
+is then rolled back and each complaint registered again in a transaction of its own, so that
+only the refused one fails. A row's savepoint would cost every batch two statements a row to
+spare the rare failing one a second pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from functools import cache
+from typing import Any
+
+from sqlalchemy import bindparam, distinct, func, insert, select
+from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, SQLModel, col
+
+from duban.clock import local_date
+from duban.errors import DubanError
+from duban.models import Case, CaseCreate, Complainant, Subject
+from duban.services.audit import event_row, insert_events
+from duban.services.auditrows import cover
+from duban.services.cases import (
+    CaseService,
+    Intake,
+    Registered,
+    complainant_values,
+    registration_data,
+    subject_values,
+)
+from duban.services.context import Actor
+from duban.services.directory import OrgInfo
+from duban.services.persist import save_tracked
+from duban.states.definition import OPEN_STATES
+
+# What a complaint came to: its registration, or why it was not registered (a DubanError for a
+# complaint that failed a check, the database's error for one it refused).
+Outcome = Registered | Exception
+# Runs in the batch's transaction with what was registered (index in the input, registration).
+Record = Callable[[Session, list[tuple[int, Registered]]], None]
+REFUSED = (IntegrityError, DataError)  # what a row can make the database refuse
+
+_CASES = Case.__table__  # type: ignore[attr-defined]
+_CASE_COLUMNS = [c.name for c in _CASES.c]
+_OPEN_KEYS = select(distinct(_CASES.c.matter_key)).where(
+    _CASES.c.matter_key.in_(bindparam("keys", expanding=True)),
+    col(Case.state).in_(OPEN_STATES))
+
+
+def register_many(service: CaseService, complaints: Sequence[CaseCreate], *, actor: Actor,
+                  record: Record | None = None, now: dt.datetime | None = None) -> list[Outcome]:
+    """Register `complaints` in one transaction; an outcome for each, in their order.
+
+    `record` runs in the same transaction with what was registered (the importer writes its
+    ledger rows there), so a registration and its record commit together or not at all.
+    """
+    now = now or service.ctx.now()
+    try:
+        with service.transaction() as session:
+            outcomes = _register(service, session, complaints, actor=actor, now=now)
+            done = [(i, o) for i, o in enumerate(outcomes) if isinstance(o, Registered)]
+            if record is not None and done:
+                record(session, done)
+            return outcomes
+    except (*REFUSED, DubanError):
+        # The database refused a row (or a check failed once the batch had begun to write, which
+        # the checks made before writing are there to prevent): each complaint again on its own.
+        return [_alone(service, i, data, actor=actor, record=record)
+                for i, data in enumerate(complaints)]
+
+
+def _alone(service: CaseService, index: int, data: CaseCreate, *, actor: Actor,
+           record: Record | None) -> Outcome:
+    """One complaint in a transaction of its own (the batch it came in was refused)."""
+
+    def also(session: Session, registered: Registered) -> None:
+        if record is not None:
+            record(session, [(index, registered)])
+
+    try:
+        return service.register(data, actor=actor, also=also)
+    except (DubanError, *REFUSED) as exc:
+        return exc
+
+
+def _register(service: CaseService, session: Session, complaints: Sequence[CaseCreate], *,
+              actor: Actor, now: dt.datetime) -> list[Outcome]:
+    outcomes: list[Outcome | None] = [None] * len(complaints)
+    intakes: list[tuple[int, Intake]] = []
+    for i, data in enumerate(complaints):
+        try:
+            intakes.append((i, service.prepare(session, data, actor=actor, now=now)))
+        except DubanError as exc:
+            outcomes[i] = exc
+    keys = sorted({intake.key for _, intake in intakes if intake.key})
+    open_keys = set(session.connection().execute(_OPEN_KEYS, {"keys": keys}).scalars()) if keys \
+        else set()
+    run: list[tuple[int, Intake]] = []
+    for i, intake in intakes:
+        if intake.data.repeat_of or intake.key in open_keys:
+            _write_new(service, session, run, actor=actor, outcomes=outcomes)
+            run = []
+            try:
+                target = service.repeat_target(session, intake, actor=actor)
+            except DubanError as exc:  # raised before anything of it is written
+                outcomes[i] = exc
+                continue
+            outcomes[i] = service.register_intake(session, intake, actor=actor, target=target)
+            save_tracked(session)  # a later complaint of the batch may link to the same case
+        else:
+            run.append((i, intake))
+        if intake.key:
+            open_keys.add(intake.key)  # a later complaint of the same matter may repeat this one
+    _write_new(service, session, run, actor=actor, outcomes=outcomes)
+    assert all(o is not None for o in outcomes)
+    return outcomes  # type: ignore[return-value]
+
+
+def _write_new(service: CaseService, session: Session, run: list[tuple[int, Intake]], *,
+               actor: Actor, outcomes: list[Outcome | None]) -> None:
+    """Write a run of complaints that open new cases, each as `register_intake` would.
+
+    The rows' ids are taken first (`_new_ids`), so each case goes in sealed by its registration
+    event, by one plain multi-row INSERT per table.
+    """
+    if not run:
+        return
+    complainants = [{**_defaults(Complainant), **complainant_values(intake.data)} for _, intake in run]
+    complainant_ids = _new_ids(session, Complainant, len(complainants))
+    subjects = {k: {**_defaults(Subject), **values} for k, (_, intake) in enumerate(run)
+                if (values := subject_values(intake)) is not None}
+    subject_ids = dict(zip(subjects, _new_ids(session, Subject, len(subjects)), strict=True))
+    numbers = _numbers(service, session, [intake for _, intake in run])
+    case_ids = _new_ids(session, Case, len(run))
+    cases, events = [], []
+    for k, (i, intake) in enumerate(run):
+        case = service.new_case(intake, number=numbers[k], subject_id=subject_ids.get(k),
+                                complainant_id=complainant_ids[k])
+        set_committed_value(case, "id", case_ids[k])
+        # The rows the event names, as persist.insert_row covers them for register_intake.
+        cover(session, "complainants", complainants[k], complainant_ids[k])
+        if k in subjects:
+            cover(session, "subjects", subjects[k], subject_ids[k])
+        events.append(event_row(session, case, at=intake.received_at, actor=actor.name,
+                                actor_role=actor.role, action="register", from_state=None,
+                                data=registration_data(intake, case)))
+        cases.append(case)
+        outcomes[i] = Registered(case, False)
+    _insert(session, Complainant, [{"id": n, **row} for n, row in zip(complainant_ids, complainants,
+                                                                      strict=True)])
+    _insert(session, Subject, [{"id": subject_ids[k], **row} for k, row in subjects.items()])
+    _insert(session, Case, [{name: case.__dict__[name] for name in _CASE_COLUMNS} for case in cases])
+    insert_events(session, events)
+
+
+def _numbers(service: CaseService, session: Session, intakes: list[Intake]) -> list[str]:
+    """Case numbers for new cases, in their order (the numbers of each office's year ascending)."""
+    wanted: dict[tuple[OrgInfo, int], int] = {}
+    years = [local_date(intake.received_at).year for intake in intakes]
+    for intake, year in zip(intakes, years, strict=True):
+        wanted[intake.office, year] = wanted.get((intake.office, year), 0) + 1
+    taken = {k: iter(numbers) for k, numbers in service.take_numbers(session, wanted).items()}
+    return [next(taken[intake.office, year]) for intake, year in zip(intakes, years, strict=True)]
+
+
+def _new_ids(session: Session, model: type[SQLModel], count: int) -> list[int]:
+    """Ids for `count` new rows of the model's table, taken as an INSERT would take them.
+
+    PostgreSQL: from the id column's sequence, in one statement. SQLite: the ids after the largest
+    (what SQLite itself gives a new row; the batch holds the write lock, so nobody takes them
+    meanwhile). A multi-row INSERT … RETURNING would give them too, but in no set order on SQLite
+    (SQLAlchemy then inserts row by row) and at the cost of a statement rebuilt per batch on
+    PostgreSQL.
+    """
+    if not count:
+        return []
+    table = model.__table__  # type: ignore[attr-defined]
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        sequence = func.pg_get_serial_sequence(table.name, "id")
+        return list(conn.execute(select(func.nextval(sequence)).select_from(
+            func.generate_series(1, count))).scalars())
+    largest = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+    return list(range(largest + 1, largest + count + 1))
+
+
+def _insert(session: Session, model: type[SQLModel], rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.connection().execute(_INSERTS[model], rows)
+
+
+_BATCHED: tuple[type[SQLModel], ...] = (Complainant, Subject, Case)
+_INSERTS = {model: insert(model.__table__) for model in _BATCHED}  # type: ignore[attr-defined]
+
+
+@cache
+def _defaults(model: type[SQLModel]) -> dict[str, Any]:
+    """The model's defaults for a new row (what persist.insert_row fills in)."""
+    table = model.__table__  # type: ignore[attr-defined]
+    return {name: info.get_default(call_default_factory=True)
+            for name, info in model.model_fields.items() if name in table.columns and name != "id"}
