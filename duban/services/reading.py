@@ -32,6 +32,7 @@ from duban.models import (
     Subject,
 )
 from duban.services.context import Actor, ServiceContext
+from duban.services.forms import FORMS
 from duban.services.persist import fetch_cases
 from duban.services.privacy import complainant_view, may_ever_see_identity, may_see_identity
 from duban.services.queries import (
@@ -44,6 +45,7 @@ from duban.services.queries import (
     row_of,
     scope_clauses,
 )
+from duban.services.routing import avoided_for
 from duban.services.scope import may_see
 from duban.states.definition import OPEN_STATES
 
@@ -401,11 +403,13 @@ CASE_HIDDEN = {"complainant_id", "matter_key", "audit_hash"}
 
 
 def case_detail(ctx: ServiceContext, ref: int | str, *, actor: Actor,
-                history: int | None = None) -> dict[str, Any]:
+                history: int | None = None, avoided: bool = False) -> dict[str, Any]:
     """Everything on a case page, as `actor` may read it.
 
     `history` bounds the timeline and the reports to their newest entries (the API's answer:
     the rest is paged by `case_history`); `timeline_total` and `reports_total` count them all.
+    `avoided`: also `avoided_org_ids`, the orgs the case must be kept from (`routing.avoided_for`),
+    when an action `actor` may take names a unit; read in the same session, for the page's picker.
     """
     from duban.services.cases import CaseService
 
@@ -433,6 +437,11 @@ def case_detail(ctx: ServiceContext, ref: int | str, *, actor: Actor,
         person = (connection.execute(_PERSON[person_seen], {"id": case.complainant_id}).first()
                   if case.complainant_id else None)
         facts = {name: getattr(case, name) for name in _CASE_FACTS}
+        allowed = CaseService(ctx).allowed_in(session, case, actor)
+        extra: dict[str, Any] = {}
+        if avoided:
+            names_unit = any("unit" in FORMS[a].model_fields for a in allowed)
+            extra["avoided_org_ids"] = avoided_for(session, ctx.orgs, case) if names_unit else set()
         return {
             "case": facts,
             "row": row.as_dict(),
@@ -442,7 +451,8 @@ def case_detail(ctx: ServiceContext, ref: int | str, *, actor: Actor,
             "complainant": complainant_view(person_seen, person, ctx.labels.text["masked"]),
             **collections,
             **totals,
-            "allowed_actions": CaseService(ctx).allowed_in(session, case, actor),
+            "allowed_actions": allowed,
+            **extra,
         }
 
 

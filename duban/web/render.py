@@ -23,6 +23,7 @@ from duban.models import Org, User
 from duban.services.context import Actor, ServiceContext
 from duban.services.users import actor_of, get_user
 from duban.web.session import LoginRequired, Sessions, WebSession
+from duban.web.units import UnitPicker
 
 # Pages are plain HTML and one stylesheet: nothing inline, nothing from elsewhere, no script.
 CSP = ("default-src 'self'; style-src 'self'; script-src 'none'; form-action 'self'; "
@@ -67,6 +68,7 @@ class Web:
         env.globals["may"] = lambda viewer, action: viewer is not None and viewer.role in (
             ctx.policy.roles.get(action, []))
         self.templates = Jinja2Templates(env=env)
+        self.units = UnitPicker(ctx.orgs)
 
     def viewer(self, request: Request) -> Viewer | None:
         session = self.sessions.load(request)
