@@ -14,13 +14,13 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from sqlmodel import Session
 from starlette.templating import Jinja2Templates
 
 from duban.api.errors import Problem
 from duban.clock import shanghai
-from duban.models import Org, User
+from duban.models import User
 from duban.services.context import Actor, ServiceContext
+from duban.services.directory import OrgInfo
 from duban.services.users import actor_of, get_user
 from duban.web.session import LoginRequired, Sessions, WebSession
 from duban.web.units import UnitPicker
@@ -37,7 +37,7 @@ class Viewer:
     """The signed-in person looking at a page."""
 
     user: User
-    org: Org
+    org: OrgInfo
     actor: Actor
     session: WebSession
     csrf: str
@@ -48,7 +48,33 @@ class Viewer:
 
 
 def _local(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    return shanghai(value).strftime(fmt) if value else ""
+    if not value:
+        return ""
+    at = shanghai(value)
+    if fmt == "%Y-%m-%d %H:%M":  # the common case, without strftime's per-call parsing
+        return f"{at.year:04d}-{at.month:02d}-{at.day:02d} {at.hour:02d}:{at.minute:02d}"
+    return at.strftime(fmt)
+
+
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _Environment(Environment):
+    """Jinja's environment, reading `d.case` of a plain dict as an item first.
+
+    Jinja tries `getattr` before the item, and every dict key a template names (the case page's
+    are nearly all dicts: each timeline row's six fields) raised and caught an AttributeError
+    first. Names of dict's own attributes (`get`, `items`) still mean the method, whatever keys
+    a posted form brought.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
 
 
 class Web:
@@ -58,7 +84,7 @@ class Web:
         self.ctx = ctx
         self.sessions = Sessions(secret)
         self.cookie_secure = cookie_secure  # DUBAN_COOKIE_SECURE: Secure cookies even over plain HTTP
-        env = Environment(loader=PackageLoader("duban.web", "templates"),
+        env = _Environment(loader=PackageLoader("duban.web", "templates"),
                           autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
                           trim_blocks=True, lstrip_blocks=True)
         labels = ctx.labels
@@ -77,9 +103,7 @@ class Web:
         user = get_user(self.ctx, session.user_id, epoch=session.epoch)  # None once signed out
         if user is None:
             return None
-        with Session(self.ctx.engine) as db:
-            org = db.get(Org, user.org_id)
-        assert org is not None
+        org = self.ctx.orgs.by_id(user.org_id)  # the directory in memory: no query per page
         return Viewer(user=user, org=org, actor=actor_of(user), session=session,
                       csrf=self.sessions.csrf_token(session))
 
