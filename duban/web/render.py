@@ -21,7 +21,7 @@ from duban.clock import shanghai
 from duban.models import User
 from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
-from duban.services.users import actor_of, get_user
+from duban.services.users import actor_of, signed_in_user
 from duban.web.session import LoginRequired, Sessions, WebSession
 from duban.web.units import UnitPicker
 
@@ -47,10 +47,16 @@ class Viewer:
         return self.user.role
 
 
+# China has kept UTC+8 all year since its last summer time ended in September 1991: a fixed
+# offset converts every later instant as Asia/Shanghai does, in a fraction of zoneinfo's time.
+_UTC8 = dt.timezone(dt.timedelta(hours=8))
+_FIXED_SINCE = dt.datetime(1992, 1, 1, tzinfo=dt.UTC)
+
+
 def _local(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if not value:
         return ""
-    at = shanghai(value)
+    at = value.astimezone(_UTC8) if value.tzinfo is not None and value >= _FIXED_SINCE else shanghai(value)
     if fmt == "%Y-%m-%d %H:%M":  # the common case, without strftime's per-call parsing
         return f"{at.year:04d}-{at.month:02d}-{at.day:02d} {at.hour:02d}:{at.minute:02d}"
     return at.strftime(fmt)
@@ -86,7 +92,8 @@ class Web:
         self.cookie_secure = cookie_secure  # DUBAN_COOKIE_SECURE: Secure cookies even over plain HTTP
         env = _Environment(loader=PackageLoader("duban.web", "templates"),
                           autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
-                          trim_blocks=True, lstrip_blocks=True)
+                          trim_blocks=True, lstrip_blocks=True,
+                          auto_reload=False)  # templates are package data: no stat() per render
         labels = ctx.labels
         env.filters["local"] = _local
         env.filters["label"] = lambda key, table: labels.of(table, key)
@@ -100,7 +107,7 @@ class Web:
         session = self.sessions.load(request)
         if session is None or session.user_id is None:
             return None
-        user = get_user(self.ctx, session.user_id, epoch=session.epoch)  # None once signed out
+        user = signed_in_user(self.ctx, session.user_id, epoch=session.epoch)  # None once signed out
         if user is None:
             return None
         org = self.ctx.orgs.by_id(user.org_id)  # the directory in memory: no query per page
