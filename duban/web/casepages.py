@@ -13,13 +13,13 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from duban.api.errors import Problem, field_message, problem_for
 from duban.api.present import detail_out
 from duban.api.schemas import CaseIn
 from duban.errors import CaseNotFound, DubanError, InvalidActionInput, OrgNotFound, PermissionDenied
-from duban.models import CaseCreate, Org
+from duban.models import CaseCreate
 from duban.services import CaseService
 from duban.services.forms import FORMS
 from duban.services.queries import scope_for
@@ -81,7 +81,7 @@ def case_list(request: Request) -> Response:
     with Session(web.ctx.engine) as session:
         flt = scope_for(session, viewer.actor)
         if q["unit"]:
-            unit = session.exec(select(Org).where(Org.code == q["unit"])).first()
+            unit = web.units.coded(q["unit"])
             if unit is None:
                 errors["unit"] = [field_message(labels, field="unit", kind="unknown_org", message="")]
                 q["unit"] = ""  # not shown back in the filter either: refusals never repeat input

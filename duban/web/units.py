@@ -101,6 +101,13 @@ class UnitPicker:
         avoid = set(avoid)
         return Markup("".join(held.avoided[i] if i in avoid else held.plain[i] for i in held.ids))
 
+    def coded(self, code: str) -> OrgInfo | None:
+        """The org of exactly this code, or None. Unlike the directory's `by_code`, a code that
+        is not there does not reload the orgs (a search filter is typed by anyone signed in)."""
+        self._fresh()
+        found = self._codes.get(_key(code))
+        return found if found is not None and found.code == code else None
+
     def resolve(self, typed: str, *, action: str, region: str | None, field: str = "unit") -> str:
         """The code of the unit `typed` names: a code, a name, or "名称（代码）".
 

@@ -119,3 +119,18 @@ def test_a_county_dispatcher_is_offered_only_the_units_of_the_county(aw: AppWorl
         page = browser.get(f"/cases/{number}").text
     offered = set(re.findall(r'<option value="([A-Z-]+)"', page.split("<datalist", 1)[1]))
     assert offered and all(code.startswith("GS-LZ-CG") for code in offered)
+
+
+def test_the_case_list_filters_by_a_unit_code_and_names_an_unknown_one_without_reloading_orgs(
+        aw: AppWorld, site: str) -> None:
+    mine = transferred(aw.ctx)
+    theirs = transferred(aw.ctx, unit="GS-LZ-CG-SWJ", title="另一件：某小区供水管网老化漏水",
+                         complainant_name="另一位反映人", subject_name="某区第二水务所")
+    generation = aw.ctx.orgs.generation()
+    with signed_in(site, "dispatcher") as browser:
+        listed = browser.get("/cases", params={"unit": "GS-LZ-CG-GOV"}).text
+        unknown = browser.get("/cases", params={"unit": "GS-NOPE"})
+    assert mine in listed and theirs not in listed
+    assert unknown.status_code == 200 and "承办单位：没有这个代码的单位" in unknown.text
+    assert mine not in unknown.text and "GS-NOPE" not in unknown.text
+    assert aw.ctx.orgs.generation() == generation
