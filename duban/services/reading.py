@@ -383,7 +383,8 @@ def _history(session: Session, case_id: int, kind: str, *, raw: bool, limit: int
     """Rows of one collection as plain dicts, oldest first: all of them, a page, or the newest `limit`."""
     shape = "all" if limit is None else "newest" if newest else "page"
     params = {"case_id": case_id, "limit": limit, "offset": offset}
-    rows = [dict(r) for r in session.connection().execute(_history_sql(kind, shape, raw), params).mappings()]
+    # fetchall, then plain dicts: iterating .mappings() fetched row by row through the cursor.
+    rows = [r._asdict() for r in session.connection().execute(_history_sql(kind, shape, raw), params).fetchall()]
     return rows[::-1] if shape == "newest" else rows
 
 
