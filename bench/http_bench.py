@@ -237,6 +237,7 @@ async def run(base: str, accounts: dict[str, str], *, seconds: float, concurrenc
         "GET /inbox (page)": ("http_inbox_page", {}, cookies, lambda c: c.get("/inbox")),
         "GET /cases/{number} (page)": ("http_case_page", {}, cookies,
                                        lambda c: c.get(f"/cases/{rng.choice(numbers)}")),
+        "GET /cases (list page)": ("http_list_page", {}, cookies, lambda c: c.get("/cases")),
     }
     results = []
     for name, (figure, headers, jar, call) in routes.items():
