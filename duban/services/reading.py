@@ -389,7 +389,8 @@ def _history(session: Session, case_id: int, kind: str, *, raw: bool, limit: int
     shape = "all" if limit is None else "newest" if newest else "page"
     params = {"case_id": case_id, "limit": limit, "offset": offset}
     # fetchall, then plain dicts: iterating .mappings() fetched row by row through the cursor.
-    rows = [r._asdict() for r in session.connection().execute(_history_sql(kind, shape, raw), params).fetchall()]
+    found = session.connection().execute(_history_sql(kind, shape, raw), params).fetchall()
+    rows = [r._asdict() for r in found]
     return rows[::-1] if shape == "newest" else rows
 
 
