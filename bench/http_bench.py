@@ -224,6 +224,7 @@ def route_loads(*, dispatcher: str, unit: str, cookie: str, numbers: list[str], 
         "priority": "livelihood", "complainant_name": "压测反映人", "complainant_phone": "19900000000",
         "subject_name": "某区水务局"})  # ASCII (\u escapes): wrk's script is given ASCII
     progress = json.dumps({"form": {"text": "本周进展：已约谈施工方，制定还款计划。"}})
+    page = {"Cookie": cookie, "Accept-Encoding": "gzip"}
     return {
         "GET /api/cases (province, 50)": ("http_list", Load("GET", ["/api/cases?limit=50"], bearer)),
         "GET /api/cases (unit)": ("http_list_unit", Load("GET", ["/api/cases?limit=50"],
@@ -234,9 +235,11 @@ def route_loads(*, dispatcher: str, unit: str, cookie: str, numbers: list[str], 
         "POST /api/cases (register)": ("http_register", Load("POST", ["/api/cases"], as_json,
                                                              serial_body=register)),
         "GET /api/meta/dashboard": ("http_dashboard", Load("GET", ["/api/meta/dashboard"], bearer)),
-        "GET /inbox (page)": ("http_inbox_page", Load("GET", ["/inbox"], {"Cookie": cookie})),
+        # Pages as a browser asks for them: compressed (they are gzipped above 1 KB).
+        "GET /inbox (page)": ("http_inbox_page", Load("GET", ["/inbox"], page)),
         "GET /cases/{number} (page)": ("http_case_page", Load("GET", [f"/cases/{n}" for n in numbers],
-                                                              {"Cookie": cookie})),
+                                                              page)),
+        "GET /cases (list page)": ("http_list_page", Load("GET", ["/cases"], page)),
     }
 
 

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from duban.accesslog import install as install_access_log_filter
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 
 # The largest request body accepted: a 20,000-character report, percent-encoded, is ~180 KB.
 MAX_BODY = 512 * 1024
+GZIP_MINIMUM = 1024  # bytes: below this a page goes out as it is
+GZIP_LEVEL = 1
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -128,6 +131,23 @@ class BrokenText:
         else:
             response = app.state.web.error_page(request, problem)
         await response(scope, receive, send)
+
+
+class PageGZip:
+    """gzip for the pages (not the JSON API, whose answers are small and whose clients are
+    programs): a case page is about seven times smaller. Level 1: higher levels saved a few
+    per cent more bytes for several times the CPU (docs/bench.md). Pages carry a CSRF token,
+    masked afresh on each page (web/session.py), so compressed sizes do not reveal it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.gzip = GZipMiddleware(app, minimum_size=GZIP_MINIMUM, compresslevel=GZIP_LEVEL)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith("/api/"):
+            await self.gzip(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 class SecurityHeaders:
@@ -245,6 +265,7 @@ def create_app(ctx: ServiceContext, *, settings: Settings | None = None, secret:
 
     app.add_exception_handler(LoginRequired, on_login_required)
 
+    app.add_middleware(PageGZip)
     app.add_middleware(BrokenText)
     app.add_middleware(BodyLimit)
     # Outermost (added last), so that refusals made by the middleware below carry the headers too.

@@ -79,6 +79,7 @@ FIGURES: dict[str, Figure] = {
     "http_inbox_page": Figure("GET /inbox (page)"),
     "http_case_page": Figure("GET /cases/{number} (page), {workers} process(es)",
                              _goal(">=", 300, workers=2)),
+    "http_list_page": Figure("GET /cases (list page)"),
     "sweep_nothing_due": Figure("sweep, {cases} open cases, nothing due", _goal("<=", 1, at_full_size=True)),
     "sweep_due": Figure("sweep, {cases} open cases, {due} due (催办)", _goal("<=", 10, at_full_size=True)),
     "sweep_again": Figure("the same sweep again (nothing left)"),

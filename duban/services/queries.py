@@ -20,6 +20,7 @@ from duban.models import (
 )
 from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
+from duban.services.scope import region_of
 
 
 @dataclass
@@ -68,11 +69,8 @@ def scope_for(session: Session, actor: Actor) -> CaseFilter:
     """The cases an actor may see: a unit its own; an office its region and below; else all."""
     if actor.role == "unit":
         return CaseFilter(unit_id=actor.org_id if actor.org_id is not None else -1)
-    if actor.org_id is not None:
-        org = session.get(Org, actor.org_id)
-        if org is not None and org.level != "province":
-            return CaseFilter(office_prefix=org.code)
-    return CaseFilter()
+    region = region_of(session, actor)  # from the org directory held in memory: no query
+    return CaseFilter(office_prefix=region) if region else CaseFilter()
 
 
 def scope_clauses(flt: CaseFilter, office: Any, unit: Any) -> list[Any]:

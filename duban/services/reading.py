@@ -33,6 +33,7 @@ from duban.models import (
 )
 from duban.services.context import Actor, ServiceContext
 from duban.services.driver import Prepared
+from duban.services.forms import FORMS
 from duban.services.persist import fetch_cases
 from duban.services.privacy import complainant_view, may_ever_see_identity, may_see_identity
 from duban.services.queries import (
@@ -45,6 +46,7 @@ from duban.services.queries import (
     row_of,
     scope_clauses,
 )
+from duban.services.routing import avoided_for
 from duban.services.scope import may_see
 from duban.states.definition import OPEN_STATES
 
@@ -223,11 +225,13 @@ def list_cases(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: b
     """
     today = ctx.today()
     office, unit = OFFICE, UNIT
-    query = (
-        select(*_ROW_COLUMNS, office.name, office.code, unit.name, unit.code)  # type: ignore[call-overload]
-        .join(office, _CASES.c.office_id == office.id)
-        .outerjoin(unit, _CASES.c.unit_id == unit.id)
-    )
+    query = select(*_ROW_COLUMNS)  # type: ignore[call-overload]
+    # The names of the office and the unit come from the org directory in memory. The orgs are
+    # joined only when a clause names them (a region's prefix, a text search): joined for every
+    # case in scope before the sort, they cost twice the rest of the query.
+    if flt.office_prefix or flt.text:
+        query = (query.join(office, _CASES.c.office_id == office.id)
+                 .outerjoin(unit, _CASES.c.unit_id == unit.id))
     if flt.state:
         query = query.where(Case.state == flt.state)
     if flt.open_only:
@@ -253,9 +257,12 @@ def list_cases(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: b
         facts: list[Facts] = []
         # Warning colours depend on the calendar, so the colour filter runs after the query.
         page = query if flt.warning else query.offset(flt.offset).limit(flt.limit)
-        for found in session.connection().execute(page):
-            office_name, office_code, unit_name, unit_code = found[-4:]
-            row = row_of(ctx, found, office_name, office_code, unit_name, unit_code, today)
+        orgs = ctx.orgs
+        for found in session.connection().execute(page).fetchall():
+            held = orgs.by_id(found.office_id)
+            handler = orgs.by_id(found.unit_id) if found.unit_id is not None else None
+            row = row_of(ctx, found, held.name, held.code, handler.name if handler else None,
+                         handler.code if handler else None, today)
             if flt.warning and row.warning != flt.warning:
                 continue
             rows.append(row)
@@ -402,11 +409,13 @@ CASE_HIDDEN = {"complainant_id", "matter_key", "audit_hash"}
 
 
 def case_detail(ctx: ServiceContext, ref: int | str, *, actor: Actor,
-                history: int | None = None) -> dict[str, Any]:
+                history: int | None = None, avoided: bool = False) -> dict[str, Any]:
     """Everything on a case page, as `actor` may read it.
 
     `history` bounds the timeline and the reports to their newest entries (the API's answer:
     the rest is paged by `case_history`); `timeline_total` and `reports_total` count them all.
+    `avoided`: also `avoided_org_ids`, the orgs the case must be kept from (`routing.avoided_for`),
+    when an action `actor` may take names a unit; read in the same session, for the page's picker.
     """
     from duban.services.cases import CaseService
 
@@ -434,6 +443,11 @@ def case_detail(ctx: ServiceContext, ref: int | str, *, actor: Actor,
         person = (connection.execute(_PERSON[person_seen], {"id": case.complainant_id}).first()
                   if case.complainant_id else None)
         facts = {name: getattr(case, name) for name in _CASE_FACTS}
+        allowed = CaseService(ctx).allowed_in(session, case, actor)
+        extra: dict[str, Any] = {}
+        if avoided:
+            names_unit = any("unit" in FORMS[a].model_fields for a in allowed)
+            extra["avoided_org_ids"] = avoided_for(session, ctx.orgs, case) if names_unit else set()
         return {
             "case": facts,
             "row": row.as_dict(),
@@ -443,7 +457,8 @@ def case_detail(ctx: ServiceContext, ref: int | str, *, actor: Actor,
             "complainant": complainant_view(person_seen, person, ctx.labels.text["masked"]),
             **collections,
             **totals,
-            "allowed_actions": CaseService(ctx).allowed_in(session, case, actor),
+            "allowed_actions": allowed,
+            **extra,
         }
 
 

@@ -15,9 +15,12 @@ import re
 import secrets
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from duban.config.settings import Settings
@@ -185,6 +188,20 @@ def get_user(ctx: ServiceContext, user_id: int, *, epoch: int | None = None) -> 
         if user is None or not user.active or (epoch is not None and epoch != user.session_epoch):
             return None
         return user
+
+
+_USERS: Any = User.__table__  # type: ignore[attr-defined]
+_USER_ROW = sa_select(_USERS).where(_USERS.c.id == bindparam("id"))
+
+
+def signed_in_user(ctx: ServiceContext, user_id: int, *, epoch: int) -> User | None:
+    """`get_user` for every page a session shows: the same answer (None once signed out, disabled
+    or the epoch moved on), read as one row on a bare connection, without an ORM session."""
+    with ctx.engine.connect() as connection:
+        row = connection.execute(_USER_ROW, {"id": user_id}).first()
+    if row is None or not row.active or row.session_epoch != epoch:
+        return None
+    return User.model_construct(**row._mapping)  # a detached copy to read, like get_user's
 
 
 def list_users(ctx: ServiceContext) -> list[User]:

@@ -13,22 +13,22 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from duban.api.errors import Problem, field_message, problem_for
 from duban.api.present import detail_out
 from duban.api.schemas import CaseIn
 from duban.errors import CaseNotFound, DubanError, InvalidActionInput, OrgNotFound, PermissionDenied
-from duban.models import CaseCreate, Org
+from duban.models import CaseCreate
 from duban.services import CaseService
 from duban.services.forms import FORMS
 from duban.services.queries import scope_for
 from duban.services.reading import case_detail, list_cases, load_case
-from duban.services.routing import avoided_for
-from duban.services.scope import in_region, region_of
+from duban.services.scope import in_region
 from duban.web.forms import action_values, field_errors, page_int, posted_form
 from duban.web.pages import web_of
 from duban.web.render import Viewer, Web
+from duban.web.units import LIST_ID as UNIT_LIST
 
 router = APIRouter(include_in_schema=False)
 Posted = Annotated[dict[str, str], Depends(posted_form)]
@@ -40,18 +40,29 @@ OrgOptions = list[tuple[str, list[tuple[str, str, bool]]]]
 
 def org_options(web: Web, viewer: Viewer, *, avoid: Collection[int] = (), offices_only: bool = False
                 ) -> OrgOptions:
-    """Orgs in the viewer's region, grouped under their office; those to avoid are marked."""
-    with Session(web.ctx.engine) as session:
-        region = region_of(session, viewer.actor)
-        orgs = list(session.exec(select(Org).order_by(col(Org.code))))
+    """Orgs in the viewer's region, grouped under their office; those to avoid are marked.
+    From the org directory held in memory (no query)."""
+    orgs = sorted(web.ctx.orgs.all(), key=lambda o: o.code)
+    region = _region(web, viewer)
     names = {o.id: o.name for o in orgs if o.kind == "office"}
     groups: dict[str, list[tuple[str, str, bool]]] = {}
     for org in orgs:
         if (region and not in_region(org.code, region)) or (offices_only and org.kind != "office"):
             continue
-        group = org.name if org.kind == "office" else names.get(org.parent_id, "")
+        group = org.name if org.kind == "office" else names.get(org.parent_id or -1, "")
         groups.setdefault(group, []).append((org.code, org.name, org.id in avoid))
     return list(groups.items())
+
+
+def _region(web: Web, viewer: Viewer) -> str | None:
+    """The org code bounding the viewer's orgs (as `scope.region_of`), from the directory."""
+    if viewer.actor.org_id is None:
+        return None
+    try:
+        org = web.ctx.orgs.by_id(viewer.actor.org_id)
+    except OrgNotFound:
+        return None
+    return None if org.level == "province" else org.code
 
 
 @router.get("/cases", response_class=HTMLResponse)
@@ -70,7 +81,7 @@ def case_list(request: Request) -> Response:
     with Session(web.ctx.engine) as session:
         flt = scope_for(session, viewer.actor)
         if q["unit"]:
-            unit = session.exec(select(Org).where(Org.code == q["unit"])).first()
+            unit = web.units.coded(q["unit"])
             if unit is None:
                 errors["unit"] = [field_message(labels, field="unit", kind="unknown_org", message="")]
                 q["unit"] = ""  # not shown back in the filter either: refusals never repeat input
@@ -159,16 +170,14 @@ def _case_page(request: Request, web: Web, viewer: Viewer, number: str, *, statu
                flash: str = "", problem: Problem | None = None, open_action: str = "",
                action_errors: dict[str, dict[str, list[str]]] | None = None,
                values: dict[str, str] | None = None) -> Response:
-    detail = detail_out(web.ctx.labels, case_detail(web.ctx, number, actor=viewer.actor))
-    options: OrgOptions = []
-    if any(f["type"] == "org" for a in detail["allowed_actions"] for f in a["fields"]):
-        with Session(web.ctx.engine) as session:
-            case, _ = load_case(session, web.ctx, number, actor=viewer.actor)
-            avoid = avoided_for(session, web.ctx.orgs, case)
-        options = org_options(web, viewer, avoid=avoid)
+    found = case_detail(web.ctx, number, actor=viewer.actor, avoided=True)
+    avoid = found.pop("avoided_org_ids")
+    detail = detail_out(web.ctx.labels, found)
+    picks_unit = any(f["type"] == "org" for a in detail["allowed_actions"] for f in a["fields"])
+    units = web.units.options(_region(web, viewer), avoid=avoid) if picks_unit else ""
     return web.render(request, "case.html", viewer=viewer, d=detail, status=status, flash=flash,
                       problem=problem, open_action=open_action, action_errors=action_errors or {},
-                      values=values or {}, org_options=options)
+                      values=values or {}, unit_options=units, unit_list=UNIT_LIST)
 
 
 @router.get("/cases/{number}", response_class=HTMLResponse)
@@ -191,13 +200,19 @@ def act(request: Request, number: str, action: str, posted: Posted) -> Response:
     if action not in FORMS:
         raise CaseNotFound(number)
     values = action_values(action, posted)
-    errors = field_errors(web.ctx.labels, FORMS[action], values)
     version = page_int(posted, "version")
 
-    def again(status: int, **kw: Any) -> Response:
+    def again(status: int, *, shown: dict[str, str] = posted, **kw: Any) -> Response:
         return _case_page(request, web, viewer, number, status=status, open_action=action,
-                          values=posted, **kw)
+                          values=shown, **kw)
 
+    if "unit" in values:  # typed into the unit picker: a code, a name, or "名称（代码）"
+        try:
+            values["unit"] = web.units.resolve(values["unit"], action=action, region=_region(web, viewer))
+        except InvalidActionInput as exc:  # the field comes back empty: a refusal never repeats input
+            return again(422, action_errors={action: _errors_of(web, exc, values)},
+                         shown={k: v for k, v in posted.items() if k != "unit"})
+    errors = field_errors(web.ctx.labels, FORMS[action], values)
     if errors:
         return again(422, action_errors={action: errors})
     try:

@@ -14,15 +14,16 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from sqlmodel import Session
 from starlette.templating import Jinja2Templates
 
 from duban.api.errors import Problem
 from duban.clock import shanghai
-from duban.models import Org, User
+from duban.models import User
 from duban.services.context import Actor, ServiceContext
-from duban.services.users import actor_of, get_user
+from duban.services.directory import OrgInfo
+from duban.services.users import actor_of, signed_in_user
 from duban.web.session import LoginRequired, Sessions, WebSession
+from duban.web.units import UnitPicker
 
 # Pages are plain HTML and one stylesheet: nothing inline, nothing from elsewhere, no script.
 CSP = ("default-src 'self'; style-src 'self'; script-src 'none'; form-action 'self'; "
@@ -36,7 +37,7 @@ class Viewer:
     """The signed-in person looking at a page."""
 
     user: User
-    org: Org
+    org: OrgInfo
     actor: Actor
     session: WebSession
     csrf: str
@@ -46,8 +47,47 @@ class Viewer:
         return self.user.role
 
 
+# China has kept UTC+8 all year since its last summer time ended in September 1991: a fixed
+# offset converts every later instant as Asia/Shanghai does, in a fraction of zoneinfo's time.
+_UTC8 = dt.timezone(dt.timedelta(hours=8))
+_FIXED_SINCE = dt.datetime(1992, 1, 1, tzinfo=dt.UTC)
+
+
 def _local(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    return shanghai(value).strftime(fmt) if value else ""
+    if not value:
+        return ""
+    at = value.astimezone(_UTC8) if value.tzinfo is not None and value >= _FIXED_SINCE else shanghai(value)
+    if fmt == "%Y-%m-%d %H:%M":  # the common case, without strftime's per-call parsing
+        return f"{at.year:04d}-{at.month:02d}-{at.day:02d} {at.hour:02d}:{at.minute:02d}"
+    return at.strftime(fmt)
+
+
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _Environment(Environment):
+    """Jinja's environment, reading `d.case` of a plain dict as an item first.
+
+    Jinja tries `getattr` before the item, and every dict key a template names (the case page's
+    are nearly all dicts: each timeline row's six fields) raised and caught an AttributeError
+    first. Names of dict's own attributes (`get`, `items`) still mean the method, whatever keys
+    a posted form brought.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        try:  # Environment.getattr inlined: templates read thousands of attributes a page
+            return getattr(obj, attribute)
+        except AttributeError:
+            pass
+        try:
+            return obj[attribute]
+        except (TypeError, LookupError, AttributeError):
+            return self.undefined(obj=obj, name=attribute)
 
 
 class Web:
@@ -57,9 +97,10 @@ class Web:
         self.ctx = ctx
         self.sessions = Sessions(secret)
         self.cookie_secure = cookie_secure  # DUBAN_COOKIE_SECURE: Secure cookies even over plain HTTP
-        env = Environment(loader=PackageLoader("duban.web", "templates"),
+        env = _Environment(loader=PackageLoader("duban.web", "templates"),
                           autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
-                          trim_blocks=True, lstrip_blocks=True)
+                          trim_blocks=True, lstrip_blocks=True,
+                          auto_reload=False)  # templates are package data: no stat() per render
         labels = ctx.labels
         env.filters["local"] = _local
         env.filters["label"] = lambda key, table: labels.of(table, key)
@@ -67,17 +108,16 @@ class Web:
         env.globals["may"] = lambda viewer, action: viewer is not None and viewer.role in (
             ctx.policy.roles.get(action, []))
         self.templates = Jinja2Templates(env=env)
+        self.units = UnitPicker(ctx.orgs)
 
     def viewer(self, request: Request) -> Viewer | None:
         session = self.sessions.load(request)
         if session is None or session.user_id is None:
             return None
-        user = get_user(self.ctx, session.user_id, epoch=session.epoch)  # None once signed out
+        user = signed_in_user(self.ctx, session.user_id, epoch=session.epoch)  # None once signed out
         if user is None:
             return None
-        with Session(self.ctx.engine) as db:
-            org = db.get(Org, user.org_id)
-        assert org is not None
+        org = self.ctx.orgs.by_id(user.org_id)  # the directory in memory: no query per page
         return Viewer(user=user, org=org, actor=actor_of(user), session=session,
                       csrf=self.sessions.csrf_token(session))
 

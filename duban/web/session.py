@@ -5,7 +5,8 @@ itsdangerous (the secret comes from DUBAN_SECRET_KEY or the data folder); it is 
 SameSite=Lax, and Secure when the page came over HTTPS. Signing out, a new password or a disabled
 account bump the user's epoch (services/sessions.py): every cookie issued before is refused by
 the next page, whichever worker serves it. Every form carries a token derived from the nonce, so a
-form posted from another site, or from a session that has since changed, is refused. A new nonce
+form posted from another site, or from a session that has since changed, is refused (the token
+is masked afresh on each page: see `csrf_token`). A new nonce
 is issued at sign-in, so a session fixed before sign-in is worthless after it.
 """
 
@@ -66,10 +67,25 @@ class Sessions:
     def clear(response: Response) -> None:
         response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax")
 
+    def _csrf_key(self, session: WebSession) -> bytes:
+        return hmac.new(self._secret, b"csrf:" + session.nonce.encode("ascii"), hashlib.sha256).digest()
+
     def csrf_token(self, session: WebSession) -> str:
-        return hmac.new(self._secret, b"csrf:" + session.nonce.encode("ascii"), hashlib.sha256).hexdigest()
+        """The session's form token, masked afresh on every page (a random pad and the token
+        XORed with it). Pages are gzipped: a token that read the same on every page could be
+        guessed from the compressed sizes of pages that also echo what an attacker sent (BREACH).
+        """
+        key = self._csrf_key(session)
+        pad = secrets.token_bytes(len(key))
+        return (pad + bytes(a ^ b for a, b in zip(pad, key, strict=True))).hex()
 
     def csrf_ok(self, session: WebSession | None, token: str | None) -> bool:
-        if session is None or not token:
+        if session is None or not token or len(token) != 128:
             return False
-        return hmac.compare_digest(self.csrf_token(session), token)
+        try:
+            masked = bytes.fromhex(token)
+        except ValueError:
+            return False
+        pad, sealed = masked[:32], masked[32:]
+        return hmac.compare_digest(bytes(a ^ b for a, b in zip(pad, sealed, strict=True)),
+                                   self._csrf_key(session))

@@ -71,7 +71,8 @@ def test_a_case_goes_from_intake_to_closed_through_the_pages(browser: Any, site:
         triage = page.locator("#triage")
         expect(triage).to_contain_text(number)
         triage.get_by_role("link", name=number).click()
-        subject_option = page.locator("#action-transfer option[value='GS-LZ-CG-ZJJ']")
+        picker = page.locator("#action-transfer [name=unit]")
+        subject_option = page.locator(f"#{picker.get_attribute('list')} option[value='GS-LZ-CG-ZJJ']")
         expect(subject_option).to_be_disabled()  # avoidance: the unit complained about is not offered
         do_action(page, "transfer")
         expect(page.locator("#action-transfer .error")).to_have_text("请填写承办单位")
@@ -155,3 +156,24 @@ def test_the_dashboard_shows_counts_and_the_overdue_list(browser: Any, aw: AppWo
         expect(page.locator("#kpi-overdue")).to_have_text("2")
         expect(page.locator("table.cases tbody tr")).to_have_count(2)
         page.screenshot(path=shots / "8-dashboard.png", full_page=True)
+
+
+def test_a_dispatcher_picks_a_unit_by_typing_its_name_into_the_one_unit_list(
+        browser: Any, aw: AppWorld, site: str, shots: Path) -> None:
+    service = CaseService(aw.ctx)
+    number = service.register(complaint(title="某小区供水管网老化漏水"), actor=CLERK).case.number
+    service.act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
+    with signed_in(browser, site, "dispatcher") as page:
+        page.goto(f"{site}/cases/{number}")
+        expect(page.locator("datalist")).to_have_count(1)
+        pickers = page.locator("input[name=unit]")
+        assert pickers.count() >= 2
+        assert {pickers.nth(i).get_attribute("list") for i in range(pickers.count())} == \
+            {page.locator("datalist").get_attribute("id")}
+        do_action(page, "reassign", unit="不存在的单位", reason="错派")
+        expect(page.locator("#action-reassign .error")).to_have_text(
+            "承办单位：没有这个名称或代码的单位，请从列表中选择")
+        do_action(page, "reassign", unit="城关区水务局", reason="错派，改由水务局办理")
+        expect(page.locator(".flash")).to_have_text("已完成：改派承办单位")
+        expect(page.locator("#unit")).to_have_text("城关区水务局")
+        page.screenshot(path=shots / "9-reassigned-by-name.png", full_page=True)
