@@ -59,13 +59,39 @@ def tcp_listener(host: str, port: int) -> socket.socket:
     return sock
 
 
+class WorkerListener(socket.socket):
+    """The workers' listener as the supervisor holds it: bound, never listening; each worker
+    process that unpickles it gets a listener of its own on the same port (SO_REUSEPORT).
+
+    With one socket shared by the workers, the worker that wakes first accepts every
+    connection waiting (asyncio accepts up to the backlog per wake-up): eight connections opened
+    together landed 7 and 1. With a socket per worker the kernel spreads connections over them.
+    """
+
+    def __reduce__(self) -> tuple[Any, tuple[str, int]]:
+        host, port = self.getsockname()[:2]
+        return own_listener, (host, port)
+
+
+def own_listener(host: str, port: int, kind: type[socket.socket] = socket.socket) -> socket.socket:
+    """A listener in the port's SO_REUSEPORT group (made as tcp_listener makes its socket)."""
+    family, sock_type, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP, flags=socket.AI_PASSIVE)[0]
+    sock = kind(family, sock_type, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(address)
+    return sock
+
+
 def run_workers(app: str, *, workers: int, host: str, port: int, **options: Any) -> None:
-    """uvicorn.run(app, workers=N, factory=True), on a listener that keeps TCP_NODELAY."""
+    """uvicorn.run(app, workers=N, factory=True), each worker on its own listener of the port
+    (WorkerListener), each keeping TCP_NODELAY."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config(app, factory=True, workers=workers, host=host, port=port, **options)
-    Multiprocess(config, sockets=[tcp_listener(host, port)]).run()
+    Multiprocess(config, sockets=[own_listener(host, port, WorkerListener)]).run()
 
 
 def serve(

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pickle
 import socket
 import sqlite3
 import subprocess
 import sys
+import time
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 
 import httpx
 import pytest
 
 import duban.scheduler
-from duban.cli.serve import tcp_listener, worker_app
+from duban.cli.serve import WorkerListener, own_listener, tcp_listener, worker_app
 from tests.appworld import LiveServer
 from tests.cli.serving import free_port, wait_until_healthy
 
@@ -41,6 +44,31 @@ def test_the_workers_listener_keeps_tcp_nodelay_on_accepted_connections() -> Non
             server.close()
 
     assert asyncio.run(accepted_nodelay()) != 0  # without it each keep-alive request waits ~40 ms
+
+
+def test_each_worker_gets_a_listener_of_its_own_and_connections_spread_over_them() -> None:
+    held = own_listener("127.0.0.1", 0, WorkerListener)  # what the supervisor holds: not listening
+    port = held.getsockname()[1]
+    # What each worker process finds when it unpickles the supervisor's socket list.
+    workers = [pickle.loads(ForkingPickler.dumps(held)) for _ in range(2)]
+    assert {w.getsockname()[1] for w in workers} == {port} and workers[0].fileno() != workers[1].fileno()
+    assert all(w.proto == socket.IPPROTO_TCP for w in workers)  # TCP_NODELAY kept (see above)
+    for worker in workers:
+        worker.listen(64)
+        worker.setblocking(False)
+    clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(32)]
+    time.sleep(0.2)
+    accepted = [0, 0]
+    for i, worker in enumerate(workers):
+        while True:
+            try:
+                worker.accept()[0].close()
+            except BlockingIOError:
+                break
+            accepted[i] += 1
+    assert sum(accepted) == 32 and min(accepted) > 0, accepted  # one shared socket: 32 and 0
+    for sock in (*clients, *workers, held):
+        sock.close()
 
 
 def test_a_worker_never_starts_the_scheduler(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
