@@ -158,23 +158,10 @@ def seal(keys: KeyRing, *, prev_hash: str, case_id: int, seq: int, at: dt.dateti
     return alg, kid, mac(case_key, alg, body)
 
 
-def append_event(
-    session: Session,
-    case: Case,
-    *,
-    at: dt.datetime,
-    actor: str,
-    actor_role: str,
-    action: str,
-    from_state: str | None,
-    reason: str = "",
-    reason_redacted: str | None = None,
-    data: dict[str, Any] | None = None,
-) -> None:
-    """The next event of the case, written at commit beside its case row (see `event_row`)."""
-    session.info.setdefault(EVENTS, []).append(event_row(
-        session, case, at=at, actor=actor, actor_role=actor_role, action=action,
-        from_state=from_state, reason=reason, reason_redacted=reason_redacted, data=data))
+def append_event(session: Session, case: Case, **event: Any) -> None:
+    """The next event of the case (`event_row`'s arguments), written at commit beside its case
+    row (persist.save_tracked)."""
+    session.info.setdefault(EVENTS, []).append(event_row(session, case, **event))
 
 
 def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:

@@ -21,7 +21,7 @@ from sqlmodel import Session, SQLModel
 
 from duban.errors import StaleCase
 from duban.models import AuditEvent, Case
-from duban.services.audit import EVENT_COLUMNS, EVENTS, INSERT_EVENT
+from duban.services.audit import EVENT_COLUMNS, EVENTS, insert_events
 from duban.services.auditrows import cover, forget
 from duban.services.driver import Prepared, forget_connection, inserting
 
@@ -181,12 +181,7 @@ def save_tracked(session: Session) -> None:
 def write_events(session: Session, events: list[dict[str, Any]] | None = None) -> None:
     """Insert audit events now: those given, else the transaction's pending ones (a step that
     rewrites a case's events, as re-redaction does, first has them in the table)."""
-    if events is None:
-        events = session.info.pop(EVENTS, [])
-    if len(events) == 1:
-        INSERT_EVENT.run(session, events[0])
-    elif events:
-        INSERT_EVENT.run_many(session, events)
+    insert_events(session, session.info.pop(EVENTS, []) if events is None else events)
 
 
 def _raise_stale(conn: Any, items: list[tuple[Case, dict[str, Any]]]) -> None:
