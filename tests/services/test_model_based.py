@@ -11,6 +11,7 @@ a second sweep at the same moment must do nothing (nothing sent twice).
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -43,7 +44,7 @@ from duban.services.reading import load_case
 from duban.services.subjects import avoided_orgs
 from duban.services.subjects import resolve as resolve_subject
 from duban.services.sweeps import run_deadline_sweep
-from duban.states.definition import TRANSITIONS
+from duban.states.definition import LADDER_ACTIONS, TRANSITIONS
 from tests.factories import ORGS, advance, world
 from tests.services.casemodel import ADDS, NOTIFYING, CaseModel, Form, ModelCase, Refusal
 
@@ -69,6 +70,9 @@ STAFF = [("clerk", None), ("dispatcher", None), ("dispatcher", "GS"), ("dispatch
          ("leader", None), ("engine", None)]
 _CASE_COLUMNS = list(Case.__table__.columns.keys())  # type: ignore[attr-defined]
 ID_AT, HEAD_AT = _CASE_COLUMNS.index("id"), _CASE_COLUMNS.index("audit_hash")
+# Built once: building a statement per call would cost more than the small tables' rows.
+EVERY_ROW = {t.name: select(t).order_by(*t.primary_key.columns)
+             for t in SQLModel.metadata.sorted_tables if t.name != "orgs"}
 REDACTED = [(t, c.name) for t in SQLModel.metadata.sorted_tables for c in t.columns
             if c.name.endswith("_redacted")]
 
@@ -190,9 +194,8 @@ class CaseLives(RuleBasedStateMachine):
         m = data.draw(st.sampled_from(self.cases), label="case")
         for _ in range(times):
             today = self.ctx.today()
-            doable = [(action, who) for action in sorted(self.model.triggers(m.state))
-                      if self.model.fires(m, action, today)
-                      for who in self._actors() if action in self.model.allowed_for(m, who, today)]
+            doable = [(action, who) for who in self._actors()
+                      for action in sorted(self.model.allowed_for(m, who, today))]
             if not doable:
                 return
             actions = sorted({a for a, _ in doable})
@@ -314,6 +317,10 @@ class CaseLives(RuleBasedStateMachine):
         once = self._snapshot()
         again = run_deadline_sweep(self.ctx)
         assert sum(again.steps.values()) == 0 and self._snapshot() == once, "a second sweep did more"
+        for m in self.cases:  # and over the days: each ladder step once per limit
+            fired = [(e.action, e.data.get("episode")) for e in self._events(m.id)
+                     if e.actor_role == ENGINE_ACTOR.role and e.action in LADDER_ACTIONS]
+            assert len(fired) == len(set(fired)), f"{m.number}: the engine repeated a step: {fired}"
 
     # -- what holds after every step -------------------------------------------------------------
 
@@ -360,13 +367,8 @@ class CaseLives(RuleBasedStateMachine):
 
     def _snapshot(self) -> dict[str, list[tuple]]:
         """Every row of every table but the org tree, in key order."""
-        found: dict[str, list[tuple]] = {}
         with self.engine.connect() as conn:
-            for table in SQLModel.metadata.sorted_tables:
-                if table.name != "orgs":
-                    found[table.name] = [tuple(r) for r in conn.execute(
-                        select(table).order_by(*table.primary_key.columns))]
-        return found
+            return {name: [tuple(r) for r in conn.execute(query)] for name, query in EVERY_ROW.items()}
 
 
 def _fresh_databases(engine: Engine, backend: str, folder: Path) -> Callable[[], Engine]:
@@ -381,10 +383,18 @@ def _fresh_databases(engine: Engine, backend: str, folder: Path) -> Callable[[],
             with engine.begin() as conn:
                 conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
             return engine
-        while made:
-            made.pop().dispose()
-        made.append(make_engine(f"sqlite:///{folder / f'example-{uuid.uuid4().hex}.db'}"))
-        create_all(made[-1])
+        while made:  # the previous example's file goes: shrinking runs hundreds of examples
+            done = made.pop()
+            done.dispose()
+            for leftover in folder.glob(f"{Path(str(done.url.database)).name}*"):
+                leftover.unlink()
+        template = folder / "empty.db"
+        if not template.exists():
+            create_all(blank := make_engine(f"sqlite:///{template}"))
+            blank.dispose()
+        path = folder / f"example-{uuid.uuid4().hex}.db"
+        shutil.copyfile(template, path)
+        made.append(make_engine(f"sqlite:///{path}"))
         return made[-1]
 
     return fresh
