@@ -62,9 +62,11 @@ UNIT_CODES = [o.code for o in ORGS if o.kind != "office"]
 # Units a dispatcher may name: handling units, a commission, an office (never a target), and the
 # offices escalation may name.
 CHOSEN_UNITS = [*UNIT_CODES, "GS-LZ-CG", "GS-LZ", "GS"]
-# Office staff: (role, org code or None). Region-bound offices (a county, another city) see part.
+# What a dispatcher who knows the rules names: handling units, a commission to refer to, an office
+# above to escalate to.
 HANDLING_UNITS = [o.code for o in ORGS if o.kind in ("government", "department", "bureau")]
 FAIR_UNITS = {"refer": ["GS-JW", "GS-LZ-JW"], "escalate": ["GS", "GS-LZ"]}
+# Office staff: (role, org code or None). Region-bound offices (a county, another city) see part.
 STAFF = [("clerk", None), ("dispatcher", None), ("dispatcher", "GS"), ("dispatcher", "GS-LZ-CG"),
          ("dispatcher", "GS-LX"), ("supervisor", None), ("supervisor", "GS-LZ"), ("admin", None),
          ("leader", None), ("engine", None)]
@@ -150,7 +152,7 @@ class CaseLives(RuleBasedStateMachine):
     def register(self, office: str, subject: tuple[str | None, str, str], priority: str) -> None:
         self._register(office=office, subject=subject, priority=priority)
 
-    @precondition(lambda self: len(self.cases) < MAX_CASES)
+    @precondition(lambda self: len(self.cases) < MAX_CASES and self.people < len(NAMES))
     @rule(data=st.data())
     def register_a_repeat(self, data: st.DataObject) -> None:
         m = data.draw(st.sampled_from(self.cases), label="repeats")
@@ -318,9 +320,11 @@ class CaseLives(RuleBasedStateMachine):
         again = run_deadline_sweep(self.ctx)
         assert sum(again.steps.values()) == 0 and self._snapshot() == once, "a second sweep did more"
         for m in self.cases:  # and over the days: each ladder step once per limit
-            fired = [(e.action, e.data.get("episode")) for e in self._events(m.id)
-                     if e.actor_role == ENGINE_ACTOR.role and e.action in LADDER_ACTIONS]
-            assert len(fired) == len(set(fired)), f"{m.number}: the engine repeated a step: {fired}"
+            engine = [e for e in self._events(m.id)  # the sweep's (staff may hold the engine role)
+                      if e.actor == ENGINE_ACTOR.name and e.action in LADDER_ACTIONS]
+            fired = [(e.action, e.data.get("episode")) for e in engine]
+            assert len(fired) == len(set(fired)), f"{m.number}: the engine repeated a step: " + ", ".join(
+                f"{e.seq} {e.action} {e.data.get('episode')} at {e.at:%Y-%m-%d}" for e in engine)
 
     # -- what holds after every step -------------------------------------------------------------
 
