@@ -1,0 +1,353 @@
+"""A pure model of cases for the model-based test (tests/services/test_model_based.py).
+
+What an action should do to a case, worked out from the definitions rather than by the service
+layer: the transitions and their guards from duban.states.definition, the roles, limits and
+extension rules from the policy, who sees and acts on a case from the scope rule as the docs state
+it. Where a rule is itself a pure function over the org tree or the calendar (which orgs a subject
+names, which units a dispatcher may choose, how working days are counted), the model calls it: those
+are not what the write path computes, and restating them would only copy them.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+from duban.clock import local_date
+from duban.config.policy import Limit
+from duban.deadlines import due_date
+from duban.errors import (
+    ActionNotAllowed,
+    AvoidanceViolation,
+    CaseNotFound,
+    DubanError,
+    InvalidActionInput,
+    PermissionDenied,
+    StaleCase,
+)
+from duban.services.context import Actor, ServiceContext
+from duban.services.directory import OrgInfo
+from duban.services.routing import check_target as routing_check_target
+from duban.services.routing import commission_for, higher_office
+from duban.services.scope import in_region
+from duban.states.definition import DISPOSITION_LADDER, DISPOSITION_STATES, TRANSITIONS
+
+# The rows an action adds besides its audit event (table: how many), and the actions that may queue
+# mail (notifications: as many as the recipients with an address).
+ADDS: dict[str, dict[str, int]] = {
+    **{a: {"handling_reports": 1} for a in ("submit_report", "report_progress", "record_result")},
+    **{a: {"reviews": 1} for a in ("approve", "send_back")},
+    **{a: {"callbacks": 1} for a in ("callback_satisfied", "callback_unsatisfied")},
+    "object": {"objections": 1},
+    "request_extension": {"extensions": 1},
+    "interview": {"interviews": 1},
+}
+NOTIFYING = {"step_up", "remind", "copy_notice", "work_reminder", "interview", "public_notice",
+             "remind_progress"}
+# Where the handler starts a new handling limit.
+_NEW_HANDLING = {"step_up", "reassign", "send_back", "callback_unsatisfied", "reopen"}
+_CLOSING = {"callback_satisfied", "close", "record_result"}
+
+
+@dataclass
+class ModelCase:
+    """What a case's row should hold, and what the model needs to know to move it."""
+
+    id: int
+    number: str
+    office: str  # org code of the receiving office
+    priority: str
+    avoided: frozenset[int]  # orgs the case must be kept from (its subjects, every name they may mean)
+    held_by: frozenset[int]  # orgs a repeat of it is about: if one holds it, a repeat is a new case
+    matter: tuple[str, str]  # (subject, title): a complaint with both repeats this case
+    identities: list[tuple[str, str, str]]  # (name, phone, address) of each complainant
+    state: str = "received"
+    disposition: str | None = None
+    unit_id: int | None = None
+    dispatched_at: dt.datetime | None = None
+    closed_at: dt.datetime | None = None
+    deadline_kind: str | None = None
+    deadline_start: dt.date | None = None
+    deadline_days: int | None = None
+    deadline_unit: str | None = None
+    deadline_on: dt.date | None = None
+    deadline_provisional: bool = False
+    deadline_seq: int = 0
+    extension_days: int = 0
+    extensions: list[tuple[str, int]] = field(default_factory=list)  # (status, days)
+    return_count: int = 0
+    repeat_count: int = 0
+    version: int = 1
+    audit_seq: int = 1
+
+    # The columns compared with the case row, in one place.
+    COLUMNS = ("state", "disposition", "unit_id", "dispatched_at", "closed_at", "deadline_kind",
+               "deadline_start", "deadline_days", "deadline_unit", "deadline_on",
+               "deadline_provisional", "deadline_seq", "extension_days", "return_count",
+               "repeat_count", "version", "audit_seq")
+
+    def columns(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.COLUMNS}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The named error an action must raise (and `kind` for InvalidActionInput when it matters)."""
+
+    error: type[DubanError]
+    kind: str = ""
+
+
+@dataclass(frozen=True)
+class Form:
+    """A form as drawn: its fields, whether it is valid, and the values the handler reads."""
+
+    fields: dict[str, Any]
+    valid: bool
+
+
+def _sources(transition: dict) -> list[str]:
+    source = transition["source"]
+    return [str(s) for s in source] if isinstance(source, list) else [str(source)]
+
+
+class CaseModel:
+    """The rules, applied to ModelCase values; `predict` never touches the database."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        self.orgs = ctx.orgs
+        self.policy = ctx.policy
+
+    # -- the machine, from its data ------------------------------------------------------------
+
+    @staticmethod
+    def defined(state: str, action: str) -> list[dict]:
+        return [t for t in TRANSITIONS if t["trigger"] == action and state in _sources(t)]
+
+    def guard(self, m: ModelCase, name: str, today: dt.date) -> bool:
+        pending = sum(1 for status, _ in m.extensions if status == "requested")
+        if name == "within_objection_window":
+            if m.dispatched_at is None:
+                return False
+            limit = self.policy.deadlines.objection
+            last = due_date(self.calendar(m), start=local_date(m.dispatched_at), days=limit.days,
+                            unit=limit.unit)
+            return today <= last.date
+        if name == "can_request_extension":
+            used = sum(1 for status, _ in m.extensions if status in ("requested", "approved"))
+            return used < self.policy.extension.max_count and not pending
+        if name == "has_pending_extension":
+            return pending > 0
+        if name == "handled_by_a_unit":
+            return m.unit_id is not None and m.disposition != "refer"
+        raise AssertionError(f"the model does not know guard {name!r}")
+
+    def fires(self, m: ModelCase, action: str, today: dt.date) -> dict | None:
+        """The transition `action` takes now (None: it is not defined here or its guards fail)."""
+        for t in self.defined(m.state, action):
+            if all(self.guard(m, c, today) for c in t.get("conditions", [])):
+                return t
+        return None
+
+    def triggers(self, state: str) -> set[str]:
+        return {t["trigger"] for t in TRANSITIONS if state in _sources(t)}
+
+    # -- who ---------------------------------------------------------------------------------
+
+    def code(self, org_id: int | None) -> str | None:
+        return None if org_id is None else self.orgs.by_id(org_id).code
+
+    def region(self, actor: Actor) -> str | None:
+        if actor.org_id is None:
+            return None
+        org = self.orgs.by_id(actor.org_id)
+        return None if org.level == "province" else org.code
+
+    def may_see(self, actor: Actor, m: ModelCase) -> bool:
+        if actor.role == "unit":
+            return actor.org_id is not None and actor.org_id == m.unit_id
+        region = self.region(actor)
+        return region is None or in_region(m.office, region) or in_region(self.code(m.unit_id), region)
+
+    def may_act(self, actor: Actor, m: ModelCase) -> bool:
+        if actor.role == "unit":
+            return self.may_see(actor, m)
+        region = self.region(actor)
+        return region is None or in_region(m.office, region) or (
+            m.unit_id is not None and m.unit_id == actor.org_id)
+
+    def has_role(self, actor: Actor, action: str) -> bool:
+        return actor.role in self.policy.roles.get(action, [])
+
+    def allowed_for(self, m: ModelCase, actor: Actor, today: dt.date) -> set[str]:
+        """The actions the actor may take now (what ActionNotAllowed lists)."""
+        if not self.may_act(actor, m):
+            return set()
+        return {a for a in self.triggers(m.state) if self.fires(m, a, today) and self.has_role(actor, a)
+                and (actor.role != "unit" or m.unit_id == actor.org_id)}
+
+    # -- what an action does ---------------------------------------------------------------------
+
+    def predict(self, m: ModelCase, action: str, *, actor: Actor, form: Form,
+                expected_version: int | None, now: dt.datetime) -> ModelCase | Refusal:
+        """The case after the action, or the refusal it must meet (checked in the service's order)."""
+        today = local_date(now)
+        if not form.valid:
+            return Refusal(InvalidActionInput)
+        if not self.may_see(actor, m):
+            return Refusal(CaseNotFound)
+        if expected_version is not None and expected_version != m.version:
+            return Refusal(StaleCase)
+        if not self.has_role(actor, action) or not self.may_act(actor, m):
+            return Refusal(PermissionDenied)
+        transition = self.fires(m, action, today)
+        if transition is None:
+            return Refusal(ActionNotAllowed)
+        n = copy.deepcopy(m)
+        if transition["dest"] is not None:
+            n.state = str(transition["dest"])
+        refused = self._handle(n, action, actor=actor, fields=form.fields, now=now)
+        if refused is not None:
+            return refused
+        n.version += 1
+        n.audit_seq += 1
+        return n
+
+    def _handle(self, n: ModelCase, action: str, *, actor: Actor, fields: dict[str, Any],
+                now: dt.datetime) -> Refusal | None:
+        today = local_date(now)
+        if action in DISPOSITION_STATES:
+            unit = self._chosen_unit(n, action, fields.get("unit") or None)
+            if isinstance(unit, Refusal):
+                return unit
+            refused = self._assign(n, unit, actor=actor, action=action, chosen=bool(fields.get("unit")))
+            if refused is not None:
+                return refused
+            n.disposition = action
+            n.dispatched_at = now
+            self._handling(n, today)
+        elif action == "step_up":
+            raised = DISPOSITION_LADDER[DISPOSITION_LADDER.index(n.disposition or "transfer") + 1]
+            if raised == "escalate":
+                default = self._chosen_unit(n, "escalate", None)
+                assert not isinstance(default, Refusal)
+                refused = self._assign(n, default, actor=actor, action=action, chosen=False)
+                if refused is not None:
+                    return refused
+            n.disposition = raised
+            self._handling(n, today)
+        elif action == "object":
+            n.unit_id = None
+            n.disposition = None
+            self._limit(n, "triage", self.policy.deadlines.triage, today)
+        elif action == "request_extension":
+            if fields["days"] > self.policy.extension.max_days:
+                return Refusal(InvalidActionInput, "less_than_equal")
+            n.extensions.append(("requested", int(fields["days"])))
+        elif action in ("approve_extension", "reject_extension"):
+            i = next(i for i, (status, _) in enumerate(n.extensions) if status == "requested")
+            days = n.extensions[i][1]
+            approved = action == "approve_extension"
+            n.extensions[i] = ("approved" if approved else "rejected", days)
+            if approved:
+                n.extension_days += days
+                if n.deadline_start is not None and n.deadline_days is not None:
+                    assert n.deadline_unit is not None
+                    answer = due_date(self.calendar(n), start=n.deadline_start, days=n.deadline_days,
+                                      unit=n.deadline_unit, extension_days=n.extension_days)
+                    n.deadline_on, n.deadline_provisional = answer.date, answer.provisional
+        elif action == "reassign":
+            refused = self._assign(n, self.orgs.by_code(fields["unit"]), actor=actor, action=action,
+                                   chosen=True)
+            if refused is not None:
+                return refused
+        elif action == "submit_report":
+            self._limit(n, "review", self.policy.deadlines.review, today)
+        elif action == "approve":
+            self._limit(n, "callback", self.policy.deadlines.callback, today)
+        if action in ("send_back", "callback_unsatisfied", "reopen"):
+            n.return_count += 1
+        if action == "reopen":
+            n.closed_at = None
+        if action in _NEW_HANDLING and action != "step_up":
+            self._handling(n, today)
+        if action in _CLOSING:
+            n.closed_at = now
+            self._clear(n)
+        return None
+
+    def _chosen_unit(self, n: ModelCase, action: str, code: str | None) -> OrgInfo | Refusal:
+        if code:
+            return self.orgs.by_code(code)
+        office = self.orgs.by_code(n.office)
+        if action == "escalate":
+            return higher_office(self.orgs, self.orgs.by_id(n.unit_id) if n.unit_id else office) or office
+        if action == "refer":
+            commission = commission_for(self.orgs, office)
+            if commission is not None:
+                return commission
+        return Refusal(InvalidActionInput, "missing")
+
+    def _assign(self, n: ModelCase, requested: OrgInfo, *, actor: Actor, action: str,
+                chosen: bool) -> Refusal | None:
+        """Avoidance first (the office above a unit the case complains about), then the target rule."""
+        assigned: OrgInfo | None = requested
+        while assigned is not None and assigned.id in n.avoided:
+            assigned = higher_office(self.orgs, assigned)
+        if assigned is None:
+            return Refusal(AvoidanceViolation)
+        if chosen:
+            try:
+                routing_check_target(self.orgs, self.policy, self.ctx.labels,
+                                     case=SimpleNamespace(unit_id=n.unit_id, office_id=self.orgs.by_code(
+                                         n.office).id, number=n.number),  # type: ignore[arg-type]
+                                     actor=actor, action=action, unit=requested)
+            except InvalidActionInput as exc:
+                return Refusal(InvalidActionInput, exc.kind)
+        n.unit_id = assigned.id
+        return None
+
+    def calendar(self, m: ModelCase) -> Any:
+        return self.ctx.calendar_for(self.code(m.unit_id) or m.office)
+
+    def _limit(self, n: ModelCase, kind: str, limit: Limit, start: dt.date) -> None:
+        n.deadline_seq += 1
+        n.deadline_kind, n.deadline_start = kind, start
+        n.deadline_days, n.deadline_unit = limit.days, limit.unit
+        n.extension_days = 0
+        answer = due_date(self.calendar(n), start=start, days=limit.days, unit=limit.unit)
+        n.deadline_on, n.deadline_provisional = answer.date, answer.provisional
+
+    def _handling(self, n: ModelCase, today: dt.date) -> None:
+        assert n.disposition is not None
+        self._limit(n, "handling", self.policy.handling_limit(n.disposition, n.priority), today)
+
+    @staticmethod
+    def _clear(n: ModelCase) -> None:
+        n.deadline_kind = n.deadline_start = n.deadline_days = n.deadline_unit = n.deadline_on = None
+        n.deadline_provisional = False
+        n.extension_days = 0
+
+    # -- registration ----------------------------------------------------------------------------
+
+    def registered(self, *, case_id: int, number: str, office: str, priority: str,
+                   avoided: frozenset[int], held_by: frozenset[int], matter: tuple[str, str],
+                   identity: tuple[str, str, str], now: dt.datetime) -> ModelCase:
+        m = ModelCase(id=case_id, number=number, office=office, priority=priority, avoided=avoided,
+                      held_by=held_by, matter=matter, identities=[identity])
+        self._limit(m, "triage", self.policy.deadlines.triage, local_date(now))
+        return m
+
+    def repeat_target(self, cases: list[ModelCase], matter: tuple[str, str]) -> ModelCase | None:
+        """The open case a repeat complaint is linked to: the oldest of its matter not held by whom
+        it is about (a clerk sees every case)."""
+        for m in sorted(cases, key=lambda c: c.id):
+            if m.matter == matter and m.state != "closed":
+                if m.unit_id in m.held_by or self.orgs.by_code(m.office).id in m.held_by:
+                    continue
+                return m
+        return None
