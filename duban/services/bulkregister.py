@@ -45,7 +45,7 @@ from duban.services.cases import (
 )
 from duban.services.context import Actor
 from duban.services.directory import OrgInfo
-from duban.services.persist import save_tracked
+from duban.services.persist import column_defaults, save_tracked
 from duban.states.definition import OPEN_STATES
 
 # What a complaint came to: its registration, or why it was not registered (a DubanError for a
@@ -210,7 +210,4 @@ _INSERTS = {model: insert(model.__table__) for model in _BATCHED}  # type: ignor
 
 @cache
 def _defaults(model: type[SQLModel]) -> dict[str, Any]:
-    """The model's defaults for a new row (what persist.insert_row fills in)."""
-    table = model.__table__  # type: ignore[attr-defined]
-    return {name: info.get_default(call_default_factory=True)
-            for name, info in model.model_fields.items() if name in table.columns and name != "id"}
+    return column_defaults(model)

@@ -38,7 +38,14 @@ from duban.services.directory import OrgInfo
 from duban.services.driver import Prepared
 from duban.services.forms import parse_form
 from duban.services.handlers import HANDLERS, Guards, Step, calendar_of
-from duban.services.persist import WRITE_COLUMNS, fetch_cases, insert_case, insert_row, track
+from duban.services.persist import (
+    WRITE_COLUMNS,
+    column_defaults,
+    fetch_cases,
+    insert_case,
+    insert_row,
+    track,
+)
 from duban.services.redaction import Identity, case_identity, redact_text
 from duban.services.reredact import reredact_case
 from duban.services.scope import in_region, may_act, may_see, region_of
@@ -51,8 +58,8 @@ from duban.states.machine import failed_guards
 from duban.workcal import COVERAGE, COVERAGE_MESSAGE, receivable
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-_CLOCK_SLACK = dt.timedelta(minutes=5)
-_SUBJECT_KINDS = ("unit", "person", "enterprise", "other")  # clocks of the office's machines differ a little
+_CLOCK_SLACK = dt.timedelta(minutes=5)  # clocks of the office's machines differ a little
+_SUBJECT_KINDS = ("unit", "person", "enterprise", "other")
 
 # Built once: a statement's cache key is computed on every execution of a new statement object.
 _CASES = Case.__table__  # type: ignore[attr-defined]
@@ -87,8 +94,7 @@ _LAST_NUMBERS = select(_SEQS.c.office_id, _SEQS.c.year, _SEQS.c.last).where(
     _SEQS.c.year.in_(bindparam("years", expanding=True)))
 
 
-_CASE_DEFAULTS = {name: info.get_default(call_default_factory=True)
-                  for name, info in Case.model_fields.items() if name in _CASES.c}
+_CASE_DEFAULTS = {"id": None, **column_defaults(Case)}  # a new case: no id until stored
 _CASE_MANAGER = manager_of_class(Case)
 
 

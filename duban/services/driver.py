@@ -80,7 +80,7 @@ class _Compiled:
             converted.append(value if process is None else process(value))
         if self.positional:
             return tuple(converted)
-        return dict(zip([name for name, _, _ in self.binds], converted, strict=True))
+        return dict(zip(self.names, converted, strict=True))
 
     def row(self, raw: Sequence[Any]) -> dict[str, Any]:
         return {name: value if process is None or value is None else process(value)
@@ -111,7 +111,9 @@ class Prepared:
     def run(self, where: Session | Connection, values: Mapping[str, Any] | None = None) -> Any:
         """Execute once; the DBAPI cursor (or SQLAlchemy's result while statements are observed)."""
         conn = _connection(where)
-        compiled = self._for(conn.dialect)
+        return self._run(conn, self._for(conn.dialect), values)
+
+    def _run(self, conn: Connection, compiled: _Compiled, values: Mapping[str, Any] | None) -> Any:
         params = compiled.params(values or {})
         if conn.dispatch.before_cursor_execute:
             return conn.exec_driver_sql(compiled.sql, params)
@@ -141,13 +143,13 @@ class Prepared:
         """The rows returned, as dicts of converted values."""
         conn = _connection(where)
         compiled = self._for(conn.dialect)
-        return [compiled.row(raw) for raw in self.run(conn, values).fetchall()]
+        return [compiled.row(raw) for raw in self._run(conn, compiled, values).fetchall()]
 
     def scalar(self, where: Session | Connection, values: Mapping[str, Any] | None = None) -> Any:
         """The first column of the first row, converted; None when no row."""
         conn = _connection(where)
         compiled = self._for(conn.dialect)
-        raw = self.run(conn, values).fetchone()
+        raw = self._run(conn, compiled, values).fetchone()
         if raw is None:
             return None
         process = compiled.results[0]

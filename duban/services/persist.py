@@ -87,11 +87,16 @@ def insert_row(session: Session, model: type[SQLModel], **values: Any) -> int:
     return row_id
 
 
+def column_defaults(model: type[SQLModel]) -> dict[str, Any]:
+    """The model's defaults for a new row, every column but the id (what `insert_row` fills in)."""
+    table = model.__table__  # type: ignore[attr-defined]
+    return {name: info.get_default(call_default_factory=True)
+            for name, info in model.model_fields.items() if name in table.columns and name != "id"}
+
+
 def _insert_for(model: type[SQLModel]) -> tuple[Prepared, dict[str, Any]]:
     table = model.__table__  # type: ignore[attr-defined]
-    defaults = {name: info.get_default(call_default_factory=True)
-                for name, info in model.model_fields.items()
-                if name in table.columns and name != "id"}
+    defaults = column_defaults(model)
     _INSERTS[table.name] = (inserting(table, list(defaults)), defaults)
     return _INSERTS[table.name]
 

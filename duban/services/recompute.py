@@ -252,24 +252,25 @@ def _in_parallel(apply: Callable[[list[Moved]], int], chunks: Iterator[list[Move
     stops new chunks from starting and is raised once those under way are done."""
     stored = 0
     error: BaseException | None = None
+    def collect(done: set[Future[int]]) -> None:
+        nonlocal error, stored
+        for future in done:
+            if future.exception() is not None:
+                error = error or future.exception()
+            else:
+                stored += future.result()
+
     with ThreadPoolExecutor(WRITERS, thread_name_prefix="recompute") as pool:
         running: set[Future[int]] = set()
         for chunk in chunks:
             if len(running) == WRITERS:
                 done, running = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    if future.exception() is not None:
-                        error = error or future.exception()
-                    else:
-                        stored += future.result()
+                collect(done)
                 if error is not None:
                     break
             running.add(pool.submit(apply, chunk))
-        for future in running:
-            if future.exception() is not None:
-                error = error or future.exception()
-            else:
-                stored += future.result()
+        wait(running)
+        collect(running)
     if error is not None:
         raise error
     return stored
