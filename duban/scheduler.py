@@ -2,8 +2,9 @@
 
 `start_scheduler` is what `duban serve` and `duban scheduler run` call. Four jobs, from policy
 [schedule]: the deadline sweep and mail delivery on intervals, callback sampling and the monthly
-cycle on crons (Asia/Shanghai). Each runs its Prefect flow (Prefect in local mode: no server
-needed), or the same plain function when [schedule] use_prefect = false.
+cycle on crons (Asia/Shanghai). Each runs its Prefect flow when a Prefect server is configured
+(PREFECT_API_URL) and [schedule] use_prefect is on; otherwise the same plain function in this
+process, so no temporary Prefect server is started beside the service.
 
 Downtime does not drop work: jobs are stored in the database (table `apscheduler_jobs`), kept
 across restarts (a job is replaced only when its trigger changed in config), and a run missed
@@ -27,7 +28,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from duban.config.settings import Settings
 from duban.errors import ConfigError
-from duban.flows.common import flow_context, local_run_settings, settings_for, use_context
+from duban.flows.common import flow_context, prefect_api_configured, settings_for, use_context
 from duban.services.context import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -77,9 +78,8 @@ def run_job(name: str) -> Any:
     """A scheduled job (module-level, so the job store can name it): one run of one flow."""
     ctx = flow_context()
     try:
-        if ctx.policy.schedule.use_prefect:
-            with local_run_settings():
-                return _flow(name)()
+        if ctx.policy.schedule.use_prefect and prefect_api_configured():
+            return _flow(name)()
         result = _plain(name)(ctx)
         return result.as_dict() if hasattr(result, "as_dict") else result
     except Exception:

@@ -7,6 +7,7 @@ its context from the DUBAN_* settings. `now` (ISO 8601, with a zone) pins the cl
 
 from __future__ import annotations
 
+import os
 import threading
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
@@ -50,6 +51,24 @@ def settings_for(database_url: str | None) -> Settings:
     if database_url:
         settings = Settings(**{**settings.model_dump(), "database_url": database_url})
     return settings
+
+
+def prefect_api_configured() -> bool:
+    """Whether a Prefect server was named (PREFECT_API_URL, from the environment or a profile).
+
+    Without one, running a flow starts Prefect's temporary server: a second uvicorn in a
+    subprocess that outlives a process killed by a signal. A long-running process (serve,
+    scheduler run) therefore runs its jobs as plain functions unless a server is configured.
+    """
+    from prefect.settings import PREFECT_API_URL
+
+    return bool(PREFECT_API_URL.value())
+
+
+def quiet_prefect_defaults() -> None:
+    """Prefect sends no telemetry unless the operator asks for it (offices run on intranets)."""
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
 def local_run_settings() -> AbstractContextManager[Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -112,6 +113,37 @@ def test_run_job_runs_the_plain_function_when_prefect_is_off(ctx: ServiceContext
     use_context(ctx, Settings(data_dir=tmp_path))
     result = engine_scheduler.run_job("deadline-sweep")
     assert result["visited"] == 0 and result["chunks"] == 0
+
+
+def _children() -> set[str]:
+    return {pid for task in Path("/proc/self/task").iterdir()
+            for pid in (task / "children").read_text().split()}
+
+
+def test_without_a_prefect_server_jobs_run_in_process_and_start_no_second_server(
+        ctx: ServiceContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    ctx.policy = ctx.policy.model_copy(update={"schedule": ctx.policy.schedule.model_copy(
+        update={"use_prefect": True})})
+    use_context(ctx, Settings(data_dir=tmp_path))
+    before = _children()
+    with temporary_settings(updates={PREFECT_API_URL: None}):
+        result = engine_scheduler.run_job("deadline-sweep")
+    assert result["visited"] == 0 and result["chunks"] == 0
+    assert _children() == before  # Prefect's temporary server would be a child process
+
+
+def test_quiet_prefect_defaults_turn_telemetry_off_unless_the_operator_set_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from duban.flows.common import quiet_prefect_defaults
+
+    monkeypatch.delenv("DO_NOT_TRACK", raising=False)
+    monkeypatch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "true")
+    quiet_prefect_defaults()
+    assert os.environ["DO_NOT_TRACK"] == "1"
+    assert os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] == "true"  # the operator's choice stays
 
 
 def test_a_changed_timezone_replaces_the_stored_crons(ctx: ServiceContext, tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import typer
 
 from duban.cli import admin, bench, calendar, cases, db, demo, privacy, reports, serve, states, users
 from duban.cli.engine import register as register_engine_commands
+from duban.flows.common import quiet_prefect_defaults
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Duban (督办): supervision cases from hotline to solution.")
@@ -26,4 +27,5 @@ app.command("bench")(bench.bench)
 
 
 def main() -> None:
+    quiet_prefect_defaults()
     app()

@@ -8,7 +8,10 @@ same app, and a scheduler in each would run every job N times.
 from __future__ import annotations
 
 import os
+import signal
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import typer
@@ -84,6 +87,22 @@ def own_listener(host: str, port: int, kind: type[socket.socket] = socket.socket
     return sock
 
 
+@contextmanager
+def stopped_by_signal_is_a_clean_exit() -> Iterator[None]:
+    """SIGTERM and SIGINT end `serve` with status 0 once uvicorn has shut down gracefully.
+
+    uvicorn re-raises the signal it caught after its shutdown, to the handler that was there
+    before it: the default one kills the process (143 / 130) after a clean stop. As the
+    multi-process supervisor does, serve ends normally instead.
+    """
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def run_workers(app: str, *, workers: int, host: str, port: int, **options: Any) -> None:
     """uvicorn.run(app, workers=N, factory=True), each worker on its own listener of the port
     (WorkerListener), each keeping TCP_NODELAY."""
@@ -140,8 +159,9 @@ def serve(
         console.print(table)
     console.print(f"打开 open {url}/  ·  API {url}/docs  ·  OpenAPI {url}/openapi.json")
     if workers == 1:
-        uvicorn.run(create_app(ctx, settings=settings, scheduler=scheduler), host=host, port=port,
-                    log_level="info", proxy_headers=False)
+        with stopped_by_signal_is_a_clean_exit():
+            uvicorn.run(create_app(ctx, settings=settings, scheduler=scheduler), host=host, port=port,
+                        log_level="info", proxy_headers=False)
         return
     console.print(f"{workers} 个工作进程 worker processes"
                   f"{'; 调度器在主进程 scheduler in the supervising process' if scheduler else ''}")
