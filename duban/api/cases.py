@@ -10,7 +10,6 @@ confidentiality are the service layer's, not this module's.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -84,9 +83,6 @@ def case_filter(ctx: ServiceContext, actor: Actor, *, unit: str | None = None, *
 @router.post("", status_code=201, response_model=RegisterOut, responses=errors(403, 404, 409))
 def register(body: CaseIn, actor: CurrentActor, ctx: Ctx) -> dict:
     """Register a complaint; one that repeats an open case is linked to it instead (linked=true)."""
-    if body.received_at is not None and body.received_at > ctx.now() + dt.timedelta(hours=1):
-        raise InvalidActionInput(action="register", field="received_at", kind="date_out_of_range",
-                                 message="is in the future")
     data = CaseCreate(**body.model_dump())
     result = naming_org_field(lambda: CaseService(ctx).register(data, actor=actor),
                               {"office_code": body.office_code, "subject_org_code": body.subject_org_code,

@@ -4,6 +4,7 @@ what was sent, never a 500; and every answer, a 500 included, carries the securi
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Iterator
@@ -63,6 +64,21 @@ def test_a_received_date_outside_the_calendar_is_422_on_received_at(
     body = refused(answer, 422, "received_at", secret=received_at)
     assert "2004" in body["message"] and "受理时间" in body["message_zh"]
     assert aw.snapshot() == before
+
+
+def test_a_received_time_in_the_future_is_refused_by_the_services_one_rule(
+        aw: AppWorld, client: httpx.Client) -> None:
+    """The service's slack for machines' clocks is the only one: no face keeps a looser rule."""
+    now = aw.ctx.now()
+    before = aw.snapshot()
+    late = (now + dt.timedelta(minutes=30)).isoformat()
+    refused(post_json(client, "/api/cases", {**GOOD, "received_at": late}, aw.auth("clerk")), 422,
+            "received_at", secret=late)
+    assert aw.snapshot() == before
+    near = (now + dt.timedelta(minutes=2)).isoformat()
+    answer = post_json(client, "/api/cases", {**GOOD, "title": "钟差两分钟", "received_at": near},
+                       aw.auth("clerk"))
+    assert answer.status_code == 201, answer.text
 
 
 def test_the_calendars_first_days_are_accepted(aw: AppWorld, client: httpx.Client) -> None:
