@@ -243,6 +243,8 @@ class Labels(BaseModel):
     rates: dict[str, str] = Field(default_factory=dict)
     supervision: dict[str, str] = Field(default_factory=dict)
     ledger: dict[str, str] = Field(default_factory=dict)
+    # What a Prefect flow run reports (flows/reporting.py): count names and run messages.
+    flows: dict[str, str] = Field(default_factory=dict)
 
     def of(self, table: str, key: str | None) -> str:
         """The Chinese label of a key, or the key itself so a gap shows rather than crashes."""

@@ -8,6 +8,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from duban.flows.common import flow_context
+from duban.flows.reporting import duban_warnings_in_run_log, publish_counts
 from duban.services.callbacks import sample_callbacks
 
 
@@ -19,7 +20,11 @@ def sample_cases(database_url: str | None, now: str | None) -> dict[str, Any]:
 
 @flow(name="sample-callbacks")
 def sample_callbacks_flow(database_url: str | None = None, now: str | None = None) -> dict[str, Any]:
-    """Queue today's callbacks and revisits."""
-    result = sample_cases(database_url, now)
+    """Queue today's callbacks and revisits.
+
+    Idempotent: the sample is decided once per case and episode, so a rerun queues nothing new."""
+    with duban_warnings_in_run_log():
+        result = sample_cases(database_url, now)
     get_run_logger().info("callback sampling: %s", result)
+    publish_counts("sample-callbacks", result, flow_context(database_url).labels)
     return result

@@ -8,6 +8,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from duban.flows.common import flow_context
+from duban.flows.reporting import duban_warnings_in_run_log, publish_counts
 from duban.services.checkpoints import checkpoint_after
 from duban.services.sweeps import run_deadline_sweep
 
@@ -25,7 +26,12 @@ def sweep_due_cases(database_url: str | None, now: str | None, chunk_size: int |
 @flow(name="deadline-sweep")
 def deadline_sweep_flow(chunk_size: int | None = None, database_url: str | None = None,
                         now: str | None = None) -> dict[str, Any]:
-    """Colour open cases, fire the escalation ladder and progress reminders that are due."""
-    result = sweep_due_cases(database_url, now, chunk_size)
+    """Colour open cases, fire the escalation ladder and progress reminders that are due.
+
+    Idempotent: a step fires once per case and episode (UNIQUE rows written with it), so a run
+    retried after a crash, or two runs at once, act on each case once."""
+    with duban_warnings_in_run_log():
+        result = sweep_due_cases(database_url, now, chunk_size)
     get_run_logger().info("deadline sweep: %s", result)
+    publish_counts("deadline-sweep", result, flow_context(database_url).labels)
     return result

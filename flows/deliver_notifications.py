@@ -6,8 +6,10 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.states import State
 
 from duban.flows.common import flow_context, settings_for
+from duban.flows.reporting import duban_warnings_in_run_log, publish_counts, undelivered
 from duban.notify.deliver import SmtpConfig, deliver_pending
 
 
@@ -21,8 +23,15 @@ def send_due_mail(database_url: str | None, now: str | None, max_batches: int | 
 
 @flow(name="deliver-notifications")
 def deliver_notifications_flow(max_batches: int | None = None, database_url: str | None = None,
-                               now: str | None = None) -> dict[str, Any]:
-    """Send pending notifications; a server that is down delays them, never drops them."""
-    result = send_due_mail(database_url, now, max_batches)
+                               now: str | None = None) -> dict[str, Any] | State:
+    """Send pending notifications; a server that is down delays them, never drops them.
+
+    Ends Failed while mail waits for the server (it stays queued; the next run retries it), so
+    an outage shows in the runs list. Idempotent: a message is claimed under a lease and marked
+    sent once, so a retried or concurrent run sends nothing twice."""
+    with duban_warnings_in_run_log():
+        result = send_due_mail(database_url, now, max_batches)
     get_run_logger().info("delivery: %s", result)
-    return result
+    labels = flow_context(database_url).labels
+    publish_counts("deliver-notifications", result, labels)
+    return undelivered(result, labels) or result

@@ -9,6 +9,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from duban.flows.common import flow_context
+from duban.flows.reporting import duban_warnings_in_run_log, publish_counts
 from duban.reports.delivery import queue_monthly_reports
 from duban.services.monthly import run_monthly_cycle
 
@@ -27,8 +28,13 @@ def monthly_reports(database_url: str | None, now: str | None) -> dict[str, Any]
 
 @flow(name="monthly-cycle")
 def monthly_cycle_flow(database_url: str | None = None, now: str | None = None) -> dict[str, Any]:
-    """The monthly cycle: task-report reminders and last month's report (runs daily; acts when due)."""
-    result = remind_offices(database_url, now)
-    result["reports"] = monthly_reports(database_url, now)
+    """The monthly cycle: task-report reminders and last month's report (runs daily; acts when due).
+
+    Idempotent: one reminder per office per month and one report per office and period, so a
+    rerun the same day sends nothing twice."""
+    with duban_warnings_in_run_log():
+        result = remind_offices(database_url, now)
+        result["reports"] = monthly_reports(database_url, now)
     get_run_logger().info("monthly cycle: %s", result)
+    publish_counts("monthly-cycle", result, flow_context(database_url).labels)
     return result

@@ -31,7 +31,12 @@ def deliver(
 
             use_context(ctx, get_settings())
             with local_run_settings():
-                result = deliver_notifications_flow(max_batches=max_batches)
+                state = deliver_notifications_flow(max_batches=max_batches, return_state=True)
+            result = state.result(raise_on_failure=False)
+            if state.is_failed():  # mail left waiting for the server: said, and a non-zero status
+                console.print_json(json.dumps(result))
+                console.print(state.message or "")
+                raise typer.Exit(1)
         else:
             from duban.notify.deliver import SmtpConfig, deliver_pending
 

@@ -87,6 +87,74 @@ def test_every_flow_runs_under_prefect_with_a_constant_number_of_tasks(
     assert statuses.count("failed") >= 1
 
 
+def run_artifact(flow_state) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """The counts table the run published, as key → count."""
+    import json
+
+    from prefect.client.orchestration import get_client
+
+    flow_run_id = str(flow_state.state_details.flow_run_id)
+    with get_client(sync_client=True) as client:
+        # Posted by hand: the client sends `"task_runs": null`, which the pinned server (FastAPI
+        # 0.154) refuses with 422, and an empty task-run filter keeps only a task's artifacts.
+        answer = client._client.post("/artifacts/filter", json={
+            "artifacts": {"flow_run_id": {"any_": [flow_run_id]}}, "limit": 10, "offset": 0,
+            "sort": "CREATED_DESC"})
+    answer.raise_for_status()
+    artifacts = answer.json()
+    assert len(artifacts) == 1 and artifacts[0]["type"] == "table", artifacts
+    data = artifacts[0]["data"]
+    table = data if isinstance(data, list) else json.loads(data)
+    return {row["key"]: row["数量"] for row in table}
+
+
+def run_log(flow_state) -> str:  # type: ignore[no-untyped-def]
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogHandler
+
+    APILogHandler().flush()  # sends the queued logs and waits for them
+    flow_run_id = flow_state.state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])),
+                                limit=200, offset=0)  # both given: the pinned server wants them
+    return "\n".join(log.message for log in logs)
+
+
+def test_a_delivery_run_with_the_mail_server_down_fails_visibly_and_the_next_one_sends_all_once(
+        prefect_harness: None, seeded: tuple[str, ServiceContext],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from duban.flows.deadline_sweep import deadline_sweep_flow
+    from duban.flows.deliver_notifications import deliver_notifications_flow
+
+    url, ctx = seeded
+    swept = deadline_sweep_flow(database_url=url, now="2023-03-09 08:30", return_state=True)
+    counts = run_artifact(swept)
+    assert counts["visited"] == 30 and counts["steps.remind"] == 29, counts
+
+    server = SmtpServer(free_port())  # not started: the office's mail server is down
+    monkeypatch.setenv("DUBAN_SMTP_PORT", str(server.port))
+    get_settings.cache_clear()
+    try:
+        down = deliver_notifications_flow(database_url=url, now="2023-03-09 09:00", return_state=True)
+        assert down.is_failed(), down
+        assert "29封未送达" in (down.message or "")
+        assert run_artifact(down)["retried"] == 29
+        assert down.result(raise_on_failure=False)["retried"] == 29  # what `notify deliver --flow` prints
+        assert "not delivered, will retry" in run_log(down)  # duban's warning, in Prefect's log
+        with Session(ctx.engine) as session:
+            assert set(session.scalars(select(Notification.status))) == {"pending"}  # kept, not dropped
+
+        server.start()
+        up = deliver_notifications_flow(database_url=url, now="2023-03-09 10:30", return_state=True)
+    finally:
+        server.stop()
+        get_settings.cache_clear()
+    assert up.is_completed(), up
+    assert run_artifact(up)["sent"] == 29 == len(server.mailbox.messages)
+    assert len(set(server.mailbox.message_ids())) == 29
+
+
 def test_the_serve_script_schedules_the_flows_as_policy_says() -> None:
     from duban.config.policy import load_policy
     from duban.flows.serve import deployments
