@@ -49,6 +49,11 @@ log = logging.getLogger(__name__)  # which worker ran what: pytest -o log_cli=tr
 class Stack:
     api: str
     folder: Path
+    env: dict[str, str]
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(ROOT / "scripts" / "prefect-stack"), *args], env=self.env,
+                              capture_output=True, text=True, timeout=180, check=False)
 
     def log(self, name: str) -> str:
         path = self.folder / "logs" / name
@@ -81,6 +86,7 @@ def stack(database: ServiceContext, mail: SmtpServer, tmp_path: Path) -> Iterato
         DUBAN_PREFECT_STACK_DIR=str(folder), DUBAN_PYTHON=sys.executable,
         DUBAN_DATABASE_URL=database.engine.url.render_as_string(hide_password=False),
         DUBAN_SMTP_HOST="127.0.0.1", DUBAN_SMTP_PORT=str(mail.port), DUBAN_SMTP_SENDER="duban@gs.example",
+        DUBAN_PREFECT_PORT=str(free_port()),
         PREFECT_WORKER_QUERY_SECONDS="1", PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
     script = str(ROOT / "scripts" / "prefect-stack")
     try:
@@ -88,7 +94,7 @@ def stack(database: ServiceContext, mail: SmtpServer, tmp_path: Path) -> Iterato
                                  capture_output=True, text=True, timeout=240, check=False)
         assert started.returncode == 0, f"stack did not start:\n{started.stdout}\n{started.stderr}"
         log.info("%s", started.stdout)
-        yield Stack(api=started.stdout.strip().splitlines()[-1], folder=folder)
+        yield Stack(api=started.stdout.strip().splitlines()[-1], folder=folder, env=env)
     finally:
         stopped = subprocess.run([script, "stop"], env=env, capture_output=True, text=True, timeout=60,
                                  check=False)
@@ -184,3 +190,27 @@ def test_two_workers_sweep_and_send_at_once_and_everything_happens_exactly_once(
         assert set(session.scalars(select(Notification.status))) == {"sent"}
     assert Counter(mail.mailbox.message_ids()) == sent  # every email once, none twice
     assert count(ctx, Notification) == 5 * CASES
+    watch_a_worker_die_and_restart_it(stack)
+
+
+def watch_a_worker_die_and_restart_it(stack: Stack) -> None:
+    """What an operator does when a worker dies: status says which, restart-worker brings it
+    back, and its log keeps what it said before (appended, never truncated)."""
+    healthy = stack.run("status")
+    assert healthy.returncode == 0, healthy.stdout + healthy.stderr
+    assert re.search(r"worker 1: process alive .*Prefect: ONLINE", healthy.stdout), healthy.stdout
+    before = stack.log("worker-1.log")
+    pid = int(re.search(r"worker 1: process alive \(pid (\d+)", healthy.stdout).group(1))  # type: ignore[union-attr]
+    os.kill(pid, 9)
+    deadline = time.monotonic() + 10
+    while (dead := stack.run("status")).returncode == 0:
+        assert time.monotonic() < deadline, dead.stdout
+        time.sleep(0.2)
+    assert dead.returncode == 1 and "worker 1: process DEAD" in dead.stdout, dead.stdout
+    assert "worker 2: process alive" in dead.stdout, dead.stdout
+
+    restarted = stack.run("restart-worker", "1")
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    again = stack.run("status")
+    assert again.returncode == 0 and "worker 1: process alive" in again.stdout, again.stdout
+    assert stack.log("worker-1.log").startswith(before)  # the dead worker's lines are kept
