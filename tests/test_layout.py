@@ -69,3 +69,31 @@ def test_no_module_imports_a_root_folder_as_a_top_level_package() -> None:
                 if name.split(".")[0] in banned:
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {name} -> duban.{name}")
     assert not offenders, "\n".join(offenders)
+
+
+def _contract(name: str) -> dict[str, object]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
+    return next(c for c in config["contracts"] if c["name"] == name)
+
+
+def test_a_service_importing_a_face_breaks_the_layers_contract(tmp_path: Path) -> None:
+    """scripts/check runs these contracts on the real tree; here one of them meets a violation."""
+    import subprocess
+    import sys
+
+    for package in ("duban", "duban/services", "duban/api", "duban/web", "duban/cli", "duban/app",
+                    "duban/flows", "duban/scheduler"):
+        (tmp_path / package).mkdir(parents=True, exist_ok=True)
+        (tmp_path / package / "__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / "duban/services/cases.py").write_text("from duban.api import errors\n", encoding="utf-8")
+    (tmp_path / "duban/api/errors.py").write_text("", encoding="utf-8")
+    contract = _contract("services never import a face, a flow or the scheduler")
+    lines = ["[importlinter]", "root_package = duban", "", "[importlinter:contract:layers]"]
+    for key, value in contract.items():
+        lines.append(f"{key} = " + ("\n    " + "\n    ".join(value) if isinstance(value, list) else str(value)))
+    (tmp_path / ".importlinter").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    linter = Path(sys.executable).with_name("lint-imports")
+    broken = subprocess.run([str(linter), "--no-cache"], cwd=tmp_path, capture_output=True, text=True,
+                            env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"}, check=False)
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    assert "duban.services.cases -> duban.api.errors" in broken.stdout, broken.stdout
