@@ -90,7 +90,8 @@ def test_a_service_importing_a_face_breaks_the_layers_contract(tmp_path: Path) -
     contract = _contract("services never import a face, a flow or the scheduler")
     lines = ["[importlinter]", "root_package = duban", "", "[importlinter:contract:layers]"]
     for key, value in contract.items():
-        lines.append(f"{key} = " + ("\n    " + "\n    ".join(value) if isinstance(value, list) else str(value)))
+        listed = "\n    " + "\n    ".join(value) if isinstance(value, list) else str(value)
+        lines.append(f"{key} = {listed}")
     (tmp_path / ".importlinter").write_text("\n".join(lines) + "\n", encoding="utf-8")
     linter = Path(sys.executable).with_name("lint-imports")
     broken = subprocess.run([str(linter), "--no-cache"], cwd=tmp_path, capture_output=True, text=True,
