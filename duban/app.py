@@ -21,7 +21,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from duban.accesslog import install as install_access_log_filter
-from duban.api import auth, cases, meta, notifications, orgs
+from duban.api import apidocs, auth, cases, meta, notifications, orgs
 from duban.api.errors import Problem, field_message, is_api
 from duban.api.errors import install as install_error_handlers
 from duban.api.openapi import install as install_openapi
@@ -246,7 +246,7 @@ def create_app(ctx: ServiceContext, *, settings: Settings | None = None, secret:
             if handle is not None:
                 _stop(handle)
 
-    app = FastAPI(title="Duban 督办", version="0.1.0", lifespan=lifespan,
+    app = FastAPI(title="Duban 督办", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Public supervision cases (社会监督意见): register, route, handle, review, "
                               "close. Errors carry `code`, `message` and `message_zh`.")
     app.state.ctx = ctx
@@ -256,6 +256,7 @@ def create_app(ctx: ServiceContext, *, settings: Settings | None = None, secret:
         app.include_router(router, prefix="/api")
     app.include_router(pages.router)
     app.include_router(casepages.router)
+    apidocs.install(app, title=app.title)  # before /static: its assets live under /static/apidocs
     app.mount("/static", StaticFiles(packages=[("duban.web", "static")]), name="static")
     install_error_handlers(app, page_error=web.error_page)
     install_openapi(app, ctx.labels, security_headers=SECURITY_HEADERS)
