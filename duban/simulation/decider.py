@@ -106,9 +106,12 @@ class ProposalDesk:
             rows = session.execute(select(*FACT_COLUMNS, col(Case.number)).where(
                 col(Case.state).in_(HANDLING), col(Case.deadline_on) < today)).all()
             fired: dict[int, Fired] = {}
+            # What the engine did; a propose-mode step is the desk's alone, whatever the engine
+            # recorded about it (an application's proposal is not a decision here).
             for case_id, episode, step in session.execute(
                     select(col(PressureStep.case_id), col(PressureStep.episode), col(PressureStep.step))
-                    .where(col(PressureStep.case_id).in_([r.id for r in rows]))):
+                    .where(col(PressureStep.case_id).in_([r.id for r in rows]),
+                           col(PressureStep.step).not_in(self.steps))):
                 fired.setdefault(case_id, set()).add((episode, step))
         for row in rows:
             made = self.made.setdefault(row.id, set())
@@ -126,6 +129,11 @@ class ProposalDesk:
                 self.waiting.append(Proposal(row.id, row.number, due.episode, due.step, decide_on))
                 self.decisions.proposed[due.step] += 1
 
+    def _form(self, step: str) -> dict[str, str]:
+        if step == "step_up":  # a raise needs a reason on the record, as the sweep gives it
+            return {"reason": self.ctx.labels.text.get("ladder_step_up", "overdue")}
+        return {}
+
     def decide(self, today: dt.date, *, supervisor: Actor,
                react: Callable[[int, str], None]) -> None:
         """Decide the proposals whose day has come; `react(case_id, step)` after a confirmation."""
@@ -142,7 +150,7 @@ class ProposalDesk:
             chance = rng_for(self.seed, "confirm", p.number, p.episode, p.step).random()
             if chance < self.decider.confirm_rate:
                 try:
-                    self.service.act(p.number, p.step, actor=supervisor)
+                    self.service.act(p.number, p.step, actor=supervisor, form=self._form(p.step))
                 except DubanError:  # the case moved on in a way the step no longer fits
                     d.moot[p.step] += 1
                     continue

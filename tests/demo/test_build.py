@@ -53,7 +53,8 @@ def test_the_demo_world_runs_its_engine_day_by_day_and_routes_each_complaint_by_
     build_demo(ctx, seed=2023)
     as_of = parse_local(figures()["as_of"])
     with Session(engine) as session:
-        steps = session.exec(select(PressureStep).where(PressureStep.episode.startswith("h"))).all()
+        steps = session.exec(select(PressureStep).where(PressureStep.episode.startswith("h"),
+                                                        PressureStep.outcome == "done")).all()
         cases = {c.id: c for c in session.exec(select(Case))}
         orgs = {o.id: o for o in session.exec(select(Org))}
         subjects = {s.id: s for s in session.exec(select(Subject))}
