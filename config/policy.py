@@ -92,6 +92,8 @@ class LadderStep(BaseModel):
     action: LadderAction
     after_workdays: int = Field(ge=0, le=250)  # working days after the deadline day; 0 = on it
     dispositions: list[str] | None = None  # only cases with one of these dispositions
+    # automatic: the engine fires the step; propose: people decide it (issue 13, point 3)
+    mode: Literal["automatic", "propose"] = "automatic"
     source: str = ""
 
 

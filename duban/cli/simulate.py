@@ -1,4 +1,8 @@
-"""`duban simulate`: replay months of synthetic cases under one policy, or two side by side."""
+"""`duban simulate`: replay months of synthetic cases under one policy, or two side by side.
+
+`--compare` runs the same world with the ladder's 约谈/通报 automatic and then in propose mode
+(decided by a simulated supervisor); `--against FILE` runs a second policy beside the first.
+"""
 
 from __future__ import annotations
 
@@ -31,35 +35,72 @@ def simulate(
     to: str = typer.Option("2023-06-30", "--to", help="last simulated day"),
     policy: Path | None = typer.Option(None, "--policy", exists=True, dir_okay=False,
                                        help="a policy.toml whose keys replace the packaged ones"),
-    compare: Path | None = typer.Option(None, "--compare", exists=True, dir_okay=False,
+    compare: bool = typer.Option(False, "--compare",
+                                 help="simulate the same world twice: the --propose steps automatic, "
+                                      "then proposed and decided by a simulated supervisor"),
+    propose: str = typer.Option("interview,public_notice", "--propose",
+                                help="with --compare: the ladder steps whose mode differs"),
+    confirm_rate: float | None = typer.Option(
+        None, "--confirm-rate", min=0.0, max=1.0,
+        help="with --compare: how often the supervisor confirms a proposal still due "
+             "(default: duban/simulation/people.toml [decider])"),
+    against: Path | None = typer.Option(None, "--against", exists=True, dir_okay=False,
                                         help="a second policy.toml, simulated beside the first"),
     seed: int = typer.Option(2023, help="same seed, same complaints and units"),
     per_day: float = typer.Option(12.0, "--per-day", min=0.1, help="complaints per working day"),
     keep: Path | None = typer.Option(None, help="keep the simulated database(s) in this folder"),
 ) -> None:
     """Replay synthetic arrivals and handling on a simulated clock through the real sweep."""
-    from duban.simulation.run import Simulation
+    from duban.simulation.decider import Decider, with_modes
+    from duban.simulation.run import Simulation, people
 
     start, end = calendar_day(from_, "--from"), calendar_day(to, "--to")
     if end < start:
         raise typer.BadParameter("--to is before --from")
-    runs = [("A", policy)] + ([("B", compare)] if compare else [])
-    tallies = []
+    if compare and against:
+        raise typer.BadParameter("use one of --compare (ladder modes) and --against FILE")
+    decider = Decider.of(dict(people()["decider"]))
+    if confirm_rate is not None:
+        decider = Decider(confirm_rate, decider.within_workdays)
     with reported_errors():
-        for name, path in runs:
-            label = path.name if path else "packaged policy"
-            workdir = Path(tempfile.mkdtemp(prefix=f"duban-sim-{name}-"))
+        base = _policy(policy)
+        runs = [(policy.name if policy else "packaged policy", base)]
+        if against:
+            runs.append((against.name, _policy(against)))
+        if compare:
+            steps = [s.strip() for s in propose.split(",") if s.strip()]
+            known = [s.action for s in base.ladder.steps]
+            if not steps or any(s not in known for s in steps):
+                raise typer.BadParameter(f"name ladder steps of the policy: {', '.join(known)}",
+                                         param_hint="--propose")
+            runs = [("automatic", with_modes(base, steps, "automatic")),
+                    ("propose", with_modes(base, steps, "propose"))]
+        tallies = []
+        for n, (label, run_policy) in enumerate(runs):
+            workdir = Path(tempfile.mkdtemp(prefix=f"duban-sim-{n}-"))
             console.print(f"simulating {start} → {end} under {label} …")
             sim = Simulation(start=start, end=end, workdir=workdir, seed=seed, per_day=per_day,
-                             policy=_policy(path), name=label)
+                             policy=run_policy, name=label, decider=decider)
             tallies.append(sim.run())
             sim.ctx.engine.dispose()
             if keep:
                 keep.mkdir(parents=True, exist_ok=True)
-                shutil.copy(workdir / "simulation.db", keep / f"simulation-{name}.db")
+                shutil.copy(workdir / "simulation.db", keep / f"simulation-{label}.db")
             shutil.rmtree(workdir, ignore_errors=True)
         labels = sim.ctx.labels
     console.print(report_table(tallies, labels))
+    if any(t.proposing for t in tallies):
+        console.print(decider_note(decider), soft_wrap=True)
+
+
+def decider_note(decider) -> str:  # type: ignore[no-untyped-def]
+    low, high = decider.within_workdays
+    return (f"propose: the engine fires no proposed step; each is decided {low}–{high} working days "
+            f"after it fell due by a simulated supervisor, who withdraws it if the case is no longer "
+            f"late in the same limit and otherwise confirms it with probability "
+            f"{decider.confirm_rate:.0%} (--confirm-rate), else dismisses it. A confirmed step is "
+            f"taken then and late units react to it as to the same step fired by the engine. "
+            f"Units, complaints and handling are the same in both runs (same seed).")
 
 
 def report_table(tallies, labels) -> Table:  # type: ignore[no-untyped-def]
@@ -78,13 +119,21 @@ def report_table(tallies, labels) -> Table:  # type: ignore[no-untyped-def]
     row("repeats linked", [str(t.linked) for t in tallies])
     row(f"turned {labels.of('warnings', 'yellow')}", [str(len(t.yellow)) for t in tallies])
     row(f"turned {labels.of('warnings', 'red')}", [str(len(t.red)) for t in tallies])
+    decided = {s for t in tallies for s in t.proposing}
     for step in LADDER_ROWS:
         row(f"reached {labels.of('actions', step)} ({step})", [str(t.steps.get(step, 0)) for t in tallies])
+        if step in decided:
+            row("  proposed / confirmed / dismissed / withdrawn",
+                [" / ".join(str(c[step]) for c in (t.decisions.proposed, t.decisions.confirmed,
+                                                    t.decisions.dismissed, t.decisions.moot))
+                 if step in t.proposing else "— (automatic)" for t in tallies])
     row(f"{labels.of('actions', 'remind_progress')}", [str(t.progress_reminders) for t in tallies])
     row(f"{labels.of('actions', 'queue_callback')}", [str(t.callbacks_queued) for t in tallies])
     row(f"{labels.of('actions', 'queue_revisit')}", [str(t.revisits_queued) for t in tallies])
     row("closed (units' cases)", [str(t.closed) for t in tallies])
     row("on-time closure rate", [pct(t) for t in tallies])
+    row("overdue at the end", [str(t.overdue_end) for t in tallies])
+    row("case-days overdue", [str(t.overdue_days) for t in tallies])
     row("emails queued", [str(t.emails) for t in tallies])
     row("sweeps run / seconds in sweeps", [f"{t.sweeps} / {t.sweep_seconds:.1f}" for t in tallies])
     row("wall time (s)", [f"{t.wall_seconds:.0f}" for t in tallies])

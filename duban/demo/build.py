@@ -1,7 +1,9 @@
 """The demo: synthetic cases that reach seed 000's figures, driven through the real service layer.
 
 Every case is registered, dispatched, reported on, reviewed and closed by `CaseService` on a
-simulated clock, in time order, exactly as an office would: nothing writes rows directly.
+simulated clock, in time order, exactly as an office would: nothing writes rows directly. The
+engine's deadline sweep runs every simulated morning, so colours and ladder steps happen on the
+days they fall due, as they would have under a running engine (figures.toml [engine]).
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ from typing import Any
 
 from sqlmodel import Session, SQLModel, col, func, select
 
-from duban.clock import SimulatedClock, parse_local
+from duban.clock import SHANGHAI, SimulatedClock, local_date, parse_local
+from duban.config.policy import Policy
 from duban.demo.orgs import OrgSpec, load_orgs
-from duban.demo.texts import CATEGORY_UNITS, CaseText, CaseTextGenerator, priority_of
+from duban.demo.texts import MISCONDUCT, CaseText, CaseTextGenerator, priority_of, units_for
 from duban.errors import DubanError
 from duban.models import Case, CaseCreate, Org
 from duban.services import Actor, CaseService, ServiceContext
 from duban.services.orgs import install_orgs
+from duban.services.sweeps import run_deadline_sweep
 
 HOUR = dt.timedelta(hours=1)
 
@@ -82,13 +86,12 @@ class Planner:
     def _kids(self, code: str, kind: str) -> list[OrgSpec]:
         return [o for o in self.children.get(code, []) if o.kind == kind]
 
-    def _matching(self, orgs: list[OrgSpec], category: str) -> OrgSpec:
-        """One of `orgs` whose line of work fits the category (住建 for arrears, 水利 for water…)."""
-        wanted = [o for o in orgs if o.code.rsplit("-", 1)[1] in CATEGORY_UNITS.get(category, ())]
-        return self.rng.choice(wanted or orgs)
-
     def _bureau(self, office: OrgSpec, category: str) -> OrgSpec:
-        return self._matching(self._kids(office.code, "bureau"), category)
+        """A unit of the region whose line of work the category is (住建 for arrears, 水务 for
+        water…, texts.toml `units`); the region's government where it has none of that kind."""
+        wanted = units_for(category, [o for o in self.children.get(office.code, [])
+                                      if o.kind in ("bureau", "government")])
+        return self.rng.choice(wanted) if wanted else self._kids(office.code, "government")[0]
 
     def _region_below(self, office: OrgSpec) -> OrgSpec:
         """A region office at or below `office` where the matter happened."""
@@ -100,8 +103,9 @@ class Planner:
     def subject_and_unit(self, level: str, office: OrgSpec, category: str) -> tuple[OrgSpec, OrgSpec]:
         """The unit complained about, and the unit that must solve it (its government, usually)."""
         if level == "province":
-            if self.rng.random() < 0.3:
-                dept = self._matching(self._kids("GS", "department"), category)
+            depts = units_for(category, self._kids("GS", "department"))
+            if depts and self.rng.random() < 0.3:
+                dept = self.rng.choice(depts)
                 city = self.rng.choice(self.offices["city"])
                 return self._bureau(city, category), dept
             city = self.rng.choice(self.offices["city"])
@@ -137,7 +141,8 @@ class Planner:
             level_cases: list[PlannedCase] = []
             for disposition, arrival in zip(dispositions, arrivals, strict=True):
                 office = self.rng.choice(self.offices[level])
-                category = self.texts.choose_category()
+                # Only complaints about officials' conduct go to the discipline commission.
+                category = self.texts.choose_category(misconduct=disposition == "refer")
                 subject, unit = self.subject_and_unit(level, office, category)
                 level_cases.append(PlannedCase(
                     level=level, office=office, disposition=disposition, closes=False,
@@ -202,14 +207,9 @@ class Planner:
             (t1,) = self._spread(t, end, 1)
             return [Event(t1, i, "report_progress", {"text": self._phrase("progress")}, "unit")]
         roll = self.rng.random()
-        if case.disposition == "transfer" and roll < 0.04 and end - t > dt.timedelta(days=2):
+        other = self._another_unit(case) if case.disposition == "transfer" and roll < 0.04 else None
+        if other is not None and end - t > dt.timedelta(days=2):
             t1 = t + dt.timedelta(hours=self.rng.uniform(2, 30))
-            other = self.rng.choice([o for o in self._kids("GS", "department")])
-            if case.level != "province":
-                # A city or county dispatches within its own region (policy [dispatch]); chosen
-                # without a draw, so the random stream (and the demo's figures) stay as they were.
-                local = [o for o in self._kids(case.office.code, "bureau") if o.code != case.subject.code]
-                other = (local or self._kids(case.office.code, "government"))[0]
             return [Event(t1, i, "object", {"reason": self._phrase("objection")}, "unit"),
                     Event(t1 + HOUR, i, "transfer", {"unit": other.code})]
         variants = [([], 0.40), (["request_extension", "approve_extension"], 0.50),
@@ -218,6 +218,16 @@ class Planner:
         steps = next(s for s, p in variants if roll < p)
         times = self._spread(t, end, len(steps))
         return [self._step(i, s, at) for s, at in zip(steps, times, strict=True)]
+
+    def _another_unit(self, case: PlannedCase) -> OrgSpec | None:
+        """Where a rightful objection sends the case: another unit whose line of work it is, in
+        the office's own region (policy [dispatch]); the province sends it to a department."""
+        region = "GS" if case.level == "province" else case.office.code
+        kind = "department" if case.level == "province" else "bureau"
+        taken = {case.subject.code, case.unit.code if case.unit else ""}
+        others = [o for o in units_for(case.text.category, self.children.get(region, []))
+                  if o.kind == kind and o.code not in taken]
+        return self.rng.choice(others) if others else None
 
     def _step(self, i: int, action: str, at: dt.datetime) -> Event:
         forms: dict[str, tuple[dict[str, Any], str]] = {
@@ -270,7 +280,15 @@ def build_demo(ctx: ServiceContext, *, seed: int = 2023, fresh: bool = True, pro
     events.sort(key=lambda e: (e.at, e.case))
 
     clock = SimulatedClock(planner.start)
-    sim = dataclasses.replace(ctx, clock=clock)
+    sim = dataclasses.replace(ctx, clock=clock, policy=demo_policy(ctx.policy, planner.fig))
+    mornings = sweep_times(planner)
+    swept: Counter[str] = Counter()
+
+    def sweep_until(at: dt.datetime) -> None:
+        while mornings and mornings[0] <= at:
+            clock.set(mornings.pop(0))
+            for step, n in run_deadline_sweep(sim).steps.items():
+                swept[step.split("+")[0]] += n  # remind_progress+2 is a remind_progress
     service = CaseService(sim)
     numbers: dict[int, str] = {}
     units: dict[int, int | None] = {}
@@ -279,6 +297,7 @@ def build_demo(ctx: ServiceContext, *, seed: int = 2023, fresh: bool = True, pro
     counts: Counter[str] = Counter()
     track = _tracker(progress, len(events))
     for event in events:
+        sweep_until(event.at)
         clock.set(event.at)
         if event.action in ("register", "repeat"):
             result = service.register(_create(cases[event.case], event.at), actor=actors["clerk"])
@@ -294,9 +313,33 @@ def build_demo(ctx: ServiceContext, *, seed: int = 2023, fresh: bool = True, pro
             units[event.case] = case.unit_id
             counts[event.action] += 1
         track()
+    sweep_until(planner.as_of)
     _verify(ctx, planner)
+    pressure = ", ".join(f"{ctx.labels.of('actions', step)} {n}" for step, n in sorted(swept.items()))
     return (f"demo: {counts['register']} cases, {sum(counts.values())} actions through the service "
-            f"layer, {counts['repeat']} repeat complaints linked; as of {planner.fig['as_of']}")
+            f"layer, {counts['repeat']} repeat complaints linked; {len(sweep_times(planner))} daily "
+            f"sweeps ({pressure or 'no ladder step'}); as of {planner.fig['as_of']}")
+
+
+def demo_policy(policy: Policy, fig: dict[str, Any]) -> Policy:
+    """The policy with the ladder steps the demo leaves to people's decision in "propose" mode."""
+    propose = set(fig["engine"]["propose"])
+    steps = [s.model_copy(update={"mode": "propose"}) if s.action in propose else s
+             for s in policy.ladder.steps]
+    return policy.model_copy(update={"ladder": policy.ladder.model_copy(update={"steps": steps})})
+
+
+def sweep_times(planner: Planner) -> list[dt.datetime]:
+    """Each simulated day's sweep, from the first day to the last (figures.toml [engine])."""
+    hour, minute = (int(x) for x in planner.fig["engine"]["sweep_at"].split(":"))
+    day, last = local_date(planner.start), local_date(planner.as_of)
+    times = []
+    while day <= last:
+        at = dt.datetime.combine(day, dt.time(hour, minute), tzinfo=SHANGHAI)
+        if planner.start <= at <= planner.as_of:
+            times.append(at)
+        day += dt.timedelta(days=1)
+    return times
 
 
 def _tracker(progress: Any, total: int) -> Any:
@@ -326,6 +369,9 @@ def _verify(ctx: ServiceContext, planner: Planner) -> None:
         orgs = session.exec(select(func.count()).select_from(Org)).one()
         undisposed = session.exec(select(func.count()).select_from(Case)
                                   .where(col(Case.disposition).is_(None))).one()
+        referred = col(Case.disposition) == "refer"
+        misfiled = session.exec(select(func.count()).select_from(Case).where(
+            referred != col(Case.category).in_(MISCONDUCT))).one()
     for level, spec in planner.fig["levels"].items():
         checks = [("received", by_level.get(level, 0), spec["received"]),
                   ("closed", closed.get(level, 0), sum(spec["closed"].values()))]
@@ -335,3 +381,5 @@ def _verify(ctx: ServiceContext, planner: Planner) -> None:
                 raise DemoMismatch(f"{level} {what}: built {got}, seed says {want}")
     if undisposed or not orgs:
         raise DemoMismatch(f"{undisposed} cases left undisposed")
+    if misfiled:
+        raise DemoMismatch(f"{misfiled} cases referred without misconduct, or misconduct not referred")

@@ -11,12 +11,12 @@ from __future__ import annotations
 import random
 import string
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from duban.errors import ConfigError
 
@@ -30,6 +30,14 @@ TITLE_SLOTS = frozenset({"county", "unit", *NUMBER_SLOTS, *POOL_SLOTS})
 SUMMARY_SLOTS = TITLE_SLOTS | {"title"}
 
 _Fail = Callable[[str, str], ConfigError]
+
+
+class _Coded(Protocol):
+    @property
+    def code(self) -> str: ...
+
+
+OrgLike = TypeVar("OrgLike", bound=_Coded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +59,7 @@ class _Category:
     weight: int
     company_pool: str
     units: tuple[str, ...]
+    misconduct: bool
     ranges: Mapping[str, tuple[int, int]]
     titles: tuple[str, ...]
     summaries: tuple[str, ...]
@@ -96,10 +105,14 @@ class CaseTextGenerator:
             subject_name=unit_name,
         )
 
-    def choose_category(self) -> str:
-        """A category drawn by the weights in texts.toml (arrears are the most common)."""
+    def choose_category(self, *, misconduct: bool | None = None) -> str:
+        """A category drawn by the weights in texts.toml (arrears are the most common).
+
+        misconduct True draws among the categories about officials' conduct (those referred to
+        the discipline commission), False among the others, None among all.
+        """
         categories = self._library.categories
-        names = list(categories)
+        names = [n for n in categories if misconduct is None or categories[n].misconduct == misconduct]
         return self._rng.choices(names, weights=[categories[n].weight for n in names])[0]
 
     def _slot_values(self, spec: _Category, region_name: str, unit_name: str) -> dict[str, str]:
@@ -173,6 +186,9 @@ def parse_library(data: Mapping[str, Any], *, source: str = SOURCE) -> _Library:
         name: _category(name, table, priorities, default_ranges, frozen_pools, fail)
         for name, table in categories.items()
     }
+    for kind in (True, False):
+        if not any(c.misconduct == kind and c.weight for c in parsed.values()):
+            raise fail("categories", f"needs a category with weight > 0 and misconduct = {str(kind).lower()}")
     return _Library(
         phone_prefix=prefix,
         priorities=MappingProxyType(dict(priorities)),
@@ -204,6 +220,9 @@ def _category(
     units = table.get("units", [])
     if not isinstance(units, list) or not all(isinstance(u, str) for u in units):
         raise fail(f"{where}.units", "must be a list of unit code segments")
+    misconduct = table.get("misconduct", False)
+    if not isinstance(misconduct, bool):
+        raise fail(f"{where}.misconduct", "must be true or false")
     ranges = {**default_ranges, **_ranges(table.get("ranges"), f"{where}.ranges", fail)}
     return _Category(
         label=str(table.get("label", name)),
@@ -211,6 +230,7 @@ def _category(
         weight=weight,
         company_pool=company_pool,
         units=tuple(units),
+        misconduct=misconduct,
         ranges=MappingProxyType(ranges),
         titles=_templates(table.get("titles"), f"{where}.titles", TITLE_SLOTS, fail),
         summaries=_templates(table.get("summaries"), f"{where}.summaries", SUMMARY_SLOTS, fail),
@@ -269,10 +289,19 @@ def _export() -> tuple[
     )
 
 
+# Categories about officials' own conduct: the ones a demo refers to the discipline commission.
+MISCONDUCT = frozenset(n for n, c in _packaged_library().categories.items() if c.misconduct)
+
 # Category codes, e.g. "arrears"; which priority group each is in ("enterprise" 涉企突出问题,
 # "livelihood" 民生急难问题, "normal"); its Chinese label; the code segments of units that usually
 # handle it (ZJJ, SWJ…, matching duban/demo/gansu.toml); the Chinese label of each priority.
 CATEGORIES, CATEGORY_PRIORITY, CATEGORY_LABELS, CATEGORY_UNITS, PRIORITY_LABELS = _export()
+
+
+def units_for(category: str, candidates: Iterable[OrgLike]) -> list[OrgLike]:
+    """The candidates whose line of work the category is (by code segment, texts.toml `units`)."""
+    wanted = CATEGORY_UNITS.get(category, ())
+    return [o for o in candidates if o.code.rsplit("-", 1)[-1] in wanted]
 
 
 def priority_of(category: str) -> str:

@@ -2,8 +2,9 @@
 
 Every morning (08:30 Asia/Shanghai) the real deadline sweep, callback sampling and monthly
 cycle run as plain functions on the simulated clock, the same code the flows run, without a
-Prefect flow run per tick. During the day complaints arrive and the office and units act through
-`CaseService`, as people would; late units hurry when the ladder reaches them.
+Prefect flow run per tick. Ladder steps in "propose" mode are proposed and decided by a simulated
+supervisor (duban.simulation.decider). During the day complaints arrive and the office and units
+act through `CaseService`, as people would; late units hurry when the ladder reaches them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import distinct, func, select
 from sqlmodel import Session, col
@@ -33,6 +35,7 @@ from duban.services.callbacks import complete_revisit, sample_callbacks
 from duban.services.monthly import run_monthly_cycle
 from duban.services.orgs import install_orgs
 from duban.services.sweeps import run_deadline_sweep
+from duban.simulation.decider import Decider, Decisions, ProposalDesk
 from duban.simulation.world import RESPONSE, UnitProfile, World, rng_for
 from duban.states.definition import HANDLING_STATES, LADDER_ACTIONS
 
@@ -71,6 +74,10 @@ class Tally:
     closed_on_time: int = 0
     emails: int = 0
     refused_actions: int = 0
+    decisions: Decisions = field(default_factory=Decisions)
+    proposing: set[str] = field(default_factory=set)  # ladder steps in "propose" mode
+    overdue_end: int = 0  # open cases past their handling limit on the last evening
+    overdue_days: int = 0  # the same, summed over every simulated evening (case-days late)
     sweep_seconds: float = 0.0
     sweeps: int = 0
     wall_seconds: float = 0.0
@@ -81,7 +88,7 @@ class Tally:
 
 
 @cache
-def people() -> dict[str, dict[str, str]]:
+def people() -> dict[str, dict[str, Any]]:
     """Who acts and what they write (people.toml beside this module)."""
     text = (resources.files("duban.simulation") / "people.toml").read_text("utf-8")
     return tomllib.loads(text)
@@ -89,7 +96,8 @@ def people() -> dict[str, dict[str, str]]:
 
 class Simulation:
     def __init__(self, *, start: dt.date, end: dt.date, workdir: Path, seed: int = 2023,
-                 per_day: float = 12.0, policy: Policy | None = None, name: str = "default") -> None:
+                 per_day: float = 12.0, policy: Policy | None = None, name: str = "default",
+                 decider: Decider | None = None) -> None:
         self.start, self.end, self.per_day = start, end, per_day
         self.world = World(seed)
         self.seed = seed
@@ -106,6 +114,9 @@ class Simulation:
         self.says = cast["phrases"]
         self.calendar = self.ctx.calendars.official
         self.tally = Tally(name)
+        self.desk = ProposalDesk(self.ctx, decider=decider or Decider.of(cast["decider"]), seed=seed)
+        self.tally.decisions = self.desk.decisions
+        self.tally.proposing = set(self.desk.steps)
         self.cases: dict[int, SimCase] = {}  # by case id
         self.by_index: dict[int, SimCase] = {}
         self._agenda: list[tuple[dt.datetime, int, str, int, int]] = []
@@ -128,6 +139,7 @@ class Simulation:
                     self._arrivals += 1
             self._work_until(_at(day, 18, 0))
             self._colours()
+            self._count_overdue(day)
             day += dt.timedelta(days=1)
         self._finish()
         self.tally.wall_seconds = time.perf_counter() - began
@@ -145,7 +157,18 @@ class Simulation:
         self._colours()
         self._see_yellow(self.tally.yellow - yellow_before)
         self._feel_pressure(day)
+        self.desk.propose_due(day)
+        self.desk.decide(day, supervisor=self.supervisor,
+                         react=lambda case_id, step: self._react(case_id, step, day))
         self._revisits(day)
+
+    def _count_overdue(self, day: dt.date) -> None:
+        with Session(self.ctx.engine) as session:
+            n = session.scalar(select(func.count()).select_from(Case).where(
+                col(Case.state).in_(HANDLING), col(Case.deadline_kind) == "handling",
+                col(Case.deadline_on) < day)) or 0
+        self.tally.overdue_end = n
+        self.tally.overdue_days += n
 
     def _colours(self) -> None:
         with Session(self.ctx.engine) as session:
@@ -216,10 +239,13 @@ class Simulation:
     def _plan_report(self, sc: SimCase, case: Case, *, factor: float | None) -> None:
         unit = self.world.by_code.get(self._code(case.unit_id))
         sc.profile = self.world.profile(unit.code if unit else "?")
+        first = factor is None
         factor = factor if factor is not None else sc.profile.factor(sc.rng)
         today = local_date(self.clock.now())
         limit = max(1, self.calendar.workdays_between(today, case.deadline_on)) if case.deadline_on else 10
         workdays = max(1, round(limit * factor))
+        if first and sc.profile.overrun:
+            workdays += sc.rng.randint(*sc.profile.overrun)
         sc.token += 1
         sc.report_on = self.calendar.add_workdays(today, workdays).date
         self._later(sc, "report", workdays)
@@ -299,23 +325,28 @@ class Simulation:
             fired = session.execute(select(col(PressureStep.case_id), col(PressureStep.step)).where(
                 col(PressureStep.at) == self.clock.now(), col(PressureStep.outcome) == "done")).all()
         for case_id, step in fired:
-            sc = self.cases.get(case_id)
-            if sc is None or sc.profile is None:
-                continue
-            if step == "step_up":
-                self._plan_report(sc, self.service.get(sc.number), factor=sc.rng.uniform(0.4, 1.0))
-            elif step in RESPONSE and sc.rng.random() < sc.profile.responsive:
-                hurry = self.calendar.add_workdays(day, RESPONSE[step]).date
-                if sc.report_on is None or hurry < sc.report_on:
-                    sc.token += 1
-                    sc.report_on = hurry
-                    self._later(sc, "report", RESPONSE[step])
+            self._react(case_id, step, day)
+
+    def _react(self, case_id: int, step: str, day: dt.date) -> None:
+        sc = self.cases.get(case_id)
+        if sc is None or sc.profile is None:
+            return
+        if step == "step_up":
+            self._plan_report(sc, self.service.get(sc.number), factor=sc.rng.uniform(0.4, 1.0))
+        elif step in sc.profile.heeds and sc.rng.random() < sc.profile.responsive:
+            hurry = self.calendar.add_workdays(day, RESPONSE[step]).date
+            if sc.report_on is None or hurry < sc.report_on:
+                sc.token += 1
+                sc.report_on = hurry
+                self._later(sc, "report", RESPONSE[step])
 
     def _see_yellow(self, case_ids: set[int]) -> None:
-        """Some late units act on a yellow warning alone: they report on the deadline day."""
+        """Some late units act on a yellow warning alone: they report on the deadline day (not
+        the stubborn ones, which even reminders leave unmoved)."""
         for case_id in case_ids:
             sc = self.cases.get(case_id)
-            if sc is None or sc.profile is None or not sc.profile.late or sc.rng.random() > 0.3:
+            if (sc is None or sc.profile is None or not sc.profile.late or "remind" not in sc.profile.heeds
+                    or sc.rng.random() > 0.3):
                 continue
             case = self.service.get(sc.number)
             if case.state in HANDLING and case.deadline_on and (
@@ -355,6 +386,11 @@ class Simulation:
                     t.progress_reminders += n
                 else:
                     t.steps[step] = n
+            # A confirmed proposal is a step taken, by a person (cases it reached, as above).
+            for step, cases in t.decisions.confirmed_cases.items():
+                engine = set(session.scalars(select(col(PressureStep.case_id)).where(
+                    col(PressureStep.step) == step, col(PressureStep.outcome) == "done")))
+                t.steps[step] = len(engine | cases)
             for kind, n in session.execute(select(col(CallbackTask.kind), func.count())
                                            .group_by(col(CallbackTask.kind))):
                 if kind == "callback":

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from duban.clock import SHANGHAI
 from duban.demo.orgs import OrgSpec, load_orgs
-from duban.demo.texts import CATEGORY_UNITS, CaseTextGenerator, priority_of
+from duban.demo.texts import CaseTextGenerator, priority_of, units_for
 from duban.models import CaseCreate
 
 # Share of cases received at each level (seed 000: 774 of 1,481 at province level).
@@ -22,6 +22,10 @@ LEVEL_SHARE = {"province": 0.52, "city": 0.30, "county": 0.18}
 # Dispositions at province level (seed 000): transfer 693, supervise 46, key-supervise 5, refer 30.
 DISPOSITION_WEIGHT = {"transfer": 693, "supervise": 46, "key_supervise": 5, "refer": 30}
 LATE_UNIT_SHARE = 0.25
+# Of the late units, the share that shrugs off reminders, copy notices and work reminders and
+# moves only for an interview or a public notice (the seeds' "不负责任、糊弄应付").
+STUBBORN_SHARE = 0.3
+STUBBORN_HEEDS = ("interview", "public_notice")
 # How soon (working days) a unit that feels a ladder step reports, at the latest.
 RESPONSE = {"remind": 8, "copy_notice": 5, "work_reminder": 3, "interview": 2, "public_notice": 1}
 
@@ -45,6 +49,8 @@ class UnitProfile:
     low: float
     high: float
     responsive: float  # chance that a ladder step makes it hurry
+    heeds: tuple[str, ...] = tuple(RESPONSE)  # the ladder steps it may hurry for
+    overrun: tuple[int, int] | None = None  # working days it runs past the limit, left alone
 
     def factor(self, rng: random.Random) -> float:
         return rng.uniform(self.low, self.high)
@@ -78,20 +84,22 @@ class World:
         texts = CaseTextGenerator(rng.randrange(1 << 30))
         level = rng.choices(list(LEVEL_SHARE), weights=list(LEVEL_SHARE.values()))[0]
         office = rng.choice(self.offices[level])
-        category = texts.choose_category()
+        disposition = rng.choices(list(DISPOSITION_WEIGHT), weights=list(DISPOSITION_WEIGHT.values()))[0]
+        # Only complaints about officials' conduct go to the discipline commission.
+        category = texts.choose_category(misconduct=disposition == "refer")
         region = office
         below = self._kids(office.code, "office")
         if below and rng.random() < 0.7:
             region = rng.choice(below)
-        bureaus = self._kids(region.code, "bureau") or self._kids(region.code, "department")
-        wanted = [b for b in bureaus if b.code.rsplit("-", 1)[1] in CATEGORY_UNITS.get(category, ())]
-        subject = rng.choice(wanted or bureaus) if bureaus else None
+        # The subject is a unit whose line of work the complaint is (texts.toml `units`), or the
+        # region's government where it has no unit of that kind.
         government = self._kids(region.code, "government")
-        unit = rng.choice([subject, government[0]] if subject and government else
-                          ([subject] if subject else government))
+        wanted = units_for(category, [o for o in self.children.get(region.code, [])
+                                      if o.kind in ("bureau", "department", "government")])
+        subject = rng.choice(wanted) if wanted else (government[0] if government else None)
+        unit = rng.choice([subject, government[0]]) if subject and government else subject
         text = texts.make(category, region_name=region.region_name,
                           unit_name=subject.name if subject else region.name)
-        disposition = rng.choices(list(DISPOSITION_WEIGHT), weights=list(DISPOSITION_WEIGHT.values()))[0]
         hour = rng.uniform(8.5, 17.5)
         received = dt.datetime.combine(day, dt.time(int(hour), int(hour % 1 * 60)),
                                        tzinfo=SHANGHAI)
@@ -109,6 +117,9 @@ class World:
     def profile(self, unit_code: str) -> UnitProfile:
         rng = rng_for(self.seed, "unit", unit_code)
         if rng.random() < LATE_UNIT_SHARE:
+            if rng.random() < STUBBORN_SHARE:
+                return UnitProfile(True, 1.0, 1.0, responsive=0.8, heeds=STUBBORN_HEEDS,
+                                   overrun=(8, 30))
             return UnitProfile(True, 0.9, 2.4, responsive=0.7)
         return UnitProfile(False, 0.3, 0.95, responsive=0.95)
 

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
+from duban.cli import app
 from duban.db import create_all, get_engine
 from duban.models import Notification
 from duban.services.orgs import install_orgs
-from tests.cli_runner import run
+from tests.cli_runner import run, runner
 from tests.factories import ORGS
 
 
@@ -53,7 +54,23 @@ def test_simulate_prints_two_policies_side_by_side(data_dir: Path, tmp_path: Pat
     strict = tmp_path / "strict.toml"
     strict.write_text('[callbacks]\nratio = 1.0\n', encoding="utf-8")
     out = run("simulate", "--from", "2023-02-13", "--to", "2023-02-28", "--per-day", "3",
-              "--compare", str(strict))
+              "--against", str(strict))
     assert "packaged policy" in out and "strict.toml" in out
-    for row in ("cases received", "催办", "on-time closure rate", "列入抽查回访"):
+    for row in ("cases received", "催办", "on-time closure rate", "列入抽查回访", "overdue at the end"):
         assert row in out
+
+
+def test_simulate_compare_sets_interviews_and_notices_automatic_then_proposed(data_dir: Path) -> None:
+    out = run("simulate", "--from", "2023-02-13", "--to", "2023-02-28", "--per-day", "3",
+              "--compare", "--confirm-rate", "0.5")
+    assert "automatic" in out and "propose" in out and "packaged policy" not in out
+    # One decision row per step that differs: "—" in the automatic run, counts in the other.
+    decisions = [line for line in out.splitlines() if "proposed / confirmed" in line]
+    assert len(decisions) == 2 and all("— (automatic)" in line for line in decisions)
+    assert "probability 50%" in out.replace("\n", " ")  # it says what the decider models
+
+
+def test_simulate_refuses_a_step_the_ladder_does_not_have(data_dir: Path) -> None:
+    result = runner.invoke(app, ["simulate", "--to", "2023-02-14", "--compare", "--propose",
+                                 "interview,lunch"], env={"COLUMNS": "200"})
+    assert result.exit_code == 2 and "--propose" in result.output

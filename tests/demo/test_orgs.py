@@ -44,25 +44,25 @@ def test_the_counts_by_kind_and_level_are_stable() -> None:
         ("office", "city"): 15,
         ("government", "city"): 15,
         ("commission", "city"): 15,
-        ("bureau", "city"): 60,
+        ("bureau", "city"): 105,
         ("office", "county"): 86,
         ("government", "county"): 86,
-        ("bureau", "county"): 258,
+        ("bureau", "county"): 430,
     }
 
 
-def test_every_city_has_an_office_a_government_a_commission_and_four_bureaus() -> None:
+def test_every_city_has_an_office_a_government_a_commission_and_seven_bureaus() -> None:
     orgs = load_orgs()
     for office in _offices("city"):
         units = Counter(org.kind for org in orgs if org.parent_code == office.code and org.kind != "office")
-        assert units == {"government": 1, "commission": 1, "bureau": 4}, office.code
+        assert units == {"government": 1, "commission": 1, "bureau": 7}, office.code
 
 
-def test_every_county_has_an_office_a_government_and_three_bureaus() -> None:
+def test_every_county_has_an_office_a_government_and_five_bureaus() -> None:
     orgs = load_orgs()
     for office in _offices("county"):
         units = Counter(org.kind for org in orgs if org.parent_code == office.code)
-        assert units == {"government": 1, "bureau": 3}, office.code
+        assert units == {"government": 1, "bureau": 5}, office.code
 
 
 def test_counties_per_city_match_the_official_divisions() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from duban.config.policy import load_labels
 from duban.demo import texts
 from duban.demo.orgs import load_orgs
 from duban.demo.texts import (
@@ -17,11 +18,13 @@ from duban.demo.texts import (
     CATEGORY_LABELS,
     CATEGORY_PRIORITY,
     CATEGORY_UNITS,
+    MISCONDUCT,
     PRIORITY_LABELS,
     TITLE_MAX,
     CaseTextGenerator,
     parse_library,
     priority_of,
+    units_for,
 )
 from duban.errors import ConfigError
 
@@ -41,18 +44,54 @@ def _batch(seed: int, n: int = 200) -> list[texts.CaseText]:
     ]
 
 
-def test_the_eight_categories_are_there() -> None:
+def test_the_eleven_categories_are_there_with_an_application_label_each() -> None:
     assert set(CATEGORIES) == {
-        "arrears", "water", "construction", "inaction", "business", "housing", "environment", "livelihood",
+        "arrears", "water", "construction", "inaction", "business", "housing", "environment",
+        "heating", "health", "schooling", "conduct",
     }
     assert all(CATEGORY_LABELS[c] for c in CATEGORIES)
+    assert set(CATEGORIES) <= set(load_labels().categories)  # the case page names them
+
+
+def test_only_complaints_about_officials_conduct_are_misconduct() -> None:
+    assert MISCONDUCT == {"conduct"}
+    generator = CaseTextGenerator(11)
+    assert {generator.choose_category(misconduct=True) for _ in range(50)} == {"conduct"}
+    others = {generator.choose_category(misconduct=False) for _ in range(500)}
+    assert "conduct" not in others and len(others) == len(CATEGORIES) - 1
+
+
+def test_a_library_without_a_misconduct_category_is_refused() -> None:
+    data = copy.deepcopy(_raw())
+    del data["categories"]["conduct"]
+    with pytest.raises(ConfigError, match="misconduct = true"):
+        parse_library(data)
+    data = copy.deepcopy(_raw())
+    data["categories"]["water"]["misconduct"] = "yes"
+    with pytest.raises(ConfigError, match=r"categories\.water\.misconduct"):
+        parse_library(data)
+
+
+def test_every_unit_kind_a_category_names_exists_in_the_org_tree() -> None:
+    segments = {org.code.rsplit("-", 1)[-1] for org in load_orgs()}
+    for category in CATEGORIES:
+        assert CATEGORY_UNITS[category], category
+        assert set(CATEGORY_UNITS[category]) <= segments, category
+
+
+def test_a_clinic_or_a_school_is_matched_to_its_own_kind_of_unit_never_to_housing() -> None:
+    county = [o for o in load_orgs() if o.parent_code == "GS-LZ-CG"]
+    assert {o.name for o in units_for("health", county)} == {"城关区卫健局", "城关区人民政府"}
+    assert {o.name for o in units_for("schooling", county)} == {"城关区教育局", "城关区人民政府"}
+    assert not [o for o in units_for("health", county) if o.code.endswith("-ZJJ")]
 
 
 def test_enterprise_and_livelihood_categories_are_priority_and_the_rest_normal() -> None:
     assert {c for c in CATEGORIES if CATEGORY_PRIORITY[c] == "enterprise"} == {"arrears", "business"}
-    assert {c for c in CATEGORIES if CATEGORY_PRIORITY[c] == "livelihood"} == {"water", "livelihood"}
+    assert {c for c in CATEGORIES if CATEGORY_PRIORITY[c] == "livelihood"} == {
+        "water", "heating", "health", "schooling"}
     assert {c for c in CATEGORIES if CATEGORY_PRIORITY[c] == "normal"} == {
-        "construction", "inaction", "housing", "environment",
+        "construction", "inaction", "housing", "environment", "conduct",
     }
     assert priority_of("water") == "livelihood"
     assert PRIORITY_LABELS["enterprise"] == "涉企突出问题"
@@ -113,9 +152,9 @@ def test_complainant_names_are_two_to_three_chinese_characters() -> None:
 
 def test_an_unknown_category_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown case category"):
-        CaseTextGenerator(0).make("heating", region_name="城关区", unit_name="城关区住建局")
+        CaseTextGenerator(0).make("plumbing", region_name="城关区", unit_name="城关区住建局")
     with pytest.raises(ValueError):
-        priority_of("heating")
+        priority_of("plumbing")
 
 
 def test_choose_category_is_deterministic_and_covers_every_category() -> None:

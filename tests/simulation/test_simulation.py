@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from duban.config.policy import load_policy
+from duban.simulation.decider import Decider, with_modes
 from duban.simulation.run import Simulation, Tally
 
 pytestmark = pytest.mark.slow
@@ -42,3 +43,30 @@ def test_a_ladder_without_steps_sends_no_reminders(tmp_path: Path) -> None:
     quiet = simulate(tmp_path, "quiet", ladder=ladder)
     assert not quiet.steps
     assert quiet.red  # deadlines still pass: colours do not depend on the ladder
+
+
+def test_proposed_interviews_are_taken_only_when_a_supervisor_confirms_them(tmp_path: Path) -> None:
+    def run(name: str, mode: str, confirm_rate: float) -> Tally:
+        policy = with_modes(load_policy(), ["interview", "public_notice"], mode)
+        workdir = tmp_path / name
+        workdir.mkdir()
+        sim = Simulation(start=dt.date(2023, 2, 13), end=dt.date(2023, 5, 12), workdir=workdir,
+                         seed=7, per_day=5, policy=policy, name=name,
+                         decider=Decider(confirm_rate, (1, 3)))
+        try:
+            return sim.run()
+        finally:
+            sim.ctx.engine.dispose()
+
+    automatic, never, always = run("a", "automatic", 0.0), run("n", "propose", 0.0), run("y", "propose", 1.0)
+    assert automatic.received == never.received == always.received  # the same world
+    assert automatic.steps["interview"] > 0 and not automatic.decisions.proposed
+    # Nobody confirms: the engine proposed every interview and none was held.
+    assert never.decisions.proposed["interview"] > 0 and never.steps["interview"] == 0
+    assert (never.decisions.dismissed["interview"] + never.decisions.moot["interview"]
+            == never.decisions.proposed["interview"])
+    # Someone confirms every proposal still due: those interviews are held, on the record.
+    d = always.decisions
+    assert d.confirmed["interview"] > 0 and not d.dismissed
+    assert d.confirmed["interview"] + d.moot["interview"] == d.proposed["interview"]
+    assert always.steps["interview"] == len(d.confirmed_cases["interview"])
