@@ -22,6 +22,7 @@ from duban.cli.common import console, context
 
 # Tells the worker processes to run on the demo clock, as `serve` does in one process.
 WORKER_CLOCK = "DUBAN_SERVE_CLOCK"
+WORKER_PING_SECONDS = 30
 
 
 def _empty(ctx) -> bool:  # type: ignore[no-untyped-def]
@@ -109,6 +110,10 @@ def run_workers(app: str, *, workers: int, host: str, port: int, **options: Any)
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    # uvicorn kills a worker that does not answer its supervisor's ping within 5 s: on a busy
+    # 2-core machine a worker still importing the app answered later, and was killed and
+    # replaced again and again ("Child process died"). A hung worker is still replaced.
+    options.setdefault("timeout_worker_healthcheck", WORKER_PING_SECONDS)
     config = uvicorn.Config(app, factory=True, workers=workers, host=host, port=port, **options)
     Multiprocess(config, sockets=[own_listener(host, port, WorkerListener)]).run()
 
