@@ -65,13 +65,16 @@ def _backfill(conn: Any) -> None:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("cases") as batch:
-        batch.add_column(sa.Column("record_office_id", sa.Integer(), nullable=True))
-        batch.create_foreign_key("fk_cases_record_office_id_orgs", "orgs", ["record_office_id"], ["id"])
+    # The reference inline (ADD COLUMN … REFERENCES): SQLite adds it without rebuilding the table,
+    # which other tables' rows refer to.
+    op.add_column("cases", sa.Column("record_office_id", sa.Integer(), sa.ForeignKey("orgs.id"),
+                                     nullable=True), inline_references=True)
     _backfill(op.get_bind())
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("cases") as batch:
-        batch.drop_constraint("fk_cases_record_office_id_orgs", type_="foreignkey")
-        batch.drop_column("record_office_id")
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_column("cases", "record_office_id")  # its reference goes with it
+    else:
+        with op.batch_alter_table("cases") as batch:
+            batch.drop_column("record_office_id")
