@@ -264,3 +264,21 @@ def test_a_unit_refused_is_still_refused_by_its_role_not_told_who_holds_the_case
     with pytest.raises(PermissionDenied) as err:
         CaseService(ctx).act(number, "approve", actor=office_actor(ctx, "GS-LZ-CG", "leader"))
     assert not isinstance(err.value, CaseHeldElsewhere)  # a leader never approves, whoever holds it
+
+
+def test_work_queues_hold_only_what_the_office_holds_while_its_lists_show_all_it_reads(
+        ctx: ServiceContext) -> None:
+    number = reported(ctx)
+    own = county_case(ctx, title="小区路灯不亮")
+    CaseService(ctx).act(own, "transfer", actor=office_actor(ctx, "GS-LZ-CG", "dispatcher"),
+                         form={"unit": "GS-LZ-CG-SWJ"})
+    CaseService(ctx).act(own, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-SWJ"), form={"text": "已修复"})
+    for code, holds in (("GS-LZ-CG", False), ("GS-LZ", True), ("GS", True)):
+        actor = office_actor(ctx, code, "supervisor")
+        with Session(ctx.engine) as session:
+            flt = scope_for(session, actor)
+        flt.state = "reported"
+        assert {number, own} <= {row.number for row in list_cases(ctx, flt, actor=actor)}
+        flt.held = True
+        queue = {row.number for row in list_cases(ctx, flt, actor=actor)}
+        assert (number in queue, own in queue) == (holds, True), code

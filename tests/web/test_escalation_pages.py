@@ -44,6 +44,7 @@ def test_the_county_escalates_the_city_reviews_and_the_county_only_reads(
         expect(page.locator("#state")).to_have_text("待审核")
 
     with signed_in(browser, site, "county-supervisor") as page:
+        expect(page.locator("#review")).not_to_contain_text(number)  # not its work to review
         page.goto(f"{site}/cases/{number}")
         expect(page.locator("#state")).to_have_text("待审核")
         expect(page.locator(".report")).to_contain_text("施工方已复工")  # it reads the report …
@@ -55,7 +56,7 @@ def test_the_county_escalates_the_city_reviews_and_the_county_only_reads(
         page.screenshot(path=shots / "escalation-2-county-reads.png", full_page=True)
 
     with signed_in(browser, site, "city") as page:  # the city office's supervisor
-        page.goto(f"{site}/cases/{number}")
+        page.locator("#review").get_by_role("link", name=number).click()
         expect(page.locator("#held-elsewhere")).to_have_count(0)
         expect(page.locator("#action-approve")).to_have_count(1)
         do_action(page, "send_back", reasons="未附通水证明，请补充后重报")
