@@ -139,7 +139,8 @@ class CaseHeldElsewhere(PermissionDenied):
         self.holder = holder  # the office of record's name
         super().__init__(action=action, role=role, allowed_roles=allowed_roles,
                          reason=f"case {case_number} is held by {holder}, which reviews and acts on "
-                                f"it; your office may read it, not act on it (该件由{holder}负责办理，本办只能查看)")
+                                f"it; your office may read it, not act on it "
+                                f"(该件由{holder}负责办理，本办只能查看)")
 
 
 class AuthenticationFailed(DubanError):

@@ -84,10 +84,10 @@ def scope_clauses(flt: CaseFilter, office: Any, unit: Any) -> list[Any]:
         clauses.append(Case.unit_id == flt.unit_id)
     if flt.office_prefix:
         prefix = flt.office_prefix
-        received = or_(office.code == prefix, col(office.code).startswith(prefix + "-"))
+        received = or_(col(office.code) == prefix, col(office.code).startswith(prefix + "-"))
         clauses.append(or_(received, unit.code == prefix, col(unit.code).startswith(prefix + "-")))
         if flt.held:
-            above = select(Org.id).where(or_(Org.code == prefix, col(Org.code).startswith(prefix + "-")))
+            above = select(Org.id).where(or_(col(Org.code) == prefix, col(Org.code).startswith(prefix + "-")))
             clauses.append(or_(and_(col(Case.record_office_id).is_(None), received),
                                col(Case.record_office_id).in_(above)))
     return clauses

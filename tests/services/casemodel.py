@@ -86,7 +86,8 @@ class ModelCase:
     audit_seq: int = 1
 
     # The columns compared with the case row, in one place.
-    COLUMNS = ("state", "disposition", "unit_id", "record_office_id", "dispatched_at", "closed_at", "deadline_kind",
+    COLUMNS = ("state", "disposition", "unit_id", "record_office_id", "dispatched_at", "closed_at",
+               "deadline_kind",
                "deadline_start", "deadline_days", "deadline_unit", "deadline_on",
                "deadline_provisional", "deadline_seq", "extension_days", "return_count",
                "repeat_count", "version", "audit_seq")

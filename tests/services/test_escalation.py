@@ -111,7 +111,8 @@ def test_the_county_may_do_nothing_to_the_case_the_city_took_over_and_is_told_wh
 def test_the_city_supervisor_reviews_what_the_county_supervisor_no_longer_may(ctx: ServiceContext) -> None:
     number = reported(ctx)
     county, city = (office_actor(ctx, code, "supervisor") for code in ("GS-LZ-CG", "GS-LZ"))
-    assert {"approve", "send_back"} <= set(CaseService(ctx).allowed_actions(CaseService(ctx).get(number), city))
+    allowed = CaseService(ctx).allowed_actions(CaseService(ctx).get(number), city)
+    assert {"approve", "send_back"} <= set(allowed)
     with pytest.raises(CaseHeldElsewhere):
         CaseService(ctx).act(number, "approve", actor=county)
     CaseService(ctx).act(number, "send_back", actor=city, form={"reasons": "事实不清"})
@@ -124,8 +125,10 @@ def test_extension_callbacks_and_reassignment_are_the_city_s(ctx: ServiceContext
     county = {role: office_actor(ctx, "GS-LZ-CG", role) for role in ("clerk", "dispatcher", "supervisor")}
     city = {role: office_actor(ctx, "GS-LZ", role) for role in ("clerk", "dispatcher", "supervisor")}
     with pytest.raises(CaseHeldElsewhere):
-        service.act(number, "reassign", actor=county["dispatcher"], form={"unit": "GS-LZ-CG-SWJ", "reason": "x"})
-    service.act(number, "reassign", actor=city["dispatcher"], form={"unit": "GS-LZ-ZJJ", "reason": "市住建局办理"})
+        service.act(number, "reassign", actor=county["dispatcher"],
+                    form={"unit": "GS-LZ-CG-SWJ", "reason": "x"})
+    service.act(number, "reassign", actor=city["dispatcher"],
+                form={"unit": "GS-LZ-ZJJ", "reason": "市住建局办理"})
     assert record_office(ctx, number) == "GS-LZ"  # handed to a unit, the city still holds it
     unit = unit_actor(ctx, "GS-LZ-ZJJ")
     service.act(number, "request_extension", actor=unit, form={"days": 10, "reason": "需协调"})
@@ -163,7 +166,8 @@ def test_the_county_still_reads_the_case_in_its_lists_and_on_its_page(ctx: Servi
     assert not city["read_only"] and "approve" in city["allowed_actions"]
 
 
-def test_both_offices_dispatchers_see_the_complainant_and_their_supervisors_do_not(ctx: ServiceContext) -> None:
+def test_both_offices_dispatchers_see_the_complainant_and_their_supervisors_do_not(
+        ctx: ServiceContext) -> None:
     number = reported(ctx)
     for code in ("GS-LZ-CG", "GS-LZ", "GS"):
         for role, sees in (("dispatcher", True), ("clerk", True), ("supervisor", False), ("leader", False)):
@@ -249,8 +253,10 @@ def test_a_province_case_escalated_to_the_city_stays_the_province_s_and_the_city
     CaseService(ctx).act(number, "approve", actor=province["supervisor"])
 
 
-def test_avoidance_moving_a_county_case_to_the_city_office_makes_the_city_hold_it(ctx: ServiceContext) -> None:
-    number = county_case(ctx, subject_name="城关区人民政府", subject_kind="unit", subject_org_code="GS-LZ-CG-GOV")
+def test_avoidance_moving_a_county_case_to_the_city_office_makes_the_city_hold_it(
+        ctx: ServiceContext) -> None:
+    number = county_case(ctx, subject_name="城关区人民政府", subject_kind="unit",
+                         subject_org_code="GS-LZ-CG-GOV")
     CaseService(ctx).act(number, "transfer", actor=office_actor(ctx, "GS-LZ-CG", "dispatcher"),
                          form={"unit": "GS-LZ-CG-GOV"})
     assert record_office(ctx, number) == "GS-LZ"
