@@ -288,3 +288,17 @@ def test_work_queues_hold_only_what_the_office_holds_while_its_lists_show_all_it
         flt.held = True
         queue = {row.number for row in list_cases(ctx, flt, actor=actor)}
         assert (number in queue, own in queue) == (holds, True), code
+
+
+def test_escalating_again_moves_the_case_to_the_province_and_leaves_the_city_reading(
+        ctx: ServiceContext) -> None:
+    number = reported(ctx)
+    city = {role: office_actor(ctx, "GS-LZ", role) for role in ("dispatcher", "supervisor")}
+    CaseService(ctx).act(number, "send_back", actor=city["supervisor"], form={"reasons": "未解决"})
+    CaseService(ctx).act(number, "escalate", actor=city["dispatcher"])
+    assert record_office(ctx, number) == "GS"
+    assert ctx.orgs.by_id(CaseService(ctx).get(number).unit_id).code == "GS"  # type: ignore[arg-type]
+    with pytest.raises(CaseHeldElsewhere) as err:
+        CaseService(ctx).act(number, "submit_report", actor=city["dispatcher"], form={"text": "报告"})
+    assert err.value.holder == "省办"
+    assert case_detail(ctx, number, actor=city["supervisor"])["read_only"]
