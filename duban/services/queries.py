@@ -55,8 +55,9 @@ class CaseFilter:
     level: str | None = None
     unit_id: int | None = None
     office_prefix: str | None = None  # org code prefix: a city sees GS-LZ and everything under it
-    # Only the cases whose office of record lies within office_prefix: a work queue, where an office
-    # finds what it may act on, not what an office above took over from it (提级直办).
+    # Only the cases whose office of record lies within office_prefix, or that the office itself
+    # handles: a work queue, where an office finds what it may act on, not what an office above
+    # took over from it (提级直办).
     held: bool = False
     priority: str | None = None
     warning: str | None = None
@@ -89,7 +90,7 @@ def scope_clauses(flt: CaseFilter, office: Any, unit: Any) -> list[Any]:
         if flt.held:
             above = select(Org.id).where(or_(col(Org.code) == prefix, col(Org.code).startswith(prefix + "-")))
             clauses.append(or_(and_(col(Case.record_office_id).is_(None), received),
-                               col(Case.record_office_id).in_(above)))
+                               col(Case.record_office_id).in_(above), unit.code == prefix))
     return clauses
 
 

@@ -250,7 +250,11 @@ def test_a_province_case_escalated_to_the_city_stays_the_province_s_and_the_city
     with pytest.raises(CaseHeldElsewhere) as err:
         CaseService(ctx).act(number, "approve", actor=city["supervisor"])
     assert err.value.holder == "省办"
-    CaseService(ctx).act(number, "approve", actor=province["supervisor"])
+    CaseService(ctx).act(number, "send_back", actor=province["supervisor"], form={"reasons": "未解决"})
+    with Session(ctx.engine) as session:
+        flt = scope_for(session, city["dispatcher"])
+    flt.state, flt.held = "returned", True  # the city's queue: a case it handles, to report on again
+    assert number in {row.number for row in list_cases(ctx, flt, actor=city["dispatcher"])}
 
 
 def test_avoidance_moving_a_county_case_to_the_city_office_makes_the_city_hold_it(
