@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from duban.errors import CaseHeldElsewhere, PermissionDenied
+from duban.errors import CaseHeldElsewhere, CaseNotFound, PermissionDenied
 from duban.models import Case, Interview, Notification, Org
 from duban.services import Actor, CaseService, ServiceContext
+from duban.services.callbacks import complete_revisit, sample_callbacks
 from duban.services.context import ENGINE_ACTOR
 from duban.services.forms import FORMS
 from duban.services.queries import scope_for
@@ -306,3 +307,19 @@ def test_escalating_again_moves_the_case_to_the_province_and_leaves_the_city_rea
         CaseService(ctx).act(number, "submit_report", actor=city["dispatcher"], form={"text": "报告"})
     assert err.value.holder == "省办"
     assert case_detail(ctx, number, actor=city["supervisor"])["read_only"]
+
+
+def test_the_revisit_of_a_case_the_city_took_over_is_the_city_s(ctx: ServiceContext) -> None:
+    ctx.policy = ctx.policy.model_copy(
+        update={"callbacks": ctx.policy.callbacks.model_copy(update={"revisit_ratio": 1.0})})
+    number = reported(ctx)
+    city = {role: office_actor(ctx, "GS-LZ", role) for role in ("clerk", "supervisor")}
+    CaseService(ctx).act(number, "approve", actor=city["supervisor"])
+    CaseService(ctx).act(number, "callback_satisfied", actor=city["clerk"], form={"note": "满意"})
+    advance(ctx, days=91)
+    assert sample_callbacks(ctx).queued["revisit"] == 1
+    with pytest.raises(CaseHeldElsewhere):
+        complete_revisit(ctx, number, actor=office_actor(ctx, "GS-LZ-CG", "supervisor"))
+    with pytest.raises(CaseNotFound):
+        complete_revisit(ctx, number, actor=office_actor(ctx, "GS-LX", "supervisor"))
+    assert complete_revisit(ctx, number, actor=city["supervisor"], note="未反弹").state == "closed"
