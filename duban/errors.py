@@ -8,6 +8,7 @@
     ├── StaleCase               someone else changed the case first
     ├── AvoidanceViolation      the case would go to the unit it complains about
     ├── PermissionDenied        the actor's role (or office) may not do this
+    │   └── CaseHeldElsewhere   another office holds the case (提级直办): read only here
     ├── AuthenticationFailed    unknown user, wrong password, or a token that is no longer valid
     │   └── AccountDisabled     the right password, but the account is switched off
     ├── TooManyAttempts         too many failed sign-ins for this user name from this address
@@ -124,6 +125,22 @@ class PermissionDenied(DubanError):
             super().__init__(f"'{action}' is not yours to do: {reason}")
         else:
             super().__init__(f"role '{role}' may not perform '{action}'; roles that may: {roles}")
+
+
+class CaseHeldElsewhere(PermissionDenied):
+    """The actor's office sees the case but another holds it (the office of record: after 提级直办,
+    the office above that took it over): it may read the case, not act on it."""
+
+    code = "case_held_elsewhere"
+
+    def __init__(self, *, case_number: str, action: str, role: str, holder: str,
+                 allowed_roles: Sequence[str] = ()) -> None:
+        self.case_number = case_number
+        self.holder = holder  # the office of record's name
+        super().__init__(action=action, role=role, allowed_roles=allowed_roles,
+                         reason=f"case {case_number} is held by {holder}, which reviews and acts on "
+                                f"it; your office may read it, not act on it "
+                                f"(该件由{holder}负责办理，本办只能查看)")
 
 
 class AuthenticationFailed(DubanError):

@@ -49,6 +49,18 @@ class CaseBase(SQLModel):
 
 
 class Case(CaseBase, table=True):
+    """A case, with two offices: the one that received it and the office of record.
+
+    `office_id` is the office that received the case (受理): its number, its level and the
+    reports' counts by receiving office stay with it for good. `record_office_id` is the office of
+    record when another office took the case over: 提级直办 (an office above took it to handle
+    directly), or avoidance handing it to an office above. The office of record reviews, approves,
+    calls back and presses; the receiving office keeps reading the case. None: the receiving office
+    is the office of record. The office of record is always the receiving office or one above it
+    (duban.services.routing.take_over), so whoever may see the receiving office's cases, and its
+    complainants' identity, may see the office of record's too.
+    """
+
     __tablename__ = "cases"
     __table_args__ = (
         # Work lists and sweeps: open cases by deadline, most urgent first.
@@ -66,6 +78,7 @@ class Case(CaseBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(sa_column=Column(String(40), unique=True, nullable=False))
     office_id: int = Field(foreign_key="orgs.id")  # the office that received it
+    record_office_id: int | None = Field(default=None, foreign_key="orgs.id")  # see the docstring
     level: str = Field(max_length=16, index=True)  # the receiving office's level
     # No index of its own: (state, deadline_on) and (state, closed_at) serve `state = …` as well.
     state: str = Field(sa_column=Column(String(32), nullable=False))

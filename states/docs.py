@@ -16,8 +16,25 @@ escalation ladder's notices): they are audited like every other action.
 """
 
 
+# Who may fire the actions above, once a case has moved up (duban.services.scope, routing).
+HOLDER = """
+## Who holds a case: the office of record
+
+A case has two offices. The receiving office (`cases.office_id`) keeps its number, its level and
+its place in the reports. The office of record (`cases.record_office_id`, the receiving office
+while it is empty) reviews, approves extensions, reassigns, calls back and presses. `escalate`
+(by a person, or by the ladder's `step_up` reaching it) and avoidance hand the case to an office
+above; that office becomes the office of record, and the office below reads the case (page, API,
+lists) with no action left to it: each one is refused with `CaseHeldElsewhere`, naming the holder.
+Its work queues (inbox) leave the case out. An office handling a case another office holds (a
+province case escalated to the city above its county unit) acts on it as its unit does (reports).
+Identity stays with clerks and dispatchers of the receiving office and of every office above it,
+the office of record included.
+"""
+
+
 def render() -> str:
-    return HEADER + to_mermaid() + "\n```\n"
+    return HEADER + to_mermaid() + "\n```\n" + HOLDER
 
 
 if __name__ == "__main__":

@@ -172,3 +172,39 @@ def test_processes_that_start_together_each_upgrade_without_a_locked_database(
                for p in procs]
     assert [rc for rc, _ in outputs] == [0, 0, 0, 0], outputs
     assert current_revision(empty_engine) is not None
+
+
+def test_upgrading_past_0009_gives_escalated_cases_the_office_they_were_escalated_to(
+        empty_engine: Engine) -> None:
+    from duban.services import Actor, CaseService
+    from tests.factories import CLERK, complaint, org_id, world
+
+    upgrade(empty_engine)
+    ctx = world(empty_engine)
+    service = CaseService(ctx)
+
+    def office(code: str, role: str = "dispatcher") -> Actor:
+        return Actor(code, role, org_id(ctx, code))
+
+    def new(office_code: str, title: str) -> str:
+        return service.register(complaint(office_code=office_code, title=title, subject_name="某物业公司",
+                                          subject_kind="enterprise", subject_org_code=None),
+                                actor=CLERK).case.number
+
+    taken, handed_on = new("GS-LZ-CG", "小区停水"), new("GS-LZ-CG", "小区停电")
+    province, plain = new("GS", "小区停气"), new("GS-LZ-CG", "小区停暖")
+    service.act(taken, "escalate", actor=office("GS-LZ-CG"))
+    service.act(handed_on, "escalate", actor=office("GS-LZ-CG"))
+    service.act(handed_on, "reassign", actor=office("GS-LZ"), form={"unit": "GS-LZ-ZJJ", "reason": "改派"})
+    service.act(province, "transfer", actor=office("GS"), form={"unit": "GS-LZ-CG-SWJ"})
+    service.act(province, "escalate", actor=office("GS"))  # to the city, which is not above the province
+    service.act(plain, "transfer", actor=office("GS-LZ-CG"), form={"unit": "GS-LZ-CG-SWJ"})
+    query = text("SELECT number, record_office_id FROM cases")
+    with empty_engine.connect() as conn:
+        now = dict(conn.execute(query).all())
+    _as_if_written_at(empty_engine, "0007")
+    upgrade(empty_engine)
+    with empty_engine.connect() as conn:
+        backfilled = dict(conn.execute(query).all())
+    city = org_id(ctx, "GS-LZ")
+    assert backfilled == now == {taken: city, handed_on: city, province: None, plain: None}

@@ -4,7 +4,7 @@
     ActionNotAllowed                 409  with allowed_actions
     StaleCase, AvoidanceViolation    409
     InvalidActionInput, bad request  422  naming the field
-    PermissionDenied                 403
+    PermissionDenied                 403  (CaseHeldElsewhere: names the office that holds the case)
     AuthenticationFailed             401
     TooManyAttempts                  429  with Retry-After
     ConfigError                      500
@@ -33,6 +33,7 @@ from duban.errors import (
     ActionNotAllowed,
     AuthenticationFailed,
     AvoidanceViolation,
+    CaseHeldElsewhere,
     CaseNotFound,
     ConfigError,
     DubanError,
@@ -117,6 +118,8 @@ def problem_for(exc: DubanError, labels: Labels) -> Problem:
         zh = _fmt(zh, actual=exc.actual)
     elif isinstance(exc, AvoidanceViolation):
         zh = _fmt(zh, unit=exc.unit)
+    elif isinstance(exc, CaseHeldElsewhere):
+        zh = _fmt(zh, holder=exc.holder, action=labels.of("actions", exc.action))
     elif isinstance(exc, PermissionDenied):
         if exc.reason:
             zh = errors.get("permission_denied_region", zh)

@@ -246,7 +246,10 @@ class ActionOut(BaseModel):
 class CaseDetailOut(BaseModel):
     case: CaseFacts
     row: CaseRowOut
-    office: OrgRef
+    office: OrgRef = Field(description="the office that received the case")
+    record_office: OrgRef = Field(description="the office of record: it reviews, approves, calls back "
+                                              "and presses; an office above the receiving one after 提级直办")
+    read_only: bool = Field(description="true: your office may read this case but another holds it")
     unit: OrgRef | None
     subject: SubjectOut | None
     complainant: ComplainantOut

@@ -20,6 +20,7 @@ from duban.clock import local_date
 from duban.models import Case, Notification, Org
 from duban.services.context import Actor, ServiceContext
 from duban.services.reading import preload_consent, texts_in_hand
+from duban.services.routing import supervising_office
 
 # A list under this key in `session.info` collects notifications as rows for one Core insert
 # (`write_batch`), for a sweep acting on thousands of cases; otherwise each is an ORM object.
@@ -81,7 +82,9 @@ def case_context(session: Session, ctx: ServiceContext, case: Case, *, today: dt
     """What a case's notification templates may say (config/notifications.toml lists it)."""
     labels = ctx.labels
     unit = session.get(Org, case.unit_id) if case.unit_id else None
-    office = session.get(Org, case.office_id)
+    # The office a case's mail speaks for: the one that supervises its handler (the office of
+    # record; the one above it when that office handles the case itself), not the receiving one.
+    office = session.get(Org, supervising_office(ctx.orgs, case).id)
     assert office is not None
     return {
         "case": {

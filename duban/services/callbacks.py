@@ -23,13 +23,15 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from duban.clock import local_date
-from duban.errors import ActionNotAllowed, PermissionDenied
+from duban.errors import ActionNotAllowed, CaseHeldElsewhere, CaseNotFound, PermissionDenied
 from duban.models import CallbackTask, Case, Complainant, Org, PressureStep
 from duban.services.audit import append_event
 from duban.services.auditrows import cover_instance
 from duban.services.cases import CaseService
 from duban.services.context import ENGINE_ACTOR, Actor, ServiceContext
 from duban.services.persist import WRITE_COLUMNS, fetch_cases, insert_row, track
+from duban.services.routing import office_of_record
+from duban.services.scope import acts_as, may_see
 from duban.states.definition import CaseState
 
 SAMPLE_STEP = {"callback": "callback_sample", "revisit": "revisit_sample"}
@@ -146,6 +148,11 @@ def complete_revisit(ctx: ServiceContext, ref: int | str, *, actor: Actor, note:
     now = ctx.now()
     with service.transaction() as session:
         case = service.load_in(session, ref, for_write=True)
+        if not may_see(session, actor, case):
+            raise CaseNotFound(ref)
+        if acts_as(session, actor, case) != "office":  # a revisit is the office of record's
+            raise CaseHeldElsewhere(case_number=case.number, action="revisit_satisfied", role=actor.role,
+                                    allowed_roles=roles, holder=office_of_record(ctx.orgs, case).name)
         tasks = list(session.scalars(select(CallbackTask).where(
             col(CallbackTask.case_id) == case.id, col(CallbackTask.kind) == "revisit",
             col(CallbackTask.status) == "open")))

@@ -25,6 +25,7 @@ from duban.db import WriterLock, writer_lock
 from duban.deadlines import apply_limit
 from duban.errors import (
     ActionNotAllowed,
+    CaseHeldElsewhere,
     CaseNotFound,
     InvalidActionInput,
     PermissionDenied,
@@ -48,7 +49,8 @@ from duban.services.persist import (
 )
 from duban.services.redaction import Identity, case_identity, redact_text
 from duban.services.reredact import reredact_case
-from duban.services.scope import in_region, may_act, may_see, region_of
+from duban.services.routing import office_of_record
+from duban.services.scope import acts_as, in_region, may_see, region_of
 from duban.services.subjects import SubjectMatch
 from duban.services.subjects import resolve as resolve_subject
 from duban.services.writetx import WriteTx
@@ -221,14 +223,18 @@ class CaseService:
         adapter = CaseAdapter(case, Guards(session, self.ctx, self.ctx.today()))
         actions = allowed_actions(adapter)
         if actor is not None:
-            if not may_act(session, actor, case):
+            mode = acts_as(session, actor, case)
+            if mode is None:
                 return []
-            actions = [a for a in actions if self._may(actor, a, case)]
+            actions = [a for a in actions if self._may(actor, a, case, mode)]
         return actions
 
-    def _may(self, actor: Actor, action: str, case: Case) -> bool:
-        if actor.role not in self.ctx.policy.roles.get(action, []):
+    def _may(self, actor: Actor, action: str, case: Case, mode: str) -> bool:
+        roles = self.ctx.policy.roles.get(action, [])
+        if actor.role not in roles:
             return False
+        if mode == "unit" and actor.role != "unit":
+            return "unit" in roles  # an office handling a case held above does what a unit does
         return actor.role != "unit" or case.unit_id == actor.org_id
 
     # -- writing ---------------------------------------------------------------------------
@@ -268,9 +274,14 @@ class CaseService:
         roles = self.ctx.policy.roles.get(action, [])
         if actor.role not in roles:
             raise PermissionDenied(action=action, role=actor.role, allowed_roles=roles)
-        if not may_act(session, actor, case):
-            raise PermissionDenied(action=action, role=actor.role, allowed_roles=roles,
-                                   reason="the case was received outside your office's region")
+        mode = acts_as(session, actor, case)
+        if mode is None or (mode == "unit" and not self._may(actor, action, case, mode)):
+            if not may_see(session, actor, case):
+                raise PermissionDenied(action=action, role=actor.role, allowed_roles=roles,
+                                       reason="the case was received outside your office's region")
+            raise CaseHeldElsewhere(case_number=case.number, action=action, role=actor.role,
+                                    allowed_roles=roles,
+                                    holder=office_of_record(self.ctx.orgs, case).name)
         today = local_date(now)
         guards = Guards(session, self.ctx, today)
         adapter = CaseAdapter(case, guards)

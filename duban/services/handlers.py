@@ -21,7 +21,14 @@ from duban.services.driver import Prepared
 from duban.services.persist import insert_row
 from duban.services.pressure_actions import PRESSURE_HANDLERS, finish_callback_task, notify, notify_unit
 from duban.services.redaction import Identity, case_identity, redact_text
-from duban.services.routing import avoid, check_target, commission_for, higher_office
+from duban.services.routing import (
+    avoid,
+    check_target,
+    commission_for,
+    higher_office,
+    office_of_record,
+    take_over,
+)
 from duban.states.definition import DISPOSITION_LADDER
 from duban.workcal import WorkCalendar
 
@@ -111,14 +118,17 @@ def _assign(step: Step, unit: OrgInfo, *, chosen: bool) -> None:
         step.reason = step.reason or step.ctx.labels.text["avoidance"]
     step.case.unit_id = unit.id
     step.data["unit"] = unit.code
+    if take_over(step.ctx.orgs, step.case, unit) is not None:
+        # 提级直办 (or avoidance moving it up): the office above holds the case from now on.
+        step.data["office_of_record"] = unit.code
 
 
 def _default_unit(step: Step, disposition: str) -> OrgInfo:
     case, orgs = step.case, step.ctx.orgs
     office = orgs.by_id(case.office_id)
     if disposition == "escalate":
-        # At the top the receiving office itself handles it directly (直办).
-        return higher_office(orgs, orgs.by_id(case.unit_id or case.office_id)) or office
+        # At the top the office of record itself handles it directly (直办).
+        return higher_office(orgs, orgs.by_id(case.unit_id or case.office_id)) or office_of_record(orgs, case)
     if disposition == "refer":
         commission = commission_for(orgs, office)
         if commission is not None:

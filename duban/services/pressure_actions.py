@@ -3,7 +3,9 @@
 Each is an internal transition (the state stays): it records why in the audit event and queues
 the notices it implies in the same transaction (催办 to the unit, 抄告 to the same-level
 government's leader, 重要工作提示 to the unit's top official, 约谈 recorded for the office to hold,
-通报 to the unit and the government). Registered in `handlers.HANDLERS`.
+通报 to the unit and the government). "The office" is the one that supervises the handler
+(`routing.supervising_office`): the office of record, or the office above it when that office
+handles the case itself after 提级直办. Registered in `handlers.HANDLERS`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from duban.models import CallbackTask, Interview, Org
 from duban.notify.outbox import case_context, enqueue, government_of
 from duban.services.auditrows import cover_instance
 from duban.services.pressure import ladder_episode
+from duban.services.routing import supervising_office
 
 
 def overdue_workdays(step: Any) -> int:
@@ -68,9 +71,11 @@ def work_reminder(step: Any) -> None:
 
 def interview(step: Any) -> None:
     case = step.case
-    step.insert(Interview, case_id=case.id, unit_id=case.unit_id, office_id=case.office_id,
+    # Held by the office that supervises the handler: the office of record, or the one above it
+    # when that office handles the case itself (提级直办), never the office that received it.
+    office = step.session.get(Org, supervising_office(step.ctx.orgs, case).id)
+    step.insert(Interview, case_id=case.id, unit_id=case.unit_id, office_id=office.id,
                 requested_at=step.now)
-    office = step.session.get(Org, case.office_id)
     _ladder(step, [("interview_office", "office", office), ("interview_unit", "unit_head", _unit(step))])
 
 

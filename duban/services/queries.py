@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import and_, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -55,6 +55,10 @@ class CaseFilter:
     level: str | None = None
     unit_id: int | None = None
     office_prefix: str | None = None  # org code prefix: a city sees GS-LZ and everything under it
+    # Only the cases whose office of record lies within office_prefix, or that the office itself
+    # handles: a work queue, where an office finds what it may act on, not what an office above
+    # took over from it (提级直办).
+    held: bool = False
     priority: str | None = None
     warning: str | None = None
     overdue: bool | None = None
@@ -81,8 +85,12 @@ def scope_clauses(flt: CaseFilter, office: Any, unit: Any) -> list[Any]:
         clauses.append(Case.unit_id == flt.unit_id)
     if flt.office_prefix:
         prefix = flt.office_prefix
-        clauses.append(or_(office.code == prefix, col(office.code).startswith(prefix + "-"),
-                           unit.code == prefix, col(unit.code).startswith(prefix + "-")))
+        received = or_(col(office.code) == prefix, col(office.code).startswith(prefix + "-"))
+        clauses.append(or_(received, unit.code == prefix, col(unit.code).startswith(prefix + "-")))
+        if flt.held:
+            above = select(Org.id).where(or_(col(Org.code) == prefix, col(Org.code).startswith(prefix + "-")))
+            clauses.append(or_(and_(col(Case.record_office_id).is_(None), received),
+                               col(Case.record_office_id).in_(above), unit.code == prefix))
     return clauses
 
 

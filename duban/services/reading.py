@@ -46,8 +46,8 @@ from duban.services.queries import (
     row_of,
     scope_clauses,
 )
-from duban.services.routing import avoided_for
-from duban.services.scope import may_see
+from duban.services.routing import avoided_for, office_of_record
+from duban.services.scope import acts_as, may_see
 from duban.states.definition import OPEN_STATES
 
 _CASES: Any = Case.__table__  # type: ignore[attr-defined]
@@ -444,6 +444,7 @@ def case_detail(ctx: ServiceContext, ref: int | str, *, actor: Actor,
                   if case.complainant_id else None)
         facts = {name: getattr(case, name) for name in _CASE_FACTS}
         allowed = CaseService(ctx).allowed_in(session, case, actor)
+        read_only = acts_as(session, actor, case) is None
         extra: dict[str, Any] = {}
         if avoided:
             names_unit = any("unit" in FORMS[a].model_fields for a in allowed)
@@ -452,6 +453,8 @@ def case_detail(ctx: ServiceContext, ref: int | str, *, actor: Actor,
             "case": facts,
             "row": row.as_dict(),
             "office": org_summary(office),
+            "record_office": org_summary(office_of_record(ctx.orgs, case)),
+            "read_only": read_only,
             "unit": org_summary(unit),
             "subject": dict(subject) if subject else None,
             "complainant": complainant_view(person_seen, person, ctx.labels.text["masked"]),

@@ -88,22 +88,53 @@ def avoid(
 
 
 def dispatching_office(orgs: OrgDirectory, case: Case, actor: Actor) -> OrgInfo:
-    """The office on whose behalf the actor dispatches: its own, else the receiving office."""
+    """The office on whose behalf the actor dispatches: its own, else the office of record."""
     org = orgs.by_id(actor.org_id) if actor.org_id is not None else None
     while org is not None and org.kind != "office":
         org = orgs.parent(org)
-    return org or orgs.by_id(case.office_id)
+    return org or office_of_record(orgs, case)
+
+
+def office_of_record(orgs: OrgDirectory, case: Case) -> OrgInfo:
+    """The office that holds the case (reviews, approves, calls back, presses): the receiving
+    office, or the office above that took it over (models.case.Case)."""
+    return orgs.by_id(case.record_office_id or case.office_id)
+
+
+def take_over(orgs: OrgDirectory, case: Case, unit: OrgInfo) -> OrgInfo | None:
+    """Make `unit` the case's office of record when it is an office above the present one.
+
+    A case handed to an office above its office of record (提级直办, or avoidance moving it up)
+    is that office's from then on: an office below cannot review the handling of an office above.
+    Handed to a unit, or to an office that is not above (a province case escalated to the city
+    above its county unit), the office of record stays. Returns the new office of record, if any.
+    """
+    record = office_of_record(orgs, case)
+    if unit.kind != "office" or unit.id == record.id or not in_region(record.code, unit.code):
+        return None
+    case.record_office_id = None if unit.id == case.office_id else unit.id
+    return unit
+
+
+def supervising_office(orgs: OrgDirectory, case: Case) -> OrgInfo:
+    """The office that presses the case's handler and signs what is sent about it: the office of
+    record; when that office handles the case itself (直办), the office above it, since no office
+    interviews or reminds itself (at the top, the province office itself)."""
+    record = office_of_record(orgs, case)
+    if case.unit_id != record.id:
+        return record
+    return higher_office(orgs, record) or record
 
 
 def escalation_offices(orgs: OrgDirectory, case: Case) -> list[OrgInfo]:
     """The offices that may take a case over (提级直办): those above whoever holds it, nearest
-    first; at the top, the receiving office itself."""
+    first; at the top, the office of record itself."""
     offices: list[OrgInfo] = []
     current = higher_office(orgs, orgs.by_id(case.unit_id or case.office_id))
     while current is not None:
         offices.append(current)
         current = higher_office(orgs, current)
-    return offices or [orgs.by_id(case.office_id)]
+    return offices or [office_of_record(orgs, case)]
 
 
 def check_target(orgs: OrgDirectory, policy: Policy, labels: Labels, *, case: Case, actor: Actor,

@@ -5,9 +5,15 @@ a case page, an action and a list never disagree:
 
 - a unit sees and acts on the cases assigned to it, nothing else;
 - an office at city or county level sees the cases received in its region or handed to a unit in
-  its region, and acts only on those received in its region (or handed to the office itself, as
-  提级直办 does): a county office does not review a case the province received;
+  its region, and acts only on those whose office of record (`Case.record_office_id`, else the
+  receiving office) lies in its region: a county office does not review a case the province
+  received, nor one the city took over from it (提级直办), which it still reads;
+- an office handling a case that another office holds acts on it as its handling unit does
+  (reports), nothing more;
 - the province, and actors without an org (the engine), see and act on everything.
+
+The office of record is the receiving office or an office above it, so it always sees the case by
+the first rule: the list filter (`queries.scope_for`) and `may_see` need no clause of their own.
 """
 
 from __future__ import annotations
@@ -58,11 +64,18 @@ def may_see(session: Session, actor: Actor, case: Case) -> bool:
         _code(session, case.unit_id), region)
 
 
-def may_act(session: Session, actor: Actor, case: Case) -> bool:
+def acts_as(session: Session, actor: Actor, case: Case) -> str | None:
+    """How `actor` may act on `case`: "office" (its office holds the case), "unit" (it handles the
+    case: a unit, or an office handling a case another office holds), or None (at most it reads)."""
     if actor.role == "unit":
-        return may_see(session, actor, case)
+        return "unit" if may_see(session, actor, case) else None
     region = region_of(session, actor)
-    if region is None:
-        return True
-    return in_region(_code(session, case.office_id), region) or (
-        case.unit_id is not None and case.unit_id == actor.org_id)
+    if region is None or in_region(_code(session, case.record_office_id or case.office_id), region):
+        return "office"
+    if case.unit_id is not None and case.unit_id == actor.org_id:
+        return "unit"
+    return None
+
+
+def may_act(session: Session, actor: Actor, case: Case) -> bool:
+    return acts_as(session, actor, case) is not None

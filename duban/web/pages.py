@@ -34,12 +34,14 @@ Posted = Annotated[dict[str, str], Depends(posted_form)]
 SECTION_SIZE = 50
 
 # Work queues: (key, filter, link to the whole list). Headings are in inbox.html.
+# held: the queues of work only show what the viewer's office holds (its office of record), not a
+# case an office above took over; the overdue list is for watching, and shows both.
 QUEUES: dict[str, dict[str, Any]] = {
     "mine": {"open_only": True},
-    "triage": {"state": "received"},
-    "review": {"state": "reported"},
-    "returned": {"state": "returned"},
-    "callback": {"state": "verified"},
+    "triage": {"state": "received", "held": True},
+    "review": {"state": "reported", "held": True},
+    "returned": {"state": "returned", "held": True},
+    "callback": {"state": "verified", "held": True},
     "overdue": {"overdue": True, "open_only": True},
 }
 MORE = {"mine": "/cases?open=1", "overdue": "/cases?overdue=1&open=1"}

@@ -22,6 +22,7 @@ from duban.deadlines import due_date
 from duban.errors import (
     ActionNotAllowed,
     AvoidanceViolation,
+    CaseHeldElsewhere,
     CaseNotFound,
     DubanError,
     InvalidActionInput,
@@ -67,6 +68,7 @@ class ModelCase:
     state: str = "received"
     disposition: str | None = None
     unit_id: int | None = None
+    record_office_id: int | None = None  # the office that took the case over (提级直办); None: `office`
     dispatched_at: dt.datetime | None = None
     closed_at: dt.datetime | None = None
     deadline_kind: str | None = None
@@ -84,7 +86,8 @@ class ModelCase:
     audit_seq: int = 1
 
     # The columns compared with the case row, in one place.
-    COLUMNS = ("state", "disposition", "unit_id", "dispatched_at", "closed_at", "deadline_kind",
+    COLUMNS = ("state", "disposition", "unit_id", "record_office_id", "dispatched_at", "closed_at",
+               "deadline_kind",
                "deadline_start", "deadline_days", "deadline_unit", "deadline_on",
                "deadline_provisional", "deadline_seq", "extension_days", "return_count",
                "repeat_count", "version", "audit_seq")
@@ -173,22 +176,32 @@ class CaseModel:
         region = self.region(actor)
         return region is None or in_region(m.office, region) or in_region(self.code(m.unit_id), region)
 
-    def may_act(self, actor: Actor, m: ModelCase) -> bool:
+    def record(self, m: ModelCase) -> str:
+        """The code of the office of record: the receiving office unless one above took it over."""
+        return self.code(m.record_office_id) or m.office
+
+    def acts_as(self, actor: Actor, m: ModelCase) -> str | None:
+        """"office" when the actor's office holds the case, "unit" when it handles it, else None."""
         if actor.role == "unit":
-            return self.may_see(actor, m)
+            return "unit" if self.may_see(actor, m) else None
         region = self.region(actor)
-        return region is None or in_region(m.office, region) or (
-            m.unit_id is not None and m.unit_id == actor.org_id)
+        if region is None or in_region(self.record(m), region):
+            return "office"
+        return "unit" if m.unit_id is not None and m.unit_id == actor.org_id else None
+
+    def may_act_on(self, actor: Actor, m: ModelCase, action: str) -> bool:
+        mode = self.acts_as(actor, m)
+        if mode == "unit" and actor.role != "unit":
+            return "unit" in self.policy.roles.get(action, [])  # an office handling a case held above
+        return mode is not None
 
     def has_role(self, actor: Actor, action: str) -> bool:
         return actor.role in self.policy.roles.get(action, [])
 
     def allowed_for(self, m: ModelCase, actor: Actor, today: dt.date) -> set[str]:
         """The actions the actor may take now (what ActionNotAllowed lists)."""
-        if not self.may_act(actor, m):
-            return set()
         return {a for a in self.triggers(m.state) if self.fires(m, a, today) and self.has_role(actor, a)
-                and (actor.role != "unit" or m.unit_id == actor.org_id)}
+                and self.may_act_on(actor, m, a) and (actor.role != "unit" or m.unit_id == actor.org_id)}
 
     # -- what an action does ---------------------------------------------------------------------
 
@@ -202,8 +215,10 @@ class CaseModel:
             return Refusal(CaseNotFound)
         if expected_version is not None and expected_version != m.version:
             return Refusal(StaleCase)
-        if not self.has_role(actor, action) or not self.may_act(actor, m):
+        if not self.has_role(actor, action):
             return Refusal(PermissionDenied)
+        if not self.may_act_on(actor, m, action):
+            return Refusal(CaseHeldElsewhere)  # it sees the case: it is told who holds it
         transition = self.fires(m, action, today)
         if transition is None:
             return Refusal(ActionNotAllowed)
@@ -285,7 +300,8 @@ class CaseModel:
             return self.orgs.by_code(code)
         office = self.orgs.by_code(n.office)
         if action == "escalate":
-            return higher_office(self.orgs, self.orgs.by_id(n.unit_id) if n.unit_id else office) or office
+            return (higher_office(self.orgs, self.orgs.by_id(n.unit_id) if n.unit_id else office)
+                    or self.orgs.by_code(self.record(n)))
         if action == "refer":
             commission = commission_for(self.orgs, office)
             if commission is not None:
@@ -304,11 +320,15 @@ class CaseModel:
             try:
                 routing_check_target(self.orgs, self.policy, self.ctx.labels,
                                      case=SimpleNamespace(unit_id=n.unit_id, office_id=self.orgs.by_code(
-                                         n.office).id, number=n.number),  # type: ignore[arg-type]
+                                         n.office).id, record_office_id=n.record_office_id,
+                                         number=n.number),  # type: ignore[arg-type]
                                      actor=actor, action=action, unit=requested)
             except InvalidActionInput as exc:
                 return Refusal(InvalidActionInput, exc.kind)
         n.unit_id = assigned.id
+        record = self.record(n)
+        if assigned.kind == "office" and assigned.code != record and in_region(record, assigned.code):
+            n.record_office_id = None if assigned.code == n.office else assigned.id  # 提级直办 moves it up
         return None
 
     def calendar(self, m: ModelCase) -> Any:
