@@ -82,7 +82,7 @@ def _check_decision(ctx: ServiceContext, decision: str, action: str | None, reas
     ladder = [s.action for s in ctx.policy.ladder.steps]
     if decision == "change" and action not in ladder:
         raise InvalidActionInput(action="decide_pressure", field="action", kind="literal_error",
-                                 message=f"name the ladder action to take instead: one of {', '.join(ladder)}")
+                                 message=f"name the ladder action to take instead: {', '.join(ladder)}")
 
 
 def decide(ctx: ServiceContext, proposal_id: int, *, actor: Actor, decision: str,
@@ -133,8 +133,7 @@ def decide(ctx: ServiceContext, proposal_id: int, *, actor: Actor, decision: str
                     if taken == "step_up" else {"note": reason})
             service.act_in(session, case, taken, actor=actor, form=form, now=now,
                            authority="decide_pressure", data=data)
-        session.expunge(proposal)
-        return proposal
+    return proposal
 
 
 # -- the queues ------------------------------------------------------------------------------
@@ -242,7 +241,8 @@ def record_interview_held(ctx: ServiceContext, interview_id: int, *, actor: Acto
                                  message="write the minutes of the interview (约谈纪要)")
     if len(minutes) > MAX_MINUTES:
         raise InvalidActionInput(action="hold_interview", field="minutes", kind="string_too_long",
-                                 message=f"at most {MAX_MINUTES} characters", limits={"max_length": MAX_MINUTES})
+                                 message=f"at most {MAX_MINUTES} characters",
+                                 limits={"max_length": MAX_MINUTES})
     service = CaseService(ctx)
     now = ctx.now()
     if held_on > local_date(now):
@@ -273,5 +273,4 @@ def record_interview_held(ctx: ServiceContext, interview_id: int, *, actor: Acto
                      action="hold_interview", from_state=case.state, reason=minutes,
                      reason_redacted=interview.note_redacted,
                      data={"interview": interview_id, "held_on": held_on.isoformat()})
-        session.expunge(interview)
-        return interview
+    return interview
