@@ -30,7 +30,7 @@ from duban.config.settings import Settings, get_settings
 from duban.services.context import ServiceContext
 from duban.services.throttle import LoginThrottle
 from duban.services.users import secret_key
-from duban.web import casepages, pages
+from duban.web import casepages, pages, pressurepages
 from duban.web.render import CSP, Web, login_redirect
 from duban.web.session import LoginRequired
 
@@ -257,6 +257,7 @@ def create_app(ctx: ServiceContext, *, settings: Settings | None = None, secret:
         app.include_router(router, prefix="/api")
     app.include_router(pages.router)
     app.include_router(casepages.router)
+    app.include_router(pressurepages.router)
     app.mount("/static", StaticFiles(packages=[("duban.web", "static")]), name="static")
     install_error_handlers(app, page_error=web.error_page)
     install_openapi(app, ctx.labels, security_headers=SECURITY_HEADERS)

@@ -114,7 +114,7 @@ def decide(ctx: ServiceContext, proposal_id: int, *, actor: Actor, decision: str
                                        f"status_{proposal.status}", proposal.status))
         taken = proposal.action if decision == "confirm" else action
         if decision == "change" and taken == proposal.action:
-            raise InvalidActionInput(action="decide_pressure", field="action", kind="invalid_input",
+            raise InvalidActionInput(action="decide_pressure", field="action", kind="same_action",
                                      message="is the proposed action itself: confirm it instead")
         proposal.status = DECISIONS[decision]
         proposal.decided_by, proposal.decided_role, proposal.decided_at = actor.name, actor.role, now
@@ -261,7 +261,7 @@ def record_interview_held(ctx: ServiceContext, interview_id: int, *, actor: Acto
             raise ActionNotAllowed(case_number=case.number, action="hold_interview", state=case.state,
                                    allowed=[], reason=ctx.labels.pressure.get("interview_held", "held"))
         if held_on < local_date(interview.requested_at):
-            raise InvalidActionInput(action="hold_interview", field="held_on", kind="invalid_input",
+            raise InvalidActionInput(action="hold_interview", field="held_on", kind="before_decision",
                                      message="is before the interview was decided")
         interview.status = "held"
         interview.held_at = dt.datetime.combine(held_on, dt.time(), SHANGHAI).astimezone(dt.UTC)
