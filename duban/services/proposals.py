@@ -19,7 +19,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlmodel import Session, col
 
 from duban.clock import SHANGHAI, local_date
@@ -36,6 +36,26 @@ from duban.services.scope import may_act
 DECISIONS = {"confirm": "confirmed", "change": "changed", "dismiss": "dismissed"}
 MAX_REASON = 4000
 MAX_MINUTES = 20000
+
+
+def _facts(model: Any) -> list[Any]:
+    """A table's columns but its free text and the text's twin: what queues and decisions read
+    (a reader without the right to identity never has a raw text selected for them)."""
+    table = model.__table__
+    texts = {c.name.removesuffix("_redacted") for c in table.c if c.name.endswith("_redacted")}
+    return [c for c in table.c if c.name not in texts and not c.name.endswith("_redacted")]
+
+
+_PROPOSAL_FACTS = _facts(PressureProposal)
+_INTERVIEW_FACTS = _facts(Interview)
+
+
+def _update(session: Session, row: Any) -> None:
+    """Write a decided row by Core, and have the next audit event name it as it is now."""
+    table = type(row).__table__
+    values = row.model_dump(exclude={"id"})
+    session.connection().execute(update(table).where(table.c.id == row.id).values(**values))
+    cover_instance(session, row)
 
 
 def _allowed(ctx: ServiceContext, actor: Actor, key: str) -> None:
@@ -106,22 +126,22 @@ def decide(ctx: ServiceContext, proposal_id: int, *, actor: Actor, decision: str
         case = service.load_in(session, case_id, for_write=True)  # locked: one decision at a time
         if not may_act(session, actor, case):
             raise ItemNotFound("proposal", proposal_id)
-        proposal = session.scalars(select(PressureProposal).where(
-            col(PressureProposal.id) == proposal_id)).one()
-        if proposal.status != "open":
+        # Read after the case's lock, and without its reason (a raw text: never read here).
+        row = session.connection().execute(
+            select(*_PROPOSAL_FACTS).where(col(PressureProposal.id) == proposal_id)).mappings().one()
+        if row["status"] != "open":
             raise ActionNotAllowed(case_number=case.number, action="decide_pressure", state=case.state,
                                    allowed=[], reason=ctx.labels.pressure.get(
-                                       f"status_{proposal.status}", proposal.status))
-        taken = proposal.action if decision == "confirm" else action
-        if decision == "change" and taken == proposal.action:
+                                       f"status_{row['status']}", row["status"]))
+        taken = row["action"] if decision == "confirm" else action
+        if decision == "change" and taken == row["action"]:
             raise InvalidActionInput(action="decide_pressure", field="action", kind="same_action",
                                      message="is the proposed action itself: confirm it instead")
-        proposal.status = DECISIONS[decision]
-        proposal.decided_by, proposal.decided_role, proposal.decided_at = actor.name, actor.role, now
-        proposal.reason = reason
-        proposal.reason_redacted = redact_text(reason, case_identity(session, case_id)) if reason else ""
-        proposal.taken_action = taken or ""
-        cover_instance(session, proposal)  # named by the event below
+        proposal = PressureProposal(**{
+            **row, "status": DECISIONS[decision], "decided_by": actor.name, "decided_role": actor.role,
+            "decided_at": now, "reason": reason, "taken_action": taken or "",
+            "reason_redacted": redact_text(reason, case_identity(session, case_id)) if reason else ""})
+        _update(session, proposal)
         data: dict[str, Any] = {"proposal": proposal_id, "decision": decision, "proposed": proposal.action}
         if taken is None:
             _bump(session, case, now)
@@ -183,9 +203,9 @@ def proposal_queue(ctx: ServiceContext, *, actor: Actor, limit: int = 100
     _allowed(ctx, actor, "decide_pressure")
     today = ctx.today()
     with Session(ctx.engine) as session:
-        rows = list(session.execute(select(PressureProposal).where(col(PressureProposal.status) == "open")
-                                    .order_by(col(PressureProposal.proposed_at), col(PressureProposal.id)))
-                    .scalars())
+        rows = list(session.connection().execute(
+            select(*_PROPOSAL_FACTS).where(col(PressureProposal.status) == "open")
+            .order_by(col(PressureProposal.proposed_at), col(PressureProposal.id))))
         cases = _in_scope(session, actor, {p.case_id for p in rows})
         mine = [p for p in rows if p.case_id in cases]
         shown = mine[:limit]
@@ -198,7 +218,6 @@ def proposal_queue(ctx: ServiceContext, *, actor: Actor, limit: int = 100
             calendar = ctx.calendar_for(ctx.orgs.by_id(case.unit_id or case.office_id).code)
             late = int(calendar.workdays_between(case.deadline_on, today))
         unit = ctx.orgs.by_id(case.unit_id).name if case.unit_id else ""
-        assert p.id is not None
         items.append(ProposalItem(p.id, case.number, titles.get(p.case_id, ""), unit, p.action, p.step,
                                   p.episode, p.proposed_at, case.deadline_on, late))
     return items, len(mine)
@@ -216,15 +235,15 @@ def interviews_to_hold(ctx: ServiceContext, *, actor: Actor, limit: int = 100
     """Interviews (约谈) decided and not yet held, on the cases `actor` may act on, oldest first."""
     _allowed(ctx, actor, "hold_interview")
     with Session(ctx.engine) as session:
-        rows = list(session.execute(select(Interview).where(col(Interview.status) == "to_hold")
-                                    .order_by(col(Interview.requested_at), col(Interview.id))).scalars())
+        rows = list(session.connection().execute(
+            select(*_INTERVIEW_FACTS).where(col(Interview.status) == "to_hold")
+            .order_by(col(Interview.requested_at), col(Interview.id))))
         cases = _in_scope(session, actor, {r.case_id for r in rows})
         mine = [r for r in rows if r.case_id in cases]
         shown = mine[:limit]
         titles = _titles(session, ctx, sorted({r.case_id for r in shown}), actor)
     items = []
     for r in shown:
-        assert r.id is not None
         unit = ctx.orgs.by_id(r.unit_id).name if r.unit_id else ""
         items.append(InterviewItem(r.id, cases[r.case_id].number, titles.get(r.case_id, ""), unit,
                                    ctx.orgs.by_id(r.office_id).name, r.requested_at))
@@ -256,18 +275,19 @@ def record_interview_held(ctx: ServiceContext, interview_id: int, *, actor: Acto
         case = service.load_in(session, case_id, for_write=True)
         if not may_act(session, actor, case):
             raise ItemNotFound("interview", interview_id)
-        interview = session.scalars(select(Interview).where(col(Interview.id) == interview_id)).one()
-        if interview.status != "to_hold":
+        row = session.connection().execute(
+            select(*_INTERVIEW_FACTS).where(col(Interview.id) == interview_id)).mappings().one()
+        if row["status"] != "to_hold":
             raise ActionNotAllowed(case_number=case.number, action="hold_interview", state=case.state,
                                    allowed=[], reason=ctx.labels.pressure.get("interview_held", "held"))
-        if held_on < local_date(interview.requested_at):
+        if held_on < local_date(row["requested_at"]):
             raise InvalidActionInput(action="hold_interview", field="held_on", kind="before_decision",
                                      message="is before the interview was decided")
-        interview.status = "held"
-        interview.held_at = dt.datetime.combine(held_on, dt.time(), SHANGHAI).astimezone(dt.UTC)
-        interview.note = minutes
-        interview.note_redacted = redact_text(minutes, case_identity(session, case_id))
-        cover_instance(session, interview)
+        interview = Interview(**{
+            **row, "status": "held", "note": minutes,
+            "held_at": dt.datetime.combine(held_on, dt.time(), SHANGHAI).astimezone(dt.UTC),
+            "note_redacted": redact_text(minutes, case_identity(session, case_id))})
+        _update(session, interview)
         _bump(session, case, now)
         append_event(session, case, at=now, actor=actor.name, actor_role=actor.role,
                      action="hold_interview", from_state=case.state, reason=minutes,
