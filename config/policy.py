@@ -88,13 +88,28 @@ class ReportPolicy(BaseModel):
 LadderAction = Literal["remind", "copy_notice", "work_reminder", "interview", "public_notice", "step_up"]
 
 
+LadderMode = Literal["automatic", "propose"]
+# A step left without `mode`: the light ones fire by themselves, the heavy ones wait for a person.
+DEFAULT_MODES: dict[str, LadderMode] = {
+    "remind": "automatic", "copy_notice": "automatic", "work_reminder": "automatic",
+    "interview": "propose", "public_notice": "propose", "step_up": "propose"}
+
+
 class LadderStep(BaseModel):
     action: LadderAction
     after_workdays: int = Field(ge=0, le=250)  # working days after the deadline day; 0 = on it
     dispositions: list[str] | None = None  # only cases with one of these dispositions
-    # automatic: the engine fires the step; propose: people decide it (issue 13, point 3)
-    mode: Literal["automatic", "propose"] = "automatic"
+    # automatic: the sweep fires it; propose: the sweep records a proposal that a supervisor or
+    # leader confirms, changes or dismisses (duban.services.proposals).
+    mode: LadderMode = "automatic"
     source: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_mode(cls, data: object) -> object:
+        if isinstance(data, dict) and "mode" not in data and data.get("action") in DEFAULT_MODES:
+            return {**data, "mode": DEFAULT_MODES[data["action"]]}
+        return data
 
 
 class Ladder(BaseModel):
@@ -102,7 +117,15 @@ class Ladder(BaseModel):
 
     deadline_kinds: list[str] = Field(default_factory=lambda: ["handling"])
     steps: list[LadderStep]
+    # A raised disposition (step_up) never gives the unit more time: keep the running deadline,
+    # or take the earlier of it and the new disposition's limit ("shorter").
+    raise_deadline: Literal["keep", "shorter"] = "keep"
+    raise_deadline_source: str = ""
     source: str = ""
+
+    def mode_of(self, action: str) -> str:
+        """How the sweep treats a due step of `action` (not a ladder step: automatic)."""
+        return next((s.mode for s in self.steps if s.action == action), "automatic")
 
     @model_validator(mode="after")
     def _in_order(self) -> Ladder:
@@ -244,6 +267,8 @@ class Labels(BaseModel):
     report: dict[str, str] = Field(default_factory=dict)
     rates: dict[str, str] = Field(default_factory=dict)
     supervision: dict[str, str] = Field(default_factory=dict)
+    # Proposed ladder steps: modes, proposal states, decisions, interviews (duban.services.proposals).
+    pressure: dict[str, str] = Field(default_factory=dict)
     ledger: dict[str, str] = Field(default_factory=dict)
     # What a Prefect flow run reports (flows/reporting.py): count names and run messages.
     flows: dict[str, str] = Field(default_factory=dict)

@@ -21,7 +21,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from duban.accesslog import install as install_access_log_filter
-from duban.api import apidocs, auth, cases, meta, notifications, orgs
+from duban.api import apidocs, auth, cases, meta, notifications, orgs, pressure
 from duban.api.errors import Problem, field_message, is_api
 from duban.api.errors import install as install_error_handlers
 from duban.api.openapi import install as install_openapi
@@ -30,7 +30,7 @@ from duban.config.settings import Settings, get_settings
 from duban.services.context import ServiceContext
 from duban.services.throttle import LoginThrottle
 from duban.services.users import secret_key
-from duban.web import casepages, pages
+from duban.web import casepages, pages, pressurepages
 from duban.web.render import CSP, Web, login_redirect
 from duban.web.session import LoginRequired
 
@@ -252,10 +252,12 @@ def create_app(ctx: ServiceContext, *, settings: Settings | None = None, secret:
     app.state.ctx = ctx
     app.state.web = web = Web(ctx, secret or secret_key(settings), cookie_secure=settings.cookie_secure)
     app.state.login_throttle = LoginThrottle(ctx.now)
-    for router in (auth.router, cases.router, orgs.router, meta.router, notifications.router):
+    for router in (auth.router, cases.router, orgs.router, meta.router, notifications.router,
+                   pressure.router):
         app.include_router(router, prefix="/api")
     app.include_router(pages.router)
     app.include_router(casepages.router)
+    app.include_router(pressurepages.router)
     apidocs.install(app, title=app.title)  # before /static: its assets live under /static/apidocs
     app.mount("/static", StaticFiles(packages=[("duban.web", "static")]), name="static")
     install_error_handlers(app, page_error=web.error_page)

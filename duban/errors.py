@@ -3,6 +3,7 @@
     DubanError
     ├── CaseNotFound (LookupError)
     ├── OrgNotFound (LookupError)
+    ├── ItemNotFound (LookupError)  a proposal or interview that is not there, or not in scope
     ├── ActionNotAllowed        the action does not apply in the case's current state
     ├── InvalidActionInput (ValueError)  the action's form is incomplete or wrong
     ├── StaleCase               someone else changed the case first
@@ -48,6 +49,18 @@ class OrgNotFound(DubanError, LookupError):
     def __init__(self, ref: object) -> None:
         self.ref = ref  # as CaseNotFound: kept for the caller, not repeated in the message
         super().__init__("no office or unit has this code (单位不存在)")
+
+
+class ItemNotFound(DubanError, LookupError):
+    """A queue item (a pressure proposal, an interview) not there or outside the reader's scope."""
+
+    code = "item_not_found"
+    NAMES = {"proposal": "proposal (督促措施建议)", "interview": "interview (约谈)"}
+
+    def __init__(self, what: str, ref: object) -> None:
+        self.what = what
+        self.ref = ref  # as CaseNotFound: kept for the caller, not repeated in the message
+        super().__init__(f"no such {self.NAMES.get(what, what)}, or not yours to see (不存在，或您无权查看)")
 
 
 class ActionNotAllowed(DubanError):

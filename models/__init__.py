@@ -6,7 +6,7 @@ from duban.models.handling import Callback, Extension, HandlingReport, Objection
 from duban.models.importing import ImportedRow
 from duban.models.notification import Notification
 from duban.models.org import Org, OrgPublic
-from duban.models.pressure import CallbackTask, Interview, PressureStep
+from duban.models.pressure import CallbackTask, Interview, PressureProposal, PressureStep
 from duban.models.user import ApiToken, User
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "Objection",
     "Org",
     "OrgPublic",
+    "PressureProposal",
     "PressureStep",
     "RepeatContact",
     "Review",

@@ -27,8 +27,37 @@ class PressureStep(SQLModel, table=True):
     # verification awaiting callback), c<date> (a closing, for 回头看).
     episode: str = Field(max_length=24)
     step: str = Field(max_length=32)  # the action, or the reminder/sampling it stands for
-    outcome: str = Field(default="done", max_length=16)  # done | queued | skipped
+    outcome: str = Field(default="done", max_length=16)  # done | queued | skipped | proposed
     at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+class PressureProposal(SQLModel, table=True):
+    """A ladder step in "propose" mode that fell due: the engine proposes, a person decides.
+
+    One per (case, episode, step), beside the step's `PressureStep` row (outcome "proposed"). A
+    supervisor or leader confirms it (the action fires then, as them), changes it to another
+    ladder action, or dismisses it, with a reason; `taken_action` is what finally fired.
+    """
+
+    __tablename__ = "pressure_proposals"
+    __table_args__ = (
+        UniqueConstraint("case_id", "episode", "step"),
+        Index("ix_pressure_proposals_status", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    episode: str = Field(max_length=24)
+    step: str = Field(max_length=32)
+    action: str = Field(max_length=32)  # the ladder action proposed
+    proposed_at: dt.datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default="open", max_length=16)  # open | confirmed | changed | dismissed
+    decided_by: str = Field(default="", max_length=80)
+    decided_role: str = Field(default="", max_length=16)
+    decided_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    reason_redacted: str = Field(default="", sa_column=redacted_column())
+    taken_action: str = Field(default="", max_length=32)  # "" until confirmed or changed
 
 
 class Interview(SQLModel, table=True):
@@ -42,6 +71,7 @@ class Interview(SQLModel, table=True):
     office_id: int = Field(foreign_key="orgs.id")
     status: str = Field(default="to_hold", max_length=16)  # to_hold | held
     requested_at: dt.datetime = Field(sa_type=UTCDateTime)
+    # Held: the start of the day it was held (Asia/Shanghai), and its minutes (纪要) in `note`.
     held_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     note_redacted: str = Field(default="", sa_column=redacted_column())

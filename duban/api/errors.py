@@ -1,6 +1,7 @@
 """The one place where Duban's errors become HTTP answers (JSON for /api, a Chinese page otherwise).
 
     CaseNotFound, OrgNotFound        404  (also what may not be seen: scope hides, never explains)
+    ItemNotFound                     404  (a proposal or interview, as a case)
     ActionNotAllowed                 409  with allowed_actions
     StaleCase, AvoidanceViolation    409
     InvalidActionInput, bad request  422  naming the field
@@ -38,6 +39,7 @@ from duban.errors import (
     ConfigError,
     DubanError,
     InvalidActionInput,
+    ItemNotFound,
     OrgNotFound,
     PermissionDenied,
     StaleCase,
@@ -55,6 +57,7 @@ EXTRA_FIELD_MESSAGE = "holds a field this request does not take (the OpenAPI sch
 STATUS: list[tuple[type[DubanError], int]] = [
     (CaseNotFound, 404),
     (OrgNotFound, 404),
+    (ItemNotFound, 404),
     (ActionNotAllowed, 409),
     (StaleCase, 409),
     (AvoidanceViolation, 409),
@@ -109,6 +112,8 @@ def problem_for(exc: DubanError, labels: Labels) -> Problem:
     problem = Problem(status=status, code=exc.code, message=str(exc), message_zh="")
     if isinstance(exc, CaseNotFound | OrgNotFound):
         zh = _fmt(zh, ref=exc.ref)
+    elif isinstance(exc, ItemNotFound):
+        zh = _fmt(zh, what=labels.fields.get(exc.what, exc.what))
     elif isinstance(exc, ActionNotAllowed):
         allowed = "、".join(labels.of("actions", a) for a in exc.allowed) or errors.get("none_allowed", "")
         zh = _fmt(zh, state=labels.of("states", exc.state), action=labels.of("actions", exc.action),

@@ -260,20 +260,24 @@ class CaseService:
             return self._apply(session, case, action, actor=actor, parsed=parsed, now=self.ctx.now())
 
     def act_in(self, session: Session, case: Case, action: str, *, actor: Actor,
-               form: dict[str, Any] | None = None, now: dt.datetime | None = None) -> Case:
+               form: dict[str, Any] | None = None, now: dt.datetime | None = None,
+               authority: str | None = None, data: dict[str, Any] | None = None) -> Case:
         """Perform an action inside a transaction the caller holds (from `transaction()`).
 
         For batches: the deadline sweep acts on a chunk of cases in one transaction, having
         loaded (and on PostgreSQL locked) them itself. Same checks as `act`, no version check.
+        `authority`: the `[roles]` key whose roles may fire it instead of the action's own (a
+        proposal confirmed under decide_pressure); `data`: added to the audit event's data.
         """
         return self._apply(session, case, action, actor=actor, parsed=parse_form(action, form),
-                           now=now or self.ctx.now())
+                           now=now or self.ctx.now(), authority=authority, data=data)
 
     def _apply(self, session: Session, case: Case, action: str, *, actor: Actor, parsed: Any,
-               now: dt.datetime) -> Case:
-        roles = self.ctx.policy.roles.get(action, [])
+               now: dt.datetime, authority: str | None = None,
+               data: dict[str, Any] | None = None) -> Case:
+        roles = self.ctx.policy.roles.get(authority or action, [])
         if actor.role not in roles:
-            raise PermissionDenied(action=action, role=actor.role, allowed_roles=roles)
+            raise PermissionDenied(action=authority or action, role=actor.role, allowed_roles=roles)
         mode = acts_as(session, actor, case)
         if mode is None or (mode == "unit" and not self._may(actor, action, case, mode)):
             if not may_see(session, actor, case):
@@ -299,6 +303,8 @@ class CaseService:
         step = Step(session=session, case=case, ctx=self.ctx, actor=actor, action=action,
                     form=parsed, now=now)
         HANDLERS[action](step)
+        if data:
+            step.data.update(data)
         pressure.refresh(case, action=action, calendar=calendar_of(session, self.ctx, case),
                          policy=self.ctx.policy, today=today)
         case.version += 1

@@ -157,8 +157,27 @@ def step_up(step: Step) -> None:
     if raised == "escalate":
         _assign(step, _default_unit(step, "escalate"), chosen=False)
     step.data["disposition"] = raised
-    step.handling_limit()
+    _raised_limit(step)
     notify_unit(step, "step_up")
+
+
+def _raised_limit(step: Step) -> None:
+    """A raise never gives the unit more time (policy [ladder] raise_deadline): the running
+    deadline stays, with its episode (the ladder goes on, as after an extension), unless "shorter"
+    and the raised disposition's own limit from today ends earlier: then that limit starts."""
+    case = step.case
+    running = case.deadline_on if case.deadline_kind == "handling" else None
+    if running is None:
+        step.handling_limit()
+        return
+    if step.ctx.policy.ladder.raise_deadline == "shorter":
+        assert case.disposition is not None
+        limit = step.ctx.policy.handling_limit(case.disposition, case.priority)
+        if due_date(step.calendar, start=step.today, days=limit.days, unit=limit.unit).date < running:
+            step.handling_limit()
+            step.data["deadline_to"] = str(case.deadline_on)
+            return
+    step.data["deadline_kept"] = str(running)
 
 
 def object_(step: Step) -> None:

@@ -32,6 +32,7 @@ TWINS: dict[str, tuple[tuple[str, str], ...]] = {
     "extensions": (("reason", "reason_redacted"),),
     "objections": (("reason", "reason_redacted"),),
     "interviews": (("note", "note_redacted"),),
+    "pressure_proposals": (("reason", "reason_redacted"),),
     "audit_events": (("reason", "reason_redacted"),),
 }
 

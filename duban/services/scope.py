@@ -79,3 +79,8 @@ def acts_as(session: Session, actor: Actor, case: Case) -> str | None:
 
 def may_act(session: Session, actor: Actor, case: Case) -> bool:
     return acts_as(session, actor, case) is not None
+
+
+def holds(session: Session, actor: Actor, case: Case) -> bool:
+    """Whether the actor's office holds the case: it decides what presses its handler."""
+    return acts_as(session, actor, case) == "office"

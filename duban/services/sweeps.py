@@ -10,7 +10,8 @@ through it in chunks, each one write transaction:
 - cases only changing colour get one Core UPDATE for the chunk (colour changes are not actions:
   no audit event, see docs/engine.md);
 - cases with a step due go through `CaseService.act_in` (state machine, roles, handler, audit
-  event, outbox rows), and the step is recorded.
+  event, outbox rows), and the step is recorded; a step whose policy mode is "propose" is not
+  fired: it is recorded as a proposal for a person to decide (duban.services.proposals).
 
 A sweep killed halfway leaves whole chunks done and the rest still due: the next run completes it.
 A chunk that fails is retried case by case; a case that still fails is logged and looked at again
@@ -36,6 +37,7 @@ from duban.services.cases import CaseService
 from duban.services.context import ENGINE_ACTOR, ServiceContext
 from duban.services.persist import WRITE_COLUMNS, fetch_cases
 from duban.services.pressure import Facts, Fired, Plan, plan
+from duban.services.proposals import propose_in
 from duban.workcal import WorkCalendar
 
 log = logging.getLogger(__name__)
@@ -52,12 +54,14 @@ class SweepResult:
     visited: int = 0
     recoloured: int = 0
     steps: Counter[str] = field(default_factory=Counter)
+    proposed: Counter[str] = field(default_factory=Counter)  # steps left to a person's decision
     failed: list[tuple[int, str]] = field(default_factory=list)
     chunks: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return {"today": self.today.isoformat(), "visited": self.visited,
                 "recoloured": self.recoloured, "steps": dict(self.steps),
+                "proposed": dict(self.proposed),
                 "failed": len(self.failed), "chunks": self.chunks}
 
 
@@ -127,6 +131,7 @@ class DeadlineSweep:
         self.result.visited += tally.visited
         self.result.recoloured += tally.recoloured
         self.result.steps.update(tally.steps)
+        self.result.proposed.update(tally.proposed)
 
     def _chunk_in(self, session: Session, ids: list[int], tally: SweepResult) -> None:
         query = select(*FACT_COLUMNS).where(col(Case.id).in_(ids),
@@ -196,15 +201,21 @@ class DeadlineSweep:
             if not result.due:
                 break
             due = result.due[0]
+            propose = due.action is not None and self.ctx.policy.ladder.mode_of(due.action) == "propose"
             mark: dict[str, object] = {"case_id": case.id, "episode": due.episode, "step": due.step,
-                    "outcome": "done" if due.action else "skipped", "at": self.now}
+                    "outcome": "proposed" if propose else "done" if due.action else "skipped",
+                    "at": self.now}
             if due.action is not None:
                 cover(session, PressureStep, mark)  # written with the chunk, named by its event
-                self.service.act_in(session, case, due.action, actor=ENGINE_ACTOR,
-                                    form=self._form(due.action), now=self.now)
+                if propose:
+                    propose_in(session, case, episode=due.episode, step=due.step, action=due.action,
+                               now=self.now)
+                else:
+                    self.service.act_in(session, case, due.action, actor=ENGINE_ACTOR,
+                                        form=self._form(due.action), now=self.now)
             steps.append(mark)
             fired.add((due.episode, due.step))
-            tally.steps[due.step] += 1
+            (tally.proposed if propose else tally.steps)[due.step] += 1
             result = plan(Facts.of(case), fired=fired,
                           calendar=self._calendar(case.unit_id, case.office_id),
                           policy=self.ctx.policy, today=self.today)

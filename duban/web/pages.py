@@ -20,6 +20,7 @@ from duban.api.errors import field_message
 from duban.errors import AuthenticationFailed, InvalidActionInput, PermissionDenied, TooManyAttempts
 from duban.notify.listing import OFFICE_ROLES, count_mail, list_mail
 from duban.services.dashboard import dashboard
+from duban.services.proposals import open_proposal_count
 from duban.services.queries import CaseRow, scope_for
 from duban.services.reading import list_cases
 from duban.services.throttle import change_password_counted, sign_in
@@ -210,7 +211,8 @@ def dashboard_page(request: Request) -> Response:
         failed_mail = list_mail(web.ctx, viewer.actor, status="failed", limit=SECTION_SIZE)
         failed_count = count_mail(web.ctx, viewer.actor, status="failed")
     return web.render(request, "dashboard.html", viewer=viewer, board=board, scope_name=viewer.org.name,
-                      failed_mail=failed_mail, failed_count=failed_count)
+                      failed_mail=failed_mail, failed_count=failed_count,
+                      proposal_count=open_proposal_count(web.ctx, actor=viewer.actor))
 
 
 def _reports_html() -> Any | None:

@@ -254,7 +254,7 @@ class CaseModel:
                 if refused is not None:
                     return refused
             n.disposition = raised
-            self._handling(n, today)
+            self._raised(n, today)
         elif action == "object":
             n.unit_id = None
             n.disposition = None
@@ -345,6 +345,17 @@ class CaseModel:
     def _handling(self, n: ModelCase, today: dt.date) -> None:
         assert n.disposition is not None
         self._limit(n, "handling", self.policy.handling_limit(n.disposition, n.priority), today)
+
+    def _raised(self, n: ModelCase, today: dt.date) -> None:
+        """A raise keeps the running handling deadline ([ladder] raise_deadline "keep"), or with
+        "shorter" takes the raised disposition's limit when that ends earlier."""
+        if n.deadline_kind != "handling" or n.deadline_on is None:
+            self._handling(n, today)
+        elif self.policy.ladder.raise_deadline == "shorter":
+            assert n.disposition is not None
+            limit = self.policy.handling_limit(n.disposition, n.priority)
+            if due_date(self.calendar(n), start=today, days=limit.days, unit=limit.unit).date < n.deadline_on:
+                self._handling(n, today)
 
     @staticmethod
     def _clear(n: ModelCase) -> None:

@@ -11,6 +11,7 @@ a second sweep at the same moment must do nothing (nothing sent twice).
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import uuid
 from collections.abc import Callable
@@ -314,6 +315,11 @@ class CaseLives(RuleBasedStateMachine):
         for i, m in enumerate(self.cases):
             for done in self._events(m.id)[m.audit_seq:]:
                 assert (done.actor, done.actor_role) == (ENGINE_ACTOR.name, ENGINE_ACTOR.role)
+                if done.action == "propose_pressure":  # left to a person's decision: the case stays
+                    assert done.from_state == done.to_state == m.state
+                    m = self.cases[i] = dataclasses.replace(m, version=m.version + 1,
+                                                            audit_seq=m.audit_seq + 1)
+                    continue
                 fields = {"reason": done.reason} if done.action == "step_up" else {}
                 outcome = self.model.predict(m, done.action, actor=ENGINE_ACTOR,
                                              form=Form(fields, True), expected_version=None, now=now)
@@ -322,7 +328,8 @@ class CaseLives(RuleBasedStateMachine):
                 m = self.cases[i] = outcome
         once = self._snapshot()
         again = run_deadline_sweep(self.ctx)
-        assert sum(again.steps.values()) == 0 and self._snapshot() == once, "a second sweep did more"
+        assert sum(again.steps.values()) + sum(again.proposed.values()) == 0, "a second sweep did more"
+        assert self._snapshot() == once, "a second sweep did more"
         for m in self.cases:  # and over the days: each ladder step once per limit
             engine = [e for e in self._events(m.id)  # the sweep's (staff may hold the engine role)
                       if e.actor == ENGINE_ACTOR.name and e.action in LADDER_ACTIONS]

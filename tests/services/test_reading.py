@@ -36,6 +36,7 @@ SUMMARY_REDACTED = "（保密）（电话（保密））称尾款未付，100%_�
 RAW = {"cases": ("title", "summary"), "repeat_contacts": ("title",), "handling_reports": ("text",),
        "reviews": ("reasons",), "callbacks": ("note",), "extensions": ("reason",),
        "objections": ("reason",), "interviews": ("note",), "audit_events": ("reason",),
+       "pressure_proposals": ("reason",),
        "complainants": ("name", "phone", "address")}
 RAW_COLUMN = re.compile("|".join(rf'"?\b{table}"?\."?{column}\b"?(?!_)'
                                  for table, columns in RAW.items() for column in columns))
@@ -236,6 +237,9 @@ def _overdue_sweeps(ctx: ServiceContext) -> None:
 
 
 def test_the_engines_mail_names_the_complainant_to_the_office_only(ctx: ServiceContext) -> None:
+    ctx.policy = ctx.policy.model_copy(deep=True)
+    for step in ctx.policy.ladder.steps:  # 约谈 fired by the engine: the office gets its mail
+        step.mode = "automatic"
     _handed_to_a_unit(ctx)
     _overdue_sweeps(ctx)
     with Session(ctx.engine) as session:

@@ -12,12 +12,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from duban.clock import SimulatedClock, parse_local
-from duban.models import AuditEvent, Case, Interview, Notification, PressureStep
+from duban.models import AuditEvent, Case, Interview, Notification, PressureProposal, PressureStep
 from duban.services import CaseService, ServiceContext
 from duban.services import pressure_actions as pa
 from duban.services.sweeps import run_deadline_sweep
 from duban.states.definition import LADDER_ACTIONS
-from tests.factories import DISPATCHER, transferred, unit_actor, world
+from tests.factories import DISPATCHER, registered, transferred, unit_actor, world
 
 LADDER_AND_RAISE = {*LADDER_ACTIONS, "step_up"}
 
@@ -49,12 +49,21 @@ def case_of(ctx: ServiceContext, number: str) -> Case:
     return CaseService(ctx).get(number)
 
 
+def all_automatic(ctx: ServiceContext) -> ServiceContext:
+    """The ladder with every step fired by the engine (the packaged policy proposes the heavy ones)."""
+    ctx.policy = ctx.policy.model_copy(deep=True)
+    for step in ctx.policy.ladder.steps:
+        step.mode = "automatic"
+    return ctx
+
+
 def many_due(ctx: ServiceContext, n: int) -> list[str]:
     """n cases transferred on 2023-03-01 (5 working days: due 03-08), priority enterprise."""
     return [transferred(ctx, title=f"拖欠工程款第{i}件") for i in range(n)]
 
 
 def test_the_ladder_climbs_step_by_step_on_its_working_days(ctx: ServiceContext) -> None:
+    all_automatic(ctx)
     number = transferred(ctx)
     assert case_of(ctx, number).deadline_on == dt.date(2023, 3, 8)
     fired_on: dict[str, dt.date] = {}
@@ -72,17 +81,19 @@ def test_the_ladder_climbs_step_by_step_on_its_working_days(ctx: ServiceContext)
     assert fired_on["public_notice"] == fired_on["step_up"] == dt.date(2023, 3, 29)
     case = case_of(ctx, number)
     assert (case.state, case.disposition) == ("supervised", "supervise")
-    assert case.deadline_seq == 3  # triage, handling, handling after the raise
-    # The raised disposition started a new episode: its own reminder, once more.
-    assert events(ctx)[(case.id, "remind")] == 2
-    assert events(ctx)[(case.id, "copy_notice")] == 2
+    # The raise kept the running deadline (policy raise_deadline "keep"), so its episode too: the
+    # ladder does not start again, and the unit got no new time for being late.
+    assert case.deadline_seq == 2 and case.deadline_on == dt.date(2023, 3, 8)
+    assert events(ctx)[(case.id, "remind")] == 1
+    assert events(ctx)[(case.id, "copy_notice")] == 1
     with Session(ctx.engine) as session:
         assert session.scalar(select(func.count()).select_from(Interview)) == 1
         episodes = set(session.scalars(select(PressureStep.episode).where(PressureStep.step == "remind")))
-    assert episodes == {"h2", "h3"}
+    assert episodes == {"h2"}
 
 
 def test_each_step_queues_the_notices_it_implies(ctx: ServiceContext) -> None:
+    all_automatic(ctx)
     transferred(ctx, unit="GS-LZ-CG-SWJ")  # a county bureau: its government is the county's
     for day in ("2023-03-09", "2023-03-13", "2023-03-15", "2023-03-22", "2023-03-29"):
         at(ctx, f"{day} 08:30")
@@ -104,6 +115,7 @@ def test_each_step_queues_the_notices_it_implies(ctx: ServiceContext) -> None:
 
 
 def test_unit_mail_never_names_the_complainant_unless_they_agreed(ctx: ServiceContext) -> None:
+    all_automatic(ctx)
     # The clerk wrote the name and phone into the title: it still must not reach the unit.
     transferred(ctx, title="测试反映人（19900123456）反映拖欠工程款")
     transferred(ctx, title="同意公开的反映人王五反映拖欠工程款", complainant_name="王五",
@@ -185,7 +197,7 @@ def test_an_extension_keeps_the_episode_so_steps_already_fired_stay_fired(ctx: S
 
 def test_two_sweeps_racing_fire_each_step_and_write_each_email_once(ctx: ServiceContext) -> None:
     many_due(ctx, 40)
-    at(ctx, "2023-03-22 08:30")  # remind, copy_notice, work_reminder and interview all due
+    at(ctx, "2023-03-22 08:30")  # remind, copy_notice, work_reminder and (proposed) interview due
     barrier = threading.Barrier(2)
     results = []
     errors: list[BaseException] = []
@@ -203,13 +215,16 @@ def test_two_sweeps_racing_fire_each_step_and_write_each_email_once(ctx: Service
     for t in threads:
         t.join()
     assert not errors
-    fired = events(ctx)
+    fired = events(ctx, LADDER_AND_RAISE | {"propose_pressure"})
     assert len(fired) == 40 * 4 and set(fired.values()) == {1}
     assert sum((r.steps for r in results), Counter()) == Counter(
-        {"remind": 40, "copy_notice": 40, "work_reminder": 40, "interview": 40})
+        {"remind": 40, "copy_notice": 40, "work_reminder": 40})
+    assert sum((r.proposed for r in results), Counter()) == Counter({"interview": 40})
+    with Session(ctx.engine) as session:
+        proposals = session.execute(select(PressureProposal.case_id, PressureProposal.action)).all()
+    assert sorted(proposals) == [(i, "interview") for i in range(1, 41)]
     kinds = Counter(n.kind for n in notifications(ctx))
-    assert kinds == {"remind": 40, "copy_notice": 40, "work_reminder": 40, "interview_office": 40,
-                     "interview_unit": 40}
+    assert kinds == {"remind": 40, "copy_notice": 40, "work_reminder": 40}
 
 
 def test_a_sweep_killed_after_its_first_chunk_resumes_without_doubles(ctx: ServiceContext) -> None:
@@ -256,9 +271,8 @@ def test_a_case_the_engine_cannot_act_on_does_not_stall_the_others(
 
 def test_key_supervised_cases_owe_a_progress_report_every_half_month(ctx: ServiceContext) -> None:
     service = CaseService(ctx)
-    number = transferred(ctx, priority="normal")  # key-supervised: 60 days to solve it
-    case = service.act(number, "step_up", actor=DISPATCHER, form={"reason": "难度大"})
-    case = service.act(number, "step_up", actor=DISPATCHER, form={"reason": "硬骨头，重点督办"})
+    number = registered(ctx, priority="normal")  # key-supervised: 60 days to solve it
+    case = service.act(number, "key_supervise", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
     assert case.state == "key_supervised"
     assert case.progress_due_on == dt.date(2023, 3, 16)  # 15 days (半月), a working day
     at(ctx, "2023-03-16 08:30")
