@@ -115,9 +115,8 @@ def _sequences(facts: Facts, policy: Policy) -> list[Sequence]:
         allowed = _triggers(facts.state)
         found.append((ladder_episode(facts.deadline_seq), facts.deadline_on, [
             (step.action, step.action, step.after_workdays) for step in policy.ladder.steps
-            # e.g. no step_up from a returned case: it is not defined there, so not applied;
-            # a step in "propose" mode is not the engine's to fire: people decide it
-            if step.action in allowed and step.mode == "automatic"
+            # e.g. no step_up from a returned case: it is not defined there, so not applied
+            if step.action in allowed
             and (step.dispositions is None or facts.disposition in step.dispositions)]))
     if facts.state == _KEY and facts.progress_due_on is not None:
         found.append((progress_episode(facts.progress_due_on), facts.progress_due_on, [

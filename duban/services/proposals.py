@@ -31,7 +31,7 @@ from duban.services.cases import CaseService
 from duban.services.context import ENGINE_ACTOR, Actor, ServiceContext
 from duban.services.persist import WRITE_COLUMNS, fetch_cases, insert_row, track
 from duban.services.redaction import case_identity, redact_text
-from duban.services.scope import holds
+from duban.services.scope import holds, speaks_for
 
 DECISIONS = {"confirm": "confirmed", "change": "changed", "dismiss": "dismissed"}
 MAX_REASON = 4000
@@ -232,13 +232,16 @@ def open_proposal_count(ctx: ServiceContext, *, actor: Actor) -> int | None:
 
 def interviews_to_hold(ctx: ServiceContext, *, actor: Actor, limit: int = 100
                        ) -> tuple[list[InterviewItem], int]:
-    """Interviews (约谈) decided and not yet held, on the cases `actor` may act on, oldest first."""
+    """Interviews (约谈) decided and not yet held by `actor`'s office (or one below it), oldest first."""
     _allowed(ctx, actor, "hold_interview")
     with Session(ctx.engine) as session:
         rows = list(session.connection().execute(
             select(*_INTERVIEW_FACTS).where(col(Interview.status) == "to_hold")
             .order_by(col(Interview.requested_at), col(Interview.id))))
-        cases = _in_scope(session, actor, {r.case_id for r in rows})
+        rows = [r for r in rows if speaks_for(session, actor, r.office_id)]  # it holds them
+        found = fetch_cases(session, select(*WRITE_COLUMNS).where(
+            col(Case.id).in_(sorted({r.case_id for r in rows}) or [0])), for_write=False)
+        cases = {c.id: c for c in found if c.id is not None}
         mine = [r for r in rows if r.case_id in cases]
         shown = mine[:limit]
         titles = _titles(session, ctx, sorted({r.case_id for r in shown}), actor)
@@ -273,10 +276,10 @@ def record_interview_held(ctx: ServiceContext, interview_id: int, *, actor: Acto
         if case_id is None:
             raise ItemNotFound("interview", interview_id)
         case = service.load_in(session, case_id, for_write=True)
-        if not holds(session, actor, case):  # the office that holds the case decides
-            raise ItemNotFound("interview", interview_id)
         row = session.connection().execute(
             select(*_INTERVIEW_FACTS).where(col(Interview.id) == interview_id)).mappings().one()
+        if not speaks_for(session, actor, row["office_id"]):  # the office that holds the interview
+            raise ItemNotFound("interview", interview_id)
         if row["status"] != "to_hold":
             raise ActionNotAllowed(case_number=case.number, action="hold_interview", state=case.state,
                                    allowed=[], reason=ctx.labels.pressure.get("interview_held", "held"))

@@ -81,6 +81,14 @@ def may_act(session: Session, actor: Actor, case: Case) -> bool:
     return acts_as(session, actor, case) is not None
 
 
+def speaks_for(session: Session, actor: Actor, office_id: int) -> bool:
+    """Whether an office actor speaks for `office_id`: it is that office or one above it."""
+    if actor.role == "unit":
+        return False
+    region = region_of(session, actor)
+    return region is None or in_region(_code(session, office_id), region)
+
+
 def holds(session: Session, actor: Actor, case: Case) -> bool:
     """Whether the actor's office holds the case: it decides what presses its handler."""
     return acts_as(session, actor, case) == "office"

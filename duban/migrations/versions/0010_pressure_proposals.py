@@ -1,7 +1,7 @@
 """pressure that people decide: proposals of the escalation ladder
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-04 15:40:00
 
 A ladder step in "propose" mode (policy [[ladder.steps]] mode) is not fired by the sweep: it is
@@ -18,7 +18,7 @@ from alembic import op
 import duban.models.base
 
 revision = '0010'
-down_revision = '0007'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
