@@ -27,6 +27,7 @@ class OrgRow:
     email: str = ""
     head_email: str = ""
     autonomous: bool = False
+    leader_email: str = ""  # 同级政府分管领导 (抄告)
 
 
 # A province, one city with one county, and the units that handle and get complained about.
@@ -42,9 +43,12 @@ ORGS = [
     OrgRow("GS-LZ-ZJJ", "兰州市住建局", "bureau", "city", "GS-LZ", "兰州市", "gs-lz-zjj@duban.example"),
     OrgRow("GS-LZ-CG", "城关区办", "office", "county", "GS-LZ", "城关区", "gs-lz-cg@duban.example"),
     OrgRow("GS-LZ-CG-GOV", "城关区人民政府", "government", "county", "GS-LZ-CG", "城关区",
-           "gs-lz-cg-gov@duban.example", "gs-lz-cg-gov.head@duban.example"),
+           "gs-lz-cg-gov@duban.example", "gs-lz-cg-gov.head@duban.example",
+           leader_email="gs-lz-cg-gov.deputy@duban.example"),
     OrgRow("GS-LZ-CG-ZJJ", "城关区住建局", "bureau", "county", "GS-LZ-CG", "城关区",
-           "gs-lz-cg-zjj@duban.example", "gs-lz-cg-zjj.head@duban.example"),
+           "gs-lz-cg-zjj@duban.example", "gs-lz-cg-zjj.head@duban.example",
+           leader_email="gs-lz-cg-gov.fg-zjj@duban.example"),
+    # No contacts on file: 抄告 and 重要工作提示 have nobody distinct to go to.
     OrgRow("GS-LZ-CG-SWJ", "城关区水务局", "bureau", "county", "GS-LZ-CG", "城关区",
            "gs-lz-cg-swj@duban.example"),
     OrgRow("GS-LX", "临夏州办", "office", "city", "GS", "临夏回族自治州", autonomous=True),

@@ -128,8 +128,19 @@ def _default_unit(step: Step, disposition: str) -> OrgInfo:
     )
 
 
+def carry_missed_deadline(step: Step) -> None:
+    """A raise of a late case starts a new limit, but the unit missed the one it had: the case
+    keeps counting overdue from that one until the unit reports (deadlines.counted_deadline)."""
+    case = step.case
+    if case.deadline_kind == "handling" and case.deadline_on is not None and case.deadline_on < step.today:
+        if case.missed_deadline_on is None or case.deadline_on < case.missed_deadline_on:
+            case.missed_deadline_on = case.deadline_on
+        step.data["missed_deadline_on"] = case.missed_deadline_on.isoformat()
+
+
 def dispatch(step: Step, disposition: str) -> None:
     unit = step.org(step.form.unit) if step.form.unit else _default_unit(step, disposition)
+    carry_missed_deadline(step)  # 提级直办 of a case already late below
     step.case.disposition = disposition
     step.case.dispatched_at = step.now
     _assign(step, unit, chosen=bool(step.form.unit))
@@ -147,6 +158,7 @@ def step_up(step: Step) -> None:
     if raised == "escalate":
         _assign(step, _default_unit(step, "escalate"), chosen=False)
     step.data["disposition"] = raised
+    carry_missed_deadline(step)
     step.handling_limit()
     notify_unit(step, "step_up")
 

@@ -13,6 +13,8 @@ from duban.models import Org
 from duban.services.directory import directory_for
 
 _FIELDS = ("name", "kind", "level", "region_name", "email", "head_email", "autonomous")
+# Contacts a spec may leave out (older org files): empty means "none on file".
+_CONTACTS = ("leader_email",)
 
 
 def install_orgs(engine: Engine, specs: Iterable[Any]) -> int:
@@ -29,6 +31,8 @@ def install_orgs(engine: Engine, specs: Iterable[Any]) -> int:
                                                 level=spec.level)
             for name in _FIELDS:
                 setattr(org, name, getattr(spec, name))
+            for name in _CONTACTS:
+                setattr(org, name, getattr(spec, name, None) or "")
             org.parent_id = parent.id if parent else None
             session.add(org)
             session.flush()

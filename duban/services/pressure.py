@@ -21,7 +21,7 @@ from functools import cache
 from typing import Any
 
 from duban.config.policy import Policy
-from duban.deadlines import due_date, warning_of
+from duban.deadlines import counted_deadline, due_date, warning_of
 from duban.states.definition import HANDLING_STATES
 from duban.states.machine import triggers
 from duban.workcal import WorkCalendar
@@ -47,11 +47,13 @@ class Facts:
     deadline_on: dt.date | None
     deadline_seq: int
     progress_due_on: dt.date | None
+    missed_deadline_on: dt.date | None = None
 
     @classmethod
     def of(cls, case: Any) -> Facts:
         return cls(case.id, case.state, case.disposition, case.deadline_kind, case.deadline_start,
-                   case.deadline_on, case.deadline_seq or 0, case.progress_due_on)
+                   case.deadline_on, case.deadline_seq or 0, case.progress_due_on,
+                   case.missed_deadline_on)
 
 
 @dataclass(frozen=True)
@@ -92,8 +94,11 @@ def plan(facts: Facts, *, fired: Fired | AbstractSet[tuple[str, str]] | None,
     that keeps sweeps correct: `look_again_on` is never later than the next real event; earlier
     only costs a visit. A set (days not known) is read as a mapping whose days are unknown.
     """
-    warning = warning_of(deadline_on=facts.deadline_on, deadline_start=facts.deadline_start,
-                         today=today, calendar=calendar, policy=policy)
+    # The colour counts from a deadline missed before a raise (counted_deadline); the ladder
+    # from the running limit (its episode).
+    warning = warning_of(deadline_on=counted_deadline(facts.deadline_on, facts.missed_deadline_on),
+                         deadline_start=facts.deadline_start, today=today, calendar=calendar,
+                         policy=policy)
     result = Plan(warning.colour)
     days = [warning.changes_on] if warning.changes_on else []
     for episode, base, steps in _sequences(facts, policy):
@@ -196,6 +201,8 @@ def refresh(case: Any, *, action: str | None, calendar: WorkCalendar, policy: Po
                                             unit=limit.unit).date
     else:
         case.progress_due_on = None
+    if case.state not in _HANDLING:  # the unit reported (or the case left its hands): handled
+        case.missed_deadline_on = None
     result = plan(Facts.of(case), fired=None, calendar=calendar, policy=policy, today=today)
     case.warning = result.warning
     case.sweep_due_on = result.look_again_on
