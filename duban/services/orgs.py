@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -48,3 +49,36 @@ def org_by_code(session: Session, code: str) -> Org:
     if org is None:
         raise OrgNotFound(code)
     return org
+
+
+_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Who each ladder contact is, for messages (the step that writes to them).
+CONTACTS = {"head_email": "主要负责同志 (重要工作提示)", "leader_email": "同级政府分管领导 (抄告)"}
+
+
+def set_contacts(engine: Engine, code: str, **contacts: str | None) -> Org:
+    """Record whom the ladder writes to for an org: `head_email` (its top official, 重要工作提示)
+    and `leader_email` (the same-level government's leader in charge of it, 抄告). None keeps
+    a contact, "" clears it. A contact must be a plain address and not the org's own mailbox,
+    which its 催办 already reaches (such a notice would not be sent: pressure_actions)."""
+    with Session(engine) as session:
+        org = org_by_code(session, code)
+        for name, address in contacts.items():
+            if name not in CONTACTS:
+                raise ConfigError(source="orgs", key=name,
+                                  message=f"not a contact; use {', '.join(CONTACTS)}")
+            if address is None:
+                continue
+            address = address.strip()
+            if address and not _ADDRESS.match(address):
+                raise ConfigError(source="orgs", key=name,
+                                  message="must be a plain e-mail address, name@domain (须为电子邮箱地址)")
+            if address and address == org.email:
+                raise ConfigError(source="orgs", key=name,
+                                  message=f"is the org's own mailbox: {CONTACTS[name]} must be a "
+                                          "person of its own (不能与单位邮箱相同)")
+            setattr(org, name, address)
+        session.add(org)
+        session.commit()
+        session.refresh(org)
+        return org
