@@ -11,7 +11,7 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, SQLModel, func, select
 
 from duban.clock import local_date
-from duban.deadlines import apply_limit, clear_limit, due_date, recompute
+from duban.deadlines import apply_limit, clear_limit, counted_deadline, due_date, recompute
 from duban.errors import InvalidActionInput
 from duban.models import Callback, Case, Extension, HandlingReport, Objection, Review
 from duban.services.auditrows import cover_instance
@@ -229,8 +229,11 @@ def _report(step: Step, kind: str) -> None:
     if kind != "progress" and step.case.deadline_on is not None:
         # Whether the handling limit was kept, fixed in the audit trail when the report comes in:
         # the on-time closure rate (duban.reports) reads it, since the limit is cleared at close.
-        step.data["due_on"] = step.case.deadline_on.isoformat()
-        step.data["late"] = step.today > step.case.deadline_on
+        # A deadline missed before a raise is the one kept or not: a raise buys no punctuality.
+        due = counted_deadline(step.case.deadline_on, step.case.missed_deadline_on)
+        assert due is not None
+        step.data["due_on"] = due.isoformat()
+        step.data["late"] = step.today > due
 
 
 def submit_report(step: Step) -> None:

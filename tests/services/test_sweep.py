@@ -86,10 +86,14 @@ def test_the_ladder_climbs_step_by_step_on_its_working_days(ctx: ServiceContext)
 LADDER_DAYS = ("2023-03-09", "2023-03-13", "2023-03-15", "2023-03-22", "2023-03-29", "2023-03-30")
 
 
-def not_sent(ctx: ServiceContext, action: str) -> list[str]:
+def session_events(ctx: ServiceContext, action: str) -> list[AuditEvent]:
     with Session(ctx.engine) as session:
-        rows = session.scalars(select(AuditEvent).where(AuditEvent.action == action)).all()
-    return [e.data.get("not_sent", "") for e in rows]
+        return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action)
+                                    .order_by(AuditEvent.id)))
+
+
+def not_sent(ctx: ServiceContext, action: str) -> list[str]:
+    return [e.data.get("not_sent", "") for e in session_events(ctx, action)]
 
 
 def test_each_step_queues_the_notices_it_implies(ctx: ServiceContext) -> None:
@@ -411,6 +415,8 @@ def test_a_raise_never_takes_a_late_case_off_the_overdue_count(ctx: ServiceConte
                          form={"text": "已办结"})
     assert case_of(ctx, number).missed_deadline_on is None  # handled: no longer counted overdue
     assert overdue()[:3] == (0, [], [])
+    reported = [e.data for e in session_events(ctx, "submit_report")]
+    assert reported == [{"report_kind": "final", "due_on": "2023-03-08", "late": True}]  # not on time
 
 
 def test_a_returned_key_supervised_case_keeps_its_half_monthly_progress_reports(
