@@ -27,12 +27,13 @@ from duban.states.machine import triggers
 from duban.workcal import WorkCalendar
 
 _HANDLING = {s.value for s in HANDLING_STATES}
+# (episode, step) -> the day it went out; None: recorded skipped (sweeps.DeadlineSweep._fired)
+Fired = dict[tuple[str, str], dt.date | None]
+
 
 def owes_progress(state: str, disposition: str | None) -> bool:
     """半月内专报 is owed by a key-supervised case while a unit handles it (returned included)."""
     return disposition == "key_supervise" and state in _HANDLING
-# (episode, step) -> the day it went out; None: recorded skipped (sweeps.DeadlineSweep._fired)
-Fired = dict[tuple[str, str], dt.date | None]
 
 
 @dataclass(frozen=True)

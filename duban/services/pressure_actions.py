@@ -3,7 +3,9 @@
 Each is an internal transition (the state stays): it records why in the audit event and queues
 the notices it implies in the same transaction (催办 to the unit, 抄告 to the same-level
 government's leader, 重要工作提示 to the unit's top official, 约谈 recorded for the office to hold,
-通报 to the unit and the government). Registered in `handlers.HANDLERS`.
+通报 to the unit and the government). Registered in `handlers.HANDLERS`. 抄告 and 重要工作提示
+reach people from the org directory; with nobody distinct to write to, the step is taken but its
+event says why no mail went (`data["not_sent"]`).
 """
 
 from __future__ import annotations
@@ -45,10 +47,14 @@ def notify_unit(step: Any, kind: str) -> None:
     notify(step, kind, to=_unit(step), audience="unit")
 
 
-def _ladder(step: Any, notices: list[tuple[str, str, Org | None]]) -> None:
+def _record(step: Any) -> None:
     step.reason = getattr(step.form, "note", "") or ""
     step.data["episode"] = ladder_episode(step.case.deadline_seq)
     step.data["overdue_workdays"] = overdue_workdays(step)
+
+
+def _ladder(step: Any, notices: list[tuple[str, str, Org | None]]) -> None:
+    _record(step)
     sent: set[str] = set()
     for kind, audience, org in notices:
         address = address_of(org, audience)
@@ -73,9 +79,7 @@ def _person(step: Any, kind: str, audience: str, *, to: Org | None, unit: Org | 
     """One notice to a person named in the directory (抄告, 重要工作提示) for the unit's case:
     written only when the directory has their address and it is not one the unit's own mail
     goes to, so a step never lands twice in the same inbox."""
-    step.reason = getattr(step.form, "note", "") or ""
-    step.data["episode"] = ladder_episode(step.case.deadline_seq)
-    step.data["overdue_workdays"] = overdue_workdays(step)
+    _record(step)
     if unit is None or not address:
         _not_sent(step, unit, who, "not_sent_no_contact")
     elif address in not_to:
