@@ -123,6 +123,23 @@ def test_each_step_queues_the_notices_it_implies(ctx: ServiceContext) -> None:
     assert not_sent(ctx, "copy_notice") == [""] and not_sent(ctx, "work_reminder") == [""]
 
 
+def test_a_provincial_departments_copy_notice_goes_to_the_province_leader_in_charge_of_it(
+        ctx: ServiceContext) -> None:
+    transferred(ctx, unit="GS-FGW", title="省级项目审批久拖不办", subject_name="省级项目",
+                subject_org_code=None)
+    for day in LADDER_DAYS[:3]:
+        at(ctx, f"{day} 08:30")
+        run_deadline_sweep(ctx)
+    sent = [(n.kind, n.audience, n.to_address) for n in notifications(ctx)]
+    assert sent == [("remind", "unit", "gs-fgw@duban.example"),
+                    ("copy_notice", "government", "gs-gov.fg-fgw@duban.example"),
+                    ("work_reminder", "unit_head", "gs-fgw.head@duban.example")]
+    with Session(ctx.engine) as session:
+        copy = session.scalars(select(Notification).where(Notification.kind == "copy_notice")).one()
+        assert session.get(Org, copy.org_id).code == "GS-GOV"  # written to the province government
+    assert "测试反映人" not in copy.body  # a government leader never reads the complainant
+
+
 def test_a_government_units_copy_notice_and_work_reminder_go_to_two_people_not_its_mailbox(
         ctx: ServiceContext) -> None:
     transferred(ctx, unit="GS-LZ-CG-GOV")
