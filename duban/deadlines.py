@@ -47,6 +47,15 @@ def apply_limit(case: Any, calendar: WorkCalendar, *, kind: str, limit: Limit, s
     case.deadline_provisional = answer.provisional
 
 
+def counted_deadline(deadline_on: dt.date | None, missed_deadline_on: dt.date | None) -> dt.date | None:
+    """The deadline a case answers for in colours and overdue counts: the one its unit missed on
+    this handling run when a raise has started a new limit since (cases.missed_deadline_on), so
+    pressure never makes a late case look on time; else the running one."""
+    if missed_deadline_on is not None and (deadline_on is None or missed_deadline_on < deadline_on):
+        return missed_deadline_on
+    return deadline_on
+
+
 def clear_limit(case: Any) -> None:
     case.deadline_kind = None
     case.deadline_start = None

@@ -117,6 +117,10 @@ class Case(CaseBase, table=True):
                                                          server_default="none", index=True))
     sweep_due_on: dt.date | None = Field(default=None, index=True)
     progress_due_on: dt.date | None = None
+    # The deadline a unit missed on this handling run when a raise (step_up, 提级直办) started a
+    # new limit: the case still counts overdue from it (deadlines.counted_deadline) until the unit
+    # reports. None when no raise has carried a missed deadline.
+    missed_deadline_on: dt.date | None = Field(default=None, index=True)
 
     return_count: int = 0
     repeat_count: int = 0

@@ -14,7 +14,9 @@ class OrgBase(SQLModel):
     level: str = Field(max_length=16, index=True)  # province | city | county
     region_name: str = Field(default="", max_length=60)
     email: str = Field(default="", max_length=200)
-    head_email: str = Field(default="", max_length=200)
+    head_email: str = Field(default="", max_length=200)  # its top official (主要负责同志): 重要工作提示
+    # The same-level government's leader in charge of this org (同级政府分管领导): 抄告.
+    leader_email: str = Field(default="", max_length=200)
     autonomous: bool = False
 
 

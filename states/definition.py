@@ -83,10 +83,15 @@ TRANSITIONS: list[dict] = [
         "conditions": ["has_pending_extension"],
     },
     {"trigger": "reassign", "source": HANDLING_STATES, "dest": None},
+    # 半月内专报 belongs to the disposition 重点督办: a returned key-supervised case still owes it.
     {"trigger": "report_progress", "source": S.KEY_SUPERVISED, "dest": None},
+    {"trigger": "report_progress", "source": S.RETURNED, "dest": None,
+     "conditions": ["key_supervised_disposition"]},
     *({"trigger": action, "source": HANDLING_STATES, "dest": None} for action in LADDER_ACTIONS),
     # 半月内专报: a key-supervised case whose progress report is due or late.
     {"trigger": "remind_progress", "source": S.KEY_SUPERVISED, "dest": None},
+    {"trigger": "remind_progress", "source": S.RETURNED, "dest": None,
+     "conditions": ["key_supervised_disposition"]},
     {"trigger": "submit_report", "source": HANDLING_STATES, "dest": S.REPORTED},
     {"trigger": "approve", "source": S.REPORTED, "dest": S.VERIFIED},
     {"trigger": "send_back", "source": S.REPORTED, "dest": S.RETURNED},

@@ -46,6 +46,10 @@ class CaseAdapter:
     def has_pending_extension(self, **_: Any) -> bool:
         return self.ctx.pending_extension(self.case)
 
+    def key_supervised_disposition(self, **_: Any) -> bool:
+        # Progress reports follow the disposition (重点督办), not the state it is in now.
+        return bool(self.case.disposition == "key_supervise")
+
     def handled_by_a_unit(self, **_: Any) -> bool:
         # A referred case's result is the commission's; revisits reopen only units' work.
         return self.case.unit_id is not None and self.case.disposition != "refer"

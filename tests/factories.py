@@ -27,6 +27,7 @@ class OrgRow:
     email: str = ""
     head_email: str = ""
     autonomous: bool = False
+    leader_email: str = ""  # 同级政府分管领导 (抄告)
 
 
 # A province, one city with one county, and the units that handle and get complained about.
@@ -34,7 +35,8 @@ ORGS = [
     OrgRow("GS", "省办", "office", "province", None, "甘肃省", "gs@duban.example", "gs.head@duban.example"),
     OrgRow("GS-GOV", "甘肃省人民政府", "government", "province", "GS", "甘肃省"),
     OrgRow("GS-JW", "省纪委监委", "commission", "province", "GS", "甘肃省"),
-    OrgRow("GS-FGW", "省发展改革委", "department", "province", "GS", "甘肃省", "gs-fgw@duban.example"),
+    OrgRow("GS-FGW", "省发展改革委", "department", "province", "GS", "甘肃省", "gs-fgw@duban.example",
+           "gs-fgw.head@duban.example", leader_email="gs-gov.fg-fgw@duban.example"),
     OrgRow("GS-LZ", "兰州市办", "office", "city", "GS", "兰州市", "gs-lz@duban.example"),
     OrgRow("GS-LZ-GOV", "兰州市人民政府", "government", "city", "GS-LZ", "兰州市", "gs-lz-gov@duban.example",
            "gs-lz-gov.head@duban.example"),
@@ -42,9 +44,12 @@ ORGS = [
     OrgRow("GS-LZ-ZJJ", "兰州市住建局", "bureau", "city", "GS-LZ", "兰州市", "gs-lz-zjj@duban.example"),
     OrgRow("GS-LZ-CG", "城关区办", "office", "county", "GS-LZ", "城关区", "gs-lz-cg@duban.example"),
     OrgRow("GS-LZ-CG-GOV", "城关区人民政府", "government", "county", "GS-LZ-CG", "城关区",
-           "gs-lz-cg-gov@duban.example", "gs-lz-cg-gov.head@duban.example"),
+           "gs-lz-cg-gov@duban.example", "gs-lz-cg-gov.head@duban.example",
+           leader_email="gs-lz-cg-gov.deputy@duban.example"),
     OrgRow("GS-LZ-CG-ZJJ", "城关区住建局", "bureau", "county", "GS-LZ-CG", "城关区",
-           "gs-lz-cg-zjj@duban.example", "gs-lz-cg-zjj.head@duban.example"),
+           "gs-lz-cg-zjj@duban.example", "gs-lz-cg-zjj.head@duban.example",
+           leader_email="gs-lz-cg-gov.fg-zjj@duban.example"),
+    # No contacts on file: 抄告 and 重要工作提示 have nobody distinct to go to.
     OrgRow("GS-LZ-CG-SWJ", "城关区水务局", "bureau", "county", "GS-LZ-CG", "城关区",
            "gs-lz-cg-swj@duban.example"),
     OrgRow("GS-LX", "临夏州办", "office", "city", "GS", "临夏回族自治州", autonomous=True),

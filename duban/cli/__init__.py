@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from duban.cli import admin, bench, calendar, cases, db, demo, privacy, reports, serve, states, users
+from duban.cli import admin, bench, calendar, cases, db, demo, orgs, privacy, reports, serve, states, users
 from duban.cli.engine import register as register_engine_commands
 from duban.flows.common import quiet_prefect_defaults
 
@@ -18,6 +18,7 @@ app.command("demo")(demo.demo)
 reports.register(app)  # report, board, import, export
 app.command("serve")(serve.serve)
 app.add_typer(users.app, name="user")
+app.add_typer(orgs.app, name="org")
 app.add_typer(admin.audit_app, name="audit")
 app.add_typer(db.app, name="db")
 app.add_typer(privacy.app, name="privacy")

@@ -50,8 +50,10 @@ class OrgSpec:
     parent_code: str | None
     region_name: str
     email: str
-    head_email: str | None
+    head_email: str | None  # its top official (主要负责同志): 重要工作提示
     autonomous: bool
+    # The same-level government's leader in charge of it (同级政府分管领导): 抄告.
+    leader_email: str | None = None
 
     @property
     def region_code(self) -> str:
@@ -103,6 +105,8 @@ def validate_orgs(orgs: Sequence[OrgSpec], *, source: str = SOURCE) -> None:
             raise bad(f"email {org.email!r} is not a plain ASCII address")
         if org.head_email is not None and not _EMAIL.match(org.head_email):
             raise bad(f"head_email {org.head_email!r} is not a plain ASCII address")
+        if org.leader_email is not None and not _EMAIL.match(org.leader_email):
+            raise bad(f"leader_email {org.leader_email!r} is not a plain ASCII address")
         if org.parent_code is None:
             roots += 1
             if org.kind != "office" or org.level != "province" or roots > 1:
@@ -255,11 +259,18 @@ class _Expander:
         if not isinstance(name, str) or not name.strip():
             raise self._error(code, "name must be a non-empty string")
         local = code.lower()
-        head = f"{local}.head@{self.domain}" if kind in ("office", "government") else None
+        # Every org but the commission has a top official on file; a handling unit also has the
+        # same-level government's leader in charge of it (its deputy head for a government).
+        head = f"{local}.head@{self.domain}" if kind != "commission" else None
+        leader = None
+        if kind == "government":
+            leader = f"{local}.deputy@{self.domain}"
+        elif kind in ("bureau", "department") and parent is not None:
+            leader = f"{parent.lower()}-gov.fg-{code.rsplit('-', 1)[-1].lower()}@{self.domain}"
         return OrgSpec(
             code=code, name=name, kind=kind, level=here.level, parent_code=parent,
             region_name=here.name, email=f"{local}@{self.domain}", head_email=head,
-            autonomous=here.autonomous,
+            autonomous=here.autonomous, leader_email=leader,
         )
 
     def _names(self, region: Mapping[str, Any], where: str, defaults: Mapping[str, Any]) -> dict[str, str]:

@@ -117,8 +117,12 @@ def enqueue(
     now: dt.datetime,
     case: Case | None = None,
     dedupe_key: str | None = None,
+    address: str | None = None,
 ) -> None:
     """Render and write one notification in the caller's transaction.
+
+    `address`: a person's address the caller looked up (a ladder contact), instead of the one
+    `address_of` gives for the org and audience.
 
     A recipient without an address is written as `failed` with the reason, so that it shows in
     `duban notify list --failed` instead of vanishing.
@@ -137,7 +141,7 @@ def enqueue(
     else:
         context.update(twins)
     subject, body = ctx.templates.render(kind, context)
-    address = address_of(to, audience)
+    address = address_of(to, audience) if address is None else address
     row: dict[str, Any] = dict(
         case_id=case.id if case else None, kind=kind, audience=audience,
         org_id=to.id if to else None, to_address=address, subject=subject, body=body,

@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from duban.clock import local_date
 from duban.deadlines import warning_colour
-from duban.reports.figures import CASES, C, Scope, open_deadlines, overdue_by_org, scope_of
+from duban.reports.figures import CASES, C, Scope, open_deadlines, overdue_by_org, past_limit, scope_of
 from duban.reports.model import Board, WarningLine
 from duban.services.context import ServiceContext
 from duban.services.reading import report_title
@@ -54,11 +54,12 @@ def warning_lines(ctx: ServiceContext, conn: Any, scope: Scope, at: dt.datetime)
 def red_cases(conn: Any, scope: Scope, at: dt.datetime, limit: int) -> list[dict[str, Any]]:
     """The overdue open cases, longest overdue first."""
     today = local_date(at)
+    missed = func.coalesce(C.missed_deadline_on, C.deadline_on)  # the deadline it answers for
     query = (select(C.number, report_title(CASES), C.state, C.unit_id, C.office_id, C.deadline_kind,
-                    C.deadline_on, C.priority)
-             .where(C.closed_at.is_(None), C.deadline_on < today, C.received_at <= at,
+                    missed.label("deadline_on"), C.priority)
+             .where(C.closed_at.is_(None), past_limit(today), C.received_at <= at,
                     scope.clause())
-             .order_by(C.deadline_on, C.number).limit(limit))
+             .order_by(missed, C.number).limit(limit))
     out = []
     for row in conn.execute(query):
         responsible = row.unit_id or row.office_id

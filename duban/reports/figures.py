@@ -155,7 +155,18 @@ def overdue_at(p: Period, on: dt.date) -> ColumnElement[bool]:
     A case with a running limit is open now (closing clears the limit), so "open at the end" comes
     down to `closed_at IS NULL`, the condition of the small partial index ix_cases_open_deadline.
     """
-    return and_(C.closed_at.is_(None), C.deadline_on < on, C.received_at < p.end)
+    return and_(C.closed_at.is_(None), past_limit(on), C.received_at < p.end)
+
+
+def past_limit(on: dt.date) -> ColumnElement[bool]:
+    """Past its running limit on `on`, or past one it missed before a raise started a new one
+    (cases.missed_deadline_on; deadlines.counted_deadline): pressure never hides a late case."""
+    return or_(C.deadline_on < on, C.missed_deadline_on < on)
+
+
+def within_limit(on: dt.date) -> ColumnElement[bool]:
+    """The converse of `past_limit` for a case with a running limit."""
+    return and_(C.deadline_on >= on, or_(C.missed_deadline_on.is_(None), C.missed_deadline_on >= on))
 
 
 class rarely(FunctionElement[Any]):  # noqa: N801  (reads as a SQL function)
@@ -506,7 +517,7 @@ def responsible() -> Any:
 def overdue_by_org(conn: Connection, scope: Scope, at: dt.datetime) -> dict[int, int]:
     """Open cases past their limit on `at`'s day, per responsible org: red needs no calendar."""
     query = (select(responsible(), func.count())
-             .where(C.closed_at.is_(None), C.deadline_on < local_date(at), C.received_at <= at,
+             .where(C.closed_at.is_(None), past_limit(local_date(at)), C.received_at <= at,
                     scope.clause())
              .group_by(responsible()))
     return {int(org): int(n) for org, n in conn.execute(query)}
@@ -521,7 +532,7 @@ def open_deadlines(conn: Connection, scope: Scope, at: dt.datetime) -> list[Dead
     """
     org = responsible()
     query = (select(org, C.deadline_start, C.deadline_on, func.count())
-             .where(C.closed_at.is_(None), C.deadline_on >= local_date(at), C.received_at <= at,
+             .where(C.closed_at.is_(None), within_limit(local_date(at)), C.received_at <= at,
                     scope.clause())
              .group_by(org, C.deadline_start, C.deadline_on))
     return [DeadlineGroup(int(r), s, d, int(n)) for r, s, d, n in conn.execute(query)]

@@ -15,7 +15,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
-from duban.deadlines import warning_colour
+from duban.deadlines import counted_deadline, warning_colour
 from duban.models import Case, Org, Subject
 from duban.services.context import Actor, ServiceContext
 from duban.services.queries import CaseFilter, CaseRow, scope_clauses, scope_for
@@ -48,7 +48,7 @@ def dashboard(ctx: ServiceContext, viewer: Actor, *, overdue_limit: int = 50) ->
         # The colour is the same for every open case with the same limit and calendar: counted
         # once per distinct (deadline, start, org), not once per case.
         limits = _grouped(flt, col(Case.deadline_on), col(Case.deadline_start), _OFFICE.code,
-                          _UNIT.code).where(col(Case.state).not_in(finals))
+                          _UNIT.code, col(Case.missed_deadline_on)).where(col(Case.state).not_in(finals))
         by_kind = session.execute(counts).all()
         by_limit = session.execute(limits).all()
         flagged = (_grouped(flt).join(_SUBJECT, col(Case.subject_id) == _SUBJECT.c.id)
@@ -63,9 +63,10 @@ def dashboard(ctx: ServiceContext, viewer: Actor, *, overdue_limit: int = 50) ->
         levels[level] += n
         dispositions[disposition or "none"] += n
         states[state] += n
-    for deadline_on, deadline_start, office_code, unit_code, n in by_limit:
+    for deadline_on, deadline_start, office_code, unit_code, missed_on, n in by_limit:
         board.open += n
-        warnings[warning_colour(deadline_on=deadline_on, deadline_start=deadline_start, today=today,
+        warnings[warning_colour(deadline_on=counted_deadline(deadline_on, missed_on),
+                                deadline_start=deadline_start, today=today,
                                 calendar=ctx.calendar_for(unit_code or office_code), policy=ctx.policy)] += n
     board.by_level, board.by_disposition = dict(levels), dict(dispositions)
     board.by_state, board.by_warning = dict(states), dict(warnings)

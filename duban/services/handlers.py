@@ -11,7 +11,7 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, SQLModel, func, select
 
 from duban.clock import local_date
-from duban.deadlines import apply_limit, clear_limit, due_date, recompute
+from duban.deadlines import apply_limit, clear_limit, counted_deadline, due_date, recompute
 from duban.errors import InvalidActionInput
 from duban.models import Callback, Case, Extension, HandlingReport, Objection, Review
 from duban.services.auditrows import cover_instance
@@ -138,8 +138,19 @@ def _default_unit(step: Step, disposition: str) -> OrgInfo:
     )
 
 
+def carry_missed_deadline(step: Step) -> None:
+    """A raise of a late case starts a new limit, but the unit missed the one it had: the case
+    keeps counting overdue from that one until the unit reports (deadlines.counted_deadline)."""
+    case = step.case
+    if case.deadline_kind == "handling" and case.deadline_on is not None and case.deadline_on < step.today:
+        if case.missed_deadline_on is None or case.deadline_on < case.missed_deadline_on:
+            case.missed_deadline_on = case.deadline_on
+        step.data["missed_deadline_on"] = case.missed_deadline_on.isoformat()
+
+
 def dispatch(step: Step, disposition: str) -> None:
     unit = step.org(step.form.unit) if step.form.unit else _default_unit(step, disposition)
+    carry_missed_deadline(step)  # 提级直办 of a case already late below
     step.case.disposition = disposition
     step.case.dispatched_at = step.now
     _assign(step, unit, chosen=bool(step.form.unit))
@@ -157,6 +168,7 @@ def step_up(step: Step) -> None:
     if raised == "escalate":
         _assign(step, _default_unit(step, "escalate"), chosen=False)
     step.data["disposition"] = raised
+    carry_missed_deadline(step)
     _raised_limit(step)
     notify_unit(step, "step_up")
 
@@ -246,8 +258,11 @@ def _report(step: Step, kind: str) -> None:
     if kind != "progress" and step.case.deadline_on is not None:
         # Whether the handling limit was kept, fixed in the audit trail when the report comes in:
         # the on-time closure rate (duban.reports) reads it, since the limit is cleared at close.
-        step.data["due_on"] = step.case.deadline_on.isoformat()
-        step.data["late"] = step.today > step.case.deadline_on
+        # A deadline missed before a raise is the one kept or not: a raise buys no punctuality.
+        due = counted_deadline(step.case.deadline_on, step.case.missed_deadline_on)
+        assert due is not None
+        step.data["due_on"] = due.isoformat()
+        step.data["late"] = step.today > due
 
 
 def submit_report(step: Step) -> None:

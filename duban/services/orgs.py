@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -13,6 +14,8 @@ from duban.models import Org
 from duban.services.directory import directory_for
 
 _FIELDS = ("name", "kind", "level", "region_name", "email", "head_email", "autonomous")
+# Contacts a spec may leave out (older org files): empty means "none on file".
+_CONTACTS = ("leader_email",)
 
 
 def install_orgs(engine: Engine, specs: Iterable[Any]) -> int:
@@ -29,6 +32,8 @@ def install_orgs(engine: Engine, specs: Iterable[Any]) -> int:
                                                 level=spec.level)
             for name in _FIELDS:
                 setattr(org, name, getattr(spec, name))
+            for name in _CONTACTS:
+                setattr(org, name, getattr(spec, name, None) or "")
             org.parent_id = parent.id if parent else None
             session.add(org)
             session.flush()
@@ -44,3 +49,36 @@ def org_by_code(session: Session, code: str) -> Org:
     if org is None:
         raise OrgNotFound(code)
     return org
+
+
+_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Who each ladder contact is, for messages (the step that writes to them).
+CONTACTS = {"head_email": "主要负责同志 (重要工作提示)", "leader_email": "同级政府分管领导 (抄告)"}
+
+
+def set_contacts(engine: Engine, code: str, **contacts: str | None) -> Org:
+    """Record whom the ladder writes to for an org: `head_email` (its top official, 重要工作提示)
+    and `leader_email` (the same-level government's leader in charge of it, 抄告). None keeps
+    a contact, "" clears it. A contact must be a plain address and not the org's own mailbox,
+    which its 催办 already reaches (such a notice would not be sent: pressure_actions)."""
+    with Session(engine) as session:
+        org = org_by_code(session, code)
+        for name, address in contacts.items():
+            if name not in CONTACTS:
+                raise ConfigError(source="orgs", key=name,
+                                  message=f"not a contact; use {', '.join(CONTACTS)}")
+            if address is None:
+                continue
+            address = address.strip()
+            if address and not _ADDRESS.match(address):
+                raise ConfigError(source="orgs", key=name,
+                                  message="must be a plain e-mail address, name@domain (须为电子邮箱地址)")
+            if address and address == org.email:
+                raise ConfigError(source="orgs", key=name,
+                                  message=f"is the org's own mailbox: {CONTACTS[name]} must be a "
+                                          "person of its own (不能与单位邮箱相同)")
+            setattr(org, name, address)
+        session.add(org)
+        session.commit()
+        session.refresh(org)
+        return org

@@ -8,24 +8,32 @@ on a case is derived here, so the service layer (after every action) and the swe
 Episodes: a ladder step fires once per case per running limit ("h<deadline_seq>"; a new limit
 starts a new episode, an extension does not), a progress reminder once per progress period
 ("p<due date>"). What fired is recorded as `PressureStep` rows, UNIQUE per (case, episode, step).
+A sweep fires at most one step per case and episode: the one the case has reached (`catch_up`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 from duban.config.policy import Policy
-from duban.deadlines import due_date, warning_of
-from duban.states.definition import HANDLING_STATES, CaseState
+from duban.deadlines import counted_deadline, due_date, warning_of
+from duban.states.definition import HANDLING_STATES
 from duban.states.machine import triggers
 from duban.workcal import WorkCalendar
 
 _HANDLING = {s.value for s in HANDLING_STATES}
-_KEY = CaseState.KEY_SUPERVISED.value
-Fired = set[tuple[str, str]]  # (episode, step)
+# (episode, step) -> the day it went out; None: recorded skipped (sweeps.DeadlineSweep._fired)
+Fired = dict[tuple[str, str], dt.date | None]
+
+
+def owes_progress(state: str, disposition: str | None) -> bool:
+    """半月内专报 is owed by a key-supervised case while a unit handles it (returned included)."""
+    return disposition == "key_supervise" and state in _HANDLING
 
 
 @dataclass(frozen=True)
@@ -40,11 +48,13 @@ class Facts:
     deadline_on: dt.date | None
     deadline_seq: int
     progress_due_on: dt.date | None
+    missed_deadline_on: dt.date | None = None
 
     @classmethod
     def of(cls, case: Any) -> Facts:
         return cls(case.id, case.state, case.disposition, case.deadline_kind, case.deadline_start,
-                   case.deadline_on, case.deadline_seq or 0, case.progress_due_on)
+                   case.deadline_on, case.deadline_seq or 0, case.progress_due_on,
+                   case.missed_deadline_on)
 
 
 @dataclass(frozen=True)
@@ -76,35 +86,82 @@ def fire_on(calendar: WorkCalendar, day: dt.date, after_workdays: int) -> dt.dat
     return day if after_workdays == 0 else calendar.add_workdays(day, after_workdays).date
 
 
-def plan(facts: Facts, *, fired: Fired | None, calendar: WorkCalendar, policy: Policy,
-         today: dt.date) -> Plan:
+def plan(facts: Facts, *, fired: Fired | AbstractSet[tuple[str, str]] | None,
+         calendar: WorkCalendar, policy: Policy, today: dt.date) -> Plan:
     """Colour, steps due today and the next day to look again.
 
     `fired` None means "not read": nothing is reported due, and steps whose day has come count as
     due today in `look_again_on`, so the next sweep looks (with what fired) and decides. The rule
     that keeps sweeps correct: `look_again_on` is never later than the next real event; earlier
-    only costs a visit.
+    only costs a visit. A set (days not known) is read as a mapping whose days are unknown.
     """
-    warning = warning_of(deadline_on=facts.deadline_on, deadline_start=facts.deadline_start,
-                         today=today, calendar=calendar, policy=policy)
+    # The colour counts from a deadline missed before a raise (counted_deadline); the ladder
+    # from the running limit (its episode).
+    warning = warning_of(deadline_on=counted_deadline(facts.deadline_on, facts.missed_deadline_on),
+                         deadline_start=facts.deadline_start, today=today, calendar=calendar,
+                         policy=policy)
     result = Plan(warning.colour)
     days = [warning.changes_on] if warning.changes_on else []
     for episode, base, steps in _sequences(facts, policy):
-        for step, action, after in steps:  # in firing order: days never decrease along it
-            if fired is not None and (episode, step) in fired:
-                continue
-            on = fire_on(calendar, base, after)
-            if fired is not None and on <= today:
-                result.due.append(Due(action, episode, step))
-                continue
-            days.append(on)  # the next one of this sequence; the rest come later still
-            break
-    result.due = _latest_reminder_only(result.due)
+        if fired is None:
+            if steps:
+                days.append(fire_on(calendar, base, steps[0][2]))
+            continue
+        due, next_on = catch_up(episode, base, steps, fired=fired, calendar=calendar, today=today)
+        result.due.extend(due)
+        if next_on is not None:
+            days.append(next_on)
     result.look_again_on = min(days) if days else None
     return result
 
 
 Sequence = tuple[str, dt.date, list[tuple[str, str, int]]]  # episode, day counted from, steps
+
+
+def catch_up(episode: str, base: dt.date, steps: list[tuple[str, str, int]], *,
+             fired: Fired | AbstractSet[tuple[str, str]], calendar: WorkCalendar,
+             today: dt.date) -> tuple[list[Due], dt.date | None]:
+    """One sequence's steps due today (at most one fires) and the day of its next step.
+
+    A step's day is `after_workdays` after `base`, but never before the step recorded before it
+    plus the policy's gap between the two (at least one working day). So after a gap (first start
+    on old data, downtime, a new policy) only the step the case has reached now fires; the ones
+    it passed are recorded as skipped, and the next one follows as far after the catch-up day as
+    the policy spaces them: pressure resumes at its own pace instead of bursting. Read day by
+    day, nothing changes: each step falls on its own day, one per sweep, and two steps the policy
+    puts on one day follow on consecutive working days.
+    """
+    recorded = [i for i, (step, _, _) in enumerate(steps) if (episode, step) in fired]
+    last = max(recorded, default=-1)
+    prev_on: dt.date | None = None  # the day the latest step before this one went out
+    prev_after = 0
+    reached: list[Due] = []
+    for i, (step, action, after) in enumerate(steps):  # in firing order
+        if (episode, step) in fired:
+            day = _day_recorded(fired, (episode, step))
+            if day is not None:  # went out (a skipped step applied no pressure: it spaces nothing)
+                prev_on, prev_after = day, after
+            continue
+        if i < last:  # passed over: a later step already went out (e.g. a step added by policy)
+            reached.append(Due(None, episode, step))
+            continue
+        on = fire_on(calendar, base, after)
+        if prev_on is not None:
+            on = max(on, fire_on(calendar, prev_on, max(after - prev_after, 1)))
+        if on > today:
+            return _only_the_latest(reached), on
+        reached.append(Due(action, episode, step))
+        prev_on, prev_after = on, after  # the next one is spaced from this one's day
+    return _only_the_latest(reached), None
+
+
+def _day_recorded(fired: Fired | AbstractSet[tuple[str, str]], key: tuple[str, str]) -> dt.date | None:
+    return fired.get(key) if isinstance(fired, Mapping) else None
+
+
+def _only_the_latest(reached: list[Due]) -> list[Due]:
+    """Of the steps a case has reached, the latest fires; the earlier ones are recorded skipped."""
+    return [Due(None, d.episode, d.step) for d in reached[:-1]] + reached[-1:]
 
 
 def _sequences(facts: Facts, policy: Policy) -> list[Sequence]:
@@ -118,7 +175,7 @@ def _sequences(facts: Facts, policy: Policy) -> list[Sequence]:
             # e.g. no step_up from a returned case: it is not defined there, so not applied
             if step.action in allowed
             and (step.dispositions is None or facts.disposition in step.dispositions)]))
-    if facts.state == _KEY and facts.progress_due_on is not None:
+    if owes_progress(facts.state, facts.disposition) and facts.progress_due_on is not None:
         found.append((progress_episode(facts.progress_due_on), facts.progress_due_on, [
             (f"remind_progress+{after}", "remind_progress", after)
             for after in sorted(policy.progress_reports.remind_after_workdays)]))
@@ -130,29 +187,23 @@ def _triggers(state: str) -> frozenset[str]:
     return frozenset(triggers(state))  # the machine is built once: its triggers never change
 
 
-def _latest_reminder_only(due: list[Due]) -> list[Due]:
-    """Progress reminders that piled up (the engine was down) go out once, not once per offset."""
-    reminders = [d for d in due if d.action == "remind_progress"]
-    if len(reminders) < 2:
-        return due
-    stale = {id(d) for d in reminders[:-1]}
-    return [Due(None, d.episode, d.step) if id(d) in stale else d for d in due]
-
-
 def refresh(case: Any, *, action: str | None, calendar: WorkCalendar, policy: Policy,
             today: dt.date) -> None:
     """Keep a case's engine columns true after an action (called by the service layer).
 
     A key-supervised case owes its first progress report a period after it became key-supervised
-    and the next a period after each report (半月内专报); out of that state it owes none.
+    (or was returned to its unit) and the next a period after each report (半月内专报); while its
+    unit is not handling it (reported, verified, closed) or under another disposition, none.
     """
-    if case.state == _KEY:
+    if owes_progress(case.state, case.disposition):
         if case.progress_due_on is None or action == "report_progress":
             limit = policy.deadlines.progress
             case.progress_due_on = due_date(calendar, start=today, days=limit.days,
                                             unit=limit.unit).date
     else:
         case.progress_due_on = None
+    if case.state not in _HANDLING:  # the unit reported (or the case left its hands): handled
+        case.missed_deadline_on = None
     result = plan(Facts.of(case), fired=None, calendar=calendar, policy=policy, today=today)
     case.warning = result.warning
     case.sweep_due_on = result.look_again_on

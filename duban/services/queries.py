@@ -13,7 +13,7 @@ from sqlalchemy import and_, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from duban.deadlines import warning_colour, workdays_left
+from duban.deadlines import counted_deadline, warning_colour, workdays_left
 from duban.models import (
     Case,
     Org,
@@ -105,7 +105,8 @@ def row_of(ctx: ServiceContext, case: Any, office_name: str, office_code: str, u
     """The list row of a case (an ORM case or a Core row with the same names); `title` when the
     case was loaded without its texts (an action's case: persist.WRITE_COLUMNS)."""
     calendar = ctx.calendar_for(unit_code or office_code)
-    colour = warning_colour(deadline_on=case.deadline_on, deadline_start=case.deadline_start,
+    colour = warning_colour(deadline_on=counted_deadline(case.deadline_on, case.missed_deadline_on),
+                            deadline_start=case.deadline_start,
                             today=today, calendar=calendar, policy=ctx.policy)
     left = (workdays_left(calendar, today=today, deadline_on=case.deadline_on)
             if case.deadline_on else None)

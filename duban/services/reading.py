@@ -179,7 +179,8 @@ def _raw_texts(session: Session, ids: set[int]) -> dict[int, tuple[str, str]]:
 _ROW_COLUMNS = [_CASES.c[name] for name in (
     "id", "number", "state", "disposition", "priority", "level", "deadline_kind",
     "deadline_start", "deadline_on", "deadline_provisional", "return_count", "repeat_count",
-    "received_at", "version", "office_id", "unit_id")] + [_CASES.c.title_redacted.label("title")]
+    "received_at", "version", "office_id", "unit_id", "missed_deadline_on")] + [
+    _CASES.c.title_redacted.label("title")]
 
 
 def _identity_region(ctx: ServiceContext, session: Session, actor: Actor, office: Any) -> Any | None:
@@ -245,7 +246,8 @@ def list_cases(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: b
     if flt.priority:
         query = query.where(Case.priority == flt.priority)
     if flt.overdue is True:
-        query = query.where(col(Case.deadline_on) < today)
+        # overdue on the running limit, or on one missed before a raise (counted_deadline)
+        query = query.where(or_(col(Case.deadline_on) < today, col(Case.missed_deadline_on) < today))
     with Session(ctx.engine) as session:
         if flt.text:
             query = query.where(_search(ctx, session, flt.text, actor=actor, office=office))

@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 FACT_COLUMNS = tuple(col(c) for c in (
     Case.id, Case.state, Case.disposition, Case.deadline_kind, Case.deadline_start, Case.deadline_on,
     Case.deadline_seq, Case.progress_due_on, Case.unit_id, Case.office_id, Case.warning,
-    Case.sweep_due_on))
+    Case.sweep_due_on, Case.missed_deadline_on))
 
 
 @dataclass
@@ -53,15 +53,16 @@ class SweepResult:
     today: dt.date
     visited: int = 0
     recoloured: int = 0
-    steps: Counter[str] = field(default_factory=Counter)
+    steps: Counter[str] = field(default_factory=Counter)  # fired
     proposed: Counter[str] = field(default_factory=Counter)  # steps left to a person's decision
+    skipped: Counter[str] = field(default_factory=Counter)  # passed over by a catch-up
     failed: list[tuple[int, str]] = field(default_factory=list)
     chunks: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return {"today": self.today.isoformat(), "visited": self.visited,
                 "recoloured": self.recoloured, "steps": dict(self.steps),
-                "proposed": dict(self.proposed),
+                "proposed": dict(self.proposed), "skipped": dict(self.skipped),
                 "failed": len(self.failed), "chunks": self.chunks}
 
 
@@ -132,6 +133,7 @@ class DeadlineSweep:
         self.result.recoloured += tally.recoloured
         self.result.steps.update(tally.steps)
         self.result.proposed.update(tally.proposed)
+        self.result.skipped.update(tally.skipped)
 
     def _chunk_in(self, session: Session, ids: list[int], tally: SweepResult) -> None:
         query = select(*FACT_COLUMNS).where(col(Case.id).in_(ids),
@@ -145,7 +147,7 @@ class DeadlineSweep:
         recolour: list[dict[str, object]] = []
         acting: dict[int, Plan] = {}
         for row in rows:
-            result = plan(Facts.of(row), fired=fired.get(row.id, set()),
+            result = plan(Facts.of(row), fired=fired.get(row.id, {}),
                           calendar=self._calendar(row.unit_id, row.office_id),
                           policy=self.ctx.policy, today=self.today)
             if result.due:
@@ -164,10 +166,13 @@ class DeadlineSweep:
 
     def _fired(self, session: Session, case_ids: list[int]) -> dict[int, Fired]:
         found: dict[int, Fired] = {}
-        query = select(col(PressureStep.case_id), col(PressureStep.episode), col(PressureStep.step)).where(
+        query = select(col(PressureStep.case_id), col(PressureStep.episode), col(PressureStep.step),
+                       col(PressureStep.outcome), col(PressureStep.at)).where(
             col(PressureStep.case_id).in_(case_ids))
-        for case_id, episode, step in session.connection().execute(query):
-            found.setdefault(case_id, set()).add((episode, step))
+        for case_id, episode, step, outcome, at in session.connection().execute(query):
+            # the day a step went out spaces the next one (pressure.catch_up); a skip's does not
+            found.setdefault(case_id, {})[(episode, step)] = (
+                None if outcome == "skipped" else local_date(at))
         return found
 
     def _act(self, session: Session, plans: dict[int, Plan], fired: dict[int, Fired],
@@ -188,7 +193,7 @@ class DeadlineSweep:
         with session.no_autoflush:
             for case in cases:
                 assert case.id is not None
-                self._fire_due(session, case, plans[case.id], fired.setdefault(case.id, set()),
+                self._fire_due(session, case, plans[case.id], fired.setdefault(case.id, {}),
                                tally, steps)
         outbox.write_batch(session)
         if steps:
@@ -214,8 +219,8 @@ class DeadlineSweep:
                     self.service.act_in(session, case, due.action, actor=ENGINE_ACTOR,
                                         form=self._form(due.action), now=self.now)
             steps.append(mark)
-            fired.add((due.episode, due.step))
-            (tally.proposed if propose else tally.steps)[due.step] += 1
+            fired[(due.episode, due.step)] = self.today if due.action else None
+            (tally.proposed if propose else tally.steps if due.action else tally.skipped)[due.step] += 1
             result = plan(Facts.of(case), fired=fired,
                           calendar=self._calendar(case.unit_id, case.office_id),
                           policy=self.ctx.policy, today=self.today)

@@ -441,3 +441,24 @@ def test_a_unit_objecting_in_time_hands_the_case_back_and_is_told_so(
     assert client.get(f"/api/cases/{number}", headers=aw.auth("unit")).status_code == 404
     office = client.get(f"/api/cases/{number}", headers=aw.auth("dispatcher")).json()
     assert office["case"]["state"] == "received" and office["unit"] is None
+
+
+def test_a_returned_key_supervised_case_still_reports_its_progress_over_the_api(
+        aw: AppWorld, client: httpx.Client) -> None:
+    number = new_case(client, aw)
+    assert act(client, aw, number, "key_supervise", "dispatcher",
+               form={"unit": "GS-LZ-CG-GOV"}).status_code == 200
+    assert act(client, aw, number, "submit_report", "unit", form={"text": "已办结"}).status_code == 200
+    back = act(client, aw, number, "send_back", "supervisor", form={"reasons": "整改不到位"})
+    assert back.status_code == 200 and back.json()["case"]["state"] == "returned"
+    mine = client.get(f"/api/cases/{number}", headers=aw.auth("unit")).json()
+    assert "report_progress" in [a["action"] for a in mine["allowed_actions"]]
+    answer = act(client, aw, number, "report_progress", "unit", form={"text": "已重新整改"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["case"]["state"] == "returned"
+    # Under another disposition a returned case has no progress report to give.
+    other = transferred(client, aw, title="城关区住建局另一件")
+    act(client, aw, other, "submit_report", "unit", form={"text": "已办结"})
+    act(client, aw, other, "send_back", "supervisor", form={"reasons": "不清楚"})
+    refused = act(client, aw, other, "report_progress", "unit", form={"text": "进展"})
+    assert refused.status_code == 409, refused.text

@@ -141,14 +141,18 @@ def test_linxia_gannan_and_the_autonomous_counties_are_flagged() -> None:
         assert name not in flagged, name
 
 
-def test_offices_and_governments_have_a_head_email_and_units_do_not() -> None:
+def test_every_org_but_a_commission_has_a_head_and_handling_units_a_supervising_leader() -> None:
     for org in load_orgs():
         assert org.email == f"{org.code.lower()}@duban.example"
         assert org.email.isascii()
-        if org.kind in ("office", "government"):
-            assert org.head_email and org.head_email.isascii()
-        else:
-            assert org.head_email is None
+        if org.kind == "commission":
+            assert org.head_email is None and org.leader_email is None
+            continue
+        assert org.head_email and org.head_email.isascii() and org.head_email != org.email
+        if org.kind == "office":
+            assert org.leader_email is None
+        else:  # 抄告 goes to a leader distinct from the unit and its head
+            assert org.leader_email and org.leader_email not in (org.email, org.head_email)
 
 
 def test_load_orgs_hands_out_a_fresh_list() -> None:

@@ -11,8 +11,9 @@ run, and:
   server is linked to the case the first attempt made: 信访工作条例 art. 19), and so does every
   ledger row;
 - every case's audit chain verifies;
-- every ladder step due on every dispatched case happened exactly once (one audit event and one
-  `pressure_steps` row each), and no sweep finds anything left to do;
+- every ladder step due on every dispatched case was recorded exactly once (one `pressure_steps`
+  row each; the step reached also one audit event, the ones passed over none), and no sweep
+  finds anything left to do;
 - every notification was delivered, and at most once, except in SMTP's one window (the server
   accepted, the sender died before marking it sent): each duplicate Message-ID must be explained
   by a delivery kill between its two arrivals, and is counted in the figures.
@@ -222,7 +223,9 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(engine: Eng
         assert session.scalar(select(func.count()).select_from(ImportedRow)) == LEDGER_ROWS
         assert all(titles[t] == 1 for t in ledger_titles)
 
-        # Each transfer once; each due ladder step once, in the audit trail and in pressure_steps.
+        # Each transfer once; every case is far past its limit, so the ladder catches up: the step
+        # reached (step_up) once in the audit trail, every step once in pressure_steps (the ones
+        # passed over recorded skipped, with no event).
         actions = Counter(session.execute(select(col(Case.number), col(AuditEvent.action))
                                           .join(Case, col(AuditEvent.case_id) == Case.id)).all())
         dispatched = [n for n in numbers.values() if actions[(n, "transfer")]]
@@ -230,7 +233,8 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(engine: Eng
         for number in dispatched:
             assert actions[(number, "transfer")] == 1, number
             for step in LADDER:
-                assert actions[(number, step)] == 1, (number, step, actions[(number, step)])
+                fired = 1 if step == LADDER[-1] else 0
+                assert actions[(number, step)] == fired, (number, step, actions[(number, step)])
         steps = Counter(session.execute(select(col(PressureStep.case_id), col(PressureStep.episode),
                                                col(PressureStep.step))).all())
         assert set(steps.values()) <= {1}

@@ -145,6 +145,8 @@ class CaseModel:
             return used < self.policy.extension.max_count and not pending
         if name == "has_pending_extension":
             return pending > 0
+        if name == "key_supervised_disposition":
+            return m.disposition == "key_supervise"
         if name == "handled_by_a_unit":
             return m.unit_id is not None and m.disposition != "refer"
         raise AssertionError(f"the model does not know guard {name!r}")

@@ -93,10 +93,54 @@ def test_steps_already_fired_in_this_episode_are_not_due_again() -> None:
     assert [d.action for d in again.due] == ["remind"]
 
 
-def test_a_service_down_for_weeks_fires_every_missed_step_in_order() -> None:
-    result = plan(facts(), fired=set(), calendar=CAL, policy=POLICY, today=D(2023, 4, 28))
-    assert [d.action for d in result.due] == ["remind", "copy_notice", "work_reminder", "interview",
-                                              "public_notice", "step_up"]
+def test_a_service_down_for_weeks_fires_only_the_step_reached_and_records_the_rest_skipped() -> None:
+    result = plan(facts(), fired={}, calendar=CAL, policy=POLICY, today=D(2023, 4, 28))
+    assert [(d.step, d.action) for d in result.due] == [
+        ("remind", None), ("copy_notice", None), ("work_reminder", None), ("interview", None),
+        ("public_notice", None), ("step_up", "step_up")]
+
+
+def test_after_a_catch_up_the_next_step_keeps_the_policys_spacing_from_the_catch_up_day() -> None:
+    deadline = D(2023, 3, 8)
+    caught_up = fire_on(CAL, deadline, 7)  # between work_reminder (5) and interview (10)
+    first = plan(facts(), fired={}, calendar=CAL, policy=POLICY, today=caught_up)
+    assert [(d.step, d.action) for d in first.due] == [
+        ("remind", None), ("copy_notice", None), ("work_reminder", "work_reminder")]
+    fired = {("h2", d.step): caught_up if d.action else None for d in first.due}
+    again = plan(facts(), fired=fired, calendar=CAL, policy=POLICY, today=caught_up)
+    assert again.due == []
+    # 约谈 comes five working days after the 重要工作提示 actually went out, not three.
+    interview_on = fire_on(CAL, caught_up, 10 - 5)
+    assert interview_on > fire_on(CAL, deadline, 10)
+    assert again.look_again_on == interview_on
+    assert plan(facts(), fired=fired, calendar=CAL, policy=POLICY,
+                today=interview_on - dt.timedelta(days=1)).due == []
+    assert [d.action for d in plan(facts(), fired=fired, calendar=CAL, policy=POLICY,
+                                   today=interview_on).due] == ["interview"]
+
+
+def test_swept_every_day_each_step_fires_on_its_own_day_and_none_is_skipped() -> None:
+    fired: dict[tuple[str, str], dt.date | None] = {}
+    day, seen = D(2023, 3, 8), []
+    while day < D(2023, 5, 31):
+        for due in plan(facts(), fired=fired, calendar=CAL, policy=POLICY, today=day).due:
+            assert due.action is not None, f"{due.step} skipped on {day}"
+            fired[("h2", due.step)] = day
+            seen.append((due.step, day))
+        day += dt.timedelta(days=1)
+    assert [s for s, _ in seen] == ["remind", "copy_notice", "work_reminder", "interview",
+                                    "public_notice", "step_up"]
+    assert len({d for _, d in seen}) == len(seen)  # never two steps on one day
+    deadline = D(2023, 3, 8)
+    assert dict(seen)["interview"] == fire_on(CAL, deadline, 10)
+    # 通报 and 提级 share a day in the policy: the second follows on the next working day.
+    assert dict(seen)["step_up"] == fire_on(CAL, dict(seen)["public_notice"], 1)
+
+
+def test_a_step_added_before_one_already_sent_is_recorded_skipped() -> None:
+    fired = {("h2", "work_reminder"): D(2023, 3, 15)}
+    result = plan(facts(), fired=fired, calendar=CAL, policy=POLICY, today=D(2023, 3, 16))
+    assert [(d.step, d.action) for d in result.due] == [("remind", None), ("copy_notice", None)]
 
 
 def test_the_disposition_is_not_raised_past_the_top_or_from_a_returned_case() -> None:

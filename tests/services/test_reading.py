@@ -3,6 +3,7 @@ search can tell, and that out of scope is "not found"."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -230,9 +231,11 @@ def _handed_to_a_unit(ctx: ServiceContext) -> str:
 def _overdue_sweeps(ctx: ServiceContext) -> None:
     clock = ctx.clock
     assert isinstance(clock, SimulatedClock)
-    for day in ("2023-10-26", "2023-10-31"):
+    day = dt.date(2023, 10, 20)
+    while day <= dt.date(2023, 11, 30):  # one ladder step a day: every audience gets its mail
         clock.set(parse_local(f"{day} 08:30"))
         run_deadline_sweep(ctx)
+        day += dt.timedelta(days=1)
     sample_callbacks(ctx)
 
 
