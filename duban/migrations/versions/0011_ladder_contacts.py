@@ -1,7 +1,7 @@
 """ladder contacts and overdue carried across a raise
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0010
 Create Date: 2026-12-04 15:30:00
 
 orgs.leader_email: the same-level government's leader in charge of the org (同级政府分管领导),
@@ -17,7 +17,7 @@ import sqlmodel
 from alembic import op
 
 revision = '0011'
-down_revision = '0007'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
