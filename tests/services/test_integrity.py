@@ -612,6 +612,9 @@ def test_two_cases_with_the_same_ladder_steps_verify_apart(ctx: ServiceContext) 
     from duban.clock import parse_local
     from duban.services.sweeps import run_deadline_sweep
 
+    ctx.policy = ctx.policy.model_copy(deep=True)
+    for ladder_step in ctx.policy.ladder.steps:  # every step fired by the engine, none proposed
+        ladder_step.mode = "automatic"
     for i in range(2):
         transferred(ctx, title=f"又一件事项{i}")
     assert isinstance(ctx.clock, SimulatedClock)
