@@ -7,6 +7,7 @@ from duban.models.importing import ImportedRow
 from duban.models.notification import Notification
 from duban.models.org import Org, OrgPublic
 from duban.models.pressure import CallbackTask, Interview, PressureStep
+from duban.models.referral import Referral
 from duban.models.user import ApiToken, User
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "Org",
     "OrgPublic",
     "PressureStep",
+    "Referral",
     "RepeatContact",
     "Review",
     "Subject",

@@ -104,6 +104,12 @@ class Case(CaseBase, table=True):
                                                          server_default="none", index=True))
     sweep_due_on: dt.date | None = Field(default=None, index=True)
     progress_due_on: dt.date | None = None
+    # 移交纪检监察机关 (models/referral.py): the commission and the referring office of the case's
+    # referral, kept on the case so that every list and page scopes it with the case's own row,
+    # and the day the next notice to the reporter is due (a sweep reminds the commission when late).
+    referred_to_id: int | None = Field(default=None, foreign_key="orgs.id", index=True)
+    referred_from_id: int | None = Field(default=None, foreign_key="orgs.id")
+    notice_due_on: dt.date | None = None
 
     return_count: int = 0
     repeat_count: int = 0

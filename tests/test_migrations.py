@@ -110,8 +110,8 @@ def _as_if_written_at(engine: Engine, revision: str) -> None:
     upgrade(engine, revision)
     with engine.begin() as conn:
         for table in tables:
-            then = Table(table.name, MetaData(), autoload_with=conn)  # as the old schema has it
-            if rows[table.name]:
+            if rows[table.name]:  # a table made by a later revision (and empty) is not there then
+                then = Table(table.name, MetaData(), autoload_with=conn)  # as the old schema has it
                 conn.execute(then.insert(), [{k: v for k, v in r.items() if k in then.c}
                                              for r in rows[table.name]])
 

@@ -33,6 +33,7 @@ TWINS: dict[str, tuple[tuple[str, str], ...]] = {
     "objections": (("reason", "reason_redacted"),),
     "interviews": (("note", "note_redacted"),),
     "audit_events": (("reason", "reason_redacted"),),
+    "referrals": (("outcome_note", "outcome_note_redacted"),),
 }
 
 
