@@ -107,8 +107,9 @@ class Case(CaseBase, table=True):
     # 移交纪检监察机关 (models/referral.py): the commission and the referring office of the case's
     # referral, kept on the case so that every list and page scopes it with the case's own row,
     # and the day the next notice to the reporter is due (a sweep reminds the commission when late).
-    referred_to_id: int | None = Field(default=None, foreign_key="orgs.id", index=True)
-    referred_from_id: int | None = Field(default=None, foreign_key="orgs.id")
+    # (No foreign keys here: see migration 0008; the referral row holds the checked references.)
+    referred_to_id: int | None = Field(default=None, index=True)
+    referred_from_id: int | None = None
     notice_due_on: dt.date | None = None
 
     return_count: int = 0

@@ -52,20 +52,17 @@ def upgrade() -> None:
     with op.batch_alter_table('referrals', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_referrals_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_referrals_commission_id'), ['commission_id'], unique=False)
-    with op.batch_alter_table('cases', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('referred_to_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('referred_from_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('notice_due_on', sa.Date(), nullable=True))
-        batch_op.create_index(batch_op.f('ix_cases_referred_to_id'), ['referred_to_id'], unique=False)
-        batch_op.create_foreign_key('fk_cases_referred_to_id_orgs', 'orgs', ['referred_to_id'], ['id'])
-        batch_op.create_foreign_key('fk_cases_referred_from_id_orgs', 'orgs', ['referred_from_id'], ['id'])
+    # Plain ADD COLUMN, no foreign key: SQLite adds one only by copying the table, which other
+    # tables' foreign keys to cases forbid. The referral row holds the checked references.
+    op.add_column('cases', sa.Column('referred_to_id', sa.Integer(), nullable=True))
+    op.add_column('cases', sa.Column('referred_from_id', sa.Integer(), nullable=True))
+    op.add_column('cases', sa.Column('notice_due_on', sa.Date(), nullable=True))
+    op.create_index(op.f('ix_cases_referred_to_id'), 'cases', ['referred_to_id'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_cases_referred_to_id'), table_name='cases')
     with op.batch_alter_table('cases', schema=None) as batch_op:
-        batch_op.drop_constraint('fk_cases_referred_from_id_orgs', type_='foreignkey')
-        batch_op.drop_constraint('fk_cases_referred_to_id_orgs', type_='foreignkey')
-        batch_op.drop_index(batch_op.f('ix_cases_referred_to_id'))
         batch_op.drop_column('notice_due_on')
         batch_op.drop_column('referred_from_id')
         batch_op.drop_column('referred_to_id')
