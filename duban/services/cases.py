@@ -48,7 +48,7 @@ from duban.services.persist import (
 )
 from duban.services.redaction import Identity, case_identity, redact_text
 from duban.services.reredact import reredact_case
-from duban.services.scope import in_region, may_act, may_see, region_of
+from duban.services.scope import in_region, may_act, may_see, may_take, region_of
 from duban.services.subjects import SubjectMatch
 from duban.services.subjects import resolve as resolve_subject
 from duban.services.writetx import WriteTx
@@ -229,7 +229,7 @@ class CaseService:
     def _may(self, actor: Actor, action: str, case: Case) -> bool:
         if actor.role not in self.ctx.policy.roles.get(action, []):
             return False
-        return actor.role != "unit" or case.unit_id == actor.org_id
+        return may_take(actor, action, case)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -271,9 +271,12 @@ class CaseService:
         if not may_act(session, actor, case):
             raise PermissionDenied(action=action, role=actor.role, allowed_roles=roles,
                                    reason="the case was received outside your office's region")
+        if not may_take(actor, action, case):
+            raise PermissionDenied(action=action, role=actor.role, allowed_roles=roles,
+                                   reason="a unit acts on its own cases; a commission on its referrals")
         today = local_date(now)
         guards = Guards(session, self.ctx, today)
-        adapter = CaseAdapter(case, guards)
+        adapter = CaseAdapter(case, guards, parsed)
         state = CaseState(case.state).value
         if action not in triggers(state):
             raise ActionNotAllowed(case_number=case.number, action=action, state=state,
