@@ -378,7 +378,7 @@ def _history_sql(kind: str, shape: str, raw: bool, hide: bool = False) -> Prepar
                    else redacted_columns(table))
         statement = select(*columns).where(table.c.case_id == bindparam("case_id"))
         if hide:  # a referral's steps, for a reader who may not see the referral
-            statement = statement.where(table.c.action.not_in(REFERRAL_ACTIONS))
+            statement = statement.where(*(table.c.action != a for a in REFERRAL_ACTIONS))
         if shape == "newest":
             statement = statement.order_by(col(order).desc()).limit(bindparam("limit"))
         else:
