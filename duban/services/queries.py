@@ -13,6 +13,7 @@ from sqlalchemy import func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from duban.config.policy import get_policy
 from duban.deadlines import warning_colour, workdays_left
 from duban.models import (
     Case,
@@ -20,7 +21,6 @@ from duban.models import (
 )
 from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
-from duban.config.policy import get_policy
 from duban.services.scope import _orgs, in_region, region_of
 
 
@@ -91,8 +91,8 @@ def scope_clauses(flt: CaseFilter, office: Any, unit: Any) -> list[Any]:
     the receiving office as `office` and the handling unit as `unit` (aliases of Org)."""
     clauses: list[Any] = []
     if flt.unit_id is not None:  # a commission also sees the cases referred to it
-        clauses.append(or_(Case.unit_id == flt.unit_id, col(Case.referred_to_id) == flt.unit_id))
-    not_referred = or_(col(Case.disposition).is_(None), Case.disposition != "refer")
+        clauses.append(or_(col(Case.unit_id) == flt.unit_id, col(Case.referred_to_id) == flt.unit_id))
+    not_referred = or_(col(Case.disposition).is_(None), col(Case.disposition) != "refer")
     if flt.hide_referred:
         clauses.append(not_referred)
     elif flt.referrals_from is not None:

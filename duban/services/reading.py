@@ -46,12 +46,11 @@ from duban.services.queries import (
     row_of,
     scope_clauses,
 )
-from duban.services.routing import avoided_for
 from duban.services.referrals import latest as latest_referral
 from duban.services.referrals import stage as referral_stage
+from duban.services.routing import avoided_for
 from duban.services.scope import may_see, may_see_referral
-from duban.states.definition import REFERRAL_ACTIONS
-from duban.states.definition import OPEN_STATES
+from duban.states.definition import OPEN_STATES, REFERRAL_ACTIONS
 
 _CASES: Any = Case.__table__  # type: ignore[attr-defined]
 
@@ -415,7 +414,7 @@ def _hides_referral(session: Session, actor: Actor, case: Case) -> bool:
 def referral_of(session: Session, ctx: ServiceContext, case: Case, *, actor: Actor) -> dict[str, Any] | None:
     """The case's newest referral as `actor` may read it; None when there is none or it is not
     theirs to see (the unit that goes on handling the case learns nothing of it)."""
-    if case.referred_to_id is None or not may_see_referral(session, actor, case):
+    if case.id is None or case.referred_to_id is None or not may_see_referral(session, actor, case):
         return None
     row = latest_referral(session, case.id)
     if row is None:

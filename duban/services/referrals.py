@@ -38,14 +38,20 @@ from duban.models import Complainant, Org, Referral
 from duban.services.auditrows import cover_instance
 from duban.services.directory import OrgDirectory, OrgInfo
 from duban.services.driver import Prepared
-from duban.services.routing import avoided_for, check_target, commission_for, dispatching_office
-from duban.services.routing import subject_org_id
+from duban.services.routing import (
+    avoided_for,
+    check_target,
+    commission_for,
+    dispatching_office,
+    subject_org_id,
+)
 from duban.states.definition import CaseState
 
 _REFERRALS = Referral.__table__  # type: ignore[attr-defined]
 _LATEST = Prepared(select(_REFERRALS).where(_REFERRALS.c.case_id == bindparam("case_id"))
                    .order_by(_REFERRALS.c.id.desc()).limit(1))
-_REAL_NAME = Prepared(select(Complainant.real_name).where(Complainant.id == bindparam("id")))  # type: ignore[arg-type]
+_COMPLAINANTS = Complainant.__table__  # type: ignore[attr-defined]
+_REAL_NAME = Prepared(select(_COMPLAINANTS.c.real_name).where(_COMPLAINANTS.c.id == bindparam("id")))
 
 
 def latest(session: Session, case_id: int | None) -> Any:

@@ -114,7 +114,8 @@ def test_when_handling_continues_the_case_keeps_its_state_unit_and_limit(ctx: Se
     with pytest.raises(PermissionDenied):  # nor does the commission handle the unit's work
         service.act(number, "submit_report", actor=commission, form={"text": "x"})
     service.act(number, "acknowledge_referral", actor=commission)
-    service.act(number, "record_result", actor=commission, form={"outcome": "talk_inquiry", "text": "谈话函询"})
+    service.act(number, "record_result", actor=commission,
+                form={"outcome": "talk_inquiry", "text": "谈话函询"})
     case = service.act(number, "notify_result", actor=commission)
     assert case.state == "transferred" and case.notice_due_on is None
     with Session(ctx.engine) as session:
@@ -140,7 +141,8 @@ def test_a_late_acceptance_notice_is_reminded_to_the_commission_never_laddered(c
                    if e.case_id == CaseService(ctx).get(number).id]
         steps = {s.step for s in session.exec(select(PressureStep))}
     assert "remind_notice" in actions
-    assert not {"remind", "copy_notice", "work_reminder", "interview", "public_notice", "step_up"} & set(actions)
+    ladder = {"remind", "copy_notice", "work_reminder", "interview", "public_notice", "step_up"}
+    assert not ladder & set(actions)
     assert steps <= {"remind_notice+1", "remind_notice+5"} and result.failed == []
     assert CaseService(ctx).get(number).warning == "red"  # the notice is late, not a handling limit
 
@@ -149,8 +151,9 @@ def test_a_referred_case_is_seen_only_by_the_commission_and_the_office_s_supervi
         ctx: ServiceContext) -> None:
     number = registered(ctx, office_code="GS-LZ")
     CaseService(ctx).act(number, "refer", actor=_office(ctx, "dispatcher", "GS-LZ"))
-    seeing = [unit_actor(ctx, "GS-LZ-JW"), _office(ctx, "supervisor", "GS-LZ"), _office(ctx, "leader", "GS-LZ"),
-              _office(ctx, "supervisor", "GS"), SUPERVISOR, LEADER, Actor("admin", "admin")]
+    seeing = [unit_actor(ctx, "GS-LZ-JW"), _office(ctx, "supervisor", "GS-LZ"),
+              _office(ctx, "leader", "GS-LZ"), _office(ctx, "supervisor", "GS"), SUPERVISOR, LEADER,
+              Actor("admin", "admin")]
     blind = [_office(ctx, "dispatcher", "GS-LZ"), _office(ctx, "clerk", "GS-LZ"), DISPATCHER, CLERK,
              _office(ctx, "supervisor", "GS-LZ-CG"), unit_actor(ctx, "GS-LZ-ZJJ"), unit_actor(ctx, "GS-JW")]
     for actor in seeing:
