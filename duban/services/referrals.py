@@ -202,6 +202,7 @@ def record_result(step: Any) -> None:
     step.case.notice_due_on = referral.feedback_due_on
     cover_instance(step.session, referral)
     step.data["outcome"] = outcome
+    step.data["late"] = False  # the commission's work has no handling limit of ours (reports read it)
     step.reason = step.form.text
     if step.case.state == CaseState.CLOSED.value:
         _close(step)
