@@ -22,7 +22,8 @@ def report_of_a_referring_month(engine: Engine):  # type: ignore[no-untyped-def]
     open_one = registered(ctx, title="另一件涉嫌违纪的反映")
     service.act(open_one, "refer", actor=DISPATCHER)
     advance(ctx, days=3)
-    for number, commission, outcome in ((anonymous, "GS-JW", "dismissed"), (beside, "GS-LZ-JW", "case_opened")):
+    for number, commission, outcome in ((anonymous, "GS-JW", "dismissed"),
+                                        (beside, "GS-LZ-JW", "case_opened")):
         who = unit_actor(ctx, commission)
         service.act(number, "acknowledge_referral", actor=who)
         service.act(number, "record_result", actor=who, form={"outcome": outcome, "text": "已处置"})
