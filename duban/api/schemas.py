@@ -230,11 +230,12 @@ class ExtensionOut(BaseModel):
 class FieldOut(BaseModel):
     name: str
     label: str
-    type: Literal["text", "textarea", "integer", "org"]
+    type: Literal["text", "textarea", "integer", "org", "boolean", "choice"]
     required: bool
     max_length: int | None = None
     minimum: int | None = None
     maximum: int | None = None
+    choices: list[list[str]] | None = Field(default=None, description="[key, label] of a choice field")
 
 
 class ActionOut(BaseModel):

@@ -78,3 +78,32 @@ def test_the_unit_that_goes_on_handling_sees_its_case_but_nothing_of_the_referra
             assert "referred_to_id" not in body["case"] and "notice_due_on" not in body["case"], who
             assert "commission" not in got.text and "纪委" not in got.text + timeline.text, who
     assert number in _numbers(client, aw, "unit") and number in _numbers(client, aw, "commission")
+
+
+def test_the_commission_records_its_outcome_on_the_case_page_from_the_policy_s_list(aw: AppWorld) -> None:
+    from tests.api.test_confidentiality import Visitor
+    from tests.appworld import LiveServer, app_for
+
+    _commission_user(aw)
+    service = CaseService(aw.ctx)
+    number = service.register(complaint(title="反映某干部违纪问题"), actor=DISPATCHER).case.number
+    with LiveServer(app_for(aw)) as site:
+        dispatcher = Visitor(site, aw, "dispatcher")
+        commission = Visitor(site, aw, "commission")
+        try:
+            page = dispatcher.pages.get(f"/cases/{number}").text
+            assert 'name="handling_continues"' in page and 'type="checkbox"' in page
+            done = dispatcher.pages.post(f"/cases/{number}/actions/refer", data={
+                "csrf": dispatcher.csrf, "version": "1", "note": "涉嫌违纪"}, follow_redirects=False)
+            assert done.status_code == 303 and done.headers["location"].startswith("/inbox")
+            commission.pages.post(f"/cases/{number}/actions/acknowledge_referral",
+                                  data={"csrf": commission.csrf, "version": "2"})
+            page = commission.pages.get(f"/cases/{number}").text
+            assert '<option value="talk_inquiry" >谈话函询</option>' in page
+            commission.pages.post(f"/cases/{number}/actions/record_result", data={
+                "csrf": commission.csrf, "version": "3", "outcome": "talk_inquiry", "text": "已谈话函询"})
+        finally:
+            dispatcher.close()
+            commission.close()
+    case = service.get(number)
+    assert case.state == "referred" and case.notice_due_on is not None  # the result is owed next
