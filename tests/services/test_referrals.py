@@ -190,3 +190,21 @@ def test_the_unit_that_goes_on_handling_learns_nothing_of_the_referral(ctx: Serv
     assert "record_result" in theirs["allowed_actions"] and "submit_report" not in theirs["allowed_actions"]
     # the other office's dispatcher who saw the case before still sees it, not the referral
     assert case_detail(ctx, number, actor=DISPATCHER)["referral"] is None
+
+
+def test_a_late_notice_s_mail_goes_to_the_commission_and_is_listed_only_to_whom_the_referral_is(
+        ctx: ServiceContext) -> None:
+    from duban.models import Notification
+    from duban.notify.listing import list_mail
+
+    number = transferred(ctx)
+    CaseService(ctx).act(number, "refer", actor=DISPATCHER, form={"handling_continues": True})
+    advance(ctx, days=60)
+    run_deadline_sweep(ctx)
+    with Session(ctx.engine) as session:
+        reminders = session.exec(select(Notification).where(Notification.kind == "remind_notice")).all()
+    assert reminders and {n.org_id for n in reminders} == {org_id(ctx, "GS-LZ-JW")}
+    assert any(m.kind == "remind_notice" for m in list_mail(ctx, SUPERVISOR, limit=500))
+    for blind in (DISPATCHER, CLERK):
+        assert not any(m.kind == "remind_notice" for m in list_mail(ctx, blind, limit=500))
+    assert any(m.kind == "remind" for m in list_mail(ctx, DISPATCHER, limit=500))  # the unit's ladder
