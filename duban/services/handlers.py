@@ -24,7 +24,7 @@ from duban.services.redaction import Identity, case_identity, redact_text
 from duban.services.referrals import REFERRAL_HANDLERS
 from duban.services.referrals import latest as latest_referral
 from duban.services.referrals import stage as referral_stage
-from duban.services.routing import avoid, check_target, commission_for, higher_office
+from duban.services.routing import avoid, check_target, higher_office
 from duban.states.definition import DISPOSITION_LADDER
 from duban.workcal import WorkCalendar
 
@@ -122,10 +122,7 @@ def _default_unit(step: Step, disposition: str) -> OrgInfo:
     if disposition == "escalate":
         # At the top the receiving office itself handles it directly (直办).
         return higher_office(orgs, orgs.by_id(case.unit_id or case.office_id)) or office
-    if disposition == "refer":
-        commission = commission_for(orgs, office)
-        if commission is not None:
-            return commission
+    # refer has its own path and jurisdiction (services/referrals.py).
     raise InvalidActionInput(
         action=step.action, field="unit", message="name the handling unit's code (承办单位)", kind="missing"
     )
