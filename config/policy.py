@@ -181,6 +181,45 @@ class Dispatch(BaseModel):
         return self
 
 
+class Outcome(BaseModel):
+    source: str = ""
+
+
+class Jurisdiction(BaseModel):
+    """Whose commission takes a referral, by the subject org's kind: "same" or "above" its region."""
+
+    model_config = {"extra": "allow"}
+    default: Literal["same", "above"] = "same"
+    source: str = ""
+
+    def rule_for(self, kind: str | None) -> str:
+        rule = (self.model_extra or {}).get(kind or "", self.default)
+        if rule not in ("same", "above"):
+            raise ValueError(f"jurisdiction for {kind!r} must be \"same\" or \"above\"")
+        return str(rule)
+
+
+class Referral(BaseModel):
+    """移交纪检监察机关 (duban.services.referrals): the notices owed, who sees it, the outcomes."""
+
+    acknowledgement: Limit = Field(default_factory=lambda: Limit(days=15))
+    feedback: Limit = Field(default_factory=lambda: Limit(days=15))
+    remind_after_workdays: list[int] = Field(default_factory=lambda: [1])
+    office_roles: list[str] = Field(default_factory=lambda: ["supervisor", "leader"])
+    jurisdiction: Jurisdiction = Field(default_factory=Jurisdiction)
+    outcomes: dict[str, Outcome] = Field(default_factory=dict)
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _checked(self) -> Referral:
+        for kind, rule in (self.jurisdiction.model_extra or {}).items():
+            if rule not in ("same", "above"):
+                raise ValueError(f"referral.jurisdiction.{kind} must be \"same\" or \"above\"")
+        if any(after < 1 for after in self.remind_after_workdays):
+            raise ValueError("notice reminders fire once a notice is late: remind_after_workdays >= 1")
+        return self
+
+
 class Schedule(BaseModel):
     timezone: str = "Asia/Shanghai"
     sweep_every_minutes: int = Field(ge=1)
@@ -241,6 +280,7 @@ class Policy(BaseModel):
     dispatch: Dispatch = Field(default_factory=Dispatch)
     sign_in: SignIn = Field(default_factory=SignIn)
     privacy: Privacy = Field(default_factory=Privacy)
+    referral: Referral = Field(default_factory=Referral)
 
     def handling_limit(self, disposition: str, priority: str) -> Limit:
         return self.deadlines.handling[disposition].for_priority(priority)
@@ -263,6 +303,7 @@ class Labels(BaseModel):
     # Form field labels and Chinese validation and error messages (duban.api, duban.web).
     fields: dict[str, str] = Field(default_factory=dict)
     errors: dict[str, str] = Field(default_factory=dict)
+    referral_outcomes: dict[str, str] = Field(default_factory=dict)
     # Reports, rates and ledgers (duban.reports, duban.importer); empty when a file predates them.
     report: dict[str, str] = Field(default_factory=dict)
     rates: dict[str, str] = Field(default_factory=dict)

@@ -7,6 +7,7 @@ from duban.models.importing import ImportedRow
 from duban.models.notification import Notification
 from duban.models.org import Org, OrgPublic
 from duban.models.pressure import CallbackTask, Interview, PressureProposal, PressureStep
+from duban.models.referral import Referral
 from duban.models.user import ApiToken, User
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "OrgPublic",
     "PressureProposal",
     "PressureStep",
+    "Referral",
     "RepeatContact",
     "Review",
     "Subject",

@@ -121,6 +121,13 @@ class Case(CaseBase, table=True):
     # new limit: the case still counts overdue from it (deadlines.counted_deadline) until the unit
     # reports. None when no raise has carried a missed deadline.
     missed_deadline_on: dt.date | None = Field(default=None, index=True)
+    # 移交纪检监察机关 (models/referral.py): the commission and the referring office of the case's
+    # referral, kept on the case so that every list and page scopes it with the case's own row,
+    # and the day the next notice to the reporter is due (a sweep reminds the commission when late).
+    # (No foreign keys here: see migration 0008; the referral row holds the checked references.)
+    referred_to_id: int | None = Field(default=None, index=True)
+    referred_from_id: int | None = None
+    notice_due_on: dt.date | None = None
 
     return_count: int = 0
     repeat_count: int = 0

@@ -3,6 +3,9 @@
 received ──transfer/supervise/key_supervise/escalate/refer──▶ a disposition state
 disposition state ──submit_report──▶ reported ──approve──▶ verified ──close/callback──▶ closed
 reported ──send_back──▶ returned ──submit_report──▶ reported  (and so on until it is solved)
+received, a handling state or reported ──refer──▶ referred (the unit stops), or the state stays
+    (the unit goes on, the referral runs beside it); the commission then acknowledges, records
+    its outcome and gives the reporter the result (docs/states.md).
 """
 
 from __future__ import annotations
@@ -43,6 +46,15 @@ FINAL_STATES = [S.CLOSED]
 OPEN_STATES = [s for s in S if s not in FINAL_STATES]
 _ACTIVE_DISPOSITIONS = [S.TRANSFERRED, S.SUPERVISED, S.KEY_SUPERVISED]
 
+# Where a referral (移交纪检监察机关) may start, and where its own steps run beside the case when
+# the unit's handling continues: every state but received (a referral needs a case that was
+# dispatched or referred) and referred (which has its own transitions, below).
+REFERRAL_SOURCES = [S.RECEIVED, *HANDLING_STATES, S.REPORTED]
+_BESIDE = [s for s in S if s not in (S.RECEIVED, S.REFERRED)]
+# The commission's steps and the engine's reminder of a late notice to the reporter: only those
+# who may see a referral see these (duban.services.scope.may_see_referral).
+REFERRAL_ACTIONS = ("refer", "acknowledge_referral", "record_result", "notify_result", "remind_notice")
+
 # Pressure on a unit that is late, in rising order (the escalation ladder, policy [ladder]): 催办,
 # 抄告, 重要工作提示, 约谈, 通报. Each is recorded and audited; the state stays.
 LADDER_ACTIONS = ["remind", "copy_notice", "work_reminder", "interview", "public_notice"]
@@ -51,8 +63,26 @@ LADDER_ACTIONS = ["remind", "copy_notice", "work_reminder", "interview", "public
 TRANSITIONS: list[dict] = [
     *(
         {"trigger": disposition, "source": S.RECEIVED, "dest": state}
-        for disposition, state in DISPOSITION_STATES.items()
+        for disposition, state in DISPOSITION_STATES.items() if disposition != "refer"
     ),
+    # 移交纪检监察机关: the form says whether the unit's handling continues; one referral at a time.
+    {"trigger": "refer", "source": REFERRAL_SOURCES, "dest": S.REFERRED,
+     "conditions": ["no_open_referral"], "unless": ["handling_continues"]},
+    {"trigger": "refer", "source": [*HANDLING_STATES, S.REPORTED], "dest": None,
+     "conditions": ["no_open_referral", "handling_continues"]},
+    {"trigger": "acknowledge_referral", "source": [S.REFERRED, *_BESIDE], "dest": None,
+     "conditions": ["referral_awaits_acknowledgement"]},
+    # A referred case closes with the commission's outcome, or once a real-name reporter was told.
+    {"trigger": "record_result", "source": S.REFERRED, "dest": S.CLOSED,
+     "conditions": ["referral_awaits_outcome"], "unless": ["feedback_owed"]},
+    {"trigger": "record_result", "source": S.REFERRED, "dest": None,
+     "conditions": ["referral_awaits_outcome", "feedback_owed"]},
+    {"trigger": "record_result", "source": _BESIDE, "dest": None, "conditions": ["referral_awaits_outcome"]},
+    {"trigger": "notify_result", "source": S.REFERRED, "dest": S.CLOSED,
+     "conditions": ["referral_awaits_feedback"]},
+    {"trigger": "notify_result", "source": _BESIDE, "dest": None, "conditions": ["referral_awaits_feedback"]},
+    {"trigger": "remind_notice", "source": [S.REFERRED, *_BESIDE], "dest": None,
+     "conditions": ["referral_notice_pending"]},
     # 提级直办 also takes over a case already being handled below.
     {"trigger": "escalate", "source": [*_ACTIVE_DISPOSITIONS, S.RETURNED], "dest": S.ESCALATED},
     {"trigger": "step_up", "source": S.TRANSFERRED, "dest": S.SUPERVISED},
@@ -99,5 +129,4 @@ TRANSITIONS: list[dict] = [
     {"trigger": "callback_unsatisfied", "source": S.VERIFIED, "dest": S.RETURNED},
     {"trigger": "close", "source": S.VERIFIED, "dest": S.CLOSED},
     {"trigger": "reopen", "source": S.CLOSED, "dest": S.RETURNED, "conditions": ["handled_by_a_unit"]},
-    {"trigger": "record_result", "source": S.REFERRED, "dest": S.CLOSED},
 ]

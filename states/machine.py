@@ -21,12 +21,15 @@ class GuardContext(Protocol):
     def objection_window_open(self, case: Any) -> bool: ...
     def extension_allowed(self, case: Any) -> bool: ...
     def pending_extension(self, case: Any) -> bool: ...
+    def referral_stage(self, case: Any) -> str | None: ...
+    def referral_real_name(self, case: Any) -> bool: ...
 
 
 @dataclass
 class CaseAdapter:
     case: Any  # models.Case; Any keeps states/ free of the table layer
     ctx: GuardContext
+    form: Any = None  # the action's form, for guards that read what the actor chose
 
     @property
     def state(self) -> str:
@@ -49,6 +52,30 @@ class CaseAdapter:
     def key_supervised_disposition(self, **_: Any) -> bool:
         # Progress reports follow the disposition (重点督办), not the state it is in now.
         return bool(self.case.disposition == "key_supervise")
+
+    # A case's open referral passes through stages (duban.services.referrals.stage): None (none
+    # open), "acknowledgement", "outcome", "feedback".
+    def handling_continues(self, **_: Any) -> bool:
+        return bool(getattr(self.form, "handling_continues", False))
+
+    def no_open_referral(self, **_: Any) -> bool:
+        return self.ctx.referral_stage(self.case) is None
+
+    def referral_awaits_acknowledgement(self, **_: Any) -> bool:
+        return self.ctx.referral_stage(self.case) == "acknowledgement"
+
+    def referral_awaits_outcome(self, **_: Any) -> bool:
+        return self.ctx.referral_stage(self.case) == "outcome"
+
+    def referral_awaits_feedback(self, **_: Any) -> bool:
+        return self.ctx.referral_stage(self.case) == "feedback"
+
+    def feedback_owed(self, **_: Any) -> bool:
+        return self.ctx.referral_real_name(self.case)
+
+    def referral_notice_pending(self, **_: Any) -> bool:
+        return self.ctx.referral_stage(self.case) in ("acknowledgement", "feedback") and bool(
+            self.case.notice_due_on)
 
     def handled_by_a_unit(self, **_: Any) -> bool:
         # A referred case's result is the commission's; revisits reopen only units' work.

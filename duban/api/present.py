@@ -27,14 +27,21 @@ _BOUNDS = {at.MinLen: "min_length", at.MaxLen: "max_length", at.Ge: "ge", at.Le:
 class FieldSpec:
     name: str
     label: str
-    type: str  # text | textarea | integer | org
+    type: str  # text | textarea | integer | org | boolean | choice
     required: bool
     max_length: int | None = None
     minimum: int | None = None
     maximum: int | None = None
+    choices: list[tuple[str, str]] | None = None  # (key, label) of a choice
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        out = dict(self.__dict__)
+        out["choices"] = [list(c) for c in self.choices] if self.choices is not None else None
+        return out
+
+
+# Fields whose value is one key of a label table (the commission's outcome: policy [referral.outcomes]).
+_CHOICES = {"outcome": "referral_outcomes"}
 
 
 def form_fields(labels: Labels, action: str) -> list[FieldSpec]:
@@ -43,8 +50,15 @@ def form_fields(labels: Labels, action: str) -> list[FieldSpec]:
     for name, info in FORMS[action].model_fields.items():
         bounds = {key: getattr(item, key) for item in info.metadata
                   for kind, key in _BOUNDS.items() if isinstance(item, kind)}
+        choices = None
         if name == "unit":
             kind = "org"
+        elif name in _CHOICES:
+            kind = "choice"
+            table = getattr(labels, _CHOICES[name])
+            choices = [(key, label) for key, label in table.items()]
+        elif info.annotation is bool:
+            kind = "boolean"
         elif info.annotation is int:
             kind = "integer"
         else:
@@ -52,7 +66,7 @@ def form_fields(labels: Labels, action: str) -> list[FieldSpec]:
         required = info.is_required() or bounds.get("min_length", 0) > 0
         out.append(FieldSpec(name=name, label=labels.fields.get(name, name), type=kind, required=required,
                              max_length=bounds.get("max_length"), minimum=bounds.get("ge"),
-                             maximum=bounds.get("le")))
+                             maximum=bounds.get("le"), choices=choices))
     return out
 
 

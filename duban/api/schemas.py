@@ -230,17 +230,38 @@ class ExtensionOut(BaseModel):
 class FieldOut(BaseModel):
     name: str
     label: str
-    type: Literal["text", "textarea", "integer", "org"]
+    type: Literal["text", "textarea", "integer", "org", "boolean", "choice"]
     required: bool
     max_length: int | None = None
     minimum: int | None = None
     maximum: int | None = None
+    choices: list[list[str]] | None = Field(default=None, description="[key, label] of a choice field")
 
 
 class ActionOut(BaseModel):
     action: str
     label: str
     fields: list[FieldOut]
+
+
+class ReferralOut(BaseModel):
+    """移交纪检监察机关: shown only to the commission, the referring office's supervisors and
+    leaders, and admins (null for everyone else, who learn nothing of it)."""
+
+    commission: OrgRef
+    referred_at: dt.datetime
+    referred_by: str
+    handling_continues: bool
+    stage: str | None = Field(description="acknowledgement, outcome, feedback; null when done")
+    real_name: bool
+    acknowledgement_due_on: dt.date | None
+    acknowledged_at: dt.datetime | None
+    outcome: str | None
+    outcome_label: str
+    outcome_note: str
+    concluded_at: dt.datetime | None
+    feedback_due_on: dt.date | None
+    feedback_at: dt.datetime | None
 
 
 class CaseDetailOut(BaseModel):
@@ -260,6 +281,7 @@ class CaseDetailOut(BaseModel):
     reviews: list[ReviewOut]
     callbacks: list[CallbackOut]
     extensions: list[ExtensionOut]
+    referral: ReferralOut | None = None
     allowed_actions: list[ActionOut]
     links: dict[str, str] = Field(description="the whole timeline and reports, page by page")
 

@@ -193,8 +193,13 @@ class Planner:
         ev: list[Event] = []
         if case.disposition == "refer":
             if case.closes:
-                (t1,) = self._spread(t, min(end, t + dt.timedelta(days=14)), 1)
-                ev.append(Event(t1, i, "record_result", {"text": self._phrase("commission")}))
+                # The commission accepts, disposes and tells the (real-name) reporter the result;
+                # the office's supervisor records what it is told (services/referrals.py).
+                t0, t1 = self._spread(t, min(end, t + dt.timedelta(days=14)), 2)
+                ev.append(Event(t0, i, "acknowledge_referral", {}, "supervisor"))
+                ev.append(Event(t1, i, "record_result", {"outcome": "case_opened",
+                                                         "text": self._phrase("commission")}, "supervisor"))
+                ev.append(Event(t1 + dt.timedelta(minutes=30), i, "notify_result", {}, "supervisor"))
             return ev
         if case.closes:
             steps = ["submit_report"]
@@ -249,7 +254,8 @@ class Planner:
         for e in events:
             last[e.case] = max(last.get(e.case, e.at), e.at)
         out = []
-        for i in self.rng.sample(range(len(cases)), n):
+        # Not about a referred matter: its case is out of the clerk's sight (services/scope.py).
+        for i in self.rng.sample([i for i, c in enumerate(cases) if c.disposition != "refer"], n):
             until = last[i] if cases[i].closes else self.as_of - dt.timedelta(minutes=5)
             (at,) = self._spread(cases[i].arrival + dt.timedelta(minutes=1), until, 1)
             out.append(Event(at, i, "repeat", actor="clerk"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, not_, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -56,7 +56,16 @@ def _query(session: Session, viewer: Actor):  # type: ignore[no-untyped-def]
              .outerjoin(office, col(Case.office_id) == office.id)
              .outerjoin(unit, col(Case.unit_id) == unit.id)
              .outerjoin(recipient, col(Notification.org_id) == recipient.id))
-    prefix = scope_for(session, viewer).office_prefix
+    flt = scope_for(session, viewer)
+    prefix = flt.office_prefix
+    # A referral's mail (remind_notice) and any mail about a referred case: seen as the case is.
+    about_referral = or_(func.coalesce(col(Case.disposition), "") == "refer",
+                         col(Notification.kind) == "remind_notice")
+    if flt.hide_referred:
+        query = query.where(or_(col(Notification.case_id).is_(None), not_(about_referral)))
+    elif flt.referrals_from is not None:
+        query = query.where(or_(col(Notification.case_id).is_(None), not_(about_referral),
+                                col(Case.referred_from_id).in_(flt.referrals_from)))
     if prefix:
         def within(org):  # type: ignore[no-untyped-def]
             return or_(org.code == prefix, col(org.code).startswith(prefix + "-"))

@@ -99,6 +99,11 @@ def build_report(ctx: ServiceContext, period: Period | str, office_code: str | N
         board = Board(scope.office_code, scope.office_name, at,
                       warning_lines(ctx, conn, scope, at), [], ctx.labels)
         commission = _commission(conn, scope)
+        referral_counts = {name: F.count_figure(conn, figure=figure, period=period, scope=scope, on=on)
+                           for name, figure in REFERRAL_FIGURES.items()}
+        outcome_counts = {o: F.count_figure(conn, figure="referral_concluded", period=period, scope=scope,
+                                            on=on, where={"outcome": o})
+                          for o in ctx.policy.referral.outcomes}
         comparisons = {which: _headline(conn, p, scope)
                        for which, p in (("previous", period.previous()),
                                         ("last_year", period.last_year())) if p is not None}
@@ -133,6 +138,8 @@ def build_report(ctx: ServiceContext, period: Period | str, office_code: str | N
         trend=[WeekPoint(w, r, c) for w, (r, c) in zip(weeks, trend, strict=True)],
         warnings=board, narrative="", labels=ctx.labels, commission_name=commission,
         top_units=policy.top_units,
+        referrals={name: b.fig(REFERRAL_FIGURES[name], n) for name, n in referral_counts.items()},
+        referral_outcomes={o: b.fig("referral_concluded", n, outcome=o) for o, n in outcome_counts.items()},
     )
     report.narrative = narrative(report)
 
@@ -183,6 +190,11 @@ def _headline(conn: Connection, period: Period, scope: F.Scope) -> dict[str, flo
                          F.flow(conn, period, scope, detailed=False), {},
                          F.callbacks(conn, period, scope))
     return _values(figures)
+
+
+# The referral figures of a report (Report.referrals) and the figure each one is.
+REFERRAL_FIGURES = {"referred": "referred", "continuing": "referred_continuing",
+                    "concluded": "referral_concluded"}
 
 
 class _Builder:
@@ -295,8 +307,12 @@ class _Builder:
             if unit is not None and action == "send_back":
                 sums[unit]["returns"] += n
         lines = []
+        # A discipline commission is not a handling unit: its referrals are counted apart.
+        not_ranked = set(ctx.policy.dispatch.refer_kinds)
         for unit_id, counts in sums.items():
             if counts["dispatched"] < policy.ranking_min_cases:
+                continue
+            if self.scope.kinds.get(unit_id) in not_ranked:
                 continue
             code = self.scope.codes.get(unit_id, str(unit_id))
             figs = {name: self.fig(name, counts[name], "jianci" if name in ("callbacks", "satisfied",

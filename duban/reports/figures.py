@@ -40,7 +40,7 @@ from sqlalchemy.ext.compiler import compiles
 
 from duban.clock import local_date
 from duban.errors import InvalidActionInput, OrgNotFound
-from duban.models import AuditEvent, Callback, Case, HandlingReport, Org, Subject
+from duban.models import AuditEvent, Callback, Case, HandlingReport, Org, Referral, Subject
 from duban.reports.period import Period
 from duban.services.reading import report_title
 from duban.states.definition import DISPOSITION_STATES
@@ -52,6 +52,8 @@ CALLBACKS = Callback.__table__  # type: ignore[attr-defined]
 REPORTS = HandlingReport.__table__  # type: ignore[attr-defined]
 ORGS = Org.__table__  # type: ignore[attr-defined]
 SUBJECTS = Subject.__table__  # type: ignore[attr-defined]
+REFERRALS = Referral.__table__  # type: ignore[attr-defined]
+RF = REFERRALS.c
 C, E, CB, HR, O, S = CASES.c, EVENTS.c, CALLBACKS.c, REPORTS.c, ORGS.c, SUBJECTS.c  # noqa: E741
 
 DISPOSITIONS = tuple(DISPOSITION_STATES)  # transfer, supervise, key_supervise, escalate, refer
@@ -86,6 +88,7 @@ class Scope:
     region_ids: frozenset[int] | None  # None: the whole province, no filter at all
     codes: Mapping[int, str] = field(default_factory=dict, compare=False, hash=False)
     names: Mapping[int, str] = field(default_factory=dict, compare=False, hash=False)
+    kinds: Mapping[int, str] = field(default_factory=dict, compare=False, hash=False)
 
     def clause(self) -> ColumnElement[bool]:
         if self.region_ids is None:
@@ -109,7 +112,8 @@ def scope_of(conn: Connection, office_code: str) -> Scope:
     if office.parent_id is not None:
         region = frozenset(o.id for o in orgs
                            if o.code == office_code or o.code.startswith(office_code + "-"))
-    return Scope(office.id, office.code, office.name, office.level, region, codes, names)
+    return Scope(office.id, office.code, office.name, office.level, region, codes, names,
+                 {o.id: o.kind for o in orgs})
 
 
 # -- predicates ------------------------------------------------------------------------------
@@ -198,6 +202,11 @@ def key_cases(p: Period, scope: Scope) -> ColumnElement[bool]:
                 C.received_at < p.end, or_(C.closed_at.is_(None), C.closed_at >= p.start))
 
 
+def referral(*clauses: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The case has a referral (移交纪检监察机关) meeting `clauses`."""
+    return exists().where(RF.case_id == C.id, *clauses)
+
+
 def progressed_by(p: Period) -> ColumnElement[bool]:
     return exists().where(HR.case_id == C.id, HR.kind == "progress", HR.submitted_at < p.end)
 
@@ -233,6 +242,12 @@ FIGURES: dict[str, FigureDef] = {
     "overdue": _case(lambda p, s, on: [overdue_at(p, on)]),
     "key": _case(lambda p, s, on: [key_cases(p, s)]),
     "key_progress": _case(lambda p, s, on: [key_cases(p, s), progressed_by(p)]),
+    # Referrals to a discipline commission, counted apart from handling (group "outcome": the
+    # commission's disposal, policy [referral.outcomes]).
+    "referred": _case(lambda p, s, on: [referral(within(RF.referred_at, p))]),
+    "referred_continuing": _case(lambda p, s, on: [referral(within(RF.referred_at, p),
+                                                            RF.handling_continues.is_(True))]),
+    "referral_concluded": _case(lambda p, s, on: [referral(within(RF.concluded_at, p))]),
     # Actions taken in the period (件次).
     **{name: FigureDef("event", lambda p, s, on: []) for name in EVENT_FIGURES},
     "supervision": FigureDef("event", lambda p, s, on: []),  # actions from policy [reports]
@@ -257,12 +272,14 @@ def group_clauses(conn: Connection, where: Mapping[str, Any]) -> list[ColumnElem
             out.append(C.unit_id.is_(None) if value is None else C.unit_id == (org_id or -1))
         elif key == "subject":
             out.append(C.subject_id.in_(select(S.id).where(S.name == value, S.kind == "unit")))
+        elif key == "outcome":
+            out.append(referral(RF.outcome == value))
         elif key == "action":
             continue  # event figures read it themselves
         else:
             raise InvalidActionInput(action="report", field="where",
                                      message="unknown group; known: level, channel, disposition, unit, "
-                                             "subject, action")
+                                             "subject, outcome, action")
     return out
 
 

@@ -194,6 +194,10 @@ class Report:
     narrative: str
     labels: Labels = field(repr=False)
     commission_name: str = ""  # the discipline commission cases are referred to (移交省纪委监委)
+    # 移交纪检监察机关, apart from handling: referred, of which handling continues, concluded in
+    # the period; and concluded by the commission's outcome (policy [referral.outcomes]).
+    referrals: dict[str, Figure] = field(default_factory=dict)
+    referral_outcomes: dict[str, Figure] = field(default_factory=dict)
     top_units: int = 10  # policy [reports] top_units: rows at each end of a ranking on a page
     # The 台账: one row per case of the period, read from the database when a renderer asks.
     ledger: Callable[[], Iterator[LedgerRow]] | None = field(default=None, repr=False)
@@ -225,6 +229,8 @@ class Report:
             "received_by_channel": {k: fig(f) for k, f in self.by_channel.items()},
             "events": {k: fig(f) for k, f in self.events.items()},
             "supervision": {k: fig(f) for k, f in self.supervision.items()},
+            "referrals": {k: fig(f) for k, f in self.referrals.items()},
+            "referral_outcomes": {k: fig(f) for k, f in self.referral_outcomes.items()},
             "key_cases": [{"number": k.number, "title": k.title, "state": k.state, "unit": k.unit,
                            "progress_reports": k.progress_reports,
                            "last_progress_at": k.last_progress_at.isoformat() if k.last_progress_at

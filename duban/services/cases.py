@@ -50,7 +50,7 @@ from duban.services.persist import (
 from duban.services.redaction import Identity, case_identity, redact_text
 from duban.services.reredact import reredact_case
 from duban.services.routing import office_of_record
-from duban.services.scope import acts_as, in_region, may_see, region_of
+from duban.services.scope import acts_as, in_region, may_see, may_take, region_of
 from duban.services.subjects import SubjectMatch
 from duban.services.subjects import resolve as resolve_subject
 from duban.services.writetx import WriteTx
@@ -235,7 +235,7 @@ class CaseService:
             return False
         if mode == "unit" and actor.role != "unit":
             return "unit" in roles  # an office handling a case held above does what a unit does
-        return actor.role != "unit" or case.unit_id == actor.org_id
+        return may_take(actor, action, case)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -286,9 +286,12 @@ class CaseService:
             raise CaseHeldElsewhere(case_number=case.number, action=action, role=actor.role,
                                     allowed_roles=roles,
                                     holder=office_of_record(self.ctx.orgs, case).name)
+        if not may_take(actor, action, case):
+            raise PermissionDenied(action=action, role=actor.role, allowed_roles=roles,
+                                   reason="a unit acts on its own cases; a commission on its referrals")
         today = local_date(now)
         guards = Guards(session, self.ctx, today)
-        adapter = CaseAdapter(case, guards)
+        adapter = CaseAdapter(case, guards, parsed)
         state = CaseState(case.state).value
         if action not in triggers(state):
             raise ActionNotAllowed(case_number=case.number, action=action, state=state,

@@ -20,6 +20,22 @@ class DispatchForm(_Form):
     note: str = Field(default="", max_length=2000)
 
 
+class ReferForm(_Form):
+    """移交纪检监察机关: the commission (empty: the one with jurisdiction) and whether the unit
+    handling the case goes on handling it beside the referral."""
+
+    unit: str | None = Field(default=None, max_length=40, description="org code of the commission")
+    note: str = Field(default="", max_length=2000)
+    handling_continues: bool = False
+
+
+class OutcomeForm(_Form):
+    """The commission's disposal of a referral: one of policy [referral.outcomes], and what it says."""
+
+    outcome: str = Field(min_length=1, max_length=32)
+    text: str = Field(default="", max_length=20000)
+
+
 class ReasonForm(_Form):
     reason: str = Field(min_length=1, max_length=4000)
 
@@ -51,7 +67,7 @@ FORMS: dict[str, type[_Form]] = {
     "supervise": DispatchForm,
     "key_supervise": DispatchForm,
     "escalate": DispatchForm,
-    "refer": DispatchForm,
+    "refer": ReferForm,
     "step_up": ReasonForm,
     "object": ReasonForm,
     "request_extension": ExtensionForm,
@@ -66,7 +82,10 @@ FORMS: dict[str, type[_Form]] = {
     "callback_unsatisfied": NoteForm,
     "close": NoteForm,
     "reopen": ReasonForm,
-    "record_result": ReportForm,
+    "acknowledge_referral": NoteForm,
+    "record_result": OutcomeForm,
+    "notify_result": NoteForm,
+    "remind_notice": NoteForm,
     # The escalation ladder and progress reminders: usually fired by the engine, a note optional.
     "remind": NoteForm,
     "copy_notice": NoteForm,

@@ -21,14 +21,10 @@ from duban.services.driver import Prepared
 from duban.services.persist import insert_row
 from duban.services.pressure_actions import PRESSURE_HANDLERS, finish_callback_task, notify, notify_unit
 from duban.services.redaction import Identity, case_identity, redact_text
-from duban.services.routing import (
-    avoid,
-    check_target,
-    commission_for,
-    higher_office,
-    office_of_record,
-    take_over,
-)
+from duban.services.referrals import REFERRAL_HANDLERS
+from duban.services.referrals import latest as latest_referral
+from duban.services.referrals import stage as referral_stage
+from duban.services.routing import avoid, check_target, higher_office, office_of_record, take_over
 from duban.states.definition import DISPOSITION_LADDER
 from duban.workcal import WorkCalendar
 
@@ -129,10 +125,7 @@ def _default_unit(step: Step, disposition: str) -> OrgInfo:
     if disposition == "escalate":
         # At the top the office of record itself handles it directly (直办).
         return higher_office(orgs, orgs.by_id(case.unit_id or case.office_id)) or office_of_record(orgs, case)
-    if disposition == "refer":
-        commission = commission_for(orgs, office)
-        if commission is not None:
-            return commission
+    # refer has its own path and jurisdiction (services/referrals.py).
     raise InvalidActionInput(
         action=step.action, field="unit", message="name the handling unit's code (承办单位)", kind="missing"
     )
@@ -330,14 +323,9 @@ def reopen(step: Step) -> None:
     step.handling_limit()
 
 
-def record_result(step: Step) -> None:
-    _report(step, "commission_result")
-    _close(step)
-
-
 HANDLERS: dict[str, Callable[[Step], None]] = {
     **{d: (lambda step, d=d: dispatch(step, d)) for d in  # type: ignore[misc]
-       ("transfer", "supervise", "key_supervise", "escalate", "refer")},
+       ("transfer", "supervise", "key_supervise", "escalate")},
     "step_up": step_up,
     "object": object_,
     "request_extension": request_extension,
@@ -352,7 +340,7 @@ HANDLERS: dict[str, Callable[[Step], None]] = {
     "callback_unsatisfied": lambda step: callback(step, False),
     "close": close,
     "reopen": reopen,
-    "record_result": record_result,
+    **REFERRAL_HANDLERS,
     **PRESSURE_HANDLERS,
 }
 
@@ -365,6 +353,7 @@ class Guards:
         self.ctx = ctx
         self.today = today
         self._extension_counts: dict[int | None, dict[str, int]] = {}  # guards ask up to 4 times
+        self._referrals: dict[int | None, Any] = {}
 
     def objection_window_open(self, case: Case) -> bool:
         if case.dispatched_at is None:
@@ -387,3 +376,17 @@ class Guards:
 
     def pending_extension(self, case: Case) -> bool:
         return self._extensions(case, ("requested",)) > 0
+
+    def _referral(self, case: Case) -> Any:
+        if case.id not in self._referrals:
+            # Only a case ever referred has a row: the others need no query.
+            self._referrals[case.id] = (latest_referral(self.session, case.id)
+                                        if case.referred_to_id is not None else None)
+        return self._referrals[case.id]
+
+    def referral_stage(self, case: Case) -> str | None:
+        return referral_stage(self._referral(case))
+
+    def referral_real_name(self, case: Case) -> bool:
+        row = self._referral(case)
+        return bool(row is not None and row["real_name"])

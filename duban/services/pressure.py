@@ -49,12 +49,13 @@ class Facts:
     deadline_seq: int
     progress_due_on: dt.date | None
     missed_deadline_on: dt.date | None = None
+    notice_due_on: dt.date | None = None  # a referral's next notice to the reporter
 
     @classmethod
     def of(cls, case: Any) -> Facts:
         return cls(case.id, case.state, case.disposition, case.deadline_kind, case.deadline_start,
                    case.deadline_on, case.deadline_seq or 0, case.progress_due_on,
-                   case.missed_deadline_on)
+                   case.missed_deadline_on, getattr(case, "notice_due_on", None))
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,10 @@ def ladder_episode(deadline_seq: int) -> str:
 
 def progress_episode(due_on: dt.date) -> str:
     return f"p{due_on.isoformat()}"
+
+
+def notice_episode(due_on: dt.date) -> str:
+    return f"n{due_on.isoformat()}"
 
 
 def fire_on(calendar: WorkCalendar, day: dt.date, after_workdays: int) -> dt.date:
@@ -179,6 +184,12 @@ def _sequences(facts: Facts, policy: Policy) -> list[Sequence]:
         found.append((progress_episode(facts.progress_due_on), facts.progress_due_on, [
             (f"remind_progress+{after}", "remind_progress", after)
             for after in sorted(policy.progress_reports.remind_after_workdays)]))
+    # A referral's notice to the reporter (受理告知, 结果反馈) that is late: the commission is
+    # reminded, once per offset; never the handling ladder (docs/engine.md).
+    if facts.notice_due_on is not None and "remind_notice" in _triggers(facts.state):
+        found.append((notice_episode(facts.notice_due_on), facts.notice_due_on, [
+            (f"remind_notice+{after}", "remind_notice", after)
+            for after in sorted(policy.referral.remind_after_workdays)]))
     return found
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import and_, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from duban.config.policy import get_policy
 from duban.deadlines import counted_deadline, warning_colour, workdays_left
 from duban.models import (
     Case,
@@ -20,7 +21,7 @@ from duban.models import (
 )
 from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
-from duban.services.scope import region_of
+from duban.services.scope import _orgs, in_region, region_of
 
 
 @dataclass
@@ -64,6 +65,10 @@ class CaseFilter:
     overdue: bool | None = None
     open_only: bool = False
     text: str | None = None
+    # Referred cases (移交纪检监察机关, services/scope.py): hidden from the actor, or shown only
+    # when referred by one of these offices (None: all of them).
+    hide_referred: bool = False
+    referrals_from: list[int] | None = None
     limit: int = 100
     offset: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -74,15 +79,28 @@ def scope_for(session: Session, actor: Actor) -> CaseFilter:
     if actor.role == "unit":
         return CaseFilter(unit_id=actor.org_id if actor.org_id is not None else -1)
     region = region_of(session, actor)  # from the org directory held in memory: no query
-    return CaseFilter(office_prefix=region) if region else CaseFilter()
+    flt = CaseFilter(office_prefix=region) if region else CaseFilter()
+    if actor.role in ("admin", "engine"):
+        return flt
+    if actor.role not in get_policy().referral.office_roles:
+        flt.hide_referred = True
+    elif region:
+        orgs = _orgs(session)
+        flt.referrals_from = [o.id for o in orgs.all() if o.kind == "office" and in_region(o.code, region)]
+    return flt
 
 
 def scope_clauses(flt: CaseFilter, office: Any, unit: Any) -> list[Any]:
     """The filter's scope (a unit, or a region by org code) as where-clauses on a query that joins
     the receiving office as `office` and the handling unit as `unit` (aliases of Org)."""
     clauses: list[Any] = []
-    if flt.unit_id is not None:
-        clauses.append(Case.unit_id == flt.unit_id)
+    if flt.unit_id is not None:  # a commission also sees the cases referred to it
+        clauses.append(or_(col(Case.unit_id) == flt.unit_id, col(Case.referred_to_id) == flt.unit_id))
+    not_referred = or_(col(Case.disposition).is_(None), col(Case.disposition) != "refer")
+    if flt.hide_referred:
+        clauses.append(not_referred)
+    elif flt.referrals_from is not None:
+        clauses.append(or_(not_referred, col(Case.referred_from_id).in_(flt.referrals_from)))
     if flt.office_prefix:
         prefix = flt.office_prefix
         received = or_(col(office.code) == prefix, col(office.code).startswith(prefix + "-"))

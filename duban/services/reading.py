@@ -46,9 +46,11 @@ from duban.services.queries import (
     row_of,
     scope_clauses,
 )
+from duban.services.referrals import latest as latest_referral
+from duban.services.referrals import stage as referral_stage
 from duban.services.routing import avoided_for, office_of_record
-from duban.services.scope import acts_as, may_see
-from duban.states.definition import OPEN_STATES
+from duban.services.scope import acts_as, may_see, may_see_referral
+from duban.states.definition import OPEN_STATES, REFERRAL_ACTIONS
 
 _CASES: Any = Case.__table__  # type: ignore[attr-defined]
 
@@ -361,14 +363,14 @@ HISTORY: dict[str, tuple[Any, Any]] = {
     "extensions": (Extension, Extension.id),
 }
 BOUNDED = ("timeline", "reports")
-_HISTORY_SQL: dict[tuple[str, str, bool], Prepared] = {}
+_HISTORY_SQL: dict[tuple[str, str, bool, bool], Prepared] = {}
 
 
-def _history_sql(kind: str, shape: str, raw: bool) -> Prepared:
+def _history_sql(kind: str, shape: str, raw: bool, hide: bool = False) -> Prepared:
     """The prebuilt statement for one collection (built once: building and keying a statement
     on every call cost as much as running it). shape: "all", "page" or "newest"; raw: the texts
     as written (only for a reader who may see identity), else their redacted twins."""
-    key = (kind, shape, raw)
+    key = (kind, shape, raw, hide)
     statement = _HISTORY_SQL.get(key)
     if statement is None:
         model, order = HISTORY[kind]
@@ -376,6 +378,8 @@ def _history_sql(kind: str, shape: str, raw: bool) -> Prepared:
         columns = ([c for c in table.c if not c.name.endswith("_redacted")] if raw
                    else redacted_columns(table))
         statement = select(*columns).where(table.c.case_id == bindparam("case_id"))
+        if hide:  # a referral's steps, for a reader who may not see the referral
+            statement = statement.where(*(table.c.action != a for a in REFERRAL_ACTIONS))
         if shape == "newest":
             statement = statement.order_by(col(order).desc()).limit(bindparam("limit"))
         else:
@@ -387,18 +391,43 @@ def _history_sql(kind: str, shape: str, raw: bool) -> Prepared:
 
 
 def _history(session: Session, case_id: int, kind: str, *, raw: bool, limit: int | None = None,
-             offset: int = 0, newest: bool = False) -> list[dict[str, Any]]:
-    """Rows of one collection as plain dicts, oldest first: all of them, a page, or the newest `limit`."""
+             offset: int = 0, newest: bool = False, hide: bool = False) -> list[dict[str, Any]]:
+    """Rows of one collection as plain dicts, oldest first: all of them, a page, or the newest `limit`.
+    `hide`: leave out a referral's steps (only the timeline has them)."""
     shape = "all" if limit is None else "newest" if newest else "page"
     params = {"case_id": case_id, "limit": limit, "offset": offset}
-    rows = _history_sql(kind, shape, raw).rows(session, params)
+    rows = _history_sql(kind, shape, raw, hide and kind == "timeline").rows(session, params)
     return rows[::-1] if shape == "newest" else rows
 
 
-def _count(session: Session, case_id: int, kind: str) -> int:
+def _count(session: Session, case_id: int, kind: str, *, hide: bool = False) -> int:
     model, _ = HISTORY[kind]
-    return int(session.exec(select(func.count()).select_from(model)  # type: ignore[call-overload]
-                            .where(model.case_id == case_id)).one())
+    query = select(func.count()).select_from(model).where(model.case_id == case_id)  # type: ignore[call-overload]
+    if hide and kind == "timeline":
+        query = query.where(col(model.action).not_in(REFERRAL_ACTIONS))
+    return int(session.exec(query).one())
+
+
+def _hides_referral(session: Session, actor: Actor, case: Case) -> bool:
+    """Whether the case has a referral that `actor` may not see (its steps are then left out)."""
+    return case.referred_to_id is not None and not may_see_referral(session, actor, case)
+
+
+def referral_of(session: Session, ctx: ServiceContext, case: Case, *, actor: Actor) -> dict[str, Any] | None:
+    """The case's newest referral as `actor` may read it; None when there is none or it is not
+    theirs to see (the unit that goes on handling the case learns nothing of it)."""
+    if case.id is None or case.referred_to_id is None or not may_see_referral(session, actor, case):
+        return None
+    row = latest_referral(session, case.id)
+    if row is None:
+        return None
+    seen = case.id in visible_ids(session, ctx, [Facts(case.id, case.office_id, case.unit_id)], actor=actor)
+    out = {k: v for k, v in row.items() if not k.endswith("_redacted") and k != "outcome_note"}
+    out["outcome_note"] = row["outcome_note"] if seen else row["outcome_note_redacted"]
+    out["stage"] = referral_stage(row)
+    out["commission"] = org_summary(ctx.orgs.by_id(row["commission_id"]))
+    out["outcome_label"] = ctx.labels.of("referral_outcomes", row["outcome"]) if row["outcome"] else ""
+    return out
 
 
 _SUBJECT = select(Subject.name, Subject.kind, Subject.resolution).where(Subject.id == bindparam("id"))
@@ -427,13 +456,15 @@ def case_detail(ctx: ServiceContext, ref: int | str, *, actor: Actor,
         office, unit = orgs_of(ctx, case)
         row = row_of(ctx, case, office.name, office.code, unit.name if unit else None,
                    unit.code if unit else None, ctx.today())
+        hide = _hides_referral(session, actor, case)
         collections = {kind: _history(session, case.id, kind, raw=seen,
                                       limit=history if kind in BOUNDED else None,
-                                      newest=history is not None and kind in BOUNDED)
+                                      newest=history is not None and kind in BOUNDED, hide=hide)
                        for kind in HISTORY}
         totals = {f"{kind}_total": len(collections[kind]) for kind in BOUNDED}
         if history is not None:
-            totals["timeline_total"] = max(case.audit_seq, len(collections["timeline"]))
+            totals["timeline_total"] = (_count(session, case.id, "timeline", hide=True) if hide
+                                        else max(case.audit_seq, len(collections["timeline"])))
             if len(collections["reports"]) == history:
                 totals["reports_total"] = _count(session, case.id, "reports")
         connection = session.connection()
@@ -445,6 +476,10 @@ def case_detail(ctx: ServiceContext, ref: int | str, *, actor: Actor,
         person = (connection.execute(_PERSON[person_seen], {"id": case.complainant_id}).first()
                   if case.complainant_id else None)
         facts = {name: getattr(case, name) for name in _CASE_FACTS}
+        referral = referral_of(session, ctx, case, actor=actor)
+        if referral is None:  # nothing of a referral for whom it is not
+            for name in REFERRAL_FACTS:
+                facts.pop(name, None)
         allowed = CaseService(ctx).allowed_in(session, case, actor)
         read_only = acts_as(session, actor, case) is None
         extra: dict[str, Any] = {}
@@ -462,6 +497,7 @@ def case_detail(ctx: ServiceContext, ref: int | str, *, actor: Actor,
             "complainant": complainant_view(person_seen, person, ctx.labels.text["masked"]),
             **collections,
             **totals,
+            "referral": referral,
             "allowed_actions": allowed,
             **extra,
         }
@@ -483,6 +519,8 @@ def _first_agreed(session: Session, ctx: ServiceContext, case: Case, *, actor: A
 
 
 _CASE_FACTS = [c.name for c in _CASES.c if not c.name.endswith("_redacted") and c.name not in CASE_HIDDEN]
+# The case's referral columns, shown only to whom the referral is (`referral_of`).
+REFERRAL_FACTS = ("referred_to_id", "referred_from_id", "notice_due_on")
 
 
 def case_history(ctx: ServiceContext, ref: int | str, kind: str, *, actor: Actor,
@@ -492,8 +530,10 @@ def case_history(ctx: ServiceContext, ref: int | str, kind: str, *, actor: Actor
     with Session(ctx.engine) as session:
         case, seen = load_case(session, ctx, ref, actor=actor)
         assert case.id is not None
-        items = _history(session, case.id, kind, raw=seen, limit=limit, offset=offset)
-        total = case.audit_seq if kind == "timeline" else _count(session, case.id, kind)
+        hide = _hides_referral(session, actor, case)
+        items = _history(session, case.id, kind, raw=seen, limit=limit, offset=offset, hide=hide)
+        total = (_count(session, case.id, kind, hide=True) if hide and kind == "timeline"
+                 else case.audit_seq if kind == "timeline" else _count(session, case.id, kind))
         return items, max(total, offset + len(items))
 
 

@@ -34,6 +34,7 @@ TWINS: dict[str, tuple[tuple[str, str], ...]] = {
     "interviews": (("note", "note_redacted"),),
     "pressure_proposals": (("reason", "reason_redacted"),),
     "audit_events": (("reason", "reason_redacted"),),
+    "referrals": (("outcome_note", "outcome_note_redacted"),),
 }
 
 

@@ -158,7 +158,11 @@ def check_target(orgs: OrgDirectory, policy: Policy, labels: Labels, *, case: Ca
     region_zh = (office.region_name or office.name) if bounded else labels.text.get("everywhere", "全省")
     if action == "refer":
         kinds = policy.dispatch.refer_kinds
-        where_ok = not bounded or in_region(unit.code, office.code) or unit == commission_for(orgs, office)
+        # The region's commissions, and those of the regions above (a complaint about a commission
+        # goes to the one above it: services/referrals.py).
+        above = orgs.parent(unit)
+        where_ok = (not bounded or in_region(unit.code, office.code)
+                    or (above is not None and in_region(office.code, above.code)))
     else:
         kinds = policy.dispatch.unit_kinds
         where_ok = not bounded or in_region(unit.code, office.code)

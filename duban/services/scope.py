@@ -10,10 +10,15 @@ a case page, an action and a list never disagree:
   received, nor one the city took over from it (提级直办), which it still reads;
 - an office handling a case that another office holds acts on it as its handling unit does
   (reports), nothing more;
-- the province, and actors without an org (the engine), see and act on everything.
+- the province, and actors without an org (the engine), see and act on everything;
+- a referral to a discipline commission (移交纪检监察机关) narrows this: a referred case
+  (disposition "refer") is seen only by the commission, by the referring office's (or a higher
+  office's) roles in policy [referral] office_roles (supervisors and leaders), and by admins and
+  the engine; the commission also sees a case whose unit goes on handling it, and only those
+  same people see that case's referral (`may_see_referral`: its row, events and mail).
 
 The office of record is the receiving office or an office above it, so it always sees the case by
-the first rule: the list filter (`queries.scope_for`) and `may_see` need no clause of their own.
+the office rule: the list filter (`queries.scope_for`) and `may_see` need no clause of their own.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from duban.config.policy import get_policy
 from duban.errors import OrgNotFound
 from duban.models import Case
 from duban.services.context import Actor
@@ -54,9 +60,45 @@ def _code(session: Session, org_id: int | None) -> str | None:
     return _orgs(session).by_id(org_id).code
 
 
+def may_take(actor: Actor, action: str, case: Case) -> bool:
+    """A unit acts on the case it handles; a commission (role unit) only on its referrals' steps."""
+    from duban.states.definition import REFERRAL_ACTIONS
+
+    if actor.role != "unit":
+        return True
+    if action in REFERRAL_ACTIONS:
+        return actor.org_id is not None and case.referred_to_id == actor.org_id
+    return actor.org_id is not None and case.unit_id == actor.org_id
+
+
+def office_sees_referrals(session: Session, actor: Actor, referring_office_id: int | None) -> bool:
+    """Whether an office's actor (not a unit) may see a referral made by that office."""
+    if actor.role in ("admin", "engine"):
+        return True
+    if actor.role not in get_policy().referral.office_roles:
+        return False
+    region = region_of(session, actor)
+    return region is None or in_region(_code(session, referring_office_id), region)
+
+
+def may_see_referral(session: Session, actor: Actor, case: Case) -> bool:
+    """Whether `actor` may see the case's referral (its row, its steps in the timeline)."""
+    if case.referred_to_id is None:
+        return False
+    if actor.role == "unit":
+        return actor.org_id is not None and case.referred_to_id == actor.org_id
+    return office_sees_referrals(session, actor, case.referred_from_id) and may_see(session, actor, case)
+
+
+def _unit_sees(actor: Actor, case: Case) -> bool:
+    return actor.org_id is not None and (case.unit_id == actor.org_id or case.referred_to_id == actor.org_id)
+
+
 def may_see(session: Session, actor: Actor, case: Case) -> bool:
     if actor.role == "unit":
-        return actor.org_id is not None and case.unit_id == actor.org_id
+        return _unit_sees(actor, case)
+    if case.disposition == "refer" and not office_sees_referrals(session, actor, case.referred_from_id):
+        return False
     region = region_of(session, actor)
     if region is None:
         return True
@@ -69,6 +111,8 @@ def acts_as(session: Session, actor: Actor, case: Case) -> str | None:
     case: a unit, or an office handling a case another office holds), or None (at most it reads)."""
     if actor.role == "unit":
         return "unit" if may_see(session, actor, case) else None
+    if case.disposition == "refer" and not office_sees_referrals(session, actor, case.referred_from_id):
+        return None
     region = region_of(session, actor)
     if region is None or in_region(_code(session, case.record_office_id or case.office_id), region):
         return "office"

@@ -313,9 +313,12 @@ class Simulation:
 
     def _on_result(self, sc: SimCase) -> None:
         case = self.service.get(sc.number)
-        if case.state == "referred":
-            self.service.act(sc.number, "record_result", actor=self.dispatcher,
-                             form={"text": self.says["result"]})
+        if case.state == "referred":  # the office's supervisor records what the commission says
+            self.service.act(sc.number, "acknowledge_referral", actor=self.supervisor)
+            case = self.service.act(sc.number, "record_result", actor=self.supervisor,
+                                    form={"outcome": "case_opened", "text": self.says["result"]})
+            if case.state == "referred":  # a real-name reporter is told the result
+                self.service.act(sc.number, "notify_result", actor=self.supervisor)
 
     # -- the engine's pressure, felt by units --------------------------------------------------
 

@@ -223,7 +223,7 @@ def test_the_actions_route_lists_what_may_be_done_now_with_form_fields(
     assert "submit_report" in names and "approve" not in names
     report = next(a for a in unit if a["action"] == "submit_report")
     assert report["fields"] == [{"name": "text", "label": "办理情况", "type": "textarea", "required": True,
-                                 "max_length": 20000, "minimum": None, "maximum": None}]
+                                 "max_length": 20000, "minimum": None, "maximum": None, "choices": None}]
     assert client.get(f"/api/cases/{number}/actions", headers=aw.auth("leader")).json() == []
 
 

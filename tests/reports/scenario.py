@@ -111,7 +111,9 @@ def build(engine: Engine) -> November:
     register("F", "11-07 09:00", subject_name="城关区某街道干部", subject_kind="person",
              subject_org_code=None)
     act("F", "11-07 10:00", "refer")
-    act("F", "11-14 10:00", "record_result", text="已问责")
+    act("F", "11-08 10:00", "acknowledge_referral", SUPERVISOR)
+    act("F", "11-14 10:00", "record_result", SUPERVISOR, outcome="case_opened", text="已问责")
+    act("F", "11-14 11:00", "notify_result", SUPERVISOR)
 
     register("H", "11-08 09:00", subject_name="华能某发电公司", subject_kind="enterprise",
              subject_org_code=None)

@@ -26,6 +26,8 @@ def every_figure(report: Report) -> Iterator[tuple[str, Figure]]:
     yield from ((f"complained:{name}", f) for name, f in report.complained)
     for unit in report.ranking:
         yield from ((f"{unit.code}:{k}", f) for k, f in unit.figures.items())
+    yield from ((f"referrals:{k}", f) for k, f in report.referrals.items())
+    yield from ((f"referral_outcome:{k}", f) for k, f in report.referral_outcomes.items())
     for rate in report.rates.values():
         yield f"{rate.key}:numerator", rate.numerator
         yield f"{rate.key}:denominator", rate.denominator

@@ -34,12 +34,12 @@ from duban.services.directory import OrgInfo
 from duban.services.routing import check_target as routing_check_target
 from duban.services.routing import commission_for, higher_office
 from duban.services.scope import in_region
-from duban.states.definition import DISPOSITION_LADDER, DISPOSITION_STATES, TRANSITIONS
+from duban.states.definition import DISPOSITION_LADDER, DISPOSITION_STATES, REFERRAL_ACTIONS, TRANSITIONS
 
 # The rows an action adds besides its audit event (table: how many), and the actions that may queue
 # mail (notifications: as many as the recipients with an address).
 ADDS: dict[str, dict[str, int]] = {
-    **{a: {"handling_reports": 1} for a in ("submit_report", "report_progress", "record_result")},
+    **{a: {"handling_reports": 1} for a in ("submit_report", "report_progress")},
     **{a: {"reviews": 1} for a in ("approve", "send_back")},
     **{a: {"callbacks": 1} for a in ("callback_satisfied", "callback_unsatisfied")},
     "object": {"objections": 1},
@@ -50,7 +50,10 @@ NOTIFYING = {"step_up", "remind", "copy_notice", "work_reminder", "interview", "
              "remind_progress"}
 # Where the handler starts a new handling limit.
 _NEW_HANDLING = {"step_up", "reassign", "send_back", "callback_unsatisfied", "reopen"}
-_CLOSING = {"callback_satisfied", "close", "record_result"}
+_CLOSING = {"callback_satisfied", "close"}
+_NO_REFERRAL = {"no_open_referral": True, "handling_continues": False,
+                "referral_awaits_acknowledgement": False, "referral_awaits_outcome": False,
+                "referral_awaits_feedback": False, "feedback_owed": False, "referral_notice_pending": False}
 
 
 @dataclass
@@ -149,6 +152,10 @@ class CaseModel:
             return m.disposition == "key_supervise"
         if name == "handled_by_a_unit":
             return m.unit_id is not None and m.disposition != "refer"
+        # The model's cases are never referred (REFERRAL_ACTIONS are left out of its draws: the
+        # referral path has its own tests, tests/services/test_referrals.py).
+        if name in _NO_REFERRAL:
+            return _NO_REFERRAL[name]
         raise AssertionError(f"the model does not know guard {name!r}")
 
     def fires(self, m: ModelCase, action: str, today: dt.date) -> dict | None:
@@ -203,7 +210,8 @@ class CaseModel:
     def allowed_for(self, m: ModelCase, actor: Actor, today: dt.date) -> set[str]:
         """The actions the actor may take now (what ActionNotAllowed lists)."""
         return {a for a in self.triggers(m.state) if self.fires(m, a, today) and self.has_role(actor, a)
-                and self.may_act_on(actor, m, a) and (actor.role != "unit" or m.unit_id == actor.org_id)}
+                and self.may_act_on(actor, m, a) and (actor.role != "unit" or m.unit_id == actor.org_id)
+                and a not in REFERRAL_ACTIONS}
 
     # -- what an action does ---------------------------------------------------------------------
 

@@ -168,7 +168,9 @@ def test_a_complaint_about_a_closed_matter_opens_a_new_case(ctx: ServiceContext)
     number = registered(ctx)
     service = CaseService(ctx)
     service.act(number, "refer", actor=DISPATCHER)
-    service.act(number, "record_result", actor=DISPATCHER, form={"text": "已查处"})
+    service.act(number, "acknowledge_referral", actor=SUPERVISOR)
+    service.act(number, "record_result", actor=SUPERVISOR, form={"outcome": "case_opened", "text": "已查处"})
+    service.act(number, "notify_result", actor=SUPERVISOR)
     again = service.register(complaint(), actor=DISPATCHER)
     assert not again.linked and again.case.number != number
 
@@ -235,7 +237,12 @@ def test_the_referred_path_records_the_commissions_result(ctx: ServiceContext) -
     service = CaseService(ctx)
     case = service.act(number, "refer", actor=DISPATCHER)
     assert case.unit_id == org_id(ctx, "GS-LZ-JW")  # the county has none: the city's commission
-    case = service.act(number, "record_result", actor=DISPATCHER, form={"text": "已立案审查"})
+    commission = unit_actor(ctx, "GS-LZ-JW")
+    service.act(number, "acknowledge_referral", actor=commission)
+    case = service.act(number, "record_result", actor=commission,
+                       form={"outcome": "case_opened", "text": "已立案审查"})
+    assert case.state == "referred"  # a real-name reporter is owed the result first
+    case = service.act(number, "notify_result", actor=commission)
     assert case.state == "closed"
     with pytest.raises(ActionNotAllowed) as err:
         service.act(number, "reopen", actor=SUPERVISOR, form={"reason": "回头看"})

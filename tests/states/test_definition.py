@@ -5,7 +5,7 @@ from __future__ import annotations
 from duban.config.policy import load_labels, load_policy
 from duban.services.forms import FORMS
 from duban.services.handlers import HANDLERS
-from duban.states.definition import FINAL_STATES, TRANSITIONS, CaseState
+from duban.states.definition import FINAL_STATES, HANDLING_STATES, REFERRAL_ACTIONS, TRANSITIONS, CaseState
 from duban.states.diagram import to_dot, to_mermaid
 from duban.states.machine import MACHINE, triggers
 
@@ -39,7 +39,17 @@ def test_no_open_state_is_a_trap() -> None:
 
 
 def test_closed_is_left_only_by_reopening_on_revisit() -> None:
-    assert triggers(CaseState.CLOSED) == ["reopen"]
+    leaving = {trigger for source, dest, trigger in _edges() if source == "closed" and dest}
+    assert leaving == {"reopen"}
+    # A referral whose unit finished first goes on beside the closed case: its steps stay inside.
+    assert set(triggers(CaseState.CLOSED)) == {"reopen", *REFERRAL_ACTIONS} - {"refer"}
+
+
+def test_refer_leaves_received_every_handling_state_and_reported() -> None:
+    for state in (*HANDLING_STATES, CaseState.RECEIVED, CaseState.REPORTED):
+        assert "refer" in triggers(state), state
+    assert "refer" not in triggers(CaseState.VERIFIED)
+    assert "refer" not in triggers(CaseState.REFERRED)
 
 
 def test_every_trigger_has_a_form_a_handler_roles_and_a_label() -> None:

@@ -1,7 +1,7 @@
 """the office of record: who holds a case after 提级直办
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-04 15:40:00
 
 cases.record_office_id is the office that took a case over (提级直办, or avoidance handing it to
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
