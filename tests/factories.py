@@ -37,7 +37,8 @@ ORGS = [
     OrgRow("GS-JW", "省纪委监委", "commission", "province", "GS", "甘肃省"),
     OrgRow("GS-FGW", "省发展改革委", "department", "province", "GS", "甘肃省", "gs-fgw@duban.example",
            "gs-fgw.head@duban.example", leader_email="gs-gov.fg-fgw@duban.example"),
-    OrgRow("GS-LZ", "兰州市办", "office", "city", "GS", "兰州市", "gs-lz@duban.example"),
+    OrgRow("GS-LZ", "兰州市办", "office", "city", "GS", "兰州市", "gs-lz@duban.example",
+           leader_email="gs-lz-gov.fg-duban@duban.example"),  # when it handles a case itself
     OrgRow("GS-LZ-GOV", "兰州市人民政府", "government", "city", "GS-LZ", "兰州市", "gs-lz-gov@duban.example",
            "gs-lz-gov.head@duban.example"),
     OrgRow("GS-LZ-JW", "兰州市纪委监委", "commission", "city", "GS-LZ", "兰州市"),

@@ -81,7 +81,7 @@ def test_the_engine_s_step_up_to_escalate_moves_the_case_up_as_well(ctx: Service
 
 
 VALUES = {"reasons": "事实不清", "reason": "改派", "unit": "GS-LZ-CG-SWJ", "text": "报告", "days": 5,
-          "note": "说明"}
+          "note": "说明", "outcome": "talk_inquiry"}
 
 
 def _county_actions(ctx: ServiceContext) -> list[tuple[Actor, str]]:
@@ -228,7 +228,8 @@ def test_pressure_on_the_city_handling_directly_goes_to_the_city_government_sign
     remind = _mail(ctx, number, "remind")
     assert [code for code, _, _ in remind] == ["GS-LZ"]
     copy = _mail(ctx, number, "copy_notice")
-    assert [(code, address) for code, address, _ in copy] == [("GS-LZ-GOV", "gs-lz-gov.head@duban.example")]
+    # to the city government's leader in charge of the city office (the directory's leader_email)
+    assert [(code, address) for code, address, _ in copy] == [("GS-LZ-GOV", "gs-lz-gov.fg-duban@duban.example")]
     assert {code for code, _, _ in _mail(ctx, number, "public_notice")} == {"GS-LZ", "GS-LZ-GOV"}
     for _, _, body in remind + copy:
         assert body.rstrip().splitlines()[-2] == "省办"  # the office above presses, never the county

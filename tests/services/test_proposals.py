@@ -227,7 +227,8 @@ def test_dismissing_needs_a_reason_fires_nothing_and_keeps_the_name_out_of_the_t
     assert (last.action, last.actor) == ("dismiss_pressure", SUPERVISOR.name)
     assert "测试反映人" not in last.reason_redacted
     # The ladder goes on: the next step is proposed when it falls due.
-    assert sweep_until(ctx, "2023-03-29") == {"public_notice": 1, "step_up": 1}
+    # (通报 and 升级督办 share a day in the policy; one step a sweep: 升级督办 the working day after)
+    assert sweep_until(ctx, "2023-03-30") == {"public_notice": 1, "step_up": 1}
     assert verify(ctx).findings == []
 
 
@@ -348,7 +349,7 @@ def test_shorter_takes_the_earlier_of_the_running_deadline_and_the_raised_limit(
 
 def test_a_confirmed_step_up_raises_the_disposition_and_not_the_deadline(ctx: ServiceContext) -> None:
     number = transferred(ctx)  # enterprise: due 2023-03-08
-    sweep_until(ctx, "2023-03-29")
+    sweep_until(ctx, "2023-03-30")  # 升级督办 proposed the working day after 通报
     step_up = proposal_of(ctx, "step_up")
     case = CaseService(ctx).get(number)
     assert case.disposition == "transfer"  # nothing raised until someone decides
