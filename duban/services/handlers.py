@@ -121,7 +121,6 @@ def _assign(step: Step, unit: OrgInfo, *, chosen: bool) -> None:
 
 def _default_unit(step: Step, disposition: str) -> OrgInfo:
     case, orgs = step.case, step.ctx.orgs
-    office = orgs.by_id(case.office_id)
     if disposition == "escalate":
         # At the top the office of record itself handles it directly (直办).
         return higher_office(orgs, orgs.by_id(case.unit_id or case.office_id)) or office_of_record(orgs, case)

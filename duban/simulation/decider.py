@@ -27,7 +27,7 @@ from duban.config.policy import Policy
 from duban.errors import DubanError
 from duban.models import Case, Org, PressureStep
 from duban.services import Actor, CaseService, ServiceContext
-from duban.services.pressure import Facts, Fired, ladder_episode, plan
+from duban.services.pressure import Facts, ladder_episode, plan
 from duban.services.sweeps import FACT_COLUMNS
 from duban.simulation.world import rng_for
 from duban.states.definition import HANDLING_STATES
@@ -91,7 +91,7 @@ class ProposalDesk:
         self.service = CaseService(ctx)
         self.steps = {s.action for s in ctx.policy.ladder.steps if s.mode == "propose"}
         self.whole = whole_ladder(ctx.policy)
-        self.made: dict[int, Fired] = {}
+        self.made: dict[int, set[tuple[str, str]]] = {}  # (episode, step) proposed
         self.waiting: list[Proposal] = []
         self.decisions = Decisions()
         self._codes: dict[int, str] = {}
@@ -105,7 +105,7 @@ class ProposalDesk:
                 self._codes = {i: c for i, c in session.execute(select(col(Org.id), col(Org.code)))}
             rows = session.execute(select(*FACT_COLUMNS, col(Case.number)).where(
                 col(Case.state).in_(HANDLING), col(Case.deadline_on) < today)).all()
-            fired: dict[int, Fired] = {}
+            fired: dict[int, set[tuple[str, str]]] = {}  # days unknown: plan reads a set so
             # What the engine did; a propose-mode step is the desk's alone, whatever the engine
             # recorded about it (an application's proposal is not a decision here).
             for case_id, episode, step in session.execute(

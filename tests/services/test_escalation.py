@@ -229,7 +229,8 @@ def test_pressure_on_the_city_handling_directly_goes_to_the_city_government_sign
     assert [code for code, _, _ in remind] == ["GS-LZ"]
     copy = _mail(ctx, number, "copy_notice")
     # to the city government's leader in charge of the city office (the directory's leader_email)
-    assert [(code, address) for code, address, _ in copy] == [("GS-LZ-GOV", "gs-lz-gov.fg-duban@duban.example")]
+    assert [(code, address) for code, address, _ in copy] == [
+        ("GS-LZ-GOV", "gs-lz-gov.fg-duban@duban.example")]
     assert {code for code, _, _ in _mail(ctx, number, "public_notice")} == {"GS-LZ", "GS-LZ-GOV"}
     for _, _, body in remind + copy:
         assert body.rstrip().splitlines()[-2] == "省办"  # the office above presses, never the county
