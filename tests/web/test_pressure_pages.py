@@ -18,14 +18,14 @@ from tests.web.test_pages_http import csrf_of
 from tests.web.test_pages_http import signed_in as http_signed_in
 
 
-def late_case(aw: AppWorld, last: str = "2023-03-29") -> str:
-    """A case transferred on 2023-03-01 (due 03-08) and swept every morning up to `last`: by 03-29
-    the ladder proposed 约谈, 通报 and 升级督办."""
+def late_case(aw: AppWorld, last: str = "2023-03-30") -> str:
+    """A case transferred on 2023-03-01 (due 03-08) and swept on each ladder day up to `last`: by
+    03-30 the ladder proposed 约谈, 通报 and 升级督办 (one step a sweep: 升级督办 the day after 通报)."""
     clock = aw.ctx.clock
     assert isinstance(clock, SimulatedClock)
     clock.set(parse_local("2023-03-01 10:00"))
     number = transferred(aw.ctx)
-    for day in ("2023-03-09", "2023-03-13", "2023-03-15", "2023-03-22", "2023-03-29"):
+    for day in ("2023-03-09", "2023-03-13", "2023-03-15", "2023-03-22", "2023-03-29", "2023-03-30"):
         if day <= last:
             clock.set(parse_local(f"{day} 08:30"))
             run_deadline_sweep(aw.ctx)
@@ -70,7 +70,7 @@ def test_leaders_decide_proposed_pressure_and_the_office_records_the_interview(
         page.get_by_role("link", name="督促措施").click()
         expect(page.locator("#proposals")).to_have_count(0)  # a dispatcher records, does not decide
         row = page.locator(f"#interviews tr[data-number='{number}']")
-        row.locator("input[name=held_on]").fill("2023-03-29")
+        row.locator("input[name=held_on]").fill("2023-03-30")
         row.get_by_role("button", name="登记约谈已开展").click()
         row = page.locator(f"#interviews tr[data-number='{number}']")
         expect(row.locator(".error")).to_have_text("请填写约谈纪要")
