@@ -8,6 +8,7 @@ in Chinese with what was typed kept, and an item out of scope is a 404 page, as 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -16,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from duban.api.errors import Problem, field_message, problem_for
 from duban.errors import DubanError, InvalidActionInput, ItemNotFound, PermissionDenied
 from duban.services import proposals
+from duban.services.context import Actor, ServiceContext
 from duban.web.forms import page_int, posted_form
 from duban.web.pages import web_of
 from duban.web.render import Viewer, Web
@@ -82,41 +84,35 @@ def _refused(request: Request, web: Web, viewer: Viewer, exc: DubanError, *, ite
     return _page(request, web, viewer, status=problem.status, problem=problem, open_item=item, values=posted)
 
 
-@router.post("/pressure/proposals/{proposal_id}")
-def decide(request: Request, proposal_id: str, posted: Posted) -> Response:
+def _decided(request: Request, kind: str, raw_id: str, posted: dict[str, str], done: str,
+             act: Callable[[ServiceContext, int, Actor], object]) -> Response:
+    """A form on /pressure: CSRF, the item's id, the service call, and the page again on refusal."""
     web = web_of(request)
     viewer = _viewer(request, web)
     if not web.sessions.csrf_ok(viewer.session, posted.get("csrf")):
         return web.error_page(request, _csrf(web))
-    number = page_int({"id": proposal_id[:12]}, "id")
-    item = f"proposal-{number}"
+    number = page_int({"id": raw_id[:12]}, "id")
     try:
         if number is None:
-            raise ItemNotFound("proposal", proposal_id)
-        proposals.decide(web.ctx, number, actor=viewer.actor, decision=posted.get("decision", ""),
-                         action=posted.get("action") or None, reason=posted.get("reason", "")[:5000])
+            raise ItemNotFound(kind, raw_id)
+        act(web.ctx, number, viewer.actor)
     except DubanError as exc:
-        return _refused(request, web, viewer, exc, item=item, posted=posted)
-    return RedirectResponse("/pressure?done=decide_pressure", status_code=303)
+        return _refused(request, web, viewer, exc, item=f"{kind}-{number}", posted=posted)
+    return RedirectResponse(f"/pressure?done={done}", status_code=303)
+
+
+@router.post("/pressure/proposals/{proposal_id}")
+def decide(request: Request, proposal_id: str, posted: Posted) -> Response:
+    return _decided(request, "proposal", proposal_id, posted, "decide_pressure", lambda ctx, number, actor: (
+        proposals.decide(ctx, number, actor=actor, decision=posted.get("decision", ""),
+                         action=posted.get("action") or None, reason=posted.get("reason", "")[:5000])))
 
 
 @router.post("/pressure/interviews/{interview_id}")
 def held(request: Request, interview_id: str, posted: Posted) -> Response:
-    web = web_of(request)
-    viewer = _viewer(request, web)
-    if not web.sessions.csrf_ok(viewer.session, posted.get("csrf")):
-        return web.error_page(request, _csrf(web))
-    number = page_int({"id": interview_id[:12]}, "id")
-    item = f"interview-{number}"
-    try:
-        if number is None:
-            raise ItemNotFound("interview", interview_id)
-        proposals.record_interview_held(web.ctx, number, actor=viewer.actor,
-                                        held_on=_date(posted.get("held_on", "")),
-                                        minutes=posted.get("minutes", "")[:30000])
-    except DubanError as exc:
-        return _refused(request, web, viewer, exc, item=item, posted=posted)
-    return RedirectResponse("/pressure?done=hold_interview", status_code=303)
+    return _decided(request, "interview", interview_id, posted, "hold_interview", lambda ctx, number, actor: (
+        proposals.record_interview_held(ctx, number, actor=actor, held_on=_date(posted.get("held_on", "")),
+                                        minutes=posted.get("minutes", "")[:30000])))
 
 
 def _date(text: str) -> dt.date:
