@@ -298,7 +298,7 @@ def test_the_leader_reads_everything_and_changes_nothing(aw: AppWorld, client: h
     assert client.get(f"/api/cases/{number}", headers=aw.auth("leader")).status_code == 200
     before = aw.snapshot()
     answer = act(client, aw, number, "transfer", "leader", form={"unit": "GS-LZ-CG-GOV"})
-    assert answer.status_code == 403 and answer.json()["message_zh"] == "您的角色“领导（只读）”不能执行“转办”"
+    assert answer.status_code == 403 and answer.json()["message_zh"] == "您的角色“领导”不能执行“转办”"
     assert aw.snapshot() == before
 
 
