@@ -279,7 +279,10 @@ class CaseService:
         if actor.role not in roles:
             raise PermissionDenied(action=authority or action, role=actor.role, allowed_roles=roles)
         mode = acts_as(session, actor, case)
-        if mode is None or (mode == "unit" and not self._may(actor, action, case, mode)):
+        # An office that reads a case another office holds is told who holds it; a unit's own
+        # limits (its case, or a commission's referral steps) are refused below.
+        office_as_unit = mode == "unit" and actor.role != "unit"
+        if mode is None or (office_as_unit and not self._may(actor, action, case, mode)):
             if not may_see(session, actor, case):
                 raise PermissionDenied(action=action, role=actor.role, allowed_roles=roles,
                                        reason="the case was received outside your office's region")

@@ -6,7 +6,13 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from duban.errors import ActionNotAllowed, CaseNotFound, InvalidActionInput, PermissionDenied
+from duban.errors import (
+    ActionNotAllowed,
+    CaseHeldElsewhere,
+    CaseNotFound,
+    InvalidActionInput,
+    PermissionDenied,
+)
 from duban.models import AuditEvent, PressureStep, Referral
 from duban.services import Actor, CaseService, ServiceContext
 from duban.services.integrity import verify
@@ -109,10 +115,12 @@ def test_when_handling_continues_the_case_keeps_its_state_unit_and_limit(ctx: Se
         service.act(number, "refer", actor=DISPATCHER)
     unit = unit_actor(ctx, "GS-LZ-CG-GOV")
     commission = unit_actor(ctx, "GS-LZ-JW")
-    with pytest.raises(PermissionDenied):  # the unit is not the commission
+    with pytest.raises(PermissionDenied) as refused:  # the unit is not the commission
         service.act(number, "acknowledge_referral", actor=unit)
-    with pytest.raises(PermissionDenied):  # nor does the commission handle the unit's work
+    assert not isinstance(refused.value, CaseHeldElsewhere)  # told why, not sent to another office
+    with pytest.raises(PermissionDenied) as refused:  # nor does the commission handle the unit's work
         service.act(number, "submit_report", actor=commission, form={"text": "x"})
+    assert not isinstance(refused.value, CaseHeldElsewhere)
     service.act(number, "acknowledge_referral", actor=commission)
     service.act(number, "record_result", actor=commission,
                 form={"outcome": "talk_inquiry", "text": "谈话函询"})
