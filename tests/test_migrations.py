@@ -115,6 +115,9 @@ def _as_if_written_at(engine: Engine, revision: str) -> None:
             if rows[table.name]:
                 conn.execute(then.insert(), [{k: v for k, v in r.items() if k in then.c}
                                              for r in rows[table.name]])
+                if conn.dialect.name == "postgresql" and "id" in then.c:  # ids given: move the sequence on
+                    conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                                      f"(SELECT max(id) FROM {table.name}))"))
 
 
 def test_upgrading_past_the_twins_leaves_no_twin_empty_where_the_text_is_not(empty_engine: Engine) -> None:
@@ -209,3 +212,33 @@ def test_upgrading_past_0009_gives_escalated_cases_the_office_they_were_escalate
         backfilled = dict(conn.execute(query).all())
     city = org_id(ctx, "GS-LZ")
     assert backfilled == now == {taken: city, handed_on: city, province: None, plain: None}
+
+
+def test_a_case_referred_before_0008_is_scoped_as_a_referral_and_closed_by_its_commission(
+        empty_engine: Engine) -> None:
+    from duban.errors import CaseNotFound
+    from duban.services import CaseService
+    from duban.services.context import Actor
+    from duban.services.reading import case_detail
+    from tests.factories import CLERK, DISPATCHER, SUPERVISOR, complaint, org_id, world
+
+    upgrade(empty_engine)
+    ctx = world(empty_engine)
+    service = CaseService(ctx)
+    number = service.register(complaint(title="反映某干部吃拿卡要"), actor=CLERK).case.number
+    service.act(number, "refer", actor=DISPATCHER)
+    _as_if_written_at(empty_engine, "0007")  # a referral as 0007 kept it: the commission as unit
+    with empty_engine.connect() as conn:
+        assert "referrals" not in inspect(conn).get_table_names()
+    upgrade(empty_engine)
+    commission_id = CaseService(ctx).get(number).unit_id
+    assert commission_id is not None
+    with pytest.raises(CaseNotFound):  # scoped as a referral from now on
+        case_detail(ctx, number, actor=CLERK)
+    assert case_detail(ctx, number, actor=SUPERVISOR)["case"]["state"] == "referred"
+    commission = Actor("纪委监委用户", "unit", commission_id)
+    assert "record_result" in case_detail(ctx, number, actor=commission)["allowed_actions"]
+    closed = CaseService(ctx).act(number, "record_result", actor=commission,
+                                  form={"outcome": "talk_inquiry", "text": "谈话提醒"})
+    assert closed.state == "closed"
+    assert commission_id in (org_id(ctx, "GS-JW"), org_id(ctx, "GS-LZ-JW"))

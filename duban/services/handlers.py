@@ -21,7 +21,7 @@ from duban.services.driver import Prepared
 from duban.services.persist import insert_row
 from duban.services.pressure_actions import PRESSURE_HANDLERS, finish_callback_task, notify, notify_unit
 from duban.services.redaction import Identity, case_identity, redact_text
-from duban.services.referrals import REFERRAL_HANDLERS
+from duban.services.referrals import REFERRAL_HANDLERS, is_from_before_rows
 from duban.services.referrals import latest as latest_referral
 from duban.services.referrals import stage as referral_stage
 from duban.services.routing import avoid, check_target, higher_office, office_of_record, take_over
@@ -384,7 +384,10 @@ class Guards:
         return self._referrals[case.id]
 
     def referral_stage(self, case: Case) -> str | None:
-        return referral_stage(self._referral(case))
+        row = self._referral(case)
+        if is_from_before_rows(case, row):
+            return "outcome"
+        return referral_stage(row)
 
     def referral_real_name(self, case: Case) -> bool:
         row = self._referral(case)

@@ -137,10 +137,28 @@ def _notice_limit(step: Any, kind: str) -> None:
 
 def _open(step: Any) -> Referral:
     row = latest(step.session, step.case_id)
-    assert row is not None, "guarded by the referral's stage"
-    found = step.session.get(Referral, row["id"])
+    if row is None:
+        referral_id = _made_for_a_referral_before_rows(step)
+    else:
+        referral_id = row["id"]
+    found = step.session.get(Referral, referral_id)
     assert found is not None
     return found
+
+
+def is_from_before_rows(case: Any, row: Any) -> bool:
+    """A case referred before referrals had rows (migration 0008): the commission holds it as its
+    unit, and only the outcome is owed (nothing tells whether it was acknowledged or to whom)."""
+    return row is None and case.state == CaseState.REFERRED.value and case.disposition == "refer"
+
+
+def _made_for_a_referral_before_rows(step: Any) -> int:
+    case = step.case
+    assert case.disposition == "refer", "guarded by the referral's stage (the state has moved on)"
+    at = case.dispatched_at or step.now
+    return int(step.insert(Referral, case_id=step.case_id, commission_id=case.unit_id,
+                           office_id=case.office_id, referred_at=at, referred_by="",
+                           handling_continues=False, real_name=False, acknowledged_at=at))
 
 
 def refer(step: Any) -> None:

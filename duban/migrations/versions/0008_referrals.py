@@ -58,6 +58,11 @@ def upgrade() -> None:
     op.add_column('cases', sa.Column('referred_from_id', sa.Integer(), nullable=True))
     op.add_column('cases', sa.Column('notice_due_on', sa.Date(), nullable=True))
     op.create_index(op.f('ix_cases_referred_to_id'), 'cases', ['referred_to_id'], unique=False)
+    # Cases referred before this revision: the commission held them as their unit. They are
+    # scoped as referrals from now on; their referral row is made by the commission's next step
+    # (services/referrals.py `_open`), in that step's audited transaction.
+    op.execute("UPDATE cases SET referred_to_id = unit_id, referred_from_id = office_id "
+               "WHERE disposition = 'refer' AND unit_id IS NOT NULL")
 
 
 def downgrade() -> None:
