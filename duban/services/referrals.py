@@ -19,7 +19,7 @@ Who acts for the commission: users of role "unit" whose org is the commission. A
 org that receives cases like a handling unit does (it has staff, an address, a calendar), so the
 existing role, its sign-in and its mail work unchanged; what a unit may do is bound by org, and
 the commission's actions (`REFERRAL_ACTIONS`) are bound to the referral's commission, not to the
-case's unit (`may_act_on_referral`). A new role would have to be added to every face and to the
+case's unit (`scope.may_take`). A new role would have to be added to every face and to the
 privacy rule for no difference in rights. The referring office's supervisor may record what the
 commission told it, as offices do when the commission answers on paper.
 """
