@@ -77,6 +77,13 @@ timeout_seconds = 5
 use_prefect = false
 chunk_size = 5
 """
+# Every ladder step fired by the engine (the packaged policy proposes 约谈, 通报 and 升级督办), so
+# the kills land among steps that write mail. [[ladder.steps]] is one list: all steps again.
+POLICY += "".join(
+    f'\n[[ladder.steps]]\naction = "{action}"\nafter_workdays = {after}\nmode = "automatic"\n'
+    + ('dispositions = ["transfer", "supervise", "key_supervise"]\n' if action == "step_up" else "")
+    for action, after in (("remind", 1), ("copy_notice", 3), ("work_reminder", 5), ("interview", 10),
+                          ("public_notice", 15), ("step_up", 15)))
 
 
 def free_port() -> int:
