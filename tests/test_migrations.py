@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,7 +29,9 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
         engine.dispose()
         return
     url = make_url(os.environ["DUBAN_TEST_PG_URL"])
-    name = f"{url.database}_migrations_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    # A name of its own per test: what is cached per database URL (the org directory and its
+    # engine's pooled connections) never outlives the database DROP ... WITH (FORCE) ended.
+    name = f"{url.database}_migrations_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:8]}"
     admin = make_engine(url.render_as_string(hide_password=False)).execution_options(
         isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
