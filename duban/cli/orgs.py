@@ -20,17 +20,16 @@ def show(code: str) -> None:
     """An org's mailbox and the ladder's contacts for it."""
     from sqlmodel import Session
 
-    from duban.services.orgs import org_by_code
+    from duban.services.orgs import CONTACTS, org_by_code
 
     ctx = context()
     with reported_errors(), Session(ctx.engine) as session:
         org = org_by_code(session, code)
-        table = Table(title=f"{org.name} ({org.code})")
-        table.add_column("联系人")
-        table.add_column("地址")
-        table.add_row("单位邮箱 (催办、通报)", org.email or "—")
-        table.add_row("主要负责同志 (重要工作提示)", org.head_email or "—（不发送）")
-        table.add_row("同级政府分管领导 (抄告)", org.leader_email or "—（不发送）")
+        text = ctx.labels.text
+        table = Table(text["contact_column"], text["address_column"], title=f"{org.name} ({org.code})")
+        table.add_row(text["contact_email"], org.email or "—")
+        for name in CONTACTS:
+            table.add_row(text[f"contact_{name}"], getattr(org, name) or text["contact_missing"])
     console.print(table)
 
 
@@ -44,7 +43,9 @@ def contacts(
     """Set the contacts 重要工作提示 and 抄告 go to for the org CODE."""
     from duban.services.orgs import set_contacts
 
+    ctx = context()
     with reported_errors():
-        org = set_contacts(context().engine, code, head_email=head, leader_email=leader)
-    console.print(f"{org.code}: 主要负责同志 {org.head_email or '—'}; "
-                  f"同级政府分管领导 {org.leader_email or '—'}")
+        org = set_contacts(ctx.engine, code, head_email=head, leader_email=leader)
+    text = ctx.labels.text
+    console.print(f"{org.code}: {text['head_contact']} {org.head_email or '—'}; "
+                  f"{text['leader_contact']} {org.leader_email or '—'}")

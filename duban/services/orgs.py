@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from duban.config.policy import get_labels
 from duban.errors import ConfigError, OrgNotFound
 from duban.models import Org
 from duban.services.directory import directory_for
@@ -52,8 +53,8 @@ def org_by_code(session: Session, code: str) -> Org:
 
 
 _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-# Who each ladder contact is, for messages (the step that writes to them).
-CONTACTS = {"head_email": "主要负责同志 (重要工作提示)", "leader_email": "同级政府分管领导 (抄告)"}
+# The ladder's contacts of an org; each is named in labels.toml [text] contact_<name>.
+CONTACTS = ("head_email", "leader_email")
 
 
 def set_contacts(engine: Engine, code: str, **contacts: str | None) -> Org:
@@ -74,8 +75,9 @@ def set_contacts(engine: Engine, code: str, **contacts: str | None) -> Org:
                 raise ConfigError(source="orgs", key=name,
                                   message="must be a plain e-mail address, name@domain (须为电子邮箱地址)")
             if address and address == org.email:
+                who = get_labels().text[f"contact_{name}"]
                 raise ConfigError(source="orgs", key=name,
-                                  message=f"is the org's own mailbox: {CONTACTS[name]} must be a "
+                                  message=f"is the org's own mailbox: {who} must be a "
                                           "person of its own (不能与单位邮箱相同)")
             setattr(org, name, address)
         session.add(org)
