@@ -88,6 +88,12 @@ def propose_in(session: Session, case: Case, *, episode: str, step: str, action:
 
 # -- deciding --------------------------------------------------------------------------------
 
+def _at_most(action: str, field: str, text: str, limit: int) -> None:
+    if len(text) > limit:
+        raise InvalidActionInput(action=action, field=field, kind="string_too_long",
+                                 message=f"at most {limit} characters", limits={"max_length": limit})
+
+
 def _check_decision(ctx: ServiceContext, decision: str, action: str | None, reason: str) -> None:
     if decision not in DECISIONS:
         raise InvalidActionInput(action="decide_pressure", field="decision", kind="literal_error",
@@ -95,10 +101,7 @@ def _check_decision(ctx: ServiceContext, decision: str, action: str | None, reas
     if decision in ("change", "dismiss") and not reason:
         raise InvalidActionInput(action="decide_pressure", field="reason", kind="missing",
                                  message="give the reason for changing or dismissing a proposal")
-    if len(reason) > MAX_REASON:
-        raise InvalidActionInput(action="decide_pressure", field="reason", kind="string_too_long",
-                                 message=f"at most {MAX_REASON} characters",
-                                 limits={"max_length": MAX_REASON})
+    _at_most("decide_pressure", "reason", reason, MAX_REASON)
     ladder = [s.action for s in ctx.policy.ladder.steps]
     if decision == "change" and action not in ladder:
         raise InvalidActionInput(action="decide_pressure", field="action", kind="literal_error",
@@ -261,10 +264,7 @@ def record_interview_held(ctx: ServiceContext, interview_id: int, *, actor: Acto
     if not minutes:
         raise InvalidActionInput(action="hold_interview", field="minutes", kind="missing",
                                  message="write the minutes of the interview (约谈纪要)")
-    if len(minutes) > MAX_MINUTES:
-        raise InvalidActionInput(action="hold_interview", field="minutes", kind="string_too_long",
-                                 message=f"at most {MAX_MINUTES} characters",
-                                 limits={"max_length": MAX_MINUTES})
+    _at_most("hold_interview", "minutes", minutes, MAX_MINUTES)
     service = CaseService(ctx)
     now = ctx.now()
     if held_on > local_date(now):
