@@ -4,7 +4,8 @@
 the work pool, two workers and the four deployments, pointed at the test's database. Two sweeps
 are asked for at once, then two deliveries at once to a loopback SMTP server; each ladder step,
 audit event and email must exist exactly once however the runs overlapped. Which worker ran what
-is printed (`pytest -s`). The stack is stopped whatever happens, its processes found by the
+is printed (`pytest -s`). Then an operator's Prefect CLI commands and worker restart are tried on
+the same stack. The stack is stopped whatever happens, its processes found by the
 marker in their environment.
 """
 
@@ -191,7 +192,26 @@ def test_two_workers_sweep_and_send_at_once_and_everything_happens_exactly_once(
         assert set(session.scalars(select(Notification.status))) == {"sent"}
     assert Counter(mail.mailbox.message_ids()) == sent  # every email once, none twice
     assert count(ctx, Notification) == sum(MAIL.values())
+    ask_prefects_cli_what_ran(stack, sweeps[0])
     watch_a_worker_die_and_restart_it(stack)
+
+
+def ask_prefects_cli_what_ran(stack: Stack, sweep: Any) -> None:
+    """The commands an operator types answer with the pinned Prefect (they were 422 before the
+    server's shim, duban/flows/prefect_server.py)."""
+    env = {**stack.env, "PREFECT_API_URL": stack.api, "COLUMNS": "250"}  # Rich: no cut names
+    prefect = str(Path(sys.executable).with_name("prefect"))
+
+    def cli(*args: str) -> str:
+        done = subprocess.run([prefect, *args], env=env, capture_output=True, text=True, timeout=120,
+                              check=False)
+        assert done.returncode == 0, f"prefect {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+        return done.stdout
+
+    assert "deadline-sweep/duban" in cli("deployment", "ls")
+    assert "duban" in cli("work-pool", "ls")
+    assert sweep.name in cli("flow-run", "ls", "--limit", "20")
+    assert "deadline sweep" in cli("flow-run", "logs", str(sweep.id))
 
 
 def watch_a_worker_die_and_restart_it(stack: Stack) -> None:
