@@ -27,12 +27,12 @@ from duban.api.errors import Problem, field_message, is_api
 from duban.api.errors import install as install_error_handlers
 from duban.api.openapi import install as install_openapi
 from duban.api.textcheck import BROKEN_TEXT, BROKEN_TEXT_MESSAGE, public_name
+from duban.config.public import load_public
 from duban.config.settings import Settings, get_settings
 from duban.services.context import ServiceContext
+from duban.services.online import Limiter
 from duban.services.throttle import LoginThrottle
 from duban.services.users import secret_key
-from duban.config.public import load_public
-from duban.services.online import Limiter
 from duban.web import casepages, pages, pressurepages, public
 from duban.web.render import CSP, Web, login_redirect
 from duban.web.session import LoginRequired

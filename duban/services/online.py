@@ -117,7 +117,7 @@ def file_complaint(ctx: ServiceContext, complaint: Complaint, *, actor: Actor,
         person = case.complainant_id
         if registered.linked:  # the newcomer is the repeat contact just written
             person = session.connection().execute(
-                select(RepeatContact.complainant_id).where(col(RepeatContact.case_id) == case.id)
+                select(col(RepeatContact.complainant_id)).where(col(RepeatContact.case_id) == case.id)
                 .order_by(col(RepeatContact.id).desc()).limit(1)).scalar()
         assert person is not None
         insert_row(session, QueryCode, case_id=case.id, complainant_id=person, code_hash=code_hash(code),
@@ -151,7 +151,7 @@ def rate_reply(ctx: ServiceContext, number: str, *, code: str, actor: Actor, rat
         if reply is None:
             raise ActionNotAllowed(case_number=case.number, action="rate_reply", state=case.state,
                                    allowed=[], reason="the case has no approved reply yet")
-        done = session.connection().execute(select(ReplyRating.id).where(
+        done = session.connection().execute(select(col(ReplyRating.id)).where(
             col(ReplyRating.report_id) == reply.id,
             col(ReplyRating.complainant_id) == proof.complainant_id)).first()
         if done is not None:
@@ -250,7 +250,8 @@ def new_challenge(config: PublicConfig, secret: bytes, now: dt.datetime) -> Chal
     digits = config.text["digits"]
     question = config.t("question").format(a=digits[a], b=digits[b],
                                            op=config.t("minus") if minus else config.t("plus"))
-    return Challenge(question=question, token=f"{nonce}.{expires}.{_signature(secret, nonce, expires, answer)}")
+    signature = _signature(secret, nonce, expires, answer)
+    return Challenge(question=question, token=f"{nonce}.{expires}.{signature}")
 
 
 def check_challenge(limiter: Limiter, secret: bytes, token: str, answer: str) -> None:

@@ -14,6 +14,7 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlmodel import Session
@@ -25,9 +26,11 @@ LENGTH = 16
 _NOT_CODE = re.compile(r"[^A-Z0-9]")
 _DUMMY = hashlib.sha256(b"duban-query-code:no such case").hexdigest()
 
-_CASE_ID = select(Case.id).where(Case.number == bindparam("number"))  # type: ignore[arg-type]
-_CODES = select(QueryCode.complainant_id, QueryCode.code_hash).where(
-    QueryCode.case_id == bindparam("case_id"))  # type: ignore[arg-type]
+_CASES: Any = Case.__table__  # type: ignore[attr-defined]
+_QUERY_CODES: Any = QueryCode.__table__  # type: ignore[attr-defined]
+_CASE_ID = select(_CASES.c.id).where(_CASES.c.number == bindparam("number"))
+_CODES = select(_QUERY_CODES.c.complainant_id, _QUERY_CODES.c.code_hash).where(
+    _QUERY_CODES.c.case_id == bindparam("case_id"))
 
 
 def new_code() -> str:
@@ -58,7 +61,8 @@ def prove(session: Session, number: str, code: str) -> Proof | None:
     """The case and complainant that `number` and `code` prove, or None (whichever was wrong)."""
     wanted = code_hash(code)
     case_id = session.connection().execute(_CASE_ID, {"number": number.strip()[:40]}).scalar()
-    rows = list(session.connection().execute(_CODES, {"case_id": case_id})) if case_id else []
+    rows: list[tuple[int | None, str]] = [
+        (r[0], r[1]) for r in session.connection().execute(_CODES, {"case_id": case_id})] if case_id else []
     found: Proof | None = None
     for complainant_id, stored in rows or [(None, _DUMMY)]:
         if hmac.compare_digest(stored, wanted) and complainant_id is not None and case_id is not None:

@@ -47,10 +47,10 @@ from duban.services.queries import (
     row_of,
     scope_clauses,
 )
+from duban.services.querycodes import prove
 from duban.services.referrals import latest as latest_referral
 from duban.services.referrals import stage as referral_stage
 from duban.services.routing import avoided_for, office_of_record
-from duban.services.querycodes import prove
 from duban.services.scope import CITIZEN, acts_as, may_see, may_see_referral
 from duban.states.definition import OPEN_STATES, REFERRAL_ACTIONS
 
@@ -634,7 +634,7 @@ def citizen_case(ctx: ServiceContext, number: str, *, code: str, actor: Actor) -
 _RATINGS = {raw: select(*(
     [c for c in ReplyRating.__table__.c if not c.name.endswith("_redacted")] if raw  # type: ignore[attr-defined]
     else redacted_columns(ReplyRating.__table__))).where(  # type: ignore[attr-defined]
-    ReplyRating.case_id == bindparam("id")).order_by(ReplyRating.id) for raw in (False, True)}
+    ReplyRating.case_id == bindparam("id")).order_by(col(ReplyRating.id)) for raw in (False, True)}
 
 
 def reply_ratings(ctx: ServiceContext, ref: int | str, *, actor: Actor) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ config/public.toml.
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -18,7 +19,6 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from duban.api.textcheck import BROKEN_TEXT
 from duban.config.public import PublicConfig
 from duban.errors import (
     ActionNotAllowed,
@@ -45,6 +45,7 @@ from duban.web.render import Web
 from duban.web.session import Sessions, WebSession
 
 router = APIRouter(include_in_schema=False)
+BROKEN_TEXT = re.compile("[\x00\ud800-\udfff]")  # as duban.api.textcheck: NUL or a lone surrogate
 
 
 @dataclass

@@ -38,7 +38,8 @@ def answer_of(html: str) -> str:
 
 
 def complaint(**overrides: str) -> dict[str, str]:
-    values = {"office_code": "GS-LZ-CG", "category": "water", "title": f"小区停水三天（第{next(_TITLES)}号楼）",
+    values = {"office_code": "GS-LZ-CG", "category": "water",
+              "title": f"小区停水三天（第{next(_TITLES)}号楼）",
               "summary": "小区停水三天，无人处理。", "subject_name": "城关区水务局", "identity": "anonymous"}
     values.update(overrides)
     return values
@@ -77,7 +78,8 @@ def public_site(aw: AppWorld, request: pytest.FixtureRequest) -> Iterator[str]:
     app = app_for(aw)
     marker = request.node.get_closest_marker("limits")
     if marker is not None:
-        app.state.public = CONFIG.model_copy(update={"limits": CONFIG.limits.model_copy(update=marker.kwargs)})
+        limits = CONFIG.limits.model_copy(update=marker.kwargs)
+        app.state.public = CONFIG.model_copy(update={"limits": limits})
     with served(app) as url:
         yield url
 
@@ -138,7 +140,8 @@ def test_a_public_form_without_its_token_is_refused(aw: AppWorld, public_site: s
 def test_bodies_over_the_public_limit_and_texts_over_their_length_are_refused(
         aw: AppWorld, public_site: str) -> None:
     with httpx.Client(base_url=public_site) as browser:
-        big = file(browser, summary="a" * CONFIG.limits.max_body_bytes)  # over the public limit, under the site's
+        # over the public limit, under the site's
+        big = file(browser, summary="a" * CONFIG.limits.max_body_bytes)
         assert big.status_code == 413 and CONFIG.t("too_large") in big.text
         long = file(browser, title="长" * (CONFIG.lengths.title + 1))
         assert long.status_code == 422
@@ -224,12 +227,13 @@ def test_the_rating_form_is_refused_without_a_reply_and_rates_once(aw: AppWorld,
         assert early.status_code == 409
         service = CaseService(aw.ctx)
         service.act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
-        service.act(number, "submit_report", actor=unit_actor(aw.ctx, "GS-LZ-CG-GOV"), form={"text": "已恢复供水"})
+        service.act(number, "submit_report", actor=unit_actor(aw.ctx, "GS-LZ-CG-GOV"),
+                    form={"text": "已恢复供水"})
         service.act(number, "approve", actor=SUPERVISOR, form={"note": ""})
         page = follow(browser, number, code).text
         assert "已恢复供水" in page and 'action="/public/rate"' in page
-        data: dict[str, Any] = {"number": number, "code": code, "rating": "unsatisfied", "comment": "水压不足",
-                                "csrf": field(page, "csrf")}
+        data: dict[str, Any] = {"number": number, "code": code, "rating": "unsatisfied",
+                                "comment": "水压不足", "csrf": field(page, "csrf")}
         done = browser.post("/public/rate", data=data)
         assert done.status_code == 200 and CONFIG.t("rated_done") in done.text and "不满意" in done.text
         assert browser.post("/public/rate", data=data).status_code == 409
