@@ -252,3 +252,27 @@ def test_the_review_button_shows_only_when_the_reviews_module_exists(public_site
                                                           "csrf": field(browser.get("/public/follow").text,
                                                                         "csrf")})
             assert answer.status_code == 404
+
+
+def test_a_citizen_asks_for_review_of_the_reply_when_reviews_exist(aw: AppWorld, public_site: str) -> None:
+    pytest.importorskip("duban.services.reviews")
+    from duban.services import CaseService
+    from tests.factories import DISPATCHER, SUPERVISOR, unit_actor
+
+    with httpx.Client(base_url=public_site) as browser:
+        number, code = filed(file(browser))
+        service = CaseService(aw.ctx)
+        service.act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
+        service.act(number, "submit_report", actor=unit_actor(aw.ctx, "GS-LZ-CG-GOV"),
+                    form={"text": "已恢复供水"})
+        service.act(number, "approve", actor=SUPERVISOR, form={"note": ""})
+        page = follow(browser, number, code).text
+        assert 'action="/public/review"' in page
+        before = service.get(number).state
+        asked = browser.post("/public/review", data={"number": number, "code": code, "reason": "水压仍不足",
+                                                     "csrf": field(page, "csrf")})
+        assert asked.status_code == 200, ERROR.findall(asked.text)
+        assert CONFIG.t("review_done") in asked.text and service.get(number).state != before
+        wrong = browser.post("/public/review", data={"number": number, "code": "A" * 16, "reason": "x",
+                                                     "csrf": field(page, "csrf")})
+        assert wrong.status_code == 404
