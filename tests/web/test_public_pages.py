@@ -232,6 +232,8 @@ def test_the_rating_form_is_refused_without_a_reply_and_rates_once(aw: AppWorld,
         service.act(number, "approve", actor=SUPERVISOR, form={"note": ""})
         page = follow(browser, number, code).text
         assert "已恢复供水" in page and 'action="/public/rate"' in page
+        for internal in ("城关区人民政府", SUPERVISOR.name, DISPATCHER.name, "承办人", "小区停水三天"):
+            assert internal not in page  # no unit, staff, or the case's own texts
         data: dict[str, Any] = {"number": number, "code": code, "rating": "unsatisfied",
                                 "comment": "水压不足", "csrf": field(page, "csrf")}
         done = browser.post("/public/rate", data=data)
