@@ -147,7 +147,7 @@ def _refusal(request: Request, template: str, exc: Exception | int, **context: A
     elif exc == 403:
         status, message = 403, config.t("csrf_failed")
     elif isinstance(exc, int):
-        message = config.t("csrf_failed")
+        message = config.t("bad_input")
     elif isinstance(exc, TooManyRequests):
         status, message = 429, config.t("too_many").format(minutes=max(1, -(-exc.retry_after // 60)))
     elif isinstance(exc, ChallengeFailed):

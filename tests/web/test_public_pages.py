@@ -152,6 +152,16 @@ def test_bodies_over_the_public_limit_and_texts_over_their_length_are_refused(
         assert cases(aw) == 0
 
 
+def test_broken_text_in_a_public_form_is_refused_plainly(public_site: str) -> None:
+    with httpx.Client(base_url=public_site) as browser:
+        token = field(browser.get("/public/follow").text, "csrf")
+        for number in ("GS\x00-2023", "GS\ud800"):
+            body = f"csrf={token}&code=x&number={number}".encode("utf-8", "surrogatepass")
+            answer = browser.post("/public/follow", content=body,
+                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+            assert answer.status_code == 422 and ERROR.findall(answer.text) == [CONFIG.t("bad_input")]
+
+
 @pytest.mark.limits(file_per_window=2)
 def test_filing_is_limited_per_address_and_the_limit_is_shared_by_every_worker(
         aw: AppWorld, public_site: str) -> None:
