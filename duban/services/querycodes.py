@@ -60,7 +60,8 @@ class Proof:
 def prove(session: Session, number: str, code: str) -> Proof | None:
     """The case and complainant that `number` and `code` prove, or None (whichever was wrong)."""
     wanted = code_hash(code)
-    case_id = session.connection().execute(_CASE_ID, {"number": number.strip()[:40]}).scalar()
+    number = unicodedata.normalize("NFKC", number).strip().upper()[:40]  # as typed on a phone
+    case_id = session.connection().execute(_CASE_ID, {"number": number}).scalar()
     rows: list[tuple[int | None, str]] = [
         (r[0], r[1]) for r in session.connection().execute(_CODES, {"case_id": case_id})] if case_id else []
     found: Proof | None = None

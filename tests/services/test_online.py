@@ -98,7 +98,8 @@ def test_a_citizen_registers_only_channel_online(engine) -> None:
 def test_following_with_the_right_code_shows_state_and_dates_only(engine) -> None:
     ctx = world(engine)
     filed = _file(ctx)
-    view = citizen_case(ctx, filed.number, code=shown(filed.code).lower(), actor=CITIZEN_ACTOR)
+    typed = " " + filed.number.lower().replace("-", "－") + " "  # full-width dashes, lower case
+    view = citizen_case(ctx, typed, code=shown(filed.code).lower(), actor=CITIZEN_ACTOR)
     assert view["state"] == "received" and view["reply"] is None
     assert view["office"] == "城关区办" and view["received_at"] is not None
     assert set(view) == {"number", "state", "office", "category", "received_at", "dispatched_at",
