@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import importlib
 import logging
@@ -26,11 +27,13 @@ from duban.api.errors import Problem, field_message, is_api
 from duban.api.errors import install as install_error_handlers
 from duban.api.openapi import install as install_openapi
 from duban.api.textcheck import BROKEN_TEXT, BROKEN_TEXT_MESSAGE, public_name
+from duban.config.public import load_public
 from duban.config.settings import Settings, get_settings
 from duban.services.context import ServiceContext
+from duban.services.online import Limiter
 from duban.services.throttle import LoginThrottle
 from duban.services.users import secret_key
-from duban.web import casepages, pages, pressurepages
+from duban.web import casepages, pages, pressurepages, public
 from duban.web.render import CSP, Web, login_redirect
 from duban.web.session import LoginRequired
 
@@ -252,12 +255,17 @@ def create_app(ctx: ServiceContext, *, settings: Settings | None = None, secret:
     app.state.ctx = ctx
     app.state.web = web = Web(ctx, secret or secret_key(settings), cookie_secure=settings.cookie_secure)
     app.state.login_throttle = LoginThrottle(ctx.now)
+    # The public pages (网上反映): their texts and limits, the shared counters, the challenge's key.
+    app.state.public = load_public(settings.override_dir)
+    app.state.public_secret = hashlib.sha256(b"duban-public:" + web.sessions.secret).digest()
+    app.state.public_limiter = Limiter(ctx, app.state.public_secret)
     for router in (auth.router, cases.router, orgs.router, meta.router, notifications.router,
                    pressure.router):
         app.include_router(router, prefix="/api")
     app.include_router(pages.router)
     app.include_router(casepages.router)
     app.include_router(pressurepages.router)
+    app.include_router(public.router)
     apidocs.install(app, title=app.title)  # before /static: its assets live under /static/apidocs
     app.mount("/static", StaticFiles(packages=[("duban.web", "static")]), name="static")
     install_error_handlers(app, page_error=web.error_page)

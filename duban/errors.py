@@ -13,6 +13,9 @@
     ├── AuthenticationFailed    unknown user, wrong password, or a token that is no longer valid
     │   └── AccountDisabled     the right password, but the account is switched off
     ├── TooManyAttempts         too many failed sign-ins for this user name from this address
+    │   └── TooManyRequests     a public page's limit per client address is used up
+    ├── ChallengeFailed         the public form's challenge was answered wrong, late or twice
+    ├── AlreadyRated            a complainant rates a reply once
     ├── WeakPassword (InvalidActionInput)  too short, or on the list of common passwords
     ├── FileExists (FileExistsError)      an output file is there already: --force replaces it
     ├── ProtectedFile (PermissionError)   an output file is the database itself: never written
@@ -200,6 +203,39 @@ class TooManyAttempts(DubanError):
     def __init__(self, retry_after: int) -> None:
         self.retry_after = retry_after
         super().__init__(f"too many failed sign-ins; try again in {retry_after} seconds")
+
+
+class TooManyRequests(TooManyAttempts):
+    """A public page's limit per client address is used up (429); `kind` names the limit."""
+
+    code = "too_many_requests"
+
+    def __init__(self, retry_after: int, *, kind: str) -> None:
+        self.kind = kind
+        DubanError.__init__(self, f"too many {kind} requests from this address; try again in "
+                                  f"{retry_after} seconds (请求过于频繁，请稍后再试)")
+        self.retry_after = retry_after
+
+
+class ChallengeFailed(DubanError):
+    """The challenge of a public form was answered wrong, after its expiry, or a second time."""
+
+    code = "challenge_failed"
+
+    def __init__(self) -> None:
+        super().__init__("the challenge answer is wrong, expired or already used; answer a new one "
+                         "(验证问题回答不正确或已过期，请重新回答)")
+
+
+class AlreadyRated(DubanError):
+    """A complainant rates each reply once."""
+
+    code = "already_rated"
+
+    def __init__(self, case_number: str) -> None:
+        self.case_number = case_number
+        super().__init__(f"the reply on case {case_number} is rated already; a reply is rated once "
+                         f"(这次答复已经评价过)")
 
 
 class FileExists(DubanError, FileExistsError):

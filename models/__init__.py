@@ -7,6 +7,7 @@ from duban.models.importing import ImportedRow
 from duban.models.notification import Notification
 from duban.models.org import Org, OrgPublic
 from duban.models.pressure import CallbackTask, Interview, PressureProposal, PressureStep
+from duban.models.public import PublicHit, QueryCode, ReplyRating
 from duban.models.referral import Referral
 from duban.models.user import ApiToken, User
 
@@ -29,7 +30,10 @@ __all__ = [
     "OrgPublic",
     "PressureProposal",
     "PressureStep",
+    "PublicHit",
+    "QueryCode",
     "Referral",
+    "ReplyRating",
     "RepeatContact",
     "Review",
     "Subject",

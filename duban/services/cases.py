@@ -50,7 +50,7 @@ from duban.services.persist import (
 from duban.services.redaction import Identity, case_identity, redact_text
 from duban.services.reredact import reredact_case
 from duban.services.routing import office_of_record
-from duban.services.scope import acts_as, in_region, may_see, may_take, region_of
+from duban.services.scope import CITIZEN, acts_as, in_region, may_see, may_take, region_of, registers_as
 from duban.services.subjects import SubjectMatch
 from duban.services.subjects import resolve as resolve_subject
 from duban.services.writetx import WriteTx
@@ -359,7 +359,21 @@ class CaseService:
         roles = self.ctx.policy.roles.get("register", [])
         if actor.role not in roles:
             raise PermissionDenied(action="register", role=actor.role, allowed_roles=roles)
+        if actor.role == CITIZEN:
+            self._check_citizen(data)
         self._check_codes(data, now=now)
+
+    @staticmethod
+    def _check_citizen(data: CaseCreate) -> None:
+        """A citizen files on the public pages: channel online, received now, never naming a case
+        to link to (the matter key may still link it, as the receiving office's registration)."""
+        if data.channel != "online":
+            raise PermissionDenied(action="register", role=CITIZEN, allowed_roles=[CITIZEN],
+                                   reason="a citizen registers only channel online")
+        for field in ("repeat_of", "received_at"):
+            if getattr(data, field) is not None:
+                raise InvalidActionInput(action="register", field=field,
+                                         message="is not given by a citizen")
 
     def _intake(self, session: Session, data: CaseCreate, *, actor: Actor, now: dt.datetime) -> Intake:
         office = self.ctx.orgs.by_code(data.office_code)
@@ -384,7 +398,8 @@ class CaseService:
 
         Raises for a `repeat_of` that is unknown, out of scope or closed; writes nothing.
         """
-        return self._repeat_target(session, intake.data, intake.key, actor=actor,
+        return self._repeat_target(session, intake.data, intake.key,
+                                   actor=registers_as(actor, intake.office.id),
                                    avoided=intake.subject.org_ids)
 
     def register_intake(self, session: Session, intake: Intake, *, actor: Actor,

@@ -75,7 +75,10 @@ class CaseFilter:
 
 
 def scope_for(session: Session, actor: Actor) -> CaseFilter:
-    """The cases an actor may see: a unit its own; an office its region and below; else all."""
+    """The cases an actor may see: a unit its own; an office its region and below; a citizen none
+    (it reads only the case its query code proves); else all."""
+    if actor.role == "citizen":
+        return CaseFilter(unit_id=-1)
     if actor.role == "unit":
         return CaseFilter(unit_id=actor.org_id if actor.org_id is not None else -1)
     region = region_of(session, actor)  # from the org directory held in memory: no query

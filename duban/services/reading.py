@@ -19,7 +19,7 @@ from sqlalchemy import and_, bindparam, exists, func, or_, true
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from duban.errors import CaseNotFound, OrgNotFound
+from duban.errors import CaseNotFound, OrgNotFound, PermissionDenied
 from duban.models import (
     AuditEvent,
     Callback,
@@ -28,6 +28,7 @@ from duban.models import (
     Extension,
     HandlingReport,
     RepeatContact,
+    ReplyRating,
     Review,
     Subject,
 )
@@ -46,10 +47,11 @@ from duban.services.queries import (
     row_of,
     scope_clauses,
 )
+from duban.services.querycodes import prove
 from duban.services.referrals import latest as latest_referral
 from duban.services.referrals import stage as referral_stage
 from duban.services.routing import avoided_for, office_of_record
-from duban.services.scope import acts_as, may_see, may_see_referral
+from duban.services.scope import CITIZEN, acts_as, may_see, may_see_referral
 from duban.states.definition import OPEN_STATES, REFERRAL_ACTIONS
 
 _CASES: Any = Case.__table__  # type: ignore[attr-defined]
@@ -573,3 +575,71 @@ def complainants_of(session: Session, ctx: ServiceContext, facts: list[Facts], *
              .join(Complainant, col(Case.complainant_id) == Complainant.id)
              .where(col(Case.id).in_(sorted(seen))))
     return {row[0]: row for row in session.connection().execute(query)}
+
+
+# -- what a complainant reads online ---------------------------------------------------------
+
+_CITIZEN_FACTS = select(*[_CASES.c[name] for name in (
+    "number", "state", "office_id", "category", "received_at", "dispatched_at", "closed_at")]).where(
+    _CASES.c.id == bindparam("id"))
+# The reply: the final report the office approved, newest first; its redacted text only.
+_REPLY = (select(HandlingReport.id, HandlingReport.text_redacted, Review.reviewed_at)
+          .join(Review, col(Review.report_id) == HandlingReport.id)
+          .where(col(Review.case_id) == bindparam("id"), col(Review.decision) == "approved",
+                 col(HandlingReport.kind) == "final")
+          .order_by(col(Review.id).desc()).limit(1))
+_RATING = select(ReplyRating.rating, ReplyRating.comment, ReplyRating.rated_at).where(
+    ReplyRating.report_id == bindparam("report"), ReplyRating.complainant_id == bindparam("person"))
+
+
+def reply_of(session: Session, case_id: int) -> Any | None:
+    """The case's reply (id, text_redacted, reviewed_at): the approved final report, or None."""
+    return session.connection().execute(_REPLY, {"id": case_id}).first()
+
+
+def citizen_case(ctx: ServiceContext, number: str, *, code: str, actor: Actor) -> dict[str, Any]:
+    """What a complainant reads of the case their query code proves, and nothing else.
+
+    A deliberate, minimal view: the state (the code; `public.toml` says it in plain words), the
+    receiving office, the category, the dates it was received, dispatched and closed, and the
+    reply once the office approved it (the final report's redacted text). Never the texts of the
+    case (a repeat complaint may have been linked into someone else's), the handling unit, staff,
+    notes, steps, pressure, or other complainants. A wrong pair and an unknown number are the
+    same CaseNotFound.
+    """
+    if actor.role != CITIZEN:
+        raise PermissionDenied(action="follow", role=actor.role, allowed_roles=[CITIZEN])
+    with Session(ctx.engine) as session:
+        proof = prove(session, number, code)
+        if proof is None:
+            raise CaseNotFound(number)
+        connection = session.connection()
+        facts = connection.execute(_CITIZEN_FACTS, {"id": proof.case_id}).mappings().one()
+        reply = reply_of(session, proof.case_id)
+        rating = (connection.execute(_RATING, {"report": reply.id, "person": proof.complainant_id})
+                  .mappings().first() if reply is not None else None)
+    return {
+        "number": facts["number"],
+        "state": facts["state"],
+        "office": ctx.orgs.by_id(facts["office_id"]).name,
+        "category": facts["category"],
+        "received_at": facts["received_at"],
+        "dispatched_at": facts["dispatched_at"],
+        "closed_at": facts["closed_at"],
+        "reply": ({"text": reply.text_redacted, "at": reply.reviewed_at} if reply is not None else None),
+        "rating": dict(rating) if rating is not None else None,
+    }
+
+
+_RATINGS = {raw: select(*(
+    [c for c in ReplyRating.__table__.c if not c.name.endswith("_redacted")] if raw  # type: ignore[attr-defined]
+    else redacted_columns(ReplyRating.__table__))).where(  # type: ignore[attr-defined]
+    ReplyRating.case_id == bindparam("id")).order_by(col(ReplyRating.id)) for raw in (False, True)}
+
+
+def reply_ratings(ctx: ServiceContext, ref: int | str, *, actor: Actor) -> list[dict[str, Any]]:
+    """The complainants' ratings of the case's replies, for its page: the comment as `actor` may
+    read it (redacted unless they may see the case's complainants)."""
+    with Session(ctx.engine) as session:
+        case, seen = load_case(session, ctx, ref, actor=actor)
+        return [dict(r) for r in session.connection().execute(_RATINGS[seen], {"id": case.id}).mappings()]

@@ -17,6 +17,9 @@ a case page, an action and a list never disagree:
   the engine; the commission also sees a case whose unit goes on handling it, and only those
   same people see that case's referral (`may_see_referral`: its row, events and mail).
 
+A citizen (role "citizen", the online channel) sees no case through these doors: what a
+complainant reads of their own case is `reading.citizen_case`, after their query code proves it.
+
 The office of record is the receiving office or an office above it, so it always sees the case by
 the office rule: the list filter (`queries.scope_for`) and `may_see` need no clause of their own.
 """
@@ -94,7 +97,20 @@ def _unit_sees(actor: Actor, case: Case) -> bool:
     return actor.org_id is not None and (case.unit_id == actor.org_id or case.referred_to_id == actor.org_id)
 
 
+CITIZEN = "citizen"
+
+
+def registers_as(actor: Actor, office_id: int) -> Actor:
+    """Whose scope a registration's repeat link is looked for in: a citizen's complaint is linked
+    as one the receiving office registered (a citizen itself sees no case)."""
+    if actor.role == CITIZEN:
+        return Actor(name=actor.name, role="clerk", org_id=office_id)
+    return actor
+
+
 def may_see(session: Session, actor: Actor, case: Case) -> bool:
+    if actor.role == CITIZEN:
+        return False
     if actor.role == "unit":
         return _unit_sees(actor, case)
     if case.disposition == "refer" and not office_sees_referrals(session, actor, case.referred_from_id):
@@ -127,7 +143,7 @@ def may_act(session: Session, actor: Actor, case: Case) -> bool:
 
 def speaks_for(session: Session, actor: Actor, office_id: int) -> bool:
     """Whether an office actor speaks for `office_id`: it is that office or one above it."""
-    if actor.role == "unit":
+    if actor.role in ("unit", CITIZEN):
         return False
     region = region_of(session, actor)
     return region is None or in_region(_code(session, office_id), region)

@@ -23,7 +23,7 @@ from duban.models import CaseCreate
 from duban.services import CaseService
 from duban.services.forms import FORMS
 from duban.services.queries import scope_for
-from duban.services.reading import case_detail, list_cases, load_case
+from duban.services.reading import case_detail, list_cases, load_case, reply_ratings
 from duban.services.scope import in_region
 from duban.web.forms import action_values, field_errors, page_int, posted_form
 from duban.web.pages import web_of
@@ -177,7 +177,9 @@ def _case_page(request: Request, web: Web, viewer: Viewer, number: str, *, statu
     units = web.units.options(_region(web, viewer), avoid=avoid) if picks_unit else ""
     return web.render(request, "case.html", viewer=viewer, d=detail, status=status, flash=flash,
                       problem=problem, open_action=open_action, action_errors=action_errors or {},
-                      values=values or {}, unit_options=units, unit_list=UNIT_LIST)
+                      values=values or {}, unit_options=units, unit_list=UNIT_LIST,
+                      ratings=reply_ratings(web.ctx, number, actor=viewer.actor),
+                      rating_labels=request.app.state.public.ratings)
 
 
 @router.get("/cases/{number}", response_class=HTMLResponse)

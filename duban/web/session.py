@@ -40,6 +40,11 @@ class Sessions:
         self._secret = secret.encode("utf-8")
         self._serializer = URLSafeTimedSerializer(secret, salt="duban-session")
 
+    @property
+    def secret(self) -> bytes:
+        """The signing secret, for a key derived from it (the public pages' challenge)."""
+        return self._secret
+
     def load(self, request: Request) -> WebSession | None:
         raw = request.cookies.get(COOKIE)
         if not raw or len(raw) > 4096:
