@@ -50,7 +50,7 @@ _ACTION = "recompute_deadline"
 
 class Moved(NamedTuple):
     """A deadline the calendar moved. A tuple, not a dataclass: a third of a million are made at
-    once, and tuples of plain values drop out of the garbage collector's walks (0.3 s here)."""
+    once, and tuples of plain values drop out of the garbage collector's walks."""
 
     case_id: int
     number: str
@@ -346,8 +346,8 @@ class _Store(Protocol):
 class _SQLite:
     """Statements straight to the driver, the writes by executemany.
 
-    Through SQLAlchemy's own executemany each row's parameters are processed in Python: ~12 µs
-    a case for the two statements, measured, against ~17 µs for SQLite to do all of its work.
+    Through SQLAlchemy's own executemany each row's parameters are processed in Python, which
+    cost nearly as much as SQLite's own work on the row (docs/bench.md).
     These rows hold only ints, strings and values processed once per move (_driver_value).
     """
 
@@ -377,7 +377,7 @@ class _PostgreSQL:
 
     An executemany costs a parse, bind and execute per row on the server and a pipeline message
     per row in the client. Arrays (unnest) send the chunk at once, but psycopg escapes each text
-    element with a regular expression (~15 µs a case), and in binary the server's work grew;
+    element with a regular expression, and in binary the server's work grew;
     json.dumps makes the whole document in C. JSONB, not JSON: `r->>n` on a JSON value parses
     the row's text again for each field. Only the cases the version-guarded update changed get
     their event.
