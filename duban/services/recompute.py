@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.types import NullType
 
 from duban.clock import local_date
-from duban.db import writer_lock
+from duban.db import serial_writer, writer_lock
 from duban.deadlines import due_date
 from duban.errors import StaleCase
 from duban.models import AuditEvent, Case
@@ -214,10 +214,7 @@ def apply_moved(ctx: ServiceContext, moved: list[Moved]) -> int:
     own connection (chunks hold distinct cases, so they never wait for each other). After a
     StaleCase no further chunk starts; chunks already under way finish, and the error is raised.
     """
-    engine = ctx.engine
-    if engine.dialect.name == "sqlite":
-        # The write lock from BEGIN: no writer slips in between reading the heads and writing.
-        engine = engine.execution_options(sqlite_begin="IMMEDIATE")
+    engine = serial_writer(ctx.engine)  # no writer slips in between reading heads and writing
     store = _STORES[engine.dialect.name]
     events = _Events(engine.dialect, ctx.now(), ctx.audit_keys)
     chunks = (moved[i: i + CHUNK] for i in range(0, len(moved), CHUNK))
