@@ -9,8 +9,9 @@ import time
 from contextlib import AbstractContextManager, nullcontext
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import event, exc
+from sqlalchemy import Select, event, exc
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import SQLModel, create_engine
 
@@ -147,6 +148,27 @@ def writer_lock(engine: Engine) -> WriterLock | AbstractContextManager[None]:
             on_disk = bool(database) and database != ":memory:"
             _WRITERS[key] = WriterLock(f"{database}.writer-lock" if on_disk else None)
         return _WRITERS[key]
+
+
+def serial_writer(engine: Engine) -> Engine:
+    """The engine a read-check-write transaction uses: on SQLite it takes the write lock at
+    BEGIN (BEGIN IMMEDIATE), so no other writer slips in between the read and the write; on
+    PostgreSQL rows are locked as they are read (`row_locks`)."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(sqlite_begin="IMMEDIATE")
+    return engine
+
+
+def row_locks(bind: Engine | Connection) -> bool:
+    """Whether the database locks rows (SELECT … FOR UPDATE). SQLite has one writer at a time,
+    so a row lock there would add nothing to serial_writer's."""
+    return bind.dialect.name == "postgresql"
+
+
+def claim(query: Select[Any], bind: Engine | Connection) -> Select[Any]:
+    """`query` taking its rows for this transaction where the database locks rows, skipping rows
+    another transaction holds: concurrent senders and samplers share the work, never wait."""
+    return query.with_for_update(skip_locked=True) if row_locks(bind) else query
 
 
 def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]

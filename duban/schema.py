@@ -46,10 +46,10 @@ def _migrating(engine: Engine) -> Iterator[Connection]:
     the write lock (a deferred transaction that read first cannot take it when another process
     writes: "database is locked"). PostgreSQL: a transaction-scoped advisory lock.
     """
-    from duban.db import writer_lock
+    from duban.db import serial_writer, writer_lock
 
     if engine.dialect.name == "sqlite":
-        with writer_lock(engine), engine.execution_options(sqlite_begin="IMMEDIATE").begin() as conn:
+        with writer_lock(engine), serial_writer(engine).begin() as conn:
             yield conn
         return
     with engine.begin() as conn:

@@ -75,8 +75,8 @@ def local_run_settings() -> AbstractContextManager[Any]:
     """Prefect settings for running a flow in this process in local mode: no heartbeat thread.
 
     Heartbeats let a Prefect server notice a crashed run; the temporary local server dies with
-    the process anyway, and the heartbeat thread's sleep at exit costs ~1 s per flow run
-    (measured 1.08 s with it, 0.12 s without). Against a real server (PREFECT_API_URL set),
+    the process anyway, and the heartbeat thread's sleep at exit costs most of a flow run's time
+    (docs/stack.md). Against a real server (PREFECT_API_URL set),
     nothing changes.
     """
     from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings

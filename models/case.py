@@ -137,8 +137,8 @@ class Case(CaseBase, table=True):
 
     def __setattr__(self, name: str, value: Any) -> None:
         # Columns go straight to SQLAlchemy's instrumentation. SQLModel would also run pydantic's
-        # __setattr__ (no validation on assignment here), ~40 times an action: a measured 20% of
-        # an action's time.
+        # __setattr__ (no validation on assignment here), dozens of times an action: a large share
+        # of an action's time (docs/bench.md).
         if name in _CASE_COLUMNS and "_sa_instance_state" in self.__dict__:
             set_attribute(self, name, value)
         else:

@@ -51,8 +51,8 @@ def tcp_listener(host: str, port: int) -> socket.socket:
 
     uvicorn binds that socket itself with `proto` 0 (uvicorn issue #3149, open in 0.54); asyncio
     then never sets TCP_NODELAY on the connections it accepts, and every keep-alive request after
-    a connection's first waits ~40 ms for the client's delayed ACK. Measured: 2 workers served
-    146 requests/s where 1 worker served 380, with the CPU mostly idle.
+    a connection's first waits for the client's delayed ACK: two workers served fewer requests
+    than one, with the CPU mostly idle (docs/bench.md).
     """
     family, kind, proto, _, address = socket.getaddrinfo(
         host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP, flags=socket.AI_PASSIVE)[0]

@@ -29,6 +29,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlmodel import Session, col
 
 from duban.config.settings import Settings
+from duban.db import claim
 from duban.models import Notification
 from duban.services.cases import CaseService
 from duban.services.context import ServiceContext
@@ -106,9 +107,7 @@ class Deliverer:
                       and_(col(Notification.status) == "sending",
                            col(Notification.claimed_at) < now - self.lease))
             query = select(col(Notification.id)).where(due).order_by(col(Notification.id)).limit(limit)
-            if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            ids = list(session.scalars(query))
+            ids = list(session.scalars(claim(query, session.get_bind())))
             if not ids:
                 return token, now, []
             session.execute(update(Notification).where(col(Notification.id).in_(ids)).values(

@@ -41,8 +41,8 @@ LEVELS = ("province", "city", "county")
 COMPARED = ("received", "disposed", "closed", "on_time", "response", "resolution", "satisfaction")
 
 
-# SQLite reads a report's index pages through a memory map rather than a read() per page: a
-# monthly report over a million cases went from 1.8 s to 1.3 s (bench/report_bench.py). The
+# SQLite reads a report's index pages through a memory map rather than a read() per page, which
+# makes a large monthly report faster (bench/report_bench.py, docs/bench.md). The
 # mapping is a ceiling, not an allocation; it shares the OS page cache.
 SQLITE_MMAP_BYTES = 1 << 30
 

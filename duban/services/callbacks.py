@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from duban.clock import local_date
+from duban.db import claim
 from duban.errors import ActionNotAllowed, CaseHeldElsewhere, CaseNotFound, PermissionDenied
 from duban.models import CallbackTask, Case, Complainant, Org, PressureStep
 from duban.services.audit import append_event
@@ -95,9 +96,7 @@ def _sample_chunk(ctx: ServiceContext, service: CaseService, kind: str, episodes
         if not todo:
             return
         query = select(*WRITE_COLUMNS).where(col(Case.id).in_(todo), col(Case.state) == state.value)
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        cases = fetch_cases(session, query, for_write=True)
+        cases = fetch_cases(session, claim(query, session.get_bind()), for_write=True)
         real_names = {cid for (cid,) in session.execute(
             select(col(Case.id)).join(Complainant, col(Case.complainant_id) == col(Complainant.id)).where(
                 col(Case.id).in_(todo), col(Complainant.real_name).is_(True)))}

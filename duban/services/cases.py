@@ -21,7 +21,7 @@ from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlmodel import Session, select
 
 from duban.clock import as_utc, local_date
-from duban.db import WriterLock, writer_lock
+from duban.db import WriterLock, row_locks, serial_writer, writer_lock
 from duban.deadlines import apply_limit
 from duban.errors import (
     ActionNotAllowed,
@@ -165,9 +165,7 @@ def matter_key(subject_name: str, title: str) -> str:
 def _write_engine(engine: Engine) -> Engine:
     """SQLite: take the write lock at BEGIN, so read-check-write is serialised (see db.py). Made
     once per engine: a service is made per request."""
-    if engine.dialect.name == "sqlite":
-        return engine.execution_options(sqlite_begin="IMMEDIATE")
-    return engine
+    return serial_writer(engine)
 
 
 class CaseService:
@@ -203,7 +201,7 @@ class CaseService:
     def load_in(self, session: Session, ref: int | str, *, for_write: bool) -> Case:
         """The case by id or number; for writing, locked (PostgreSQL) and tracked (persist.py)."""
         by = "id" if isinstance(ref, int) else "number"
-        locked = for_write and session.get_bind().dialect.name == "postgresql"
+        locked = for_write and row_locks(session.get_bind())
         found = fetch_cases(session, _LOAD[by, locked], {"ref": ref}, for_write=for_write)
         if not found:
             raise CaseNotFound(ref)

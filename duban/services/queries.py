@@ -46,7 +46,7 @@ class CaseRow:
     version: int
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)  # flat: dataclasses.asdict's deep copy cost 0.1 ms a row
+        return dict(self.__dict__)  # flat: asdict's deep copy is per-row work (docs/bench.md)
 
 
 @dataclass
@@ -116,7 +116,7 @@ def scope_clauses(flt: CaseFilter, office: Any, unit: Any) -> list[Any]:
 
 
 # The receiving office and the handling unit, joined to a case. Built once: a new alias builds
-# its column collections again, which cost 0.7 ms, more than the rest of a one-case query.
+# its column collections again, which costs more than the rest of a one-case query.
 OFFICE = aliased(Org, name="office")
 UNIT = aliased(Org, name="unit")
 

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.types import NullType
 
 from duban.clock import local_date
-from duban.db import writer_lock
+from duban.db import serial_writer, writer_lock
 from duban.deadlines import due_date
 from duban.errors import StaleCase
 from duban.models import AuditEvent, Case
@@ -50,7 +50,7 @@ _ACTION = "recompute_deadline"
 
 class Moved(NamedTuple):
     """A deadline the calendar moved. A tuple, not a dataclass: a third of a million are made at
-    once, and tuples of plain values drop out of the garbage collector's walks (0.3 s here)."""
+    once, and tuples of plain values drop out of the garbage collector's walks."""
 
     case_id: int
     number: str
@@ -214,10 +214,7 @@ def apply_moved(ctx: ServiceContext, moved: list[Moved]) -> int:
     own connection (chunks hold distinct cases, so they never wait for each other). After a
     StaleCase no further chunk starts; chunks already under way finish, and the error is raised.
     """
-    engine = ctx.engine
-    if engine.dialect.name == "sqlite":
-        # The write lock from BEGIN: no writer slips in between reading the heads and writing.
-        engine = engine.execution_options(sqlite_begin="IMMEDIATE")
+    engine = serial_writer(ctx.engine)  # no writer slips in between reading heads and writing
     store = _STORES[engine.dialect.name]
     events = _Events(engine.dialect, ctx.now(), ctx.audit_keys)
     chunks = (moved[i: i + CHUNK] for i in range(0, len(moved), CHUNK))
@@ -346,8 +343,8 @@ class _Store(Protocol):
 class _SQLite:
     """Statements straight to the driver, the writes by executemany.
 
-    Through SQLAlchemy's own executemany each row's parameters are processed in Python: ~12 µs
-    a case for the two statements, measured, against ~17 µs for SQLite to do all of its work.
+    Through SQLAlchemy's own executemany each row's parameters are processed in Python, which
+    cost nearly as much as SQLite's own work on the row (docs/bench.md).
     These rows hold only ints, strings and values processed once per move (_driver_value).
     """
 
@@ -377,7 +374,7 @@ class _PostgreSQL:
 
     An executemany costs a parse, bind and execute per row on the server and a pipeline message
     per row in the client. Arrays (unnest) send the chunk at once, but psycopg escapes each text
-    element with a regular expression (~15 µs a case), and in binary the server's work grew;
+    element with a regular expression, and in binary the server's work grew;
     json.dumps makes the whole document in C. JSONB, not JSON: `r->>n` on a JSON value parses
     the row's text again for each field. Only the cases the version-guarded update changed get
     their event.

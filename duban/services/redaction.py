@@ -391,7 +391,7 @@ _OF_CASE = (select(_C.c.name, _C.c.phone, _C.c.address).where(_C.c.id.in_(union(
 
 
 # The same query for the driver itself: an action asks it whenever it writes text, and SQLAlchemy's
-# statement handling cost ten times the query (33 µs against 3 µs on SQLite, measured).
+# statement handling cost ten times the query on SQLite (docs/bench.md).
 _OF_CASE_SQL = ("SELECT name, phone, address FROM complainants WHERE id IN ("
                 "SELECT complainant_id FROM cases WHERE id = {0} "
                 "UNION SELECT complainant_id FROM repeat_contacts WHERE case_id = {0})")

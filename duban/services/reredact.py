@@ -17,7 +17,7 @@ from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
-from duban.db import writer_lock
+from duban.db import row_locks, serial_writer, writer_lock
 from duban.models import Case
 from duban.services.persist import write_events
 from duban.services.redaction import Identity, case_identities, redact_text
@@ -122,9 +122,7 @@ def redact_all(engine: Engine, *, chunk_size: int = 1000,
     `progress(table, looked_at, changed)` is called after each chunk.
     """
     counts = RedactCounts()
-    writer = engine
-    if engine.dialect.name == "sqlite":
-        writer = engine.execution_options(sqlite_begin="IMMEDIATE")  # writers take turns (db.py)
+    writer = serial_writer(engine)
     for name, pairs in TWINS.items():
         table = _table(name)
         # Only rows with some text, raw or twin: an empty text has an empty twin.
@@ -141,7 +139,7 @@ def redact_all(engine: Engine, *, chunk_size: int = 1000,
                     break
                 after = rows[-1].id
                 case_ids = sorted({row.case_ref for row in rows})
-                if conn.dialect.name == "postgresql":
+                if row_locks(conn):
                     # A repeat link locks its case too: its newcomer's identity is either in the
                     # identities read next, or its own recomputation comes after this chunk's.
                     conn.execute(_LOCK_CASES, {"ids": case_ids})

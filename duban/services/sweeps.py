@@ -30,6 +30,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session, col
 
 from duban.clock import local_date
+from duban.db import claim, row_locks
 from duban.models import Case, Org, PressureStep
 from duban.notify import outbox
 from duban.services.auditrows import cover
@@ -77,7 +78,7 @@ class DeadlineSweep:
         self.today = local_date(self.now)
         self.result = SweepResult(self.today)
         self._codes: dict[int, str] = {}
-        self._postgres = ctx.engine.dialect.name == "postgresql"
+        self._row_locks = row_locks(ctx.engine)
 
     def run(self, *, after_chunk: Callable[[int], None] | None = None) -> SweepResult:
         """Sweep everything due today. `after_chunk(n)` runs after each committed chunk."""
@@ -138,8 +139,8 @@ class DeadlineSweep:
     def _chunk_in(self, session: Session, ids: list[int], tally: SweepResult) -> None:
         query = select(*FACT_COLUMNS).where(col(Case.id).in_(ids),
                                             col(Case.sweep_due_on) <= self.today)
-        if self._postgres:
-            query = query.order_by(col(Case.id)).with_for_update(skip_locked=True)
+        if self._row_locks:  # in id order, so two sweeps never wait on each other in a cycle
+            query = claim(query.order_by(col(Case.id)), session.get_bind())
         rows = session.connection().execute(query).all()
         if not rows:
             return

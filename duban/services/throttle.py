@@ -2,7 +2,7 @@
 
 Why in memory, per process, and not in the database:
 - it is a speed bump against guessing passwords online, not an account lock: argon2 already makes
-  each guess cost ~50 ms of server time, and a lock stored in the database would let anyone lock
+  each guess cost real server time, and a lock stored in the database would let anyone lock
   an office out by failing on purpose from everywhere; keyed by (user name, client address), a
   stranger elsewhere cannot lock out the clerk at her desk;
 - it needs no table, no migration and no write per failed attempt (a flood of failures would

@@ -249,7 +249,7 @@ def reports(request: Request) -> Response:
     from duban.reports.period import current
 
     text = (request.query_params.get("period") or "").strip()[:40]
-    # The month so far by default: "everything up to now" scans all history (39 s over 1M cases).
+    # The month so far by default: "everything up to now" scans all history.
     period = parse_period(text) if text else current("month", web.ctx.today())
     report = build_report(web.ctx, period, viewer.org.code)
     return _embedded(request, viewer, "reports", html.render_report_html(report, case_link=_case_link),
