@@ -302,8 +302,6 @@ def test_the_delivery_task_sends_sms_through_the_gateway_the_settings_name(
     from duban.config.settings import get_settings
     from duban.flows.deliver_notifications import send_due_mail
 
-    if engine.dialect.name != "sqlite":
-        pytest.skip("the flow opens its own engine from a URL: the SQLite file is enough here")
     ctx = world(engine, start="2023-03-09 09:00")
     transferred(ctx, complainant_phone=PHONE, complainant_email=EMAIL)
     sms_gateway.start()
