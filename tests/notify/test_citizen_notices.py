@@ -340,3 +340,22 @@ def test_the_email_is_identity_masked_for_a_unit_and_cut_out_of_texts(ctx: Servi
     assert EMAIL not in json.dumps(unit_view, ensure_ascii=False, default=str)
     with Session(ctx.engine) as session:
         assert EMAIL not in session.scalars(select(Case.title_redacted)).one()
+
+
+def test_a_declined_case_would_tell_the_complainant_why_once_decline_exists(ctx: ServiceContext) -> None:
+    """`decline` (不予受理) is another part's action: the hook needs only its config line, and a
+    case still `received` (no unit, no limit) makes a notice with the reason."""
+    from duban.services.handlers import Step
+    from duban.services.notices import notify_complainants
+
+    number = registered(ctx, complainant_phone=PHONE, complainant_email=EMAIL)
+    service = CaseService(ctx)
+    with service.transaction() as session:
+        case = service.load_in(session, number, for_write=True)
+        step = Step(session=session, case=case, ctx=ctx, actor=DISPATCHER, action="decline", form=None,
+                    now=ctx.now(), reason=f"已进入诉讼程序（反映人电话{PHONE}）")
+        notify_complainants(step)
+    sms_row, mail_row = notices(ctx)
+    assert (sms_row.kind, mail_row.kind) == ("not_accepted", "not_accepted")
+    assert "经审查，不予受理。理由：已进入诉讼程序" in mail_row.body and PHONE not in mail_row.body
+    assert json.loads(sms_row.params)["params"]["reason"].startswith("已进入诉讼程序")
