@@ -54,7 +54,11 @@ def _query(session: Session, viewer: Actor, masked: str = ""):  # type: ignore[n
                     case((col(Notification.audience) == "complainant", masked),
                          else_=col(Notification.to_address)),
                     col(Notification.subject), col(Notification.status), col(Notification.attempts),
-                    col(Notification.last_error), col(Notification.created_at), col(Notification.sent_at))
+                    # (a mail server's refusal may quote the address it refused)
+                    case((col(Notification.audience) == "complainant",
+                          func.replace(col(Notification.last_error), col(Notification.to_address), masked)),
+                         else_=col(Notification.last_error)),
+                    col(Notification.created_at), col(Notification.sent_at))
              .outerjoin(Case, col(Notification.case_id) == Case.id)
              .outerjoin(office, col(Case.office_id) == office.id)
              .outerjoin(unit, col(Case.unit_id) == unit.id)

@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
@@ -323,10 +323,16 @@ def test_the_delivery_task_sends_sms_through_the_gateway_the_settings_name(
 
 def test_the_outbox_list_never_shows_a_complainants_number_or_address(ctx: ServiceContext) -> None:
     transferred(ctx, complainant_phone=PHONE, complainant_email=EMAIL)
+    with Session(ctx.engine) as session:  # a mail server's refusal quotes the address
+        session.execute(update(Notification).where(col(Notification.channel) == "email").values(
+            status="failed", last_error=f"{EMAIL}: 550 5.1.1 <{EMAIL}>: mailbox unavailable"))
+        session.commit()
     for viewer in (DISPATCHER, SUPERVISOR):
         rows = list_mail(ctx, viewer)
         assert [r.to_address for r in rows] == ["（保密）", "（保密）"]
-        assert all(PHONE not in r.subject and EMAIL not in r.subject for r in rows)
+        assert all(PHONE not in r.subject + r.last_error and EMAIL not in r.subject + r.last_error
+                   for r in rows)
+        assert "550 5.1.1" in rows[0].last_error
 
 
 def test_the_email_is_identity_masked_for_a_unit_and_cut_out_of_texts(ctx: ServiceContext) -> None:
