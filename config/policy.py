@@ -164,6 +164,11 @@ class Notify(BaseModel):
     backoff_max_seconds: float = Field(default=3600, gt=0)
     lease_seconds: float = Field(default=600, gt=0)
     timeout_seconds: float = Field(default=30, gt=0)
+    # An SMS template parameter is cut to this many characters (with "…"): providers cap them.
+    sms_param_max_chars: int = Field(default=300, ge=10)
+    # Gateway answer codes that will never succeed on a retry (the number is not a mobile, or has
+    # refused SMS): the row fails for good. Any other answer but "OK" is retried with backoff.
+    sms_permanent_codes: list[str] = Field(default_factory=list)
 
 
 class Dispatch(BaseModel):

@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_username: str | None = None
     smtp_password: str | None = None
+    # The SMS gateway (duban/notify/sms.py): the provider's send endpoint and the sign name (短信签名)
+    # it approved. Empty url: no SMS goes out, SMS rows wait in the outbox until one is set. The
+    # credentials are read at send time from the environment variables named here, never stored.
+    sms_url: str = ""
+    sms_sign_name: str = "督办系统"
+    sms_access_key_env: str = "DUBAN_SMS_ACCESS_KEY_ID"
+    sms_secret_env: str = "DUBAN_SMS_ACCESS_KEY_SECRET"
     # Secrets come from the environment only (DUBAN_SECRET_KEY, DUBAN_SMTP_PASSWORD); never from
     # config/ or the repository. Without DUBAN_SECRET_KEY a key is generated once into the data
     # folder (mode 0600), which suits the embedded demo; production sets the variable.

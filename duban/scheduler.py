@@ -37,6 +37,7 @@ JOB_TABLE = "apscheduler_jobs"
 
 def _plain(name: str) -> Callable[[ServiceContext], Any]:
     from duban.notify.deliver import SmtpConfig, deliver_pending
+    from duban.notify.sms import SmsConfig
     from duban.reports.delivery import queue_monthly_reports
     from duban.services.callbacks import sample_callbacks
     from duban.services.checkpoints import checkpoint_after
@@ -49,7 +50,8 @@ def _plain(name: str) -> Callable[[ServiceContext], Any]:
     jobs: dict[str, Callable[[ServiceContext], Any]] = {
         "deadline-sweep": lambda ctx: (run_deadline_sweep(ctx), checkpoint_after(ctx.engine, "sweep"))[0],
         "deliver-notifications": lambda ctx: deliver_pending(
-            ctx, SmtpConfig.from_settings(settings_for(None), ctx)),
+            ctx, SmtpConfig.from_settings(settings_for(None), ctx),
+            sms=SmsConfig.from_settings(settings_for(None), ctx.policy.notify)),
         "sample-callbacks": sample_callbacks,
         "monthly-cycle": monthly,
     }

@@ -1,4 +1,4 @@
-"""deliver-notifications: send the outbox over SMTP, with retries and backoff."""
+"""deliver-notifications: send the outbox over SMTP and the SMS gateway, with retries and backoff."""
 
 from __future__ import annotations
 
@@ -11,22 +11,25 @@ from prefect.states import State
 from duban.flows.common import flow_context, settings_for
 from duban.flows.reporting import duban_warnings_in_run_log, publish_counts, undelivered
 from duban.notify.deliver import SmtpConfig, deliver_pending
+from duban.notify.sms import SmsConfig
 
 
 @task(name="send-due-mail", cache_policy=NO_CACHE)
 def send_due_mail(database_url: str | None, now: str | None, max_batches: int | None) -> dict[str, Any]:
-    """Claim, send and mark batch after batch (one task, however many messages)."""
+    """Claim, send and mark batch after batch, e-mail then SMS (one task, however many messages)."""
     ctx = flow_context(database_url, now)
-    smtp = SmtpConfig.from_settings(settings_for(database_url), ctx)
-    return deliver_pending(ctx, smtp, max_batches=max_batches).as_dict()
+    settings = settings_for(database_url)
+    smtp = SmtpConfig.from_settings(settings, ctx)
+    return deliver_pending(ctx, smtp, sms=SmsConfig.from_settings(settings, ctx.policy.notify),
+                           max_batches=max_batches).as_dict()
 
 
 @flow(name="deliver-notifications")
 def deliver_notifications_flow(max_batches: int | None = None, database_url: str | None = None,
                                now: str | None = None) -> dict[str, Any] | State:
-    """Send pending notifications; a server that is down delays them, never drops them.
+    """Send pending notifications by e-mail and SMS; a server that is down delays them, never drops them.
 
-    Ends Failed while mail waits for the server (it stays queued; the next run retries it), so
+    Ends Failed while mail or SMS waits for its server (it stays queued; the next run retries it), so
     an outage shows in the runs list. Idempotent: a message is claimed under a lease and marked
     sent once, so a retried or concurrent run sends nothing twice."""
     with duban_warnings_in_run_log():

@@ -20,6 +20,9 @@ class Complainant(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(default="", max_length=60)
     phone: str = Field(default="", max_length=32)
+    # Where a real-name complainant's notices go besides the phone (duban/services/notices.py):
+    # identity, read and masked like the phone.
+    email: str = Field(default="", max_length=120)
     address: str = Field(default="", max_length=200)
     real_name: bool = False
     consent_disclose: bool = False
@@ -152,6 +155,7 @@ class CaseCreate(CaseBase):
     office_code: str
     complainant_name: str = ""
     complainant_phone: str = ""
+    complainant_email: str = ""
     complainant_address: str = ""
     complainant_real_name: bool = False
     complainant_consent: bool = False

@@ -22,7 +22,12 @@ class Notification(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
     kind: str = Field(max_length=32)  # the template (config/notifications.toml)
-    audience: str = Field(max_length=16)  # unit | unit_head | government | office
+    audience: str = Field(max_length=16)  # unit | unit_head | government | office | complainant
+    # email: to_address is an e-mail address; sms: a mobile number, sent through the SMS gateway
+    # (duban/notify/sms.py) with `params`, the template code and its parameters as JSON.
+    channel: str = Field(default="email", sa_column=Column(String(8), nullable=False, default="email",
+                                                           server_default="email"))
+    params: str = Field(default="", sa_column=Column(Text, nullable=False, default="", server_default=""))
     org_id: int | None = Field(default=None, foreign_key="orgs.id")
     to_address: str = Field(default="", max_length=200)
     subject: str = Field(max_length=300)

@@ -85,6 +85,8 @@ class CaseIn(_In):
     priority: Priority = "normal"
     complainant_name: str = Field(default="", max_length=60)
     complainant_phone: str = Field(default="", max_length=32, pattern=r"^[0-9+\- ()]*$")
+    complainant_email: str = Field(default="", max_length=120, pattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$",
+                                   description="where notices go besides the phone (kept confidential)")
     complainant_real_name: bool = False
     complainant_consent: bool = Field(default=False, description="may the handling unit see who it is")
     subject_name: str = Field(default="", max_length=120)
@@ -169,8 +171,9 @@ class CaseFacts(BaseModel):
 class ComplainantOut(BaseModel):
     name: str
     phone: str
+    email: str = ""
     real_name: bool
-    visible: bool = Field(description="false: name and phone are masked for you")
+    visible: bool = Field(description="false: name, phone and e-mail are masked for you")
 
 
 class SubjectOut(BaseModel):

@@ -34,6 +34,7 @@ def create(
     priority: str = typer.Option("normal", help="normal, enterprise (涉企) or livelihood (民生急难)"),
     complainant: str = typer.Option("", help="complainant's name (kept confidential)"),
     phone: str = typer.Option(""),
+    email: str = typer.Option("", help="complainant's e-mail, for notices (kept confidential)"),
     real_name: bool = typer.Option(False, "--real-name"),
     consent: bool = typer.Option(False, "--consent", help="complainant agrees the unit may see them"),
     subject: str = typer.Option("", help="who or what is complained about"),
@@ -48,6 +49,7 @@ def create(
         data = CaseCreate(
             office_code=office, title=title, summary=summary, category=category, channel=channel,
             priority=priority, complainant_name=complainant, complainant_phone=phone,
+            complainant_email=email,
             complainant_real_name=real_name, complainant_consent=consent, subject_name=subject,
             subject_org_code=subject_org, repeat_of=repeat_of,
             received_at=received_time(received) if received else None,

@@ -39,8 +39,10 @@ def deliver(
                 raise typer.Exit(1)
         else:
             from duban.notify.deliver import SmtpConfig, deliver_pending
+            from duban.notify.sms import SmsConfig
 
             result = deliver_pending(ctx, SmtpConfig.from_settings(get_settings(), ctx),
+                                     sms=SmsConfig.from_settings(get_settings(), ctx.policy.notify),
                                      max_batches=max_batches).as_dict()
     console.print_json(json.dumps(result))
 
@@ -63,7 +65,9 @@ def list_(
     table = Table("#", "status", "tries", "to", "subject", "created", "error")
     with Session(ctx.engine) as session:
         for n in session.scalars(query):
-            table.add_row(str(n.id), n.status, str(n.attempts), n.to_address or "—", n.subject[:40],
+            # A complainant's number or address is identity: never printed.
+            to = ctx.labels.text["masked"] if n.audience == "complainant" else n.to_address or "—"
+            table.add_row(str(n.id), n.status, str(n.attempts), to, n.subject[:40],
                           shanghai(n.created_at).strftime("%Y-%m-%d %H:%M"), n.last_error[:60])
     console.print(table)
 

@@ -25,7 +25,8 @@ from duban.workcal import COVERAGE, receivable
 
 # CaseCreate fields read from a ledger, plus the office's own row id (台账编号).
 FIELDS = ("ledger_id", "office_code", "received_at", "channel", "category", "priority", "title",
-          "summary", "complainant_name", "complainant_phone", "complainant_address", "complainant_real_name",
+          "summary", "complainant_name", "complainant_phone", "complainant_email",
+          "complainant_address", "complainant_real_name",
           "complainant_consent", "subject_name", "subject_kind", "subject_org_code")
 REQUIRED = ("title",)
 CHOICES = {"channel": "channels", "category": "categories", "priority": "priorities"}

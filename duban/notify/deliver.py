@@ -1,4 +1,6 @@
-"""Delivering the outbox over SMTP (aiosmtplib): claim, send, mark; retry with backoff; never twice.
+"""Delivering the outbox over SMTP (aiosmtplib) and the SMS gateway (duban/notify/sms.py): claim,
+send, mark; retry with backoff; never twice. Each channel is claimed and sent on its own, so a
+gateway that is down delays only its own channel's messages.
 
 - Claim: a batch of due rows goes pending → sending with a claim token and time, in one write
   transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: FOR UPDATE SKIP LOCKED), so two senders
@@ -11,6 +13,8 @@
   A 5xx (recipient refused) is permanent: the row is `failed` with the server's answer.
 - The one gap SMTP leaves: a crash after the server accepted a message and before we marked it.
   The re-sent copy carries the same Message-ID (unique per notification), so it is detectable.
+  An SMS re-sent so carries the same request id (OutId), which the gateway dedupes.
+- Logs name a message by its id, never its recipient (a complainant's number is identity).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from sqlmodel import Session, col
 from duban.config.settings import Settings
 from duban.db import claim
 from duban.models import Notification
+from duban.notify.sms import SmsConfig, SmsError, SmsGateway, SmsRefused, SmsUnreachable
 from duban.services.cases import CaseService
 from duban.services.context import ServiceContext
 
@@ -61,6 +66,10 @@ class DeliveryResult:
     retried: int = 0
     failed: int = 0
     released: int = 0
+    # The SMS channel's share of the counts above.
+    sms_sent: int = 0
+    sms_retried: int = 0
+    sms_failed: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -74,6 +83,8 @@ class Claimed:
     body: str
     message_id: str
     attempts: int
+    channel: str = "email"
+    params: str = ""
 
 
 def compose(claim: Claimed, sender: str, now: dt.datetime) -> EmailMessage:
@@ -99,14 +110,15 @@ class Deliverer:
 
     # -- claiming ----------------------------------------------------------------------------
 
-    def claim(self, limit: int) -> tuple[str, dt.datetime, list[Claimed]]:
+    def claim(self, limit: int, channel: str = "email") -> tuple[str, dt.datetime, list[Claimed]]:
         token = secrets.token_hex(8)
         now = self.ctx.now()
         with self.service.transaction() as session:
             due = or_(and_(col(Notification.status) == "pending", col(Notification.next_attempt_at) <= now),
                       and_(col(Notification.status) == "sending",
                            col(Notification.claimed_at) < now - self.lease))
-            query = select(col(Notification.id)).where(due).order_by(col(Notification.id)).limit(limit)
+            query = (select(col(Notification.id)).where(due, col(Notification.channel) == channel)
+                     .order_by(col(Notification.id)).limit(limit))
             ids = list(session.scalars(claim(query, session.get_bind())))
             if not ids:
                 return token, now, []
@@ -116,6 +128,7 @@ class Deliverer:
             rows = session.execute(select(
                 col(Notification.id), col(Notification.to_address), col(Notification.subject),
                 col(Notification.body), col(Notification.message_id), col(Notification.attempts),
+                col(Notification.channel), col(Notification.params),
             ).where(col(Notification.claim_token) == token).order_by(col(Notification.id))).all()
         claims = [Claimed(*row) for row in rows]
         self.result.claimed += len(claims)
@@ -133,6 +146,7 @@ class Deliverer:
     def sent(self, claim: Claimed, token: str) -> None:
         self._mark(claim, token, status="sent", sent_at=self.ctx.now(), last_error="")
         self.result.sent += 1
+        self.result.sms_sent += claim.channel == "sms"
 
     def retry(self, claim: Claimed, token: str, error: str) -> None:
         delay = min(self.policy.backoff_seconds * 2 ** max(claim.attempts - 1, 0),
@@ -140,10 +154,12 @@ class Deliverer:
         self._mark(claim, token, status="pending", claim_token=None,
                    next_attempt_at=self.ctx.now() + dt.timedelta(seconds=delay), last_error=error)
         self.result.retried += 1
+        self.result.sms_retried += claim.channel == "sms"
 
     def fail(self, claim: Claimed, token: str, error: str) -> None:
         self._mark(claim, token, status="failed", claim_token=None, last_error=error)
         self.result.failed += 1
+        self.result.sms_failed += claim.channel == "sms"
 
     def release(self, claim: Claimed, token: str) -> None:
         """Give back a claim not tried (out of lease time): no attempt counted."""
@@ -171,7 +187,9 @@ class Deliverer:
                     if _is_permanent(exc):
                         self.fail(claim, token, error)
                         continue
-                    log.warning("mail %s not delivered, will retry: %s", claim.message_id, error)
+                    # The recipient stays out of the log (a complainant's address is identity).
+                    log.warning("mail %s not delivered, will retry: %s", claim.message_id,
+                                error.replace(claim.to_address, "<recipient>"))
                     if connecting:  # the server is unreachable: the whole batch waits
                         for rest in claims[i:]:
                             self.retry(rest, token, error)
@@ -183,6 +201,36 @@ class Deliverer:
                 self.sent(claim, token)
         finally:
             await _drop(client)
+
+    async def send_sms_batch(self, token: str, claimed_at: dt.datetime, claims: list[Claimed],
+                             config: SmsConfig) -> None:
+        """The SMS twin of `send_batch`: one POST per message on one client, same lease and marks."""
+        gateway = SmsGateway(config)
+        try:
+            for i, claim in enumerate(claims):
+                if self.ctx.now() - claimed_at > self.lease / 2:
+                    for rest in claims[i:]:
+                        self.release(rest, token)
+                    return
+                try:
+                    await gateway.send(phone=claim.to_address, params=claim.params,
+                                       message_id=claim.message_id)
+                except SmsRefused as exc:
+                    self.fail(claim, token, str(exc))
+                    continue
+                except SmsUnreachable as exc:  # the gateway is down: the whole batch waits
+                    log.warning("SMS gateway unreachable, %d messages will retry: %s",
+                                len(claims) - i, exc)
+                    for rest in claims[i:]:
+                        self.retry(rest, token, str(exc))
+                    return
+                except SmsError as exc:
+                    log.warning("SMS %s not delivered, will retry: %s", claim.message_id, exc)
+                    self.retry(claim, token, str(exc))
+                    continue
+                self.sent(claim, token)
+        finally:
+            await gateway.close()
 
     async def _connect(self) -> aiosmtplib.SMTP:
         client = aiosmtplib.SMTP(hostname=self.smtp.host, port=self.smtp.port,
@@ -219,18 +267,28 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-def deliver_pending(ctx: ServiceContext, smtp: SmtpConfig, *, batch_size: int | None = None,
-                    max_batches: int | None = None) -> DeliveryResult:
-    """Send what is due, batch after batch, until nothing due is left (or `max_batches`)."""
+def deliver_pending(ctx: ServiceContext, smtp: SmtpConfig, *, sms: SmsConfig | None = None,
+                    batch_size: int | None = None, max_batches: int | None = None) -> DeliveryResult:
+    """Send what is due, batch after batch, until nothing due is left (or `max_batches`), per channel.
+
+    E-mail goes to `smtp`; SMS to the gateway `sms`. Without `sms` (no gateway set) SMS rows are
+    not claimed: they wait, pending, until a run has a gateway.
+    """
     deliverer = Deliverer(ctx, smtp)
     size = batch_size or ctx.policy.notify.batch_size
-    batches = 0
-    while max_batches is None or batches < max_batches:
-        token, claimed_at, claims = deliverer.claim(size)
-        if not claims:
-            break
-        asyncio.run(deliverer.send_batch(token, claimed_at, claims))
-        batches += 1
-        if deliverer.result.retried:
-            break  # trouble on the server: what is left waits for its backoff
+    for channel in ("email", "sms") if sms is not None else ("email",):
+        batches = 0
+        retried = deliverer.result.retried
+        while max_batches is None or batches < max_batches:
+            token, claimed_at, claims = deliverer.claim(size, channel)
+            if not claims:
+                break
+            if channel == "sms":
+                assert sms is not None
+                asyncio.run(deliverer.send_sms_batch(token, claimed_at, claims, sms))
+            else:
+                asyncio.run(deliverer.send_batch(token, claimed_at, claims))
+            batches += 1
+            if deliverer.result.retried > retried:
+                break  # trouble on the server: what is left waits for its backoff
     return deliverer.result

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, not_, or_, select
+from sqlalchemy import and_, case, func, not_, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -43,15 +43,22 @@ class MailRow:
     sent_at: dt.datetime | None
 
 
-def _query(session: Session, viewer: Actor):  # type: ignore[no-untyped-def]
+def _query(session: Session, viewer: Actor, masked: str = ""):  # type: ignore[no-untyped-def]
     if viewer.role not in OFFICE_ROLES:
         raise PermissionDenied(action="notifications", role=viewer.role, allowed_roles=READERS)
     office, unit, recipient = aliased(Org), aliased(Org), aliased(Org)
     query = (select(col(Notification.id), col(Case.number), col(Notification.kind),
                     col(Notification.audience),
-                    func.coalesce(col(recipient.name), ""), col(Notification.to_address),
+                    func.coalesce(col(recipient.name), ""),
+                    # A complainant's number or address is identity: the outbox never shows it.
+                    case((col(Notification.audience) == "complainant", masked),
+                         else_=col(Notification.to_address)),
                     col(Notification.subject), col(Notification.status), col(Notification.attempts),
-                    col(Notification.last_error), col(Notification.created_at), col(Notification.sent_at))
+                    # (a mail server's refusal may quote the address it refused)
+                    case((col(Notification.audience) == "complainant",
+                          func.replace(col(Notification.last_error), col(Notification.to_address), masked)),
+                         else_=col(Notification.last_error)),
+                    col(Notification.created_at), col(Notification.sent_at))
              .outerjoin(Case, col(Notification.case_id) == Case.id)
              .outerjoin(office, col(Case.office_id) == office.id)
              .outerjoin(unit, col(Case.unit_id) == unit.id)
@@ -79,7 +86,7 @@ def list_mail(ctx: ServiceContext, viewer: Actor, *, status: str | None = None, 
               offset: int = 0) -> list[MailRow]:
     """The viewer's outbox rows, newest first; `status="failed"`: what the server refused for good."""
     with Session(ctx.engine) as session:
-        query = _query(session, viewer)
+        query = _query(session, viewer, ctx.labels.text["masked"])
         if status:
             query = query.where(col(Notification.status) == status)
         query = query.order_by(col(Notification.id).desc()).limit(limit).offset(offset)

@@ -143,7 +143,7 @@ def enqueue(
     subject, body = ctx.templates.render(kind, context)
     address = address_of(to, audience) if address is None else address
     row: dict[str, Any] = dict(
-        case_id=case.id if case else None, kind=kind, audience=audience,
+        case_id=case.id if case else None, kind=kind, audience=audience, channel="email", params="",
         org_id=to.id if to else None, to_address=address, subject=subject, body=body,
         message_id=new_message_id(), dedupe_key=dedupe_key, status="pending", attempts=0,
         next_attempt_at=now, claimed_at=None, claim_token=None, sent_at=None, last_error="",
@@ -152,6 +152,11 @@ def enqueue(
         row["status"] = "failed"
         who = to.code if to else f"({audience} of the case's unit)"
         row["last_error"] = f"no email address on file for {who}"
+    add_row(session, row)
+
+
+def add_row(session: Session, row: dict[str, Any]) -> None:
+    """Write one rendered notification: into the sweep's batch when one is collecting, else now."""
     batch = session.info.get(BATCH)
     if batch is not None:
         batch.append(row)

@@ -36,6 +36,9 @@ class Covered:
     key: tuple[str, ...]  # ("id",) or a natural key
     columns: tuple[str, ...]  # hashed, in this order
     event_optional: dict[str, frozenset[str]]
+    # Columns added after rows were written (audit.toml `late`): hashed only when not empty, so
+    # the digests events recorded before the column existed still match.
+    late: frozenset[str] = frozenset()
 
     def key_of(self, values: Mapping[str, Any], row_id: int | None) -> int | str:
         if self.key == ("id",):
@@ -61,7 +64,8 @@ _HASHES: dict[str, Any] = {}  # an empty hash object per algorithm, copied for e
 
 def row_digest(covered: Covered, values: Mapping[str, Any], alg: str) -> str:
     """The digest of a row's covered columns, as the event that wrote it records it."""
-    body = _ROW_JSON.encode([_canon(values.get(name)) for name in covered.columns])
+    body = _ROW_JSON.encode([_canon(values.get(name)) for name in covered.columns
+                             if name not in covered.late or values.get(name) not in ("", None)])
     empty = _HASHES.get(alg)
     if empty is None:
         empty = _HASHES[alg] = hashlib.new(alg)
@@ -96,7 +100,10 @@ def covered_tables() -> dict[str, Covered]:
                                   message=f"{table.name} has no column {column!r} (无此列)")
         optional = {col: frozenset(str(v) for v in values)
                     for col, values in spec.get("event_optional", {}).items()}
-        found[name] = Covered(table, spec.get("case", ""), key, columns, optional)
+        late = frozenset(spec.get("late", []))
+        if not late <= set(columns):
+            raise ConfigError(source=source, key=f"tables.{name}.late", message="names a column not covered")
+        found[name] = Covered(table, spec.get("case", ""), key, columns, optional, late)
     return found
 
 

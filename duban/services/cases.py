@@ -39,6 +39,7 @@ from duban.services.directory import OrgInfo
 from duban.services.driver import Prepared
 from duban.services.forms import parse_form
 from duban.services.handlers import HANDLERS, Guards, Step, calendar_of
+from duban.services.notices import notify_complainants
 from duban.services.persist import (
     WRITE_COLUMNS,
     column_defaults,
@@ -125,7 +126,8 @@ class Intake:
 
 def complainant_values(data: CaseCreate) -> dict[str, Any]:
     return {"name": data.complainant_name, "phone": data.complainant_phone,
-            "address": data.complainant_address, "real_name": data.complainant_real_name,
+            "email": data.complainant_email, "address": data.complainant_address,
+            "real_name": data.complainant_real_name,
             "consent_disclose": data.complainant_consent}
 
 
@@ -307,6 +309,7 @@ class CaseService:
         step = Step(session=session, case=case, ctx=self.ctx, actor=actor, action=action,
                     form=parsed, now=now)
         HANDLERS[action](step)
+        notify_complainants(step)  # whatever notice config/notifications.toml names for the action
         if data:
             step.data.update(data)
         pressure.refresh(case, action=action, calendar=calendar_of(session, self.ctx, case),

@@ -42,12 +42,14 @@ def may_ever_see_identity(rule: Privacy, actor: Actor) -> bool:
 def complainant_view(visible: bool, complainant: Any, masked: str) -> dict[str, Any]:
     """The complainant block of a case page: the person when `visible`, the mask otherwise.
 
-    `complainant` needs `real_name` always, `name` and `phone` only when visible (a reader who may
-    not see them never selects them).
+    `complainant` needs `real_name` always, `name`, `phone` and `email` only when visible (a reader
+    who may not see them never selects them).
     """
     if complainant is None:
-        return {"name": "", "phone": "", "real_name": False, "visible": False}
+        return {"name": "", "phone": "", "email": "", "real_name": False, "visible": False}
     if visible:
         return {"name": complainant.name, "phone": complainant.phone,
+                "email": getattr(complainant, "email", ""),
                 "real_name": bool(complainant.real_name), "visible": True}
-    return {"name": masked, "phone": masked, "real_name": bool(complainant.real_name), "visible": False}
+    return {"name": masked, "phone": masked, "email": masked, "real_name": bool(complainant.real_name),
+            "visible": False}

@@ -434,7 +434,7 @@ def referral_of(session: Session, ctx: ServiceContext, case: Case, *, actor: Act
 
 _SUBJECT = select(Subject.name, Subject.kind, Subject.resolution).where(Subject.id == bindparam("id"))
 _PERSON = {
-    True: select(Complainant.name, Complainant.phone, Complainant.real_name)
+    True: select(Complainant.name, Complainant.phone, Complainant.email, Complainant.real_name)
     .where(Complainant.id == bindparam("id")),
     False: select(Complainant.real_name).where(Complainant.id == bindparam("id")),
 }

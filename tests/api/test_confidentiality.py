@@ -180,8 +180,8 @@ def test_the_receiving_offices_dispatcher_does_see_the_complainant(aw: AppWorld)
     cases = seeded(aw)
     with LiveServer(app_for(aw)) as site, httpx.Client(base_url=site, headers=aw.auth("dispatcher")) as api:
         detail = api.get(f"/api/cases/{cases['secret']}").json()
-    assert detail["complainant"] == {"name": SECRET_NAME, "phone": SECRET_PHONE, "real_name": True,
-                                     "visible": True}
+    assert detail["complainant"] == {"name": SECRET_NAME, "phone": SECRET_PHONE, "email": "",
+                                     "real_name": True, "visible": True}
     assert SECRET_NAME in detail["case"]["title"]
 
 

@@ -47,8 +47,9 @@ def test_the_office_lists_failed_mail_in_its_region(aw: AppWorld, client: httpx.
     assert row["last_error"].startswith("550") and row["recipient"] == "城关区人民政府"
     county = client.get("/api/notifications?status=failed", headers=aw.auth("county"))
     assert _addresses(county) == ["monthly@cg.example", "gone@cg.example"]
-    everything = client.get("/api/notifications", headers=aw.auth("admin"))
-    assert len(everything.json()) == 4
+    everything = client.get("/api/notifications", headers=aw.auth("admin")).json()
+    assert len(everything) == 6  # the four above, and each complainant's 受理告知 by SMS
+    assert [r["to_address"] for r in everything if r["audience"] == "complainant"] == ["（保密）"] * 2
 
 
 def test_units_leaders_and_strangers_do_not_read_the_outbox(aw: AppWorld, client: httpx.Client) -> None:

@@ -68,13 +68,15 @@ def sweep_loop(args: argparse.Namespace) -> None:
 def deliver_loop(args: argparse.Namespace) -> None:
     from duban.config.settings import get_settings
     from duban.notify.deliver import SmtpConfig, deliver_pending
+    from duban.notify.sms import SmsConfig
 
     ctx = context(args)
     smtp = SmtpConfig.from_settings(get_settings(), ctx)
+    sms = SmsConfig.from_settings(get_settings(), ctx.policy.notify)
     Stop.install()
     while not Stop.requested:
         print("begin", flush=True)  # noqa: T201
-        result = deliver_pending(ctx, smtp, max_batches=1)
+        result = deliver_pending(ctx, smtp, sms=sms, max_batches=1)
         print("end", result.claimed, result.as_dict(), flush=True)  # noqa: T201
         if not result.claimed:
             time.sleep(0.02)

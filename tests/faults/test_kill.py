@@ -37,6 +37,7 @@ from sqlmodel import Session, col
 from duban.clock import OffsetClock, parse_local
 from duban.models import AuditEvent, Case, ImportedRow, Notification, PressureStep, User
 from duban.notify.deliver import SmtpConfig, deliver_pending
+from duban.notify.sms import SmsConfig, request_id
 from duban.services import CaseService, ServiceContext
 from duban.services.auditkeys import as_env
 from duban.services.integrity import verify_audit
@@ -55,6 +56,7 @@ from tests.faults.harness import (
     write_ledger,
 )
 from tests.faults.procs import VIRTUAL_START, clock
+from tests.notify.conftest import SmsGateway
 
 SEED = int(os.environ.get("DUBAN_FAULT_SEED", "8"))
 KILLS_PER_KIND = int(os.environ.get("DUBAN_FAULT_KILLS", "6"))  # web, sweep, deliver; import fewer
@@ -117,11 +119,14 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(engine: Eng
     web_port, smtp_port = free_port(), free_port()
     mailbox = TimedMailbox()
     smtp = start_smtp(smtp_port, mailbox)
+    gateway = SmsGateway(free_port())  # the complainants' notices go by SMS, killed senders too
+    gateway.start()
     origin = iso_now()
     env = {**os.environ, "DUBAN_DATABASE_URL": url, "DUBAN_DATA_DIR": str(tmp_path / "data"),
            "DUBAN_CONFIG_DIR": str(config_dir), "DUBAN_SECRET_KEY": "fault-harness-secret",
            "DUBAN_AUDIT_KEY": as_env(ctx.audit_keys),  # one audit key for every process and the check
-           "DUBAN_SMTP_HOST": "127.0.0.1", "DUBAN_SMTP_PORT": str(smtp_port), "PYTHONUNBUFFERED": "1"}
+           "DUBAN_SMTP_HOST": "127.0.0.1", "DUBAN_SMTP_PORT": str(smtp_port), "PYTHONUNBUFFERED": "1",
+           "DUBAN_SMS_URL": gateway.url, "DUBAN_SMS_ACCESS_KEY_SECRET": SmsGateway.SECRET}
     logs = tmp_path / "logs"
     logs.mkdir()
     common = ["--origin", origin]
@@ -197,9 +202,10 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(engine: Eng
         sweep_ctx = _context(ctx, origin, AHEAD_DAYS, config_dir)
         run_deadline_sweep(sweep_ctx)
         config = SmtpConfig(host="127.0.0.1", port=smtp_port, sender="duban@gs.example", timeout=5)
+        sms = SmsConfig(url=gateway.url, sign_name="督办系统", secret=SmsGateway.SECRET, timeout=5)
         give_up = time.monotonic() + 60
         while _unsent(engine) and time.monotonic() < give_up:
-            deliver_pending(sweep_ctx, config)
+            deliver_pending(sweep_ctx, config, sms=sms)
             time.sleep(0.2)
     finally:
         clients.stop.set()
@@ -207,6 +213,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(engine: Eng
             if proc.alive:
                 proc.kill()
         smtp.stop()
+        gateway.stop()
 
     kills = {kind: proc.kills for kind, proc in procs.items()}
     assert not ledger.failures, ledger.failures
@@ -258,7 +265,14 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(engine: Eng
     assert broken == []
 
     received = mailbox.ids()
-    assert set(received) == {m.message_id for m in mails}
+    assert set(received) == {m.message_id for m in mails if m.channel == "email"}
+    # SMS: each delivered once (the gateway drops a resend by its request id); a resend at all
+    # only for a message a killed sender had sent and not yet marked: at most one per kill.
+    texts = [m for m in mails if m.channel == "sms"]
+    assert set(gateway.delivered) == {request_id(m.message_id) for m in texts}
+    resent = len(gateway.requests) - len(gateway.delivered)
+    assert resent <= kills["deliver"], (resent, kills)
+    assert gateway.bad_signatures == 0
     duplicates = {mid: n for mid, n in received.items() if n > 1}
     unexplained = _unexplained(duplicates, mailbox, kill_times["deliver"])
     assert not unexplained, ("a message was sent twice without a sender dying in between", unexplained)
@@ -266,13 +280,15 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(engine: Eng
     for kind, n in kills.items():
         figures.KILLS[kind] += n
     figures.add("duplicate mails (accepted, killed before marked)", sum(n - 1 for n in duplicates.values()))
+    figures.add("SMS resent after a kill (dropped by the gateway's request id)", resent)
     figures.note(
         f"crash harness ({engine.dialect.name}, seed {SEED}): {sum(kills.values())} kills in "
         f"{chaos_seconds:.0f} s (inside a run: sweep {mid['sweep'][0]}, deliver {mid['deliver'][0]}); "
         f"{len(ledger.acked)} registrations acknowledged "
         f"({ledger.linked_on_retry} retries linked, {len(ledger.unacked)} abandoned), "
         f"{len(dispatched)} dispatched, {LEDGER_ROWS} ledger rows, {cases_checked} cases / {events} "
-        f"audit events verified, {len(mails)} mails ({sum(received.values())} received, "
+        f"audit events verified, {len(mails)} messages ({len(texts)} SMS, {resent} resent; "
+        f"{sum(received.values())} mails received, "
         f"{len(duplicates)} duplicated), {ledger.transport_errors} client calls hit a dead server")
     assert dispatched, "no case was dispatched: the harness did not exercise the ladder"
 

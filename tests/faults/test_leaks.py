@@ -1,7 +1,9 @@
 """A census of everything that leaves Duban, looking for a complainant who did not consent:
 every route as every identity that may not see them (pages, API, headers, error answers), the log
-lines written meanwhile, the exports a unit or leader can make, and the mail the ladder sends to
-units and governments. Each hit is a leak; the figure is printed, and must be 0.
+lines written meanwhile, the exports a unit or leader can make, the mail the ladder sends to
+units and governments, and the complainant's own notices (their texts; and the logs of their
+delivery by SMS, through an outage, to a gateway on loopback). Each hit is a leak; the figure is
+printed, and must be 0.
 
 tests/api/test_confidentiality.py stops at the first leak in an answer; this test counts them
 all and adds the logs, exports and mail.
@@ -10,6 +12,7 @@ all and adds the logs, exports and mail.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +27,8 @@ from duban.cli import app as cli_app
 from duban.clock import SimulatedClock, parse_local
 from duban.importer import import_file
 from duban.models import Case, Notification
+from duban.notify.deliver import SmtpConfig, deliver_pending
+from duban.notify.sms import SmsConfig
 from duban.reports.export import export_cases
 from duban.services import CaseService
 from duban.services.queries import scope_for
@@ -33,6 +38,7 @@ from tests.appworld import SECRET_NAME, SECRET_PHONE, USERS, AppWorld, LiveServe
 from tests.factories import CLERK, DISPATCHER, LEADER, SUPERVISOR, complaint, unit_actor
 from tests.faults import figures
 from tests.faults import identity_corpus as corpus
+from tests.notify.conftest import SmsGateway, SmtpServer, free_port
 
 cli_runner = CliRunner()
 
@@ -51,6 +57,34 @@ def ladder_mail(aw: AppWorld) -> list[Notification]:
     outside = [m for m in mail if m.audience != "office"]
     assert outside, "the ladder sent nothing: the mail door was not tried"
     return outside
+
+
+def carried(m: Notification) -> str:
+    """What a message carries out: a complainant's own notice goes to their own number or address
+    (that is its point), so its texts count, not where it goes."""
+    return m.subject + m.body + m.params + ("" if m.audience == "complainant" else m.to_address)
+
+
+def told_by_sms(aw: AppWorld) -> list[str]:
+    """Deliver the complainants' notices as the engine does, through a gateway outage and back,
+    while the test records the logs: the numbers the gateway was asked to text."""
+    clock = aw.ctx.clock
+    assert isinstance(clock, SimulatedClock)
+    gateway, server = SmsGateway(free_port()), SmtpServer(free_port())
+    smtp = SmtpConfig(host="127.0.0.1", port=server.port, sender="duban@gs.example", timeout=5)
+    sms = SmsConfig(url=gateway.url, sign_name="督办系统", secret=SmsGateway.SECRET, timeout=5)
+    server.start()
+    try:
+        assert deliver_pending(aw.ctx, smtp, sms=sms).sms_retried, "no SMS waited for the gateway"
+        gateway.start()
+        gateway.fail_next = [(500, "ServiceUnavailable")]
+        for _ in range(3):
+            clock.advance(dt.timedelta(hours=2))
+            deliver_pending(aw.ctx, smtp, sms=sms)
+    finally:
+        gateway.stop()
+        server.stop()
+    return [phone for phone, _, _ in gateway.texts()]
 
 
 def _hits(text: str) -> int:
@@ -96,7 +130,8 @@ def test_the_complainant_leaves_through_no_door(aw: AppWorld, caplog: pytest.Log
                 leaks.append(f"export as {who} ({suffix})")
 
     outside = ladder_mail(aw)
-    leaks += [f"mail {m.kind} to {m.audience}" for m in outside if _hits(m.subject + m.body + m.to_address)]
+    leaks += [f"mail {m.kind} to {m.audience}" for m in outside if _hits(carried(m))]
+    assert SECRET_PHONE in told_by_sms(aw)  # the complainant was told: the SMS door was tried
 
     logged = caplog.text
     if _hits(logged):
@@ -253,7 +288,7 @@ def test_no_written_form_of_identity_leaves_through_any_door(
 
     outside = ladder_mail(aw)
     for m in outside:
-        look(f"mail {m.kind} to {m.audience}", m.subject + m.body + m.to_address)
+        look(f"mail {m.kind} to {m.audience}", carried(m))
 
     # What the server logged (access lines included); not this test's own client (httpx).
     logged = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]

@@ -29,8 +29,10 @@ REFUSED = "gs-lz-cg-gov.head@duban.example"  # the county government's leader: m
 
 
 def _rows(aw: AppWorld) -> list[Notification]:
+    """The e-mail (the complainants' SMS go to the gateway: tests/notify/test_citizen_notices.py)."""
     with Session(aw.ctx.engine) as session:
-        return list(session.scalars(select(Notification).order_by(Notification.id)))
+        return list(session.scalars(select(Notification).where(Notification.channel == "email")
+                                    .order_by(Notification.id)))
 
 
 def _later(aw: AppWorld, **delta: float) -> None:

@@ -138,7 +138,7 @@ def test_a_delivery_run_with_the_mail_server_down_fails_visibly_and_the_next_one
     try:
         down = deliver_notifications_flow(database_url=url, now="2023-03-09 09:00", return_state=True)
         assert down.is_failed(), down
-        assert "29封未送达" in (down.message or "")
+        assert "29条未送达" in (down.message or "")
         assert run_artifact(down)["retried"] == 29
         assert down.result(raise_on_failure=False)["retried"] == 29  # what `notify deliver --flow` prints
         assert "not delivered, will retry" in run_log(down)  # duban's warning, in Prefect's log

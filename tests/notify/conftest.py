@@ -1,13 +1,19 @@
-"""A real SMTP server (aiosmtpd) on loopback, started per test on a free port."""
+"""A real SMTP server (aiosmtpd) and a real SMS gateway (http.server) on loopback, per test on a free port."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import email
 import email.policy
+import hashlib
+import hmac
+import json
 import socket
+import threading
 from collections.abc import Iterator
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -73,3 +79,88 @@ def smtp_server() -> Iterator[SmtpServer]:
     server = SmtpServer(free_port())
     yield server
     server.stop()
+
+
+class SmsGateway:
+    """An SMS provider's send endpoint on loopback (Aliyun SendSms-shaped JSON over HTTP POST).
+
+    Records every request it gets (`requests`, duplicates included) and what it takes to send
+    (`delivered`: once per OutId, as a provider that dedupes on the request id would), checks the
+    signature, and fails on demand: `fail_next` holds (HTTP status, Code) answers for the next
+    requests; `refuse` is a set of numbers it answers isv.MOBILE_NUMBER_ILLEGAL for.
+    """
+
+    SECRET = "test-sms-secret"
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.requests: list[dict[str, Any]] = []
+        self.delivered: dict[str, dict[str, Any]] = {}  # OutId -> request
+        self.fail_next: list[tuple[int, str]] = []
+        self.refuse: set[str] = set()
+        self.bad_signatures = 0
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/sms/send"
+
+    def texts(self) -> list[tuple[str, str, dict[str, str]]]:
+        """(phone, template code, params) of each message delivered, in order."""
+        return [(r["PhoneNumbers"], r["TemplateCode"], json.loads(r["TemplateParam"]))
+                for r in self.delivered.values()]
+
+    def _answer(self, body: dict[str, Any], signed: str) -> tuple[int, dict[str, Any]]:
+        digest = hmac.new(self.SECRET.encode(), body["_raw"], hashlib.sha256).digest()
+        expected = base64.b64encode(digest).decode()
+        if signed != expected:
+            self.bad_signatures += 1
+            return 403, {"Code": "SignatureDoesNotMatch", "Message": "bad signature"}
+        if self.fail_next:
+            status, code = self.fail_next.pop(0)
+            return status, {"Code": code, "Message": f"failure on demand for {body['PhoneNumbers']}"}
+        if body["PhoneNumbers"] in self.refuse:
+            return 200, {"Code": "isv.MOBILE_NUMBER_ILLEGAL", "Message": f"{body['PhoneNumbers']} 非法手机号"}
+        out_id = body["OutId"]
+        if out_id not in self.delivered:
+            self.delivered[out_id] = {k: v for k, v in body.items() if k != "_raw"}
+        return 200, {"Code": "OK", "Message": "OK", "BizId": f"biz-{out_id[:8]}", "RequestId": out_id}
+
+    def start(self) -> None:
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                body = json.loads(raw)
+                gateway.requests.append(body)
+                signed = self.headers.get("X-Sms-Signature", "")
+                status, answer = gateway._answer({**body, "_raw": raw}, signed)
+                data = json.dumps(answer, ensure_ascii=False).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass  # the gateway's own access log is not ours
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+@pytest.fixture
+def sms_gateway() -> Iterator[SmsGateway]:
+    """A gateway on a free port, not started: a test starts it (or leaves it down: an outage)."""
+    gateway = SmsGateway(free_port())
+    yield gateway
+    gateway.stop()

@@ -29,6 +29,7 @@ from duban.errors import (
     PermissionDenied,
     StaleCase,
 )
+from duban.notify.templates import load_templates
 from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
 from duban.services.routing import check_target as routing_check_target
@@ -46,8 +47,10 @@ ADDS: dict[str, dict[str, int]] = {
     "request_extension": {"extensions": 1},
     "interview": {"interviews": 1},
 }
+# The ladder's mail to orgs, and the notices to the complainant config names (a real-name
+# complainant with a mobile gets one by SMS: duban/services/notices.py).
 NOTIFYING = {"step_up", "remind", "copy_notice", "work_reminder", "interview", "public_notice",
-             "remind_progress"}
+             "remind_progress", *load_templates().citizen_notices}
 # Where the handler starts a new handling limit.
 _NEW_HANDLING = {"step_up", "reassign", "send_back", "callback_unsatisfied", "reopen"}
 _CLOSING = {"callback_satisfied", "close"}

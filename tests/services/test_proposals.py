@@ -64,7 +64,8 @@ def events(ctx: ServiceContext, case_id: int) -> list[AuditEvent]:
 
 def kinds(ctx: ServiceContext) -> Counter[str]:
     with Session(ctx.engine) as session:
-        return Counter(session.scalars(select(Notification.kind)))
+        to_orgs = select(Notification.kind).where(Notification.audience != "complainant")
+        return Counter(session.scalars(to_orgs))
 
 
 def interviews(ctx: ServiceContext) -> list[Interview]:

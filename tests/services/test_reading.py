@@ -139,8 +139,8 @@ def test_every_door_shows_a_unit_the_redacted_texts(ctx: ServiceContext) -> None
     assert (detail["case"]["title"], detail["case"]["summary"]) == (TITLE_REDACTED, SUMMARY_REDACTED)
     assert detail["reports"][0]["text"] == "已联系（保密）"
     assert "text_redacted" not in detail["reports"][0] and "title_redacted" not in detail["case"]
-    assert detail["complainant"] == {"name": "（保密）", "phone": "（保密）", "real_name": True,
-                                     "visible": False}
+    assert detail["complainant"] == {"name": "（保密）", "phone": "（保密）", "email": "（保密）",
+                                     "real_name": True, "visible": False}
     assert case_summary(ctx, number, actor=unit)["case"]["title"] == TITLE_REDACTED
     assert list_cases(ctx, CaseFilter(unit_id=unit.org_id), actor=unit)[0].title == TITLE_REDACTED
     assert NAME not in repr(export_rows(ctx, CaseFilter(unit_id=unit.org_id), actor=unit))

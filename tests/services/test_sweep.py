@@ -41,8 +41,10 @@ def events(ctx: ServiceContext, actions: set[str] = LADDER_AND_RAISE) -> Counter
 
 
 def notifications(ctx: ServiceContext) -> list[Notification]:
+    """The mail to orgs (the complainant's own notices are tests/notify/test_citizen_notices.py's)."""
     with Session(ctx.engine) as session:
-        return list(session.scalars(select(Notification).order_by(Notification.id)))
+        return list(session.scalars(select(Notification).where(Notification.audience != "complainant")
+                                    .order_by(Notification.id)))
 
 
 def case_of(ctx: ServiceContext, number: str) -> Case:
