@@ -21,7 +21,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from duban.accesslog import install as install_access_log_filter
-from duban.api import apidocs, auth, cases, meta, notifications, orgs, pressure
+from duban.api import apidocs, auth, cases, extensions, meta, notifications, orgs, pressure
 from duban.api.errors import Problem, field_message, is_api
 from duban.api.errors import install as install_error_handlers
 from duban.api.openapi import install as install_openapi
@@ -253,7 +253,7 @@ def create_app(ctx: ServiceContext, *, settings: Settings | None = None, secret:
     app.state.web = web = Web(ctx, secret or secret_key(settings), cookie_secure=settings.cookie_secure)
     app.state.login_throttle = LoginThrottle(ctx.now)
     for router in (auth.router, cases.router, orgs.router, meta.router, notifications.router,
-                   pressure.router):
+                   pressure.router, extensions.router):
         app.include_router(router, prefix="/api")
     app.include_router(pages.router)
     app.include_router(casepages.router)

@@ -113,6 +113,7 @@ def row_out(labels: Labels, row: CaseRow | dict[str, Any]) -> dict[str, Any]:
     data["disposition_label"] = labels.of("dispositions", data["disposition"])
     data["priority_label"] = labels.of("priorities", data["priority"])
     data["warning_label"] = labels.of("warnings", data["warning"])
+    data["decline_reason_label"] = labels.of("decline_reasons", data.get("decline_reason"))
     return data
 
 

@@ -129,6 +129,8 @@ class CaseRowOut(CaseFactsOut):
     repeat_count: int
     received_at: dt.datetime
     version: int
+    decline_reason: str | None = Field(default=None, description="不予受理: the reason while not_accepted")
+    decline_reason_label: str = ""
 
 
 class RegisterOut(BaseModel):
@@ -164,8 +166,8 @@ class CaseFacts(BaseModel):
     extension_unit: str | None = Field(default=None, description="unit of extension_days: workdays or "
                                                                  "days (null: calendar days)")
     extension_label: str = Field(default="", description="the extension as a person reads it: 3个工作日")
-    decline_reason: str | None = Field(default=None, description="不予受理: the reason (policy "
-                                                                 "[intake.decline_reasons]) while not_accepted")
+    decline_reason: str | None = Field(default=None, description="不予受理: the reason while not_accepted "
+                                                                 "(policy [intake.decline_reasons])")
     decline_reason_label: str = ""
     return_count: int
     repeat_count: int

@@ -268,7 +268,8 @@ def decide_extension(step: Step, approved: bool) -> None:
         asked = step.ctx.labels.amount(ext.days, unit)
         raise InvalidActionInput(action=step.action, field="days", kind="less_than_equal",
                                  limits={"le": ext.days},
-                                 message=f"at most the {ext.days} {unit} asked (批准延期不得超过申请的{asked})")
+                                 message=f"at most the {ext.days} {unit} asked "
+                                         f"(批准延期不得超过申请的{asked})")
     case = step.case
     if granted is not None and case.extension_days and (case.extension_unit or "days") != unit:
         raise InvalidActionInput(action=step.action, field="days", kind="unit_mismatch",

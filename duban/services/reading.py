@@ -182,7 +182,7 @@ def _raw_texts(session: Session, ids: set[int]) -> dict[int, tuple[str, str]]:
 _ROW_COLUMNS = [_CASES.c[name] for name in (
     "id", "number", "state", "disposition", "priority", "level", "deadline_kind",
     "deadline_start", "deadline_on", "deadline_provisional", "return_count", "repeat_count",
-    "received_at", "version", "office_id", "unit_id", "missed_deadline_on")] + [
+    "received_at", "version", "office_id", "unit_id", "missed_deadline_on", "decline_reason")] + [
     _CASES.c.title_redacted.label("title")]
 
 

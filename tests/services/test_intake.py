@@ -41,7 +41,8 @@ def office_actor(ctx: ServiceContext, code: str, role: str) -> Actor:
 def test_a_dispatcher_declines_a_received_case_with_a_reason_from_the_policy(ctx: ServiceContext) -> None:
     number = registered(ctx)
     case = CaseService(ctx).act(number, "decline", actor=DISPATCHER,
-                                form={"decline_reason": "legal_channel", "note": "已向法院起诉，联系电话19900123456"})
+                                form={"decline_reason": "legal_channel",
+                                      "note": "已向法院起诉，联系电话19900123456"})
     assert (case.state, case.decline_reason) == ("not_accepted", "legal_channel")
     # The triage limit stops: nothing is owed on a declined case.
     assert (case.deadline_on, case.deadline_kind) == (None, None)
@@ -127,9 +128,11 @@ def _asked(ctx: ServiceContext, days: int) -> str:
     return number
 
 
-def test_an_extension_is_granted_in_part_in_working_days_on_the_official_calendar(ctx: ServiceContext) -> None:
+def test_an_extension_is_granted_in_part_in_working_days_on_the_official_calendar(
+        ctx: ServiceContext) -> None:
     number = _asked(ctx, 7)
-    case = CaseService(ctx).act(number, "approve_extension", actor=SUPERVISOR, form={"days": 5, "note": "批5个"})
+    case = CaseService(ctx).act(number, "approve_extension", actor=SUPERVISOR,
+                                form={"days": 5, "note": "批5个"})
     # 5 working days after Tuesday 2023-10-10 end on Tuesday 17 October (5 calendar days would
     # have ended on Sunday the 15th, moved to Monday the 16th).
     assert case.deadline_on == dt.date(2023, 10, 17)
@@ -173,7 +176,8 @@ def test_pending_requests_wait_in_the_queue_of_the_office_of_record_only(ctx: Se
     number = _asked(ctx, 5)  # received by GS, the province office
     mine = office_actor(ctx, "GS", "supervisor")
     items, count = pending_extensions(ctx, actor=mine)
-    assert count == 1 and [(i.case_number, i.days, i.amount_label) for i in items] == [(number, 5, "5个工作日")]
+    assert count == 1
+    assert [(i.case_number, i.days, i.amount_label) for i in items] == [(number, 5, "5个工作日")]
     assert pending_extension_count(ctx, actor=office_actor(ctx, "GS-LZ", "supervisor")) == 0
     assert pending_extension_count(ctx, actor=office_actor(ctx, "GS", "dispatcher")) == 1
     assert pending_extension_count(ctx, actor=unit_actor(ctx, "GS-LZ-CG-GOV")) is None
