@@ -241,9 +241,11 @@ class Planner:
             "approve": ({"note": self._phrase("approve")}, "supervisor"),
             "callback_satisfied": ({"note": self._phrase("callback")}, "dispatcher"),
             "close": ({}, "supervisor"),
-            "request_extension": ({"days": self.rng.choice([10, 15, 30]),
+            # Working days (policy [extension] unit), within art. 34's 30 calendar days; the
+            # office grants every third in part (3, at most the 5 the smallest request asks).
+            "request_extension": ({"days": self.rng.choice([5, 10, 15]),
                                    "reason": self._phrase("extension")}, "unit"),
-            "approve_extension": ({}, "supervisor"),
+            "approve_extension": ({"days": 3} if i % 3 == 0 else {}, "supervisor"),
         }
         form, actor = forms[action]
         return Event(at, i, action, form, actor)

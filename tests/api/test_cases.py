@@ -133,8 +133,9 @@ ACTED_KEYS = {"visible", "case", "office", "unit", "allowed_actions", "href"}
 ACTED_CASE_KEYS = {
     "number", "title", "state", "state_label", "disposition", "disposition_label", "priority",
     "priority_label", "level", "received_at", "dispatched_at", "closed_at", "updated_at", "deadline_kind",
-    "deadline_on", "deadline_provisional", "extension_days", "workdays_left", "warning", "warning_label",
-    "return_count", "repeat_count", "version"}
+    "deadline_on", "deadline_provisional", "extension_days", "extension_unit", "extension_label",
+    "workdays_left", "warning", "warning_label", "return_count", "repeat_count", "version",
+    "decline_reason", "decline_reason_label"}
 
 
 def test_an_action_answers_where_the_case_stands_and_what_comes_next_not_its_history(
