@@ -242,7 +242,7 @@ def request_extension(step: Step) -> None:
         rule = step.ctx.labels.amount(step.ctx.policy.extension.max_days, step.ctx.policy.extension.max_unit)
         raise InvalidActionInput(action=step.action, field="days",
                                  message=f"at most {cap} {unit} (延期最多{most}，不得超过{rule})",
-                                 kind="less_than_equal", limits={"le": cap})
+                                 kind="extension_too_long", limits={"le": cap, "most": most, "rule": rule})
     step.insert(Extension, case_id=step.case_id, days=step.form.days, unit=unit, reason=step.form.reason,
                 reason_redacted=step.redact(step.form.reason), requested_by=step.actor.name,
                 requested_at=step.now)
@@ -266,8 +266,8 @@ def decide_extension(step: Step, approved: bool) -> None:
     granted = (step.form.days or ext.days) if approved else None
     if granted is not None and granted > ext.days:
         asked = step.ctx.labels.amount(ext.days, unit)
-        raise InvalidActionInput(action=step.action, field="days", kind="less_than_equal",
-                                 limits={"le": ext.days},
+        raise InvalidActionInput(action=step.action, field="days", kind="more_than_asked",
+                                 limits={"le": ext.days, "asked": asked},
                                  message=f"at most the {ext.days} {unit} asked "
                                          f"(批准延期不得超过申请的{asked})")
     case = step.case

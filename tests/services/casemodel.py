@@ -280,7 +280,7 @@ class CaseModel:
         elif action == "request_extension":
             # The cap (art. 34's 30 calendar days) counted in the policy's unit from the deadline.
             if fields["days"] > extension_cap(self.calendar(n), self.policy, n.deadline_on):
-                return Refusal(InvalidActionInput, "less_than_equal")
+                return Refusal(InvalidActionInput, "extension_too_long")
             n.extensions.append(("requested", int(fields["days"])))
         elif action in ("approve_extension", "reject_extension"):
             i = next(i for i, (status, _) in enumerate(n.extensions) if status == "requested")
@@ -288,7 +288,7 @@ class CaseModel:
             approved = action == "approve_extension"
             granted = (fields.get("days") or days) if approved else 0
             if granted > days:
-                return Refusal(InvalidActionInput, "less_than_equal")
+                return Refusal(InvalidActionInput, "more_than_asked")
             n.extensions[i] = ("approved" if approved else "rejected", granted)
             if approved:
                 n.extension_days += granted
