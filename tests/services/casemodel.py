@@ -400,7 +400,7 @@ class CaseModel:
         """The open case a repeat complaint is linked to: the oldest of its matter not held by whom
         it is about (a clerk sees every case)."""
         for m in sorted(cases, key=lambda c: c.id):
-            if m.matter == matter and m.state != "closed":
+            if m.matter == matter and m.state not in ("closed", "not_accepted"):  # FINISHED_STATES
                 if m.unit_id in m.held_by or self.orgs.by_code(m.office).id in m.held_by:
                     continue
                 return m

@@ -154,7 +154,8 @@ def test_the_approver_cannot_grant_more_than_was_asked(ctx: ServiceContext) -> N
     number = _asked(ctx, 3)
     with pytest.raises(InvalidActionInput) as err:
         CaseService(ctx).act(number, "approve_extension", actor=SUPERVISOR, form={"days": 4})
-    assert (err.value.field, err.value.limits) == ("days", {"le": 3})
+    assert (err.value.field, err.value.kind, err.value.limits) == (
+        "days", "more_than_asked", {"le": 3, "asked": "3个工作日"})
     assert "3个工作日" in str(err.value)
     assert CaseService(ctx).get(number).deadline_on == dt.date(2023, 10, 10)
 
