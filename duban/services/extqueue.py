@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from duban.models import Case, Extension
@@ -16,10 +17,10 @@ from duban.services.context import Actor, ServiceContext
 from duban.services.persist import WRITE_COLUMNS, fetch_cases
 from duban.services.scope import holds
 
-_PENDING = select(col(Extension.id), col(Extension.case_id), col(Extension.days), col(Extension.unit),
-                  col(Extension.reason_redacted), col(Extension.requested_by),
-                  col(Extension.requested_at)).where(col(Extension.status) == "requested").order_by(
-    col(Extension.requested_at), col(Extension.id))
+_EXT = Extension.__table__  # type: ignore[attr-defined]
+_PENDING = (core_select(_EXT.c.id, _EXT.c.case_id, _EXT.c.days, _EXT.c.unit, _EXT.c.reason_redacted,
+                        _EXT.c.requested_by, _EXT.c.requested_at)
+            .where(_EXT.c.status == "requested").order_by(_EXT.c.requested_at, _EXT.c.id))
 
 
 @dataclass(frozen=True)
