@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -185,3 +186,17 @@ def test_pending_requests_wait_in_the_queue_of_the_office_of_record_only(ctx: Se
     assert pending_extension_count(ctx, actor=office_actor(ctx, "GS", "clerk")) is None
     CaseService(ctx).act(number, "approve_extension", actor=mine, form={"days": 3})
     assert pending_extension_count(ctx, actor=mine) == 0
+
+
+def test_an_office_that_counts_extensions_in_calendar_days_gets_calendar_days(ctx: ServiceContext) -> None:
+    rule = ctx.policy.extension.model_copy(update={"unit": "days"})
+    days = dataclasses.replace(ctx, policy=ctx.policy.model_copy(update={"extension": rule}))
+    number = _asked(days, 5)
+    case = CaseService(days).act(number, "approve_extension", actor=SUPERVISOR)
+    # 5 calendar days after 2023-10-10 is Sunday the 15th: moved to Monday the 16th.
+    assert (case.deadline_on, case.extension_unit) == (dt.date(2023, 10, 16), "days")
+    assert days.labels.amount(case.extension_days, case.extension_unit) == "5日"
+    with pytest.raises(InvalidActionInput) as err:  # the cap is 30 calendar days as written
+        CaseService(days).act(transferred(days, title="另一件拖欠工程款"), "request_extension",
+                              actor=unit_actor(days, "GS-LZ-CG-GOV"), form={"days": 31, "reason": "复杂"})
+    assert err.value.limits["le"] == 30
