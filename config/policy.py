@@ -46,8 +46,25 @@ class Deadlines(BaseModel):
 
 
 class Extension(BaseModel):
+    """延期: a request names an amount in `unit`; the deadline moves by it on the official calendar.
+    `max_days` in `max_unit` caps how far one extension may move the deadline."""
+
+    unit: Unit = "workdays"
     max_days: int = Field(ge=1, le=366)
+    max_unit: Unit = "days"
     max_count: int = Field(ge=0)
+    source: str = ""
+    unit_source: str = ""
+
+
+class DeclineReason(BaseModel):
+    source: str = Field(min_length=1)
+
+
+class Intake(BaseModel):
+    """不予受理: the reasons an office may decline a received case for, each with its rule."""
+
+    decline_reasons: dict[str, DeclineReason] = Field(default_factory=dict)
     source: str = ""
 
 
@@ -286,6 +303,7 @@ class Policy(BaseModel):
     sign_in: SignIn = Field(default_factory=SignIn)
     privacy: Privacy = Field(default_factory=Privacy)
     referral: Referral = Field(default_factory=Referral)
+    intake: Intake = Field(default_factory=Intake)
 
     def handling_limit(self, disposition: str, priority: str) -> Limit:
         return self.deadlines.handling[disposition].for_priority(priority)
@@ -318,6 +336,15 @@ class Labels(BaseModel):
     ledger: dict[str, str] = Field(default_factory=dict)
     # What a Prefect flow run reports (flows/reporting.py): count names and run messages.
     flows: dict[str, str] = Field(default_factory=dict)
+    # 不予受理: the reasons of policy [intake.decline_reasons].
+    decline_reasons: dict[str, str] = Field(default_factory=dict)
+
+    def amount(self, days: int | None, unit: str | None) -> str:
+        """An amount of time with its unit, as a person reads it: "5个工作日", "30日"."""
+        if days is None:
+            return ""
+        pattern = self.text.get(f"amount_{unit or 'days'}", "{n}")
+        return pattern.format(n=days)
 
     def of(self, table: str, key: str | None) -> str:
         """The Chinese label of a key, or the key itself so a gap shows rather than crashes."""

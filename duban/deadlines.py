@@ -11,21 +11,27 @@ from duban.config.policy import Limit, Policy
 from duban.workcal import DayAnswer, WorkCalendar
 
 
-def due_date(calendar: WorkCalendar, *, start: dt.date, days: int, unit: str, extension_days: int = 0
-             ) -> DayAnswer:
+def add_amount(calendar: WorkCalendar, start: dt.date, days: int, unit: str) -> DayAnswer:
+    """`days` in `unit` after `start` (not counted): working days, or calendar days moved to the
+    next working day when they end on a day off."""
+    if unit == "workdays":
+        return calendar.add_workdays(start, days)
+    if unit == "days":
+        return calendar.add_days(start, days)
+    raise ValueError(f"unknown deadline unit {unit!r}: use 'workdays' or 'days'")
+
+
+def due_date(calendar: WorkCalendar, *, start: dt.date, days: int, unit: str, extension_days: int = 0,
+             extension_unit: str | None = None) -> DayAnswer:
     """The last day of a limit that starts counting the day after `start`.
 
-    An approved extension adds calendar days (信访工作条例 art. 34) after the limit, and the result
-    is moved to the next working day: a deadline never falls on a day off.
+    An approved extension (信访工作条例 art. 34) adds its amount after the limit, in the unit it was
+    granted in (policy [extension] unit; None: calendar days, as extensions were before units):
+    a deadline never falls on a day off.
     """
-    if unit == "workdays":
-        base = calendar.add_workdays(start, days)
-    elif unit == "days":
-        base = calendar.add_days(start, days)
-    else:
-        raise ValueError(f"unknown deadline unit {unit!r}: use 'workdays' or 'days'")
+    base = add_amount(calendar, start, days, unit)
     if extension_days:
-        extended = calendar.add_days(base.date, extension_days)
+        extended = add_amount(calendar, base.date, extension_days, extension_unit or "days")
         return DayAnswer(extended.date, base.provisional or extended.provisional)
     return base
 
@@ -42,6 +48,7 @@ def apply_limit(case: Any, calendar: WorkCalendar, *, kind: str, limit: Limit, s
     case.deadline_days = limit.days
     case.deadline_unit = limit.unit
     case.extension_days = 0
+    case.extension_unit = None
     answer = due_date(calendar, start=start, days=limit.days, unit=limit.unit)
     case.deadline_on = answer.date
     case.deadline_provisional = answer.provisional
@@ -62,6 +69,7 @@ def clear_limit(case: Any) -> None:
     case.deadline_days = None
     case.deadline_unit = None
     case.extension_days = 0
+    case.extension_unit = None
     case.deadline_on = None
     case.deadline_provisional = False
 
@@ -75,6 +83,7 @@ def recompute(case: Any, calendar: WorkCalendar) -> DayAnswer | None:
         days=case.deadline_days,
         unit=case.deadline_unit,
         extension_days=case.extension_days,
+        extension_unit=case.extension_unit,
     )
 
 

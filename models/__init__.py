@@ -2,7 +2,7 @@
 
 from duban.models.audit import AuditEvent
 from duban.models.case import Case, CaseCreate, CaseNumberSeq, Complainant, RepeatContact, Subject
-from duban.models.handling import Callback, Extension, HandlingReport, Objection, Review
+from duban.models.handling import Callback, Decline, Extension, HandlingReport, Objection, Review
 from duban.models.importing import ImportedRow
 from duban.models.notification import Notification
 from duban.models.org import Org, OrgPublic
@@ -20,6 +20,7 @@ __all__ = [
     "CaseCreate",
     "CaseNumberSeq",
     "Complainant",
+    "Decline",
     "Extension",
     "HandlingReport",
     "ImportedRow",

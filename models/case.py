@@ -86,6 +86,8 @@ class Case(CaseBase, table=True):
     # No index of its own: (state, deadline_on) and (state, closed_at) serve `state = …` as well.
     state: str = Field(sa_column=Column(String(32), nullable=False))
     disposition: str | None = Field(default=None, sa_column=Column(String(16), index=True))
+    # 不予受理: the reason (policy [intake.decline_reasons]) while the case is not_accepted.
+    decline_reason: str | None = Field(default=None, max_length=32)
     unit_id: int | None = Field(default=None, foreign_key="orgs.id")
     subject_id: int | None = Field(default=None, foreign_key="subjects.id")
     complainant_id: int | None = Field(default=None, foreign_key="complainants.id")
@@ -107,6 +109,8 @@ class Case(CaseBase, table=True):
     deadline_days: int | None = None
     deadline_unit: str | None = Field(default=None, max_length=16)
     extension_days: int = 0
+    # The unit of extension_days (policy [extension] unit when granted); None: calendar days.
+    extension_unit: str | None = Field(default=None, max_length=16)
     deadline_on: dt.date | None = None
     deadline_provisional: bool = False
 

@@ -55,13 +55,19 @@ class Callback(SQLModel, table=True):
 
 
 class Extension(SQLModel, table=True):
-    """延期: one request per case at most (policy), decided by the office."""
+    """延期: one request per case at most (policy), decided by the office.
+
+    `days` is the amount asked and `granted_days` the amount granted (at most `days`), both in
+    `unit` (policy [extension] unit when asked; None on rows from before units: calendar days).
+    """
 
     __tablename__ = "extensions"
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="cases.id", index=True)
     days: int
+    unit: str | None = Field(default=None, max_length=16)
+    granted_days: int | None = None
     reason: str = Field(sa_column=Column(Text, nullable=False))
     reason_redacted: str = Field(default="", sa_column=redacted_column())
     status: str = Field(default="requested", max_length=16)  # requested | approved | rejected
@@ -69,6 +75,25 @@ class Extension(SQLModel, table=True):
     requested_at: dt.datetime = Field(sa_type=UTCDateTime)
     decided_by: str | None = Field(default=None, max_length=80)
     decided_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Why it was refused (required) or granted in part; the approver's note otherwise.
+    decision_note: str = Field(default="", sa_column=Column(Text, nullable=False, default="",
+                                                            server_default=""))
+    decision_note_redacted: str = Field(default="", sa_column=redacted_column())
+
+
+class Decline(SQLModel, table=True):
+    """不予受理: the office declines a received case, for a reason of policy [intake.decline_reasons],
+    and tells the complainant (告知). A reinstated case keeps its row; the reinstatement is its event."""
+
+    __tablename__ = "declines"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    reason: str = Field(max_length=32, index=True)
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    note_redacted: str = Field(default="", sa_column=redacted_column())
+    declined_by: str = Field(max_length=80)
+    declined_at: dt.datetime = Field(sa_type=UTCDateTime, index=True)  # reports: declines in a period
 
 
 class Objection(SQLModel, table=True):

@@ -3,6 +3,7 @@
 from duban.states.definition import (
     DISPOSITION_STATES,
     FINAL_STATES,
+    FINISHED_STATES,
     HANDLING_STATES,
     OPEN_STATES,
     TRANSITIONS,
@@ -13,6 +14,7 @@ from duban.states.machine import CaseAdapter, allowed_actions, can_fire, fire, t
 __all__ = [
     "DISPOSITION_STATES",
     "FINAL_STATES",
+    "FINISHED_STATES",
     "HANDLING_STATES",
     "OPEN_STATES",
     "TRANSITIONS",

@@ -1,6 +1,7 @@
 """States and transitions of a case, as data (read by the machine, the diagram and the tests).
 
 received ──transfer/supervise/key_supervise/escalate/refer──▶ a disposition state
+received ──decline──▶ not_accepted (不予受理, a reason from policy [intake]) ──reinstate──▶ received
 disposition state ──submit_report──▶ reported ──approve──▶ verified ──close/callback──▶ closed
 reported ──send_back──▶ returned ──submit_report──▶ reported  (and so on until it is solved)
 received, a handling state or reported ──refer──▶ referred (the unit stops), or the state stays
@@ -24,6 +25,7 @@ class CaseState(StrEnum):
     RETURNED = "returned"
     VERIFIED = "verified"
     CLOSED = "closed"
+    NOT_ACCEPTED = "not_accepted"
 
 
 S = CaseState
@@ -43,14 +45,17 @@ DISPOSITION_LADDER = ["transfer", "supervise", "key_supervise", "escalate"]
 # States in which a unit is working on the case and its handling deadline runs.
 HANDLING_STATES = [S.TRANSFERRED, S.SUPERVISED, S.KEY_SUPERVISED, S.ESCALATED, S.RETURNED]
 FINAL_STATES = [S.CLOSED]
-OPEN_STATES = [s for s in S if s not in FINAL_STATES]
+# 不予受理 is not handled and not closed (it may be reinstated), but no work is owed on it: lists,
+# repeat links and counts of open cases treat it as finished, like closed.
+FINISHED_STATES = [S.CLOSED, S.NOT_ACCEPTED]
+OPEN_STATES = [s for s in S if s not in FINISHED_STATES]
 _ACTIVE_DISPOSITIONS = [S.TRANSFERRED, S.SUPERVISED, S.KEY_SUPERVISED]
 
 # Where a referral (移交纪检监察机关) may start, and where its own steps run beside the case when
 # the unit's handling continues: every state but received (a referral needs a case that was
 # dispatched or referred) and referred (which has its own transitions, below).
 REFERRAL_SOURCES = [S.RECEIVED, *HANDLING_STATES, S.REPORTED]
-_BESIDE = [s for s in S if s not in (S.RECEIVED, S.REFERRED)]
+_BESIDE = [s for s in S if s not in (S.RECEIVED, S.REFERRED, S.NOT_ACCEPTED)]
 # The commission's steps and the engine's reminder of a late notice to the reporter: only those
 # who may see a referral see these (duban.services.scope.may_see_referral).
 REFERRAL_ACTIONS = ("refer", "acknowledge_referral", "record_result", "notify_result", "remind_notice")
@@ -65,6 +70,10 @@ TRANSITIONS: list[dict] = [
         {"trigger": disposition, "source": S.RECEIVED, "dest": state}
         for disposition, state in DISPOSITION_STATES.items() if disposition != "refer"
     ),
+    # 不予受理: the office declines a received case with a reason of policy [intake.decline_reasons];
+    # it may take the decision back (reinstate) to triage.
+    {"trigger": "decline", "source": S.RECEIVED, "dest": S.NOT_ACCEPTED},
+    {"trigger": "reinstate", "source": S.NOT_ACCEPTED, "dest": S.RECEIVED},
     # 移交纪检监察机关: the form says whether the unit's handling continues; one referral at a time.
     {"trigger": "refer", "source": REFERRAL_SOURCES, "dest": S.REFERRED,
      "conditions": ["no_open_referral"], "unless": ["handling_continues"]},

@@ -34,6 +34,21 @@ escalation ladder's notices): they are audited like every other action.
   case, are seen only by the commission, the referring office's supervisors and leaders, and
   admins (`services/scope.py`).
 
+## 不予受理 (decline) and extensions in the policy's unit
+
+- `decline` takes a received case to `not_accepted`, with a reason of policy
+  `[intake.decline_reasons]` (each names its rule) and a note (redacted twin), in the `declines`
+  table; `cases.decline_reason` holds it while the case stays declined. The triage limit stops.
+  `not_accepted` is neither handling nor closed: lists, repeat links and open counts treat it as
+  finished (`FINISHED_STATES`), and `reinstate` (supervisor, admin) takes it back to `received`
+  with a reason and a fresh triage limit. Reports count declines by reason.
+- `request_extension` asks an amount in policy `[extension] unit` (working days by default); one
+  extension may move the deadline at most `max_days` in `max_unit` (art. 34: 30 calendar days).
+  `approve_extension` grants it in full or in part (`days` at most the amount asked),
+  `reject_extension` needs a reason. The deadline moves by the amount granted, in its unit, on
+  the official calendar (`cases.extension_unit`). Pending requests wait in the approver's queue
+  (`duban.services.extqueue`): only approvers of the case's office of record see them.
+
 ```mermaid
 """
 

@@ -146,7 +146,7 @@ def reports(number: Number, actor: CurrentActor, ctx: Ctx, limit: PageLimit = 10
 def allowed(number: Number, actor: CurrentActor, ctx: Ctx) -> list[dict]:
     """The actions you may perform on the case now, each with its form's fields."""
     summary = case_summary(ctx, number, actor=actor)
-    return [action_out(ctx.labels, a) for a in summary["allowed_actions"]]
+    return [action_out(ctx.labels, a, unit=summary["extension_unit"]) for a in summary["allowed_actions"]]
 
 
 @router.post("/{number}/actions/{action}", response_model=ActedOut | OutOfSightOut,

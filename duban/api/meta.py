@@ -33,7 +33,7 @@ def labels(actor: CurrentActor, ctx: Ctx) -> dict[str, Any]:
 @router.get("/forms", response_model=list[ActionOut], )
 def forms(actor: CurrentActor, ctx: Ctx) -> list[dict]:
     """Every action's form: its fields, labels and limits."""
-    return [action_out(ctx.labels, action) for action in FORMS]
+    return [action_out(ctx.labels, action, unit=ctx.policy.extension.unit) for action in FORMS]
 
 
 @router.get("/dashboard", response_model=DashboardOut, )

@@ -33,6 +33,7 @@ class FieldSpec:
     minimum: int | None = None
     maximum: int | None = None
     choices: list[tuple[str, str]] | None = None  # (key, label) of a choice
+    unit: str | None = None  # an amount of time (延期): workdays | days, policy [extension] unit
 
     def as_dict(self) -> dict[str, Any]:
         out = dict(self.__dict__)
@@ -41,11 +42,14 @@ class FieldSpec:
 
 
 # Fields whose value is one key of a label table (the commission's outcome: policy [referral.outcomes]).
-_CHOICES = {"outcome": "referral_outcomes"}
+_CHOICES = {"outcome": "referral_outcomes", "decline_reason": "decline_reasons"}
+# Fields that are an amount of time, in the unit the policy names (policy [extension] unit).
+_AMOUNTS = ("days",)
 
 
-def form_fields(labels: Labels, action: str) -> list[FieldSpec]:
-    """The fields of an action's form, from its pydantic model."""
+def form_fields(labels: Labels, action: str, *, unit: str | None = None) -> list[FieldSpec]:
+    """The fields of an action's form, from its pydantic model. `unit`: the unit of an amount
+    field (延期), named in its label ("延期时长（工作日）")."""
     out = []
     for name, info in FORMS[action].model_fields.items():
         bounds = {key: getattr(item, key) for item in info.metadata
@@ -59,20 +63,48 @@ def form_fields(labels: Labels, action: str) -> list[FieldSpec]:
             choices = [(key, label) for key, label in table.items()]
         elif info.annotation is bool:
             kind = "boolean"
-        elif info.annotation is int:
+        elif info.annotation in (int, int | None):
             kind = "integer"
         else:
             kind = "textarea" if bounds.get("max_length", 0) > _LONG_TEXT else "text"
         required = info.is_required() or bounds.get("min_length", 0) > 0
-        out.append(FieldSpec(name=name, label=labels.fields.get(name, name), type=kind, required=required,
+        label = labels.fields.get(name, name)
+        amount_unit = unit if name in _AMOUNTS and unit else None
+        if amount_unit:
+            label = f"{label}（{labels.text.get(f'unit_{amount_unit}', amount_unit)}）"
+        out.append(FieldSpec(name=name, label=label, type=kind, required=required,
                              max_length=bounds.get("max_length"), minimum=bounds.get("ge"),
-                             maximum=bounds.get("le"), choices=choices))
+                             maximum=bounds.get("le"), choices=choices, unit=amount_unit))
     return out
 
 
-def action_out(labels: Labels, action: str) -> dict[str, Any]:
+def action_out(labels: Labels, action: str, *, unit: str | None = None) -> dict[str, Any]:
     return {"action": action, "label": labels.of("actions", action),
-            "fields": [f.as_dict() for f in form_fields(labels, action)]}
+            "fields": [f.as_dict() for f in form_fields(labels, action, unit=unit)]}
+
+
+def amounts_out(labels: Labels, facts: dict[str, Any]) -> dict[str, Any]:
+    """A case's facts with what a person reads beside the codes: the extension with its unit
+    ("3个工作日") and the 不予受理 reason."""
+    out = dict(facts)
+    if "extension_days" in out:
+        out["extension_label"] = (labels.amount(out["extension_days"], out.get("extension_unit"))
+                                  if out["extension_days"] else "")
+    if "decline_reason" in out:
+        out["decline_reason_label"] = labels.of("decline_reasons", out["decline_reason"])
+    return out
+
+
+def extension_out(labels: Labels, ext: dict[str, Any]) -> dict[str, Any]:
+    """An extension request with its amounts as a person reads them ("5个工作日")."""
+    unit = ext.get("unit") or "days"
+    granted = ext.get("granted_days")
+    return {**ext, "unit": unit, "amount_label": labels.amount(ext["days"], unit),
+            "granted_label": labels.amount(granted, unit) if granted is not None else ""}
+
+
+def decline_out(labels: Labels, row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "reason_label": labels.of("decline_reasons", row["reason"])}
 
 
 def row_out(labels: Labels, row: CaseRow | dict[str, Any]) -> dict[str, Any]:
@@ -81,6 +113,7 @@ def row_out(labels: Labels, row: CaseRow | dict[str, Any]) -> dict[str, Any]:
     data["disposition_label"] = labels.of("dispositions", data["disposition"])
     data["priority_label"] = labels.of("priorities", data["priority"])
     data["warning_label"] = labels.of("warnings", data["warning"])
+    data["decline_reason_label"] = labels.of("decline_reasons", data.get("decline_reason"))
     return data
 
 
@@ -97,7 +130,11 @@ def detail_out(labels: Labels, detail: dict[str, Any]) -> dict[str, Any]:
     out = dict(detail)
     out["row"] = row_out(labels, detail["row"])
     out["timeline"] = [event_out(labels, e) for e in detail["timeline"]]
-    out["allowed_actions"] = [action_out(labels, a) for a in detail["allowed_actions"]]
+    out["case"] = amounts_out(labels, detail["case"])
+    out["extensions"] = [extension_out(labels, e) for e in detail["extensions"]]
+    out["declines"] = [decline_out(labels, d) for d in detail.get("declines", [])]
+    unit = detail.get("extension_unit")
+    out["allowed_actions"] = [action_out(labels, a, unit=unit) for a in detail["allowed_actions"]]
     out["links"] = case_links(detail["case"]["number"])
     return out
 
@@ -107,13 +144,14 @@ def acted_out(labels: Labels, summary: dict[str, Any]) -> dict[str, Any]:
     case = summary["case"]
     return {
         "visible": True,
-        "case": {**case, "state_label": labels.of("states", case["state"]),
+        "case": {**amounts_out(labels, case), "state_label": labels.of("states", case["state"]),
                  "disposition_label": labels.of("dispositions", case["disposition"]),
                  "priority_label": labels.of("priorities", case["priority"]),
                  "warning_label": labels.of("warnings", case["warning"])},
         "office": summary["office"],
         "unit": summary["unit"],
-        "allowed_actions": [action_out(labels, a) for a in summary["allowed_actions"]],
+        "allowed_actions": [action_out(labels, a, unit=summary.get("extension_unit"))
+                            for a in summary["allowed_actions"]],
         "href": f"/api/cases/{quote(case['number'])}",
     }
 

@@ -131,6 +131,8 @@ class CaseRowOut(CaseFactsOut):
     repeat_count: int
     received_at: dt.datetime
     version: int
+    decline_reason: str | None = Field(default=None, description="不予受理: the reason while not_accepted")
+    decline_reason_label: str = ""
 
 
 class RegisterOut(BaseModel):
@@ -163,6 +165,12 @@ class CaseFacts(BaseModel):
     deadline_on: dt.date | None
     deadline_provisional: bool
     extension_days: int
+    extension_unit: str | None = Field(default=None, description="unit of extension_days: workdays or "
+                                                                 "days (null: calendar days)")
+    extension_label: str = Field(default="", description="the extension as a person reads it: 3个工作日")
+    decline_reason: str | None = Field(default=None, description="不予受理: the reason while not_accepted "
+                                                                 "(policy [intake.decline_reasons])")
+    decline_reason_label: str = ""
     return_count: int
     repeat_count: int
     version: int
@@ -221,13 +229,28 @@ class CallbackOut(BaseModel):
 
 
 class ExtensionOut(BaseModel):
-    days: int
+    days: int = Field(description="the amount asked, in unit")
+    unit: str = Field(description="workdays or days (policy [extension] unit when asked)")
+    amount_label: str = Field(description="the amount asked as a person reads it: 5个工作日")
+    granted_days: int | None = Field(description="the amount granted (at most days); null unless approved")
+    granted_label: str
     reason: str
     status: str
+    decision_note: str = Field(description="why it was refused or cut, or the approver's note")
     requested_by: str
     requested_at: dt.datetime
     decided_by: str | None
     decided_at: dt.datetime | None
+
+
+class DeclineOut(BaseModel):
+    """不予受理: the reason and the office's note."""
+
+    reason: str
+    reason_label: str
+    note: str
+    declined_by: str
+    declined_at: dt.datetime
 
 
 class FieldOut(BaseModel):
@@ -239,6 +262,7 @@ class FieldOut(BaseModel):
     minimum: int | None = None
     maximum: int | None = None
     choices: list[list[str]] | None = Field(default=None, description="[key, label] of a choice field")
+    unit: str | None = Field(default=None, description="an amount of time: its unit, workdays or days")
 
 
 class ActionOut(BaseModel):
@@ -284,6 +308,7 @@ class CaseDetailOut(BaseModel):
     reviews: list[ReviewOut]
     callbacks: list[CallbackOut]
     extensions: list[ExtensionOut]
+    declines: list[DeclineOut] = Field(default_factory=list)
     referral: ReferralOut | None = None
     allowed_actions: list[ActionOut]
     links: dict[str, str] = Field(description="the whole timeline and reports, page by page")
@@ -316,6 +341,10 @@ class CaseStatusOut(CaseFactsOut):
     deadline_on: dt.date | None
     deadline_provisional: bool
     extension_days: int
+    extension_unit: str | None = None
+    extension_label: str = Field(default="", description="the extension as a person reads it: 3个工作日")
+    decline_reason: str | None = None
+    decline_reason_label: str = ""
     workdays_left: int | None
     warning: str
     warning_label: str

@@ -128,6 +128,11 @@ def show(number: str, as_: str = typer.Option("dispatcher", "--as", help=AS_HELP
                   f"退回 {case['return_count']} 次  重复反映 {case['repeat_count']} 次")
     if case["summary"]:
         console.print(case["summary"])
+    if case.get("extension_days"):
+        console.print(f"已延期 {labels.amount(case['extension_days'], case.get('extension_unit'))}")
+    if case.get("decline_reason"):
+        why = labels.of("decline_reasons", case["decline_reason"])
+        console.print(f"{labels.text['declined_because']}：{why}")
     table = Table("#", "时间", "操作", "从", "到", "人员", "说明")
     for e in d["timeline"]:
         table.add_row(str(e["seq"]), shanghai(e["at"]).strftime("%Y-%m-%d %H:%M"),
@@ -149,7 +154,9 @@ def act(
     reasons: str | None = typer.Option(None, help="why a report is sent back"),
     text: str | None = typer.Option(None, help="report text"),
     note: str | None = typer.Option(None),
-    days: int | None = typer.Option(None, help="extension days"),
+    days: int | None = typer.Option(None, help="extension amount in policy [extension] unit (working "
+                                                "days by default); approve_extension: the part granted"),
+    decline_reason: str | None = typer.Option(None, help="不予受理 reason (policy [intake.decline_reasons])"),
     version: int | None = typer.Option(None, help="refuse if the case changed since this version"),
     as_: str = typer.Option("dispatcher", "--as", help=AS_HELP),
     user: str | None = typer.Option(None, help="name recorded in the audit trail"),
@@ -157,7 +164,8 @@ def act(
     """Perform ACTION on a case (see `duban case show` for the actions allowed now)."""
     ctx = context()
     form: dict[str, Any] = {k: v for k, v in dict(unit=unit, reason=reason, reasons=reasons, text=text,
-                                                  note=note, days=days).items() if v is not None}
+                                                  note=note, days=days,
+                                                  decline_reason=decline_reason).items() if v is not None}
     with reported_errors():
         case = CaseService(ctx).act(number, action, actor=actor_from(ctx, as_, user), form=form,
                                     expected_version=version)

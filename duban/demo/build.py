@@ -30,6 +30,7 @@ from duban.services.orgs import install_orgs
 from duban.services.sweeps import run_deadline_sweep
 
 HOUR = dt.timedelta(hours=1)
+MINUTES_10 = dt.timedelta(minutes=10)
 
 
 class DemoMismatch(DubanError):
@@ -185,6 +186,14 @@ class Planner:
             # must send it up a level instead (回避).
             if unit and self.rng.random() < 0.01:
                 unit = case.subject.code
+            if i % 150 == 7 and case.disposition != "refer":
+                # A few are first declined (不予受理) as outside the office's remit, then taken back
+                # when the complainant shows they are not (every seed case was disposed of).
+                out.append(Event(t - 2 * MINUTES_10, i, "decline",
+                                 {"decline_reason": "outside_remit", "note": "经初核不属于本机关职权范围"},
+                                 "dispatcher"))
+                out.append(Event(t - MINUTES_10, i, "reinstate",
+                                 {"reason": "反映人补充材料，属本机关职权范围，重新受理"}, "supervisor"))
             out.append(Event(t, i, case.disposition, {"unit": unit} if unit else {}))
             out += self._after_dispatch(i, case, t, deadline)
         return out
@@ -241,9 +250,11 @@ class Planner:
             "approve": ({"note": self._phrase("approve")}, "supervisor"),
             "callback_satisfied": ({"note": self._phrase("callback")}, "dispatcher"),
             "close": ({}, "supervisor"),
-            "request_extension": ({"days": self.rng.choice([10, 15, 30]),
+            # Working days (policy [extension] unit), within art. 34's 30 calendar days; the
+            # office grants every third in part (3, at most the 5 the smallest request asks).
+            "request_extension": ({"days": self.rng.choice([5, 10, 15]),
                                    "reason": self._phrase("extension")}, "unit"),
-            "approve_extension": ({}, "supervisor"),
+            "approve_extension": ({"days": 3} if i % 3 == 0 else {}, "supervisor"),
         }
         form, actor = forms[action]
         return Event(at, i, action, form, actor)

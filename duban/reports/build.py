@@ -104,6 +104,10 @@ def build_report(ctx: ServiceContext, period: Period | str, office_code: str | N
         outcome_counts = {o: F.count_figure(conn, figure="referral_concluded", period=period, scope=scope,
                                             on=on, where={"outcome": o})
                           for o in ctx.policy.referral.outcomes}
+        # 不予受理 in the period by reason (policy [intake.decline_reasons]), 件次.
+        decline_counts = {r: F.count_figure(conn, figure="declined", period=period, scope=scope, on=on,
+                                            where={"decline_reason": r})
+                          for r in ctx.policy.intake.decline_reasons}
         comparisons = {which: _headline(conn, p, scope)
                        for which, p in (("previous", period.previous()),
                                         ("last_year", period.last_year())) if p is not None}
@@ -140,6 +144,7 @@ def build_report(ctx: ServiceContext, period: Period | str, office_code: str | N
         top_units=policy.top_units,
         referrals={name: b.fig(REFERRAL_FIGURES[name], n) for name, n in referral_counts.items()},
         referral_outcomes={o: b.fig("referral_concluded", n, outcome=o) for o, n in outcome_counts.items()},
+        declines={r: b.fig("declined", n, "jianci", decline_reason=r) for r, n in decline_counts.items()},
     )
     report.narrative = narrative(report)
 

@@ -71,6 +71,9 @@ EVENT_FIGURES: dict[str, tuple[str, ...]] = {
     "extensions_approved": ("approve_extension",),
     "extensions_rejected": ("reject_extension",),
     "objections": ("object",),
+    # 不予受理 and its reinstatement (by reason: the group "decline_reason" on "declined").
+    "declined": ("decline",),
+    "reinstated": ("reinstate",),
     "escalations": ("escalate",),
     "step_ups": ("step_up",),
     "refers": ("refer",),
@@ -276,10 +279,12 @@ def group_clauses(conn: Connection, where: Mapping[str, Any]) -> list[ColumnElem
             out.append(referral(RF.outcome == value))
         elif key == "action":
             continue  # event figures read it themselves
+        elif key == "decline_reason":  # the event figure "declined": the reason its event records
+            out.append(E.data["decline_reason"].as_string() == str(value))
         else:
             raise InvalidActionInput(action="report", field="where",
                                      message="unknown group; known: level, channel, disposition, unit, "
-                                             "subject, outcome, action")
+                                             "subject, outcome, action, decline_reason")
     return out
 
 

@@ -75,7 +75,7 @@ def _report_parts(report: Report) -> Iterator[RenderableType]:
     table = _table(r["col_item"], r["col_count"])
     table.add_row(r["fig_rehandled_closed"], f"{f['rehandled_closed'].value} {r['unit_jian']}")
     for key in ("returns", "callback_returns", "reopened", "extension_requests",
-                "extensions_approved", "extensions_rejected", "objections"):
+                "extensions_approved", "extensions_rejected", "objections", "declined", "reinstated"):
         table.add_row(r[f"fig_{key}"], f"{report.events[key].value} {r['unit_jianci']}")
     yield table
 

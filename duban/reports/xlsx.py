@@ -121,6 +121,9 @@ def _handling(wb: Workbook, report: Report) -> None:
                r["unit_jian"]])
     for key, figure in report.events.items():
         sheet.add([r[f"fig_{key}"], None, None, None, figure.value, r["unit_jianci"]])
+    for reason, figure in report.declines.items():
+        sheet.add([r["fig_declined_by"] + labels.of("decline_reasons", reason), None, None, None,
+                   figure.value, r["unit_jianci"]])
 
 
 def _rates(wb: Workbook, report: Report) -> None:

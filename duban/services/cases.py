@@ -489,9 +489,9 @@ class CaseService:
             if not may_see(session, actor, self.load_in(session, data.repeat_of, for_write=False)):
                 raise CaseNotFound(data.repeat_of)
             case = self.load_in(session, data.repeat_of, for_write=True)
-            if case.state == CaseState.CLOSED:
+            if case.state not in OPEN_STATES:  # closed, or not accepted (不予受理)
                 raise InvalidActionInput(action="register", field="repeat_of",
-                                         message=f"{case.number} is closed; register a new case")
+                                         message=f"{case.number} is {case.state}; register a new case")
             return None if _held_by(case, avoided) else case
         if not key:
             return None
@@ -499,7 +499,7 @@ class CaseService:
             if may_see(session, actor, candidate) and not _held_by(candidate, avoided):
                 assert candidate.id is not None
                 case = self.load_in(session, candidate.id, for_write=True)
-                return case if case.state != CaseState.CLOSED and not _held_by(case, avoided) else None
+                return case if case.state in OPEN_STATES and not _held_by(case, avoided) else None
         return None
 
     def _link(self, session: Session, case: Case, data: CaseCreate, newcomer: Identity,

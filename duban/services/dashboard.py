@@ -21,7 +21,7 @@ from duban.services.context import Actor, ServiceContext
 from duban.services.queries import CaseFilter, CaseRow, scope_clauses, scope_for
 from duban.services.reading import list_cases
 from duban.services.subjects import FLAGGED
-from duban.states.definition import FINAL_STATES
+from duban.states.definition import FINISHED_STATES
 
 
 @dataclass
@@ -41,7 +41,7 @@ class Dashboard:
 
 def dashboard(ctx: ServiceContext, viewer: Actor, *, overdue_limit: int = 50) -> Dashboard:
     today = ctx.today()
-    finals = [s.value for s in FINAL_STATES]
+    finals = [s.value for s in FINISHED_STATES]
     with Session(ctx.engine) as session:
         flt = scope_for(session, viewer)
         counts = _grouped(flt, col(Case.level), col(Case.disposition), col(Case.state))

@@ -41,8 +41,24 @@ class ReasonForm(_Form):
 
 
 class ExtensionForm(_Form):
+    """延期: the amount in the unit policy [extension] names (working days by default)."""
+
     days: int = Field(ge=1, le=366)
     reason: str = Field(min_length=1, max_length=4000)
+
+
+class GrantExtensionForm(_Form):
+    """批准延期: in full (days empty) or in part (days fewer than asked)."""
+
+    days: int | None = Field(default=None, ge=1, le=366)
+    note: str = Field(default="", max_length=4000)
+
+
+class DeclineForm(_Form):
+    """不予受理: one reason of policy [intake.decline_reasons], and what the office adds."""
+
+    decline_reason: str = Field(min_length=1, max_length=32)
+    note: str = Field(default="", max_length=4000)
 
 
 class NoteForm(_Form):
@@ -70,9 +86,11 @@ FORMS: dict[str, type[_Form]] = {
     "refer": ReferForm,
     "step_up": ReasonForm,
     "object": ReasonForm,
+    "decline": DeclineForm,
+    "reinstate": ReasonForm,
     "request_extension": ExtensionForm,
-    "approve_extension": NoteForm,
-    "reject_extension": NoteForm,
+    "approve_extension": GrantExtensionForm,
+    "reject_extension": ReasonForm,
     "reassign": ReassignForm,
     "report_progress": ReportForm,
     "submit_report": ReportForm,

@@ -11,9 +11,9 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, SQLModel, func, select
 
 from duban.clock import local_date
-from duban.deadlines import apply_limit, clear_limit, counted_deadline, due_date, recompute
+from duban.deadlines import add_amount, apply_limit, clear_limit, counted_deadline, due_date, recompute
 from duban.errors import InvalidActionInput
-from duban.models import Callback, Case, Extension, HandlingReport, Objection, Review
+from duban.models import Callback, Case, Decline, Extension, HandlingReport, Objection, Review
 from duban.services.auditrows import cover_instance
 from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
@@ -197,16 +197,57 @@ def object_(step: Step) -> None:
                 start=step.today)
 
 
+def decline(step: Step) -> None:
+    """不予受理: the triage limit stops; the reason stays on the case while it is not accepted."""
+    reasons = step.ctx.policy.intake.decline_reasons
+    code = step.form.decline_reason
+    if code not in reasons:
+        raise InvalidActionInput(action=step.action, field="decline_reason", kind="literal_error",
+                                 message=f"must be one of {', '.join(reasons)}")
+    step.insert(Decline, case_id=step.case_id, reason=code, note=step.form.note,
+                note_redacted=step.redact(step.form.note), declined_by=step.actor.name,
+                declined_at=step.now)
+    step.case.decline_reason = code
+    step.data["decline_reason"] = code
+    step.reason = step.form.note or step.ctx.labels.of("decline_reasons", code)
+    clear_limit(step.case)
+
+
+def reinstate(step: Step) -> None:
+    """Back to triage with a fresh triage limit, counted from today."""
+    step.data["decline_reason"] = step.case.decline_reason
+    step.case.decline_reason = None
+    step.reason = step.form.reason
+    apply_limit(step.case, step.calendar, kind="triage", limit=step.ctx.policy.deadlines.triage,
+                start=step.today)
+
+
+def extension_cap(calendar: WorkCalendar, policy: Any, deadline_on: dt.date | None) -> int:
+    """The most one extension may ask, in policy [extension] unit: max_days in max_unit after the
+    running deadline (信访工作条例 art. 34: "不得超过30日"), counted in the request's unit."""
+    rule = policy.extension
+    if rule.unit == rule.max_unit or deadline_on is None:
+        return int(rule.max_days)
+    last = add_amount(calendar, deadline_on, rule.max_days, rule.max_unit).date
+    if rule.unit == "workdays":
+        return calendar.workdays_between(deadline_on, last)
+    return (last - deadline_on).days
+
+
 def request_extension(step: Step) -> None:
-    limit = step.ctx.policy.extension.max_days
-    if step.form.days > limit:
+    unit = step.ctx.policy.extension.unit
+    cap = extension_cap(step.calendar, step.ctx.policy, step.case.deadline_on)
+    if step.form.days > cap:
+        most = step.ctx.labels.amount(cap, unit)
+        rule = step.ctx.labels.amount(step.ctx.policy.extension.max_days, step.ctx.policy.extension.max_unit)
         raise InvalidActionInput(action=step.action, field="days",
-                                 message=f"at most {limit} days (延期不得超过{limit}日)",
-                                 kind="less_than_equal", limits={"le": limit})
-    step.insert(Extension, case_id=step.case_id, days=step.form.days, reason=step.form.reason,
+                                 message=f"at most {cap} {unit} (延期最多{most}，不得超过{rule})",
+                                 kind="extension_too_long", limits={"le": cap, "most": most, "rule": rule})
+    step.insert(Extension, case_id=step.case_id, days=step.form.days, unit=unit, reason=step.form.reason,
                 reason_redacted=step.redact(step.form.reason), requested_by=step.actor.name,
                 requested_at=step.now)
     step.data["days"] = step.form.days
+    step.data["unit"] = unit
     step.reason = step.form.reason
 
 
@@ -218,20 +259,41 @@ def _pending(step: Step) -> Extension:
 
 
 def decide_extension(step: Step, approved: bool) -> None:
+    """批准延期 in full or in part (`days`, at most the amount asked), or 不予延期 with a reason."""
     ext = _pending(step)
+    unit = ext.unit or "days"  # a request from before units: calendar days
+    note = step.form.note if approved else step.form.reason
+    granted = (step.form.days or ext.days) if approved else None
+    if granted is not None and granted > ext.days:
+        asked = step.ctx.labels.amount(ext.days, unit)
+        raise InvalidActionInput(action=step.action, field="days", kind="more_than_asked",
+                                 limits={"le": ext.days, "asked": asked},
+                                 message=f"at most the {ext.days} {unit} asked "
+                                         f"(批准延期不得超过申请的{asked})")
+    case = step.case
+    if granted is not None and case.extension_days and (case.extension_unit or "days") != unit:
+        raise InvalidActionInput(action=step.action, field="days", kind="unit_mismatch",
+                                 message=f"this limit was extended in {case.extension_unit or 'days'}, "
+                                         f"the request is in {unit} (本期限已按其他单位延期，不能混用)")
     ext.status = "approved" if approved else "rejected"
+    ext.granted_days = granted
+    ext.decision_note = note
+    ext.decision_note_redacted = step.redact(note)
     ext.decided_by = step.actor.name
     ext.decided_at = step.now
     cover_instance(step.session, ext)  # the decision is part of this action's event
     step.data["days"] = ext.days
-    step.reason = step.form.note
-    if approved:
-        step.case.extension_days += ext.days
-        answer = recompute(step.case, step.calendar)
+    step.data["unit"] = unit
+    step.reason = note
+    if granted is not None:
+        step.data["granted_days"] = granted
+        case.extension_days += granted
+        case.extension_unit = unit
+        answer = recompute(case, step.calendar)
         if answer is not None:
-            step.data["deadline_from"] = str(step.case.deadline_on)
-            step.case.deadline_on = answer.date
-            step.case.deadline_provisional = answer.provisional
+            step.data["deadline_from"] = str(case.deadline_on)
+            case.deadline_on = answer.date
+            case.deadline_provisional = answer.provisional
             step.data["deadline_to"] = str(answer.date)
 
 
@@ -327,6 +389,8 @@ HANDLERS: dict[str, Callable[[Step], None]] = {
        ("transfer", "supervise", "key_supervise", "escalate")},
     "step_up": step_up,
     "object": object_,
+    "decline": decline,
+    "reinstate": reinstate,
     "request_extension": request_extension,
     "approve_extension": lambda step: decide_extension(step, True),
     "reject_extension": lambda step: decide_extension(step, False),

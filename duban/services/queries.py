@@ -44,6 +44,7 @@ class CaseRow:
     repeat_count: int
     received_at: dt.datetime
     version: int
+    decline_reason: str | None = None  # 不予受理: why, while the case is not accepted
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)  # flat: asdict's deep copy is per-row work (docs/bench.md)
@@ -139,6 +140,7 @@ def row_of(ctx: ServiceContext, case: Any, office_name: str, office_code: str, u
         provisional=case.deadline_provisional, warning=colour, workdays_left=left,
         return_count=case.return_count, repeat_count=case.repeat_count,
         received_at=case.received_at, version=case.version,
+        decline_reason=getattr(case, "decline_reason", None),
     )
 
 

@@ -25,6 +25,7 @@ from duban.models import (
     Callback,
     Case,
     Complainant,
+    Decline,
     Extension,
     HandlingReport,
     RepeatContact,
@@ -183,7 +184,7 @@ def _raw_texts(session: Session, ids: set[int]) -> dict[int, tuple[str, str]]:
 _ROW_COLUMNS = [_CASES.c[name] for name in (
     "id", "number", "state", "disposition", "priority", "level", "deadline_kind",
     "deadline_start", "deadline_on", "deadline_provisional", "return_count", "repeat_count",
-    "received_at", "version", "office_id", "unit_id", "missed_deadline_on")] + [
+    "received_at", "version", "office_id", "unit_id", "missed_deadline_on", "decline_reason")] + [
     _CASES.c.title_redacted.label("title")]
 
 
@@ -363,6 +364,7 @@ HISTORY: dict[str, tuple[Any, Any]] = {
     "reviews": (Review, Review.id),
     "callbacks": (Callback, Callback.id),
     "extensions": (Extension, Extension.id),
+    "declines": (Decline, Decline.id),
 }
 BOUNDED = ("timeline", "reports")
 _HISTORY_SQL: dict[tuple[str, str, bool, bool], Prepared] = {}
@@ -501,6 +503,7 @@ def case_detail(ctx: ServiceContext, ref: int | str, *, actor: Actor,
             **totals,
             "referral": referral,
             "allowed_actions": allowed,
+            "extension_unit": ctx.policy.extension.unit,  # the unit a new request is asked in
             **extra,
         }
 
@@ -542,7 +545,8 @@ def case_history(ctx: ServiceContext, ref: int | str, kind: str, *, actor: Actor
 # The columns of a case an action's answer carries (no summary text, no history).
 SUMMARY_FACTS = ("number", "title", "state", "disposition", "priority", "level", "received_at",
                  "dispatched_at", "closed_at", "updated_at", "deadline_kind", "deadline_on",
-                 "deadline_provisional", "extension_days", "return_count", "repeat_count", "version")
+                 "deadline_provisional", "extension_days", "extension_unit", "return_count",
+                 "repeat_count", "version", "decline_reason")
 
 
 def case_summary(ctx: ServiceContext, ref: int | str, *, actor: Actor) -> dict[str, Any]:
@@ -561,6 +565,7 @@ def case_summary(ctx: ServiceContext, ref: int | str, *, actor: Actor) -> dict[s
             "office": org_summary(office),
             "unit": org_summary(unit),
             "allowed_actions": CaseService(ctx).allowed_in(session, case, actor),
+            "extension_unit": ctx.policy.extension.unit,
         }
 
 

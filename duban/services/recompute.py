@@ -73,7 +73,7 @@ def _raw(column: Any) -> Any:
 # limit (start, days, unit, extension) and what is stored (day, provisional flag).
 _FIND = core_select(
     _CASES.c.id, _CASES.c.number, _CASES.c.office_id, _CASES.c.unit_id, _raw(_CASES.c.deadline_start),
-    _CASES.c.deadline_days, _CASES.c.deadline_unit, _CASES.c.extension_days,
+    _CASES.c.deadline_days, _CASES.c.deadline_unit, _CASES.c.extension_days, _CASES.c.extension_unit,
     _raw(_CASES.c.deadline_on), _raw(_CASES.c.deadline_provisional),
 ).where(_CASES.c.state.in_(OPEN_STATES), _CASES.c.deadline_start.is_not(None))
 
@@ -93,17 +93,18 @@ class _Verdicts(dict[Sequence[Any], Verdict]):
         super().__init__()
         self._ctx = ctx
         self._calendars: dict[int, WorkCalendar] = {}
-        self._due: dict[tuple[str, dt.date, int, str, int], DayAnswer] = {}
+        self._due: dict[tuple[str, dt.date, int, str, int, str | None], DayAnswer] = {}
 
     def __missing__(self, key: Sequence[Any]) -> Verdict:  # key: a row's tuple from _FIND
-        office_id, unit_id, start, days, unit, extension_days, old, provisional = key
+        office_id, unit_id, start, days, unit, extension_days, extension_unit, old, provisional = key
         start, old, provisional = _as_date(start), _as_date(old), bool(provisional)
         calendar = self._calendar(unit_id or office_id)
-        due_key = (calendar.name, start, days, unit, extension_days)
+        due_key = (calendar.name, start, days, unit, extension_days, extension_unit)
         answer = self._due.get(due_key)
         if answer is None:
             answer = self._due[due_key] = due_date(calendar, start=start, days=days, unit=unit,
-                                                   extension_days=extension_days)
+                                                   extension_days=extension_days,
+                                                   extension_unit=extension_unit)
         verdict = None
         if answer.date != old or answer.provisional != provisional:
             verdict = (old, answer.date, provisional, answer.provisional)
@@ -146,9 +147,9 @@ def find_moved(ctx: ServiceContext) -> list[Moved]:
 # The distinct limits of the open cases (the key _FIND reads after id and number).
 _LIMITS = """
 SELECT office_id, unit_id, deadline_start, deadline_days, deadline_unit, extension_days,
-       deadline_on, deadline_provisional
+       extension_unit, deadline_on, deadline_provisional
 FROM cases WHERE state = ANY(%(states)s) AND deadline_start IS NOT NULL
-GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
 """
 # The open cases of the limits that moved, with the limit's place in the list sent (k->>0). The
 # nullable columns are compared through a stand-in, so that NULL meets NULL in a hash join.
@@ -157,9 +158,9 @@ WITH k AS (
     SELECT CAST(k->>0 AS INTEGER) AS i, CAST(k->>1 AS INTEGER) AS office_id,
            COALESCE(CAST(k->>2 AS INTEGER), -1) AS unit_id, CAST(k->>3 AS DATE) AS start,
            COALESCE(CAST(k->>4 AS INTEGER), -1) AS days, COALESCE(k->>5, '') AS unit,
-           CAST(k->>6 AS INTEGER) AS extension_days,
-           COALESCE(CAST(k->>7 AS DATE), DATE '-infinity') AS deadline_on,
-           CAST(k->>8 AS BOOLEAN) AS provisional
+           CAST(k->>6 AS INTEGER) AS extension_days, COALESCE(k->>7, '') AS extension_unit,
+           COALESCE(CAST(k->>8 AS DATE), DATE '-infinity') AS deadline_on,
+           CAST(k->>9 AS BOOLEAN) AS provisional
     FROM jsonb_array_elements(CAST(%(limits)s AS JSONB)) AS k
 )
 SELECT c.id, c.number, k.i
@@ -167,6 +168,7 @@ FROM cases AS c JOIN k
   ON c.office_id = k.office_id AND COALESCE(c.unit_id, -1) = k.unit_id
  AND c.deadline_start = k.start AND COALESCE(c.deadline_days, -1) = k.days
  AND COALESCE(c.deadline_unit, '') = k.unit AND c.extension_days = k.extension_days
+ AND COALESCE(c.extension_unit, '') = k.extension_unit
  AND COALESCE(c.deadline_on, DATE '-infinity') = k.deadline_on
  AND c.deadline_provisional = k.provisional
 WHERE c.state = ANY(%(states)s)

@@ -20,6 +20,7 @@ from duban.api.errors import field_message
 from duban.errors import AuthenticationFailed, InvalidActionInput, PermissionDenied, TooManyAttempts
 from duban.notify.listing import OFFICE_ROLES, count_mail, list_mail
 from duban.services.dashboard import dashboard
+from duban.services.extqueue import pending_extension_count, pending_extensions
 from duban.services.proposals import open_proposal_count
 from duban.services.queries import CaseRow, scope_for
 from duban.services.reading import list_cases
@@ -197,7 +198,12 @@ def inbox(request: Request) -> Response:
     viewer = web.require(request)
     sections = [_section(web, viewer, key) for key in INBOX.get(viewer.role, [])]
     flash = web.ctx.labels.actions.get(request.query_params.get("done", ""), "")
-    return web.render(request, "inbox.html", viewer=viewer, sections=sections, flash=flash)
+    # 延期 waiting for this approver (office of record): its own queue, not case rows.
+    extensions: tuple[list[Any], int] | None = None
+    if viewer.role in web.ctx.policy.roles.get("approve_extension", []):
+        extensions = pending_extensions(web.ctx, actor=viewer.actor, limit=SECTION_SIZE)
+    return web.render(request, "inbox.html", viewer=viewer, sections=sections, flash=flash,
+                      extensions=extensions)
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
@@ -212,7 +218,8 @@ def dashboard_page(request: Request) -> Response:
         failed_count = count_mail(web.ctx, viewer.actor, status="failed")
     return web.render(request, "dashboard.html", viewer=viewer, board=board, scope_name=viewer.org.name,
                       failed_mail=failed_mail, failed_count=failed_count,
-                      proposal_count=open_proposal_count(web.ctx, actor=viewer.actor))
+                      proposal_count=open_proposal_count(web.ctx, actor=viewer.actor),
+                      extension_count=pending_extension_count(web.ctx, actor=viewer.actor))
 
 
 def _reports_html() -> Any | None:

@@ -133,8 +133,9 @@ ACTED_KEYS = {"visible", "case", "office", "unit", "allowed_actions", "href"}
 ACTED_CASE_KEYS = {
     "number", "title", "state", "state_label", "disposition", "disposition_label", "priority",
     "priority_label", "level", "received_at", "dispatched_at", "closed_at", "updated_at", "deadline_kind",
-    "deadline_on", "deadline_provisional", "extension_days", "workdays_left", "warning", "warning_label",
-    "return_count", "repeat_count", "version"}
+    "deadline_on", "deadline_provisional", "extension_days", "extension_unit", "extension_label",
+    "workdays_left", "warning", "warning_label", "return_count", "repeat_count", "version",
+    "decline_reason", "decline_reason_label"}
 
 
 def test_an_action_answers_where_the_case_stands_and_what_comes_next_not_its_history(
@@ -223,7 +224,8 @@ def test_the_actions_route_lists_what_may_be_done_now_with_form_fields(
     assert "submit_report" in names and "approve" not in names
     report = next(a for a in unit if a["action"] == "submit_report")
     assert report["fields"] == [{"name": "text", "label": "办理情况", "type": "textarea", "required": True,
-                                 "max_length": 20000, "minimum": None, "maximum": None, "choices": None}]
+                                 "max_length": 20000, "minimum": None, "maximum": None, "choices": None,
+                                 "unit": None}]
     assert client.get(f"/api/cases/{number}/actions", headers=aw.auth("leader")).json() == []
 
 
@@ -280,7 +282,7 @@ def test_an_extension_over_the_limit_is_refused_in_both_languages(aw: AppWorld, 
     before = aw.snapshot()
     answer = act(client, aw, number, "request_extension", "unit", form={"days": 31, "reason": "需要时间"})
     assert answer.status_code == 422 and answer.json()["field"] == "days"
-    assert "30" in answer.json()["message_zh"]
+    assert answer.json()["message_zh"] == "延期时长不能超过22个工作日（信访工作条例第34条：延期不得超过30日）"
     assert aw.snapshot() == before
 
 

@@ -40,7 +40,7 @@ EXPECTED = {
 }
 EXPECTED_EVENTS = {"returns": 1, "callback_returns": 1, "reopened": 0, "extension_requests": 1,
                    "extensions_approved": 1, "extensions_rejected": 0, "objections": 1,
-                   "escalations": 0, "step_ups": 0, "refers": 1}
+                   "escalations": 0, "step_ups": 0, "refers": 1, "declined": 0, "reinstated": 0}
 EXPECTED_RATES = {"response": 7 / 8, "resolution": 4 / 8, "satisfaction": 2 / 3, "on_time": 4 / 5}
 EXPECTED_DISPOSITIONS = {"transfer": 5, "supervise": 1, "key_supervise": 1, "escalate": 0, "refer": 1,
                          "none": 1}

@@ -32,6 +32,7 @@ from duban.errors import (
 from duban.notify.templates import load_templates
 from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
+from duban.services.handlers import extension_cap
 from duban.services.routing import check_target as routing_check_target
 from duban.services.routing import commission_for, higher_office
 from duban.services.scope import in_region
@@ -44,6 +45,7 @@ ADDS: dict[str, dict[str, int]] = {
     **{a: {"reviews": 1} for a in ("approve", "send_back")},
     **{a: {"callbacks": 1} for a in ("callback_satisfied", "callback_unsatisfied")},
     "object": {"objections": 1},
+    "decline": {"declines": 1},
     "request_extension": {"extensions": 1},
     "interview": {"interviews": 1},
 }
@@ -272,21 +274,32 @@ class CaseModel:
             n.unit_id = None
             n.disposition = None
             self._limit(n, "triage", self.policy.deadlines.triage, today)
+        elif action == "decline":
+            if fields["decline_reason"] not in self.policy.intake.decline_reasons:
+                return Refusal(InvalidActionInput, "literal_error")
+            self._clear(n)
+        elif action == "reinstate":
+            self._limit(n, "triage", self.policy.deadlines.triage, today)
         elif action == "request_extension":
-            if fields["days"] > self.policy.extension.max_days:
-                return Refusal(InvalidActionInput, "less_than_equal")
+            # The cap (art. 34's 30 calendar days) counted in the policy's unit from the deadline.
+            if fields["days"] > extension_cap(self.calendar(n), self.policy, n.deadline_on):
+                return Refusal(InvalidActionInput, "extension_too_long")
             n.extensions.append(("requested", int(fields["days"])))
         elif action in ("approve_extension", "reject_extension"):
             i = next(i for i, (status, _) in enumerate(n.extensions) if status == "requested")
             days = n.extensions[i][1]
             approved = action == "approve_extension"
-            n.extensions[i] = ("approved" if approved else "rejected", days)
+            granted = (fields.get("days") or days) if approved else 0
+            if granted > days:
+                return Refusal(InvalidActionInput, "more_than_asked")
+            n.extensions[i] = ("approved" if approved else "rejected", granted)
             if approved:
-                n.extension_days += days
+                n.extension_days += granted
                 if n.deadline_start is not None and n.deadline_days is not None:
                     assert n.deadline_unit is not None
                     answer = due_date(self.calendar(n), start=n.deadline_start, days=n.deadline_days,
-                                      unit=n.deadline_unit, extension_days=n.extension_days)
+                                      unit=n.deadline_unit, extension_days=n.extension_days,
+                                      extension_unit=self.policy.extension.unit)
                     n.deadline_on, n.deadline_provisional = answer.date, answer.provisional
         elif action == "reassign":
             refused = self._assign(n, self.orgs.by_code(fields["unit"]), actor=actor, action=action,
@@ -390,7 +403,7 @@ class CaseModel:
         """The open case a repeat complaint is linked to: the oldest of its matter not held by whom
         it is about (a clerk sees every case)."""
         for m in sorted(cases, key=lambda c: c.id):
-            if m.matter == matter and m.state != "closed":
+            if m.matter == matter and m.state not in ("closed", "not_accepted"):  # FINISHED_STATES
                 if m.unit_id in m.held_by or self.orgs.by_code(m.office).id in m.held_by:
                     continue
                 return m

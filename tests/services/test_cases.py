@@ -271,15 +271,17 @@ def test_one_extension_of_at_most_thirty_days_approved_by_the_office(ctx: Servic
     number = transferred(ctx)
     service = CaseService(ctx)
     unit = unit_actor(ctx, "GS-LZ-CG-GOV")
+    # Working days (policy [extension] unit) up to 30 calendar days after 2023-10-10: 22 of them.
     with pytest.raises(InvalidActionInput) as err:
-        service.act(number, "request_extension", actor=unit, form={"days": 31, "reason": "复杂"})
+        service.act(number, "request_extension", actor=unit, form={"days": 23, "reason": "复杂"})
     assert err.value.field == "days"
+    assert err.value.limits["le"] == 22
     service.act(number, "request_extension", actor=unit, form={"days": 10, "reason": "需协调"})
     with pytest.raises(ActionNotAllowed):
         service.act(number, "request_extension", actor=unit, form={"days": 5, "reason": "再延"})
     case = service.act(number, "approve_extension", actor=SUPERVISOR)
     assert case.extension_days == 10
-    assert case.deadline_on == dt.date(2023, 10, 20)  # 2023-10-10 + 10 days
+    assert case.deadline_on == dt.date(2023, 10, 24)  # 2023-10-10 + 10 working days
     with pytest.raises(ActionNotAllowed):
         service.act(number, "request_extension", actor=unit, form={"days": 5, "reason": "再延"})
 

@@ -180,6 +180,10 @@ class CaseLives(RuleBasedStateMachine):
                     st.sampled_from([unit, None]), label="or none")
             elif name == "days":
                 fields[name] = data.draw(st.integers(1, 35), label="days")
+            elif name == "decline_reason":
+                reasons = sorted(self.ctx.policy.intake.decline_reasons)
+                fields[name] = data.draw(st.sampled_from(reasons if fair else [*reasons, "no_such_reason"]),
+                                         label="decline reason")
             elif name == "note":
                 fields[name] = data.draw(st.sampled_from(["", said]), label="note")
             else:

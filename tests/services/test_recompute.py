@@ -95,13 +95,15 @@ def _load_open_limits(ctx: ServiceContext, before: CalendarBook, after: Calendar
     for office, unit in ORG_PAIRS:
         for start in STARTS:
             for days, unit_kind in LIMITS:
-                for extension in (0, 10):
+                # extensions in calendar days (before units: None) and in working days
+                for extension, extension_unit in ((0, None), (10, None), (10, "workdays")):
                     limit = dict(deadline_start=start, deadline_days=days, deadline_unit=unit_kind,
-                                 extension_days=extension)
+                                 extension_days=extension, extension_unit=extension_unit)
                     stored = [(dt.date(2027, 1, 20), True)]
                     for book in (before, after):
                         answer = due_date(book.for_org(unit or office), start=start, days=days,
-                                          unit=unit_kind, extension_days=extension)
+                                          unit=unit_kind, extension_days=extension,
+                                          extension_unit=extension_unit)
                         stored.append((answer.date, answer.provisional))
                     for deadline_on, provisional in stored:
                         add(office, unit, state=states[len(rows) % 3], deadline_on=deadline_on,
@@ -110,7 +112,7 @@ def _load_open_limits(ctx: ServiceContext, before: CalendarBook, after: Calendar
                     add(office, unit, state="closed", deadline_on=dt.date(2027, 1, 20),
                         deadline_provisional=True, **limit)
     add("GS", None, state="received", deadline_start=None, deadline_days=None, deadline_unit=None,
-        extension_days=0, deadline_on=None, deadline_provisional=False)
+        extension_days=0, extension_unit=None, deadline_on=None, deadline_provisional=False)
     with ctx.engine.begin() as conn:
         conn.execute(insert(Case), rows)
 
@@ -128,7 +130,8 @@ def _expected_moves(ctx: ServiceContext) -> dict[str, tuple[Case, str, tuple[Any
         for case, office_code, unit_code in session.exec(query):
             calendar = ctx.calendar_for(unit_code or office_code)
             answer = due_date(calendar, start=case.deadline_start, days=case.deadline_days,
-                              unit=case.deadline_unit, extension_days=case.extension_days)
+                              unit=case.deadline_unit, extension_days=case.extension_days,
+                              extension_unit=case.extension_unit)
             if (answer.date, answer.provisional) != (case.deadline_on, case.deadline_provisional):
                 expected[case.number] = (case, calendar.name, (
                     case.deadline_on, answer.date, case.deadline_provisional, answer.provisional))
@@ -158,11 +161,14 @@ def test_the_open_limits_tell_a_wrongly_keyed_shortcut_from_due_date(published: 
     news: dict[tuple[Any, ...], set[tuple[str, int, dt.date]]] = {}
     for case, calendar, (old, new, before, _) in _expected_moves(published).values():
         limit = (case.deadline_start, case.deadline_days, case.deadline_unit, old, before)
-        news.setdefault(limit, set()).add((calendar, case.extension_days, new))
+        news.setdefault(limit, set()).add((calendar, (case.extension_days, case.extension_unit), new))
     # the same stored limit moves to another day under Linxia's calendar than the official one
-    assert any(len({new for cal, ext, new in group if ext == 0}) > 1 for group in news.values())
+    assert any(len({new for cal, ext, new in group if ext == (0, None)}) > 1 for group in news.values())
     # ... and with an extension than without
     assert any(len({new for cal, ext, new in group if cal == "official"}) > 1 for group in news.values())
+    # ... and with 10 working days than with 10 calendar days (the extension's unit is in the key)
+    assert any(len({new for cal, ext, new in group if cal == "official" and ext[0] == 10}) > 1
+               for group in news.values())
     # some deadlines keep their day and only stop being provisional (the flag is part of the key)
     moves = [move for _, _, move in _expected_moves(published).values()]
     assert any(old == new and before and not after for old, new, before, after in moves)

@@ -262,7 +262,7 @@ def test_an_extension_keeps_the_episode_so_steps_already_fired_stay_fired(ctx: S
     assert run_deadline_sweep(ctx).steps == {"remind": 1}
     service = CaseService(ctx)
     service.act(number, "request_extension", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
-                form={"days": 10, "reason": "需要协调资金"})
+                form={"days": 8, "reason": "需要协调资金"})  # working days (policy [extension] unit)
     case = service.act(number, "approve_extension", actor=DISPATCHER)
     assert case.deadline_on == dt.date(2023, 3, 20) and case.deadline_seq == 2
     at(ctx, "2023-03-21 08:30")  # overdue again: the reminder already went out this episode
@@ -425,7 +425,7 @@ def test_a_raise_never_takes_a_late_case_off_the_overdue_count(ctx: ServiceConte
     number = transferred(ctx)  # due 03-08
     on_time = transferred(ctx, title="另一件")
     CaseService(ctx).act(on_time, "request_extension", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
-                         form={"days": 30, "reason": "需协调多部门"})
+                         form={"days": 21, "reason": "需协调多部门"})  # 21 working days: to 04-07
     CaseService(ctx).act(on_time, "approve_extension", actor=DISPATCHER, form={"note": "同意"})
 
     def overdue() -> tuple[int, list[str], list[str], str]:

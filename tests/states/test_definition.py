@@ -70,9 +70,13 @@ def test_the_machine_has_no_automatic_back_doors() -> None:
     assert not any(name.startswith("to_") for name in MACHINE.events)
 
 
-def test_the_five_dispositions_leave_received() -> None:
+def test_the_five_dispositions_and_decline_leave_received() -> None:
     assert set(triggers(CaseState.RECEIVED)) == {
-        "transfer", "supervise", "key_supervise", "escalate", "refer"}
+        "transfer", "supervise", "key_supervise", "escalate", "refer", "decline"}
+
+
+def test_a_declined_case_can_only_be_reinstated() -> None:
+    assert triggers(CaseState.NOT_ACCEPTED) == ["reinstate"]
 
 
 def test_diagrams_name_every_transition() -> None:
