@@ -19,7 +19,7 @@ from alembic import op
 import duban.models.base
 
 revision = '0018'
-down_revision = '0011'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
