@@ -40,8 +40,10 @@ class FieldSpec:
         return out
 
 
-# Fields whose value is one key of a label table (the commission's outcome: policy [referral.outcomes]).
-_CHOICES = {"outcome": "referral_outcomes"}
+# Fields whose value is one key of a label table (the commission's outcome: policy [referral.outcomes];
+# a callback's method and result), by name, or by action and name where a name means more.
+_CHOICES = {"outcome": "referral_outcomes", "method": "callback_methods", "result": "callback_results"}
+_ACTION_CHOICES = {("close", "reason"): "close_reasons"}
 
 
 def form_fields(labels: Labels, action: str) -> list[FieldSpec]:
@@ -53,9 +55,9 @@ def form_fields(labels: Labels, action: str) -> list[FieldSpec]:
         choices = None
         if name == "unit":
             kind = "org"
-        elif name in _CHOICES:
+        elif name in _CHOICES or (action, name) in _ACTION_CHOICES:
             kind = "choice"
-            table = getattr(labels, _CHOICES[name])
+            table = getattr(labels, _ACTION_CHOICES.get((action, name)) or _CHOICES[name])
             choices = [(key, label) for key, label in table.items()]
         elif info.annotation is bool:
             kind = "boolean"
@@ -85,7 +87,15 @@ def row_out(labels: Labels, row: CaseRow | dict[str, Any]) -> dict[str, Any]:
 
 
 def event_out(labels: Labels, event: dict[str, Any]) -> dict[str, Any]:
-    return {**event, "action_label": labels.of("actions", event["action"])}
+    label = labels.of("actions", event["action"])
+    data = event.get("data") or {}
+    if event["action"] == "record_callback" and data.get("result"):
+        # The timeline says how the complainant was reached and what they said.
+        label += f"（{labels.of('callback_methods', data.get('method'))}·" \
+                 f"{labels.of('callback_results', data['result'])}）"
+    elif data.get("close_reason"):
+        label += f"（{labels.of('close_reasons', data['close_reason'])}）"
+    return {**event, "action_label": label}
 
 
 def case_links(number: str) -> dict[str, str]:
@@ -98,6 +108,9 @@ def detail_out(labels: Labels, detail: dict[str, Any]) -> dict[str, Any]:
     out["row"] = row_out(labels, detail["row"])
     out["timeline"] = [event_out(labels, e) for e in detail["timeline"]]
     out["allowed_actions"] = [action_out(labels, a) for a in detail["allowed_actions"]]
+    out["callbacks"] = [{**cb, "method_label": labels.of("callback_methods", cb.get("method")),
+                         "result_label": labels.of("callback_results", cb["result"])}
+                        for cb in detail.get("callbacks", [])]
     out["links"] = case_links(detail["case"]["number"])
     return out
 
