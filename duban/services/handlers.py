@@ -344,10 +344,10 @@ def close(step: Step) -> None:
         raise InvalidActionInput(action=step.action, field="reason", kind="literal_error",
                                  message=f"one of: {', '.join(callbacks.close_reasons)}")
     if not reason and awaits_callback(step.session, step.case):
+        listed = "、".join(labels.of("close_reasons", r) for r in callbacks.close_reasons)
         raise CallbackOwed(action=step.action, case_number=step.case.number,
                            reasons=callbacks.close_reasons,
-                           attempts_needed=callbacks.unreachable_after_attempts,
-                           reasons_zh="、".join(labels.of("close_reasons", r) for r in callbacks.close_reasons))
+                           attempts_needed=callbacks.unreachable_after_attempts, reasons_zh=listed)
     if reason:
         step.data["close_reason"] = reason
     step.reason = " ".join(filter(None, (labels.of("close_reasons", reason) if reason else "",
