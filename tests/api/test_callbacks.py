@@ -40,8 +40,9 @@ def test_an_unreachable_attempt_then_a_visit_show_in_the_case_and_its_timeline(
                form={"method": "visit", "result": "basically_satisfied"})
     assert done.json()["case"]["state"] == "closed"
     detail = client.get(f"/api/cases/{number}", headers=aw.auth("clerk")).json()
-    assert [(c["method"], c["method_label"], c["result"], c["result_label"]) for c in detail["callbacks"]] == [
-        ("phone", "电话", "unreachable", "联系不上"), ("visit", "走访", "basically_satisfied", "基本满意")]
+    shown = [(c["method"], c["method_label"], c["result"], c["result_label"]) for c in detail["callbacks"]]
+    assert shown == [("phone", "电话", "unreachable", "联系不上"),
+                     ("visit", "走访", "basically_satisfied", "基本满意")]
     assert [e["action_label"] for e in detail["timeline"][-2:]] == [
         "登记回访（电话·联系不上）", "登记回访（走访·基本满意）"]
 
