@@ -78,8 +78,8 @@ def test_every_handler_that_stores_text_stores_its_redacted_twin(ctx: ServiceCon
     service.act(number, "submit_report", actor=unit, form={"text": "已答复李师傅"})
     service.act(number, "approve", actor=SUPERVISOR, form={"note": "李建国诉求已解决"})
     service.act(number, "record_callback", actor=CLERK,
-                form={"method": "phone", "result": "unsatisfied", "reason": "李建国称仍未付款，电话0931-8888888",
-                      "note": "李师傅要求再核实"})
+                form={"method": "phone", "result": "unsatisfied",
+                      "reason": "李建国称仍未付款，电话0931-8888888", "note": "李师傅要求再核实"})
 
     assert [e.reason_redacted for e in _rows(ctx, Extension, number)] == [
         f"需联系{MASK}（电话{MASK}）住{MASK}"]
