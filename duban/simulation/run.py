@@ -301,7 +301,7 @@ class Simulation:
             queued = session.scalar(select(func.count()).select_from(CallbackTask).where(
                 col(CallbackTask.case_id) == sc.case_id, col(CallbackTask.kind) == "callback",
                 col(CallbackTask.status) == "open"))
-            real_name = session.scalar(select(Complainant.real_name).join(
+            real_name = session.scalar(select(col(Complainant.real_name)).join(
                 Case, col(Case.complainant_id) == col(Complainant.id)).where(col(Case.id) == sc.case_id))
         # How the office reaches the complainant, varied by case without another draw.
         method = ("phone", "phone", "sms", "visit")[sc.index % 4]
