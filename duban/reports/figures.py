@@ -11,7 +11,7 @@ Three sources, each counted in its own unit:
 - callbacks (次): calls and visits to complainants in the period: the attempts by method, those
   that reached the complainant by result on the scale (满意率 is taken over these: policy
   [callbacks] satisfied_results says which count), and 联系不上 apart. Cases closed that nobody
-  could call back (anonymous, no phone: 无法回访) are counted apart too, never in 满意率.
+  could call back (anonymous: 无法回访) are counted apart too, never in 满意率.
 
 Facts "at the end of the period" come from the audit trail (dispatch, response and lateness are
 events with times), so a past month reads the same whenever it is reported; the current deadline
@@ -45,7 +45,7 @@ from duban.clock import local_date
 from duban.errors import InvalidActionInput, OrgNotFound
 from duban.models import AuditEvent, Callback, Case, Complainant, HandlingReport, Org, Referral, Subject
 from duban.reports.period import Period
-from duban.services.callbackrules import RESULT, UNREACHABLE, callable_complainant
+from duban.services.callbackrules import RESULT, UNREACHABLE
 from duban.services.reading import report_title
 from duban.states.definition import DISPOSITION_STATES
 
@@ -273,9 +273,13 @@ FIGURES: dict[str, FigureDef] = {
 
 
 def uncallable() -> ColumnElement[bool]:
-    """A case handled by a unit (not a referral) whose complainant cannot be called back."""
+    """A case handled by a unit (not a referral) whose complainant is anonymous: nobody to call.
+
+    Reports name no identity column, whoever reads them (the phone included): a real-name
+    complainant who left no phone is never sampled either, and such a case is closed with the
+    reason no_contact, which its close event records."""
     return and_(or_(C.disposition.is_(None), C.disposition != "refer"),
-                not_(exists().where(CP.id == C.complainant_id, callable_complainant())))
+                not_(exists().where(CP.id == C.complainant_id, CP.real_name == true())))
 
 
 def callback_results(results: str, satisfied: Iterable[str]) -> list[ColumnElement[bool]]:
