@@ -199,7 +199,7 @@ def _cycle(ctx: ServiceContext, n_actions: int) -> float:
     cycle = [("transfer", DISPATCHER, {"unit": "GS-LZ-CG-GOV"}),
              ("submit_report", unit, {"text": "办理报告"}),
              ("send_back", SUPERVISOR, {"reasons": "事实不清"}), ("submit_report", unit, {"text": "再报"}),
-             ("approve", SUPERVISOR, {}), ("close", SUPERVISOR, {})]
+             ("approve", SUPERVISOR, {}), ("close", SUPERVISOR, {"reason": "declined"})]
     n_cases = max(1, n_actions // (len(cycle) + 1))
     start = time.perf_counter()
     for i in range(n_cases):

@@ -53,7 +53,7 @@ def transitions(ctx: ServiceContext, n_actions: int) -> None:
     cycle = [("transfer", DISPATCHER, {"unit": "GS-LZ-CG-GOV"}),
              ("submit_report", unit, {"text": "办理报告"}),
              ("send_back", SUPERVISOR, {"reasons": "事实不清"}), ("submit_report", unit, {"text": "再报"}),
-             ("approve", SUPERVISOR, {}), ("close", SUPERVISOR, {})]
+             ("approve", SUPERVISOR, {}), ("close", SUPERVISOR, {"reason": "declined"})]
     n_cases = n_actions // (len(cycle) + 1)
     start = time.perf_counter()
     for i in range(n_cases):

@@ -60,7 +60,7 @@ DUBAN_PATH: list[tuple[str, str, dict[str, Any]]] = [
     ("send_back", "supervisor", {"reasons": "事实不清，未附付款凭证"}),
     ("submit_report", "unit", {"text": "补充付款凭证，首期款已支付。"}),
     ("approve", "supervisor", {}),
-    ("close", "supervisor", {}),
+    ("close", "supervisor", {"reason": "declined"}),
 ]
 SPIFF_PATH: list[tuple[str, dict[str, Any]]] = [
     ("transfer", {"unit": UNIT}),

@@ -159,6 +159,10 @@ class ProgressReports(BaseModel):
     source: str = ""
 
 
+CALLBACK_METHODS = ("phone", "sms", "visit")  # 电话, 短信, 走访
+CALLBACK_SCALE = ("satisfied", "basically_satisfied", "unsatisfied")  # 满意, 基本满意, 不满意
+
+
 class Callbacks(BaseModel):
     ratio: float = Field(ge=0, le=1)
     all_real_name: bool = True
@@ -167,6 +171,26 @@ class Callbacks(BaseModel):
     revisit_window_days: int = Field(ge=1)
     seed: str = "duban"
     source: str = ""
+    # Which results on the scale count as satisfied (满意率) and close the case; the others send
+    # it back to the unit and need a reason.
+    satisfied_results: list[str] = Field(default_factory=lambda: ["satisfied", "basically_satisfied"],
+                                         min_length=1)
+    satisfied_source: str = ""
+    # Attempts that reached nobody (联系不上) after which the case may be closed as unreachable.
+    unreachable_after_attempts: int = Field(default=3, ge=1, le=20)
+    unreachable_source: str = ""
+    # Why a real-name case awaiting its callback is closed without one (labels [close_reasons]).
+    close_reasons: list[str] = Field(default_factory=lambda: ["declined", "no_contact"])
+    close_reasons_source: str = ""
+
+    @model_validator(mode="after")
+    def _on_the_scale(self) -> Callbacks:
+        unknown = [r for r in self.satisfied_results if r not in CALLBACK_SCALE]
+        if unknown:
+            raise ValueError(f"satisfied_results: each one of {', '.join(CALLBACK_SCALE)}")
+        if set(self.satisfied_results) == set(CALLBACK_SCALE):
+            raise ValueError("satisfied_results: at least one result must not count as satisfied")
+        return self
 
 
 class Monthly(BaseModel):
@@ -327,6 +351,10 @@ class Labels(BaseModel):
     fields: dict[str, str] = Field(default_factory=dict)
     errors: dict[str, str] = Field(default_factory=dict)
     referral_outcomes: dict[str, str] = Field(default_factory=dict)
+    # Callbacks: methods, results on the scale, why a case was closed without one.
+    callback_methods: dict[str, str] = Field(default_factory=dict)
+    callback_results: dict[str, str] = Field(default_factory=dict)
+    close_reasons: dict[str, str] = Field(default_factory=dict)
     # Reports, rates and ledgers (duban.reports, duban.importer); empty when a file predates them.
     report: dict[str, str] = Field(default_factory=dict)
     rates: dict[str, str] = Field(default_factory=dict)

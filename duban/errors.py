@@ -6,6 +6,7 @@
     ├── ItemNotFound (LookupError)  a proposal or interview that is not there, or not in scope
     ├── ActionNotAllowed        the action does not apply in the case's current state
     ├── InvalidActionInput (ValueError)  the action's form is incomplete or wrong
+    │   └── CallbackOwed        a real-name case closed with neither a callback nor a listed reason
     ├── StaleCase               someone else changed the case first
     ├── AvoidanceViolation      the case would go to the unit it complains about
     ├── PermissionDenied        the actor's role (or office) may not do this
@@ -98,6 +99,25 @@ class InvalidActionInput(DubanError, ValueError):
         self.kind = kind
         self.limits = dict(limits or {})
         super().__init__(f"{action}: field '{field}': {message}")
+
+
+class CallbackOwed(InvalidActionInput):
+    """办结 of a real-name case awaiting its callback, without one and without a listed reason."""
+
+    code = "callback_owed"
+
+    def __init__(self, *, action: str, case_number: str, reasons: Sequence[str],
+                 attempts_needed: int, reasons_zh: str = "") -> None:
+        self.case_number = case_number
+        self.reasons = list(reasons)
+        super().__init__(
+            action=action, field="reason", kind="callback_owed",
+            limits={"allowed": reasons_zh or "、".join(self.reasons), "attempts": attempts_needed},
+            message=f"case {case_number} has a real-name complainant awaiting a callback: record the "
+                    f"callback (record_callback), close it as unreachable after {attempts_needed} "
+                    f"attempts that reached nobody (close_unreachable), or give one of these reasons: "
+                    f"{', '.join(self.reasons) or 'none'} (实名反映须回访后办结，或联系不上达"
+                    f"{attempts_needed}次后按联系不上办结，或选择规定的不回访理由)")
 
 
 class StaleCase(DubanError):

@@ -41,17 +41,39 @@ class Review(SQLModel, table=True):
 
 
 class Callback(SQLModel, table=True):
-    """回访: the complainant asked whether the problem is really solved."""
+    """回访: the complainant asked whether the problem is really solved, or an attempt that
+    reached nobody (联系不上, result "unreachable").
+
+    result is on the scale satisfied | basically_satisfied | unsatisfied (which of them count as
+    satisfied is policy [callbacks] satisfied_results), or unreachable. Rows from before 0015
+    have only `satisfied`; their result is read as satisfied / unsatisfied (`scale`, and
+    duban.services.callbacks.RESULT in SQL): they are not rewritten, since the audit event that
+    wrote each row holds its digest. The columns added in 0015 are digested only when set
+    (config/audit.toml `added`), so those rows still verify.
+    """
 
     __tablename__ = "callbacks"
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="cases.id", index=True)
-    satisfied: bool
+    satisfied: bool | None = None  # rows before 0015 only
     note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     note_redacted: str = Field(default="", sa_column=redacted_column())
     caller: str = Field(max_length=80)
     called_at: dt.datetime = Field(sa_type=UTCDateTime, index=True)  # reports: callbacks in a period
+    method: str | None = Field(default=None, max_length=8)  # phone | sms | visit
+    result: str | None = Field(default=None, max_length=24)
+    # Why the complainant is not satisfied (required for a result that sends the case back).
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    reason_redacted: str = Field(default="", sa_column=redacted_column())
+    episode: str | None = Field(default=None, max_length=16)  # the verification it belongs to
+
+    @property
+    def scale(self) -> str:
+        """The result, old rows' satisfied flag read on the scale."""
+        if self.result:
+            return self.result
+        return "satisfied" if self.satisfied else "unsatisfied"
 
 
 class Extension(SQLModel, table=True):

@@ -27,7 +27,7 @@ class PressureStep(SQLModel, table=True):
     # verification awaiting callback), c<date> (a closing, for 回头看).
     episode: str = Field(max_length=24)
     step: str = Field(max_length=32)  # the action, or the reminder/sampling it stands for
-    outcome: str = Field(default="done", max_length=16)  # done | queued | skipped | proposed
+    outcome: str = Field(default="done", max_length=16)  # done | queued | skipped | proposed | uncallable
     at: dt.datetime = Field(sa_type=UTCDateTime)
 
 

@@ -2,7 +2,9 @@
 
 received ──transfer/supervise/key_supervise/escalate/refer──▶ a disposition state
 received ──decline──▶ not_accepted (不予受理, a reason from policy [intake]) ──reinstate──▶ received
-disposition state ──submit_report──▶ reported ──approve──▶ verified ──close/callback──▶ closed
+disposition state ──submit_report──▶ reported ──approve──▶ verified ──close/record_callback──▶ closed
+verified ──record_callback (not satisfied, by policy)──▶ returned; 联系不上 attempts keep it verified,
+    and after policy's number of them close_unreachable closes it as unreachable
 reported ──send_back──▶ returned ──submit_report──▶ reported  (and so on until it is solved)
 received, a handling state or reported ──refer──▶ referred (the unit stops), or the state stays
     (the unit goes on, the referral runs beside it); the commission then acknowledges, records
@@ -134,8 +136,17 @@ TRANSITIONS: list[dict] = [
     {"trigger": "submit_report", "source": HANDLING_STATES, "dest": S.REPORTED},
     {"trigger": "approve", "source": S.REPORTED, "dest": S.VERIFIED},
     {"trigger": "send_back", "source": S.REPORTED, "dest": S.RETURNED},
-    {"trigger": "callback_satisfied", "source": S.VERIFIED, "dest": S.CLOSED},
-    {"trigger": "callback_unsatisfied", "source": S.VERIFIED, "dest": S.RETURNED},
+    # 回访: the form's result decides (policy [callbacks] satisfied_results): counted satisfied
+    # closes the case, any other result on the scale sends it back to the unit, and an attempt
+    # that reached nobody (联系不上) is recorded while the case waits for the next one.
+    {"trigger": "record_callback", "source": S.VERIFIED, "dest": S.CLOSED,
+     "conditions": ["result_counts_satisfied"]},
+    {"trigger": "record_callback", "source": S.VERIFIED, "dest": S.RETURNED,
+     "conditions": ["result_not_satisfied"]},
+    {"trigger": "record_callback", "source": S.VERIFIED, "dest": None,
+     "unless": ["result_counts_satisfied", "result_not_satisfied"]},
+    {"trigger": "close_unreachable", "source": S.VERIFIED, "dest": S.CLOSED,
+     "conditions": ["unreachable_attempts_reached"]},
     {"trigger": "close", "source": S.VERIFIED, "dest": S.CLOSED},
     {"trigger": "reopen", "source": S.CLOSED, "dest": S.RETURNED, "conditions": ["handled_by_a_unit"]},
 ]

@@ -49,6 +49,21 @@ escalation ladder's notices): they are audited like every other action.
   the official calendar (`cases.extension_unit`). Pending requests wait in the approver's queue
   (`duban.services.extqueue`): only approvers of the case's office of record see them.
 
+## 回访 (callbacks): method, scale, 联系不上
+
+- `record_callback` records a callback on a verified case: its method (phone 电话 | sms 短信 |
+  visit 走访) and its result on the scale (satisfied 满意 | basically_satisfied 基本满意 |
+  unsatisfied 不满意). Which results count as satisfied is policy (`[callbacks]
+  satisfied_results`, by default 满意 and 基本满意): such a result closes the case; any other
+  sends it back to the unit (returned, a new handling limit) and needs the complainant's reason.
+- Result `unreachable` (联系不上) is an attempt that reached nobody: recorded with its method,
+  time and note, the state stays (the self-loop). After `[callbacks] unreachable_after_attempts`
+  of them in one verification, `close_unreachable` closes the case as unreachable: counted
+  apart in the reports, never as satisfied.
+- `close` without a callback: a real-name case needs a reason from `[callbacks] close_reasons`;
+  without one it is refused with `CallbackOwed`, which names the three ways out. An anonymous
+  case closes with no reason: nobody can be called (it is never sampled for a callback either).
+
 ```mermaid
 """
 

@@ -23,6 +23,8 @@ class GuardContext(Protocol):
     def pending_extension(self, case: Any) -> bool: ...
     def referral_stage(self, case: Any) -> str | None: ...
     def referral_real_name(self, case: Any) -> bool: ...
+    def counts_satisfied(self, result: str) -> bool: ...
+    def unreachable_reached(self, case: Any) -> bool: ...
 
 
 @dataclass
@@ -76,6 +78,22 @@ class CaseAdapter:
     def referral_notice_pending(self, **_: Any) -> bool:
         return self.ctx.referral_stage(self.case) in ("acknowledgement", "feedback") and bool(
             self.case.notice_due_on)
+
+    # 回访: the result on the form, counted satisfied or not by policy; None for 联系不上.
+    def _callback_result(self) -> str | None:
+        result = getattr(self.form, "result", None)
+        return None if result in (None, "unreachable") else str(result)
+
+    def result_counts_satisfied(self, **_: Any) -> bool:
+        result = self._callback_result()
+        return result is not None and self.ctx.counts_satisfied(result)
+
+    def result_not_satisfied(self, **_: Any) -> bool:
+        result = self._callback_result()
+        return result is not None and not self.ctx.counts_satisfied(result)
+
+    def unreachable_attempts_reached(self, **_: Any) -> bool:
+        return self.ctx.unreachable_reached(self.case)
 
     def handled_by_a_unit(self, **_: Any) -> bool:
         # A referred case's result is the commission's; revisits reopen only units' work.

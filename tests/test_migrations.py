@@ -245,3 +245,31 @@ def test_a_case_referred_before_0008_is_scoped_as_a_referral_and_closed_by_its_c
                                   form={"outcome": "talk_inquiry", "text": "谈话提醒"})
     assert closed.state == "closed"
     assert commission_id in (org_id(ctx, "GS-JW"), org_id(ctx, "GS-LZ-JW"))
+
+
+def test_a_callback_recorded_before_0015_reads_on_the_scale(empty_engine: Engine) -> None:
+    from duban.services import CaseService
+    from duban.services.reading import case_detail
+    from tests.factories import CLERK, DISPATCHER, SUPERVISOR, complaint, unit_actor, world
+
+    upgrade(empty_engine)
+    ctx = world(empty_engine)
+    service = CaseService(ctx)
+    numbers = []
+    for flag in (True, False):
+        number = service.register(complaint(title=f"回访{flag}"), actor=CLERK).case.number
+        service.act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
+        service.act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"), form={"text": "已办"})
+        service.act(number, "approve", actor=SUPERVISOR)
+        service.act(number, "record_callback", actor=CLERK,
+                    form={"method": "phone", "result": "unsatisfied", "reason": "未解决"})
+        numbers.append(number)
+    with empty_engine.begin() as conn:  # the flag 0011 kept, one row each way
+        conn.execute(text("UPDATE callbacks SET satisfied = (case_id = 1)"))
+    _as_if_written_at(empty_engine, "0011")
+    with empty_engine.connect() as conn:
+        assert "result" not in {c["name"] for c in inspect(conn).get_columns("callbacks")}
+    upgrade(empty_engine)
+    read = [[(c["result"], c["method"]) for c in case_detail(ctx, n, actor=SUPERVISOR)["callbacks"]]
+            for n in numbers]
+    assert read == [[("satisfied", None)], [("unsatisfied", None)]]

@@ -41,8 +41,12 @@ class FieldSpec:
         return out
 
 
-# Fields whose value is one key of a label table (the commission's outcome: policy [referral.outcomes]).
-_CHOICES = {"outcome": "referral_outcomes", "decline_reason": "decline_reasons"}
+# Fields whose value is one key of a label table (the commission's outcome: policy [referral.outcomes];
+# a callback's method and result; the 不予受理 reason), by name, or by action and name where a name
+# means more.
+_CHOICES = {"outcome": "referral_outcomes", "method": "callback_methods", "result": "callback_results",
+            "decline_reason": "decline_reasons"}
+_ACTION_CHOICES = {("close", "reason"): "close_reasons"}
 # Fields that are an amount of time, in the unit the policy names (policy [extension] unit).
 _AMOUNTS = ("days",)
 
@@ -57,9 +61,9 @@ def form_fields(labels: Labels, action: str, *, unit: str | None = None) -> list
         choices = None
         if name == "unit":
             kind = "org"
-        elif name in _CHOICES:
+        elif name in _CHOICES or (action, name) in _ACTION_CHOICES:
             kind = "choice"
-            table = getattr(labels, _CHOICES[name])
+            table = getattr(labels, _ACTION_CHOICES.get((action, name)) or _CHOICES[name])
             choices = [(key, label) for key, label in table.items()]
         elif info.annotation is bool:
             kind = "boolean"
@@ -118,7 +122,15 @@ def row_out(labels: Labels, row: CaseRow | dict[str, Any]) -> dict[str, Any]:
 
 
 def event_out(labels: Labels, event: dict[str, Any]) -> dict[str, Any]:
-    return {**event, "action_label": labels.of("actions", event["action"])}
+    label = labels.of("actions", event["action"])
+    data = event.get("data") or {}
+    if event["action"] == "record_callback" and data.get("result"):
+        # The timeline says how the complainant was reached and what they said.
+        label += f"（{labels.of('callback_methods', data.get('method'))}·" \
+                 f"{labels.of('callback_results', data['result'])}）"
+    elif data.get("close_reason"):
+        label += f"（{labels.of('close_reasons', data['close_reason'])}）"
+    return {**event, "action_label": label}
 
 
 def case_links(number: str) -> dict[str, str]:
@@ -135,6 +147,9 @@ def detail_out(labels: Labels, detail: dict[str, Any]) -> dict[str, Any]:
     out["declines"] = [decline_out(labels, d) for d in detail.get("declines", [])]
     unit = detail.get("extension_unit")
     out["allowed_actions"] = [action_out(labels, a, unit=unit) for a in detail["allowed_actions"]]
+    out["callbacks"] = [{**cb, "method_label": labels.of("callback_methods", cb.get("method")),
+                         "result_label": labels.of("callback_results", cb["result"])}
+                        for cb in detail.get("callbacks", [])]
     out["links"] = case_links(detail["case"]["number"])
     return out
 

@@ -222,7 +222,15 @@ class ReviewOut(BaseModel):
 
 
 class CallbackOut(BaseModel):
-    satisfied: bool
+    """回访: method (phone | sms | visit; None before they were recorded), result on the scale
+    (satisfied | basically_satisfied | unsatisfied) or unreachable (联系不上, an attempt), and
+    the complainant's reason when not satisfied."""
+
+    method: str | None = None
+    method_label: str = ""
+    result: str
+    result_label: str = ""
+    reason: str = ""
     note: str
     caller: str
     called_at: dt.datetime

@@ -214,7 +214,7 @@ class Planner:
             steps = ["submit_report"]
             if self.rng.random() < 0.25:
                 steps += ["send_back", "submit_report"]
-            steps += ["approve", "callback_satisfied" if self.rng.random() < 0.5 else "close"]
+            steps += ["approve", "record_callback" if self.rng.random() < 0.5 else "close"]
             times = self._spread(t, min(end, t + dt.timedelta(days=self.rng.uniform(3, 20))), len(steps))
             return [self._step(i, s, at) for s, at in zip(steps, times, strict=True)]
         if case.progress:
@@ -248,8 +248,11 @@ class Planner:
             "submit_report": ({"text": self._phrase("report")}, "unit"),
             "send_back": ({"reasons": self._phrase("send_back")}, "supervisor"),
             "approve": ({"note": self._phrase("approve")}, "supervisor"),
-            "callback_satisfied": ({"note": self._phrase("callback")}, "dispatcher"),
-            "close": ({}, "supervisor"),
+            # Method and scale varied by case, without another draw (the demo's figures stay).
+            "record_callback": ({"method": ("phone", "phone", "sms", "visit")[i % 4],
+                                 "result": "basically_satisfied" if i % 3 == 0 else "satisfied",
+                                 "note": self._phrase("callback")}, "dispatcher"),
+            "close": ({"reason": "declined"}, "supervisor"),  # 实名: the complainant declined
             # Working days (policy [extension] unit), within art. 34's 30 calendar days; the
             # office grants every third in part (3, at most the 5 the smallest request asks).
             "request_extension": ({"days": self.rng.choice([5, 10, 15]),

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
+from duban.config.policy import CALLBACK_SCALE
 from duban.errors import OrgNotFound
 from duban.reports import figures as F
 from duban.reports.board import warning_lines
@@ -33,6 +34,7 @@ from duban.reports.model import (
 from duban.reports.narrative import narrative
 from duban.reports.period import Period, parse_period
 from duban.reports.rates import RANKED, RATES, ratio, score
+from duban.services.callbackrules import UNREACHABLE
 from duban.services.context import ServiceContext
 
 LEVELS = ("province", "city", "county")
@@ -89,7 +91,11 @@ def build_report(ctx: ServiceContext, period: Period | str, office_code: str | N
         overdue = F.overdue(conn, period, scope, on)
         event_actions = [a for actions in F.EVENT_FIGURES.values() for a in actions]
         events = F.events(conn, period, scope, [*event_actions, *supervision_actions])
-        callbacks = F.callbacks(conn, period, scope)
+        satisfied = ctx.policy.callbacks.satisfied_results
+        callbacks = F.callbacks(conn, period, scope, satisfied)
+        methods, results = F.callback_breakdown(conn, period, scope)
+        callback_counts = {name: F.count_figure(conn, figure=name, period=period, scope=scope, on=on)
+                           for name in CALLBACK_FIGURES}
         complained = F.complained(conn, period, scope, policy.top_units)
         key_rows = F.key_case_rows(conn, period, scope)
         first = F.first_received(conn, scope) if period.cumulative else None
@@ -108,11 +114,13 @@ def build_report(ctx: ServiceContext, period: Period | str, office_code: str | N
         decline_counts = {r: F.count_figure(conn, figure="declined", period=period, scope=scope, on=on,
                                             where={"decline_reason": r})
                           for r in ctx.policy.intake.decline_reasons}
-        comparisons = {which: _headline(conn, p, scope)
+        comparisons = {which: _headline(conn, p, scope, satisfied)
                        for which, p in (("previous", period.previous()),
                                         ("last_year", period.last_year())) if p is not None}
 
     figures = b.headline(cohort, flow, overdue, callbacks)
+    figures.update({name: b.fig(name, n, "jian" if name == "uncallable" else "jianci")
+                    for name, n in callback_counts.items()})
     figures["key"] = b.fig("key", len(key_rows))
     figures["key_progress"] = b.fig("key_progress", sum(1 for r in key_rows if r.progress_reports))
     supervision = {a: b.fig("supervision", sum(n for (act, _), n in events.items() if act == a),
@@ -145,13 +153,17 @@ def build_report(ctx: ServiceContext, period: Period | str, office_code: str | N
         referrals={name: b.fig(REFERRAL_FIGURES[name], n) for name, n in referral_counts.items()},
         referral_outcomes={o: b.fig("referral_concluded", n, outcome=o) for o, n in outcome_counts.items()},
         declines={r: b.fig("declined", n, "jianci", decline_reason=r) for r, n in decline_counts.items()},
+        callback_methods={m: b.fig("callback_attempts", n, "jianci", method=m)
+                          for m, n in sorted(methods.items())},
+        callback_results={r: b.fig("callback_attempts", results.get(r, 0), "jianci", result=r)
+                          for r in (*CALLBACK_SCALE, UNREACHABLE)},
     )
     report.narrative = narrative(report)
 
     def ledger() -> Iterator[LedgerRow]:
         with snapshot(ctx.engine) as conn:
             yield from ledger_rows(conn, period=period, scope=scope, on=on,
-                                   supervision=supervision_actions)
+                                   supervision=supervision_actions, satisfied=satisfied)
 
     report.ledger = ledger
     return report
@@ -166,7 +178,8 @@ def cases_behind(ctx: ServiceContext, trace: Trace, *, now: dt.datetime | None =
         scope = F.scope_of(conn, trace.office)
         return F.list_figure(conn, figure=trace.figure, period=period, scope=scope, on=on,
                              where=dict(trace.where),
-                             supervision=ctx.policy.reports.supervision_actions)
+                             supervision=ctx.policy.reports.supervision_actions,
+                             satisfied=ctx.policy.callbacks.satisfied_results)
 
 
 def _commission(conn: Connection, scope: F.Scope) -> str:
@@ -188,14 +201,19 @@ def _values(figures: dict[str, Figure]) -> dict[str, float | None]:
     return out
 
 
-def _headline(conn: Connection, period: Period, scope: F.Scope) -> dict[str, float | None]:
+def _headline(conn: Connection, period: Period, scope: F.Scope, satisfied: list[str]
+              ) -> dict[str, float | None]:
     """The compared figures of another period (环比/同比), from the same queries."""
     b = _Builder(period, scope)
     figures = b.headline(F.cohort(conn, period, scope, detailed=False),
                          F.flow(conn, period, scope, detailed=False), {},
-                         F.callbacks(conn, period, scope))
+                         F.callbacks(conn, period, scope, satisfied))
     return _values(figures)
 
+
+# Callbacks counted apart from 满意率: every attempt, 联系不上 attempts, cases closed as
+# unreachable (an event figure: Report.events has it too) and closed cases nobody could call.
+CALLBACK_FIGURES = ("callback_attempts", "callback_unreachable", "uncallable")
 
 # The referral figures of a report (Report.referrals) and the figure each one is.
 REFERRAL_FIGURES = {"referred": "referred", "continuing": "referred_continuing",

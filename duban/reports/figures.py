@@ -8,7 +8,10 @@ cases into Python: the largest result is one row per (level, channel, dispositio
 Three sources, each counted in its own unit:
 - cases (件): the cohort received in the period, cases closed in it, cases open at its end;
 - audit events (件次): actions taken in the period (returns, extensions, objections, supervision);
-- callbacks (次): visits to complainants in the period.
+- callbacks (次): calls and visits to complainants in the period: the attempts by method, those
+  that reached the complainant by result on the scale (满意率 is taken over these: policy
+  [callbacks] satisfied_results says which count), and 联系不上 apart. Cases closed that nobody
+  could call back (anonymous: 无法回访) are counted apart too, never in 满意率.
 
 Facts "at the end of the period" come from the audit trail (dispatch, response and lateness are
 events with times), so a past month reads the same whenever it is reported; the current deadline
@@ -40,8 +43,9 @@ from sqlalchemy.ext.compiler import compiles
 
 from duban.clock import local_date
 from duban.errors import InvalidActionInput, OrgNotFound
-from duban.models import AuditEvent, Callback, Case, HandlingReport, Org, Referral, Subject
+from duban.models import AuditEvent, Callback, Case, Complainant, HandlingReport, Org, Referral, Subject
 from duban.reports.period import Period
+from duban.services.callbackrules import RESULT, UNREACHABLE
 from duban.services.reading import report_title
 from duban.states.definition import DISPOSITION_STATES
 
@@ -54,6 +58,8 @@ ORGS = Org.__table__  # type: ignore[attr-defined]
 SUBJECTS = Subject.__table__  # type: ignore[attr-defined]
 REFERRALS = Referral.__table__  # type: ignore[attr-defined]
 RF = REFERRALS.c
+COMPLAINANTS = Complainant.__table__  # type: ignore[attr-defined]
+CP = COMPLAINANTS.c
 C, E, CB, HR, O, S = CASES.c, EVENTS.c, CALLBACKS.c, REPORTS.c, ORGS.c, SUBJECTS.c  # noqa: E741
 
 DISPOSITIONS = tuple(DISPOSITION_STATES)  # transfer, supervise, key_supervise, escalate, refer
@@ -65,7 +71,10 @@ LIMIT_REPORTS = ("submit_report", "record_result")
 # Event figures: the audit actions each one counts.
 EVENT_FIGURES: dict[str, tuple[str, ...]] = {
     "returns": ("send_back",),
-    "callback_returns": ("callback_unsatisfied",),
+    # A callback whose result does not count as satisfied sends the case back ("action>to_state":
+    # the action when it ended in that state; callback_unsatisfied is the action before 0015).
+    "callback_returns": ("callback_unsatisfied", "record_callback>returned"),
+    "closed_unreachable": ("close_unreachable",),
     "reopened": ("reopen",),
     "extension_requests": ("request_extension",),
     "extensions_approved": ("approve_extension",),
@@ -220,7 +229,9 @@ class FigureDef:
 
     source: str  # "case", "event" or "callback"
     cases: Callable[[Period, Scope, dt.date], list[ColumnElement[bool]]]
-    satisfied_only: bool = False  # callback figures
+    # callback figures: "" every attempt, "reached" a result on the scale, "satisfied" one that
+    # counts as satisfied by policy, "unreachable" 联系不上
+    results: str = ""
 
 
 def _case(build: Callable[[Period, Scope, dt.date], list[ColumnElement[bool]]]) -> FigureDef:
@@ -255,9 +266,42 @@ FIGURES: dict[str, FigureDef] = {
     **{name: FigureDef("event", lambda p, s, on: []) for name in EVENT_FIGURES},
     "supervision": FigureDef("event", lambda p, s, on: []),  # actions from policy [reports]
     # Callbacks made in the period (次).
-    "callbacks": FigureDef("callback", lambda p, s, on: []),
-    "satisfied": FigureDef("callback", lambda p, s, on: [], satisfied_only=True),
+    "callback_attempts": FigureDef("callback", lambda p, s, on: []),
+    "callbacks": FigureDef("callback", lambda p, s, on: [], results="reached"),
+    "satisfied": FigureDef("callback", lambda p, s, on: [], results="satisfied"),
+    "callback_unreachable": FigureDef("callback", lambda p, s, on: [], results="unreachable"),
+    # Cases closed in the period whose complainant nobody could call (无法回访).
+    "uncallable": _case(lambda p, s, on: [within(C.closed_at, p), uncallable()]),
 }
+
+
+def uncallable() -> ColumnElement[bool]:
+    """A case handled by a unit (not a referral) whose complainant is anonymous: nobody to call.
+
+    Reports name no identity column, whoever reads them (the phone included): a real-name
+    complainant who left no phone is never sampled either, and such a case is closed with the
+    reason no_contact, which its close event records."""
+    return and_(or_(C.disposition.is_(None), C.disposition != "refer"),
+                not_(exists().where(CP.id == C.complainant_id, CP.real_name == true())))
+
+
+def callback_results(results: str, satisfied: Iterable[str]) -> list[ColumnElement[bool]]:
+    """The callbacks a callback figure counts (see FigureDef.results)."""
+    if results == "reached":
+        return [RESULT != UNREACHABLE]
+    if results == "satisfied":
+        return [RESULT.in_(tuple(satisfied))]
+    if results == "unreachable":
+        return [RESULT == UNREACHABLE]
+    return []
+
+
+def event_clause(actions: Iterable[str]) -> ColumnElement[bool]:
+    """Events of these actions ("action>state": that action when it ended in that state)."""
+    plain = [a for a in actions if ">" not in a]
+    pairs = (x.split(">", 1) for x in actions if ">" in x)
+    ended = [and_(E.action == a, E.to_state == st) for a, st in pairs]
+    return or_(E.action.in_(plain), *ended)
 
 
 def group_clauses(conn: Connection, where: Mapping[str, Any]) -> list[ColumnElement[bool]]:
@@ -277,14 +321,14 @@ def group_clauses(conn: Connection, where: Mapping[str, Any]) -> list[ColumnElem
             out.append(C.subject_id.in_(select(S.id).where(S.name == value, S.kind == "unit")))
         elif key == "outcome":
             out.append(referral(RF.outcome == value))
-        elif key == "action":
-            continue  # event figures read it themselves
+        elif key in ("action", "method", "result"):
+            continue  # event and callback figures read them themselves
         elif key == "decline_reason":  # the event figure "declined": the reason its event records
             out.append(E.data["decline_reason"].as_string() == str(value))
         else:
             raise InvalidActionInput(action="report", field="where",
                                      message="unknown group; known: level, channel, disposition, unit, "
-                                             "subject, outcome, action, decline_reason")
+                                             "subject, outcome, action, method, result, decline_reason")
     return out
 
 
@@ -298,13 +342,14 @@ def event_actions(figure: str, where: Mapping[str, Any], supervision: Iterable[s
 
 
 def list_figure(conn: Connection, *, figure: str, period: Period, scope: Scope, on: dt.date,
-                where: Mapping[str, Any] | None = None, supervision: Iterable[str] = ()
-                ) -> list[tuple[str, int]]:
+                where: Mapping[str, Any] | None = None, supervision: Iterable[str] = (),
+                satisfied: Iterable[str] = ()) -> list[tuple[str, int]]:
     """The cases behind a figure, as (case number, how many times it counts), by case number.
 
     For case figures every case counts once; for event and callback figures a case counts once
     per action or callback, so the counts always add up to the figure. `supervision` is the
-    policy's list of supervision actions ([reports] supervision_actions).
+    policy's list of supervision actions ([reports] supervision_actions), `satisfied` the
+    results that count as satisfied ([callbacks] satisfied_results).
     """
     where = dict(where or {})
     defn = FIGURES.get(figure)
@@ -317,22 +362,27 @@ def list_figure(conn: Connection, *, figure: str, period: Period, scope: Scope, 
     elif defn.source == "event":
         query = (select(C.number, func.count()).select_from(CASES.join(
             EVENTS, E.case_id == C.id))
-            .where(E.action.in_(event_actions(figure, where, supervision)), within(E.at, period),
+            .where(event_clause(event_actions(figure, where, supervision)), within(E.at, period),
                    *filters)
             .group_by(C.number))
     else:
-        sat = [CB.satisfied == true()] if defn.satisfied_only else []
+        picked = callback_results(defn.results, satisfied)
+        if "method" in where:
+            picked.append(CB.method == where["method"])
+        if "result" in where:
+            picked.append(RESULT == where["result"])
         query = (select(C.number, func.count()).select_from(CASES.join(
             CALLBACKS, CB.case_id == C.id))
-            .where(within(CB.called_at, period), *sat, *filters).group_by(C.number))
+            .where(within(CB.called_at, period), *picked, *filters).group_by(C.number))
     return [(number, int(n)) for number, n in conn.execute(query.order_by(C.number))]
 
 
 def count_figure(conn: Connection, *, figure: str, period: Period, scope: Scope, on: dt.date,
-                 where: Mapping[str, Any] | None = None, supervision: Iterable[str] = ()) -> int:
+                 where: Mapping[str, Any] | None = None, supervision: Iterable[str] = (),
+                 satisfied: Iterable[str] = ()) -> int:
     """One figure counted on its own (the report counts many at once; this is the check)."""
     return sum(n for _, n in list_figure(conn, figure=figure, period=period, scope=scope, on=on,
-                                         where=where, supervision=supervision))
+                                         where=where, supervision=supervision, satisfied=satisfied))
 
 
 # -- aggregate queries -------------------------------------------------------------------------
@@ -422,21 +472,44 @@ def overdue(conn: Connection, period: Period, scope: Scope, on: dt.date) -> dict
 
 def events(conn: Connection, period: Period, scope: Scope, actions: Iterable[str]
            ) -> dict[tuple[str, int | None], int]:
-    """Actions taken in the period, by (action, unit of the case)."""
-    query = (select(E.action, C.unit_id, func.count())
+    """Actions taken in the period, by (action, unit of the case); an "action>state" asked for is
+    also counted under that name (the action when it ended in that state)."""
+    actions = tuple(actions)
+    ended = {tuple(a.split(">", 1)) for a in actions if ">" in a}
+    query = (select(E.action, E.to_state, C.unit_id, func.count())
              .select_from(EVENTS.join(CASES, E.case_id == C.id))
-             .where(E.action.in_(tuple(actions)), within(E.at, period), scope.clause())
-             .group_by(E.action, C.unit_id))
-    return {(action, unit): n for action, unit, n in conn.execute(query)}
+             .where(E.action.in_(tuple({a.split(">", 1)[0] for a in actions})), within(E.at, period),
+                    scope.clause())
+             .group_by(E.action, E.to_state, C.unit_id))
+    out: dict[tuple[str, int | None], int] = {}
+    for action, to_state, unit, n in conn.execute(query):
+        out[(action, unit)] = out.get((action, unit), 0) + n
+        if (action, to_state) in ended:
+            key = (f"{action}>{to_state}", unit)
+            out[key] = out.get(key, 0) + n
+    return out
 
 
-def callbacks(conn: Connection, period: Period, scope: Scope) -> dict[int | None, tuple[int, int]]:
-    """Callbacks in the period by unit of the case: (all, satisfied)."""
-    query = (select(C.unit_id, func.count(), flag_sum(CB.satisfied == true()))
+def callbacks(conn: Connection, period: Period, scope: Scope, satisfied: Iterable[str]
+              ) -> dict[int | None, tuple[int, int]]:
+    """Callbacks in the period that reached the complainant, by unit of the case: (all, counted
+    satisfied by policy `satisfied`). 联系不上 attempts are no callback: counted apart."""
+    query = (select(C.unit_id, func.count(), flag_sum(RESULT.in_(tuple(satisfied))))
              .select_from(CALLBACKS.join(CASES, CB.case_id == C.id))
-             .where(within(CB.called_at, period), scope.clause())
+             .where(within(CB.called_at, period), RESULT != UNREACHABLE, scope.clause())
              .group_by(C.unit_id))
     return {unit: (int(n), int(sat)) for unit, n, sat in conn.execute(query)}
+
+
+def callback_breakdown(conn: Connection, period: Period, scope: Scope
+                       ) -> tuple[dict[str, int], dict[str, int]]:
+    """Callback attempts in the period by method, and by result (联系不上 included)."""
+    base = (select(func.count()).select_from(CALLBACKS.join(CASES, CB.case_id == C.id))
+            .where(within(CB.called_at, period), scope.clause()))
+    # A callback from before 0015 has no method: counted as "" (未记录).
+    methods = {m or "": int(n) for n, m in conn.execute(base.add_columns(CB.method).group_by(CB.method))}
+    results = {str(r): int(n) for n, r in conn.execute(base.add_columns(RESULT).group_by(RESULT))}
+    return methods, results
 
 
 def complained(conn: Connection, period: Period, scope: Scope, top: int) -> list[tuple[str, int]]:

@@ -18,17 +18,18 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, true
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
 from duban.reports import figures as F
 from duban.reports.period import Period
+from duban.services.callbackrules import RESULT, UNREACHABLE
 from duban.services.reading import report_title
 
 # Case figures flagged 0/1 on each ledger row, in column order.
 CASE_FLAGS = ("received", "disposed", "undisposed", "dispatched", "responded", "resolved", "cohort_closed",
-              "closed", "on_time", "rehandled_closed", "overdue", "key", "key_progress")
+              "closed", "on_time", "rehandled_closed", "overdue", "key", "key_progress", "uncallable")
 
 
 @dataclass
@@ -59,8 +60,8 @@ def _in_ledger(period: Period, scope: F.Scope, on: dt.date) -> Any:
                 scope.clause())
 
 
-def _event_counts(conn: Connection, period: Period, scope: F.Scope, supervision: Iterable[str]
-                  ) -> dict[int, dict[str, int]]:
+def _event_counts(conn: Connection, period: Period, scope: F.Scope, supervision: Iterable[str],
+                  satisfied: Iterable[str]) -> dict[int, dict[str, int]]:
     """Per case, how many times it counts in each event and callback figure."""
     figure_of: dict[str, list[str]] = defaultdict(list)
     for name, actions in F.EVENT_FIGURES.items():
@@ -70,32 +71,41 @@ def _event_counts(conn: Connection, period: Period, scope: F.Scope, supervision:
     for action in supervision:
         figure_of[action] += ["supervision", f"supervision:{action}"]
     out: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    query = (select(F.E.case_id, F.E.action, func.count())
+    actions = tuple({a.split(">", 1)[0] for a in figure_of})  # "action>state": F.event_clause
+    query = (select(F.E.case_id, F.E.action, F.E.to_state, func.count())
              .select_from(F.EVENTS.join(F.CASES, F.E.case_id == F.C.id))
-             .where(F.E.action.in_(tuple(figure_of)), F.within(F.E.at, period), scope.clause())
-             .group_by(F.E.case_id, F.E.action))
-    for case_id, action, n in conn.execute(query):
-        for name in figure_of[action]:
+             .where(F.E.action.in_(actions), F.within(F.E.at, period), scope.clause())
+             .group_by(F.E.case_id, F.E.action, F.E.to_state))
+    for case_id, action, to_state, n in conn.execute(query):
+        for name in (*figure_of.get(action, ()), *figure_of.get(f"{action}>{to_state}", ())):
             out[case_id][name] += int(n)
-    callbacks = (select(F.CB.case_id, func.count(), F.flag_sum(F.CB.satisfied == true()))
+    # Every attempt, those that reached the complainant, those counted satisfied (F.callbacks),
+    # and 联系不上.
+    reached = RESULT != UNREACHABLE
+    callbacks = (select(F.CB.case_id, func.count(), F.flag_sum(reached),
+                        F.flag_sum(and_(reached, RESULT.in_(tuple(satisfied)))))
                  .select_from(F.CALLBACKS.join(F.CASES, F.CB.case_id == F.C.id))
-                 .where(F.within(F.CB.called_at, period), scope.clause()).group_by(F.CB.case_id))
-    for case_id, n, satisfied in conn.execute(callbacks):
-        out[case_id]["callbacks"] += int(n)
-        out[case_id]["satisfied"] += int(satisfied)
+                 .where(F.within(F.CB.called_at, period), scope.clause())
+                 .group_by(F.CB.case_id))
+    for case_id, n, reached_n, sat in conn.execute(callbacks):
+        out[case_id]["callback_attempts"] += int(n)
+        out[case_id]["callbacks"] += int(reached_n)
+        out[case_id]["satisfied"] += int(sat)
+        out[case_id]["callback_unreachable"] += int(n) - int(reached_n)
     return out
 
 
 def event_columns(supervision: Iterable[str]) -> list[str]:
     return [*F.EVENT_FIGURES, "supervision", *(f"supervision:{a}" for a in supervision),
-            "callbacks", "satisfied"]
+            "callback_attempts", "callbacks", "satisfied", "callback_unreachable"]
 
 
 def ledger_rows(conn: Connection, *, period: Period, scope: F.Scope, on: dt.date,
-                supervision: Iterable[str]) -> Iterator[LedgerRow]:
-    """The ledger, in order of receipt; rows are produced as the database returns them."""
+                supervision: Iterable[str], satisfied: Iterable[str]) -> Iterator[LedgerRow]:
+    """The ledger, in order of receipt; rows are produced as the database returns them.
+    `satisfied`: the results that count as satisfied (policy [callbacks] satisfied_results)."""
     supervision = tuple(supervision)
-    counts = _event_counts(conn, period, scope, supervision)
+    counts = _event_counts(conn, period, scope, supervision, satisfied)
     columns = event_columns(supervision)
     office = aliased(F.ORGS)
     unit = aliased(F.ORGS)

@@ -200,6 +200,10 @@ class Report:
     referral_outcomes: dict[str, Figure] = field(default_factory=dict)
     # 不予受理 in the period by reason (policy [intake.decline_reasons]); the total is events["declined"].
     declines: dict[str, Figure] = field(default_factory=dict)
+    # 回访 attempts in the period by method (phone, sms, visit; "" before methods were recorded)
+    # and by result (the scale, then unreachable).
+    callback_methods: dict[str, Figure] = field(default_factory=dict)
+    callback_results: dict[str, Figure] = field(default_factory=dict)
     top_units: int = 10  # policy [reports] top_units: rows at each end of a ranking on a page
     # The 台账: one row per case of the period, read from the database when a renderer asks.
     ledger: Callable[[], Iterator[LedgerRow]] | None = field(default=None, repr=False)
@@ -234,6 +238,8 @@ class Report:
             "referrals": {k: fig(f) for k, f in self.referrals.items()},
             "referral_outcomes": {k: fig(f) for k, f in self.referral_outcomes.items()},
             "declines": {k: fig(f) for k, f in self.declines.items()},
+            "callback_methods": {k: fig(f) for k, f in self.callback_methods.items()},
+            "callback_results": {k: fig(f) for k, f in self.callback_results.items()},
             "key_cases": [{"number": k.number, "title": k.title, "state": k.state, "unit": k.unit,
                            "progress_reports": k.progress_reports,
                            "last_progress_at": k.last_progress_at.isoformat() if k.last_progress_at

@@ -79,6 +79,18 @@ def _report_parts(report: Report) -> Iterator[RenderableType]:
         table.add_row(r[f"fig_{key}"], f"{report.events[key].value} {r['unit_jianci']}")
     yield table
 
+    table = _table(r["col_item"], r["col_count"], title=r["section_callbacks"])
+    for method, figure in report.callback_methods.items():
+        table.add_row(f"{r['col_method']}：{labels.callback_methods.get(method) or r['method_unrecorded']}",
+                      f"{figure.value} {r['unit_jianci']}")
+    for result, figure in report.callback_results.items():
+        table.add_row(f"{r['col_result']}：{labels.of('callback_results', result)}",
+                      f"{figure.value} {r['unit_jianci']}")
+    table.add_row(r["fig_closed_unreachable"],
+                  f"{report.events['closed_unreachable'].value} {r['unit_jianci']}")
+    table.add_row(r["fig_uncallable"], f"{f['uncallable'].value} {r['unit_jian']}")
+    yield table
+
     table = _table(r["col_rate"], r["col_current"], r["col_numerator"], r["col_denominator"],
                    title=r["section_rates"])
     for key, rate in report.rates.items():

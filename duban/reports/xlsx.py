@@ -124,6 +124,13 @@ def _handling(wb: Workbook, report: Report) -> None:
     for reason, figure in report.declines.items():
         sheet.add([r["fig_declined_by"] + labels.of("decline_reasons", reason), None, None, None,
                    figure.value, r["unit_jianci"]])
+    for method, figure in report.callback_methods.items():
+        name = labels.callback_methods.get(method) or r["method_unrecorded"]
+        sheet.add([f"{r['col_method']}：{name}", None, None, None, figure.value, r["unit_jianci"]])
+    for result, figure in report.callback_results.items():
+        sheet.add([f"{r['col_result']}：{labels.of('callback_results', result)}", None, None, None,
+                   figure.value, r["unit_jianci"]])
+    sheet.add([r["fig_uncallable"], None, None, None, report.figures["uncallable"].value, r["unit_jian"]])
 
 
 def _rates(wb: Workbook, report: Report) -> None:

@@ -36,9 +36,10 @@ class Covered:
     key: tuple[str, ...]  # ("id",) or a natural key
     columns: tuple[str, ...]  # hashed, in this order
     event_optional: dict[str, frozenset[str]]
-    # Columns added after rows were written (audit.toml `late`): hashed only when not empty, so
-    # the digests events recorded before the column existed still match.
-    late: frozenset[str] = frozenset()
+    # Columns a later migration added: hashed after the others, named, and only when set (not
+    # NULL, not empty), so a row written before they existed keeps the digest its event recorded;
+    # filling one in, or emptying one that was set, still changes the digest.
+    added: tuple[str, ...] = ()
 
     def key_of(self, values: Mapping[str, Any], row_id: int | None) -> int | str:
         if self.key == ("id",):
@@ -62,10 +63,17 @@ _ROW_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=
 _HASHES: dict[str, Any] = {}  # an empty hash object per algorithm, copied for each digest
 
 
+def digested(covered: Covered, values: Mapping[str, Any]) -> list[Any]:
+    """What a row's digest is taken over: its columns in order, then each added column that is
+    set, as [name, value] (the audit export hands auditors this list)."""
+    body = [_canon(values.get(name)) for name in covered.columns]
+    body += [[name, _canon(values[name])] for name in covered.added if values.get(name) not in (None, "")]
+    return body
+
+
 def row_digest(covered: Covered, values: Mapping[str, Any], alg: str) -> str:
     """The digest of a row's covered columns, as the event that wrote it records it."""
-    body = _ROW_JSON.encode([_canon(values.get(name)) for name in covered.columns
-                             if name not in covered.late or values.get(name) not in ("", None)])
+    body = _ROW_JSON.encode(digested(covered, values))
     empty = _HASHES.get(alg)
     if empty is None:
         empty = _HASHES[alg] = hashlib.new(alg)
@@ -92,18 +100,17 @@ def covered_tables() -> dict[str, Covered]:
         table = tables[name]
         key = spec.get("key", "id")
         key = (key,) if isinstance(key, str) else tuple(key)
+        added = tuple(spec.get("added", ()))
         columns = tuple(spec.get("columns") or [
-            c.name for c in table.columns if c.name != "id" and not c.name.endswith("_redacted")])
-        for column in (*key, *columns, *([spec["case"]] if spec.get("case") else [])):
+            c.name for c in table.columns
+            if c.name != "id" and not c.name.endswith("_redacted") and c.name not in added])
+        for column in (*key, *columns, *added, *([spec["case"]] if spec.get("case") else [])):
             if column not in table.columns:
                 raise ConfigError(source=source, key=f"tables.{name}",
                                   message=f"{table.name} has no column {column!r} (无此列)")
         optional = {col: frozenset(str(v) for v in values)
                     for col, values in spec.get("event_optional", {}).items()}
-        late = frozenset(spec.get("late", []))
-        if not late <= set(columns):
-            raise ConfigError(source=source, key=f"tables.{name}.late", message="names a column not covered")
-        found[name] = Covered(table, spec.get("case", ""), key, columns, optional, late)
+        found[name] = Covered(table, spec.get("case", ""), key, columns, optional, added)
     return found
 
 

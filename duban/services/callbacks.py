@@ -3,13 +3,17 @@
 Sampling is deterministic per case and episode (a seeded hash, policy [callbacks] seed), so two
 sampling runs racing each other, or one re-run after a crash, reach the same answer; each
 decision is recorded once as a `PressureStep` (UNIQUE per case, episode, step), queued or
-skipped. Every real-name complainant is called back when policy says so (实名反馈).
+skipped. Every real-name complainant is called back when policy says so (实名反馈). A case
+whose complainant cannot be called (anonymous, or no phone: duban.services.callbackrules) is
+never sampled: its decision is recorded as "uncallable" (无法回访) and counted apart, so that
+满意率 is taken over people who could be asked.
 
 Queueing does not change the case's state, so it is a service function, not a machine action:
 it writes the queue row and an audit event (`queue_callback` / `queue_revisit`) in one
-transaction. Callbacks are then made through the case actions callback_satisfied /
-callback_unsatisfied (unsatisfied sends the case back to the unit); a revisit ends with
-`complete_revisit` or `reopen`.
+transaction. Callbacks are then recorded through the case action record_callback (a method and a result on
+the scale; a result policy does not count as satisfied sends the case back to the unit, and
+联系不上 is an attempt that leaves it waiting; close_unreachable after the policy's number of
+them); a revisit ends with `complete_revisit` or `reopen`.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from duban.errors import ActionNotAllowed, CaseHeldElsewhere, CaseNotFound, Perm
 from duban.models import CallbackTask, Case, Complainant, Org, PressureStep
 from duban.services.audit import append_event
 from duban.services.auditrows import cover_instance
+from duban.services.callbackrules import callable_complainant, callback_episode
 from duban.services.cases import CaseService
 from duban.services.context import ENGINE_ACTOR, Actor, ServiceContext
 from duban.services.persist import WRITE_COLUMNS, fetch_cases, insert_row, track
@@ -44,18 +49,16 @@ class SamplingResult:
     considered: int = 0
     queued: dict[str, int] = field(default_factory=lambda: {"callback": 0, "revisit": 0})
     skipped: int = 0
+    uncallable: int = 0  # verified cases nobody can be asked about (anonymous, no phone)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"considered": self.considered, "queued": dict(self.queued), "skipped": self.skipped}
+        return {"considered": self.considered, "queued": dict(self.queued), "skipped": self.skipped,
+                "uncallable": self.uncallable}
 
 
 def sampled(seed: str, kind: str, case_id: int, episode: str, ratio: float) -> bool:
     """The same answer for the same case and episode, whoever asks and how often."""
     return random.Random(f"{seed}:{kind}:{case_id}:{episode}").random() < ratio
-
-
-def callback_episode(case: Any) -> str:
-    return f"v{case.deadline_seq}"  # the callback limit that approval started
 
 
 def revisit_episode(closed_at: dt.datetime) -> str:
@@ -97,9 +100,9 @@ def _sample_chunk(ctx: ServiceContext, service: CaseService, kind: str, episodes
             return
         query = select(*WRITE_COLUMNS).where(col(Case.id).in_(todo), col(Case.state) == state.value)
         cases = fetch_cases(session, claim(query, session.get_bind()), for_write=True)
-        real_names = {cid for (cid,) in session.execute(
+        callable_ = {cid for (cid,) in session.execute(
             select(col(Case.id)).join(Complainant, col(Case.complainant_id) == col(Complainant.id)).where(
-                col(Case.id).in_(todo), col(Complainant.real_name).is_(True)))}
+                col(Case.id).in_(todo), callable_complainant()))}
         for case in cases:
             assert case.id is not None
             episode = callback_episode(case) if kind == "callback" else revisit_episode(
@@ -107,7 +110,12 @@ def _sample_chunk(ctx: ServiceContext, service: CaseService, kind: str, episodes
             if episode != episodes[case.id]:
                 continue  # changed since it was selected; the next run sees it as it is now
             result.considered += 1
-            real = kind == "callback" and policy.all_real_name and case.id in real_names
+            if kind == "callback" and case.id not in callable_:
+                result.uncallable += 1  # 无法回访: recorded, counted apart, never sampled
+                session.add(PressureStep(case_id=case.id, episode=episode, step=step,
+                                         outcome="uncallable", at=now))
+                continue
+            real = kind == "callback" and policy.all_real_name
             ratio = policy.ratio if kind == "callback" else policy.revisit_ratio
             if real or sampled(policy.seed, kind, case.id, episode, ratio):
                 outcome = "queued"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -65,6 +65,25 @@ class NoteForm(_Form):
     note: str = Field(default="", max_length=4000)
 
 
+class CallbackForm(_Form):
+    """回访: how the complainant was reached and what they said, on the scale; "unreachable"
+    records an attempt that reached nobody (联系不上). A result that policy does not count as
+    satisfied needs the complainant's reason (duban.services.handlers.record_callback)."""
+
+    method: Literal["phone", "sms", "visit"]
+    result: Literal["satisfied", "basically_satisfied", "unsatisfied", "unreachable"]
+    reason: str = Field(default="", max_length=4000)
+    note: str = Field(default="", max_length=4000)
+
+
+class CloseForm(_Form):
+    """办结 of a verified case without a callback: a real-name case needs a reason from policy
+    [callbacks] close_reasons (duban.services.handlers.close)."""
+
+    reason: str = Field(default="", max_length=32)
+    note: str = Field(default="", max_length=4000)
+
+
 class ReassignForm(_Form):
     unit: str = Field(min_length=1, max_length=40)
     reason: str = Field(min_length=1, max_length=4000)
@@ -96,9 +115,9 @@ FORMS: dict[str, type[_Form]] = {
     "submit_report": ReportForm,
     "approve": NoteForm,
     "send_back": SendBackForm,
-    "callback_satisfied": NoteForm,
-    "callback_unsatisfied": NoteForm,
-    "close": NoteForm,
+    "record_callback": CallbackForm,
+    "close_unreachable": NoteForm,
+    "close": CloseForm,
     "reopen": ReasonForm,
     "acknowledge_referral": NoteForm,
     "record_result": OutcomeForm,

@@ -12,9 +12,10 @@ from sqlmodel import Session, SQLModel, func, select
 
 from duban.clock import local_date
 from duban.deadlines import add_amount, apply_limit, clear_limit, counted_deadline, due_date, recompute
-from duban.errors import InvalidActionInput
+from duban.errors import CallbackOwed, InvalidActionInput
 from duban.models import Callback, Case, Decline, Extension, HandlingReport, Objection, Review
 from duban.services.auditrows import cover_instance
+from duban.services.callbackrules import awaits_callback, callback_episode, unreachable_attempts
 from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
 from duban.services.driver import Prepared
@@ -353,10 +354,26 @@ def send_back(step: Step) -> None:
     step.handling_limit()
 
 
-def callback(step: Step, satisfied: bool) -> None:
-    step.insert(Callback, case_id=step.case_id, satisfied=satisfied, note=step.form.note,
-                note_redacted=step.redact(step.form.note), caller=step.actor.name, called_at=step.now)
-    step.reason = step.form.note
+def record_callback(step: Step) -> None:
+    """回访 on the scale, or an attempt that reached nobody (联系不上: the state stays)."""
+    form, callbacks = step.form, step.ctx.policy.callbacks
+    result = form.result
+    reached = result != "unreachable"
+    satisfied = reached and result in callbacks.satisfied_results
+    if reached and not satisfied and not form.reason:
+        raise InvalidActionInput(action=step.action, field="reason", kind="missing",
+                                 message="say why the complainant is not satisfied (不满意的理由)")
+    reason = form.reason if reached and not satisfied else ""
+    episode = callback_episode(step.case)
+    step.insert(Callback, case_id=step.case_id, method=form.method, result=result,
+                reason=reason or None, reason_redacted=step.redact(reason), note=form.note,
+                note_redacted=step.redact(form.note), caller=step.actor.name, called_at=step.now,
+                episode=episode)
+    step.data.update(method=form.method, result=result)
+    step.reason = reason or form.note
+    if not reached:
+        step.data["attempt"] = unreachable_attempts(step.session, step.case_id, episode)
+        return
     step.data["satisfied"] = satisfied
     finish_callback_task(step, "callback")
     if satisfied:
@@ -366,13 +383,38 @@ def callback(step: Step, satisfied: bool) -> None:
         step.handling_limit()
 
 
+def close_unreachable(step: Step) -> None:
+    """办结 as 联系不上 after the policy's number of attempts: counted apart, never as satisfied."""
+    step.data["attempts"] = unreachable_attempts(step.session, step.case_id, callback_episode(step.case))
+    step.data["outcome"] = "unreachable"
+    step.reason = step.form.note
+    finish_callback_task(step, "callback")
+    _close(step)
+
+
 def _close(step: Step) -> None:
     step.case.closed_at = step.now
     clear_limit(step.case)
 
 
 def close(step: Step) -> None:
-    step.reason = step.form.note
+    """办结 without a callback: a real-name case awaiting one needs a reason from the policy's
+    list (the callback itself, or close_unreachable, close it otherwise)."""
+    callbacks, labels = step.ctx.policy.callbacks, step.ctx.labels
+    reason = step.form.reason
+    if reason and reason not in callbacks.close_reasons:
+        raise InvalidActionInput(action=step.action, field="reason", kind="literal_error",
+                                 message=f"one of: {', '.join(callbacks.close_reasons)}")
+    if not reason and awaits_callback(step.session, step.case):
+        listed = "、".join(labels.of("close_reasons", r) for r in callbacks.close_reasons)
+        raise CallbackOwed(action=step.action, case_number=step.case.number,
+                           reasons=callbacks.close_reasons,
+                           attempts_needed=callbacks.unreachable_after_attempts, reasons_zh=listed)
+    if reason:
+        step.data["close_reason"] = reason
+    step.reason = " ".join(filter(None, (labels.of("close_reasons", reason) if reason else "",
+                                         step.form.note)))
+    finish_callback_task(step, "callback")
     _close(step)
 
 
@@ -399,8 +441,8 @@ HANDLERS: dict[str, Callable[[Step], None]] = {
     "submit_report": submit_report,
     "approve": approve,
     "send_back": send_back,
-    "callback_satisfied": lambda step: callback(step, True),
-    "callback_unsatisfied": lambda step: callback(step, False),
+    "record_callback": record_callback,
+    "close_unreachable": close_unreachable,
     "close": close,
     "reopen": reopen,
     **REFERRAL_HANDLERS,
@@ -456,3 +498,11 @@ class Guards:
     def referral_real_name(self, case: Case) -> bool:
         row = self._referral(case)
         return bool(row is not None and row["real_name"])
+
+    def counts_satisfied(self, result: str) -> bool:
+        return result in self.ctx.policy.callbacks.satisfied_results
+
+    def unreachable_reached(self, case: Case) -> bool:
+        assert case.id is not None
+        attempts = unreachable_attempts(self.session, case.id, callback_episode(case))
+        return attempts >= self.ctx.policy.callbacks.unreachable_after_attempts

@@ -401,6 +401,10 @@ def _history(session: Session, case_id: int, kind: str, *, raw: bool, limit: int
     shape = "all" if limit is None else "newest" if newest else "page"
     params = {"case_id": case_id, "limit": limit, "offset": offset}
     rows = _history_sql(kind, shape, raw, hide and kind == "timeline").rows(session, params)
+    if kind == "callbacks":
+        for row in rows:  # a callback from before 0015 has only its flag: read on the scale
+            row["result"] = row["result"] or ("satisfied" if row["satisfied"] else "unsatisfied")
+            row["reason"] = row["reason"] or ""
     return rows[::-1] if shape == "newest" else rows
 
 

@@ -142,7 +142,8 @@ class _Rows:
 
 def _needed(covered: Covered) -> list[str]:
     """The columns the checks read: the id, what ties and names a row, what is digested."""
-    wanted = {"id", covered.case_column, *covered.key, *covered.columns, *covered.event_optional}
+    wanted = {"id", covered.case_column, *covered.key, *covered.columns, *covered.added,
+              *covered.event_optional}
     return [c.name for c in covered.table.columns if c.name in wanted]
 
 

@@ -29,7 +29,7 @@ from duban.clock import SHANGHAI, SimulatedClock, local_date
 from duban.config.policy import Policy, load_policy
 from duban.db import create_all, make_engine
 from duban.errors import DubanError
-from duban.models import CallbackTask, Case, Notification, PressureStep
+from duban.models import CallbackTask, Case, Complainant, Notification, PressureStep
 from duban.services import Actor, CaseService, ServiceContext
 from duban.services.callbacks import complete_revisit, sample_callbacks
 from duban.services.monthly import run_monthly_cycle
@@ -301,14 +301,21 @@ class Simulation:
             queued = session.scalar(select(func.count()).select_from(CallbackTask).where(
                 col(CallbackTask.case_id) == sc.case_id, col(CallbackTask.kind) == "callback",
                 col(CallbackTask.status) == "open"))
-        if not queued:
-            self.service.act(sc.number, "close", actor=self.supervisor)
+            real_name = session.scalar(select(col(Complainant.real_name)).join(
+                Case, col(Case.complainant_id) == col(Complainant.id)).where(col(Case.id) == sc.case_id))
+        # How the office reaches the complainant, varied by case without another draw.
+        method = ("phone", "phone", "sms", "visit")[sc.index % 4]
+        if not queued:  # nobody to call (anonymous), or a real-name case not sampled
+            self.service.act(sc.number, "close", actor=self.supervisor,
+                             form={"reason": "declined"} if real_name else {})
         elif sc.rng.random() < 0.9:
-            self.service.act(sc.number, "callback_satisfied", actor=self.clerk,
-                             form={"note": self.says["satisfied"]})
+            self.service.act(sc.number, "record_callback", actor=self.clerk,
+                             form={"method": method, "note": self.says["satisfied"],
+                                   "result": "basically_satisfied" if sc.index % 3 == 0 else "satisfied"})
         else:
-            case = self.service.act(sc.number, "callback_unsatisfied", actor=self.clerk,
-                                    form={"note": self.says["unsatisfied"]})
+            case = self.service.act(sc.number, "record_callback", actor=self.clerk,
+                                    form={"method": method, "result": "unsatisfied",
+                                          "reason": self.says["unsatisfied"]})
             self._plan_report(sc, case, factor=sc.rng.uniform(0.3, 0.8))
 
     def _on_result(self, sc: SimCase) -> None:

@@ -116,13 +116,14 @@ def test_the_whole_journey_over_the_api_ends_closed_with_every_step_in_the_timel
     assert "approve" not in [a["action"] for a in back.json()["allowed_actions"]]  # the unit's turn
     act(client, aw, number, "submit_report", "unit", form={"text": "剩余款项已于本周全部支付。"})
     act(client, aw, number, "approve", "supervisor", form={"note": "材料齐全"})
-    done = act(client, aw, number, "callback_satisfied", "clerk", form={"note": "回访满意"})
+    done = act(client, aw, number, "record_callback", "clerk",
+               form={"method": "phone", "result": "satisfied", "note": "回访满意"})
     assert done.json()["case"]["state"] == "closed" and done.json()["case"]["state_label"] == "已办结"
     detail = client.get(done.json()["href"], headers=aw.auth("clerk")).json()
     assert detail["reviews"][0]["reasons"] == "事实不清：未说明剩余欠款何时支付。"
     actions = [e["action"] for e in detail["timeline"]]
     assert actions == ["register", "transfer", "submit_report", "send_back", "submit_report", "approve",
-                       "callback_satisfied"]
+                       "record_callback"]
     assert detail["timeline"][3]["action_label"] == "退回重新办理"
     assert detail["timeline_total"] == 7 and detail["reports_total"] == 2
 

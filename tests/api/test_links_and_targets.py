@@ -28,7 +28,7 @@ def _province_case(aw: AppWorld, state: str) -> str:
             service.act(number, "send_back", actor=SUPERVISOR, form={"reasons": "不实"})
         else:
             service.act(number, "approve", actor=SUPERVISOR)
-            service.act(number, "close", actor=SUPERVISOR)
+            service.act(number, "close", actor=SUPERVISOR, form={"reason": "declined"})
     return number
 
 

@@ -34,7 +34,8 @@ def _theirs(aw: AppWorld) -> dict[str, str]:
             service.act(number, "send_back", actor=SUPERVISOR, form={"reasons": "未解决"})
             continue
         service.act(number, "approve", actor=SUPERVISOR, form={})
-        service.act(number, "callback_satisfied", actor=DISPATCHER, form={"note": "满意"})
+        service.act(number, "record_callback", actor=DISPATCHER,
+                    form={"method": "phone", "result": "satisfied", "note": "满意"})
     assert CaseService(aw.ctx).get(out["closed"]).state == "closed"
     assert CaseService(aw.ctx).get(out["returned"]).state == "returned"
     return out

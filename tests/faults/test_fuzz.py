@@ -73,7 +73,7 @@ class FuzzWorld:
         closed = transferred(aw.ctx, title="已办结的反映：噪音扰民")
         service.act(closed, "submit_report", actor=unit, form={"text": "已处理"})
         service.act(closed, "approve", actor=SUPERVISOR)
-        service.act(closed, "close", actor=SUPERVISOR)
+        service.act(closed, "close", actor=SUPERVISOR, form={"reason": "declined"})
         self.numbers = [received, handling, reported, closed, "GS-2023-99999"]
         self.codes = ["GS", "GS-LZ-CG-GOV", "GS-NOPE"]
         tables = [t.name for t in SQLModel.metadata.sorted_tables]

@@ -27,7 +27,7 @@ def closed(aw: AppWorld) -> str:
     unit = unit_actor(aw.ctx, "GS-LZ-CG-GOV")
     CaseService(aw.ctx).act(number, "submit_report", actor=unit, form={"text": "好"})
     CaseService(aw.ctx).act(number, "approve", actor=SUPERVISOR)
-    CaseService(aw.ctx).act(number, "close", actor=SUPERVISOR)
+    CaseService(aw.ctx).act(number, "close", actor=SUPERVISOR, form={"reason": "declined"})
     return number
 
 
@@ -201,7 +201,8 @@ def test_dates_out_of_range_are_refused_naming_the_field(aw: AppWorld, client: h
 def test_no_action_touches_a_closed_case(aw: AppWorld, client: httpx.Client, closed: str) -> None:
     samples = {"unit": "GS-LZ-CG-SWJ", "note": "说明", "reason": "理由", "reasons": "理由", "days": 3,
                "text": "办理情况", "outcome": "talk_inquiry", "handling_continues": False,
-               "decline_reason": "outside_remit"}
+               "decline_reason": "outside_remit",
+               "method": "phone", "result": "satisfied"}
     before = aw.snapshot()
     roles = aw.ctx.policy.roles
     for action, form in FORMS.items():

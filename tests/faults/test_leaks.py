@@ -179,7 +179,8 @@ def corpus_cases(aw: AppWorld, tmp_path: Path) -> dict[str, str]:
     service.act(first, "send_back", actor=SUPERVISOR, form={"reasons": parts[6]})
     service.act(first, "submit_report", actor=unit, form={"text": parts[7]})
     service.act(first, "approve", actor=SUPERVISOR, form={"note": parts[8]})
-    service.act(first, "callback_unsatisfied", actor=CLERK, form={"note": parts[9]})
+    service.act(first, "record_callback", actor=CLERK,
+                form={"method": "visit", "result": "unsatisfied", "reason": parts[9]})
 
     objected = service.register(complaint(title="城关区某小区停水三天", summary=parts[10],
                                           complainant_name=corpus.FIRST_NAME,

@@ -5,19 +5,23 @@ priority (the factories' default) gets the short limits: transfer and supervise 
 refer 15, key-supervise 30 calendar days.
 
     case  received           what happens                                          in November
-    G     Wed 25 Oct (GS)    transfer; report 27 Oct; approved; callback OK 2 Nov  closed on time
-    A     Wed 1 Nov  (GS)    transfer (due 8 Nov); report 3 Nov; approved; callback OK 7 Nov
-    B     Wed 1 Nov  (GS)    supervise (due 8 Nov); report 10 Nov — late; approved; closed 14 Nov
+    G     Wed 25 Oct (GS)    transfer; report 27 Oct; approved; callback 满意 by phone 2 Nov
+                                                                                    closed on time
+    A     Wed 1 Nov  (GS)    transfer (due 8 Nov); report 3 Nov; approved; 7 Nov a phone call
+                             reaches nobody (联系不上), then a visit: 基本满意
+    B     Wed 1 Nov  (GS)    anonymous (无法回访); supervise (due 8 Nov); report 10 Nov — late;
+                             approved; closed 14 Nov with no callback
     C     Thu 2 Nov  (GS)    transfer (due 9 Nov); never answers; reminded 10 Nov, copy notice
                              13 Nov                                                 overdue at end
     E     Mon 6 Nov  (GS)    transfer (due 13 Nov); extension +10 days (due 23 Nov); report 15 Nov;
-                             sent back 16 Nov (due 23 Nov); report 21 Nov; approved; callback NOT
-                             satisfied 23 Nov (due 30 Nov)                          open, not overdue
+                             sent back 16 Nov (due 23 Nov); report 21 Nov; approved; callback by SMS
+                             不满意 23 Nov (due 30 Nov)                             open, not overdue
     F     Tue 7 Nov  (GS)    referred to the commission; result 14 Nov             closed on time
     H     Wed 8 Nov  (GS)    key-supervised to 省发展改革委; progress report 20 Nov   open
     I     Thu 9 Nov  (GS)    transfer; the unit objects 10 Nov; re-transferred 13 Nov to 兰州市住建局
                              (due 20 Nov); no answer since                           overdue at end
     K     Wed 15 Nov (GS-LZ) letter; transfer (due 22 Nov); report 17 Nov; approved; closed 21 Nov
+                             (the complainant declined a callback)
     D     Mon 20 Nov (GS)    not yet disposed (triage due 5 Dec)
     J     Fri 1 Dec  (GS)    transfer                                              outside November
 """
@@ -37,10 +41,13 @@ EXPECTED = {
     "received": 9, "disposed": 8, "undisposed": 1, "dispatched": 8, "responded": 7, "resolved": 4,
     "cohort_closed": 4, "closed": 5, "on_time": 4, "rehandled_closed": 0, "overdue": 2,
     "callbacks": 3, "satisfied": 2, "key": 1, "key_progress": 1, "supervision": 2,
+    # G, A's two tries and E; A's first reached nobody; B was anonymous (K declined: not counted).
+    "callback_attempts": 4, "callback_unreachable": 1, "uncallable": 1,
 }
 EXPECTED_EVENTS = {"returns": 1, "callback_returns": 1, "reopened": 0, "extension_requests": 1,
                    "extensions_approved": 1, "extensions_rejected": 0, "objections": 1,
-                   "escalations": 0, "step_ups": 0, "refers": 1, "declined": 0, "reinstated": 0}
+                   "escalations": 0, "step_ups": 0, "refers": 1, "declined": 0, "reinstated": 0,
+                   "closed_unreachable": 0}
 EXPECTED_RATES = {"response": 7 / 8, "resolution": 4 / 8, "satisfaction": 2 / 3, "on_time": 4 / 5}
 EXPECTED_DISPOSITIONS = {"transfer": 5, "supervise": 1, "key_supervise": 1, "escalate": 0, "refer": 1,
                          "none": 1}
@@ -79,15 +86,18 @@ def build(engine: Engine) -> November:
     act("G", "10-25 10:00", "transfer", unit="GS-LZ-CG-GOV")
     act("G", "10-27 10:00", "submit_report", county, text="已付清")
     act("G", "10-30 10:00", "approve", SUPERVISOR)
-    act("G", "11-02 10:00", "callback_satisfied", SUPERVISOR)
+    act("G", "11-02 10:00", "record_callback", SUPERVISOR, method="phone", result="satisfied")
 
     register("A", "11-01 09:00")
     act("A", "11-01 10:00", "transfer", unit="GS-LZ-CG-GOV")
     act("A", "11-03 10:00", "submit_report", county, text="已付清")
     act("A", "11-06 10:00", "approve", SUPERVISOR)
-    act("A", "11-07 10:00", "callback_satisfied", SUPERVISOR)
+    act("A", "11-07 09:00", "record_callback", SUPERVISOR, method="phone", result="unreachable",
+        note="无人接听")
+    act("A", "11-07 10:00", "record_callback", SUPERVISOR, method="visit", result="basically_satisfied")
 
-    register("B", "11-01 11:00", subject_name="兰州市交通局", subject_org_code=None)
+    register("B", "11-01 11:00", subject_name="兰州市交通局", subject_org_code=None,
+             complainant_real_name=False, complainant_name="", complainant_phone="")  # 匿名: 无法回访
     act("B", "11-01 12:00", "supervise", unit="GS-LZ-ZJJ")
     act("B", "11-10 10:00", "submit_report", unit_actor(ctx, "GS-LZ-ZJJ"), text="已整改")
     act("B", "11-13 10:00", "approve", SUPERVISOR)
@@ -106,7 +116,8 @@ def build(engine: Engine) -> November:
     act("E", "11-16 10:00", "send_back", SUPERVISOR, reasons="事实不清")
     act("E", "11-21 10:00", "submit_report", county, text="已补充")
     act("E", "11-22 10:00", "approve", SUPERVISOR)
-    act("E", "11-23 10:00", "callback_unsatisfied", SUPERVISOR)
+    act("E", "11-23 10:00", "record_callback", SUPERVISOR, method="sms", result="unsatisfied",
+        reason="资金仍未到账")
 
     register("F", "11-07 09:00", subject_name="城关区某街道干部", subject_kind="person",
              subject_org_code=None)
@@ -129,7 +140,7 @@ def build(engine: Engine) -> November:
     act("K", "11-15 10:00", "transfer", unit="GS-LZ-CG-GOV")
     act("K", "11-17 10:00", "submit_report", county, text="已解决")
     act("K", "11-20 10:00", "approve", SUPERVISOR)
-    act("K", "11-21 10:00", "close", SUPERVISOR)
+    act("K", "11-21 10:00", "close", SUPERVISOR, reason="declined")
 
     register("D", "11-20 09:00")
 

@@ -46,11 +46,13 @@ def first_principles(engine: Engine, period: Period, unit_id: int | None = None)
     resolved = [c for c in dispatched if c.closed_at is not None and c.closed_at < period.end]
     closed = [c for c in cases if _in(c.closed_at, period)]
     late = {e.case_id for e in events if e.action in ("submit_report", "record_result") and e.data["late"]}
-    calls = [cb for cb in callbacks if _in(cb.called_at, period) and cb.case_id in ids]
+    # 满意率 over the callbacks that reached someone (联系不上 is no callback), by policy's scale.
+    calls = [cb for cb in callbacks if _in(cb.called_at, period) and cb.case_id in ids
+             and cb.scale != "unreachable"]
     return {
         "response": len(responded) / len(dispatched),
         "resolution": len(resolved) / len(dispatched),
-        "satisfaction": sum(cb.satisfied for cb in calls) / len(calls),
+        "satisfaction": sum(cb.scale in ("satisfied", "basically_satisfied") for cb in calls) / len(calls),
         "on_time": sum(c.id not in late for c in closed) / len(closed),
     }
 

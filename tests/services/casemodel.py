@@ -22,6 +22,7 @@ from duban.deadlines import due_date
 from duban.errors import (
     ActionNotAllowed,
     AvoidanceViolation,
+    CallbackOwed,
     CaseHeldElsewhere,
     CaseNotFound,
     DubanError,
@@ -43,7 +44,7 @@ from duban.states.definition import DISPOSITION_LADDER, DISPOSITION_STATES, REFE
 ADDS: dict[str, dict[str, int]] = {
     **{a: {"handling_reports": 1} for a in ("submit_report", "report_progress")},
     **{a: {"reviews": 1} for a in ("approve", "send_back")},
-    **{a: {"callbacks": 1} for a in ("callback_satisfied", "callback_unsatisfied")},
+    "record_callback": {"callbacks": 1},
     "object": {"objections": 1},
     "decline": {"declines": 1},
     "request_extension": {"extensions": 1},
@@ -54,8 +55,8 @@ ADDS: dict[str, dict[str, int]] = {
 NOTIFYING = {"step_up", "remind", "copy_notice", "work_reminder", "interview", "public_notice",
              "remind_progress", *load_templates().citizen_notices}
 # Where the handler starts a new handling limit.
-_NEW_HANDLING = {"step_up", "reassign", "send_back", "callback_unsatisfied", "reopen"}
-_CLOSING = {"callback_satisfied", "close"}
+_NEW_HANDLING = {"step_up", "reassign", "send_back", "reopen"}
+_CLOSING = {"close", "close_unreachable"}
 _NO_REFERRAL = {"no_open_referral": True, "handling_continues": False,
                 "referral_awaits_acknowledgement": False, "referral_awaits_outcome": False,
                 "referral_awaits_feedback": False, "feedback_owed": False, "referral_notice_pending": False}
@@ -92,6 +93,7 @@ class ModelCase:
     repeat_count: int = 0
     version: int = 1
     audit_seq: int = 1
+    unreachable: dict[int, int] = field(default_factory=dict)  # 联系不上 attempts by deadline_seq
 
     # The columns compared with the case row, in one place.
     COLUMNS = ("state", "disposition", "unit_id", "record_office_id", "dispatched_at", "closed_at",
@@ -139,8 +141,17 @@ class CaseModel:
     def defined(state: str, action: str) -> list[dict]:
         return [t for t in TRANSITIONS if t["trigger"] == action and state in _sources(t)]
 
-    def guard(self, m: ModelCase, name: str, today: dt.date) -> bool:
+    def guard(self, m: ModelCase, name: str, today: dt.date, fields: dict[str, Any] | None = None) -> bool:
         pending = sum(1 for status, _ in m.extensions if status == "requested")
+        # 回访: the result on the form decides (none when only asking what is allowed).
+        result = (fields or {}).get("result")
+        reached = result not in (None, "unreachable")
+        if name == "result_counts_satisfied":
+            return reached and result in self.policy.callbacks.satisfied_results
+        if name == "result_not_satisfied":
+            return reached and result not in self.policy.callbacks.satisfied_results
+        if name == "unreachable_attempts_reached":
+            return m.unreachable.get(m.deadline_seq, 0) >= self.policy.callbacks.unreachable_after_attempts
         if name == "within_objection_window":
             if m.dispatched_at is None:
                 return False
@@ -163,10 +174,12 @@ class CaseModel:
             return _NO_REFERRAL[name]
         raise AssertionError(f"the model does not know guard {name!r}")
 
-    def fires(self, m: ModelCase, action: str, today: dt.date) -> dict | None:
+    def fires(self, m: ModelCase, action: str, today: dt.date,
+              fields: dict[str, Any] | None = None) -> dict | None:
         """The transition `action` takes now (None: it is not defined here or its guards fail)."""
         for t in self.defined(m.state, action):
-            if all(self.guard(m, c, today) for c in t.get("conditions", [])):
+            if all(self.guard(m, c, today, fields) for c in t.get("conditions", [])) and not any(
+                    self.guard(m, c, today, fields) for c in t.get("unless", [])):
                 return t
         return None
 
@@ -234,7 +247,7 @@ class CaseModel:
             return Refusal(PermissionDenied)
         if not self.may_act_on(actor, m, action):
             return Refusal(CaseHeldElsewhere)  # it sees the case: it is told who holds it
-        transition = self.fires(m, action, today)
+        transition = self.fires(m, action, today, form.fields)
         if transition is None:
             return Refusal(ActionNotAllowed)
         n = copy.deepcopy(m)
@@ -310,7 +323,16 @@ class CaseModel:
             self._limit(n, "review", self.policy.deadlines.review, today)
         elif action == "approve":
             self._limit(n, "callback", self.policy.deadlines.callback, today)
-        if action in ("send_back", "callback_unsatisfied", "reopen"):
+        elif action == "record_callback":
+            return self._callback(n, fields, now)
+        elif action == "close":
+            callbacks = self.policy.callbacks
+            reason = fields.get("reason") or ""
+            if reason and reason not in callbacks.close_reasons:
+                return Refusal(InvalidActionInput, "literal_error")
+            if not reason:  # the model's complainants all give their names
+                return Refusal(CallbackOwed, "callback_owed")
+        if action in ("send_back", "reopen"):
             n.return_count += 1
         if action == "reopen":
             n.closed_at = None
@@ -319,6 +341,21 @@ class CaseModel:
         if action in _CLOSING:
             n.closed_at = now
             self._clear(n)
+        return None
+
+    def _callback(self, n: ModelCase, fields: dict[str, Any], now: dt.datetime) -> Refusal | None:
+        """回访: counted satisfied closes, any other result returns with its reason, 联系不上 waits."""
+        result = fields["result"]
+        if result == "unreachable":
+            n.unreachable[n.deadline_seq] = n.unreachable.get(n.deadline_seq, 0) + 1
+        elif result in self.policy.callbacks.satisfied_results:
+            n.closed_at = now
+            self._clear(n)
+        elif not fields.get("reason"):
+            return Refusal(InvalidActionInput, "missing")
+        else:
+            n.return_count += 1
+            self._handling(n, local_date(now))
         return None
 
     def _chosen_unit(self, n: ModelCase, action: str, code: str | None) -> OrgInfo | Refusal:

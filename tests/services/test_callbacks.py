@@ -52,7 +52,8 @@ def test_every_real_name_complainant_is_called_back(ctx: ServiceContext) -> None
     verified(ctx, title="实名件")
     verified(ctx, title="匿名件", complainant_real_name=False)
     result = sample_callbacks(ctx)
-    assert result.queued == {"callback": 1, "revisit": 0} and result.skipped == 1
+    assert result.queued == {"callback": 1, "revisit": 0} and result.skipped == 0
+    assert result.uncallable == 1  # the anonymous case: never sampled, counted apart
     (task,) = tasks(ctx)
     assert (task.kind, task.reason, task.status) == ("callback", "real_name", "open")
     assert audit(ctx, "queue_callback") == 1
@@ -103,11 +104,12 @@ def test_two_samplers_racing_queue_each_case_once(ctx: ServiceContext) -> None:
 def test_an_unsatisfied_callback_sends_the_case_back_to_the_unit(ctx: ServiceContext) -> None:
     number = verified(ctx)
     sample_callbacks(ctx)
-    case = CaseService(ctx).act(number, "callback_unsatisfied", actor=CLERK,
-                                form={"note": "反映人称工程款仍未支付"})
+    case = CaseService(ctx).act(number, "record_callback", actor=CLERK,
+                                form={"method": "phone", "result": "unsatisfied",
+                                      "reason": "反映人称工程款仍未支付"})
     assert case.state == "returned" and case.deadline_kind == "handling"
     (task,) = tasks(ctx)
-    assert (task.status, task.result) == ("done", "callback_unsatisfied")
+    assert (task.status, task.result) == ("done", "record_callback")
     assert callback_queue(ctx, actor=CLERK) == []
 
 
@@ -115,7 +117,8 @@ def test_closed_cases_are_sampled_again_for_a_revisit(ctx: ServiceContext) -> No
     callbacks_policy(ctx, revisit_ratio=1.0)
     number = verified(ctx)
     sample_callbacks(ctx)
-    CaseService(ctx).act(number, "callback_satisfied", actor=CLERK, form={"note": "满意"})
+    CaseService(ctx).act(number, "record_callback", actor=CLERK,
+                         form={"method": "phone", "result": "satisfied", "note": "满意"})
     advance(ctx, days=89)
     assert sample_callbacks(ctx).queued["revisit"] == 0  # not yet
     advance(ctx, days=2)
@@ -132,7 +135,7 @@ def test_closed_cases_are_sampled_again_for_a_revisit(ctx: ServiceContext) -> No
 def test_a_revisit_that_finds_the_problem_back_reopens_the_case(ctx: ServiceContext) -> None:
     callbacks_policy(ctx, revisit_ratio=1.0)
     number = verified(ctx)
-    CaseService(ctx).act(number, "close", actor=SUPERVISOR)
+    CaseService(ctx).act(number, "close", actor=SUPERVISOR, form={"reason": "declined"})
     advance(ctx, days=91)
     sample_callbacks(ctx)
     case = CaseService(ctx).act(number, "reopen", actor=SUPERVISOR, form={"reason": "问题反弹"})
@@ -144,7 +147,7 @@ def test_a_revisit_that_finds_the_problem_back_reopens_the_case(ctx: ServiceCont
 def test_a_closing_too_old_for_the_window_is_left_alone(ctx: ServiceContext) -> None:
     callbacks_policy(ctx, revisit_ratio=1.0)
     number = verified(ctx)
-    CaseService(ctx).act(number, "close", actor=SUPERVISOR)
+    CaseService(ctx).act(number, "close", actor=SUPERVISOR, form={"reason": "declined"})
     advance(ctx, days=90 + 31)
     assert sample_callbacks(ctx).queued["revisit"] == 0
     assert dt.timedelta(days=121) > dt.timedelta(days=90 + 30)

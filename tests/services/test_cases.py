@@ -203,13 +203,14 @@ def test_the_whole_path_from_intake_to_closing_leaves_a_verified_chain(ctx: Serv
     service.act(number, "send_back", actor=SUPERVISOR, form={"reasons": "未解决"})
     service.act(number, "submit_report", actor=unit, form={"text": "已支付全部欠款"})
     service.act(number, "approve", actor=SUPERVISOR)
-    case = service.act(number, "callback_satisfied", actor=DISPATCHER, form={"note": "满意"})
+    case = service.act(number, "record_callback", actor=DISPATCHER,
+                       form={"method": "phone", "result": "satisfied", "note": "满意"})
     assert case.state == "closed" and case.closed_at is not None and case.deadline_on is None
     with Session(ctx.engine) as session:
         events = session.exec(select(AuditEvent).where(AuditEvent.case_id == case.id)
                                .order_by(AuditEvent.seq)).all()
     assert [e.action for e in events] == ["register", "transfer", "submit_report", "send_back",
-                                          "submit_report", "approve", "callback_satisfied"]
+                                          "submit_report", "approve", "record_callback"]
     assert verify(ctx, case=number).findings == []  # its chain, rows and facts
 
 
@@ -218,7 +219,8 @@ def test_an_unsatisfied_callback_sends_the_case_back_to_the_unit(ctx: ServiceCon
     service = CaseService(ctx)
     service.act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"), form={"text": "好了"})
     service.act(number, "approve", actor=SUPERVISOR)
-    case = service.act(number, "callback_unsatisfied", actor=DISPATCHER, form={"note": "水仍未通"})
+    case = service.act(number, "record_callback", actor=DISPATCHER,
+                       form={"method": "phone", "result": "unsatisfied", "reason": "水仍未通"})
     assert (case.state, case.return_count) == ("returned", 1)
 
 
@@ -227,7 +229,7 @@ def test_a_closed_case_reopens_on_revisit(ctx: ServiceContext) -> None:
     service = CaseService(ctx)
     service.act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"), form={"text": "好了"})
     service.act(number, "approve", actor=SUPERVISOR)
-    service.act(number, "close", actor=SUPERVISOR)
+    service.act(number, "close", actor=SUPERVISOR, form={"reason": "declined"})
     case = service.act(number, "reopen", actor=SUPERVISOR, form={"reason": "回头看发现问题反弹"})
     assert case.state == "returned" and case.closed_at is None and case.deadline_on is not None
 

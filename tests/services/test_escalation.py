@@ -81,7 +81,8 @@ def test_the_engine_s_step_up_to_escalate_moves_the_case_up_as_well(ctx: Service
 
 
 VALUES = {"reasons": "事实不清", "reason": "改派", "unit": "GS-LZ-CG-SWJ", "text": "报告", "days": 5,
-          "note": "说明", "outcome": "talk_inquiry", "decline_reason": "outside_remit"}
+          "note": "说明", "outcome": "talk_inquiry", "decline_reason": "outside_remit",
+          "method": "phone", "result": "satisfied"}
 
 
 def _county_actions(ctx: ServiceContext) -> list[tuple[Actor, str]]:
@@ -139,8 +140,10 @@ def test_extension_callbacks_and_reassignment_are_the_city_s(ctx: ServiceContext
     service.act(number, "submit_report", actor=unit, form={"text": "已办结"})
     service.act(number, "approve", actor=city["supervisor"])
     with pytest.raises(CaseHeldElsewhere):
-        service.act(number, "callback_satisfied", actor=county["clerk"])
-    service.act(number, "callback_satisfied", actor=city["clerk"], form={"note": "满意"})
+        service.act(number, "record_callback", actor=county["clerk"],
+                    form={"method": "phone", "result": "satisfied"})
+    service.act(number, "record_callback", actor=city["clerk"],
+                form={"method": "phone", "result": "satisfied", "note": "满意"})
     assert service.get(number).state == "closed"
 
 
@@ -317,7 +320,8 @@ def test_the_revisit_of_a_case_the_city_took_over_is_the_city_s(ctx: ServiceCont
     number = reported(ctx)
     city = {role: office_actor(ctx, "GS-LZ", role) for role in ("clerk", "supervisor")}
     CaseService(ctx).act(number, "approve", actor=city["supervisor"])
-    CaseService(ctx).act(number, "callback_satisfied", actor=city["clerk"], form={"note": "满意"})
+    CaseService(ctx).act(number, "record_callback", actor=city["clerk"],
+                         form={"method": "phone", "result": "satisfied", "note": "满意"})
     advance(ctx, days=91)
     assert sample_callbacks(ctx).queued["revisit"] == 1
     with pytest.raises(CaseHeldElsewhere):

@@ -36,7 +36,8 @@ def ctx(engine: Engine) -> ServiceContext:
     for number in numbers[:2]:
         service.act(number, "submit_report", actor=unit, form={"text": "报告"})
     service.act(numbers[1], "approve", actor=SUPERVISOR, form={"note": "同意"})
-    service.act(numbers[1], "callback_satisfied", actor=DISPATCHER, form={"note": "满意"})
+    service.act(numbers[1], "record_callback", actor=DISPATCHER,
+                form={"method": "phone", "result": "satisfied", "note": "满意"})
     service.act(numbers[2], "request_extension", actor=unit, form={"days": 10, "reason": "需协调"})
     service.act(numbers[2], "approve_extension", actor=SUPERVISOR, form={"note": "同意延期"})
     return ctx
@@ -230,8 +231,8 @@ def test_the_case_row_s_registered_text_edited_is_named(ctx: ServiceContext) -> 
      "GS-2023-00002: reviews 1 differs from what event 4 (approve) recorded (edited)"),
     ("UPDATE reviews SET reasons = '改' WHERE case_id = 2",
      "GS-2023-00002: reviews 1 differs from what event 4 (approve) recorded (edited)"),
-    ("UPDATE callbacks SET satisfied = NOT satisfied WHERE case_id = 2",
-     "GS-2023-00002: callbacks 1 differs from what event 5 (callback_satisfied) recorded (edited)"),
+    ("UPDATE callbacks SET result = 'unsatisfied' WHERE case_id = 2",
+     "GS-2023-00002: callbacks 1 differs from what event 5 (record_callback) recorded (edited)"),
     ("UPDATE extensions SET days = 30 WHERE case_id = 3",
      "GS-2023-00003: extensions 1 differs from what event 4 (approve_extension) recorded (edited)"),
     ("UPDATE extensions SET status = 'rejected' WHERE case_id = 3",

@@ -60,7 +60,7 @@ def _province_case(ctx: ServiceContext, state: str) -> str:
         service.act(number, "send_back", actor=SUPERVISOR, form={"reasons": "不实"})
         return number
     service.act(number, "approve", actor=SUPERVISOR)
-    service.act(number, "close", actor=SUPERVISOR)
+    service.act(number, "close", actor=SUPERVISOR, form={"reason": "declined"})
     assert state == "closed"
     return number
 

@@ -186,6 +186,16 @@ class CaseLives(RuleBasedStateMachine):
                                          label="decline reason")
             elif name == "note":
                 fields[name] = data.draw(st.sampled_from(["", said]), label="note")
+            elif name == "method":
+                fields[name] = data.draw(st.sampled_from(["phone", "sms", "visit"]), label="method")
+            elif name == "result":
+                fields[name] = data.draw(st.sampled_from(
+                    ["satisfied", "basically_satisfied", "unsatisfied", "unreachable"]), label="result")
+            elif name == "reason" and action == "close":
+                fields[name] = data.draw(st.sampled_from(["", "declined", "no_contact", "busy"]),
+                                         label="close reason")
+            elif name == "reason" and action == "record_callback":
+                fields[name] = data.draw(st.sampled_from(["", said]), label="callback reason")
             else:
                 fields[name] = said
         if fair or data.draw(st.integers(0, 3), label="form kind") > 0:

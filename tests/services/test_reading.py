@@ -35,7 +35,7 @@ SUMMARY_REDACTED = "（保密）（电话（保密））称尾款未付，100%_�
 
 # Every raw text and identity column: a reader without the right never names one in a statement.
 RAW = {"cases": ("title", "summary"), "repeat_contacts": ("title",), "handling_reports": ("text",),
-       "reviews": ("reasons",), "callbacks": ("note",), "extensions": ("reason",),
+       "reviews": ("reasons",), "callbacks": ("note", "reason"), "extensions": ("reason",),
        "objections": ("reason",), "interviews": ("note",), "audit_events": ("reason",),
        "pressure_proposals": ("reason",),
        "complainants": ("name", "phone", "address")}

@@ -77,8 +77,9 @@ def test_every_handler_that_stores_text_stores_its_redacted_twin(ctx: ServiceCon
     service.act(number, "send_back", actor=SUPERVISOR, form={"reasons": "未回复老李的诉求"})
     service.act(number, "submit_report", actor=unit, form={"text": "已答复李师傅"})
     service.act(number, "approve", actor=SUPERVISOR, form={"note": "李建国诉求已解决"})
-    service.act(number, "callback_unsatisfied", actor=CLERK,
-                form={"note": "李建国称仍未付款，电话0931-8888888"})
+    service.act(number, "record_callback", actor=CLERK,
+                form={"method": "phone", "result": "unsatisfied",
+                      "reason": "李建国称仍未付款，电话0931-8888888", "note": "李师傅要求再核实"})
 
     assert [e.reason_redacted for e in _rows(ctx, Extension, number)] == [
         f"需联系{MASK}（电话{MASK}）住{MASK}"]
@@ -86,7 +87,8 @@ def test_every_handler_that_stores_text_stores_its_redacted_twin(ctx: ServiceCon
                                                                             f"已答复{MASK}"]
     assert [r.reasons_redacted for r in _rows(ctx, Review, number)] == [f"未回复{MASK}的诉求",
                                                                        f"{MASK}诉求已解决"]
-    assert [c.note_redacted for c in _rows(ctx, Callback, number)] == [f"{MASK}称仍未付款，电话{MASK}"]
+    assert [(c.reason_redacted, c.note_redacted) for c in _rows(ctx, Callback, number)] == [
+        (f"{MASK}称仍未付款，电话{MASK}", f"{MASK}要求再核实")]
     reasons = {e.action: e.reason_redacted for e in _rows(ctx, AuditEvent, number) if e.reason}
     assert reasons["approve_extension"] == f"同意，{MASK}已知悉"
     assert reasons["send_back"] == f"未回复{MASK}的诉求"

@@ -19,8 +19,8 @@ from tests.factories import CLERK, DISPATCHER, complaint
 
 
 @contextmanager
-def signed_in(browser: Any, site: str, username: str) -> Iterator[Page]:
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+def signed_in(browser: Any, site: str, username: str, *, width: int = 1280) -> Iterator[Page]:
+    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 900})
     page = context.new_page()
     try:
         page.goto(f"{site}/login")
@@ -117,10 +117,10 @@ def test_a_case_goes_from_intake_to_closed_through_the_pages(browser: Any, site:
         page.locator("#review").get_by_role("link", name=number).click()
         do_action(page, "approve", note="材料齐全，问题已解决")
         expect(page.locator("#state")).to_have_text("审核通过待回访")
-        do_action(page, "callback_satisfied", note="电话回访，反映人表示满意")
+        do_action(page, "record_callback", method="phone", result="satisfied", note="反映人表示满意")
         expect(page.locator("#state")).to_have_text("已办结")
         expect(page.locator("#timeline tbody tr")).to_have_count(7)
-        expect(page.locator("#timeline")).to_contain_text("回访满意，办结")
+        expect(page.locator("#timeline")).to_contain_text("登记回访（电话·满意）")
         page.screenshot(path=shots / "6-closed.png", full_page=True)
 
 

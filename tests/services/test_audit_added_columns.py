@@ -1,4 +1,4 @@
-"""A column added to a covered table after rows were written (audit.toml `late`): the digests
+"""A column added to a covered table after rows were written (audit.toml `added`): the digests
 recorded before it existed still verify, and a value filled in later is still an edit found."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from tests.factories import registered, world
 ROW = {"name": "王某", "phone": "13912345678", "address": "", "real_name": True, "consent_disclose": False}
 
 
-def test_an_empty_late_column_hashes_as_before_it_existed() -> None:
+def test_an_empty_added_column_hashes_as_before_it_existed() -> None:
     complainants = covered_tables()["complainants"]
     before = complainants.__class__(complainants.table, complainants.case_column, complainants.key,
                                     tuple(c for c in complainants.columns if c != "email"),
