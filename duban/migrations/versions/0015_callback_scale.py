@@ -20,7 +20,7 @@ import sqlmodel
 from alembic import op
 
 revision = '0015'
-down_revision = '0011'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
