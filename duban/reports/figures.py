@@ -57,8 +57,10 @@ RF = REFERRALS.c
 C, E, CB, HR, O, S = CASES.c, EVENTS.c, CALLBACKS.c, REPORTS.c, ORGS.c, SUBJECTS.c  # noqa: E741
 
 DISPOSITIONS = tuple(DISPOSITION_STATES)  # transfer, supervise, key_supervise, escalate, refer
-# A unit has answered when it reports, objects or asks for more time (the commission: its result).
-RESPONSE_ACTIONS = ("report_progress", "submit_report", "object", "request_extension", "record_result")
+# A unit has answered when it signs for the case, reports, asks to hand it back (退单; "object"
+# before migration 0012) or asks for more time (the commission: its result).
+RESPONSE_ACTIONS = ("sign_for", "report_progress", "submit_report", "request_return", "object",
+                    "request_extension", "record_result")
 # Reports whose audit event says whether the handling limit was kept (services/handlers._report).
 LIMIT_REPORTS = ("submit_report", "record_result")
 
@@ -70,7 +72,7 @@ EVENT_FIGURES: dict[str, tuple[str, ...]] = {
     "extension_requests": ("request_extension",),
     "extensions_approved": ("approve_extension",),
     "extensions_rejected": ("reject_extension",),
-    "objections": ("object",),
+    "objections": ("accept_return", "object"),  # 退单 that took effect (before 0012: on the unit's word)
     "escalations": ("escalate",),
     "step_ups": ("step_up",),
     "refers": ("refer",),
