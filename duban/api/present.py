@@ -40,13 +40,24 @@ class FieldSpec:
         return out
 
 
-# Fields whose value is one key of a label table (the commission's outcome: policy [referral.outcomes]).
-_CHOICES = {"outcome": "referral_outcomes"}
+# Fields whose value is one key of a label table (the commission's outcome: policy [referral.outcomes];
+# a final report's 是否属实).
+_CHOICES = {"outcome": "referral_outcomes", "finding": "findings"}
+
+
+def _policy_required(action: str) -> frozenset[str]:
+    """Fields a form leaves optional that the policy requires (a final report's parts)."""
+    if action != "submit_report":
+        return frozenset()
+    from duban.config.policy import get_policy
+
+    return frozenset(get_policy().handling_report.required)
 
 
 def form_fields(labels: Labels, action: str) -> list[FieldSpec]:
     """The fields of an action's form, from its pydantic model."""
     out = []
+    by_policy = _policy_required(action)
     for name, info in FORMS[action].model_fields.items():
         bounds = {key: getattr(item, key) for item in info.metadata
                   for kind, key in _BOUNDS.items() if isinstance(item, kind)}
@@ -63,7 +74,7 @@ def form_fields(labels: Labels, action: str) -> list[FieldSpec]:
             kind = "integer"
         else:
             kind = "textarea" if bounds.get("max_length", 0) > _LONG_TEXT else "text"
-        required = info.is_required() or bounds.get("min_length", 0) > 0
+        required = info.is_required() or bounds.get("min_length", 0) > 0 or name in by_policy
         out.append(FieldSpec(name=name, label=labels.fields.get(name, name), type=kind, required=required,
                              max_length=bounds.get("max_length"), minimum=bounds.get("ge"),
                              maximum=bounds.get("le"), choices=choices))
