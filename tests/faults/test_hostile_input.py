@@ -15,7 +15,7 @@ import pytest
 from duban.services import CaseService
 from duban.services.forms import FORMS
 from tests.appworld import PASSWORD, AppWorld
-from tests.factories import SUPERVISOR, transferred, unit_actor
+from tests.factories import REPORTED, SUPERVISOR, transferred, unit_actor
 from tests.faults import figures
 
 GOOD = {"office_code": "GS", "title": "某小区供水管网老化经常停水", "complainant_name": "张三"}
@@ -25,7 +25,7 @@ GOOD = {"office_code": "GS", "title": "某小区供水管网老化经常停水",
 def closed(aw: AppWorld) -> str:
     number = transferred(aw.ctx, subject_org_code=None)
     unit = unit_actor(aw.ctx, "GS-LZ-CG-GOV")
-    CaseService(aw.ctx).act(number, "submit_report", actor=unit, form={"text": "好"})
+    CaseService(aw.ctx).act(number, "submit_report", actor=unit, form={**REPORTED, "text": "好"})
     CaseService(aw.ctx).act(number, "approve", actor=SUPERVISOR)
     CaseService(aw.ctx).act(number, "close", actor=SUPERVISOR)
     return number

@@ -26,7 +26,17 @@ from duban.services.proposals import (
     record_interview_held,
 )
 from duban.services.sweeps import run_deadline_sweep
-from tests.factories import CLERK, DISPATCHER, LEADER, SUPERVISOR, org_id, transferred, unit_actor, world
+from tests.factories import (
+    CLERK,
+    DISPATCHER,
+    LEADER,
+    REPORTED,
+    SUPERVISOR,
+    org_id,
+    transferred,
+    unit_actor,
+    world,
+)
 
 
 @pytest.fixture
@@ -236,7 +246,7 @@ def test_a_proposal_the_case_has_outgrown_stays_open_when_confirming_fails(ctx: 
     number = transferred(ctx)
     sweep_until(ctx, "2023-03-22")
     CaseService(ctx).act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
-                         form={"text": "已办结"})
+                         form={**REPORTED, "text": "已办结"})
     proposal = proposal_of(ctx, "interview")
     with pytest.raises(ActionNotAllowed):
         decide(ctx, proposal.id or 0, actor=SUPERVISOR, decision="confirm")
