@@ -245,3 +245,32 @@ def test_a_case_referred_before_0008_is_scoped_as_a_referral_and_closed_by_its_c
                                   form={"outcome": "talk_inquiry", "text": "谈话提醒"})
     assert closed.state == "closed"
     assert commission_id in (org_id(ctx, "GS-JW"), org_id(ctx, "GS-LZ-JW"))
+
+
+def test_objections_from_before_0012_read_as_returns_the_office_accepted(empty_engine: Engine) -> None:
+    """A 退单 took effect on the unit's word before 0012: such a row becomes an accepted request,
+    decided by nobody, and a report of then has no structured part."""
+    upgrade(empty_engine)
+    _complaint_with_a_named_note(empty_engine)
+    with empty_engine.begin() as conn:
+        case_id, unit_id = conn.execute(text("SELECT id, unit_id FROM cases")).one()
+        conn.execute(text(
+            "INSERT INTO objections (case_id, unit_id, reason, reason_redacted, objected_at, status, "
+            "decision_note, decision_note_redacted) VALUES (:c, :u, '不属本单位职责', '不属本单位职责', "
+            "CURRENT_TIMESTAMP, 'requested', '', '')"), {"c": case_id, "u": unit_id})
+        conn.execute(text(
+            "INSERT INTO handling_reports (case_id, unit_id, kind, text, text_redacted, submitted_by, "
+            "submitted_at, actions_taken, actions_taken_redacted, rectification, rectification_redacted, "
+            "accountability, accountability_redacted) VALUES (:c, :u, 'final', '已办结', '已办结', '甲', "
+            "CURRENT_TIMESTAMP, '', '', '', '', '', '')"), {"c": case_id, "u": unit_id})
+    _as_if_written_at(empty_engine, "0011")
+    with empty_engine.connect() as conn:
+        assert "status" not in {c["name"] for c in inspect(conn).get_columns("objections")}
+    upgrade(empty_engine)
+    with empty_engine.connect() as conn:
+        assert conn.execute(text("SELECT status, decided_by, decided_at, decision_note FROM objections")
+                            ).one() == ("accepted", None, None, "")
+        assert conn.execute(text("SELECT finding, actions_taken, rectification, accountability "
+                                 "FROM handling_reports")).one() == (None, "", "", "")
+        assert conn.execute(text("SELECT signed_at, signed_by, sign_due_on FROM cases")).one() == (
+            None, None, None)

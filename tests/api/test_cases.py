@@ -231,7 +231,8 @@ def test_the_actions_route_lists_what_may_be_done_now_with_form_fields(
         {"name": "finding", "label": "是否属实", "type": "choice", "required": True, "max_length": None,
          "minimum": None, "maximum": None, "choices": [["true", "属实"], ["partly_true", "部分属实"],
                                                        ["untrue", "不属实"]]},
-        {"name": "actions_taken", "label": "办理措施（做了什么）", "type": "textarea", "required": True, **text},
+        {"name": "actions_taken", "label": "办理措施（做了什么）", "type": "textarea", "required": True,
+         **text},
         {"name": "rectification", "label": "整改措施", "type": "textarea", "required": False, **text},
         {"name": "accountability", "label": "问责情况", "type": "textarea", "required": False, **text}]
     assert client.get(f"/api/cases/{number}/actions", headers=aw.auth("leader")).json() == []

@@ -200,7 +200,8 @@ def test_dates_out_of_range_are_refused_naming_the_field(aw: AppWorld, client: h
 
 def test_no_action_touches_a_closed_case(aw: AppWorld, client: httpx.Client, closed: str) -> None:
     samples = {"unit": "GS-LZ-CG-SWJ", "note": "说明", "reason": "理由", "reasons": "理由", "days": 3,
-               "text": "办理情况", "outcome": "talk_inquiry", "handling_continues": False}
+               "text": "办理情况", "outcome": "talk_inquiry", "handling_continues": False, "finding": "true",
+               "actions_taken": "办理措施", "rectification": "整改措施", "accountability": "问责情况"}
     before = aw.snapshot()
     roles = aw.ctx.policy.roles
     for action, form in FORMS.items():

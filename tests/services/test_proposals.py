@@ -41,7 +41,11 @@ from tests.factories import (
 
 @pytest.fixture
 def ctx(engine: Engine) -> ServiceContext:
-    return world(engine, start="2023-03-01 10:00")
+    """The ladder's world: its units never sign for their cases, so 签收 reminders are off here."""
+    ctx = world(engine, start="2023-03-01 10:00")
+    ctx.policy = ctx.policy.model_copy(deep=True)
+    ctx.policy.sign_for.remind_after_workdays = []
+    return ctx
 
 
 def at(ctx: ServiceContext, when: str) -> None:

@@ -98,7 +98,8 @@ def test_a_return_request_and_its_decision_store_their_texts_redacted(ctx: Servi
     number = transferred(ctx, **WHO)
     CaseService(ctx).act(number, "request_return", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
                          form={"reason": "李建国反映的不是本单位职责"})
-    CaseService(ctx).act(number, "reject_return", actor=DISPATCHER, form={"reason": "李师傅所反映的正属你单位职责"})
+    CaseService(ctx).act(number, "reject_return", actor=DISPATCHER,
+                         form={"reason": "李师傅所反映的正属你单位职责"})
     [row] = _rows(ctx, Objection, number)
     assert (row.reason_redacted, row.decision_note_redacted) == (
         f"{MASK}反映的不是本单位职责", f"{MASK}所反映的正属你单位职责")

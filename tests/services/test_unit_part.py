@@ -170,7 +170,8 @@ def test_a_rejected_return_keeps_the_case_with_the_unit_and_needs_a_reason(ctx: 
     CaseService(ctx).act(number, "request_return", actor=unit, form={"reason": "补充：该小区不在本辖区"})
     back = CaseService(ctx).act(number, "accept_return", actor=DISPATCHER)
     assert [r.status for r in returns(ctx, number)] == ["rejected", "accepted"]
-    assert (back.state, back.unit_id, back.disposition, back.deadline_kind) == ("received", None, None, "triage")
+    assert (back.state, back.unit_id, back.disposition, back.deadline_kind) == (
+        "received", None, None, "triage")
 
 
 def test_an_accepted_return_is_marked_with_its_reason_and_counted(ctx: ServiceContext) -> None:
@@ -182,7 +183,8 @@ def test_an_accepted_return_is_marked_with_its_reason_and_counted(ctx: ServiceCo
     assert (back.signed_at, back.sign_due_on) == (None, None)
     shown = case_detail(ctx, number, actor=DISPATCHER)
     [row] = shown["returns"]
-    assert (row["status"], row["reason"], row["decision_note"]) == ("accepted", "该事项属于水务部门职责", "同意，改派")
+    assert (row["status"], row["reason"], row["decision_note"]) == (
+        "accepted", "该事项属于水务部门职责", "同意，改派")
     with Session(ctx.engine) as session:
         actions = session.scalars(select(AuditEvent.action).where(AuditEvent.case_id == back.id)
                                   .order_by(AuditEvent.seq)).all()
@@ -234,7 +236,8 @@ def test_a_final_report_states_its_finding_and_what_was_done(ctx: ServiceContext
         "rectification": "建立欠款台账，按月清偿", "accountability": "对经办人诫勉谈话"})
     shown = case_detail(ctx, number, actor=SUPERVISOR)
     [report] = shown["reports"]
-    assert {k: report[k] for k in ("kind", "finding", "actions_taken", "rectification", "accountability")} == {
+    parts = ("kind", "finding", "actions_taken", "rectification", "accountability")
+    assert {k: report[k] for k in parts} == {
         "kind": "final", "finding": "partly_true", "actions_taken": "约谈住建局，督促付款",
         "rectification": "建立欠款台账，按月清偿", "accountability": "对经办人诫勉谈话"}
     with Session(ctx.engine) as session:
