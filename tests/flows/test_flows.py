@@ -30,6 +30,8 @@ def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[st
     from duban.services import CaseService
 
     service = CaseService(ctx)
+    for number in numbers:  # signed for (签收): the reminders due are the ladder's only
+        service.act(number, "sign_for", actor=unit_actor(ctx, "GS-LZ-CG-GOV"))
     service.act(numbers[0], "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
                 form={**REPORTED, "text": "办结"})
     service.act(numbers[0], "approve", actor=SUPERVISOR)
