@@ -44,6 +44,9 @@ from duban.services.auditrows import covered_tables, row_digest
 from duban.services.orgs import install_orgs
 from tests.factories import ORGS, complaint
 
+# A final report states 是否属实 and what was done (policy [handling_report]).
+REPORTED = {"finding": "true", "actions_taken": "已核实并处理"}
+
 ROOT = Path(__file__).resolve().parents[1]
 DISPATCHER = Actor("bench", "dispatcher")
 SUPERVISOR = Actor("bench", "supervisor")
@@ -197,8 +200,9 @@ def _cycle(ctx: ServiceContext, n_actions: int) -> float:
         unit_id = conn.execute(select(Org.id).where(Org.code == "GS-LZ-CG-GOV")).scalar_one()
     unit = Actor("bench-unit", "unit", unit_id)
     cycle = [("transfer", DISPATCHER, {"unit": "GS-LZ-CG-GOV"}),
-             ("submit_report", unit, {"text": "办理报告"}),
-             ("send_back", SUPERVISOR, {"reasons": "事实不清"}), ("submit_report", unit, {"text": "再报"}),
+             ("submit_report", unit, {**REPORTED, "text": "办理报告"}),
+             ("send_back", SUPERVISOR, {"reasons": "事实不清"}),
+             ("submit_report", unit, {**REPORTED, "text": "再报"}),
              ("approve", SUPERVISOR, {}), ("close", SUPERVISOR, {"reason": "declined"})]
     n_cases = max(1, n_actions // (len(cycle) + 1))
     start = time.perf_counter()

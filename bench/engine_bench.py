@@ -36,6 +36,9 @@ from duban.services.recompute import apply_moved, find_moved
 from duban.workcal import load_calendar_book
 from tests.factories import ORGS, complaint
 
+# A final report states 是否属实 and what was done (policy [handling_report]).
+REPORTED = {"finding": "true", "actions_taken": "已核实并处理"}
+
 DISPATCHER = Actor("bench", "dispatcher")
 SUPERVISOR = Actor("bench", "supervisor")
 
@@ -51,8 +54,9 @@ def transitions(ctx: ServiceContext, n_actions: int) -> None:
         unit_id = session.exec(select(Org.id).where(Org.code == "GS-LZ-CG-GOV")).one()
     unit = Actor("bench-unit", "unit", unit_id)
     cycle = [("transfer", DISPATCHER, {"unit": "GS-LZ-CG-GOV"}),
-             ("submit_report", unit, {"text": "办理报告"}),
-             ("send_back", SUPERVISOR, {"reasons": "事实不清"}), ("submit_report", unit, {"text": "再报"}),
+             ("submit_report", unit, {**REPORTED, "text": "办理报告"}),
+             ("send_back", SUPERVISOR, {"reasons": "事实不清"}),
+             ("submit_report", unit, {**REPORTED, "text": "再报"}),
              ("approve", SUPERVISOR, {}), ("close", SUPERVISOR, {"reason": "declined"})]
     n_cases = n_actions // (len(cycle) + 1)
     start = time.perf_counter()

@@ -56,9 +56,11 @@ ENGINES = ("duban", "spiff-held", "spiff-reload")
 # (send_back / approve); in the BPMN it is one user task whose `approved` drives the gateway.
 DUBAN_PATH: list[tuple[str, str, dict[str, Any]]] = [
     ("transfer", "dispatcher", {"unit": UNIT}),
-    ("submit_report", "unit", {"text": "已约谈城关区住建局，制定分期付款计划。"}),
+    ("submit_report", "unit", {"finding": "true", "actions_taken": "约谈城关区住建局",
+                               "text": "已约谈城关区住建局，制定分期付款计划。"}),
     ("send_back", "supervisor", {"reasons": "事实不清，未附付款凭证"}),
-    ("submit_report", "unit", {"text": "补充付款凭证，首期款已支付。"}),
+    ("submit_report", "unit", {"finding": "true", "actions_taken": "首期款已支付",
+                               "text": "补充付款凭证，首期款已支付。"}),
     ("approve", "supervisor", {}),
     ("close", "supervisor", {"reason": "declined"}),
 ]

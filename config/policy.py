@@ -43,6 +43,8 @@ class Deadlines(BaseModel):
     progress: Limit
     objection: Limit
     handling: dict[str, HandlingLimits]
+    # 签收: how long a unit has to sign for a case handed to it (a reminder when late).
+    sign_for: Limit = Field(default_factory=lambda: Limit(days=1))
 
 
 class Extension(BaseModel):
@@ -66,6 +68,24 @@ class Intake(BaseModel):
 
     decline_reasons: dict[str, DeclineReason] = Field(default_factory=dict)
     source: str = ""
+
+
+FINDINGS = ("true", "partly_true", "untrue")  # 是否属实: 属实, 部分属实, 不属实
+REPORT_PARTS = ("finding", "actions_taken", "rectification", "accountability")
+
+
+class HandlingReportPolicy(BaseModel):
+    """What a final handling report must state besides its text (progress reports: the text only)."""
+
+    required: list[str] = Field(default_factory=lambda: ["finding", "actions_taken"])
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _known(self) -> HandlingReportPolicy:
+        unknown = [name for name in self.required if name not in REPORT_PARTS]
+        if unknown:
+            raise ValueError(f"unknown report parts {unknown}; known: {', '.join(REPORT_PARTS)}")
+        return self
 
 
 class Priorities(BaseModel):
@@ -151,6 +171,19 @@ class Ladder(BaseModel):
             raise ValueError("list the steps in the order they fire (after_workdays not decreasing)")
         if len({s.action for s in self.steps}) != len(self.steps):
             raise ValueError("each action may appear once")
+        return self
+
+
+class SignFor(BaseModel):
+    """签收 reminders: on these working days after the day a unit had to sign by (none: never)."""
+
+    remind_after_workdays: list[int] = Field(default_factory=lambda: [1])
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _late_only(self) -> SignFor:
+        if any(after < 1 for after in self.remind_after_workdays):
+            raise ValueError("a reminder goes out once signing is late: remind_after_workdays >= 1")
         return self
 
 
@@ -328,6 +361,8 @@ class Policy(BaseModel):
     privacy: Privacy = Field(default_factory=Privacy)
     referral: Referral = Field(default_factory=Referral)
     intake: Intake = Field(default_factory=Intake)
+    handling_report: HandlingReportPolicy = Field(default_factory=HandlingReportPolicy)
+    sign_for: SignFor = Field(default_factory=SignFor)
 
     def handling_limit(self, disposition: str, priority: str) -> Limit:
         return self.deadlines.handling[disposition].for_priority(priority)
@@ -355,6 +390,8 @@ class Labels(BaseModel):
     callback_methods: dict[str, str] = Field(default_factory=dict)
     callback_results: dict[str, str] = Field(default_factory=dict)
     close_reasons: dict[str, str] = Field(default_factory=dict)
+    findings: dict[str, str] = Field(default_factory=dict)  # 是否属实 (HandlingReport.finding)
+    returns: dict[str, str] = Field(default_factory=dict)  # 退单申请's status
     # Reports, rates and ledgers (duban.reports, duban.importer); empty when a file predates them.
     report: dict[str, str] = Field(default_factory=dict)
     rates: dict[str, str] = Field(default_factory=dict)

@@ -135,6 +135,12 @@ class Case(CaseBase, table=True):
     referred_to_id: int | None = Field(default=None, index=True)
     referred_from_id: int | None = None
     notice_due_on: dt.date | None = None
+    # 签收: the unit handling the case acknowledged it (when, who). Every handover to a new unit
+    # clears both and sets sign_due_on, the day the unit must have signed by (policy
+    # [deadlines.sign_for]); signing clears it. A late unit is reminded once per handover.
+    signed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    signed_by: str | None = Field(default=None, max_length=80)
+    sign_due_on: dt.date | None = None
 
     return_count: int = 0
     repeat_count: int = 0

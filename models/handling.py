@@ -1,13 +1,17 @@
-"""What happens to a case while it is handled: reports, reviews, callbacks, extensions, objections."""
+"""What happens to a case while it is handled: reports, reviews, callbacks, extensions, return requests."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Column, Text
+from sqlalchemy import Column, Index, String, Text
 from sqlmodel import Field, SQLModel
 
 from duban.models.base import UTCDateTime, redacted_column
+
+
+def _text() -> Column[str]:
+    return Column(Text, nullable=False, default="", server_default="")
 
 
 class HandlingReport(SQLModel, table=True):
@@ -21,6 +25,16 @@ class HandlingReport(SQLModel, table=True):
     kind: str = Field(default="final", max_length=24)  # final | progress | commission_result
     text: str = Field(sa_column=Column(Text, nullable=False))
     text_redacted: str = Field(default="", sa_column=redacted_column())
+    # The structured part of a final report (policy [handling_report]): 是否属实 (true |
+    # partly_true | untrue), what was done, 整改措施 and 问责情况; empty on progress reports and
+    # on reports from before migration 0012.
+    finding: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+    actions_taken: str = Field(default="", sa_column=_text())
+    actions_taken_redacted: str = Field(default="", sa_column=redacted_column())
+    rectification: str = Field(default="", sa_column=_text())
+    rectification_redacted: str = Field(default="", sa_column=redacted_column())
+    accountability: str = Field(default="", sa_column=_text())
+    accountability_redacted: str = Field(default="", sa_column=redacted_column())
     submitted_by: str = Field(max_length=80)
     submitted_at: dt.datetime = Field(sa_type=UTCDateTime)
 
@@ -119,13 +133,26 @@ class Decline(SQLModel, table=True):
 
 
 class Objection(SQLModel, table=True):
-    """退单: a unit says the case is not its business; the case goes back to triage."""
+    """退单申请: a unit says the case is not its business and asks to hand it back; the office's
+    dispatcher accepts (the case goes back to triage) or rejects it (the unit keeps it).
+
+    Rows from before migration 0012 took effect at once: they read as accepted, undecided by
+    anyone. One request per case may be pending ("requested") at a time.
+    """
 
     __tablename__ = "objections"
+    __table_args__ = (Index("ix_objections_status", "status"),)  # the dispatchers' queue
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="cases.id", index=True)
     unit_id: int = Field(foreign_key="orgs.id")
     reason: str = Field(sa_column=Column(Text, nullable=False))
     reason_redacted: str = Field(default="", sa_column=redacted_column())
-    objected_at: dt.datetime = Field(sa_type=UTCDateTime)
+    objected_at: dt.datetime = Field(sa_type=UTCDateTime)  # when the unit asked
+    # requested | accepted | rejected | lapsed (the unit changed, or it reported, before a decision)
+    status: str = Field(default="requested", sa_column=Column(String(16), nullable=False,
+                                                              default="requested", server_default="accepted"))
+    decided_by: str | None = Field(default=None, max_length=80)
+    decided_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decision_note: str = Field(default="", sa_column=_text())
+    decision_note_redacted: str = Field(default="", sa_column=redacted_column())

@@ -6,6 +6,8 @@ disposition state ──submit_report──▶ reported ──approve──▶ v
 verified ──record_callback (not satisfied, by policy)──▶ returned; 联系不上 attempts keep it verified,
     and after policy's number of them close_unreachable closes it as unreachable
 reported ──send_back──▶ returned ──submit_report──▶ reported  (and so on until it is solved)
+disposition state ──sign_for──▶ (signed, the state stays); ──request_return──▶ (asked, it stays)
+    ──accept_return──▶ received, or ──reject_return──▶ (the unit keeps it)
 received, a handling state or reported ──refer──▶ referred (the unit stops), or the state stays
     (the unit goes on, the referral runs beside it); the commission then acknowledges, records
     its outcome and gives the reporter the result (docs/states.md).
@@ -52,6 +54,9 @@ FINAL_STATES = [S.CLOSED]
 FINISHED_STATES = [S.CLOSED, S.NOT_ACCEPTED]
 OPEN_STATES = [s for s in S if s not in FINISHED_STATES]
 _ACTIVE_DISPOSITIONS = [S.TRANSFERRED, S.SUPERVISED, S.KEY_SUPERVISED]
+# Where a unit may ask to hand a case back (退单) and the dispatcher decides it.
+RETURN_STATES = _ACTIVE_DISPOSITIONS
+RETURN_ACTIONS = ("request_return", "accept_return", "reject_return")
 
 # Where a referral (移交纪检监察机关) may start, and where its own steps run beside the case when
 # the unit's handling continues: every state but received (a referral needs a case that was
@@ -99,12 +104,16 @@ TRANSITIONS: list[dict] = [
     {"trigger": "step_up", "source": S.TRANSFERRED, "dest": S.SUPERVISED},
     {"trigger": "step_up", "source": S.SUPERVISED, "dest": S.KEY_SUPERVISED},
     {"trigger": "step_up", "source": S.KEY_SUPERVISED, "dest": S.ESCALATED},
-    {
-        "trigger": "object",
-        "source": _ACTIVE_DISPOSITIONS,
-        "dest": S.RECEIVED,
-        "conditions": ["within_objection_window"],
-    },
+    # 签收 by the unit a case was handed to (and the engine's reminder when it is late).
+    {"trigger": "sign_for", "source": HANDLING_STATES, "dest": None, "conditions": ["awaits_signing"]},
+    {"trigger": "remind_sign_for", "source": HANDLING_STATES, "dest": None, "conditions": ["awaits_signing"]},
+    # 退单: the unit asks, within the objection window, one request at a time; the case stays with
+    # it and its clock runs until the dispatcher accepts (back to triage) or rejects it.
+    {"trigger": "request_return", "source": RETURN_STATES, "dest": None,
+     "conditions": ["within_objection_window", "no_pending_return"]},
+    {"trigger": "accept_return", "source": RETURN_STATES, "dest": S.RECEIVED,
+     "conditions": ["has_pending_return"]},
+    {"trigger": "reject_return", "source": RETURN_STATES, "dest": None, "conditions": ["has_pending_return"]},
     {
         "trigger": "request_extension",
         "source": HANDLING_STATES,

@@ -8,8 +8,8 @@ HEADER = """# The case state machine
 
 Generated from `states/definition.py` by `python -m duban.states.docs > docs/states.md`;
 `tests/states/test_docs.py` fails when this file and the definition drift apart.
-Self-loops are actions that keep the state (extensions, reassignment, progress reports, the
-escalation ladder's notices): they are audited like every other action.
+Self-loops are actions that keep the state (签收, 退单 requests and their rejection, extensions,
+reassignment, progress reports, the escalation ladder's notices): they are audited like every other action.
 `duban states diagram --format svg` draws the same machine with Graphviz.
 
 ## 移交纪检监察机关 (refer): a path of its own
@@ -63,6 +63,26 @@ escalation ladder's notices): they are audited like every other action.
 - `close` without a callback: a real-name case needs a reason from `[callbacks] close_reasons`;
   without one it is refused with `CallbackOwed`, which names the three ways out. An anonymous
   case closes with no reason: nobody can be called (it is never sampled for a callback either).
+
+## The unit's part: 签收, 退单, the handling report
+
+- `sign_for` (签收): every handover to a new unit (dispatch, reassignment, 提级直办 to an office
+  above, a new dispatch after an accepted 退单) clears `cases.signed_at` / `signed_by` and sets
+  `sign_due_on` from policy `[deadlines.sign_for]`; the unit signs once (a self-loop) and the
+  case shows 已签收 with when and who. An office handling a case itself signs for nothing.
+  Unsigned past its day, the sweep fires `remind_sign_for` to the unit once per handover
+  (a `PressureStep` of episode `s<due day>`), mail through the outbox. Lists filter 待签收.
+- 退单 is a request: `request_return` (the unit, within `[deadlines.objection]` of dispatch, a
+  reason required, one pending at a time) keeps the case with the unit, its clock running. The
+  dispatcher of the office holding the case decides: `accept_return` sends it back to `received`
+  (no unit, triage limit, the request marked accepted with the unit's reason, counted as 退单 in
+  the reports), `reject_return` (a reason required) leaves it with the unit. A request the case
+  moves past (reassigned, escalated, referred, or the unit reports) lapses. Requests live in
+  `objections` (rows from before migration 0012 took effect at once and read as accepted).
+- `submit_report` states 是否属实 (`finding`: true 属实 | partly_true 部分属实 | untrue 不属实),
+  what was done (`actions_taken`), 整改措施 (`rectification`) and 问责情况 (`accountability`)
+  besides its text; policy `[handling_report] required` names the parts a final report must
+  fill in. Each text has its redacted twin. Progress reports stay free text.
 
 ```mermaid
 """

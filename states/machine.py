@@ -19,6 +19,7 @@ class GuardContext(Protocol):
     """What guards need to know beyond the row: today, the calendar and the policy."""
 
     def objection_window_open(self, case: Any) -> bool: ...
+    def pending_return(self, case: Any) -> bool: ...
     def extension_allowed(self, case: Any) -> bool: ...
     def pending_extension(self, case: Any) -> bool: ...
     def referral_stage(self, case: Any) -> str | None: ...
@@ -44,6 +45,17 @@ class CaseAdapter:
     # Guards, named in TRANSITIONS.
     def within_objection_window(self, **_: Any) -> bool:
         return self.ctx.objection_window_open(self.case)
+
+    def has_pending_return(self, **_: Any) -> bool:
+        return self.ctx.pending_return(self.case)
+
+    def no_pending_return(self, **_: Any) -> bool:
+        return not self.ctx.pending_return(self.case)
+
+    def awaits_signing(self, **_: Any) -> bool:
+        # Set on every handover to a unit (not to an office handling the case itself), cleared
+        # when the unit signs.
+        return self.case.sign_due_on is not None
 
     def can_request_extension(self, **_: Any) -> bool:
         return self.ctx.extension_allowed(self.case)

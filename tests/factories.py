@@ -61,6 +61,8 @@ CLERK = Actor("受理员甲", "clerk")
 DISPATCHER = Actor("分流员乙", "dispatcher")
 SUPERVISOR = Actor("审核员丙", "supervisor")
 LEADER = Actor("领导丁", "leader")
+# What a final handling report must state besides its text (policy [handling_report] required).
+REPORTED = {"finding": "true", "actions_taken": "已核实并处理"}
 
 
 def world(engine: Engine, *, start: str = "2023-09-27 10:00", override_dir: Any = None) -> ServiceContext:

@@ -250,7 +250,7 @@ def test_a_case_referred_before_0008_is_scoped_as_a_referral_and_closed_by_its_c
 def test_a_callback_recorded_before_0015_reads_on_the_scale(empty_engine: Engine) -> None:
     from duban.services import CaseService
     from duban.services.reading import case_detail
-    from tests.factories import CLERK, DISPATCHER, SUPERVISOR, complaint, unit_actor, world
+    from tests.factories import CLERK, DISPATCHER, REPORTED, SUPERVISOR, complaint, unit_actor, world
 
     upgrade(empty_engine)
     ctx = world(empty_engine)
@@ -259,7 +259,8 @@ def test_a_callback_recorded_before_0015_reads_on_the_scale(empty_engine: Engine
     for flag in (True, False):
         number = service.register(complaint(title=f"回访{flag}"), actor=CLERK).case.number
         service.act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
-        service.act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"), form={"text": "已办"})
+        service.act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
+                    form={**REPORTED, "text": "已办"})
         service.act(number, "approve", actor=SUPERVISOR)
         service.act(number, "record_callback", actor=CLERK,
                     form={"method": "phone", "result": "unsatisfied", "reason": "未解决"})
@@ -273,3 +274,32 @@ def test_a_callback_recorded_before_0015_reads_on_the_scale(empty_engine: Engine
     read = [[(c["result"], c["method"]) for c in case_detail(ctx, n, actor=SUPERVISOR)["callbacks"]]
             for n in numbers]
     assert read == [[("satisfied", None)], [("unsatisfied", None)]]
+
+
+def test_objections_from_before_0012_read_as_returns_the_office_accepted(empty_engine: Engine) -> None:
+    """A 退单 took effect on the unit's word before 0012: such a row becomes an accepted request,
+    decided by nobody, and a report of then has no structured part."""
+    upgrade(empty_engine)
+    _complaint_with_a_named_note(empty_engine)
+    with empty_engine.begin() as conn:
+        case_id, unit_id = conn.execute(text("SELECT id, unit_id FROM cases")).one()
+        conn.execute(text(
+            "INSERT INTO objections (case_id, unit_id, reason, reason_redacted, objected_at, status, "
+            "decision_note, decision_note_redacted) VALUES (:c, :u, '不属本单位职责', '不属本单位职责', "
+            "CURRENT_TIMESTAMP, 'requested', '', '')"), {"c": case_id, "u": unit_id})
+        conn.execute(text(
+            "INSERT INTO handling_reports (case_id, unit_id, kind, text, text_redacted, submitted_by, "
+            "submitted_at, actions_taken, actions_taken_redacted, rectification, rectification_redacted, "
+            "accountability, accountability_redacted) VALUES (:c, :u, 'final', '已办结', '已办结', '甲', "
+            "CURRENT_TIMESTAMP, '', '', '', '', '', '')"), {"c": case_id, "u": unit_id})
+    _as_if_written_at(empty_engine, "0011")
+    with empty_engine.connect() as conn:
+        assert "status" not in {c["name"] for c in inspect(conn).get_columns("objections")}
+    upgrade(empty_engine)
+    with empty_engine.connect() as conn:
+        assert conn.execute(text("SELECT status, decided_by, decided_at, decision_note FROM objections")
+                            ).one() == ("accepted", None, None, "")
+        assert conn.execute(text("SELECT finding, actions_taken, rectification, accountability "
+                                 "FROM handling_reports")).one() == (None, "", "", "")
+        assert conn.execute(text("SELECT signed_at, signed_by, sign_due_on FROM cases")).one() == (
+            None, None, None)

@@ -104,13 +104,17 @@ def list_(
     text: Annotated[str | None, Query(max_length=100,
                                       description="in the number, title or summary you may read")] = None,
     open_only: Annotated[bool, Query(alias="open", description="open cases only")] = False,
+    unsigned: Annotated[bool, Query(description="待签收: handed to a unit that has not signed yet")] = False,
+    return_pending: Annotated[bool, Query(description="退单: a unit's request to hand it back awaits "
+                                                      "the dispatcher")] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> dict:
     """List the cases you may see, most urgent first, with deadline and warning colour."""
     flt = case_filter(ctx, actor, unit=unit, state=state, disposition=disposition, level=level,
                       warning=warning, overdue=overdue or None, priority=priority, text=text or None,
-                      open_only=open_only, limit=limit + 1, offset=offset)
+                      open_only=open_only, unsigned=unsigned, return_pending=return_pending,
+                      limit=limit + 1, offset=offset)
     rows = list_cases(ctx, flt, actor=actor)
     return {"items": [row_out(ctx.labels, r) for r in rows[:limit]], "limit": limit, "offset": offset,
             "has_more": len(rows) > limit}

@@ -42,19 +42,29 @@ class FieldSpec:
 
 
 # Fields whose value is one key of a label table (the commission's outcome: policy [referral.outcomes];
-# a callback's method and result; the 不予受理 reason), by name, or by action and name where a name
-# means more.
+# a callback's method and result; the 不予受理 reason; a final report's 是否属实), by name, or by
+# action and name where a name means more.
 _CHOICES = {"outcome": "referral_outcomes", "method": "callback_methods", "result": "callback_results",
-            "decline_reason": "decline_reasons"}
+            "decline_reason": "decline_reasons", "finding": "findings"}
 _ACTION_CHOICES = {("close", "reason"): "close_reasons"}
 # Fields that are an amount of time, in the unit the policy names (policy [extension] unit).
 _AMOUNTS = ("days",)
+
+
+def _policy_required(action: str) -> frozenset[str]:
+    """Fields a form leaves optional that the policy requires (a final report's parts)."""
+    if action != "submit_report":
+        return frozenset()
+    from duban.config.policy import get_policy
+
+    return frozenset(get_policy().handling_report.required)
 
 
 def form_fields(labels: Labels, action: str, *, unit: str | None = None) -> list[FieldSpec]:
     """The fields of an action's form, from its pydantic model. `unit`: the unit of an amount
     field (延期), named in its label ("延期时长（工作日）")."""
     out = []
+    by_policy = _policy_required(action)
     for name, info in FORMS[action].model_fields.items():
         bounds = {key: getattr(item, key) for item in info.metadata
                   for kind, key in _BOUNDS.items() if isinstance(item, kind)}
@@ -71,7 +81,7 @@ def form_fields(labels: Labels, action: str, *, unit: str | None = None) -> list
             kind = "integer"
         else:
             kind = "textarea" if bounds.get("max_length", 0) > _LONG_TEXT else "text"
-        required = info.is_required() or bounds.get("min_length", 0) > 0
+        required = info.is_required() or bounds.get("min_length", 0) > 0 or name in by_policy
         label = labels.fields.get(name, name)
         amount_unit = unit if name in _AMOUNTS and unit else None
         if amount_unit:

@@ -133,6 +133,8 @@ class CaseRowOut(CaseFactsOut):
     version: int
     decline_reason: str | None = Field(default=None, description="不予受理: the reason while not_accepted")
     decline_reason_label: str = ""
+    unsigned: bool = Field(default=False, description="待签收: the handling unit has not signed for it yet")
+    sign_due_on: dt.date | None = Field(default=None, description="the day the unit must sign for it by")
 
 
 class RegisterOut(BaseModel):
@@ -174,6 +176,9 @@ class CaseFacts(BaseModel):
     return_count: int
     repeat_count: int
     version: int
+    signed_at: dt.datetime | None = Field(default=None, description="签收: when the unit signed for it")
+    signed_by: str | None = None
+    sign_due_on: dt.date | None = Field(default=None, description="待签收: the day the unit must sign by")
 
 
 class ComplainantOut(BaseModel):
@@ -210,8 +215,25 @@ class EventOut(BaseModel):
 class ReportOut(BaseModel):
     kind: str
     text: str
+    finding: str | None = Field(default=None, description="是否属实 of a final report: true (属实), "
+                                                           "partly_true (部分属实), untrue (不属实)")
+    actions_taken: str = Field(default="", description="what was done (办理措施)")
+    rectification: str = Field(default="", description="整改措施")
+    accountability: str = Field(default="", description="问责情况")
     submitted_by: str
     submitted_at: dt.datetime
+
+
+class ReturnOut(BaseModel):
+    """退单申请: a unit's request to hand the case back, and the dispatcher's decision."""
+
+    reason: str
+    status: str = Field(description="requested, accepted, rejected, or lapsed (the unit changed or "
+                                    "reported before a decision)")
+    objected_at: dt.datetime = Field(description="when the unit asked")
+    decided_by: str | None
+    decided_at: dt.datetime | None
+    decision_note: str
 
 
 class ReviewOut(BaseModel):
@@ -317,6 +339,7 @@ class CaseDetailOut(BaseModel):
     callbacks: list[CallbackOut]
     extensions: list[ExtensionOut]
     declines: list[DeclineOut] = Field(default_factory=list)
+    returns: list[ReturnOut] = Field(default_factory=list, description="退单申请, oldest first")
     referral: ReferralOut | None = None
     allowed_actions: list[ActionOut]
     links: dict[str, str] = Field(description="the whole timeline and reports, page by page")
@@ -375,7 +398,7 @@ class ActedOut(BaseModel):
 
 class OutOfSightOut(BaseModel):
     """What an action's caller gets when the action took the case out of their sight (a unit's
-    objection sends it back to the office): the outcome, not the case."""
+    退单 accepted sends it back to the office): the outcome, not the case."""
 
     number: str
     state: str

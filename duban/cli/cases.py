@@ -153,6 +153,10 @@ def act(
     reason: str | None = typer.Option(None),
     reasons: str | None = typer.Option(None, help="why a report is sent back"),
     text: str | None = typer.Option(None, help="report text"),
+    finding: str | None = typer.Option(None, help="a final report's 是否属实: true, partly_true, untrue"),
+    actions_taken: str | None = typer.Option(None, help="a final report's 办理措施 (what was done)"),
+    rectification: str | None = typer.Option(None, help="a final report's 整改措施"),
+    accountability: str | None = typer.Option(None, help="a final report's 问责情况"),
     note: str | None = typer.Option(None),
     days: int | None = typer.Option(None, help="extension amount in policy [extension] unit (working "
                                                 "days by default); approve_extension: the part granted"),
@@ -163,9 +167,11 @@ def act(
 ) -> None:
     """Perform ACTION on a case (see `duban case show` for the actions allowed now)."""
     ctx = context()
-    form: dict[str, Any] = {k: v for k, v in dict(unit=unit, reason=reason, reasons=reasons, text=text,
-                                                  note=note, days=days,
-                                                  decline_reason=decline_reason).items() if v is not None}
+    form: dict[str, Any] = {k: v for k, v in dict(
+        unit=unit, reason=reason, reasons=reasons, text=text, finding=finding, actions_taken=actions_taken,
+        rectification=rectification, accountability=accountability, note=note, days=days,
+        decline_reason=decline_reason,
+    ).items() if v is not None}
     with reported_errors():
         case = CaseService(ctx).act(number, action, actor=actor_from(ctx, as_, user), form=form,
                                     expected_version=version)

@@ -224,7 +224,9 @@ class Planner:
         other = self._another_unit(case) if case.disposition == "transfer" and roll < 0.04 else None
         if other is not None and end - t > dt.timedelta(days=2):
             t1 = t + dt.timedelta(hours=self.rng.uniform(2, 30))
-            return [Event(t1, i, "object", {"reason": self._phrase("objection")}, "unit"),
+            # 退单: the unit asks, the office's dispatcher agrees and hands the case on.
+            return [Event(t1, i, "request_return", {"reason": self._phrase("objection")}, "unit"),
+                    Event(t1 + HOUR / 2, i, "accept_return", {}, "dispatcher"),
                     Event(t1 + HOUR, i, "transfer", {"unit": other.code})]
         variants = [([], 0.40), (["request_extension", "approve_extension"], 0.50),
                     (["submit_report"], 0.72), (["submit_report", "send_back"], 0.84),
@@ -243,9 +245,14 @@ class Planner:
                   if o.kind == kind and o.code not in taken]
         return self.rng.choice(others) if others else None
 
+    def _report(self) -> dict[str, Any]:
+        """A final report: its text, 属实, and what was done (policy [handling_report])."""
+        text = self._phrase("report")
+        return {"text": text, "finding": "true", "actions_taken": text}
+
     def _step(self, i: int, action: str, at: dt.datetime) -> Event:
         forms: dict[str, tuple[dict[str, Any], str]] = {
-            "submit_report": ({"text": self._phrase("report")}, "unit"),
+            "submit_report": (self._report(), "unit"),
             "send_back": ({"reasons": self._phrase("send_back")}, "supervisor"),
             "approve": ({"note": self._phrase("approve")}, "supervisor"),
             # Method and scale varied by case, without another draw (the demo's figures stay).
@@ -332,6 +339,11 @@ def build_demo(ctx: ServiceContext, *, seed: int = 2023, fresh: bool = True, pro
             case = service.act(numbers[event.case], event.action, actor=actor, form=event.form)
             units[event.case] = case.unit_id
             counts[event.action] += 1
+            if case.sign_due_on is not None and case.unit_id is not None:  # the unit signs for it (签收)
+                signer = Actor(people["unit_staff"].format(unit=ctx.orgs.by_id(case.unit_id).name), "unit",
+                               case.unit_id)
+                service.act(numbers[event.case], "sign_for", actor=signer)
+                counts["sign_for"] += 1
         track()
     sweep_until(planner.as_of)
     _verify(ctx, planner)

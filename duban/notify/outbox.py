@@ -102,6 +102,7 @@ def case_context(session: Session, ctx: ServiceContext, case: Case, *, today: dt
         "today": today.isoformat(),
         "overdue_workdays": overdue_workdays,
         "progress_due_on": case.progress_due_on.isoformat() if case.progress_due_on else "",
+        "sign_due_on": case.sign_due_on.isoformat() if case.sign_due_on else "",
         "note": "",
     }
 

@@ -63,8 +63,10 @@ CP = COMPLAINANTS.c
 C, E, CB, HR, O, S = CASES.c, EVENTS.c, CALLBACKS.c, REPORTS.c, ORGS.c, SUBJECTS.c  # noqa: E741
 
 DISPOSITIONS = tuple(DISPOSITION_STATES)  # transfer, supervise, key_supervise, escalate, refer
-# A unit has answered when it reports, objects or asks for more time (the commission: its result).
-RESPONSE_ACTIONS = ("report_progress", "submit_report", "object", "request_extension", "record_result")
+# A unit has answered when it signs for the case, reports, asks to hand it back (退单; "object"
+# before migration 0012) or asks for more time (the commission: its result).
+RESPONSE_ACTIONS = ("sign_for", "report_progress", "submit_report", "request_return", "object",
+                    "request_extension", "record_result")
 # Reports whose audit event says whether the handling limit was kept (services/handlers._report).
 LIMIT_REPORTS = ("submit_report", "record_result")
 
@@ -79,7 +81,7 @@ EVENT_FIGURES: dict[str, tuple[str, ...]] = {
     "extension_requests": ("request_extension",),
     "extensions_approved": ("approve_extension",),
     "extensions_rejected": ("reject_extension",),
-    "objections": ("object",),
+    "objections": ("accept_return", "object"),  # 退单 that took effect (before 0012: on the unit's word)
     # 不予受理 and its reinstatement (by reason: the group "decline_reason" on "declined").
     "declined": ("decline",),
     "reinstated": ("reinstate",),

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from duban.errors import CaseNotFound
 from duban.models import AuditEvent, Case
 from duban.services.audit import FACT_FIELDS, facts_of
-from duban.services.auditrows import _canon, covered_tables, digested
+from duban.services.auditrows import _canon, covered_tables, row_body
 from duban.services.checkpoints import (
     Place,
     check_log,
@@ -67,8 +67,7 @@ def export_case(ctx: ServiceContext, number: str, place: Place | None = None) ->
                         query = query.where(spec.table.c[name] == part)
                     values = conn.execute(query).mappings().first()
                 rows.append({"table": table, "key": key, "values": None if values is None else
-                             digested(spec, values),
-                             "columns": list(spec.columns)})
+                             row_body(spec, values), "columns": list(spec.columns)})
     keys = ctx.audit_keys
     case_keys = {f"{ev['key_id']}/{ev['alg']}": keys.case_key(ev["key_id"], ev["alg"], case["id"])
                  for ev in events if ev["alg"]}

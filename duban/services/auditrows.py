@@ -14,7 +14,7 @@ import hashlib
 import json
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -36,10 +36,9 @@ class Covered:
     key: tuple[str, ...]  # ("id",) or a natural key
     columns: tuple[str, ...]  # hashed, in this order
     event_optional: dict[str, frozenset[str]]
-    # Columns a later migration added: hashed after the others, named, and only when set (not
-    # NULL, not empty), so a row written before they existed keeps the digest its event recorded;
-    # filling one in, or emptying one that was set, still changes the digest.
-    added: tuple[str, ...] = ()
+    # Columns added after rows existed, with the value those rows hold ("" for NULL or empty):
+    # hashed by name only when they hold something else, so older rows keep their digests.
+    added: dict[str, str] = field(default_factory=dict)
 
     def key_of(self, values: Mapping[str, Any], row_id: int | None) -> int | str:
         if self.key == ("id",):
@@ -63,17 +62,23 @@ _ROW_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=
 _HASHES: dict[str, Any] = {}  # an empty hash object per algorithm, copied for each digest
 
 
-def digested(covered: Covered, values: Mapping[str, Any]) -> list[Any]:
-    """What a row's digest is taken over: its columns in order, then each added column that is
-    set, as [name, value] (the audit export hands auditors this list)."""
-    body = [_canon(values.get(name)) for name in covered.columns]
-    body += [[name, _canon(values[name])] for name in covered.added if values.get(name) not in (None, "")]
+def row_body(covered: Covered, values: Mapping[str, Any]) -> list[Any]:
+    """What a row's digest is taken over: its covered columns in order; a column added later
+    (`Covered.added`) as a [name, value] pair after them, and only when it holds a value the
+    rows from before it could not."""
+    if not covered.added:
+        return [_canon(values.get(name)) for name in covered.columns]
+    body: list[Any] = [_canon(values.get(name)) for name in covered.columns if name not in covered.added]
+    for name, before in covered.added.items():
+        value = values.get(name)
+        if not (value == before or (before == "" and value is None)):
+            body.append([name, _canon(value)])
     return body
 
 
 def row_digest(covered: Covered, values: Mapping[str, Any], alg: str) -> str:
     """The digest of a row's covered columns, as the event that wrote it records it."""
-    body = _ROW_JSON.encode(digested(covered, values))
+    body = _ROW_JSON.encode(row_body(covered, values))
     empty = _HASHES.get(alg)
     if empty is None:
         empty = _HASHES[alg] = hashlib.new(alg)
@@ -100,16 +105,19 @@ def covered_tables() -> dict[str, Covered]:
         table = tables[name]
         key = spec.get("key", "id")
         key = (key,) if isinstance(key, str) else tuple(key)
-        added = tuple(spec.get("added", ()))
         columns = tuple(spec.get("columns") or [
-            c.name for c in table.columns
-            if c.name != "id" and not c.name.endswith("_redacted") and c.name not in added])
-        for column in (*key, *columns, *added, *([spec["case"]] if spec.get("case") else [])):
+            c.name for c in table.columns if c.name != "id" and not c.name.endswith("_redacted")])
+        for column in (*key, *columns, *([spec["case"]] if spec.get("case") else [])):
             if column not in table.columns:
                 raise ConfigError(source=source, key=f"tables.{name}",
                                   message=f"{table.name} has no column {column!r} (无此列)")
         optional = {col: frozenset(str(v) for v in values)
                     for col, values in spec.get("event_optional", {}).items()}
+        added = {col: str(before) for col, before in spec.get("added", {}).items()}
+        for column in added:
+            if column not in columns:
+                raise ConfigError(source=source, key=f"tables.{name}.added",
+                                  message=f"{column!r} is not a covered column (非所覆盖的列)")
         found[name] = Covered(table, spec.get("case", ""), key, columns, optional, added)
     return found
 

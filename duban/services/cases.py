@@ -38,7 +38,7 @@ from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
 from duban.services.driver import Prepared
 from duban.services.forms import parse_form
-from duban.services.handlers import HANDLERS, Guards, Step, calendar_of
+from duban.services.handlers import HANDLERS, Guards, Step, calendar_of, lapse_return
 from duban.services.notices import notify_complainants
 from duban.services.persist import (
     WRITE_COLUMNS,
@@ -56,10 +56,11 @@ from duban.services.subjects import SubjectMatch
 from duban.services.subjects import resolve as resolve_subject
 from duban.services.writetx import WriteTx
 from duban.states import CaseAdapter, CaseState, allowed_actions, fire, triggers
-from duban.states.definition import OPEN_STATES
+from duban.states.definition import OPEN_STATES, RETURN_ACTIONS, RETURN_STATES
 from duban.states.machine import failed_guards
 from duban.workcal import COVERAGE, COVERAGE_MESSAGE, receivable
 
+_RETURN_STATES = frozenset(s.value for s in RETURN_STATES)
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _CLOCK_SLACK = dt.timedelta(minutes=5)  # clocks of the office's machines differ a little
 _SUBJECT_KINDS = ("unit", "person", "enterprise", "other")
@@ -305,10 +306,14 @@ class CaseService:
             raise ActionNotAllowed(case_number=case.number, action=action, state=state,
                                    allowed=self.allowed_in(session, case, actor), reason=reason)
         track(session, case)  # written at commit, whoever loaded it
+        unit_before = case.unit_id
         fire(adapter, action)
         step = Step(session=session, case=case, ctx=self.ctx, actor=actor, action=action,
                     form=parsed, now=now)
         HANDLERS[action](step)
+        if (state in _RETURN_STATES and action not in RETURN_ACTIONS
+                and (case.unit_id != unit_before or case.state not in _RETURN_STATES)):
+            lapse_return(step)  # a 退单 still asked of a unit that no longer holds the case
         notify_complainants(step)  # whatever notice config/notifications.toml names for the action
         if data:
             step.data.update(data)

@@ -93,6 +93,18 @@ class ReportForm(_Form):
     text: str = Text
 
 
+class FinalReportForm(_Form):
+    """办理报告: the text, and its structured part (policy [handling_report] says which parts a
+    final report must fill in; the handler checks it)."""
+
+    text: str = Text
+    finding: Literal["true", "partly_true", "untrue"] | None = Field(
+        default=None, description="是否属实: true 属实, partly_true 部分属实, untrue 不属实")
+    actions_taken: str = Field(default="", max_length=20000)
+    rectification: str = Field(default="", max_length=20000)
+    accountability: str = Field(default="", max_length=20000)
+
+
 class SendBackForm(_Form):
     reasons: str = Field(min_length=1, max_length=4000)
 
@@ -104,15 +116,19 @@ FORMS: dict[str, type[_Form]] = {
     "escalate": DispatchForm,
     "refer": ReferForm,
     "step_up": ReasonForm,
-    "object": ReasonForm,
     "decline": DeclineForm,
     "reinstate": ReasonForm,
+    "sign_for": NoteForm,
+    "remind_sign_for": NoteForm,
+    "request_return": ReasonForm,
+    "accept_return": NoteForm,
+    "reject_return": ReasonForm,
     "request_extension": ExtensionForm,
     "approve_extension": GrantExtensionForm,
     "reject_extension": ReasonForm,
     "reassign": ReassignForm,
     "report_progress": ReportForm,
-    "submit_report": ReportForm,
+    "submit_report": FinalReportForm,
     "approve": NoteForm,
     "send_back": SendBackForm,
     "record_callback": CallbackForm,

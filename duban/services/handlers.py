@@ -20,6 +20,7 @@ from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
 from duban.services.driver import Prepared
 from duban.services.persist import insert_row
+from duban.services.pressure import sign_episode
 from duban.services.pressure_actions import PRESSURE_HANDLERS, finish_callback_task, notify, notify_unit
 from duban.services.redaction import Identity, case_identity, redact_text
 from duban.services.referrals import REFERRAL_HANDLERS, is_from_before_rows
@@ -29,10 +30,15 @@ from duban.services.routing import avoid, check_target, higher_office, office_of
 from duban.states.definition import DISPOSITION_LADDER
 from duban.workcal import WorkCalendar
 
+REPORT_TEXTS = ("actions_taken", "rectification", "accountability")  # beside finding (是否属实)
+
 # Built once: building a statement per call costs more than running it (cache keys, coercion).
 _REPORTS = HandlingReport.__table__  # type: ignore[attr-defined]
 _LAST_FINAL = Prepared(select(func.max(_REPORTS.c.id).label("id")).where(
     _REPORTS.c.case_id == bindparam("case_id"), _REPORTS.c.kind == "final"))
+_OBJ = Objection.__table__  # type: ignore[attr-defined]
+_RETURN_PENDING = Prepared(select(_OBJ.c.id).where(_OBJ.c.case_id == bindparam("case_id"),
+                                                   _OBJ.c.status == "requested").limit(1))
 _EXT = Extension.__table__  # type: ignore[attr-defined]
 _EXTENSIONS = Prepared(select(_EXT.c.status, func.count().label("n"))
                        .where(_EXT.c.case_id == bindparam("case_id")).group_by(_EXT.c.status))
@@ -113,11 +119,24 @@ def _assign(step: Step, unit: OrgInfo, *, chosen: bool) -> None:
     if moved:
         step.data["avoidance"] = moved
         step.reason = step.reason or step.ctx.labels.text["avoidance"]
+    if step.case.unit_id != unit.id:
+        _hand_over(step, unit)
     step.case.unit_id = unit.id
     step.data["unit"] = unit.code
     if take_over(step.ctx.orgs, step.case, unit) is not None:
         # 提级直办 (or avoidance moving it up): the office above holds the case from now on.
         step.data["office_of_record"] = unit.code
+
+
+def _hand_over(step: Step, unit: OrgInfo) -> None:
+    """A new unit has the case: it signs for it (签收) within policy [deadlines.sign_for]. An office
+    handling a case itself (提级直办 at the top) has nothing to sign for."""
+    clear_signing(step.case)
+    if unit.kind != "office":
+        limit = step.ctx.policy.deadlines.sign_for
+        step.case.sign_due_on = due_date(step.ctx.calendar_for(unit.code), start=step.today,
+                                         days=limit.days, unit=limit.unit).date
+        step.data["sign_due_on"] = step.case.sign_due_on.isoformat()
 
 
 def _default_unit(step: Step, disposition: str) -> OrgInfo:
@@ -185,15 +204,42 @@ def _raised_limit(step: Step) -> None:
     step.data["deadline_kept"] = str(running)
 
 
-def object_(step: Step) -> None:
+def _pending_return(step: Step) -> Objection | None:
+    return step.session.exec(select(Objection).where(
+        Objection.case_id == step.case.id, Objection.status == "requested")).first()
+
+
+def _decide_return(step: Step, status: str, note: str) -> Objection:
+    row = _pending_return(step)
+    assert row is not None, "guarded by has_pending_return"
+    row.status = status
+    row.decided_by = step.actor.name
+    row.decided_at = step.now
+    row.decision_note = note
+    row.decision_note_redacted = step.redact(note)
+    cover_instance(step.session, row)  # the decision is part of this action's event
+    step.data["return_id"] = row.id
+    return row
+
+
+def request_return(step: Step) -> None:
+    """退单申请: the case stays with the unit, its clock running, until the dispatcher decides."""
     assert step.case.unit_id is not None
-    step.insert(Objection, case_id=step.case_id, unit_id=step.case.unit_id,
-                reason=step.form.reason, reason_redacted=step.redact(step.form.reason),
-                objected_at=step.now)
-    step.data["unit_id"] = step.case.unit_id
+    row_id = step.insert(Objection, case_id=step.case_id, unit_id=step.case.unit_id, status="requested",
+                         reason=step.form.reason, reason_redacted=step.redact(step.form.reason),
+                         objected_at=step.now)
+    step.data["return_id"] = row_id
     step.reason = step.form.reason
+
+
+def accept_return(step: Step) -> None:
+    """同意退单: back to triage, no unit, marked on the request (with the unit's reason)."""
+    row = _decide_return(step, "accepted", step.form.note)
+    step.data["unit_id"] = row.unit_id
+    step.reason = step.form.note or row.reason
     step.case.unit_id = None
     step.case.disposition = None
+    clear_signing(step.case)
     apply_limit(step.case, step.calendar, kind="triage", limit=step.ctx.policy.deadlines.triage,
                 start=step.today)
 
@@ -233,6 +279,47 @@ def extension_cap(calendar: WorkCalendar, policy: Any, deadline_on: dt.date | No
     if rule.unit == "workdays":
         return calendar.workdays_between(deadline_on, last)
     return (last - deadline_on).days
+
+
+def reject_return(step: Step) -> None:
+    """不同意退单: the unit keeps the case, its handling limit running as before."""
+    _decide_return(step, "rejected", step.form.reason)
+    step.reason = step.form.reason
+
+
+def lapse_return(step: Step) -> None:
+    """A pending 退单 request the case has moved past (another unit took it, or the unit reported):
+    nothing left to decide."""
+    row = _pending_return(step)
+    if row is not None:
+        row.status = "lapsed"
+        row.decided_at = step.now
+        cover_instance(step.session, row)
+        step.data["return_lapsed"] = row.id
+
+
+def clear_signing(case: Case) -> None:
+    case.signed_at = None
+    case.signed_by = None
+    case.sign_due_on = None
+
+
+def sign_for(step: Step) -> None:
+    """签收: the unit acknowledges the case handed to it."""
+    step.case.signed_at = step.now
+    step.case.signed_by = step.actor.name
+    step.data["sign_due_on"] = str(step.case.sign_due_on)
+    step.data["late"] = step.today > step.case.sign_due_on if step.case.sign_due_on else False
+    step.case.sign_due_on = None
+    step.reason = step.form.note
+
+
+def remind_sign_for(step: Step) -> None:
+    step.reason = step.form.note
+    assert step.case.sign_due_on is not None, "guarded by awaits_signing"
+    step.data["episode"] = sign_episode(step.case.sign_due_on)  # once per handover (pressure.py)
+    step.data["sign_due_on"] = step.case.sign_due_on.isoformat()
+    notify_unit(step, "remind_sign_for")
 
 
 def request_extension(step: Step) -> None:
@@ -305,10 +392,27 @@ def reassign(step: Step) -> None:
     step.handling_limit()
 
 
+def _structured(step: Step) -> dict[str, Any]:
+    """A final report's structured part, checked against policy [handling_report] required."""
+    form = step.form
+    for name in step.ctx.policy.handling_report.required:
+        if not getattr(form, name, None):
+            raise InvalidActionInput(action=step.action, field=name, kind="missing",
+                                     message="a final report must state it (办理报告须填写此项)")
+    values: dict[str, Any] = {"finding": form.finding}
+    for name in REPORT_TEXTS:
+        values[name] = getattr(form, name)
+        values[f"{name}_redacted"] = step.redact(values[name])
+    if form.finding:
+        step.data["finding"] = form.finding
+    return values
+
+
 def _report(step: Step, kind: str) -> None:
+    parts = _structured(step) if kind == "final" else {}
     step.insert(HandlingReport, case_id=step.case_id, unit_id=step.case.unit_id, kind=kind,
                 text=step.form.text, text_redacted=step.redact(step.form.text),
-                submitted_by=step.actor.name, submitted_at=step.now)
+                submitted_by=step.actor.name, submitted_at=step.now, **parts)
     step.data["report_kind"] = kind
     if kind != "progress" and step.case.deadline_on is not None:
         # Whether the handling limit was kept, fixed in the audit trail when the report comes in:
@@ -430,9 +534,13 @@ HANDLERS: dict[str, Callable[[Step], None]] = {
     **{d: (lambda step, d=d: dispatch(step, d)) for d in  # type: ignore[misc]
        ("transfer", "supervise", "key_supervise", "escalate")},
     "step_up": step_up,
-    "object": object_,
     "decline": decline,
     "reinstate": reinstate,
+    "sign_for": sign_for,
+    "remind_sign_for": remind_sign_for,
+    "request_return": request_return,
+    "accept_return": accept_return,
+    "reject_return": reject_return,
     "request_extension": request_extension,
     "approve_extension": lambda step: decide_extension(step, True),
     "reject_extension": lambda step: decide_extension(step, False),
@@ -459,6 +567,7 @@ class Guards:
         self.today = today
         self._extension_counts: dict[int | None, dict[str, int]] = {}  # guards ask up to 4 times
         self._referrals: dict[int | None, Any] = {}
+        self._returns: dict[int | None, bool] = {}
 
     def objection_window_open(self, case: Case) -> bool:
         if case.dispatched_at is None:
@@ -467,6 +576,11 @@ class Guards:
         last = due_date(calendar_of(self.session, self.ctx, case), start=local_date(case.dispatched_at),
                         days=limit.days, unit=limit.unit)
         return self.today <= last.date
+
+    def pending_return(self, case: Case) -> bool:
+        if case.id not in self._returns:
+            self._returns[case.id] = _RETURN_PENDING.scalar(self.session, {"case_id": case.id}) is not None
+        return self._returns[case.id]
 
     def _extensions(self, case: Case, statuses: tuple[str, ...]) -> int:
         counts = self._extension_counts.get(case.id)

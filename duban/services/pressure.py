@@ -50,12 +50,14 @@ class Facts:
     progress_due_on: dt.date | None
     missed_deadline_on: dt.date | None = None
     notice_due_on: dt.date | None = None  # a referral's next notice to the reporter
+    sign_due_on: dt.date | None = None  # 签收: the day the unit must have signed for the case by
 
     @classmethod
     def of(cls, case: Any) -> Facts:
         return cls(case.id, case.state, case.disposition, case.deadline_kind, case.deadline_start,
                    case.deadline_on, case.deadline_seq or 0, case.progress_due_on,
-                   case.missed_deadline_on, getattr(case, "notice_due_on", None))
+                   case.missed_deadline_on, getattr(case, "notice_due_on", None),
+                   getattr(case, "sign_due_on", None))
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,11 @@ def progress_episode(due_on: dt.date) -> str:
 
 def notice_episode(due_on: dt.date) -> str:
     return f"n{due_on.isoformat()}"
+
+
+def sign_episode(due_on: dt.date) -> str:
+    """One 签收 reminder per handover: each handover sets its own due day."""
+    return f"s{due_on.isoformat()}"
 
 
 def fire_on(calendar: WorkCalendar, day: dt.date, after_workdays: int) -> dt.date:
@@ -190,6 +197,12 @@ def _sequences(facts: Facts, policy: Policy) -> list[Sequence]:
         found.append((notice_episode(facts.notice_due_on), facts.notice_due_on, [
             (f"remind_notice+{after}", "remind_notice", after)
             for after in sorted(policy.referral.remind_after_workdays)]))
+    # 签收 not done by its day: the unit is reminded on the policy's days after it ([sign_for]).
+    if (facts.sign_due_on is not None and facts.state in _HANDLING
+            and "remind_sign_for" in _triggers(facts.state)):
+        found.append((sign_episode(facts.sign_due_on), facts.sign_due_on, [
+            (f"remind_sign_for+{after}", "remind_sign_for", after)
+            for after in sorted(policy.sign_for.remind_after_workdays)]))
     return found
 
 

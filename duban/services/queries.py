@@ -22,6 +22,7 @@ from duban.models import (
 from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
 from duban.services.scope import _orgs, in_region, region_of
+from duban.states.definition import HANDLING_STATES
 
 
 @dataclass
@@ -45,6 +46,9 @@ class CaseRow:
     received_at: dt.datetime
     version: int
     decline_reason: str | None = None  # 不予受理: why, while the case is not accepted
+    # 签收: the handling unit has yet to sign for the case (by sign_due_on).
+    unsigned: bool = False
+    sign_due_on: dt.date | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)  # flat: asdict's deep copy is per-row work (docs/bench.md)
@@ -66,6 +70,10 @@ class CaseFilter:
     overdue: bool | None = None
     open_only: bool = False
     text: str | None = None
+    # 待签收: handled by a unit that has not signed for it yet; 退单: a unit's request to hand it
+    # back awaits the dispatcher.
+    unsigned: bool = False
+    return_pending: bool = False
     # Referred cases (移交纪检监察机关, services/scope.py): hidden from the actor, or shown only
     # when referred by one of these offices (None: all of them).
     hide_referred: bool = False
@@ -141,7 +149,17 @@ def row_of(ctx: ServiceContext, case: Any, office_name: str, office_code: str, u
         return_count=case.return_count, repeat_count=case.repeat_count,
         received_at=case.received_at, version=case.version,
         decline_reason=getattr(case, "decline_reason", None),
+        unsigned=awaits_signing(case.state, getattr(case, "sign_due_on", None)),
+        sign_due_on=getattr(case, "sign_due_on", None),
     )
+
+
+_HANDLING = frozenset(s.value for s in HANDLING_STATES)
+
+
+def awaits_signing(state: str, sign_due_on: dt.date | None) -> bool:
+    """待签收: handed to a unit that has not signed for it, and still in its hands."""
+    return sign_due_on is not None and state in _HANDLING
 
 
 def orgs_of(ctx: ServiceContext, case: Case) -> tuple[OrgInfo, OrgInfo | None]:

@@ -28,6 +28,7 @@ from duban.models import (
     Decline,
     Extension,
     HandlingReport,
+    Objection,
     RepeatContact,
     ReplyRating,
     Review,
@@ -53,7 +54,7 @@ from duban.services.referrals import latest as latest_referral
 from duban.services.referrals import stage as referral_stage
 from duban.services.routing import avoided_for, office_of_record
 from duban.services.scope import CITIZEN, acts_as, may_see, may_see_referral
-from duban.states.definition import OPEN_STATES, REFERRAL_ACTIONS
+from duban.states.definition import HANDLING_STATES, OPEN_STATES, REFERRAL_ACTIONS
 
 _CASES: Any = Case.__table__  # type: ignore[attr-defined]
 
@@ -184,8 +185,12 @@ def _raw_texts(session: Session, ids: set[int]) -> dict[int, tuple[str, str]]:
 _ROW_COLUMNS = [_CASES.c[name] for name in (
     "id", "number", "state", "disposition", "priority", "level", "deadline_kind",
     "deadline_start", "deadline_on", "deadline_provisional", "return_count", "repeat_count",
-    "received_at", "version", "office_id", "unit_id", "missed_deadline_on", "decline_reason")] + [
+    "received_at", "version", "office_id", "unit_id", "missed_deadline_on", "decline_reason",
+    "sign_due_on")] + [
     _CASES.c.title_redacted.label("title")]
+
+
+_RETURNS_PENDING = select(Objection.case_id).where(Objection.status == "requested")
 
 
 def _identity_region(ctx: ServiceContext, session: Session, actor: Actor, office: Any) -> Any | None:
@@ -250,6 +255,10 @@ def list_cases(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: b
         query = query.where(clause)
     if flt.priority:
         query = query.where(Case.priority == flt.priority)
+    if flt.unsigned:
+        query = query.where(col(Case.sign_due_on).is_not(None), col(Case.state).in_(HANDLING_STATES))
+    if flt.return_pending:
+        query = query.where(col(Case.id).in_(_RETURNS_PENDING))
     if flt.overdue is True:
         # overdue on the running limit, or on one missed before a raise (counted_deadline)
         query = query.where(or_(col(Case.deadline_on) < today, col(Case.missed_deadline_on) < today))
@@ -365,6 +374,7 @@ HISTORY: dict[str, tuple[Any, Any]] = {
     "callbacks": (Callback, Callback.id),
     "extensions": (Extension, Extension.id),
     "declines": (Decline, Decline.id),
+    "returns": (Objection, Objection.id),  # 退单申请 and their decisions
 }
 BOUNDED = ("timeline", "reports")
 _HISTORY_SQL: dict[tuple[str, str, bool, bool], Prepared] = {}

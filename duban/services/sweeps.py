@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 FACT_COLUMNS = tuple(col(c) for c in (
     Case.id, Case.state, Case.disposition, Case.deadline_kind, Case.deadline_start, Case.deadline_on,
     Case.deadline_seq, Case.progress_due_on, Case.unit_id, Case.office_id, Case.warning,
-    Case.sweep_due_on, Case.missed_deadline_on, Case.notice_due_on))
+    Case.sweep_due_on, Case.missed_deadline_on, Case.notice_due_on, Case.sign_due_on))
 
 
 @dataclass

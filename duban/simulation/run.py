@@ -229,6 +229,8 @@ class Simulation:
         form = {"unit": sc.unit_code} if sc.unit_code else {}
         case = self.service.act(sc.number, sc.disposition, actor=self.dispatcher, form=form)
         self.tally.dispatched += 1
+        if case.sign_due_on is not None:  # the unit signs for it (签收) as it gets it
+            case = self.service.act(sc.number, "sign_for", actor=self._unit_actor(case))
         if sc.disposition == "refer":
             self._later(sc, "result", sc.rng.uniform(8, 25))
             return
@@ -269,7 +271,8 @@ class Simulation:
         if case.deadline_on is not None and local_date(self.clock.now()) > case.deadline_on:
             sc.late = True
         self.service.act(sc.number, "submit_report", actor=self._unit_actor(case),
-                         form={"text": self.says["report"]})
+                         form={"text": self.says["report"], "finding": "true",
+                               "actions_taken": self.says["report"]})
         self._later(sc, "review", sc.rng.uniform(1, 3))
 
     def _on_progress(self, sc: SimCase) -> None:

@@ -75,7 +75,8 @@ def case_list(request: Request) -> Response:
                          for name, table in CHOICES.items()}
     q.update(text=(params.get("text") or "").strip()[:100] or None,
              unit=(params.get("unit") or "").strip()[:40],
-             overdue=params.get("overdue") == "1", open=params.get("open") == "1")
+             overdue=params.get("overdue") == "1", open=params.get("open") == "1",
+             unsigned=params.get("unsigned") == "1", return_pending=params.get("return_pending") == "1")
     offset = max(page_int(params, "offset") or 0, 0)
     errors: dict[str, list[str]] = {}
     with Session(web.ctx.engine) as session:
@@ -89,6 +90,7 @@ def case_list(request: Request) -> Response:
     flt.state, flt.disposition, flt.level = q["state"], q["disposition"], q["level"]
     flt.warning, flt.priority, flt.text = q["warning"], q["priority"], q["text"]
     flt.overdue, flt.open_only = q["overdue"] or None, q["open"]
+    flt.unsigned, flt.return_pending = q["unsigned"], q["return_pending"]
     flt.limit, flt.offset = PAGE + 1, min(offset, 1_000_000)
     rows = list_cases(web.ctx, flt, actor=viewer.actor)
 
@@ -232,6 +234,6 @@ def act(request: Request, number: str, action: str, posted: Posted) -> Response:
             still_visible = True
         except CaseNotFound:
             still_visible = False
-    # An objection hands the case back to the office: the unit lands on its inbox, not on a 404.
+    # An action that takes the case out of the actor's sight lands on the inbox, not on a 404.
     target = f"/cases/{number}" if still_visible else "/inbox"
     return RedirectResponse(f"{target}?done={action}", status_code=303)

@@ -1,8 +1,8 @@
 """Sign-in, the inbox each role starts from, the dashboard, and the slots for reports.
 
 Each role's inbox is a few work queues (sections) of the cases it may see, most urgent first:
-a unit's open cases, the office's triage queue, the reviewer's reports awaiting review and
-returned cases, a leader's overdue list.
+a unit's cases to sign for (待签收) and its open cases, the office's 退单 requests and triage
+queue, the reviewer's reports awaiting review and returned cases, a leader's overdue list.
 """
 
 from __future__ import annotations
@@ -45,15 +45,18 @@ QUEUES: dict[str, dict[str, Any]] = {
     "returned": {"state": "returned", "held": True},
     "callback": {"state": "verified", "held": True},
     "overdue": {"overdue": True, "open_only": True},
+    "unsigned": {"unsigned": True},  # 待签收
+    "return_requests": {"return_pending": True, "held": True},  # 退单申请 awaiting the dispatcher
 }
-MORE = {"mine": "/cases?open=1", "overdue": "/cases?overdue=1&open=1"}
+MORE = {"mine": "/cases?open=1", "overdue": "/cases?overdue=1&open=1", "unsigned": "/cases?unsigned=1",
+        "return_requests": "/cases?return_pending=1"}
 INBOX = {
-    "unit": ["mine"],
+    "unit": ["unsigned", "mine"],
     "clerk": ["triage", "callback"],
-    "dispatcher": ["triage", "returned", "overdue"],
+    "dispatcher": ["return_requests", "triage", "returned", "overdue"],
     "supervisor": ["review", "returned", "callback"],
     "leader": ["overdue"],
-    "admin": ["triage", "review", "returned", "callback"],
+    "admin": ["return_requests", "triage", "review", "returned", "callback"],
 }
 
 

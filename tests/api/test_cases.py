@@ -9,6 +9,7 @@ import pytest
 
 from duban.services import Actor, CaseService
 from tests.appworld import AppWorld
+from tests.factories import REPORTED
 
 COMPLAINT: dict[str, Any] = {
     "office_code": "GS", "title": "城关区住建局拖欠某建设集团工程款4216万元",
@@ -108,13 +109,14 @@ def test_a_county_clerk_cannot_register_at_the_province(aw: AppWorld, client: ht
 def test_the_whole_journey_over_the_api_ends_closed_with_every_step_in_the_timeline(
         aw: AppWorld, client: httpx.Client) -> None:
     number = transferred(client, aw)
-    report = act(client, aw, number, "submit_report", "unit", form={"text": "已协调支付首笔款项。"})
+    report = act(client, aw, number, "submit_report", "unit",
+                 form={**REPORTED, "text": "已协调支付首笔款项。"})
     assert report.json()["case"]["state"] == "reported"
     back = act(client, aw, number, "send_back", "supervisor",
                form={"reasons": "事实不清：未说明剩余欠款何时支付。"}, expected_version=3)
     assert back.status_code == 200 and back.json()["case"]["state"] == "returned"
     assert "approve" not in [a["action"] for a in back.json()["allowed_actions"]]  # the unit's turn
-    act(client, aw, number, "submit_report", "unit", form={"text": "剩余款项已于本周全部支付。"})
+    act(client, aw, number, "submit_report", "unit", form={**REPORTED, "text": "剩余款项已于本周全部支付。"})
     act(client, aw, number, "approve", "supervisor", form={"note": "材料齐全"})
     done = act(client, aw, number, "record_callback", "clerk",
                form={"method": "phone", "result": "satisfied", "note": "回访满意"})
@@ -170,7 +172,8 @@ def test_an_action_answers_where_the_case_stands_and_what_comes_next_not_its_his
 def test_the_unit_acting_is_answered_without_the_complainant_in_the_title(
         aw: AppWorld, client: httpx.Client) -> None:
     number = transferred(client, aw, title="测试反映人反映城关区住建局拖欠工程款")
-    answer = act(client, aw, number, "submit_report", "unit", form={"text": "已协调支付首笔款项。"})
+    answer = act(client, aw, number, "submit_report", "unit",
+                 form={**REPORTED, "text": "已协调支付首笔款项。"})
     assert answer.status_code == 200
     assert "测试反映人" not in answer.text and "19900123456" not in answer.text
     assert answer.json()["case"]["title"].startswith("（保密）")
@@ -224,9 +227,16 @@ def test_the_actions_route_lists_what_may_be_done_now_with_form_fields(
     names = [a["action"] for a in unit]
     assert "submit_report" in names and "approve" not in names
     report = next(a for a in unit if a["action"] == "submit_report")
-    assert report["fields"] == [{"name": "text", "label": "办理情况", "type": "textarea", "required": True,
-                                 "max_length": 20000, "minimum": None, "maximum": None, "choices": None,
-                                 "unit": None}]
+    text = {"max_length": 20000, "minimum": None, "maximum": None, "choices": None, "unit": None}
+    assert report["fields"] == [
+        {"name": "text", "label": "办理情况", "type": "textarea", "required": True, **text},
+        {"name": "finding", "label": "是否属实", "type": "choice", "required": True, "max_length": None,
+         "minimum": None, "maximum": None, "choices": [["true", "属实"], ["partly_true", "部分属实"],
+                                                       ["untrue", "不属实"]], "unit": None},
+        {"name": "actions_taken", "label": "办理措施（做了什么）", "type": "textarea", "required": True,
+         **text},
+        {"name": "rectification", "label": "整改措施", "type": "textarea", "required": False, **text},
+        {"name": "accountability", "label": "问责情况", "type": "textarea", "required": False, **text}]
     assert client.get(f"/api/cases/{number}/actions", headers=aw.auth("leader")).json() == []
 
 
@@ -245,7 +255,8 @@ def test_an_action_not_allowed_now_gets_409_listing_the_allowed_ones_and_changes
 def test_a_stale_version_gets_409_and_changes_nothing(aw: AppWorld, client: httpx.Client) -> None:
     number = transferred(client, aw)
     before = aw.snapshot()
-    answer = act(client, aw, number, "submit_report", "unit", form={"text": "办结"}, expected_version=1)
+    answer = act(client, aw, number, "submit_report", "unit",
+                 form={**REPORTED, "text": "办结"}, expected_version=1)
     assert answer.status_code == 409 and answer.json()["code"] == "stale_case"
     assert "刷新" in answer.json()["message_zh"]
     assert aw.snapshot() == before
@@ -260,7 +271,7 @@ def test_a_stale_version_gets_409_and_changes_nothing(aw: AppWorld, client: http
 def test_a_bad_form_gets_422_naming_the_field_and_changes_nothing(
         aw: AppWorld, client: httpx.Client, action: str, form: dict[str, Any], field: str) -> None:
     number = transferred(client, aw)
-    act(client, aw, number, "submit_report", "unit", form={"text": "已办"})
+    act(client, aw, number, "submit_report", "unit", form={**REPORTED, "text": "已办"})
     before = aw.snapshot()
     answer = act(client, aw, number, action, "supervisor", form=form)
     assert answer.status_code == 422 and answer.json()["field"] == field
@@ -316,7 +327,7 @@ def test_a_unit_sees_only_its_own_cases_and_others_look_like_they_do_not_exist(
     assert other.status_code == nothing.status_code == 404
     assert other.json()["code"] == nothing.json()["code"] == "case_not_found"
     before = aw.snapshot()
-    assert act(client, aw, theirs, "submit_report", "unit", form={"text": "x"}).status_code == 404
+    assert act(client, aw, theirs, "submit_report", "unit", form={**REPORTED, "text": "x"}).status_code == 404
     assert aw.snapshot() == before
     filtered = client.get("/api/cases", params={"unit": "GS-LZ-CG-SWJ"}, headers=aw.auth("unit")).json()
     assert filtered["items"] == []
@@ -434,16 +445,22 @@ def test_an_extension_requested_by_the_unit_and_approved_moves_the_deadline(
     assert extensions[0]["status"] == "approved"
 
 
-def test_a_unit_objecting_in_time_hands_the_case_back_and_is_told_so(
+def test_a_return_the_dispatcher_accepts_hands_the_case_back_and_the_unit_loses_sight_of_it(
         aw: AppWorld, client: httpx.Client) -> None:
     number = transferred(client, aw)
-    answer = act(client, aw, number, "object", "unit", form={"reason": "该事项属于水务部门职责"})
-    assert answer.status_code == 200
-    assert answer.json() == {"number": number, "state": "received", "state_label": "待处置",
-                             "version": 3, "visible": False}
+    asked = act(client, aw, number, "request_return", "unit", form={"reason": "该事项属于水务部门职责"})
+    assert asked.status_code == 200 and asked.json()["case"]["state"] == "transferred"
+    assert "request_return" not in [a["action"] for a in asked.json()["allowed_actions"]]
+    listed = client.get("/api/cases", params={"return_pending": "true"}, headers=aw.auth("dispatcher")).json()
+    assert [c["number"] for c in listed["items"]] == [number]
+    answer = act(client, aw, number, "accept_return", "dispatcher", form={"note": "同意，改派水务局"})
+    assert answer.status_code == 200 and answer.json()["case"]["state"] == "received"
     assert client.get(f"/api/cases/{number}", headers=aw.auth("unit")).status_code == 404
     office = client.get(f"/api/cases/{number}", headers=aw.auth("dispatcher")).json()
     assert office["case"]["state"] == "received" and office["unit"] is None
+    [asked_back] = office["returns"]
+    assert (asked_back["status"], asked_back["reason"], asked_back["decision_note"]) == (
+        "accepted", "该事项属于水务部门职责", "同意，改派水务局")
 
 
 def test_a_returned_key_supervised_case_still_reports_its_progress_over_the_api(
@@ -451,7 +468,8 @@ def test_a_returned_key_supervised_case_still_reports_its_progress_over_the_api(
     number = new_case(client, aw)
     assert act(client, aw, number, "key_supervise", "dispatcher",
                form={"unit": "GS-LZ-CG-GOV"}).status_code == 200
-    assert act(client, aw, number, "submit_report", "unit", form={"text": "已办结"}).status_code == 200
+    assert act(client, aw, number, "submit_report", "unit",
+               form={**REPORTED, "text": "已办结"}).status_code == 200
     back = act(client, aw, number, "send_back", "supervisor", form={"reasons": "整改不到位"})
     assert back.status_code == 200 and back.json()["case"]["state"] == "returned"
     mine = client.get(f"/api/cases/{number}", headers=aw.auth("unit")).json()
@@ -461,7 +479,7 @@ def test_a_returned_key_supervised_case_still_reports_its_progress_over_the_api(
     assert answer.json()["case"]["state"] == "returned"
     # Under another disposition a returned case has no progress report to give.
     other = transferred(client, aw, title="城关区住建局另一件")
-    act(client, aw, other, "submit_report", "unit", form={"text": "已办结"})
+    act(client, aw, other, "submit_report", "unit", form={**REPORTED, "text": "已办结"})
     act(client, aw, other, "send_back", "supervisor", form={"reasons": "不清楚"})
     refused = act(client, aw, other, "report_progress", "unit", form={"text": "进展"})
     assert refused.status_code == 409, refused.text

@@ -19,12 +19,14 @@ from duban.config.policy import load_policy
 from duban.services import CaseService
 from duban.services.forms import FORMS
 from tests.appworld import PASSWORD, SECRET_NAME, SECRET_PHONE, USERS, AppWorld, LiveServer, app_for
-from tests.factories import CLERK, DISPATCHER, SUPERVISOR, complaint, unit_actor
+from tests.factories import CLERK, DISPATCHER, REPORTED, SUPERVISOR, complaint, unit_actor
 
 SAMPLE = {"unit": "GS-LZ-CG-SWJ", "note": "说明", "reason": "理由", "reasons": "理由", "days": 3,
           "text": "办理情况", "outcome": "talk_inquiry", "handling_continues": False,
           "decline_reason": "outside_remit",
-          "method": "phone", "result": "satisfied"}
+          "method": "phone", "result": "satisfied",
+          "finding": "true", "actions_taken": "办理措施", "rectification": "整改措施",
+          "accountability": "问责情况"}
 # Who reads identity by policy; everyone else is searched for leaks (supervisors, admins too).
 IDENTITY_ROLES = frozenset(load_policy().privacy.identity_roles)
 IDENTITIES = ["unit", "other-unit", "leader", None, *[u for u, (role, _) in USERS.items() if role != "unit"
@@ -56,7 +58,8 @@ def seeded(aw: AppWorld) -> dict[str, str]:
         complainant_phone=SECRET_PHONE, summary=f"{SECRET_NAME}（电话{SECRET_PHONE}）称尾款未付。"),
         actor=CLERK).case.number
     service.act(secret, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
-    service.act(secret, "submit_report", actor=unit_actor(aw.ctx, "GS-LZ-CG-GOV"), form={"text": "已付一半"})
+    service.act(secret, "submit_report", actor=unit_actor(aw.ctx, "GS-LZ-CG-GOV"),
+                form={**REPORTED, "text": "已付一半"})
     service.act(secret, "send_back", actor=SUPERVISOR,
                 form={"reasons": f"经电话联系{SECRET_NAME}（{SECRET_PHONE}），问题并未解决。"})
     theirs = service.register(complaint(title="城关区某小区停水", complainant_name=SECRET_NAME,

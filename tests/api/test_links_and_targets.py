@@ -10,7 +10,7 @@ import pytest
 from duban.services import Actor, CaseService
 from tests.api.test_cases import register
 from tests.appworld import AppWorld
-from tests.factories import complaint
+from tests.factories import REPORTED, complaint
 
 DISPATCHER = Actor("省分流员", "dispatcher")
 SUPERVISOR = Actor("省审核员", "supervisor")
@@ -23,7 +23,7 @@ def _province_case(aw: AppWorld, state: str) -> str:
                               actor=DISPATCHER).case.number
     if state != "received":
         service.act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-FGW"})
-        service.act(number, "submit_report", actor=DISPATCHER, form={"text": "已办"})
+        service.act(number, "submit_report", actor=DISPATCHER, form={**REPORTED, "text": "已办"})
         if state == "returned":
             service.act(number, "send_back", actor=SUPERVISOR, form={"reasons": "不实"})
         else:

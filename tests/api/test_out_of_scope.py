@@ -10,7 +10,7 @@ import httpx
 from duban.services import CaseService
 from tests.api.test_confidentiality import Visitor
 from tests.appworld import AppWorld, LiveServer, app_for
-from tests.factories import CLERK, DISPATCHER, SUPERVISOR, complaint, unit_actor
+from tests.factories import CLERK, DISPATCHER, REPORTED, SUPERVISOR, complaint, unit_actor
 
 MISSING = "GS-2023-99999"
 
@@ -29,7 +29,7 @@ def _theirs(aw: AppWorld) -> dict[str, str]:
         service.act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-SWJ"})
         if state == "transferred":
             continue
-        service.act(number, "submit_report", actor=other, form={"text": "已办理"})
+        service.act(number, "submit_report", actor=other, form={**REPORTED, "text": "已办理"})
         if state == "returned":
             service.act(number, "send_back", actor=SUPERVISOR, form={"reasons": "未解决"})
             continue

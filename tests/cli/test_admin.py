@@ -14,7 +14,7 @@ from duban.cli import app
 from duban.config.settings import get_settings
 from duban.db import create_all, get_engine
 from duban.services import CaseService
-from tests.factories import transferred, unit_actor, world
+from tests.factories import REPORTED, transferred, unit_actor, world
 
 runner = CliRunner()
 
@@ -45,7 +45,7 @@ def test_a_backup_restored_from_the_command_line_verifies_and_tampering_is_named
     made = runner.invoke(app, ["backup", str(target)])
     assert made.exit_code == 0 and target.is_file(), made.output
     unit = unit_actor(ctx, "GS-LZ-CG-GOV")
-    CaseService(ctx).act(number, "submit_report", actor=unit, form={"text": "已办"})
+    CaseService(ctx).act(number, "submit_report", actor=unit, form={**REPORTED, "text": "已办"})
     verified = runner.invoke(app, ["audit", "verify"])
     assert verified.exit_code == 0 and "audit trail intact: 1 cases, 3 events" in verified.output
 
@@ -126,7 +126,7 @@ def test_rotate_key_keeps_old_events_verifiable(data_dir: Path) -> None:
     assert len(keys["keys"]) == 2
     ctx = world(_engine())  # a restarted service reads the new key
     CaseService(ctx).act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
-                         form={"text": "报告"})
+                         form={**REPORTED, "text": "报告"})
     verified = runner.invoke(app, ["audit", "verify"])
     assert verified.exit_code == 0, verified.output
 
@@ -140,7 +140,7 @@ def test_an_exported_case_checks_without_the_service_and_tampering_shows(data_di
     ctx = world(_engine())
     number = transferred(ctx)
     CaseService(ctx).act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
-                         form={"text": "报告"})
+                         form={**REPORTED, "text": "报告"})
     assert runner.invoke(app, ["audit", "checkpoint"]).exit_code == 0
     out = tmp_path / "case.json"
     made = runner.invoke(app, ["audit", "export", "--case", number, "--output", str(out)])

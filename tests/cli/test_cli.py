@@ -44,7 +44,8 @@ def test_an_office_runs_a_case_from_the_command_line(data_dir: Path) -> None:
     assert "GS-2023-00001" in listing and "已转办" in listing and "城关区人民政府" in listing
     refused = runner.invoke(app, ["case", "act", "GS-2023-00001", "approve", "--as", "supervisor"])
     assert refused.exit_code == 1 and "allowed now" in refused.output
-    run("case", "act", "GS-2023-00001", "submit_report", "--text", "已恢复供水", "--as", "unit:GS-LZ-CG-GOV")
+    run("case", "act", "GS-2023-00001", "submit_report", "--text", "已恢复供水", "--finding", "true",
+        "--actions-taken", "抢修管道，恢复供水", "--as", "unit:GS-LZ-CG-GOV")
     shown = run("case", "show", "GS-2023-00001")
     assert "提交办理报告" in shown and "王某" in shown
     as_unit = run("case", "show", "GS-2023-00001", "--as", "unit:GS-LZ-CG-GOV")

@@ -21,14 +21,14 @@ from duban.models import AuditEvent, Case
 from duban.services import CaseService
 from duban.services.integrity import verify_audit
 from tests.appworld import AppWorld, LiveServer, app_for
-from tests.factories import SUPERVISOR, transferred, unit_actor
+from tests.factories import REPORTED, SUPERVISOR, transferred, unit_actor
 from tests.faults import figures
 
 CLIENTS = 16
 ROUNDS = 20
 ROLES = ["unit"] * 6 + ["supervisor"] * 5 + ["dispatcher"] * 5
-PLAYED = {"submit_report": {"text": "已组织核查，正在整改"}, "send_back": {"reasons": "整改不到位，重新办理"},
-          "remind": {"note": "请抓紧办理"}}
+PLAYED = {"submit_report": {**REPORTED, "text": "已组织核查，正在整改"},
+          "send_back": {"reasons": "整改不到位，重新办理"}, "remind": {"note": "请抓紧办理"}}
 
 
 def _events(aw: AppWorld, number: str) -> list[AuditEvent]:
@@ -45,7 +45,7 @@ def test_sixteen_clients_on_three_cases_lose_no_update(aw: AppWorld) -> None:
         # Start each case in a different state of the round (handling, reported, returned).
         if i >= 1:
             CaseService(aw.ctx).act(number, "submit_report", actor=unit_actor(aw.ctx, "GS-LZ-CG-GOV"),
-                                    form={"text": "初次报告"})
+                                    form={**REPORTED, "text": "初次报告"})
         if i == 2:
             CaseService(aw.ctx).act(number, "send_back", actor=SUPERVISOR, form={"reasons": "不实"})
         numbers.append(number)

@@ -47,7 +47,7 @@ from duban.models import User
 from duban.services import CaseService
 from duban.services.users import issue_token
 from tests.appworld import AppWorld, app_for
-from tests.factories import SUPERVISOR, transferred, unit_actor
+from tests.factories import REPORTED, SUPERVISOR, transferred, unit_actor
 from tests.faults import figures
 
 EXAMPLES = int(os.environ.get("DUBAN_FUZZ_EXAMPLES", "12"))
@@ -69,9 +69,9 @@ class FuzzWorld:
         received = transferred(aw.ctx, title="待分流的反映：路灯不亮", subject_org_code=None)
         handling = transferred(aw.ctx, title="办理中的反映：小区停水")
         reported = transferred(aw.ctx, title="已报告的反映：工程款拖欠")
-        service.act(reported, "submit_report", actor=unit, form={"text": "已付清"})
+        service.act(reported, "submit_report", actor=unit, form={**REPORTED, "text": "已付清"})
         closed = transferred(aw.ctx, title="已办结的反映：噪音扰民")
-        service.act(closed, "submit_report", actor=unit, form={"text": "已处理"})
+        service.act(closed, "submit_report", actor=unit, form={**REPORTED, "text": "已处理"})
         service.act(closed, "approve", actor=SUPERVISOR)
         service.act(closed, "close", actor=SUPERVISOR, form={"reason": "declined"})
         self.numbers = [received, handling, reported, closed, "GS-2023-99999"]

@@ -15,7 +15,7 @@ import pytest
 from duban.services import CaseService
 from duban.services.forms import FORMS
 from tests.appworld import PASSWORD, AppWorld
-from tests.factories import SUPERVISOR, transferred, unit_actor
+from tests.factories import REPORTED, SUPERVISOR, transferred, unit_actor
 from tests.faults import figures
 
 GOOD = {"office_code": "GS", "title": "某小区供水管网老化经常停水", "complainant_name": "张三"}
@@ -25,7 +25,7 @@ GOOD = {"office_code": "GS", "title": "某小区供水管网老化经常停水",
 def closed(aw: AppWorld) -> str:
     number = transferred(aw.ctx, subject_org_code=None)
     unit = unit_actor(aw.ctx, "GS-LZ-CG-GOV")
-    CaseService(aw.ctx).act(number, "submit_report", actor=unit, form={"text": "好"})
+    CaseService(aw.ctx).act(number, "submit_report", actor=unit, form={**REPORTED, "text": "好"})
     CaseService(aw.ctx).act(number, "approve", actor=SUPERVISOR)
     CaseService(aw.ctx).act(number, "close", actor=SUPERVISOR, form={"reason": "declined"})
     return number
@@ -202,7 +202,9 @@ def test_no_action_touches_a_closed_case(aw: AppWorld, client: httpx.Client, clo
     samples = {"unit": "GS-LZ-CG-SWJ", "note": "说明", "reason": "理由", "reasons": "理由", "days": 3,
                "text": "办理情况", "outcome": "talk_inquiry", "handling_continues": False,
                "decline_reason": "outside_remit",
-               "method": "phone", "result": "satisfied"}
+               "method": "phone", "result": "satisfied",
+               "finding": "true", "actions_taken": "办理措施", "rectification": "整改措施",
+               "accountability": "问责情况"}
     before = aw.snapshot()
     roles = aw.ctx.policy.roles
     for action, form in FORMS.items():

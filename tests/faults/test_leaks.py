@@ -35,7 +35,7 @@ from duban.services.queries import scope_for
 from duban.services.sweeps import run_deadline_sweep
 from tests.api.test_confidentiality import IDENTITIES, IDENTITY_ROLES, Visitor, app_routes, filled, seeded
 from tests.appworld import SECRET_NAME, SECRET_PHONE, USERS, AppWorld, LiveServer, app_for
-from tests.factories import CLERK, DISPATCHER, LEADER, SUPERVISOR, complaint, unit_actor
+from tests.factories import CLERK, DISPATCHER, LEADER, REPORTED, SUPERVISOR, complaint, unit_actor
 from tests.faults import figures
 from tests.faults import identity_corpus as corpus
 from tests.notify.conftest import SmsGateway, SmtpServer, free_port
@@ -160,8 +160,9 @@ UNIT = "GS-LZ-CG-GOV"
 def corpus_cases(aw: AppWorld, tmp_path: Path) -> dict[str, str]:
     """Three cases whose texts carry every written form of identity in the corpus, entered through
     every door a text comes in by: registration (title, summary), a repeat caller, a dispatcher's
-    note, an extension asked and granted, handling reports, a reviewer's reasons, a callback note,
-    an objection, and a ledger import."""
+    note, an extension asked and granted, handling reports (with their structured parts), a
+    reviewer's reasons, a callback note, a 签收 note, 退单 requests and the dispatcher's decisions,
+    and a ledger import."""
     ctx, service = aw.ctx, CaseService(aw.ctx)
     unit = unit_actor(ctx, UNIT)
     parts = corpus.texts(12)
@@ -175,9 +176,12 @@ def corpus_cases(aw: AppWorld, tmp_path: Path) -> dict[str, str]:
     service.act(first, "transfer", actor=DISPATCHER, form={"unit": UNIT, "note": parts[2]})
     service.act(first, "request_extension", actor=unit, form={"days": 3, "reason": parts[3]})
     service.act(first, "approve_extension", actor=DISPATCHER, form={"note": parts[4]})
-    service.act(first, "submit_report", actor=unit, form={"text": parts[5]})
+    service.act(first, "submit_report", actor=unit, form={**REPORTED, "text": parts[5]})
     service.act(first, "send_back", actor=SUPERVISOR, form={"reasons": parts[6]})
-    service.act(first, "submit_report", actor=unit, form={"text": parts[7]})
+    parted = corpus.texts(3)  # the structured report's texts (是否属实 is a code, not a text)
+    service.act(first, "submit_report", actor=unit, form={
+        "text": parts[7], "finding": "partly_true", "actions_taken": parted[0], "rectification": parted[1],
+        "accountability": parted[2]})
     service.act(first, "approve", actor=SUPERVISOR, form={"note": parts[8]})
     service.act(first, "record_callback", actor=CLERK,
                 form={"method": "visit", "result": "unsatisfied", "reason": parts[9]})
@@ -189,7 +193,12 @@ def corpus_cases(aw: AppWorld, tmp_path: Path) -> dict[str, str]:
                                           subject_name="城关区水务局", subject_org_code="GS-LZ-CG-SWJ"),
                                 actor=CLERK).case.number
     service.act(objected, "transfer", actor=DISPATCHER, form={"unit": UNIT})
-    service.act(objected, "object", actor=unit, form={"reason": parts[11]})
+    service.act(objected, "sign_for", actor=unit, form={"note": parts[11]})
+    decided = corpus.texts(3, of=corpus.FIRST_NAME)  # 退单: asked, refused, asked again, agreed
+    service.act(objected, "request_return", actor=unit, form={"reason": parts[11]})
+    service.act(objected, "reject_return", actor=DISPATCHER, form={"reason": decided[0]})
+    service.act(objected, "request_return", actor=unit, form={"reason": decided[1]})
+    service.act(objected, "accept_return", actor=DISPATCHER, form={"note": decided[2]})
     service.act(objected, "transfer", actor=DISPATCHER, form={"unit": UNIT})
 
     ledger = tmp_path / "ledger.csv"

@@ -13,7 +13,7 @@ from duban.config.settings import get_settings
 from duban.db import create_all, make_engine
 from duban.models import Notification
 from duban.services import ServiceContext
-from tests.factories import SUPERVISOR, transferred, unit_actor, world
+from tests.factories import REPORTED, SUPERVISOR, transferred, unit_actor, world
 from tests.notify.conftest import SmtpServer, free_port
 
 pytestmark = pytest.mark.slow
@@ -30,7 +30,10 @@ def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[st
     from duban.services import CaseService
 
     service = CaseService(ctx)
-    service.act(numbers[0], "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"), form={"text": "办结"})
+    for number in numbers:  # signed for (签收): the reminders due are the ladder's only
+        service.act(number, "sign_for", actor=unit_actor(ctx, "GS-LZ-CG-GOV"))
+    service.act(numbers[0], "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
+                form={**REPORTED, "text": "办结"})
     service.act(numbers[0], "approve", actor=SUPERVISOR)
     yield url, ctx
     engine.dispose()

@@ -80,6 +80,8 @@ def build(engine: Engine) -> November:
 
     def act(letter: str, when: str, action: str, actor: object = DISPATCHER, **form: object) -> None:
         at(when)
+        if action == "submit_report":  # a final report states 是否属实 and what was done
+            form = {"finding": "true", "actions_taken": form["text"], **form}
         service.act(numbers[letter], action, actor=actor, form=form)  # type: ignore[arg-type]
 
     register("G", "10-25 09:00")
@@ -133,7 +135,8 @@ def build(engine: Engine) -> November:
 
     register("I", "11-09 09:00")
     act("I", "11-09 10:00", "transfer", unit="GS-LZ-CG-GOV")
-    act("I", "11-10 10:00", "object", county, reason="不属本单位职责")
+    act("I", "11-10 09:00", "request_return", county, reason="不属本单位职责")
+    act("I", "11-10 10:00", "accept_return")
     act("I", "11-13 10:00", "transfer", unit="GS-LZ-ZJJ")
 
     register("K", "11-15 09:00", office_code="GS-LZ", channel="letter")

@@ -17,7 +17,8 @@ from duban.reports.rates import percent, score
 from tests.reports import scenario
 
 DISPOSITIONS = {"transfer", "supervise", "key_supervise", "escalate", "refer"}
-ANSWERS = {"report_progress", "submit_report", "object", "request_extension", "record_result"}
+ANSWERS = {"sign_for", "report_progress", "submit_report", "request_return", "object", "request_extension",
+           "record_result"}
 
 
 def _in(when: dt.datetime | None, period: Period) -> bool:

@@ -37,7 +37,16 @@ from duban.services.handlers import extension_cap
 from duban.services.routing import check_target as routing_check_target
 from duban.services.routing import commission_for, higher_office
 from duban.services.scope import in_region
-from duban.states.definition import DISPOSITION_LADDER, DISPOSITION_STATES, REFERRAL_ACTIONS, TRANSITIONS
+from duban.states.definition import (
+    DISPOSITION_LADDER,
+    DISPOSITION_STATES,
+    REFERRAL_ACTIONS,
+    RETURN_ACTIONS,
+    RETURN_STATES,
+    TRANSITIONS,
+)
+
+_RETURN_STATES = {str(s) for s in RETURN_STATES}
 
 # The rows an action adds besides its audit event (table: how many), and the actions that may queue
 # mail (notifications: as many as the recipients with an address).
@@ -45,7 +54,7 @@ ADDS: dict[str, dict[str, int]] = {
     **{a: {"handling_reports": 1} for a in ("submit_report", "report_progress")},
     **{a: {"reviews": 1} for a in ("approve", "send_back")},
     "record_callback": {"callbacks": 1},
-    "object": {"objections": 1},
+    "request_return": {"objections": 1},
     "decline": {"declines": 1},
     "request_extension": {"extensions": 1},
     "interview": {"interviews": 1},
@@ -53,7 +62,7 @@ ADDS: dict[str, dict[str, int]] = {
 # The ladder's mail to orgs, and the notices to the complainant config names (a real-name
 # complainant with a mobile gets one by SMS: duban/services/notices.py).
 NOTIFYING = {"step_up", "remind", "copy_notice", "work_reminder", "interview", "public_notice",
-             "remind_progress", *load_templates().citizen_notices}
+             "remind_progress", "remind_sign_for", *load_templates().citizen_notices}
 # Where the handler starts a new handling limit.
 _NEW_HANDLING = {"step_up", "reassign", "send_back", "reopen"}
 _CLOSING = {"close", "close_unreachable"}
@@ -89,6 +98,8 @@ class ModelCase:
     deadline_seq: int = 0
     extension_days: int = 0
     extensions: list[tuple[str, int]] = field(default_factory=list)  # (status, days)
+    returns: list[str] = field(default_factory=list)  # each 退单 request's status
+    sign_due_on: dt.date | None = None  # 签收 owed by the unit that has the case
     return_count: int = 0
     repeat_count: int = 0
     version: int = 1
@@ -100,7 +111,7 @@ class ModelCase:
                "deadline_kind",
                "deadline_start", "deadline_days", "deadline_unit", "deadline_on",
                "deadline_provisional", "deadline_seq", "extension_days", "return_count",
-               "repeat_count", "version", "audit_seq")
+               "repeat_count", "version", "audit_seq", "sign_due_on")
 
     def columns(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.COLUMNS}
@@ -164,6 +175,10 @@ class CaseModel:
             return used < self.policy.extension.max_count and not pending
         if name == "has_pending_extension":
             return pending > 0
+        if name == "awaits_signing":
+            return m.sign_due_on is not None
+        if name in ("has_pending_return", "no_pending_return"):
+            return ("requested" in m.returns) == (name == "has_pending_return")
         if name == "key_supervised_disposition":
             return m.disposition == "key_supervise"
         if name == "handled_by_a_unit":
@@ -253,7 +268,7 @@ class CaseModel:
         n = copy.deepcopy(m)
         if transition["dest"] is not None:
             n.state = str(transition["dest"])
-        refused = self._handle(n, action, actor=actor, fields=form.fields, now=now)
+        refused = self._handle(n, action, actor=actor, fields=form.fields, now=now, before=m.state)
         if refused is not None:
             return refused
         n.version += 1
@@ -261,13 +276,24 @@ class CaseModel:
         return n
 
     def _handle(self, n: ModelCase, action: str, *, actor: Actor, fields: dict[str, Any],
-                now: dt.datetime) -> Refusal | None:
+                now: dt.datetime, before: str) -> Refusal | None:
+        """What the action does, then a pending 退单 request the case moved past lapses."""
+        state, unit = before, n.unit_id
+        refused = self._handle_action(n, action, actor=actor, fields=fields, now=now)
+        if refused is None and state in _RETURN_STATES and action not in RETURN_ACTIONS and (
+                n.unit_id != unit or n.state not in _RETURN_STATES) and "requested" in n.returns:
+            n.returns[n.returns.index("requested")] = "lapsed"  # moved past the unit's request
+        return refused
+
+    def _handle_action(self, n: ModelCase, action: str, *, actor: Actor, fields: dict[str, Any],
+                       now: dt.datetime) -> Refusal | None:
         today = local_date(now)
         if action in DISPOSITION_STATES:
             unit = self._chosen_unit(n, action, fields.get("unit") or None)
             if isinstance(unit, Refusal):
                 return unit
-            refused = self._assign(n, unit, actor=actor, action=action, chosen=bool(fields.get("unit")))
+            refused = self._assign(n, unit, actor=actor, action=action, chosen=bool(fields.get("unit")),
+                                   today=today)
             if refused is not None:
                 return refused
             n.disposition = action
@@ -278,21 +304,29 @@ class CaseModel:
             if raised == "escalate":
                 default = self._chosen_unit(n, "escalate", None)
                 assert not isinstance(default, Refusal)
-                refused = self._assign(n, default, actor=actor, action=action, chosen=False)
+                refused = self._assign(n, default, actor=actor, action=action, chosen=False,
+                                      today=today)
                 if refused is not None:
                     return refused
             n.disposition = raised
             self._raised(n, today)
-        elif action == "object":
-            n.unit_id = None
-            n.disposition = None
-            self._limit(n, "triage", self.policy.deadlines.triage, today)
         elif action == "decline":
             if fields["decline_reason"] not in self.policy.intake.decline_reasons:
                 return Refusal(InvalidActionInput, "literal_error")
             self._clear(n)
         elif action == "reinstate":
             self._limit(n, "triage", self.policy.deadlines.triage, today)
+        elif action == "sign_for":
+            n.sign_due_on = None
+        elif action == "request_return":
+            n.returns.append("requested")
+        elif action in ("accept_return", "reject_return"):
+            n.returns[n.returns.index("requested")] = "accepted" if action == "accept_return" else "rejected"
+            if action == "accept_return":
+                n.unit_id = None
+                n.disposition = None
+                n.sign_due_on = None
+                self._limit(n, "triage", self.policy.deadlines.triage, today)
         elif action == "request_extension":
             # The cap (art. 34's 30 calendar days) counted in the policy's unit from the deadline.
             if fields["days"] > extension_cap(self.calendar(n), self.policy, n.deadline_on):
@@ -316,7 +350,7 @@ class CaseModel:
                     n.deadline_on, n.deadline_provisional = answer.date, answer.provisional
         elif action == "reassign":
             refused = self._assign(n, self.orgs.by_code(fields["unit"]), actor=actor, action=action,
-                                   chosen=True)
+                                   chosen=True, today=today)
             if refused is not None:
                 return refused
         elif action == "submit_report":
@@ -372,7 +406,7 @@ class CaseModel:
         return Refusal(InvalidActionInput, "missing")
 
     def _assign(self, n: ModelCase, requested: OrgInfo, *, actor: Actor, action: str,
-                chosen: bool) -> Refusal | None:
+                chosen: bool, today: dt.date) -> Refusal | None:
         """Avoidance first (the office above a unit the case complains about), then the target rule."""
         assigned: OrgInfo | None = requested
         while assigned is not None and assigned.id in n.avoided:
@@ -388,6 +422,12 @@ class CaseModel:
                                      actor=actor, action=action, unit=requested)
             except InvalidActionInput as exc:
                 return Refusal(InvalidActionInput, exc.kind)
+        if n.unit_id != assigned.id:  # a new unit signs for it (签收) by policy [deadlines.sign_for]
+            n.sign_due_on = None
+            if assigned.kind != "office":
+                limit = self.policy.deadlines.sign_for
+                n.sign_due_on = due_date(self.ctx.calendar_for(assigned.code), start=today,
+                                         days=limit.days, unit=limit.unit).date
         n.unit_id = assigned.id
         record = self.record(n)
         if assigned.kind == "office" and assigned.code != record and in_region(record, assigned.code):

@@ -15,7 +15,7 @@ from duban.errors import ActionNotAllowed
 from duban.models import AuditEvent, CallbackTask, PressureStep
 from duban.services import CaseService, ServiceContext
 from duban.services.callbacks import callback_queue, complete_revisit, sample_callbacks, sampled
-from tests.factories import CLERK, SUPERVISOR, advance, transferred, unit_actor, world
+from tests.factories import CLERK, REPORTED, SUPERVISOR, advance, transferred, unit_actor, world
 
 
 @pytest.fixture
@@ -31,7 +31,8 @@ def callbacks_policy(ctx: ServiceContext, **changes: Any) -> None:
 def verified(ctx: ServiceContext, **overrides: Any) -> str:
     service = CaseService(ctx)
     number = transferred(ctx, **overrides)
-    service.act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"), form={"text": "已办结"})
+    service.act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
+                form={**REPORTED, "text": "已办结"})
     service.act(number, "approve", actor=SUPERVISOR)
     return number
 

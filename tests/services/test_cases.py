@@ -24,6 +24,7 @@ from duban.services.queries import CaseFilter
 from duban.services.reading import case_detail, list_cases
 from tests.factories import (
     DISPATCHER,
+    REPORTED,
     SUPERVISOR,
     advance,
     complaint,
@@ -96,7 +97,7 @@ def test_a_unit_cannot_see_or_touch_another_units_case(ctx: ServiceContext) -> N
     number = transferred(ctx)
     with pytest.raises(CaseNotFound):
         CaseService(ctx).act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-SWJ"),
-                             form={"text": "x"})
+                             form={**REPORTED, "text": "x"})
 
 
 def test_bad_form_input_names_the_field(ctx: ServiceContext) -> None:
@@ -106,7 +107,7 @@ def test_bad_form_input_names_the_field(ctx: ServiceContext) -> None:
     assert err.value.field == "text"
     with pytest.raises(InvalidActionInput) as err:
         CaseService(ctx).act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
-                             form={"text": "ok", "hack": 1})
+                             form={**REPORTED, "text": "ok", "hack": 1})
     assert err.value.field == "form" and "hack" not in str(err.value)  # a made-up key is not repeated
 
 
@@ -181,7 +182,7 @@ def test_a_returned_case_goes_back_to_the_same_unit_with_reasons_and_a_fresh_dea
     number = transferred(ctx)
     service = CaseService(ctx)
     unit = unit_actor(ctx, "GS-LZ-CG-GOV")
-    service.act(number, "submit_report", actor=unit, form={"text": "已处理"})
+    service.act(number, "submit_report", actor=unit, form={**REPORTED, "text": "已处理"})
     advance(ctx, days=14)  # 2023-10-11
     case = service.act(number, "send_back", actor=SUPERVISOR, form={"reasons": "事实不清，问题未解决"})
     assert case.state == "returned"
@@ -192,16 +193,17 @@ def test_a_returned_case_goes_back_to_the_same_unit_with_reasons_and_a_fresh_dea
     with Session(ctx.engine) as session:
         review = session.exec(select(Review)).one()
     assert (review.decision, review.reasons) == ("returned", "事实不清，问题未解决")
-    assert service.allowed_actions(case, unit) == ["request_extension", "submit_report"]
+    # It never signed for the case (签收), which it still may.
+    assert service.allowed_actions(case, unit) == ["sign_for", "request_extension", "submit_report"]
 
 
 def test_the_whole_path_from_intake_to_closing_leaves_a_verified_chain(ctx: ServiceContext) -> None:
     number = transferred(ctx)
     service = CaseService(ctx)
     unit = unit_actor(ctx, "GS-LZ-CG-GOV")
-    service.act(number, "submit_report", actor=unit, form={"text": "已处理"})
+    service.act(number, "submit_report", actor=unit, form={**REPORTED, "text": "已处理"})
     service.act(number, "send_back", actor=SUPERVISOR, form={"reasons": "未解决"})
-    service.act(number, "submit_report", actor=unit, form={"text": "已支付全部欠款"})
+    service.act(number, "submit_report", actor=unit, form={**REPORTED, "text": "已支付全部欠款"})
     service.act(number, "approve", actor=SUPERVISOR)
     case = service.act(number, "record_callback", actor=DISPATCHER,
                        form={"method": "phone", "result": "satisfied", "note": "满意"})
@@ -217,7 +219,8 @@ def test_the_whole_path_from_intake_to_closing_leaves_a_verified_chain(ctx: Serv
 def test_an_unsatisfied_callback_sends_the_case_back_to_the_unit(ctx: ServiceContext) -> None:
     number = transferred(ctx)
     service = CaseService(ctx)
-    service.act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"), form={"text": "好了"})
+    service.act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
+                form={**REPORTED, "text": "好了"})
     service.act(number, "approve", actor=SUPERVISOR)
     case = service.act(number, "record_callback", actor=DISPATCHER,
                        form={"method": "phone", "result": "unsatisfied", "reason": "水仍未通"})
@@ -227,7 +230,8 @@ def test_an_unsatisfied_callback_sends_the_case_back_to_the_unit(ctx: ServiceCon
 def test_a_closed_case_reopens_on_revisit(ctx: ServiceContext) -> None:
     number = transferred(ctx)
     service = CaseService(ctx)
-    service.act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"), form={"text": "好了"})
+    service.act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
+                form={**REPORTED, "text": "好了"})
     service.act(number, "approve", actor=SUPERVISOR)
     service.act(number, "close", actor=SUPERVISOR, form={"reason": "declined"})
     case = service.act(number, "reopen", actor=SUPERVISOR, form={"reason": "回头看发现问题反弹"})
@@ -251,20 +255,23 @@ def test_the_referred_path_records_the_commissions_result(ctx: ServiceContext) -
     assert "纪检监察机关" in err.value.reason
 
 
-def test_objection_within_five_working_days_returns_the_case_to_triage(ctx: ServiceContext) -> None:
+def test_a_return_asked_within_five_working_days_waits_for_the_dispatcher(ctx: ServiceContext) -> None:
     number = transferred(ctx)
     advance(ctx, days=10)  # 2023-10-07, the 3rd working day after dispatch (Sep 28, Oct 7…)
-    case = CaseService(ctx).act(number, "object", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
+    case = CaseService(ctx).act(number, "request_return", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
                                 form={"reason": "不属本单位职责"})
+    assert (case.state, case.disposition, case.deadline_kind) == ("transferred", "transfer", "handling")
+    assert case.unit_id == org_id(ctx, "GS-LZ-CG-GOV")
+    case = CaseService(ctx).act(number, "accept_return", actor=DISPATCHER)
     assert (case.state, case.unit_id, case.disposition, case.deadline_kind) == (
         "received", None, None, "triage")
 
 
-def test_objection_after_five_working_days_is_refused_with_the_rule(ctx: ServiceContext) -> None:
+def test_a_return_asked_after_five_working_days_is_refused_with_the_rule(ctx: ServiceContext) -> None:
     number = transferred(ctx)
     advance(ctx, days=14)  # 2023-10-11: the 6th working day
     with pytest.raises(ActionNotAllowed) as err:
-        CaseService(ctx).act(number, "object", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
+        CaseService(ctx).act(number, "request_return", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
                              form={"reason": "不属本单位职责"})
     assert "5个工作日" in err.value.reason
 

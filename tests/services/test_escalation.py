@@ -20,7 +20,7 @@ from duban.services.forms import FORMS
 from duban.services.queries import scope_for
 from duban.services.reading import case_detail, list_cases, load_case
 from duban.states.definition import TRANSITIONS
-from tests.factories import CLERK, advance, complaint, org_id, unit_actor, world
+from tests.factories import CLERK, REPORTED, advance, complaint, org_id, unit_actor, world
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def escalated(ctx: ServiceContext) -> str:
 def reported(ctx: ServiceContext) -> str:
     number = escalated(ctx)
     CaseService(ctx).act(number, "submit_report", actor=office_actor(ctx, "GS-LZ", "dispatcher"),
-                         form={"text": "市办直接办理：已协调支付。"})
+                         form={**REPORTED, "text": "市办直接办理：已协调支付。"})
     return number
 
 
@@ -137,7 +137,7 @@ def test_extension_callbacks_and_reassignment_are_the_city_s(ctx: ServiceContext
     with pytest.raises(CaseHeldElsewhere):
         service.act(number, "approve_extension", actor=county["supervisor"])
     service.act(number, "approve_extension", actor=city["supervisor"])
-    service.act(number, "submit_report", actor=unit, form={"text": "已办结"})
+    service.act(number, "submit_report", actor=unit, form={**REPORTED, "text": "已办结"})
     service.act(number, "approve", actor=city["supervisor"])
     with pytest.raises(CaseHeldElsewhere):
         service.act(number, "record_callback", actor=county["clerk"],
@@ -252,7 +252,7 @@ def test_a_province_case_escalated_to_the_city_stays_the_province_s_and_the_city
     assert record_office(ctx, number) is None  # the city is not above the province
     allowed = CaseService(ctx).allowed_actions(CaseService(ctx).get(number), city["dispatcher"])
     assert "submit_report" in allowed and "reassign" not in allowed
-    CaseService(ctx).act(number, "submit_report", actor=city["dispatcher"], form={"text": "已办"})
+    CaseService(ctx).act(number, "submit_report", actor=city["dispatcher"], form={**REPORTED, "text": "已办"})
     with pytest.raises(CaseHeldElsewhere) as err:
         CaseService(ctx).act(number, "approve", actor=city["supervisor"])
     assert err.value.holder == "省办"
@@ -288,7 +288,8 @@ def test_work_queues_hold_only_what_the_office_holds_while_its_lists_show_all_it
     own = county_case(ctx, title="小区路灯不亮")
     CaseService(ctx).act(own, "transfer", actor=office_actor(ctx, "GS-LZ-CG", "dispatcher"),
                          form={"unit": "GS-LZ-CG-SWJ"})
-    CaseService(ctx).act(own, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-SWJ"), form={"text": "已修复"})
+    CaseService(ctx).act(own, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-SWJ"),
+                         form={**REPORTED, "text": "已修复"})
     for code, holds in (("GS-LZ-CG", False), ("GS-LZ", True), ("GS", True)):
         actor = office_actor(ctx, code, "supervisor")
         with Session(ctx.engine) as session:
@@ -309,7 +310,8 @@ def test_escalating_again_moves_the_case_to_the_province_and_leaves_the_city_rea
     assert record_office(ctx, number) == "GS"
     assert ctx.orgs.by_id(CaseService(ctx).get(number).unit_id).code == "GS"  # type: ignore[arg-type]
     with pytest.raises(CaseHeldElsewhere) as err:
-        CaseService(ctx).act(number, "submit_report", actor=city["dispatcher"], form={"text": "报告"})
+        CaseService(ctx).act(number, "submit_report", actor=city["dispatcher"],
+                             form={**REPORTED, "text": "报告"})
     assert err.value.holder == "省办"
     assert case_detail(ctx, number, actor=city["supervisor"])["read_only"]
 

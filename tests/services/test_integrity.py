@@ -21,7 +21,7 @@ from duban.services.auditkeys import load_keyring, rotate_key
 from duban.services.backup import backup, restore
 from duban.services.checkpoints import Place, write_checkpoint
 from duban.services.integrity import verify, verify_audit
-from tests.factories import DISPATCHER, SUPERVISOR, complaint, transferred, unit_actor, world
+from tests.factories import DISPATCHER, REPORTED, SUPERVISOR, complaint, transferred, unit_actor, world
 
 UNIT = "GS-LZ-CG-GOV"
 
@@ -34,7 +34,7 @@ def ctx(engine: Engine) -> ServiceContext:
     unit = unit_actor(ctx, UNIT)
     numbers = [transferred(ctx, title=f"事项{i}") for i in range(3)]
     for number in numbers[:2]:
-        service.act(number, "submit_report", actor=unit, form={"text": "报告"})
+        service.act(number, "submit_report", actor=unit, form={**REPORTED, "text": "报告"})
     service.act(numbers[1], "approve", actor=SUPERVISOR, form={"note": "同意"})
     service.act(numbers[1], "record_callback", actor=DISPATCHER,
                 form={"method": "phone", "result": "satisfied", "note": "满意"})
@@ -349,7 +349,8 @@ def test_after_rotating_the_key_old_and_new_events_verify(ctx: ServiceContext, t
     old, new = rotate_key(settings)
     assert old == ring.current and new != old
     rotated = ServiceContext(engine=ctx.engine, clock=ctx.clock, audit_keys=load_keyring(settings))
-    CaseService(rotated).act(number, "submit_report", actor=unit_actor(rotated, UNIT), form={"text": "报告"})
+    CaseService(rotated).act(number, "submit_report", actor=unit_actor(rotated, UNIT),
+                             form={**REPORTED, "text": "报告"})
     with ctx.engine.connect() as conn:
         kids = list(conn.execute(text("SELECT key_id FROM audit_events WHERE case_id = 4 ORDER BY seq"))
                     .scalars())
@@ -616,6 +617,7 @@ def test_two_cases_with_the_same_ladder_steps_verify_apart(ctx: ServiceContext) 
     ctx.policy = ctx.policy.model_copy(deep=True)
     for ladder_step in ctx.policy.ladder.steps:  # every step fired by the engine, none proposed
         ladder_step.mode = "automatic"
+    ctx.policy.sign_for.remind_after_workdays = []  # the ladder's steps only
     for i in range(2):
         transferred(ctx, title=f"又一件事项{i}")
     assert isinstance(ctx.clock, SimulatedClock)

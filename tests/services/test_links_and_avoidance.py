@@ -17,7 +17,17 @@ from duban.models import AuditEvent, Case, RepeatContact, Subject
 from duban.services import Actor, CaseService, ServiceContext
 from duban.services.context import ENGINE_ACTOR
 from duban.services.orgs import install_orgs
-from tests.factories import DISPATCHER, SUPERVISOR, OrgRow, complaint, org_id, registered, transferred, world
+from tests.factories import (
+    DISPATCHER,
+    REPORTED,
+    SUPERVISOR,
+    OrgRow,
+    complaint,
+    org_id,
+    registered,
+    transferred,
+    world,
+)
 
 
 @pytest.fixture
@@ -55,7 +65,7 @@ def _province_case(ctx: ServiceContext, state: str) -> str:
     service.act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-FGW"})
     if state == "transferred":
         return number
-    service.act(number, "submit_report", actor=DISPATCHER, form={"text": "已办"})
+    service.act(number, "submit_report", actor=DISPATCHER, form={**REPORTED, "text": "已办"})
     if state == "returned":
         service.act(number, "send_back", actor=SUPERVISOR, form={"reasons": "不实"})
         return number

@@ -51,7 +51,7 @@ from tests.services.casemodel import ADDS, NOTIFYING, CaseModel, Form, ModelCase
 
 # The referral path is not modelled here (tests/services/test_referrals.py covers it).
 TRIGGERS = sorted({t["trigger"] for t in TRANSITIONS} - set(REFERRAL_ACTIONS))
-PRESSING = {*LADDER_ACTIONS, "remind_progress"}
+PRESSING = {*LADDER_ACTIONS, "remind_progress", "remind_sign_for"}
 MAX_CASES = 5
 # Whom complaints are about: (org code or None, name, kind). An office among them, so that a
 # repeat may find its case held by whom it is about.
@@ -196,6 +196,8 @@ class CaseLives(RuleBasedStateMachine):
                                          label="close reason")
             elif name == "reason" and action == "record_callback":
                 fields[name] = data.draw(st.sampled_from(["", said]), label="callback reason")
+            elif name == "finding":  # 是否属实 is one of three
+                fields[name] = data.draw(st.sampled_from(["true", "partly_true", "untrue"]), label="finding")
             else:
                 fields[name] = said
         if fair or data.draw(st.integers(0, 3), label="form kind") > 0:
@@ -289,7 +291,7 @@ class CaseLives(RuleBasedStateMachine):
             if table == "cases":
                 assert [r for r in rows if r[ID_AT] != m.id] == [r for r in old if r[ID_AT] != m.id]
                 continue
-            if table in ("extensions", "callback_tasks"):  # an action may decide or finish one
+            if table in ("extensions", "callback_tasks", "objections"):  # an action may decide or finish one
                 assert added == ADDS.get(action, {}).get(table, 0), f"{action} added {added} {table}"
                 continue
             assert rows[:len(old)] == old, f"{action} changed a row of {table}"
@@ -348,7 +350,7 @@ class CaseLives(RuleBasedStateMachine):
         assert self._snapshot() == once, "a second sweep did more"
         for m in self.cases:  # and over the days: each ladder step once per limit
             engine = [e for e in self._events(m.id)  # the sweep's (staff may hold the engine role)
-                      if e.actor == ENGINE_ACTOR.name and e.action in LADDER_ACTIONS]
+                      if e.actor == ENGINE_ACTOR.name and e.action in (*LADDER_ACTIONS, "remind_sign_for")]
             fired = [(e.action, e.data.get("episode")) for e in engine]
             assert len(fired) == len(set(fired)), f"{m.number}: the engine repeated a step: " + ", ".join(
                 f"{e.seq} {e.action} {e.data.get('episode')} at {e.at:%Y-%m-%d}" for e in engine)

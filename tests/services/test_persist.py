@@ -11,7 +11,7 @@ from duban.errors import StaleCase
 from duban.models import AuditEvent, Case, HandlingReport
 from duban.services import CaseService, ServiceContext
 from duban.services.persist import WRITE_COLUMNS, fetch_cases
-from tests.factories import SUPERVISOR, transferred, unit_actor, world
+from tests.factories import REPORTED, SUPERVISOR, transferred, unit_actor, world
 
 
 @pytest.fixture
@@ -35,9 +35,9 @@ def test_what_an_action_returns_is_what_is_stored(ctx: ServiceContext) -> None:
     number = transferred(ctx)
     service = CaseService(ctx)
     unit = unit_actor(ctx, "GS-LZ-CG-GOV")
-    for action, actor, form in (("submit_report", unit, {"text": "已办结"}),
+    for action, actor, form in (("submit_report", unit, {**REPORTED, "text": "已办结"}),
                                 ("send_back", SUPERVISOR, {"reasons": "事实不清"}),
-                                ("submit_report", unit, {"text": "再报"}),
+                                ("submit_report", unit, {**REPORTED, "text": "再报"}),
                                 ("approve", SUPERVISOR, {})):
         case = service.act(number, action, actor=actor, form=form)
         assert columns_of(case) == stored(ctx, number), action
@@ -57,7 +57,7 @@ def test_an_action_writes_the_case_row_once(ctx: ServiceContext) -> None:
     event.listen(ctx.engine, "before_cursor_execute", count)
     try:
         CaseService(ctx).act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
-                             form={"text": "已办结"})
+                             form={**REPORTED, "text": "已办结"})
     finally:
         event.remove(ctx.engine, "before_cursor_execute", count)
     assert len(updates) == 1
@@ -73,7 +73,7 @@ def test_a_row_changed_under_a_writer_stops_the_whole_transaction(ctx: ServiceCo
         with service.transaction() as session:
             case = service.load_in(session, number, for_write=True)
             service.act_in(session, case, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
-                           form={"text": "已办结"})
+                           form={**REPORTED, "text": "已办结"})
             # someone else's write to the row after it was loaded (row locks prevent this in
             # the service; the version guard is the last line)
             session.connection().execute(text("UPDATE cases SET version = version + 1 WHERE id = :id"),

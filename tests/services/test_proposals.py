@@ -26,12 +26,26 @@ from duban.services.proposals import (
     record_interview_held,
 )
 from duban.services.sweeps import run_deadline_sweep
-from tests.factories import CLERK, DISPATCHER, LEADER, SUPERVISOR, org_id, transferred, unit_actor, world
+from tests.factories import (
+    CLERK,
+    DISPATCHER,
+    LEADER,
+    REPORTED,
+    SUPERVISOR,
+    org_id,
+    transferred,
+    unit_actor,
+    world,
+)
 
 
 @pytest.fixture
 def ctx(engine: Engine) -> ServiceContext:
-    return world(engine, start="2023-03-01 10:00")
+    """The ladder's world: its units never sign for their cases, so 签收 reminders are off here."""
+    ctx = world(engine, start="2023-03-01 10:00")
+    ctx.policy = ctx.policy.model_copy(deep=True)
+    ctx.policy.sign_for.remind_after_workdays = []
+    return ctx
 
 
 def at(ctx: ServiceContext, when: str) -> None:
@@ -237,7 +251,7 @@ def test_a_proposal_the_case_has_outgrown_stays_open_when_confirming_fails(ctx: 
     number = transferred(ctx)
     sweep_until(ctx, "2023-03-22")
     CaseService(ctx).act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
-                         form={"text": "已办结"})
+                         form={**REPORTED, "text": "已办结"})
     proposal = proposal_of(ctx, "interview")
     with pytest.raises(ActionNotAllowed):
         decide(ctx, proposal.id or 0, actor=SUPERVISOR, decision="confirm")

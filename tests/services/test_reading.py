@@ -25,7 +25,17 @@ from duban.services.dashboard import dashboard
 from duban.services.queries import CaseFilter, scope_for
 from duban.services.reading import case_detail, case_history, case_row, case_summary, case_texts, list_cases
 from duban.services.sweeps import run_deadline_sweep
-from tests.factories import CLERK, DISPATCHER, LEADER, SUPERVISOR, complaint, org_id, unit_actor, world
+from tests.factories import (
+    CLERK,
+    DISPATCHER,
+    LEADER,
+    REPORTED,
+    SUPERVISOR,
+    complaint,
+    org_id,
+    unit_actor,
+    world,
+)
 
 NAME, PHONE = "欧阳秘密", "19912345678"
 TITLE = f"{NAME}反映城关区住建局拖欠工程款"
@@ -34,9 +44,10 @@ TITLE_REDACTED = "（保密）反映城关区住建局拖欠工程款"
 SUMMARY_REDACTED = "（保密）（电话（保密））称尾款未付，100%_未结清。"
 
 # Every raw text and identity column: a reader without the right never names one in a statement.
-RAW = {"cases": ("title", "summary"), "repeat_contacts": ("title",), "handling_reports": ("text",),
+RAW = {"cases": ("title", "summary"), "repeat_contacts": ("title",),
+       "handling_reports": ("text", "actions_taken", "rectification", "accountability"),
        "reviews": ("reasons",), "callbacks": ("note", "reason"), "extensions": ("reason",),
-       "objections": ("reason",), "interviews": ("note",), "audit_events": ("reason",),
+       "objections": ("reason", "decision_note"), "interviews": ("note",), "audit_events": ("reason",),
        "pressure_proposals": ("reason",),
        "complainants": ("name", "phone", "address")}
 RAW_COLUMN = re.compile("|".join(rf'"?\b{table}"?\."?{column}\b"?(?!_)'
@@ -56,7 +67,7 @@ def _secret_case(ctx: ServiceContext, **overrides: object) -> str:
                                         complainant_phone=PHONE, **overrides), actor=CLERK).case.number
     service.act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
     service.act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
-                form={"text": f"已联系{NAME}"})
+                form={**REPORTED, "text": f"已联系{NAME}"})
     with Session(ctx.engine) as session:
         session.execute(update(Case).where(Case.number == number)  # type: ignore[arg-type]
                         .values(title_redacted=TITLE_REDACTED, summary_redacted=SUMMARY_REDACTED))
@@ -278,7 +289,7 @@ def test_a_units_actions_read_no_raw_text_of_the_case(ctx: ServiceContext) -> No
     case_text = re.compile(r'"?\bcases"?\."?(title|summary)\b"?(?!_)')
     with statements(ctx) as seen:
         service.act(number, "request_extension", actor=unit, form={"days": 3, "reason": "需要时间"})
-        service.act(number, "submit_report", actor=unit, form={"text": "已办结"})
+        service.act(number, "submit_report", actor=unit, form={**REPORTED, "text": "已办结"})
         answer = case_summary(ctx, number, actor=unit)
     assert seen and [s for s in seen if case_text.search(s)] == []
     assert answer["case"]["title"] == TITLE_REDACTED

@@ -27,7 +27,7 @@ from duban.services import CaseService, ServiceContext
 from duban.services.audit import append_event
 from duban.services.redaction import case_identity
 from duban.services.reredact import TWINS, redact_all
-from tests.factories import CLERK, DISPATCHER, SUPERVISOR, complaint, transferred, unit_actor, world
+from tests.factories import CLERK, DISPATCHER, REPORTED, SUPERVISOR, complaint, transferred, unit_actor, world
 
 MASK = "（保密）"
 # What the complainant registers with, and texts that name them in other forms.
@@ -73,9 +73,10 @@ def test_every_handler_that_stores_text_stores_its_redacted_twin(ctx: ServiceCon
     unit = unit_actor(ctx, "GS-LZ-CG-GOV")
     service.act(number, "request_extension", actor=unit, form={"days": 5, "reason": f"需联系{NAMING}"})
     service.act(number, "approve_extension", actor=DISPATCHER, form={"note": "同意，李先生已知悉"})
-    service.act(number, "submit_report", actor=unit, form={"text": "已电话联系李建国 13609318888"})
+    service.act(number, "submit_report", actor=unit,
+                form={**REPORTED, "text": "已电话联系李建国 13609318888"})
     service.act(number, "send_back", actor=SUPERVISOR, form={"reasons": "未回复老李的诉求"})
-    service.act(number, "submit_report", actor=unit, form={"text": "已答复李师傅"})
+    service.act(number, "submit_report", actor=unit, form={**REPORTED, "text": "已答复李师傅"})
     service.act(number, "approve", actor=SUPERVISOR, form={"note": "李建国诉求已解决"})
     service.act(number, "record_callback", actor=CLERK,
                 form={"method": "phone", "result": "unsatisfied",
@@ -95,12 +96,28 @@ def test_every_handler_that_stores_text_stores_its_redacted_twin(ctx: ServiceCon
     assert all("李" not in r and "8888" not in r for r in reasons.values())
 
 
-def test_an_objection_stores_its_reason_redacted(ctx: ServiceContext) -> None:
+def test_a_return_request_and_its_decision_store_their_texts_redacted(ctx: ServiceContext) -> None:
     number = transferred(ctx, **WHO)
-    CaseService(ctx).act(number, "object", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
+    CaseService(ctx).act(number, "request_return", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
                          form={"reason": "李建国反映的不是本单位职责"})
-    assert [o.reason_redacted for o in _rows(ctx, Objection, number)] == [f"{MASK}反映的不是本单位职责"]
-    assert _events(ctx, number, "object")[0].reason_redacted == f"{MASK}反映的不是本单位职责"
+    CaseService(ctx).act(number, "reject_return", actor=DISPATCHER,
+                         form={"reason": "李师傅所反映的正属你单位职责"})
+    [row] = _rows(ctx, Objection, number)
+    assert (row.reason_redacted, row.decision_note_redacted) == (
+        f"{MASK}反映的不是本单位职责", f"{MASK}所反映的正属你单位职责")
+    assert _events(ctx, number, "request_return")[0].reason_redacted == f"{MASK}反映的不是本单位职责"
+    assert _events(ctx, number, "reject_return")[0].reason_redacted == f"{MASK}所反映的正属你单位职责"
+
+
+def test_a_structured_report_stores_every_part_redacted(ctx: ServiceContext) -> None:
+    number = transferred(ctx, **WHO)
+    CaseService(ctx).act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"), form={
+        "text": "已办结", "finding": "partly_true", "actions_taken": "约谈李建国，核实13609318888所说",
+        "rectification": "老李家门前管道已更换", "accountability": "对李师傅反映的经办人诫勉谈话"})
+    [report] = _rows(ctx, HandlingReport, number)
+    assert report.finding == "partly_true"
+    assert (report.actions_taken_redacted, report.rectification_redacted, report.accountability_redacted) == (
+        f"约谈{MASK}，核实{MASK}所说", f"{MASK}家门前管道已更换", f"对{MASK}反映的经办人诫勉谈话")
 
 
 def test_a_dispatcher_s_note_is_stored_redacted_in_the_audit_trail(ctx: ServiceContext) -> None:
@@ -146,7 +163,7 @@ def test_a_repeat_complainant_joins_the_identity_and_the_case_is_redacted_again(
     service = CaseService(ctx)
     number = transferred(ctx, summary="与邻居赵六一同反映", **WHO)
     unit = unit_actor(ctx, "GS-LZ-CG-GOV")
-    service.act(number, "submit_report", actor=unit, form={"text": "已联系赵六"})
+    service.act(number, "submit_report", actor=unit, form={**REPORTED, "text": "已联系赵六"})
     service.act(number, "send_back", actor=SUPERVISOR, form={"reasons": "赵六的诉求未回应"})
     assert service.get(number).summary_redacted == "与邻居赵六一同反映"  # nobody called 赵六 complained yet
 
@@ -204,7 +221,7 @@ def _busy_case(ctx: ServiceContext) -> str:
     service = CaseService(ctx)
     number = transferred(ctx, summary=NAMING, **WHO)
     unit = unit_actor(ctx, "GS-LZ-CG-GOV")
-    service.act(number, "submit_report", actor=unit, form={"text": "已联系李建国"})
+    service.act(number, "submit_report", actor=unit, form={**REPORTED, "text": "已联系李建国"})
     service.act(number, "send_back", actor=SUPERVISOR, form={"reasons": "李先生不满意"})
     service.register(complaint(repeat_of=number, title="赵六再次反映", complainant_name="赵六"), actor=CLERK)
     return number

@@ -23,6 +23,7 @@ from tests.factories import (
     CLERK,
     DISPATCHER,
     LEADER,
+    REPORTED,
     SUPERVISOR,
     advance,
     org_id,
@@ -119,7 +120,7 @@ def test_when_handling_continues_the_case_keeps_its_state_unit_and_limit(ctx: Se
         service.act(number, "acknowledge_referral", actor=unit)
     assert not isinstance(refused.value, CaseHeldElsewhere)  # told why, not sent to another office
     with pytest.raises(PermissionDenied) as refused:  # nor does the commission handle the unit's work
-        service.act(number, "submit_report", actor=commission, form={"text": "x"})
+        service.act(number, "submit_report", actor=commission, form={**REPORTED, "text": "x"})
     assert not isinstance(refused.value, CaseHeldElsewhere)
     service.act(number, "acknowledge_referral", actor=commission)
     service.act(number, "record_result", actor=commission,

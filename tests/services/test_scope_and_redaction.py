@@ -13,6 +13,7 @@ from duban.services.reading import case_detail, list_cases
 from tests.factories import (
     CLERK,
     DISPATCHER,
+    REPORTED,
     complaint,
     org_id,
     registered,
@@ -74,7 +75,7 @@ def test_a_complainant_named_in_free_text_is_masked_for_the_unit_not_for_the_rec
     number = transferred(ctx, title="测试反映人反映拖欠工程款",
                          summary="测试反映人（19900123456）称工程已完工。")
     CaseService(ctx).act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
-                         form={"text": "已联系测试反映人，款项已付。"})
+                         form={**REPORTED, "text": "已联系测试反映人，款项已付。"})
     unit = unit_actor(ctx, "GS-LZ-CG-GOV")
     shown = repr(case_detail(ctx, number, actor=unit))
     assert "测试反映人" not in shown and "19900123456" not in shown
@@ -91,7 +92,7 @@ def test_a_unit_sees_the_complainant_who_agreed_but_not_a_repeat_complainant_who
     CaseService(ctx).register(complaint(complainant_name="另一反映人", complainant_phone="19900999888",
                                         summary="另一反映人再次反映"), actor=CLERK)
     CaseService(ctx).act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
-                         form={"text": "已与另一反映人沟通"})
+                         form={**REPORTED, "text": "已与另一反映人沟通"})
     shown = case_detail(ctx, number, actor=unit_actor(ctx, "GS-LZ-CG-GOV"))
     assert shown["complainant"]["name"] == "测试反映人"
     assert "另一反映人" not in repr(shown)

@@ -17,14 +17,19 @@ from duban.services import CaseService, ServiceContext
 from duban.services import pressure_actions as pa
 from duban.services.sweeps import run_deadline_sweep
 from duban.states.definition import LADDER_ACTIONS
-from tests.factories import DISPATCHER, registered, transferred, unit_actor, world
+from tests.factories import DISPATCHER, REPORTED, registered, transferred, unit_actor, world
 
 LADDER_AND_RAISE = {*LADDER_ACTIONS, "step_up"}
 
 
 @pytest.fixture
 def ctx(engine: Engine) -> ServiceContext:
-    return world(engine, start="2023-03-01 10:00")
+    """The ladder's world: its units never sign for their cases, so 签收 reminders are off here
+    (they have their own tests, tests/services/test_unit_part.py)."""
+    ctx = world(engine, start="2023-03-01 10:00")
+    ctx.policy = ctx.policy.model_copy(deep=True)
+    ctx.policy.sign_for.remind_after_workdays = []
+    return ctx
 
 
 def at(ctx: ServiceContext, when: str) -> None:
@@ -373,7 +378,7 @@ def test_a_report_submitted_stops_the_ladder(ctx: ServiceContext) -> None:
     at(ctx, "2023-03-09 08:30")
     run_deadline_sweep(ctx)
     CaseService(ctx).act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
-                         form={"text": "已办结"})
+                         form={**REPORTED, "text": "已办结"})
     at(ctx, "2023-04-28 08:30")
     assert not (set(run_deadline_sweep(ctx).steps) & LADDER_AND_RAISE)
 
@@ -448,11 +453,11 @@ def test_a_raise_never_takes_a_late_case_off_the_overdue_count(ctx: ServiceConte
     assert overdue() == (1, [number], [number], "red")  # the raise hides nothing
     at(ctx, "2023-04-03 10:00")
     CaseService(ctx).act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
-                         form={"text": "已办结"})
+                         form={**REPORTED, "text": "已办结"})
     assert case_of(ctx, number).missed_deadline_on is None  # handled: no longer counted overdue
     assert overdue()[:3] == (0, [], [])
     reported = [e.data for e in session_events(ctx, "submit_report")]
-    assert reported == [{"report_kind": "final", "due_on": "2023-03-08", "late": True}]  # not on time
+    assert reported == [{"finding": "true", "report_kind": "final", "due_on": "2023-03-08", "late": True}]
 
 
 def test_a_returned_key_supervised_case_keeps_its_half_monthly_progress_reports(
@@ -465,7 +470,8 @@ def test_a_returned_key_supervised_case_keeps_its_half_monthly_progress_reports(
     number = registered(ctx, priority="normal")
     service.act(number, "key_supervise", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
     at(ctx, "2023-03-06 10:00")
-    assert service.act(number, "submit_report", actor=unit, form={"text": "已办结"}).progress_due_on is None
+    assert service.act(number, "submit_report", actor=unit,
+                       form={**REPORTED, "text": "已办结"}).progress_due_on is None
     at(ctx, "2023-03-07 10:00")
     case = service.act(number, "send_back", actor=SUPERVISOR, form={"reasons": "整改不到位"})
     assert (case.state, case.disposition) == ("returned", "key_supervise")
@@ -477,7 +483,7 @@ def test_a_returned_key_supervised_case_keeps_its_half_monthly_progress_reports(
     assert case.state == "returned" and case.progress_due_on == dt.date(2023, 4, 7)
     # A returned case under another disposition owes no progress report.
     other = transferred(ctx, title="另一件")
-    service.act(other, "submit_report", actor=unit, form={"text": "已办结"})
+    service.act(other, "submit_report", actor=unit, form={**REPORTED, "text": "已办结"})
     returned = service.act(other, "send_back", actor=SUPERVISOR, form={"reasons": "不清楚"})
     assert returned.progress_due_on is None
     with pytest.raises(ActionNotAllowed):

@@ -40,7 +40,8 @@ def test_the_county_escalates_the_city_reviews_and_the_county_only_reads(
     with signed_in(browser, site, "city-dispatcher") as page:
         page.goto(f"{site}/cases/{number}")
         expect(page.locator("#complainant")).to_contain_text(SECRET_NAME)  # an office above the receiver
-        do_action(page, "submit_report", text="市办直接协调，施工方已复工，预计月底通水。")
+        do_action(page, "submit_report", text="市办直接协调，施工方已复工，预计月底通水。", finding="true",
+                  actions_taken="市办直接协调施工方复工")
         expect(page.locator("#state")).to_have_text("待审核")
 
     with signed_in(browser, site, "county-supervisor") as page:

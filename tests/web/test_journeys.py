@@ -92,7 +92,8 @@ def test_a_case_goes_from_intake_to_closed_through_the_pages(browser: Any, site:
         assert SECRET_NAME not in page.content() and SECRET_PHONE not in page.content()
         do_action(page, "submit_report", text="   ")
         expect(page.locator("#action-submit_report .error")).to_have_text("请填写办理情况")
-        do_action(page, "submit_report", text="已协调支付首笔款项2000万元。")
+        do_action(page, "submit_report", text="已协调支付首笔款项2000万元。", finding="true",
+                  actions_taken="约谈住建局，协调支付首笔款项")
         expect(page.locator("#state")).to_have_text("待审核")
         page.screenshot(path=shots / "4-unit-reported.png", full_page=True)
 
@@ -110,7 +111,8 @@ def test_a_case_goes_from_intake_to_closed_through_the_pages(browser: Any, site:
     with signed_in(browser, site, "unit") as page:
         page.locator("#mine").get_by_role("link", name=number).click()
         expect(page.locator(".summary").last).to_contain_text("剩余欠款何时支付未说明")
-        do_action(page, "submit_report", text="剩余2216万元已于本周全部支付，施工方已确认。")
+        do_action(page, "submit_report", text="剩余2216万元已于本周全部支付，施工方已确认。", finding="true",
+                  actions_taken="督促付清剩余款项")
         expect(page.locator("#state")).to_have_text("待审核")
 
     with signed_in(browser, site, "supervisor") as page:

@@ -153,18 +153,24 @@ def test_the_dashboard_and_report_slots_render(aw: AppWorld, site: str) -> None:
         assert browser.get("/cases?state=received&text=拖欠").status_code == 200
 
 
-def test_a_unit_that_objects_lands_on_its_inbox_not_on_a_404(aw: AppWorld, site: str) -> None:
+def test_a_unit_asking_a_return_keeps_the_case_and_the_dispatcher_finds_it_queued(
+        aw: AppWorld, site: str) -> None:
     number = registered(aw.ctx)
     from duban.services import CaseService
 
     CaseService(aw.ctx).act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
     with signed_in(site, "unit") as browser:
         token = csrf_of(browser.get(f"/cases/{number}").text)
-        answer = browser.post(f"/cases/{number}/actions/object",
+        answer = browser.post(f"/cases/{number}/actions/request_return",
                               data={"csrf": token, "version": "2", "reason": "不属于本单位职责"})
-        assert answer.status_code == 303 and answer.headers["location"] == "/inbox?done=object"
-        inbox = browser.get(answer.headers["location"])
-        assert "已完成：退单（不属本单位职责）" in inbox.text and number not in inbox.text
+        assert answer.status_code == 303
+        assert answer.headers["location"] == f"/cases/{number}?done=request_return"
+        page = browser.get(answer.headers["location"]).text
+        assert "退单申请" in page and "待审核" in page and "不属于本单位职责" in page
+    with signed_in(site, "dispatcher") as browser:
+        inbox = browser.get("/inbox").text
+        queue = inbox[inbox.index('id="return_requests"'):inbox.index('id="triage"')]
+        assert "待审核的退单申请" in queue and number in queue and "（1件）" in queue
 
 
 def test_signing_out_ends_the_cookie_even_when_a_copy_of_it_is_replayed(aw: AppWorld, site: str) -> None:
