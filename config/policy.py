@@ -220,6 +220,30 @@ class Referral(BaseModel):
         return self
 
 
+class ReviewOutcome(BaseModel):
+    rehandle: bool = False
+    source: str = ""
+
+
+class Reviews(BaseModel):
+    """复查 / 复核 (duban.services.reviews): the request window, the decision limit, the outcomes."""
+
+    request: Limit = Field(default_factory=lambda: Limit(days=30, unit="days"))
+    decision: Limit = Field(default_factory=lambda: Limit(days=30, unit="days"))
+    remind_after_workdays: list[int] = Field(default_factory=lambda: [1])
+    outcomes: dict[str, ReviewOutcome] = Field(default_factory=lambda: {
+        "uphold": ReviewOutcome(), "rehandle": ReviewOutcome(rehandle=True)})
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _checked(self) -> Reviews:
+        if not self.outcomes:
+            raise ValueError("reviews.outcomes: name at least one outcome")
+        if any(after < 1 for after in self.remind_after_workdays):
+            raise ValueError("review reminders fire once a decision is late: remind_after_workdays >= 1")
+        return self
+
+
 class Schedule(BaseModel):
     timezone: str = "Asia/Shanghai"
     sweep_every_minutes: int = Field(ge=1)
@@ -281,6 +305,7 @@ class Policy(BaseModel):
     sign_in: SignIn = Field(default_factory=SignIn)
     privacy: Privacy = Field(default_factory=Privacy)
     referral: Referral = Field(default_factory=Referral)
+    reviews: Reviews = Field(default_factory=Reviews)
 
     def handling_limit(self, disposition: str, priority: str) -> Limit:
         return self.deadlines.handling[disposition].for_priority(priority)
@@ -304,6 +329,8 @@ class Labels(BaseModel):
     fields: dict[str, str] = Field(default_factory=dict)
     errors: dict[str, str] = Field(default_factory=dict)
     referral_outcomes: dict[str, str] = Field(default_factory=dict)
+    review_outcomes: dict[str, str] = Field(default_factory=dict)
+    review_levels: dict[str, str] = Field(default_factory=dict)
     # Reports, rates and ledgers (duban.reports, duban.importer); empty when a file predates them.
     report: dict[str, str] = Field(default_factory=dict)
     rates: dict[str, str] = Field(default_factory=dict)

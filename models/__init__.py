@@ -8,6 +8,7 @@ from duban.models.notification import Notification
 from duban.models.org import Org, OrgPublic
 from duban.models.pressure import CallbackTask, Interview, PressureProposal, PressureStep
 from duban.models.referral import Referral
+from duban.models.review import ReviewRequest
 from duban.models.user import ApiToken, User
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "Referral",
     "RepeatContact",
     "Review",
+    "ReviewRequest",
     "Subject",
     "User",
 ]

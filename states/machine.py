@@ -23,6 +23,8 @@ class GuardContext(Protocol):
     def pending_extension(self, case: Any) -> bool: ...
     def referral_stage(self, case: Any) -> str | None: ...
     def referral_real_name(self, case: Any) -> bool: ...
+    def review_open(self, case: Any, level: str) -> bool: ...
+    def rehandles(self, outcome: str | None) -> bool: ...
 
 
 @dataclass
@@ -76,6 +78,17 @@ class CaseAdapter:
     def referral_notice_pending(self, **_: Any) -> bool:
         return self.ctx.referral_stage(self.case) in ("acknowledgement", "feedback") and bool(
             self.case.notice_due_on)
+
+    # 复查 / 复核 (duban.services.reviews): asked within its window after the reply; the decision's
+    # outcome (policy [reviews.outcomes]) says whether the unit handles the case again.
+    def reexamination_open(self, **_: Any) -> bool:
+        return self.ctx.review_open(self.case, "reexamination")
+
+    def recheck_open(self, **_: Any) -> bool:
+        return self.ctx.review_open(self.case, "recheck")
+
+    def rehandling_ordered(self, **_: Any) -> bool:
+        return self.ctx.rehandles(getattr(self.form, "opinion", None))
 
     def handled_by_a_unit(self, **_: Any) -> bool:
         # A referred case's result is the commission's; revisits reopen only units' work.

@@ -41,7 +41,7 @@ class FieldSpec:
 
 
 # Fields whose value is one key of a label table (the commission's outcome: policy [referral.outcomes]).
-_CHOICES = {"outcome": "referral_outcomes"}
+_CHOICES = {"outcome": "referral_outcomes", "opinion": "review_outcomes"}
 
 
 def form_fields(labels: Labels, action: str) -> list[FieldSpec]:

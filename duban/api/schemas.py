@@ -164,6 +164,12 @@ class CaseFacts(BaseModel):
     return_count: int
     repeat_count: int
     version: int
+    replied_at: dt.datetime | None = Field(default=None, description="when the reply (处理意见) or the "
+                                           "last review opinion was given: the review window runs from it")
+    review_level: str | None = Field(default=None, description="the review last asked for: "
+                                     "reexamination (复查) or recheck (复核)")
+    concluded_at: dt.datetime | None = Field(default=None, description="终结: 复核 decided; the same "
+                                             "request is not accepted again")
 
 
 class ComplainantOut(BaseModel):
@@ -227,6 +233,20 @@ class ExtensionOut(BaseModel):
     decided_at: dt.datetime | None
 
 
+class ReviewRequestOut(BaseModel):
+    """复查 / 复核: a complainant's request and the reviewing office's opinion."""
+
+    level: str
+    requested_at: dt.datetime
+    requested_by: str
+    reason: str
+    due_on: dt.date
+    outcome: str | None
+    note: str
+    decided_at: dt.datetime | None
+    decided_by: str
+
+
 class FieldOut(BaseModel):
     name: str
     label: str
@@ -281,6 +301,7 @@ class CaseDetailOut(BaseModel):
     reviews: list[ReviewOut]
     callbacks: list[CallbackOut]
     extensions: list[ExtensionOut]
+    review_requests: list[ReviewRequestOut] = Field(default_factory=list)
     referral: ReferralOut | None = None
     allowed_actions: list[ActionOut]
     links: dict[str, str] = Field(description="the whole timeline and reports, page by page")

@@ -49,13 +49,14 @@ from duban.services.persist import (
 )
 from duban.services.redaction import Identity, case_identity, redact_text
 from duban.services.reredact import reredact_case
+from duban.services.reviews import concluded_matter, review_refusal, speaks_for_review
 from duban.services.routing import office_of_record
 from duban.services.scope import acts_as, in_region, may_see, may_take, region_of
 from duban.services.subjects import SubjectMatch
 from duban.services.subjects import resolve as resolve_subject
 from duban.services.writetx import WriteTx
 from duban.states import CaseAdapter, CaseState, allowed_actions, fire, triggers
-from duban.states.definition import OPEN_STATES
+from duban.states.definition import OPEN_STATES, REVIEW_DECISIONS, REVIEW_REQUESTS
 from duban.states.machine import failed_guards
 from duban.workcal import COVERAGE, COVERAGE_MESSAGE, receivable
 
@@ -235,7 +236,11 @@ class CaseService:
             return False
         if mode == "unit" and actor.role != "unit":
             return "unit" in roles  # an office handling a case held above does what a unit does
-        return may_take(actor, action, case)
+        return may_take(actor, action, case) and self._decides_review(actor, action, case)
+
+    def _decides_review(self, actor: Actor, action: str, case: Case) -> bool:
+        """复查 / 复核 is decided by the reviewing office (or one above it), never the office below."""
+        return action not in REVIEW_DECISIONS.values() or speaks_for_review(self.ctx.orgs, actor, case)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -292,6 +297,10 @@ class CaseService:
         if not may_take(actor, action, case):
             raise PermissionDenied(action=action, role=actor.role, allowed_roles=roles,
                                    reason="a unit acts on its own cases; a commission on its referrals")
+        if not self._decides_review(actor, action, case):
+            raise PermissionDenied(action=action, role=actor.role, allowed_roles=roles,
+                                   reason="the office above the office of record decides a review "
+                                          "(复查、复核由上一级机关作出)")
         today = local_date(now)
         guards = Guards(session, self.ctx, today)
         adapter = CaseAdapter(case, guards, parsed)
@@ -300,6 +309,11 @@ class CaseService:
             raise ActionNotAllowed(case_number=case.number, action=action, state=state,
                                    allowed=self.allowed_in(session, case, actor))
         failed = failed_guards(adapter, action)
+        if failed and action in REVIEW_REQUESTS.values():
+            refused = review_refusal(session, self.ctx, case, action, today=today,
+                                     allowed=self.allowed_in(session, case, actor))
+            if refused is not None:
+                raise refused
         if failed:
             reason = "; ".join(self.ctx.labels.of("guards", g) for g in failed)
             raise ActionNotAllowed(case_number=case.number, action=action, state=state,
@@ -400,8 +414,13 @@ class CaseService:
         case = self.new_case(intake, number=self._next_number(session, intake.office, now),
                              subject_id=subject_id, complainant_id=complainant_id)
         insert_case(session, case)
+        data, flag = registration_data(intake, case), ""
+        concluded = concluded_matter(session, intake.key, actor=actor)
+        if concluded is not None:  # 终结 (services/reviews.py): flagged in the timeline, not refused
+            data["concluded_matter"] = concluded
+            flag = self.ctx.labels.of("review_levels", "concluded_repeat").format(number=concluded)
         append_event(session, case, at=now, actor=actor.name, actor_role=actor.role,
-                     action="register", from_state=None, data=registration_data(intake, case))
+                     action="register", from_state=None, data=data, reason=flag, reason_redacted=flag)
         return Registered(case, False)
 
     def new_case(self, intake: Intake, *, number: str, subject_id: int | None,

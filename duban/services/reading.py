@@ -29,6 +29,7 @@ from duban.models import (
     HandlingReport,
     RepeatContact,
     Review,
+    ReviewRequest,
     Subject,
 )
 from duban.services.context import Actor, ServiceContext
@@ -361,6 +362,7 @@ HISTORY: dict[str, tuple[Any, Any]] = {
     "reviews": (Review, Review.id),
     "callbacks": (Callback, Callback.id),
     "extensions": (Extension, Extension.id),
+    "review_requests": (ReviewRequest, ReviewRequest.id),  # 复查 / 复核 (services/reviews.py)
 }
 BOUNDED = ("timeline", "reports")
 _HISTORY_SQL: dict[tuple[str, str, bool, bool], Prepared] = {}
