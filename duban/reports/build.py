@@ -104,6 +104,7 @@ def build_report(ctx: ServiceContext, period: Period | str, office_code: str | N
         outcome_counts = {o: F.count_figure(conn, figure="referral_concluded", period=period, scope=scope,
                                             on=on, where={"outcome": o})
                           for o in ctx.policy.referral.outcomes}
+        review_counts = _review_counts(conn, ctx, period=period, scope=scope, on=on)
         comparisons = {which: _headline(conn, p, scope)
                        for which, p in (("previous", period.previous()),
                                         ("last_year", period.last_year())) if p is not None}
@@ -140,6 +141,7 @@ def build_report(ctx: ServiceContext, period: Period | str, office_code: str | N
         top_units=policy.top_units,
         referrals={name: b.fig(REFERRAL_FIGURES[name], n) for name, n in referral_counts.items()},
         referral_outcomes={o: b.fig("referral_concluded", n, outcome=o) for o, n in outcome_counts.items()},
+        reviews={key: b.fig(figure, n, **where) for key, (figure, where, n) in review_counts.items()},
     )
     report.narrative = narrative(report)
 
@@ -162,6 +164,21 @@ def cases_behind(ctx: ServiceContext, trace: Trace, *, now: dt.datetime | None =
         return F.list_figure(conn, figure=trace.figure, period=period, scope=scope, on=on,
                              where=dict(trace.where),
                              supervision=ctx.policy.reports.supervision_actions)
+
+
+def _review_counts(conn: Connection, ctx: ServiceContext, *, period: Period, scope: F.Scope,
+                   on: dt.date) -> dict[str, tuple[str, dict[str, str], int]]:
+    """复查 / 复核 of the period: per level, asked for, decided, and decided by each outcome."""
+    out: dict[str, tuple[str, dict[str, str], int]] = {}
+    for level in ("reexamination", "recheck"):
+        for what in ("requested", "decided"):
+            figure = f"{level}_{what}"
+            out[figure] = (figure, {}, F.count_figure(conn, figure=figure, period=period, scope=scope, on=on))
+        for outcome in ctx.policy.reviews.outcomes:
+            where = {"review_outcome": f"{level}:{outcome}"}
+            out[f"{level}:{outcome}"] = (f"{level}_decided", where, F.count_figure(
+                conn, figure=f"{level}_decided", period=period, scope=scope, on=on, where=where))
+    return out
 
 
 def _commission(conn: Connection, scope: F.Scope) -> str:

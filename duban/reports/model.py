@@ -198,6 +198,9 @@ class Report:
     # the period; and concluded by the commission's outcome (policy [referral.outcomes]).
     referrals: dict[str, Figure] = field(default_factory=dict)
     referral_outcomes: dict[str, Figure] = field(default_factory=dict)
+    # 复查 / 复核: per level, asked for and decided in the period, and decided by outcome
+    # ("reexamination_requested", "reexamination_decided", "reexamination:uphold", ...).
+    reviews: dict[str, Figure] = field(default_factory=dict)
     top_units: int = 10  # policy [reports] top_units: rows at each end of a ranking on a page
     # The 台账: one row per case of the period, read from the database when a renderer asks.
     ledger: Callable[[], Iterator[LedgerRow]] | None = field(default=None, repr=False)
@@ -231,6 +234,7 @@ class Report:
             "supervision": {k: fig(f) for k, f in self.supervision.items()},
             "referrals": {k: fig(f) for k, f in self.referrals.items()},
             "referral_outcomes": {k: fig(f) for k, f in self.referral_outcomes.items()},
+            "reviews": {k: fig(f) for k, f in self.reviews.items()},
             "key_cases": [{"number": k.number, "title": k.title, "state": k.state, "unit": k.unit,
                            "progress_reports": k.progress_reports,
                            "last_progress_at": k.last_progress_at.isoformat() if k.last_progress_at

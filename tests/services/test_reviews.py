@@ -21,7 +21,7 @@ from duban.errors import (
     ReviewWindowPassed,
 )
 from duban.models import AuditEvent, Notification, ReviewRequest
-from duban.reports.build import build_report
+from duban.reports.build import build_report, cases_behind
 from duban.services import Actor, CaseService, ServiceContext
 from duban.services.integrity import verify
 from duban.services.queries import scope_for
@@ -288,3 +288,6 @@ def test_reports_count_review_requests_and_outcomes_in_the_period(ctx: ServiceCo
     assert values["reexamination:uphold"] == 1 and values["reexamination:rehandle"] == 1
     assert values["recheck_requested"] == 1 and values["recheck_decided"] == 0
     assert build_report(ctx, "2023-08", "GS").reviews["reexamination_requested"].value == 0
+    # Each figure names the cases behind it (a case's 复核 outcome never counts as its 复查's).
+    assert cases_behind(ctx, report.reviews["reexamination:uphold"].trace) == [(first, 1)]
+    assert cases_behind(ctx, report.reviews["reexamination:rehandle"].trace) == [(second, 1)]
