@@ -215,6 +215,13 @@ def review(*clauses: ColumnElement[bool]) -> ColumnElement[bool]:
     return exists().where(RR.case_id == C.id, *clauses)
 
 
+def _review_figure(level: str, column: str) -> Callable[[Period, Scope, dt.date], list[ColumnElement[bool]]]:
+    """Cases with a request of `level` whose `column` (asked for, decided) falls in the period."""
+    def build(p: Period, s: Scope, on: dt.date) -> list[ColumnElement[bool]]:
+        return [review(RR.level == level, within(RR[column], p))]
+    return build
+
+
 def progressed_by(p: Period) -> ColumnElement[bool]:
     return exists().where(HR.case_id == C.id, HR.kind == "progress", HR.submitted_at < p.end)
 
@@ -258,8 +265,7 @@ FIGURES: dict[str, FigureDef] = {
     "referral_concluded": _case(lambda p, s, on: [referral(within(RF.concluded_at, p))]),
     # 复查 / 复核 asked for and decided in the period (group "review_outcome": "level:outcome",
     # policy [reviews.outcomes]).
-    **{f"{level}_{what}": _case(lambda p, s, on, level=level, column=column: [
-        review(RR.level == level, within(RR[column], p))])
+    **{f"{level}_{what}": _case(_review_figure(level, column))
        for level in ("reexamination", "recheck")
        for what, column in (("requested", "requested_at"), ("decided", "decided_at"))},
     # Actions taken in the period (件次).

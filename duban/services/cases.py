@@ -414,13 +414,13 @@ class CaseService:
         case = self.new_case(intake, number=self._next_number(session, intake.office, now),
                              subject_id=subject_id, complainant_id=complainant_id)
         insert_case(session, case)
-        data, flag = registration_data(intake, case), ""
+        facts, flag = registration_data(intake, case), ""
         concluded = concluded_matter(session, intake.key, actor=actor)
         if concluded is not None:  # 终结 (services/reviews.py): flagged in the timeline, not refused
-            data["concluded_matter"] = concluded
+            facts["concluded_matter"] = concluded
             flag = self.ctx.labels.of("review_levels", "concluded_repeat").format(number=concluded)
         append_event(session, case, at=now, actor=actor.name, actor_role=actor.role,
-                     action="register", from_state=None, data=data, reason=flag, reason_redacted=flag)
+                     action="register", from_state=None, data=facts, reason=flag, reason_redacted=flag)
         return Registered(case, False)
 
     def new_case(self, intake: Intake, *, number: str, subject_id: int | None,
