@@ -43,16 +43,19 @@ QUEUES: dict[str, dict[str, Any]] = {
     "review": {"state": "reported", "held": True},
     "returned": {"state": "returned", "held": True},
     "callback": {"state": "verified", "held": True},
+    # 复查 / 复核 the viewer's office decides (it is the office above the case's office of record).
+    "reviewing": {"reviewing": True},
     "overdue": {"overdue": True, "open_only": True},
 }
-MORE = {"mine": "/cases?open=1", "overdue": "/cases?overdue=1&open=1"}
+MORE = {"mine": "/cases?open=1", "overdue": "/cases?overdue=1&open=1",
+        "reviewing": "/cases?state=reexamination"}
 INBOX = {
     "unit": ["mine"],
     "clerk": ["triage", "callback"],
     "dispatcher": ["triage", "returned", "overdue"],
-    "supervisor": ["review", "returned", "callback"],
+    "supervisor": ["review", "returned", "callback", "reviewing"],
     "leader": ["overdue"],
-    "admin": ["triage", "review", "returned", "callback"],
+    "admin": ["triage", "review", "returned", "callback", "reviewing"],
 }
 
 
