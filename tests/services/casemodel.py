@@ -22,11 +22,15 @@ from duban.deadlines import due_date
 from duban.errors import (
     ActionNotAllowed,
     AvoidanceViolation,
+    CaseConcluded,
     CaseHeldElsewhere,
     CaseNotFound,
     DubanError,
     InvalidActionInput,
+    NotYetReplied,
     PermissionDenied,
+    ReviewNotAllowed,
+    ReviewWindowPassed,
     StaleCase,
 )
 from duban.services.context import Actor, ServiceContext
@@ -34,7 +38,14 @@ from duban.services.directory import OrgInfo
 from duban.services.routing import check_target as routing_check_target
 from duban.services.routing import commission_for, higher_office
 from duban.services.scope import in_region
-from duban.states.definition import DISPOSITION_LADDER, DISPOSITION_STATES, REFERRAL_ACTIONS, TRANSITIONS
+from duban.states.definition import (
+    DISPOSITION_LADDER,
+    DISPOSITION_STATES,
+    REFERRAL_ACTIONS,
+    REVIEW_DECISIONS,
+    REVIEW_REQUESTS,
+    TRANSITIONS,
+)
 
 # The rows an action adds besides its audit event (table: how many), and the actions that may queue
 # mail (notifications: as many as the recipients with an address).
@@ -45,9 +56,15 @@ ADDS: dict[str, dict[str, int]] = {
     "object": {"objections": 1},
     "request_extension": {"extensions": 1},
     "interview": {"interviews": 1},
+    **{a: {"review_requests": 1} for a in REVIEW_REQUESTS.values()},
 }
 NOTIFYING = {"step_up", "remind", "copy_notice", "work_reminder", "interview", "public_notice",
-             "remind_progress"}
+             "remind_progress", "remind_review"}
+# 复查 / 复核 (信访工作条例 art. 35, 36), as the docs state it (docs/states.md): the level each
+# action asks for or decides, and the order of the levels.
+_LEVEL_OF = {**{a: lv for lv, a in REVIEW_REQUESTS.items()}, **{a: lv for lv, a in REVIEW_DECISIONS.items()}}
+_LEVELS = ("reexamination", "recheck")
+_UNDER_REVIEW = ("reexamination", "recheck")
 # Where the handler starts a new handling limit.
 _NEW_HANDLING = {"step_up", "reassign", "send_back", "callback_unsatisfied", "reopen"}
 _CLOSING = {"callback_satisfied", "close"}
@@ -87,13 +104,18 @@ class ModelCase:
     repeat_count: int = 0
     version: int = 1
     audit_seq: int = 1
+    replied_at: dt.datetime | None = None  # the last answer: approve, or a review that upheld it
+    review_level: str | None = None
+    review_office_id: int | None = None
+    concluded_at: dt.datetime | None = None
 
     # The columns compared with the case row, in one place.
     COLUMNS = ("state", "disposition", "unit_id", "record_office_id", "dispatched_at", "closed_at",
                "deadline_kind",
                "deadline_start", "deadline_days", "deadline_unit", "deadline_on",
                "deadline_provisional", "deadline_seq", "extension_days", "return_count",
-               "repeat_count", "version", "audit_seq")
+               "repeat_count", "version", "audit_seq", "replied_at", "review_level",
+               "review_office_id", "concluded_at")
 
     def columns(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.COLUMNS}
@@ -134,7 +156,12 @@ class CaseModel:
     def defined(state: str, action: str) -> list[dict]:
         return [t for t in TRANSITIONS if t["trigger"] == action and state in _sources(t)]
 
-    def guard(self, m: ModelCase, name: str, today: dt.date) -> bool:
+    def guard(self, m: ModelCase, name: str, today: dt.date, fields: dict[str, Any] | None = None) -> bool:
+        if name in ("reexamination_open", "recheck_open"):
+            return self.review_refusal(m, name.removesuffix("_open"), today) is None
+        if name == "rehandling_ordered":
+            outcome = self.policy.reviews.outcomes.get(str((fields or {}).get("opinion")))
+            return bool(outcome and outcome.rehandle)
         pending = sum(1 for status, _ in m.extensions if status == "requested")
         if name == "within_objection_window":
             if m.dispatched_at is None:
@@ -158,12 +185,35 @@ class CaseModel:
             return _NO_REFERRAL[name]
         raise AssertionError(f"the model does not know guard {name!r}")
 
-    def fires(self, m: ModelCase, action: str, today: dt.date) -> dict | None:
+    def fires(self, m: ModelCase, action: str, today: dt.date,
+              fields: dict[str, Any] | None = None) -> dict | None:
         """The transition `action` takes now (None: it is not defined here or its guards fail)."""
         for t in self.defined(m.state, action):
-            if all(self.guard(m, c, today) for c in t.get("conditions", [])):
+            if (all(self.guard(m, c, today, fields) for c in t.get("conditions", []))
+                    and not any(self.guard(m, c, today, fields) for c in t.get("unless", []))):
                 return t
         return None
+
+    def review_refusal(self, m: ModelCase, level: str, today: dt.date) -> type[DubanError] | None:
+        """Why a review of `level` may not be asked for now (from a state after the reply)."""
+        if m.concluded_at is not None or m.review_level == _LEVELS[-1]:
+            return CaseConcluded
+        if m.replied_at is None:
+            return NotYetReplied
+        upcoming = _LEVELS[0] if m.review_level is None else _LEVELS[_LEVELS.index(m.review_level) + 1]
+        if upcoming != level:
+            return ReviewNotAllowed
+        limit = self.policy.reviews.request
+        end = due_date(self.calendar(m), start=local_date(m.replied_at), days=limit.days, unit=limit.unit)
+        return ReviewWindowPassed if today > end.date else None
+
+    def decides_review(self, actor: Actor, m: ModelCase) -> bool:
+        """The reviewing office, or one above it (or an actor with no org), decides a review."""
+        if actor.org_id is None:
+            return True
+        if m.review_office_id is None:
+            return False
+        return in_region(self.code(m.review_office_id), self.orgs.by_id(actor.org_id).code)
 
     def triggers(self, state: str) -> set[str]:
         return {t["trigger"] for t in TRANSITIONS if state in _sources(t)}
@@ -180,8 +230,8 @@ class CaseModel:
         return None if org.level == "province" else org.code
 
     def may_see(self, actor: Actor, m: ModelCase) -> bool:
-        if actor.role == "unit":
-            return actor.org_id is not None and actor.org_id == m.unit_id
+        if actor.role == "unit":  # not while the office above reviews the reply
+            return actor.org_id is not None and actor.org_id == m.unit_id and m.state not in _UNDER_REVIEW
         region = self.region(actor)
         return region is None or in_region(m.office, region) or in_region(self.code(m.unit_id), region)
 
@@ -211,7 +261,8 @@ class CaseModel:
         """The actions the actor may take now (what ActionNotAllowed lists)."""
         return {a for a in self.triggers(m.state) if self.fires(m, a, today) and self.has_role(actor, a)
                 and self.may_act_on(actor, m, a) and (actor.role != "unit" or m.unit_id == actor.org_id)
-                and a not in REFERRAL_ACTIONS}
+                and a not in REFERRAL_ACTIONS
+                and (a not in REVIEW_DECISIONS.values() or self.decides_review(actor, m))}
 
     # -- what an action does ---------------------------------------------------------------------
 
@@ -229,8 +280,12 @@ class CaseModel:
             return Refusal(PermissionDenied)
         if not self.may_act_on(actor, m, action):
             return Refusal(CaseHeldElsewhere)  # it sees the case: it is told who holds it
-        transition = self.fires(m, action, today)
+        if action in REVIEW_DECISIONS.values() and not self.decides_review(actor, m):
+            return Refusal(PermissionDenied)  # the office above decides, not the office of record
+        transition = self.fires(m, action, today, form.fields)
         if transition is None:
+            if action in REVIEW_REQUESTS.values() and self.defined(m.state, action):
+                return Refusal(self.review_refusal(m, _LEVEL_OF[action], today) or ActionNotAllowed)
             return Refusal(ActionNotAllowed)
         n = copy.deepcopy(m)
         if transition["dest"] is not None:
@@ -293,7 +348,28 @@ class CaseModel:
         elif action == "submit_report":
             self._limit(n, "review", self.policy.deadlines.review, today)
         elif action == "approve":
+            n.replied_at = now
             self._limit(n, "callback", self.policy.deadlines.callback, today)
+        elif action in REVIEW_REQUESTS.values():
+            level = _LEVEL_OF[action]
+            below = (self.orgs.by_code(self.record(n)) if level == _LEVELS[0] or n.review_office_id is None
+                     else self.orgs.by_id(n.review_office_id))
+            n.review_office_id = (higher_office(self.orgs, below) or below).id
+            n.review_level = level
+            n.closed_at = None
+            self._limit(n, level, self.policy.reviews.decision, today)
+        elif action in REVIEW_DECISIONS.values():
+            outcome = self.policy.reviews.outcomes.get(str(fields.get("opinion")))
+            if outcome is None:
+                return Refusal(InvalidActionInput, "literal_error")
+            if _LEVEL_OF[action] == _LEVELS[-1]:
+                n.concluded_at = now
+            if outcome.rehandle:
+                n.return_count += 1
+                self._handling(n, today)
+            else:
+                n.replied_at = n.closed_at = now
+                self._clear(n)
         if action in ("send_back", "callback_unsatisfied", "reopen"):
             n.return_count += 1
         if action == "reopen":

@@ -182,6 +182,10 @@ class CaseLives(RuleBasedStateMachine):
                 fields[name] = data.draw(st.integers(1, 35), label="days")
             elif name == "note":
                 fields[name] = data.draw(st.sampled_from(["", said]), label="note")
+            elif name == "opinion":  # 复查 / 复核: one of the policy's outcomes when fair
+                outcomes = sorted(self.ctx.policy.reviews.outcomes)
+                fields[name] = data.draw(st.sampled_from(outcomes if fair else [*outcomes, "dismiss"]),
+                                         label="opinion")
             else:
                 fields[name] = said
         if fair or data.draw(st.integers(0, 3), label="form kind") > 0:
@@ -275,7 +279,7 @@ class CaseLives(RuleBasedStateMachine):
             if table == "cases":
                 assert [r for r in rows if r[ID_AT] != m.id] == [r for r in old if r[ID_AT] != m.id]
                 continue
-            if table in ("extensions", "callback_tasks"):  # an action may decide or finish one
+            if table in ("extensions", "callback_tasks", "review_requests"):  # decided or finished
                 assert added == ADDS.get(action, {}).get(table, 0), f"{action} added {added} {table}"
                 continue
             assert rows[:len(old)] == old, f"{action} changed a row of {table}"
