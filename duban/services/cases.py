@@ -49,7 +49,7 @@ from duban.services.persist import (
 )
 from duban.services.redaction import Identity, case_identity, redact_text
 from duban.services.reredact import reredact_case
-from duban.services.reviews import concluded_matter, review_refusal, speaks_for_review
+from duban.services.reviews import UNDER_REVIEW, concluded_matter, review_refusal, speaks_for_review
 from duban.services.routing import office_of_record
 from duban.services.scope import acts_as, in_region, may_see, may_take, region_of
 from duban.services.subjects import SubjectMatch
@@ -239,8 +239,10 @@ class CaseService:
         return may_take(actor, action, case) and self._decides_review(actor, action, case)
 
     def _decides_review(self, actor: Actor, action: str, case: Case) -> bool:
-        """复查 / 复核 is decided by the reviewing office (or one above it), never the office below."""
-        return action not in REVIEW_DECISIONS.values() or speaks_for_review(self.ctx.orgs, actor, case)
+        """复查 / 复核 under way is decided by the reviewing office (or one above it), never the office
+        below (out of review the machine refuses a decision as not allowed in the state)."""
+        return (action not in REVIEW_DECISIONS.values() or case.state not in UNDER_REVIEW
+                or speaks_for_review(self.ctx.orgs, actor, case))
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -298,9 +300,11 @@ class CaseService:
             raise PermissionDenied(action=action, role=actor.role, allowed_roles=roles,
                                    reason="a unit acts on its own cases; a commission on its referrals")
         if not self._decides_review(actor, action, case):
-            raise PermissionDenied(action=action, role=actor.role, allowed_roles=roles,
-                                   reason="the office above the office of record decides a review "
-                                          "(复查、复核由上一级机关作出)")
+            # The office above holds a case under review: it gives the opinion (复查、复核机关).
+            assert case.review_office_id is not None
+            reviewer = self.ctx.orgs.by_id(case.review_office_id).name
+            raise CaseHeldElsewhere(case_number=case.number, action=action, role=actor.role,
+                                    allowed_roles=roles, holder=reviewer)
         today = local_date(now)
         guards = Guards(session, self.ctx, today)
         adapter = CaseAdapter(case, guards, parsed)

@@ -200,17 +200,21 @@ def test_dates_out_of_range_are_refused_naming_the_field(aw: AppWorld, client: h
 
 def test_no_action_touches_a_closed_case(aw: AppWorld, client: httpx.Client, closed: str) -> None:
     samples = {"unit": "GS-LZ-CG-SWJ", "note": "说明", "reason": "理由", "reasons": "理由", "days": 3,
-               "text": "办理情况", "outcome": "talk_inquiry", "handling_continues": False}
+               "text": "办理情况", "outcome": "talk_inquiry", "handling_continues": False,
+               "opinion": "uphold", "reply": "意见"}
     before = aw.snapshot()
     roles = aw.ctx.policy.roles
     for action, form in FORMS.items():
-        if action == "reopen":
-            continue  # the one way out of closed (回头看), for the office
+        if action in ("reopen", "request_reexamination"):
+            continue  # the ways out of closed: 回头看 for the office, 复查 asked for after the reply
         body = {"form": {name: samples[name] for name in form.model_fields}}
         who = "admin" if "admin" in roles[action] else "unit"  # someone whose role may do it
         answer = client.post(f"/api/cases/{closed}/actions/{action}", json=body, headers=aw.auth(who))
         problem = refused(answer, 409)
-        allowed = ["reopen"] if who == "admin" else []
+        allowed = ["reopen", "request_reexamination"] if who == "admin" else []
+        if action == "request_recheck":  # 复核 before any 复查: refused by name
+            assert problem["code"] == "review_not_allowed" and problem["allowed_actions"] == allowed
+            continue
         assert problem["code"] == "action_not_allowed" and problem["allowed_actions"] == allowed, action
         assert "已办结" in problem["message_zh"] and "closed" in problem["message"]
     assert aw.snapshot() == before

@@ -280,8 +280,9 @@ class CaseModel:
             return Refusal(PermissionDenied)
         if not self.may_act_on(actor, m, action):
             return Refusal(CaseHeldElsewhere)  # it sees the case: it is told who holds it
-        if action in REVIEW_DECISIONS.values() and not self.decides_review(actor, m):
-            return Refusal(PermissionDenied)  # the office above decides, not the office of record
+        if (action in REVIEW_DECISIONS.values() and m.state in _UNDER_REVIEW
+                and not self.decides_review(actor, m)):
+            return Refusal(CaseHeldElsewhere)  # the office above decides, not the office of record
         transition = self.fires(m, action, today, form.fields)
         if transition is None:
             if action in REVIEW_REQUESTS.values() and self.defined(m.state, action):
