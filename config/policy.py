@@ -299,6 +299,30 @@ class Referral(BaseModel):
         return self
 
 
+class ReviewOutcome(BaseModel):
+    rehandle: bool = False
+    source: str = ""
+
+
+class Reviews(BaseModel):
+    """复查 / 复核 (duban.services.reviews): the request window, the decision limit, the outcomes."""
+
+    request: Limit = Field(default_factory=lambda: Limit(days=30, unit="days"))
+    decision: Limit = Field(default_factory=lambda: Limit(days=30, unit="days"))
+    remind_after_workdays: list[int] = Field(default_factory=lambda: [1])
+    outcomes: dict[str, ReviewOutcome] = Field(default_factory=lambda: {
+        "uphold": ReviewOutcome(), "rehandle": ReviewOutcome(rehandle=True)})
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _checked(self) -> Reviews:
+        if not self.outcomes:
+            raise ValueError("reviews.outcomes: name at least one outcome")
+        if any(after < 1 for after in self.remind_after_workdays):
+            raise ValueError("review reminders fire once a decision is late: remind_after_workdays >= 1")
+        return self
+
+
 class Schedule(BaseModel):
     timezone: str = "Asia/Shanghai"
     sweep_every_minutes: int = Field(ge=1)
@@ -363,6 +387,7 @@ class Policy(BaseModel):
     intake: Intake = Field(default_factory=Intake)
     handling_report: HandlingReportPolicy = Field(default_factory=HandlingReportPolicy)
     sign_for: SignFor = Field(default_factory=SignFor)
+    reviews: Reviews = Field(default_factory=Reviews)
 
     def handling_limit(self, disposition: str, priority: str) -> Limit:
         return self.deadlines.handling[disposition].for_priority(priority)
@@ -392,6 +417,8 @@ class Labels(BaseModel):
     close_reasons: dict[str, str] = Field(default_factory=dict)
     findings: dict[str, str] = Field(default_factory=dict)  # 是否属实 (HandlingReport.finding)
     returns: dict[str, str] = Field(default_factory=dict)  # 退单申请's status
+    review_outcomes: dict[str, str] = Field(default_factory=dict)
+    review_levels: dict[str, str] = Field(default_factory=dict)
     # Reports, rates and ledgers (duban.reports, duban.importer); empty when a file predates them.
     report: dict[str, str] = Field(default_factory=dict)
     rates: dict[str, str] = Field(default_factory=dict)

@@ -5,6 +5,11 @@
     ├── OrgNotFound (LookupError)
     ├── ItemNotFound (LookupError)  a proposal or interview that is not there, or not in scope
     ├── ActionNotAllowed        the action does not apply in the case's current state
+    │   └── ReviewNotAllowed    复查 / 复核 refused (duban.services.reviews):
+    │       ├── NotYetReplied       no reply (处理意见) yet to be reviewed
+    │       ├── ReviewWindowPassed  asked later than the window after the reply
+    │       ├── CaseConcluded       终结: 复核 decided, the same request is not accepted again
+    │       └── ReviewPending       a review is under way: wait for its opinion
     ├── InvalidActionInput (ValueError)  the action's form is incomplete or wrong
     │   └── CallbackOwed        a real-name case closed with neither a callback nor a listed reason
     ├── StaleCase               someone else changed the case first
@@ -84,6 +89,39 @@ class ActionNotAllowed(DubanError):
             f"action '{action}' is not allowed on case {case_number} in state '{state}'{why}; "
             f"allowed now: {allowed_text}"
         )
+
+
+class ReviewNotAllowed(ActionNotAllowed):
+    """复查 / 复核 refused by the case's stage; `reason` says why in Chinese (信访工作条例 art. 35, 36)."""
+
+    code = "review_not_allowed"
+    WHY = ""
+
+    def __init__(self, *, case_number: str, action: str, state: str, allowed: Sequence[str] = (),
+                 reason: str = "") -> None:
+        super().__init__(case_number=case_number, action=action, state=state, allowed=allowed,
+                         reason=f"{self.WHY}{'; ' if reason else ''}{reason}")
+        self.reason = reason  # the Chinese detail (a date, a level), for the Chinese message
+
+
+class NotYetReplied(ReviewNotAllowed):
+    code = "not_yet_replied"
+    WHY = "the case has no reply (处理意见) yet to review (尚未答复)"
+
+
+class ReviewWindowPassed(ReviewNotAllowed):
+    code = "review_window_passed"
+    WHY = "the window after the reply has passed (请求期限已过，不再受理)"
+
+
+class CaseConcluded(ReviewNotAllowed):
+    code = "case_concluded"
+    WHY = "the case is concluded after 复核 (已终结，不再受理)"
+
+
+class ReviewPending(ReviewNotAllowed):
+    code = "review_pending"
+    WHY = "a review is under way; wait for its opinion (正在复查或复核)"
 
 
 class InvalidActionInput(DubanError, ValueError):

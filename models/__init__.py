@@ -9,6 +9,7 @@ from duban.models.org import Org, OrgPublic
 from duban.models.pressure import CallbackTask, Interview, PressureProposal, PressureStep
 from duban.models.public import PublicHit, QueryCode, ReplyRating
 from duban.models.referral import Referral
+from duban.models.review import ReviewRequest
 from duban.models.user import ApiToken, User
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "ReplyRating",
     "RepeatContact",
     "Review",
+    "ReviewRequest",
     "Subject",
     "User",
 ]

@@ -141,6 +141,15 @@ class Case(CaseBase, table=True):
     signed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     signed_by: str | None = Field(default=None, max_length=80)
     sign_due_on: dt.date | None = None
+    # 复查 / 复核 (models/review.py, duban.services.reviews): when the complainant was last given an
+    # answer (the approved reply, or a review's opinion that upheld it), from which the window to
+    # ask for the next review runs; the review level last asked for and the office reviewing it
+    # (it sees and decides the case meanwhile); when the case was concluded (终结, after 复核).
+    # (No foreign key on review_office_id, as for referred_to_id: the request row holds it.)
+    replied_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    review_level: str | None = Field(default=None, max_length=16)
+    review_office_id: int | None = Field(default=None, index=True)
+    concluded_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     return_count: int = 0
     repeat_count: int = 0

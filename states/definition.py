@@ -8,6 +8,9 @@ verified ──record_callback (not satisfied, by policy)──▶ returned; 联
 reported ──send_back──▶ returned ──submit_report──▶ reported  (and so on until it is solved)
 disposition state ──sign_for──▶ (signed, the state stays); ──request_return──▶ (asked, it stays)
     ──accept_return──▶ received, or ──reject_return──▶ (the unit keeps it)
+verified/closed ──request_reexamination──▶ reexamination ──decide_reexamination──▶ closed (维持) or
+    returned (撤销重办); then ──request_recheck──▶ recheck ──decide_recheck──▶ likewise, and 终结
+    (信访工作条例 art. 35, 36; duban.services.reviews).
 received, a handling state or reported ──refer──▶ referred (the unit stops), or the state stays
     (the unit goes on, the referral runs beside it); the commission then acknowledges, records
     its outcome and gives the reporter the result (docs/states.md).
@@ -30,6 +33,8 @@ class CaseState(StrEnum):
     VERIFIED = "verified"
     CLOSED = "closed"
     NOT_ACCEPTED = "not_accepted"
+    REEXAMINATION = "reexamination"
+    RECHECK = "recheck"
 
 
 S = CaseState
@@ -42,6 +47,15 @@ DISPOSITION_STATES: dict[str, CaseState] = {
     "escalate": S.ESCALATED,
     "refer": S.REFERRED,
 }
+
+# 复查 / 复核 (信访工作条例 art. 35, 36): a complainant dissatisfied with the reply asks the office
+# above for 复查, then the office above that for 复核; each review level's state, and the actions
+# that ask for it and decide it (duban.services.reviews).
+REVIEW_STATES = {"reexamination": S.REEXAMINATION, "recheck": S.RECHECK}
+REVIEW_REQUESTS = {"reexamination": "request_reexamination", "recheck": "request_recheck"}
+REVIEW_DECISIONS = {"reexamination": "decide_reexamination", "recheck": "decide_recheck"}
+# Where a review may be asked for: once the complainant has the reply (处理意见).
+REPLIED_STATES = [S.VERIFIED, S.CLOSED]
 
 # The order in which a stalled case's disposition is raised (提级).
 DISPOSITION_LADDER = ["transfer", "supervise", "key_supervise", "escalate"]
@@ -158,4 +172,16 @@ TRANSITIONS: list[dict] = [
      "conditions": ["unreachable_attempts_reached"]},
     {"trigger": "close", "source": S.VERIFIED, "dest": S.CLOSED},
     {"trigger": "reopen", "source": S.CLOSED, "dest": S.RETURNED, "conditions": ["handled_by_a_unit"]},
+    # 复查, then 复核: asked within the window after the reply, decided by the office above (维持:
+    # closed again; 撤销重办: back to the unit with a new handling limit). After 复核: 终结.
+    *(t for level, state in REVIEW_STATES.items() for t in (
+        {"trigger": REVIEW_REQUESTS[level], "source": REPLIED_STATES, "dest": state,
+         "conditions": [f"{level}_open"]},
+        {"trigger": REVIEW_DECISIONS[level], "source": state, "dest": S.RETURNED,
+         "conditions": ["rehandling_ordered"]},
+        {"trigger": REVIEW_DECISIONS[level], "source": state, "dest": S.CLOSED,
+         "unless": ["rehandling_ordered"]},
+    )),
+    # A late review opinion: the sweep reminds the reviewing office (policy [reviews]).
+    {"trigger": "remind_review", "source": list(REVIEW_STATES.values()), "dest": None},
 ]

@@ -105,8 +105,38 @@ the office of record included.
 """
 
 
+# 复查 / 复核 / 终结 (duban.services.reviews).
+REVIEWS = """
+## 复查, 复核, 终结: the complainant's review of the reply
+
+信访工作条例(2022) art. 35, 36; limits and outcomes in policy `[reviews]`, each with its source.
+
+- The reply (处理意见) is the approved handling report: `approve` stamps `cases.replied_at`. From
+  `verified` or `closed`, within `[reviews] request` (30 days, calendar days moved off a day off)
+  of it, `request_reexamination` (复查) sends the case to `reexamination`; the reviewing office is
+  the office above the office of record (`routing.higher_office`; the province reviews its own).
+- `decide_reexamination`, by that office (or one above it) only, within `[reviews] decision` (30
+  days; the case's deadline kind `reexamination`, red when late, reminded to the reviewing office by
+  the sweep's `remind_review`), picks one of `[reviews.outcomes]`: `rehandle = true` (撤销重办,
+  变更) sends it back to its unit (`returned`, the disposition's handling limit); otherwise (维持)
+  it is `closed` again and the opinion becomes the answer the next window runs from.
+- `request_recheck` (复核) then runs the same way from the 复查 opinion, or from the new reply after
+  a re-handling: the office above the 复查 office decides it (`decide_recheck`). Once it is decided
+  the case is concluded (终结, `cases.concluded_at`): every later request is refused with
+  `CaseConcluded`; a new complaint on the same matter key is registered and flagged in its first
+  event (`concluded_matter`).
+- `duban.services.reviews.request_review(ctx, number, actor=, reason=)` is the one door for a
+  request (staff recording a call or letter, the online channel's `citizen`); it picks the level by
+  the stage and refuses with `NotYetReplied`, `ReviewWindowPassed`, `CaseConcluded` or
+  `ReviewPending` (409, both languages).
+- While a case is under review its unit does not see it (scope, lists); it sees it again when a
+  re-handling is ordered. Identity stays with the clerks and dispatchers of the receiving office and
+  the offices above it, the reviewing offices included (`[privacy]`).
+"""
+
+
 def render() -> str:
-    return HEADER + to_mermaid() + "\n```\n" + HOLDER
+    return HEADER + to_mermaid() + "\n```\n" + HOLDER + REVIEWS
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ class GuardContext(Protocol):
     def referral_real_name(self, case: Any) -> bool: ...
     def counts_satisfied(self, result: str) -> bool: ...
     def unreachable_reached(self, case: Any) -> bool: ...
+    def review_open(self, case: Any, level: str) -> bool: ...
+    def rehandles(self, outcome: str | None) -> bool: ...
 
 
 @dataclass
@@ -106,6 +108,17 @@ class CaseAdapter:
 
     def unreachable_attempts_reached(self, **_: Any) -> bool:
         return self.ctx.unreachable_reached(self.case)
+
+    # 复查 / 复核 (duban.services.reviews): asked within its window after the reply; the decision's
+    # outcome (policy [reviews.outcomes]) says whether the unit handles the case again.
+    def reexamination_open(self, **_: Any) -> bool:
+        return self.ctx.review_open(self.case, "reexamination")
+
+    def recheck_open(self, **_: Any) -> bool:
+        return self.ctx.review_open(self.case, "recheck")
+
+    def rehandling_ordered(self, **_: Any) -> bool:
+        return self.ctx.rehandles(getattr(self.form, "opinion", None))
 
     def handled_by_a_unit(self, **_: Any) -> bool:
         # A referred case's result is the commission's; revisits reopen only units' work.

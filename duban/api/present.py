@@ -42,10 +42,10 @@ class FieldSpec:
 
 
 # Fields whose value is one key of a label table (the commission's outcome: policy [referral.outcomes];
-# a callback's method and result; the 不予受理 reason; a final report's 是否属实), by name, or by
-# action and name where a name means more.
+# a callback's method and result; the 不予受理 reason; a final report's 是否属实; a review's
+# opinion), by name, or by action and name where a name means more.
 _CHOICES = {"outcome": "referral_outcomes", "method": "callback_methods", "result": "callback_results",
-            "decline_reason": "decline_reasons", "finding": "findings"}
+            "decline_reason": "decline_reasons", "finding": "findings", "opinion": "review_outcomes"}
 _ACTION_CHOICES = {("close", "reason"): "close_reasons"}
 # Fields that are an amount of time, in the unit the policy names (policy [extension] unit).
 _AMOUNTS = ("days",)

@@ -179,6 +179,12 @@ class CaseFacts(BaseModel):
     signed_at: dt.datetime | None = Field(default=None, description="签收: when the unit signed for it")
     signed_by: str | None = None
     sign_due_on: dt.date | None = Field(default=None, description="待签收: the day the unit must sign by")
+    replied_at: dt.datetime | None = Field(default=None, description="when the reply (处理意见) or the "
+                                           "last review opinion was given: the review window runs from it")
+    review_level: str | None = Field(default=None, description="the review last asked for: "
+                                     "reexamination (复查) or recheck (复核)")
+    concluded_at: dt.datetime | None = Field(default=None, description="终结: 复核 decided; the same "
+                                             "request is not accepted again")
 
 
 class ComplainantOut(BaseModel):
@@ -283,6 +289,20 @@ class DeclineOut(BaseModel):
     declined_at: dt.datetime
 
 
+class ReviewRequestOut(BaseModel):
+    """复查 / 复核: a complainant's request and the reviewing office's opinion."""
+
+    level: str
+    requested_at: dt.datetime
+    requested_by: str
+    reason: str
+    due_on: dt.date
+    outcome: str | None
+    note: str
+    decided_at: dt.datetime | None
+    decided_by: str
+
+
 class FieldOut(BaseModel):
     name: str
     label: str
@@ -340,6 +360,7 @@ class CaseDetailOut(BaseModel):
     extensions: list[ExtensionOut]
     declines: list[DeclineOut] = Field(default_factory=list)
     returns: list[ReturnOut] = Field(default_factory=list, description="退单申请, oldest first")
+    review_requests: list[ReviewRequestOut] = Field(default_factory=list)
     referral: ReferralOut | None = None
     allowed_actions: list[ActionOut]
     links: dict[str, str] = Field(description="the whole timeline and reports, page by page")

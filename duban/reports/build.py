@@ -114,6 +114,7 @@ def build_report(ctx: ServiceContext, period: Period | str, office_code: str | N
         decline_counts = {r: F.count_figure(conn, figure="declined", period=period, scope=scope, on=on,
                                             where={"decline_reason": r})
                           for r in ctx.policy.intake.decline_reasons}
+        review_counts = _review_counts(conn, ctx, period=period, scope=scope, on=on)
         comparisons = {which: _headline(conn, p, scope, satisfied)
                        for which, p in (("previous", period.previous()),
                                         ("last_year", period.last_year())) if p is not None}
@@ -157,6 +158,7 @@ def build_report(ctx: ServiceContext, period: Period | str, office_code: str | N
                           for m, n in sorted(methods.items())},
         callback_results={r: b.fig("callback_attempts", results.get(r, 0), "jianci", result=r)
                           for r in (*CALLBACK_SCALE, UNREACHABLE)},
+        reviews={key: b.fig(figure, n, **where) for key, (figure, where, n) in review_counts.items()},
     )
     report.narrative = narrative(report)
 
@@ -180,6 +182,21 @@ def cases_behind(ctx: ServiceContext, trace: Trace, *, now: dt.datetime | None =
                              where=dict(trace.where),
                              supervision=ctx.policy.reports.supervision_actions,
                              satisfied=ctx.policy.callbacks.satisfied_results)
+
+
+def _review_counts(conn: Connection, ctx: ServiceContext, *, period: Period, scope: F.Scope,
+                   on: dt.date) -> dict[str, tuple[str, dict[str, str], int]]:
+    """复查 / 复核 of the period: per level, asked for, decided, and decided by each outcome."""
+    out: dict[str, tuple[str, dict[str, str], int]] = {}
+    for level in ("reexamination", "recheck"):
+        for what in ("requested", "decided"):
+            figure = f"{level}_{what}"
+            out[figure] = (figure, {}, F.count_figure(conn, figure=figure, period=period, scope=scope, on=on))
+        for outcome in ctx.policy.reviews.outcomes:
+            where = {"review_outcome": f"{level}:{outcome}"}
+            out[f"{level}:{outcome}"] = (f"{level}_decided", where, F.count_figure(
+                conn, figure=f"{level}_decided", period=period, scope=scope, on=on, where=where))
+    return out
 
 
 def _commission(conn: Connection, scope: F.Scope) -> str:

@@ -43,7 +43,17 @@ from sqlalchemy.ext.compiler import compiles
 
 from duban.clock import local_date
 from duban.errors import InvalidActionInput, OrgNotFound
-from duban.models import AuditEvent, Callback, Case, Complainant, HandlingReport, Org, Referral, Subject
+from duban.models import (
+    AuditEvent,
+    Callback,
+    Case,
+    Complainant,
+    HandlingReport,
+    Org,
+    Referral,
+    ReviewRequest,
+    Subject,
+)
 from duban.reports.period import Period
 from duban.services.callbackrules import RESULT, UNREACHABLE
 from duban.services.reading import report_title
@@ -60,6 +70,8 @@ REFERRALS = Referral.__table__  # type: ignore[attr-defined]
 RF = REFERRALS.c
 COMPLAINANTS = Complainant.__table__  # type: ignore[attr-defined]
 CP = COMPLAINANTS.c
+REVIEW_REQUESTS = ReviewRequest.__table__  # type: ignore[attr-defined]
+RR = REVIEW_REQUESTS.c
 C, E, CB, HR, O, S = CASES.c, EVENTS.c, CALLBACKS.c, REPORTS.c, ORGS.c, SUBJECTS.c  # noqa: E741
 
 DISPOSITIONS = tuple(DISPOSITION_STATES)  # transfer, supervise, key_supervise, escalate, refer
@@ -221,6 +233,19 @@ def referral(*clauses: ColumnElement[bool]) -> ColumnElement[bool]:
     return exists().where(RF.case_id == C.id, *clauses)
 
 
+def review(*clauses: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The case has a review request (复查 / 复核) meeting `clauses`. A case has at most one request
+    per level (services/reviews.py), so clauses on one level meet the same row."""
+    return exists().where(RR.case_id == C.id, *clauses)
+
+
+def _review_figure(level: str, column: str) -> Callable[[Period, Scope, dt.date], list[ColumnElement[bool]]]:
+    """Cases with a request of `level` whose `column` (asked for, decided) falls in the period."""
+    def build(p: Period, s: Scope, on: dt.date) -> list[ColumnElement[bool]]:
+        return [review(RR.level == level, within(RR[column], p))]
+    return build
+
+
 def progressed_by(p: Period) -> ColumnElement[bool]:
     return exists().where(HR.case_id == C.id, HR.kind == "progress", HR.submitted_at < p.end)
 
@@ -264,6 +289,11 @@ FIGURES: dict[str, FigureDef] = {
     "referred_continuing": _case(lambda p, s, on: [referral(within(RF.referred_at, p),
                                                             RF.handling_continues.is_(True))]),
     "referral_concluded": _case(lambda p, s, on: [referral(within(RF.concluded_at, p))]),
+    # 复查 / 复核 asked for and decided in the period (group "review_outcome": "level:outcome",
+    # policy [reviews.outcomes]).
+    **{f"{level}_{what}": _case(_review_figure(level, column))
+       for level in ("reexamination", "recheck")
+       for what, column in (("requested", "requested_at"), ("decided", "decided_at"))},
     # Actions taken in the period (件次).
     **{name: FigureDef("event", lambda p, s, on: []) for name in EVENT_FIGURES},
     "supervision": FigureDef("event", lambda p, s, on: []),  # actions from policy [reports]
@@ -323,6 +353,9 @@ def group_clauses(conn: Connection, where: Mapping[str, Any]) -> list[ColumnElem
             out.append(C.subject_id.in_(select(S.id).where(S.name == value, S.kind == "unit")))
         elif key == "outcome":
             out.append(referral(RF.outcome == value))
+        elif key == "review_outcome":
+            level, _, outcome = str(value).partition(":")
+            out.append(review(RR.level == level, RR.outcome == outcome))
         elif key in ("action", "method", "result"):
             continue  # event and callback figures read them themselves
         elif key == "decline_reason":  # the event figure "declined": the reason its event records
@@ -330,7 +363,8 @@ def group_clauses(conn: Connection, where: Mapping[str, Any]) -> list[ColumnElem
         else:
             raise InvalidActionInput(action="report", field="where",
                                      message="unknown group; known: level, channel, disposition, unit, "
-                                             "subject, outcome, action, method, result, decline_reason")
+                                             "subject, outcome, review_outcome, action, method, result, "
+                                             "decline_reason")
     return out
 
 

@@ -204,6 +204,9 @@ class Report:
     # and by result (the scale, then unreachable).
     callback_methods: dict[str, Figure] = field(default_factory=dict)
     callback_results: dict[str, Figure] = field(default_factory=dict)
+    # 复查 / 复核: per level, asked for and decided in the period, and decided by outcome
+    # ("reexamination_requested", "reexamination_decided", "reexamination:uphold", ...).
+    reviews: dict[str, Figure] = field(default_factory=dict)
     top_units: int = 10  # policy [reports] top_units: rows at each end of a ranking on a page
     # The 台账: one row per case of the period, read from the database when a renderer asks.
     ledger: Callable[[], Iterator[LedgerRow]] | None = field(default=None, repr=False)
@@ -240,6 +243,7 @@ class Report:
             "declines": {k: fig(f) for k, f in self.declines.items()},
             "callback_methods": {k: fig(f) for k, f in self.callback_methods.items()},
             "callback_results": {k: fig(f) for k, f in self.callback_results.items()},
+            "reviews": {k: fig(f) for k, f in self.reviews.items()},
             "key_cases": [{"number": k.number, "title": k.title, "state": k.state, "unit": k.unit,
                            "progress_reports": k.progress_reports,
                            "last_progress_at": k.last_progress_at.isoformat() if k.last_progress_at

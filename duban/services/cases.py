@@ -50,13 +50,20 @@ from duban.services.persist import (
 )
 from duban.services.redaction import Identity, case_identity, redact_text
 from duban.services.reredact import reredact_case
+from duban.services.reviews import UNDER_REVIEW, concluded_matter, review_refusal, speaks_for_review
 from duban.services.routing import office_of_record
 from duban.services.scope import CITIZEN, acts_as, in_region, may_see, may_take, region_of, registers_as
 from duban.services.subjects import SubjectMatch
 from duban.services.subjects import resolve as resolve_subject
 from duban.services.writetx import WriteTx
 from duban.states import CaseAdapter, CaseState, allowed_actions, fire, triggers
-from duban.states.definition import OPEN_STATES, RETURN_ACTIONS, RETURN_STATES
+from duban.states.definition import (
+    OPEN_STATES,
+    RETURN_ACTIONS,
+    RETURN_STATES,
+    REVIEW_DECISIONS,
+    REVIEW_REQUESTS,
+)
 from duban.states.machine import failed_guards
 from duban.workcal import COVERAGE, COVERAGE_MESSAGE, receivable
 
@@ -236,7 +243,13 @@ class CaseService:
             return False
         if mode == "unit" and actor.role != "unit":
             return "unit" in roles  # an office handling a case held above does what a unit does
-        return may_take(actor, action, case)
+        return may_take(actor, action, case) and self._decides_review(actor, action, case)
+
+    def _decides_review(self, actor: Actor, action: str, case: Case) -> bool:
+        """复查 / 复核 under way is decided by the reviewing office (or one above it), never the office
+        below (out of review the machine refuses a decision as not allowed in the state)."""
+        return (action not in REVIEW_DECISIONS.values() or case.state not in UNDER_REVIEW
+                or speaks_for_review(self.ctx.orgs, actor, case))
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -293,6 +306,12 @@ class CaseService:
         if not may_take(actor, action, case):
             raise PermissionDenied(action=action, role=actor.role, allowed_roles=roles,
                                    reason="a unit acts on its own cases; a commission on its referrals")
+        if not self._decides_review(actor, action, case):
+            # The office above holds a case under review: it gives the opinion (复查、复核机关).
+            assert case.review_office_id is not None
+            reviewer = self.ctx.orgs.by_id(case.review_office_id).name
+            raise CaseHeldElsewhere(case_number=case.number, action=action, role=actor.role,
+                                    allowed_roles=roles, holder=reviewer)
         today = local_date(now)
         guards = Guards(session, self.ctx, today)
         adapter = CaseAdapter(case, guards, parsed)
@@ -301,6 +320,11 @@ class CaseService:
             raise ActionNotAllowed(case_number=case.number, action=action, state=state,
                                    allowed=self.allowed_in(session, case, actor))
         failed = failed_guards(adapter, action)
+        if failed and action in REVIEW_REQUESTS.values():
+            refused = review_refusal(session, self.ctx, case, action, today=today,
+                                     allowed=self.allowed_in(session, case, actor))
+            if refused is not None:
+                raise refused
         if failed:
             reason = "; ".join(self.ctx.labels.of("guards", g) for g in failed)
             raise ActionNotAllowed(case_number=case.number, action=action, state=state,
@@ -421,8 +445,13 @@ class CaseService:
         case = self.new_case(intake, number=self._next_number(session, intake.office, now),
                              subject_id=subject_id, complainant_id=complainant_id)
         insert_case(session, case)
+        facts, flag = registration_data(intake, case), ""
+        concluded = concluded_matter(session, intake.key, actor=actor)
+        if concluded is not None:  # 终结 (services/reviews.py): flagged in the timeline, not refused
+            facts["concluded_matter"] = concluded
+            flag = self.ctx.labels.of("review_levels", "concluded_repeat").format(number=concluded)
         append_event(session, case, at=now, actor=actor.name, actor_role=actor.role,
-                     action="register", from_state=None, data=registration_data(intake, case))
+                     action="register", from_state=None, data=facts, reason=flag, reason_redacted=flag)
         return Registered(case, False)
 
     def new_case(self, intake: Intake, *, number: str, subject_id: int | None,

@@ -36,6 +36,13 @@ class OutcomeForm(_Form):
     text: str = Field(default="", max_length=20000)
 
 
+class ReviewDecisionForm(_Form):
+    """复查 / 复核 opinion: one of policy [reviews.outcomes], and the written answer (意见书)."""
+
+    opinion: str = Field(min_length=1, max_length=32)
+    reply: str = Field(min_length=1, max_length=20000)
+
+
 class ReasonForm(_Form):
     reason: str = Field(min_length=1, max_length=4000)
 
@@ -146,6 +153,12 @@ FORMS: dict[str, type[_Form]] = {
     "interview": NoteForm,
     "public_notice": NoteForm,
     "remind_progress": NoteForm,
+    # 复查 / 复核 (duban.services.reviews): the complainant's reason, then the office's opinion.
+    "request_reexamination": ReasonForm,
+    "request_recheck": ReasonForm,
+    "decide_reexamination": ReviewDecisionForm,
+    "decide_recheck": ReviewDecisionForm,
+    "remind_review": NoteForm,
 }
 
 

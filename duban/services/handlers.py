@@ -26,6 +26,9 @@ from duban.services.redaction import Identity, case_identity, redact_text
 from duban.services.referrals import REFERRAL_HANDLERS, is_from_before_rows
 from duban.services.referrals import latest as latest_referral
 from duban.services.referrals import stage as referral_stage
+from duban.services.reviews import REVIEW_HANDLERS
+from duban.services.reviews import refusal as review_refusal
+from duban.services.reviews import rehandles as review_rehandles
 from duban.services.routing import avoid, check_target, higher_office, office_of_record, take_over
 from duban.states.definition import DISPOSITION_LADDER
 from duban.workcal import WorkCalendar
@@ -444,6 +447,7 @@ def approve(step: Step) -> None:
                 reasons_redacted=step.redact(step.form.note), reviewer=step.actor.name,
                 reviewed_at=step.now)
     step.reason = step.form.note
+    step.case.replied_at = step.now  # the reply (处理意见): the window for 复查 / 复核 runs from it
     apply_limit(step.case, step.calendar, kind="callback", limit=step.ctx.policy.deadlines.callback,
                 start=step.today)
 
@@ -555,6 +559,7 @@ HANDLERS: dict[str, Callable[[Step], None]] = {
     "reopen": reopen,
     **REFERRAL_HANDLERS,
     **PRESSURE_HANDLERS,
+    **REVIEW_HANDLERS,
 }
 
 
@@ -620,3 +625,9 @@ class Guards:
         assert case.id is not None
         attempts = unreachable_attempts(self.session, case.id, callback_episode(case))
         return attempts >= self.ctx.policy.callbacks.unreachable_after_attempts
+
+    def review_open(self, case: Case, level: str) -> bool:
+        return review_refusal(self.ctx, case, today=self.today, level=level) is None
+
+    def rehandles(self, outcome: str | None) -> bool:
+        return review_rehandles(self.ctx, outcome)

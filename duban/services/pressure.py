@@ -22,11 +22,12 @@ from typing import Any
 
 from duban.config.policy import Policy
 from duban.deadlines import counted_deadline, due_date, warning_of
-from duban.states.definition import HANDLING_STATES
+from duban.states.definition import HANDLING_STATES, REVIEW_STATES
 from duban.states.machine import triggers
 from duban.workcal import WorkCalendar
 
 _HANDLING = {s.value for s in HANDLING_STATES}
+_UNDER_REVIEW = {s.value for s in REVIEW_STATES.values()}
 # (episode, step) -> the day it went out; None: recorded skipped (sweeps.DeadlineSweep._fired)
 Fired = dict[tuple[str, str], dt.date | None]
 
@@ -91,6 +92,10 @@ def notice_episode(due_on: dt.date) -> str:
 def sign_episode(due_on: dt.date) -> str:
     """One 签收 reminder per handover: each handover sets its own due day."""
     return f"s{due_on.isoformat()}"
+
+
+def review_episode(deadline_seq: int) -> str:
+    return f"r{deadline_seq}"
 
 
 def fire_on(calendar: WorkCalendar, day: dt.date, after_workdays: int) -> dt.date:
@@ -203,6 +208,12 @@ def _sequences(facts: Facts, policy: Policy) -> list[Sequence]:
         found.append((sign_episode(facts.sign_due_on), facts.sign_due_on, [
             (f"remind_sign_for+{after}", "remind_sign_for", after)
             for after in sorted(policy.sign_for.remind_after_workdays)]))
+    # 复查 / 复核: a late opinion is reminded to the reviewing office (never the unit's ladder).
+    if (facts.deadline_on is not None and facts.state in _UNDER_REVIEW
+            and facts.deadline_kind in _UNDER_REVIEW):
+        found.append((review_episode(facts.deadline_seq), facts.deadline_on, [
+            (f"remind_review+{after}", "remind_review", after)
+            for after in sorted(policy.reviews.remind_after_workdays)]))
     return found
 
 

@@ -21,7 +21,7 @@ from duban.models import (
 )
 from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
-from duban.services.scope import _orgs, in_region, region_of
+from duban.services.scope import UNDER_REVIEW, _orgs, in_region, region_of
 from duban.states.definition import HANDLING_STATES
 
 
@@ -65,6 +65,9 @@ class CaseFilter:
     # handles: a work queue, where an office finds what it may act on, not what an office above
     # took over from it (提级直办).
     held: bool = False
+    # 复查 / 复核 awaiting a decision by an office within office_prefix (the reviewing office's
+    # queue, duban.services.reviews): cases under review whose reviewing office lies there.
+    reviewing: bool = False
     priority: str | None = None
     warning: str | None = None
     overdue: bool | None = None
@@ -107,7 +110,9 @@ def scope_clauses(flt: CaseFilter, office: Any, unit: Any) -> list[Any]:
     the receiving office as `office` and the handling unit as `unit` (aliases of Org)."""
     clauses: list[Any] = []
     if flt.unit_id is not None:  # a commission also sees the cases referred to it
-        clauses.append(or_(col(Case.unit_id) == flt.unit_id, col(Case.referred_to_id) == flt.unit_id))
+        # A case under review (复查, 复核) is the reviewing office's, not its unit's (services/scope.py).
+        clauses.append(or_(and_(col(Case.unit_id) == flt.unit_id, col(Case.state).notin_(UNDER_REVIEW)),
+                           col(Case.referred_to_id) == flt.unit_id))
     not_referred = or_(col(Case.disposition).is_(None), col(Case.disposition) != "refer")
     if flt.hide_referred:
         clauses.append(not_referred)
@@ -121,6 +126,12 @@ def scope_clauses(flt: CaseFilter, office: Any, unit: Any) -> list[Any]:
             above = select(Org.id).where(or_(col(Org.code) == prefix, col(Org.code).startswith(prefix + "-")))
             clauses.append(or_(and_(col(Case.record_office_id).is_(None), received),
                                col(Case.record_office_id).in_(above), unit.code == prefix))
+    if flt.reviewing:
+        clauses.append(col(Case.state).in_(UNDER_REVIEW))
+        if flt.office_prefix:
+            prefix = flt.office_prefix
+            clauses.append(col(Case.review_office_id).in_(select(Org.id).where(
+                or_(col(Org.code) == prefix, col(Org.code).startswith(prefix + "-")))))
     return clauses
 
 

@@ -32,6 +32,7 @@ from duban.models import (
     RepeatContact,
     ReplyRating,
     Review,
+    ReviewRequest,
     Subject,
 )
 from duban.services.context import Actor, ServiceContext
@@ -375,6 +376,7 @@ HISTORY: dict[str, tuple[Any, Any]] = {
     "extensions": (Extension, Extension.id),
     "declines": (Decline, Decline.id),
     "returns": (Objection, Objection.id),  # 退单申请 and their decisions
+    "review_requests": (ReviewRequest, ReviewRequest.id),  # 复查 / 复核 (services/reviews.py)
 }
 BOUNDED = ("timeline", "reports")
 _HISTORY_SQL: dict[tuple[str, str, bool, bool], Prepared] = {}

@@ -15,7 +15,11 @@ a case page, an action and a list never disagree:
   (disposition "refer") is seen only by the commission, by the referring office's (or a higher
   office's) roles in policy [referral] office_roles (supervisors and leaders), and by admins and
   the engine; the commission also sees a case whose unit goes on handling it, and only those
-  same people see that case's referral (`may_see_referral`: its row, events and mail).
+  same people see that case's referral (`may_see_referral`: its row, events and mail);
+- a case under review (复查中, 复核中) is the reviewing office's: its unit does not see it until the
+  review orders it handled again (duban.services.reviews);
+- a citizen (the online channel) sees no case by these doors: it acts only on the case whose
+  number and query code it proved, through `reviews.request_review`.
 
 A citizen (role "citizen", the online channel) sees no case through these doors: what a
 complainant reads of their own case is `reading.citizen_case`, after their query code proves it.
@@ -93,8 +97,13 @@ def may_see_referral(session: Session, actor: Actor, case: Case) -> bool:
     return office_sees_referrals(session, actor, case.referred_from_id) and may_see(session, actor, case)
 
 
+UNDER_REVIEW = ("reexamination", "recheck")  # states.definition.REVIEW_STATES
+
+
 def _unit_sees(actor: Actor, case: Case) -> bool:
-    return actor.org_id is not None and (case.unit_id == actor.org_id or case.referred_to_id == actor.org_id)
+    return actor.org_id is not None and (
+        (case.unit_id == actor.org_id and case.state not in UNDER_REVIEW)
+        or case.referred_to_id == actor.org_id)
 
 
 CITIZEN = "citizen"
@@ -113,6 +122,8 @@ def may_see(session: Session, actor: Actor, case: Case) -> bool:
         return False
     if actor.role == "unit":
         return _unit_sees(actor, case)
+    if actor.role == "citizen":
+        return False
     if case.disposition == "refer" and not office_sees_referrals(session, actor, case.referred_from_id):
         return False
     region = region_of(session, actor)
@@ -127,6 +138,8 @@ def acts_as(session: Session, actor: Actor, case: Case) -> str | None:
     case: a unit, or an office handling a case another office holds), or None (at most it reads)."""
     if actor.role == "unit":
         return "unit" if may_see(session, actor, case) else None
+    if actor.role == "citizen":
+        return "citizen"  # on the case its caller proved it may ask about (reviews.request_review)
     if case.disposition == "refer" and not office_sees_referrals(session, actor, case.referred_from_id):
         return None
     region = region_of(session, actor)

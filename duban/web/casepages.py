@@ -8,6 +8,7 @@ reason. Nothing is written unless the service accepts the whole action.
 from __future__ import annotations
 
 from collections.abc import Collection
+from types import SimpleNamespace
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -24,6 +25,7 @@ from duban.services import CaseService
 from duban.services.forms import FORMS
 from duban.services.queries import scope_for
 from duban.services.reading import case_detail, list_cases, load_case, reply_ratings
+from duban.services.reviews import stage_of
 from duban.services.scope import in_region
 from duban.web.forms import action_values, field_errors, page_int, posted_form
 from duban.web.pages import web_of
@@ -177,11 +179,12 @@ def _case_page(request: Request, web: Web, viewer: Viewer, number: str, *, statu
     detail = detail_out(web.ctx.labels, found)
     picks_unit = any(f["type"] == "org" for a in detail["allowed_actions"] for f in a["fields"])
     units = web.units.options(_region(web, viewer), avoid=avoid) if picks_unit else ""
+    review = stage_of(web.ctx, SimpleNamespace(**found["case"]), today=web.ctx.today())
     return web.render(request, "case.html", viewer=viewer, d=detail, status=status, flash=flash,
                       problem=problem, open_action=open_action, action_errors=action_errors or {},
                       values=values or {}, unit_options=units, unit_list=UNIT_LIST,
                       ratings=reply_ratings(web.ctx, number, actor=viewer.actor),
-                      rating_labels=request.app.state.public.ratings)
+                      rating_labels=request.app.state.public.ratings, review=review)
 
 
 @router.get("/cases/{number}", response_class=HTMLResponse)

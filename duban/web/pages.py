@@ -44,19 +44,21 @@ QUEUES: dict[str, dict[str, Any]] = {
     "review": {"state": "reported", "held": True},
     "returned": {"state": "returned", "held": True},
     "callback": {"state": "verified", "held": True},
+    # 复查 / 复核 the viewer's office decides (it is the office above the case's office of record).
+    "reviewing": {"reviewing": True},
     "overdue": {"overdue": True, "open_only": True},
     "unsigned": {"unsigned": True},  # 待签收
     "return_requests": {"return_pending": True, "held": True},  # 退单申请 awaiting the dispatcher
 }
 MORE = {"mine": "/cases?open=1", "overdue": "/cases?overdue=1&open=1", "unsigned": "/cases?unsigned=1",
-        "return_requests": "/cases?return_pending=1"}
+        "return_requests": "/cases?return_pending=1", "reviewing": "/cases?state=reexamination"}
 INBOX = {
     "unit": ["unsigned", "mine"],
     "clerk": ["triage", "callback"],
     "dispatcher": ["return_requests", "triage", "returned", "overdue"],
-    "supervisor": ["review", "returned", "callback"],
+    "supervisor": ["review", "returned", "callback", "reviewing"],
     "leader": ["overdue"],
-    "admin": ["return_requests", "triage", "review", "returned", "callback"],
+    "admin": ["return_requests", "triage", "review", "returned", "callback", "reviewing"],
 }
 
 

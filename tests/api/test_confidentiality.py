@@ -26,7 +26,8 @@ SAMPLE = {"unit": "GS-LZ-CG-SWJ", "note": "说明", "reason": "理由", "reasons
           "decline_reason": "outside_remit",
           "method": "phone", "result": "satisfied",
           "finding": "true", "actions_taken": "办理措施", "rectification": "整改措施",
-          "accountability": "问责情况"}
+          "accountability": "问责情况",
+          "opinion": "uphold", "reply": "复查意见"}
 # Who reads identity by policy; everyone else is searched for leaks (supervisors, admins too).
 IDENTITY_ROLES = frozenset(load_policy().privacy.identity_roles)
 IDENTITIES = ["unit", "other-unit", "leader", None, *[u for u, (role, _) in USERS.items() if role != "unit"

@@ -204,17 +204,21 @@ def test_no_action_touches_a_closed_case(aw: AppWorld, client: httpx.Client, clo
                "decline_reason": "outside_remit",
                "method": "phone", "result": "satisfied",
                "finding": "true", "actions_taken": "办理措施", "rectification": "整改措施",
-               "accountability": "问责情况"}
+               "accountability": "问责情况",
+               "opinion": "uphold", "reply": "意见"}
     before = aw.snapshot()
     roles = aw.ctx.policy.roles
     for action, form in FORMS.items():
-        if action == "reopen":
-            continue  # the one way out of closed (回头看), for the office
+        if action in ("reopen", "request_reexamination"):
+            continue  # the ways out of closed: 回头看 for the office, 复查 asked for after the reply
         body = {"form": {name: samples[name] for name in form.model_fields}}
         who = "admin" if "admin" in roles[action] else "unit"  # someone whose role may do it
         answer = client.post(f"/api/cases/{closed}/actions/{action}", json=body, headers=aw.auth(who))
         problem = refused(answer, 409)
-        allowed = ["reopen"] if who == "admin" else []
+        allowed = ["reopen", "request_reexamination"] if who == "admin" else []
+        if action == "request_recheck":  # 复核 before any 复查: refused by name
+            assert problem["code"] == "review_not_allowed" and problem["allowed_actions"] == allowed
+            continue
         assert problem["code"] == "action_not_allowed" and problem["allowed_actions"] == allowed, action
         assert "已办结" in problem["message_zh"] and "closed" in problem["message"]
     assert aw.snapshot() == before

@@ -23,11 +23,15 @@ from duban.errors import (
     ActionNotAllowed,
     AvoidanceViolation,
     CallbackOwed,
+    CaseConcluded,
     CaseHeldElsewhere,
     CaseNotFound,
     DubanError,
     InvalidActionInput,
+    NotYetReplied,
     PermissionDenied,
+    ReviewNotAllowed,
+    ReviewWindowPassed,
     StaleCase,
 )
 from duban.notify.templates import load_templates
@@ -43,6 +47,8 @@ from duban.states.definition import (
     REFERRAL_ACTIONS,
     RETURN_ACTIONS,
     RETURN_STATES,
+    REVIEW_DECISIONS,
+    REVIEW_REQUESTS,
     TRANSITIONS,
 )
 
@@ -58,11 +64,18 @@ ADDS: dict[str, dict[str, int]] = {
     "decline": {"declines": 1},
     "request_extension": {"extensions": 1},
     "interview": {"interviews": 1},
+    **{a: {"review_requests": 1} for a in REVIEW_REQUESTS.values()},
 }
 # The ladder's mail to orgs, and the notices to the complainant config names (a real-name
 # complainant with a mobile gets one by SMS: duban/services/notices.py).
 NOTIFYING = {"step_up", "remind", "copy_notice", "work_reminder", "interview", "public_notice",
-             "remind_progress", "remind_sign_for", *load_templates().citizen_notices}
+             "remind_progress", "remind_sign_for", "remind_review",
+             *load_templates().citizen_notices}
+# 复查 / 复核 (信访工作条例 art. 35, 36), as the docs state it (docs/states.md): the level each
+# action asks for or decides, and the order of the levels.
+_LEVEL_OF = {**{a: lv for lv, a in REVIEW_REQUESTS.items()}, **{a: lv for lv, a in REVIEW_DECISIONS.items()}}
+_LEVELS = ("reexamination", "recheck")
+_UNDER_REVIEW = ("reexamination", "recheck")
 # Where the handler starts a new handling limit.
 _NEW_HANDLING = {"step_up", "reassign", "send_back", "reopen"}
 _CLOSING = {"close", "close_unreachable"}
@@ -105,13 +118,18 @@ class ModelCase:
     version: int = 1
     audit_seq: int = 1
     unreachable: dict[int, int] = field(default_factory=dict)  # 联系不上 attempts by deadline_seq
+    replied_at: dt.datetime | None = None  # the last answer: approve, or a review that upheld it
+    review_level: str | None = None
+    review_office_id: int | None = None
+    concluded_at: dt.datetime | None = None
 
     # The columns compared with the case row, in one place.
     COLUMNS = ("state", "disposition", "unit_id", "record_office_id", "dispatched_at", "closed_at",
                "deadline_kind",
                "deadline_start", "deadline_days", "deadline_unit", "deadline_on",
                "deadline_provisional", "deadline_seq", "extension_days", "return_count",
-               "repeat_count", "version", "audit_seq", "sign_due_on")
+               "repeat_count", "version", "audit_seq", "sign_due_on", "replied_at", "review_level",
+               "review_office_id", "concluded_at")
 
     def columns(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.COLUMNS}
@@ -153,6 +171,11 @@ class CaseModel:
         return [t for t in TRANSITIONS if t["trigger"] == action and state in _sources(t)]
 
     def guard(self, m: ModelCase, name: str, today: dt.date, fields: dict[str, Any] | None = None) -> bool:
+        if name in ("reexamination_open", "recheck_open"):
+            return self.review_refusal(m, name.removesuffix("_open"), today) is None
+        if name == "rehandling_ordered":
+            outcome = self.policy.reviews.outcomes.get(str((fields or {}).get("opinion")))
+            return bool(outcome and outcome.rehandle)
         pending = sum(1 for status, _ in m.extensions if status == "requested")
         # 回访: the result on the form decides (none when only asking what is allowed).
         result = (fields or {}).get("result")
@@ -198,6 +221,27 @@ class CaseModel:
                 return t
         return None
 
+    def review_refusal(self, m: ModelCase, level: str, today: dt.date) -> type[DubanError] | None:
+        """Why a review of `level` may not be asked for now (from a state after the reply)."""
+        if m.concluded_at is not None or m.review_level == _LEVELS[-1]:
+            return CaseConcluded
+        if m.replied_at is None:
+            return NotYetReplied
+        upcoming = _LEVELS[0] if m.review_level is None else _LEVELS[_LEVELS.index(m.review_level) + 1]
+        if upcoming != level:
+            return ReviewNotAllowed
+        limit = self.policy.reviews.request
+        end = due_date(self.calendar(m), start=local_date(m.replied_at), days=limit.days, unit=limit.unit)
+        return ReviewWindowPassed if today > end.date else None
+
+    def decides_review(self, actor: Actor, m: ModelCase) -> bool:
+        """The reviewing office, or one above it (or an actor with no org), decides a review."""
+        if actor.org_id is None:
+            return True
+        if m.review_office_id is None:
+            return False
+        return in_region(self.code(m.review_office_id), self.orgs.by_id(actor.org_id).code)
+
     def triggers(self, state: str) -> set[str]:
         return {t["trigger"] for t in TRANSITIONS if state in _sources(t)}
 
@@ -213,8 +257,8 @@ class CaseModel:
         return None if org.level == "province" else org.code
 
     def may_see(self, actor: Actor, m: ModelCase) -> bool:
-        if actor.role == "unit":
-            return actor.org_id is not None and actor.org_id == m.unit_id
+        if actor.role == "unit":  # not while the office above reviews the reply
+            return actor.org_id is not None and actor.org_id == m.unit_id and m.state not in _UNDER_REVIEW
         region = self.region(actor)
         return region is None or in_region(m.office, region) or in_region(self.code(m.unit_id), region)
 
@@ -244,7 +288,8 @@ class CaseModel:
         """The actions the actor may take now (what ActionNotAllowed lists)."""
         return {a for a in self.triggers(m.state) if self.fires(m, a, today) and self.has_role(actor, a)
                 and self.may_act_on(actor, m, a) and (actor.role != "unit" or m.unit_id == actor.org_id)
-                and a not in REFERRAL_ACTIONS}
+                and a not in REFERRAL_ACTIONS
+                and (a not in REVIEW_DECISIONS.values() or self.decides_review(actor, m))}
 
     # -- what an action does ---------------------------------------------------------------------
 
@@ -262,8 +307,13 @@ class CaseModel:
             return Refusal(PermissionDenied)
         if not self.may_act_on(actor, m, action):
             return Refusal(CaseHeldElsewhere)  # it sees the case: it is told who holds it
+        if (action in REVIEW_DECISIONS.values() and m.state in _UNDER_REVIEW
+                and not self.decides_review(actor, m)):
+            return Refusal(CaseHeldElsewhere)  # the office above decides, not the office of record
         transition = self.fires(m, action, today, form.fields)
         if transition is None:
+            if action in REVIEW_REQUESTS.values() and self.defined(m.state, action):
+                return Refusal(self.review_refusal(m, _LEVEL_OF[action], today) or ActionNotAllowed)
             return Refusal(ActionNotAllowed)
         n = copy.deepcopy(m)
         if transition["dest"] is not None:
@@ -356,6 +406,7 @@ class CaseModel:
         elif action == "submit_report":
             self._limit(n, "review", self.policy.deadlines.review, today)
         elif action == "approve":
+            n.replied_at = now
             self._limit(n, "callback", self.policy.deadlines.callback, today)
         elif action == "record_callback":
             return self._callback(n, fields, now)
@@ -366,6 +417,26 @@ class CaseModel:
                 return Refusal(InvalidActionInput, "literal_error")
             if not reason:  # the model's complainants all give their names
                 return Refusal(CallbackOwed, "callback_owed")
+        elif action in REVIEW_REQUESTS.values():
+            level = _LEVEL_OF[action]
+            below = (self.orgs.by_code(self.record(n)) if level == _LEVELS[0] or n.review_office_id is None
+                     else self.orgs.by_id(n.review_office_id))
+            n.review_office_id = (higher_office(self.orgs, below) or below).id
+            n.review_level = level
+            n.closed_at = None
+            self._limit(n, level, self.policy.reviews.decision, today)
+        elif action in REVIEW_DECISIONS.values():
+            outcome = self.policy.reviews.outcomes.get(str(fields.get("opinion")))
+            if outcome is None:
+                return Refusal(InvalidActionInput, "literal_error")
+            if _LEVEL_OF[action] == _LEVELS[-1]:
+                n.concluded_at = now
+            if outcome.rehandle:
+                n.return_count += 1
+                self._handling(n, today)
+            else:
+                n.replied_at = n.closed_at = now
+                self._clear(n)
         if action in ("send_back", "reopen"):
             n.return_count += 1
         if action == "reopen":

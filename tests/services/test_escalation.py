@@ -82,7 +82,8 @@ def test_the_engine_s_step_up_to_escalate_moves_the_case_up_as_well(ctx: Service
 
 VALUES = {"reasons": "事实不清", "reason": "改派", "unit": "GS-LZ-CG-SWJ", "text": "报告", "days": 5,
           "note": "说明", "outcome": "talk_inquiry", "decline_reason": "outside_remit",
-          "method": "phone", "result": "satisfied"}
+          "method": "phone", "result": "satisfied",
+          "opinion": "uphold", "reply": "意见"}
 
 
 def _county_actions(ctx: ServiceContext) -> list[tuple[Actor, str]]:

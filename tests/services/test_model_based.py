@@ -198,6 +198,10 @@ class CaseLives(RuleBasedStateMachine):
                 fields[name] = data.draw(st.sampled_from(["", said]), label="callback reason")
             elif name == "finding":  # 是否属实 is one of three
                 fields[name] = data.draw(st.sampled_from(["true", "partly_true", "untrue"]), label="finding")
+            elif name == "opinion":  # 复查 / 复核: one of the policy's outcomes when fair
+                outcomes = sorted(self.ctx.policy.reviews.outcomes)
+                fields[name] = data.draw(st.sampled_from(outcomes if fair else [*outcomes, "dismiss"]),
+                                         label="opinion")
             else:
                 fields[name] = said
         if fair or data.draw(st.integers(0, 3), label="form kind") > 0:
@@ -291,7 +295,8 @@ class CaseLives(RuleBasedStateMachine):
             if table == "cases":
                 assert [r for r in rows if r[ID_AT] != m.id] == [r for r in old if r[ID_AT] != m.id]
                 continue
-            if table in ("extensions", "callback_tasks", "objections"):  # an action may decide or finish one
+            # an action may decide or finish one
+            if table in ("extensions", "callback_tasks", "objections", "review_requests"):
                 assert added == ADDS.get(action, {}).get(table, 0), f"{action} added {added} {table}"
                 continue
             assert rows[:len(old)] == old, f"{action} changed a row of {table}"

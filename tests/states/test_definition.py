@@ -5,7 +5,16 @@ from __future__ import annotations
 from duban.config.policy import load_labels, load_policy
 from duban.services.forms import FORMS
 from duban.services.handlers import HANDLERS
-from duban.states.definition import FINAL_STATES, HANDLING_STATES, REFERRAL_ACTIONS, TRANSITIONS, CaseState
+from duban.states.definition import (
+    FINAL_STATES,
+    HANDLING_STATES,
+    REFERRAL_ACTIONS,
+    REVIEW_DECISIONS,
+    REVIEW_REQUESTS,
+    REVIEW_STATES,
+    TRANSITIONS,
+    CaseState,
+)
 from duban.states.diagram import to_dot, to_mermaid
 from duban.states.machine import MACHINE, triggers
 
@@ -38,11 +47,22 @@ def test_no_open_state_is_a_trap() -> None:
         assert leaving, f"{state} has no way out"
 
 
-def test_closed_is_left_only_by_reopening_on_revisit() -> None:
-    leaving = {trigger for source, dest, trigger in _edges() if source == "closed" and dest}
-    assert leaving == {"reopen"}
+def test_closed_is_left_only_by_reopening_on_revisit_or_a_review_request() -> None:
+    leaving = {trigger for source, dest, trigger in _edges()
+               if source == "closed" and dest and dest != source}
+    assert leaving == {"reopen", *REVIEW_REQUESTS.values()}
     # A referral whose unit finished first goes on beside the closed case: its steps stay inside.
-    assert set(triggers(CaseState.CLOSED)) == {"reopen", *REFERRAL_ACTIONS} - {"refer"}
+    assert set(triggers(CaseState.CLOSED)) == {
+        "reopen", *REVIEW_REQUESTS.values(), *REFERRAL_ACTIONS} - {"refer"}
+
+
+def test_a_review_is_asked_for_after_the_reply_and_decided_back_to_the_unit_or_closed() -> None:
+    for level, state in REVIEW_STATES.items():
+        asked = {(s, d) for s, d, t in _edges() if t == REVIEW_REQUESTS[level]}
+        assert asked == {("verified", state.value), ("closed", state.value)}
+        decided = {d for s, d, t in _edges() if t == REVIEW_DECISIONS[level]}
+        assert decided == {"returned", "closed"}
+        assert set(triggers(state)) - set(REFERRAL_ACTIONS) == {REVIEW_DECISIONS[level], "remind_review"}
 
 
 def test_refer_leaves_received_every_handling_state_and_reported() -> None:
