@@ -7,11 +7,12 @@ import httpx
 
 from tests.api.test_cases import act, transferred
 from tests.appworld import AppWorld
+from tests.factories import REPORTED
 
 
 def verified(client: httpx.Client, aw: AppWorld) -> str:
     number = transferred(client, aw)
-    act(client, aw, number, "submit_report", "unit", form={"text": "已协调解决。"})
+    act(client, aw, number, "submit_report", "unit", form={**REPORTED, "text": "已协调解决。"})
     act(client, aw, number, "approve", "supervisor", form={"note": "材料齐全"})
     return number
 

@@ -9,6 +9,7 @@ import httpx
 from duban.services.users import create_user, issue_token
 from tests.api.test_cases import act, new_case
 from tests.appworld import PASSWORD, AppWorld
+from tests.factories import REPORTED
 
 
 def _county_case(client: httpx.Client, aw: AppWorld) -> str:
@@ -16,7 +17,8 @@ def _county_case(client: httpx.Client, aw: AppWorld) -> str:
     number = new_case(client, aw, who="county", office_code="GS-LZ-CG", subject_name="某小区物业",
                       subject_org_code=None, title="小区停水一周无人处理")
     assert act(client, aw, number, "transfer", "county", form={"unit": "GS-LZ-CG-GOV"}).status_code == 200
-    assert act(client, aw, number, "submit_report", "unit", form={"text": "已恢复供水"}).status_code == 200
+    assert act(client, aw, number, "submit_report", "unit",
+               form={**REPORTED, "text": "已恢复供水"}).status_code == 200
     return number
 
 

@@ -25,7 +25,16 @@ from duban.notify.sms import SmsConfig, SmsGateway
 from duban.notify.templates import load_templates
 from duban.services import CaseService, ServiceContext
 from duban.services.notices import mobile_number
-from tests.factories import CLERK, DISPATCHER, SUPERVISOR, registered, transferred, unit_actor, world
+from tests.factories import (
+    CLERK,
+    DISPATCHER,
+    REPORTED,
+    SUPERVISOR,
+    registered,
+    transferred,
+    unit_actor,
+    world,
+)
 from tests.notify.conftest import SmsGateway as GatewayServer
 from tests.notify.conftest import SmtpServer
 
@@ -64,7 +73,7 @@ def later(ctx: ServiceContext, **delta: float) -> None:
 
 def verified(ctx: ServiceContext, number: str, text: str) -> None:
     service = CaseService(ctx)
-    service.act(number, "submit_report", actor=unit_actor(ctx, UNIT), form={"text": text})
+    service.act(number, "submit_report", actor=unit_actor(ctx, UNIT), form={**REPORTED, "text": text})
     service.act(number, "approve", actor=SUPERVISOR, form={"note": "同意"})
 
 
@@ -156,7 +165,7 @@ def test_the_reply_is_the_approved_final_reports_redacted_text(ctx: ServiceConte
     number = transferred(ctx, complainant_phone=PHONE, complainant_email=EMAIL)
     service = CaseService(ctx)
     service.act(number, "submit_report", actor=unit_actor(ctx, UNIT),
-                form={"text": f"经核实属实，已支付工程款。已电话（{PHONE}）告知测试反映人。"})
+                form={**REPORTED, "text": f"经核实属实，已支付工程款。已电话（{PHONE}）告知测试反映人。"})
     assert len(notices(ctx)) == 2  # a report is not yet the reply
     service.act(number, "approve", actor=SUPERVISOR, form={"note": "同意"})
     sms_row, mail_row = notices(ctx)[2:]

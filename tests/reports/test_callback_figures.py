@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 
 from duban.reports.build import build_report, cases_behind
 from duban.services import CaseService
-from tests.factories import SUPERVISOR, unit_actor
+from tests.factories import REPORTED, SUPERVISOR, unit_actor
 from tests.reports import scenario
 
 
@@ -60,7 +60,7 @@ def test_a_case_closed_as_unreachable_is_counted_apart_and_never_as_satisfied(
     ctx, n = november.ctx, november.numbers
     service = CaseService(ctx)
     service.act(n["E"], "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
-                form={"text": "已补发"})
+                form={**REPORTED, "text": "已补发"})
     service.act(n["E"], "approve", actor=SUPERVISOR)
     for _ in range(ctx.policy.callbacks.unreachable_after_attempts):
         service.act(n["E"], "record_callback", actor=SUPERVISOR,

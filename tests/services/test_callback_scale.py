@@ -19,7 +19,7 @@ from duban.services import CaseService, ServiceContext
 from duban.services.auditrows import covered_tables, row_digest
 from duban.services.callbacks import sample_callbacks
 from duban.services.reading import case_detail
-from tests.factories import CLERK, SUPERVISOR, transferred, unit_actor, world
+from tests.factories import CLERK, REPORTED, SUPERVISOR, transferred, unit_actor, world
 
 UNIT = "GS-LZ-CG-GOV"
 
@@ -37,7 +37,7 @@ def callbacks_policy(ctx: ServiceContext, **changes: Any) -> None:
 def verified(ctx: ServiceContext, **overrides: Any) -> str:
     service = CaseService(ctx)
     number = transferred(ctx, **overrides)
-    service.act(number, "submit_report", actor=unit_actor(ctx, UNIT), form={"text": "已办结"})
+    service.act(number, "submit_report", actor=unit_actor(ctx, UNIT), form={**REPORTED, "text": "已办结"})
     service.act(number, "approve", actor=SUPERVISOR)
     return number
 
@@ -126,7 +126,7 @@ def test_attempts_count_within_one_verification(ctx: ServiceContext) -> None:
     service = CaseService(ctx)
     call(ctx, number, "unreachable")
     call(ctx, number, "unsatisfied", reason="仍未解决")  # back to the unit
-    service.act(number, "submit_report", actor=unit_actor(ctx, UNIT), form={"text": "已再次处理"})
+    service.act(number, "submit_report", actor=unit_actor(ctx, UNIT), form={**REPORTED, "text": "已再次处理"})
     service.act(number, "approve", actor=SUPERVISOR)
     call(ctx, number, "unreachable")  # the first of this verification, not the second
     with pytest.raises(ActionNotAllowed):

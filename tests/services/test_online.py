@@ -21,7 +21,7 @@ from duban.services.online import CITIZEN_ACTOR, Complaint, file_complaint, rate
 from duban.services.queries import scope_for
 from duban.services.querycodes import code_hash, shown
 from duban.services.reading import case_detail, citizen_case, list_cases, reply_ratings
-from tests.factories import DISPATCHER, SUPERVISOR, complaint, registered, unit_actor, world
+from tests.factories import DISPATCHER, REPORTED, SUPERVISOR, complaint, registered, unit_actor, world
 
 CONFIG = load_public()
 NAME, PHONE = "欧阳网民", "13912345678"
@@ -39,7 +39,7 @@ def _replied(ctx, number: str) -> None:  # type: ignore[no-untyped-def]
     service = CaseService(ctx)
     service.act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
     service.act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
-                form={"text": f"已恢复供水，已向{NAME}（{PHONE}）说明。"})
+                form={**REPORTED, "text": f"已恢复供水，已向{NAME}（{PHONE}）说明。"})
     service.act(number, "approve", actor=SUPERVISOR, form={"note": "内部：经办人王科长核实"})
 
 

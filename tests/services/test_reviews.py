@@ -28,7 +28,7 @@ from duban.services.queries import scope_for
 from duban.services.reading import case_detail, list_cases
 from duban.services.reviews import request_review, window_end
 from duban.services.sweeps import run_deadline_sweep
-from tests.factories import advance, org_id, registered, unit_actor, world
+from tests.factories import REPORTED, advance, org_id, registered, unit_actor, world
 
 UNIT = "GS-LZ-CG-SWJ"  # the county's water bureau handles it; the county office holds it
 
@@ -53,7 +53,7 @@ def _replied(ctx: ServiceContext, *, on: str = "2023-09-01 10:00",
                         title=title)
     service = CaseService(ctx)
     service.act(number, "transfer", actor=_staff(ctx, "dispatcher", "GS-LZ-CG"), form={"unit": UNIT})
-    service.act(number, "submit_report", actor=unit_actor(ctx, UNIT), form={"text": "已恢复供水"})
+    service.act(number, "submit_report", actor=unit_actor(ctx, UNIT), form={**REPORTED, "text": "已恢复供水"})
     _to(ctx, on)
     service.act(number, "approve", actor=_staff(ctx, "supervisor", "GS-LZ-CG"), form={"note": "属实，已解决"})
     return number
@@ -168,7 +168,8 @@ def test_a_recheck_ordering_rehandling_still_concludes_the_matter(ctx: ServiceCo
     case = _decide(ctx, number, "decide_recheck", "GS", "amend")
     assert case.state == "returned" and case.concluded_at is not None  # type: ignore[attr-defined]
     service = CaseService(ctx)
-    service.act(number, "submit_report", actor=unit_actor(ctx, UNIT), form={"text": "补充办理完毕"})
+    service.act(number, "submit_report", actor=unit_actor(ctx, UNIT),
+                form={**REPORTED, "text": "补充办理完毕"})
     service.act(number, "approve", actor=_staff(ctx, "supervisor", "GS-LZ-CG"), form={})
     with pytest.raises(CaseConcluded):
         request_review(ctx, number, actor=clerk, reason="又不服")
@@ -183,7 +184,8 @@ def test_after_rehandling_the_new_reply_opens_the_window_for_recheck_not_a_secon
     service = CaseService(ctx)
     with pytest.raises(NotYetReplied):  # re-handling under way: no reply to review yet
         request_review(ctx, number, actor=clerk, reason="等不及")
-    service.act(number, "submit_report", actor=unit_actor(ctx, UNIT), form={"text": "重新办理完毕"})
+    service.act(number, "submit_report", actor=unit_actor(ctx, UNIT),
+                form={**REPORTED, "text": "重新办理完毕"})
     _to(ctx, "2023-11-01 10:00")
     service.act(number, "approve", actor=_staff(ctx, "supervisor", "GS-LZ-CG"), form={})
     with pytest.raises(ActionNotAllowed):

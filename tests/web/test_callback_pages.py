@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from duban.services import CaseService
 from tests.appworld import AppWorld
-from tests.factories import DISPATCHER, SUPERVISOR, complaint, unit_actor
+from tests.factories import DISPATCHER, REPORTED, SUPERVISOR, complaint, unit_actor
 from tests.web.test_journeys import do_action, signed_in
 
 
@@ -21,7 +21,7 @@ def verified(aw: AppWorld) -> str:
     number = service.register(complaint(title="城关区某小区供暖不热"), actor=DISPATCHER).case.number
     service.act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
     service.act(number, "submit_report", actor=unit_actor(aw.ctx, "GS-LZ-CG-GOV"),
-                form={"text": "已更换换热站循环泵，室温达标。"})
+                form={**REPORTED, "text": "已更换换热站循环泵，室温达标。"})
     service.act(number, "approve", actor=SUPERVISOR)
     return number
 

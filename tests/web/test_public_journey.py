@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from duban.services import CaseService
 from tests.appworld import PASSWORD, AppWorld
-from tests.factories import DISPATCHER, SUPERVISOR, unit_actor
+from tests.factories import DISPATCHER, REPORTED, SUPERVISOR, unit_actor
 from tests.web.test_public_pages import DIGITS
 
 PHONE = {"width": 390, "height": 844}
@@ -67,7 +67,8 @@ def test_a_citizen_files_follows_and_rates_the_reply_on_a_phone(browser: Any, si
         service = CaseService(aw.ctx)
         service.act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
         service.act(number, "submit_report", actor=unit_actor(aw.ctx, "GS-LZ-CG-GOV"),
-                    form={"text": f"经查，管网检修导致停水，已于次日恢复供水，并向{NAME}说明情况。"})
+                    form={**REPORTED,
+                          "text": f"经查，管网检修导致停水，已于次日恢复供水，并向{NAME}说明情况。"})
         service.act(number, "approve", actor=SUPERVISOR, form={"note": "内部意见：经办人核实无误"})
 
         page.goto(f"{site}/public/follow")

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from duban.services import Actor, CaseService
 from duban.services.users import create_user
 from tests.appworld import PASSWORD, AppWorld
-from tests.factories import complaint, org_id, unit_actor
+from tests.factories import REPORTED, complaint, org_id, unit_actor
 from tests.web.test_journeys import do_action, signed_in
 
 
@@ -27,7 +27,7 @@ def test_reexamination_orders_rehandling_then_recheck_upholds_and_the_matter_is_
                               actor=county).case.number
     service.act(number, "transfer", actor=county, form={"unit": "GS-LZ-CG-SWJ"})
     service.act(number, "submit_report", actor=unit_actor(aw.ctx, "GS-LZ-CG-SWJ"),
-                form={"text": "已恢复供水"})
+                form={**REPORTED, "text": "已恢复供水"})
     service.act(number, "approve", actor=Actor("区审核员", "supervisor", org_id(aw.ctx, "GS-LZ-CG")),
                 form={"note": "属实，已解决"})
 
