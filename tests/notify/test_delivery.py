@@ -15,9 +15,9 @@ from duban.clock import SimulatedClock, parse_local
 from duban.models import Notification
 from duban.notify.deliver import SmtpConfig, deliver_pending
 from duban.notify.outbox import new_message_id
-from duban.services import ServiceContext
+from duban.services import CaseService, ServiceContext
 from duban.services.sweeps import run_deadline_sweep
-from tests.factories import transferred, world
+from tests.factories import transferred, unit_actor, world
 from tests.notify.conftest import SmtpServer
 
 SUBJECT = "【催办】GS-2023-00001 已超过办理期限，请抓紧办理"
@@ -178,12 +178,13 @@ def test_a_crashed_senders_claims_are_taken_again_after_the_lease(ctx: ServiceCo
 def test_a_ladder_reminder_reaches_the_unit_without_the_complainant(engine: Engine,
                                                                     smtp_server: SmtpServer) -> None:
     ctx = world(engine, start="2023-03-01 10:00")
-    transferred(ctx, title="测试反映人反映城关区住建局拖欠工程款")
+    number = transferred(ctx, title="测试反映人反映城关区住建局拖欠工程款")
+    CaseService(ctx).act(number, "sign_for", actor=unit_actor(ctx, "GS-LZ-CG-GOV"))
     assert isinstance(ctx.clock, SimulatedClock)
     ctx.clock.set(parse_local("2023-03-09 08:30"))
     run_deadline_sweep(ctx)
     smtp_server.start()
-    assert deliver_pending(ctx, smtp(smtp_server)).sent == 1
+    assert deliver_pending(ctx, smtp(smtp_server)).sent == 1  # the ladder's 催办 (signed: no 催签收)
     (message,) = smtp_server.mailbox.messages
     text = str(message["Subject"]) + message.get_content()
     assert "GS-2023-00001" in text and "（保密）反映城关区住建局拖欠工程款" in text

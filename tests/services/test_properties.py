@@ -33,8 +33,8 @@ TARGET_REFUSALS = ("dispatch_target", "refer_target", "escalate_target")
 ROLES = ["dispatcher", "supervisor", "unit", "clerk", "admin"]
 FIELD_VALUES = {"text": "报告", "reason": "理由", "reasons": "事实不清", "days": 10, "note": "",
                 "outcome": "dismissed", "handling_continues": False, "method": "phone",
-                "result": "satisfied",
-                "opinion": "rehandle", "reply": "复查意见"}
+                "result": "satisfied", "opinion": "rehandle", "reply": "复查意见", "finding": "true",
+                "actions_taken": "已处理", "decline_reason": "outside_remit"}
 
 
 def form_for(action: str, unit: str) -> dict[str, object]:
