@@ -23,6 +23,7 @@ class GuardContext(Protocol):
     def pending_extension(self, case: Any) -> bool: ...
     def referral_stage(self, case: Any) -> str | None: ...
     def referral_real_name(self, case: Any) -> bool: ...
+    def may_delegate(self, case: Any) -> bool: ...
 
 
 @dataclass
@@ -76,6 +77,20 @@ class CaseAdapter:
     def referral_notice_pending(self, **_: Any) -> bool:
         return self.ctx.referral_stage(self.case) in ("acknowledgement", "feedback") and bool(
             self.case.notice_due_on)
+
+    # 二次交办: the unit passed the case on to a department (cases.delegate_id), whose report may
+    # wait for the unit's review (cases.delegate_report_pending).
+    def unit_may_delegate(self, **_: Any) -> bool:
+        return self.ctx.may_delegate(self.case)
+
+    def delegated(self, **_: Any) -> bool:
+        return self.case.delegate_id is not None
+
+    def delegate_report_pending(self, **_: Any) -> bool:
+        return bool(self.case.delegate_report_pending)
+
+    def no_delegate_report_pending(self, **_: Any) -> bool:
+        return not self.case.delegate_report_pending
 
     def handled_by_a_unit(self, **_: Any) -> bool:
         # A referred case's result is the commission's; revisits reopen only units' work.

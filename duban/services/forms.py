@@ -62,6 +62,13 @@ class SendBackForm(_Form):
     reasons: str = Field(min_length=1, max_length=4000)
 
 
+class DelegateForm(_Form):
+    """二次交办: the department (org code) the government passes the case on to."""
+
+    department: str = Field(min_length=1, max_length=40, description="org code of the department")
+    note: str = Field(default="", max_length=2000)
+
+
 FORMS: dict[str, type[_Form]] = {
     "transfer": DispatchForm,
     "supervise": DispatchForm,
@@ -76,6 +83,10 @@ FORMS: dict[str, type[_Form]] = {
     "reassign": ReassignForm,
     "report_progress": ReportForm,
     "submit_report": ReportForm,
+    "delegate": DelegateForm,
+    "recall_delegation": NoteForm,
+    "forward_report": NoteForm,
+    "return_delegate_report": SendBackForm,
     "approve": NoteForm,
     "send_back": SendBackForm,
     "callback_satisfied": NoteForm,

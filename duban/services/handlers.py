@@ -15,6 +15,7 @@ from duban.deadlines import apply_limit, clear_limit, counted_deadline, due_date
 from duban.errors import InvalidActionInput
 from duban.models import Callback, Case, Extension, HandlingReport, Objection, Review
 from duban.services.auditrows import cover_instance
+from duban.services import delegation
 from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
 from duban.services.driver import Prepared
@@ -109,6 +110,8 @@ def _assign(step: Step, unit: OrgInfo, *, chosen: bool) -> None:
         check_target(step.ctx.orgs, step.ctx.policy, step.ctx.labels, case=step.case, actor=step.actor,
                      action=step.action, unit=unit)
     unit = assigned
+    if unit.id != step.case.unit_id:
+        delegation.end(step)  # a department of the unit before is none of the new unit's
     if moved:
         step.data["avoidance"] = moved
         step.reason = step.reason or step.ctx.labels.text["avoidance"]
@@ -191,6 +194,7 @@ def object_(step: Step) -> None:
                 objected_at=step.now)
     step.data["unit_id"] = step.case.unit_id
     step.reason = step.form.reason
+    delegation.end(step)
     step.case.unit_id = None
     step.case.disposition = None
     apply_limit(step.case, step.calendar, kind="triage", limit=step.ctx.policy.deadlines.triage,
@@ -243,7 +247,9 @@ def reassign(step: Step) -> None:
 
 
 def _report(step: Step, kind: str) -> None:
-    step.insert(HandlingReport, case_id=step.case_id, unit_id=step.case.unit_id, kind=kind,
+    # A delegated case's reports are its department's (二次交办): the department writes them.
+    writer = step.case.delegate_id if step.case.delegate_id is not None else step.case.unit_id
+    step.insert(HandlingReport, case_id=step.case_id, unit_id=writer, kind=kind,
                 text=step.form.text, text_redacted=step.redact(step.form.text),
                 submitted_by=step.actor.name, submitted_at=step.now)
     step.data["report_kind"] = kind
@@ -259,6 +265,9 @@ def _report(step: Step, kind: str) -> None:
 
 def submit_report(step: Step) -> None:
     _report(step, "final")
+    if step.case.delegate_id is not None:
+        delegation.department_report(step)  # it waits for the government's review
+        return
     apply_limit(step.case, step.calendar, kind="review", limit=step.ctx.policy.deadlines.review,
                 start=step.today)
 
@@ -267,12 +276,12 @@ def report_progress(step: Step) -> None:
     _report(step, "progress")
 
 
-def _last_final_report_id(step: Step) -> int | None:
+def last_final_report_id(step: Step) -> int | None:
     return _LAST_FINAL.scalar(step.session, {"case_id": step.case_id})  # type: ignore[no-any-return]
 
 
 def approve(step: Step) -> None:
-    step.insert(Review, case_id=step.case_id, report_id=_last_final_report_id(step),
+    step.insert(Review, case_id=step.case_id, report_id=last_final_report_id(step),
                 decision="approved", reasons=step.form.note,
                 reasons_redacted=step.redact(step.form.note), reviewer=step.actor.name,
                 reviewed_at=step.now)
@@ -282,7 +291,7 @@ def approve(step: Step) -> None:
 
 
 def send_back(step: Step) -> None:
-    step.insert(Review, case_id=step.case_id, report_id=_last_final_report_id(step),
+    step.insert(Review, case_id=step.case_id, report_id=last_final_report_id(step),
                 decision="returned", reasons=step.form.reasons,
                 reasons_redacted=step.redact(step.form.reasons), reviewer=step.actor.name,
                 reviewed_at=step.now)
@@ -340,6 +349,7 @@ HANDLERS: dict[str, Callable[[Step], None]] = {
     "close": close,
     "reopen": reopen,
     **REFERRAL_HANDLERS,
+    **delegation.DELEGATION_HANDLERS,
     **PRESSURE_HANDLERS,
 }
 
@@ -388,6 +398,9 @@ class Guards:
         if is_from_before_rows(case, row):
             return "outcome"
         return referral_stage(row)
+
+    def may_delegate(self, case: Case) -> bool:
+        return delegation.may_delegate(self.ctx.orgs, self.ctx.policy, case)
 
     def referral_real_name(self, case: Case) -> bool:
         row = self._referral(case)
