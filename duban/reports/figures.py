@@ -59,8 +59,9 @@ C, E, CB, HR, O, S = CASES.c, EVENTS.c, CALLBACKS.c, REPORTS.c, ORGS.c, SUBJECTS
 DISPOSITIONS = tuple(DISPOSITION_STATES)  # transfer, supervise, key_supervise, escalate, refer
 # A unit has answered when it reports, objects or asks for more time (the commission: its result).
 RESPONSE_ACTIONS = ("report_progress", "submit_report", "object", "request_extension", "record_result")
-# Reports whose audit event says whether the handling limit was kept (services/handlers._report).
-LIMIT_REPORTS = ("submit_report", "record_result")
+# Reports whose audit event says whether the handling limit was kept (services/handlers._report;
+# a government forwarding its department's report, services/delegation.forward_report).
+LIMIT_REPORTS = ("submit_report", "record_result", "forward_report")
 
 # Event figures: the audit actions each one counts.
 EVENT_FIGURES: dict[str, tuple[str, ...]] = {

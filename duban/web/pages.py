@@ -44,10 +44,12 @@ QUEUES: dict[str, dict[str, Any]] = {
     "returned": {"state": "returned", "held": True},
     "callback": {"state": "verified", "held": True},
     "overdue": {"overdue": True, "open_only": True},
+    # 二次交办: its departments' reports waiting for the government's review.
+    "delegate_review": {"delegate_review": True, "open_only": True},
 }
-MORE = {"mine": "/cases?open=1", "overdue": "/cases?overdue=1&open=1"}
+MORE = {"mine": "/cases?open=1", "overdue": "/cases?overdue=1&open=1", "delegate_review": "/cases?open=1"}
 INBOX = {
-    "unit": ["mine"],
+    "unit": ["delegate_review", "mine"],
     "clerk": ["triage", "callback"],
     "dispatcher": ["triage", "returned", "overdue"],
     "supervisor": ["review", "returned", "callback"],
@@ -191,11 +193,20 @@ def _section(web: Web, viewer: Viewer, key: str) -> Section:
     return Section(key=key, rows=rows[:SECTION_SIZE], more=link if more else "")
 
 
+def _has_queue(web: Web, viewer: Viewer, key: str) -> bool:
+    """A queue the viewer's org can have work in: its departments' reports only for a government."""
+    if key != "delegate_review":
+        return True
+    org_id = viewer.actor.org_id
+    return org_id is not None and (web.ctx.orgs.by_id(org_id).kind
+                                   in web.ctx.policy.delegation.allowed_from_kinds)
+
+
 @router.get("/inbox", response_class=HTMLResponse)
 def inbox(request: Request) -> Response:
     web = web_of(request)
     viewer = web.require(request)
-    sections = [_section(web, viewer, key) for key in INBOX.get(viewer.role, [])]
+    sections = [_section(web, viewer, key) for key in INBOX.get(viewer.role, []) if _has_queue(web, viewer, key)]
     flash = web.ctx.labels.actions.get(request.query_params.get("done", ""), "")
     return web.render(request, "inbox.html", viewer=viewer, sections=sections, flash=flash)
 
