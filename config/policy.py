@@ -256,7 +256,8 @@ class Delegation(BaseModel):
     @model_validator(mode="after")
     def _no_offices(self) -> Delegation:
         if "office" in self.target_kinds or "commission" in self.target_kinds:
-            raise ValueError("a case is passed on to a department or bureau, never to an office or a commission")
+            raise ValueError("a case is passed on to a department or bureau, "
+                             "never to an office or a commission")
         return self
 
 

@@ -282,12 +282,15 @@ class CaseDetailOut(BaseModel):
                                               "and presses; an office above the receiving one after 提级直办")
     read_only: bool = Field(description="true: your office may read this case but another holds it")
     unit: OrgRef | None
-    delegate: OrgRef | None = Field(default=None, description="二次交办: the department the unit (a "
-                                    "government) passed the case on to; the unit stays responsible")
-    delegate_report_pending: bool = Field(default=False, description="the department's report waits "
-                                          "for the government's review (forward_report / return_delegate_report)")
+    delegate: OrgRef | None = Field(
+        default=None, description="二次交办: the department the unit (a government) passed the case on "
+                                  "to; the unit stays responsible")
+    delegate_report_pending: bool = Field(
+        default=False, description="the department's report waits for the government's review "
+                                   "(forward_report / return_delegate_report)")
     delegate_choices: list[DelegateChoiceOut] = Field(
-        default_factory=list, description="the departments for the action delegate (empty unless you may take it)")
+        default_factory=list, description="the departments for the action delegate (empty unless you "
+                                          "may take it)")
     subject: SubjectOut | None
     complainant: ComplainantOut
     timeline: list[EventOut] = Field(description="the newest events (at most 50), oldest first")

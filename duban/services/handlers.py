@@ -14,8 +14,8 @@ from duban.clock import local_date
 from duban.deadlines import apply_limit, clear_limit, counted_deadline, due_date, recompute
 from duban.errors import InvalidActionInput
 from duban.models import Callback, Case, Extension, HandlingReport, Objection, Review
-from duban.services.auditrows import cover_instance
 from duban.services import delegation
+from duban.services.auditrows import cover_instance
 from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
 from duban.services.driver import Prepared

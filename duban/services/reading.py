@@ -90,6 +90,11 @@ class Facts:
     unit_id: int | None
     delegate_id: int | None = None  # the department it was passed on to (二次交办)
 
+    @classmethod
+    def of(cls, case: Case) -> Facts:
+        assert case.id is not None
+        return cls(case.id, case.office_id, case.unit_id, case.delegate_id)
+
 
 def _actor_code(ctx: ServiceContext, actor: Actor) -> str | None:
     if actor.org_id is None:
@@ -289,7 +294,7 @@ def case_row(ctx: ServiceContext, case: Case, *, actor: Actor) -> CaseRow:
     office, unit = orgs_of(ctx, case)
     assert case.id is not None
     with Session(ctx.engine) as session:
-        seen = visible_ids(session, ctx, [Facts(case.id, case.office_id, case.unit_id, case.delegate_id)], actor=actor)
+        seen = visible_ids(session, ctx, [Facts.of(case)], actor=actor)
         # A repeat links into a case loaded without its texts: the raw title by its own statement.
         title = _raw_texts(session, seen)[case.id][0] if seen else case.title_redacted
     return row_of(ctx, case, office.name, office.code, unit.name if unit else None,
@@ -322,7 +327,7 @@ def texts_in_hand(session: Session, ctx: ServiceContext, case: Case, *, actor: A
     """Title, summary and complainant of a case an action holds (loaded for writing), as `actor`
     may read them: the mail of a notification is composed from what its recipient may see."""
     assert case.id is not None
-    seen = case.id in visible_ids(session, ctx, [Facts(case.id, case.office_id, case.unit_id, case.delegate_id)], actor=actor)
+    seen = case.id in visible_ids(session, ctx, [Facts.of(case)], actor=actor)
     person = _person(session, case.complainant_id, seen=seen) if case.complainant_id else None
     title, summary = case.title_redacted, case.summary_redacted
     if seen:  # from the row in hand when it was loaded with its raw texts, else read now
@@ -349,7 +354,7 @@ def load_case(session: Session, ctx: ServiceContext, ref: int | str, *, actor: A
         raise CaseNotFound(ref)
     case = found[0]
     assert case.id is not None
-    seen = case.id in visible_ids(session, ctx, [Facts(case.id, case.office_id, case.unit_id, case.delegate_id)], actor=actor)
+    seen = case.id in visible_ids(session, ctx, [Facts.of(case)], actor=actor)
     if seen:
         case.title, case.summary = _raw_texts(session, {case.id})[case.id]
     return case, seen
@@ -423,7 +428,7 @@ def referral_of(session: Session, ctx: ServiceContext, case: Case, *, actor: Act
     row = latest_referral(session, case.id)
     if row is None:
         return None
-    seen = case.id in visible_ids(session, ctx, [Facts(case.id, case.office_id, case.unit_id, case.delegate_id)], actor=actor)
+    seen = case.id in visible_ids(session, ctx, [Facts.of(case)], actor=actor)
     out = {k: v for k, v in row.items() if not k.endswith("_redacted") and k != "outcome_note"}
     out["outcome_note"] = row["outcome_note"] if seen else row["outcome_note_redacted"]
     out["stage"] = referral_stage(row)

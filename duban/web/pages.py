@@ -206,7 +206,8 @@ def _has_queue(web: Web, viewer: Viewer, key: str) -> bool:
 def inbox(request: Request) -> Response:
     web = web_of(request)
     viewer = web.require(request)
-    sections = [_section(web, viewer, key) for key in INBOX.get(viewer.role, []) if _has_queue(web, viewer, key)]
+    sections = [_section(web, viewer, key) for key in INBOX.get(viewer.role, [])
+                if _has_queue(web, viewer, key)]
     flash = web.ctx.labels.actions.get(request.query_params.get("done", ""), "")
     return web.render(request, "inbox.html", viewer=viewer, sections=sections, flash=flash)
 

@@ -21,8 +21,9 @@ from duban.services.forms import FORMS
 from tests.appworld import PASSWORD, SECRET_NAME, SECRET_PHONE, USERS, AppWorld, LiveServer, app_for
 from tests.factories import CLERK, DISPATCHER, SUPERVISOR, complaint, unit_actor
 
-SAMPLE = {"unit": "GS-LZ-CG-SWJ", "department": "GS-LZ-CG-SWJ", "note": "说明", "reason": "理由", "reasons": "理由", "days": 3,
-          "text": "办理情况", "outcome": "talk_inquiry", "handling_continues": False}
+SAMPLE = {"unit": "GS-LZ-CG-SWJ", "department": "GS-LZ-CG-SWJ", "note": "说明", "reason": "理由",
+          "reasons": "理由", "days": 3, "text": "办理情况", "outcome": "talk_inquiry",
+          "handling_continues": False}
 # Who reads identity by policy; everyone else is searched for leaks (supervisors, admins too).
 IDENTITY_ROLES = frozenset(load_policy().privacy.identity_roles)
 IDENTITIES = ["unit", "other-unit", "leader", None, *[u for u, (role, _) in USERS.items() if role != "unit"

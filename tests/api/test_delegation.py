@@ -1,4 +1,4 @@
-"""二次交办 over the API: the government picks a department, the department reports, the government forwards."""
+"""二次交办 over the API: the government picks a department, which reports through the government."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""二次交办: a government passes a case on to one of its departments, reviews its report, stays responsible."""
+"""二次交办: a government passes a case on to its department, reviews its report, stays responsible."""
 
 from __future__ import annotations
 
@@ -150,13 +150,15 @@ def test_while_delegated_each_side_does_only_its_own_part(ctx: ServiceContext) -
         service.act(number, "submit_report", actor=gov, form={"text": "政府自己报"})
     with pytest.raises(PermissionDenied):
         service.act(number, "request_extension", actor=gov, form={"days": 5, "reason": "需协调"})
-    for action, form in (("delegate", {"department": SWJ}), ("recall_delegation", {}), ("object", {"reason": "x"})):
+    for action, form in (("delegate", {"department": SWJ}), ("recall_delegation", {}),
+                         ("object", {"reason": "x"})):
         with pytest.raises(PermissionDenied):
             service.act(number, action, actor=department, form=form)
     case = service.get(number)
     assert set(service.allowed_actions(case, department)) == {"submit_report", "request_extension"}
     assert "recall_delegation" in service.allowed_actions(case, gov)
-    case = service.act(number, "request_extension", actor=department, form={"days": 5, "reason": "需协调水源"})
+    case = service.act(number, "request_extension", actor=department,
+                       form={"days": 5, "reason": "需协调水源"})
     assert case.delegate_id == org_id(ctx, SWJ)
 
 
@@ -198,7 +200,8 @@ def test_a_report_the_office_returns_goes_back_to_the_department(ctx: ServiceCon
 
 def test_a_case_handed_to_another_unit_leaves_the_department(ctx: ServiceContext) -> None:
     number = _delegated(ctx)
-    case = CaseService(ctx).act(number, "reassign", actor=DISPATCHER, form={"unit": SWJ, "reason": "职责调整"})
+    case = CaseService(ctx).act(number, "reassign", actor=DISPATCHER,
+                                form={"unit": SWJ, "reason": "职责调整"})
     assert case.unit_id == org_id(ctx, SWJ) and case.delegate_id is None
     assert _events(ctx, number)[-1].data["delegation_ended"] == SWJ
 
