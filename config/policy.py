@@ -345,6 +345,25 @@ ROLES = ("clerk", "dispatcher", "supervisor", "leader", "admin", "unit", "engine
 Role = Literal["clerk", "dispatcher", "supervisor", "leader", "admin", "unit", "engine"]
 
 
+class Delegation(BaseModel):
+    """二次交办 (duban.services.delegation): which handling units may pass a case on to one of their
+    departments, which org kinds those are, and what the department does while it holds the case
+    (the government keeps the case, forwards or returns the department's report)."""
+
+    allowed_from_kinds: list[str] = Field(default_factory=lambda: ["government"])
+    target_kinds: list[str] = Field(default_factory=lambda: ["department", "bureau"])
+    department_actions: list[str] = Field(
+        default_factory=lambda: ["submit_report", "report_progress", "request_extension"])
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _no_offices(self) -> Delegation:
+        if "office" in self.target_kinds or "commission" in self.target_kinds:
+            raise ValueError("a case is passed on to a department or bureau, "
+                             "never to an office or a commission")
+        return self
+
+
 class Privacy(BaseModel):
     """Who may read a complainant's identity (duban.services.privacy.may_see_identity).
 
@@ -388,6 +407,7 @@ class Policy(BaseModel):
     handling_report: HandlingReportPolicy = Field(default_factory=HandlingReportPolicy)
     sign_for: SignFor = Field(default_factory=SignFor)
     reviews: Reviews = Field(default_factory=Reviews)
+    delegation: Delegation = Field(default_factory=Delegation)
 
     def handling_limit(self, disposition: str, priority: str) -> Limit:
         return self.deadlines.handling[disposition].for_priority(priority)

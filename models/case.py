@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Column, Index, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Column, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm.attributes import set_attribute
 from sqlmodel import Field, SQLModel
 
@@ -150,6 +150,13 @@ class Case(CaseBase, table=True):
     review_level: str | None = Field(default=None, max_length=16)
     review_office_id: int | None = Field(default=None, index=True)
     concluded_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    # 二次交办 (duban.services.delegation): the department the handling unit (a government) passed
+    # the case on to, and whether that department's report waits for the government's review.
+    # unit_id stays the government: it answers for the case. (No foreign key: see migration 0008.)
+    delegate_id: int | None = Field(default=None, index=True)
+    delegate_report_pending: bool = Field(default=False, sa_column=Column(
+        Boolean, nullable=False, default=False, server_default=false()))
 
     return_count: int = 0
     repeat_count: int = 0

@@ -5,6 +5,8 @@ received ──decline──▶ not_accepted (不予受理, a reason from policy
 disposition state ──submit_report──▶ reported ──approve──▶ verified ──close/record_callback──▶ closed
 verified ──record_callback (not satisfied, by policy)──▶ returned; 联系不上 attempts keep it verified,
     and after policy's number of them close_unreachable closes it as unreachable
+disposition state ──delegate (二次交办)──▶ itself; the department's submit_report waits for the
+    government: forward_report ──▶ reported, or return_delegate_report (the department reports again)
 reported ──send_back──▶ returned ──submit_report──▶ reported  (and so on until it is solved)
 disposition state ──sign_for──▶ (signed, the state stays); ──request_return──▶ (asked, it stays)
     ──accept_return──▶ received, or ──reject_return──▶ (the unit keeps it)
@@ -156,7 +158,20 @@ TRANSITIONS: list[dict] = [
     {"trigger": "remind_progress", "source": S.KEY_SUPERVISED, "dest": None},
     {"trigger": "remind_progress", "source": S.RETURNED, "dest": None,
      "conditions": ["key_supervised_disposition"]},
-    {"trigger": "submit_report", "source": HANDLING_STATES, "dest": S.REPORTED},
+    # 二次交办 (docs/states.md): a government passes the case on to one of its departments and
+    # stays its unit. The department's report waits for the government, which forwards it to the
+    # office (reported: the office reviews it as any other) or returns it to the department.
+    {"trigger": "delegate", "source": HANDLING_STATES, "dest": None,
+     "conditions": ["unit_may_delegate", "no_delegate_report_pending"]},
+    {"trigger": "recall_delegation", "source": HANDLING_STATES, "dest": None,
+     "conditions": ["delegated", "no_delegate_report_pending"]},
+    {"trigger": "submit_report", "source": HANDLING_STATES, "dest": S.REPORTED, "unless": ["delegated"]},
+    {"trigger": "submit_report", "source": HANDLING_STATES, "dest": None,
+     "conditions": ["delegated", "no_delegate_report_pending"]},
+    {"trigger": "forward_report", "source": HANDLING_STATES, "dest": S.REPORTED,
+     "conditions": ["delegate_report_pending"]},
+    {"trigger": "return_delegate_report", "source": HANDLING_STATES, "dest": None,
+     "conditions": ["delegate_report_pending"]},
     {"trigger": "approve", "source": S.REPORTED, "dest": S.VERIFIED},
     {"trigger": "send_back", "source": S.REPORTED, "dest": S.RETURNED},
     # 回访: the form's result decides (policy [callbacks] satisfied_results): counted satisfied

@@ -134,9 +134,38 @@ REVIEWS = """
   the offices above it, the reviewing offices included (`[privacy]`).
 """
 
+# 二次交办: a government passes a case on to its department (duban.services.delegation).
+DELEGATION = """
+## 二次交办 (delegate): a government passes a case on to its department
+
+- `delegate` (role unit, the government handling the case; policy `[delegation]`
+  allowed_from_kinds) names one of its departments: an org of a `target_kinds` kind under the
+  government's own office (same region and level). Never an org the case complains about (the
+  dispatch avoidance rule, `routing.avoided_for`), never one of another region. It is a self-loop
+  in any handling state: the state, the handling limit and `cases.unit_id` stay the
+  government's, which the ladder presses and the reports rank. The department is `cases.delegate_id`.
+- The department's users (role unit of that org) see the case in their lists, inbox and pages,
+  and do what `department_actions` lists: `submit_report`, `report_progress`, `request_extension`
+  (it does the work and knows what time it needs; the office approves as for any unit). The
+  government does not do those while the case is delegated; the department does nothing else.
+  Another department is told the case does not exist. A complainant's consent lets the department
+  see identity exactly as it lets the unit; without it the department reads the redacted texts.
+- The department's `submit_report` is a self-loop: the report is recorded (written by the
+  department) and waits for the government (`cases.delegate_report_pending`, the government's
+  inbox queue "待本级政府审核的部门办理报告"). The government then either
+  `forward_report`s it (→ `reported`: the office's review limit starts, and whether the handling
+  limit was kept is judged now; the office keeps the final review, `approve` / `send_back`), or
+  `return_delegate_report`s it with reasons (the state stays; the department reports again). Both
+  are recorded as reviews (`forwarded`, `gov_returned`).
+- While no report waits, the government may `delegate` again (another department) or
+  `recall_delegation` (it handles the case itself again). A case the office sends back, or a
+  callback returns, goes back to the same department. A case handed to another unit
+  (`reassign`, `escalate`, avoidance, 退单) leaves the department (`delegation_ended` in the event).
+"""
+
 
 def render() -> str:
-    return HEADER + to_mermaid() + "\n```\n" + HOLDER + REVIEWS
+    return HEADER + to_mermaid() + "\n```\n" + HOLDER + REVIEWS + DELEGATION
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ class GuardContext(Protocol):
     def unreachable_reached(self, case: Any) -> bool: ...
     def review_open(self, case: Any, level: str) -> bool: ...
     def rehandles(self, outcome: str | None) -> bool: ...
+    def may_delegate(self, case: Any) -> bool: ...
 
 
 @dataclass
@@ -119,6 +120,20 @@ class CaseAdapter:
 
     def rehandling_ordered(self, **_: Any) -> bool:
         return self.ctx.rehandles(getattr(self.form, "opinion", None))
+
+    # 二次交办: the unit passed the case on to a department (cases.delegate_id), whose report may
+    # wait for the unit's review (cases.delegate_report_pending).
+    def unit_may_delegate(self, **_: Any) -> bool:
+        return self.ctx.may_delegate(self.case)
+
+    def delegated(self, **_: Any) -> bool:
+        return self.case.delegate_id is not None
+
+    def delegate_report_pending(self, **_: Any) -> bool:
+        return bool(self.case.delegate_report_pending)
+
+    def no_delegate_report_pending(self, **_: Any) -> bool:
+        return not self.case.delegate_report_pending
 
     def handled_by_a_unit(self, **_: Any) -> bool:
         # A referred case's result is the commission's; revisits reopen only units' work.

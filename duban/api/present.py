@@ -27,7 +27,7 @@ _BOUNDS = {at.MinLen: "min_length", at.MaxLen: "max_length", at.Ge: "ge", at.Le:
 class FieldSpec:
     name: str
     label: str
-    type: str  # text | textarea | integer | org | boolean | choice
+    type: str  # text | textarea | integer | org | department | boolean | choice
     required: bool
     max_length: int | None = None
     minimum: int | None = None
@@ -71,6 +71,8 @@ def form_fields(labels: Labels, action: str, *, unit: str | None = None) -> list
         choices = None
         if name == "unit":
             kind = "org"
+        elif name == "department":  # 二次交办: one of the case's delegate_choices
+            kind = "department"
         elif name in _CHOICES or (action, name) in _ACTION_CHOICES:
             kind = "choice"
             table = getattr(labels, _ACTION_CHOICES.get((action, name)) or _CHOICES[name])

@@ -306,7 +306,8 @@ class ReviewRequestOut(BaseModel):
 class FieldOut(BaseModel):
     name: str
     label: str
-    type: Literal["text", "textarea", "integer", "org", "boolean", "choice"]
+    type: Literal["text", "textarea", "integer", "org", "department", "boolean", "choice"] = Field(
+        description="department: the code of one of the case's delegate_choices (二次交办)")
     required: bool
     max_length: int | None = None
     minimum: int | None = None
@@ -341,6 +342,15 @@ class ReferralOut(BaseModel):
     feedback_at: dt.datetime | None
 
 
+class DelegateChoiceOut(BaseModel):
+    """A department the case's government may pass it on to (二次交办)."""
+
+    code: str
+    name: str
+    avoided: bool = Field(description="the case complains about it: it may not be chosen (回避)")
+    current: bool = Field(description="the department that has the case now")
+
+
 class CaseDetailOut(BaseModel):
     case: CaseFacts
     row: CaseRowOut
@@ -349,6 +359,15 @@ class CaseDetailOut(BaseModel):
                                               "and presses; an office above the receiving one after 提级直办")
     read_only: bool = Field(description="true: your office may read this case but another holds it")
     unit: OrgRef | None
+    delegate: OrgRef | None = Field(
+        default=None, description="二次交办: the department the unit (a government) passed the case on "
+                                  "to; the unit stays responsible")
+    delegate_report_pending: bool = Field(
+        default=False, description="the department's report waits for the government's review "
+                                   "(forward_report / return_delegate_report)")
+    delegate_choices: list[DelegateChoiceOut] = Field(
+        default_factory=list, description="the departments for the action delegate (empty unless you "
+                                          "may take it)")
     subject: SubjectOut | None
     complainant: ComplainantOut
     timeline: list[EventOut] = Field(description="the newest events (at most 50), oldest first")

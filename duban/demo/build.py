@@ -47,7 +47,7 @@ class Event:
     case: int  # index of the planned case
     action: str  # register, repeat, or a service action
     form: dict[str, Any] = field(default_factory=dict)
-    actor: str = "dispatcher"  # clerk, dispatcher, supervisor, unit
+    actor: str = "dispatcher"  # clerk, dispatcher, supervisor, unit, department (二次交办)
 
 
 @dataclass
@@ -195,7 +195,35 @@ class Planner:
                 out.append(Event(t - MINUTES_10, i, "reinstate",
                                  {"reason": "反映人补充材料，属本机关职权范围，重新受理"}, "supervisor"))
             out.append(Event(t, i, case.disposition, {"unit": unit} if unit else {}))
-            out += self._after_dispatch(i, case, t, deadline)
+            after = self._after_dispatch(i, case, t, deadline)
+            # One closing case in six a government handles goes on to one of its bureaus (二次交办).
+            if unit and case.unit is not None and unit == case.unit.code and i % 6 == 0:
+                after = self._delegated(case, t, after)
+            out += after
+        return out
+
+    def _delegated(self, case: PlannedCase, t: dt.datetime, steps: list[Event]) -> list[Event]:
+        """The government passes the case to a bureau of its own (never the one complained about);
+        the bureau reports, and the government forwards each report to the office. No draw from
+        the generator: every other case's plan stays as it was."""
+        assert case.unit is not None
+        if (case.unit.kind != "government" or case.subject.code == case.unit.code  # 回避: moved up
+                or not case.closes or not steps or case.unit.parent_code is None):
+            return steps
+        bureaus = sorted((o for o in self._kids(case.unit.parent_code, "bureau")
+                          if o.code != case.subject.code),
+                         key=lambda o: (not units_for(case.text.category, [o]), o.code))
+        if not bureaus:
+            return steps
+        out = [Event(t + (steps[0].at - t) / 2, steps[0].case, "delegate",
+                     {"department": bureaus[0].code}, "unit")]
+        for k, step in enumerate(steps):
+            if step.action != "submit_report":
+                out.append(step)
+                continue
+            out.append(dataclasses.replace(step, actor="department"))
+            following = steps[k + 1].at if k + 1 < len(steps) else step.at + dt.timedelta(hours=2)
+            out.append(Event(step.at + (following - step.at) / 2, step.case, "forward_report", {}, "unit"))
         return out
 
     def _after_dispatch(self, i: int, case: PlannedCase, t: dt.datetime, end: dt.datetime) -> list[Event]:
@@ -319,6 +347,7 @@ def build_demo(ctx: ServiceContext, *, seed: int = 2023, fresh: bool = True, pro
     service = CaseService(sim)
     numbers: dict[int, str] = {}
     units: dict[int, int | None] = {}
+    departments: dict[int, int | None] = {}  # 二次交办: the bureau a government passed the case to
     people = planner.fig["people"]
     actors = {role: Actor(people[role], role) for role in ("clerk", "dispatcher", "supervisor")}
     counts: Counter[str] = Counter()
@@ -333,11 +362,14 @@ def build_demo(ctx: ServiceContext, *, seed: int = 2023, fresh: bool = True, pro
             numbers[event.case] = result.case.number
             counts[event.action] += 1
         else:
-            unit_id = units.get(event.case)
+            unit_id = (departments.get(event.case) if event.actor == "department"
+                       else units.get(event.case))
             actor = (Actor(people["unit_staff"].format(unit=ctx.orgs.by_id(unit_id).name), "unit", unit_id)
-                     if event.actor == "unit" and unit_id is not None else actors[event.actor])
+                     if event.actor in ("unit", "department") and unit_id is not None
+                     else actors[event.actor])
             case = service.act(numbers[event.case], event.action, actor=actor, form=event.form)
             units[event.case] = case.unit_id
+            departments[event.case] = case.delegate_id
             counts[event.action] += 1
             if case.sign_due_on is not None and case.unit_id is not None:  # the unit signs for it (签收)
                 signer = Actor(people["unit_staff"].format(unit=ctx.orgs.by_id(case.unit_id).name), "unit",

@@ -79,8 +79,9 @@ DISPOSITIONS = tuple(DISPOSITION_STATES)  # transfer, supervise, key_supervise, 
 # before migration 0012) or asks for more time (the commission: its result).
 RESPONSE_ACTIONS = ("sign_for", "report_progress", "submit_report", "request_return", "object",
                     "request_extension", "record_result")
-# Reports whose audit event says whether the handling limit was kept (services/handlers._report).
-LIMIT_REPORTS = ("submit_report", "record_result")
+# Reports whose audit event says whether the handling limit was kept (services/handlers._report;
+# a government forwarding its department's report, services/delegation.forward_report).
+LIMIT_REPORTS = ("submit_report", "record_result", "forward_report")
 
 # Event figures: the audit actions each one counts.
 EVENT_FIGURES: dict[str, tuple[str, ...]] = {

@@ -116,6 +116,13 @@ class SendBackForm(_Form):
     reasons: str = Field(min_length=1, max_length=4000)
 
 
+class DelegateForm(_Form):
+    """二次交办: the department (org code) the government passes the case on to."""
+
+    department: str = Field(min_length=1, max_length=40, description="org code of the department")
+    note: str = Field(default="", max_length=2000)
+
+
 FORMS: dict[str, type[_Form]] = {
     "transfer": DispatchForm,
     "supervise": DispatchForm,
@@ -136,6 +143,10 @@ FORMS: dict[str, type[_Form]] = {
     "reassign": ReassignForm,
     "report_progress": ReportForm,
     "submit_report": FinalReportForm,
+    "delegate": DelegateForm,
+    "recall_delegation": NoteForm,
+    "forward_report": NoteForm,
+    "return_delegate_report": SendBackForm,
     "approve": NoteForm,
     "send_back": SendBackForm,
     "record_callback": CallbackForm,

@@ -14,6 +14,7 @@ from duban.clock import local_date
 from duban.deadlines import add_amount, apply_limit, clear_limit, counted_deadline, due_date, recompute
 from duban.errors import CallbackOwed, InvalidActionInput
 from duban.models import Callback, Case, Decline, Extension, HandlingReport, Objection, Review
+from duban.services import delegation
 from duban.services.auditrows import cover_instance
 from duban.services.callbackrules import awaits_callback, callback_episode, unreachable_attempts
 from duban.services.context import Actor, ServiceContext
@@ -119,6 +120,8 @@ def _assign(step: Step, unit: OrgInfo, *, chosen: bool) -> None:
         check_target(step.ctx.orgs, step.ctx.policy, step.ctx.labels, case=step.case, actor=step.actor,
                      action=step.action, unit=unit)
     unit = assigned
+    if unit.id != step.case.unit_id:
+        delegation.end(step)  # a department of the unit before is none of the new unit's
     if moved:
         step.data["avoidance"] = moved
         step.reason = step.reason or step.ctx.labels.text["avoidance"]
@@ -238,6 +241,7 @@ def request_return(step: Step) -> None:
 def accept_return(step: Step) -> None:
     """同意退单: back to triage, no unit, marked on the request (with the unit's reason)."""
     row = _decide_return(step, "accepted", step.form.note)
+    delegation.end(step)
     step.data["unit_id"] = row.unit_id
     step.reason = step.form.note or row.reason
     step.case.unit_id = None
@@ -413,7 +417,9 @@ def _structured(step: Step) -> dict[str, Any]:
 
 def _report(step: Step, kind: str) -> None:
     parts = _structured(step) if kind == "final" else {}
-    step.insert(HandlingReport, case_id=step.case_id, unit_id=step.case.unit_id, kind=kind,
+    # A delegated case's reports are its department's (二次交办): the department writes them.
+    writer = step.case.delegate_id if step.case.delegate_id is not None else step.case.unit_id
+    step.insert(HandlingReport, case_id=step.case_id, unit_id=writer, kind=kind,
                 text=step.form.text, text_redacted=step.redact(step.form.text),
                 submitted_by=step.actor.name, submitted_at=step.now, **parts)
     step.data["report_kind"] = kind
@@ -429,6 +435,9 @@ def _report(step: Step, kind: str) -> None:
 
 def submit_report(step: Step) -> None:
     _report(step, "final")
+    if step.case.delegate_id is not None:
+        delegation.department_report(step)  # it waits for the government's review
+        return
     apply_limit(step.case, step.calendar, kind="review", limit=step.ctx.policy.deadlines.review,
                 start=step.today)
 
@@ -437,12 +446,12 @@ def report_progress(step: Step) -> None:
     _report(step, "progress")
 
 
-def _last_final_report_id(step: Step) -> int | None:
+def last_final_report_id(step: Step) -> int | None:
     return _LAST_FINAL.scalar(step.session, {"case_id": step.case_id})  # type: ignore[no-any-return]
 
 
 def approve(step: Step) -> None:
-    step.insert(Review, case_id=step.case_id, report_id=_last_final_report_id(step),
+    step.insert(Review, case_id=step.case_id, report_id=last_final_report_id(step),
                 decision="approved", reasons=step.form.note,
                 reasons_redacted=step.redact(step.form.note), reviewer=step.actor.name,
                 reviewed_at=step.now)
@@ -453,7 +462,7 @@ def approve(step: Step) -> None:
 
 
 def send_back(step: Step) -> None:
-    step.insert(Review, case_id=step.case_id, report_id=_last_final_report_id(step),
+    step.insert(Review, case_id=step.case_id, report_id=last_final_report_id(step),
                 decision="returned", reasons=step.form.reasons,
                 reasons_redacted=step.redact(step.form.reasons), reviewer=step.actor.name,
                 reviewed_at=step.now)
@@ -558,6 +567,7 @@ HANDLERS: dict[str, Callable[[Step], None]] = {
     "close": close,
     "reopen": reopen,
     **REFERRAL_HANDLERS,
+    **delegation.DELEGATION_HANDLERS,
     **PRESSURE_HANDLERS,
     **REVIEW_HANDLERS,
 }
@@ -613,6 +623,9 @@ class Guards:
         if is_from_before_rows(case, row):
             return "outcome"
         return referral_stage(row)
+
+    def may_delegate(self, case: Case) -> bool:
+        return delegation.may_delegate(self.ctx.orgs, self.ctx.policy, case)
 
     def referral_real_name(self, case: Case) -> bool:
         row = self._referral(case)

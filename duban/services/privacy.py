@@ -15,7 +15,7 @@ from duban.services.scope import in_region
 
 
 def may_see_identity(rule: Privacy, actor: Actor, *, actor_code: str | None, office_code: str,
-                     unit_id: int | None, consent: bool) -> bool:
+                     unit_id: int | None, consent: bool, delegate_id: int | None = None) -> bool:
     """Whether `actor` may read the identity of a case's complainants.
 
     Args:
@@ -25,12 +25,14 @@ def may_see_identity(rule: Privacy, actor: Actor, *, actor_code: str | None, off
             operator, acting for the whole province).
         office_code: the org code of the office that received the case.
         unit_id: the org handling the case, if any.
+        delegate_id: the department the handling unit passed the case on to (二次交办), if any:
+            consent covers it as it covers the unit, and nothing more.
         consent: whether every complainant of the case agreed that the handling unit may see them.
     """
     if actor.role in rule.identity_roles:
         return actor.org_id is None or (actor_code is not None and in_region(office_code, actor_code))
     if actor.role in rule.consent_roles and consent:
-        return actor.org_id is not None and actor.org_id == unit_id
+        return actor.org_id is not None and actor.org_id in (unit_id, delegate_id)
     return False
 
 

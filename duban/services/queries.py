@@ -80,6 +80,8 @@ class CaseFilter:
     # Referred cases (移交纪检监察机关, services/scope.py): hidden from the actor, or shown only
     # when referred by one of these offices (None: all of them).
     hide_referred: bool = False
+    # 二次交办: only the cases whose department's report waits for the government's review.
+    delegate_review: bool = False
     referrals_from: list[int] | None = None
     limit: int = 100
     offset: int = 0
@@ -109,10 +111,14 @@ def scope_clauses(flt: CaseFilter, office: Any, unit: Any) -> list[Any]:
     """The filter's scope (a unit, or a region by org code) as where-clauses on a query that joins
     the receiving office as `office` and the handling unit as `unit` (aliases of Org)."""
     clauses: list[Any] = []
-    if flt.unit_id is not None:  # a commission also sees the cases referred to it
-        # A case under review (复查, 复核) is the reviewing office's, not its unit's (services/scope.py).
-        clauses.append(or_(and_(col(Case.unit_id) == flt.unit_id, col(Case.state).notin_(UNDER_REVIEW)),
+    if flt.unit_id is not None:  # a commission also sees the cases referred to it, a department
+        # those passed on to it (二次交办); a case under review (复查, 复核) is the reviewing office's,
+        # not its unit's or department's (services/scope.py).
+        held = or_(col(Case.unit_id) == flt.unit_id, col(Case.delegate_id) == flt.unit_id)
+        clauses.append(or_(and_(held, col(Case.state).notin_(UNDER_REVIEW)),
                            col(Case.referred_to_id) == flt.unit_id))
+    if flt.delegate_review:  # reports of the unit's departments waiting for its review
+        clauses.append(and_(col(Case.delegate_report_pending).is_(True), col(Case.unit_id) == flt.unit_id))
     not_referred = or_(col(Case.disposition).is_(None), col(Case.disposition) != "refer")
     if flt.hide_referred:
         clauses.append(not_referred)

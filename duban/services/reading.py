@@ -35,6 +35,7 @@ from duban.models import (
     ReviewRequest,
     Subject,
 )
+from duban.services import delegation
 from duban.services.context import Actor, ServiceContext
 from duban.services.driver import Prepared
 from duban.services.forms import FORMS
@@ -92,6 +93,12 @@ class Facts:
     id: int
     office_id: int
     unit_id: int | None
+    delegate_id: int | None = None  # the department it was passed on to (二次交办)
+
+    @classmethod
+    def of(cls, case: Case) -> Facts:
+        assert case.id is not None
+        return cls(case.id, case.office_id, case.unit_id, case.delegate_id)
 
 
 def _actor_code(ctx: ServiceContext, actor: Actor) -> str | None:
@@ -165,10 +172,10 @@ def visible_ids(session: Session, ctx: ServiceContext, facts: list[Facts], *, ac
     code = _actor_code(ctx, actor)
     agreed: set[int] = set()
     if consent and actor.role in rule.consent_roles and actor.org_id is not None:
-        agreed = _consented(session, [f.id for f in facts if f.unit_id == actor.org_id])
+        agreed = _consented(session, [f.id for f in facts if actor.org_id in (f.unit_id, f.delegate_id)])
     return {f.id for f in facts
             if may_see_identity(rule, actor, actor_code=code, office_code=ctx.orgs.by_id(f.office_id).code,
-                                unit_id=f.unit_id, consent=f.id in agreed)}
+                                unit_id=f.unit_id, consent=f.id in agreed, delegate_id=f.delegate_id)}
 
 
 _RAW_TEXTS = (select(_CASES.c.id, _CASES.c.title, _CASES.c.summary)
@@ -187,7 +194,7 @@ _ROW_COLUMNS = [_CASES.c[name] for name in (
     "id", "number", "state", "disposition", "priority", "level", "deadline_kind",
     "deadline_start", "deadline_on", "deadline_provisional", "return_count", "repeat_count",
     "received_at", "version", "office_id", "unit_id", "missed_deadline_on", "decline_reason",
-    "sign_due_on")] + [
+    "sign_due_on", "delegate_id")] + [
     _CASES.c.title_redacted.label("title")]
 
 
@@ -283,7 +290,7 @@ def list_cases(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: b
             if flt.warning and row.warning != flt.warning:
                 continue
             rows.append(row)
-            facts.append(Facts(found.id, found.office_id, found.unit_id))
+            facts.append(Facts(found.id, found.office_id, found.unit_id, found.delegate_id))
         if flt.warning:
             rows = rows[flt.offset: flt.offset + flt.limit]
             kept = {r.id for r in rows}
@@ -300,7 +307,7 @@ def case_row(ctx: ServiceContext, case: Case, *, actor: Actor) -> CaseRow:
     office, unit = orgs_of(ctx, case)
     assert case.id is not None
     with Session(ctx.engine) as session:
-        seen = visible_ids(session, ctx, [Facts(case.id, case.office_id, case.unit_id)], actor=actor)
+        seen = visible_ids(session, ctx, [Facts.of(case)], actor=actor)
         # A repeat links into a case loaded without its texts: the raw title by its own statement.
         title = _raw_texts(session, seen)[case.id][0] if seen else case.title_redacted
     return row_of(ctx, case, office.name, office.code, unit.name if unit else None,
@@ -314,10 +321,10 @@ def case_texts(session: Session, ctx: ServiceContext, ids: list[int], *, actor: 
     out: dict[int, dict[str, str]] = {}
     facts: list[Facts] = []
     for start in range(0, len(ids), 5000):
-        for i, office_id, unit_id, title, summary in session.connection().execute(
+        for i, office_id, unit_id, delegate_id, title, summary in session.connection().execute(
                 _REDACTED_TEXTS, {"ids": ids[start:start + 5000]}):
             out[i] = {"title": title, "summary": summary}
-            facts.append(Facts(i, office_id, unit_id))
+            facts.append(Facts(i, office_id, unit_id, delegate_id))
     seen = visible_ids(session, ctx, facts, actor=actor, consent=consent)
     for i, (title, summary) in _raw_texts(session, seen).items():
         out[i] = {"title": title, "summary": summary}
@@ -325,7 +332,7 @@ def case_texts(session: Session, ctx: ServiceContext, ids: list[int], *, actor: 
 
 
 _REDACTED_TEXTS = select(*[_CASES.c[name] for name in (
-    "id", "office_id", "unit_id", "title_redacted", "summary_redacted")]).where(
+    "id", "office_id", "unit_id", "delegate_id", "title_redacted", "summary_redacted")]).where(
     _CASES.c.id.in_(bindparam("ids", expanding=True)))
 
 
@@ -333,7 +340,7 @@ def texts_in_hand(session: Session, ctx: ServiceContext, case: Case, *, actor: A
     """Title, summary and complainant of a case an action holds (loaded for writing), as `actor`
     may read them: the mail of a notification is composed from what its recipient may see."""
     assert case.id is not None
-    seen = case.id in visible_ids(session, ctx, [Facts(case.id, case.office_id, case.unit_id)], actor=actor)
+    seen = case.id in visible_ids(session, ctx, [Facts.of(case)], actor=actor)
     person = _person(session, case.complainant_id, seen=seen) if case.complainant_id else None
     title, summary = case.title_redacted, case.summary_redacted
     if seen:  # from the row in hand when it was loaded with its raw texts, else read now
@@ -360,7 +367,7 @@ def load_case(session: Session, ctx: ServiceContext, ref: int | str, *, actor: A
         raise CaseNotFound(ref)
     case = found[0]
     assert case.id is not None
-    seen = case.id in visible_ids(session, ctx, [Facts(case.id, case.office_id, case.unit_id)], actor=actor)
+    seen = case.id in visible_ids(session, ctx, [Facts.of(case)], actor=actor)
     if seen:
         case.title, case.summary = _raw_texts(session, {case.id})[case.id]
     return case, seen
@@ -441,7 +448,7 @@ def referral_of(session: Session, ctx: ServiceContext, case: Case, *, actor: Act
     row = latest_referral(session, case.id)
     if row is None:
         return None
-    seen = case.id in visible_ids(session, ctx, [Facts(case.id, case.office_id, case.unit_id)], actor=actor)
+    seen = case.id in visible_ids(session, ctx, [Facts.of(case)], actor=actor)
     out = {k: v for k, v in row.items() if not k.endswith("_redacted") and k != "outcome_note"}
     out["outcome_note"] = row["outcome_note"] if seen else row["outcome_note_redacted"]
     out["stage"] = referral_stage(row)
@@ -506,6 +513,8 @@ def case_detail(ctx: ServiceContext, ref: int | str, *, actor: Actor,
         if avoided:
             names_unit = any("unit" in FORMS[a].model_fields for a in allowed)
             extra["avoided_org_ids"] = avoided_for(session, ctx.orgs, case) if names_unit else set()
+        # 二次交办: the government's departments, for the picker of whoever may pass the case on.
+        choices = delegation.choices(session, ctx.orgs, ctx.policy, case) if "delegate" in allowed else []
         return {
             "case": facts,
             "row": row.as_dict(),
@@ -513,6 +522,9 @@ def case_detail(ctx: ServiceContext, ref: int | str, *, actor: Actor,
             "record_office": org_summary(office_of_record(ctx.orgs, case)),
             "read_only": read_only,
             "unit": org_summary(unit),
+            "delegate": org_summary(ctx.orgs.by_id(case.delegate_id)) if case.delegate_id else None,
+            "delegate_report_pending": bool(case.delegate_report_pending),
+            "delegate_choices": choices,
             "subject": dict(subject) if subject else None,
             "complainant": complainant_view(person_seen, person, ctx.labels.text["masked"]),
             **collections,
@@ -531,12 +543,13 @@ _FIRST_AGREED = (select(Complainant.consent_disclose).join(Case, col(Case.compla
 def _first_agreed(session: Session, ctx: ServiceContext, case: Case, *, actor: Actor) -> bool:
     """Whether the rule lets `actor` see the case's first complainant on their own consent."""
     rule = ctx.policy.privacy
-    if actor.role not in rule.consent_roles or actor.org_id is None or actor.org_id != case.unit_id:
+    if actor.role not in rule.consent_roles or actor.org_id is None or actor.org_id not in (
+            case.unit_id, case.delegate_id):
         return False
     agreed = bool(session.connection().execute(_FIRST_AGREED, {"id": case.id}).scalar())
     return may_see_identity(rule, actor, actor_code=_actor_code(ctx, actor),
                             office_code=ctx.orgs.by_id(case.office_id).code, unit_id=case.unit_id,
-                            consent=agreed)
+                            consent=agreed, delegate_id=case.delegate_id)
 
 
 _CASE_FACTS = [c.name for c in _CASES.c if not c.name.endswith("_redacted") and c.name not in CASE_HIDDEN]

@@ -3,7 +3,10 @@
 `queries.scope_for` turns the same rule into a list filter; these answer it for one case, so that
 a case page, an action and a list never disagree:
 
-- a unit sees and acts on the cases assigned to it, nothing else;
+- a unit sees and acts on the cases assigned to it, nothing else; a department a government
+  passed a case on to (二次交办, `Case.delegate_id`) sees it too and does on it what policy
+  [delegation] department_actions lists (its reports, an extension request), which the
+  government then does not;
 - an office at city or county level sees the cases received in its region or handed to a unit in
   its region, and acts only on those whose office of record (`Case.record_office_id`, else the
   receiving office) lies in its region: a county office does not review a case the province
@@ -68,14 +71,19 @@ def _code(session: Session, org_id: int | None) -> str | None:
 
 
 def may_take(actor: Actor, action: str, case: Case) -> bool:
-    """A unit acts on the case it handles; a commission (role unit) only on its referrals' steps."""
+    """A unit acts on the case it handles; a commission (role unit) only on its referrals' steps;
+    on a delegated case the department takes the department's actions, the government the rest."""
     from duban.states.definition import REFERRAL_ACTIONS
 
     if actor.role != "unit":
         return True
     if action in REFERRAL_ACTIONS:
         return actor.org_id is not None and case.referred_to_id == actor.org_id
-    return actor.org_id is not None and case.unit_id == actor.org_id
+    if actor.org_id is None:
+        return False
+    if case.delegate_id is not None and action in get_policy().delegation.department_actions:
+        return case.delegate_id == actor.org_id
+    return case.unit_id == actor.org_id
 
 
 def office_sees_referrals(session: Session, actor: Actor, referring_office_id: int | None) -> bool:
@@ -102,7 +110,7 @@ UNDER_REVIEW = ("reexamination", "recheck")  # states.definition.REVIEW_STATES
 
 def _unit_sees(actor: Actor, case: Case) -> bool:
     return actor.org_id is not None and (
-        (case.unit_id == actor.org_id and case.state not in UNDER_REVIEW)
+        (actor.org_id in (case.unit_id, case.delegate_id) and case.state not in UNDER_REVIEW)
         or case.referred_to_id == actor.org_id)
 
 

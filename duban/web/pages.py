@@ -49,11 +49,14 @@ QUEUES: dict[str, dict[str, Any]] = {
     "overdue": {"overdue": True, "open_only": True},
     "unsigned": {"unsigned": True},  # 待签收
     "return_requests": {"return_pending": True, "held": True},  # 退单申请 awaiting the dispatcher
+    # 二次交办: its departments' reports waiting for the government's review.
+    "delegate_review": {"delegate_review": True, "open_only": True},
 }
 MORE = {"mine": "/cases?open=1", "overdue": "/cases?overdue=1&open=1", "unsigned": "/cases?unsigned=1",
-        "return_requests": "/cases?return_pending=1", "reviewing": "/cases?state=reexamination"}
+        "return_requests": "/cases?return_pending=1", "reviewing": "/cases?state=reexamination",
+        "delegate_review": "/cases?open=1"}
 INBOX = {
-    "unit": ["unsigned", "mine"],
+    "unit": ["unsigned", "delegate_review", "mine"],
     "clerk": ["triage", "callback"],
     "dispatcher": ["return_requests", "triage", "returned", "overdue"],
     "supervisor": ["review", "returned", "callback", "reviewing"],
@@ -197,11 +200,21 @@ def _section(web: Web, viewer: Viewer, key: str) -> Section:
     return Section(key=key, rows=rows[:SECTION_SIZE], more=link if more else "")
 
 
+def _has_queue(web: Web, viewer: Viewer, key: str) -> bool:
+    """A queue the viewer's org can have work in: its departments' reports only for a government."""
+    if key != "delegate_review":
+        return True
+    org_id = viewer.actor.org_id
+    return org_id is not None and (web.ctx.orgs.by_id(org_id).kind
+                                   in web.ctx.policy.delegation.allowed_from_kinds)
+
+
 @router.get("/inbox", response_class=HTMLResponse)
 def inbox(request: Request) -> Response:
     web = web_of(request)
     viewer = web.require(request)
-    sections = [_section(web, viewer, key) for key in INBOX.get(viewer.role, [])]
+    sections = [_section(web, viewer, key) for key in INBOX.get(viewer.role, [])
+                if _has_queue(web, viewer, key)]
     flash = web.ctx.labels.actions.get(request.query_params.get("done", ""), "")
     # 延期 waiting for this approver (office of record): its own queue, not case rows.
     extensions: tuple[list[Any], int] | None = None

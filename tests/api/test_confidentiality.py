@@ -21,7 +21,8 @@ from duban.services.forms import FORMS
 from tests.appworld import PASSWORD, SECRET_NAME, SECRET_PHONE, USERS, AppWorld, LiveServer, app_for
 from tests.factories import CLERK, DISPATCHER, REPORTED, SUPERVISOR, complaint, unit_actor
 
-SAMPLE = {"unit": "GS-LZ-CG-SWJ", "note": "说明", "reason": "理由", "reasons": "理由", "days": 3,
+SAMPLE = {"unit": "GS-LZ-CG-SWJ", "department": "GS-LZ-CG-SWJ", "note": "说明", "reason": "理由",
+          "reasons": "理由", "days": 3,
           "text": "办理情况", "outcome": "talk_inquiry", "handling_continues": False,
           "decline_reason": "outside_remit",
           "method": "phone", "result": "satisfied",

@@ -45,6 +45,10 @@ def test_the_demo_reproduces_seed_000s_paragraph(engine: Engine) -> None:
     assert cases == registered == 1481
     assert progress == 3
     assert avoided, "the demo shows the avoidance rule at work"
+    with Session(engine) as session:
+        forwarded = session.exec(select(func.count()).select_from(AuditEvent)
+                                 .where(AuditEvent.action == "forward_report")).one()
+    assert forwarded, "the demo shows governments passing cases on to their bureaus (二次交办)"
 
 
 def test_the_demo_world_runs_its_engine_day_by_day_and_routes_each_complaint_by_its_kind(

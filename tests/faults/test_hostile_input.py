@@ -199,7 +199,8 @@ def test_dates_out_of_range_are_refused_naming_the_field(aw: AppWorld, client: h
 
 
 def test_no_action_touches_a_closed_case(aw: AppWorld, client: httpx.Client, closed: str) -> None:
-    samples = {"unit": "GS-LZ-CG-SWJ", "note": "说明", "reason": "理由", "reasons": "理由", "days": 3,
+    samples = {"unit": "GS-LZ-CG-SWJ", "department": "GS-LZ-CG-SWJ", "note": "说明", "reason": "理由",
+               "reasons": "理由", "days": 3,
                "text": "办理情况", "outcome": "talk_inquiry", "handling_continues": False,
                "decline_reason": "outside_remit",
                "method": "phone", "result": "satisfied",

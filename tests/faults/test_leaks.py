@@ -162,7 +162,7 @@ def corpus_cases(aw: AppWorld, tmp_path: Path) -> dict[str, str]:
     every door a text comes in by: registration (title, summary), a repeat caller, a dispatcher's
     note, an extension asked and granted, handling reports (with their structured parts), a
     reviewer's reasons, a callback note, a 签收 note, 退单 requests and the dispatcher's decisions,
-    and a ledger import."""
+    a ledger import, and a department's report passed on by its government."""
     ctx, service = aw.ctx, CaseService(aw.ctx)
     unit = unit_actor(ctx, UNIT)
     parts = corpus.texts(12)
@@ -215,6 +215,13 @@ def corpus_cases(aw: AppWorld, tmp_path: Path) -> dict[str, str]:
         imported = session.scalars(select(Case.number).order_by(col(Case.id).desc())).first()
     assert imported is not None
     service.act(imported, "transfer", actor=DISPATCHER, form={"unit": UNIT})
+    # 二次交办: the government passes it to its 水务局 ("other-unit", no consent), which reports
+    # through the government; each text carries every form again.
+    note, report, reasons = corpus.texts(3, of=corpus.FIRST_NAME)
+    department = unit_actor(ctx, "GS-LZ-CG-SWJ")
+    service.act(imported, "delegate", actor=unit, form={"department": "GS-LZ-CG-SWJ", "note": note})
+    service.act(imported, "submit_report", actor=department, form={"text": report})
+    service.act(imported, "return_delegate_report", actor=unit, form={"reasons": reasons})
     return {"first": first, "objected": objected, "imported": imported}
 
 

@@ -58,7 +58,7 @@ _RETURN_STATES = {str(s) for s in RETURN_STATES}
 # mail (notifications: as many as the recipients with an address).
 ADDS: dict[str, dict[str, int]] = {
     **{a: {"handling_reports": 1} for a in ("submit_report", "report_progress")},
-    **{a: {"reviews": 1} for a in ("approve", "send_back")},
+    **{a: {"reviews": 1} for a in ("approve", "send_back", "forward_report", "return_delegate_report")},
     "record_callback": {"callbacks": 1},
     "request_return": {"objections": 1},
     "decline": {"declines": 1},
@@ -122,9 +122,12 @@ class ModelCase:
     review_level: str | None = None
     review_office_id: int | None = None
     concluded_at: dt.datetime | None = None
+    delegate_id: int | None = None  # 二次交办: the government's department that has the case
+    delegate_report_pending: bool = False  # its report waits for the government
 
     # The columns compared with the case row, in one place.
-    COLUMNS = ("state", "disposition", "unit_id", "record_office_id", "dispatched_at", "closed_at",
+    COLUMNS = ("state", "disposition", "unit_id", "delegate_id", "delegate_report_pending",
+               "record_office_id", "dispatched_at", "closed_at",
                "deadline_kind",
                "deadline_start", "deadline_days", "deadline_unit", "deadline_on",
                "deadline_provisional", "deadline_seq", "extension_days", "return_count",
@@ -206,6 +209,15 @@ class CaseModel:
             return m.disposition == "key_supervise"
         if name == "handled_by_a_unit":
             return m.unit_id is not None and m.disposition != "refer"
+        if name == "unit_may_delegate":
+            return m.unit_id is not None and (self.orgs.by_id(m.unit_id).kind
+                                              in self.policy.delegation.allowed_from_kinds)
+        if name == "delegated":
+            return m.delegate_id is not None
+        if name == "delegate_report_pending":
+            return m.delegate_report_pending
+        if name == "no_delegate_report_pending":
+            return not m.delegate_report_pending
         # The model's cases are never referred (REFERRAL_ACTIONS are left out of its draws: the
         # referral path has its own tests, tests/services/test_referrals.py).
         if name in _NO_REFERRAL:
@@ -258,7 +270,8 @@ class CaseModel:
 
     def may_see(self, actor: Actor, m: ModelCase) -> bool:
         if actor.role == "unit":  # not while the office above reviews the reply
-            return actor.org_id is not None and actor.org_id == m.unit_id and m.state not in _UNDER_REVIEW
+            return (actor.org_id is not None and actor.org_id in (m.unit_id, m.delegate_id)
+                    and m.state not in _UNDER_REVIEW)
         region = self.region(actor)
         return region is None or in_region(m.office, region) or in_region(self.code(m.unit_id), region)
 
@@ -281,13 +294,29 @@ class CaseModel:
             return "unit" in self.policy.roles.get(action, [])  # an office handling a case held above
         return mode is not None
 
+    def takes(self, actor: Actor, m: ModelCase, action: str) -> bool:
+        """A unit's own part: on a delegated case the department's actions are the department's."""
+        if actor.role != "unit":
+            return True
+        if m.delegate_id is not None and action in self.policy.delegation.department_actions:
+            return actor.org_id == m.delegate_id
+        return actor.org_id == m.unit_id
+
+    def departments(self, m: ModelCase) -> list[OrgInfo]:
+        """The government's departments: orgs of a target kind under its own office."""
+        unit = self.orgs.by_id(m.unit_id) if m.unit_id is not None else None
+        if unit is None:
+            return []
+        return [o for o in self.orgs.all() if o.parent_id == unit.parent_id and o.id != unit.id
+                and o.kind in self.policy.delegation.target_kinds]
+
     def has_role(self, actor: Actor, action: str) -> bool:
         return actor.role in self.policy.roles.get(action, [])
 
     def allowed_for(self, m: ModelCase, actor: Actor, today: dt.date) -> set[str]:
         """The actions the actor may take now (what ActionNotAllowed lists)."""
         return {a for a in self.triggers(m.state) if self.fires(m, a, today) and self.has_role(actor, a)
-                and self.may_act_on(actor, m, a) and (actor.role != "unit" or m.unit_id == actor.org_id)
+                and self.may_act_on(actor, m, a) and self.takes(actor, m, a)
                 and a not in REFERRAL_ACTIONS
                 and (a not in REVIEW_DECISIONS.values() or self.decides_review(actor, m))}
 
@@ -310,6 +339,8 @@ class CaseModel:
         if (action in REVIEW_DECISIONS.values() and m.state in _UNDER_REVIEW
                 and not self.decides_review(actor, m)):
             return Refusal(CaseHeldElsewhere)  # the office above decides, not the office of record
+        if not self.takes(actor, m, action):
+            return Refusal(PermissionDenied)  # a unit's part is its own (a department's, or the government's)
         transition = self.fires(m, action, today, form.fields)
         if transition is None:
             if action in REVIEW_REQUESTS.values() and self.defined(m.state, action):
@@ -373,6 +404,7 @@ class CaseModel:
         elif action in ("accept_return", "reject_return"):
             n.returns[n.returns.index("requested")] = "accepted" if action == "accept_return" else "rejected"
             if action == "accept_return":
+                n.delegate_id, n.delegate_report_pending = None, False
                 n.unit_id = None
                 n.disposition = None
                 n.sign_due_on = None
@@ -403,8 +435,24 @@ class CaseModel:
                                    chosen=True, today=today)
             if refused is not None:
                 return refused
-        elif action == "submit_report":
+        elif action == "submit_report" and n.delegate_id is not None:
+            n.delegate_report_pending = True  # the government reviews it first
+        elif action == "submit_report" or action == "forward_report":
+            n.delegate_report_pending = False
             self._limit(n, "review", self.policy.deadlines.review, today)
+        elif action == "return_delegate_report":
+            n.delegate_report_pending = False
+        elif action == "recall_delegation":
+            n.delegate_id = None
+        elif action == "delegate":
+            chosen = next((o for o in self.departments(n) if o.code == fields["department"]), None)
+            if chosen is None:
+                return Refusal(InvalidActionInput, "delegate_target")
+            if chosen.id in n.avoided:
+                return Refusal(InvalidActionInput, "delegate_avoided")
+            if chosen.id == n.delegate_id:
+                return Refusal(InvalidActionInput, "delegate_same")
+            n.delegate_id = chosen.id
         elif action == "approve":
             n.replied_at = now
             self._limit(n, "callback", self.policy.deadlines.callback, today)
@@ -493,7 +541,8 @@ class CaseModel:
                                      actor=actor, action=action, unit=requested)
             except InvalidActionInput as exc:
                 return Refusal(InvalidActionInput, exc.kind)
-        if n.unit_id != assigned.id:  # a new unit signs for it (签收) by policy [deadlines.sign_for]
+        if n.unit_id != assigned.id:  # a new unit signs for it (签收) by policy [deadlines.sign_for];
+            n.delegate_id, n.delegate_report_pending = None, False  # the old unit's department goes
             n.sign_due_on = None
             if assigned.kind != "office":
                 limit = self.policy.deadlines.sign_for

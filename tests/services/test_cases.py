@@ -193,8 +193,10 @@ def test_a_returned_case_goes_back_to_the_same_unit_with_reasons_and_a_fresh_dea
     with Session(ctx.engine) as session:
         review = session.exec(select(Review)).one()
     assert (review.decision, review.reasons) == ("returned", "事实不清，问题未解决")
-    # It never signed for the case (签收), which it still may.
-    assert service.allowed_actions(case, unit) == ["sign_for", "request_extension", "submit_report"]
+    # It never signed for the case (签收), which it still may; a government may also pass it on to
+    # its department (二次交办).
+    assert service.allowed_actions(case, unit) == ["sign_for", "request_extension", "delegate",
+                                                   "submit_report"]
 
 
 def test_the_whole_path_from_intake_to_closing_leaves_a_verified_chain(ctx: ServiceContext) -> None:

@@ -69,6 +69,8 @@ CHOSEN_UNITS = [*UNIT_CODES, "GS-LZ-CG", "GS-LZ", "GS"]
 # above to escalate to.
 HANDLING_UNITS = [o.code for o in ORGS if o.kind in ("government", "department", "bureau")]
 FAIR_UNITS = {"refer": ["GS-JW", "GS-LZ-JW"], "escalate": ["GS", "GS-LZ"]}
+# The departments a government passes a case on to (二次交办): the county's, and the city's one.
+DEPARTMENTS = ["GS-LZ-CG-ZJJ", "GS-LZ-CG-SWJ", "GS-LZ-ZJJ"]
 # Office staff: (role, org code or None). Region-bound offices (a county, another city) see part.
 STAFF = [("clerk", None), ("dispatcher", None), ("dispatcher", "GS"), ("dispatcher", "GS-LZ-CG"),
          ("dispatcher", "GS-LX"), ("supervisor", None), ("supervisor", "GS-LZ"), ("admin", None),
@@ -178,6 +180,9 @@ class CaseLives(RuleBasedStateMachine):
                 unit = data.draw(st.sampled_from(units), label="unit")
                 fields[name] = unit if info.is_required() or fair else data.draw(
                     st.sampled_from([unit, None]), label="or none")
+            elif name == "department":  # 二次交办: the county's departments, or a stranger
+                departments = DEPARTMENTS if fair else [*DEPARTMENTS, "GS-LZ-CG", "GS-NOPE"]
+                fields[name] = data.draw(st.sampled_from(departments), label="department")
             elif name == "days":
                 fields[name] = data.draw(st.integers(1, 35), label="days")
             elif name == "decline_reason":
@@ -242,7 +247,7 @@ class CaseLives(RuleBasedStateMachine):
         """Any action by anyone with any form, at any version: most are refused."""
         m = data.draw(st.sampled_from(self.cases), label="case")
         action = data.draw(st.sampled_from(TRIGGERS), label="any action")
-        own = [u for u in self.units if u.org_id == m.unit_id]
+        own = [u for u in self.units if u.org_id in (m.unit_id, m.delegate_id)]
         actor = data.draw(st.sampled_from([*self.staff, *own, *own, *self.units[:3]]), label="any actor")
         form = self._form(data, action, m, fair=False)
         version = data.draw(st.sampled_from([None, m.version, m.version - 1]), label="expected version")

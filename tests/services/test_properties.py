@@ -29,7 +29,8 @@ from tests.factories import ORGS, advance, complaint, world
 TRIGGERS = sorted({t["trigger"] for t in TRANSITIONS})
 # An office among them too: it is never a dispatch target (duban.services.routing.check_target).
 UNITS = [o.code for o in ORGS if o.kind != "office"] + ["GS-LZ-CG"]
-TARGET_REFUSALS = ("dispatch_target", "refer_target", "escalate_target")
+TARGET_REFUSALS = ("dispatch_target", "refer_target", "escalate_target",
+                   "delegate_target", "delegate_avoided", "delegate_same")
 ROLES = ["dispatcher", "supervisor", "unit", "clerk", "admin"]
 FIELD_VALUES = {"text": "报告", "reason": "理由", "reasons": "事实不清", "days": 10, "note": "",
                 "outcome": "dismissed", "handling_continues": False, "method": "phone",
@@ -43,6 +44,8 @@ def form_for(action: str, unit: str) -> dict[str, object]:
     form: dict[str, object] = {name: FIELD_VALUES[name] for name in fields if name in FIELD_VALUES}
     if "unit" in fields and action not in ("escalate", "refer"):
         form["unit"] = unit
+    if "department" in fields:  # 二次交办: any org, a department of the government or not
+        form["department"] = unit
     return form
 
 
@@ -87,7 +90,11 @@ class CaseLife(RuleBasedStateMachine):
             return
         action = data.draw(st.sampled_from(allowed))
         role = data.draw(st.sampled_from(self.ctx.policy.roles[action]))
-        actor = Actor("p", role, current.unit_id if role == "unit" else None)
+        # On a delegated case (二次交办) the department does its part, the government the rest.
+        department = (current.delegate_id is not None
+                      and action in self.ctx.policy.delegation.department_actions)
+        actor = Actor("p", role, (current.delegate_id if department else current.unit_id)
+                      if role == "unit" else None)
         try:
             self.service.act(number, action, actor=actor, form=form_for(action, unit))
             event(f"performed {action}")
