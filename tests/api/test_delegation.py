@@ -7,6 +7,7 @@ import httpx
 from duban.services.users import create_user, issue_token
 from tests.api.test_cases import act, transferred
 from tests.appworld import PASSWORD, AppWorld
+from tests.factories import REPORTED
 
 # "unit" is 城关区人民政府, "other-unit" its 水务局; the complaint is about its 住建局.
 
@@ -45,8 +46,9 @@ def test_the_government_picks_one_of_its_departments_and_the_department_reports_
     assert client.post(f"/api/cases/{number}/actions/submit_report", headers=outsider,
                        json={"form": {"text": "越权"}}).status_code == 404
 
-    assert act(client, aw, number, "submit_report", "unit", form={"text": "政府代报"}).status_code == 403
-    reported = act(client, aw, number, "submit_report", "other-unit", form={"text": "已恢复供水"})
+    assert act(client, aw, number, "submit_report", "unit",
+               form={**REPORTED, "text": "政府代报"}).status_code == 403
+    reported = act(client, aw, number, "submit_report", "other-unit", form={**REPORTED, "text": "已恢复供水"})
     assert reported.status_code == 200 and reported.json()["case"]["state"] == "transferred"
     pending = client.get(f"/api/cases/{number}", headers=aw.auth("unit")).json()
     assert pending["delegate_report_pending"] is True

@@ -7,7 +7,7 @@ from sqlalchemy.engine import Engine
 
 from duban.reports import build_report
 from duban.services import CaseService
-from tests.factories import SUPERVISOR, advance, transferred, unit_actor, world
+from tests.factories import REPORTED, SUPERVISOR, advance, transferred, unit_actor, world
 
 
 # Due 2023-10-10: 5 working days from 09-27 across the National Day holiday.
@@ -20,7 +20,8 @@ def test_a_report_the_government_forwards_after_the_limit_is_late_though_its_dep
                          subject_kind="enterprise")  # 5 working days (涉企)
     service.act(number, "delegate", actor=gov, form={"department": "GS-LZ-CG-SWJ"})
     advance(ctx, days=1)
-    service.act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-SWJ"), form={"text": "已办理"})
+    service.act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-SWJ"),
+                form={**REPORTED, "text": "已办理"})
     advance(ctx, days=days_held)
     service.act(number, "forward_report", actor=gov)
     service.act(number, "approve", actor=SUPERVISOR)

@@ -12,7 +12,7 @@ from duban.services import CaseService, ServiceContext
 from duban.services.integrity import verify
 from duban.services.queries import scope_for
 from duban.services.reading import case_detail, list_cases
-from tests.factories import DISPATCHER, SUPERVISOR, org_id, transferred, unit_actor, world
+from tests.factories import DISPATCHER, REPORTED, SUPERVISOR, org_id, transferred, unit_actor, world
 
 GOV, SWJ, ZJJ = "GS-LZ-CG-GOV", "GS-LZ-CG-SWJ", "GS-LZ-CG-ZJJ"
 # A complaint about a company, not about an org: every department of the county may take it.
@@ -63,7 +63,7 @@ def test_the_department_sees_the_case_and_another_department_is_told_it_does_not
     with pytest.raises(CaseNotFound):
         case_detail(ctx, number, actor=other)
     with pytest.raises(CaseNotFound):
-        CaseService(ctx).act(number, "submit_report", actor=other, form={"text": "已处理"})
+        CaseService(ctx).act(number, "submit_report", actor=other, form={**REPORTED, "text": "已处理"})
 
 
 def test_identity_reaches_the_department_only_when_the_complainants_agreed(ctx: ServiceContext) -> None:
@@ -114,19 +114,19 @@ def test_the_department_s_report_waits_for_the_government_which_returns_it_then_
         ctx: ServiceContext) -> None:
     number = _delegated(ctx)
     service, gov, department = CaseService(ctx), unit_actor(ctx, GOV), unit_actor(ctx, SWJ)
-    case = service.act(number, "submit_report", actor=department, form={"text": "已协调停工整改"})
+    case = service.act(number, "submit_report", actor=department, form={**REPORTED, "text": "已协调停工整改"})
     assert case.state == "transferred" and case.delegate_report_pending
     assert set(service.allowed_actions(case, gov)) >= {"forward_report", "return_delegate_report"}
     assert "submit_report" not in service.allowed_actions(case, department)  # one report at a time
     with pytest.raises(ActionNotAllowed):
-        service.act(number, "submit_report", actor=department, form={"text": "再报一次"})
+        service.act(number, "submit_report", actor=department, form={**REPORTED, "text": "再报一次"})
     with pytest.raises(InvalidActionInput):
         service.act(number, "return_delegate_report", actor=gov, form={"reasons": ""})
     case = service.act(number, "return_delegate_report", actor=gov, form={"reasons": "未附整改照片"})
     assert case.state == "transferred" and not case.delegate_report_pending
     with pytest.raises(ActionNotAllowed):
         service.act(number, "forward_report", actor=gov)
-    service.act(number, "submit_report", actor=department, form={"text": "已停工整改，附照片"})
+    service.act(number, "submit_report", actor=department, form={**REPORTED, "text": "已停工整改，附照片"})
     case = service.act(number, "forward_report", actor=gov, form={"note": "经区政府审核属实"})
     assert case.state == "reported" and case.deadline_kind == "review" and not case.delegate_report_pending
     case = service.act(number, "approve", actor=SUPERVISOR)
@@ -147,11 +147,11 @@ def test_while_delegated_each_side_does_only_its_own_part(ctx: ServiceContext) -
     number = _delegated(ctx)
     service, gov, department = CaseService(ctx), unit_actor(ctx, GOV), unit_actor(ctx, SWJ)
     with pytest.raises(PermissionDenied):
-        service.act(number, "submit_report", actor=gov, form={"text": "政府自己报"})
+        service.act(number, "submit_report", actor=gov, form={**REPORTED, "text": "政府自己报"})
     with pytest.raises(PermissionDenied):
         service.act(number, "request_extension", actor=gov, form={"days": 5, "reason": "需协调"})
     for action, form in (("delegate", {"department": SWJ}), ("recall_delegation", {}),
-                         ("object", {"reason": "x"})):
+                         ("request_return", {"reason": "x"})):
         with pytest.raises(PermissionDenied):
             service.act(number, action, actor=department, form=form)
     case = service.get(number)
@@ -173,7 +173,7 @@ def test_the_government_passes_it_on_again_or_takes_it_back(ctx: ServiceContext)
     service.act(number, "recall_delegation", actor=gov, form={"note": "区政府直接办理"})
     case = service.get(number)
     assert case.delegate_id is None and case.unit_id == org_id(ctx, GOV)
-    case = service.act(number, "submit_report", actor=gov, form={"text": "区政府已办理"})
+    case = service.act(number, "submit_report", actor=gov, form={**REPORTED, "text": "区政府已办理"})
     assert case.state == "reported"
 
 
@@ -181,7 +181,7 @@ def test_while_a_report_waits_the_government_decides_it_before_passing_the_case_
         ctx: ServiceContext) -> None:
     number = _delegated(ctx)
     service, gov = CaseService(ctx), unit_actor(ctx, GOV)
-    service.act(number, "submit_report", actor=unit_actor(ctx, SWJ), form={"text": "已办理"})
+    service.act(number, "submit_report", actor=unit_actor(ctx, SWJ), form={**REPORTED, "text": "已办理"})
     for action, form in (("delegate", {"department": ZJJ}), ("recall_delegation", {})):
         with pytest.raises(ActionNotAllowed):
             service.act(number, action, actor=gov, form=form)
@@ -190,11 +190,11 @@ def test_while_a_report_waits_the_government_decides_it_before_passing_the_case_
 def test_a_report_the_office_returns_goes_back_to_the_department(ctx: ServiceContext) -> None:
     number = _delegated(ctx)
     service, gov, department = CaseService(ctx), unit_actor(ctx, GOV), unit_actor(ctx, SWJ)
-    service.act(number, "submit_report", actor=department, form={"text": "已办理"})
+    service.act(number, "submit_report", actor=department, form={**REPORTED, "text": "已办理"})
     service.act(number, "forward_report", actor=gov)
     case = service.act(number, "send_back", actor=SUPERVISOR, form={"reasons": "事实不清"})
     assert case.state == "returned" and case.delegate_id == org_id(ctx, SWJ)
-    case = service.act(number, "submit_report", actor=department, form={"text": "已补充核实"})
+    case = service.act(number, "submit_report", actor=department, form={**REPORTED, "text": "已补充核实"})
     assert case.state == "returned" and case.delegate_report_pending
 
 
@@ -208,7 +208,8 @@ def test_a_case_handed_to_another_unit_leaves_the_department(ctx: ServiceContext
 
 def test_the_government_s_review_queue_lists_its_departments_waiting_reports(ctx: ServiceContext) -> None:
     waiting, quiet = _delegated(ctx), _delegated(ctx)
-    CaseService(ctx).act(waiting, "submit_report", actor=unit_actor(ctx, SWJ), form={"text": "已办理"})
+    CaseService(ctx).act(waiting, "submit_report", actor=unit_actor(ctx, SWJ),
+                form={**REPORTED, "text": "已办理"})
     gov, department = unit_actor(ctx, GOV), unit_actor(ctx, SWJ)
     with Session(ctx.engine) as session:
         flt, theirs = scope_for(session, gov), scope_for(session, department)

@@ -41,7 +41,8 @@ def test_a_government_delegates_reviews_its_department_s_report_and_the_office_a
         expect(page.locator("#delegate_review")).to_have_count(0)  # a bureau has no departments
         mine.get_by_role("link", name=number).click()
         expect(page.locator("#complainant")).to_have_text("（保密）")
-        do_action(page, "submit_report", text="已到现场核实，正在协调。")
+        do_action(page, "submit_report", text="已到现场核实，正在协调。", finding="true",
+                  actions_taken="到现场核实")
         expect(page.locator("#state")).to_have_text("已转办")  # it waits for the government
         expect(page.locator("#delegate")).to_contain_text("待本级政府审核")
 
@@ -58,7 +59,8 @@ def test_a_government_delegates_reviews_its_department_s_report_and_the_office_a
     with signed_in(browser, site, "other-unit") as page:
         page.locator("#mine").get_by_role("link", name=number).click()
         expect(page.locator("body")).to_contain_text("未说明欠款支付时间")
-        do_action(page, "submit_report", text="欠款已于本周全部支付，施工方已确认。")
+        do_action(page, "submit_report", text="欠款已于本周全部支付，施工方已确认。", finding="true",
+                  actions_taken="督促支付欠款")
         expect(page.locator("#delegate")).to_contain_text("待本级政府审核")
 
     with signed_in(browser, site, "unit") as page:

@@ -1,6 +1,6 @@
 """The citizen's path on a phone (390×844) in Chromium: file → number and code → follow → (staff
-approve the report through the service) → read the reply → rate it; the office then reads the
-rating on its case page. Every public page must fit the phone's width (no sideways scrolling)."""
+approve the report through the service) → read the reply → rate it → ask for 复查; the office then
+reads the rating on its case page. Every public page must fit the phone's width (no sideways scrolling)."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ def fits(page: Any) -> None:
     assert width[0] <= width[1], f"{page.url} is {width[0]} px wide on a {width[1]} px screen"
 
 
-def test_a_citizen_files_follows_and_rates_the_reply_on_a_phone(browser: Any, site: str, aw: AppWorld,
-                                                                 shots: Path) -> None:
+def test_a_citizen_files_follows_rates_the_reply_and_asks_for_review_on_a_phone(
+        browser: Any, site: str, aw: AppWorld, shots: Path) -> None:
     context = browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True,
                                   device_scale_factor=2)
     page = context.new_page()
@@ -89,6 +89,14 @@ def test_a_citizen_files_follows_and_rates_the_reply_on_a_phone(browser: Any, si
         expect(page.locator("form[action='/public/rate']")).to_have_count(0)  # rated once
         fits(page)
         page.screenshot(path=shots / "public-4-rated.png", full_page=True)
+
+        page.fill("#reason", "水压仍然不足，高层用不上水。")  # 复查: the office above looks again
+        page.get_by_role("button", name="申请复查").click()
+        expect(page.locator(".flash")).to_have_text("复查申请已提交，上一级机关将依规办理。")
+        expect(page.locator("[data-field=state]")).to_have_text("复查中")
+        assert service.get(number).state == "reexamination"
+        fits(page)
+        page.screenshot(path=shots / "public-5-review.png", full_page=True)
     finally:
         context.close()
 

@@ -15,7 +15,7 @@ import pytest
 from duban.config.public import load_public
 from duban.models import Case
 from tests.appworld import AppWorld, LiveServer, app_for, fast_password_hashing, make_world  # noqa: F401
-from tests.factories import advance
+from tests.factories import REPORTED, advance
 
 CONFIG = load_public()
 _TITLES = itertools.count(1)  # each complaint its own matter, so none is linked as a repeat
@@ -238,7 +238,7 @@ def test_the_rating_form_is_refused_without_a_reply_and_rates_once(aw: AppWorld,
         service = CaseService(aw.ctx)
         service.act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
         service.act(number, "submit_report", actor=unit_actor(aw.ctx, "GS-LZ-CG-GOV"),
-                    form={"text": "已恢复供水"})
+                    form={**REPORTED, "text": "已恢复供水"})
         service.act(number, "approve", actor=SUPERVISOR, form={"note": ""})
         page = follow(browser, number, code).text
         assert "已恢复供水" in page and 'action="/public/rate"' in page

@@ -58,7 +58,8 @@ def test_reexamination_orders_rehandling_then_recheck_upholds_and_the_matter_is_
 
     with signed_in(browser, site, "other-unit") as page:
         page.goto(f"{site}/cases/{number}")
-        do_action(page, "submit_report", text="已更换供水管道，连续两周供水正常")
+        do_action(page, "submit_report", text="已更换供水管道，连续两周供水正常", finding="true",
+                  actions_taken="更换供水管道")
         expect(page.locator("#state")).to_have_text("待审核")
 
     with signed_in(browser, site, "county-supervisor") as page:
