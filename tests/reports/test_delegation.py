@@ -25,6 +25,6 @@ def test_a_report_the_government_forwards_after_the_limit_is_late_though_its_dep
     advance(ctx, days=days_held)
     service.act(number, "forward_report", actor=gov)
     service.act(number, "approve", actor=SUPERVISOR)
-    service.act(number, "close", actor=SUPERVISOR)
+    service.act(number, "close", actor=SUPERVISOR, form={"reason": "declined"})
     report = build_report(ctx, f"{ctx.today():%Y-%m}", "GS")  # the month it closed
     assert report.rates["on_time"].value == on_time
