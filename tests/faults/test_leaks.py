@@ -220,7 +220,7 @@ def corpus_cases(aw: AppWorld, tmp_path: Path) -> dict[str, str]:
     note, report, reasons = corpus.texts(3, of=corpus.FIRST_NAME)
     department = unit_actor(ctx, "GS-LZ-CG-SWJ")
     service.act(imported, "delegate", actor=unit, form={"department": "GS-LZ-CG-SWJ", "note": note})
-    service.act(imported, "submit_report", actor=department, form={"text": report})
+    service.act(imported, "submit_report", actor=department, form={**REPORTED, "text": report})
     service.act(imported, "return_delegate_report", actor=unit, form={"reasons": reasons})
     return {"first": first, "objected": objected, "imported": imported}
 
