@@ -34,7 +34,10 @@ WAIT = 20.0  # seconds a thread may take before the test calls it blocked
 def ctx(engine: Engine, backend: str) -> ServiceContext:
     if backend != "postgresql":
         pytest.skip("row locks are PostgreSQL's; SQLite serialises writers with one lock")
-    return world(engine, start="2023-03-01 10:00")
+    ctx = world(engine, start="2023-03-01 10:00")
+    ctx.policy = ctx.policy.model_copy(deep=True)  # the ladder's steps only: no 签收 reminders
+    ctx.policy.sign_for.remind_after_workdays = []
+    return ctx
 
 
 @pytest.fixture
