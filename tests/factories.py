@@ -63,6 +63,14 @@ SUPERVISOR = Actor("审核员丙", "supervisor")
 LEADER = Actor("领导丁", "leader")
 # What a final handling report must state besides its text (policy [handling_report] required).
 REPORTED = {"finding": "true", "actions_taken": "已核实并处理"}
+# A valid value for every field any action's form has (services/forms.py), for tests that try
+# every action: a new form field belongs here.
+SAMPLE_FORM = {"unit": "GS-LZ-CG-SWJ", "department": "GS-LZ-CG-SWJ", "note": "说明", "reason": "理由",
+               "reasons": "理由", "days": 3, "text": "办理情况", "outcome": "talk_inquiry",
+               "handling_continues": False, "decline_reason": "outside_remit", "method": "phone",
+               "result": "satisfied", "finding": "true", "actions_taken": "办理措施",
+               "rectification": "整改措施", "accountability": "问责情况", "opinion": "uphold",
+               "reply": "复查意见"}
 
 
 def world(engine: Engine, *, start: str = "2023-09-27 10:00", override_dir: Any = None) -> ServiceContext:

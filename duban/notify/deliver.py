@@ -167,15 +167,21 @@ class Deliverer:
                    attempts=col(Notification.attempts) - 1)
         self.result.released += 1
 
+    def released_late(self, rest: list[Claimed], token: str, claimed_at: dt.datetime) -> bool:
+        """Half the lease gone: give the rest back untried, before another sender may take them."""
+        if self.ctx.now() - claimed_at <= self.lease / 2:
+            return False
+        for untried in rest:
+            self.release(untried, token)
+        return True
+
     # -- sending -----------------------------------------------------------------------------
 
     async def send_batch(self, token: str, claimed_at: dt.datetime, claims: list[Claimed]) -> None:
         client: aiosmtplib.SMTP | None = None
         try:
             for i, claim in enumerate(claims):
-                if self.ctx.now() - claimed_at > self.lease / 2:
-                    for rest in claims[i:]:
-                        self.release(rest, token)
+                if self.released_late(claims[i:], token, claimed_at):
                     return
                 connecting = client is None
                 try:
@@ -208,9 +214,7 @@ class Deliverer:
         gateway = SmsGateway(config)
         try:
             for i, claim in enumerate(claims):
-                if self.ctx.now() - claimed_at > self.lease / 2:
-                    for rest in claims[i:]:
-                        self.release(rest, token)
+                if self.released_late(claims[i:], token, claimed_at):
                     return
                 try:
                     await gateway.send(phone=claim.to_address, params=claim.params,

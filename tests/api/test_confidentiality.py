@@ -19,16 +19,9 @@ from duban.config.policy import load_policy
 from duban.services import CaseService
 from duban.services.forms import FORMS
 from tests.appworld import PASSWORD, SECRET_NAME, SECRET_PHONE, USERS, AppWorld, LiveServer, app_for
-from tests.factories import CLERK, DISPATCHER, REPORTED, SUPERVISOR, complaint, unit_actor
+from tests.factories import CLERK, DISPATCHER, REPORTED, SAMPLE_FORM, SUPERVISOR, complaint, unit_actor
 
-SAMPLE = {"unit": "GS-LZ-CG-SWJ", "department": "GS-LZ-CG-SWJ", "note": "说明", "reason": "理由",
-          "reasons": "理由", "days": 3,
-          "text": "办理情况", "outcome": "talk_inquiry", "handling_continues": False,
-          "decline_reason": "outside_remit",
-          "method": "phone", "result": "satisfied",
-          "finding": "true", "actions_taken": "办理措施", "rectification": "整改措施",
-          "accountability": "问责情况",
-          "opinion": "uphold", "reply": "复查意见"}
+SAMPLE = SAMPLE_FORM
 # Who reads identity by policy; everyone else is searched for leaks (supervisors, admins too).
 IDENTITY_ROLES = frozenset(load_policy().privacy.identity_roles)
 IDENTITIES = ["unit", "other-unit", "leader", None, *[u for u, (role, _) in USERS.items() if role != "unit"

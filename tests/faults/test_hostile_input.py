@@ -15,7 +15,7 @@ import pytest
 from duban.services import CaseService
 from duban.services.forms import FORMS
 from tests.appworld import PASSWORD, AppWorld
-from tests.factories import REPORTED, SUPERVISOR, transferred, unit_actor
+from tests.factories import REPORTED, SAMPLE_FORM, SUPERVISOR, transferred, unit_actor
 from tests.faults import figures
 
 GOOD = {"office_code": "GS", "title": "某小区供水管网老化经常停水", "complainant_name": "张三"}
@@ -199,14 +199,7 @@ def test_dates_out_of_range_are_refused_naming_the_field(aw: AppWorld, client: h
 
 
 def test_no_action_touches_a_closed_case(aw: AppWorld, client: httpx.Client, closed: str) -> None:
-    samples = {"unit": "GS-LZ-CG-SWJ", "department": "GS-LZ-CG-SWJ", "note": "说明", "reason": "理由",
-               "reasons": "理由", "days": 3,
-               "text": "办理情况", "outcome": "talk_inquiry", "handling_continues": False,
-               "decline_reason": "outside_remit",
-               "method": "phone", "result": "satisfied",
-               "finding": "true", "actions_taken": "办理措施", "rectification": "整改措施",
-               "accountability": "问责情况",
-               "opinion": "uphold", "reply": "意见"}
+    samples = SAMPLE_FORM
     before = aw.snapshot()
     roles = aw.ctx.policy.roles
     for action, form in FORMS.items():

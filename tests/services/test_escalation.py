@@ -20,7 +20,7 @@ from duban.services.forms import FORMS
 from duban.services.queries import scope_for
 from duban.services.reading import case_detail, list_cases, load_case
 from duban.states.definition import TRANSITIONS
-from tests.factories import CLERK, REPORTED, advance, complaint, org_id, unit_actor, world
+from tests.factories import CLERK, REPORTED, SAMPLE_FORM, advance, complaint, org_id, unit_actor, world
 
 
 @pytest.fixture
@@ -80,11 +80,6 @@ def test_the_engine_s_step_up_to_escalate_moves_the_case_up_as_well(ctx: Service
     assert (case.disposition, record_office(ctx, number)) == ("escalate", "GS-LZ")
 
 
-VALUES = {"reasons": "事实不清", "reason": "改派", "unit": "GS-LZ-CG-SWJ", "text": "报告", "days": 5,
-          "note": "说明", "outcome": "talk_inquiry", "decline_reason": "outside_remit",
-          "method": "phone", "result": "satisfied",
-          "opinion": "uphold", "reply": "意见"}
-
 
 def _county_actions(ctx: ServiceContext) -> list[tuple[Actor, str]]:
     roles = ctx.policy.roles
@@ -103,7 +98,7 @@ def test_the_county_may_do_nothing_to_the_case_the_city_took_over_and_is_told_wh
     for actor, action in tried:
         with pytest.raises(CaseHeldElsewhere) as err:
             CaseService(ctx).act(number, action, actor=actor, form={
-                name: value for name, value in VALUES.items() if name in FORMS[action].model_fields})
+                name: value for name, value in SAMPLE_FORM.items() if name in FORMS[action].model_fields})
         assert err.value.holder == "兰州市办"
         assert "兰州市办" in str(err.value) and number in str(err.value)
         assert CaseService(ctx).allowed_actions(CaseService(ctx).get(number), actor) == []
