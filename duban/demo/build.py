@@ -244,7 +244,8 @@ class Planner:
                 steps += ["send_back", "submit_report"]
             steps += ["approve", "record_callback" if self.rng.random() < 0.5 else "close"]
             times = self._spread(t, min(end, t + dt.timedelta(days=self.rng.uniform(3, 20))), len(steps))
-            return [self._step(i, s, at) for s, at in zip(steps, times, strict=True)]
+            done = [self._step(i, s, at) for s, at in zip(steps, times, strict=True)]
+            return done + self._reexamined(i, times[-1], end)
         if case.progress:
             (t1,) = self._spread(t, end, 1)
             return [Event(t1, i, "report_progress", {"text": self._phrase("progress")}, "unit")]
@@ -262,6 +263,17 @@ class Planner:
         steps = next(s for s, p in variants if roll < p)
         times = self._spread(t, end, len(steps))
         return [self._step(i, s, at) for s, at in zip(steps, times, strict=True)]
+
+    def _reexamined(self, i: int, closed: dt.datetime, end: dt.datetime) -> list[Event]:
+        """One closed case in fifty: the complainant asks for 复查 and the office above upholds the
+        reply within days (so the case is closed again by the demo's date). No draw."""
+        asked, decided = closed + dt.timedelta(days=1), closed + dt.timedelta(days=3)
+        if i % 50 != 21 or decided >= end:
+            return []
+        phrases = self.fig["phrases"]
+        return [Event(asked, i, "request_reexamination", {"reason": phrases["reexamination"][0]}, "clerk"),
+                Event(decided, i, "decide_reexamination",
+                      {"opinion": "uphold", "reply": phrases["reexamination_opinion"][0]}, "supervisor")]
 
     def _another_unit(self, case: PlannedCase) -> OrgSpec | None:
         """Where a rightful objection sends the case: another unit whose line of work it is, in

@@ -49,6 +49,15 @@ def test_the_demo_reproduces_seed_000s_paragraph(engine: Engine) -> None:
         forwarded = session.exec(select(func.count()).select_from(AuditEvent)
                                  .where(AuditEvent.action == "forward_report")).one()
     assert forwarded, "the demo shows governments passing cases on to their bureaus (二次交办)"
+    with Session(engine) as session:
+        parties = Counter(session.exec(select(AuditEvent.action).where(AuditEvent.action.in_(  # type: ignore[attr-defined]
+            ("sign_for", "decline", "reinstate", "request_return", "accept_return", "record_callback",
+             "request_reexamination", "decide_reexamination")))))
+        reexamined = session.exec(select(Case.state).where(Case.review_level == "reexamination")).all()
+    # Every party's steps, where an office would take them: units sign, a few cases are declined and
+    # taken back, a 退单 is asked and accepted, callbacks on the scale, and 复查 upheld in days.
+    assert min(parties.values()) > 0 and len(parties) == 8, parties
+    assert reexamined and set(reexamined) == {"closed"}
 
 
 def test_the_demo_world_runs_its_engine_day_by_day_and_routes_each_complaint_by_its_kind(
