@@ -30,8 +30,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from duban.models import AuditEvent, Notification, PressureStep
-from duban.services import ServiceContext
-from tests.factories import transferred, world
+from duban.services import CaseService, ServiceContext
+from tests.factories import transferred, unit_actor, world
 from tests.notify.conftest import SmtpServer, free_port
 
 pytestmark = pytest.mark.slow
@@ -70,7 +70,9 @@ def database(engine: Engine, backend: str) -> ServiceContext:
     for i in range(CASES):
         # Anonymous: the workers' runs have no SMS gateway; the complainants' notices are
         # tests/notify/test_citizen_notices.py's.
-        transferred(ctx, title=f"拖欠工程款第{i}件", complainant_real_name=False)
+        number = transferred(ctx, title=f"拖欠工程款第{i}件", complainant_real_name=False)
+        # The unit signs for it (签收): the sweeps' steps below are the ladder's only.
+        CaseService(ctx).act(number, "sign_for", actor=unit_actor(ctx, "GS-LZ-CG-GOV"))
     return ctx
 
 

@@ -38,10 +38,16 @@ FIELD_VALUES = {"text": "报告", "reason": "理由", "reasons": "事实不清",
                 "actions_taken": "已处理", "decline_reason": "outside_remit"}
 
 
+# Where a field's valid value depends on the action: closing without a callback takes a reason of
+# policy [callbacks] close_reasons, not free text.
+ACTION_VALUES = {("close", "reason"): "declined"}
+
+
 def form_for(action: str, unit: str) -> dict[str, object]:
     """A valid form for any action, built from its model so new actions are covered too."""
     fields = FORMS[action].model_fields
-    form: dict[str, object] = {name: FIELD_VALUES[name] for name in fields if name in FIELD_VALUES}
+    form: dict[str, object] = {name: ACTION_VALUES.get((action, name), FIELD_VALUES[name])
+                               for name in fields if name in FIELD_VALUES}
     if "unit" in fields and action not in ("escalate", "refer"):
         form["unit"] = unit
     if "department" in fields:  # 二次交办: any org, a department of the government or not
