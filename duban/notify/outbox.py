@@ -77,15 +77,15 @@ def preload_secrets(session: Session, case_ids: list[int]) -> None:
     preload_consent(session, case_ids)
 
 
-def case_context(session: Session, ctx: ServiceContext, case: Case, *, today: dt.date,
+def case_context(ctx: ServiceContext, case: Case, *, today: dt.date,
                  overdue_workdays: int = 0) -> dict[str, Any]:
-    """What a case's notification templates may say (config/notifications.toml lists it)."""
+    """What a case's notification templates may say (config/notifications.toml lists it). The
+    orgs come from the directory held in memory: a notice or ladder mail reads no org row."""
     labels = ctx.labels
-    unit = session.get(Org, case.unit_id) if case.unit_id else None
+    unit = ctx.orgs.by_id(case.unit_id) if case.unit_id else None
     # The office a case's mail speaks for: the one that supervises its handler (the office of
     # record; the one above it when that office handles the case itself), not the receiving one.
-    office = session.get(Org, supervising_office(ctx.orgs, case).id)
-    assert office is not None
+    office = supervising_office(ctx.orgs, case)
     return {
         "case": {
             # title and summary: filled by `enqueue` with what the recipient may read.

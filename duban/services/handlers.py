@@ -44,6 +44,9 @@ _OBJ = Objection.__table__  # type: ignore[attr-defined]
 _RETURN_PENDING = Prepared(select(_OBJ.c.id).where(_OBJ.c.case_id == bindparam("case_id"),
                                                    _OBJ.c.status == "requested").limit(1))
 _EXT = Extension.__table__  # type: ignore[attr-defined]
+_OBJ = Objection.__table__  # type: ignore[attr-defined]
+_PENDING_RETURN = Prepared(select(_OBJ.c.id).where(_OBJ.c.case_id == bindparam("case_id"),
+                                                   _OBJ.c.status == "requested").limit(1))
 _EXTENSIONS = Prepared(select(_EXT.c.status, func.count().label("n"))
                        .where(_EXT.c.case_id == bindparam("case_id")).group_by(_EXT.c.status))
 
@@ -211,8 +214,10 @@ def _raised_limit(step: Step) -> None:
 
 
 def _pending_return(step: Step) -> Objection | None:
-    return step.session.exec(select(Objection).where(
-        Objection.case_id == step.case.id, Objection.status == "requested")).first()
+    """The 退单 request awaiting a decision, if any: asked by id at driver level first, since most
+    actions ask (lapse_return) and almost none find one."""
+    found = _PENDING_RETURN.scalar(step.session, {"case_id": step.case_id})
+    return step.session.get(Objection, found) if found is not None else None
 
 
 def _decide_return(step: Step, status: str, note: str) -> Objection:

@@ -84,7 +84,7 @@ EXTRA: dict[str, Callable[[Any], dict[str, Any]]] = {"extended": _extension, "re
 
 def notice_context(step: Any, kind: str) -> dict[str, Any]:
     """What a notice may say: the case's facts, its redacted title, the action's redacted reason."""
-    context = case_context(step.session, step.ctx, step.case, today=step.today)
+    context = case_context(step.ctx, step.case, today=step.today)
     context["case"] = {**context["case"], "title": step.case.title_redacted}
     context["reason"] = step.redact(step.reason)
     extra = EXTRA.get(kind)

@@ -15,11 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlmodel import col, select
+from sqlalchemy import bindparam
+from sqlmodel import select
 
 from duban.models import CallbackTask, Interview, Org
 from duban.notify.outbox import address_of, case_context, enqueue, government_of
 from duban.services.auditrows import cover_instance
+from duban.services.driver import Prepared
 from duban.services.pressure import ladder_episode
 from duban.services.routing import supervising_office
 
@@ -33,7 +35,7 @@ def overdue_workdays(step: Any) -> int:
 
 def notify(step: Any, kind: str, *, to: Org | None, audience: str, address: str | None = None) -> None:
     """Queue one email about the step's case, in the step's transaction (see notify.outbox)."""
-    context = case_context(step.session, step.ctx, step.case, today=step.today,
+    context = case_context(step.ctx, step.case, today=step.today,
                            overdue_workdays=overdue_workdays(step))
     context["note"] = getattr(step.form, "note", "") or ""
     context["redacted"] = {"note": step.redact(context["note"])}
@@ -136,14 +138,20 @@ def remind_progress(step: Any) -> None:
 
 def finish_callback_task(step: Any, kind: str) -> None:
     """A callback (or revisit) made: its open queue item is done, by this action."""
-    tasks = step.session.exec(select(CallbackTask).where(
-        CallbackTask.case_id == step.case.id, CallbackTask.kind == kind,
-        col(CallbackTask.status) == "open"))
-    for task in tasks:
+    # Ids at driver level first: most cases closed have no open queue item.
+    for found in _OPEN_TASKS.rows(step.session, {"case_id": step.case_id, "kind": kind}):
+        task = step.session.get(CallbackTask, found["id"])
+        assert task is not None
         task.status = "done"
         task.done_at = step.now
         task.result = step.action
         cover_instance(step.session, task)
+
+
+_TASKS = CallbackTask.__table__  # type: ignore[attr-defined]
+_OPEN_TASKS = Prepared(select(_TASKS.c.id).where(_TASKS.c.case_id == bindparam("case_id"),
+                                                 _TASKS.c.kind == bindparam("kind"),
+                                                 _TASKS.c.status == "open"))
 
 
 PRESSURE_HANDLERS: dict[str, Callable[[Any], None]] = {

@@ -252,7 +252,7 @@ def remind_notice(step: Any) -> None:
     step.reason = getattr(step.form, "note", "") or ""
     step.data["notice"] = notice
     step.data["due_on"] = step.case.notice_due_on.isoformat() if step.case.notice_due_on else None
-    context = case_context(step.session, step.ctx, step.case, today=step.today)
+    context = case_context(step.ctx, step.case, today=step.today)
     context.update(note=step.reason, redacted={"note": step.redact(step.reason)},
                    notice=step.ctx.labels.of("deadline_kinds", notice), due_on=step.data["due_on"] or "")
     enqueue(step.session, step.ctx, kind="remind_notice", audience="unit", to=commission,

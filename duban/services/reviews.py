@@ -217,7 +217,7 @@ def remind_review(step: Any) -> None:
     step.reason = getattr(step.form, "note", "") or ""
     step.data["due_on"] = case.deadline_on.isoformat() if case.deadline_on else None
     step.data["level"] = case.review_level
-    context = case_context(step.session, step.ctx, case, today=step.today)
+    context = case_context(step.ctx, case, today=step.today)
     context.update(note=step.reason, redacted={"note": step.redact(step.reason)},
                    notice=step.ctx.labels.of("deadline_kinds", case.review_level),
                    due_on=step.data["due_on"] or "")
