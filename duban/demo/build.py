@@ -189,11 +189,12 @@ class Planner:
             if i % 150 == 7 and case.disposition != "refer":
                 # A few are first declined (不予受理) as outside the office's remit, then taken back
                 # when the complainant shows they are not (every seed case was disposed of).
+                phrases = self.fig["phrases"]
                 out.append(Event(t - 2 * MINUTES_10, i, "decline",
-                                 {"decline_reason": "outside_remit", "note": "经初核不属于本机关职权范围"},
+                                 {"decline_reason": "outside_remit", "note": phrases["decline"][0]},
                                  "dispatcher"))
-                out.append(Event(t - MINUTES_10, i, "reinstate",
-                                 {"reason": "反映人补充材料，属本机关职权范围，重新受理"}, "supervisor"))
+                out.append(Event(t - MINUTES_10, i, "reinstate", {"reason": phrases["reinstate"][0]},
+                                 "supervisor"))
             out.append(Event(t, i, case.disposition, {"unit": unit} if unit else {}))
             after = self._after_dispatch(i, case, t, deadline)
             # One closing case in six a government handles goes on to one of its bureaus (二次交办).
