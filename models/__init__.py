@@ -2,6 +2,7 @@
 
 from duban.models.audit import AuditEvent
 from duban.models.case import Case, CaseCreate, CaseNumberSeq, Complainant, RepeatContact, Subject
+from duban.models.document import Document
 from duban.models.handling import Callback, Decline, Extension, HandlingReport, Objection, Review
 from duban.models.importing import ImportedRow
 from duban.models.notification import Notification
@@ -22,6 +23,7 @@ __all__ = [
     "CaseNumberSeq",
     "Complainant",
     "Decline",
+    "Document",
     "Extension",
     "HandlingReport",
     "ImportedRow",
