@@ -23,7 +23,7 @@ from duban.errors import CaseNotFound, DubanError, InvalidActionInput, OrgNotFou
 from duban.models import CaseCreate
 from duban.services import CaseService
 from duban.services.forms import FORMS
-from duban.services.queries import scope_for
+from duban.services.queries import CaseFilter, scope_for
 from duban.services.reading import case_detail, list_cases, load_case, reply_ratings
 from duban.services.reviews import stage_of
 from duban.services.scope import in_region
@@ -67,10 +67,10 @@ def _region(web: Web, viewer: Viewer) -> str | None:
     return None if org.level == "province" else org.code
 
 
-@router.get("/cases", response_class=HTMLResponse)
-def case_list(request: Request) -> Response:
-    web = web_of(request)
-    viewer = web.require(request)
+def list_filter(request: Request, web: Web, viewer: Viewer
+                ) -> tuple[CaseFilter, dict[str, Any], dict[str, list[str]], int]:
+    """The list's filter from the query string (the page and its downloads share it): the
+    filter, what the form shows back, the fields' problems, and the offset asked for."""
     labels = web.ctx.labels
     params = request.query_params
     q: dict[str, Any] = {name: params.get(name) if params.get(name) in getattr(labels, table) else None
@@ -93,6 +93,14 @@ def case_list(request: Request) -> Response:
     flt.warning, flt.priority, flt.text = q["warning"], q["priority"], q["text"]
     flt.overdue, flt.open_only = q["overdue"] or None, q["open"]
     flt.unsigned, flt.return_pending = q["unsigned"], q["return_pending"]
+    return flt, q, errors, offset
+
+
+@router.get("/cases", response_class=HTMLResponse)
+def case_list(request: Request) -> Response:
+    web = web_of(request)
+    viewer = web.require(request)
+    flt, q, errors, offset = list_filter(request, web, viewer)
     flt.limit, flt.offset = PAGE + 1, min(offset, 1_000_000)
     rows = list_cases(web.ctx, flt, actor=viewer.actor)
 
@@ -100,7 +108,9 @@ def case_list(request: Request) -> Response:
         kept = {k: ("1" if v is True else v) for k, v in q.items() if v}
         return "/cases?" + urlencode({**kept, "offset": at})
 
+    download = urlencode({k: ("1" if v is True else v) for k, v in q.items() if v})
     return web.render(request, "cases.html", viewer=viewer, rows=rows[:PAGE], q=q, errors=errors,
+                      download=download,
                       prev_link=link(max(0, offset - PAGE)) if offset else "",
                       next_link=link(offset + PAGE) if len(rows) > PAGE else "")
 
