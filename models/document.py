@@ -30,6 +30,8 @@ class Document(SQLModel, table=True):
     mark: str = Field(sa_column=Column(String(16), nullable=False))  # 机关代字, e.g. 甘督办
     year: int
     seq: int
-    number: str = Field(sa_column=Column(String(40), nullable=False, unique=True))
+    # Unique with the issuing office (GB/T 9704: a 发文字号 names a document of its 发文机关);
+    # two offices whose marks agree may print the same characters.
+    number: str = Field(sa_column=Column(String(40), nullable=False))
     issued_at: dt.datetime = Field(sa_type=UTCDateTime)
     issued_by: str = Field(sa_column=Column(String(64), nullable=False))

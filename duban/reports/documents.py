@@ -28,7 +28,10 @@ def render_document(paper: Paper, *, links: Sequence[tuple[str, str]] = ()) -> s
     fonts = get_documents().fonts
     stacks = {"title": _stack(fonts.title), "body": _stack(fonts.body), "heading": _stack(fonts.heading),
               "kai": _stack(fonts.kai)}
-    return _env().get_template("document.html.j2").render(p=paper, fonts=stacks, links=list(links))
+    # The 发文机关标志 fits on one line of the 156 mm 版心 (about 440 pt): a long name is set smaller.
+    mark_pt = max(16, min(30, int(420 / max(len(paper.issuer), 1))))
+    return _env().get_template("document.html.j2").render(p=paper, fonts=stacks, links=list(links),
+                                                          mark_pt=mark_pt)
 
 
 def html_pdf_bytes(html: str) -> bytes:

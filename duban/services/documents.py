@@ -129,17 +129,15 @@ def issue_document(ctx: ServiceContext, ref: int | str, kind: str, *, actor: Act
             col(Document.year) == year)).scalar()
         seq = (last or 0) + 1
         number = document_number(mark, year, seq)
-        insert_row(session, Document, case_id=case.id, kind=kind, office_id=office.id,
-                   to_org_id=case.unit_id, mark=mark, year=year, seq=seq, number=number,
-                   issued_at=now, issued_by=actor.name)
+        document_id = insert_row(session, Document, case_id=case.id, kind=kind, office_id=office.id,
+                                 to_org_id=case.unit_id, mark=mark, year=year, seq=seq, number=number,
+                                 issued_at=now, issued_by=actor.name)
         track(session, case)
         case.version += 1
         case.updated_at = now
         append_event(session, case, at=now, actor=actor.name, actor_role=actor.role, action=ACTION,
                      from_state=case.state, data={"kind": kind, "number": number,
                                                   "to": ctx.orgs.by_id(case.unit_id).code})
-        document_id = connection.execute(select(_DOCS.c.id).where(
-            col(Document.number) == number)).scalar_one()
     with Session(ctx.engine) as session:
         return _issued(session, ctx, document_id)
 

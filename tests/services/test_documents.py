@@ -8,6 +8,7 @@ import re
 import pytest
 from sqlmodel import Session, select
 
+from duban.config.documents import get_documents
 from duban.errors import ActionNotAllowed, CaseNotFound, InvalidActionInput, PermissionDenied
 from duban.models import AuditEvent, Document
 from duban.reports.documents import render_document
@@ -100,6 +101,21 @@ def test_numbers_run_per_office_and_year_and_a_reprint_keeps_its_number(engine) 
         numbers = [d.number for d in session.exec(select(Document))]
     assert len(numbers) == len(set(numbers)) == 4
     assert all(NUMBER.match(n) for n in numbers)
+
+
+def test_two_offices_whose_marks_agree_each_number_their_own(engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    ctx = world(engine)
+    monkeypatch.setitem(get_documents().marks, "GS-LZ", "城")  # as the county 城关区办's default
+    city, county = (Actor("市分流员", "dispatcher", org_id(ctx, "GS-LZ")),
+                    Actor("区分流员", "dispatcher", org_id(ctx, "GS-LZ-CG")))
+    numbers = []
+    for actor, office, unit in ((city, "GS-LZ", "GS-LZ-ZJJ"), (county, "GS-LZ-CG", "GS-LZ-CG-SWJ")):
+        number = registered(ctx, office_code=office, title=f"{office}的一件")
+        from duban.services import CaseService
+
+        CaseService(ctx).act(number, "transfer", actor=actor, form={"unit": unit})
+        numbers.append(issue_document(ctx, number, "transfer_form", actor=actor).number)
+    assert numbers == ["城督交〔2023〕1号", "城督交〔2023〕1号"]
 
 
 def test_issuing_is_an_audit_event_that_covers_the_document_and_the_chain_holds(engine) -> None:  # type: ignore[no-untyped-def]

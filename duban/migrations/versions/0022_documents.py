@@ -39,7 +39,6 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['to_org_id'], ['orgs.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('case_id', 'kind', 'to_org_id'),
-    sa.UniqueConstraint('number'),
     sa.UniqueConstraint('office_id', 'mark', 'year', 'seq')
     )
     with op.batch_alter_table('documents', schema=None) as batch_op:
