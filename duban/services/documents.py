@@ -109,9 +109,11 @@ def issue_document(ctx: ServiceContext, ref: int | str, kind: str, *, actor: Act
         assert seen_case.id is not None
         case = service.load_in(session, seen_case.id, for_write=True)
         if case.unit_id is None or case.disposition not in spec.dispositions:
+            # The reason is read by people (labels.errors action_not_allowed puts it in Chinese).
+            ways = "、".join(ctx.labels.of("dispositions", d) for d in spec.dispositions)
             raise ActionNotAllowed(case_number=case.number, action=ACTION, state=case.state, allowed=[],
-                                   reason=f"a {kind} needs a case handed to a unit as one of "
-                                          f"{', '.join(spec.dispositions)}")
+                                   reason=config.status["not_applicable"].format(label=spec.label,
+                                                                                 dispositions=ways))
         connection = session.connection()
         found: int | None = connection.execute(select(_DOCS.c.id).where(
             col(Document.case_id) == case.id, col(Document.kind) == kind,

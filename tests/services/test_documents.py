@@ -162,8 +162,9 @@ def test_documents_are_refused_where_they_do_not_apply(engine) -> None:  # type:
     with pytest.raises(ActionNotAllowed):  # no unit to send it to yet
         issue_document(ctx, waiting, "transfer_form", actor=DISPATCHER)
     number = transferred(ctx)
-    with pytest.raises(ActionNotAllowed):  # a 督办函 is for a supervised case
+    with pytest.raises(ActionNotAllowed) as refused:  # a 督办函 is for a supervised case
         issue_document(ctx, number, "supervision_letter", actor=DISPATCHER)
+    assert refused.value.reason == "督办函须在案件以督办、重点督办、提级直办方式交承办单位后印发"
     with pytest.raises(PermissionDenied):
         issue_document(ctx, number, "transfer_form", actor=CLERK)
     with pytest.raises(InvalidActionInput):
