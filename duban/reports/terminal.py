@@ -6,7 +6,7 @@ render them to a string).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from rich.console import Group, RenderableType
 from rich.padding import Padding
@@ -34,128 +34,178 @@ def _table(*headers: str, title: str | None = None) -> Table:
 
 
 def render_report(report: Report) -> RenderableType:
-    return Group(*_report_parts(report))
+    return Group(*(part for section in SECTIONS for part in section(report)))
 
 
-def _report_parts(report: Report) -> Iterator[RenderableType]:
-    labels, r = report.labels, report.labels.report
-    f = report.figures
-    none = r["none"]
+def _heading(report: Report) -> Iterator[RenderableType]:
+    labels = report.labels
     yield Rule(Text(report_title(report), style="bold red"))
     yield Text(f"{period_label(report.period, labels)} · {report.office_name}", justify="center")
-    yield Text(r["section_summary"], style="bold")
+    yield Text(labels.report["section_summary"], style="bold")
     yield Padding(Text(report.narrative), (0, 2, 1, 2))
 
-    table = _table(r["col_level"], *(labels.channels[c] for c in labels.channels), r["col_total"],
-                   title=r["section_received"])
+
+def _received(report: Report) -> Iterator[RenderableType]:
+    labels, words = report.labels, report.labels.report
+    channels = list(labels.channels)
+    table = _table(words["col_level"], *(labels.channels[c] for c in channels), words["col_total"],
+                   title=words["section_received"])
     for level in LEVELS:
-        cells = [report.received_grid.get((level, c)) for c in labels.channels]
+        cells = [report.received_grid.get((level, c)) for c in channels]
         table.add_row(labels.of("levels", level), *(str(c.value if c else 0) for c in cells),
                       str(report.by_level[level]["received"].value))
-    table.add_row(r["col_total"], *(str(report.by_channel[c].value if c in report.by_channel else 0)
-                                    for c in labels.channels), str(f["received"].value), style="bold")
+    by_channel = report.by_channel
+    table.add_row(words["col_total"], *(str(by_channel[c].value if c in by_channel else 0) for c in channels),
+                  str(report.figures["received"].value), style="bold")
     yield table
 
-    table = _table(labels.ledger["disposition"], *(labels.of("levels", lv) for lv in LEVELS),
-                   r["col_total"], title=r["section_dispositions"])
-    for d in DISPOSITIONS:
-        if d == "none" and not report.dispositions["all"][d].value:
+
+def _dispositions(report: Report) -> Iterator[RenderableType]:
+    labels, words = report.labels, report.labels.report
+    table = _table(labels.ledger["disposition"], *(labels.of("levels", level) for level in LEVELS),
+                   words["col_total"], title=words["section_dispositions"])
+    for disposition in DISPOSITIONS:
+        if disposition == "none" and not report.dispositions["all"][disposition].value:
             continue
-        table.add_row(labels.of("dispositions", d) if d != "none" else r["fig_undisposed"],
-                      *(str(report.dispositions[lv][d].value) for lv in LEVELS),
-                      str(report.dispositions["all"][d].value))
+        name = labels.of("dispositions", disposition) if disposition != "none" else words["fig_undisposed"]
+        table.add_row(name, *(str(report.dispositions[level][disposition].value) for level in LEVELS),
+                      str(report.dispositions["all"][disposition].value))
     yield table
 
-    table = _table(r["col_item"], *(labels.of("levels", lv) for lv in LEVELS), r["col_total"],
-                   title=r["section_handling"])
+
+def _handling(report: Report) -> Iterator[RenderableType]:
+    labels, words = report.labels, report.labels.report
+    table = _table(words["col_item"], *(labels.of("levels", level) for level in LEVELS), words["col_total"],
+                   title=words["section_handling"])
     for key in ("closed", "on_time", "cohort_closed", "overdue"):
-        table.add_row(r[f"fig_{key}"], *(str(report.by_level[lv][key].value) for lv in LEVELS),
-                      str(f[key].value))
+        table.add_row(words[f"fig_{key}"], *(str(report.by_level[level][key].value) for level in LEVELS),
+                      str(report.figures[key].value))
     yield table
-    table = _table(r["col_item"], r["col_count"])
-    table.add_row(r["fig_rehandled_closed"], f"{f['rehandled_closed'].value} {r['unit_jian']}")
+
+
+def _events(report: Report) -> Iterator[RenderableType]:
+    words = report.labels.report
+    table = _table(words["col_item"], words["col_count"])
+    table.add_row(words["fig_rehandled_closed"],
+                  f"{report.figures['rehandled_closed'].value} {words['unit_jian']}")
     for key in ("returns", "callback_returns", "reopened", "extension_requests",
                 "extensions_approved", "extensions_rejected", "objections", "declined", "reinstated"):
-        table.add_row(r[f"fig_{key}"], f"{report.events[key].value} {r['unit_jianci']}")
+        table.add_row(words[f"fig_{key}"], f"{report.events[key].value} {words['unit_jianci']}")
     yield table
 
-    table = _table(r["col_item"], r["col_count"], title=r["section_callbacks"])
+
+def _callbacks(report: Report) -> Iterator[RenderableType]:
+    labels, words = report.labels, report.labels.report
+    times = words["unit_jianci"]
+    table = _table(words["col_item"], words["col_count"], title=words["section_callbacks"])
     for method, figure in report.callback_methods.items():
-        table.add_row(f"{r['col_method']}：{labels.callback_methods.get(method) or r['method_unrecorded']}",
-                      f"{figure.value} {r['unit_jianci']}")
+        name = labels.callback_methods.get(method) or words["method_unrecorded"]
+        table.add_row(f"{words['col_method']}：{name}", f"{figure.value} {times}")
     for result, figure in report.callback_results.items():
-        table.add_row(f"{r['col_result']}：{labels.of('callback_results', result)}",
-                      f"{figure.value} {r['unit_jianci']}")
-    table.add_row(r["fig_closed_unreachable"],
-                  f"{report.events['closed_unreachable'].value} {r['unit_jianci']}")
-    table.add_row(r["fig_uncallable"], f"{f['uncallable'].value} {r['unit_jian']}")
+        table.add_row(f"{words['col_result']}：{labels.of('callback_results', result)}",
+                      f"{figure.value} {times}")
+    table.add_row(words["fig_closed_unreachable"], f"{report.events['closed_unreachable'].value} {times}")
+    table.add_row(words["fig_uncallable"], f"{report.figures['uncallable'].value} {words['unit_jian']}")
     yield table
 
-    table = _table(r["col_rate"], r["col_current"], r["col_numerator"], r["col_denominator"],
-                   title=r["section_rates"])
+
+def _rates(report: Report) -> Iterator[RenderableType]:
+    labels, words = report.labels, report.labels.report
+    table = _table(words["col_rate"], words["col_current"], words["col_numerator"], words["col_denominator"],
+                   title=words["section_rates"])
     for key, rate in report.rates.items():
-        table.add_row(rate_name(labels, key), percent(rate.value, none=none),
+        table.add_row(rate_name(labels, key), percent(rate.value, none=words["none"]),
                       str(rate.numerator.value), str(rate.denominator.value))
     yield table
     for key in report.rates:
         yield Padding(Text(f"{rate_name(labels, key)}：{definition(labels, key)}", style="dim"),
                       (0, 0, 0, 2))
 
-    table = _table(r["col_item"], r["col_count"], title=r["section_supervision"])
+
+def _supervision(report: Report) -> Iterator[RenderableType]:
+    labels, words = report.labels, report.labels.report
+    table = _table(words["col_item"], words["col_count"], title=words["section_supervision"])
     for action, figure in report.supervision.items():
         table.add_row(labels.supervision.get(action) or labels.of("actions", action), str(figure.value))
     for key in ("escalations", "step_ups", "refers"):
-        table.add_row(r[f"fig_{key}"], str(report.events[key].value))
+        table.add_row(words[f"fig_{key}"], str(report.events[key].value))
     yield table
 
-    if report.key_cases:
-        table = _table(r["col_number"], r["col_title"], labels.ledger["unit"], r["col_state"],
-                       r["col_progress"], title=r["section_key"])
-        table.columns[1].justify = table.columns[2].justify = table.columns[3].justify = "left"
-        for k in report.key_cases:
-            table.add_row(k.number, k.title[:30], k.unit, labels.of("states", k.state),
-                          str(k.progress_reports))
-        yield table
 
-    if report.complained:
-        table = _table(r["col_rank"], r["col_unit"], r["col_count"], title=r["section_complained"])
-        table.columns[1].justify = "left"
-        for i, (name, figure) in enumerate(report.complained, start=1):
-            table.add_row(str(i), name, str(figure.value))
-        yield table
-
-    if report.ranking:
-        table = _table(r["col_rank"], r["col_unit"], r["col_dispatched"], rate_name(labels, "response"),
-                       rate_name(labels, "resolution"), rate_name(labels, "satisfaction"),
-                       rate_name(labels, "on_time"), r["col_overdue"], r["col_score"],
-                       title=r["section_ranking"])
-        table.columns[1].justify = "left"
-        lines = report.ranking
-        keep = report.top_units
-        shown = lines if len(lines) <= 2 * keep else [*lines[:keep], None, *lines[-keep:]]
-        for u in shown:
-            if u is None:
-                table.add_row("…", "", "", "", "", "", "", "", "")
-                continue
-            table.add_row(str(u.rank or none), u.name, str(u.figures["dispatched"].value),
-                          *(percent(u.rates[k].value, none=none)
-                            for k in ("response", "resolution", "satisfaction", "on_time")),
-                          str(u.figures["overdue"].value),
-                          f"{u.score * 100:.1f}" if u.score is not None else none)
-        yield table
-
-    table = _table(r["col_item"], r["col_current"], r["col_previous"], r["col_mom"], r["col_last_year"],
-                   r["col_yoy"], title=r["section_comparison"])
-    for c in report.comparison:
-        def shown_value(v: float | None, is_rate: bool = c.is_rate) -> str:
-            return none if v is None else (percent(v) if is_rate else str(int(v)))
-
-        table.add_row(rate_name(labels, c.key) if c.is_rate else r[f"fig_{c.key}"],
-                      shown_value(c.current), shown_value(c.previous),
-                      change_text(c.mom, c.is_rate, labels), shown_value(c.last_year),
-                      change_text(c.yoy, c.is_rate, labels))
+def _key_cases(report: Report) -> Iterator[RenderableType]:
+    if not report.key_cases:
+        return
+    labels, words = report.labels, report.labels.report
+    table = _table(words["col_number"], words["col_title"], labels.ledger["unit"], words["col_state"],
+                   words["col_progress"], title=words["section_key"])
+    table.columns[1].justify = table.columns[2].justify = table.columns[3].justify = "left"
+    for case in report.key_cases:
+        table.add_row(case.number, case.title[:30], case.unit, labels.of("states", case.state),
+                      str(case.progress_reports))
     yield table
-    yield render_board_table(report.warnings, limit=10, title=r["section_warnings"])
+
+
+def _complained(report: Report) -> Iterator[RenderableType]:
+    if not report.complained:
+        return
+    words = report.labels.report
+    table = _table(words["col_rank"], words["col_unit"], words["col_count"],
+                   title=words["section_complained"])
+    table.columns[1].justify = "left"
+    for rank, (name, figure) in enumerate(report.complained, start=1):
+        table.add_row(str(rank), name, str(figure.value))
+    yield table
+
+
+RANKED_RATES = ("response", "resolution", "satisfaction", "on_time")
+
+
+def _ranking(report: Report) -> Iterator[RenderableType]:
+    if not report.ranking:
+        return
+    labels, words = report.labels, report.labels.report
+    none = words["none"]
+    table = _table(words["col_rank"], words["col_unit"], words["col_dispatched"],
+                   *(rate_name(labels, key) for key in RANKED_RATES), words["col_overdue"],
+                   words["col_score"], title=words["section_ranking"])
+    table.columns[1].justify = "left"
+    lines, keep = report.ranking, report.top_units
+    # The top and the bottom of a long ranking, with an ellipsis row between them.
+    shown = lines if len(lines) <= 2 * keep else [*lines[:keep], None, *lines[-keep:]]
+    for unit in shown:
+        if unit is None:
+            table.add_row("…", *([""] * 8))
+            continue
+        table.add_row(str(unit.rank or none), unit.name, str(unit.figures["dispatched"].value),
+                      *(percent(unit.rates[key].value, none=none) for key in RANKED_RATES),
+                      str(unit.figures["overdue"].value),
+                      f"{unit.score * 100:.1f}" if unit.score is not None else none)
+    yield table
+
+
+def _comparison(report: Report) -> Iterator[RenderableType]:
+    labels, words = report.labels, report.labels.report
+    none = words["none"]
+    table = _table(words["col_item"], words["col_current"], words["col_previous"], words["col_mom"],
+                   words["col_last_year"], words["col_yoy"], title=words["section_comparison"])
+    for line in report.comparison:
+        def shown(value: float | None, is_rate: bool = line.is_rate) -> str:
+            return none if value is None else (percent(value) if is_rate else str(int(value)))
+
+        table.add_row(rate_name(labels, line.key) if line.is_rate else words[f"fig_{line.key}"],
+                      shown(line.current), shown(line.previous), change_text(line.mom, line.is_rate, labels),
+                      shown(line.last_year), change_text(line.yoy, line.is_rate, labels))
+    yield table
+
+
+def _warnings(report: Report) -> Iterator[RenderableType]:
+    yield render_board_table(report.warnings, limit=10, title=report.labels.report["section_warnings"])
+
+
+# The report's sections in the order a reader meets them.
+SECTIONS: tuple[Callable[[Report], Iterator[RenderableType]], ...] = (
+    _heading, _received, _dispositions, _handling, _events, _callbacks, _rates, _supervision,
+    _key_cases, _complained, _ranking, _comparison, _warnings)
 
 
 def render_board_table(board: Board, *, limit: int | None = None, title: str | None = None) -> Table:
