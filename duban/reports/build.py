@@ -6,10 +6,12 @@ read transaction is a snapshot already), so its figures add up even while cases 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -78,97 +80,141 @@ def build_report(ctx: ServiceContext, period: Period | str, office_code: str | N
                  now: dt.datetime | None = None) -> Report:
     """The report of `office_code` (default: the top office) for `period`, from the database."""
     period = parse_period(period) if isinstance(period, str) else period
-    office_code = office_code or root_office(ctx)
     now = now or ctx.now()
+    rows = _read(ctx, period, office_code or root_office(ctx), now)
+    report = _assemble(ctx, rows, now)
+    # The narrative reads the assembled figures, so it is written last.
+    return dataclasses.replace(report, narrative=narrative(report))
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """What a report's queries returned, all read in one snapshot."""
+
+    period: Period
+    scope: F.Scope
+    on: dt.date
+    cohort: list[F.CohortRow]
+    flow: list[F.FlowRow]
+    overdue: dict[tuple[str, int | None], int]
+    events: dict[tuple[str, int | None], int]
+    callbacks: dict[int | None, tuple[int, int]]
+    callback_methods: dict[str, int]
+    callback_results: dict[str, int]
+    callback_counts: dict[str, int]
+    complained: list[tuple[str, int]]
+    key_rows: list[F.KeyCaseRow]
+    weeks: list[Period]
+    trend: list[tuple[int, int]]
+    board: Board
+    commission: str
+    referral_counts: dict[str, int]
+    outcome_counts: dict[str, int]
+    decline_counts: dict[str, int]
+    review_counts: dict[str, tuple[str, dict[str, str], int]]
+    comparisons: dict[str, dict[str, float | None]]
+
+
+def _read(ctx: ServiceContext, period: Period, office_code: str, now: dt.datetime) -> _Rows:
     on = F.at_date(period, now)
-    policy = ctx.policy.reports
-    supervision_actions = list(policy.supervision_actions)
+    policy = ctx.policy
+    satisfied = policy.callbacks.satisfied_results
+    event_actions = [a for actions in F.EVENT_FIGURES.values() for a in actions]
     with snapshot(ctx.engine) as conn:
         scope = F.scope_of(conn, office_code)
-        b = _Builder(period, scope)
-        cohort = F.cohort(conn, period, scope)
-        flow = F.flow(conn, period, scope)
-        overdue = F.overdue(conn, period, scope, on)
-        event_actions = [a for actions in F.EVENT_FIGURES.values() for a in actions]
-        events = F.events(conn, period, scope, [*event_actions, *supervision_actions])
-        satisfied = ctx.policy.callbacks.satisfied_results
-        callbacks = F.callbacks(conn, period, scope, satisfied)
-        methods, results = F.callback_breakdown(conn, period, scope)
-        callback_counts = {name: F.count_figure(conn, figure=name, period=period, scope=scope, on=on)
-                           for name in CALLBACK_FIGURES}
-        complained = F.complained(conn, period, scope, policy.top_units)
-        key_rows = F.key_case_rows(conn, period, scope)
-        first = F.first_received(conn, scope) if period.cumulative else None
-        weeks = period.weeks(first_case=first)
-        trend = F.weekly(conn, weeks, scope, until=period.end)
-        at = min(period.moment(), now)
-        board = Board(scope.office_code, scope.office_name, at,
-                      warning_lines(ctx, conn, scope, at), [], ctx.labels)
-        commission = _commission(conn, scope)
-        referral_counts = {name: F.count_figure(conn, figure=figure, period=period, scope=scope, on=on)
-                           for name, figure in REFERRAL_FIGURES.items()}
-        outcome_counts = {o: F.count_figure(conn, figure="referral_concluded", period=period, scope=scope,
-                                            on=on, where={"outcome": o})
-                          for o in ctx.policy.referral.outcomes}
-        # 不予受理 in the period by reason (policy [intake.decline_reasons]), 件次.
-        decline_counts = {r: F.count_figure(conn, figure="declined", period=period, scope=scope, on=on,
-                                            where={"decline_reason": r})
-                          for r in ctx.policy.intake.decline_reasons}
-        review_counts = _review_counts(conn, ctx, period=period, scope=scope, on=on)
-        comparisons = {which: _headline(conn, p, scope, satisfied)
-                       for which, p in (("previous", period.previous()),
-                                        ("last_year", period.last_year())) if p is not None}
 
-    figures = b.headline(cohort, flow, overdue, callbacks)
+        def count(figure: str, **where: str) -> int:
+            return F.count_figure(conn, figure=figure, period=period, scope=scope, on=on, where=where or None)
+
+        key_rows = F.key_case_rows(conn, period, scope)
+        weeks = period.weeks(first_case=F.first_received(conn, scope) if period.cumulative else None)
+        at = min(period.moment(), now)
+        methods, results = F.callback_breakdown(conn, period, scope)
+        return _Rows(
+            period=period, scope=scope, on=on,
+            cohort=F.cohort(conn, period, scope), flow=F.flow(conn, period, scope),
+            overdue=F.overdue(conn, period, scope, on),
+            events=F.events(conn, period, scope, [*event_actions, *policy.reports.supervision_actions]),
+            callbacks=F.callbacks(conn, period, scope, satisfied),
+            callback_methods=methods, callback_results=results,
+            callback_counts={name: count(name) for name in CALLBACK_FIGURES},
+            complained=F.complained(conn, period, scope, policy.reports.top_units),
+            key_rows=key_rows, weeks=weeks, trend=F.weekly(conn, weeks, scope, until=period.end),
+            board=Board(scope.office_code, scope.office_name, at, warning_lines(ctx, conn, scope, at), [],
+                        ctx.labels),
+            commission=_commission(conn, scope),
+            referral_counts={name: count(figure) for name, figure in REFERRAL_FIGURES.items()},
+            outcome_counts={o: count("referral_concluded", outcome=o) for o in policy.referral.outcomes},
+            # 不予受理 in the period by reason (policy [intake.decline_reasons]), 件次.
+            decline_counts={r: count("declined", decline_reason=r) for r in policy.intake.decline_reasons},
+            review_counts=_review_counts(conn, ctx, period=period, scope=scope, on=on),
+            comparisons={which: _headline(conn, p, scope, satisfied)
+                         for which, p in (("previous", period.previous()),
+                                          ("last_year", period.last_year())) if p is not None},
+        )
+
+
+def _assemble(ctx: ServiceContext, rows: _Rows, now: dt.datetime) -> Report:
+    period, scope = rows.period, rows.scope
+    b = _Builder(period, scope)
+    supervision_actions = list(ctx.policy.reports.supervision_actions)
+    events = rows.events
+    figures = b.headline(rows.cohort, rows.flow, rows.overdue, rows.callbacks)
     figures.update({name: b.fig(name, n, "jian" if name == "uncallable" else "jianci")
-                    for name, n in callback_counts.items()})
-    figures["key"] = b.fig("key", len(key_rows))
-    figures["key_progress"] = b.fig("key_progress", sum(1 for r in key_rows if r.progress_reports))
+                    for name, n in rows.callback_counts.items()})
+    figures["key"] = b.fig("key", len(rows.key_rows))
+    figures["key_progress"] = b.fig("key_progress", sum(1 for r in rows.key_rows if r.progress_reports))
     supervision = {a: b.fig("supervision", sum(n for (act, _), n in events.items() if act == a),
                             "jianci", action=a) for a in supervision_actions}
     figures["supervision"] = b.fig("supervision", sum(f.value for f in supervision.values()), "jianci")
     event_figs = {name: b.fig(name, sum(n for (act, _), n in events.items() if act in actions), "jianci")
                   for name, actions in F.EVENT_FIGURES.items()}
-    rates = {r.key: Rate(r.key, figures[r.numerator], figures[r.denominator]) for r in RATES}
     current = _values(figures)
-    comparison = [Change(key, current[key], comparisons.get("previous", {}).get(key),
-                         comparisons.get("last_year", {}).get(key), key in {r.key for r in RATES})
+    comparison = [Change(key, current[key], rows.comparisons.get("previous", {}).get(key),
+                         rows.comparisons.get("last_year", {}).get(key), key in {r.key for r in RATES})
                   for key in COMPARED]
-    report = Report(
+    return Report(
         office_code=scope.office_code, office_name=scope.office_name, office_level=scope.level,
-        period=period, generated_at=now, judged_on=on, figures=figures,
-        received_grid=b.grid(cohort), by_channel=b.by_channel(cohort),
-        by_level=b.by_level(cohort, flow, overdue), dispositions=b.dispositions(cohort),
-        events=event_figs, supervision=supervision, rates=rates,
+        period=period, generated_at=now, judged_on=rows.on, figures=figures,
+        received_grid=b.grid(rows.cohort), by_channel=b.by_channel(rows.cohort),
+        by_level=b.by_level(rows.cohort, rows.flow, rows.overdue), dispositions=b.dispositions(rows.cohort),
+        events=event_figs, supervision=supervision,
+        rates={r.key: Rate(r.key, figures[r.numerator], figures[r.denominator]) for r in RATES},
         key_cases=[KeyCase(r.number, r.title, r.state, scope.names.get(r.unit_id or -1, ""),
                            r.received_at, r.closed_at, r.progress_reports, r.last_progress_at)
-                   for r in key_rows],
-        complained=[(name, b.fig("complained", n, subject=name)) for name, n in complained],
-        ranking=b.ranking(cohort, flow, overdue, callbacks, events, ctx),
+                   for r in rows.key_rows],
+        complained=[(name, b.fig("complained", n, subject=name)) for name, n in rows.complained],
+        ranking=b.ranking(rows.cohort, rows.flow, rows.overdue, rows.callbacks, events, ctx),
         comparison=comparison,
         previous_key=p.key if (p := period.previous()) else None,
         last_year_key=p.key if (p := period.last_year()) else None,
-        trend=[WeekPoint(w, r, c) for w, (r, c) in zip(weeks, trend, strict=True)],
-        warnings=board, narrative="", labels=ctx.labels, commission_name=commission,
-        top_units=policy.top_units,
-        referrals={name: b.fig(REFERRAL_FIGURES[name], n) for name, n in referral_counts.items()},
-        referral_outcomes={o: b.fig("referral_concluded", n, outcome=o) for o, n in outcome_counts.items()},
-        declines={r: b.fig("declined", n, "jianci", decline_reason=r) for r, n in decline_counts.items()},
+        trend=[WeekPoint(w, r, c) for w, (r, c) in zip(rows.weeks, rows.trend, strict=True)],
+        warnings=rows.board, narrative="", labels=ctx.labels, commission_name=rows.commission,
+        top_units=ctx.policy.reports.top_units,
+        referrals={name: b.fig(REFERRAL_FIGURES[name], n) for name, n in rows.referral_counts.items()},
+        referral_outcomes={o: b.fig("referral_concluded", n, outcome=o)
+                           for o, n in rows.outcome_counts.items()},
+        declines={r: b.fig("declined", n, "jianci", decline_reason=r)
+                  for r, n in rows.decline_counts.items()},
         callback_methods={m: b.fig("callback_attempts", n, "jianci", method=m)
-                          for m, n in sorted(methods.items())},
-        callback_results={r: b.fig("callback_attempts", results.get(r, 0), "jianci", result=r)
+                          for m, n in sorted(rows.callback_methods.items())},
+        callback_results={r: b.fig("callback_attempts", rows.callback_results.get(r, 0), "jianci", result=r)
                           for r in (*CALLBACK_SCALE, UNREACHABLE)},
-        reviews={key: b.fig(figure, n, **where) for key, (figure, where, n) in review_counts.items()},
+        reviews={key: b.fig(figure, n, **where) for key, (figure, where, n) in rows.review_counts.items()},
+        ledger=_ledger_reader(ctx, period, scope, rows.on),
     )
-    report.narrative = narrative(report)
 
+
+def _ledger_reader(ctx: ServiceContext, period: Period, scope: F.Scope, on: dt.date
+                   ) -> Callable[[], Iterator[LedgerRow]]:
+    """The 台账's rows, read in a snapshot of their own when a renderer asks for them."""
     def ledger() -> Iterator[LedgerRow]:
         with snapshot(ctx.engine) as conn:
             yield from ledger_rows(conn, period=period, scope=scope, on=on,
-                                   supervision=supervision_actions, satisfied=satisfied)
+                                   supervision=ctx.policy.reports.supervision_actions,
+                                   satisfied=ctx.policy.callbacks.satisfied_results)
 
-    report.ledger = ledger
-    return report
+    return ledger
 
 
 def cases_behind(ctx: ServiceContext, trace: Trace, *, now: dt.datetime | None = None
