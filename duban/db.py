@@ -193,6 +193,10 @@ def get_engine(url: str | None = None) -> Engine:
 
 
 def create_all(engine: Engine) -> None:
+    """A new database's schema from the models, recorded at the migrations' head (quicker than
+    running every migration; tests, benches and simulations make many)."""
     import duban.models  # noqa: F401  (registers every table)
+    from duban.schema import stamp_head
 
     SQLModel.metadata.create_all(engine)
+    stamp_head(engine)

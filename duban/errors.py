@@ -315,6 +315,19 @@ class ProtectedFile(DubanError, PermissionError):
                          f"choose another file name (该文件是数据库文件，不能覆盖，请换一个文件名)")
 
 
+class SchemaNotCurrent(DubanError):
+    """The database's schema is not the one this release reads: migrating is an operator's step."""
+
+    code = "schema_not_current"
+
+    def __init__(self, *, current: str | None, head: str) -> None:
+        self.current = current
+        self.head = head
+        at = f"at migration {current}" if current else "empty (no schema)"
+        super().__init__(f"the database is {at}; this release needs migration {head}: run `duban db upgrade` "
+                         f"(数据库结构不是当前版本：请先运行 duban db upgrade)")
+
+
 class ConfigError(DubanError, ValueError):
     code = "config_error"
 

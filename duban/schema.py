@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 
 from alembic import command
 from alembic.config import Config
@@ -11,6 +12,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
+
+from duban.errors import SchemaNotCurrent
 
 # Tables others own in our database (APScheduler's job store) are not part of our schema.
 FOREIGN_TABLES = {"apscheduler_jobs"}
@@ -25,6 +28,35 @@ def alembic_config() -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", "duban:migrations")
     return cfg
+
+
+@cache
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def head_revision() -> str:
+    head = _scripts().get_current_head()
+    assert head is not None
+    return head
+
+
+def require_current(engine: Engine) -> None:
+    """Refuse a database not at the migrations' head, rather than migrate it as a side effect.
+
+    Migrating is an explicit step (`duban db upgrade`, `duban serve` and `duban demo` on start): a
+    command that only reads or acts must not change a production schema under its operator.
+    """
+    current = current_revision(engine)
+    if current != head_revision():
+        raise SchemaNotCurrent(current=current, head=head_revision())
+
+
+def stamp_head(engine: Engine) -> None:
+    """Record a schema made from the models (create_all) as at the head: the two are equal
+    (tests/test_migrations.py compares them)."""
+    with engine.begin() as conn:
+        MigrationContext.configure(conn).stamp(_scripts(), "head")
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -77,8 +109,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             command.stamp(cfg, "head")
             return
         command.upgrade(cfg, revision)
-    if before in BEFORE_TWINS and current_revision(engine) == ScriptDirectory.from_config(
-            cfg).get_current_head():
+    if before in BEFORE_TWINS and current_revision(engine) == head_revision():
         from duban.services.reredact import redact_all
 
         redact_all(engine)

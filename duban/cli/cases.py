@@ -44,6 +44,7 @@ def create(
     as_: str = typer.Option("clerk", "--as", help=AS_HELP),
 ) -> None:
     """Register a complaint (a repeat of an open case is linked to it instead)."""
+    received_at = received_time(received) if received else None  # a usage error before the database
     ctx = context()
     with reported_errors():
         data = CaseCreate(
@@ -52,7 +53,7 @@ def create(
             complainant_email=email,
             complainant_real_name=real_name, complainant_consent=consent, subject_name=subject,
             subject_org_code=subject_org, repeat_of=repeat_of,
-            received_at=received_time(received) if received else None,
+            received_at=received_at,
         )
         result = CaseService(ctx).register(data, actor=actor_from(ctx, as_))
     case = result.case

@@ -22,7 +22,21 @@ AS_HELP = "act as ROLE or ROLE:ORG_CODE (clerk, dispatcher, unit, supervisor, le
 
 
 def context() -> ServiceContext:
-    return ServiceContext.from_settings()
+    """The configured database's context; a database not yet migrated is a one-line error."""
+    with reported_errors():
+        return ServiceContext.from_settings()
+
+
+def migrated_context() -> ServiceContext:
+    """`context()` after bringing the schema to the migrations' head: the commands that set a
+    database up (`serve`, `demo`) migrate on start, as `duban db upgrade` does."""
+    from duban.config.settings import get_settings
+    from duban.db import get_engine
+    from duban.schema import upgrade
+
+    settings = get_settings()
+    upgrade(get_engine(settings.resolved_database_url))
+    return context()
 
 
 def actor_from(ctx: ServiceContext, spec: str, user: str | None = None) -> Actor:

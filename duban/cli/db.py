@@ -7,6 +7,7 @@ import typer
 from duban.cli.common import console
 from duban.config.settings import get_settings
 from duban.db import get_engine
+from duban.files import private_dir
 from duban.schema import current_revision, upgrade
 
 app = typer.Typer(no_args_is_help=True, help="Database schema (migrations).")
@@ -16,6 +17,7 @@ app = typer.Typer(no_args_is_help=True, help="Database schema (migrations).")
 def upgrade_cmd(revision: str = typer.Argument("head")) -> None:
     """Apply the migrations up to REVISION (default: the newest)."""
     settings = get_settings()
+    private_dir(settings.data_dir, tighten=True)  # the database it makes is the owner's only
     engine = get_engine(settings.resolved_database_url)
     before = current_revision(engine)
     upgrade(engine, revision)

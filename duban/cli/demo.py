@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from duban.cli.common import console, context
+from duban.cli.common import console, migrated_context
 
 
 def demo(
@@ -15,7 +15,7 @@ def demo(
     from duban.demo.build import build_demo
     from duban.demo.status import status_paragraph
 
-    ctx = context()
+    ctx = migrated_context()
     summary = build_demo(ctx, seed=seed, fresh=fresh, progress=console)
     console.print(summary)
     console.print(status_paragraph(ctx), soft_wrap=True)

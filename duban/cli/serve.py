@@ -12,13 +12,17 @@ import signal
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 from sqlmodel import Session, func, select
 
-from duban.cli.common import console, context
+from duban.cli.common import console, context, migrated_context
+
+if TYPE_CHECKING:
+    from duban.config.settings import Settings
+    from duban.services.context import ServiceContext
 
 # Tells the worker processes to run on the demo clock, as `serve` does in one process.
 WORKER_CLOCK = "DUBAN_SERVE_CLOCK"
@@ -132,28 +136,40 @@ def serve(
                                 help="worker processes (one per core); the scheduler runs once, beside them"),
 ) -> None:
     """Serve the web pages, the JSON API (/docs) and the deadline scheduler."""
-    import uvicorn
-
-    from duban.app import create_app
     from duban.config.settings import get_settings
-    from duban.demo.accounts import ensure_demo_accounts
 
     settings = get_settings()
-    ctx = context()
+    ctx = migrated_context()
     if demo and not real_clock:
-        from duban.clock import shanghai
-        from duban.demo.clock import demo_clock
-
-        # The demo's cases live in 2023: served on today's clock, every one would be three years
-        # overdue and the escalation ladder would fire on all of them at the first sweep.
-        ctx.clock = demo_clock(settings.data_dir)
-        console.print(f"演示时钟 demo clock: {shanghai(ctx.now()):%Y-%m-%d %H:%M} (Asia/Shanghai), "
-                      "running; --real-clock for today's date")
+        _use_demo_clock(ctx, settings)
     if demo and _empty(ctx):
         from duban.demo.build import build_demo
 
         console.print("首次启动：生成演示数据 building the demo cases (about a minute)…")
         console.print(build_demo(ctx, seed=seed, fresh=False, progress=console))
+    _welcome(ctx, settings, host=host, port=port, demo=demo)
+    if workers == 1:
+        _serve_one(ctx, settings, host=host, port=port, scheduler=scheduler)
+    else:
+        _serve_many(ctx, settings, host=host, port=port, scheduler=scheduler, workers=workers,
+                    demo_clock=demo and not real_clock)
+
+
+def _use_demo_clock(ctx: ServiceContext, settings: Settings) -> None:
+    """The demo's cases live in 2023: served on today's clock, every one would be three years
+    overdue and the escalation ladder would fire on all of them at the first sweep."""
+    from duban.clock import shanghai
+    from duban.demo.clock import demo_clock
+
+    ctx.clock = demo_clock(settings.data_dir)
+    console.print(f"演示时钟 demo clock: {shanghai(ctx.now()):%Y-%m-%d %H:%M} (Asia/Shanghai), "
+                  "running; --real-clock for today's date")
+
+
+def _welcome(ctx: ServiceContext, settings: Settings, *, host: str, port: int, demo: bool) -> None:
+    """Where to open the service, and with demo data the accounts to sign in with."""
+    from duban.demo.accounts import ensure_demo_accounts
+
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     console.print(f"数据库 database: {settings.resolved_database_url}")
     if demo:
@@ -163,14 +179,24 @@ def serve(
                           f"{account.org_name} ({account.org_code})")
         console.print(table)
     console.print(f"打开 open {url}/  ·  API {url}/docs  ·  OpenAPI {url}/openapi.json")
-    if workers == 1:
-        with stopped_by_signal_is_a_clean_exit():
-            uvicorn.run(create_app(ctx, settings=settings, scheduler=scheduler), host=host, port=port,
-                        log_level="info", proxy_headers=False)
-        return
+
+
+def _serve_one(ctx: ServiceContext, settings: Settings, *, host: str, port: int, scheduler: bool) -> None:
+    import uvicorn
+
+    from duban.app import create_app
+
+    with stopped_by_signal_is_a_clean_exit():
+        uvicorn.run(create_app(ctx, settings=settings, scheduler=scheduler), host=host, port=port,
+                    log_level="info", proxy_headers=False)
+
+
+def _serve_many(ctx: ServiceContext, settings: Settings, *, host: str, port: int, scheduler: bool,
+                workers: int, demo_clock: bool) -> None:
+    """N uvicorn workers, and the scheduler once, here in the supervising process."""
     console.print(f"{workers} 个工作进程 worker processes"
                   f"{'; 调度器在主进程 scheduler in the supervising process' if scheduler else ''}")
-    if demo and not real_clock:
+    if demo_clock:
         os.environ[WORKER_CLOCK] = "demo"  # inherited by the worker processes
     handle = None
     if scheduler:

@@ -13,7 +13,7 @@ from duban.config.settings import Settings, get_settings
 from duban.db import get_engine
 from duban.files import private_dir
 from duban.notify.templates import Templates, load_templates
-from duban.schema import upgrade
+from duban.schema import require_current
 from duban.services.auditkeys import KeyRing, default_keyring
 from duban.services.directory import OrgDirectory, directory_for
 from duban.workcal import CalendarBook, WorkCalendar, load_calendar_book
@@ -47,15 +47,12 @@ class ServiceContext:
         self.orgs = directory_for(self.engine)
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings | None = None, *, clock: Clock | None = None, create: bool = True
-    ) -> ServiceContext:
+    def from_settings(cls, settings: Settings | None = None, *, clock: Clock | None = None) -> ServiceContext:
+        """The context of the configured database, which must be migrated already (SchemaNotCurrent)."""
         settings = settings or get_settings()
         private_dir(settings.data_dir, tighten=True)  # database, keys, backups: the owner's only
         engine = get_engine(settings.resolved_database_url)
-        if create:
-            # The schema at the migrations' head, so that a later release can migrate it.
-            upgrade(engine)
+        require_current(engine)
         return cls(
             engine=engine,
             clock=clock or SystemClock(),

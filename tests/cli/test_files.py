@@ -83,8 +83,11 @@ def test_an_existing_data_folder_is_narrowed_to_its_owner(tmp_path: Path,
     get_settings.cache_clear()
     get_engine.cache_clear()
     try:
-        assert _invoke("user", "list").exit_code == 0
+        assert _invoke("db", "upgrade").exit_code == 0  # the first command: it makes the database
         assert _mode(folder) == 0o700 and _mode(folder / "duban.db") == 0o600
+        os.chmod(folder, 0o755)
+        assert _invoke("user", "list").exit_code == 0
+        assert _mode(folder) == 0o700
     finally:
         _engine().dispose()
         get_engine.cache_clear()

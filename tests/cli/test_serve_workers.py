@@ -18,6 +18,7 @@ import pytest
 
 import duban.scheduler
 from duban.cli.serve import WorkerListener, own_listener, tcp_listener, worker_app
+from duban.db import create_all, get_engine
 from tests.appworld import LiveServer
 from tests.cli.serving import free_port, wait_until_healthy
 
@@ -76,6 +77,7 @@ def test_a_worker_never_starts_the_scheduler(data_dir: Path, monkeypatch: pytest
         raise AssertionError("a worker started the scheduler")
 
     monkeypatch.setattr(duban.scheduler, "start_scheduler", refuse)
+    create_all(get_engine())  # `serve` migrates before it starts its workers
     with LiveServer(worker_app()) as url:  # runs the app's lifespan
         assert httpx.get(f"{url}/api/meta/health").json() == {"status": "ok"}
 

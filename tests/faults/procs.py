@@ -41,7 +41,7 @@ def clock(origin: str, ahead_days: float) -> OffsetClock:
 
 
 def context(args: argparse.Namespace) -> ServiceContext:
-    return ServiceContext.from_settings(clock=clock(args.origin, args.ahead_days), create=False)
+    return ServiceContext.from_settings(clock=clock(args.origin, args.ahead_days))
 
 
 def serve(args: argparse.Namespace) -> None:
