@@ -8,7 +8,7 @@ from alembic.script import ScriptDirectory
 
 from duban.cli import app
 from duban.db import create_all, get_engine
-from duban.schema import alembic_config
+from duban.schema import alembic_config, current_revision, upgrade
 from duban.services.orgs import install_orgs
 from tests.cli_runner import run, runner
 from tests.factories import ORGS
@@ -64,6 +64,20 @@ def test_db_upgrade_brings_a_fresh_database_to_the_newest_migration(data_dir: Pa
     assert f"(empty) → {head}" in out
     assert run("db", "current").strip() == head
     assert f"{head} → {head}" in run("db", "upgrade")
+
+
+def test_a_command_never_migrates_the_database_it_is_pointed_at(data_dir: Path) -> None:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    for before in (None, "0017"):
+        if before is not None:
+            upgrade(get_engine(), before)
+        refused = runner.invoke(app, ["user", "list"], env={"COLUMNS": "200"})
+        assert refused.exit_code == 1
+        assert "duban db upgrade" in refused.output and f"needs migration {head}" in refused.output
+        assert (f"at migration {before}" if before else "empty") in refused.output
+        assert current_revision(get_engine()) == before  # refused, and left as it was
+    assert f"0017 → {head}" in run("db", "upgrade")
+    assert runner.invoke(app, ["user", "list"]).exit_code == 0
 
 
 def test_case_list_and_show_read_as_the_actor_named_by_as(data_dir: Path) -> None:
