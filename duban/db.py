@@ -171,6 +171,28 @@ def claim(query: Select[Any], bind: Engine | Connection) -> Select[Any]:
     return query.with_for_update(skip_locked=True) if row_locks(bind) else query
 
 
+def writers_overlap(engine: Engine) -> bool:
+    """Whether writers on several connections make progress at once (PostgreSQL); on SQLite they
+    take turns, so splitting a write across threads only adds hand-offs."""
+    return engine.dialect.name != "sqlite"
+
+
+def reads_in_process(engine: Engine) -> bool:
+    """Whether a read runs on this process's CPU (SQLite: a file read under WAL, never waiting for
+    a writer) rather than waiting for a server (PostgreSQL), where waits overlap in threads."""
+    return engine.dialect.name == "sqlite"
+
+
+def insert_or_skip(table: Any, *, key: list[str]) -> dict[str, Any]:
+    """An INSERT that yields to a row with the same `key` (ON CONFLICT DO NOTHING), per dialect
+    name: the statement is compiled once per dialect, so callers pick theirs by name."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return {name: make(table).on_conflict_do_nothing(index_elements=key)
+            for name, make in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
+
+
 def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
     mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
     # Straight to the driver: BEGIN has no parameters or result, and it opens every transaction.
@@ -196,7 +218,7 @@ def create_all(engine: Engine) -> None:
     """A new database's schema from the models, recorded at the migrations' head (quicker than
     running every migration; tests, benches and simulations make many)."""
     import duban.models  # noqa: F401  (registers every table)
-    from duban.schema import stamp_head
+    from duban.migrations import stamp_head
 
     SQLModel.metadata.create_all(engine)
     stamp_head(engine)

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 
 from alembic import command
-from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 from duban.errors import SchemaNotCurrent
+from duban.migrations import alembic_config, head_revision
 
 # Tables others own in our database (APScheduler's job store) are not part of our schema.
 FOREIGN_TABLES = {"apscheduler_jobs"}
@@ -22,23 +20,6 @@ FOREIGN_TABLES = {"apscheduler_jobs"}
 def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
     """Alembic's filter: compare and migrate only Duban's own tables."""
     return not (type_ == "table" and name in FOREIGN_TABLES)
-
-
-def alembic_config() -> Config:
-    cfg = Config()
-    cfg.set_main_option("script_location", "duban:migrations")
-    return cfg
-
-
-@cache
-def _scripts() -> ScriptDirectory:
-    return ScriptDirectory.from_config(alembic_config())
-
-
-def head_revision() -> str:
-    head = _scripts().get_current_head()
-    assert head is not None
-    return head
 
 
 def require_current(engine: Engine) -> None:
@@ -50,13 +31,6 @@ def require_current(engine: Engine) -> None:
     current = current_revision(engine)
     if current != head_revision():
         raise SchemaNotCurrent(current=current, head=head_revision())
-
-
-def stamp_head(engine: Engine) -> None:
-    """Record a schema made from the models (create_all) as at the head: the two are equal
-    (tests/test_migrations.py compares them)."""
-    with engine.begin() as conn:
-        MigrationContext.configure(conn).stamp(_scripts(), "head")
 
 
 def current_revision(engine: Engine) -> str | None:
