@@ -20,6 +20,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from duban.db import reads_in_process
 from duban.errors import AuthenticationFailed
 from duban.models import User
 from duban.services.context import Actor, ServiceContext
@@ -109,7 +110,7 @@ async def on_the_loop(ctx: ServiceContext, call: Callable[[], T]) -> T:
     on the loop, an action cost the same CPU and served fewer requests. On PostgreSQL a read is
     mostly waiting for the server: in a thread, where waits overlap.
     """
-    if ctx.engine.dialect.name != "sqlite":
+    if not reads_in_process(ctx.engine):
         return await run_in_threadpool(call)
     return call()
 

@@ -14,14 +14,12 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import bindparam, or_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlmodel import Session, select
 
 from duban.clock import as_utc, local_date
-from duban.db import WriterLock, row_locks, serial_writer, writer_lock
+from duban.db import WriterLock, insert_or_skip, row_locks, serial_writer, writer_lock
 from duban.deadlines import apply_limit
 from duban.errors import (
     ActionNotAllowed,
@@ -88,10 +86,8 @@ _OPEN_BY_MATTER = Prepared(select(*WRITE_COLUMNS).where(_CASES.c.matter_key == b
                            .order_by(_CASES.c.id).limit(100))
 _SEQS = CaseNumberSeq.__table__  # type: ignore[attr-defined]
 _NUMBER_ROW = {
-    dialect: Prepared(make_insert(_SEQS).values(office_id=bindparam("office"),
-                                                year=bindparam("in_year"), last=0)
-                      .on_conflict_do_nothing(index_elements=["office_id", "year"]))
-    for dialect, make_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+    dialect: Prepared(insert.values(office_id=bindparam("office"), year=bindparam("in_year"), last=0))
+    for dialect, insert in insert_or_skip(_SEQS, key=["office_id", "year"]).items()
 }
 _NEXT_NUMBER = Prepared(update(_SEQS)
                         .where(_SEQS.c.office_id == bindparam("office"),

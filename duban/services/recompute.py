@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.types import NullType
 
 from duban.clock import local_date
-from duban.db import serial_writer, writer_lock
+from duban.db import serial_writer, writer_lock, writers_overlap
 from duban.deadlines import due_date
 from duban.errors import StaleCase
 from duban.models import AuditEvent, Case
@@ -224,7 +224,7 @@ def apply_moved(ctx: ServiceContext, moved: list[Moved]) -> int:
     def apply(chunk: list[Moved]) -> int:
         return _apply_chunk(engine, store, events, chunk)
 
-    if engine.dialect.name == "sqlite" or WRITERS < 2 or len(moved) <= CHUNK:
+    if not writers_overlap(engine) or WRITERS < 2 or len(moved) <= CHUNK:
         return sum(apply(chunk) for chunk in chunks)
     return _in_parallel(apply, chunks)
 
