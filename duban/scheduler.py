@@ -28,14 +28,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from duban.config.settings import Settings
 from duban.errors import ConfigError
-from duban.flows.common import flow_context, prefect_api_configured, settings_for, use_context
+from duban.flows.common import prefect_api_configured, run_parameters
 from duban.services.context import ServiceContext
 
 log = logging.getLogger(__name__)
 JOB_TABLE = "apscheduler_jobs"
 
 
-def _plain(name: str) -> Callable[[ServiceContext], Any]:
+def _plain(name: str) -> Callable[[ServiceContext, Settings], Any]:
     from duban.notify.deliver import SmtpConfig, deliver_pending
     from duban.notify.sms import SmsConfig
     from duban.reports.delivery import queue_monthly_reports
@@ -44,27 +44,27 @@ def _plain(name: str) -> Callable[[ServiceContext], Any]:
     from duban.services.monthly import run_monthly_cycle
     from duban.services.sweeps import run_deadline_sweep
 
-    def monthly(ctx: ServiceContext) -> dict[str, Any]:  # the two tasks of flows/monthly_cycle.py
+    def monthly(ctx: ServiceContext, _: Settings) -> dict[str, Any]:  # the tasks of flows/monthly_cycle.py
         return {**run_monthly_cycle(ctx).as_dict(), "reports": queue_monthly_reports(ctx).as_dict()}
 
-    jobs: dict[str, Callable[[ServiceContext], Any]] = {
-        "deadline-sweep": lambda ctx: (run_deadline_sweep(ctx), checkpoint_after(ctx.engine, "sweep"))[0],
-        "deliver-notifications": lambda ctx: deliver_pending(
-            ctx, SmtpConfig.from_settings(settings_for(None), ctx),
-            sms=SmsConfig.from_settings(settings_for(None), ctx.policy.notify)),
-        "sample-callbacks": sample_callbacks,
+    jobs: dict[str, Callable[[ServiceContext, Settings], Any]] = {
+        "deadline-sweep": lambda ctx, _: (run_deadline_sweep(ctx), checkpoint_after(ctx.engine, "sweep"))[0],
+        "deliver-notifications": lambda ctx, settings: deliver_pending(
+            ctx, SmtpConfig.from_settings(settings, ctx),
+            sms=SmsConfig.from_settings(settings, ctx.policy.notify)),
+        "sample-callbacks": lambda ctx, _: sample_callbacks(ctx),
         "monthly-cycle": monthly,
     }
     return jobs[name]
 
 
-def _flow(name: str) -> Callable[[], Any]:
+def _flow(name: str) -> Callable[..., Any]:
     from duban.flows.callback_sampling import sample_callbacks_flow
     from duban.flows.deadline_sweep import deadline_sweep_flow
     from duban.flows.deliver_notifications import deliver_notifications_flow
     from duban.flows.monthly_cycle import monthly_cycle_flow
 
-    flows: dict[str, Callable[[], Any]] = {
+    flows: dict[str, Callable[..., Any]] = {
         "deadline-sweep": deadline_sweep_flow,
         "deliver-notifications": deliver_notifications_flow,
         "sample-callbacks": sample_callbacks_flow,
@@ -76,13 +76,23 @@ def _flow(name: str) -> Callable[[], Any]:
 JOBS = ("deadline-sweep", "deliver-notifications", "sample-callbacks", "monthly-cycle")
 
 
-def run_job(name: str) -> Any:
-    """A scheduled job (module-level, so the job store can name it): one run of one flow."""
-    ctx = flow_context()
+# The context and settings of the scheduler running in this process (start_scheduler sets them):
+# the job store keeps a job as a module-level function and its name, so a job finds them here.
+_running: tuple[ServiceContext, Settings] | None = None
+
+
+def run_job(name: str, ctx: ServiceContext | None = None, settings: Settings | None = None) -> Any:
+    """One run of one job (module-level, so the job store can name it): as a Prefect flow run when
+    a Prefect server is configured, else the plain function in this process. Without `ctx`, the
+    running scheduler's."""
+    if ctx is None or settings is None:
+        if _running is None:
+            raise RuntimeError("run_job without a context, and no scheduler running in this process")
+        ctx, settings = _running
     try:
         if ctx.policy.schedule.use_prefect and prefect_api_configured():
-            return _flow(name)()
-        result = _plain(name)(ctx)
+            return _flow(name)(**run_parameters(ctx))
+        result = _plain(name)(ctx, settings)
         return result.as_dict() if hasattr(result, "as_dict") else result
     except Exception:
         log.exception("scheduled job %s failed; it runs again at its next time", name)
@@ -140,7 +150,8 @@ class _Scheduler(BackgroundScheduler):
 def start_scheduler(ctx: ServiceContext, *, settings: Settings,
                     job_defaults: dict[str, Any] | None = None) -> BackgroundScheduler:
     """Start the engine's jobs in background threads; the caller shuts the scheduler down."""
-    use_context(ctx, settings)
+    global _running
+    _running = (ctx, settings)
     scheduler = _Scheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=ctx.engine, tablename=JOB_TABLE)},
         executors={"default": ThreadPoolExecutor(max_workers=4)},

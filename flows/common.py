@@ -1,8 +1,9 @@
-"""What every flow shares: the service context it runs against, and "now".
+"""What every flow shares: the service context a run works in, built from its parameters.
 
-Inside `duban serve` / `duban scheduler run` the process registers its context (`use_context`),
-so flows use the same engine, policy and clock. Run by a Prefect worker elsewhere, a flow builds
-its context from the DUBAN_* settings. `now` (ISO 8601, with a zone) pins the clock for a run.
+A flow's parameters say which database (`database_url`, default DUBAN_DATABASE_URL) and, to pin
+the run's clock, `now` (ISO 8601, with a zone): that is all a worker elsewhere knows, and all an
+in-process caller passes (`run_parameters`). The flow builds its context once and hands it to
+its tasks; nothing is looked up in a registry of the calling process.
 """
 
 from __future__ import annotations
@@ -12,32 +13,22 @@ import threading
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from duban.clock import SimulatedClock, parse_local
+from duban.clock import SimulatedClock, SystemClock, parse_local
 from duban.config.settings import Settings, get_settings
 from duban.services.context import ServiceContext
 
 _lock = threading.Lock()
-_registered: ServiceContext | None = None
-_registered_settings: Settings | None = None
-_built: dict[str, ServiceContext] = {}
-
-
-def use_context(ctx: ServiceContext | None, settings: Settings | None = None) -> None:
-    """Make flows in this process use `ctx` and `settings` (None: go back to the environment)."""
-    global _registered, _registered_settings
-    _registered, _registered_settings = ctx, settings
+_built: dict[str, ServiceContext] = {}  # one context per database and process: engines are pools
 
 
 def flow_context(database_url: str | None = None, now: str | None = None) -> ServiceContext:
+    """The context of a run on `database_url`, its clock pinned at `now` if given."""
+    settings = settings_for(database_url)
+    url = settings.resolved_database_url
     with _lock:
-        if database_url is None and _registered is not None:
-            ctx = _registered
-        else:
-            settings = settings_for(database_url)
-            url = settings.resolved_database_url
-            if url not in _built:
-                _built[url] = ServiceContext.from_settings(settings)
-            ctx = _built[url]
+        if url not in _built:
+            _built[url] = ServiceContext.from_settings(settings)
+        ctx = _built[url]
     if now is None:
         return ctx
     return ServiceContext(engine=ctx.engine, clock=SimulatedClock(parse_local(now)),
@@ -45,9 +36,17 @@ def flow_context(database_url: str | None = None, now: str | None = None) -> Ser
                           templates=ctx.templates)
 
 
+def run_parameters(ctx: ServiceContext) -> dict[str, Any]:
+    """What a flow run started from `ctx`'s process needs to work as that process would: its
+    time, unless it runs on the system clock (the demo's clock, a simulation's). The database is
+    the configured one; a URL is never a parameter by default (Prefect stores parameters, and a
+    URL may hold a password)."""
+    return {} if isinstance(ctx.clock, SystemClock) else {"now": ctx.now().isoformat()}
+
+
 def settings_for(database_url: str | None) -> Settings:
-    """The registered settings (else the environment's), pointed at another database if named."""
-    settings = _registered_settings or get_settings()
+    """The environment's settings, pointed at another database if named."""
+    settings = get_settings()
     if database_url:
         settings = Settings(**{**settings.model_dump(), "database_url": database_url})
     return settings

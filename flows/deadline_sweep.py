@@ -10,13 +10,13 @@ from prefect.cache_policies import NO_CACHE
 from duban.flows.common import flow_context
 from duban.flows.reporting import duban_warnings_in_run_log, publish_counts
 from duban.services.checkpoints import checkpoint_after
+from duban.services.context import ServiceContext
 from duban.services.sweeps import run_deadline_sweep
 
 
 @task(name="sweep-due-cases", cache_policy=NO_CACHE)
-def sweep_due_cases(database_url: str | None, now: str | None, chunk_size: int | None) -> dict[str, Any]:
+def sweep_due_cases(ctx: ServiceContext, chunk_size: int | None) -> dict[str, Any]:
     """Every case due today, chunk by chunk (one task, however many cases)."""
-    ctx = flow_context(database_url, now)
     result = run_deadline_sweep(ctx, chunk_size=chunk_size).as_dict()
     line = checkpoint_after(ctx.engine, "deadline sweep")  # heads fixed outside the database
     result["audit_checkpoint"] = line["n"] if line else None
@@ -30,8 +30,9 @@ def deadline_sweep_flow(chunk_size: int | None = None, database_url: str | None 
 
     Idempotent: a step fires once per case and episode (UNIQUE rows written with it), so a run
     retried after a crash, or two runs at once, act on each case once."""
+    ctx = flow_context(database_url, now)
     with duban_warnings_in_run_log():
-        result = sweep_due_cases(database_url, now, chunk_size)
+        result = sweep_due_cases(ctx, chunk_size)
     get_run_logger().info("deadline sweep: %s", result)
-    publish_counts("deadline-sweep", result, flow_context(database_url).labels)
+    publish_counts("deadline-sweep", result, ctx.labels)
     return result

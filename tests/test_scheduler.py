@@ -16,7 +16,6 @@ from duban import scheduler as engine_scheduler
 from duban.config.settings import Settings
 from duban.db import create_all, make_engine
 from duban.errors import ConfigError
-from duban.flows.common import use_context
 from duban.services import ServiceContext
 from duban.services.orgs import install_orgs
 from tests.factories import ORGS
@@ -31,7 +30,6 @@ def ctx(tmp_path: Path) -> Iterator[ServiceContext]:
     context.policy = context.policy.model_copy(update={"schedule": context.policy.schedule.model_copy(
         update={"use_prefect": False})})
     yield context
-    use_context(None)
     engine.dispose()
 
 
@@ -48,7 +46,7 @@ def ran(monkeypatch: pytest.MonkeyPatch) -> Ran:
     calls = Ran()
 
     def plain(name: str) -> Any:
-        def job(ctx: ServiceContext) -> dict[str, str]:
+        def job(ctx: ServiceContext, settings: Settings) -> dict[str, str]:
             calls.append(name)
             calls.done.set()
             return {"job": name}
@@ -110,8 +108,7 @@ def test_a_changed_interval_replaces_the_stored_job(ctx: ServiceContext, tmp_pat
 
 
 def test_run_job_runs_the_plain_function_when_prefect_is_off(ctx: ServiceContext, tmp_path: Path) -> None:
-    use_context(ctx, Settings(data_dir=tmp_path))
-    result = engine_scheduler.run_job("deadline-sweep")
+    result = engine_scheduler.run_job("deadline-sweep", ctx, Settings(data_dir=tmp_path))
     assert result["visited"] == 0 and result["chunks"] == 0
 
 
@@ -127,10 +124,9 @@ def test_without_a_prefect_server_jobs_run_in_process_and_start_no_second_server
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     ctx.policy = ctx.policy.model_copy(update={"schedule": ctx.policy.schedule.model_copy(
         update={"use_prefect": True})})
-    use_context(ctx, Settings(data_dir=tmp_path))
     before = _children()
     with temporary_settings(updates={PREFECT_API_URL: None}):
-        result = engine_scheduler.run_job("deadline-sweep")
+        result = engine_scheduler.run_job("deadline-sweep", ctx, Settings(data_dir=tmp_path))
     assert result["visited"] == 0 and result["chunks"] == 0
     assert _children() == before  # Prefect's temporary server would be a child process
 
@@ -163,3 +159,15 @@ def test_a_bad_cron_names_its_key(ctx: ServiceContext) -> None:
         update={"monthly_cron": "every day at nine"})})
     with pytest.raises(ConfigError, match="schedule.monthly_cron"):
         engine_scheduler.triggers(ctx)
+
+
+def test_a_flow_run_started_from_a_process_on_its_own_clock_is_given_that_time(ctx: ServiceContext) -> None:
+    from duban.clock import SimulatedClock, SystemClock, parse_local
+    from duban.flows.common import flow_context, run_parameters
+
+    assert run_parameters(ServiceContext(engine=ctx.engine, clock=SystemClock())) == {}
+    demo = ServiceContext(engine=ctx.engine, clock=SimulatedClock(parse_local("2023-03-24 18:00")))
+    parameters = run_parameters(demo)
+    assert set(parameters) == {"now"}  # never the database URL: Prefect stores parameters
+    url = ctx.engine.url.render_as_string(hide_password=False)
+    assert flow_context(url, **parameters).now() == demo.now()

@@ -26,12 +26,11 @@ def sweep(
     ctx = context()
     with reported_errors():
         if flow:
-            from duban.flows.common import local_run_settings, use_context
+            from duban.flows.common import local_run_settings, run_parameters
             from duban.flows.deadline_sweep import deadline_sweep_flow
 
-            use_context(ctx)
             with local_run_settings():
-                result = deadline_sweep_flow(chunk_size=chunk_size)
+                result = deadline_sweep_flow(chunk_size=chunk_size, **run_parameters(ctx))
         else:
             from duban.services.checkpoints import checkpoint_after
             from duban.services.sweeps import run_deadline_sweep
@@ -68,13 +67,11 @@ def scheduler_run_job(name: str = typer.Argument(..., help="deadline-sweep, deli
                                                            "sample-callbacks or monthly-cycle")) -> None:
     """Run one of the scheduled jobs once, now, as the scheduler would."""
     from duban.config.settings import get_settings
-    from duban.flows.common import use_context
     from duban.scheduler import JOBS, run_job
 
     if name not in JOBS:
         raise typer.BadParameter(f"one of {', '.join(JOBS)}")
-    use_context(context(), get_settings())
-    console.print_json(json.dumps(run_job(name), ensure_ascii=False, default=str))
+    console.print_json(json.dumps(run_job(name, context(), get_settings()), ensure_ascii=False, default=str))
 
 
 @callbacks_app.command("list")

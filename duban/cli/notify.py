@@ -26,12 +26,12 @@ def deliver(
     ctx = context()
     with reported_errors():
         if flow:
-            from duban.flows.common import local_run_settings, use_context
+            from duban.flows.common import local_run_settings, run_parameters
             from duban.flows.deliver_notifications import deliver_notifications_flow
 
-            use_context(ctx, get_settings())
             with local_run_settings():
-                state = deliver_notifications_flow(max_batches=max_batches, return_state=True)
+                state = deliver_notifications_flow(max_batches=max_batches, return_state=True,
+                                                   **run_parameters(ctx))
             result = state.result(raise_on_failure=False)
             if state.is_failed():  # mail left waiting for the server: said, and a non-zero status
                 console.print_json(json.dumps(result))
