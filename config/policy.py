@@ -386,6 +386,15 @@ class Privacy(BaseModel):
         return self
 
 
+class Bulk(BaseModel):
+    """Bulk actions (duban.services.bulk): how many cases one request names, and how long a case
+    urged (催办) is not urged again by a bulk request (calendar days, today counted as the first)."""
+
+    max_cases: int = Field(default=200, ge=1, le=5000)
+    remind_once_per_days: int = Field(default=1, ge=1, le=366)
+    source: str = ""
+
+
 class Policy(BaseModel):
     deadlines: Deadlines
     extension: Extension
@@ -408,6 +417,7 @@ class Policy(BaseModel):
     sign_for: SignFor = Field(default_factory=SignFor)
     reviews: Reviews = Field(default_factory=Reviews)
     delegation: Delegation = Field(default_factory=Delegation)
+    bulk: Bulk = Field(default_factory=Bulk)
 
     def handling_limit(self, disposition: str, priority: str) -> Limit:
         return self.deadlines.handling[disposition].for_priority(priority)

@@ -22,7 +22,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from duban.accesslog import install as install_access_log_filter
-from duban.api import apidocs, auth, cases, extensions, meta, notifications, orgs, pressure
+from duban.api import apidocs, auth, bulk, cases, extensions, meta, notifications, orgs, pressure
 from duban.api.errors import Problem, field_message, is_api
 from duban.api.errors import install as install_error_handlers
 from duban.api.openapi import install as install_openapi
@@ -259,7 +259,7 @@ def create_app(ctx: ServiceContext, *, settings: Settings | None = None, secret:
     app.state.public = load_public(settings.override_dir)
     app.state.public_secret = hashlib.sha256(b"duban-public:" + web.sessions.secret).digest()
     app.state.public_limiter = Limiter(ctx, app.state.public_secret)
-    for router in (auth.router, cases.router, orgs.router, meta.router, notifications.router,
+    for router in (auth.router, bulk.router, cases.router, orgs.router, meta.router, notifications.router,
                    pressure.router, extensions.router):
         app.include_router(router, prefix="/api")
     app.include_router(pages.router)

@@ -95,3 +95,6 @@ class CallbackTask(SQLModel, table=True):
     queued_at: dt.datetime = Field(sa_type=UTCDateTime)
     done_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     result: str = Field(default="", max_length=32)  # the action that closed it
+    # 分派回访 (migration 0023): the callback officer (a user name) it was given to, and when.
+    assignee: str = Field(default="", max_length=60, sa_column_kwargs={"server_default": ""})
+    assigned_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -192,3 +192,26 @@ def user_out(ctx: ServiceContext, user: User, org: Org) -> dict[str, Any]:
     return {"username": user.username, "display_name": user.display_name, "role": user.role,
             "role_label": ctx.labels.of("roles", user.role),
             "org": {"code": org.code, "name": org.name, "level": org.level}}
+
+
+def bulk_out(labels: Labels, result: Any) -> dict[str, Any]:
+    """A bulk action's answer (duban.services.bulk.BulkResult): counts, then one outcome per case
+    number with its label and, when refused or not found, the named error in both languages."""
+    from duban.api.errors import problem_for
+
+    outcomes = []
+    for o in result.outcomes:
+        item: dict[str, Any] = {"number": o.number, "status": o.status,
+                                "status_label": labels.text.get(f"bulk_{o.status}", o.status),
+                                "state": o.state, "state_label": labels.of("states", o.state),
+                                "code": None, "message": None, "message_zh": None}
+        if o.error is not None:
+            problem = problem_for(o.error, labels)
+            item.update(code=problem.code, message=problem.message, message_zh=problem.message_zh)
+        elif o.skipped:
+            days = labels.amount(result.remind_days, "days")
+            item.update(code=o.skipped, message="done already; nothing done again",
+                        message_zh=labels.errors.get(o.skipped, o.skipped).format(days=days))
+        outcomes.append(item)
+    return {"action": result.action, "action_label": labels.of("actions", result.action),
+            "counts": result.counts(), "outcomes": outcomes}

@@ -51,7 +51,8 @@ def declared_names() -> frozenset[str]:
         names.update(model.model_fields)
     names.update(("state", "disposition", "level", "unit", "warning", "overdue", "priority", "text",
                   "open", "limit", "offset", "q", "kind", "under", "status", "period", "csrf",
-                  "version", "number", "code", "action", "next", "done"))
+                  "version", "number", "code", "action", "next", "done",
+                  "numbers", "assignee", "bulk_action"))  # bulk actions (duban.api.bulk)
     return frozenset(names)
 
 

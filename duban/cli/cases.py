@@ -8,6 +8,7 @@ see identity (whoever runs the CLI holds the database file already). `--as unit:
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -179,3 +180,48 @@ def act(
     labels = ctx.labels
     console.print(f"{case.number}: {labels.of('actions', action)} → {labels.of('states', case.state)}"
                   + (f"，期限 {case.deadline_on}" if case.deadline_on else ""))
+
+
+@app.command("bulk")
+def bulk_(
+    action: str = typer.Argument(..., help="remind (催办), reassign (改派), assign_callback (分派回访) "
+                                           "or export (导出, with --out)"),
+    numbers: list[str] = typer.Argument(..., help="case numbers (at most policy [bulk] max_cases)"),
+    unit: str | None = typer.Option(None, help="reassign: org code of the new unit"),
+    reason: str | None = typer.Option(None, help="reassign: why"),
+    note: str | None = typer.Option(None, help="remind: what the unit is told"),
+    assignee: str | None = typer.Option(None, help="assign_callback: the callback officer's user name"),
+    out: Path | None = typer.Option(None, "--out", help="export: write the .xlsx here"),
+    force: bool = typer.Option(False, "--force", help="export: replace --out if it exists"),
+    as_: str = typer.Option("dispatcher", "--as", help=AS_HELP),
+    user: str | None = typer.Option(None, help="name recorded in the audit trail"),
+) -> None:
+    """Perform ACTION on each case, each its own audited action, and print every case's outcome."""
+    from duban.api.present import bulk_out
+    from duban.files import database_files, write_private
+    from duban.services import bulk
+
+    ctx = context()
+    with reported_errors():
+        actor = actor_from(ctx, as_, user)
+        if action == "export":
+            if out is None:
+                raise typer.BadParameter("export writes a file: give --out cases.xlsx", param_hint="--out")
+            result, data = bulk.export(ctx, numbers, actor=actor)
+            write_private(out, lambda tmp: tmp.write_bytes(data), force=force,
+                          protected=database_files(ctx.engine))
+        else:
+            form = {k: v for k, v in dict(unit=unit, reason=reason, note=note, assignee=assignee).items()
+                    if v is not None}
+            result = bulk.run(ctx, action, numbers, actor=actor, form=form)
+    shown = bulk_out(ctx.labels, result)
+    table = Table("编号", "结果", "状态", "说明")
+    for o in shown["outcomes"]:
+        table.add_row(o["number"], o["status_label"], o["state_label"], o["message_zh"] or "")
+    console.print(table)
+    counts = shown["counts"]
+    console.print(f"{shown['action_label']}: " + "  ".join(
+        f"{ctx.labels.text[f'bulk_{status}']} {n}" for status, n in counts.items()) +
+        (f"  → {out}" if action == "export" and out else ""))
+    if counts["refused"] or counts["not_found"]:
+        raise typer.Exit(1)

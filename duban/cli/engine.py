@@ -83,10 +83,10 @@ def callbacks_list(kind: str | None = typer.Option(None, help="callback or revis
 
     ctx = context()
     actor = actor_from(ctx, as_)
-    table = Table("#", "kind", "case", "title", "unit", "why", "queued")
+    table = Table("#", "kind", "case", "title", "unit", "why", "queued", "assignee")
     for item in callback_queue(ctx, actor=actor, kind=kind, limit=limit):
         table.add_row(str(item.id), ctx.labels.of("actions", f"queue_{item.kind}"), item.case_number,
-                      item.title[:24], item.unit, item.reason, str(item.queued_at)[:16])
+                      item.title[:24], item.unit, item.reason, str(item.queued_at)[:16], item.assignee)
     console.print(table)
 
 

@@ -54,10 +54,15 @@ def _extras(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
 
 def export_rows(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor) -> tuple[list[str], list[list[Any]]]:
     """(headers, rows) of the filtered list as `actor` may take it away."""
+    return rows_as(ctx, list_cases(ctx, flt, actor=actor, consent=False), actor=actor)
+
+
+def rows_as(ctx: ServiceContext, rows: Sequence[CaseRow], *, actor: Actor) -> tuple[list[str], list[list[Any]]]:
+    """(headers, rows) of list rows `actor` may see (read through duban.services.reading), as
+    `actor` may take them away: the texts without consent, complainant columns for identity roles."""
     labels = ctx.labels
     g = labels.ledger
     with_identity = actor.role in ctx.policy.privacy.identity_roles
-    rows: list[CaseRow] = list_cases(ctx, flt, actor=actor, consent=False)
     ids = [r.id for r in rows]
     with Session(ctx.engine) as session:
         extras = _extras(session, ids)
@@ -76,7 +81,7 @@ def export_rows(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor) -> tuple[
             "channel": labels.of("channels", extra.get("channel")),
             "category": labels.of("categories", extra.get("category")),
             "priority": labels.of("priorities", r.priority),
-            "title": r.title,
+            "title": texts.get(r.id, {}).get("title", r.title),
             "summary": texts.get(r.id, {}).get("summary", ""),
             "subject_name": extra.get("subject_name", ""),
             "disposition": labels.of("dispositions", r.disposition), "unit": r.unit or "",
@@ -99,6 +104,17 @@ def _local(value: dt.datetime | None) -> dt.datetime | None:
     return shanghai(value).replace(tzinfo=None) if value is not None else None
 
 
+def ledger_workbook(ctx: ServiceContext, headers: list[str], rows: Iterable[list[Any]]) -> Workbook:
+    """A write-only workbook with the ledger sheet (a caller may add sheets before saving it)."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(ctx.labels.report.get("sheet_ledger", "cases"))
+    ws.freeze_panes = "A2"
+    ws.append(xlsx_row(ws, headers))
+    for row in rows:
+        ws.append(xlsx_row(ws, row))
+    return wb
+
+
 def export_cases(ctx: ServiceContext, flt: CaseFilter, path: str | Path, *, actor: Actor,
                  force: bool = False) -> int:
     """Write the list to `path` (.xlsx, else CSV with a BOM so Excel reads it as UTF-8).
@@ -114,13 +130,7 @@ def export_cases(ctx: ServiceContext, flt: CaseFilter, path: str | Path, *, acto
         headers, rows = export_rows(ctx, flt, actor=actor)
         count = len(rows)
         if path.suffix.lower() in (".xlsx", ".xlsm"):
-            wb = Workbook(write_only=True)
-            ws = wb.create_sheet(ctx.labels.report.get("sheet_ledger", "cases"))
-            ws.freeze_panes = "A2"
-            ws.append(xlsx_row(ws, headers))
-            for row in rows:
-                ws.append(xlsx_row(ws, row))
-            wb.save(out)
+            ledger_workbook(ctx, headers, rows).save(out)
         else:
             with out.open("w", encoding="utf-8-sig", newline="") as handle:
                 writer = csv.writer(handle)

@@ -13,7 +13,8 @@ it writes the queue row and an audit event (`queue_callback` / `queue_revisit`) 
 transaction. Callbacks are then recorded through the case action record_callback (a method and a result on
 the scale; a result policy does not count as satisfied sends the case back to the unit, and
 联系不上 is an attempt that leaves it waiting; close_unreachable after the policy's number of
-them); a revisit ends with `complete_revisit` or `reopen`.
+them); a revisit ends with `complete_revisit` or `reopen`. The office gives its open items to a
+callback officer (分派回访, `assign_in`, done in bulk by duban.services.bulk): the item names them.
 """
 
 from __future__ import annotations
@@ -28,7 +29,13 @@ from sqlmodel import Session, col
 
 from duban.clock import local_date
 from duban.db import claim
-from duban.errors import ActionNotAllowed, CaseHeldElsewhere, CaseNotFound, PermissionDenied
+from duban.errors import (
+    ActionNotAllowed,
+    CaseHeldElsewhere,
+    CaseNotFound,
+    InvalidActionInput,
+    PermissionDenied,
+)
 from duban.models import CallbackTask, Case, Complainant, Org, PressureStep
 from duban.services.audit import append_event
 from duban.services.auditrows import cover_instance
@@ -37,7 +44,7 @@ from duban.services.cases import CaseService
 from duban.services.context import ENGINE_ACTOR, Actor, ServiceContext
 from duban.services.persist import WRITE_COLUMNS, fetch_cases, insert_row, track
 from duban.services.routing import office_of_record
-from duban.services.scope import acts_as, may_see
+from duban.services.scope import acts_as, in_region, may_see
 from duban.states.definition import CaseState
 
 SAMPLE_STEP = {"callback": "callback_sample", "revisit": "revisit_sample"}
@@ -177,6 +184,41 @@ def complete_revisit(ctx: ServiceContext, ref: int | str, *, actor: Actor, note:
         return case
 
 
+def assign_in(session: Session, ctx: ServiceContext, case: Case, *, actor: Actor, assignee: str,
+              assignee_office: str, now: dt.datetime) -> bool:
+    """分派回访: give the case's open callbacks and revisits to a callback officer, in the caller's
+    transaction (a case loaded for writing), with its audit event. The office of record's staff
+    assign, to an officer of that office or one above it. False (nothing written) when every open
+    item is that officer's already: a retried assignment does nothing twice."""
+    roles = ctx.policy.roles.get("assign_callback", [])
+    if actor.role not in roles:
+        raise PermissionDenied(action="assign_callback", role=actor.role, allowed_roles=roles)
+    record = office_of_record(ctx.orgs, case)
+    if acts_as(session, actor, case) != "office":  # calling back is the office of record's
+        raise CaseHeldElsewhere(case_number=case.number, action="assign_callback", role=actor.role,
+                                allowed_roles=roles, holder=record.name)
+    tasks = list(session.scalars(select(CallbackTask).where(
+        col(CallbackTask.case_id) == case.id, col(CallbackTask.status) == "open")))
+    if not tasks:
+        raise ActionNotAllowed(case_number=case.number, action="assign_callback", state=case.state,
+                               allowed=[], reason="no open callback (回访) for this case")
+    if not in_region(record.code, assignee_office):
+        raise InvalidActionInput(action="assign_callback", field="assignee", kind="assignee_scope",
+                                 message="works in an office that does not hold this case")
+    todo = [task for task in tasks if task.assignee != assignee]
+    if not todo:
+        return False
+    for task in todo:
+        task.assignee, task.assigned_at = assignee, now
+        cover_instance(session, task)
+    case.version += 1
+    case.updated_at = now
+    append_event(session, case, at=now, actor=actor.name, actor_role=actor.role,
+                 action="assign_callback", from_state=case.state,
+                 data={"assignee": assignee, "kinds": sorted({t.kind for t in todo})})
+    return True
+
+
 @dataclass(frozen=True)
 class QueueItem:
     id: int
@@ -186,6 +228,7 @@ class QueueItem:
     title: str
     unit: str
     queued_at: dt.datetime
+    assignee: str = ""  # 分派回访: the callback officer it was given to
 
 
 def callback_queue(ctx: ServiceContext, *, actor: Actor, kind: str | None = None,
@@ -204,5 +247,5 @@ def callback_queue(ctx: ServiceContext, *, actor: Actor, kind: str | None = None
         found = list(session.execute(query))
         texts = case_texts(session, ctx, sorted({t.case_id for t, _, _ in found}), actor=actor)
     return [QueueItem(t.id, t.kind, t.reason, number, texts.get(t.case_id, {}).get("title", ""),  # type: ignore[arg-type]
-                      unit or "", t.queued_at)
+                      unit or "", t.queued_at, t.assignee)
             for t, number, unit in found]

@@ -10,18 +10,18 @@ from __future__ import annotations
 from collections.abc import Collection
 from types import SimpleNamespace
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from duban.api.errors import Problem, field_message, problem_for
-from duban.api.present import detail_out
+from duban.api.present import bulk_out, detail_out
 from duban.api.schemas import CaseIn
 from duban.errors import CaseNotFound, DubanError, InvalidActionInput, OrgNotFound, PermissionDenied
 from duban.models import CaseCreate
-from duban.services import CaseService
+from duban.services import CaseService, bulk
 from duban.services.forms import FORMS
 from duban.services.queries import CaseFilter, scope_for
 from duban.services.reading import case_detail, list_cases, load_case, reply_ratings
@@ -112,7 +112,55 @@ def case_list(request: Request) -> Response:
     return web.render(request, "cases.html", viewer=viewer, rows=rows[:PAGE], q=q, errors=errors,
                       download=download,
                       prev_link=link(max(0, offset - PAGE)) if offset else "",
-                      next_link=link(offset + PAGE) if len(rows) > PAGE else "")
+                      next_link=link(offset + PAGE) if len(rows) > PAGE else "",
+                      bulk_actions=_bulk_actions(web, viewer))
+
+
+# -- bulk actions (duban.services.bulk): the list's ticked cases, one outcome each --------------
+
+BULK_FIELDS = {"remind": ("note",), "reassign": ("unit", "reason"), "assign_callback": ("assignee",)}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _bulk_actions(web: Web, viewer: Viewer) -> list[str]:
+    """What the viewer's role may do to ticked cases (policy [roles]); everyone may export."""
+    roles = web.ctx.policy.roles
+    return [a for a in BULK_FIELDS if viewer.role in roles.get(a, [])] + ["export"]
+
+
+async def posted_bulk(request: Request) -> tuple[dict[str, str], list[str]]:
+    """The bulk form's fields, and every ticked case number (one checkbox per case)."""
+    most = request.app.state.ctx.policy.bulk.max_cases
+    form = await request.form(max_files=0, max_fields=most + 20)  # parsed once, kept for posted_form
+    numbers = [value[:40] for value in form.getlist("numbers") if isinstance(value, str)]
+    return await posted_form(request), numbers
+
+
+@router.post("/cases/bulk")
+def bulk_action(request: Request, posted: Annotated[tuple[dict[str, str], list[str]], Depends(posted_bulk)]
+                ) -> Response:
+    web = web_of(request)
+    viewer = web.require(request)
+    values, numbers = posted
+    if not web.sessions.csrf_ok(viewer.session, values.get("csrf")):
+        return web.error_page(request, _csrf_problem(web))
+    action = values.get("bulk_action", "")
+    labels = web.ctx.labels
+    try:
+        if action == "export":
+            _, data = bulk.export(web.ctx, numbers, actor=viewer.actor)
+            return Response(data, media_type=XLSX, headers={
+                "Content-Disposition": "attachment; filename=\"cases.xlsx\"; filename*=UTF-8''"
+                                       + quote(f"{labels.text['bulk_sheet']}.xlsx")})
+        form = {name: values[name] for name in BULK_FIELDS.get(action, ()) if values.get(name, "").strip()}
+        if "unit" in form:  # typed as on a case page: a code, a name, or "名称（代码）"
+            form["unit"] = web.units.resolve(form["unit"], action=action, region=_region(web, viewer))
+        result = bulk.run(web.ctx, action, numbers, actor=viewer.actor, form=form)
+    except DubanError as exc:  # the request as a whole: nothing was done
+        problem = problem_for(exc, labels)
+        return web.render(request, "bulk.html", viewer=viewer, out=None, problem=problem,
+                          status=problem.status)
+    return web.render(request, "bulk.html", viewer=viewer, out=bulk_out(labels, result))
 
 
 def _register_page(request: Request, web: Web, viewer: Viewer, *, values: dict[str, str],
