@@ -33,7 +33,8 @@ class BulkIn(_In):
         description="remind 催办 (form: note), reassign 改派 (form: unit, reason), "
                     "assign_callback 分派回访 (form: assignee, a callback officer's user name)")
     numbers: list[str] = Numbers
-    form: dict[str, Any] = Field(default_factory=dict, description="the action's form, the same for every case")
+    form: dict[str, Any] = Field(default_factory=dict,
+                                 description="the action's form, the same for every case")
 
 
 class BulkExportIn(_In):

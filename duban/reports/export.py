@@ -57,7 +57,8 @@ def export_rows(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor) -> tuple[
     return rows_as(ctx, list_cases(ctx, flt, actor=actor, consent=False), actor=actor)
 
 
-def rows_as(ctx: ServiceContext, rows: Sequence[CaseRow], *, actor: Actor) -> tuple[list[str], list[list[Any]]]:
+def rows_as(ctx: ServiceContext, rows: Sequence[CaseRow], *, actor: Actor
+            ) -> tuple[list[str], list[list[Any]]]:
     """(headers, rows) of list rows `actor` may see (read through duban.services.reading), as
     `actor` may take them away: the texts without consent, complainant columns for identity roles."""
     labels = ctx.labels

@@ -19,9 +19,9 @@ def lanzhou_cases(aw: AppWorld, count: int) -> list[str]:
     service = CaseService(aw.ctx)
     numbers = []
     for i in range(count):
-        number = service.register(complaint(office_code="GS-LZ", title=f"兰州第{i}件", subject_name=f"对象{i}",
-                                            subject_org_code=None, complainant_name=SECRET_NAME,
-                                            complainant_phone=SECRET_PHONE), actor=CLERK).case.number
+        filed = complaint(office_code="GS-LZ", title=f"兰州第{i}件", subject_name=f"对象{i}",
+                          subject_org_code=None, complainant_name=SECRET_NAME, complainant_phone=SECRET_PHONE)
+        number = service.register(filed, actor=CLERK).case.number
         service.act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
         numbers.append(number)
     return numbers

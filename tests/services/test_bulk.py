@@ -118,7 +118,8 @@ def test_a_request_over_the_policy_limit_or_empty_is_refused_before_any_case(ctx
         bulk.run(ctx, "remind", numbers, actor=DISPATCHER)
     assert (refused.value.kind, refused.value.limits) == ("too_many_cases", {"le": 2})
     assert events(ctx, "remind") == 0
-    assert bulk.run(ctx, "remind", [numbers[0], numbers[1], numbers[0], " "], actor=DISPATCHER).counts()["ok"] == 2
+    repeated = [numbers[0], numbers[1], numbers[0], " "]
+    assert bulk.run(ctx, "remind", repeated, actor=DISPATCHER).counts()["ok"] == 2
     with pytest.raises(InvalidActionInput):
         bulk.run(ctx, "remind", ["", " "], actor=DISPATCHER)
     with pytest.raises(InvalidActionInput) as action:
