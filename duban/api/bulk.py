@@ -1,5 +1,7 @@
 """Bulk actions: 催办, 改派, 分派回访 on many cases (one outcome per case), and 导出 as XLSX.
 
+Under /api/bulk, not /api/cases/bulk: that path is a case number to GET /api/cases/{number}.
+
 Each case is its own action in the service layer (duban.services.bulk): the answer is 200 with
 every case's outcome, ok, skipped (done already), refused (the named error, both languages) or
 not_found (also what is outside your scope). What is wrong with the request as a whole (an
@@ -22,7 +24,7 @@ from duban.api.textcheck import MAX_DEPTH, text_problem
 from duban.errors import InvalidActionInput
 from duban.services import bulk
 
-router = APIRouter(prefix="/cases/bulk", tags=["cases"])
+router = APIRouter(prefix="/bulk", tags=["cases"])
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Numbers = Field(max_length=5000, description="case numbers (at most policy [bulk] max_cases)")
@@ -59,7 +61,7 @@ class BulkOut(BaseModel):
     outcomes: list[BulkOutcomeOut]
 
 
-@router.post("", response_model=BulkOut, responses=errors(422))
+@router.post("/actions", response_model=BulkOut, responses=errors(422))
 def act_on_many(body: BulkIn, actor: CurrentActor, ctx: Ctx) -> dict:
     """Perform one action with the same form on each case, each its own audited action; the answer
     lists every case's outcome. A retried request does nothing twice (skipped)."""

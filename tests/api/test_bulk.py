@@ -1,4 +1,4 @@
-"""POST /api/cases/bulk and /api/cases/bulk/export: one outcome per case, out of scope as not found."""
+"""POST /api/bulk/actions and /api/bulk/export: one outcome per case, out of scope as not found."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def test_bulk_remind_answers_each_case_and_hides_what_is_out_of_scope(aw: AppWor
                                                      subject_org_code=None), actor=CLERK).case.number
     foreign = linxia_case(aw)
     body = {"action": "remind", "numbers": [a, waiting, foreign, MISSING, b], "form": {"note": "请抓紧"}}
-    answer = client.post("/api/cases/bulk", json=body, headers=aw.auth("city"))
+    answer = client.post("/api/bulk/actions", json=body, headers=aw.auth("city"))
     assert answer.status_code == 200, answer.text
     out = answer.json()
     assert out["counts"] == {"ok": 2, "skipped": 0, "refused": 1, "not_found": 2}
@@ -56,7 +56,7 @@ def test_bulk_remind_answers_each_case_and_hides_what_is_out_of_scope(aw: AppWor
     hidden.pop("number"), missing.pop("number")
     assert hidden == missing and hidden["code"] == "case_not_found"
 
-    again = client.post("/api/cases/bulk", json=body, headers=aw.auth("city")).json()
+    again = client.post("/api/bulk/actions", json=body, headers=aw.auth("city")).json()
     assert again["counts"] == {"ok": 0, "skipped": 2, "refused": 1, "not_found": 2}
     assert {o["message_zh"] for o in again["outcomes"] if o["status"] == "skipped"} == {
         "1日内已催办过，本次未重复催办"}
@@ -72,10 +72,10 @@ def test_a_bad_bulk_request_is_refused_whole_naming_the_field(aw: AppWorld, clie
         ({"action": "remind", "numbers": [f"GS-LZ-2023-{i:05d}" for i in range(201)]}, "numbers"),
         ({"action": "assign_callback", "numbers": numbers, "form": {"assignee": "nobody"}}, "assignee"),
     ):
-        answer = client.post("/api/cases/bulk", json=body, headers=aw.auth("city"))
+        answer = client.post("/api/bulk/actions", json=body, headers=aw.auth("city"))
         assert (answer.status_code, answer.json().get("field")) == (422, field), answer.text
         assert answer.json()["message_zh"]
-    assert "一次最多处理200件" in client.post("/api/cases/bulk", headers=aw.auth("city"), json={
+    assert "一次最多处理200件" in client.post("/api/bulk/actions", headers=aw.auth("city"), json={
         "action": "remind", "numbers": [f"N{i}" for i in range(201)]}).json()["message_zh"]
     assert aw.snapshot() == before
 
@@ -83,9 +83,9 @@ def test_a_bad_bulk_request_is_refused_whole_naming_the_field(aw: AppWorld, clie
 def test_bulk_reassign_through_the_api_moves_each_case_once(aw: AppWorld, client: httpx.Client) -> None:
     numbers = lanzhou_cases(aw, 2)
     body = {"action": "reassign", "numbers": numbers, "form": {"unit": "GS-LZ-CG-SWJ", "reason": "职责调整"}}
-    first = client.post("/api/cases/bulk", json=body, headers=aw.auth("dispatcher")).json()
+    first = client.post("/api/bulk/actions", json=body, headers=aw.auth("dispatcher")).json()
     assert first["counts"]["ok"] == 2
-    again = client.post("/api/cases/bulk", json=body, headers=aw.auth("dispatcher")).json()
+    again = client.post("/api/bulk/actions", json=body, headers=aw.auth("dispatcher")).json()
     assert again["counts"]["skipped"] == 2
     assert CaseService(aw.ctx).get(numbers[0]).unit_id == CaseService(aw.ctx).get(numbers[1]).unit_id
 
@@ -97,7 +97,7 @@ def test_bulk_export_shows_the_complainant_only_to_roles_with_the_right(aw: AppW
     # The province's dispatcher sees every case and who complained; 兰州 and the unit neither 临夏's
     # case nor anyone's identity.
     for user, sees in (("dispatcher", True), ("city", False), ("unit", False)):
-        answer = client.post("/api/cases/bulk/export", json={"numbers": wanted}, headers=aw.auth(user))
+        answer = client.post("/api/bulk/export", json={"numbers": wanted}, headers=aw.auth(user))
         assert answer.status_code == 200, answer.text
         assert answer.headers["content-type"].startswith("application/vnd.openxmlformats")
         book = load_workbook(io.BytesIO(answer.content), read_only=True)
