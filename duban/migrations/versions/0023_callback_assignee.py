@@ -1,7 +1,7 @@
 """callback tasks name the callback officer they were given to (分派回访)
 
 Revision ID: 0023
-Revises: 0018
+Revises: 0022
 Create Date: 2026-12-04 22:30:00
 
 callback_tasks.assignee (a user name, empty until assigned) and callback_tasks.assigned_at. Rows
@@ -17,7 +17,7 @@ from alembic import op
 import duban.models.base
 
 revision = '0023'
-down_revision = '0018'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 
