@@ -6,7 +6,8 @@ import fcntl
 import os
 import threading
 import time
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -157,6 +158,42 @@ def serial_writer(engine: Engine) -> Engine:
     if engine.dialect.name == "sqlite":
         return engine.execution_options(sqlite_begin="IMMEDIATE")
     return engine
+
+
+@lru_cache(maxsize=16)
+def _serial(engine: Engine) -> Engine:
+    """serial_writer's engine, made once per engine (a transaction is opened per action)."""
+    return serial_writer(engine)
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """Every write of ours: take the writer's turn, yield the connection; commit when the block
+    ends, roll back when it raises.
+
+    The transaction begins with the first statement (SQLAlchemy's autobegin; a statement sent
+    straight to the driver begins it first, services/driver.py), so a writer that writes
+    nothing, or a nested one of the same thread, does not take the database's lock.
+    SQLite: the turn is `writer_lock`'s and BEGIN is IMMEDIATE (`serial_writer`), on the
+    connection the outermost writer keeps; PostgreSQL: a pooled connection, rows locked as they
+    are read (`row_locks`, `claim`). The service layer builds its transaction object and unit of
+    work on this (services/writetx.py); Core writers (delivery marks, the recompute) use it as is.
+    """
+    lock = writer_lock(engine)
+    with lock:
+        kept = lock.connection(engine) if isinstance(lock, WriterLock) else None
+        conn = kept if kept is not None else _serial(engine).connect()
+        try:
+            yield conn
+            if conn.in_transaction():
+                conn.commit()
+        except BaseException:
+            if conn.in_transaction():
+                conn.rollback()
+            raise
+        finally:
+            if conn is not kept:
+                conn.close()
 
 
 def row_locks(bind: Engine | Connection) -> bool:

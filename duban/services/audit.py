@@ -27,9 +27,7 @@ from duban.services.auditkeys import KeyRing, default_keyring
 from duban.services.auditrows import covered_tables, take
 from duban.services.driver import inserting
 from duban.services.redaction import case_identity, redact_text
-
-KEYS = "duban.audit_keys"  # session.info key: the KeyRing of the transaction's service
-EVENTS = "duban.events"  # session.info key: events written at commit, beside their case rows
+from duban.services.unitofwork import work_of
 
 # The case's changing facts an event fixes, in this order (the static ones are covered by the
 # registration's `rows`, config/audit.toml [tables.cases]).
@@ -141,7 +139,8 @@ INSERT_EVENT = inserting(_EVENTS, EVENT_COLUMNS, returning_id=False)
 
 
 def keys_of(session: Session) -> KeyRing:
-    keys = session.info.get(KEYS)
+    work = getattr(session, "work", None)  # a plain session (a test, a tool): the default keys
+    keys = work.keys if work is not None else None
     return keys if keys is not None else default_keyring()
 
 
@@ -161,7 +160,7 @@ def seal(keys: KeyRing, *, prev_hash: str, case_id: int, seq: int, at: dt.dateti
 def append_event(session: Session, case: Case, **event: Any) -> None:
     """The next event of the case (`event_row`'s arguments), written at commit beside its case
     row (persist.save_tracked)."""
-    session.info.setdefault(EVENTS, []).append(event_row(session, case, **event))
+    work_of(session).events.append(event_row(session, case, **event))
 
 
 def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:

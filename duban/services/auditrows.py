@@ -23,8 +23,7 @@ from sqlalchemy import Table
 from sqlmodel import Session, SQLModel
 
 from duban.errors import ConfigError
-
-PENDING = "duban.audit_rows"  # session.info key: rows written since the last event
+from duban.services.unitofwork import work_of
 
 
 @dataclass(frozen=True)
@@ -134,7 +133,7 @@ def cover(session: Session, model_or_table: type[SQLModel] | str, values: Mappin
     covered = covered_tables().get(name)
     if covered is None:
         return
-    session.info.setdefault(PENDING, []).append((covered, dict(values), row_id))
+    work_of(session).rows.append((covered, dict(values), row_id))
 
 
 def cover_instance(session: Session, row: SQLModel) -> None:
@@ -145,7 +144,8 @@ def cover_instance(session: Session, row: SQLModel) -> None:
 def take(session: Session, case_id: int, alg: str,
          also: Iterable[tuple[Covered, Mapping[str, Any], int | None]] = ()) -> list[list[Any]]:
     """The pending rows of this case (and those tied to no case yet) as the event's `rows`."""
-    pending: list[tuple[Covered, Mapping[str, Any], int | None]] = session.info.get(PENDING, [])
+    work = work_of(session)
+    pending = work.rows
     mine: list[tuple[Covered, Mapping[str, Any], int | None]] = []
     rest: list[tuple[Covered, Mapping[str, Any], int | None]] = []
     for item in [*pending, *also]:
@@ -154,13 +154,9 @@ def take(session: Session, case_id: int, alg: str,
             else None
         (rest if tied is not None and tied != case_id else mine).append(item)
     if pending:
-        session.info[PENDING] = rest
+        work.rows = rest
     seen: dict[tuple[str, int | str], list[Any]] = {}
     for covered, values, row_id in mine:
         key = covered.key_of(values, row_id)
         seen[covered.table.name, key] = [covered.table.name, key, row_digest(covered, values, alg)]
     return list(seen.values())
-
-
-def forget(session: Session) -> None:
-    session.info.pop(PENDING, None)

@@ -6,20 +6,18 @@ import datetime as dt
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from functools import lru_cache
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import bindparam, or_, update
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlmodel import Session, select
 
 from duban.clock import as_utc, local_date
-from duban.db import WriterLock, insert_or_skip, row_locks, serial_writer, writer_lock
+from duban.db import insert_or_skip, row_locks
 from duban.deadlines import apply_limit
 from duban.errors import (
     ActionNotAllowed,
@@ -31,7 +29,7 @@ from duban.errors import (
 )
 from duban.models import Case, CaseCreate, CaseNumberSeq, Complainant, RepeatContact, Subject
 from duban.services import pressure
-from duban.services.audit import KEYS, append_event
+from duban.services.audit import append_event
 from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
 from duban.services.driver import Prepared
@@ -53,7 +51,7 @@ from duban.services.routing import office_of_record
 from duban.services.scope import CITIZEN, acts_as, in_region, may_see, may_take, region_of, registers_as
 from duban.services.subjects import SubjectMatch
 from duban.services.subjects import resolve as resolve_subject
-from duban.services.writetx import WriteTx
+from duban.services.writetx import write_tx
 from duban.states import CaseAdapter, CaseState, allowed_actions, fire, triggers
 from duban.states.definition import (
     OPEN_STATES,
@@ -167,40 +165,17 @@ def matter_key(subject_name: str, title: str) -> str:
     return hashlib.sha256(f"{fold(subject_name)}|{fold(title)}".encode()).hexdigest()[:32]
 
 
-@lru_cache(maxsize=16)
-def _write_engine(engine: Engine) -> Engine:
-    """SQLite: take the write lock at BEGIN, so read-check-write is serialised (see db.py). Made
-    once per engine: a service is made per request."""
-    return serial_writer(engine)
-
-
 class CaseService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
-        self._write_engine = _write_engine(ctx.engine)
 
     def transaction(self) -> AbstractContextManager[Session]:
-        """A write transaction for a batch of `act_in` calls: all of them commit, or none."""
-        return self._transaction()
+        """A write transaction for a batch of `act_in` calls: all of them commit, or none.
 
-    @contextmanager
-    def _transaction(self) -> Iterator[Session]:
-        # A WriteTx, not a Session: case rows are written by persist.py at commit, the rows an
-        # action adds go in by prepared statements at once, and the ORM is there only for the
-        # steps that ask for it (services/writetx.py).
-        lock = writer_lock(self.ctx.engine)
-        with lock:
-            tx = WriteTx(self._write_engine,
-                         lock.connection(self.ctx.engine) if isinstance(lock, WriterLock) else None)
-            tx.info[KEYS] = self.ctx.audit_keys
-            try:
-                yield cast(Session, tx)
-                tx.commit()
-            except BaseException:
-                tx.rollback()
-                raise
-            finally:
-                tx.close()
+        A WriteTx, not a Session: case rows are written by persist.py at the end, the rows an
+        action adds go in by prepared statements at once, and the ORM is there only for the
+        steps that ask for it (services/writetx.py)."""
+        return write_tx(self.ctx.engine, keys=self.ctx.audit_keys)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -260,7 +235,7 @@ class CaseService:
     ) -> Case:
         """Perform one action on a case, checking role, state, guards and version first."""
         parsed = parse_form(action, form)
-        with self._transaction() as session:
+        with self.transaction() as session:
             case = self.load_in(session, ref, for_write=True)
             if not may_see(session, actor, case):
                 raise CaseNotFound(ref)  # nobody learns that cases outside their scope exist
@@ -355,7 +330,7 @@ class CaseService:
         """
         now = self.ctx.now()
         self._check_registration(data, actor=actor, now=now)  # before taking the writer's turn
-        with self._transaction() as session:
+        with self.transaction() as session:
             intake = self._intake(session, data, actor=actor, now=now)
             registered = self.register_intake(session, intake, actor=actor,
                                               target=self.repeat_target(session, intake, actor=actor))

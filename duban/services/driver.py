@@ -169,21 +169,19 @@ def _wrapped(conn: Connection, sql: str, error: Exception, driver: Any) -> Excep
                                    hide_parameters=True, dialect=conn.dialect)
 
 
-_CONNECTION = "duban.connection"  # session.info key: the transaction's Connection, asked for once
-
-
 def _connection(where: Session | Connection) -> Connection:
+    """The transaction's connection, asked of the session once (kept on its unit of work)."""
     if isinstance(where, Connection):
+        if not where.in_transaction():
+            where.begin()  # as SQLAlchemy's own execute would: the driver's statements are in it
         return where
-    conn = where.info.get(_CONNECTION)
+    work = getattr(where, "work", None)
+    if work is None:  # a plain session, reading
+        return where.connection()
+    conn = work.connection
     if conn is None or conn.closed or not conn.in_transaction():
-        conn = where.info[_CONNECTION] = where.connection()
+        conn = work.connection = where.connection()
     return conn  # type: ignore[no-any-return]
-
-
-def forget_connection(session: Session) -> None:
-    """The transaction ended: the next statement asks the session for its connection again."""
-    session.info.pop(_CONNECTION, None)
 
 
 def inserting(table: Table, columns: Iterable[str], *, returning_id: bool = True) -> Prepared:

@@ -13,6 +13,7 @@ from duban.config.policy import get_labels
 from duban.errors import ConfigError, OrgNotFound
 from duban.models import Org
 from duban.services.directory import directory_for
+from duban.services.writetx import write_tx
 
 _FIELDS = ("name", "kind", "level", "region_name", "email", "head_email", "autonomous")
 # Contacts a spec may leave out (older org files): empty means "none on file".
@@ -22,7 +23,7 @@ _CONTACTS = ("leader_email",)
 def install_orgs(engine: Engine, specs: Iterable[Any]) -> int:
     """Insert or update orgs (parents before children); returns how many were written."""
     count = 0
-    with Session(engine) as session:
+    with write_tx(engine) as session:
         by_code = {o.code: o for o in session.exec(select(Org))}
         for spec in specs:
             parent = by_code.get(spec.parent_code) if spec.parent_code else None
@@ -40,7 +41,6 @@ def install_orgs(engine: Engine, specs: Iterable[Any]) -> int:
             session.flush()
             by_code[spec.code] = org
             count += 1
-        session.commit()
     directory_for(engine).refresh()
     return count
 
@@ -62,7 +62,7 @@ def set_contacts(engine: Engine, code: str, **contacts: str | None) -> Org:
     and `leader_email` (the same-level government's leader in charge of it, 抄告). None keeps
     a contact, "" clears it. A contact must be a plain address and not the org's own mailbox,
     which its 催办 already reaches (such a notice would not be sent: pressure_actions)."""
-    with Session(engine) as session:
+    with write_tx(engine) as session:
         org = org_by_code(session, code)
         for name, address in contacts.items():
             if name not in CONTACTS:
@@ -81,6 +81,4 @@ def set_contacts(engine: Engine, code: str, **contacts: str | None) -> Org:
                                           "person of its own (不能与单位邮箱相同)")
             setattr(org, name, address)
         session.add(org)
-        session.commit()
-        session.refresh(org)
-        return org
+    return org

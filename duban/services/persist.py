@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any, cast
 
 from sqlalchemy import bindparam, event, insert, select, update
-from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.orm.instrumentation import manager_of_class
@@ -21,11 +20,11 @@ from sqlmodel import Session, SQLModel
 
 from duban.errors import StaleCase
 from duban.models import AuditEvent, Case
-from duban.services.audit import EVENT_COLUMNS, EVENTS, insert_events
-from duban.services.auditrows import cover, forget
-from duban.services.driver import Prepared, forget_connection, inserting
+from duban.services.audit import EVENT_COLUMNS, insert_events
+from duban.services.auditrows import cover
+from duban.services.driver import Prepared, inserting
+from duban.services.unitofwork import DubanSession, work_of
 
-_TRACKED = "duban.cases"  # session.info key: the detached cases to write at commit
 _CASES = Case.__table__  # type: ignore[attr-defined]
 # What actions, sweeps and callbacks load of a case: everything but the raw texts, which only the
 # read door (services/reading.py) reads, and only for those who may see them.
@@ -45,7 +44,7 @@ def track(session: Session, case: Case) -> Case:
     """Detach `case` and have its changes written when `session` commits."""
     if case in session:
         session.expunge(case)
-    session.info.setdefault(_TRACKED, {})[id(case)] = case
+    work_of(session).cases[id(case)] = case
     return case
 
 
@@ -156,8 +155,9 @@ def save_tracked(session: Session) -> None:
     per case). Any row whose version moved fails it all. The events follow, in the order they
     were appended; a single action's case and event on PostgreSQL go in one statement.
     """
-    tracked: dict[int, Case] = session.info.pop(_TRACKED, {})
-    events: list[dict[str, Any]] = session.info.pop(EVENTS, [])
+    work = work_of(session)
+    tracked, work.cases = work.cases, {}
+    events, work.events = work.events, []
     batches: dict[frozenset[str], list[tuple[Case, dict[str, Any]]]] = {}
     for case in tracked.values():
         pending = _pending_update(case)
@@ -186,7 +186,10 @@ def save_tracked(session: Session) -> None:
 def write_events(session: Session, events: list[dict[str, Any]] | None = None) -> None:
     """Insert audit events now: those given, else the transaction's pending ones (a step that
     rewrites a case's events, as re-redaction does, first has them in the table)."""
-    insert_events(session, session.info.pop(EVENTS, []) if events is None else events)
+    if events is None:
+        work = work_of(session)
+        events, work.events = work.events, []
+    insert_events(session, events)
 
 
 def _raise_stale(conn: Any, items: list[tuple[Case, dict[str, Any]]]) -> None:
@@ -201,25 +204,18 @@ def _raise_stale(conn: Any, items: list[tuple[Case, dict[str, Any]]]) -> None:
                     actual=0)
 
 
-@event.listens_for(OrmSession, "before_commit")
-def _write_tracked(session: OrmSession) -> None:
-    # Whoever commits (a service transaction, a flow, a test), tracked cases are written first.
-    save_tracked(session)  # type: ignore[arg-type]
+# Duban's own sessions only: a commit writes its tracked cases first; a rollback forgets them.
+# (services/writetx.py writes its own at the end of its block.)
+@event.listens_for(DubanSession, "before_commit")
+def _write_tracked(session: DubanSession) -> None:
+    save_tracked(session)
 
 
-def forget_tracked(session: Session) -> None:
-    """The transaction was rolled back: its tracked cases and events are not written."""
-    session.info.pop(_TRACKED, None)
-    session.info.pop(EVENTS, None)
+@event.listens_for(DubanSession, "after_rollback")
+def _forget_tracked(session: DubanSession) -> None:
+    session.work.discard()
 
 
-@event.listens_for(OrmSession, "after_rollback")
-def _forget_tracked(session: OrmSession) -> None:
-    forget_tracked(session)  # type: ignore[arg-type]
-    forget(session)  # type: ignore[arg-type]
-    forget_connection(session)  # type: ignore[arg-type]
-
-
-@event.listens_for(OrmSession, "after_commit")
-def _commit_done(session: OrmSession) -> None:
-    forget_connection(session)  # type: ignore[arg-type]
+@event.listens_for(DubanSession, "after_commit")
+def _commit_done(session: DubanSession) -> None:
+    session.work.connection = None

@@ -56,6 +56,7 @@ from duban.services.referrals import latest as latest_referral
 from duban.services.referrals import stage as referral_stage
 from duban.services.routing import avoided_for, office_of_record
 from duban.services.scope import CITIZEN, acts_as, may_see, may_see_referral
+from duban.services.unitofwork import DubanSession, memo_of
 from duban.states.definition import HANDLING_STATES, OPEN_STATES, REFERRAL_ACTIONS
 
 _CASES: Any = Case.__table__  # type: ignore[attr-defined]
@@ -119,13 +120,10 @@ _CONSENTED = (select(Case.id).join(Complainant, col(Case.complainant_id) == Comp
                      col(Complainant.consent_disclose).is_(True), ~exists(_NOT_AGREED)))
 
 
-_CONSENT = "duban.reading.consent"
-
-
 def _consented(session: Session, ids: list[int]) -> set[int]:
     """Cases whose complainants all agreed that the handling unit may see them (remembered for
     the session: a sweep asks once per chunk, see `preload_consent`)."""
-    cache: dict[int, bool] = session.info.setdefault(_CONSENT, {})
+    cache = memo_of(session).consent
     missing = sorted({i for i in ids if i not in cache})
     if missing:
         agreed = {i for (i,) in session.connection().execute(_CONSENTED, {"ids": missing})}
@@ -136,7 +134,7 @@ def _consented(session: Session, ids: list[int]) -> set[int]:
 def preload_consent(session: Session, ids: list[int]) -> None:
     """Ask many cases' consent, and whether their complainants gave their real names, at once
     (a sweep's chunk), for `visible_ids` and `texts_in_hand` to find."""
-    people: dict[tuple[int, bool], Any] = session.info.setdefault(_PEOPLE, {})
+    people = memo_of(session).people
     for start in range(0, len(ids), 5000):
         chunk = ids[start:start + 5000]
         _consented(session, chunk)
@@ -144,7 +142,6 @@ def preload_consent(session: Session, ids: list[int]) -> None:
             people[(person.id, False)] = person
 
 
-_PEOPLE = "duban.reading.people"
 _REAL_NAMES = (select(Complainant.id, Complainant.real_name)
                .join(Case, col(Case.complainant_id) == Complainant.id)
                .where(col(Case.id).in_(bindparam("ids", expanding=True))))
@@ -152,7 +149,7 @@ _REAL_NAMES = (select(Complainant.id, Complainant.real_name)
 
 def _person(session: Session, complainant_id: int, *, seen: bool) -> Any:
     """The complainant as `complainant_view` needs them: name and phone only when `seen`."""
-    people: dict[tuple[int, bool], Any] = session.info.setdefault(_PEOPLE, {})
+    people = memo_of(session).people
     key = (complainant_id, seen)
     if key not in people:
         people[key] = session.connection().execute(_PERSON[seen], {"id": complainant_id}).first()
@@ -270,7 +267,7 @@ def list_cases(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: b
     if flt.overdue is True:
         # overdue on the running limit, or on one missed before a raise (counted_deadline)
         query = query.where(or_(col(Case.deadline_on) < today, col(Case.missed_deadline_on) < today))
-    with Session(ctx.engine) as session:
+    with DubanSession(ctx.engine) as session:
         if flt.text:
             query = query.where(_search(ctx, session, flt.text, actor=actor, office=office))
         query = query.order_by(
@@ -306,7 +303,7 @@ def case_row(ctx: ServiceContext, case: Case, *, actor: Actor) -> CaseRow:
     """The list row of a case already in hand (one just registered), titled for `actor`."""
     office, unit = orgs_of(ctx, case)
     assert case.id is not None
-    with Session(ctx.engine) as session:
+    with DubanSession(ctx.engine) as session:
         seen = visible_ids(session, ctx, [Facts.of(case)], actor=actor)
         # A repeat links into a case loaded without its texts: the raw title by its own statement.
         title = _raw_texts(session, seen)[case.id][0] if seen else case.title_redacted
@@ -477,7 +474,7 @@ def case_detail(ctx: ServiceContext, ref: int | str, *, actor: Actor,
     """
     from duban.services.cases import CaseService
 
-    with Session(ctx.engine) as session:
+    with DubanSession(ctx.engine) as session:
         case, seen = load_case(session, ctx, ref, actor=actor)
         assert case.id is not None
         office, unit = orgs_of(ctx, case)
@@ -561,7 +558,7 @@ def case_history(ctx: ServiceContext, ref: int | str, kind: str, *, actor: Actor
                  limit: int, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
     """One page of a case's timeline or reports, oldest first, as on the case page; and how many
     there are in all."""
-    with Session(ctx.engine) as session:
+    with DubanSession(ctx.engine) as session:
         case, seen = load_case(session, ctx, ref, actor=actor)
         assert case.id is not None
         hide = _hides_referral(session, actor, case)
@@ -583,7 +580,7 @@ def case_summary(ctx: ServiceContext, ref: int | str, *, actor: Actor) -> dict[s
     and what `actor` may do next. One row read, none of the case's history."""
     from duban.services.cases import CaseService
 
-    with Session(ctx.engine) as session:
+    with DubanSession(ctx.engine) as session:
         case, _ = load_case(session, ctx, ref, actor=actor)
         office, unit = orgs_of(ctx, case)
         row = row_of(ctx, case, office.name, office.code, unit.name if unit else None,
@@ -643,7 +640,7 @@ def citizen_case(ctx: ServiceContext, number: str, *, code: str, actor: Actor) -
     """
     if actor.role != CITIZEN:
         raise PermissionDenied(action="follow", role=actor.role, allowed_roles=[CITIZEN])
-    with Session(ctx.engine) as session:
+    with DubanSession(ctx.engine) as session:
         proof = prove(session, number, code)
         if proof is None:
             raise CaseNotFound(number)
@@ -674,6 +671,6 @@ _RATINGS = {raw: select(*(
 def reply_ratings(ctx: ServiceContext, ref: int | str, *, actor: Actor) -> list[dict[str, Any]]:
     """The complainants' ratings of the case's replies, for its page: the comment as `actor` may
     read it (redacted unless they may see the case's complainants)."""
-    with Session(ctx.engine) as session:
+    with DubanSession(ctx.engine) as session:
         case, seen = load_case(session, ctx, ref, actor=actor)
         return [dict(r) for r in session.connection().execute(_RATINGS[seen], {"id": case.id}).mappings()]

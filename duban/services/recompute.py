@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.types import NullType
 
 from duban.clock import local_date
-from duban.db import serial_writer, writer_lock, writers_overlap
+from duban.db import write_transaction, writers_overlap
 from duban.deadlines import due_date
 from duban.errors import StaleCase
 from duban.models import AuditEvent, Case
@@ -216,7 +216,7 @@ def apply_moved(ctx: ServiceContext, moved: list[Moved]) -> int:
     own connection (chunks hold distinct cases, so they never wait for each other). After a
     StaleCase no further chunk starts; chunks already under way finish, and the error is raised.
     """
-    engine = serial_writer(ctx.engine)  # no writer slips in between reading heads and writing
+    engine = ctx.engine  # write_transaction: no writer slips in between reading heads and writing
     store = _STORES[engine.dialect.name]
     events = _Events(engine.dialect, ctx.now(), ctx.audit_keys)
     chunks = (moved[i: i + CHUNK] for i in range(0, len(moved), CHUNK))
@@ -232,7 +232,7 @@ def apply_moved(ctx: ServiceContext, moved: list[Moved]) -> int:
 def _apply_chunk(engine: Engine, store: _Store, events: _Events, moved: list[Moved]) -> int:
     """One chunk in one transaction: the number of cases stored."""
     chunk = {m.case_id: m for m in moved}
-    with writer_lock(engine), engine.begin() as conn:
+    with write_transaction(engine) as conn:
         # A case whose deadline an action changed since it was found is left alone: the
         # action computed it anew (a rerun of the recompute would see it as it is now).
         heads = store.heads(conn, list(chunk))

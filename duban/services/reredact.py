@@ -17,7 +17,7 @@ from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
-from duban.db import row_locks, serial_writer, writer_lock
+from duban.db import row_locks, write_transaction
 from duban.models import Case
 from duban.services.persist import write_events
 from duban.services.redaction import Identity, case_identities, redact_text
@@ -125,7 +125,6 @@ def redact_all(engine: Engine, *, chunk_size: int = 1000,
     `progress(table, looked_at, changed)` is called after each chunk.
     """
     counts = RedactCounts()
-    writer = serial_writer(engine)
     for name, pairs in TWINS.items():
         table = _table(name)
         # Only rows with some text, raw or twin: an empty text has an empty twin.
@@ -136,7 +135,7 @@ def redact_all(engine: Engine, *, chunk_size: int = 1000,
         looked_at = changed = 0
         after = 0
         while True:
-            with writer_lock(engine), writer.begin() as conn:
+            with write_transaction(engine) as conn:
                 rows = conn.execute(query, {"after": after}).all()
                 if not rows:
                     break

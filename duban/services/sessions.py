@@ -29,6 +29,7 @@ from sqlmodel import Session, col
 
 from duban.files import FILE_MODE, private_dir, sqlite_file
 from duban.models import ApiToken, User
+from duban.services.writetx import write_tx
 
 STAMP_SUFFIX = ".sessions"
 
@@ -106,7 +107,6 @@ def announce(engine: Engine) -> None:
 
 def end_sessions(engine: Engine, user_id: int) -> None:
     """Sign the user out everywhere: every page session and bearer token, in every worker, now."""
-    with Session(engine) as session:
+    with write_tx(engine) as session:
         end_sessions_in(session, user_id)
-        session.commit()
     announce(engine)

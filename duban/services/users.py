@@ -19,7 +19,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, delete, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -31,6 +31,7 @@ from duban.services.context import Actor, ServiceContext
 from duban.services.orgs import org_by_code
 from duban.services.passwords import check_password
 from duban.services.sessions import announce, end_sessions, end_sessions_in
+from duban.services.writetx import write_tx
 
 ROLES = ("clerk", "dispatcher", "unit", "supervisor", "leader", "admin")
 TOKEN_LIFETIME = dt.timedelta(days=7)
@@ -66,7 +67,7 @@ def create_user(ctx: ServiceContext, *, username: str, password: str, role: str,
     if role not in ROLES:
         raise _bad("role", f"must be one of {', '.join(ROLES)}")
     _check_password(ctx, password, username=username)
-    with Session(ctx.engine, expire_on_commit=False) as session:
+    with write_tx(ctx.engine) as session:
         org = org_by_code(session, org_code)
         if (role == "unit") == (org.kind == "office"):
             want = "a handling unit, not an office" if role == "unit" else "an office (办公室)"
@@ -77,8 +78,7 @@ def create_user(ctx: ServiceContext, *, username: str, password: str, role: str,
         user = User(username=username, display_name=display_name[:60], role=role, org_id=org.id,
                     password_hash=_hasher().hash(password), created_at=ctx.now())
         session.add(user)
-        session.commit()
-        return user
+    return user
 
 
 def _check_password(ctx: ServiceContext, password: str, *, username: str = "",
@@ -99,14 +99,13 @@ def _user_named(session: Session, username: str) -> User:
 def set_password(ctx: ServiceContext, username: str, password: str) -> None:
     """An administrator's new password for a user: every session of that user ends at once."""
     _check_password(ctx, password, username=username)
-    with Session(ctx.engine) as session:
+    with write_tx(ctx.engine) as session:
         user = _user_named(session, username)
         user.password_hash = _hasher().hash(password)
         session.add(user)
         session.flush()
         assert user.id is not None
         end_sessions_in(session, user.id)
-        session.commit()
     announce(ctx.engine)
 
 
@@ -115,7 +114,7 @@ def change_password(ctx: ServiceContext, user_id: int, *, current: str, new: str
 
     InvalidActionInput on `current_password` when it is wrong; WeakPassword on `new_password`.
     """
-    with Session(ctx.engine) as session:
+    with write_tx(ctx.engine) as session:
         user = session.get(User, user_id)
         if user is None or not user.active:
             raise AuthenticationFailed()
@@ -129,7 +128,6 @@ def change_password(ctx: ServiceContext, user_id: int, *, current: str, new: str
         session.add(user)
         session.flush()
         end_sessions_in(session, user_id)
-        session.commit()
     announce(ctx.engine)
 
 
@@ -138,7 +136,7 @@ def set_active(ctx: ServiceContext, username: str, active: bool) -> bool:
 
     Whether anything changed.
     """
-    with Session(ctx.engine) as session:
+    with write_tx(ctx.engine) as session:
         user = _user_named(session, username)
         changed = user.active != active
         user.active = active
@@ -147,7 +145,6 @@ def set_active(ctx: ServiceContext, username: str, active: bool) -> bool:
         assert user.id is not None
         if not active:
             end_sessions_in(session, user.id)
-        session.commit()
     if not active:
         announce(ctx.engine)
     return changed
@@ -174,11 +171,12 @@ def authenticate(ctx: ServiceContext, username: str, password: str) -> User:
             raise AuthenticationFailed()
         if not user.active:
             raise AccountDisabled(user.username)
-        if _hasher().check_needs_rehash(user.password_hash):
-            user.password_hash = _hasher().hash(password)
-            session.add(user)
-            session.commit()
-        return user
+    if _hasher().check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher().hash(password)
+        with write_tx(ctx.engine) as tx:
+            tx.connection().execute(update(User).where(col(User.id) == user.id)
+                                    .values(password_hash=user.password_hash))
+    return user
 
 
 def get_user(ctx: ServiceContext, user_id: int, *, epoch: int | None = None) -> User | None:
@@ -219,10 +217,9 @@ def issue_token(ctx: ServiceContext, user: User) -> tuple[str, dt.datetime]:
     now = ctx.now()
     expires = now + TOKEN_LIFETIME
     assert user.id is not None
-    with Session(ctx.engine) as session:
-        session.add(ApiToken(user_id=user.id, token_hash=_digest(token), created_at=now,
-                             expires_at=expires))
-        session.commit()
+    with write_tx(ctx.engine) as tx:
+        tx.add(ApiToken(user_id=user.id, token_hash=_digest(token), created_at=now,
+                        expires_at=expires))
     return token, expires
 
 
@@ -241,11 +238,8 @@ def user_for_token(ctx: ServiceContext, token: str) -> User | None:
 
 
 def revoke_token(ctx: ServiceContext, token: str) -> None:
-    with Session(ctx.engine) as session:
-        row = session.exec(select(ApiToken).where(ApiToken.token_hash == _digest(token))).first()
-        if row is not None:
-            session.delete(row)
-            session.commit()
+    with write_tx(ctx.engine) as tx:
+        tx.connection().execute(delete(ApiToken).where(col(ApiToken.token_hash) == _digest(token)))
 
 
 def secret_key(settings: Settings) -> str:

@@ -1,44 +1,68 @@
-"""A write transaction without the ORM's bookkeeping, unless an action asks for the ORM.
+"""The service layer's write transaction: the ORM only where a step asks for it, and its unit of work.
 
 An action loads its case, runs a handful of prepared statements (services/driver.py) and writes
-its case row at commit (services/persist.py): none of it needs a Session, whose begin, prepare,
-commit and close cost about as much as the action's statements together. `WriteTx` is what the
-service layer hands its steps in a Session's place: a connection, the transaction's `info`, and
-commit and rollback. The few steps that do use the ORM (an extension decided, a callback task
-done, a notification added) get a real Session on the same connection the first time they ask;
-it is flushed at commit, in the same transaction.
+its case row at the end (services/persist.py): none of it needs a Session, whose begin, prepare,
+commit and close cost about as much as the action's statements together. `write_tx` opens the
+transaction with the one helper every writer uses (`duban.db.write_transaction`: the writer's
+turn, BEGIN, COMMIT or ROLLBACK) and hands its steps a `WriteTx` in a Session's place: the
+connection, the transaction's unit of work (services/unitofwork.py) and, the first time a step
+asks (an extension decided, a user added), a real Session on the same connection, flushed at
+the end, in the same transaction.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from duban.services.auditrows import forget
-from duban.services.driver import forget_connection
-from duban.services.persist import forget_tracked, save_tracked
+from duban.db import write_transaction
+from duban.services.persist import save_tracked
+from duban.services.unitofwork import UnitOfWork
+
+if TYPE_CHECKING:
+    from duban.services.auditkeys import KeyRing
+
+
+def write_tx(engine: Engine, *, keys: KeyRing | None = None) -> AbstractContextManager[Session]:
+    """One write transaction: what its steps collected is written when the block ends (tracked
+    cases, their audit events, the ORM's rows), then it commits; it rolls back if the block raises.
+
+    It yields a `WriteTx`, which stands in for a Session (the steps' signatures say Session).
+    `keys`: the key ring the audit events are sealed under (the service context's); None: the default.
+    """
+    return cast(AbstractContextManager[Session], _write_tx(engine, keys))
+
+
+@contextmanager
+def _write_tx(engine: Engine, keys: KeyRing | None) -> Iterator[WriteTx]:
+    with write_transaction(engine) as conn:
+        tx = WriteTx(engine, conn, UnitOfWork(keys=keys))
+        try:
+            yield tx
+            tx.flush()
+        finally:
+            tx.close()
 
 
 class WriteTx:
-    """One write transaction (or several in a row, as a Session: `commit` ends one, the next
-    statement begins another)."""
+    """One write transaction, in a Session's place for the steps of the service layer."""
 
-    def __init__(self, engine: Engine, kept: Connection | None = None) -> None:
+    def __init__(self, engine: Engine, conn: Connection, work: UnitOfWork) -> None:
         self._engine = engine
-        self._kept = kept  # the writer's connection (db.writer_lock), not this transaction's to close
-        self._conn: Connection | None = kept
+        self._conn = conn
         self._orm: Session | None = None
-        self.info: dict[str, Any] = {}
+        self.work = work
 
     def get_bind(self) -> Engine:
         return self._engine
 
     def connection(self) -> Connection:
+        """The transaction's connection, begun (BEGIN waits for the first step that asks)."""
         conn = self._conn
-        if conn is None:
-            conn = self._conn = self._engine.connect()
         if not conn.in_transaction():
             conn.begin()
         return conn
@@ -60,33 +84,13 @@ class WriteTx:
             raise AttributeError(name)
         return getattr(self.orm, name)
 
-    def commit(self) -> None:
+    def flush(self) -> None:
+        """Write what the steps collected: tracked cases and their events, then the ORM's rows."""
         save_tracked(self)  # type: ignore[arg-type]
         if self._orm is not None:
             self._orm.flush()
-            self._orm.close()
-            self._orm = None
-        forget_connection(self)  # type: ignore[arg-type]
-        if self._conn is not None and self._conn.in_transaction():
-            self._conn.commit()
-
-    def rollback(self) -> None:
-        forget_tracked(self)  # type: ignore[arg-type]
-        forget(self)  # type: ignore[arg-type]
-        forget_connection(self)  # type: ignore[arg-type]
-        if self._orm is not None:
-            self._orm.close()
-            self._orm = None
-        if self._conn is not None and self._conn.in_transaction():
-            self._conn.rollback()
 
     def close(self) -> None:
         if self._orm is not None:
             self._orm.close()
             self._orm = None
-        if self._conn is not None and self._conn is self._kept:
-            if self._conn.in_transaction():
-                self._conn.rollback()
-        elif self._conn is not None:
-            self._conn.close()
-        self._conn = None

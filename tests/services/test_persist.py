@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from duban.errors import StaleCase
 from duban.models import AuditEvent, Case, HandlingReport
-from duban.services import CaseService, ServiceContext
+from duban.services import CaseService, ServiceContext, persist
 from duban.services.persist import WRITE_COLUMNS, fetch_cases
+from duban.services.unitofwork import DubanSession, NoUnitOfWork
 from tests.factories import REPORTED, SUPERVISOR, transferred, unit_actor, world
 
 
@@ -87,18 +89,36 @@ def test_a_row_changed_under_a_writer_stops_the_whole_transaction(ctx: ServiceCo
         assert events == before["audit_seq"]
 
 
-def test_tracked_cases_are_written_whoever_commits(ctx: ServiceContext) -> None:
+def test_tracked_cases_are_written_when_a_duban_session_commits(ctx: ServiceContext) -> None:
     number = transferred(ctx)
-    with Session(ctx.engine) as session:
+    with DubanSession(ctx.engine) as session:
         (case,) = fetch_cases(session, select(Case).where(Case.number == number), for_write=True)
         case.warning = "red"
         session.commit()
     assert stored(ctx, number)["warning"] == "red"
 
 
+def test_a_plain_session_cannot_track_a_case_for_writing(ctx: ServiceContext) -> None:
+    number = transferred(ctx)
+    with Session(ctx.engine) as session, pytest.raises(NoUnitOfWork):
+        fetch_cases(session, select(Case).where(Case.number == number), for_write=True)
+    with Session(ctx.engine) as session:  # reading through one is as before
+        (case,) = fetch_cases(session, select(Case).where(Case.number == number), for_write=False)
+        assert case.number == number
+
+
+def test_the_persistence_listener_is_on_dubans_sessions_only() -> None:
+    for name, listener in (("before_commit", persist._write_tracked),
+                           ("after_rollback", persist._forget_tracked),
+                           ("after_commit", persist._commit_done)):
+        assert event.contains(DubanSession, name, listener)
+        assert not event.contains(OrmSession, name, listener)
+        assert not event.contains(Session, name, listener)
+
+
 def test_a_rolled_back_transaction_forgets_its_tracked_cases(ctx: ServiceContext) -> None:
     number = transferred(ctx)
-    with Session(ctx.engine) as session:
+    with DubanSession(ctx.engine) as session:
         (case,) = fetch_cases(session, select(Case).where(Case.number == number), for_write=True)
         case.warning = "red"
         session.rollback()
@@ -116,7 +136,7 @@ def test_cases_changed_alike_are_written_by_one_statement(ctx: ServiceContext) -
 
     event.listen(ctx.engine, "before_cursor_execute", count)
     try:
-        with Session(ctx.engine) as session:
+        with DubanSession(ctx.engine) as session:
             cases = fetch_cases(session, select(Case).where(Case.number.in_(numbers)), for_write=True)  # type: ignore[attr-defined]
             for case in cases:
                 case.warning = "red"
