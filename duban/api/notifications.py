@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from duban.api.deps import Ctx, CurrentActor
 from duban.api.openapi import errors
-from duban.notify.listing import list_mail
+from duban.services.outboxview import list_mail
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
 

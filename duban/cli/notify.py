@@ -6,7 +6,7 @@ import json
 
 import typer
 from rich.table import Table
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlmodel import Session, col
 
 from duban.cli.common import console, context, reported_errors
@@ -75,12 +75,8 @@ def list_(
 @app.command("retry")
 def retry(ids: list[int] = typer.Argument(..., help="ids of failed notifications")) -> None:
     """Queue failed messages again (after fixing an address, say)."""
-    from duban.models import Notification
+    from duban.services.outbox import queue_again
 
     ctx = context()
-    with Session(ctx.engine) as session:
-        done = session.execute(update(Notification).where(
-            col(Notification.id).in_(ids), col(Notification.status) == "failed").values(
-            status="pending", attempts=0, next_attempt_at=ctx.now(), last_error="")).rowcount  # type: ignore[attr-defined]
-        session.commit()
+    done = queue_again(ctx.engine, ids, now=ctx.now())
     console.print(f"{done} queued again")

@@ -27,19 +27,32 @@ import secrets
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import Protocol
 
 import aiosmtplib
 from sqlalchemy import and_, or_, select, update
-from sqlmodel import Session, col
+from sqlalchemy.engine import Engine
+from sqlmodel import col
 
+from duban.config.policy import Policy
 from duban.config.settings import Settings
-from duban.db import claim
+from duban.db import claim, write_transaction
 from duban.models import Notification
 from duban.notify.sms import SmsConfig, SmsError, SmsGateway, SmsRefused, SmsUnreachable
-from duban.services.cases import CaseService
-from duban.services.context import ServiceContext
 
 log = logging.getLogger(__name__)
+
+
+class DeliveryContext(Protocol):
+    """What delivery needs of the service context: the database, the clock, policy [notify]."""
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def policy(self) -> Policy: ...
+
+    def now(self) -> dt.datetime: ...
 
 
 @dataclass(frozen=True)
@@ -53,7 +66,7 @@ class SmtpConfig:
     password: str | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, ctx: ServiceContext) -> SmtpConfig:
+    def from_settings(cls, settings: Settings, ctx: DeliveryContext) -> SmtpConfig:
         return cls(host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_sender,
                    timeout=ctx.policy.notify.timeout_seconds, starttls=settings.smtp_starttls,
                    username=settings.smtp_username, password=settings.smtp_password)
@@ -100,10 +113,9 @@ def compose(claim: Claimed, sender: str, now: dt.datetime) -> EmailMessage:
 
 
 class Deliverer:
-    def __init__(self, ctx: ServiceContext, smtp: SmtpConfig) -> None:
+    def __init__(self, ctx: DeliveryContext, smtp: SmtpConfig) -> None:
         self.ctx = ctx
         self.smtp = smtp
-        self.service = CaseService(ctx)
         self.policy = ctx.policy.notify
         self.lease = dt.timedelta(seconds=self.policy.lease_seconds)
         self.result = DeliveryResult()
@@ -113,19 +125,19 @@ class Deliverer:
     def claim(self, limit: int, channel: str = "email") -> tuple[str, dt.datetime, list[Claimed]]:
         token = secrets.token_hex(8)
         now = self.ctx.now()
-        with self.service.transaction() as session:
+        with write_transaction(self.ctx.engine) as conn:
             due = or_(and_(col(Notification.status) == "pending", col(Notification.next_attempt_at) <= now),
                       and_(col(Notification.status) == "sending",
                            col(Notification.claimed_at) < now - self.lease))
             query = (select(col(Notification.id)).where(due, col(Notification.channel) == channel)
                      .order_by(col(Notification.id)).limit(limit))
-            ids = list(session.scalars(claim(query, session.get_bind())))
+            ids = list(conn.scalars(claim(query, conn)))
             if not ids:
                 return token, now, []
-            session.execute(update(Notification).where(col(Notification.id).in_(ids)).values(
+            conn.execute(update(Notification).where(col(Notification.id).in_(ids)).values(
                 status="sending", claimed_at=now, claim_token=token,
                 attempts=col(Notification.attempts) + 1))
-            rows = session.execute(select(
+            rows = conn.execute(select(
                 col(Notification.id), col(Notification.to_address), col(Notification.subject),
                 col(Notification.body), col(Notification.message_id), col(Notification.attempts),
                 col(Notification.channel), col(Notification.params),
@@ -137,11 +149,10 @@ class Deliverer:
     # -- marking -----------------------------------------------------------------------------
 
     def _mark(self, claim: Claimed, token: str, **values: object) -> None:
-        with Session(self.ctx.engine) as session:
-            session.execute(update(Notification).where(
+        with write_transaction(self.ctx.engine) as conn:
+            conn.execute(update(Notification).where(
                 col(Notification.id) == claim.id, col(Notification.claim_token) == token,
                 col(Notification.status) == "sending").values(**values))
-            session.commit()
 
     def sent(self, claim: Claimed, token: str) -> None:
         self._mark(claim, token, status="sent", sent_at=self.ctx.now(), last_error="")
@@ -271,7 +282,7 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-def deliver_pending(ctx: ServiceContext, smtp: SmtpConfig, *, sms: SmsConfig | None = None,
+def deliver_pending(ctx: DeliveryContext, smtp: SmtpConfig, *, sms: SmsConfig | None = None,
                     batch_size: int | None = None, max_batches: int | None = None) -> DeliveryResult:
     """Send what is due, batch after batch, until nothing due is left (or `max_batches`), per channel.
 

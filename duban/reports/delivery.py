@@ -20,7 +20,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from duban.models import Notification, Org
-from duban.notify.outbox import new_message_id
 from duban.reports.build import build_report
 from duban.reports.html import report_title
 from duban.reports.model import Report
@@ -28,6 +27,7 @@ from duban.reports.narrative import period_label
 from duban.reports.period import Period, month
 from duban.reports.rates import definition, percent
 from duban.reports.rates import name as rate_name
+from duban.services import outbox
 from duban.services.context import ServiceContext
 
 KIND = "monthly_report"
@@ -110,12 +110,9 @@ def queue_monthly_reports(ctx: ServiceContext, *, offices: list[str] | None = No
         subject, body = report_text(report)
         now = ctx.now()
         try:
-            with Session(ctx.engine) as session, session.begin():
-                for address, key in missing.items():
-                    session.add(Notification(
-                        kind=KIND, audience=AUDIENCE, org_id=office.id, to_address=address,
-                        subject=subject, body=body, message_id=new_message_id(), dedupe_key=key,
-                        next_attempt_at=now, created_at=now))
+            outbox.queue(ctx.engine, [outbox.message_row(
+                kind=KIND, audience=AUDIENCE, org_id=office.id, to_address=address, subject=subject,
+                body=body, dedupe_key=key, now=now) for address, key in missing.items()])
         except IntegrityError:
             continue  # a racing run queued this office first
         result.offices.append(office.code)

@@ -105,7 +105,7 @@ class Step:
         """Queue an email (template `kind`) to an org in this action's transaction.
 
         audience is unit, unit_head, government or office: it picks the address and decides,
-        by the confidentiality rule, whether the complainant may appear (duban.notify.outbox).
+        by the confidentiality rule, whether the complainant may appear (duban.services.outbox).
         """
         notify(self, kind, to=to, audience=audience)
 

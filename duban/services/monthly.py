@@ -17,9 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from duban.models import Notification, Org
-from duban.notify.outbox import enqueue
 from duban.services.cases import CaseService
 from duban.services.context import ServiceContext
+from duban.services.outbox import enqueue
 
 
 @dataclass

@@ -27,8 +27,8 @@ from sqlalchemy import bindparam, select, union_all
 from sqlmodel import Session
 
 from duban.models import Case, Complainant, Extension, HandlingReport, RepeatContact
-from duban.notify.outbox import add_row, case_context, new_message_id
 from duban.services.driver import Prepared
+from duban.services.outbox import add_row, case_context, new_message_id
 
 AUDIENCE = "complainant"
 CHANNELS = ("sms", "email")

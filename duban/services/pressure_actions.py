@@ -19,9 +19,9 @@ from sqlalchemy import bindparam
 from sqlmodel import select
 
 from duban.models import CallbackTask, Interview, Org
-from duban.notify.outbox import address_of, case_context, enqueue, government_of
 from duban.services.auditrows import cover_instance
 from duban.services.driver import Prepared
+from duban.services.outbox import address_of, case_context, enqueue, government_of
 from duban.services.pressure import ladder_episode
 from duban.services.routing import supervising_office
 
@@ -34,7 +34,7 @@ def overdue_workdays(step: Any) -> int:
 
 
 def notify(step: Any, kind: str, *, to: Org | None, audience: str, address: str | None = None) -> None:
-    """Queue one email about the step's case, in the step's transaction (see notify.outbox)."""
+    """Queue one email about the step's case, in the step's transaction (see services/outbox.py)."""
     context = case_context(step.ctx, step.case, today=step.today,
                            overdue_workdays=overdue_workdays(step))
     context["note"] = getattr(step.form, "note", "") or ""

@@ -244,7 +244,7 @@ def _close(step: Any) -> None:
 
 def remind_notice(step: Any) -> None:
     """催告知: a notice to the reporter is late; the commission is reminded (never the unit)."""
-    from duban.notify.outbox import case_context, enqueue  # outbox reads through reading.py
+    from duban.services.outbox import case_context, enqueue  # outbox reads through reading.py
 
     row = latest(step.session, step.case_id)
     notice = stage(row)

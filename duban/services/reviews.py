@@ -210,7 +210,7 @@ def _decide(step: Any, level: str) -> None:
 
 def remind_review(step: Any) -> None:
     """催复查复核意见: the reviewing office's opinion is late; that office is reminded."""
-    from duban.notify.outbox import case_context, enqueue  # outbox reads through reading.py
+    from duban.services.outbox import case_context, enqueue  # outbox reads through reading.py
 
     case = step.case
     office = step.session.get(Org, case.review_office_id) if case.review_office_id is not None else None

@@ -32,7 +32,7 @@ from sqlmodel import Session, col
 from duban.clock import local_date
 from duban.db import claim, row_locks
 from duban.models import Case, Org, PressureStep
-from duban.notify import outbox
+from duban.services import outbox
 from duban.services.auditrows import cover
 from duban.services.cases import CaseService
 from duban.services.context import ENGINE_ACTOR, ServiceContext
@@ -190,7 +190,7 @@ class DeadlineSweep:
         # The chunk's rows go to the database together at commit, not case by case: the
         # engine's actions read nothing that another case of the chunk writes.
         steps: list[dict[str, object]] = []
-        session.info[outbox.BATCH] = []
+        outbox.collect(session)
         with session.no_autoflush:
             for case in cases:
                 assert case.id is not None

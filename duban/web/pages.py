@@ -18,9 +18,9 @@ from sqlmodel import Session
 
 from duban.api.errors import field_message
 from duban.errors import AuthenticationFailed, InvalidActionInput, PermissionDenied, TooManyAttempts
-from duban.notify.listing import OFFICE_ROLES, count_mail, list_mail
 from duban.services.dashboard import dashboard
 from duban.services.extqueue import pending_extension_count, pending_extensions
+from duban.services.outboxview import OFFICE_ROLES, count_mail, list_mail
 from duban.services.proposals import open_proposal_count
 from duban.services.queries import CaseRow, scope_for
 from duban.services.reading import list_cases

@@ -8,7 +8,7 @@ import httpx
 from sqlmodel import Session
 
 from duban.models import Notification
-from duban.notify.outbox import new_message_id
+from duban.services.outbox import new_message_id
 from tests.appworld import PASSWORD, AppWorld, LiveServer, app_for
 from tests.factories import org_id, transferred
 

@@ -20,11 +20,11 @@ from duban.clock import SimulatedClock
 from duban.errors import ConfigError
 from duban.models import Case, Notification
 from duban.notify.deliver import Deliverer, SmtpConfig, deliver_pending
-from duban.notify.listing import list_mail
 from duban.notify.sms import SmsConfig, SmsGateway
 from duban.notify.templates import load_templates
 from duban.services import CaseService, ServiceContext
 from duban.services.notices import mobile_number
+from duban.services.outboxview import list_mail
 from tests.factories import (
     CLERK,
     DISPATCHER,

@@ -14,8 +14,8 @@ from sqlmodel import Session
 from duban.clock import SimulatedClock, parse_local
 from duban.models import Notification
 from duban.notify.deliver import SmtpConfig, deliver_pending
-from duban.notify.outbox import new_message_id
 from duban.services import CaseService, ServiceContext
+from duban.services.outbox import new_message_id
 from duban.services.sweeps import run_deadline_sweep
 from tests.factories import transferred, unit_actor, world
 from tests.notify.conftest import SmtpServer

@@ -204,7 +204,7 @@ def test_the_unit_that_goes_on_handling_learns_nothing_of_the_referral(ctx: Serv
 def test_a_late_notice_s_mail_goes_to_the_commission_and_is_listed_only_to_whom_the_referral_is(
         ctx: ServiceContext) -> None:
     from duban.models import Notification
-    from duban.notify.listing import list_mail
+    from duban.services.outboxview import list_mail
 
     number = transferred(ctx)
     CaseService(ctx).act(number, "refer", actor=DISPATCHER, form={"handling_continues": True})

@@ -1,5 +1,9 @@
 """Writing notifications to the outbox, in the caller's transaction, with confidentiality applied.
 
+The outbox is the service layer's: an action's mail is written in its transaction, a report's
+in one of its own (`queue`), failed mail is put back by `queue_again`; duban.notify renders
+templates and delivers, and writes nothing else.
+
 A notification is rendered when it is written: the action that decides to send it also decides
 what it says, composed from what its recipient may read (duban.services.reading, with the
 recipient as the actor: the redacted texts unless the rule of duban.services.privacy says yes).
@@ -13,18 +17,17 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import insert
-from sqlmodel import Session, select
+from sqlalchemy import insert, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
 
 from duban.clock import local_date
 from duban.models import Case, Notification, Org
 from duban.services.context import Actor, ServiceContext
 from duban.services.reading import preload_consent, texts_in_hand
 from duban.services.routing import supervising_office
-
-# A list under this key in `session.info` collects notifications as rows for one Core insert
-# (`write_batch`), for a sweep acting on thousands of cases; otherwise each is an ORM object.
-BATCH = "duban.outbox_batch"
+from duban.services.unitofwork import memo_of, work_of
+from duban.services.writetx import write_tx
 
 # Whose eyes each audience is, for the confidentiality rule: a unit's head is the unit; a
 # government leader is outside the office; the office's own staff may see the complainant.
@@ -57,7 +60,7 @@ def government_of(session: Session, org: Org) -> Org | None:
     office = region_office(session, org)
     if office is None:
         return None
-    cache: dict[int, Org | None] = session.info.setdefault("duban.governments", {})
+    cache = memo_of(session).governments
     assert office.id is not None
     if office.id not in cache:
         cache[office.id] = session.exec(
@@ -143,12 +146,9 @@ def enqueue(
         context.update(twins)
     subject, body = ctx.templates.render(kind, context)
     address = address_of(to, audience) if address is None else address
-    row: dict[str, Any] = dict(
-        case_id=case.id if case else None, kind=kind, audience=audience, channel="email", params="",
-        org_id=to.id if to else None, to_address=address, subject=subject, body=body,
-        message_id=new_message_id(), dedupe_key=dedupe_key, status="pending", attempts=0,
-        next_attempt_at=now, claimed_at=None, claim_token=None, sent_at=None, last_error="",
-        created_at=now)
+    row = message_row(kind=kind, audience=audience, to_address=address, subject=subject, body=body,
+                      now=now, case_id=case.id if case else None, org_id=to.id if to else None,
+                      dedupe_key=dedupe_key)
     if not address:
         row["status"] = "failed"
         who = to.code if to else f"({audience} of the case's unit)"
@@ -156,18 +156,55 @@ def enqueue(
     add_row(session, row)
 
 
+def message_row(*, kind: str, audience: str, to_address: str, subject: str, body: str,
+                now: dt.datetime, case_id: int | None = None, org_id: int | None = None,
+                dedupe_key: str | None = None) -> dict[str, Any]:
+    """A rendered e-mail as its outbox row: pending, due now, with a Message-ID of its own."""
+    return dict(
+        case_id=case_id, kind=kind, audience=audience, channel="email", params="",
+        org_id=org_id, to_address=to_address, subject=subject, body=body,
+        message_id=new_message_id(), dedupe_key=dedupe_key, status="pending", attempts=0,
+        next_attempt_at=now, claimed_at=None, claim_token=None, sent_at=None, last_error="",
+        created_at=now)
+
+
+def queue(engine: Engine, rows: list[dict[str, Any]]) -> None:
+    """Write notifications no action sends (the monthly report) in a transaction of their own:
+    all of them, or none (IntegrityError when a dedupe key is taken: a racing run queued them)."""
+    with write_tx(engine) as tx:
+        for row in rows:
+            add_row(tx, row)
+
+
+def queue_again(engine: Engine, ids: list[int], *, now: dt.datetime) -> int:
+    """Put failed notifications back in the queue (after an address was fixed, say): how many."""
+    with write_tx(engine) as tx:
+        done = tx.connection().execute(update(Notification).where(
+            col(Notification.id).in_(ids), col(Notification.status) == "failed").values(
+            status="pending", attempts=0, next_attempt_at=now, last_error=""))
+        return int(done.rowcount)
+
+
 def add_row(session: Session, row: dict[str, Any]) -> None:
-    """Write one rendered notification: into the sweep's batch when one is collecting, else now."""
-    batch = session.info.get(BATCH)
+    """Write one rendered notification: into the sweep's batch when one is collecting (`collect`),
+    else by the ORM."""
+    batch = work_of(session).outbox
     if batch is not None:
         batch.append(row)
     else:
         session.add(Notification(**row))
 
 
+def collect(session: Session) -> None:
+    """Collect this transaction's notifications as rows for one Core insert (`write_batch`), for
+    a sweep acting on thousands of cases; otherwise each is an ORM object."""
+    work_of(session).outbox = []
+
+
 def write_batch(session: Session) -> int:
-    """Insert the notifications collected under BATCH (one statement) and stop collecting."""
-    rows = session.info.pop(BATCH, None) or []
+    """Insert the notifications collected since `collect` (one statement) and stop collecting."""
+    work = work_of(session)
+    rows, work.outbox = work.outbox or [], None
     if rows:
         session.execute(insert(Notification), rows)
     return len(rows)
