@@ -309,6 +309,7 @@ def test_the_delivery_task_sends_sms_through_the_gateway_the_settings_name(
         engine: Engine, sms_gateway: GatewayServer, smtp_server: SmtpServer,
         monkeypatch: pytest.MonkeyPatch) -> None:
     from duban.config.settings import get_settings
+    from duban.flows.common import flow_context, settings_for
     from duban.flows.deliver_notifications import send_due_mail
 
     ctx = world(engine, start="2023-03-09 09:00")
@@ -321,7 +322,8 @@ def test_the_delivery_task_sends_sms_through_the_gateway_the_settings_name(
     monkeypatch.setenv("DUBAN_SMS_ACCESS_KEY_SECRET", GatewayServer.SECRET)
     get_settings.cache_clear()
     try:
-        counts = send_due_mail.fn(engine.url.render_as_string(hide_password=False), "2023-03-09 09:30", None)
+        url = engine.url.render_as_string(hide_password=False)
+        counts = send_due_mail.fn(flow_context(url, "2023-03-09 09:30"), settings_for(url), None)
     finally:
         get_settings.cache_clear()
     assert (counts["sent"], counts["sms_sent"], counts["retried"]) == (2, 1, 0)
