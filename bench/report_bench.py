@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import os
 import random
 import statistics
 import subprocess
@@ -274,7 +275,8 @@ def import_rate(rows: int, workdir: Path, url: str | None = None) -> None:
     # CPU seconds of this process too: on a shared machine they vary far less than the wall time.
     print(f"  import {rows:,} CSV rows through CaseService: {elapsed:.1f} s, "
           f"{rows / elapsed:,.0f} rows/s (created {result.created:,}, rejected {result.rejected}); "
-          f"CPU {cpu:.1f} s, {rows / cpu:,.0f} rows per CPU second", flush=True)
+          f"CPU {cpu:.1f} s, {rows / cpu:,.0f} rows per CPU second; load {os.getloadavg()[0]:.1f}",
+          flush=True)
     emit("import", elapsed, "s", peak_mb=memory_mb(), backend=engine.dialect.name, rows=rows,
          note=f"{rows / elapsed:,.0f} rows/s ({rows / cpu:,.0f} per CPU s); "
               f"created {result.created:,}, rejected {result.rejected}")
