@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from duban.config.ports import default_port
+
 
 def _default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -28,7 +30,7 @@ class Settings(BaseSettings):
     config_dir: Path | None = None
     timezone: str = "Asia/Shanghai"
     smtp_host: str = "127.0.0.1"
-    smtp_port: int = 8025
+    smtp_port: int = Field(default_factory=lambda: default_port("smtp"))  # config/ports.toml
     smtp_sender: str = "duban@localhost"
     smtp_starttls: bool = False
     smtp_username: str | None = None

@@ -1,6 +1,6 @@
 """Prefect's own server, as `prefect server start` runs it, with one shim for the pinned client.
 
-    python -m duban.flows.prefect_server --host 127.0.0.1 --port 54200
+    python -m duban.flows.prefect_server --host 127.0.0.1 --port PORT   # prefect in config/ports.toml
 
 Prefect 3.8.8's client (its CLI: `deployment ls`, `flow-run ls`, `flow-run logs`, `work-pool
 ls`…) sends every optional body parameter of a filter request, unset ones as JSON null

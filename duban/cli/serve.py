@@ -124,7 +124,7 @@ def run_workers(app: str, *, workers: int, host: str, port: int, **options: Any)
 
 def serve(
     host: str = typer.Option("127.0.0.1", help="address to listen on (0.0.0.0: every interface)"),
-    port: int = typer.Option(8000, min=1, max=65535),
+    port: int | None = typer.Option(None, min=1, max=65535, show_default="web in config/ports.toml"),
     demo: bool = typer.Option(True, "--demo/--no-demo",
                               help="on an empty database, build the demo cases and demo accounts"),
     seed: int = typer.Option(2023, help="random seed of the demo cases"),
@@ -136,8 +136,10 @@ def serve(
                                 help="worker processes (one per core); the scheduler runs once, beside them"),
 ) -> None:
     """Serve the web pages, the JSON API (/docs) and the deadline scheduler."""
+    from duban.config.ports import default_port
     from duban.config.settings import get_settings
 
+    port = port or default_port("web")
     settings = get_settings()
     ctx = migrated_context()
     if demo and not real_clock:
