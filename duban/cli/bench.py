@@ -204,40 +204,10 @@ def run_part(part: Part, *, root: Path, cases: int, url: str | None, tmp: Path, 
     return figures, None
 
 
-class Scratch:
-    """A database `<name>_bench` next to the one a PostgreSQL URL names, fresh for each script."""
-
-    def __init__(self, url: str) -> None:
-        from sqlalchemy import make_url
-
-        parsed = make_url(url)
-        self.name = f"{parsed.database or 'duban'}_bench"
-        self.url = parsed.set(database=self.name).render_as_string(hide_password=False)
-        self._admin_url = url
-
-    def _execute(self, *statements: str) -> None:
-        from sqlalchemy import text
-
-        from duban.db import make_engine
-
-        engine = make_engine(self._admin_url).execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                for statement in statements:
-                    conn.execute(text(statement))
-        finally:
-            engine.engine.dispose()
-
-    def fresh(self) -> str:
-        self._execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)', f'CREATE DATABASE "{self.name}"')
-        return self.url
-
-    def drop(self) -> None:
-        self._execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-
-
 def run_backend(backend: str, *, root: Path, cases: int, parts: list[Part], database: str | None,
                 echo: bool) -> Outcome:
+    from duban.scratchdb import Scratch
+
     outcome = Outcome(backend, cases)
     scratch = Scratch(database) if backend == "postgresql" and database else None
     try:

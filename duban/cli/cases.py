@@ -18,7 +18,7 @@ from duban.cli.common import AS_HELP, actor_from, console, context, received_tim
 from duban.clock import shanghai
 from duban.models import CaseCreate
 from duban.services import CaseService
-from duban.services.reading import case_detail, list_cases
+from duban.services.reading import case_detail, list_cases, scope
 
 app = typer.Typer(no_args_is_help=True, help="Register, list, show and act on cases.")
 
@@ -78,16 +78,11 @@ def list_(
     as_: str = typer.Option("dispatcher", "--as", help=AS_HELP),
 ) -> None:
     """List cases, most urgent first, with deadline and warning colour."""
-    from sqlmodel import Session
-
-    from duban.services.queries import scope_for
-
     ctx = context()
     labels = ctx.labels
     with reported_errors():
         actor = actor_from(ctx, as_)
-        with Session(ctx.engine) as session:
-            flt = scope_for(session, actor)
+        flt = scope(ctx, actor=actor)
         flt.state, flt.disposition, flt.level, flt.warning = state, disposition, level, warning
         flt.overdue, flt.priority, flt.text, flt.open_only, flt.limit = (
             overdue or None, priority, text, open_only, limit)

@@ -40,15 +40,10 @@ def migrated_context() -> ServiceContext:
 
 
 def actor_from(ctx: ServiceContext, spec: str, user: str | None = None) -> Actor:
-    from sqlmodel import Session
-
-    from duban.services.orgs import org_by_code
+    from duban.services.orgs import find_org
 
     role, _, code = spec.partition(":")
-    org_id = None
-    if code:
-        with Session(ctx.engine) as session:
-            org_id = org_by_code(session, code).id
+    org_id = find_org(ctx.engine, code).id if code else None
     return Actor(name=user or getpass.getuser(), role=role, org_id=org_id)
 
 

@@ -76,16 +76,13 @@ def export(
 
     FILE is created readable by you only; an existing FILE is kept unless --force.
     """
-    from sqlmodel import Session
-
     from duban.reports.export import export_cases
-    from duban.services.queries import scope_for
+    from duban.services.reading import scope
 
     ctx = context()
     with reported_errors():
         actor = actor_from(ctx, as_)
-        with Session(ctx.engine) as session:
-            flt = scope_for(session, actor)
+        flt = scope(ctx, actor=actor)
         flt.state, flt.disposition, flt.level, flt.priority, flt.warning = (
             state, disposition, level, priority, warning)
         flt.overdue, flt.open_only, flt.text, flt.limit = overdue or None, open_only, text, limit

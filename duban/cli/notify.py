@@ -6,8 +6,6 @@ import json
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
-from sqlmodel import Session, col
 
 from duban.cli.common import console, context, reported_errors
 from duban.clock import shanghai
@@ -54,21 +52,13 @@ def list_(
     limit: int = typer.Option(50, min=1, max=10000),
 ) -> None:
     """The outbox, newest first, with status, attempts and the last error."""
-    from duban.models import Notification
+    from duban.services.outboxview import queued_mail
 
-    ctx = context()
-    query = select(Notification).order_by(col(Notification.id).desc()).limit(limit)
-    if failed:
-        query = query.where(col(Notification.status) == "failed")
-    elif pending:
-        query = query.where(col(Notification.status).in_(("pending", "sending")))
     table = Table("#", "status", "tries", "to", "subject", "created", "error")
-    with Session(ctx.engine) as session:
-        for n in session.scalars(query):
-            # A complainant's number or address is identity: never printed.
-            to = ctx.labels.text["masked"] if n.audience == "complainant" else n.to_address or "—"
-            table.add_row(str(n.id), n.status, str(n.attempts), to, n.subject[:40],
-                          shanghai(n.created_at).strftime("%Y-%m-%d %H:%M"), n.last_error[:60])
+    # A complainant's number or address is identity: never printed (queued_mail masks it).
+    for n in queued_mail(context(), failed=failed, pending=pending, limit=limit):
+        table.add_row(str(n.id), n.status, str(n.attempts), n.to, n.subject[:40],
+                      shanghai(n.created_at).strftime("%Y-%m-%d %H:%M"), n.last_error[:60])
     console.print(table)
 
 

@@ -18,13 +18,11 @@ app = typer.Typer(no_args_is_help=True, help="Offices and units: the ladder's co
 @app.command("show")
 def show(code: str) -> None:
     """An org's mailbox and the ladder's contacts for it."""
-    from sqlmodel import Session
-
-    from duban.services.orgs import CONTACTS, org_by_code
+    from duban.services.orgs import CONTACTS, find_org
 
     ctx = context()
-    with reported_errors(), Session(ctx.engine) as session:
-        org = org_by_code(session, code)
+    with reported_errors():
+        org = find_org(ctx.engine, code)
         text = ctx.labels.text
         table = Table(text["contact_column"], text["address_column"], title=f"{org.name} ({org.code})")
         table.add_row(text["contact_email"], org.email or "—")

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
-from sqlmodel import Session, func, select
 
 from duban.cli.common import console, context, migrated_context
 
@@ -30,10 +29,9 @@ WORKER_PING_SECONDS = 30
 
 
 def _empty(ctx) -> bool:  # type: ignore[no-untyped-def]
-    from duban.models import Case
+    from duban.services.reading import any_case
 
-    with Session(ctx.engine) as session:
-        return session.exec(select(func.count()).select_from(Case)).one() == 0
+    return not any_case(ctx)
 
 
 def worker_app():  # type: ignore[no-untyped-def]

@@ -71,16 +71,11 @@ def enable(username: str) -> None:
 @app.command("list")
 def list_() -> None:
     """List users with role and org."""
-    from sqlmodel import Session
-
-    from duban.models import Org
-    from duban.services.users import list_users
+    from duban.services.users import users_with_orgs
 
     ctx = context()
     table = Table("user", "name", "role", "org", "active")
-    with Session(ctx.engine) as session:
-        for user in list_users(ctx):
-            org = session.get(Org, user.org_id)
-            table.add_row(user.username, user.display_name, ctx.labels.of("roles", user.role),
-                          org.code if org else "?", "yes" if user.active else "no")
+    for user, org_code in users_with_orgs(ctx):
+        table.add_row(user.username, user.display_name, ctx.labels.of("roles", user.role),
+                      org_code or "?", "yes" if user.active else "no")
     console.print(table)

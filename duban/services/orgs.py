@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, or_, select
 
 from duban.config.policy import get_labels
 from duban.errors import ConfigError, OrgNotFound
@@ -50,6 +51,48 @@ def org_by_code(session: Session, code: str) -> Org:
     if org is None:
         raise OrgNotFound(code)
     return org
+
+
+def find_org(engine: Engine, code: str) -> Org:
+    """The org with this code, read in a session of its own (OrgNotFound if there is none)."""
+    with Session(engine) as session:
+        return org_by_code(session, code)
+
+
+def org_and_parent(engine: Engine, code: str) -> tuple[Org, str | None]:
+    """The org with this code and its parent's code (None at the top)."""
+    with Session(engine) as session:
+        org = org_by_code(session, code)
+        parent = session.get(Org, org.parent_id) if org.parent_id else None
+        return org, parent.code if parent else None
+
+
+def org_of(engine: Engine, org_id: int) -> Org:
+    """The org with this id (OrgNotFound if there is none)."""
+    with Session(engine) as session:
+        org = session.get(Org, org_id)
+    if org is None:
+        raise OrgNotFound(str(org_id))
+    return org
+
+
+def find_orgs(engine: Engine, *, q: str | None = None, kind: str | None = None, level: str | None = None,
+              under: str | None = None, limit: int = 200) -> list[tuple[Org, str | None]]:
+    """Orgs in code order (a region's orgs sit together), each with its parent's code. `q`: in the
+    name or code; `under`: that org's code and every code below it."""
+    parent = aliased(Org)
+    query = select(Org, parent.code).outerjoin(parent, col(Org.parent_id) == parent.id)
+    if q:
+        query = query.where(or_(col(Org.name).contains(q), col(Org.code).contains(q.upper())))
+    if kind:
+        query = query.where(Org.kind == kind)
+    if level:
+        query = query.where(Org.level == level)
+    if under:
+        query = query.where(or_(Org.code == under, col(Org.code).startswith(under + "-")))
+    with Session(engine) as session:
+        rows = session.exec(query.order_by(Org.code).limit(limit))
+        return [(org, parent_code) for org, parent_code in rows]
 
 
 _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

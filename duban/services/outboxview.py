@@ -97,3 +97,32 @@ def count_mail(ctx: ServiceContext, viewer: Actor, *, status: str) -> int:
     with Session(ctx.engine) as session:
         query = _query(session, viewer).where(col(Notification.status) == status)
         return int(session.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+
+
+# The outbox as its operator sees it (`duban notify list`): every message, no scope (the CLI is
+# the operator's), newest first; a complainant's number or address is never shown.
+@dataclass(frozen=True)
+class QueuedMail:
+    id: int
+    status: str
+    attempts: int
+    to: str  # the address, or the label for "masked" when it is a complainant's
+    subject: str
+    created_at: dt.datetime
+    last_error: str
+
+
+def queued_mail(ctx: ServiceContext, *, failed: bool = False, pending: bool = False,
+                limit: int = 50) -> list[QueuedMail]:
+    """The newest `limit` messages; only those that failed for good, or only those not sent yet."""
+    query = select(Notification).order_by(col(Notification.id).desc()).limit(limit)
+    if failed:
+        query = query.where(col(Notification.status) == "failed")
+    elif pending:
+        query = query.where(col(Notification.status).in_(("pending", "sending")))
+    masked = ctx.labels.text["masked"]
+    with Session(ctx.engine) as session:
+        return [QueuedMail(id=n.id or 0, status=n.status, attempts=n.attempts,
+                           to=masked if n.audience == "complainant" else n.to_address or "—",
+                           subject=n.subject, created_at=n.created_at, last_error=n.last_error)
+                for n in session.scalars(query)]

@@ -50,6 +50,7 @@ from duban.services.queries import (
     orgs_of,
     row_of,
     scope_clauses,
+    scope_for,
 )
 from duban.services.querycodes import prove
 from duban.services.referrals import latest as latest_referral
@@ -674,3 +675,25 @@ def reply_ratings(ctx: ServiceContext, ref: int | str, *, actor: Actor) -> list[
     with DubanSession(ctx.engine) as session:
         case, seen = load_case(session, ctx, ref, actor=actor)
         return [dict(r) for r in session.connection().execute(_RATINGS[seen], {"id": case.id}).mappings()]
+
+
+def scope(ctx: ServiceContext, *, actor: Actor) -> CaseFilter:
+    """The cases `actor` may see, as a filter a face narrows (never widens) before `list_cases`."""
+    with Session(ctx.engine) as session:
+        return scope_for(session, actor)
+
+
+def still_sees(ctx: ServiceContext, ref: int | str, *, actor: Actor) -> bool:
+    """Whether `actor` may read the case now (an action may have taken it out of their sight)."""
+    with Session(ctx.engine) as session:
+        try:
+            load_case(session, ctx, ref, actor=actor)
+        except CaseNotFound:
+            return False
+    return True
+
+
+def any_case(ctx: ServiceContext) -> bool:
+    """Whether the database holds a case at all: a count, which names none of them."""
+    with Session(ctx.engine) as session:
+        return session.exec(select(func.count()).select_from(Case)).one() > 0

@@ -26,7 +26,7 @@ from sqlmodel import Session, col, select
 from duban.config.settings import Settings
 from duban.errors import AccountDisabled, AuthenticationFailed, InvalidActionInput
 from duban.files import private_dir
-from duban.models import ApiToken, User
+from duban.models import ApiToken, Org, User
 from duban.services.context import Actor, ServiceContext
 from duban.services.orgs import org_by_code
 from duban.services.passwords import check_password
@@ -202,9 +202,11 @@ def signed_in_user(ctx: ServiceContext, user_id: int, *, epoch: int) -> User | N
     return User.model_construct(**row._mapping)  # a detached copy to read, like get_user's
 
 
-def list_users(ctx: ServiceContext) -> list[User]:
+def users_with_orgs(ctx: ServiceContext) -> list[tuple[User, str | None]]:
+    """Every user by name, with their org's code, in one query (None for an org no longer there)."""
+    query = select(User, Org.code).outerjoin(Org, col(Org.id) == User.org_id).order_by(User.username)
     with Session(ctx.engine) as session:
-        return list(session.exec(select(User).order_by(User.username)))
+        return [(user, code) for user, code in session.exec(query)]
 
 
 def _digest(token: str) -> str:

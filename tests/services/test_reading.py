@@ -23,7 +23,16 @@ from duban.services import Actor, CaseService, ServiceContext
 from duban.services.callbacks import callback_queue, sample_callbacks
 from duban.services.dashboard import dashboard
 from duban.services.queries import CaseFilter, scope_for
-from duban.services.reading import case_detail, case_history, case_row, case_summary, case_texts, list_cases
+from duban.services.reading import (
+    case_detail,
+    case_history,
+    case_row,
+    case_summary,
+    case_texts,
+    list_cases,
+    scope,
+    still_sees,
+)
 from duban.services.sweeps import run_deadline_sweep
 from tests.factories import (
     CLERK,
@@ -293,3 +302,15 @@ def test_a_units_actions_read_no_raw_text_of_the_case(ctx: ServiceContext) -> No
         answer = case_summary(ctx, number, actor=unit)
     assert seen and [s for s in seen if case_text.search(s)] == []
     assert answer["case"]["title"] == TITLE_REDACTED
+
+
+def test_a_face_asks_the_service_whether_its_actor_still_sees_a_case_and_for_its_scope(
+        ctx: ServiceContext) -> None:
+    number = _secret_case(ctx)
+    unit, other = unit_actor(ctx, "GS-LZ-CG-GOV"), unit_actor(ctx, "GS-LZ-CG-SWJ")
+    assert still_sees(ctx, number, actor=unit) and still_sees(ctx, number, actor=DISPATCHER)
+    assert not still_sees(ctx, number, actor=other)  # out of scope: as if there were no such case
+    assert not still_sees(ctx, "GS-2099-99999", actor=DISPATCHER)
+    assert scope(ctx, actor=other).unit_id == other.org_id
+    assert [r.number for r in list_cases(ctx, scope(ctx, actor=other), actor=other)] == []
+    assert [r.number for r in list_cases(ctx, scope(ctx, actor=unit), actor=unit)] == [number]

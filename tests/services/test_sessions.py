@@ -21,6 +21,7 @@ from duban.services.users import (
     set_password,
     sign_out,
     user_for_token,
+    users_with_orgs,
 )
 from tests.appworld import PASSWORD, fast_password_hashing  # noqa: F401
 from tests.factories import world
@@ -130,3 +131,23 @@ def test_the_stamp_only_grows_and_is_shared_through_the_file(tmp_path) -> None: 
     memory = RevocationStamp(None)
     memory.bump()
     assert memory.current() == 1
+
+
+def test_users_are_listed_with_their_org_codes_in_one_query_however_many_there_are(engine: Engine) -> None:
+    from sqlalchemy import event
+
+    ctx = world(engine)
+    for name, org in (("wu", "GS-LZ-CG"), ("li", "GS-LZ"), ("zhao", "GS")):
+        create_user(ctx, username=name, password=PASSWORD, role="clerk", org_code=org)
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        listed = [(user.username, code) for user, code in users_with_orgs(ctx)]
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert listed == [("li", "GS-LZ"), ("wu", "GS-LZ-CG"), ("zhao", "GS")]
+    assert len(seen) == 1, seen  # not one more per user (`duban user list` asked per user)
