@@ -23,12 +23,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from duban.accesslog import install as install_access_log_filter
 from duban.api import apidocs, auth, bulk, cases, extensions, meta, notifications, orgs, pressure
-from duban.api.errors import Problem, field_message, is_api
 from duban.api.errors import install as install_error_handlers
+from duban.api.errors import is_api
 from duban.api.openapi import install as install_openapi
-from duban.api.textcheck import BROKEN_TEXT, BROKEN_TEXT_MESSAGE, public_name
 from duban.config.public import load_public
 from duban.config.settings import Settings, get_settings
+from duban.present.problems import Problem, field_message
+from duban.present.textcheck import BROKEN_TEXT, BROKEN_TEXT_MESSAGE, public_name
 from duban.services.context import ServiceContext
 from duban.services.online import Limiter
 from duban.services.throttle import LoginThrottle

@@ -82,7 +82,7 @@ def test_a_service_importing_a_face_breaks_the_layers_contract(tmp_path: Path) -
     import sys
 
     for package in ("duban", "duban/services", "duban/api", "duban/web", "duban/cli", "duban/app",
-                    "duban/flows", "duban/scheduler"):
+                    "duban/flows", "duban/scheduler", "duban/present"):
         (tmp_path / package).mkdir(parents=True, exist_ok=True)
         (tmp_path / package / "__init__.py").write_text("", encoding="utf-8")
     (tmp_path / "duban/services/cases.py").write_text("from duban.api import errors\n", encoding="utf-8")
@@ -98,3 +98,35 @@ def test_a_service_importing_a_face_breaks_the_layers_contract(tmp_path: Path) -
                             env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"}, check=False)
     assert broken.returncode == 1, broken.stdout + broken.stderr
     assert "duban.services.cases -> duban.api.errors" in broken.stdout, broken.stdout
+
+
+def test_a_face_opening_a_database_session_breaks_the_faces_contract(tmp_path: Path) -> None:
+    """Faces read and write through service functions: `from sqlmodel import Session` in a page
+    (or a statement built with sqlalchemy in the CLI) fails the check; a service may do both."""
+    import subprocess
+    import sys
+
+    for package in ("duban", "duban/services", "duban/api", "duban/web", "duban/cli", "duban/app",
+                    "duban/present"):
+        (tmp_path / package).mkdir(parents=True, exist_ok=True)
+        (tmp_path / package / "__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / "duban/web/pages.py").write_text("from sqlmodel import Session\n", encoding="utf-8")
+    (tmp_path / "duban/cli/users.py").write_text("def f():\n    from sqlalchemy import select\n",
+                                                 encoding="utf-8")
+    (tmp_path / "duban/services/users.py").write_text("from sqlmodel import Session, select\n",
+                                                      encoding="utf-8")
+    contract = _contract("faces open no database session and build no query: they read and write "
+                         "through services")
+    lines = ["[importlinter]", "root_package = duban", "include_external_packages = True", "",
+             "[importlinter:contract:faces]"]
+    for key, value in contract.items():
+        listed = "\n    " + "\n    ".join(value) if isinstance(value, list) else str(value)
+        lines.append(f"{key} = {listed}")
+    (tmp_path / ".importlinter").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    linter = Path(sys.executable).with_name("lint-imports")
+    broken = subprocess.run([str(linter), "--no-cache"], cwd=tmp_path, capture_output=True, text=True,
+                            env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"}, check=False)
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    assert "duban.web.pages -> sqlmodel" in broken.stdout, broken.stdout
+    assert "duban.cli.users -> sqlalchemy" in broken.stdout, broken.stdout
+    assert "duban.services.users" not in broken.stdout, broken.stdout

@@ -4,14 +4,14 @@ every session and token of the user, in every worker process (services/sessions.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from sqlmodel import Session
 
 from duban.api.deps import BearerToken, Ctx, CurrentUser, token_cache
 from duban.api.openapi import errors
-from duban.api.present import user_out
 from duban.api.schemas import LoginIn, PasswordIn, TokenOut, UserOut
-from duban.models import Org, User
+from duban.models import User
+from duban.present.shapes import user_out
 from duban.services.context import ServiceContext
+from duban.services.orgs import org_of
 from duban.services.throttle import change_password_counted, sign_in
 from duban.services.users import issue_token, sign_out
 
@@ -19,10 +19,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 def _user_dict(ctx: ServiceContext, user: User) -> dict:
-    with Session(ctx.engine) as session:
-        org = session.get(Org, user.org_id)
-        assert org is not None
-        return user_out(ctx, user, org)
+    return user_out(ctx, user, org_of(ctx.engine, user.org_id))
 
 
 @router.post("/login", response_model=TokenOut, responses=errors(401, 429))

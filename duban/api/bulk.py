@@ -18,10 +18,10 @@ from pydantic import BaseModel, Field
 
 from duban.api.deps import Ctx, CurrentActor
 from duban.api.openapi import errors
-from duban.api.present import bulk_out
 from duban.api.schemas import _In
-from duban.api.textcheck import MAX_DEPTH, text_problem
 from duban.errors import InvalidActionInput
+from duban.present.shapes import bulk_out
+from duban.present.textcheck import MAX_DEPTH, text_problem
 from duban.services import bulk
 
 router = APIRouter(prefix="/bulk", tags=["cases"])

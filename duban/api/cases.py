@@ -14,11 +14,9 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Path, Query
-from sqlmodel import Session
 
 from duban.api.deps import Ctx, CurrentActor, on_the_loop
 from duban.api.openapi import errors
-from duban.api.present import acted_out, action_out, detail_out, event_out, row_out
 from duban.api.schemas import (
     ActedOut,
     ActionIn,
@@ -36,14 +34,15 @@ from duban.api.schemas import (
     StateName,
     Warning,
 )
-from duban.api.textcheck import MAX_DEPTH, text_problem
 from duban.errors import CaseNotFound, InvalidActionInput, OrgNotFound
 from duban.models import CaseCreate
+from duban.present.shapes import acted_out, action_out, detail_out, event_out, row_out
+from duban.present.textcheck import MAX_DEPTH, text_problem
 from duban.services import Actor, CaseService, ServiceContext
 from duban.services.forms import FORMS
-from duban.services.orgs import org_by_code
-from duban.services.queries import CaseFilter, scope_for
-from duban.services.reading import case_detail, case_history, case_row, case_summary, list_cases
+from duban.services.orgs import find_org
+from duban.services.queries import CaseFilter
+from duban.services.reading import case_detail, case_history, case_row, case_summary, list_cases, scope
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
@@ -69,12 +68,11 @@ def naming_org_field(call: Callable[[], T], fields: dict[str, str | None]) -> T:
 
 def case_filter(ctx: ServiceContext, actor: Actor, *, unit: str | None = None, **given: Any) -> CaseFilter:
     """The caller's scope narrowed by the filters they asked for (never widened)."""
-    with Session(ctx.engine) as session:
-        flt = scope_for(session, actor)
-        if unit:
-            unit_id = naming_org_field(lambda: org_by_code(session, unit).id, {"unit": unit})
-            # A unit asking for another unit's cases gets none rather than an error.
-            flt.unit_id = unit_id if flt.unit_id in (None, unit_id) else -1
+    flt = scope(ctx, actor=actor)
+    if unit:
+        unit_id = naming_org_field(lambda: find_org(ctx.engine, unit).id, {"unit": unit})
+        # A unit asking for another unit's cases gets none rather than an error.
+        flt.unit_id = unit_id if flt.unit_id in (None, unit_id) else -1
     for name, value in given.items():
         setattr(flt, name, value)
     return flt

@@ -1,25 +1,10 @@
-"""The one place where Duban's errors become HTTP answers (JSON for /api, a Chinese page otherwise).
+"""The one place where Duban's errors become HTTP answers: JSON for /api, a Chinese page otherwise.
 
-    CaseNotFound, OrgNotFound        404  (also what may not be seen: scope hides, never explains)
-    ItemNotFound                     404  (a proposal or interview, as a case)
-    ActionNotAllowed                 409  with allowed_actions
-    StaleCase, AvoidanceViolation    409
-    InvalidActionInput, bad request  422  naming the field
-    PermissionDenied                 403  (CaseHeldElsewhere: names the office that holds the case)
-    AuthenticationFailed             401
-    TooManyAttempts                  429  with Retry-After
-    ConfigError                      500
-
-Every body carries `code`, `message` (English) and `message_zh`. Nothing below the API raises
-HTTPException; services raise `duban.errors` and this module translates. Validation errors never
-echo the submitted input back (it may hold a complainant's details).
+What each error says and with which status is `duban.present.problems`, shared with the pages.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import logging
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -28,140 +13,11 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from duban.api.textcheck import MAX_DEPTH, public_name
 from duban.config.policy import Labels
-from duban.errors import (
-    ActionNotAllowed,
-    AuthenticationFailed,
-    AvoidanceViolation,
-    CaseHeldElsewhere,
-    CaseNotFound,
-    ConfigError,
-    DubanError,
-    InvalidActionInput,
-    ItemNotFound,
-    OrgNotFound,
-    PermissionDenied,
-    StaleCase,
-    TooManyAttempts,
-)
-from duban.workcal import COVERAGE
+from duban.errors import DubanError
+from duban.present.problems import Problem, problem_for, validation_problem
 
-log = logging.getLogger(__name__)
-
-# What field_message's templates may name besides the field: the limits every refusal shares.
-_BOUNDS: dict[str, Any] = {"coverage": COVERAGE, "max_depth": MAX_DEPTH}
 METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
-EXTRA_FIELD_MESSAGE = "holds a field this request does not take (the OpenAPI schema lists those it does)"
-
-STATUS: list[tuple[type[DubanError], int]] = [
-    (CaseNotFound, 404),
-    (OrgNotFound, 404),
-    (ItemNotFound, 404),
-    (ActionNotAllowed, 409),
-    (StaleCase, 409),
-    (AvoidanceViolation, 409),
-    (InvalidActionInput, 422),
-    (PermissionDenied, 403),
-    (AuthenticationFailed, 401),
-    (TooManyAttempts, 429),
-    (ConfigError, 500),
-]
-
-
-@dataclass
-class Problem:
-    """An error as a person reads it, in both languages."""
-
-    status: int
-    code: str
-    message: str
-    message_zh: str
-    field: str | None = None
-    allowed_actions: list[str] | None = None
-    headers: dict[str, str] = dataclasses.field(default_factory=dict)
-
-    def body(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"code": self.code, "message": self.message, "message_zh": self.message_zh}
-        if self.field is not None:
-            out["field"] = self.field
-        if self.allowed_actions is not None:
-            out["allowed_actions"] = self.allowed_actions
-        return out
-
-
-def _fmt(template: str, **values: Any) -> str:
-    try:
-        return template.format(**values)
-    except (KeyError, IndexError, ValueError):
-        return template
-
-
-def field_message(labels: Labels, *, field: str, kind: str, message: str,
-                  limits: dict[str, Any] | None = None) -> str:
-    """A validation message in Chinese: the field's label and what is wrong with it."""
-    label = labels.fields.get(field, field)
-    template = labels.errors.get(kind) or labels.errors.get("invalid_input", "{label}: {message}")
-    return _fmt(template, label=label, message=message, **{**_BOUNDS, **(limits or {})})
-
-
-def problem_for(exc: DubanError, labels: Labels) -> Problem:
-    status = next((s for kind, s in STATUS if isinstance(exc, kind)), 400)
-    errors = labels.errors
-    zh = errors.get(exc.code, "")
-    problem = Problem(status=status, code=exc.code, message=str(exc), message_zh="")
-    if isinstance(exc, CaseNotFound | OrgNotFound):
-        zh = _fmt(zh, ref=exc.ref)
-    elif isinstance(exc, ItemNotFound):
-        zh = _fmt(zh, what=labels.fields.get(exc.what, exc.what))
-    elif isinstance(exc, ActionNotAllowed):
-        allowed = "、".join(labels.of("actions", a) for a in exc.allowed) or errors.get("none_allowed", "")
-        zh = _fmt(zh, state=labels.of("states", exc.state), action=labels.of("actions", exc.action),
-                  reason=f"（{exc.reason}）" if exc.reason else "", allowed=allowed)
-        problem.allowed_actions = exc.allowed
-    elif isinstance(exc, StaleCase):
-        zh = _fmt(zh, actual=exc.actual)
-    elif isinstance(exc, AvoidanceViolation):
-        zh = _fmt(zh, unit=exc.unit)
-    elif isinstance(exc, CaseHeldElsewhere):
-        zh = _fmt(zh, holder=exc.holder, action=labels.of("actions", exc.action))
-    elif isinstance(exc, PermissionDenied):
-        if exc.reason:
-            zh = errors.get("permission_denied_region", zh)
-        zh = _fmt(zh, role=labels.of("roles", exc.role), action=labels.of("actions", exc.action))
-    elif isinstance(exc, InvalidActionInput):
-        problem.field = exc.field
-        zh = field_message(labels, field=exc.field, kind=exc.kind, message=exc.message, limits=exc.limits)
-    elif isinstance(exc, AuthenticationFailed):
-        problem.headers["WWW-Authenticate"] = "Bearer"
-    elif isinstance(exc, TooManyAttempts):
-        problem.headers["Retry-After"] = str(exc.retry_after)
-        zh = _fmt(zh, minutes=max(1, -(-exc.retry_after // 60)))
-    elif isinstance(exc, ConfigError):
-        log.error("configuration error: %s", exc)
-        problem.message = "the server's configuration is wrong; see its log"
-    problem.message_zh = zh or _fmt(errors.get("duban_error", "{message}"), message=str(exc))
-    return problem
-
-
-def validation_problem(exc: RequestValidationError, labels: Labels) -> Problem:
-    """The first thing wrong with a request, naming the field (never echoing the input: pydantic's
-    `input` is dropped, and so is any key the client made up)."""
-    first = exc.errors()[0] if exc.errors() else {"loc": (), "type": "", "msg": "invalid request"}
-    kind = str(first.get("type", ""))
-    loc = [str(p) for p in first.get("loc", ()) if not isinstance(p, int)]
-    if kind == "extra_forbidden" and loc:
-        loc = loc[:-1]  # the unknown key itself: the client's text, not ours
-    names = [public_name(p, "") for p in loc if p not in ("body", "query", "path", "header", "cookie")]
-    names = [p for p in names if p]
-    field_name = ".".join(names) or (loc[0] if loc and loc[0] in ("query", "path", "header") else "body")
-    last = names[-1] if names else field_name
-    message = EXTRA_FIELD_MESSAGE if kind == "extra_forbidden" else str(first.get("msg", ""))
-    ctx = first.get("ctx")
-    zh = field_message(labels, field=last, kind=kind, message=message,
-                       limits=ctx if isinstance(ctx, dict) else None)
-    return Problem(status=422, code="invalid_input", message=f"field '{field_name}': {message}",
-                   message_zh=zh, field=field_name)
 
 
 def allowed_methods(request: Request) -> str:

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 
 from duban.api.deps import Ctx, CurrentActor
-from duban.api.present import action_out, row_out
 from duban.api.schemas import ActionOut, DashboardOut
+from duban.present.shapes import action_out, row_out
 from duban.services.dashboard import dashboard
 from duban.services.forms import FORMS
 

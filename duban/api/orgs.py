@@ -5,15 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, or_, select
 
 from duban.api.deps import Ctx, CurrentActor
 from duban.api.openapi import errors
-from duban.api.present import org_out
 from duban.api.schemas import Level, OrgOut
-from duban.models import Org
-from duban.services.orgs import org_by_code
+from duban.present.shapes import org_out
+from duban.services.orgs import find_orgs, org_and_parent
 
 router = APIRouter(prefix="/orgs", tags=["orgs"])
 
@@ -29,25 +26,12 @@ def list_orgs(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[dict]:
     """Offices and units in code order (a region's orgs sit together)."""
-    parent = aliased(Org)
-    query = select(Org, parent.code).outerjoin(parent, col(Org.parent_id) == parent.id)
-    if q:
-        query = query.where(or_(col(Org.name).contains(q), col(Org.code).contains(q.upper())))
-    if kind:
-        query = query.where(Org.kind == kind)
-    if level:
-        query = query.where(Org.level == level)
-    if under:
-        query = query.where(or_(Org.code == under, col(Org.code).startswith(under + "-")))
-    with Session(ctx.engine) as session:
-        rows = session.exec(query.order_by(Org.code).limit(limit)).all()
-        return [org_out(org, parent_code) for org, parent_code in rows]
+    rows = find_orgs(ctx.engine, q=q, kind=kind, level=level, under=under, limit=limit)
+    return [org_out(org, parent_code) for org, parent_code in rows]
 
 
 @router.get("/{code}", response_model=OrgOut, responses=errors(404))
 def get_org(code: Annotated[str, Path(max_length=40)], actor: CurrentActor, ctx: Ctx) -> dict:
     """One office or unit by its code."""
-    with Session(ctx.engine) as session:
-        org = org_by_code(session, code)
-        parent = session.get(Org, org.parent_id) if org.parent_id else None
-        return org_out(org, parent.code if parent else None)
+    org, parent_code = org_and_parent(ctx.engine, code)
+    return org_out(org, parent_code)

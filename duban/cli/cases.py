@@ -192,8 +192,8 @@ def bulk_(
     user: str | None = typer.Option(None, help="name recorded in the audit trail"),
 ) -> None:
     """Perform ACTION on each case, each its own audited action, and print every case's outcome."""
-    from duban.api.present import bulk_out
     from duban.files import database_files, write_private
+    from duban.present.shapes import bulk_out
     from duban.services import bulk
 
     ctx = context()

@@ -14,17 +14,16 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import Session
 
-from duban.api.errors import Problem, field_message, problem_for
-from duban.api.present import bulk_out, detail_out
-from duban.api.schemas import CaseIn
 from duban.errors import CaseNotFound, DubanError, InvalidActionInput, OrgNotFound, PermissionDenied
 from duban.models import CaseCreate
+from duban.present.inputs import CaseIn
+from duban.present.problems import Problem, field_message, problem_for
+from duban.present.shapes import bulk_out, detail_out
 from duban.services import CaseService, bulk
 from duban.services.forms import FORMS
-from duban.services.queries import CaseFilter, scope_for
-from duban.services.reading import case_detail, list_cases, load_case, reply_ratings
+from duban.services.queries import CaseFilter
+from duban.services.reading import case_detail, list_cases, reply_ratings, scope, still_sees
 from duban.services.reviews import stage_of
 from duban.services.scope import in_region
 from duban.web.forms import action_values, field_errors, page_int, posted_form
@@ -81,14 +80,13 @@ def list_filter(request: Request, web: Web, viewer: Viewer
              unsigned=params.get("unsigned") == "1", return_pending=params.get("return_pending") == "1")
     offset = max(page_int(params, "offset") or 0, 0)
     errors: dict[str, list[str]] = {}
-    with Session(web.ctx.engine) as session:
-        flt = scope_for(session, viewer.actor)
-        if q["unit"]:
-            unit = web.units.coded(q["unit"])
-            if unit is None:
-                errors["unit"] = [field_message(labels, field="unit", kind="unknown_org", message="")]
-                q["unit"] = ""  # not shown back in the filter either: refusals never repeat input
-            flt.unit_id = -1 if unit is None or flt.unit_id not in (None, unit.id) else unit.id
+    flt = scope(web.ctx, actor=viewer.actor)
+    if q["unit"]:
+        unit = web.units.coded(q["unit"])
+        if unit is None:
+            errors["unit"] = [field_message(labels, field="unit", kind="unknown_org", message="")]
+            q["unit"] = ""  # not shown back in the filter either: refusals never repeat input
+        flt.unit_id = -1 if unit is None or flt.unit_id not in (None, unit.id) else unit.id
     flt.state, flt.disposition, flt.level = q["state"], q["disposition"], q["level"]
     flt.warning, flt.priority, flt.text = q["warning"], q["priority"], q["text"]
     flt.overdue, flt.open_only = q["overdue"] or None, q["open"]
@@ -289,12 +287,6 @@ def act(request: Request, number: str, action: str, posted: Posted) -> Response:
     except DubanError as exc:
         problem = problem_for(exc, web.ctx.labels)
         return again(problem.status, problem=problem)
-    with Session(web.ctx.engine) as session:
-        try:
-            load_case(session, web.ctx, number, actor=viewer.actor)
-            still_visible = True
-        except CaseNotFound:
-            still_visible = False
     # An action that takes the case out of the actor's sight lands on the inbox, not on a 404.
-    target = f"/cases/{number}" if still_visible else "/inbox"
+    target = f"/cases/{number}" if still_sees(web.ctx, number, actor=viewer.actor) else "/inbox"
     return RedirectResponse(f"{target}?done={action}", status_code=303)

@@ -8,10 +8,16 @@ from typing import Any
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
-from duban.api.errors import field_message
-from duban.api.textcheck import ASCII_INT_MESSAGE, BROKEN_TEXT, BROKEN_TEXT_MESSAGE, is_ascii_int, public_name
 from duban.config.policy import Labels
 from duban.errors import InvalidActionInput
+from duban.present.problems import field_message
+from duban.present.textcheck import (
+    ASCII_INT_MESSAGE,
+    BROKEN_TEXT,
+    BROKEN_TEXT_MESSAGE,
+    is_ascii_int,
+    public_name,
+)
 from duban.services.forms import FORMS
 
 MAX_FIELD = 100_000  # characters; the models' own limits are far lower, this only bounds the work

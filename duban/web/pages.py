@@ -14,16 +14,15 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import Session
 
-from duban.api.errors import field_message
 from duban.errors import AuthenticationFailed, InvalidActionInput, PermissionDenied, TooManyAttempts
+from duban.present.problems import field_message
 from duban.services.dashboard import dashboard
 from duban.services.extqueue import pending_extension_count, pending_extensions
 from duban.services.outboxview import OFFICE_ROLES, count_mail, list_mail
 from duban.services.proposals import open_proposal_count
-from duban.services.queries import CaseRow, scope_for
-from duban.services.reading import list_cases
+from duban.services.queries import CaseRow
+from duban.services.reading import list_cases, scope
 from duban.services.throttle import change_password_counted, sign_in
 from duban.services.users import sign_out
 from duban.web.forms import posted_form
@@ -189,8 +188,7 @@ def change_password_page(request: Request, posted: Posted) -> Response:
 
 
 def _section(web: Web, viewer: Viewer, key: str) -> Section:
-    with Session(web.ctx.engine) as session:
-        flt = scope_for(session, viewer.actor)
+    flt = scope(web.ctx, actor=viewer.actor)
     for name, value in QUEUES[key].items():
         setattr(flt, name, value)
     flt.limit = SECTION_SIZE + 1

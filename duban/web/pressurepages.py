@@ -14,8 +14,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from duban.api.errors import Problem, field_message, problem_for
 from duban.errors import DubanError, InvalidActionInput, ItemNotFound, PermissionDenied
+from duban.present.problems import Problem, field_message, problem_for
 from duban.services import proposals
 from duban.services.context import Actor, ServiceContext
 from duban.web.forms import page_int, posted_form

@@ -10,7 +10,6 @@ config/public.toml.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -28,6 +27,7 @@ from duban.errors import (
     InvalidActionInput,
     TooManyRequests,
 )
+from duban.present.textcheck import BROKEN_TEXT
 from duban.services.online import (
     CITIZEN_ACTOR,
     RATINGS,
@@ -45,7 +45,6 @@ from duban.web.render import Web
 from duban.web.session import Sessions, WebSession
 
 router = APIRouter(include_in_schema=False)
-BROKEN_TEXT = re.compile("[\x00\ud800-\udfff]")  # as duban.api.textcheck: NUL or a lone surrogate
 
 
 @dataclass

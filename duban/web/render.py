@@ -16,9 +16,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.templating import Jinja2Templates
 
-from duban.api.errors import Problem
 from duban.clock import shanghai
 from duban.models import User
+from duban.present.problems import Problem
 from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
 from duban.services.users import actor_of, signed_in_user

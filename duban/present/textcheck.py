@@ -42,10 +42,10 @@ class TextProblem:
 @cache
 def declared_names() -> frozenset[str]:
     """Every field and parameter name the API and the pages declare."""
-    from duban.api import schemas
+    from duban.present import inputs
     from duban.services.forms import FORMS
 
-    models: list[type[BaseModel]] = [schemas.CaseIn, schemas.LoginIn, schemas.ActionIn, *FORMS.values()]
+    models: list[type[BaseModel]] = [inputs.CaseIn, inputs.LoginIn, inputs.ActionIn, *FORMS.values()]
     names: set[str] = set()
     for model in models:
         names.update(model.model_fields)

@@ -14,6 +14,7 @@ import annotated_types as at
 
 from duban.config.policy import Labels
 from duban.models import Org, User
+from duban.present.problems import problem_for
 from duban.services.context import ServiceContext
 from duban.services.forms import FORMS
 from duban.services.queries import CaseRow
@@ -197,8 +198,6 @@ def user_out(ctx: ServiceContext, user: User, org: Org) -> dict[str, Any]:
 def bulk_out(labels: Labels, result: Any) -> dict[str, Any]:
     """A bulk action's answer (duban.services.bulk.BulkResult): counts, then one outcome per case
     number with its label and, when refused or not found, the named error in both languages."""
-    from duban.api.errors import problem_for
-
     outcomes = []
     for o in result.outcomes:
         item: dict[str, Any] = {"number": o.number, "status": o.status,
