@@ -34,7 +34,7 @@ from duban.services.context import ServiceContext
 from duban.services.online import Limiter
 from duban.services.throttle import LoginThrottle
 from duban.services.users import secret_key
-from duban.web import casepages, docpages, pages, pressurepages, public
+from duban.web import adminpages, casepages, docpages, pages, pressurepages, public
 from duban.web.render import CSP, Web, login_redirect
 from duban.web.session import LoginRequired
 
@@ -267,6 +267,7 @@ def create_app(ctx: ServiceContext, *, settings: Settings | None = None, secret:
     app.include_router(casepages.router)
     app.include_router(pressurepages.router)
     app.include_router(docpages.router)
+    app.include_router(adminpages.router)
     app.include_router(public.router)
     apidocs.install(app, title=app.title)  # before /static: its assets live under /static/apidocs
     app.mount("/static", StaticFiles(packages=[("duban.web", "static")]), name="static")

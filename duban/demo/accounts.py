@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import tomllib
 from dataclasses import asdict, dataclass
+from importlib import resources
 from pathlib import Path
 
 from sqlmodel import Session, col, func, select
@@ -67,6 +69,7 @@ def ensure_demo_accounts(ctx: ServiceContext, data_dir: Path) -> list[DemoAccoun
         users = {u.username: u for u in session.exec(select(User))}
         orgs = {o.code: o for o in session.exec(select(Org))}
     by_id = {org.id: code for code, org in orgs.items()}
+    names = tomllib.loads((resources.files("duban.demo") / "figures.toml").read_text("utf-8"))["accounts"]
     for username, role, code in SPECS:
         if username in users:
             code = by_id.get(users[username].org_id)
@@ -76,7 +79,8 @@ def ensure_demo_accounts(ctx: ServiceContext, data_dir: Path) -> list[DemoAccoun
             continue
         password = known.get(username) or secrets.token_urlsafe(9)
         if username not in users:  # pages show the user name beside role and org
-            create_user(ctx, username=username, password=password, role=role, org_code=code)
+            create_user(ctx, username=username, password=password, role=role, org_code=code,
+                        display_name=names.get(username, ""))
         elif username not in known:
             set_password(ctx, username, password)  # the file was lost: issue a new password
         accounts.append(DemoAccount(username, password, role, code, orgs[code].name))

@@ -97,7 +97,10 @@ def field_message(labels: Labels, *, field: str, kind: str, message: str,
                   limits: dict[str, Any] | None = None) -> str:
     """A validation message in Chinese: the field's label and what is wrong with it."""
     label = labels.fields.get(field, field)
-    template = labels.errors.get(kind) or labels.errors.get("invalid_input", "{label}: {message}")
+    template = labels.errors.get(kind)
+    if template is None:  # a person reads Chinese only: the English detail goes to the log
+        log.info("no Chinese message for %s on field %s: %s", kind or "invalid_input", field, message)
+        template = labels.errors.get("invalid_input", "{label}: {message}")
     return _fmt(template, label=label, message=message, **{**_BOUNDS, **(limits or {})})
 
 
@@ -136,6 +139,8 @@ def problem_for(exc: DubanError, labels: Labels) -> Problem:
     elif isinstance(exc, ConfigError):
         log.error("configuration error: %s", exc)
         problem.message = "the server's configuration is wrong; see its log"
+    if not zh:  # a person reads Chinese only: the English detail goes to the log
+        log.info("no Chinese message for %s: %s", exc.code, exc)
     problem.message_zh = zh or _fmt(errors.get("duban_error", "{message}"), message=str(exc))
     return problem
 

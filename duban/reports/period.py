@@ -270,4 +270,4 @@ def _parse_as_of(text: str, raw: str) -> Period:
 
 def _bad(text: str, why: str) -> InvalidActionInput:
     del text  # never repeated: the message names the field and what it takes
-    return InvalidActionInput(action="report", field="period", message=why)
+    return InvalidActionInput(action="report", field="period", message=why, kind="invalid_period")

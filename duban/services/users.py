@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import os
 import re
 import secrets
@@ -24,7 +25,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from duban.config.settings import Settings
-from duban.errors import AccountDisabled, AuthenticationFailed, InvalidActionInput
+from duban.errors import AccountDisabled, AuthenticationFailed, InvalidActionInput, OrgNotFound
 from duban.files import private_dir
 from duban.models import ApiToken, Org, User
 from duban.services.context import Actor, ServiceContext
@@ -37,6 +38,8 @@ ROLES = ("clerk", "dispatcher", "unit", "supervisor", "leader", "admin")
 TOKEN_LIFETIME = dt.timedelta(days=7)
 TOKEN_PREFIX = "dbn_"
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$")
+# Who changed which account, as the CLI and the admin pages do it (both call this module).
+log = logging.getLogger("duban.users")
 
 
 @cache
@@ -55,30 +58,80 @@ def actor_of(user: User) -> Actor:
     return Actor(name=user.username, role=user.role, org_id=user.org_id)
 
 
-def _bad(field: str, message: str) -> InvalidActionInput:
-    return InvalidActionInput(action="user", field=field, message=message)
+def _bad(field: str, message: str, kind: str = "") -> InvalidActionInput:
+    return InvalidActionInput(action="user", field=field, message=message, kind=kind)
+
+
+def _role_and_org(session: Session, role: str, org_code: str) -> Org:
+    """The org a user of `role` may belong to: a handling unit for role unit, an office otherwise."""
+    if role not in ROLES:
+        raise _bad("role", f"must be one of {', '.join(ROLES)}", "user_role")
+    try:
+        org = org_by_code(session, org_code)
+    except OrgNotFound:
+        raise _bad("org_code", f"no org has the code {org_code!r}", "unknown_org") from None
+    if (role == "unit") == (org.kind == "office"):
+        want = "a handling unit, not an office" if role == "unit" else "an office (办公室)"
+        raise _bad("org_code", f"a {role} user belongs to {want}; {org.code} is a {org.kind}",
+                   "user_unit_org" if role == "unit" else "user_office_org")
+    return org
 
 
 def create_user(ctx: ServiceContext, *, username: str, password: str, role: str, org_code: str,
-                display_name: str = "") -> User:
-    """Add a user. Unit users belong to a handling unit, everyone else to an office."""
+                display_name: str = "", by: str = "") -> User:
+    """Add a user. Unit users belong to a handling unit, everyone else to an office.
+
+    `by`: who adds them (an administrator's user name; the CLI's operator), for the log.
+    """
     if not _USERNAME.match(username):
-        raise _bad("username", "1–60 letters, digits, '.', '_' or '-', starting with a letter or digit")
+        raise _bad("username", "1–60 letters, digits, '.', '_' or '-', starting with a letter or digit",
+                   "username_format")
     if role not in ROLES:
-        raise _bad("role", f"must be one of {', '.join(ROLES)}")
+        raise _bad("role", f"must be one of {', '.join(ROLES)}", "user_role")
     _check_password(ctx, password, username=username)
     with write_tx(ctx.engine) as session:
-        org = org_by_code(session, org_code)
-        if (role == "unit") == (org.kind == "office"):
-            want = "a handling unit, not an office" if role == "unit" else "an office (办公室)"
-            raise _bad("org_code", f"a {role} user belongs to {want}; {org.code} is a {org.kind}")
+        org = _role_and_org(session, role, org_code)
         if session.exec(select(User).where(User.username == username)).first() is not None:
-            raise _bad("username", "is taken")
+            raise _bad("username", "is taken", "username_taken")
         assert org.id is not None
-        user = User(username=username, display_name=display_name[:60], role=role, org_id=org.id,
+        user = User(username=username, display_name=display_name.strip()[:60], role=role, org_id=org.id,
                     password_hash=_hasher().hash(password), created_at=ctx.now())
         session.add(user)
+    log.info("user %s added (role %s, org %s) by %s", username, role, org.code, by or "(unnamed)")
     return user
+
+
+def update_user(ctx: ServiceContext, username: str, *, role: str, org_code: str, display_name: str,
+                by: str = "") -> bool:
+    """Change a user's display name, role and org. A new role or org ends every session and token
+    of the user at once (what they may see and do follows from both). Whether anything changed."""
+    with write_tx(ctx.engine) as session:
+        user = _user_named(session, username)
+        org = _role_and_org(session, role, org_code)
+        name = display_name.strip()[:60]
+        moved = (user.role, user.org_id) != (role, org.id)
+        changed = moved or user.display_name != name
+        assert org.id is not None and user.id is not None
+        user.role, user.org_id, user.display_name = role, org.id, name
+        session.add(user)
+        session.flush()
+        if moved:
+            end_sessions_in(session, user.id)
+    if moved:
+        announce(ctx.engine)
+    if changed:
+        log.info("user %s changed (role %s, org %s, name %r) by %s", username, role, org_code, name,
+                 by or "(unnamed)")
+    return changed
+
+
+def display_names(ctx: ServiceContext) -> dict[str, str]:
+    """Every user's display name by user name (those without one left out): what pages show for
+    the person an event, a report or a review names by user name."""
+    with ctx.engine.connect() as connection:
+        rows = connection.execute(sa_select(_USERS.c.username, _USERS.c.display_name)
+                                  .where(_USERS.c.display_name != "")).all()
+    return {username: name for username, name in rows}
 
 
 def _check_password(ctx: ServiceContext, password: str, *, username: str = "",
@@ -92,11 +145,11 @@ def _check_password(ctx: ServiceContext, password: str, *, username: str = "",
 def _user_named(session: Session, username: str) -> User:
     user = session.exec(select(User).where(User.username == username)).first()
     if user is None:
-        raise _bad("username", "no user has this name; `duban user list` shows who there is")
+        raise _bad("username", "no user has this name; `duban user list` shows who there is", "user_unknown")
     return user
 
 
-def set_password(ctx: ServiceContext, username: str, password: str) -> None:
+def set_password(ctx: ServiceContext, username: str, password: str, *, by: str = "") -> None:
     """An administrator's new password for a user: every session of that user ends at once."""
     _check_password(ctx, password, username=username)
     with write_tx(ctx.engine) as session:
@@ -107,6 +160,7 @@ def set_password(ctx: ServiceContext, username: str, password: str) -> None:
         assert user.id is not None
         end_sessions_in(session, user.id)
     announce(ctx.engine)
+    log.info("password of user %s set by %s", username, by or "(unnamed)")
 
 
 def change_password(ctx: ServiceContext, user_id: int, *, current: str, new: str) -> None:
@@ -131,7 +185,7 @@ def change_password(ctx: ServiceContext, user_id: int, *, current: str, new: str
     announce(ctx.engine)
 
 
-def set_active(ctx: ServiceContext, username: str, active: bool) -> bool:
+def set_active(ctx: ServiceContext, username: str, active: bool, *, by: str = "") -> bool:
     """Disable (every session ends at once, signing in is refused) or enable a user.
 
     Whether anything changed.
@@ -147,6 +201,8 @@ def set_active(ctx: ServiceContext, username: str, active: bool) -> bool:
             end_sessions_in(session, user.id)
     if not active:
         announce(ctx.engine)
+    if changed:
+        log.info("user %s %s by %s", username, "enabled" if active else "disabled", by or "(unnamed)")
     return changed
 
 

@@ -287,6 +287,7 @@ def act(request: Request, number: str, action: str, posted: Posted) -> Response:
     except DubanError as exc:
         problem = problem_for(exc, web.ctx.labels)
         return again(problem.status, problem=problem)
+    web.forget_inbox_count(viewer)
     # An action that takes the case out of the actor's sight lands on the inbox, not on a 404.
     target = f"/cases/{number}" if still_sees(web.ctx, number, actor=viewer.actor) else "/inbox"
     return RedirectResponse(f"{target}?done={action}", status_code=303)

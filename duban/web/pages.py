@@ -8,6 +8,7 @@ queue, the reviewer's reports awaiting review and returned cases, a leader's ove
 from __future__ import annotations
 
 import importlib
+import time
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -33,6 +34,7 @@ router = APIRouter(include_in_schema=False)
 Posted = Annotated[dict[str, str], Depends(posted_form)]
 
 SECTION_SIZE = 50
+COUNT_TTL = 60.0  # seconds the navigation's inbox count is kept per user (an action forgets it)
 
 # Work queues: (key, filter, link to the whole list). Headings are in inbox.html.
 # held: the queues of work only show what the viewer's office holds (its office of record), not a
@@ -207,17 +209,41 @@ def _has_queue(web: Web, viewer: Viewer, key: str) -> bool:
                                    in web.ctx.policy.delegation.allowed_from_kinds)
 
 
+def _sections(web: Web, viewer: Viewer) -> list[Section]:
+    return [_section(web, viewer, key) for key in INBOX.get(viewer.role, []) if _has_queue(web, viewer, key)]
+
+
+def _remember_count(web: Web, viewer: Viewer, sections: list[Section], extensions: int | None) -> str:
+    """What the navigation shows beside 我的工作台: the cases in the viewer's work queues (a queue
+    longer than a section counts as its section, with "+"), and extension requests to decide."""
+    total = sum(len(s.rows) for s in sections) + (extensions or 0)
+    text = f"{total}+" if any(s.more for s in sections) else str(total) if total else ""
+    if viewer.user.id is not None:
+        web.inbox_counts[viewer.user.id] = (time.monotonic(), text)
+    return text
+
+
+def inbox_count(web: Web, viewer: Viewer) -> str:
+    """The navigation's inbox count, kept COUNT_TTL seconds per user (the inbox page, and any
+    action the user takes, renew it)."""
+    hit = web.inbox_counts.get(viewer.user.id or 0)
+    if hit is not None and time.monotonic() - hit[0] < COUNT_TTL:
+        return hit[1]
+    return _remember_count(web, viewer, _sections(web, viewer),
+                           pending_extension_count(web.ctx, actor=viewer.actor))
+
+
 @router.get("/inbox", response_class=HTMLResponse)
 def inbox(request: Request) -> Response:
     web = web_of(request)
     viewer = web.require(request)
-    sections = [_section(web, viewer, key) for key in INBOX.get(viewer.role, [])
-                if _has_queue(web, viewer, key)]
+    sections = _sections(web, viewer)
     flash = web.ctx.labels.actions.get(request.query_params.get("done", ""), "")
     # 延期 waiting for this approver (office of record): its own queue, not case rows.
     extensions: tuple[list[Any], int] | None = None
     if viewer.role in web.ctx.policy.roles.get("approve_extension", []):
         extensions = pending_extensions(web.ctx, actor=viewer.actor, limit=SECTION_SIZE)
+    _remember_count(web, viewer, sections, extensions[1] if extensions else None)
     return web.render(request, "inbox.html", viewer=viewer, sections=sections, flash=flash,
                       extensions=extensions)
 
@@ -227,7 +253,7 @@ def dashboard_page(request: Request) -> Response:
     web = web_of(request)
     viewer = web.require(request)
     board = dashboard(web.ctx, viewer.actor)
-    # Mail the server refused for good is the office's to see and fix (`duban notify retry`).
+    # Mail the server refused for good is the office's to see (an administrator resends it).
     failed_mail, failed_count = [], 0
     if viewer.role in OFFICE_ROLES:
         failed_mail = list_mail(web.ctx, viewer.actor, status="failed", limit=SECTION_SIZE)

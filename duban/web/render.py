@@ -22,6 +22,7 @@ from duban.present.problems import Problem
 from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
 from duban.services.users import actor_of, signed_in_user
+from duban.web.people import PeopleNames
 from duban.web.session import LoginRequired, Sessions, WebSession
 from duban.web.units import UnitPicker
 
@@ -107,8 +108,22 @@ class Web:
         env.globals["labels"] = labels
         env.globals["may"] = lambda viewer, action: viewer is not None and viewer.role in (
             ctx.policy.roles.get(action, []))
+        self.people = PeopleNames(ctx)
+        env.globals["person"] = self.people.name  # a user name as the display name people know
+        env.globals["inbox_count"] = self.inbox_count
+        self.inbox_counts: dict[int, tuple[float, str]] = {}  # user id → (when, count): pages.py
         self.templates = Jinja2Templates(env=env)
         self.units = UnitPicker(ctx.orgs)
+
+    def inbox_count(self, viewer: Viewer) -> str:
+        """The count beside 我的工作台 in the navigation (pages.inbox_count)."""
+        from duban.web.pages import inbox_count  # pages builds on this module
+
+        return inbox_count(self, viewer)
+
+    def forget_inbox_count(self, viewer: Viewer) -> None:
+        """After the viewer acted: the next page counts their queues afresh."""
+        self.inbox_counts.pop(viewer.user.id or 0, None)
 
     def viewer(self, request: Request) -> Viewer | None:
         session = self.sessions.load(request)

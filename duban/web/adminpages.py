@@ -1,0 +1,184 @@
+"""Account administration for administrators (policy `[roles] manage_users`): add a user, change
+their name, role and org, set a new password, disable and enable them.
+
+The same service functions as `duban user` (services/users.py), so the rules are the same: a unit
+user belongs to a handling unit and everyone else to an office; a new password, a new role or org
+and disabling end every session and token of the user at once. Each change is logged with the
+administrator who made it, as the CLI's are with its operator.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session, select
+
+from duban.api.errors import Problem, field_message
+from duban.errors import InvalidActionInput, ItemNotFound, PermissionDenied
+from duban.models import User
+from duban.services.users import ROLES, create_user, list_users, set_active, set_password, update_user
+from duban.web.forms import posted_form
+from duban.web.pages import web_of
+from duban.web.render import Viewer, Web
+from duban.web.units import LIST_ID as ORG_LIST
+
+router = APIRouter(include_in_schema=False)
+Posted = Annotated[dict[str, str], Depends(posted_form)]
+ACTION = "manage_users"
+
+
+def _admin(request: Request, web: Web) -> Viewer:
+    """The viewer, if their role manages accounts; others get a 403 page."""
+    viewer = web.require(request)
+    roles = web.ctx.policy.roles.get(ACTION, [])
+    if viewer.role not in roles:
+        raise PermissionDenied(action=ACTION, role=viewer.role, allowed_roles=roles)
+    return viewer
+
+
+def _refused(web: Web, exc: InvalidActionInput, kept: dict[str, str]) -> dict[str, str]:
+    """The field's problem in Chinese; the refused org is not shown back (nor is any password)."""
+    if exc.field == "org_code":
+        kept["org_code"] = ""
+    return {exc.field: _message(web, exc)}
+
+
+def _message(web: Web, exc: InvalidActionInput) -> str:
+    return field_message(web.ctx.labels, field=exc.field, kind=exc.kind, message=exc.message, limits=exc.limits)
+
+
+def _org_code(web: Web, typed: str) -> str:
+    """The org typed into the picker (a code, a name or "名称（代码）") read to its code."""
+    if not typed.strip():
+        raise InvalidActionInput(action="user", field="org_code", kind="missing", message="required")
+    return web.units.resolve(typed, action="user", region=None, field="org_code")
+
+
+def _org_label(web: Web, org_id: int) -> str:
+    org = web.ctx.orgs.by_id(org_id)
+    return f"{org.name}（{org.code}）"
+
+
+def _list_page(request: Request, web: Web, viewer: Viewer, *, values: dict[str, str] | None = None,
+               errors: dict[str, str] | None = None, status: int = 200, flash: str = "") -> Response:
+    users = list_users(web.ctx)
+    return web.render(request, "admin_users.html", viewer=viewer, users=users, roles=ROLES, values=values or {},
+                      errors=errors or {}, org_label=lambda i: _org_label(web, i), status=status, flash=flash,
+                      org_list=ORG_LIST, org_options=web.units.options(None))
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def users_page(request: Request) -> Response:
+    web = web_of(request)
+    viewer = _admin(request, web)
+    done = request.query_params.get("done", "")
+    flash = web.ctx.labels.text.get(f"admin_{done}", "") if done else ""
+    return _list_page(request, web, viewer, flash=flash)
+
+
+def _csrf_refused(web: Web, viewer: Viewer, posted: dict[str, str]) -> bool:
+    return not web.sessions.csrf_ok(viewer.session, posted.get("csrf"))
+
+
+def _refused_form(request: Request, web: Web) -> Response:
+    return web.error_page(request, Problem(status=403, code="csrf_failed", message="the form expired; reload the page",
+                                           message_zh=web.ctx.labels.errors["csrf_failed"]))
+
+
+@router.post("/admin/users")
+def add_user(request: Request, posted: Posted) -> Response:
+    web = web_of(request)
+    viewer = _admin(request, web)
+    if _csrf_refused(web, viewer, posted):
+        return _refused_form(request, web)
+    kept = {k: posted.get(k, "") for k in ("username", "display_name", "role", "org_code")}
+    try:
+        if posted.get("password", "") != posted.get("password2", ""):
+            raise InvalidActionInput(action="user", field="password2", kind="password_mismatch", message="")
+        create_user(web.ctx, username=kept["username"].strip(), password=posted.get("password", ""),
+                    role=kept["role"], org_code=_org_code(web, kept["org_code"]),
+                    display_name=kept["display_name"], by=viewer.user.username)
+    except InvalidActionInput as exc:
+        return _list_page(request, web, viewer, values=kept, errors=_refused(web, exc, kept), status=422)
+    web.people.forget()
+    return RedirectResponse("/admin/users?done=added", status_code=303)
+
+
+def _user(web: Web, username: str) -> User:
+    with Session(web.ctx.engine, expire_on_commit=False) as session:
+        user = session.exec(select(User).where(User.username == username[:60])).first()
+    if user is None:
+        raise ItemNotFound("user", username[:60])
+    return user
+
+
+def _user_page(request: Request, web: Web, viewer: Viewer, user: User, *, values: dict[str, str] | None = None,
+               errors: dict[str, str] | None = None, status: int = 200, flash: str = "") -> Response:
+    shown: dict[str, Any] = {"display_name": user.display_name, "role": user.role,
+                             "org_code": _org_label(web, user.org_id), **(values or {})}
+    return web.render(request, "admin_user.html", viewer=viewer, user=user, roles=ROLES, values=shown,
+                      errors=errors or {}, status=status, flash=flash, org_list=ORG_LIST,
+                      org_options=web.units.options(None), myself=user.id == viewer.user.id)
+
+
+@router.get("/admin/users/{username}", response_class=HTMLResponse)
+def user_page(request: Request, username: str) -> Response:
+    web = web_of(request)
+    viewer = _admin(request, web)
+    done = request.query_params.get("done", "")
+    flash = web.ctx.labels.text.get(f"admin_{done}", "") if done else ""
+    return _user_page(request, web, viewer, _user(web, username), flash=flash)
+
+
+@router.post("/admin/users/{username}")
+def change_user(request: Request, username: str, posted: Posted) -> Response:
+    """A user's name, role and org; a new role or org ends their sessions."""
+    web = web_of(request)
+    viewer = _admin(request, web)
+    user = _user(web, username)
+    if _csrf_refused(web, viewer, posted):
+        return _refused_form(request, web)
+    kept = {k: posted.get(k, "") for k in ("display_name", "role", "org_code")}
+    try:
+        update_user(web.ctx, user.username, role=kept["role"], org_code=_org_code(web, kept["org_code"]),
+                    display_name=kept["display_name"], by=viewer.user.username)
+    except InvalidActionInput as exc:
+        return _user_page(request, web, viewer, user, values=kept, errors=_refused(web, exc, kept), status=422)
+    web.people.forget()
+    return RedirectResponse(f"/admin/users/{user.username}?done=changed", status_code=303)
+
+
+@router.post("/admin/users/{username}/password")
+def reset_password(request: Request, username: str, posted: Posted) -> Response:
+    """A new password for the user: every session and token of theirs ends at once."""
+    web = web_of(request)
+    viewer = _admin(request, web)
+    user = _user(web, username)
+    if _csrf_refused(web, viewer, posted):
+        return _refused_form(request, web)
+    try:
+        if posted.get("password", "") != posted.get("password2", ""):
+            raise InvalidActionInput(action="user", field="password2", kind="password_mismatch", message="")
+        set_password(web.ctx, user.username, posted.get("password", ""), by=viewer.user.username)
+    except InvalidActionInput as exc:
+        return _user_page(request, web, viewer, user, errors={exc.field: _message(web, exc)}, status=422)
+    return RedirectResponse(f"/admin/users/{user.username}?done=password", status_code=303)
+
+
+@router.post("/admin/users/{username}/active")
+def switch_user(request: Request, username: str, posted: Posted) -> Response:
+    """Disable (every session ends, signing in is refused) or enable a user; never oneself."""
+    web = web_of(request)
+    viewer = _admin(request, web)
+    user = _user(web, username)
+    if _csrf_refused(web, viewer, posted):
+        return _refused_form(request, web)
+    active = posted.get("active") == "1"
+    if not active and user.id == viewer.user.id:
+        error = InvalidActionInput(action="user", field="active", kind="disable_self", message="")
+        return _user_page(request, web, viewer, user, errors={"active": _message(web, error)}, status=422)
+    set_active(web.ctx, user.username, active, by=viewer.user.username)
+    return RedirectResponse(f"/admin/users/{user.username}?done={'enabled' if active else 'disabled'}",
+                            status_code=303)

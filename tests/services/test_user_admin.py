@@ -1,0 +1,91 @@
+"""Account administration as the admin pages and `duban user` do it (services/users.py): a user's
+name, role and org change, the rules a new user meets, what ends their sessions, and the log."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from duban.errors import InvalidActionInput
+from duban.services.users import (
+    create_user,
+    display_names,
+    get_user,
+    issue_token,
+    set_active,
+    set_password,
+    update_user,
+    user_for_token,
+)
+from tests.appworld import PASSWORD, fast_password_hashing  # noqa: F401
+from tests.factories import org_id, world
+
+
+def test_a_new_role_or_org_ends_every_session_and_a_new_name_does_not(engine: Engine) -> None:
+    ctx = world(engine)
+    user = create_user(ctx, username="wang", password=PASSWORD, role="clerk", org_code="GS",
+                       display_name="王科员")
+    assert user.id is not None
+    token = issue_token(ctx, user)[0]
+    assert update_user(ctx, "wang", role="clerk", org_code="GS", display_name=" 王小明 ")
+    assert get_user(ctx, user.id, epoch=user.session_epoch) is not None and user_for_token(ctx, token)
+    assert display_names(ctx)["wang"] == "王小明"
+    assert update_user(ctx, "wang", role="dispatcher", org_code="GS-LZ", display_name="王小明")
+    assert get_user(ctx, user.id, epoch=user.session_epoch) is None and user_for_token(ctx, token) is None
+    moved = get_user(ctx, user.id)
+    assert moved is not None and moved.role == "dispatcher" and moved.org_id == org_id(ctx, "GS-LZ")
+    assert not update_user(ctx, "wang", role="dispatcher", org_code="GS-LZ", display_name="王小明")
+
+
+@pytest.mark.parametrize(("role", "org", "field", "kind"), [
+    ("unit", "GS", "org_code", "user_unit_org"),
+    ("clerk", "GS-LZ-CG-GOV", "org_code", "user_office_org"),
+    ("clerk", "GS-NOPE", "org_code", "unknown_org"),
+    ("root", "GS", "role", "user_role"),
+])
+def test_a_role_and_org_that_do_not_fit_are_refused_naming_the_field_and_change_nothing(
+        engine: Engine, role: str, org: str, field: str, kind: str) -> None:
+    ctx = world(engine)
+    user = create_user(ctx, username="wang", password=PASSWORD, role="clerk", org_code="GS")
+    for attempt in (lambda: update_user(ctx, "wang", role=role, org_code=org, display_name="某某"),
+                    lambda: create_user(ctx, username="li", password=PASSWORD, role=role, org_code=org)):
+        with pytest.raises(InvalidActionInput) as refused:
+            attempt()
+        assert (refused.value.field, refused.value.kind) == (field, kind)
+        assert kind in ctx.labels.errors
+    kept = get_user(ctx, user.id or 0, epoch=user.session_epoch)
+    assert kept is not None and (kept.role, kept.display_name) == ("clerk", "")
+    assert "li" not in {u for u in display_names(ctx)} and get_user(ctx, (user.id or 0) + 1) is None
+
+
+def test_a_taken_or_malformed_user_name_and_an_unknown_user_are_refused_in_kinds_pages_can_say(
+        engine: Engine) -> None:
+    ctx = world(engine)
+    create_user(ctx, username="wang", password=PASSWORD, role="clerk", org_code="GS")
+    for username, kind in (("wang", "username_taken"), ("王", "username_format"), ("-x", "username_format")):
+        with pytest.raises(InvalidActionInput) as refused:
+            create_user(ctx, username=username, password=PASSWORD, role="clerk", org_code="GS")
+        assert refused.value.kind == kind and kind in ctx.labels.errors
+    for change in (lambda: update_user(ctx, "nobody", role="clerk", org_code="GS", display_name=""),
+                   lambda: set_active(ctx, "nobody", False), lambda: set_password(ctx, "nobody", PASSWORD)):
+        with pytest.raises(InvalidActionInput) as refused:
+            change()
+        assert refused.value.kind == "user_unknown"
+
+
+def test_every_change_is_logged_with_who_made_it_and_never_the_password(
+        engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
+    ctx = world(engine)
+    with caplog.at_level(logging.INFO, logger="duban.users"):
+        create_user(ctx, username="wang", password=PASSWORD, role="clerk", org_code="GS", by="admin")
+        update_user(ctx, "wang", role="supervisor", org_code="GS", display_name="王", by="admin")
+        set_password(ctx, "wang", "another horse 兰州", by="admin")
+        set_active(ctx, "wang", False, by="admin")
+        set_active(ctx, "wang", False, by="admin")  # nothing changed: nothing logged
+    lines = [r.getMessage() for r in caplog.records if r.name == "duban.users"]
+    assert len(lines) == 4 and all(line.startswith("user wang") or line.startswith("password of user wang")
+                                   for line in lines)
+    assert all(line.endswith("by admin") for line in lines)
+    assert not any(PASSWORD in line or "another horse" in line for line in lines)
