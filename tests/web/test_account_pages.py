@@ -1,0 +1,101 @@
+"""Account administration on the pages (/admin/users): an administrator adds a user, changes their
+name, role and org, sets a new password and disables them; each ends what it must at once."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from duban.services.users import get_user, list_users
+from tests.appworld import PASSWORD, AppWorld, fast_password_hashing  # noqa: F401
+from tests.factories import org_id
+from tests.web.test_pages_http import csrf_of, signed_in
+
+NEW_PASSWORD = "another horse 兰州"
+
+
+def _user(aw: AppWorld, username: str):  # type: ignore[no-untyped-def]
+    return next(u for u in list_users(aw.ctx) if u.username == username)
+
+
+def _signs_in(site: str, username: str, password: str) -> bool:
+    with httpx.Client(base_url=site) as browser:
+        token = csrf_of(browser.get("/login").text)
+        answer = browser.post("/login", data={"username": username, "password": password, "csrf": token})
+        return answer.status_code == 303
+
+
+def test_an_admin_adds_a_user_by_the_units_name_and_they_sign_in(aw: AppWorld, site: str) -> None:
+    with signed_in(site, "admin") as browser:
+        page = browser.get("/admin/users").text
+        assert page.count("<datalist") == 1 and ">城关区水务局</option>" in page
+        answer = browser.post("/admin/users", data={
+            "csrf": csrf_of(page), "username": "wang.li", "display_name": "王丽", "role": "unit",
+            "org_code": "城关区水务局", "password": NEW_PASSWORD, "password2": NEW_PASSWORD})
+        assert answer.status_code == 303
+        listed = browser.get(answer.headers["location"]).text
+    assert "已完成：添加账号" in listed and re.search(r'data-username="wang.li">.*?王丽.*?城关区水务局', listed, re.S)
+    user = _user(aw, "wang.li")
+    assert (user.role, user.org_id, user.display_name) == ("unit", org_id(aw.ctx, "GS-LZ-CG-SWJ"), "王丽")
+    assert _signs_in(site, "wang.li", NEW_PASSWORD)
+
+
+def test_a_refused_form_says_what_is_wrong_in_chinese_and_adds_nobody(aw: AppWorld, site: str) -> None:
+    before = len(list_users(aw.ctx))
+    with signed_in(site, "admin") as browser:
+        token = csrf_of(browser.get("/admin/users").text)
+        answer = browser.post("/admin/users", data={
+            "csrf": token, "username": "wang.li", "display_name": "王丽", "role": "clerk",
+            "org_code": "城关区水务局", "password": NEW_PASSWORD, "password2": NEW_PASSWORD})
+        mismatch = browser.post("/admin/users", data={
+            "csrf": token, "username": "wang.li", "role": "clerk", "org_code": "GS",
+            "password": NEW_PASSWORD, "password2": NEW_PASSWORD + "x"})
+    assert answer.status_code == 422 and "须属于一个办公室" in answer.text
+    assert 'id="org_code" name="org_code" value=""' in answer.text  # the refused org is not shown back
+    assert 'value="王丽"' in answer.text  # the rest is kept
+    assert mismatch.status_code == 422 and "两次输入的新密码不一致" in mismatch.text
+    assert NEW_PASSWORD not in answer.text + mismatch.text
+    assert len(list_users(aw.ctx)) == before
+
+
+def test_disabling_a_user_ends_their_open_session_and_enabling_lets_them_back(aw: AppWorld, site: str) -> None:
+    with signed_in(site, "clerk") as clerk, signed_in(site, "admin") as admin:
+        assert clerk.get("/inbox").status_code == 200
+        token = csrf_of(admin.get("/admin/users/clerk").text)
+        answer = admin.post("/admin/users/clerk/active", data={"csrf": token, "active": "0"})
+        assert answer.status_code == 303 and "已停用" in admin.get(answer.headers["location"]).text
+        assert clerk.get("/inbox").status_code == 303  # back to the login page
+        assert not _signs_in(site, "clerk", PASSWORD)
+        admin.post("/admin/users/clerk/active", data={"csrf": token, "active": "1"})
+    assert _signs_in(site, "clerk", PASSWORD)
+
+
+def test_a_new_password_or_a_new_role_ends_the_users_sessions_and_a_new_name_does_not(
+        aw: AppWorld, site: str) -> None:
+    with signed_in(site, "clerk") as clerk, signed_in(site, "admin") as admin:
+        token = csrf_of(admin.get("/admin/users/clerk").text)
+        admin.post("/admin/users/clerk", data={"csrf": token, "display_name": "李受理", "role": "clerk",
+                                               "org_code": "GS"})
+        assert clerk.get("/inbox").status_code == 200 and "李受理" in clerk.get("/inbox").text
+        answer = admin.post("/admin/users/clerk/password",
+                            data={"csrf": token, "password": NEW_PASSWORD, "password2": NEW_PASSWORD})
+        assert answer.status_code == 303
+        assert clerk.get("/inbox").status_code == 303
+    assert not _signs_in(site, "clerk", PASSWORD) and _signs_in(site, "clerk", NEW_PASSWORD)
+    with signed_in(site, "dispatcher") as dispatcher, signed_in(site, "admin") as admin:
+        token = csrf_of(admin.get("/admin/users/dispatcher").text)
+        admin.post("/admin/users/dispatcher", data={"csrf": token, "display_name": "", "role": "supervisor",
+                                                    "org_code": "GS-LZ"})
+        assert dispatcher.get("/inbox").status_code == 303
+    user = _user(aw, "dispatcher")
+    assert (user.role, user.org_id) == ("supervisor", org_id(aw.ctx, "GS-LZ"))
+    assert get_user(aw.ctx, user.id or 0) is not None
+
+
+def test_an_admin_cannot_disable_their_own_account(aw: AppWorld, site: str) -> None:
+    with signed_in(site, "admin") as admin:
+        page = admin.get("/admin/users/admin").text
+        answer = admin.post("/admin/users/admin/active", data={"csrf": csrf_of(page), "active": "0"})
+        assert answer.status_code == 422 and "不能停用自己" in answer.text
+        assert admin.get("/inbox").status_code == 200
