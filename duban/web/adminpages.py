@@ -56,6 +56,13 @@ def _org_code(web: Web, typed: str) -> str:
     return web.units.resolve(typed, action="user", region=None, field="org_code")
 
 
+def _named(display_name: str) -> str:
+    """The display name pages show for the user in timelines: the admin pages ask for one."""
+    if not display_name.strip():
+        raise InvalidActionInput(action="user", field="display_name", kind="missing", message="required")
+    return display_name
+
+
 def _org_label(web: Web, org_id: int) -> str:
     org = web.ctx.orgs.by_id(org_id)
     return f"{org.name}（{org.code}）"
@@ -99,7 +106,7 @@ def add_user(request: Request, posted: Posted) -> Response:
             raise InvalidActionInput(action="user", field="password2", kind="password_mismatch", message="")
         create_user(web.ctx, username=kept["username"].strip(), password=posted.get("password", ""),
                     role=kept["role"], org_code=_org_code(web, kept["org_code"]),
-                    display_name=kept["display_name"], by=viewer.user.username)
+                    display_name=_named(kept["display_name"]), by=viewer.user.username)
     except InvalidActionInput as exc:
         return _list_page(request, web, viewer, values=kept, errors=_refused(web, exc, kept), status=422)
     web.people.forget()
@@ -143,7 +150,7 @@ def change_user(request: Request, username: str, posted: Posted) -> Response:
     kept = {k: posted.get(k, "") for k in ("display_name", "role", "org_code")}
     try:
         update_user(web.ctx, user.username, role=kept["role"], org_code=_org_code(web, kept["org_code"]),
-                    display_name=kept["display_name"], by=viewer.user.username)
+                    display_name=_named(kept["display_name"]), by=viewer.user.username)
     except InvalidActionInput as exc:
         return _user_page(request, web, viewer, user, values=kept, errors=_refused(web, exc, kept), status=422)
     web.people.forget()

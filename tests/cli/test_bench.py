@@ -94,3 +94,14 @@ def test_an_http_figure_meets_the_goal_stated_for_its_number_of_processes_and_ba
     assert "≥ 900 req/s" in sqlite_two and " no " in sqlite_two
     assert "≥" not in pg_one  # PostgreSQL's goal is stated for two processes only
     assert "≥ 500 req/s" in pg_two and "yes" in pg_two
+
+
+def test_the_case_pages_weight_is_shown_against_its_60_kb_goal() -> None:
+    lines = ['BENCH {"figure": "page_case_gzip", "value": 9.5, "unit": "KB", "note": "GS-2023-00001"}',
+             'BENCH {"figure": "page_list_gzip", "value": 4.4, "unit": "KB"}']
+    text = rendered([Outcome("sqlite", 1000, figures=parse(lines))])
+    row = next(line for line in text.splitlines() if "heaviest of the demo's" in line)
+    assert "9.50 KB" in row and "≤ 60 KB" in row and "yes" in row
+    heavy = parse(['BENCH {"figure": "page_case_gzip", "value": 75.0, "unit": "KB"}'])
+    assert "no" in next(line for line in rendered([Outcome("sqlite", 1000, figures=heavy)]).splitlines()
+                        if "heaviest" in line)

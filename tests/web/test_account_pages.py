@@ -85,7 +85,11 @@ def test_a_new_password_or_a_new_role_ends_the_users_sessions_and_a_new_name_doe
     assert not _signs_in(site, "clerk", PASSWORD) and _signs_in(site, "clerk", NEW_PASSWORD)
     with signed_in(site, "dispatcher") as dispatcher, signed_in(site, "admin") as admin:
         token = csrf_of(admin.get("/admin/users/dispatcher").text)
-        admin.post("/admin/users/dispatcher", data={"csrf": token, "display_name": "", "role": "supervisor",
+        nameless = admin.post("/admin/users/dispatcher", data={"csrf": token, "display_name": " ",
+                                                               "role": "supervisor", "org_code": "GS-LZ"})
+        assert nameless.status_code == 422 and "请填写姓名" in nameless.text
+        assert dispatcher.get("/inbox").status_code == 200
+        admin.post("/admin/users/dispatcher", data={"csrf": token, "display_name": "王分流", "role": "supervisor",
                                                     "org_code": "GS-LZ"})
         assert dispatcher.get("/inbox").status_code == 303
     user = _user(aw, "dispatcher")
