@@ -38,7 +38,8 @@ def _numbers(sample: int) -> list[str]:
     ctx = ServiceContext.from_settings()
     longest = select(Case.number).order_by(col(Case.audit_seq).desc(), col(Case.id))
     with Session(ctx.engine) as session:
-        open_ = session.exec(longest.where(col(Case.state).in_(OPEN_STATES)).limit(sample - sample // 4)).all()
+        in_open = longest.where(col(Case.state).in_(OPEN_STATES))
+        open_ = session.exec(in_open.limit(sample - sample // 4)).all()
         every = session.exec(longest.limit(sample // 4)).all()
     ctx.engine.dispose()
     return list(dict.fromkeys([*open_, *every]))
@@ -54,8 +55,8 @@ async def _weigh_all(passwords: dict[str, str], paths: list[str]) -> dict[str, t
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
         token = re.search(r'name="csrf" value="([0-9a-f]+)"', (await client.get("/login")).text)
         assert token is not None
-        signed = await client.post("/login", data={"username": "dispatcher", "password": passwords["dispatcher"],
-                                                   "csrf": token.group(1)})
+        signed = await client.post("/login", data={"username": "dispatcher", "csrf": token.group(1),
+                                                   "password": passwords["dispatcher"]})
         assert signed.status_code == 303, signed.text
         weights = {}
         for path in paths:
@@ -91,7 +92,8 @@ def measure(passwords: dict[str, str], sample: int, backend: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "duban-http-bench")
     parser.add_argument("--database", default=None, help="database for the demo (default: SQLite in DIR)")
     parser.add_argument("--cases", type=int, default=None, help="accepted, ignored: the demo's size is fixed")

@@ -15,11 +15,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, select
 
-from duban.api.errors import Problem, field_message
 from duban.errors import InvalidActionInput, ItemNotFound, PermissionDenied
 from duban.models import User
 from duban.services.users import ROLES, create_user, list_users, set_active, set_password, update_user
-from duban.web.forms import posted_form
+from duban.web.forms import input_message, posted_form
 from duban.web.pages import web_of
 from duban.web.render import Viewer, Web
 from duban.web.units import LIST_ID as ORG_LIST
@@ -46,7 +45,7 @@ def _refused(web: Web, exc: InvalidActionInput, kept: dict[str, str]) -> dict[st
 
 
 def _message(web: Web, exc: InvalidActionInput) -> str:
-    return field_message(web.ctx.labels, field=exc.field, kind=exc.kind, message=exc.message, limits=exc.limits)
+    return input_message(web.ctx.labels, exc)
 
 
 def _org_code(web: Web, typed: str) -> str:
@@ -71,7 +70,8 @@ def _org_label(web: Web, org_id: int) -> str:
 def _list_page(request: Request, web: Web, viewer: Viewer, *, values: dict[str, str] | None = None,
                errors: dict[str, str] | None = None, status: int = 200, flash: str = "") -> Response:
     users = list_users(web.ctx)
-    return web.render(request, "admin_users.html", viewer=viewer, users=users, roles=ROLES, values=values or {},
+    return web.render(request, "admin_users.html", viewer=viewer, users=users, roles=ROLES,
+                      values=values or {},
                       errors=errors or {}, org_label=lambda i: _org_label(web, i), status=status, flash=flash,
                       org_list=ORG_LIST, org_options=web.units.options(None))
 
@@ -90,8 +90,7 @@ def _csrf_refused(web: Web, viewer: Viewer, posted: dict[str, str]) -> bool:
 
 
 def _refused_form(request: Request, web: Web) -> Response:
-    return web.error_page(request, Problem(status=403, code="csrf_failed", message="the form expired; reload the page",
-                                           message_zh=web.ctx.labels.errors["csrf_failed"]))
+    return web.csrf_refused(request)
 
 
 @router.post("/admin/users")
@@ -121,7 +120,8 @@ def _user(web: Web, username: str) -> User:
     return user
 
 
-def _user_page(request: Request, web: Web, viewer: Viewer, user: User, *, values: dict[str, str] | None = None,
+def _user_page(request: Request, web: Web, viewer: Viewer, user: User, *,
+               values: dict[str, str] | None = None,
                errors: dict[str, str] | None = None, status: int = 200, flash: str = "") -> Response:
     shown: dict[str, Any] = {"display_name": user.display_name, "role": user.role,
                              "org_code": _org_label(web, user.org_id), **(values or {})}
@@ -152,7 +152,8 @@ def change_user(request: Request, username: str, posted: Posted) -> Response:
         update_user(web.ctx, user.username, role=kept["role"], org_code=_org_code(web, kept["org_code"]),
                     display_name=_named(kept["display_name"]), by=viewer.user.username)
     except InvalidActionInput as exc:
-        return _user_page(request, web, viewer, user, values=kept, errors=_refused(web, exc, kept), status=422)
+        return _user_page(request, web, viewer, user, values=kept, errors=_refused(web, exc, kept),
+                          status=422)
     web.people.forget()
     return RedirectResponse(f"/admin/users/{user.username}?done=changed", status_code=303)
 

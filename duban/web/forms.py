@@ -40,6 +40,11 @@ def action_values(action: str, posted: dict[str, str]) -> dict[str, Any]:
     return {name: posted[name] for name in FORMS[action].model_fields if posted.get(name, "").strip()}
 
 
+def input_message(labels: Labels, exc: InvalidActionInput) -> str:
+    """What is wrong with one field, in Chinese (the English detail stays in the exception)."""
+    return field_message(labels, field=exc.field, kind=exc.kind, message=exc.message, limits=exc.limits)
+
+
 def field_errors(labels: Labels, model: type[BaseModel], values: dict[str, Any]) -> dict[str, list[str]]:
     """Every validation problem of `values`, per field, in Chinese (empty when all is well)."""
     try:

@@ -149,6 +149,12 @@ class Web:
         return self.templates.TemplateResponse(request, template, {"viewer": viewer, **context},
                                                status_code=status)
 
+    def csrf_refused(self, request: Request) -> Response:
+        """The page for a form whose token is missing, of another session or expired (403)."""
+        return self.error_page(request, Problem(status=403, code="csrf_failed",
+                                                message="the form expired; reload the page",
+                                                message_zh=self.ctx.labels.errors["csrf_failed"]))
+
     def error_page(self, request: Request, problem: Problem) -> Response:
         if problem.status == 401:
             return login_redirect(request)

@@ -35,7 +35,8 @@ def test_an_admin_adds_a_user_by_the_units_name_and_they_sign_in(aw: AppWorld, s
             "org_code": "城关区水务局", "password": NEW_PASSWORD, "password2": NEW_PASSWORD})
         assert answer.status_code == 303
         listed = browser.get(answer.headers["location"]).text
-    assert "已完成：添加账号" in listed and re.search(r'data-username="wang.li">.*?王丽.*?城关区水务局', listed, re.S)
+    assert "已完成：添加账号" in listed
+    assert re.search(r'data-username="wang.li">.*?王丽.*?城关区水务局', listed, re.S)
     user = _user(aw, "wang.li")
     assert (user.role, user.org_id, user.display_name) == ("unit", org_id(aw.ctx, "GS-LZ-CG-SWJ"), "王丽")
     assert _signs_in(site, "wang.li", NEW_PASSWORD)
@@ -59,7 +60,8 @@ def test_a_refused_form_says_what_is_wrong_in_chinese_and_adds_nobody(aw: AppWor
     assert len(list_users(aw.ctx)) == before
 
 
-def test_disabling_a_user_ends_their_open_session_and_enabling_lets_them_back(aw: AppWorld, site: str) -> None:
+def test_disabling_a_user_ends_their_open_session_and_enabling_lets_them_back(
+        aw: AppWorld, site: str) -> None:
     with signed_in(site, "clerk") as clerk, signed_in(site, "admin") as admin:
         assert clerk.get("/inbox").status_code == 200
         token = csrf_of(admin.get("/admin/users/clerk").text)
@@ -89,8 +91,8 @@ def test_a_new_password_or_a_new_role_ends_the_users_sessions_and_a_new_name_doe
                                                                "role": "supervisor", "org_code": "GS-LZ"})
         assert nameless.status_code == 422 and "请填写姓名" in nameless.text
         assert dispatcher.get("/inbox").status_code == 200
-        admin.post("/admin/users/dispatcher", data={"csrf": token, "display_name": "王分流", "role": "supervisor",
-                                                    "org_code": "GS-LZ"})
+        admin.post("/admin/users/dispatcher", data={"csrf": token, "display_name": "王分流",
+                                                    "role": "supervisor", "org_code": "GS-LZ"})
         assert dispatcher.get("/inbox").status_code == 303
     user = _user(aw, "dispatcher")
     assert (user.role, user.org_id) == ("supervisor", org_id(aw.ctx, "GS-LZ"))

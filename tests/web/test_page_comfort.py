@@ -57,7 +57,8 @@ def test_a_closed_case_shows_when_it_closed_and_an_open_one_does_not(aw: AppWorl
         service.act(number, "submit_report", actor=unit_actor(aw.ctx, "GS-LZ-CG-GOV"),
                     form={**REPORTED, "text": "已整改到位。"})
         service.act(number, "approve", actor=SUPERVISOR)
-        service.act(number, "record_callback", actor=SUPERVISOR, form={"method": "phone", "result": "satisfied"})
+        service.act(number, "record_callback", actor=SUPERVISOR,
+                    form={"method": "phone", "result": "satisfied"})
         closed = service.get(number)  # a satisfied callback closes the case
         page = browser.get(f"/cases/{number}").text
     assert closed.state == "closed" and closed.closed_at is not None
@@ -90,8 +91,8 @@ def test_each_dashboard_count_opens_the_list_of_the_cases_it_counts(aw: AppWorld
     aw.advance(days=60)  # the transferred ones are overdue now
     with signed_in(site, "dispatcher") as browser:
         board = browser.get("/dashboard").text
-        links = re.findall(r'<a (?:id="[a-z-]+" )?href="(/cases[^"]*)">([^<]+)</a>(?:</div>|</td><td class="num">(\d+))',
-                           board)
+        links = re.findall(r'<a (?:id="[a-z-]+" )?href="(/cases[^"]*)">([^<]+)</a>'
+                           r'(?:</div>|</td><td class="num">(\d+))', board)
         assert len(links) >= 8
         for href, label, count in links:
             expected = int(count or label)
@@ -119,12 +120,16 @@ WALK: list[tuple[str, str, str, dict[str, str] | None]] = [
     ("dispatcher", "POST", "/cases/{number}/actions/transfer", {"csrf": "0" * 128, "version": "1"}),
     ("clerk", "POST", "/cases/new", {"title": "", "summary": "x", "category": "nonsense", "channel": "fax",
                                      "priority": "urgent", "received_at": "2023-13-45"}),
-    ("admin", "POST", "/admin/users", {"display_name": "新用户", "username": "王", "role": "root", "org_code": "GS"}),
-    ("admin", "POST", "/admin/users", {"display_name": "新用户", "username": "new.user", "role": "unit", "org_code": "GS",
+    ("admin", "POST", "/admin/users", {"display_name": "新用户",
+                                       "username": "王", "role": "root", "org_code": "GS"}),
+    ("admin", "POST", "/admin/users", {"display_name": "新用户",
+                                       "username": "new.user", "role": "unit", "org_code": "GS",
                                        "password": "correct horse 兰州", "password2": "correct horse 兰州"}),
-    ("admin", "POST", "/admin/users", {"display_name": "新用户", "username": "new.user", "role": "clerk", "org_code": "GS",
+    ("admin", "POST", "/admin/users", {"display_name": "新用户",
+                                       "username": "new.user", "role": "clerk", "org_code": "GS",
                                        "password": "password123", "password2": "password123"}),
-    ("admin", "POST", "/admin/users", {"display_name": "新用户", "username": "dispatcher", "role": "clerk", "org_code": "GS",
+    ("admin", "POST", "/admin/users", {"display_name": "新用户",
+                                       "username": "dispatcher", "role": "clerk", "org_code": "GS",
                                        "password": "correct horse 兰州", "password2": "correct horse 兰州"}),
     ("admin", "POST", "/admin/users/admin/active", {"active": "0"}),
     ("admin", "GET", "/admin/users/nobody", None),
