@@ -167,7 +167,8 @@ def _register_page(request: Request, web: Web, viewer: Viewer, *, values: dict[s
     offices = [(code, name) for _, opts in org_options(web, viewer, offices_only=True)
                for code, name, _ in opts]
     return web.render(request, "new_case.html", viewer=viewer, values=values, errors=errors, problem=problem,
-                      offices=offices, org_options=org_options(web, viewer), status=status)
+                      offices=offices, unit_list=UNIT_LIST, status=status,
+                      unit_options=web.units.options(_region(web, viewer)))
 
 
 def _registrar(request: Request, web: Web) -> Viewer:
@@ -194,6 +195,14 @@ def register(request: Request, posted: Posted) -> Response:
     if not web.sessions.csrf_ok(viewer.session, posted.get("csrf")):
         return web.error_page(request, _csrf_problem(web))
     values: dict[str, Any] = {k: v for k, v in posted.items() if k in CaseIn.model_fields and v.strip()}
+    if "subject_org_code" in values:  # typed into the unit picker: a code, a name, or "名称（代码）"
+        try:
+            values["subject_org_code"] = web.units.resolve(values["subject_org_code"], action="register",
+                                                           region=_region(web, viewer),
+                                                           field="subject_org_code")
+        except InvalidActionInput as exc:  # the field comes back empty: a refusal never repeats input
+            return _register_page(request, web, viewer, status=422, errors=_errors_of(web, exc, values),
+                                  values={k: v for k, v in posted.items() if k != "subject_org_code"})
     errors = field_errors(labels, CaseIn, values)
     if errors:
         return _register_page(request, web, viewer, values=posted, errors=errors, status=422)

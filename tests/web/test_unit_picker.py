@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from duban.errors import InvalidActionInput
-from duban.models import Org
+from duban.models import Case, Org, Subject
 from duban.services.reading import case_detail
 from duban.web.units import UnitPicker
 from tests.appworld import AppWorld, fast_password_hashing  # noqa: F401
@@ -135,3 +135,27 @@ def test_the_case_list_filters_by_a_unit_code_and_names_an_unknown_one_without_r
     assert unknown.status_code == 200 and "承办单位：没有这个代码的单位" in unknown.text
     assert mine not in unknown.text and "GS-NOPE" not in unknown.text
     assert aw.ctx.orgs.generation() == generation
+
+
+def test_registration_takes_the_subject_unit_from_the_one_list_by_name_and_refuses_a_name_of_none(
+        aw: AppWorld, site: str) -> None:
+    form = {"office_code": "GS", "title": "某村自来水停供一周", "category": "water", "channel": "phone",
+            "priority": "livelihood", "complainant_name": "张某", "complainant_phone": "19900001111",
+            "subject_kind": "unit", "subject_name": "水务局"}
+    before = aw.snapshot()
+    with signed_in(site, "clerk") as browser:
+        page = browser.get("/cases/new").text
+        assert page.count("<datalist") == 1 and page.count('<option value="GS-LZ-CG-SWJ"') == 1
+        assert not re.search(r'<select[^>]*name="subject_org_code"', page)
+        refused = browser.post("/cases/new", data={"csrf": csrf_of(page), **form, "subject_org_code": "水务"})
+        assert refused.status_code == 422 and "被反映单位：没有这个名称或代码的单位" in refused.text
+        assert re.search(r'id="r-subject_org_code" name="subject_org_code" value=""', refused.text)
+        assert aw.snapshot() == before
+        answer = browser.post("/cases/new", data={"csrf": csrf_of(page), **form,
+                                                   "subject_org_code": "城关区水务局"})
+        assert answer.status_code == 303, answer.text
+    number = answer.headers["location"].split("/cases/", 1)[1].split("?", 1)[0]
+    with Session(aw.ctx.engine) as session:
+        case = session.exec(select(Case).where(Case.number == number)).one()
+        subject = session.get(Subject, case.subject_id)
+    assert subject is not None and subject.org_id == org_id(aw.ctx, "GS-LZ-CG-SWJ")
