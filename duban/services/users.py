@@ -25,7 +25,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from duban.config.settings import Settings
-from duban.errors import AccountDisabled, AuthenticationFailed, InvalidActionInput, OrgNotFound
+from duban.errors import AccountDisabled, AuthenticationFailed, InvalidActionInput, ItemNotFound, OrgNotFound
 from duban.files import private_dir
 from duban.models import ApiToken, Org, User
 from duban.services.context import Actor, ServiceContext
@@ -256,6 +256,15 @@ def signed_in_user(ctx: ServiceContext, user_id: int, *, epoch: int) -> User | N
     if row is None or not row.active or row.session_epoch != epoch:
         return None
     return User.model_construct(**row._mapping)  # a detached copy to read, like get_user's
+
+
+def user_named(ctx: ServiceContext, username: str) -> User:
+    """The account called `username` (ItemNotFound otherwise), detached for reading."""
+    with Session(ctx.engine, expire_on_commit=False) as session:
+        user = session.exec(select(User).where(User.username == username[:60])).first()
+    if user is None:
+        raise ItemNotFound("user", username[:60])
+    return user
 
 
 def users_with_orgs(ctx: ServiceContext) -> list[tuple[User, str | None]]:

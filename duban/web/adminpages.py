@@ -13,11 +13,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import Session, select
 
-from duban.errors import InvalidActionInput, ItemNotFound, PermissionDenied
+from duban.errors import InvalidActionInput, PermissionDenied
 from duban.models import User
-from duban.services.users import ROLES, create_user, list_users, set_active, set_password, update_user
+from duban.services.users import (
+    ROLES,
+    create_user,
+    set_active,
+    set_password,
+    update_user,
+    user_named,
+    users_with_orgs,
+)
 from duban.web.forms import input_message, posted_form
 from duban.web.pages import web_of
 from duban.web.render import Viewer, Web
@@ -69,7 +76,7 @@ def _org_label(web: Web, org_id: int) -> str:
 
 def _list_page(request: Request, web: Web, viewer: Viewer, *, values: dict[str, str] | None = None,
                errors: dict[str, str] | None = None, status: int = 200, flash: str = "") -> Response:
-    users = list_users(web.ctx)
+    users = [user for user, _ in users_with_orgs(web.ctx)]
     return web.render(request, "admin_users.html", viewer=viewer, users=users, roles=ROLES,
                       values=values or {},
                       errors=errors or {}, org_label=lambda i: _org_label(web, i), status=status, flash=flash,
@@ -113,11 +120,7 @@ def add_user(request: Request, posted: Posted) -> Response:
 
 
 def _user(web: Web, username: str) -> User:
-    with Session(web.ctx.engine, expire_on_commit=False) as session:
-        user = session.exec(select(User).where(User.username == username[:60])).first()
-    if user is None:
-        raise ItemNotFound("user", username[:60])
-    return user
+    return user_named(web.ctx, username)
 
 
 def _user_page(request: Request, web: Web, viewer: Viewer, user: User, *,

@@ -7,7 +7,7 @@ import re
 
 import httpx
 
-from duban.services.users import get_user, list_users
+from duban.services.users import get_user, user_named, users_with_orgs
 from tests.appworld import PASSWORD, AppWorld, fast_password_hashing  # noqa: F401
 from tests.factories import org_id
 from tests.web.test_pages_http import csrf_of, signed_in
@@ -16,7 +16,7 @@ NEW_PASSWORD = "another horse 兰州"
 
 
 def _user(aw: AppWorld, username: str):  # type: ignore[no-untyped-def]
-    return next(u for u in list_users(aw.ctx) if u.username == username)
+    return user_named(aw.ctx, username)
 
 
 def _signs_in(site: str, username: str, password: str) -> bool:
@@ -43,7 +43,7 @@ def test_an_admin_adds_a_user_by_the_units_name_and_they_sign_in(aw: AppWorld, s
 
 
 def test_a_refused_form_says_what_is_wrong_in_chinese_and_adds_nobody(aw: AppWorld, site: str) -> None:
-    before = len(list_users(aw.ctx))
+    before = len(users_with_orgs(aw.ctx))
     with signed_in(site, "admin") as browser:
         token = csrf_of(browser.get("/admin/users").text)
         answer = browser.post("/admin/users", data={
@@ -57,7 +57,7 @@ def test_a_refused_form_says_what_is_wrong_in_chinese_and_adds_nobody(aw: AppWor
     assert 'value="王丽"' in answer.text  # the rest is kept
     assert mismatch.status_code == 422 and "两次输入的新密码不一致" in mismatch.text
     assert NEW_PASSWORD not in answer.text + mismatch.text
-    assert len(list_users(aw.ctx)) == before
+    assert len(users_with_orgs(aw.ctx)) == before
 
 
 def test_disabling_a_user_ends_their_open_session_and_enabling_lets_them_back(
