@@ -19,6 +19,7 @@ from starlette.templating import Jinja2Templates
 from duban.clock import shanghai
 from duban.models import User
 from duban.present.problems import Problem
+from duban.services.callbackdesk import my_open_callbacks
 from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
 from duban.services.users import actor_of, signed_in_user
@@ -112,6 +113,7 @@ class Web:
         env.globals["person"] = self.people.name  # a user name as the display name people know
         env.globals["inbox_count"] = self.inbox_count
         self.inbox_counts: dict[int, tuple[float, str]] = {}  # user id → (when, count): pages.py
+        env.globals["my_callbacks"] = lambda viewer: my_open_callbacks(ctx, actor=viewer.actor)  # navigation
         self.templates = Jinja2Templates(env=env)
         self.units = UnitPicker(ctx.orgs)
 
