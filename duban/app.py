@@ -22,7 +22,19 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from duban.accesslog import install as install_access_log_filter
-from duban.api import apidocs, auth, bulk, cases, extensions, meta, notifications, orgs, pressure
+from duban.api import (
+    apidocs,
+    auth,
+    bulk,
+    callbacks,
+    cases,
+    documents,
+    extensions,
+    meta,
+    notifications,
+    orgs,
+    pressure,
+)
 from duban.api.errors import install as install_error_handlers
 from duban.api.errors import is_api
 from duban.api.openapi import install as install_openapi
@@ -34,7 +46,7 @@ from duban.services.context import ServiceContext
 from duban.services.online import Limiter
 from duban.services.throttle import LoginThrottle
 from duban.services.users import secret_key
-from duban.web import adminpages, casepages, docpages, pages, pressurepages, public
+from duban.web import adminpages, callbackpages, casepages, docpages, pages, pressurepages, public
 from duban.web.render import CSP, Web, login_redirect
 from duban.web.session import LoginRequired
 
@@ -260,14 +272,15 @@ def create_app(ctx: ServiceContext, *, settings: Settings | None = None, secret:
     app.state.public = load_public(settings.override_dir)
     app.state.public_secret = hashlib.sha256(b"duban-public:" + web.sessions.secret).digest()
     app.state.public_limiter = Limiter(ctx, app.state.public_secret)
-    for router in (auth.router, bulk.router, cases.router, orgs.router, meta.router, notifications.router,
-                   pressure.router, extensions.router):
+    for router in (auth.router, bulk.router, callbacks.router, cases.router, documents.router, orgs.router,
+                   meta.router, notifications.router, pressure.router, extensions.router):
         app.include_router(router, prefix="/api")
     app.include_router(pages.router)
     app.include_router(casepages.router)
     app.include_router(pressurepages.router)
     app.include_router(docpages.router)
     app.include_router(adminpages.router)
+    app.include_router(callbackpages.router)
     app.include_router(public.router)
     apidocs.install(app, title=app.title)  # before /static: its assets live under /static/apidocs
     app.mount("/static", StaticFiles(packages=[("duban.web", "static")]), name="static")

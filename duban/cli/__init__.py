@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import typer
 
-from duban.cli import admin, bench, calendar, cases, db, demo, orgs, privacy, reports, serve, states, users
+from duban.cli import (
+    admin,
+    bench,
+    calendar,
+    cases,
+    db,
+    demo,
+    documents,
+    orgs,
+    privacy,
+    reports,
+    serve,
+    states,
+    users,
+)
 from duban.cli.engine import register as register_engine_commands
 from duban.flows.common import quiet_prefect_defaults
 
@@ -12,6 +26,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Duban (督办): supervision cases from hotline to solution.")
 app.add_typer(calendar.app, name="calendar")
 app.add_typer(cases.app, name="case")
+documents.register(cases.app)  # documents, issue-document
 app.add_typer(states.app, name="states")
 register_engine_commands(app)  # sweep, scheduler, callbacks, notify, simulate
 app.command("demo")(demo.demo)

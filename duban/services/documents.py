@@ -97,8 +97,10 @@ def _issuing_office(ctx: ServiceContext, actor: Actor, case: Case) -> Any:
     return ctx.orgs.by_id(case.office_id)
 
 
-def issue_document(ctx: ServiceContext, ref: int | str, kind: str, *, actor: Actor) -> Issued:
-    """Issue (or find already issued) the `kind` document of the case to its current unit."""
+def issue_document(ctx: ServiceContext, ref: int | str, kind: str, *, actor: Actor,
+                   to: str | None = None) -> Issued:
+    """Issue (or find already issued) the `kind` document of the case to its current unit; `to`,
+    when given (API, CLI), is that unit's code, said back so a stale page issues nothing."""
     config = get_documents()
     spec = _spec(config, kind)
     service = CaseService(ctx)
@@ -114,6 +116,10 @@ def issue_document(ctx: ServiceContext, ref: int | str, kind: str, *, actor: Act
             raise ActionNotAllowed(case_number=case.number, action=ACTION, state=case.state, allowed=[],
                                    reason=config.status["not_applicable"].format(label=spec.label,
                                                                                  dispositions=ways))
+        if to is not None and to != ctx.orgs.by_id(case.unit_id).code:
+            raise InvalidActionInput(action=ACTION, field="to", kind="not_the_unit",
+                                     message="must be the code of the unit handling the case "
+                                             f"({ctx.orgs.by_id(case.unit_id).code})")
         connection = session.connection()
         found: int | None = connection.execute(select(_DOCS.c.id).where(
             col(Document.case_id) == case.id, col(Document.kind) == kind,
