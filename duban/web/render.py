@@ -106,6 +106,7 @@ class Web:
         labels = ctx.labels
         env.filters["local"] = _local
         env.filters["label"] = lambda key, table: labels.of(table, key)
+        env.globals["my_callbacks"] = lambda viewer: my_open_callbacks(ctx, actor=viewer.actor)  # navigation
         env.globals["labels"] = labels
         env.globals["may"] = lambda viewer, action: viewer is not None and viewer.role in (
             ctx.policy.roles.get(action, []))
@@ -113,7 +114,6 @@ class Web:
         env.globals["person"] = self.people.name  # a user name as the display name people know
         env.globals["inbox_count"] = self.inbox_count
         self.inbox_counts: dict[int, tuple[float, str]] = {}  # user id → (when, count): pages.py
-        env.globals["my_callbacks"] = lambda viewer: my_open_callbacks(ctx, actor=viewer.actor)  # navigation
         self.templates = Jinja2Templates(env=env)
         self.units = UnitPicker(ctx.orgs)
 
