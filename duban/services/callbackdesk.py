@@ -77,16 +77,24 @@ def _open_query(session: Session, actor: Actor, show: str, kind: str | None):  #
     return query.order_by(col(CallbackTask.id))
 
 
-def _in_hand(session: Session, actor: Actor, show: str, kind: str | None) -> list[tuple[CallbackTask, Case]]:
-    """The open items with their cases (no raw text loaded) that `actor`'s office holds."""
-    tasks = list(session.scalars(_open_query(session, actor, show, kind)))
-    ids = sorted({t.case_id for t in tasks})
-    cases: dict[int, Case] = {}
-    for start in range(0, len(ids), 5000):
-        query = select(*WRITE_COLUMNS).where(col(Case.id).in_(ids[start:start + 5000]))
-        cases.update({c.id: c for c in fetch_cases(session, query, for_write=False) if c.id is not None})
-    # acts_as: the referral rule besides the region (a referred case only its referring office reads)
-    return [(t, cases[t.case_id]) for t in tasks if acts_as(session, actor, cases[t.case_id]) == "office"]
+def _in_hand(session: Session, actor: Actor, show: str, kind: str | None,
+             limit: int | None = None) -> list[tuple[CallbackTask, Case]]:
+    """The open items with their cases (no raw text loaded) that `actor`'s office holds, read a
+    page at a time until `limit` are found (or all of them)."""
+    query = _open_query(session, actor, show, kind)
+    page = max(limit or 0, 200)
+    out: list[tuple[CallbackTask, Case]] = []
+    offset = 0
+    while limit is None or len(out) < limit:
+        tasks = list(session.scalars(query.offset(offset).limit(page)))
+        cases = {c.id: c for c in fetch_cases(session, select(*WRITE_COLUMNS).where(
+            col(Case.id).in_(sorted({t.case_id for t in tasks}))), for_write=False)}
+        # acts_as: the referral rule besides the region (a referred case only its referring office reads)
+        out += [(t, cases[t.case_id]) for t in tasks if acts_as(session, actor, cases[t.case_id]) == "office"]
+        if len(tasks) < page:
+            break
+        offset += page
+    return out[:limit] if limit is not None else out
 
 
 def callback_desk(ctx: ServiceContext, *, actor: Actor, show: str = "all", kind: str | None = None,
@@ -95,7 +103,7 @@ def callback_desk(ctx: ServiceContext, *, actor: Actor, show: str = "all", kind:
     no callbacks; `show` is all, mine (given to `actor`) or unassigned."""
     _require(ctx, actor)
     with Session(ctx.engine) as session:
-        found = _in_hand(session, actor, show, kind)[:limit]
+        found = _in_hand(session, actor, show, kind, limit)
         ids = sorted({case.id for _, case in found if case.id is not None})
         texts = case_texts(session, ctx, ids, actor=actor)
         people = complainants_of(session, ctx, [Facts.of(case) for _, case in found], actor=actor)

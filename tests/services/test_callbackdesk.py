@@ -100,3 +100,11 @@ def test_a_recorded_callback_leaves_the_desk(ctx: ServiceContext, queued: dict[s
                          form={"method": "phone", "result": "satisfied", "note": "满意"})
     assert [item.case_number for item in callback_desk(ctx, actor=officer, show="mine")] == [b]
     assert my_open_callbacks(ctx, actor=officer) == 1
+
+
+def test_the_desk_answers_at_most_its_limit_in_queue_order(ctx: ServiceContext,
+                                                           queued: dict[str, list[str]]) -> None:
+    officer = staff(ctx, "省办", "clerk", "GS")
+    every = [item.id for item in callback_desk(ctx, actor=officer)]
+    assert len(every) == 4 and every == sorted(every)
+    assert [item.id for item in callback_desk(ctx, actor=officer, limit=3)] == every[:3]
