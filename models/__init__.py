@@ -11,6 +11,7 @@ from duban.models.pressure import CallbackTask, Interview, PressureProposal, Pre
 from duban.models.public import PublicHit, QueryCode, ReplyRating
 from duban.models.referral import Referral
 from duban.models.review import ReviewRequest
+from duban.models.search import SavedFilter
 from duban.models.user import ApiToken, User
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "RepeatContact",
     "Review",
     "ReviewRequest",
+    "SavedFilter",
     "Subject",
     "User",
 ]

@@ -11,7 +11,7 @@ confidentiality are the service layer's, not this module's.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 from fastapi import APIRouter, Path, Query
 
@@ -24,15 +24,10 @@ from duban.api.schemas import (
     CaseDetailOut,
     CaseIn,
     CaseListOut,
-    Disposition,
     EventPageOut,
-    Level,
     OutOfSightOut,
-    Priority,
     RegisterOut,
     ReportPageOut,
-    StateName,
-    Warning,
 )
 from duban.errors import CaseNotFound, InvalidActionInput, OrgNotFound
 from duban.models import CaseCreate
@@ -40,9 +35,9 @@ from duban.present.shapes import acted_out, action_out, detail_out, event_out, r
 from duban.present.textcheck import MAX_DEPTH, text_problem
 from duban.services import Actor, CaseService, ServiceContext
 from duban.services.forms import FORMS
-from duban.services.orgs import find_org
 from duban.services.queries import CaseFilter
-from duban.services.reading import case_detail, case_history, case_row, case_summary, list_cases, scope
+from duban.services.reading import case_detail, case_history, case_page, case_row, case_summary, scope
+from duban.services.search import CaseQuery, narrow
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
@@ -66,16 +61,9 @@ def naming_org_field(call: Callable[[], T], fields: dict[str, str | None]) -> T:
                                  message="no office or unit has this code") from exc
 
 
-def case_filter(ctx: ServiceContext, actor: Actor, *, unit: str | None = None, **given: Any) -> CaseFilter:
+def case_filter(ctx: ServiceContext, actor: Actor, query: CaseQuery) -> CaseFilter:
     """The caller's scope narrowed by the filters they asked for (never widened)."""
-    flt = scope(ctx, actor=actor)
-    if unit:
-        unit_id = naming_org_field(lambda: find_org(ctx.engine, unit).id, {"unit": unit})
-        # A unit asking for another unit's cases gets none rather than an error.
-        flt.unit_id = unit_id if flt.unit_id in (None, unit_id) else -1
-    for name, value in given.items():
-        setattr(flt, name, value)
-    return flt
+    return narrow(scope(ctx, actor=actor), query, ctx.orgs)
 
 
 @router.post("", status_code=201, response_model=RegisterOut, responses=errors(403, 404, 409))
@@ -92,30 +80,15 @@ def register(body: CaseIn, actor: CurrentActor, ctx: Ctx) -> dict:
 def list_(
     actor: CurrentActor,
     ctx: Ctx,
-    state: StateName | None = None,  # type: ignore[valid-type]
-    disposition: Disposition | None = None,
-    level: Level | None = None,
-    unit: Annotated[str | None, Query(max_length=40, description="handling unit's org code")] = None,
-    warning: Warning | None = None,
-    overdue: bool = False,
-    priority: Priority | None = None,
-    text: Annotated[str | None, Query(max_length=100,
-                                      description="in the number, title or summary you may read")] = None,
-    open_only: Annotated[bool, Query(alias="open", description="open cases only")] = False,
-    unsigned: Annotated[bool, Query(description="待签收: handed to a unit that has not signed yet")] = False,
-    return_pending: Annotated[bool, Query(description="退单: a unit's request to hand it back awaits "
-                                                      "the dispatcher")] = False,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    query: Annotated[CaseQuery, Query()],
 ) -> dict:
-    """List the cases you may see, most urgent first, with deadline and warning colour."""
-    flt = case_filter(ctx, actor, unit=unit, state=state, disposition=disposition, level=level,
-                      warning=warning, overdue=overdue or None, priority=priority, text=text or None,
-                      open_only=open_only, unsigned=unsigned, return_pending=return_pending,
-                      limit=limit + 1, offset=offset)
-    rows = list_cases(ctx, flt, actor=actor)
-    return {"items": [row_out(ctx.labels, r) for r in rows[:limit]], "limit": limit, "offset": offset,
-            "has_more": len(rows) > limit}
+    """List the cases you may see, most urgent first (or sorted), with deadline, warning colour and
+    the list's total."""
+    flt = case_filter(ctx, actor, query)
+    page = case_page(ctx, flt, actor=actor)
+    return {"items": [row_out(ctx.labels, r) for r in page.rows], "limit": flt.limit, "offset": flt.offset,
+            "has_more": flt.offset + len(page.rows) < page.total or page.capped,
+            "total": page.total, "total_capped": page.capped}
 
 
 @router.get("/{number}", response_model=CaseDetailOut, responses=errors(404))

@@ -99,6 +99,8 @@ class CaseListOut(BaseModel):
     limit: int
     offset: int
     has_more: bool
+    total: int = Field(description="cases in the whole list, exactly up to 10000")
+    total_capped: bool = Field(description="more than `total` cases: the count stopped there")
 
 
 class CaseFacts(BaseModel):

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, or_, true
+from sqlalchemy import bindparam, exists, func, or_, true
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -35,7 +35,7 @@ from duban.models import (
     ReviewRequest,
     Subject,
 )
-from duban.services import delegation
+from duban.services import delegation, search
 from duban.services.context import Actor, ServiceContext
 from duban.services.driver import Prepared
 from duban.services.forms import FORMS
@@ -215,31 +215,27 @@ def _identity_region(ctx: ServiceContext, session: Session, actor: Actor, office
 
 
 def _search(ctx: ServiceContext, session: Session, text: str, *, actor: Actor, office: Any) -> Any:
-    """Where-clause of a text search. Everyone searches the number and the redacted texts; the raw
-    texts and the complainant's name and phone are searched only among the cases whose identity
-    the actor may see (so a search never tells what a redacted text hides). `%`, `_` and the escape
-    character are literal."""
-    found = [col(Case.number).contains(text, autoescape=True),
-             col(Case.title_redacted).contains(text, autoescape=True),
-             col(Case.summary_redacted).contains(text, autoescape=True)]
+    """Where-clause of a text search (duban.services.search). Everyone searches the number and the
+    redacted texts; the raw texts and the complainant's name and phone are searched only among the
+    cases whose identity the actor may see (so a search never tells what a redacted text hides)."""
+    region = None
     if actor.role in ctx.policy.privacy.identity_roles:
         region = _identity_region(ctx, session, actor, office)
-        if region is not None:
-            person = exists(select(Complainant.id).where(
-                Complainant.id == Case.complainant_id,
-                or_(col(Complainant.name).contains(text, autoescape=True),
-                    col(Complainant.phone).contains(text, autoescape=True))))
-            found.append(and_(region, or_(col(Case.title).contains(text, autoescape=True),
-                                          col(Case.summary).contains(text, autoescape=True), person)))
-    return or_(*found)
+    return search.search_clause(ctx.engine.dialect.name, text, identity_region=region)
 
 
-def list_cases(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: bool = True) -> list[CaseRow]:
-    """Cases in work order (priority cases first, then by deadline), titled as `actor` may read.
+@dataclass
+class CasePage:
+    """A page of a list and how many cases the whole list holds (exact up to `search.COUNT_CAP`;
+    `capped` when there are more)."""
 
-    Scope comes from `flt`: start it from `queries.scope_for(session, actor)`. `consent`: see
-    `visible_ids`.
-    """
+    rows: list[CaseRow]
+    total: int
+    capped: bool
+
+
+def _list_query(ctx: ServiceContext, session: Session, flt: CaseFilter, *, actor: Actor) -> Any:
+    """The statement of a list: scope, filters and order, without paging."""
     today = ctx.today()
     office, unit = OFFICE, UNIT
     query = select(*_ROW_COLUMNS)  # type: ignore[call-overload]
@@ -257,7 +253,7 @@ def list_cases(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: b
         query = query.where(Case.disposition == flt.disposition)
     if flt.level:
         query = query.where(Case.level == flt.level)
-    for clause in scope_clauses(flt, office, unit):
+    for clause in scope_clauses(flt, office, unit) + search.filter_clauses(flt, today):
         query = query.where(clause)
     if flt.priority:
         query = query.where(Case.priority == flt.priority)
@@ -265,39 +261,85 @@ def list_cases(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: b
         query = query.where(col(Case.sign_due_on).is_not(None), col(Case.state).in_(HANDLING_STATES))
     if flt.return_pending:
         query = query.where(col(Case.id).in_(_RETURNS_PENDING))
-    if flt.overdue is True:
-        # overdue on the running limit, or on one missed before a raise (counted_deadline)
-        query = query.where(or_(col(Case.deadline_on) < today, col(Case.missed_deadline_on) < today))
+    # overdue on the running limit, or on one missed before a raise (counted_deadline); red is
+    # exactly that, so the colour filter's other values can leave those out before the calendar.
+    late = or_(col(Case.deadline_on) < today, col(Case.missed_deadline_on) < today)
+    if flt.overdue is True or flt.warning == "red":
+        query = query.where(late)
+    elif flt.warning:
+        query = query.where(~late)
+    if flt.text:
+        query = query.where(_search(ctx, session, flt.text, actor=actor, office=office))
+    return query.order_by(*search.order_by(flt))
+
+
+def _row(ctx: ServiceContext, found: Any, today: Any) -> CaseRow:
+    orgs = ctx.orgs
+    held = orgs.by_id(found.office_id)
+    handler = orgs.by_id(found.unit_id) if found.unit_id is not None else None
+    return row_of(ctx, found, held.name, held.code, handler.name if handler else None,
+                  handler.code if handler else None, today)
+
+
+_CHUNK = 500
+
+
+def list_cases(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: bool = True) -> list[CaseRow]:
+    """Cases in work order (priority cases first, then by deadline) or the order `flt` sorts by,
+    titled as `actor` may read.
+
+    Scope comes from `flt`: start it from `queries.scope_for(session, actor)`. `consent`: see
+    `visible_ids`.
+    """
+    return _listed(ctx, flt, actor=actor, consent=consent, count=False).rows
+
+
+def case_page(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor) -> CasePage:
+    """A page of `list_cases` and the list's total (the list pages, the API)."""
+    return _listed(ctx, flt, actor=actor, consent=True, count=True)
+
+
+def _listed(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: bool, count: bool) -> CasePage:
+    today = ctx.today()
+    rows: list[CaseRow] = []
+    facts: list[Facts] = []
+    total, capped = 0, False
     with DubanSession(ctx.engine) as session:
-        if flt.text:
-            query = query.where(_search(ctx, session, flt.text, actor=actor, office=office))
-        query = query.order_by(
-            col(Case.state) == "closed", col(Case.priority_rank), col(Case.deadline_on).is_(None),
-            col(Case.deadline_on), col(Case.id),
-        )
-        rows: list[CaseRow] = []
-        facts: list[Facts] = []
-        # Warning colours depend on the calendar, so the colour filter runs after the query.
-        page = query if flt.warning else query.offset(flt.offset).limit(flt.limit)
-        orgs = ctx.orgs
-        for found in session.connection().execute(page).fetchall():
-            held = orgs.by_id(found.office_id)
-            handler = orgs.by_id(found.unit_id) if found.unit_id is not None else None
-            row = row_of(ctx, found, held.name, held.code, handler.name if handler else None,
-                         handler.code if handler else None, today)
-            if flt.warning and row.warning != flt.warning:
-                continue
-            rows.append(row)
-            facts.append(Facts(found.id, found.office_id, found.unit_id, found.delegate_id))
-        if flt.warning:
-            rows = rows[flt.offset: flt.offset + flt.limit]
-            kept = {r.id for r in rows}
-            facts = [f for f in facts if f.id in kept]
+        query = _list_query(ctx, session, flt, actor=actor)
+        conn = session.connection()
+        if not flt.warning:
+            for found in conn.execute(query.offset(flt.offset).limit(flt.limit)).fetchall():
+                rows.append(_row(ctx, found, today))
+                facts.append(Facts(found.id, found.office_id, found.unit_id, found.delegate_id))
+            if count:
+                total = int(conn.execute(search.counted(conn.dialect.name, query)).scalar_one())
+        else:
+            # Warning colours depend on the calendar: read in order, a chunk at a time, and stop as
+            # soon as the page (and, when counting, the capped total) is known.
+            wanted = flt.offset + flt.limit if not count else search.COUNT_CAP + 1
+            at = 0
+            while total < wanted:
+                chunk = conn.execute(query.offset(at).limit(_CHUNK)).fetchall()
+                for found in chunk:
+                    row = _row(ctx, found, today)
+                    if row.warning != flt.warning:
+                        continue
+                    if flt.offset <= total < flt.offset + flt.limit:
+                        rows.append(row)
+                        facts.append(Facts(found.id, found.office_id, found.unit_id, found.delegate_id))
+                    total += 1
+                    if total >= wanted:
+                        break
+                if len(chunk) < _CHUNK:
+                    break
+                at += _CHUNK
+        if total > search.COUNT_CAP:
+            total, capped = search.COUNT_CAP, True
         raw = _raw_texts(session, visible_ids(session, ctx, facts, actor=actor, consent=consent))
     for row in rows:
         if row.id in raw:
             row.title = raw[row.id][0]
-    return rows
+    return CasePage(rows=rows, total=total, capped=capped)
 
 
 def case_row(ctx: ServiceContext, case: Case, *, actor: Actor) -> CaseRow:

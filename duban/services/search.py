@@ -1,0 +1,247 @@
+"""What a person asks of a case list: one filter model for the API, the pages and the CLI, and the
+text search over the index of models/search.py.
+
+`CaseQuery` is parsed the same way from every face: the API's query parameters, the list page's
+form and the CLI's options all arrive as a mapping of names to strings (`CaseQuery.parse`), and
+`to_params` writes it back (links, page numbers, saved filters). `narrow` turns it into the
+reader's scope narrowed, never widened (`queries.CaseFilter`).
+
+Search: a query of three characters or more is looked up in the trigram index (SQLite FTS5,
+PostgreSQL pg_trgm); a shorter one (one or two Chinese characters are a word) cannot be, so it is
+matched as a substring of the same documents for the cases the other clauses leave, read in the
+list's order and stopped at the page (`short_text`). Everyone searches `open_text` (redacted);
+`raw_text` (raw texts, the complainant's name and phone) only for the cases whose identity the
+reader may see.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import Integer, func, select, text
+from sqlalchemy import column as sql_column
+from sqlmodel import col
+
+from duban.config.policy import get_labels
+from duban.errors import InvalidActionInput
+from duban.models import Case, Subject
+from duban.models.search import SEARCH_TABLE
+from duban.services.directory import OrgDirectory, OrgInfo
+from duban.services.queries import CaseFilter
+
+TRIGRAM = 3  # the shortest query the trigram index can look up
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+# Totals are counted exactly up to here; a list larger says "10000+" (a count of a million rows is
+# work no reader needs, and the cost would grow with the table).
+COUNT_CAP = 10_000
+
+# Sortable columns: the name a face passes (`sort=received` or `sort=-received`) and its column.
+SORTS: dict[str, Any] = {
+    "number": col(Case.number),
+    "received": col(Case.received_at),
+    "deadline": col(Case.deadline_on),
+    "state": col(Case.state),
+    "priority": col(Case.priority_rank),
+}
+
+_CHOICES = {"state": "states", "disposition": "dispositions", "level": "levels", "warning": "warnings",
+            "priority": "priorities", "category": "categories", "channel": "channels"}
+_FLAGS = ("overdue", "open_only", "unsigned", "return_pending")
+
+
+class CaseQuery(BaseModel):
+    """The filters, sort and page of a case list, as a person asks for them."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    text: str | None = Field(default=None, max_length=100, description="关键词：编号、标题、摘要、报告和备注")
+    state: str | None = None
+    disposition: str | None = None
+    level: str | None = None
+    warning: str | None = None
+    priority: str | None = None
+    category: str | None = None
+    channel: str | None = None
+    received_from: dt.date | None = Field(default=None, description="受理日期起（含）")
+    received_to: dt.date | None = Field(default=None, description="受理日期止（含）")
+    unit: str | None = Field(default=None, max_length=80, description="承办单位：名称或编码")
+    subject: str | None = Field(default=None, max_length=120, description="被反映单位：名称")
+    overdue: bool = False
+    open_only: bool = Field(default=False, alias="open")
+    unsigned: bool = False
+    return_pending: bool = False
+    sort: str | None = Field(default=None, description="number, received, deadline, state, priority; "
+                                                        "a leading - sorts descending")
+    page: int = Field(default=1, ge=1, le=100_000)
+    per_page: int = Field(default=PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+    # Rows by count rather than by page (the API's older paging): they win over page and per_page.
+    limit: int | None = Field(default=None, ge=1, le=MAX_PAGE_SIZE)
+    offset: int | None = Field(default=None, ge=0, le=1_000_000)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            return value or None
+        return value
+
+    @field_validator(*_CHOICES, mode="after")
+    @classmethod
+    def _known(cls, value: str | None, info: Any) -> str | None:
+        if value is not None and value not in getattr(get_labels(), _CHOICES[info.field_name]):
+            raise ValueError("unknown choice")
+        return value
+
+    @field_validator("sort", mode="after")
+    @classmethod
+    def _sortable(cls, value: str | None) -> str | None:
+        if value is not None and value.removeprefix("-") not in SORTS:
+            raise ValueError("unknown sort column")
+        return value
+
+    @field_validator(*_FLAGS, mode="before")
+    @classmethod
+    def _flag(cls, value: Any) -> Any:
+        return value in ("1", "true", "on", True) if value is not None else False
+
+    @classmethod
+    def parse(cls, params: Mapping[str, Any]) -> CaseQuery:
+        """The query from a mapping of strings (query string, form, CLI options); a bad value is
+        `InvalidActionInput` naming its field."""
+        try:
+            return cls.model_validate({k: v for k, v in params.items() if v is not None})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = str(first["loc"][0]) if first["loc"] else "query"
+            raise InvalidActionInput(action="list", field=field, kind="invalid",
+                                     message=f"{field}: {first['msg']}") from exc
+
+    def to_params(self, **change: Any) -> dict[str, str]:
+        """The query as the list page's address writes it (only what differs from the default)."""
+        out: dict[str, str] = {}
+        for name, value in {**self.model_dump(by_alias=True), **change}.items():
+            default = type(self).model_fields[name if name != "open" else "open_only"].default
+            if value is None or value == default or value is False:
+                continue
+            out[name] = "1" if value is True else str(value)
+        return out
+
+    @property
+    def rows(self) -> tuple[int, int]:
+        """(limit, offset) of the page asked for."""
+        limit = self.limit or self.per_page
+        return limit, self.offset if self.offset is not None else (self.page - 1) * limit
+
+
+def orgs_named(orgs: OrgDirectory, typed: str) -> list[OrgInfo]:
+    """The orgs a person means by a name or a code: the code, else every org of that exact name."""
+    try:
+        return [orgs.by_code(typed)]
+    except LookupError:
+        return [o for o in orgs.all() if o.name == typed]
+
+
+def narrow(flt: CaseFilter, query: CaseQuery, orgs: OrgDirectory) -> CaseFilter:
+    """The reader's scope `flt` narrowed by `query` (a unit asking for another's cases gets none)."""
+    for name in ("state", "disposition", "level", "warning", "priority", "text"):
+        setattr(flt, name, getattr(query, name))
+    flt.overdue = True if query.overdue else None
+    flt.open_only, flt.unsigned, flt.return_pending = query.open_only, query.unsigned, query.return_pending
+    extra = flt.extra
+    extra.update(category=query.category, channel=query.channel, received_from=query.received_from,
+                 received_to=query.received_to, sort=query.sort)
+    if query.unit:
+        ids = [o.id for o in orgs_named(orgs, query.unit)]
+        if not ids:
+            raise InvalidActionInput(action="lookup", field="unit", kind="unknown_org",
+                                     message="no office or unit has this name or code")
+        if flt.unit_id is not None:  # a unit's scope: its own cases, or none
+            ids = [i for i in ids if i == flt.unit_id]
+        extra["unit_ids"] = ids or [-1]
+    if query.subject:
+        extra["subject"] = query.subject
+        extra["subject_orgs"] = [o.id for o in orgs_named(orgs, query.subject)]
+    flt.limit, flt.offset = query.rows
+    return flt
+
+
+def filter_clauses(flt: CaseFilter, today: dt.date) -> list[Any]:
+    """Where-clauses of the filters `narrow` put in `flt.extra`."""
+    extra, out = flt.extra, []
+    if extra.get("category"):
+        out.append(col(Case.category) == extra["category"])
+    if extra.get("channel"):
+        out.append(col(Case.channel) == extra["channel"])
+    start, end = extra.get("received_from"), extra.get("received_to")
+    if start:  # a date is a day in Asia/Shanghai (UTC+8, no summer time)
+        out.append(col(Case.received_at) >= _shanghai_midnight(start))
+    if end:
+        out.append(col(Case.received_at) < _shanghai_midnight(end + dt.timedelta(days=1)))
+    if extra.get("unit_ids") is not None:
+        out.append(col(Case.unit_id).in_(extra["unit_ids"]))
+    if extra.get("subject"):
+        named = col(Subject.name) == extra["subject"]
+        if extra.get("subject_orgs"):
+            named = named | col(Subject.org_id).in_(extra["subject_orgs"])
+        out.append(col(Case.subject_id).in_(select(Subject.id).where(named)))
+    return out
+
+
+def _shanghai_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), dt.timezone(dt.timedelta(hours=8))).astimezone(dt.UTC)
+
+
+def order_by(flt: CaseFilter) -> list[Any]:
+    """The list's order: a whitelisted column (then id), or work order (priority, then deadline)."""
+    sort = flt.extra.get("sort")
+    if not sort:
+        return [col(Case.state) == "closed", col(Case.priority_rank), col(Case.deadline_on).is_(None),
+                col(Case.deadline_on), col(Case.id)]
+    column = SORTS[sort.removeprefix("-")]
+    if sort.startswith("-"):
+        return [column.desc(), col(Case.id).desc()]
+    return [column, col(Case.id)]
+
+
+def _fts_phrase(typed: str) -> str:
+    return '"' + typed.replace('"', '""') + '"'
+
+
+def text_match(dialect: str, typed: str, *, raw: bool) -> Any:
+    """Where-clause: the case's document (raw or redacted) contains `typed`."""
+    column = "raw_text" if raw else "open_text"
+    if len(typed) >= TRIGRAM:
+        if dialect == "sqlite":
+            hits = text(f"SELECT rowid AS id FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH :m").bindparams(
+                m=f"{column} : {_fts_phrase(typed)}")
+        else:
+            escaped = typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            hits = text(f"SELECT case_id AS id FROM {SEARCH_TABLE} WHERE {column} ILIKE :p").bindparams(
+                p=f"%{escaped}%")
+        return col(Case.id).in_(hits.columns(sql_column("id", Integer)))
+    # Below the trigram length: a substring test of the case's own document, by its key.
+    key = "rowid" if dialect == "sqlite" else "case_id"
+    find = "instr" if dialect == "sqlite" else "strpos"
+    return text(f"EXISTS (SELECT 1 FROM {SEARCH_TABLE} s WHERE s.{key} = cases.id "
+                f"AND {find}(lower(s.{column}), lower(:short)) > 0)").bindparams(short=typed)
+
+
+def search_clause(dialect: str, typed: str, *, identity_region: Any | None) -> Any:
+    """Everyone matches the redacted document; the raw one only where `identity_region` (the
+    cases whose identity the reader may see) holds, and not at all when it is None."""
+    found = text_match(dialect, typed, raw=False)
+    if identity_region is None:
+        return found
+    return found | (identity_region & text_match(dialect, typed, raw=True))
+
+
+def counted(dialect: str, query: Any, cap: int = COUNT_CAP) -> Any:
+    """SELECT count(*) of at most cap + 1 of the rows `query` finds."""
+    del dialect
+    inner = query.with_only_columns(col(Case.id), maintain_column_froms=True).order_by(None).limit(cap + 1).subquery()
+    return select(func.count()).select_from(inner)

@@ -1,0 +1,165 @@
+"""Search: the per-case text index and the filters people save.
+
+`case_search` holds, per case, two documents: `open_text` (the number and every redacted twin:
+title, summary, handling reports, review reasons, callback notes) that anyone in scope may search,
+and `raw_text` (the raw texts and the complainant's name and phone) that only a reader allowed to
+see identity searches (duban.services.search). It is derived data, kept current by triggers on
+the rows it reads, so every write path (services, imports, re-redaction) keeps it in step in the
+same transaction. SQLite keeps it in an FTS5 table with the trigram tokenizer; PostgreSQL in a
+plain table with pg_trgm GIN indexes. It is not in the models' metadata (an FTS5 table cannot be):
+`install` creates it after `create_all`, and migration 0020 calls the same function.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Column, Text, UniqueConstraint, event, text
+from sqlalchemy.engine import Connection
+from sqlmodel import Field, SQLModel
+
+from duban.models.base import UTCDateTime
+
+SEARCH_TABLE = "case_search"
+
+
+class SavedFilter(SQLModel, table=True):
+    """A list filter a user named and keeps (its query string, as the list page's address has it)."""
+
+    __tablename__ = "saved_filters"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    name: str = Field(max_length=40)
+    query: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+def _agg(dialect: str, expr: str) -> str:
+    return f"group_concat({expr}, ' ')" if dialect == "sqlite" else f"string_agg({expr}, ' ')"
+
+
+# (table, column, its redacted twin) of the texts added to a case after registration.
+_CHILD_TEXTS = [("handling_reports", "text"), ("reviews", "reasons"), ("callbacks", "note")]
+
+
+def _documents(dialect: str) -> tuple[str, str]:
+    """The SELECT expressions of the two documents of the case `c` (joined to its complainant `p`)."""
+    def children(suffix: str) -> str:
+        parts = [f"coalesce((SELECT {_agg(dialect, f'x.{column}{suffix}')} FROM {table} x "
+                 "WHERE x.case_id = c.id), '')" for table, column in _CHILD_TEXTS]
+        return " || ' ' || ".join(parts)
+
+    opened = ("c.number || ' ' || c.title_redacted || ' ' || c.summary_redacted || ' ' || "
+              f"{children('_redacted')}")
+    raw = ("c.title || ' ' || c.summary || ' ' || coalesce(p.name, '') || ' ' || coalesce(p.phone, '') "
+           f"|| ' ' || {children('')}")
+    return opened, raw
+
+
+def _refresh_sql(dialect: str, where: str) -> str:
+    """Write the documents of the cases `where` selects (an upsert: one row per case)."""
+    opened, raw = _documents(dialect)
+    source = f"FROM cases c LEFT JOIN complainants p ON p.id = c.complainant_id WHERE {where}"
+    if dialect == "sqlite":
+        return (f"INSERT OR REPLACE INTO {SEARCH_TABLE}(rowid, open_text, raw_text) "
+                f"SELECT c.id, {opened}, {raw} {source}")
+    return (f"INSERT INTO {SEARCH_TABLE}(case_id, open_text, raw_text) SELECT c.id, {opened}, {raw} "
+            f"{source} ON CONFLICT (case_id) DO UPDATE SET open_text = EXCLUDED.open_text, "
+            "raw_text = EXCLUDED.raw_text")
+
+
+# (table, events, the case id(s) to refresh): what a change to each source row touches.
+_CASE_COLUMNS = "number, title, summary, title_redacted, summary_redacted, complainant_id"
+_SOURCES = [
+    ("cases", "INSERT", "NEW.id"),
+    ("cases", f"UPDATE OF {_CASE_COLUMNS}", "NEW.id"),
+    ("handling_reports", "INSERT", "NEW.case_id"),
+    ("handling_reports", "UPDATE OF text, text_redacted", "NEW.case_id"),
+    ("reviews", "INSERT", "NEW.case_id"),
+    ("reviews", "UPDATE OF reasons, reasons_redacted", "NEW.case_id"),
+    ("callbacks", "INSERT", "NEW.case_id"),
+    ("callbacks", "UPDATE OF note, note_redacted", "NEW.case_id"),
+    ("complainants", "UPDATE OF name, phone", None),  # every case of that person
+]
+
+
+def _trigger_name(i: int) -> str:
+    return f"{SEARCH_TABLE}_t{i}"
+
+
+def create_triggers(conn: Connection) -> None:
+    """The triggers that keep the index in step with its source rows."""
+    dialect = conn.dialect.name
+    for i, (table, when, case) in enumerate(_SOURCES):
+        name = _trigger_name(i)
+        if dialect == "sqlite":
+            body = _refresh_sql(dialect, "c.complainant_id = NEW.id" if case is None else f"c.id = {case}")
+            conn.execute(text(f"CREATE TRIGGER IF NOT EXISTS {name} AFTER {when} ON {table} "
+                              f"BEGIN {body}; END"))
+            continue
+        call = ("PERFORM case_search_refresh(x.id) FROM cases x WHERE x.complainant_id = NEW.id;"
+                if case is None else f"PERFORM case_search_refresh({case});")
+        conn.execute(text(f"CREATE OR REPLACE FUNCTION {name}_fn() RETURNS trigger LANGUAGE plpgsql AS "
+                          f"$$ BEGIN {call} RETURN NULL; END $$"))
+        conn.execute(text(f"DROP TRIGGER IF EXISTS {name} ON {table}"))
+        conn.execute(text(f"CREATE TRIGGER {name} AFTER {when} ON {table} "
+                          f"FOR EACH ROW EXECUTE FUNCTION {name}_fn()"))
+    if dialect == "sqlite":
+        conn.execute(text(f"CREATE TRIGGER IF NOT EXISTS {SEARCH_TABLE}_gone AFTER DELETE ON cases "
+                          f"BEGIN DELETE FROM {SEARCH_TABLE} WHERE rowid = OLD.id; END"))
+
+
+def drop_triggers(conn: Connection) -> None:
+    """Bulk loads (bench, imports of millions) drop the triggers and `rebuild` once after."""
+    for i, (table, _, _) in enumerate(_SOURCES):
+        if conn.dialect.name == "sqlite":
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {_trigger_name(i)}"))
+        else:
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {_trigger_name(i)} ON {table}"))
+
+
+def rebuild(conn: Connection) -> None:
+    """Every case's documents from scratch, in one statement."""
+    dialect = conn.dialect.name
+    conn.execute(text(f"DELETE FROM {SEARCH_TABLE}"))
+    opened, raw = _documents(dialect)
+    column = "rowid" if dialect == "sqlite" else "case_id"
+    conn.execute(text(f"INSERT INTO {SEARCH_TABLE}({column}, open_text, raw_text) "
+                      f"SELECT c.id, {opened}, {raw} FROM cases c "
+                      "LEFT JOIN complainants p ON p.id = c.complainant_id"))
+
+
+def install(conn: Connection) -> None:
+    """The index table, its trigram indexes and its triggers (idempotent)."""
+    if conn.dialect.name == "sqlite":
+        conn.execute(text(f"CREATE VIRTUAL TABLE IF NOT EXISTS {SEARCH_TABLE} USING fts5("
+                          "open_text, raw_text, tokenize = 'trigram')"))
+    else:
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+        conn.execute(text(f"CREATE TABLE IF NOT EXISTS {SEARCH_TABLE} ("
+                          "case_id integer PRIMARY KEY REFERENCES cases(id) ON DELETE CASCADE, "
+                          "open_text text NOT NULL DEFAULT '', raw_text text NOT NULL DEFAULT '')"))
+        for column in ("open_text", "raw_text"):
+            conn.execute(text(f"CREATE INDEX IF NOT EXISTS ix_{SEARCH_TABLE}_{column} ON {SEARCH_TABLE} "
+                              f"USING gin ({column} gin_trgm_ops)"))
+        conn.execute(text(f"CREATE OR REPLACE FUNCTION case_search_refresh(cid integer) RETURNS void "
+                          f"LANGUAGE sql AS $$ {_refresh_sql('postgresql', 'c.id = cid')} $$"))
+    create_triggers(conn)
+
+
+def uninstall(conn: Connection) -> None:
+    drop_triggers(conn)
+    conn.execute(text(f"DROP TABLE IF EXISTS {SEARCH_TABLE}"))
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("DROP FUNCTION IF EXISTS case_search_refresh(integer)"))
+        for i in range(len(_SOURCES)):
+            conn.execute(text(f"DROP FUNCTION IF EXISTS {_trigger_name(i)}_fn()"))
+
+
+@event.listens_for(SQLModel.metadata, "after_create")
+def _after_create(target: Any, connection: Connection, **kw: Any) -> None:
+    if "cases" in target.tables and connection.dialect.name in ("sqlite", "postgresql"):
+        install(connection)
