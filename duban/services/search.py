@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import Integer, func, select, text
+from sqlalchemy import Integer, and_, func, or_, select, text
 from sqlalchemy import column as sql_column
 from sqlmodel import col
 
@@ -212,32 +212,40 @@ def _fts_phrase(typed: str) -> str:
     return '"' + typed.replace('"', '""') + '"'
 
 
-def text_match(dialect: str, typed: str, *, raw: bool) -> Any:
-    """Where-clause: the case's document (raw or redacted) contains `typed`."""
-    column = "raw_text" if raw else "open_text"
+def text_match(dialect: str, typed: str, *, raw: bool | None) -> Any:
+    """Where-clause: the case's redacted document (raw=False), raw one (True) or either (None)
+    contains `typed`."""
+    columns = {False: ["open_text"], True: ["raw_text"], None: ["open_text", "raw_text"]}[raw]
+    # A name of its own per document: one statement may hold two of these clauses.
+    key = {False: "open", True: "raw", None: "any"}[raw]
     if len(typed) >= TRIGRAM:
         if dialect == "sqlite":
-            hits = text(f"SELECT rowid AS id FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH :m").bindparams(
-                m=f"{column} : {_fts_phrase(typed)}")
+            scope = "" if raw is None else f"{columns[0]} : "
+            hits = text(f"SELECT rowid AS id FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH :m_{key}"
+                        ).bindparams(**{f"m_{key}": f"{scope}{_fts_phrase(typed)}"})
         else:
             escaped = typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            hits = text(f"SELECT case_id AS id FROM {SEARCH_TABLE} WHERE {column} ILIKE :p").bindparams(
-                p=f"%{escaped}%")
+            where = " OR ".join(f"{c} ILIKE :p_{key}" for c in columns)
+            hits = text(f"SELECT case_id AS id FROM {SEARCH_TABLE} WHERE {where}").bindparams(
+                **{f"p_{key}": f"%{escaped}%"})
         return col(Case.id).in_(hits.columns(sql_column("id", Integer)))
-    # Below the trigram length: a substring test of the case's own document, by its key.
-    key = "rowid" if dialect == "sqlite" else "case_id"
+    # Below the trigram length: a substring test of the case's own document, by its key, on the
+    # cases the other clauses leave.
+    row = "rowid" if dialect == "sqlite" else "case_id"
     find = "instr" if dialect == "sqlite" else "strpos"
-    return text(f"EXISTS (SELECT 1 FROM {SEARCH_TABLE} s WHERE s.{key} = cases.id "
-                f"AND {find}(lower(s.{column}), lower(:short)) > 0)").bindparams(short=typed)
+    where = " OR ".join(f"{find}(lower(s.{c}), lower(:s_{key})) > 0" for c in columns)
+    return text(f"EXISTS (SELECT 1 FROM {SEARCH_TABLE} s WHERE s.{row} = cases.id AND ({where}))"
+                ).bindparams(**{f"s_{key}": typed})
 
 
 def search_clause(dialect: str, typed: str, *, identity_region: Any | None) -> Any:
-    """Everyone matches the redacted document; the raw one only where `identity_region` (the
-    cases whose identity the reader may see) holds, and not at all when it is None."""
-    found = text_match(dialect, typed, raw=False)
+    """Everyone matches the redacted document; the raw one counts only where `identity_region`
+    (the cases whose identity the reader may see) holds, and not at all when it is None. One
+    index lookup over both documents, then the redacted one for the cases outside the region."""
+    opened = text_match(dialect, typed, raw=False)
     if identity_region is None:
-        return found
-    return found | (identity_region & text_match(dialect, typed, raw=True))
+        return opened
+    return and_(text_match(dialect, typed, raw=None), or_(identity_region, opened))
 
 
 def counted(dialect: str, query: Any, cap: int = COUNT_CAP) -> Any:

@@ -1,0 +1,177 @@
+"""Search and list pages over many cases: the server time of `reading.case_page` (the page and its
+total) for the searches a desk makes, on SQLite and PostgreSQL.
+
+Builds N cases (default a million) with Chinese titles, summaries and complainants by Core bulk
+insert with the search index's triggers dropped, fills the index in one statement and puts the
+triggers back (models/search.py), then times, median of several runs:
+
+    search_keyword         a 4-character keyword, a province dispatcher
+    search_filters         the keyword with state, category and a received-date range
+    search_phone           a complainant's whole phone number, a dispatcher (may see identity)
+    search_short           a 2-character query (below the trigram length)
+    search_page100         page 100 sorted by received date, newest first, no text
+
+Usage: python -m bench.search_bench [--cases N] [--database URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, text
+from sqlmodel import Session
+
+from bench.common import backend_of, emit, memory_mb
+from duban.clock import SHANGHAI, SimulatedClock, parse_local
+from duban.db import create_all, make_engine
+from duban.demo.orgs import load_orgs
+from duban.models import Case, Complainant, Subject
+from duban.models import search as index
+from duban.services import Actor, ServiceContext
+from duban.services.orgs import install_orgs
+from duban.services.queries import scope_for
+from duban.services.reading import case_page
+from duban.services.search import CaseQuery, narrow
+
+CHUNK = 20_000
+UTC = dt.UTC
+START = dt.datetime(2021, 1, 1, tzinfo=SHANGHAI)
+SPAN = 3 * 365 * 86400
+PLACES = ["城关区", "七里河区", "安宁区", "西固区", "榆中县", "皋兰县", "永登县", "红古区", "临夏市", "天水市秦州区",
+          "武威市凉州区", "张掖市甘州区", "酒泉市肃州区", "庆阳市西峰区", "定西市安定区", "陇南市武都区"]
+WHERE = ["某小区", "某村", "某街道", "某学校", "某医院", "某工地", "某市场", "某企业", "某社区", "某路段"]
+# A problem is an object and what is wrong with it: 20 × 12 phrases, so a keyword naming both is in
+# about one case in 200 (title or summary), and an object alone (2 characters) in one in ten.
+OBJECTS = ["噪音", "供暖", "饮水", "道路", "垃圾", "物业", "医保", "入学", "电梯", "停车", "工资", "工程款", "补贴",
+           "征地", "排污", "路灯", "燃气", "公交", "农贸市场", "办证"]
+ISSUES = ["问题长期未解决", "投诉无人处理", "收费不合理", "久拖不办", "标准不达标", "影响周边居民", "部门互相推诿",
+          "整改不到位", "存在安全隐患", "服务态度差", "信息不公开", "反复出现"]
+PROBLEMS = [o + i for o in OBJECTS for i in ISSUES]
+MORE = ["多次反映未解决", "影响正常生活", "请求尽快处理", "涉及群众二十余户", "已持续三个月", "相关部门推诿",
+        "希望督促落实", "反映人情绪激动"]
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗"
+GIVEN = "建国秀英志强海燕丽娟国华红梅文静玉兰德明桂芳"
+STATES = [("received", 5), ("transferred", 40), ("reported", 10), ("closed", 45)]
+CATEGORIES = ["arrears", "water", "construction", "inaction", "business", "housing", "environment",
+              "livelihood", "other"]
+
+
+def populate(engine: Any, n: int, seed: int = 11) -> tuple[float, str]:
+    """N cases with complainants and subjects; returns the seconds taken and one case's phone."""
+    rng = random.Random(seed)
+    with engine.connect() as conn:
+        orgs = conn.execute(text("select id, code, kind, level from orgs")).all()
+    offices = [o for o in orgs if o.kind == "office"]
+    units = [o for o in orgs if o.kind in ("government", "department", "bureau")]
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        index.drop_triggers(conn)
+        if conn.dialect.name == "postgresql":
+            for column in ("open_text", "raw_text"):
+                conn.execute(text(f"DROP INDEX IF EXISTS ix_{index.SEARCH_TABLE}_{column}"))
+    phone = ""
+    for first in range(1, n + 1, CHUNK):
+        cases, people, subjects = [], [], []
+        for cid in range(first, min(first + CHUNK, n + 1)):
+            office, unit = rng.choice(offices), rng.choice(units)
+            state = rng.choices([s for s, _ in STATES], weights=[w for _, w in STATES])[0]
+            title = f"{rng.choice(PLACES)}{rng.choice(WHERE)}{rng.choice(PROBLEMS)}"
+            summary = "，".join([title, rng.choice(MORE), rng.choice(MORE)]) + "。"
+            number = f"{office.code}-S{cid:07d}"
+            person_phone = f"1{rng.randint(3, 9)}{rng.randint(0, 999_999_999):09d}"
+            if cid == n // 2:
+                phone = person_phone
+            people.append({"id": cid, "name": rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
+                           "phone": person_phone})
+            subjects.append({"id": cid, "name": unit.code, "kind": "unit", "org_id": unit.id})
+            received = (START + dt.timedelta(seconds=SPAN * cid / n)).astimezone(UTC)
+            deadline = (received + dt.timedelta(days=rng.randint(5, 60))).date() if state != "closed" else None
+            cases.append({
+                "id": cid, "number": number, "title": title, "summary": summary,
+                "title_redacted": title, "summary_redacted": summary,
+                "category": rng.choice(CATEGORIES), "channel": "phone", "priority": "normal",
+                "office_id": office.id, "level": office.level, "state": state,
+                "disposition": None if state == "received" else "transfer",
+                "unit_id": None if state == "received" else unit.id, "subject_id": cid, "complainant_id": cid,
+                "priority_rank": 2, "matter_key": "", "received_at": received, "updated_at": received,
+                "closed_at": received + dt.timedelta(days=20) if state == "closed" else None,
+                "deadline_kind": None if deadline is None else "handling", "deadline_on": deadline,
+                "deadline_provisional": False, "extension_days": 0, "return_count": 0, "repeat_count": 0,
+                "version": 1, "audit_seq": 0, "audit_hash": "0" * 64,
+            })
+        with engine.begin() as conn:
+            conn.execute(insert(Complainant), people)
+            conn.execute(insert(Subject), subjects)
+            conn.execute(insert(Case), cases)
+        if (first - 1 + CHUNK) % 200_000 == 0:
+            print(f"  {first - 1 + CHUNK:>9,} cases  {time.perf_counter() - started:6.1f} s", flush=True)
+    with engine.begin() as conn:
+        index.rebuild(conn)
+        print(f"  index filled  {time.perf_counter() - started:6.1f} s", flush=True)
+        index.install(conn)  # the trigram indexes (PostgreSQL) and the triggers again
+        conn.execute(text("ANALYZE"))
+    return time.perf_counter() - started, phone
+
+
+def timed(ctx: ServiceContext, actor: Actor, params: dict[str, Any], runs: int) -> tuple[float, int, bool]:
+    with Session(ctx.engine) as session:
+        scope = scope_for(session, actor)
+    flt = narrow(scope, CaseQuery.parse(params), ctx.orgs)
+    times, page = [], None
+    for _ in range(runs):
+        started = time.perf_counter()
+        page = case_page(ctx, flt, actor=actor)
+        times.append(time.perf_counter() - started)
+    assert page is not None
+    return statistics.median(times), page.total, page.capped
+
+
+def measure(url: str, cases: int, runs: int) -> None:
+    engine = make_engine(url)
+    create_all(engine)
+    install_orgs(engine, load_orgs())
+    print(f"generating {cases:,} cases into {engine.url.render_as_string()}", flush=True)
+    seconds, phone = populate(engine, cases)
+    emit("search_generate", seconds, "s", peak_mb=memory_mb(), backend=backend_of(url), cases=cases)
+    ctx = ServiceContext(engine=engine, clock=SimulatedClock(parse_local("2024-01-05 09:00")))
+    with engine.connect() as conn:
+        province = conn.execute(text("select id from orgs where kind = 'office' and level = 'province'")).scalar()
+    dispatcher = Actor(name="bench", role="dispatcher", org_id=province)
+    searches: dict[str, tuple[dict[str, Any], Callable[[int], bool]]] = {
+        "search_keyword": ({"text": "电梯存在安全隐患"}, lambda total: total > 0),
+        "search_filters": ({"text": "电梯存在安全隐患", "state": "transferred",
+                            "received_from": "2022-01-01",
+                            "received_to": "2022-12-31"}, lambda total: total > 0),
+        "search_phone": ({"text": phone}, lambda total: total >= 1),
+        "search_short": ({"text": "噪音"}, lambda total: total > 0),
+        "search_page100": ({"sort": "-received", "page": "100"}, lambda total: total > 0),
+    }
+    for figure, (params, sane) in searches.items():
+        median, total, capped = timed(ctx, dispatcher, params, runs)
+        assert sane(total), f"{figure}: {total} found"
+        print(f"  {figure:<18} {median * 1000:8.1f} ms  ({total}{'+' if capped else ''} found)", flush=True)
+        emit(figure, median, "s", peak_mb=memory_mb(), backend=backend_of(url), cases=cases,
+             found=total, capped=capped)
+    engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--database", help="SQLAlchemy URL of an empty database (default: a temporary SQLite file)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="duban-search-bench-") as tmp:
+        measure(args.database or f"sqlite:///{Path(tmp) / 'search.db'}", args.cases, args.runs)
+
+
+if __name__ == "__main__":
+    main()
