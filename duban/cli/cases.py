@@ -18,7 +18,8 @@ from duban.cli.common import AS_HELP, actor_from, console, context, received_tim
 from duban.clock import shanghai
 from duban.models import CaseCreate
 from duban.services import CaseService
-from duban.services.reading import case_detail, list_cases, scope
+from duban.services.reading import case_detail, case_page, scope
+from duban.services.search import CaseQuery, narrow
 
 app = typer.Typer(no_args_is_help=True, help="Register, list, show and act on cases.")
 
@@ -66,27 +67,37 @@ def create(
 
 @app.command("list")
 def list_(
+    text: str | None = typer.Option(None, help="keyword: number, title, summary, reports, notes"),
     state: str | None = None,
     disposition: str | None = None,
     level: str | None = None,
     warning: str | None = typer.Option(None, help="none, blue, yellow or red"),
-    overdue: bool = typer.Option(False, "--overdue"),
     priority: str | None = None,
-    text: str | None = None,
+    category: str | None = None,
+    channel: str | None = None,
+    received_from: str | None = typer.Option(None, help="received on or after (YYYY-MM-DD)"),
+    received_to: str | None = typer.Option(None, help="received on or before (YYYY-MM-DD)"),
+    unit: str | None = typer.Option(None, help="handling unit: name or org code"),
+    subject: str | None = typer.Option(None, help="complained-about unit: name"),
+    overdue: bool = typer.Option(False, "--overdue"),
     open_only: bool = typer.Option(False, "--open"),
-    limit: int = typer.Option(50, min=1, max=10000),
+    sort: str | None = typer.Option(None, help="number, received, deadline, state, priority (-: descending)"),
+    page: int = typer.Option(1, min=1),
+    limit: int = typer.Option(50, min=1, max=500),
     as_: str = typer.Option("dispatcher", "--as", help=AS_HELP),
 ) -> None:
-    """List cases, most urgent first, with deadline and warning colour."""
+    """List cases, most urgent first (or sorted), with deadline and warning colour, and the total."""
     ctx = context()
     labels = ctx.labels
+    given = {"text": text, "state": state, "disposition": disposition, "level": level, "warning": warning,
+             "priority": priority, "category": category, "channel": channel, "received_from": received_from,
+             "received_to": received_to, "unit": unit, "subject": subject, "overdue": overdue,
+             "open": open_only, "sort": sort, "page": page, "per_page": limit}
     with reported_errors():
         actor = actor_from(ctx, as_)
-        flt = scope(ctx, actor=actor)
-        flt.state, flt.disposition, flt.level, flt.warning = state, disposition, level, warning
-        flt.overdue, flt.priority, flt.text, flt.open_only, flt.limit = (
-            overdue or None, priority, text, open_only, limit)
-        rows = list_cases(ctx, flt, actor=actor)
+        query = CaseQuery.parse(given)
+        listed = case_page(ctx, narrow(scope(ctx, actor=actor), query, ctx.orgs), actor=actor)
+    rows = listed.rows
     table = Table()
     for name in ("编号", "标题", "状态", "处置", "承办单位", "期限", "预警", "优先"):
         table.add_column(name, no_wrap=name in ("编号", "期限", "状态"), overflow="fold")
@@ -98,7 +109,8 @@ def list_(
                       if r.warning != "none" else "", labels.of("priorities", r.priority))
     console.print(table)
     note = "  (* provisional deadline)" if any(r.provisional for r in rows) else ""
-    console.print(f"{len(rows)} cases{note}")
+    total = f"{listed.total}{'+' if listed.capped else ''}"
+    console.print(f"共 {total} 件，第 {page} 页 · {total} cases, page {page}{note}")
 
 
 @app.command("show")

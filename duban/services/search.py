@@ -158,7 +158,7 @@ def narrow(flt: CaseFilter, query: CaseQuery, orgs: OrgDirectory) -> CaseFilter:
     if query.unit:
         ids = [o.id for o in orgs_named(orgs, query.unit)]
         if not ids:
-            raise InvalidActionInput(action="lookup", field="unit", kind="unknown_org",
+            raise InvalidActionInput(action="lookup", field="unit", kind="unknown_org_name",
                                      message="no office or unit has this name or code")
         if flt.unit_id is not None:  # a unit's scope: its own cases, or none
             ids = [i for i in ids if i == flt.unit_id]
@@ -251,5 +251,6 @@ def search_clause(dialect: str, typed: str, *, identity_region: Any | None) -> A
 def counted(dialect: str, query: Any, cap: int = COUNT_CAP) -> Any:
     """SELECT count(*) of at most cap + 1 of the rows `query` finds."""
     del dialect
-    inner = query.with_only_columns(col(Case.id), maintain_column_froms=True).order_by(None).limit(cap + 1).subquery()
+    inner = (query.with_only_columns(col(Case.id), maintain_column_froms=True).order_by(None)
+             .limit(cap + 1).subquery())
     return select(func.count()).select_from(inner)

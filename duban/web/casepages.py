@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from types import SimpleNamespace
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -20,12 +20,14 @@ from duban.models import CaseCreate
 from duban.present.inputs import CaseIn
 from duban.present.problems import Problem, field_message, problem_for
 from duban.present.shapes import bulk_out, detail_out
-from duban.services import CaseService, bulk
+from duban.services import CaseService, bulk, reading
 from duban.services.forms import FORMS
 from duban.services.queries import CaseFilter
-from duban.services.reading import case_detail, list_cases, reply_ratings, scope, still_sees
+from duban.services.reading import case_detail, reply_ratings, scope, still_sees
 from duban.services.reviews import stage_of
+from duban.services.savedfilters import delete_filter, save_filter, saved_filters
 from duban.services.scope import in_region
+from duban.services.search import CaseQuery, narrow
 from duban.web.forms import action_values, field_errors, page_int, posted_form
 from duban.web.pages import web_of
 from duban.web.render import Viewer, Web
@@ -34,8 +36,6 @@ from duban.web.units import LIST_ID as UNIT_LIST
 router = APIRouter(include_in_schema=False)
 Posted = Annotated[dict[str, str], Depends(posted_form)]
 PAGE = 50
-CHOICES = {"state": "states", "disposition": "dispositions", "level": "levels", "warning": "warnings",
-           "priority": "priorities"}
 OrgOptions = list[tuple[str, list[tuple[str, str, bool]]]]
 
 
@@ -66,52 +66,104 @@ def _region(web: Web, viewer: Viewer) -> str | None:
     return None if org.level == "province" else org.code
 
 
+# The list's sortable headers: the column each header sorts by (services/search.SORTS).
+SORT_HEADERS = {"编号": "number", "状态": "state", "期限": "deadline", "优先级": "priority"}
+
+
 def list_filter(request: Request, web: Web, viewer: Viewer
-                ) -> tuple[CaseFilter, dict[str, Any], dict[str, list[str]], int]:
+                ) -> tuple[CaseFilter, CaseQuery, dict[str, list[str]], int]:
     """The list's filter from the query string (the page and its downloads share it): the
-    filter, what the form shows back, the fields' problems, and the offset asked for."""
+    filter, the query the form shows back, the fields' problems, and the offset asked for. A bad
+    value is named and left out (refusals never repeat what was typed); the rest stands."""
     labels = web.ctx.labels
-    params = request.query_params
-    q: dict[str, Any] = {name: params.get(name) if params.get(name) in getattr(labels, table) else None
-                         for name, table in CHOICES.items()}
-    q.update(text=(params.get("text") or "").strip()[:100] or None,
-             unit=(params.get("unit") or "").strip()[:40],
-             overdue=params.get("overdue") == "1", open=params.get("open") == "1",
-             unsigned=params.get("unsigned") == "1", return_pending=params.get("return_pending") == "1")
-    offset = max(page_int(params, "offset") or 0, 0)
     errors: dict[str, list[str]] = {}
-    flt = scope(web.ctx, actor=viewer.actor)
-    if q["unit"]:
-        unit = web.units.coded(q["unit"])
-        if unit is None:
-            errors["unit"] = [field_message(labels, field="unit", kind="unknown_org", message="")]
-            q["unit"] = ""  # not shown back in the filter either: refusals never repeat input
-        flt.unit_id = -1 if unit is None or flt.unit_id not in (None, unit.id) else unit.id
-    flt.state, flt.disposition, flt.level = q["state"], q["disposition"], q["level"]
-    flt.warning, flt.priority, flt.text = q["warning"], q["priority"], q["text"]
-    flt.overdue, flt.open_only = q["overdue"] or None, q["open"]
-    flt.unsigned, flt.return_pending = q["unsigned"], q["return_pending"]
-    return flt, q, errors, offset
+    try:
+        query = CaseQuery.parse(request.query_params)
+    except InvalidActionInput as exc:
+        # A bad value is named and left out (refusals never repeat what was typed); the rest stands.
+        errors[exc.field] = [field_message(labels, field=exc.field, kind=exc.kind, message="")]
+        query = CaseQuery.parse({k: v for k, v in request.query_params.items() if k != exc.field})
+    query.per_page = PAGE
+    try:
+        flt = narrow(scope(web.ctx, actor=viewer.actor), query, web.ctx.orgs)
+    except InvalidActionInput as exc:
+        errors[exc.field] = [field_message(labels, field=exc.field, kind=exc.kind, message="")]
+        setattr(query, exc.field, None)
+        flt = narrow(scope(web.ctx, actor=viewer.actor), query, web.ctx.orgs)
+    return flt, query, errors, flt.offset
 
 
 @router.get("/cases", response_class=HTMLResponse)
 def case_list(request: Request) -> Response:
     web = web_of(request)
     viewer = web.require(request)
-    flt, q, errors, offset = list_filter(request, web, viewer)
-    flt.limit, flt.offset = PAGE + 1, min(offset, 1_000_000)
-    rows = list_cases(web.ctx, flt, actor=viewer.actor)
+    return _case_list(request, web, viewer)
 
-    def link(at: int) -> str:
-        kept = {k: ("1" if v is True else v) for k, v in q.items() if v}
-        return "/cases?" + urlencode({**kept, "offset": at})
 
-    download = urlencode({k: ("1" if v is True else v) for k, v in q.items() if v})
-    return web.render(request, "cases.html", viewer=viewer, rows=rows[:PAGE], q=q, errors=errors,
-                      download=download,
-                      prev_link=link(max(0, offset - PAGE)) if offset else "",
-                      next_link=link(offset + PAGE) if len(rows) > PAGE else "",
-                      bulk_actions=_bulk_actions(web, viewer))
+def _case_list(request: Request, web: Web, viewer: Viewer, *, failed: str = "",
+               status: int = 200) -> Response:
+    flt, query, errors, _ = list_filter(request, web, viewer)
+    listed = reading.case_page(web.ctx, flt, actor=viewer.actor)
+    pages = max(1, -(-listed.total // PAGE))
+
+    def link(**change: Any) -> str:
+        return "/cases?" + urlencode(query.to_params(**change))
+
+    sorts = {}
+    for header, column in SORT_HEADERS.items():
+        now = query.sort or ""
+        ahead = "-" + column if now == column else column
+        arrow = "↑" if now == column else "↓" if now == "-" + column else ""
+        sorts[header] = (link(sort=ahead, page=1), arrow)
+    numbers = sorted({1, pages, *range(max(1, query.page - 3), min(pages, query.page + 3) + 1)})
+    return web.render(request, "cases.html", viewer=viewer, rows=listed.rows, q=query, errors=errors,
+                      total=listed.total, capped=listed.capped, pages=pages, sorts=sorts,
+                      page_links=[(n, link(page=n)) for n in numbers], unit_names=_unit_names(web, viewer),
+                      saved=saved_filters(web.ctx, user_id=_user_id(viewer)), failed=failed,
+                      here=urlencode(query.to_params()), download=urlencode(query.to_params(page=1)),
+                      bulk_actions=_bulk_actions(web, viewer),
+                      identity_search=viewer.role in web.ctx.policy.privacy.identity_roles,
+                      prev_link=link(page=query.page - 1) if query.page > 1 else "",
+                      next_link=link(page=query.page + 1) if query.page < pages else "", status=status)
+
+
+def _user_id(viewer: Viewer) -> int:
+    assert viewer.user.id is not None
+    return viewer.user.id
+
+
+def _unit_names(web: Web, viewer: Viewer) -> list[str]:
+    """Names for the unit fields' suggestions: the orgs in the viewer's region (from memory)."""
+    region = _region(web, viewer)
+    return sorted({o.name for o in web.ctx.orgs.all() if not region or in_region(o.code, region)})
+
+
+@router.post("/cases/filters")
+def save_list_filter(request: Request, posted: Posted) -> Response:
+    """Keep the list's current filter under a name (saving a name again updates it)."""
+    web = web_of(request)
+    viewer = web.require(request)
+    if not web.sessions.csrf_ok(viewer.session, posted.get("csrf")):
+        raise PermissionDenied(action="save_filter", role=viewer.role, allowed_roles=[viewer.role])
+    query = CaseQuery.parse(dict(parse_qsl(posted.get("query", ""))))
+    try:
+        save_filter(web.ctx, user_id=_user_id(viewer), name=posted.get("name", ""), query=query)
+    except InvalidActionInput as exc:
+        message = field_message(web.ctx.labels, field="filter_name", kind=exc.kind, message=exc.message,
+                                limits=exc.limits)
+        request.scope["query_string"] = posted.get("query", "").encode()
+        return _case_list(request, web, viewer, failed=message, status=422)
+    return RedirectResponse("/cases?" + urlencode(query.to_params()), status_code=303)
+
+
+@router.post("/cases/filters/{filter_id}/delete")
+def delete_list_filter(request: Request, filter_id: int, posted: Posted) -> Response:
+    web = web_of(request)
+    viewer = web.require(request)
+    if not web.sessions.csrf_ok(viewer.session, posted.get("csrf")):
+        raise PermissionDenied(action="save_filter", role=viewer.role, allowed_roles=[viewer.role])
+    delete_filter(web.ctx, user_id=_user_id(viewer), filter_id=filter_id)
+    return RedirectResponse("/cases", status_code=303)
 
 
 # -- bulk actions (duban.services.bulk): the list's ticked cases, one outcome each --------------

@@ -1,0 +1,197 @@
+"""Search and list filters (duban.services.search through reading.case_page): what each reader can
+find, Chinese queries of every length, the filters, sorting, totals and saved filters."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlmodel import Session
+
+from duban.errors import InvalidActionInput
+from duban.services import Actor, CaseService, ServiceContext
+from duban.services.queries import scope_for
+from duban.services.reading import case_page, list_cases
+from duban.services.savedfilters import delete_filter, query_of, save_filter, saved_filters
+from duban.services.search import CaseQuery, narrow
+from tests.factories import (
+    CLERK,
+    DISPATCHER,
+    LEADER,
+    REPORTED,
+    SUPERVISOR,
+    advance,
+    complaint,
+    unit_actor,
+    world,
+)
+
+ADMIN = Actor("管理员", "admin")
+NAME, PHONE = "司马秘密", "13912345678"
+
+
+@pytest.fixture
+def ctx(engine) -> ServiceContext:  # type: ignore[no-untyped-def]
+    return world(engine)
+
+
+def found(ctx: ServiceContext, actor: Actor, **params: Any) -> list[str]:
+    with Session(ctx.engine) as session:
+        flt = narrow(scope_for(session, actor), CaseQuery.parse(params), ctx.orgs)
+    return [r.number for r in case_page(ctx, flt, actor=actor).rows]
+
+
+@contextmanager
+def statements(ctx: ServiceContext) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(ctx.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(ctx.engine, "before_cursor_execute", record)
+
+
+def handed(ctx: ServiceContext, unit: str = "GS-LZ-CG-GOV", **overrides: Any) -> str:
+    number = CaseService(ctx).register(complaint(**overrides), actor=CLERK).case.number
+    CaseService(ctx).act(number, "transfer", actor=DISPATCHER, form={"unit": unit})
+    return number
+
+
+def test_a_reader_without_identity_rights_never_finds_a_case_by_the_complainants_phone_or_name(
+        ctx: ServiceContext) -> None:
+    number = handed(ctx, complainant_name=NAME, complainant_phone=PHONE, complainant_consent=True,
+                    title="城关区某小区供暖不达标")
+    assert found(ctx, DISPATCHER, text=PHONE) == [number]  # the check below can fail
+    assert found(ctx, DISPATCHER, text=NAME) == [number]
+    unit = unit_actor(ctx, "GS-LZ-CG-GOV")
+    assert found(ctx, unit) == [number]  # the case is the unit's: only identity keeps it hidden
+    for reader in (unit, SUPERVISOR, LEADER, ADMIN):
+        for typed in (PHONE, PHONE[3:9], PHONE[-4:], NAME, NAME[:2], NAME[-1]):
+            with statements(ctx) as seen:
+                assert found(ctx, reader, text=typed) == [], (reader.role, typed)
+            assert not any("raw_text" in s for s in seen), "a statement named the raw document"
+
+
+def test_chinese_queries_of_every_length_find_exactly_the_cases_that_contain_them(
+        ctx: ServiceContext) -> None:
+    rng = random.Random(5)
+    alphabet = "噪音扰民供暖饮水道路物业拖欠工资款小区村镇"
+    texts = {}
+    for _ in range(12):
+        title = "".join(rng.choice(alphabet) for _ in range(rng.randint(4, 10)))
+        summary = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        number = CaseService(ctx).register(complaint(title=title, summary=summary, complainant_name="无名",
+                                                     complainant_phone=""), actor=CLERK).case.number
+        texts[number] = f"{title} {summary}"
+    queries = {t[i:i + n] for t in texts.values() for n in (1, 2, 3, 4) for i in range(0, len(t) - n + 1, 3)}
+    queries |= {"供暖噪", "款", "镇村"}  # and some that may match nothing
+    for typed in sorted(q for q in queries if q.strip() == q and q):
+        expected = sorted(n for n, t in texts.items() if typed in t)
+        assert sorted(found(ctx, LEADER, text=typed, per_page=100)) == expected, typed
+
+
+def test_reports_and_notes_are_searched_once_written(ctx: ServiceContext) -> None:
+    number = handed(ctx, title="某村饮水困难")
+    unit = unit_actor(ctx, "GS-LZ-CG-GOV")
+    assert found(ctx, LEADER, text="管道已经更换") == []
+    CaseService(ctx).act(number, "submit_report", actor=unit, form={"text": "管道已经更换完毕", **REPORTED})
+    assert found(ctx, LEADER, text="管道已经更换") == [number]
+    assert found(ctx, LEADER, text="管道") == [number]  # a 2-character word too
+    assert found(ctx, unit, text="更换完毕") == [number]
+
+
+def test_filters_narrow_by_category_channel_received_dates_and_units_named(ctx: ServiceContext) -> None:
+    water = handed(ctx, title="某村饮水困难", category="water", channel="letter",
+                   subject_name="城关区水务局", subject_org_code="GS-LZ-CG-SWJ")
+    advance(ctx, days=3)
+    arrears = handed(ctx, unit="GS-LZ-CG-SWJ")
+    assert found(ctx, ADMIN, category="water") == [water]
+    assert found(ctx, ADMIN, channel="letter") == [water]
+    assert found(ctx, ADMIN, received_from="2023-09-28") == [arrears]
+    assert found(ctx, ADMIN, received_to="2023-09-27") == [water]
+    assert found(ctx, ADMIN, received_from="2023-09-27", received_to="2023-09-27") == [water]
+    assert found(ctx, ADMIN, subject="城关区水务局") == [water]  # by name, not by org code
+    assert found(ctx, ADMIN, unit="城关区人民政府") == [water]
+    assert found(ctx, ADMIN, unit="GS-LZ-CG-SWJ") == [arrears]
+    with pytest.raises(InvalidActionInput) as refused:
+        found(ctx, ADMIN, unit="没有这个单位")
+    assert refused.value.field == "unit"
+    # A unit asking for another unit's cases gets none.
+    assert found(ctx, unit_actor(ctx, "GS-LZ-CG-GOV"), unit="城关区水务局") == []
+
+
+def test_sorting_by_a_column_and_paging_with_a_total(ctx: ServiceContext) -> None:
+    numbers = []
+    for i in range(5):
+        numbers.append(handed(ctx, title=f"第{i}件"))
+        advance(ctx, hours=1)
+    assert found(ctx, ADMIN, sort="received") == numbers
+    assert found(ctx, ADMIN, sort="-received") == numbers[::-1]
+    assert found(ctx, ADMIN, sort="-number", per_page=2, page=2) == numbers[::-1][2:4]
+    with Session(ctx.engine) as session:
+        flt = narrow(scope_for(session, ADMIN), CaseQuery.parse({"per_page": "2", "page": "3"}), ctx.orgs)
+    page = case_page(ctx, flt, actor=ADMIN)
+    assert (page.total, page.capped, len(page.rows)) == (5, False, 1)
+    with pytest.raises(InvalidActionInput) as refused:
+        CaseQuery.parse({"sort": "complainant_phone"})
+    assert refused.value.field == "sort"
+
+
+def test_the_warning_filter_pages_like_the_others(ctx: ServiceContext) -> None:
+    numbers = [handed(ctx, title=f"第{i}件") for i in range(4)]
+    advance(ctx, days=60)
+    red = found(ctx, ADMIN, warning="red", per_page=100)
+    assert sorted(red) == sorted(numbers)
+    assert found(ctx, ADMIN, warning="red", per_page=2, page=2) == red[2:4]
+    assert found(ctx, ADMIN, warning="yellow") == []
+    with Session(ctx.engine) as session:
+        scope = scope_for(session, ADMIN)
+    flt = narrow(scope, CaseQuery.parse({"warning": "red", "per_page": "3"}), ctx.orgs)
+    assert case_page(ctx, flt, actor=ADMIN).total == 4
+    assert len(list_cases(ctx, flt, actor=ADMIN)) == 3
+
+
+def test_one_query_parses_the_same_from_any_face_and_writes_itself_back() -> None:
+    typed = {"text": " 供暖 ", "state": "transferred", "open": "1", "overdue": "on",
+             "received_from": "2023-09-01", "unit": "城关区人民政府", "sort": "-received", "page": "2",
+             "category": ""}
+    query = CaseQuery.parse(typed)
+    assert (query.text, query.open_only, query.overdue, query.category) == ("供暖", True, True, None)
+    assert query.page == 2
+    assert CaseQuery.parse(query.to_params()) == query
+    assert query.to_params(page=1).get("page") is None
+    for bad in ({"state": "lost"}, {"received_from": "2023-13-01"}, {"page": "0"}, {"category": "x"}):
+        with pytest.raises(InvalidActionInput) as refused:
+            CaseQuery.parse(bad)
+        assert refused.value.field == next(iter(bad))
+
+
+def test_saved_filters_belong_to_their_user(ctx: ServiceContext) -> None:
+    from duban.services.users import create_user
+
+    alice = create_user(ctx, username="alice", password="correct-horse-battery-9", role="dispatcher",
+                        org_code="GS")
+    bob = create_user(ctx, username="bob", password="correct-horse-battery-9", role="dispatcher",
+                      org_code="GS")
+    assert alice.id is not None and bob.id is not None
+    first, second = CaseQuery.parse({"text": "供暖", "overdue": "1"}), CaseQuery.parse({"text": "暖气"})
+    mine = save_filter(ctx, user_id=alice.id, name="超期供暖", query=first)
+    save_filter(ctx, user_id=alice.id, name="超期供暖", query=second)
+    [kept] = saved_filters(ctx, user_id=alice.id)
+    assert kept.name == "超期供暖" and query_of(kept).text == "暖气"
+    assert saved_filters(ctx, user_id=bob.id) == []
+    assert mine.id is not None
+    delete_filter(ctx, user_id=bob.id, filter_id=mine.id)  # not bob's: nothing happens
+    assert len(saved_filters(ctx, user_id=alice.id)) == 1
+    delete_filter(ctx, user_id=alice.id, filter_id=mine.id)
+    assert saved_filters(ctx, user_id=alice.id) == []
+    with pytest.raises(InvalidActionInput):
+        save_filter(ctx, user_id=alice.id, name="  ", query=CaseQuery())
