@@ -45,15 +45,16 @@ CHUNK = 20_000
 UTC = dt.UTC
 START = dt.datetime(2021, 1, 1, tzinfo=SHANGHAI)
 SPAN = 3 * 365 * 86400
-PLACES = ["城关区", "七里河区", "安宁区", "西固区", "榆中县", "皋兰县", "永登县", "红古区", "临夏市", "天水市秦州区",
-          "武威市凉州区", "张掖市甘州区", "酒泉市肃州区", "庆阳市西峰区", "定西市安定区", "陇南市武都区"]
+PLACES = ["城关区", "七里河区", "安宁区", "西固区", "榆中县", "皋兰县", "永登县", "红古区",
+          "临夏市", "天水市秦州区", "武威市凉州区", "张掖市甘州区", "酒泉市肃州区", "庆阳市西峰区",
+          "定西市安定区", "陇南市武都区"]
 WHERE = ["某小区", "某村", "某街道", "某学校", "某医院", "某工地", "某市场", "某企业", "某社区", "某路段"]
 # A problem is an object and what is wrong with it: 20 × 12 phrases, so a keyword naming both is in
 # about one case in 200 (title or summary), and an object alone (2 characters) in one in ten.
-OBJECTS = ["噪音", "供暖", "饮水", "道路", "垃圾", "物业", "医保", "入学", "电梯", "停车", "工资", "工程款", "补贴",
-           "征地", "排污", "路灯", "燃气", "公交", "农贸市场", "办证"]
-ISSUES = ["问题长期未解决", "投诉无人处理", "收费不合理", "久拖不办", "标准不达标", "影响周边居民", "部门互相推诿",
-          "整改不到位", "存在安全隐患", "服务态度差", "信息不公开", "反复出现"]
+OBJECTS = ["噪音", "供暖", "饮水", "道路", "垃圾", "物业", "医保", "入学", "电梯", "停车", "工资", "工程款",
+           "补贴", "征地", "排污", "路灯", "燃气", "公交", "农贸市场", "办证"]
+ISSUES = ["问题长期未解决", "投诉无人处理", "收费不合理", "久拖不办", "标准不达标", "影响周边居民",
+          "部门互相推诿", "整改不到位", "存在安全隐患", "服务态度差", "信息不公开", "反复出现"]
 PROBLEMS = [o + i for o in OBJECTS for i in ISSUES]
 MORE = ["多次反映未解决", "影响正常生活", "请求尽快处理", "涉及群众二十余户", "已持续三个月", "相关部门推诿",
         "希望督促落实", "反映人情绪激动"]
@@ -93,7 +94,8 @@ def populate(engine: Any, n: int, seed: int = 11) -> tuple[float, str]:
                            "phone": person_phone})
             subjects.append({"id": cid, "name": unit.code, "kind": "unit", "org_id": unit.id})
             received = (START + dt.timedelta(seconds=SPAN * cid / n)).astimezone(UTC)
-            deadline = (received + dt.timedelta(days=rng.randint(5, 60))).date() if state != "closed" else None
+            days = dt.timedelta(days=rng.randint(5, 60))
+            deadline = None if state == "closed" else (received + days).date()
             cases.append({
                 "id": cid, "number": number, "title": title, "summary": summary,
                 "title_redacted": title, "summary_redacted": summary,
@@ -143,7 +145,8 @@ def measure(url: str, cases: int, runs: int) -> None:
     emit("search_generate", seconds, "s", peak_mb=memory_mb(), backend=backend_of(url), cases=cases)
     ctx = ServiceContext(engine=engine, clock=SimulatedClock(parse_local("2024-01-05 09:00")))
     with engine.connect() as conn:
-        province = conn.execute(text("select id from orgs where kind = 'office' and level = 'province'")).scalar()
+        province = conn.execute(text("select id from orgs where kind = 'office' and level = 'province'")
+                                ).scalar()
     dispatcher = Actor(name="bench", role="dispatcher", org_id=province)
     searches: dict[str, tuple[dict[str, Any], Callable[[int], bool]]] = {
         "search_keyword": ({"text": "电梯存在安全隐患"}, lambda total: total > 0),
@@ -164,10 +167,12 @@ def measure(url: str, cases: int, runs: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--database", help="SQLAlchemy URL of an empty database (default: a temporary SQLite file)")
+    parser.add_argument("--database",
+                        help="SQLAlchemy URL of an empty database (default: a temporary SQLite file)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="duban-search-bench-") as tmp:
         measure(args.database or f"sqlite:///{Path(tmp) / 'search.db'}", args.cases, args.runs)
