@@ -8,10 +8,9 @@ reader's scope narrowed, never widened (`queries.CaseFilter`).
 
 Search: a query of three characters or more is looked up in the trigram index (SQLite FTS5,
 PostgreSQL pg_trgm); a shorter one (one or two Chinese characters are a word) cannot be, so it is
-matched as a substring of the same documents for the cases the other clauses leave, read in the
-list's order and stopped at the page (`short_text`). Everyone searches `open_text` (redacted);
-`raw_text` (raw texts, the complainant's name and phone) only for the cases whose identity the
-reader may see.
+matched as a substring of the same documents in one pass over them (`text_match`). Everyone
+searches `open_text` (redacted); `raw_text` (raw texts, the complainant's name and phone) only for
+the cases whose identity the reader may see.
 """
 
 from __future__ import annotations
@@ -188,7 +187,7 @@ def filter_clauses(flt: CaseFilter, today: dt.date) -> list[Any]:
         named = col(Subject.name) == extra["subject"]
         if extra.get("subject_orgs"):
             named = named | col(Subject.org_id).in_(extra["subject_orgs"])
-        out.append(col(Case.subject_id).in_(select(Subject.id).where(named)))
+        out.append(col(Case.subject_id).in_(select(col(Subject.id)).where(named)))
     return out
 
 
@@ -229,13 +228,13 @@ def text_match(dialect: str, typed: str, *, raw: bool | None) -> Any:
             hits = text(f"SELECT case_id AS id FROM {SEARCH_TABLE} WHERE {where}").bindparams(
                 **{f"p_{key}": f"%{escaped}%"})
         return col(Case.id).in_(hits.columns(sql_column("id", Integer)))
-    # Below the trigram length: a substring test of the case's own document, by its key, on the
-    # cases the other clauses leave.
-    row = "rowid" if dialect == "sqlite" else "case_id"
+    # Below the trigram length no index helps: one pass over the documents (not over the cases in
+    # the list's order, which costs a lookup per case and never ends early when the total is counted).
     find = "instr" if dialect == "sqlite" else "strpos"
-    where = " OR ".join(f"{find}(lower(s.{c}), lower(:s_{key})) > 0" for c in columns)
-    return text(f"EXISTS (SELECT 1 FROM {SEARCH_TABLE} s WHERE s.{row} = cases.id AND ({where}))"
-                ).bindparams(**{f"s_{key}": typed})
+    row = "rowid" if dialect == "sqlite" else "case_id"
+    where = " OR ".join(f"{find}(lower({c}), lower(:s_{key})) > 0" for c in columns)
+    hits = text(f"SELECT {row} AS id FROM {SEARCH_TABLE} WHERE {where}").bindparams(**{f"s_{key}": typed})
+    return col(Case.id).in_(hits.columns(sql_column("id", Integer)))
 
 
 def search_clause(dialect: str, typed: str, *, identity_region: Any | None) -> Any:
