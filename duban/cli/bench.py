@@ -104,13 +104,20 @@ FIGURES: dict[str, Figure] = {
     "audit_action_keyed": Figure("an action with the keyed audit chain (HMAC-SM3, rows, facts)"),
     "audit_action_slower": Figure("keyed audit chain: an action slower by (%)", _goal("<=", 10)),
     "audit_seal_added": Figure("keyed audit chain: added per event, in process (µs)"),
+    "search_generate": Figure("search: building {cases} cases and their index"),
+    "search_keyword": Figure("search: a keyword, {cases} cases (page + total)",
+                             _goal("<=", 0.1, at_full_size=True)),
+    "search_filters": Figure("search: keyword + state + received dates", _goal("<=", 0.1, at_full_size=True)),
+    "search_phone": Figure("search: a caller's phone, identity role", _goal("<=", 0.1, at_full_size=True)),
+    "search_short": Figure("search: a 2-character query", _goal("<=", 0.1, at_full_size=True)),
+    "search_page100": Figure("list: page 100 sorted by received", _goal("<=", 0.1, at_full_size=True)),
     "peer_duban": Figure("peer path: Duban"),
     "peer_spiff_held": Figure("peer path: SpiffWorkflow, workflow held in memory"),
     "peer_spiff_reload": Figure("peer path: SpiffWorkflow, reloaded per step"),
     "peer_ratio_held": Figure("Duban ÷ SpiffWorkflow (held)"),
     "peer_ratio_reload": Figure("Duban ÷ SpiffWorkflow (reload)", _goal(">=", 5)),
 }
-HIDDEN = {"report_generate"}  # setup, not a figure: in --save only
+HIDDEN = {"report_generate", "search_generate"}  # setup, not a figure: in --save only
 
 
 @dataclass(frozen=True)
@@ -148,6 +155,8 @@ PARTS: list[Part] = [
          lambda n: ["--part", "import", "--cases", str(n), "--import-rows", str(max(10, n // 10))]),
     Part("audit", "bench.audit_bench",
          lambda n: ["--cases", str(n), "--actions", str(min(1400, max(140, n)))]),
+    Part("search", "bench.search_bench",
+         lambda n: ["--cases", str(n), "--runs", "3" if _quick(n) else "5"]),
     Part("peer", "bench.peer_bench",
          lambda n: ["--cases", str(n)] + (["--instances", "100", "--rounds", "1"] if _quick(n)
                                           else ["--instances", "500", "--rounds", "3"])),
