@@ -308,10 +308,15 @@ def _listed(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: bool
         query = _list_query(ctx, session, flt, actor=actor)
         conn = session.connection()
         if not flt.warning:
-            for found in conn.execute(query.offset(flt.offset).limit(flt.limit)).fetchall():
+            # A text search finds every match before it sorts them: its total comes with the page
+            # (one statement); a list without text counts apart, up to the cap, by the indexes.
+            together = count and bool(flt.text)
+            page = query.add_columns(func.count().over().label("listed_total")) if together else query
+            for found in conn.execute(page.offset(flt.offset).limit(flt.limit)).fetchall():
                 rows.append(_row(ctx, found, today))
                 facts.append(Facts(found.id, found.office_id, found.unit_id, found.delegate_id))
-            if count:
+                total = found.listed_total if together else 0
+            if count and not (together and rows):
                 total = int(conn.execute(search.counted(conn.dialect.name, query)).scalar_one())
         else:
             # Warning colours depend on the calendar: read in order, a chunk at a time, and stop as
