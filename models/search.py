@@ -163,3 +163,9 @@ def uninstall(conn: Connection) -> None:
 def _after_create(target: Any, connection: Connection, **kw: Any) -> None:
     if "cases" in target.tables and connection.dialect.name in ("sqlite", "postgresql"):
         install(connection)
+
+
+@event.listens_for(SQLModel.metadata, "before_drop")
+def _before_drop(target: Any, connection: Connection, **kw: Any) -> None:
+    if "cases" in target.tables and connection.dialect.name in ("sqlite", "postgresql"):
+        uninstall(connection)
