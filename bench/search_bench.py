@@ -117,6 +117,10 @@ def populate(engine: Any, n: int, seed: int = 11) -> tuple[float, str]:
         if (first - 1 + CHUNK) % 200_000 == 0:
             print(f"  {first - 1 + CHUNK:>9,} cases  {time.perf_counter() - started:6.1f} s", flush=True)
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # ids were given: move the sequences on
+            for table in ("cases", "complainants", "subjects"):
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                  f"(SELECT max(id) FROM {table}))"))
         index.rebuild(conn)
         print(f"  index filled  {time.perf_counter() - started:6.1f} s", flush=True)
         index.install(conn)  # the trigram indexes (PostgreSQL) and the triggers again
