@@ -1,7 +1,7 @@
 """search: the per-case text index (FTS5 trigram / pg_trgm) and saved filters
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0023
 Create Date: 2026-12-04 22:40:00
 
 The index (models/search.py) is derived: it is built here from the cases already stored and kept
@@ -17,7 +17,7 @@ import duban.models.base
 from duban.models import search
 
 revision = '0020'
-down_revision = '0018'
+down_revision = '0023'
 branch_labels = None
 depends_on = None
 
