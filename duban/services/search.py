@@ -240,7 +240,9 @@ def text_match(dialect: str, typed: str, *, raw: bool | None) -> Any:
         hits = text(f"SELECT id FROM {SEARCH_TABLE}_content WHERE {where}").bindparams(
             **{f"s_{key}": f"%{escaped}%"})
     else:
-        where = " OR ".join(f"strpos(lower({c}), lower(:s_{key})) > 0" for c in columns)
+        # lower() copies every document: only worth it when the query has letters with a case.
+        fold = (lambda x: f"lower({x})") if typed.lower() != typed.upper() else (lambda x: x)
+        where = " OR ".join(f"strpos({fold(c)}, {fold(f':s_{key}')}) > 0" for c in columns)
         hits = text(f"SELECT case_id AS id FROM {SEARCH_TABLE} WHERE {where}").bindparams(
             **{f"s_{key}": typed})
     return col(Case.id).in_(hits.columns(sql_column("id", Integer)))

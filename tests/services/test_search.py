@@ -96,6 +96,9 @@ def test_chinese_queries_of_every_length_find_exactly_the_cases_that_contain_the
     for typed in sorted(q for q in queries if q.strip() == q and q):
         expected = sorted(n for n, t in texts.items() if typed in t)
         assert sorted(found(ctx, LEADER, text=typed, per_page=100)) == expected, typed
+    latin = CaseService(ctx).register(complaint(title="小区Wi-Fi信号差"), actor=CLERK).case.number
+    for typed in ("wi", "WI", "W", "wi-fi", "WI-FI信号"):  # letters match in either case, at any length
+        assert found(ctx, LEADER, text=typed) == [latin], typed
 
 
 def test_reports_and_notes_are_searched_once_written(ctx: ServiceContext) -> None:
