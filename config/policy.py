@@ -341,6 +341,27 @@ class SignIn(BaseModel):
     refuse_common: bool = True  # common-passwords.txt (and the office's own, in the config folder)
     source: str = ""
 
+class AttachmentAction(BaseModel):
+    """What an action's attachments belong to, and whether they are the complainant's own papers
+    (a letter, a request for review, a call's record): those are shown as identity is."""
+
+    kind: Literal["registration", "report", "review", "callback"]
+    identity: bool = False
+
+
+class Attachments(BaseModel):
+    """Files attached to an action (duban.services.attachments), checked by their content."""
+
+    max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    max_files: int = Field(default=10, ge=1, le=100)
+    max_name_chars: int = Field(default=200, ge=20, le=1000)
+    # Types recognised by content (duban.services.filetypes): pdf, jpeg, png, docx, xlsx, pptx, doc, xls.
+    types: list[str] = Field(default_factory=lambda: ["pdf", "jpeg", "png", "docx", "xlsx", "doc", "xls"])
+    inline: list[str] = Field(default_factory=lambda: ["jpeg", "png"])  # shown in the browser
+    actions: dict[str, AttachmentAction] = Field(default_factory=dict)
+    source: str = ""
+
+
 ROLES = ("clerk", "dispatcher", "supervisor", "leader", "admin", "unit", "engine")
 Role = Literal["clerk", "dispatcher", "supervisor", "leader", "admin", "unit", "engine"]
 
@@ -418,6 +439,7 @@ class Policy(BaseModel):
     reviews: Reviews = Field(default_factory=Reviews)
     delegation: Delegation = Field(default_factory=Delegation)
     bulk: Bulk = Field(default_factory=Bulk)
+    attachments: Attachments = Field(default_factory=Attachments)
 
     def handling_limit(self, disposition: str, priority: str) -> Limit:
         return self.deadlines.handling[disposition].for_priority(priority)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -58,6 +59,15 @@ class Settings(BaseSettings):
     # and the Ed25519 key that signs them (default audit-checkpoint.pem in the config folder).
     audit_dir: Path | None = None
     checkpoint_key_file: Path | None = None
+    # Attachments' bytes (duban/services/filestore.py): "local" keeps them in files_dir (default
+    # <data_dir>/files), "s3" in an S3-compatible bucket; its credentials come from boto3's usual
+    # sources (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY in the environment, a profile), never here.
+    file_store: Literal["local", "s3"] = "local"
+    files_dir: Path | None = None
+    s3_endpoint_url: str = ""
+    s3_bucket: str = ""
+    s3_region: str = ""
+    s3_prefix: str = "attachments/"
 
     @property
     def resolved_database_url(self) -> str:
@@ -72,6 +82,10 @@ class Settings(BaseSettings):
     @property
     def resolved_audit_key_file(self) -> Path:
         return self.audit_key_file or (self.override_dir / "audit-keys.json")
+
+    @property
+    def resolved_files_dir(self) -> Path:
+        return self.files_dir or (self.data_dir / "files")
 
     @property
     def resolved_audit_dir(self) -> Path:

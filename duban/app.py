@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from duban.accesslog import install as install_access_log_filter
 from duban.api import (
     apidocs,
+    attachments,
     auth,
     bulk,
     callbacks,
@@ -272,8 +273,9 @@ def create_app(ctx: ServiceContext, *, settings: Settings | None = None, secret:
     app.state.public = load_public(settings.override_dir)
     app.state.public_secret = hashlib.sha256(b"duban-public:" + web.sessions.secret).digest()
     app.state.public_limiter = Limiter(ctx, app.state.public_secret)
-    for router in (auth.router, bulk.router, callbacks.router, cases.router, documents.router, orgs.router,
-                   meta.router, notifications.router, pressure.router, extensions.router):
+    for router in (auth.router, bulk.router, callbacks.router, cases.router, attachments.router,
+                   documents.router, orgs.router, meta.router, notifications.router, pressure.router,
+                   extensions.router):
         app.include_router(router, prefix="/api")
     app.include_router(pages.router)
     app.include_router(casepages.router)

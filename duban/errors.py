@@ -11,7 +11,8 @@
     │       ├── CaseConcluded       终结: 复核 decided, the same request is not accepted again
     │       └── ReviewPending       a review is under way: wait for its opinion
     ├── InvalidActionInput (ValueError)  the action's form is incomplete or wrong
-    │   └── CallbackOwed        a real-name case closed with neither a callback nor a listed reason
+    │   ├── CallbackOwed        a real-name case closed with neither a callback nor a listed reason
+    │   └── AttachmentRefused   a file of a type, size or number the policy does not take
     ├── StaleCase               someone else changed the case first
     ├── AvoidanceViolation      the case would go to the unit it complains about
     ├── PermissionDenied        the actor's role (or office) may not do this
@@ -23,6 +24,7 @@
     ├── ChallengeFailed         the public form's challenge was answered wrong, late or twice
     ├── AlreadyRated            a complainant rates a reply once
     ├── WeakPassword (InvalidActionInput)  too short, or on the list of common passwords
+    ├── StoredFileLost          an attachment's bytes are missing from the file store, or changed there
     ├── FileExists (FileExistsError)      an output file is there already: --force replaces it
     ├── ProtectedFile (PermissionError)   an output file is the database itself: never written
     └── ConfigError (ValueError) a policy or calendar file is wrong
@@ -64,7 +66,8 @@ class ItemNotFound(DubanError, LookupError):
     """A queue item (a pressure proposal, an interview) not there or outside the reader's scope."""
 
     code = "item_not_found"
-    NAMES = {"proposal": "proposal (督促措施建议)", "interview": "interview (约谈)"}
+    NAMES = {"proposal": "proposal (督促措施建议)", "interview": "interview (约谈)",
+             "attachment": "attachment (附件)"}
 
     def __init__(self, what: str, ref: object) -> None:
         self.what = what
@@ -156,6 +159,20 @@ class CallbackOwed(InvalidActionInput):
                     f"attempts that reached nobody (close_unreachable), or give one of these reasons: "
                     f"{', '.join(self.reasons) or 'none'} (实名反映须回访后办结，或联系不上达"
                     f"{attempts_needed}次后按联系不上办结，或选择规定的不回访理由)")
+
+
+class AttachmentRefused(InvalidActionInput):
+    """A file refused by what it is (its content, never its name), its size, or how many came.
+
+    `kind`: attachment_type, attachment_size, attachment_count, attachment_empty or
+    attachment_name; `limits` carries what is allowed (types, max_mb, max_files) for the Chinese
+    message. The file's name is never repeated (it may hold a complainant's name).
+    """
+
+    code = "attachment_refused"
+
+    def __init__(self, *, action: str, kind: str, message: str, limits: dict[str, Any]) -> None:
+        super().__init__(action=action, field="attachments", kind=kind, message=message, limits=limits)
 
 
 class StaleCase(DubanError):
@@ -294,6 +311,16 @@ class AlreadyRated(DubanError):
         self.case_number = case_number
         super().__init__(f"the reply on case {case_number} is rated already; a reply is rated once "
                          f"(这次答复已经评价过)")
+
+
+class StoredFileLost(DubanError):
+    """An attachment's content is not in the file store, or no longer matches its hash: never served."""
+
+    code = "stored_file_lost"
+
+    def __init__(self, key: str, what: str) -> None:
+        self.key = key
+        super().__init__(f"an attachment's file is {what} (附件文件缺失或已被改动，请联系管理员)")
 
 
 class FileExists(DubanError, FileExistsError):

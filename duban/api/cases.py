@@ -10,7 +10,7 @@ confidentiality are the service layer's, not this module's.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, Literal, TypeVar
 
 from fastapi import APIRouter, Path, Query
@@ -34,6 +34,7 @@ from duban.models import CaseCreate
 from duban.present.shapes import acted_out, action_out, detail_out, event_out, row_out
 from duban.present.textcheck import MAX_DEPTH, text_problem
 from duban.services import Actor, CaseService, ServiceContext
+from duban.services.attachments import Upload
 from duban.services.forms import FORMS
 from duban.services.queries import CaseFilter
 from duban.services.reading import case_detail, case_history, case_page, case_row, case_summary, scope
@@ -69,8 +70,13 @@ def case_filter(ctx: ServiceContext, actor: Actor, query: CaseQuery) -> CaseFilt
 @router.post("", status_code=201, response_model=RegisterOut, responses=errors(403, 404, 409))
 def register(body: CaseIn, actor: CurrentActor, ctx: Ctx) -> dict:
     """Register a complaint; one that repeats an open case is linked to it instead (linked=true)."""
+    return register_case(body, actor=actor, ctx=ctx)
+
+
+def register_case(body: CaseIn, *, actor: Actor, ctx: ServiceContext, files: Sequence[Upload] = ()) -> dict:
+    """The registration route's work, with `files` attached (api/attachments.py sends them)."""
     data = CaseCreate(**body.model_dump())
-    result = naming_org_field(lambda: CaseService(ctx).register(data, actor=actor),
+    result = naming_org_field(lambda: CaseService(ctx).register(data, actor=actor, files=files),
                               {"office_code": body.office_code, "subject_org_code": body.subject_org_code,
                                "repeat_of": body.repeat_of})
     return {"linked": result.linked, "case": row_out(ctx.labels, case_row(ctx, result.case, actor=actor))}
@@ -130,12 +136,19 @@ def act(number: Number, action: ActionName, body: ActionIn,  # type: ignore[vali
         actor: CurrentActor, ctx: Ctx) -> dict:
     """Perform an action with its form; send expected_version to refuse a stale case. The answer
     is where the case stands now and what you may do next; GET the case for its history."""
+    return perform(number, action, body, actor=actor, ctx=ctx)
+
+
+def perform(number: str, action: str, body: ActionIn, *, actor: Actor, ctx: ServiceContext,
+            files: Sequence[Upload] = ()) -> dict:
+    """The action route's work, with `files` attached (api/attachments.py sends them)."""
     problem = text_problem(body.form, depth=1)
     if problem is not None:  # named as the service names a form's fields: by the field alone
         raise InvalidActionInput(action=action, field=problem.where.split(".")[0] or "form",
                                  kind=problem.kind, message=problem.message, limits={"max_depth": MAX_DEPTH})
     case = naming_org_field(lambda: CaseService(ctx).act(number, action, actor=actor, form=body.form,
-                                                         expected_version=body.expected_version),
+                                                         expected_version=body.expected_version,
+                                                         files=files),
                             {"unit": body.form.get("unit")})
     try:
         return acted_out(ctx.labels, case_summary(ctx, number, actor=actor))

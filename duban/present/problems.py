@@ -9,7 +9,7 @@ it (the API's JSON body, the pages' error page and form messages); `duban.api.er
     PermissionDenied                 403  (CaseHeldElsewhere: names the office that holds the case)
     AuthenticationFailed             401
     TooManyAttempts                  429  with Retry-After
-    ConfigError                      500
+    ConfigError, StoredFileLost      500
 
 Every body carries `code`, `message` (English) and `message_zh`. Nothing below the API raises
 HTTPException; services raise `duban.errors` and this module translates them. Validation errors never
@@ -39,6 +39,7 @@ from duban.errors import (
     OrgNotFound,
     PermissionDenied,
     StaleCase,
+    StoredFileLost,
     TooManyAttempts,
 )
 from duban.present.textcheck import MAX_DEPTH, public_name
@@ -62,6 +63,7 @@ STATUS: list[tuple[type[DubanError], int]] = [
     (AuthenticationFailed, 401),
     (TooManyAttempts, 429),
     (ConfigError, 500),
+    (StoredFileLost, 500),
 ]
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -28,7 +28,8 @@ from duban.errors import (
     StaleCase,
 )
 from duban.models import Case, CaseCreate, CaseNumberSeq, Complainant, RepeatContact, Subject
-from duban.services import pressure
+from duban.services import attachments, pressure
+from duban.services.attachments import Checked, Upload
 from duban.services.audit import append_event
 from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
@@ -232,9 +233,15 @@ class CaseService:
         actor: Actor,
         form: dict[str, Any] | None = None,
         expected_version: int | None = None,
+        files: Sequence[Upload] = (),
     ) -> Case:
-        """Perform one action on a case, checking role, state, guards and version first."""
+        """Perform one action on a case, checking role, state, guards and version first.
+
+        `files`: attachments, for the actions policy [attachments.actions] names; checked by
+        content and stored (services/attachments.py) before the transaction, named in its event.
+        """
         parsed = parse_form(action, form)
+        checked = self._files(action, files, actor=actor)
         with self.transaction() as session:
             case = self.load_in(session, ref, for_write=True)
             if not may_see(session, actor, case):
@@ -242,7 +249,19 @@ class CaseService:
             if expected_version is not None and case.version != expected_version:
                 raise StaleCase(case_number=case.number, expected=expected_version,
                                 actual=case.version)
-            return self._apply(session, case, action, actor=actor, parsed=parsed, now=self.ctx.now())
+            return self._apply(session, case, action, actor=actor, parsed=parsed, now=self.ctx.now(),
+                               files=checked)
+
+    def _files(self, action: str, files: Sequence[Upload], *, actor: Actor) -> list[Checked]:
+        """Attachments checked by content and stored; a role that may not act stores nothing."""
+        if not files:
+            return []
+        roles = self.ctx.policy.roles.get(action, [])
+        if actor.role not in roles:
+            raise PermissionDenied(action=action, role=actor.role, allowed_roles=roles)
+        checked = attachments.check(self.ctx, action, files)
+        attachments.put(self.ctx, checked)
+        return checked
 
     def act_in(self, session: Session, case: Case, action: str, *, actor: Actor,
                form: dict[str, Any] | None = None, now: dt.datetime | None = None,
@@ -259,7 +278,7 @@ class CaseService:
 
     def _apply(self, session: Session, case: Case, action: str, *, actor: Actor, parsed: Any,
                now: dt.datetime, authority: str | None = None,
-               data: dict[str, Any] | None = None) -> Case:
+               data: dict[str, Any] | None = None, files: Sequence[Checked] = ()) -> Case:
         roles = self.ctx.policy.roles.get(authority or action, [])
         if actor.role not in roles:
             raise PermissionDenied(action=authority or action, role=actor.role, allowed_roles=roles)
@@ -306,6 +325,10 @@ class CaseService:
         step = Step(session=session, case=case, ctx=self.ctx, actor=actor, action=action,
                     form=parsed, now=now)
         HANDLERS[action](step)
+        if files:  # the files' rows are named in the event, and their hashes in its data
+            step.data["attachments"] = attachments.record(
+                session, self.ctx, case_id=step.case_id, action=action, actor=actor, files=files,
+                now=now, redact=step.redact)
         if (state in _RETURN_STATES and action not in RETURN_ACTIONS
                 and (case.unit_id != unit_before or case.state not in _RETURN_STATES)):
             lapse_return(step)  # a 退单 still asked of a unit that no longer holds the case
@@ -322,7 +345,8 @@ class CaseService:
         return case
 
     def register(self, data: CaseCreate, *, actor: Actor,
-                 also: Callable[[Session, Registered], None] | None = None) -> Registered:
+                 also: Callable[[Session, Registered], None] | None = None,
+                 files: Sequence[Upload] = ()) -> Registered:
         """Register a complaint: a new case, or a link to the open case it repeats.
 
         `also` runs in the same transaction once the case exists (the importer records the ledger
@@ -330,10 +354,12 @@ class CaseService:
         """
         now = self.ctx.now()
         self._check_registration(data, actor=actor, now=now)  # before taking the writer's turn
+        checked = self._files("register", files, actor=actor)
         with self.transaction() as session:
             intake = self._intake(session, data, actor=actor, now=now)
             registered = self.register_intake(session, intake, actor=actor,
-                                              target=self.repeat_target(session, intake, actor=actor))
+                                              target=self.repeat_target(session, intake, actor=actor),
+                                              files=checked)
             if also is not None:
                 also(session, registered)
             return registered
@@ -404,19 +430,25 @@ class CaseService:
                                    avoided=intake.subject.org_ids)
 
     def register_intake(self, session: Session, intake: Intake, *, actor: Actor,
-                        target: Case | None) -> Registered:
-        """Write a prepared complaint: linked to `target` (see `repeat_target`), else a new case."""
+                        target: Case | None, files: Sequence[Checked] = ()) -> Registered:
+        """Write a prepared complaint: linked to `target` (see `repeat_target`), else a new case;
+        `files` (checked and stored) belong to this complainant's registration."""
         data, now = intake.data, intake.received_at
         complainant_id = insert_row(session, Complainant, **complainant_values(data))
         subject = subject_values(intake)
         subject_id = insert_row(session, Subject, **subject) if subject is not None else None
         if target is not None:
             return Registered(self._link(session, target, data, intake.identity, complainant_id,
-                                         actor, now, subject_id=subject_id), True)
+                                         actor, now, subject_id=subject_id, files=files), True)
         case = self.new_case(intake, number=self._next_number(session, intake.office, now),
                              subject_id=subject_id, complainant_id=complainant_id)
         insert_case(session, case)
         facts, flag = registration_data(intake, case), ""
+        if files:
+            assert case.id is not None
+            facts["attachments"] = attachments.record(
+                session, self.ctx, case_id=case.id, action="register", actor=actor, files=files, now=now,
+                owner_id=complainant_id, redact=lambda text: redact_text(text, intake.identity))
         concluded = concluded_matter(session, intake.key, actor=actor)
         if concluded is not None:  # 终结 (services/reviews.py): flagged in the timeline, not refused
             facts["concluded_matter"] = concluded
@@ -508,7 +540,8 @@ class CaseService:
         return None
 
     def _link(self, session: Session, case: Case, data: CaseCreate, newcomer: Identity,
-              complainant_id: int, actor: Actor, now: Any, *, subject_id: int | None) -> Case:
+              complainant_id: int, actor: Actor, now: Any, *, subject_id: int | None,
+              files: Sequence[Checked] = ()) -> Case:
         """Link a repeat complaint. A new complainant joined the case: every redacted twin of the
         case is recomputed with their identity too, so what units read never names them."""
         assert case.id is not None
@@ -520,9 +553,13 @@ class CaseService:
         case.repeat_count += 1
         case.version += 1
         case.updated_at = now
+        facts: dict[str, Any] = {"repeat_count": case.repeat_count}
+        if files:
+            facts["attachments"] = attachments.record(
+                session, self.ctx, case_id=case.id, action="register", actor=actor, files=files, now=now,
+                owner_id=complainant_id, redact=lambda text: redact_text(text, identity))
         append_event(session, case, at=now, actor=actor.name, actor_role=actor.role,
-                     action="link_repeat", from_state=case.state,
-                     data={"repeat_count": case.repeat_count})
+                     action="link_repeat", from_state=case.state, data=facts)
         return case
 
     def _next_number(self, session: Session, office: OrgInfo, now: Any) -> str:

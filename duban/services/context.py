@@ -16,6 +16,7 @@ from duban.notify.templates import Templates, load_templates
 from duban.schema import require_current
 from duban.services.auditkeys import KeyRing, default_keyring
 from duban.services.directory import OrgDirectory, directory_for
+from duban.services.filestore import FileStore, store_for
 from duban.workcal import CalendarBook, WorkCalendar, load_calendar_book
 
 
@@ -41,6 +42,8 @@ class ServiceContext:
     templates: Templates = field(default_factory=load_templates)  # notification emails
     # The audit trail's keys, outside the database (duban.services.auditkeys).
     audit_keys: KeyRing = field(default_factory=default_keyring)
+    # Where attachments' bytes live (duban.services.filestore); None: the process settings' store.
+    files: FileStore | None = None
     orgs: OrgDirectory = field(init=False)
 
     def __post_init__(self) -> None:
@@ -60,6 +63,7 @@ class ServiceContext:
             policy=load_policy(settings.override_dir),
             labels=load_labels(settings.override_dir),
             templates=load_templates(settings.override_dir),
+            files=store_for(settings),
         )
 
     def now(self) -> dt.datetime:

@@ -38,6 +38,7 @@ TWINS: dict[str, tuple[tuple[str, str], ...]] = {
     "pressure_proposals": (("reason", "reason_redacted"),),
     "audit_events": (("reason", "reason_redacted"),),
     "referrals": (("outcome_note", "outcome_note_redacted"),),
+    "attachments": (("name", "name_redacted"),),
 }
 
 

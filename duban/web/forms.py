@@ -9,7 +9,7 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from duban.config.policy import Labels
-from duban.errors import InvalidActionInput
+from duban.errors import AttachmentRefused, InvalidActionInput
 from duban.present.problems import field_message
 from duban.present.textcheck import (
     ASCII_INT_MESSAGE,
@@ -18,6 +18,7 @@ from duban.present.textcheck import (
     is_ascii_int,
     public_name,
 )
+from duban.services.attachments import Upload, limits
 from duban.services.forms import FORMS
 
 MAX_FIELD = 100_000  # characters; the models' own limits are far lower, this only bounds the work
@@ -25,7 +26,29 @@ MAX_FIELD = 100_000  # characters; the models' own limits are far lower, this on
 
 async def posted_form(request: Request) -> dict[str, str]:
     """The submitted fields as strings (a dependency, so the routes themselves can stay sync)."""
-    form = await request.form(max_files=0, max_fields=200)
+    return _values(await request.form(max_files=0, max_fields=200))
+
+
+async def posted_with_files(request: Request) -> tuple[dict[str, str], list[Upload]]:
+    """The fields, and the files of a form that takes attachments (`files`), each read up to one
+    byte past policy [attachments] max_bytes: the service refuses what is too large or too many,
+    naming the limit. A body larger than the policy allows in all is refused before it is read."""
+    ctx = request.app.state.ctx
+    rule = ctx.policy.attachments
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > rule.max_files * (rule.max_bytes + 4096) + 2 * MAX_FIELD * 4:
+        raise AttachmentRefused(action="form", kind="attachment_size", message="the request is too large",
+                                limits=limits(ctx))
+    form = await request.form(max_files=rule.max_files + 1, max_fields=200)
+    uploads = []
+    for value in form.getlist("files"):
+        if isinstance(value, str) or (not value.filename and not value.size):
+            continue  # a file input left empty
+        uploads.append(Upload(name=value.filename or "", content=await value.read(rule.max_bytes + 1)))
+    return _values(form), uploads
+
+
+def _values(form: Any) -> dict[str, str]:
     values = {key: value[:MAX_FIELD] for key, value in form.items() if isinstance(value, str)}
     for key, value in values.items():
         if BROKEN_TEXT.search(key) or BROKEN_TEXT.search(value):  # refused, as in the API
