@@ -36,9 +36,10 @@ from duban.services.reading import load_case
 _TABLE = Attachment.__table__  # type: ignore[attr-defined]
 # The record an action's files belong to: the newest row of its kind on the case, the one the
 # action has just written (a registration's is its complainant row, known to the caller).
-_OWNERS = {kind: select(func.max(model.id)).where(model.case_id == bindparam("case_id"))
-           for kind, model in (("report", HandlingReport), ("review", ReviewRequest),
-                               ("callback", Callback))}
+_OWNERS = {kind: select(func.max(table.c.id)).where(table.c.case_id == bindparam("case_id"))
+           for kind, table in (("report", HandlingReport.__table__),  # type: ignore[attr-defined]
+                               ("review", ReviewRequest.__table__),  # type: ignore[attr-defined]
+                               ("callback", Callback.__table__))}  # type: ignore[attr-defined]
 _LIST = select(_TABLE).where(_TABLE.c.case_id == bindparam("case_id")).order_by(_TABLE.c.id)
 _ONE = select(_TABLE).where(_TABLE.c.id == bindparam("id"), _TABLE.c.case_id == bindparam("case_id"))
 
