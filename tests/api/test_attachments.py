@@ -1,0 +1,97 @@
+"""Attachments over the API: multipart on the actions that take them, the list, the download's
+headers; a refused file leaves nothing behind; the complainant's letter stays with whom may see them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from tests import filesamples as s
+from tests.api.test_cases import COMPLAINT, act
+from tests.appworld import AppWorld
+from tests.factories import REPORTED
+
+
+def register_with(client: httpx.Client, aw: AppWorld, files: list[tuple[str, bytes, str]],
+                  **changes: Any) -> httpx.Response:
+    return client.post("/api/cases/with-files", headers=aw.auth("clerk"),
+                       data={"body": json.dumps({**COMPLAINT, **changes})},
+                       files=[("files", f) for f in files])
+
+
+def _transferred_with_letter(client: httpx.Client, aw: AppWorld, **changes: Any) -> str:
+    answer = register_with(client, aw, [("张三的来信.pdf", s.PDF, "image/jpeg")], **changes)
+    assert answer.status_code == 201, answer.text
+    number = str(answer.json()["case"]["number"])
+    assert act(client, aw, number, "transfer", "dispatcher", form={"unit": "GS-LZ-CG-GOV"}).status_code == 200
+    return number
+
+
+def test_a_letter_downloads_as_the_pdf_it_is_with_a_utf8_name_and_nosniff(
+        aw: AppWorld, client: httpx.Client) -> None:
+    number = _transferred_with_letter(client, aw)
+    [row] = client.get(f"/api/cases/{number}/attachments", headers=aw.auth("clerk")).json()
+    assert (row["media_type"], row["kind"], row["kind_label"]) == (
+        "application/pdf", "registration", "来信材料")
+    got = client.get(row["href"], headers=aw.auth("clerk"))
+    assert got.status_code == 200 and got.content == s.PDF
+    assert got.headers["content-type"] == "application/pdf"  # what the content is, not what was sent
+    assert got.headers["x-content-type-options"] == "nosniff"
+    assert got.headers["content-disposition"] == (
+        f"attachment; filename=\"_____.pdf\"; filename*=UTF-8''{quote('张三的来信.pdf', safe='')}")
+    assert "no-store" in got.headers["cache-control"] and "sandbox" in got.headers["content-security-policy"]
+
+
+def test_the_unit_gets_404_for_the_letter_without_consent_and_the_file_with_it(
+        aw: AppWorld, client: httpx.Client) -> None:
+    number = _transferred_with_letter(client, aw)
+    [row] = client.get(f"/api/cases/{number}/attachments", headers=aw.auth("clerk")).json()
+    assert client.get(f"/api/cases/{number}/attachments", headers=aw.auth("unit")).json() == []
+    refused = client.get(row["href"], headers=aw.auth("unit"))
+    assert (refused.status_code, refused.json()["code"]) == (404, "item_not_found")
+    assert "张三" not in refused.text and s.PDF not in refused.content
+    stranger = client.get(row["href"], headers=aw.auth("other-unit"))
+    assert (stranger.status_code, stranger.json()["code"]) == (404, "case_not_found")
+    agreed = _transferred_with_letter(client, aw, complainant_consent=True, title="另一件事")
+    [mine] = client.get(f"/api/cases/{agreed}/attachments", headers=aw.auth("unit")).json()
+    assert client.get(mine["href"], headers=aw.auth("unit")).content == s.PDF
+
+
+def test_an_executable_named_pdf_is_refused_in_chinese_and_nothing_is_registered(
+        aw: AppWorld, client: httpx.Client) -> None:
+    before = aw.snapshot()
+    answer = register_with(client, aw, [("公函.pdf", s.EXE, "application/pdf")])
+    body = answer.json()
+    assert (answer.status_code, body["code"], body["field"]) == (422, "attachment_refused", "attachments")
+    assert "只收PDF" in body["message_zh"] and "按文件内容识别" in body["message_zh"]
+    assert aw.snapshot() == before
+
+
+def test_a_unit_attaches_photos_to_its_report_and_the_office_sees_them_inline(
+        aw: AppWorld, client: httpx.Client) -> None:
+    number = _transferred_with_letter(client, aw)
+    answer = client.post(f"/api/cases/{number}/actions/submit_report/with-files", headers=aw.auth("unit"),
+                         data={"body": json.dumps({"form": {**REPORTED, "text": "已整改"}})},
+                         files=[("files", ("现场照片.png", s.png(), "application/octet-stream")),
+                                ("files", ("台账.xlsx", s.xlsx(), "text/plain"))])
+    assert answer.status_code == 200, answer.text
+    rows = client.get(f"/api/cases/{number}/attachments", headers=aw.auth("supervisor")).json()
+    photo, sheet = [r for r in rows if r["kind"] == "report"]
+    shown = client.get(photo["href"], headers=aw.auth("supervisor"))
+    assert shown.headers["content-type"] == "image/png"
+    assert shown.headers["content-disposition"].startswith("inline; ")
+    saved = client.get(sheet["href"], headers=aw.auth("supervisor"))
+    assert saved.headers["content-type"] == (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    assert saved.headers["content-disposition"].startswith("attachment; ")
+
+
+def test_a_multipart_body_that_is_not_the_actions_json_is_refused_naming_the_field(
+        aw: AppWorld, client: httpx.Client) -> None:
+    number = _transferred_with_letter(client, aw)
+    answer = client.post(f"/api/cases/{number}/actions/submit_report/with-files", headers=aw.auth("unit"),
+                         data={"body": "{not json"}, files=[("files", ("a.pdf", s.PDF, "application/pdf"))])
+    assert answer.status_code == 422 and answer.json()["code"] == "invalid_input"
