@@ -1,11 +1,12 @@
 """附件 over the API: actions with files (multipart), a case's attachments, one file's download.
 
 The JSON action and registration routes stay as they are; an action that takes files (policy
-[attachments.actions]) is also sent as multipart/form-data to `.../with-files`: the same JSON body
-in the form field `body`, and the files in `files`. Each file is read up to the policy's limit
-and no further; what it is, is decided by its content (services/attachments.py), never by the
-name or content type the client sent. A download carries the type its content showed, a UTF-8
-file name (RFC 5987), `nosniff`, and is saved rather than shown unless it is an image.
+[attachments.actions]) is also sent as multipart/form-data to `.../actions/{action}/with-files`,
+a registration to `POST /api/cases/new/with-files`: the same JSON body in the form field `body`,
+and the files in `files`. Each file is read up to the policy's limit and no further; what it is,
+is decided by its content (services/attachments.py), never by the name or content type the client
+sent. A download carries the type its content showed, a UTF-8 file name (RFC 5987), `nosniff`,
+and is saved rather than shown unless it is an image.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ def _parsed(model: type[BaseModel], raw: str) -> Any:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
 
 
-@router.post("/with-files", status_code=201, response_model=RegisterOut, responses=errors(403, 404, 409, 422))
+@router.post("/new/with-files", status_code=201, response_model=RegisterOut,
+             responses=errors(403, 404, 409, 422))
 def register_with_files(
     actor: CurrentActor, ctx: Ctx,
     body: Annotated[str, Form(max_length=100_000,

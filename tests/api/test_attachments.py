@@ -17,7 +17,7 @@ from tests.factories import REPORTED
 
 def register_with(client: httpx.Client, aw: AppWorld, files: list[tuple[str, bytes, str]],
                   **changes: Any) -> httpx.Response:
-    return client.post("/api/cases/with-files", headers=aw.auth("clerk"),
+    return client.post("/api/cases/new/with-files", headers=aw.auth("clerk"),
                        data={"body": json.dumps({**COMPLAINT, **changes})},
                        files=[("files", f) for f in files])
 
