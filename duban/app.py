@@ -10,6 +10,7 @@ import hashlib
 import html
 import importlib
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -47,7 +48,16 @@ from duban.services.context import ServiceContext
 from duban.services.online import Limiter
 from duban.services.throttle import LoginThrottle
 from duban.services.users import secret_key
-from duban.web import adminpages, callbackpages, casepages, docpages, pages, pressurepages, public
+from duban.web import (
+    adminpages,
+    attachpages,
+    callbackpages,
+    casepages,
+    docpages,
+    pages,
+    pressurepages,
+    public,
+)
 from duban.web.render import CSP, Web, login_redirect
 from duban.web.session import LoginRequired
 
@@ -71,8 +81,25 @@ SECURITY_HEADERS = {
 HSTS = (b"strict-transport-security", b"max-age=31536000")
 
 
+# The forms and routes that take attachments (services/attachments.py), as multipart: their
+# bodies may be as large as policy [attachments] allows files, besides the form's fields.
+UPLOADS = re.compile(r"/api/cases/(new|[^/]+/actions/[^/]+)/with-files|/cases/(new|[^/]+/actions/[^/]+)")
+
+
+def body_limit(scope: Scope, limit: int) -> int:
+    """The most this request's body may hold: `limit`, or more for a multipart upload."""
+    if scope.get("method") != "POST" or not UPLOADS.fullmatch(scope.get("path", "")):
+        return limit
+    kind = dict(scope.get("headers") or []).get(b"content-type", b"")
+    if not kind.lower().startswith(b"multipart/form-data"):
+        return limit
+    rule = scope["app"].state.ctx.policy.attachments
+    return limit + rule.max_files * (rule.max_bytes + 4096)  # 4 KB a part for its headers
+
+
 class BodyLimit:
-    """Refuse request bodies over MAX_BODY with 413 before anyone reads them into memory."""
+    """Refuse request bodies over MAX_BODY (an upload: over what policy [attachments] allows)
+    with 413 before anyone reads them into memory."""
 
     def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
         self.app = app
@@ -82,9 +109,10 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = body_limit(scope, self.limit)
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await self._too_large(scope, receive, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._too_large(scope, receive, send, limit)
             return
         seen = 0
 
@@ -92,20 +120,20 @@ class BodyLimit:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.limit:
+            if seen > limit:
                 raise _TooLarge()
             return message
 
         try:
             await self.app(scope, counted, send)
         except _TooLarge:
-            await self._too_large(scope, receive, send)
+            await self._too_large(scope, receive, send, limit)
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         app = scope.get("app")
         labels = app.state.ctx.labels if app is not None else None
-        zh = labels.errors.get("too_large", "").format(limit=self.limit) if labels else ""
-        body = {"code": "too_large", "message": f"the request body is over {self.limit} bytes",
+        zh = labels.errors.get("too_large", "").format(limit=limit) if labels else ""
+        body = {"code": "too_large", "message": f"the request body is over {limit} bytes",
                 "message_zh": zh}
         await JSONResponse(body, status_code=413)(scope, receive, send)
 
@@ -279,6 +307,7 @@ def create_app(ctx: ServiceContext, *, settings: Settings | None = None, secret:
         app.include_router(router, prefix="/api")
     app.include_router(pages.router)
     app.include_router(casepages.router)
+    app.include_router(attachpages.router)
     app.include_router(pressurepages.router)
     app.include_router(docpages.router)
     app.include_router(adminpages.router)

@@ -78,6 +78,11 @@ def limits(ctx: ServiceContext) -> dict[str, Any]:
             "max_files": rule.max_files, "max_chars": rule.max_name_chars}
 
 
+def attachment_hint(ctx: ServiceContext) -> str:
+    """What a form's file input says it takes (labels [text] attachments_hint)."""
+    return ctx.labels.text["attachments_hint"].format(**limits(ctx))
+
+
 def _refuse(ctx: ServiceContext, action: str, kind: str, message: str) -> AttachmentRefused:
     return AttachmentRefused(action=action, kind=kind, message=message, limits=limits(ctx))
 

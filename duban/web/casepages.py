@@ -21,6 +21,7 @@ from duban.present.inputs import CaseIn
 from duban.present.problems import Problem, field_message, problem_for
 from duban.present.shapes import bulk_out, detail_out
 from duban.services import CaseService, bulk, reading
+from duban.services.attachments import Upload, attachment_hint, list_attachments
 from duban.services.forms import FORMS
 from duban.services.queries import CaseFilter
 from duban.services.reading import case_detail, reply_ratings, scope, still_sees
@@ -28,13 +29,15 @@ from duban.services.reviews import stage_of
 from duban.services.savedfilters import delete_filter, save_filter, saved_filters
 from duban.services.scope import in_region
 from duban.services.search import CaseQuery, narrow
-from duban.web.forms import action_values, field_errors, page_int, posted_form
+from duban.web.forms import action_values, field_errors, page_int, posted_form, posted_with_files
 from duban.web.pages import web_of
 from duban.web.render import Viewer, Web
 from duban.web.units import LIST_ID as UNIT_LIST
 
 router = APIRouter(include_in_schema=False)
 Posted = Annotated[dict[str, str], Depends(posted_form)]
+# A form that may carry attachments (registration, reports, 复查/复核, callbacks): fields and files.
+PostedFiles = Annotated[tuple[dict[str, str], list[Upload]], Depends(posted_with_files)]
 PAGE = 50
 OrgOptions = list[tuple[str, list[tuple[str, str, bool]]]]
 
@@ -220,7 +223,8 @@ def _register_page(request: Request, web: Web, viewer: Viewer, *, values: dict[s
                for code, name, _ in opts]
     return web.render(request, "new_case.html", viewer=viewer, values=values, errors=errors, problem=problem,
                       offices=offices, unit_list=UNIT_LIST, status=status,
-                      unit_options=web.units.options(_region(web, viewer)))
+                      unit_options=web.units.options(_region(web, viewer)),
+                      attach_hint=attachment_hint(web.ctx))
 
 
 def _registrar(request: Request, web: Web) -> Viewer:
@@ -240,7 +244,8 @@ def new_case(request: Request) -> Response:
 
 
 @router.post("/cases/new")
-def register(request: Request, posted: Posted) -> Response:
+def register(request: Request, sent: PostedFiles) -> Response:
+    posted, files = sent
     web = web_of(request)
     viewer = _registrar(request, web)
     labels = web.ctx.labels
@@ -260,7 +265,7 @@ def register(request: Request, posted: Posted) -> Response:
         return _register_page(request, web, viewer, values=posted, errors=errors, status=422)
     data = CaseCreate(**CaseIn.model_validate(values).model_dump())
     try:
-        result = CaseService(web.ctx).register(data, actor=viewer.actor)
+        result = CaseService(web.ctx).register(data, actor=viewer.actor, files=files)
     except (InvalidActionInput, OrgNotFound) as exc:
         return _register_page(request, web, viewer, values=posted, status=422,
                               errors=_errors_of(web, exc, values))
@@ -301,7 +306,9 @@ def _case_page(request: Request, web: Web, viewer: Viewer, number: str, *, statu
                       problem=problem, open_action=open_action, action_errors=action_errors or {},
                       values=values or {}, unit_options=units, unit_list=UNIT_LIST,
                       ratings=reply_ratings(web.ctx, number, actor=viewer.actor),
-                      rating_labels=request.app.state.public.ratings, review=review)
+                      rating_labels=request.app.state.public.ratings, review=review,
+                      attachments=list_attachments(web.ctx, number, actor=viewer.actor),
+                      attach_actions=web.ctx.policy.attachments.actions, attach_hint=attachment_hint(web.ctx))
 
 
 @router.get("/cases/{number}", response_class=HTMLResponse)
@@ -315,7 +322,8 @@ def case_page(request: Request, number: str) -> Response:
 
 
 @router.post("/cases/{number}/actions/{action}")
-def act(request: Request, number: str, action: str, posted: Posted) -> Response:
+def act(request: Request, number: str, action: str, sent: PostedFiles) -> Response:
+    posted, files = sent
     web = web_of(request)
     viewer = web.require(request)
     number = number[:40]
@@ -340,7 +348,8 @@ def act(request: Request, number: str, action: str, posted: Posted) -> Response:
     if errors:
         return again(422, action_errors={action: errors})
     try:
-        CaseService(web.ctx).act(number, action, actor=viewer.actor, form=values, expected_version=version)
+        CaseService(web.ctx).act(number, action, actor=viewer.actor, form=values, expected_version=version,
+                                 files=files)
     except CaseNotFound:
         raise
     except (InvalidActionInput, OrgNotFound) as exc:

@@ -9,7 +9,7 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from duban.config.policy import Labels
-from duban.errors import AttachmentRefused, InvalidActionInput
+from duban.errors import InvalidActionInput
 from duban.present.problems import field_message
 from duban.present.textcheck import (
     ASCII_INT_MESSAGE,
@@ -18,7 +18,7 @@ from duban.present.textcheck import (
     is_ascii_int,
     public_name,
 )
-from duban.services.attachments import Upload, limits
+from duban.services.attachments import Upload
 from duban.services.forms import FORMS
 
 MAX_FIELD = 100_000  # characters; the models' own limits are far lower, this only bounds the work
@@ -32,13 +32,9 @@ async def posted_form(request: Request) -> dict[str, str]:
 async def posted_with_files(request: Request) -> tuple[dict[str, str], list[Upload]]:
     """The fields, and the files of a form that takes attachments (`files`), each read up to one
     byte past policy [attachments] max_bytes: the service refuses what is too large or too many,
-    naming the limit. A body larger than the policy allows in all is refused before it is read."""
-    ctx = request.app.state.ctx
-    rule = ctx.policy.attachments
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > rule.max_files * (rule.max_bytes + 4096) + 2 * MAX_FIELD * 4:
-        raise AttachmentRefused(action="form", kind="attachment_size", message="the request is too large",
-                                limits=limits(ctx))
+    naming the limit (a body larger than the policy allows in all is refused by duban.app's
+    BodyLimit before it is read)."""
+    rule = request.app.state.ctx.policy.attachments
     form = await request.form(max_files=rule.max_files + 1, max_fields=200)
     uploads = []
     for value in form.getlist("files"):
