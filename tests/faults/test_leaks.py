@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -31,8 +31,10 @@ from duban.notify.deliver import SmtpConfig, deliver_pending
 from duban.notify.sms import SmsConfig
 from duban.reports.export import export_cases
 from duban.services import CaseService
+from duban.services.attachments import Upload, list_attachments
 from duban.services.queries import scope_for
 from duban.services.sweeps import run_deadline_sweep
+from tests import filesamples as s
 from tests.api.test_confidentiality import IDENTITIES, IDENTITY_ROLES, Visitor, app_routes, filled, seeded
 from tests.appworld import SECRET_NAME, SECRET_PHONE, USERS, AppWorld, LiveServer, app_for
 from tests.factories import CLERK, DISPATCHER, LEADER, REPORTED, SUPERVISOR, complaint, unit_actor
@@ -91,12 +93,37 @@ def _hits(text: str) -> int:
     return sum(text.count(secret) for secret in SECRETS)
 
 
+def with_files(aw: AppWorld, cases: dict[str, str]) -> list[int]:
+    """The file door: the secret complainant's letter (its name and its bytes name them) joins
+    their case as a repeat, and the unit attaches a photo it named after them to its report.
+    The ids of every attachment, for the download routes."""
+    service = CaseService(aw.ctx)
+    letter = s.PDF + f"% {SECRET_NAME} {SECRET_PHONE}\n".encode()
+    service.register(complaint(title=f"{SECRET_NAME}再次反映尾款未付", complainant_name=SECRET_NAME,
+                               complainant_phone=SECRET_PHONE, repeat_of=cases["secret"]),
+                     actor=CLERK, files=(Upload(f"{SECRET_NAME}的来信.pdf", letter),))
+    service.act(cases["secret"], "submit_report", actor=unit_actor(aw.ctx, UNIT),
+                form={**REPORTED, "text": "已付清"}, files=(Upload(f"{SECRET_NAME}家门口.jpg", s.JPEG),))
+    rows = list_attachments(aw.ctx, cases["secret"], actor=DISPATCHER)
+    assert [r["kind"] for r in rows] == ["registration", "report"]
+    return [r["id"] for r in rows]
+
+
+def with_ids(paths: Iterator[str], ids: list[int]) -> Iterator[str]:
+    for path in paths:
+        if "{attachment_id}" in path:
+            yield from (path.replace("{attachment_id}", str(i)) for i in ids)
+        else:
+            yield path
+
+
 def test_the_complainant_leaves_through_no_door(aw: AppWorld, caplog: pytest.LogCaptureFixture,
                                                tmp_path: Path) -> None:
     # Everything our code logs, and everything anyone logs at INFO (what production runs at).
     caplog.set_level(logging.INFO)
     caplog.set_level(logging.DEBUG, logger="duban")
     cases = seeded(aw)
+    attachments = with_files(aw, cases)
     app = app_for(aw)
     routes = sorted(app_routes(app), key=lambda r: r[1] in ("/logout", "/api/auth/logout"))
     leaks: list[str] = []
@@ -109,7 +136,7 @@ def test_the_complainant_leaves_through_no_door(aw: AppWorld, caplog: pytest.Log
             visitor = Visitor(site, aw, username)
             try:
                 for method, path in routes:
-                    for concrete in filled(path, cases):
+                    for concrete in with_ids(filled(path, cases), attachments):
                         answer = visitor.call(method, concrete)
                         answers += 1
                         shown = answer.text + " ".join(f"{k}:{v}" for k, v in answer.headers.items())
