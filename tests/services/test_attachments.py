@@ -181,3 +181,16 @@ def test_callback_and_review_files_belong_to_their_records(ctx: ServiceContext) 
     kinds = [(a["kind"], a["identity"]) for a in list_attachments(ctx, number, actor=DISPATCHER)]
     assert kinds == [("callback", True)]
     assert list_attachments(ctx, number, actor=unit_actor(ctx, UNIT)) == []
+
+
+def test_a_request_for_reexamination_carries_the_complainants_papers(ctx: ServiceContext) -> None:
+    number = _registered(ctx)
+    service = CaseService(ctx)
+    service.act(number, "submit_report", actor=unit_actor(ctx, UNIT), form={**REPORTED, "text": "已处理"})
+    service.act(number, "approve", actor=SUPERVISOR, form={"note": "同意"})
+    service.act(number, "request_reexamination", actor=DISPATCHER, form={"reason": "不满意"},
+                files=(Upload("复查申请书.pdf", s.PDF),))
+    rows = list_attachments(ctx, number, actor=DISPATCHER)
+    assert [(r["kind"], r["identity"], r["action"]) for r in rows] == [
+        ("review", True, "request_reexamination")]
+    assert list_attachments(ctx, number, actor=SUPERVISOR) == []  # the complainant's own request
