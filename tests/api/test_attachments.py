@@ -95,3 +95,21 @@ def test_a_multipart_body_that_is_not_the_actions_json_is_refused_naming_the_fie
     answer = client.post(f"/api/cases/{number}/actions/submit_report/with-files", headers=aw.auth("unit"),
                          data={"body": "{not json"}, files=[("files", ("a.pdf", s.PDF, "application/pdf"))])
     assert answer.status_code == 422 and answer.json()["code"] == "invalid_input"
+
+
+def test_uploads_may_exceed_the_body_limit_by_what_the_policy_allows_and_no_more(
+        aw: AppWorld, client: httpx.Client) -> None:
+    aw.ctx.policy.attachments.max_bytes = 800 * 1024
+    scan = s.PDF + b"0" * (700 * 1024)  # over the 512 KB any other body may hold
+    answer = register_with(client, aw, [("扫描件.pdf", scan, "application/pdf")])
+    assert answer.status_code == 201, answer.text
+    big = register_with(client, aw, [("大.pdf", scan + b"0" * (200 * 1024), "application/pdf")],
+                        title="另一件事")
+    body = big.json()
+    assert (big.status_code, body["code"]) == (422, "attachment_refused")
+    assert "每个文件不能超过0.8MB" in body["message_zh"]
+    far = register_with(client, aw, [(f"{i}.pdf", scan, "application/pdf") for i in range(13)], title="三")
+    assert far.status_code == 413  # more than ten files at the limit: refused before it is read
+    multipart = {**aw.auth("clerk"), "Content-Type": "multipart/form-data; boundary=x"}
+    elsewhere = client.post("/api/cases", headers=multipart, content=b"0" * (600 * 1024))
+    assert elsewhere.status_code == 413  # not an upload route: the usual limit
