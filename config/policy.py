@@ -354,7 +354,7 @@ class Attachments(BaseModel):
 
     max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_files: int = Field(default=10, ge=1, le=100)
-    max_name_chars: int = Field(default=200, ge=20, le=1000)
+    max_name_chars: int = Field(default=200, ge=20, le=255)  # attachments.name is String(255)
     # Types recognised by content (duban.services.filetypes): pdf, jpeg, png, docx, xlsx, pptx, doc, xls.
     types: list[str] = Field(default_factory=lambda: ["pdf", "jpeg", "png", "docx", "xlsx", "doc", "xls"])
     inline: list[str] = Field(default_factory=lambda: ["jpeg", "png"])  # shown in the browser

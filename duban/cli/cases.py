@@ -16,8 +16,10 @@ from rich.table import Table
 
 from duban.cli.common import AS_HELP, actor_from, console, context, received_time, reported_errors
 from duban.clock import shanghai
+from duban.files import write_private
 from duban.models import CaseCreate
 from duban.services import CaseService
+from duban.services.attachments import Upload, download, list_attachments
 from duban.services.reading import case_detail, case_page, scope
 from duban.services.search import CaseQuery, narrow
 
@@ -171,6 +173,7 @@ def act(
                                                 "days by default); approve_extension: the part granted"),
     decline_reason: str | None = typer.Option(None, help="不予受理 reason (policy [intake.decline_reasons])"),
     version: int | None = typer.Option(None, help="refuse if the case changed since this version"),
+    attach: list[Path] = typer.Option([], help="a file to attach (repeatable; policy [attachments])"),
     as_: str = typer.Option("dispatcher", "--as", help=AS_HELP),
     user: str | None = typer.Option(None, help="name recorded in the audit trail"),
 ) -> None:
@@ -182,8 +185,9 @@ def act(
         decline_reason=decline_reason,
     ).items() if v is not None}
     with reported_errors():
+        files = [Upload(path.name, path.read_bytes()) for path in attach]
         case = CaseService(ctx).act(number, action, actor=actor_from(ctx, as_, user), form=form,
-                                    expected_version=version)
+                                    expected_version=version, files=files)
     labels = ctx.labels
     console.print(f"{case.number}: {labels.of('actions', action)} → {labels.of('states', case.state)}"
                   + (f"，期限 {case.deadline_on}" if case.deadline_on else ""))
@@ -232,3 +236,28 @@ def bulk_(
         (f"  → {out}" if action == "export" and out else ""))
     if counts["refused"] or counts["not_found"]:
         raise typer.Exit(1)
+
+
+@app.command("files")
+def files_(number: str, as_: str = typer.Option("dispatcher", "--as", help=AS_HELP)) -> None:
+    """List a case's attachments as `--as` may see them."""
+    ctx = context()
+    with reported_errors():
+        rows = list_attachments(ctx, number, actor=actor_from(ctx, as_, None))
+    table = Table("id", "类别", "文件", "类型", "大小", "SHA-256")
+    for row in rows:
+        table.add_row(str(row["id"]), ctx.labels.text.get(f"attachment_kind_{row['kind']}", row["kind"]),
+                      row["name"], row["media_type"], str(row["size"]), row["sha256"][:16])
+    console.print(table)
+
+
+@app.command("file")
+def file_(number: str, attachment_id: int, out: Path = typer.Option(..., help="where to write it (0600)"),
+          force: bool = typer.Option(False, help="replace an existing file"),
+          as_: str = typer.Option("dispatcher", "--as", help=AS_HELP)) -> None:
+    """Write one attachment to OUT, checked against its hash."""
+    ctx = context()
+    with reported_errors():
+        got = download(ctx, number, attachment_id, actor=actor_from(ctx, as_, None))
+        write_private(out, lambda tmp: tmp.write_bytes(got.content), force=force)
+    console.print(f"{got.filename} → {out}")
