@@ -61,6 +61,14 @@ def install(app: FastAPI, *, page_error: Any) -> None:
                 status=422, code="invalid_input", field="body",
                 message="field 'body': the request body could not be read; send UTF-8 JSON",
                 message_zh=labels.errors.get("invalid_body", "")))
+        if exc.status_code == 400 and request.headers.get("content-type", "").lower().startswith(
+                "multipart/form-data"):
+            # A multipart body Starlette could not parse (the routes with files): bad input too.
+            return answer(request, Problem(
+                status=422, code="invalid_input", field="body",
+                message="field 'body': the multipart body could not be read; send the JSON in the "
+                        "form field `body` and the files in `files`",
+                message_zh=labels.errors.get("invalid_multipart", "")))
         codes = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
         code = codes.get(exc.status_code, "http_error")
         zh = labels.errors.get(code, "") or labels.errors.get("not_found", "")

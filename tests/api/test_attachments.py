@@ -113,3 +113,12 @@ def test_uploads_may_exceed_the_body_limit_by_what_the_policy_allows_and_no_more
     multipart = {**aw.auth("clerk"), "Content-Type": "multipart/form-data; boundary=x"}
     elsewhere = client.post("/api/cases", headers=multipart, content=b"0" * (600 * 1024))
     assert elsewhere.status_code == 413  # not an upload route: the usual limit
+
+
+def test_a_broken_multipart_body_is_bad_input_not_a_bare_400(aw: AppWorld, client: httpx.Client) -> None:
+    answer = client.post("/api/cases/new/with-files",
+                         headers={**aw.auth("clerk"), "Content-Type": "multipart/form-data; boundary=x"},
+                         content=b"--x\r\nContent-Disposition: form-data; name=\"body\"\r\n\x00\r\n\r\n--")
+    body = answer.json()
+    assert (answer.status_code, body["code"], body["field"]) == (422, "invalid_input", "body")
+    assert "multipart/form-data" in body["message_zh"]
