@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from duban.api.errors import problem_for
 from duban.errors import AttachmentRefused, CaseNotFound, ItemNotFound
+from duban.present.problems import problem_for
 from duban.services import Actor, CaseService, ServiceContext
 from duban.services.attachments import Upload, download, list_attachments
 from duban.services.filestore import LocalStore
