@@ -1,7 +1,7 @@
 """attachments: files on registrations, handling reports, 复查/复核 and callbacks
 
 Revision ID: 0019
-Revises: 0023
+Revises: 0020
 Create Date: 2026-12-04 22:30:00
 
 The bytes live in the file store (duban/services/filestore.py) under their SHA-256; this table
@@ -17,7 +17,7 @@ from alembic import op
 import duban.models.base
 
 revision = '0019'
-down_revision = '0023'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
