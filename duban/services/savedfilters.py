@@ -14,6 +14,7 @@ from duban.errors import InvalidActionInput
 from duban.models.search import SavedFilter
 from duban.services.context import ServiceContext
 from duban.services.search import CaseQuery
+from duban.services.writetx import write_tx
 
 MAX_PER_USER = 30
 MAX_NAME = 40
@@ -33,7 +34,7 @@ def save_filter(ctx: ServiceContext, *, user_id: int, name: str, query: CaseQuer
                                  else "missing", message=f"a name of 1 to {MAX_NAME} characters",
                                  limits={"max_length": MAX_NAME})
     kept = urlencode(query.to_params(page=1))
-    with Session(ctx.engine) as session, session.begin():
+    with write_tx(ctx.engine) as session:
         mine = list(session.exec(select(SavedFilter).where(SavedFilter.user_id == user_id)))
         same = next((f for f in mine if f.name == name), None)
         if same is None and len(mine) >= MAX_PER_USER:
@@ -50,7 +51,7 @@ def save_filter(ctx: ServiceContext, *, user_id: int, name: str, query: CaseQuer
 
 def delete_filter(ctx: ServiceContext, *, user_id: int, filter_id: int) -> None:
     """Forget one of the user's saved filters (another user's is not theirs to touch: no-op)."""
-    with Session(ctx.engine) as session, session.begin():
+    with write_tx(ctx.engine) as session:
         row = session.get(SavedFilter, filter_id)
         if row is not None and row.user_id == user_id:
             session.delete(row)
