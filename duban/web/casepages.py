@@ -73,6 +73,11 @@ def _region(web: Web, viewer: Viewer) -> str | None:
 SORT_HEADERS = {"编号": "number", "状态": "state", "期限": "deadline", "优先级": "priority"}
 
 
+# Fields a query string can get malformed (a number that is none, a sort that is not offered):
+# the list answers 422 naming them. A name that matches no unit is a finding (200, said).
+MALFORMED = frozenset(set(CaseQuery.model_fields) | {"open"}) - {"unit", "subject"}
+
+
 def list_filter(request: Request, web: Web, viewer: Viewer
                 ) -> tuple[CaseFilter, CaseQuery, dict[str, list[str]], int]:
     """The list's filter from the query string (the page and its downloads share it): the
@@ -93,6 +98,8 @@ def list_filter(request: Request, web: Web, viewer: Viewer
         errors[exc.field] = [field_message(labels, field=exc.field, kind=exc.kind, message="")]
         setattr(query, exc.field, None)
         flt = narrow(scope(web.ctx, actor=viewer.actor), query, web.ctx.orgs)
+        if exc.field == "unit":  # a unit that is none of ours holds no case: the list says so, empty
+            flt.extra["unit_ids"] = [-1]
     return flt, query, errors, flt.offset
 
 
@@ -106,6 +113,8 @@ def case_list(request: Request) -> Response:
 def _case_list(request: Request, web: Web, viewer: Viewer, *, failed: str = "",
                status: int = 200) -> Response:
     flt, query, errors, _ = list_filter(request, web, viewer)
+    if status == 200 and set(errors) & MALFORMED:
+        status = 422  # a value that is no value of its field (a page number in other digits)
     listed = reading.case_page(web.ctx, flt, actor=viewer.actor)
     pages = max(1, -(-listed.total // PAGE))
 

@@ -321,4 +321,4 @@ def test_pages_refuse_made_up_codes_without_repeating_them(aw: AppWorld, client:
             answer = browser.get(path, params=params)
             assert answer.status_code in (200, 404), (path, answer.status_code)
             assert "13912345678" not in answer.text and "张三" not in answer.text, path
-        assert "承办单位：没有这个代码的单位" in browser.get("/cases", params={"unit": IDENTITY}).text
+        assert "承办单位：没有这个名称或代码的单位" in browser.get("/cases", params={"unit": IDENTITY}).text

@@ -132,7 +132,7 @@ def test_the_case_list_filters_by_a_unit_code_and_names_an_unknown_one_without_r
         listed = browser.get("/cases", params={"unit": "GS-LZ-CG-GOV"}).text
         unknown = browser.get("/cases", params={"unit": "GS-NOPE"})
     assert mine in listed and theirs not in listed
-    assert unknown.status_code == 200 and "承办单位：没有这个代码的单位" in unknown.text
+    assert unknown.status_code == 200 and "承办单位：没有这个名称或代码的单位" in unknown.text
     assert mine not in unknown.text and "GS-NOPE" not in unknown.text
     assert aw.ctx.orgs.generation() == generation
 
