@@ -138,11 +138,12 @@ class CaseQuery(BaseModel):
 
 
 def orgs_named(orgs: OrgDirectory, typed: str) -> list[OrgInfo]:
-    """The orgs a person means by a name or a code: the code, else every org of that exact name."""
-    try:
-        return [orgs.by_code(typed)]
-    except LookupError:
-        return [o for o in orgs.all() if o.name == typed]
+    """The orgs a person means by a name or a code: the code, else every org of that exact name.
+
+    Read from the directory as loaded: a filter is typed by anyone signed in, and a name or code
+    that is no org must not make every request reload the orgs (`by_code` would)."""
+    known = orgs.all()
+    return [o for o in known if o.code == typed] or [o for o in known if o.name == typed]
 
 
 def narrow(flt: CaseFilter, query: CaseQuery, orgs: OrgDirectory) -> CaseFilter:
