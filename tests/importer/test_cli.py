@@ -37,8 +37,9 @@ def test_import_reports_counts_and_bad_rows_and_writes_the_error_file(
 def test_export_as_a_unit_writes_its_own_cases_only(database: Engine, tmp_path: Path) -> None:
     path = xlsx(tmp_path / "ledger.xlsx", [row(1), row(2)])
     assert runner.invoke(app, ["import", str(path)]).exit_code == 0
-    result = runner.invoke(app, ["export", str(tmp_path / "all.csv")])
+    result = runner.invoke(app, ["export", str(tmp_path / "all.csv")], env={"COLUMNS": "200"})
     assert result.exit_code == 0 and "2 cases" in result.output
     assert "反映人1" in (tmp_path / "all.csv").read_text(encoding="utf-8-sig")
-    result = runner.invoke(app, ["export", str(tmp_path / "unit.csv"), "--as", "unit:GS-LZ-CG-GOV"])
+    result = runner.invoke(app, ["export", str(tmp_path / "unit.csv"), "--as", "unit:GS-LZ-CG-GOV"],
+                           env={"COLUMNS": "200"})
     assert result.exit_code == 0 and "0 cases" in result.output
