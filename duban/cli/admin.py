@@ -109,15 +109,19 @@ def export(
 def backup(target: Path = typer.Argument(..., help="file to write (created readable by you only)"),
            force: bool = typer.Option(False, "--force", help="replace TARGET if it exists")) -> None:
     """Back up the database while the service runs (SQLite online backup, or pg_dump), after a
-    signed checkpoint of the audit trail."""
+    signed checkpoint of the audit trail; the attached files go to TARGET.files beside it."""
+    from duban.services.attachments import store_of
     from duban.services.backup import backup as run_backup
+    from duban.services.backup import backup_files, files_beside
     from duban.services.checkpoints import Place, write_checkpoint
 
-    engine = context().engine
+    ctx = context()
     with reported_errors():
-        line = write_checkpoint(engine, Place.of())
-        run_backup(engine, target, force=force)
-    console.print(f"backup written to {target} (audit checkpoint {line['n']})")
+        line = write_checkpoint(ctx.engine, Place.of())
+        run_backup(ctx.engine, target, force=force)
+        files = backup_files(ctx.engine, store_of(ctx), target)
+    console.print(f"backup written to {target} (audit checkpoint {line['n']}); "
+                  f"{files} attached files in {files_beside(target)}")
 
 
 def restore(source: Path = typer.Argument(..., help="backup file"),
@@ -140,6 +144,31 @@ def restore(source: Path = typer.Argument(..., help="backup file"),
     if report.findings:
         err_console.print(f"[yellow]restored from {source} despite {len(report.findings)} "
                           "finding(s)[/yellow]")
+        _restore_files(source)
         return
     console.print(f"restored from {source}; audit trail intact ({report.cases} cases, "
                   f"{report.events} events)")
+    _restore_files(source)
+
+
+def _restore_files(source: Path) -> None:
+    """The attached files the restored database names, put back into the store from the backup.
+
+    Through an engine of its own: the database file was just replaced, and a pooled connection
+    to the one before would read a file that is no longer there."""
+    from duban.db import make_engine
+    from duban.services.backup import files_beside, restore_files
+    from duban.services.filestore import default_store
+
+    engine = make_engine(get_settings().resolved_database_url)
+    try:
+        with reported_errors():
+            put, missing = restore_files(engine, default_store(), source)
+    finally:
+        engine.dispose()
+    console.print(f"{put} attached files put back from {files_beside(source)}")
+    if missing:
+        for key in missing[:50]:
+            err_console.print(f"[red]missing attached file[/red] {key}")
+        err_console.print(f"[red]{len(missing)} attached files are in neither the store nor the backup[/red]")
+        raise typer.Exit(1)

@@ -12,8 +12,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
-from duban.errors import DubanError
+from duban.errors import DubanError, StoredFileLost
 from duban.files import create_private, database_files, write_private
+from duban.services.filestore import FileStore, LocalStore
 
 
 class BackupError(DubanError):
@@ -162,3 +163,48 @@ def restore_verified(url: str, source: Path, *, force: bool = False) -> Any:
         return report
     restore(url, source)
     return report
+
+
+# -- attachments: their bytes live in the file store, outside the database -----------------------
+
+def files_beside(backup_file: Path) -> Path:
+    """The folder of a backup's attachments: `<backup>.files`, a local store of its own."""
+    return backup_file.with_name(f"{backup_file.name}.files")
+
+
+def _attachment_keys(engine: Engine) -> list[str]:
+    from sqlmodel import Session, select
+
+    from duban.models import Attachment
+
+    with Session(engine) as session:
+        return sorted(set(session.exec(select(Attachment.sha256))))
+
+
+def backup_files(engine: Engine, store: FileStore, backup_file: Path) -> int:
+    """Copy every attached file the database names into the backup's folder (after the database
+    is backed up: attachments are only ever added, so the database read afterwards names every
+    file the backup does). Each file is checked against its hash on the way out of the store, so a
+    changed or missing file fails the backup (StoredFileLost) instead of being copied."""
+    folder = LocalStore(files_beside(backup_file))
+    keys = _attachment_keys(engine)
+    for key in keys:
+        if not folder.exists(key):
+            folder.put(key, store.get(key))
+    return len(keys)
+
+
+def restore_files(engine: Engine, store: FileStore, backup_file: Path) -> tuple[int, list[str]]:
+    """Put back the files the restored database names that the store lacks, from the backup's
+    folder: (how many were put back, the keys found neither in the store nor in the backup)."""
+    folder = LocalStore(files_beside(backup_file))
+    put, missing = 0, []
+    for key in _attachment_keys(engine):
+        if store.exists(key):
+            continue
+        try:
+            store.put(key, folder.get(key))
+            put += 1
+        except StoredFileLost:
+            missing.append(key)
+    return put, missing

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,10 @@ from duban.cli import app
 from duban.config.settings import get_settings
 from duban.db import create_all, get_engine
 from duban.services import CaseService
-from tests.factories import REPORTED, transferred, unit_actor, world
+from duban.services.attachments import Upload, download, list_attachments
+from duban.services.filestore import LocalStore
+from tests import filesamples
+from tests.factories import CLERK, DISPATCHER, REPORTED, complaint, transferred, unit_actor, world
 
 runner = CliRunner()
 
@@ -178,3 +182,29 @@ def test_an_upgraded_databases_unkeyed_events_are_named_unless_accepted(data_dir
         conn.execute(text("UPDATE audit_events SET actor = '别人' WHERE seq = 2"))
     edited = runner.invoke(app, ["audit", "verify", "--accept-unkeyed"])
     assert edited.exit_code == 1 and "event 2" in edited.output, edited.output
+
+
+def test_a_backup_carries_the_attached_files_and_a_restore_puts_back_what_the_store_lost(
+        data_dir: Path, tmp_path: Path) -> None:
+    ctx = world(_engine())
+    ctx.files = LocalStore(data_dir / "files")  # the store the commands use by default
+    letter = Upload("信.pdf", filesamples.PDF)
+    number = CaseService(ctx).register(complaint(complainant_name="张三"), actor=CLERK,
+                                       files=(letter,)).case.number
+    [attached] = list_attachments(ctx, number, actor=DISPATCHER)
+    target = tmp_path / "backups" / "duban.db"
+    made = runner.invoke(app, ["backup", str(target)])
+    assert made.exit_code == 0 and "1 attached files" in made.output, made.output
+    assert LocalStore(tmp_path / "backups" / "duban.db.files").exists(attached["sha256"])
+
+    shutil.rmtree(data_dir / "files")  # the disk that held the scans is lost
+    _engine().dispose()
+    restored = runner.invoke(app, ["restore", str(target), "--yes"])
+    assert restored.exit_code == 0 and "1 attached files put back" in restored.output, restored.output
+    assert download(ctx, number, attached["id"], actor=DISPATCHER).content == filesamples.PDF
+
+    shutil.rmtree(data_dir / "files")
+    shutil.rmtree(tmp_path / "backups" / "duban.db.files")  # and the backup's copy: said, not hidden
+    _engine().dispose()
+    lost = runner.invoke(app, ["restore", str(target), "--yes"])
+    assert lost.exit_code == 1 and f"missing attached file {attached['sha256']}" in lost.output
