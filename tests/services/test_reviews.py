@@ -293,3 +293,18 @@ def test_reports_count_review_requests_and_outcomes_in_the_period(ctx: ServiceCo
     # Each figure names the cases behind it (a case's 复核 outcome never counts as its 复查's).
     assert cases_behind(ctx, report.reviews["reexamination:uphold"].trace) == [(first, 1)]
     assert cases_behind(ctx, report.reviews["reexamination:rehandle"].trace) == [(second, 1)]
+
+
+def test_the_complainant_is_told_the_review_opinion_without_identity(ctx: ServiceContext) -> None:
+    number = _replied(ctx)
+    _to(ctx, "2023-09-10 10:00")
+    request_review(ctx, number, actor=_staff(ctx, "clerk", "GS-LZ-CG"), reason="不满意")
+    CaseService(ctx).act(number, "decide_reexamination", actor=_staff(ctx, "supervisor", "GS-LZ"),
+                         form={"opinion": "uphold", "reply": "经复查，处理意见得当，予以维持。"})
+    with Session(ctx.engine) as session:
+        told = session.exec(select(Notification).where(Notification.kind == "review_opinion")).all()
+    by_channel = {n.channel: n for n in told}
+    assert len(told) == len(by_channel) and "sms" in by_channel  # once per channel
+    assert "予以维持" in by_channel["sms"].params
+    if "email" in by_channel:
+        assert "予以维持" in by_channel["email"].body
