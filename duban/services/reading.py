@@ -13,6 +13,7 @@ for a number that does not exist.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import bindparam, exists, func, or_, true
@@ -55,6 +56,7 @@ from duban.services.queries import (
 from duban.services.querycodes import prove
 from duban.services.referrals import latest as latest_referral
 from duban.services.referrals import stage as referral_stage
+from duban.services.reviews import next_level
 from duban.services.routing import avoided_for, office_of_record
 from duban.services.scope import CITIZEN, acts_as, may_see, may_see_referral
 from duban.services.unitofwork import DubanSession, memo_of
@@ -659,7 +661,8 @@ def complainants_of(session: Session, ctx: ServiceContext, facts: list[Facts], *
 # -- what a complainant reads online ---------------------------------------------------------
 
 _CITIZEN_FACTS = select(*[_CASES.c[name] for name in (
-    "number", "state", "office_id", "category", "received_at", "dispatched_at", "closed_at")]).where(
+    "number", "state", "office_id", "category", "received_at", "dispatched_at", "closed_at",
+    "review_level", "concluded_at")]).where(
     _CASES.c.id == bindparam("id"))
 # The reply: the final report the office approved, newest first; its redacted text only.
 _REPLY = (select(HandlingReport.id, HandlingReport.text_redacted, Review.reviewed_at)
@@ -680,8 +683,9 @@ def citizen_case(ctx: ServiceContext, number: str, *, code: str, actor: Actor) -
     """What a complainant reads of the case their query code proves, and nothing else.
 
     A deliberate, minimal view: the state (the code; `public.toml` says it in plain words), the
-    receiving office, the category, the dates it was received, dispatched and closed, and the
-    reply once the office approved it (the final report's redacted text). Never the texts of the
+    receiving office, the category, the dates it was received, dispatched and closed, the reply
+    once the office approved it (the final report's redacted text), and which review (复查 or 复核)
+    a request would ask for. Never the texts of the
     case (a repeat complaint may have been linked into someone else's), the handling unit, staff,
     notes, steps, pressure, or other complainants. A wrong pair and an unknown number are the
     same CaseNotFound.
@@ -707,6 +711,8 @@ def citizen_case(ctx: ServiceContext, number: str, *, code: str, actor: Actor) -
         "closed_at": facts["closed_at"],
         "reply": ({"text": reply.text_redacted, "at": reply.reviewed_at} if reply is not None else None),
         "rating": dict(rating) if rating is not None else None,
+        # The review a request would ask for now (复查, then 复核), None once concluded (终结).
+        "review_next": next_level(SimpleNamespace(**facts)),
     }
 
 

@@ -261,7 +261,7 @@ def _follow(request: Request, posted: PublicForm, *, template: str = "public_fol
     except TooManyRequests as exc:
         return _refusal(request, "public_follow.html", exc, number=number)
     return _render(request, "public_case.html", view=view, number=number, code=code, done=done,
-                   ratings=RATINGS, may_review=view["reply"] is not None)
+                   ratings=RATINGS, may_review=_may_review(view))
 
 
 @router.post("/public/follow")
@@ -314,7 +314,12 @@ def _case_context(request: Request, posted: PublicForm) -> dict[str, Any]:
     code = posted.values.get("code", "")[:64]
     view = citizen_case(_web(request).ctx, number, code=code, actor=CITIZEN_ACTOR)
     return {"view": view, "number": number, "code": code, "done": "", "ratings": RATINGS,
-            "may_review": view["reply"] is not None}
+            "may_review": _may_review(view)}
+
+
+def _may_review(view: dict[str, Any]) -> bool:
+    """A review is offered once there is a reply, and until the matter is concluded (终结)."""
+    return view["reply"] is not None and view["review_next"] is not None
 
 
 @router.post("/public/rate")

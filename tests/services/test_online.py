@@ -103,7 +103,8 @@ def test_following_with_the_right_code_shows_state_and_dates_only(engine) -> Non
     assert view["state"] == "received" and view["reply"] is None
     assert view["office"] == "城关区办" and view["received_at"] is not None
     assert set(view) == {"number", "state", "office", "category", "received_at", "dispatched_at",
-                         "closed_at", "reply", "rating"}
+                         "closed_at", "reply", "rating", "review_next"}
+    assert view["review_next"] == "reexamination"  # a level's code, nothing of the case's texts
 
 
 def test_a_wrong_code_and_an_unknown_number_answer_the_same(engine) -> None:

@@ -279,3 +279,29 @@ def test_a_citizen_asks_for_review_of_the_reply(aw: AppWorld, public_site: str) 
         wrong = browser.post("/public/review", data={"number": number, "code": "A" * 16, "reason": "x",
                                                      "csrf": field(page, "csrf")})
         assert wrong.status_code == 404
+
+
+def test_the_review_offered_is_the_next_level_and_none_once_concluded(aw: AppWorld, public_site: str) -> None:
+    from duban.services import Actor, CaseService
+    from tests.factories import REPORTED, org_id, unit_actor
+
+    def staff(role: str, code: str) -> Actor:
+        return Actor(f"{code}{role}", role, org_id(aw.ctx, code))
+
+    with httpx.Client(base_url=public_site) as browser:
+        number, code = filed(file(browser))
+        service = CaseService(aw.ctx)
+        service.act(number, "transfer", actor=staff("dispatcher", "GS-LZ-CG"), form={"unit": "GS-LZ-CG-GOV"})
+        service.act(number, "submit_report", actor=unit_actor(aw.ctx, "GS-LZ-CG-GOV"),
+                    form={**REPORTED, "text": "已恢复供水"})
+        service.act(number, "approve", actor=staff("supervisor", "GS-LZ-CG"), form={"note": ""})
+        levels = [("reexamination", "GS-LZ", "申请复查"), ("recheck", "GS", "申请复核")]
+        for level, decider, offered in levels:
+            page = follow(browser, number, code).text
+            assert f">{offered}</button>" in page, level
+            asked = browser.post("/public/review", data={"number": number, "code": code, "reason": "不满意",
+                                                         "csrf": field(page, "csrf")})
+            assert asked.status_code == 200 and service.get(number).state == level, ERROR.findall(asked.text)
+            service.act(number, f"decide_{level}", actor=staff("supervisor", decider),
+                        form={"opinion": "uphold", "reply": "予以维持"})
+        assert 'action="/public/review"' not in follow(browser, number, code).text  # 终结: no third level
