@@ -16,6 +16,7 @@ the cases whose identity the reader may see.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,6 +51,11 @@ SORTS: dict[str, Any] = {
 _CHOICES = {"state": "states", "disposition": "dispositions", "level": "levels", "warning": "warnings",
             "priority": "priorities", "category": "categories", "channel": "channels"}
 _FLAGS = ("overdue", "open_only", "unsigned", "return_pending")
+# Free-text and choice fields: trimmed, blank read as not given. Dates, numbers and flags are
+# parsed as they are, so a blank one is refused over the API as its schema says; the list page's
+# form sends blanks for what it leaves empty, and `parse` drops those first.
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TEXTS = ("text", *_CHOICES, "unit", "subject", "sort")
 
 
 class CaseQuery(BaseModel):
@@ -81,7 +87,7 @@ class CaseQuery(BaseModel):
     limit: int | None = Field(default=None, ge=1, le=MAX_PAGE_SIZE)
     offset: int | None = Field(default=None, ge=0, le=1_000_000)
 
-    @field_validator("*", mode="before")
+    @field_validator(*_TEXTS, mode="before")
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -103,17 +109,28 @@ class CaseQuery(BaseModel):
             raise ValueError("unknown sort column")
         return value
 
+    @field_validator("received_from", "received_to", mode="before")
+    @classmethod
+    def _iso_day(cls, value: Any) -> Any:
+        """A day as YYYY-MM-DD only: pydantic would also read a number as a Unix time."""
+        if isinstance(value, str) and not _DAY.fullmatch(value.strip()):
+            raise ValueError("a day as YYYY-MM-DD")
+        return value.strip() if isinstance(value, str) else value
+
     @field_validator(*_FLAGS, mode="before")
     @classmethod
     def _flag(cls, value: Any) -> Any:
-        return value in ("1", "true", "on", True) if value is not None else False
+        """Not given is off; anything else is parsed as a boolean (1/0, true/false, on/off, yes/no),
+        and what is none of these is refused, never read as "off"."""
+        return False if value is None else value
 
     @classmethod
     def parse(cls, params: Mapping[str, Any]) -> CaseQuery:
         """The query from a mapping of strings (query string, form, CLI options); a bad value is
         `InvalidActionInput` naming its field."""
         try:
-            return cls.model_validate({k: v for k, v in params.items() if v is not None})
+            return cls.model_validate({k: v for k, v in params.items()
+                                       if v is not None and not (isinstance(v, str) and not v.strip())})
         except ValidationError as exc:
             first = exc.errors()[0]
             field = str(first["loc"][0]) if first["loc"] else "query"
