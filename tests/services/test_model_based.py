@@ -424,7 +424,7 @@ def _fresh_databases(engine: Engine, backend: str, folder: Path) -> Callable[[],
             tables = [t for t in SQLModel.metadata.sorted_tables if t.name != "orgs"]
             names = ", ".join(engine.dialect.identifier_preparer.format_table(t) for t in tables)
             with engine.begin() as conn:
-                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))  # and the search index
             return engine
         while made:  # the previous example's file goes: shrinking runs hundreds of examples
             done = made.pop()
