@@ -33,6 +33,12 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
+@pytest.fixture(params=["desktop", "phone"])
+def device(request: pytest.FixtureRequest) -> str:
+    """The screen a journey runs on (tests/web/devices.py): each journey runs on both."""
+    return str(request.param)
+
+
 @pytest.fixture
 def aw(engine) -> AppWorld:  # type: ignore[no-untyped-def]
     return make_world(engine)

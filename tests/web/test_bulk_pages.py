@@ -1,4 +1,5 @@
-"""Bulk actions on the case list: tick several cases, 催办 them, read each case's outcome."""
+"""Bulk actions on the case list, on a desktop and on a phone: tick several cases, 催办 them, read each
+case's outcome."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from playwright.sync_api import expect
 from duban.services import CaseService
 from tests.appworld import AppWorld
 from tests.factories import CLERK, DISPATCHER, complaint
-from tests.web.test_journeys import signed_in
+from tests.web.devices import fits, signed_in_on, tap, tick
 
 
 def test_a_dispatcher_urges_several_ticked_cases_and_reads_each_outcome(
-        browser: Any, aw: AppWorld, site: str, shots: Path) -> None:
+        browser: Any, aw: AppWorld, site: str, shots: Path, device: str) -> None:
     service = CaseService(aw.ctx)
     handled = []
     for title in ("某村饮水困难", "某企业工程款被拖欠"):
@@ -23,13 +24,13 @@ def test_a_dispatcher_urges_several_ticked_cases_and_reads_each_outcome(
         handled.append(number)
     waiting = service.register(complaint(title="尚未交办的件", subject_name="某单位", subject_org_code=None),
                                actor=CLERK).case.number
-    with signed_in(browser, site, "dispatcher") as page:
+    with signed_in_on(browser, site, "dispatcher", device) as page:
         page.goto(f"{site}/cases")
         for number in (*handled, waiting):
-            page.check(f"tr[data-number='{number}'] input[name=numbers]")
+            tick(page.locator(f"tr[data-number='{number}'] input[name=numbers]"))
         page.select_option("#b-action", "remind")
         page.fill("#b-note", "请于本周内办结")
-        page.get_by_role("button", name="批量执行").click()
+        tap(page.get_by_role("button", name="批量执行"))
         expect(page.locator("h1")).to_have_text("批量操作结果：催办")
         expect(page.locator(".bulk-counts")).to_contain_text("已完成 2 件")
         for number in handled:
@@ -37,11 +38,12 @@ def test_a_dispatcher_urges_several_ticked_cases_and_reads_each_outcome(
         refused = page.locator(f"tr[data-number='{waiting}']")
         expect(refused).to_contain_text("未执行")
         expect(refused).to_contain_text("不能执行“催办”")
-        page.screenshot(path=shots / "bulk-remind.png", full_page=True)
+        fits(page)
+        page.screenshot(path=shots / f"bulk-remind-{device}.png", full_page=True)
         page.goto(f"{site}/cases")  # the same cases sent again: nobody is urged twice
         for number in handled:
-            page.check(f"tr[data-number='{number}'] input[name=numbers]")
-        page.get_by_role("button", name="批量执行").click()
+            tick(page.locator(f"tr[data-number='{number}'] input[name=numbers]"))
+        tap(page.get_by_role("button", name="批量执行"))
         expect(page.locator(".bulk-counts")).to_contain_text("无需重复 2 件")
-        page.get_by_role("link", name=handled[0]).click()
+        tap(page.get_by_role("link", name=handled[0]))
         expect(page.locator("#timeline")).to_contain_text("请于本周内办结")

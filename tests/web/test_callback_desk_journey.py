@@ -1,4 +1,4 @@
-"""回访工作台 in Chromium: a supervisor gives two cases' callbacks to the office's clerk with the
+"""回访工作台 in Chromium, on a desktop and on a phone: a supervisor gives two cases' callbacks to the office's clerk with the
 list's bulk bar; the clerk finds them under 分派给我 (the navigation counts them), calls the
 complainant (whose phone the clerk's role may read) and records one; one is left."""
 
@@ -13,7 +13,7 @@ from duban.services import CaseService
 from duban.services.callbacks import sample_callbacks
 from tests.appworld import SECRET_NAME, SECRET_PHONE, AppWorld
 from tests.factories import DISPATCHER, REPORTED, SUPERVISOR, complaint, unit_actor
-from tests.web.test_journeys import do_action, signed_in
+from tests.web.devices import act, fits, signed_in_on, tap, tick
 
 
 def verified(aw: AppWorld, titles: tuple[str, ...]) -> list[str]:
@@ -32,33 +32,36 @@ def verified(aw: AppWorld, titles: tuple[str, ...]) -> list[str]:
 
 
 def test_callbacks_assigned_in_bulk_reach_the_officer_who_records_one(
-        browser: Any, aw: AppWorld, site: str, shots: Path) -> None:
+        browser: Any, aw: AppWorld, site: str, shots: Path, device: str) -> None:
     a, b, c = verified(aw, ("某小区供暖不热", "某路段路灯不亮", "某村道路积水"))
-    with signed_in(browser, site, "supervisor") as page:
+    with signed_in_on(browser, site, "supervisor", device) as page:
         page.goto(f"{site}/cases")
         for number in (a, b):
-            page.check(f"tr[data-number='{number}'] input[name=numbers]")
+            tick(page.locator(f"tr[data-number='{number}'] input[name=numbers]"))
         page.select_option("#b-action", "assign_callback")
         page.fill("#b-assignee", "clerk")
-        page.get_by_role("button", name="批量执行").click()
+        tap(page.get_by_role("button", name="批量执行"))
         expect(page.locator(".bulk-counts")).to_contain_text("已完成 2 件")
         page.goto(f"{site}/callbacks?show=unassigned")
         expect(page.locator("table.callbacks tbody tr")).to_have_count(1)
         expect(page.locator(f"tr[data-number='{c}']")).to_contain_text("（保密）")  # no identity right
-    with signed_in(browser, site, "clerk") as page:
+        fits(page)
+    with signed_in_on(browser, site, "clerk", device) as page:
         expect(page.locator("#nav-callbacks")).to_have_text("2")
-        page.get_by_role("link", name="回访工作台").click()
-        page.get_by_role("link", name="分派给我").click()
+        tap(page.get_by_role("link", name="回访工作台"))
+        tap(page.get_by_role("link", name="分派给我"))
         rows = page.locator("table.callbacks tbody tr")
         expect(rows).to_have_count(2)
         first = page.locator(f"tr[data-number='{a}']")
         expect(first).to_contain_text(SECRET_PHONE)
         expect(first.locator(".assignee")).to_have_text("clerk")
-        page.screenshot(path=shots / "callback-desk.png", full_page=True)
-        first.get_by_role("link", name="登记回访").click()
+        fits(page)
+        page.screenshot(path=shots / f"callback-desk-{device}.png", full_page=True)
+        tap(first.get_by_role("link", name="登记回访"))
         expect(page.locator("h1")).to_contain_text(a)
-        do_action(page, "record_callback", method="phone", result="satisfied", note="反映人表示满意")
+        act(page, "record_callback", method="phone", result="satisfied", note="反映人表示满意")
         expect(page.locator("#callbacks")).to_contain_text("满意")
+        fits(page)
         page.goto(f"{site}/callbacks?show=mine")
         expect(rows).to_have_count(1)
         expect(page.locator(f"tr[data-number='{b}']")).to_be_visible()
