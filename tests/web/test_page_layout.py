@@ -1,6 +1,6 @@
 """In Chromium, at a desktop's width and a phone's (390×844): no main page scrolls sideways (a wide
-table scrolls inside itself), the inbox count and the dashboard's counts lead to the cases, and
-an administrator manages an account from the phone."""
+table scrolls inside itself), the inbox count and the dashboard's counts lead to the cases (account administration at both
+sizes: tests/web/test_account_journey.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from tests.appworld import AppWorld
 from tests.factories import DISPATCHER, REPORTED, registered, transferred, unit_actor
 from tests.web.test_journeys import signed_in
 
-NEW_PASSWORD = "another horse 兰州"
 PAGES = ["/inbox", "/cases", "/cases/{number}", "/dashboard", "/cases/new", "/admin/users", "/reports",
          "/board", "/admin/users/unit", "/account/password"]
 
@@ -47,33 +46,3 @@ def test_no_main_page_scrolls_sideways_and_the_counts_open_their_cases(
         page.get_by_role("link", name="督办中").click()
         expect(page.locator("table.cases tbody tr")).to_have_count(1)
 
-
-def test_an_admin_adds_a_user_and_disables_them_from_a_phone(browser: Any, site: str, aw: AppWorld) -> None:
-    with signed_in(browser, site, "admin", width=390) as admin:
-        admin.get_by_role("link", name="账号管理").click()
-        admin.fill("#username", "wang.li")
-        admin.fill("#display_name", "王丽")
-        admin.select_option("#role", "unit")
-        admin.fill("#org_code", "城关区水务局")
-        admin.fill("#password", NEW_PASSWORD)
-        admin.fill("#password2", NEW_PASSWORD)
-        admin.get_by_role("button", name="添加账号").click()
-        expect(admin.locator(".flash")).to_contain_text("添加账号")
-        expect(admin.locator('tr[data-username="wang.li"]')).to_contain_text("王丽")
-
-        context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
-        try:
-            user = context.new_page()
-            user.goto(f"{site}/login")
-            user.fill("#username", "wang.li")
-            user.fill("#password", NEW_PASSWORD)
-            user.get_by_role("button", name="登录").click()
-            expect(user.locator("header .who")).to_contain_text("王丽（承办单位 · 城关区水务局）")
-
-            admin.locator('tr[data-username="wang.li"] a').click()
-            admin.get_by_role("button", name="停用账号").click()
-            expect(admin.locator(".flash")).to_contain_text("停用账号")
-            user.reload()
-            expect(user).to_have_url(f"{site}/login?next=%2Finbox")
-        finally:
-            context.close()

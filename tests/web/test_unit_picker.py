@@ -1,10 +1,14 @@
-"""The unit picker: one datalist per case page, and what a person types into it read to a unit."""
+"""The unit picker: one datalist per case page, and what a person types into it read to a unit; in
+Chromium, on a desktop and on a phone, a dispatcher finds a unit by part of its name and transfers."""
 
 from __future__ import annotations
 
 import re
 
+from typing import Any
+
 import pytest
+from playwright.sync_api import expect
 from sqlmodel import Session, select
 
 from duban.errors import InvalidActionInput
@@ -13,6 +17,7 @@ from duban.services.reading import case_detail
 from duban.web.units import UnitPicker
 from tests.appworld import AppWorld, fast_password_hashing  # noqa: F401
 from tests.factories import DISPATCHER, org_id, registered, transferred
+from tests.web.devices import act, fits, signed_in_on
 from tests.web.test_pages_http import csrf_of, signed_in
 
 
@@ -159,3 +164,26 @@ def test_registration_takes_the_subject_unit_from_the_one_list_by_name_and_refus
         case = session.exec(select(Case).where(Case.number == number)).one()
         subject = session.get(Subject, case.subject_id)
     assert subject is not None and subject.org_id == org_id(aw.ctx, "GS-LZ-CG-SWJ")
+
+
+def test_a_dispatcher_finds_a_unit_by_part_of_its_name_and_transfers_to_it(
+        browser: Any, aw: AppWorld, site: str, device: str) -> None:
+    number = registered(aw.ctx)
+    with signed_in_on(browser, site, "dispatcher", device) as page:
+        page.goto(f"{site}/cases/{number}")
+        fits(page)
+        act(page, "transfer", unit="水务")  # part of a name is no unit: refused, nothing done
+        box = page.locator("#action-transfer")
+        expect(box.locator(".error")).to_contain_text("没有这个名称或代码的单位，请从列表中选择")
+        expect(page.locator("#unit")).to_have_text("—")
+        fits(page)
+        picker = box.locator("[name=unit]")
+        picker.fill("水务")  # what the list offers for what was typed, as the browser filters it
+        offered = picker.evaluate(
+            "e => [...e.list.options].filter(o => (o.value + o.label + o.text).includes(e.value))"
+            ".map(o => o.text || o.label || o.value)")
+        assert "城关区水务局" in offered and "城关区人民政府" not in offered
+        act(page, "transfer", unit="城关区水务局")
+        expect(page.locator("#unit")).to_have_text("城关区水务局")
+        expect(page.locator("#state")).to_have_text("已转办")
+        fits(page)
