@@ -109,3 +109,11 @@ def attach(page: Page, selector: str, files: list[Any]) -> None:
     field = page.locator(selector)
     reachable(field)
     field.set_input_files(files=files)
+
+
+def lines(target: Locator) -> int:
+    """How many lines the element's text takes on the screen (a case number broken over five lines
+    of a squeezed column cannot be read)."""
+    return int(target.evaluate(
+        "e => { const r = document.createRange(); r.selectNodeContents(e);"
+        " return new Set([...r.getClientRects()].filter(b => b.width > 0).map(b => Math.round(b.bottom))).size }"))

@@ -13,7 +13,7 @@ from duban.services import CaseService
 from duban.services.callbacks import sample_callbacks
 from tests.appworld import SECRET_NAME, SECRET_PHONE, AppWorld
 from tests.factories import DISPATCHER, REPORTED, SUPERVISOR, complaint, unit_actor
-from tests.web.devices import act, fits, signed_in_on, tap, tick
+from tests.web.devices import act, fits, lines, signed_in_on, tap, tick
 
 
 def verified(aw: AppWorld, titles: tuple[str, ...]) -> list[str]:
@@ -55,6 +55,9 @@ def test_callbacks_assigned_in_bulk_reach_the_officer_who_records_one(
         first = page.locator(f"tr[data-number='{a}']")
         expect(first).to_contain_text(SECRET_PHONE)
         expect(first.locator(".assignee")).to_have_text("clerk")
+        assert lines(first.get_by_role("link", name=a)) == 1  # number and phone read at a glance
+        assert lines(first.locator("td", has_text=SECRET_PHONE)) == 1
+        assert lines(first.locator("td", has_text="某小区供暖不热")) == 1
         fits(page)
         page.screenshot(path=shots / f"callback-desk-{device}.png", full_page=True)
         tap(first.get_by_role("link", name="登记回访"))
