@@ -13,8 +13,14 @@ from playwright.sync_api import expect
 from duban.services import CaseService
 from tests.appworld import AppWorld
 from tests.factories import DISPATCHER, REPORTED, registered, transferred, unit_actor
+from tests.web.devices import PHONE_WIDTH, TAP_HEIGHT
 from tests.web.test_journeys import signed_in
 
+# Every link, button and field a person can see, shorter than a finger's target.
+SMALL_TARGETS = """min => [...document.querySelectorAll(
+    'main a, header a, button, select, summary, input:not([type=hidden]), textarea')]
+    .filter(e => e.getClientRects().length && e.getBoundingClientRect().height < min)
+    .map(e => e.outerHTML.slice(0, 80))"""
 PAGES = ["/inbox", "/cases", "/cases/{number}", "/dashboard", "/cases/new", "/admin/users", "/reports",
          "/board", "/admin/users/unit", "/account/password"]
 
@@ -34,6 +40,9 @@ def test_no_main_page_scrolls_sideways_and_the_counts_open_their_cases(
             expect(page.locator("main")).to_be_visible()
             wide = page.evaluate("document.scrollingElement.scrollWidth")
             assert wide <= width, f"{path} is {wide}px wide at {width}px"
+            if width <= PHONE_WIDTH:
+                small = page.evaluate(SMALL_TARGETS, TAP_HEIGHT)
+                assert not small, f"{path}: too small for a finger: {small}"
             if path == "/cases/{number}":
                 page.screenshot(path=str(shots / f"case-{width}.png"), full_page=True)
         expect(page.locator("#inbox-count")).to_have_text("4")  # triage 3, review 1
