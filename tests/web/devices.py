@@ -58,7 +58,8 @@ def reachable(target: Locator) -> None:
     assert box is not None, "the control has no box on the screen"
     what = target.evaluate("e => e.outerHTML.slice(0, 120)")
     assert box["height"] >= TAP_HEIGHT, f"{what} is {box['height']:.0f}px tall, too small for a finger"
-    assert box["x"] >= 0 and box["x"] + min(box["width"], TAP_HEIGHT) <= PHONE_WIDTH, f"{what} is off the screen"
+    inside = box["x"] >= 0 and box["x"] + min(box["width"], TAP_HEIGHT) <= PHONE_WIDTH
+    assert inside, f"{what} is off the screen"
 
 
 def tap(target: Locator) -> None:
@@ -115,5 +116,5 @@ def lines(target: Locator) -> int:
     """How many lines the element's text takes on the screen (a case number broken over five lines
     of a squeezed column cannot be read)."""
     return int(target.evaluate(
-        "e => { const r = document.createRange(); r.selectNodeContents(e);"
-        " return new Set([...r.getClientRects()].filter(b => b.width > 0).map(b => Math.round(b.bottom))).size }"))
+        "e => { const r = document.createRange(); r.selectNodeContents(e); return new Set("
+        "[...r.getClientRects()].filter(b => b.width > 0).map(b => Math.round(b.bottom))).size }"))

@@ -1,6 +1,6 @@
-"""附件 through the pages, on a desktop and on a phone: the clerk registers a letter's scan, the unit (without the complainant's
-consent) never sees it, attaches photos to its report (an executable renamed .pdf refused in
-Chinese), and the office downloads the unit's photo."""
+"""附件 through the pages, on a desktop and on a phone: the clerk registers a letter's scan, the
+unit (without the complainant's consent) never sees it, attaches photos to its report (an
+executable renamed .pdf refused in Chinese), and the office downloads the unit's photo."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""回访工作台 in Chromium, on a desktop and on a phone: a supervisor gives two cases' callbacks to the office's clerk with the
-list's bulk bar; the clerk finds them under 分派给我 (the navigation counts them), calls the
-complainant (whose phone the clerk's role may read) and records one; one is left."""
+"""回访工作台 in Chromium, on a desktop and on a phone: a supervisor gives two cases' callbacks to
+the office's clerk with the list's bulk bar; the clerk finds them under 分派给我 (the navigation
+counts them), calls the complainant (whose phone the clerk's role may read) and records one; one
+is left."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """In Chromium, at a desktop's width and a phone's (390×844): no main page scrolls sideways (a wide
-table scrolls inside itself), the inbox count and the dashboard's counts lead to the cases (account administration at both
-sizes: tests/web/test_account_journey.py)."""
+table scrolls inside itself) and no link, button or field on them is too small for a finger; the
+inbox count and the dashboard's counts lead to the cases (account administration at both sizes:
+tests/web/test_account_journey.py)."""
 
 from __future__ import annotations
 

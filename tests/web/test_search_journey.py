@@ -15,8 +15,8 @@ from tests.factories import CLERK, DISPATCHER, complaint
 from tests.web.devices import fits, lines, signed_in_on, tap
 
 
-def test_a_dispatcher_searches_filters_sorts_pages_and_saves_a_filter(browser: Any, site: str,
-                                                                      aw: AppWorld, shots: Path, device: str) -> None:
+def test_a_dispatcher_searches_filters_sorts_pages_and_saves_a_filter(
+        browser: Any, site: str, aw: AppWorld, shots: Path, device: str) -> None:
     service = CaseService(aw.ctx)
     secret = service.register(complaint(title="某小区冬季供暖温度不达标", category="heating",
                                         complainant_name=SECRET_NAME, complainant_phone=SECRET_PHONE),

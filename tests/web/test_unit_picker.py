@@ -4,7 +4,6 @@ Chromium, on a desktop and on a phone, a dispatcher finds a unit by part of its 
 from __future__ import annotations
 
 import re
-
 from typing import Any
 
 import pytest
