@@ -1,5 +1,6 @@
 """Every table, imported here so that Alembic and create_all see the whole metadata."""
 
+from duban.models.account import AccountEvent
 from duban.models.attachment import Attachment
 from duban.models.audit import AuditEvent
 from duban.models.case import Case, CaseCreate, CaseNumberSeq, Complainant, RepeatContact, Subject
@@ -16,6 +17,7 @@ from duban.models.search import SavedFilter
 from duban.models.user import ApiToken, User
 
 __all__ = [
+    "AccountEvent",
     "ApiToken",
     "Attachment",
     "AuditEvent",

@@ -26,6 +26,9 @@ class User(SQLModel, table=True):
     # Bumped when the user signs out, changes password or is disabled: a page cookie carries the
     # epoch it was issued under and is worthless after (duban.services.sessions).
     session_epoch: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # The number of the last event of the account record naming this user (migration 0024,
+    # duban.services.accountaudit): a later event of theirs deleted shows, as a case's head does.
+    account_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class ApiToken(SQLModel, table=True):

@@ -71,6 +71,14 @@ class KeyRing:
             master, f"duban-audit-case:{case_id}".encode(), alg)
         return derived
 
+    def stream_key(self, key_id: str, alg: str, stream: str) -> bytes | None:
+        """The key of a chain that belongs to no case (the account record, services/accountaudit.py),
+        derived from a master key apart from every case's (None: key or alg unknown)."""
+        master = self.keys.get(key_id)
+        if master is None or alg not in KNOWN_ALGORITHMS:
+            return None
+        return hmac.digest(master, f"duban-audit-stream:{stream}".encode(), alg)
+
 
 def _parse_env(value: str) -> tuple[dict[str, bytes], str]:
     keys: dict[str, bytes] = {}

@@ -6,7 +6,8 @@ every case's head (case id, number, sequence number, MAC) and the digest of the 
 with an Ed25519 key kept in the config folder, never in the database. The heads themselves go to a
 file of their own (heads/NNNNNN.tsv.gz), whose digest the line carries. Anyone with the public key
 (checkpoint-key.pub beside the file) can check a line; verify compares the database with the last
-one: no case vanished, no head went backwards, no event before it changed.
+one: no case vanished, no head went backwards, no event before it changed. The line also carries
+the head of the account record (`accounts`: sequence number and MAC, services/accountaudit.py).
 """
 
 from __future__ import annotations
@@ -30,13 +31,15 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from duban.config.settings import Settings, get_settings
-from duban.models import Case
+from duban.models import AccountEvent, Case
+from duban.services.accountaudit import engine_head
 from duban.services.auditkeys import MAC_ALGORITHM
 
 log = logging.getLogger(__name__)
 LOG = "checkpoints.jsonl"
 PUBLIC = "checkpoint-key.pub"
 _CASES = Case.__table__  # type: ignore[attr-defined]
+_ACCOUNTS = AccountEvent.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,8 @@ def write_checkpoint(engine: Engine, place: Place | None = None, *,
     db = database_name(engine)
     before = next((line for line in reversed(previous) if line.get("db") == db and "heads" in line), None)
     alarms = _compare(place, before, rows) if before is not None else []
+    accounts_seq, accounts_head = engine_head(engine)
+    alarms += _compare_accounts(engine, before, accounts_seq) if before is not None else []
     alg = MAC_ALGORITHM
     root = merkle_root(alg, [leaf(alg, *row) for row in rows])
     heads_name = f"heads/{n:06d}.tsv.gz"
@@ -201,6 +206,7 @@ def write_checkpoint(engine: Engine, place: Place | None = None, *,
         # What changed for the worse since the last checkpoint of this database, fixed under the
         # signature so that a later checkpoint cannot launder it.
         "alarms": alarms[:100], "alarm_count": len(alarms),
+        "accounts": {"seq": accounts_seq, "head": accounts_head},
     }
     line["sig"] = base64.b64encode(key.sign(canonical(line))).decode()
     with open(place.log, "a", encoding="utf-8") as out:  # append only: earlier lines stay as signed
@@ -208,6 +214,21 @@ def write_checkpoint(engine: Engine, place: Place | None = None, *,
         out.flush()
         os.fsync(out.fileno())
     return line
+
+
+def _compare_accounts(engine: Engine, before: dict[str, Any], seq: int) -> list[str]:
+    """The account record cut back or rewritten since checkpoint `before`."""
+    seen = before.get("accounts")
+    if not isinstance(seen, dict) or not seen.get("seq"):
+        return []
+    if seq < seen["seq"]:
+        return [f"(accounts): the account record went backwards since checkpoint {before['n']} "
+                f"(event {seen['seq']} then, {seq} now)"]
+    with engine.connect() as conn:
+        then = conn.execute(select(_ACCOUNTS.c.hash).where(_ACCOUNTS.c.seq == seen["seq"])).scalar()
+    if then != seen.get("head"):
+        return [f"(accounts): account event {seen['seq']} changed since checkpoint {before['n']}"]
+    return []
 
 
 def _compare(place: Place, before: dict[str, Any], rows: list[tuple[int, str, int, str]]) -> list[str]:

@@ -4,6 +4,7 @@ Reads the database in chunks of case ids (cases, their events and their covered 
 range, so an event or row whose case row is gone is still seen) and checks each case
 (duban.services.chaincheck). With a checkpoint file, the database is also compared with its last
 checkpoint: no case vanished, no head went backwards, no event up to the checkpoint changed.
+Unless one case is asked for, the account record is checked too (services/accountaudit.py).
 
 Fast enough for a million cases: rows come from the driver's cursor (no ORM, no SQLAlchemy row
 processing), times and `data` are turned into the canonical text the MACs cover once per value
@@ -26,6 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
 from duban.models import AuditEvent, Case
+from duban.services.accountaudit import check as check_accounts
 from duban.services.auditkeys import KeyRing
 from duban.services.chaincheck import HASH, SEQ, Finding, Macs, check_case
 from duban.services.checkpoints import Place, check_log, checkpoint_heads, database_name
@@ -46,6 +48,7 @@ class Report:
     events: int = 0
     findings: list[Finding] = field(default_factory=list)
     checkpoint: int | None = None  # the checkpoint the database was compared with
+    account_events: int = 0  # of the account record (services/accountaudit.py)
     processes: int = 1  # how many checked it side by side
 
     @property
@@ -104,6 +107,10 @@ def verify(ctx: ServiceContext, *, case: str | None = None, since: dt.datetime |
                     shard.run_range(conn, report, 0, None)
                 else:
                     _parallel(ctx, report, bounds, place, line, limit, accept_unkeyed)
+            if case is None:
+                report.account_events, found = check_accounts(conn, ctx.audit_keys, checkpoint=line)
+                for finding in found:
+                    _add(report, finding, limit)
             if since is not None and report.checkpoint is not None:
                 # A quick check still names every case gone since the checkpoint (ids only).
                 existing = set(conn.execute(select(_CASES.c.id)).scalars())

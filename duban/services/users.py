@@ -3,7 +3,9 @@
 A user maps to a service `Actor(name, role, org_id)`; what it may see and do follows from that
 alone (policy `[roles]`, services/scope.py), so the API and the pages cannot drift apart.
 A new password, signing out and disabling end every session of the user (services/sessions.py);
-passwords follow policy `[sign_in]` (services/passwords.py).
+passwords follow policy `[sign_in]` (services/passwords.py). Every change an administrator (or the
+CLI's operator) makes to an account, and a user's own new password, is an event of the keyed
+account record in the same transaction (services/accountaudit.py); the log line stays for the log.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from duban.config.settings import Settings
 from duban.errors import AccountDisabled, AuthenticationFailed, InvalidActionInput, ItemNotFound, OrgNotFound
 from duban.files import private_dir
 from duban.models import ApiToken, Org, User
+from duban.services.accountaudit import org_codes, record
 from duban.services.context import Actor, ServiceContext
 from duban.services.orgs import org_by_code
 from duban.services.passwords import check_password
@@ -58,6 +61,12 @@ def actor_of(user: User) -> Actor:
     return Actor(name=user.username, role=user.role, org_id=user.org_id)
 
 
+def _record(ctx: ServiceContext, session: Session, user: User, action: str, *, by: str, by_role: str,
+            data: dict[str, Any] | None = None) -> None:
+    record(session, user, action=action, actor=by or "(operator)", actor_role=by_role, at=ctx.now(),
+           data=data)
+
+
 def _bad(field: str, message: str, kind: str = "") -> InvalidActionInput:
     return InvalidActionInput(action="user", field=field, message=message, kind=kind)
 
@@ -78,10 +87,11 @@ def _role_and_org(session: Session, role: str, org_code: str) -> Org:
 
 
 def create_user(ctx: ServiceContext, *, username: str, password: str, role: str, org_code: str,
-                display_name: str = "", by: str = "") -> User:
+                display_name: str = "", by: str = "", by_role: str = "operator") -> User:
     """Add a user. Unit users belong to a handling unit, everyone else to an office.
 
-    `by`: who adds them (an administrator's user name; the CLI's operator), for the log.
+    `by`, `by_role`: who adds them (an administrator's user name and role; the CLI's operator),
+    for the account record and the log; so in every function here that changes an account.
     """
     if not _USERNAME.match(username):
         raise _bad("username", "1–60 letters, digits, '.', '_' or '-', starting with a letter or digit",
@@ -89,7 +99,7 @@ def create_user(ctx: ServiceContext, *, username: str, password: str, role: str,
     if role not in ROLES:
         raise _bad("role", f"must be one of {', '.join(ROLES)}", "user_role")
     _check_password(ctx, password, username=username)
-    with write_tx(ctx.engine) as session:
+    with write_tx(ctx.engine, keys=ctx.audit_keys) as session:
         org = _role_and_org(session, role, org_code)
         if session.exec(select(User).where(User.username == username)).first() is not None:
             raise _bad("username", "is taken", "username_taken")
@@ -97,32 +107,52 @@ def create_user(ctx: ServiceContext, *, username: str, password: str, role: str,
         user = User(username=username, display_name=display_name.strip()[:60], role=role, org_id=org.id,
                     password_hash=_hasher().hash(password), created_at=ctx.now())
         session.add(user)
+        session.flush()
+        _record(ctx, session, user, "account_add", by=by, by_role=by_role,
+                data={"role": role, "org": org.code, "display_name": user.display_name})
     log.info("user %s added (role %s, org %s) by %s", username, role, org.code, by or "(unnamed)")
     return user
 
 
 def update_user(ctx: ServiceContext, username: str, *, role: str, org_code: str, display_name: str,
-                by: str = "") -> bool:
+                by: str = "", by_role: str = "operator") -> bool:
     """Change a user's display name, role and org. A new role or org ends every session and token
     of the user at once (what they may see and do follows from both). Whether anything changed."""
-    with write_tx(ctx.engine) as session:
+    with write_tx(ctx.engine, keys=ctx.audit_keys) as session:
         user = _user_named(session, username)
         org = _role_and_org(session, role, org_code)
         name = display_name.strip()[:60]
         moved = (user.role, user.org_id) != (role, org.id)
         changed = moved or user.display_name != name
         assert org.id is not None and user.id is not None
+        before = {"role": user.role, "org_id": user.org_id, "display_name": user.display_name}
         user.role, user.org_id, user.display_name = role, org.id, name
         session.add(user)
         session.flush()
         if moved:
             end_sessions_in(session, user.id)
+        if changed:
+            _record(ctx, session, user, "account_change", by=by, by_role=by_role,
+                    data=_changes(session, before, user) | {"sessions_ended": moved})
     if moved:
         announce(ctx.engine)
     if changed:
         log.info("user %s changed (role %s, org %s, name %r) by %s", username, role, org_code, name,
                  by or "(unnamed)")
     return changed
+
+
+def _changes(session: Session, before: dict[str, Any], user: User) -> dict[str, Any]:
+    """What an update changed, each as [before, after]; orgs by code."""
+    changes: dict[str, Any] = {}
+    if before["role"] != user.role:
+        changes["role"] = [before["role"], user.role]
+    if before["org_id"] != user.org_id:
+        codes = org_codes(session.connection(), before["org_id"], user.org_id)
+        changes["org"] = [codes.get(before["org_id"], str(before["org_id"])), codes.get(user.org_id, "")]
+    if before["display_name"] != user.display_name:
+        changes["display_name"] = [before["display_name"], user.display_name]
+    return changes
 
 
 def display_names(ctx: ServiceContext) -> dict[str, str]:
@@ -149,16 +179,18 @@ def _user_named(session: Session, username: str) -> User:
     return user
 
 
-def set_password(ctx: ServiceContext, username: str, password: str, *, by: str = "") -> None:
+def set_password(ctx: ServiceContext, username: str, password: str, *, by: str = "",
+                 by_role: str = "operator") -> None:
     """An administrator's new password for a user: every session of that user ends at once."""
     _check_password(ctx, password, username=username)
-    with write_tx(ctx.engine) as session:
+    with write_tx(ctx.engine, keys=ctx.audit_keys) as session:
         user = _user_named(session, username)
         user.password_hash = _hasher().hash(password)
         session.add(user)
         session.flush()
         assert user.id is not None
         end_sessions_in(session, user.id)
+        _record(ctx, session, user, "account_password", by=by, by_role=by_role, data={"sessions_ended": True})
     announce(ctx.engine)
     log.info("password of user %s set by %s", username, by or "(unnamed)")
 
@@ -168,7 +200,7 @@ def change_password(ctx: ServiceContext, user_id: int, *, current: str, new: str
 
     InvalidActionInput on `current_password` when it is wrong; WeakPassword on `new_password`.
     """
-    with write_tx(ctx.engine) as session:
+    with write_tx(ctx.engine, keys=ctx.audit_keys) as session:
         user = session.get(User, user_id)
         if user is None or not user.active:
             raise AuthenticationFailed()
@@ -182,15 +214,18 @@ def change_password(ctx: ServiceContext, user_id: int, *, current: str, new: str
         session.add(user)
         session.flush()
         end_sessions_in(session, user_id)
+        _record(ctx, session, user, "account_password_own", by=user.username, by_role=user.role,
+                data={"sessions_ended": True})
     announce(ctx.engine)
 
 
-def set_active(ctx: ServiceContext, username: str, active: bool, *, by: str = "") -> bool:
+def set_active(ctx: ServiceContext, username: str, active: bool, *, by: str = "",
+               by_role: str = "operator") -> bool:
     """Disable (every session ends at once, signing in is refused) or enable a user.
 
     Whether anything changed.
     """
-    with write_tx(ctx.engine) as session:
+    with write_tx(ctx.engine, keys=ctx.audit_keys) as session:
         user = _user_named(session, username)
         changed = user.active != active
         user.active = active
@@ -199,6 +234,9 @@ def set_active(ctx: ServiceContext, username: str, active: bool, *, by: str = ""
         assert user.id is not None
         if not active:
             end_sessions_in(session, user.id)
+        if changed:
+            _record(ctx, session, user, "account_enable" if active else "account_disable", by=by,
+                    by_role=by_role, data={"sessions_ended": not active})
     if not active:
         announce(ctx.engine)
     if changed:
@@ -209,6 +247,18 @@ def set_active(ctx: ServiceContext, username: str, active: bool, *, by: str = ""
 def sign_out(ctx: ServiceContext, user_id: int) -> None:
     """Signing out ends every page session and token of the user, in every worker process."""
     end_sessions(ctx.engine, user_id)
+
+
+def sign_out_user(ctx: ServiceContext, username: str, *, by: str = "", by_role: str = "operator") -> None:
+    """An administrator ends every page session and token of a user (a lost phone, a shared
+    screen): recorded, unlike a user's own signing out."""
+    with write_tx(ctx.engine, keys=ctx.audit_keys) as session:
+        user = _user_named(session, username)
+        assert user.id is not None
+        end_sessions_in(session, user.id)
+        _record(ctx, session, user, "account_sign_out", by=by, by_role=by_role, data={"sessions_ended": True})
+    announce(ctx.engine)
+    log.info("sessions of user %s ended by %s", username, by or "(unnamed)")
 
 
 def authenticate(ctx: ServiceContext, username: str, password: str) -> User:
