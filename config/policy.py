@@ -482,6 +482,8 @@ class Labels(BaseModel):
     flows: dict[str, str] = Field(default_factory=dict)
     # 不予受理: the reasons of policy [intake.decline_reasons].
     decline_reasons: dict[str, str] = Field(default_factory=dict)
+    # The account record's actions (duban.services.accountaudit).
+    account_actions: dict[str, str] = Field(default_factory=dict)
 
     def amount(self, days: int | None, unit: str | None) -> str:
         """An amount of time with its unit, as a person reads it: "5个工作日", "30日"."""

@@ -43,8 +43,9 @@ def verify(
              "while their plain chain holds; they are only as safe as the first checkpoint taken "
              "after the upgrade, and an unkeyed event after a keyed one is still named"),
 ) -> None:
-    """Check every event's MAC, the rows events name, each case row against its events, and the
-    database against its last signed checkpoint; name each finding (exit 1)."""
+    """Check every event's MAC, the rows events name, each case row against its events, the
+    account record and every user row against it, and the database against its last signed
+    checkpoint; name each finding (exit 1)."""
     from duban.services.checkpoints import Place
     from duban.services.integrity import verify as run
 
@@ -58,7 +59,8 @@ def verify(
         err_console.print(f"{len(report.findings)} finding(s) in {report.cases} cases, "
                           f"{report.events} events{against}")
         raise typer.Exit(1)
-    console.print(f"audit trail intact: {report.cases} cases, {report.events} events{against}")
+    console.print(f"audit trail intact: {report.cases} cases, {report.events} events, "
+                  f"{report.account_events} account events{against}")
 
 
 @audit_app.command("checkpoint")

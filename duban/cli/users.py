@@ -1,10 +1,14 @@
-"""`duban user`: add users, list them, set a password, disable and enable them.
+"""`duban user`: add users, list them, set a password, disable and enable them, end their
+sessions, show an account's history.
 
 A new password and disabling end every page session and API token of the user at once, in every
-`duban serve` worker on this host (services/sessions.py).
+`duban serve` worker on this host (services/sessions.py). Each change is an event of the account
+record under the operator's login name (services/accountaudit.py; `duban audit verify` checks it).
 """
 
 from __future__ import annotations
+
+import getpass
 
 import typer
 from rich.table import Table
@@ -30,7 +34,7 @@ def add(
     ctx = context()
     with reported_errors():
         user = create_user(ctx, username=username, password=password, role=role, org_code=org,
-                           display_name=name)
+                           display_name=name, by=getpass.getuser())
     console.print(f"added {user.username} ({ctx.labels.of('roles', user.role)})")
 
 
@@ -43,7 +47,7 @@ def passwd(
     from duban.services.users import set_password
 
     with reported_errors():
-        set_password(context(), username, password)
+        set_password(context(), username, password, by=getpass.getuser())
     console.print(f"password of {username} changed; their sessions and tokens have ended")
 
 
@@ -53,7 +57,7 @@ def disable(username: str) -> None:
     from duban.services.users import set_active
 
     with reported_errors():
-        changed = set_active(context(), username, False)
+        changed = set_active(context(), username, False, by=getpass.getuser())
     console.print(f"{username} disabled; their sessions and tokens have ended" if changed
                   else f"{username} was disabled already")
 
@@ -64,7 +68,7 @@ def enable(username: str) -> None:
     from duban.services.users import set_active
 
     with reported_errors():
-        changed = set_active(context(), username, True)
+        changed = set_active(context(), username, True, by=getpass.getuser())
     console.print(f"{username} enabled" if changed else f"{username} was enabled already")
 
 
@@ -78,4 +82,34 @@ def list_() -> None:
     for user, org_code in users_with_orgs(ctx):
         table.add_row(user.username, user.display_name, ctx.labels.of("roles", user.role),
                       org_code or "?", "yes" if user.active else "no")
+    console.print(table)
+
+
+@app.command("sign-out")
+def sign_out(username: str) -> None:
+    """End every page session and API token of a user (they may sign in again)."""
+    from duban.services.users import sign_out_user
+
+    with reported_errors():
+        sign_out_user(context(), username, by=getpass.getuser())
+    console.print(f"every session and token of {username} has ended")
+
+
+@app.command("history")
+def history(username: str) -> None:
+    """Every recorded change to an account: when, by whom, what (the account record)."""
+    from duban.clock import SHANGHAI
+    from duban.present.accounts import change_text
+    from duban.services.accountaudit import history as events
+    from duban.services.users import user_named
+
+    ctx = context()
+    with reported_errors():
+        user_named(ctx, username)
+        rows = events(ctx, username)
+    table = Table("#", "time", "by", "change")
+    for row in rows:
+        table.add_row(str(row["seq"]), row["at"].astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"),
+                      f"{row['actor']} ({ctx.labels.of('roles', row['actor_role'])})",
+                      change_text(ctx.labels, row))
     console.print(table)

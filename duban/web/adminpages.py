@@ -3,8 +3,9 @@ their name, role and org, set a new password, disable and enable them.
 
 The same service functions as `duban user` (services/users.py), so the rules are the same: a unit
 user belongs to a handling unit and everyone else to an office; a new password, a new role or org
-and disabling end every session and token of the user at once. Each change is logged with the
-administrator who made it, as the CLI's are with its operator.
+and disabling end every session and token of the user at once. Each change is an event of the
+account record with the administrator who made it (services/accountaudit.py), shown on the user's
+page as its history, as the CLI's are with its operator.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from duban.errors import InvalidActionInput, PermissionDenied
 from duban.models import User
+from duban.present.accounts import change_text
+from duban.services.accountaudit import history
 from duban.services.users import (
     ROLES,
     create_user,
     set_active,
     set_password,
+    sign_out_user,
     update_user,
     user_named,
     users_with_orgs,
@@ -112,7 +116,7 @@ def add_user(request: Request, posted: Posted) -> Response:
             raise InvalidActionInput(action="user", field="password2", kind="password_mismatch", message="")
         create_user(web.ctx, username=kept["username"].strip(), password=posted.get("password", ""),
                     role=kept["role"], org_code=_org_code(web, kept["org_code"]),
-                    display_name=_named(kept["display_name"]), by=viewer.user.username)
+                    display_name=_named(kept["display_name"]), by=viewer.user.username, by_role=viewer.role)
     except InvalidActionInput as exc:
         return _list_page(request, web, viewer, values=kept, errors=_refused(web, exc, kept), status=422)
     web.people.forget()
@@ -128,7 +132,12 @@ def _user_page(request: Request, web: Web, viewer: Viewer, user: User, *,
                errors: dict[str, str] | None = None, status: int = 200, flash: str = "") -> Response:
     shown: dict[str, Any] = {"display_name": user.display_name, "role": user.role,
                              "org_code": _org_label(web, user.org_id), **(values or {})}
+    labels = web.ctx.labels
+    changes = [{**event, "text": change_text(labels, event),
+                "by": web.people.name(event["actor"])}
+               for event in reversed(history(web.ctx, user.username))]
     return web.render(request, "admin_user.html", viewer=viewer, user=user, roles=ROLES, values=shown,
+                      changes=changes,
                       errors=errors or {}, status=status, flash=flash, org_list=ORG_LIST,
                       org_options=web.units.options(None), myself=user.id == viewer.user.id)
 
@@ -153,7 +162,7 @@ def change_user(request: Request, username: str, posted: Posted) -> Response:
     kept = {k: posted.get(k, "") for k in ("display_name", "role", "org_code")}
     try:
         update_user(web.ctx, user.username, role=kept["role"], org_code=_org_code(web, kept["org_code"]),
-                    display_name=_named(kept["display_name"]), by=viewer.user.username)
+                    display_name=_named(kept["display_name"]), by=viewer.user.username, by_role=viewer.role)
     except InvalidActionInput as exc:
         return _user_page(request, web, viewer, user, values=kept, errors=_refused(web, exc, kept),
                           status=422)
@@ -172,7 +181,8 @@ def reset_password(request: Request, username: str, posted: Posted) -> Response:
     try:
         if posted.get("password", "") != posted.get("password2", ""):
             raise InvalidActionInput(action="user", field="password2", kind="password_mismatch", message="")
-        set_password(web.ctx, user.username, posted.get("password", ""), by=viewer.user.username)
+        set_password(web.ctx, user.username, posted.get("password", ""), by=viewer.user.username,
+                     by_role=viewer.role)
     except InvalidActionInput as exc:
         return _user_page(request, web, viewer, user, errors={exc.field: _message(web, exc)}, status=422)
     return RedirectResponse(f"/admin/users/{user.username}?done=password", status_code=303)
@@ -190,6 +200,18 @@ def switch_user(request: Request, username: str, posted: Posted) -> Response:
     if not active and user.id == viewer.user.id:
         error = InvalidActionInput(action="user", field="active", kind="disable_self", message="")
         return _user_page(request, web, viewer, user, errors={"active": _message(web, error)}, status=422)
-    set_active(web.ctx, user.username, active, by=viewer.user.username)
+    set_active(web.ctx, user.username, active, by=viewer.user.username, by_role=viewer.role)
     return RedirectResponse(f"/admin/users/{user.username}?done={'enabled' if active else 'disabled'}",
                             status_code=303)
+
+
+@router.post("/admin/users/{username}/sign-out")
+def end_user_sessions(request: Request, username: str, posted: Posted) -> Response:
+    """End every page session and token of the user (they may sign in again)."""
+    web = web_of(request)
+    viewer = _admin(request, web)
+    user = _user(web, username)
+    if _csrf_refused(web, viewer, posted):
+        return _refused_form(request, web)
+    sign_out_user(web.ctx, user.username, by=viewer.user.username, by_role=viewer.role)
+    return RedirectResponse(f"/admin/users/{user.username}?done=signed_out", status_code=303)

@@ -110,3 +110,28 @@ def test_user_commands_refuse_weak_passwords_and_disable_and_enable(data_dir: Pa
     assert authenticate(ServiceContext.from_settings(), "wang", "long enough pw").username == "wang"
     unknown = runner.invoke(app, ["user", "disable", "nobody"], env=WIDE)
     assert unknown.exit_code == 1 and "no user" in unknown.output
+
+
+def test_user_changes_from_the_cli_are_recorded_under_the_operator_and_shown_by_history(
+        data_dir: Path) -> None:
+    import getpass
+
+    engine = get_engine()
+    create_all(engine)
+    install_orgs(engine, ORGS)
+    added = runner.invoke(app, ["user", "add", "zhang", "--role", "clerk", "--org", "GS", "--name", "张科员"],
+                          input="long enough pw\nlong enough pw\n")
+    assert added.exit_code == 0, added.output
+    for command in (["user", "disable", "zhang"], ["user", "enable", "zhang"], ["user", "sign-out", "zhang"]):
+        done = runner.invoke(app, command, env=WIDE)
+        assert done.exit_code == 0, done.output
+    shown = runner.invoke(app, ["user", "history", "zhang"], env=WIDE)
+    assert shown.exit_code == 0, shown.output
+    lines = [line for line in shown.output.splitlines() if getpass.getuser() in line]
+    said = ("添加账号", "停用账号", "启用账号", "结束全部登录")
+    assert [next(w for w in said if w in line) for line in lines] == list(said)
+    assert "运维人员（命令行）" in shown.output and "角色 受理登记员" in shown.output
+    unknown = runner.invoke(app, ["user", "history", "nobody"], env=WIDE)
+    assert unknown.exit_code == 1
+    verified = runner.invoke(app, ["audit", "verify", "--no-checkpoints"], env=WIDE)
+    assert verified.exit_code == 0 and "4 account events" in verified.output, verified.output

@@ -105,3 +105,32 @@ def test_an_admin_cannot_disable_their_own_account(aw: AppWorld, site: str) -> N
         answer = admin.post("/admin/users/admin/active", data={"csrf": csrf_of(page), "active": "0"})
         assert answer.status_code == 422 and "不能停用自己" in answer.text
         assert admin.get("/inbox").status_code == 200
+
+
+def test_the_user_page_shows_the_account_s_history_in_chinese_by_whom(aw: AppWorld, site: str) -> None:
+    with signed_in(site, "admin") as admin:
+        token = csrf_of(admin.get("/admin/users/clerk").text)
+        admin.post("/admin/users/clerk", data={"csrf": token, "display_name": "李受理", "role": "dispatcher",
+                                               "org_code": "GS-LZ"})
+        admin.post("/admin/users/clerk/active", data={"csrf": token, "active": "0"})
+        page = admin.get("/admin/users/clerk").text
+    history = page[page.index('id="account-history"'):]
+    rows = re.findall(r"<tr><td>.*?</tr>", history, re.S)
+    assert "停用账号" in rows[0] and "修改账号" in rows[1] and "添加账号" in rows[-1]  # newest first
+    assert "角色 受理登记员 → 办公室分流员" in rows[1] and "所在单位 GS → GS-LZ" in rows[1]
+    assert "（管理员）" in rows[0] and "账号变更记录" in page
+    assert "account_" not in history and "sessions_ended" not in history
+
+
+def test_an_admin_ends_every_session_of_a_user_who_may_sign_in_again(aw: AppWorld, site: str) -> None:
+    with signed_in(site, "clerk") as clerk, signed_in(site, "admin") as admin:
+        assert clerk.get("/inbox").status_code == 200
+        token = csrf_of(admin.get("/admin/users/clerk").text)
+        answer = admin.post("/admin/users/clerk/sign-out", data={"csrf": token})
+        assert answer.status_code == 303
+        shown = admin.get(answer.headers["location"]).text
+        assert "结束全部登录" in shown[shown.index('id="account-history"'):]
+        assert clerk.get("/inbox").status_code == 303
+        refused = admin.post("/admin/users/clerk/sign-out", data={"csrf": "forged"})
+        assert refused.status_code in (400, 403)
+    assert _signs_in(site, "clerk", PASSWORD)
