@@ -103,12 +103,13 @@ def _regrant(url: str) -> None:
     """Tables a restore re-creates get the schema's default privileges (UPDATE and DELETE for the
     application role), which the dump's grants do not take back: take them back again."""
     from duban.db import make_engine
+    from duban.models.account import ACCOUNT_REVOKE
     from duban.models.audit import APP_ROLE_GRANTS
 
     engine = make_engine(url)
     try:
         with engine.begin() as conn:
-            for statement in APP_ROLE_GRANTS:
+            for statement in [*APP_ROLE_GRANTS, ACCOUNT_REVOKE]:  # the account record as the trail
                 conn.execute(text(statement))
     finally:
         engine.dispose()

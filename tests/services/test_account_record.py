@@ -267,3 +267,48 @@ def test_users_from_before_the_record_are_named_until_recorded_and_then_verify(c
         assert record_existing(conn, at=ctx.now(), keys=ctx.audit_keys) == 1
         assert record_existing(conn, at=ctx.now(), keys=ctx.audit_keys) == 0
     assert _problems(ctx) == [] and _actions(ctx, "old.hand") == ["account_recorded"]
+
+
+def test_a_restored_backup_has_the_accounts_and_record_of_its_moment(ctx: ServiceContext,
+                                                                     tmp_path: Path) -> None:
+    from duban.services.backup import backup, restore
+
+    if ctx.engine.dialect.name == "postgresql" and not __import__("shutil").which("pg_dump"):
+        pytest.fail("pg_dump is needed for PostgreSQL backups (scripts/pg installs it)")
+    target = backup(ctx.engine, tmp_path / "duban.backup")
+    update_user(ctx, "li", role="admin", org_code="GS", display_name="李", by="admin", by_role="admin")
+    ctx.engine.dispose()
+    restore(ctx.engine.url.render_as_string(hide_password=False), target)
+    assert user_named(ctx, "li").role == "supervisor" and len(_actions(ctx, "li")) == 1
+    report = verify(ctx)
+    assert report.findings == [] and report.account_events == 4
+    with pytest.raises(DBAPIError, match="append-only"), ctx.engine.begin() as conn:
+        conn.execute(text("DELETE FROM account_events WHERE seq = 4"))
+
+
+def test_the_application_role_may_not_rewrite_or_empty_the_record_on_postgresql(ctx: ServiceContext) -> None:
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("roles and grants are PostgreSQL's")
+    from sqlalchemy import make_url
+
+    from duban.db import make_engine
+    from duban.models.audit import APP_ROLE
+
+    with ctx.engine.begin() as conn:
+        conn.execute(text("DROP ROLE IF EXISTS duban_accounts_test"))
+        conn.execute(text(f"CREATE ROLE duban_accounts_test LOGIN IN ROLE {APP_ROLE}"))
+    url = make_url(ctx.engine.url.render_as_string(hide_password=False)).set(username="duban_accounts_test")
+    app = make_engine(url.render_as_string(hide_password=False))
+    try:
+        for statement in ("UPDATE account_events SET actor = 'x' WHERE seq = 2",
+                          "DELETE FROM account_events WHERE seq = 3", "TRUNCATE account_events"):
+            with pytest.raises(DBAPIError, match="permission denied"), app.begin() as conn:
+                conn.execute(text(statement))
+        served = ServiceContext(engine=app, clock=ctx.clock, audit_keys=ctx.audit_keys)
+        set_active(served, "li", False, by="admin", by_role="admin")  # the service works as that role
+    finally:
+        app.dispose()
+        with ctx.engine.begin() as conn:
+            conn.execute(text("DROP OWNED BY duban_accounts_test"))
+            conn.execute(text("DROP ROLE duban_accounts_test"))
+    assert _problems(ctx) == []
