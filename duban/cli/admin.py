@@ -59,8 +59,8 @@ def verify(
         err_console.print(f"{len(report.findings)} finding(s) in {report.cases} cases, "
                           f"{report.events} events{against}")
         raise typer.Exit(1)
-    console.print(f"audit trail intact: {report.cases} cases, {report.events} events, "
-                  f"{report.account_events} account events{against}")
+    accounts = "" if case is not None else f"; account record: {report.account_events} events"
+    console.print(f"audit trail intact: {report.cases} cases, {report.events} events{against}{accounts}")
 
 
 @audit_app.command("checkpoint")
@@ -86,17 +86,22 @@ def rotate_key() -> None:
 
 @audit_app.command("export")
 def export(
-    case: str = typer.Option(..., "--case", help="the case number"),
+    case: str | None = typer.Option(None, "--case", help="the case number"),
+    accounts: bool = typer.Option(False, "--accounts", help="the account record instead of a case"),
     output: Path | None = typer.Option(None, "--output", "-o", help="file to write (default: stdout; "
                                                                     "created readable by you only)"),
     force: bool = typer.Option(False, "--force", help="replace OUTPUT if it exists"),
 ) -> None:
-    """Write one case's trail with what an outside auditor needs to check it (scripts/audit-check)."""
-    from duban.services.auditexport import export_case
+    """Write one case's trail, or the account record, with what an outside auditor needs to check
+    it (scripts/audit-check)."""
+    from duban.services.auditexport import export_accounts, export_case
     from duban.services.checkpoints import Place
 
+    if (case is None) == (not accounts):
+        raise typer.BadParameter("give either --case NUMBER or --accounts", param_hint="--case")
     with reported_errors():
-        doc = export_case(context(), case, Place.of())
+        doc = export_case(context(), case, Place.of()) if case is not None else \
+            export_accounts(context(), Place.of())
     text = json.dumps(doc, ensure_ascii=False, indent=1, default=str)
     if output is None:
         console.out(text, highlight=False)
@@ -105,7 +110,8 @@ def export(
 
         with reported_errors():
             write_private_text(output, text, force=force, protected=database_files(context().engine))
-        console.print(f"case {case}: {len(doc['events'])} events written to {output}")
+        what = f"case {case}" if case is not None else "account record"
+        console.print(f"{what}: {len(doc['events'])} events written to {output}")
 
 
 def backup(target: Path = typer.Argument(..., help="file to write (created readable by you only)"),

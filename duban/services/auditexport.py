@@ -4,7 +4,9 @@ The file holds the case's events, the rows they name (covered columns only), the
 the case's own chain key (derived from the master key for this case alone: it checks this case's
 MACs and no other), and the last checkpoint with the Merkle path from this case's head to its
 signed root and the public key. scripts/audit-check checks such a file with nothing of Duban
-(docs/faults.md, "For the outside auditor").
+(docs/faults.md, "For the outside auditor"). `export_accounts` does the same for the account
+record (services/accountaudit.py): its events, every user's facts, the record's own key and the
+last checkpoint, whose line carries the record's head.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from typing import Any
 from sqlalchemy import select
 
 from duban.errors import CaseNotFound
-from duban.models import AuditEvent, Case
-from duban.services.audit import FACT_FIELDS, facts_of
+from duban.models import AccountEvent, AuditEvent, Case, User
+from duban.services import accountaudit
+from duban.services.audit import FACT_FIELDS, facts_of, utc_iso
 from duban.services.auditrows import _canon, covered_tables, row_body
 from duban.services.checkpoints import (
     Place,
@@ -33,6 +36,8 @@ from duban.services.context import ServiceContext
 
 _CASES = Case.__table__  # type: ignore[attr-defined]
 _EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
+_ACCOUNT_EVENTS = AccountEvent.__table__  # type: ignore[attr-defined]
+_USERS = User.__table__  # type: ignore[attr-defined]
 
 
 def _plain(value: Any) -> Any:
@@ -92,4 +97,31 @@ def export_case(ctx: ServiceContext, number: str, place: Place | None = None) ->
                 "head": None if index is None else list(heads[index]),
                 "proof": None if index is None else merkle_proof(alg, leaves, index),
             }
+    return doc
+
+
+def export_accounts(ctx: ServiceContext, place: Place | None = None) -> dict[str, Any]:
+    """The account record as an outside auditor checks it: every event (times as sealed), every
+    user's facts and last event, the record's key (it checks this record's MACs and nothing else)
+    and the last checkpoint line with the public key. Never a password hash."""
+    with ctx.engine.connect() as conn:
+        events = [{**ev, "at": utc_iso(ev["at"])} for ev in
+                  conn.execute(select(_ACCOUNT_EVENTS).order_by(_ACCOUNT_EVENTS.c.seq)).mappings()]
+        users = [{"username": row["username"], "facts": accountaudit.facts_of(row),
+                  "account_seq": row["account_seq"]}
+                 for row in conn.execute(select(_USERS).order_by(_USERS.c.username)).mappings()]
+    keys = ctx.audit_keys
+    stream = accountaudit.STREAM
+    stream_keys = {f"{ev['key_id']}/{ev['alg']}": keys.stream_key(ev["key_id"], ev["alg"], stream)
+                   for ev in events}
+    doc: dict[str, Any] = {
+        "format": "duban-account-export/1", "fact_fields": list(accountaudit.FACT_FIELDS),
+        "events": [{k: v for k, v in ev.items() if k != "id"} for ev in events], "users": users,
+        "stream_keys": {name: key.hex() for name, key in stream_keys.items() if key is not None},
+    }
+    if place is not None:
+        log = check_log(place, database_name(ctx.engine))
+        key = public_key(place)
+        if log.last is not None and key is not None:
+            doc["checkpoint"] = {"line": log.last, "public_key": public_pem(key).decode()}
     return doc

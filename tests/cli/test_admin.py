@@ -208,3 +208,39 @@ def test_a_backup_carries_the_attached_files_and_a_restore_puts_back_what_the_st
     _engine().dispose()
     lost = runner.invoke(app, ["restore", str(target), "--yes"])
     assert lost.exit_code == 1 and f"missing attached file {attached['sha256']}" in lost.output
+
+
+def test_the_exported_account_record_checks_without_the_service_and_tampering_shows(
+        data_dir: Path, tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from duban.services.users import create_user, update_user
+
+    ctx = world(_engine())
+    create_user(ctx, username="wang", password="correct horse 甘肃", role="clerk", org_code="GS", by="admin",
+                by_role="admin")
+    update_user(ctx, "wang", role="dispatcher", org_code="GS-LZ", display_name="王", by="admin",
+                by_role="admin")
+    assert runner.invoke(app, ["audit", "checkpoint"]).exit_code == 0
+    out = tmp_path / "accounts.json"
+    made = runner.invoke(app, ["audit", "export", "--accounts", "--output", str(out)])
+    assert made.exit_code == 0, made.output
+    assert "password_hash" not in out.read_text() and "argon2" not in out.read_text()
+    checker = Path(__file__).parents[2] / "scripts" / "audit-check"
+    public = data_dir / "audit" / "checkpoint-key.pub"
+    ok = subprocess.run([sys.executable, str(checker), str(out), str(public)], capture_output=True, text=True)
+    assert ok.returncode == 0 and "account record: 2 events, 1 users, intact" in ok.stdout, ok.stdout
+    assert "the record had 2 events" in ok.stdout
+    doc = json.loads(out.read_text())
+    doc["events"][0]["data"]["role"] = "admin"
+    doc["users"][0]["facts"] = doc["users"][0]["facts"].replace("dispatcher", "admin")
+    out.write_text(json.dumps(doc, ensure_ascii=False))
+    bad = subprocess.run([sys.executable, str(checker), str(out), str(public)], capture_output=True,
+                         text=True)
+    assert bad.returncode == 1
+    assert "account event 1 (account_add, wang): MAC does not match (altered)" in bad.stdout
+    assert "user wang: differs from account event 2" in bad.stdout
+    neither = runner.invoke(app, ["audit", "export"])
+    assert neither.exit_code == 2
