@@ -303,3 +303,23 @@ def test_objections_from_before_0012_read_as_returns_the_office_accepted(empty_e
                                  "FROM handling_reports")).one() == (None, "", "", "")
         assert conn.execute(text("SELECT signed_at, signed_by, sign_due_on FROM cases")).one() == (
             None, None, None)
+
+
+def test_users_from_before_0024_enter_the_account_record_and_verify(empty_engine: Engine) -> None:
+    from duban.services.accountaudit import history
+    from duban.services.integrity import verify
+    from duban.services.users import create_user, update_user
+    from tests.factories import world
+
+    upgrade(empty_engine)
+    ctx = world(empty_engine)
+    create_user(ctx, username="wang", password="correct horse 甘肃", role="clerk", org_code="GS")
+    _as_if_written_at(empty_engine, "0019")  # wang, without the record
+    with empty_engine.connect() as conn:
+        assert "account_events" not in inspect(conn).get_table_names()
+    upgrade(empty_engine)
+    assert [e["action"] for e in history(ctx, "wang")] == ["account_recorded"]
+    assert verify(ctx).findings == []
+    update_user(ctx, "wang", role="dispatcher", org_code="GS", display_name="王", by="admin", by_role="admin")
+    assert [e["action"] for e in history(ctx, "wang")] == ["account_recorded", "account_change"]
+    assert verify(ctx).findings == []

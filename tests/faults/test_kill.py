@@ -39,6 +39,7 @@ from duban.models import AuditEvent, Case, ImportedRow, Notification, PressureSt
 from duban.notify.deliver import SmtpConfig, deliver_pending
 from duban.notify.sms import SmsConfig, request_id
 from duban.services import CaseService, ServiceContext
+from duban.services.accountaudit import record_existing
 from duban.services.auditkeys import as_env
 from duban.services.integrity import verify_audit
 from duban.services.sweeps import run_deadline_sweep
@@ -104,6 +105,8 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(engine: Eng
         session.add(dispatcher)
         session.commit()
         session.refresh(dispatcher)
+    with engine.begin() as conn:  # a token-only account, written here directly: into the account record
+        record_existing(conn, at=ctx.now(), keys=ctx.audit_keys)
     token = issue_token(ctx, dispatcher)[0]
     # The year's first case at GS, registered before the storm. (Two first registrations of a year
     # racing for the office's number sequence once answered 500 on PostgreSQL; test_races.py
