@@ -312,3 +312,18 @@ def test_the_application_role_may_not_rewrite_or_empty_the_record_on_postgresql(
             conn.execute(text("DROP OWNED BY duban_accounts_test"))
             conn.execute(text("DROP ROLE duban_accounts_test"))
     assert _problems(ctx) == []
+
+
+def test_administrators_changing_accounts_at_once_leave_one_unbroken_record(ctx: ServiceContext) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def change(i: int) -> None:
+        create_user(ctx, username=f"u{i}", password=PASSWORD, role="clerk", org_code="GS", by="admin",
+                    by_role="admin")
+        set_active(ctx, f"u{i}", False, by="admin", by_role="admin")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(change, range(8)))
+    report = verify(ctx)
+    assert report.findings == [] and report.account_events == 4 + 16
+    assert all(_actions(ctx, f"u{i}") == ["account_add", "account_disable"] for i in range(8))
