@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 from duban.clock import local_date
 from duban.models import Case, Notification, Org
 from duban.services.context import Actor, ServiceContext
+from duban.services.persist import insert_row
 from duban.services.reading import preload_consent, texts_in_hand
 from duban.services.routing import supervising_office
 from duban.services.unitofwork import memo_of, work_of
@@ -187,12 +188,12 @@ def queue_again(engine: Engine, ids: list[int], *, now: dt.datetime) -> int:
 
 def add_row(session: Session, row: dict[str, Any]) -> None:
     """Write one rendered notification: into the sweep's batch when one is collecting (`collect`),
-    else by the ORM."""
+    else at once by a prepared insert (an action's notice needs no ORM Session and its flush)."""
     batch = work_of(session).outbox
     if batch is not None:
         batch.append(row)
     else:
-        session.add(Notification(**row))
+        insert_row(session, Notification, **row)
 
 
 def collect(session: Session) -> None:
