@@ -8,9 +8,10 @@ reads and writes the row. Guards are the adapter's methods named in the transiti
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from transitions import Machine
+from transitions.core import MachineError
 
 from duban.states.definition import TRANSITIONS, CaseState
 
@@ -173,30 +174,68 @@ def triggers(state: str) -> list[str]:
     return list(_TRIGGERS[CaseState(state).value])
 
 
-def _transitions_for(trigger: str, state: str) -> list:
-    event = MACHINE.events.get(trigger)
-    if event is None:
-        return []
-    return list(event.transitions.get(CaseState(state).value, []))
+class _Way(NamedTuple):
+    """One transition of a trigger from a state: the guards it needs and where it leads."""
+
+    conditions: tuple[tuple[str, bool], ...]  # (guard, the value it must return)
+    dest: str | None  # None: an internal transition, the state stays
+
+
+class Decision(NamedTuple):
+    """What a trigger does from the case's state now (`decide`)."""
+
+    failed: list[str]  # the guards that stop it; empty when it fires
+    dest: str | None  # where it takes the case (None: it stays, or it does not fire)
+
+
+def _ways() -> dict[tuple[str, str], tuple[_Way, ...]]:
+    """Each (state, trigger)'s transitions in the order `transitions` tries them, read off the
+    machine once. Firing a trigger is then a lookup and the guards' calls: the library's event
+    machinery (event data, callback lists, state enter and exit) does nothing more here, since
+    no transition or state has callbacks; this refuses to build if one ever does."""
+    ways: dict[tuple[str, str], tuple[_Way, ...]] = {}
+    for state in MACHINE.states.values():
+        if state.on_enter or state.on_exit:
+            raise TypeError(f"state {state.name} has callbacks: fire() would skip them")
+    for trigger, event in MACHINE.events.items():
+        for source, transitions in event.transitions.items():
+            for t in transitions:
+                if t.prepare or t.before or t.after:
+                    raise TypeError(f"{trigger} from {source} has callbacks: fire() would skip them")
+            ways[source, trigger] = tuple(
+                _Way(tuple((c.func, c.target) for c in t.conditions), t.dest) for t in transitions)
+    return ways
+
+
+_WAYS = _ways()
+
+
+def decide(adapter: CaseAdapter, trigger: str) -> Decision:
+    """Whether `trigger` fires now and where to: the first transition whose guards all hold, as
+    `transitions` picks it; else every guard that failed, for the refusal's message."""
+    state = CaseState(adapter.state).value
+    ways = _WAYS.get((state, trigger))
+    if ways is None:  # as the library refuses it
+        raise MachineError(f"Can't trigger event {trigger} from state {state}!")
+    failed: list[str] = []
+    for way in ways:
+        names = [name for name, target in way.conditions
+                 if bool(getattr(adapter, name)()) != target]
+        if not names:
+            return Decision([], way.dest)
+        failed += names
+    return Decision(failed, None)
 
 
 def failed_guards(adapter: CaseAdapter, trigger: str) -> list[str]:
     """Names of the guards that stop `trigger` now (empty when it may fire)."""
-    failed: list[str] = []
-    for transition in _transitions_for(trigger, adapter.state):
-        names = [c.func for c in transition.conditions if not _holds(adapter, c)]
-        if not names:
-            return []
-        failed += names
-    return failed
-
-
-def _holds(adapter: CaseAdapter, condition: Any) -> bool:
-    return bool(getattr(adapter, condition.func)()) == condition.target
+    if (CaseState(adapter.state).value, trigger) not in _WAYS:
+        return []
+    return decide(adapter, trigger).failed
 
 
 def can_fire(adapter: CaseAdapter, trigger: str) -> bool:
-    return bool(_transitions_for(trigger, adapter.state)) and not failed_guards(adapter, trigger)
+    return (CaseState(adapter.state).value, trigger) in _WAYS and not decide(adapter, trigger).failed
 
 
 def allowed_actions(adapter: CaseAdapter) -> list[str]:
@@ -205,12 +244,20 @@ def allowed_actions(adapter: CaseAdapter) -> list[str]:
 
 def fire(adapter: CaseAdapter, trigger: str) -> bool:
     """Fire an event; the caller has checked can_fire. Returns whether a transition ran."""
-    return bool(MACHINE.events[trigger].trigger(adapter))
+    decision = decide(adapter, trigger)
+    if decision.failed:
+        return False
+    take(adapter, decision)
+    return True
+
+
+def take(adapter: CaseAdapter, decision: Decision) -> None:
+    """Move the case as `decide` found it may (an internal transition leaves the state)."""
+    assert not decision.failed, "the trigger may not fire"
+    if decision.dest is not None:
+        adapter.state = decision.dest
 
 
 def dest_of(adapter: CaseAdapter, trigger: str) -> str | None:
     """Where `trigger` would take the case now (None for an internal transition)."""
-    for transition in _transitions_for(trigger, adapter.state):
-        if all(_holds(adapter, c) for c in transition.conditions):
-            return transition.dest
-    return None
+    return decide(adapter, trigger).dest

@@ -53,7 +53,7 @@ from duban.services.scope import CITIZEN, acts_as, in_region, may_see, may_take,
 from duban.services.subjects import SubjectMatch
 from duban.services.subjects import resolve as resolve_subject
 from duban.services.writetx import write_tx
-from duban.states import CaseAdapter, CaseState, allowed_actions, fire, triggers
+from duban.states import CaseAdapter, CaseState, allowed_actions, triggers
 from duban.states.definition import (
     OPEN_STATES,
     RETURN_ACTIONS,
@@ -61,7 +61,7 @@ from duban.states.definition import (
     REVIEW_DECISIONS,
     REVIEW_REQUESTS,
 )
-from duban.states.machine import failed_guards
+from duban.states.machine import decide, take
 from duban.workcal import COVERAGE, COVERAGE_MESSAGE, receivable
 
 _RETURN_STATES = frozenset(s.value for s in RETURN_STATES)
@@ -309,7 +309,8 @@ class CaseService:
         if action not in triggers(state):
             raise ActionNotAllowed(case_number=case.number, action=action, state=state,
                                    allowed=self.allowed_in(session, case, actor))
-        failed = failed_guards(adapter, action)
+        decision = decide(adapter, action)
+        failed = decision.failed
         if failed and action in REVIEW_REQUESTS.values():
             refused = review_refusal(session, self.ctx, case, action, today=today,
                                      allowed=self.allowed_in(session, case, actor))
@@ -321,7 +322,7 @@ class CaseService:
                                    allowed=self.allowed_in(session, case, actor), reason=reason)
         track(session, case)  # written at commit, whoever loaded it
         unit_before = case.unit_id
-        fire(adapter, action)
+        take(adapter, decision)
         step = Step(session=session, case=case, ctx=self.ctx, actor=actor, action=action,
                     form=parsed, now=now)
         HANDLERS[action](step)
