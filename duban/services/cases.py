@@ -13,6 +13,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import bindparam, or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlmodel import Session, select
 
@@ -88,10 +90,15 @@ _NUMBER_ROW = {
     dialect: Prepared(insert.values(office_id=bindparam("office"), year=bindparam("in_year"), last=0))
     for dialect, insert in insert_or_skip(_SEQS, key=["office_id", "year"]).items()
 }
-_NEXT_NUMBER = Prepared(update(_SEQS)
-                        .where(_SEQS.c.office_id == bindparam("office"),
-                               _SEQS.c.year == bindparam("in_year"))
-                        .values(last=_SEQS.c.last + 1).returning(_SEQS.c.last))
+# The year's first number creates its row; a later one (or one racing the first: it waits for
+# the row's insert, then updates it) takes the next under the row's lock. One statement.
+_NEXT_NUMBER = {
+    dialect: Prepared(insert.values(office_id=bindparam("office"), year=bindparam("in_year"), last=1)
+                      .on_conflict_do_update(index_elements=["office_id", "year"],
+                                             set_={"last": _SEQS.c.last + 1})
+                      .returning(_SEQS.c.last))
+    for dialect, insert in (("postgresql", pg_insert(_SEQS)), ("sqlite", sqlite_insert(_SEQS)))
+}
 _ADD_NUMBERS = (update(_SEQS)
                 .where(_SEQS.c.office_id == bindparam("office"), _SEQS.c.year == bindparam("in_year"))
                 .values(last=_SEQS.c.last + bindparam("count")))
@@ -566,14 +573,13 @@ class CaseService:
     def _next_number(self, session: Session, office: OrgInfo, now: Any) -> str:
         """The office's next number for the year, safe when its first cases arrive at once.
 
-        The year's row is created by an INSERT that yields to a concurrent one (ON CONFLICT DO
-        NOTHING: the second waits for the first and does nothing), then one UPDATE … RETURNING
-        takes the next number under the row's lock.
+        One INSERT … ON CONFLICT DO UPDATE … RETURNING: the year's first number creates its
+        row; a concurrent first waits for that insert and then takes the next number by the
+        update, under the row's lock.
         """
         year = local_date(now).year
         key = {"office": office.id, "in_year": year}
-        _NUMBER_ROW[self.ctx.engine.dialect.name].run(session, key)
-        last = _NEXT_NUMBER.scalar(session, key)
+        last = _NEXT_NUMBER[self.ctx.engine.dialect.name].scalar(session, key)
         return f"{office.code}-{year}-{last:05d}"
 
     def take_numbers(self, session: Session, wanted: dict[tuple[OrgInfo, int], int]
