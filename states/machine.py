@@ -203,8 +203,14 @@ def _ways() -> dict[tuple[str, str], tuple[_Way, ...]]:
                 if t.prepare or t.before or t.after:
                     raise TypeError(f"{trigger} from {source} has callbacks: fire() would skip them")
             ways[source, trigger] = tuple(
-                _Way(tuple((c.func, c.target) for c in t.conditions), t.dest) for t in transitions)
+                _Way(tuple(_guard(c) for c in t.conditions), t.dest) for t in transitions)
     return ways
+
+
+def _guard(condition: Any) -> tuple[str, bool]:
+    if not isinstance(condition.func, str):  # TRANSITIONS names guards: the adapter's methods
+        raise TypeError(f"guard {condition.func!r} is not named by a CaseAdapter method")
+    return condition.func, bool(condition.target)
 
 
 _WAYS = _ways()
