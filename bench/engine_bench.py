@@ -72,7 +72,7 @@ def transitions(ctx: ServiceContext, n_actions: int) -> None:
           f"= {done / elapsed:,.0f} actions/s, {elapsed / done * 1000:.2f} ms each, "
           f"{cpu / done * 1000:.3f} ms of process CPU each (load {os.getloadavg()[0]:.2f})")
     emit("service_actions", done / elapsed, "actions/s", peak_mb=memory_mb(),
-         backend=ctx.engine.dialect.name, actions=done,
+         backend=ctx.engine.dialect.name, actions=done, cpu_ms=round(cpu / done * 1000, 3),
          note="register + transfer, report, send back, report, approve, close; one transaction each")
 
 
