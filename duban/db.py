@@ -12,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Select, event, exc
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import SQLModel, create_engine
@@ -194,6 +195,36 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         finally:
             if conn is not kept:
                 conn.close()
+
+
+def begins_with_statement(driver: Any) -> bool:
+    """Whether a statement sent now on this DBAPI connection would open its transaction alone:
+    psycopg sends BEGIN on its own, and waits for it, before the first statement of a
+    transaction (`execute_opening` sends them together)."""
+    return getattr(driver, "pgconn", None) is not None and not driver.autocommit \
+        and driver.pgconn.transaction_status == TransactionStatus.IDLE
+
+
+def execute_opening(driver: Any, sql: str, params: Any) -> Any:
+    """PostgreSQL: the transaction's BEGIN and its first statement in one round trip; the cursor.
+
+    psycopg opens a transaction by sending BEGIN and waiting for its answer before the first
+    statement, a round trip of its own in every write transaction (also in pipeline mode).
+    Here both go in one pipeline, so the server answers them together. While they are queued
+    psycopg must not add a BEGIN of its own (autocommit for that moment); once BEGIN is sent the
+    connection is in its transaction, and psycopg's usual handling (statements inside it,
+    COMMIT or ROLLBACK) carries on as if it had sent BEGIN itself. An error in either statement
+    is raised here, the transaction left for the caller to roll back.
+    """
+    driver.autocommit = True
+    try:
+        with driver.pipeline():
+            driver.execute("BEGIN")
+            cursor = driver.execute(sql, params)
+    finally:
+        # Not the `autocommit` setter: it refuses inside a transaction, and this one is ours.
+        driver._autocommit = False
+    return cursor
 
 
 def row_locks(bind: Engine | Connection) -> bool:

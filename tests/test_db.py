@@ -1,16 +1,21 @@
-"""Engines: a PostgreSQL connection the server dropped while it sat in the pool is replaced."""
+"""Engines: a PostgreSQL connection the server dropped while it sat in the pool is replaced; a
+write transaction's BEGIN travels with its first statement."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from psycopg import pq
+from sqlalchemy import bindparam, func, insert, select, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from duban import db
-from duban.db import make_engine
+from duban.db import make_engine, write_transaction
+from duban.models import Org
+from duban.services.driver import Prepared
 
 
 @pytest.fixture
@@ -48,3 +53,66 @@ def test_a_connection_used_a_moment_ago_is_not_pinged_before_its_next_use(
         conn.execute(text("SELECT 1"))
     with own.connect() as conn:
         assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
+
+
+@pytest.fixture
+def pg(engine: Engine) -> Engine:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no server to talk to: BEGIN costs no round trip there")
+    return engine
+
+
+_COUNT_PROBES = Prepared(select(func.count()).select_from(Org))
+_ADD_ORG = Prepared(insert(Org).values(code=bindparam("code"), name=bindparam("code"), kind="bureau",
+                                       level="city", region_name="", email="", head_email="",
+                                       leader_email="", autonomous=False))
+
+
+def _sent_before_first_answer(conn: Connection, tmp_path: Path, run: Callable[[], object]) -> str:
+    """What the client sent the server before the server's first answer, in libpq's trace."""
+    pgconn = conn.connection.driver_connection.pgconn  # type: ignore[union-attr]
+    path = tmp_path / "libpq.trace"
+    with path.open("w") as out:
+        pgconn.trace(out.fileno())
+        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        try:
+            run()
+        finally:
+            pgconn.untrace()
+    lines = path.read_text().splitlines()
+    first_answer = next(i for i, line in enumerate(lines) if line.startswith("B\t"))
+    return "\n".join(lines[:first_answer])
+
+
+def test_a_write_transaction_sends_begin_with_its_first_statement_in_one_round_trip(
+        pg: Engine, tmp_path: Path) -> None:
+    with write_transaction(pg) as conn:
+        sent = _sent_before_first_answer(conn, tmp_path, lambda: _COUNT_PROBES.scalar(conn))
+    assert '"BEGIN"' in sent and "SELECT count(*)" in sent
+    assert "Query" not in sent  # not BEGIN alone by the simple protocol, answered first
+
+
+def test_the_first_statements_write_commits_with_the_block_and_rolls_back_when_it_raises(
+        pg: Engine) -> None:
+    with write_transaction(pg) as conn:
+        _ADD_ORG.run(conn, {"code": "KEPT"})
+    with pytest.raises(LookupError), write_transaction(pg) as conn:
+        _ADD_ORG.run(conn, {"code": "GONE"})
+        raise LookupError
+    with write_transaction(pg) as conn:
+        codes = set(conn.execute(select(Org.code)).scalars())
+    assert "KEPT" in codes and "GONE" not in codes
+
+
+def test_a_failing_first_statement_is_raised_as_sqlalchemy_would_and_the_connection_serves_on(
+        pg: Engine) -> None:
+    with write_transaction(pg) as conn:
+        _ADD_ORG.run(conn, {"code": "TWICE"})
+    with pytest.raises(IntegrityError), write_transaction(pg) as conn:
+        _ADD_ORG.run(conn, {"code": "TWICE"})  # the code is unique
+    for _ in range(3):  # whichever pooled connection comes next: in a transaction of its own again
+        with write_transaction(pg) as conn:
+            assert _COUNT_PROBES.scalar(conn) >= 1
+            assert conn.connection.driver_connection.autocommit is False  # type: ignore[union-attr]
+            assert conn.connection.driver_connection.info.transaction_status \
+                == pq.TransactionStatus.INTRANS  # type: ignore[union-attr]

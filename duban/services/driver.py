@@ -23,6 +23,8 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import Session
 
+from duban.db import begins_with_statement, execute_opening
+
 Processor = Callable[[Any], Any] | None
 _MISSING = object()
 
@@ -119,6 +121,8 @@ class Prepared:
             return conn.exec_driver_sql(compiled.sql, params)
         driver = conn.connection.driver_connection
         try:
+            if begins_with_statement(driver):  # the transaction's first statement, PostgreSQL
+                return execute_opening(driver, compiled.sql, params)
             return driver.execute(compiled.sql, params)  # type: ignore[union-attr]
         except conn.dialect.loaded_dbapi.Error as error:
             raise _wrapped(conn, compiled.sql, error, driver) from error
