@@ -44,6 +44,7 @@ FLAGGED = (AMBIGUOUS, MENTIONS, UNKNOWN, CONFLICT)
 # A name found inside a longer one counts from this many characters (folded, canonical): shorter
 # ones ("省办") are too often part of other words.
 MIN_MENTION = 4
+_RESOLVED_MAX = 100_000  # subjects remembered per index (`resolve`), then forgotten at once
 
 _SOURCE = "duban/config/orgnames.toml"
 _PUNCT = re.compile(r"[\W_]+")
@@ -122,6 +123,9 @@ class _Index:
     local: dict[tuple[int, str], set[int]] = field(default_factory=dict)  # (region office, bare name)
     codes: dict[str, int] = field(default_factory=dict)
     longest: int = 0
+    # What `resolve` found for (name, kind, org id, near id): a ledger names the same subjects
+    # again and again. Built with the index, so it goes when the orgs are reloaded.
+    resolved: dict[tuple[str, str, int | None, int | None], SubjectMatch] = field(default_factory=dict)
 
     def add(self, key: str, org_id: int) -> None:
         if key:
@@ -277,7 +281,20 @@ def resolve(orgs: OrgDirectory, *, name: str, kind: str, org: OrgInfo | None,
 
     A person or an enterprise named is resolved too when the name is an org's (a clerk may pick
     the wrong kind); a name that names no org is flagged unless it is a person's or an enterprise's.
+    What a name came to is kept with the orgs' index (a `SubjectMatch` is immutable).
     """
+    resolved = _index_of(orgs)[0].resolved
+    key = (name, kind, org.id if org is not None else None, near.id if near is not None else None)
+    found = resolved.get(key)
+    if found is None:
+        if len(resolved) >= _RESOLVED_MAX:
+            resolved.clear()
+        found = resolved[key] = _resolve(orgs, name=name, kind=kind, org=org, near=near)
+    return found
+
+
+def _resolve(orgs: OrgDirectory, *, name: str, kind: str, org: OrgInfo | None,
+             near: OrgInfo | None) -> SubjectMatch:
     named = orgs_named(orgs, name, near=near) if name.strip() else []
     if org is not None:
         named = named or (orgs_mentioned(orgs, name) if name.strip() else [])
