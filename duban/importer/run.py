@@ -8,11 +8,22 @@ up where it stopped. A row that fails a check is reported with its row and colum
 its batch goes in; one the database refuses is reported the same way (its batch is then
 registered row by row). The unique key (ledger id, else the row's content hash) makes re-imports
 create nothing twice, even when two imports of one file race.
+
+A file of several batches is read on two cores: a helper process (forked, so it has this one's
+orgs, policy and calendars) parses, checks and builds the cases of the next batch
+(`bulkregister.prepare_many`) while this process writes the current one, giving ids and numbers
+and sealing the events. The helper writes and reads nothing of the cases, so what is stored is
+what one process would store.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import multiprocessing
+import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,12 +34,17 @@ from duban.errors import DubanError, InvalidActionInput, OrgNotFound
 from duban.importer.mapping import ParsedRow, RowError, RowParser
 from duban.importer.reader import SheetRow, UnreadableFile, read_sheet
 from duban.models import ImportedRow
-from duban.services.bulkregister import register_many
+from duban.services.bulkregister import Ready, prepare_many, register_many
 from duban.services.cases import CaseService, Registered
 from duban.services.context import Actor, ServiceContext
 
 Progress = Callable[[int, int], None]  # (rows done, rows in the file)
 BATCH = 500  # rows registered in one transaction
+HELPER_FROM = 4 * BATCH  # rows from which a helper process prepares the next batches
+AHEAD = 2  # batches the helper may be ahead of the writer
+# A row as the helper hands it back: its errors, or the parsed row and what prepare_many made
+# of it (None: a check failed, the writer checks it again to report why).
+Prepared = list[RowError] | tuple[ParsedRow, Ready | None]
 _RECORD = insert(ImportedRow.__table__)  # type: ignore[attr-defined]
 
 
@@ -52,8 +68,13 @@ class ImportResult:
 
 
 def import_file(ctx: ServiceContext, path: str | Path, *, actor: Actor,
-                default_office: str | None = None, progress: Progress | None = None) -> ImportResult:
-    """Register every good row of an XLSX/CSV ledger; report each bad one by row and column."""
+                default_office: str | None = None, progress: Progress | None = None,
+                helpers: int | None = None) -> ImportResult:
+    """Register every good row of an XLSX/CSV ledger; report each bad one by row and column.
+
+    `helpers`: 1 to prepare the next batches in a helper process, 0 to do all here; by default
+    a helper for a file of `HELPER_FROM` rows or more on a machine of several cores.
+    """
     path = Path(path)
     labels = ctx.labels.ledger
     result = ImportResult(source=path.name)
@@ -70,22 +91,86 @@ def import_file(ctx: ServiceContext, path: str | Path, *, actor: Actor,
         return result
     service = CaseService(ctx)
     seen: dict[str, int] = {}
-    for batch in _batches(sheet.rows, BATCH):
+    if helpers is None:
+        helpers = 1 if sheet.total >= HELPER_FROM and (os.cpu_count() or 1) > 1 else 0
+    for batch, now in _prepared(service, parser, sheet.rows, actor, helpers=helpers):
         parsed_rows: list[ParsedRow] = []
-        for sheet_row in batch:
+        ready: dict[int, Ready | None] = {}
+        for item in batch:
             result.rows += 1
-            parsed = parser.parse(sheet_row.row, sheet_row.values)
-            if isinstance(parsed, list):
-                result.errors.extend(parsed)
+            if isinstance(item, list):
+                result.errors.extend(item)
             else:
-                parsed_rows.append(parsed)
+                parsed_rows.append(item[0])
+                ready[id(item[0])] = item[1]
         existing = _existing_keys(ctx, [p.key() for p in parsed_rows])
         fresh = [p for p in parsed_rows if _fresh(ctx, parser, p, seen, existing, result)]
-        _import_batch(ctx, service, parser, fresh, actor, result)
+        _import_batch(ctx, service, parser, fresh, actor, result, prepared_at=now,
+                      prepared=[ready[id(p)] for p in fresh])
         if progress is not None:
             progress(result.rows, max(sheet.total, result.rows))
     result.errors.sort(key=lambda e: e.row)  # as the file runs (a stable sort: columns keep order)
     return result
+
+
+def _prepared(service: CaseService, parser: RowParser, rows: Iterable[SheetRow], actor: Actor, *,
+              helpers: int) -> Iterator[tuple[list[Prepared], dt.datetime]]:
+    """Each batch of rows parsed, checked and built (`prepare_rows`), with the time it was
+    prepared at (the registration's `now`), in the file's order."""
+    batches = _batches(rows, BATCH)
+    if not helpers:
+        for batch in batches:
+            now = service.ctx.now()
+            yield prepare_rows(service, parser, actor, batch, now), now
+        return
+    service.ctx.orgs.generation()  # loaded before the fork: the helper reads no database
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_helper_start, initargs=(service, parser, actor))
+    try:
+        pending: deque[tuple[Future[list[Prepared]], dt.datetime]] = deque()
+        for batch in batches:
+            now = service.ctx.now()
+            pending.append((pool.submit(_helper_prepare, batch, now), now))
+            if len(pending) > AHEAD:
+                future, at = pending.popleft()
+                yield future.result(), at
+        while pending:
+            future, at = pending.popleft()
+            yield future.result(), at
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+def prepare_rows(service: CaseService, parser: RowParser, actor: Actor, batch: list[SheetRow],
+                 now: dt.datetime) -> list[Prepared]:
+    """A batch's rows read into complaints, each checked and built for registration."""
+    parsed_rows: list[ParsedRow] = []
+    out: list[Prepared] = []
+    for sheet_row in batch:
+        parsed = parser.parse(sheet_row.row, sheet_row.values)
+        if isinstance(parsed, list):
+            out.append(parsed)
+        else:
+            parsed_rows.append(parsed)
+            out.append((parsed, None))
+    ready = iter(prepare_many(service, [p.data for p in parsed_rows], actor=actor, now=now))
+    return [item if isinstance(item, list) else (item[0], next(ready)) for item in out]
+
+
+_helper: tuple[CaseService, RowParser, Actor] | None = None  # set in the helper process
+
+
+def _helper_start(service: CaseService, parser: RowParser, actor: Actor) -> None:
+    global _helper
+    # The parent's pooled connections are the parent's: this process never uses them.
+    service.ctx.engine.dispose(close=False)
+    _helper = (service, parser, actor)
+
+
+def _helper_prepare(batch: list[SheetRow], now: dt.datetime) -> list[Prepared]:
+    assert _helper is not None
+    service, parser, actor = _helper
+    return prepare_rows(service, parser, actor, batch, now)
 
 
 def _batches(rows: Iterable[SheetRow], size: int) -> Iterator[list[SheetRow]]:
@@ -128,7 +213,8 @@ def _fresh(ctx: ServiceContext, parser: RowParser, parsed: ParsedRow, seen: dict
 
 
 def _import_batch(ctx: ServiceContext, service: CaseService, parser: RowParser,
-                  rows: list[ParsedRow], actor: Actor, result: ImportResult) -> None:
+                  rows: list[ParsedRow], actor: Actor, result: ImportResult, *,
+                  prepared_at: dt.datetime, prepared: list[Ready | None]) -> None:
     if not rows:
         return
     source, now, keys = result.source[:200], ctx.now(), [p.key() for p in rows]
@@ -140,7 +226,8 @@ def _import_batch(ctx: ServiceContext, service: CaseService, parser: RowParser,
              "source": source, "row": rows[i].row, "imported_by": actor.name, "imported_at": now}
             for i, registered in done])
 
-    outcomes = register_many(service, [p.data for p in rows], actor=actor, record=record)
+    outcomes = register_many(service, [p.data for p in rows], actor=actor, record=record,
+                             now=prepared_at, prepared=prepared)
     for parsed, key, outcome in zip(rows, keys, outcomes, strict=True):
         if isinstance(outcome, Registered):
             if outcome.linked:

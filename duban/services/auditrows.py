@@ -86,6 +86,22 @@ def row_digest(covered: Covered, values: Mapping[str, Any], alg: str) -> str:
     return h.hexdigest()[:32]  # type: ignore[no-any-return]
 
 
+class Digested(dict[str, Any]):
+    """A row's values with their digest under `alg` taken already (`digested`): the importer's
+    helper process takes it, and the event that names the row uses it as it is."""
+
+    __slots__ = ("alg", "digest")
+    alg: str
+    digest: str
+
+
+def digested(table: str, values: Mapping[str, Any], alg: str) -> Digested:
+    """The values of a row of a covered table with their digest (`row_digest`)."""
+    row = Digested(values)
+    row.alg, row.digest = alg, row_digest(covered_tables()[table], row, alg)
+    return row
+
+
 def row_key(table: str, key: int | str, case_id: int) -> tuple[str, str]:
     """How verify finds a covered row: by id, or by its natural key within its case (two cases
     each have their own "h2/remind" ladder step)."""
@@ -133,7 +149,8 @@ def cover(session: Session, model_or_table: type[SQLModel] | str, values: Mappin
     covered = covered_tables().get(name)
     if covered is None:
         return
-    work_of(session).rows.append((covered, dict(values), row_id))
+    work_of(session).rows.append((covered, values if type(values) is Digested else dict(values),
+                                  row_id))
 
 
 def cover_instance(session: Session, row: SQLModel) -> None:
@@ -158,5 +175,7 @@ def take(session: Session, case_id: int, alg: str,
     seen: dict[tuple[str, int | str], list[Any]] = {}
     for covered, values, row_id in mine:
         key = covered.key_of(values, row_id)
-        seen[covered.table.name, key] = [covered.table.name, key, row_digest(covered, values, alg)]
+        digest = values.digest if type(values) is Digested and values.alg == alg else \
+            row_digest(covered, values, alg)
+        seen[covered.table.name, key] = [covered.table.name, key, digest]
     return list(seen.values())

@@ -16,25 +16,32 @@ refuses (a constraint, a value it cannot store) aborts the transaction on Postgr
 is then rolled back and each complaint registered again in a transaction of its own, so that
 only the refused one fails. A row's savepoint would cost every batch two statements a row to
 spare the rare failing one a second pass.
+
+The checks and the building of each case need nothing written before them (`prepare_many`): the
+importer runs them for the next batch in a second process while this one is written. The writer
+then gives each case its id, number and rows' ids and seals its registration event, as here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from sqlalchemy import bindparam, distinct, func, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlmodel import Session, SQLModel, col
 
 from duban.clock import local_date
 from duban.errors import DubanError
 from duban.models import Case, CaseCreate, Complainant, Subject
 from duban.services.audit import event_row, insert_events
-from duban.services.auditrows import cover
+from duban.services.auditkeys import default_keyring
+from duban.services.auditrows import Digested, cover, digested
 from duban.services.cases import (
     CaseService,
     Intake,
@@ -58,22 +65,59 @@ REFUSED = (IntegrityError, DataError)  # what a row can make the database refuse
 
 _CASES = Case.__table__  # type: ignore[attr-defined]
 _CASE_COLUMNS = [c.name for c in _CASES.c]
+_CASE_ATTRS = frozenset(_CASE_COLUMNS)  # what new_case sets on a Case (its columns' values)
+_CASE_MANAGER = manager_of_class(Case)
 _OPEN_KEYS = select(distinct(_CASES.c.matter_key)).where(
     _CASES.c.matter_key.in_(bindparam("keys", expanding=True)),
     col(Case.state).in_(OPEN_STATES))
 
 
+@dataclass(frozen=True)
+class Ready:
+    """A complaint that passed `CaseService.prepare`, with the case it opens if it is new (its
+    columns but the id, number, subject and complainant, which the writer gives)."""
+
+    intake: Intake
+    case: dict[str, Any]
+    complainant: Digested
+    subject: Digested | None
+
+
+def prepare_many(service: CaseService, complaints: Sequence[CaseCreate], *, actor: Actor,
+                 now: dt.datetime) -> list[Ready | None]:
+    """Check and build each complaint as `register_many` would, writing and reading nothing of the
+    cases; None for one that fails a check (`register_many` checks it again and reports why)."""
+    session = Session(service.ctx.engine)  # only its bind: the checks read the org directory
+    alg = (service.ctx.audit_keys or default_keyring()).alg  # as audit.keys_of takes it
+    ready: list[Ready | None] = []
+    for data in complaints:
+        try:
+            intake = service.prepare(session, data, actor=actor, now=now)
+        except DubanError:
+            ready.append(None)
+            continue
+        case = service.new_case(intake, number="", subject_id=None, complainant_id=0)
+        subject = _subject_row(intake)
+        ready.append(Ready(intake, {k: v for k, v in case.__dict__.items() if k in _CASE_ATTRS},
+                           digested("complainants", _complainant_row(intake), alg),
+                           None if subject is None else digested("subjects", subject, alg)))
+    return ready
+
+
 def register_many(service: CaseService, complaints: Sequence[CaseCreate], *, actor: Actor,
-                  record: Record | None = None, now: dt.datetime | None = None) -> list[Outcome]:
+                  record: Record | None = None, now: dt.datetime | None = None,
+                  prepared: Sequence[Ready | None] | None = None) -> list[Outcome]:
     """Register `complaints` in one transaction; an outcome for each, in their order.
 
     `record` runs in the same transaction with what was registered (the importer writes its
     ledger rows there), so a registration and its record commit together or not at all.
+    `prepared` holds what `prepare_many` made of them with the same `actor` and `now`.
     """
     now = now or service.ctx.now()
     try:
         with service.transaction() as session:
-            outcomes = _register(service, session, complaints, actor=actor, now=now)
+            outcomes = _register(service, session, complaints, actor=actor, now=now,
+                                 prepared=prepared)
             done = [(i, o) for i, o in enumerate(outcomes) if isinstance(o, Registered)]
             if record is not None and done:
                 record(session, done)
@@ -100,10 +144,16 @@ def _alone(service: CaseService, index: int, data: CaseCreate, *, actor: Actor,
 
 
 def _register(service: CaseService, session: Session, complaints: Sequence[CaseCreate], *,
-              actor: Actor, now: dt.datetime) -> list[Outcome]:
+              actor: Actor, now: dt.datetime, prepared: Sequence[Ready | None] | None) -> list[Outcome]:
     outcomes: list[Outcome | None] = [None] * len(complaints)
     intakes: list[tuple[int, Intake]] = []
+    drafts: dict[int, Ready] = {}
     for i, data in enumerate(complaints):
+        ready = prepared[i] if prepared is not None else None
+        if ready is not None:
+            intakes.append((i, ready.intake))
+            drafts[i] = ready
+            continue
         try:
             intakes.append((i, service.prepare(session, data, actor=actor, now=now)))
         except DubanError as exc:
@@ -114,7 +164,7 @@ def _register(service: CaseService, session: Session, complaints: Sequence[CaseC
     run: list[tuple[int, Intake]] = []
     for i, intake in intakes:
         if intake.data.repeat_of or intake.key in open_keys:
-            _write_new(service, session, run, actor=actor, outcomes=outcomes)
+            _write_new(service, session, run, actor=actor, outcomes=outcomes, drafts=drafts)
             run = []
             try:
                 target = service.repeat_target(session, intake, actor=actor)
@@ -127,13 +177,13 @@ def _register(service: CaseService, session: Session, complaints: Sequence[CaseC
             run.append((i, intake))
         if intake.key:
             open_keys.add(intake.key)  # a later complaint of the same matter may repeat this one
-    _write_new(service, session, run, actor=actor, outcomes=outcomes)
+    _write_new(service, session, run, actor=actor, outcomes=outcomes, drafts=drafts)
     assert all(o is not None for o in outcomes)
     return outcomes  # type: ignore[return-value]
 
 
 def _write_new(service: CaseService, session: Session, run: list[tuple[int, Intake]], *,
-               actor: Actor, outcomes: list[Outcome | None]) -> None:
+               actor: Actor, outcomes: list[Outcome | None], drafts: dict[int, Ready]) -> None:
     """Write a run of complaints that open new cases, each as `register_intake` would.
 
     The rows' ids are taken first (`_new_ids`), so each case goes in sealed by its registration
@@ -141,17 +191,25 @@ def _write_new(service: CaseService, session: Session, run: list[tuple[int, Inta
     """
     if not run:
         return
-    complainants = [{**_defaults(Complainant), **complainant_values(intake.data)} for _, intake in run]
+    ready = [drafts.get(i) for i, _ in run]
+    complainants = [_complainant_row(intake) if r is None else r.complainant
+                    for r, (_, intake) in zip(ready, run, strict=True)]
     complainant_ids = _new_ids(session, Complainant, len(complainants))
-    subjects = {k: {**_defaults(Subject), **values} for k, (_, intake) in enumerate(run)
-                if (values := subject_values(intake)) is not None}
+    subjects = {k: values for k, (r, (_, intake)) in enumerate(zip(ready, run, strict=True))
+                if (values := _subject_row(intake) if r is None else r.subject) is not None}
     subject_ids = dict(zip(subjects, _new_ids(session, Subject, len(subjects)), strict=True))
     numbers = _numbers(service, session, [intake for _, intake in run])
     case_ids = _new_ids(session, Case, len(run))
     cases, events = [], []
     for k, (i, intake) in enumerate(run):
-        case = service.new_case(intake, number=numbers[k], subject_id=subject_ids.get(k),
-                                complainant_id=complainant_ids[k])
+        draft = ready[k]
+        if draft is None:
+            case = service.new_case(intake, number=numbers[k], subject_id=subject_ids.get(k),
+                                    complainant_id=complainant_ids[k])
+        else:  # built by prepare_many: what new_case makes, given these
+            case = _CASE_MANAGER.new_instance()
+            case.__dict__.update(draft.case, number=numbers[k], subject_id=subject_ids.get(k),
+                                 complainant_id=complainant_ids[k])
         set_committed_value(case, "id", case_ids[k])
         # The rows the event names, as persist.insert_row covers them for register_intake.
         cover(session, "complainants", complainants[k], complainant_ids[k])
@@ -167,6 +225,15 @@ def _write_new(service: CaseService, session: Session, run: list[tuple[int, Inta
     _insert(session, Subject, [{"id": subject_ids[k], **row} for k, row in subjects.items()])
     _insert(session, Case, [{name: case.__dict__[name] for name in _CASE_COLUMNS} for case in cases])
     insert_events(session, events)
+
+
+def _complainant_row(intake: Intake) -> dict[str, Any]:
+    return {**_defaults(Complainant), **complainant_values(intake.data)}
+
+
+def _subject_row(intake: Intake) -> dict[str, Any] | None:
+    values = subject_values(intake)
+    return None if values is None else {**_defaults(Subject), **values}
 
 
 def _numbers(service: CaseService, session: Session, intakes: list[Intake]) -> list[str]:
