@@ -184,6 +184,7 @@ def event_row(
     reason: str = "",
     reason_redacted: str | None = None,
     data: dict[str, Any] | None = None,
+    registered: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The next event of the case, sealed, as the row to insert; the case moves on to it.
 
@@ -192,6 +193,8 @@ def event_row(
     the action wrote so far (auditrows.cover) and, at registration, the case's own facts are
     named in it. `reason_redacted` is the reason with identity cut out (not sealed: the rules
     that cut it may change); when the caller has not computed it, it is computed here.
+    `registered`: at registration, the case row's covered values when the caller has them
+    (the importer, digested: auditrows.digested_parts).
     """
     assert case.id is not None, "flush the case before auditing it"
     keys = keys_of(session)
@@ -202,7 +205,8 @@ def event_row(
     also = []
     if from_state is None:  # registration: the case row's fixed facts
         covered = covered_tables()["cases"]
-        also.append((covered, {name: getattr(case, name) for name in covered.columns}, case.id))
+        also.append((covered, registered if registered is not None else
+                     {name: getattr(case, name) for name in covered.columns}, case.id))
     refs = take(session, case.id, keys.alg, also)
     rows = json.dumps(refs, ensure_ascii=False, separators=(",", ":")) if refs else ""
     facts = facts_of(case)

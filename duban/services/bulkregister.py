@@ -39,9 +39,9 @@ from sqlmodel import Session, SQLModel, col
 from duban.clock import local_date
 from duban.errors import DubanError
 from duban.models import Case, CaseCreate, Complainant, Subject
-from duban.services.audit import event_row, insert_events
+from duban.services.audit import event_row, insert_events, keys_of
 from duban.services.auditkeys import default_keyring
-from duban.services.auditrows import Digested, cover, digested
+from duban.services.auditrows import Digested, cover, digested, digested_parts, row_parts
 from duban.services.cases import (
     CaseService,
     Intake,
@@ -67,6 +67,7 @@ _CASES = Case.__table__  # type: ignore[attr-defined]
 _CASE_COLUMNS = [c.name for c in _CASES.c]
 _CASE_ATTRS = frozenset(_CASE_COLUMNS)  # what new_case sets on a Case (its columns' values)
 _CASE_MANAGER = manager_of_class(Case)
+_WRITERS = ("number", "subject_id", "complainant_id")  # case columns the writer gives
 _OPEN_KEYS = select(distinct(_CASES.c.matter_key)).where(
     _CASES.c.matter_key.in_(bindparam("keys", expanding=True)),
     col(Case.state).in_(OPEN_STATES))
@@ -81,6 +82,7 @@ class Ready:
     case: dict[str, Any]
     complainant: Digested
     subject: Digested | None
+    parts: list[str | None]  # the case row's digest but for the writer's columns (row_parts)
 
 
 def prepare_many(service: CaseService, complaints: Sequence[CaseCreate], *, actor: Actor,
@@ -98,9 +100,10 @@ def prepare_many(service: CaseService, complaints: Sequence[CaseCreate], *, acto
             continue
         case = service.new_case(intake, number="", subject_id=None, complainant_id=0)
         subject = _subject_row(intake)
-        ready.append(Ready(intake, {k: v for k, v in case.__dict__.items() if k in _CASE_ATTRS},
-                           digested("complainants", _complainant_row(intake), alg),
-                           None if subject is None else digested("subjects", subject, alg)))
+        draft = {k: v for k, v in case.__dict__.items() if k in _CASE_ATTRS}
+        ready.append(Ready(intake, draft, digested("complainants", _complainant_row(intake), alg),
+                           None if subject is None else digested("subjects", subject, alg),
+                           row_parts("cases", draft, _WRITERS)))
     return ready
 
 
@@ -200,16 +203,19 @@ def _write_new(service: CaseService, session: Session, run: list[tuple[int, Inta
     subject_ids = dict(zip(subjects, _new_ids(session, Subject, len(subjects)), strict=True))
     numbers = _numbers(service, session, [intake for _, intake in run])
     case_ids = _new_ids(session, Case, len(run))
+    alg = keys_of(session).alg
     cases, events = [], []
     for k, (i, intake) in enumerate(run):
-        draft = ready[k]
+        draft, registered = ready[k], None
         if draft is None:
             case = service.new_case(intake, number=numbers[k], subject_id=subject_ids.get(k),
                                     complainant_id=complainant_ids[k])
         else:  # built by prepare_many: what new_case makes, given these
+            values = {**draft.case, "number": numbers[k], "subject_id": subject_ids.get(k),
+                      "complainant_id": complainant_ids[k]}
             case = _CASE_MANAGER.new_instance()
-            case.__dict__.update(draft.case, number=numbers[k], subject_id=subject_ids.get(k),
-                                 complainant_id=complainant_ids[k])
+            case.__dict__.update(values)
+            registered = digested_parts("cases", draft.parts, values, alg)
         set_committed_value(case, "id", case_ids[k])
         # The rows the event names, as persist.insert_row covers them for register_intake.
         cover(session, "complainants", complainants[k], complainant_ids[k])
@@ -217,7 +223,7 @@ def _write_new(service: CaseService, session: Session, run: list[tuple[int, Inta
             cover(session, "subjects", subjects[k], subject_ids[k])
         events.append(event_row(session, case, at=intake.received_at, actor=actor.name,
                                 actor_role=actor.role, action="register", from_state=None,
-                                data=registration_data(intake, case)))
+                                data=registration_data(intake, case), registered=registered))
         cases.append(case)
         outcomes[i] = Registered(case, False)
     _insert(session, Complainant, [{"id": n, **row} for n, row in zip(complainant_ids, complainants,
