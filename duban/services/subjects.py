@@ -44,7 +44,7 @@ FLAGGED = (AMBIGUOUS, MENTIONS, UNKNOWN, CONFLICT)
 # A name found inside a longer one counts from this many characters (folded, canonical): shorter
 # ones ("省办") are too often part of other words.
 MIN_MENTION = 4
-_RESOLVED_MAX = 100_000  # subjects remembered per index (`resolve`), then forgotten at once
+_RESOLVED_MAX = 100_000  # names remembered per index (`resolve`, `orgs_mentioned`), then forgotten
 
 _SOURCE = "duban/config/orgnames.toml"
 _PUNCT = re.compile(r"[\W_]+")
@@ -126,6 +126,7 @@ class _Index:
     # What `resolve` found for (name, kind, org id, near id): a ledger names the same subjects
     # again and again. Built with the index, so it goes when the orgs are reloaded.
     resolved: dict[tuple[str, str, int | None, int | None], SubjectMatch] = field(default_factory=dict)
+    mentioned: dict[str, tuple[OrgInfo, ...]] = field(default_factory=dict)  # `orgs_mentioned`'s
 
     def add(self, key: str, org_id: int) -> None:
         if key:
@@ -259,12 +260,19 @@ def orgs_mentioned(orgs: OrgDirectory, name: str) -> list[OrgInfo]:
     """The orgs whose full name appears inside `name` ("兰州市城关区住建局张科长", "城关区住建局和
     城关区水务局"): a person of a unit, or several units, complained about in one line."""
     index, canon = _index_of(orgs)
+    known = index.mentioned.get(name)
+    if known is not None:
+        return list(known)
     key = canon(name)
     found: set[int] = set()
     for start in range(len(key)):
         for end in range(start + MIN_MENTION, min(len(key), start + index.longest) + 1):
             found |= index.exact.get(key[start:end], set())
-    return sorted((orgs.by_id(i) for i in found), key=lambda o: o.code)
+    mentioned = sorted((orgs.by_id(i) for i in found), key=lambda o: o.code)
+    if len(index.mentioned) >= _RESOLVED_MAX:
+        index.mentioned.clear()
+    index.mentioned[name] = tuple(mentioned)
+    return mentioned
 
 
 def _nearest_first(orgs: OrgDirectory, office: OrgInfo) -> Iterator[OrgInfo]:

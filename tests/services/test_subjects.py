@@ -127,6 +127,17 @@ def test_an_org_added_later_is_found_without_a_restart(ctx: ServiceContext) -> N
     assert named(ctx, "兰州市城关区人力资源和社会保障局") == ["GS-LZ-CG-RSJ"]
 
 
+def test_what_a_name_resolved_to_is_remembered_until_the_orgs_change(ctx: ServiceContext) -> None:
+    near = ctx.orgs.by_code("GS-LZ")
+    first = resolve(ctx.orgs, name="城关区人社局张科长", kind="unit", org=None, near=near)
+    assert first.resolution == UNKNOWN
+    assert resolve(ctx.orgs, name="城关区人社局张科长", kind="unit", org=None, near=near) is first
+    install_orgs(ctx.engine, [OrgRow("GS-LZ-CG-RSJ", "城关区人社局", "bureau", "county", "GS-LZ-CG",
+                                     "城关区")])
+    again = resolve(ctx.orgs, name="城关区人社局张科长", kind="unit", org=None, near=near)
+    assert (again.resolution, [o.code for o in again.candidates]) == (MENTIONS, ["GS-LZ-CG-RSJ"])
+
+
 @pytest.mark.parametrize(("written", "code"), [
     ("临夏回族自治州住房和城乡建设局", "GS-LX-ZJJ"),
     ("临夏州住建局", "GS-LX-ZJJ"),
