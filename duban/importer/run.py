@@ -19,6 +19,7 @@ what one process would store.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import multiprocessing
 import os
 from collections import deque
@@ -37,6 +38,8 @@ from duban.models import ImportedRow
 from duban.services.bulkregister import Ready, prepare_many, register_many
 from duban.services.cases import CaseService, Registered
 from duban.services.context import Actor, ServiceContext
+from duban.services.redaction import get_redactor
+from duban.services.subjects import build_index
 
 Progress = Callable[[int, int], None]  # (rows done, rows in the file)
 BATCH = 500  # rows registered in one transaction
@@ -123,7 +126,10 @@ def _prepared(service: CaseService, parser: RowParser, rows: Iterable[SheetRow],
             now = service.ctx.now()
             yield prepare_rows(service, parser, actor, batch, now), now
         return
-    service.ctx.orgs.generation()  # loaded before the fork: the helper reads no database
+    # Loaded and built before the fork, so the helper reads no database and shares them.
+    build_index(service.ctx.orgs)
+    get_redactor()
+    gc.freeze()  # the helper's collector then leaves what it shares alone (no copy on write)
     pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
                                initializer=_helper_start, initargs=(service, parser, actor))
     try:
@@ -139,6 +145,7 @@ def _prepared(service: CaseService, parser: RowParser, rows: Iterable[SheetRow],
             yield future.result(), at
     finally:
         pool.shutdown(cancel_futures=True)
+        gc.unfreeze()
 
 
 def prepare_rows(service: CaseService, parser: RowParser, actor: Actor, batch: list[SheetRow],

@@ -205,6 +205,11 @@ def _index_of(orgs: OrgDirectory) -> tuple[_Index, _Canon]:
     return index, canon
 
 
+def build_index(orgs: OrgDirectory) -> None:
+    """Index the orgs' names now (before the importer forks its helper, which then shares it)."""
+    _index_of(orgs)
+
+
 @dataclass(frozen=True)
 class SubjectMatch:
     """What a subject names: `org` when it is one org, every org it may mean in `candidates`."""
