@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import insert
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from duban.errors import DubanError, InvalidActionInput, OrgNotFound
@@ -126,7 +127,7 @@ def _prepared(service: CaseService, parser: RowParser, rows: Iterable[SheetRow],
             now = service.ctx.now()
             yield prepare_rows(service, parser, actor, batch, now), now
         return
-    # Loaded and built before the fork, so the helper reads no database and shares them.
+    # Loaded and built before the fork, so the helper shares them.
     build_index(service.ctx.orgs)
     get_redactor()
     gc.freeze()  # the helper's collector then leaves what it shares alone (no copy on write)
@@ -149,8 +150,11 @@ def _prepared(service: CaseService, parser: RowParser, rows: Iterable[SheetRow],
 
 
 def prepare_rows(service: CaseService, parser: RowParser, actor: Actor, batch: list[SheetRow],
-                 now: dt.datetime) -> list[Prepared]:
-    """A batch's rows read into complaints, each checked and built for registration."""
+                 now: dt.datetime, *, skip_imported: bool = False) -> list[Prepared]:
+    """A batch's rows read into complaints, each checked and built for registration.
+
+    With `skip_imported`, a row imported before is only read (a re-run of a file costs no
+    checks): the writer skips it, or prepares it itself should it no longer be there."""
     parsed_rows: list[ParsedRow] = []
     out: list[Prepared] = []
     for sheet_row in batch:
@@ -160,8 +164,15 @@ def prepare_rows(service: CaseService, parser: RowParser, actor: Actor, batch: l
         else:
             parsed_rows.append(parsed)
             out.append((parsed, None))
-    ready = iter(prepare_many(service, [p.data for p in parsed_rows], actor=actor, now=now))
-    return [item if isinstance(item, list) else (item[0], next(ready)) for item in out]
+    if skip_imported:
+        try:
+            imported = _existing_keys(service.ctx, [p.key() for p in parsed_rows])
+        except SQLAlchemyError:  # a database this process cannot open (in memory): prepare all
+            imported = set()
+        parsed_rows = [p for p in parsed_rows if p.key() not in imported]
+    ready = dict(zip(map(id, parsed_rows), prepare_many(
+        service, [p.data for p in parsed_rows], actor=actor, now=now), strict=True))
+    return [item if isinstance(item, list) else (item[0], ready.get(id(item[0]))) for item in out]
 
 
 _helper: tuple[CaseService, RowParser, Actor] | None = None  # set in the helper process
@@ -169,7 +180,8 @@ _helper: tuple[CaseService, RowParser, Actor] | None = None  # set in the helper
 
 def _helper_start(service: CaseService, parser: RowParser, actor: Actor) -> None:
     global _helper
-    # The parent's pooled connections are the parent's: this process never uses them.
+    # The parent's pooled connections are the parent's: this process opens its own (to read
+    # which rows were imported before, nothing else).
     service.ctx.engine.dispose(close=False)
     _helper = (service, parser, actor)
 
@@ -177,7 +189,7 @@ def _helper_start(service: CaseService, parser: RowParser, actor: Actor) -> None
 def _helper_prepare(batch: list[SheetRow], now: dt.datetime) -> list[Prepared]:
     assert _helper is not None
     service, parser, actor = _helper
-    return prepare_rows(service, parser, actor, batch, now)
+    return prepare_rows(service, parser, actor, batch, now, skip_imported=True)
 
 
 def _batches(rows: Iterable[SheetRow], size: int) -> Iterator[list[SheetRow]]:

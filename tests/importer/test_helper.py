@@ -14,6 +14,7 @@ from duban.importer import import_file
 from duban.models import AuditEvent, Case, ImportedRow
 from duban.services import ServiceContext
 from duban.services.auditrows import covered_tables, digested, row_digest
+from duban.services.cases import CaseService
 from duban.services.integrity import verify
 from tests.factories import CLERK, world
 from tests.importer.ledger import counts, refusing, row, xlsx
@@ -97,6 +98,20 @@ def test_a_row_the_database_refuses_with_the_helper_is_reported_and_the_rest_go_
     assert (result.created, result.rejected) == (4, 1) and result.errors[0].row == 4
     assert counts(ctx.engine)["AuditEvent"] == 4
     assert verify(ctx, workers=1).intact
+
+
+def test_rows_imported_before_are_not_checked_again_by_the_helper(
+        ctx: ServiceContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("duban.importer.run.BATCH", 2)
+    path = xlsx(tmp_path / "ledger.xlsx", [row(n) for n in range(1, 6)])
+    assert import_file(ctx, path, actor=CLERK, helpers=1).created == 5
+
+    def prepare(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a row imported before was checked again")
+
+    monkeypatch.setattr(CaseService, "prepare", prepare)  # the helper is forked with it
+    again = import_file(ctx, path, actor=CLERK, helpers=1)
+    assert (again.created, again.skipped, again.errors) == (0, 5, [])
 
 
 def test_a_digest_taken_in_the_helper_travels_with_its_row() -> None:
