@@ -8,7 +8,10 @@ triggers back (models/search.py), then times, median of several runs:
     search_keyword         a 4-character keyword, a province dispatcher
     search_filters         the keyword with state, category and a received-date range
     search_phone           a complainant's whole phone number, a dispatcher (may see identity)
-    search_short           a 2-character query (below the trigram length)
+    search_short           a 2-character word in ~1 case in 10 (below the trigram length)
+    search_char            a 1-character word (水) in ~1 case in 9
+    search_rare            a 2-character word (冒领) in 1 case in 10,000
+    search_none            a 2-character word in no case
     search_page100         page 100 sorted by received date, newest first, no text
 
 Usage: python -m bench.search_bench [--cases N] [--database URL]
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import random
 import statistics
 import tempfile
@@ -26,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import insert, inspect, text
 from sqlmodel import Session
 
 from bench.common import backend_of, emit, memory_mb
@@ -56,7 +60,9 @@ OBJECTS = ["噪音", "供暖", "饮水", "道路", "垃圾", "物业", "医保",
 ISSUES = ["问题长期未解决", "投诉无人处理", "收费不合理", "久拖不办", "标准不达标", "影响周边居民",
           "部门互相推诿", "整改不到位", "存在安全隐患", "服务态度差", "信息不公开", "反复出现"]
 PROBLEMS = [o + i for o in OBJECTS for i in ISSUES]
-KEYWORD, SHORT = "电梯存在安全隐患", "噪音"
+KEYWORD, SHORT, CHAR, RARE, NONE = "电梯存在安全隐患", "噪音", "水", "冒领", "冰雹"
+# Every RARE_EVERY-th case's summary ends with RARE_NOTE: a word in very few cases.
+RARE_EVERY, RARE_NOTE = 10_000, "另反映有人冒领补贴。"
 MORE = ["多次反映未解决", "影响正常生活", "请求尽快处理", "涉及群众二十余户", "已持续三个月", "相关部门推诿",
         "希望督促落实", "反映人情绪激动"]
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗"
@@ -77,8 +83,7 @@ def populate(engine: Any, n: int, seed: int = 11) -> tuple[float, str]:
     with engine.begin() as conn:
         index.drop_triggers(conn)
         if conn.dialect.name == "postgresql":
-            for column in ("open_text", "raw_text"):
-                conn.execute(text(f"DROP INDEX IF EXISTS ix_{index.SEARCH_TABLE}_{column}"))
+            index.drop_indexes(conn)
     phone = ""
     for first in range(1, n + 1, CHUNK):
         cases, people, subjects = [], [], []
@@ -87,6 +92,8 @@ def populate(engine: Any, n: int, seed: int = 11) -> tuple[float, str]:
             state = rng.choices([s for s, _ in STATES], weights=[w for _, w in STATES])[0]
             title = f"{rng.choice(PLACES)}{rng.choice(WHERE)}{rng.choice(PROBLEMS)}"
             summary = "，".join([title, rng.choice(MORE), rng.choice(MORE)]) + "。"
+            if cid % RARE_EVERY == 0:
+                summary += RARE_NOTE
             number = f"{office.code}-S{cid:07d}"
             person_phone = f"1{rng.randint(3, 9)}{rng.randint(0, 999_999_999):09d}"
             if cid == n // 2:
@@ -123,26 +130,50 @@ def populate(engine: Any, n: int, seed: int = 11) -> tuple[float, str]:
                                   f"(SELECT max(id) FROM {table}))"))
         index.rebuild(conn)
         print(f"  index filled  {time.perf_counter() - started:6.1f} s", flush=True)
-        index.install(conn)  # the trigram indexes (PostgreSQL) and the triggers again
+        index.install(conn)  # the GIN indexes (PostgreSQL) and the triggers again
         conn.execute(text("ANALYZE"))
     return time.perf_counter() - started, phone
 
 
-def timed(ctx: ServiceContext, actor: Actor, params: dict[str, Any], runs: int) -> tuple[float, int, bool]:
+def server_cpu(engine: Any) -> float:
+    """CPU seconds used so far by this process and, on PostgreSQL, by the server's backends of its
+    database (read from /proc: the server runs on this machine). On a shared machine the wall
+    time says as much about the neighbours as about the query; the CPU time does not."""
+    used = time.process_time()
+    if engine.dialect.name != "postgresql":
+        return used
+    with engine.connect() as conn:
+        pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                                 )).scalars().all()
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return used
+
+
+def timed(ctx: ServiceContext, actor: Actor, params: dict[str, Any],
+          runs: int) -> tuple[float, float, int, bool]:
+    """Median wall and CPU seconds of one page and its total."""
     with Session(ctx.engine) as session:
         scope = scope_for(session, actor)
     flt = narrow(scope, CaseQuery.parse(params), ctx.orgs)
-    times, page = [], None
+    times, cpu, page = [], [], None
     for _ in range(runs):
-        started = time.perf_counter()
+        started, used = time.perf_counter(), server_cpu(ctx.engine)
         page = case_page(ctx, flt, actor=actor)
         times.append(time.perf_counter() - started)
+        cpu.append(server_cpu(ctx.engine) - used)
     assert page is not None
-    return statistics.median(times), page.total, page.capped
+    return statistics.median(times), statistics.median(cpu), page.total, page.capped
 
 
 def measure(url: str, cases: int, runs: int) -> None:
     engine = make_engine(url)
+    with engine.connect() as conn:  # before create_all, which makes the index's tables if missing
+        grams_before = not inspect(conn).has_table("cases") or index.has_grams(conn)
     create_all(engine)
     with engine.connect() as conn:
         have = conn.execute(text("select count(*) from cases")).scalar() or 0
@@ -152,6 +183,12 @@ def measure(url: str, cases: int, runs: int) -> None:
             phone = conn.execute(text("select phone from complainants where id = :i"),
                                  {"i": have // 2}).scalar()
         print(f"reusing {have:,} cases in {engine.url.render_as_string()}", flush=True)
+        with engine.begin() as conn:
+            if not grams_before:  # built before migration 0025: what it does
+                started = time.perf_counter()
+                index.install_grams(conn)
+                conn.execute(text("ANALYZE"))
+                print(f"  grams index added  {time.perf_counter() - started:6.1f} s", flush=True)
     else:
         install_orgs(engine, load_orgs())
         print(f"generating {cases:,} cases into {engine.url.render_as_string()}", flush=True)
@@ -168,14 +205,18 @@ def measure(url: str, cases: int, runs: int) -> None:
                            "received_to": "2022-12-31"},
         "search_phone": {"text": phone},
         "search_short": {"text": SHORT},
+        "search_char": {"text": CHAR},
+        "search_rare": {"text": RARE},
+        "search_none": {"text": NONE},
         "search_page100": {"sort": "-received", "page": "100"},
     }
     for figure, params in searches.items():
-        median, total, capped = timed(ctx, dispatcher, params, runs)
+        median, cpu, total, capped = timed(ctx, dispatcher, params, runs)
         assert figure != "search_phone" or total >= 1, "the phone of a stored case was not found"
-        print(f"  {figure:<18} {median * 1000:8.1f} ms  ({total}{'+' if capped else ''} found)", flush=True)
+        print(f"  {figure:<18} {median * 1000:8.1f} ms  cpu {cpu * 1000:7.1f} ms  "
+              f"({total}{'+' if capped else ''} found)  load {os.getloadavg()[0]:.1f}", flush=True)
         emit(figure, median, "s", peak_mb=memory_mb(), backend=backend_of(url), cases=cases,
-             found=total, capped=capped)
+             found=total, capped=capped, cpu_ms=round(cpu * 1000, 1), load=round(os.getloadavg()[0], 1))
     engine.dispose()
 
 

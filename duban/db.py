@@ -19,6 +19,7 @@ from sqlmodel import SQLModel, create_engine
 
 from duban.config.settings import get_settings
 from duban.files import create_private, private_dir
+from duban.grams import SQL_FUNCTION, grams
 
 
 def make_engine(url: str) -> Engine:
@@ -275,6 +276,8 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+    # The search index's triggers call it (duban.grams, models/search.py).
+    dbapi_conn.create_function(SQL_FUNCTION, -1, grams, deterministic=True)
 
 
 @lru_cache(maxsize=8)

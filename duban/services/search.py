@@ -7,8 +7,8 @@ form and the CLI's options all arrive as a mapping of names to strings (`CaseQue
 reader's scope narrowed, never widened (`queries.CaseFilter`).
 
 Search: a query of three characters or more is looked up in the trigram index (SQLite FTS5,
-PostgreSQL pg_trgm); a shorter one (one or two Chinese characters are a word) cannot be, so it is
-matched as a substring of the same documents in one pass over them (`text_match`). Everyone
+PostgreSQL pg_trgm); a shorter one (one or two Chinese characters are a word) in the index of the
+same documents' unigrams and bigrams (duban.grams), where it is one token (`text_match`). Everyone
 searches `open_text` (redacted); `raw_text` (raw texts, the complainant's name and phone) only for
 the cases whose identity the reader may see.
 """
@@ -25,10 +25,11 @@ from sqlalchemy import Integer, and_, func, or_, select, text
 from sqlalchemy import column as sql_column
 from sqlmodel import col
 
+from duban import grams
 from duban.config.policy import get_labels
 from duban.errors import InvalidActionInput
 from duban.models import Case, Subject
-from duban.models.search import SEARCH_TABLE
+from duban.models.search import GRAMS_TABLE, SEARCH_TABLE
 from duban.services.directory import OrgDirectory, OrgInfo
 from duban.services.queries import CaseFilter
 
@@ -229,15 +230,16 @@ def _fts_phrase(typed: str) -> str:
     return '"' + typed.replace('"', '""') + '"'
 
 
-def text_match(dialect: str, typed: str, *, raw: bool | None) -> Any:
-    """Where-clause: the case's redacted document (raw=False), raw one (True) or either (None)
-    contains `typed`."""
-    columns = {False: ["open_text"], True: ["raw_text"], None: ["open_text", "raw_text"]}[raw]
+def text_match(dialect: str, typed: str, *, raw: bool) -> Any:
+    """Where-clause: the case's redacted document (raw=False) or either document (raw=True)
+    contains `typed`. (Never the raw one alone: SQLite's grams index holds only what the raw
+    document adds to its redacted twin.)"""
+    columns = ["open_text", "raw_text"] if raw else ["open_text"]
     # A name of its own per document: one statement may hold two of these clauses.
-    key = {False: "open", True: "raw", None: "any"}[raw]
+    key = "any" if raw else "open"
     if len(typed) >= TRIGRAM:
         if dialect == "sqlite":
-            scope = "" if raw is None else f"{columns[0]} : "
+            scope = "" if raw else f"{columns[0]} : "
             hits = text(f"SELECT rowid AS id FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH :m_{key}"
                         ).bindparams(**{f"m_{key}": f"{scope}{_fts_phrase(typed)}"})
         else:
@@ -246,23 +248,17 @@ def text_match(dialect: str, typed: str, *, raw: bool | None) -> Any:
             hits = text(f"SELECT case_id AS id FROM {SEARCH_TABLE} WHERE {where}").bindparams(
                 **{f"p_{key}": f"%{escaped}%"})
         return col(Case.id).in_(hits.columns(sql_column("id", Integer)))
-    # Below the trigram length no index helps: one pass over the documents (not a lookup per case
-    # in the list's order, which never ends early when the total is counted).
-    # On SQLite the documents are read from the FTS5 table's content table (`_content`, columns
-    # c0, c1 in the order declared), a plain table: through the virtual table each row costs more.
-    # SQLite's LIKE ignores ASCII case as ILIKE does, without copying each text as lower() would.
+    # Below the trigram length: the index of each document's unigrams and bigrams, where the query
+    # is one token (duban.grams; SQLite's FTS5 `case_search_grams`, PostgreSQL's GIN over
+    # `case_search_grams(document)`, the expression written exactly as indexed).
     if dialect == "sqlite":
-        escaped = typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stored = {"open_text": "c0", "raw_text": "c1"}
-        where = " OR ".join(f"{stored[c]} LIKE :s_{key} ESCAPE '\\'" for c in columns)
-        hits = text(f"SELECT id FROM {SEARCH_TABLE}_content WHERE {where}").bindparams(
-            **{f"s_{key}": f"%{escaped}%"})
+        scope = "" if raw else "open_grams : "
+        hits = text(f"SELECT rowid AS id FROM {GRAMS_TABLE} WHERE {GRAMS_TABLE} MATCH :g_{key}").bindparams(
+            **{f"g_{key}": f'{scope}"{grams.token(typed)}"'})
     else:
-        # lower() copies every document: only worth it when the query has letters with a case.
-        fold = (lambda x: f"lower({x})") if typed.lower() != typed.upper() else (lambda x: x)
-        where = " OR ".join(f"strpos({fold(c)}, {fold(f':s_{key}')}) > 0" for c in columns)
+        where = " OR ".join(f"{GRAMS_TABLE}({c}) @> ARRAY[lower(CAST(:g_{key} AS text))]" for c in columns)
         hits = text(f"SELECT case_id AS id FROM {SEARCH_TABLE} WHERE {where}").bindparams(
-            **{f"s_{key}": typed})
+            **{f"g_{key}": typed})
     return col(Case.id).in_(hits.columns(sql_column("id", Integer)))
 
 
@@ -273,7 +269,7 @@ def search_clause(dialect: str, typed: str, *, identity_region: Any | None) -> A
     opened = text_match(dialect, typed, raw=False)
     if identity_region is None:
         return opened
-    return and_(text_match(dialect, typed, raw=None), or_(identity_region, opened))
+    return and_(text_match(dialect, typed, raw=True), or_(identity_region, opened))
 
 
 def counted(dialect: str, query: Any, cap: int = COUNT_CAP) -> Any:

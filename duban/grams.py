@@ -1,0 +1,47 @@
+"""The 1- and 2-character pieces of a text, for the search index of short queries.
+
+Chinese users type one or two characters as a word (水, 噪音, 供暖): too short for a trigram index.
+A text's unigrams and bigrams answer them exactly: a text contains a 1- or 2-character query
+exactly when the query is one of its grams. On SQLite the grams are written, as hex tokens, into
+an FTS5 table through the SQL function `duban_grams` that duban.db registers on every connection
+(models/search.py); PostgreSQL computes the same grams in SQL for a GIN index.
+
+ASCII letters are folded to lower case and nothing else, as SQLite's LIKE and lower() do. A leaf:
+it imports nothing of ours.
+"""
+
+from __future__ import annotations
+
+SQL_FUNCTION = "duban_grams"
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def fold(text: str) -> str:
+    """`text` with ASCII letters in lower case (SQLite's lower())."""
+    return text.translate(_ASCII_LOWER)
+
+
+def token(gram: str) -> str:
+    """The index token of a 1- or 2-character gram: the code points in hex, joined by "z" (any
+    character, one ASCII word the tokenizer keeps whole)."""
+    return "z".join(format(ord(c), "x") for c in fold(gram))
+
+
+def _pieces(text: str | None) -> set[str]:
+    if not text:
+        return set()
+    points = [format(ord(c), "x") for c in fold(text)]
+    pieces = set(points)
+    pieces.update([a + "z" + b for a, b in zip(points, points[1:], strict=False)])
+    return pieces
+
+
+def grams(text: str | None, without: str | None = None) -> str:
+    """Every distinct unigram and bigram of `text` as tokens, less those of `without` (the raw
+    document's index holds only what its redacted twin lacks: mostly a name and a phone). The
+    index's delete command must be given the tokens that were inserted: the same set for the
+    same texts, in any order."""
+    pieces = _pieces(text)
+    if without:
+        pieces -= _pieces(without)
+    return " ".join(pieces)
