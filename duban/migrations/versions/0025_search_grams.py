@@ -1,7 +1,7 @@
 """search: an index of 1- and 2-character grams beside the trigram one
 
 Revision ID: 0025
-Revises: 0019
+Revises: 0024
 Create Date: 2026-12-05 02:00:00
 
 Queries shorter than a trigram (水, 噪音) read this index instead of every document
@@ -15,7 +15,7 @@ from alembic import op
 from duban.models import search
 
 revision = '0025'
-down_revision = '0019'
+down_revision = '0024'
 branch_labels = None
 depends_on = None
 
