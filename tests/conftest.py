@@ -47,6 +47,16 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(config.stash.get(_DATA_DIR, ""), ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test hashes passwords with tests/appworld.py's cheap argon2id parameters: the tests
+    check behaviour, not the hash's cost (the library's default costs ~0.2 s of CPU a hash)."""
+    from duban.services import users
+    from tests.appworld import _FAST
+
+    monkeypatch.setattr(users, "_hasher", lambda: _FAST)
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     """The name of the database backend this test runs on (`sqlite` or `postgresql`)."""
