@@ -150,6 +150,65 @@ def _database_for_this_worker(url: str) -> str:
     return parsed.set(database=name).render_as_string(hide_password=False)
 
 
+@pytest.fixture(scope="session")
+def built_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], tuple[Engine, str]]]:
+    """`built_demo(backend)`: the demo (seed 2023) built once per backend for the whole session,
+    and the summary its build returned.
+
+    A build runs the engine day by day over 1,481 cases, the slowest fixture of the suite; the
+    tests that check its figures only read it, so they share one build in a database of its own
+    (the per-test `engine` would empty it).
+    """
+    from duban.demo.build import build_demo
+    from duban.services import ServiceContext
+
+    built: dict[str, tuple[Engine, str]] = {}
+    dropped: list[Callable[[], None]] = []
+
+    def demo(backend: str) -> tuple[Engine, str]:
+        if backend not in built:
+            if backend == "sqlite":
+                url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'duban.db'}"
+            elif backend == "postgresql":
+                base = _database_for_this_worker(_pg_url())
+                url, drop = _fresh_database(base, f"{make_url(base).database}_demo")
+                dropped.append(drop)
+            else:
+                pytest.fail(f"DUBAN_TEST_BACKENDS names an unknown backend {backend!r}", pytrace=False)
+            demo_engine = make_engine(url)
+            built[backend] = demo_engine, build_demo(ServiceContext(engine=demo_engine), seed=2023)
+        return built[backend]
+
+    yield demo
+    for demo_engine, _ in built.values():
+        demo_engine.dispose()
+    for drop in dropped:
+        drop()
+
+
+def _pg_url() -> str:
+    url = os.environ.get("DUBAN_TEST_PG_URL")
+    if not url:
+        pytest.fail("DUBAN_TEST_BACKENDS lists postgresql but DUBAN_TEST_PG_URL is not set; "
+                    "run scripts/test (it starts one), or DUBAN_TEST_BACKENDS=sqlite", pytrace=False)
+    return url
+
+
+def _fresh_database(url: str, name: str) -> tuple[str, Callable[[], None]]:
+    """An empty database `name` on the server of `url` (dropped first if a run left it), and its drop."""
+    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    drop()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.engine.dispose()
+    return make_url(url).set(database=name).render_as_string(hide_password=False), drop
+
+
 @pytest.fixture
 def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
     """Point the process's settings at test values (DUBAN_* variables), caches cleared both ways.

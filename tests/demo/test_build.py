@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import Counter
+from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from duban.clock import SimulatedClock, local_date, parse_local
-from duban.demo.build import build_demo, demo_policy, figures
+from duban.demo.build import demo_policy, figures
 from duban.demo.status import status_paragraph
 from duban.demo.texts import CATEGORY_UNITS, MISCONDUCT
 from duban.models import AuditEvent, Case, HandlingReport, Org, PressureStep, Subject
@@ -28,9 +29,10 @@ SEED_000 = (
 )
 
 
-def test_the_demo_reproduces_seed_000s_paragraph(engine: Engine) -> None:
+def test_the_demo_reproduces_seed_000s_paragraph(
+        backend: str, built_demo: Callable[[str], tuple[Engine, str]]) -> None:
+    engine, summary = built_demo(backend)
     ctx = ServiceContext(engine=engine)
-    summary = build_demo(ctx, seed=2023)
     assert "1481 cases" in summary
     assert status_paragraph(ctx) == SEED_000
     with Session(engine) as session:
@@ -61,9 +63,9 @@ def test_the_demo_reproduces_seed_000s_paragraph(engine: Engine) -> None:
 
 
 def test_the_demo_world_runs_its_engine_day_by_day_and_routes_each_complaint_by_its_kind(
-        engine: Engine) -> None:
+        backend: str, built_demo: Callable[[str], tuple[Engine, str]]) -> None:
+    engine, _ = built_demo(backend)
     ctx = ServiceContext(engine=engine)
-    build_demo(ctx, seed=2023)
     as_of = parse_local(figures()["as_of"])
     with Session(engine) as session:
         steps = session.exec(select(PressureStep).where(PressureStep.episode.startswith("h"),

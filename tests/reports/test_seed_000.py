@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from sqlalchemy.engine import Engine
 
-from duban.demo.build import build_demo
 from duban.reports import build_report, cases_behind
 from duban.services import ServiceContext
 
@@ -18,9 +19,9 @@ SEED_000 = (
 
 
 @pytest.mark.slow
-def test_the_report_as_of_march_24_reproduces_every_figure_of_seed_000(engine: Engine) -> None:
-    ctx = ServiceContext(engine=engine)
-    build_demo(ctx, seed=2023)
+def test_the_report_as_of_march_24_reproduces_every_figure_of_seed_000(
+        backend: str, built_demo: Callable[[str], tuple[Engine, str]]) -> None:
+    ctx = ServiceContext(engine=built_demo(backend)[0])
     report = build_report(ctx, "2023-03-24 18:00", "GS")
     f, province = report.figures, report.by_level["province"]
     assert f["received"].value == 1481
