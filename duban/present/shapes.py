@@ -95,9 +95,27 @@ def form_fields(labels: Labels, action: str, *, unit: str | None = None) -> list
     return out
 
 
+# Each action's description, built once per labels, policy and unit: an action's answer and a
+# case's carry one for every action allowed next, and walking the forms' pydantic fields for each
+# cost more than the rest of the answer's shaping. Kept with the labels and policy they were made
+# from (checked by identity), a few combinations at most.
+_ACTIONS_OUT: dict[tuple[int, int, str, str | None], tuple[Labels, Any, dict[str, Any]]] = {}
+
+
 def action_out(labels: Labels, action: str, *, unit: str | None = None) -> dict[str, Any]:
-    return {"action": action, "label": labels.of("actions", action),
-            "fields": [f.as_dict() for f in form_fields(labels, action, unit=unit)]}
+    from duban.config.policy import get_policy
+
+    policy = get_policy()
+    key = (id(labels), id(policy), action, unit)
+    kept = _ACTIONS_OUT.get(key)
+    if kept is None or kept[0] is not labels or kept[1] is not policy:
+        if len(_ACTIONS_OUT) > 512:
+            _ACTIONS_OUT.clear()
+        built: dict[str, Any] = {"action": action, "label": labels.of("actions", action),
+                                 "fields": [f.as_dict() for f in form_fields(labels, action, unit=unit)]}
+        kept = _ACTIONS_OUT[key] = (labels, policy, built)
+    made = kept[2]
+    return {**made, "fields": [dict(f) for f in made["fields"]]}
 
 
 def amounts_out(labels: Labels, facts: dict[str, Any]) -> dict[str, Any]:
