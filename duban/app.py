@@ -301,7 +301,9 @@ def create_app(ctx: ServiceContext, *, settings: Settings | None = None, secret:
     app.state.public = load_public(settings.override_dir)
     app.state.public_secret = hashlib.sha256(b"duban-public:" + web.sessions.secret).digest()
     app.state.public_limiter = Limiter(ctx, app.state.public_secret)
-    for router in (auth.router, bulk.router, callbacks.router, cases.router, attachments.router,
+    # Cases first: each request tries the routers in this order (FastAPI matches every route of
+    # each router before the next, twice for the one that answers), and most calls are to cases.
+    for router in (cases.router, auth.router, bulk.router, callbacks.router, attachments.router,
                    documents.router, orgs.router, meta.router, notifications.router, pressure.router,
                    extensions.router):
         app.include_router(router, prefix="/api")
