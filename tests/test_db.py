@@ -1,5 +1,6 @@
 """Engines: a PostgreSQL connection the server dropped while it sat in the pool is replaced; a
-write transaction's BEGIN travels with its first statement."""
+write transaction's BEGIN travels with its first statement; a rollback keeps the statements
+psycopg prepared."""
 
 from __future__ import annotations
 
@@ -116,3 +117,37 @@ def test_a_failing_first_statement_is_raised_as_sqlalchemy_would_and_the_connect
             assert conn.connection.driver_connection.autocommit is False  # type: ignore[union-attr]
             assert conn.connection.driver_connection.info.transaction_status \
                 == pq.TransactionStatus.INTRANS  # type: ignore[union-attr]
+
+
+@pytest.fixture
+def pg_own(engine: Engine) -> Iterator[Engine]:
+    """An engine of its own on the test's PostgreSQL database."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("prepared statements are psycopg's (PostgreSQL)")
+    own = make_engine(engine.url.render_as_string(hide_password=False))
+    try:
+        yield own
+    finally:
+        own.dispose()
+
+
+def test_statements_prepared_in_reads_survive_the_rollback_that_ends_each_read(pg_own: Engine) -> None:
+    with pg_own.connect() as conn:
+        for _ in range(8):  # psycopg prepares a statement on its 5th run
+            assert conn.execute(text("SELECT count(*) FROM cases WHERE id > :n"), {"n": 0}).scalar_one() >= 0
+            conn.rollback()
+        assert conn.execute(text("SELECT count(*) FROM pg_prepared_statements")).scalar_one() >= 1
+
+
+def test_a_rollback_still_undoes_writes_and_clears_a_failed_transaction(pg_own: Engine) -> None:
+    with pg_own.connect() as conn:
+        conn.execute(text("CREATE TEMP TABLE scratch (x int)"))
+        conn.commit()
+        conn.execute(text("INSERT INTO scratch VALUES (1)"))
+        conn.rollback()
+        assert conn.execute(text("SELECT count(*) FROM scratch")).scalar_one() == 0
+        conn.rollback()
+        with pytest.raises(Exception, match="division by zero"):
+            conn.execute(text("SELECT 1 / 0"))
+        conn.rollback()
+        assert conn.execute(text("SELECT 1")).scalar_one() == 1
