@@ -143,6 +143,33 @@ def server_cpu_seconds(pid: int) -> float:
     return total
 
 
+def database_cpu(url: str | None) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend serving the bench's database, by pid, when
+    the server runs on this host and /proc shows it; {} otherwise (SQLite works in the server's
+    own process). Per request beside the server's: PostgreSQL's share of what a request costs."""
+    if not url or backend_of(url) != "postgresql":
+        return {}
+    import psycopg
+
+    conninfo = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    try:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            pids = [row[0] for row in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()")]
+    except psycopg.Error:
+        return {}
+    ticks = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return out
+
+
 def server_peak_mb(pid: int) -> float:
     return sum(memory_mb(pid=each) for each in server_pids(pid))
 
@@ -277,7 +304,8 @@ async def sessions(base: str, accounts: dict[str, str]) -> dict[str, Any]:
 
 
 def run(base: str, accounts: dict[str, str], *, seconds: float, connections: int, threads: int,
-        only: set[str], server_pid: int, backend: str, workers: int, check_seconds: float) -> list[str]:
+        only: set[str], server_pid: int, backend: str, workers: int, check_seconds: float,
+        database: str | None = None) -> list[str]:
     """Each route under wrk (then, briefly, the own client); returns the routes that failed."""
     given = asyncio.run(sessions(base, accounts))
     loads = route_loads(dispatcher=given["dispatcher"], unit=given["unit"], cookie=given["cookie"],
@@ -296,13 +324,17 @@ def run(base: str, accounts: dict[str, str], *, seconds: float, connections: int
             continue
         run_wrk(base, load, seconds=1, connections=connections, threads=threads)  # warm-up, unmeasured
         windowed = reset_peak(server_pid)
-        cpu = server_cpu_seconds(server_pid)
+        cpu, db_before = server_cpu_seconds(server_pid), database_cpu(database)
         result = run_wrk(base, load, seconds=seconds, connections=connections, threads=threads)
         cpu_ms = (server_cpu_seconds(server_pid) - cpu) * 1000 / max(1, result.requests)
+        db_after = database_cpu(database)
+        db_ms = (sum(t - db_before.get(pid, 0.0) for pid, t in db_after.items()) * 1000
+                 / max(1, result.requests)) if db_after else None
         peak = server_peak_mb(server_pid)
         p50, p99 = (result.percentiles.get(p, 0.0) * 1000 for p in (50, 99))
+        db_text = f" + PostgreSQL {db_ms:.2f}" if db_ms is not None else ""
         line = (f"{name:<34} {result.rate:8.1f} req/s   p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   "
-                f"server CPU {cpu_ms:5.2f} ms/req   n={result.requests:<6} errors={result.errors}")
+                f"server CPU {cpu_ms:5.2f}{db_text} ms/req   n={result.requests:<6} errors={result.errors}")
         opinion = None
         if check_seconds > 0:
             opinion = asyncio.run(second_opinion(base, load, seconds=check_seconds, concurrency=connections))
@@ -315,6 +347,9 @@ def run(base: str, accounts: dict[str, str], *, seconds: float, connections: int
         note = (f"{name}; wrk, {connections} connections; p50 {p50:.1f} ms, p99 {p99:.1f} ms; "
                 f"server CPU {cpu_ms:.2f} ms per request")
         extra: dict[str, Any] = {}
+        if db_ms is not None:
+            note += f", PostgreSQL's {db_ms:.2f} ms"
+            extra["db_cpu_ms"] = db_ms
         if opinion is not None:
             extra["httpx_rps"] = opinion.count / opinion.seconds
             note += f"; httpx {extra['httpx_rps']:.0f} req/s"
@@ -373,7 +408,7 @@ def main() -> None:
         check = args.check_seconds if args.check_seconds is not None else max(1.0, args.seconds / 3)
         failed = run(base, accounts, seconds=args.seconds, connections=args.concurrency, threads=args.threads,
                      only=only, server_pid=server.pid, backend=backend, workers=args.workers,
-                     check_seconds=check)
+                     check_seconds=check, database=args.database)
     finally:
         server.terminate()
         server.wait(timeout=30)
