@@ -70,10 +70,14 @@ def test_a_backup_restored_from_the_command_line_verifies_and_tampering_is_named
 
 
 def _tamper(path: Path, *statements: str) -> None:
-    """Someone with the database file: triggers off, then the change."""
+    """Someone with the database file and Duban's code: triggers off, then the change."""
     import sqlite3
 
+    from duban.grams import SQL_FUNCTION, grams
+
     conn = sqlite3.connect(path)
+    # The search index's triggers call it, as on every connection duban.db opens.
+    conn.create_function(SQL_FUNCTION, -1, grams, deterministic=True)
     try:
         for name in ("no_update", "no_delete", "no_replace"):
             conn.execute(f"DROP TRIGGER IF EXISTS audit_events_{name}")
