@@ -176,7 +176,10 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(engine: Eng
                 # start a loop, and every kill would otherwise land in its imports.
                 grace = 1.0 if proc.mid_run else 8.0
                 looping = kind in ("sweep", "deliver") and now < due[kind] + grace
-                if now >= due[kind] and proc.kills < wanted[kind] and not (looping and not proc.in_run()):
+                # Likewise the web is killed while it serves, not while a loaded machine starts it.
+                starting = kind == "web" and now < due[kind] + 8.0
+                if now >= due[kind] and proc.kills < wanted[kind] and not (looping and not proc.in_run()) \
+                        and not (starting and not _accepts(web_port)):
                     proc.kill()
                     kill_times[kind].append(time.monotonic())
                     time.sleep(rng.uniform(0, 0.3))
@@ -294,6 +297,15 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(engine: Eng
         f"{sum(received.values())} mails received, "
         f"{len(duplicates)} duplicated), {ledger.transport_errors} client calls hit a dead server")
     assert dispatched, "no case was dispatched: the harness did not exercise the ladder"
+
+
+def _accepts(port: int) -> bool:
+    """Whether a server listens on the port (the web process has started)."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.05).close()
+    except OSError:
+        return False
+    return True
 
 
 def _org_id(session: Session, code: str) -> int:
