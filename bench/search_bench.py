@@ -37,6 +37,7 @@ from bench.common import backend_of, emit, memory_mb
 from duban.clock import SHANGHAI, SimulatedClock, parse_local
 from duban.db import create_all, make_engine
 from duban.demo.orgs import load_orgs
+from duban.migrations import search_0025
 from duban.models import Case, Complainant, Subject
 from duban.models import search as index
 from duban.services import Actor, ServiceContext
@@ -173,7 +174,7 @@ def timed(ctx: ServiceContext, actor: Actor, params: dict[str, Any],
 def measure(url: str, cases: int, runs: int) -> None:
     engine = make_engine(url)
     with engine.connect() as conn:  # before create_all, which makes the index's tables if missing
-        grams_before = not inspect(conn).has_table("cases") or index.has_grams(conn)
+        current_before = not inspect(conn).has_table("cases") or index.is_current(conn)
     create_all(engine)
     with engine.connect() as conn:
         have = conn.execute(text("select count(*) from cases")).scalar() or 0
@@ -184,11 +185,13 @@ def measure(url: str, cases: int, runs: int) -> None:
                                  {"i": have // 2}).scalar()
         print(f"reusing {have:,} cases in {engine.url.render_as_string()}", flush=True)
         with engine.begin() as conn:
-            if not grams_before:  # built before migration 0025: what it does
+            if not current_before:  # built before migration 0026 (a document per case): what it does
                 started = time.perf_counter()
-                index.install_grams(conn)
+                search_0025.uninstall(conn)
+                index.install(conn)
+                index.rebuild(conn)
                 conn.execute(text("ANALYZE"))
-                print(f"  grams index added  {time.perf_counter() - started:6.1f} s", flush=True)
+                print(f"  index rebuilt a row per source  {time.perf_counter() - started:6.1f} s", flush=True)
     else:
         install_orgs(engine, load_orgs())
         print(f"generating {cases:,} cases into {engine.url.render_as_string()}", flush=True)

@@ -1,21 +1,26 @@
-"""Search: the per-case text index and the filters people save.
+"""Search: the text index of the cases and the filters people save.
 
-`case_search` holds, per case, two documents: `open_text` (the number and every redacted twin:
-title, summary, handling reports, review reasons, callback notes) that anyone in scope may search,
-and `raw_text` (the raw texts and the complainant's name and phone) that only a reader allowed to
-see identity searches (duban.services.search). It is derived data, kept current by triggers on
-the rows it reads, so every write path (services, imports, re-redaction) keeps it in step in the
-same transaction. SQLite keeps it in an FTS5 table with the trigram tokenizer; PostgreSQL in a
-plain table with pg_trgm GIN indexes. It is not in the models' metadata (an FTS5 table cannot be):
-`install` creates it after `create_all`, and migration 0020 calls the same function.
+`case_search` holds one row per text SOURCE, each naming its case: the case's own row (number,
+title, summary, the complainant's name and phone) and one row per handling report, review and
+callback. Each row has two documents: `open_text` (the number and the redacted twins) that anyone
+in scope may search, and `raw_text` (the raw texts, the name and phone) that only a reader allowed
+to see identity searches (duban.services.search); a case matches when any of its rows does. A row
+per source keeps every write O(1) in the case's history: a new report inserts one small row, a
+rewritten text rewrites its row, a complainant's new phone rewrites only their cases' own rows.
+
+It is derived data, kept current by triggers on the rows it reads, so every write path (services,
+imports, re-redaction) keeps it in step in the same transaction. SQLite keeps it in an FTS5 table
+with the trigram tokenizer whose rowid says whose row it is (the case id in the high 32 bits, then
+the source's kind and id); PostgreSQL in a plain table keyed (case_id, kind, source_id) with
+pg_trgm GIN indexes. It is not in the models' metadata (an FTS5 table cannot be): `install`
+creates it after `create_all`, and migration 0026 calls the same function.
 
 Queries of one or two characters (a trigram cannot answer them) have an index of their own: each
 document's unigrams and bigrams (duban.grams). SQLite: a contentless FTS5 table `case_search_grams`
-beside the trigram one, filled by the same triggers through the SQL function `duban_grams`
-(registered by duban.db on every connection); its `raw_grams` hold only the raw document's grams
-its redacted twin lacks (it answers "either document", never "the raw one" alone, and costs each
-write half the tokens). PostgreSQL: GIN indexes over the expression `case_search_grams(document)`
-(migration 0025).
+beside the trigram one (same rowids), filled by the same triggers through the SQL function
+`duban_grams` (registered by duban.db on every connection); its `raw_grams` hold only the raw
+document's grams its row's redacted twin lacks (it answers "either document", never "the raw one"
+alone). PostgreSQL: GIN indexes over the expression `case_search_grams(document)`.
 """
 
 from __future__ import annotations
@@ -32,6 +37,11 @@ from duban.models.base import UTCDateTime
 
 SEARCH_TABLE = "case_search"
 GRAMS_TABLE = "case_search_grams"  # SQLite: the FTS5 table; PostgreSQL: the function
+# SQLite: a row's rowid is case_id << 32 | kind << 30 | source id (a source id below 2**30), so a
+# hit names its case (`rowid >> CASE_SHIFT`) without reading the row, and a case's rows are one
+# range of rowids.
+CASE_SHIFT = 32
+_KIND_SHIFT = 30
 
 
 class SavedFilter(SQLModel, table=True):
@@ -47,144 +57,146 @@ class SavedFilter(SQLModel, table=True):
     created_at: dt.datetime = Field(sa_type=UTCDateTime)
 
 
-def _agg(dialect: str, expr: str) -> str:
-    return f"group_concat({expr}, ' ')" if dialect == "sqlite" else f"string_agg({expr}, ' ')"
+# (table, column, kind) of the texts added to a case after registration; a column's redacted twin
+# is `{column}_redacted`. Kind 0 is the case's own row.
+_CHILD_TEXTS = [("handling_reports", "text", 1), ("reviews", "reasons", 2), ("callbacks", "note", 3)]
+_CASE_COLUMNS = "number, title, summary, title_redacted, summary_redacted, complainant_id"
 
 
-# (table, column, its redacted twin) of the texts added to a case after registration.
-_CHILD_TEXTS = [("handling_reports", "text"), ("reviews", "reasons"), ("callbacks", "note")]
+def _case_rows(dialect: str, where: str) -> str:
+    """SELECT (key, open_text, raw_text) of the own rows of the cases `where` selects."""
+    key = f"c.id << {CASE_SHIFT}" if dialect == "sqlite" else "c.id, 0, 0"
+    return (f"SELECT {key}, c.number || ' ' || c.title_redacted || ' ' || c.summary_redacted, "
+            "c.title || ' ' || c.summary || ' ' || coalesce(p.name, '') || ' ' || coalesce(p.phone, '') "
+            f"FROM cases c LEFT JOIN complainants p ON p.id = c.complainant_id WHERE {where}")
 
 
-def _documents(dialect: str) -> tuple[str, str]:
-    """The SELECT expressions of the two documents of the case `c` (joined to its complainant `p`)."""
-    def children(suffix: str) -> str:
-        parts = [f"coalesce((SELECT {_agg(dialect, f'x.{column}{suffix}')} FROM {table} x "
-                 "WHERE x.case_id = c.id), '')" for table, column in _CHILD_TEXTS]
-        return " || ' ' || ".join(parts)
-
-    opened = ("c.number || ' ' || c.title_redacted || ' ' || c.summary_redacted || ' ' || "
-              f"{children('_redacted')}")
-    raw = ("c.title || ' ' || c.summary || ' ' || coalesce(p.name, '') || ' ' || coalesce(p.phone, '') "
-           f"|| ' ' || {children('')}")
-    return opened, raw
+def _child_key(case: str, kind: int, source: str) -> str:
+    return f"({case} << {CASE_SHIFT}) + ({kind} << {_KIND_SHIFT}) + {source}"
 
 
-def _grams_sql(ids: str, *, delete: bool) -> str:
-    """SQLite: index (or, with `delete`, unindex) the grams of the stored documents `ids` selects.
-    The table keeps no content, so a delete names the tokens it had: the same function of the
-    same documents."""
+def _child_rows(dialect: str, table: str, column: str, kind: int, where: str) -> str:
+    key = _child_key("x.case_id", kind, "x.id") if dialect == "sqlite" else f"x.case_id, {kind}, x.id"
+    return (f"SELECT {key}, coalesce(x.{column}_redacted, ''), coalesce(x.{column}, '') "
+            f"FROM {table} x WHERE {where}")
+
+
+def _grams_sql(rowids: str, *, delete: bool) -> str:
+    """SQLite: index (or, with `delete`, unindex) the grams of the stored rows `rowids` (a condition
+    on rowid) selects. The table keeps no content, so a delete names the tokens it had: the same
+    function of the same documents."""
     command = f"{GRAMS_TABLE}, rowid" if delete else "rowid"
     tag = "'delete', " if delete else ""
     return (f"INSERT INTO {GRAMS_TABLE}({command}, open_grams, raw_grams) SELECT {tag}rowid, "
             f"{SQL_FUNCTION}(open_text), {SQL_FUNCTION}(raw_text, open_text) FROM {SEARCH_TABLE} "
-            f"WHERE rowid IN ({ids})")
+            f"WHERE {rowids}")
 
 
-def _refresh_sql(dialect: str, where: str, *, grams: bool = True) -> str:
-    """Write the documents of the cases `where` selects (an upsert: one row per case); on SQLite
-    the statements of a trigger body, the grams' index kept in step."""
-    opened, raw = _documents(dialect)
-    source = f"FROM cases c LEFT JOIN complainants p ON p.id = c.complainant_id WHERE {where}"
-    if dialect == "sqlite":
-        upsert = (f"INSERT OR REPLACE INTO {SEARCH_TABLE}(rowid, open_text, raw_text) "
-                  f"SELECT c.id, {opened}, {raw} {source}")
-        if not grams:
-            return upsert
-        ids = f"SELECT c.id FROM cases c WHERE {where}"
-        return f"{_grams_sql(ids, delete=True)}; {upsert}; {_grams_sql(ids, delete=False)}"
-    return (f"INSERT INTO {SEARCH_TABLE}(case_id, open_text, raw_text) SELECT c.id, {opened}, {raw} "
-            f"{source} ON CONFLICT (case_id) DO UPDATE SET open_text = EXCLUDED.open_text, "
+def _sqlite_write(rows: str, rowids: str, *, fresh: bool) -> str:
+    """SQLite trigger body: (re)write the rows `rows` selects, whose rowids `rowids` selects, and
+    their grams (`fresh`: a new source, nothing to unindex first)."""
+    write = f"INSERT {'' if fresh else 'OR REPLACE '}INTO {SEARCH_TABLE}(rowid, open_text, raw_text) {rows}"
+    if fresh:
+        return f"{write}; {_grams_sql(rowids, delete=False)}"
+    return f"{_grams_sql(rowids, delete=True)}; {write}; {_grams_sql(rowids, delete=False)}"
+
+
+def _pg_write(rows: str) -> str:
+    return (f"INSERT INTO {SEARCH_TABLE}(case_id, kind, source_id, open_text, raw_text) {rows} "
+            "ON CONFLICT (case_id, kind, source_id) DO UPDATE SET open_text = EXCLUDED.open_text, "
             "raw_text = EXCLUDED.raw_text")
 
 
-# (table, events, the case id(s) to refresh): what a change to each source row touches.
-_CASE_COLUMNS = "number, title, summary, title_redacted, summary_redacted, complainant_id"
-_SOURCES = [
-    ("cases", "INSERT", "NEW.id"),
-    ("cases", f"UPDATE OF {_CASE_COLUMNS}", "NEW.id"),
-    ("handling_reports", "INSERT", "NEW.case_id"),
-    ("handling_reports", "UPDATE OF text, text_redacted", "NEW.case_id"),
-    ("reviews", "INSERT", "NEW.case_id"),
-    ("reviews", "UPDATE OF reasons, reasons_redacted", "NEW.case_id"),
-    ("callbacks", "INSERT", "NEW.case_id"),
-    ("callbacks", "UPDATE OF note, note_redacted", "NEW.case_id"),
-    ("complainants", "UPDATE OF name, phone", None),  # every case of that person
-]
+def _triggers(dialect: str) -> list[tuple[str, str, str]]:
+    """(table, event, body) of every trigger: each writes or removes only the rows of the source
+    row it fires on (a complainant's: their cases' own rows)."""
+    sqlite = dialect == "sqlite"
+
+    def write(rows: str, rowids: str, *, fresh: bool) -> str:
+        return _sqlite_write(rows, rowids, fresh=fresh) if sqlite else _pg_write(rows)
+
+    own = f"rowid = NEW.id << {CASE_SHIFT}"
+    theirs = f"rowid IN (SELECT c.id << {CASE_SHIFT} FROM cases c WHERE c.complainant_id = NEW.id)"
+    case = _case_rows(dialect, "c.id = NEW.id")
+    out = [
+        ("cases", "INSERT", write(case, own, fresh=True)),
+        ("cases", f"UPDATE OF {_CASE_COLUMNS}", write(case, own, fresh=False)),
+        ("complainants", "UPDATE OF name, phone",
+         write(_case_rows(dialect, "c.complainant_id = NEW.id"), theirs, fresh=False)),
+    ]
+    for table, column, kind in _CHILD_TEXTS:
+        rows = _child_rows(dialect, table, column, kind, "x.id = NEW.id")
+        this = f"rowid = {_child_key('NEW.case_id', kind, 'NEW.id')}"
+        out += [(table, "INSERT", write(rows, this, fresh=True)),
+                (table, f"UPDATE OF {column}, {column}_redacted", write(rows, this, fresh=False))]
+        if sqlite:
+            gone = f"rowid = {_child_key('OLD.case_id', kind, 'OLD.id')}"
+            out.append((table, "DELETE", f"{_grams_sql(gone, delete=True)}; "
+                                         f"DELETE FROM {SEARCH_TABLE} WHERE {gone}"))
+        else:
+            out.append((table, "DELETE", f"DELETE FROM {SEARCH_TABLE} WHERE case_id = OLD.case_id "
+                                         f"AND kind = {kind} AND source_id = OLD.id"))
+    if sqlite:  # PostgreSQL: the foreign key's ON DELETE CASCADE
+        every = f"rowid BETWEEN OLD.id << {CASE_SHIFT} AND (OLD.id << {CASE_SHIFT}) + {(1 << CASE_SHIFT) - 1}"
+        out.append(("cases", "DELETE", f"{_grams_sql(every, delete=True)}; "
+                                       f"DELETE FROM {SEARCH_TABLE} WHERE {every}"))
+    return out
 
 
 def _trigger_name(i: int) -> str:
-    return f"{SEARCH_TABLE}_t{i}"
+    return f"{SEARCH_TABLE}_r{i}"
 
 
-def create_triggers(conn: Connection, *, grams: bool = True) -> None:
-    """The triggers that keep the index in step with its source rows (`grams=False`: as before
-    migration 0025, for its downgrade)."""
+def create_triggers(conn: Connection) -> None:
+    """The triggers that keep the index in step with its source rows."""
     dialect = conn.dialect.name
-    for i, (table, when, case) in enumerate(_SOURCES):
+    for i, (table, when, body) in enumerate(_triggers(dialect)):
         name = _trigger_name(i)
         if dialect == "sqlite":
-            body = _refresh_sql(dialect, "c.complainant_id = NEW.id" if case is None else f"c.id = {case}",
-                                grams=grams)
             conn.execute(text(f"CREATE TRIGGER IF NOT EXISTS {name} AFTER {when} ON {table} "
                               f"BEGIN {body}; END"))
             continue
-        call = ("PERFORM case_search_refresh(x.id) FROM cases x WHERE x.complainant_id = NEW.id;"
-                if case is None else f"PERFORM case_search_refresh({case});")
         conn.execute(text(f"CREATE OR REPLACE FUNCTION {name}_fn() RETURNS trigger LANGUAGE plpgsql AS "
-                          f"$$ BEGIN {call} RETURN NULL; END $$"))
+                          f"$$ BEGIN {body}; RETURN NULL; END $$"))
         conn.execute(text(f"DROP TRIGGER IF EXISTS {name} ON {table}"))
         conn.execute(text(f"CREATE TRIGGER {name} AFTER {when} ON {table} "
                           f"FOR EACH ROW EXECUTE FUNCTION {name}_fn()"))
-    if dialect == "sqlite":
-        conn.execute(text(f"CREATE TRIGGER IF NOT EXISTS {SEARCH_TABLE}_gone AFTER DELETE ON cases "
-                          f"BEGIN {_grams_sql('OLD.id', delete=True) + '; ' if grams else ''}"
-                          f"DELETE FROM {SEARCH_TABLE} WHERE rowid = OLD.id; END"))
 
 
 def drop_triggers(conn: Connection) -> None:
     """Bulk loads (bench, imports of millions) drop the triggers and `rebuild` once after."""
-    for i, (table, _, _) in enumerate(_SOURCES):
+    for i, (table, _, _) in enumerate(_triggers(conn.dialect.name)):
         if conn.dialect.name == "sqlite":
             conn.execute(text(f"DROP TRIGGER IF EXISTS {_trigger_name(i)}"))
         else:
             conn.execute(text(f"DROP TRIGGER IF EXISTS {_trigger_name(i)} ON {table}"))
-    if conn.dialect.name == "sqlite":
-        conn.execute(text(f"DROP TRIGGER IF EXISTS {SEARCH_TABLE}_gone"))
 
 
-def has_grams(conn: Connection) -> bool:
-    """Whether the grams' index exists (a database migrated to 0025 or built since)."""
+def is_current(conn: Connection) -> bool:
+    """Whether the index has this module's shape, a row per source (migration 0026 or built since)."""
     if conn.dialect.name == "sqlite":
-        found, name = "SELECT 1 FROM sqlite_master WHERE name = :n", GRAMS_TABLE
+        found = "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = :n"
     else:
-        found, name = "SELECT 1 FROM pg_indexes WHERE indexname = :n", f"ix_{SEARCH_TABLE}_open_text_grams"
-    return conn.execute(text(found), {"n": name}).first() is not None
-
-
-def install_grams(conn: Connection) -> None:
-    """The grams' index on a database whose trigram index exists (migration 0025): the triggers
-    again (SQLite's write the grams too), and the index filled."""
-    drop_triggers(conn)
-    install(conn)
-    if conn.dialect.name == "sqlite":
-        rebuild_grams(conn)
+        found = "SELECT 1 FROM pg_trigger WHERE tgname = :n"
+    return conn.execute(text(found), {"n": _trigger_name(0)}).first() is not None
 
 
 def rebuild(conn: Connection) -> None:
-    """Every case's documents from scratch, in one statement."""
+    """Every source's row from scratch, one statement per source table."""
     dialect = conn.dialect.name
     conn.execute(text(f"DELETE FROM {SEARCH_TABLE}"))
-    opened, raw = _documents(dialect)
-    column = "rowid" if dialect == "sqlite" else "case_id"
-    conn.execute(text(f"INSERT INTO {SEARCH_TABLE}({column}, open_text, raw_text) "
-                      f"SELECT c.id, {opened}, {raw} FROM cases c "
-                      "LEFT JOIN complainants p ON p.id = c.complainant_id"))
+    columns = ("rowid, open_text, raw_text" if dialect == "sqlite"
+               else "case_id, kind, source_id, open_text, raw_text")
+    selects = [_case_rows(dialect, "1 = 1")]
+    selects += [_child_rows(dialect, table, column, kind, "1 = 1") for table, column, kind in _CHILD_TEXTS]
+    for rows in selects:
+        conn.execute(text(f"INSERT INTO {SEARCH_TABLE}({columns}) {rows}"))
     if dialect == "sqlite":
         rebuild_grams(conn)
 
 
 def rebuild_grams(conn: Connection) -> None:
-    """SQLite: the grams' index of every stored document from scratch."""
+    """SQLite: the grams' index of every stored row from scratch."""
     conn.execute(text(f"INSERT INTO {GRAMS_TABLE}({GRAMS_TABLE}) VALUES ('delete-all')"))
     conn.execute(text(f"INSERT INTO {GRAMS_TABLE}(rowid, open_grams, raw_grams) SELECT rowid, "
                       f"{SQL_FUNCTION}(open_text), {SQL_FUNCTION}(raw_text, open_text) FROM {SEARCH_TABLE}"))
@@ -219,30 +231,18 @@ def install(conn: Connection) -> None:
     if conn.dialect.name == "sqlite":
         conn.execute(text(f"CREATE VIRTUAL TABLE IF NOT EXISTS {SEARCH_TABLE} USING fts5("
                           "open_text, raw_text, tokenize = 'trigram')"))
-        # Rowids and columns only: a gram answers "does this document contain it", no positions.
+        # Rowids and columns only: a gram answers "does this row contain it", no positions.
         conn.execute(text(f"CREATE VIRTUAL TABLE IF NOT EXISTS {GRAMS_TABLE} USING fts5("
                           "open_grams, raw_grams, tokenize = 'ascii', content = '', detail = 'column')"))
     else:
         conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
         conn.execute(text(f"CREATE TABLE IF NOT EXISTS {SEARCH_TABLE} ("
-                          "case_id integer PRIMARY KEY REFERENCES cases(id) ON DELETE CASCADE, "
-                          "open_text text NOT NULL DEFAULT '', raw_text text NOT NULL DEFAULT '')"))
+                          "case_id integer NOT NULL REFERENCES cases(id) ON DELETE CASCADE, "
+                          "kind smallint NOT NULL, source_id integer NOT NULL, "
+                          "open_text text NOT NULL DEFAULT '', raw_text text NOT NULL DEFAULT '', "
+                          "PRIMARY KEY (case_id, kind, source_id))"))
         create_indexes(conn)
-        conn.execute(text(f"CREATE OR REPLACE FUNCTION case_search_refresh(cid integer) RETURNS void "
-                          f"LANGUAGE sql AS $$ {_refresh_sql('postgresql', 'c.id = cid')} $$"))
     create_triggers(conn)
-
-
-def uninstall_grams(conn: Connection) -> None:
-    """Back to the trigram index alone (migration 0025's downgrade)."""
-    if conn.dialect.name == "sqlite":
-        drop_triggers(conn)
-        conn.execute(text(f"DROP TABLE IF EXISTS {GRAMS_TABLE}"))
-        create_triggers(conn, grams=False)
-        return
-    for column in ("open_text", "raw_text"):
-        conn.execute(text(f"DROP INDEX IF EXISTS ix_{SEARCH_TABLE}_{column}_grams"))
-    conn.execute(text(f"DROP FUNCTION IF EXISTS {GRAMS_TABLE}(text)"))
 
 
 def uninstall(conn: Connection) -> None:
@@ -251,9 +251,8 @@ def uninstall(conn: Connection) -> None:
         conn.execute(text(f"DROP TABLE IF EXISTS {GRAMS_TABLE}"))
     conn.execute(text(f"DROP TABLE IF EXISTS {SEARCH_TABLE}"))
     if conn.dialect.name == "postgresql":
-        conn.execute(text("DROP FUNCTION IF EXISTS case_search_refresh(integer)"))
         conn.execute(text(f"DROP FUNCTION IF EXISTS {GRAMS_TABLE}(text)"))
-        for i in range(len(_SOURCES)):
+        for i in range(len(_triggers("postgresql"))):
             conn.execute(text(f"DROP FUNCTION IF EXISTS {_trigger_name(i)}_fn()"))
 
 

@@ -29,7 +29,7 @@ from duban import grams
 from duban.config.policy import get_labels
 from duban.errors import InvalidActionInput
 from duban.models import Case, Subject
-from duban.models.search import GRAMS_TABLE, SEARCH_TABLE
+from duban.models.search import CASE_SHIFT, GRAMS_TABLE, SEARCH_TABLE
 from duban.services.directory import OrgDirectory, OrgInfo
 from duban.services.queries import CaseFilter
 
@@ -231,16 +231,18 @@ def _fts_phrase(typed: str) -> str:
 
 
 def text_match(dialect: str, typed: str, *, raw: bool) -> Any:
-    """Where-clause: the case's redacted document (raw=False) or either document (raw=True)
-    contains `typed`. (Never the raw one alone: SQLite's grams index holds only what the raw
-    document adds to its redacted twin.)"""
+    """Where-clause: one of the case's redacted documents (raw=False) or of either kind (raw=True)
+    contains `typed` (a document per text source: models/search.py; SQLite's rowid names the
+    case). (Never the raw ones alone: SQLite's grams index holds only what a raw document adds to
+    its redacted twin.)"""
     columns = ["open_text", "raw_text"] if raw else ["open_text"]
     # A name of its own per document: one statement may hold two of these clauses.
     key = "any" if raw else "open"
     if len(typed) >= TRIGRAM:
         if dialect == "sqlite":
             scope = "" if raw else f"{columns[0]} : "
-            hits = text(f"SELECT rowid AS id FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH :m_{key}"
+            hits = text(f"SELECT rowid >> {CASE_SHIFT} AS id FROM {SEARCH_TABLE} "
+                        f"WHERE {SEARCH_TABLE} MATCH :m_{key}"
                         ).bindparams(**{f"m_{key}": f"{scope}{_fts_phrase(typed)}"})
         else:
             escaped = typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -253,7 +255,8 @@ def text_match(dialect: str, typed: str, *, raw: bool) -> Any:
     # `case_search_grams(document)`, the expression written exactly as indexed).
     if dialect == "sqlite":
         scope = "" if raw else "open_grams : "
-        hits = text(f"SELECT rowid AS id FROM {GRAMS_TABLE} WHERE {GRAMS_TABLE} MATCH :g_{key}").bindparams(
+        hits = text(f"SELECT rowid >> {CASE_SHIFT} AS id FROM {GRAMS_TABLE} "
+                    f"WHERE {GRAMS_TABLE} MATCH :g_{key}").bindparams(
             **{f"g_{key}": f'{scope}"{grams.token(typed)}"'})
     else:
         where = " OR ".join(f"{GRAMS_TABLE}({c}) @> ARRAY[lower(CAST(:g_{key} AS text))]" for c in columns)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import duban.models.base
-from duban.models import search
+from duban.migrations import search_0025 as search
 
 revision = '0020'
 down_revision = '0023'

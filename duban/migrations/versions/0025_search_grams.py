@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from alembic import op
 
-from duban.models import search
+from duban.migrations import search_0025 as search
 
 revision = '0025'
 down_revision = '0024'

@@ -1,0 +1,133 @@
+"""The search index holds a row per text source (models/search.py): a new report, review or callback
+writes its own row only, however long the case's history, and every source stays searchable."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
+
+from duban.grams import SQL_FUNCTION, grams
+from duban.services import CaseService, ServiceContext
+from duban.services.queries import scope_for
+from duban.services.reading import case_page
+from duban.services.search import CaseQuery, narrow
+from tests.factories import CLERK, DISPATCHER, LEADER, REPORTED, complaint, unit_actor, world
+
+UNIT = "GS-LZ-CG-GOV"
+LONG = "整改材料不齐全，" + "请补充现场照片和整改台账。" * 250  # longer than any case row's documents
+
+
+@pytest.fixture
+def ctx(engine) -> ServiceContext:  # type: ignore[no-untyped-def]
+    return world(engine)
+
+
+def found(ctx: ServiceContext, actor: Any, typed: str) -> list[str]:
+    with Session(ctx.engine) as session:
+        flt = narrow(scope_for(session, actor), CaseQuery.parse({"text": typed}), ctx.orgs)
+    return [r.number for r in case_page(ctx, flt, actor=actor).rows]
+
+
+def handed(ctx: ServiceContext, **overrides: Any) -> tuple[str, int]:
+    case = CaseService(ctx).register(complaint(**overrides), actor=CLERK).case
+    CaseService(ctx).act(case.number, "transfer", actor=DISPATCHER, form={"unit": UNIT})
+    assert case.id is not None
+    return case.number, case.id
+
+
+def indexed(conn: Connection, case_id: int, change: Callable[[], None]) -> int:
+    """The characters of index documents `change` wrote for the case: on SQLite what the triggers
+    gave the grams function (each written row's documents, and a rewritten row's old ones), on
+    PostgreSQL the documents of the case's rows that are new or rewritten (a new row version)."""
+    if conn.dialect.name == "sqlite":
+        fed: list[int] = []
+
+        def counting(*texts: str | None) -> str:
+            fed.append(sum(len(t or "") for t in texts))
+            return grams(*texts)
+
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        raw.create_function(SQL_FUNCTION, -1, counting, deterministic=True)
+        try:
+            change()
+        finally:
+            raw.create_function(SQL_FUNCTION, -1, grams, deterministic=True)
+        return sum(fed)
+    rows = text("SELECT ctid::text AS at, length(open_text) + length(raw_text) AS size FROM case_search "
+                "WHERE case_id = :c")
+    before = {r.at for r in conn.execute(rows, {"c": case_id})}
+    change()
+    return sum(r.size for r in conn.execute(rows, {"c": case_id}) if r.at not in before)
+
+
+def index_rows(conn: Connection, case_id: int) -> int:
+    if conn.dialect.name == "sqlite":
+        return conn.execute(text("SELECT count(*) FROM case_search WHERE rowid BETWEEN :lo AND :hi"),
+                            {"lo": case_id << 32, "hi": ((case_id + 1) << 32) - 1}).scalar_one()
+    rows = text("SELECT count(*) FROM case_search WHERE case_id = :c")
+    return conn.execute(rows, {"c": case_id}).scalar_one()
+
+
+def test_a_report_writes_one_small_index_row_whether_it_is_the_second_or_the_two_hundredth(
+        ctx: ServiceContext) -> None:
+    number, case_id = handed(ctx, title="某村饮水困难")
+    CaseService(ctx).act(number, "submit_report", actor=unit_actor(ctx, UNIT),
+                         form={"text": "第000次报告：管道巡查", **REPORTED})
+    with ctx.engine.begin() as conn:
+        # Further reports as copies of the first (only the trigger is under test here).
+        copied = [c["name"] for c in inspect(conn).get_columns("handling_reports")
+                  if c["name"] not in ("id", "text", "text_redacted")]
+        names = ", ".join(copied)
+        first = conn.execute(text("SELECT min(id) FROM handling_reports")).scalar_one()
+        add = text(f"INSERT INTO handling_reports({names}, text, text_redacted) SELECT {names}, :t, :t "
+                   "FROM handling_reports WHERE id = :first")
+
+        def report(i: int) -> Callable[[], None]:
+            return lambda: conn.execute(add, {"t": f"第{i:03d}次报告：管道巡查", "first": first})
+
+        second = indexed(conn, case_id, report(1))
+        for i in range(2, 199):
+            report(i)()
+        two_hundredth = indexed(conn, case_id, report(199))
+        assert index_rows(conn, case_id) == 201  # the case's own row and one per report
+    assert second > 0 and two_hundredth == second
+    assert found(ctx, LEADER, "第199次报告") == [number] and found(ctx, LEADER, "第001次") == [number]
+
+
+def test_a_phrase_is_found_in_a_report_a_review_and_a_callback_and_by_the_complainants_new_phone(
+        ctx: ServiceContext) -> None:
+    number, case_id = handed(ctx, title="某小区供暖不达标", complainant_phone="13900001111")
+    other, _ = handed(ctx, title="某路段积水")
+    CaseService(ctx).act(number, "submit_report", actor=unit_actor(ctx, UNIT),
+                         form={"text": "管道已经更换完毕", **REPORTED})
+    with ctx.engine.begin() as conn:
+        at = conn.execute(text("SELECT submitted_at FROM handling_reports")).scalar_one()
+        conn.execute(text("INSERT INTO reviews(case_id, decision, reasons, reasons_redacted, reviewer, "
+                          "reviewed_at) VALUES (:c, 'returned', :r, :r, '审核员', :at)"),
+                     {"c": case_id, "at": at, "r": LONG})
+        conn.execute(text("INSERT INTO callbacks(case_id, note, note_redacted, caller, called_at) "
+                          "VALUES (:c, '群众表示基本满意', '群众表示基本满意', '回访员', :at)"),
+                     {"c": case_id, "at": at})
+    for typed in ("管道已经更换", "更换", "材料不齐", "齐全", "表示基本满意", "满意", "供暖不达标"):
+        assert found(ctx, LEADER, typed) == [number], typed
+    assert found(ctx, DISPATCHER, "13900001111") == [number]
+    with ctx.engine.begin() as conn:
+        person = conn.execute(text("SELECT complainant_id FROM cases WHERE id = :c"),
+                              {"c": case_id}).scalar_one()
+        written = indexed(conn, case_id, lambda: conn.execute(
+            text("UPDATE complainants SET phone = '13700002222' WHERE id = :p"), {"p": person}))
+    # Only the case's own row is rewritten, never its report, review and callback rows.
+    assert 0 < written < len(LONG)
+    assert found(ctx, DISPATCHER, "13700002222") == [number]
+    assert found(ctx, DISPATCHER, "13900001111") == []
+    assert found(ctx, DISPATCHER, "更换完毕") == [number] and found(ctx, DISPATCHER, "积水") == [other]
+    with ctx.engine.begin() as conn:  # a removed source leaves the index with its row
+        conn.execute(text("DELETE FROM callbacks WHERE case_id = :c"), {"c": case_id})
+    assert found(ctx, LEADER, "基本满意") == [] and found(ctx, LEADER, "满意") == []
+    assert found(ctx, LEADER, "材料不齐") == [number]
