@@ -12,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData, Table, inspect, make_url, text
 from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel
 
 import duban.models  # noqa: F401
 from duban.db import make_engine
@@ -323,3 +323,46 @@ def test_users_from_before_0024_enter_the_account_record_and_verify(empty_engine
     update_user(ctx, "wang", role="dispatcher", org_code="GS", display_name="王", by="admin", by_role="admin")
     assert [e["action"] for e in history(ctx, "wang")] == ["account_recorded", "account_change"]
     assert verify(ctx).findings == []
+
+
+def test_0026_indexes_a_row_per_text_source_and_its_downgrade_puts_a_document_per_case_back(
+        empty_engine: Engine) -> None:
+    from alembic import command
+
+    from duban.migrations import alembic_config
+    from duban.services import CaseService
+    from duban.services.queries import scope_for
+    from duban.services.reading import case_page
+    from duban.services.search import CaseQuery, narrow
+    from tests.factories import CLERK, DISPATCHER, LEADER, REPORTED, complaint, unit_actor, world
+
+    upgrade(empty_engine)
+    ctx = world(empty_engine)
+    number = CaseService(ctx).register(complaint(title="某村饮水困难"), actor=CLERK).case.number
+    CaseService(ctx).act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
+    CaseService(ctx).act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
+                         form={**REPORTED, "text": "管道已经更换完毕"})
+    _as_if_written_at(empty_engine, "0025")
+
+    def index_rows() -> int:
+        with empty_engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM case_search")).scalar_one()
+
+    def found(typed: str) -> list[str]:
+        with Session(empty_engine) as session:
+            flt = narrow(scope_for(session, LEADER), CaseQuery.parse({"text": typed}), ctx.orgs)
+        return [r.number for r in case_page(ctx, flt, actor=LEADER).rows]
+
+    assert index_rows() == 1  # 0025: one document per case
+    upgrade(empty_engine)
+    assert index_rows() == 2  # the case's own row and its report's
+    assert found("管道已经更换") == [number] and found("饮水") == [number]
+    cfg = alembic_config()
+    with empty_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0025")
+    assert index_rows() == 1
+    with empty_engine.begin() as conn:  # 0025's triggers are back: the case's document is rebuilt
+        conn.execute(text("UPDATE handling_reports SET text = '水管已通水'"))
+        document = conn.execute(text("SELECT raw_text FROM case_search")).scalar_one()
+    assert "水管已通水" in document and "管道已经更换" not in document
