@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, or_, true
+from sqlalchemy import bindparam, exists, func, or_, text, true
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -216,14 +216,15 @@ def _identity_region(ctx: ServiceContext, session: Session, actor: Actor, office
     return region
 
 
-def _search(ctx: ServiceContext, session: Session, text: str, *, actor: Actor, office: Any) -> Any:
+def _search(ctx: ServiceContext, session: Session, text: str, *, actor: Actor, office: Any,
+            probe: bool = False) -> Any:
     """Where-clause of a text search (duban.services.search). Everyone searches the number and the
     redacted texts; the raw texts and the complainant's name and phone are searched only among the
     cases whose identity the actor may see (so a search never tells what a redacted text hides)."""
     region = None
     if actor.role in ctx.policy.privacy.identity_roles:
         region = _identity_region(ctx, session, actor, office)
-    return search.search_clause(ctx.engine.dialect.name, text, identity_region=region)
+    return search.search_clause(ctx.engine.dialect.name, text, identity_region=region, probe=probe)
 
 
 @dataclass
@@ -236,8 +237,10 @@ class CasePage:
     capped: bool
 
 
-def _list_query(ctx: ServiceContext, session: Session, flt: CaseFilter, *, actor: Actor) -> Any:
-    """The statement of a list: scope, filters and order, without paging."""
+def _list_query(ctx: ServiceContext, session: Session, flt: CaseFilter, *, actor: Actor,
+                probe: bool = False) -> Any:
+    """The statement of a list: scope, filters and order, without paging. `probe`: a text search
+    asks each case read (search.text_probe) instead of looking its matches up first."""
     today = ctx.today()
     office, unit = OFFICE, UNIT
     query = select(*_ROW_COLUMNS)  # type: ignore[call-overload]
@@ -271,7 +274,7 @@ def _list_query(ctx: ServiceContext, session: Session, flt: CaseFilter, *, actor
     elif flt.warning:
         query = query.where(~late)
     if flt.text:
-        query = query.where(_search(ctx, session, flt.text, actor=actor, office=office))
+        query = query.where(_search(ctx, session, flt.text, actor=actor, office=office, probe=probe))
     return query.order_by(*search.order_by(flt))
 
 
@@ -310,15 +313,30 @@ def _listed(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: bool
         query = _list_query(ctx, session, flt, actor=actor)
         conn = session.connection()
         if not flt.warning:
-            # A text search finds every match before it sorts them: its total comes with the page
-            # (one statement); a list without text counts apart, up to the cap, by the indexes.
-            together = count and bool(flt.text)
-            page = query.add_columns(func.count().over().label("listed_total")) if together else query
+            if conn.dialect.name == "postgresql" and flt.text:
+                # A search's best plan depends on its word: never a prepared statement's generic
+                # plan, made blind to it (this read's transaction only).
+                conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+            # A list counts apart, up to the cap, by the indexes. A text search finds every match
+            # before it sorts them: its total comes with the page (one statement). Where it can
+            # (search.WALK_DIALECTS), it counts first instead, and pages a word in more cases than
+            # search.WALK_ABOVE (a common one) by reading the cases in the list's order and keeping
+            # the matches: a few hundred rows for page 1 of a word in one case in ten, where
+            # sorting every match costs its hundred thousand.
+            page = query
+            first = bool(flt.text) and conn.dialect.name in search.WALK_DIALECTS
+            if first:
+                total = int(conn.execute(search.counted(conn.dialect.name, query)).scalar_one())
+                if total > search.WALK_ABOVE and flt.extra.get("sort") in search.WALKABLE_SORTS:
+                    page = _list_query(ctx, session, flt, actor=actor, probe=True)
+            together = count and bool(flt.text) and not first
+            if together:
+                page = query.add_columns(func.count().over().label("listed_total"))
             for found in conn.execute(page.offset(flt.offset).limit(flt.limit)).fetchall():
                 rows.append(_row(ctx, found, today))
                 facts.append(Facts(found.id, found.office_id, found.unit_id, found.delegate_id))
-                total = found.listed_total if together else 0
-            if count and not (together and rows):
+                total = found.listed_total if together else total
+            if count and not first and not (together and rows):
                 total = int(conn.execute(search.counted(conn.dialect.name, query)).scalar_one())
         else:
             # Warning colours depend on the calendar: read in order, a chunk at a time, and stop as

@@ -1,0 +1,33 @@
+"""cases: an index in work order
+
+Revision ID: 0027
+Revises: 0026
+Create Date: 2026-12-05 03:00:00
+
+Lists in work order (open first, priority, deadline, those without one last) and searches for a
+common word read the first cases in this order instead of sorting every match
+(duban.services.search.order_by, duban.services.reading). On expressions, so it is kept beside the
+models (models/case.py), as the search index is.
+"""
+
+from __future__ import annotations
+
+from alembic import op
+from sqlalchemy import text
+
+from duban.models.case import WORK_ORDER_DDL, WORK_ORDER_INDEX
+
+revision = '0027'
+down_revision = '0026'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    conn = op.get_bind()
+    conn.execute(text(WORK_ORDER_DDL))
+    conn.execute(text("ANALYZE cases"))
+
+
+def downgrade() -> None:
+    op.get_bind().execute(text(f"DROP INDEX IF EXISTS {WORK_ORDER_INDEX}"))
