@@ -229,4 +229,4 @@ class RepeatContact(SQLModel, table=True):
 WORK_ORDER_INDEX = "ix_cases_work_order"
 WORK_ORDER_DDL = (f"CREATE INDEX IF NOT EXISTS {WORK_ORDER_INDEX} ON cases "
                   "((state = 'closed'), priority_rank, (deadline_on IS NULL), deadline_on, id)")
-event.listen(Case.__table__, "after_create", DDL(WORK_ORDER_DDL))
+event.listen(Case.__table__, "after_create", DDL(WORK_ORDER_DDL))  # type: ignore[attr-defined]

@@ -47,7 +47,8 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
 
 
 # SQLite's reflection skips the work-order index (on expressions, kept beside the models) with this.
-@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index ix_cases_work_order")
+@pytest.mark.filterwarnings(
+    "ignore:Skipped unsupported reflection of expression-based index ix_cases_work_order")
 def test_upgrading_an_empty_database_gives_the_models_schema(empty_engine: Engine) -> None:
     upgrade(empty_engine)
     assert current_revision(empty_engine) is not None
@@ -373,9 +374,9 @@ def test_0026_indexes_a_row_per_text_source_and_its_downgrade_puts_a_document_pe
 
 def _indexes_of_cases(engine: Engine) -> set[str]:
     catalogue = {"sqlite": "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'cases'",
-                 "postgresql": "SELECT indexname FROM pg_indexes WHERE tablename = 'cases'"}[engine.dialect.name]
+                 "postgresql": "SELECT indexname FROM pg_indexes WHERE tablename = 'cases'"}
     with engine.connect() as conn:
-        return set(conn.execute(text(catalogue)).scalars())
+        return set(conn.execute(text(catalogue[engine.dialect.name])).scalars())
 
 
 def test_the_migrations_make_the_work_order_index(empty_engine: Engine) -> None:
