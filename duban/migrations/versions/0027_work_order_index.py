@@ -7,7 +7,7 @@ Create Date: 2026-12-05 03:00:00
 Lists in work order (open first, priority, deadline, those without one last) and searches for a
 common word read the first cases in this order instead of sorting every match
 (duban.services.search.order_by, duban.services.reading). On expressions, so it is kept beside the
-models (models/case.py), as the search index is.
+models (models/case.py), as the search index is. SQLite only (see there).
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ depends_on = None
 
 def upgrade() -> None:
     conn = op.get_bind()
-    conn.execute(text(WORK_ORDER_DDL))
-    conn.execute(text("ANALYZE cases"))
+    if conn.dialect.name == "sqlite":
+        conn.execute(text(WORK_ORDER_DDL))
+        conn.execute(text("ANALYZE cases"))
 
 
 def downgrade() -> None:
