@@ -41,7 +41,13 @@ def make_engine(url: str) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
-    engine = create_engine(url, pool_size=10, max_overflow=20, hide_parameters=True)
+    # Statements psycopg prepares are kept across transactions (_rollback_keeping_prepared), and
+    # PostgreSQL gives a statement run five times a generic plan, blind to its values: for a search
+    # or a filtered list, whose best plan depends on the word or the office, that plan can be
+    # slower by orders of magnitude. Every statement is planned for its values; it is still parsed
+    # once.
+    engine = create_engine(url, pool_size=10, max_overflow=20, hide_parameters=True,
+                           connect_args={"options": "-c plan_cache_mode=force_custom_plan"})
     event.listen(engine.pool, "checkin", _idle_from)
     event.listen(engine.pool, "checkout", _ping_if_idle)
     if engine.dialect.driver == "psycopg":

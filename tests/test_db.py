@@ -151,3 +151,15 @@ def test_a_rollback_still_undoes_writes_and_clears_a_failed_transaction(pg_own: 
             conn.execute(text("SELECT 1 / 0"))
         conn.rollback()
         assert conn.execute(text("SELECT 1")).scalar_one() == 1
+
+
+def test_a_kept_statement_is_planned_for_its_values_never_generically(pg_own: Engine) -> None:
+    # A generic plan is blind to the values: for a search's word or a list's office it can be slower
+    # by orders of magnitude than the plan made for them (docs/bench.md, "Short queries at 1M").
+    with pg_own.connect() as conn:
+        for n in range(12):
+            conn.execute(text("SELECT count(*) FROM cases WHERE id > :n"), {"n": n}).scalar_one()
+            conn.rollback()
+        plans = conn.execute(text("SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                                  "WHERE statement LIKE 'SELECT count(*) FROM cases WHERE id >%'")).one()
+    assert plans.generic_plans == 0 and plans.custom_plans >= 5, plans

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, or_, text, true
+from sqlalchemy import bindparam, exists, func, or_, true
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -313,10 +313,6 @@ def _listed(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: bool
         query = _list_query(ctx, session, flt, actor=actor)
         conn = session.connection()
         if not flt.warning:
-            if conn.dialect.name == "postgresql" and flt.text:
-                # A search's best plan depends on its word: never a prepared statement's generic
-                # plan, made blind to it (this read's transaction only).
-                conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
             # A list counts apart, up to the cap, by the indexes. A text search finds every match
             # before it sorts them: its total comes with the page (one statement). Where it can
             # (search.WALK_DIALECTS), it counts first instead, and pages a word in more cases than
