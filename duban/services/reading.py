@@ -216,15 +216,12 @@ def _identity_region(ctx: ServiceContext, session: Session, actor: Actor, office
     return region
 
 
-def _search(ctx: ServiceContext, session: Session, text: str, *, actor: Actor, office: Any,
-            probe: bool = False) -> Any:
-    """Where-clause of a text search (duban.services.search). Everyone searches the number and the
-    redacted texts; the raw texts and the complainant's name and phone are searched only among the
-    cases whose identity the actor may see (so a search never tells what a redacted text hides)."""
-    region = None
-    if actor.role in ctx.policy.privacy.identity_roles:
-        region = _identity_region(ctx, session, actor, office)
-    return search.search_clause(ctx.engine.dialect.name, text, identity_region=region, probe=probe)
+def _region(ctx: ServiceContext, session: Session, flt: CaseFilter, actor: Actor) -> Any | None:
+    """The identity region of a text search (`_identity_region`), asked once per list: None when
+    there is no text, or the reader may see no identity (then only redacted texts are searched)."""
+    if not flt.text or actor.role not in ctx.policy.privacy.identity_roles:
+        return None
+    return _identity_region(ctx, session, actor, OFFICE)
 
 
 @dataclass
@@ -237,10 +234,11 @@ class CasePage:
     capped: bool
 
 
-def _list_query(ctx: ServiceContext, session: Session, flt: CaseFilter, *, actor: Actor,
-                probe: bool = False) -> Any:
-    """The statement of a list: scope, filters and order, without paging. `probe`: a text search
-    asks each case read (search.text_probe) instead of looking its matches up first."""
+def _list_query(ctx: ServiceContext, flt: CaseFilter, *, region: Any | None, probe: bool = False) -> Any:
+    """The statement of a list: scope, filters and order, without paging. A text search matches
+    everyone's redacted texts, and the raw texts and the complainant's name and phone only in
+    `region` (`_region`: so a search never tells what a redacted text hides). `probe`: it asks
+    each case read (search.text_probe) instead of looking its matches up first."""
     today = ctx.today()
     office, unit = OFFICE, UNIT
     query = select(*_ROW_COLUMNS)  # type: ignore[call-overload]
@@ -274,7 +272,8 @@ def _list_query(ctx: ServiceContext, session: Session, flt: CaseFilter, *, actor
     elif flt.warning:
         query = query.where(~late)
     if flt.text:
-        query = query.where(_search(ctx, session, flt.text, actor=actor, office=office, probe=probe))
+        query = query.where(search.search_clause(ctx.engine.dialect.name, flt.text,
+                                                 identity_region=region, probe=probe))
     return query.order_by(*search.order_by(flt))
 
 
@@ -306,61 +305,70 @@ def case_page(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor) -> CasePage
 
 def _listed(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: bool, count: bool) -> CasePage:
     today = ctx.today()
-    rows: list[CaseRow] = []
-    facts: list[Facts] = []
-    total, capped = 0, False
     with DubanSession(ctx.engine) as session:
-        query = _list_query(ctx, session, flt, actor=actor)
         conn = session.connection()
-        if not flt.warning:
-            # A list counts apart, up to the cap, by the indexes. A text search finds every match
-            # before it sorts them: its total comes with the page (one statement). Where it can
-            # (search.WALK_DIALECTS), it counts first instead, and pages a word in more cases than
-            # search.WALK_ABOVE (a common one) by reading the cases in the list's order and keeping
-            # the matches: a few hundred rows for page 1 of a word in one case in ten, where
-            # sorting every match costs its hundred thousand.
-            page = query
-            first = bool(flt.text) and conn.dialect.name in search.WALK_DIALECTS
-            if first:
-                total = int(conn.execute(search.counted(conn.dialect.name, query)).scalar_one())
-                if total > search.WALK_ABOVE and flt.extra.get("sort") in search.WALKABLE_SORTS:
-                    page = _list_query(ctx, session, flt, actor=actor, probe=True)
-            together = count and bool(flt.text) and not first
-            if together:
-                page = query.add_columns(func.count().over().label("listed_total"))
-            for found in conn.execute(page.offset(flt.offset).limit(flt.limit)).fetchall():
-                rows.append(_row(ctx, found, today))
-                facts.append(Facts(found.id, found.office_id, found.unit_id, found.delegate_id))
-                total = found.listed_total if together else total
-            if count and not first and not (together and rows):
-                total = int(conn.execute(search.counted(conn.dialect.name, query)).scalar_one())
+        region = _region(ctx, session, flt, actor)
+        query = _list_query(ctx, flt, region=region)
+        if flt.warning:
+            found, total = _read_coloured(ctx, conn, query, flt, today, count=count)
+        elif flt.text:
+            found, total = _read_searched(ctx, conn, query, flt, region)
         else:
-            # Warning colours depend on the calendar: read in order, a chunk at a time, and stop as
-            # soon as the page (and, when counting, the capped total) is known.
-            wanted = flt.offset + flt.limit if not count else search.COUNT_CAP + 1
-            at = 0
-            while total < wanted:
-                chunk = conn.execute(query.offset(at).limit(_CHUNK)).fetchall()
-                for found in chunk:
-                    row = _row(ctx, found, today)
-                    if row.warning != flt.warning:
-                        continue
-                    if flt.offset <= total < flt.offset + flt.limit:
-                        rows.append(row)
-                        facts.append(Facts(found.id, found.office_id, found.unit_id, found.delegate_id))
-                    total += 1
-                    if total >= wanted:
-                        break
-                if len(chunk) < _CHUNK:
-                    break
-                at += _CHUNK
-        if total > search.COUNT_CAP:
-            total, capped = search.COUNT_CAP, True
+            found = _page(ctx, conn, query, flt)
+            total = _capped_count(conn, query) if count else 0
+        facts = [Facts(r.id, r.office_id, r.unit_id, r.delegate_id) for r, _ in found]
         raw = _raw_texts(session, visible_ids(session, ctx, facts, actor=actor, consent=consent))
+    rows = [row for _, row in found]
     for row in rows:
         if row.id in raw:
             row.title = raw[row.id][0]
-    return CasePage(rows=rows, total=total, capped=capped)
+    return CasePage(rows=rows, total=min(total, search.COUNT_CAP), capped=total > search.COUNT_CAP)
+
+
+def _capped_count(conn: Any, query: Any) -> int:
+    """The list's total, counted by the indexes up to just past the cap."""
+    return int(conn.execute(search.counted(conn.dialect.name, query)).scalar_one())
+
+
+def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
+                   region: Any | None) -> tuple[list[tuple[Any, CaseRow]], int]:
+    """A text search's page and total. It counts first (capped), and pages a word found in more
+    cases than search.WALK_ABOVE (a common one) by reading the cases in the list's order and
+    keeping the matches: a few hundred rows for page 1 of a word in one case in ten, where sorting
+    every match costs its hundred thousand. Rarer words are looked up and sorted."""
+    total = _capped_count(conn, query)
+    if total > search.WALK_ABOVE and search.walkable(conn.dialect.name, flt.extra.get("sort")):
+        query = _list_query(ctx, flt, region=region, probe=True)
+    return _page(ctx, conn, query, flt), total
+
+
+def _page(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter) -> list[tuple[Any, CaseRow]]:
+    today = ctx.today()
+    return [(r, _row(ctx, r, today)) for r in conn.execute(query.offset(flt.offset).limit(flt.limit))]
+
+
+def _read_coloured(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter, today: Any, *,
+                   count: bool) -> tuple[list[tuple[Any, CaseRow]], int]:
+    """Warning colours depend on the calendar: read in order, a chunk at a time, and stop as soon
+    as the page (and, when counting, the capped total) is known."""
+    wanted = flt.offset + flt.limit if not count else search.COUNT_CAP + 1
+    found: list[tuple[Any, CaseRow]] = []
+    total = at = 0
+    while total < wanted:
+        chunk = conn.execute(query.offset(at).limit(_CHUNK)).fetchall()
+        for r in chunk:
+            row = _row(ctx, r, today)
+            if row.warning != flt.warning:
+                continue
+            if flt.offset <= total < flt.offset + flt.limit:
+                found.append((r, row))
+            total += 1
+            if total >= wanted:
+                break
+        if len(chunk) < _CHUNK:
+            break
+        at += _CHUNK
+    return found, total
 
 
 def case_row(ctx: ServiceContext, case: Case, *, actor: Actor) -> CaseRow:

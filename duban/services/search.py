@@ -289,6 +289,11 @@ WALK_DIALECTS = frozenset({"sqlite"})
 WALKABLE_SORTS = frozenset({None, "number", "-number", "received", "-received"})
 
 
+def walkable(dialect: str, sort: str | None) -> bool:
+    """Whether a common word's page may be read by walking the cases in the list's order."""
+    return dialect in WALK_DIALECTS and sort in WALKABLE_SORTS
+
+
 def search_clause(dialect: str, typed: str, *, identity_region: Any | None, probe: bool = False) -> Any:
     """Everyone matches the redacted document; the raw one counts only where `identity_region`
     (the cases whose identity the reader may see) holds, and not at all when it is None. One
