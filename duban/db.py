@@ -45,9 +45,10 @@ def make_engine(url: str) -> Engine:
     # PostgreSQL gives a statement run five times a generic plan, blind to its values: for a search
     # or a filtered list, whose best plan depends on the word or the office, that plan can be
     # slower by orders of magnitude. Every statement is planned for its values; it is still parsed
-    # once.
+    # once. No JIT: it compiles a statement the planner costs high (a count over a million cases)
+    # for tens of milliseconds, more than such a statement of ours runs.
     engine = create_engine(url, pool_size=10, max_overflow=20, hide_parameters=True,
-                           connect_args={"options": "-c plan_cache_mode=force_custom_plan"})
+                           connect_args={"options": "-c plan_cache_mode=force_custom_plan -c jit=off"})
     event.listen(engine.pool, "checkin", _idle_from)
     event.listen(engine.pool, "checkout", _ping_if_idle)
     if engine.dialect.driver == "psycopg":

@@ -163,3 +163,9 @@ def test_a_kept_statement_is_planned_for_its_values_never_generically(pg_own: En
         plans = conn.execute(text("SELECT generic_plans, custom_plans FROM pg_prepared_statements "
                                   "WHERE statement LIKE 'SELECT count(*) FROM cases WHERE id >%'")).one()
     assert plans.generic_plans == 0 and plans.custom_plans >= 5, plans
+
+
+def test_no_statement_is_compiled_by_jit(pg_own: Engine) -> None:
+    # JIT compiles what the planner costs high for tens of milliseconds, more than our statements run.
+    with pg_own.connect() as conn:
+        assert conn.execute(text("SHOW jit")).scalar_one() == "off"
