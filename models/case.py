@@ -224,12 +224,10 @@ class RepeatContact(SQLModel, table=True):
 # cases without one last. An index on expressions, so it is made here rather than declared in
 # `__table_args__` (SQLite's reflection skips such an index with a warning, and the comparison of
 # models with migrations would miss it); duban.schema.include_object leaves it out of that
-# comparison, and migration 0027 makes it on databases made before. It lets a list sorted in work
-# order, and a search for a common word, read the first cases in order instead of sorting them all.
-# SQLite only: PostgreSQL's planner does not walk it for a search (docs/bench.md, "Short queries at
-# 1M"), and every index on `cases` slows its deadline recompute (issue 17).
+# comparison, and migrations 0027 (SQLite) and 0028 (PostgreSQL) make it on databases made before.
+# It lets a list sorted in work order, and a search for a common word, read the first cases in
+# order instead of sorting them all.
 WORK_ORDER_INDEX = "ix_cases_work_order"
 WORK_ORDER_DDL = (f"CREATE INDEX IF NOT EXISTS {WORK_ORDER_INDEX} ON cases "
                   "((state = 'closed'), priority_rank, (deadline_on IS NULL), deadline_on, id)")
-event.listen(Case.__table__, "after_create",  # type: ignore[attr-defined]
-             DDL(WORK_ORDER_DDL).execute_if(dialect="sqlite"))
+event.listen(Case.__table__, "after_create", DDL(WORK_ORDER_DDL))  # type: ignore[attr-defined]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, or_, true
+from sqlalchemy import ARRAY, Integer, any_, bindparam, exists, func, or_, true
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -234,11 +234,13 @@ class CasePage:
     capped: bool
 
 
-def _list_query(ctx: ServiceContext, flt: CaseFilter, *, region: Any | None, probe: bool = False) -> Any:
+def _list_query(ctx: ServiceContext, flt: CaseFilter, *, region: Any | None, probe: bool = False,
+                searched: bool = True) -> Any:
     """The statement of a list: scope, filters and order, without paging. A text search matches
     everyone's redacted texts, and the raw texts and the complainant's name and phone only in
     `region` (`_region`: so a search never tells what a redacted text hides). `probe`: it asks
-    each case read (search.text_probe) instead of looking its matches up first."""
+    each case read (search.text_probe) instead of looking its matches up first. `searched=False`:
+    without the text search (the scope a search's own count asks each match of)."""
     today = ctx.today()
     office, unit = OFFICE, UNIT
     query = select(*_ROW_COLUMNS)  # type: ignore[call-overload]
@@ -271,7 +273,7 @@ def _list_query(ctx: ServiceContext, flt: CaseFilter, *, region: Any | None, pro
         query = query.where(late)
     elif flt.warning:
         query = query.where(~late)
-    if flt.text:
+    if flt.text and searched:
         query = query.where(search.search_clause(ctx.engine.dialect.name, flt.text,
                                                  identity_region=region, probe=probe))
     return query.order_by(*search.order_by(flt))
@@ -332,13 +334,33 @@ def _capped_count(conn: Any, query: Any) -> int:
 
 def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
                    region: Any | None) -> tuple[list[tuple[Any, CaseRow]], int]:
-    """A text search's page and total. It counts first (capped), and pages a word found in more
+    """A text search's page and total. It counts first, capped, and pages a word found in more
     cases than search.WALK_ABOVE (a common one) by reading the cases in the list's order and
     keeping the matches: a few hundred rows for page 1 of a word in one case in ten, where sorting
-    every match costs its hundred thousand. Rarer words are looked up and sorted."""
-    total = _capped_count(conn, query)
-    if total > search.WALK_ABOVE and search.walkable(conn.dialect.name, flt.extra.get("sort")):
+    every match costs its hundred thousand. Rarer words are looked up and sorted.
+
+    On search.OWN_FIRST databases (PostgreSQL) the count of a word of one or two characters asks
+    first of the cases whose own texts match (search.counted_own), and only when those stay under
+    the cap reads the ids of every match; a rarer word's page is then those ids sorted. Its
+    planner, told only the index's guess of how rare a word is, would otherwise walk an index in
+    order and test every case for it."""
+    dialect = conn.dialect.name
+    ids: list[int] | None = None
+    if dialect in search.OWN_FIRST:
+        scoped = _list_query(ctx, flt, region=region, searched=False)
+        total = 0
+        if search.short(flt.text or ""):
+            total = int(conn.execute(search.counted_own(flt.text or "", identity_region=region,
+                                                        scoped=scoped)).scalar_one())
+        if total <= search.COUNT_CAP:
+            ids = list(conn.execute(search.matched(query)).scalars())
+            total = len(ids)
+    else:
+        total = _capped_count(conn, query)
+    if total > search.WALK_ABOVE and search.walkable(dialect, flt.extra.get("sort")):
         query = _list_query(ctx, flt, region=region, probe=True)
+    elif ids is not None and total <= search.COUNT_CAP:
+        query = scoped.where(col(Case.id) == any_(bindparam("matched", ids, type_=ARRAY(Integer))))
     return _page(ctx, conn, query, flt), total
 
 

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import Integer, and_, func, literal_column, or_, select, text
+from sqlalchemy import Integer, Text, and_, func, literal_column, or_, select, text
 from sqlalchemy import column as sql_column
 from sqlmodel import col
 
@@ -235,57 +235,105 @@ def _fts_phrase(typed: str) -> str:
     return '"' + typed.replace('"', '""') + '"'
 
 
+def short(typed: str) -> bool:
+    """Below the trigram length: looked up in the grams' index, where one or two characters (a
+    whole word in Chinese: 水, 噪音) are often in a tenth of all cases."""
+    return len(typed) < TRIGRAM
+
+
+def _like_pattern(typed: str) -> str:
+    """The ILIKE pattern of a text that contains `typed` (its wildcards escaped)."""
+    return "%" + typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _pg_condition(typed: str, *, raw: bool, key: str, row: str = "") -> tuple[str, dict[str, str]]:
+    """PostgreSQL: the condition on a `case_search` row (named `row`, if given) that one of its
+    documents contains `typed`, as an index answers it, and its parameter."""
+    columns = [f"{row}{c}" for c in (["open_text", "raw_text"] if raw else ["open_text"])]
+    if not short(typed):
+        return " OR ".join(f"{c} ILIKE :p_{key}" for c in columns), {f"p_{key}": _like_pattern(typed)}
+    # Below the trigram length: GIN over `case_search_grams(document)`, the expression written
+    # exactly as indexed.
+    return (" OR ".join(f"{GRAMS_TABLE}({c}) @> ARRAY[lower(CAST(:g_{key} AS text))]" for c in columns),
+            {f"g_{key}": typed})
+
+
 def text_match(dialect: str, typed: str, *, raw: bool) -> Any:
     """Where-clause: one of the case's redacted documents (raw=False) or of either kind (raw=True)
     contains `typed` (a document per text source: models/search.py; SQLite's rowid names the
     case). (Never the raw ones alone: SQLite's grams index holds only what a raw document adds to
     its redacted twin.)"""
-    columns = ["open_text", "raw_text"] if raw else ["open_text"]
     # A name of its own per document: one statement may hold two of these clauses.
     key = "any" if raw else "open"
-    if len(typed) >= TRIGRAM:
-        if dialect == "sqlite":
-            scope = "" if raw else f"{columns[0]} : "
-            hits = text(f"SELECT rowid >> {CASE_SHIFT} AS id FROM {SEARCH_TABLE} "
-                        f"WHERE {SEARCH_TABLE} MATCH :m_{key}"
-                        ).bindparams(**{f"m_{key}": f"{scope}{_fts_phrase(typed)}"})
-        else:
-            escaped = typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            where = " OR ".join(f"{c} ILIKE :p_{key}" for c in columns)
-            hits = text(f"SELECT case_id AS id FROM {SEARCH_TABLE} WHERE {where}").bindparams(
-                **{f"p_{key}": f"%{escaped}%"})
-        return col(Case.id).in_(hits.columns(sql_column("id", Integer)))
-    # Below the trigram length: the index of each document's unigrams and bigrams, where the query
-    # is one token (duban.grams; SQLite's FTS5 `case_search_grams`, PostgreSQL's GIN over
-    # `case_search_grams(document)`, the expression written exactly as indexed).
-    if dialect == "sqlite":
+    if dialect != "sqlite":
+        where, params = _pg_condition(typed, raw=raw, key=key)
+        hits = text(f"SELECT case_id AS id FROM {SEARCH_TABLE} WHERE {where}").bindparams(**params)
+    elif len(typed) >= TRIGRAM:
+        scope = "" if raw else "open_text : "
+        hits = text(f"SELECT rowid >> {CASE_SHIFT} AS id FROM {SEARCH_TABLE} "
+                    f"WHERE {SEARCH_TABLE} MATCH :m_{key}"
+                    ).bindparams(**{f"m_{key}": f"{scope}{_fts_phrase(typed)}"})
+    else:
+        # Below the trigram length: the index of each document's unigrams and bigrams, where the
+        # query is one token (duban.grams, SQLite's FTS5 `case_search_grams`).
         scope = "" if raw else "open_grams : "
         hits = text(f"SELECT rowid >> {CASE_SHIFT} AS id FROM {GRAMS_TABLE} "
                     f"WHERE {GRAMS_TABLE} MATCH :g_{key}").bindparams(
             **{f"g_{key}": f'{scope}"{grams.token(typed)}"'})
-    else:
-        where = " OR ".join(f"{GRAMS_TABLE}({c}) @> ARRAY[lower(CAST(:g_{key} AS text))]" for c in columns)
-        hits = text(f"SELECT case_id AS id FROM {SEARCH_TABLE} WHERE {where}").bindparams(
-            **{f"g_{key}": typed})
     return col(Case.id).in_(hits.columns(sql_column("id", Integer)))
 
 
 def text_probe(dialect: str, typed: str, *, raw: bool) -> Any:
     """Where-clause answering what `text_match` answers, asked of each case a plan reads rather than
     looked up first: for a common word, whose page is found sooner by reading the cases in order and
-    keeping those that match than by sorting every match. The same index lookup, done once, with
-    the case's id in an expression so that SQLite's planner cannot start from it.
+    keeping those that match than by sorting every match.
 
-    SQLite only (WALK_DIALECTS): PostgreSQL's capped count of a common word, which decides the
-    walk, costs more than its sort (docs/bench.md, "Short queries at 1M")."""
-    if dialect not in WALK_DIALECTS:
-        raise ValueError(f"no walk in order on {dialect}")
-    return (col(Case.id) + 0).in_(text_match(dialect, typed, raw=raw).right)
+    SQLite: the same index lookup, done once, with the case's id in an expression so that the
+    planner cannot start from it. PostgreSQL: the case's rows read by their key and their texts
+    compared (ILIKE, as the trigram index's recheck does; for one or two characters the same as
+    holding the gram), in a subquery the planner must run per case (OFFSET 0 keeps it from
+    making it a join, which would find every match first)."""
+    if dialect == "sqlite":
+        return (col(Case.id) + 0).in_(text_match(dialect, typed, raw=raw).right)
+    key = "probe_any" if raw else "probe_open"
+    columns = ["open_text", "raw_text"] if raw else ["open_text"]
+    where = " OR ".join(f"probed.{c} ILIKE :{key}" for c in columns)
+    return text(f"EXISTS (SELECT 1 FROM {SEARCH_TABLE} probed WHERE probed.case_id = cases.id "
+                f"AND ({where}) OFFSET 0)").bindparams(**{key: _like_pattern(typed)})
+
+
+def counted_own(typed: str, *, identity_region: Any | None, scoped: Any) -> Any:
+    """PostgreSQL: SELECT count(*) of at most COUNT_CAP + 1 cases whose own row (title, summary,
+    name, phone: kind 0) matches, each asked of `scoped` (the list's statement without its text
+    search) by its id. The index's matches drive, and the count stops at the cap or after
+    OWN_READ times the cap of them: a common word costs about the cap's worth of its matches,
+    never all of them, and a reader whose scope holds few of a word's cases (a county's clerk)
+    gives up early. Every case is counted once (one own row each). A lower bound of the list's
+    total: when it passes the cap, so does the total."""
+    where, params = _pg_condition(typed, raw=identity_region is not None, key="own_any")
+    own = (text(f"SELECT case_id, open_text FROM {SEARCH_TABLE} WHERE kind = 0 AND source_id = 0 "
+                f"AND ({where}) LIMIT :own_read").bindparams(**params, own_read=OWN_READ * (COUNT_CAP + 1))
+           .columns(sql_column("case_id", Integer), sql_column("open_text", Text)).subquery("own"))
+    in_scope = scoped.with_only_columns(literal_column("1"), maintain_column_froms=True).where(
+        col(Case.id) == own.c.case_id).order_by(None).offset(0)
+    if identity_region is not None:
+        opened, more = _pg_condition(typed, raw=False, key="own_open", row="own.")
+        in_scope = in_scope.where(or_(identity_region, text(opened).bindparams(**more)))
+    hits: Any = select(literal_column("1")).select_from(own).where(in_scope.exists()).limit(COUNT_CAP + 1)
+    return select(func.count()).select_from(hits.subquery())
+
+
+# How many of a word's matches `counted_own` reads, in multiples of the cap, before it leaves the
+# count to every match (`counted`).
+OWN_READ = 2
 
 
 # The databases, and the orders an index serves there (the work order: models/case.py), in which a
 # common word's page is read by walking the cases in order (`text_probe`).
-WALK_DIALECTS = frozenset({"sqlite"})
+WALK_DIALECTS = frozenset({"sqlite", "postgresql"})
+# The databases where a search counts the cases whose own row matches first (`counted_own`): a
+# GIN index answers with every match at once, where SQLite's FTS5 streams them in case order.
+OWN_FIRST = frozenset({"postgresql"})
 WALKABLE_SORTS = frozenset({None, "number", "-number", "received", "-received"})
 
 
@@ -306,9 +354,13 @@ def search_clause(dialect: str, typed: str, *, identity_region: Any | None, prob
     return and_(match(dialect, typed, raw=True), or_(identity_region, opened))
 
 
-def counted(dialect: str, query: Any, cap: int = COUNT_CAP) -> Any:
-    """SELECT count(*) of at most cap + 1 of the rows `query` finds."""
+def counted(dialect: str, query: Any) -> Any:
+    """SELECT count(*) of at most COUNT_CAP + 1 of the rows `query` finds."""
     del dialect
-    inner = (query.with_only_columns(col(Case.id), maintain_column_froms=True).order_by(None)
-             .limit(cap + 1).subquery())
-    return select(func.count()).select_from(inner)
+    return select(func.count()).select_from(matched(query).subquery())
+
+
+def matched(query: Any) -> Any:
+    """SELECT the ids of at most COUNT_CAP + 1 of the cases `query` finds, in no order."""
+    ids = query.with_only_columns(col(Case.id), maintain_column_froms=True)
+    return ids.order_by(None).limit(COUNT_CAP + 1)

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from duban.grams import SQL_FUNCTION, grams
-from duban.services import CaseService, ServiceContext
+from duban.services import CaseService, ServiceContext, search
 from duban.services.queries import scope_for
 from duban.services.reading import case_page
 from duban.services.search import CaseQuery, narrow
@@ -131,3 +131,23 @@ def test_a_phrase_is_found_in_a_report_a_review_and_a_callback_and_by_the_compla
         conn.execute(text("DELETE FROM callbacks WHERE case_id = :c"), {"c": case_id})
     assert found(ctx, LEADER, "基本满意") == [] and found(ctx, LEADER, "满意") == []
     assert found(ctx, LEADER, "材料不齐") == [number]
+
+
+@pytest.mark.parametrize(("cap", "total", "capped"),
+                         [(2, 2, True), (4, 4, True), (5, 5, False), (9, 5, False)])
+def test_a_capped_total_counts_each_case_once_whether_its_own_texts_or_its_reports_hold_the_word(
+        ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch, cap: int, total: int, capped: bool) -> None:
+    # Three cases hold the word in their title, one of them in a report too, and two in a report
+    # only: five cases. PostgreSQL counts own texts first (search.counted_own), then every match.
+    for title, report in [("水管破裂", "水管已修复"), ("停水三天", None), ("水费争议", None),
+                          ("道路破损", "已通水"), ("路灯不亮", "水表已换")]:
+        number, _ = handed(ctx, title=title)
+        if report:
+            CaseService(ctx).act(number, "submit_report", actor=unit_actor(ctx, UNIT),
+                                 form={"text": report, **REPORTED})
+    monkeypatch.setattr(search, "COUNT_CAP", cap)
+    for actor in (DISPATCHER, LEADER):
+        with Session(ctx.engine) as session:
+            flt = narrow(scope_for(session, actor), CaseQuery.parse({"text": "水"}), ctx.orgs)
+        page = case_page(ctx, flt, actor=actor)
+        assert (page.total, page.capped) == (total, capped), actor

@@ -88,7 +88,7 @@ def test_a_common_word_walks_the_cases_in_order_and_a_rare_one_is_looked_up(
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         seen.append(statement)
 
-    probe = "cases.id + "
+    probe = {"sqlite": "cases.id + ", "postgresql": "probed.case_id"}[ctx.engine.dialect.name]
     event.listen(ctx.engine, "before_cursor_execute", record)
     try:
         common = page(ctx, LEADER, {"text": "噪音"})
