@@ -21,6 +21,10 @@ from duban.config.settings import get_settings
 from duban.files import create_private, private_dir
 from duban.grams import SQL_FUNCTION, grams
 
+# SQLite: the SQL function the search index's skippable trigger asks whether this connection's
+# writer defers the index (models/search.py `deferred`), read from the connection's pool record.
+SEARCH_DEFERRED = "duban_search_deferred"
+
 
 def make_engine(url: str) -> Engine:
     # hide_parameters: a failed statement's values (a complainant's name, a mail body) stay out of
@@ -38,6 +42,7 @@ def make_engine(url: str) -> Engine:
         # pysqlite's own transaction handling is off (see _sqlite_pragmas); BEGIN is ours, so a
         # writer can take the write lock up front with execution_options(sqlite_begin="IMMEDIATE").
         event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine.pool, "checkin", _undefer_search)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
@@ -300,7 +305,14 @@ def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
     conn.connection.dbapi_connection.execute(f"BEGIN {mode}")
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+def _undefer_search(_dbapi_conn, record) -> None:  # type: ignore[no-untyped-def]
+    """A connection goes back to the pool indexing as every writer does, whatever its last
+    writer left (models/search.py `deferred` clears it itself; this is the second guard)."""
+    if record is not None:
+        record.info.pop(SEARCH_DEFERRED, None)
+
+
+def _sqlite_pragmas(dbapi_conn, record) -> None:  # type: ignore[no-untyped-def]
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -310,6 +322,8 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.close()
     # The search index's triggers call it (duban.grams, models/search.py).
     dbapi_conn.create_function(SQL_FUNCTION, -1, grams, deterministic=True)
+    info = record.info  # what the SQLAlchemy connection's `.connection.info` is
+    dbapi_conn.create_function(SEARCH_DEFERRED, 0, lambda: info.get(SEARCH_DEFERRED, False))
 
 
 @lru_cache(maxsize=8)

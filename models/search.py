@@ -21,17 +21,26 @@ beside the trigram one (same rowids), filled by the same triggers through the SQ
 `duban_grams` (registered by duban.db on every connection); its `raw_grams` hold only the raw
 document's grams its row's redacted twin lacks (it answers "either document", never "the raw one"
 alone). PostgreSQL: GIN indexes over the expression `case_search_grams(document)`.
+
+A batch of new cases (the ledger import) writes its cases with the per-row trigger of a new case
+skipped and then their index rows by one INSERT … SELECT (SQLite: and one for their grams) in the
+same transaction (`new_cases_indexed`): the skip is that transaction's alone (PostgreSQL: a setting
+local to it; SQLite: a flag of the connection, cleared on leaving and on its return to the pool).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Column, Text, UniqueConstraint, event, text
 from sqlalchemy.engine import Connection
 from sqlmodel import Field, SQLModel
 
+from duban.db import SEARCH_DEFERRED
 from duban.grams import SQL_FUNCTION
 from duban.models.base import UTCDateTime
 
@@ -147,20 +156,33 @@ def _trigger_name(i: int) -> str:
     return f"{SEARCH_TABLE}_r{i}"
 
 
-def create_triggers(conn: Connection) -> None:
-    """The triggers that keep the index in step with its source rows."""
+# PostgreSQL: the setting, local to a transaction, under which a new case's trigger is skipped.
+_PG_DEFERRED = "duban.search_deferred"
+_DEFERRABLE = ("cases", "INSERT")  # the one trigger `new_cases_indexed` skips
+
+
+def _unless_deferred(dialect: str) -> str:
+    if dialect == "sqlite":
+        return f"WHEN NOT {SEARCH_DEFERRED}()"
+    return f"WHEN (current_setting('{_PG_DEFERRED}', true) IS DISTINCT FROM 'on')"
+
+
+def create_triggers(conn: Connection, *, deferrable: bool = True) -> None:
+    """The triggers that keep the index in step with its source rows (without `deferrable`, as
+    before migration 0029: a new case's trigger cannot be skipped)."""
     dialect = conn.dialect.name
     for i, (table, when, body) in enumerate(_triggers(dialect)):
         name = _trigger_name(i)
+        unless = _unless_deferred(dialect) if deferrable and (table, when) == _DEFERRABLE else ""
         if dialect == "sqlite":
-            conn.execute(text(f"CREATE TRIGGER IF NOT EXISTS {name} AFTER {when} ON {table} "
+            conn.execute(text(f"CREATE TRIGGER IF NOT EXISTS {name} AFTER {when} ON {table} {unless} "
                               f"BEGIN {body}; END"))
             continue
         conn.execute(text(f"CREATE OR REPLACE FUNCTION {name}_fn() RETURNS trigger LANGUAGE plpgsql AS "
                           f"$$ BEGIN {body}; RETURN NULL; END $$"))
         conn.execute(text(f"DROP TRIGGER IF EXISTS {name} ON {table}"))
         conn.execute(text(f"CREATE TRIGGER {name} AFTER {when} ON {table} "
-                          f"FOR EACH ROW EXECUTE FUNCTION {name}_fn()"))
+                          f"FOR EACH ROW {unless} EXECUTE FUNCTION {name}_fn()"))
 
 
 def drop_triggers(conn: Connection) -> None:
@@ -193,6 +215,47 @@ def rebuild(conn: Connection) -> None:
         conn.execute(text(f"INSERT INTO {SEARCH_TABLE}({columns}) {rows}"))
     if dialect == "sqlite":
         rebuild_grams(conn)
+
+
+@contextmanager
+def new_cases_indexed(conn: Connection, case_ids: Sequence[int]) -> Iterator[None]:
+    """Cases inserted inside are indexed on leaving, all at once: their rows by one INSERT …
+    SELECT (SQLite: and their grams by one more) in the same transaction, instead of a trigger
+    per case. Only the cases `case_ids` names (a batch's ids, taken before the INSERT) may be
+    inserted inside; other tables' triggers fire inside as everywhere.
+
+    The skip cannot outlive the block: PostgreSQL's setting is local to the transaction (and set
+    back on leaving), SQLite's flag is the connection's, cleared on leaving however it is left
+    and again when the connection goes back to the pool (duban.db). Left by an exception, nothing
+    is indexed: the transaction is the caller's to roll back, with the cases.
+    """
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        conn.connection.info[SEARCH_DEFERRED] = True
+    else:
+        conn.execute(text("SELECT set_config(:name, 'on', true)"), {"name": _PG_DEFERRED})
+    try:
+        yield
+    finally:
+        if sqlite:
+            conn.connection.info.pop(SEARCH_DEFERRED, None)
+    if not sqlite:
+        conn.execute(text("SELECT set_config(:name, 'off', true)"), {"name": _PG_DEFERRED})
+    if case_ids:
+        _index_new_cases(conn, case_ids)
+
+
+def _index_new_cases(conn: Connection, case_ids: Sequence[int]) -> None:
+    if conn.dialect.name == "sqlite":
+        ids = {"ids": json.dumps(list(case_ids))}
+        rows = _case_rows("sqlite", "c.id IN (SELECT value FROM json_each(:ids))")
+        conn.execute(text(f"INSERT INTO {SEARCH_TABLE}(rowid, open_text, raw_text) {rows}"), ids)
+        conn.execute(text(_grams_sql(f"rowid IN (SELECT value << {CASE_SHIFT} FROM json_each(:ids))",
+                                     delete=False)), ids)
+        return
+    rows = _case_rows("postgresql", "c.id = ANY(CAST(:ids AS integer[]))")
+    conn.execute(text(f"INSERT INTO {SEARCH_TABLE}(case_id, kind, source_id, open_text, raw_text) {rows}"),
+                 {"ids": list(case_ids)})
 
 
 def rebuild_grams(conn: Connection) -> None:

@@ -386,3 +386,29 @@ def test_the_migrations_make_the_work_order_index(empty_engine: Engine) -> None:
 
 def test_the_models_make_the_work_order_index(engine: Engine) -> None:
     assert WORK_ORDER_INDEX in _indexes_of_cases(engine)
+
+
+def _new_case_trigger(engine: Engine) -> str:
+    catalogue = {"sqlite": "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'case_search_r0'",
+                 "postgresql": "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = 'case_search_r0'"}
+    with engine.connect() as conn:
+        return conn.execute(text(catalogue[engine.dialect.name])).scalar_one()
+
+
+def test_0029_lets_a_batch_skip_the_new_case_trigger_and_its_downgrade_takes_that_back(
+        empty_engine: Engine) -> None:
+    from alembic import command
+
+    from duban.migrations import alembic_config
+
+    upgrade(empty_engine)
+    deferrable = _new_case_trigger(empty_engine)
+    assert "search_deferred" in deferrable and "AFTER INSERT ON" in deferrable.replace('"', "")
+    cfg = alembic_config()
+    with empty_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0029-1")
+    before = _new_case_trigger(empty_engine)
+    assert "search_deferred" not in before and "AFTER INSERT ON" in before.replace('"', "")
+    upgrade(empty_engine)
+    assert _new_case_trigger(empty_engine) == deferrable
