@@ -27,12 +27,25 @@ def token(gram: str) -> str:
     return "z".join(format(ord(c), "x") for c in fold(gram))
 
 
+class _Hex(dict[str, str]):
+    """A character's code point in hex, each worked out once (at most one entry per character)."""
+
+    def __missing__(self, char: str) -> str:
+        self[char] = hexed = format(ord(char), "x")
+        return hexed
+
+
+_hex = _Hex().__getitem__
+
+
 def _pieces(text: str | None) -> set[str]:
+    # Every document of every write passes here (the index's triggers): a dict lookup a
+    # character and C-level loops, rather than format(ord()) and a Python loop.
     if not text:
         return set()
-    points = [format(ord(c), "x") for c in fold(text)]
+    points = list(map(_hex, fold(text)))
     pieces = set(points)
-    pieces.update([a + "z" + b for a, b in zip(points, points[1:], strict=False)])
+    pieces.update(map("z".join, zip(points, points[1:], strict=False)))
     return pieces
 
 
