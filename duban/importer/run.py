@@ -28,7 +28,6 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
@@ -39,6 +38,7 @@ from duban.models import ImportedRow
 from duban.services.bulkregister import Ready, prepare_many, register_many
 from duban.services.cases import CaseService, Registered
 from duban.services.context import Actor, ServiceContext
+from duban.services.driver import inserting
 from duban.services.redaction import get_redactor
 from duban.services.subjects import build_index
 
@@ -49,7 +49,9 @@ AHEAD = 2  # batches the helper may be ahead of the writer
 # A row as the helper hands it back: its errors, or the parsed row and what prepare_many made
 # of it (None: a check failed, the writer checks it again to report why).
 Prepared = list[RowError] | tuple[ParsedRow, Ready | None]
-_RECORD = insert(ImportedRow.__table__)  # type: ignore[attr-defined]
+# Compiled once and run at driver level, as the batch's cases are (bulkregister._inserting).
+_RECORD = inserting(ImportedRow.__table__, ["key", "case_id", "linked", "source", "row",  # type: ignore[attr-defined]
+                                            "imported_by", "imported_at"], returning_id=False)
 
 
 @dataclass
@@ -240,7 +242,7 @@ def _import_batch(ctx: ServiceContext, service: CaseService, parser: RowParser,
 
     def record(session: Session, done: list[tuple[int, Registered]]) -> None:
         # A key another import committed first fails here, inside the batch's transaction.
-        session.connection().execute(_RECORD, [
+        _RECORD.run_many(session, [
             {"key": keys[i], "case_id": registered.case.id, "linked": registered.linked,
              "source": source, "row": rows[i].row, "imported_by": actor.name, "imported_at": now}
             for i, registered in done])
