@@ -389,8 +389,9 @@ def test_the_models_make_the_work_order_index(engine: Engine) -> None:
 
 
 def _new_case_trigger(engine: Engine) -> str:
-    catalogue = {"sqlite": "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'case_search_r0'",
-                 "postgresql": "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = 'case_search_r0'"}
+    catalogue = {
+        "sqlite": "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'case_search_r0'",
+        "postgresql": "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = 'case_search_r0'"}
     with engine.connect() as conn:
         return conn.execute(text(catalogue[engine.dialect.name])).scalar_one()
 
