@@ -139,3 +139,11 @@ def test_a_connection_returned_to_the_pool_with_the_skip_up_comes_back_without_i
     with engine.connect() as conn:
         assert conn.connection.dbapi_connection is first and not deferred_now(conn)
     engine.dispose()
+
+
+def test_a_writer_on_another_connection_meanwhile_indexes_its_case(ctx: ServiceContext) -> None:
+    with ctx.engine.connect() as batch, batch.begin(), search.new_cases_indexed(batch, []):
+        assert deferred_now(batch)
+        CaseService(ctx).register(complaint(title="某村饮水困难"), actor=CLERK)
+    assert cases_indexed(ctx.engine) == 1
+    assert index_of(ctx.engine) == rebuilt(ctx.engine)
