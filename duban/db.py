@@ -235,6 +235,14 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
                 conn.close()
 
 
+# An action's statements each find their rows by a key (a case's id or number, its rows' case_id,
+# a matter key): the plan is the same whatever the value, and planning it anew for every
+# execution (make_engine's force_custom_plan, which lists and searches need) was about 40 % of the
+# server's CPU for an action. PostgreSQL's default lets a kept statement's plan be reused.
+GENERIC_PLANS = "auto"
+_SET_PLANS = {GENERIC_PLANS: "SET LOCAL plan_cache_mode = auto"}
+
+
 def begins_with_statement(driver: Any) -> bool:
     """Whether a statement sent now on this DBAPI connection would open its transaction alone:
     psycopg sends BEGIN on its own, and waits for it, before the first statement of a
@@ -243,7 +251,7 @@ def begins_with_statement(driver: Any) -> bool:
         and driver.pgconn.transaction_status == TransactionStatus.IDLE
 
 
-def execute_opening(driver: Any, sql: str, params: Any) -> Any:
+def execute_opening(driver: Any, sql: str, params: Any, *, plans: str | None = None) -> Any:
     """PostgreSQL: the transaction's BEGIN and its first statement in one round trip; the cursor.
 
     psycopg opens a transaction by sending BEGIN and waiting for its answer before the first
@@ -253,11 +261,17 @@ def execute_opening(driver: Any, sql: str, params: Any) -> Any:
     connection is in its transaction, and psycopg's usual handling (statements inside it,
     COMMIT or ROLLBACK) carries on as if it had sent BEGIN itself. An error in either statement
     is raised here, the transaction left for the caller to roll back.
+
+    `plans`: the transaction's `plan_cache_mode` (`SET LOCAL`, in the same round trip), for a
+    transaction whose statements all find their rows by key (`GENERIC_PLANS`); None: the
+    connection's own (make_engine: every statement planned for its values).
     """
     driver.autocommit = True
     try:
         with driver.pipeline():
             driver.execute("BEGIN")
+            if plans is not None:
+                driver.execute(_SET_PLANS[plans])
             cursor = driver.execute(sql, params)
     finally:
         # Not the `autocommit` setter: it refuses inside a transaction, and this one is ours.

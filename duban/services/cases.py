@@ -185,6 +185,12 @@ class CaseService:
         steps that ask for it (services/writetx.py)."""
         return write_tx(self.ctx.engine, keys=self.ctx.audit_keys)
 
+    def _case_tx(self) -> AbstractContextManager[Session]:
+        """The transaction of one case's action or registration: its statements find their rows by
+        a key (the case's id or number, its rows' case_id, its matter key), so PostgreSQL may
+        reuse their plans (writetx `keyed`); a batch's `transaction()` filters many rows."""
+        return write_tx(self.ctx.engine, keys=self.ctx.audit_keys, keyed=True)
+
     # -- reading ---------------------------------------------------------------------------
 
     def load_in(self, session: Session, ref: int | str, *, for_write: bool) -> Case:
@@ -249,7 +255,7 @@ class CaseService:
         """
         parsed = parse_form(action, form)
         checked = self._files(action, files, actor=actor)
-        with self.transaction() as session:
+        with self._case_tx() as session:
             case = self.load_in(session, ref, for_write=True)
             if not may_see(session, actor, case):
                 raise CaseNotFound(ref)  # nobody learns that cases outside their scope exist
@@ -363,7 +369,7 @@ class CaseService:
         now = self.ctx.now()
         self._check_registration(data, actor=actor, now=now)  # before taking the writer's turn
         checked = self._files("register", files, actor=actor)
-        with self.transaction() as session:
+        with self._case_tx() as session:
             intake = self._intake(session, data, actor=actor, now=now)
             registered = self.register_intake(session, intake, actor=actor,
                                               target=self.repeat_target(session, intake, actor=actor),

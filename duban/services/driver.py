@@ -26,6 +26,9 @@ from sqlmodel import Session
 from duban.db import begins_with_statement, execute_opening
 
 Processor = Callable[[Any], Any] | None
+# The execution option of a transaction's connection naming its plan_cache_mode (db.GENERIC_PLANS),
+# set by services/writetx.py for the transactions that ask for it.
+PLANS_OPTION = "duban_plan_cache_mode"
 _MISSING = object()
 
 
@@ -122,7 +125,8 @@ class Prepared:
         driver = conn.connection.driver_connection
         try:
             if begins_with_statement(driver):  # the transaction's first statement, PostgreSQL
-                return execute_opening(driver, compiled.sql, params)
+                return execute_opening(driver, compiled.sql, params,
+                                       plans=conn.get_execution_options().get(PLANS_OPTION))
             return driver.execute(compiled.sql, params)  # type: ignore[union-attr]
         except conn.dialect.loaded_dbapi.Error as error:
             raise _wrapped(conn, compiled.sql, error, driver) from error

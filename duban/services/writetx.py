@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from duban.db import write_transaction
+from duban.db import GENERIC_PLANS, write_transaction
+from duban.services.driver import PLANS_OPTION
 from duban.services.persist import save_tracked
 from duban.services.unitofwork import UnitOfWork
 
@@ -27,19 +28,25 @@ if TYPE_CHECKING:
     from duban.services.auditkeys import KeyRing
 
 
-def write_tx(engine: Engine, *, keys: KeyRing | None = None) -> AbstractContextManager[Session]:
+def write_tx(engine: Engine, *, keys: KeyRing | None = None,
+             keyed: bool = False) -> AbstractContextManager[Session]:
     """One write transaction: what its steps collected is written when the block ends (tracked
     cases, their audit events, the ORM's rows), then it commits; it rolls back if the block raises.
 
     It yields a `WriteTx`, which stands in for a Session (the steps' signatures say Session).
     `keys`: the key ring the audit events are sealed under (the service context's); None: the default.
+    `keyed`: every statement of the transaction finds its rows by a key (one case's action), so
+    PostgreSQL may reuse a kept statement's plan (db.GENERIC_PLANS); never for a transaction
+    that filters or sorts many rows (a sweep's chunk, a list).
     """
-    return cast(AbstractContextManager[Session], _write_tx(engine, keys))
+    return cast(AbstractContextManager[Session], _write_tx(engine, keys, keyed))
 
 
 @contextmanager
-def _write_tx(engine: Engine, keys: KeyRing | None) -> Iterator[WriteTx]:
+def _write_tx(engine: Engine, keys: KeyRing | None, keyed: bool) -> Iterator[WriteTx]:
     with write_transaction(engine) as conn:
+        if keyed and conn.dialect.name == "postgresql":  # a connection of its own (not SQLite's kept one)
+            conn.execution_options(**{PLANS_OPTION: GENERIC_PLANS})
         tx = WriteTx(engine, conn, UnitOfWork(keys=keys))
         try:
             yield tx

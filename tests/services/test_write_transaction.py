@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, insert, select
@@ -12,12 +13,13 @@ from sqlmodel import Session
 
 from duban.db import write_transaction
 from duban.models import AuditEvent, Case, Notification
-from duban.services import ServiceContext, outbox
+from duban.services import CaseService, ServiceContext, cases, outbox
 from duban.services.audit import append_event
+from duban.services.driver import Prepared
 from duban.services.persist import WRITE_COLUMNS, fetch_cases
 from duban.services.unitofwork import DubanSession, NoUnitOfWork, UnitOfWork, memo_of, work_of
 from duban.services.writetx import write_tx
-from tests.factories import transferred, world
+from tests.factories import DISPATCHER, complaint, transferred, world
 
 ROOT = Path(__file__).resolve().parents[2]
 # Who may open, commit or roll back a transaction by hand: the helper itself, the write
@@ -162,3 +164,40 @@ def test_each_transaction_has_a_unit_of_work_of_its_own(ctx: ServiceContext) -> 
         assert memo_of(session) is not memo_of(session)  # a plain session remembers nothing
         with pytest.raises(NoUnitOfWork):
             work_of(session)
+
+
+_PLAN_MODE = Prepared(select(func.current_setting("plan_cache_mode")))
+
+
+def test_one_cases_transaction_lets_postgresql_reuse_plans_and_no_other_transaction_does(
+        ctx: ServiceContext) -> None:
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("plan_cache_mode is PostgreSQL's")
+    with write_tx(ctx.engine, keyed=True) as tx:
+        assert _PLAN_MODE.scalar(tx) == "auto"
+    with write_tx(ctx.engine) as tx:  # a batch's (a sweep's chunk): filters many rows
+        assert _PLAN_MODE.scalar(tx) == "force_custom_plan"
+    # SET LOCAL ends with its transaction: a list or a search on the pooled connections after
+    # it is still planned for its values.
+    with ctx.engine.connect() as a, ctx.engine.connect() as b:
+        assert {conn.execute(select(func.current_setting("plan_cache_mode"))).scalar_one()
+                for conn in (a, b)} == {"force_custom_plan"}
+
+
+def test_an_action_and_a_registration_run_in_a_keyed_transaction(
+        ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("plan_cache_mode is PostgreSQL's")
+    seen: list[str] = []
+    service = CaseService(ctx)
+    number = service.register(complaint(), actor=DISPATCHER,
+                              also=lambda session, _: seen.append(_PLAN_MODE.scalar(session))).case.number
+    told = cases.notify_complainants
+
+    def notify(step: Any) -> None:
+        seen.append(_PLAN_MODE.scalar(step.session))
+        told(step)
+
+    monkeypatch.setattr(cases, "notify_complainants", notify)
+    service.act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
+    assert seen == ["auto", "auto"]
