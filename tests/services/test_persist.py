@@ -67,6 +67,27 @@ def test_an_action_writes_the_case_row_once(ctx: ServiceContext) -> None:
     assert "title" not in updates[0] and "number" not in updates[0]
 
 
+def test_a_new_cases_insert_names_what_it_fills_within_what_psycopg_prepares(
+        ctx: ServiceContext) -> None:
+    inserts: list[tuple[str, object]] = []
+
+    def keep(conn, cursor, statement, parameters, *args) -> None:  # type: ignore[no-untyped-def]
+        if statement.upper().startswith("INSERT INTO CASES "):
+            inserts.append((statement, parameters))
+
+    event.listen(ctx.engine, "before_cursor_execute", keep)
+    try:
+        number = transferred(ctx)
+    finally:
+        event.remove(ctx.engine, "before_cursor_execute", keep)
+    ((statement, parameters),) = inserts
+    # psycopg neither caches nor prepares a statement of more than 50 parameters
+    assert len(parameters) <= 50  # type: ignore[arg-type]
+    assert "unit_id" not in statement.split("VALUES")[0]  # None at registration: left to its DEFAULT
+    row = stored(ctx, number)
+    assert row["state"] == "transferred" and row["closed_at"] is None and row["review_level"] is None
+
+
 def test_a_row_changed_under_a_writer_stops_the_whole_transaction(ctx: ServiceContext) -> None:
     number = transferred(ctx)
     before = stored(ctx, number)
