@@ -40,6 +40,7 @@ from duban.demo.orgs import load_orgs
 from duban.migrations import search_0025
 from duban.models import Case, Complainant, Subject
 from duban.models import search as index
+from duban.models.case import WORK_ORDER_DDL
 from duban.services import Actor, ServiceContext
 from duban.services.orgs import install_orgs
 from duban.services.queries import scope_for
@@ -185,6 +186,7 @@ def measure(url: str, cases: int, runs: int) -> None:
                                  {"i": have // 2}).scalar()
         print(f"reusing {have:,} cases in {engine.url.render_as_string()}", flush=True)
         with engine.begin() as conn:
+            conn.execute(text(WORK_ORDER_DDL))  # a database built before migrations 0027 / 0028
             if not current_before:  # built before migration 0026 (a document per case): what it does
                 started = time.perf_counter()
                 search_0025.uninstall(conn)

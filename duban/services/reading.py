@@ -349,9 +349,13 @@ def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
     if dialect in search.OWN_FIRST:
         scoped = _list_query(ctx, flt, region=region, searched=False)
         total = 0
-        if search.short(flt.text or ""):
-            total = int(conn.execute(search.counted_own(flt.text or "", identity_region=region,
-                                                        scoped=scoped)).scalar_one())
+        # The redacted texts first: a case they match is in every reader's list. The raw ones
+        # too, for a reader who may see identity, only if that stays under the cap.
+        regions = [None, region] if region is not None else [None]
+        for counted_in in regions if search.short(flt.text or "") else []:
+            if total <= search.COUNT_CAP:
+                total = int(conn.execute(search.counted_own(flt.text or "", identity_region=counted_in,
+                                                            scoped=scoped)).scalar_one())
         if total <= search.COUNT_CAP:
             ids = list(conn.execute(search.matched(query)).scalars())
             total = len(ids)

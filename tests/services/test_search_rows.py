@@ -151,3 +151,19 @@ def test_a_capped_total_counts_each_case_once_whether_its_own_texts_or_its_repor
             flt = narrow(scope_for(session, actor), CaseQuery.parse({"text": "水"}), ctx.orgs)
         page = case_page(ctx, flt, actor=actor)
         assert (page.total, page.capped) == (total, capped), actor
+
+
+def test_a_name_only_a_reader_allowed_identity_may_search_passes_the_cap_for_that_reader_alone(
+        ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The complainant's name is in the raw documents only: counted for the dispatcher (who may see
+    # identity), in no case for the leader (who may not). The redacted texts are counted first.
+    for title in ("道路破损", "路灯不亮", "停车收费"):
+        handed(ctx, title=title, complainant_name="欧阳修")
+    monkeypatch.setattr(search, "COUNT_CAP", 2)
+    totals = {}
+    for actor in (DISPATCHER, LEADER):
+        with Session(ctx.engine) as session:
+            flt = narrow(scope_for(session, actor), CaseQuery.parse({"text": "欧阳"}), ctx.orgs)
+        page = case_page(ctx, flt, actor=actor)
+        totals[actor.role] = (page.total, page.capped)
+    assert totals == {DISPATCHER.role: (2, True), LEADER.role: (0, False)}
