@@ -361,7 +361,7 @@ def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
             total = len(ids)
     else:
         total = _capped_count(conn, query)
-    if total > search.WALK_ABOVE and search.walkable(dialect, flt.extra.get("sort")):
+    if total > search.WALK_ABOVE and flt.extra.get("sort") in search.WALKABLE_SORTS:
         query = _list_query(ctx, flt, region=region, probe=True)
     elif ids is not None and total <= search.COUNT_CAP:
         query = scoped.where(col(Case.id) == any_(bindparam("matched", ids, type_=ARRAY(Integer))))

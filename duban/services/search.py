@@ -328,18 +328,12 @@ def counted_own(typed: str, *, identity_region: Any | None, scoped: Any) -> Any:
 OWN_READ = 2
 
 
-# The databases, and the orders an index serves there (the work order: models/case.py), in which a
-# common word's page is read by walking the cases in order (`text_probe`).
-WALK_DIALECTS = frozenset({"sqlite", "postgresql"})
 # The databases where a search counts the cases whose own row matches first (`counted_own`): a
 # GIN index answers with every match at once, where SQLite's FTS5 streams them in case order.
 OWN_FIRST = frozenset({"postgresql"})
+# The orders an index serves (the work order: models/case.py), in which a common word's page is
+# read by walking the cases in order (`text_probe`).
 WALKABLE_SORTS = frozenset({None, "number", "-number", "received", "-received"})
-
-
-def walkable(dialect: str, sort: str | None) -> bool:
-    """Whether a common word's page may be read by walking the cases in the list's order."""
-    return dialect in WALK_DIALECTS and sort in WALKABLE_SORTS
 
 
 def search_clause(dialect: str, typed: str, *, identity_region: Any | None, probe: bool = False) -> Any:
