@@ -329,7 +329,7 @@ def _listed(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: bool
 
 def _capped_count(conn: Any, query: Any) -> int:
     """The list's total, counted by the indexes up to just past the cap."""
-    return int(conn.execute(search.counted(conn.dialect.name, query)).scalar_one())
+    return int(conn.execute(search.counted(query, search.COUNT_CAP)).scalar_one())
 
 
 def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
@@ -337,35 +337,42 @@ def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
     """A text search's page and total. It counts first, capped, and pages a word found in more
     cases than search.WALK_ABOVE (a common one) by reading the cases in the list's order and
     keeping the matches: a few hundred rows for page 1 of a word in one case in ten, where sorting
-    every match costs its hundred thousand. Rarer words are looked up and sorted.
-
-    On search.OWN_FIRST databases (PostgreSQL) the count of a word of one or two characters asks
-    first of the cases whose own texts match (search.counted_own), and only when those stay under
-    the cap reads the ids of every match; a rarer word's page is then those ids sorted. Its
-    planner, told only the index's guess of how rare a word is, would otherwise walk an index in
-    order and test every case for it."""
-    dialect = conn.dialect.name
+    every match costs its hundred thousand. Rarer words are looked up and sorted (on
+    search.OWN_FIRST databases, by their ids: `_matches`)."""
     ids: list[int] | None = None
-    if dialect in search.OWN_FIRST:
+    if conn.dialect.name in search.OWN_FIRST:
         scoped = _list_query(ctx, flt, region=region, searched=False)
-        total = 0
-        # The redacted texts first: a case they match is in every reader's list. The raw ones
-        # too, for a reader who may see identity, only if that stays under the cap.
-        regions = [None, region] if region is not None else [None]
-        for counted_in in regions if search.short(flt.text or "") else []:
-            if total <= search.COUNT_CAP:
-                total = int(conn.execute(search.counted_own(flt.text or "", identity_region=counted_in,
-                                                            scoped=scoped)).scalar_one())
-        if total <= search.COUNT_CAP:
-            ids = list(conn.execute(search.matched(query)).scalars())
-            total = len(ids)
+        ids, total = _matches(conn, query, scoped, flt, region)
     else:
         total = _capped_count(conn, query)
     if total > search.WALK_ABOVE and flt.extra.get("sort") in search.WALKABLE_SORTS:
         query = _list_query(ctx, flt, region=region, probe=True)
-    elif ids is not None and total <= search.COUNT_CAP:
+    elif ids is not None:
         query = scoped.where(col(Case.id) == any_(bindparam("matched", ids, type_=ARRAY(Integer))))
     return _page(ctx, conn, query, flt), total
+
+
+def _matches(conn: Any, query: Any, scoped: Any, flt: CaseFilter,
+             region: Any | None) -> tuple[list[int] | None, int]:
+    """PostgreSQL: the ids of a search's matches and their number, or None and a number past the
+    cap. Its planner, told only the index's guess of how rare a word is, would otherwise choose
+    between walking an index in order testing every case and reading every match, and for a word
+    of one or two characters guess wrong by seconds either way. So a short word counts the cases
+    whose own texts match first (search.counted_own): past the cap, the page walks. Otherwise
+    every match's id is read once, and the page is those ids sorted."""
+    typed = flt.text or ""
+    if search.short(typed):
+        total = 0
+        # The redacted texts first: a case they match is in every reader's list. The raw ones
+        # too, for a reader who may see identity, only if that stays under the cap.
+        for counted_in in [None, region] if region is not None else [None]:
+            if total <= search.COUNT_CAP:
+                total = int(conn.execute(search.counted_own(typed, identity_region=counted_in,
+                                                            scoped=scoped)).scalar_one())
+        if total > search.COUNT_CAP:
+            return None, total
+    ids = list(conn.execute(search.matched(query, search.COUNT_CAP + 1)).scalars())
+    return (ids, len(ids)) if len(ids) <= search.COUNT_CAP else (None, len(ids))
 
 
 def _page(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter) -> list[tuple[Any, CaseRow]]:

@@ -328,8 +328,8 @@ def counted_own(typed: str, *, identity_region: Any | None, scoped: Any) -> Any:
 OWN_READ = 2
 
 
-# The databases where a search counts the cases whose own row matches first (`counted_own`): a
-# GIN index answers with every match at once, where SQLite's FTS5 streams them in case order.
+# The databases where a search chooses its way by counts (reading._matches): a GIN index answers
+# with every match at once, where SQLite's FTS5 streams them in case order.
 OWN_FIRST = frozenset({"postgresql"})
 # The orders an index serves (the work order: models/case.py), in which a common word's page is
 # read by walking the cases in order (`text_probe`).
@@ -348,13 +348,12 @@ def search_clause(dialect: str, typed: str, *, identity_region: Any | None, prob
     return and_(match(dialect, typed, raw=True), or_(identity_region, opened))
 
 
-def counted(dialect: str, query: Any) -> Any:
-    """SELECT count(*) of at most COUNT_CAP + 1 of the rows `query` finds."""
-    del dialect
-    return select(func.count()).select_from(matched(query).subquery())
+def counted(query: Any, cap: int) -> Any:
+    """SELECT count(*) of at most cap + 1 of the rows `query` finds."""
+    return select(func.count()).select_from(matched(query, cap + 1).subquery())
 
 
-def matched(query: Any) -> Any:
-    """SELECT the ids of at most COUNT_CAP + 1 of the cases `query` finds, in no order."""
-    ids = query.with_only_columns(col(Case.id), maintain_column_froms=True)
-    return ids.order_by(None).limit(COUNT_CAP + 1)
+def matched(query: Any, limit: int | None) -> Any:
+    """SELECT the ids of (at most `limit` of) the cases `query` finds, in no order."""
+    ids = query.with_only_columns(col(Case.id), maintain_column_froms=True).order_by(None)
+    return ids if limit is None else ids.limit(limit)
