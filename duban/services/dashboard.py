@@ -88,6 +88,6 @@ def _grouped(flt: CaseFilter, *keys: Any) -> Select[Any]:
              .join(_OFFICE, col(Case.office_id) == _OFFICE.id)
              .outerjoin(_UNIT, col(Case.unit_id) == _UNIT.id)
              .group_by(*keys))
-    for clause in scope_clauses(flt, _OFFICE, _UNIT):
+    for clause in scope_clauses(flt):
         query = query.where(clause)
     return query

@@ -10,14 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, func, or_
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from duban.config.policy import get_policy
 from duban.deadlines import counted_deadline, warning_colour, workdays_left
 from duban.models import (
     Case,
-    Org,
 )
 from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
@@ -61,6 +59,10 @@ class CaseFilter:
     level: str | None = None
     unit_id: int | None = None
     office_prefix: str | None = None  # org code prefix: a city sees GS-LZ and everything under it
+    # The orgs of office_prefix's region, by id (the directory's, set with it by scope_for): the
+    # clauses name the cases' own org columns, which their indexes serve, not the orgs' codes.
+    region_ids: list[int] | None = None
+    region_org_id: int | None = None  # the org whose code is office_prefix
     # Only the cases whose office of record lies within office_prefix, or that the office itself
     # handles: a work queue, where an office finds what it may act on, not what an office above
     # took over from it (提级直办).
@@ -96,7 +98,11 @@ def scope_for(session: Session, actor: Actor) -> CaseFilter:
     if actor.role == "unit":
         return CaseFilter(unit_id=actor.org_id if actor.org_id is not None else -1)
     region = region_of(session, actor)  # from the org directory held in memory: no query
-    flt = CaseFilter(office_prefix=region) if region else CaseFilter()
+    flt = CaseFilter()
+    if region:
+        within = [o for o in _orgs(session).all() if in_region(o.code, region)]
+        flt = CaseFilter(office_prefix=region, region_ids=[o.id for o in within],
+                         region_org_id=next((o.id for o in within if o.code == region), None))
     if actor.role in ("admin", "engine"):
         return flt
     if actor.role not in get_policy().referral.office_roles:
@@ -107,9 +113,15 @@ def scope_for(session: Session, actor: Actor) -> CaseFilter:
     return flt
 
 
-def scope_clauses(flt: CaseFilter, office: Any, unit: Any) -> list[Any]:
-    """The filter's scope (a unit, or a region by org code) as where-clauses on a query that joins
-    the receiving office as `office` and the handling unit as `unit` (aliases of Org)."""
+def _region_ids(flt: CaseFilter) -> list[int]:
+    if flt.region_ids is None:  # a filter made by hand, not by scope_for: refuse rather than widen
+        raise ValueError(f"a region {flt.office_prefix!r} without its orgs' ids (queries.scope_for)")
+    return flt.region_ids
+
+
+def scope_clauses(flt: CaseFilter) -> list[Any]:
+    """The filter's scope (a unit, or a region: its orgs' ids) as where-clauses on the cases' own
+    columns."""
     clauses: list[Any] = []
     if flt.unit_id is not None:  # a commission also sees the cases referred to it, a department
         # those passed on to it (二次交办); a case under review (复查, 复核) is the reviewing office's,
@@ -125,26 +137,20 @@ def scope_clauses(flt: CaseFilter, office: Any, unit: Any) -> list[Any]:
     elif flt.referrals_from is not None:
         clauses.append(or_(not_referred, col(Case.referred_from_id).in_(flt.referrals_from)))
     if flt.office_prefix:
-        prefix = flt.office_prefix
-        received = or_(col(office.code) == prefix, col(office.code).startswith(prefix + "-"))
-        clauses.append(or_(received, unit.code == prefix, col(unit.code).startswith(prefix + "-")))
+        region = _region_ids(flt)
+        received = col(Case.office_id).in_(region)
+        clauses.append(or_(received, col(Case.unit_id).in_(region)))
         if flt.held:
-            above = select(Org.id).where(or_(col(Org.code) == prefix, col(Org.code).startswith(prefix + "-")))
-            clauses.append(or_(and_(col(Case.record_office_id).is_(None), received),
-                               col(Case.record_office_id).in_(above), unit.code == prefix))
+            acts = [and_(col(Case.record_office_id).is_(None), received),
+                    col(Case.record_office_id).in_(region)]
+            if flt.region_org_id is not None:  # (never `unit_id IS NULL`: that would widen)
+                acts.append(col(Case.unit_id) == flt.region_org_id)
+            clauses.append(or_(*acts))
     if flt.reviewing:
         clauses.append(col(Case.state).in_(UNDER_REVIEW))
         if flt.office_prefix:
-            prefix = flt.office_prefix
-            clauses.append(col(Case.review_office_id).in_(select(Org.id).where(
-                or_(col(Org.code) == prefix, col(Org.code).startswith(prefix + "-")))))
+            clauses.append(col(Case.review_office_id).in_(_region_ids(flt)))
     return clauses
-
-
-# The receiving office and the handling unit, joined to a case. Built once: a new alias builds
-# its column collections again, which costs more than the rest of a one-case query.
-OFFICE = aliased(Org, name="office")
-UNIT = aliased(Org, name="unit")
 
 
 def row_of(ctx: ServiceContext, case: Any, office_name: str, office_code: str, unit_name: str | None,

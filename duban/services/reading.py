@@ -43,8 +43,6 @@ from duban.services.forms import FORMS
 from duban.services.persist import fetch_cases
 from duban.services.privacy import complainant_view, may_ever_see_identity, may_see_identity
 from duban.services.queries import (
-    OFFICE,
-    UNIT,
     CaseFilter,
     CaseRow,
     org_summary,
@@ -58,7 +56,7 @@ from duban.services.referrals import latest as latest_referral
 from duban.services.referrals import stage as referral_stage
 from duban.services.reviews import next_level
 from duban.services.routing import avoided_for, office_of_record
-from duban.services.scope import CITIZEN, acts_as, may_see, may_see_referral
+from duban.services.scope import CITIZEN, acts_as, in_region, may_see, may_see_referral
 from duban.services.unitofwork import DubanSession, memo_of
 from duban.states.definition import HANDLING_STATES, OPEN_STATES, REFERRAL_ACTIONS
 
@@ -201,17 +199,17 @@ _ROW_COLUMNS = [_CASES.c[name] for name in (
 _RETURNS_PENDING = select(Objection.case_id).where(Objection.status == "requested")
 
 
-def _identity_region(ctx: ServiceContext, session: Session, actor: Actor, office: Any) -> Any | None:
+def _identity_region(ctx: ServiceContext, session: Session, actor: Actor) -> Any | None:
     """Where-clause of the cases an identity role may see in full (received by its office or one
-    below), or None when it holds none: then no statement of its search names a raw text."""
+    below: their ids from the directory), or None when it holds none: then no statement of its
+    search names a raw text."""
     if actor.org_id is None:
         return true()
     code = _actor_code(ctx, actor)
     if not code:
         return None
-    region = or_(office.code == code, col(office.code).startswith(code + "-", autoescape=True))
-    held = (select(Case.id).join(office, col(Case.office_id) == office.id).where(region).limit(1))
-    if session.connection().execute(held).first() is None:
+    region = col(Case.office_id).in_([o.id for o in ctx.orgs.all() if in_region(o.code, code)])
+    if session.connection().execute(select(Case.id).where(region).limit(1)).first() is None:
         return None
     return region
 
@@ -221,7 +219,7 @@ def _region(ctx: ServiceContext, session: Session, flt: CaseFilter, actor: Actor
     there is no text, or the reader may see no identity (then only redacted texts are searched)."""
     if not flt.text or actor.role not in ctx.policy.privacy.identity_roles:
         return None
-    return _identity_region(ctx, session, actor, OFFICE)
+    return _identity_region(ctx, session, actor)
 
 
 @dataclass
@@ -242,14 +240,9 @@ def _list_query(ctx: ServiceContext, flt: CaseFilter, *, region: Any | None, pro
     each case read (search.text_probe) instead of looking its matches up first. `searched=False`:
     without the text search (the scope a search's own count asks each match of)."""
     today = ctx.today()
-    office, unit = OFFICE, UNIT
+    # The names of the office and the unit come from the org directory in memory, and a region is
+    # its orgs' ids: no org is joined.
     query = select(*_ROW_COLUMNS)  # type: ignore[call-overload]
-    # The names of the office and the unit come from the org directory in memory. The orgs are
-    # joined only when a clause names them (a region's prefix, a text search): joined for every
-    # case in scope before the sort, they cost twice the rest of the query.
-    if flt.office_prefix or flt.text:
-        query = (query.join(office, _CASES.c.office_id == office.id)
-                 .outerjoin(unit, _CASES.c.unit_id == unit.id))
     if flt.state:
         query = query.where(Case.state == flt.state)
     if flt.open_only:
@@ -258,7 +251,7 @@ def _list_query(ctx: ServiceContext, flt: CaseFilter, *, region: Any | None, pro
         query = query.where(Case.disposition == flt.disposition)
     if flt.level:
         query = query.where(Case.level == flt.level)
-    for clause in scope_clauses(flt, office, unit) + search.filter_clauses(flt, today):
+    for clause in scope_clauses(flt) + search.filter_clauses(flt, today):
         query = query.where(clause)
     if flt.priority:
         query = query.where(Case.priority == flt.priority)
@@ -342,7 +335,7 @@ def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
     ids: list[int] | None = None
     if conn.dialect.name in search.OWN_FIRST:
         scoped = _list_query(ctx, flt, region=region, searched=False)
-        ids, total = _matches(conn, query, scoped, flt, region)
+        ids, total = _matches(ctx, conn, query, scoped, flt, region)
     else:
         total = _capped_count(conn, query)
     if total > search.WALK_ABOVE and flt.extra.get("sort") in search.WALKABLE_SORTS:
@@ -352,15 +345,22 @@ def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
     return _page(ctx, conn, query, flt), total
 
 
-def _matches(conn: Any, query: Any, scoped: Any, flt: CaseFilter,
+def _matches(ctx: ServiceContext, conn: Any, query: Any, scoped: Any, flt: CaseFilter,
              region: Any | None) -> tuple[list[int] | None, int]:
     """PostgreSQL: the ids of a search's matches and their number, or None and a number past the
     cap. Its planner, told only the index's guess of how rare a word is, would otherwise choose
     between walking an index in order testing every case and reading every match, and for a word
-    of one or two characters guess wrong by seconds either way. So a short word counts the cases
-    whose own texts match first (search.counted_own): past the cap, the page walks. Otherwise
-    every match's id is read once, and the page is those ids sorted."""
+    of one or two characters guess wrong by seconds either way. So the choice is made here:
+    - a scope of at most search.NARROW cases (a county's, a unit's) tests each of its cases
+      (search.text_probe), in one pass;
+    - a word of one or two characters counts the cases whose own texts match first
+      (search.counted_own): past the cap, the page walks;
+    - otherwise every match's id is read once, and the page is those ids sorted."""
     typed = flt.text or ""
+    if int(conn.execute(search.counted(scoped, search.NARROW)).scalar_one()) <= search.NARROW:
+        probed = _list_query(ctx, flt, region=region, probe=True)
+        ids = list(conn.execute(search.matched(probed, None)).scalars())
+        return (ids, len(ids)) if len(ids) <= search.COUNT_CAP else (None, len(ids))
     if search.short(typed):
         total = 0
         # The redacted texts first: a case they match is in every reader's list. The raw ones

@@ -331,6 +331,8 @@ OWN_READ = 2
 # The databases where a search chooses its way by counts (reading._matches): a GIN index answers
 # with every match at once, where SQLite's FTS5 streams them in case order.
 OWN_FIRST = frozenset({"postgresql"})
+# A scope of at most this many cases is searched by testing each of its cases (reading._matches).
+NARROW = 20_000
 # The orders an index serves (the work order: models/case.py), in which a common word's page is
 # read by walking the cases in order (`text_probe`).
 WALKABLE_SORTS = frozenset({None, "number", "-number", "received", "-received"})

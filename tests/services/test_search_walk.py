@@ -40,6 +40,7 @@ def page(ctx: ServiceContext, actor: Any, params: dict[str, str]) -> CasePage:
 
 def walked_and_sorted(ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch, actor: Any,
                       params: dict[str, str]) -> tuple[CasePage, CasePage]:
+    monkeypatch.setattr(search, "NARROW", -1)  # no scope is small enough to test case by case
     monkeypatch.setattr(search, "WALK_ABOVE", -1)  # every search walks
     walked = page(ctx, actor, params)
     monkeypatch.setattr(search, "WALK_ABOVE", 10**9)  # none does
@@ -74,6 +75,10 @@ def test_a_walked_page_and_total_equal_those_of_sorting_every_match(
                     walked, looked_up = walked_and_sorted(ctx, monkeypatch, actor, params)
                     assert [r.id for r in walked.rows] == [r.id for r in looked_up.rows], params
                     assert (walked.total, walked.capped) == (looked_up.total, looked_up.capped), params
+                    monkeypatch.setattr(search, "NARROW", 10**9)  # every scope is tested case by case
+                    tested = page(ctx, actor, params)
+                    assert [r.id for r in tested.rows] == [r.id for r in looked_up.rows], params
+                    assert (tested.total, tested.capped) == (looked_up.total, looked_up.capped), params
 
 
 def test_a_common_word_walks_the_cases_in_order_and_a_rare_one_is_looked_up(
@@ -81,6 +86,7 @@ def test_a_common_word_walks_the_cases_in_order_and_a_rare_one_is_looked_up(
     for title in ("小区噪音扰民", "道路噪音", "供暖不达标"):
         CaseService(ctx).register(complaint(title=title), actor=CLERK)
     monkeypatch.setattr(search, "WALK_ABOVE", 1)
+    monkeypatch.setattr(search, "NARROW", -1)
     seen: list[str] = []
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
