@@ -19,7 +19,7 @@ from duban.models import (
 )
 from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
-from duban.services.scope import UNDER_REVIEW, _orgs, in_region, region_of
+from duban.services.scope import UNDER_REVIEW, _orgs, region_of, region_orgs
 from duban.states.definition import HANDLING_STATES
 
 
@@ -98,9 +98,9 @@ def scope_for(session: Session, actor: Actor) -> CaseFilter:
     if actor.role == "unit":
         return CaseFilter(unit_id=actor.org_id if actor.org_id is not None else -1)
     region = region_of(session, actor)  # from the org directory held in memory: no query
+    within = region_orgs(_orgs(session), region) if region else []
     flt = CaseFilter()
     if region:
-        within = [o for o in _orgs(session).all() if in_region(o.code, region)]
         flt = CaseFilter(office_prefix=region, region_ids=[o.id for o in within],
                          region_org_id=next((o.id for o in within if o.code == region), None))
     if actor.role in ("admin", "engine"):
@@ -108,8 +108,7 @@ def scope_for(session: Session, actor: Actor) -> CaseFilter:
     if actor.role not in get_policy().referral.office_roles:
         flt.hide_referred = True
     elif region:
-        orgs = _orgs(session)
-        flt.referrals_from = [o.id for o in orgs.all() if o.kind == "office" and in_region(o.code, region)]
+        flt.referrals_from = [o.id for o in within if o.kind == "office"]
     return flt
 
 

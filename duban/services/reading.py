@@ -56,7 +56,7 @@ from duban.services.referrals import latest as latest_referral
 from duban.services.referrals import stage as referral_stage
 from duban.services.reviews import next_level
 from duban.services.routing import avoided_for, office_of_record
-from duban.services.scope import CITIZEN, acts_as, in_region, may_see, may_see_referral
+from duban.services.scope import CITIZEN, acts_as, may_see, may_see_referral, region_orgs
 from duban.services.unitofwork import DubanSession, memo_of
 from duban.states.definition import HANDLING_STATES, OPEN_STATES, REFERRAL_ACTIONS
 
@@ -208,9 +208,8 @@ def _identity_region(ctx: ServiceContext, session: Session, actor: Actor) -> Any
     code = _actor_code(ctx, actor)
     if not code:
         return None
-    orgs = ctx.orgs.all()
-    within = [o.id for o in orgs if in_region(o.code, code)]
-    if len(within) == len(orgs):  # the province: every case
+    within = [o.id for o in region_orgs(ctx.orgs, code)]
+    if len(within) == len(ctx.orgs.all()):  # the province: every case
         return true()
     region = col(Case.office_id).in_(within)
     if session.connection().execute(select(Case.id).where(region).limit(1)).first() is None:

@@ -40,12 +40,17 @@ from duban.config.policy import get_policy
 from duban.errors import OrgNotFound
 from duban.models import Case
 from duban.services.context import Actor
-from duban.services.directory import OrgDirectory, directory_for
+from duban.services.directory import OrgDirectory, OrgInfo, directory_for
 
 
 def in_region(code: str | None, region: str) -> bool:
     """Whether an org code lies in a region: the region itself or any code below it."""
     return code is not None and (code == region or code.startswith(region + "-"))
+
+
+def region_orgs(orgs: OrgDirectory, region: str) -> list[OrgInfo]:
+    """The orgs of a region (`in_region`), from the directory in memory."""
+    return [o for o in orgs.all() if in_region(o.code, region)]
 
 
 def _orgs(session: Session) -> OrgDirectory:
