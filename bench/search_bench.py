@@ -13,6 +13,10 @@ triggers back (models/search.py), then times, median of several runs:
     search_rare            a 2-character word (冒领) in 1 case in 10,000
     search_none            a 2-character word in no case
     search_page100         page 100 sorted by received date, newest first, no text
+    county_* / city_*      the keyword and the short, 1-character and rare words again, asked by a
+                           county's dispatcher (~1 % of the cases in scope) and a city's (its
+                           office and its counties'): a reader whose scope holds few of a word's
+                           matches
 
 Usage: python -m bench.search_bench [--cases N] [--database URL]
 (a database that holds the cases of an earlier run is measured again without building it again)
@@ -172,6 +176,21 @@ def timed(ctx: ServiceContext, actor: Actor, params: dict[str, Any],
     return statistics.median(times), statistics.median(cpu), page.total, page.capped
 
 
+def _regional_dispatchers(engine: Any) -> dict[str, Actor]:
+    """A dispatcher of the county office holding the most cases, and of the city office whose
+    region (it and its counties) holds the most."""
+    with engine.connect() as conn:
+        county = conn.execute(text(
+            "SELECT o.id FROM orgs o JOIN cases c ON c.office_id = o.id WHERE o.kind = 'office' "
+            "AND o.level = 'county' GROUP BY o.id ORDER BY count(*) DESC LIMIT 1")).scalar_one()
+        city = conn.execute(text(
+            "SELECT o.id FROM orgs o JOIN orgs r ON (r.code = o.code OR r.code LIKE o.code || '-%') "
+            "JOIN cases c ON c.office_id = r.id WHERE o.kind = 'office' AND o.level = 'city' "
+            "GROUP BY o.id ORDER BY count(*) DESC LIMIT 1")).scalar_one()
+    return {"county": Actor(name="bench", role="dispatcher", org_id=county),
+            "city": Actor(name="bench", role="dispatcher", org_id=city)}
+
+
 def measure(url: str, cases: int, runs: int) -> None:
     engine = make_engine(url)
     with engine.connect() as conn:  # before create_all, which makes the index's tables if missing
@@ -204,6 +223,7 @@ def measure(url: str, cases: int, runs: int) -> None:
         province = conn.execute(text("select id from orgs where kind = 'office' and level = 'province'")
                                 ).scalar()
     dispatcher = Actor(name="bench", role="dispatcher", org_id=province)
+    readers = {"search": dispatcher, **_regional_dispatchers(engine)}
     searches: dict[str, dict[str, Any]] = {
         "search_keyword": {"text": KEYWORD},
         "search_filters": {"text": KEYWORD, "state": "transferred", "received_from": "2022-01-01",
@@ -215,8 +235,11 @@ def measure(url: str, cases: int, runs: int) -> None:
         "search_none": {"text": NONE},
         "search_page100": {"sort": "-received", "page": "100"},
     }
+    for level in ("county", "city"):
+        for shape in ("keyword", "short", "char", "rare"):
+            searches[f"{level}_{shape}"] = searches[f"search_{shape}"]
     for figure, params in searches.items():
-        median, cpu, total, capped = timed(ctx, dispatcher, params, runs)
+        median, cpu, total, capped = timed(ctx, readers[figure.split("_")[0]], params, runs)
         assert figure != "search_phone" or total >= 1, "the phone of a stored case was not found"
         print(f"  {figure:<18} {median * 1000:8.1f} ms  cpu {cpu * 1000:7.1f} ms  "
               f"({total}{'+' if capped else ''} found)  load {os.getloadavg()[0]:.1f}", flush=True)

@@ -152,6 +152,20 @@ def scope_clauses(flt: CaseFilter) -> list[Any]:
     return clauses
 
 
+def scope_branches(flt: CaseFilter) -> list[Any] | None:
+    """Conditions each on one of the cases' org columns, whose union holds the filter's scope (a
+    unit's cases, or a region's), or None when it has no such bound (the province: every case).
+    Each is answered by its index alone, without reading a case's row: what a search counts to
+    learn how large a scope is before choosing how to search it."""
+    if flt.unit_id is not None:
+        return [col(Case.unit_id) == flt.unit_id, col(Case.delegate_id) == flt.unit_id,
+                col(Case.referred_to_id) == flt.unit_id]
+    if flt.office_prefix:
+        region = _region_ids(flt)
+        return [col(Case.office_id).in_(region), col(Case.unit_id).in_(region)]
+    return None
+
+
 def row_of(ctx: ServiceContext, case: Any, office_name: str, office_code: str, unit_name: str | None,
            unit_code: str | None, today: dt.date, *, title: str | None = None) -> CaseRow:
     """The list row of a case (an ORM case or a Core row with the same names); `title` when the

@@ -48,6 +48,7 @@ from duban.services.queries import (
     org_summary,
     orgs_of,
     row_of,
+    scope_branches,
     scope_clauses,
     scope_for,
 )
@@ -236,12 +237,16 @@ class CasePage:
 
 
 def _list_query(ctx: ServiceContext, flt: CaseFilter, *, region: Any | None, probe: bool = False,
-                searched: bool = True) -> Any:
+                searched: bool = True, within: list[Any] | None = None) -> Any:
     """The statement of a list: scope, filters and order, without paging. A text search matches
     everyone's redacted texts, and the raw texts and the complainant's name and phone only in
     `region` (`_region`: so a search never tells what a redacted text hides). `probe`: it asks
-    each case read (search.text_probe) instead of looking its matches up first. `searched=False`:
-    without the text search (the scope a search's own count asks each match of)."""
+    each case read (search.text_probe) instead of looking its matches up first; `within` (with
+    `probe`: conditions whose union holds the scope, each answered by an index,
+    `queries.scope_branches`): the cases they find are tested first, and only those that match
+    are read whole.
+    `searched=False`: without the text search (the scope a search's own count asks each match
+    of)."""
     today = ctx.today()
     # The names of the office and the unit come from the org directory in memory, and a region is
     # its orgs' ids: no org is joined.
@@ -270,8 +275,9 @@ def _list_query(ctx: ServiceContext, flt: CaseFilter, *, region: Any | None, pro
     elif flt.warning:
         query = query.where(~late)
     if flt.text and searched:
-        query = query.where(search.search_clause(ctx.engine.dialect.name, flt.text,
-                                                 identity_region=region, probe=probe))
+        found = search.search_clause(ctx.engine.dialect.name, flt.text, identity_region=region, probe=probe)
+        query = query.where(found if within is None else
+                            col(Case.id).in_(select(col(Case.id)).where(or_(*within), found).correlate(None)))
     return query.order_by(*search.order_by(flt))
 
 
@@ -330,40 +336,92 @@ def _capped_count(conn: Any, query: Any) -> int:
 
 def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
                    region: Any | None) -> tuple[list[tuple[Any, CaseRow]], int]:
-    """A text search's page and total. It counts first, capped, and pages a word found in more
-    cases than search.WALK_ABOVE (a common one) by reading the cases in the list's order and
-    keeping the matches: a few hundred rows for page 1 of a word in one case in ten, where sorting
-    every match costs its hundred thousand. Rarer words are looked up and sorted (on
-    search.OWN_FIRST databases, by their ids: `_matches`)."""
-    ids: list[int] | None = None
-    if conn.dialect.name in search.OWN_FIRST:
-        scoped = _list_query(ctx, flt, region=region, searched=False)
-        ids, total = _matches(ctx, conn, query, scoped, flt, region)
+    """A text search's page and total, read the cheapest of three ways:
+    - a scope of at most search.NARROW cases (a county's, a unit's) holding fewer cases than the
+      word has index rows tests each of its cases (search.text_probe): a common word costs a
+      county its ten thousand cases, not the province's hundred thousand matches;
+    - a word found in more cases than search.WALK_ABOVE (a common one) is paged by reading the
+      cases in the list's order and keeping the matches: a few hundred rows for page 1 of a word
+      in one case in ten, where sorting every match costs its hundred thousand;
+    - rarer words are looked up and sorted (on search.OWN_FIRST databases, by their ids:
+      `_matches`)."""
+    dialect = conn.dialect.name
+    scoped = _list_query(ctx, flt, region=region, searched=False)
+    if _tested_case_by_case(conn, flt, region):
+        within = scope_branches(flt) if dialect in search.NESTED_PROBE else None
+        probed = _list_query(ctx, flt, region=region, probe=True, within=within)
+        tested = list(conn.execute(search.matched(probed, None)).scalars())
+        if len(tested) > search.COUNT_CAP:
+            return _page(ctx, conn, probed, flt), len(tested)
+        ids: list[int] | None = tested
+        total = len(tested)
+    elif dialect in search.OWN_FIRST:
+        ids, total = _matches(conn, scoped, flt, region)
     else:
-        total = _capped_count(conn, query)
+        ids, total = None, _capped_count(conn, query)
     if total > search.WALK_ABOVE and flt.extra.get("sort") in search.WALKABLE_SORTS:
         query = _list_query(ctx, flt, region=region, probe=True)
     elif ids is not None:
-        query = scoped.where(col(Case.id) == any_(bindparam("matched", ids, type_=ARRAY(Integer))))
+        query = scoped.where(_among(dialect, ids))
     return _page(ctx, conn, query, flt), total
 
 
-def _matches(ctx: ServiceContext, conn: Any, query: Any, scoped: Any, flt: CaseFilter,
-             region: Any | None) -> tuple[list[int] | None, int]:
+def _tested_case_by_case(conn: Any, flt: CaseFilter, region: Any | None) -> bool:
+    """Whether a search tests each case of its scope (`_read_searched`): the scope holds at most
+    search.NARROW cases, and testing them costs less than looking up the word's rows in the index
+    (search.LOOKUP_COST)."""
+    cases = _scope_size(conn, flt)
+    if cases > search.NARROW:
+        return False
+    enough = int(cases / search.LOOKUP_COST) + 1
+    rows = search.index_rows(conn.dialect.name, flt.text or "", raw=region is not None, limit=enough)
+    if conn.dialect.name in search.OWN_FIRST and _estimated(conn, rows) >= search.SURELY * enough:
+        return True  # a common word, by the statistics: no need to count its rows
+    return int(conn.execute(rows).scalar_one()) >= enough
+
+
+def _estimated(conn: Any, query: Any) -> float:
+    """PostgreSQL: the planner's estimate of the rows the innermost plan node under `query`'s
+    aggregate reads (for a word's index rows, from the statistics of the index's grams: near
+    the truth for a common word, low for a rare one)."""
+    compiled = query.compile(dialect=conn.dialect)
+    plan = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params).scalar_one()
+    node = plan[0]["Plan"]
+    while node.get("Plans"):
+        node = node["Plans"][0]
+    return float(node["Plan Rows"])
+
+
+def _scope_size(conn: Any, flt: CaseFilter) -> int:
+    """At least the number of cases in the filter's scope, counted up to just past search.NARROW
+    by its org indexes alone (`queries.scope_branches`: a case in two branches counts twice),
+    reading no case's row."""
+    branches = scope_branches(flt) or [true()]
+    counts = [search.counted(select(col(Case.id)).where(branch), search.NARROW).scalar_subquery()
+              for branch in branches]
+    return int(conn.execute(select(sum(counts[1:], counts[0]))).scalar_one())
+
+
+def _among(dialect: str, ids: list[int], *, name: str = "matched") -> Any:
+    """Where-clause: the case is one of `ids`."""
+    if dialect == "postgresql":  # one array parameter, not one per id
+        return col(Case.id) == any_(bindparam(name, ids, type_=ARRAY(Integer)))
+    return col(Case.id).in_(bindparam(name, ids, expanding=True))
+
+
+def _matches(conn: Any, scoped: Any, flt: CaseFilter, region: Any | None) -> tuple[list[int] | None, int]:
     """PostgreSQL: the ids of a search's matches and their number, or None and a number past the
     cap. Its planner, told only the index's guess of how rare a word is, would otherwise choose
     between walking an index in order testing every case and reading every match, and for a word
     of one or two characters guess wrong by seconds either way. So the choice is made here:
-    - a scope of at most search.NARROW cases (a county's, a unit's) tests each of its cases
-      (search.text_probe), in one pass;
     - a word of one or two characters counts the cases whose own texts match first
       (search.counted_own): past the cap, the page walks;
-    - otherwise every match's id is read once, and the page is those ids sorted."""
+    - otherwise every match's id is read once, and the page is those ids sorted. A word in at
+      most search.LOOKUP_ROWS index rows is looked up first and its cases asked of the scope by
+      id: told that a word is rare, the planner would still guess it in thousands of cases and a
+      city's scope in half the province, and read the scope whole. A commoner word's matches
+      drive, each asked of the scope (search.matched_driven)."""
     typed = flt.text or ""
-    if int(conn.execute(search.counted(scoped, search.NARROW)).scalar_one()) <= search.NARROW:
-        probed = _list_query(ctx, flt, region=region, probe=True)
-        ids = list(conn.execute(search.matched(probed, None)).scalars())
-        return (ids, len(ids)) if len(ids) <= search.COUNT_CAP else (None, len(ids))
     if search.short(typed):
         total = 0
         # The redacted texts first: a case they match is in every reader's list. The raw ones
@@ -374,7 +432,16 @@ def _matches(ctx: ServiceContext, conn: Any, query: Any, scoped: Any, flt: CaseF
                                                             scoped=scoped)).scalar_one())
         if total > search.COUNT_CAP:
             return None, total
-    ids = list(conn.execute(search.matched(query, search.COUNT_CAP + 1)).scalars())
+    hits = list(conn.execute(search.hit_ids(conn.dialect.name, typed, raw=region is not None,
+                                            limit=search.LOOKUP_ROWS + 1)).scalars())
+    if len(hits) <= search.LOOKUP_ROWS:  # every case the word is in: asked of the scope by id
+        found = scoped.where(_among(conn.dialect.name, sorted(set(hits)), name="hits"))
+        if region is not None:  # a raw text's match counts only where the reader may see identity
+            found = found.where(or_(region, search.text_match(conn.dialect.name, typed, raw=False)))
+        ids = list(conn.execute(search.matched(found, search.COUNT_CAP + 1)).scalars())
+    else:
+        driven = search.matched_driven(typed, identity_region=region, scoped=scoped)
+        ids = list(conn.execute(driven).scalars())
     return (ids, len(ids)) if len(ids) <= search.COUNT_CAP else (None, len(ids))
 
 

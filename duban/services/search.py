@@ -258,11 +258,9 @@ def _pg_condition(typed: str, *, raw: bool, key: str, row: str = "") -> tuple[st
             {f"g_{key}": typed})
 
 
-def text_match(dialect: str, typed: str, *, raw: bool) -> Any:
-    """Where-clause: one of the case's redacted documents (raw=False) or of either kind (raw=True)
-    contains `typed` (a document per text source: models/search.py; SQLite's rowid names the
-    case). (Never the raw ones alone: SQLite's grams index holds only what a raw document adds to
-    its redacted twin.)"""
+def _hits(dialect: str, typed: str, *, raw: bool) -> Any:
+    """SELECT the case id of every index row one of whose redacted documents (raw=False) or of
+    either kind (raw=True) contains `typed`, as the index answers it."""
     # A name of its own per document: one statement may hold two of these clauses.
     key = "any" if raw else "open"
     if dialect != "sqlite":
@@ -280,26 +278,68 @@ def text_match(dialect: str, typed: str, *, raw: bool) -> Any:
         hits = text(f"SELECT rowid >> {CASE_SHIFT} AS id FROM {GRAMS_TABLE} "
                     f"WHERE {GRAMS_TABLE} MATCH :g_{key}").bindparams(
             **{f"g_{key}": f'{scope}"{grams.token(typed)}"'})
-    return col(Case.id).in_(hits.columns(sql_column("id", Integer)))
+    return hits.columns(sql_column("id", Integer))
+
+
+def text_match(dialect: str, typed: str, *, raw: bool) -> Any:
+    """Where-clause: one of the case's redacted documents (raw=False) or of either kind (raw=True)
+    contains `typed` (a document per text source: models/search.py; SQLite's rowid names the
+    case). (Never the raw ones alone: SQLite's grams index holds only what a raw document adds to
+    its redacted twin.)"""
+    return col(Case.id).in_(_hits(dialect, typed, raw=raw))
+
+
+def index_rows(dialect: str, typed: str, *, raw: bool, limit: int) -> Any:
+    """SELECT count(*) of at most `limit` index rows that `text_match` finds, in the whole index
+    (every reader's scope): how much looking a word up costs, stopped as soon as it is known to
+    cost more than `limit`."""
+    found: Any = select(literal_column("1")).select_from(_hits(dialect, typed, raw=raw).subquery())
+    return select(func.count()).select_from(found.limit(limit).subquery())
+
+
+def hit_ids(dialect: str, typed: str, *, raw: bool, limit: int) -> Any:
+    """SELECT the case ids of at most `limit` index rows that `text_match` finds (a case may come
+    more than once: a row per text source)."""
+    rows = _hits(dialect, typed, raw=raw).subquery()
+    return select(literal_column("id", Integer)).select_from(rows).limit(limit)
 
 
 def text_probe(dialect: str, typed: str, *, raw: bool) -> Any:
     """Where-clause answering what `text_match` answers, asked of each case a plan reads rather than
     looked up first: for a common word, whose page is found sooner by reading the cases in order and
-    keeping those that match than by sorting every match.
+    keeping those that match than by sorting every match, and for a reader whose scope holds fewer
+    cases than the word has matches.
 
-    SQLite: the same index lookup, done once, with the case's id in an expression so that the
-    planner cannot start from it. PostgreSQL: the case's rows read by their key and their texts
-    compared (ILIKE, as the trigram index's recheck does; for one or two characters the same as
-    holding the gram), in a subquery the planner must run per case (OFFSET 0 keeps it from
-    making it a join, which would find every match first)."""
-    if dialect == "sqlite":
-        return (col(Case.id) + 0).in_(text_match(dialect, typed, raw=raw).right)
+    The case's rows are read by their key and their texts compared, in a subquery the database
+    runs per case (on PostgreSQL OFFSET 0 keeps it from making it a join, which would find every
+    match first). PostgreSQL compares by ILIKE, as the trigram index's recheck does (for one or
+    two characters the same as holding the gram). SQLite reads the index's own stored documents (a
+    case's rows are one range of rowids) and compares by LIKE, which folds ASCII letters as the
+    grams and the trigram tokenizer do; a text with another letter that has a case (Ａ, É, Ж),
+    which the trigram tokenizer folds and LIKE does not, is matched by the index per case."""
     key = "probe_any" if raw else "probe_open"
     columns = ["open_text", "raw_text"] if raw else ["open_text"]
-    where = " OR ".join(f"probed.{c} ILIKE :{key}" for c in columns)
-    return text(f"EXISTS (SELECT 1 FROM {SEARCH_TABLE} probed WHERE probed.case_id = cases.id "
-                f"AND ({where}) OFFSET 0)").bindparams(**{key: _like_pattern(typed)})
+    if dialect != "sqlite":
+        # LIKE where no character of the word has a case: the same answer, at two thirds the cost.
+        like = "LIKE" if _uncased(typed) else "ILIKE"
+        where = " OR ".join(f"probed.{c} {like} :{key}" for c in columns)
+        return text(f"EXISTS (SELECT 1 FROM {SEARCH_TABLE} probed WHERE probed.case_id = cases.id "
+                    f"AND ({where}) OFFSET 0)").bindparams(**{key: _like_pattern(typed)})
+    rows = (f"probed.rowid BETWEEN cases.id << {CASE_SHIFT} "
+            f"AND (cases.id << {CASE_SHIFT}) + {(1 << CASE_SHIFT) - 1}")
+    if short(typed) or _uncased("".join(c for c in typed if not c.isascii())):
+        where = " OR ".join(f"probed.{c} LIKE :{key} ESCAPE '\\'" for c in columns)
+        value = _like_pattern(typed)
+    else:
+        where = f"probed.{SEARCH_TABLE} MATCH :{key}"
+        value = ("" if raw else "open_text : ") + _fts_phrase(typed)
+    return text(f"EXISTS (SELECT 1 FROM {SEARCH_TABLE} probed WHERE {rows} AND ({where}))"
+                ).bindparams(**{key: value})
+
+
+def _uncased(typed: str) -> bool:
+    """Whether no character of `typed` has a case (Chinese, digits, punctuation)."""
+    return all(c.lower() == c.upper() for c in typed)
 
 
 def counted_own(typed: str, *, identity_region: Any | None, scoped: Any) -> Any:
@@ -323,6 +363,22 @@ def counted_own(typed: str, *, identity_region: Any | None, scoped: Any) -> Any:
     return select(func.count()).select_from(hits.subquery())
 
 
+def matched_driven(typed: str, *, identity_region: Any | None, scoped: Any) -> Any:
+    """PostgreSQL: SELECT DISTINCT the ids of the cases of `scoped` (the list's statement without
+    its text search) one of whose rows matches, driven by the index's matches, each asked of
+    `scoped` by its case's id. It costs the word's rows, whatever the planner would guess of the
+    scope and the word: the way to every match of a common word in a broad scope."""
+    where, params = _pg_condition(typed, raw=identity_region is not None, key="hit_any")
+    hit = (text(f"SELECT case_id, open_text FROM {SEARCH_TABLE} WHERE {where}").bindparams(**params)
+           .columns(sql_column("case_id", Integer), sql_column("open_text", Text)).subquery("hit"))
+    in_scope = scoped.with_only_columns(literal_column("1"), maintain_column_froms=True).where(
+        col(Case.id) == hit.c.case_id).order_by(None).offset(0)
+    if identity_region is not None:
+        opened, more = _pg_condition(typed, raw=False, key="hit_open", row="hit.")
+        in_scope = in_scope.where(or_(identity_region, text(opened).bindparams(**more)))
+    return select(hit.c.case_id).distinct().where(in_scope.exists())
+
+
 # How many of a word's matches `counted_own` reads, in multiples of the cap, before it leaves the
 # count to every match (`counted`).
 OWN_READ = 2
@@ -331,8 +387,23 @@ OWN_READ = 2
 # The databases where a search chooses its way by counts (reading._matches): a GIN index answers
 # with every match at once, where SQLite's FTS5 streams them in case order.
 OWN_FIRST = frozenset({"postgresql"})
-# A scope of at most this many cases is searched by testing each of its cases (reading._matches).
+# A scope of at most this many cases is searched by testing each of its cases when that is cheaper
+# than looking the word up (reading._tested_case_by_case): when the word has more than
+# 1 / LOOKUP_COST index rows a case of the scope (a row looked up costs about what a case tested
+# does).
 NARROW = 20_000
+LOOKUP_COST = 1.0
+# Where the cases a probe tests are found first, and only those that match are read whole: SQLite
+# reads a case's row at a cost a test of its texts does not have; PostgreSQL would read the scope
+# twice.
+NESTED_PROBE = frozenset({"sqlite"})
+# PostgreSQL: a word the planner's statistics put in SURELY times more rows than a narrow scope's
+# cases is taken to be common without counting its rows (reading._tested_case_by_case). Wrong, it
+# costs a test of the scope's cases, which NARROW bounds.
+SURELY = 1
+# A word in at most this many index rows is looked up on its own first, and its cases asked of the
+# scope by their ids (reading._matches).
+LOOKUP_ROWS = 20_000
 # The orders an index serves (the work order: models/case.py), in which a common word's page is
 # read by walking the cases in order (`text_probe`).
 WALKABLE_SORTS = frozenset({None, "number", "-number", "received", "-received"})

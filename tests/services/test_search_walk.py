@@ -1,7 +1,9 @@
-"""A common word's page is read by walking the cases in order and keeping its matches
-(duban.services.reading, search.text_probe): that page and the list's total must be exactly what
-looking every match up and sorting them gives, in work order and in each sort the walk serves,
-for a reader with the right to identity and one without."""
+"""A text search is read one of several ways (duban.services.reading._read_searched): every match
+looked up and sorted; a rare word's cases asked of the scope by id, a common one's matches each
+asked of the scope (PostgreSQL); the cases walked in the list's order keeping the matches; each
+case of a narrow scope tested (search.text_probe). Whichever way is taken, the page and the total
+must be the same, in work order and in each sort, for readers with the right to identity and
+without, at the province and in a county."""
 
 from __future__ import annotations
 
@@ -14,17 +16,18 @@ from hypothesis import strategies as st
 from sqlalchemy import event, text
 from sqlmodel import Session
 
-from duban.services import CaseService, ServiceContext, search
+from duban.services import Actor, CaseService, ServiceContext, search
 from duban.services.queries import scope_for
 from duban.services.reading import CasePage, case_page
 from duban.services.search import CaseQuery, narrow
-from tests.factories import CLERK, DISPATCHER, LEADER, complaint, world
+from tests.factories import CLERK, DISPATCHER, LEADER, complaint, org_id, world
 
-ALPHABET = "噪音水供暖扰民aB"
+ALPHABET = "噪音水供暖扰民aBＡａ"
 texts = st.text(alphabet=ALPHABET, min_size=1, max_size=10)
 # Each case's place in work order: closed or not, priority rank, deadline (None: none).
 places = st.tuples(st.booleans(), st.integers(0, 3), st.none() | st.integers(0, 3))
 SORTS = sorted(search.WALKABLE_SORTS, key=str)
+OFFICES = ["GS", "GS-LZ-CG"]  # the province's office, a county's
 
 
 @pytest.fixture
@@ -38,13 +41,26 @@ def page(ctx: ServiceContext, actor: Any, params: dict[str, str]) -> CasePage:
     return case_page(ctx, flt, actor=actor)
 
 
-def walked_and_sorted(ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch, actor: Any,
-                      params: dict[str, str]) -> tuple[CasePage, CasePage]:
-    monkeypatch.setattr(search, "NARROW", -1)  # no scope is small enough to test case by case
-    monkeypatch.setattr(search, "WALK_ABOVE", -1)  # every search walks
-    walked = page(ctx, actor, params)
-    monkeypatch.setattr(search, "WALK_ABOVE", 10**9)  # none does
-    return walked, page(ctx, actor, params)
+def ways(ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch, actor: Any,
+         params: dict[str, str]) -> dict[str, CasePage]:
+    """The page and total of one search, read each way reading._read_searched can read it."""
+    settings_of = {
+        # every match looked up and sorted (PostgreSQL: a rare word's cases asked of the scope by id)
+        "looked up": dict(NARROW=-1, WALK_ABOVE=10**9, LOOKUP_ROWS=20_000),
+        # PostgreSQL: every match found by the index's matches, each asked of the scope
+        "driven": dict(NARROW=-1, WALK_ABOVE=10**9, LOOKUP_ROWS=-1),
+        # the cases read in the list's order and the matches kept
+        "walked": dict(NARROW=-1, WALK_ABOVE=-1, LOOKUP_ROWS=20_000),
+        # every case of the scope tested, whatever the word
+        "tested": dict(NARROW=10**9, LOOKUP_COST=10**9, WALK_ABOVE=10**9),
+    }
+    out = {}
+    for way, values in settings_of.items():
+        with monkeypatch.context() as patched:
+            for name, value in values.items():
+                patched.setattr(search, name, value)
+            out[way] = page(ctx, actor, params)
+    return out
 
 
 def place(ctx: ServiceContext, number: str, closed: bool, rank: int, deadline: int | None) -> None:
@@ -58,27 +74,26 @@ def place(ctx: ServiceContext, number: str, closed: bool, rank: int, deadline: i
 
 @settings(max_examples=8, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(cases=st.lists(st.tuples(texts, texts, places), min_size=2, max_size=7),
-       probes=st.lists(st.text(alphabet=ALPHABET, min_size=1, max_size=3), min_size=2, max_size=3))
-def test_a_walked_page_and_total_equal_those_of_sorting_every_match(
-        ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch, cases: list[tuple[str, str, Any]],
-        probes: list[str]) -> None:
-    for title, name, (closed, rank, deadline) in cases:
-        number = CaseService(ctx).register(complaint(title=title, complainant_name=name,
-                                                     subject_name="某单位"), actor=CLERK).case.number
+@given(cases=st.lists(st.tuples(texts, texts, places, st.sampled_from(OFFICES)), min_size=2, max_size=7),
+       probes=st.lists(st.tuples(st.text(alphabet=ALPHABET, min_size=1, max_size=3), st.sampled_from(SORTS),
+                                 st.sampled_from(["1", "2"])), min_size=2, max_size=4))
+def test_every_way_of_reading_a_search_gives_the_same_page_and_total(
+        ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch, cases: list[tuple[str, str, Any, str]],
+        probes: list[tuple[str, str | None, str]]) -> None:
+    for i, (title, name, (closed, rank, deadline), office) in enumerate(cases):
+        # a title of its own: the same title and subject would be linked to the open case as a repeat
+        number = CaseService(ctx).register(complaint(title=f"{title} {i}", complainant_name=name,
+                                                     office_code=office), actor=CLERK).case.number
         place(ctx, number, closed, rank, deadline)
-    for typed in probes:
-        for sort in SORTS:
-            for at in ("1", "2"):
-                params = {"text": typed, "per_page": "2", "page": at, **({"sort": sort} if sort else {})}
-                for actor in (DISPATCHER, LEADER):
-                    walked, looked_up = walked_and_sorted(ctx, monkeypatch, actor, params)
-                    assert [r.id for r in walked.rows] == [r.id for r in looked_up.rows], params
-                    assert (walked.total, walked.capped) == (looked_up.total, looked_up.capped), params
-                    monkeypatch.setattr(search, "NARROW", 10**9)  # every scope is tested case by case
-                    tested = page(ctx, actor, params)
-                    assert [r.id for r in tested.rows] == [r.id for r in looked_up.rows], params
-                    assert (tested.total, tested.capped) == (looked_up.total, looked_up.capped), params
+    county = Actor("城关区分流员", "dispatcher", org_id(ctx, "GS-LZ-CG"))
+    for typed, sort, at in probes:
+        params = {"text": typed, "per_page": "2", "page": at, **({"sort": sort} if sort else {})}
+        for actor in (DISPATCHER, LEADER, county):
+            read = ways(ctx, monkeypatch, actor, params)
+            expected = read.pop("looked up")
+            for way, got in read.items():
+                assert [r.id for r in got.rows] == [r.id for r in expected.rows], (way, actor.name, params)
+                assert (got.total, got.capped) == (expected.total, expected.capped), (way, actor.name, params)
 
 
 def test_a_common_word_walks_the_cases_in_order_and_a_rare_one_is_looked_up(
@@ -92,7 +107,7 @@ def test_a_common_word_walks_the_cases_in_order_and_a_rare_one_is_looked_up(
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         seen.append(statement)
 
-    probe = {"sqlite": "cases.id + ", "postgresql": "probed.case_id"}[ctx.engine.dialect.name]
+    probe = "FROM case_search probed"  # search.text_probe, on either database
     event.listen(ctx.engine, "before_cursor_execute", record)
     try:
         common = page(ctx, LEADER, {"text": "噪音"})
@@ -104,3 +119,32 @@ def test_a_common_word_walks_the_cases_in_order_and_a_rare_one_is_looked_up(
         event.remove(ctx.engine, "before_cursor_execute", record)
     assert (common.total, len(common.rows), len(walked)) == (2, 2, 1)
     assert (rare.total, len(rare.rows), looked_up) == (1, 1, [])
+
+
+def test_a_county_tests_its_own_cases_for_a_word_commoner_than_they_are_and_looks_up_a_rarer_one(
+        ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    for i, office in enumerate(("GS", "GS", "GS", "GS", "GS-LZ-CG", "GS-LZ-CG")):
+        CaseService(ctx).register(complaint(title=f"{i}号楼噪音扰民", office_code=office), actor=CLERK)
+    CaseService(ctx).register(complaint(title="供暖不达标", office_code="GS-LZ-CG"), actor=CLERK)
+    monkeypatch.setattr(search, "SURELY", 10**9)  # PostgreSQL: count the word's rows, never guess
+    county = Actor("城关区分流员", "dispatcher", org_id(ctx, "GS-LZ-CG"))
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(ctx.engine, "before_cursor_execute", record)
+    try:
+        common = page(ctx, county, {"text": "噪音"})  # in 6 cases' rows, the county holds 3 cases
+        tested = [s for s in seen if "FROM case_search probed" in s]
+        seen.clear()
+        rare = page(ctx, county, {"text": "供暖"})  # in 1
+        looked_up = [s for s in seen if "FROM case_search probed" in s]
+        seen.clear()
+        province = page(ctx, DISPATCHER, {"text": "噪音"})  # 7 cases: none is narrower
+        walked = [s for s in seen if "FROM case_search probed" in s]
+    finally:
+        event.remove(ctx.engine, "before_cursor_execute", record)
+    assert (common.total, len(tested)) == (2, 1)
+    assert (rare.total, looked_up) == (1, [])
+    assert (province.total, walked) == (6, [])
