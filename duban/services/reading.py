@@ -12,11 +12,12 @@ for a number that does not exist.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import ARRAY, Integer, any_, bindparam, exists, func, or_, true
+from sqlalchemy import ARRAY, Integer, any_, bindparam, exists, func, literal_column, or_, true
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -350,15 +351,19 @@ def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
     if _tested_case_by_case(conn, flt, region):
         within = scope_branches(flt) if dialect in search.NESTED_PROBE else None
         probed = _list_query(ctx, flt, region=region, probe=True, within=within)
-        tested = list(conn.execute(search.matched(probed, None)).scalars())
-        if len(tested) > search.COUNT_CAP:
-            return _page(ctx, conn, probed, flt), len(tested)
-        ids: list[int] | None = tested
-        total = len(tested)
-    elif dialect in search.OWN_FIRST:
+        # every match's id in the list's order, then the page's cases by id
+        ordered = probed.with_only_columns(col(Case.id), maintain_column_froms=True)
+        tested = list(conn.execute(ordered).scalars())
+        shown = tested[flt.offset:flt.offset + flt.limit]
+        found = {r.id: r for r in conn.execute(scoped.where(_among(dialect, shown)))}
+        today = ctx.today()
+        return [(found[i], _row(ctx, found[i], today)) for i in shown], len(tested)
+    ids: list[int] | None = None
+    if dialect in search.OWN_FIRST:
         ids, total = _matches(conn, scoped, flt, region)
-    else:
-        ids, total = None, _capped_count(conn, query)
+    else:  # the ids, not only their number: the page is then those ids sorted
+        ids = list(conn.execute(search.matched(query, search.COUNT_CAP + 1)).scalars())
+        total = len(ids)
     if total > search.WALK_ABOVE and flt.extra.get("sort") in search.WALKABLE_SORTS:
         query = _list_query(ctx, flt, region=region, probe=True)
     elif ids is not None:
@@ -403,10 +408,12 @@ def _scope_size(conn: Any, flt: CaseFilter) -> int:
 
 
 def _among(dialect: str, ids: list[int], *, name: str = "matched") -> Any:
-    """Where-clause: the case is one of `ids`."""
-    if dialect == "postgresql":  # one array parameter, not one per id
+    """Where-clause: the case is one of `ids` (one parameter however many: thousands of them
+    would be as many placeholders to write and bind)."""
+    if dialect == "postgresql":
         return col(Case.id) == any_(bindparam(name, ids, type_=ARRAY(Integer)))
-    return col(Case.id).in_(bindparam(name, ids, expanding=True))
+    listed = func.json_each(bindparam(name, json.dumps(ids)))
+    return col(Case.id).in_(select(literal_column("value", Integer)).select_from(listed))
 
 
 def _matches(conn: Any, scoped: Any, flt: CaseFilter, region: Any | None) -> tuple[list[int] | None, int]:
