@@ -227,6 +227,11 @@ def _region(ctx: ServiceContext, session: Session, flt: CaseFilter, actor: Actor
     return _identity_region(ctx, session, actor)
 
 
+# The colour that is exactly "late" (deadlines.warning_of: red once the counted deadline has
+# passed), which SQL filters without the calendar; the others are worked out case by case.
+LATE_COLOUR = "red"
+
+
 @dataclass
 class CasePage:
     """A page of a list and how many cases the whole list holds (exact up to `search.COUNT_CAP`;
@@ -271,10 +276,11 @@ def _list_query(ctx: ServiceContext, flt: CaseFilter, *, region: Any | None, pro
     # overdue on the running limit, or on one missed before a raise (counted_deadline); red is
     # exactly that, so the colour filter's other values can leave those out before the calendar.
     late = or_(col(Case.deadline_on) < today, col(Case.missed_deadline_on) < today)
-    if flt.overdue is True or flt.warning == "red":
+    if flt.overdue is True or flt.warning == LATE_COLOUR:
         query = query.where(late)
-    elif flt.warning:
-        query = query.where(~late)
+    elif flt.warning:  # not late, written so that a case without a deadline (NULL) is kept
+        query = query.where(or_(col(Case.deadline_on).is_(None), col(Case.deadline_on) >= today),
+                            or_(col(Case.missed_deadline_on).is_(None), col(Case.missed_deadline_on) >= today))
     if flt.text and searched:
         found = search.search_clause(ctx.engine.dialect.name, flt.text, identity_region=region, probe=probe)
         query = query.where(found if within is None else
@@ -314,7 +320,7 @@ def _listed(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: bool
         conn = session.connection()
         region = _region(ctx, session, flt, actor)
         query = _list_query(ctx, flt, region=region)
-        if flt.warning:
+        if flt.warning and flt.warning != LATE_COLOUR:
             found, total = _read_coloured(ctx, conn, query, flt, today, count=count)
         elif flt.text:
             found, total = _read_searched(ctx, conn, query, flt, region)

@@ -3,13 +3,18 @@ find, Chinese queries of every length, the filters, sorting, totals and saved fi
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import event
+from sqlalchemy import text as text_sql
 from sqlmodel import Session
 
 from duban.errors import InvalidActionInput
@@ -160,6 +165,43 @@ def test_the_warning_filter_pages_like_the_others(ctx: ServiceContext) -> None:
     flt = narrow(scope, CaseQuery.parse({"warning": "red", "per_page": "3"}), ctx.orgs)
     assert case_page(ctx, flt, actor=ADMIN).total == 4
     assert len(list_cases(ctx, flt, actor=ADMIN)) == 3
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(limits=st.lists(st.tuples(st.none() | st.integers(-12, 40), st.integers(0, 30),
+                                 st.none() | st.integers(-12, 40)), min_size=3, max_size=8),
+       text=st.sampled_from([None, "供暖"]))
+def test_each_colour_lists_exactly_the_cases_that_show_it(
+        ctx: ServiceContext, limits: list[tuple[int | None, int, int | None]], text: str | None) -> None:
+    """Red is filtered in SQL (it is exactly "late"), the others by the calendar, case by case:
+    either way a colour's list is the cases whose row shows that colour."""
+    today = ctx.today()
+    for i, (due, ran, missed) in enumerate(limits):
+        # a title never used before: the same one would be linked to its open case as a repeat
+        number = handed(ctx, title=f"第{next(_SERIAL)}件{'供暖' if i % 2 else '道路'}问题")
+        with ctx.engine.begin() as conn:  # the deadline columns only, as a limit and a raise leave them
+            conn.execute(text_sql("UPDATE cases SET deadline_on = :d, deadline_start = :s, "
+                                  "missed_deadline_on = :m WHERE number = :n"),
+                         {"d": _day(today, due), "s": None if due is None else _day(today, due - ran),
+                          "m": _day(today, missed), "n": number})
+    params = {"per_page": "500", **({"text": text} if text else {})}
+    every = _rows(ctx, params)
+    for colour in ("none", "blue", "yellow", "red"):
+        shown = [r.number for r in every if r.warning == colour]
+        assert [r.number for r in _rows(ctx, {**params, "warning": colour})] == shown, colour
+
+
+_SERIAL = itertools.count()
+
+
+def _day(today: dt.date, days: int | None) -> dt.date | None:
+    return None if days is None else today + dt.timedelta(days=days)
+
+
+def _rows(ctx: ServiceContext, params: dict[str, str]) -> list[Any]:
+    with Session(ctx.engine) as session:
+        flt = narrow(scope_for(session, ADMIN), CaseQuery.parse(params), ctx.orgs)
+    return case_page(ctx, flt, actor=ADMIN).rows
 
 
 def test_one_query_parses_the_same_from_any_face_and_writes_itself_back() -> None:
