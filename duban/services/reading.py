@@ -279,8 +279,8 @@ def _list_query(ctx: ServiceContext, flt: CaseFilter, *, region: Any | None, pro
     if flt.overdue is True or flt.warning == LATE_COLOUR:
         query = query.where(late)
     elif flt.warning:  # not late, written so that a case without a deadline (NULL) is kept
-        query = query.where(or_(col(Case.deadline_on).is_(None), col(Case.deadline_on) >= today),
-                            or_(col(Case.missed_deadline_on).is_(None), col(Case.missed_deadline_on) >= today))
+        query = query.where(*[or_(day.is_(None), day >= today)
+                              for day in (col(Case.deadline_on), col(Case.missed_deadline_on))])
     if flt.text and searched:
         found = search.search_clause(ctx.engine.dialect.name, flt.text, identity_region=region, probe=probe)
         query = query.where(found if within is None else
