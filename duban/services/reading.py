@@ -12,12 +12,13 @@ for a number that does not exist.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import ARRAY, Integer, any_, bindparam, exists, func, literal_column, or_, true
+from sqlalchemy import ARRAY, Integer, any_, bindparam, exists, func, literal_column, or_, true, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -232,6 +233,20 @@ def _region(ctx: ServiceContext, session: Session, flt: CaseFilter, actor: Actor
 LATE_COLOUR = "red"
 
 
+# The colour of at most `yellow_workdays_left` working days left: a deadline within a few days,
+# which SQL can bound before the calendar of each case's region tells it exactly.
+SOON_COLOUR = "yellow"
+
+
+def _soon_until(ctx: ServiceContext, today: Any) -> Any:
+    """The last deadline that can be yellow today in any org's calendar: the day before the
+    (yellow_workdays_left + 1)-th working day from today (today counted) of the calendar with the
+    fewest working days (deadlines.warning_of: yellow while at most that many are left)."""
+    calendar = ctx.calendars.fewest_workdays
+    left = ctx.policy.warnings.yellow_workdays_left
+    return calendar.add_workdays(today - dt.timedelta(days=1), left + 1).date - dt.timedelta(days=1)
+
+
 @dataclass
 class CasePage:
     """A page of a list and how many cases the whole list holds (exact up to `search.COUNT_CAP`;
@@ -279,8 +294,12 @@ def _list_query(ctx: ServiceContext, flt: CaseFilter, *, region: Any | None, pro
     if flt.overdue is True or flt.warning == LATE_COLOUR:
         query = query.where(late)
     elif flt.warning:  # not late, written so that a case without a deadline (NULL) is kept
-        query = query.where(*[or_(day.is_(None), day >= today)
-                              for day in (col(Case.deadline_on), col(Case.missed_deadline_on))])
+        days = (col(Case.deadline_on), col(Case.missed_deadline_on))
+        query = query.where(*[or_(day.is_(None), day >= today) for day in days])
+        if flt.warning == SOON_COLOUR:  # the cases due by then, found by the deadlines' indexes
+            until = _soon_until(ctx, today)
+            query = query.where(col(Case.id).in_(union_all(
+                *[select(col(Case.id)).where(day >= today, day <= until) for day in days])))
     if flt.text and searched:
         found = search.search_clause(ctx.engine.dialect.name, flt.text, identity_region=region, probe=probe)
         query = query.where(found if within is None else

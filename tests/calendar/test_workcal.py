@@ -76,6 +76,24 @@ def test_a_jurisdiction_adds_its_own_holidays_to_its_region_only(tmp_path: Path)
     assert book.for_org("GS-LXX").is_workday(dt.date(2023, 6, 30)).workday  # a prefix, not a region
 
 
+def test_the_calendar_with_fewest_working_days_has_none_any_org_lacks(tmp_path: Path) -> None:
+    """A list's yellow filter bounds deadlines in SQL by it (duban.services.reading._soon_until)."""
+    (tmp_path / "calendar" / "local").mkdir(parents=True)
+    for name, region, day in (("linxia", "GS-LX", "2023-06-29"), ("gannan", "GS-GN", "2023-07-03")):
+        text = f'name = "{name}"\nregions = ["{region}"]\n[[holidays]]\nname = "节"\nstart = {day}\nend = {day}\n'
+        (tmp_path / "calendar" / "local" / f"{name}.toml").write_text(text, encoding="utf-8")
+    book = load_calendar_book(tmp_path)
+    fewest = book.fewest_workdays
+    start = dt.date(2023, 6, 1)
+    for org in ("GS", "GS-LX-KL", "GS-GN-HZ"):
+        calendar = book.for_org(org)
+        for offset in range(60):
+            day = start + dt.timedelta(days=offset)
+            assert not fewest.is_workday(day).workday or calendar.is_workday(day).workday, (org, day)
+    assert not fewest.is_workday(dt.date(2023, 6, 29)).workday  # linxia's
+    assert not fewest.is_workday(dt.date(2023, 7, 3)).workday  # gannan's, a Monday
+
+
 @pytest.mark.parametrize(("text", "key"), [
     ("year = 2027\nworkdays = [2026-01-01]\n", "holidays"),
     ("workdays = []\n", "year"),
