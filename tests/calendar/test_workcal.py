@@ -80,7 +80,8 @@ def test_the_calendar_with_fewest_working_days_has_none_any_org_lacks(tmp_path: 
     """A list's yellow filter bounds deadlines in SQL by it (duban.services.reading._soon_until)."""
     (tmp_path / "calendar" / "local").mkdir(parents=True)
     for name, region, day in (("linxia", "GS-LX", "2023-06-29"), ("gannan", "GS-GN", "2023-07-03")):
-        text = f'name = "{name}"\nregions = ["{region}"]\n[[holidays]]\nname = "节"\nstart = {day}\nend = {day}\n'
+        text = (f'name = "{name}"\nregions = ["{region}"]\n'
+                f'[[holidays]]\nname = "节"\nstart = {day}\nend = {day}\n')
         (tmp_path / "calendar" / "local" / f"{name}.toml").write_text(text, encoding="utf-8")
     book = load_calendar_book(tmp_path)
     fewest = book.fewest_workdays
