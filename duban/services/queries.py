@@ -21,6 +21,7 @@ from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
 from duban.services.scope import UNDER_REVIEW, _orgs, region_of, region_orgs
 from duban.states.definition import HANDLING_STATES
+from duban.workcal import WorkCalendar
 
 
 @dataclass
@@ -166,14 +167,20 @@ def scope_branches(flt: CaseFilter) -> list[Any] | None:
     return None
 
 
+def case_colour(ctx: ServiceContext, case: Any, calendar: WorkCalendar, today: dt.date) -> str:
+    """The warning colour a case shows today (its counted deadline on `calendar`, the calendar of
+    its unit's region, else its office's)."""
+    return warning_colour(deadline_on=counted_deadline(case.deadline_on, case.missed_deadline_on),
+                          deadline_start=case.deadline_start, today=today, calendar=calendar,
+                          policy=ctx.policy)
+
+
 def row_of(ctx: ServiceContext, case: Any, office_name: str, office_code: str, unit_name: str | None,
            unit_code: str | None, today: dt.date, *, title: str | None = None) -> CaseRow:
     """The list row of a case (an ORM case or a Core row with the same names); `title` when the
     case was loaded without its texts (an action's case: persist.WRITE_COLUMNS)."""
     calendar = ctx.calendar_for(unit_code or office_code)
-    colour = warning_colour(deadline_on=counted_deadline(case.deadline_on, case.missed_deadline_on),
-                            deadline_start=case.deadline_start,
-                            today=today, calendar=calendar, policy=ctx.policy)
+    colour = case_colour(ctx, case, calendar, today)
     left = (workdays_left(calendar, today=today, deadline_on=case.deadline_on)
             if case.deadline_on else None)
     assert case.id is not None

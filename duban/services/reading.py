@@ -47,6 +47,7 @@ from duban.services.privacy import complainant_view, may_ever_see_identity, may_
 from duban.services.queries import (
     CaseFilter,
     CaseRow,
+    case_colour,
     org_summary,
     orgs_of,
     row_of,
@@ -484,26 +485,52 @@ def _page(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter) -> list[t
 
 def _read_coloured(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter, today: Any, *,
                    count: bool) -> tuple[list[tuple[Any, CaseRow]], int]:
-    """Warning colours depend on the calendar: read in order, a chunk at a time, and stop as soon
-    as the page (and, when counting, the capped total) is known."""
+    """Warning colours depend on the calendar: read in order and stop as soon as the page (and,
+    when counting, the capped total) is known. One statement (a chunk at a time by OFFSET read
+    every row before the chunk again: a county's "none" list took seconds), and only the columns
+    a colour needs; the page's whole rows after, by id. A broad scope's rows are streamed
+    (PostgreSQL: a server-side cursor, planned for the start of the order: the work-order index
+    walked); a narrow one's are read at once (planned for all of them: its few thousand cases
+    found by their org indexes and sorted, where a walk would read the province's order)."""
     wanted = flt.offset + flt.limit if not count else search.COUNT_CAP + 1
-    found: list[tuple[Any, CaseRow]] = []
-    total = at = 0
-    while total < wanted:
-        chunk = conn.execute(query.offset(at).limit(_CHUNK)).fetchall()
-        for r in chunk:
-            row = _row(ctx, r, today)
-            if row.warning != flt.warning:
+    total = 0
+    calendars: dict[int, Any] = {}  # by the org whose calendar counts: a lookup per row, not a walk
+
+    def calendar(org_id: int) -> Any:
+        if org_id not in calendars:
+            calendars[org_id] = ctx.calendar_for(ctx.orgs.by_id(org_id).code)
+        return calendars[org_id]
+
+    # What a colour needs, in the list's order; the page's whole rows after, by id.
+    colouring = query.with_only_columns(*[col(getattr(Case, name)) for name in _COLOURED],
+                                        maintain_column_froms=True)
+    shown: list[int] = []
+    branches = scope_branches(flt)
+    if branches is None or _scope_size(conn, flt) > search.NARROW:
+        # streamed: planned to read the start of the order (the work-order index walked)
+        result = conn.execute(colouring.execution_options(stream_results=True, yield_per=_CHUNK))
+    else:  # a few thousand rows, read at once: planned to read them all and sort them
+        if conn.dialect.name in search.NESTED_PROBE:  # SQLite: else it walks the order's index
+            within = select(col(Case.id)).where(or_(*branches)).correlate(None)
+            colouring = colouring.where(col(Case.id).in_(within))
+        result = conn.execute(colouring)
+    try:
+        for r in result:
+            if case_colour(ctx, r, calendar(r.unit_id or r.office_id), today) != flt.warning:
                 continue
             if flt.offset <= total < flt.offset + flt.limit:
-                found.append((r, row))
+                shown.append(r.id)
             total += 1
             if total >= wanted:
                 break
-        if len(chunk) < _CHUNK:
-            break
-        at += _CHUNK
-    return found, total
+    finally:
+        result.close()
+    rows = {r.id: r for r in conn.execute(query.where(_among(conn.dialect.name, shown)))}
+    return [(rows[i], _row(ctx, rows[i], today)) for i in shown], total
+
+
+# The columns a case's colour is worked out from (queries.case_colour, and its calendar's org).
+_COLOURED = ("id", "office_id", "unit_id", "deadline_on", "deadline_start", "missed_deadline_on")
 
 
 def case_row(ctx: ServiceContext, case: Case, *, actor: Actor) -> CaseRow:

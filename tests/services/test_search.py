@@ -31,6 +31,7 @@ from tests.factories import (
     SUPERVISOR,
     advance,
     complaint,
+    org_id,
     unit_actor,
     world,
 )
@@ -178,17 +179,22 @@ def test_each_colour_lists_exactly_the_cases_that_show_it(
     today = ctx.today()
     for i, (due, ran, missed) in enumerate(limits):
         # a title never used before: the same one would be linked to its open case as a repeat
-        number = handed(ctx, title=f"第{next(_SERIAL)}件{'供暖' if i % 2 else '道路'}问题")
+        number = handed(ctx, title=f"第{next(_SERIAL)}件{'供暖' if i % 2 else '道路'}问题",
+                        office_code="GS-LZ-CG" if i % 3 else "GS")
         with ctx.engine.begin() as conn:  # the deadline columns only, as a limit and a raise leave them
             conn.execute(text_sql("UPDATE cases SET deadline_on = :d, deadline_start = :s, "
                                   "missed_deadline_on = :m WHERE number = :n"),
                          {"d": _day(today, due), "s": None if due is None else _day(today, due - ran),
                           "m": _day(today, missed), "n": number})
     params = {"per_page": "500", **({"text": text} if text else {})}
-    every = _rows(ctx, params)
-    for colour in ("none", "blue", "yellow", "red"):
-        shown = [r.number for r in every if r.warning == colour]
-        assert [r.number for r in _rows(ctx, {**params, "warning": colour})] == shown, colour
+    county = Actor("城关区分流员", "dispatcher", org_id(ctx, "GS-LZ-CG"))
+    for actor in (ADMIN, county):  # the province's scope, streamed; a county's, read at once
+        every = _rows(ctx, actor, params)
+        for colour in ("none", "blue", "yellow", "red"):
+            shown = [r.number for r in every if r.warning == colour]
+            assert [r.number for r in _rows(ctx, actor, {**params, "warning": colour})] == shown, colour
+            second = _rows(ctx, actor, {**params, "warning": colour, "per_page": "2", "page": "2"})
+            assert [r.number for r in second] == shown[2:4], colour
 
 
 _SERIAL = itertools.count()
@@ -198,10 +204,10 @@ def _day(today: dt.date, days: int | None) -> dt.date | None:
     return None if days is None else today + dt.timedelta(days=days)
 
 
-def _rows(ctx: ServiceContext, params: dict[str, str]) -> list[Any]:
+def _rows(ctx: ServiceContext, actor: Actor, params: dict[str, str]) -> list[Any]:
     with Session(ctx.engine) as session:
-        flt = narrow(scope_for(session, ADMIN), CaseQuery.parse(params), ctx.orgs)
-    return case_page(ctx, flt, actor=ADMIN).rows
+        flt = narrow(scope_for(session, actor), CaseQuery.parse(params), ctx.orgs)
+    return case_page(ctx, flt, actor=actor).rows
 
 
 def test_one_query_parses_the_same_from_any_face_and_writes_itself_back() -> None:
