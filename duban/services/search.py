@@ -313,14 +313,14 @@ def text_probe(dialect: str, typed: str, *, raw: bool) -> Any:
     The case's rows are read by their key and their texts compared, in a subquery the database
     runs per case (on PostgreSQL OFFSET 0 keeps it from making it a join, which would find every
     match first). PostgreSQL compares by ILIKE, as the trigram index's recheck does (for one or
-    two characters the same as holding the gram). SQLite reads the index's own stored documents (a
+    two characters the same as holding the gram), or by LIKE where no character of the word has
+    a case (the same answer, at two thirds the cost). SQLite reads the index's own stored documents (a
     case's rows are one range of rowids) and compares by LIKE, which folds ASCII letters as the
     grams and the trigram tokenizer do; a text with another letter that has a case (Ａ, É, Ж),
     which the trigram tokenizer folds and LIKE does not, is matched by the index per case."""
     key = "probe_any" if raw else "probe_open"
     columns = ["open_text", "raw_text"] if raw else ["open_text"]
     if dialect != "sqlite":
-        # LIKE where no character of the word has a case: the same answer, at two thirds the cost.
         like = "LIKE" if _uncased(typed) else "ILIKE"
         where = " OR ".join(f"probed.{c} {like} :{key}" for c in columns)
         return text(f"EXISTS (SELECT 1 FROM {SEARCH_TABLE} probed WHERE probed.case_id = cases.id "
@@ -354,12 +354,8 @@ def counted_own(typed: str, *, identity_region: Any | None, scoped: Any) -> Any:
     own = (text(f"SELECT case_id, open_text FROM {SEARCH_TABLE} WHERE kind = 0 AND source_id = 0 "
                 f"AND ({where}) LIMIT :own_read").bindparams(**params, own_read=OWN_READ * (COUNT_CAP + 1))
            .columns(sql_column("case_id", Integer), sql_column("open_text", Text)).subquery("own"))
-    in_scope = scoped.with_only_columns(literal_column("1"), maintain_column_froms=True).where(
-        col(Case.id) == own.c.case_id).order_by(None).offset(0)
-    if identity_region is not None:
-        opened, more = _pg_condition(typed, raw=False, key="own_open", row="own.")
-        in_scope = in_scope.where(or_(identity_region, text(opened).bindparams(**more)))
-    hits: Any = select(literal_column("1")).select_from(own).where(in_scope.exists()).limit(COUNT_CAP + 1)
+    in_scope = _in_scope(own, typed, identity_region=identity_region, scoped=scoped, key="own_open")
+    hits: Any = select(literal_column("1")).select_from(own).where(in_scope).limit(COUNT_CAP + 1)
     return select(func.count()).select_from(hits.subquery())
 
 
@@ -371,12 +367,21 @@ def matched_driven(typed: str, *, identity_region: Any | None, scoped: Any) -> A
     where, params = _pg_condition(typed, raw=identity_region is not None, key="hit_any")
     hit = (text(f"SELECT case_id, open_text FROM {SEARCH_TABLE} WHERE {where}").bindparams(**params)
            .columns(sql_column("case_id", Integer), sql_column("open_text", Text)).subquery("hit"))
+    in_scope = _in_scope(hit, typed, identity_region=identity_region, scoped=scoped, key="hit_open")
+    return select(hit.c.case_id).distinct().where(in_scope)
+
+
+def _in_scope(row: Any, typed: str, *, identity_region: Any | None, scoped: Any, key: str) -> Any:
+    """PostgreSQL: EXISTS, the case of the index row `row` (a subquery of case_id and open_text
+    that matched `typed`) is in `scoped`, asked by its id in a subquery the planner must run per
+    row (OFFSET 0); and, for a reader who may see identity only in `identity_region`, a row
+    outside it counts only by its redacted text."""
     in_scope = scoped.with_only_columns(literal_column("1"), maintain_column_froms=True).where(
-        col(Case.id) == hit.c.case_id).order_by(None).offset(0)
+        col(Case.id) == row.c.case_id).order_by(None).offset(0)
     if identity_region is not None:
-        opened, more = _pg_condition(typed, raw=False, key="hit_open", row="hit.")
+        opened, more = _pg_condition(typed, raw=False, key=key, row=f"{row.name}.")
         in_scope = in_scope.where(or_(identity_region, text(opened).bindparams(**more)))
-    return select(hit.c.case_id).distinct().where(in_scope.exists())
+    return in_scope.exists()
 
 
 # How many of a word's matches `counted_own` reads, in multiples of the cap, before it leaves the
