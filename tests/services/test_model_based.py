@@ -449,6 +449,6 @@ def test_random_actions_move_every_case_as_the_model_says(engine: Engine, backen
         fresh = staticmethod(_fresh_databases(engine, backend, tmp_path))
 
     run_state_machine_as_test(Run, settings=settings(
-        max_examples=24, stateful_step_count=40, deadline=None,
+        max_examples=30, stateful_step_count=40, deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
 
