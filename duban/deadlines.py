@@ -105,6 +105,14 @@ def warning_colour(
                       calendar=calendar, policy=policy).colour
 
 
+def last_yellow_deadline(today: dt.date, calendar: WorkCalendar, policy: Policy) -> dt.date:
+    """The last deadline that is yellow (or later) today on `calendar` (`warning_of`: yellow while
+    at most `yellow_workdays_left` working days are left, today counted): the day before the next
+    working day after those. On the calendar with the fewest working days it bounds every org's."""
+    left = policy.warnings.yellow_workdays_left
+    return calendar.add_workdays(today - dt.timedelta(days=1), left + 1).date - dt.timedelta(days=1)
+
+
 @dataclass(frozen=True)
 class Warning:
     colour: str

@@ -184,6 +184,7 @@ class CalendarBook:
     schedules: dict[int, YearSchedule]
     locals: list[LocalHolidays]
     _cache: dict[str, WorkCalendar] = field(default_factory=dict, init=False, repr=False)
+    _by_code: dict[str, WorkCalendar] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def official(self) -> WorkCalendar:
@@ -192,6 +193,11 @@ class CalendarBook:
     def for_org(self, org_code: str | None) -> WorkCalendar:
         if not org_code:
             return self.official
+        if org_code not in self._by_code:  # asked for every case of a list: matched once per code
+            self._by_code[org_code] = self._matched(org_code)
+        return self._by_code[org_code]
+
+    def _matched(self, org_code: str) -> WorkCalendar:
         extra: set[dt.date] = set()
         names: list[str] = []
         for local in self.locals:

@@ -12,7 +12,6 @@ for a number that does not exist.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -22,6 +21,7 @@ from sqlalchemy import ARRAY, Integer, any_, bindparam, exists, func, literal_co
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from duban.deadlines import last_yellow_deadline
 from duban.errors import CaseNotFound, OrgNotFound, PermissionDenied
 from duban.models import (
     AuditEvent,
@@ -239,15 +239,6 @@ LATE_COLOUR = "red"
 SOON_COLOUR = "yellow"
 
 
-def _soon_until(ctx: ServiceContext, today: Any) -> Any:
-    """The last deadline that can be yellow today in any org's calendar: the day before the
-    (yellow_workdays_left + 1)-th working day from today (today counted) of the calendar with the
-    fewest working days (deadlines.warning_of: yellow while at most that many are left)."""
-    calendar = ctx.calendars.fewest_workdays
-    left = ctx.policy.warnings.yellow_workdays_left
-    return calendar.add_workdays(today - dt.timedelta(days=1), left + 1).date - dt.timedelta(days=1)
-
-
 @dataclass
 class CasePage:
     """A page of a list and how many cases the whole list holds (exact up to `search.COUNT_CAP`;
@@ -298,13 +289,12 @@ def _list_query(ctx: ServiceContext, flt: CaseFilter, *, region: Any | None, pro
         days = (col(Case.deadline_on), col(Case.missed_deadline_on))
         query = query.where(*[or_(day.is_(None), day >= today) for day in days])
         if flt.warning == SOON_COLOUR:  # the cases due by then, found by the deadlines' indexes
-            until = _soon_until(ctx, today)
+            until = last_yellow_deadline(today, ctx.calendars.fewest_workdays, ctx.policy)
             query = query.where(col(Case.id).in_(union_all(
                 *[select(col(Case.id)).where(day >= today, day <= until) for day in days])))
     if flt.text and searched:
         found = search.search_clause(ctx.engine.dialect.name, flt.text, identity_region=region, probe=probe)
-        query = query.where(found if within is None else
-                            col(Case.id).in_(select(col(Case.id)).where(or_(*within), found).correlate(None)))
+        query = query.where(found if within is None else _found_in(within, found))
     return query.order_by(*search.order_by(flt))
 
 
@@ -380,10 +370,7 @@ def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
         # every match's id in the list's order, then the page's cases by id
         ordered = probed.with_only_columns(col(Case.id), maintain_column_froms=True)
         tested = list(conn.execute(ordered).scalars())
-        shown = tested[flt.offset:flt.offset + flt.limit]
-        found = {r.id: r for r in conn.execute(scoped.where(_among(dialect, shown)))}
-        today = ctx.today()
-        return [(found[i], _row(ctx, found[i], today)) for i in shown], len(tested)
+        return _rows_by_id(ctx, conn, scoped, tested[flt.offset:flt.offset + flt.limit]), len(tested)
     ids: list[int] | None = None
     if dialect in search.OWN_FIRST:
         ids, total = _matches(conn, scoped, flt, region)
@@ -431,6 +418,19 @@ def _scope_size(conn: Any, flt: CaseFilter) -> int:
     counts = [search.counted(select(col(Case.id)).where(branch), search.NARROW).scalar_subquery()
               for branch in branches]
     return int(conn.execute(select(sum(counts[1:], counts[0]))).scalar_one())
+
+
+def _found_in(branches: list[Any], *more: Any) -> Any:
+    """Where-clause: the case is one of those `branches` (queries.scope_branches) find by their
+    org indexes and `more` keeps, as a list found first (SQLite then reads only those rows)."""
+    return col(Case.id).in_(select(col(Case.id)).where(or_(*branches), *more).correlate(None))
+
+
+def _rows_by_id(ctx: ServiceContext, conn: Any, query: Any, ids: list[int]) -> list[tuple[Any, CaseRow]]:
+    """The rows of `query` (the list's statement) for the page's `ids`, in the order of `ids`."""
+    found = {r.id: r for r in conn.execute(query.where(_among(conn.dialect.name, ids)))}
+    today = ctx.today()
+    return [(found[i], _row(ctx, found[i], today)) for i in ids]
 
 
 def _among(dialect: str, ids: list[int], *, name: str = "matched") -> Any:
@@ -494,13 +494,6 @@ def _read_coloured(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter, 
     found by their org indexes and sorted, where a walk would read the province's order)."""
     wanted = flt.offset + flt.limit if not count else search.COUNT_CAP + 1
     total = 0
-    calendars: dict[int, Any] = {}  # by the org whose calendar counts: a lookup per row, not a walk
-
-    def calendar(org_id: int) -> Any:
-        if org_id not in calendars:
-            calendars[org_id] = ctx.calendar_for(ctx.orgs.by_id(org_id).code)
-        return calendars[org_id]
-
     # What a colour needs, in the list's order; the page's whole rows after, by id.
     colouring = query.with_only_columns(*[col(getattr(Case, name)) for name in _COLOURED],
                                         maintain_column_froms=True)
@@ -511,12 +504,12 @@ def _read_coloured(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter, 
         result = conn.execute(colouring.execution_options(stream_results=True, yield_per=_CHUNK))
     else:  # a few thousand rows, read at once: planned to read them all and sort them
         if conn.dialect.name in search.NESTED_PROBE:  # SQLite: else it walks the order's index
-            within = select(col(Case.id)).where(or_(*branches)).correlate(None)
-            colouring = colouring.where(col(Case.id).in_(within))
+            colouring = colouring.where(_found_in(branches))
         result = conn.execute(colouring)
     try:
         for r in result:
-            if case_colour(ctx, r, calendar(r.unit_id or r.office_id), today) != flt.warning:
+            calendar = ctx.calendar_for(ctx.orgs.by_id(r.unit_id or r.office_id).code)
+            if case_colour(ctx, r, calendar, today) != flt.warning:
                 continue
             if flt.offset <= total < flt.offset + flt.limit:
                 shown.append(r.id)
@@ -525,8 +518,7 @@ def _read_coloured(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter, 
                 break
     finally:
         result.close()
-    rows = {r.id: r for r in conn.execute(query.where(_among(conn.dialect.name, shown)))}
-    return [(rows[i], _row(ctx, rows[i], today)) for i in shown], total
+    return _rows_by_id(ctx, conn, query, shown), total
 
 
 # The columns a case's colour is worked out from (queries.case_colour, and its calendar's org).

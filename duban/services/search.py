@@ -293,8 +293,7 @@ def index_rows(dialect: str, typed: str, *, raw: bool, limit: int) -> Any:
     """SELECT count(*) of at most `limit` index rows that `text_match` finds, in the whole index
     (every reader's scope): how much looking a word up costs, stopped as soon as it is known to
     cost more than `limit`."""
-    found: Any = select(literal_column("1")).select_from(_hits(dialect, typed, raw=raw).subquery())
-    return select(func.count()).select_from(found.limit(limit).subquery())
+    return select(func.count()).select_from(hit_ids(dialect, typed, raw=raw, limit=limit).subquery())
 
 
 def hit_ids(dialect: str, typed: str, *, raw: bool, limit: int) -> Any:
