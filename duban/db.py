@@ -17,6 +17,7 @@ from sqlalchemy import Select, event, exc
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import SQLModel, create_engine
 
+from duban import scopekeys
 from duban.config.settings import get_settings
 from duban.files import create_private, private_dir
 from duban.grams import SQL_FUNCTION, grams
@@ -336,6 +337,7 @@ def _sqlite_pragmas(dbapi_conn, record) -> None:  # type: ignore[no-untyped-def]
     cur.close()
     # The search index's triggers call it (duban.grams, models/search.py).
     dbapi_conn.create_function(SQL_FUNCTION, -1, grams, deterministic=True)
+    dbapi_conn.create_function(scopekeys.SQL_FUNCTION, 2, scopekeys.tokens, deterministic=True)
     info = record.info  # what the SQLAlchemy connection's `.connection.info` is
     dbapi_conn.create_function(SEARCH_DEFERRED, 0, lambda: info.get(SEARCH_DEFERRED, False))
 

@@ -40,6 +40,7 @@ from sqlalchemy import Column, Text, UniqueConstraint, event, text
 from sqlalchemy.engine import Connection
 from sqlmodel import Field, SQLModel
 
+from duban import scopekeys
 from duban.db import SEARCH_DEFERRED
 from duban.grams import SQL_FUNCTION
 from duban.models.base import UTCDateTime
@@ -69,86 +70,151 @@ class SavedFilter(SQLModel, table=True):
 # (table, column, kind) of the texts added to a case after registration; a column's redacted twin
 # is `{column}_redacted`. Kind 0 is the case's own row.
 _CHILD_TEXTS = [("handling_reports", "text", 1), ("reviews", "reasons", 2), ("callbacks", "note", 3)]
-_CASE_COLUMNS = "number, title, summary, title_redacted, summary_redacted, complainant_id"
+_CASE_TEXTS = ("number", "title", "summary", "title_redacted", "summary_redacted", "complainant_id")
+_CASE_COLUMNS = ", ".join(_CASE_TEXTS)
+# The columns whose change moves a case to other regions (duban.scopekeys), and so rewrites its
+# index rows' region keys.
+_CASE_PLACE = ("office_id", "unit_id")
+SCOPE_FUNCTION = "case_search_scope"  # PostgreSQL: a case's region keys from its orgs' codes
+# Every row of a case (`.format("NEW")` or "OLD"): one range of rowids.
+_EVERY_ROW = (f"rowid BETWEEN {{0}}.id << {CASE_SHIFT} "
+              f"AND ({{0}}.id << {CASE_SHIFT}) + {(1 << CASE_SHIFT) - 1}")
 
 
-def _case_rows(dialect: str, where: str) -> str:
-    """SELECT (key, open_text, raw_text) of the own rows of the cases `where` selects."""
+def _case_rows(dialect: str, where: str, *, scoped: bool) -> str:
+    """SELECT (key, open_text, raw_text[, scope]) of the own rows of the cases `where` selects
+    (the scope: PostgreSQL's column; SQLite keeps it in the grams only)."""
     key = f"c.id << {CASE_SHIFT}" if dialect == "sqlite" else "c.id, 0, 0"
+    scope = f", {SCOPE_FUNCTION}(c.office_id, c.unit_id)" if scoped and dialect != "sqlite" else ""
     return (f"SELECT {key}, c.number || ' ' || c.title_redacted || ' ' || c.summary_redacted, "
-            "c.title || ' ' || c.summary || ' ' || coalesce(p.name, '') || ' ' || coalesce(p.phone, '') "
-            f"FROM cases c LEFT JOIN complainants p ON p.id = c.complainant_id WHERE {where}")
+            "c.title || ' ' || c.summary || ' ' || coalesce(p.name, '') || ' ' || coalesce(p.phone, '')"
+            f"{scope} FROM cases c LEFT JOIN complainants p ON p.id = c.complainant_id WHERE {where}")
 
 
 def _child_key(case: str, kind: int, source: str) -> str:
     return f"({case} << {CASE_SHIFT}) + ({kind} << {_KIND_SHIFT}) + {source}"
 
 
-def _child_rows(dialect: str, table: str, column: str, kind: int, where: str) -> str:
+def _child_rows(dialect: str, table: str, column: str, kind: int, where: str, *, scoped: bool) -> str:
     key = _child_key("x.case_id", kind, "x.id") if dialect == "sqlite" else f"x.case_id, {kind}, x.id"
-    return (f"SELECT {key}, coalesce(x.{column}_redacted, ''), coalesce(x.{column}, '') "
-            f"FROM {table} x WHERE {where}")
+    texts = f"SELECT {key}, coalesce(x.{column}_redacted, ''), coalesce(x.{column}, '')"
+    if scoped and dialect != "sqlite":
+        return (f"{texts}, {SCOPE_FUNCTION}(c.office_id, c.unit_id) FROM {table} x "
+                f"JOIN cases c ON c.id = x.case_id WHERE {where}")
+    return f"{texts} FROM {table} x WHERE {where}"
 
 
-def _grams_sql(rowids: str, *, delete: bool) -> str:
+def _sqlite_scope(office: str, unit: str) -> str:
+    """SQLite: the region tokens of a case whose office and unit are the ids `office` and `unit`."""
+    return (f"{scopekeys.SQL_FUNCTION}((SELECT code FROM orgs WHERE id = {office}), "
+            f"(SELECT code FROM orgs WHERE id = {unit}))")
+
+
+def _row_case(column: str) -> str:
+    return f"(SELECT {column} FROM cases WHERE id = {SEARCH_TABLE}.rowid >> {CASE_SHIFT})"
+
+
+# SQLite: the region tokens of the case of the stored row being (un)indexed, as its case stands.
+_CURRENT_SCOPE = _sqlite_scope(_row_case("office_id"), _row_case("unit_id"))
+_OLD_SCOPE = _sqlite_scope("OLD.office_id", "OLD.unit_id")
+
+
+def _grams_sql(rowids: str, *, delete: bool, scope: str | None = _CURRENT_SCOPE) -> str:
     """SQLite: index (or, with `delete`, unindex) the grams of the stored rows `rowids` (a condition
-    on rowid) selects. The table keeps no content, so a delete names the tokens it had: the same
-    function of the same documents."""
+    on rowid) selects, with the region tokens `scope` (an expression; None: the shape before
+    migration 0030, without regions). The table keeps no content, so a delete names the tokens it
+    had: the same function of the same documents, and the regions of the case as they were when
+    the row was indexed (a case's rows are reindexed whenever it moves: `_sqlite_case_update`)."""
     command = f"{GRAMS_TABLE}, rowid" if delete else "rowid"
     tag = "'delete', " if delete else ""
-    return (f"INSERT INTO {GRAMS_TABLE}({command}, open_grams, raw_grams) SELECT {tag}rowid, "
-            f"{SQL_FUNCTION}(open_text), {SQL_FUNCTION}(raw_text, open_text) FROM {SEARCH_TABLE} "
+    columns, value = (", scope", f", {scope}") if scope is not None else ("", "")
+    return (f"INSERT INTO {GRAMS_TABLE}({command}, open_grams, raw_grams{columns}) SELECT {tag}rowid, "
+            f"{SQL_FUNCTION}(open_text), {SQL_FUNCTION}(raw_text, open_text){value} FROM {SEARCH_TABLE} "
             f"WHERE {rowids}")
 
 
-def _sqlite_write(rows: str, rowids: str, *, fresh: bool) -> str:
+def _sqlite_write(rows: str, rowids: str, *, fresh: bool, scoped: bool) -> str:
     """SQLite trigger body: (re)write the rows `rows` selects, whose rowids `rowids` selects, and
     their grams (`fresh`: a new source, nothing to unindex first)."""
+    scope = _CURRENT_SCOPE if scoped else None
     write = f"INSERT {'' if fresh else 'OR REPLACE '}INTO {SEARCH_TABLE}(rowid, open_text, raw_text) {rows}"
     if fresh:
-        return f"{write}; {_grams_sql(rowids, delete=False)}"
-    return f"{_grams_sql(rowids, delete=True)}; {write}; {_grams_sql(rowids, delete=False)}"
+        return f"{write}; {_grams_sql(rowids, delete=False, scope=scope)}"
+    return (f"{_grams_sql(rowids, delete=True, scope=scope)}; {write}; "
+            f"{_grams_sql(rowids, delete=False, scope=scope)}")
 
 
-def _pg_write(rows: str) -> str:
-    return (f"INSERT INTO {SEARCH_TABLE}(case_id, kind, source_id, open_text, raw_text) {rows} "
+def _pg_write(rows: str, *, scoped: bool) -> str:
+    scope, also = (", scope", ", scope = EXCLUDED.scope") if scoped else ("", "")
+    return (f"INSERT INTO {SEARCH_TABLE}(case_id, kind, source_id, open_text, raw_text{scope}) {rows} "
             "ON CONFLICT (case_id, kind, source_id) DO UPDATE SET open_text = EXCLUDED.open_text, "
-            "raw_text = EXCLUDED.raw_text")
+            f"raw_text = EXCLUDED.raw_text{also}")
 
 
-def _triggers(dialect: str) -> list[tuple[str, str, str]]:
-    """(table, event, body) of every trigger: each writes or removes only the rows of the source
-    row it fires on (a complainant's: their cases' own rows)."""
+def _changed(columns: tuple[str, ...]) -> str:
+    """Trigger condition: one of `columns` of the updated row holds another value."""
+    return " OR ".join(f"NEW.{c} IS DISTINCT FROM OLD.{c}" for c in columns)
+
+
+def _sqlite_case_update() -> tuple[str, str]:
+    """SQLite: (condition, body) of the one trigger that rewrites a case's rows when its texts
+    change or it moves (one trigger, so that an UPDATE doing both unindexes each row with exactly
+    the tokens it was indexed with): the own row's texts if they changed; every row's grams,
+    unindexed with the regions the case had (OLD) and indexed with those it has, if it moved."""
+    texts, moved = _changed(_CASE_TEXTS), _changed(_CASE_PLACE)
+    redo = f"{_EVERY_ROW.format('NEW')} AND (({moved}) OR (rowid = NEW.id << {CASE_SHIFT} AND ({texts})))"
+    rewrite = (f"INSERT OR REPLACE INTO {SEARCH_TABLE}(rowid, open_text, raw_text) "
+               f"{_case_rows('sqlite', f'c.id = NEW.id AND ({texts})', scoped=True)}")
+    body = (f"{_grams_sql(redo, delete=True, scope=_OLD_SCOPE)}; {rewrite}; "
+            f"{_grams_sql(redo, delete=False)}")
+    return f"{texts} OR {moved}", body
+
+
+# (table, event, body, condition) of a trigger; a condition of "" is none.
+Trigger = tuple[str, str, str, str]
+
+
+def _triggers(dialect: str, *, scoped: bool = True) -> list[Trigger]:
+    """Every trigger: each writes or removes only the rows of the source row it fires on (a
+    complainant's: their cases' own rows; a case that moves: its rows' region keys). `scoped`:
+    rows carry their case's regions (migration 0030; without, the shape before it)."""
     sqlite = dialect == "sqlite"
 
     def write(rows: str, rowids: str, *, fresh: bool) -> str:
-        return _sqlite_write(rows, rowids, fresh=fresh) if sqlite else _pg_write(rows)
+        return (_sqlite_write(rows, rowids, fresh=fresh, scoped=scoped) if sqlite
+                else _pg_write(rows, scoped=scoped))
 
     own = f"rowid = NEW.id << {CASE_SHIFT}"
     theirs = f"rowid IN (SELECT c.id << {CASE_SHIFT} FROM cases c WHERE c.complainant_id = NEW.id)"
-    case = _case_rows(dialect, "c.id = NEW.id")
-    out = [
-        ("cases", "INSERT", write(case, own, fresh=True)),
-        ("cases", f"UPDATE OF {_CASE_COLUMNS}", write(case, own, fresh=False)),
-        ("complainants", "UPDATE OF name, phone",
-         write(_case_rows(dialect, "c.complainant_id = NEW.id"), theirs, fresh=False)),
-    ]
+    case = _case_rows(dialect, "c.id = NEW.id", scoped=scoped)
+    out: list[Trigger] = [("cases", "INSERT", write(case, own, fresh=True), "")]
+    if sqlite and scoped:
+        when, body = _sqlite_case_update()
+        out.append(("cases", f"UPDATE OF {_CASE_COLUMNS}, {', '.join(_CASE_PLACE)}", body, when))
+    else:
+        out.append(("cases", f"UPDATE OF {_CASE_COLUMNS}", write(case, own, fresh=False), ""))
+    theirs_rows = _case_rows(dialect, "c.complainant_id = NEW.id", scoped=scoped)
+    out.append(("complainants", "UPDATE OF name, phone", write(theirs_rows, theirs, fresh=False), ""))
     for table, column, kind in _CHILD_TEXTS:
-        rows = _child_rows(dialect, table, column, kind, "x.id = NEW.id")
+        rows = _child_rows(dialect, table, column, kind, "x.id = NEW.id", scoped=scoped)
         this = f"rowid = {_child_key('NEW.case_id', kind, 'NEW.id')}"
-        out += [(table, "INSERT", write(rows, this, fresh=True)),
-                (table, f"UPDATE OF {column}, {column}_redacted", write(rows, this, fresh=False))]
+        out += [(table, "INSERT", write(rows, this, fresh=True), ""),
+                (table, f"UPDATE OF {column}, {column}_redacted", write(rows, this, fresh=False), "")]
         if sqlite:
             gone = f"rowid = {_child_key('OLD.case_id', kind, 'OLD.id')}"
-            out.append((table, "DELETE", f"{_grams_sql(gone, delete=True)}; "
-                                         f"DELETE FROM {SEARCH_TABLE} WHERE {gone}"))
+            unindex = _grams_sql(gone, delete=True, scope=_CURRENT_SCOPE if scoped else None)
+            out.append((table, "DELETE", f"{unindex}; DELETE FROM {SEARCH_TABLE} WHERE {gone}", ""))
         else:
             out.append((table, "DELETE", f"DELETE FROM {SEARCH_TABLE} WHERE case_id = OLD.case_id "
-                                         f"AND kind = {kind} AND source_id = OLD.id"))
+                                         f"AND kind = {kind} AND source_id = OLD.id", ""))
     if sqlite:  # PostgreSQL: the foreign key's ON DELETE CASCADE
-        every = f"rowid BETWEEN OLD.id << {CASE_SHIFT} AND (OLD.id << {CASE_SHIFT}) + {(1 << CASE_SHIFT) - 1}"
-        out.append(("cases", "DELETE", f"{_grams_sql(every, delete=True)}; "
-                                       f"DELETE FROM {SEARCH_TABLE} WHERE {every}"))
+        every = _EVERY_ROW.format("OLD")
+        unindex = _grams_sql(every, delete=True, scope=_OLD_SCOPE if scoped else None)
+        out.append(("cases", "DELETE", f"{unindex}; DELETE FROM {SEARCH_TABLE} WHERE {every}", ""))
+    elif scoped:  # a case that moves: its rows' region keys
+        out.append(("cases", f"UPDATE OF {', '.join(_CASE_PLACE)}",
+                    f"UPDATE {SEARCH_TABLE} SET scope = {SCOPE_FUNCTION}(NEW.office_id, NEW.unit_id) "
+                    "WHERE case_id = NEW.id", _changed(_CASE_PLACE)))
     return out
 
 
@@ -161,60 +227,74 @@ _PG_DEFERRED = "duban.search_deferred"
 _DEFERRABLE = ("cases", "INSERT")  # the one trigger `new_cases_indexed` skips
 
 
-def _unless_deferred(dialect: str) -> str:
-    if dialect == "sqlite":
-        return f"WHEN NOT {SEARCH_DEFERRED}()"
-    return f"WHEN (current_setting('{_PG_DEFERRED}', true) IS DISTINCT FROM 'on')"
+_UNLESS_DEFERRED = {"sqlite": f"NOT {SEARCH_DEFERRED}()",
+                    "postgresql": f"current_setting('{_PG_DEFERRED}', true) IS DISTINCT FROM 'on'"}
 
 
-def create_triggers(conn: Connection, *, deferrable: bool = True) -> None:
+def create_triggers(conn: Connection, *, deferrable: bool = True, scoped: bool = True) -> None:
     """The triggers that keep the index in step with its source rows (without `deferrable`, as
-    before migration 0029: a new case's trigger cannot be skipped)."""
+    before migration 0029: a new case's trigger cannot be skipped; without `scoped`, as before
+    0030: rows without their case's regions)."""
     dialect = conn.dialect.name
-    for i, (table, when, body) in enumerate(_triggers(dialect)):
+    for i, (table, when, body, condition) in enumerate(_triggers(dialect, scoped=scoped)):
         name = _trigger_name(i)
-        unless = _unless_deferred(dialect) if deferrable and (table, when) == _DEFERRABLE else ""
+        if deferrable and (table, when) == _DEFERRABLE:
+            condition = _UNLESS_DEFERRED[dialect]
+        only = f"WHEN ({condition})" if condition else ""
         if dialect == "sqlite":
-            conn.execute(text(f"CREATE TRIGGER IF NOT EXISTS {name} AFTER {when} ON {table} {unless} "
+            conn.execute(text(f"CREATE TRIGGER IF NOT EXISTS {name} AFTER {when} ON {table} {only} "
                               f"BEGIN {body}; END"))
             continue
         conn.execute(text(f"CREATE OR REPLACE FUNCTION {name}_fn() RETURNS trigger LANGUAGE plpgsql AS "
                           f"$$ BEGIN {body}; RETURN NULL; END $$"))
         conn.execute(text(f"DROP TRIGGER IF EXISTS {name} ON {table}"))
         conn.execute(text(f"CREATE TRIGGER {name} AFTER {when} ON {table} "
-                          f"FOR EACH ROW {unless} EXECUTE FUNCTION {name}_fn()"))
+                          f"FOR EACH ROW {only} EXECUTE FUNCTION {name}_fn()"))
+
+
+def _every_trigger(dialect: str) -> list[tuple[str, str]]:
+    """(name, table) of every trigger either shape of the index may have."""
+    found: dict[tuple[str, str], None] = {}
+    for scoped in (True, False):
+        for i, (table, *_) in enumerate(_triggers(dialect, scoped=scoped)):
+            found[(_trigger_name(i), table)] = None
+    return list(found)
 
 
 def drop_triggers(conn: Connection) -> None:
     """Bulk loads (bench, imports of millions) drop the triggers and `rebuild` once after."""
-    for i, (table, _, _) in enumerate(_triggers(conn.dialect.name)):
+    for name, table in _every_trigger(conn.dialect.name):
         if conn.dialect.name == "sqlite":
-            conn.execute(text(f"DROP TRIGGER IF EXISTS {_trigger_name(i)}"))
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
         else:
-            conn.execute(text(f"DROP TRIGGER IF EXISTS {_trigger_name(i)} ON {table}"))
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {name} ON {table}"))
 
 
 def is_current(conn: Connection) -> bool:
-    """Whether the index has this module's shape, a row per source (migration 0026 or built since)."""
+    """Whether the index has this module's shape: a row per source (migration 0026) carrying its
+    case's regions (0030)."""
     if conn.dialect.name == "sqlite":
-        found = "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = :n"
+        found = "SELECT 1 FROM sqlite_master WHERE name = :t AND sql LIKE '%scope%'"
     else:
-        found = "SELECT 1 FROM pg_trigger WHERE tgname = :n"
-    return conn.execute(text(found), {"n": _trigger_name(0)}).first() is not None
+        found = ("SELECT 1 FROM information_schema.columns WHERE table_name = :t "
+                 "AND column_name = 'scope'")
+    table = GRAMS_TABLE if conn.dialect.name == "sqlite" else SEARCH_TABLE
+    return conn.execute(text(found), {"t": table}).first() is not None
 
 
-def rebuild(conn: Connection) -> None:
+def rebuild(conn: Connection, *, scoped: bool = True) -> None:
     """Every source's row from scratch, one statement per source table."""
     dialect = conn.dialect.name
     conn.execute(text(f"DELETE FROM {SEARCH_TABLE}"))
     columns = ("rowid, open_text, raw_text" if dialect == "sqlite"
-               else "case_id, kind, source_id, open_text, raw_text")
-    selects = [_case_rows(dialect, "1 = 1")]
-    selects += [_child_rows(dialect, table, column, kind, "1 = 1") for table, column, kind in _CHILD_TEXTS]
+               else f"case_id, kind, source_id, open_text, raw_text{', scope' if scoped else ''}")
+    selects = [_case_rows(dialect, "1 = 1", scoped=scoped)]
+    selects += [_child_rows(dialect, table, column, kind, "1 = 1", scoped=scoped)
+                for table, column, kind in _CHILD_TEXTS]
     for rows in selects:
         conn.execute(text(f"INSERT INTO {SEARCH_TABLE}({columns}) {rows}"))
     if dialect == "sqlite":
-        rebuild_grams(conn)
+        rebuild_grams(conn, scoped=scoped)
 
 
 @contextmanager
@@ -248,21 +328,20 @@ def new_cases_indexed(conn: Connection, case_ids: Sequence[int]) -> Iterator[Non
 def _index_new_cases(conn: Connection, case_ids: Sequence[int]) -> None:
     if conn.dialect.name == "sqlite":
         ids = {"ids": json.dumps(list(case_ids))}
-        rows = _case_rows("sqlite", "c.id IN (SELECT value FROM json_each(:ids))")
+        rows = _case_rows("sqlite", "c.id IN (SELECT value FROM json_each(:ids))", scoped=True)
         conn.execute(text(f"INSERT INTO {SEARCH_TABLE}(rowid, open_text, raw_text) {rows}"), ids)
         conn.execute(text(_grams_sql(f"rowid IN (SELECT value << {CASE_SHIFT} FROM json_each(:ids))",
                                      delete=False)), ids)
         return
-    rows = _case_rows("postgresql", "c.id = ANY(CAST(:ids AS integer[]))")
-    conn.execute(text(f"INSERT INTO {SEARCH_TABLE}(case_id, kind, source_id, open_text, raw_text) {rows}"),
-                 {"ids": list(case_ids)})
+    rows = _case_rows("postgresql", "c.id = ANY(CAST(:ids AS integer[]))", scoped=True)
+    conn.execute(text(f"INSERT INTO {SEARCH_TABLE}(case_id, kind, source_id, open_text, raw_text, scope) "
+                      f"{rows}"), {"ids": list(case_ids)})
 
 
-def rebuild_grams(conn: Connection) -> None:
+def rebuild_grams(conn: Connection, *, scoped: bool = True) -> None:
     """SQLite: the grams' index of every stored row from scratch."""
     conn.execute(text(f"INSERT INTO {GRAMS_TABLE}({GRAMS_TABLE}) VALUES ('delete-all')"))
-    conn.execute(text(f"INSERT INTO {GRAMS_TABLE}(rowid, open_grams, raw_grams) SELECT rowid, "
-                      f"{SQL_FUNCTION}(open_text), {SQL_FUNCTION}(raw_text, open_text) FROM {SEARCH_TABLE}"))
+    conn.execute(text(_grams_sql("1 = 1", delete=False, scope=_CURRENT_SCOPE if scoped else None)))
 
 
 # PostgreSQL: the unigrams and bigrams of a document, lower-cased as ILIKE compares. Repeats are
@@ -277,15 +356,26 @@ _PG_GRAMS = (f"CREATE OR REPLACE FUNCTION {GRAMS_TABLE}(t text) RETURNS text[] L
              "RETURN out; END $$")
 
 
-def create_indexes(conn: Connection) -> None:
-    """PostgreSQL: the GIN indexes of the documents, trigrams and grams (a bulk load drops them
-    first and builds them once after, `drop_indexes`)."""
+# PostgreSQL: every region (duban.scopekeys) a case's office and unit lie in, each code's
+# dash-prefixes; read by the index's triggers as a row is written or its case moves.
+_PG_SCOPE = (f"CREATE OR REPLACE FUNCTION {SCOPE_FUNCTION}(office integer, unit integer) RETURNS text[] "
+             "LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$ DECLARE out text[] := '{}'; org text; "
+             "parts text[]; BEGIN FOR org IN SELECT code FROM orgs WHERE id = office OR id = unit LOOP "
+             "parts := string_to_array(org, '-'); FOR i IN 1 .. cardinality(parts) LOOP "
+             "out := out || array_to_string(parts[1:i], '-'); END LOOP; END LOOP; RETURN out; END $$")
+
+
+def create_indexes(conn: Connection, *, scoped: bool = True) -> None:
+    """PostgreSQL: the GIN indexes of the documents, trigrams and grams, the grams' beside the
+    rows' regions (`scoped`), so that a region's reader finds a word's rows there in one index
+    scan (a bulk load drops them first and builds them once after, `drop_indexes`)."""
     conn.execute(text(_PG_GRAMS))
+    also = ", scope" if scoped else ""
     for column in ("open_text", "raw_text"):
         conn.execute(text(f"CREATE INDEX IF NOT EXISTS ix_{SEARCH_TABLE}_{column} ON {SEARCH_TABLE} "
                           f"USING gin ({column} gin_trgm_ops)"))
         conn.execute(text(f"CREATE INDEX IF NOT EXISTS ix_{SEARCH_TABLE}_{column}_grams ON {SEARCH_TABLE} "
-                          f"USING gin ({GRAMS_TABLE}({column}))"))
+                          f"USING gin ({GRAMS_TABLE}({column}){also})"))
 
 
 def drop_indexes(conn: Connection) -> None:
@@ -294,23 +384,29 @@ def drop_indexes(conn: Connection) -> None:
             conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
 
 
-def install(conn: Connection) -> None:
-    """The index table, its trigram indexes and its triggers (idempotent)."""
+def install(conn: Connection, *, scoped: bool = True) -> None:
+    """The index table, its trigram indexes and its triggers (idempotent). `scoped`: its rows carry
+    their case's regions (migration 0030; without, the shape of 0026 to 0029)."""
     if conn.dialect.name == "sqlite":
         conn.execute(text(f"CREATE VIRTUAL TABLE IF NOT EXISTS {SEARCH_TABLE} USING fts5("
                           "open_text, raw_text, tokenize = 'trigram')"))
-        # Rowids and columns only: a gram answers "does this row contain it", no positions.
+        # Rowids and columns only: a gram answers "does this row contain it", no positions; and
+        # the tokens of the regions its case lies in (duban.scopekeys).
         conn.execute(text(f"CREATE VIRTUAL TABLE IF NOT EXISTS {GRAMS_TABLE} USING fts5("
-                          "open_grams, raw_grams, tokenize = 'ascii', content = '', detail = 'column')"))
+                          f"open_grams, raw_grams{', scope' if scoped else ''}, tokenize = 'ascii', "
+                          "content = '', detail = 'column')"))
     else:
         conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+        if scoped:
+            conn.execute(text(_PG_SCOPE))
+        regions = "scope text[] NOT NULL DEFAULT '{}', " if scoped else ""
         conn.execute(text(f"CREATE TABLE IF NOT EXISTS {SEARCH_TABLE} ("
                           "case_id integer NOT NULL REFERENCES cases(id) ON DELETE CASCADE, "
                           "kind smallint NOT NULL, source_id integer NOT NULL, "
-                          "open_text text NOT NULL DEFAULT '', raw_text text NOT NULL DEFAULT '', "
+                          f"open_text text NOT NULL DEFAULT '', raw_text text NOT NULL DEFAULT '', {regions}"
                           "PRIMARY KEY (case_id, kind, source_id))"))
-        create_indexes(conn)
-    create_triggers(conn)
+        create_indexes(conn, scoped=scoped)
+    create_triggers(conn, scoped=scoped)
 
 
 def uninstall(conn: Connection) -> None:
@@ -320,8 +416,9 @@ def uninstall(conn: Connection) -> None:
     conn.execute(text(f"DROP TABLE IF EXISTS {SEARCH_TABLE}"))
     if conn.dialect.name == "postgresql":
         conn.execute(text(f"DROP FUNCTION IF EXISTS {GRAMS_TABLE}(text)"))
-        for i in range(len(_triggers("postgresql"))):
-            conn.execute(text(f"DROP FUNCTION IF EXISTS {_trigger_name(i)}_fn()"))
+        conn.execute(text(f"DROP FUNCTION IF EXISTS {SCOPE_FUNCTION}(integer, integer)"))
+        for name, _ in _every_trigger("postgresql"):
+            conn.execute(text(f"DROP FUNCTION IF EXISTS {name}_fn()"))
 
 
 @event.listens_for(SQLModel.metadata, "after_create")

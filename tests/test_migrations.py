@@ -413,3 +413,45 @@ def test_0029_lets_a_batch_skip_the_new_case_trigger_and_its_downgrade_takes_tha
     assert "search_deferred" not in before and "AFTER INSERT ON" in before.replace('"', "")
     upgrade(empty_engine)
     assert _new_case_trigger(empty_engine) == deferrable
+
+
+def test_0030_gives_each_index_row_its_case_s_regions_and_its_downgrade_takes_them_back(
+        empty_engine: Engine) -> None:
+    from alembic import command
+
+    from duban.migrations import alembic_config
+    from duban.models import search
+    from duban.services import Actor, CaseService
+    from duban.services.queries import scope_for
+    from duban.services.reading import case_page
+    from duban.services.search import CaseQuery, narrow
+    from tests.factories import CLERK, DISPATCHER, REPORTED, complaint, org_id, unit_actor, world
+
+    upgrade(empty_engine)
+    ctx = world(empty_engine)
+    number = CaseService(ctx).register(complaint(title="某村饮水困难", office_code="GS"),
+                                       actor=CLERK).case.number
+    city = Actor("兰州市分流员", "dispatcher", org_id(ctx, "GS-LZ"))
+
+    def found(typed: str) -> list[str]:
+        with Session(empty_engine) as session:
+            flt = narrow(scope_for(session, city), CaseQuery.parse({"text": typed}), ctx.orgs)
+        return [r.number for r in case_page(ctx, flt, actor=city).rows]
+
+    def current() -> bool:
+        with empty_engine.connect() as conn:
+            return search.is_current(conn)
+
+    assert current() and found("饮水") == []  # the province's case: not the city's
+    cfg = alembic_config()
+    with empty_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0029")
+    assert not current()
+    # 0029's triggers keep the index without regions: a case handed to a unit of the city
+    CaseService(ctx).act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
+    CaseService(ctx).act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
+                         form={**REPORTED, "text": "管道已经更换完毕"})
+    upgrade(empty_engine)  # every row rebuilt with its case's regions
+    assert current()
+    assert found("饮水") == [number] and found("管道") == [number] and found("管道已经更换") == [number]

@@ -27,8 +27,8 @@ depends_on = None
 def upgrade() -> None:
     conn = op.get_bind()
     before.uninstall(conn)
-    search.install(conn)
-    search.rebuild(conn)
+    search.install(conn, scoped=False)
+    search.rebuild(conn, scoped=False)
 
 
 def downgrade() -> None:

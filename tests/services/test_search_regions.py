@@ -1,0 +1,110 @@
+"""Each row of the search index carries the regions its case lies in (duban.scopekeys), so that a
+region's reader looks a word up among its own cases' rows (models/search.py, migration 0030). The
+keys must follow the case wherever it moves, in the same statement that moves it, whatever else
+that statement changes: a key left behind would hide a case from the region it moved to, and on
+SQLite a row unindexed with other tokens than it was indexed with corrupts the grams' index."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from duban import scopekeys
+from duban.models.search import CASE_SHIFT, GRAMS_TABLE, SCOPE_FUNCTION, SEARCH_TABLE
+from duban.services import CaseService, ServiceContext
+from duban.services.scope import in_region
+from tests.factories import CLERK, DISPATCHER, REPORTED, complaint, unit_actor, world
+
+OFFICES = ["GS", "GS-LZ", "GS-LZ-CG", "GS-LX"]
+UNITS = [None, "GS-FGW", "GS-LZ-ZJJ", "GS-LZ-CG-GOV", "GS-LX-GOV"]
+# What a step does to one case: move its office, its unit, or both with its title in one UPDATE.
+EXAMPLES = itertools.count()
+steps = st.tuples(st.integers(0, 5), st.sampled_from(OFFICES), st.sampled_from(UNITS), st.booleans())
+
+
+@pytest.fixture
+def ctx(engine) -> ServiceContext:  # type: ignore[no-untyped-def]
+    return world(engine)
+
+
+def test_an_org_lies_in_every_region_whose_code_begins_its_own() -> None:
+    assert scopekeys.keys("GS-LZ-CG", "GS-LZ-ZJJ") == ["GS", "GS-LZ", "GS-LZ-CG", "GS-LZ-ZJJ"]
+    assert scopekeys.keys("GS", None) == ["GS"]
+    for code in ("GS-LZ-CG-GOV", "GS-LX", "GS-LZ"):
+        for region in ("GS", "GS-LZ", "GS-LZ-CG", "GS-LX", "GS-L"):
+            assert (region in scopekeys.keys(code)) == in_region(code, region), (code, region)
+
+
+def _indexed(conn: Connection, region: str) -> set[int]:
+    """The rows the index says lie in `region` (SQLite: the rowids; PostgreSQL: the same numbers)."""
+    if conn.dialect.name == "sqlite":
+        return set(conn.execute(text(f"SELECT rowid FROM {GRAMS_TABLE} WHERE {GRAMS_TABLE} MATCH :q"),
+                                {"q": f'scope : "{scopekeys.token(region)}"'}).scalars())
+    key = f"(case_id::bigint << {CASE_SHIFT}) + (kind::bigint << 30) + source_id"
+    return set(conn.execute(text(f"SELECT {key} FROM {SEARCH_TABLE} WHERE scope @> ARRAY[CAST(:r AS text)]"),
+                            {"r": region}).scalars())
+
+
+def _expected(conn: Connection, region: str) -> set[int]:
+    """The rows whose case's office or unit lies in `region`, from the source tables."""
+    rows = conn.execute(text(
+        f"SELECT s.case_id, s.kind, s.source_id, o.code, u.code FROM ({_rows(conn)}) s "
+        "JOIN cases c ON c.id = s.case_id JOIN orgs o ON o.id = c.office_id "
+        "LEFT JOIN orgs u ON u.id = c.unit_id")).all()
+    return {(case << CASE_SHIFT) + (kind << 30) + source for case, kind, source, office, unit in rows
+            if in_region(office, region) or in_region(unit, region)}
+
+
+def _rows(conn: Connection) -> str:
+    if conn.dialect.name == "sqlite":
+        return (f"SELECT rowid >> {CASE_SHIFT} AS case_id, (rowid >> 30) & 3 AS kind, "
+                f"rowid & {(1 << 30) - 1} AS source_id FROM {SEARCH_TABLE}")
+    return f"SELECT case_id, kind, source_id FROM {SEARCH_TABLE}"
+
+
+def _ids(conn: Connection, codes: list[str | None]) -> dict[str | None, int | None]:
+    found = dict(conn.execute(text("SELECT code, id FROM orgs")).all())
+    return {code: found[code] if code else None for code in codes}
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(moves=st.lists(steps, min_size=1, max_size=12))
+def test_every_index_row_carries_exactly_the_regions_its_case_lies_in_wherever_it_moves(
+        ctx: ServiceContext, moves: list[tuple[int, str, str | None, bool]]) -> None:
+    service = CaseService(ctx)
+    example = next(EXAMPLES)  # examples share the database: titles of their own, or repeats are linked
+    numbers = [service.register(complaint(title=f"第{example}组第{i}个小区供水中断", office_code=office),
+                                actor=CLERK).case.number
+               for i, office in enumerate([*OFFICES, "GS-LZ-CG", "GS"])]
+    # a handling report and a review: rows of their own that must move with their case
+    service.act(numbers[2], "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
+    service.act(numbers[2], "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
+                form={"text": "水管已修复，供水恢复", **REPORTED})
+    with ctx.engine.begin() as conn:
+        ids = _ids(conn, [*OFFICES, *UNITS])
+        for which, office, unit, retitle in moves:
+            change: dict[str, Any] = {"n": numbers[which], "o": ids[office], "u": ids[unit]}
+            title = ", title = title || '改', title_redacted = title_redacted || '改'" if retitle else ""
+            conn.execute(text(f"UPDATE cases SET office_id = :o, unit_id = :u{title} WHERE number = :n"),
+                         change)
+    with ctx.engine.connect() as conn:
+        for region in ("GS", "GS-LZ", "GS-LZ-CG", "GS-LX", "GS-FGW", "GS-LZ-ZJJ", "GS-LX-GOV"):
+            assert _indexed(conn, region) == _expected(conn, region), region
+
+
+def test_the_regions_postgresql_computes_are_those_of_scopekeys(ctx: ServiceContext) -> None:
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite calls duban.scopekeys itself")
+    with ctx.engine.connect() as conn:
+        orgs = conn.execute(text("SELECT id, code FROM orgs")).all()
+        for office_id, office in orgs:
+            for unit_id, unit in [(None, None), *orgs[:5]]:
+                keys = conn.execute(text(f"SELECT {SCOPE_FUNCTION}(:o, :u)"), {"o": office_id, "u": unit_id}
+                                    ).scalar_one()
+                assert sorted(set(keys)) == scopekeys.keys(office, unit), (office, unit)
