@@ -12,11 +12,13 @@ triggers back (models/search.py), then times, median of several runs:
     search_char            a 1-character word (水) in ~1 case in 9
     search_rare            a 2-character word (冒领) in 1 case in 10,000
     search_none            a 2-character word in no case
+    search_phrase          a 6-character phrase (影响正常生活) in about 1 case in 4
     search_page100         page 100 sorted by received date, newest first, no text
-    county_* / city_*      the keyword and the short, 1-character and rare words again, asked by a
-                           county's dispatcher (~1 % of the cases in scope) and a city's (its
-                           office and its counties'): a reader whose scope holds few of a word's
-                           matches
+    county_* / city_* /    the keyword, the phrase and the short, 1-character and rare words
+    smallcity_*            again, asked by a county's dispatcher (~2 % of the cases in scope), the
+                           dispatcher of the city whose region holds the most cases (~18 %: its
+                           offices' and its units' cases) and of the one whose offices received
+                           the fewest (~2 %): readers whose scope holds few of a word's matches
 
 Usage: python -m bench.search_bench [--cases N] [--database URL]
 (a database that holds the cases of an earlier run is measured again without building it again)
@@ -67,6 +69,7 @@ ISSUES = ["问题长期未解决", "投诉无人处理", "收费不合理", "久
           "部门互相推诿", "整改不到位", "存在安全隐患", "服务态度差", "信息不公开", "反复出现"]
 PROBLEMS = [o + i for o in OBJECTS for i in ISSUES]
 KEYWORD, SHORT, CHAR, RARE, NONE = "电梯存在安全隐患", "噪音", "水", "冒领", "冰雹"
+PHRASE = "影响正常生活"  # one of MORE: in about one summary in four
 # Every RARE_EVERY-th case's summary ends with RARE_NOTE: a word in very few cases.
 RARE_EVERY, RARE_NOTE = 10_000, "另反映有人冒领补贴。"
 MORE = ["多次反映未解决", "影响正常生活", "请求尽快处理", "涉及群众二十余户", "已持续三个月", "相关部门推诿",
@@ -177,18 +180,20 @@ def timed(ctx: ServiceContext, actor: Actor, params: dict[str, Any],
 
 
 def _regional_dispatchers(engine: Any) -> dict[str, Actor]:
-    """A dispatcher of the county office holding the most cases, and of the city office whose
-    region (it and its counties) holds the most."""
+    """A dispatcher of the county office holding the most cases, and of the city offices whose
+    region's offices (it and its counties) received the most and the fewest."""
+    cities = ("SELECT o.id FROM orgs o JOIN orgs r ON (r.code = o.code OR r.code LIKE o.code || '-%') "
+              "JOIN cases c ON c.office_id = r.id WHERE o.kind = 'office' AND o.level = 'city' "
+              "GROUP BY o.id ORDER BY count(*) {} LIMIT 1")
     with engine.connect() as conn:
         county = conn.execute(text(
             "SELECT o.id FROM orgs o JOIN cases c ON c.office_id = o.id WHERE o.kind = 'office' "
             "AND o.level = 'county' GROUP BY o.id ORDER BY count(*) DESC LIMIT 1")).scalar_one()
-        city = conn.execute(text(
-            "SELECT o.id FROM orgs o JOIN orgs r ON (r.code = o.code OR r.code LIKE o.code || '-%') "
-            "JOIN cases c ON c.office_id = r.id WHERE o.kind = 'office' AND o.level = 'city' "
-            "GROUP BY o.id ORDER BY count(*) DESC LIMIT 1")).scalar_one()
+        city = conn.execute(text(cities.format("DESC"))).scalar_one()
+        small = conn.execute(text(cities.format("ASC"))).scalar_one()
     return {"county": Actor(name="bench", role="dispatcher", org_id=county),
-            "city": Actor(name="bench", role="dispatcher", org_id=city)}
+            "city": Actor(name="bench", role="dispatcher", org_id=city),
+            "smallcity": Actor(name="bench", role="dispatcher", org_id=small)}
 
 
 def measure(url: str, cases: int, runs: int) -> None:
@@ -206,13 +211,15 @@ def measure(url: str, cases: int, runs: int) -> None:
         print(f"reusing {have:,} cases in {engine.url.render_as_string()}", flush=True)
         with engine.begin() as conn:
             conn.execute(text(WORK_ORDER_DDL))  # a database built before migrations 0027 / 0028
-            if not current_before:  # built before migration 0026 (a document per case): what it does
+            if not current_before:  # built before migration 0030: what 0026 and 0030 do
                 started = time.perf_counter()
                 search_0025.uninstall(conn)
+                index.uninstall(conn)
                 index.install(conn)
                 index.rebuild(conn)
                 conn.execute(text("ANALYZE"))
-                print(f"  index rebuilt a row per source  {time.perf_counter() - started:6.1f} s", flush=True)
+                took = time.perf_counter() - started
+                print(f"  index rebuilt, a row per source with its regions  {took:6.1f} s", flush=True)
     else:
         install_orgs(engine, load_orgs())
         print(f"generating {cases:,} cases into {engine.url.render_as_string()}", flush=True)
@@ -233,10 +240,11 @@ def measure(url: str, cases: int, runs: int) -> None:
         "search_char": {"text": CHAR},
         "search_rare": {"text": RARE},
         "search_none": {"text": NONE},
+        "search_phrase": {"text": PHRASE},
         "search_page100": {"sort": "-received", "page": "100"},
     }
-    for level in ("county", "city"):
-        for shape in ("keyword", "short", "char", "rare"):
+    for level in ("county", "city", "smallcity"):
+        for shape in ("keyword", "phrase", "short", "char", "rare"):
             searches[f"{level}_{shape}"] = searches[f"search_{shape}"]
     for figure, params in searches.items():
         median, cpu, total, capped = timed(ctx, readers[figure.split("_")[0]], params, runs)

@@ -293,7 +293,8 @@ def _list_query(ctx: ServiceContext, flt: CaseFilter, *, region: Any | None, pro
             query = query.where(col(Case.id).in_(union_all(
                 *[select(col(Case.id)).where(day >= today, day <= until) for day in days])))
     if flt.text and searched:
-        found = search.search_clause(ctx.engine.dialect.name, flt.text, identity_region=region, probe=probe)
+        found = search.search_clause(ctx.engine.dialect.name, flt.text, identity_region=region, probe=probe,
+                                     area=flt.office_prefix)
         query = query.where(found if within is None else _found_in(within, found))
     return query.order_by(*search.order_by(flt))
 
@@ -392,7 +393,8 @@ def _tested_case_by_case(conn: Any, flt: CaseFilter, region: Any | None) -> bool
     if cases > search.NARROW:
         return False
     enough = int(cases / search.LOOKUP_COST) + 1
-    rows = search.index_rows(conn.dialect.name, flt.text or "", raw=region is not None, limit=enough)
+    rows = search.index_rows(conn.dialect.name, flt.text or "", raw=region is not None, limit=enough,
+                             area=flt.office_prefix)
     if conn.dialect.name in search.OWN_FIRST and _estimated(conn, rows) >= search.SURELY * enough:
         return True  # a common word, by the statistics: no need to count its rows
     return int(conn.execute(rows).scalar_one()) >= enough
@@ -455,27 +457,54 @@ def _matches(conn: Any, scoped: Any, flt: CaseFilter, region: Any | None) -> tup
       city's scope in half the province, and read the scope whole. A commoner word's matches
       drive, each asked of the scope (search.matched_driven)."""
     typed = flt.text or ""
+    if flt.office_prefix is not None:
+        return _region_matches(conn, scoped, flt, region)
     if search.short(typed):
         total = 0
         # The redacted texts first: a case they match is in every reader's list. The raw ones
         # too, for a reader who may see identity, only if that stays under the cap.
         for counted_in in [None, region] if region is not None else [None]:
             if total <= search.COUNT_CAP:
-                total = int(conn.execute(search.counted_own(typed, identity_region=counted_in,
-                                                            scoped=scoped)).scalar_one())
+                total = int(conn.execute(search.counted_own(typed, identity_region=counted_in, scoped=scoped,
+                                                            area=flt.office_prefix)).scalar_one())
         if total > search.COUNT_CAP:
             return None, total
     hits = list(conn.execute(search.hit_ids(conn.dialect.name, typed, raw=region is not None,
-                                            limit=search.LOOKUP_ROWS + 1)).scalars())
+                                            limit=search.LOOKUP_ROWS + 1, area=flt.office_prefix)).scalars())
     if len(hits) <= search.LOOKUP_ROWS:  # every case the word is in: asked of the scope by id
         found = scoped.where(_among(conn.dialect.name, sorted(set(hits)), name="hits"))
         if region is not None:  # a raw text's match counts only where the reader may see identity
-            found = found.where(or_(region, search.text_match(conn.dialect.name, typed, raw=False)))
+            found = found.where(or_(region, search.text_match(conn.dialect.name, typed, raw=False,
+                                                              area=flt.office_prefix)))
         ids = list(conn.execute(search.matched(found, search.COUNT_CAP + 1)).scalars())
     else:
-        driven = search.matched_driven(typed, identity_region=region, scoped=scoped)
+        driven = search.matched_driven(typed, identity_region=region, scoped=scoped, area=flt.office_prefix)
         ids = list(conn.execute(driven).scalars())
     return (ids, len(ids)) if len(ids) <= search.COUNT_CAP else (None, len(ids))
+
+
+def _region_matches(conn: Any, scoped: Any, flt: CaseFilter,
+                    region: Any | None) -> tuple[list[int] | None, int]:
+    """PostgreSQL, a reader whose scope lies in a region (a city's, a county's): the region's
+    matches, found by the index with the region's key (search.matched_driven with its `area`),
+    each asked of the scope, read as a stream and left as soon as they pass the cap. One pass,
+    whatever the word: a common one costs the cap's worth of its matches, a rarer one all of the
+    region's."""
+    driven = search.matched_driven(flt.text or "", identity_region=region, scoped=scoped,
+                                   area=flt.office_prefix, distinct=False)
+    seen: set[int] = set()
+    result = conn.execute(driven.execution_options(stream_results=True, yield_per=_REGION_BATCH))
+    try:
+        for case_id in result.scalars():
+            seen.add(case_id)
+            if len(seen) > search.COUNT_CAP:
+                return None, len(seen)
+    finally:
+        result.close()
+    return sorted(seen), len(seen)
+
+
+_REGION_BATCH = 2_000  # the rows a streamed region search fetches at a time
 
 
 def _page(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter) -> list[tuple[Any, CaseRow]]:

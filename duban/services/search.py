@@ -25,7 +25,7 @@ from sqlalchemy import Integer, Text, and_, func, literal_column, or_, select, t
 from sqlalchemy import column as sql_column
 from sqlmodel import col
 
-from duban import grams
+from duban import grams, scopekeys
 from duban.config.policy import get_labels
 from duban.errors import InvalidActionInput
 from duban.models import Case, Subject
@@ -246,60 +246,108 @@ def _like_pattern(typed: str) -> str:
     return "%" + typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _pg_condition(typed: str, *, raw: bool, key: str, row: str = "") -> tuple[str, dict[str, str]]:
+def _pg_condition(typed: str, *, raw: bool, key: str, row: str = "",
+                  area: str | None = None) -> tuple[str, dict[str, str]]:
     """PostgreSQL: the condition on a `case_search` row (named `row`, if given) that one of its
-    documents contains `typed`, as an index answers it, and its parameter."""
+    documents contains `typed`, as an index answers it, and its parameters; with `area` (a region's
+    code), only the rows of the cases that lie in it (duban.scopekeys), which the grams' index
+    answers together with the word: for a word of three characters or more, with the bigrams
+    that cover it (`_cover`), and the rows found then compared whole (outside any index: the
+    planner, told of the trigram index too, would read both and intersect them, the slower by far;
+    and after the OR of the index's conditions, which a row would otherwise work out again)."""
     columns = [f"{row}{c}" for c in (["open_text", "raw_text"] if raw else ["open_text"])]
-    if not short(typed):
-        return " OR ".join(f"{c} ILIKE :p_{key}" for c in columns), {f"p_{key}": _like_pattern(typed)}
-    # Below the trigram length: GIN over `case_search_grams(document)`, the expression written
-    # exactly as indexed.
-    return (" OR ".join(f"{GRAMS_TABLE}({c}) @> ARRAY[lower(CAST(:g_{key} AS text))]" for c in columns),
-            {f"g_{key}": typed})
+    compared = ""
+    if short(typed) or area is not None:
+        # GIN over `case_search_grams(document)`, the expression written exactly as indexed: a
+        # word below the trigram length is one of its grams, a longer one holds its cover's.
+        pieces = [typed] if short(typed) else _cover(typed)
+        params = {f"g{i}_{key}": piece for i, piece in enumerate(pieces)}
+        holds = ", ".join(f"lower(CAST(:g{i}_{key} AS text))" for i in range(len(pieces)))
+        found = [f"{GRAMS_TABLE}({c}) @> ARRAY[{holds}]" for c in columns]
+        if not short(typed):
+            params[f"p_{key}"] = _like_pattern(typed)
+            compared = " AND (" + " OR ".join(f"{c} ILIKE :p_{key}" for c in columns) + ") IS TRUE"
+    else:
+        found, params = [f"{c} ILIKE :p_{key}" for c in columns], {f"p_{key}": _like_pattern(typed)}
+    if area is not None:  # in each branch of the OR, so that each is one scan of its index
+        found = [f"({f} AND {row}scope @> ARRAY[CAST(:a_{key} AS text)])" for f in found]
+        params[f"a_{key}"] = area
+    return f"({' OR '.join(found)}){compared}", params
 
 
-def _hits(dialect: str, typed: str, *, raw: bool) -> Any:
+def _by_bigrams(dialect: str, typed: str, area: str | None) -> bool:
+    """SQLite: whether the rows of a region's cases that may hold a word of three characters or
+    more are found by its bigrams in the grams' index, which knows the regions, rather than by the
+    trigram index, which does not (a common word's rows in the whole province, each asked of the
+    region, cost a city more than its own). Not for a word with a non-ASCII letter that has a case
+    (Ａ, É): the grams fold ASCII letters only, the trigram tokenizer every letter. A row found
+    holds every bigram, not necessarily the word: `text_match` then tests each case found."""
+    return (dialect == "sqlite" and area is not None and not short(typed)
+            and _uncased("".join(c for c in typed if not c.isascii())))
+
+
+def _cover(typed: str) -> list[str]:
+    """The bigrams that cover a word of two characters or more, side by side (the last one
+    overlapping when its length is odd): every character in one, and half the tokens to read of
+    all its bigrams, whose lists in the index are each as long as a common word's."""
+    pairs = [typed[i:i + 2] for i in range(0, len(typed) - 1, 2)]
+    return sorted({*pairs, typed[-2:]})
+
+
+def _hits(dialect: str, typed: str, *, raw: bool, area: str | None = None) -> Any:
     """SELECT the case id of every index row one of whose redacted documents (raw=False) or of
-    either kind (raw=True) contains `typed`, as the index answers it."""
+    either kind (raw=True) contains `typed`, as the index answers it; with `area` (a region's
+    code), only the rows of the cases that lie there (SQLite, a word of three characters or more:
+    the rows that hold its bigrams, `_by_bigrams`)."""
     # A name of its own per document: one statement may hold two of these clauses.
     key = "any" if raw else "open"
     if dialect != "sqlite":
-        where, params = _pg_condition(typed, raw=raw, key=key)
+        where, params = _pg_condition(typed, raw=raw, key=key, area=area)
         hits = text(f"SELECT case_id AS id FROM {SEARCH_TABLE} WHERE {where}").bindparams(**params)
-    elif len(typed) >= TRIGRAM:
+    elif short(typed) or _by_bigrams(dialect, typed, area):
+        # The index of each document's unigrams and bigrams (duban.grams, SQLite's FTS5
+        # `case_search_grams`): a query below the trigram length is one of its tokens, a longer
+        # one the bigrams that cover it (`_cover`); a region is one more token
+        # (duban.scopekeys), which FTS5 intersects with them.
+        pieces = [typed] if short(typed) else _cover(typed)
+        columns = "{open_grams raw_grams}" if raw else "open_grams"
+        query = f"{columns} : (" + " AND ".join(f'"{grams.token(p)}"' for p in pieces) + ")"
+        if area is not None:
+            query += f' AND scope : "{scopekeys.token(area)}"'
+        hits = text(f"SELECT rowid >> {CASE_SHIFT} AS id FROM {GRAMS_TABLE} "
+                    f"WHERE {GRAMS_TABLE} MATCH :g_{key}").bindparams(**{f"g_{key}": query})
+    else:
         scope = "" if raw else "open_text : "
         hits = text(f"SELECT rowid >> {CASE_SHIFT} AS id FROM {SEARCH_TABLE} "
                     f"WHERE {SEARCH_TABLE} MATCH :m_{key}"
                     ).bindparams(**{f"m_{key}": f"{scope}{_fts_phrase(typed)}"})
-    else:
-        # Below the trigram length: the index of each document's unigrams and bigrams, where the
-        # query is one token (duban.grams, SQLite's FTS5 `case_search_grams`).
-        scope = "" if raw else "open_grams : "
-        hits = text(f"SELECT rowid >> {CASE_SHIFT} AS id FROM {GRAMS_TABLE} "
-                    f"WHERE {GRAMS_TABLE} MATCH :g_{key}").bindparams(
-            **{f"g_{key}": f'{scope}"{grams.token(typed)}"'})
     return hits.columns(sql_column("id", Integer))
 
 
-def text_match(dialect: str, typed: str, *, raw: bool) -> Any:
+def text_match(dialect: str, typed: str, *, raw: bool, area: str | None = None) -> Any:
     """Where-clause: one of the case's redacted documents (raw=False) or of either kind (raw=True)
     contains `typed` (a document per text source: models/search.py; SQLite's rowid names the
     case). (Never the raw ones alone: SQLite's grams index holds only what a raw document adds to
-    its redacted twin.)"""
-    return col(Case.id).in_(_hits(dialect, typed, raw=raw))
+    its redacted twin.) `area`: a region's code, for a reader whose scope lies within it
+    (`_hits`)."""
+    found = col(Case.id).in_(_hits(dialect, typed, raw=raw, area=area))
+    if _by_bigrams(dialect, typed, area):  # its cases hold the word's bigrams: do they hold the word?
+        return and_(found, text_probe(dialect, typed, raw=raw))
+    return found
 
 
-def index_rows(dialect: str, typed: str, *, raw: bool, limit: int) -> Any:
+def index_rows(dialect: str, typed: str, *, raw: bool, limit: int, area: str | None = None) -> Any:
     """SELECT count(*) of at most `limit` index rows that `text_match` finds, in the whole index
-    (every reader's scope): how much looking a word up costs, stopped as soon as it is known to
-    cost more than `limit`."""
-    return select(func.count()).select_from(hit_ids(dialect, typed, raw=raw, limit=limit).subquery())
+    or a region's rows (`area`): how much looking a word up costs, stopped as soon as it is known
+    to cost more than `limit`."""
+    counted_rows = hit_ids(dialect, typed, raw=raw, limit=limit, area=area).subquery()
+    return select(func.count()).select_from(counted_rows)
 
 
-def hit_ids(dialect: str, typed: str, *, raw: bool, limit: int) -> Any:
+def hit_ids(dialect: str, typed: str, *, raw: bool, limit: int, area: str | None = None) -> Any:
     """SELECT the case ids of at most `limit` index rows that `text_match` finds (a case may come
     more than once: a row per text source)."""
-    rows = _hits(dialect, typed, raw=raw).subquery()
+    rows = _hits(dialect, typed, raw=raw, area=area).subquery()
     return select(literal_column("id", Integer)).select_from(rows).limit(limit)
 
 
@@ -341,15 +389,16 @@ def _uncased(typed: str) -> bool:
     return all(c.lower() == c.upper() for c in typed)
 
 
-def counted_own(typed: str, *, identity_region: Any | None, scoped: Any) -> Any:
+def counted_own(typed: str, *, identity_region: Any | None, scoped: Any, area: str | None = None) -> Any:
     """PostgreSQL: SELECT count(*) of at most COUNT_CAP + 1 cases whose own row (title, summary,
     name, phone: kind 0) matches, each asked of `scoped` (the list's statement without its text
     search) by its id. The index's matches drive, and the count stops at the cap or after
     OWN_READ times the cap of them: a common word costs about the cap's worth of its matches,
     never all of them, and a reader whose scope holds few of a word's cases (a county's clerk)
     gives up early. Every case is counted once (one own row each). A lower bound of the list's
-    total: when it passes the cap, so does the total."""
-    where, params = _pg_condition(typed, raw=identity_region is not None, key="own_any")
+    total: when it passes the cap, so does the total. `area`: only the rows of a region's cases
+    (a reader whose scope lies within it)."""
+    where, params = _pg_condition(typed, raw=identity_region is not None, key="own_any", area=area)
     own = (text(f"SELECT case_id, open_text FROM {SEARCH_TABLE} WHERE kind = 0 AND source_id = 0 "
                 f"AND ({where}) LIMIT :own_read").bindparams(**params, own_read=OWN_READ * (COUNT_CAP + 1))
            .columns(sql_column("case_id", Integer), sql_column("open_text", Text)).subquery("own"))
@@ -358,28 +407,34 @@ def counted_own(typed: str, *, identity_region: Any | None, scoped: Any) -> Any:
     return select(func.count()).select_from(hits.subquery())
 
 
-def matched_driven(typed: str, *, identity_region: Any | None, scoped: Any) -> Any:
+def matched_driven(typed: str, *, identity_region: Any | None, scoped: Any, area: str | None = None,
+                   distinct: bool = True) -> Any:
     """PostgreSQL: SELECT DISTINCT the ids of the cases of `scoped` (the list's statement without
     its text search) one of whose rows matches, driven by the index's matches, each asked of
     `scoped` by its case's id. It costs the word's rows, whatever the planner would guess of the
-    scope and the word: the way to every match of a common word in a broad scope."""
-    where, params = _pg_condition(typed, raw=identity_region is not None, key="hit_any")
+    scope and the word: the way to every match of a common word in a broad scope (`area`: those of
+    a region's cases). Without `distinct`, a case once per row that matches, as they are found
+    (a reader may stop when it has seen enough)."""
+    where, params = _pg_condition(typed, raw=identity_region is not None, key="hit_any", area=area)
     hit = (text(f"SELECT case_id, open_text FROM {SEARCH_TABLE} WHERE {where}").bindparams(**params)
            .columns(sql_column("case_id", Integer), sql_column("open_text", Text)).subquery("hit"))
     in_scope = _in_scope(hit, typed, identity_region=identity_region, scoped=scoped, key="hit_open")
-    return select(hit.c.case_id).distinct().where(in_scope)
+    found = select(hit.c.case_id).where(in_scope)
+    return found.distinct() if distinct else found
 
 
 def _in_scope(row: Any, typed: str, *, identity_region: Any | None, scoped: Any, key: str) -> Any:
     """PostgreSQL: EXISTS, the case of the index row `row` (a subquery of case_id and open_text
     that matched `typed`) is in `scoped`, asked by its id in a subquery the planner must run per
     row (OFFSET 0); and, for a reader who may see identity only in `identity_region`, a row
-    outside it counts only by its redacted text."""
+    outside it counts only by its redacted text, compared as text_probe compares (what the
+    indexes answer, without working out the row's grams again)."""
     in_scope = scoped.with_only_columns(literal_column("1"), maintain_column_froms=True).where(
         col(Case.id) == row.c.case_id).order_by(None).offset(0)
     if identity_region is not None:
-        opened, more = _pg_condition(typed, raw=False, key=key, row=f"{row.name}.")
-        in_scope = in_scope.where(or_(identity_region, text(opened).bindparams(**more)))
+        like = "LIKE" if _uncased(typed) else "ILIKE"
+        opened = text(f"{row.name}.open_text {like} :{key}").bindparams(**{key: _like_pattern(typed)})
+        in_scope = in_scope.where(or_(identity_region, opened))
     return in_scope.exists()
 
 
@@ -413,16 +468,25 @@ LOOKUP_ROWS = 20_000
 WALKABLE_SORTS = frozenset({None, "number", "-number", "received", "-received"})
 
 
-def search_clause(dialect: str, typed: str, *, identity_region: Any | None, probe: bool = False) -> Any:
+def search_clause(dialect: str, typed: str, *, identity_region: Any | None, probe: bool = False,
+                  area: str | None = None) -> Any:
     """Everyone matches the redacted document; the raw one counts only where `identity_region`
     (the cases whose identity the reader may see) holds, and not at all when it is None. One
     index lookup over both documents, then the redacted one for the cases outside the region.
-    `probe`: each case is asked instead (`text_probe`)."""
-    match = text_probe if probe else text_match
-    opened = match(dialect, typed, raw=False)
+    `probe`: each case is asked instead (`text_probe`); else `area`, the code of a region that
+    holds the reader's scope, looks up only its rows. (SQLite asks a case found outside the
+    identity region whether its redacted texts hold the word by testing them, rather than by
+    looking the word up a second time: a list of the whole region's matches to ask a few of.)"""
+    if probe:
+        opened = text_probe(dialect, typed, raw=False)
+        if identity_region is None:
+            return opened
+        return and_(text_probe(dialect, typed, raw=True), or_(identity_region, opened))
     if identity_region is None:
-        return opened
-    return and_(match(dialect, typed, raw=True), or_(identity_region, opened))
+        return text_match(dialect, typed, raw=False, area=area)
+    opened = (text_probe(dialect, typed, raw=False) if dialect == "sqlite"
+              else text_match(dialect, typed, raw=False, area=area))
+    return and_(text_match(dialect, typed, raw=True, area=area), or_(identity_region, opened))
 
 
 def counted(query: Any, cap: int) -> Any:
