@@ -12,6 +12,8 @@ it imports nothing of ours.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 SQL_FUNCTION = "duban_grams"
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
@@ -49,11 +51,13 @@ def _pieces(text: str | None) -> set[str]:
     return pieces
 
 
+@lru_cache(maxsize=64)
 def grams(text: str | None, without: str | None = None) -> str:
     """Every distinct unigram and bigram of `text` as tokens, less those of `without` (the raw
     document's index holds only what its redacted twin lacks: mostly a name and a phone). The
     index's delete command must be given the tokens that were inserted: the same set for the
-    same texts, in any order."""
+    same texts, in any order. (The last few are kept: a case that moves unindexes and indexes
+    each of its rows again, the same documents twice in a row.)"""
     pieces = _pieces(text)
     if without:
         pieces -= _pieces(without)

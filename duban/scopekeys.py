@@ -11,6 +11,8 @@ office or unit does. A leaf: it imports nothing of ours.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 SQL_FUNCTION = "duban_scope"
 
 
@@ -30,7 +32,9 @@ def token(key: str) -> str:
     return "k" + key.encode().hex()
 
 
+@lru_cache(maxsize=4096)
 def tokens(*codes: str | None) -> str:
     """SQLite: the tokens of every region the orgs `codes` lie in (the SQL function the index's
-    triggers call)."""
+    triggers call on every row they write: a case's office and unit are one of a few thousand
+    pairs)."""
     return " ".join(token(k) for k in keys(*codes))

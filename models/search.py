@@ -104,19 +104,13 @@ def _child_rows(dialect: str, table: str, column: str, kind: int, where: str, *,
     return f"{texts} FROM {table} x WHERE {where}"
 
 
-def _sqlite_scope(office: str, unit: str) -> str:
-    """SQLite: the region tokens of a case whose office and unit are the ids `office` and `unit`."""
-    return (f"{scopekeys.SQL_FUNCTION}((SELECT code FROM orgs WHERE id = {office}), "
-            f"(SELECT code FROM orgs WHERE id = {unit}))")
-
-
-def _row_case(column: str) -> str:
-    return f"(SELECT {column} FROM cases WHERE id = {SEARCH_TABLE}.rowid >> {CASE_SHIFT})"
-
-
-# SQLite: the region tokens of the case of the stored row being (un)indexed, as its case stands.
-_CURRENT_SCOPE = _sqlite_scope(_row_case("office_id"), _row_case("unit_id"))
-_OLD_SCOPE = _sqlite_scope("OLD.office_id", "OLD.unit_id")
+# SQLite: the region tokens of the case of the stored row being (un)indexed, as its case stands,
+# and of a case as it was before an UPDATE or DELETE (its old office and unit: OLD).
+_CURRENT_SCOPE = (f"(SELECT {scopekeys.SQL_FUNCTION}(o.code, u.code) FROM cases c "
+                  "JOIN orgs o ON o.id = c.office_id LEFT JOIN orgs u ON u.id = c.unit_id "
+                  f"WHERE c.id = {SEARCH_TABLE}.rowid >> {CASE_SHIFT})")
+_OLD_SCOPE = (f"(SELECT {scopekeys.SQL_FUNCTION}(o.code, (SELECT code FROM orgs WHERE id = OLD.unit_id)) "
+              "FROM orgs o WHERE o.id = OLD.office_id)")
 
 
 def _grams_sql(rowids: str, *, delete: bool, scope: str | None = _CURRENT_SCOPE) -> str:

@@ -361,8 +361,8 @@ def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
     - a word found in more cases than search.WALK_ABOVE (a common one) is paged by reading the
       cases in the list's order and keeping the matches: a few hundred rows for page 1 of a word
       in one case in ten, where sorting every match costs its hundred thousand;
-    - rarer words are looked up and sorted (on search.OWN_FIRST databases, by their ids:
-      `_matches`)."""
+    - rarer words are looked up and sorted (on search.STREAMED databases, by their ids:
+      `_streamed_matches`)."""
     dialect = conn.dialect.name
     scoped = _list_query(ctx, flt, region=region, searched=False)
     if _tested_case_by_case(conn, flt, region):
@@ -373,8 +373,8 @@ def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
         tested = list(conn.execute(ordered).scalars())
         return _rows_by_id(ctx, conn, scoped, tested[flt.offset:flt.offset + flt.limit]), len(tested)
     ids: list[int] | None = None
-    if dialect in search.OWN_FIRST:
-        ids, total = _matches(conn, scoped, flt, region)
+    if dialect in search.STREAMED:
+        ids, total = _streamed_matches(conn, scoped, flt, region)
     else:  # the ids, not only their number: the page is then those ids sorted
         ids = list(conn.execute(search.matched(query, search.COUNT_CAP + 1)).scalars())
         total = len(ids)
@@ -388,14 +388,17 @@ def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
 def _tested_case_by_case(conn: Any, flt: CaseFilter, region: Any | None) -> bool:
     """Whether a search tests each case of its scope (`_read_searched`): the scope holds at most
     search.NARROW cases, and testing them costs less than looking up the word's rows in the index
-    (search.LOOKUP_COST)."""
+    (search.LOOKUP_COST). Never a region's (a city's, a county's): the index finds the word's rows
+    among the region's alone (models/search.py), which cost no more than testing its cases, and
+    counting them first would cost as much again."""
+    if flt.office_prefix is not None:
+        return False
     cases = _scope_size(conn, flt)
     if cases > search.NARROW:
         return False
     enough = int(cases / search.LOOKUP_COST) + 1
-    rows = search.index_rows(conn.dialect.name, flt.text or "", raw=region is not None, limit=enough,
-                             area=flt.office_prefix)
-    if conn.dialect.name in search.OWN_FIRST and _estimated(conn, rows) >= search.SURELY * enough:
+    rows = search.index_rows(conn.dialect.name, flt.text or "", raw=region is not None, limit=enough)
+    if conn.dialect.name in search.STREAMED and _estimated(conn, rows) >= search.SURELY * enough:
         return True  # a common word, by the statistics: no need to count its rows
     return int(conn.execute(rows).scalar_one()) >= enough
 
@@ -444,56 +447,19 @@ def _among(dialect: str, ids: list[int], *, name: str = "matched") -> Any:
     return col(Case.id).in_(select(literal_column("value", Integer)).select_from(listed))
 
 
-def _matches(conn: Any, scoped: Any, flt: CaseFilter, region: Any | None) -> tuple[list[int] | None, int]:
+def _streamed_matches(conn: Any, scoped: Any, flt: CaseFilter,
+                      region: Any | None) -> tuple[list[int] | None, int]:
     """PostgreSQL: the ids of a search's matches and their number, or None and a number past the
-    cap. Its planner, told only the index's guess of how rare a word is, would otherwise choose
-    between walking an index in order testing every case and reading every match, and for a word
-    of one or two characters guess wrong by seconds either way. So the choice is made here:
-    - a word of one or two characters counts the cases whose own texts match first
-      (search.counted_own): past the cap, the page walks;
-    - otherwise every match's id is read once, and the page is those ids sorted. A word in at
-      most search.LOOKUP_ROWS index rows is looked up first and its cases asked of the scope by
-      id: told that a word is rare, the planner would still guess it in thousands of cases and a
-      city's scope in half the province, and read the scope whole. A commoner word's matches
-      drive, each asked of the scope (search.matched_driven)."""
-    typed = flt.text or ""
-    if flt.office_prefix is not None:
-        return _region_matches(conn, scoped, flt, region)
-    if search.short(typed):
-        total = 0
-        # The redacted texts first: a case they match is in every reader's list. The raw ones
-        # too, for a reader who may see identity, only if that stays under the cap.
-        for counted_in in [None, region] if region is not None else [None]:
-            if total <= search.COUNT_CAP:
-                total = int(conn.execute(search.counted_own(typed, identity_region=counted_in, scoped=scoped,
-                                                            area=flt.office_prefix)).scalar_one())
-        if total > search.COUNT_CAP:
-            return None, total
-    hits = list(conn.execute(search.hit_ids(conn.dialect.name, typed, raw=region is not None,
-                                            limit=search.LOOKUP_ROWS + 1, area=flt.office_prefix)).scalars())
-    if len(hits) <= search.LOOKUP_ROWS:  # every case the word is in: asked of the scope by id
-        found = scoped.where(_among(conn.dialect.name, sorted(set(hits)), name="hits"))
-        if region is not None:  # a raw text's match counts only where the reader may see identity
-            found = found.where(or_(region, search.text_match(conn.dialect.name, typed, raw=False,
-                                                              area=flt.office_prefix)))
-        ids = list(conn.execute(search.matched(found, search.COUNT_CAP + 1)).scalars())
-    else:
-        driven = search.matched_driven(typed, identity_region=region, scoped=scoped, area=flt.office_prefix)
-        ids = list(conn.execute(driven).scalars())
-    return (ids, len(ids)) if len(ids) <= search.COUNT_CAP else (None, len(ids))
-
-
-def _region_matches(conn: Any, scoped: Any, flt: CaseFilter,
-                    region: Any | None) -> tuple[list[int] | None, int]:
-    """PostgreSQL, a reader whose scope lies in a region (a city's, a county's): the region's
-    matches, found by the index with the region's key (search.matched_driven with its `area`),
-    each asked of the scope, read as a stream and left as soon as they pass the cap. One pass,
-    whatever the word: a common one costs the cap's worth of its matches, a rarer one all of the
-    region's."""
+    cap. The index's matching rows (a region's reader: its region's alone) are read as a stream,
+    each asked of the scope by its case's id (search.matched_driven), and left as soon as they
+    pass the cap. One pass, whatever the word: a common one costs the cap's worth of its matches,
+    a rarer one all of them. (The planner, told only the index's guess of how rare a word is and
+    how large a city is, chose between walking an index in order testing every case and reading
+    the whole scope, and guessed wrong by seconds either way.)"""
     driven = search.matched_driven(flt.text or "", identity_region=region, scoped=scoped,
-                                   area=flt.office_prefix, distinct=False)
+                                   area=flt.office_prefix)
     seen: set[int] = set()
-    result = conn.execute(driven.execution_options(stream_results=True, yield_per=_REGION_BATCH))
+    result = conn.execute(driven.execution_options(stream_results=True, yield_per=_STREAM_BATCH))
     try:
         for case_id in result.scalars():
             seen.add(case_id)
@@ -504,7 +470,7 @@ def _region_matches(conn: Any, scoped: Any, flt: CaseFilter,
     return sorted(seen), len(seen)
 
 
-_REGION_BATCH = 2_000  # the rows a streamed region search fetches at a time
+_STREAM_BATCH = 2_000  # the index rows a streamed search fetches at a time
 
 
 def _page(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter) -> list[tuple[Any, CaseRow]]:

@@ -264,9 +264,10 @@ def _pg_condition(typed: str, *, raw: bool, key: str, row: str = "",
         params = {f"g{i}_{key}": piece for i, piece in enumerate(pieces)}
         holds = ", ".join(f"lower(CAST(:g{i}_{key} AS text))" for i in range(len(pieces)))
         found = [f"{GRAMS_TABLE}({c}) @> ARRAY[{holds}]" for c in columns]
-        if not short(typed):
+        if not short(typed):  # (LIKE where no character has a case: the same answer, sooner)
+            like = "LIKE" if _uncased(typed) else "ILIKE"
             params[f"p_{key}"] = _like_pattern(typed)
-            compared = " AND (" + " OR ".join(f"{c} ILIKE :p_{key}" for c in columns) + ") IS TRUE"
+            compared = " AND (" + " OR ".join(f"{c} {like} :p_{key}" for c in columns) + ") IS TRUE"
     else:
         found, params = [f"{c} ILIKE :p_{key}" for c in columns], {f"p_{key}": _like_pattern(typed)}
     if area is not None:  # in each branch of the OR, so that each is one scan of its index
@@ -336,19 +337,13 @@ def text_match(dialect: str, typed: str, *, raw: bool, area: str | None = None) 
     return found
 
 
-def index_rows(dialect: str, typed: str, *, raw: bool, limit: int, area: str | None = None) -> Any:
+def index_rows(dialect: str, typed: str, *, raw: bool, limit: int) -> Any:
     """SELECT count(*) of at most `limit` index rows that `text_match` finds, in the whole index
-    or a region's rows (`area`): how much looking a word up costs, stopped as soon as it is known
+    (a scope that is no region): how much looking a word up costs, stopped as soon as it is known
     to cost more than `limit`."""
-    counted_rows = hit_ids(dialect, typed, raw=raw, limit=limit, area=area).subquery()
-    return select(func.count()).select_from(counted_rows)
-
-
-def hit_ids(dialect: str, typed: str, *, raw: bool, limit: int, area: str | None = None) -> Any:
-    """SELECT the case ids of at most `limit` index rows that `text_match` finds (a case may come
-    more than once: a row per text source)."""
-    rows = _hits(dialect, typed, raw=raw, area=area).subquery()
-    return select(literal_column("id", Integer)).select_from(rows).limit(limit)
+    rows = _hits(dialect, typed, raw=raw).subquery()
+    limited = select(literal_column("id", Integer)).select_from(rows).limit(limit).subquery()
+    return select(func.count()).select_from(limited)
 
 
 def text_probe(dialect: str, typed: str, *, raw: bool) -> Any:
@@ -389,38 +384,17 @@ def _uncased(typed: str) -> bool:
     return all(c.lower() == c.upper() for c in typed)
 
 
-def counted_own(typed: str, *, identity_region: Any | None, scoped: Any, area: str | None = None) -> Any:
-    """PostgreSQL: SELECT count(*) of at most COUNT_CAP + 1 cases whose own row (title, summary,
-    name, phone: kind 0) matches, each asked of `scoped` (the list's statement without its text
-    search) by its id. The index's matches drive, and the count stops at the cap or after
-    OWN_READ times the cap of them: a common word costs about the cap's worth of its matches,
-    never all of them, and a reader whose scope holds few of a word's cases (a county's clerk)
-    gives up early. Every case is counted once (one own row each). A lower bound of the list's
-    total: when it passes the cap, so does the total. `area`: only the rows of a region's cases
-    (a reader whose scope lies within it)."""
-    where, params = _pg_condition(typed, raw=identity_region is not None, key="own_any", area=area)
-    own = (text(f"SELECT case_id, open_text FROM {SEARCH_TABLE} WHERE kind = 0 AND source_id = 0 "
-                f"AND ({where}) LIMIT :own_read").bindparams(**params, own_read=OWN_READ * (COUNT_CAP + 1))
-           .columns(sql_column("case_id", Integer), sql_column("open_text", Text)).subquery("own"))
-    in_scope = _in_scope(own, typed, identity_region=identity_region, scoped=scoped, key="own_open")
-    hits: Any = select(literal_column("1")).select_from(own).where(in_scope).limit(COUNT_CAP + 1)
-    return select(func.count()).select_from(hits.subquery())
-
-
-def matched_driven(typed: str, *, identity_region: Any | None, scoped: Any, area: str | None = None,
-                   distinct: bool = True) -> Any:
-    """PostgreSQL: SELECT DISTINCT the ids of the cases of `scoped` (the list's statement without
-    its text search) one of whose rows matches, driven by the index's matches, each asked of
-    `scoped` by its case's id. It costs the word's rows, whatever the planner would guess of the
-    scope and the word: the way to every match of a common word in a broad scope (`area`: those of
-    a region's cases). Without `distinct`, a case once per row that matches, as they are found
-    (a reader may stop when it has seen enough)."""
+def matched_driven(typed: str, *, identity_region: Any | None, scoped: Any, area: str | None = None) -> Any:
+    """PostgreSQL: SELECT the ids of the cases of `scoped` (the list's statement without its text
+    search) one of whose rows matches, driven by the index's matches (`area`: those of a region's
+    cases), each asked of `scoped` by its case's id: in no order, a case once per row that
+    matches, as they are found, so that a reader may stop when it has seen enough. It costs the
+    rows read, whatever the planner would guess of the scope and the word."""
     where, params = _pg_condition(typed, raw=identity_region is not None, key="hit_any", area=area)
     hit = (text(f"SELECT case_id, open_text FROM {SEARCH_TABLE} WHERE {where}").bindparams(**params)
            .columns(sql_column("case_id", Integer), sql_column("open_text", Text)).subquery("hit"))
     in_scope = _in_scope(hit, typed, identity_region=identity_region, scoped=scoped, key="hit_open")
-    found = select(hit.c.case_id).where(in_scope)
-    return found.distinct() if distinct else found
+    return select(hit.c.case_id).where(in_scope)
 
 
 def _in_scope(row: Any, typed: str, *, identity_region: Any | None, scoped: Any, key: str) -> Any:
@@ -438,14 +412,10 @@ def _in_scope(row: Any, typed: str, *, identity_region: Any | None, scoped: Any,
     return in_scope.exists()
 
 
-# How many of a word's matches `counted_own` reads, in multiples of the cap, before it leaves the
-# count to every match (`counted`).
-OWN_READ = 2
-
-
-# The databases where a search chooses its way by counts (reading._matches): a GIN index answers
-# with every match at once, where SQLite's FTS5 streams them in case order.
-OWN_FIRST = frozenset({"postgresql"})
+# The databases whose search reads its matches as a stream (reading._streamed_matches) rather than
+# as one statement: a GIN index answers with every match at once, and its planner guesses how
+# many; SQLite's FTS5 streams them in case order itself.
+STREAMED = frozenset({"postgresql"})
 # A scope of at most this many cases is searched by testing each of its cases when that is cheaper
 # than looking the word up (reading._tested_case_by_case): when the word has more than
 # 1 / LOOKUP_COST index rows a case of the scope (a row looked up costs about what a case tested
@@ -460,9 +430,6 @@ NESTED_PROBE = frozenset({"sqlite"})
 # cases is taken to be common without counting its rows (reading._tested_case_by_case). Wrong, it
 # costs a test of the scope's cases, which NARROW bounds.
 SURELY = 1
-# A word in at most this many index rows is looked up on its own first, and its cases asked of the
-# scope by their ids (reading._matches).
-LOOKUP_ROWS = 20_000
 # The orders an index serves (the work order: models/case.py), in which a common word's page is
 # read by walking the cases in order (`text_probe`).
 WALKABLE_SORTS = frozenset({None, "number", "-number", "received", "-received"})

@@ -138,7 +138,7 @@ def test_a_phrase_is_found_in_a_report_a_review_and_a_callback_and_by_the_compla
 def test_a_capped_total_counts_each_case_once_whether_its_own_texts_or_its_reports_hold_the_word(
         ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch, cap: int, total: int, capped: bool) -> None:
     # Three cases hold the word in their title, one of them in a report too, and two in a report
-    # only: five cases. PostgreSQL counts own texts first (search.counted_own), then every match.
+    # only: five cases, each counted once however many of its rows hold the word.
     for title, report in [("水管破裂", "水管已修复"), ("停水三天", None), ("水费争议", None),
                           ("道路破损", "已通水"), ("路灯不亮", "水表已换")]:
         number, _ = handed(ctx, title=title)

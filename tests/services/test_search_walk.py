@@ -1,7 +1,7 @@
 """A text search is read one of several ways (duban.services.reading._read_searched): every match
-looked up and sorted; a rare word's cases asked of the scope by id, a common one's matches each
-asked of the scope (PostgreSQL); the cases walked in the list's order keeping the matches; each
-case of a narrow scope tested (search.text_probe). Whichever way is taken, the page and the total
+looked up and sorted (PostgreSQL: the matching rows streamed, each asked of the scope); the cases
+walked in the list's order keeping the matches; each case of a narrow scope tested
+(search.text_probe). Whichever way is taken, the page and the total
 must be the same, in work order and in each sort, for readers with the right to identity and
 without, at the province, in a county and in two cities (a region looks a word up among its own
 cases' rows: models/search.py), with cases handed to units in and out of each region."""
@@ -21,7 +21,7 @@ from duban.services import Actor, CaseService, ServiceContext, search
 from duban.services.queries import scope_for
 from duban.services.reading import CasePage, case_page
 from duban.services.search import CaseQuery, narrow
-from tests.factories import CLERK, DISPATCHER, LEADER, complaint, org_id, world
+from tests.factories import CLERK, DISPATCHER, LEADER, complaint, org_id, unit_actor, world
 
 ALPHABET = "噪音水供暖扰民aBＡａ"
 texts = st.text(alphabet=ALPHABET, min_size=1, max_size=10)
@@ -49,12 +49,11 @@ def ways(ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch, actor: Any,
          params: dict[str, str]) -> dict[str, CasePage]:
     """The page and total of one search, read each way reading._read_searched can read it."""
     settings_of = {
-        # every match looked up and sorted (PostgreSQL: a rare word's cases asked of the scope by id)
-        "looked up": dict(NARROW=-1, WALK_ABOVE=10**9, LOOKUP_ROWS=20_000),
-        # PostgreSQL: every match found by the index's matches, each asked of the scope
-        "driven": dict(NARROW=-1, WALK_ABOVE=10**9, LOOKUP_ROWS=-1),
+        # every match looked up and sorted (PostgreSQL: the index's matching rows streamed, each
+        # asked of the scope)
+        "looked up": dict(NARROW=-1, WALK_ABOVE=10**9),
         # the cases read in the list's order and the matches kept
-        "walked": dict(NARROW=-1, WALK_ABOVE=-1, LOOKUP_ROWS=20_000),
+        "walked": dict(NARROW=-1, WALK_ABOVE=-1),
         # every case of the scope tested, whatever the word
         "tested": dict(NARROW=10**9, LOOKUP_COST=10**9, WALK_ABOVE=10**9),
     }
@@ -130,19 +129,24 @@ def test_a_common_word_walks_the_cases_in_order_and_a_rare_one_is_looked_up(
     assert (rare.total, len(rare.rows), looked_up) == (1, 1, [])
 
 
-def test_a_county_tests_its_own_cases_for_a_word_commoner_there_than_they_are_and_looks_up_a_rarer_one(
+def test_a_unit_tests_its_own_cases_for_a_word_commoner_than_they_are_and_a_region_looks_its_rows_up(
         ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch) -> None:
     for i, office in enumerate(("GS", "GS", "GS", "GS", "GS-LZ-CG", "GS-LZ-CG")):
-        CaseService(ctx).register(complaint(title=f"{i}号楼噪音扰民", office_code=office), actor=CLERK)
-    CaseService(ctx).register(complaint(title="供暖不达标", office_code="GS-LZ-CG"), actor=CLERK)
+        number = CaseService(ctx).register(complaint(title=f"{i}号楼噪音扰民", office_code=office),
+                                           actor=CLERK).case.number
+        if office != "GS":  # the unit's two cases
+            CaseService(ctx).act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
+    heating = CaseService(ctx).register(complaint(title="供暖不达标", office_code="GS-LZ-CG"), actor=CLERK)
+    CaseService(ctx).act(heating.case.number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
     monkeypatch.setattr(search, "SURELY", 10**9)  # PostgreSQL: count the word's rows, never guess
+    unit = unit_actor(ctx, "GS-LZ-CG-GOV")
     county = Actor("城关区分流员", "dispatcher", org_id(ctx, "GS-LZ-CG"))
     seen: list[str] = []
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         seen.append(statement)
 
-    def probes(query: dict[str, str], actor: Actor = county) -> tuple[int, int]:
+    def probes(query: dict[str, str], actor: Actor) -> tuple[int, int]:
         seen.clear()
         listed = page(ctx, actor, query)
         # testing each case: a probe with no lookup (a lookup's cases may be probed too, SQLite's
@@ -151,16 +155,14 @@ def test_a_county_tests_its_own_cases_for_a_word_commoner_there_than_they_are_an
 
     event.listen(ctx.engine, "before_cursor_execute", record)
     try:
-        # 噪音 is in 6 cases' rows, 2 of them in the county's 3 cases: only the county's rows
-        # count, so it is looked up there
-        region_only = probes({"text": "噪音"})
+        common = probes({"text": "噪音"}, unit)  # in 6 cases' rows, the unit holds 3 cases: tested
+        rare = probes({"text": "供暖"}, unit)  # in 1: looked up
+        # the county holds the same 3 cases, but a region finds the word among its own rows
+        region = probes({"text": "噪音"}, county)
         province = probes({"text": "噪音"}, DISPATCHER)  # 6 of 7 cases: looked up
-        monkeypatch.setattr(search, "LOOKUP_COST", 2.0)  # a row looked up costs two tested cases
-        common = probes({"text": "噪音"})  # 2 rows >= 3 / 2 + 1: tested
-        rare = probes({"text": "供暖"})  # 1 row
     finally:
         event.remove(ctx.engine, "before_cursor_execute", record)
-    assert region_only == (2, 0)
     assert common == (2, 1)
     assert rare == (1, 0)
+    assert region == (2, 0)
     assert province == (6, 0)
