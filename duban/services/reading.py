@@ -17,7 +17,19 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import ARRAY, Integer, any_, bindparam, exists, func, literal_column, or_, true, union_all
+from sqlalchemy import (
+    ARRAY,
+    Integer,
+    and_,
+    any_,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    or_,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -239,6 +251,12 @@ LATE_COLOUR = "red"
 SOON_COLOUR = "yellow"
 
 
+# The colour of at most a share of the limit's working days left: only a limit with a start has
+# one. The colour of no limit running is NO_COLOUR; every other colour needs a deadline not passed.
+SHARE_COLOUR = "blue"
+NO_COLOUR = "none"
+
+
 @dataclass
 class CasePage:
     """A page of a list and how many cases the whole list holds (exact up to `search.COUNT_CAP`;
@@ -288,10 +306,14 @@ def _list_query(ctx: ServiceContext, flt: CaseFilter, *, region: Any | None, pro
     elif flt.warning:  # not late, written so that a case without a deadline (NULL) is kept
         days = (col(Case.deadline_on), col(Case.missed_deadline_on))
         query = query.where(*[or_(day.is_(None), day >= today) for day in days])
-        if flt.warning == SOON_COLOUR:  # the cases due by then, found by the deadlines' indexes
-            until = last_yellow_deadline(today, ctx.calendars.fewest_workdays, ctx.policy)
-            query = query.where(col(Case.id).in_(union_all(
-                *[select(col(Case.id)).where(day >= today, day <= until) for day in days])))
+        if flt.warning != NO_COLOUR:  # a deadline not passed (yellow: due by then), by their indexes
+            due = [day >= today for day in days]
+            if flt.warning == SOON_COLOUR:
+                until = last_yellow_deadline(today, ctx.calendars.fewest_workdays, ctx.policy)
+                due = [and_(after, day <= until) for after, day in zip(due, days, strict=True)]
+            query = query.where(col(Case.id).in_(union_all(*[select(col(Case.id)).where(d) for d in due])))
+        if flt.warning == SHARE_COLOUR:
+            query = query.where(col(Case.deadline_start).is_not(None))
     if flt.text and searched:
         found = search.search_clause(ctx.engine.dialect.name, flt.text, identity_region=region, probe=probe,
                                      area=flt.office_prefix)
