@@ -335,11 +335,17 @@ def _sqlite_pragmas(dbapi_conn, record) -> None:  # type: ignore[no-untyped-def]
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
-    # The search index's triggers call it (duban.grams, models/search.py).
+    sql_functions(dbapi_conn, record.info)  # what the SQLAlchemy connection's `.connection.info` is
+
+
+def sql_functions(dbapi_conn: Any, info: dict[str, Any] | None = None) -> None:
+    """SQLite: the functions the search index's triggers call (duban.grams, duban.scopekeys,
+    models/search.py), on a DBAPI connection; `info`, where a writer says it defers the index
+    (a bare connection, as a tool opens one, never does)."""
     dbapi_conn.create_function(SQL_FUNCTION, -1, grams, deterministic=True)
     dbapi_conn.create_function(scopekeys.SQL_FUNCTION, 2, scopekeys.tokens, deterministic=True)
-    info = record.info  # what the SQLAlchemy connection's `.connection.info` is
-    dbapi_conn.create_function(SEARCH_DEFERRED, 0, lambda: info.get(SEARCH_DEFERRED, False))
+    flags = info if info is not None else {}
+    dbapi_conn.create_function(SEARCH_DEFERRED, 0, lambda: flags.get(SEARCH_DEFERRED, False))
 
 
 @lru_cache(maxsize=8)

@@ -73,11 +73,10 @@ def _tamper(path: Path, *statements: str) -> None:
     """Someone with the database file and Duban's code: triggers off, then the change."""
     import sqlite3
 
-    from duban.grams import SQL_FUNCTION, grams
+    from duban.db import sql_functions
 
     conn = sqlite3.connect(path)
-    # The search index's triggers call it, as on every connection duban.db opens.
-    conn.create_function(SQL_FUNCTION, -1, grams, deterministic=True)
+    sql_functions(conn)  # the search index's triggers call them, as on every connection duban.db opens
     try:
         for name in ("no_update", "no_delete", "no_replace"):
             conn.execute(f"DROP TRIGGER IF EXISTS audit_events_{name}")
