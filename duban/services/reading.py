@@ -304,14 +304,10 @@ def _list_query(ctx: ServiceContext, flt: CaseFilter, *, region: Any | None, pro
     if flt.overdue is True or flt.warning == LATE_COLOUR:
         query = query.where(late)
     elif flt.warning:  # not late, written so that a case without a deadline (NULL) is kept
-        days = (col(Case.deadline_on), col(Case.missed_deadline_on))
-        query = query.where(*[or_(day.is_(None), day >= today) for day in days])
-        if flt.warning != NO_COLOUR:  # a deadline not passed (yellow: due by then), by their indexes
-            due = [day >= today for day in days]
-            if flt.warning == SOON_COLOUR:
-                until = last_yellow_deadline(today, ctx.calendars.fewest_workdays, ctx.policy)
-                due = [and_(after, day <= until) for after, day in zip(due, days, strict=True)]
-            query = query.where(col(Case.id).in_(union_all(*[select(col(Case.id)).where(d) for d in due])))
+        query = query.where(*[or_(day.is_(None), day >= today) for day in _DEADLINES])
+        due = _due(ctx, flt, today)
+        if due is not None:
+            query = query.where(col(Case.id).in_(due))
         if flt.warning == SHARE_COLOUR:
             query = query.where(col(Case.deadline_start).is_not(None))
     if flt.text and searched:
@@ -319,6 +315,22 @@ def _list_query(ctx: ServiceContext, flt: CaseFilter, *, region: Any | None, pro
                                      area=flt.office_prefix)
         query = query.where(found if within is None else _found_in(within, found))
     return query.order_by(*search.order_by(flt))
+
+
+_DEADLINES = (col(Case.deadline_on), col(Case.missed_deadline_on))  # a counted deadline is one of them
+
+
+def _due(ctx: ServiceContext, flt: CaseFilter, today: Any) -> Any | None:
+    """SELECT the ids of the cases that may show the colour the list asks for by their deadlines
+    alone, found by the deadlines' indexes (a deadline not passed; yellow: due by the last day
+    that can be yellow today), or None when the colour needs no deadline (none) or is not asked."""
+    if not flt.warning or flt.warning in (LATE_COLOUR, NO_COLOUR):
+        return None
+    due = [day >= today for day in _DEADLINES]
+    if flt.warning == SOON_COLOUR:
+        until = last_yellow_deadline(today, ctx.calendars.fewest_workdays, ctx.policy)
+        due = [and_(after, day <= until) for after, day in zip(due, _DEADLINES, strict=True)]
+    return union_all(*[select(col(Case.id)).where(d) for d in due])
 
 
 def _row(ctx: ServiceContext, found: Any, today: Any) -> CaseRow:
@@ -508,7 +520,8 @@ def _read_coloured(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter, 
     a colour needs; the page's whole rows after, by id. A broad scope's rows are streamed
     (PostgreSQL: a server-side cursor, planned for the start of the order: the work-order index
     walked); a narrow one's are read at once (planned for all of them: its few thousand cases
-    found by their org indexes and sorted, where a walk would read the province's order)."""
+    found by their org indexes and sorted, where a walk would read the province's order), and so
+    are a colour's few candidates (`_due`: a walk would pass every case to find none of them)."""
     wanted = flt.offset + flt.limit if not count else search.COUNT_CAP + 1
     total = 0
     # What a colour needs, in the list's order; the page's whole rows after, by id.
@@ -516,7 +529,10 @@ def _read_coloured(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter, 
                                         maintain_column_froms=True)
     shown: list[int] = []
     branches = scope_branches(flt)
-    if branches is None or _scope_size(conn, flt) > search.NARROW:
+    due = _due(ctx, flt, today)
+    if due is not None and _few(conn, due):  # read at once, planned for all of them
+        result = conn.execute(colouring)
+    elif branches is None or _scope_size(conn, flt) > search.NARROW:
         # streamed: planned to read the start of the order (the work-order index walked)
         result = conn.execute(colouring.execution_options(stream_results=True, yield_per=_CHUNK))
     else:  # a few thousand rows, read at once: planned to read them all and sort them
@@ -536,6 +552,13 @@ def _read_coloured(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter, 
     finally:
         result.close()
     return _rows_by_id(ctx, conn, query, shown), total
+
+
+def _few(conn: Any, ids: Any) -> bool:
+    """Whether the statement `ids` (SELECT id …) finds at most search.NARROW cases, counted by
+    the indexes that answer it up to just past that."""
+    found = select(literal_column("id")).select_from(ids.subquery()).limit(search.NARROW + 1).subquery()
+    return int(conn.execute(select(func.count()).select_from(found)).scalar_one()) <= search.NARROW
 
 
 # The columns a case's colour is worked out from (queries.case_colour, and its calendar's org).

@@ -18,7 +18,7 @@ from sqlalchemy import text as text_sql
 from sqlmodel import Session
 
 from duban.errors import InvalidActionInput
-from duban.services import Actor, CaseService, ServiceContext
+from duban.services import Actor, CaseService, ServiceContext, search
 from duban.services.queries import scope_for
 from duban.services.reading import case_page, list_cases
 from duban.services.savedfilters import delete_filter, query_of, save_filter, saved_filters
@@ -173,8 +173,8 @@ def test_the_warning_filter_pages_like_the_others(ctx: ServiceContext) -> None:
                                  st.none() | st.integers(-12, 40)), min_size=3, max_size=8),
        text=st.sampled_from([None, "供暖"]))
 def test_each_colour_lists_exactly_the_cases_that_show_it(
-        ctx: ServiceContext, limits: list[tuple[int | None, int | None, int | None]],
-        text: str | None) -> None:
+        ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch,
+        limits: list[tuple[int | None, int | None, int | None]], text: str | None) -> None:
     """Red is filtered in SQL (it is exactly "late"), the others by the calendar, case by case
     (after SQL leaves out what cannot show them: a colour needs a deadline not passed, blue a
     limit with a start): either way a colour's list is the cases whose row shows that colour."""
@@ -190,13 +190,18 @@ def test_each_colour_lists_exactly_the_cases_that_show_it(
                           "s": None if due is None or ran is None else _day(today, due - ran)})
     params = {"per_page": "500", **({"text": text} if text else {})}
     county = Actor("城关区分流员", "dispatcher", org_id(ctx, "GS-LZ-CG"))
-    for actor in (ADMIN, county):  # the province's scope, streamed; a county's, read at once
-        every = _rows(ctx, actor, params)
-        for colour in ("none", "blue", "yellow", "red"):
-            shown = [r.number for r in every if r.warning == colour]
-            assert [r.number for r in _rows(ctx, actor, {**params, "warning": colour})] == shown, colour
-            second = _rows(ctx, actor, {**params, "warning": colour, "per_page": "2", "page": "2"})
-            assert [r.number for r in second] == shown[2:4], colour
+    # the province's scope, streamed; a county's, read at once; a colour's few candidates read at
+    # once, or (NARROW -1: none is few) streamed
+    for actor, narrowest in [(ADMIN, search.NARROW), (county, search.NARROW), (ADMIN, -1), (county, -1)]:
+        with monkeypatch.context() as patched:
+            patched.setattr(search, "NARROW", narrowest)
+            every = _rows(ctx, actor, params)
+            for colour in ("none", "blue", "yellow", "red"):
+                shown = [r.number for r in every if r.warning == colour]
+                listed = _rows(ctx, actor, {**params, "warning": colour})
+                assert [r.number for r in listed] == shown, (colour, narrowest)
+                second = _rows(ctx, actor, {**params, "warning": colour, "per_page": "2", "page": "2"})
+                assert [r.number for r in second] == shown[2:4], (colour, narrowest)
 
 
 _SERIAL = itertools.count()
