@@ -14,11 +14,14 @@ triggers back (models/search.py), then times, median of several runs:
     search_none            a 2-character word in no case
     search_phrase          a 6-character phrase (影响正常生活) in about 1 case in 4
     search_page100         page 100 sorted by received date, newest first, no text
-    county_* / city_* /    the keyword, the phrase and the short, 1-character and rare words
-    smallcity_*            again, asked by a county's dispatcher (~2 % of the cases in scope), the
-                           dispatcher of the city whose region holds the most cases (~18 %: its
-                           offices' and its units' cases) and of the one whose offices received
-                           the fewest (~2 %): readers whose scope holds few of a word's matches
+    search_range           no text: the cases received since 2022 (two thirds), in work order
+    search_category        no text: one category (one case in nine), in work order
+    county_* / city_* /    the keyword, the phrase, the short, 1-character and rare words, the
+    smallcity_*            range and the category again, asked by a county's dispatcher (~2 % of
+                           the cases in scope), the dispatcher of the city whose region holds the
+                           most cases (~18 %: its offices' and its units' cases) and of the one
+                           whose offices received the fewest (~2 %): readers whose scope holds
+                           few of a word's matches
 
 Usage: python -m bench.search_bench [--cases N] [--database URL]
 (a database that holds the cases of an earlier run is measured again without building it again)
@@ -242,9 +245,11 @@ def measure(url: str, cases: int, runs: int) -> None:
         "search_none": {"text": NONE},
         "search_phrase": {"text": PHRASE},
         "search_page100": {"sort": "-received", "page": "100"},
+        "search_range": {"received_from": "2022-01-01"},
+        "search_category": {"category": "water"},
     }
     for level in ("county", "city", "smallcity"):
-        for shape in ("keyword", "phrase", "short", "char", "rare"):
+        for shape in ("keyword", "phrase", "short", "char", "rare", "range", "category"):
             searches[f"{level}_{shape}"] = searches[f"search_{shape}"]
     for figure, params in searches.items():
         median, cpu, total, capped = timed(ctx, readers[figure.split("_")[0]], params, runs)

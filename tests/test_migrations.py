@@ -455,3 +455,29 @@ def test_0030_gives_each_index_row_its_case_s_regions_and_its_downgrade_takes_th
     upgrade(empty_engine)  # every row rebuilt with its case's regions
     assert current()
     assert found("饮水") == [number] and found("管道") == [number] and found("管道已经更换") == [number]
+
+
+def _work_order_index(engine: Engine) -> str:
+    catalogue = {"sqlite": "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :n",
+                 "postgresql": "SELECT indexdef FROM pg_indexes WHERE indexname = :n"}
+    with engine.connect() as conn:
+        return conn.execute(text(catalogue[engine.dialect.name]), {"n": WORK_ORDER_INDEX}).scalar_one()
+
+
+def test_0031_puts_the_lists_filters_in_the_work_order_index_and_its_downgrade_takes_them_out(
+        empty_engine: Engine) -> None:
+    from alembic import command
+
+    from duban.migrations import alembic_config
+
+    upgrade(empty_engine)
+    filtered = _work_order_index(empty_engine)
+    assert "received_at" in filtered and "category" in filtered and "office_id" in filtered
+    cfg = alembic_config()
+    with empty_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0030")
+    ordered = _work_order_index(empty_engine)
+    assert "received_at" not in ordered and "priority_rank" in ordered
+    upgrade(empty_engine)
+    assert _work_order_index(empty_engine) == filtered

@@ -15,7 +15,7 @@ from __future__ import annotations
 from alembic import op
 from sqlalchemy import text
 
-from duban.models.case import WORK_ORDER_DDL, WORK_ORDER_INDEX
+from duban.models.case import WORK_ORDER_INDEX, work_order_ddl
 
 revision = '0027'
 down_revision = '0026'
@@ -26,7 +26,7 @@ depends_on = None
 def upgrade() -> None:
     conn = op.get_bind()
     if conn.dialect.name == "sqlite":
-        conn.execute(text(WORK_ORDER_DDL))
+        conn.execute(text(work_order_ddl(filters=False)))
         conn.execute(text("ANALYZE cases"))
 
 

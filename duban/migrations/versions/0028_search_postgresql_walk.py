@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy import text
 
 from duban.migrations import search_0025
-from duban.models.case import WORK_ORDER_DDL, WORK_ORDER_INDEX
+from duban.models.case import WORK_ORDER_INDEX, work_order_ddl
 
 revision = '0028'
 down_revision = '0027'
@@ -37,7 +37,7 @@ def upgrade() -> None:
     if conn.dialect.name != "postgresql":
         return
     conn.execute(text(_GRAMS_LOOP))
-    conn.execute(text(WORK_ORDER_DDL))
+    conn.execute(text(work_order_ddl(filters=False)))
     conn.execute(text("ANALYZE cases"))
 
 
