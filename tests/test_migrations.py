@@ -481,3 +481,18 @@ def test_0031_puts_the_lists_filters_in_the_work_order_index_and_its_downgrade_t
     assert "received_at" not in ordered and "priority_rank" in ordered
     upgrade(empty_engine)
     assert _work_order_index(empty_engine) == filtered
+
+
+def test_postgresql_keeps_statistics_of_every_org_s_share_of_the_cases(engine: Engine,
+                                                                          empty_engine: Engine) -> None:
+    if engine.dialect.name != "postgresql" or empty_engine.dialect.name != "postgresql":
+        pytest.skip("a statistics target is PostgreSQL's")
+    from duban.models.case import ORG_COLUMNS, ORG_STATISTICS
+
+    upgrade(empty_engine)
+    for made in (engine, empty_engine):  # by the models, by the migrations
+        with made.connect() as conn:
+            targets = dict(conn.execute(text(
+                "SELECT attname, attstattarget FROM pg_attribute WHERE attrelid = 'cases'::regclass "
+                "AND attname = ANY(:c)"), {"c": list(ORG_COLUMNS)}).all())
+        assert targets == dict.fromkeys(ORG_COLUMNS, ORG_STATISTICS), made.url
