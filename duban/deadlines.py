@@ -113,6 +113,12 @@ def last_yellow_deadline(today: dt.date, calendar: WorkCalendar, policy: Policy)
     return calendar.add_workdays(today - dt.timedelta(days=1), left + 1).date - dt.timedelta(days=1)
 
 
+# The colours `warning_of` gives (their Chinese names: config/labels.toml [warnings]). What a list
+# can know of each before the calendar: red is exactly "late"; yellow and blue need a deadline not
+# passed, blue a limit with a start; none is also every case without a running limit.
+NO_COLOUR, SHARE_COLOUR, SOON_COLOUR, LATE_COLOUR = "none", "blue", "yellow", "red"
+
+
 @dataclass(frozen=True)
 class Warning:
     colour: str
@@ -134,19 +140,19 @@ def warning_of(
     has passed. The first day of each colour is found with one bisect, not a walk over days.
     """
     if deadline_on is None:
-        return Warning("none", None)
+        return Warning(NO_COLOUR, None)
     red_on = deadline_on + dt.timedelta(days=1)
     if today >= red_on:
-        return Warning("red", None)
+        return Warning(LATE_COLOUR, None)
     one = dt.timedelta(days=1)
     yellow_on = calendar.workday_before(deadline_on, policy.warnings.yellow_workdays_left) + one
-    starts = [(yellow_on, "yellow"), (red_on, "red")]
+    starts = [(yellow_on, SOON_COLOUR), (red_on, LATE_COLOUR)]
     total = calendar.workdays_between(deadline_start, deadline_on) if deadline_start else 0
     # left <= total * fraction  <=>  left <= floor(total * fraction), left being a whole number.
     blue_left = math.floor(total * policy.warnings.blue_fraction_left + 1e-9)
     if total > 0 and blue_left > policy.warnings.yellow_workdays_left:
-        starts.insert(0, (calendar.workday_before(deadline_on, blue_left) + one, "blue"))
-    colour, changes_on = "none", None
+        starts.insert(0, (calendar.workday_before(deadline_on, blue_left) + one, SHARE_COLOUR))
+    colour, changes_on = NO_COLOUR, None
     for day, name in starts:
         if today >= day:
             colour = name

@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from duban.deadlines import last_yellow_deadline
+from duban.deadlines import LATE_COLOUR, NO_COLOUR, SHARE_COLOUR, SOON_COLOUR, last_yellow_deadline
 from duban.errors import CaseNotFound, OrgNotFound, PermissionDenied
 from duban.models import (
     AuditEvent,
@@ -239,22 +239,6 @@ def _region(ctx: ServiceContext, session: Session, flt: CaseFilter, actor: Actor
     if not flt.text or actor.role not in ctx.policy.privacy.identity_roles:
         return None
     return _identity_region(ctx, session, actor)
-
-
-# The colour that is exactly "late" (deadlines.warning_of: red once the counted deadline has
-# passed), which SQL filters without the calendar; the others are worked out case by case.
-LATE_COLOUR = "red"
-
-
-# The colour of at most `yellow_workdays_left` working days left: a deadline within a few days,
-# which SQL can bound before the calendar of each case's region tells it exactly.
-SOON_COLOUR = "yellow"
-
-
-# The colour of at most a share of the limit's working days left: only a limit with a start has
-# one. The colour of no limit running is NO_COLOUR; every other colour needs a deadline not passed.
-SHARE_COLOUR = "blue"
-NO_COLOUR = "none"
 
 
 @dataclass

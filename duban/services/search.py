@@ -246,32 +246,30 @@ def _like_pattern(typed: str) -> str:
     return "%" + typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _pg_condition(typed: str, *, raw: bool, key: str, row: str = "",
-                  area: str | None = None) -> tuple[str, dict[str, str]]:
-    """PostgreSQL: the condition on a `case_search` row (named `row`, if given) that one of its
-    documents contains `typed`, as an index answers it, and its parameters; with `area` (a region's
-    code), only the rows of the cases that lie in it (duban.scopekeys), which the grams' index
-    answers together with the word: for a word of three characters or more, with the bigrams
-    that cover it (`_cover`), and the rows found then compared whole (outside any index: the
-    planner, told of the trigram index too, would read both and intersect them, the slower by far;
-    and after the OR of the index's conditions, which a row would otherwise work out again)."""
-    columns = [f"{row}{c}" for c in (["open_text", "raw_text"] if raw else ["open_text"])]
+def _pg_condition(typed: str, *, raw: bool, key: str, area: str | None = None) -> tuple[str, dict[str, str]]:
+    """PostgreSQL: the condition on a `case_search` row that one of its documents contains `typed`,
+    as an index answers it, and its parameters; with `area` (a region's code), only the rows of
+    the cases that lie in it (duban.scopekeys), which the grams' index answers together with the
+    word: for a word of three characters or more, with the bigrams that cover it (`_cover`), and
+    the rows found then compared whole (outside any index: the planner, told of the trigram index
+    too, would read both and intersect them, the slower by far; and after the OR of the index's
+    conditions, which a row would otherwise work out again)."""
+    columns = ["open_text", "raw_text"] if raw else ["open_text"]
     compared = ""
     if short(typed) or area is not None:
         # GIN over `case_search_grams(document)`, the expression written exactly as indexed: a
         # word below the trigram length is one of its grams, a longer one holds its cover's.
-        pieces = [typed] if short(typed) else _cover(typed)
+        pieces, like = _held_grams(typed), _pg_like(typed)
         params = {f"g{i}_{key}": piece for i, piece in enumerate(pieces)}
         holds = ", ".join(f"lower(CAST(:g{i}_{key} AS text))" for i in range(len(pieces)))
         found = [f"{GRAMS_TABLE}({c}) @> ARRAY[{holds}]" for c in columns]
-        if not short(typed):  # (LIKE where no character has a case: the same answer, sooner)
-            like = "LIKE" if _uncased(typed) else "ILIKE"
+        if not short(typed):
             params[f"p_{key}"] = _like_pattern(typed)
             compared = " AND (" + " OR ".join(f"{c} {like} :p_{key}" for c in columns) + ") IS TRUE"
     else:
         found, params = [f"{c} ILIKE :p_{key}" for c in columns], {f"p_{key}": _like_pattern(typed)}
     if area is not None:  # in each branch of the OR, so that each is one scan of its index
-        found = [f"({f} AND {row}scope @> ARRAY[CAST(:a_{key} AS text)])" for f in found]
+        found = [f"({f} AND scope @> ARRAY[CAST(:a_{key} AS text)])" for f in found]
         params[f"a_{key}"] = area
     return f"({' OR '.join(found)}){compared}", params
 
@@ -285,6 +283,12 @@ def _by_bigrams(dialect: str, typed: str, area: str | None) -> bool:
     holds every bigram, not necessarily the word: `text_match` then tests each case found."""
     return (dialect == "sqlite" and area is not None and not short(typed)
             and _uncased("".join(c for c in typed if not c.isascii())))
+
+
+def _held_grams(typed: str) -> list[str]:
+    """The grams a row holds when one of its documents holds `typed`, as the grams' index is
+    asked: a word below the trigram length is one of them, a longer one holds its cover's."""
+    return [typed] if short(typed) else _cover(typed)
 
 
 def _cover(typed: str) -> list[str]:
@@ -310,7 +314,7 @@ def _hits(dialect: str, typed: str, *, raw: bool, area: str | None = None) -> An
         # `case_search_grams`): a query below the trigram length is one of its tokens, a longer
         # one the bigrams that cover it (`_cover`); a region is one more token
         # (duban.scopekeys), which FTS5 intersects with them.
-        pieces = [typed] if short(typed) else _cover(typed)
+        pieces = _held_grams(typed)
         columns = "{open_grams raw_grams}" if raw else "open_grams"
         query = f"{columns} : (" + " AND ".join(f'"{grams.token(p)}"' for p in pieces) + ")"
         if area is not None:
@@ -363,8 +367,7 @@ def text_probe(dialect: str, typed: str, *, raw: bool) -> Any:
     key = "probe_any" if raw else "probe_open"
     columns = ["open_text", "raw_text"] if raw else ["open_text"]
     if dialect != "sqlite":
-        like = "LIKE" if _uncased(typed) else "ILIKE"
-        where = " OR ".join(f"probed.{c} {like} :{key}" for c in columns)
+        where = " OR ".join(f"probed.{c} {_pg_like(typed)} :{key}" for c in columns)
         return text(f"EXISTS (SELECT 1 FROM {SEARCH_TABLE} probed WHERE probed.case_id = cases.id "
                     f"AND ({where}) OFFSET 0)").bindparams(**{key: _like_pattern(typed)})
     rows = (f"probed.rowid BETWEEN cases.id << {CASE_SHIFT} "
@@ -377,6 +380,12 @@ def text_probe(dialect: str, typed: str, *, raw: bool) -> Any:
         value = ("" if raw else "open_text : ") + _fts_phrase(typed)
     return text(f"EXISTS (SELECT 1 FROM {SEARCH_TABLE} probed WHERE {rows} AND ({where}))"
                 ).bindparams(**{key: value})
+
+
+def _pg_like(typed: str) -> str:
+    """PostgreSQL: the operator that compares a text with `typed` as ILIKE does: LIKE where no
+    character of it has a case (the same answer, at two thirds the cost)."""
+    return "LIKE" if _uncased(typed) else "ILIKE"
 
 
 def _uncased(typed: str) -> bool:
@@ -406,8 +415,8 @@ def _in_scope(row: Any, typed: str, *, identity_region: Any | None, scoped: Any,
     in_scope = scoped.with_only_columns(literal_column("1"), maintain_column_froms=True).where(
         col(Case.id) == row.c.case_id).order_by(None).offset(0)
     if identity_region is not None:
-        like = "LIKE" if _uncased(typed) else "ILIKE"
-        opened = text(f"{row.name}.open_text {like} :{key}").bindparams(**{key: _like_pattern(typed)})
+        opened = text(f"{row.name}.open_text {_pg_like(typed)} :{key}").bindparams(
+            **{key: _like_pattern(typed)})
         in_scope = in_scope.where(or_(identity_region, opened))
     return in_scope.exists()
 
