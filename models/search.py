@@ -46,6 +46,13 @@ from duban.grams import SQL_FUNCTION
 from duban.models.base import UTCDateTime
 
 SEARCH_TABLE = "case_search"
+# PostgreSQL: the two documents of a row as one text, for a reader who may search either: one
+# GIN index each (trigrams, grams) over it, rather than one over each document (migration 0032).
+# Joined by a control character nobody types, so that a word without it is in the joined text
+# exactly when it is in one of the documents (duban.services.search compares a word with it with
+# each document).
+SEAM = "\x1f"
+EITHER_TEXT = "(open_text || E'\\x1f' || raw_text)"
 GRAMS_TABLE = "case_search_grams"  # SQLite: the FTS5 table; PostgreSQL: the function
 # SQLite: a row's rowid is case_id << 32 | kind << 30 | source id (a source id below 2**30), so a
 # hit names its case (`rowid >> CASE_SHIFT`) without reading the row, and a case's rows are one
@@ -359,28 +366,38 @@ _PG_SCOPE = (f"CREATE OR REPLACE FUNCTION {SCOPE_FUNCTION}(office integer, unit 
              "out := out || array_to_string(parts[1:i], '-'); END LOOP; END LOOP; RETURN out; END $$")
 
 
-def create_indexes(conn: Connection, *, scoped: bool = True) -> None:
+def create_indexes(conn: Connection, *, scoped: bool = True, either: bool = True) -> None:
     """PostgreSQL: the GIN indexes of the documents, trigrams and grams, the grams' beside the
     rows' regions (`scoped`), so that a region's reader finds a word's rows there in one index
-    scan (a bulk load drops them first and builds them once after, `drop_indexes`)."""
+    scan (a bulk load drops them first and builds them once after, `drop_indexes`). The redacted
+    document's, and either document's (`either`, EITHER_TEXT; without, as before migration 0032:
+    the raw document's)."""
     conn.execute(text(_PG_GRAMS))
     also = ", scope" if scoped else ""
-    for column in ("open_text", "raw_text"):
-        conn.execute(text(f"CREATE INDEX IF NOT EXISTS ix_{SEARCH_TABLE}_{column} ON {SEARCH_TABLE} "
-                          f"USING gin ({column} gin_trgm_ops)"))
-        conn.execute(text(f"CREATE INDEX IF NOT EXISTS ix_{SEARCH_TABLE}_{column}_grams ON {SEARCH_TABLE} "
-                          f"USING gin ({GRAMS_TABLE}({column}){also})"))
+    for name, document in _documents(either):
+        conn.execute(text(f"CREATE INDEX IF NOT EXISTS ix_{SEARCH_TABLE}_{name} ON {SEARCH_TABLE} "
+                          f"USING gin ({document} gin_trgm_ops)"))
+        conn.execute(text(f"CREATE INDEX IF NOT EXISTS ix_{SEARCH_TABLE}_{name}_grams ON {SEARCH_TABLE} "
+                          f"USING gin ({GRAMS_TABLE}({document}){also})"))
+
+
+def _documents(either: bool) -> list[tuple[str, str]]:
+    """(name, expression) of each indexed document."""
+    second = ("either_text", EITHER_TEXT) if either else ("raw_text", "raw_text")
+    return [("open_text", "open_text"), second]
 
 
 def drop_indexes(conn: Connection) -> None:
-    for column in ("open_text", "raw_text"):
-        for name in (f"ix_{SEARCH_TABLE}_{column}", f"ix_{SEARCH_TABLE}_{column}_grams"):
-            conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
+    for either in (True, False):
+        for name, _ in _documents(either):
+            for index in (f"ix_{SEARCH_TABLE}_{name}", f"ix_{SEARCH_TABLE}_{name}_grams"):
+                conn.execute(text(f"DROP INDEX IF EXISTS {index}"))
 
 
-def install(conn: Connection, *, scoped: bool = True) -> None:
+def install(conn: Connection, *, scoped: bool = True, either: bool = True) -> None:
     """The index table, its trigram indexes and its triggers (idempotent). `scoped`: its rows carry
-    their case's regions (migration 0030; without, the shape of 0026 to 0029)."""
+    their case's regions (migration 0030; without, the shape of 0026 to 0029); `either`: see
+    `create_indexes` (migration 0032)."""
     if conn.dialect.name == "sqlite":
         conn.execute(text(f"CREATE VIRTUAL TABLE IF NOT EXISTS {SEARCH_TABLE} USING fts5("
                           "open_text, raw_text, tokenize = 'trigram')"))
@@ -399,7 +416,7 @@ def install(conn: Connection, *, scoped: bool = True) -> None:
                           "kind smallint NOT NULL, source_id integer NOT NULL, "
                           f"open_text text NOT NULL DEFAULT '', raw_text text NOT NULL DEFAULT '', {regions}"
                           "PRIMARY KEY (case_id, kind, source_id))"))
-        create_indexes(conn, scoped=scoped)
+        create_indexes(conn, scoped=scoped, either=either)
     create_triggers(conn, scoped=scoped)
 
 

@@ -496,3 +496,48 @@ def test_postgresql_keeps_statistics_of_every_org_s_share_of_the_cases(engine: E
                 "SELECT attname, attstattarget FROM pg_attribute WHERE attrelid = 'cases'::regclass "
                 "AND attname = ANY(:c)"), {"c": list(ORG_COLUMNS)}).all())
         assert targets == dict.fromkeys(ORG_COLUMNS, ORG_STATISTICS), made.url
+
+
+def _search_indexes(engine: Engine) -> dict[str, str]:
+    with engine.connect() as conn:
+        return dict(conn.execute(text("SELECT indexname, indexdef FROM pg_indexes "
+                                      "WHERE tablename = 'case_search' AND indexdef LIKE '%gin%'")).all())
+
+
+def test_0032_indexes_either_document_at_once_and_its_downgrade_puts_the_raw_document_s_back(
+        empty_engine: Engine) -> None:
+    if empty_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's FTS5 index is the same before and after 0032")
+    from alembic import command
+
+    from duban.migrations import alembic_config
+    from duban.services import CaseService
+    from duban.services.queries import scope_for
+    from duban.services.reading import case_page
+    from duban.services.search import CaseQuery, narrow
+    from tests.factories import CLERK, DISPATCHER, complaint, world
+
+    upgrade(empty_engine)
+    ctx = world(empty_engine)
+    number = CaseService(ctx).register(complaint(title="某村饮水困难", complainant_name="司马秘密"),
+                                       actor=CLERK).case.number
+
+    def found(typed: str) -> list[str]:
+        with Session(empty_engine) as session:
+            flt = narrow(scope_for(session, DISPATCHER), CaseQuery.parse({"text": typed}), ctx.orgs)
+        return [r.number for r in case_page(ctx, flt, actor=DISPATCHER).rows]
+
+    either = _search_indexes(empty_engine)
+    assert {"ix_case_search_either_text", "ix_case_search_either_text_grams",
+            "ix_case_search_open_text", "ix_case_search_open_text_grams"} == set(either)
+    cfg = alembic_config()
+    with empty_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0031")
+    raw = {"ix_case_search_raw_text", "ix_case_search_raw_text_grams",
+           "ix_case_search_open_text", "ix_case_search_open_text_grams"}
+    assert set(_search_indexes(empty_engine)) == raw
+    assert found("司马秘密") == [number]  # the index is an index: the answers never depended on it
+    upgrade(empty_engine)
+    assert _search_indexes(empty_engine) == either
+    assert found("司马秘密") == [number] and found("饮水") == [number] and found("秘") == [number]

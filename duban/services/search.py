@@ -29,7 +29,7 @@ from duban import grams, scopekeys
 from duban.config.policy import get_labels
 from duban.errors import InvalidActionInput
 from duban.models import Case, Subject
-from duban.models.search import CASE_SHIFT, GRAMS_TABLE, SEARCH_TABLE
+from duban.models.search import CASE_SHIFT, EITHER_TEXT, GRAMS_TABLE, SEAM, SEARCH_TABLE
 from duban.services.directory import OrgDirectory, OrgInfo
 from duban.services.queries import CaseFilter
 
@@ -252,26 +252,35 @@ def _pg_condition(typed: str, *, raw: bool, key: str, area: str | None = None) -
     the cases that lie in it (duban.scopekeys), which the grams' index answers together with the
     word: for a word of three characters or more, with the bigrams that cover it (`_cover`), and
     the rows found then compared whole (outside any index: the planner, told of the trigram index
-    too, would read both and intersect them, the slower by far; and after the OR of the index's
-    conditions, which a row would otherwise work out again)."""
-    columns = ["open_text", "raw_text"] if raw else ["open_text"]
-    compared = ""
+    too, would read both and intersect them, the slower by far).
+
+    Either document (`raw`) is one indexed expression, the two joined by a control character
+    (models/search.py EITHER_TEXT): one scan of one index rather than one of each document's and
+    their union. A word without that character is in the joined text exactly when it is in one of
+    the two; a word with it is compared with each document."""
+    document = EITHER_TEXT if raw else "open_text"
+    like, params = _pg_like(typed), {f"p_{key}": _like_pattern(typed)}
     if short(typed) or area is not None:
         # GIN over `case_search_grams(document)`, the expression written exactly as indexed: a
         # word below the trigram length is one of its grams, a longer one holds its cover's.
-        pieces, like = _held_grams(typed), _pg_like(typed)
-        params = {f"g{i}_{key}": piece for i, piece in enumerate(pieces)}
+        pieces = _held_grams(typed)
+        params |= {f"g{i}_{key}": piece for i, piece in enumerate(pieces)}
         holds = ", ".join(f"lower(CAST(:g{i}_{key} AS text))" for i in range(len(pieces)))
-        found = [f"{GRAMS_TABLE}({c}) @> ARRAY[{holds}]" for c in columns]
-        if not short(typed):
-            params[f"p_{key}"] = _like_pattern(typed)
-            compared = " AND (" + " OR ".join(f"{c} {like} :p_{key}" for c in columns) + ") IS TRUE"
-    else:
-        found, params = [f"{c} ILIKE :p_{key}" for c in columns], {f"p_{key}": _like_pattern(typed)}
-    if area is not None:  # in each branch of the OR, so that each is one scan of its index
-        found = [f"({f} AND scope @> ARRAY[CAST(:a_{key} AS text)])" for f in found]
+        found, exact = f"{GRAMS_TABLE}({document}) @> ARRAY[{holds}]", short(typed)
+    else:  # the trigram index, which answers LIKE as it answers ILIKE
+        found, exact = f"{document} {like} :p_{key}", True
+    if area is not None:
+        found += f" AND scope @> ARRAY[CAST(:a_{key} AS text)]"
         params[f"a_{key}"] = area
-    return f"({' OR '.join(found)}){compared}", params
+    seamed = raw and SEAM in typed  # only the documents, each alone, can tell
+    if exact and not seamed:
+        if f":p_{key}" not in found:
+            del params[f"p_{key}"]
+        return f"({found})", params
+    # After the index's condition, not merged into it (IS TRUE), or a row would work it out again.
+    each = ("open_text", "raw_text") if seamed else (document,)
+    compared = " OR ".join(f"{c} {like} :p_{key}" for c in each)
+    return f"({found}) AND ({compared}) IS TRUE", params
 
 
 def _by_bigrams(dialect: str, typed: str, area: str | None) -> bool:

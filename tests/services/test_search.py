@@ -18,6 +18,7 @@ from sqlalchemy import text as text_sql
 from sqlmodel import Session
 
 from duban.errors import InvalidActionInput
+from duban.models.search import SEAM
 from duban.services import Actor, CaseService, ServiceContext, search
 from duban.services.queries import scope_for
 from duban.services.reading import case_page, list_cases
@@ -105,6 +106,31 @@ def test_chinese_queries_of_every_length_find_exactly_the_cases_that_contain_the
     latin = CaseService(ctx).register(complaint(title="小区Wi-Fi信号差"), actor=CLERK).case.number
     for typed in ("wi", "WI", "W", "wi-fi", "WI-FI信号"):  # letters match in either case, at any length
         assert found(ctx, LEADER, text=typed) == [latin], typed
+
+
+def test_a_reader_of_identity_finds_a_word_in_either_document_and_never_across_their_seam(
+        ctx: ServiceContext) -> None:
+    # The redacted document ends with the summary; the raw one starts with the title. PostgreSQL
+    # indexes the two joined (models/search.py EITHER_TEXT): a word is found in one or the other.
+    number = handed(ctx, complainant_name=NAME, complainant_phone=PHONE, title="某村饮水困难",
+                    summary="管道老化")
+    for typed in (NAME, PHONE[-4:], "管道老化", "某村饮水", "难 管", "老化"):
+        assert found(ctx, DISPATCHER, text=typed) == [number], typed
+    for typed in ("老化某村", "老化 某村", f"老化{SEAM}某村", f"化{SEAM}某", f"{PHONE[-2:]}{SEAM}某"):
+        assert found(ctx, DISPATCHER, text=typed) == [], typed
+
+
+def test_postgresql_looks_a_word_up_in_either_document_by_one_index_scan(ctx: ServiceContext) -> None:
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's FTS5 answers either column in one lookup of its own")
+    handed(ctx, complainant_name=NAME, complainant_phone=PHONE)
+    for typed in ("水", "饮水", "饮水困难", PHONE):
+        hits = search._hits("postgresql", typed, raw=True)
+        sql = str(hits.compile(dialect=ctx.engine.dialect, compile_kwargs={"literal_binds": True}))
+        with ctx.engine.connect() as conn:
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            plan = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + sql.replace("%", "%%")))
+        assert "ix_case_search_either_text" in plan and "BitmapOr" not in plan, (typed, plan)
 
 
 def test_reports_and_notes_are_searched_once_written(ctx: ServiceContext) -> None:

@@ -27,7 +27,7 @@ depends_on = None
 def upgrade() -> None:
     conn = op.get_bind()
     before.uninstall(conn)
-    search.install(conn, scoped=False)
+    search.install(conn, scoped=False, either=False)
     search.rebuild(conn, scoped=False)
 
 

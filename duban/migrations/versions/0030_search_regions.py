@@ -28,12 +28,12 @@ depends_on = None
 def upgrade() -> None:
     conn = op.get_bind()
     search.uninstall(conn)
-    search.install(conn)
+    search.install(conn, either=False)
     search.rebuild(conn)
 
 
 def downgrade() -> None:
     conn = op.get_bind()
     search.uninstall(conn)
-    search.install(conn, scoped=False)
+    search.install(conn, scoped=False, either=False)
     search.rebuild(conn, scoped=False)
