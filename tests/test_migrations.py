@@ -541,3 +541,28 @@ def test_0032_indexes_either_document_at_once_and_its_downgrade_puts_the_raw_doc
     upgrade(empty_engine)
     assert _search_indexes(empty_engine) == either
     assert found("司马秘密") == [number] and found("饮水") == [number] and found("秘") == [number]
+
+
+def test_0033_gives_postgresql_the_scope_index_and_its_downgrade_takes_it_away(empty_engine: Engine) -> None:
+    if empty_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite reaches a case's row by its rowid: 0033 changes nothing there")
+    from alembic import command
+
+    from duban.migrations import alembic_config
+    from duban.models.case import SCOPE_COLUMNS, SCOPE_INDEX
+
+    def made() -> str | None:
+        with empty_engine.connect() as conn:
+            return conn.execute(text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"),
+                                {"n": SCOPE_INDEX}).scalar_one_or_none()
+
+    upgrade(empty_engine)
+    indexed = made()
+    assert indexed is not None and all(c in indexed for c in SCOPE_COLUMNS)
+    cfg = alembic_config()
+    with empty_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0032")
+    assert made() is None
+    upgrade(empty_engine)
+    assert made() == indexed

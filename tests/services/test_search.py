@@ -133,6 +133,31 @@ def test_postgresql_looks_a_word_up_in_either_document_by_one_index_scan(ctx: Se
         assert "ix_case_search_either_text" in plan and "BitmapOr" not in plan, (typed, plan)
 
 
+def test_postgresql_asks_each_match_s_scope_of_the_scope_index_alone(ctx: ServiceContext) -> None:
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite reaches a case's row by its rowid; the scope index is PostgreSQL's")
+    from duban.services.reading import _list_query, _region
+
+    for unit, place in (("GS-LZ-CG-GOV", "城关区"), ("GS-LX-GOV", "临夏州")):
+        handed(ctx, unit=unit, title=f"{place}某村饮水困难")
+    with ctx.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE cases")  # as a table long in use: its pages all visible
+    city = Actor("兰州市分流员", "dispatcher", org_id(ctx, "GS-LZ"))
+    commission = unit_actor(ctx, "GS-JW")  # sees the cases referred to it
+    for reader in (DISPATCHER, city, unit_actor(ctx, "GS-LZ-CG-GOV"), commission, SUPERVISOR):
+        with Session(ctx.engine) as session:
+            flt = narrow(scope_for(session, reader), CaseQuery.parse({"text": "饮水"}), ctx.orgs)
+            region = _region(ctx, session, flt, reader)
+            scoped = _list_query(ctx, flt, region=region, searched=False)
+            driven = search.matched_driven("饮水", identity_region=region, scoped=scoped,
+                                           area=flt.office_prefix)
+            sql = str(driven.compile(dialect=ctx.engine.dialect, compile_kwargs={"literal_binds": True}))
+            conn = session.connection()
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # a few cases: a table's size
+            plan = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + sql.replace("%", "%%")))
+        assert "Index Only Scan using ix_cases_scope" in plan and "cases_pkey" not in plan, (reader, plan)
+
+
 def test_reports_and_notes_are_searched_once_written(ctx: ServiceContext) -> None:
     number = handed(ctx, title="某村饮水困难")
     unit = unit_actor(ctx, "GS-LZ-CG-GOV")
