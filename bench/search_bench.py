@@ -16,9 +16,13 @@ triggers back (models/search.py), then times, median of several runs:
     search_page100         page 100 sorted by received date, newest first, no text
     search_range           no text: the cases received since 2022 (two thirds), in work order
     search_category        no text: one category (one case in nine), in work order
+    search_uncoloured      no text: the cases that show no warning colour (closed ones, most of
+                           them; the open ones not yet near their deadline), in work order
+    search_yellow          no text: the cases due within the yellow warning's working days
     county_* / city_* /    the keyword, the phrase, the short, 1-character and rare words, the
-    smallcity_*            range and the category again, asked by a county's dispatcher (~2 % of
-                           the cases in scope), the dispatcher of the city whose region holds the
+    smallcity_*            range, the category and the colours again, asked by a county's
+                           dispatcher (~2 % of the cases in scope), the dispatcher of the city
+                           whose region holds the
                            most cases (~18 %: its offices' and its units' cases) and of the one
                            whose offices received the fewest (~2 %): readers whose scope holds
                            few of a word's matches
@@ -247,9 +251,12 @@ def measure(url: str, cases: int, runs: int) -> None:
         "search_page100": {"sort": "-received", "page": "100"},
         "search_range": {"received_from": "2022-01-01"},
         "search_category": {"category": "water"},
+        "search_uncoloured": {"warning": "none"},
+        "search_yellow": {"warning": "yellow"},
     }
     for level in ("county", "city", "smallcity"):
-        for shape in ("keyword", "phrase", "short", "char", "rare", "range", "category"):
+        for shape in ("keyword", "phrase", "short", "char", "rare", "range", "category", "uncoloured",
+                      "yellow"):
             searches[f"{level}_{shape}"] = searches[f"search_{shape}"]
     for figure, params in searches.items():
         median, cpu, total, capped = timed(ctx, readers[figure.split("_")[0]], params, runs)

@@ -13,6 +13,8 @@ for a number that does not exist.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -24,6 +26,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     exists,
+    false,
     func,
     literal_column,
     or_,
@@ -517,15 +520,17 @@ def _read_coloured(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter, 
     branches = scope_branches(flt)
     due = _due(ctx, flt, today)
     if due is not None and _few(conn, due):  # read at once, planned for all of them
-        result = conn.execute(colouring)
+        statements = [colouring]
     elif branches is None or _scope_size(conn, flt) > search.NARROW:
-        # streamed: planned to read the start of the order (the work-order index walked)
-        result = conn.execute(colouring.execution_options(stream_results=True, yield_per=_CHUNK))
+        # streamed: planned to read the start of the order (the work-order index walked; in work
+        # order, its ranges without the late cases)
+        streamed = colouring.execution_options(stream_results=True, yield_per=_CHUNK)
+        statements = [streamed] if flt.extra.get("sort") else _work_order_ranges(conn, streamed, today)
     else:  # a few thousand rows, read at once: planned to read them all and sort them
         if conn.dialect.name in search.NESTED_PROBE:  # SQLite: else it walks the order's index
             colouring = colouring.where(_found_in(branches))
-        result = conn.execute(colouring)
-    try:
+        statements = [colouring]
+    with closing(_rows_of(conn, statements)) as result:
         for r in result:
             calendar = ctx.calendar_for(ctx.orgs.by_id(r.unit_id or r.office_id).code)
             if case_colour(ctx, r, calendar, today) != flt.warning:
@@ -535,9 +540,40 @@ def _read_coloured(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter, 
             total += 1
             if total >= wanted:
                 break
-    finally:
-        result.close()
     return _rows_by_id(ctx, conn, query, shown), total
+
+
+def _rows_of(conn: Any, statements: Iterable[Any]) -> Iterator[Any]:
+    """The rows of each statement in turn, each statement's result closed once left."""
+    for statement in statements:
+        with closing(conn.execute(statement)) as result:
+            yield from result
+
+
+_NO_DEADLINE = col(Case.deadline_on).is_(None)
+
+
+def _work_order_ranges(conn: Any, query: Any, today: Any) -> Iterator[Any]:
+    """`query` (a list in work order that leaves the late cases out) as one statement per range of
+    the work-order index (models/case.py), in the order's order: its leading columns fixed
+    (closed or open, a priority, without a deadline or with one from today on), each range found
+    by the index and read in its order. One walk of the index would pass every late case, most
+    of the open ones, before the first it keeps. The leading columns are compared by IS (IS TRUE
+    on PostgreSQL, IS 1 on SQLite), which both databases answer by the index, where `= false`
+    or NOT is rewritten by PostgreSQL into a comparison the index does not hold."""
+    order = (col(Case.deadline_on), col(Case.id))
+    for closed in (false(), true()):
+        side = search.CLOSED_KEY.is_(closed)
+        rank = conn.execute(select(func.min(Case.priority_rank)).where(side)).scalar()
+        while rank is not None:
+            # Ordered by the index's next columns alone: a constant's expression in the ORDER BY
+            # makes SQLite sort the range rather than read it in its order.
+            ranged = query.where(side, col(Case.priority_rank) == rank).order_by(None)
+            yield ranged.where(_NO_DEADLINE.is_(false()), col(Case.deadline_on) >= today).order_by(*order)
+            yield ranged.where(_NO_DEADLINE.is_(true())).order_by(*order)
+            # the next priority, found by the index (a loose index scan)
+            rank = conn.execute(select(func.min(Case.priority_rank)).where(
+                side, col(Case.priority_rank) > rank)).scalar()
 
 
 def _few(conn: Any, ids: Any) -> bool:

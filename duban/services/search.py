@@ -217,13 +217,16 @@ def _shanghai_midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), dt.timezone(dt.timedelta(hours=8))).astimezone(dt.UTC)
 
 
+# The work order's first key, written as the work-order index has it (models/case.py: 'closed' a
+# literal, not a parameter), or no database would see that the index serves it.
+CLOSED_KEY = col(Case.state) == literal_column("'closed'")
+
+
 def order_by(flt: CaseFilter) -> list[Any]:
     """The list's order: a whitelisted column (then id), or work order (priority, then deadline)."""
     sort = flt.extra.get("sort")
     if not sort:
-        # Written as the work-order index has it (models/case.py: 'closed' a literal, not a
-        # parameter), or no database would see that the index serves it.
-        return [col(Case.state) == literal_column("'closed'"), col(Case.priority_rank),
+        return [CLOSED_KEY, col(Case.priority_rank),
                 col(Case.deadline_on).is_(None), col(Case.deadline_on), col(Case.id)]
     column = SORTS[sort.removeprefix("-")]
     if sort.startswith("-"):

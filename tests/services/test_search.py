@@ -221,24 +221,28 @@ def test_the_warning_filter_pages_like_the_others(ctx: ServiceContext) -> None:
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(limits=st.lists(st.tuples(st.none() | st.integers(-12, 40), st.none() | st.integers(0, 30),
-                                 st.none() | st.integers(-12, 40)), min_size=3, max_size=8),
+                                 st.none() | st.integers(-12, 40), st.integers(0, 2), st.booleans()),
+                       min_size=3, max_size=8),
        text=st.sampled_from([None, "供暖"]))
 def test_each_colour_lists_exactly_the_cases_that_show_it(
         ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch,
-        limits: list[tuple[int | None, int | None, int | None]], text: str | None) -> None:
+        limits: list[tuple[int | None, int | None, int | None, int, bool]], text: str | None) -> None:
     """Red is filtered in SQL (it is exactly "late"), the others by the calendar, case by case
     (after SQL leaves out what cannot show them: a colour needs a deadline not passed, blue a
-    limit with a start): either way a colour's list is the cases whose row shows that colour."""
+    limit with a start): either way a colour's list is the cases whose row shows that colour, in
+    the list's order (the province's read a range of the work-order index at a time: open and
+    closed cases, priorities, cases with and without a deadline)."""
     today = ctx.today()
-    for i, (due, ran, missed) in enumerate(limits):
+    for i, (due, ran, missed, rank, closed) in enumerate(limits):
         # a title never used before: the same one would be linked to its open case as a repeat
         number = handed(ctx, title=f"第{next(_SERIAL)}件{'供暖' if i % 2 else '道路'}问题",
                         office_code="GS-LZ-CG" if i % 3 else "GS")
         with ctx.engine.begin() as conn:  # the deadline columns only, as a limit and a raise leave them
             conn.execute(text_sql("UPDATE cases SET deadline_on = :d, deadline_start = :s, "
-                                  "missed_deadline_on = :m WHERE number = :n"),
-                         {"d": _day(today, due), "m": _day(today, missed), "n": number,
-                          "s": None if due is None or ran is None else _day(today, due - ran)})
+                                  "missed_deadline_on = :m, priority_rank = :r, "
+                                  "state = CASE WHEN :c THEN 'closed' ELSE state END WHERE number = :n"),
+                         {"d": _day(today, due), "m": _day(today, missed), "n": number, "r": rank,
+                          "c": closed, "s": None if due is None or ran is None else _day(today, due - ran)})
     params = {"per_page": "500", **({"text": text} if text else {})}
     county = Actor("城关区分流员", "dispatcher", org_id(ctx, "GS-LZ-CG"))
     # the province's scope, streamed; a county's, read at once; a colour's few candidates read at
