@@ -384,8 +384,7 @@ def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
     - a word found in more cases than search.WALK_ABOVE (a common one) is paged by reading the
       cases in the list's order and keeping the matches: a few hundred rows for page 1 of a word
       in one case in ten, where sorting every match costs its hundred thousand;
-    - rarer words are looked up and sorted (on search.STREAMED databases, by their ids:
-      `_streamed_matches`)."""
+    - rarer words are looked up and sorted, by their ids (`_streamed_matches`)."""
     dialect = conn.dialect.name
     scoped = _list_query(ctx, flt, region=region, searched=False)
     if _tested_case_by_case(conn, flt, region):
@@ -395,12 +394,7 @@ def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
         ordered = probed.with_only_columns(col(Case.id), maintain_column_froms=True)
         tested = list(conn.execute(ordered).scalars())
         return _rows_by_id(ctx, conn, scoped, tested[flt.offset:flt.offset + flt.limit]), len(tested)
-    ids: list[int] | None = None
-    if dialect in search.STREAMED:
-        ids, total = _streamed_matches(conn, scoped, flt, region)
-    else:  # the ids, not only their number: the page is then those ids sorted
-        ids = list(conn.execute(search.matched(query, search.COUNT_CAP + 1)).scalars())
-        total = len(ids)
+    ids, total = _streamed_matches(conn, scoped, flt, region)
     if total > search.WALK_ABOVE and flt.extra.get("sort") in search.WALKABLE_SORTS:
         query = _list_query(ctx, flt, region=region, probe=True)
     elif ids is not None:
@@ -421,7 +415,7 @@ def _tested_case_by_case(conn: Any, flt: CaseFilter, region: Any | None) -> bool
         return False
     enough = int(cases / search.LOOKUP_COST) + 1
     rows = search.index_rows(conn.dialect.name, flt.text or "", raw=region is not None, limit=enough)
-    if conn.dialect.name in search.STREAMED and _estimated(conn, rows) >= search.SURELY * enough:
+    if conn.dialect.name in search.ESTIMATED and _estimated(conn, rows) >= search.SURELY * enough:
         return True  # a common word, by the statistics: no need to count its rows
     return int(conn.execute(rows).scalar_one()) >= enough
 
@@ -472,15 +466,16 @@ def _among(dialect: str, ids: list[int], *, name: str = "matched") -> Any:
 
 def _streamed_matches(conn: Any, scoped: Any, flt: CaseFilter,
                       region: Any | None) -> tuple[list[int] | None, int]:
-    """PostgreSQL: the ids of a search's matches and their number, or None and a number past the
-    cap. The index's matching rows (a region's reader: its region's alone) are read as a stream,
+    """The ids of a search's matches and their number, or None and a number past the cap. The
+    index's matching rows (a region's reader: its region's alone) are read as a stream
+    (PostgreSQL: by a server-side cursor; SQLite's FTS5 yields them as it finds them),
     each asked of the scope by its case's id (search.matched_driven), and left as soon as they
     pass the cap. One pass, whatever the word: a common one costs the cap's worth of its matches,
     a rarer one all of them. (The planner, told only the index's guess of how rare a word is and
     how large a city is, chose between walking an index in order testing every case and reading
     the whole scope, and guessed wrong by seconds either way.)"""
-    driven = search.matched_driven(flt.text or "", identity_region=region, scoped=scoped,
-                                   area=flt.office_prefix)
+    driven = search.matched_driven(conn.dialect.name, flt.text or "", identity_region=region,
+                                   scoped=scoped, area=flt.office_prefix)
     seen: set[int] = set()
     result = conn.execute(driven.execution_options(stream_results=True, yield_per=_STREAM_BATCH))
     try:

@@ -405,38 +405,45 @@ def _uncased(typed: str) -> bool:
     return all(c.lower() == c.upper() for c in typed)
 
 
-def matched_driven(typed: str, *, identity_region: Any | None, scoped: Any, area: str | None = None) -> Any:
-    """PostgreSQL: SELECT the ids of the cases of `scoped` (the list's statement without its text
-    search) one of whose rows matches, driven by the index's matches (`area`: those of a region's
-    cases), each asked of `scoped` by its case's id: in no order, a case once per row that
-    matches, as they are found, so that a reader may stop when it has seen enough. It costs the
-    rows read, whatever the planner would guess of the scope and the word."""
-    where, params = _pg_condition(typed, raw=identity_region is not None, key="hit_any", area=area)
-    hit = (text(f"SELECT case_id, open_text FROM {SEARCH_TABLE} WHERE {where}").bindparams(**params)
+def matched_driven(dialect: str, typed: str, *, identity_region: Any | None, scoped: Any,
+                   area: str | None = None) -> Any:
+    """SELECT the ids of the cases of `scoped` (the list's statement without its text search) one
+    of whose rows matches, driven by the index's matches (`area`: those of a region's cases),
+    each asked of `scoped` by its case's id: in no order, a case once per row that matches, as
+    they are found, so that a reader may stop when it has seen enough. It costs the rows read,
+    whatever a planner would guess of the scope and the word. (Written as `id IN (the word's
+    rows)`, SQLite reads every match into a list before the first case: a common phrase's
+    250,000 at the province.)"""
+    raw = identity_region is not None
+    if dialect == "sqlite":
+        hit = _hits(dialect, typed, raw=raw, area=area).subquery("hit")
+        in_scope = _asked(scoped, hit.c.id)
+        if raw:  # outside the identity region, by the redacted texts alone
+            in_scope = in_scope.where(or_(identity_region, text_probe(dialect, typed, raw=False)))
+        if _by_bigrams(dialect, typed, area):  # the rows hold the word's bigrams: the word?
+            in_scope = in_scope.where(text_probe(dialect, typed, raw=raw))
+        return select(hit.c.id).where(in_scope.exists())
+    where, params = _pg_condition(typed, raw=raw, key="hit_any", area=area)
+    row = (text(f"SELECT case_id, open_text FROM {SEARCH_TABLE} WHERE {where}").bindparams(**params)
            .columns(sql_column("case_id", Integer), sql_column("open_text", Text)).subquery("hit"))
-    in_scope = _in_scope(hit, typed, identity_region=identity_region, scoped=scoped, key="hit_open")
-    return select(hit.c.case_id).where(in_scope)
-
-
-def _in_scope(row: Any, typed: str, *, identity_region: Any | None, scoped: Any, key: str) -> Any:
-    """PostgreSQL: EXISTS, the case of the index row `row` (a subquery of case_id and open_text
-    that matched `typed`) is in `scoped`, asked by its id in a subquery the planner must run per
-    row (OFFSET 0); and, for a reader who may see identity only in `identity_region`, a row
-    outside it counts only by its redacted text, compared as text_probe compares (what the
-    indexes answer, without working out the row's grams again)."""
-    in_scope = scoped.with_only_columns(literal_column("1"), maintain_column_froms=True).where(
-        col(Case.id) == row.c.case_id).order_by(None).offset(0)
-    if identity_region is not None:
-        opened = text(f"{row.name}.open_text {_pg_like(typed)} :{key}").bindparams(
-            **{key: _like_pattern(typed)})
+    in_scope = _asked(scoped, row.c.case_id).offset(0)  # OFFSET 0: asked per row, never joined
+    if raw:
+        # outside the identity region, by the redacted text, compared as text_probe compares
+        # (what the indexes answer, without working out the row's grams again)
+        opened = text(f"hit.open_text {_pg_like(typed)} :hit_open").bindparams(hit_open=_like_pattern(typed))
         in_scope = in_scope.where(or_(identity_region, opened))
-    return in_scope.exists()
+    return select(row.c.case_id).where(in_scope.exists())
 
 
-# The databases whose search reads its matches as a stream (reading._streamed_matches) rather than
-# as one statement: a GIN index answers with every match at once, and its planner guesses how
-# many; SQLite's FTS5 streams them in case order itself.
-STREAMED = frozenset({"postgresql"})
+def _asked(scoped: Any, case_id: Any) -> Any:
+    """`scoped` asked of one case, by its id."""
+    return scoped.with_only_columns(literal_column("1"), maintain_column_froms=True).where(
+        col(Case.id) == case_id).order_by(None)
+
+
+# The databases whose planner's estimate of a word's index rows is asked before counting them
+# (reading._tested_case_by_case): PostgreSQL keeps statistics of the grams' index.
+ESTIMATED = frozenset({"postgresql"})
 # A scope of at most this many cases is searched by testing each of its cases when that is cheaper
 # than looking the word up (reading._tested_case_by_case): when the word has more than
 # 1 / LOOKUP_COST index rows a case of the scope (a row looked up costs about what a case tested

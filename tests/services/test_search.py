@@ -149,7 +149,7 @@ def test_postgresql_asks_each_match_s_scope_of_the_scope_index_alone(ctx: Servic
             flt = narrow(scope_for(session, reader), CaseQuery.parse({"text": "饮水"}), ctx.orgs)
             region = _region(ctx, session, flt, reader)
             scoped = _list_query(ctx, flt, region=region, searched=False)
-            driven = search.matched_driven("饮水", identity_region=region, scoped=scoped,
+            driven = search.matched_driven("postgresql", "饮水", identity_region=region, scoped=scoped,
                                            area=flt.office_prefix)
             sql = str(driven.compile(dialect=ctx.engine.dialect, compile_kwargs={"literal_binds": True}))
             conn = session.connection()
