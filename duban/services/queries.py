@@ -13,7 +13,7 @@ from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
 from duban.config.policy import get_policy
-from duban.deadlines import counted_deadline, warning_colour, workdays_left
+from duban.deadlines import NO_COLOUR, counted_deadline, warning_colour, workdays_left
 from duban.models import (
     Case,
 )
@@ -21,7 +21,6 @@ from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
 from duban.services.scope import UNDER_REVIEW, _orgs, region_of, region_orgs
 from duban.states.definition import HANDLING_STATES
-from duban.workcal import WorkCalendar
 
 
 @dataclass
@@ -167,12 +166,15 @@ def scope_branches(flt: CaseFilter) -> list[Any] | None:
     return None
 
 
-def case_colour(ctx: ServiceContext, case: Any, calendar: WorkCalendar, today: dt.date) -> str:
-    """The warning colour a case shows today (its counted deadline on `calendar`, the calendar of
-    its unit's region, else its office's)."""
-    return warning_colour(deadline_on=counted_deadline(case.deadline_on, case.missed_deadline_on),
-                          deadline_start=case.deadline_start, today=today, calendar=calendar,
-                          policy=ctx.policy)
+def case_colour(ctx: ServiceContext, case: Any, org_code: str, today: dt.date) -> str:
+    """The warning colour a case shows today: its counted deadline on the calendar of `org_code`
+    (its unit's, else its office's region), asked only when it has a deadline (a colour list
+    works out the colour of up to ten thousand cases, most of them closed: no deadline)."""
+    deadline = counted_deadline(case.deadline_on, case.missed_deadline_on)
+    if deadline is None:
+        return NO_COLOUR
+    return warning_colour(deadline_on=deadline, deadline_start=case.deadline_start, today=today,
+                          calendar=ctx.calendar_for(org_code), policy=ctx.policy)
 
 
 def row_of(ctx: ServiceContext, case: Any, office_name: str, office_code: str, unit_name: str | None,
@@ -180,7 +182,7 @@ def row_of(ctx: ServiceContext, case: Any, office_name: str, office_code: str, u
     """The list row of a case (an ORM case or a Core row with the same names); `title` when the
     case was loaded without its texts (an action's case: persist.WRITE_COLUMNS)."""
     calendar = ctx.calendar_for(unit_code or office_code)
-    colour = case_colour(ctx, case, calendar, today)
+    colour = case_colour(ctx, case, unit_code or office_code, today)
     left = (workdays_left(calendar, today=today, deadline_on=case.deadline_on)
             if case.deadline_on else None)
     assert case.id is not None

@@ -527,8 +527,7 @@ def _read_coloured(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter, 
         statements = [colouring]
     with closing(_rows_of(conn, statements)) as result:
         for r in result:
-            calendar = ctx.calendar_for(ctx.orgs.by_id(r.unit_id or r.office_id).code)
-            if case_colour(ctx, r, calendar, today) != flt.warning:
+            if case_colour(ctx, r, ctx.orgs.by_id(r.unit_id or r.office_id).code, today) != flt.warning:
                 continue
             if flt.offset <= total < flt.offset + flt.limit:
                 shown.append(r.id)
