@@ -34,7 +34,7 @@ class Subject(SQLModel, table=True):
     __tablename__ = "subjects"
 
     id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=120)
+    name: str = Field(max_length=120, index=True)  # the list filter "被反映单位" asks by name
     kind: str = Field(default="unit", max_length=16)  # unit | person | enterprise | other
     org_id: int | None = Field(default=None, foreign_key="orgs.id", index=True)
     # How org_id was found (duban.services.subjects): code, name, or "" for a person or an
@@ -89,7 +89,8 @@ class Case(CaseBase, table=True):
     # 不予受理: the reason (policy [intake.decline_reasons]) while the case is not_accepted.
     decline_reason: str | None = Field(default=None, max_length=32)
     unit_id: int | None = Field(default=None, foreign_key="orgs.id")
-    subject_id: int | None = Field(default=None, foreign_key="subjects.id")
+    # indexed: the list filter "被反映单位" finds an org's few hundred cases among a million
+    subject_id: int | None = Field(default=None, foreign_key="subjects.id", index=True)
     complainant_id: int | None = Field(default=None, foreign_key="complainants.id")
     priority_rank: int = 2
     matter_key: str = Field(default="", sa_column=Column(String(64), nullable=False, index=True))
@@ -265,13 +266,15 @@ event.listen(Case.__table__, "after_create",  # type: ignore[attr-defined]
 
 
 # PostgreSQL: each case's id beside the columns a reader's scope asks of it
-# (duban.services.queries.scope_clauses). A search's count asks the scope of every case the text
-# index finds, one by one by its id (duban.services.search._in_scope): with this index it reads
-# the index alone, not the case's row (about half the cost of a common word's count at a million
-# cases; migration 0033). SQLite reaches a row by its rowid directly and has no such index.
+# (duban.services.queries.scope_clauses) and those the lists filter by
+# (duban.services.search.filter_clauses). A search's count asks the list of every case the text
+# index finds, one by one by its id (duban.services.search.matched_driven): with this index it
+# reads the index alone, not the case's row (about half the cost of a common word's count at a
+# million cases; migration 0033). SQLite reaches a row by its rowid directly and has no such index.
 SCOPE_INDEX = "ix_cases_scope"
 SCOPE_COLUMNS = ("state", "disposition", "office_id", "unit_id", "delegate_id", "referred_to_id",
-                 "referred_from_id", "record_office_id", "review_office_id", "delegate_report_pending")
+                 "referred_from_id", "record_office_id", "review_office_id", "delegate_report_pending",
+                 "category", "channel", "received_at", "subject_id")
 SCOPE_DDL = f"CREATE INDEX IF NOT EXISTS {SCOPE_INDEX} ON cases (id) INCLUDE ({', '.join(SCOPE_COLUMNS)})"
 event.listen(Case.__table__, "after_create",  # type: ignore[attr-defined]
              DDL(SCOPE_DDL).execute_if(dialect="postgresql"))

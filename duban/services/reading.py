@@ -13,7 +13,7 @@ for a number that does not exist.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -359,8 +359,7 @@ def _listed(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: bool
         elif flt.text:
             found, total = _read_searched(ctx, conn, query, flt, region)
         else:
-            found = _page(ctx, conn, query, flt)
-            total = _capped_count(conn, query) if count else 0
+            found, total = _read_listed(ctx, conn, query, flt, count=count)
         facts = [Facts(r.id, r.office_id, r.unit_id, r.delegate_id) for r, _ in found]
         raw = _raw_texts(session, visible_ids(session, ctx, facts, actor=actor, consent=consent))
     rows = [row for _, row in found]
@@ -368,6 +367,19 @@ def _listed(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: bool
         if row.id in raw:
             row.title = raw[row.id][0]
     return CasePage(rows=rows, total=min(total, search.COUNT_CAP), capped=total > search.COUNT_CAP)
+
+
+def _read_listed(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter, *,
+                 count: bool) -> tuple[list[tuple[Any, CaseRow]], int]:
+    """A list's page and total (without text). A list a filter narrows (search.filter_clauses: a
+    complained-about unit, a date range…) to at most search.FILTERED_FEW cases is read by their
+    ids and sorted: a planner that guesses them more, or spread otherwise, walks the work order
+    to find the page (PostgreSQL: an org's 1,568 cases of a million, 108 ms)."""
+    if search.filter_clauses(flt, ctx.today()):
+        ids = list(conn.execute(search.matched(query, search.FILTERED_FEW + 1)).scalars())
+        if len(ids) <= search.FILTERED_FEW:
+            return _page(ctx, conn, query.where(_among(conn.dialect.name, ids)), flt), len(ids)
+    return _page(ctx, conn, query, flt), _capped_count(conn, query) if count else 0
 
 
 def _capped_count(conn: Any, query: Any) -> int:
@@ -387,8 +399,9 @@ def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
     - rarer words are looked up and sorted, by their ids (`_streamed_matches`)."""
     dialect = conn.dialect.name
     scoped = _list_query(ctx, flt, region=region, searched=False)
-    if _tested_case_by_case(conn, flt, region):
-        within = scope_branches(flt) if dialect in search.NESTED_PROBE else None
+    tested_by = _tested_case_by_case(ctx, conn, flt, region, scoped)
+    if tested_by is not None:
+        within = scope_branches(flt) if dialect in search.NESTED_PROBE and tested_by == "scope" else None
         probed = _list_query(ctx, flt, region=region, probe=True, within=within)
         # every match's id in the list's order, then the page's cases by id
         ordered = probed.with_only_columns(col(Case.id), maintain_column_froms=True)
@@ -402,22 +415,32 @@ def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
     return _page(ctx, conn, query, flt), total
 
 
-def _tested_case_by_case(conn: Any, flt: CaseFilter, region: Any | None) -> bool:
-    """Whether a search tests each case of its scope (`_read_searched`): the scope holds at most
-    search.NARROW cases, and testing them costs less than looking up the word's rows in the index
-    (search.LOOKUP_COST). Never a region's (a city's, a county's): the index finds the word's rows
-    among the region's alone (models/search.py), which cost no more than testing its cases, and
-    counting them first would cost as much again."""
-    if flt.office_prefix is not None:
-        return False
-    cases = _scope_size(conn, flt)
-    if cases > search.NARROW:
-        return False
+def _tested_case_by_case(ctx: ServiceContext, conn: Any, flt: CaseFilter, region: Any | None,
+                         scoped: Any) -> str | None:
+    """Whether a search tests each case of its list (`_read_searched`), and what bounds them:
+    "filter" when a filter (search.filter_clauses: a complained-about unit, a handling unit, a
+    date range…) leaves at most search.FILTERED_FEW cases in the list (the word's matches would
+    be read through the whole scope's); else "scope" when the scope holds at most search.NARROW
+    cases; and either only when testing them costs less than looking up the word's rows in the
+    index (search.LOOKUP_COST). None: the word's rows are looked up. A region's (a city's, a
+    county's) scope is never tested whole: the index finds the word's rows among the region's
+    alone (models/search.py), which cost no more than testing its cases, and counting them first
+    would cost as much again."""
+    cases, by = None, "filter"
+    if search.filter_clauses(flt, ctx.today()):
+        listed = int(conn.execute(search.counted(scoped, search.FILTERED_FEW)).scalar_one())
+        cases = listed if listed <= search.FILTERED_FEW else None
+    if cases is None:
+        if flt.office_prefix is not None:
+            return None
+        cases, by = _scope_size(conn, flt), "scope"
+        if cases > search.NARROW:
+            return None
     enough = int(cases / search.LOOKUP_COST) + 1
     rows = search.index_rows(conn.dialect.name, flt.text or "", raw=region is not None, limit=enough)
     if conn.dialect.name in search.ESTIMATED and _estimated(conn, rows) >= search.SURELY * enough:
-        return True  # a common word, by the statistics: no need to count its rows
-    return int(conn.execute(rows).scalar_one()) >= enough
+        return by  # a common word, by the statistics: no need to count its rows
+    return by if int(conn.execute(rows).scalar_one()) >= enough else None
 
 
 def _estimated(conn: Any, query: Any) -> float:
@@ -514,6 +537,7 @@ def _read_coloured(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter, 
     shown: list[int] = []
     branches = scope_branches(flt)
     due = _due(ctx, flt, today)
+    statements: Iterable[Any]
     if due is not None and _few(conn, due):  # read at once, planned for all of them
         statements = [colouring]
     elif branches is None or _scope_size(conn, flt) > search.NARROW:
@@ -537,7 +561,7 @@ def _read_coloured(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter, 
     return _rows_by_id(ctx, conn, query, shown), total
 
 
-def _rows_of(conn: Any, statements: Iterable[Any]) -> Iterator[Any]:
+def _rows_of(conn: Any, statements: Iterable[Any]) -> Generator[Any, None, None]:
     """The rows of each statement in turn, each statement's result closed once left."""
     for statement in statements:
         with closing(conn.execute(statement)) as result:

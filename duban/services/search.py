@@ -418,7 +418,7 @@ def matched_driven(dialect: str, typed: str, *, identity_region: Any | None, sco
     if dialect == "sqlite":
         hit = _hits(dialect, typed, raw=raw, area=area).subquery("hit")
         in_scope = _asked(scoped, hit.c.id)
-        if raw:  # outside the identity region, by the redacted texts alone
+        if identity_region is not None:  # outside the identity region, by the redacted texts alone
             in_scope = in_scope.where(or_(identity_region, text_probe(dialect, typed, raw=False)))
         if _by_bigrams(dialect, typed, area):  # the rows hold the word's bigrams: the word?
             in_scope = in_scope.where(text_probe(dialect, typed, raw=raw))
@@ -427,7 +427,7 @@ def matched_driven(dialect: str, typed: str, *, identity_region: Any | None, sco
     row = (text(f"SELECT case_id, open_text FROM {SEARCH_TABLE} WHERE {where}").bindparams(**params)
            .columns(sql_column("case_id", Integer), sql_column("open_text", Text)).subquery("hit"))
     in_scope = _asked(scoped, row.c.case_id).offset(0)  # OFFSET 0: asked per row, never joined
-    if raw:
+    if identity_region is not None:
         # outside the identity region, by the redacted text, compared as text_probe compares
         # (what the indexes answer, without working out the row's grams again)
         opened = text(f"hit.open_text {_pg_like(typed)} :hit_open").bindparams(hit_open=_like_pattern(typed))
@@ -449,6 +449,10 @@ ESTIMATED = frozenset({"postgresql"})
 # 1 / LOOKUP_COST index rows a case of the scope (a row looked up costs about what a case tested
 # does).
 NARROW = 20_000
+# A list whose filters (not its scope) leave at most this many cases is searched by testing each
+# of them when that is cheaper (reading._tested_case_by_case): counting that far costs a few
+# milliseconds however broad the filter, and testing them about ten.
+FILTERED_FEW = 2_000
 LOOKUP_COST = 1.0
 # Where the cases a probe tests are found first, and only those that match are read whole: SQLite
 # reads a case's row at a cost a test of its texts does not have; PostgreSQL would read the scope

@@ -133,7 +133,7 @@ def test_postgresql_looks_a_word_up_in_either_document_by_one_index_scan(ctx: Se
         assert "ix_case_search_either_text" in plan and "BitmapOr" not in plan, (typed, plan)
 
 
-def test_postgresql_asks_each_match_s_scope_of_the_scope_index_alone(ctx: ServiceContext) -> None:
+def test_postgresql_asks_each_match_of_its_list_by_the_scope_index_alone(ctx: ServiceContext) -> None:
     if ctx.engine.dialect.name != "postgresql":
         pytest.skip("SQLite reaches a case's row by its rowid; the scope index is PostgreSQL's")
     from duban.services.reading import _list_query, _region
@@ -144,9 +144,13 @@ def test_postgresql_asks_each_match_s_scope_of_the_scope_index_alone(ctx: Servic
         conn.exec_driver_sql("VACUUM ANALYZE cases")  # as a table long in use: its pages all visible
     city = Actor("兰州市分流员", "dispatcher", org_id(ctx, "GS-LZ"))
     commission = unit_actor(ctx, "GS-JW")  # sees the cases referred to it
-    for reader in (DISPATCHER, city, unit_actor(ctx, "GS-LZ-CG-GOV"), commission, SUPERVISOR):
+    filtered = {"category": "water", "channel": "phone", "received_from": "2020-01-01",
+                "subject": "城关区住建局"}
+    for reader, filters in ((DISPATCHER, {}), (city, {}), (unit_actor(ctx, "GS-LZ-CG-GOV"), {}),
+                            (commission, {}), (SUPERVISOR, {}), (DISPATCHER, filtered), (city, filtered)):
         with Session(ctx.engine) as session:
-            flt = narrow(scope_for(session, reader), CaseQuery.parse({"text": "饮水"}), ctx.orgs)
+            query = CaseQuery.parse({"text": "饮水", **filters})
+            flt = narrow(scope_for(session, reader), query, ctx.orgs)
             region = _region(ctx, session, flt, reader)
             scoped = _list_query(ctx, flt, region=region, searched=False)
             driven = search.matched_driven("postgresql", "饮水", identity_region=region, scoped=scoped,
@@ -156,6 +160,31 @@ def test_postgresql_asks_each_match_s_scope_of_the_scope_index_alone(ctx: Servic
             conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # a few cases: a table's size
             plan = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + sql.replace("%", "%%")))
         assert "Index Only Scan using ix_cases_scope" in plan and "cases_pkey" not in plan, (reader, plan)
+
+
+@pytest.mark.parametrize("few", [search.FILTERED_FEW, 0])
+def test_a_list_a_filter_narrows_reads_the_same_whether_its_cases_are_few_or_many(
+        ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch, few: int) -> None:
+    # FILTERED_FEW: a list (and a search) a filter leaves few cases in is read by their ids, or by
+    # testing each; 0: as a broad one is (walked in order, the word's matches looked up).
+    monkeypatch.setattr(search, "FILTERED_FEW", few)
+    bureau, handlers = "城关区住建局", ["GS-LZ-CG-GOV", "GS-LZ-CG-GOV", "GS-LX-GOV", "GS-LZ-CG-GOV"]
+    numbers = [handed(ctx, unit=unit, subject_name="某公司" if i == 1 else bureau,
+                      subject_org_code=None if i == 1 else "GS-LZ-CG-ZJJ",
+                      title=f"第{next(_SERIAL)}件饮水困难", summary="影响正常生活" if i % 2 else "道路")
+               for i, unit in enumerate(handlers)]
+    city = Actor("兰州市分流员", "dispatcher", org_id(ctx, "GS-LZ"))
+    named, theirs = {"subject": bureau, "per_page": "100"}, sorted([numbers[0], numbers[2], numbers[3]])
+    assert sorted(found(ctx, DISPATCHER, **named)) == theirs
+    assert sorted(found(ctx, city, **named)) == sorted([numbers[0], numbers[3]])
+    assert sorted(found(ctx, DISPATCHER, text="饮水", **named)) == theirs
+    assert found(ctx, city, text="正常生活", **named) == [numbers[3]]
+    assert found(ctx, DISPATCHER, text="正常生活", subject="某公司") == [numbers[1]]
+    with Session(ctx.engine) as session:
+        flt = narrow(scope_for(session, DISPATCHER), CaseQuery.parse({**named, "per_page": "2", "page": "2"}),
+                     ctx.orgs)
+    page = case_page(ctx, flt, actor=DISPATCHER)
+    assert (page.total, len(page.rows)) == (3, 1)
 
 
 def test_reports_and_notes_are_searched_once_written(ctx: ServiceContext) -> None:

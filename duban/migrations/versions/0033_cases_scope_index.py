@@ -1,4 +1,4 @@
-"""cases (PostgreSQL): an index of each case's id beside the columns its readers' scopes ask
+"""cases (PostgreSQL): an index of each case's id beside the columns its scopes and filters ask
 
 Revision ID: 0033
 Revises: 0032
@@ -6,9 +6,9 @@ Create Date: 2026-12-05 15:40:00
 
 A search's count asks, of every case the text index finds, whether it is in the reader's scope,
 one case at a time by its id. Read from the case's row, that was about half the cost of counting
-a common word in a city at a million cases. With the id and the scope's columns in one index
-(models/case.py SCOPE_INDEX) the question reads that index alone. SQLite reaches a row by its
-rowid directly: nothing changes there.
+a common word in a city at a million cases. With the id, the scope's columns and the list
+filters' in one index (models/case.py SCOPE_INDEX) the question reads that index alone. SQLite
+reaches a row by its rowid directly: nothing changes there.
 """
 
 from __future__ import annotations
