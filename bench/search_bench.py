@@ -19,6 +19,9 @@ triggers back (models/search.py), then times, median of several runs:
     search_uncoloured      no text: the cases that show no warning colour (closed ones, most of
                            them; the open ones not yet near their deadline), in work order
     search_yellow          no text: the cases due within the yellow warning's working days
+    search_subject         no text: the cases complaining about one unit (城关区人民政府, ~1,600)
+    search_subjectchar     水 in those cases
+    search_categorychar    水 in one category (water): a common word and a broad filter
     county_* / city_* /    the keyword, the phrase, the short, 1-character and rare words, the
     smallcity_*            range, the category and the colours again, asked by a county's
                            dispatcher (~2 % of the cases in scope), the dispatcher of the city
@@ -77,6 +80,7 @@ ISSUES = ["问题长期未解决", "投诉无人处理", "收费不合理", "久
 PROBLEMS = [o + i for o in OBJECTS for i in ISSUES]
 KEYWORD, SHORT, CHAR, RARE, NONE = "电梯存在安全隐患", "噪音", "水", "冒领", "冰雹"
 PHRASE = "影响正常生活"  # one of MORE: in about one summary in four
+SUBJECT = "城关区人民政府"  # a unit complained about: its subjects are named by its code, found by its name
 # Every RARE_EVERY-th case's summary ends with RARE_NOTE: a word in very few cases.
 RARE_EVERY, RARE_NOTE = 10_000, "另反映有人冒领补贴。"
 MORE = ["多次反映未解决", "影响正常生活", "请求尽快处理", "涉及群众二十余户", "已持续三个月", "相关部门推诿",
@@ -253,10 +257,13 @@ def measure(url: str, cases: int, runs: int) -> None:
         "search_category": {"category": "water"},
         "search_uncoloured": {"warning": "none"},
         "search_yellow": {"warning": "yellow"},
+        "search_subject": {"subject": SUBJECT},
+        "search_subjectchar": {"text": CHAR, "subject": SUBJECT},
+        "search_categorychar": {"text": CHAR, "category": "water"},
     }
     for level in ("county", "city", "smallcity"):
         for shape in ("keyword", "phrase", "short", "char", "rare", "range", "category", "uncoloured",
-                      "yellow"):
+                      "yellow", "subject", "subjectchar", "categorychar"):
             searches[f"{level}_{shape}"] = searches[f"search_{shape}"]
     for figure, params in searches.items():
         median, cpu, total, capped = timed(ctx, readers[figure.split("_")[0]], params, runs)

@@ -371,15 +371,19 @@ def _listed(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: bool
 
 def _read_listed(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter, *,
                  count: bool) -> tuple[list[tuple[Any, CaseRow]], int]:
-    """A list's page and total (without text). A list a filter narrows (search.filter_clauses: a
-    complained-about unit, a date range…) to at most search.FILTERED_FEW cases is read by their
-    ids and sorted: a planner that guesses them more, or spread otherwise, walks the work order
-    to find the page (PostgreSQL: an org's 1,568 cases of a million, 108 ms)."""
-    if search.filter_clauses(flt, ctx.today()):
-        ids = list(conn.execute(search.matched(query, search.FILTERED_FEW + 1)).scalars())
-        if len(ids) <= search.FILTERED_FEW:
-            return _page(ctx, conn, query.where(_among(conn.dialect.name, ids)), flt), len(ids)
-    return _page(ctx, conn, query, flt), _capped_count(conn, query) if count else 0
+    """A list's page and total (without text). A filtered list's total is counted by its ids (up
+    to the cap, as a count would read them), and when they are at most search.FILTERED_FEW (a
+    complained-about unit's, a week's) its page is read by them and sorted: a planner that
+    guesses them more, or spread otherwise, walks the work order to find the page (PostgreSQL:
+    an org's 1,568 cases of a million, 108 ms)."""
+    if not count:
+        return _page(ctx, conn, query, flt), 0
+    if not search.filter_clauses(flt, ctx.today()):
+        return _page(ctx, conn, query, flt), _capped_count(conn, query)
+    ids = list(conn.execute(search.matched(query, search.COUNT_CAP + 1)).scalars())
+    if len(ids) <= search.FILTERED_FEW:
+        query = query.where(_among(conn.dialect.name, ids))
+    return _page(ctx, conn, query, flt), len(ids)
 
 
 def _capped_count(conn: Any, query: Any) -> int:
@@ -418,16 +422,16 @@ def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
 def _tested_case_by_case(ctx: ServiceContext, conn: Any, flt: CaseFilter, region: Any | None,
                          scoped: Any) -> str | None:
     """Whether a search tests each case of its list (`_read_searched`), and what bounds them:
-    "filter" when a filter (search.filter_clauses: a complained-about unit, a handling unit, a
-    date range…) leaves at most search.FILTERED_FEW cases in the list (the word's matches would
-    be read through the whole scope's); else "scope" when the scope holds at most search.NARROW
+    "filter" when a filter that may leave few cases (search.narrowing: a complained-about unit, a
+    handling unit, a date range) leaves at most search.FILTERED_FEW in the list (the word's
+    matches would be read through the whole scope's); else "scope" when the scope holds at most search.NARROW
     cases; and either only when testing them costs less than looking up the word's rows in the
     index (search.LOOKUP_COST). None: the word's rows are looked up. A region's (a city's, a
     county's) scope is never tested whole: the index finds the word's rows among the region's
     alone (models/search.py), which cost no more than testing its cases, and counting them first
     would cost as much again."""
     cases, by = None, "filter"
-    if search.filter_clauses(flt, ctx.today()):
+    if search.narrowing(flt):
         listed = int(conn.execute(search.counted(scoped, search.FILTERED_FEW)).scalar_one())
         cases = listed if listed <= search.FILTERED_FEW else None
     if cases is None:
