@@ -371,14 +371,15 @@ def _listed(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: bool
 
 def _read_listed(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter, *,
                  count: bool) -> tuple[list[tuple[Any, CaseRow]], int]:
-    """A list's page and total (without text). A filtered list's total is counted by its ids (up
-    to the cap, as a count would read them), and when they are at most search.FILTERED_FEW (a
-    complained-about unit's, a week's) its page is read by them and sorted: a planner that
+    """A list's page and total (without text). A list a filter may leave few cases in
+    (search.narrowing) is counted by its ids (up to the cap, as a count would read them), and
+    when they are at most search.FILTERED_FEW (a complained-about unit's, a week's) its page is
+    read by them and sorted: a planner that
     guesses them more, or spread otherwise, walks the work order to find the page (PostgreSQL:
     an org's 1,568 cases of a million, 108 ms)."""
     if not count:
         return _page(ctx, conn, query, flt), 0
-    if not search.filter_clauses(flt, ctx.today()):
+    if not search.narrowing(flt):
         return _page(ctx, conn, query, flt), _capped_count(conn, query)
     ids = list(conn.execute(search.matched(query, search.COUNT_CAP + 1)).scalars())
     if len(ids) <= search.FILTERED_FEW:
