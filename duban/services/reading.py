@@ -374,9 +374,8 @@ def _read_listed(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter, *,
     """A list's page and total (without text). A list a filter may leave few cases in
     (search.narrowing) is counted by its ids (up to the cap, as a count would read them), and
     when they are at most search.FILTERED_FEW (a complained-about unit's, a week's) its page is
-    read by them and sorted: a planner that
-    guesses them more, or spread otherwise, walks the work order to find the page (PostgreSQL:
-    an org's 1,568 cases of a million, 108 ms)."""
+    read by them and sorted: a planner that guesses them more, or spread otherwise, walks the
+    work order to find the page (PostgreSQL: an org's 1,568 cases of a million, 108 ms)."""
     if not count:
         return _page(ctx, conn, query, flt), 0
     if not search.narrowing(flt):
@@ -404,7 +403,7 @@ def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
     - rarer words are looked up and sorted, by their ids (`_streamed_matches`)."""
     dialect = conn.dialect.name
     scoped = _list_query(ctx, flt, region=region, searched=False)
-    tested_by = _tested_case_by_case(ctx, conn, flt, region, scoped)
+    tested_by = _tested_case_by_case(conn, flt, region, scoped)
     if tested_by is not None:
         within = scope_branches(flt) if dialect in search.NESTED_PROBE and tested_by == "scope" else None
         probed = _list_query(ctx, flt, region=region, probe=True, within=within)
@@ -420,17 +419,16 @@ def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
     return _page(ctx, conn, query, flt), total
 
 
-def _tested_case_by_case(ctx: ServiceContext, conn: Any, flt: CaseFilter, region: Any | None,
-                         scoped: Any) -> str | None:
+def _tested_case_by_case(conn: Any, flt: CaseFilter, region: Any | None, scoped: Any) -> str | None:
     """Whether a search tests each case of its list (`_read_searched`), and what bounds them:
-    "filter" when a filter that may leave few cases (search.narrowing: a complained-about unit, a
-    handling unit, a date range) leaves at most search.FILTERED_FEW in the list (the word's
-    matches would be read through the whole scope's); else "scope" when the scope holds at most search.NARROW
-    cases; and either only when testing them costs less than looking up the word's rows in the
-    index (search.LOOKUP_COST). None: the word's rows are looked up. A region's (a city's, a
-    county's) scope is never tested whole: the index finds the word's rows among the region's
-    alone (models/search.py), which cost no more than testing its cases, and counting them first
-    would cost as much again."""
+    "filter" when a filter that may leave few cases (search.narrowing: a complained-about unit,
+    a handling unit, a date range) leaves at most search.FILTERED_FEW in the list (the word's
+    matches would be read through the whole scope's); else "scope" when the scope holds at most
+    search.NARROW cases; and either only when testing them costs less than looking up the word's
+    rows in the index (search.LOOKUP_COST). None: the word's rows are looked up. A region's (a
+    city's, a county's) scope is never tested whole: the index finds the word's rows among the
+    region's alone (models/search.py), which cost no more than testing its cases, and counting
+    them first would cost as much again."""
     cases, by = None, "filter"
     if search.narrowing(flt):
         listed = int(conn.execute(search.counted(scoped, search.FILTERED_FEW)).scalar_one())
