@@ -22,6 +22,8 @@ triggers back (models/search.py), then times, median of several runs:
     search_subject         no text: the cases complaining about one unit (城关区人民政府, ~1,600)
     search_subjectchar     水 in those cases
     search_categorychar    水 in one category (water): a common word and a broad filter
+    search_monthchar       水 in the cases received in the last month (December 2023)
+    search_rangephrase     the phrase in the cases received since 2022 (two thirds)
     county_* / city_* /    the keyword, the phrase, the short, 1-character and rare words, the
     smallcity_*            range, the category and the colours again, asked by a county's
                            dispatcher (~2 % of the cases in scope), the dispatcher of the city
@@ -260,10 +262,12 @@ def measure(url: str, cases: int, runs: int) -> None:
         "search_subject": {"subject": SUBJECT},
         "search_subjectchar": {"text": CHAR, "subject": SUBJECT},
         "search_categorychar": {"text": CHAR, "category": "water"},
+        "search_monthchar": {"text": CHAR, "received_from": "2023-12-01"},
+        "search_rangephrase": {"text": PHRASE, "received_from": "2022-01-01"},
     }
     for level in ("county", "city", "smallcity"):
         for shape in ("keyword", "phrase", "short", "char", "rare", "range", "category", "uncoloured",
-                      "yellow", "subject", "subjectchar", "categorychar"):
+                      "yellow", "subject", "subjectchar", "categorychar", "monthchar", "rangephrase"):
             searches[f"{level}_{shape}"] = searches[f"search_{shape}"]
     for figure, params in searches.items():
         median, cpu, total, capped = timed(ctx, readers[figure.split("_")[0]], params, runs)

@@ -24,6 +24,7 @@ BENCH {"figure": "sweep_nothing_due", "value": 0.013, "unit": "s", "peak_mb": 63
 BENCH {"figure": "sweep_due", "value": 6.1, "unit": "s", "peak_mb": 83.0, "cases": 1000000, "due": 10000}
 BENCH {"figure": "peer_ratio_held", "value": 5.4, "unit": "x", "peak_mb": null, "note": "Duban vs Spiff"}
 BENCH {"figure": "report_generate", "value": 250.0, "unit": "s", "peak_mb": 300.0}
+BENCH {"figure": "city_categorychar", "value": 0.108, "unit": "s", "peak_mb": 96.0, "cases": 1000000}
 a line that only looks like one: BENCH {"figure": "nope"}
 """
 
@@ -37,7 +38,7 @@ def rendered(outcomes: list[Outcome]) -> str:
 def test_only_bench_lines_are_figures() -> None:
     figures = parse(CANNED.splitlines())
     assert [f["figure"] for f in figures] == ["service_actions", "sweep_nothing_due", "sweep_due",
-                                              "peer_ratio_held", "report_generate"]
+                                              "peer_ratio_held", "report_generate", "city_categorychar"]
 
 
 def test_each_figure_is_shown_against_its_goal_with_its_peak_memory() -> None:
@@ -51,6 +52,8 @@ def test_each_figure_is_shown_against_its_goal_with_its_peak_memory() -> None:
     due = lines["sweep, 1,000,000 open cases, 10,000 due (催办)"]
     assert "6.100 s" in due and "yes " in due and "yes*" not in due  # at full size
     assert "5.40×" in lines["Duban ÷ SpiffWorkflow (held)"]
+    searched = lines["search: city_categorychar"]  # every reader's search has the search goal
+    assert "≤ 0.1 s at 1M" in searched and " no " in searched
     assert "250" not in text  # setup time is not a figure
     assert "* run smaller than the 1,000,000 cases" in text
 
