@@ -213,12 +213,13 @@ def filter_clauses(flt: CaseFilter, today: dt.date) -> list[Any]:
     return out
 
 
-def narrowing(flt: CaseFilter) -> bool:
+def narrowing(flt: CaseFilter, *, dates: bool = True) -> bool:
     """Whether a filter that may leave few cases is set: a complained-about unit, a handling unit,
-    a date range. (A category or a channel never does: each is one of a few large parts.)"""
+    or (`dates`) a date range. (A category or a channel never does: each is one of a few large
+    parts.)"""
     extra = flt.extra
-    return bool(extra.get("subject") or extra.get("unit_ids") is not None
-                or extra.get("received_from") or extra.get("received_to"))
+    named = bool(extra.get("subject") or extra.get("unit_ids") is not None)
+    return named or (dates and bool(extra.get("received_from") or extra.get("received_to")))
 
 
 def _shanghai_midnight(day: dt.date) -> dt.datetime:
