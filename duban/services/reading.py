@@ -503,7 +503,8 @@ def _streamed_matches(conn: Any, scoped: Any, flt: CaseFilter,
     how large a city is, chose between walking an index in order testing every case and reading
     the whole scope, and guessed wrong by seconds either way.)"""
     driven = search.matched_driven(conn.dialect.name, flt.text or "", identity_region=region,
-                                   scoped=scoped, area=flt.office_prefix)
+                                   scoped=scoped, area=flt.office_prefix,
+                                   newest_first=flt.extra.get("received_from") is not None)
     seen: set[int] = set()
     result = conn.execute(driven.execution_options(stream_results=True, yield_per=_STREAM_BATCH))
     try:

@@ -320,11 +320,12 @@ def _cover(typed: str) -> list[str]:
     return sorted({*pairs, typed[-2:]})
 
 
-def _hits(dialect: str, typed: str, *, raw: bool, area: str | None = None) -> Any:
+def _hits(dialect: str, typed: str, *, raw: bool, area: str | None = None, newest_first: bool = False) -> Any:
     """SELECT the case id of every index row one of whose redacted documents (raw=False) or of
     either kind (raw=True) contains `typed`, as the index answers it; with `area` (a region's
     code), only the rows of the cases that lie there (SQLite, a word of three characters or more:
-    the rows that hold its bigrams, `_by_bigrams`)."""
+    the rows that hold its bigrams, `_by_bigrams`). `newest_first` (SQLite): the newest cases'
+    rows first (FTS5 walks its rowids backwards at no cost)."""
     # A name of its own per document: one statement may hold two of these clauses.
     key = "any" if raw else "open"
     if dialect != "sqlite":
@@ -341,13 +342,17 @@ def _hits(dialect: str, typed: str, *, raw: bool, area: str | None = None) -> An
         if area is not None:
             query += f' AND scope : "{scopekeys.token(area)}"'
         hits = text(f"SELECT rowid >> {CASE_SHIFT} AS id FROM {GRAMS_TABLE} "
-                    f"WHERE {GRAMS_TABLE} MATCH :g_{key}").bindparams(**{f"g_{key}": query})
+                    f"WHERE {GRAMS_TABLE} MATCH :g_{key}{_NEWEST if newest_first else ''}"
+                    ).bindparams(**{f"g_{key}": query})
     else:
         scope = "" if raw else "open_text : "
         hits = text(f"SELECT rowid >> {CASE_SHIFT} AS id FROM {SEARCH_TABLE} "
-                    f"WHERE {SEARCH_TABLE} MATCH :m_{key}"
+                    f"WHERE {SEARCH_TABLE} MATCH :m_{key}{_NEWEST if newest_first else ''}"
                     ).bindparams(**{f"m_{key}": f"{scope}{_fts_phrase(typed)}"})
     return hits.columns(sql_column("id", Integer))
+
+
+_NEWEST = " ORDER BY rowid DESC"  # SQLite FTS5: its rowids (a case's id in the high bits) backwards
 
 
 def text_match(dialect: str, typed: str, *, raw: bool, area: str | None = None) -> Any:
@@ -415,17 +420,21 @@ def _uncased(typed: str) -> bool:
 
 
 def matched_driven(dialect: str, typed: str, *, identity_region: Any | None, scoped: Any,
-                   area: str | None = None) -> Any:
+                   area: str | None = None, newest_first: bool = False) -> Any:
     """SELECT the ids of the cases of `scoped` (the list's statement without its text search) one
     of whose rows matches, driven by the index's matches (`area`: those of a region's cases),
     each asked of `scoped` by its case's id: in no order, a case once per row that matches, as
     they are found, so that a reader may stop when it has seen enough. It costs the rows read,
     whatever a planner would guess of the scope and the word. (Written as `id IN (the word's
     rows)`, SQLite reads every match into a list before the first case: a common phrase's
-    250,000 at the province.)"""
+    250,000 at the province.) `newest_first`, for a list of the cases received since a day:
+    SQLite reads the newest cases' rows first (a case's id grows with its receipt), and passes
+    none of the older cases' matches before the list's own (the phrase since 2022 at the
+    province: 125 → 47 ms). Only then: FTS5 reads a query of several tokens backwards at about a
+    quarter more. PostgreSQL's bitmap has no order to choose."""
     raw = identity_region is not None
     if dialect == "sqlite":
-        hit = _hits(dialect, typed, raw=raw, area=area).subquery("hit")
+        hit = _hits(dialect, typed, raw=raw, area=area, newest_first=newest_first).subquery("hit")
         in_scope = _asked(scoped, hit.c.id)
         if identity_region is not None:  # outside the identity region, by the redacted texts alone
             in_scope = in_scope.where(or_(identity_region, text_probe(dialect, typed, raw=False)))

@@ -180,6 +180,10 @@ def test_a_list_a_filter_narrows_reads_the_same_whether_its_cases_are_few_or_man
     assert sorted(found(ctx, DISPATCHER, text="饮水", **named)) == theirs
     assert found(ctx, city, text="正常生活", **named) == [numbers[3]]
     assert found(ctx, DISPATCHER, text="正常生活", subject="某公司") == [numbers[1]]
+    # received since a day: SQLite reads the newest cases' matches first
+    since = {"received_from": "2020-01-01", "per_page": "100"}
+    assert sorted(found(ctx, DISPATCHER, text="饮水", **since)) == sorted(numbers)
+    assert sorted(found(ctx, city, text="正常生活", **since)) == sorted([numbers[1], numbers[3]])
     with Session(ctx.engine) as session:
         flt = narrow(scope_for(session, DISPATCHER), CaseQuery.parse({**named, "per_page": "2", "page": "2"}),
                      ctx.orgs)
