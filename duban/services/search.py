@@ -271,7 +271,8 @@ def _pg_condition(typed: str, *, raw: bool, key: str, area: str | None = None) -
     their union. A word without that character is in the joined text exactly when it is in one of
     the two; a word with it is compared with each document."""
     document = EITHER_TEXT if raw else "open_text"
-    like, params = _pg_like(typed), {f"p_{key}": _like_pattern(typed)}
+    like, pattern = _pg_like(typed), {f"p_{key}": _like_pattern(typed)}
+    params: dict[str, str] = {}
     if short(typed) or area is not None:
         # GIN over `case_search_grams(document)`, the expression written exactly as indexed: a
         # word below the trigram length is one of its grams, a longer one holds its cover's.
@@ -281,18 +282,17 @@ def _pg_condition(typed: str, *, raw: bool, key: str, area: str | None = None) -
         found, exact = f"{GRAMS_TABLE}({document}) @> ARRAY[{holds}]", short(typed)
     else:  # the trigram index, which answers LIKE as it answers ILIKE
         found, exact = f"{document} {like} :p_{key}", True
+        params |= pattern
     if area is not None:
         found += f" AND scope @> ARRAY[CAST(:a_{key} AS text)]"
         params[f"a_{key}"] = area
     seamed = raw and SEAM in typed  # only the documents, each alone, can tell
     if exact and not seamed:
-        if f":p_{key}" not in found:
-            del params[f"p_{key}"]
         return f"({found})", params
     # After the index's condition, not merged into it (IS TRUE), or a row would work it out again.
     each = ("open_text", "raw_text") if seamed else (document,)
     compared = " OR ".join(f"{c} {like} :p_{key}" for c in each)
-    return f"({found}) AND ({compared}) IS TRUE", params
+    return f"({found}) AND ({compared}) IS TRUE", params | pattern
 
 
 def _by_bigrams(dialect: str, typed: str, area: str | None) -> bool:
