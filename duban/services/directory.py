@@ -7,6 +7,7 @@ Orgs change rarely (an office is renamed or a unit added); a lookup that misses 
 from __future__ import annotations
 
 import threading
+import weakref
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
@@ -88,12 +89,16 @@ class OrgDirectory:
         return list(self._children.get(org.id, []))
 
 
-_directories: dict[str, OrgDirectory] = {}
+# Held weakly: a directory lives as long as a context holds it. A strong registry kept every
+# engine it ever saw alive, each with its statement cache: a test suite's thousand databases
+# grew the heap until a full garbage collection stopped a live server for seconds.
+_directories: weakref.WeakValueDictionary[str, OrgDirectory] = weakref.WeakValueDictionary()
 _registry_lock = threading.Lock()
 
 
 def directory_for(engine: Engine) -> OrgDirectory:
-    """The one directory of a database (by URL), shared by every context and scope check on it."""
+    """The one directory of a database (by URL), shared by every context and scope check on it
+    while any holds it."""
     key = engine.url.render_as_string(hide_password=False)
     with _registry_lock:
         found = _directories.get(key)
