@@ -343,7 +343,9 @@ def sql_functions(dbapi_conn: Any, info: dict[str, Any] | None = None) -> None:
     models/search.py), on a DBAPI connection; `info`, where a writer says it defers the index
     (a bare connection, as a tool opens one, never does)."""
     dbapi_conn.create_function(SQL_FUNCTION, -1, grams, deterministic=True)
+    # Two arguments: the triggers before migration 0035 (regions only); five: a case's every key.
     dbapi_conn.create_function(scopekeys.SQL_FUNCTION, 2, scopekeys.tokens, deterministic=True)
+    dbapi_conn.create_function(scopekeys.SQL_FUNCTION, 5, scopekeys.case_tokens, deterministic=True)
     flags = info if info is not None else {}
     dbapi_conn.create_function(SEARCH_DEFERRED, 0, lambda: flags.get(SEARCH_DEFERRED, False))
 

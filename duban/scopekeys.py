@@ -1,19 +1,25 @@
-"""The regions an org lies in, as the search index keeps them beside each text row.
+"""What the search index keeps beside each text row: its case's regions, and (migration 0035) its
+category, channel and month of receipt.
 
 A reader whose scope is a region (a city's or a county's office: every case whose office or unit
 lies there, queries.scope_clauses) asks the index for a word's rows in that region, and the index
 answers from the word's entries and the region's together: a common word in a city costs the
-city's matches, not the province's (models/search.py). A case's keys are every region its office
-and its unit lie in: each dash-prefix of their codes, which is what scope.in_region asks of a
-code. Org codes never change (the orgs are keyed by them), so a case's keys change only when its
-office or unit does. A leaf: it imports nothing of ours.
+city's matches, not the province's (models/search.py). A list filtered by a category, a channel
+or a few months of receipt asks the same way: 水 among the water cases costs the water cases'
+matches, not every case's. A case's keys are every region its office and its unit lie in (each
+dash-prefix of their codes, which is what scope.in_region asks of a code) and its category's,
+channel's and month's. Org codes never change (the orgs are keyed by them), so a case's keys
+change only when one of those columns does. A leaf: it imports nothing of ours.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 
 SQL_FUNCTION = "duban_scope"
+# A key that is not a region is its kind and its value: an org code has no "=".
+_CATEGORY, _CHANNEL, _MONTH = "category=", "channel=", "month="
 
 
 def keys(*codes: str | None) -> list[str]:
@@ -26,15 +32,49 @@ def keys(*codes: str | None) -> list[str]:
     return sorted(out)
 
 
+def case_keys(office: str | None, unit: str | None, category: str | None, channel: str | None,
+              month: str | None) -> list[str]:
+    """Every key of a case: its regions (`keys`), then its category's, channel's and month's
+    (`month`: YYYYMM of its receipt in Asia/Shanghai, as the triggers work it out)."""
+    named = [_CATEGORY + category if category else None, _CHANNEL + channel if channel else None,
+             _MONTH + month if month else None]
+    return keys(office, unit) + [k for k in named if k]
+
+
+def category_key(category: str) -> str:
+    return _CATEGORY + category
+
+
+def channel_key(channel: str) -> str:
+    return _CHANNEL + channel
+
+
+def month_keys(first: dt.date, last: dt.date) -> list[str]:
+    """The keys of every month from `first`'s to `last`'s, both included."""
+    out, year, month = [], first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        out.append(f"{_MONTH}{year:04d}{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
 def token(key: str) -> str:
-    """SQLite: the index token of a region, "k" and its code in hex (one ASCII word, never a gram's
+    """SQLite: the index token of a key, "k" and the key in hex (one ASCII word, never a gram's
     token, which is hex digits and "z": duban.grams)."""
     return "k" + key.encode().hex()
 
 
 @lru_cache(maxsize=4096)
 def tokens(*codes: str | None) -> str:
-    """SQLite: the tokens of every region the orgs `codes` lie in (the SQL function the index's
-    triggers call on every row they write: a case's office and unit are one of a few thousand
-    pairs)."""
+    """SQLite: the tokens of every region the orgs `codes` lie in (the SQL function the triggers
+    of migrations 0030 to 0034 call on every row they write: a case's office and unit are one of
+    a few thousand pairs)."""
     return " ".join(token(k) for k in keys(*codes))
+
+
+@lru_cache(maxsize=16384)
+def case_tokens(office: str | None, unit: str | None, category: str | None, channel: str | None,
+                month: str | None) -> str:
+    """SQLite: the tokens of every key of a case (`case_keys`): the SQL function the index's
+    triggers call with five arguments on every row they write."""
+    return " ".join(token(k) for k in case_keys(office, unit, category, channel, month))

@@ -79,20 +79,35 @@ class SavedFilter(SQLModel, table=True):
 _CHILD_TEXTS = [("handling_reports", "text", 1), ("reviews", "reasons", 2), ("callbacks", "note", 3)]
 _CASE_TEXTS = ("number", "title", "summary", "title_redacted", "summary_redacted", "complainant_id")
 _CASE_COLUMNS = ", ".join(_CASE_TEXTS)
-# The columns whose change moves a case to other regions (duban.scopekeys), and so rewrites its
-# index rows' region keys.
-_CASE_PLACE = ("office_id", "unit_id")
-SCOPE_FUNCTION = "case_search_scope"  # PostgreSQL: a case's region keys from its orgs' codes
+SCOPE_FUNCTION = "case_search_scope"  # PostgreSQL: a case's keys (duban.scopekeys)
+# SQLite: the month (YYYYMM) a case's receipt falls in, in Asia/Shanghai (UTC+8, no summer time),
+# of its stored UTC text; `.format(row)`.
+_SQLITE_MONTH = "strftime('%Y%m', {0}.received_at, '+8 hours')"
+
+
+def _case_place(keyed: bool) -> tuple[str, ...]:
+    """The columns whose change changes a case's keys (duban.scopekeys), and so rewrites its index
+    rows' keys: its office and unit (its regions), and (`keyed`: migration 0035) its category,
+    channel and time of receipt."""
+    return ("office_id", "unit_id", *(("category", "channel", "received_at") if keyed else ()))
+
+
+def _pg_scope_call(row: str, keyed: bool) -> str:
+    """PostgreSQL: the call of SCOPE_FUNCTION on the case `row` (an alias, or NEW)."""
+    more = f", {row}.category, {row}.channel, {row}.received_at" if keyed else ""
+    return f"{SCOPE_FUNCTION}({row}.office_id, {row}.unit_id{more})"
+
+
 # Every row of a case (`.format("NEW")` or "OLD"): one range of rowids.
 _EVERY_ROW = (f"rowid BETWEEN {{0}}.id << {CASE_SHIFT} "
               f"AND ({{0}}.id << {CASE_SHIFT}) + {(1 << CASE_SHIFT) - 1}")
 
 
-def _case_rows(dialect: str, where: str, *, scoped: bool) -> str:
+def _case_rows(dialect: str, where: str, *, scoped: bool, keyed: bool = True) -> str:
     """SELECT (key, open_text, raw_text[, scope]) of the own rows of the cases `where` selects
     (the scope: PostgreSQL's column; SQLite keeps it in the grams only)."""
     key = f"c.id << {CASE_SHIFT}" if dialect == "sqlite" else "c.id, 0, 0"
-    scope = f", {SCOPE_FUNCTION}(c.office_id, c.unit_id)" if scoped and dialect != "sqlite" else ""
+    scope = f", {_pg_scope_call('c', keyed)}" if scoped and dialect != "sqlite" else ""
     return (f"SELECT {key}, c.number || ' ' || c.title_redacted || ' ' || c.summary_redacted, "
             "c.title || ' ' || c.summary || ' ' || coalesce(p.name, '') || ' ' || coalesce(p.phone, '')"
             f"{scope} FROM cases c LEFT JOIN complainants p ON p.id = c.complainant_id WHERE {where}")
@@ -102,30 +117,39 @@ def _child_key(case: str, kind: int, source: str) -> str:
     return f"({case} << {CASE_SHIFT}) + ({kind} << {_KIND_SHIFT}) + {source}"
 
 
-def _child_rows(dialect: str, table: str, column: str, kind: int, where: str, *, scoped: bool) -> str:
+def _child_rows(dialect: str, table: str, column: str, kind: int, where: str, *, scoped: bool,
+                keyed: bool = True) -> str:
     key = _child_key("x.case_id", kind, "x.id") if dialect == "sqlite" else f"x.case_id, {kind}, x.id"
     texts = f"SELECT {key}, coalesce(x.{column}_redacted, ''), coalesce(x.{column}, '')"
     if scoped and dialect != "sqlite":
-        return (f"{texts}, {SCOPE_FUNCTION}(c.office_id, c.unit_id) FROM {table} x "
+        return (f"{texts}, {_pg_scope_call('c', keyed)} FROM {table} x "
                 f"JOIN cases c ON c.id = x.case_id WHERE {where}")
     return f"{texts} FROM {table} x WHERE {where}"
 
 
-# SQLite: the region tokens of the case of the stored row being (un)indexed, as its case stands,
-# and of a case as it was before an UPDATE or DELETE (its old office and unit: OLD).
-_CURRENT_SCOPE = (f"(SELECT {scopekeys.SQL_FUNCTION}(o.code, u.code) FROM cases c "
-                  "JOIN orgs o ON o.id = c.office_id LEFT JOIN orgs u ON u.id = c.unit_id "
-                  f"WHERE c.id = {SEARCH_TABLE}.rowid >> {CASE_SHIFT})")
-_OLD_SCOPE = (f"(SELECT {scopekeys.SQL_FUNCTION}(o.code, (SELECT code FROM orgs WHERE id = OLD.unit_id)) "
-              "FROM orgs o WHERE o.id = OLD.office_id)")
+def _current_scope(keyed: bool = True) -> str:
+    """SQLite: the key tokens of the case of the stored row being (un)indexed, as its case stands
+    (`keyed`: every key; without, its regions alone, as before migration 0035)."""
+    more = f", c.category, c.channel, {_SQLITE_MONTH.format('c')}" if keyed else ""
+    return (f"(SELECT {scopekeys.SQL_FUNCTION}(o.code, u.code{more}) FROM cases c "
+            "JOIN orgs o ON o.id = c.office_id LEFT JOIN orgs u ON u.id = c.unit_id "
+            f"WHERE c.id = {SEARCH_TABLE}.rowid >> {CASE_SHIFT})")
 
 
-def _grams_sql(rowids: str, *, delete: bool, scope: str | None = _CURRENT_SCOPE) -> str:
+def _old_scope(keyed: bool = True) -> str:
+    """SQLite: the key tokens of a case as it was before an UPDATE or DELETE (OLD)."""
+    more = f", OLD.category, OLD.channel, {_SQLITE_MONTH.format('OLD')}" if keyed else ""
+    return (f"(SELECT {scopekeys.SQL_FUNCTION}(o.code, (SELECT code FROM orgs WHERE id = OLD.unit_id)"
+            f"{more}) FROM orgs o WHERE o.id = OLD.office_id)")
+
+
+def _grams_sql(rowids: str, *, delete: bool, scope: str | None) -> str:
     """SQLite: index (or, with `delete`, unindex) the grams of the stored rows `rowids` (a condition
-    on rowid) selects, with the region tokens `scope` (an expression; None: the shape before
-    migration 0030, without regions). The table keeps no content, so a delete names the tokens it
-    had: the same function of the same documents, and the regions of the case as they were when
-    the row was indexed (a case's rows are reindexed whenever it moves: `_sqlite_case_update`)."""
+    on rowid) selects, with the key tokens `scope` (an expression, `_current_scope`; None: the
+    shape before migration 0030, without keys). The table keeps no content, so a delete names the
+    tokens it had: the same function of the same documents, and the keys of the case as they were
+    when the row was indexed (a case's rows are reindexed whenever its keys change:
+    `_sqlite_case_update`)."""
     command = f"{GRAMS_TABLE}, rowid" if delete else "rowid"
     tag = "'delete', " if delete else ""
     columns, value = (", scope", f", {scope}") if scope is not None else ("", "")
@@ -134,10 +158,10 @@ def _grams_sql(rowids: str, *, delete: bool, scope: str | None = _CURRENT_SCOPE)
             f"WHERE {rowids}")
 
 
-def _sqlite_write(rows: str, rowids: str, *, fresh: bool, scoped: bool) -> str:
+def _sqlite_write(rows: str, rowids: str, *, fresh: bool, scoped: bool, keyed: bool) -> str:
     """SQLite trigger body: (re)write the rows `rows` selects, whose rowids `rowids` selects, and
     their grams (`fresh`: a new source, nothing to unindex first)."""
-    scope = _CURRENT_SCOPE if scoped else None
+    scope = _current_scope(keyed) if scoped else None
     write = f"INSERT {'' if fresh else 'OR REPLACE '}INTO {SEARCH_TABLE}(rowid, open_text, raw_text) {rows}"
     if fresh:
         return f"{write}; {_grams_sql(rowids, delete=False, scope=scope)}"
@@ -157,17 +181,18 @@ def _changed(columns: tuple[str, ...]) -> str:
     return " OR ".join(f"NEW.{c} IS DISTINCT FROM OLD.{c}" for c in columns)
 
 
-def _sqlite_case_update() -> tuple[str, str]:
+def _sqlite_case_update(keyed: bool) -> tuple[str, str]:
     """SQLite: (condition, body) of the one trigger that rewrites a case's rows when its texts
-    change or it moves (one trigger, so that an UPDATE doing both unindexes each row with exactly
-    the tokens it was indexed with): the own row's texts if they changed; every row's grams,
-    unindexed with the regions the case had (OLD) and indexed with those it has, if it moved."""
-    texts, moved = _changed(_CASE_TEXTS), _changed(_CASE_PLACE)
+    change or its keys do (one trigger, so that an UPDATE doing both unindexes each row with
+    exactly the tokens it was indexed with): the own row's texts if they changed; every row's
+    grams, unindexed with the keys the case had (OLD) and indexed with those it has, if they
+    changed."""
+    texts, moved = _changed(_CASE_TEXTS), _changed(_case_place(keyed))
     redo = f"{_EVERY_ROW.format('NEW')} AND (({moved}) OR (rowid = NEW.id << {CASE_SHIFT} AND ({texts})))"
     rewrite = (f"INSERT OR REPLACE INTO {SEARCH_TABLE}(rowid, open_text, raw_text) "
-               f"{_case_rows('sqlite', f'c.id = NEW.id AND ({texts})', scoped=True)}")
-    body = (f"{_grams_sql(redo, delete=True, scope=_OLD_SCOPE)}; {rewrite}; "
-            f"{_grams_sql(redo, delete=False)}")
+               f"{_case_rows('sqlite', f'c.id = NEW.id AND ({texts})', scoped=True, keyed=keyed)}")
+    body = (f"{_grams_sql(redo, delete=True, scope=_old_scope(keyed))}; {rewrite}; "
+            f"{_grams_sql(redo, delete=False, scope=_current_scope(keyed))}")
     return f"{texts} OR {moved}", body
 
 
@@ -175,47 +200,49 @@ def _sqlite_case_update() -> tuple[str, str]:
 Trigger = tuple[str, str, str, str]
 
 
-def _triggers(dialect: str, *, scoped: bool = True) -> list[Trigger]:
+def _triggers(dialect: str, *, scoped: bool = True, keyed: bool = True) -> list[Trigger]:
     """Every trigger: each writes or removes only the rows of the source row it fires on (a
-    complainant's: their cases' own rows; a case that moves: its rows' region keys). `scoped`:
-    rows carry their case's regions (migration 0030; without, the shape before it)."""
+    complainant's: their cases' own rows; a case whose keys change: its rows' keys). `scoped`:
+    rows carry their case's regions (migration 0030; without, the shape before it); `keyed`:
+    and its category, channel and month (0035)."""
     sqlite = dialect == "sqlite"
+    place = _case_place(keyed)
 
     def write(rows: str, rowids: str, *, fresh: bool) -> str:
-        return (_sqlite_write(rows, rowids, fresh=fresh, scoped=scoped) if sqlite
+        return (_sqlite_write(rows, rowids, fresh=fresh, scoped=scoped, keyed=keyed) if sqlite
                 else _pg_write(rows, scoped=scoped))
 
     own = f"rowid = NEW.id << {CASE_SHIFT}"
     theirs = f"rowid IN (SELECT c.id << {CASE_SHIFT} FROM cases c WHERE c.complainant_id = NEW.id)"
-    case = _case_rows(dialect, "c.id = NEW.id", scoped=scoped)
+    case = _case_rows(dialect, "c.id = NEW.id", scoped=scoped, keyed=keyed)
     out: list[Trigger] = [("cases", "INSERT", write(case, own, fresh=True), "")]
     if sqlite and scoped:
-        when, body = _sqlite_case_update()
-        out.append(("cases", f"UPDATE OF {_CASE_COLUMNS}, {', '.join(_CASE_PLACE)}", body, when))
+        when, body = _sqlite_case_update(keyed)
+        out.append(("cases", f"UPDATE OF {_CASE_COLUMNS}, {', '.join(place)}", body, when))
     else:
         out.append(("cases", f"UPDATE OF {_CASE_COLUMNS}", write(case, own, fresh=False), ""))
-    theirs_rows = _case_rows(dialect, "c.complainant_id = NEW.id", scoped=scoped)
+    theirs_rows = _case_rows(dialect, "c.complainant_id = NEW.id", scoped=scoped, keyed=keyed)
     out.append(("complainants", "UPDATE OF name, phone", write(theirs_rows, theirs, fresh=False), ""))
     for table, column, kind in _CHILD_TEXTS:
-        rows = _child_rows(dialect, table, column, kind, "x.id = NEW.id", scoped=scoped)
+        rows = _child_rows(dialect, table, column, kind, "x.id = NEW.id", scoped=scoped, keyed=keyed)
         this = f"rowid = {_child_key('NEW.case_id', kind, 'NEW.id')}"
         out += [(table, "INSERT", write(rows, this, fresh=True), ""),
                 (table, f"UPDATE OF {column}, {column}_redacted", write(rows, this, fresh=False), "")]
         if sqlite:
             gone = f"rowid = {_child_key('OLD.case_id', kind, 'OLD.id')}"
-            unindex = _grams_sql(gone, delete=True, scope=_CURRENT_SCOPE if scoped else None)
+            unindex = _grams_sql(gone, delete=True, scope=_current_scope(keyed) if scoped else None)
             out.append((table, "DELETE", f"{unindex}; DELETE FROM {SEARCH_TABLE} WHERE {gone}", ""))
         else:
             out.append((table, "DELETE", f"DELETE FROM {SEARCH_TABLE} WHERE case_id = OLD.case_id "
                                          f"AND kind = {kind} AND source_id = OLD.id", ""))
     if sqlite:  # PostgreSQL: the foreign key's ON DELETE CASCADE
         every = _EVERY_ROW.format("OLD")
-        unindex = _grams_sql(every, delete=True, scope=_OLD_SCOPE if scoped else None)
+        unindex = _grams_sql(every, delete=True, scope=_old_scope(keyed) if scoped else None)
         out.append(("cases", "DELETE", f"{unindex}; DELETE FROM {SEARCH_TABLE} WHERE {every}", ""))
-    elif scoped:  # a case that moves: its rows' region keys
-        out.append(("cases", f"UPDATE OF {', '.join(_CASE_PLACE)}",
-                    f"UPDATE {SEARCH_TABLE} SET scope = {SCOPE_FUNCTION}(NEW.office_id, NEW.unit_id) "
-                    "WHERE case_id = NEW.id", _changed(_CASE_PLACE)))
+    elif scoped:  # a case whose keys change: its rows' keys
+        out.append(("cases", f"UPDATE OF {', '.join(place)}",
+                    f"UPDATE {SEARCH_TABLE} SET scope = {_pg_scope_call('NEW', keyed)} "
+                    "WHERE case_id = NEW.id", _changed(place)))
     return out
 
 
@@ -232,12 +259,14 @@ _UNLESS_DEFERRED = {"sqlite": f"NOT {SEARCH_DEFERRED}()",
                     "postgresql": f"current_setting('{_PG_DEFERRED}', true) IS DISTINCT FROM 'on'"}
 
 
-def create_triggers(conn: Connection, *, deferrable: bool = True, scoped: bool = True) -> None:
+def create_triggers(conn: Connection, *, deferrable: bool = True, scoped: bool = True,
+                    keyed: bool = True) -> None:
     """The triggers that keep the index in step with its source rows (without `deferrable`, as
     before migration 0029: a new case's trigger cannot be skipped; without `scoped`, as before
-    0030: rows without their case's regions)."""
+    0030: rows without their case's regions; without `keyed`, as before 0035: their regions
+    alone)."""
     dialect = conn.dialect.name
-    for i, (table, when, body, condition) in enumerate(_triggers(dialect, scoped=scoped)):
+    for i, (table, when, body, condition) in enumerate(_triggers(dialect, scoped=scoped, keyed=keyed)):
         name = _trigger_name(i)
         if deferrable and (table, when) == _DEFERRABLE:
             condition = _UNLESS_DEFERRED[dialect]
@@ -256,8 +285,8 @@ def create_triggers(conn: Connection, *, deferrable: bool = True, scoped: bool =
 def _every_trigger(dialect: str) -> list[tuple[str, str]]:
     """(name, table) of every trigger either shape of the index may have."""
     found: dict[tuple[str, str], None] = {}
-    for scoped in (True, False):
-        for i, (table, *_) in enumerate(_triggers(dialect, scoped=scoped)):
+    for scoped, keyed in ((True, True), (True, False), (False, False)):
+        for i, (table, *_) in enumerate(_triggers(dialect, scoped=scoped, keyed=keyed)):
             found[(_trigger_name(i), table)] = None
     return list(found)
 
@@ -283,19 +312,19 @@ def is_current(conn: Connection) -> bool:
     return conn.execute(text(found), {"t": table}).first() is not None
 
 
-def rebuild(conn: Connection, *, scoped: bool = True) -> None:
+def rebuild(conn: Connection, *, scoped: bool = True, keyed: bool = True) -> None:
     """Every source's row from scratch, one statement per source table."""
     dialect = conn.dialect.name
     conn.execute(text(f"DELETE FROM {SEARCH_TABLE}"))
     columns = ("rowid, open_text, raw_text" if dialect == "sqlite"
                else f"case_id, kind, source_id, open_text, raw_text{', scope' if scoped else ''}")
-    selects = [_case_rows(dialect, "1 = 1", scoped=scoped)]
-    selects += [_child_rows(dialect, table, column, kind, "1 = 1", scoped=scoped)
+    selects = [_case_rows(dialect, "1 = 1", scoped=scoped, keyed=keyed)]
+    selects += [_child_rows(dialect, table, column, kind, "1 = 1", scoped=scoped, keyed=keyed)
                 for table, column, kind in _CHILD_TEXTS]
     for rows in selects:
         conn.execute(text(f"INSERT INTO {SEARCH_TABLE}({columns}) {rows}"))
     if dialect == "sqlite":
-        rebuild_grams(conn, scoped=scoped)
+        rebuild_grams(conn, scoped=scoped, keyed=keyed)
 
 
 @contextmanager
@@ -332,17 +361,28 @@ def _index_new_cases(conn: Connection, case_ids: Sequence[int]) -> None:
         rows = _case_rows("sqlite", "c.id IN (SELECT value FROM json_each(:ids))", scoped=True)
         conn.execute(text(f"INSERT INTO {SEARCH_TABLE}(rowid, open_text, raw_text) {rows}"), ids)
         conn.execute(text(_grams_sql(f"rowid IN (SELECT value << {CASE_SHIFT} FROM json_each(:ids))",
-                                     delete=False)), ids)
+                                     delete=False, scope=_current_scope())), ids)
         return
     rows = _case_rows("postgresql", "c.id = ANY(CAST(:ids AS integer[]))", scoped=True)
     conn.execute(text(f"INSERT INTO {SEARCH_TABLE}(case_id, kind, source_id, open_text, raw_text, scope) "
                       f"{rows}"), {"ids": list(case_ids)})
 
 
-def rebuild_grams(conn: Connection, *, scoped: bool = True) -> None:
+def rebuild_grams(conn: Connection, *, scoped: bool = True, keyed: bool = True) -> None:
     """SQLite: the grams' index of every stored row from scratch."""
     conn.execute(text(f"INSERT INTO {GRAMS_TABLE}({GRAMS_TABLE}) VALUES ('delete-all')"))
-    conn.execute(text(_grams_sql("1 = 1", delete=False, scope=_CURRENT_SCOPE if scoped else None)))
+    conn.execute(text(_grams_sql("1 = 1", delete=False, scope=_current_scope(keyed) if scoped else None)))
+
+
+def rekey(conn: Connection, *, keyed: bool) -> None:
+    """Every row's keys worked out again, for `keyed` or the regions alone (migration 0035): on
+    PostgreSQL the scope column of every row (the caller drops the grams' indexes first and builds
+    them after: one build, not a million updates of each), on SQLite the grams' index whole."""
+    if conn.dialect.name == "sqlite":
+        rebuild_grams(conn, keyed=keyed)
+        return
+    conn.execute(text(f"UPDATE {SEARCH_TABLE} s SET scope = {_pg_scope_call('c', keyed)} "
+                      "FROM cases c WHERE c.id = s.case_id"))
 
 
 # PostgreSQL: the unigrams and bigrams of a document, lower-cased as ILIKE compares. Repeats are
@@ -358,12 +398,22 @@ _PG_GRAMS = (f"CREATE OR REPLACE FUNCTION {GRAMS_TABLE}(t text) RETURNS text[] L
 
 
 # PostgreSQL: every region (duban.scopekeys) a case's office and unit lie in, each code's
-# dash-prefixes; read by the index's triggers as a row is written or its case moves.
+# dash-prefixes; read by the index's triggers as a row is written or its case's keys change.
 _PG_SCOPE = (f"CREATE OR REPLACE FUNCTION {SCOPE_FUNCTION}(office integer, unit integer) RETURNS text[] "
              "LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$ DECLARE out text[] := '{}'; org text; "
              "parts text[]; BEGIN FOR org IN SELECT code FROM orgs WHERE id = office OR id = unit LOOP "
              "parts := string_to_array(org, '-'); FOR i IN 1 .. cardinality(parts) LOOP "
              "out := out || array_to_string(parts[1:i], '-'); END LOOP; END LOOP; RETURN out; END $$")
+# And (migration 0035) the case's category, channel and month of receipt in Asia/Shanghai, named
+# as duban.scopekeys.case_keys names them. Beside the function above, which the triggers before
+# 0035 call.
+_PG_CASE_SCOPE = (f"CREATE OR REPLACE FUNCTION {SCOPE_FUNCTION}(office integer, unit integer, "
+                  "category text, channel text, received timestamptz) RETURNS text[] "
+                  "LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$ BEGIN "
+                  f"RETURN {SCOPE_FUNCTION}(office, unit) || array_remove(ARRAY["
+                  "'category=' || category, 'channel=' || channel, "
+                  "'month=' || to_char(received AT TIME ZONE 'Asia/Shanghai', 'YYYYMM')], NULL); END $$")
+_PG_SCOPE_SIGNATURES = ("integer, integer", "integer, integer, text, text, timestamptz")
 
 
 def create_indexes(conn: Connection, *, scoped: bool = True, either: bool = True) -> None:
@@ -394,10 +444,11 @@ def drop_indexes(conn: Connection) -> None:
                 conn.execute(text(f"DROP INDEX IF EXISTS {index}"))
 
 
-def install(conn: Connection, *, scoped: bool = True, either: bool = True) -> None:
+def install(conn: Connection, *, scoped: bool = True, either: bool = True, keyed: bool = True) -> None:
     """The index table, its trigram indexes and its triggers (idempotent). `scoped`: its rows carry
     their case's regions (migration 0030; without, the shape of 0026 to 0029); `either`: see
-    `create_indexes` (migration 0032)."""
+    `create_indexes` (migration 0032); `keyed`: and their case's category, channel and month
+    (0035)."""
     if conn.dialect.name == "sqlite":
         conn.execute(text(f"CREATE VIRTUAL TABLE IF NOT EXISTS {SEARCH_TABLE} USING fts5("
                           "open_text, raw_text, tokenize = 'trigram')"))
@@ -409,7 +460,7 @@ def install(conn: Connection, *, scoped: bool = True, either: bool = True) -> No
     else:
         conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
         if scoped:
-            conn.execute(text(_PG_SCOPE))
+            create_scope_functions(conn, keyed=keyed)
         regions = "scope text[] NOT NULL DEFAULT '{}', " if scoped else ""
         conn.execute(text(f"CREATE TABLE IF NOT EXISTS {SEARCH_TABLE} ("
                           "case_id integer NOT NULL REFERENCES cases(id) ON DELETE CASCADE, "
@@ -417,7 +468,15 @@ def install(conn: Connection, *, scoped: bool = True, either: bool = True) -> No
                           f"open_text text NOT NULL DEFAULT '', raw_text text NOT NULL DEFAULT '', {regions}"
                           "PRIMARY KEY (case_id, kind, source_id))"))
         create_indexes(conn, scoped=scoped, either=either)
-    create_triggers(conn, scoped=scoped)
+    create_triggers(conn, scoped=scoped, keyed=keyed)
+
+
+def create_scope_functions(conn: Connection, *, keyed: bool = True) -> None:
+    """PostgreSQL: the functions that work a case's keys out (idempotent): its regions', and
+    (`keyed`) its every key's, which calls the first."""
+    conn.execute(text(_PG_SCOPE))
+    if keyed:
+        conn.execute(text(_PG_CASE_SCOPE))
 
 
 def uninstall(conn: Connection) -> None:
@@ -427,7 +486,8 @@ def uninstall(conn: Connection) -> None:
     conn.execute(text(f"DROP TABLE IF EXISTS {SEARCH_TABLE}"))
     if conn.dialect.name == "postgresql":
         conn.execute(text(f"DROP FUNCTION IF EXISTS {GRAMS_TABLE}(text)"))
-        conn.execute(text(f"DROP FUNCTION IF EXISTS {SCOPE_FUNCTION}(integer, integer)"))
+        for signature in _PG_SCOPE_SIGNATURES:
+            conn.execute(text(f"DROP FUNCTION IF EXISTS {SCOPE_FUNCTION}({signature})"))
         for name, _ in _every_trigger("postgresql"):
             conn.execute(text(f"DROP FUNCTION IF EXISTS {name}_fn()"))
 

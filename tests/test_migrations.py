@@ -566,3 +566,46 @@ def test_0033_gives_postgresql_the_scope_index_and_its_downgrade_takes_it_away(e
     assert made() is None
     upgrade(empty_engine)
     assert made() == indexed
+
+
+def test_0035_gives_each_index_row_its_case_s_filter_keys_and_its_downgrade_takes_them_back(
+        empty_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from alembic import command
+
+    from duban.migrations import alembic_config
+    from duban.services import CaseService, search
+    from duban.services.queries import scope_for
+    from duban.services.reading import case_page
+    from duban.services.search import CaseQuery, narrow
+    from tests.factories import CLERK, DISPATCHER, REPORTED, complaint, unit_actor, world
+
+    # as in a large database: the word's rows looked up in the index, by the list's keys
+    monkeypatch.setattr(search, "FILTERED_FEW", 0)
+    monkeypatch.setattr(search, "NARROW", 0)
+    upgrade(empty_engine)
+    ctx = world(empty_engine)
+    service = CaseService(ctx)
+    first = service.register(complaint(title="某村饮水困难", category="water", channel="letter"),
+                             actor=CLERK).case.number
+
+    def found(**params: str) -> list[str]:
+        with Session(empty_engine) as session:
+            flt = narrow(scope_for(session, DISPATCHER), CaseQuery.parse(params), ctx.orgs)
+        return sorted(r.number for r in case_page(ctx, flt, actor=DISPATCHER).rows)
+
+    assert found(text="饮水", category="water") == [first]
+    cfg = alembic_config()
+    with empty_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0034")
+    # 0034's triggers index without those keys: a new case, and a report on the first
+    second = service.register(complaint(title="某镇饮水困难", category="water", channel="phone"),
+                              actor=CLERK).case.number
+    service.act(first, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
+    service.act(first, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
+                form={**REPORTED, "text": "管道已经更换完毕"})
+    upgrade(empty_engine)  # every row's keys worked out again
+    assert found(text="饮水", category="water") == sorted([first, second])
+    assert found(text="饮水", channel="phone") == [second]
+    assert found(text="管道", channel="letter") == [first]
+    assert found(text="饮水", category="arrears") == []

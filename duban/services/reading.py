@@ -12,6 +12,7 @@ for a number that does not exist.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Generator, Iterable, Iterator
 from contextlib import closing
@@ -36,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from duban.clock import SHANGHAI
 from duban.deadlines import LATE_COLOUR, NO_COLOUR, SHARE_COLOUR, SOON_COLOUR, last_yellow_deadline
 from duban.errors import CaseNotFound, OrgNotFound, PermissionDenied
 from duban.models import (
@@ -255,7 +257,8 @@ class CasePage:
 
 
 def _list_query(ctx: ServiceContext, flt: CaseFilter, *, region: Any | None, probe: bool = False,
-                searched: bool = True, within: list[Any] | None = None) -> Any:
+                searched: bool = True, within: list[Any] | None = None,
+                keys: search.Keys = search.NO_KEYS) -> Any:
     """The statement of a list: scope, filters and order, without paging. A text search matches
     everyone's redacted texts, and the raw texts and the complainant's name and phone only in
     `region` (`_region`: so a search never tells what a redacted text hides). `probe`: it asks
@@ -264,7 +267,7 @@ def _list_query(ctx: ServiceContext, flt: CaseFilter, *, region: Any | None, pro
     `queries.scope_branches`): the cases they find are tested first, and only those that match
     are read whole.
     `searched=False`: without the text search (the scope a search's own count asks each match
-    of)."""
+    of). `keys`: what every case of the list holds in the index (`_index_keys`)."""
     today = ctx.today()
     # The names of the office and the unit come from the org directory in memory, and a region is
     # its orgs' ids: no org is joined.
@@ -301,7 +304,7 @@ def _list_query(ctx: ServiceContext, flt: CaseFilter, *, region: Any | None, pro
             query = query.where(col(Case.deadline_start).is_not(None))
     if flt.text and searched:
         found = search.search_clause(ctx.engine.dialect.name, flt.text, identity_region=region, probe=probe,
-                                     area=flt.office_prefix)
+                                     keys=keys)
         query = query.where(found if within is None else _found_in(within, found))
     return query.order_by(*search.order_by(flt))
 
@@ -353,11 +356,12 @@ def _listed(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: bool
     with DubanSession(ctx.engine) as session:
         conn = session.connection()
         region = _region(ctx, session, flt, actor)
-        query = _list_query(ctx, flt, region=region)
+        keys = _index_keys(conn, flt) if flt.text else search.NO_KEYS
+        query = _list_query(ctx, flt, region=region, keys=keys)
         if flt.warning and flt.warning != LATE_COLOUR:
             found, total = _read_coloured(ctx, conn, query, flt, today, count=count)
         elif flt.text:
-            found, total = _read_searched(ctx, conn, query, flt, region)
+            found, total = _read_searched(ctx, conn, query, flt, region, keys)
         else:
             found, total = _read_listed(ctx, conn, query, flt, count=count)
         facts = [Facts(r.id, r.office_id, r.unit_id, r.delegate_id) for r, _ in found]
@@ -367,6 +371,30 @@ def _listed(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: bool
         if row.id in raw:
             row.title = raw[row.id][0]
     return CasePage(rows=rows, total=min(total, search.COUNT_CAP), capped=total > search.COUNT_CAP)
+
+
+def _index_keys(conn: Any, flt: CaseFilter) -> search.Keys:
+    """What every case of a searched list holds in the index (search.index_keys). A range of
+    receipt dates open at one end is closed there by the first or last case received (one step
+    into the index of receipt times), so that its months are known."""
+    start, end = flt.extra.get("received_from"), flt.extra.get("received_to")
+    if not (start or end):
+        return search.index_keys(flt, None)
+    if not (start and end):
+        edge = conn.execute(select((func.max if start else func.min)(Case.received_at))).scalar_one()
+        if edge is None:  # no case at all
+            return search.index_keys(flt, None)
+        day = _local_day(edge)
+        return search.index_keys(flt, (start or day, end or day))
+    return search.index_keys(flt, (start, end))
+
+
+def _local_day(stored: Any) -> dt.date:
+    """The day in Asia/Shanghai of a time as the database returns it (SQLite: naive UTC text)."""
+    when = stored if hasattr(stored, "tzinfo") else dt.datetime.fromisoformat(stored)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.astimezone(SHANGHAI).date()
 
 
 def _read_listed(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter, *,
@@ -392,7 +420,7 @@ def _capped_count(conn: Any, query: Any) -> int:
 
 
 def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
-                   region: Any | None) -> tuple[list[tuple[Any, CaseRow]], int]:
+                   region: Any | None, keys: search.Keys) -> tuple[list[tuple[Any, CaseRow]], int]:
     """A text search's page and total, read the cheapest of three ways:
     - a scope of at most search.NARROW cases (a county's, a unit's) holding fewer cases than the
       word has index rows tests each of its cases (search.text_probe): a common word costs a
@@ -400,7 +428,8 @@ def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
     - a word found in more cases than search.WALK_ABOVE (a common one) is paged by reading the
       cases in the list's order and keeping the matches: a few hundred rows for page 1 of a word
       in one case in ten, where sorting every match costs its hundred thousand;
-    - rarer words are looked up and sorted, by their ids (`_streamed_matches`)."""
+    - rarer words are looked up and sorted, by their ids (`_streamed_matches`), among the rows
+      of the cases that hold the list's `keys` (a region, a category, a few months)."""
     dialect = conn.dialect.name
     scoped = _list_query(ctx, flt, region=region, searched=False)
     tested_by = _tested_case_by_case(conn, flt, region, scoped)
@@ -411,7 +440,7 @@ def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
         ordered = probed.with_only_columns(col(Case.id), maintain_column_froms=True)
         tested = list(conn.execute(ordered).scalars())
         return _rows_by_id(ctx, conn, scoped, tested[flt.offset:flt.offset + flt.limit]), len(tested)
-    ids, total = _streamed_matches(conn, scoped, flt, region)
+    ids, total = _streamed_matches(conn, scoped, flt, region, keys)
     if total > search.WALK_ABOVE and flt.extra.get("sort") in search.WALKABLE_SORTS:
         query = _list_query(ctx, flt, region=region, probe=True)
     elif ids is not None:
@@ -492,10 +521,11 @@ def _among(dialect: str, ids: list[int], *, name: str = "matched") -> Any:
     return col(Case.id).in_(select(literal_column("value", Integer)).select_from(listed))
 
 
-def _streamed_matches(conn: Any, scoped: Any, flt: CaseFilter,
-                      region: Any | None) -> tuple[list[int] | None, int]:
+def _streamed_matches(conn: Any, scoped: Any, flt: CaseFilter, region: Any | None,
+                      keys: search.Keys) -> tuple[list[int] | None, int]:
     """The ids of a search's matches and their number, or None and a number past the cap. The
-    index's matching rows (a region's reader: its region's alone) are read as a stream
+    index's matching rows (those of the cases that hold `keys`: a region's reader's region's, a
+    category's) are read as a stream
     (PostgreSQL: by a server-side cursor; SQLite's FTS5 yields them as it finds them),
     each asked of the scope by its case's id (search.matched_driven), and left as soon as they
     pass the cap. One pass, whatever the word: a common one costs the cap's worth of its matches,
@@ -503,7 +533,7 @@ def _streamed_matches(conn: Any, scoped: Any, flt: CaseFilter,
     how large a city is, chose between walking an index in order testing every case and reading
     the whole scope, and guessed wrong by seconds either way.)"""
     driven = search.matched_driven(conn.dialect.name, flt.text or "", identity_region=region,
-                                   scoped=scoped, area=flt.office_prefix,
+                                   scoped=scoped, keys=keys,
                                    newest_first=flt.extra.get("received_from") is not None)
     seen: set[int] = set()
     result = conn.execute(driven.execution_options(stream_results=True, yield_per=_STREAM_BATCH))

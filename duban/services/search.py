@@ -258,10 +258,63 @@ def _like_pattern(typed: str) -> str:
     return "%" + typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _pg_condition(typed: str, *, raw: bool, key: str, area: str | None = None) -> tuple[str, dict[str, str]]:
+# The keys (duban.scopekeys) a search asks of the index's rows beside its word: each group's rows
+# hold one of its keys, and every group must hold (a region; a category; a few months). Empty:
+# the word's rows, wherever their cases lie.
+Keys = tuple[tuple[str, ...], ...]
+NO_KEYS: Keys = ()
+# A range of receipt dates is asked of the index as its months' keys when it spans at most this
+# many months (a month's cases are about one in thirty at the province); a wider one is most of
+# the cases, and its months' lists in the index would cost more than they leave out.
+MONTH_KEYS = 3
+
+
+def index_keys(flt: CaseFilter, months: tuple[dt.date, dt.date] | None) -> Keys:
+    """The keys a list's search asks of the index's rows: its region's (a city's or a county's
+    reader), its category's and channel's, and its months' (`months`: the first and last day the
+    list's receipt dates can have, when it names a range; `MONTH_KEYS`). The list's own clauses
+    still decide: the keys only spare the index the rows that cannot be in it."""
+    extra, groups = flt.extra, list[tuple[str, ...]]()
+    if flt.office_prefix:
+        groups.append((flt.office_prefix,))
+    if extra.get("category"):
+        groups.append((scopekeys.category_key(extra["category"]),))
+    if extra.get("channel"):
+        groups.append((scopekeys.channel_key(extra["channel"]),))
+    if months is not None:
+        spanned = scopekeys.month_keys(*months)
+        if 0 < len(spanned) <= MONTH_KEYS:
+            groups.append(tuple(spanned))
+    return tuple(groups)
+
+
+def _pg_keys(keys: Keys, key: str) -> tuple[str, dict[str, str]]:
+    """PostgreSQL: the condition that a row's scope holds `keys`, and its parameters: the groups
+    of one key in one `@>`, each other group an `&&` (the grams' GIN index, which holds the
+    scope, answers both)."""
+    single = [group[0] for group in keys if len(group) == 1]
+    params = {f"a{i}_{key}": k for i, k in enumerate(single)}
+    conditions = []
+    if single:
+        held = ", ".join(f"CAST(:a{i}_{key} AS text)" for i in range(len(single)))
+        conditions.append(f"scope @> ARRAY[{held}]")
+    for g, group in enumerate(group for group in keys if len(group) > 1):
+        params |= {f"o{g}_{i}_{key}": k for i, k in enumerate(group)}
+        some = ", ".join(f"CAST(:o{g}_{i}_{key} AS text)" for i in range(len(group)))
+        conditions.append(f"scope && ARRAY[{some}]")
+    return " AND ".join(conditions), params
+
+
+def _fts_keys(keys: Keys) -> str:
+    """SQLite: the FTS5 query that a row's scope holds `keys` (each group an OR of its tokens)."""
+    return " AND ".join("scope : (" + " OR ".join(f'"{scopekeys.token(k)}"' for k in group) + ")"
+                        for group in keys)
+
+
+def _pg_condition(typed: str, *, raw: bool, key: str, keys: Keys = NO_KEYS) -> tuple[str, dict[str, str]]:
     """PostgreSQL: the condition on a `case_search` row that one of its documents contains `typed`,
-    as an index answers it, and its parameters; with `area` (a region's code), only the rows of
-    the cases that lie in it (duban.scopekeys), which the grams' index answers together with the
+    as an index answers it, and its parameters; with `keys`, only the rows of the cases that hold
+    them (a region, a category: duban.scopekeys), which the grams' index answers together with the
     word: for a word of three characters or more, with the bigrams that cover it (`_cover`), and
     the rows found then compared whole (outside any index: the planner, told of the trigram index
     too, would read both and intersect them, the slower by far).
@@ -273,7 +326,7 @@ def _pg_condition(typed: str, *, raw: bool, key: str, area: str | None = None) -
     document = EITHER_TEXT if raw else "open_text"
     like, pattern = _pg_like(typed), {f"p_{key}": _like_pattern(typed)}
     params: dict[str, str] = {}
-    if short(typed) or area is not None:
+    if short(typed) or keys:
         # GIN over `case_search_grams(document)`, the expression written exactly as indexed: a
         # word below the trigram length is one of its grams, a longer one holds its cover's.
         pieces = _held_grams(typed)
@@ -283,9 +336,10 @@ def _pg_condition(typed: str, *, raw: bool, key: str, area: str | None = None) -
     else:  # the trigram index, which answers LIKE as it answers ILIKE
         found, exact = f"{document} {like} :p_{key}", True
         params |= pattern
-    if area is not None:
-        found += f" AND scope @> ARRAY[CAST(:a_{key} AS text)]"
-        params[f"a_{key}"] = area
+    if keys:
+        held, named = _pg_keys(keys, key)
+        found += f" AND {held}"
+        params |= named
     seamed = raw and SEAM in typed  # only the documents, each alone, can tell
     if exact and not seamed:
         return f"({found})", params
@@ -295,14 +349,15 @@ def _pg_condition(typed: str, *, raw: bool, key: str, area: str | None = None) -
     return f"({found}) AND ({compared}) IS TRUE", params | pattern
 
 
-def _by_bigrams(dialect: str, typed: str, area: str | None) -> bool:
-    """SQLite: whether the rows of a region's cases that may hold a word of three characters or
-    more are found by its bigrams in the grams' index, which knows the regions, rather than by the
-    trigram index, which does not (a common word's rows in the whole province, each asked of the
-    region, cost a city more than its own). Not for a word with a non-ASCII letter that has a case
-    (Ａ, É): the grams fold ASCII letters only, the trigram tokenizer every letter. A row found
-    holds every bigram, not necessarily the word: `text_match` then tests each case found."""
-    return (dialect == "sqlite" and area is not None and not short(typed)
+def _by_bigrams(dialect: str, typed: str, keys: Keys) -> bool:
+    """SQLite: whether the rows of the cases holding `keys` that may hold a word of three
+    characters or more are found by its bigrams in the grams' index, which knows the keys, rather
+    than by the trigram index, which does not (a common word's rows in the whole province, each
+    asked of the region, cost a city more than its own). Not for a word with a non-ASCII letter
+    that has a case (Ａ, É): the grams fold ASCII letters only, the trigram tokenizer every
+    letter. A row found holds every bigram, not necessarily the word: `text_match` then tests
+    each case found."""
+    return (dialect == "sqlite" and bool(keys) and not short(typed)
             and _uncased("".join(c for c in typed if not c.isascii())))
 
 
@@ -320,27 +375,27 @@ def _cover(typed: str) -> list[str]:
     return sorted({*pairs, typed[-2:]})
 
 
-def _hits(dialect: str, typed: str, *, raw: bool, area: str | None = None, newest_first: bool = False) -> Any:
+def _hits(dialect: str, typed: str, *, raw: bool, keys: Keys = NO_KEYS, newest_first: bool = False) -> Any:
     """SELECT the case id of every index row one of whose redacted documents (raw=False) or of
-    either kind (raw=True) contains `typed`, as the index answers it; with `area` (a region's
-    code), only the rows of the cases that lie there (SQLite, a word of three characters or more:
-    the rows that hold its bigrams, `_by_bigrams`). `newest_first` (SQLite): the newest cases'
+    either kind (raw=True) contains `typed`, as the index answers it; with `keys`, only the rows
+    of the cases that hold them (SQLite, a word of three characters or more: the rows that hold
+    its bigrams, `_by_bigrams`). `newest_first` (SQLite): the newest cases'
     rows first (FTS5 walks its rowids backwards at no cost)."""
     # A name of its own per document: one statement may hold two of these clauses.
     key = "any" if raw else "open"
     if dialect != "sqlite":
-        where, params = _pg_condition(typed, raw=raw, key=key, area=area)
+        where, params = _pg_condition(typed, raw=raw, key=key, keys=keys)
         hits = text(f"SELECT case_id AS id FROM {SEARCH_TABLE} WHERE {where}").bindparams(**params)
-    elif short(typed) or _by_bigrams(dialect, typed, area):
+    elif short(typed) or _by_bigrams(dialect, typed, keys):
         # The index of each document's unigrams and bigrams (duban.grams, SQLite's FTS5
         # `case_search_grams`): a query below the trigram length is one of its tokens, a longer
-        # one the bigrams that cover it (`_cover`); a region is one more token
-        # (duban.scopekeys), which FTS5 intersects with them.
+        # one the bigrams that cover it (`_cover`); a key is one more token (duban.scopekeys),
+        # which FTS5 intersects with them.
         pieces = _held_grams(typed)
         columns = "{open_grams raw_grams}" if raw else "open_grams"
         query = f"{columns} : (" + " AND ".join(f'"{grams.token(p)}"' for p in pieces) + ")"
-        if area is not None:
-            query += f' AND scope : "{scopekeys.token(area)}"'
+        if keys:
+            query += f" AND {_fts_keys(keys)}"
         hits = text(f"SELECT rowid >> {CASE_SHIFT} AS id FROM {GRAMS_TABLE} "
                     f"WHERE {GRAMS_TABLE} MATCH :g_{key}{_NEWEST if newest_first else ''}"
                     ).bindparams(**{f"g_{key}": query})
@@ -355,14 +410,13 @@ def _hits(dialect: str, typed: str, *, raw: bool, area: str | None = None, newes
 _NEWEST = " ORDER BY rowid DESC"  # SQLite FTS5: its rowids (a case's id in the high bits) backwards
 
 
-def text_match(dialect: str, typed: str, *, raw: bool, area: str | None = None) -> Any:
+def text_match(dialect: str, typed: str, *, raw: bool, keys: Keys = NO_KEYS) -> Any:
     """Where-clause: one of the case's redacted documents (raw=False) or of either kind (raw=True)
     contains `typed` (a document per text source: models/search.py; SQLite's rowid names the
     case). (Never the raw ones alone: SQLite's grams index holds only what a raw document adds to
-    its redacted twin.) `area`: a region's code, for a reader whose scope lies within it
-    (`_hits`)."""
-    found = col(Case.id).in_(_hits(dialect, typed, raw=raw, area=area))
-    if _by_bigrams(dialect, typed, area):  # its cases hold the word's bigrams: do they hold the word?
+    its redacted twin.) `keys`: the keys every case of the list holds (`index_keys`, `_hits`)."""
+    found = col(Case.id).in_(_hits(dialect, typed, raw=raw, keys=keys))
+    if _by_bigrams(dialect, typed, keys):  # its cases hold the word's bigrams: do they hold the word?
         return and_(found, text_probe(dialect, typed, raw=raw))
     return found
 
@@ -420,9 +474,10 @@ def _uncased(typed: str) -> bool:
 
 
 def matched_driven(dialect: str, typed: str, *, identity_region: Any | None, scoped: Any,
-                   area: str | None = None, newest_first: bool = False) -> Any:
+                   keys: Keys = NO_KEYS, newest_first: bool = False) -> Any:
     """SELECT the ids of the cases of `scoped` (the list's statement without its text search) one
-    of whose rows matches, driven by the index's matches (`area`: those of a region's cases),
+    of whose rows matches, driven by the index's matches (`keys`: those of the cases that hold
+    them: a region's, a category's),
     each asked of `scoped` by its case's id: in no order, a case once per row that matches, as
     they are found, so that a reader may stop when it has seen enough. It costs the rows read,
     whatever a planner would guess of the scope and the word. (Written as `id IN (the word's
@@ -434,14 +489,14 @@ def matched_driven(dialect: str, typed: str, *, identity_region: Any | None, sco
     quarter more. PostgreSQL's bitmap has no order to choose."""
     raw = identity_region is not None
     if dialect == "sqlite":
-        hit = _hits(dialect, typed, raw=raw, area=area, newest_first=newest_first).subquery("hit")
+        hit = _hits(dialect, typed, raw=raw, keys=keys, newest_first=newest_first).subquery("hit")
         in_scope = _asked(scoped, hit.c.id)
         if identity_region is not None:  # outside the identity region, by the redacted texts alone
             in_scope = in_scope.where(or_(identity_region, text_probe(dialect, typed, raw=False)))
-        if _by_bigrams(dialect, typed, area):  # the rows hold the word's bigrams: the word?
+        if _by_bigrams(dialect, typed, keys):  # the rows hold the word's bigrams: the word?
             in_scope = in_scope.where(text_probe(dialect, typed, raw=raw))
         return select(hit.c.id).where(in_scope.exists())
-    where, params = _pg_condition(typed, raw=raw, key="hit_any", area=area)
+    where, params = _pg_condition(typed, raw=raw, key="hit_any", keys=keys)
     row = (text(f"SELECT case_id, open_text FROM {SEARCH_TABLE} WHERE {where}").bindparams(**params)
            .columns(sql_column("case_id", Integer), sql_column("open_text", Text)).subquery("hit"))
     in_scope = _asked(scoped, row.c.case_id).offset(0)  # OFFSET 0: asked per row, never joined
@@ -486,12 +541,12 @@ WALKABLE_SORTS = frozenset({None, "number", "-number", "received", "-received"})
 
 
 def search_clause(dialect: str, typed: str, *, identity_region: Any | None, probe: bool = False,
-                  area: str | None = None) -> Any:
+                  keys: Keys = NO_KEYS) -> Any:
     """Everyone matches the redacted document; the raw one counts only where `identity_region`
     (the cases whose identity the reader may see) holds, and not at all when it is None. One
     index lookup over both documents, then the redacted one for the cases outside the region.
-    `probe`: each case is asked instead (`text_probe`); else `area`, the code of a region that
-    holds the reader's scope, looks up only its rows. (SQLite asks a case found outside the
+    `probe`: each case is asked instead (`text_probe`); else `keys` (`index_keys`), which every
+    case of the list holds, look up only their rows. (SQLite asks a case found outside the
     identity region whether its redacted texts hold the word by testing them, rather than by
     looking the word up a second time: a list of the whole region's matches to ask a few of.)"""
     if probe:
@@ -500,10 +555,10 @@ def search_clause(dialect: str, typed: str, *, identity_region: Any | None, prob
             return opened
         return and_(text_probe(dialect, typed, raw=True), or_(identity_region, opened))
     if identity_region is None:
-        return text_match(dialect, typed, raw=False, area=area)
+        return text_match(dialect, typed, raw=False, keys=keys)
     opened = (text_probe(dialect, typed, raw=False) if dialect == "sqlite"
-              else text_match(dialect, typed, raw=False, area=area))
-    return and_(text_match(dialect, typed, raw=True, area=area), or_(identity_region, opened))
+              else text_match(dialect, typed, raw=False, keys=keys))
+    return and_(text_match(dialect, typed, raw=True, keys=keys), or_(identity_region, opened))
 
 
 def counted(query: Any, cap: int) -> Any:

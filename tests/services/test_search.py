@@ -17,6 +17,8 @@ from sqlalchemy import event
 from sqlalchemy import text as text_sql
 from sqlmodel import Session
 
+from duban import scopekeys
+from duban.clock import parse_local
 from duban.errors import InvalidActionInput
 from duban.models.search import SEAM
 from duban.services import Actor, CaseService, ServiceContext, search
@@ -154,7 +156,7 @@ def test_postgresql_asks_each_match_of_its_list_by_the_scope_index_alone(ctx: Se
             region = _region(ctx, session, flt, reader)
             scoped = _list_query(ctx, flt, region=region, searched=False)
             driven = search.matched_driven("postgresql", "饮水", identity_region=region, scoped=scoped,
-                                           area=flt.office_prefix)
+                                           keys=search.index_keys(flt, None))
             sql = str(driven.compile(dialect=ctx.engine.dialect, compile_kwargs={"literal_binds": True}))
             conn = session.connection()
             conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # a few cases: a table's size
@@ -189,6 +191,66 @@ def test_a_list_a_filter_narrows_reads_the_same_whether_its_cases_are_few_or_man
                      ctx.orgs)
     page = case_page(ctx, flt, actor=DISPATCHER)
     assert (page.total, len(page.rows)) == (3, 1)
+
+
+@contextmanager
+def parameters(ctx: ServiceContext) -> Iterator[list[str]]:
+    """Every value bound to a statement, as text."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, params: Any, *args: Any) -> None:
+        values = params.values() if isinstance(params, dict) else params
+        seen.extend(str(v) for v in values)
+
+    event.listen(ctx.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(ctx.engine, "before_cursor_execute", record)
+
+
+@pytest.mark.parametrize("looked_up", [True, False])
+def test_a_search_in_a_category_a_channel_or_a_few_months_asks_the_index_for_their_rows_alone(
+        ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch, looked_up: bool) -> None:
+    if looked_up:  # as in a large database: the word's rows looked up, never each case tested
+        monkeypatch.setattr(search, "FILTERED_FEW", 0)
+        monkeypatch.setattr(search, "NARROW", 0)
+    # (category, channel, time of receipt in Asia/Shanghai): both sides of October's first
+    # midnight there (16:00 UTC the day before), and a case in December
+    made = {}
+    for at, category, channel in (("2023-09-30 23:59", "water", "letter"), ("2023-10-01 00:00", "water", "phone"),
+                                  ("2023-10-20 09:00", "arrears", "letter"), ("2023-12-05 09:00", "water", "phone")):
+        ctx.clock.set(parse_local(at))  # type: ignore[attr-defined]
+        number = handed(ctx, title=f"第{next(_SERIAL)}件饮水困难", summary="影响正常生活",
+                        category=category, channel=channel)
+        made[number] = (at[:10], category, channel)
+    city = Actor("兰州市分流员", "dispatcher", org_id(ctx, "GS-LZ"))
+
+    def expected(category: str = "", channel: str = "", since: str = "", until: str = "9999") -> list[str]:
+        return sorted(n for n, (day, c, h) in made.items()
+                      if category in ("", c) and channel in ("", h) and since <= day <= until)
+
+    asked = [({"category": "water"}, expected(category="water"), scopekeys.category_key("water")),
+             ({"channel": "letter"}, expected(channel="letter"), scopekeys.channel_key("letter")),
+             ({"received_from": "2023-10-01", "received_to": "2023-10-31"},
+              expected(since="2023-10-01", until="2023-10-31"), "month=202310"),
+             ({"received_from": "2023-10-01"}, expected(since="2023-10-01"), "month=202312"),
+             ({"received_to": "2023-09-30"}, expected(until="2023-09-30"), "month=202309"),
+             ({"category": "water", "received_from": "2023-10-01"}, expected(category="water", since="2023-10-01"),
+              scopekeys.category_key("water")),
+             ({"received_from": "2020-01-01"}, expected(since="2020-01-01"), None)]  # too many months
+    for reader in (DISPATCHER, city):
+        for typed in ("饮水", "饮水困难", "影响正常生活"):
+            for filters, listed, key in asked:
+                with parameters(ctx) as bound:
+                    assert sorted(found(ctx, reader, text=typed, **filters)) == listed, (reader, typed, filters)
+                if not looked_up:
+                    continue
+                if key is None:
+                    assert not [v for v in bound if "month=" in v or scopekeys.token("month=") in v]
+                    continue
+                # the key is asked of the index: as itself (PostgreSQL) or as its token (SQLite)
+                assert [v for v in bound if key == v or scopekeys.token(key) in v], (typed, filters, bound)
 
 
 def test_reports_and_notes_are_searched_once_written(ctx: ServiceContext) -> None:

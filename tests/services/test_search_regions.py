@@ -1,11 +1,14 @@
-"""Each row of the search index carries the regions its case lies in (duban.scopekeys), so that a
-region's reader looks a word up among its own cases' rows (models/search.py, migration 0030). The
-keys must follow the case wherever it moves, in the same statement that moves it, whatever else
-that statement changes: a key left behind would hide a case from the region it moved to, and on
-SQLite a row unindexed with other tokens than it was indexed with corrupts the grams' index."""
+"""Each row of the search index carries the regions its case lies in and its category, channel and
+month of receipt (duban.scopekeys), so that a region's reader, or a list filtered by them, looks a
+word up among its own cases' rows (models/search.py, migrations 0030 and 0035). The keys must
+follow the case wherever it moves and whatever it is reclassified as, in the same statement,
+whatever else that statement changes: a key left behind would hide a case from the list it
+belongs to, and on SQLite a row unindexed with other tokens than it was indexed with corrupts the
+grams' index."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from typing import Any
 
@@ -16,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from duban import scopekeys
+from duban.clock import SHANGHAI
 from duban.models.search import CASE_SHIFT, GRAMS_TABLE, SCOPE_FUNCTION, SEARCH_TABLE
 from duban.services import CaseService, ServiceContext
 from duban.services.scope import in_region
@@ -26,6 +30,15 @@ UNITS = [None, "GS-FGW", "GS-LZ-ZJJ", "GS-LZ-CG-GOV", "GS-LX-GOV"]
 # What a step does to one case: move its office, its unit, or both with its title in one UPDATE.
 EXAMPLES = itertools.count()
 steps = st.tuples(st.integers(0, 5), st.sampled_from(OFFICES), st.sampled_from(UNITS), st.booleans())
+CATEGORIES, CHANNELS = ["water", "arrears", "other"], ["phone", "letter"]
+# Times of receipt on both sides of a month's first midnight in Asia/Shanghai (16:00 UTC the day
+# before), and of a year's.
+RECEIVED = [dt.datetime(2023, 11, 30, 15, 59, tzinfo=dt.UTC), dt.datetime(2023, 11, 30, 16, 0, tzinfo=dt.UTC),
+            dt.datetime(2023, 12, 31, 16, 30, tzinfo=dt.UTC), dt.datetime(2023, 12, 15, 2, 0, tzinfo=dt.UTC)]
+# A step of the keys' test: which case, its category, channel and time of receipt, and whether
+# the same UPDATE rewrites its title too.
+reclassified = st.tuples(st.integers(0, 5), st.sampled_from(CATEGORIES), st.sampled_from(CHANNELS),
+                         st.sampled_from(RECEIVED), st.booleans())
 
 
 @pytest.fixture
@@ -108,3 +121,60 @@ def test_the_regions_postgresql_computes_are_those_of_scopekeys(ctx: ServiceCont
                 keys = conn.execute(text(f"SELECT {SCOPE_FUNCTION}(:o, :u)"), {"o": office_id, "u": unit_id}
                                     ).scalar_one()
                 assert sorted(set(keys)) == scopekeys.keys(office, unit), (office, unit)
+
+
+def _expected_keys(conn: Connection, key: str) -> set[int]:
+    """The rows whose case holds `key` (duban.scopekeys.case_keys), from the source tables, its
+    month worked out here from the stored time."""
+    rows = conn.execute(text(
+        f"SELECT s.case_id, s.kind, s.source_id, o.code, u.code, c.category, c.channel, c.received_at "
+        f"FROM ({_rows(conn)}) s JOIN cases c ON c.id = s.case_id JOIN orgs o ON o.id = c.office_id "
+        "LEFT JOIN orgs u ON u.id = c.unit_id")).all()
+    out = set()
+    for case, kind, source, office, unit, category, channel, received in rows:
+        when = received if isinstance(received, dt.datetime) else dt.datetime.fromisoformat(received)
+        month = (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).astimezone(SHANGHAI).strftime("%Y%m")
+        if key in scopekeys.case_keys(office, unit, category, channel, month):
+            out.add((case << CASE_SHIFT) + (kind << 30) + source)
+    return out
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=st.lists(reclassified, min_size=1, max_size=12))
+def test_every_index_row_carries_its_case_s_category_channel_and_month_whatever_it_becomes(
+        ctx: ServiceContext, changes: list[tuple[int, str, str, dt.datetime, bool]]) -> None:
+    service = CaseService(ctx)
+    example = next(EXAMPLES)
+    numbers = [service.register(complaint(title=f"第{example}组第{i}个小区供水中断", office_code="GS-LZ"),
+                                actor=CLERK).case.number for i in range(6)]
+    service.act(numbers[1], "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
+    service.act(numbers[1], "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
+                form={"text": "水管已修复，供水恢复", **REPORTED})
+    with ctx.engine.begin() as conn:
+        for which, category, channel, received, retitle in changes:
+            title = ", title = title || '改', title_redacted = title_redacted || '改'" if retitle else ""
+            # the stored form of a time, as the models write it (SQLite: naive UTC text)
+            stored = received if conn.dialect.name != "sqlite" else received.replace(tzinfo=None).isoformat(" ")
+            conn.execute(text(f"UPDATE cases SET category = :c, channel = :h, received_at = :r{title} "
+                              "WHERE number = :n"),
+                         {"n": numbers[which], "c": category, "h": channel, "r": stored})
+    keys = [*(scopekeys.category_key(c) for c in CATEGORIES), *(scopekeys.channel_key(c) for c in CHANNELS),
+            *scopekeys.month_keys(dt.date(2023, 9, 1), dt.date(2024, 1, 31))]
+    with ctx.engine.connect() as conn:
+        for key in keys:
+            assert _indexed(conn, key) == _expected_keys(conn, key), key
+        assert _indexed(conn, "GS-LZ") == _expected(conn, "GS-LZ")  # the regions stay
+
+
+def test_the_keys_postgresql_computes_are_those_of_scopekeys(ctx: ServiceContext) -> None:
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite calls duban.scopekeys itself")
+    with ctx.engine.connect() as conn:
+        orgs = conn.execute(text("SELECT id, code FROM orgs")).all()[:6]
+        for (office_id, office), (unit_id, unit) in itertools.product(orgs, [(None, None), *orgs[:2]]):
+            for received in RECEIVED:
+                keys = conn.execute(text(f"SELECT {SCOPE_FUNCTION}(:o, :u, :c, :h, :r)"),
+                                    {"o": office_id, "u": unit_id, "c": "water", "h": "letter", "r": received}
+                                    ).scalar_one()
+                month = received.astimezone(SHANGHAI).strftime("%Y%m")
+                assert sorted(set(keys)) == sorted(scopekeys.case_keys(office, unit, "water", "letter", month))

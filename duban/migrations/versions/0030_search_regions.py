@@ -28,8 +28,8 @@ depends_on = None
 def upgrade() -> None:
     conn = op.get_bind()
     search.uninstall(conn)
-    search.install(conn, either=False)
-    search.rebuild(conn)
+    search.install(conn, either=False, keyed=False)
+    search.rebuild(conn, keyed=False)
 
 
 def downgrade() -> None:
