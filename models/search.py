@@ -302,14 +302,13 @@ def drop_triggers(conn: Connection) -> None:
 
 def is_current(conn: Connection) -> bool:
     """Whether the index has this module's shape: a row per source (migration 0026) carrying its
-    case's regions (0030)."""
-    if conn.dialect.name == "sqlite":
-        found = "SELECT 1 FROM sqlite_master WHERE name = :t AND sql LIKE '%scope%'"
-    else:
-        found = ("SELECT 1 FROM information_schema.columns WHERE table_name = :t "
-                 "AND column_name = 'scope'")
-    table = GRAMS_TABLE if conn.dialect.name == "sqlite" else SEARCH_TABLE
-    return conn.execute(text(found), {"t": table}).first() is not None
+    case's regions (0030) and its category, channel and month (0035)."""
+    if conn.dialect.name == "sqlite":  # the triggers unindex a row by its case's old keys
+        found = ("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'cases' "
+                 "AND sql LIKE '%OLD.category%'")
+    else:  # the function that works every key out
+        found = f"SELECT 1 FROM pg_proc WHERE proname = '{SCOPE_FUNCTION}' AND pronargs = 5"
+    return conn.execute(text(found)).first() is not None
 
 
 def rebuild(conn: Connection, *, scoped: bool = True, keyed: bool = True) -> None:

@@ -573,6 +573,7 @@ def test_0035_gives_each_index_row_its_case_s_filter_keys_and_its_downgrade_take
     from alembic import command
 
     from duban.migrations import alembic_config
+    from duban.models.search import is_current
     from duban.services import CaseService, search
     from duban.services.queries import scope_for
     from duban.services.reading import case_page
@@ -593,11 +594,16 @@ def test_0035_gives_each_index_row_its_case_s_filter_keys_and_its_downgrade_take
             flt = narrow(scope_for(session, DISPATCHER), CaseQuery.parse(params), ctx.orgs)
         return sorted(r.number for r in case_page(ctx, flt, actor=DISPATCHER).rows)
 
-    assert found(text="饮水", category="water") == [first]
+    def current() -> bool:  # what the search bench asks before reusing a database
+        with empty_engine.connect() as conn:
+            return is_current(conn)
+
+    assert found(text="饮水", category="water") == [first] and current()
     cfg = alembic_config()
     with empty_engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "0034")
+    assert not current()
     # 0034's triggers index without those keys: a new case, and a report on the first
     second = service.register(complaint(title="某镇饮水困难", category="water", channel="phone"),
                               actor=CLERK).case.number
@@ -605,7 +611,7 @@ def test_0035_gives_each_index_row_its_case_s_filter_keys_and_its_downgrade_take
     service.act(first, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
                 form={**REPORTED, "text": "管道已经更换完毕"})
     upgrade(empty_engine)  # every row's keys worked out again
-    assert found(text="饮水", category="water") == sorted([first, second])
+    assert current() and found(text="饮水", category="water") == sorted([first, second])
     assert found(text="饮水", channel="phone") == [second]
     assert found(text="管道", channel="letter") == [first]
     assert found(text="饮水", category="arrears") == []
