@@ -218,8 +218,10 @@ def test_a_search_in_a_category_a_channel_or_a_few_months_asks_the_index_for_the
     # (category, channel, time of receipt in Asia/Shanghai): both sides of October's first
     # midnight there (16:00 UTC the day before), and a case in December
     made = {}
-    for at, category, channel in (("2023-09-30 23:59", "water", "letter"), ("2023-10-01 00:00", "water", "phone"),
-                                  ("2023-10-20 09:00", "arrears", "letter"), ("2023-12-05 09:00", "water", "phone")):
+    for at, category, channel in (("2023-09-30 23:59", "water", "letter"),
+                                  ("2023-10-01 00:00", "water", "phone"),
+                                  ("2023-10-20 09:00", "arrears", "letter"),
+                                  ("2023-12-05 09:00", "water", "phone")):
         ctx.clock.set(parse_local(at))  # type: ignore[attr-defined]
         number = handed(ctx, title=f"第{next(_SERIAL)}件饮水困难", summary="影响正常生活",
                         category=category, channel=channel)
@@ -236,14 +238,15 @@ def test_a_search_in_a_category_a_channel_or_a_few_months_asks_the_index_for_the
               expected(since="2023-10-01", until="2023-10-31"), "month=202310"),
              ({"received_from": "2023-10-01"}, expected(since="2023-10-01"), "month=202312"),
              ({"received_to": "2023-09-30"}, expected(until="2023-09-30"), "month=202309"),
-             ({"category": "water", "received_from": "2023-10-01"}, expected(category="water", since="2023-10-01"),
-              scopekeys.category_key("water")),
+             ({"category": "water", "received_from": "2023-10-01"},
+              expected(category="water", since="2023-10-01"), scopekeys.category_key("water")),
              ({"received_from": "2020-01-01"}, expected(since="2020-01-01"), None)]  # too many months
     for reader in (DISPATCHER, city):
         for typed in ("饮水", "饮水困难", "影响正常生活"):
             for filters, listed, key in asked:
                 with parameters(ctx) as bound:
-                    assert sorted(found(ctx, reader, text=typed, **filters)) == listed, (reader, typed, filters)
+                    got = sorted(found(ctx, reader, text=typed, **filters))
+                assert got == listed, (reader, typed, filters)
                 if not looked_up:
                     continue
                 if key is None:

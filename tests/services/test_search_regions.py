@@ -154,7 +154,8 @@ def test_every_index_row_carries_its_case_s_category_channel_and_month_whatever_
         for which, category, channel, received, retitle in changes:
             title = ", title = title || '改', title_redacted = title_redacted || '改'" if retitle else ""
             # the stored form of a time, as the models write it (SQLite: naive UTC text)
-            stored = received if conn.dialect.name != "sqlite" else received.replace(tzinfo=None).isoformat(" ")
+            sqlite = conn.dialect.name == "sqlite"
+            stored = received.replace(tzinfo=None).isoformat(" ") if sqlite else received
             conn.execute(text(f"UPDATE cases SET category = :c, channel = :h, received_at = :r{title} "
                               "WHERE number = :n"),
                          {"n": numbers[which], "c": category, "h": channel, "r": stored})
@@ -177,4 +178,5 @@ def test_the_keys_postgresql_computes_are_those_of_scopekeys(ctx: ServiceContext
                                     {"o": office_id, "u": unit_id, "c": "water", "h": "letter", "r": received}
                                     ).scalar_one()
                 month = received.astimezone(SHANGHAI).strftime("%Y%m")
-                assert sorted(set(keys)) == sorted(scopekeys.case_keys(office, unit, "water", "letter", month))
+                expected = scopekeys.case_keys(office, unit, "water", "letter", month)
+                assert sorted(set(keys)) == sorted(expected)
