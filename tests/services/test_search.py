@@ -240,6 +240,8 @@ def test_a_search_in_a_category_a_channel_or_a_few_months_asks_the_index_for_the
              ({"received_to": "2023-09-30"}, expected(until="2023-09-30"), "month=202309"),
              ({"category": "water", "received_from": "2023-10-01"},
               expected(category="water", since="2023-10-01"), scopekeys.category_key("water")),
+             ({"received_from": "2023-01-01", "received_to": "2023-12-31"},  # a year: its months' keys
+              expected(since="2023-01-01", until="2023-12-31"), "month=202301"),
              ({"received_from": "2020-01-01"}, expected(since="2020-01-01"), None)]  # too many months
     for reader in (DISPATCHER, city):
         for typed in ("饮水", "饮水困难", "影响正常生活"):
