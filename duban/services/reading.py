@@ -258,7 +258,7 @@ class CasePage:
 
 def _list_query(ctx: ServiceContext, flt: CaseFilter, *, region: Any | None, probe: bool = False,
                 searched: bool = True, within: list[Any] | None = None,
-                keys: search.Keys = search.NO_KEYS) -> Any:
+                keys: search.Keys = search.NO_KEYS, walked: bool = False) -> Any:
     """The statement of a list: scope, filters and order, without paging. A text search matches
     everyone's redacted texts, and the raw texts and the complainant's name and phone only in
     `region` (`_region`: so a search never tells what a redacted text hides). `probe`: it asks
@@ -267,7 +267,8 @@ def _list_query(ctx: ServiceContext, flt: CaseFilter, *, region: Any | None, pro
     `queries.scope_branches`): the cases they find are tested first, and only those that match
     are read whole.
     `searched=False`: without the text search (the scope a search's own count asks each match
-    of). `keys`: what every case of the list holds in the index (`_index_keys`)."""
+    of). `keys`: what every case of the list holds in the index (`_index_keys`). `walked`: read
+    by walking the work order (search.filter_clauses)."""
     today = ctx.today()
     # The names of the office and the unit come from the org directory in memory, and a region is
     # its orgs' ids: no org is joined.
@@ -282,7 +283,7 @@ def _list_query(ctx: ServiceContext, flt: CaseFilter, *, region: Any | None, pro
         query = query.where(Case.level == flt.level)
     # The filters before the scope: SQLite tests a row's terms in the order written, and a
     # category's or a date's comparison rejects most rows before the region's IN-lists are asked.
-    for clause in search.filter_clauses(flt, today) + scope_clauses(flt):
+    for clause in search.filter_clauses(flt, today, walked=walked) + scope_clauses(flt):
         query = query.where(clause)
     if flt.priority:
         query = query.where(Case.priority == flt.priority)
@@ -442,7 +443,8 @@ def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
         return _rows_by_id(ctx, conn, scoped, tested[flt.offset:flt.offset + flt.limit]), len(tested)
     ids, total = _streamed_matches(conn, scoped, flt, region, keys)
     if total > search.WALK_ABOVE and flt.extra.get("sort") in search.WALKABLE_SORTS:
-        query = _list_query(ctx, flt, region=region, probe=True)
+        walked = not flt.extra.get("sort") and dialect in search.UNINDEXED_WALK
+        query = _list_query(ctx, flt, region=region, probe=True, walked=walked)
     elif ids is not None:
         query = scoped.where(_among(dialect, ids))
     return _page(ctx, conn, query, flt), total

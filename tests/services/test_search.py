@@ -258,6 +258,43 @@ def test_a_search_in_a_category_a_channel_or_a_few_months_asks_the_index_for_the
                 assert [v for v in bound if key == v or scopekeys.token(key) in v], (typed, filters, bound)
 
 
+def test_a_common_word_s_page_in_a_date_range_is_read_by_walking_the_work_order(
+        ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    # as in a large database with a common word: its page read by walking the list's order
+    for name in ("FILTERED_FEW", "NARROW", "WALK_ABOVE"):
+        monkeypatch.setattr(search, name, 0)
+    made = {}
+    for at in ("2023-09-30 23:59", "2023-10-01 00:00", "2023-10-31 23:59", "2023-11-01 00:00"):
+        ctx.clock.set(parse_local(at))  # type: ignore[attr-defined]
+        made[handed(ctx, title=f"第{next(_SERIAL)}件饮水困难")] = at[:10]
+    october = sorted(n for n, day in made.items() if day.startswith("2023-10"))
+    city = Actor("兰州市分流员", "dispatcher", org_id(ctx, "GS-LZ"))
+    seen: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, params: Any, *args: Any) -> None:
+        seen.append((statement, params))
+
+    for reader in (DISPATCHER, city):
+        seen.clear()
+        event.listen(ctx.engine, "before_cursor_execute", record)
+        try:
+            got = found(ctx, reader, text="饮水", received_from="2023-10-01", received_to="2023-10-31")
+        finally:
+            event.remove(ctx.engine, "before_cursor_execute", record)
+        assert sorted(got) == october, reader
+        if ctx.engine.dialect.name not in search.UNINDEXED_WALK:
+            continue
+        # SQLite plans by the index that bounds the most: told nothing, it reads the whole range
+        # by its receipt times and sorts it, where the walk finds the page in the first cases.
+        paged = [(st, p) for st, p in seen if "ORDER BY" in st and "LIMIT" in st]
+        assert paged, reader
+        with ctx.engine.connect() as conn:
+            for statement, params in paged:
+                rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)
+                plan = " ".join(str(r) for r in rows)
+                assert "ix_cases_received_at" not in plan, plan
+
+
 def test_reports_and_notes_are_searched_once_written(ctx: ServiceContext) -> None:
     number = handed(ctx, title="某村饮水困难")
     unit = unit_actor(ctx, "GS-LZ-CG-GOV")
