@@ -36,7 +36,7 @@ def case_keys(office: str | None, unit: str | None, category: str | None, channe
               month: str | None) -> list[str]:
     """Every key of a case: its regions (`keys`), then its category's, channel's and month's
     (`month`: YYYYMM of its receipt in Asia/Shanghai, as the triggers work it out)."""
-    named = [_CATEGORY + category if category else None, _CHANNEL + channel if channel else None,
+    named = [category_key(category) if category else None, channel_key(channel) if channel else None,
              _MONTH + month if month else None]
     return keys(office, unit) + [k for k in named if k]
 

@@ -12,7 +12,6 @@ for a number that does not exist.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Generator, Iterable, Iterator
 from contextlib import closing
@@ -37,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from duban.clock import SHANGHAI
+from duban.clock import local_date
 from duban.deadlines import LATE_COLOUR, NO_COLOUR, SHARE_COLOUR, SOON_COLOUR, last_yellow_deadline
 from duban.errors import CaseNotFound, OrgNotFound, PermissionDenied
 from duban.models import (
@@ -385,17 +384,9 @@ def _index_keys(conn: Any, flt: CaseFilter) -> search.Keys:
         edge = conn.execute(select((func.max if start else func.min)(Case.received_at))).scalar_one()
         if edge is None:  # no case at all
             return search.index_keys(flt, None)
-        day = _local_day(edge)
+        day = local_date(edge)
         return search.index_keys(flt, (start or day, end or day))
     return search.index_keys(flt, (start, end))
-
-
-def _local_day(stored: Any) -> dt.date:
-    """The day in Asia/Shanghai of a time as the database returns it (SQLite: naive UTC text)."""
-    when = stored if hasattr(stored, "tzinfo") else dt.datetime.fromisoformat(stored)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return when.astimezone(SHANGHAI).date()
 
 
 def _read_listed(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter, *,
