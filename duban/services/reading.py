@@ -12,6 +12,7 @@ for a number that does not exist.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Generator, Iterable, Iterator
 from contextlib import closing
@@ -266,7 +267,7 @@ def _list_query(ctx: ServiceContext, flt: CaseFilter, *, region: Any | None, pro
     `queries.scope_branches`): the cases they find are tested first, and only those that match
     are read whole.
     `searched=False`: without the text search (the scope a search's own count asks each match
-    of). `keys`: what every case of the list holds in the index (`_index_keys`). `walked`: read
+    of). `keys`: what every case of the list holds in the index (search.index_keys). `walked`: read
     by walking the work order (search.filter_clauses)."""
     today = ctx.today()
     # The names of the office and the unit come from the org directory in memory, and a region is
@@ -356,12 +357,14 @@ def _listed(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: bool
     with DubanSession(ctx.engine) as session:
         conn = session.connection()
         region = _region(ctx, session, flt, actor)
-        keys = _index_keys(conn, flt) if flt.text else search.NO_KEYS
+        months = _months(conn, flt) if flt.text else None
+        keys = search.index_keys(flt, months) if flt.text else search.NO_KEYS
         query = _list_query(ctx, flt, region=region, keys=keys)
         if flt.warning and flt.warning != LATE_COLOUR:
             found, total = _read_coloured(ctx, conn, query, flt, today, count=count)
         elif flt.text:
-            found, total = _read_searched(ctx, conn, query, flt, region, keys)
+            found, total = _read_searched(ctx, conn, query, flt, region,
+                                          search.index_passes(conn.dialect.name, flt, months))
         else:
             found, total = _read_listed(ctx, conn, query, flt, count=count)
         facts = [Facts(r.id, r.office_id, r.unit_id, r.delegate_id) for r, _ in found]
@@ -373,20 +376,22 @@ def _listed(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: bool
     return CasePage(rows=rows, total=min(total, search.COUNT_CAP), capped=total > search.COUNT_CAP)
 
 
-def _index_keys(conn: Any, flt: CaseFilter) -> search.Keys:
-    """What every case of a searched list holds in the index (search.index_keys). A range of
-    receipt dates open at one end is closed there by the first or last case received (one step
-    into the index of receipt times), so that its months are known."""
+def _months(conn: Any, flt: CaseFilter) -> tuple[dt.date, dt.date] | None:
+    """The first and last day of a list's range of receipt dates, for the index's month keys
+    (search.index_keys), or None when it names no range (or no case is stored). Each end is
+    brought within the days of the first and last case received (a step into the index of
+    receipt times each): an open end is closed there, and a range reaching before the first case
+    (since 2000) asks no month that holds none."""
     start, end = flt.extra.get("received_from"), flt.extra.get("received_to")
     if not (start or end):
-        return search.index_keys(flt, None)
-    if not (start and end):
-        edge = conn.execute(select((func.max if start else func.min)(Case.received_at))).scalar_one()
-        if edge is None:  # no case at all
-            return search.index_keys(flt, None)
-        day = local_date(edge)
-        return search.index_keys(flt, (start or day, end or day))
-    return search.index_keys(flt, (start, end))
+        return None
+    # each its own subquery: SQLite answers one min() or max() a statement by its index
+    edges = [select(agg(Case.received_at)).scalar_subquery() for agg in (func.min, func.max)]
+    first, last = conn.execute(select(*edges)).one()
+    if first is None:  # no case at all
+        return None
+    first, last = local_date(first), local_date(last)
+    return (max(start, first) if start else first, min(end, last) if end else last)
 
 
 def _read_listed(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter, *,
@@ -412,7 +417,7 @@ def _capped_count(conn: Any, query: Any) -> int:
 
 
 def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
-                   region: Any | None, keys: search.Keys) -> tuple[list[tuple[Any, CaseRow]], int]:
+                   region: Any | None, passes: list[search.Keys]) -> tuple[list[tuple[Any, CaseRow]], int]:
     """A text search's page and total, read the cheapest of three ways:
     - a scope of at most search.NARROW cases (a county's, a unit's) holding fewer cases than the
       word has index rows tests each of its cases (search.text_probe): a common word costs a
@@ -421,7 +426,8 @@ def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
       cases in the list's order and keeping the matches: a few hundred rows for page 1 of a word
       in one case in ten, where sorting every match costs its hundred thousand;
     - rarer words are looked up and sorted, by their ids (`_streamed_matches`), among the rows
-      of the cases that hold the list's `keys` (a region, a category, a few months)."""
+      of the cases that hold the list's keys (a region, a category, a few months), read in
+      `passes` (search.index_passes)."""
     dialect = conn.dialect.name
     scoped = _list_query(ctx, flt, region=region, searched=False)
     tested_by = _tested_case_by_case(conn, flt, region, scoped)
@@ -432,7 +438,7 @@ def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
         ordered = probed.with_only_columns(col(Case.id), maintain_column_froms=True)
         tested = list(conn.execute(ordered).scalars())
         return _rows_by_id(ctx, conn, scoped, tested[flt.offset:flt.offset + flt.limit]), len(tested)
-    ids, total = _streamed_matches(conn, scoped, flt, region, keys)
+    ids, total = _streamed_matches(conn, scoped, flt, region, passes)
     if total > search.WALK_ABOVE and flt.extra.get("sort") in search.WALKABLE_SORTS:
         walked = not flt.extra.get("sort") and dialect in search.UNINDEXED_WALK
         query = _list_query(ctx, flt, region=region, probe=True, walked=walked)
@@ -515,28 +521,29 @@ def _among(dialect: str, ids: list[int], *, name: str = "matched") -> Any:
 
 
 def _streamed_matches(conn: Any, scoped: Any, flt: CaseFilter, region: Any | None,
-                      keys: search.Keys) -> tuple[list[int] | None, int]:
+                      passes: list[search.Keys]) -> tuple[list[int] | None, int]:
     """The ids of a search's matches and their number, or None and a number past the cap. The
-    index's matching rows (those of the cases that hold `keys`: a region's reader's region's, a
-    category's) are read as a stream
+    index's matching rows (those of the cases that hold each pass's keys: a region's reader's
+    region's, a category's, some months': search.index_passes) are read as a stream
     (PostgreSQL: by a server-side cursor; SQLite's FTS5 yields them as it finds them),
     each asked of the scope by its case's id (search.matched_driven), and left as soon as they
     pass the cap. One pass, whatever the word: a common one costs the cap's worth of its matches,
     a rarer one all of them. (The planner, told only the index's guess of how rare a word is and
     how large a city is, chose between walking an index in order testing every case and reading
     the whole scope, and guessed wrong by seconds either way.)"""
-    driven = search.matched_driven(conn.dialect.name, flt.text or "", identity_region=region,
-                                   scoped=scoped, keys=keys,
-                                   newest_first=flt.extra.get("received_from") is not None)
     seen: set[int] = set()
-    result = conn.execute(driven.execution_options(stream_results=True, yield_per=_STREAM_BATCH))
-    try:
-        for case_id in result.scalars():
-            seen.add(case_id)
-            if len(seen) > search.COUNT_CAP:
-                return None, len(seen)
-    finally:
-        result.close()
+    for keys in passes:
+        driven = search.matched_driven(conn.dialect.name, flt.text or "", identity_region=region,
+                                       scoped=scoped, keys=keys,
+                                       newest_first=flt.extra.get("received_from") is not None)
+        result = conn.execute(driven.execution_options(stream_results=True, yield_per=_STREAM_BATCH))
+        try:
+            for case_id in result.scalars():
+                seen.add(case_id)
+                if len(seen) > search.COUNT_CAP:
+                    return None, len(seen)
+        finally:
+            result.close()
     return sorted(seen), len(seen)
 
 

@@ -297,6 +297,26 @@ def index_keys(flt: CaseFilter, months: tuple[dt.date, dt.date] | None) -> Keys:
     return tuple(groups)
 
 
+# Where a streamed search's range of more than MONTH_KEYS months is read MONTH_KEYS months at a
+# time, newest first (`index_passes`): PostgreSQL's bitmaps read a word's rows in the table's
+# order, so one pass over the whole range reads and refuses the older cases' matches before
+# the cap is reached; SQLite's FTS5 reads its rowids newest first (`matched_driven`).
+MONTH_PASSES = frozenset({"postgresql"})
+
+
+def index_passes(dialect: str, flt: CaseFilter, months: tuple[dt.date, dt.date] | None) -> list[Keys]:
+    """The keys of each pass a streamed search (`matched_driven`) reads the index in, in order:
+    `index_keys` in one pass, or on a database in MONTH_PASSES a range of more than MONTH_KEYS
+    months in passes of MONTH_KEYS months' keys each, newest first, so that a common word's
+    count is reached within the newest months. Together the passes read every row one pass would."""
+    keys = index_keys(flt, months)
+    spanned = scopekeys.month_keys(*months) if months is not None else []
+    if dialect not in MONTH_PASSES or len(spanned) <= MONTH_KEYS:
+        return [keys]
+    newest = spanned[::-1]
+    return [(*keys, tuple(newest[i:i + MONTH_KEYS])) for i in range(0, len(newest), MONTH_KEYS)]
+
+
 def _pg_keys(keys: Keys, key: str) -> tuple[str, dict[str, str]]:
     """PostgreSQL: the condition that a row's scope holds `keys`, and its parameters: the groups
     of one key in one `@>`, each other group an `&&` (the grams' GIN index, which holds the

@@ -22,7 +22,7 @@ from duban.clock import parse_local
 from duban.errors import InvalidActionInput
 from duban.models.search import SEAM
 from duban.services import Actor, CaseService, ServiceContext, search
-from duban.services.queries import scope_for
+from duban.services.queries import CaseFilter, scope_for
 from duban.services.reading import case_page, list_cases
 from duban.services.savedfilters import delete_filter, query_of, save_filter, saved_filters
 from duban.services.search import CaseQuery, narrow
@@ -240,9 +240,11 @@ def test_a_search_in_a_category_a_channel_or_a_few_months_asks_the_index_for_the
              ({"received_to": "2023-09-30"}, expected(until="2023-09-30"), "month=202309"),
              ({"category": "water", "received_from": "2023-10-01"},
               expected(category="water", since="2023-10-01"), scopekeys.category_key("water")),
-             ({"received_from": "2023-01-01", "received_to": "2023-12-31"},  # a year: its months' keys
-              expected(since="2023-01-01", until="2023-12-31"), "month=202301"),
-             ({"received_from": "2020-01-01"}, expected(since="2020-01-01"), None)]  # too many months
+             # a year: the keys of its months from the first case's on
+             ({"received_from": "2023-01-01", "received_to": "2023-12-31"},
+              expected(since="2023-01-01", until="2023-12-31"), "month=202309"),
+             # a range reaching before the first case: its months from the first case's on
+             ({"received_from": "2020-01-01"}, expected(since="2020-01-01"), "month=202309")]
     for reader in (DISPATCHER, city):
         for typed in ("饮水", "饮水困难", "影响正常生活"):
             for filters, listed, key in asked:
@@ -251,11 +253,66 @@ def test_a_search_in_a_category_a_channel_or_a_few_months_asks_the_index_for_the
                 assert got == listed, (reader, typed, filters)
                 if not looked_up:
                     continue
-                if key is None:
-                    assert not [v for v in bound if "month=" in v or scopekeys.token("month=") in v]
-                    continue
                 # the key is asked of the index: as itself (PostgreSQL) or as its token (SQLite)
                 assert [v for v in bound if key == v or scopekeys.token(key) in v], (typed, filters, bound)
+                # and never a month before the first case or after the last
+                assert not [v for v in bound if any(m in v for m in _OUTSIDE)], (typed, filters)
+
+
+# Month keys outside the cases above (September to December 2023), as bound on either database.
+_OUTSIDE = [f(f"month={m}") for m in ("2020", "202308", "202401") for f in (str, scopekeys.token)]
+
+
+def test_a_range_of_more_than_a_year_of_months_is_read_a_year_at_a_time_newest_first_on_postgresql(
+        ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL's bitmaps read a word's rows in the table's order: a common word's count over a
+    wide range is reached within its newest months, read first, and never reads the older."""
+    monkeypatch.setattr(search, "FILTERED_FEW", 0)  # the word's rows looked up, as in a large database
+    monkeypatch.setattr(search, "NARROW", 0)
+    made = []
+    for at in ("2022-03-10 09:00", "2023-06-01 09:00", "2023-12-05 09:00"):
+        ctx.clock.set(parse_local(at))  # type: ignore[attr-defined]
+        made.append(handed(ctx, title=f"第{next(_SERIAL)}件饮水困难", summary="影响正常生活"))
+    handed(ctx, title="道路破损", summary="路面坑洼")
+    passes = ctx.engine.dialect.name in search.MONTH_PASSES
+    for typed in ("饮水", "影响正常生活"):
+        # every match found, whatever pass holds it (22 months: 2022-03 to 2023-12)
+        with parameters(ctx) as bound:
+            assert sorted(found(ctx, DISPATCHER, text=typed, received_from="2021-01-01")) == sorted(made)
+        months = [m for m in ("month=202312", "month=202301", "month=202212", "month=202203")
+                  if [v for v in bound if v == m]]
+        assert months == (["month=202312", "month=202301", "month=202212", "month=202203"] if passes else [])
+        # the count passes its cap in the newest pass: the older is never asked
+        monkeypatch.setattr(search, "COUNT_CAP", 1)
+        with Session(ctx.engine) as session:
+            flt = narrow(scope_for(session, DISPATCHER),
+                         CaseQuery.parse({"text": typed, "received_from": "2021-01-01"}), ctx.orgs)
+        with parameters(ctx) as bound:
+            page = case_page(ctx, flt, actor=DISPATCHER)
+        assert page.capped and sorted(r.number for r in page.rows) == sorted(made)
+        assert ("month=202212" in bound) is False
+        assert ("month=202312" in bound) is passes
+        monkeypatch.setattr(search, "COUNT_CAP", 10_000)
+
+
+def test_the_passes_of_a_range_hold_its_months_newest_first_a_year_at_most_each() -> None:
+    flt = CaseFilter(office_prefix="GS-LZ", extra={"category": "water"})
+    other = (("GS-LZ",), (scopekeys.category_key("water"),))
+    for first, last, sizes in ((dt.date(2022, 1, 15), dt.date(2024, 1, 5), [12, 12, 1]),
+                               (dt.date(2023, 1, 1), dt.date(2023, 12, 31), [12]),
+                               (dt.date(2023, 1, 1), dt.date(2024, 1, 1), [12, 1]),
+                               (dt.date(2023, 5, 2), dt.date(2023, 5, 3), [1])):
+        months = scopekeys.month_keys(first, last)
+        passes = search.index_passes("postgresql", flt, (first, last))
+        assert [len(p[-1]) for p in passes] == sizes
+        assert all(p[:-1] == other for p in passes)
+        # the passes newest first, each month in one of them
+        assert [m for p in passes for m in sorted(p[-1], reverse=True)] == months[::-1]
+        # one pass of index_keys where the index reads in an order of its own, or for a year
+        one = search.index_passes("sqlite", flt, (first, last))
+        assert one == [search.index_keys(flt, (first, last))]
+        assert (one == passes) is (len(months) <= search.MONTH_KEYS)
+    assert search.index_passes("postgresql", flt, None) == [other]
 
 
 def test_a_common_word_s_page_in_a_date_range_is_read_by_walking_the_work_order(
