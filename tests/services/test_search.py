@@ -21,7 +21,7 @@ from duban import scopekeys
 from duban.clock import parse_local
 from duban.errors import InvalidActionInput
 from duban.models.search import SEAM
-from duban.services import Actor, CaseService, ServiceContext, search
+from duban.services import Actor, CaseService, ServiceContext, reading, search
 from duban.services.queries import CaseFilter, scope_for
 from duban.services.reading import case_page, list_cases
 from duban.services.savedfilters import delete_filter, query_of, save_filter, saved_filters
@@ -440,19 +440,69 @@ def test_each_colour_lists_exactly_the_cases_that_show_it(
     params = {"per_page": "500", **({"text": text} if text else {})}
     county = Actor("城关区分流员", "dispatcher", org_id(ctx, "GS-LZ-CG"))
     # the province's scope, streamed; a county's, read at once; a colour's few candidates read at
-    # once, or (NARROW -1: none is few) streamed
-    for actor, narrowest in [(ADMIN, search.NARROW), (county, search.NARROW), (ADMIN, -1), (county, -1)]:
+    # once, or (NARROW -1: none is few) streamed; a county's list of no colour streamed, its page
+    # alone, and counted apart (APART_SHARE 10: any scope's share is small enough)
+    for actor, narrowest, share in [(ADMIN, search.NARROW, 0), (county, search.NARROW, 0), (ADMIN, -1, 0),
+                                    (county, -1, 0), (county, -1, 10)]:
         with monkeypatch.context() as patched:
             patched.setattr(search, "NARROW", narrowest)
+            patched.setattr(search, "APART_SHARE", share)
             every = _rows(ctx, actor, params)
             for colour in ("none", "blue", "yellow", "red"):
                 shown = [r.number for r in every if r.warning == colour]
                 listed = _rows(ctx, actor, {**params, "warning": colour})
                 assert [r.number for r in listed] == shown, (colour, narrowest)
-                second = _rows(ctx, actor, {**params, "warning": colour, "per_page": "2", "page": "2"})
-                assert [r.number for r in second] == shown[2:4], (colour, narrowest)
+                second = _page(ctx, actor, {**params, "warning": colour, "per_page": "2", "page": "2"})
+                assert [r.number for r in second.rows] == shown[2:4], (colour, narrowest)
+                assert (second.total, second.capped) == (len(shown), False), (colour, narrowest, share)
+                patched.setattr(search, "COUNT_CAP", 2)  # a total past the cap: the cap and "more"
+                first = _page(ctx, actor, {**params, "warning": colour, "per_page": "1"})
+                assert (first.total, first.capped) == (min(len(shown), 2), len(shown) > 2), (colour, share)
+                patched.setattr(search, "COUNT_CAP", 10_000)
 
 
+def test_a_list_of_no_colour_of_a_small_share_of_the_cases_is_counted_apart_from_its_page(
+        ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its page read in the work order, its total from its cases in no order: the same page and
+    total as the walk gives, capped alike, its cases with a deadline coloured too."""
+    today = ctx.today()
+    # (days to the deadline, closed): far off and none, near and yellow, passed and red, none
+    for due, closed in ((30, False), (40, False), (1, False), (-3, False), (None, True), (None, False),
+                        (35, False), (None, True)):
+        number = handed(ctx, title=f"第{next(_SERIAL)}件供暖问题", office_code="GS-LZ-CG")
+        with ctx.engine.begin() as conn:
+            conn.execute(text_sql("UPDATE cases SET deadline_on = :d, deadline_start = NULL, "
+                                  "state = CASE WHEN :c THEN 'closed' ELSE state END WHERE number = :n"),
+                         {"d": _day(today, due), "n": number, "c": closed})
+    for _ in range(3):  # the province's own, outside the county's scope
+        handed(ctx, unit="GS-FGW", title=f"第{next(_SERIAL)}件道路问题", office_code="GS")
+    county = Actor("城关区分流员", "dispatcher", org_id(ctx, "GS-LZ-CG"))
+    apart = []
+    monkeypatch.setattr(reading, "_uncoloured_total",
+                        lambda *a, **k: apart.append(1) or uncoloured_total(*a, **k))
+    monkeypatch.setattr(search, "NARROW", -1)  # streamed, as a scope of more than a few thousand
+    every = _page(ctx, county, {"per_page": "500"}).rows
+    shown = [r.number for r in every if r.warning == "none"]
+    # cases of no colour with a deadline and without, and cases of another colour
+    assert {r.deadline_on is None for r in every if r.warning == "none"} == {True, False}
+    assert len(shown) > 4 and len(shown) < len(every)
+    for cap in (10_000, len(shown) - 2):
+        monkeypatch.setattr(search, "COUNT_CAP", cap)
+        pages = []
+        for share in (0, 10):  # walked; counted apart (a case in two of the scope's branches counts twice)
+            monkeypatch.setattr(search, "APART_SHARE", share)
+            apart.clear()
+            page = _page(ctx, county, {"warning": "none", "per_page": "2", "page": "2"})
+            assert bool(apart) is bool(share)
+            pages.append(([r.number for r in page.rows], page.total, page.capped))
+        assert pages[0] == pages[1] == (shown[2:4], min(len(shown), cap), len(shown) > cap)
+    # a scope that holds more than the share of all cases is walked
+    monkeypatch.setattr(search, "APART_SHARE", 0.01)
+    apart.clear()
+    assert _page(ctx, county, {"warning": "none", "per_page": "2"}).total == len(shown) - 2 and not apart
+
+
+uncoloured_total = reading._uncoloured_total
 _SERIAL = itertools.count()
 
 
@@ -461,9 +511,13 @@ def _day(today: dt.date, days: int | None) -> dt.date | None:
 
 
 def _rows(ctx: ServiceContext, actor: Actor, params: dict[str, str]) -> list[Any]:
+    return _page(ctx, actor, params).rows
+
+
+def _page(ctx: ServiceContext, actor: Actor, params: dict[str, str]) -> Any:
     with Session(ctx.engine) as session:
         flt = narrow(scope_for(session, actor), CaseQuery.parse(params), ctx.orgs)
-    return case_page(ctx, flt, actor=actor).rows
+    return case_page(ctx, flt, actor=actor)
 
 
 def test_one_query_parses_the_same_from_any_face_and_writes_itself_back() -> None:
