@@ -24,8 +24,10 @@ triggers back (models/search.py), then times, median of several runs:
     search_categorychar    水 in one category (water): a common word and a broad filter
     search_monthchar       水 in the cases received in the last month (December 2023)
     search_rangephrase     the phrase in the cases received since 2022 (two thirds)
-    search_widephrase      the phrase in the cases received since 2023 (13 months: one more than
-                           a search asks the index's month keys for at once, search.MONTH_KEYS)
+    search_yearphrase      the phrase in the cases received in the last twelve months (from
+                           2023-02-01: as many months as a search asks the index's keys for at
+                           once, search.MONTH_KEYS)
+    search_widephrase      the phrase in the cases received since 2023 (13 months: one more)
     county_* / city_* /    the keyword, the phrase, the short, 1-character and rare words, the
     smallcity_*            range, the category and the colours again, asked by a county's
                            dispatcher (~2 % of the cases in scope), the dispatcher of the city
@@ -266,12 +268,13 @@ def measure(url: str, cases: int, runs: int) -> None:
         "search_categorychar": {"text": CHAR, "category": "water"},
         "search_monthchar": {"text": CHAR, "received_from": "2023-12-01"},
         "search_rangephrase": {"text": PHRASE, "received_from": "2022-01-01"},
+        "search_yearphrase": {"text": PHRASE, "received_from": "2023-02-01"},
         "search_widephrase": {"text": PHRASE, "received_from": "2023-01-01"},
     }
     for level in ("county", "city", "smallcity"):
         for shape in ("keyword", "phrase", "short", "char", "rare", "range", "category", "uncoloured",
                       "yellow", "subject", "subjectchar", "categorychar", "monthchar", "rangephrase",
-                      "widephrase"):
+                      "yearphrase", "widephrase"):
             searches[f"{level}_{shape}"] = searches[f"search_{shape}"]
     for figure, params in searches.items():
         median, cpu, total, capped = timed(ctx, readers[figure.split("_")[0]], params, runs)
