@@ -1,0 +1,1 @@
+"""Browser tests (conftest.py): a package, so that their browser is closed when they end."""
