@@ -28,6 +28,8 @@ triggers back (models/search.py), then times, median of several runs:
                            2023-02-01: as many months as a search asks the index's keys for at
                            once, search.MONTH_KEYS)
     search_widephrase      the phrase in the cases received since 2023 (13 months: one more)
+    search_uncolouredphrase  the phrase in the list of no colour (a common word, a common colour)
+    search_yellowchar      水 in the list of yellow cases (a common word, a colour of few cases)
     county_* / city_* /    the keyword, the phrase, the short, 1-character and rare words, the
     smallcity_*            range, the category and the colours again, asked by a county's
                            dispatcher (~2 % of the cases in scope), the dispatcher of the city
@@ -270,11 +272,13 @@ def measure(url: str, cases: int, runs: int) -> None:
         "search_rangephrase": {"text": PHRASE, "received_from": "2022-01-01"},
         "search_yearphrase": {"text": PHRASE, "received_from": "2023-02-01"},
         "search_widephrase": {"text": PHRASE, "received_from": "2023-01-01"},
+        "search_uncolouredphrase": {"text": PHRASE, "warning": "none"},
+        "search_yellowchar": {"text": CHAR, "warning": "yellow"},
     }
     for level in ("county", "city", "smallcity"):
         for shape in ("keyword", "phrase", "short", "char", "rare", "range", "category", "uncoloured",
                       "yellow", "subject", "subjectchar", "categorychar", "monthchar", "rangephrase",
-                      "yearphrase", "widephrase"):
+                      "yearphrase", "widephrase", "uncolouredphrase", "yellowchar"):
             searches[f"{level}_{shape}"] = searches[f"search_{shape}"]
     for figure, params in searches.items():
         median, cpu, total, capped = timed(ctx, readers[figure.split("_")[0]], params, runs)

@@ -360,11 +360,13 @@ def _listed(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: bool
         months = _months(conn, flt) if flt.text else None
         keys = search.index_keys(flt, months) if flt.text else search.NO_KEYS
         query = _list_query(ctx, flt, region=region, keys=keys)
-        if flt.warning and flt.warning != LATE_COLOUR:
+        passes = search.index_passes(conn.dialect.name, flt, months)
+        if flt.warning and flt.warning != LATE_COLOUR and flt.text:
+            found, total = _read_coloured_searched(ctx, conn, flt, region, passes, today)
+        elif flt.warning and flt.warning != LATE_COLOUR:
             found, total = _read_coloured(ctx, conn, query, flt, today, count=count)
         elif flt.text:
-            found, total = _read_searched(ctx, conn, query, flt, region,
-                                          search.index_passes(conn.dialect.name, flt, months))
+            found, total = _read_searched(ctx, conn, query, flt, region, passes)
         else:
             found, total = _read_listed(ctx, conn, query, flt, count=count)
         facts = [Facts(r.id, r.office_id, r.unit_id, r.delegate_id) for r, _ in found]
@@ -522,29 +524,35 @@ def _among(dialect: str, ids: list[int], *, name: str = "matched") -> Any:
 
 def _streamed_matches(conn: Any, scoped: Any, flt: CaseFilter, region: Any | None,
                       passes: list[search.Keys]) -> tuple[list[int] | None, int]:
-    """The ids of a search's matches and their number, or None and a number past the cap. The
-    index's matching rows (those of the cases that hold each pass's keys: a region's reader's
-    region's, a category's, some months': search.index_passes) are read as a stream
-    (PostgreSQL: by a server-side cursor; SQLite's FTS5 yields them as it finds them),
-    each asked of the scope by its case's id (search.matched_driven), and left as soon as they
-    pass the cap. One pass, whatever the word: a common one costs the cap's worth of its matches,
-    a rarer one all of them. (The planner, told only the index's guess of how rare a word is and
-    how large a city is, chose between walking an index in order testing every case and reading
-    the whole scope, and guessed wrong by seconds either way.)"""
+    """The ids of a search's matches and their number, or None and a number past the cap
+    (`_matches`), left as soon as they pass the cap. One pass, whatever the word: a common one
+    costs the cap's worth of its matches, a rarer one all of them. (The planner, told only the
+    index's guess of how rare a word is and how large a city is, chose between walking an index
+    in order testing every case and reading the whole scope, and guessed wrong by seconds either
+    way.)"""
     seen: set[int] = set()
+    with closing(_matches(conn, scoped, flt, region, passes)) as found:
+        for case_id in found:
+            seen.add(case_id)
+            if len(seen) > search.COUNT_CAP:
+                return None, len(seen)
+    return sorted(seen), len(seen)
+
+
+def _matches(conn: Any, scoped: Any, flt: CaseFilter, region: Any | None,
+             passes: list[search.Keys]) -> Generator[int, None, None]:
+    """The case ids of a search's matches as they are found, in no order, a case once per index
+    row that matches: the index's matching rows (those of the cases that hold each pass's keys:
+    a region's reader's region's, a category's, some months': search.index_passes) read as a
+    stream (PostgreSQL: by a server-side cursor; SQLite's FTS5 yields them as it finds them),
+    each asked of `scoped` by its case's id (search.matched_driven)."""
     for keys in passes:
         driven = search.matched_driven(conn.dialect.name, flt.text or "", identity_region=region,
                                        scoped=scoped, keys=keys,
                                        newest_first=flt.extra.get("received_from") is not None)
-        result = conn.execute(driven.execution_options(stream_results=True, yield_per=_STREAM_BATCH))
-        try:
-            for case_id in result.scalars():
-                seen.add(case_id)
-                if len(seen) > search.COUNT_CAP:
-                    return None, len(seen)
-        finally:
-            result.close()
-    return sorted(seen), len(seen)
+        with closing(conn.execute(driven.execution_options(stream_results=True,
+                                                           yield_per=_STREAM_BATCH))) as result:
+            yield from result.scalars()
 
 
 _STREAM_BATCH = 2_000  # the index rows a streamed search fetches at a time
@@ -618,6 +626,49 @@ def _counted_apart(conn: Any, flt: CaseFilter, branches: list[Any] | None) -> bo
     cases = conn.execute(select(func.max(Case.id))).scalar() or 0  # about all of them (never deleted)
     share = int(cases * search.APART_SHARE)
     return _scope_size(conn, flt, share) <= share
+
+
+def _read_coloured_searched(ctx: ServiceContext, conn: Any, flt: CaseFilter, region: Any | None,
+                            passes: list[search.Keys], today: Any) -> tuple[list[tuple[Any, CaseRow]], int]:
+    """A colour's list searched for a word, and its total. A colour of few candidates (`_due`:
+    those due soon) tests each candidate's texts (search.text_probe). Else the word's matches
+    are found first (`_matches`) and coloured a batch at a time, until more than the cap show the
+    colour: when they are all found, the page is theirs in the list's order; past the cap, it is
+    read by walking the list's order testing each case's texts (a common word). (As one
+    statement, `id IN (the word's rows)`, PostgreSQL planned each range of the work order with
+    the word's lookup asked case by case: a city's list of no colour and a common phrase, 19 s.)"""
+    dialect = conn.dialect.name
+    walked = not flt.extra.get("sort") and dialect in search.UNINDEXED_WALK
+    probed = _list_query(ctx, flt, region=region, probe=True, walked=walked)
+    due = _due(ctx, flt, today)
+    if due is not None and _few(conn, due):
+        return _read_coloured(ctx, conn, probed, flt, today, count=True)
+    scoped = _list_query(ctx, flt, region=region, searched=False)
+    colouring = scoped.with_only_columns(*[col(getattr(Case, name)) for name in _COLOURED],
+                                         maintain_column_froms=True).order_by(None)
+    shown: list[int] = []
+    with closing(_matches(conn, scoped, flt, region, passes)) as found:
+        for batch in _new_in_batches(found, _STREAM_BATCH):
+            shown += [r.id for r in conn.execute(colouring.where(_among(dialect, batch)))
+                      if _colour(ctx, r, today) == flt.warning]
+            if len(shown) > search.COUNT_CAP:
+                return _read_coloured(ctx, conn, probed, flt, today, count=False)[0], len(shown)
+    return _page(ctx, conn, scoped.where(_among(dialect, shown)), flt), len(shown)
+
+
+def _new_in_batches(ids: Iterable[int], size: int) -> Iterator[list[int]]:
+    """`ids` in lists of up to `size`, each id once (a case's id comes once per row that matches)."""
+    seen: set[int] = set()
+    batch: list[int] = []
+    for case_id in ids:
+        if case_id not in seen:
+            seen.add(case_id)
+            batch.append(case_id)
+            if len(batch) == size:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
 
 
 def _colour(ctx: ServiceContext, r: Any, today: Any) -> str:

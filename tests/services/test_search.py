@@ -425,7 +425,9 @@ def test_each_colour_lists_exactly_the_cases_that_show_it(
     (after SQL leaves out what cannot show them: a colour needs a deadline not passed, blue a
     limit with a start): either way a colour's list is the cases whose row shows that colour, in
     the list's order (the province's read a range of the work-order index at a time: open and
-    closed cases, priorities, cases with and without a deadline)."""
+    closed cases, priorities, cases with and without a deadline). Searched, a colour's list is
+    found by its few candidates' texts, or by its word's matches coloured (all of them, or past
+    the cap: COUNT_CAP 2, its page by walking the order)."""
     today = ctx.today()
     for i, (due, ran, missed, rank, closed) in enumerate(limits):
         # a title never used before: the same one would be linked to its open case as a repeat
@@ -458,6 +460,7 @@ def test_each_colour_lists_exactly_the_cases_that_show_it(
                 patched.setattr(search, "COUNT_CAP", 2)  # a total past the cap: the cap and "more"
                 first = _page(ctx, actor, {**params, "warning": colour, "per_page": "1"})
                 assert (first.total, first.capped) == (min(len(shown), 2), len(shown) > 2), (colour, share)
+                assert [r.number for r in first.rows] == shown[:1], (colour, share)
                 patched.setattr(search, "COUNT_CAP", 10_000)
 
 
