@@ -360,13 +360,13 @@ def _listed(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: bool
         months = _months(conn, flt) if flt.text else None
         keys = search.index_keys(flt, months) if flt.text else search.NO_KEYS
         query = _list_query(ctx, flt, region=region, keys=keys)
-        passes = search.index_passes(conn.dialect.name, flt, months)
-        if flt.warning and flt.warning != LATE_COLOUR and flt.text:
-            found, total = _read_coloured_searched(ctx, conn, flt, region, passes, today)
-        elif flt.warning and flt.warning != LATE_COLOUR:
+        coloured = flt.warning and flt.warning != LATE_COLOUR  # red is "late", a clause
+        if flt.text:
+            passes = search.index_passes(conn.dialect.name, flt, months)
+            found, total = (_read_coloured_searched(ctx, conn, flt, region, passes, today) if coloured
+                            else _read_searched(ctx, conn, query, flt, region, passes))
+        elif coloured:
             found, total = _read_coloured(ctx, conn, query, flt, today, count=count)
-        elif flt.text:
-            found, total = _read_searched(ctx, conn, query, flt, region, passes)
         else:
             found, total = _read_listed(ctx, conn, query, flt, count=count)
         facts = [Facts(r.id, r.office_id, r.unit_id, r.delegate_id) for r, _ in found]
