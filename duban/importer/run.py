@@ -31,6 +31,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
+from duban.batches import batched
 from duban.errors import DubanError, InvalidActionInput, OrgNotFound
 from duban.importer.mapping import ParsedRow, RowError, RowParser
 from duban.importer.reader import SheetRow, UnreadableFile, read_sheet
@@ -123,7 +124,7 @@ def _prepared(service: CaseService, parser: RowParser, rows: Iterable[SheetRow],
               helpers: int) -> Iterator[tuple[list[Prepared], dt.datetime]]:
     """Each batch of rows parsed, checked and built (`prepare_rows`), with the time it was
     prepared at (the registration's `now`), in the file's order."""
-    batches = _batches(rows, BATCH)
+    batches = batched(rows, BATCH)
     if not helpers:
         for batch in batches:
             now = service.ctx.now()
@@ -192,17 +193,6 @@ def _helper_prepare(batch: list[SheetRow], now: dt.datetime) -> list[Prepared]:
     assert _helper is not None
     service, parser, actor = _helper
     return prepare_rows(service, parser, actor, batch, now, skip_imported=True)
-
-
-def _batches(rows: Iterable[SheetRow], size: int) -> Iterator[list[SheetRow]]:
-    batch: list[SheetRow] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _existing_keys(ctx: ServiceContext, keys: list[str]) -> set[str]:

@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from duban.batches import batched
 from duban.clock import local_date
 from duban.deadlines import LATE_COLOUR, NO_COLOUR, SHARE_COLOUR, SOON_COLOUR, last_yellow_deadline
 from duban.errors import CaseNotFound, OrgNotFound, PermissionDenied
@@ -576,8 +577,7 @@ def _read_coloured(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter, 
     wanted = flt.offset + flt.limit if not count else search.COUNT_CAP + 1
     total = 0
     # What a colour needs, in the list's order; the page's whole rows after, by id.
-    colouring = query.with_only_columns(*[col(getattr(Case, name)) for name in _COLOURED],
-                                        maintain_column_froms=True)
+    colouring = _colouring(query)
     shown: list[int] = []
     counted_apart = False
     branches = scope_branches(flt)
@@ -644,11 +644,10 @@ def _read_coloured_searched(ctx: ServiceContext, conn: Any, flt: CaseFilter, reg
     if due is not None and _few(conn, due):
         return _read_coloured(ctx, conn, probed, flt, today, count=True)
     scoped = _list_query(ctx, flt, region=region, searched=False)
-    colouring = scoped.with_only_columns(*[col(getattr(Case, name)) for name in _COLOURED],
-                                         maintain_column_froms=True).order_by(None)
+    colouring = _colouring(scoped).order_by(None)
     shown: list[int] = []
     with closing(_matches(conn, scoped, flt, region, passes)) as found:
-        for batch in _new_in_batches(found, _STREAM_BATCH):
+        for batch in batched(_once(found), _STREAM_BATCH):
             shown += [r.id for r in conn.execute(colouring.where(_among(dialect, batch)))
                       if _colour(ctx, r, today) == flt.warning]
             if len(shown) > search.COUNT_CAP:
@@ -656,19 +655,19 @@ def _read_coloured_searched(ctx: ServiceContext, conn: Any, flt: CaseFilter, reg
     return _page(ctx, conn, scoped.where(_among(dialect, shown)), flt), len(shown)
 
 
-def _new_in_batches(ids: Iterable[int], size: int) -> Iterator[list[int]]:
-    """`ids` in lists of up to `size`, each id once (a case's id comes once per row that matches)."""
+def _once(ids: Iterable[int]) -> Iterator[int]:
+    """Each of `ids` the first time it comes (a case's id comes once per index row that matches)."""
     seen: set[int] = set()
-    batch: list[int] = []
     for case_id in ids:
         if case_id not in seen:
             seen.add(case_id)
-            batch.append(case_id)
-            if len(batch) == size:
-                yield batch
-                batch = []
-    if batch:
-        yield batch
+            yield case_id
+
+
+def _colouring(query: Any) -> Any:
+    """`query` (a list's statement) taking only the columns a colour is worked out from."""
+    return query.with_only_columns(*[col(getattr(Case, name)) for name in _COLOURED],
+                                   maintain_column_froms=True)
 
 
 def _colour(ctx: ServiceContext, r: Any, today: Any) -> str:
