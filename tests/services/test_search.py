@@ -443,12 +443,17 @@ def test_each_colour_lists_exactly_the_cases_that_show_it(
     county = Actor("城关区分流员", "dispatcher", org_id(ctx, "GS-LZ-CG"))
     # the province's scope, streamed; a county's, read at once; a colour's few candidates read at
     # once, or (NARROW -1: none is few) streamed; a county's list of no colour streamed, its page
-    # alone, and counted apart (APART_SHARE 10: any scope's share is small enough)
-    for actor, narrowest, share in [(ADMIN, search.NARROW, 0), (county, search.NARROW, 0), (ADMIN, -1, 0),
-                                    (county, -1, 0), (county, -1, 10)]:
+    # alone, and counted apart (APART_SHARE 10: any scope's share is small enough); a word's
+    # matches bringing their rows' colour columns, or those fetched by id after (ROWS_DRIVEN)
+    dialect = ctx.engine.dialect.name
+    for actor, narrowest, share, flipped in [
+            (ADMIN, search.NARROW, 0, False), (county, search.NARROW, 0, False), (ADMIN, -1, 0, False),
+            (county, -1, 0, False), (county, -1, 10, False), (ADMIN, -1, 0, True), (county, -1, 0, True)]:
         with monkeypatch.context() as patched:
             patched.setattr(search, "NARROW", narrowest)
             patched.setattr(search, "APART_SHARE", share)
+            patched.setattr(search, "ROWS_DRIVEN", search.ROWS_DRIVEN ^ {dialect} if flipped
+                            else search.ROWS_DRIVEN)
             every = _rows(ctx, actor, params)
             for colour in ("none", "blue", "yellow", "red"):
                 shown = [r.number for r in every if r.warning == colour]
@@ -462,6 +467,52 @@ def test_each_colour_lists_exactly_the_cases_that_show_it(
                 assert (first.total, first.capped) == (min(len(shown), 2), len(shown) > 2), (colour, share)
                 assert [r.number for r in first.rows] == shown[:1], (colour, share)
                 patched.setattr(search, "COUNT_CAP", 10_000)
+
+
+@pytest.mark.parametrize("flipped", [False, True])
+def test_a_colour_s_list_searched_holds_only_its_own_matches_whichever_way_their_rows_come(
+        ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch, flipped: bool) -> None:
+    """A word's matches are asked of the list (its scope, not late) before they are coloured,
+    whether they bring their rows' colour columns or those are fetched by id after
+    (search.ROWS_DRIVEN): a match outside the county, one of another unit than the list's
+    (a filter the index's keys do not hold), a late one and one of another colour are left out
+    of the list and its total; a case without the word is never in it."""
+    today = ctx.today()
+    matched, colours = [], {}
+    # (office, handling unit, days to the deadline, closed, holds the word, its colour in the list)
+    for office, unit, due, closed, word, colour in (
+            ("GS-LZ-CG", "GS-LZ-CG-GOV", 30, False, True, "none"),
+            ("GS-LZ-CG", "GS-LZ-CG-GOV", None, True, True, "none"),
+            ("GS-LZ-CG", "GS-LZ-CG-GOV", 0, False, True, "yellow"),
+            ("GS-LZ-CG", "GS-LZ-CG-GOV", -3, False, True, "red"),
+            ("GS-LZ-CG", "GS-LZ-CG-GOV", 30, False, False, "none"),
+            ("GS-LZ-CG", "GS-LZ-CG-GOV", 0, False, False, "yellow"),
+            ("GS-LZ-CG", "GS-LZ-CG-SWJ", 30, False, True, None),
+            ("GS-LZ-CG", "GS-LZ-CG-SWJ", 0, False, True, None),
+            ("GS", "GS-FGW", 30, False, True, None), ("GS", "GS-FGW", None, True, True, None),
+            ("GS", "GS-FGW", 0, False, True, None)):
+        number = handed(ctx, unit=unit, office_code=office,
+                        title=f"第{next(_SERIAL)}件{'供暖' if word else '道路'}问题")
+        with ctx.engine.begin() as conn:
+            conn.execute(text_sql("UPDATE cases SET deadline_on = :d, deadline_start = NULL, "
+                                  "state = CASE WHEN :c THEN 'closed' ELSE state END WHERE number = :n"),
+                         {"d": _day(today, due), "n": number, "c": closed})
+        colours[number] = colour
+        if word:
+            matched.append(number)
+    county = Actor("城关区分流员", "dispatcher", org_id(ctx, "GS-LZ-CG"))
+    dialect = ctx.engine.dialect.name
+    monkeypatch.setattr(search, "NARROW", -1)  # a colour's candidates are not few: the matches coloured
+    if flipped:
+        monkeypatch.setattr(search, "ROWS_DRIVEN", search.ROWS_DRIVEN ^ {dialect})
+    for colour in ("none", "yellow"):
+        params = {"per_page": "500", "warning": colour, "unit": "GS-LZ-CG-GOV"}
+        listed = [r.number for r in _rows(ctx, county, params)]
+        wanted = [number for number in listed if number in matched]
+        assert sorted(wanted) == sorted(n for n in matched if colours[n] == colour), colour
+        searched = _page(ctx, county, {**params, "text": "供暖"})
+        assert [r.number for r in searched.rows] == wanted, colour
+        assert (searched.total, searched.capped) == (len(wanted), False), colour
 
 
 def test_a_list_of_no_colour_of_a_small_share_of_the_cases_is_counted_apart_from_its_page(
