@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import Integer, Text, and_, func, literal_column, or_, select, text, true, type_coerce
+from sqlalchemy import Integer, Text, and_, func, literal_column, or_, select, text, type_coerce
 from sqlalchemy import column as sql_column
 from sqlmodel import col
 
@@ -536,10 +536,8 @@ def matched_driven(dialect: str, typed: str, *, identity_region: Any | None, sco
         # (what the indexes answer, without working out the row's grams again)
         opened = text(f"hit.open_text {_pg_like(typed)} :hit_open").bindparams(hit_open=_like_pattern(typed))
         in_scope = in_scope.where(or_(identity_region, opened))
-    if not columns:
-        return select(row.c.case_id).where(in_scope.exists())
-    case = in_scope.with_only_columns(*columns).lateral("matched")  # the columns where it is asked
-    return select(*case.c).select_from(row).join(case, true())
+    assert not columns, "PostgreSQL's matches bring ids alone (ROWS_DRIVEN)"
+    return select(row.c.case_id).where(in_scope.exists())
 
 
 def _asked(scoped: Any, case_id: Any) -> Any:
@@ -567,8 +565,9 @@ LOOKUP_COST = 1.0
 NESTED_PROBE = frozenset({"sqlite"})
 # Where a search's matches bring the columns of their case's row that a reader asks for as each is
 # asked of the list (matched_driven's `columns`), rather than fetched by id after. SQLite: the
-# phrase in a city's list of no colour 183 → 121 ms. PostgreSQL reads the word's rows in the
-# table's order and each case's row from the heap that way (its index-only test is lost): slower.
+# phrase in a city's list of no colour 190 → 133 ms. PostgreSQL, asked so by a LATERAL (tried),
+# planned its cursor as a scan of the whole index table (a rare word would cost all of it) and
+# read each case from the heap where the scope index answers alone: slower even for a common one.
 ROWS_DRIVEN = frozenset({"sqlite"})
 # PostgreSQL: a word the planner's statistics put in SURELY times more rows than a narrow scope's
 # cases is taken to be common without counting its rows (reading._tested_case_by_case). Wrong, it

@@ -444,15 +444,15 @@ def test_each_colour_lists_exactly_the_cases_that_show_it(
     # the province's scope, streamed; a county's, read at once; a colour's few candidates read at
     # once, or (NARROW -1: none is few) streamed; a county's list of no colour streamed, its page
     # alone, and counted apart (APART_SHARE 10: any scope's share is small enough); a word's
-    # matches bringing their rows' colour columns, or those fetched by id after (ROWS_DRIVEN)
+    # matches bringing their rows' colour columns (SQLite), or those fetched by id after
     dialect = ctx.engine.dialect.name
-    for actor, narrowest, share, flipped in [
+    for actor, narrowest, share, by_id in [
             (ADMIN, search.NARROW, 0, False), (county, search.NARROW, 0, False), (ADMIN, -1, 0, False),
             (county, -1, 0, False), (county, -1, 10, False), (ADMIN, -1, 0, True), (county, -1, 0, True)]:
         with monkeypatch.context() as patched:
             patched.setattr(search, "NARROW", narrowest)
             patched.setattr(search, "APART_SHARE", share)
-            patched.setattr(search, "ROWS_DRIVEN", search.ROWS_DRIVEN ^ {dialect} if flipped
+            patched.setattr(search, "ROWS_DRIVEN", search.ROWS_DRIVEN - {dialect} if by_id
                             else search.ROWS_DRIVEN)
             every = _rows(ctx, actor, params)
             for colour in ("none", "blue", "yellow", "red"):
@@ -469,12 +469,12 @@ def test_each_colour_lists_exactly_the_cases_that_show_it(
                 patched.setattr(search, "COUNT_CAP", 10_000)
 
 
-@pytest.mark.parametrize("flipped", [False, True])
+@pytest.mark.parametrize("by_id", [False, True])
 def test_a_colour_s_list_searched_holds_only_its_own_matches_whichever_way_their_rows_come(
-        ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch, flipped: bool) -> None:
+        ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch, by_id: bool) -> None:
     """A word's matches are asked of the list (its scope, not late) before they are coloured,
-    whether they bring their rows' colour columns or those are fetched by id after
-    (search.ROWS_DRIVEN): a match outside the county, one of another unit than the list's
+    whether they bring their rows' colour columns (search.ROWS_DRIVEN: SQLite) or those are
+    fetched by id after: a match outside the county, one of another unit than the list's
     (a filter the index's keys do not hold), a late one and one of another colour are left out
     of the list and its total; a case without the word is never in it."""
     today = ctx.today()
@@ -503,8 +503,10 @@ def test_a_colour_s_list_searched_holds_only_its_own_matches_whichever_way_their
     county = Actor("城关区分流员", "dispatcher", org_id(ctx, "GS-LZ-CG"))
     dialect = ctx.engine.dialect.name
     monkeypatch.setattr(search, "NARROW", -1)  # a colour's candidates are not few: the matches coloured
-    if flipped:
-        monkeypatch.setattr(search, "ROWS_DRIVEN", search.ROWS_DRIVEN ^ {dialect})
+    if by_id:
+        if dialect not in search.ROWS_DRIVEN:
+            pytest.skip("this database's matches are always fetched by id")
+        monkeypatch.setattr(search, "ROWS_DRIVEN", search.ROWS_DRIVEN - {dialect})
     for colour in ("none", "yellow"):
         params = {"per_page": "500", "warning": colour, "unit": "GS-LZ-CG-GOV"}
         listed = [r.number for r in _rows(ctx, county, params)]
