@@ -38,7 +38,11 @@ triggers back (models/search.py), then times, median of several runs:
                            whose offices received the fewest (~2 %): readers whose scope holds
                            few of a word's matches
 
-Usage: python -m bench.search_bench [--cases N] [--database URL]
+With --sweep, each reader then asks every word of SWEEP_WORDS (and none) with every filter of
+SWEEP_FILTERS, the shapes a desk can combine beyond those named: each over the goal is printed,
+and each reader's worst is a figure (`<reader>_sweepworst`, the shape in its note).
+
+Usage: python -m bench.search_bench [--cases N] [--database URL] [--runs N] [--sweep]
 (a database that holds the cases of an earlier run is measured again without building it again)
 """
 
@@ -46,6 +50,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import os
 import random
 import statistics
@@ -58,6 +63,7 @@ from sqlalchemy import insert, inspect, text
 from sqlmodel import Session
 
 from bench.common import backend_of, emit, memory_mb
+from duban.cli.bench import SEARCH_GOAL
 from duban.clock import SHANGHAI, SimulatedClock, parse_local
 from duban.db import create_all, make_engine
 from duban.demo.orgs import load_orgs
@@ -215,7 +221,36 @@ def _regional_dispatchers(engine: Any) -> dict[str, Actor]:
             "smallcity": Actor(name="bench", role="dispatcher", org_id=small)}
 
 
-def measure(url: str, cases: int, runs: int) -> None:
+Shape = dict[str, str]  # a list's parameters, as a face passes them
+# The sweep's words and filters (--sweep): a common phrase, a 1-character word, a 2-character
+# one, a keyword; states, colours, categories, channels, ranges of a few months to two years.
+SWEEP_WORDS = (None, PHRASE, CHAR, SHORT, KEYWORD)
+SWEEP_FILTERS: tuple[Shape, ...] = (
+    {}, {"category": "water"}, {"channel": "phone"}, {"received_from": "2023-06-01"},
+    {"received_from": "2023-02-01"}, {"received_from": "2022-01-01"},
+    {"received_from": "2023-01-01", "received_to": "2023-06-30"}, {"state": "closed"},
+    {"state": "transferred"}, {"sort": "-received"}, {"warning": "none"}, {"warning": "yellow"},
+    {"category": "water", "received_from": "2023-01-01"})
+GOAL_SECONDS = SEARCH_GOAL[0].value  # issue 15: a page and its total
+
+
+def sweep(ctx: ServiceContext, readers: dict[str, Actor], runs: int) -> dict[str, tuple[float, Shape]]:
+    """Each reader's worst median over the sweep's shapes, and that shape; the shapes over the
+    goal printed as they are measured."""
+    worst: dict[str, tuple[float, Shape]] = {}
+    for name, actor in readers.items():
+        for word, filters in itertools.product(SWEEP_WORDS, SWEEP_FILTERS):
+            params = {**filters, **({"text": word} if word else {})}
+            median, cpu, total, capped = timed(ctx, actor, params, runs)
+            if median > GOAL_SECONDS:
+                print(f"  sweep {name:<9} {median * 1000:8.1f} ms  cpu {cpu * 1000:7.1f} ms  {params} "
+                      f"({total}{'+' if capped else ''} found)", flush=True)
+            if name not in worst or median > worst[name][0]:
+                worst[name] = (median, params)
+    return worst
+
+
+def measure(url: str, cases: int, runs: int, *, swept: bool = False) -> None:
     engine = make_engine(url)
     with engine.connect() as conn:  # before create_all, which makes the index's tables if missing
         current_before = not inspect(conn).has_table("cases") or index.is_current(conn)
@@ -287,6 +322,13 @@ def measure(url: str, cases: int, runs: int) -> None:
               f"({total}{'+' if capped else ''} found)  load {os.getloadavg()[0]:.1f}", flush=True)
         emit(figure, median, "s", peak_mb=memory_mb(), backend=backend_of(url), cases=cases,
              found=total, capped=capped, cpu_ms=round(cpu * 1000, 1), load=round(os.getloadavg()[0], 1))
+    if swept:
+        shapes = len(SWEEP_WORDS) * len(SWEEP_FILTERS)
+        print(f"sweep: {shapes} shapes for each of {len(readers)} readers, those over "
+              f"{GOAL_SECONDS * 1000:.0f} ms", flush=True)
+        for name, (median, params) in sweep(ctx, readers, runs).items():
+            emit(f"{name}_sweepworst", median, "s", peak_mb=memory_mb(), backend=backend_of(url),
+                 cases=cases, shapes=shapes, note=f"{params}")
     engine.dispose()
 
 
@@ -297,9 +339,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--database",
                         help="SQLAlchemy URL of an empty database (default: a temporary SQLite file)")
+    parser.add_argument("--sweep", action="store_true",
+                        help="then every word of SWEEP_WORDS with every filter of SWEEP_FILTERS")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="duban-search-bench-") as tmp:
-        measure(args.database or f"sqlite:///{Path(tmp) / 'search.db'}", args.cases, args.runs)
+        measure(args.database or f"sqlite:///{Path(tmp) / 'search.db'}", args.cases, args.runs,
+                swept=args.sweep)
 
 
 if __name__ == "__main__":

@@ -171,7 +171,8 @@ PARTS: list[Part] = [
     Part("audit", "bench.audit_bench",
          lambda n: ["--cases", str(n), "--actions", str(min(1400, max(140, n)))]),
     Part("search", "bench.search_bench",
-         lambda n: ["--cases", str(n), "--runs", "3" if _quick(n) else "5"]),
+         lambda n: ["--cases", str(n), "--runs", "3" if _quick(n) else "5"]
+         + ([] if _quick(n) else ["--sweep"])),
     Part("peer", "bench.peer_bench",
          lambda n: ["--cases", str(n)] + (["--instances", "100", "--rounds", "1"] if _quick(n)
                                           else ["--instances", "500", "--rounds", "3"])),

@@ -1,12 +1,15 @@
 """The search benchmark builds what it measures right: every case indexed, the triggers back, and
-the searches it times find what the cases hold. Correctness only, never time."""
+the searches it times find what the cases hold; its sweep asks every shape. Correctness only,
+never time."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bench import search_bench
 from bench.search_bench import KEYWORD, SHORT, populate
 from duban.clock import SimulatedClock, parse_local
 from duban.demo.orgs import load_orgs
@@ -40,3 +43,28 @@ def test_the_bench_cases_are_indexed_and_found_as_their_texts_say(engine: Engine
     # The triggers are back: a case registered afterwards is found at once.
     CaseService(ctx).register(complaint(office_code="GS", title="基准之后登记的案件"), actor=CLERK)
     assert total("基准之后登记") == 1
+
+
+def test_the_sweep_asks_every_word_with_every_filter_and_names_each_reader_s_worst(
+        engine: Engine, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    install_orgs(engine, load_orgs())
+    populate(engine, 200)
+    ctx = ServiceContext(engine=engine, clock=SimulatedClock(parse_local("2024-01-05 09:00")))
+    with engine.connect() as conn:
+        province = conn.execute(text("select id from orgs where kind = 'office' and level = 'province'")
+                                ).scalar()
+    readers = {"search": Actor("bench", "dispatcher", province),
+               "county": search_bench._regional_dispatchers(engine)["county"]}
+    monkeypatch.setattr(search_bench, "GOAL_SECONDS", 0.0)  # every shape is "over": each printed
+    worst = search_bench.sweep(ctx, readers, runs=1)
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.lstrip().startswith("sweep ")]
+    shapes = [{**f, **({"text": w} if w else {})} for w in search_bench.SWEEP_WORDS
+              for f in search_bench.SWEEP_FILTERS]
+    assert len(printed) == len(shapes) * len(readers)
+    for shape in shapes:  # each shape, for each reader
+        assert sum(f" {shape} (" in line for line in printed) == len(readers), shape
+    assert set(worst) == set(readers)
+    for name, (seconds, shape) in worst.items():
+        assert shape in shapes and seconds > 0
+        slowest = max(float(line.split()[2]) for line in printed if line.split()[1] == name)
+        assert abs(seconds * 1000 - slowest) < 0.1  # its worst is the slowest printed
