@@ -52,23 +52,24 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def prepare(data_dir: Path) -> dict[str, str]:
-    """The demo database in data_dir (built once) and bench users; returns username → password."""
+    """The demo database in data_dir (migrated, then built once, as `duban demo` does) and bench
+    users; returns username → password."""
     os.environ["DUBAN_DATA_DIR"] = str(data_dir)
     from sqlmodel import Session, func, select
 
+    from duban.cli.common import migrated_context
     from duban.config.settings import get_settings
+    from duban.demo import build
     from duban.demo.accounts import ensure_demo_accounts
-    from duban.demo.build import build_demo
     from duban.models import Case
-    from duban.services.context import ServiceContext
 
-    ctx = ServiceContext.from_settings()
+    ctx = migrated_context()
     with Session(ctx.engine) as session:
         cases = session.exec(select(func.count()).select_from(Case)).one()
     if cases == 0:
         started = time.perf_counter()
         print("building the demo database (once)…", flush=True)
-        summary = build_demo(ctx, seed=2023, fresh=False)
+        summary = build.build_demo(ctx, seed=2023, fresh=False)
         print(summary, f"in {time.perf_counter() - started:.0f} s", flush=True)
     accounts = ensure_demo_accounts(ctx, get_settings().data_dir)
     ctx.engine.dispose()
