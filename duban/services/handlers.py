@@ -40,9 +40,6 @@ REPORT_TEXTS = ("actions_taken", "rectification", "accountability")  # beside fi
 _REPORTS = HandlingReport.__table__  # type: ignore[attr-defined]
 _LAST_FINAL = Prepared(select(func.max(_REPORTS.c.id).label("id")).where(
     _REPORTS.c.case_id == bindparam("case_id"), _REPORTS.c.kind == "final"))
-_OBJ = Objection.__table__  # type: ignore[attr-defined]
-_RETURN_PENDING = Prepared(select(_OBJ.c.id).where(_OBJ.c.case_id == bindparam("case_id"),
-                                                   _OBJ.c.status == "requested").limit(1))
 _EXT = Extension.__table__  # type: ignore[attr-defined]
 _OBJ = Objection.__table__  # type: ignore[attr-defined]
 _PENDING_RETURN = Prepared(select(_OBJ.c.id).where(_OBJ.c.case_id == bindparam("case_id"),
@@ -599,7 +596,7 @@ class Guards:
 
     def pending_return(self, case: Case) -> bool:
         if case.id not in self._returns:
-            self._returns[case.id] = _RETURN_PENDING.scalar(self.session, {"case_id": case.id}) is not None
+            self._returns[case.id] = _PENDING_RETURN.scalar(self.session, {"case_id": case.id}) is not None
         return self._returns[case.id]
 
     def _extensions(self, case: Case, statuses: tuple[str, ...]) -> int:
