@@ -82,6 +82,8 @@ from duban.services.scope import CITIZEN, acts_as, may_see, may_see_referral, re
 from duban.services.unitofwork import DubanSession, memo_of
 from duban.states.definition import HANDLING_STATES, OPEN_STATES, REFERRAL_ACTIONS
 
+T = TypeVar("T")
+
 _CASES: Any = Case.__table__  # type: ignore[attr-defined]
 
 
@@ -336,7 +338,6 @@ def _row(ctx: ServiceContext, found: Any, today: Any) -> CaseRow:
 
 
 _CHUNK = 500
-T = TypeVar("T")
 
 
 def list_cases(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: bool = True) -> list[CaseRow]:
@@ -532,13 +533,13 @@ def _streamed_matches(conn: Any, scoped: Any, flt: CaseFilter, region: Any | Non
     index's guess of how rare a word is and how large a city is, chose between walking an index
     in order testing every case and reading the whole scope, and guessed wrong by seconds either
     way.)"""
-    seen: set[int] = set()
+    ids: list[int] = []
     with closing(_matches(conn, scoped, flt, region, passes)) as found:
-        for case_id in found:
-            seen.add(case_id)
-            if len(seen) > search.COUNT_CAP:
-                return None, len(seen)
-    return sorted(seen), len(seen)
+        for case_id in _once(found, key=int):
+            ids.append(case_id)
+            if len(ids) > search.COUNT_CAP:
+                return None, len(ids)
+    return sorted(ids), len(ids)
 
 
 def _matches(conn: Any, scoped: Any, flt: CaseFilter, region: Any | None,
@@ -577,7 +578,7 @@ def _page(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter) -> list[t
 
 
 def _read_coloured(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter, today: Any, *,
-                   count: bool) -> tuple[list[tuple[Any, CaseRow]], int]:
+                   count: bool, few: bool | None = None) -> tuple[list[tuple[Any, CaseRow]], int]:
     """Warning colours depend on the calendar: read in order and stop as soon as the page (and,
     when counting, the capped total) is known. One statement (a chunk at a time by OFFSET read
     every row before the chunk again: a county's "none" list took seconds), and only the columns
@@ -585,7 +586,8 @@ def _read_coloured(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter, 
     (PostgreSQL: a server-side cursor, planned for the start of the order: the work-order index
     walked); a narrow one's are read at once (planned for all of them: its few thousand cases
     found by their org indexes and sorted, where a walk would read the province's order), and so
-    are a colour's few candidates (`_due`: a walk would pass every case to find none of them)."""
+    are a colour's few candidates (`_due`: a walk would pass every case to find none of them;
+    `few`: already counted by the caller)."""
     wanted = flt.offset + flt.limit if not count else search.COUNT_CAP + 1
     total = 0
     # What a colour needs, in the list's order; the page's whole rows after, by id.
@@ -595,7 +597,7 @@ def _read_coloured(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter, 
     branches = scope_branches(flt)
     due = _due(ctx, flt, today)
     statements: Iterable[Any]
-    if due is not None and _few(conn, due):  # read at once, planned for all of them
+    if due is not None and (_few(conn, due) if few is None else few):  # read at once, planned for all
         statements = [colouring]
     elif branches is None or _scope_size(conn, flt) > search.NARROW:
         # streamed: planned to read the start of the order (the work-order index walked; in work
@@ -657,7 +659,7 @@ def _read_coloured_searched(ctx: ServiceContext, conn: Any, flt: CaseFilter, reg
     probed = _list_query(ctx, flt, region=region, probe=True, walked=walked)
     due = _due(ctx, flt, today)
     if due is not None and _few(conn, due):
-        return _read_coloured(ctx, conn, probed, flt, today, count=True)
+        return _read_coloured(ctx, conn, probed, flt, today, count=True, few=True)
     scoped = _list_query(ctx, flt, region=region, searched=False)
     shown: list[int] = []
     with closing(_matches(conn, scoped, flt, region, passes, columns=_COLOURED_COLUMNS)) as found:
