@@ -245,7 +245,20 @@ def can_fire(adapter: CaseAdapter, trigger: str) -> bool:
 
 
 def allowed_actions(adapter: CaseAdapter) -> list[str]:
-    return [t for t in triggers(adapter.state) if can_fire(adapter, t)]
+    """The triggers that may fire now, each guard asked at most once: a case page asks all of a
+    state's triggers, whose transitions share guards (`can_fire` of each asked them again)."""
+    state = CaseState(adapter.state).value
+    answers: dict[str, bool] = {}
+
+    def holds(name: str, target: bool) -> bool:
+        answer = answers.get(name)
+        if answer is None:
+            answer = answers[name] = bool(getattr(adapter, name)())
+        return answer == target
+
+    return [trigger for trigger in _TRIGGERS[state]
+            if any(all(holds(name, target) for name, target in way.conditions)
+                   for way in _WAYS.get((state, trigger), ()))]
 
 
 def fire(adapter: CaseAdapter, trigger: str) -> bool:
