@@ -204,9 +204,15 @@ _RAW_TEXTS = (select(_CASES.c.id, _CASES.c.title, _CASES.c.summary)
               .where(_CASES.c.id.in_(bindparam("ids", expanding=True))))
 
 
+_RAW_TEXT = Prepared(select(_CASES.c.id, _CASES.c.title, _CASES.c.summary)
+                     .where(_CASES.c.id == bindparam("id")))
+
+
 def _raw_texts(session: Session, ids: set[int]) -> dict[int, tuple[str, str]]:
     if not ids:
         return {}
+    if len(ids) == 1:  # one case's answer or page: at driver level, as the case itself was read
+        return {r["id"]: (r["title"], r["summary"]) for r in _RAW_TEXT.rows(session, {"id": min(ids)})}
     return {i: (t, s) for i, t, s in session.connection().execute(_RAW_TEXTS, {"ids": sorted(ids)})}
 
 
