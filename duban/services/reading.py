@@ -22,10 +22,13 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     ARRAY,
+    Date,
     Integer,
+    Text,
     and_,
     any_,
     bindparam,
+    cast,
     exists,
     false,
     func,
@@ -34,6 +37,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -56,6 +60,7 @@ from duban.models import (
     ReviewRequest,
     Subject,
 )
+from duban.models.base import UTCDateTime
 from duban.services import delegation, search
 from duban.services.context import Actor, ServiceContext
 from duban.services.driver import Prepared
@@ -850,28 +855,87 @@ BOUNDED = ("timeline", "reports")
 _HISTORY_SQL: dict[tuple[str, str, bool, bool], Prepared] = {}
 
 
+def _history_select(kind: str, shape: str, raw: bool, hide: bool = False) -> Any:
+    """The SELECT of one collection of a case (`case_id`). shape: "all", "page" or "newest"; raw:
+    the texts as written (only for a reader who may see identity), else their redacted twins."""
+    model, order = HISTORY[kind]
+    table = model.__table__
+    columns = ([c for c in table.c if not c.name.endswith("_redacted")] if raw
+               else redacted_columns(table))
+    statement = select(*columns).where(table.c.case_id == bindparam("case_id"))
+    if hide:  # a referral's steps, for a reader who may not see the referral
+        statement = statement.where(*(table.c.action != a for a in REFERRAL_ACTIONS))
+    if shape == "newest":
+        statement = statement.order_by(col(order).desc()).limit(bindparam("limit"))
+    else:
+        statement = statement.order_by(order)
+    if shape == "page":
+        statement = statement.limit(bindparam("limit")).offset(bindparam("offset"))
+    return statement
+
+
 def _history_sql(kind: str, shape: str, raw: bool, hide: bool = False) -> Prepared:
-    """The prebuilt statement for one collection (built once: building and keying a statement
-    on every call cost as much as running it). shape: "all", "page" or "newest"; raw: the texts
-    as written (only for a reader who may see identity), else their redacted twins."""
+    """`_history_select` prebuilt (built once: building and keying a statement on every call
+    cost as much as running it)."""
     key = (kind, shape, raw, hide)
     statement = _HISTORY_SQL.get(key)
     if statement is None:
-        model, order = HISTORY[kind]
-        table = model.__table__
-        columns = ([c for c in table.c if not c.name.endswith("_redacted")] if raw
-                   else redacted_columns(table))
-        statement = select(*columns).where(table.c.case_id == bindparam("case_id"))
-        if hide:  # a referral's steps, for a reader who may not see the referral
-            statement = statement.where(*(table.c.action != a for a in REFERRAL_ACTIONS))
-        if shape == "newest":
-            statement = statement.order_by(col(order).desc()).limit(bindparam("limit"))
-        else:
-            statement = statement.order_by(order)
-        if shape == "page":
-            statement = statement.limit(bindparam("limit")).offset(bindparam("offset"))
-        statement = _HISTORY_SQL[key] = Prepared(statement)
+        statement = _HISTORY_SQL[key] = Prepared(_history_select(kind, shape, raw, hide))
     return statement
+
+
+# PostgreSQL: a case page's collections by one statement, each as a JSON array (`_histories`).
+Conversions = dict[str, dict[str, Callable[[Any], Any]]]  # collection -> column -> from JSON's text
+_HISTORIES_SQL: dict[tuple[bool, bool, bool], tuple[Prepared, Conversions]] = {}
+_EMPTY_ARRAY: Any = literal_column("'[]'::json")
+_FROM_JSON: dict[type, Callable[[str], Any]] = {
+    UTCDateTime: lambda text: dt.datetime.fromisoformat(text).astimezone(dt.UTC),
+    Date: dt.date.fromisoformat}
+
+
+def _histories_sql(raw: bool, hide: bool, bounded: bool) -> tuple[Prepared, Conversions]:
+    """The statement, and per collection the conversions of the values JSON carries as text
+    (its times and dates). Each collection is `_history_select`'s, so it reads exactly the
+    columns that statement reads for this reader."""
+    key = (raw, hide, bounded)
+    found = _HISTORIES_SQL.get(key)
+    if found is None:
+        arrays: list[Any] = []
+        conversions: Conversions = {}
+        for kind, (_, order) in HISTORY.items():
+            shape = "newest" if bounded and kind in BOUNDED else "all"
+            rows = _history_select(kind, shape, raw, hide and kind == "timeline").subquery(f"h_{kind}")
+            ordered = aggregate_order_by(rows.table_valued(), rows.c[order.key])
+            array = cast(func.coalesce(func.json_agg(ordered), _EMPTY_ARRAY), Text)
+            arrays.append(select(array).scalar_subquery().label(kind))
+            conversions[kind] = {c.key: convert for c in rows.c
+                                 if (convert := _FROM_JSON.get(type(c.type))) is not None}
+        found = _HISTORIES_SQL[key] = (Prepared(select(*arrays)), conversions)
+    return found
+
+
+def _histories(session: Session, case_id: int, *, raw: bool, history: int | None, hide: bool
+               ) -> dict[str, list[dict[str, Any]]]:
+    """Every collection of a case page, as `_history` reads each: all of each, or (`history`) the
+    newest of the bounded ones. PostgreSQL in one statement (eight cost a round trip, a parse and
+    psycopg's work each: about half of reading a case); SQLite, where a statement costs little,
+    one each."""
+    if session.get_bind().dialect.name != "postgresql":
+        return {kind: _history(session, case_id, kind, raw=raw,
+                               limit=history if kind in BOUNDED else None,
+                               newest=history is not None and kind in BOUNDED, hide=hide)
+                for kind in HISTORY}
+    statement, conversions = _histories_sql(raw, hide, history is not None)
+    arrays = statement.rows(session, {"case_id": case_id, "limit": history})[0]
+    out: dict[str, list[dict[str, Any]]] = {}
+    for kind, converts in conversions.items():
+        rows = json.loads(arrays[kind])
+        for row in rows:
+            for name, convert in converts.items():
+                if row[name] is not None:
+                    row[name] = convert(row[name])
+        out[kind] = _settled(kind, rows)
+    return out
 
 
 def _history(session: Session, case_id: int, kind: str, *, raw: bool, limit: int | None = None,
@@ -880,12 +944,16 @@ def _history(session: Session, case_id: int, kind: str, *, raw: bool, limit: int
     `hide`: leave out a referral's steps (only the timeline has them)."""
     shape = "all" if limit is None else "newest" if newest else "page"
     params = {"case_id": case_id, "limit": limit, "offset": offset}
-    rows = _history_sql(kind, shape, raw, hide and kind == "timeline").rows(session, params)
+    rows = _settled(kind, _history_sql(kind, shape, raw, hide and kind == "timeline").rows(session, params))
+    return rows[::-1] if shape == "newest" else rows
+
+
+def _settled(kind: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if kind == "callbacks":
         for row in rows:  # a callback from before 0015 has only its flag: read on the scale
             row["result"] = row["result"] or ("satisfied" if row["satisfied"] else "unsatisfied")
             row["reason"] = row["reason"] or ""
-    return rows[::-1] if shape == "newest" else rows
+    return rows
 
 
 def _count(session: Session, case_id: int, kind: str, *, hide: bool = False) -> int:
@@ -945,10 +1013,7 @@ def case_detail(ctx: ServiceContext, ref: int | str, *, actor: Actor,
         row = row_of(ctx, case, office.name, office.code, unit.name if unit else None,
                    unit.code if unit else None, ctx.today())
         hide = _hides_referral(session, actor, case)
-        collections = {kind: _history(session, case.id, kind, raw=seen,
-                                      limit=history if kind in BOUNDED else None,
-                                      newest=history is not None and kind in BOUNDED, hide=hide)
-                       for kind in HISTORY}
+        collections = _histories(session, case.id, raw=seen, history=history, hide=hide)
         totals = {f"{kind}_total": len(collections[kind]) for kind in BOUNDED}
         if history is not None:
             totals["timeline_total"] = (_count(session, case.id, "timeline", hide=True) if hide

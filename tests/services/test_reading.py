@@ -314,3 +314,88 @@ def test_a_face_asks_the_service_whether_its_actor_still_sees_a_case_and_for_its
     assert scope(ctx, actor=other).unit_id == other.org_id
     assert [r.number for r in list_cases(ctx, scope(ctx, actor=other), actor=other)] == []
     assert [r.number for r in list_cases(ctx, scope(ctx, actor=unit), actor=unit)] == [number]
+
+
+def _collection_row(table, i: int, *, case_id: int, seq: int, org: int, report: int | None) -> dict:  # type: ignore[no-untyped-def]
+    """A row of every column of `table`, its values varied by `i`: times with and without a
+    fraction of a second, NULL wherever the column allows it on odd rows, texts with quotes,
+    backslashes, line breaks, control characters and an emoji (what JSON must carry back)."""
+    from sqlalchemy import JSON, Boolean, Date, Integer
+
+    from duban.models.base import UTCDateTime
+    row: dict = {}
+    for column in table.c:
+        name, kind = column.name, type(column.type)
+        fk = {fk.column.table.name for fk in column.foreign_keys}
+        if name == "id":
+            continue
+        if column.nullable and i % 2:
+            row[name] = None
+        elif name == "case_id":
+            row[name] = case_id
+        elif name == "seq":
+            row[name] = seq
+        elif "orgs" in fk:
+            row[name] = org
+        elif "handling_reports" in fk:
+            row[name] = report
+        elif name == "action":
+            row[name] = ("refer", "transfer", "remind")[i % 3]  # one a referral step (`hide`)
+        elif kind is UTCDateTime:
+            row[name] = dt.datetime(2023, 3, 1 + i, 2 + i, 5, 7, 123456 * (i % 2), tzinfo=dt.UTC)
+        elif kind is Date:
+            row[name] = dt.date(2023, 4, 1 + i)
+        elif kind is Boolean:
+            row[name] = i % 3 == 0
+        elif kind is Integer:
+            row[name] = 10 * i + 3
+        elif kind is JSON:
+            row[name] = {"理由": f"第{i}次", "list": [1, 2.5, None, True], "nested": {"k": "a\"b\\c"}}
+        else:
+            words = f"'\"\\\n\t\x1f😀{i}{name}"
+            row[name] = words[:getattr(column.type, "length", None) or len(words)]
+    return row
+
+
+def test_a_case_page_s_collections_in_one_statement_are_the_rows_of_one_statement_each(ctx) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL reads a case page's eight collections by one statement of JSON arrays
+    (reading._histories): each must be, value for value and type for type, what that
+    collection's own statement reads, for every reader's columns and bounds."""
+    from sqlalchemy import text as sql_text
+
+    from duban.services.reading import BOUNDED, HISTORY, _histories, _history
+
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite reads each collection by its own statement: nothing else to compare")
+    number = _secret_case(ctx)
+    unit = org_id(ctx, "GS-LZ-CG-GOV")
+    with Session(ctx.engine) as session:
+        case = session.execute(select(Case.id, Case.audit_seq).where(Case.number == number)).one()  # type: ignore[arg-type]
+        report = session.execute(select(HandlingReport.id)  # type: ignore[call-overload]
+                                 .where(HandlingReport.case_id == case.id)).scalars().first()
+        seq = case.audit_seq
+        for model, _ in HISTORY.values():
+            table = model.__table__
+            for i in range(4):
+                seq += 1
+                session.execute(table.insert().values(_collection_row(
+                    table, i, case_id=case.id, seq=seq, org=unit, report=report)))
+        session.commit()
+        # A server whose time zone is not UTC writes JSON's times with its offset: read back in UTC
+        # all the same, as models.base.UTCDateTime reads every time.
+        session.execute(sql_text("SET TIME ZONE 'Asia/Shanghai'"))
+        for raw in (True, False):
+            for hide in (True, False):
+                for history in (None, 2):
+                    want = {kind: _history(session, case.id, kind, raw=raw,
+                                           limit=history if kind in BOUNDED else None,
+                                           newest=history is not None and kind in BOUNDED, hide=hide)
+                            for kind in HISTORY}
+                    got = _histories(session, case.id, raw=raw, history=history, hide=hide)
+                    assert all(len(rows) >= 2 for rows in want.values()), want
+                    assert got == want, (raw, hide, history)
+                    assert [[{k: type(v) for k, v in row.items()} for row in rows] for rows in got.values()] \
+                        == [[{k: type(v) for k, v in row.items()} for row in rows] for rows in want.values()]
+                    times = [v for rows in got.values() for row in rows for v in row.values()
+                             if isinstance(v, dt.datetime)]
+                    assert times and all(v.tzinfo is dt.UTC for v in times)
