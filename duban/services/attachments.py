@@ -164,7 +164,7 @@ def _shown(row: Any, seen: bool) -> dict[str, Any]:
 def list_attachments(ctx: ServiceContext, ref: int | str, *, actor: Actor) -> list[dict[str, Any]]:
     """The case's attachments `actor` may see, oldest first (CaseNotFound out of scope)."""
     with Session(ctx.engine) as session:
-        case, seen = load_case(session, ctx, ref, actor=actor)
+        case, seen = load_case(session, ctx, ref, actor=actor, texts=False)
         rows = session.connection().execute(_LIST, {"case_id": case.id}).mappings()
         return [_shown(row, seen) for row in rows if seen or not row["identity"]]
 
@@ -218,7 +218,7 @@ def download(ctx: ServiceContext, ref: int | str, attachment_id: int, *, actor: 
     """One attachment's bytes, checked against its hash. CaseNotFound out of the case's scope;
     ItemNotFound when it is not the case's, or is the complainant's and `actor` may not see them."""
     with Session(ctx.engine) as session:
-        case, seen = load_case(session, ctx, ref, actor=actor)
+        case, seen = load_case(session, ctx, ref, actor=actor, texts=False)
         row = session.connection().execute(_ONE, {"id": attachment_id, "case_id": case.id}).mappings().first()
         if row is None or (row["identity"] and not seen):
             raise ItemNotFound("attachment", attachment_id)

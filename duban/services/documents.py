@@ -164,7 +164,7 @@ def _issued(session: Session, ctx: ServiceContext, document_id: int) -> Issued:
 def documents_of(ctx: ServiceContext, ref: int | str, *, actor: Actor) -> list[Issued]:
     """The documents issued on a case `actor` may read, oldest first."""
     with Session(ctx.engine) as session:
-        case, _ = load_case(session, ctx, ref, actor=actor)
+        case, _ = load_case(session, ctx, ref, actor=actor, texts=False)
         ids = [i for i in session.connection().execute(select(_DOCS.c.id).where(
             col(Document.case_id) == case.id).order_by(col(Document.id))).scalars()]
         return [_issued(session, ctx, i) for i in ids]

@@ -823,10 +823,12 @@ _DOOR_LOAD = {by: Prepared(select(*redacted_columns(_CASES)).where(_CASES.c[by] 
               for by in ("id", "number")}
 
 
-def load_case(session: Session, ctx: ServiceContext, ref: int | str, *, actor: Actor
-                  ) -> tuple[Case, bool]:
+def load_case(session: Session, ctx: ServiceContext, ref: int | str, *, actor: Actor,
+              texts: bool = True) -> tuple[Case, bool]:
     """The case as `actor` may read it, and whether they may see its complainants; CaseNotFound
-    when it is not there or not theirs to see (nobody learns that cases outside their scope exist)."""
+    when it is not there or not theirs to see (nobody learns that cases outside their scope exist).
+    `texts=False`: for a reader of the case's other rows (its ratings, attachments, a page of its
+    history), which shows neither title nor summary: they stay the redacted twins, whoever reads."""
     by = "id" if isinstance(ref, int) else "number"
     found = fetch_cases(session, _DOOR_LOAD[by], {"ref": ref}, for_write=False)
     if not found or not may_see(session, actor, found[0]):
@@ -834,7 +836,7 @@ def load_case(session: Session, ctx: ServiceContext, ref: int | str, *, actor: A
     case = found[0]
     assert case.id is not None
     seen = case.id in visible_ids(session, ctx, [Facts.of(case)], actor=actor)
-    if seen:
+    if seen and texts:
         case.title, case.summary = _raw_texts(session, {case.id})[case.id]
     return case, seen
 
@@ -1088,7 +1090,7 @@ def case_history(ctx: ServiceContext, ref: int | str, kind: str, *, actor: Actor
     """One page of a case's timeline or reports, oldest first, as on the case page; and how many
     there are in all."""
     with DubanSession(ctx.engine) as session:
-        case, seen = load_case(session, ctx, ref, actor=actor)
+        case, seen = load_case(session, ctx, ref, actor=actor, texts=False)
         assert case.id is not None
         hide = _hides_referral(session, actor, case)
         items = _history(session, case.id, kind, raw=seen, limit=limit, offset=offset, hide=hide)
@@ -1205,7 +1207,7 @@ def reply_ratings(ctx: ServiceContext, ref: int | str, *, actor: Actor) -> list[
     """The complainants' ratings of the case's replies, for its page: the comment as `actor` may
     read it (redacted unless they may see the case's complainants)."""
     with DubanSession(ctx.engine) as session:
-        case, seen = load_case(session, ctx, ref, actor=actor)
+        case, seen = load_case(session, ctx, ref, actor=actor, texts=False)
         return [dict(r) for r in session.connection().execute(_RATINGS[seen], {"id": case.id}).mappings()]
 
 
@@ -1219,7 +1221,7 @@ def still_sees(ctx: ServiceContext, ref: int | str, *, actor: Actor) -> bool:
     """Whether `actor` may read the case now (an action may have taken it out of their sight)."""
     with Session(ctx.engine) as session:
         try:
-            load_case(session, ctx, ref, actor=actor)
+            load_case(session, ctx, ref, actor=actor, texts=False)
         except CaseNotFound:
             return False
     return True

@@ -30,6 +30,7 @@ from duban.services.reading import (
     case_summary,
     case_texts,
     list_cases,
+    reply_ratings,
     scope,
     still_sees,
 )
@@ -177,6 +178,29 @@ def test_consent_shows_the_unit_its_own_case_in_full_but_not_in_a_file(ctx: Serv
     other = unit_actor(ctx, "GS-LZ-CG-SWJ")
     with pytest.raises(CaseNotFound):
         case_detail(ctx, number, actor=other)
+
+
+def test_the_readers_of_a_case_s_other_rows_leave_its_raw_texts_unread_even_for_who_may_see_them(
+        ctx: ServiceContext) -> None:
+    """Its ratings, attachments, documents, a page of its history, whether one still sees it:
+    none shows the case's title or summary, so none reads the raw ones (a statement each saved);
+    what they show of their own rows still follows who may see the complainant."""
+    from duban.services.attachments import list_attachments
+    from duban.services.documents import documents_of
+
+    number = _secret_case(ctx)
+    office = Actor("省受理员", "clerk", org_id(ctx, "GS"))
+    assert case_detail(ctx, number, actor=office)["case"]["title"] == TITLE  # they may see them
+    raw_case_text = re.compile(r'"?\bcases"?\."?(title|summary)\b"?(?!_)')
+    with statements(ctx) as seen:
+        reports = case_history(ctx, number, "reports", actor=office, limit=5)
+        case_history(ctx, number, "timeline", actor=office, limit=5)
+        reply_ratings(ctx, number, actor=office)
+        list_attachments(ctx, number, actor=office)
+        documents_of(ctx, number, actor=office)
+        assert still_sees(ctx, number, actor=office)
+    assert seen and not [s for s in seen if raw_case_text.search(s)]
+    assert NAME in repr(reports[0])  # the report's own text as written: the office may see it
 
 
 def _found(ctx: ServiceContext, actor: Actor, text: str) -> list[str]:
