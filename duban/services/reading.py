@@ -854,6 +854,9 @@ HISTORY: dict[str, tuple[Any, Any]] = {
     "review_requests": (ReviewRequest, ReviewRequest.id),  # 复查 / 复核 (services/reviews.py)
 }
 BOUNDED = ("timeline", "reports")
+# What no face shows of a collection's rows, left unread: an event's place in the audit chain
+# (its hashes, key, the facts and row digests it seals) is `duban audit verify`'s, not the page's.
+_UNSHOWN = {"timeline": frozenset({"case_id", "prev_hash", "hash", "alg", "key_id", "facts", "rows"})}
 _HISTORY_SQL: dict[tuple[str, str, bool, bool], Prepared] = {}
 
 
@@ -864,7 +867,9 @@ def _history_select(kind: str, shape: str, raw: bool, hide: bool = False) -> Any
     table = model.__table__
     columns = ([c for c in table.c if not c.name.endswith("_redacted")] if raw
                else redacted_columns(table))
-    statement = select(*columns).where(table.c.case_id == bindparam("case_id"))
+    unshown = _UNSHOWN.get(kind, frozenset())
+    statement = select(*[c for c in columns if c.name not in unshown]) \
+        .where(table.c.case_id == bindparam("case_id"))
     if hide:  # a referral's steps, for a reader who may not see the referral
         statement = statement.where(*(table.c.action != a for a in REFERRAL_ACTIONS))
     if shape == "newest":

@@ -203,6 +203,21 @@ def test_the_readers_of_a_case_s_other_rows_leave_its_raw_texts_unread_even_for_
     assert NAME in repr(reports[0])  # the report's own text as written: the office may see it
 
 
+def test_a_case_s_timeline_is_read_without_the_audit_chain_s_columns(ctx: ServiceContext) -> None:
+    """The page, the API's answer and its pages show each event's step, not its place in the
+    chain (hashes, key, sealed facts and row digests: `duban audit verify` reads those)."""
+    number = _secret_case(ctx)
+    office = Actor("省受理员", "clerk", org_id(ctx, "GS"))
+    chain = re.compile(r'"?\baudit_events"?\."?(prev_hash|hash|alg|key_id|facts|rows)\b')
+    with statements(ctx) as seen:
+        detail = case_detail(ctx, number, actor=office)
+        case_detail(ctx, number, actor=office, history=2)
+        events, _ = case_history(ctx, number, "timeline", actor=office, limit=5)
+    assert seen and not [s for s in seen if chain.search(s)]
+    shown = {"seq", "at", "actor", "actor_role", "action", "from_state", "to_state", "reason", "data"}
+    assert events and all(shown <= set(e) for e in [*events, *detail["timeline"]])
+
+
 def _found(ctx: ServiceContext, actor: Actor, text: str) -> list[str]:
     with Session(ctx.engine) as session:
         flt = scope_for(session, actor)
