@@ -37,7 +37,15 @@ from duban.services import Actor, CaseService, ServiceContext
 from duban.services.attachments import Upload
 from duban.services.forms import FORMS
 from duban.services.queries import CaseFilter
-from duban.services.reading import case_detail, case_history, case_page, case_row, case_summary, scope
+from duban.services.reading import (
+    SHOWN_HISTORY,
+    case_detail,
+    case_history,
+    case_page,
+    case_row,
+    case_summary,
+    scope,
+)
 from duban.services.search import CaseQuery, narrow
 
 router = APIRouter(prefix="/cases", tags=["cases"])
@@ -48,9 +56,6 @@ PageLimit = Annotated[int, Query(ge=1, le=500)]
 PageOffset = Annotated[int, Query(ge=0, le=1_000_000)]
 T = TypeVar("T")
 
-# Timeline and reports in a case's answer: the newest this many (a key-supervised case reports
-# progress every week, for years); the rest page by page at .../timeline and .../reports.
-DETAIL_HISTORY = 50
 
 def naming_org_field(call: Callable[[], T], fields: dict[str, str | None]) -> T:
     """Run a service call; an org code that does not exist is bad input in the field that named it."""
@@ -102,7 +107,7 @@ async def get_case(number: Number, actor: CurrentActor, ctx: Ctx) -> dict:
     """One case: facts, people (masked as your role requires), deadline, the newest of its timeline
     and reports, allowed actions."""
     return await on_the_loop(ctx, lambda: detail_out(
-        ctx.labels, case_detail(ctx, number, actor=actor, history=DETAIL_HISTORY)))
+        ctx.labels, case_detail(ctx, number, actor=actor, history=SHOWN_HISTORY)))
 
 
 @router.get("/{number}/timeline", response_model=EventPageOut, responses=errors(404))

@@ -19,12 +19,19 @@ from duban.errors import CaseNotFound, DubanError, InvalidActionInput, OrgNotFou
 from duban.models import CaseCreate
 from duban.present.inputs import CaseIn
 from duban.present.problems import Problem, field_message, problem_for
-from duban.present.shapes import bulk_out, detail_out
+from duban.present.shapes import bulk_out, detail_out, event_out
 from duban.services import CaseService, bulk, reading
 from duban.services.attachments import Upload, attachment_hint, list_attachments
 from duban.services.forms import FORMS
 from duban.services.queries import CaseFilter
-from duban.services.reading import case_detail, reply_ratings, scope, still_sees
+from duban.services.reading import (
+    SHOWN_HISTORY,
+    case_detail,
+    case_history,
+    reply_ratings,
+    scope,
+    still_sees,
+)
 from duban.services.reviews import stage_of
 from duban.services.savedfilters import delete_filter, save_filter, saved_filters
 from duban.services.scope import in_region
@@ -305,7 +312,7 @@ def _case_page(request: Request, web: Web, viewer: Viewer, number: str, *, statu
                flash: str = "", problem: Problem | None = None, open_action: str = "",
                action_errors: dict[str, dict[str, list[str]]] | None = None,
                values: dict[str, str] | None = None) -> Response:
-    found = case_detail(web.ctx, number, actor=viewer.actor, avoided=True)
+    found = case_detail(web.ctx, number, actor=viewer.actor, avoided=True, history=SHOWN_HISTORY)
     avoid = found.pop("avoided_org_ids")
     detail = detail_out(web.ctx.labels, found)
     picks_unit = any(f["type"] == "org" for a in detail["allowed_actions"] for f in a["fields"])
@@ -328,6 +335,29 @@ def case_page(request: Request, number: str) -> Response:
     done = "link_repeat" if done == "linked" else done
     flash = web.ctx.labels.actions.get(done, "")  # base.html says it was done
     return _case_page(request, web, viewer, number[:40], flash=flash)
+
+
+# A case's whole timeline or all its reports, page by page (its page shows the newest).
+HISTORY_PAGE = 100
+_HISTORY_HEADINGS = {"timeline": "办理过程（全部）", "reports": "办理报告（全部）"}
+_LAST_PAGE = 10_000  # a page beyond it is read as the last there could be, not as an offset
+
+
+@router.get("/cases/{number}/history/{kind}", response_class=HTMLResponse)
+def history_page(request: Request, number: str, kind: str) -> Response:
+    web = web_of(request)
+    viewer = web.require(request)
+    number = number[:40]
+    if kind not in _HISTORY_HEADINGS:
+        raise CaseNotFound(number)
+    page = min(max(page_int(request.query_params, "page") or 1, 1), _LAST_PAGE)
+    items, total = case_history(web.ctx, number, kind, actor=viewer.actor, limit=HISTORY_PAGE,
+                                offset=(page - 1) * HISTORY_PAGE)
+    if kind == "timeline":
+        items = [event_out(web.ctx.labels, e) for e in items]
+    return web.render(request, "case_history.html", viewer=viewer, number=number, kind=kind,
+                      heading=_HISTORY_HEADINGS[kind], items=items, total=total, page=page,
+                      pages=max(1, -(-total // HISTORY_PAGE)))
 
 
 @router.post("/cases/{number}/actions/{action}")

@@ -220,3 +220,46 @@ def test_a_disabled_user_is_told_on_the_login_page(aw: AppWorld, site: str) -> N
         token = csrf_of(answer.text)
         wrong = browser.post("/login", data={"username": "clerk", "password": "nope nope", "csrf": token})
         assert wrong.status_code == 401 and "该账号已停用" not in wrong.text
+
+
+def test_a_long_case_shows_its_newest_steps_and_pages_through_all_of_them(aw: AppWorld, site: str) -> None:
+    """A key-supervised case reports progress every week for years: its page shows the newest 50
+    steps and reports and says how many there are; the rest are a page away, 100 at a time,
+    oldest first, as the reader may see them (another unit: not found)."""
+    from duban.services import CaseService
+    from duban.services.reading import SHOWN_HISTORY
+    from duban.web.casepages import HISTORY_PAGE
+    from tests.factories import unit_actor
+
+    number = registered(aw.ctx)
+    service = CaseService(aw.ctx)
+    service.act(number, "key_supervise", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
+    unit = unit_actor(aw.ctx, "GS-LZ-CG-GOV")
+    for week in range(HISTORY_PAGE + 10):
+        service.act(number, "report_progress", actor=unit, form={"text": f"第{week}周进展"})
+    steps = service.get(number).audit_seq
+    assert HISTORY_PAGE < steps < 2 * HISTORY_PAGE  # two pages of it
+
+    def seqs(html: str) -> list[int]:
+        table = html[html.index('<table id="timeline">'):]
+        return [int(n) for n in re.findall(r"<tr><td>(\d+)</td>", table[:table.index("</table>")])]
+
+    with signed_in(site, "dispatcher") as browser:
+        page = browser.get(f"/cases/{number}").text
+        assert seqs(page) == list(range(steps - SHOWN_HISTORY + 1, steps + 1))
+        assert f"显示最近 {SHOWN_HISTORY} 条，共 {steps} 条" in page
+        assert f"显示最近 {SHOWN_HISTORY} 条，共 {HISTORY_PAGE + 10} 条" in page  # the reports
+        assert f"第{HISTORY_PAGE + 9}周进展" in page and "第0周进展" not in page
+        first = browser.get(f"/cases/{number}/history/timeline")
+        assert first.status_code == 200 and seqs(first.text) == list(range(1, HISTORY_PAGE + 1))
+        assert f"共 {steps} 条，第 1/2 页" in first.text and 'href="?page=2"' in first.text
+        second = browser.get(f"/cases/{number}/history/timeline?page=2").text
+        assert seqs(second) == list(range(HISTORY_PAGE + 1, steps + 1))
+        reports = browser.get(f"/cases/{number}/history/reports").text
+        assert "第0周进展" in reports and f"第{HISTORY_PAGE}周进展" not in reports
+        assert f"第{HISTORY_PAGE}周进展" in browser.get(f"/cases/{number}/history/reports?page=2").text
+        assert browser.get(f"/cases/{number}/history/secrets").status_code == 404
+        assert browser.get(f"/cases/{number}/history/timeline?page=二").status_code == 422
+    with signed_in(site, "other-unit") as browser:
+        answer = browser.get(f"/cases/{number}/history/timeline")
+        assert answer.status_code == 404 and "不存在，或您无权查看" in answer.text
