@@ -337,10 +337,10 @@ def case_page(request: Request, number: str) -> Response:
     return _case_page(request, web, viewer, number[:40], flash=flash)
 
 
-# A case's whole timeline or all its reports, page by page (its page shows the newest).
+# A case's whole timeline or all its reports (reading.BOUNDED), page by page (its page shows the
+# newest).
 HISTORY_PAGE = 100
-_HISTORY_HEADINGS = {"timeline": "办理过程（全部）", "reports": "办理报告（全部）"}
-_LAST_PAGE = 10_000  # a page beyond it is read as the last there could be, not as an offset
+_LAST_PAGE = 10_000  # a larger page number is read as this one: the offset stays bounded
 
 
 @router.get("/cases/{number}/history/{kind}", response_class=HTMLResponse)
@@ -348,7 +348,7 @@ def history_page(request: Request, number: str, kind: str) -> Response:
     web = web_of(request)
     viewer = web.require(request)
     number = number[:40]
-    if kind not in _HISTORY_HEADINGS:
+    if kind not in reading.BOUNDED:
         raise CaseNotFound(number)
     page = min(max(page_int(request.query_params, "page") or 1, 1), _LAST_PAGE)
     items, total = case_history(web.ctx, number, kind, actor=viewer.actor, limit=HISTORY_PAGE,
@@ -356,8 +356,7 @@ def history_page(request: Request, number: str, kind: str) -> Response:
     if kind == "timeline":
         items = [event_out(web.ctx.labels, e) for e in items]
     return web.render(request, "case_history.html", viewer=viewer, number=number, kind=kind,
-                      heading=_HISTORY_HEADINGS[kind], items=items, total=total, page=page,
-                      pages=max(1, -(-total // HISTORY_PAGE)))
+                      items=items, total=total, page=page, pages=max(1, -(-total // HISTORY_PAGE)))
 
 
 @router.post("/cases/{number}/actions/{action}")

@@ -253,10 +253,12 @@ def test_a_long_case_shows_its_newest_steps_and_pages_through_all_of_them(aw: Ap
         first = browser.get(f"/cases/{number}/history/timeline")
         assert first.status_code == 200 and seqs(first.text) == list(range(1, HISTORY_PAGE + 1))
         assert f"共 {steps} 条，第 1/2 页" in first.text and 'href="?page=2"' in first.text
+        assert "<h1>" + number + " · 办理过程（全部）</h1>" in first.text
         second = browser.get(f"/cases/{number}/history/timeline?page=2").text
         assert seqs(second) == list(range(HISTORY_PAGE + 1, steps + 1))
         reports = browser.get(f"/cases/{number}/history/reports").text
         assert "第0周进展" in reports and f"第{HISTORY_PAGE}周进展" not in reports
+        assert "办理报告（全部）" in reports
         assert f"第{HISTORY_PAGE}周进展" in browser.get(f"/cases/{number}/history/reports?page=2").text
         assert browser.get(f"/cases/{number}/history/secrets").status_code == 404
         assert browser.get(f"/cases/{number}/history/timeline?page=二").status_code == 422
