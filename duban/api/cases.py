@@ -38,6 +38,7 @@ from duban.services.attachments import Upload
 from duban.services.forms import FORMS
 from duban.services.queries import CaseFilter
 from duban.services.reading import (
+    HISTORY_PAGE,
     SHOWN_HISTORY,
     case_detail,
     case_history,
@@ -111,7 +112,7 @@ async def get_case(number: Number, actor: CurrentActor, ctx: Ctx) -> dict:
 
 
 @router.get("/{number}/timeline", response_model=EventPageOut, responses=errors(404))
-def timeline(number: Number, actor: CurrentActor, ctx: Ctx, limit: PageLimit = 100,
+def timeline(number: Number, actor: CurrentActor, ctx: Ctx, limit: PageLimit = HISTORY_PAGE,
              offset: PageOffset = 0) -> dict:
     """The case's events, oldest first, a page at a time."""
     items, total = case_history(ctx, number, "timeline", actor=actor, limit=limit, offset=offset)
@@ -120,7 +121,7 @@ def timeline(number: Number, actor: CurrentActor, ctx: Ctx, limit: PageLimit = 1
 
 
 @router.get("/{number}/reports", response_model=ReportPageOut, responses=errors(404))
-def reports(number: Number, actor: CurrentActor, ctx: Ctx, limit: PageLimit = 100,
+def reports(number: Number, actor: CurrentActor, ctx: Ctx, limit: PageLimit = HISTORY_PAGE,
             offset: PageOffset = 0) -> dict:
     """The case's handling and progress reports, oldest first, a page at a time."""
     items, total = case_history(ctx, number, "reports", actor=actor, limit=limit, offset=offset)

@@ -857,6 +857,7 @@ BOUNDED = ("timeline", "reports")
 # How many of the bounded collections a case's answer and page show: the newest (a key-supervised
 # case reports progress every week, for years); the rest page by page (`case_history`).
 SHOWN_HISTORY = 50
+HISTORY_PAGE = 100  # a page of the rest (`case_history`): the API's default, the web's size
 # What no face shows of a collection's rows, left unread: an event's place in the audit chain
 # (its hashes, key, the facts and row digests it seals) is `duban audit verify`'s, not the page's.
 _UNSHOWN = {"timeline": frozenset({"case_id", "prev_hash", "hash", "alg", "key_id", "facts", "rows"})}

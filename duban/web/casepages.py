@@ -25,6 +25,7 @@ from duban.services.attachments import Upload, attachment_hint, list_attachments
 from duban.services.forms import FORMS
 from duban.services.queries import CaseFilter
 from duban.services.reading import (
+    HISTORY_PAGE,
     SHOWN_HISTORY,
     case_detail,
     case_history,
@@ -339,7 +340,6 @@ def case_page(request: Request, number: str) -> Response:
 
 # A case's whole timeline or all its reports (reading.BOUNDED), page by page (its page shows the
 # newest).
-HISTORY_PAGE = 100
 _LAST_PAGE = 10_000  # a larger page number is read as this one: the offset stays bounded
 
 

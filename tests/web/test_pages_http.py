@@ -227,8 +227,7 @@ def test_a_long_case_shows_its_newest_steps_and_pages_through_all_of_them(aw: Ap
     steps and reports and says how many there are; the rest are a page away, 100 at a time,
     oldest first, as the reader may see them (another unit: not found)."""
     from duban.services import CaseService
-    from duban.services.reading import SHOWN_HISTORY
-    from duban.web.casepages import HISTORY_PAGE
+    from duban.services.reading import HISTORY_PAGE, SHOWN_HISTORY
     from tests.factories import unit_actor
 
     number = registered(aw.ctx)
