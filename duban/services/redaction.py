@@ -90,6 +90,15 @@ NUMBER_PATTERNS: list[tuple[str, str]] = [
              rf"|[1-9][0-9]{{5}}{_S1}[0-9]{{10,13}})(?![0-9])"),
 ]
 _NUMBERS = re.compile("|".join(f"(?P<{kind}>{pattern})" for kind, pattern in NUMBER_PATTERNS))
+# The same forms without their boundaries (no digit before, none after), tried at each digit of a
+# run of Chinese numerals: there a numeral beside the number may be a word (一直, 一个), which the
+# boundaries would take for one more digit of it (一 + 〇九三一八八八八八八八 reads 10931…).
+_NOT_DIGIT_BEFORE, _NOT_DIGIT_AFTER = "(?<![0-9])", "(?![0-9])"
+_UNBOUNDED = [(kind, re.compile(pattern.removeprefix(_NOT_DIGIT_BEFORE).removesuffix(_NOT_DIGIT_AFTER)))
+              for kind, pattern in NUMBER_PATTERNS]
+# A run of numerals longer than this (folded characters) is masked whole rather than searched
+# from each of its digits: no number is nearly that long, and the search's cost grows with it.
+_LONGEST_NUMERAL_RUN = 400
 # A number right after a word that says it is one (电话：8888888, QQ 123456789), in a pass of its
 # own so that it never hides a longer form. A phone needs 7 digits (热线电话12345 names no one).
 _FILLER = "(?:号码|号|是|为|:| |-)*+"
@@ -251,6 +260,7 @@ class Redactor:
                 if match.lastgroup == "card" and _is_credit_code(folded[match.start():match.start() + 18]):
                     continue
                 found.append(view.raw_span(*match.span()))
+            found.extend(_glued_numbers(view))
             found.extend(view.raw_span(*match.span(match.lastindex or 0))
                          for match in _KEYED.finditer(folded))
         found.extend(view.raw_span(s, e) for s, e in _emails(folded))
@@ -336,6 +346,24 @@ def _emails(folded: str) -> Iterator[tuple[int, int]]:
 
 _CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def _glued_numbers(view: TextView) -> Iterator[tuple[int, int]]:
+    """The raw spans of the numbers that start at any digit of a run of Chinese numerals and end
+    anywhere, the run's other numerals being words. Masks more than the number where the run is
+    one, never less."""
+    folded = view.folded
+    for start, end in view.numeral_runs:
+        if end - start > _LONGEST_NUMERAL_RUN:
+            yield view.raw_span(start, end)
+            continue
+        for at in range(start, end):
+            if not "0" <= folded[at] <= "9":
+                continue
+            for kind, pattern in _UNBOUNDED:
+                match = pattern.match(folded, at)
+                if match is not None and not (kind == "card" and _is_credit_code(folded[at:at + 18])):
+                    yield view.raw_span(*match.span())
 
 
 def _is_credit_code(found: str) -> bool:

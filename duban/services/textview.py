@@ -88,6 +88,9 @@ class TextView:
     text: str
     folded: str
     origin: list[int] | None
+    # Where Chinese numerals became digits, as folded spans: a numeral at a run's edge may be a
+    # word of the text around it (一直, 一个), glued to the number (redaction's `_glued_numbers`).
+    numeral_runs: tuple[tuple[int, int], ...] = ()
     _skeleton: str | None = None
     _skeleton_index: list[int] | None = None
 
@@ -99,12 +102,15 @@ class TextView:
         if len(folded) == len(text) and len(_ANY_NUMERAL.findall(folded, 0)) < NUMERAL_RUN:
             return cls(text, folded, None)
         pieces = [fold_char(c) for c in text]
-        _fold_numeral_runs(pieces)
+        runs = _fold_numeral_runs(pieces)
         folded = "".join(pieces)
         if len(folded) == len(text):
-            return cls(text, folded, None)
+            return cls(text, folded, None, tuple(runs))
+        starts = [0]
+        for piece in pieces:
+            starts.append(starts[-1] + len(piece))
         origin = [i for i, piece in enumerate(pieces) for _ in piece]
-        return cls(text, folded, origin)
+        return cls(text, folded, origin, tuple((starts[i], starts[j]) for i, j in runs))
 
     def raw_span(self, start: int, end: int) -> tuple[int, int]:
         """The raw span that folded [start, end) came from (end > start)."""
@@ -139,11 +145,15 @@ _NUMERAL_RUNS = re.compile("n(?:s*+n)*+")
 _RUN_GLUE = frozenset(SEPARATORS + "()~")  # what may stand between the numerals of one number
 
 
-def _fold_numeral_runs(pieces: list[str]) -> None:
-    """Chinese numerals become digits where NUMERAL_RUN or more of them stand together."""
+def _fold_numeral_runs(pieces: list[str]) -> list[tuple[int, int]]:
+    """Chinese numerals become digits where NUMERAL_RUN or more of them stand together; the
+    runs, as spans of `pieces`."""
     kinds = "".join("n" if p in NUMERALS else "s" if p in _RUN_GLUE else "x" for p in pieces)
+    runs = []
     for run in _NUMERAL_RUNS.finditer(kinds):
         if run.group().count("n") >= NUMERAL_RUN:
+            runs.append(run.span())
             for i in range(*run.span()):
                 if kinds[i] == "n":
                     pieces[i] = NUMERALS[pieces[i]]
+    return runs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import string
 
 import pytest
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from duban.config.privacy import load_privacy
 from duban.errors import ConfigError
 from duban.services.redaction import NO_IDENTITY, Identity, Redactor, redact_text
-from duban.services.textview import TextView
+from duban.services.textview import NUMERALS, TextView
 
 MASK = "（保密）"
 LI = Identity.single("李建国", "13609318888", "兰州市城关区张掖路街道168号3单元501室")
@@ -183,6 +184,42 @@ def test_a_form_embedded_in_random_text_is_always_masked(before: str, form: str,
     assert redacted.replace(MASK, "").count("\n") == f"{before}{after}".count("\n")
 
 
+# Numbers written in Chinese numerals, and words made of a numeral that may stand right beside them.
+_NUMERAL_FORMS = ["〇九三一八八八八八八八", "〇九三一 八八八八八八八", "一三六〇九三一八八八八",
+                  "幺三六零九三幺八八八八", "壹叁陆零玖叁壹捌捌捌捌", "六二〇一二三一九八〇〇一〇一一二三四",
+                  "一三六 〇九三一 八八八八"]
+_NUMERAL_WORDS = ["一", "一一", "统一", "第一", "唯一", "一直", "一个", "八成", "五楼", "三次", "二手",
+                  "零钱"]
+_NUMERAL = re.compile("[" + "".join(NUMERALS) + "]")
+
+
+def _numerals(text: str) -> int:
+    return len(_NUMERAL.findall(text))
+
+
+@pytest.mark.parametrize("form", _NUMERAL_FORMS)
+@pytest.mark.parametrize("word", _NUMERAL_WORDS)
+def test_a_number_in_numerals_is_masked_whole_beside_a_word_that_is_a_numeral(form: str, word: str) -> None:
+    for text in (f"反映{word}{form}打不通", f"反映{form}{word}打不通", f"{word}{form}{word}",
+                 f"㈠{word}{form}"):
+        redacted = _redactor().redact(text, NO_IDENTITY)
+        assert MASK in redacted and form not in redacted, text
+        # Every numeral of the number went under the mask: what is left is at most the words'.
+        assert _numerals(redacted.replace(MASK, "")) <= _numerals(text.replace(form, "")), (text, redacted)
+        assert "打不通" in redacted or not text.endswith("打不通")
+
+
+@settings(max_examples=300, deadline=None)
+@given(before=st.text(alphabet="".join(NUMERALS) + "的是个直楼成次 \n", max_size=12),
+       form=st.sampled_from(_NUMERAL_FORMS),
+       after=st.text(alphabet="".join(NUMERALS) + "的是个直楼成次 \n", max_size=12))
+def test_a_number_in_numerals_is_masked_whatever_numerals_surround_it(before: str, form: str,
+                                                                      after: str) -> None:
+    redacted = _redactor().redact(f"{before}{form}{after}", NO_IDENTITY)
+    assert MASK in redacted and form not in redacted
+    assert _numerals(redacted.replace(MASK, "")) <= _numerals(before + after)
+
+
 _DIGITS = st.tuples(st.sampled_from("3456789"), st.text(alphabet="0123456789", min_size=9, max_size=9)).map(
     lambda parts: "1" + parts[0] + parts[1])
 
@@ -218,6 +255,8 @@ def test_redaction_is_stable_on_its_own_output(text: str) -> None:
 @pytest.mark.parametrize("evil", [
     "1 " * 50_000, "1" * 100_000, "@" * 50_000, "a." * 50_000 + "@", "王" * 100_000,
     "13609318888" * 10_000, "-" * 100_000 + "1", "老" * 50_000, "a@" * 50_000, "１　" * 50_000,
+    "一" * 100_000, "一 " * 50_000, "一三六〇九三一八八八八一直" * 8_000, "一" * 399 + "x" * 20_000,
+    ("一" * 399 + "x") * 250,
 ])
 def test_long_hostile_texts_are_redacted_without_blowing_up(evil: str) -> None:
     assert isinstance(_redactor().redact(evil, LI), str)
