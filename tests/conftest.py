@@ -21,6 +21,7 @@ from sqlmodel import SQLModel
 
 from duban.config.settings import get_settings
 from duban.db import create_all, get_engine, make_engine
+from tests.faults import figures as fault_figures
 
 BACKENDS = [name.strip() for name in os.environ.get("DUBAN_TEST_BACKENDS", "sqlite").split(",")]
 BACKENDS = [name for name in BACKENDS if name]
@@ -41,10 +42,34 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_DATA_DIR] = os.environ["DUBAN_DATA_DIR"] = tempfile.mkdtemp(prefix="duban-test-data-")
     os.environ.pop("DUBAN_DATABASE_URL", None)
     os.environ.pop("DUBAN_CONFIG_DIR", None)
+    # The CLI's Rich consoles (duban/cli/common.py) fix their width when first imported, from
+    # COLUMNS or else the terminal: which test imports them first must not decide whether every
+    # later test's tables and messages wrap (under pytest-xdist no worker has a terminal).
+    os.environ["COLUMNS"] = "200"
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(config.stash.get(_DATA_DIR, ""), ignore_errors=True)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # A pytest-xdist worker hands the fault tests' figures to the controller, which prints them.
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["fault_figures"] = fault_figures.export()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    fault_figures.merge(getattr(node, "workeroutput", {}).get("fault_figures"))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    lines = fault_figures.summary_lines()
+    if lines:
+        terminalreporter.section("faults: figures")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(autouse=True)

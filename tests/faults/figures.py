@@ -1,7 +1,8 @@
-"""Figures the fault tests gather, printed at the end of the session (tests/faults/conftest.py).
+"""Figures the fault tests gather, printed at the end of the session (tests/conftest.py).
 
 Tests add to them as they run; the summary shows whatever was gathered, so a partial run
-(`scripts/test tests/faults -k fuzz`) prints its own part only.
+(`scripts/test tests/faults -k fuzz`) prints its own part only. Under pytest-xdist each worker
+gathers its own and hands them to the controller when it finishes (`export`, `merge`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,20 @@ def add(name: str, amount: int = 1) -> None:
 
 def note(text: str) -> None:
     NOTES.append(text)
+
+
+def export() -> dict[str, object]:
+    """This process's figures, as plain data a worker can send (execnet carries dicts and lists)."""
+    return {"figures": dict(FIGURES), "kills": dict(KILLS), "notes": list(NOTES)}
+
+
+def merge(exported: dict[str, object] | None) -> None:
+    """Add a worker's `export()` to this process's figures."""
+    if not exported:
+        return
+    FIGURES.update(exported["figures"])  # type: ignore[arg-type]
+    KILLS.update(exported["kills"])  # type: ignore[arg-type]
+    NOTES.extend(exported["notes"])  # type: ignore[arg-type]
 
 
 def summary_lines() -> list[str]:
