@@ -45,9 +45,10 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-# Revisions before the redacted twins (0003): a database upgraded from one of these has empty twins
-# (an empty database has no rows to fill).
-BEFORE_TWINS = {"0001", "0002"}
+# Upgrading a database from before this revision recomputes every redacted twin: 0003 made the
+# twins (a database from before has them empty), and 0036 marks the last change of the redaction
+# rules (twins written before may show what the rules now mask). An empty database has no rows.
+REDACT_BEFORE = "0036"
 
 
 @contextmanager
@@ -77,9 +78,10 @@ _MIGRATION_LOCK = 0x6475_6261_6E00  # "duban": any constant the project's other 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply migrations up to `revision` in one transaction per run.
 
-    Upgrading to the head from before the redacted twins (0003) also fills them (duban privacy
-    redact, in chunks after the migration's transaction), so no twin is left empty where its raw
-    text is not. A run stopped half-way is finished by `duban privacy redact`.
+    Upgrading to the head from before REDACT_BEFORE also recomputes the redacted twins (duban
+    privacy redact, in chunks after the migration's transaction), so no twin is left empty where
+    its raw text is not, nor showing what the current rules mask. A run stopped half-way is
+    finished by `duban privacy redact`.
     """
     cfg = alembic_config()
     with _migrating(engine) as conn:
@@ -90,7 +92,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             command.stamp(cfg, "head")
             return
         command.upgrade(cfg, revision)
-    if before in BEFORE_TWINS and current_revision(engine) == head_revision():
+    # Revisions are numbered with four digits, so they order as strings.
+    if before is not None and before < REDACT_BEFORE and current_revision(engine) == head_revision():
         from duban.services.reredact import redact_all
 
         redact_all(engine)

@@ -141,6 +141,31 @@ def test_upgrading_past_the_twins_leaves_no_twin_empty_where_the_text_is_not(emp
     assert [tuple(r) for r in reasons if r[0]] == [("王女士", "（保密）")]
 
 
+def test_upgrading_past_0036_masks_a_number_the_old_twins_showed_beside_a_numeral_word(
+        empty_engine: Engine) -> None:
+    from alembic import command
+
+    from duban.migrations import alembic_config
+    from duban.services import CaseService
+    from tests.factories import CLERK, complaint, world
+
+    upgrade(empty_engine)
+    said = "反映人说一一三六〇九三一八八八八一直无人接听"
+    number = CaseService(world(empty_engine)).register(
+        complaint(title="饮水困难", summary=said), actor=CLERK).case.number
+    cfg = alembic_config()
+    with empty_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0035")
+    with empty_engine.begin() as conn:  # the twin as the rules before 0036 wrote it
+        conn.execute(text("UPDATE cases SET summary_redacted = summary"))
+    upgrade(empty_engine)
+    with empty_engine.connect() as conn:
+        twin, = conn.execute(text("SELECT summary_redacted FROM cases WHERE number = :n"),
+                             {"n": number}).one()
+    assert twin == "反映人说一（保密）一直无人接听"
+
+
 def test_the_models_append_only_statements_are_the_migration_s() -> None:
     import importlib
     import pkgutil
