@@ -165,8 +165,15 @@ def list_attachments(ctx: ServiceContext, ref: int | str, *, actor: Actor) -> li
     """The case's attachments `actor` may see, oldest first (CaseNotFound out of scope)."""
     with Session(ctx.engine) as session:
         case, seen = load_case(session, ctx, ref, actor=actor, texts=False)
-        rows = session.connection().execute(_LIST, {"case_id": case.id}).mappings()
-        return [_shown(row, seen) for row in rows if seen or not row["identity"]]
+        assert case.id is not None
+        return attachments_of(session, case.id, seen=seen)
+
+
+def attachments_of(session: Session, case_id: int, *, seen: bool) -> list[dict[str, Any]]:
+    """A case its reader has already been let into (`load_case`, whose `seen` this is): its
+    attachments as they may see them. For a read that shows more of the case in one session."""
+    rows = session.connection().execute(_LIST, {"case_id": case_id}).mappings()
+    return [_shown(row, seen) for row in rows if seen or not row["identity"]]
 
 
 _EXTENSIONS = {"jpeg": (".jpg", ".jpeg", ".jpe")}

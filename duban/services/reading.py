@@ -1007,14 +1007,17 @@ CASE_HIDDEN = {"complainant_id", "matter_key", "audit_hash"}
 
 
 def case_detail(ctx: ServiceContext, ref: int | str, *, actor: Actor,
-                history: int | None = None, avoided: bool = False) -> dict[str, Any]:
+                history: int | None = None, avoided: bool = False, page: bool = False) -> dict[str, Any]:
     """Everything on a case page, as `actor` may read it.
 
     `history` bounds the timeline and the reports to their newest entries (the API's answer:
     the rest is paged by `case_history`); `timeline_total` and `reports_total` count them all.
     `avoided`: also `avoided_org_ids`, the orgs the case must be kept from (`routing.avoided_for`),
     when an action `actor` may take names a unit; read in the same session, for the page's picker.
+    `page`: also `ratings` and `attachments` (as `reply_ratings` and `list_attachments` give
+    them), read in the same session rather than each letting the reader into the case again.
     """
+    from duban.services.attachments import attachments_of
     from duban.services.cases import CaseService
 
     with DubanSession(ctx.engine) as session:
@@ -1052,6 +1055,9 @@ def case_detail(ctx: ServiceContext, ref: int | str, *, actor: Actor,
             extra["avoided_org_ids"] = avoided_for(session, ctx.orgs, case) if names_unit else set()
         # 二次交办: the government's departments, for the picker of whoever may pass the case on.
         choices = delegation.choices(session, ctx.orgs, ctx.policy, case) if "delegate" in allowed else []
+        if page:
+            extra["ratings"] = _ratings_of(session, case.id, seen=seen)
+            extra["attachments"] = attachments_of(session, case.id, seen=seen)
         return {
             "case": facts,
             "row": row.as_dict(),
@@ -1217,7 +1223,12 @@ def reply_ratings(ctx: ServiceContext, ref: int | str, *, actor: Actor) -> list[
     read it (redacted unless they may see the case's complainants)."""
     with DubanSession(ctx.engine) as session:
         case, seen = load_case(session, ctx, ref, actor=actor, texts=False)
-        return [dict(r) for r in session.connection().execute(_RATINGS[seen], {"id": case.id}).mappings()]
+        assert case.id is not None
+        return _ratings_of(session, case.id, seen=seen)
+
+
+def _ratings_of(session: Session, case_id: int, *, seen: bool) -> list[dict[str, Any]]:
+    return [dict(r) for r in session.connection().execute(_RATINGS[seen], {"id": case_id}).mappings()]
 
 
 def scope(ctx: ServiceContext, *, actor: Actor) -> CaseFilter:

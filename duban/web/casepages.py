@@ -21,7 +21,7 @@ from duban.present.inputs import CaseIn
 from duban.present.problems import Problem, field_message, problem_for
 from duban.present.shapes import bulk_out, detail_out, event_out
 from duban.services import CaseService, bulk, reading
-from duban.services.attachments import Upload, attachment_hint, list_attachments
+from duban.services.attachments import Upload, attachment_hint
 from duban.services.forms import FORMS
 from duban.services.queries import CaseFilter
 from duban.services.reading import (
@@ -29,7 +29,6 @@ from duban.services.reading import (
     SHOWN_HISTORY,
     case_detail,
     case_history,
-    reply_ratings,
     scope,
     still_sees,
 )
@@ -313,8 +312,9 @@ def _case_page(request: Request, web: Web, viewer: Viewer, number: str, *, statu
                flash: str = "", problem: Problem | None = None, open_action: str = "",
                action_errors: dict[str, dict[str, list[str]]] | None = None,
                values: dict[str, str] | None = None) -> Response:
-    found = case_detail(web.ctx, number, actor=viewer.actor, avoided=True, history=SHOWN_HISTORY)
+    found = case_detail(web.ctx, number, actor=viewer.actor, avoided=True, history=SHOWN_HISTORY, page=True)
     avoid = found.pop("avoided_org_ids")
+    ratings, attachments = found.pop("ratings"), found.pop("attachments")
     detail = detail_out(web.ctx.labels, found)
     picks_unit = any(f["type"] == "org" for a in detail["allowed_actions"] for f in a["fields"])
     units = web.units.options(_region(web, viewer), avoid=avoid) if picks_unit else ""
@@ -322,9 +322,9 @@ def _case_page(request: Request, web: Web, viewer: Viewer, number: str, *, statu
     return web.render(request, "case.html", viewer=viewer, d=detail, status=status, flash=flash,
                       problem=problem, open_action=open_action, action_errors=action_errors or {},
                       values=values or {}, unit_options=units, unit_list=UNIT_LIST,
-                      ratings=reply_ratings(web.ctx, number, actor=viewer.actor),
+                      ratings=ratings,
                       rating_labels=request.app.state.public.ratings, review=review,
-                      attachments=list_attachments(web.ctx, number, actor=viewer.actor),
+                      attachments=attachments,
                       attach_actions=web.ctx.policy.attachments.actions, attach_hint=attachment_hint(web.ctx))
 
 

@@ -151,6 +151,20 @@ def test_a_unit_never_sees_the_complainants_letter_without_consent(ctx: ServiceC
     assert download(ctx, number, photo["id"], actor=unit).inline  # an image may show in the browser
 
 
+def test_a_case_page_shows_each_reader_the_attachments_their_own_list_shows(ctx: ServiceContext) -> None:
+    from duban.services.reading import case_detail
+
+    number = _registered(ctx, files=(Upload("张三来信.pdf", s.PDF),))
+    unit = unit_actor(ctx, UNIT)
+    CaseService(ctx).act(number, "submit_report", actor=unit, form={**REPORTED, "text": "已处理"},
+                         files=(Upload("张三家门口.jpg", s.JPEG),))
+    for reader in (DISPATCHER, unit, SUPERVISOR):
+        assert case_detail(ctx, number, actor=reader, page=True)["attachments"] \
+            == list_attachments(ctx, number, actor=reader)
+    shown = case_detail(ctx, number, actor=unit, page=True)["attachments"]
+    assert [a["name"] for a in shown] == ["（保密）家门口.jpg"]  # the letter hidden, the name redacted
+
+
 def test_with_consent_the_handling_unit_sees_the_letter(ctx: ServiceContext) -> None:
     number = _registered(ctx, consent=True, files=(Upload("张三来信.pdf", s.PDF),))
     [letter] = list_attachments(ctx, number, actor=unit_actor(ctx, UNIT))

@@ -112,6 +112,7 @@ def _every_door(ctx: ServiceContext, actor: Actor, number: str, in_hand: Case) -
     flt.text = None
     case_detail(ctx, number, actor=actor, history=50)
     case_detail(ctx, number, actor=actor)
+    case_detail(ctx, number, actor=actor, history=50, avoided=True, page=True)
     for kind in ("timeline", "reports"):
         case_history(ctx, number, kind, actor=actor, limit=10)
     case_summary(ctx, number, actor=actor)
@@ -121,6 +122,19 @@ def _every_door(ctx: ServiceContext, actor: Actor, number: str, in_hand: Case) -
     callback_queue(ctx, actor=actor)
     with Session(ctx.engine) as session:
         case_texts(session, ctx, [1], actor=actor)
+
+
+def test_a_case_page_lets_its_reader_into_the_case_once_and_reads_what_the_single_doors_give(
+        ctx: ServiceContext) -> None:
+    from duban.services.attachments import list_attachments
+
+    number = _secret_case(ctx)
+    for reader in (DISPATCHER, unit_actor(ctx, "GS-LZ-CG-GOV")):
+        with statements(ctx) as seen:
+            page = case_detail(ctx, number, actor=reader, history=50, avoided=True, page=True)
+        assert sum("FROM cases" in s and "cases.number =" in s for s in seen) == 1
+        assert page["ratings"] == reply_ratings(ctx, number, actor=reader)
+        assert page["attachments"] == list_attachments(ctx, number, actor=reader)
 
 
 def test_a_reader_without_the_right_never_selects_a_raw_text_or_identity_column(ctx: ServiceContext,
