@@ -87,6 +87,8 @@ def _in_hand(session: Session, actor: Actor, show: str, kind: str | None,
     offset = 0
     while limit is None or len(out) < limit:
         tasks = list(session.scalars(query.offset(offset).limit(page)))
+        if not tasks:  # no page of cases to read (the navigation asks on every page, mostly for none)
+            break
         cases = {c.id: c for c in fetch_cases(session, select(*WRITE_COLUMNS).where(
             col(Case.id).in_(sorted({t.case_id for t in tasks}))), for_write=False)}
         # acts_as: the referral rule besides the region (a referred case only its referring office reads)

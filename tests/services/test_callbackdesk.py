@@ -4,6 +4,7 @@ complainant's phone only for roles policy [privacy] lets see identity."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from duban.errors import InvalidActionInput, PermissionDenied
@@ -63,6 +64,24 @@ def test_the_officer_sees_what_was_given_to_them_what_nobody_has_and_all(
     colleague = staff(ctx, "tongshi", "clerk")
     assert callback_desk(ctx, actor=colleague, show="mine") == []
     assert my_open_callbacks(ctx, actor=colleague) == 0
+
+
+def test_the_navigation_s_count_reads_no_case_when_nothing_is_given_to_the_reader(
+        ctx: ServiceContext, queued: dict[str, list[str]]) -> None:
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    event.listen(ctx.engine, "before_cursor_execute", record)
+    try:
+        assert my_open_callbacks(ctx, actor=staff(ctx, "tongshi", "clerk")) == 0  # asked on every page
+        nothing_read = list(seen)
+        assert my_open_callbacks(ctx, actor=staff(ctx, "huifang", "clerk")) == 2
+    finally:
+        event.remove(ctx.engine, "before_cursor_execute", record)
+    assert nothing_read and not any(s.lstrip().startswith("SELECT cases.") for s in nothing_read)
+    assert any(s.lstrip().startswith("SELECT cases.") for s in seen[len(nothing_read):])
 
 
 def test_the_province_sees_every_office_and_linxia_only_its_own(
