@@ -13,12 +13,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlmodel import Session, col
 
 from duban.errors import InvalidActionInput, PermissionDenied
 from duban.models import CallbackTask, Case, Org
 from duban.services.context import Actor, ServiceContext
+from duban.services.driver import Prepared
 from duban.services.persist import WRITE_COLUMNS, fetch_cases
 from duban.services.reading import Facts, case_texts, complainants_of
 from duban.services.scope import acts_as, region_of
@@ -122,9 +123,18 @@ def callback_desk(ctx: ServiceContext, *, actor: Actor, show: str = "all", kind:
         return out
 
 
+# Whether any open item was given to this name at all: the navigation asks on every page, and
+# mostly nothing was, so the scoped query and its cases are read only when something was.
+_ANY_GIVEN = Prepared(select(CallbackTask.__table__.c.id).where(  # type: ignore[attr-defined]
+    CallbackTask.__table__.c.status == "open",  # type: ignore[attr-defined]
+    CallbackTask.__table__.c.assignee == bindparam("name")).limit(1))  # type: ignore[attr-defined]
+
+
 def my_open_callbacks(ctx: ServiceContext, *, actor: Actor) -> int:
     """How many open items were given to `actor` (the navigation's count); 0 for other roles."""
     if actor.role not in ctx.policy.roles.get(ACTION, []):
         return 0
     with Session(ctx.engine) as session:
+        if _ANY_GIVEN.scalar(session, {"name": actor.name}) is None:
+            return 0
         return len(_in_hand(session, actor, "mine", None))
