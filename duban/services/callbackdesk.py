@@ -125,9 +125,8 @@ def callback_desk(ctx: ServiceContext, *, actor: Actor, show: str = "all", kind:
 
 # Whether any open item was given to this name at all: the navigation asks on every page, and
 # mostly nothing was, so the scoped query and its cases are read only when something was.
-_ANY_GIVEN = Prepared(select(CallbackTask.__table__.c.id).where(  # type: ignore[attr-defined]
-    CallbackTask.__table__.c.status == "open",  # type: ignore[attr-defined]
-    CallbackTask.__table__.c.assignee == bindparam("name")).limit(1))  # type: ignore[attr-defined]
+_ANY_GIVEN = Prepared(select(col(CallbackTask.id)).where(
+    col(CallbackTask.status) == "open", col(CallbackTask.assignee) == bindparam("name")).limit(1))
 
 
 def my_open_callbacks(ctx: ServiceContext, *, actor: Actor) -> int:
