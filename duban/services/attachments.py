@@ -40,8 +40,16 @@ _OWNERS = {kind: select(func.max(table.c.id)).where(table.c.case_id == bindparam
            for kind, table in (("report", HandlingReport.__table__),  # type: ignore[attr-defined]
                                ("review", ReviewRequest.__table__),  # type: ignore[attr-defined]
                                ("callback", Callback.__table__))}  # type: ignore[attr-defined]
-_LIST = select(_TABLE).where(_TABLE.c.case_id == bindparam("case_id")).order_by(_TABLE.c.id)
-_ONE = select(_TABLE).where(_TABLE.c.id == bindparam("id"), _TABLE.c.case_id == bindparam("case_id"))
+# What a reader gets of an attachment: the name as they may read it (its redacted twin unless they
+# may see who complained), so a reader without the right never has the raw name selected at all.
+_SHOWN = ("id", "kind", "owner_id", "action", "media_type", "size", "sha256", "identity", "uploaded_by",
+          "uploaded_role", "uploaded_at")
+_COLUMNS = {seen: [*(_TABLE.c[name] for name in _SHOWN), (_TABLE.c.name if seen else _TABLE.c.name_redacted)
+                   .label("name")] for seen in (False, True)}
+_LIST = {seen: select(*columns).where(_TABLE.c.case_id == bindparam("case_id")).order_by(_TABLE.c.id)
+         for seen, columns in _COLUMNS.items()}
+_ONE = {seen: select(*columns).where(_TABLE.c.id == bindparam("id"), _TABLE.c.case_id == bindparam("case_id"))
+        for seen, columns in _COLUMNS.items()}
 
 
 @dataclass(frozen=True)
@@ -153,14 +161,6 @@ def record(session: Session, ctx: ServiceContext, *, case_id: int, action: str, 
     return [file.sha256 for file in files]
 
 
-def _shown(row: Any, seen: bool) -> dict[str, Any]:
-    out = {name: row[name] for name in ("id", "kind", "owner_id", "action", "media_type", "size",
-                                        "sha256", "identity", "uploaded_by", "uploaded_role",
-                                        "uploaded_at")}
-    out["name"] = row["name"] if seen else row["name_redacted"]
-    return out
-
-
 def list_attachments(ctx: ServiceContext, ref: int | str, *, actor: Actor) -> list[dict[str, Any]]:
     """The case's attachments `actor` may see, oldest first (CaseNotFound out of scope)."""
     with Session(ctx.engine) as session:
@@ -172,8 +172,8 @@ def list_attachments(ctx: ServiceContext, ref: int | str, *, actor: Actor) -> li
 def attachments_of(session: Session, case_id: int, *, seen: bool) -> list[dict[str, Any]]:
     """A case its reader has already been let into (`load_case`, whose `seen` this is): its
     attachments as they may see them. For a read that shows more of the case in one session."""
-    rows = session.connection().execute(_LIST, {"case_id": case_id}).mappings()
-    return [_shown(row, seen) for row in rows if seen or not row["identity"]]
+    rows = session.connection().execute(_LIST[seen], {"case_id": case_id}).mappings()
+    return [dict(row) for row in rows if seen or not row["identity"]]
 
 
 _EXTENSIONS = {"jpeg": (".jpg", ".jpeg", ".jpe")}
@@ -226,10 +226,11 @@ def download(ctx: ServiceContext, ref: int | str, attachment_id: int, *, actor: 
     ItemNotFound when it is not the case's, or is the complainant's and `actor` may not see them."""
     with Session(ctx.engine) as session:
         case, seen = load_case(session, ctx, ref, actor=actor, texts=False)
-        row = session.connection().execute(_ONE, {"id": attachment_id, "case_id": case.id}).mappings().first()
+        row = session.connection().execute(_ONE[seen], {"id": attachment_id, "case_id": case.id}).mappings() \
+            .first()
         if row is None or (row["identity"] and not seen):
             raise ItemNotFound("attachment", attachment_id)
-        info = _shown(row, seen)
+        info = dict(row)
     content = store_of(ctx).get(info["sha256"])
     kind = next((t.key for t in TYPES.values() if t.media_type == info["media_type"]), "")
     return Download(info=info, content=content, inline=kind in ctx.policy.attachments.inline)

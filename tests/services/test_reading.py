@@ -56,9 +56,10 @@ SUMMARY_REDACTED = "（保密）（电话（保密））称尾款未付，100%_�
 # Every raw text and identity column: a reader without the right never names one in a statement.
 RAW = {"cases": ("title", "summary"), "repeat_contacts": ("title",),
        "handling_reports": ("text", "actions_taken", "rectification", "accountability"),
-       "reviews": ("reasons",), "callbacks": ("note", "reason"), "extensions": ("reason",),
+       "reviews": ("reasons",), "callbacks": ("note", "reason"), "extensions": ("reason", "decision_note"),
        "objections": ("reason", "decision_note"), "interviews": ("note",), "audit_events": ("reason",),
-       "pressure_proposals": ("reason",),
+       "pressure_proposals": ("reason",), "attachments": ("name",), "declines": ("note",),
+       "referrals": ("outcome_note",), "review_requests": ("reason", "note"), "reply_ratings": ("comment",),
        "complainants": ("name", "phone", "address")}
 RAW_COLUMN = re.compile("|".join(rf'"?\b{table}"?\."?{column}\b"?(?!_)'
                                  for table, columns in RAW.items() for column in columns))
