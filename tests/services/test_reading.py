@@ -70,6 +70,14 @@ def ctx(engine) -> ServiceContext:  # type: ignore[no-untyped-def]
     return world(engine)
 
 
+def test_the_census_names_every_column_that_has_a_redacted_twin() -> None:
+    from sqlmodel import SQLModel
+
+    twins = {(table.name, column.name.removesuffix("_redacted")) for table in SQLModel.metadata.sorted_tables
+             for column in table.c if column.name.endswith("_redacted")}
+    assert twins and twins <= {(table, column) for table, columns in RAW.items() for column in columns}
+
+
 def _secret_case(ctx: ServiceContext, **overrides: object) -> str:
     """A case naming its complainant everywhere, handed to 城关区人民政府, with a report and its
     redacted twins written as the write path writes them."""
