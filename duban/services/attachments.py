@@ -40,16 +40,22 @@ _OWNERS = {kind: select(func.max(table.c.id)).where(table.c.case_id == bindparam
            for kind, table in (("report", HandlingReport.__table__),  # type: ignore[attr-defined]
                                ("review", ReviewRequest.__table__),  # type: ignore[attr-defined]
                                ("callback", Callback.__table__))}  # type: ignore[attr-defined]
-# What a reader gets of an attachment: the name as they may read it (its redacted twin unless they
-# may see who complained), so a reader without the right never has the raw name selected at all.
-_SHOWN = ("id", "kind", "owner_id", "action", "media_type", "size", "sha256", "identity", "uploaded_by",
-          "uploaded_role", "uploaded_at")
-_COLUMNS = {seen: [*(_TABLE.c[name] for name in _SHOWN), (_TABLE.c.name if seen else _TABLE.c.name_redacted)
-                   .label("name")] for seen in (False, True)}
-_LIST = {seen: select(*columns).where(_TABLE.c.case_id == bindparam("case_id")).order_by(_TABLE.c.id)
-         for seen, columns in _COLUMNS.items()}
-_ONE = {seen: select(*columns).where(_TABLE.c.id == bindparam("id"), _TABLE.c.case_id == bindparam("case_id"))
-        for seen, columns in _COLUMNS.items()}
+# What a reader gets of a case's attachments (`seen`: whether they may see who complained): the
+# name as they may read it, and without the right neither the raw name nor the complainant's own
+# papers are selected at all.
+_SHOWN = [_TABLE.c[name] for name in ("id", "kind", "owner_id", "action", "media_type", "size", "sha256",
+                                      "identity", "uploaded_by", "uploaded_role", "uploaded_at")]
+
+
+def _readable(seen: bool) -> Any:
+    query = select(*_SHOWN, (_TABLE.c.name if seen else _TABLE.c.name_redacted).label("name"))
+    return query if seen else query.where(_TABLE.c.identity.is_(False))
+
+
+_LIST = {seen: _readable(seen).where(_TABLE.c.case_id == bindparam("case_id")).order_by(_TABLE.c.id)
+         for seen in (False, True)}
+_ONE = {seen: _readable(seen).where(_TABLE.c.id == bindparam("id"), _TABLE.c.case_id == bindparam("case_id"))
+        for seen in (False, True)}
 
 
 @dataclass(frozen=True)
@@ -172,8 +178,7 @@ def list_attachments(ctx: ServiceContext, ref: int | str, *, actor: Actor) -> li
 def attachments_of(session: Session, case_id: int, *, seen: bool) -> list[dict[str, Any]]:
     """A case its reader has already been let into (`load_case`, whose `seen` this is): its
     attachments as they may see them. For a read that shows more of the case in one session."""
-    rows = session.connection().execute(_LIST[seen], {"case_id": case_id}).mappings()
-    return [dict(row) for row in rows if seen or not row["identity"]]
+    return [dict(row) for row in session.connection().execute(_LIST[seen], {"case_id": case_id}).mappings()]
 
 
 _EXTENSIONS = {"jpeg": (".jpg", ".jpeg", ".jpe")}
@@ -228,7 +233,7 @@ def download(ctx: ServiceContext, ref: int | str, attachment_id: int, *, actor: 
         case, seen = load_case(session, ctx, ref, actor=actor, texts=False)
         row = session.connection().execute(_ONE[seen], {"id": attachment_id, "case_id": case.id}).mappings() \
             .first()
-        if row is None or (row["identity"] and not seen):
+        if row is None:  # not the case's, or the complainant's and `actor` may not see them
             raise ItemNotFound("attachment", attachment_id)
         info = dict(row)
     content = store_of(ctx).get(info["sha256"])
