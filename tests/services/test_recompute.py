@@ -287,7 +287,9 @@ def test_postgresql_stores_two_chunks_at_once_each_in_its_own_transaction(
     monkeypatch.setattr(store, "write", meeting_write)
     moved = find_moved(published)
     assert apply_moved(published, moved) == len(moved)
-    assert len(backends) == 2
+    # Two at least: the later chunks may take any pooled connection (under xdist the pool holds
+    # the worker's earlier tests' too); the barrier is what proves two ran at once.
+    assert len(backends) >= 2
     assert find_moved(published) == []
     assert verify_audit(published)[2] == []
 
