@@ -52,8 +52,9 @@ def _readable(seen: bool) -> Any:
     return query if seen else query.where(_TABLE.c.identity.is_(False))
 
 
-_LIST = {seen: _readable(seen).where(_TABLE.c.case_id == bindparam("case_id")).order_by(_TABLE.c.id)
-         for seen in (False, True)}
+# A case's attachments for a reader; a case page reads it with the case's other rows (`reading`).
+CASE_ATTACHMENTS = {seen: _readable(seen).where(_TABLE.c.case_id == bindparam("case_id"))
+                    .order_by(_TABLE.c.id) for seen in (False, True)}
 _ONE = {seen: _readable(seen).where(_TABLE.c.id == bindparam("id"), _TABLE.c.case_id == bindparam("case_id"))
         for seen in (False, True)}
 
@@ -172,13 +173,8 @@ def list_attachments(ctx: ServiceContext, ref: int | str, *, actor: Actor) -> li
     with Session(ctx.engine) as session:
         case, seen = load_case(session, ctx, ref, actor=actor, texts=False)
         assert case.id is not None
-        return attachments_of(session, case.id, seen=seen)
-
-
-def attachments_of(session: Session, case_id: int, *, seen: bool) -> list[dict[str, Any]]:
-    """A case its reader has already been let into (`load_case`, whose `seen` this is): its
-    attachments as they may see them. For a read that shows more of the case in one session."""
-    return [dict(row) for row in session.connection().execute(_LIST[seen], {"case_id": case_id}).mappings()]
+        read = session.connection().execute(CASE_ATTACHMENTS[seen], {"case_id": case.id})
+        return [dict(row) for row in read.mappings()]
 
 
 _EXTENSIONS = {"jpeg": (".jpg", ".jpeg", ".jpe")}

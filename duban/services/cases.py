@@ -212,8 +212,9 @@ class CaseService:
         with Session(self.ctx.engine) as session:
             return self.allowed_in(session, case, actor)
 
-    def allowed_in(self, session: Session, case: Case, actor: Actor | None) -> list[str]:
-        adapter = CaseAdapter(case, Guards(session, self.ctx, self.ctx.today()))
+    def allowed_in(self, session: Session, case: Case, actor: Actor | None, *,
+                   guards: Guards | None = None) -> list[str]:
+        adapter = CaseAdapter(case, guards or Guards(session, self.ctx, self.ctx.today()))
         actions = allowed_actions(adapter)
         if actor is not None:
             mode = acts_as(session, actor, case)

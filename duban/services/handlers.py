@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -585,6 +586,14 @@ class Guards:
         self._extension_counts: dict[int | None, dict[str, int]] = {}  # guards ask up to 4 times
         self._referrals: dict[int | None, Any] = {}
         self._returns: dict[int | None, bool] = {}
+
+    def knowing(self, case_id: int, *, returns: list[dict[str, Any]], extensions: list[dict[str, Any]]
+                ) -> Guards:
+        """These guards, told the case's returns (退单申请) and extensions as already read in this
+        transaction (all of each: a case page's collections), so they ask for neither again."""
+        self._returns[case_id] = any(row["status"] == "requested" for row in returns)
+        self._extension_counts[case_id] = dict(Counter(row["status"] for row in extensions))
+        return self
 
     def objection_window_open(self, case: Case) -> bool:
         if case.dispatched_at is None:

@@ -90,6 +90,7 @@ from duban.states.definition import HANDLING_STATES, OPEN_STATES, REFERRAL_ACTIO
 T = TypeVar("T")
 
 _CASES: Any = Case.__table__  # type: ignore[attr-defined]
+_SUBJECTS: Any = Subject.__table__  # type: ignore[attr-defined]
 
 
 # What the engine loads of the cases a batch acts on (sweeps, callback sampling): every column
@@ -895,57 +896,103 @@ def _history_sql(kind: str, shape: str, raw: bool, hide: bool = False) -> Prepar
     return statement
 
 
-# PostgreSQL: a case page's collections by one statement, each as a JSON array (`_histories`).
-Conversions = dict[str, dict[str, Callable[[Any], Any]]]  # collection -> column -> from JSON's text
-_HISTORIES_SQL: dict[tuple[bool, bool, bool], tuple[Prepared, Conversions]] = {}
+# Besides its collections, what a case's answer and page read by the case's id: its subject, its
+# first complainant and its raw texts (as the reader may see them), and on the page the
+# complainants' ratings of its replies and its attachments (as `reply_ratings` and
+# `list_attachments` give them).
+_SUBJECT_ID = select(_CASES.c.subject_id).where(_CASES.c.id == bindparam("case_id")).scalar_subquery()
+_SUBJECT_OF = select(_SUBJECTS.c.name, _SUBJECTS.c.kind, _SUBJECTS.c.resolution).where(
+    _SUBJECTS.c.id == _SUBJECT_ID)
+_TEXTS_OF = select(_CASES.c.title, _CASES.c.summary).where(_CASES.c.id == bindparam("case_id"))
+
+
+def _beside(raw: bool, page: bool) -> dict[str, tuple[Any, str | None]]:
+    """name -> (its SELECT of the case's `case_id`, the column its rows are ordered by, if many)."""
+    from duban.services.attachments import CASE_ATTACHMENTS  # it reads cases through this module
+
+    out: dict[str, tuple[Any, str | None]] = {"subject": (_SUBJECT_OF, None),
+                                              "person": (_PERSON_OF[raw], None)}
+    if raw:
+        out["texts"] = (_TEXTS_OF, None)
+    if page:
+        out["ratings"] = (_RATINGS[raw], "id")
+        out["attachments"] = (CASE_ATTACHMENTS[raw], "id")
+    return out
+
+
+def _reads(raw: bool, hide: bool, bounded: bool, page: bool) -> dict[str, tuple[Any, str | None]]:
+    """Every read of a case by its id for this reader: the collections (`_history_select`), then
+    `_beside`'s."""
+    out: dict[str, tuple[Any, str | None]] = {}
+    for kind, (_, order) in HISTORY.items():
+        shape = "newest" if bounded and kind in BOUNDED else "all"
+        out[kind] = (_history_select(kind, shape, raw, hide and kind == "timeline"), order.key)
+    return out | _beside(raw, page)
+
+
+# PostgreSQL: all of a case's reads by one statement, each as a JSON array (`_histories`).
+Conversions = dict[str, dict[str, Callable[[Any], Any]]]  # read -> column -> from JSON's text
+_HISTORIES_SQL: dict[tuple[bool, bool, bool, bool], tuple[Prepared, Conversions]] = {}
+_BESIDE_SQL: dict[tuple[str, bool], Prepared] = {}
 _EMPTY_ARRAY: Any = literal_column("'[]'::json")
 _FROM_JSON: dict[type, Callable[[str], Any]] = {
     UTCDateTime: lambda text: dt.datetime.fromisoformat(text).astimezone(dt.UTC),
     Date: dt.date.fromisoformat}
 
 
-def _histories_sql(raw: bool, hide: bool, bounded: bool) -> tuple[Prepared, Conversions]:
-    """The statement, and per collection the conversions of the values JSON carries as text
-    (its times and dates). Each collection is `_history_select`'s, so it reads exactly the
-    columns that statement reads for this reader."""
-    key = (raw, hide, bounded)
+def _histories_sql(raw: bool, hide: bool, bounded: bool, page: bool) -> tuple[Prepared, Conversions]:
+    """The statement, and per read the conversions of the values JSON carries as text (its times
+    and dates). Each read is the SELECT `_reads` gives, so it reads exactly the columns that
+    statement reads for this reader."""
+    key = (raw, hide, bounded, page)
     found = _HISTORIES_SQL.get(key)
     if found is None:
         arrays: list[Any] = []
         conversions: Conversions = {}
-        for kind, (_, order) in HISTORY.items():
-            shape = "newest" if bounded and kind in BOUNDED else "all"
-            rows = _history_select(kind, shape, raw, hide and kind == "timeline").subquery(f"h_{kind}")
-            ordered = aggregate_order_by(rows.table_valued(), rows.c[order.key])
-            array = cast(func.coalesce(func.json_agg(ordered), _EMPTY_ARRAY), Text)
-            arrays.append(select(array).scalar_subquery().label(kind))
-            conversions[kind] = {c.key: convert for c in rows.c
+        for name, (statement, order) in _reads(raw, hide, bounded, page).items():
+            rows = statement.subquery(f"h_{name}")
+            row = rows.table_valued()
+            aggregated = func.json_agg(row if order is None else aggregate_order_by(row, rows.c[order]))
+            array = cast(func.coalesce(aggregated, _EMPTY_ARRAY), Text)
+            arrays.append(select(array).scalar_subquery().label(name))
+            conversions[name] = {c.key: convert for c in rows.c
                                  if (convert := _FROM_JSON.get(type(c.type))) is not None}
         found = _HISTORIES_SQL[key] = (Prepared(select(*arrays)), conversions)
     return found
 
 
-def _histories(session: Session, case_id: int, *, raw: bool, history: int | None, hide: bool
-               ) -> dict[str, list[dict[str, Any]]]:
-    """Every collection of a case page, as `_history` reads each: all of each, or (`history`) the
-    newest of the bounded ones. PostgreSQL in one statement (eight cost a round trip, a parse and
-    psycopg's work each: about half of reading a case); SQLite, where a statement costs little,
-    one each."""
+def _histories(session: Session, case_id: int, *, raw: bool, history: int | None, hide: bool,
+               page: bool = False) -> dict[str, list[dict[str, Any]]]:
+    """Every read of a case by its id (`_reads`), as a statement of each reads it: all of each
+    collection, or (`history`) the newest of the bounded ones. PostgreSQL in one statement (each
+    cost a round trip, a parse and psycopg's work: about half of reading a case); SQLite, where a
+    statement costs little, one each."""
     if session.get_bind().dialect.name != "postgresql":
-        return {kind: _history(session, case_id, kind, raw=raw,
-                               limit=history if kind in BOUNDED else None,
-                               newest=history is not None and kind in BOUNDED, hide=hide)
-                for kind in HISTORY}
-    statement, conversions = _histories_sql(raw, hide, history is not None)
+        return _one_each(session, case_id, raw=raw, history=history, hide=hide, page=page)
+    statement, conversions = _histories_sql(raw, hide, history is not None, page)
     arrays = statement.rows(session, {"case_id": case_id, "limit": history})[0]
     out: dict[str, list[dict[str, Any]]] = {}
-    for kind, converts in conversions.items():
-        rows = json.loads(arrays[kind])
+    for name, converts in conversions.items():
+        rows = json.loads(arrays[name])
         for row in rows:
-            for name, convert in converts.items():
-                if row[name] is not None:
-                    row[name] = convert(row[name])
-        out[kind] = _settled(kind, rows)
+            for column, convert in converts.items():
+                if row[column] is not None:
+                    row[column] = convert(row[column])
+        out[name] = _settled(name, rows)
+    return out
+
+
+def _one_each(session: Session, case_id: int, *, raw: bool, history: int | None, hide: bool,
+              page: bool) -> dict[str, list[dict[str, Any]]]:
+    """`_histories`, a statement for each read."""
+    out = {kind: _history(session, case_id, kind, raw=raw, limit=history if kind in BOUNDED else None,
+                          newest=history is not None and kind in BOUNDED, hide=hide)
+           for kind in HISTORY}
+    for name, (statement, _) in _beside(raw, page).items():
+        prepared = _BESIDE_SQL.get((name, raw))
+        if prepared is None:
+            prepared = _BESIDE_SQL[(name, raw)] = Prepared(statement)
+        out[name] = prepared.rows(session, {"case_id": case_id})
     return out
 
 
@@ -997,12 +1044,14 @@ def referral_of(session: Session, ctx: ServiceContext, case: Case, *, actor: Act
     return out
 
 
-_SUBJECT = select(Subject.name, Subject.kind, Subject.resolution).where(Subject.id == bindparam("id"))
-_PERSON = {
-    True: select(Complainant.name, Complainant.phone, Complainant.email, Complainant.real_name)
-    .where(Complainant.id == bindparam("id")),
-    False: select(Complainant.real_name).where(Complainant.id == bindparam("id")),
-}
+# The first complainant as `complainant_view` needs them: name, phone and email only when seen.
+_PERSON_COLUMNS = {True: (Complainant.name, Complainant.phone, Complainant.email, Complainant.real_name),
+                   False: (Complainant.real_name,)}
+_PERSON = {seen: select(*columns).where(Complainant.id == bindparam("id"))
+           for seen, columns in _PERSON_COLUMNS.items()}
+_COMPLAINANT_ID = select(_CASES.c.complainant_id).where(_CASES.c.id == bindparam("case_id")).scalar_subquery()
+_PERSON_OF = {seen: select(*columns).where(col(Complainant.id) == _COMPLAINANT_ID)
+              for seen, columns in _PERSON_COLUMNS.items()}
 CASE_HIDDEN = {"complainant_id", "matter_key", "audit_hash"}
 
 
@@ -1017,37 +1066,43 @@ def case_detail(ctx: ServiceContext, ref: int | str, *, actor: Actor,
     `page`: also `ratings` and `attachments` (as `reply_ratings` and `list_attachments` give
     them), read in the same session rather than each letting the reader into the case again.
     """
-    from duban.services.attachments import attachments_of
     from duban.services.cases import CaseService
+    from duban.services.handlers import Guards
 
     with DubanSession(ctx.engine) as session:
-        case, seen = load_case(session, ctx, ref, actor=actor)
+        # Its raw texts, for whom they are, come with the rest of what is read by its id.
+        case, seen = load_case(session, ctx, ref, actor=actor, texts=False)
         assert case.id is not None
+        hide = _hides_referral(session, actor, case)
+        read = _histories(session, case.id, raw=seen, history=history, hide=hide, page=page)
+        if seen:
+            case.title, case.summary = (read["texts"][0][name] for name in ("title", "summary"))
+        collections = {kind: read[kind] for kind in HISTORY}
         office, unit = orgs_of(ctx, case)
         row = row_of(ctx, case, office.name, office.code, unit.name if unit else None,
                    unit.code if unit else None, ctx.today())
-        hide = _hides_referral(session, actor, case)
-        collections = _histories(session, case.id, raw=seen, history=history, hide=hide)
         totals = {f"{kind}_total": len(collections[kind]) for kind in BOUNDED}
         if history is not None:
             totals["timeline_total"] = (_count(session, case.id, "timeline", hide=True) if hide
                                         else max(case.audit_seq, len(collections["timeline"])))
             if len(collections["reports"]) == history:
                 totals["reports_total"] = _count(session, case.id, "reports")
-        connection = session.connection()
-        subject = (connection.execute(_SUBJECT, {"id": case.subject_id}).mappings().first()
-                   if case.subject_id else None)
+        subject = read["subject"][0] if read["subject"] else None
         # The complainant block shows the first complainant, whose own consent lifts the mask
         # there even when a repeat complainant did not agree (then the texts stay redacted).
         person_seen = seen or _first_agreed(session, ctx, case, actor=actor)
-        person = (connection.execute(_PERSON[person_seen], {"id": case.complainant_id}).first()
-                  if case.complainant_id else None)
+        person = next((SimpleNamespace(**p) for p in read["person"]), None)
+        if person_seen and not seen:
+            person = session.connection().execute(_PERSON[True], {"id": case.complainant_id}).first()
         facts = {name: getattr(case, name) for name in _CASE_FACTS}
         referral = referral_of(session, ctx, case, actor=actor)
         if referral is None:  # nothing of a referral for whom it is not
             for name in REFERRAL_FACTS:
                 facts.pop(name, None)
-        allowed = CaseService(ctx).allowed_in(session, case, actor)
+        # The guards' facts of returns and extensions are in the collections just read.
+        guards = Guards(session, ctx, ctx.today()).knowing(
+            case.id, returns=collections["returns"], extensions=collections["extensions"])
+        allowed = CaseService(ctx).allowed_in(session, case, actor, guards=guards)
         read_only = acts_as(session, actor, case) is None
         extra: dict[str, Any] = {}
         if avoided:
@@ -1056,8 +1111,7 @@ def case_detail(ctx: ServiceContext, ref: int | str, *, actor: Actor,
         # 二次交办: the government's departments, for the picker of whoever may pass the case on.
         choices = delegation.choices(session, ctx.orgs, ctx.policy, case) if "delegate" in allowed else []
         if page:
-            extra["ratings"] = _ratings_of(session, case.id, seen=seen)
-            extra["attachments"] = attachments_of(session, case.id, seen=seen)
+            extra["ratings"], extra["attachments"] = read["ratings"], read["attachments"]
         return {
             "case": facts,
             "row": row.as_dict(),
@@ -1068,7 +1122,7 @@ def case_detail(ctx: ServiceContext, ref: int | str, *, actor: Actor,
             "delegate": org_summary(ctx.orgs.by_id(case.delegate_id)) if case.delegate_id else None,
             "delegate_report_pending": bool(case.delegate_report_pending),
             "delegate_choices": choices,
-            "subject": dict(subject) if subject else None,
+            "subject": subject,
             "complainant": complainant_view(person_seen, person, ctx.labels.text["masked"]),
             **collections,
             **totals,
@@ -1215,7 +1269,7 @@ def citizen_case(ctx: ServiceContext, number: str, *, code: str, actor: Actor) -
 _RATINGS = {raw: select(*(
     [c for c in ReplyRating.__table__.c if not c.name.endswith("_redacted")] if raw  # type: ignore[attr-defined]
     else redacted_columns(ReplyRating.__table__))).where(  # type: ignore[attr-defined]
-    ReplyRating.case_id == bindparam("id")).order_by(col(ReplyRating.id)) for raw in (False, True)}
+    ReplyRating.case_id == bindparam("case_id")).order_by(col(ReplyRating.id)) for raw in (False, True)}
 
 
 def reply_ratings(ctx: ServiceContext, ref: int | str, *, actor: Actor) -> list[dict[str, Any]]:
@@ -1228,7 +1282,7 @@ def reply_ratings(ctx: ServiceContext, ref: int | str, *, actor: Actor) -> list[
 
 
 def _ratings_of(session: Session, case_id: int, *, seen: bool) -> list[dict[str, Any]]:
-    return [dict(r) for r in session.connection().execute(_RATINGS[seen], {"id": case_id}).mappings()]
+    return [dict(r) for r in session.connection().execute(_RATINGS[seen], {"case_id": case_id}).mappings()]
 
 
 def scope(ctx: ServiceContext, *, actor: Actor) -> CaseFilter:

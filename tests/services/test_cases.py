@@ -297,6 +297,38 @@ def test_one_extension_of_at_most_thirty_days_approved_by_the_office(ctx: Servic
         service.act(number, "request_extension", actor=unit, form={"days": 5, "reason": "再延"})
 
 
+def test_a_case_page_offers_what_its_returns_and_extensions_allow(ctx: ServiceContext) -> None:
+    """The page tells the guards the returns and extensions it has read (`Guards.knowing`): what
+    it offers each reader is what the guards, asking the database, allow."""
+    number = transferred(ctx)
+    service = CaseService(ctx)
+    unit = unit_actor(ctx, "GS-LZ-CG-GOV")
+
+    def offered() -> dict[str, list[str]]:
+        pages = {who.name: case_detail(ctx, number, actor=who, page=True)["allowed_actions"]
+                 for who in (DISPATCHER, SUPERVISOR, unit)}
+        case = service.get(number)
+        assert pages == {who.name: service.allowed_actions(case, who)
+                         for who in (DISPATCHER, SUPERVISOR, unit)}
+        return pages
+
+    assert "request_return" in offered()[unit.name]
+    service.act(number, "request_return", actor=unit, form={"reason": "不属本单位职责"})
+    pending = offered()
+    assert {"accept_return", "reject_return"} <= set(pending[DISPATCHER.name])
+    assert "request_return" not in pending[unit.name]
+    service.act(number, "reject_return", actor=DISPATCHER, form={"reason": "属本单位职责"})
+    assert "reject_return" not in offered()[DISPATCHER.name]
+    service.act(number, "request_extension", actor=unit, form={"days": 10, "reason": "需协调"})
+    asked = offered()
+    assert "approve_extension" in asked[SUPERVISOR.name]
+    assert "request_extension" not in asked[unit.name]
+    service.act(number, "approve_extension", actor=SUPERVISOR)
+    approved = offered()
+    assert "approve_extension" not in approved[SUPERVISOR.name]
+    assert "request_extension" not in approved[unit.name]  # one extension a case (policy)
+
+
 def test_step_up_raises_the_disposition_one_rung_and_escalation_moves_it_up_a_level(
     ctx: ServiceContext,
 ) -> None:

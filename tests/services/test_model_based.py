@@ -41,7 +41,7 @@ from duban.services.audit import facts_of
 from duban.services.context import ENGINE_ACTOR
 from duban.services.forms import FORMS
 from duban.services.integrity import verify
-from duban.services.reading import load_case
+from duban.services.reading import SHOWN_HISTORY, case_detail, load_case
 from duban.services.subjects import avoided_orgs
 from duban.services.subjects import resolve as resolve_subject
 from duban.services.sweeps import run_deadline_sweep
@@ -314,13 +314,17 @@ class CaseLives(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def read(self, data: st.DataObject) -> None:
-        """Whoever may not see a case is told it does not exist; whoever may, reads it."""
+        """Whoever may not see a case is told it does not exist; whoever may, reads it, and its
+        page offers what the model allows them (the page tells its guards what it has read)."""
         m = data.draw(st.sampled_from(self.cases), label="case")
         actor = data.draw(st.sampled_from(self._actors()), label="reader")
         with Session(self.engine) as session:
             if self.model.may_see(actor, m):
                 case, _ = load_case(session, self.ctx, m.number, actor=actor)
                 assert case.id == m.id
+                page = case_detail(self.ctx, m.number, actor=actor, history=SHOWN_HISTORY, page=True)
+                offered = set(page["allowed_actions"]) - set(REFERRAL_ACTIONS)
+                assert offered == self.model.allowed_for(m, actor, self.ctx.today()), m.state
             else:
                 with pytest.raises(CaseNotFound):
                     load_case(session, self.ctx, m.number, actor=actor)

@@ -378,7 +378,8 @@ def test_a_face_asks_the_service_whether_its_actor_still_sees_a_case_and_for_its
     assert [r.number for r in list_cases(ctx, scope(ctx, actor=unit), actor=unit)] == [number]
 
 
-def _collection_row(table, i: int, *, case_id: int, seq: int, org: int, report: int | None) -> dict:  # type: ignore[no-untyped-def]
+def _collection_row(table, i: int, *, case_id: int, seq: int, org: int, report: int | None,  # type: ignore[no-untyped-def]
+                    complainant: int | None = None) -> dict:
     """A row of every column of `table`, its values varied by `i`: times with and without a
     fraction of a second, NULL wherever the column allows it on odd rows, texts with quotes,
     backslashes, line breaks, control characters and an emoji (what JSON must carry back)."""
@@ -401,6 +402,8 @@ def _collection_row(table, i: int, *, case_id: int, seq: int, org: int, report: 
             row[name] = org
         elif "handling_reports" in fk:
             row[name] = report
+        elif "complainants" in fk:
+            row[name] = complainant
         elif name == "action":
             row[name] = ("refer", "transfer", "remind")[i % 3]  # one a referral step (`hide`)
         elif kind is UTCDateTime:
@@ -419,20 +422,27 @@ def _collection_row(table, i: int, *, case_id: int, seq: int, org: int, report: 
     return row
 
 
-def test_a_case_page_s_collections_in_one_statement_are_the_rows_of_one_statement_each(ctx) -> None:  # type: ignore[no-untyped-def]
-    """PostgreSQL reads a case page's eight collections by one statement of JSON arrays
-    (reading._histories): each must be, value for value and type for type, what that
-    collection's own statement reads, for every reader's columns and bounds."""
+def _types(reads: dict[str, list[dict]]) -> list[list[dict[str, type]]]:
+    return [[{k: type(v) for k, v in row.items()} for row in rows] for rows in reads.values()]
+
+
+def test_a_case_page_s_reads_in_one_statement_are_the_rows_of_one_statement_each(ctx) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL reads a case page's eight collections, its subject, first complainant, raw
+    texts, ratings and attachments by one statement of JSON arrays (reading._histories): each
+    must be, value for value and type for type, what that read's own statement reads
+    (reading._one_each, SQLite's way), for every reader's columns and bounds."""
     from sqlalchemy import text as sql_text
 
-    from duban.services.reading import BOUNDED, HISTORY, _histories, _history
+    from duban.models import Attachment, ReplyRating
+    from duban.services.reading import HISTORY, _histories, _one_each
 
     if ctx.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite reads each collection by its own statement: nothing else to compare")
+        pytest.skip("SQLite reads each by its own statement: nothing else to compare")
     number = _secret_case(ctx)
     unit = org_id(ctx, "GS-LZ-CG-GOV")
     with Session(ctx.engine) as session:
-        case = session.execute(select(Case.id, Case.audit_seq).where(Case.number == number)).one()  # type: ignore[arg-type]
+        case = session.execute(select(Case.id, Case.audit_seq, Case.complainant_id)  # type: ignore[call-overload]
+                               .where(Case.number == number)).one()
         report = session.execute(select(HandlingReport.id)  # type: ignore[call-overload]
                                  .where(HandlingReport.case_id == case.id)).scalars().first()
         seq = case.audit_seq
@@ -442,6 +452,14 @@ def test_a_case_page_s_collections_in_one_statement_are_the_rows_of_one_statemen
                 seq += 1
                 session.execute(table.insert().values(_collection_row(
                     table, i, case_id=case.id, seq=seq, org=unit, report=report)))
+        reports = session.execute(select(HandlingReport.id)  # type: ignore[call-overload]
+                                  .where(HandlingReport.case_id == case.id)).scalars().all()
+        for model in (ReplyRating, Attachment):  # a rating per report; attachments, some of identity
+            table = model.__table__  # type: ignore[attr-defined]
+            for i in range(4):
+                session.execute(table.insert().values(_collection_row(
+                    table, i, case_id=case.id, seq=0, org=unit, report=reports[i],
+                    complainant=case.complainant_id)))
         session.commit()
         # A server whose time zone is not UTC writes JSON's times with its offset: read back in UTC
         # all the same, as models.base.UTCDateTime reads every time.
@@ -449,15 +467,21 @@ def test_a_case_page_s_collections_in_one_statement_are_the_rows_of_one_statemen
         for raw in (True, False):
             for hide in (True, False):
                 for history in (None, 2):
-                    want = {kind: _history(session, case.id, kind, raw=raw,
-                                           limit=history if kind in BOUNDED else None,
-                                           newest=history is not None and kind in BOUNDED, hide=hide)
-                            for kind in HISTORY}
-                    got = _histories(session, case.id, raw=raw, history=history, hide=hide)
-                    assert all(len(rows) >= 2 for rows in want.values()), want
-                    assert got == want, (raw, hide, history)
-                    assert [[{k: type(v) for k, v in row.items()} for row in rows] for rows in got.values()] \
-                        == [[{k: type(v) for k, v in row.items()} for row in rows] for rows in want.values()]
-                    times = [v for rows in got.values() for row in rows for v in row.values()
-                             if isinstance(v, dt.datetime)]
-                    assert times and all(v.tzinfo is dt.UTC for v in times)
+                    for page in (True, False):
+                        want = _one_each(session, case.id, raw=raw, history=history, hide=hide, page=page)
+                        got = _histories(session, case.id, raw=raw, history=history, hide=hide, page=page)
+                        assert set(want) >= {*HISTORY, "subject", "person"}
+                        assert ("ratings" in want, "attachments" in want) == (page, page)
+                        assert ("texts" in want) == raw
+                        assert all(len(rows) >= 2 for kind, rows in want.items() if kind in HISTORY), want
+                        assert all(len(rows) == 1 for kind, rows in want.items()
+                                   if kind in ("subject", "person", "texts"))
+                        if page:  # without the right, the complainant's own papers are left out
+                            assert len(want["ratings"]) == 4
+                            assert len(want["attachments"]) == (4 if raw else 2)
+                        assert got == want, (raw, hide, history, page)
+                        assert _types(got) == _types(want)
+                        times = [v for rows in got.values() for row in rows for v in row.values()
+                                 if isinstance(v, dt.datetime)]
+                        assert times and all(v.tzinfo is dt.UTC for v in times)
+
