@@ -23,7 +23,7 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import Session
 
-from duban.db import begins_with_statement, execute_opening
+from duban.db import GENERIC_PLANS, begins_with_statement, execute_opening
 
 Processor = Callable[[Any], Any] | None
 # The execution option of a transaction's connection naming its plan_cache_mode (db.GENERIC_PLANS),
@@ -175,6 +175,17 @@ def _wrapped(conn: Connection, sql: str, error: Exception, driver: Any) -> Excep
         conn.invalidate(error)
     return exc.DBAPIError.instance(sql, None, error, conn.dialect.loaded_dbapi.Error,
                                    hide_parameters=True, dialect=conn.dialect)
+
+
+def keyed(session: Session) -> Session:
+    """`session`, whose statements all find their rows by a key (one case's answer or page): on
+    PostgreSQL its transaction may reuse kept statements' plans (`db.GENERIC_PLANS`, sent with its
+    BEGIN), as a keyed write transaction does. Planning each anew cost the server more than
+    running them: a case page's statement of its collections, 1.3 ms of CPU planned for its
+    values, 0.4 ms on a kept plan. Before the session's first statement."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={PLANS_OPTION: GENERIC_PLANS})
+    return session
 
 
 def _connection(where: Session | Connection) -> Connection:

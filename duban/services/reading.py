@@ -63,7 +63,7 @@ from duban.models import (
 from duban.models.base import UTCDateTime
 from duban.services import delegation, search
 from duban.services.context import Actor, ServiceContext
-from duban.services.driver import Prepared
+from duban.services.driver import Prepared, keyed
 from duban.services.forms import FORMS
 from duban.services.persist import fetch_cases
 from duban.services.privacy import complainant_view, may_ever_see_identity, may_see_identity
@@ -1069,7 +1069,7 @@ def case_detail(ctx: ServiceContext, ref: int | str, *, actor: Actor,
     from duban.services.cases import CaseService
     from duban.services.handlers import Guards
 
-    with DubanSession(ctx.engine) as session:
+    with keyed(DubanSession(ctx.engine)) as session:
         # Its raw texts, for whom they are, come with the rest of what is read by its id.
         case, seen = load_case(session, ctx, ref, actor=actor, texts=False)
         assert case.id is not None
@@ -1180,7 +1180,7 @@ def case_summary(ctx: ServiceContext, ref: int | str, *, actor: Actor) -> dict[s
     and what `actor` may do next. One row read, none of the case's history."""
     from duban.services.cases import CaseService
 
-    with DubanSession(ctx.engine) as session:
+    with keyed(DubanSession(ctx.engine)) as session:
         case, _ = load_case(session, ctx, ref, actor=actor)
         office, unit = orgs_of(ctx, case)
         row = row_of(ctx, case, office.name, office.code, unit.name if unit else None,

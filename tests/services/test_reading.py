@@ -485,3 +485,32 @@ def test_a_case_page_s_reads_in_one_statement_are_the_rows_of_one_statement_each
                                  if isinstance(v, dt.datetime)]
                         assert times and all(v.tzinfo is dt.UTC for v in times)
 
+
+def test_a_case_s_page_and_answer_let_postgresql_reuse_plans_and_other_reads_do_not(
+        ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A case's page and an action's answer find every row by a key: their transaction may reuse
+    kept plans (driver.keyed). Other reads (a list, a search) are planned for their values."""
+    from sqlalchemy import func
+
+    from duban.services import reading
+    from duban.services.driver import Prepared
+
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("plan_cache_mode is PostgreSQL's")
+    mode = Prepared(select(func.current_setting("plan_cache_mode")))
+    seen: list[str] = []
+    door = reading.load_case
+
+    def load_case(session, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(mode.scalar(session))  # the transaction's first statement
+        return door(session, *args, **kwargs)
+
+    monkeypatch.setattr(reading, "load_case", load_case)
+    number = _secret_case(ctx)
+    case_detail(ctx, number, actor=DISPATCHER, page=True)
+    case_detail(ctx, number, actor=unit_actor(ctx, "GS-LZ-CG-GOV"), history=50)
+    case_summary(ctx, number, actor=DISPATCHER)
+    still_sees(ctx, number, actor=DISPATCHER)  # a session of its own, not keyed
+    assert seen == ["auto", "auto", "auto", "force_custom_plan"]
+    with Session(ctx.engine) as session:
+        assert mode.scalar(session) == "force_custom_plan"  # SET LOCAL ended with its transaction
