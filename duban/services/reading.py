@@ -1045,12 +1045,13 @@ def referral_of(session: Session, ctx: ServiceContext, case: Case, *, actor: Act
 
 
 # The first complainant as `complainant_view` needs them: name, phone and email only when seen.
-_PERSON_COLUMNS = {True: (Complainant.name, Complainant.phone, Complainant.email, Complainant.real_name),
-                   False: (Complainant.real_name,)}
-_PERSON = {seen: select(*columns).where(Complainant.id == bindparam("id"))
+_COMPLAINANTS: Any = Complainant.__table__  # type: ignore[attr-defined]
+_PERSON_COLUMNS = {seen: [_COMPLAINANTS.c[name] for name in names] for seen, names in (
+    (True, ("name", "phone", "email", "real_name")), (False, ("real_name",)))}
+_PERSON = {seen: select(*columns).where(_COMPLAINANTS.c.id == bindparam("id"))
            for seen, columns in _PERSON_COLUMNS.items()}
 _COMPLAINANT_ID = select(_CASES.c.complainant_id).where(_CASES.c.id == bindparam("case_id")).scalar_subquery()
-_PERSON_OF = {seen: select(*columns).where(col(Complainant.id) == _COMPLAINANT_ID)
+_PERSON_OF = {seen: select(*columns).where(_COMPLAINANTS.c.id == _COMPLAINANT_ID)
               for seen, columns in _PERSON_COLUMNS.items()}
 CASE_HIDDEN = {"complainant_id", "matter_key", "audit_hash"}
 
@@ -1091,7 +1092,7 @@ def case_detail(ctx: ServiceContext, ref: int | str, *, actor: Actor,
         # The complainant block shows the first complainant, whose own consent lifts the mask
         # there even when a repeat complainant did not agree (then the texts stay redacted).
         person_seen = seen or _first_agreed(session, ctx, case, actor=actor)
-        person = next((SimpleNamespace(**p) for p in read["person"]), None)
+        person: Any = next((SimpleNamespace(**p) for p in read["person"]), None)
         if person_seen and not seen:
             person = session.connection().execute(_PERSON[True], {"id": case.complainant_id}).first()
         facts = {name: getattr(case, name) for name in _CASE_FACTS}
