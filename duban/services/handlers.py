@@ -17,7 +17,7 @@ from duban.errors import CallbackOwed, InvalidActionInput
 from duban.models import Callback, Case, Decline, Extension, HandlingReport, Objection, Review
 from duban.services import delegation
 from duban.services.auditrows import cover_instance
-from duban.services.callbackrules import awaits_callback, callback_episode, unreachable_attempts
+from duban.services.callbackrules import UNREACHABLE, awaits_callback, callback_episode, unreachable_attempts
 from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
 from duban.services.driver import Prepared
@@ -586,13 +586,18 @@ class Guards:
         self._extension_counts: dict[int | None, dict[str, int]] = {}  # guards ask up to 4 times
         self._referrals: dict[int | None, Any] = {}
         self._returns: dict[int | None, bool] = {}
+        self._unreachable: dict[int | None, int] = {}  # only as told (`knowing`): an action adds some
 
-    def knowing(self, case_id: int, *, returns: list[dict[str, Any]], extensions: list[dict[str, Any]]
-                ) -> Guards:
-        """These guards, told the case's returns (退单申请) and extensions as already read in this
-        transaction (all of each: a case page's collections), so they ask for neither again."""
-        self._returns[case_id] = any(row["status"] == "requested" for row in returns)
-        self._extension_counts[case_id] = dict(Counter(row["status"] for row in extensions))
+    def knowing(self, case: Case, *, returns: list[dict[str, Any]], extensions: list[dict[str, Any]],
+                callbacks: list[dict[str, Any]]) -> Guards:
+        """These guards, told the case's returns (退单申请), extensions and callbacks as already
+        read in this transaction (all of each: a case page's collections), so they ask for none of
+        them again."""
+        self._returns[case.id] = any(row["status"] == "requested" for row in returns)
+        self._extension_counts[case.id] = dict(Counter(row["status"] for row in extensions))
+        episode = callback_episode(case)
+        self._unreachable[case.id] = sum(1 for row in callbacks
+                                         if row["episode"] == episode and row["result"] == UNREACHABLE)
         return self
 
     def objection_window_open(self, case: Case) -> bool:
@@ -647,7 +652,9 @@ class Guards:
 
     def unreachable_reached(self, case: Case) -> bool:
         assert case.id is not None
-        attempts = unreachable_attempts(self.session, case.id, callback_episode(case))
+        attempts = self._unreachable.get(case.id)
+        if attempts is None:
+            attempts = unreachable_attempts(self.session, case.id, callback_episode(case))
         return attempts >= self.ctx.policy.callbacks.unreachable_after_attempts
 
     def review_open(self, case: Case, level: str) -> bool:

@@ -1100,9 +1100,10 @@ def case_detail(ctx: ServiceContext, ref: int | str, *, actor: Actor,
         if referral is None:  # nothing of a referral for whom it is not
             for name in REFERRAL_FACTS:
                 facts.pop(name, None)
-        # The guards' facts of returns and extensions are in the collections just read.
+        # The guards' facts of returns, extensions and callbacks are in the collections just read.
         guards = Guards(session, ctx, ctx.today()).knowing(
-            case.id, returns=collections["returns"], extensions=collections["extensions"])
+            case, returns=collections["returns"], extensions=collections["extensions"],
+            callbacks=collections["callbacks"])
         allowed = CaseService(ctx).allowed_in(session, case, actor, guards=guards)
         read_only = acts_as(session, actor, case) is None
         extra: dict[str, Any] = {}

@@ -89,6 +89,33 @@ def test_an_unsatisfied_callback_needs_the_complainants_reason(ctx: ServiceConte
     assert call(ctx, number, "unsatisfied", reason="工程款仍未支付").state == "returned"
 
 
+def test_unreachable_attempts_of_an_earlier_verification_do_not_count_on_the_page_or_in_the_action(
+        ctx: ServiceContext) -> None:
+    """A case sent back after a callback and verified again counts its 联系不上 afresh: on its
+    page (the guards count the callbacks it read) as the action does."""
+    callbacks_policy(ctx, unreachable_after_attempts=2)
+    number = verified(ctx)
+    service = CaseService(ctx)
+
+    def may_close() -> bool:
+        page = case_detail(ctx, number, actor=SUPERVISOR, page=True)
+        offered = "close_unreachable" in page["allowed_actions"]
+        assert offered == ("close_unreachable" in service.allowed_actions(service.get(number), SUPERVISOR))
+        return offered
+
+    call(ctx, number, "unreachable", note="无人接听")
+    call(ctx, number, "unreachable", method="sms")
+    assert may_close()
+    assert call(ctx, number, "unsatisfied", reason="工程款仍未支付").state == "returned"
+    service.act(number, "submit_report", actor=unit_actor(ctx, UNIT), form={**REPORTED, "text": "已重新办理"})
+    assert service.act(number, "approve", actor=SUPERVISOR).state == "verified"
+    assert not may_close()
+    call(ctx, number, "unreachable", note="无人接听")
+    assert not may_close()
+    call(ctx, number, "unreachable", method="sms")
+    assert may_close()
+
+
 def test_a_method_or_result_off_the_list_is_refused(ctx: ServiceContext) -> None:
     number = verified(ctx)
     for form in ({"method": "fax", "result": "satisfied"}, {"method": "phone", "result": "happy"},
@@ -106,12 +133,16 @@ def test_unreachable_attempts_keep_the_case_waiting_until_policy_lets_it_close_a
         case = call(ctx, number, "unreachable", method="phone", note=f"第{attempt}次无人接听")
         assert case.state == "verified"
         assert "close_unreachable" not in service.allowed_actions(case, SUPERVISOR)
+        # the page counts the attempts among the callbacks it has read (Guards.knowing)
+        page = case_detail(ctx, number, actor=SUPERVISOR, page=True)
+        assert "close_unreachable" not in page["allowed_actions"]
     with pytest.raises(ActionNotAllowed) as refused:
         service.act(number, "close_unreachable", actor=SUPERVISOR)
     assert "联系不上的次数未达规定" in refused.value.reason
     call(ctx, number, "unreachable", method="sms")
     case = service.get(number)
     assert "close_unreachable" in service.allowed_actions(case, SUPERVISOR)
+    assert "close_unreachable" in case_detail(ctx, number, actor=SUPERVISOR, page=True)["allowed_actions"]
     case = service.act(number, "close_unreachable", actor=SUPERVISOR, form={"note": "三次联系不上"})
     assert case.state == "closed"
     assert [cb.result for cb in rows(ctx, Callback)] == ["unreachable"] * 3
