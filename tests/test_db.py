@@ -175,3 +175,33 @@ def test_no_statement_is_compiled_by_jit(pg_own: Engine) -> None:
     # JIT compiles what the planner costs high for tens of milliseconds, more than our statements run.
     with pg_own.connect() as conn:
         assert conn.execute(text("SHOW jit")).scalar_one() == "off"
+
+
+def test_a_read_of_one_statement_is_one_round_trip_and_leaves_the_pool_transactional(
+        pg: Engine, tmp_path: Path) -> None:
+    """db.one_statement: on PostgreSQL the statement is its own transaction, no BEGIN before it
+    nor ROLLBACK after; the connection goes back to the pool as every other, opening
+    transactions again."""
+    path = tmp_path / "libpq.trace"
+    with db.one_statement(pg).connect() as conn:
+        pgconn = conn.connection.driver_connection.pgconn  # type: ignore[union-attr]
+        with path.open("w") as out:
+            pgconn.trace(out.fileno())
+            pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+            assert _COUNT_PROBES.scalar(conn) >= 0
+            conn.close()  # back to the pool, still traced
+            pgconn.untrace()
+    sent = [line for line in path.read_text().splitlines() if line.startswith("F\t")]
+    assert any("SELECT count(*)" in line for line in sent)
+    assert not [line for line in sent if "BEGIN" in line or "ROLLBACK" in line], sent
+    with pg.connect() as conn:
+        _COUNT_PROBES.scalar(conn)
+        assert conn.connection.driver_connection.pgconn.transaction_status \
+            == pq.TransactionStatus.INTRANS  # type: ignore[union-attr]
+        assert conn.execute(text("SHOW plan_cache_mode")).scalar_one() == "force_custom_plan"
+
+
+def test_a_read_of_one_statement_on_sqlite_is_the_engine_itself(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's is the test above")
+    assert db.one_statement(engine) is engine

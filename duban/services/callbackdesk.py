@@ -16,6 +16,7 @@ from typing import Literal
 from sqlalchemy import bindparam, func, or_, select
 from sqlmodel import Session, col
 
+from duban.db import one_statement
 from duban.errors import InvalidActionInput, PermissionDenied
 from duban.models import CallbackTask, Case, Org
 from duban.services.context import Actor, ServiceContext
@@ -133,7 +134,8 @@ def my_open_callbacks(ctx: ServiceContext, *, actor: Actor) -> int:
     """How many open items were given to `actor` (the navigation's count); 0 for other roles."""
     if actor.role not in ctx.policy.roles.get(ACTION, []):
         return 0
-    with Session(ctx.engine) as session:
-        if _ANY_GIVEN.scalar(session, {"name": actor.name}) is None:
+    with one_statement(ctx.engine).connect() as connection:
+        if _ANY_GIVEN.scalar(connection, {"name": actor.name}) is None:
             return 0
+    with Session(ctx.engine) as session:
         return len(_in_hand(session, actor, "mine", None))

@@ -27,11 +27,13 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from duban.config.settings import Settings
+from duban.db import one_statement
 from duban.errors import AccountDisabled, AuthenticationFailed, InvalidActionInput, ItemNotFound, OrgNotFound
 from duban.files import private_dir
 from duban.models import ApiToken, Org, User
 from duban.services.accountaudit import org_codes, record
 from duban.services.context import Actor, ServiceContext
+from duban.services.driver import Prepared
 from duban.services.orgs import org_by_code
 from duban.services.passwords import check_password
 from duban.services.sessions import announce, end_sessions, end_sessions_in
@@ -295,17 +297,17 @@ def get_user(ctx: ServiceContext, user_id: int, *, epoch: int | None = None) -> 
 
 
 _USERS: Any = User.__table__  # type: ignore[attr-defined]
-_USER_ROW = sa_select(_USERS).where(_USERS.c.id == bindparam("id"))
+_USER_ROW = Prepared(sa_select(_USERS).where(_USERS.c.id == bindparam("id")))
 
 
 def signed_in_user(ctx: ServiceContext, user_id: int, *, epoch: int) -> User | None:
     """`get_user` for every page a session shows: the same answer (None once signed out, disabled
     or the epoch moved on), read as one row on a bare connection, without an ORM session."""
-    with ctx.engine.connect() as connection:
-        row = connection.execute(_USER_ROW, {"id": user_id}).first()
-    if row is None or not row.active or row.session_epoch != epoch:
+    with one_statement(ctx.engine).connect() as connection:
+        rows = _USER_ROW.rows(connection, {"id": user_id})
+    if not rows or not rows[0]["active"] or rows[0]["session_epoch"] != epoch:
         return None
-    return User.model_construct(**row._mapping)  # a detached copy to read, like get_user's
+    return User.model_construct(**rows[0])  # a detached copy to read, like get_user's
 
 
 def user_named(ctx: ServiceContext, username: str) -> User:
