@@ -469,6 +469,7 @@ class Labels(BaseModel):
     close_reasons: dict[str, str] = Field(default_factory=dict)
     findings: dict[str, str] = Field(default_factory=dict)  # 是否属实 (HandlingReport.finding)
     returns: dict[str, str] = Field(default_factory=dict)  # 退单申请's status
+    extension_statuses: dict[str, str] = Field(default_factory=dict)  # 延期申请's status
     review_outcomes: dict[str, str] = Field(default_factory=dict)
     review_levels: dict[str, str] = Field(default_factory=dict)
     # Reports, rates and ledgers (duban.reports, duban.importer); empty when a file predates them.

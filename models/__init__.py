@@ -5,7 +5,7 @@ from duban.models.attachment import Attachment
 from duban.models.audit import AuditEvent
 from duban.models.case import Case, CaseCreate, CaseNumberSeq, Complainant, RepeatContact, Subject
 from duban.models.document import Document
-from duban.models.handling import Callback, Decline, Extension, HandlingReport, Objection, Review
+from duban.models.handling import REQUESTED, Callback, Decline, Extension, HandlingReport, Objection, Review
 from duban.models.importing import ImportedRow
 from duban.models.notification import Notification
 from duban.models.org import Org, OrgPublic
@@ -17,6 +17,7 @@ from duban.models.search import SavedFilter
 from duban.models.user import ApiToken, User
 
 __all__ = [
+    "REQUESTED",
     "AccountEvent",
     "ApiToken",
     "Attachment",

@@ -9,6 +9,9 @@ from sqlmodel import Field, SQLModel
 
 from duban.models.base import UTCDateTime, redacted_column
 
+# What a request (延期申请, 退单申请) reads while it waits for the office's decision.
+REQUESTED = "requested"
+
 
 def _text() -> Column[str]:
     return Column(Text, nullable=False, default="", server_default="")
@@ -106,7 +109,7 @@ class Extension(SQLModel, table=True):
     granted_days: int | None = None
     reason: str = Field(sa_column=Column(Text, nullable=False))
     reason_redacted: str = Field(default="", sa_column=redacted_column())
-    status: str = Field(default="requested", max_length=16)  # requested | approved | rejected
+    status: str = Field(default=REQUESTED, max_length=16)  # requested | approved | rejected
     requested_by: str = Field(max_length=80)
     requested_at: dt.datetime = Field(sa_type=UTCDateTime)
     decided_by: str | None = Field(default=None, max_length=80)
@@ -150,8 +153,8 @@ class Objection(SQLModel, table=True):
     reason_redacted: str = Field(default="", sa_column=redacted_column())
     objected_at: dt.datetime = Field(sa_type=UTCDateTime)  # when the unit asked
     # requested | accepted | rejected | lapsed (the unit changed, or it reported, before a decision)
-    status: str = Field(default="requested", sa_column=Column(String(16), nullable=False,
-                                                              default="requested", server_default="accepted"))
+    status: str = Field(default=REQUESTED, sa_column=Column(String(16), nullable=False,
+                                                            default=REQUESTED, server_default="accepted"))
     decided_by: str | None = Field(default=None, max_length=80)
     decided_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     decision_note: str = Field(default="", sa_column=_text())

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from duban.models import Case, Extension
+from duban.models import REQUESTED, Case, Extension
 from duban.services.context import Actor, ServiceContext
 from duban.services.persist import WRITE_COLUMNS, fetch_cases
 from duban.services.scope import holds
@@ -20,7 +20,7 @@ from duban.services.scope import holds
 _EXT = Extension.__table__  # type: ignore[attr-defined]
 _PENDING = (core_select(_EXT.c.id, _EXT.c.case_id, _EXT.c.days, _EXT.c.unit, _EXT.c.reason_redacted,
                         _EXT.c.requested_by, _EXT.c.requested_at)
-            .where(_EXT.c.status == "requested").order_by(_EXT.c.requested_at, _EXT.c.id))
+            .where(_EXT.c.status == REQUESTED).order_by(_EXT.c.requested_at, _EXT.c.id))
 
 
 @dataclass(frozen=True)

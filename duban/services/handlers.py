@@ -14,7 +14,7 @@ from sqlmodel import Session, SQLModel, func, select
 from duban.clock import local_date
 from duban.deadlines import add_amount, apply_limit, clear_limit, counted_deadline, due_date, recompute
 from duban.errors import CallbackOwed, InvalidActionInput
-from duban.models import Callback, Case, Decline, Extension, HandlingReport, Objection, Review
+from duban.models import REQUESTED, Callback, Case, Decline, Extension, HandlingReport, Objection, Review
 from duban.services import delegation
 from duban.services.auditrows import cover_instance
 from duban.services.callbackrules import UNREACHABLE, awaits_callback, callback_episode, unreachable_attempts
@@ -44,7 +44,7 @@ _LAST_FINAL = Prepared(select(func.max(_REPORTS.c.id).label("id")).where(
 _EXT = Extension.__table__  # type: ignore[attr-defined]
 _OBJ = Objection.__table__  # type: ignore[attr-defined]
 _PENDING_RETURN = Prepared(select(_OBJ.c.id).where(_OBJ.c.case_id == bindparam("case_id"),
-                                                   _OBJ.c.status == "requested").limit(1))
+                                                   _OBJ.c.status == REQUESTED).limit(1))
 _EXTENSIONS = Prepared(select(_EXT.c.status, func.count().label("n"))
                        .where(_EXT.c.case_id == bindparam("case_id")).group_by(_EXT.c.status))
 
@@ -234,7 +234,7 @@ def _decide_return(step: Step, status: str, note: str) -> Objection:
 def request_return(step: Step) -> None:
     """退单申请: the case stays with the unit, its clock running, until the dispatcher decides."""
     assert step.case.unit_id is not None
-    row_id = step.insert(Objection, case_id=step.case_id, unit_id=step.case.unit_id, status="requested",
+    row_id = step.insert(Objection, case_id=step.case_id, unit_id=step.case.unit_id, status=REQUESTED,
                          reason=step.form.reason, reason_redacted=step.redact(step.form.reason),
                          objected_at=step.now)
     step.data["return_id"] = row_id
@@ -351,7 +351,7 @@ def request_extension(step: Step) -> None:
 
 def _pending(step: Step) -> Extension:
     ext = step.session.exec(select(Extension).where(
-        Extension.case_id == step.case.id, Extension.status == "requested")).first()
+        Extension.case_id == step.case.id, Extension.status == REQUESTED)).first()
     assert ext is not None, "guarded by has_pending_extension"
     return ext
 
@@ -593,7 +593,7 @@ class Guards:
         """These guards, told the case's returns (退单申请), extensions and callbacks as already
         read in this transaction (all of each: a case page's collections), so they ask for none of
         them again."""
-        self._returns[case.id] = any(row["status"] == "requested" for row in returns)
+        self._returns[case.id] = any(row["status"] == REQUESTED for row in returns)
         self._extension_counts[case.id] = dict(Counter(row["status"] for row in extensions))
         episode = callback_episode(case)
         self._unreachable[case.id] = sum(1 for row in callbacks
@@ -621,11 +621,11 @@ class Guards:
         return sum(counts.get(status, 0) for status in statuses)
 
     def extension_allowed(self, case: Case) -> bool:
-        used = self._extensions(case, ("requested", "approved"))
+        used = self._extensions(case, (REQUESTED, "approved"))
         return used < self.ctx.policy.extension.max_count and not self.pending_extension(case)
 
     def pending_extension(self, case: Case) -> bool:
-        return self._extensions(case, ("requested",)) > 0
+        return self._extensions(case, (REQUESTED,)) > 0
 
     def _referral(self, case: Case) -> Any:
         if case.id not in self._referrals:

@@ -46,6 +46,7 @@ from duban.clock import local_date
 from duban.deadlines import LATE_COLOUR, NO_COLOUR, SHARE_COLOUR, SOON_COLOUR, last_yellow_deadline
 from duban.errors import CaseNotFound, OrgNotFound, PermissionDenied
 from duban.models import (
+    REQUESTED,
     AuditEvent,
     Callback,
     Case,
@@ -232,7 +233,7 @@ _ROW_COLUMNS = [_CASES.c[name] for name in (
     _CASES.c.title_redacted.label("title")]
 
 
-_RETURNS_PENDING = select(Objection.case_id).where(Objection.status == "requested")
+_RETURNS_PENDING = select(Objection.case_id).where(Objection.status == REQUESTED)
 
 
 def _identity_region(ctx: ServiceContext, session: Session, actor: Actor) -> Any | None:
@@ -862,7 +863,17 @@ HISTORY_PAGE = 100  # a page of the rest (`case_history`): the API's default, th
 # What no face shows of a collection's rows, left unread: an event's place in the audit chain
 # (its hashes, key, the facts and row digests it seals) is `duban audit verify`'s, not the page's.
 _UNSHOWN = {"timeline": frozenset({"case_id", "prev_hash", "hash", "alg", "key_id", "facts", "rows"})}
-_HISTORY_SQL: dict[tuple[str, str, bool, bool], Prepared] = {}
+_PREPARED: dict[tuple[Any, ...], Prepared] = {}
+
+
+def _prepared(build: Callable[..., Any], *args: Any) -> Prepared:
+    """A case's read by its id, `build(*args)` prebuilt once (building and keying a statement on
+    every call cost as much as running it)."""
+    key = (build, *args)
+    found = _PREPARED.get(key)
+    if found is None:
+        found = _PREPARED[key] = Prepared(build(*args))
+    return found
 
 
 def _history_select(kind: str, shape: str, raw: bool, hide: bool = False) -> Any:
@@ -883,16 +894,6 @@ def _history_select(kind: str, shape: str, raw: bool, hide: bool = False) -> Any
         statement = statement.order_by(order)
     if shape == "page":
         statement = statement.limit(bindparam("limit")).offset(bindparam("offset"))
-    return statement
-
-
-def _history_sql(kind: str, shape: str, raw: bool, hide: bool = False) -> Prepared:
-    """`_history_select` prebuilt (built once: building and keying a statement on every call
-    cost as much as running it)."""
-    key = (kind, shape, raw, hide)
-    statement = _HISTORY_SQL.get(key)
-    if statement is None:
-        statement = _HISTORY_SQL[key] = Prepared(_history_select(kind, shape, raw, hide))
     return statement
 
 
@@ -920,6 +921,10 @@ def _beside(raw: bool, page: bool) -> dict[str, tuple[Any, str | None]]:
     return out
 
 
+def _beside_read(name: str, raw: bool) -> Any:
+    return _beside(raw, page=True)[name][0]
+
+
 def _reads(raw: bool, hide: bool, bounded: bool, page: bool) -> dict[str, tuple[Any, str | None]]:
     """Every read of a case by its id for this reader: the collections (`_history_select`), then
     `_beside`'s."""
@@ -933,7 +938,6 @@ def _reads(raw: bool, hide: bool, bounded: bool, page: bool) -> dict[str, tuple[
 # PostgreSQL: all of a case's reads by one statement, each as a JSON array (`_histories`).
 Conversions = dict[str, dict[str, Callable[[Any], Any]]]  # read -> column -> from JSON's text
 _HISTORIES_SQL: dict[tuple[bool, bool, bool, bool], tuple[Prepared, Conversions]] = {}
-_BESIDE_SQL: dict[tuple[str, bool], Prepared] = {}
 _EMPTY_ARRAY: Any = literal_column("'[]'::json")
 _FROM_JSON: dict[type, Callable[[str], Any]] = {
     UTCDateTime: lambda text: dt.datetime.fromisoformat(text).astimezone(dt.UTC),
@@ -988,11 +992,8 @@ def _one_each(session: Session, case_id: int, *, raw: bool, history: int | None,
     out = {kind: _history(session, case_id, kind, raw=raw, limit=history if kind in BOUNDED else None,
                           newest=history is not None and kind in BOUNDED, hide=hide)
            for kind in HISTORY}
-    for name, (statement, _) in _beside(raw, page).items():
-        prepared = _BESIDE_SQL.get((name, raw))
-        if prepared is None:
-            prepared = _BESIDE_SQL[(name, raw)] = Prepared(statement)
-        out[name] = prepared.rows(session, {"case_id": case_id})
+    for name in _beside(raw, page):
+        out[name] = _prepared(_beside_read, name, raw).rows(session, {"case_id": case_id})
     return out
 
 
@@ -1002,7 +1003,8 @@ def _history(session: Session, case_id: int, kind: str, *, raw: bool, limit: int
     `hide`: leave out a referral's steps (only the timeline has them)."""
     shape = "all" if limit is None else "newest" if newest else "page"
     params = {"case_id": case_id, "limit": limit, "offset": offset}
-    rows = _settled(kind, _history_sql(kind, shape, raw, hide and kind == "timeline").rows(session, params))
+    hidden = hide and kind == "timeline"
+    rows = _settled(kind, _prepared(_history_select, kind, shape, raw, hidden).rows(session, params))
     return rows[::-1] if shape == "newest" else rows
 
 
@@ -1093,8 +1095,8 @@ def case_detail(ctx: ServiceContext, ref: int | str, *, actor: Actor,
         # there even when a repeat complainant did not agree (then the texts stay redacted).
         person_seen = seen or _first_agreed(session, ctx, case, actor=actor)
         person: Any = next((SimpleNamespace(**p) for p in read["person"]), None)
-        if person_seen and not seen:
-            person = session.connection().execute(_PERSON[True], {"id": case.complainant_id}).first()
+        if person_seen and not seen and case.complainant_id is not None:
+            person = _person(session, case.complainant_id, seen=True)
         facts = {name: getattr(case, name) for name in _CASE_FACTS}
         referral = referral_of(session, ctx, case, actor=actor)
         if referral is None:  # nothing of a referral for whom it is not

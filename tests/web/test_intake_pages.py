@@ -27,6 +27,7 @@ def test_the_approver_grants_part_of_an_extension_from_the_queue(
         do_action(page, "request_extension", days="5", reason="涉及多方协调，需进一步核实")
         expect(page.locator(".flash")).to_have_text("已完成：申请延期")
         expect(page.locator("#extensions")).to_contain_text("5个工作日")
+        expect(page.locator("#extensions .decision")).to_have_text("待审批")
 
     with signed_in(browser, site, "supervisor") as page:
         expect(page.locator("#extension-count")).to_have_text("1")
@@ -43,6 +44,7 @@ def test_the_approver_grants_part_of_an_extension_from_the_queue(
         expect(page.locator("#deadline")).to_contain_text("2023-10-13")
         expect(page.locator("#extended")).to_have_text("（已延期3个工作日）")
         expect(page.locator("#extensions .granted")).to_have_text("3个工作日")
+        expect(page.locator("#extensions .decision")).to_have_text("已批准")
         page.screenshot(path=shots / "extension-granted.png", full_page=True)
         page.goto(f"{site}/inbox")
         expect(page.locator("#extension-count")).to_have_text("0")
