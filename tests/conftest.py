@@ -93,8 +93,9 @@ def engine(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iter
     """An engine on an empty database with every table, new for each test."""
     if backend == "sqlite":
         # A file, not :memory:, so WAL and several connections behave as in production.
-        sqlite_engine = make_engine(f"sqlite:///{tmp_path / 'duban.db'}")
-        create_all(sqlite_engine)
+        path = tmp_path / "duban.db"
+        shutil.copyfile(request.getfixturevalue("_sqlite_schema")(), path)
+        sqlite_engine = make_engine(f"sqlite:///{path}")
         yield sqlite_engine
         sqlite_engine.dispose()
     elif backend == "postgresql":
@@ -103,6 +104,27 @@ def engine(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iter
         yield pg.engine
     else:
         pytest.fail(f"DUBAN_TEST_BACKENDS names an unknown backend {backend!r}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def _sqlite_schema(tmp_path_factory: pytest.TempPathFactory) -> Callable[[], Path]:
+    """An empty SQLite database with every table, made once per set of tables and copied for
+    each test: creating the schema cost 0.15-0.2 s a test, a copy a hundredth of that."""
+    made: dict[frozenset[str], Path] = {}
+
+    def schema() -> Path:
+        # Tables a test module defined after the session began need a schema of their own.
+        tables = frozenset(SQLModel.metadata.tables)
+        if tables not in made:
+            path = tmp_path_factory.mktemp("schema") / "empty.db"
+            blank = make_engine(f"sqlite:///{path}")
+            create_all(blank)
+            blank.dispose()  # the last connection's close folds the WAL into the file
+            assert not path.with_name("empty.db-wal").exists(), "a template must be one file"
+            made[tables] = path
+        return made[tables]
+
+    return schema
 
 
 class _PostgresDatabase:
