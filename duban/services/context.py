@@ -12,7 +12,7 @@ from duban.config.policy import Labels, Policy, load_labels, load_policy
 from duban.config.settings import Settings, get_settings
 from duban.db import get_engine
 from duban.files import private_dir
-from duban.notify.templates import Templates, load_templates
+from duban.notify.templates import Templates, load_templates, packaged_templates
 from duban.schema import require_current
 from duban.services.auditkeys import KeyRing, default_keyring
 from duban.services.directory import OrgDirectory, directory_for
@@ -39,7 +39,7 @@ class ServiceContext:
     calendars: CalendarBook = field(default_factory=load_calendar_book)
     policy: Policy = field(default_factory=load_policy)
     labels: Labels = field(default_factory=load_labels)
-    templates: Templates = field(default_factory=load_templates)  # notification emails
+    templates: Templates = field(default_factory=packaged_templates)  # notification emails
     # The audit trail's keys, outside the database (duban.services.auditkeys).
     audit_keys: KeyRing = field(default_factory=default_keyring)
     # Where attachments' bytes live (duban.services.filestore); None: the process settings' store.

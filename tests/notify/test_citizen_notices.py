@@ -376,3 +376,19 @@ def test_a_declined_case_would_tell_the_complainant_why_once_decline_exists(ctx:
     assert (sms_row.kind, mail_row.kind) == ("not_accepted", "not_accepted")
     assert "经审查，不予受理。理由：已进入诉讼程序" in mail_row.body and PHONE not in mail_row.body
     assert json.loads(sms_row.params)["params"]["reason"].startswith("已进入诉讼程序")
+
+
+def test_a_context_of_the_settings_reads_the_offices_templates_and_others_share_the_packaged(
+        data_dir: Path, engine: Engine) -> None:
+    """The packaged templates are compiled once a process; an office's own file is read anew."""
+    from duban.db import create_all, get_engine
+
+    (data_dir / "config").mkdir()
+    (data_dir / "config" / "notifications.toml").write_text(
+        '[citizen_notices]\nreassign = "accepted"\n', encoding="utf-8")
+    create_all(get_engine())
+    configured = ServiceContext.from_settings()
+    assert configured.templates.citizen_notices["reassign"] == "accepted"
+    packaged = ServiceContext(engine=engine).templates
+    assert "reassign" not in packaged.citizen_notices
+    assert ServiceContext(engine=engine).templates is packaged
