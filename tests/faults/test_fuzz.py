@@ -55,6 +55,7 @@ from tests.faults import figures
 
 EXAMPLES = int(os.environ.get("DUBAN_FUZZ_EXAMPLES", "12"))
 IDENTITIES = ("clerk", "dispatcher", "supervisor", "leader", "admin", "unit", None)
+ROLES = [identity for identity in IDENTITIES if identity is not None]
 # See the module's docstring: business rules a JSON schema cannot state answer 422.
 CONFIG = SchemathesisConfig.from_dict({"checks": {
     "positive_data_acceptance": {"expected-statuses": ["2xx", "401", "403", "404", "409", "422", "429"]},
@@ -171,8 +172,7 @@ def _send(fuzz_world: FuzzWorld, case: Any, *, every_identity: bool = True) -> N
         params["number"] = rng.choice(fuzz_world.numbers)
     if "code" in params and not _negated(case, ParameterLocation.PATH) and rng.random() < 0.5:
         params["code"] = rng.choice(fuzz_world.codes)
-    roles = [identity for identity in IDENTITIES if identity is not None]
-    identities = IDENTITIES if every_identity else (None, *rng.sample(roles, 2))
+    identities = IDENTITIES if every_identity else (None, *rng.sample(ROLES, 2))
     for identity in (None,) if _negated(case, ParameterLocation.HEADER) else identities:
         before = fuzz_world.last_checksum  # what the request before left: nothing ran since
         headers = fuzz_world.headers(identity)

@@ -33,7 +33,7 @@ from sqlalchemy import Table, select, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
-from duban.db import create_all, make_engine
+from duban.db import make_engine
 from duban.errors import ActionNotAllowed, CaseNotFound, DubanError
 from duban.models import AuditEvent, Case, CaseCreate
 from duban.services import Actor, CaseService
@@ -418,9 +418,11 @@ class CaseLives(RuleBasedStateMachine):
             return {name: [tuple(r) for r in conn.execute(query)] for name, query in EVERY_ROW.items()}
 
 
-def _fresh_databases(engine: Engine, backend: str, folder: Path) -> Callable[[], Engine]:
+def _fresh_databases(engine: Engine, backend: str, folder: Path,
+                     schema: Callable[[], Path]) -> Callable[[], Engine]:
     """An empty database for each example: on PostgreSQL the test's, emptied (the org tree stays;
-    world() refreshes it); on SQLite a new file (its audit trail refuses DELETE)."""
+    world() refreshes it); on SQLite a copy of the suite's empty schema (tests/conftest.py
+    `_sqlite_schema`; its audit trail refuses DELETE)."""
     made: list[Engine] = []
 
     def fresh() -> Engine:
@@ -435,22 +437,18 @@ def _fresh_databases(engine: Engine, backend: str, folder: Path) -> Callable[[],
             done.dispose()
             for leftover in folder.glob(f"{Path(str(done.url.database)).name}*"):
                 leftover.unlink()
-        template = folder / "empty.db"
-        if not template.exists():
-            create_all(blank := make_engine(f"sqlite:///{template}"))
-            blank.dispose()
         path = folder / f"example-{uuid.uuid4().hex}.db"
-        shutil.copyfile(template, path)
+        shutil.copyfile(schema(), path)
         made.append(make_engine(f"sqlite:///{path}"))
         return made[-1]
 
     return fresh
 
 
-def test_random_actions_move_every_case_as_the_model_says(engine: Engine, backend: str,
-                                                         tmp_path: Path) -> None:
+def test_random_actions_move_every_case_as_the_model_says(
+        engine: Engine, backend: str, tmp_path: Path, _sqlite_schema: Callable[[], Path]) -> None:
     class Run(CaseLives):
-        fresh = staticmethod(_fresh_databases(engine, backend, tmp_path))
+        fresh = staticmethod(_fresh_databases(engine, backend, tmp_path, _sqlite_schema))
 
     # PostgreSQL's examples cost three times SQLite's (a TRUNCATE a run, each step's snapshot
     # over the network): fewer of them, the same steps each.
