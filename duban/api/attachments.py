@@ -21,12 +21,13 @@ from pydantic import BaseModel, Field, ValidationError
 from duban.api.cases import ActionName, Number, perform, register_case
 from duban.api.deps import Ctx, CurrentActor
 from duban.api.openapi import errors
+from duban.api.routing import PooledRoute
 from duban.api.schemas import ActedOut, ActionIn, CaseIn, OutOfSightOut, RegisterOut
 from duban.services import ServiceContext
 from duban.services.attachments import Upload, download, list_attachments
 from duban.services.filetypes import TYPES
 
-router = APIRouter(prefix="/cases", tags=["attachments"])
+router = APIRouter(prefix="/cases", tags=["attachments"], route_class=PooledRoute)
 
 AttachmentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the attachment's id")]
 Files = Annotated[list[UploadFile],

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request, Response
 
 from duban.api.deps import BearerToken, Ctx, CurrentUser, token_cache
 from duban.api.openapi import errors
+from duban.api.routing import PooledRoute
 from duban.api.schemas import LoginIn, PasswordIn, TokenOut, UserOut
 from duban.models import User
 from duban.present.shapes import user_out
@@ -15,7 +16,7 @@ from duban.services.orgs import org_of
 from duban.services.throttle import change_password_counted, sign_in
 from duban.services.users import issue_token, sign_out
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], route_class=PooledRoute)
 
 
 def _user_dict(ctx: ServiceContext, user: User) -> dict:

@@ -18,13 +18,14 @@ from pydantic import BaseModel, Field
 
 from duban.api.deps import Ctx, CurrentActor
 from duban.api.openapi import errors
+from duban.api.routing import PooledRoute
 from duban.api.schemas import _In
 from duban.errors import InvalidActionInput
 from duban.present.shapes import bulk_out
 from duban.present.textcheck import MAX_DEPTH, text_problem
 from duban.services import bulk
 
-router = APIRouter(prefix="/bulk", tags=["cases"])
+router = APIRouter(prefix="/bulk", tags=["cases"], route_class=PooledRoute)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Numbers = Field(max_length=5000, description="case numbers (at most policy [bulk] max_cases)")

@@ -15,9 +15,10 @@ from pydantic import BaseModel, Field
 
 from duban.api.deps import Ctx, CurrentActor
 from duban.api.openapi import errors
+from duban.api.routing import PooledRoute
 from duban.services.callbackdesk import DeskItem, callback_desk, my_open_callbacks
 
-router = APIRouter(prefix="/callbacks", tags=["cases"])
+router = APIRouter(prefix="/callbacks", tags=["cases"], route_class=PooledRoute)
 
 
 class CallbackItemOut(BaseModel):

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Path, Query
 
 from duban.api.deps import Ctx, CurrentActor, on_the_loop
 from duban.api.openapi import errors
+from duban.api.routing import PooledRoute
 from duban.api.schemas import (
     ActedOut,
     ActionIn,
@@ -49,7 +50,7 @@ from duban.services.reading import (
 )
 from duban.services.search import CaseQuery, narrow
 
-router = APIRouter(prefix="/cases", tags=["cases"])
+router = APIRouter(prefix="/cases", tags=["cases"], route_class=PooledRoute)
 
 ActionName = Literal[tuple(FORMS)]  # type: ignore[valid-type]
 Number = Annotated[str, Path(max_length=40, description="case number, e.g. GS-2023-00012")]

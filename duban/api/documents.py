@@ -16,11 +16,12 @@ from pydantic import BaseModel, Field
 
 from duban.api.deps import Ctx, CurrentActor
 from duban.api.openapi import errors
+from duban.api.routing import PooledRoute
 from duban.api.schemas import _In
 from duban.reports.documents import document_pdf
 from duban.services.documents import Issued, Paper, compose, documents_of, issue_document
 
-router = APIRouter(prefix="/cases", tags=["cases"])
+router = APIRouter(prefix="/cases", tags=["cases"], route_class=PooledRoute)
 
 Number = Annotated[str, Path(max_length=40, description="case number, e.g. GS-2023-00012")]
 DocumentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the document's id")]

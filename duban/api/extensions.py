@@ -14,9 +14,10 @@ from pydantic import BaseModel, Field
 
 from duban.api.deps import Ctx, CurrentActor
 from duban.api.openapi import errors
+from duban.api.routing import PooledRoute
 from duban.services.extqueue import pending_extensions
 
-router = APIRouter(prefix="/extensions", tags=["extensions"])
+router = APIRouter(prefix="/extensions", tags=["extensions"], route_class=PooledRoute)
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 

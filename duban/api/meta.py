@@ -7,12 +7,13 @@ from typing import Any
 from fastapi import APIRouter
 
 from duban.api.deps import Ctx, CurrentActor
+from duban.api.routing import PooledRoute
 from duban.api.schemas import ActionOut, DashboardOut
 from duban.present.shapes import action_out, row_out
 from duban.services.dashboard import dashboard
 from duban.services.forms import FORMS
 
-router = APIRouter(prefix="/meta", tags=["meta"])
+router = APIRouter(prefix="/meta", tags=["meta"], route_class=PooledRoute)
 
 LABEL_TABLES = ("states", "dispositions", "actions", "priorities", "levels", "kinds", "channels",
                 "categories", "warnings", "deadline_kinds", "roles", "fields")

@@ -10,9 +10,10 @@ from pydantic import BaseModel
 
 from duban.api.deps import Ctx, CurrentActor
 from duban.api.openapi import errors
+from duban.api.routing import PooledRoute
 from duban.services.outboxview import list_mail
 
-router = APIRouter(prefix="/notifications", tags=["notifications"])
+router = APIRouter(prefix="/notifications", tags=["notifications"], route_class=PooledRoute)
 
 
 class NotificationOut(BaseModel):

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Path, Query
 
 from duban.api.deps import Ctx, CurrentActor
 from duban.api.openapi import errors
+from duban.api.routing import PooledRoute
 from duban.api.schemas import Level, OrgOut
 from duban.present.shapes import org_out
 from duban.services.orgs import find_orgs, org_and_parent
 
-router = APIRouter(prefix="/orgs", tags=["orgs"])
+router = APIRouter(prefix="/orgs", tags=["orgs"], route_class=PooledRoute)
 
 
 @router.get("", response_model=list[OrgOut])

@@ -15,12 +15,13 @@ from pydantic import BaseModel, Field
 
 from duban.api.deps import Ctx, CurrentActor
 from duban.api.openapi import errors
+from duban.api.routing import PooledRoute
 from duban.api.schemas import _In
 from duban.config.policy import Labels, LadderAction
 from duban.models import Interview, PressureProposal
 from duban.services import proposals
 
-router = APIRouter(prefix="/pressure", tags=["pressure"])
+router = APIRouter(prefix="/pressure", tags=["pressure"], route_class=PooledRoute)
 ItemId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 

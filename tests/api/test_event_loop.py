@@ -1,12 +1,21 @@
-"""One case is read on the event loop (`deps.on_the_loop`); writes waiting for their turn do not stall it."""
+"""One case is read on the event loop (`deps.on_the_loop`); writes waiting for their turn do not stall it;
+a plain route is handed to the thread pool once a request (api/routing.py)."""
 
 from __future__ import annotations
 
+import inspect
+import pkgutil
 import threading
+from importlib import import_module
+from typing import Any
 
+import anyio.to_thread
 import httpx
 import pytest
+from fastapi import APIRouter
+from fastapi.routing import APIRoute
 
+import duban.api
 from duban.db import writer_lock
 from tests.api.test_cases import act, new_case, register
 from tests.appworld import AppWorld
@@ -48,3 +57,34 @@ def test_writes_waiting_for_the_writers_turn_go_through_after_it_while_reads_are
     assert answers["act"].json()["case"]["state"] == "key_supervised"
     assert answers["register"].status_code == 201, answers["register"].text
 
+
+
+def test_every_api_route_is_a_coroutine_so_its_answer_is_validated_without_a_second_hand_over() -> None:
+    routers = [module.router for module in (import_module(f"duban.api.{info.name}")
+                                            for info in pkgutil.iter_modules(duban.api.__path__))
+               if isinstance(getattr(module, "router", None), APIRouter)]
+    routes = [route for router in routers for route in router.routes if isinstance(route, APIRoute)]
+    assert len(routers) >= 11 and len(routes) >= 34
+    plain = [route.path for route in routes if not inspect.iscoroutinefunction(route.dependant.call)]
+    assert plain == []
+
+
+def test_a_plain_route_is_handed_to_the_thread_pool_once_a_request(
+        aw: AppWorld, client: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    number = new_case(client, aw)
+    assert client.get(f"/api/cases/{number}", headers=aw.auth("dispatcher")).status_code == 200
+    # the dispatcher's token is known from here on: no lookup in the pool
+    handed: list[Any] = []
+    to_pool = anyio.to_thread.run_sync
+
+    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
+        handed.append(func)
+        return await to_pool(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    answer = act(client, aw, number, "key_supervise", "dispatcher", form={"unit": "GS-LZ-CG-GOV"})
+    assert answer.status_code == 200 and answer.json()["case"]["state"] == "key_supervised", answer.text
+    assert len(handed) == 1, handed  # the action; its answer validated on the loop
+    handed.clear()
+    assert client.get("/api/meta/health").json() == {"status": "ok"}
+    assert len(handed) == 1
