@@ -4,10 +4,10 @@ FastAPI runs a `def` route in the thread pool and then, when the route has a res
 return annotation gives it one), hands its answer to the pool again to be validated
 (`fastapi.routing.serialize_response`). Each hand-over is a worker thread woken and the event
 loop woken back, with the two contending for the GIL under load: in wrk's runs of the action
-route (8 connections) the second one cost about a sixth of the server's CPU a request. Here such a
-route's body is wrapped in a coroutine that awaits the pool once, so FastAPI treats it as an
-`async` route and validates the answer on the event loop (CPU only, no waiting). The body still
-runs off the loop, where a commit may wait on the disk while other requests go on.
+route (8 connections) the second one cost about 7 % of the server's CPU a request (docs/http.md).
+Here such a route's body is wrapped in a coroutine that awaits the pool once, so FastAPI treats
+it as an `async` route and validates the answer on the event loop (CPU only, no waiting). The
+body still runs off the loop, where a commit may wait on the disk while other requests go on.
 """
 
 from __future__ import annotations

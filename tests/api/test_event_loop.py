@@ -58,7 +58,6 @@ def test_writes_waiting_for_the_writers_turn_go_through_after_it_while_reads_are
     assert answers["register"].status_code == 201, answers["register"].text
 
 
-
 def test_every_api_route_is_a_coroutine_so_its_answer_is_validated_without_a_second_hand_over() -> None:
     routers = [module.router for module in (import_module(f"duban.api.{info.name}")
                                             for info in pkgutil.iter_modules(duban.api.__path__))
