@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, select
 
 from duban.clock import SimulatedClock, parse_local
+from duban.db import make_engine
 from duban.models import CaseCreate, Org
 from duban.services import Actor, CaseService, ServiceContext
 from duban.services.orgs import install_orgs
@@ -119,3 +125,31 @@ def transferred(ctx: ServiceContext, unit: str = "GS-LZ-CG-GOV", **overrides: An
     number = registered(ctx, **overrides)
     CaseService(ctx).act(number, "transfer", actor=DISPATCHER, form={"unit": unit})
     return number
+
+
+def fresh_databases(folder: Path, schema: Callable[[], Path], *,
+                    engine: Engine | None = None) -> Callable[[], Engine]:
+    """An empty database for each example of a property test: with a PostgreSQL `engine`, the
+    test's own, emptied (the org tree stays; world() refreshes it); else a copy of the suite's
+    empty SQLite schema (tests/conftest.py `_sqlite_schema`; an audit trail refuses DELETE) in
+    `folder`, the previous example's file removed (shrinking runs hundreds of examples)."""
+    made: list[Engine] = []
+
+    def fresh() -> Engine:
+        if engine is not None and engine.dialect.name == "postgresql":
+            tables = [t for t in SQLModel.metadata.sorted_tables if t.name != "orgs"]
+            names = ", ".join(engine.dialect.identifier_preparer.format_table(t) for t in tables)
+            with engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))  # and the search index
+            return engine
+        while made:
+            done = made.pop()
+            done.dispose()
+            for leftover in folder.glob(f"{Path(str(done.url.database)).name}*"):
+                leftover.unlink()
+        path = folder / f"example-{uuid.uuid4().hex}.db"
+        shutil.copyfile(schema(), path)
+        made.append(make_engine(f"sqlite:///{path}"))
+        return made[-1]
+
+    return fresh

@@ -12,8 +12,6 @@ a second sweep at the same moment must do nothing (nothing sent twice).
 from __future__ import annotations
 
 import dataclasses
-import shutil
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,11 +27,10 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import Table, select, text
+from sqlalchemy import Table, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
-from duban.db import make_engine
 from duban.errors import ActionNotAllowed, CaseNotFound, DubanError
 from duban.models import AuditEvent, Case, CaseCreate
 from duban.services import Actor, CaseService
@@ -46,7 +43,7 @@ from duban.services.subjects import avoided_orgs
 from duban.services.subjects import resolve as resolve_subject
 from duban.services.sweeps import run_deadline_sweep
 from duban.states.definition import LADDER_ACTIONS, REFERRAL_ACTIONS, TRANSITIONS
-from tests.factories import ORGS, advance, world
+from tests.factories import ORGS, advance, fresh_databases, world
 from tests.services.casemodel import ADDS, NOTIFYING, CaseModel, Form, ModelCase, Refusal
 
 # The referral path is not modelled here (tests/services/test_referrals.py covers it).
@@ -418,37 +415,10 @@ class CaseLives(RuleBasedStateMachine):
             return {name: [tuple(r) for r in conn.execute(query)] for name, query in EVERY_ROW.items()}
 
 
-def _fresh_databases(engine: Engine, backend: str, folder: Path,
-                     schema: Callable[[], Path]) -> Callable[[], Engine]:
-    """An empty database for each example: on PostgreSQL the test's, emptied (the org tree stays;
-    world() refreshes it); on SQLite a copy of the suite's empty schema (tests/conftest.py
-    `_sqlite_schema`; its audit trail refuses DELETE)."""
-    made: list[Engine] = []
-
-    def fresh() -> Engine:
-        if backend == "postgresql":
-            tables = [t for t in SQLModel.metadata.sorted_tables if t.name != "orgs"]
-            names = ", ".join(engine.dialect.identifier_preparer.format_table(t) for t in tables)
-            with engine.begin() as conn:
-                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))  # and the search index
-            return engine
-        while made:  # the previous example's file goes: shrinking runs hundreds of examples
-            done = made.pop()
-            done.dispose()
-            for leftover in folder.glob(f"{Path(str(done.url.database)).name}*"):
-                leftover.unlink()
-        path = folder / f"example-{uuid.uuid4().hex}.db"
-        shutil.copyfile(schema(), path)
-        made.append(make_engine(f"sqlite:///{path}"))
-        return made[-1]
-
-    return fresh
-
-
 def test_random_actions_move_every_case_as_the_model_says(
         engine: Engine, backend: str, tmp_path: Path, _sqlite_schema: Callable[[], Path]) -> None:
     class Run(CaseLives):
-        fresh = staticmethod(_fresh_databases(engine, backend, tmp_path, _sqlite_schema))
+        fresh = staticmethod(fresh_databases(tmp_path, _sqlite_schema, engine=engine))
 
     # PostgreSQL's examples cost three times SQLite's (a TRUNCATE a run, each step's snapshot
     # over the network): fewer of them, the same steps each.

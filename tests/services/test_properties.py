@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
+from collections.abc import Callable
+from pathlib import Path
 
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from duban.db import create_all, make_engine
 from duban.errors import (
     ActionNotAllowed,
     AvoidanceViolation,
@@ -24,7 +24,7 @@ from duban.services import Actor, CaseService
 from duban.services.forms import FORMS
 from duban.services.integrity import verify
 from duban.states.definition import TRANSITIONS
-from tests.factories import ORGS, advance, complaint, world
+from tests.factories import ORGS, advance, complaint, fresh_databases, world
 
 TRIGGERS = sorted({t["trigger"] for t in TRANSITIONS})
 # An office among them too: it is never a dispatch target (duban.services.routing.check_target).
@@ -58,11 +58,11 @@ def form_for(action: str, unit: str) -> dict[str, object]:
 class CaseLife(RuleBasedStateMachine):
     """Registers a few cases and throws any action by any role at them, at any time."""
 
+    fresh: Callable[[], Engine]  # an empty database per example, set by the test
+
     @initialize()
     def setup(self) -> None:
-        self.dir = tempfile.mkdtemp(prefix="duban-prop-")
-        self.engine = make_engine(f"sqlite:///{os.path.join(self.dir, 'p.db')}")
-        create_all(self.engine)
+        self.engine = self.fresh()
         self.ctx = world(self.engine, start="2023-09-25 09:00")
         self.service = CaseService(self.ctx)
         self.numbers = [
@@ -155,8 +155,10 @@ class CaseLife(RuleBasedStateMachine):
             self.engine.dispose()
 
 
-CaseLife.TestCase.settings = settings(
-    max_examples=60, stateful_step_count=40, deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-test_random_action_sequences_keep_the_invariants = CaseLife.TestCase
+def test_random_action_sequences_keep_the_invariants(tmp_path: Path,
+                                                     _sqlite_schema: Callable[[], Path]) -> None:
+    class Run(CaseLife):
+        fresh = staticmethod(fresh_databases(tmp_path, _sqlite_schema))
+
+    run_state_machine_as_test(Run, settings=settings(
+        max_examples=60, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]))
