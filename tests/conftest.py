@@ -21,6 +21,7 @@ from sqlmodel import SQLModel
 
 from duban.config.settings import get_settings
 from duban.db import create_all, get_engine, make_engine
+from tests.factories import truncate
 from tests.faults import figures as fault_figures
 
 BACKENDS = [name.strip() for name in os.environ.get("DUBAN_TEST_BACKENDS", "sqlite").split(",")]
@@ -148,12 +149,7 @@ class _PostgresDatabase:
         if set(SQLModel.metadata.tables) - self._created:
             SQLModel.metadata.create_all(self.engine)
             self._created = set(SQLModel.metadata.tables)
-        tables = SQLModel.metadata.sorted_tables
-        if not tables:
-            return
-        quote = self.engine.dialect.identifier_preparer.format_table
-        with self.engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {', '.join(quote(t) for t in tables)} RESTART IDENTITY CASCADE"))
+        truncate(self.engine, SQLModel.metadata.sorted_tables)
 
 
 @pytest.fixture(scope="session")

@@ -137,10 +137,7 @@ def fresh_databases(folder: Path, schema: Callable[[], Path], *,
 
     def fresh() -> Engine:
         if engine is not None and engine.dialect.name == "postgresql":
-            tables = [t for t in SQLModel.metadata.sorted_tables if t.name != "orgs"]
-            names = ", ".join(engine.dialect.identifier_preparer.format_table(t) for t in tables)
-            with engine.begin() as conn:
-                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))  # and the search index
+            truncate(engine, [t for t in SQLModel.metadata.sorted_tables if t.name != "orgs"])
             return engine
         while made:
             done = made.pop()
@@ -153,3 +150,11 @@ def fresh_databases(folder: Path, schema: Callable[[], Path], *,
         return made[-1]
 
     return fresh
+
+
+def truncate(engine: Engine, tables: list[Any]) -> None:
+    """PostgreSQL: empty `tables` (and what references them: the search index), ids from 1 again."""
+    if tables:
+        names = ", ".join(engine.dialect.identifier_preparer.format_table(t) for t in tables)
+        with engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
