@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import fcntl
+import ipaddress
 import os
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import lru_cache
 from pathlib import Path
@@ -315,10 +316,41 @@ def writers_overlap(engine: Engine) -> bool:
     return engine.dialect.name != "sqlite"
 
 
-def reads_in_process(engine: Engine) -> bool:
-    """Whether a read runs on this process's CPU (SQLite: a file read under WAL, never waiting for
-    a writer) rather than waiting for a server (PostgreSQL), where waits overlap in threads."""
-    return engine.dialect.name == "sqlite"
+def reads_on_loop(engine: Engine) -> bool:
+    """Whether a short read (one case) costs this process less on the event loop than handed to a
+    thread: when the database answers without a network hop. SQLite is a file read under WAL,
+    never waiting for a writer; a PostgreSQL server on this host answers a keyed statement in a
+    fraction of a millisecond, and the hand-over to a worker thread and back, with the threads
+    contending for the GIL, cost more than that (docs/http.md). A server across a network keeps
+    each read in a thread, where its round trips overlap other requests' work."""
+    found = _ON_LOOP.get(engine)
+    if found is None:
+        found = _ON_LOOP[engine] = engine.dialect.name == "sqlite" or server_on_this_host(engine.url)
+    return found
+
+
+_ON_LOOP: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
+
+
+def server_on_this_host(url: Any, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether a PostgreSQL URL's server is on this host: a Unix socket (no host, or a directory)
+    or a loopback name or address, for every host it lists. libpq reads a missing host from
+    PGHOST (`environ`, default os.environ) and otherwise uses its Unix socket."""
+    url = make_url(url)
+    environ = os.environ if environ is None else environ
+    hosts = url.query.get("host") or url.host or environ.get("PGHOST")
+    if isinstance(hosts, tuple):  # the query's host given more than once
+        hosts = ",".join(hosts)
+    return all(_local_host(host.strip()) for host in (hosts or "").split(","))
+
+
+def _local_host(host: str) -> bool:
+    if not host or host.startswith("/") or host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: resolving it here would put a DNS lookup in every request
 
 
 def insert_or_skip(table: Any, *, key: list[str]) -> dict[str, Any]:

@@ -205,3 +205,35 @@ def test_a_read_of_one_statement_on_sqlite_is_the_engine_itself(engine: Engine) 
     if engine.dialect.name != "sqlite":
         pytest.skip("PostgreSQL's is the test above")
     assert db.one_statement(engine) is engine
+
+
+@pytest.mark.parametrize(("url", "pghost", "local"), [
+    ("postgresql://duban@127.0.0.1:5432/duban", None, True),
+    ("postgresql://duban@127.8.0.3/duban", None, True),
+    ("postgresql://duban@localhost/duban", None, True),
+    ("postgresql+psycopg://duban@LocalHost/duban", None, True),
+    ("postgresql://duban@[::1]:5432/duban", None, True),
+    ("postgresql:///duban", None, True),  # libpq's Unix socket
+    ("postgresql:///duban?host=/var/run/postgresql", None, True),
+    ("postgresql:///duban?host=127.0.0.1,localhost", None, True),
+    ("postgresql://duban@db.example.org/duban", None, False),
+    ("postgresql://duban@10.0.0.5:5432/duban", None, False),
+    ("postgresql://duban@[2001:db8::5]/duban", None, False),
+    ("postgresql:///duban?host=127.0.0.1,10.0.0.2", None, False),  # a fallback across the network
+    ("postgresql:///duban", "db.example.org", False),
+    ("postgresql:///duban", "/run/postgresql", True),
+    ("postgresql://duban@127.0.0.1/duban", "db.example.org", True),  # the URL's host wins
+])
+def test_a_server_is_on_this_host_only_by_a_socket_or_a_loopback_name_or_address(
+        url: str, pghost: str | None, local: bool) -> None:
+    environ = {} if pghost is None else {"PGHOST": pghost}
+    assert db.server_on_this_host(url, environ) is local
+
+
+def test_a_case_is_read_on_the_event_loop_of_a_local_database_only(engine: Engine) -> None:
+    assert db.reads_on_loop(engine)  # SQLite, and the suite's PostgreSQL on loopback
+    remote = make_engine("postgresql://duban@db.example.org/duban")  # never connected
+    try:
+        assert not db.reads_on_loop(remote)
+    finally:
+        remote.dispose()

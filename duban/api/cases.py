@@ -1,9 +1,9 @@
 """Cases: register, list, read one with its recent history (the rest page by page), see what may be
 done now, do it.
 
-Reading one case runs on the event loop on SQLite (`deps.on_the_loop`: short work, where the
-hand-over to the thread pool cost more than the work); the rest, which may scan many rows or
-wait on the disk (writes), in the thread pool. Every write goes through `CaseService`; every
+Reading one case runs on the event loop when the database is local (`duban.shortread`: short
+work, where the hand-over to the thread pool cost more than the work); the rest, which may scan
+many rows or wait on the disk (writes), in the thread pool. Every write goes through `CaseService`; every
 read through `duban.services.reading` (the one door) with the caller as actor, so scope and
 confidentiality are the service layer's, not this module's.
 """
@@ -15,7 +15,7 @@ from typing import Annotated, Literal, TypeVar
 
 from fastapi import APIRouter, Path, Query
 
-from duban.api.deps import Ctx, CurrentActor, on_the_loop
+from duban.api.deps import Ctx, CurrentActor
 from duban.api.openapi import errors
 from duban.api.routing import PooledRoute
 from duban.api.schemas import (
@@ -49,6 +49,7 @@ from duban.services.reading import (
     scope,
 )
 from duban.services.search import CaseQuery, narrow
+from duban.shortread import short_read
 
 router = APIRouter(prefix="/cases", tags=["cases"], route_class=PooledRoute)
 
@@ -108,7 +109,7 @@ def list_(
 async def get_case(number: Number, actor: CurrentActor, ctx: Ctx) -> dict:
     """One case: facts, people (masked as your role requires), deadline, the newest of its timeline
     and reports, allowed actions."""
-    return await on_the_loop(ctx, lambda: detail_out(
+    return await short_read(ctx, lambda: detail_out(
         ctx.labels, case_detail(ctx, number, actor=actor, history=SHOWN_HISTORY)))
 
 

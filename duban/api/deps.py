@@ -13,21 +13,17 @@ import datetime as dt
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from duban.db import reads_in_process
 from duban.errors import AuthenticationFailed
 from duban.models import User
 from duban.services.context import Actor, ServiceContext
 from duban.services.sessions import RevocationStamp, stamp_for
 from duban.services.users import actor_of, user_for_token
-
-T = TypeVar("T")
 
 # auto_error=False: a missing token becomes our own 401 with a Chinese message, not FastAPI's 403.
 _bearer = HTTPBearer(auto_error=False, description="a token from POST /api/auth/login")
@@ -97,22 +93,6 @@ class TokenCache:
     def forget(self, token: str) -> None:
         with self._lock:
             self._entries.pop(self._key(token), None)
-
-
-async def on_the_loop(ctx: ServiceContext, call: Callable[[], T]) -> T:
-    """Run a route's short read (one case) on the event loop, on SQLite.
-
-    A plain `def` route runs in the thread pool: handing the request to a worker thread and back,
-    with the threads contending for the GIL, cost more than reading one case. On SQLite that
-    read is a millisecond or two of this process's own CPU (WAL: readers never wait for a
-    writer), so it runs here. Writes stay in the thread pool: a commit may wait on the disk (a
-    checkpoint's fsync, a busy machine's writeback) and other requests go on meanwhile; measured
-    on the loop, an action cost the same CPU and served fewer requests. On PostgreSQL a read is
-    mostly waiting for the server: in a thread, where waits overlap.
-    """
-    if not reads_in_process(ctx.engine):
-        return await run_in_threadpool(call)
-    return call()
 
 
 def token_cache(request: Request) -> TokenCache:

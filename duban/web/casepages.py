@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from duban.errors import CaseNotFound, DubanError, InvalidActionInput, OrgNotFound, PermissionDenied
 from duban.models import CaseCreate
@@ -36,8 +37,9 @@ from duban.services.reviews import stage_of
 from duban.services.savedfilters import delete_filter, save_filter, saved_filters
 from duban.services.scope import in_region
 from duban.services.search import CaseQuery, narrow
+from duban.shortread import short_read
 from duban.web.forms import action_values, field_errors, page_int, posted_form, posted_with_files
-from duban.web.pages import web_of
+from duban.web.pages import count_kept, web_of
 from duban.web.render import Viewer, Web
 from duban.web.units import LIST_ID as UNIT_LIST
 
@@ -329,13 +331,18 @@ def _case_page(request: Request, web: Web, viewer: Viewer, number: str, *, statu
 
 
 @router.get("/cases/{number}", response_class=HTMLResponse)
-def case_page(request: Request, number: str) -> Response:
+async def case_page(request: Request, number: str) -> Response:
+    """The most read page: one case, on the event loop where the database is local
+    (duban.shortread), unless its navigation must count the reader's work queues first."""
     web = web_of(request)
-    viewer = web.require(request)
     done = request.query_params.get("done", "")
     done = "link_repeat" if done == "linked" else done
     flash = web.ctx.labels.actions.get(done, "")  # base.html says it was done
-    return _case_page(request, web, viewer, number[:40], flash=flash)
+
+    def page() -> Response:
+        return _case_page(request, web, web.require(request), number[:40], flash=flash)
+
+    return await (short_read(web.ctx, page) if count_kept(web, request) else run_in_threadpool(page))
 
 
 # A case's whole timeline or all its reports (reading.BOUNDED), page by page (its page shows the

@@ -223,6 +223,14 @@ def _remember_count(web: Web, viewer: Viewer, sections: list[Section], extension
     return text
 
 
+def count_kept(web: Web, request: Request) -> bool:
+    """Whether the navigation's inbox count of the request's signed-in user is kept: a page that
+    shows it then reads no work queue (a queue of a province's cases is a count over many)."""
+    session = web.sessions.load(request)
+    hit = web.inbox_counts.get(session.user_id or 0) if session is not None else None
+    return hit is not None and time.monotonic() - hit[0] < COUNT_TTL
+
+
 def inbox_count(web: Web, viewer: Viewer) -> str:
     """The navigation's inbox count, kept COUNT_TTL seconds per user (the inbox page, and any
     action the user takes, renew it)."""

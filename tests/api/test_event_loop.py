@@ -1,12 +1,15 @@
-"""One case is read on the event loop (`deps.on_the_loop`); writes waiting for their turn do not stall it;
-a plain route is handed to the thread pool once a request (api/routing.py)."""
+"""One case is read on the event loop of a local database (`duban.shortread`); writes waiting for
+their turn do not stall it; a plain route is handed to the thread pool once a request
+(api/routing.py)."""
 
 from __future__ import annotations
 
 import inspect
 import pkgutil
+import re
 import threading
 from importlib import import_module
+from types import SimpleNamespace
 from typing import Any
 
 import anyio.to_thread
@@ -16,9 +19,10 @@ from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
 import duban.api
-from duban.db import writer_lock
+from duban.db import make_engine, reads_on_loop, writer_lock
+from duban.shortread import short_read
 from tests.api.test_cases import act, new_case, register
-from tests.appworld import AppWorld
+from tests.appworld import PASSWORD, AppWorld
 
 
 @pytest.fixture
@@ -87,3 +91,61 @@ def test_a_plain_route_is_handed_to_the_thread_pool_once_a_request(
     handed.clear()
     assert client.get("/api/meta/health").json() == {"status": "ok"}
     assert len(handed) == 1
+
+
+def hand_overs(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """What is handed to the thread pool from here on."""
+    seen: list[Any] = []
+    to_pool = anyio.to_thread.run_sync
+
+    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(func)
+        return await to_pool(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    return seen
+
+
+def test_a_case_and_its_page_are_read_on_the_event_loop_of_a_local_database(
+        aw: AppWorld, client: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not reads_on_loop(aw.ctx.engine):
+        pytest.skip("the suite's database is across a network: its reads go to threads")
+    number = new_case(client, aw)
+    login = client.get("/login")
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', login.text)
+    assert csrf is not None
+    signed = client.post("/login", data={"username": "dispatcher", "password": PASSWORD,
+                                         "csrf": csrf.group(1), "next": "/inbox"})
+    assert signed.status_code == 303, signed.text
+    assert client.get(f"/api/cases/{number}", headers=aw.auth("dispatcher")).status_code == 200  # token known
+    seen = hand_overs(monkeypatch)
+    assert client.get(f"/cases/{number}").status_code == 200
+    assert len(seen) == 1  # the navigation counted the reader's work queues first: in a thread
+    seen.clear()
+    answer = client.get(f"/api/cases/{number}", headers=aw.auth("dispatcher"))
+    assert answer.status_code == 200 and answer.json()["case"]["number"] == number
+    page = client.get(f"/cases/{number}")
+    assert page.status_code == 200 and number in page.text
+    assert seen == []
+    assert client.get(f"/cases/{number}/history/timeline").status_code == 200
+    assert len(seen) == 1  # a case's whole history, page by page, still in a thread
+
+
+def test_a_case_read_of_a_server_across_a_network_is_handed_to_a_thread(
+        aw: AppWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    handed = hand_overs(monkeypatch)
+    remote = make_engine("postgresql://duban@db.example.org/duban")  # never connected
+    threads: list[int] = []
+
+    def read() -> str:
+        threads.append(threading.get_ident())
+        return "read"
+
+    try:
+        far: Any = SimpleNamespace(engine=remote)  # all short_read asks of its context
+        assert anyio.run(short_read, far, read) == "read"
+        assert len(handed) == 1 and threads[-1] != threading.get_ident()
+        assert anyio.run(short_read, aw.ctx, read) == "read"  # the suite's own database is local
+        assert len(handed) == 1 and threads[-1] == threading.get_ident()
+    finally:
+        remote.dispose()
