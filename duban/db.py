@@ -16,7 +16,7 @@ from typing import Any
 
 from psycopg.pq import TransactionStatus
 from sqlalchemy import Select, event, exc
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlmodel import SQLModel, create_engine
 
 from duban import scopekeys
@@ -332,13 +332,13 @@ def reads_on_loop(engine: Engine) -> bool:
 _ON_LOOP: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
 
 
-def server_on_this_host(url: Any, environ: Mapping[str, str] | None = None) -> bool:
+def server_on_this_host(url: str | URL, environ: Mapping[str, str] | None = None) -> bool:
     """Whether a PostgreSQL URL's server is on this host: a Unix socket (no host, or a directory)
     or a loopback name or address, for every host it lists. libpq reads a missing host from
     PGHOST (`environ`, default os.environ) and otherwise uses its Unix socket."""
-    url = make_url(url)
+    parsed = make_url(url)
     environ = os.environ if environ is None else environ
-    hosts = url.query.get("host") or url.host or environ.get("PGHOST")
+    hosts = parsed.query.get("host") or parsed.host or environ.get("PGHOST")
     if isinstance(hosts, tuple):  # the query's host given more than once
         hosts = ",".join(hosts)
     return all(_local_host(host.strip()) for host in (hosts or "").split(","))

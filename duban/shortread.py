@@ -2,12 +2,11 @@
 
 A plain `def` route runs in the thread pool: handing the request to a worker thread and back, with
 the threads contending for the GIL, cost more than reading one case when the database answers
-without a network hop (`db.reads_on_loop`: SQLite, a PostgreSQL server on this host). Measured
-with wrk, two processes: GET a case on PostgreSQL 445–670 → 680–940 req/s, a case page 268–274
-→ 280–353; on SQLite a case page 291–417 → 516–562 (docs/http.md). Writes stay in the thread
-pool (a commit may wait on the disk while other requests go on), and so do lists and searches,
-whose time grows with what they find; so does every read of a server across a network, whose
-round trips overlap other requests' work there.
+without a network hop (`db.reads_on_loop`: SQLite, a PostgreSQL server on this host; measured in
+docs/http.md, "One case on the event loop of a local database"). Writes stay in the thread pool
+(a commit may wait on the disk while other requests go on), and so do lists and searches, whose
+time grows with what they find; so does every read of a server across a network, whose round
+trips overlap other requests' work there.
 """
 
 from __future__ import annotations

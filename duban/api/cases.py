@@ -3,9 +3,9 @@ done now, do it.
 
 Reading one case runs on the event loop when the database is local (`duban.shortread`: short
 work, where the hand-over to the thread pool cost more than the work); the rest, which may scan
-many rows or wait on the disk (writes), in the thread pool. Every write goes through `CaseService`; every
-read through `duban.services.reading` (the one door) with the caller as actor, so scope and
-confidentiality are the service layer's, not this module's.
+many rows or wait on the disk (writes), in the thread pool. Every write goes through
+`CaseService`; every read through `duban.services.reading` (the one door) with the caller as
+actor, so scope and confidentiality are the service layer's, not this module's.
 """
 
 from __future__ import annotations
