@@ -72,27 +72,6 @@ def test_every_api_route_is_a_coroutine_so_its_answer_is_validated_without_a_sec
     assert plain == []
 
 
-def test_a_plain_route_is_handed_to_the_thread_pool_once_a_request(
-        aw: AppWorld, client: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
-    number = new_case(client, aw)
-    assert client.get(f"/api/cases/{number}", headers=aw.auth("dispatcher")).status_code == 200
-    # the dispatcher's token is known from here on: no lookup in the pool
-    handed: list[Any] = []
-    to_pool = anyio.to_thread.run_sync
-
-    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
-        handed.append(func)
-        return await to_pool(func, *args, **kwargs)
-
-    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
-    answer = act(client, aw, number, "key_supervise", "dispatcher", form={"unit": "GS-LZ-CG-GOV"})
-    assert answer.status_code == 200 and answer.json()["case"]["state"] == "key_supervised", answer.text
-    assert len(handed) == 1, handed  # the action; its answer validated on the loop
-    handed.clear()
-    assert client.get("/api/meta/health").json() == {"status": "ok"}
-    assert len(handed) == 1
-
-
 def hand_overs(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """What is handed to the thread pool from here on."""
     seen: list[Any] = []
@@ -104,6 +83,20 @@ def hand_overs(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
     monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
     return seen
+
+
+def test_a_plain_route_is_handed_to_the_thread_pool_once_a_request(
+        aw: AppWorld, client: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    number = new_case(client, aw)
+    assert client.get(f"/api/cases/{number}", headers=aw.auth("dispatcher")).status_code == 200
+    # the dispatcher's token is known from here on: no lookup in the pool
+    handed = hand_overs(monkeypatch)
+    answer = act(client, aw, number, "key_supervise", "dispatcher", form={"unit": "GS-LZ-CG-GOV"})
+    assert answer.status_code == 200 and answer.json()["case"]["state"] == "key_supervised", answer.text
+    assert len(handed) == 1, handed  # the action; its answer validated on the loop
+    handed.clear()
+    assert client.get("/api/meta/health").json() == {"status": "ok"}
+    assert len(handed) == 1
 
 
 def test_a_case_and_its_page_are_read_on_the_event_loop_of_a_local_database(
