@@ -223,20 +223,25 @@ def _remember_count(web: Web, viewer: Viewer, sections: list[Section], extension
     return text
 
 
+def _kept_count(web: Web, user_id: int | None) -> str | None:
+    """The user's inbox count while it is kept (COUNT_TTL seconds), else None."""
+    hit = web.inbox_counts.get(user_id or 0)
+    return hit[1] if hit is not None and time.monotonic() - hit[0] < COUNT_TTL else None
+
+
 def count_kept(web: Web, request: Request) -> bool:
     """Whether the navigation's inbox count of the request's signed-in user is kept: a page that
     shows it then reads no work queue (a queue of a province's cases is a count over many)."""
     session = web.sessions.load(request)
-    hit = web.inbox_counts.get(session.user_id or 0) if session is not None else None
-    return hit is not None and time.monotonic() - hit[0] < COUNT_TTL
+    return session is not None and _kept_count(web, session.user_id) is not None
 
 
 def inbox_count(web: Web, viewer: Viewer) -> str:
     """The navigation's inbox count, kept COUNT_TTL seconds per user (the inbox page, and any
     action the user takes, renew it)."""
-    hit = web.inbox_counts.get(viewer.user.id or 0)
-    if hit is not None and time.monotonic() - hit[0] < COUNT_TTL:
-        return hit[1]
+    kept = _kept_count(web, viewer.user.id)
+    if kept is not None:
+        return kept
     return _remember_count(web, viewer, _sections(web, viewer),
                            pending_extension_count(web.ctx, actor=viewer.actor))
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import inspect
 import pkgutil
-import re
 import threading
 from importlib import import_module
 from types import SimpleNamespace
@@ -22,7 +21,8 @@ import duban.api
 from duban.db import make_engine, reads_on_loop, writer_lock
 from duban.shortread import short_read
 from tests.api.test_cases import act, new_case, register
-from tests.appworld import PASSWORD, AppWorld
+from tests.api.test_refusals import signed_in
+from tests.appworld import AppWorld
 
 
 @pytest.fixture
@@ -104,24 +104,20 @@ def test_a_case_and_its_page_are_read_on_the_event_loop_of_a_local_database(
     if not reads_on_loop(aw.ctx.engine):
         pytest.skip("the suite's database is across a network: its reads go to threads")
     number = new_case(client, aw)
-    login = client.get("/login")
-    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', login.text)
-    assert csrf is not None
-    signed = client.post("/login", data={"username": "dispatcher", "password": PASSWORD,
-                                         "csrf": csrf.group(1), "next": "/inbox"})
-    assert signed.status_code == 303, signed.text
-    assert client.get(f"/api/cases/{number}", headers=aw.auth("dispatcher")).status_code == 200  # token known
-    seen = hand_overs(monkeypatch)
-    assert client.get(f"/cases/{number}").status_code == 200
-    assert len(seen) == 1  # the navigation counted the reader's work queues first: in a thread
-    seen.clear()
-    answer = client.get(f"/api/cases/{number}", headers=aw.auth("dispatcher"))
-    assert answer.status_code == 200 and answer.json()["case"]["number"] == number
-    page = client.get(f"/cases/{number}")
-    assert page.status_code == 200 and number in page.text
-    assert seen == []
-    assert client.get(f"/cases/{number}/history/timeline").status_code == 200
-    assert len(seen) == 1  # a case's whole history, page by page, still in a thread
+    with signed_in(client, "dispatcher") as browser:
+        token_known = client.get(f"/api/cases/{number}", headers=aw.auth("dispatcher"))
+        assert token_known.status_code == 200
+        seen = hand_overs(monkeypatch)
+        assert browser.get(f"/cases/{number}").status_code == 200
+        assert len(seen) == 1  # the navigation counted the reader's work queues first: in a thread
+        seen.clear()
+        answer = client.get(f"/api/cases/{number}", headers=aw.auth("dispatcher"))
+        assert answer.status_code == 200 and answer.json()["case"]["number"] == number
+        page = browser.get(f"/cases/{number}")
+        assert page.status_code == 200 and number in page.text
+        assert seen == []
+        assert browser.get(f"/cases/{number}/history/timeline").status_code == 200
+        assert len(seen) == 1  # a case's whole history, page by page, still in a thread
 
 
 def test_a_case_read_of_a_server_across_a_network_is_handed_to_a_thread(
