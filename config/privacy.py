@@ -22,6 +22,15 @@ class PrivacyWords(BaseModel):
     prefixed_surnames: list[str] = Field(default_factory=list)
     not_names: list[str] = Field(default_factory=list)
     placeholder_names: list[str] = Field(default_factory=list)
+    registered_titles: list[str] = Field(default_factory=list)
+    name_labels: list[str] = Field(default_factory=list)
+    name_ends: list[str] = Field(default_factory=list)
+    place_suffixes: str = ""
+    account_words: list[str] = Field(default_factory=list)
+    document_words: list[str] = Field(default_factory=list)
+    card_words: list[str] = Field(default_factory=list)
+    tail_words: list[str] = Field(default_factory=list)
+    residence_words: list[str] = Field(default_factory=list)
     shortest_name: int = Field(default=2, ge=1, le=10)
     shortest_phone: int = Field(default=5, ge=3, le=20)
     shortest_address: int = Field(default=4, ge=2, le=50)
@@ -35,7 +44,9 @@ class PrivacyWords(BaseModel):
                 raise ValueError(f"only Chinese characters, one surname each (found {bad[0]!r})")
         return lines
 
-    @field_validator("compound_surnames", "honorifics", "prefixes", "not_names", "placeholder_names")
+    @field_validator("compound_surnames", "honorifics", "prefixes", "not_names", "placeholder_names",
+                     "registered_titles", "name_labels", "name_ends", "account_words", "document_words",
+                     "card_words", "tail_words", "residence_words")
     @classmethod
     def _not_blank(cls, words: list[str]) -> list[str]:
         if any(not w.strip() for w in words):

@@ -6,11 +6,14 @@ What counts as identity:
 
 - the case's complainants' registered names, phones and addresses (the first complainant and every
   repeat complainant), however they are spaced or written (full-width, separators between the
-  characters, Chinese numerals for the digits);
-- any person named by surname and honorific (王女士, 李师傅, 老张, 小刘): the words are in
-  config/privacy.toml;
-- phone numbers (mobile, landline with area code, +86/0086, brackets, separators, extensions),
-  18- and 15-digit ID numbers, bank-card numbers, e-mail addresses.
+  characters, Chinese numerals for the digits), the registered surname with a title (李老师);
+- any person named by surname and honorific (王女士, 李师傅, 老张, 小刘), and a full name after the
+  word that introduces one (我叫张伟，联系人：刘洋): the words are in config/privacy.toml;
+- phone numbers (mobile, landline with area code, +86/0086/86/0, brackets, separators, the common
+  groupings, extensions; numbers abroad), 18- and 15-digit ID numbers, bank-card numbers, numbers
+  with digits starred out, e-mail addresses (also spelled out), a home's unit and room;
+- what follows the word for it: an account (QQ, 微信, VX…), a document's number (护照, 通行证…),
+  a card or account number (卡号, 存折…), a number's last digits (尾号), a home address (家住…).
 
 Matching runs on a folded view of the text (duban.services.textview) and cuts the raw text at
 the spans it maps back to. Every pattern is bounded per starting position (possessive separator
@@ -40,25 +43,34 @@ _SEP = "[" + re.escape(SEPARATORS + "()~") + "]"
 _S = _SEP + "*+"  # any run of separators (or brackets) between two digits or characters
 _S1 = _SEP + "{1,3}+"  # between two groups of a card's digits
 _P86 = rf"(?:\({_S})?(?:\+|00){_S}86{_S}(?:\){_S})?"
+# Before a mobile the country code may also stand bare (8613609318888, as phones store contacts),
+# and a long-distance 0 (013609318888, as dialled from a landline elsewhere): no landline's own
+# number begins with a 1.
+_P86_MOBILE = rf"(?:(?:\({_S})?(?:(?:\+|00){_S})?86{_S}(?:\){_S})?|0)"
+# A bracket that opens the number's first group ((0931)8888888, (136)0931-8888): only when it
+# closes a few digits on, or the bracket around a whole number would go under the mask alone.
+_OPEN = rf"(?:\((?=[0-9{re.escape(SEPARATORS)}]{{1,8}}\)){_S})?"
 # An area code (010, 02x, 0xxx) without its 0, written in one piece: "03-24" is a date, not 0324.
 _AREA = "(?:10|2[0-9]|[3-9][0-9]{2})"
 _EXT = rf"(?:{_S}(?:转|分机|ext|EXT|Ext|x|X|#){_S}[0-9]{{1,6}})?"
 
 
-def _grouped(atoms: str, *groupings: tuple[int, ...]) -> str:
+def _grouped(atoms: str, *groupings: tuple[int, ...], exact: tuple[tuple[int, ...], ...] = ()) -> str:
     """Digits as people group them, one alternative per grouping: `atoms` holds one regex atom
     per digit ("D" for any; a two-digit atom counts two), a grouping the sizes of its groups
-    (136 0931 8888: (3, 4, 4)). Separators stand only between the groups of one grouping: two
-    dates side by side make eleven digits too, but not grouped like a phone. Also every digit
-    apart (1 3 6 0 9 3 1 8 8 8 8) and all in one piece."""
+    (136 0931 8888: (3, 4, 4)). Separators stand only between the groups of one grouping (any
+    of them may be left out: 1360931 8888); an `exact` grouping's every separator must be
+    written (151 09 31 77 88), or its many breaks would admit what is no phone: two dates side
+    by side make eleven digits too, but not grouped like a phone. Also every digit apart
+    (1 3 6 0 9 3 1 8 8 8 8) and all in one piece."""
     parts = [("[0-9]" if a == "D" else a, 2 if a.startswith("(?:") else 1) for a in atoms.split()]
     options = ["".join(a for a, _ in parts), _S1.join(a for a, _ in parts)]
-    for grouping in groupings:
+    for grouping, between in [(g, _S) for g in groupings] + [(g, _S1) for g in exact]:
         breaks = {sum(grouping[:k]) for k in range(1, len(grouping))}
         out, at = [], 0
         for atom, width in parts:
             if at in breaks:
-                out.append(_S)
+                out.append(between)
             out.append(atom)
             at += width
         options.append("".join(out))
@@ -66,20 +78,23 @@ def _grouped(atoms: str, *groupings: tuple[int, ...]) -> str:
 
 
 _MOBILE = _grouped("1 [3-9] D D D D D D D D D",
-                   (3, 4, 4), (4, 3, 4), (3, 3, 5), (3, 8), (7, 4), (4, 4, 3))
-_LOCAL = (f"(?:{_grouped('[2-9] D D D D D D D', (4, 4), (3, 5))}"  # a landline's own number
-          f"|{_grouped('[2-9] D D D D D D', (3, 4), (4, 3))})")
+                   (3, 4, 4), (4, 3, 4), (3, 3, 5), (3, 8), (7, 4), (4, 4, 3),
+                   exact=((3, 2, 2, 2, 2), (3, 4, 2, 2), (3, 3, 3, 2), (3, 3, 2, 3), (2, 4, 5), (5, 6)))
+_LOCAL = (f"(?:{_grouped('[2-9] D D D D D D D', (4, 4), (3, 5), exact=((2, 2, 2, 2), (4, 2, 2), (2, 2, 4)))}"
+          f"|{_grouped('[2-9] D D D D D D', (3, 4), (4, 3), exact=((3, 2, 2),))})")  # a landline's own number
 _MONTH, _DAY = "(?:0[1-9]|1[0-2])", "(?:0[1-9]|[12][0-9]|3[01])"
 # An ID number: region, birth date, sequence, check character.
 _ID18 = _grouped(f"[1-8] D D D D D (?:1[89]|20) D D {_MONTH} {_DAY} D D D [0-9Xx]",
-                 (6, 8, 4), (6, 4, 4, 4), (4, 4, 4, 4, 2), (3, 3, 4, 4, 4), (6, 8, 3, 1))
-_ID15 = _grouped(f"[1-8] D D D D D D D {_MONTH} {_DAY} D D D", (6, 6, 3), (6, 9), (3, 3, 6, 3))
+                 (6, 8, 4), (6, 4, 4, 4), (4, 4, 4, 4, 2), (3, 3, 4, 4, 4), (6, 8, 3, 1),
+                 exact=((3, 3, 3, 3, 3, 3), (6, 4, 2, 2, 4)))
+_ID15 = _grouped(f"[1-8] D D D D D D D {_MONTH} {_DAY} D D D", (6, 6, 3), (6, 9), (3, 3, 6, 3),
+                 exact=((6, 2, 2, 2, 3),))
 
 # (kind, pattern): each finds one written form of a number that identifies a person; digits are
 # ASCII and separators canonical in the folded view, and a form ends where another digit would.
 NUMBER_PATTERNS: list[tuple[str, str]] = [
-    ("mobile", rf"(?<![0-9])(?:{_P86})?(?:\({_S})?{_MOBILE}(?![0-9])"),
-    ("landline", rf"(?<![0-9])(?:{_P86}(?:\({_S})?{_AREA}|(?:\({_S})?0{_AREA}){_S}(?:\){_S})?"
+    ("mobile", rf"(?<![0-9]){_P86_MOBILE}?{_OPEN}{_MOBILE}(?![0-9])"),
+    ("landline", rf"(?<![0-9])(?:{_P86}(?:\({_S})?{_AREA}|{_OPEN}0{_AREA}){_S}(?:\){_S})?"
                  rf"{_LOCAL}{_EXT}(?![0-9])"),
     ("id18", rf"(?<![0-9]){_ID18}(?![0-9])"),
     ("id15", rf"(?<![0-9]){_ID15}(?![0-9])"),
@@ -88,8 +103,17 @@ NUMBER_PATTERNS: list[tuple[str, str]] = [
     ("card", rf"(?<![0-9])(?:[1-9][0-9]{{15,18}}"
              rf"|[1-9][0-9]{{3}}(?:{_S1}[0-9]{{4}}){{3}}(?:{_S1}[0-9]{{1,3}})?"
              rf"|[1-9][0-9]{{5}}{_S1}[0-9]{{10,13}})(?![0-9])"),
+    # A number abroad: a + and a country code, then six to fourteen digits however grouped
+    # (+852 9123 4567); 00 only before the codes of Hong Kong, Macao and Taiwan.
+    ("abroad", rf"(?<![0-9])(?:\+|00(?=852|853|886)){_S}(?:\({_S})?[1-9][0-9]{{0,2}}{_S}(?:\){_S})?"
+               rf"[0-9](?:(?:{_S1})?[0-9]){{5,13}}(?![0-9])"),
 ]
-_NUMBERS = re.compile("|".join(f"(?P<{kind}>{pattern})" for kind, pattern in NUMBER_PATTERNS))
+# Each form apart, with the fewest digits it holds: a form is looked for only in a text with a run
+# of that many digits (separators between them), and one form's refusal (a credit code found as a
+# card) never hides another inside it.
+_FEWEST = {"mobile": 11, "landline": 10, "id18": 17, "id15": 15, "card": 16, "abroad": 7}
+_NUMBERS = [(kind, re.compile(pattern), _FEWEST[kind]) for kind, pattern in NUMBER_PATTERNS]
+_DIGIT_RUN = re.compile(rf"[0-9](?:[{re.escape(SEPARATORS)}()~+]*+[0-9])*+")
 # The same forms without their boundaries (no digit before, none after), tried at each digit of a
 # run of Chinese numerals: there a numeral beside the number may be a word (一直, 一个), which the
 # boundaries would take for one more digit of it (一 + 〇九三一八八八八八八八 reads 10931…).
@@ -101,23 +125,55 @@ _UNBOUNDED = [(kind, re.compile(pattern.removeprefix(_NOT_DIGIT_BEFORE).removesu
 _LONGEST_NUMERAL_RUN = 400
 # A number right after a word that says it is one (电话：8888888, QQ 123456789), in a pass of its
 # own so that it never hides a longer form. A phone needs 7 digits (热线电话12345 names no one).
-_FILLER = "(?:号码|号|是|为|:| |-)*+"
-_KEYED = re.compile(rf"(?<![A-Za-z0-9])(?:电话|手机|座机|固话|联系方式|号码|Tel|TEL|tel|Phone|phone"
-                    rf"|Mobile|mobile)"
-                    rf"{_FILLER}([0-9](?:{_S}[0-9]){{6,18}})(?![0-9])"
-                    rf"|(?<![A-Za-z0-9])(?:微信|QQ|qq|Qq){_FILLER}([0-9](?:{_S}[0-9]){{4,18}})(?![0-9])")
+_FILLER = r"(?:号码|号|是|为|:| |-|\()*+"
+# 号码 alone only where it is the writer's own (我的号码, 号码：…), not 发票号码 or 合同号码.
+_KEYED = re.compile(rf"(?<![A-Za-z0-9])(?:电话|手机|座机|固话|联系方式|Tel|TEL|tel|Phone|phone"
+                    rf"|Mobile|mobile|(?:(?<![\u3400-\u9fff])|(?<=[的我他她其]))号码)"
+                    rf"{_FILLER}([0-9](?:{_S}[0-9]){{6,18}})(?![0-9])")
+# What may stand between an account's word and the account: 微信号：, QQ账号是, WeChat ID:
+_ACCOUNT_FILLER = r"(?:账号|帐号|号码|号|邮箱|ID|Id|id|是|为|:| |-|\()*+"
 _DIGIT = re.compile("[0-9]")
+# The fewest digits any of NUMBER_PATTERNS and _KEYED finds (a landline's own number after 电话).
+_FEWEST_DIGITS = 7
 _EMAIL_LOCAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-")
 _EMAIL_LABEL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
 _EMAIL_DOTS = frozenset(".。")
 # What stands for "@" when people write an address so that robots miss it.
-_AT = re.compile(r"@|\((?:at|AT)\)|\[(?:at|AT)\]|\{(?:at|AT)\}|<(?:at|AT)>|#|艾特")
-# An account name right after the word for it: 微信号 wxid_abc123, QQ号 12345678.
-_ACCOUNT = re.compile(r"(?<![A-Za-z0-9])(?:微信|QQ|qq|WeChat|wechat)(?:号码|号|是|为|:| |-)*+"
-                      r"([A-Za-z][-_A-Za-z0-9]{5,19})"
-                      r"(?![-_A-Za-z0-9])")
-# Where a registered address may be cut short in a text: after the province, city, county part.
-_ADDRESS_CUTS = re.compile("[省市州盟区县旗]")
+_AT = re.compile(r"@|\((?:at|AT)\)|\[(?:at|AT)\]|\{(?:at|AT)\}|<(?:at|AT)>|【(?:at|AT)】|#|艾特")
+# An address spelled out further: "at" and "dot" as words, 点 for the dot, spaces around them
+# (zhangsan at 163 dot com, lisi艾特126点com), or an address at a mail provider without its
+# top-level domain (zhangsan@163). Bounded: a local part of at most 64 characters, begun where a
+# run of its characters begins.
+_EMAIL_CHARS = r"[A-Za-z0-9._%+-]"
+_SPELLED_DOT = r"(?: ?(?:\.|。|点|\((?:dot|DOT)\)|\[(?:dot|DOT)\]| (?:dot|DOT) ) ?)"
+_SPELLED_AT = re.compile(rf"{_AT.pattern}| (?:at|AT) ")
+_SPELLED_EMAIL = re.compile(
+    rf"(?<!{_EMAIL_CHARS}){_EMAIL_CHARS}{{1,64}} ?(?:{_AT.pattern}| (?:at|AT) ) ?"
+    rf"[A-Za-z0-9-]{{1,63}}(?:{_SPELLED_DOT}[A-Za-z0-9-]{{1,63}}){{0,4}}(?![A-Za-z0-9-])")
+# What every form of _AT and _SPELLED_EMAIL holds: an address is looked for only where one is.
+_AT_MARKS = ("@", "#", "艾特", "at", "AT")
+_AT_PROVIDER = re.compile(
+    rf"(?<!{_EMAIL_CHARS}){_EMAIL_CHARS}{{1,64}} ?@ ?(?:163|126|qq|QQ|sina|sohu|yeah|139|189|foxmail|gmail|"
+    r"hotmail|outlook|yahoo|aliyun|icloud|21cn)(?![0-9])")
+# A number a person wrote with some digits starred out (151****7788, 620102********2316): what is
+# left of it still narrows who they are.
+_STARRED = re.compile(rf"(?<![0-9*])[0-9](?:(?:{_S1})?[0-9]){{1,9}}(?:(?:{_S1})?\*){{3,12}}"
+                      rf"(?:(?:{_S1})?[0-9*]){{1,10}}(?![0-9*])")
+# Where a registered address may be cut short in a text: after the province, city, county part,
+# the street, the village, the compound; and the words a writer may leave out of it.
+_ADDRESS_CUTS = re.compile("[省市州盟区县旗]|街道|路|街|巷|镇|乡|村|社区|小区")
+_ADDRESS_OMITTED = ("街道", "小区")
+# A home's unit and room, the household (2单元301室, 二单元三〇一, 1单元201 after a building): the
+# building and what comes before it stay, a place a unit may need to find.
+_N = "[0-9〇零一二三四五六七八九十]"
+_ROOM = re.compile(rf"(?:(?<=栋|幢|座|楼|#)|(?<![0-9〇零一二三四五六七八九十])){_S}{_N}{{1,3}}{_S}单元"
+                   rf"{_S}{_N}{{2,5}}"
+                   rf"(?:{_S}(?:室|号|户))?(?![0-9])")
+# An address up to its last word of a place (庆阳路88号院, 和平村三社45号), within one clause.
+_PLACE = (r"[^\s,.;:!?()，。；：！？、（）]{0,38}"
+          rf"(?:路|街|巷|道|号|村|镇|乡|小区|社区|栋|幢|单元|室|组|社|楼|院|区|县|市)(?:{_N}+(?:号|室|户)?)?")
+# A room written 5-2-301室 (building, unit, room).
+_ROOM_DASHED = re.compile(r"(?<![0-9-])[0-9]{1,3}-[0-9]{1,2}-[0-9]{3,4}(?:室|户)")
 _CJK = re.compile("[\u3400-\u9fff\uf900-\ufaff]")
 
 
@@ -180,19 +236,47 @@ class Redactor:
         singles = "".join(dict.fromkeys(fold(words.single_surnames())))
         prefixed = "".join(dict.fromkeys(fold(words.prefixed())))
         surname = _alternatives(self._compounds, singles)
-        honorific = _alternatives(self._honorifics)
+        honorific = _spaced(self._honorifics)
         prefix = _alternatives(self._prefixes)
         # 老马师傅: a prefix and any surname, confirmed by the honorific after them.
         branches = [f"(?:{prefix}{_S})?{surname}{_S}{honorific}"]
         if self._prefixes and prefixed:
-            branches.append(f"{_alternatives(self._prefixes)}{_S}{_alternatives(self._compounds, prefixed)}")
+            branches.append(f"{_alternatives(self._prefixes)}{_S}{_alternatives(self._compounds, prefixed)}"
+                            f"(?P<prefixed>)")
         self._people = re.compile("|".join(branches))
+        self._place_suffixes = frozenset(fold(words.place_suffixes))
+        # A full name after the word that introduces one (我叫张伟，联系人：刘洋): a surname and one
+        # or two more characters, the shortest that ends where a name can end.
+        ends = _alternatives(sorted({fold(w) for w in words.name_ends}, key=len, reverse=True))
+        self._labelled = re.compile(
+            rf"{_alternatives(sorted({fold(w) for w in words.name_labels}, key=len, reverse=True))}"
+            rf"(?:是|为|叫|:| )*+(?P<name>{surname}[\u3400-\u9fff]{{1,2}}?)"
+            rf"(?=$|[\s,.;:!?()\[\]{{}}<>，。、；：！？“”‘’\"'【】《》]|{ends})")
         # Each character of a word that is not a name -> (the word, where the character is in it).
         self._not_names: dict[str, tuple[tuple[str, int], ...]] = {}
         for word in sorted({fold(w) for w in words.not_names}, key=len, reverse=True):
             for k, c in enumerate(word):
                 self._not_names[c] = (*self._not_names.get(c, ()), (word, k))
         self._placeholders = frozenset(skeleton_of(w) for w in words.placeholder_names)
+        self._titles = sorted({fold(w) for w in words.registered_titles}, key=len, reverse=True)
+        # Numbers and accounts right after the word for them (QQ号 12345678, 卡号：6222…, 尾号7788),
+        # the word kept; an account's name begins with a letter (微信号 wxid_abc123).
+        accounts = _alternatives(fold(w) for w in words.account_words)
+        self._accounts = re.compile(rf"(?<![A-Za-z0-9]){accounts}{_ACCOUNT_FILLER}"
+                                    r"([A-Za-z][-_A-Za-z0-9]{5,19})(?![-_A-Za-z0-9])")
+        cards, tails = (_alternatives(fold(w) for w in ws) for ws in (words.card_words, words.tail_words))
+        self._keyed_numbers = re.compile(
+            rf"(?<![A-Za-z0-9]){accounts}{_ACCOUNT_FILLER}([0-9](?:{_S}[0-9]){{4,18}})(?![0-9])"
+            rf"|{cards}{_FILLER}([0-9](?:{_S}[0-9]){{9,24}})(?![0-9])"
+            rf"|{tails}{_FILLER}([0-9](?:{_S}[0-9]){{2,5}})(?![0-9])")
+        # A document's number (护照号E12345678, 香港身份证A123456(7)): letters and digits, at least
+        # four of them digits (checked where it is found), a check character in brackets last.
+        # The writer's home after the word for it, to its last word of a place before the next
+        # punctuation (家住城关区庆阳路88号院; 家住附近的居民… names no place).
+        self._residences = re.compile(rf"{_alternatives(fold(w) for w in words.residence_words)}"
+                                      rf"(?:是|为|在|于|:| )*+({_PLACE})")
+        self._documents = re.compile(rf"{_alternatives(fold(w) for w in words.document_words)}{_FILLER}"
+                                     r"([A-Za-z0-9][-A-Za-z0-9]{4,19}(?:\([0-9A-Za-z]\))?)(?![-A-Za-z0-9])")
         self._literals = lru_cache(maxsize=4096)(self._prepare)
         self._surname_forms = lru_cache(maxsize=4096)(self._compile_surname_forms)
 
@@ -220,24 +304,28 @@ class Redactor:
             if len(skeleton) >= words.shortest_phone:
                 strings.append(skeleton)
         for address in identity.addresses:
-            skeleton = skeleton_of(address)
-            if len(skeleton) >= words.shortest_address:
-                strings.append(skeleton)
-            # The same address without its province, city or county ("张掖路168号3单元").
-            for cut in _ADDRESS_CUTS.finditer(skeleton):
-                rest = skeleton[cut.end():]
-                if len(rest) >= words.shortest_address + 2 and _CJK.match(rest):
-                    strings.append(rest)
+            whole = skeleton_of(address)
+            if len(whole) >= words.shortest_address:
+                strings.append(whole)
+            # The same address without its province, city or county ("张掖路168号3单元"), its
+            # street, its village, and without the words a writer leaves out ("宁卧庄5栋").
+            for skeleton in _address_variants(whole):
+                if skeleton != whole and len(skeleton) >= words.shortest_address + 2:
+                    strings.append(skeleton)
+                for cut in _ADDRESS_CUTS.finditer(skeleton):
+                    rest = skeleton[cut.end():]
+                    if len(rest) >= words.shortest_address + 2 and _CJK.match(rest):
+                        strings.append(rest)
         forms = self._surname_forms(tuple(dict.fromkeys(surnames))) if surnames else None
         return _Literals(tuple(dict.fromkeys(strings)), forms)
 
     def _compile_surname_forms(self, surnames: tuple[str, ...]) -> re.Pattern[str]:
         """The registered surnames' every form (老王, 小王, 王女士, 王某), whatever the lists say."""
         surname = _alternatives(sorted(surnames, key=len, reverse=True))
-        honorific = _alternatives([*self._honorifics, "某某", "某"])
+        honorific = _spaced([*self._honorifics, *self._titles, "某某", "某"])
         branches = [f"{surname}{_S}{honorific}"]
         if self._prefixes:
-            branches.append(f"{_alternatives(self._prefixes)}{_S}{surname}")
+            branches.append(f"{_alternatives(self._prefixes)}{_S}{surname}(?P<prefixed>)")
         return re.compile("|".join(branches))
 
     # -- finding it -----------------------------------------------------------------------
@@ -255,22 +343,38 @@ class Redactor:
             for literal in literals.strings:
                 for start in _occurrences(skeleton, literal):
                     found.append(view.raw_span_of_skeleton(start, start + len(literal)))
-        if _DIGIT.search(folded):
-            for match in _NUMBERS.finditer(folded):
-                if match.lastgroup == "card" and _is_credit_code(folded[match.start():match.start() + 18]):
-                    continue
-                found.append(view.raw_span(*match.span()))
+        # Each pattern only where what it needs is in the text: most texts hold a date's few
+        # digits and nothing else a pattern looks for.
+        digits = max((len(_DIGIT.findall(run)) for run in _DIGIT_RUN.findall(folded)), default=0)
+        if digits >= _FEWEST_DIGITS:
+            for kind, pattern, fewest in _NUMBERS:
+                if digits >= fewest:
+                    found.extend(view.raw_span(*match.span()) for match in pattern.finditer(folded)
+                                 if not (kind == "card" and _not_a_card(folded, match.start())))
             found.extend(_glued_numbers(view))
+            found.extend(view.raw_span(*match.span(1)) for match in _KEYED.finditer(folded))
+        if digits >= 3:
             found.extend(view.raw_span(*match.span(match.lastindex or 0))
-                         for match in _KEYED.finditer(folded))
+                         for match in self._keyed_numbers.finditer(folded))
+            found.extend(view.raw_span(*match.span(1)) for match in self._documents.finditer(folded)
+                         if len(_DIGIT.findall(match.group(1))) >= 4)
+            if "*" in folded:
+                found.extend(view.raw_span(*match.span()) for match in _STARRED.finditer(folded))
         found.extend(view.raw_span(s, e) for s, e in _emails(folded))
-        found.extend(view.raw_span(*match.span(1)) for match in _ACCOUNT.finditer(folded))
+        for pattern, needs in ((_ROOM, "单元"), (_ROOM_DASHED, "-")):
+            if needs in folded:
+                found.extend(view.raw_span(*match.span()) for match in pattern.finditer(folded))
+        found.extend(view.raw_span(*match.span(1)) for match in self._residences.finditer(folded))
+        found.extend(view.raw_span(*match.span(1)) for match in self._accounts.finditer(folded))
         for pattern in (self._people, literals.surname_forms if literals else None):
             if pattern is None:
                 continue
             for match in pattern.finditer(folded):
-                if not self._is_word(folded, match.start()):
+                if not (self._is_word(folded, match.start()) or self._is_place(folded, match)):
                     found.append(view.raw_span(*match.span()))
+        for match in self._labelled.finditer(folded):
+            if not self._is_word(folded, match.start("name")):
+                found.append(view.raw_span(*match.span("name")))
         return _merged(found)
 
     def _is_word(self, folded: str, at: int) -> bool:
@@ -278,6 +382,11 @@ class Redactor:
         保安师傅 at 安 (保安 is the word)."""
         return any(at >= k and folded.startswith(word, at - k)
                    for word, k in self._not_names.get(folded[at], ()))
+
+    def _is_place(self, folded: str, match: re.Match[str]) -> bool:
+        """Whether a prefix and a surname found with no honorific begin a place's name: 小王庄村."""
+        return (match.groupdict().get("prefixed") is not None and match.end() < len(folded)
+                and folded[match.end()] in self._place_suffixes)
 
     def redact(self, text: str | None, identity: Identity = NO_IDENTITY) -> str:
         """`text` with every identity in it replaced by the mask; never raises."""
@@ -303,6 +412,20 @@ def _fold(text: str) -> str:
     return "".join(fold_char(c) for c in text)
 
 
+def _address_variants(skeleton: str) -> list[str]:
+    """A registered address and the forms of it without the words a writer leaves out."""
+    out = [skeleton]
+    for word in _ADDRESS_OMITTED:
+        out += [v.replace(word, "") for v in out if word in v]
+    return list(dict.fromkeys(out))
+
+
+def _spaced(words: Iterable[str]) -> str:
+    """Alternatives of words whose characters may stand apart (王 先 生, 王·女·士)."""
+    options = [_S.join(re.escape(c) for c in w) for w in sorted(set(words), key=len, reverse=True) if w]
+    return "(?:" + "|".join(options or ["(?!)"]) + ")"
+
+
 def _alternatives(words: Iterable[str], chars: str = "") -> str:
     options = [re.escape(w) for w in words if w]
     if chars:
@@ -320,6 +443,8 @@ def _occurrences(haystack: str, needle: str) -> Iterator[int]:
 def _emails(folded: str) -> Iterator[tuple[int, int]]:
     """Each user@domain.tld around an '@' (or "(at)", "#"…), scanned outwards at most 64/255
     characters: linear in the text."""
+    if not any(marker in folded for marker in _AT_MARKS):
+        return
     for marker in _AT.finditer(folded):
         at, after = marker.span()
         for _ in range(2):  # "lisi @ 163.com"
@@ -342,6 +467,13 @@ def _emails(folded: str) -> Iterator[tuple[int, int]]:
                 last = end  # a top-level domain of letters: 163.com, mail.gs.gov.cn
         if start < at and last:
             yield start, last
+    for match in _SPELLED_EMAIL.finditer(folded):
+        domain = _SPELLED_AT.split(match.group(), maxsplit=1)[-1].strip()
+        labels = re.split(_SPELLED_DOT, domain)
+        if len(labels) > 1 and labels[-1].isalpha() and len(labels[-1]) >= 2:  # a top-level domain
+            yield match.span()
+    if "@" in folded:
+        yield from (match.span() for match in _AT_PROVIDER.finditer(folded))
 
 
 _CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -362,8 +494,19 @@ def _glued_numbers(view: TextView) -> Iterator[tuple[int, int]]:
                 continue
             for kind, pattern in _UNBOUNDED:
                 match = pattern.match(folded, at)
-                if match is not None and not (kind == "card" and _is_credit_code(folded[at:at + 18])):
+                if match is not None and not (kind == "card" and _not_a_card(folded, at)):
                     yield view.raw_span(*match.span())
+
+
+# A run of digits that begins with a day (20230628…, 2023032420230424) is a work order's number or two
+# dates side by side, not a card: no card's issuer number begins with 19 or 20.
+_DAY_FIRST = re.compile(r"(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])")
+
+
+def _not_a_card(folded: str, at: int) -> bool:
+    """Whether digits found as a card at `at` are something else: a 统一社会信用代码 (its check
+    character may be a letter after the digits) or a number that begins with a day."""
+    return _is_credit_code(folded[at:at + 18]) or _DAY_FIRST.match(folded, at) is not None
 
 
 def _is_credit_code(found: str) -> bool:

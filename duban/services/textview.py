@@ -17,9 +17,12 @@ import unicodedata
 from dataclasses import dataclass
 
 # Written as digits in phone numbers read out or typed by hand (幺 is "one" read out). Folded to
-# digits only in a run of at least NUMERAL_RUN of them (separators between allowed): a lone 一 is a
-# word ("13609318888一直没人接"), and 伍 and 陆 are surnames.
+# digits only in a run of at least NUMERAL_RUN of them (separators between allowed), or where
+# numerals and digits mixed make a run of at least MIXED_RUN (幺38 9311 2345, 1389三11二345, the
+# shortest a phone number can be): a lone 一 is a word ("13609318888一直没人接": the redactor then
+# tries the number without it, redaction's `_glued_numbers`), and 伍 and 陆 are surnames.
 NUMERAL_RUN = 4
+MIXED_RUN = 7
 NUMERALS = {
     "〇": "0", "零": "0", "一": "1", "幺": "1", "二": "2", "三": "3", "四": "4", "五": "5",
     "六": "6", "七": "7", "八": "8", "九": "9",
@@ -99,7 +102,8 @@ class TextView:
         folded = text.translate(_TABLE)
         # Characters fold one to one (every fold is at least one character, so equal lengths
         # mean that), and no run of numerals to turn into digits: the common case, no lists.
-        if len(folded) == len(text) and len(_ANY_NUMERAL.findall(folded, 0)) < NUMERAL_RUN:
+        if (len(folded) == len(text) and len(_ANY_NUMERAL.findall(folded, 0)) < NUMERAL_RUN
+                and not _NUMERAL_BESIDE_DIGIT.search(folded)):
             return cls(text, folded, None)
         pieces = [fold_char(c) for c in text]
         runs = _fold_numeral_runs(pieces)
@@ -142,18 +146,38 @@ _SKELETON = {**str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
              **{ord(c): None for c in SEPARATORS}}
 _ANY_NUMERAL = re.compile("[" + "".join(NUMERALS) + "]")
 _NUMERAL_RUNS = re.compile("n(?:s*+n)*+")
+_MIXED_RUNS = re.compile("[nd](?:g*+[nd])*+")
 _RUN_GLUE = frozenset(SEPARATORS + "()~")  # what may stand between the numerals of one number
+_DIGITS = "0123456789"
+_NUMERAL_CLASS = "[" + "".join(NUMERALS) + "]"
+# A numeral beside a digit, separators between allowed (a mixed run may begin there).
+_NUMERAL_BESIDE_DIGIT = re.compile(f"[0-9][{re.escape(SEPARATORS)}]*{_NUMERAL_CLASS}"
+                                   f"|{_NUMERAL_CLASS}[{re.escape(SEPARATORS)}]*[0-9]")
 
 
 def _fold_numeral_runs(pieces: list[str]) -> list[tuple[int, int]]:
-    """Chinese numerals become digits where NUMERAL_RUN or more of them stand together; the
-    runs, as spans of `pieces`."""
-    kinds = "".join("n" if p in NUMERALS else "s" if p in _RUN_GLUE else "x" for p in pieces)
-    runs = []
-    for run in _NUMERAL_RUNS.finditer(kinds):
-        if run.group().count("n") >= NUMERAL_RUN:
-            runs.append(run.span())
-            for i in range(*run.span()):
-                if kinds[i] == "n":
-                    pieces[i] = NUMERALS[pieces[i]]
+    """Chinese numerals become digits where NUMERAL_RUN or more of them stand together, or where
+    with digits among them they make a run of MIXED_RUN (separators only between them: "(一)136"
+    is a list's number and a number); the runs holding a numeral, as spans of `pieces`."""
+    kinds = "".join("n" if p in NUMERALS else "d" if p in _DIGITS else "g" if p in SEPARATORS
+                    else "s" if p in _RUN_GLUE else "x" for p in pieces)
+    runs = [run.span() for run in _NUMERAL_RUNS.finditer(kinds.replace("g", "s"))
+            if run.group().count("n") >= NUMERAL_RUN]
+    runs += [run.span() for run in _MIXED_RUNS.finditer(kinds)
+             if "n" in run.group() and len(run.group().replace("g", "")) >= MIXED_RUN]
+    runs = _union(runs)
+    for start, end in runs:
+        for i in range(start, end):
+            if kinds[i] == "n":
+                pieces[i] = NUMERALS[pieces[i]]
     return runs
+
+
+def _union(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(end, out[-1][1]))
+        else:
+            out.append((start, end))
+    return out
