@@ -166,6 +166,30 @@ def test_upgrading_past_0036_masks_a_number_the_old_twins_showed_beside_a_numera
     assert twin == "反映人说一（保密）一直无人接听"
 
 
+def test_upgrading_past_0037_masks_what_the_old_twins_showed(empty_engine: Engine) -> None:
+    from alembic import command
+
+    from duban.migrations import alembic_config
+    from duban.services import CaseService
+    from tests.factories import CLERK, complaint, world
+
+    upgrade(empty_engine)
+    said = "我叫张伟，手机8613609318888，住5栋2单元301室"
+    number = CaseService(world(empty_engine)).register(
+        complaint(title="饮水困难", summary=said), actor=CLERK).case.number
+    cfg = alembic_config()
+    with empty_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0036")
+    with empty_engine.begin() as conn:  # the twin as the rules before 0037 wrote it
+        conn.execute(text("UPDATE cases SET summary_redacted = summary"))
+    upgrade(empty_engine)
+    with empty_engine.connect() as conn:
+        twin, = conn.execute(text("SELECT summary_redacted FROM cases WHERE number = :n"),
+                             {"n": number}).one()
+    assert twin == "我叫（保密），手机（保密），住5栋（保密）"
+
+
 def test_the_models_append_only_statements_are_the_migration_s() -> None:
     import importlib
     import pkgutil
