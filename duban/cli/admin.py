@@ -37,6 +37,10 @@ def verify(
                                                            "date or time (Asia/Shanghai)"),
     no_checkpoints: bool = typer.Option(False, "--no-checkpoints",
                                         help="do not compare with the checkpoint file"),
+    other_database: bool = typer.Option(
+        False, "--other-database",
+        help="this database is not one the checkpoint file records (a copy, a test restore): "
+             "pass without comparing rather than naming the missing checkpoints as a finding"),
     accept_unkeyed: bool = typer.Option(
         False, "--accept-unkeyed",
         help="a database from before the keyed chain (migration 0005): accept its old unkeyed events "
@@ -51,7 +55,8 @@ def verify(
 
     with reported_errors():
         report = run(context(), case=case, since=_since(since),
-                     place=None if no_checkpoints else Place.of(), accept_unkeyed=accept_unkeyed)
+                     place=None if no_checkpoints else Place.of(), accept_unkeyed=accept_unkeyed,
+                     other_database=other_database)
     for finding in report.findings:
         err_console.print(f"[red]{finding.case_number}[/red]: {finding.problem}", soft_wrap=True)
     against = f", checked against checkpoint {report.checkpoint}" if report.checkpoint else ""

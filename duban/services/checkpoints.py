@@ -34,6 +34,8 @@ from duban.config.settings import Settings, get_settings
 from duban.models import AccountEvent, Case
 from duban.services.accountaudit import engine_head
 from duban.services.auditkeys import MAC_ALGORITHM
+from duban.services.dbname import database_name as name_of_url
+from duban.services.dbname import same_database
 
 log = logging.getLogger(__name__)
 LOG = "checkpoints.jsonl"
@@ -188,7 +190,8 @@ def write_checkpoint(engine: Engine, place: Place | None = None, *,
     n = int(previous[-1].get("n", 0)) + 1 if previous else 1
     rows = heads(engine)
     db = database_name(engine)
-    before = next((line for line in reversed(previous) if line.get("db") == db and "heads" in line), None)
+    before = next((line for line in reversed(previous)
+                   if same_database(line.get("db"), db) and "heads" in line), None)
     alarms = _compare(place, before, rows) if before is not None else []
     accounts_seq, accounts_head = engine_head(engine)
     alarms += _compare_accounts(engine, before, accounts_seq) if before is not None else []
@@ -199,7 +202,7 @@ def write_checkpoint(engine: Engine, place: Place | None = None, *,
     (place.folder / heads_name).write_bytes(gzip.compress(body, mtime=0))
     line: dict[str, Any] = {
         "n": n, "at": (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat(), "alg": alg,
-        "db": database_name(engine),
+        "db": db,
         "cases": len(rows), "events": sum(row[2] for row in rows), "root": root,
         "heads": heads_name, "heads_digest": hashlib.sha256(body).hexdigest(),
         "prev": line_digest(previous[-1]) if previous else "",
@@ -261,11 +264,19 @@ class LogCheck:
     last: dict[str, Any] | None
     problems: list[str]
     alarms: list[tuple[int, str]] = field(default_factory=list)
+    others: int = 0  # signed lines of other databases (when one was asked for)
+    own: int = 0  # signed lines of the database asked for
+
+    @property
+    def none_of_this_database(self) -> bool:
+        """Checkpoints were written, but none of this database: a copy, a move, or a swap."""
+        return self.others > 0 and self.own == 0
 
 
 def database_name(engine: Engine) -> str:
-    """Which database a checkpoint is of (one file may serve several, e.g. a test server's)."""
-    return engine.url.render_as_string(hide_password=True)
+    """Which database a checkpoint is of (one file may serve several, e.g. a test server's):
+    the same name however its URL is written (duban.services.dbname)."""
+    return name_of_url(engine.url)
 
 
 def check_log(place: Place, db: str | None = None) -> LogCheck:
@@ -286,6 +297,7 @@ def check_log(place: Place, db: str | None = None) -> LogCheck:
                         f"against {place.public_file} only (签名密钥缺失)")
     last = None
     prev = ""
+    others = own = 0
     alarms: list[tuple[int, str]] = []
     for i, line in enumerate(lines, start=1):
         where = f"checkpoint file line {i}"
@@ -300,19 +312,22 @@ def check_log(place: Place, db: str | None = None) -> LogCheck:
         if line.get("prev", "") != prev:
             problems.append(f"{where}: does not follow the line before (lines removed or replaced)")
         prev = line_digest(line)
-        if db is None or line.get("db") == db:
+        if db is None or same_database(line.get("db"), db):
             last = line
+            own += 1
             alarms += [(int(line["n"]), alarm) for alarm in line.get("alarms", [])]
+        else:
+            others += 1
     if last is not None:
         try:
             body = gzip.decompress((place.folder / last["heads"]).read_bytes())
         except OSError:
             problems.append(f"checkpoint {last['n']}: its heads file {last['heads']} is missing")
-            return LogCheck(None, problems, alarms)
+            return LogCheck(None, problems, alarms, others, own)
         if hashlib.sha256(body).hexdigest() != last["heads_digest"]:
             problems.append(f"checkpoint {last['n']}: its heads file {last['heads']} was altered")
-            return LogCheck(None, problems, alarms)
-    return LogCheck(last, problems, alarms)
+            return LogCheck(None, problems, alarms, others, own)
+    return LogCheck(last, problems, alarms, others, own)
 
 
 def checkpoint_heads(place: Place, line: dict[str, Any]) -> Iterator[tuple[int, str, int, str]]:

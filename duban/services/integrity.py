@@ -71,18 +71,28 @@ def _case_ids(conn: Connection, *, number: str | None, since: dt.datetime | None
 
 def verify(ctx: ServiceContext, *, case: str | None = None, since: dt.datetime | None = None,
            place: Place | None = None, limit: int | None = None, accept_unkeyed: bool = False,
-           workers: int | None = None) -> Report:
+           workers: int | None = None, other_database: bool = False,
+           as_database: str | None = None) -> Report:
     """Check the trail of every case (or one case, or those with events since a time).
 
     `place` names the checkpoint file to compare with (None: none); `limit` stops after that
     many findings. `workers`: processes checking id ranges side by side (None: one per core
     when every case of a file or server database is checked and there are PARALLEL_FROM or
     more; 1: this process only). The findings come in case id order either way.
+
+    A checkpoint file holding checkpoints of other databases only is a finding (a copy, a
+    database moved, or one swapped in, would otherwise pass unchecked), unless `other_database`:
+    the operator says this is indeed another database. `as_database` compares with the
+    checkpoints of the database of that name (a backup checked before it replaces it).
     """
     report = Report()
-    log = check_log(place, database_name(ctx.engine)) if place is not None else None
+    name = as_database or database_name(ctx.engine)
+    log = check_log(place, name) if place is not None else None
     if log is not None:
         report.findings += [Finding("(checkpoints)", problem, "checkpoint") for problem in log.problems]
+        if log.none_of_this_database and not other_database:
+            report.findings.append(Finding("(checkpoints)", _no_checkpoint_of(name, log.others, place),
+                                           "no_checkpoint"))
         for n, alarm in log.alarms:  # found when checkpoint n was written, signed since
             number, _, what = alarm.partition(": ")
             report.findings.append(Finding(number, f"{what} (found by checkpoint {n})", "checkpoint_alarm"))
@@ -121,6 +131,15 @@ def verify(ctx: ServiceContext, *, case: str | None = None, since: dt.datetime |
     except _Enough:
         pass
     return report
+
+
+def _no_checkpoint_of(name: str, others: int, place: Place | None) -> str:
+    from duban.config.policy import get_labels
+
+    where = place.log if place is not None else ""
+    return (f"{where} holds {others} checkpoint(s), none of this database ({name}): it cannot be "
+            "compared with them (--other-database if it is indeed another database) "
+            f"({get_labels().text['checkpoint_none_of_this_database']})")
 
 
 def _add(report: Report, finding: Finding, limit: int | None) -> None:
