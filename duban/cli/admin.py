@@ -139,28 +139,56 @@ def backup(target: Path = typer.Argument(..., help="file to write (created reada
 
 def restore(source: Path = typer.Argument(..., help="backup file"),
             yes: bool = typer.Option(False, "--yes", help="confirm replacing the database"),
+            accept_older: bool = typer.Option(
+                False, "--accept-older",
+                help="restore even if the backup is older than the last checkpoint of this database "
+                     "(events recorded since are lost; a backup cut short shows the same way)"),
+            other_database: bool = typer.Option(
+                False, "--other-database",
+                help="the checkpoint file holds no checkpoint of this database, and that is expected"),
             accept_broken: bool = typer.Option(False, "--accept-broken",
                                                help="restore even if the backup fails verification")) -> None:
-    """Replace the database with a backup (stop the service first), if its audit trail verifies."""
+    """Replace the database with a backup (stop the service first), if its audit trail verifies,
+    also against this database's checkpoints as `duban audit verify` does."""
+    from duban.config.policy import get_labels
     from duban.services.backup import restore_verified
+    from duban.services.checkpoints import Place
 
     if not yes:
         raise typer.BadParameter("restoring replaces the whole database: add --yes", param_hint="--yes")
     with reported_errors():
-        report = restore_verified(get_settings().resolved_database_url, source, force=accept_broken)
+        check = restore_verified(get_settings().resolved_database_url, source, force=accept_broken,
+                                 accept_older=accept_older, place=Place.of(), other_database=other_database)
+    report, text = check.report, get_labels().text
     for finding in report.findings[:50]:
         err_console.print(f"[red]{finding.case_number}[/red]: {finding.problem}", soft_wrap=True)
-    if report.findings and not accept_broken:
-        err_console.print(f"[red]refused[/red]: {source} fails verification ({len(report.findings)} "
-                          "finding(s)); the database was not replaced (--accept-broken to restore anyway)")
+    if check.older:
+        if check.matching is not None:
+            said = text["restore_matches_checkpoint"].format(n=check.matching["n"], at=check.matching["at"])
+            match = f"it matches checkpoint {check.matching['n']} exactly ({said})"
+        else:
+            match = ("no checkpoint recorded its state: it may have been cut short "
+                     f"({text['restore_matches_no_checkpoint']})")
+        err_console.print(f"{source} is older than checkpoint {report.checkpoint} "
+                          f"({text['restore_older_than_checkpoint']}); {match}", soft_wrap=True)
+    if not check.restored:
+        if check.broken:
+            err_console.print(f"[red]refused[/red]: {source} fails verification ({len(check.broken)} "
+                              "finding(s)); the database was not replaced (--accept-broken to restore "
+                              "anyway)", soft_wrap=True)
+        else:
+            err_console.print(f"[red]refused[/red]: {source} is older than the checkpoints say; the "
+                              "database was not replaced (--accept-older to restore it all the same)",
+                              soft_wrap=True)
         raise typer.Exit(1)
     if report.findings:
         err_console.print(f"[yellow]restored from {source} despite {len(report.findings)} "
                           "finding(s)[/yellow]")
         _restore_files(source)
         return
+    against = f", checked against checkpoint {report.checkpoint}" if report.checkpoint else ""
     console.print(f"restored from {source}; audit trail intact ({report.cases} cases, "
-                  f"{report.events} events)")
+                  f"{report.events} events){against}")
     _restore_files(source)
 
 

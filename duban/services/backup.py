@@ -1,4 +1,10 @@
-"""Backups: SQLite through its online backup API; PostgreSQL through pg_dump / pg_restore."""
+"""Backups: SQLite through its online backup API; PostgreSQL through pg_dump / pg_restore.
+
+A restore first verifies the backup in a scratch copy, against the checkpoints of the database
+it will replace (as `duban audit verify` does): a backup cut short shows there as older than the
+checkpoints, which a legitimately older backup also is, so both need the operator's word; the
+checkpoint that recorded exactly the backup's heads, if any, tells them apart.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,9 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
@@ -15,6 +22,11 @@ from sqlalchemy.engine import Engine, make_url
 from duban.errors import DubanError, StoredFileLost
 from duban.files import create_private, database_files, write_private
 from duban.services.filestore import FileStore, LocalStore
+
+if TYPE_CHECKING:
+    from duban.services.chaincheck import Finding
+    from duban.services.checkpoints import Place
+    from duban.services.integrity import Report
 
 
 class BackupError(DubanError):
@@ -115,11 +127,50 @@ def _regrant(url: str) -> None:
         engine.dispose()
 
 
-def _verify_file(url: str, source: Path) -> Any:
-    """Verify the audit trail a backup holds, in a scratch copy, before it replaces anything."""
-    from duban.db import make_engine
+@dataclass
+class RestoreCheck:
+    """What verifying a backup against the checkpoints of the database it replaces found."""
+
+    report: Report
+    matching: dict[str, Any] | None = None  # the checkpoint that saw exactly the backup's heads
+    restored: bool = False
+
+    @property
+    def findings(self) -> list[Finding]:
+        return self.report.findings
+
+    @property
+    def older(self) -> list[Finding]:
+        """Findings that say only that the backup is behind the last checkpoint."""
+        from duban.services.integrity import OLDER
+
+        return [f for f in self.findings if f.kind in OLDER]
+
+    @property
+    def broken(self) -> list[Finding]:
+        from duban.services.integrity import OLDER
+
+        return [f for f in self.findings if f.kind not in OLDER]
+
+
+def _check(engine: Engine, url: str, place: Place | None, other_database: bool) -> RestoreCheck:
+    from duban.services.checkpoints import heads, matching_checkpoint
     from duban.services.context import ServiceContext
+    from duban.services.dbname import database_name
     from duban.services.integrity import verify
+
+    name = database_name(url)
+    report = verify(ServiceContext(engine=engine), place=place, as_database=name,
+                    other_database=other_database)
+    matching = matching_checkpoint(place, name, heads(engine)) if place is not None else None
+    return RestoreCheck(report, matching)
+
+
+def _verify_file(url: str, source: Path, place: Place | None = None,
+                 other_database: bool = False) -> RestoreCheck:
+    """Verify the audit trail a backup holds, in a scratch copy, before it replaces anything:
+    against the checkpoints in `place` of the database at `url` (None: without checkpoints)."""
+    from duban.db import make_engine
 
     if make_url(url).get_backend_name() == "sqlite":
         with tempfile.TemporaryDirectory(prefix="duban-restore-") as folder:
@@ -127,7 +178,7 @@ def _verify_file(url: str, source: Path) -> Any:
             _copy_sqlite(source, copy)
             engine = make_engine(f"sqlite:///{copy}")
             try:
-                return verify(ServiceContext(engine=engine))
+                return _check(engine, url, place, other_database)
             finally:
                 engine.dispose()
     pg_restore = shutil.which("pg_restore")
@@ -146,7 +197,7 @@ def _verify_file(url: str, source: Path) -> Any:
                        stderr=subprocess.DEVNULL)
         engine = make_engine(scratch_url.render_as_string(hide_password=False))
         try:
-            return verify(ServiceContext(engine=engine))
+            return _check(engine, url, place, other_database)
         finally:
             engine.dispose()
     finally:
@@ -155,15 +206,19 @@ def _verify_file(url: str, source: Path) -> Any:
         admin.dispose()
 
 
-def restore_verified(url: str, source: Path, *, force: bool = False) -> Any:
-    """Restore `source` only if its audit trail verifies (or `force`); the verification report."""
+def restore_verified(url: str, source: Path, *, force: bool = False, accept_older: bool = False,
+                     place: Place | None = None, other_database: bool = False) -> RestoreCheck:
+    """Restore `source` only if its audit trail verifies against the checkpoints in `place` of
+    the database at `url`; one older than they say only with `accept_older`, anything with
+    `force`. What the check found, and whether it was restored."""
     if not source.is_file():
         raise BackupError(f"{source} does not exist")
-    report = _verify_file(url, source)
-    if report.findings and not force:
-        return report
+    check = _verify_file(url, source, place, other_database)
+    if not force and (check.broken or (check.older and not accept_older)):
+        return check
     restore(url, source)
-    return report
+    check.restored = True
+    return check
 
 
 # -- attachments: their bytes live in the file store, outside the database -----------------------

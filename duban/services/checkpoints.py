@@ -345,3 +345,31 @@ def checkpoint_after(engine: Engine, what: str) -> dict[str, Any] | None:
     except Exception:
         log.exception("audit checkpoint after %s failed", what)
         return None
+
+
+def matching_checkpoint(place: Place, db: str,
+                        rows: list[tuple[int, str, int, str]]) -> dict[str, Any] | None:
+    """The last signed checkpoint of database `db` that saw exactly these heads (a backup taken
+    right after it), or None: no checkpoint ever recorded this state."""
+    key = public_key(place)
+    if key is None:
+        return None
+    found = None
+    roots: dict[str, str] = {}
+    for line in read_log(place):
+        if not same_database(line.get("db"), db) or line.get("cases") != len(rows):
+            continue
+        alg = line.get("alg", MAC_ALGORITHM)
+        if alg not in roots:
+            try:
+                roots[alg] = merkle_root(alg, [leaf(alg, *row) for row in rows])
+            except (TypeError, ValueError):  # an algorithm this platform lacks
+                continue
+        if line.get("root") != roots[alg]:
+            continue
+        try:
+            key.verify(base64.b64decode(line.get("sig", "")), canonical(line))
+        except (InvalidSignature, ValueError):
+            continue
+        found = line
+    return found

@@ -37,6 +37,8 @@ from duban.services.verifyread import Reader
 CHUNK = 2000
 PARALLEL_FROM = 50_000  # cases: below this, starting a second process costs more than it saves
 Broken = Finding  # the name earlier callers know
+BEHIND = "missing_since_checkpoint"  # a case the last checkpoint saw is not there
+OLDER = frozenset({BEHIND, "head_backwards"})  # the kinds a database older than its checkpoint shows
 
 _CASES = Case.__table__  # type: ignore[attr-defined]
 _EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
@@ -106,7 +108,7 @@ def verify(ctx: ServiceContext, *, case: str | None = None, since: dt.datetime |
                 for _, number, seq, _ in _Heads(place, line).all():
                     if number == case:
                         _add(report, Finding(number, f"case missing since checkpoint {report.checkpoint} "
-                                                     f"(it had {seq} events then)", "case_missing"), limit)
+                                                     f"(it had {seq} events then)", BEHIND), limit)
                 return report
             if selected is not None:
                 _Shard(ctx.audit_keys, place, line, limit, accept_unkeyed).run_ids(conn, report, selected)
@@ -127,7 +129,7 @@ def verify(ctx: ServiceContext, *, case: str | None = None, since: dt.datetime |
                 for case_id, number, seq, _ in _Heads(place, line).all():
                     if case_id not in existing:
                         _add(report, Finding(number, f"case missing since checkpoint {report.checkpoint} "
-                                                     f"(it had {seq} events then)", "case_missing"), limit)
+                                                     f"(it had {seq} events then)", BEHIND), limit)
     except _Enough:
         pass
     return report
@@ -294,7 +296,7 @@ class _Shard:
                 continue
             if cid not in cases:
                 _add(report, Finding(number, f"case missing since checkpoint {n} (it had {seq} events then)",
-                                     "case_missing"), limit)
+                                     BEHIND), limit)
                 continue
             at = {ev[SEQ]: ev for ev in events.get(cid, no_events)}
             if seq and seq not in at:
