@@ -160,20 +160,35 @@ def show(number: str, as_: str = typer.Option("dispatcher", "--as", help=AS_HELP
 def act(
     number: str,
     action: str,
-    unit: str | None = typer.Option(None, help="org code (dispatch, reassign)"),
-    reason: str | None = typer.Option(None),
+    unit: str | None = typer.Option(None, help="org code (dispatch, reassign, refer)"),
+    reason: str | None = typer.Option(None, help="why (step_up, reassign, request_extension…); close: "
+                                                 "a close reason code of policy \\[callbacks]"),
     reasons: str | None = typer.Option(None, help="why a report is sent back"),
-    text: str | None = typer.Option(None, help="report text"),
+    text: str | None = typer.Option(None, help="report text; record_result: what the commission says"),
     finding: str | None = typer.Option(None, help="a final report's 是否属实: true, partly_true, untrue"),
     actions_taken: str | None = typer.Option(None, help="a final report's 办理措施 (what was done)"),
     rectification: str | None = typer.Option(None, help="a final report's 整改措施"),
     accountability: str | None = typer.Option(None, help="a final report's 问责情况"),
     note: str | None = typer.Option(None),
-    days: int | None = typer.Option(None, help="extension amount in policy [extension] unit (working "
+    days: int | None = typer.Option(None, help="extension amount in policy \\[extension] unit (working "
                                                 "days by default); approve_extension: the part granted"),
-    decline_reason: str | None = typer.Option(None, help="不予受理 reason (policy [intake.decline_reasons])"),
+    decline_reason: str | None = typer.Option(None,
+                                              help="不予受理 reason (policy \\[intake.decline_reasons])"),
+    method: str | None = typer.Option(None, help="record_callback: how the complainant was reached: phone, "
+                                                 "sms, visit"),
+    result: str | None = typer.Option(None, help="record_callback: satisfied, basically_satisfied, "
+                                                 "unsatisfied, unreachable"),
+    outcome: str | None = typer.Option(None, help="record_result: the commission's outcome (policy "
+                                                  "\\[referral.outcomes])"),
+    opinion: str | None = typer.Option(None, help="decide_reexamination, decide_recheck: the opinion "
+                                                  "(policy \\[reviews.outcomes])"),
+    reply: str | None = typer.Option(None, help="decide_reexamination, decide_recheck: the written answer"),
+    department: str | None = typer.Option(None, help="delegate: org code of the department"),
+    handling_continues: bool = typer.Option(False, "--handling-continues",
+                                            help="refer: the unit goes on handling the case beside the "
+                                                 "referral"),
     version: int | None = typer.Option(None, help="refuse if the case changed since this version"),
-    attach: list[Path] = typer.Option([], help="a file to attach (repeatable; policy [attachments])"),
+    attach: list[Path] = typer.Option([], help="a file to attach (repeatable; policy \\[attachments])"),
     as_: str = typer.Option("dispatcher", "--as", help=AS_HELP),
     user: str | None = typer.Option(None, help="name recorded in the audit trail"),
 ) -> None:
@@ -182,7 +197,8 @@ def act(
     form: dict[str, Any] = {k: v for k, v in dict(
         unit=unit, reason=reason, reasons=reasons, text=text, finding=finding, actions_taken=actions_taken,
         rectification=rectification, accountability=accountability, note=note, days=days,
-        decline_reason=decline_reason,
+        decline_reason=decline_reason, method=method, result=result, outcome=outcome, opinion=opinion,
+        reply=reply, department=department, handling_continues=handling_continues or None,
     ).items() if v is not None}
     with reported_errors():
         files = [Upload(path.name, path.read_bytes()) for path in attach]
@@ -197,7 +213,7 @@ def act(
 def bulk_(
     action: str = typer.Argument(..., help="remind (催办), reassign (改派), assign_callback (分派回访) "
                                            "or export (导出, with --out)"),
-    numbers: list[str] = typer.Argument(..., help="case numbers (at most policy [bulk] max_cases)"),
+    numbers: list[str] = typer.Argument(..., help="case numbers (at most policy \\[bulk] max_cases)"),
     unit: str | None = typer.Option(None, help="reassign: org code of the new unit"),
     reason: str | None = typer.Option(None, help="reassign: why"),
     note: str | None = typer.Option(None, help="remind: what the unit is told"),

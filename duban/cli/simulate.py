@@ -43,7 +43,7 @@ def simulate(
     confirm_rate: float | None = typer.Option(
         None, "--confirm-rate", min=0.0, max=1.0,
         help="with --compare: how often the supervisor confirms a proposal still due "
-             "(default: duban/simulation/people.toml [decider])"),
+             "(default: duban/simulation/people.toml \\[decider])"),
     against: Path | None = typer.Option(None, "--against", exists=True, dir_okay=False,
                                         help="a second policy.toml, simulated beside the first"),
     seed: int = typer.Option(2023, help="same seed, same complaints and units"),
