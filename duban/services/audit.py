@@ -30,10 +30,19 @@ from duban.services.redaction import case_identity, redact_text
 from duban.services.unitofwork import work_of
 
 # The case's changing facts an event fixes, in this order (the static ones are covered by the
-# registration's `rows`, config/audit.toml [tables.cases]).
-FACT_FIELDS = ("state", "disposition", "unit_id", "deadline_kind", "deadline_on",
+# registration's `rows`, config/audit.toml [tables.cases]). Fields are only ever appended: an
+# event written before holds the first of them, and is compared as far as it goes (facts_like).
+FIRST_FACTS = ("state", "disposition", "unit_id", "deadline_kind", "deadline_on",
                "deadline_provisional", "extension_days", "return_count", "repeat_count",
                "dispatched_at", "closed_at")
+# Who may see and act on the case (delegate, office of record, commission), the unit's signing,
+# the decline and review columns: rewritten in the database, they changed who sees a case or
+# what its deadlines count from, and verify did not notice.
+ADDED_FACTS = ("delegate_id", "record_office_id", "referred_to_id", "review_level", "decline_reason",
+               "signed_by", "deadline_days", "sign_due_on", "missed_deadline_on", "signed_at",
+               "replied_at", "concluded_at")
+FACT_FIELDS = FIRST_FACTS + ADDED_FACTS
+FACT_LAYOUTS = (len(FIRST_FACTS), len(FACT_FIELDS))  # how many fields an event's facts may hold
 
 
 def _fact(value: Any) -> str:
@@ -41,6 +50,8 @@ def _fact(value: Any) -> str:
         return ""
     kind = type(value)
     if kind is str:
+        if "|" in value or "%" in value:  # a name (signed_by) must not split into two fields
+            return value.replace("%", "%25").replace("|", "%7C")  # type: ignore[no-any-return]
         return value  # type: ignore[no-any-return]
     if kind is int:
         return str(value)
@@ -64,9 +75,17 @@ def facts_of(row: Any) -> str:
                      for name in FACT_FIELDS])
 
 
+def facts_like(row: Any, facts: str) -> str:
+    """The row's facts as far as the event's `facts` go (one written before fields were added
+    holds fewer): what the row must equal."""
+    now = facts_of(row)
+    count = facts.count("|") + 1
+    return now if count >= len(FACT_FIELDS) else "|".join(now.split("|")[:count])
+
+
 def split_facts(facts: str) -> dict[str, str]:
     values = facts.split("|")
-    return dict(zip(FACT_FIELDS, values, strict=False)) if len(values) == len(FACT_FIELDS) else {}
+    return dict(zip(FACT_FIELDS, values, strict=False)) if len(values) in FACT_LAYOUTS else {}
 
 
 # The canonical JSON of the MAC'd message (sorted keys, no spaces, UTF-8 as is), built once: the

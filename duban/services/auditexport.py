@@ -20,7 +20,7 @@ from sqlalchemy import select
 from duban.errors import CaseNotFound
 from duban.models import AccountEvent, AuditEvent, Case, User
 from duban.services import accountaudit
-from duban.services.audit import FACT_FIELDS, facts_of, utc_iso
+from duban.services.audit import FACT_FIELDS, facts_like, facts_of, utc_iso
 from duban.services.auditrows import _canon, covered_tables, row_body
 from duban.services.checkpoints import (
     Place,
@@ -76,10 +76,12 @@ def export_case(ctx: ServiceContext, number: str, place: Place | None = None) ->
     keys = ctx.audit_keys
     case_keys = {f"{ev['key_id']}/{ev['alg']}": keys.case_key(ev["key_id"], ev["alg"], case["id"])
                  for ev in events if ev["alg"]}
+    said = events[-1]["facts"] if events and events[-1]["facts"] else ""
+    facts = facts_like(case, said) if said else facts_of(case)  # as far as the last event's go
     doc: dict[str, Any] = {
         "format": "duban-audit-export/1",
         "case": {"id": case["id"], "number": case["number"], "audit_seq": case["audit_seq"],
-                 "audit_hash": case["audit_hash"], "facts": facts_of(case), "fact_fields": list(FACT_FIELDS)},
+                 "audit_hash": case["audit_hash"], "facts": facts, "fact_fields": list(FACT_FIELDS)},
         "events": [{k: _plain(v) for k, v in ev.items()} for ev in events],
         "rows": rows,
         "case_keys": {name: key.hex() for name, key in case_keys.items() if key is not None},
