@@ -69,14 +69,24 @@ def verify(
 
 
 @audit_app.command("checkpoint")
-def checkpoint() -> None:
-    """Append a signed checkpoint of every case's chain head to the checkpoint file."""
+def checkpoint(
+    other_database: bool = typer.Option(
+        False, "--other-database",
+        help="the file has no checkpoint of this database and it is not one moved here: do not "
+             "compare it with the file's last checkpoint"),
+) -> None:
+    """Append a signed checkpoint of every case's chain head to the checkpoint file (the first
+    of a database moved here is compared with the file's last; what went back is signed in it)."""
     from duban.services.checkpoints import Place, write_checkpoint
 
     place = Place.of()
-    line = write_checkpoint(context().engine, place)
+    line = write_checkpoint(context().engine, place, other_database=other_database)
     console.print(f"checkpoint {line['n']}: {line['cases']} cases, {line['events']} events, "
                   f"root {line['root'][:16]}… → {place.log}")
+    for alarm in line["alarms"]:
+        err_console.print(f"[red]{alarm}[/red]", soft_wrap=True)
+    if line["alarm_count"]:
+        err_console.print(f"{line['alarm_count']} alarm(s) signed into checkpoint {line['n']}")
 
 
 @audit_app.command("rotate-key")

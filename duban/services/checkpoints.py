@@ -177,8 +177,14 @@ def read_log(place: Place) -> list[dict[str, Any]]:
 
 
 def write_checkpoint(engine: Engine, place: Place | None = None, *,
-                     now: dt.datetime | None = None) -> dict[str, Any]:
-    """Append a signed checkpoint of every chain head; the line written."""
+                     now: dt.datetime | None = None, other_database: bool = False) -> dict[str, Any]:
+    """Append a signed checkpoint of every chain head; the line written.
+
+    The first checkpoint of a database the file has no line of (moved, copied or swapped in) is
+    compared with the file's last checkpoint of any database, so that a copy cut short cannot
+    start a clean record of its own; `other_database`: it is indeed another database, compared
+    with nothing.
+    """
     place = place or Place.of()
     key = signing_key(place, create=True)
     assert key is not None
@@ -192,6 +198,8 @@ def write_checkpoint(engine: Engine, place: Place | None = None, *,
     db = database_name(engine)
     before = next((line for line in reversed(previous)
                    if same_database(line.get("db"), db) and "heads" in line), None)
+    if before is None and not other_database:
+        before = next((line for line in reversed(previous) if "heads" in line), None)
     alarms = _compare(place, before, rows) if before is not None else []
     accounts_seq, accounts_head = engine_head(engine)
     alarms += _compare_accounts(engine, before, accounts_seq) if before is not None else []

@@ -140,7 +140,8 @@ def _no_checkpoint_of(name: str, others: int, place: Place | None) -> str:
 
     where = place.log if place is not None else ""
     return (f"{where} holds {others} checkpoint(s), none of this database ({name}): it cannot be "
-            "compared with them (--other-database if it is indeed another database) "
+            "compared with them (moved here: `duban audit checkpoint` compares it with the file's last "
+            "checkpoint; --other-database if it is indeed another database) "
             f"({get_labels().text['checkpoint_none_of_this_database']})")
 
 

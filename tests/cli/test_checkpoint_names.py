@@ -135,3 +135,48 @@ def test_one_database_has_one_name_however_its_url_is_spelled(tmp_path: Path) ->
     assert database_name("postgresql:///duban?host=/var/run/postgresql") == server
     assert database_name("postgresql://db.example:5433/duban") == "postgresql://db.example:5433/duban"
     assert database_name("postgresql://localhost/duban_copy") != server
+
+
+def _copy(truncated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    copy = tmp_path / "elsewhere" / "duban.db"
+    copy.parent.mkdir()
+    shutil.copyfile(truncated / "duban.db", copy)
+    _settings(monkeypatch, DUBAN_DATABASE_URL=f"sqlite:///{copy}")
+    return copy
+
+
+def test_a_copy_cut_short_cannot_start_a_clean_record_of_its_own(
+        truncated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _copy(truncated, tmp_path, monkeypatch)
+    made = runner.invoke(app, ["audit", "checkpoint"])
+    assert made.exit_code == 0 and GONE in made.output, made.output  # compared with checkpoint 1
+    code, output = _verify()
+    assert code == 1 and f"{GONE} (found by checkpoint 2)" in output, output
+
+
+def test_another_database_checkpointed_as_such_starts_its_own_record(
+        truncated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _copy(truncated, tmp_path, monkeypatch)
+    made = runner.invoke(app, ["audit", "checkpoint", "--other-database"])
+    assert made.exit_code == 0 and "alarm" not in made.output, made.output
+    code, output = _verify()
+    assert code == 0 and "checked against checkpoint 2" in output, output
+
+
+def test_a_database_moved_whole_continues_its_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "data"
+    _settings(monkeypatch, DUBAN_DATA_DIR=str(data), COLUMNS="200")
+    create_all(_engine())
+    transferred(world(_engine()))
+    assert runner.invoke(app, ["audit", "checkpoint"]).exit_code == 0
+    _engine().dispose()
+    try:
+        _copy(data, tmp_path, monkeypatch)
+        made = runner.invoke(app, ["audit", "checkpoint"])
+        assert made.exit_code == 0 and "alarm" not in made.output, made.output
+        code, output = _verify()
+        assert code == 0 and "checked against checkpoint 2" in output, output
+    finally:
+        _engine().dispose()
+        get_engine.cache_clear()
+        get_settings.cache_clear()
