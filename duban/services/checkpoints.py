@@ -143,6 +143,23 @@ def public_key(place: Place) -> Ed25519PublicKey | None:
     return None
 
 
+def key_not_published(place: Place) -> str | None:
+    """What is wrong when the signing key is not the one published beside it: a key made anew
+    (the old one deleted, the log started over) would sign a clean record of its own, and lines
+    are checked with the signing key's own half."""
+    private = signing_key(place, create=False)
+    if private is None or not place.public_file.exists():
+        return None
+    try:
+        published = serialization.load_pem_public_key(place.public_file.read_bytes())
+    except ValueError:
+        return f"{place.public_file} holds no public key (公钥文件无效)"
+    if public_pem(private.public_key()) != public_pem(published):  # type: ignore[arg-type]
+        return (f"the checkpoint signing key {place.key_file} is not the key published in "
+                f"{place.public_file}: a key made anew signs its own record (签名密钥与公布的公钥不符)")
+    return None
+
+
 def canonical(line: dict[str, Any]) -> bytes:
     """The signed bytes of a checkpoint line: every field but the signature, keys sorted."""
     return json.dumps({k: v for k, v in line.items() if k != "sig"}, sort_keys=True,
@@ -203,6 +220,9 @@ def write_checkpoint(engine: Engine, place: Place | None = None, *,
     alarms = _compare(place, before, rows) if before is not None else []
     accounts_seq, accounts_head = engine_head(engine)
     alarms += _compare_accounts(engine, before, accounts_seq) if before is not None else []
+    mismatch = key_not_published(place)
+    if mismatch is not None:  # signed into the line: a later key cannot launder it
+        alarms.append(f"(checkpoints): {mismatch}")
     alg = MAC_ALGORITHM
     root = merkle_root(alg, [leaf(alg, *row) for row in rows])
     heads_name = f"heads/{n:06d}.tsv.gz"
@@ -303,6 +323,9 @@ def check_log(place: Place, db: str | None = None) -> LogCheck:
     if not place.key_file.exists():
         problems.append(f"the checkpoint signing key {place.key_file} is missing: lines were checked "
                         f"against {place.public_file} only (签名密钥缺失)")
+    mismatch = key_not_published(place)
+    if mismatch is not None:
+        problems.append(mismatch)
     last = None
     prev = ""
     others = own = 0

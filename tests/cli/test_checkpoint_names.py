@@ -180,3 +180,20 @@ def test_a_database_moved_whole_continues_its_record(tmp_path: Path, monkeypatch
         _engine().dispose()
         get_engine.cache_clear()
         get_settings.cache_clear()
+
+
+def test_a_signing_key_made_anew_is_not_the_published_one(truncated: Path) -> None:
+    """The key, the checkpoint file and its heads deleted, a fresh checkpoint signs a record that
+    begins with the truncated database: the published key (kept where the office keeps it) says
+    the new key is not the office's."""
+    place = checkpoints.Place.of()
+    published = place.public_file.read_bytes()
+    place.key_file.unlink()
+    shutil.rmtree(place.folder)
+    place.public_file.parent.mkdir(parents=True, exist_ok=True)
+    place.public_file.write_bytes(published)
+    made = runner.invoke(app, ["audit", "checkpoint"])
+    # signed into the new line as an alarm
+    assert made.exit_code == 0 and "签名密钥与公布的公钥不符" in made.output, made.output
+    code, output = _verify()
+    assert code == 1 and "签名密钥与公布的公钥不符" in output, output
