@@ -118,12 +118,14 @@ class RedactCounts:
 
 
 def redact_all(engine: Engine, *, chunk_size: int = 1000,
-               progress: Callable[[str, int, int], None] | None = None) -> RedactCounts:
+               progress: Callable[[str, int, int], None] | None = None, check: bool = False) -> RedactCounts:
     """Recompute every stored twin with the current rules, a chunk of rows per transaction.
 
     Idempotent: rows whose twins are already right are not written. Resumable: a run stopped
     half-way leaves each chunk either done or untouched, and the next run finishes the rest.
-    `progress(table, looked_at, changed)` is called after each chunk.
+    `progress(table, looked_at, changed)` is called after each chunk. `check`: count the twins
+    that differ and write nothing (a twin is derived, not sealed in the audit trail: one edited in
+    the database, say set to its raw text, shows here).
     """
     counts = RedactCounts()
     for name, pairs in TWINS.items():
@@ -136,19 +138,19 @@ def redact_all(engine: Engine, *, chunk_size: int = 1000,
         looked_at = changed = 0
         after = 0
         while True:
-            with write_transaction(engine) as conn:
+            with engine.connect() if check else write_transaction(engine) as conn:
                 rows = conn.execute(query, {"after": after}).all()
                 if not rows:
                     break
                 after = rows[-1].id
                 case_ids = sorted({row.case_ref for row in rows})
-                if row_locks(conn):
+                if row_locks(conn) and not check:
                     # A repeat link locks its case too: its newcomer's identity is either in the
                     # identities read next, or its own recomputation comes after this chunk's.
                     conn.execute(_LOCK_CASES, {"ids": case_ids})
                 identities = case_identities(conn, case_ids)
                 params = _changes(rows, pairs, identities.__getitem__)
-                if params:
+                if params and not check:
                     conn.execute(_update_all(name), params)
                 looked_at += len(rows)
                 changed += len(params)

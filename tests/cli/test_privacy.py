@@ -54,3 +54,23 @@ def test_a_word_added_to_the_office_s_list_reaches_stored_texts_after_the_comman
         get_redactor.cache_clear()
     with _engine().connect() as conn:
         assert conn.execute(text("SELECT summary_redacted FROM cases")).scalar() == "由（保密）代为反映"
+
+
+def test_the_check_names_a_twin_edited_in_the_database_and_writes_nothing(database: Engine) -> None:
+    """A twin is derived, not sealed in the audit trail: set to its raw text by someone with the
+    database in hand, it shows the complainant to units until the check (or a rewrite) finds it."""
+    from typer.testing import CliRunner
+
+    from duban.cli import app
+
+    ctx = world(database)
+    CaseService(ctx).register(complaint(title="李建国反映工程款", complainant_name="李建国"), actor=CLERK)
+    assert "redacted twins that differ from the rules: 0" in run("privacy", "redact", "--check")
+    with database.begin() as conn:
+        conn.execute(text("UPDATE cases SET title_redacted = title"))
+    checked = CliRunner().invoke(app, ["privacy", "redact", "--check"], env={"COLUMNS": "200"})
+    assert checked.exit_code == 1, checked.output
+    assert "cases: 1 rows with text, 1 differ" in checked.output
+    assert "脱敏文本与规则不符" in checked.output
+    with database.connect() as conn:  # nothing written
+        assert conn.execute(text("SELECT title_redacted FROM cases")).scalar() == "李建国反映工程款"
