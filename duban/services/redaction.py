@@ -165,13 +165,12 @@ _ADDRESS_CUTS = re.compile("[省市州盟区县旗]|街道|路|街|巷|镇|乡|�
 _ADDRESS_OMITTED = ("街道", "小区")
 # A home's unit and room, the household (2单元301室, 二单元三〇一, 1单元201 after a building): the
 # building and what comes before it stay, a place a unit may need to find.
-_N = "[0-9〇零一二三四五六七八九十]"
-_ROOM = re.compile(rf"(?:(?<=栋|幢|座|楼|#)|(?<![0-9〇零一二三四五六七八九十])){_S}{_N}{{1,3}}{_S}单元"
-                   rf"{_S}{_N}{{2,5}}"
-                   rf"(?:{_S}(?:室|号|户))?(?![0-9])")
+_DIGIT_OR_NUMERAL = "[0-9〇零一二三四五六七八九十]"
+_ROOM = re.compile(rf"(?:(?<=栋|幢|座|楼|#)|(?<!{_DIGIT_OR_NUMERAL})){_S}{_DIGIT_OR_NUMERAL}{{1,3}}{_S}单元"
+                   rf"{_S}{_DIGIT_OR_NUMERAL}{{2,5}}(?:{_S}(?:室|号|户))?(?![0-9])")
 # An address up to its last word of a place (庆阳路88号院, 和平村三社45号), within one clause.
 _PLACE = (r"[^\s,.;:!?()，。；：！？、（）]{0,38}"
-          rf"(?:路|街|巷|道|号|村|镇|乡|小区|社区|栋|幢|单元|室|组|社|楼|院|区|县|市)(?:{_N}+(?:号|室|户)?)?")
+          rf"(?:路|街|巷|道|号|村|镇|乡|小区|社区|栋|幢|单元|室|组|社|楼|院|区|县|市)(?:{_DIGIT_OR_NUMERAL}+(?:号|室|户)?)?")
 # A room written 5-2-301室 (building, unit, room).
 _ROOM_DASHED = re.compile(r"(?<![0-9-])[0-9]{1,3}-[0-9]{1,2}-[0-9]{3,4}(?:室|户)")
 _CJK = re.compile("[\u3400-\u9fff\uf900-\ufaff]")
@@ -269,12 +268,12 @@ class Redactor:
             rf"(?<![A-Za-z0-9]){accounts}{_ACCOUNT_FILLER}([0-9](?:{_S}[0-9]){{4,18}})(?![0-9])"
             rf"|{cards}{_FILLER}([0-9](?:{_S}[0-9]){{9,24}})(?![0-9])"
             rf"|{tails}{_FILLER}([0-9](?:{_S}[0-9]){{2,5}})(?![0-9])")
-        # A document's number (护照号E12345678, 香港身份证A123456(7)): letters and digits, at least
-        # four of them digits (checked where it is found), a check character in brackets last.
         # The writer's home after the word for it, to its last word of a place before the next
         # punctuation (家住城关区庆阳路88号院; 家住附近的居民… names no place).
         self._residences = re.compile(rf"{_alternatives(fold(w) for w in words.residence_words)}"
                                       rf"(?:是|为|在|于|:| )*+({_PLACE})")
+        # A document's number (护照号E12345678, 香港身份证A123456(7)): letters and digits, at least
+        # four of them digits (checked where it is found), a check character in brackets last.
         self._documents = re.compile(rf"{_alternatives(fold(w) for w in words.document_words)}{_FILLER}"
                                      r"([A-Za-z0-9][-A-Za-z0-9]{4,19}(?:\([0-9A-Za-z]\))?)(?![-A-Za-z0-9])")
         self._literals = lru_cache(maxsize=4096)(self._prepare)
