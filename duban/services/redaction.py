@@ -346,9 +346,9 @@ class Redactor:
         # digits and nothing else a pattern looks for.
         digits = max((len(_DIGIT.findall(run)) for run in _DIGIT_RUN.findall(folded)), default=0)
         if digits >= _FEWEST_DIGITS:
-            for kind, pattern, fewest in _NUMBERS:
+            for kind, form, fewest in _NUMBERS:
                 if digits >= fewest:
-                    found.extend(view.raw_span(*match.span()) for match in pattern.finditer(folded)
+                    found.extend(view.raw_span(*match.span()) for match in form.finditer(folded)
                                  if not (kind == "card" and _not_a_card(folded, match.start())))
             found.extend(_glued_numbers(view))
             found.extend(view.raw_span(*match.span(1)) for match in _KEYED.finditer(folded))
@@ -360,9 +360,9 @@ class Redactor:
             if "*" in folded:
                 found.extend(view.raw_span(*match.span()) for match in _STARRED.finditer(folded))
         found.extend(view.raw_span(s, e) for s, e in _emails(folded))
-        for pattern, needs in ((_ROOM, "单元"), (_ROOM_DASHED, "-")):
+        for room, needs in ((_ROOM, "单元"), (_ROOM_DASHED, "-")):
             if needs in folded:
-                found.extend(view.raw_span(*match.span()) for match in pattern.finditer(folded))
+                found.extend(view.raw_span(*match.span()) for match in room.finditer(folded))
         found.extend(view.raw_span(*match.span(1)) for match in self._residences.finditer(folded))
         found.extend(view.raw_span(*match.span(1)) for match in self._accounts.finditer(folded))
         for pattern in (self._people, literals.surname_forms if literals else None):
