@@ -25,6 +25,7 @@ class PrivacyWords(BaseModel):
     registered_titles: list[str] = Field(default_factory=list)
     name_labels: list[str] = Field(default_factory=list)
     name_ends: list[str] = Field(default_factory=list)
+    named_compounds: list[str] = Field(default_factory=list)
     place_suffixes: str = ""
     account_words: list[str] = Field(default_factory=list)
     document_words: list[str] = Field(default_factory=list)
@@ -45,8 +46,8 @@ class PrivacyWords(BaseModel):
         return lines
 
     @field_validator("compound_surnames", "honorifics", "prefixes", "not_names", "placeholder_names",
-                     "registered_titles", "name_labels", "name_ends", "account_words", "document_words",
-                     "card_words", "tail_words", "residence_words")
+                     "registered_titles", "name_labels", "name_ends", "named_compounds", "account_words",
+                     "document_words", "card_words", "tail_words", "residence_words")
     @classmethod
     def _not_blank(cls, words: list[str]) -> list[str]:
         if any(not w.strip() for w in words):

@@ -143,13 +143,13 @@ _AT = re.compile(r"@|\((?:at|AT)\)|\[(?:at|AT)\]|\{(?:at|AT)\}|<(?:at|AT)>|【(?
 # An address spelled out further: "at" and "dot" as words, 点 for the dot, spaces around them
 # (zhangsan at 163 dot com, lisi艾特126点com), or an address at a mail provider without its
 # top-level domain (zhangsan@163). Bounded: a local part of at most 64 characters, begun where a
-# run of its characters begins.
+# run of its characters begins; the last label a top-level domain of letters.
 _EMAIL_CHARS = r"[A-Za-z0-9._%+-]"
 _SPELLED_DOT = r"(?: ?(?:\.|。|点|\((?:dot|DOT)\)|\[(?:dot|DOT)\]| (?:dot|DOT) ) ?)"
-_SPELLED_AT = re.compile(rf"{_AT.pattern}| (?:at|AT) ")
 _SPELLED_EMAIL = re.compile(
     rf"(?<!{_EMAIL_CHARS}){_EMAIL_CHARS}{{1,64}} ?(?:{_AT.pattern}| (?:at|AT) ) ?"
-    rf"[A-Za-z0-9-]{{1,63}}(?:{_SPELLED_DOT}[A-Za-z0-9-]{{1,63}}){{0,4}}(?![A-Za-z0-9-])")
+    rf"[A-Za-z0-9-]{{1,63}}(?:{_SPELLED_DOT}[A-Za-z0-9-]{{1,63}}){{0,3}}{_SPELLED_DOT}[A-Za-z]{{2,63}}"
+    r"(?![A-Za-z0-9-])")
 # What every form of _AT and _SPELLED_EMAIL holds: an address is looked for only where one is.
 _AT_MARKS = ("@", "#", "艾特", "at", "AT")
 _AT_PROVIDER = re.compile(
@@ -163,10 +163,12 @@ _STARRED = re.compile(rf"(?<![0-9*])[0-9](?:(?:{_S1})?[0-9]){{1,9}}(?:(?:{_S1})?
 # the street, the village, the compound; and the words a writer may leave out of it.
 _ADDRESS_CUTS = re.compile("[省市州盟区县旗]|街道|路|街|巷|镇|乡|村|社区|小区")
 _ADDRESS_OMITTED = ("街道", "小区")
+# Words for one thing a writer may put for another in an address: a building (5栋, 5号楼, 5幢).
+_ADDRESS_SAME = (("栋", "号楼", "幢", "号"),)
 # A home's unit and room, the household (2单元301室, 二单元三〇一, 1单元201 after a building): the
 # building and what comes before it stay, a place a unit may need to find.
 _DIGIT_OR_NUMERAL = "[0-9〇零一二三四五六七八九十]"
-_ROOM = re.compile(rf"(?:(?<=栋|幢|座|楼|#)|(?<!{_DIGIT_OR_NUMERAL})){_S}{_DIGIT_OR_NUMERAL}{{1,3}}{_S}单元"
+_ROOM = re.compile(rf"(?<!{_DIGIT_OR_NUMERAL}){_DIGIT_OR_NUMERAL}{{1,3}}{_S}单元"
                    rf"{_S}{_DIGIT_OR_NUMERAL}{{2,5}}(?:{_S}(?:室|号|户))?(?![0-9])")
 # An address up to its last word of a place (庆阳路88号院, 和平村三社45号), within one clause.
 _PLACE = (r"[^\s,.;:!?()，。；：！？、（）]{0,38}"
@@ -247,6 +249,10 @@ class Redactor:
         # A full name after the word that introduces one (我叫张伟，联系人：刘洋): a surname and one
         # or two more characters, the shortest that ends where a name can end.
         ends = _alternatives(sorted({fold(w) for w in words.name_ends}, key=len, reverse=True))
+        # A full name of a compound surname that is no word (欧阳建国, 司马小红), wherever it stands.
+        self._compound_names = re.compile(
+            rf"(?P<name>{_alternatives(fold(w) for w in words.named_compounds)}[\u3400-\u9fff]{{1,2}}?)"
+            rf"(?=$|[\s,.;:!?()\[\]{{}}<>，。、；：！？“”‘’\"'【】《》]|{ends})")
         self._labelled = re.compile(
             rf"{_alternatives(sorted({fold(w) for w in words.name_labels}, key=len, reverse=True))}"
             rf"(?:是|为|叫|:| )*+(?P<name>{surname}[\u3400-\u9fff]{{1,2}}?)"
@@ -371,7 +377,7 @@ class Redactor:
             for match in pattern.finditer(folded):
                 if not (self._is_word(folded, match.start()) or self._is_place(folded, match)):
                     found.append(view.raw_span(*match.span()))
-        for match in self._labelled.finditer(folded):
+        for match in (*self._labelled.finditer(folded), *self._compound_names.finditer(folded)):
             if not self._is_word(folded, match.start("name")):
                 found.append(view.raw_span(*match.span("name")))
         return _merged(found)
@@ -412,10 +418,14 @@ def _fold(text: str) -> str:
 
 
 def _address_variants(skeleton: str) -> list[str]:
-    """A registered address and the forms of it without the words a writer leaves out."""
+    """A registered address and the forms of it without the words a writer leaves out, and with
+    a building named by another word (5栋 for 5号楼)."""
     out = [skeleton]
     for word in _ADDRESS_OMITTED:
         out += [v.replace(word, "") for v in out if word in v]
+    for same in _ADDRESS_SAME:
+        for word in same[:-1]:  # the last is too common a word to look for in an address
+            out += [v.replace(word, other) for v in out if word in v for other in same if other != word]
     return list(dict.fromkeys(out))
 
 
@@ -466,11 +476,7 @@ def _emails(folded: str) -> Iterator[tuple[int, int]]:
                 last = end  # a top-level domain of letters: 163.com, mail.gs.gov.cn
         if start < at and last:
             yield start, last
-    for match in _SPELLED_EMAIL.finditer(folded):
-        domain = _SPELLED_AT.split(match.group(), maxsplit=1)[-1].strip()
-        labels = re.split(_SPELLED_DOT, domain)
-        if len(labels) > 1 and labels[-1].isalpha() and len(labels[-1]) >= 2:  # a top-level domain
-            yield match.span()
+    yield from (match.span() for match in _SPELLED_EMAIL.finditer(folded))
     if "@" in folded:
         yield from (match.span() for match in _AT_PROVIDER.finditer(folded))
 

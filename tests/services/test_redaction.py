@@ -122,7 +122,7 @@ ORDINARY = [
     # words a surname ends or begins: no one is named
     "该厂原先生产化肥", "燃气公司师傅来修", "对门大姐说", "河南大哥", "由于先生生病", "小王庄村", "老李沟村",
     "我是张掖人。", "我是党员，", "投诉人何时能得到答复", "当事人双方", "联系人电话未留", "住院治疗",
-    "城关区住建局", "单位地址：城关区", "meet at 5 pm", "we meet at home dot",
+    "城关区住建局", "单位地址：城关区", "meet at 5 pm", "we meet at home dot", "东方红小区", "西门子公司",
 ]
 
 
@@ -348,7 +348,8 @@ KEYED = [
     ("手机（136 0931 8888）", "手机（（保密））"),
     ("我叫张伟，家住", "我叫（保密），家住"), ("联系人：刘洋 电话", "联系人：（保密） 电话"),
     ("反映人赵磊称", "反映人（保密）称"), ("申请人：陈建国", "申请人：（保密）"),
-    ("举报人欧阳建国反映", "举报人（保密）反映"),
+    ("举报人欧阳建国反映", "举报人（保密）反映"), ("司马小红，", "（保密），"),
+    ("欧阳建国反映", "（保密）反映"), ("LiJianguo AT qq DOT com。A", "（保密）。A"),
     ("家住城关区庆阳路88号，楼下", "家住（保密），楼下"), ("住址：和平村三社45号", "住址：（保密）"),
     ("我家住在七里河区西津西路123号", "我家住在（保密）"),
     ("家住城关区庆阳路88号院反映问题", "家住（保密）反映问题"),
@@ -411,3 +412,9 @@ def test_a_mobile_with_some_digits_in_numerals_is_masked(before: str, mobile: st
     redacted = _redactor().redact(f"{before}{written}{after}", NO_IDENTITY)
     assert not any(c.isdigit() for c in redacted), (written, redacted)
     assert _numerals(redacted.replace(MASK, "")) <= _numerals(before + after), (written, redacted)
+
+
+def test_a_registered_address_is_found_with_its_building_named_by_another_word() -> None:
+    home = Identity.single("", "", "兰州市城关区雁滩路街道宁卧庄小区5栋2单元301室")
+    for written in ("宁卧庄小区5号楼2单元301室", "宁卧庄5幢2单元301室", "雁滩路宁卧庄小区5栋2单元301室"):
+        assert _redactor().redact(f"住{written}，楼下漏水", home) == f"住{MASK}，楼下漏水", written
