@@ -141,52 +141,40 @@ def test_upgrading_past_the_twins_leaves_no_twin_empty_where_the_text_is_not(emp
     assert [tuple(r) for r in reasons if r[0]] == [("王女士", "（保密）")]
 
 
-def test_upgrading_past_0036_masks_a_number_the_old_twins_showed_beside_a_numeral_word(
-        empty_engine: Engine) -> None:
+def _twin_after_upgrade_from(engine: Engine, revision: str, said: str) -> str:
+    """The summary twin of a case registered saying `said`, written as the rules before the
+    revision after `revision` wrote it (the raw text: the worst they could have done), after
+    upgrading again."""
     from alembic import command
 
     from duban.migrations import alembic_config
     from duban.services import CaseService
     from tests.factories import CLERK, complaint, world
 
-    upgrade(empty_engine)
-    said = "反映人说一一三六〇九三一八八八八一直无人接听"
-    number = CaseService(world(empty_engine)).register(
+    upgrade(engine)
+    number = CaseService(world(engine)).register(
         complaint(title="饮水困难", summary=said), actor=CLERK).case.number
     cfg = alembic_config()
-    with empty_engine.begin() as conn:
+    with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0035")
-    with empty_engine.begin() as conn:  # the twin as the rules before 0036 wrote it
+        command.downgrade(cfg, revision)
+    with engine.begin() as conn:
         conn.execute(text("UPDATE cases SET summary_redacted = summary"))
-    upgrade(empty_engine)
-    with empty_engine.connect() as conn:
-        twin, = conn.execute(text("SELECT summary_redacted FROM cases WHERE number = :n"),
-                             {"n": number}).one()
+    upgrade(engine)
+    with engine.connect() as conn:
+        twin: str = conn.execute(text("SELECT summary_redacted FROM cases WHERE number = :n"),
+                                 {"n": number}).scalar_one()
+    return twin
+
+
+def test_upgrading_past_0036_masks_a_number_the_old_twins_showed_beside_a_numeral_word(
+        empty_engine: Engine) -> None:
+    twin = _twin_after_upgrade_from(empty_engine, "0035", "反映人说一一三六〇九三一八八八八一直无人接听")
     assert twin == "反映人说一（保密）一直无人接听"
 
 
 def test_upgrading_past_0037_masks_what_the_old_twins_showed(empty_engine: Engine) -> None:
-    from alembic import command
-
-    from duban.migrations import alembic_config
-    from duban.services import CaseService
-    from tests.factories import CLERK, complaint, world
-
-    upgrade(empty_engine)
-    said = "我叫张伟，手机8613609318888，住5栋2单元301室"
-    number = CaseService(world(empty_engine)).register(
-        complaint(title="饮水困难", summary=said), actor=CLERK).case.number
-    cfg = alembic_config()
-    with empty_engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0036")
-    with empty_engine.begin() as conn:  # the twin as the rules before 0037 wrote it
-        conn.execute(text("UPDATE cases SET summary_redacted = summary"))
-    upgrade(empty_engine)
-    with empty_engine.connect() as conn:
-        twin, = conn.execute(text("SELECT summary_redacted FROM cases WHERE number = :n"),
-                             {"n": number}).one()
+    twin = _twin_after_upgrade_from(empty_engine, "0036", "我叫张伟，手机8613609318888，住5栋2单元301室")
     assert twin == "我叫（保密），手机（保密），住5栋（保密）"
 
 

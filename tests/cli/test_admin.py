@@ -28,8 +28,9 @@ def _engine() -> Engine:
     return get_engine(get_settings().resolved_database_url)
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def data_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A data folder with an empty database the commands use, wide output (the admin
+    commands' fixture, also the restore tests')."""
     monkeypatch.setenv("DUBAN_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("COLUMNS", "200")
     get_settings.cache_clear()
@@ -39,6 +40,11 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     _engine().dispose()
     get_engine.cache_clear()
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    yield from data_folder(tmp_path, monkeypatch)
 
 
 def test_a_backup_restored_from_the_command_line_verifies_and_tampering_is_named(data_dir: Path,

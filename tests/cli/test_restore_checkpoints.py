@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from duban.cli import app
 from duban.config.settings import get_settings
-from duban.db import create_all, get_engine
+from duban.db import get_engine
 from duban.services import CaseService
-from tests.cli.test_admin import _tamper
+from tests.cli.test_admin import _tamper, data_folder
 from tests.factories import REPORTED, transferred, unit_actor, world
 
 runner = CliRunner()
@@ -26,15 +26,7 @@ def _engine() -> Engine:
 
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("DUBAN_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("COLUMNS", "200")
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    create_all(_engine())
-    yield tmp_path / "data"
-    _engine().dispose()
-    get_engine.cache_clear()
-    get_settings.cache_clear()
+    yield from data_folder(tmp_path, monkeypatch)
 
 
 def _restore(target: Path, *flags: str) -> tuple[int, str]:
