@@ -26,6 +26,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class HeldPort:
+    """A free port kept bound, not listening, until the server that owns it starts: a server
+    that is down refuses connections (unreachable), and no other test's server (the other
+    worker's) can take the port meanwhile and answer in its place."""
+
+    def __init__(self) -> None:
+        self._sock: socket.socket | None = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self.port = int(self._sock.getsockname()[1])
+
+    def release(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+
 class Mailbox:
     """Records what the server accepted; can refuse recipients and stall like a slow server."""
 
@@ -57,17 +73,22 @@ class Mailbox:
 
 
 class SmtpServer:
-    def __init__(self, port: int) -> None:
-        self.port = port
+    def __init__(self, port: int | HeldPort) -> None:
+        self._held = port if isinstance(port, HeldPort) else None
+        self.port = port.port if isinstance(port, HeldPort) else port
         self.mailbox = Mailbox()
         self._controller: Controller | None = None
 
     def start(self) -> None:
+        if self._held is not None:
+            self._held.release()
         self._controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port,
                                       enable_SMTPUTF8=True)
         self._controller.start()
 
     def stop(self) -> None:
+        if self._held is not None:
+            self._held.release()
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
@@ -76,7 +97,7 @@ class SmtpServer:
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpServer]:
     """A server on a free port, not started: a test starts it (or leaves it down: an outage)."""
-    server = SmtpServer(free_port())
+    server = SmtpServer(HeldPort())
     yield server
     server.stop()
 
@@ -92,8 +113,9 @@ class SmsGateway:
 
     SECRET = "test-sms-secret"
 
-    def __init__(self, port: int) -> None:
-        self.port = port
+    def __init__(self, port: int | HeldPort) -> None:
+        self._held = port if isinstance(port, HeldPort) else None
+        self.port = port.port if isinstance(port, HeldPort) else port
         self.requests: list[dict[str, Any]] = []
         self.delivered: dict[str, dict[str, Any]] = {}  # OutId -> request
         self.fail_next: list[tuple[int, str]] = []
@@ -128,6 +150,8 @@ class SmsGateway:
         return 200, {"Code": "OK", "Message": "OK", "BizId": f"biz-{out_id[:8]}", "RequestId": out_id}
 
     def start(self) -> None:
+        if self._held is not None:
+            self._held.release()
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -152,6 +176,8 @@ class SmsGateway:
         self._thread.start()
 
     def stop(self) -> None:
+        if self._held is not None:
+            self._held.release()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -161,6 +187,6 @@ class SmsGateway:
 @pytest.fixture
 def sms_gateway() -> Iterator[SmsGateway]:
     """A gateway on a free port, not started: a test starts it (or leaves it down: an outage)."""
-    gateway = SmsGateway(free_port())
+    gateway = SmsGateway(HeldPort())
     yield gateway
     gateway.stop()
