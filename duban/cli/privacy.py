@@ -16,6 +16,7 @@ def redact(
                                                       "the rules (exit 1 if any)"),
 ) -> None:
     """Recompute every redacted twin (after changing privacy.toml or upgrading); prints counts."""
+    from duban.config.policy import get_labels
     from duban.services.reredact import redact_all
 
     done = "differ" if check else "rewritten"
@@ -28,7 +29,7 @@ def redact(
     for table, looked_at in counts.looked_at.items():
         console.print(f"{table}: {looked_at} rows with text, {counts.changed[table]} {done}")
     if check:
-        console.print(f"redacted twins that differ from the rules: {counts.total_changed}"
-                      + (" (脱敏文本与规则不符)" if counts.total_changed else ""))
+        label = f" ({get_labels().text['twins_differ_from_rules']})" if counts.total_changed else ""
+        console.print(f"redacted twins that differ from the rules: {counts.total_changed}{label}")
         raise typer.Exit(1 if counts.total_changed else 0)
     console.print(f"redacted twins rewritten: {counts.total_changed}")

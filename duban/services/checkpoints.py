@@ -147,6 +147,8 @@ def key_not_published(place: Place) -> str | None:
     """What is wrong when the signing key is not the one published beside it: a key made anew
     (the old one deleted, the log started over) would sign a clean record of its own, and lines
     are checked with the signing key's own half."""
+    from duban.config.policy import get_labels
+
     private = signing_key(place, create=False)
     if private is None or not place.public_file.exists():
         return None
@@ -156,7 +158,8 @@ def key_not_published(place: Place) -> str | None:
         return f"{place.public_file} holds no public key (公钥文件无效)"
     if public_pem(private.public_key()) != public_pem(published):  # type: ignore[arg-type]
         return (f"the checkpoint signing key {place.key_file} is not the key published in "
-                f"{place.public_file}: a key made anew signs its own record (签名密钥与公布的公钥不符)")
+                f"{place.public_file}: a key made anew signs its own record "
+                f"({get_labels().text['checkpoint_key_not_published']})")
     return None
 
 
