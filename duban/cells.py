@@ -14,6 +14,10 @@ carriage return, which they skip before looking). A formula can send the row els
 "text that looks like a formula"); XLSX cells are written as strings with Excel's quote-prefix
 style, so they show unchanged and even editing the cell keeps them text. Numbers and dates are
 values, not text, and pass untouched.
+
+An XLSX cell is XML, which has no place for the C0 control characters but tab, CR and LF
+(a vertical tab or an escape pasted with a letter's text): openpyxl refuses the whole workbook
+for one of them, so they are dropped from the cell (`xml_text`); a CSV keeps them.
 """
 
 from __future__ import annotations
@@ -33,6 +37,15 @@ _FORMULA_START = re.compile("^[ \t\r\n\u00a0\u3000]*[=+\\-@\uff1d\uff0b\uff0d\uf
 def formula_like(text: str) -> bool:
     """Whether a spreadsheet could take `text` for a formula (see the module's docstring)."""
     return bool(_FORMULA_START.match(text))
+
+
+# What XML 1.0 cannot hold (openpyxl's ILLEGAL_CHARACTERS_RE, which is imported with openpyxl).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def xml_text(text: str) -> str:
+    """`text` without the control characters an XLSX cell cannot hold."""
+    return _NOT_XML.sub("", text)
 
 
 def csv_cell(value: Any) -> Any:
@@ -62,12 +75,13 @@ def keep_text(cell: Cell) -> Cell:
 
 
 def xlsx_cell(ws: WriteOnlyWorksheet, value: Any) -> Any:
-    """A value for a write-only sheet's `append`: text as a string cell, never a formula."""
+    """A value for a write-only sheet's `append`: text as a string cell, never a formula, without
+    control characters."""
     if not isinstance(value, str):
         return value
     from openpyxl.cell import WriteOnlyCell
 
-    return keep_text(WriteOnlyCell(ws, value=value))
+    return keep_text(WriteOnlyCell(ws, value=xml_text(value)))
 
 
 def xlsx_row(ws: WriteOnlyWorksheet, values: Iterable[Any]) -> list[Any]:

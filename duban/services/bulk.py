@@ -21,7 +21,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
@@ -134,9 +133,8 @@ def export(ctx: ServiceContext, numbers: Iterable[str], *, actor: Actor) -> tupl
     text, g = ctx.labels.text, ctx.labels.ledger
     sheet = wb.create_sheet(text.get("bulk_sheet", "bulk"))
     sheet.append(xlsx_row(sheet, [g.get("number", "number"), text.get("bulk_title", "outcome")]))
-    for o in outcomes:  # a number nobody has is the caller's text: never a formula, no control bytes
-        number = ILLEGAL_CHARACTERS_RE.sub("", o.number)
-        sheet.append(xlsx_row(sheet, [number, text.get(f"bulk_{o.status}", o.status)]))
+    for o in outcomes:  # a number nobody has is the caller's text: xlsx_row keeps it plain text
+        sheet.append(xlsx_row(sheet, [o.number, text.get(f"bulk_{o.status}", o.status)]))
     out = io.BytesIO()
     wb.save(out)
     return result, out.getvalue()

