@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import struct
+import warnings
 import zipfile
 import zlib
 
@@ -62,3 +63,68 @@ def plain_zip() -> bytes:
 def ole(stream: str) -> bytes:
     """A compound file whose directory names `stream` (a legacy .doc has WordDocument)."""
     return b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504 + stream.encode("utf-16-le") + b"\x00" * 64
+
+
+def pdf(*objects: bytes) -> bytes:
+    """A PDF of `objects` (numbered from 1, the first the catalog), with its cross-reference table."""
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def stream(data: bytes, entries: bytes = b"", *, deflate: bool = True) -> bytes:
+    packed = zlib.compress(data) if deflate else data
+    flate = b" /Filter /FlateDecode" if deflate else b""
+    return b"<< /Length %d%s %s >>\nstream\n" % (len(packed), flate, entries) + packed + b"\nendstream"
+
+
+CATALOG = b"<< /Type /Catalog /Pages 2 0 R >>"
+PAGES = b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"
+PAGE = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>"
+
+
+def letter_pdf() -> bytes:
+    """A one-page PDF as a word processor writes it: a compressed page whose text mentions
+    JavaScript (an uncompressed page that wrote `/JS` as text would be refused)."""
+    return pdf(CATALOG, PAGES, PAGE, stream(b"BT /F1 12 Tf 72 712 Td (JavaScript /JS /Launch) Tj ET\n" * 20))
+
+
+def pdf_with(catalog_entries: bytes, *extra: bytes) -> bytes:
+    """letter_pdf with more in its catalog, and more objects after the page's (numbered from 5)."""
+    catalog = CATALOG.replace(b" >>", b" " + catalog_entries + b" >>")
+    return pdf(catalog, PAGES, PAGE, stream(b"BT ET"), *extra)
+
+
+def pdf_in_object_stream(body: bytes) -> bytes:
+    """letter_pdf whose object 6 is `body`, packed in a compressed object stream (PDF 1.5)."""
+    header = b"6 0 "
+    packed = stream(header + body, b"/Type /ObjStm /N 1 /First %d" % len(header))
+    return pdf_with(b"/OpenAction 6 0 R", packed)
+
+
+def png_with(tail: bytes) -> bytes:
+    return png() + tail
+
+
+def zipped(entries: list[tuple[str, bytes]], *, method: int = zipfile.ZIP_DEFLATED) -> bytes:
+    """A zip of `entries` in order, names as given (a name may come twice)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", method) as archive, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns of a duplicate name: that is the point
+        for name, data in entries:
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def manifest(*overrides: str) -> bytes:
+    """A [Content_Types].xml declaring the parts' content types (the first a docx's main part)."""
+    parts = "".join(f'<Override PartName="/word/part{i}.xml" ContentType="{t}"/>'
+                    for i, t in enumerate((DOCX_MAIN, *overrides)))
+    return _TYPES.replace('<Override PartName="/word/document.xml" ContentType="{main}"/>', parts).encode()

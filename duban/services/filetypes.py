@@ -5,7 +5,15 @@ any check of them. Here a file is a PDF when it starts as one, a JPEG or PNG by 
 OOXML document (docx, xlsx, pptx) when it is a zip whose `[Content_Types].xml` declares the main
 part of that kind, a legacy Word or Excel file (doc, xls) when it is an OLE compound file with a
 `WordDocument` or `Workbook` stream. Macro-enabled Office files (docm, xlsm, a `vbaProject.bin`,
-legacy `Macros` / `_VBA_PROJECT` streams) are never recognised: they can run code when opened.
+Excel 4.0 macro sheets, legacy `Macros` / `_VBA_PROJECT` streams) are never recognised: they can
+run code when opened. For the same reason neither is a PDF that runs a script or a program, or
+carries files or an XFA form, when opened (`_pdf_active`).
+
+A file must also be whole, and one file: a PNG ends with its IEND chunk (a cut upload has none,
+and a second file behind it would make a polyglot), a JPEG has its end marker (after which some
+phones append more, a motion photo's video, so what follows it is not judged). A zip is an Office
+file only as OPC packages are (ECMA-376 part 2): no part named twice, none outside the package
+(`..`, `/`, `\\`), and none inflating more than a hundredfold (Apache POI's zip-bomb rule).
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 
@@ -43,19 +52,76 @@ _OOXML_MAIN = {
     "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml": "pptx",
 }
 _CONTENT_TYPE = re.compile(rb'ContentType\s*=\s*"([^"]+)"')
-_MACRO = re.compile(rb"macroEnabled|vbaProject", re.IGNORECASE)
+_MACRO = re.compile(rb"macroEnabled|vbaProject|macrosheet", re.IGNORECASE)
 _MAX_MANIFEST = 1 << 20  # a [Content_Types].xml is a few KB; more is not an Office file
+# Apache POI's ZipSecureFile: a part over 100 KB that inflates more than a hundredfold is a bomb.
+_BOMB_GRACE, _BOMB_RATIO = 100 * 1024, 100
+_PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # the IEND chunk: no data, so always these bytes
+
+# PDF (ISO 32000-1): the names of what acts when a file is opened or carries more files — a
+# script (12.6.4.16), a program (12.6.4.5), embedded files (7.11.4), media (the RichMedia
+# annotation), an XFA form (12.7.8, which scripts too). A name may spell a byte as #xx (7.3.5).
+_PDF_ACTIVE = frozenset({b"JS", b"JavaScript", b"Launch", b"EmbeddedFile", b"EmbeddedFiles",
+                         b"RichMedia", b"XFA"})
+_PDF_NAME = re.compile(rb"/([^\x00\t\n\x0c\r /()<>\[\]{}%]*)")
+_PDF_HEX = re.compile(rb"#([0-9A-Fa-f]{2})")
+_PDF_STREAM = re.compile(rb"(?<!end)stream\r?\n")
+_PDF_FILTERS = frozenset({b"ASCIIHexDecode", b"ASCII85Decode", b"LZWDecode", b"RunLengthDecode",
+                          b"Crypt", b"AHx", b"A85", b"LZW", b"RL"})
+_PDF_INFLATED = 64 << 20  # what the object streams of one file may inflate to, in all
 
 
 def _utf16(name: str) -> bytes:
     return name.encode("utf-16-le")
 
 
+def _names(text: bytes) -> set[bytes]:
+    return {_PDF_HEX.sub(lambda m: bytes([int(m[1], 16)]), name) for name in _PDF_NAME.findall(text)}
+
+
+def _pdf_active(content: bytes) -> bool:
+    """Whether a PDF names an action or a part that runs or carries something (`_PDF_ACTIVE`),
+    in its plain text or in a compressed object stream (PDF 1.5), where objects can hide; an
+    object stream that cannot be inflated (encrypted, another filter) is taken as active."""
+    if _names(content) & _PDF_ACTIVE:
+        return True
+    budget = _PDF_INFLATED
+    for found in _PDF_STREAM.finditer(content):
+        head = content[max(0, found.start() - 2048):found.start()]
+        names = _names(head[head.rfind(b"obj"):])
+        if b"ObjStm" not in names:
+            continue
+        if b"FlateDecode" not in names or names & _PDF_FILTERS:
+            return True
+        end = content.find(b"endstream", found.end())
+        inflater = zlib.decompressobj()
+        try:
+            inflated = inflater.decompress(content[found.end():end if end >= 0 else None], budget)
+        except zlib.error:
+            return True
+        budget -= len(inflated)
+        if inflater.unconsumed_tail or budget <= 0 or _names(inflated) & _PDF_ACTIVE:
+            return True
+    return False
+
+
+def _outside(name: str) -> bool:
+    """A zip entry no OPC part may be: a path that climbs out, starts at the root, or uses `\\`."""
+    return "\\" in name or name.startswith("/") or ".." in name.split("/")
+
+
+def _bomb(info: zipfile.ZipInfo) -> bool:
+    return info.file_size > _BOMB_GRACE and info.file_size > _BOMB_RATIO * info.compress_size
+
+
 def _ooxml(content: bytes) -> str | None:
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            names = set(archive.namelist())
-            if any(n.lower().endswith("vbaproject.bin") for n in names):
+            entries = archive.infolist()
+            names = {info.filename.lower() for info in entries}
+            if len(names) < len(entries) or any(_outside(i.filename) or _bomb(i) for i in entries):
+                return None
+            if any(n.endswith("vbaproject.bin") for n in names):
                 return None
             try:
                 info = archive.getinfo("[Content_Types].xml")
@@ -88,11 +154,11 @@ def sniff(content: bytes) -> FileType | None:
     """The type of `content` by what it holds; None for anything not recognised."""
     head = content[:16]
     if content[:1024].lstrip().startswith(b"%PDF-"):  # whitespace before the header is tolerated
-        return TYPES["pdf"]
+        return None if _pdf_active(content) else TYPES["pdf"]
     if head.startswith(b"\xff\xd8\xff"):
-        return TYPES["jpeg"]
+        return TYPES["jpeg"] if content.find(b"\xff\xd9", 3) > 0 else None
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return TYPES["png"]
+        return TYPES["png"] if head[12:16] == b"IHDR" and content.endswith(_PNG_END) else None
     if head.startswith(_ZIP):
         key = _ooxml(content)
         return TYPES[key] if key else None

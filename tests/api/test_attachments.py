@@ -122,3 +122,14 @@ def test_a_broken_multipart_body_is_bad_input_not_a_bare_400(aw: AppWorld, clien
     body = answer.json()
     assert (answer.status_code, body["code"], body["field"]) == (422, "invalid_input", "body")
     assert "multipart/form-data" in body["message_zh"]
+
+
+def test_a_pdf_that_runs_a_script_when_opened_is_refused_like_a_macro(
+        aw: AppWorld, client: httpx.Client) -> None:
+    before = aw.snapshot()
+    hostile = s.pdf_in_object_stream(b"<< /S /JavaScript /JS (this.exportDataObject({cName: 'a'})) >>")
+    answer = register_with(client, aw, [("张三的来信.pdf", hostile, "application/pdf")])
+    body = answer.json()
+    assert (answer.status_code, body["code"], body["field"]) == (422, "attachment_refused", "attachments")
+    assert "含脚本或内嵌文件的PDF" in body["message_zh"]
+    assert aw.snapshot() == before

@@ -58,7 +58,8 @@ def test_a_pdf_named_jpg_is_kept_as_the_pdf_it_is(ctx: ServiceContext) -> None:
 
 @pytest.mark.parametrize(("name", "content"), [
     ("公函.pdf", s.EXE), ("照片.png", s.HTML), ("宏.docx", s.ooxml(s.DOCM_MAIN)),
-    ("压缩包.xlsx", s.plain_zip())])
+    ("压缩包.xlsx", s.plain_zip()), ("公函.pdf", s.pdf_with(b"/OpenAction << /S /JavaScript /JS (x) >>")),
+    ("照片.png", s.png_with(s.HTML)), ("照片.jpg", s.JPEG[:-2])])
 def test_a_file_whose_content_is_not_a_taken_type_is_refused_whatever_its_name(
         ctx: ServiceContext, name: str, content: bytes) -> None:
     with pytest.raises(AttachmentRefused) as refused:

@@ -38,3 +38,52 @@ def test_each_type_is_recognised_by_its_bytes(content: bytes, key: str) -> None:
 ])
 def test_what_is_not_a_taken_type_is_not_recognised(content: bytes) -> None:
     assert sniff(content) is None
+
+
+def test_a_pdf_that_only_mentions_javascript_in_its_text_is_a_pdf() -> None:
+    found = sniff(s.letter_pdf())
+    assert found is not None and found.key == "pdf"
+
+
+@pytest.mark.parametrize("content", [
+    s.pdf_with(b"/OpenAction << /S /JavaScript /JS (app.alert(1)) >>"),
+    s.pdf_with(b"/Names << /JavaScript 5 0 R >>", b"<< /Names [(a) << /S /JavaScript /JS 6 0 R >>] >>"),
+    s.pdf_with(b"/OpenAction << /S /J#61vaScript /J#53 (app.alert(1)) >>"),  # names spelled in hex
+    s.pdf_with(b"/OpenAction<</S/Launch/F(cmd.exe)>>"),  # no blanks between the tokens
+    s.pdf_with(b"/Names << /EmbeddedFiles 5 0 R >>", b"<< /Type /EmbeddedFile >>"),
+    s.pdf_with(b"/AcroForm << /Fields [] /XFA 5 0 R >>"),
+    s.pdf_with(b"/OpenAction << /S /RichMedia >>"),
+    s.pdf_in_object_stream(b"<< /S /JavaScript /JS (app.alert(1)) >>"),  # hidden in a compressed object
+    s.pdf_with(b"", s.stream(b"6 0 << /S /JavaScript >>", b"/Type /ObjStm /Filter /ASCIIHexDecode",
+                             deflate=False)),  # an object stream that cannot be read is not trusted
+])
+def test_a_pdf_that_runs_code_or_carries_files_is_not_taken(content: bytes) -> None:
+    """Like a macro in an Office file: a script or a launch runs when the PDF is opened, and an
+    embedded file is a second file that was never checked."""
+    assert sniff(content) is None
+
+
+@pytest.mark.parametrize("content", [
+    b"\x89PNG\r\n\x1a\n",  # the signature and nothing else
+    s.png()[:-12],  # cut before its end
+    s.png_with(s.HTML),  # a second file after the image's end (a polyglot)
+    s.png_with(s.plain_zip()),
+    b"\xff\xd8\xff",
+    s.JPEG[:-2],  # cut before its end marker
+])
+def test_an_image_cut_short_or_with_another_file_behind_it_is_not_taken(content: bytes) -> None:
+    assert sniff(content) is None
+
+
+@pytest.mark.parametrize("entries", [
+    [("[Content_Types].xml", s.manifest()), ("../../etc/cron.d/x", b"* * * * * root sh")],
+    [("[Content_Types].xml", s.manifest()), ("/etc/passwd", b"root")],
+    [("[Content_Types].xml", s.manifest()), ("word\\..\\..\\x.bat", b"calc")],
+    [("[Content_Types].xml", s.manifest()), ("[Content_Types].xml", s.manifest())],  # which one counts?
+    [("[Content_Types].xml", s.manifest()), ("word/document.xml", b"<w:document/>"),
+     ("word/media/bomb.xml", b"0" * (40 * 1024 * 1024))],  # 40 MB in some 40 KB: a zip bomb
+    [("[Content_Types].xml", s.manifest("application/vnd.ms-excel.macrosheet+xml"))],  # Excel 4.0 macros
+    [("[Content_Types].xml", s.manifest("application/vnd.ms-excel.intlmacrosheet+xml"))],
+])
+def test_an_office_file_with_hostile_parts_is_not_taken(entries: list[tuple[str, bytes]]) -> None:
+    assert sniff(s.zipped(entries)) is None
