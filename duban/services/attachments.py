@@ -102,10 +102,18 @@ def _refuse(ctx: ServiceContext, action: str, kind: str, message: str) -> Attach
     return AttachmentRefused(action=action, kind=kind, message=message, limits=limits(ctx))
 
 
+def _kept(ch: str) -> bool:
+    """Not a control, format (bidi overrides such as U+202E), unassigned character, nor a line or
+    paragraph separator: what could break a header or a line, or hide a name's real end."""
+    kind = unicodedata.category(ch)
+    return kind[0] != "C" and kind not in ("Zl", "Zp")
+
+
 def clean_name(name: str) -> str:
-    """The file's own name: no folders (a browser may send `C:\\…\\信.pdf`), NFC, no controls."""
-    name = unicodedata.normalize("NFC", name.replace("\\", "/").rsplit("/", 1)[-1]).strip()
-    return "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    """The file's own name: no folders (a browser may send `C:\\…\\信.pdf`), NFC, nothing
+    `_kept` refuses, no blanks around it."""
+    name = unicodedata.normalize("NFC", name.replace("\\", "/").rsplit("/", 1)[-1])
+    return "".join(ch for ch in name if _kept(ch)).strip()
 
 
 def check(ctx: ServiceContext, action: str, uploads: Sequence[Upload]) -> list[Checked]:
@@ -125,10 +133,11 @@ def check(ctx: ServiceContext, action: str, uploads: Sequence[Upload]) -> list[C
         if len(upload.content) > rule.max_bytes:
             raise _refuse(ctx, action, "attachment_size", f"a file is larger than {rule.max_bytes} bytes")
         name = clean_name(upload.name)
-        if not name or len(name) > rule.max_name_chars or any(
+        if not name.replace(".", "").strip() or len(name) > rule.max_name_chars or any(
                 0xD800 <= ord(ch) <= 0xDFFF for ch in name):
             raise _refuse(ctx, action, "attachment_name",
-                          f"a file's name is empty, broken or longer than {rule.max_name_chars} characters")
+                          f"a file's name is empty, only dots, broken or longer than "
+                          f"{rule.max_name_chars} characters")
         found = sniff(upload.content)
         if found is None or found.key not in rule.types:
             raise _refuse(ctx, action, "attachment_type",

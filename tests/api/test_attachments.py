@@ -133,3 +133,25 @@ def test_a_pdf_that_runs_a_script_when_opened_is_refused_like_a_macro(
     assert (answer.status_code, body["code"], body["field"]) == (422, "attachment_refused", "attachments")
     assert "含脚本或内嵌文件的PDF" in body["message_zh"]
     assert aw.snapshot() == before
+
+
+def test_hostile_names_download_under_one_clean_header(aw: AppWorld, client: httpx.Client) -> None:
+    """CR/LF (a second header), quotes and semicolons (a second parameter), a bidi override (a name
+    that reads as .pdf but ends in .exe), folders and percent signs: the header stays one
+    `attachment` with the cleaned name, in UTF-8 for the browser, ASCII for the rest. (A client
+    sends `"` and CR/LF in a name as %22, %0D, %0A, as the HTML standard has browsers do.)"""
+    from urllib.parse import unquote
+
+    sent = ['a"; filename="evil.html.pdf', "信\r\nSet-Cookie: x=1.pdf", "发票\u202efdp.exe",
+            "..\\..\\windows\\%0d%0a.pdf", "\u3000张三 来信.PDF\u3000"]
+    answer = register_with(client, aw, [(name, s.PDF, "application/pdf") for name in sent])
+    assert answer.status_code == 201, answer.text
+    rows = client.get(f"/api/cases/{answer.json()['case']['number']}/attachments",
+                      headers=aw.auth("clerk")).json()
+    saved = ["a%22; filename=%22evil.html.pdf", "信%0D%0ASet-Cookie: x=1.pdf", "发票fdp.exe.pdf",
+             "%0d%0a.pdf", "张三 来信.PDF"]
+    for row, name in zip(rows, saved, strict=True):
+        header = client.get(row["href"], headers=aw.auth("clerk")).headers["content-disposition"]
+        plain, utf8 = header.split("; filename*=UTF-8''")
+        assert plain.startswith('attachment; filename="') and plain.count('"') == 2
+        assert ";" not in plain.removeprefix("attachment;") and unquote(utf8) == name

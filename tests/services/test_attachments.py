@@ -209,3 +209,19 @@ def test_a_request_for_reexamination_carries_the_complainants_papers(ctx: Servic
     assert [(r["kind"], r["identity"], r["action"]) for r in rows] == [
         ("review", True, "request_reexamination")]
     assert list_attachments(ctx, number, actor=SUPERVISOR) == []  # the complainant's own request
+
+
+@pytest.mark.parametrize("name", ["..", ".", "...", " . ", "\u3000.\u3000", "\u202e.", "C:\\docs\\..",
+                                  "/etc/.."])
+def test_a_name_that_is_only_dots_or_blanks_is_refused(ctx: ServiceContext, name: str) -> None:
+    """`..` is no file's name: saved as `...pdf` it would hide on the reader's computer, and to a
+    program that joins it to a folder it is the folder above."""
+    with pytest.raises(AttachmentRefused) as refused:
+        CaseService(ctx).register(complaint(), actor=CLERK, files=(Upload(name, s.PDF),))
+    assert refused.value.kind == "attachment_name"
+
+
+def test_a_name_keeps_no_line_or_paragraph_separator(ctx: ServiceContext) -> None:
+    number = _registered(ctx, files=(Upload("来信\u2028第一页\u2029.pdf", s.PDF),))
+    [row] = list_attachments(ctx, number, actor=DISPATCHER)
+    assert row["name"] == "来信第一页.pdf"
