@@ -23,6 +23,7 @@ from duban.api.deps import Ctx, CurrentActor
 from duban.api.openapi import errors
 from duban.api.routing import PooledRoute
 from duban.api.schemas import ActedOut, ActionIn, CaseIn, OutOfSightOut, RegisterOut
+from duban.present.uploads import sent_name
 from duban.services import ServiceContext
 from duban.services.attachments import Upload, download, list_attachments
 from duban.services.filetypes import TYPES
@@ -53,7 +54,7 @@ class AttachmentOut(BaseModel):
 def _uploads(ctx: ServiceContext, files: list[UploadFile]) -> list[Upload]:
     """Each file read up to one byte past the limit: the service refuses it as too large."""
     limit = ctx.policy.attachments.max_bytes + 1
-    return [Upload(name=upload.filename or "", content=upload.file.read(limit)) for upload in files]
+    return [Upload(name=sent_name(upload), content=upload.file.read(limit)) for upload in files]
 
 
 def _parsed(model: type[BaseModel], raw: str) -> Any:

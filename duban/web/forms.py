@@ -18,6 +18,7 @@ from duban.present.textcheck import (
     is_ascii_int,
     public_name,
 )
+from duban.present.uploads import sent_name
 from duban.services.attachments import Upload
 from duban.services.forms import FORMS
 
@@ -40,7 +41,7 @@ async def posted_with_files(request: Request) -> tuple[dict[str, str], list[Uplo
     for value in form.getlist("files"):
         if isinstance(value, str) or (not value.filename and not value.size):
             continue  # a file input left empty
-        uploads.append(Upload(name=value.filename or "", content=await value.read(rule.max_bytes + 1)))
+        uploads.append(Upload(name=sent_name(value), content=await value.read(rule.max_bytes + 1)))
     return _values(form), uploads
 
 

@@ -155,3 +155,26 @@ def test_hostile_names_download_under_one_clean_header(aw: AppWorld, client: htt
         plain, utf8 = header.split("; filename*=UTF-8''")
         assert plain.startswith('attachment; filename="') and plain.count('"') == 2
         assert ";" not in plain.removeprefix("attachment;") and unquote(utf8) == name
+
+
+def _raw_upload(client: httpx.Client, aw: AppWorld, filename: bytes) -> httpx.Response:
+    """A registration whose file's name is sent as `filename` bytes, as a client writes them."""
+    body = (b'--xyz\r\nContent-Disposition: form-data; name="body"\r\n\r\n' + json.dumps(COMPLAINT).encode()
+            + b'\r\n--xyz\r\nContent-Disposition: form-data; name="files"; filename="' + filename
+            + b'"\r\nContent-Type: application/pdf\r\n\r\n' + s.PDF + b"\r\n--xyz--\r\n")
+    return client.post("/api/cases/new/with-files", content=body,
+                       headers={**aw.auth("clerk"), "Content-Type": "multipart/form-data; boundary=xyz"})
+
+
+def test_a_name_sent_in_gbk_by_an_older_chinese_client_downloads_as_written(
+        aw: AppWorld, client: httpx.Client) -> None:
+    """Browsers send names in UTF-8; an older Windows program sends GBK (GB18030). Either is the
+    name the person gave, never mojibake (信访.pdf read as Latin-1 is 'ÐÅ·Ã.pdf')."""
+    seen: dict[int, str] = {}
+    for sent in ("张三的来信.pdf".encode("gbk"), "张三的来信.pdf".encode(), "Müller.pdf".encode()):
+        answer = _raw_upload(client, aw, sent)
+        assert answer.status_code == 201, answer.text
+        number = answer.json()["case"]["number"]  # the same complaint again: linked to the first case
+        rows = client.get(f"/api/cases/{number}/attachments", headers=aw.auth("clerk")).json()
+        seen.update({row["id"]: row["name"] for row in rows if row["id"] not in seen})
+    assert list(seen.values()) == ["张三的来信.pdf", "张三的来信.pdf", "Müller.pdf"]
