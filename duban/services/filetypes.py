@@ -6,9 +6,10 @@ OOXML document (docx, xlsx, pptx) when it is a zip whose `[Content_Types].xml` d
 part of that kind, a legacy Word or Excel file (doc, xls) when it is an OLE compound file with a
 `WordDocument` or `Workbook` stream. Macro-enabled Office files (docm, xlsm, a `vbaProject.bin`,
 Excel 4.0 macro sheets, legacy `Macros` / `_VBA_PROJECT` streams) are never recognised: they can
-run code when opened. Nor, for the same reason, an OOXML file that fetches a template or an object
-or starts a program by DDE when opened, no macro needed (`_starts_programs`), nor a PDF that runs a
-script or a program, or carries files or an XFA form (`_pdf_active`).
+run code when opened. Nor, for the same reason, an Office file with a packaged program or an
+Equation Editor object (`_OLE_ACTIVE`), one that fetches a template or an object or starts a
+program by DDE when opened, no macro needed (`_starts_programs`), nor a PDF that runs a script or
+a program, or carries files or an XFA form (`_pdf_active`).
 
 A file must also be whole, and one file: a PNG ends with its IEND chunk (a cut upload has none,
 and a second file behind it would make a polyglot), a JPEG has its end marker (after which some
@@ -88,6 +89,12 @@ def _utf16(name: str) -> bytes:
     return name.encode("utf-16-le")
 
 
+# Streams of a compound file (a legacy document, or an object embedded in any Office file) that run
+# code: VBA macros; a packaged file (any program, run by a double click); an Equation Editor 3.0
+# object (CVE-2017-11882: the editor is gone from Office, the exploits are not).
+_OLE_ACTIVE = tuple(_utf16(name) for name in ("Macros", "_VBA_PROJECT", "\x01Ole10Native", "Equation Native"))
+
+
 def _names(text: bytes) -> set[bytes]:
     return {_PDF_HEX.sub(lambda m: bytes([int(m[1], 16)]), name) for name in _PDF_NAME.findall(text)}
 
@@ -164,9 +171,9 @@ def _links_a_program(xml: bytes) -> bool:
 
 
 def _starts_programs(archive: zipfile.ZipFile, kind: str, manifest: ElementTree.Element) -> bool:
-    """Whether an Office file fetches or starts something by itself when opened, no macro needed:
-    a remote template or object (any .rels), a DDE field (a Word part), a DDE or OLE link (an
-    Excel external link part)."""
+    """Whether an Office file fetches or starts something when opened, no macro needed: a remote
+    template or object (any .rels), a DDE field (a Word part), a DDE or OLE link (an Excel
+    external link part), an embedded object that runs code (`_OLE_ACTIVE`)."""
     linked = {item.get("PartName", "").lstrip("/").lower() for item in manifest.iter()
               if item.get("ContentType", "").endswith("externalLink+xml")}
     if "" in linked:  # declared by extension for every part of a kind: not how Excel writes it
@@ -177,6 +184,9 @@ def _starts_programs(archive: zipfile.ZipFile, kind: str, manifest: ElementTree.
         check: Callable[[bytes], bool] | None = (
             _fetches if name.endswith(".rels") else _dde_field if kind == "docx" and name.endswith(".xml")
             else _links_a_program if name in linked else None)
+        if check is None:  # an embedded object, whatever its name: a compound file
+            with archive.open(info) as part:
+                check = _ole_active if part.read(len(_OLE)) == _OLE else None
         if check is not None:
             read += info.file_size
             if read > _MAX_READ or check(archive.read(info)):
@@ -213,9 +223,14 @@ def _ooxml(content: bytes) -> str | None:
         return None
 
 
+def _ole_active(content: bytes) -> bool:
+    """Whether a compound file has a stream that runs code (`_OLE_ACTIVE`), by its directory's names."""
+    return any(name in content for name in _OLE_ACTIVE)
+
+
 def _ole(content: bytes) -> str | None:
     """A legacy Office file: its directory names the streams (UTF-16 names in the sectors)."""
-    if _utf16("Macros") in content or _utf16("_VBA_PROJECT") in content:
+    if _ole_active(content):
         return None
     if _utf16("WordDocument") in content:
         return "doc"

@@ -126,3 +126,20 @@ def test_an_office_file_with_a_web_link_and_ordinary_fields_is_taken() -> None:
 def test_an_office_file_that_fetches_or_starts_a_program_when_opened_is_not_taken(content: bytes) -> None:
     """No macro needed: a remote template or object, or a DDE field, runs code all the same."""
     assert sniff(content) is None
+
+
+@pytest.mark.parametrize("content", [
+    # A packaged file (Ole10Native: any program, run by a double click) or an Equation Editor 3.0
+    # object (CVE-2017-11882), in a legacy file or in an OOXML file's embeddings.
+    s.ole("WordDocument") + "\x01Ole10Native".encode("utf-16-le"),
+    s.ole("Workbook") + "Equation Native".encode("utf-16-le"),
+    s.docx_with(("word/embeddings/oleObject1.bin", s.ole("\x01Ole10Native"))),
+    s.docx_with(("word/embeddings/oleObject2.bin", s.ole("Equation Native"))),
+])
+def test_an_office_file_carrying_a_packaged_program_or_an_old_equation_is_not_taken(content: bytes) -> None:
+    assert sniff(content) is None
+
+
+def test_an_office_file_with_a_workbook_inside_is_taken() -> None:
+    found = sniff(s.docx_with(("word/embeddings/Microsoft_Excel_Worksheet.xlsx", s.xlsx())))
+    assert found is not None and found.key == "docx"
