@@ -169,3 +169,10 @@ def xlsx_with(*parts: tuple[str, bytes], overrides: str = "") -> bytes:
 
 
 EXTERNAL_LINK = "application/vnd.openxmlformats-officedocument.spreadsheetml.externalLink+xml"
+
+
+def boundsheet(name: str, kind: int, *, hidden: int = 0) -> bytes:
+    """A BIFF8 BOUNDSHEET record (a sheet's entry in a legacy workbook): kind 0 a worksheet, 1 an
+    Excel 4.0 macro sheet; hidden 2 is "very hidden", which the sheet tabs never show."""
+    body = struct.pack("<IBBBB", 0, hidden, kind, len(name), 0) + name.encode("latin-1")
+    return struct.pack("<HH", 0x85, len(body)) + body

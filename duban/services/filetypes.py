@@ -5,11 +5,11 @@ any check of them. Here a file is a PDF when it starts as one, a JPEG or PNG by 
 OOXML document (docx, xlsx, pptx) when it is a zip whose `[Content_Types].xml` declares the main
 part of that kind, a legacy Word or Excel file (doc, xls) when it is an OLE compound file with a
 `WordDocument` or `Workbook` stream. Macro-enabled Office files (docm, xlsm, a `vbaProject.bin`,
-Excel 4.0 macro sheets, legacy `Macros` / `_VBA_PROJECT` streams) are never recognised: they can
-run code when opened. Nor, for the same reason, an Office file with a packaged program or an
-Equation Editor object (`_OLE_ACTIVE`), one that fetches a template or an object or starts a
-program by DDE when opened, no macro needed (`_starts_programs`), nor a PDF that runs a script or
-a program, or carries files or an XFA form (`_pdf_active`).
+Excel 4.0 macro sheets in either form, legacy `Macros` / `_VBA_PROJECT` streams) are never
+recognised: they can run code when opened. Nor, for the same reason, an Office file with a
+packaged program or an Equation Editor object (`_OLE_ACTIVE`), one that fetches a template or an
+object or starts a program by DDE when opened, no macro needed (`_starts_programs`), nor a PDF
+that runs a script or a program, or carries files or an XFA form (`_pdf_active`).
 
 A file must also be whole, and one file: a PNG ends with its IEND chunk (a cut upload has none,
 and a second file behind it would make a polyglot), a JPEG has its end marker (after which some
@@ -92,6 +92,10 @@ def _utf16(name: str) -> bytes:
 # Streams of a compound file (a legacy document, or an object embedded in any Office file) that run
 # code: VBA macros; a packaged file (any program, run by a double click); an Equation Editor 3.0
 # object (CVE-2017-11882: the editor is gone from Office, the exploits are not).
+# BIFF8 BOUNDSHEET (MS-XLS 2.4.28), a sheet's entry in a workbook: length, position, visibility,
+# type (1: an Excel 4.0 macro sheet, whose Auto_Open runs by itself), then the name's length and
+# width; the record's length must be its name's, so chance bytes elsewhere hardly ever match.
+_BOUNDSHEET = re.compile(rb"\x85\x00(..)....[\x00-\x02]\x01(.)([\x00\x01])", re.DOTALL)
 _OLE_ACTIVE = tuple(_utf16(name) for name in ("Macros", "_VBA_PROJECT", "\x01Ole10Native", "Equation Native"))
 
 
@@ -235,8 +239,17 @@ def _ole(content: bytes) -> str | None:
     if _utf16("WordDocument") in content:
         return "doc"
     if _utf16("Workbook") in content or _utf16("Book\x00") in content:
-        return "xls"
+        return None if _macro_sheet(content) else "xls"
     return None
+
+
+def _macro_sheet(content: bytes) -> bool:
+    """Whether a legacy workbook lists an Excel 4.0 macro sheet (a BOUNDSHEET record of dt 1)."""
+    for found in _BOUNDSHEET.finditer(content):
+        length, chars, wide = int.from_bytes(found[1], "little"), found[2][0], found[3][0]
+        if chars and length == 8 + chars * (1 + wide):
+            return True
+    return False
 
 
 def sniff(content: bytes) -> FileType | None:

@@ -143,3 +143,10 @@ def test_an_office_file_carrying_a_packaged_program_or_an_old_equation_is_not_ta
 def test_an_office_file_with_a_workbook_inside_is_taken() -> None:
     found = sniff(s.docx_with(("word/embeddings/Microsoft_Excel_Worksheet.xlsx", s.xlsx())))
     assert found is not None and found.key == "docx"
+
+
+def test_a_legacy_workbook_with_an_excel_4_macro_sheet_is_not_taken() -> None:
+    """Excel 4.0 macros (XLM) live in a macro sheet, not a VBA stream: Auto_Open runs them."""
+    assert sniff(s.ole("Workbook") + s.boundsheet("Macro1", 1, hidden=2) + s.boundsheet("Sheet1", 0)) is None
+    plain = sniff(s.ole("Workbook") + s.boundsheet("Sheet1", 0) + s.boundsheet("Chart1", 2))
+    assert plain is not None and plain.key == "xls"
