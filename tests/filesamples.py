@@ -92,8 +92,11 @@ PAGE = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>
 
 def letter_pdf() -> bytes:
     """A one-page PDF as a word processor writes it: a compressed page whose text mentions
-    JavaScript (an uncompressed page that wrote `/JS` as text would be refused)."""
-    return pdf(CATALOG, PAGES, PAGE, stream(b"BT /F1 12 Tf 72 712 Td (JavaScript /JS /Launch) Tj ET\n" * 20))
+    JavaScript (an uncompressed page that wrote `/JS` as text would be refused), in a Chinese font
+    whose name is spelled in #xx bytes (宋体, as producers write it)."""
+    return pdf(CATALOG, PAGES, PAGE, stream(b"BT /F1 12 Tf 72 712 Td (JavaScript /JS /Launch) Tj ET\n" * 20),
+               b"<< /Type /Font /Subtype /Type0 /BaseFont /ABCDEF+#E5#AE#8B#E4#BD#93 >>",
+               b"<< /Type /Font /BaseFont /#E5#BE#AE#E8#BD#AF#E9#9B#85#E9#BB#91#2DBold#2CItalic >>")
 
 
 def pdf_with(catalog_entries: bytes, *extra: bytes) -> bytes:

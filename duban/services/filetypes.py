@@ -69,6 +69,7 @@ _FETCHED = frozenset({"attachedTemplate", "oleObject", "frame", "subDocument"})
 _FIELD = re.compile(rb"""fldCharType\s*=\s*["'](begin|separate|end)["']|<(?:\w+:)?instrText\b[^>]*>([^<]*)<"""
                     rb"""|<(?:\w+:)?fldSimple\b[^>]*?\binstr\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _DDE = re.compile(r"\s*DDE(?:AUTO)?\b", re.IGNORECASE)
+_MAX_PARTS = 10_000  # a document has tens, a workbook of many pictures some thousands
 _MAX_READ = 64 << 20  # the parts of one Office file read to check them, in all; more is refused
 _PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # the IEND chunk: no data, so always these bytes
 
@@ -77,11 +78,20 @@ _PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # the IEND chunk: no data, so alwa
 # annotation), an XFA form (12.7.8, which scripts too). A name may spell a byte as #xx (7.3.5).
 _PDF_ACTIVE = frozenset({b"JS", b"JavaScript", b"Launch", b"EmbeddedFile", b"EmbeddedFiles",
                          b"RichMedia", b"XFA"})
-_PDF_NAME = re.compile(rb"/([^\x00\t\n\x0c\r /()<>\[\]{}%]*)")
+_PDF_DELIMITED = rb"(?![^\x00\t\n\x0c\r /()<>\[\]{}%])"  # a name ends at a blank or a delimiter
+_PDF_ACTIVE_NAME = re.compile(rb"/(?:J(?:S|avaScript)|Launch|EmbeddedFiles?|RichMedia|XFA)" + _PDF_DELIMITED)
+# A short name with a byte spelled #xx (a Chinese font's name is spelled so; a structural name only
+# by malware), and how many a file may have: each is decoded one by one.
+_PDF_SPELLED = re.compile(rb"/[^\x00\t\n\x0c\r /()<>\[\]{}%]{0,36}?#[0-9A-Fa-f]{2}"
+                          rb"[^\x00\t\n\x0c\r /()<>\[\]{}%]{0,36}" + _PDF_DELIMITED)
+_MAX_SPELLED = 100_000
 _PDF_HEX = re.compile(rb"#([0-9A-Fa-f]{2})")
-_PDF_STREAM = re.compile(rb"(?<!end)stream\r?\n")
-_PDF_FILTERS = frozenset({b"ASCIIHexDecode", b"ASCII85Decode", b"LZWDecode", b"RunLengthDecode",
-                          b"Crypt", b"AHx", b"A85", b"LZW", b"RL"})
+_PDF_STRUCTURE = _PDF_ACTIVE | {b"Type", b"ObjStm", b"Filter", b"FlateDecode"}
+_PDF_OBJECT_STREAM = re.compile(rb"/Type\s*/ObjStm" + _PDF_DELIMITED)
+_PDF_STREAM = re.compile(rb"stream\r?\n")
+_PDF_FILTERS = (b"/ASCIIHexDecode", b"/ASCII85Decode", b"/LZWDecode", b"/RunLengthDecode", b"/Crypt",
+                b"/AHx", b"/A85", b"/LZW", b"/RL")
+_MAX_OBJECT_STREAMS = 10_000  # a PDF holds a few hundred; more is no document
 _PDF_INFLATED = 64 << 20  # what the object streams of one file may inflate to, in all
 
 
@@ -99,32 +109,45 @@ _BOUNDSHEET = re.compile(rb"\x85\x00(..)....[\x00-\x02]\x01(.)([\x00\x01])", re.
 _OLE_ACTIVE = tuple(_utf16(name) for name in ("Macros", "_VBA_PROJECT", "\x01Ole10Native", "Equation Native"))
 
 
-def _names(text: bytes) -> set[bytes]:
-    return {_PDF_HEX.sub(lambda m: bytes([int(m[1], 16)]), name) for name in _PDF_NAME.findall(text)}
+def _named(text: bytes) -> bool:
+    """Whether `text` names one of `_PDF_ACTIVE`, or spells a structural name with #xx (or spells
+    more names than a document does)."""
+    if _PDF_ACTIVE_NAME.search(text) is not None:
+        return True
+    for count, found in enumerate(_PDF_SPELLED.finditer(text)):
+        if count >= _MAX_SPELLED or _PDF_HEX.sub(_byte, found[0][1:]) in _PDF_STRUCTURE:
+            return True
+    return False
+
+
+def _byte(spelled: re.Match[bytes]) -> bytes:
+    return bytes([int(spelled[1], 16)])
 
 
 def _pdf_active(content: bytes) -> bool:
     """Whether a PDF names an action or a part that runs or carries something (`_PDF_ACTIVE`),
     in its plain text or in a compressed object stream (PDF 1.5), where objects can hide; an
-    object stream that cannot be inflated (encrypted, another filter) is taken as active."""
-    if _names(content) & _PDF_ACTIVE:
+    object stream that cannot be inflated (encrypted, another filter) is taken as active. Each
+    step is one pass over the bytes: a file built to make the check slow cannot."""
+    if _named(content):
         return True
     budget = _PDF_INFLATED
-    for found in _PDF_STREAM.finditer(content):
-        head = content[max(0, found.start() - 2048):found.start()]
-        names = _names(head[head.rfind(b"obj"):])
-        if b"ObjStm" not in names:
-            continue
-        if b"FlateDecode" not in names or names & _PDF_FILTERS:
+    for count, found in enumerate(_PDF_OBJECT_STREAM.finditer(content)):
+        start = content.rfind(b"obj", max(0, found.start() - 1024), found.start())
+        opened = _PDF_STREAM.search(content, found.end(), found.end() + 1024)
+        if count >= _MAX_OBJECT_STREAMS or start < 0 or opened is None:
             return True
-        end = content.find(b"endstream", found.end())
+        entries = content[start:opened.start()]
+        if b"/FlateDecode" not in entries or any(name in entries for name in _PDF_FILTERS):
+            return True
+        end = content.find(b"endstream", opened.end())
         inflater = zlib.decompressobj()
         try:
-            inflated = inflater.decompress(content[found.end():end if end >= 0 else None], budget)
+            inflated = inflater.decompress(content[opened.end():end if end >= 0 else None], budget)
         except zlib.error:
             return True
         budget -= len(inflated)
-        if inflater.unconsumed_tail or budget <= 0 or _names(inflated) & _PDF_ACTIVE:
+        if inflater.unconsumed_tail or budget <= 0 or _named(inflated):
             return True
     return False
 
@@ -203,7 +226,9 @@ def _ooxml(content: bytes) -> str | None:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             entries = archive.infolist()
             names = {info.filename.lower() for info in entries}
-            if len(names) < len(entries) or any(_outside(i.filename) or _bomb(i) for i in entries):
+            if len(entries) > _MAX_PARTS or len(names) < len(entries):
+                return None
+            if any(_outside(i.filename) or _bomb(i) for i in entries):
                 return None
             if any(n.endswith("vbaproject.bin") for n in names):
                 return None
