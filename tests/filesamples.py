@@ -105,10 +105,10 @@ def pdf_with(catalog_entries: bytes, *extra: bytes) -> bytes:
     return pdf(catalog, PAGES, PAGE, stream(b"BT ET"), *extra)
 
 
-def pdf_in_object_stream(body: bytes) -> bytes:
+def pdf_in_object_stream(body: bytes, *, type_entry: bytes = b"/Type /ObjStm") -> bytes:
     """letter_pdf whose object 6 is `body`, packed in a compressed object stream (PDF 1.5)."""
     header = b"6 0 "
-    packed = stream(header + body, b"/Type /ObjStm /N 1 /First %d" % len(header))
+    packed = stream(header + body, type_entry + b" /N 1 /First %d" % len(header))
     return pdf_with(b"/OpenAction 6 0 R", packed)
 
 

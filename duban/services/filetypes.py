@@ -87,7 +87,8 @@ _PDF_SPELLED = re.compile(rb"/[^\x00\t\n\x0c\r /()<>\[\]{}%]{0,36}?#[0-9A-Fa-f]{
 _MAX_SPELLED = 100_000
 _PDF_HEX = re.compile(rb"#([0-9A-Fa-f]{2})")
 _PDF_STRUCTURE = _PDF_ACTIVE | {b"Type", b"ObjStm", b"Filter", b"FlateDecode"}
-_PDF_OBJECT_STREAM = re.compile(rb"/Type\s*/ObjStm" + _PDF_DELIMITED)
+# A comment is a blank between tokens; possessive, so a long comment costs one pass.
+_PDF_OBJECT_STREAM = re.compile(rb"/Type(?:\s|%[^\r\n]*+)*+/ObjStm" + _PDF_DELIMITED)
 _PDF_STREAM = re.compile(rb"stream\r?\n")
 _PDF_FILTERS = (b"/ASCIIHexDecode", b"/ASCII85Decode", b"/LZWDecode", b"/RunLengthDecode", b"/Crypt",
                 b"/AHx", b"/A85", b"/LZW", b"/RL")

@@ -54,6 +54,7 @@ def test_a_pdf_that_only_mentions_javascript_in_its_text_is_a_pdf() -> None:
     s.pdf_with(b"/AcroForm << /Fields [] /XFA 5 0 R >>"),
     s.pdf_with(b"/OpenAction << /S /RichMedia >>"),
     s.pdf_in_object_stream(b"<< /S /JavaScript /JS (app.alert(1)) >>"),  # hidden in a compressed object
+    s.pdf_in_object_stream(b"<< /S /JavaScript /JS (x) >>", type_entry=b"/Type%\r/ObjStm"),  # a comment
     s.pdf_with(b"", s.stream(b"6 0 << /S /JavaScript >>", b"/Type /ObjStm /Filter /ASCIIHexDecode",
                              deflate=False)),  # an object stream that cannot be read is not trusted
 ])
