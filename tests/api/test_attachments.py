@@ -178,3 +178,27 @@ def test_a_name_sent_in_gbk_by_an_older_chinese_client_downloads_as_written(
         rows = client.get(f"/api/cases/{number}/attachments", headers=aw.auth("clerk")).json()
         seen.update({row["id"]: row["name"] for row in rows if row["id"] not in seen})
     assert list(seen.values()) == ["张三的来信.pdf", "张三的来信.pdf", "Müller.pdf"]
+
+
+def test_after_reassignment_the_old_unit_finds_neither_the_case_nor_its_own_photo(
+        aw: AppWorld, client: httpx.Client) -> None:
+    """Out of scope is not found, whatever the file and whoever attached it; ids guessed from
+    another case are not found either."""
+    number = _transferred_with_letter(client, aw, complainant_consent=True)
+    sent = client.post(f"/api/cases/{number}/actions/submit_report/with-files", headers=aw.auth("unit"),
+                       data={"body": json.dumps({"form": {**REPORTED, "text": "已整改"}})},
+                       files=[("files", ("现场.png", s.png(), "image/png"))])
+    assert sent.status_code == 200, sent.text
+    rows = client.get(f"/api/cases/{number}/attachments", headers=aw.auth("unit")).json()
+    assert len(rows) == 2  # the letter (the complainant agreed) and its own photo
+    for action, who, form in (("send_back", "supervisor", {"reasons": "整改不到位"}),
+                              ("reassign", "dispatcher", {"unit": "GS-LZ-CG-SWJ", "reason": "属水务局职责"})):
+        assert act(client, aw, number, action, who, form=form).status_code == 200
+    for row in rows:
+        gone = client.get(row["href"], headers=aw.auth("unit"))
+        assert (gone.status_code, gone.json()["code"]) == (404, "case_not_found")
+        assert client.get(row["href"], headers=aw.auth("other-unit")).status_code == 200  # the new unit's
+    other = _transferred_with_letter(client, aw, title="另一件事")
+    for row in rows:
+        guessed = client.get(f"/api/cases/{other}/attachments/{row['id']}", headers=aw.auth("clerk"))
+        assert (guessed.status_code, guessed.json()["code"]) == (404, "item_not_found")
