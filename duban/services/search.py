@@ -11,17 +11,25 @@ PostgreSQL pg_trgm); a shorter one (one or two Chinese characters are a word) in
 same documents' unigrams and bigrams (duban.grams), where it is one token (`text_match`). Everyone
 searches `open_text` (redacted); `raw_text` (raw texts, the complainant's name and phone) only for
 the cases whose identity the reader may see.
+
+A query is read as people type it (`words`): full-width letters and digits as half-width, pasted
+invisible characters left out, words apart or quoted phrases each of which the case must hold (the
+longest looked up in the index, each other one tested of the cases it finds), a control character
+refused.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import Integer, Text, and_, func, literal_column, or_, select, text, type_coerce
+from pydantic_core import PydanticCustomError
+from sqlalchemy import Integer, Text, and_, bindparam, func, literal_column, or_, select, text, type_coerce
 from sqlalchemy import column as sql_column
 from sqlmodel import col
 
@@ -100,6 +108,19 @@ class CaseQuery(BaseModel):
             return value or None
         return value
 
+    @field_validator("text", mode="after")
+    @classmethod
+    def _words(cls, value: str | None) -> str | None:
+        """The words as `words` reads them, written back as one text (a phrase of several in
+        quotes): what the list searched for is what its form and its links show."""
+        if value is None:
+            return None
+        try:
+            found = words(value)
+        except InvalidActionInput as exc:
+            raise PydanticCustomError(exc.kind, exc.message, exc.limits) from exc
+        return " ".join(f'"{w}"' if " " in w else w for w in found) or None
+
     @field_validator(*_CHOICES, mode="after")
     @classmethod
     def _known(cls, value: str | None, info: Any) -> str | None:
@@ -139,8 +160,9 @@ class CaseQuery(BaseModel):
         except ValidationError as exc:
             first = exc.errors()[0]
             field = str(first["loc"][0]) if first["loc"] else "query"
-            raise InvalidActionInput(action="list", field=field, kind="invalid",
-                                     message=f"{field}: {first['msg']}") from exc
+            raise InvalidActionInput(action="list", field=field, kind=first["type"],
+                                     message=f"{field}: {first['msg']}",
+                                     limits=first.get("ctx")) from exc
 
     def to_params(self, **change: Any) -> dict[str, str]:
         """The query as the list page's address writes it (only what differs from the default)."""
@@ -249,6 +271,50 @@ def order_by(flt: CaseFilter) -> list[Any]:
     if sort.startswith("-"):
         return [column.desc(), col(Case.id).desc()]
     return [column, col(Case.id)]
+
+
+# What a person types (`words`): the full-width forms of ASCII (ＱＱ, １３８, ＧＳ－２０２３) as the
+# half-width ones, but for the punctuation Chinese texts write full-width themselves (a search for
+# "（一）" means those brackets); every kind of quotation mark as one, which delimits a phrase.
+_NATIVE_WIDE = "！（），：；？～"
+_WIDE = {chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F) if chr(c) not in _NATIVE_WIDE}
+_TYPED = str.maketrans({**_WIDE, **dict.fromkeys("“”「」『』", '"')})
+# The most words a query holds: each after the first is tested case by case (`search_clause`).
+MAX_WORDS = 5
+
+
+@lru_cache(maxsize=256)
+def words(typed: str) -> tuple[str, ...]:
+    """The words a query asks for, each of which a case must contain: its blank-separated words
+    and its quoted phrases ("暖气 不热", “暖气 不热”, 「暖气 不热」), full-width ASCII folded to
+    half-width (`_TYPED`), composed (NFC), without the invisible characters a paste brings along
+    (zero-width spaces, a byte-order mark, soft hyphens: Unicode's format characters), the quotes
+    themselves never searched, and without a word another word holds (供暖 供: 供暖).
+
+    Raises:
+        InvalidActionInput: a control character or broken Unicode (`broken_text`), or more than
+            MAX_WORDS words (`too_many_words`)."""
+    shown = "".join(c for c in typed if unicodedata.category(c) != "Cf")
+    if any(unicodedata.category(c) in ("Cc", "Cs") and not c.isspace() for c in shown):
+        raise InvalidActionInput(action="list", field="text", kind="broken_text",
+                                 message="a control character or broken unicode")
+    found: list[str] = []
+    for i, part in enumerate(unicodedata.normalize("NFC", shown).translate(_TYPED).split('"')):
+        found.extend([" ".join(part.split())] if i % 2 else part.split())  # odd parts are quoted
+    folded = [grams.fold(w) for w in found]
+    kept = [w for i, w in enumerate(found) if w and not any(
+        folded[i] in other and (folded[i] != other or j < i) for j, other in enumerate(folded) if j != i)]
+    if len(kept) > MAX_WORDS:
+        raise InvalidActionInput(action="list", field="text", kind="too_many_words",
+                                 limits={"most": MAX_WORDS}, message=f"at most {MAX_WORDS} words")
+    return tuple(kept)
+
+
+def _lead(typed: str) -> tuple[str, list[str]]:
+    """The word of a query its index lookup is for (the longest: the fewest matches, as a rule),
+    and the others, each tested of the cases it finds (`text_probe`)."""
+    found = sorted(words(typed), key=len, reverse=True)
+    return (found[0], found[1:]) if found else ("", [])
 
 
 def _fts_phrase(typed: str) -> str:
@@ -453,8 +519,8 @@ def text_match(dialect: str, typed: str, *, raw: bool, keys: Keys = NO_KEYS) -> 
 def index_rows(dialect: str, typed: str, *, raw: bool, limit: int) -> Any:
     """SELECT count(*) of at most `limit` index rows that `text_match` finds, in the whole index
     (a scope that is no region): how much looking a word up costs, stopped as soon as it is known
-    to cost more than `limit`."""
-    rows = _hits(dialect, typed, raw=raw).subquery()
+    to cost more than `limit`. (Of a query of several words, its first's: `_lead`.)"""
+    rows = _hits(dialect, _lead(typed)[0], raw=raw).subquery()
     limited = select(literal_column("id", Integer)).select_from(rows).limit(limit).subquery()
     return select(func.count()).select_from(limited)
 
@@ -478,7 +544,7 @@ def text_probe(dialect: str, typed: str, *, raw: bool) -> Any:
     if dialect != "sqlite":
         where = " OR ".join(f"probed.{c} {_pg_like(typed)} :{key}" for c in columns)
         return text(f"EXISTS (SELECT 1 FROM {SEARCH_TABLE} probed WHERE probed.case_id = cases.id "
-                    f"AND ({where}) OFFSET 0)").bindparams(**{key: _like_pattern(typed)})
+                    f"AND ({where}) OFFSET 0)").bindparams(_unique(key, _like_pattern(typed)))
     rows = (f"probed.rowid BETWEEN cases.id << {CASE_SHIFT} "
             f"AND (cases.id << {CASE_SHIFT}) + {(1 << CASE_SHIFT) - 1}")
     if short(typed) or _uncased("".join(c for c in typed if not c.isascii())):
@@ -488,7 +554,13 @@ def text_probe(dialect: str, typed: str, *, raw: bool) -> Any:
         where = f"probed.{SEARCH_TABLE} MATCH :{key}"
         value = ("" if raw else "open_text : ") + _fts_phrase(typed)
     return text(f"EXISTS (SELECT 1 FROM {SEARCH_TABLE} probed WHERE {rows} AND ({where}))"
-                ).bindparams(**{key: value})
+                ).bindparams(_unique(key, value))
+
+
+def _unique(key: str, value: str) -> Any:
+    """A parameter named apart from any other of its name in the statement: a query of several
+    words asks a probe of each (`search_clause`)."""
+    return bindparam(key, value, unique=True)
 
 
 def _pg_like(typed: str) -> str:
@@ -515,8 +587,13 @@ def matched_driven(dialect: str, typed: str, *, identity_region: Any | None, sco
     SQLite reads the newest cases' rows first (a case's id grows with its receipt), and passes
     none of the older cases' matches before the list's own (the phrase since 2022 at the
     province: 125 → 47 ms). Only then: FTS5 reads a query of several tokens backwards at about a
-    quarter more. PostgreSQL's bitmap has no order to choose."""
+    quarter more. PostgreSQL's bitmap has no order to choose. A query of several words: the
+    index's matches are its first's (`_lead`), each asked of the others as well."""
     raw = identity_region is not None
+    typed, others = _lead(typed)
+    if others:
+        scoped = scoped.where(*[search_clause(dialect, w, identity_region=identity_region, probe=True)
+                                for w in others])
     if dialect == "sqlite":
         hit = _hits(dialect, typed, raw=raw, keys=keys, newest_first=newest_first).subquery("hit")
         in_scope = _asked(scoped, hit.c.id)
@@ -594,7 +671,13 @@ def search_clause(dialect: str, typed: str, *, identity_region: Any | None, prob
     `probe`: each case is asked instead (`text_probe`); else `keys` (`index_keys`), which every
     case of the list holds, look up only their rows. (SQLite asks a case found outside the
     identity region whether its redacted texts hold the word by testing them, rather than by
-    looking the word up a second time: a list of the whole region's matches to ask a few of.)"""
+    looking the word up a second time: a list of the whole region's matches to ask a few of.)
+    A query of several words (`words`): the first's clause (`_lead`), and each of the others
+    asked of each case (`text_probe`)."""
+    typed, others = _lead(typed)
+    if others:
+        return and_(search_clause(dialect, typed, identity_region=identity_region, probe=probe, keys=keys),
+                    *[search_clause(dialect, w, identity_region=identity_region, probe=True) for w in others])
     if probe:
         opened = text_probe(dialect, typed, raw=False)
         if identity_region is None:
