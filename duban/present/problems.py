@@ -96,9 +96,11 @@ def _fmt(template: str, **values: Any) -> str:
 
 
 def field_message(labels: Labels, *, field: str, kind: str, message: str,
-                  limits: dict[str, Any] | None = None) -> str:
-    """A validation message in Chinese: the field's label and what is wrong with it."""
-    label = labels.fields.get(field, field)
+                  limits: dict[str, Any] | None = None, place: str = "") -> str:
+    """A validation message in Chinese: the field's label and what is wrong with it. `place`
+    ("query"): where the field was sent, whose label of it comes first (`query.text`, the list's
+    keyword, is not a report's `text`)."""
+    label = labels.fields.get(f"{place}.{field}") or labels.fields.get(field, field)
     template = labels.errors.get(kind)
     if template is None:  # a person reads Chinese only: the English detail goes to the log
         log.info("no Chinese message for %s on field %s: %s", kind or "invalid_input", field, message)
@@ -162,6 +164,6 @@ def validation_problem(exc: RequestValidationError, labels: Labels) -> Problem:
     message = EXTRA_FIELD_MESSAGE if kind == "extra_forbidden" else str(first.get("msg", ""))
     ctx = first.get("ctx")
     zh = field_message(labels, field=last, kind=kind, message=message,
-                       limits=ctx if isinstance(ctx, dict) else None)
+                       limits=ctx if isinstance(ctx, dict) else None, place=loc[0] if len(loc) == 2 else "")
     return Problem(status=422, code="invalid_input", message=f"field '{field_name}': {message}",
                    message_zh=zh, field=field_name)

@@ -98,7 +98,8 @@ def list_filter(request: Request, web: Web, viewer: Viewer
         query = CaseQuery.parse(request.query_params)
     except InvalidActionInput as exc:
         # A bad value is named and left out (refusals never repeat what was typed); the rest stands.
-        errors[exc.field] = [field_message(labels, field=exc.field, kind=exc.kind, message="")]
+        errors[exc.field] = [field_message(labels, field=exc.field, kind=exc.kind, message="",
+                                           limits=exc.limits, place="query")]
         query = CaseQuery.parse({k: v for k, v in request.query_params.items() if k != exc.field})
     query.per_page = PAGE
     try:

@@ -322,3 +322,21 @@ def test_pages_refuse_made_up_codes_without_repeating_them(aw: AppWorld, client:
             assert answer.status_code in (200, 404), (path, answer.status_code)
             assert "13912345678" not in answer.text and "张三" not in answer.text, path
         assert "承办单位：没有这个名称或代码的单位" in browser.get("/cases", params={"unit": IDENTITY}).text
+
+
+# A search the list refuses, and what it says in Chinese: the field is the list's keyword (关键词),
+# never a report's text (办理情况), with the bound or the rule broken.
+SEARCH_REFUSALS = [("供" * 101, "关键词不能超过100个字"),
+                   ("供暖 噪音 道路 物业 工资 小区", "关键词最多5个词")]
+
+
+@pytest.mark.parametrize(("typed", "said"), SEARCH_REFUSALS)
+def test_a_search_the_list_refuses_is_named_as_the_keyword_with_its_bound(
+        aw: AppWorld, client: httpx.Client, typed: str, said: str) -> None:
+    answer = client.get("/api/cases", params={"text": typed}, headers=aw.auth("dispatcher"))
+    body = refused(answer, 422, "text")
+    assert body["message_zh"].startswith(said), body
+    with signed_in(client, "dispatcher") as browser:
+        listing = browser.get("/cases", params={"text": typed})
+        assert listing.status_code == 422 and said in listing.text and "办理情况" not in listing.text
+        assert typed not in listing.text
