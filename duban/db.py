@@ -22,7 +22,7 @@ from sqlmodel import SQLModel, create_engine
 from duban import scopekeys
 from duban.config.settings import get_settings
 from duban.files import create_private, private_dir
-from duban.grams import SQL_FUNCTION, grams
+from duban.grams import NARROW_FUNCTION, SQL_FUNCTION, grams, narrow
 
 # SQLite: the SQL function the search index's skippable trigger asks whether this connection's
 # writer defers the index (models/search.py `deferred`), read from the connection's pool record.
@@ -392,6 +392,7 @@ def sql_functions(dbapi_conn: Any, info: dict[str, Any] | None = None) -> None:
     models/search.py), on a DBAPI connection; `info`, where a writer says it defers the index
     (a bare connection, as a tool opens one, never does)."""
     dbapi_conn.create_function(SQL_FUNCTION, -1, grams, deterministic=True)
+    dbapi_conn.create_function(NARROW_FUNCTION, 1, narrow, deterministic=True)  # migration 0038
     # Two arguments: the triggers before migration 0035 (regions only); five: a case's every key.
     dbapi_conn.create_function(scopekeys.SQL_FUNCTION, 2, scopekeys.tokens, deterministic=True)
     dbapi_conn.create_function(scopekeys.SQL_FUNCTION, 5, scopekeys.case_tokens, deterministic=True)

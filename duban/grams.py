@@ -17,10 +17,25 @@ from functools import lru_cache
 SQL_FUNCTION = "duban_grams"
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
+# The full-width forms of ASCII (ＱＱ, １３８, ＧＳ－２０２３) and the half-width ones they stand for,
+# as the search index holds its documents and reads its queries (models/search.py,
+# duban.services.search.words), but for the punctuation Chinese texts write full-width themselves
+# (a search for "（保密）" means those brackets).
+NATIVE_WIDE = "！（），：；？～"
+WIDE = "".join(chr(c) for c in range(0xFF01, 0xFF5F) if chr(c) not in NATIVE_WIDE)
+NARROW = "".join(chr(ord(c) - 0xFEE0) for c in WIDE)
+NARROWED = str.maketrans(WIDE, NARROW)
+NARROW_FUNCTION = "duban_narrow"  # SQLite: `narrow` (PostgreSQL: translate() with WIDE and NARROW)
+
 
 def fold(text: str) -> str:
     """`text` with ASCII letters in lower case (SQLite's lower())."""
     return text.translate(_ASCII_LOWER)
+
+
+def narrow(text: str | None) -> str | None:
+    """`text` with the full-width forms of ASCII in WIDE as half-width."""
+    return text.translate(NARROWED) if text else text
 
 
 def token(gram: str) -> str:

@@ -42,7 +42,7 @@ from sqlmodel import Field, SQLModel
 
 from duban import scopekeys
 from duban.db import SEARCH_DEFERRED
-from duban.grams import SQL_FUNCTION
+from duban.grams import NARROW, NARROW_FUNCTION, SQL_FUNCTION, WIDE
 from duban.models.base import UTCDateTime
 
 SEARCH_TABLE = "case_search"
@@ -103,14 +103,28 @@ _EVERY_ROW = (f"rowid BETWEEN {{0}}.id << {CASE_SHIFT} "
               f"AND ({{0}}.id << {CASE_SHIFT}) + {(1 << CASE_SHIFT) - 1}")
 
 
-def _case_rows(dialect: str, where: str, *, scoped: bool, keyed: bool = True) -> str:
+def _narrowed(dialect: str, document: str, narrowed: bool) -> str:
+    """The expression of a document as the index holds it: with `narrowed` (migration 0038), the
+    full-width forms of ASCII as half-width (duban.grams.WIDE: ＱＱ as QQ), as a query is read."""
+    if not narrowed:
+        return document
+    if dialect == "sqlite":
+        return f"{NARROW_FUNCTION}({document})"
+    narrow = NARROW.replace("'", "''")
+    return f"translate({document}, '{WIDE}', '{narrow}')"
+
+
+def _case_rows(dialect: str, where: str, *, scoped: bool, keyed: bool = True,
+               narrowed: bool = True) -> str:
     """SELECT (key, open_text, raw_text[, scope]) of the own rows of the cases `where` selects
-    (the scope: PostgreSQL's column; SQLite keeps it in the grams only)."""
+    (the scope: PostgreSQL's column; SQLite keeps it in the grams only; `narrowed`: `_narrowed`)."""
     key = f"c.id << {CASE_SHIFT}" if dialect == "sqlite" else "c.id, 0, 0"
     scope = f", {_pg_scope_call('c', keyed)}" if scoped and dialect != "sqlite" else ""
-    return (f"SELECT {key}, c.number || ' ' || c.title_redacted || ' ' || c.summary_redacted, "
-            "c.title || ' ' || c.summary || ' ' || coalesce(p.name, '') || ' ' || coalesce(p.phone, '')"
-            f"{scope} FROM cases c LEFT JOIN complainants p ON p.id = c.complainant_id WHERE {where}")
+    opened = _narrowed(dialect, "c.number || ' ' || c.title_redacted || ' ' || c.summary_redacted", narrowed)
+    raw = _narrowed(dialect, "c.title || ' ' || c.summary || ' ' || coalesce(p.name, '') || ' ' || "
+                             "coalesce(p.phone, '')", narrowed)
+    return (f"SELECT {key}, {opened}, {raw}{scope} FROM cases c "
+            f"LEFT JOIN complainants p ON p.id = c.complainant_id WHERE {where}")
 
 
 def _child_key(case: str, kind: int, source: str) -> str:
@@ -118,9 +132,11 @@ def _child_key(case: str, kind: int, source: str) -> str:
 
 
 def _child_rows(dialect: str, table: str, column: str, kind: int, where: str, *, scoped: bool,
-                keyed: bool = True) -> str:
+                keyed: bool = True, narrowed: bool = True) -> str:
     key = _child_key("x.case_id", kind, "x.id") if dialect == "sqlite" else f"x.case_id, {kind}, x.id"
-    texts = f"SELECT {key}, coalesce(x.{column}_redacted, ''), coalesce(x.{column}, '')"
+    opened, raw = (_narrowed(dialect, f"coalesce(x.{c}, '')", narrowed)
+                   for c in (f"{column}_redacted", column))
+    texts = f"SELECT {key}, {opened}, {raw}"
     if scoped and dialect != "sqlite":
         return (f"{texts}, {_pg_scope_call('c', keyed)} FROM {table} x "
                 f"JOIN cases c ON c.id = x.case_id WHERE {where}")
@@ -181,7 +197,7 @@ def _changed(columns: tuple[str, ...]) -> str:
     return " OR ".join(f"NEW.{c} IS DISTINCT FROM OLD.{c}" for c in columns)
 
 
-def _sqlite_case_update(keyed: bool) -> tuple[str, str]:
+def _sqlite_case_update(keyed: bool, narrowed: bool) -> tuple[str, str]:
     """SQLite: (condition, body) of the one trigger that rewrites a case's rows when its texts
     change or its keys do (one trigger, so that an UPDATE doing both unindexes each row with
     exactly the tokens it was indexed with): the own row's texts if they changed; every row's
@@ -189,8 +205,8 @@ def _sqlite_case_update(keyed: bool) -> tuple[str, str]:
     changed."""
     texts, moved = _changed(_CASE_TEXTS), _changed(_case_place(keyed))
     redo = f"{_EVERY_ROW.format('NEW')} AND (({moved}) OR (rowid = NEW.id << {CASE_SHIFT} AND ({texts})))"
-    rewrite = (f"INSERT OR REPLACE INTO {SEARCH_TABLE}(rowid, open_text, raw_text) "
-               f"{_case_rows('sqlite', f'c.id = NEW.id AND ({texts})', scoped=True, keyed=keyed)}")
+    rows = _case_rows("sqlite", f"c.id = NEW.id AND ({texts})", scoped=True, keyed=keyed, narrowed=narrowed)
+    rewrite = f"INSERT OR REPLACE INTO {SEARCH_TABLE}(rowid, open_text, raw_text) {rows}"
     body = (f"{_grams_sql(redo, delete=True, scope=_old_scope(keyed))}; {rewrite}; "
             f"{_grams_sql(redo, delete=False, scope=_current_scope(keyed))}")
     return f"{texts} OR {moved}", body
@@ -200,11 +216,13 @@ def _sqlite_case_update(keyed: bool) -> tuple[str, str]:
 Trigger = tuple[str, str, str, str]
 
 
-def _triggers(dialect: str, *, scoped: bool = True, keyed: bool = True) -> list[Trigger]:
+def _triggers(dialect: str, *, scoped: bool = True, keyed: bool = True,
+              narrowed: bool = True) -> list[Trigger]:
     """Every trigger: each writes or removes only the rows of the source row it fires on (a
     complainant's: their cases' own rows; a case whose keys change: its rows' keys). `scoped`:
     rows carry their case's regions (migration 0030; without, the shape before it); `keyed`:
-    and its category, channel and month (0035)."""
+    and its category, channel and month (0035); `narrowed`: documents with full-width ASCII as
+    half-width (0038, `_narrowed`)."""
     sqlite = dialect == "sqlite"
     place = _case_place(keyed)
 
@@ -214,17 +232,19 @@ def _triggers(dialect: str, *, scoped: bool = True, keyed: bool = True) -> list[
 
     own = f"rowid = NEW.id << {CASE_SHIFT}"
     theirs = f"rowid IN (SELECT c.id << {CASE_SHIFT} FROM cases c WHERE c.complainant_id = NEW.id)"
-    case = _case_rows(dialect, "c.id = NEW.id", scoped=scoped, keyed=keyed)
+    case = _case_rows(dialect, "c.id = NEW.id", scoped=scoped, keyed=keyed, narrowed=narrowed)
     out: list[Trigger] = [("cases", "INSERT", write(case, own, fresh=True), "")]
     if sqlite and scoped:
-        when, body = _sqlite_case_update(keyed)
+        when, body = _sqlite_case_update(keyed, narrowed)
         out.append(("cases", f"UPDATE OF {_CASE_COLUMNS}, {', '.join(place)}", body, when))
     else:
         out.append(("cases", f"UPDATE OF {_CASE_COLUMNS}", write(case, own, fresh=False), ""))
-    theirs_rows = _case_rows(dialect, "c.complainant_id = NEW.id", scoped=scoped, keyed=keyed)
+    theirs_rows = _case_rows(dialect, "c.complainant_id = NEW.id", scoped=scoped, keyed=keyed,
+                             narrowed=narrowed)
     out.append(("complainants", "UPDATE OF name, phone", write(theirs_rows, theirs, fresh=False), ""))
     for table, column, kind in _CHILD_TEXTS:
-        rows = _child_rows(dialect, table, column, kind, "x.id = NEW.id", scoped=scoped, keyed=keyed)
+        rows = _child_rows(dialect, table, column, kind, "x.id = NEW.id", scoped=scoped, keyed=keyed,
+                           narrowed=narrowed)
         this = f"rowid = {_child_key('NEW.case_id', kind, 'NEW.id')}"
         out += [(table, "INSERT", write(rows, this, fresh=True), ""),
                 (table, f"UPDATE OF {column}, {column}_redacted", write(rows, this, fresh=False), "")]
@@ -260,13 +280,14 @@ _UNLESS_DEFERRED = {"sqlite": f"NOT {SEARCH_DEFERRED}()",
 
 
 def create_triggers(conn: Connection, *, deferrable: bool = True, scoped: bool = True,
-                    keyed: bool = True) -> None:
+                    keyed: bool = True, narrowed: bool = True) -> None:
     """The triggers that keep the index in step with its source rows (without `deferrable`, as
     before migration 0029: a new case's trigger cannot be skipped; without `scoped`, as before
     0030: rows without their case's regions; without `keyed`, as before 0035: their regions
-    alone)."""
+    alone; without `narrowed`, as before 0038: documents as written)."""
     dialect = conn.dialect.name
-    for i, (table, when, body, condition) in enumerate(_triggers(dialect, scoped=scoped, keyed=keyed)):
+    shape = _triggers(dialect, scoped=scoped, keyed=keyed, narrowed=narrowed)
+    for i, (table, when, body, condition) in enumerate(shape):
         name = _trigger_name(i)
         if deferrable and (table, when) == _DEFERRABLE:
             condition = _UNLESS_DEFERRED[dialect]
@@ -302,23 +323,27 @@ def drop_triggers(conn: Connection) -> None:
 
 def is_current(conn: Connection) -> bool:
     """Whether the index has this module's shape: a row per source (migration 0026) carrying its
-    case's regions (0030) and its category, channel and month (0035)."""
+    case's regions (0030) and its category, channel and month (0035), its documents narrowed
+    (0038)."""
     if conn.dialect.name == "sqlite":  # the triggers unindex a row by its case's old keys
         found = ("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'cases' "
-                 "AND sql LIKE '%OLD.category%'")
-    else:  # the function that works every key out
-        found = f"SELECT 1 FROM pg_proc WHERE proname = '{SCOPE_FUNCTION}' AND pronargs = 5"
+                 f"AND sql LIKE '%OLD.category%' AND sql LIKE '%{NARROW_FUNCTION}(%'")
+    else:  # the function that works every key out; a trigger's that narrows
+        found = (f"SELECT 1 FROM pg_proc WHERE proname = '{SCOPE_FUNCTION}' AND pronargs = 5 "
+                 f"AND EXISTS (SELECT 1 FROM pg_proc WHERE proname = '{_trigger_name(0)}_fn' "
+                 "AND prosrc LIKE '%translate(%')")
     return conn.execute(text(found)).first() is not None
 
 
-def rebuild(conn: Connection, *, scoped: bool = True, keyed: bool = True) -> None:
+def rebuild(conn: Connection, *, scoped: bool = True, keyed: bool = True, narrowed: bool = True) -> None:
     """Every source's row from scratch, one statement per source table."""
     dialect = conn.dialect.name
     conn.execute(text(f"DELETE FROM {SEARCH_TABLE}"))
     columns = ("rowid, open_text, raw_text" if dialect == "sqlite"
                else f"case_id, kind, source_id, open_text, raw_text{', scope' if scoped else ''}")
-    selects = [_case_rows(dialect, "1 = 1", scoped=scoped, keyed=keyed)]
-    selects += [_child_rows(dialect, table, column, kind, "1 = 1", scoped=scoped, keyed=keyed)
+    selects = [_case_rows(dialect, "1 = 1", scoped=scoped, keyed=keyed, narrowed=narrowed)]
+    selects += [_child_rows(dialect, table, column, kind, "1 = 1", scoped=scoped, keyed=keyed,
+                            narrowed=narrowed)
                 for table, column, kind in _CHILD_TEXTS]
     for rows in selects:
         conn.execute(text(f"INSERT INTO {SEARCH_TABLE}({columns}) {rows}"))
@@ -371,6 +396,27 @@ def rebuild_grams(conn: Connection, *, scoped: bool = True, keyed: bool = True) 
     """SQLite: the grams' index of every stored row from scratch."""
     conn.execute(text(f"INSERT INTO {GRAMS_TABLE}({GRAMS_TABLE}) VALUES ('delete-all')"))
     conn.execute(text(_grams_sql("1 = 1", delete=False, scope=_current_scope(keyed) if scoped else None)))
+
+
+def narrow_rows(conn: Connection) -> None:
+    """The stored rows whose documents hold full-width ASCII, narrowed as the triggers now write
+    them (migration 0038): only those rows are rewritten (SQLite: and their grams, unindexed by
+    the tokens they were indexed with first)."""
+    if conn.dialect.name != "sqlite":
+        narrowed = {c: _narrowed("postgresql", c, True) for c in ("open_text", "raw_text")}
+        changed = " OR ".join(f"{c} <> {n}" for c, n in narrowed.items())
+        conn.execute(text(f"UPDATE {SEARCH_TABLE} SET {', '.join(f'{c} = {n}' for c, n in narrowed.items())} "
+                          f"WHERE {changed}"))
+        return
+    changed = " OR ".join(f"{c} <> {NARROW_FUNCTION}({c})" for c in ("open_text", "raw_text"))
+    conn.execute(text(f"CREATE TEMP TABLE narrowed_rows AS SELECT rowid AS id FROM {SEARCH_TABLE} "
+                      f"WHERE {changed}"))
+    rows = "rowid IN (SELECT id FROM temp.narrowed_rows)"
+    conn.execute(text(_grams_sql(rows, delete=True, scope=_current_scope())))
+    conn.execute(text(f"UPDATE {SEARCH_TABLE} SET open_text = {NARROW_FUNCTION}(open_text), "
+                      f"raw_text = {NARROW_FUNCTION}(raw_text) WHERE {rows}"))
+    conn.execute(text(_grams_sql(rows, delete=False, scope=_current_scope())))
+    conn.execute(text("DROP TABLE temp.narrowed_rows"))
 
 
 def rekey(conn: Connection, *, keyed: bool) -> None:
@@ -443,11 +489,12 @@ def drop_indexes(conn: Connection) -> None:
                 conn.execute(text(f"DROP INDEX IF EXISTS {index}"))
 
 
-def install(conn: Connection, *, scoped: bool = True, either: bool = True, keyed: bool = True) -> None:
+def install(conn: Connection, *, scoped: bool = True, either: bool = True, keyed: bool = True,
+            narrowed: bool = True) -> None:
     """The index table, its trigram indexes and its triggers (idempotent). `scoped`: its rows carry
     their case's regions (migration 0030; without, the shape of 0026 to 0029); `either`: see
     `create_indexes` (migration 0032); `keyed`: and their case's category, channel and month
-    (0035)."""
+    (0035); `narrowed`: documents with full-width ASCII as half-width (0038)."""
     if conn.dialect.name == "sqlite":
         conn.execute(text(f"CREATE VIRTUAL TABLE IF NOT EXISTS {SEARCH_TABLE} USING fts5("
                           "open_text, raw_text, tokenize = 'trigram')"))
@@ -467,7 +514,7 @@ def install(conn: Connection, *, scoped: bool = True, either: bool = True, keyed
                           f"open_text text NOT NULL DEFAULT '', raw_text text NOT NULL DEFAULT '', {regions}"
                           "PRIMARY KEY (case_id, kind, source_id))"))
         create_indexes(conn, scoped=scoped, either=either)
-    create_triggers(conn, scoped=scoped, keyed=keyed)
+    create_triggers(conn, scoped=scoped, keyed=keyed, narrowed=narrowed)
 
 
 def create_scope_functions(conn: Connection, *, keyed: bool = True) -> None:

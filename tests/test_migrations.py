@@ -652,3 +652,56 @@ def test_0035_gives_each_index_row_its_case_s_filter_keys_and_its_downgrade_take
     assert found(text="饮水", channel="phone") == [second]
     assert found(text="管道", channel="letter") == [first]
     assert found(text="饮水", category="arrears") == []
+
+
+def test_0038_narrows_the_stored_rows_that_hold_full_width_forms_and_its_downgrade_writes_them_back(
+        empty_engine: Engine) -> None:
+    from alembic import command
+
+    from duban.migrations import alembic_config
+    from duban.models.search import SEARCH_TABLE, is_current
+    from duban.services import CaseService
+    from duban.services.queries import scope_for
+    from duban.services.reading import case_page
+    from duban.services.search import CaseQuery, narrow
+    from tests.factories import CLERK, DISPATCHER, REPORTED, complaint, unit_actor, world
+
+    upgrade(empty_engine)
+    ctx = world(empty_engine)
+    service = CaseService(ctx)
+
+    def found(typed: str) -> list[str]:
+        with Session(empty_engine) as session:
+            flt = narrow(scope_for(session, DISPATCHER), CaseQuery.parse({"text": typed}), ctx.orgs)
+        return sorted(r.number for r in case_page(ctx, flt, actor=DISPATCHER).rows)
+
+    def documents() -> set[str]:
+        with empty_engine.connect() as conn:
+            rows = conn.execute(text(f"SELECT open_text, raw_text FROM {SEARCH_TABLE}"))
+            return {t for row in rows for t in row}
+
+    cfg = alembic_config()
+    with empty_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0037")
+    with empty_engine.connect() as conn:
+        assert not is_current(conn)
+    # 0037's triggers index the texts as written: a case, a report, a phone in full-width
+    wide = service.register(complaint(title="小区ＱＱ群", summary="联系１３８００１", complainant_name="欧阳",
+                                      complainant_phone="１３９１２３４５６７８"), actor=CLERK).case.number
+    service.act(wide, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
+    service.act(wide, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
+                form={**REPORTED, "text": "已更换ＡＰ设备"})
+    as_written = documents()
+    assert any("ＱＱ" in d for d in as_written)
+    upgrade(empty_engine)
+    with empty_engine.connect() as conn:
+        assert is_current(conn)
+    assert not any(c in d for d in documents() for c in "ＱＡ１３")
+    for typed in ("QQ群", "ＱＱ群", "138001", "AP设备", "13912345678"):
+        assert found(typed) == [wide], typed
+    with empty_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0037")
+    assert documents() == as_written
+    upgrade(empty_engine)

@@ -273,12 +273,9 @@ def order_by(flt: CaseFilter) -> list[Any]:
     return [column, col(Case.id)]
 
 
-# What a person types (`words`): the full-width forms of ASCII (ＱＱ, １３８, ＧＳ－２０２３) as the
-# half-width ones, but for the punctuation Chinese texts write full-width themselves (a search for
-# "（一）" means those brackets); every kind of quotation mark as one, which delimits a phrase.
-_NATIVE_WIDE = "！（），：；？～"
-_WIDE = {chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F) if chr(c) not in _NATIVE_WIDE}
-_TYPED = str.maketrans({**_WIDE, **dict.fromkeys("“”「」『』", '"')})
+# What a person types (`words`): the full-width forms of ASCII as the index holds them (grams.WIDE:
+# ＱＱ as QQ); every kind of quotation mark as one, which delimits a phrase.
+_TYPED = str.maketrans(grams.WIDE + "“”「」『』", grams.NARROW + '"' * 6)
 # The most words a query holds: each after the first is tested case by case (`search_clause`).
 MAX_WORDS = 5
 
@@ -287,9 +284,10 @@ MAX_WORDS = 5
 def words(typed: str) -> tuple[str, ...]:
     """The words a query asks for, each of which a case must contain: its blank-separated words
     and its quoted phrases ("暖气 不热", “暖气 不热”, 「暖气 不热」), full-width ASCII folded to
-    half-width (`_TYPED`), composed (NFC), without the invisible characters a paste brings along
-    (zero-width spaces, a byte-order mark, soft hyphens: Unicode's format characters), the quotes
-    themselves never searched, and without a word another word holds (供暖 供: 供暖).
+    half-width as the index holds its documents (`_TYPED`), composed (NFC), without the invisible
+    characters a paste brings along (zero-width spaces, a byte-order mark, soft hyphens: Unicode's
+    format characters), the quotes themselves never searched, and without a word another word
+    holds (供暖 供: 供暖).
 
     Raises:
         InvalidActionInput: a control character or broken Unicode (`broken_text`), or more than
@@ -449,7 +447,7 @@ def _by_bigrams(dialect: str, typed: str, keys: Keys) -> bool:
     characters or more are found by its bigrams in the grams' index, which knows the keys, rather
     than by the trigram index, which does not (a common word's rows in the whole province, each
     asked of the region, cost a city more than its own). Not for a word with a non-ASCII letter
-    that has a case (Ａ, É): the grams fold ASCII letters only, the trigram tokenizer every
+    that has a case (É, Ж): the grams fold ASCII letters only, the trigram tokenizer every
     letter. A row found holds every bigram, not necessarily the word: `text_match` then tests
     each case found."""
     return (dialect == "sqlite" and bool(keys) and not short(typed)
@@ -537,7 +535,7 @@ def text_probe(dialect: str, typed: str, *, raw: bool) -> Any:
     two characters the same as holding the gram), or by LIKE where no character of the word has
     a case (the same answer, at two thirds the cost). SQLite reads the index's own stored documents (a
     case's rows are one range of rowids) and compares by LIKE, which folds ASCII letters as the
-    grams and the trigram tokenizer do; a text with another letter that has a case (Ａ, É, Ж),
+    grams and the trigram tokenizer do; a text with another letter that has a case (É, Ж),
     which the trigram tokenizer folds and LIKE does not, is matched by the index per case."""
     key = "probe_any" if raw else "probe_open"
     columns = ["open_text", "raw_text"] if raw else ["open_text"]

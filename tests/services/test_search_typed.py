@@ -19,7 +19,7 @@ from duban.services import CaseService, ServiceContext
 from duban.services.queries import scope_for
 from duban.services.reading import case_page
 from duban.services.search import MAX_WORDS, CaseQuery, narrow, words
-from tests.factories import CLERK, DISPATCHER, LEADER, complaint, unit_actor, world
+from tests.factories import CLERK, DISPATCHER, LEADER, REPORTED, complaint, unit_actor, world
 
 NAME, PHONE = "司马秘密", "13912345678"
 
@@ -145,3 +145,21 @@ def test_the_query_a_list_shows_back_asks_for_the_same_words(typed: str) -> None
         return
     assert words(shown or "") == words(typed)
     assert CaseQuery.parse({"text": shown}).text == shown
+
+
+def test_a_text_written_in_full_width_letters_and_digits_is_found_in_either_width(
+        ctx: ServiceContext) -> None:
+    # The index holds each document with full-width ASCII as half-width (models/search.py), as a
+    # query is read: stored and typed, either width finds the other.
+    wide = handed(ctx, title="小区ＱＱ群Ｗｉ－Ｆｉ故障", summary="联系１３８００１（物业）",
+                  complainant_name="欧阳", complainant_phone="１３９１２３４５６７８")
+    for typed in ("QQ群", "ＱＱ群", "qq", "Wi-Fi", "ｗｉ－ｆｉ", "138001", "１３８００１",
+                  "１３８００１（物业）"):
+        assert found(ctx, LEADER, typed) == ([wide], 1), typed
+    assert found(ctx, LEADER, "138001(物业)") == ([], 0)  # Chinese punctuation is kept as written
+    assert found(ctx, DISPATCHER, "13912345678") == ([wide], 1)
+    assert found(ctx, unit_actor(ctx, "GS-LZ-CG-GOV"), "1391234") == ([], 0)
+    # a report, and a text rewritten: indexed by the same rule
+    CaseService(ctx).act(wide, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
+                         form={**REPORTED, "text": "已更换ＡＰ设备"})
+    assert found(ctx, LEADER, "AP设备") == ([wide], 1)

@@ -27,8 +27,8 @@ depends_on = None
 def upgrade() -> None:
     conn = op.get_bind()
     before.uninstall(conn)
-    search.install(conn, scoped=False, either=False)
-    search.rebuild(conn, scoped=False)
+    search.install(conn, scoped=False, either=False, narrowed=False)
+    search.rebuild(conn, scoped=False, narrowed=False)
 
 
 def downgrade() -> None:

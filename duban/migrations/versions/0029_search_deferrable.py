@@ -26,10 +26,10 @@ depends_on = None
 def upgrade() -> None:
     conn = op.get_bind()
     search.drop_triggers(conn)
-    search.create_triggers(conn, scoped=False)
+    search.create_triggers(conn, scoped=False, narrowed=False)
 
 
 def downgrade() -> None:
     conn = op.get_bind()
     search.drop_triggers(conn)
-    search.create_triggers(conn, deferrable=False, scoped=False)
+    search.create_triggers(conn, deferrable=False, scoped=False, narrowed=False)

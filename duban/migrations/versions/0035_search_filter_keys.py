@@ -49,4 +49,4 @@ def _rekey(*, keyed: bool) -> None:
         if not keyed:
             conn.execute(text(f"DROP FUNCTION IF EXISTS {search.SCOPE_FUNCTION}"
                               "(integer, integer, text, text, timestamptz)"))
-    search.create_triggers(conn, keyed=keyed)
+    search.create_triggers(conn, keyed=keyed, narrowed=False)
