@@ -16,8 +16,10 @@ from rich.table import Table
 
 from duban.cli.common import AS_HELP, actor_from, console, context, received_time, reported_errors
 from duban.clock import shanghai
+from duban.errors import InvalidActionInput
 from duban.files import write_private
 from duban.models import CaseCreate
+from duban.present.problems import field_message
 from duban.services import CaseService
 from duban.services.attachments import Upload, download, list_attachments
 from duban.services.reading import case_detail, case_page, scope
@@ -97,7 +99,7 @@ def list_(
              "open": open_only, "sort": sort, "page": page, "per_page": limit}
     with reported_errors():
         actor = actor_from(ctx, as_)
-        query = CaseQuery.parse(given)
+        query = _query(given, labels)
         listed = case_page(ctx, narrow(scope(ctx, actor=actor), query, ctx.orgs), actor=actor)
     rows = listed.rows
     table = Table()
@@ -113,6 +115,18 @@ def list_(
     note = "  (* provisional deadline)" if any(r.provisional for r in rows) else ""
     total = f"{listed.total}{'+' if listed.capped else ''}"
     console.print(f"共 {total} 件，第 {page} 页 · {total} cases, page {page}{note}")
+
+
+def _query(given: dict[str, Any], labels: Any) -> CaseQuery:
+    """The list's query from the options, or a usage error naming the option in Chinese (关键词不能超过
+    100个字), as the list page and the API name it."""
+    try:
+        return CaseQuery.parse(given)
+    except InvalidActionInput as exc:
+        option = {"per_page": "limit", "open_only": "open"}.get(exc.field, exc.field).replace("_", "-")
+        raise typer.BadParameter(field_message(labels, field=exc.field, kind=exc.kind, message="",
+                                               limits=exc.limits, place="query"),
+                                 param_hint=f"--{option}") from None
 
 
 @app.command("show")

@@ -101,6 +101,21 @@ def test_case_list_and_show_read_as_the_actor_named_by_as(data_dir: Path) -> Non
     assert "GS-2023-00001" not in runner.invoke(app, ["case", "list", "--as", "unit:GS-LZ-CG-SWJ"]).output
 
 
+def test_case_list_finds_what_people_type_and_refuses_a_search_in_chinese_naming_the_option(
+        data_dir: Path) -> None:
+    create_all(get_engine())
+    install_orgs(get_engine(), ORGS)
+    run("case", "create", "--office", "GS", "--title", "小区ＱＱ群供暖不达标", "--complainant", "王某",
+        "--phone", "19900000001", "--subject", "城关区住建局", "--received", "2023-09-27 09:00")
+    for typed in ("QQ群", "ＱＱ群", "供暖 qq", "“供暖不达标”"):
+        assert "GS-2023-00001" in run("case", "list", "--text", typed), typed
+    for typed, said in (("供" * 101, "关键词不能超过100个字"), ("甲 乙 丙 丁 戊 己", "关键词最多5个词"),
+                        ("供暖\x01", "关键词含有无效字符")):
+        refused = runner.invoke(app, ["case", "list", "--text", typed], env={"COLUMNS": "200"})
+        assert refused.exit_code == 2, refused.output
+        assert "--text" in refused.output and said in refused.output, refused.output
+
+
 def test_dates_outside_the_calendar_are_usage_errors_naming_the_option(data_dir: Path) -> None:
     for args, option in [(["calendar", "add-workdays", "2002-05-01", "3"], "START"),
                          (["calendar", "is-workday", "1999-12-31"], "DAY"),
