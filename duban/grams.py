@@ -20,12 +20,15 @@ _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 # The full-width forms of ASCII (ＱＱ, １３８, ＧＳ－２０２３) and the half-width ones they stand for,
 # as the search index holds its documents and reads its queries (models/search.py,
 # duban.services.search.words), but for the punctuation Chinese texts write full-width themselves
-# (a search for "（保密）" means those brackets).
+# (a search for "（保密）" means those brackets); and the invisible characters a text pasted from a
+# web page or a chat brings along inside its words (zero-width space, non-joiner and joiner, word
+# joiner, byte-order mark, soft hyphen), left out.
 NATIVE_WIDE = "！（），：；？～"
 WIDE = "".join(chr(c) for c in range(0xFF01, 0xFF5F) if chr(c) not in NATIVE_WIDE)
 NARROW = "".join(chr(ord(c) - 0xFEE0) for c in WIDE)
-NARROWED = str.maketrans(WIDE, NARROW)
-NARROW_FUNCTION = "duban_narrow"  # SQLite: `narrow` (PostgreSQL: translate() with WIDE and NARROW)
+INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+NARROWED = str.maketrans(WIDE, NARROW, INVISIBLE)
+NARROW_FUNCTION = "duban_narrow"  # SQLite: `narrow`; PostgreSQL: translate() of WIDE + INVISIBLE
 
 
 def fold(text: str) -> str:
@@ -34,7 +37,7 @@ def fold(text: str) -> str:
 
 
 def narrow(text: str | None) -> str | None:
-    """`text` with the full-width forms of ASCII in WIDE as half-width."""
+    """`text` with the full-width forms of ASCII in WIDE as half-width, without INVISIBLE."""
     return text.translate(NARROWED) if text else text
 
 

@@ -42,7 +42,7 @@ from sqlmodel import Field, SQLModel
 
 from duban import scopekeys
 from duban.db import SEARCH_DEFERRED
-from duban.grams import NARROW, NARROW_FUNCTION, SQL_FUNCTION, WIDE
+from duban.grams import INVISIBLE, NARROW, NARROW_FUNCTION, SQL_FUNCTION, WIDE
 from duban.models.base import UTCDateTime
 
 SEARCH_TABLE = "case_search"
@@ -105,13 +105,14 @@ _EVERY_ROW = (f"rowid BETWEEN {{0}}.id << {CASE_SHIFT} "
 
 def _narrowed(dialect: str, document: str, narrowed: bool) -> str:
     """The expression of a document as the index holds it: with `narrowed` (migration 0038), the
-    full-width forms of ASCII as half-width (duban.grams.WIDE: ＱＱ as QQ), as a query is read."""
+    full-width forms of ASCII as half-width (duban.grams.WIDE: ＱＱ as QQ) and without the
+    invisible characters pasted inside words (grams.INVISIBLE), as a query is read."""
     if not narrowed:
         return document
     if dialect == "sqlite":
         return f"{NARROW_FUNCTION}({document})"
-    narrow = NARROW.replace("'", "''")
-    return f"translate({document}, '{WIDE}', '{narrow}')"
+    narrow = NARROW.replace("'", "''")  # translate() drops what `from` has beyond `to`: INVISIBLE
+    return f"translate({document}, '{WIDE}{INVISIBLE}', '{narrow}')"
 
 
 def _case_rows(dialect: str, where: str, *, scoped: bool, keyed: bool = True,

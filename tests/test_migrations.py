@@ -687,8 +687,9 @@ def test_0038_narrows_the_stored_rows_that_hold_full_width_forms_and_its_downgra
     with empty_engine.connect() as conn:
         assert not is_current(conn)
     # 0037's triggers index the texts as written: a case, a report, a phone in full-width
-    wide = service.register(complaint(title="小区ＱＱ群", summary="联系１３８００１", complainant_name="欧阳",
-                                      complainant_phone="１３９１２３４５６７８"), actor=CLERK).case.number
+    wide = service.register(complaint(title="小区ＱＱ群", summary="联系１３８００１，供\u200b暖",
+                                      complainant_name="欧阳", complainant_phone="１３９１２３４５６７８"),
+                            actor=CLERK).case.number
     service.act(wide, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
     service.act(wide, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
                 form={**REPORTED, "text": "已更换ＡＰ设备"})
@@ -697,8 +698,8 @@ def test_0038_narrows_the_stored_rows_that_hold_full_width_forms_and_its_downgra
     upgrade(empty_engine)
     with empty_engine.connect() as conn:
         assert is_current(conn)
-    assert not any(c in d for d in documents() for c in "ＱＡ１３")
-    for typed in ("QQ群", "ＱＱ群", "138001", "AP设备", "13912345678"):
+    assert not any(c in d for d in documents() for c in "ＱＡ１３\u200b")
+    for typed in ("QQ群", "ＱＱ群", "138001", "AP设备", "13912345678", "供暖"):
         assert found(typed) == [wide], typed
     with empty_engine.begin() as conn:
         cfg.attributes["connection"] = conn

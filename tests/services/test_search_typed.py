@@ -163,3 +163,10 @@ def test_a_text_written_in_full_width_letters_and_digits_is_found_in_either_widt
     CaseService(ctx).act(wide, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
                          form={**REPORTED, "text": "已更换ＡＰ设备"})
     assert found(ctx, LEADER, "AP设备") == ([wide], 1)
+
+
+def test_a_text_pasted_with_invisible_characters_inside_its_words_is_found_by_the_words(
+        ctx: ServiceContext) -> None:
+    pasted = handed(ctx, title="供\u200b暖不\u00ad达标", summary="\ufeff物业\u2060费用")
+    for typed in ("供暖", "供暖不达标", "物业费用", "供\u200b暖", "暖不"):
+        assert found(ctx, LEADER, typed) == ([pasted], 1), repr(typed)
