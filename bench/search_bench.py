@@ -30,6 +30,9 @@ triggers back (models/search.py), then times, median of several runs:
     search_widephrase      the phrase in the cases received since 2023 (13 months: one more)
     search_uncolouredphrase  the phrase in the list of no colour (a common word, a common colour)
     search_yellowchar      水 in the list of yellow cases (a common word, a colour of few cases)
+    search_words           水 and the phrase, two words apart (each in the case, in any of its
+                           texts: the longer looked up, the other tested of each case found)
+    search_keywordwords    the keyword and the phrase, two words apart
     county_* / city_* /    the keyword, the phrase, the short, 1-character and rare words, the
     smallcity_*            range, the category and the colours again, asked by a county's
                            dispatcher (~2 % of the cases in scope), the dispatcher of the city
@@ -309,11 +312,13 @@ def measure(url: str, cases: int, runs: int, *, swept: bool = False) -> None:
         "search_widephrase": {"text": PHRASE, "received_from": "2023-01-01"},
         "search_uncolouredphrase": {"text": PHRASE, "warning": "none"},
         "search_yellowchar": {"text": CHAR, "warning": "yellow"},
+        "search_words": {"text": f"{CHAR} {PHRASE}"},
+        "search_keywordwords": {"text": f"{KEYWORD} {PHRASE}"},
     }
     for level in ("county", "city", "smallcity"):
         for shape in ("keyword", "phrase", "short", "char", "rare", "range", "category", "uncoloured",
                       "yellow", "subject", "subjectchar", "categorychar", "monthchar", "rangephrase",
-                      "yearphrase", "widephrase", "uncolouredphrase", "yellowchar"):
+                      "yearphrase", "widephrase", "uncolouredphrase", "yellowchar", "words", "keywordwords"):
             searches[f"{level}_{shape}"] = searches[f"search_{shape}"]
     for figure, params in searches.items():
         median, cpu, total, capped = timed(ctx, readers[figure.split("_")[0]], params, runs)
