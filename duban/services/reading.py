@@ -567,10 +567,12 @@ def _matches(conn: Any, scoped: Any, flt: CaseFilter, region: Any | None,
     dialect = conn.dialect.name
     driven_rows = bool(columns) and dialect in search.ROWS_DRIVEN
     by_id = scoped.with_only_columns(*columns, maintain_column_froms=True).order_by(None)
+    listed = _listed_words(conn, flt.text or "", raw=region is not None)
     for keys in passes:
         driven = search.matched_driven(dialect, flt.text or "", identity_region=region,
                                        scoped=scoped, keys=keys, columns=columns if driven_rows else (),
-                                       newest_first=flt.extra.get("received_from") is not None)
+                                       newest_first=flt.extra.get("received_from") is not None,
+                                       listed=listed)
         with closing(conn.execute(driven.execution_options(stream_results=True,
                                                            yield_per=_STREAM_BATCH))) as result:
             if not columns:
@@ -583,6 +585,16 @@ def _matches(conn: Any, scoped: Any, flt: CaseFilter, region: Any | None,
 
 
 _STREAM_BATCH = 2_000  # the index rows a streamed search fetches at a time
+
+
+def _listed_words(conn: Any, typed: str, *, raw: bool) -> bool:
+    """Whether a query of several words asks its other words as lists of their cases
+    (search.matched_driven's `listed`): SQLite, when its first word has at least
+    search.LISTED_FROM index rows (counted up to there)."""
+    if conn.dialect.name != "sqlite" or len(search.words(typed)) < 2:
+        return False
+    rows = search.index_rows(conn.dialect.name, typed, raw=raw, limit=search.LISTED_FROM)
+    return int(conn.execute(rows).scalar_one()) >= search.LISTED_FROM
 
 
 def _page(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter) -> list[tuple[Any, CaseRow]]:

@@ -278,6 +278,9 @@ def order_by(flt: CaseFilter) -> list[Any]:
 _TYPED = str.maketrans(grams.WIDE + "“”「」『』", grams.NARROW + '"' * 6)
 # The most words a query holds: each after the first is tested case by case (`search_clause`).
 MAX_WORDS = 5
+# SQLite: from how many index rows of a query's first word its other words are asked as lists of
+# their own lookups' cases rather than of each case found (`matched_driven`'s `listed`).
+LISTED_FROM = 2_000
 
 
 @lru_cache(maxsize=256)
@@ -478,7 +481,8 @@ def _hits(dialect: str, typed: str, *, raw: bool, keys: Keys = NO_KEYS, newest_f
     key = "any" if raw else "open"
     if dialect != "sqlite":
         where, params = _pg_condition(typed, raw=raw, key=key, keys=keys)
-        hits = text(f"SELECT case_id AS id FROM {SEARCH_TABLE} WHERE {where}").bindparams(**params)
+        hits = text(f"SELECT case_id AS id FROM {SEARCH_TABLE} WHERE {where}").bindparams(
+            *[_unique(name, value) for name, value in params.items()])
     elif short(typed) or _by_bigrams(dialect, typed, keys):
         # The index of each document's unigrams and bigrams (duban.grams, SQLite's FTS5
         # `case_search_grams`): a query below the trigram length is one of its tokens, a longer
@@ -491,12 +495,12 @@ def _hits(dialect: str, typed: str, *, raw: bool, keys: Keys = NO_KEYS, newest_f
             query += f" AND {_fts_keys(keys)}"
         hits = text(f"SELECT rowid >> {CASE_SHIFT} AS id FROM {GRAMS_TABLE} "
                     f"WHERE {GRAMS_TABLE} MATCH :g_{key}{_NEWEST if newest_first else ''}"
-                    ).bindparams(**{f"g_{key}": query})
+                    ).bindparams(_unique(f"g_{key}", query))
     else:
         scope = "" if raw else "open_text : "
         hits = text(f"SELECT rowid >> {CASE_SHIFT} AS id FROM {SEARCH_TABLE} "
                     f"WHERE {SEARCH_TABLE} MATCH :m_{key}{_NEWEST if newest_first else ''}"
-                    ).bindparams(**{f"m_{key}": f"{scope}{_fts_phrase(typed)}"})
+                    ).bindparams(_unique(f"m_{key}", f"{scope}{_fts_phrase(typed)}"))
     return hits.columns(sql_column("id", Integer))
 
 
@@ -573,7 +577,8 @@ def _uncased(typed: str) -> bool:
 
 
 def matched_driven(dialect: str, typed: str, *, identity_region: Any | None, scoped: Any,
-                   keys: Keys = NO_KEYS, newest_first: bool = False, columns: tuple[Any, ...] = ()) -> Any:
+                   keys: Keys = NO_KEYS, newest_first: bool = False, columns: tuple[Any, ...] = (),
+                   listed: bool = False) -> Any:
     """SELECT the ids of the cases of `scoped` (the list's statement without its text search) one
     of whose rows matches, or `columns` of the case's row, driven by the index's matches (`keys`:
     those of the cases that hold them: a region's, a category's),
@@ -585,13 +590,22 @@ def matched_driven(dialect: str, typed: str, *, identity_region: Any | None, sco
     SQLite reads the newest cases' rows first (a case's id grows with its receipt), and passes
     none of the older cases' matches before the list's own (the phrase since 2022 at the
     province: 125 → 47 ms). Only then: FTS5 reads a query of several tokens backwards at about a
-    quarter more. PostgreSQL's bitmap has no order to choose. A query of several words: the
-    index's matches are its first's (`_lead`), each asked of the others as well."""
+    quarter more. PostgreSQL's bitmap has no order to choose.
+
+    A query of several words: the index's matches are its first's (`_lead`), each asked of the
+    others as well, by testing the case's texts (`text_probe`); `listed` (SQLite, a lead of many
+    matches: `LISTED_FROM`): by the case ids each other word's own lookup finds, read once into
+    a list and asked of each match before its case is (two common words at the province of
+    200,000 cases: 448 → 77 ms; a rare lead tests its few cases for less than a common word's
+    whole lookup)."""
     raw = identity_region is not None
     typed, others = _lead(typed)
-    if others:
+    listed = listed and dialect == "sqlite"
+    if others and not listed:
         scoped = scoped.where(*[search_clause(dialect, w, identity_region=identity_region, probe=True)
                                 for w in others])
+    elif others and identity_region is not None:  # a raw match counts inside the identity region only
+        scoped = scoped.where(*[or_(identity_region, text_probe(dialect, w, raw=False)) for w in others])
     if dialect == "sqlite":
         hit = _hits(dialect, typed, raw=raw, keys=keys, newest_first=newest_first).subquery("hit")
         in_scope = _asked(scoped, hit.c.id)
@@ -599,9 +613,12 @@ def matched_driven(dialect: str, typed: str, *, identity_region: Any | None, sco
             in_scope = in_scope.where(or_(identity_region, text_probe(dialect, typed, raw=False)))
         if _by_bigrams(dialect, typed, keys):  # the rows hold the word's bigrams: the word?
             in_scope = in_scope.where(text_probe(dialect, typed, raw=raw))
+        # the lead's matches the other words' lookups also find, before any case is asked
+        held = [hit.c.id.in_(_hits(dialect, w, raw=raw)) for w in others] if listed else []
         if not columns:
-            return select(hit.c.id).where(in_scope.exists())
-        return in_scope.with_only_columns(*columns).select_from(hit)  # the case's, as it is asked
+            return select(hit.c.id).where(*held, in_scope.exists())
+        # the case's columns, as it is asked
+        return in_scope.with_only_columns(*columns).select_from(hit).where(*held)
     where, params = _pg_condition(typed, raw=raw, key="hit_any", keys=keys)
     row = (text(f"SELECT case_id, open_text FROM {SEARCH_TABLE} WHERE {where}").bindparams(**params)
            .columns(sql_column("case_id", Integer), sql_column("open_text", Text)).subquery("hit"))

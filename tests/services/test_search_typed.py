@@ -15,11 +15,11 @@ from sqlmodel import Session
 from duban.config.policy import get_labels
 from duban.errors import InvalidActionInput
 from duban.present.problems import field_message
-from duban.services import CaseService, ServiceContext
+from duban.services import Actor, CaseService, ServiceContext, search
 from duban.services.queries import scope_for
 from duban.services.reading import case_page
 from duban.services.search import MAX_WORDS, CaseQuery, narrow, words
-from tests.factories import CLERK, DISPATCHER, LEADER, REPORTED, complaint, unit_actor, world
+from tests.factories import CLERK, DISPATCHER, LEADER, REPORTED, complaint, org_id, unit_actor, world
 
 NAME, PHONE = "司马秘密", "13912345678"
 
@@ -73,8 +73,16 @@ def test_invisible_characters_pasted_into_a_query_are_left_out(
         assert found(ctx, LEADER, typed) == ([heating], 1), repr(typed)
 
 
+@pytest.fixture(params=["tested", "listed"])
+def ways(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways a driven search asks a query's other words (SQLite: search.LISTED_FROM): each
+    case found tested, or the cases of each other word's own lookup listed."""
+    monkeypatch.setattr(search, "LISTED_FROM", 0 if request.param == "listed" else 10**9)
+    return str(request.param)
+
+
 def test_words_separated_by_blanks_must_each_be_in_the_case(
-        ctx: ServiceContext, cases: tuple[str, str, str]) -> None:
+        ctx: ServiceContext, cases: tuple[str, str, str], ways: str) -> None:
     heating, noise, other = cases
     unit = unit_actor(ctx, "GS-LZ-CG-GOV")
     for reader in (LEADER, DISPATCHER, unit):  # a province's list and a unit's (tested case by case)
@@ -88,6 +96,21 @@ def test_words_separated_by_blanks_must_each_be_in_the_case(
     assert found(ctx, DISPATCHER, "司马 供暖") == ([heating], 1)
     assert found(ctx, unit, "司马 供暖") == ([], 0)
     assert found(ctx, unit, "供暖 5678") == ([], 0)
+
+
+def test_a_word_only_the_raw_texts_hold_counts_only_where_the_reader_may_see_identity(
+        ctx: ServiceContext, ways: str) -> None:
+    # Received by the province, handled in 城关区: in the city's list, outside its identity region.
+    number = handed(ctx, title="城关区某小区供暖不达标", complainant_name=NAME, complainant_phone=PHONE)
+    # and one the city received: its identity region holds a case, so its search reads raw texts
+    own = CaseService(ctx).register(complaint(office_code="GS-LZ", title="七里河区某路段供暖不达标",
+                                              complainant_name=NAME, complainant_phone=PHONE),
+                                    actor=CLERK).case.number
+    city = Actor("兰州市分流员", "dispatcher", org_id(ctx, "GS-LZ"))
+    assert found(ctx, city, "供暖不达标") == (sorted([number, own]), 2)  # the checks below can fail
+    assert found(ctx, DISPATCHER, f"{NAME} 供暖不达标") == (sorted([number, own]), 2)
+    for typed in (f"{NAME} 供暖不达标", f"供暖不达标 {PHONE[-6:]}", f"{NAME} {PHONE[-6:]} 不达标"):
+        assert found(ctx, city, typed) == ([own], 1), typed
 
 
 def test_a_quoted_phrase_is_one_word_and_its_quotes_are_not_searched(
