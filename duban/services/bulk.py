@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,7 @@ from sqlmodel import Session
 
 from duban.cells import xlsx_row
 from duban.clock import SHANGHAI, local_date
-from duban.errors import CaseNotFound, DubanError, InvalidActionInput, OrgNotFound
+from duban.errors import AvoidanceViolation, CaseNotFound, DubanError, InvalidActionInput, OrgNotFound
 from duban.models import AuditEvent, Case, User
 from duban.reports.export import ledger_workbook, rows_as
 from duban.services.callbacks import assign_in
@@ -36,6 +37,7 @@ from duban.services.driver import Prepared
 from duban.services.forms import parse_form
 from duban.services.queries import CaseRow, orgs_of, row_of
 from duban.services.reading import load_case
+from duban.services.routing import avoid
 from duban.services.scope import may_see
 
 # Machine actions through CaseService, then what is not one (the callback queue), then a read.
@@ -71,14 +73,15 @@ class BulkResult:
 
 
 def check_request(ctx: ServiceContext, action: str, numbers: Iterable[str]) -> list[str]:
-    """The case numbers of a request, blanks and repeats dropped (in the order given); refuses an
-    action that is not done in bulk, an empty request and one over policy [bulk] max_cases."""
+    """The case numbers of a request as `typed_number` reads them, blanks and repeats dropped (in
+    the order given); refuses an action that is not done in bulk, an empty request and one over
+    policy [bulk] max_cases."""
     if action not in ACTIONS:
         allowed = "、".join(ctx.labels.of("actions", a) for a in ACTIONS)
         raise InvalidActionInput(action="bulk", field="action", kind="unknown_bulk_action",
                                  message=f"is not done in bulk; bulk actions: {', '.join(ACTIONS)}",
                                  limits={"allowed": allowed})
-    wanted = list(dict.fromkeys(n.strip() for n in numbers if n and n.strip()))
+    wanted = list(dict.fromkeys(number for number in map(typed_number, numbers) if number))
     if not wanted:
         raise InvalidActionInput(action=action, field="numbers", kind="no_cases",
                                  message="name at least one case")
@@ -87,6 +90,12 @@ def check_request(ctx: ServiceContext, action: str, numbers: Iterable[str]) -> l
         raise InvalidActionInput(action=action, field="numbers", kind="too_many_cases",
                                  message=f"at most {most} cases in one request", limits={"le": most})
     return wanted
+
+
+def typed_number(text: str | None) -> str:
+    """A case number as typed or pasted: full-width forms folded (ＧＳ－ＬＺ－２０２３ is
+    GS-LZ-2023), blanks around it dropped, in upper case as numbers are given."""
+    return unicodedata.normalize("NFKC", text or "").strip().upper()
 
 
 def run(ctx: ServiceContext, action: str, numbers: Iterable[str], *, actor: Actor,
@@ -160,7 +169,7 @@ def _act(session: Session, service: CaseService, case: Case, action: str, *, act
          form: dict[str, Any], target: int | None, now: dt.datetime) -> str | None:
     if action == "remind" and _urged_lately(session, service.ctx, case, now):
         return "bulk_already_reminded"
-    if action == "reassign" and case.unit_id == target:
+    if action == "reassign" and case.unit_id == _lands_at(session, service.ctx, case, target):
         return "bulk_already_assigned"
     service.act_in(session, case, action, actor=actor, form=form, now=now)
     return None
@@ -171,6 +180,17 @@ def _urged_lately(session: Session, ctx: ServiceContext, case: Case, now: dt.dat
     first = local_date(now) - dt.timedelta(days=ctx.policy.bulk.remind_once_per_days - 1)
     since = dt.datetime.combine(first, dt.time(), tzinfo=SHANGHAI).astimezone(dt.UTC)
     return _URGED_SINCE.scalar(session, {"case_id": case.id, "since": since}) is not None
+
+
+def _lands_at(session: Session, ctx: ServiceContext, case: Case, target: int | None) -> int | None:
+    """The unit 改派 to `target` gives the case: `target`, or the office above it that avoidance
+    (回避) picks when the case complains about `target` (so a retry finds it there already)."""
+    if target is None:
+        return None
+    try:
+        return avoid(session, ctx.orgs, case, ctx.orgs.by_id(target))[0].id
+    except AvoidanceViolation:
+        return None  # no office to take it: the action itself refuses it, with this error
 
 
 def _target_unit(ctx: ServiceContext, action: str, form: dict[str, Any]) -> int | None:
