@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 from duban.errors import CaseNotFound, DubanError, InvalidActionInput, OrgNotFound, PermissionDenied
 from duban.models import CaseCreate
@@ -192,6 +193,7 @@ def delete_list_filter(request: Request, filter_id: int, posted: Posted) -> Resp
 
 BULK_FIELDS = {"remind": ("note",), "reassign": ("unit", "reason"), "assign_callback": ("assignee",)}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+TOO_MANY_FIELDS = "Too many fields"  # how Starlette's form parser says it stopped at max_fields
 
 
 def _bulk_actions(web: Web, viewer: Viewer) -> list[str]:
@@ -203,7 +205,13 @@ def _bulk_actions(web: Web, viewer: Viewer) -> list[str]:
 async def posted_bulk(request: Request) -> tuple[dict[str, str], list[str]]:
     """The bulk form's fields, and every ticked case number (one checkbox per case)."""
     most = request.app.state.ctx.policy.bulk.max_cases
-    form = await request.form(max_files=0, max_fields=most + 20)  # parsed once, kept for posted_form
+    try:  # parsed once, kept for posted_form; more fields than that are more cases than allowed
+        form = await request.form(max_files=0, max_fields=most + 20)
+    except HTTPException as exc:
+        if not str(exc.detail).startswith(TOO_MANY_FIELDS):
+            raise
+        raise InvalidActionInput(action="bulk", field="numbers", kind="too_many_cases",
+                                 message=f"at most {most} cases in one request", limits={"le": most}) from exc
     numbers = [value[:40] for value in form.getlist("numbers") if isinstance(value, str)]
     return await posted_form(request), numbers
 
