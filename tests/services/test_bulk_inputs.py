@@ -3,6 +3,8 @@ scope in any state, units a case may not go to, a request sent twice."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy.engine import Engine
 
@@ -70,3 +72,22 @@ def test_a_single_case_reminder_today_makes_a_bulk_reminder_skip_the_case(ctx: S
     result = bulk.run(ctx, "remind", [a, b], actor=lanzhou(ctx, "dispatcher"))
     assert [o.status for o in result.outcomes] == ["skipped", "ok"]
     assert events(ctx, "remind") == 2
+
+
+def test_two_bulk_reminders_sent_at_once_urge_each_case_once(ctx: ServiceContext) -> None:
+    numbers = handled(ctx, 4)
+    start = threading.Barrier(2)
+    results: list[bulk.BulkResult] = []
+
+    def click() -> None:
+        start.wait()
+        actor = lanzhou(ctx, "dispatcher")
+        results.append(bulk.run(ctx, "remind", numbers, actor=actor, form={"note": "请抓紧"}))
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(o.status for r in results for o in r.outcomes) == ["ok"] * 4 + ["skipped"] * 4
+    assert [events(ctx, "remind", n) for n in numbers] == [1, 1, 1, 1]
