@@ -70,7 +70,7 @@ def act_on_many(body: BulkIn, actor: CurrentActor, ctx: Ctx) -> dict:
     if problem is not None:
         raise InvalidActionInput(action=body.action, field=problem.where.split(".")[0] or "form",
                                  kind=problem.kind, message=problem.message, limits={"max_depth": MAX_DEPTH})
-    result = bulk.run(ctx, body.action, [n[:40] for n in body.numbers], actor=actor, form=body.form)
+    result = bulk.run(ctx, body.action, body.numbers, actor=actor, form=body.form)
     return bulk_out(ctx.labels, result)
 
 
@@ -80,7 +80,7 @@ def act_on_many(body: BulkIn, actor: CurrentActor, ctx: Ctx) -> dict:
 def export(body: BulkExportIn, actor: CurrentActor, ctx: Ctx) -> Response:
     """The cases as an XLSX workbook, as you may take them away (complainant columns only for roles
     that may see identity), with a sheet of each number's outcome (导出 or 未找到)."""
-    result, data = bulk.export(ctx, [n[:40] for n in body.numbers], actor=actor)
+    result, data = bulk.export(ctx, body.numbers, actor=actor)
     counts = result.counts()
     return Response(data, media_type=XLSX, headers={
         "Content-Disposition": "attachment; filename=\"cases.xlsx\"",

@@ -44,6 +44,7 @@ from duban.services.scope import may_see
 CASE_ACTIONS = ("remind", "reassign")
 ACTIONS = (*CASE_ACTIONS, "assign_callback", "export")
 STATUSES = ("ok", "skipped", "refused", "not_found")
+NUMBER_LENGTH = 40  # the longest case number (cases.number)
 
 _EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
 _URGED_SINCE = Prepared(select(_EVENTS.c.id).where(
@@ -94,8 +95,13 @@ def check_request(ctx: ServiceContext, action: str, numbers: Iterable[str]) -> l
 
 def typed_number(text: str | None) -> str:
     """A case number as typed or pasted: full-width forms folded (ＧＳ－ＬＺ－２０２３ is
-    GS-LZ-2023), blanks around it dropped, in upper case as numbers are given."""
-    return unicodedata.normalize("NFKC", text or "").strip().upper()
+    GS-LZ-2023), blanks around it dropped, in upper case as numbers are given. Longer than any
+    number, it is cut and marked "…" (no number has one): not found, and said back in a line."""
+    typed = (text or "").strip()
+    folded = unicodedata.normalize("NFKC", typed[:NUMBER_LENGTH + 1]).strip().upper()
+    if len(typed) > NUMBER_LENGTH or len(folded) > NUMBER_LENGTH:
+        return folded[:NUMBER_LENGTH] + "…"
+    return folded
 
 
 def run(ctx: ServiceContext, action: str, numbers: Iterable[str], *, actor: Actor,

@@ -212,7 +212,7 @@ async def posted_bulk(request: Request) -> tuple[dict[str, str], list[str]]:
             raise
         raise InvalidActionInput(action="bulk", field="numbers", kind="too_many_cases",
                                  message=f"at most {most} cases in one request", limits={"le": most}) from exc
-    numbers = [value[:40] for value in form.getlist("numbers") if isinstance(value, str)]
+    numbers = [value for value in form.getlist("numbers") if isinstance(value, str)]  # bulk.typed_number
     return await posted_form(request), numbers
 
 

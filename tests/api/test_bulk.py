@@ -117,3 +117,15 @@ def test_bulk_export_of_a_case_with_a_control_character_in_its_title_is_a_workbo
     assert answer.status_code == 200, answer.text
     book = load_workbook(io.BytesIO(answer.content), read_only=True)
     assert "停水三天" in str(list(book.worksheets[0].iter_rows(values_only=True)))
+
+
+def test_a_number_with_text_after_it_acts_on_no_case(aw: AppWorld, client: httpx.Client) -> None:
+    (number,) = lanzhou_cases(aw, 1)
+    before = aw.snapshot()
+    padded = number + " " * 30 + "备注：加急"  # its first 40 characters, stripped, are the number
+    answer = client.post("/api/bulk/actions", headers=aw.auth("city"),
+                         json={"action": "remind", "numbers": [padded, "Ｇ" * 100_000]})
+    outcomes = answer.json()["outcomes"]
+    assert [o["status"] for o in outcomes] == ["not_found", "not_found"], answer.text
+    assert all(len(o["number"]) <= 41 for o in outcomes)
+    assert aw.snapshot() == before

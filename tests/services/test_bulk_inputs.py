@@ -91,3 +91,14 @@ def test_two_bulk_reminders_sent_at_once_urge_each_case_once(ctx: ServiceContext
         t.join()
     assert sorted(o.status for r in results for o in r.outcomes) == ["ok"] * 4 + ["skipped"] * 4
     assert [events(ctx, "remind", n) for n in numbers] == [1, 1, 1, 1]
+
+
+def test_a_number_with_text_after_it_is_not_found_and_echoed_bounded(ctx: ServiceContext) -> None:
+    (number,) = handled(ctx, 1)
+    padded = number + " " * 30 + "备注：加急"  # cut at 40 characters it read as the number itself
+    huge = "Ｇ" * 100_000
+    far = number + " " * 500 + "X"
+    result = bulk.run(ctx, "remind", [padded, huge, far], actor=lanzhou(ctx, "dispatcher"))
+    assert [o.status for o in result.outcomes] == ["not_found"] * 2  # padded and far read the same
+    assert all(len(o.number) <= 41 for o in result.outcomes)
+    assert events(ctx, "remind", number) == 0
