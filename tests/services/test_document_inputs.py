@@ -125,3 +125,29 @@ def test_a_word_longer_than_the_line_prints_whole_in_the_pdf(ctx: ServiceContext
     if text is None:
         pytest.skip("pdftotext (poppler-utils) is not installed")
     assert token in "".join(text.split())
+
+
+def test_the_same_document_asked_twice_at_once_is_issued_once(ctx: ServiceContext) -> None:
+    number = transferred(ctx)
+    start = threading.Barrier(2)
+    issued: list[str] = []
+
+    def click() -> None:
+        start.wait()
+        issued.append(issue_document(ctx, number, "transfer_form", actor=DISPATCHER).number)
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(issued) == 2 and len(set(issued)) == 1
+    assert len(documents_of(ctx, number, actor=DISPATCHER)) == 1
+
+
+def test_a_control_character_in_the_case_text_does_not_reach_the_page(ctx: ServiceContext) -> None:
+    number = transferred(ctx, title="拖欠\x07工程款\x1b[31m", summary="第一段\x0b第二段\u202e倒序")
+    issued = issue_document(ctx, number, "transfer_form", actor=DISPATCHER)
+    html = render_document(compose(ctx, number, issued.id, actor=DISPATCHER))
+    assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202e]", html)
+    assert "工程款" in html and "第二段" in html
