@@ -34,3 +34,16 @@ def test_a_bulk_request_without_the_token_or_by_get_changes_nothing(aw: AppWorld
         by_get = browser.get("/cases/bulk", params={"bulk_action": "remind", "numbers": number})
         assert by_get.status_code in (404, 405)
     assert aw.snapshot() == before
+
+
+def test_the_outcome_page_reads_a_pasted_number_and_says_back_markup_as_text(aw: AppWorld, site: str) -> None:
+    number = transferred(aw.ctx)
+    hostile = '"><script>alert(1)</script>'
+    with signed_in(site, "dispatcher") as browser:
+        token = csrf_of(browser.get("/cases").text)
+        wide = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in number.lower())
+        answer = browser.post("/cases/bulk", data={"csrf": token, "bulk_action": "remind",
+                                                   "numbers": [f"\u3000{wide} ", hostile]})
+        assert answer.status_code == 200, answer.text
+        assert f'data-number="{number}"' in answer.text and "<script>alert(1)" not in answer.text
+        assert "已完成 1 件" in answer.text and "未找到 1 件" in answer.text
