@@ -37,11 +37,27 @@ class Downloads(BaseModel):
     source: str = ""
 
 
+class FactNames(BaseModel):
+    """The row names of a 交办单's table, in the order it prints them."""
+
+    number: str
+    received: str
+    channel: str
+    category: str
+    complainant: str
+    subject: str
+    matter: str
+    summary: str
+    disposition: str
+    deadline: str
+
+
 class DocumentsConfig(BaseModel):
     source: str = Field(min_length=1)
     marks: dict[str, str]
     kinds: dict[str, DocumentKind]
     status: dict[str, str]
+    facts: FactNames
     fonts: Fonts
     downloads: Downloads = Field(default_factory=Downloads)
 

@@ -236,13 +236,14 @@ def _paper(ctx: ServiceContext, config: DocumentsConfig, spec: DocumentKind, doc
     if doc.kind == "transfer_form":
         masked = labels.text["masked"]
         who = printable(f"{person.name}（{person.phone}）") if person is not None else masked
-        facts = [("编号", case.number), ("受理时间", cn_date(case.received_at)),
-                 ("反映渠道", labels.of("channels", case.channel)),
-                 ("问题类别", labels.of("categories", case.category)),
-                 ("反映人", who), ("被反映对象", subject_name or "—"),
-                 ("反映事项", texts["title"]), ("主要内容", texts["summary"]),
-                 ("处置方式", labels.of("dispositions", case.disposition)),
-                 ("办理时限", words["deadline"])]
+        named = config.facts
+        facts = [(named.number, case.number), (named.received, cn_date(case.received_at)),
+                 (named.channel, labels.of("channels", case.channel)),
+                 (named.category, labels.of("categories", case.category)),
+                 (named.complainant, who), (named.subject, subject_name or "—"),
+                 (named.matter, texts["title"]), (named.summary, texts["summary"]),
+                 (named.disposition, labels.of("dispositions", case.disposition)),
+                 (named.deadline, words["deadline"])]
     return Paper(kind=doc.kind, issuer=issuer.name, number=doc.number,
                  title=spec.title.format(**words), to=spec.to.format(**words), body=body, facts=facts,
                  date=cn_date(doc.issued_at), case_number=case.number,
