@@ -213,6 +213,9 @@ def user_out(ctx: ServiceContext, user: User, org: Org) -> dict[str, Any]:
             "org": {"code": org.code, "name": org.name, "level": org.level}}
 
 
+BULK_NOTES = {"avoidance": "the case complains about that unit: the office above it has the case (回避)"}
+
+
 def bulk_out(labels: Labels, result: Any) -> dict[str, Any]:
     """A bulk action's answer (duban.services.bulk.BulkResult): counts, then one outcome per case
     number with its label and, when refused or not found, the named error in both languages."""
@@ -229,6 +232,9 @@ def bulk_out(labels: Labels, result: Any) -> dict[str, Any]:
             days = labels.amount(result.remind_days, "days")
             item.update(code=o.skipped, message="done already; nothing done again",
                         message_zh=labels.errors.get(o.skipped, o.skipped).format(days=days))
+        elif o.note:  # done, not as asked (avoidance: the office above has it, not the unit named)
+            item.update(code=o.note, message=BULK_NOTES.get(o.note, o.note),
+                        message_zh=labels.text.get(o.note, o.note))
         outcomes.append(item)
     return {"action": result.action, "action_label": labels.of("actions", result.action),
             "counts": result.counts(), "outcomes": outcomes}

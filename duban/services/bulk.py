@@ -60,6 +60,7 @@ class Outcome:
     status: str  # one of STATUSES
     error: DubanError | None = None  # refused, not_found: why (a named error, both languages)
     skipped: str = ""  # skipped: why nothing was done, a key of labels [errors]
+    note: str = ""  # ok, but not as asked: a key of labels [text] (avoidance: 改派 went a level up)
     state: str | None = None  # where the case stands after it (ok, skipped)
 
 
@@ -120,8 +121,8 @@ def run(ctx: ServiceContext, action: str, numbers: Iterable[str], *, actor: Acto
     parse_form(action, form)  # a bad form refuses the request, before any case
     target = _target_unit(ctx, action, form)
     return BulkResult(action, [_one(ctx, service, n, actor, lambda s, c, now: _act(
-        s, service, c, action, actor=actor, form=form, target=target, now=now)) for n in wanted],
-        ctx.policy.bulk.remind_once_per_days)
+        s, service, c, action, actor=actor, form=form, target=target, now=now), target=target)
+        for n in wanted], ctx.policy.bulk.remind_once_per_days)
 
 
 def export(ctx: ServiceContext, numbers: Iterable[str], *, actor: Actor) -> tuple[BulkResult, bytes]:
@@ -155,16 +156,20 @@ def export(ctx: ServiceContext, numbers: Iterable[str], *, actor: Actor) -> tupl
     return result, out.getvalue()
 
 
-def _one(ctx: ServiceContext, service: CaseService, number: str, actor: Actor, do: Any) -> Outcome:
+def _one(ctx: ServiceContext, service: CaseService, number: str, actor: Actor, do: Any, *,
+         target: int | None = None) -> Outcome:
     """One case in its own transaction: loaded for writing, scope first (out of scope is not
-    found, like a number nobody has), then `do` (None: done already, nothing written)."""
+    found, like a number nobody has), then `do` (None: done already, nothing written). A case
+    改派 to `target` that avoidance (回避) gave the office above says so."""
     try:
         with service.transaction() as session:
             case = service.load_in(session, number, for_write=True)
             if not may_see(session, actor, case):
                 raise CaseNotFound(number)
             skipped = do(session, case, ctx.now())
-            return Outcome(number, "skipped" if skipped else "ok", skipped=skipped or "", state=case.state)
+            note = "avoidance" if target is not None and not skipped and case.unit_id != target else ""
+            return Outcome(number, "skipped" if skipped else "ok", skipped=skipped or "", note=note,
+                           state=case.state)
     except CaseNotFound as exc:
         return Outcome(number, "not_found", error=CaseNotFound(exc.ref))
     except DubanError as exc:

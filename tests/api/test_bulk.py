@@ -129,3 +129,19 @@ def test_a_number_with_text_after_it_acts_on_no_case(aw: AppWorld, client: httpx
     assert [o["status"] for o in outcomes] == ["not_found", "not_found"], answer.text
     assert all(len(o["number"]) <= 41 for o in outcomes)
     assert aw.snapshot() == before
+
+
+def test_bulk_reassign_to_the_unit_a_case_complains_about_says_it_went_a_level_up(
+        aw: AppWorld, client: httpx.Client) -> None:
+    (number,) = lanzhou_cases(aw, 1)  # complains about 对象0, no org: any unit may take it
+    service = CaseService(aw.ctx)
+    about = service.register(complaint(office_code="GS-LZ", title="水务局不作为", subject_name="城关区水务局",
+                                       subject_org_code="GS-LZ-CG-SWJ"), actor=CLERK).case.number
+    service.act(about, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
+    form = {"unit": "GS-LZ-CG-SWJ", "reason": "职责调整"}
+    answer = client.post("/api/bulk/actions", headers=aw.auth("city"),
+                         json={"action": "reassign", "numbers": [number, about], "form": form})
+    plain, avoided = answer.json()["outcomes"]
+    assert (plain["status"], plain["code"]) == ("ok", None)
+    assert (avoided["status"], avoided["code"]) == ("ok", "avoidance"), answer.text
+    assert avoided["message_zh"].startswith("回避")
