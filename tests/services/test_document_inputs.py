@@ -151,3 +151,23 @@ def test_a_control_character_in_the_case_text_does_not_reach_the_page(ctx: Servi
     html = render_document(compose(ctx, number, issued.id, actor=DISPATCHER))
     assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202e]", html)
     assert "工程款" in html and "第二段" in html
+
+
+def test_the_longest_title_and_summary_print_whole_over_several_pages(ctx: ServiceContext) -> None:
+    from duban.reports.documents import document_pdf
+    from tests.web.test_document_pages import _pdf_text
+
+    title = "标题开头" + "题" * 190 + "标题结尾"  # 198 characters: the form allows 200
+    paragraphs = [f"第{i}段开始" + "某村饮水困难问题反映情况" * 60 + f"第{i}段结束" for i in range(25)]
+    summary = "\n".join(paragraphs)[:20000]  # the form allows 20,000 characters
+    number = transferred(ctx, title=title, summary=summary)
+    issued = issue_document(ctx, number, "transfer_form", actor=DISPATCHER)
+    pdf = document_pdf(compose(ctx, number, issued.id, actor=DISPATCHER))
+    text = _pdf_text(pdf)
+    if text is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    squeezed = "".join(text.split())
+    assert "标题开头" in squeezed and "标题结尾" in squeezed
+    last = summary.rsplit("\n", 1)[-1][-12:]
+    assert "第0段开始" in squeezed and last in squeezed and "印发" in squeezed
+    assert text.count("\f") > 3  # several pages
