@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +27,7 @@ from sqlmodel import Session
 from duban.cells import xlsx_row
 from duban.clock import SHANGHAI, local_date
 from duban.errors import AvoidanceViolation, CaseNotFound, DubanError, InvalidActionInput, OrgNotFound
+from duban.grams import narrow
 from duban.models import AuditEvent, Case, User
 from duban.reports.export import ledger_workbook, rows_as
 from duban.services.callbacks import assign_in
@@ -99,7 +99,7 @@ def typed_number(text: str | None) -> str:
     GS-LZ-2023), blanks around it dropped, in upper case as numbers are given. Longer than any
     number, it is cut and marked "…" (no number has one): not found, and said back in a line."""
     typed = (text or "").strip()
-    folded = unicodedata.normalize("NFKC", typed[:NUMBER_LENGTH + 1]).strip().upper()
+    folded = (narrow(typed[:NUMBER_LENGTH + 1]) or "").strip().upper()  # as the index holds text
     if len(typed) > NUMBER_LENGTH or len(folded) > NUMBER_LENGTH:
         return folded[:NUMBER_LENGTH] + "…"
     return folded
