@@ -16,6 +16,7 @@ from jinja2 import Environment, StrictUndefined, Template, TemplateError
 
 from duban.config.policy import _read  # the one reader of packaged + override TOML
 from duban.errors import ConfigError
+from duban.shown import finalize
 
 FILE = "notifications.toml"
 # The table naming which action sends which notice to the complainant (action = kind).
@@ -90,7 +91,8 @@ def _sms(env: Environment, source: str, kind: str, table: dict[str, Any]) -> Sms
 
 def load_templates(override_dir: Path | None = None) -> Templates:
     data, source = _read(FILE, override_dir)
-    env = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True,
+                      finalize=finalize)  # a title's controls and bidi overrides never reach a mail
     notices = data.pop(CITIZEN_NOTICES, {})
     compiled: dict[str, MailTemplate] = {}
     for kind, table in data.items():

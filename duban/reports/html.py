@@ -23,6 +23,7 @@ from markupsafe import Markup, escape
 from duban.clock import shanghai
 from duban.config.policy import Labels
 from duban.reports import charts
+from duban.shown import finalize
 from duban.reports.model import Board, Change, Figure, Report, Trace
 from duban.reports.narrative import period_label, short_date
 from duban.reports.rates import definition, percent
@@ -38,7 +39,7 @@ WARNING_KEYS = ("red", "yellow", "blue", "none")
 @cache
 def _env() -> Environment:
     env = Environment(loader=PackageLoader("duban.reports", "templates"), autoescape=True,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, finalize=finalize)
     env.filters["pct"] = lambda v: percent(v)
     env.filters["local"] = lambda v: shanghai(v).strftime("%Y-%m-%d %H:%M") if v else ""
     env.filters["day"] = lambda v: v.isoformat() if isinstance(v, dt.date) else ""

@@ -14,7 +14,6 @@ actor, so a case outside their scope is not found.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,12 +31,9 @@ from duban.services.context import Actor, ServiceContext
 from duban.services.persist import insert_row, track
 from duban.services.queries import orgs_of, row_of
 from duban.services.reading import Facts, case_texts, complainants_of, load_case
+from duban.shown import shown
 
 ACTION = "issue_document"
-# What a printed document leaves out of case text: control characters but tab and line breaks (a
-# bell, an escape sequence's ESC: boxes on paper) and the bidi embeddings, overrides and isolates
-# (U+202E sets the text after it right to left: a sum or a name would print reversed).
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _DOCS: Any = Document.__table__  # type: ignore[attr-defined]
 
 
@@ -193,16 +189,11 @@ def compose(ctx: ServiceContext, ref: int | str, document_id: int, *, actor: Act
         spec = _spec(config, doc.kind)
         recipient = Actor(name="recipient", role="unit", org_id=doc.to_org_id)
         consent = spec.identity == "recipient"
-        texts = {name: printable(text) for name, text in case_texts(
+        texts = {name: shown(text) for name, text in case_texts(
             session, ctx, [doc.case_id], actor=recipient, consent=consent)[doc.case_id].items()}
         people = complainants_of(session, ctx, [Facts.of(case)], actor=recipient, consent=consent)
         return _paper(ctx, config, spec, doc, case, texts=texts, person=people.get(doc.case_id),
-                      subject_name=printable(_subject_name(session, case)))
-
-
-def printable(text: str) -> str:
-    """Case text as a document prints it: without `_UNPRINTABLE`."""
-    return _UNPRINTABLE.sub("", text)
+                      subject_name=shown(_subject_name(session, case)))
 
 
 def _subject_name(session: Session, case: Case) -> str:
@@ -235,7 +226,7 @@ def _paper(ctx: ServiceContext, config: DocumentsConfig, spec: DocumentKind, doc
     facts: list[tuple[str, str]] = []
     if doc.kind == "transfer_form":
         masked = labels.text["masked"]
-        who = printable(f"{person.name}（{person.phone}）") if person is not None else masked
+        who = shown(f"{person.name}（{person.phone}）") if person is not None else masked
         named = config.facts
         facts = [(named.number, case.number), (named.received, cn_date(case.received_at)),
                  (named.channel, labels.of("channels", case.channel)),

@@ -19,6 +19,7 @@ from starlette.templating import Jinja2Templates
 from duban.clock import shanghai
 from duban.models import User
 from duban.present.problems import Problem
+from duban.shown import finalize
 from duban.services.callbackdesk import my_open_callbacks
 from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
@@ -101,6 +102,7 @@ class Web:
         self.cookie_secure = cookie_secure  # DUBAN_COOKIE_SECURE: Secure cookies even over plain HTTP
         env = _Environment(loader=PackageLoader("duban.web", "templates"),
                           autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
+                          finalize=finalize,  # typed text shown without what acts on its line
                           trim_blocks=True, lstrip_blocks=True,
                           auto_reload=False)  # templates are package data: no stat() per render
         labels = ctx.labels
