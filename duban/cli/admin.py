@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import typer
+from rich.text import Text
 
 from duban.cli.common import console, context, err_console, reported_errors
 from duban.config.settings import get_settings
@@ -58,7 +59,7 @@ def verify(
                      place=None if no_checkpoints else Place.of(), accept_unkeyed=accept_unkeyed,
                      other_database=other_database)
     for finding in report.findings:
-        err_console.print(f"[red]{finding.case_number}[/red]: {finding.problem}", soft_wrap=True)
+        err_console.print(Text.assemble((finding.case_number, "red"), f": {finding.problem}"), soft_wrap=True)
     against = f", checked against checkpoint {report.checkpoint}" if report.checkpoint else ""
     if report.findings:
         err_console.print(f"{len(report.findings)} finding(s) in {report.cases} cases, "
@@ -84,7 +85,7 @@ def checkpoint(
     console.print(f"checkpoint {line['n']}: {line['cases']} cases, {line['events']} events, "
                   f"root {line['root'][:16]}… → {place.log}")
     for alarm in line["alarms"]:
-        err_console.print(f"[red]{alarm}[/red]", soft_wrap=True)
+        err_console.print(alarm, style="red", soft_wrap=True)
     if line["alarm_count"]:
         err_console.print(f"{line['alarm_count']} alarm(s) signed into checkpoint {line['n']}")
 
@@ -171,7 +172,7 @@ def restore(source: Path = typer.Argument(..., help="backup file"),
                                  accept_older=accept_older, place=Place.of(), other_database=other_database)
     report, text = check.report, get_labels().text
     for finding in report.findings[:50]:
-        err_console.print(f"[red]{finding.case_number}[/red]: {finding.problem}", soft_wrap=True)
+        err_console.print(Text.assemble((finding.case_number, "red"), f": {finding.problem}"), soft_wrap=True)
     if check.older:
         if check.matching is not None:
             said = text["restore_matches_checkpoint"].format(n=check.matching["n"], at=check.matching["at"])
@@ -183,17 +184,16 @@ def restore(source: Path = typer.Argument(..., help="backup file"),
                           f"({text['restore_older_than_checkpoint']}); {match}", soft_wrap=True)
     if not check.restored:
         if check.broken:
-            err_console.print(f"[red]refused[/red]: {source} fails verification ({len(check.broken)} "
+            err_console.print(f"refused: {source} fails verification ({len(check.broken)} "
                               "finding(s)); the database was not replaced (--accept-broken to restore "
-                              "anyway)", soft_wrap=True)
+                              "anyway)", style="red", soft_wrap=True)
         else:
-            err_console.print(f"[red]refused[/red]: {source} is older than the checkpoints say; the "
+            err_console.print(f"refused: {source} is older than the checkpoints say; the "
                               "database was not replaced (--accept-older to restore it all the same)",
-                              soft_wrap=True)
+                              style="red", soft_wrap=True)
         raise typer.Exit(1)
     if report.findings:
-        err_console.print(f"[yellow]restored from {source} despite {len(report.findings)} "
-                          "finding(s)[/yellow]")
+        err_console.print(f"restored from {source} despite {len(report.findings)} finding(s)", style="yellow")
         _restore_files(source)
         return
     against = f", checked against checkpoint {report.checkpoint}" if report.checkpoint else ""
@@ -220,6 +220,6 @@ def _restore_files(source: Path) -> None:
     console.print(f"{put} attached files put back from {files_beside(source)}")
     if missing:
         for key in missing[:50]:
-            err_console.print(f"[red]missing attached file[/red] {key}")
-        err_console.print(f"[red]{len(missing)} attached files are in neither the store nor the backup[/red]")
+            err_console.print(Text.assemble(("missing attached file", "red"), f" {key}"))
+        err_console.print(f"{len(missing)} attached files are in neither the store nor the backup", style="red")
         raise typer.Exit(1)

@@ -28,7 +28,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from duban.cli.common import console, err_console
+# The bench prints its own words in Rich's markup (every line a script printed is escaped).
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
 
 FULL = 1_000_000  # the size the goals are stated for
 PREFIX = "BENCH "

@@ -6,6 +6,7 @@ import datetime as dt
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from duban.cli.common import calendar_day, console, context, err_console, reported_errors
 from duban.config.policy import get_labels
@@ -21,9 +22,8 @@ def _calendar(org: str | None):  # type: ignore[no-untyped-def]
 
 def _warn_provisional(day: dt.date) -> None:
     err_console.print(
-        f"[yellow]warning:[/yellow] the {day.year} holiday schedule is not published in config; "
-        f"answer is provisional (Monday–Friday rule). {get_labels().text['provisional']}"
-    )
+        Text.assemble(("warning:", "yellow"), f" the {day.year} holiday schedule is not published in config; "
+        f"answer is provisional (Monday–Friday rule). {get_labels().text['provisional']}"))
 
 
 @app.command("add-workdays")

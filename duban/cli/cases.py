@@ -13,6 +13,7 @@ from typing import Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from duban.cli.common import AS_HELP, actor_from, console, context, received_time, reported_errors
 from duban.clock import shanghai
@@ -109,7 +110,7 @@ def list_(
         deadline = f"{r.deadline_on}{'*' if r.provisional else ''}" if r.deadline_on else ""
         table.add_row(r.number, r.title[:24], labels.of("states", r.state),
                       labels.of("dispositions", r.disposition), r.unit or "", deadline,
-                      f"[{WARNING_STYLE[r.warning]}]{labels.of('warnings', r.warning)}[/]"
+                      Text(labels.of("warnings", r.warning), style=WARNING_STYLE[r.warning])
                       if r.warning != "none" else "", labels.of("priorities", r.priority))
     console.print(table)
     note = "  (* provisional deadline)" if any(r.provisional for r in rows) else ""
@@ -137,7 +138,7 @@ def show(number: str, as_: str = typer.Option("dispatcher", "--as", help=AS_HELP
     with reported_errors():
         d = case_detail(ctx, number, actor=actor_from(ctx, as_))
     case, row = d["case"], d["row"]
-    console.print(f"[bold]{case['number']}[/bold]  {case['title']}")
+    console.print(Text.assemble((case["number"], "bold"), "  ", case["title"]))
     console.print(f"状态 {labels.of('states', case['state'])}  "
                   f"处置 {labels.of('dispositions', case['disposition'])}  "
                   f"优先级 {labels.of('priorities', case['priority'])}  受理 {d['office']['name']}"

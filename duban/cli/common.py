@@ -4,19 +4,44 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType
+from rich.segment import Segment
+from rich.text import Text
 
 from duban.clock import SHANGHAI, as_utc
 from duban.errors import DubanError
 from duban.services.context import Actor, ServiceContext
+from duban.shown import UNSHOWN, shown
 from duban.workcal import COVERAGE_MESSAGE, FIRST_DAY, LAST_DAY, receivable
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+
+
+class ShownConsole(Console):
+    """Rich's console printing text as typed: never read as Rich's markup (a case titled
+    "供水[/]问题" stopped `duban case show` with a MarkupError, one with "[red]" lost those words)
+    and without the characters that act on a terminal (an ESC in a title wrote escape sequences
+    to the operator's terminal: duban.shown). A style is given as a style or a Text, not inline."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(highlight=False, markup=False, **kwargs)
+
+    def render(self, renderable: RenderableType, options: ConsoleOptions | None = None) -> Iterable[Segment]:
+        """Every piece of text a table, a Text or a string brings, as shown (Rich's own control
+        segments, which move the cursor, are its own)."""
+        for segment in super().render(renderable, options):
+            if segment.control or not UNSHOWN.search(segment.text):
+                yield segment
+            else:
+                yield Segment(shown(segment.text), segment.style)
+
+
+console = ShownConsole()
+err_console = ShownConsole(stderr=True)
 
 AS_HELP = "act as ROLE or ROLE:ORG_CODE (clerk, dispatcher, unit, supervisor, leader, admin)"
 
@@ -53,7 +78,7 @@ def reported_errors() -> Iterator[None]:
     try:
         yield
     except DubanError as exc:
-        err_console.print(f"[red]错误 error:[/red] {exc}")
+        err_console.print(Text.assemble(("错误 error:", "red"), f" {exc}"))
         raise typer.Exit(1) from exc
 
 

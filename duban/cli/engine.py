@@ -9,7 +9,6 @@ import json
 import time
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from duban.cli.common import AS_HELP, actor_from, console, context, reported_errors
@@ -51,7 +50,7 @@ def scheduler_run() -> None:
     with reported_errors():
         scheduler = start_scheduler(ctx, settings=get_settings())
     for job in scheduler.get_jobs():
-        console.print(escape(f"{job.id}: {job.trigger}  next {job.next_run_time}"))
+        console.print(f"{job.id}: {job.trigger}  next {job.next_run_time}")
     console.print("engine running; Ctrl-C stops it")
     try:
         while True:

@@ -132,3 +132,17 @@ def test_dates_outside_the_calendar_are_usage_errors_naming_the_option(data_dir:
 def test_a_board_as_of_a_time_outside_the_calendar_is_a_usage_error(data_dir: Path) -> None:
     result = runner.invoke(app, ["board", "--at", "2003-06-01 09:00"], env={"COLUMNS": "200"})
     assert result.exit_code == 2 and "--at" in result.output and "Traceback" not in result.output
+
+
+def test_a_case_is_shown_and_listed_as_typed_never_as_markup_or_terminal_codes(data_dir: Path) -> None:
+    create_all(get_engine())
+    install_orgs(get_engine(), ORGS)
+    # Rich's markup, a closing tag with nothing open, an escape sequence and a right-to-left override
+    title = "供水[/]问题[red]红字\x1b[2J\u202e尾"
+    run("case", "create", "--office", "GS", "--title", title, "--priority", "livelihood",
+        "--category", "water", "--complainant", "王某", "--phone", "19900000001",
+        "--received", "2023-09-27 09:00")
+    for shown in (run("case", "show", "GS-2023-00001"), run("case", "list")):
+        assert "\x1b" not in shown and "\u202e" not in shown
+        assert "供水[/]问题[red]红字[2J尾"[:12] in shown
+    assert "供水[/]问题[red]红字[2J尾" in run("case", "show", "GS-2023-00001")
