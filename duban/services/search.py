@@ -279,8 +279,12 @@ _TYPED = str.maketrans(grams.WIDE + "“”「」『』", grams.NARROW + '"' * 6
 # The most words a query holds: each after the first is tested case by case (`search_clause`).
 MAX_WORDS = 5
 # SQLite: from how many index rows of a query's first word its other words are asked as lists of
-# their own lookups' cases rather than of each case found (`matched_driven`'s `listed`).
+# their own lookups' cases rather than of each case found (`matched_driven`'s `listed`), when
+# each of them has at most LISTED_RATIO times as many rows; from LISTED_COMMON, whatever they have
+# (reading._listed_words).
 LISTED_FROM = 2_000
+LISTED_COMMON = 10_000
+LISTED_RATIO = 4
 
 
 @lru_cache(maxsize=256)
@@ -312,10 +316,14 @@ def words(typed: str) -> tuple[str, ...]:
 
 
 def _lead(typed: str) -> tuple[str, list[str]]:
-    """The word of a query its index lookup is for (the longest: the fewest matches, as a rule),
-    and the others, each tested of the cases it finds (`text_probe`)."""
-    found = sorted(words(typed), key=len, reverse=True)
-    return (found[0], found[1:]) if found else ("", [])
+    return lead(words(typed))
+
+
+def lead(found: tuple[str, ...]) -> tuple[str, list[str]]:
+    """The word of a query's `words` its index lookup is for (the longest: the fewest matches, as
+    a rule), and the others, each tested of the cases it finds (`text_probe`)."""
+    ordered = sorted(found, key=len, reverse=True)
+    return (ordered[0], ordered[1:]) if ordered else ("", [])
 
 
 def _fts_phrase(typed: str) -> str:

@@ -17,7 +17,7 @@ from duban.errors import InvalidActionInput
 from duban.present.problems import field_message
 from duban.services import Actor, CaseService, ServiceContext, search
 from duban.services.queries import scope_for
-from duban.services.reading import case_page
+from duban.services.reading import _listed_words, case_page
 from duban.services.search import MAX_WORDS, CaseQuery, narrow, words
 from tests.factories import CLERK, DISPATCHER, LEADER, REPORTED, complaint, org_id, unit_actor, world
 
@@ -78,7 +78,33 @@ def ways(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
     """Both ways a driven search asks a query's other words (SQLite: search.LISTED_FROM): each
     case found tested, or the cases of each other word's own lookup listed."""
     monkeypatch.setattr(search, "LISTED_FROM", 0 if request.param == "listed" else 10**9)
+    monkeypatch.setattr(search, "LISTED_COMMON", 0)  # listed whatever the other words hold
     return str(request.param)
+
+
+def test_other_words_are_listed_only_when_their_lookups_cost_less_than_testing_the_first_s_matches(
+        ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    for i in range(7):
+        handed(ctx, title=f"某小区第{i}栋夜间施工噪音" + ("，供暖不达标" if i < 2 else ""))
+    monkeypatch.setattr(search, "LISTED_FROM", 2)
+    monkeypatch.setattr(search, "LISTED_COMMON", 100)
+    monkeypatch.setattr(search, "LISTED_RATIO", 3)
+    with Session(ctx.engine) as session:
+        conn = session.connection()
+        if conn.dialect.name != "sqlite":  # PostgreSQL tests each case always
+            assert not _listed_words(conn, "供暖不达标 噪音", raw=False)
+            return
+        # 供暖不达标 in two cases' rows, 噪音 in seven: more than three times as many, tested
+        assert not _listed_words(conn, "供暖不达标 噪音", raw=False)
+        monkeypatch.setattr(search, "LISTED_RATIO", 4)  # at most eight: listed
+        assert _listed_words(conn, "供暖不达标 噪音", raw=False)
+        monkeypatch.setattr(search, "LISTED_RATIO", 1)
+        monkeypatch.setattr(search, "LISTED_COMMON", 2)  # a common first word lists them whatever
+        assert _listed_words(conn, "供暖不达标 噪音", raw=False)
+        monkeypatch.setattr(search, "LISTED_FROM", 3)  # a rare first word tests its few cases
+        monkeypatch.setattr(search, "LISTED_COMMON", 100)
+        assert not _listed_words(conn, "供暖不达标 噪音", raw=False)
+    assert found(ctx, LEADER, "供暖不达标 噪音")[1] == 2
 
 
 def test_words_separated_by_blanks_must_each_be_in_the_case(
