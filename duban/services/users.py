@@ -14,7 +14,6 @@ import datetime as dt
 import hashlib
 import logging
 import os
-import re
 import secrets
 from functools import cache
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, delete, update
+from sqlalchemy import bindparam, delete, func, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -32,6 +31,7 @@ from duban.errors import AccountDisabled, AuthenticationFailed, InvalidActionInp
 from duban.files import private_dir
 from duban.models import ApiToken, Org, User
 from duban.services.accountaudit import org_codes, record
+from duban.services.accountnames import check_username, clean_display_name
 from duban.services.context import Actor, ServiceContext
 from duban.services.driver import Prepared
 from duban.services.orgs import org_by_code
@@ -42,7 +42,6 @@ from duban.services.writetx import write_tx
 ROLES = ("clerk", "dispatcher", "unit", "supervisor", "leader", "admin")
 TOKEN_LIFETIME = dt.timedelta(days=7)
 TOKEN_PREFIX = "dbn_"
-_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$")
 # Who changed which account, as the CLI and the admin pages do it (both call this module).
 log = logging.getLogger("duban.users")
 
@@ -95,18 +94,18 @@ def create_user(ctx: ServiceContext, *, username: str, password: str, role: str,
     `by`, `by_role`: who adds them (an administrator's user name and role; the CLI's operator),
     for the account record and the log; so in every function here that changes an account.
     """
-    if not _USERNAME.match(username):
-        raise _bad("username", "1–60 letters, digits, '.', '_' or '-', starting with a letter or digit",
-                   "username_format")
+    check_username(username)
+    name = clean_display_name(display_name)
     if role not in ROLES:
         raise _bad("role", f"must be one of {', '.join(ROLES)}", "user_role")
     _check_password(ctx, password, username=username)
     with write_tx(ctx.engine, keys=ctx.audit_keys) as session:
         org = _role_and_org(session, role, org_code)
-        if session.exec(select(User).where(User.username == username)).first() is not None:
-            raise _bad("username", "is taken", "username_taken")
+        taken = select(User).where(func.lower(User.username) == username.lower())  # "Wang" is "wang"
+        if session.exec(taken).first() is not None:
+            raise _bad("username", "is taken (user names differ by more than case)", "username_taken")
         assert org.id is not None
-        user = User(username=username, display_name=display_name.strip()[:60], role=role, org_id=org.id,
+        user = User(username=username, display_name=name, role=role, org_id=org.id,
                     password_hash=_hasher().hash(password), created_at=ctx.now())
         session.add(user)
         session.flush()
@@ -120,10 +119,10 @@ def update_user(ctx: ServiceContext, username: str, *, role: str, org_code: str,
                 by: str = "", by_role: str = "operator") -> bool:
     """Change a user's display name, role and org. A new role or org ends every session and token
     of the user at once (what they may see and do follows from both). Whether anything changed."""
+    name = clean_display_name(display_name)
     with write_tx(ctx.engine, keys=ctx.audit_keys) as session:
         user = _user_named(session, username)
         org = _role_and_org(session, role, org_code)
-        name = display_name.strip()[:60]
         moved = (user.role, user.org_id) != (role, org.id)
         changed = moved or user.display_name != name
         assert org.id is not None and user.id is not None

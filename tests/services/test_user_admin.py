@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from duban.errors import InvalidActionInput
+from duban.services.accountaudit import history
 from duban.services.users import (
     create_user,
     display_names,
@@ -18,6 +19,7 @@ from duban.services.users import (
     set_password,
     update_user,
     user_for_token,
+    users_with_orgs,
 )
 from tests.appworld import PASSWORD, fast_password_hashing  # noqa: F401
 from tests.factories import org_id, world
@@ -89,3 +91,47 @@ def test_every_change_is_logged_with_who_made_it_and_never_the_password(
                                    for line in lines)
     assert all(line.endswith("by admin") for line in lines)
     assert not any(PASSWORD in line or "another horse" in line for line in lines)
+
+
+@pytest.mark.parametrize("username", ["wang\n", "Wang", "WANG", "ｗａｎｇ", "wang li", "wang\u202e"])
+def test_a_user_name_with_a_line_end_other_characters_or_another_case_of_one_taken_is_refused(
+        engine: Engine, username: str) -> None:
+    ctx = world(engine)
+    create_user(ctx, username="wang", password=PASSWORD, role="clerk", org_code="GS")
+    with pytest.raises(InvalidActionInput) as refused:
+        create_user(ctx, username=username, password=PASSWORD, role="clerk", org_code="GS")
+    assert refused.value.field == "username"
+    assert refused.value.kind in ("username_format", "username_taken")
+    assert len(users_with_orgs(ctx)) == 1 and history(ctx, username) == []
+
+
+@pytest.mark.parametrize(("name", "kind"), [
+    ("王\u202e丽", "display_name_chars"),   # a bidi override: the rest of the line shown reversed
+    ("王\u2066丽\u2069", "display_name_chars"),
+    ("王\u200b丽", "display_name_chars"),   # zero-width: two names that look alike
+    ("王丽\x1b[2J", "display_name_chars"),  # a terminal's escape (`duban user list`)
+    ("王\n丽", "display_name_chars"),
+    ("王" * 61, "string_too_long"),         # refused, not cut to 60 without a word
+])
+def test_a_display_name_with_a_control_or_format_character_or_too_long_is_refused_not_cut(
+        engine: Engine, name: str, kind: str) -> None:
+    ctx = world(engine)
+    user = create_user(ctx, username="wang", password=PASSWORD, role="clerk", org_code="GS",
+                       display_name="王科员")
+    for attempt in (lambda: create_user(ctx, username="li", password=PASSWORD, role="clerk", org_code="GS",
+                                        display_name=name),
+                    lambda: update_user(ctx, "wang", role="clerk", org_code="GS", display_name=name)):
+        with pytest.raises(InvalidActionInput) as refused:
+            attempt()
+        assert (refused.value.field, refused.value.kind) == ("display_name", kind)
+        assert kind in ctx.labels.errors
+    assert display_names(ctx) == {"wang": "王科员"} and len(history(ctx, "wang")) == 1
+    assert get_user(ctx, user.id or 0, epoch=user.session_epoch) is not None
+
+
+def test_a_display_name_of_sixty_characters_with_inner_spaces_and_markup_is_kept_as_typed(
+        engine: Engine) -> None:
+    ctx = world(engine)
+    create_user(ctx, username="wang", password=PASSWORD, role="clerk", org_code="GS",
+                display_name=" 欧阳\u3000<b>[红]</b>" + "丽" * 47 + " ")
+    assert display_names(ctx)["wang"] == "欧阳\u3000<b>[红]</b>" + "丽" * 47
