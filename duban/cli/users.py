@@ -11,6 +11,7 @@ from __future__ import annotations
 import getpass
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from duban.cli.common import console, context, reported_errors
@@ -74,13 +75,13 @@ def enable(username: str) -> None:
 
 @app.command("list")
 def list_() -> None:
-    """List users with role and org."""
+    """List users with role and org (names escaped: "[/]" is a name here, not rich markup)."""
     from duban.services.users import users_with_orgs
 
     ctx = context()
     table = Table("user", "name", "role", "org", "active")
     for user, org_code in users_with_orgs(ctx):
-        table.add_row(user.username, user.display_name, ctx.labels.of("roles", user.role),
+        table.add_row(user.username, escape(user.display_name), ctx.labels.of("roles", user.role),
                       org_code or "?", "yes" if user.active else "no")
     console.print(table)
 
@@ -110,6 +111,6 @@ def history(username: str) -> None:
     table = Table("#", "time", "by", "change")
     for row in rows:
         table.add_row(str(row["seq"]), row["at"].astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"),
-                      f"{row['actor']} ({ctx.labels.of('roles', row['actor_role'])})",
-                      change_text(ctx.labels, row))
+                      escape(f"{row['actor']} ({ctx.labels.of('roles', row['actor_role'])})"),
+                      escape(change_text(ctx.labels, row)))
     console.print(table)

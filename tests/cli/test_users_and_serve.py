@@ -135,3 +135,19 @@ def test_user_changes_from_the_cli_are_recorded_under_the_operator_and_shown_by_
     assert unknown.exit_code == 1
     verified = runner.invoke(app, ["audit", "verify", "--no-checkpoints"], env=WIDE)
     assert verified.exit_code == 0 and "account record: 4 events" in verified.output, verified.output
+
+
+def test_user_list_and_history_show_a_name_that_looks_like_rich_markup_as_it_is(data_dir: Path) -> None:
+    """Any administrator names people on the pages; "[/]" once made `duban user list` fail."""
+    engine = get_engine()
+    create_all(engine)
+    install_orgs(engine, ORGS)
+    for username, name in (("zhang", "[/]"), ("li", "[red]李[/red]")):
+        added = runner.invoke(app, ["user", "add", username, "--role", "clerk", "--org", "GS",
+                                    "--name", name], input="long enough pw\nlong enough pw\n")
+        assert added.exit_code == 0, added.output
+    listed = runner.invoke(app, ["user", "list"], env=WIDE)
+    assert listed.exit_code == 0, listed.output
+    assert "[/]" in listed.output and "[red]李[/red]" in listed.output
+    shown = runner.invoke(app, ["user", "history", "li"], env=WIDE)
+    assert shown.exit_code == 0 and "[red]李[/red]" in shown.output, shown.output
