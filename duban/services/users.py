@@ -32,6 +32,7 @@ from duban.files import private_dir
 from duban.models import ApiToken, Org, User
 from duban.services.accountaudit import org_codes, record
 from duban.services.accountnames import check_username, clean_display_name
+from duban.services.accountreach import Reach, check_not_self, check_org, keep_an_administrator, reaches
 from duban.services.context import Actor, ServiceContext
 from duban.services.driver import Prepared
 from duban.services.orgs import org_by_code
@@ -88,11 +89,14 @@ def _role_and_org(session: Session, role: str, org_code: str) -> Org:
 
 
 def create_user(ctx: ServiceContext, *, username: str, password: str, role: str, org_code: str,
-                display_name: str = "", by: str = "", by_role: str = "operator") -> User:
+                display_name: str = "", by: str = "", by_role: str = "operator",
+                reach: Reach | None = None) -> User:
     """Add a user. Unit users belong to a handling unit, everyone else to an office.
 
     `by`, `by_role`: who adds them (an administrator's user name and role; the CLI's operator),
     for the account record and the log; so in every function here that changes an account.
+    `reach`: an administrator on the pages, whose region bounds the accounts they may add and
+    change (services/accountreach.py); None for the CLI's operator. So in every function here.
     """
     check_username(username)
     name = clean_display_name(display_name)
@@ -101,6 +105,7 @@ def create_user(ctx: ServiceContext, *, username: str, password: str, role: str,
     _check_password(ctx, password, username=username)
     with write_tx(ctx.engine, keys=ctx.audit_keys) as session:
         org = _role_and_org(session, role, org_code)
+        check_org(reach, org.code)
         taken = select(User).where(func.lower(User.username) == username.lower())  # "Wang" is "wang"
         if session.exec(taken).first() is not None:
             raise _bad("username", "is taken (user names differ by more than case)", "username_taken")
@@ -116,14 +121,17 @@ def create_user(ctx: ServiceContext, *, username: str, password: str, role: str,
 
 
 def update_user(ctx: ServiceContext, username: str, *, role: str, org_code: str, display_name: str,
-                by: str = "", by_role: str = "operator") -> bool:
+                by: str = "", by_role: str = "operator", reach: Reach | None = None) -> bool:
     """Change a user's display name, role and org. A new role or org ends every session and token
     of the user at once (what they may see and do follows from both). Whether anything changed."""
     name = clean_display_name(display_name)
     with write_tx(ctx.engine, keys=ctx.audit_keys) as session:
-        user = _user_named(session, username)
+        user = _user_named(ctx, session, username, reach)
         org = _role_and_org(session, role, org_code)
+        check_org(reach, org.code)
         moved = (user.role, user.org_id) != (role, org.id)
+        if moved:
+            check_not_self(reach, user, field="role", kind="change_self")
         changed = moved or user.display_name != name
         assert org.id is not None and user.id is not None
         before = {"role": user.role, "org_id": user.org_id, "display_name": user.display_name}
@@ -135,6 +143,8 @@ def update_user(ctx: ServiceContext, username: str, *, role: str, org_code: str,
         if changed:
             _record(ctx, session, user, "account_change", by=by, by_role=by_role,
                     data=_changes(session, before, user) | {"sessions_ended": moved})
+        if moved and user.active:
+            keep_an_administrator(ctx, session, role_before=str(before["role"]), field="role")
     if moved:
         announce(ctx.engine)
     if changed:
@@ -173,19 +183,21 @@ def _check_password(ctx: ServiceContext, password: str, *, username: str = "",
                    override_dir=get_settings().override_dir)
 
 
-def _user_named(session: Session, username: str) -> User:
+def _user_named(ctx: ServiceContext, session: Session, username: str, reach: Reach | None = None) -> User:
+    """The account to change; one outside the administrator's reach is not there for them."""
     user = session.exec(select(User).where(User.username == username)).first()
-    if user is None:
+    if user is None or (reach is not None and not reaches(reach, ctx.orgs.by_id(user.org_id).code)):
         raise _bad("username", "no user has this name; `duban user list` shows who there is", "user_unknown")
     return user
 
 
 def set_password(ctx: ServiceContext, username: str, password: str, *, by: str = "",
-                 by_role: str = "operator") -> None:
+                 by_role: str = "operator", reach: Reach | None = None) -> None:
     """An administrator's new password for a user: every session of that user ends at once."""
     _check_password(ctx, password, username=username)
     with write_tx(ctx.engine, keys=ctx.audit_keys) as session:
-        user = _user_named(session, username)
+        user = _user_named(ctx, session, username, reach)
+        check_not_self(reach, user, field="password", kind="password_self")
         user.password_hash = _hasher().hash(password)
         session.add(user)
         session.flush()
@@ -221,13 +233,15 @@ def change_password(ctx: ServiceContext, user_id: int, *, current: str, new: str
 
 
 def set_active(ctx: ServiceContext, username: str, active: bool, *, by: str = "",
-               by_role: str = "operator") -> bool:
+               by_role: str = "operator", reach: Reach | None = None) -> bool:
     """Disable (every session ends at once, signing in is refused) or enable a user.
 
     Whether anything changed.
     """
     with write_tx(ctx.engine, keys=ctx.audit_keys) as session:
-        user = _user_named(session, username)
+        user = _user_named(ctx, session, username, reach)
+        if not active:
+            check_not_self(reach, user, field="active", kind="disable_self")
         changed = user.active != active
         user.active = active
         session.add(user)
@@ -238,6 +252,8 @@ def set_active(ctx: ServiceContext, username: str, active: bool, *, by: str = ""
         if changed:
             _record(ctx, session, user, "account_enable" if active else "account_disable", by=by,
                     by_role=by_role, data={"sessions_ended": not active})
+            if not active:
+                keep_an_administrator(ctx, session, role_before=user.role, field="active")
     if not active:
         announce(ctx.engine)
     if changed:
@@ -250,11 +266,12 @@ def sign_out(ctx: ServiceContext, user_id: int) -> None:
     end_sessions(ctx.engine, user_id)
 
 
-def sign_out_user(ctx: ServiceContext, username: str, *, by: str = "", by_role: str = "operator") -> None:
+def sign_out_user(ctx: ServiceContext, username: str, *, by: str = "", by_role: str = "operator",
+                  reach: Reach | None = None) -> None:
     """An administrator ends every page session and token of a user (a lost phone, a shared
     screen): recorded, unlike a user's own signing out."""
     with write_tx(ctx.engine, keys=ctx.audit_keys) as session:
-        user = _user_named(session, username)
+        user = _user_named(ctx, session, username, reach)
         assert user.id is not None
         end_sessions_in(session, user.id)
         _record(ctx, session, user, "account_sign_out", by=by, by_role=by_role, data={"sessions_ended": True})
@@ -309,20 +326,21 @@ def signed_in_user(ctx: ServiceContext, user_id: int, *, epoch: int) -> User | N
     return User.model_construct(**rows[0])  # a detached copy to read, like get_user's
 
 
-def user_named(ctx: ServiceContext, username: str) -> User:
-    """The account called `username` (ItemNotFound otherwise), detached for reading."""
+def user_named(ctx: ServiceContext, username: str, *, reach: Reach | None = None) -> User:
+    """The account called `username` (ItemNotFound otherwise, or outside `reach`), detached for reading."""
     with Session(ctx.engine, expire_on_commit=False) as session:
         user = session.exec(select(User).where(User.username == username[:60])).first()
-    if user is None:
+    if user is None or (reach is not None and not reaches(reach, ctx.orgs.by_id(user.org_id).code)):
         raise ItemNotFound("user", username[:60])
     return user
 
 
-def users_with_orgs(ctx: ServiceContext) -> list[tuple[User, str | None]]:
-    """Every user by name, with their org's code, in one query (None for an org no longer there)."""
+def users_with_orgs(ctx: ServiceContext, *, reach: Reach | None = None) -> list[tuple[User, str | None]]:
+    """Every user by name (within `reach`), with their org's code, in one query (None for an org
+    no longer there)."""
     query = select(User, Org.code).outerjoin(Org, col(Org.id) == User.org_id).order_by(User.username)
     with Session(ctx.engine) as session:
-        return [(user, code) for user, code in session.exec(query)]
+        return [(user, code) for user, code in session.exec(query) if reaches(reach, code)]
 
 
 def _digest(token: str) -> str:

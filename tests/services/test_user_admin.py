@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from duban.errors import InvalidActionInput
+from duban.services import ServiceContext
 from duban.services.accountaudit import history
+from duban.services.accountreach import reach_of
 from duban.services.users import (
     create_user,
     display_names,
@@ -17,8 +19,10 @@ from duban.services.users import (
     issue_token,
     set_active,
     set_password,
+    sign_out_user,
     update_user,
     user_for_token,
+    user_named,
     users_with_orgs,
 )
 from tests.appworld import PASSWORD, fast_password_hashing  # noqa: F401
@@ -135,3 +139,75 @@ def test_a_display_name_of_sixty_characters_with_inner_spaces_and_markup_is_kept
     create_user(ctx, username="wang", password=PASSWORD, role="clerk", org_code="GS",
                 display_name=" 欧阳\u3000<b>[红]</b>" + "丽" * 47 + " ")
     assert display_names(ctx)["wang"] == "欧阳\u3000<b>[红]</b>" + "丽" * 47
+
+
+def _admins(ctx: ServiceContext, *names: str) -> None:
+    for name in names:
+        create_user(ctx, username=name, password=PASSWORD, role="admin", org_code="GS")
+
+
+def test_the_last_active_administrator_is_neither_disabled_nor_given_another_role_even_from_the_cli(
+        engine: Engine) -> None:
+    ctx = world(engine)
+    _admins(ctx, "a")
+    demote = lambda: update_user(ctx, "a", role="clerk", org_code="GS", display_name="")  # noqa: E731
+    for change, field in ((lambda: set_active(ctx, "a", False), "active"), (demote, "role")):
+        with pytest.raises(InvalidActionInput) as refused:
+            change()
+        assert (refused.value.field, refused.value.kind) == (field, "last_admin")
+    assert "last_admin" in ctx.labels.errors
+    kept = user_named(ctx, "a")
+    assert (kept.role, kept.active) == ("admin", True)
+    assert [e["action"] for e in history(ctx, "a")] == ["account_add"]
+    update_user(ctx, "a", role="admin", org_code="GS-LZ", display_name="")  # moved, still an administrator
+    _admins(ctx, "b")
+    assert set_active(ctx, "a", False)  # b is left
+
+
+def test_two_administrators_disabling_each_other_at_once_leave_one(engine: Engine) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    ctx = world(engine)
+    _admins(ctx, "a", "b")
+
+    def disable(pair: tuple[str, str]) -> str:
+        by, whom = pair
+        try:
+            set_active(ctx, whom, False, by=by, by_role="admin")
+        except InvalidActionInput as refused:
+            return refused.kind
+        return "done"
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = sorted(pool.map(disable, [("a", "b"), ("b", "a")]))
+    assert outcomes == ["done", "last_admin"]
+    assert sum(user_named(ctx, name).active for name in ("a", "b")) == 1
+
+
+def test_an_administrators_reach_bounds_whom_they_change_and_which_org_they_give(engine: Engine) -> None:
+    ctx = world(engine)
+    create_user(ctx, username="lz", password=PASSWORD, role="admin", org_code="GS-LZ")
+    create_user(ctx, username="gs", password=PASSWORD, role="clerk", org_code="GS")
+    create_user(ctx, username="cg", password=PASSWORD, role="dispatcher", org_code="GS-LZ-CG")
+    reach = reach_of(ctx, user_named(ctx, "lz"))
+    assert (reach.region, reach.region_name) == ("GS-LZ", "兰州市办（GS-LZ）")
+    for change in (lambda: set_password(ctx, "gs", "another horse 兰州", reach=reach),
+                   lambda: set_active(ctx, "gs", False, reach=reach),
+                   lambda: sign_out_user(ctx, "gs", reach=reach),
+                   lambda: update_user(ctx, "gs", role="clerk", org_code="GS-LZ", display_name="",
+                                       reach=reach)):
+        with pytest.raises(InvalidActionInput) as refused:
+            change()
+        assert refused.value.kind == "user_unknown"  # not theirs: as if not there
+    for change in (lambda: create_user(ctx, username="li", password=PASSWORD, role="clerk",
+                                       org_code="GS", reach=reach),
+                   lambda: create_user(ctx, username="li", password=PASSWORD, role="unit",
+                                       org_code="GS-LX-GOV", reach=reach),
+                   lambda: update_user(ctx, "cg", role="dispatcher", org_code="GS", display_name="",
+                                       reach=reach)):
+        with pytest.raises(InvalidActionInput) as refused:
+            change()
+        assert (refused.value.field, refused.value.kind) == ("org_code", "org_out_of_reach")
+    assert [u.username for u, _ in users_with_orgs(ctx, reach=reach)] == ["cg", "lz"]
+    assert [len(history(ctx, name)) for name in ("gs", "cg", "li")] == [1, 1, 0]
+    assert update_user(ctx, "cg", role="supervisor", org_code="GS-LZ", display_name="", reach=reach)

@@ -7,7 +7,8 @@ import re
 
 import httpx
 
-from duban.services.users import get_user, user_named, users_with_orgs
+from duban.services.accountaudit import history
+from duban.services.users import create_user, get_user, user_named, users_with_orgs
 from tests.appworld import PASSWORD, AppWorld, fast_password_hashing  # noqa: F401
 from tests.factories import org_id
 from tests.web.test_pages_http import csrf_of, signed_in
@@ -134,3 +135,82 @@ def test_an_admin_ends_every_session_of_a_user_who_may_sign_in_again(aw: AppWorl
         refused = admin.post("/admin/users/clerk/sign-out", data={"csrf": "forged"})
         assert refused.status_code in (400, 403)
     assert _signs_in(site, "clerk", PASSWORD)
+
+
+def _form(browser: httpx.Client, path: str, **fields: str) -> httpx.Response:
+    return browser.post(path, data={"csrf": csrf_of(browser.get("/admin/users").text), **fields})
+
+
+def test_a_city_administrator_sees_and_changes_only_the_accounts_of_the_city(aw: AppWorld, site: str) -> None:
+    create_user(aw.ctx, username="lz-admin", password=PASSWORD, role="admin", org_code="GS-LZ",
+                display_name="兰州管理员")
+    before = {u.username: (u.role, u.org_id, u.active, u.session_epoch) for u, _ in users_with_orgs(aw.ctx)}
+    events = len(history(aw.ctx, "admin")) + len(history(aw.ctx, "county"))
+    with signed_in(site, "lz-admin") as lz:
+        listed = lz.get("/admin/users").text
+        assert {"county", "city", "unit", "other-unit"} <= set(re.findall(r'data-username="([^"]+)"', listed))
+        assert 'data-username="admin"' not in listed and 'data-username="clerk"' not in listed
+        assert "兰州市办（GS-LZ）及其下级" in listed and ">省办</option>" not in listed
+        for path, fields in (
+                ("/admin/users/admin", None),
+                ("/admin/users/admin/password", {"password": NEW_PASSWORD, "password2": NEW_PASSWORD}),
+                ("/admin/users/admin/active", {"active": "0"}), ("/admin/users/admin/sign-out", {}),
+                ("/admin/users/admin", {"display_name": "x", "role": "clerk", "org_code": "GS-LZ"})):
+            answer = lz.get(path) if fields is None else _form(lz, path, **fields)
+            assert answer.status_code == 404 and "不存在" in answer.text, path  # not theirs: not there
+        for role, org in (("clerk", "GS"), ("admin", "GS"), ("unit", "GS-LX-GOV"), ("leader", "临夏州办")):
+            added = _form(lz, "/admin/users", username="wang.li", display_name="王丽", role=role,
+                          org_code=org, password=NEW_PASSWORD, password2=NEW_PASSWORD)
+            assert added.status_code == 422, org
+            assert "所在单位须在您管理的范围内：兰州市办（GS-LZ）" in added.text
+        moved = _form(lz, "/admin/users/county", display_name="县分流员", role="dispatcher", org_code="GS")
+        assert moved.status_code == 422 and "须在您管理的范围内" in moved.text
+        done = _form(lz, "/admin/users", username="wang.li", display_name="王丽", role="unit",
+                     org_code="城关区水务局", password=NEW_PASSWORD, password2=NEW_PASSWORD)
+        assert done.status_code == 303
+    after = {u.username: (u.role, u.org_id, u.active, u.session_epoch) for u, _ in users_with_orgs(aw.ctx)}
+    assert after.pop("wang.li")[:2] == ("unit", org_id(aw.ctx, "GS-LZ-CG-SWJ")) and after == before
+    assert len(history(aw.ctx, "admin")) + len(history(aw.ctx, "county")) == events
+    assert _signs_in(site, "admin", PASSWORD)
+
+
+def test_an_administrator_changes_their_own_name_only_and_no_form_can_make_them_lose_the_account(
+        aw: AppWorld, site: str) -> None:
+    events = len(history(aw.ctx, "admin"))
+    with signed_in(site, "admin") as admin:
+        page = admin.get("/admin/users/admin").text
+        assert 'id="reset-password"' not in page and 'href="/account/password"' in page
+        assert '<select id="role"' not in page and "须由另一位管理员修改" in page
+        for path, fields, says in (
+                ("/admin/users/admin", {"display_name": "管理员", "role": "clerk", "org_code": "GS"},
+                 "不能改变自己账号的角色或所在单位"),
+                ("/admin/users/admin", {"display_name": "管理员", "role": "admin", "org_code": "GS-LZ"},
+                 "不能改变自己账号的角色或所在单位"),
+                ("/admin/users/admin/password", {"password": NEW_PASSWORD, "password2": NEW_PASSWORD},
+                 "请在“修改密码”页面修改"),
+                ("/admin/users/admin/active", {"active": "0"}, "不能停用自己"),
+                ("/admin/users/clerk/active", {"active": "true"}, "账号状态填写有误"),
+                ("/admin/users/clerk/active", {}, "账号状态填写有误")):
+            answer = _form(admin, path, **fields)
+            assert answer.status_code == 422 and says in answer.text, (path, fields)
+        assert admin.get("/inbox").status_code == 200
+        renamed = _form(admin, "/admin/users/admin", display_name="王管理", role="admin",
+                        org_code="省办（GS）")
+        assert renamed.status_code == 303 and admin.get("/inbox").status_code == 200
+    user = _user(aw, "admin")
+    assert (user.role, user.org_id, user.active) == ("admin", org_id(aw.ctx, "GS"), True)
+    assert user.display_name == "王管理"
+    assert _user(aw, "clerk").active and len(history(aw.ctx, "admin")) == events + 1
+    assert _signs_in(site, "admin", PASSWORD)
+
+
+def test_a_display_name_with_a_bidi_override_is_refused_on_the_page_and_markup_is_shown_as_text(
+        aw: AppWorld, site: str) -> None:
+    with signed_in(site, "admin") as admin:
+        refused = _form(admin, "/admin/users/clerk", display_name="王\u202e丽", role="clerk", org_code="GS")
+        assert refused.status_code == 422 and "不能含有控制字符或不可见的格式字符" in refused.text
+        done = _form(admin, "/admin/users/clerk", display_name="<b>王丽</b>", role="clerk", org_code="GS")
+        assert done.status_code == 303
+        listed = admin.get("/admin/users").text
+    assert "&lt;b&gt;王丽&lt;/b&gt;" in listed and "<b>王丽</b>" not in listed
+    assert _user(aw, "clerk").display_name == "<b>王丽</b>"
