@@ -214,3 +214,17 @@ def test_a_display_name_with_a_bidi_override_is_refused_on_the_page_and_markup_i
         listed = admin.get("/admin/users").text
     assert "&lt;b&gt;王丽&lt;/b&gt;" in listed and "<b>王丽</b>" not in listed
     assert _user(aw, "clerk").display_name == "<b>王丽</b>"
+
+
+def test_a_move_to_another_org_on_the_page_ends_the_users_api_token_from_a_real_sign_in_too(
+        aw: AppWorld, site: str) -> None:
+    with httpx.Client(base_url=site) as api, signed_in(site, "county") as county, \
+            signed_in(site, "admin") as admin:
+        token = api.post("/api/auth/login", json={"username": "county", "password": PASSWORD}).json()["token"]
+        bearer = {"Authorization": f"Bearer {token}"}
+        assert api.get("/api/auth/me", headers=bearer).status_code == 200  # remembered by the token cache
+        moved = _form(admin, "/admin/users/county", display_name="县分流员", role="dispatcher",
+                      org_code="GS-LZ")
+        assert moved.status_code == 303
+        assert api.get("/api/auth/me", headers=bearer).status_code == 401
+        assert county.get("/inbox").status_code == 303
