@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from duban.services import CaseService
+from duban.services.accountaudit import history
 from duban.services.context import ENGINE_ACTOR
 from duban.services.users import update_user
 from tests.appworld import AppWorld, fast_password_hashing  # noqa: F401
@@ -202,7 +203,15 @@ def test_the_admin_pages_are_for_administrators_only(aw: AppWorld, site: str) ->
         assert '<a href="/admin/users"' not in browser.get("/inbox").text
         assert browser.get("/admin/users").status_code == 403
         token = csrf_of(browser.get("/inbox").text)
-        answer = browser.post("/admin/users/unit/active", data={"csrf": token, "active": "0"})
-        assert answer.status_code == 403
+        assert browser.get("/admin/users/unit").status_code == 403
+        for path, form in (("/admin/users/unit/active", {"active": "0"}),
+                           ("/admin/users/unit/password", {"password": "x" * 12, "password2": "x" * 12}),
+                           ("/admin/users/unit/sign-out", {}),
+                           ("/admin/users/unit", {"display_name": "x", "role": "admin", "org_code": "GS"}),
+                           ("/admin/users", {"username": "x", "display_name": "x", "role": "admin",
+                                             "org_code": "GS", "password": "x" * 12, "password2": "x" * 12})):
+            assert browser.post(path, data={"csrf": token, **form}).status_code == 403, path
     with httpx.Client(base_url=site) as anonymous:
         assert anonymous.get("/admin/users").status_code == 303
+        assert anonymous.post("/admin/users/unit/active", data={"active": "0"}).status_code in (303, 403)
+    assert len(history(aw.ctx, "unit")) == 1 and history(aw.ctx, "x") == []
