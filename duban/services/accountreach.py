@@ -49,6 +49,11 @@ def reaches(reach: Reach | None, org_code: str | None) -> bool:
     return reach is None or reach.region is None or in_region(org_code, reach.region)
 
 
+def holds(ctx: ServiceContext, reach: Reach | None, user: User) -> bool:
+    """Whether the account is within the reach (read only when there is a bound)."""
+    return reach is None or reach.region is None or reaches(reach, ctx.orgs.by_id(user.org_id).code)
+
+
 def _bad(field: str, message: str, kind: str, limits: dict[str, str] | None = None) -> InvalidActionInput:
     return InvalidActionInput(action="user", field=field, message=message, kind=kind, limits=limits)
 

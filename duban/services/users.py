@@ -6,6 +6,8 @@ A new password, signing out and disabling end every session of the user (service
 passwords follow policy `[sign_in]` (services/passwords.py). Every change an administrator (or the
 CLI's operator) makes to an account, and a user's own new password, is an event of the keyed
 account record in the same transaction (services/accountaudit.py); the log line stays for the log.
+What an administrator on the pages may change (their region's accounts, never their own role, org,
+password or state, never the last administrator) is services/accountreach.py's.
 """
 
 from __future__ import annotations
@@ -32,7 +34,14 @@ from duban.files import private_dir
 from duban.models import ApiToken, Org, User
 from duban.services.accountaudit import org_codes, record
 from duban.services.accountnames import check_username, clean_display_name
-from duban.services.accountreach import Reach, check_not_self, check_org, keep_an_administrator, reaches
+from duban.services.accountreach import (
+    Reach,
+    check_not_self,
+    check_org,
+    holds,
+    keep_an_administrator,
+    reaches,
+)
 from duban.services.context import Actor, ServiceContext
 from duban.services.driver import Prepared
 from duban.services.orgs import org_by_code
@@ -186,7 +195,7 @@ def _check_password(ctx: ServiceContext, password: str, *, username: str = "",
 def _user_named(ctx: ServiceContext, session: Session, username: str, reach: Reach | None = None) -> User:
     """The account to change; one outside the administrator's reach is not there for them."""
     user = session.exec(select(User).where(User.username == username)).first()
-    if user is None or (reach is not None and not reaches(reach, ctx.orgs.by_id(user.org_id).code)):
+    if user is None or not holds(ctx, reach, user):
         raise _bad("username", "no user has this name; `duban user list` shows who there is", "user_unknown")
     return user
 
@@ -330,7 +339,7 @@ def user_named(ctx: ServiceContext, username: str, *, reach: Reach | None = None
     """The account called `username` (ItemNotFound otherwise, or outside `reach`), detached for reading."""
     with Session(ctx.engine, expire_on_commit=False) as session:
         user = session.exec(select(User).where(User.username == username[:60])).first()
-    if user is None or (reach is not None and not reaches(reach, ctx.orgs.by_id(user.org_id).code)):
+    if user is None or not holds(ctx, reach, user):
         raise ItemNotFound("user", username[:60])
     return user
 
