@@ -11,7 +11,6 @@ from __future__ import annotations
 import getpass
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from duban.cli.common import console, context, reported_errors
@@ -75,13 +74,13 @@ def enable(username: str) -> None:
 
 @app.command("list")
 def list_() -> None:
-    """List users with role and org (names escaped: "[/]" is a name here, not rich markup)."""
+    """List users with role and org."""
     from duban.services.users import users_with_orgs
 
     ctx = context()
     table = Table("user", "name", "role", "org", "active")
     for user, org_code in users_with_orgs(ctx):
-        table.add_row(user.username, escape(user.display_name), ctx.labels.of("roles", user.role),
+        table.add_row(user.username, user.display_name, ctx.labels.of("roles", user.role),
                       org_code or "?", "yes" if user.active else "no")
     console.print(table)
 
@@ -111,6 +110,6 @@ def history(username: str) -> None:
     table = Table("#", "time", "by", "change")
     for row in rows:
         table.add_row(str(row["seq"]), row["at"].astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"),
-                      escape(f"{row['actor']} ({ctx.labels.of('roles', row['actor_role'])})"),
-                      escape(change_text(ctx.labels, row)))
+                      f"{row['actor']} ({ctx.labels.of('roles', row['actor_role'])})",
+                      change_text(ctx.labels, row))
     console.print(table)
