@@ -485,6 +485,8 @@ class Labels(BaseModel):
     decline_reasons: dict[str, str] = Field(default_factory=dict)
     # The account record's actions (duban.services.accountaudit).
     account_actions: dict[str, str] = Field(default_factory=dict)
+    # The command line's own words: usage errors (duban.cli.usage), table headers, result lines.
+    cli: dict[str, str] = Field(default_factory=dict)
 
     def amount(self, days: int | None, unit: str | None) -> str:
         """An amount of time with its unit, as a person reads it: "5个工作日", "30日"."""

@@ -20,9 +20,10 @@ from duban.cli import (
     users,
 )
 from duban.cli.engine import register as register_engine_commands
+from duban.cli.usage import UsageInChinese
 from duban.flows.common import quiet_prefect_defaults
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
+app = typer.Typer(cls=UsageInChinese, no_args_is_help=True, add_completion=False,
                   help="Duban (督办): supervision cases from hotline to solution.")
 app.add_typer(calendar.app, name="calendar")
 app.add_typer(cases.app, name="case")

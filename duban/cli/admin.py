@@ -10,6 +10,7 @@ import typer
 from rich.text import Text
 
 from duban.cli.common import console, context, err_console, reported_errors
+from duban.cli.usage import refuse
 from duban.config.settings import get_settings
 
 audit_app = typer.Typer(no_args_is_help=True, help="The audit trail (审计记录).")
@@ -21,8 +22,7 @@ def _since(value: str | None) -> dt.datetime | None:
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date or time (YYYY-MM-DD)",
-                                 param_hint="--since") from None
+        refuse("time_format", "--since")
     if parsed.tzinfo is None:
         from zoneinfo import ZoneInfo
 
@@ -54,8 +54,9 @@ def verify(
     from duban.services.checkpoints import Place
     from duban.services.integrity import verify as run
 
+    after = _since(since)  # a usage error before the database
     with reported_errors():
-        report = run(context(), case=case, since=_since(since),
+        report = run(context(), case=case, since=after,
                      place=None if no_checkpoints else Place.of(), accept_unkeyed=accept_unkeyed,
                      other_database=other_database)
     for finding in report.findings:
@@ -114,7 +115,7 @@ def export(
     from duban.services.checkpoints import Place
 
     if (case is None) == (not accounts):
-        raise typer.BadParameter("give either --case NUMBER or --accounts", param_hint="--case")
+        refuse("case_or_accounts", "--case")
     with reported_errors():
         doc = export_case(context(), case, Place.of()) if case is not None else \
             export_accounts(context(), Place.of())
@@ -166,7 +167,7 @@ def restore(source: Path = typer.Argument(..., help="backup file"),
     from duban.services.checkpoints import Place
 
     if not yes:
-        raise typer.BadParameter("restoring replaces the whole database: add --yes", param_hint="--yes")
+        refuse("restore_needs_yes", "--yes")
     with reported_errors():
         check = restore_verified(get_settings().resolved_database_url, source, force=accept_broken,
                                  accept_older=accept_older, place=Place.of(), other_database=other_database)

@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from duban.cli.common import calendar_day, console, context, err_console, reported_errors
+from duban.cli.usage import refuse
 from duban.config.policy import get_labels
 from duban.config.settings import get_settings
 from duban.workcal import load_calendar_book
@@ -38,8 +39,7 @@ def add_workdays(
         try:
             answer = _calendar(org).add_workdays(day, n)
         except ValueError:  # past the calendar's last day
-            raise typer.BadParameter("lands past the working-day calendar's last year",
-                                     param_hint="N") from None
+            refuse("past_calendar", "N")
     if answer.provisional:
         _warn_provisional(answer.date)
         console.print(f"{answer.date} {get_labels().text['provisional']}")

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from duban.cli.common import AS_HELP, actor_from, console, context, received_time, reported_errors
+from duban.cli.usage import refuse
 from duban.clock import shanghai
 from duban.errors import InvalidActionInput
 from duban.files import write_private
@@ -125,9 +126,8 @@ def _query(given: dict[str, Any], labels: Any) -> CaseQuery:
         return CaseQuery.parse(given)
     except InvalidActionInput as exc:
         option = {"per_page": "limit", "open_only": "open"}.get(exc.field, exc.field).replace("_", "-")
-        raise typer.BadParameter(field_message(labels, field=exc.field, kind=exc.kind, message="",
-                                               limits=exc.limits, place="query"),
-                                 param_hint=f"--{option}") from None
+        refuse("option_said", f"--{option}", message=field_message(
+            labels, field=exc.field, kind=exc.kind, message="", limits=exc.limits, place="query"))
 
 
 @app.command("show")
@@ -248,7 +248,7 @@ def bulk_(
         actor = actor_from(ctx, as_, user)
         if action == "export":
             if out is None:
-                raise typer.BadParameter("export writes a file: give --out cases.xlsx", param_hint="--out")
+                refuse("export_needs_out", "--out")
             result, data = bulk.export(ctx, numbers, actor=actor)
             write_private(out, lambda tmp: tmp.write_bytes(data), force=force,
                           protected=database_files(ctx.engine))

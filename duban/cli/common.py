@@ -13,11 +13,12 @@ from rich.console import Console, ConsoleOptions, RenderableType
 from rich.segment import Segment
 from rich.text import Text
 
+from duban.cli.usage import refuse
 from duban.clock import SHANGHAI, as_utc
 from duban.errors import DubanError
 from duban.services.context import Actor, ServiceContext
 from duban.shown import UNSHOWN, shown
-from duban.workcal import COVERAGE_MESSAGE, FIRST_DAY, LAST_DAY, receivable
+from duban.workcal import COVERAGE, FIRST_DAY, LAST_DAY, receivable
 
 
 
@@ -87,11 +88,10 @@ def calendar_day(value: dt.date | dt.datetime | str, option: str) -> dt.date:
     try:
         day = value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter("write the date as 2023-03-24", param_hint=option) from None
+        refuse("date_format", option)
     day = day.date() if isinstance(day, dt.datetime) else day
     if not FIRST_DAY <= day <= LAST_DAY:
-        raise typer.BadParameter(f"must fall within the working-day calendar ({FIRST_DAY.year}–"
-                                 f"{LAST_DAY.year})", param_hint=option)
+        refuse("outside_calendar", option, first=FIRST_DAY.year, last=LAST_DAY.year)
     return day
 
 
@@ -101,9 +101,8 @@ def received_time(text: str, option: str = "--received") -> dt.datetime:
     try:
         value = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise typer.BadParameter("write the time as 2023-03-24 or '2023-03-24 18:00'",
-                                 param_hint=option) from None
+        refuse("time_format", option)
     value = value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
     if not receivable(value):
-        raise typer.BadParameter(COVERAGE_MESSAGE, param_hint=option)
+        refuse("not_receivable", option, coverage=COVERAGE)
     return as_utc(value)

@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from duban.cli.common import AS_HELP, actor_from, console, context, reported_errors
+from duban.cli.usage import refuse
 
 scheduler_app = typer.Typer(no_args_is_help=True, help="The engine's timetable (APScheduler).")
 callbacks_app = typer.Typer(no_args_is_help=True, help="The callback queue: 抽查回访 and 回头看.")
@@ -69,7 +70,7 @@ def scheduler_run_job(name: str = typer.Argument(..., help="deadline-sweep, deli
     from duban.scheduler import JOBS, run_job
 
     if name not in JOBS:
-        raise typer.BadParameter(f"one of {', '.join(JOBS)}")
+        refuse("one_of", "NAME", names="、".join(JOBS))
     console.print_json(json.dumps(run_job(name, context(), get_settings()), ensure_ascii=False, default=str))
 
 

@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 
 from duban.cli.common import calendar_day, console, reported_errors
+from duban.cli.usage import refuse
 
 
 def _policy(path: Path | None):  # type: ignore[no-untyped-def]
@@ -56,9 +57,9 @@ def simulate(
 
     start, end = calendar_day(from_, "--from"), calendar_day(to, "--to")
     if end < start:
-        raise typer.BadParameter("--to is before --from")
+        refuse("to_before_from", "--to")
     if compare and against:
-        raise typer.BadParameter("use one of --compare (ladder modes) and --against FILE")
+        refuse("compare_or_against", "--against")
     decider = Decider.of(dict(people()["decider"]))
     if confirm_rate is not None:
         decider = Decider(confirm_rate, decider.within_workdays)
@@ -71,8 +72,7 @@ def simulate(
             steps = [s.strip() for s in propose.split(",") if s.strip()]
             known = [s.action for s in base.ladder.steps]
             if not steps or any(s not in known for s in steps):
-                raise typer.BadParameter(f"name ladder steps of the policy: {', '.join(known)}",
-                                         param_hint="--propose")
+                refuse("ladder_steps", "--propose", names="、".join(known))
             runs = [("automatic", with_modes(base, steps, "automatic")),
                     ("propose", with_modes(base, steps, "propose"))]
         tallies = []

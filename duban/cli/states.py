@@ -8,6 +8,7 @@ import subprocess
 import typer
 
 from duban.cli.common import console
+from duban.cli.usage import refuse
 from duban.states.diagram import to_dot, to_mermaid
 
 app = typer.Typer(no_args_is_help=True, help="The case state machine.")
@@ -23,8 +24,8 @@ def diagram(fmt: str = typer.Option("mermaid", "--format", help="mermaid, dot or
     elif fmt == "svg":
         dot = shutil.which("dot")
         if dot is None:
-            raise typer.BadParameter("svg needs Graphviz: apt-get install graphviz", param_hint="--format")
+            refuse("needs_graphviz", "--format")
         svg = subprocess.run([dot, "-Tsvg"], input=to_dot(), capture_output=True, text=True, check=True)
         typer.echo(svg.stdout)
     else:
-        raise typer.BadParameter("use mermaid, dot or svg", param_hint="--format")
+        refuse("one_of", "--format", names="mermaid、dot、svg")
