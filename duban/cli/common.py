@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -15,7 +16,9 @@ from rich.text import Text
 
 from duban.cli.usage import refuse
 from duban.clock import SHANGHAI, as_utc
+from duban.config.policy import Labels, get_labels
 from duban.errors import DubanError
+from duban.present.problems import problem_for
 from duban.services.context import Actor, ServiceContext
 from duban.shown import UNSHOWN, shown
 from duban.workcal import COVERAGE, FIRST_DAY, LAST_DAY, receivable
@@ -75,12 +78,27 @@ def actor_from(ctx: ServiceContext, spec: str, user: str | None = None) -> Actor
 
 @contextmanager
 def reported_errors() -> Iterator[None]:
-    """Show a DubanError as one readable line and exit 1, instead of a traceback."""
+    """Show a DubanError as one line in Chinese and exit 1, instead of a traceback; its English
+    (an internal, like its code) goes to the log."""
     try:
         yield
     except DubanError as exc:
-        err_console.print(Text.assemble(("错误 error:", "red"), f" {exc}"))
+        log.info("%s: %s", exc.code, exc)
+        labels = get_labels()
+        err_console.print(Text.assemble((labels.cli.get("error", ""), "red"), said(exc, labels)))
         raise typer.Exit(1) from exc
+
+
+def said(exc: DubanError, labels: Labels) -> str:
+    """What the command line says of `exc`: labels [cli] error_<code> where the operator running it
+    can do more than a page's reader (run `duban db upgrade`), else what the pages say."""
+    template = labels.cli.get(f"error_{exc.code}")
+    if template:
+        try:
+            return template.format(**vars(exc))
+        except (KeyError, IndexError, ValueError):
+            return template
+    return problem_for(exc, labels).message_zh
 
 
 def calendar_day(value: dt.date | dt.datetime | str, option: str) -> dt.date:

@@ -118,9 +118,10 @@ def issue_document(ctx: ServiceContext, ref: int | str, kind: str, *, actor: Act
                                    reason=config.status["not_applicable"].format(label=spec.label,
                                                                                  dispositions=ways))
         if to is not None and to != ctx.orgs.by_id(case.unit_id).code:
+            unit = ctx.orgs.by_id(case.unit_id)
             raise InvalidActionInput(action=ACTION, field="to", kind="not_the_unit",
-                                     message="must be the code of the unit handling the case "
-                                             f"({ctx.orgs.by_id(case.unit_id).code})")
+                                     message=f"must be the code of the unit handling the case ({unit.code})",
+                                     limits={"unit": unit.name, "code": unit.code})
         connection = session.connection()
         found: int | None = connection.execute(select(_DOCS.c.id).where(
             col(Document.case_id) == case.id, col(Document.kind) == kind,

@@ -10,8 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, or_, select
 
-from duban.config.policy import get_labels
-from duban.errors import ConfigError, OrgNotFound
+from duban.errors import ConfigError, InvalidActionInput, OrgNotFound
 from duban.models import Org
 from duban.services.directory import directory_for
 from duban.services.writetx import write_tx
@@ -115,13 +114,11 @@ def set_contacts(engine: Engine, code: str, **contacts: str | None) -> Org:
                 continue
             address = address.strip()
             if address and not _ADDRESS.match(address):
-                raise ConfigError(source="orgs", key=name,
-                                  message="must be a plain e-mail address, name@domain (须为电子邮箱地址)")
+                raise InvalidActionInput(action="set_contacts", field=name, kind="email_format",
+                                         message="must be a plain e-mail address, name@domain")
             if address and address == org.email:
-                who = get_labels().text[f"contact_{name}"]
-                raise ConfigError(source="orgs", key=name,
-                                  message=f"is the org's own mailbox: {who} must be a "
-                                          "person of its own (不能与单位邮箱相同)")
+                raise InvalidActionInput(action="set_contacts", field=name, kind="own_mailbox",
+                                         message="is the org's own mailbox: a contact is a person of its own")
             setattr(org, name, address)
         session.add(org)
     return org

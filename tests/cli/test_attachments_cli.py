@@ -41,4 +41,4 @@ def test_a_unit_attaches_a_file_to_its_report_and_the_office_writes_it_out(data_
     exe.write_bytes(s.EXE)
     refused = _run("case", "act", number, "report_progress", "--text", "x", "--as", "unit:GS-LZ-CG-GOV",
                    "--attach", str(exe), ok=False)
-    assert "attachments" in refused
+    assert "附件类型不受理" in refused

@@ -36,10 +36,10 @@ def test_an_office_issues_a_transfer_form_on_the_command_line(data_dir: Path) ->
     assert number.group(0) in again  # the same document, the same number
     listed = run("case", "documents", CASE, "--as", "supervisor")
     assert listed.count(number.group(0)) == 1
-    assert "may not perform" in refused("case", "issue-document", CASE, "work_reminder")
+    assert "不能执行“印发公文”" in refused("case", "issue-document", CASE, "work_reminder")
     wrong_unit = refused("case", "issue-document", CASE, "transfer_form", "--to", "GS-LZ-CG-SWJ")
-    assert "unit handling the case" in wrong_unit
+    assert "发往单位须为该件的承办单位：城关区人民政府（GS-LZ-CG-GOV）" in wrong_unit
     hidden = refused("case", "documents", CASE, "--as", "unit:GS-LZ-CG-SWJ")
     missing = refused("case", "documents", "GS-2023-99999", "--as", "unit:GS-LZ-CG-SWJ")
     assert hidden.replace(CASE, "N") == missing.replace("GS-2023-99999", "N")
-    assert "exists" in refused("case", "issue-document", CASE, "transfer_form", "--pdf", str(pdf)).lower()
+    assert "文件已存在" in refused("case", "issue-document", CASE, "transfer_form", "--pdf", str(pdf)).lower()

@@ -134,7 +134,7 @@ def test_the_database_is_never_written_over_by_any_name_even_with_force(
                         ["report", "-p", "2023-03", "--html", name, "--force"]):
             result = _invoke(*command)
             assert result.exit_code == 1, (command, result.output)
-            assert "never written over" in result.output, result.output
+            assert "任何情况下都不能覆盖" in result.output, result.output
     assert (db.stat().st_size, _cases(db)) == before
     assert (tmp_path / "link.xlsx").is_symlink()
 
