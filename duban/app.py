@@ -318,7 +318,7 @@ def create_app(ctx: ServiceContext, *, settings: Settings | None = None, secret:
     apidocs.install(app, title=app.title)  # before /static: its assets live under /static/apidocs
     app.mount("/static", StaticFiles(packages=[("duban.web", "static")]), name="static")
     install_error_handlers(app, page_error=web.error_page)
-    install_openapi(app, ctx.labels, security_headers=SECURITY_HEADERS)
+    install_openapi(app, ctx.labels, security_headers=SECURITY_HEADERS, bulk_max=ctx.policy.bulk.max_cases)
 
     async def on_login_required(request: Request, exc: Exception) -> Response:
         return login_redirect(request)

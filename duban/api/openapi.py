@@ -37,6 +37,7 @@ WHAT = {
 }
 PROBLEM_REF = {"$ref": "#/components/schemas/ProblemOut"}
 BODY_METHODS = ("post", "put", "patch")
+BULK_SCHEMAS = ("BulkIn", "BulkExportIn")
 
 # Property name -> the labels table holding its codes (duban.config.policy.Labels).
 ENUMS = {
@@ -53,14 +54,14 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ProblemOut, "description": WHAT[status]} for status in statuses}
 
 
-def install(app: FastAPI, labels: Labels, *, security_headers: dict[str, str]) -> None:
+def install(app: FastAPI, labels: Labels, *, security_headers: dict[str, str], bulk_max: int) -> None:
     """Make `app.openapi()` return the document described above."""
     generate: Callable[[], dict[str, Any]] = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None or not app.openapi_schema.get("x-duban-documented"):
             schema = generate()
-            document(schema, labels, security_headers=security_headers)
+            document(schema, labels, security_headers=security_headers, bulk_max=bulk_max)
             schema["x-duban-documented"] = True
             app.openapi_schema = schema
         return app.openapi_schema
@@ -68,9 +69,14 @@ def install(app: FastAPI, labels: Labels, *, security_headers: dict[str, str]) -
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def document(schema: dict[str, Any], labels: Labels, *, security_headers: dict[str, str]) -> None:
+def document(schema: dict[str, Any], labels: Labels, *, security_headers: dict[str, str],
+             bulk_max: int = 0) -> None:
     """Add what the API answers beyond FastAPI's knowledge to `schema`, in place."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name in BULK_SCHEMAS:  # the figure of policy [bulk] max_cases this server refuses past
+        numbers = components.get(name, {}).get("properties", {}).get("numbers")
+        if numbers is not None and bulk_max:
+            numbers["description"] = f"{numbers.get('description', '')}: here {bulk_max}"
     components.setdefault("ProblemOut", ProblemOut.model_json_schema())
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
