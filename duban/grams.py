@@ -41,6 +41,13 @@ def narrow(text: str | None) -> str | None:
     return text.translate(NARROWED) if text else text
 
 
+def typed_code(text: str | None) -> str:
+    """A code (an org's, a case number) as a person types or pastes it: full width folded as the
+    index folds it (ＧＳ－ＬＺ is GS-LZ), blanks around it dropped, upper case as codes are given.
+    The one way every face reads a typed code: bulk numbers, 改派's unit, a form's org codes."""
+    return (narrow(text) or "").strip().upper()
+
+
 def token(gram: str) -> str:
     """The index token of a 1- or 2-character gram: the code points in hex, joined by "z" (any
     character, one ASCII word the tokenizer keeps whole)."""

@@ -27,7 +27,7 @@ from sqlmodel import Session
 from duban.cells import xlsx_row
 from duban.clock import SHANGHAI, local_date
 from duban.errors import AvoidanceViolation, CaseNotFound, DubanError, InvalidActionInput, OrgNotFound
-from duban.grams import narrow
+from duban.grams import typed_code
 from duban.models import AuditEvent, Case, User
 from duban.reports.export import ledger_workbook, rows_as
 from duban.services.callbacks import assign_in
@@ -99,7 +99,7 @@ def typed_number(text: str | None) -> str:
     GS-LZ-2023), blanks around it dropped, in upper case as numbers are given. Longer than any
     number, it is cut and marked "…" (no number has one): not found, and said back in a line."""
     typed = (text or "").strip()
-    folded = (narrow(typed[:NUMBER_LENGTH + 1]) or "").strip().upper()  # as the index holds text
+    folded = typed_code(typed[:NUMBER_LENGTH + 1])
     if len(typed) > NUMBER_LENGTH or len(folded) > NUMBER_LENGTH:
         return folded[:NUMBER_LENGTH] + "…"
     return folded
@@ -209,7 +209,7 @@ def _target_unit(ctx: ServiceContext, action: str, form: dict[str, Any]) -> int 
     if action != "reassign":
         return None
     try:
-        return ctx.orgs.by_code(str(form["unit"]).strip()).id
+        return ctx.orgs.by_code(typed_code(str(form["unit"]))).id
     except OrgNotFound as exc:
         raise InvalidActionInput(action=action, field="unit", kind="unknown_org",
                                  message="no office or unit has this code") from exc

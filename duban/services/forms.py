@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from duban.errors import InvalidActionInput
+from duban.grams import typed_code
 
 Text = Field(min_length=1, max_length=20000)
+# An org code as typed: ＧＳ－ＬＺ－ＣＧ－ＳＷＪ or gs-lz-cg-swj is GS-LZ-CG-SWJ, as in bulk 改派.
+OrgCode = Annotated[str, AfterValidator(typed_code)]
 
 
 class _Form(BaseModel):
@@ -16,7 +19,7 @@ class _Form(BaseModel):
 
 
 class DispatchForm(_Form):
-    unit: str | None = Field(default=None, max_length=40, description="org code of the handling unit")
+    unit: OrgCode | None = Field(default=None, max_length=40, description="org code of the handling unit")
     note: str = Field(default="", max_length=2000)
 
 
@@ -24,7 +27,7 @@ class ReferForm(_Form):
     """移交纪检监察机关: the commission (empty: the one with jurisdiction) and whether the unit
     handling the case goes on handling it beside the referral."""
 
-    unit: str | None = Field(default=None, max_length=40, description="org code of the commission")
+    unit: OrgCode | None = Field(default=None, max_length=40, description="org code of the commission")
     note: str = Field(default="", max_length=2000)
     handling_continues: bool = False
 
@@ -92,7 +95,7 @@ class CloseForm(_Form):
 
 
 class ReassignForm(_Form):
-    unit: str = Field(min_length=1, max_length=40)
+    unit: OrgCode = Field(min_length=1, max_length=40)
     reason: str = Field(min_length=1, max_length=4000)
 
 
@@ -119,7 +122,7 @@ class SendBackForm(_Form):
 class DelegateForm(_Form):
     """二次交办: the department (org code) the government passes the case on to."""
 
-    department: str = Field(min_length=1, max_length=40, description="org code of the department")
+    department: OrgCode = Field(min_length=1, max_length=40, description="org code of the department")
     note: str = Field(default="", max_length=2000)
 
 

@@ -151,3 +151,20 @@ def test_bulk_reassign_to_the_unit_a_case_complains_about_says_it_went_a_level_u
     assert (plain["status"], plain["code"]) == ("ok", None)
     assert (avoided["status"], avoided["code"]) == ("ok", "avoidance"), answer.text
     assert avoided["message_zh"].startswith("回避")
+
+
+def test_a_unit_code_typed_full_width_or_in_lower_case_is_the_unit_for_one_case_and_for_many(
+        aw: AppWorld, client: httpx.Client) -> None:
+    one, many, lower = lanzhou_cases(aw, 3)
+    swj = CaseService(aw.ctx).ctx.orgs.by_code("GS-LZ-CG-SWJ").id
+    answer = client.post(f"/api/cases/{one}/actions/reassign", headers=aw.auth("dispatcher"),
+                         json={"form": {"unit": "ＧＳ－ＬＺ－ＣＧ－ＳＷＪ", "reason": "职责调整"}})
+    assert answer.status_code == 200, answer.text  # it was 422 没有这个代码的单位
+    answer = client.post(f"/api/cases/{lower}/actions/reassign", headers=aw.auth("dispatcher"),
+                         json={"form": {"unit": "　gs-lz-cg-swj ", "reason": "职责调整"}})
+    assert answer.status_code == 200, answer.text
+    body = {"action": "reassign", "numbers": [many],
+            "form": {"unit": "ｇｓ－ｌｚ－ｃｇ－ｓｗｊ", "reason": "职责调整"}}
+    bulk = client.post("/api/bulk/actions", json=body, headers=aw.auth("dispatcher")).json()
+    assert bulk["counts"]["ok"] == 1, bulk
+    assert {CaseService(aw.ctx).get(n).unit_id for n in (one, many, lower)} == {swj}
