@@ -487,6 +487,8 @@ class Labels(BaseModel):
     account_actions: dict[str, str] = Field(default_factory=dict)
     # The command line's own words: usage errors (duban.cli.usage), table headers, result lines.
     cli: dict[str, str] = Field(default_factory=dict)
+    # Column headers of the command line's tables and the pages' result tables, by table name.
+    columns: dict[str, list[str]] = Field(default_factory=dict)
 
     def amount(self, days: int | None, unit: str | None) -> str:
         """An amount of time with its unit, as a person reads it: "5个工作日", "30日"."""

@@ -222,5 +222,6 @@ def _restore_files(source: Path) -> None:
     if missing:
         for key in missing[:50]:
             err_console.print(Text.assemble(("missing attached file", "red"), f" {key}"))
-        err_console.print(f"{len(missing)} attached files are in neither the store nor the backup", style="red")
+        err_console.print(f"{len(missing)} attached files are in neither the store nor the backup",
+                          style="red")
         raise typer.Exit(1)

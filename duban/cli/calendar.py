@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from duban.cli.common import calendar_day, console, context, err_console, reported_errors
+from duban.cli.common import table as columns
 from duban.cli.usage import refuse
 from duban.config.policy import get_labels
 from duban.config.settings import get_settings
@@ -80,7 +80,7 @@ def recompute(apply: bool = typer.Option(False, "--apply", help="store the new d
 
     ctx = context()
     moved = find_moved(ctx)
-    table = Table("案件编号", "原期限", "新期限", "变化(天)", "暂定")
+    table = columns("moved_deadlines")
     for m in moved[:200]:
         table.add_row(m.number, str(m.old), str(m.new), f"{m.delta_days:+d}",
                       "是" if m.provisional_after else "否")

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from duban.cli.common import AS_HELP, actor_from, console, context, received_time, reported_errors
+from duban.cli.common import table as common_table
 from duban.cli.usage import refuse
 from duban.clock import shanghai
 from duban.errors import InvalidActionInput
@@ -64,11 +65,11 @@ def create(
             received_at=received_at,
         )
         result = CaseService(ctx).register(data, actor=actor_from(ctx, as_))
-    case = result.case
+    case, said = result.case, ctx.labels.cli
     if result.linked:
-        console.print(f"重复反映，已并入 {case.number}（第{case.repeat_count}次重复） linked to open case")
+        console.print(said["case_linked"].format(number=case.number, n=case.repeat_count))
     else:
-        console.print(f"已登记 {case.number} registered; 分流处置期限 triage due {case.deadline_on}")
+        console.print(said["case_registered"].format(number=case.number, due=case.deadline_on))
 
 
 @app.command("list")
@@ -105,8 +106,8 @@ def list_(
         listed = case_page(ctx, narrow(scope(ctx, actor=actor), query, ctx.orgs), actor=actor)
     rows = listed.rows
     table = Table()
-    for name in ("编号", "标题", "状态", "处置", "承办单位", "期限", "预警", "优先"):
-        table.add_column(name, no_wrap=name in ("编号", "期限", "状态"), overflow="fold")
+    for i, name in enumerate(labels.columns.get("case_list", [])):
+        table.add_column(name, no_wrap=i in (0, 2, 5), overflow="fold")  # 编号, 状态, 期限
     for r in rows:
         deadline = f"{r.deadline_on}{'*' if r.provisional else ''}" if r.deadline_on else ""
         table.add_row(r.number, r.title[:24], labels.of("states", r.state),
@@ -114,9 +115,9 @@ def list_(
                       Text(labels.of("warnings", r.warning), style=WARNING_STYLE[r.warning])
                       if r.warning != "none" else "", labels.of("priorities", r.priority))
     console.print(table)
-    note = "  (* provisional deadline)" if any(r.provisional for r in rows) else ""
+    note = labels.cli["provisional_mark"] if any(r.provisional for r in rows) else ""
     total = f"{listed.total}{'+' if listed.capped else ''}"
-    console.print(f"共 {total} 件，第 {page} 页 · {total} cases, page {page}{note}")
+    console.print(labels.cli["list_total"].format(total=total, page=page) + note)
 
 
 def _query(given: dict[str, Any], labels: Any) -> CaseQuery:
@@ -159,7 +160,7 @@ def show(number: str, as_: str = typer.Option("dispatcher", "--as", help=AS_HELP
     if case.get("decline_reason"):
         why = labels.of("decline_reasons", case["decline_reason"])
         console.print(f"{labels.text['declined_because']}：{why}")
-    table = Table("#", "时间", "操作", "从", "到", "人员", "说明")
+    table = common_table("timeline")
     for e in d["timeline"]:
         table.add_row(str(e["seq"]), shanghai(e["at"]).strftime("%Y-%m-%d %H:%M"),
                       labels.of("actions", e["action"]), labels.of("states", e["from_state"]),
@@ -167,8 +168,8 @@ def show(number: str, as_: str = typer.Option("dispatcher", "--as", help=AS_HELP
                       f"{e['actor']}({labels.of('roles', e['actor_role'])})",
                       e["reason"][:40])
     console.print(table)
-    allowed = ", ".join(f"{a}({labels.of('actions', a)})" for a in d["allowed_actions"]) or "—"
-    console.print(f"可执行操作 allowed now: {allowed}")
+    allowed = "、".join(f"{labels.of('actions', a)}({a})" for a in d["allowed_actions"]) or "—"
+    console.print(labels.cli["allowed_now"].format(allowed=allowed))
 
 
 @app.command("act")
@@ -257,7 +258,7 @@ def bulk_(
                     if v is not None}
             result = bulk.run(ctx, action, numbers, actor=actor, form=form)
     shown = bulk_out(ctx.labels, result)
-    table = Table("编号", "结果", "状态", "说明")
+    table = common_table("bulk_outcomes")
     for o in shown["outcomes"]:
         table.add_row(o["number"], o["status_label"], o["state_label"], o["message_zh"] or "")
     console.print(table)
@@ -275,7 +276,7 @@ def files_(number: str, as_: str = typer.Option("dispatcher", "--as", help=AS_HE
     ctx = context()
     with reported_errors():
         rows = list_attachments(ctx, number, actor=actor_from(ctx, as_, None))
-    table = Table("id", "类别", "文件", "类型", "大小", "SHA-256")
+    table = common_table("attachments")
     for row in rows:
         table.add_row(str(row["id"]), ctx.labels.text.get(f"attachment_kind_{row['kind']}", row["kind"]),
                       row["name"], row["media_type"], str(row["size"]), row["sha256"][:16])

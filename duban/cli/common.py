@@ -12,6 +12,7 @@ from typing import Any
 import typer
 from rich.console import Console, ConsoleOptions, RenderableType
 from rich.segment import Segment
+from rich.table import Table
 from rich.text import Text
 
 from duban.cli.usage import refuse
@@ -22,7 +23,6 @@ from duban.present.problems import problem_for
 from duban.services.context import Actor, ServiceContext
 from duban.shown import UNSHOWN, shown
 from duban.workcal import COVERAGE, FIRST_DAY, LAST_DAY, receivable
-
 
 
 class ShownConsole(Console):
@@ -46,8 +46,19 @@ class ShownConsole(Console):
 
 console = ShownConsole()
 err_console = ShownConsole(stderr=True)
+log = logging.getLogger(__name__)
 
 AS_HELP = "act as ROLE or ROLE:ORG_CODE (clerk, dispatcher, unit, supervisor, leader, admin)"
+
+
+def said(key: str, **values: Any) -> str:
+    """What a command did, as labels [cli] `key` says it."""
+    return get_labels().cli.get(key, "").format(**values)
+
+
+def table(name: str, **options: Any) -> Table:
+    """A table whose column headers are labels [columns] `name` (what a person reads, in config)."""
+    return Table(*get_labels().columns.get(name, []), **options)
 
 
 def context() -> ServiceContext:
@@ -85,11 +96,11 @@ def reported_errors() -> Iterator[None]:
     except DubanError as exc:
         log.info("%s: %s", exc.code, exc)
         labels = get_labels()
-        err_console.print(Text.assemble((labels.cli.get("error", ""), "red"), said(exc, labels)))
+        err_console.print(Text.assemble((labels.cli.get("error", ""), "red"), error_text(exc, labels)))
         raise typer.Exit(1) from exc
 
 
-def said(exc: DubanError, labels: Labels) -> str:
+def error_text(exc: DubanError, labels: Labels) -> str:
     """What the command line says of `exc`: labels [cli] error_<code> where the operator running it
     can do more than a page's reader (run `duban db upgrade`), else what the pages say."""
     template = labels.cli.get(f"error_{exc.code}")

@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from duban.cli.common import AS_HELP, actor_from, console, context, reported_errors
+from duban.cli.common import table as columns
 
 
 def register(app: typer.Typer) -> None:
@@ -25,7 +25,7 @@ def documents(number: str = typer.Argument(..., help="case number"),
     ctx = context()
     with reported_errors():
         found = documents_of(ctx, number, actor=actor_from(ctx, as_))
-    table = Table("#", "文种", "发文字号", "主送", "发文时间", "发文人")
+    table = columns("documents")
     for d in found:
         table.add_row(str(d.id), d.label, d.number, d.to, str(d.issued_at)[:16], d.issued_by)
     console.print(table)

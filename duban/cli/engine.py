@@ -9,9 +9,9 @@ import json
 import time
 
 import typer
-from rich.table import Table
 
 from duban.cli.common import AS_HELP, actor_from, console, context, reported_errors
+from duban.cli.common import table as columns
 from duban.cli.usage import refuse
 
 scheduler_app = typer.Typer(no_args_is_help=True, help="The engine's timetable (APScheduler).")
@@ -83,7 +83,7 @@ def callbacks_list(kind: str | None = typer.Option(None, help="callback or revis
 
     ctx = context()
     actor = actor_from(ctx, as_)
-    table = Table("#", "kind", "case", "title", "unit", "why", "queued", "assignee")
+    table = columns("callback_queue")
     for item in callback_queue(ctx, actor=actor, kind=kind, limit=limit):
         table.add_row(str(item.id), ctx.labels.of("actions", f"queue_{item.kind}"), item.case_number,
                       item.title[:24], item.unit, item.reason, str(item.queued_at)[:16], item.assignee)

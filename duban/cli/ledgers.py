@@ -7,9 +7,9 @@ from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from duban.cli.common import AS_HELP, actor_from, console, context, err_console, reported_errors
+from duban.cli.common import table as columns
 
 
 def import_(
@@ -39,7 +39,7 @@ def import_(
     console.print(f"{result.source}: {result.rows} rows — created {result.created}, linked to open "
                   f"cases {result.linked}, already imported {result.skipped}, rejected {result.rejected}")
     if result.errors:
-        table = Table("行 row", "列 column", "原因 reason")
+        table = columns("import_errors")
         for e in result.errors[:200]:
             table.add_row(str(e.row), e.column, e.reason)
         err_console.print(table)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.table import Table
 
 from duban.cli.common import console, context, reported_errors
+from duban.cli.common import table as columns
 from duban.clock import shanghai
 
 app = typer.Typer(no_args_is_help=True, help="Email notifications (the outbox).")
@@ -54,7 +54,7 @@ def list_(
     """The outbox, newest first, with status, attempts and the last error."""
     from duban.services.outboxview import queued_mail
 
-    table = Table("#", "status", "tries", "to", "subject", "created", "error")
+    table = columns("outbox")
     # A complainant's number or address is identity: never printed (queued_mail masks it).
     for n in queued_mail(context(), failed=failed, pending=pending, limit=limit):
         table.add_row(str(n.id), n.status, str(n.attempts), n.to, n.subject[:40],

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from duban.cli.common import console, context, reported_errors
+from duban.cli.common import table as columns
 from duban.errors import InvalidActionInput
 
 PERIOD_HELP = ("2023-03 (month), 2023-W12, 2023-Q1, 2023-H1, 2023, 2023-03-24 (day), "
@@ -52,7 +52,7 @@ def report(
         if cases:
             trace = Trace(cases, chosen.key, office_code, tuple(_where(where).items()))
             rows = cases_behind(ctx, trace)
-            table = Table("编号 number", "计次 counts")
+            table = columns("cases_behind")
             for number, n in rows:
                 table.add_row(number, str(n))
             console.print(table)

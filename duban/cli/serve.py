@@ -15,9 +15,9 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.table import Table
 
 from duban.cli.common import console, context, migrated_context
+from duban.cli.common import table as columns
 
 if TYPE_CHECKING:
     from duban.config.settings import Settings
@@ -173,7 +173,7 @@ def _welcome(ctx: ServiceContext, settings: Settings, *, host: str, port: int, d
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     console.print(f"数据库 database: {settings.resolved_database_url}")
     if demo:
-        table = Table("用户名 user", "密码 password", "角色 role", "单位 org", title="演示账号 demo accounts")
+        table = columns("demo_accounts", title=ctx.labels.cli.get("demo_accounts"))
         for account in ensure_demo_accounts(ctx, settings.data_dir):
             table.add_row(account.username, account.password, ctx.labels.of("roles", account.role),
                           f"{account.org_name} ({account.org_code})")

@@ -11,13 +11,19 @@ from __future__ import annotations
 import getpass
 
 import typer
-from rich.table import Table
 
-from duban.cli.common import console, context, reported_errors
+from duban.cli.common import console, context, reported_errors, said
+from duban.cli.common import table as columns
 
 app = typer.Typer(no_args_is_help=True, help="People who sign in to the pages and the API.")
 
 ROLE_HELP = "clerk, dispatcher, unit, supervisor, leader or admin"
+
+
+def asked_password() -> str:
+    """The password typed twice, hidden, asked in Chinese (Typer's own prompt says "Password:")."""
+    return str(typer.prompt(said("password_prompt"), hide_input=True,
+                            confirmation_prompt=said("password_again")))
 
 
 @app.command("add")
@@ -26,29 +32,31 @@ def add(
     role: str = typer.Option(..., help=ROLE_HELP),
     org: str = typer.Option(..., help="org code: the office (or, for role unit, the unit) they work in"),
     name: str = typer.Option("", help="display name"),
-    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+    password: str | None = typer.Option(None, help="asked for, twice, when not given"),
 ) -> None:
     """Add a user who signs in with USERNAME and a password (10+ characters, not a common one)."""
     from duban.services.users import create_user
 
+    password = password if password is not None else asked_password()
     ctx = context()
     with reported_errors():
         user = create_user(ctx, username=username, password=password, role=role, org_code=org,
                            display_name=name, by=getpass.getuser())
-    console.print(f"added {user.username} ({ctx.labels.of('roles', user.role)})")
+    console.print(said("user_added", username=user.username, role=ctx.labels.of("roles", user.role)))
 
 
 @app.command("passwd")
 def passwd(
     username: str,
-    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+    password: str | None = typer.Option(None, help="asked for, twice, when not given"),
 ) -> None:
     """Set a user's password; every session and token of theirs ends at once."""
     from duban.services.users import set_password
 
+    password = password if password is not None else asked_password()
     with reported_errors():
         set_password(context(), username, password, by=getpass.getuser())
-    console.print(f"password of {username} changed; their sessions and tokens have ended")
+    console.print(said("password_set", username=username))
 
 
 @app.command("disable")
@@ -58,8 +66,7 @@ def disable(username: str) -> None:
 
     with reported_errors():
         changed = set_active(context(), username, False, by=getpass.getuser())
-    console.print(f"{username} disabled; their sessions and tokens have ended" if changed
-                  else f"{username} was disabled already")
+    console.print(said("user_disabled" if changed else "user_disabled_already", username=username))
 
 
 @app.command("enable")
@@ -69,7 +76,7 @@ def enable(username: str) -> None:
 
     with reported_errors():
         changed = set_active(context(), username, True, by=getpass.getuser())
-    console.print(f"{username} enabled" if changed else f"{username} was enabled already")
+    console.print(said("user_enabled" if changed else "user_enabled_already", username=username))
 
 
 @app.command("list")
@@ -78,10 +85,10 @@ def list_() -> None:
     from duban.services.users import users_with_orgs
 
     ctx = context()
-    table = Table("user", "name", "role", "org", "active")
+    table = columns("users")
     for user, org_code in users_with_orgs(ctx):
         table.add_row(user.username, user.display_name, ctx.labels.of("roles", user.role),
-                      org_code or "?", "yes" if user.active else "no")
+                      org_code or "?", ctx.labels.cli.get("active" if user.active else "inactive", ""))
     console.print(table)
 
 
@@ -92,7 +99,7 @@ def sign_out(username: str) -> None:
 
     with reported_errors():
         sign_out_user(context(), username, by=getpass.getuser())
-    console.print(f"every session and token of {username} has ended")
+    console.print(said("user_signed_out", username=username))
 
 
 @app.command("history")
@@ -107,7 +114,7 @@ def history(username: str) -> None:
     with reported_errors():
         user_named(ctx, username)
         rows = events(ctx, username)
-    table = Table("#", "time", "by", "change")
+    table = columns("account_history")
     for row in rows:
         table.add_row(str(row["seq"]), row["at"].astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"),
                       f"{row['actor']} ({ctx.labels.of('roles', row['actor_role'])})",

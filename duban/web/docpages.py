@@ -84,8 +84,9 @@ def document_page(request: Request, number: str, document_id: int) -> Response:
     number = number[:40]
     paper = compose(web.ctx, number, document_id, actor=viewer.actor)
     base = f"/cases/{quote(number)}"
-    links = [(f"{base}/documents/{document_id}.pdf", "下载PDF"), (f"{base}/documents", "全部公文"),
-             (base, "返回案件")]
+    text = web.ctx.labels.text
+    links = [(f"{base}/documents/{document_id}.pdf", text["document_pdf"]),
+             (f"{base}/documents", text["documents_all"]), (base, text["back_to_case"])]
     response = HTMLResponse(render_document(paper, links=links))
     response.headers["Content-Security-Policy"] = CSP_INLINE_STYLE
     return response
@@ -106,7 +107,8 @@ def cases_xlsx(request: Request) -> Response:
         export_cases(web.ctx, flt, path, actor=viewer.actor)
         body = path.read_bytes()
     sheet = web.ctx.labels.report.get("sheet_ledger", "cases")
-    return attachment(body, media_type=XLSX, name=f"案件{sheet}-{_stamp(web.ctx.today())}.xlsx",
+    name = web.ctx.labels.text["file_cases_xlsx"].format(sheet=sheet, day=_stamp(web.ctx.today()))
+    return attachment(body, media_type=XLSX, name=name,
                       fallback=f"cases-{_stamp(web.ctx.today())}.xlsx")
 
 
@@ -121,9 +123,12 @@ def cases_pdf(request: Request) -> Response:
     with_identity = len(headers) > len(CASE_COLUMNS)
     columns = [*CASE_COLUMNS, *(COMPLAINANT_COLUMNS if with_identity else ())]
     today = _stamp(web.ctx.today())
-    html = render_case_list(title=f"{viewer.org.name} 案件清单", meta=f"导出日期 {today}", columns=columns,
+    text = web.ctx.labels.text
+    html = render_case_list(title=text["case_list_title"].format(org=viewer.org.name),
+                            meta=text["exported_on"].format(day=today), columns=columns,
                             headers=headers, rows=rows[:limit], cut=len(rows) > limit)
-    return attachment(html_pdf_bytes(html), media_type="application/pdf", name=f"案件清单-{today}.pdf",
+    return attachment(html_pdf_bytes(html), media_type="application/pdf",
+                      name=text["file_cases_pdf"].format(day=today),
                       fallback=f"cases-{today}.pdf")
 
 
@@ -146,7 +151,8 @@ def report_xlsx(request: Request) -> Response:
     with tempfile.TemporaryDirectory(prefix="duban-report-") as tmp:
         path = write_xlsx(report, Path(tmp) / "report.xlsx")
         body = Path(path).read_bytes()
-    return attachment(body, media_type=XLSX, name=f"报表及台账-{_stamp(web.ctx.today())}.xlsx",
+    name = web.ctx.labels.text["file_report_xlsx"].format(day=_stamp(web.ctx.today()))
+    return attachment(body, media_type=XLSX, name=name,
                       fallback=f"report-{_stamp(web.ctx.today())}.xlsx")
 
 
@@ -156,6 +162,7 @@ def report_pdf(request: Request) -> Response:
 
     web, _, report = _report(request)
     body = html_pdf_bytes(render_report_page(report))
-    return attachment(body, media_type="application/pdf", name=f"报表-{_stamp(web.ctx.today())}.pdf",
+    name = web.ctx.labels.text["file_report_pdf"].format(day=_stamp(web.ctx.today()))
+    return attachment(body, media_type="application/pdf", name=name,
                       fallback=f"report-{_stamp(web.ctx.today())}.pdf")
 

@@ -46,7 +46,7 @@ def test_user_add_refuses_a_unit_user_at_an_office_naming_the_field(data_dir: Pa
     install_orgs(engine, ORGS)
     result = runner.invoke(app, ["user", "add", "li", "--role", "unit", "--org", "GS"],
                            input="long enough pw\nlong enough pw\n")
-    assert result.exit_code == 1 and "org_code" in result.output
+    assert result.exit_code == 1 and "承办单位的账号须属于一个承办单位" in result.output
 
 
 def test_demo_accounts_cover_every_role_keep_their_passwords_and_stay_private(engine, tmp_path: Path) -> None:
@@ -86,18 +86,18 @@ def test_user_commands_refuse_weak_passwords_and_disable_and_enable(data_dir: Pa
     engine = get_engine()
     create_all(engine)
     install_orgs(engine, ORGS)
-    for weak, says in (("password1234", "common passwords"), ("short1", "at least 10"),
-                       ("wangwuwang", "common passwords")):
+    for weak, says in (("password1234", "密码过于常见"), ("short1", "密码至少需要10个字符"),
+                       ("wangwuwang", "密码过于常见")):
         result = runner.invoke(app, ["user", "add", "wangwuwang", "--role", "clerk", "--org", "GS"],
                                input=f"{weak}\n{weak}\n", env=WIDE)
         assert result.exit_code == 1 and says in result.output and "密码" in result.output, result.output
     assert runner.invoke(app, ["user", "add", "wang", "--role", "clerk", "--org", "GS"],
                          input="long enough pw\nlong enough pw\n").exit_code == 0
     refused = runner.invoke(app, ["user", "passwd", "wang", "--password", "iloveyou1314"], env=WIDE)
-    assert refused.exit_code == 1 and "common passwords" in refused.output
+    assert refused.exit_code == 1 and "密码过于常见" in refused.output
     disabled = runner.invoke(app, ["user", "disable", "wang"], env=WIDE)
-    assert disabled.exit_code == 0 and "sessions and tokens have ended" in disabled.output
-    assert "no" in runner.invoke(app, ["user", "list"], env={"COLUMNS": "200"}).output
+    assert disabled.exit_code == 0 and "已停用 wang；其全部登录和接口令牌已失效" in disabled.output
+    assert "已停用" in runner.invoke(app, ["user", "list"], env={"COLUMNS": "200"}).output
     from duban.errors import AccountDisabled
     from duban.services.context import ServiceContext
 
@@ -109,7 +109,7 @@ def test_user_commands_refuse_weak_passwords_and_disable_and_enable(data_dir: Pa
     assert runner.invoke(app, ["user", "enable", "wang"]).exit_code == 0
     assert authenticate(ServiceContext.from_settings(), "wang", "long enough pw").username == "wang"
     unknown = runner.invoke(app, ["user", "disable", "nobody"], env=WIDE)
-    assert unknown.exit_code == 1 and "no user" in unknown.output
+    assert unknown.exit_code == 1 and "没有这个用户" in unknown.output
 
 
 def test_user_changes_from_the_cli_are_recorded_under_the_operator_and_shown_by_history(
