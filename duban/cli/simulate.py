@@ -13,7 +13,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from duban.cli.common import calendar_day, console, reported_errors
+from duban.cli.common import calendar_day, console, reported_errors, said
 from duban.cli.usage import refuse
 
 
@@ -106,7 +106,7 @@ def decider_note(decider) -> str:  # type: ignore[no-untyped-def]
 def report_table(tallies, labels) -> Table:  # type: ignore[no-untyped-def]
     from duban.simulation.run import LADDER_ROWS
 
-    table = Table("", *(t.policy_name for t in tallies), title="simulation")
+    table = Table("", *(t.policy_name for t in tallies), title=said("simulation"))
 
     def row(name: str, values: list[str]) -> None:
         table.add_row(name, *values)
