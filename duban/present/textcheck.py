@@ -44,11 +44,16 @@ def declared_names() -> frozenset[str]:
     """Every field and parameter name the API and the pages declare."""
     from duban.present import inputs
     from duban.services.forms import FORMS
+    from duban.services.search import CaseQuery
 
-    models: list[type[BaseModel]] = [inputs.CaseIn, inputs.LoginIn, inputs.ActionIn, *FORMS.values()]
+    # CaseQuery: the list's filters, query parameters of GET /api/cases (they were refused as
+    # "query填写有误", the parameter unnamed).
+    models: list[type[BaseModel]] = [inputs.CaseIn, inputs.LoginIn, inputs.ActionIn, CaseQuery,
+                                     *FORMS.values()]
     names: set[str] = set()
     for model in models:
         names.update(model.model_fields)
+        names.update(f.alias for f in model.model_fields.values() if f.alias)
     names.update(("state", "disposition", "level", "unit", "warning", "overdue", "priority", "text",
                   "open", "limit", "offset", "q", "kind", "under", "status", "period", "csrf",
                   "version", "number", "code", "action", "next", "done",
