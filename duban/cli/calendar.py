@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import typer
-from rich.text import Text
 
-from duban.cli.common import calendar_day, console, context, err_console, reported_errors
+from duban.cli.common import calendar_day, console, context, err_console, reported_errors, said
 from duban.cli.common import table as columns
 from duban.cli.usage import refuse
 from duban.config.policy import get_labels
@@ -22,9 +21,7 @@ def _calendar(org: str | None):  # type: ignore[no-untyped-def]
 
 
 def _warn_provisional(day: dt.date) -> None:
-    err_console.print(
-        Text.assemble(("warning:", "yellow"), f" the {day.year} holiday schedule is not published in config; "
-        f"answer is provisional (Monday–Friday rule). {get_labels().text['provisional']}"))
+    err_console.print(said("provisional_year", year=day.year), style="yellow")
 
 
 @app.command("add-workdays")
@@ -86,7 +83,7 @@ def recompute(apply: bool = typer.Option(False, "--apply", help="store the new d
                       "是" if m.provisional_after else "否")
     if moved:
         console.print(table)
-    console.print(f"{len(moved)} open deadlines moved" + ("" if len(moved) <= 200 else " (first 200 shown)"))
+    console.print(said("deadlines_moved", n=len(moved)) + ("" if len(moved) <= 200 else said("first_200")))
     if apply and moved:
         apply_moved(ctx, moved)
-        console.print(f"stored {len(moved)} new deadlines (each with an audit event)")
+        console.print(said("deadlines_stored", n=len(moved)))

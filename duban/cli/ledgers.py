@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from duban.cli.common import AS_HELP, actor_from, console, context, err_console, reported_errors
+from duban.cli.common import AS_HELP, actor_from, console, context, err_console, reported_errors, said
 from duban.cli.common import table as columns
 
 
@@ -36,25 +36,25 @@ def import_(
                 bar.update(task, completed=done, total=total)
 
             result = import_file(ctx, file, actor=actor, default_office=office, progress=advance)
-    console.print(f"{result.source}: {result.rows} rows — created {result.created}, linked to open "
-                  f"cases {result.linked}, already imported {result.skipped}, rejected {result.rejected}")
+    console.print(said("imported", source=result.source, rows=result.rows, created=result.created,
+                       linked=result.linked, skipped=result.skipped, rejected=result.rejected))
     if result.errors:
         table = columns("import_errors")
         for e in result.errors[:200]:
             table.add_row(str(e.row), e.column, e.reason)
         err_console.print(table)
         if len(result.errors) > 200:
-            err_console.print(f"… {len(result.errors) - 200} more (use --errors FILE)")
+            err_console.print(said("more_errors", n=len(result.errors) - 200))
         if errors:
             def write(out: Path) -> None:
                 with out.open("w", encoding="utf-8-sig", newline="") as handle:
                     writer = csv.writer(handle)
-                    writer.writerow(["行", "列", "原因"])
+                    writer.writerow(ctx.labels.columns["import_errors"])
                     writer.writerows(csv_row([e.row, e.column, e.reason]) for e in result.errors)
 
             with reported_errors():
                 write_private(errors, write, force=force, protected=database_files(ctx.engine))
-            console.print(f"errors: {errors}")
+            console.print(said("errors_written", file=errors))
         raise typer.Exit(1 if not (result.created or result.linked or result.skipped) else 0)
 
 
@@ -87,4 +87,4 @@ def export(
             state, disposition, level, priority, warning)
         flt.overdue, flt.open_only, flt.text, flt.limit = overdue or None, open_only, text, limit
         count = export_cases(ctx, flt, file, actor=actor, force=force)
-    console.print(f"{file}: {count} cases")
+    console.print(said("exported", file=file, n=count))

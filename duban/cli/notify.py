@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from duban.cli.common import console, context, reported_errors
+from duban.cli.common import console, context, reported_errors, said
 from duban.cli.common import table as columns
 from duban.clock import shanghai
 
@@ -69,4 +69,4 @@ def retry(ids: list[int] = typer.Argument(..., help="ids of failed notifications
 
     ctx = context()
     done = queue_again(ctx.engine, ids, now=ctx.now())
-    console.print(f"{done} queued again")
+    console.print(said("queued_again", n=done))

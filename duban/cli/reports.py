@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from duban.cli.common import console, context, reported_errors
+from duban.cli.common import console, context, reported_errors, said
 from duban.cli.common import table as columns
 from duban.errors import InvalidActionInput
 
@@ -56,7 +56,7 @@ def report(
             for number, n in rows:
                 table.add_row(number, str(n))
             console.print(table)
-            console.print(f"{cases}: {sum(n for _, n in rows)} ({len(rows)} cases)")
+            console.print(said("cases_behind", what=cases, n=sum(n for _, n in rows), cases=len(rows)))
             return
         protected = database_files(ctx.engine)
         for target in (xlsx, html, pdf):  # before the work: an existing file is refused at once

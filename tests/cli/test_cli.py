@@ -27,7 +27,7 @@ def test_is_workday_knows_the_moved_saturday() -> None:
 def test_an_unpublished_year_is_marked_provisional() -> None:
     result = runner.invoke(app, ["calendar", "add-workdays", "2026-12-30", "3"])
     assert result.exit_code == 0
-    assert "2027-01-04" in result.output and "暂定" in result.output and "warning" in result.output
+    assert "2027-01-04" in result.output and "暂定" in result.output and "尚未写入配置" in result.output
 
 
 def test_an_office_runs_a_case_from_the_command_line(data_dir: Path) -> None:

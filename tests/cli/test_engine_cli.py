@@ -40,7 +40,7 @@ def test_failed_mail_is_listed_and_can_be_queued_again(data_dir: Path) -> None:
         session.commit()
     listing = run("notify", "list", "--failed")
     assert "gone@gs.example" in listing and "550 unknown" in listing and "failed" in listing
-    assert "1 queued again" in run("notify", "retry", "1")
+    assert "1条消息已重新排队发送" in run("notify", "retry", "1")
     assert "gone@gs.example" not in run("notify", "list", "--failed")
     assert "pending" in run("notify", "list", "--pending")
 

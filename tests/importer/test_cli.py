@@ -27,19 +27,19 @@ def test_import_reports_counts_and_bad_rows_and_writes_the_error_file(
     result = runner.invoke(app, ["import", str(path), "--errors", str(tmp_path / "errors.csv")],
                            env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert "3 rows — created 2" in result.output and "rejected 1" in result.output
+    assert "共3行，新登记2件" in result.output and "未导入1行" in result.output
     assert "飞鸽传书" not in result.output and "渠道" in result.output  # named, not repeated
     assert "渠道" in (tmp_path / "errors.csv").read_text(encoding="utf-8-sig")
     again = runner.invoke(app, ["import", str(path)], env={"COLUMNS": "200"})
-    assert "created 0" in again.output and "already imported 2" in again.output
+    assert "新登记0件" in again.output and "此前已导入2件" in again.output
 
 
 def test_export_as_a_unit_writes_its_own_cases_only(database: Engine, tmp_path: Path) -> None:
     path = xlsx(tmp_path / "ledger.xlsx", [row(1), row(2)])
     assert runner.invoke(app, ["import", str(path)]).exit_code == 0
     result = runner.invoke(app, ["export", str(tmp_path / "all.csv")], env={"COLUMNS": "200"})
-    assert result.exit_code == 0 and "2 cases" in result.output
+    assert result.exit_code == 0 and "：2件" in result.output
     assert "反映人1" in (tmp_path / "all.csv").read_text(encoding="utf-8-sig")
     result = runner.invoke(app, ["export", str(tmp_path / "unit.csv"), "--as", "unit:GS-LZ-CG-GOV"],
                            env={"COLUMNS": "200"})
-    assert result.exit_code == 0 and "0 cases" in result.output
+    assert result.exit_code == 0 and "：0件" in result.output
