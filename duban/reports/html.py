@@ -23,11 +23,11 @@ from markupsafe import Markup, escape
 from duban.clock import shanghai
 from duban.config.policy import Labels
 from duban.reports import charts
-from duban.shown import finalize
 from duban.reports.model import Board, Change, Figure, Report, Trace
 from duban.reports.narrative import period_label, short_date
 from duban.reports.rates import definition, percent
 from duban.reports.rates import name as rate_name
+from duban.shown import finalize
 
 FigureLink = Callable[[Trace], str | None]
 CaseLink = Callable[[str], str | None]

@@ -19,11 +19,11 @@ from starlette.templating import Jinja2Templates
 from duban.clock import shanghai
 from duban.models import User
 from duban.present.problems import Problem
-from duban.shown import finalize
 from duban.services.callbackdesk import my_open_callbacks
 from duban.services.context import Actor, ServiceContext
 from duban.services.directory import OrgInfo
 from duban.services.users import actor_of, signed_in_user
+from duban.shown import finalize
 from duban.web.people import PeopleNames
 from duban.web.session import LoginRequired, Sessions, WebSession
 from duban.web.units import UnitPicker
