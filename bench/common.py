@@ -6,14 +6,17 @@ Each script prints what it measured for people, and for `duban bench` one line p
 
 `figure` is a stable key (duban/cli/bench.py holds the labels and goals), `value` a number in
 `unit`, `peak_mb` the peak resident memory of the process that did the measured work (VmHWM,
-read from /proc: not `ru_maxrss`, which Linux carries over exec from the parent), and anything
-else is context (`backend`, `cases`, `note`).
+read from /proc: not `ru_maxrss`, which Linux carries over exec from the parent),
+`yardstick_ms` the machine's speed when it was measured (`yardstick_ms`), and anything else is
+context (`backend`, `cases`, `note`).
 """
 
 from __future__ import annotations
 
 import json
 import resource
+import time
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +40,25 @@ def backend_of(url: str) -> str:
     return url.split(":", 1)[0].split("+", 1)[0]
 
 
+@cache
+def yardstick_ms() -> float:
+    """The machine's speed for pure Python, beside every figure: the milliseconds of one fixed
+    workload (strings, a dict, a sum), best of 5, measured once a process. This virtual
+    machine's speed moved by half between two days with no program changed (docs/bench.md,
+    seventeenth session), so a figure is read against the yardstick of its own run, not against
+    another day's figure alone."""
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        table = {str(i): i * 2 for i in range(50_000)}
+        sum(len(key) + value for key, value in table.items())
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 1)
+
+
 def emit(figure: str, value: float, unit: str, *, peak_mb: float | None = None, **context: Any) -> None:
     """Print one figure as a BENCH line (flushed: the collector reads the pipe as it comes)."""
-    record = {"figure": figure, "value": value, "unit": unit, "peak_mb": peak_mb, **context}
+    record = {"figure": figure, "value": value, "unit": unit, "peak_mb": peak_mb,
+              "yardstick_ms": yardstick_ms(), **context}
     print(PREFIX + json.dumps(record, ensure_ascii=False, default=str), flush=True)
 

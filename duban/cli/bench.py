@@ -291,6 +291,17 @@ def _label(figure: Figure, record: dict[str, Any]) -> str:
     return label
 
 
+def _yardstick(outcome: Outcome) -> str:
+    """The machine's speed while this backend's figures were taken (bench.common.yardstick_ms,
+    each script's): the median, and the spread when the machine moved during the run."""
+    seen = sorted(float(r["yardstick_ms"]) for r in outcome.figures if r.get("yardstick_ms"))
+    if not seen:
+        return ""
+    middle = seen[len(seen) // 2]
+    spread = f", {seen[0]:g}–{seen[-1]:g}" if seen[-1] > seen[0] * 1.1 else ""
+    return f"machine yardstick {middle:g} ms{spread} (lower is faster)"
+
+
 def table(outcomes: list[Outcome]) -> Table:
     """One table, a section per backend; a goal stated for 1M cases is marked when run smaller."""
     grid = Table(title="Duban benchmarks", header_style="bold")
@@ -307,7 +318,7 @@ def table(outcomes: list[Outcome]) -> Table:
                          key=lambda r: order.get(r["figure"], len(order)))
         names = {"sqlite": "SQLite (temporary file, WAL)", "postgresql": "PostgreSQL (scratch database)"}
         grid.add_row(f"[bold]{names.get(outcome.backend, outcome.backend)}[/bold], "
-                     f"--cases {outcome.cases:,}", "", "", "", "", "")
+                     f"--cases {outcome.cases:,}", "", "", "", "", _yardstick(outcome))
         for record in records:
             figure = figure_of(record["figure"])
             goal = figure.goal_for(outcome.backend, record)

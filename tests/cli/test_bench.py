@@ -108,3 +108,17 @@ def test_the_case_pages_weight_is_shown_against_its_60_kb_goal() -> None:
     heavy = parse(['BENCH {"figure": "page_case_gzip", "value": 75.0, "unit": "KB"}'])
     assert "no" in next(line for line in rendered([Outcome("sqlite", 1000, figures=heavy)]).splitlines()
                         if "heaviest" in line)
+
+
+def test_each_backend_shows_the_machine_yardstick_its_figures_were_taken_at(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.common import emit
+
+    emit("sweep_due", 6.1, "s", cases=1000)
+    (record,) = parse(capsys.readouterr().out.splitlines())
+    assert record["yardstick_ms"] > 0  # every figure carries the machine's speed of its run
+    steady = [dict(record, yardstick_ms=40.0), dict(record, figure="sweep_nothing_due", yardstick_ms=41.0)]
+    assert "machine yardstick 41 ms (lower is faster)" in rendered([Outcome("sqlite", 1000, steady)])
+    moved = [*steady, dict(record, figure="service_actions", value=900.0, yardstick_ms=80.0)]
+    assert "machine yardstick 41 ms, 40–80" in rendered([Outcome("sqlite", 1000, moved)])
+    assert "yardstick" not in rendered([Outcome("sqlite", 1000, parse(CANNED.splitlines()))])
