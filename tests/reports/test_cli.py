@@ -38,14 +38,14 @@ def test_the_report_writes_xlsx_and_html(november: scenario.November, tmp_path: 
 def test_cases_lists_the_cases_behind_a_figure(november: scenario.November) -> None:
     out = run("report", "-p", "2023-11", "--cases", "overdue")
     assert november.numbers["C"] in out and november.numbers["I"] in out
-    assert "overdue: 2 (2 cases)" in out
+    assert "overdue：2（2件）" in out
     out = run("report", "-p", "2023-11", "--cases", "received", "--where", "level=city")
-    assert november.numbers["K"] in out and "received: 1 (1 cases)" in out
+    assert november.numbers["K"] in out and "received：1（1件）" in out
 
 
 def test_a_bad_period_is_one_readable_line(november: scenario.November) -> None:
     result = runner.invoke(app, ["report", "--period", "March"])
-    assert result.exit_code == 1 and "period" in result.output
+    assert result.exit_code == 1 and "统计期间填写有误" in result.output and len(result.output.splitlines()) == 1
 
 
 def test_the_board_prints_as_of_a_moment(november: scenario.November) -> None:
