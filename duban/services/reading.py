@@ -607,7 +607,10 @@ def _listed_words(conn: Any, typed: str, *, raw: bool) -> bool:
 
 
 def _index_rows(conn: Any, word: str, *, raw: bool, limit: int) -> int:
-    return int(conn.execute(search.index_rows(conn.dialect.name, word, raw=raw, limit=limit)).scalar_one())
+    """The index rows of one of a query's words, up to `limit` (a phrase quoted again: read as a
+    query, its blank would make it two words)."""
+    typed = f'"{word}"' if " " in word else word
+    return int(conn.execute(search.index_rows(conn.dialect.name, typed, raw=raw, limit=limit)).scalar_one())
 
 
 def _page(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter) -> list[tuple[Any, CaseRow]]:

@@ -45,7 +45,8 @@ def test_cases_lists_the_cases_behind_a_figure(november: scenario.November) -> N
 
 def test_a_bad_period_is_one_readable_line(november: scenario.November) -> None:
     result = runner.invoke(app, ["report", "--period", "March"])
-    assert result.exit_code == 1 and "统计期间填写有误" in result.output and len(result.output.splitlines()) == 1
+    assert result.exit_code == 1 and "统计期间填写有误" in result.output
+    assert len(result.output.splitlines()) == 1
 
 
 def test_the_board_prints_as_of_a_moment(november: scenario.November) -> None:
