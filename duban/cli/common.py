@@ -19,7 +19,7 @@ from duban.cli.usage import refuse
 from duban.clock import SHANGHAI, as_utc
 from duban.config.policy import Labels, get_labels
 from duban.errors import DubanError
-from duban.present.problems import problem_for
+from duban.present.problems import filled, problem_for
 from duban.services.context import Actor, ServiceContext
 from duban.shown import UNSHOWN, shown
 from duban.workcal import COVERAGE, FIRST_DAY, LAST_DAY, receivable
@@ -105,10 +105,7 @@ def error_text(exc: DubanError, labels: Labels) -> str:
     can do more than a page's reader (run `duban db upgrade`), else what the pages say."""
     template = labels.cli.get(f"error_{exc.code}")
     if template:
-        try:
-            return template.format(**vars(exc))
-        except (KeyError, IndexError, ValueError):
-            return template
+        return filled(template, **vars(exc))
     return problem_for(exc, labels).message_zh
 
 

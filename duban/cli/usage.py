@@ -24,6 +24,7 @@ from typer._click import exceptions as click_errors
 from typer.core import TyperGroup
 
 from duban.config.policy import Labels, get_labels
+from duban.present.problems import filled
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +35,7 @@ class Refused(typer.BadParameter):
 
 def refuse(key: str, option: str | None = None, **values: Any) -> NoReturn:
     """Refuse the command line with the labels [cli] message `key` (exit 2, like any usage error)."""
-    template = get_labels().cli.get(key, "")
-    try:
-        message = template.format(option=option or "", **values)
-    except (KeyError, IndexError, ValueError):
-        message = template
+    message = filled(get_labels().cli.get(key, ""), option=option or "", **values)
     raise Refused(message, param_hint=option)
 
 

@@ -88,7 +88,9 @@ class Problem:
         return out
 
 
-def _fmt(template: str, **values: Any) -> str:
+def filled(template: str, **values: Any) -> str:
+    """A labels template with `values` in it; the template as it is when a value it names is
+    missing (an office's override may name what this message does not carry)."""
     try:
         return template.format(**values)
     except (KeyError, IndexError, ValueError):
@@ -105,7 +107,7 @@ def field_message(labels: Labels, *, field: str, kind: str, message: str,
     if template is None:  # a person reads Chinese only: the English detail goes to the log
         log.info("no Chinese message for %s on field %s: %s", kind or "invalid_input", field, message)
         template = labels.errors.get("invalid_input", "{label}: {message}")
-    return _fmt(template, label=label, message=message, **{**_BOUNDS, **(limits or {})})
+    return filled(template, label=label, message=message, **{**_BOUNDS, **(limits or {})})
 
 
 def problem_for(exc: DubanError, labels: Labels) -> Problem:
@@ -114,24 +116,24 @@ def problem_for(exc: DubanError, labels: Labels) -> Problem:
     zh = errors.get(exc.code, "")
     problem = Problem(status=status, code=exc.code, message=str(exc), message_zh="")
     if isinstance(exc, CaseNotFound | OrgNotFound):
-        zh = _fmt(zh, ref=exc.ref)
+        zh = filled(zh, ref=exc.ref)
     elif isinstance(exc, ItemNotFound):
-        zh = _fmt(zh, what=labels.fields.get(exc.what, exc.what))
+        zh = filled(zh, what=labels.fields.get(exc.what, exc.what))
     elif isinstance(exc, ActionNotAllowed):
         allowed = "、".join(labels.of("actions", a) for a in exc.allowed) or errors.get("none_allowed", "")
-        zh = _fmt(zh, state=labels.of("states", exc.state), action=labels.of("actions", exc.action),
+        zh = filled(zh, state=labels.of("states", exc.state), action=labels.of("actions", exc.action),
                   reason=f"（{exc.reason}）" if exc.reason else "", allowed=allowed)
         problem.allowed_actions = exc.allowed
     elif isinstance(exc, StaleCase):
-        zh = _fmt(zh, actual=exc.actual)
+        zh = filled(zh, actual=exc.actual)
     elif isinstance(exc, AvoidanceViolation):
-        zh = _fmt(zh, unit=exc.unit)
+        zh = filled(zh, unit=exc.unit)
     elif isinstance(exc, CaseHeldElsewhere):
-        zh = _fmt(zh, holder=exc.holder, action=labels.of("actions", exc.action))
+        zh = filled(zh, holder=exc.holder, action=labels.of("actions", exc.action))
     elif isinstance(exc, PermissionDenied):
         if exc.reason:
             zh = errors.get("permission_denied_region", zh)
-        zh = _fmt(zh, role=labels.of("roles", exc.role), action=labels.of("actions", exc.action))
+        zh = filled(zh, role=labels.of("roles", exc.role), action=labels.of("actions", exc.action))
     elif isinstance(exc, InvalidActionInput):
         problem.field = exc.field
         zh = field_message(labels, field=exc.field, kind=exc.kind, message=exc.message, limits=exc.limits)
@@ -139,13 +141,13 @@ def problem_for(exc: DubanError, labels: Labels) -> Problem:
         problem.headers["WWW-Authenticate"] = "Bearer"
     elif isinstance(exc, TooManyAttempts):
         problem.headers["Retry-After"] = str(exc.retry_after)
-        zh = _fmt(zh, minutes=max(1, -(-exc.retry_after // 60)))
+        zh = filled(zh, minutes=max(1, -(-exc.retry_after // 60)))
     elif isinstance(exc, ConfigError):
         log.error("configuration error: %s", exc)
         problem.message = "the server's configuration is wrong; see its log"
     if not zh:  # a person reads Chinese only: the English detail goes to the log
         log.info("no Chinese message for %s: %s", exc.code, exc)
-    problem.message_zh = zh or _fmt(errors.get("duban_error", "{message}"), message=str(exc))
+    problem.message_zh = zh or filled(errors.get("duban_error", "{message}"), message=str(exc))
     return problem
 
 

@@ -54,8 +54,7 @@ def declared_names() -> frozenset[str]:
     for model in models:
         names.update(model.model_fields)
         names.update(f.alias for f in model.model_fields.values() if f.alias)
-    names.update(("state", "disposition", "level", "unit", "warning", "overdue", "priority", "text",
-                  "open", "limit", "offset", "q", "kind", "under", "status", "period", "csrf",
+    names.update(("q", "kind", "under", "status", "period", "csrf",
                   "version", "number", "code", "action", "next", "done",
                   "numbers", "assignee", "bulk_action"))  # bulk actions (duban.api.bulk)
     return frozenset(names)
