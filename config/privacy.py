@@ -26,6 +26,9 @@ class PrivacyWords(BaseModel):
     name_labels: list[str] = Field(default_factory=list)
     name_ends: list[str] = Field(default_factory=list)
     named_compounds: list[str] = Field(default_factory=list)
+    self_labels: list[str] = Field(default_factory=list)
+    self_ends: list[str] = Field(default_factory=list)
+    ethnic_groups: list[str] = Field(default_factory=list)
     place_suffixes: str = ""
     account_words: list[str] = Field(default_factory=list)
     document_words: list[str] = Field(default_factory=list)
@@ -46,8 +49,9 @@ class PrivacyWords(BaseModel):
         return lines
 
     @field_validator("compound_surnames", "honorifics", "prefixes", "not_names", "placeholder_names",
-                     "registered_titles", "name_labels", "name_ends", "named_compounds", "account_words",
-                     "document_words", "card_words", "tail_words", "residence_words")
+                     "registered_titles", "name_labels", "name_ends", "named_compounds", "self_labels",
+                     "self_ends", "ethnic_groups", "account_words", "document_words", "card_words",
+                     "tail_words", "residence_words")
     @classmethod
     def _not_blank(cls, words: list[str]) -> list[str]:
         if any(not w.strip() for w in words):

@@ -178,6 +178,11 @@ def test_upgrading_past_0037_masks_what_the_old_twins_showed(empty_engine: Engin
     assert twin == "我叫（保密），手机（保密），住5栋（保密）"
 
 
+def test_upgrading_past_0039_masks_a_writer_the_old_twins_showed(empty_engine: Engine) -> None:
+    twin = _twin_after_upgrade_from(empty_engine, "0038", "本人马保国，男，汉族，现年58岁，反映")
+    assert twin == "本人（保密），男，汉族，现年58岁，反映"
+
+
 def test_the_models_append_only_statements_are_the_migration_s() -> None:
     import importlib
     import pkgutil

@@ -8,7 +8,8 @@ What counts as identity:
   repeat complainant), however they are spaced or written (full-width, separators between the
   characters, Chinese numerals for the digits), the registered surname with a title (李老师);
 - any person named by surname and honorific (王女士, 李师傅, 老张, 小刘), and a full name after the
-  word that introduces one (我叫张伟，联系人：刘洋): the words are in config/privacy.toml;
+  word that introduces one (我叫张伟，联系人：刘洋), a writer's name before their particulars
+  (本人马保国，男，汉族; a letter opening 张三，男，1965年出生): the words are in config/privacy.toml;
 - phone numbers (mobile, landline with area code, +86/0086/86/0, brackets, separators, the common
   groupings, extensions; numbers abroad), 18- and 15-digit ID numbers, bank-card numbers, numbers
   with digits starred out, e-mail addresses (also spelled out), a home's unit and room;
@@ -257,6 +258,15 @@ class Redactor:
             rf"{_alternatives(sorted({fold(w) for w in words.name_labels}, key=len, reverse=True))}"
             rf"(?:是|为|叫|:| )*+(?P<name>{surname}[\u3400-\u9fff]{{1,2}}?)"
             rf"(?=$|[\s,.;:!?()\[\]{{}}<>，。、；：！？“”‘’\"'【】《》]|{ends})")
+        # A writer introducing themself (本人马保国，男), and a name with a person's particulars after
+        # it where a text or a sentence begins (张三，男，汉族，1965年出生): `_particulars`.
+        particulars = _particulars(fold(w) for w in words.ethnic_groups)
+        selves = _alternatives(sorted({fold(w) for w in words.self_labels}, key=len, reverse=True))
+        self_ends = _alternatives(sorted({fold(w) for w in words.self_ends}, key=len, reverse=True))
+        name = rf"(?P<name>{surname}(?:{_S}[\u3400-\u9fff]){{1,2}}?)"  # 冯伟, 冯 伟
+        self._introduced = [
+            re.compile(rf"{selves}(?:是|系|:| )*+{name}[\s,、]*(?:{particulars}|{self_ends})"),
+            re.compile(rf"(?:^|(?<=[。!?;\n]))\s*{name}[\s,、]*(?:{particulars})")]
         # Each character of a word that is not a name -> (the word, where the character is in it).
         self._not_names: dict[str, tuple[tuple[str, int], ...]] = {}
         for word in sorted({fold(w) for w in words.not_names}, key=len, reverse=True):
@@ -377,7 +387,8 @@ class Redactor:
             for match in pattern.finditer(folded):
                 if not (self._is_word(folded, match.start()) or self._is_place(folded, match)):
                     found.append(view.raw_span(*match.span()))
-        for match in (*self._labelled.finditer(folded), *self._compound_names.finditer(folded)):
+        introduced = (m for pattern in self._introduced for m in pattern.finditer(folded))
+        for match in (*self._labelled.finditer(folded), *self._compound_names.finditer(folded), *introduced):
             if not self._is_word(folded, match.start("name")):
                 found.append(view.raw_span(*match.span("name")))
         return _merged(found)
@@ -411,6 +422,17 @@ class Redactor:
             last = end
         out.append(text[last:])
         return "".join(out)
+
+
+_AGE = r"(?:现年|今年|年龄)?:?\s*[0-9一二三四五六七八九十]{1,3}\s*周?岁"
+_BORN = r"[0-9]{2,4}\s*年(?:\s*[0-9]{1,2}\s*月)?(?:\s*[0-9]{1,2}\s*日)?\s*出?生"
+
+
+def _particulars(ethnic_groups: Iterable[str]) -> str:
+    """What follows a person's name in their particulars: 男 or 女 standing alone (男性, （女）),
+    an ethnic group (汉族), an age (现年58岁), a year of birth (1965年3月出生)."""
+    groups = _alternatives(sorted(set(ethnic_groups), key=len, reverse=True))
+    return (rf"(?:\(\s*)?[男女]性?(?=$|[\s,.;:!?()、。])|(?:{groups})族|{_AGE}|{_BORN}")
 
 
 def _fold(text: str) -> str:

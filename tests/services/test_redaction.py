@@ -374,6 +374,38 @@ def test_a_registered_surname_inside_a_word_names_no_one(surname: str, text: str
     assert redacted.replace(MASK, "") in text or redacted == text
 
 
+# A writer introducing themself, and a letter's opening particulars: the name is masked, the rest
+# kept; with no particulars after it, 我是/本人 and a word that begins with a surname stay.
+INTRODUCED = [
+    ("本人马保国，男，汉族，现年58岁", "本人（保密），男，汉族，现年58岁"),
+    ("我是张三丰，住在城关区", "我是（保密），住在（保密）"),
+    ("张三，男，汉族，1965年3月出生", "（保密），男，汉族，1965年3月出生"),
+    ("王秀英（女），62岁，反映", "（保密）（女），62岁，反映"),
+    ("我系李四，男性，", "我系（保密），男性，"), ("本人赵建国,现年五十八岁", "本人（保密）,现年五十八岁"),
+    ("本人刘洋 1978年生", "本人（保密） 1978年生"), ("本人是陈刚，电话打不通", "本人是（保密），电话打不通"),
+    ("经过如下。李红梅，女，45岁，系村民", "经过如下。（保密），女，45岁，系村民"),
+    ("马建军，回族，1970年出生", "（保密），回族，1970年出生"), ("我王某某，女，", "我（保密），女，"),
+    ("本人孙丽，今年40岁", "本人（保密），今年40岁"), ("本人冯 伟，男", "本人（保密），男"),
+]
+NOT_INTRODUCED = [
+    "我是党员，多年来一直", "本人房屋被强拆", "本人于2020年3月购房", "本人向有关部门反映多次", "我单位男职工",
+    "高温，男子中暑", "我是张掖人，男，在兰州打工", "余额，女方不同意", "男女老少都受影响",
+    "我是退休教师，今年70岁", "我是党员，今年入党", "本人多次反映", "我是村民，男", "周边，男厕所",
+    "我是个体户，家住城关", "问题没有解决。石头，男孩捡的", "本人与王某发生纠纷",
+    "城管队员殴打群众，男子受伤",
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), INTRODUCED)
+def test_a_writer_introducing_themself_is_masked_and_their_particulars_kept(text: str, expected: str) -> None:
+    assert _redactor().redact(text, NO_IDENTITY) == expected
+
+
+@pytest.mark.parametrize("text", NOT_INTRODUCED)
+def test_words_after_i_am_or_before_a_gender_that_name_no_one_stay(text: str) -> None:
+    assert _redactor().redact(text, NO_IDENTITY) == text
+
+
 _GROUPINGS = [(3, 4, 4), (4, 3, 4), (3, 3, 5), (4, 4, 3), (3, 2, 2, 2, 2), (3, 4, 2, 2), (3, 3, 3, 2),
               (3, 3, 2, 3), (2, 4, 5), (5, 6), (3, 8), (7, 4)]
 
