@@ -20,6 +20,7 @@ FIRST_NAME = "司马青竹"
 FIRST_PHONE = "13609318888"
 FIRST_ADDRESS = "兰州市城关区雁南路188号7栋2单元501室"
 REPEAT_NAME = "李建国"
+REPEAT_NAME_TRADITIONAL = "李建國"
 REPEAT_PHONE = "0931-8456789"
 
 # (written form, what it reveals) — the needle is the fold of the second element.
@@ -95,6 +96,9 @@ FORMS: list[tuple[str, str]] = [
     # The registered address.
     (FIRST_ADDRESS, FIRST_ADDRESS),
     ("兰州市 城关区 雁南路188号 7栋2单元501室", FIRST_ADDRESS),
+    # The repeat caller's name in traditional characters; a writer who introduces themself.
+    (REPEAT_NAME_TRADITIONAL, REPEAT_NAME_TRADITIONAL),
+    ("本人韩梅梅，女，汉族，现年45岁", "韩梅梅"),
 ]
 
 _NUMERALS = str.maketrans("〇零一二三四五六七八九", "00123456789")
@@ -108,6 +112,7 @@ def fold(text: str) -> str:
 
 
 NEEDLES: dict[str, str] = {fold(needle): written for written, needle in FORMS}
+_REPEAT_NAMES = (REPEAT_NAME, REPEAT_NAME_TRADITIONAL)
 
 
 def found_in(answer: str) -> list[str]:
@@ -122,7 +127,7 @@ def texts(count: int, *, of: str = "") -> list[str]:
     `of`: a case whose only complainant is this person leaves out the repeat caller's name (an
     unregistered name in free text is anyone's: the official complained about, a neighbour).
     """
-    forms = [w for w, needle in FORMS if not (of and of != REPEAT_NAME and fold(needle) == fold(REPEAT_NAME))]
+    forms = [w for w, needle in FORMS if not (of and of != REPEAT_NAME and needle in _REPEAT_NAMES)]
     chunks: list[list[str]] = [[] for _ in range(count)]
     for i, written in enumerate(forms):
         chunks[i % count].append(written)
