@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from duban.errors import ConfigError
 from duban.services.directory import OrgDirectory, OrgInfo
+from duban.simplified import simplified
 
 # How a subject's org was found (subjects.resolution). The last three are flagged for the
 # dispatcher: shown on the case and counted (`FLAGGED`).
@@ -76,8 +77,9 @@ def load_rules() -> NameRules:
 
 
 def fold(text: str) -> str:
-    """Full-width to half-width, lower case, without spaces (ideographic ones too) or punctuation."""
-    return _PUNCT.sub("", unicodedata.normalize("NFKC", text).lower())
+    """Full-width to half-width, simplified characters (蘭州 as 兰州), lower case, without spaces
+    (ideographic ones too) or punctuation."""
+    return _PUNCT.sub("", simplified(unicodedata.normalize("NFKC", text)).lower())
 
 
 class _Canon:

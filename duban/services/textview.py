@@ -16,9 +16,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
 
-import opencc
+from duban.simplified import simplified_char
 
 # Written as digits in phone numbers read out or typed by hand (幺 is "one" read out). Folded to
 # digits only in a run of at least NUMERAL_RUN of them (separators between allowed), or where
@@ -71,25 +70,10 @@ def fold_char(c: str) -> str:
     return _TABLE[ord(c)]
 
 
-@cache
-def _simplified() -> opencc.OpenCC:
-    return opencc.OpenCC("t2s")
-
-
-def _simplified_char(ch: str) -> str:
-    """A traditional character as its simplified form, where that is one character (a name or
-    a word written 王建軍, 歲, 號 matches as 王建军, 岁, 号). A numeral stays as it is written (參
-    is three, 参 is a word)."""
-    if not "\u3400" <= ch <= "\u9fff" or ch in NUMERALS:
-        return ch
-    simple = _simplified().convert(ch)
-    return simple if len(simple) == 1 else ch
-
-
 def _fold_uncached(c: str) -> str:
     out = []
     for ch in unicodedata.normalize("NFKC", c) or c:
-        ch = _simplified_char(ch)
+        ch = simplified_char(ch, keep=NUMERALS)  # 參 is three, 参 a word
         if ch in _CANONICAL:
             out.append(_CANONICAL[ch])
         elif ch.isspace() or ch in _BLANKS or unicodedata.category(ch) in _INVISIBLE:

@@ -53,6 +53,8 @@ def test_folding_drops_spaces_of_every_width_and_full_width_forms() -> None:
     "GS-LZ-CG-ZJJ",
     "ＧＳ－ＬＺ－ＣＧ－ＺＪＪ",
     " gs-lz-cg-zjj ",
+    "蘭州市城關區住房和城鄉建設局",
+    "城關區住建局",
 ])
 def test_a_unit_is_found_by_every_common_way_of_writing_its_name(ctx: ServiceContext, written: str) -> None:
     assert named(ctx, written) == ["GS-LZ-CG-ZJJ"]
