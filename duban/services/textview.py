@@ -73,7 +73,8 @@ def fold_char(c: str) -> str:
 def _fold_uncached(c: str) -> str:
     out = []
     for ch in unicodedata.normalize("NFKC", c) or c:
-        ch = simplified_char(ch, keep=NUMERALS)  # 參 is three, 参 a word
+        if ch not in NUMERALS:  # 參 is three, 参 a word
+            ch = simplified_char(ch)
         if ch in _CANONICAL:
             out.append(_CANONICAL[ch])
         elif ch.isspace() or ch in _BLANKS or unicodedata.category(ch) in _INVISIBLE:
