@@ -154,6 +154,10 @@ def test_what_a_name_resolved_to_is_remembered_until_the_orgs_change(ctx: Servic
     ("城关区政府", "GS-LZ-CG-GOV"),
     ("兰州市纪律检查委员会监察委员会", "GS-LZ-JW"),
     ("城关区“三抓三促”行动领导小组办公室", "GS-LZ-CG"),
+    # a department by another of its usual names
+    ("城关区卫生健康局", "GS-LZ-CG-WJJ"), ("兰州市城关区卫生和健康局", "GS-LZ-CG-WJJ"),
+    ("城关区教育体育局", "GS-LZ-CG-EDU"), ("城关区教体局", "GS-LZ-CG-EDU"),
+    ("城关区水利局", "GS-LZ-CG-SWJ"), ("城关区人力社保局", "GS-LZ-CG-RSJ"),
 ])
 def test_every_demo_org_of_gansu_is_found_by_its_long_and_short_names(
         engine: Engine, written: str, code: str) -> None:
