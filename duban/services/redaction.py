@@ -6,7 +6,8 @@ What counts as identity:
 
 - the case's complainants' registered names, phones and addresses (the first complainant and every
   repeat complainant), however they are spaced or written (full-width, separators between the
-  characters, Chinese numerals for the digits), the registered surname with a title (李老师);
+  characters, Chinese numerals for the digits, traditional characters, a name in pinyin), the
+  registered surname with a title (李老师);
 - any person named by surname and honorific (王女士, 李师傅, 老张, 小刘), and a full name after the
   word that introduces one (我叫张伟，联系人：刘洋), a writer's name before their particulars
   (本人马保国，男，汉族; a letter opening 张三，男，1965年出生): the words are in config/privacy.toml;
@@ -223,6 +224,7 @@ class _Literals:
 
     strings: tuple[str, ...]
     surname_forms: re.Pattern[str] | None
+    romanized: re.Pattern[str] | None = None
 
 
 class Redactor:
@@ -332,7 +334,11 @@ class Redactor:
                     if len(rest) >= words.shortest_address + 2 and _CJK.match(rest):
                         strings.append(rest)
         forms = self._surname_forms(tuple(dict.fromkeys(surnames))) if surnames else None
-        return _Literals(tuple(dict.fromkeys(strings)), forms)
+        names = [skeleton_of(n) for n in identity.names]
+        spelled = [_romanized(n, 2 if n[:2] in self._compounds else 1) for n in names
+                   if len(n) >= words.shortest_name and _CJK.fullmatch(n[0]) and n not in self._placeholders]
+        romanized = re.compile("|".join(spelled), re.IGNORECASE) if spelled else None
+        return _Literals(tuple(dict.fromkeys(strings)), forms, romanized)
 
     def _compile_surname_forms(self, surnames: tuple[str, ...]) -> re.Pattern[str]:
         """The registered surnames' every form (老王, 小王, 王女士, 王某), whatever the lists say."""
@@ -381,6 +387,8 @@ class Redactor:
                 found.extend(view.raw_span(*match.span()) for match in room.finditer(folded))
         found.extend(view.raw_span(*match.span(1)) for match in self._residences.finditer(folded))
         found.extend(view.raw_span(*match.span(1)) for match in self._accounts.finditer(folded))
+        if literals is not None and literals.romanized is not None and _LATIN.search(folded):
+            found.extend(view.raw_span(*match.span()) for match in literals.romanized.finditer(folded))
         for pattern in (self._people, literals.surname_forms if literals else None):
             if pattern is None:
                 continue
@@ -433,6 +441,32 @@ def _particulars(ethnic_groups: Iterable[str]) -> str:
     an ethnic group (汉族), an age (现年58岁), a year of birth (1965年3月出生)."""
     groups = _alternatives(sorted(set(ethnic_groups), key=len, reverse=True))
     return (rf"(?:\(\s*)?[男女]性?(?=$|[\s,.;:!?()、。])|(?:{groups})族|{_AGE}|{_BORN}")
+
+
+_LATIN = re.compile("[A-Za-z]")
+# A romanized letter as it may be written: with or without its tone mark (Lǐ Jiànguó); ü as v or u.
+_TONED = {"a": "[aāáǎà]", "e": "[eēéěè]", "i": "[iīíǐì]", "o": "[oōóǒò]", "u": "[uūúǔù]",
+          "v": "[vuüǖǘǚǜ]"}
+_READINGS = 3  # the readings of one character a name is looked for by (单: dan, shan, chan)
+
+
+_LONE_LETTERS = 6  # a name spelled in fewer letters (Li Si) is one only as a word of its own
+
+
+def _romanized(name: str, surname: int) -> str:
+    """A pattern of a registered Chinese name in pinyin (pypinyin's readings of each character),
+    surname first or last (Li Jianguo, LI JIAN-GUO, lijianguo, Jianguo Li), separators and tone
+    marks allowed; a short one not inside a longer word (lisi in analisis)."""
+    from pypinyin import Style, pinyin
+
+    readings = pinyin(name, style=Style.NORMAL, heteronym=True, errors="ignore")
+    syllables = ["(?:" + "|".join("".join(_TONED.get(c, re.escape(c)) for c in reading)
+                                  for reading in each[:_READINGS]) + ")" for each in readings]
+    joined = "|".join(f"[{re.escape(SEPARATORS)}]*".join(part)
+                      for part in (syllables, syllables[surname:] + syllables[:surname]))
+    if sum(len(each[0]) for each in readings) >= _LONE_LETTERS:
+        return f"(?:{joined})"
+    return f"(?<![a-z])(?:{joined})(?![a-z])"
 
 
 def _fold(text: str) -> str:

@@ -99,6 +99,7 @@ FORMS: list[tuple[str, str]] = [
     # The repeat caller's name in traditional characters; a writer who introduces themself.
     (REPEAT_NAME_TRADITIONAL, REPEAT_NAME_TRADITIONAL),
     ("本人韩梅梅，女，汉族，现年45岁", "韩梅梅"),
+    ("Sima Qingzhu", "simaqingzhu"),
 ]
 
 _NUMERALS = str.maketrans("〇零一二三四五六七八九", "00123456789")

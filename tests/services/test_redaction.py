@@ -23,8 +23,8 @@ LI = Identity.single("李建国", "13609318888", "兰州市城关区张掖路街
 FORMS = [
     # the registered name, spaced, separated, full-width spaced
     "李建国", "李 建 国", "李·建·国", "李　建　国", "李-建-国", "李\u00a0建国", "李\u200b建国",
-    # ... and in traditional characters
-    "李建國", "李 建 國",
+    # ... and in traditional characters, and in pinyin
+    "李建國", "李 建 國", "Li Jianguo", "LI JIAN GUO", "Jianguo Li", "Lǐ Jiànguó", "li-jianguo",
     # the registered surname's forms
     "李先生", "李 先生", "老李", "小李", "李师傅", "李大爷", "李某",
     # any common surname with an honorific or a prefix
@@ -374,6 +374,20 @@ def test_a_registered_surname_inside_a_word_names_no_one(surname: str, text: str
     redacted = _redactor().redact(text, identity)
     assert MASK not in redacted or surname == "向"  # 向某单位: 向某 may be a person; the rest stays
     assert redacted.replace(MASK, "") in text or redacted == text
+
+
+@pytest.mark.parametrize(("name", "written"), [
+    ("司马青竹", "Sima Qingzhu"), ("司马青竹", "Qingzhu SIMA"), ("司马青竹", "sima qing-zhu"),
+    ("吕小红", "Lü Xiaohong"), ("吕小红", "Lv Xiaohong"), ("单伟", "Shan Wei"), ("李四", "Li Si"),
+])
+def test_a_registered_name_in_pinyin_is_masked(name: str, written: str) -> None:
+    redacted = _redactor().redact(f"来信署名{written}，反映", Identity.single(name, "", ""))
+    assert redacted == f"来信署名{MASK}，反映"
+
+
+def test_a_short_name_in_pinyin_is_masked_only_as_a_word_of_its_own() -> None:
+    li_si = Identity.single("李四", "", "")
+    assert _redactor().redact("analisis of lisi", li_si) == f"analisis of {MASK}"
 
 
 # A writer introducing themself, and a letter's opening particulars: the name is masked, the rest
