@@ -27,6 +27,8 @@ class PrivacyWords(BaseModel):
     name_ends: list[str] = Field(default_factory=list)
     named_compounds: list[str] = Field(default_factory=list)
     self_labels: list[str] = Field(default_factory=list)
+    named_self_labels: list[str] = Field(default_factory=list)
+    role_endings: str = ""
     self_ends: list[str] = Field(default_factory=list)
     ethnic_groups: list[str] = Field(default_factory=list)
     place_suffixes: str = ""
@@ -50,8 +52,8 @@ class PrivacyWords(BaseModel):
 
     @field_validator("compound_surnames", "honorifics", "prefixes", "not_names", "placeholder_names",
                      "registered_titles", "name_labels", "name_ends", "named_compounds", "self_labels",
-                     "self_ends", "ethnic_groups", "account_words", "document_words", "card_words",
-                     "tail_words", "residence_words")
+                     "named_self_labels", "self_ends", "ethnic_groups", "account_words", "document_words",
+                     "card_words", "tail_words", "residence_words")
     @classmethod
     def _not_blank(cls, words: list[str]) -> list[str]:
         if any(not w.strip() for w in words):

@@ -266,9 +266,13 @@ class Redactor:
         selves = _alternatives(sorted({fold(w) for w in words.self_labels}, key=len, reverse=True))
         self_ends = _alternatives(sorted({fold(w) for w in words.self_ends}, key=len, reverse=True))
         name = rf"(?P<name>{surname}(?:{_S}[\u3400-\u9fff]){{1,2}}?)"  # 冯伟, 冯 伟
+        named = _alternatives(sorted({fold(w) for w in words.named_self_labels}, key=len, reverse=True))
         self._introduced = [
             re.compile(rf"{selves}(?:是|系|:| )*+{name}[\s,、]*(?:{particulars}|{self_ends})"),
             re.compile(rf"(?:^|(?<=[。!?;\n]))\s*{name}[\s,、]*(?:{particulars})")]
+        # 我是张三，: a name alone after 我是, unless it ends as no name does (`_is_role`)
+        self._self_named = re.compile(rf"{named}(?:是|系|:| )*+{name}(?=$|[\s,.;:!?()。、])")
+        self._role_endings = frozenset(fold(words.role_endings))
         # Each character of a word that is not a name -> (the word, where the character is in it).
         self._not_names: dict[str, tuple[tuple[str, int], ...]] = {}
         for word in sorted({fold(w) for w in words.not_names}, key=len, reverse=True):
@@ -396,7 +400,9 @@ class Redactor:
                 if not (self._is_word(folded, match.start()) or self._is_place(folded, match)):
                     found.append(view.raw_span(*match.span()))
         introduced = (m for pattern in self._introduced for m in pattern.finditer(folded))
-        for match in (*self._labelled.finditer(folded), *self._compound_names.finditer(folded), *introduced):
+        self_named = (m for m in self._self_named.finditer(folded) if not self._is_role(m.group("name")))
+        for match in (*self._labelled.finditer(folded), *self._compound_names.finditer(folded), *introduced,
+                      *self_named):
             if not self._is_word(folded, match.start("name")):
                 found.append(view.raw_span(*match.span("name")))
         return _merged(found)
@@ -406,6 +412,10 @@ class Redactor:
         保安师傅 at 安 (保安 is the word)."""
         return any(at >= k and folded.startswith(word, at - k)
                    for word, k in self._not_names.get(folded[at], ()))
+
+    def _is_role(self, name: str) -> bool:
+        """Whether a full name found ends as no name does: a kind of person (江苏人, 快递员), a particle."""
+        return name[-1] in self._role_endings
 
     def _is_place(self, folded: str, match: re.Match[str]) -> bool:
         """Whether a prefix and a surname found with no honorific begin a place's name: 小王庄村."""
