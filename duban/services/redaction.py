@@ -258,8 +258,8 @@ class Redactor:
             rf"(?=$|[\s,.;:!?()\[\]{{}}<>，。、；：！？“”‘’\"'【】《》]|{ends})")
         self._labelled = re.compile(
             rf"{_alternatives(sorted({fold(w) for w in words.name_labels}, key=len, reverse=True))}"
-            rf"(?:是|为|叫|:| )*+(?P<name>{surname}[\u3400-\u9fff]{{1,2}}?)"
-            rf"(?=$|[\s,.;:!?()\[\]{{}}<>，。、；：！？“”‘’\"'【】《》]|{ends})")
+            rf"(?:是|为|叫|:|!| )*+(?P<name>{surname}[\u3400-\u9fff]{{1,2}}?)"
+            rf"(?=$|[\s,.;:!?()\[\]{{}}<>，。、；：！？“”‘’\"'【】《》0-9]|{ends})")
         # A writer introducing themself (本人马保国，男), and a name with a person's particulars after
         # it where a text or a sentence begins (张三，男，汉族，1965年出生): `_particulars`.
         particulars = _particulars(fold(w) for w in words.ethnic_groups)
