@@ -442,7 +442,8 @@ class Redactor:
         return "".join(out)
 
 
-_AGE = r"(?:现年|今年|年龄)?:?\s*[0-9一二三四五六七八九十]{1,3}\s*周?岁"
+# An age, a person's (not 40岁以上, a group's)
+_AGE = r"(?:现年|今年|年龄)?:?\s*[0-9一二三四五六七八九十]{1,3}\s*周?岁(?!以上|以下|以内|及以上)"
 _BORN = r"[0-9]{2,4}\s*年(?:\s*[0-9]{1,2}\s*月)?(?:\s*[0-9]{1,2}\s*日)?\s*出?生"
 
 
@@ -458,8 +459,6 @@ _LATIN = re.compile("[A-Za-z]")
 _TONED = {"a": "[aāáǎà]", "e": "[eēéěè]", "i": "[iīíǐì]", "o": "[oōóǒò]", "u": "[uūúǔù]",
           "v": "[vuüǖǘǚǜ]"}
 _READINGS = 3  # the readings of one character a name is looked for by (单: dan, shan, chan)
-
-
 _LONE_LETTERS = 6  # a name spelled in fewer letters (Li Si) is one only as a word of its own
 
 
