@@ -267,9 +267,8 @@ class Redactor:
         self_ends = _alternatives(sorted({fold(w) for w in words.self_ends}, key=len, reverse=True))
         name = rf"(?P<name>{surname}(?:{_S}[\u3400-\u9fff]){{1,2}}?)"  # 冯伟, 冯 伟
         named = _alternatives(sorted({fold(w) for w in words.named_self_labels}, key=len, reverse=True))
-        self._introduced = [
-            re.compile(rf"{selves}(?:是|系|:| )*+{name}[\s,、]*(?:{particulars}|{self_ends})"),
-            re.compile(rf"(?:^|(?<=[。!?;\n]))\s*{name}[\s,、]*(?:{particulars})")]
+        self._introduced = re.compile(rf"{selves}(?:是|系|:| )*+{name}[\s,、]*(?:{particulars}|{self_ends})")
+        self._opening = re.compile(rf"\s*{name}[\s,、]*(?:{particulars})")  # matched where sentences begin
         # 我是张三，: a name alone after 我是, unless it ends as no name does (`_is_role`)
         self._self_named = re.compile(rf"{named}(?:是|系|:| )*+{name}(?=$|[\s,.;:!?()。、])")
         self._role_endings = frozenset(fold(words.role_endings))
@@ -399,7 +398,8 @@ class Redactor:
             for match in pattern.finditer(folded):
                 if not (self._is_word(folded, match.start()) or self._is_place(folded, match)):
                     found.append(view.raw_span(*match.span()))
-        introduced = (m for pattern in self._introduced for m in pattern.finditer(folded))
+        introduced = (*self._introduced.finditer(folded),
+                      *filter(None, (self._opening.match(folded, at) for at in _sentence_starts(folded))))
         self_named = (m for m in self._self_named.finditer(folded) if not self._is_role(m.group("name")))
         for match in (*self._labelled.finditer(folded), *self._compound_names.finditer(folded), *introduced,
                       *self_named):
@@ -452,6 +452,15 @@ def _particulars(ethnic_groups: Iterable[str]) -> str:
     an ethnic group (汉族), an age (现年58岁), a year of birth (1965年3月出生)."""
     groups = _alternatives(sorted(set(ethnic_groups), key=len, reverse=True))
     return (rf"(?:\(\s*)?[男女]性?(?=$|[\s,.;:!?()、。])|(?:{groups})族|{_AGE}|{_BORN}")
+
+
+_SENTENCE_END = re.compile(r"[。!?;\n]")
+
+
+def _sentence_starts(folded: str) -> Iterator[int]:
+    yield 0
+    for end in _SENTENCE_END.finditer(folded):
+        yield end.end()
 
 
 _LATIN = re.compile("[A-Za-z]")
