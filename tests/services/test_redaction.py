@@ -73,7 +73,7 @@ FORMS = [
     "lijianguo at 163 dot com", "lijianguo(at)163(dot)com", "lijianguo艾特163点com", "lijianguo@ 163 . com",
     "lijianguo【at】163.com", "lijianguo@163", "LiJianguo AT qq DOT com",
     # the registered surname's forms, apart, and with a title
-    "李 先 生", "李·女·士", "李老师", "李同志", "李医生",
+    "李 先 生", "李·女·士", "李老师", "李同志", "李医生", "李经理", "李老板", "李总",
     # the registered address without the words people leave out, or cut after its street
     "城关区张掖路168号3单元501室", "兰州市城关区张掖路168号3单元501室",
     # a home's unit and room, whoever lives there

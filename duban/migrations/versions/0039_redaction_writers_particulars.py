@@ -10,7 +10,8 @@ themself by (本人, 我是, 我系) when their particulars or where they live f
 党员, 我是江苏人), and a name at the start of a text or a sentence with a person's
 particulars after it (张三，男，汉族，1965年出生: how a letter opens), a name after 署名, 落款 or a
 letter's closing (此致 敬礼！ 张三 2023年3月1日); a registered name written in
-traditional characters (李建國) or in pinyin (Li Jianguo, Jianguo LI). Twins written before may
+traditional characters (李建國) or in pinyin (Li Jianguo, Jianguo LI); the registered surname with
+总, 经理 or 老板 (李总). Twins written before may
 show such names: upgrading past this revision recomputes every twin (duban.schema.upgrade, as
 `duban privacy redact` does).
 """
