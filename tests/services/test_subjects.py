@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
+from duban.db import create_all
 from duban.demo.orgs import load_orgs
 from duban.services import ServiceContext
-from duban.services.directory import directory_for
+from duban.services.directory import OrgDirectory, directory_for
 from duban.services.orgs import install_orgs
 from duban.services.subjects import (
     AMBIGUOUS,
@@ -27,6 +29,15 @@ from tests.factories import OrgRow, world
 @pytest.fixture
 def ctx(engine: Engine) -> ServiceContext:
     return world(engine)
+
+
+@pytest.fixture(scope="module")
+def demo_orgs() -> OrgDirectory:
+    """Gansu's demo directory, its name index built once: resolving a name reads no database."""
+    engine = create_engine("sqlite://")
+    create_all(engine)
+    install_orgs(engine, load_orgs())
+    return directory_for(engine)
 
 
 def named(ctx: ServiceContext, name: str, near: str = "GS") -> list[str]:
@@ -160,15 +171,13 @@ def test_what_a_name_resolved_to_is_remembered_until_the_orgs_change(ctx: Servic
     ("城关区水利局", "GS-LZ-CG-SWJ"), ("城关区人力社保局", "GS-LZ-CG-RSJ"),
 ])
 def test_every_demo_org_of_gansu_is_found_by_its_long_and_short_names(
-        engine: Engine, written: str, code: str) -> None:
-    install_orgs(engine, load_orgs())
-    orgs = directory_for(engine)
+        demo_orgs: OrgDirectory, written: str, code: str) -> None:
+    orgs = demo_orgs
     assert [o.code for o in orgs_named(orgs, written, near=orgs.by_code("GS"))] == [code]
 
 
-def test_every_demo_org_is_found_by_its_own_name(engine: Engine) -> None:
-    install_orgs(engine, load_orgs())
-    orgs = directory_for(engine)
+def test_every_demo_org_is_found_by_its_own_name(demo_orgs: OrgDirectory) -> None:
+    orgs = demo_orgs
     gs = orgs.by_code("GS")
     missed = [o.code for o in orgs.all() if o not in orgs_named(orgs, o.name, near=gs)]
     assert missed == []
