@@ -306,6 +306,7 @@ class Redactor:
         words = self.words
         strings: list[str] = []
         surnames: list[str] = []
+        spelled: list[str] = []  # the names in pinyin
         for name in identity.names:
             skeleton = skeleton_of(name)
             if skeleton in self._placeholders:
@@ -314,7 +315,10 @@ class Redactor:
                 strings.append(skeleton)
             if skeleton and _CJK.match(skeleton):
                 two = skeleton[:2]
-                surnames.append(two if len(skeleton) > 2 and two in self._compounds else skeleton[0])
+                surname = two if len(skeleton) > 2 and two in self._compounds else skeleton[0]
+                surnames.append(surname)
+                if len(skeleton) >= words.shortest_name:
+                    spelled.append(_romanized(skeleton, len(surname)))
         for phone in identity.phones:
             skeleton = skeleton_of(phone).lstrip("+()")
             if skeleton.startswith("0086"):
@@ -337,9 +341,6 @@ class Redactor:
                     if len(rest) >= words.shortest_address + 2 and _CJK.match(rest):
                         strings.append(rest)
         forms = self._surname_forms(tuple(dict.fromkeys(surnames))) if surnames else None
-        names = [skeleton_of(n) for n in identity.names]
-        spelled = [_romanized(n, 2 if n[:2] in self._compounds else 1) for n in names
-                   if len(n) >= words.shortest_name and _CJK.fullmatch(n[0]) and n not in self._placeholders]
         romanized = re.compile("|".join(spelled), re.IGNORECASE) if spelled else None
         return _Literals(tuple(dict.fromkeys(strings)), forms, romanized)
 
