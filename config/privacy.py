@@ -37,6 +37,13 @@ class PrivacyWords(BaseModel):
     card_words: list[str] = Field(default_factory=list)
     tail_words: list[str] = Field(default_factory=list)
     residence_words: list[str] = Field(default_factory=list)
+    family_words: list[str] = Field(default_factory=list)
+    family_owners: list[str] = Field(default_factory=list)
+    person_labels: list[str] = Field(default_factory=list)
+    caller_ends: list[str] = Field(default_factory=list)
+    caller_not_names: list[str] = Field(default_factory=list)
+    official_titles: list[str] = Field(default_factory=list)
+    birth_words: list[str] = Field(default_factory=list)
     shortest_name: int = Field(default=2, ge=1, le=10)
     shortest_phone: int = Field(default=5, ge=3, le=20)
     shortest_address: int = Field(default=4, ge=2, le=50)
@@ -53,7 +60,9 @@ class PrivacyWords(BaseModel):
     @field_validator("compound_surnames", "honorifics", "prefixes", "not_names", "placeholder_names",
                      "registered_titles", "name_labels", "name_ends", "named_compounds", "self_labels",
                      "named_self_labels", "self_ends", "ethnic_groups", "account_words", "document_words",
-                     "card_words", "tail_words", "residence_words")
+                     "card_words", "tail_words", "residence_words", "family_words", "family_owners",
+                     "person_labels", "caller_ends", "caller_not_names",
+                     "official_titles", "birth_words")
     @classmethod
     def _not_blank(cls, words: list[str]) -> list[str]:
         if any(not w.strip() for w in words):

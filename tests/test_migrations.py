@@ -183,6 +183,11 @@ def test_upgrading_past_0039_masks_a_writer_the_old_twins_showed(empty_engine: E
     assert twin == "本人（保密），男，汉族，现年58岁，反映"
 
 
+def test_upgrading_past_0040_masks_a_caller_the_old_twins_showed(empty_engine: Engine) -> None:
+    twin = _twin_after_upgrade_from(empty_engine, "0039", "市民赵丽颖来电反映，联系人：李四 13912345678")
+    assert twin == "市民（保密）来电反映，联系人：（保密） （保密）"
+
+
 def test_the_models_append_only_statements_are_the_migration_s() -> None:
     import importlib
     import pkgutil

@@ -10,7 +10,9 @@ What counts as identity:
   registered surname with a title (李老师);
 - any person named by surname and honorific (王女士, 李师傅, 老张, 小刘), and a full name after the
   word that introduces one (我叫张伟，联系人：刘洋), a writer's name before their particulars
-  (本人马保国，男，汉族; a letter opening 张三，男，1965年出生): the words are in config/privacy.toml;
+  (本人马保国，男，汉族; a letter opening 张三，男，1965年出生), a member of the public as a hotline
+  record names them (市民赵丽颖来电, 张三（来电人）, 张大山等5人), the names listed with a masked one
+  and a masked person's family (王建军的女儿王小红), a birth date: the words are in config/privacy.toml;
 - phone numbers (mobile, landline with area code, +86/0086/86/0, brackets, separators, the common
   groupings, extensions; numbers abroad), 18- and 15-digit ID numbers, bank-card numbers, numbers
   with digits starred out, e-mail addresses (also spelled out), a home's unit and room;
@@ -256,8 +258,11 @@ class Redactor:
         self._compound_names = re.compile(
             rf"(?P<name>{_alternatives(fold(w) for w in words.named_compounds)}[\u3400-\u9fff]{{1,2}}?)"
             rf"(?=$|[\s,.;:!?()\[\]{{}}<>，。、；：！？“”‘’\"'【】《》]|{ends})")
+        family = sorted({fold(w) for w in words.family_words}, key=len, reverse=True)
+        labels = ({fold(w) for w in words.name_labels} | {fold(w) + ":" for w in words.person_labels}
+                  | {fold(owner + w) for owner in words.family_owners for w in family})
         self._labelled = re.compile(
-            rf"{_alternatives(sorted({fold(w) for w in words.name_labels}, key=len, reverse=True))}"
+            rf"{_alternatives(sorted(labels, key=len, reverse=True))}"
             rf"(?:是|为|叫|:|!| )*+(?P<name>{surname}[\u3400-\u9fff]{{1,2}}?)"
             rf"(?=$|[\s,.;:!?()\[\]{{}}<>，。、；：！？“”‘’\"'【】《》0-9]|{ends})")
         # A writer introducing themself (本人马保国，男), and a name with a person's particulars after
@@ -272,6 +277,41 @@ class Redactor:
         # 我是张三，: a name alone after 我是, unless it ends as no name does (`_is_role`)
         self._self_named = re.compile(rf"{named}(?:是|系|:| )*+{name}(?=$|[\s,.;:!?()。、])")
         self._role_endings = frozenset(fold(words.role_endings))
+        # A member of the public a record names (市民赵丽颖来电, 我是该小区业主刘强，), a name with its
+        # role in brackets (张三（来电人）), a name with its group (张大山等5人), and each name listed
+        # after a masked one (张大山、李小河、王二等): not an official's (李局长等3人).
+        persons = _alternatives(sorted({fold(w) for w in words.person_labels}, key=len, reverse=True))
+        caller_ends = {fold(w) for w in (*words.caller_ends, *(w for w in words.name_ends if len(w) > 1))}
+        told = _alternatives(sorted(caller_ends, key=len, reverse=True))
+        roles = {fold(w) for w in words.person_labels} | {
+            fold(w) for w in words.name_labels if w.endswith("人") and not w.startswith("我")}
+        stop = rf"$|[\s,.;:!?()\[\]{{}}<>，。、；：！？“”‘’\"'【】《》0-9]|{ends}"
+        plain = rf"{surname}(?:{_S}[\u3400-\u9fff]){{1,2}}?"
+        told_after = rf"(?: *+\([^()]{{1,16}}\))? *+(?:{told})"
+        self._callers = re.compile(
+            rf"{persons}(?: )*+{name}(?={told_after})"
+            rf"|{persons}(?: )*+(?P<names>{plain}(?: *+、 *+{plain})+)(?= *+等|{told_after})")
+        self._self_callers = re.compile(
+            rf"{named}[^\s,.;:!?。，；：！？]{{0,6}}?{persons}(?::| )*+{name}(?={stop})")
+        self._bracketed = re.compile(
+            rf"{name} *+\( *+{_alternatives(sorted(roles, key=len, reverse=True))} *+\)")
+        self._grouped = re.compile(
+            rf"{name} *+等 *+[0-9一二三四五六七八九十两几多数百]+(?:余|多)?(?:名|人|户|位)")
+        self._listed = re.compile(rf"[、和及与](?: )*+{name}(?=[、和及与等]|{stop})")
+        self._kin = re.compile(rf"的?{_alternatives(family)}(?:叫|是|:| )*+{name}(?={stop})")
+        self._told = told
+        self._officials = tuple({fold(w) for w in words.official_titles})
+        self._caller_not_names = tuple({fold(w) for w in words.caller_not_names})
+        # A birth date after the word for it (出生日期：1980年1月1日), and a date before 出生.
+        # A year alone stays, as an age does (1965年出生, 现年58岁); a date with its month does not.
+        day = r"[0-9]{4} *+[年./-] *+[0-9]{1,2}(?: *+[月./-] *+(?:[0-9]{1,2} *+日?)?)?"
+        self._births = re.compile(
+            rf"{_alternatives(sorted({fold(w) for w in words.birth_words}, key=len, reverse=True))}"
+            rf"(?:是|为|在|于|:| )*+({day})(?![0-9])"
+            r"|(?<![0-9])([0-9]{4} *+(?:年 *+[0-9]{1,2} *+月(?: *+[0-9]{1,2} *+日)?"
+            r"|[./-] *+[0-9]{1,2} *+[./-] *+[0-9]{1,2})) *+出生")
+        # 我姓王: the surname alone, said by the writer.
+        self._own_surname = re.compile(rf"(?:我|本人)(?:的)?姓(?:是|:| )*+(?P<name>{surname})")
         # Each character of a word that is not a name -> (the word, where the character is in it).
         self._not_names: dict[str, tuple[tuple[str, int], ...]] = {}
         for word in sorted({fold(w) for w in words.not_names}, key=len, reverse=True):
@@ -288,7 +328,7 @@ class Redactor:
         self._keyed_numbers = re.compile(
             rf"(?<![A-Za-z0-9]){accounts}{_ACCOUNT_FILLER}([0-9](?:{_S}[0-9]){{4,18}})(?![0-9])"
             rf"|{cards}{_FILLER}([0-9](?:{_S}[0-9]){{9,24}})(?![0-9])"
-            rf"|{tails}{_FILLER}([0-9](?:{_S}[0-9]){{2,5}})(?![0-9])")
+            rf"|{tails}{_FILLER}([0-9](?:{_S}[0-9]){{2,5}}(?:{_S}[Xx](?![A-Za-z]))?)(?![0-9])")
         # The writer's home after the word for it, to its last word of a place before the next
         # punctuation (家住城关区庆阳路88号院; 家住附近的居民… names no place).
         self._residences = re.compile(rf"{_alternatives(fold(w) for w in words.residence_words)}"
@@ -306,6 +346,7 @@ class Redactor:
         words = self.words
         strings: list[str] = []
         surnames: list[str] = []
+        givens: list[str] = []  # 建军 of 王建军: 建军师傅, 建军反映
         spelled: list[str] = []  # the names in pinyin
         for name in identity.names:
             skeleton = skeleton_of(name)
@@ -317,6 +358,8 @@ class Redactor:
                 two = skeleton[:2]
                 surname = two if len(skeleton) > 2 and two in self._compounds else skeleton[0]
                 surnames.append(surname)
+                if len(skeleton) - len(surname) >= 2:
+                    givens.append(skeleton[len(surname):])
                 if len(skeleton) >= words.shortest_name:
                     spelled.append(_romanized(skeleton, len(surname)))
         for phone in identity.phones:
@@ -340,15 +383,20 @@ class Redactor:
                     rest = skeleton[cut.end():]
                     if len(rest) >= words.shortest_address + 2 and _CJK.match(rest):
                         strings.append(rest)
-        forms = self._surname_forms(tuple(dict.fromkeys(surnames))) if surnames else None
+        forms = (self._surname_forms(tuple(dict.fromkeys(surnames)), tuple(dict.fromkeys(givens)))
+                 if surnames else None)
         romanized = re.compile("|".join(spelled), re.IGNORECASE) if spelled else None
         return _Literals(tuple(dict.fromkeys(strings)), forms, romanized)
 
-    def _compile_surname_forms(self, surnames: tuple[str, ...]) -> re.Pattern[str]:
-        """The registered surnames' every form (老王, 小王, 王女士, 王某), whatever the lists say."""
+    def _compile_surname_forms(self, surnames: tuple[str, ...], givens: tuple[str, ...]) -> re.Pattern[str]:
+        """The registered surnames' every form (老王, 小王, 王女士, 王某), whatever the lists say, and
+        a given name of two characters or more where a person is meant (建军师傅, 建军反映)."""
         surname = _alternatives(sorted(surnames, key=len, reverse=True))
         honorific = _spaced([*self._honorifics, *self._titles, "某某", "某"])
         branches = [f"{surname}{_S}{honorific}"]
+        if givens:
+            branches.append(f"{_alternatives(sorted(givens, key=len, reverse=True))}"
+                            f"(?:{_S}{_spaced([*self._honorifics, *self._titles])}|(?={self._told}))")
         if self._prefixes:
             branches.append(f"{_alternatives(self._prefixes)}{_S}{surname}(?P<prefixed>)")
         return re.compile("|".join(branches))
@@ -363,11 +411,14 @@ class Redactor:
         found: list[tuple[int, int]] = []
         folded = view.folded
         literals = self._literals(identity) if identity != NO_IDENTITY else None
+        # Names are read with the numerals as written (张三 13912345678: in `folded` its 三 is a
+        # digit of the phone's run), numbers in `folded`.
+        letters = view.lettered
         if literals is not None and literals.strings:
-            skeleton = view.skeleton
-            for literal in literals.strings:
-                for start in _occurrences(skeleton, literal):
-                    found.append(view.raw_span_of_skeleton(start, start + len(literal)))
+            for skeleton in dict.fromkeys((view.skeleton, view.lettered_skeleton)):
+                for literal in literals.strings:
+                    for start in _occurrences(skeleton, literal):
+                        found.append(view.raw_span_of_skeleton(start, start + len(literal)))
         # Each pattern only where what it needs is in the text: most texts hold a date's few
         # digits and nothing else a pattern looks for.
         digits = max((len(_DIGIT.findall(run)) for run in _DIGIT_RUN.findall(folded)), default=0)
@@ -396,17 +447,54 @@ class Redactor:
         for pattern in (self._people, literals.surname_forms if literals else None):
             if pattern is None:
                 continue
-            for match in pattern.finditer(folded):
-                if not (self._is_word(folded, match.start()) or self._is_place(folded, match)):
+            for match in pattern.finditer(letters):
+                if not (self._is_word(letters, match.start()) or self._is_place(letters, match)):
                     found.append(view.raw_span(*match.span()))
-        introduced = (*self._introduced.finditer(folded),
-                      *filter(None, (self._opening.match(folded, at) for at in _sentence_starts(folded))))
-        self_named = (m for m in self._self_named.finditer(folded) if not self._is_role(m.group("name")))
-        for match in (*self._labelled.finditer(folded), *self._compound_names.finditer(folded), *introduced,
-                      *self_named):
-            if not self._is_word(folded, match.start("name")):
+        introduced = (*self._introduced.finditer(letters),
+                      *filter(None, (self._opening.match(letters, at) for at in _sentence_starts(letters))))
+        self_named = (m for m in self._self_named.finditer(letters) if not self._is_role(m.group("name")))
+        for match in (*self._labelled.finditer(letters), *self._compound_names.finditer(letters), *introduced,
+                      *self_named, *self._own_surname.finditer(letters)):
+            if not self._is_word(letters, match.start("name")):
                 found.append(view.raw_span(*match.span("name")))
-        return _merged(found)
+        for match in self._callers.finditer(letters):
+            group = "name" if match.group("name") else "names"
+            if not any(self._not_a_caller(letters, at, name) for at, name in _listed_names(match, group)):
+                found.append(view.raw_span(*match.span(group)))
+        for pattern, needs in ((self._self_callers, ""), (self._bracketed, "("), (self._grouped, "等")):
+            if needs not in letters:
+                continue
+            for match in pattern.finditer(letters):
+                if not self._not_a_caller(letters, match.start("name"), match.group("name")):
+                    found.append(view.raw_span(*match.span("name")))
+        if digits >= 4 and "生" in folded:
+            found.extend(view.raw_span(*match.span(match.lastindex or 0))
+                         for match in self._births.finditer(folded))
+        return self._with_listed(view, letters, _merged(found))
+
+    def _with_listed(self, view: TextView, letters: str,
+                     spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """`spans` and each name listed right after a masked one (张大山、李小河、王二等十人), in
+        turn: a list that begins with a masked name lists the same kind of people; and the name of
+        a masked person's family (王建军的女儿王小红)."""
+        more: list[tuple[int, int]] = []
+        ends = [end for _, end in spans]
+        while ends:
+            at = view.folded_at(ends.pop())
+            for pattern in (self._listed, self._kin):
+                match = pattern.match(letters, at)
+                if match and not self._not_a_caller(letters, match.start("name"), match.group("name")):
+                    more.append(view.raw_span(*match.span("name")))
+                    ends.append(more[-1][1])
+        return _merged(spans + more) if more else spans
+
+    def _not_a_caller(self, folded: str, at: int, name: str) -> bool:
+        """Whether a name found by the rules for callers, groups and lists is none: it begins inside
+        a word that is no name, with what stands before a verb (向社区反映, 强烈要求), or ends in an
+        official's title (李局长等3人, 张书记: the unit complained about is no secret)."""
+        name = name.replace(" ", "")
+        return (self._is_word(folded, at) or name.startswith(self._caller_not_names)
+                or name.endswith(self._officials))
 
     def _is_word(self, folded: str, at: int) -> bool:
         """Whether the person found at `at` begins inside a word that is not a name: 小区 at 小,
@@ -446,6 +534,14 @@ class Redactor:
 # An age, a person's (not 40岁以上, a group's)
 _AGE = r"(?:现年|今年|年龄)?:?\s*[0-9一二三四五六七八九十]{1,3}\s*周?岁(?!以上|以下|以内|及以上)"
 _BORN = r"[0-9]{2,4}\s*年(?:\s*[0-9]{1,2}\s*月)?(?:\s*[0-9]{1,2}\s*日)?\s*出?生"
+
+
+def _listed_names(match: re.Match[str], group: str) -> Iterator[tuple[int, str]]:
+    """Each name of a group that may list several (张大山、李小河), with where it begins."""
+    at = match.start(group)
+    for name in match.group(group).split("、"):
+        yield at + len(name) - len(name.lstrip(" ")), name.strip(" ")
+        at += len(name) + 1
 
 
 def _particulars(ethnic_groups: Iterable[str]) -> str:

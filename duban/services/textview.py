@@ -5,14 +5,17 @@ no-break spaces, dashes and dots between the digits, compatibility characters (�
 redactor matches on a folded view instead of the raw text, and cuts the raw text at the spans
 the view maps back to, so a mask replaces exactly what was written.
 
-Two views: `folded` (NFKC per character, traditional characters as simplified ones (軍 as 军, 號 as
+Three views: `folded` (NFKC per character, traditional characters as simplified ones (軍 as 军, 號 as
 号: OpenCC's table), every digit ASCII, every separator one canonical character) for patterns,
 and `skeleton` (folded without separators) for the literal identities of a case (a name written
-"李 四" or "李·四", a phone written any way).
+"李 四" or "李·四", a phone written any way), and `lettered` (folded with the Chinese numerals as
+written) for names: 张三 is a name even where a phone number follows it (张三 13912345678), which
+makes its 三 part of a run of digits in `folded`.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -101,6 +104,7 @@ class TextView:
     numeral_runs: tuple[tuple[int, int], ...] = ()
     _skeleton: str | None = None
     _skeleton_index: list[int] | None = None
+    _lettered: str | None = None
 
     @classmethod
     def of(cls, text: str) -> TextView:
@@ -127,6 +131,10 @@ class TextView:
             return start, end
         return self.origin[start], self.origin[end - 1] + 1
 
+    def folded_at(self, raw: int) -> int:
+        """Where raw index `raw` (or the first character after it that folding kept) is folded."""
+        return raw if self.origin is None else bisect.bisect_left(self.origin, raw)
+
     @property
     def skeleton(self) -> str:
         """The folded text without separators and in ASCII lower case ("LI Jianguo" is
@@ -134,6 +142,28 @@ class TextView:
         if self._skeleton is None:
             self._skeleton = self.folded.translate(_SKELETON)
         return self._skeleton
+
+    @property
+    def lettered(self) -> str:
+        """`folded` with each numeral that a run made a digit as written again: the same length
+        and positions, so spans found in it map back as `folded`'s do."""
+        if self._lettered is None:
+            if not self.numeral_runs:
+                self._lettered = self.folded
+            else:
+                chars = list(self.folded)
+                for start, end in self.numeral_runs:
+                    for at in range(start, end):
+                        piece = fold_char(self.text[self.origin[at] if self.origin is not None else at])
+                        if piece in NUMERALS:
+                            chars[at] = piece
+                self._lettered = "".join(chars)
+        return self._lettered
+
+    @property
+    def lettered_skeleton(self) -> str:
+        """`skeleton` of `lettered`: a registered name with a numeral in it (张三) is found here."""
+        return self.skeleton if not self.numeral_runs else self.lettered.translate(_SKELETON)
 
     def raw_span_of_skeleton(self, start: int, end: int) -> tuple[int, int]:
         if self._skeleton_index is None:  # built only when a literal was found

@@ -100,6 +100,12 @@ FORMS: list[tuple[str, str]] = [
     (REPEAT_NAME_TRADITIONAL, REPEAT_NAME_TRADITIONAL),
     ("本人韩梅梅，女，汉族，现年45岁", "韩梅梅"),
     ("Sima Qingzhu", "simaqingzhu"),
+    # How a hotline record names a caller: after a word for people, in a list, with a numeral in
+    # the name before a number; the registered given name alone.
+    ("市民赵丽颖来电", "赵丽颖"),
+    ("农民工孙大山、钱小河等十人", "钱小河"),
+    ("联系人：韩小五 15193100077", "韩小五"),
+    ("青竹师傅", "青竹"),
 ]
 
 _NUMERALS = str.maketrans("〇零一二三四五六七八九", "00123456789")

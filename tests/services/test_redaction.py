@@ -78,6 +78,8 @@ FORMS = [
     "城关区张掖路168号3单元501室", "兰州市城关区张掖路168号3单元501室",
     # a home's unit and room, whoever lives there
     "2单元301室", "二单元三〇一室", "5-2-301室",
+    # the registered given name with an honorific, and a birth date
+    "建国师傅", "建国大哥",
 ]
 
 
@@ -394,11 +396,12 @@ def test_a_short_name_in_pinyin_is_masked_only_as_a_word_of_its_own() -> None:
 
 
 # A writer introducing themself, and a letter's opening particulars: the name is masked, the rest
-# kept; with no particulars after it, 我是/本人 and a word that begins with a surname stay.
+# kept (but a birth date); with no particulars after it, 我是/本人 and a word that begins with a surname stay.
 INTRODUCED = [
     ("本人马保国，男，汉族，现年58岁", "本人（保密），男，汉族，现年58岁"),
     ("我是张三丰，住在城关区", "我是（保密），住在（保密）"),
-    ("张三，男，汉族，1965年3月出生", "（保密），男，汉族，1965年3月出生"),
+    # a year of birth is kept as an age is; a birth date with its month is masked
+    ("张三，男，汉族，1965年3月出生", "（保密），男，汉族，（保密）出生"),
     ("王秀英（女），62岁，反映", "（保密）（女），62岁，反映"),
     ("我系李四，男性，", "我系（保密），男性，"), ("本人赵建国,现年五十八岁", "本人（保密）,现年五十八岁"),
     ("本人刘洋 1978年生", "本人（保密） 1978年生"), ("本人是陈刚，电话打不通", "本人是（保密），电话打不通"),
@@ -436,6 +439,67 @@ def test_a_writer_introducing_themself_is_masked_and_their_particulars_kept(text
 @pytest.mark.parametrize("text", NOT_INTRODUCED)
 def test_words_after_i_am_or_before_a_gender_that_name_no_one_stay(text: str) -> None:
     assert _redactor().redact(text, NO_IDENTITY) == text
+
+
+# A member of the public as a hotline record names them, a name with its role in brackets or its
+# group, the names listed with it, a masked person's family, a birth date, the surname a writer
+# gives: masked with no identity registered.
+CALLERS = [
+    ("市民赵丽颖来电反映", "市民（保密）来电反映"), ("村民马小明反映，", "村民（保密）反映，"),
+    ("来电群众刘德华称", "来电群众（保密）称"), ("业主刘强（3号楼）反映", "业主（保密）（3号楼）反映"),
+    ("农民工张伟投诉", "农民工（保密）投诉"), ("户主：孙建国", "户主：（保密）"),
+    ("业主：刘强，", "业主：（保密），"),
+    ("我是村民王小二", "我是村民（保密）"), ("我是该小区业主刘强，", "我是该小区业主（保密），"),
+    ("张三（来电人）反映", "（保密）（来电人）反映"), ("王芳(反映人)称", "（保密）(反映人)称"),
+    ("张大山等5人反映", "（保密）等5人反映"), ("王建军等十二名农民工", "（保密）等十二名农民工"),
+    ("农民工张大山、李小河、王二等十人工资未发", "农民工（保密）等十人工资未发"),
+    ("反映人张大山、李小河和王二", "反映人（保密）、（保密）和（保密）"),
+    ("我的名字是王丽", "我的名字是（保密）"), ("带头人叫李大海", "带头人叫（保密）"),
+    ("来电人称其妻子李秀英被打", "来电人称其妻子（保密）被打"), ("我的母亲刘秀英，", "我的母亲（保密），"),
+    ("反映人王建军的女儿王小红在该校读书", "反映人（保密）的女儿（保密）在该校读书"),
+    ("我姓王，", "我姓（保密），"), ("出生日期：1980年1月1日", "出生日期：（保密）"),
+    ("生日1980.01.01，", "生日（保密），"), ("1980年1月1日出生", "（保密）出生"),
+    ("身份证后四位123X", "身份证后四位（保密）"),
+    # a name that holds a numeral, before a number: its numeral is no digit of the number
+    ("联系人：李四 13912345678", "联系人：（保密） （保密）"),
+    ("来电人张三 0931-8881234", "来电人（保密） （保密）"),
+    ("此致 敬礼 张三 2023.3.1", "此致 敬礼 （保密） 2023.3.1"),
+]
+NOT_CALLERS = [
+    "保障居民安全。", "群众利益受损，", "维护农民工权益。", "村民安全、利益受损", "群众来电反映",
+    "居民向社区反映",
+    "业主强烈要求", "群众普遍反映", "村民都反映说", "村民曾多次反映", "居民陆续反映", "村民相继反映",
+    "村民连续反映", "村民全体反映", "居民与物业发生纠纷", "村民和村委会协商", "居民安全（重要）",
+    "学生安全（教育局）", "银行等3家机构", "李局长等5人", "王书记等3人", "张主任、王科长等人来调查",
+    "城管局等5个部门", "村民代表大会", "业主委员会", "出生证明", "出生于农村", "1980年出生的老楼",
+    "现年58岁", "本人1965年出生",
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CALLERS)
+def test_a_caller_as_a_record_names_them_is_masked(text: str, expected: str) -> None:
+    assert _redactor().redact(text, NO_IDENTITY) == expected
+
+
+@pytest.mark.parametrize("text", NOT_CALLERS)
+def test_words_after_a_word_for_people_that_name_no_one_stay(text: str) -> None:
+    assert _redactor().redact(text, NO_IDENTITY) == text
+
+
+@pytest.mark.parametrize(("name", "text", "expected"), [
+    ("张三", "张三 13912345678 反映", f"{MASK} {MASK} 反映"),
+    ("李四", "李四13912345678", MASK),
+    ("王五一", "王五一 0931-8881234", f"{MASK} {MASK}"),
+    ("王建军", "建军反映小区停水", f"{MASK}反映小区停水"),
+    ("王建军", "建军师傅说", f"{MASK}说"),
+])
+def test_a_registered_name_is_masked_beside_a_number_and_by_its_given_name(name: str, text: str,
+                                                                            expected: str) -> None:
+    assert _redactor().redact(text, Identity.single(name, "13800000000", "")) == expected
+
+
+def test_a_registered_given_name_that_is_a_word_stays_where_no_person_is_meant() -> None:
+    assert _redactor().redact("建国以来，建军节", Identity.single("王建军", "", "")) == "建国以来，建军节"
 
 
 _GROUPINGS = [(3, 4, 4), (4, 3, 4), (3, 3, 5), (4, 4, 3), (3, 2, 2, 2, 2), (3, 4, 2, 2), (3, 3, 3, 2),
