@@ -375,6 +375,8 @@ class Delegation(BaseModel):
     target_kinds: list[str] = Field(default_factory=lambda: ["department", "bureau"])
     department_actions: list[str] = Field(
         default_factory=lambda: ["submit_report", "report_progress", "request_extension"])
+    # 回避: a complaint about a government is kept from its departments too (they answer to it).
+    avoided_with_government: bool = True
     source: str = ""
 
     @model_validator(mode="after")

@@ -199,7 +199,7 @@ def _lands_at(session: Session, ctx: ServiceContext, case: Case, target: int | N
     if target is None:
         return None
     try:
-        return avoid(session, ctx.orgs, case, ctx.orgs.by_id(target))[0].id
+        return avoid(session, ctx.orgs, ctx.policy, case, ctx.orgs.by_id(target))[0].id
     except AvoidanceViolation:
         return None  # no office to take it: the action itself refuses it, with this error
 

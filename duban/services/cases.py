@@ -50,7 +50,7 @@ from duban.services.persist import (
 from duban.services.redaction import Identity, case_identity, redact_text
 from duban.services.reredact import reredact_case
 from duban.services.reviews import UNDER_REVIEW, concluded_matter, review_refusal, speaks_for_review
-from duban.services.routing import office_of_record
+from duban.services.routing import office_of_record, with_departments
 from duban.services.scope import CITIZEN, acts_as, in_region, may_see, may_take, region_of, registers_as
 from duban.services.subjects import SubjectMatch
 from duban.services.subjects import resolve as resolve_subject
@@ -440,9 +440,9 @@ class CaseService:
 
         Raises for a `repeat_of` that is unknown, out of scope or closed; writes nothing.
         """
+        avoided = with_departments(self.ctx.orgs, self.ctx.policy, intake.subject.org_ids)
         return self._repeat_target(session, intake.data, intake.key,
-                                   actor=registers_as(actor, intake.office.id),
-                                   avoided=intake.subject.org_ids)
+                                   actor=registers_as(actor, intake.office.id), avoided=avoided)
 
     def register_intake(self, session: Session, intake: Intake, *, actor: Actor,
                         target: Case | None, files: Sequence[Checked] = ()) -> Registered:

@@ -26,7 +26,7 @@ from duban.deadlines import apply_limit, counted_deadline
 from duban.errors import InvalidActionInput, OrgNotFound
 from duban.models import Case, Review
 from duban.services.directory import OrgDirectory, OrgInfo
-from duban.services.routing import avoided_for
+from duban.services.routing import avoided_for, own_departments
 
 if TYPE_CHECKING:
     from duban.services.handlers import Step
@@ -42,27 +42,14 @@ def may_delegate(orgs: OrgDirectory, policy: Policy, case: Case) -> bool:
         return False
 
 
-def departments(orgs: OrgDirectory, policy: Policy, unit: OrgInfo) -> list[OrgInfo]:
-    """The departments `unit` may pass a case on to: the orgs of a target kind under its own
-    office (its region, at its level), by code."""
-    if unit.kind not in policy.delegation.allowed_from_kinds:
-        return []
-    office = orgs.parent(unit)
-    if office is None:
-        return []
-    kinds = policy.delegation.target_kinds
-    return sorted((o for o in orgs.children(office) if o.kind in kinds and o.id != unit.id),
-                  key=lambda o: o.code)
-
-
 def choices(session: Session, orgs: OrgDirectory, policy: Policy, case: Case) -> list[dict[str, Any]]:
     """The department picker of a case: each department with whether avoidance rules it out."""
     if case.unit_id is None:
         return []
-    found = departments(orgs, policy, orgs.by_id(case.unit_id))
+    found = own_departments(orgs, policy, orgs.by_id(case.unit_id))
     if not found:
         return []
-    avoided = avoided_for(session, orgs, case)
+    avoided = avoided_for(session, orgs, policy, case)
     return [{"code": o.code, "name": o.name, "avoided": o.id in avoided,
              "current": o.id == case.delegate_id} for o in found]
 
@@ -81,7 +68,7 @@ def _department(step: Step) -> OrgInfo:
     assert case.unit_id is not None, "guarded by unit_may_delegate"
     unit = orgs.by_id(case.unit_id)
     kinds = step.ctx.policy.delegation.target_kinds
-    allowed = departments(orgs, step.ctx.policy, unit)
+    allowed = own_departments(orgs, step.ctx.policy, unit)
     try:
         chosen = orgs.by_code(step.form.department)
     except OrgNotFound:
@@ -93,7 +80,7 @@ def _department(step: Step) -> OrgInfo:
             message=f"must be a department of {unit.code} (an org of kind {', '.join(kinds)} under "
                     "its own office)",
             limits={"kinds": names, "region": unit.name})
-    if chosen.id in avoided_for(step.session, orgs, case):
+    if chosen.id in avoided_for(step.session, orgs, step.ctx.policy, case):
         raise InvalidActionInput(
             action=step.action, field="department", kind="delegate_avoided",
             message="the case complains about this department; it may not handle it (回避)")

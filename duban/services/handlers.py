@@ -116,7 +116,7 @@ def calendar_of(session: Session, ctx: ServiceContext, case: Case) -> WorkCalend
 def _assign(step: Step, unit: OrgInfo, *, chosen: bool) -> None:
     """Hand the case to `unit`, never to whom it complains about (every action that sets unit_id
     comes here, the engine's too). A unit the dispatcher `chosen` must be a dispatch target."""
-    assigned, moved = avoid(step.session, step.ctx.orgs, step.case, unit)
+    assigned, moved = avoid(step.session, step.ctx.orgs, step.ctx.policy, step.case, unit)
     if chosen:
         check_target(step.ctx.orgs, step.ctx.policy, step.ctx.labels, case=step.case, actor=step.actor,
                      action=step.action, unit=unit)

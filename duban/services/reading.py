@@ -1139,7 +1139,8 @@ def case_detail(ctx: ServiceContext, ref: int | str, *, actor: Actor,
         extra: dict[str, Any] = {}
         if avoided:
             names_unit = any("unit" in FORMS[a].model_fields for a in allowed)
-            extra["avoided_org_ids"] = avoided_for(session, ctx.orgs, case) if names_unit else set()
+            extra["avoided_org_ids"] = (avoided_for(session, ctx.orgs, ctx.policy, case) if names_unit
+                                        else set())
         # 二次交办: the government's departments, for the picker of whoever may pass the case on.
         choices = delegation.choices(session, ctx.orgs, ctx.policy, case) if "delegate" in allowed else []
         if page:

@@ -115,7 +115,7 @@ def _commission(step: Any) -> OrgInfo:
     if chosen:
         check_target(orgs, step.ctx.policy, step.ctx.labels, case=step.case, actor=step.actor,
                      action=step.action, unit=commission)
-    if commission.id in avoided_for(step.session, orgs, step.case):
+    if commission.id in avoided_for(step.session, orgs, step.ctx.policy, step.case):
         raise InvalidActionInput(
             action=step.action, field="unit", kind="refer_target",
             message="the complaint is about this commission: the commission above it has jurisdiction "

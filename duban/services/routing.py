@@ -56,15 +56,38 @@ def subject_org_id(session: Session, case: Case) -> int | None:
     return _SUBJECT_ORG.scalar(session, {"subject_id": case.subject_id})  # type: ignore[no-any-return]
 
 
-def avoided_for(session: Session, orgs: OrgDirectory, case: Case) -> set[int]:
-    """Every org the case must be kept from: whom it, or any complaint linked to it, is about."""
+def avoided_for(session: Session, orgs: OrgDirectory, policy: Policy, case: Case) -> set[int]:
+    """Every org the case must be kept from: whom it, or any complaint linked to it, is about, and
+    when that is a government, its own departments (policy [delegation] avoided_with_government)."""
     rows = _CASE_SUBJECTS.rows(session, {"subject_id": case.subject_id, "case_id": case.id})
-    return avoided_orgs(orgs, [(row["name"], row["org_id"]) for row in rows],
-                        near=orgs.by_id(case.office_id))
+    return with_departments(orgs, policy, avoided_orgs(orgs, [(row["name"], row["org_id"]) for row in rows],
+                                               near=orgs.by_id(case.office_id)))
+
+
+def with_departments(orgs: OrgDirectory, policy: Policy, subjects: set[int]) -> set[int]:
+    """`subjects` and, for each government among them, its own departments: they answer to the
+    government complained about (policy [delegation] avoided_with_government)."""
+    if not policy.delegation.avoided_with_government:
+        return subjects
+    return subjects.union(*({o.id for o in own_departments(orgs, policy, orgs.by_id(org_id))}
+                            for org_id in subjects))
+
+
+def own_departments(orgs: OrgDirectory, policy: Policy, org: OrgInfo) -> list[OrgInfo]:
+    """A government's own departments (an org of a kind that may pass a case on, policy
+    [delegation]): the orgs of a target kind under its own office (its region, at its level)."""
+    if org.kind not in policy.delegation.allowed_from_kinds:
+        return []
+    office = orgs.parent(org)
+    if office is None:
+        return []
+    kinds = policy.delegation.target_kinds
+    return sorted((o for o in orgs.children(office) if o.kind in kinds and o.id != org.id),
+                  key=lambda o: o.code)
 
 
 def avoid(
-    session: Session, orgs: OrgDirectory, case: Case, requested: OrgInfo
+    session: Session, orgs: OrgDirectory, policy: Policy, case: Case, requested: OrgInfo
 ) -> tuple[OrgInfo, dict | None]:
     """The unit that may take the case: `requested`, or the office above it when it is the subject.
 
@@ -72,7 +95,7 @@ def avoid(
     `avoided_for`); the move goes up until it reaches an office none of them names. Returns the
     unit and, when it moved the case, what the audit event should say.
     """
-    avoided = avoided_for(session, orgs, case)
+    avoided = avoided_for(session, orgs, policy, case)
     if requested.id not in avoided:
         return requested, None
     target = higher_office(orgs, requested)

@@ -209,6 +209,52 @@ def test_a_subject_with_no_office_above_is_refused_with_what_is_allowed(ctx: Ser
     assert CaseService(ctx).get(number).state == "received"
 
 
+@pytest.mark.parametrize("department", ["GS-LZ-CG-ZJJ", "GS-LZ-CG-SWJ"])
+def test_a_complaint_about_a_government_never_goes_to_its_own_departments(
+        ctx: ServiceContext, department: str) -> None:
+    """回避: a department answers to its government; a complaint about the government goes up."""
+    number = registered(ctx, title="反映区政府不作为", subject_name="城关区人民政府", subject_org_code=None)
+    CaseService(ctx).act(number, "transfer", actor=DISPATCHER, form={"unit": department})
+    assert unit_of(ctx, number) == "GS-LZ"
+    with Session(ctx.engine) as session:
+        event = session.exec(select(AuditEvent).where(AuditEvent.action == "transfer")).one()
+        assert event.data["avoidance"] == {"requested_unit": department, "assigned_unit": "GS-LZ",
+                                           "rule": "avoidance"}
+
+
+def test_a_complaint_about_a_department_may_go_to_its_government(ctx: ServiceContext) -> None:
+    number = registered(ctx, title="反映住建局", subject_name="城关区住建局", subject_org_code=None)
+    CaseService(ctx).act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
+    assert unit_of(ctx, number) == "GS-LZ-CG-GOV"
+
+
+def test_another_region_s_departments_are_not_kept_from_a_complaint_about_a_government(
+        ctx: ServiceContext) -> None:
+    number = registered(ctx, title="反映市政府", subject_name="临夏州人民政府", subject_org_code=None)
+    CaseService(ctx).act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-ZJJ"})
+    assert unit_of(ctx, number) == "GS-LZ-CG-ZJJ"
+
+
+def test_an_office_may_hand_a_government_s_complaints_to_its_departments_by_policy(
+        engine: Engine, tmp_path: Path) -> None:
+    (tmp_path / "policy.toml").write_text("[delegation]\navoided_with_government = false\n", encoding="utf-8")
+    ctx = world(engine)
+    ctx.policy = load_policy(tmp_path)
+    number = registered(ctx, title="反映区政府", subject_name="城关区人民政府", subject_org_code=None)
+    CaseService(ctx).act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-ZJJ"})
+    assert unit_of(ctx, number) == "GS-LZ-CG-ZJJ"
+
+
+def test_a_repeat_about_a_government_is_not_linked_into_a_case_its_department_holds(
+        ctx: ServiceContext) -> None:
+    held = transferred(ctx, unit="GS-LZ-CG-ZJJ", title="小区漏水", subject_name="城关区水务局",
+                       subject_org_code="GS-LZ-CG-SWJ")
+    again = CaseService(ctx).register(
+        complaint(title="区政府推诿", subject_name="城关区人民政府", subject_org_code=None, repeat_of=held),
+        actor=DISPATCHER)
+    assert not again.linked and again.case.number != held
+
+
 # -- never linked into a case the subject holds ---------------------------------------------
 
 def test_a_repeat_about_the_unit_holding_the_case_opens_a_new_case(ctx: ServiceContext) -> None:

@@ -36,6 +36,7 @@ from duban.models import AuditEvent, Case, CaseCreate
 from duban.services import Actor, CaseService
 from duban.services.audit import facts_of
 from duban.services.context import ENGINE_ACTOR
+from duban.services.directory import OrgDirectory
 from duban.services.forms import FORMS
 from duban.services.integrity import verify
 from duban.services.reading import SHOWN_HISTORY, case_detail, load_case
@@ -84,6 +85,18 @@ REDACTED = [(t, c.name) for t in SQLModel.metadata.sorted_tables for c in t.colu
 def _identity_text(identity: tuple[str, str, str]) -> str:
     name, phone, address = identity
     return f"{name}（电话{phone}，住{address}）再次反映问题仍未解决"
+
+
+def _with_departments(orgs: OrgDirectory, ids: set[int]) -> set[int]:
+    """The model's own statement of 回避 for a government: its departments (of its region and
+    level, under the same office) are kept from a complaint about it too."""
+    kept = set(ids)
+    for org_id in ids:
+        org = orgs.by_id(org_id)
+        if org.kind == "government":
+            office = orgs.parent(org)
+            kept.update(o.id for o in orgs.children(office) if o.kind in ("department", "bureau"))
+    return kept
 
 
 class CaseLives(RuleBasedStateMachine):
@@ -141,10 +154,12 @@ class CaseLives(RuleBasedStateMachine):
             return
         assert not done.linked, "a complaint repeating no open case (or one held by its subject) is new"
         assert done.case.id is not None
-        avoided = avoided_orgs(orgs, [(name, match.org.id if match.org else None)], near=near)
+        avoided = _with_departments(orgs, avoided_orgs(orgs, [(name, match.org.id if match.org else None)],
+                                                       near=near))
         self.cases.append(self.model.registered(
             case_id=done.case.id, number=done.case.number, office=office, priority=priority,
-            avoided=frozenset(avoided), held_by=frozenset(match.org_ids), matter=matter,
+            avoided=frozenset(avoided), held_by=frozenset(_with_departments(orgs, match.org_ids)),
+            matter=matter,
             identity=identity, now=now))
         self.subject_of[done.case.id] = subject
 
