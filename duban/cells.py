@@ -15,9 +15,11 @@ carriage return, which they skip before looking). A formula can send the row els
 style, so they show unchanged and even editing the cell keeps them text. Numbers and dates are
 values, not text, and pass untouched.
 
-An XLSX cell is XML, which has no place for the C0 control characters but tab, CR and LF
-(a vertical tab or an escape pasted with a letter's text): openpyxl refuses the whole workbook
-for one of them, so they are dropped from the cell (`xml_text`); a CSV keeps them.
+Text is written as a person is shown it (duban.shown): without the control characters but tab
+and line breaks, and without the bidi overrides. An XLSX cell is XML, which has no place for the
+former (openpyxl refuses the whole workbook for one escape pasted with a letter's text); in a CSV
+an escape sequence recolours the terminal that prints the file, and U+202E makes a spreadsheet
+show the rest of a cell (a sum, a case number) reversed. The stored texts keep them.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+
+from duban.shown import shown
 
 if TYPE_CHECKING:  # openpyxl is imported where a workbook is written, not for a CSV
     from openpyxl.cell import Cell
@@ -39,21 +43,14 @@ def formula_like(text: str) -> bool:
     return bool(_FORMULA_START.match(text))
 
 
-# What XML 1.0 cannot hold (openpyxl's ILLEGAL_CHARACTERS_RE, which is imported with openpyxl).
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
-def xml_text(text: str) -> str:
-    """`text` without the control characters an XLSX cell cannot hold."""
-    return _NOT_XML.sub("", text)
-
-
 def csv_cell(value: Any) -> Any:
-    """A value for csv.writer: None as empty, formula-like text behind a `'`."""
+    """A value for csv.writer: None as empty, text as shown, formula-like text behind a `'`."""
     if value is None:
         return ""
-    if isinstance(value, str) and formula_like(value):
-        return "'" + value
+    if isinstance(value, str):
+        value = shown(value)
+        if formula_like(value):
+            return "'" + value
     return value
 
 
@@ -75,13 +72,12 @@ def keep_text(cell: Cell) -> Cell:
 
 
 def xlsx_cell(ws: WriteOnlyWorksheet, value: Any) -> Any:
-    """A value for a write-only sheet's `append`: text as a string cell, never a formula, without
-    control characters."""
+    """A value for a write-only sheet's `append`: text as a string cell, as shown, never a formula."""
     if not isinstance(value, str):
         return value
     from openpyxl.cell import WriteOnlyCell
 
-    return keep_text(WriteOnlyCell(ws, value=xml_text(value)))
+    return keep_text(WriteOnlyCell(ws, value=shown(value)))
 
 
 def xlsx_row(ws: WriteOnlyWorksheet, values: Iterable[Any]) -> list[Any]:

@@ -57,3 +57,22 @@ def test_an_xlsx_file_holds_the_text_as_strings_and_no_formula(tmp_path: Path) -
     with zipfile.ZipFile(tmp_path / "t.xlsx") as z:
         sheet = z.read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in sheet and "<f " not in sheet and 't="inlineStr"' in sheet
+
+
+_ACTING = ["\x1b", "\x07", "\x0b", "\u202e", "\u2066", "\x85"]
+
+
+@pytest.mark.parametrize("acting", _ACTING)
+def test_a_character_that_acts_on_the_text_around_it_is_left_out_of_both_files(acting: str,
+                                                                               tmp_path: Path) -> None:
+    text = f"王五反映{acting}拖欠工程款12万元"
+    shown = text.replace(acting, "")
+    out = io.StringIO()
+    csv.writer(out).writerows([csv_row([text, f"{acting}=1+1"])])
+    assert next(csv.reader(io.StringIO(out.getvalue()))) == [shown, "'=1+1"]
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("s")
+    ws.append(xlsx_row(ws, [text]))
+    wb.save(tmp_path / "t.xlsx")
+    assert next(load_workbook(tmp_path / "t.xlsx").worksheets[0].iter_rows())[0].value == shown
+
