@@ -23,6 +23,8 @@ from pydantic import ValidationError
 from typer._click import exceptions as click_errors
 from typer.core import TyperGroup
 
+from duban.cli import helptexts
+from duban.config.cli_help import get_cli_help
 from duban.config.policy import Labels, get_labels
 from duban.present.problems import filled
 
@@ -40,11 +42,13 @@ def refuse(key: str, option: str | None = None, **values: Any) -> NoReturn:
 
 
 class UsageInChinese(TyperGroup):
-    """The root group: a usage error anywhere below it is shown in Chinese (exit 2)."""
+    """The root group: a usage error anywhere below it is shown in Chinese (exit 2), and so is
+    every command's --help (duban.cli.helptexts)."""
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
              windows_expand_args: bool = True, **extra: Any) -> Any:
+        helptexts.apply(self, get_cli_help())
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False,
                                 windows_expand_args=windows_expand_args, **extra)
