@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from pydantic import field_validator
 from sqlalchemy import DDL, Boolean, Column, Index, String, Text, UniqueConstraint, event, false
 from sqlalchemy.orm.attributes import set_attribute
 from sqlmodel import Field, SQLModel
 
+from duban import phones
 from duban.models.base import UTCDateTime, redacted_column
 
 
@@ -182,6 +184,13 @@ class CaseCreate(CaseBase):
     office_code: str
     complainant_name: str = ""
     complainant_phone: str = ""
+
+    @field_validator("complainant_phone")
+    @classmethod
+    def _phone_as_stored(cls, value: str) -> str:
+        """A Chinese phone as its digits however typed (139-1234-5678): found by any search of it."""
+        return phones.stored(value)
+
     complainant_email: str = ""
     complainant_address: str = ""
     complainant_real_name: bool = False

@@ -188,6 +188,39 @@ def test_upgrading_past_0040_masks_a_caller_the_old_twins_showed(empty_engine: E
     assert twin == "市民（保密）来电反映，联系人：（保密） （保密）"
 
 
+def test_upgrading_past_0041_stores_a_phone_as_its_digits_and_the_index_finds_them(
+        empty_engine: Engine) -> None:
+    from alembic import command
+
+    from duban.migrations import alembic_config
+    from duban.services import CaseService
+    from duban.services.queries import scope_for
+    from duban.services.reading import case_page
+    from duban.services.search import CaseQuery, narrow
+    from tests.factories import CLERK, DISPATCHER, complaint, world
+
+    upgrade(empty_engine)
+    ctx = world(empty_engine)
+    number = CaseService(ctx).register(complaint(title="饮水困难", complainant_phone="13912345678"),
+                                       actor=CLERK).case.number
+    abroad = CaseService(ctx).register(complaint(title="噪音", complainant_phone="+852 9123 4567",
+                                                 complainant_name="另一人"), actor=CLERK).case.number
+    cfg = alembic_config()
+    with empty_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0040")
+        # as typed before 0041 (the search index's triggers write the typed form to the raw row)
+        conn.execute(text("UPDATE complainants SET phone = '139-1234-5678' WHERE phone = '13912345678'"))
+    upgrade(empty_engine)
+    with empty_engine.connect() as conn:
+        phones = dict(conn.execute(text(
+            "SELECT c.number, p.phone FROM cases c JOIN complainants p ON p.id = c.complainant_id")).all())
+    assert phones == {number: "13912345678", abroad: "+852 9123 4567"}
+    with Session(empty_engine) as session:
+        flt = narrow(scope_for(session, DISPATCHER), CaseQuery.parse({"text": "13912345678"}), ctx.orgs)
+    assert [r.number for r in case_page(ctx, flt, actor=DISPATCHER).rows] == [number]
+
+
 def test_the_models_append_only_statements_are_the_migration_s() -> None:
     import importlib
     import pkgutil

@@ -33,7 +33,7 @@ from sqlalchemy import Integer, Text, and_, bindparam, func, literal_column, or_
 from sqlalchemy import column as sql_column
 from sqlmodel import col
 
-from duban import grams, scopekeys
+from duban import grams, phones, scopekeys
 from duban.config.policy import get_labels
 from duban.errors import InvalidActionInput
 from duban.models import Case, Subject
@@ -290,7 +290,8 @@ LISTED_RATIO = 4
 @lru_cache(maxsize=256)
 def words(typed: str) -> tuple[str, ...]:
     """The words a query asks for, each of which a case must contain: its blank-separated words
-    and its quoted phrases ("暖气 不热", “暖气 不热”, 「暖气 不热」), full-width ASCII folded to
+    and its quoted phrases ("暖气 不热", “暖气 不热”, 「暖气 不热」), a phone number as the digits
+    complainants' phones are stored as (duban.phones: 139 1234 5678), full-width ASCII folded to
     half-width as the index holds its documents (`_TYPED`), composed (NFC), without the invisible
     characters a paste brings along (zero-width spaces, a byte-order mark, soft hyphens: Unicode's
     format characters), the quotes themselves never searched, and without a word another word
@@ -303,9 +304,13 @@ def words(typed: str) -> tuple[str, ...]:
     if any(unicodedata.category(c) in ("Cc", "Cs") and not c.isspace() for c in shown):
         raise InvalidActionInput(action="list", field="text", kind="broken_text",
                                  message="a control character or broken unicode")
+    typed = unicodedata.normalize("NFC", shown).translate(_TYPED)
+    phone = phones.canonical(typed)
+    if phone is not None:  # 139 1234 5678, +86-139-1234-5678: one number, as stored
+        return (phone,)
     found: list[str] = []
-    for i, part in enumerate(unicodedata.normalize("NFC", shown).translate(_TYPED).split('"')):
-        found.extend([" ".join(part.split())] if i % 2 else part.split())  # odd parts are quoted
+    for i, part in enumerate(typed.split('"')):
+        found.extend([" ".join(part.split())] if i % 2 else [phones.stored(w) for w in part.split()])
     folded = [grams.fold(w) for w in found]
     kept = [w for i, w in enumerate(found) if w and not any(
         folded[i] in other and (folded[i] != other or j < i) for j, other in enumerate(folded) if j != i)]

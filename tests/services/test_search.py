@@ -89,6 +89,21 @@ def test_a_reader_without_identity_rights_never_finds_a_case_by_the_complainants
             assert not any("raw_text" in s for s in seen), "a statement named the raw document"
 
 
+_PHONE_FORMS = ["13912345678", "139 1234 5678", "139-1234-5678", "+86 139 1234 5678", "(+86)13912345678",
+                "0086-139-1234-5678", "8613912345678", "１３９ １２３４ ５６７８"]
+
+
+@pytest.mark.parametrize("registered", ["139-1234-5678", "+86 139 1234 5678", "13912345678"])
+def test_a_phone_is_found_however_it_was_typed_at_registration_and_in_the_search(
+        ctx: ServiceContext, registered: str) -> None:
+    number = handed(ctx, complainant_name=NAME, complainant_phone=registered, title="供暖不达标")
+    other = handed(ctx, complainant_name="欧阳某", complainant_phone="(0931) 888-1234", title="噪音")
+    for typed in _PHONE_FORMS:
+        assert found(ctx, DISPATCHER, text=typed) == [number], typed
+    assert found(ctx, DISPATCHER, text="0931 8881234") == [other]
+    assert found(ctx, unit_actor(ctx, "GS-LZ-CG-GOV"), text="139-1234-5678") == []
+
+
 def test_chinese_queries_of_every_length_find_exactly_the_cases_that_contain_them(
         ctx: ServiceContext) -> None:
     rng = random.Random(5)
