@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.text import Text
 
-from duban.cli.common import console, context, err_console, reported_errors
+from duban.cli.common import console, context, err_console, printed, reported_errors
 from duban.cli.usage import refuse
 from duban.config.settings import get_settings
 
@@ -61,13 +61,14 @@ def verify(
                      other_database=other_database)
     for finding in report.findings:
         err_console.print(Text.assemble((finding.case_number, "red"), f": {finding.problem}"), soft_wrap=True)
-    against = f", checked against checkpoint {report.checkpoint}" if report.checkpoint else ""
+    against = printed("audit.against", checkpoint=report.checkpoint) if report.checkpoint else ""
     if report.findings:
-        err_console.print(f"{len(report.findings)} finding(s) in {report.cases} cases, "
-                          f"{report.events} events{against}")
+        err_console.print(printed("audit.findings", findings=len(report.findings), cases=report.cases,
+                                  events=report.events, against=against))
         raise typer.Exit(1)
-    accounts = "" if case is not None else f"; account record: {report.account_events} events"
-    console.print(f"audit trail intact: {report.cases} cases, {report.events} events{against}{accounts}")
+    accounts = "" if case is not None else printed("audit.accounts", events=report.account_events)
+    console.print(printed("audit.intact", cases=report.cases, events=report.events, against=against,
+                          accounts=accounts))
 
 
 @audit_app.command("checkpoint")
@@ -83,12 +84,12 @@ def checkpoint(
 
     place = Place.of()
     line = write_checkpoint(context().engine, place, other_database=other_database)
-    console.print(f"checkpoint {line['n']}: {line['cases']} cases, {line['events']} events, "
-                  f"root {line['root'][:16]}… → {place.log}")
+    console.print(printed("audit.checkpoint", n=line["n"], cases=line["cases"], events=line["events"],
+                          root=line["root"][:16], file=place.log))
     for alarm in line["alarms"]:
         err_console.print(alarm, style="red", soft_wrap=True)
     if line["alarm_count"]:
-        err_console.print(f"{line['alarm_count']} alarm(s) signed into checkpoint {line['n']}")
+        err_console.print(printed("audit.alarms", alarms=line["alarm_count"], n=line["n"]))
 
 
 @audit_app.command("rotate-key")
@@ -98,7 +99,7 @@ def rotate_key() -> None:
 
     with reported_errors():
         old, new = run()
-    console.print(f"audit key {new} is now current (was {old}; kept for verifying older events)")
+    console.print(printed("audit.key_rotated", new=new, old=old))
 
 
 @audit_app.command("export")
@@ -127,8 +128,9 @@ def export(
 
         with reported_errors():
             write_private_text(output, text, force=force, protected=database_files(context().engine))
-        what = f"case {case}" if case is not None else "account record"
-        console.print(f"{what}: {len(doc['events'])} events written to {output}")
+        events = len(doc["events"])
+        console.print(printed("audit.accounts_exported", events=events, file=output) if case is None
+                      else printed("audit.case_exported", number=case, events=events, file=output))
 
 
 def backup(target: Path = typer.Argument(..., help="file to write (created readable by you only)"),
@@ -145,8 +147,8 @@ def backup(target: Path = typer.Argument(..., help="file to write (created reada
         line = write_checkpoint(ctx.engine, Place.of())
         run_backup(ctx.engine, target, force=force)
         files = backup_files(ctx.engine, store_of(ctx), target)
-    console.print(f"backup written to {target} (audit checkpoint {line['n']}); "
-                  f"{files} attached files in {files_beside(target)}")
+    console.print(printed("backup.written", file=target, n=line["n"], files=files,
+                          folder=files_beside(target)))
 
 
 def restore(source: Path = typer.Argument(..., help="backup file"),
@@ -162,7 +164,6 @@ def restore(source: Path = typer.Argument(..., help="backup file"),
                                                help="restore even if the backup fails verification")) -> None:
     """Replace the database with a backup (stop the service first), if its audit trail verifies,
     also against this database's checkpoints as `duban audit verify` does."""
-    from duban.config.policy import get_labels
     from duban.services.backup import restore_verified
     from duban.services.checkpoints import Place
 
@@ -171,35 +172,29 @@ def restore(source: Path = typer.Argument(..., help="backup file"),
     with reported_errors():
         check = restore_verified(get_settings().resolved_database_url, source, force=accept_broken,
                                  accept_older=accept_older, place=Place.of(), other_database=other_database)
-    report, text = check.report, get_labels().text
+    report = check.report
     for finding in report.findings[:50]:
         err_console.print(Text.assemble((finding.case_number, "red"), f": {finding.problem}"), soft_wrap=True)
     if check.older:
-        if check.matching is not None:
-            said = text["restore_matches_checkpoint"].format(n=check.matching["n"], at=check.matching["at"])
-            match = f"it matches checkpoint {check.matching['n']} exactly ({said})"
-        else:
-            match = ("no checkpoint recorded its state: it may have been cut short "
-                     f"({text['restore_matches_no_checkpoint']})")
-        err_console.print(f"{source} is older than checkpoint {report.checkpoint} "
-                          f"({text['restore_older_than_checkpoint']}); {match}", soft_wrap=True)
+        match = (printed("backup.matches_checkpoint", n=check.matching["n"], at=check.matching["at"])
+                 if check.matching is not None else printed("backup.matches_no_checkpoint"))
+        err_console.print(printed("backup.older", file=source, checkpoint=report.checkpoint, match=match),
+                          soft_wrap=True)
     if not check.restored:
         if check.broken:
-            err_console.print(f"refused: {source} fails verification ({len(check.broken)} "
-                              "finding(s)); the database was not replaced (--accept-broken to restore "
-                              "anyway)", style="red", soft_wrap=True)
-        else:
-            err_console.print(f"refused: {source} is older than the checkpoints say; the "
-                              "database was not replaced (--accept-older to restore it all the same)",
+            err_console.print(printed("backup.refused_broken", file=source, findings=len(check.broken)),
                               style="red", soft_wrap=True)
+        else:
+            err_console.print(printed("backup.refused_older", file=source), style="red", soft_wrap=True)
         raise typer.Exit(1)
     if report.findings:
-        err_console.print(f"restored from {source} despite {len(report.findings)} finding(s)", style="yellow")
+        err_console.print(printed("backup.restored_despite", file=source, findings=len(report.findings)),
+                          style="yellow")
         _restore_files(source)
         return
-    against = f", checked against checkpoint {report.checkpoint}" if report.checkpoint else ""
-    console.print(f"restored from {source}; audit trail intact ({report.cases} cases, "
-                  f"{report.events} events){against}")
+    against = printed("audit.against", checkpoint=report.checkpoint) if report.checkpoint else ""
+    console.print(printed("backup.restored", file=source, cases=report.cases, events=report.events,
+                          against=against))
     _restore_files(source)
 
 
@@ -218,10 +213,9 @@ def _restore_files(source: Path) -> None:
             put, missing = restore_files(engine, default_store(), source)
     finally:
         engine.dispose()
-    console.print(f"{put} attached files put back from {files_beside(source)}")
+    console.print(printed("backup.files_put_back", files=put, folder=files_beside(source)))
     if missing:
         for key in missing[:50]:
-            err_console.print(Text.assemble(("missing attached file", "red"), f" {key}"))
-        err_console.print(f"{len(missing)} attached files are in neither the store nor the backup",
-                          style="red")
+            err_console.print(printed("backup.file_missing", key=key), style="red")
+        err_console.print(printed("backup.files_missing", files=len(missing)), style="red")
         raise typer.Exit(1)

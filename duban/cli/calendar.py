@@ -6,7 +6,7 @@ import datetime as dt
 
 import typer
 
-from duban.cli.common import calendar_day, console, context, err_console, reported_errors, said
+from duban.cli.common import calendar_day, console, context, err_console, printed, reported_errors, said
 from duban.cli.common import table as columns
 from duban.cli.usage import refuse
 from duban.config.policy import get_labels
@@ -51,7 +51,7 @@ def is_workday(
 ) -> None:
     """Say whether DAY is a working day (exit 0) or a day off (exit 1)."""
     status = _calendar(org).is_workday(calendar_day(day, "DAY"))
-    text = "是工作日 (working day)" if status.workday else "不是工作日 (day off)"
+    text = printed("calendar.workday" if status.workday else "calendar.day_off")
     if status.provisional:
         _warn_provisional(status.date)
         text += " " + get_labels().text["provisional"]
@@ -66,8 +66,8 @@ def years() -> None:
     for year in book.known_years[-5:]:
         console.print(f"{year}: {book.schedules[year].source}")
     for local in book.locals:
-        console.print(f"local: {local.name} {', '.join(local.region_prefixes)} "
-                      f"({len(local.holidays)} days)")
+        console.print(printed("calendar.local", name=local.name, regions="、".join(local.region_prefixes),
+                              days=len(local.holidays)))
 
 
 @app.command("recompute")
@@ -80,7 +80,7 @@ def recompute(apply: bool = typer.Option(False, "--apply", help="store the new d
     table = columns("moved_deadlines")
     for m in moved[:200]:
         table.add_row(m.number, str(m.old), str(m.new), f"{m.delta_days:+d}",
-                      "是" if m.provisional_after else "否")
+                      printed("calendar.provisional" if m.provisional_after else "calendar.final"))
     if moved:
         console.print(table)
     console.print(said("deadlines_moved", n=len(moved)) + ("" if len(moved) <= 200 else said("first_200")))

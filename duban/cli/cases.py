@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from duban.cli.common import AS_HELP, actor_from, console, context, received_time, reported_errors
+from duban.cli.common import AS_HELP, actor_from, console, context, printed, received_time, reported_errors
 from duban.cli.common import table as common_table
 from duban.cli.usage import refuse
 from duban.clock import shanghai
@@ -140,23 +140,25 @@ def show(number: str, as_: str = typer.Option("dispatcher", "--as", help=AS_HELP
         d = case_detail(ctx, number, actor=actor_from(ctx, as_))
     case, row = d["case"], d["row"]
     console.print(Text.assemble((case["number"], "bold"), "  ", case["title"]))
-    console.print(f"状态 {labels.of('states', case['state'])}  "
-                  f"处置 {labels.of('dispositions', case['disposition'])}  "
-                  f"优先级 {labels.of('priorities', case['priority'])}  受理 {d['office']['name']}"
-                  f"  承办 {d['unit']['name'] if d['unit'] else '—'}")
+    console.print(printed("case.facts", state=labels.of("states", case["state"]),
+                          disposition=labels.of("dispositions", case["disposition"]),
+                          priority=labels.of("priorities", case["priority"]), office=d["office"]["name"],
+                          unit=d["unit"]["name"] if d["unit"] else "—"))
     if row["deadline_on"]:
-        console.print(f"{labels.of('deadline_kinds', row['deadline_kind'])}期限 {row['deadline_on']}"
-                      f"{labels.text['provisional'] if row['provisional'] else ''}  剩余工作日 "
-                      f"{row['workdays_left']}  {labels.of('warnings', row['warning'])}")
+        console.print(printed("case.deadline", kind=labels.of("deadline_kinds", row["deadline_kind"]),
+                              due=row["deadline_on"], left=row["workdays_left"],
+                              provisional=labels.text["provisional"] if row["provisional"] else "",
+                              warning=labels.of("warnings", row["warning"])))
     subject = d["subject"] or {}
     flag = labels.text.get(f"subject_{subject.get('resolution')}", "") if subject.get("resolution") else ""
-    console.print(f"反映人 {d['complainant']['name']} {d['complainant']['phone']}  "
-                  f"被反映对象 {subject.get('name') or '—'}{flag}  "
-                  f"退回 {case['return_count']} 次  重复反映 {case['repeat_count']} 次")
+    console.print(printed("case.people", name=d["complainant"]["name"], phone=d["complainant"]["phone"],
+                          subject=subject.get("name") or "—", flag=flag, returns=case["return_count"],
+                          repeats=case["repeat_count"]))
     if case["summary"]:
         console.print(case["summary"])
     if case.get("extension_days"):
-        console.print(f"已延期 {labels.amount(case['extension_days'], case.get('extension_unit'))}")
+        console.print(printed("case.extended",
+                              amount=labels.amount(case["extension_days"], case.get("extension_unit"))))
     if case.get("decline_reason"):
         why = labels.of("decline_reasons", case["decline_reason"])
         console.print(f"{labels.text['declined_because']}：{why}")
@@ -222,7 +224,7 @@ def act(
                                     expected_version=version, files=files)
     labels = ctx.labels
     console.print(f"{case.number}: {labels.of('actions', action)} → {labels.of('states', case.state)}"
-                  + (f"，期限 {case.deadline_on}" if case.deadline_on else ""))
+                  + (printed("case.due", due=case.deadline_on) if case.deadline_on else ""))
 
 
 @app.command("bulk")

@@ -17,6 +17,7 @@ from rich.text import Text
 
 from duban.cli.usage import refuse
 from duban.clock import SHANGHAI, as_utc
+from duban.config.cli_output import get_cli_output
 from duban.config.policy import Labels, get_labels
 from duban.errors import DubanError
 from duban.present.problems import filled, problem_for
@@ -54,6 +55,16 @@ AS_HELP = "act as ROLE or ROLE:ORG_CODE (clerk, dispatcher, unit, supervisor, le
 def said(key: str, **values: Any) -> str:
     """What a command did, as labels [cli] `key` says it."""
     return get_labels().cli.get(key, "").format(**values)
+
+
+def printed(key: str, /, **values: Any) -> str:
+    """What a command prints, as config/cli_output.toml `key` ("audit.intact") says it."""
+    return get_cli_output().text(key, **values)
+
+
+def printed_of(section: str, code: str) -> str:
+    """The word config/cli_output.toml [`section`] gives `code` (an outbox status), or the code."""
+    return get_cli_output().of(section, code)
 
 
 def table(name: str, **options: Any) -> Table:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from duban.cli.common import console
+from duban.cli.common import console, printed
 from duban.config.settings import get_settings
 from duban.db import get_engine
 from duban.files import private_dir
@@ -21,11 +21,11 @@ def upgrade_cmd(revision: str = typer.Argument("head")) -> None:
     engine = get_engine(settings.resolved_database_url)
     before = current_revision(engine)
     upgrade(engine, revision)
-    console.print(f"{engine.url.render_as_string(hide_password=True)}: {before or '(empty)'} → "
+    console.print(f"{engine.url.render_as_string(hide_password=True)}: {before or printed('db.empty')} → "
                   f"{current_revision(engine)}")
 
 
 @app.command("current")
 def current() -> None:
     """Print the database's migration revision."""
-    console.print(current_revision(get_engine(get_settings().resolved_database_url)) or "(none)")
+    console.print(current_revision(get_engine(get_settings().resolved_database_url)) or printed("db.none"))

@@ -10,7 +10,7 @@ import time
 
 import typer
 
-from duban.cli.common import AS_HELP, actor_from, console, context, reported_errors
+from duban.cli.common import AS_HELP, actor_from, console, context, printed, printed_of, reported_errors
 from duban.cli.common import table as columns
 from duban.cli.usage import refuse
 
@@ -51,8 +51,8 @@ def scheduler_run() -> None:
     with reported_errors():
         scheduler = start_scheduler(ctx, settings=get_settings())
     for job in scheduler.get_jobs():
-        console.print(f"{job.id}: {job.trigger}  next {job.next_run_time}")
-    console.print("engine running; Ctrl-C stops it")
+        console.print(printed("scheduler.job", job=job.id, trigger=job.trigger, next=job.next_run_time))
+    console.print(printed("scheduler.running"))
     try:
         while True:
             time.sleep(3600)
@@ -86,7 +86,8 @@ def callbacks_list(kind: str | None = typer.Option(None, help="callback or revis
     table = columns("callback_queue")
     for item in callback_queue(ctx, actor=actor, kind=kind, limit=limit):
         table.add_row(str(item.id), ctx.labels.of("actions", f"queue_{item.kind}"), item.case_number,
-                      item.title[:24], item.unit, item.reason, str(item.queued_at)[:16], item.assignee)
+                      item.title[:24], item.unit, printed_of("callback_reasons", item.reason),
+                      str(item.queued_at)[:16], item.assignee)
     console.print(table)
 
 

@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from duban.cli.common import console, context, reported_errors, said
+from duban.cli.common import console, context, printed_of, reported_errors, said
 from duban.cli.common import table as columns
 from duban.clock import shanghai
 
@@ -57,7 +57,7 @@ def list_(
     table = columns("outbox")
     # A complainant's number or address is identity: never printed (queued_mail masks it).
     for n in queued_mail(context(), failed=failed, pending=pending, limit=limit):
-        table.add_row(str(n.id), n.status, str(n.attempts), n.to, n.subject[:40],
+        table.add_row(str(n.id), printed_of("outbox_status", n.status), str(n.attempts), n.to, n.subject[:40],
                       shanghai(n.created_at).strftime("%Y-%m-%d %H:%M"), n.last_error[:60])
     console.print(table)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from duban.cli.common import console, context, reported_errors
+from duban.cli.common import console, context, printed, reported_errors
 
 app = typer.Typer(no_args_is_help=True, help="Complainants' identity in stored texts (保密).")
 
@@ -16,20 +16,18 @@ def redact(
                                                       "the rules (exit 1 if any)"),
 ) -> None:
     """Recompute every redacted twin (after changing privacy.toml or upgrading); prints counts."""
-    from duban.config.policy import get_labels
     from duban.services.reredact import redact_all
 
-    done = "differ" if check else "rewritten"
+    per_table = "privacy.table_differ" if check else "privacy.table_rewritten"
 
     def progress(table: str, looked_at: int, changed: int) -> None:
-        console.print(f"  {table}: {looked_at} rows with text, {changed} {done}", end="\r")
+        console.print("  " + printed(per_table, table=table, rows=looked_at, changed=changed), end="\r")
 
     with reported_errors():
         counts = redact_all(context().engine, chunk_size=chunk_size, progress=progress, check=check)
     for table, looked_at in counts.looked_at.items():
-        console.print(f"{table}: {looked_at} rows with text, {counts.changed[table]} {done}")
+        console.print(printed(per_table, table=table, rows=looked_at, changed=counts.changed[table]))
     if check:
-        label = f" ({get_labels().text['twins_differ_from_rules']})" if counts.total_changed else ""
-        console.print(f"redacted twins that differ from the rules: {counts.total_changed}{label}")
+        console.print(printed("privacy.differ", changed=counts.total_changed))
         raise typer.Exit(1 if counts.total_changed else 0)
-    console.print(f"redacted twins rewritten: {counts.total_changed}")
+    console.print(printed("privacy.rewritten", changed=counts.total_changed))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from duban.cli.common import console, context, reported_errors, said
+from duban.cli.common import console, context, printed, reported_errors, said
 from duban.cli.common import table as columns
 from duban.errors import InvalidActionInput
 
@@ -66,18 +66,18 @@ def report(
         if xlsx:
             written = write_xlsx(result, xlsx, force=force, protected=protected)
             if not quiet:
-                console.print(f"xlsx: {written}")
+                console.print(printed("reports.xlsx", file=written))
         page = render_report_page(result) if (html or pdf) else ""
         if html:
             write_private_text(html, page, force=force, protected=protected)
             if not quiet:
-                console.print(f"html: {html}")
+                console.print(printed("reports.html", file=html))
         if pdf:
             from duban.reports.pdf import html_to_pdf
 
             written = html_to_pdf(page, pdf, force=force, protected=protected)
             if not quiet:
-                console.print(f"pdf: {written}")
+                console.print(printed("reports.pdf", file=written))
     if not quiet and not (xlsx or html or pdf):
         console.print(render_report(result))
 
@@ -106,7 +106,7 @@ def board(
         with reported_errors():
             write_private_text(html, render_board_page(result), force=force,
                                protected=database_files(ctx.engine))
-        console.print(f"html: {html}")
+        console.print(printed("reports.html", file=html))
         return
     console.print(render_board(result))
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from duban.cli.common import console, context, migrated_context
+from duban.cli.common import console, context, migrated_context, printed
 from duban.cli.common import table as columns
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ def serve(
     if demo and _empty(ctx):
         from duban.demo.build import build_demo
 
-        console.print("首次启动：生成演示数据 building the demo cases (about a minute)…")
+        console.print(printed("serve.building_demo"))
         console.print(build_demo(ctx, seed=seed, fresh=False, progress=console))
     _welcome(ctx, settings, host=host, port=port, demo=demo)
     if workers == 1:
@@ -162,8 +162,7 @@ def _use_demo_clock(ctx: ServiceContext, settings: Settings) -> None:
     from duban.demo.clock import demo_clock
 
     ctx.clock = demo_clock(settings.data_dir)
-    console.print(f"演示时钟 demo clock: {shanghai(ctx.now()):%Y-%m-%d %H:%M} (Asia/Shanghai), "
-                  "running; --real-clock for today's date")
+    console.print(printed("serve.demo_clock", time=f"{shanghai(ctx.now()):%Y-%m-%d %H:%M}"))
 
 
 def _welcome(ctx: ServiceContext, settings: Settings, *, host: str, port: int, demo: bool) -> None:
@@ -171,14 +170,14 @@ def _welcome(ctx: ServiceContext, settings: Settings, *, host: str, port: int, d
     from duban.demo.accounts import ensure_demo_accounts
 
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-    console.print(f"数据库 database: {settings.resolved_database_url}")
+    console.print(printed("serve.database", url=settings.resolved_database_url))
     if demo:
         table = columns("demo_accounts", title=ctx.labels.cli.get("demo_accounts"))
         for account in ensure_demo_accounts(ctx, settings.data_dir):
             table.add_row(account.username, account.password, ctx.labels.of("roles", account.role),
                           f"{account.org_name} ({account.org_code})")
         console.print(table)
-    console.print(f"打开 open {url}/  ·  API {url}/docs  ·  OpenAPI {url}/openapi.json")
+    console.print(printed("serve.open", url=url))
 
 
 def _serve_one(ctx: ServiceContext, settings: Settings, *, host: str, port: int, scheduler: bool) -> None:
@@ -194,8 +193,8 @@ def _serve_one(ctx: ServiceContext, settings: Settings, *, host: str, port: int,
 def _serve_many(ctx: ServiceContext, settings: Settings, *, host: str, port: int, scheduler: bool,
                 workers: int, demo_clock: bool) -> None:
     """N uvicorn workers, and the scheduler once, here in the supervising process."""
-    console.print(f"{workers} 个工作进程 worker processes"
-                  f"{'; 调度器在主进程 scheduler in the supervising process' if scheduler else ''}")
+    console.print(printed("serve.workers", workers=workers)
+                  + (printed("serve.scheduler_here") if scheduler else ""))
     if demo_clock:
         os.environ[WORKER_CLOCK] = "demo"  # inherited by the worker processes
     handle = None

@@ -13,7 +13,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from duban.cli.common import calendar_day, console, reported_errors, said
+from duban.cli.common import calendar_day, console, printed, reported_errors, said
 from duban.cli.usage import refuse
 
 
@@ -52,6 +52,7 @@ def simulate(
     keep: Path | None = typer.Option(None, help="keep the simulated database(s) in this folder"),
 ) -> None:
     """Replay synthetic arrivals and handling on a simulated clock through the real sweep."""
+    from duban.config.policy import get_labels
     from duban.simulation.decider import Decider, with_modes
     from duban.simulation.run import Simulation, people
 
@@ -65,22 +66,25 @@ def simulate(
         decider = Decider(confirm_rate, decider.within_workdays)
     with reported_errors():
         base = _policy(policy)
-        runs = [(policy.name if policy else "packaged policy", base)]
+        # (what --keep names the run's database by, what the output calls it, its policy)
+        runs = [(policy.name, policy.name, base) if policy else
+                ("packaged policy", printed("simulate.packaged_policy"), base)]
         if against:
-            runs.append((against.name, _policy(against)))
+            runs.append((against.name, against.name, _policy(against)))
         if compare:
             steps = [s.strip() for s in propose.split(",") if s.strip()]
             known = [s.action for s in base.ladder.steps]
             if not steps or any(s not in known for s in steps):
                 refuse("ladder_steps", "--propose", names="、".join(known))
-            runs = [("automatic", with_modes(base, steps, "automatic")),
-                    ("propose", with_modes(base, steps, "propose"))]
+            pressure = get_labels().pressure
+            runs = [(mode, pressure.get(f"mode_{mode}", mode), with_modes(base, steps, mode))
+                    for mode in ("automatic", "propose")]
         tallies = []
-        for n, (label, run_policy) in enumerate(runs):
+        for n, (label, shown_as, run_policy) in enumerate(runs):
             workdir = Path(tempfile.mkdtemp(prefix=f"duban-sim-{n}-"))
-            console.print(f"simulating {start} → {end} under {label} …")
+            console.print(printed("simulate.running", first=start, last=end, policy=shown_as))
             sim = Simulation(start=start, end=end, workdir=workdir, seed=seed, per_day=per_day,
-                             policy=run_policy, name=label, decider=decider)
+                             policy=run_policy, name=shown_as, decider=decider)
             tallies.append(sim.run())
             sim.ctx.engine.dispose()
             if keep:
@@ -95,12 +99,7 @@ def simulate(
 
 def decider_note(decider) -> str:  # type: ignore[no-untyped-def]
     low, high = decider.within_workdays
-    return (f"propose: the engine fires no proposed step; each is decided {low}–{high} working days "
-            f"after it fell due by a simulated supervisor, who withdraws it if the case is no longer "
-            f"late in the same limit and otherwise confirms it with probability "
-            f"{decider.confirm_rate:.0%} (--confirm-rate), else dismisses it. A confirmed step is "
-            f"taken then and late units react to it as to the same step fired by the engine. "
-            f"Units, complaints and handling are the same in both runs (same seed).")
+    return printed("simulate.decider", low=low, high=high, rate=f"{decider.confirm_rate:.0%}")
 
 
 def report_table(tallies, labels) -> Table:  # type: ignore[no-untyped-def]
@@ -115,26 +114,28 @@ def report_table(tallies, labels) -> Table:  # type: ignore[no-untyped-def]
         rate = t.on_time_rate
         return "—" if rate is None else f"{rate:.1%}"
 
-    row("cases received", [str(t.received) for t in tallies])
-    row("repeats linked", [str(t.linked) for t in tallies])
-    row(f"turned {labels.of('warnings', 'yellow')}", [str(len(t.yellow)) for t in tallies])
-    row(f"turned {labels.of('warnings', 'red')}", [str(len(t.red)) for t in tallies])
+    row(printed("simulate.received"), [str(t.received) for t in tallies])
+    row(printed("simulate.linked"), [str(t.linked) for t in tallies])
+    for colour in ("yellow", "red"):  # the Tally's lists of the cases that turned each colour
+        row(printed("simulate.turned", warning=labels.of("warnings", colour)),
+            [str(len(getattr(t, colour))) for t in tallies])
     decided = {s for t in tallies for s in t.proposing}
     for step in LADDER_ROWS:
-        row(f"reached {labels.of('actions', step)} ({step})", [str(t.steps.get(step, 0)) for t in tallies])
+        row(printed("simulate.reached", step=labels.of("actions", step), code=step),
+            [str(t.steps.get(step, 0)) for t in tallies])
         if step in decided:
-            row("  proposed / confirmed / dismissed / withdrawn",
+            row(printed("simulate.decisions"),
                 [" / ".join(str(c[step]) for c in (t.decisions.proposed, t.decisions.confirmed,
                                                     t.decisions.dismissed, t.decisions.moot))
-                 if step in t.proposing else "— (automatic)" for t in tallies])
-    row(f"{labels.of('actions', 'remind_progress')}", [str(t.progress_reminders) for t in tallies])
-    row(f"{labels.of('actions', 'queue_callback')}", [str(t.callbacks_queued) for t in tallies])
-    row(f"{labels.of('actions', 'queue_revisit')}", [str(t.revisits_queued) for t in tallies])
-    row("closed (units' cases)", [str(t.closed) for t in tallies])
-    row("on-time closure rate", [pct(t) for t in tallies])
-    row("overdue at the end", [str(t.overdue_end) for t in tallies])
-    row("case-days overdue", [str(t.overdue_days) for t in tallies])
-    row("emails queued", [str(t.emails) for t in tallies])
-    row("sweeps run / seconds in sweeps", [f"{t.sweeps} / {t.sweep_seconds:.1f}" for t in tallies])
-    row("wall time (s)", [f"{t.wall_seconds:.0f}" for t in tallies])
+                 if step in t.proposing else printed("simulate.automatic") for t in tallies])
+    row(labels.of("actions", "remind_progress"), [str(t.progress_reminders) for t in tallies])
+    row(labels.of("actions", "queue_callback"), [str(t.callbacks_queued) for t in tallies])
+    row(labels.of("actions", "queue_revisit"), [str(t.revisits_queued) for t in tallies])
+    row(printed("simulate.closed"), [str(t.closed) for t in tallies])
+    row(printed("simulate.on_time"), [pct(t) for t in tallies])
+    row(printed("simulate.overdue_end"), [str(t.overdue_end) for t in tallies])
+    row(printed("simulate.overdue_days"), [str(t.overdue_days) for t in tallies])
+    row(printed("simulate.emails"), [str(t.emails) for t in tallies])
+    row(printed("simulate.sweeps"), [f"{t.sweeps} / {t.sweep_seconds:.1f}" for t in tallies])
+    row(printed("simulate.wall"), [f"{t.wall_seconds:.0f}" for t in tallies])
     return table

@@ -88,7 +88,7 @@ def test_a_copy_the_checkpoints_do_not_know_is_a_finding_unless_said_to_be_anoth
     assert f"holds 1 checkpoint(s), none of this database (sqlite:///{copy})" in output
     assert "本数据库无法与检查点比对" in output
     code, output = _verify("--other-database")
-    assert code == 0 and "audit trail intact: 1 cases" in output, output
+    assert code == 0 and "审计记录完整：1件案件" in output, output
 
 
 def test_a_checkpoint_line_with_the_old_spelling_of_the_database_is_still_compared(
@@ -158,9 +158,9 @@ def test_another_database_checkpointed_as_such_starts_its_own_record(
         truncated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _copy(truncated, tmp_path, monkeypatch)
     made = runner.invoke(app, ["audit", "checkpoint", "--other-database"])
-    assert made.exit_code == 0 and "alarm" not in made.output, made.output
+    assert made.exit_code == 0 and "告警" not in made.output, made.output
     code, output = _verify()
-    assert code == 0 and "checked against checkpoint 2" in output, output
+    assert code == 0 and "已与检查点2比对" in output, output
 
 
 def test_a_database_moved_whole_continues_its_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -173,9 +173,9 @@ def test_a_database_moved_whole_continues_its_record(tmp_path: Path, monkeypatch
     try:
         _copy(data, tmp_path, monkeypatch)
         made = runner.invoke(app, ["audit", "checkpoint"])
-        assert made.exit_code == 0 and "alarm" not in made.output, made.output
+        assert made.exit_code == 0 and "告警" not in made.output, made.output
         code, output = _verify()
-        assert code == 0 and "checked against checkpoint 2" in output, output
+        assert code == 0 and "已与检查点2比对" in output, output
     finally:
         _engine().dispose()
         get_engine.cache_clear()

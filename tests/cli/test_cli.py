@@ -61,7 +61,7 @@ def test_db_upgrade_brings_a_fresh_database_to_the_newest_migration(data_dir: Pa
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None and head >= "0002"
     out = run("db", "upgrade")
-    assert f"(empty) → {head}" in out
+    assert f"（空库） → {head}" in out
     assert run("db", "current").strip() == head
     assert f"{head} → {head}" in run("db", "upgrade")
 

@@ -14,6 +14,7 @@ from duban.db import create_all, get_engine
 from duban.models import Notification
 from duban.services.orgs import install_orgs
 from tests.cli_runner import run, runner
+from tests.english import english
 from tests.factories import ORGS
 
 
@@ -39,10 +40,10 @@ def test_failed_mail_is_listed_and_can_be_queued_again(data_dir: Path) -> None:
                                  next_attempt_at=now, created_at=now))
         session.commit()
     listing = run("notify", "list", "--failed")
-    assert "gone@gs.example" in listing and "550 unknown" in listing and "failed" in listing
+    assert "gone@gs.example" in listing and "550 unknown" in listing and "发送失败" in listing
     assert "1条消息已重新排队发送" in run("notify", "retry", "1")
     assert "gone@gs.example" not in run("notify", "list", "--failed")
-    assert "pending" in run("notify", "list", "--pending")
+    assert "待发送" in run("notify", "list", "--pending")
 
 
 def test_the_callback_queue_lists_nothing_on_a_new_database(data_dir: Path) -> None:
@@ -55,21 +56,23 @@ def test_simulate_prints_two_policies_side_by_side(data_dir: Path, tmp_path: Pat
     strict.write_text('[callbacks]\nratio = 1.0\n', encoding="utf-8")
     out = run("simulate", "--from", "2023-02-13", "--to", "2023-02-28", "--per-day", "3",
               "--against", str(strict))
-    assert "packaged policy" in out and "strict.toml" in out
-    for row in ("cases received", "催办", "on-time closure rate", "列入抽查回访", "overdue at the end"):
+    assert "本版本的督办规定" in out and "strict.toml" in out
+    for row in ("受理案件", "催办", "按期办结率", "列入抽查回访", "期末超期案件"):
         assert row in out
+    assert not english(out), english(out)
 
 
 def test_simulate_compare_sets_interviews_and_notices_automatic_then_proposed(data_dir: Path) -> None:
     out = run("simulate", "--from", "2023-02-13", "--to", "2023-02-28", "--per-day", "3",
               "--compare", "--confirm-rate", "0.5")
-    assert "automatic" in out and "propose" in out and "packaged policy" not in out
+    assert "自动执行" in out and "提出建议" in out and "本版本的督办规定" not in out
     # A decision row per step some run proposes: "—" in the automatic run for the two compared,
     # counts in both for 升级督办, which the packaged policy proposes in either run.
-    decisions = [line for line in out.splitlines() if "proposed / confirmed" in line]
+    decisions = [line for line in out.splitlines() if "提出 / 同意 / 不予采纳 / 撤回" in line]
     assert len(decisions) == 3
-    assert sum("— (automatic)" in line for line in decisions) == 2
-    assert "probability 50%" in out.replace("\n", " ")  # it says what the decider models
+    assert sum("—（自动执行）" in line for line in decisions) == 2
+    assert "以50%的概率同意" in out  # it says what the decider models
+    assert not english(out), english(out)
 
 
 def test_simulate_refuses_a_step_the_ladder_does_not_have(data_dir: Path) -> None:

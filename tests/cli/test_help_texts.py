@@ -16,13 +16,11 @@ from duban.cli import app
 from duban.config.cli_help import load_cli_help
 from duban.errors import ConfigError
 from tests.cli_runner import runner
+from tests.english import WORD, english
 
 HELP = load_cli_help()
 TEXTS = HELP.texts
 CJK = re.compile(r"[\u3400-\u9fff]")
-# An English word as a sentence has it: letters (hyphenated or not), maybe in brackets or quotes,
-# maybe followed by punctuation. Codes (record_callback, policy.toml, GS-LZ, 2023-03, --as) are not.
-WORD = re.compile(r"[(\"'“‘]*[A-Za-z]+(?:-[A-Za-z]+)*[)\"'”’,.;:!?]*")
 # What Typer and click write in English unless told otherwise.
 TYPER_ENGLISH = ("Usage", "Options", "Arguments", "Commands", "Show this message", "[default:",
                  "[required]", "[env var:", "(deprecated)", "[OPTIONS]", "COMMAND", "[ARGS]")
@@ -66,21 +64,6 @@ def wanted() -> dict[str, str]:
 
 
 WANTED = wanted()
-
-
-def english(text: str) -> list[str]:
-    """The runs of three or more English words in `text`, line by line (code spans left out)."""
-    runs: list[str] = []
-    for line in re.sub(r"`[^`]*`", " ", text).splitlines():
-        run: list[str] = []
-        for token in [*line.split(), ""]:
-            if WORD.fullmatch(token):
-                run.append(token)
-                continue
-            if len(run) >= 3:
-                runs.append(" ".join(run))
-            run = []
-    return runs
 
 
 def squeezed(text: str) -> str:

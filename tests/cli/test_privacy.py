@@ -32,11 +32,11 @@ def test_the_command_fills_twins_prints_counts_and_a_second_run_writes_nothing(d
     with database.begin() as conn:
         conn.execute(text("UPDATE cases SET title_redacted = '', summary_redacted = ''"))
     first = run("privacy", "redact", "--chunk-size", "1")
-    assert "cases: 1 rows with text, 1 rewritten" in first
-    assert "redacted twins rewritten: 1" in first
+    assert "cases：有文本的行 1，已重写 1" in first
+    assert "已重写的脱敏文本：1" in first
     with database.connect() as conn:
         assert conn.execute(text("SELECT title_redacted FROM cases")).scalar() == "（保密）反映工程款"
-    assert "redacted twins rewritten: 0" in run("privacy", "redact")
+    assert "已重写的脱敏文本：0" in run("privacy", "redact")
 
 
 def test_a_word_added_to_the_office_s_list_reaches_stored_texts_after_the_command(
@@ -49,7 +49,7 @@ def test_a_word_added_to_the_office_s_list_reaches_stored_texts_after_the_comman
     settings_env(DUBAN_CONFIG_DIR=str(config))
     get_redactor.cache_clear()
     try:
-        assert "redacted twins rewritten: 1" in run("privacy", "redact")
+        assert "已重写的脱敏文本：1" in run("privacy", "redact")
     finally:
         get_redactor.cache_clear()
     with _engine().connect() as conn:
@@ -65,12 +65,12 @@ def test_the_check_names_a_twin_edited_in_the_database_and_writes_nothing(databa
 
     ctx = world(database)
     CaseService(ctx).register(complaint(title="李建国反映工程款", complainant_name="李建国"), actor=CLERK)
-    assert "redacted twins that differ from the rules: 0" in run("privacy", "redact", "--check")
+    assert "与规则不符的脱敏文本：0" in run("privacy", "redact", "--check")
     with database.begin() as conn:
         conn.execute(text("UPDATE cases SET title_redacted = title"))
     checked = CliRunner().invoke(app, ["privacy", "redact", "--check"], env={"COLUMNS": "200"})
     assert checked.exit_code == 1, checked.output
-    assert "cases: 1 rows with text, 1 differ" in checked.output
-    assert "脱敏文本与规则不符" in checked.output
+    assert "cases：有文本的行 1，与规则不符 1" in checked.output
+    assert "与规则不符的脱敏文本：1" in checked.output
     with database.connect() as conn:  # nothing written
         assert conn.execute(text("SELECT title_redacted FROM cases")).scalar() == "李建国反映工程款"

@@ -48,13 +48,13 @@ def test_a_backup_cut_short_after_its_checkpoint_is_refused(data_dir: Path, tmp_
     code, output = _restore(target)
     assert code == 1, output
     assert f"{second}: case missing since checkpoint 1 (it had 2 events then)" in output
-    assert "older than checkpoint 1" in output and "it may have been cut short" in output
+    assert "早于检查点1记录的状态" in output
     assert "备份可能被截短或改动" in output
-    assert "the database was not replaced (--accept-older" in output
+    assert "数据库未被替换（确要恢复请加 --accept-older）" in output
     assert CaseService(world(_engine())).get(third).title_redacted == "丙"
     code, output = _restore(target, "--accept-older")
     assert code == 0, output
-    assert "restored from" in output and "audit trail intact" not in output
+    assert f"已从 {target} 恢复，但发现" in output and "审计记录完整" not in output
 
 
 def test_an_older_backup_matching_its_checkpoint_is_restored_only_when_accepted(
@@ -69,7 +69,7 @@ def test_an_older_backup_matching_its_checkpoint_is_restored_only_when_accepted(
     code, output = _restore(target)
     assert code == 1, output
     assert f"{number}: head went backwards: checkpoint 2 saw event 3, the trail ends at 2" in output
-    assert "it matches checkpoint 1 exactly" in output
+    assert "备份与检查点1（" in output and "记录的状态完全一致" in output
     code, output = _restore(target, "--accept-older")
     assert code == 0, output
     assert CaseService(world(_engine())).get(number).state == "transferred"
@@ -82,4 +82,4 @@ def test_a_backup_taken_with_its_checkpoint_restores_as_intact(data_dir: Path, t
     assert runner.invoke(app, ["backup", str(target)]).exit_code == 0
     code, output = _restore(target)
     assert code == 0, output
-    assert "audit trail intact (1 cases, 2 events), checked against checkpoint 1" in output
+    assert "审计记录完整（1件案件，2条事件），已与检查点1比对" in output

@@ -103,4 +103,4 @@ def test_serve_with_two_workers_answers_and_schedules_the_jobs_once(tmp_path: Pa
         output = server.communicate(timeout=60)[0].decode("utf-8", "replace")
     assert server.returncode == 0, output
     assert output.count("Started server process") == 2, output  # the two workers
-    assert "scheduler in the supervising process" in output
+    assert "2个工作进程；调度器在主进程" in output

@@ -134,7 +134,7 @@ def test_user_changes_from_the_cli_are_recorded_under_the_operator_and_shown_by_
     unknown = runner.invoke(app, ["user", "history", "nobody"], env=WIDE)
     assert unknown.exit_code == 1
     verified = runner.invoke(app, ["audit", "verify", "--no-checkpoints"], env=WIDE)
-    assert verified.exit_code == 0 and "account record: 4 events" in verified.output, verified.output
+    assert verified.exit_code == 0 and "账号记录：4条事件" in verified.output, verified.output
 
 
 def test_user_list_and_history_show_a_name_that_looks_like_rich_markup_as_it_is(data_dir: Path) -> None:
