@@ -244,7 +244,12 @@ def _builtin_schedules() -> dict[int, YearSchedule]:
     }
 
 
-def _expand(items: list, source: str) -> set[dt.date]:
+def _expand(items: object, source: str) -> set[dt.date]:
+    """The days of `[[holidays]]` tables (name, start, end): anything else is refused by name, as
+    a date list written the way `workdays` is (holidays = [2023-06-12])."""
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise ConfigError(source=source, key="holidays",
+                          message="must be [[holidays]] tables with start and end (YYYY-MM-DD)")
     days: set[dt.date] = set()
     for i, item in enumerate(items):
         start, end = item.get("start"), item.get("end", item.get("start"))

@@ -100,6 +100,8 @@ def test_the_calendar_with_fewest_working_days_has_none_any_org_lacks(tmp_path: 
     ("workdays = []\n", "year"),
     ("year = 2027\n[[holidays]]\nstart = 2027-01-05\nend = 2027-01-01\n", "holidays[0]"),
     ("year = 2027\nworkdays = [2027-01-01]\n[[holidays]]\nstart = 2027-01-01\n", "workdays"),
+    ("year = 2027\nholidays = [2027-01-01]\n", "holidays"),  # written as workdays are: no tables
+    ("year = 2027\nholidays = \"2027-01-01\"\n", "holidays"),
 ])
 def test_a_bad_schedule_names_its_file_and_key(tmp_path: Path, text: str, key: str) -> None:
     (tmp_path / "calendar").mkdir()
@@ -108,6 +110,18 @@ def test_a_bad_schedule_names_its_file_and_key(tmp_path: Path, text: str, key: s
         load_calendar_book(tmp_path)
     assert err.value.key == key
     assert "2027.toml" in err.value.source
+
+
+@pytest.mark.parametrize("holidays", ['holidays = ["2023-06-12"]', "holidays = [2023-06-12]",
+                                      "[holidays]\nstart = 2023-06-12"])
+def test_a_local_file_whose_holidays_are_no_tables_names_its_file_and_key(tmp_path: Path,
+                                                                           holidays: str) -> None:
+    (tmp_path / "calendar" / "local").mkdir(parents=True)
+    (tmp_path / "calendar" / "local" / "linxia.toml").write_text(f'regions = ["GS-LX"]\n{holidays}\n',
+                                                                  encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_calendar_book(tmp_path)
+    assert (err.value.key, "linxia.toml" in err.value.source) == ("holidays", True)
 
 
 dates = st.dates(min_value=dt.date(2005, 1, 1), max_value=dt.date(2026, 11, 30))
