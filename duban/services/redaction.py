@@ -299,7 +299,8 @@ class Redactor:
             rf"{name} *+等 *+[0-9一二三四五六七八九十两几多数百]+(?:余|多)?(?:名|人|户|位)")
         self._listed = re.compile(rf"[、和及与](?: )*+{name}(?=[、和及与等]|{stop})")
         self._kin = re.compile(rf"的?{_alternatives(family)}(?:叫|是|:| )*+{name}(?={stop})")
-        self._told = told
+        # after a registered given name, what a record says a person did (建军反映), not 家: 建设家园
+        self._told = _alternatives(caller_ends - {"家"})
         self._officials = tuple({fold(w) for w in words.official_titles})
         self._caller_not_names = tuple({fold(w) for w in words.caller_not_names})
         # A birth date after the word for it (出生日期：1980年1月1日), and a date before 出生.

@@ -500,6 +500,7 @@ def test_a_registered_name_is_masked_beside_a_number_and_by_its_given_name(name:
 
 def test_a_registered_given_name_that_is_a_word_stays_where_no_person_is_meant() -> None:
     assert _redactor().redact("建国以来，建军节", Identity.single("王建军", "", "")) == "建国以来，建军节"
+    assert _redactor().redact("城市建设家园", Identity.single("王建设", "", "")) == "城市建设家园"
 
 
 _GROUPINGS = [(3, 4, 4), (4, 3, 4), (3, 3, 5), (4, 4, 3), (3, 2, 2, 2, 2), (3, 4, 2, 2), (3, 3, 3, 2),
