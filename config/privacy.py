@@ -17,6 +17,7 @@ class PrivacyWords(BaseModel):
     source: str = ""
     surnames: list[str]
     compound_surnames: list[str] = Field(default_factory=list)
+    names_without_surname: list[str] = Field(default_factory=list)
     honorifics: list[str]
     prefixes: list[str] = Field(default_factory=list)
     prefixed_surnames: list[str] = Field(default_factory=list)
@@ -57,11 +58,11 @@ class PrivacyWords(BaseModel):
                 raise ValueError(f"only Chinese characters, one surname each (found {bad[0]!r})")
         return lines
 
-    @field_validator("compound_surnames", "honorifics", "prefixes", "not_names", "placeholder_names",
-                     "registered_titles", "name_labels", "name_ends", "named_compounds", "self_labels",
-                     "named_self_labels", "self_ends", "ethnic_groups", "account_words", "document_words",
-                     "card_words", "tail_words", "residence_words", "family_words", "family_owners",
-                     "person_labels", "caller_ends", "caller_not_names",
+    @field_validator("compound_surnames", "names_without_surname", "honorifics", "prefixes", "not_names",
+                     "placeholder_names", "registered_titles", "name_labels", "name_ends",
+                     "named_compounds", "self_labels", "named_self_labels", "self_ends", "ethnic_groups",
+                     "account_words", "document_words", "card_words", "tail_words", "residence_words",
+                     "family_words", "family_owners", "person_labels", "caller_ends", "caller_not_names",
                      "official_titles", "birth_words")
     @classmethod
     def _not_blank(cls, words: list[str]) -> list[str]:

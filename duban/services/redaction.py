@@ -242,10 +242,12 @@ class Redactor:
         singles = "".join(dict.fromkeys(fold(words.single_surnames())))
         prefixed = "".join(dict.fromkeys(fold(words.prefixed())))
         surname = _alternatives(self._compounds, singles)
+        # A name without a surname (扎西才让, 卓玛) begins with one of these, and may be one alone.
+        alone = _alternatives(fold(w) for w in words.names_without_surname)
         honorific = _spaced(self._honorifics)
         prefix = _alternatives(self._prefixes)
-        # 老马师傅: a prefix and any surname, confirmed by the honorific after them.
-        branches = [f"(?:{prefix}{_S})?{surname}{_S}{honorific}"]
+        # 老马师傅: a prefix and any surname, confirmed by the honorific after them; 扎西师傅.
+        branches = [f"(?:{prefix}{_S})?{surname}{_S}{honorific}", f"{alone}{_S}{honorific}"]
         if self._prefixes and prefixed:
             branches.append(f"{_alternatives(self._prefixes)}{_S}{_alternatives(self._compounds, prefixed)}"
                             f"(?P<prefixed>)")
@@ -263,14 +265,16 @@ class Redactor:
                   | {fold(owner + w) for owner in words.family_owners for w in family})
         self._labelled = re.compile(
             rf"{_alternatives(sorted(labels, key=len, reverse=True))}"
-            rf"(?:是|为|叫|:|!| )*+(?P<name>{surname}[\u3400-\u9fff]{{1,2}}?)"
+            rf"(?:是|为|叫|:|!| )*+(?P<name>{alone}[\u3400-\u9fff]{{0,2}}?|{surname}[\u3400-\u9fff]{{1,2}}?)"
             rf"(?=$|[\s,.;:!?()\[\]{{}}<>，。、；：！？“”‘’\"'【】《》0-9]|{ends})")
         # A writer introducing themself (本人马保国，男), and a name with a person's particulars after
         # it where a text or a sentence begins (张三，男，汉族，1965年出生): `_particulars`.
         particulars = _particulars(fold(w) for w in words.ethnic_groups)
         selves = _alternatives(sorted({fold(w) for w in words.self_labels}, key=len, reverse=True))
         self_ends = _alternatives(sorted({fold(w) for w in words.self_ends}, key=len, reverse=True))
-        name = rf"(?P<name>{surname}(?:{_S}[\u3400-\u9fff]){{1,2}}?)"  # 冯伟, 冯 伟
+        # 冯伟, 冯 伟, 扎西才让, 卓玛
+        person = rf"(?:{alone}(?:{_S}[\u3400-\u9fff]){{0,2}}?|{surname}(?:{_S}[\u3400-\u9fff]){{1,2}}?)"
+        name = rf"(?P<name>{person})"
         named = _alternatives(sorted({fold(w) for w in words.named_self_labels}, key=len, reverse=True))
         self._introduced = re.compile(rf"{selves}(?:是|系|:| )*+{name}[\s,、]*(?:{particulars}|{self_ends})")
         self._opening = re.compile(rf"\s*{name}[\s,、]*(?:{particulars})")  # matched where sentences begin
@@ -286,11 +290,10 @@ class Redactor:
         roles = {fold(w) for w in words.person_labels} | {
             fold(w) for w in words.name_labels if w.endswith("人") and not w.startswith("我")}
         stop = rf"$|[\s,.;:!?()\[\]{{}}<>，。、；：！？“”‘’\"'【】《》0-9]|{ends}"
-        plain = rf"{surname}(?:{_S}[\u3400-\u9fff]){{1,2}}?"
         told_after = rf"(?: *+\([^()]{{1,16}}\))? *+(?:{told})"
         self._callers = re.compile(
             rf"{persons}(?: )*+{name}(?={told_after})"
-            rf"|{persons}(?: )*+(?P<names>{plain}(?: *+、 *+{plain})+)(?= *+等|{told_after})")
+            rf"|{persons}(?: )*+(?P<names>{person}(?: *+、 *+{person})+)(?= *+等|{told_after})")
         self._self_callers = re.compile(
             rf"{named}[^\s,.;:!?。，；：！？]{{0,6}}?{persons}(?::| )*+{name}(?={stop})")
         self._bracketed = re.compile(
