@@ -43,6 +43,9 @@ class PrivacyWords(BaseModel):
     person_labels: list[str] = Field(default_factory=list)
     caller_ends: list[str] = Field(default_factory=list)
     caller_not_names: list[str] = Field(default_factory=list)
+    opening_verbs: list[str] = Field(default_factory=list)
+    org_endings: str = ""
+    phone_words: list[str] = Field(default_factory=list)
     official_titles: list[str] = Field(default_factory=list)
     birth_words: list[str] = Field(default_factory=list)
     shortest_name: int = Field(default=2, ge=1, le=10)
@@ -63,7 +66,7 @@ class PrivacyWords(BaseModel):
                      "named_compounds", "self_labels", "named_self_labels", "self_ends", "ethnic_groups",
                      "account_words", "document_words", "card_words", "tail_words", "residence_words",
                      "family_words", "family_owners", "person_labels", "caller_ends", "caller_not_names",
-                     "official_titles", "birth_words")
+                     "official_titles", "birth_words", "opening_verbs", "phone_words")
     @classmethod
     def _not_blank(cls, words: list[str]) -> list[str]:
         if any(not w.strip() for w in words):

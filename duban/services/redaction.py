@@ -306,6 +306,7 @@ class Redactor:
         self._told = _alternatives(caller_ends - {"家"})
         self._officials = tuple({fold(w) for w in words.official_titles})
         self._caller_not_names = tuple({fold(w) for w in words.caller_not_names})
+        self._org_endings = frozenset(fold(words.org_endings))
         # A birth date after the word for it (出生日期：1980年1月1日), and a date before 出生.
         # A year alone stays, as an age does (1965年出生, 现年58岁); a date with its month does not.
         day = r"[0-9]{4} *+[年./-] *+[0-9]{1,2}(?: *+[月./-] *+(?:[0-9]{1,2} *+日?)?)?"
@@ -314,6 +315,18 @@ class Redactor:
             rf"(?:是|为|在|于|:| )*+({day})(?![0-9])"
             r"|(?<![0-9])([0-9]{4} *+(?:年 *+[0-9]{1,2} *+月(?: *+[0-9]{1,2} *+日)?"
             r"|[./-] *+[0-9]{1,2} *+[./-] *+[0-9]{1,2})) *+出生")
+        # A name that begins a sentence saying what its person did (张三反映：), and one right before
+        # a number (王五，13912345678), with only blanks, punctuation or the word for a phone between.
+        self._opening_caller = re.compile(
+            rf"\s*{name}(?={_alternatives(fold(w) for w in words.opening_verbs)})")
+        strict = rf"{alone}[\u3400-\u9fff]{{0,2}}?|{surname}[\u3400-\u9fff]{{1,2}}?"  # no separators
+        # Before the number only blanks, a colon, a bracket or the word for a phone (李四：139…, 吴九
+        # 电话139…); a comma only after a name that a sentence, a punctuation mark or a word for a
+        # person begins (王五，139…, 居民王五，139…; not 仍未付款，电话139…).
+        calls = _alternatives(fold(w) for w in words.phone_words)
+        self._before_number = re.compile(
+            rf"(?P<name>{strict})(?:[\s:(]|{calls})*+\Z"
+            rf"|(?:{persons}|[\s,.;:!?()。、])(?P<after>{strict})[,、] *+(?:{calls})?[\s:(]*+\Z")
         # 我姓王: the surname alone, said by the writer.
         self._own_surname = re.compile(rf"(?:我|本人)(?:的)?姓(?:是|:| )*+(?P<name>{surname})")
         # Each character of a word that is not a name -> (the word, where the character is in it).
@@ -427,12 +440,15 @@ class Redactor:
         # digits and nothing else a pattern looks for.
         digits = max((len(_DIGIT.findall(run)) for run in _DIGIT_RUN.findall(folded)), default=0)
         if digits >= _FEWEST_DIGITS:
+            numbers: list[tuple[int, int]] = []
             for kind, form, fewest in _NUMBERS:
                 if digits >= fewest:
-                    found.extend(view.raw_span(*match.span()) for match in form.finditer(folded)
-                                 if not (kind == "card" and _not_a_card(folded, match.start())))
-            found.extend(_glued_numbers(view))
-            found.extend(view.raw_span(*match.span(1)) for match in _KEYED.finditer(folded))
+                    numbers.extend(view.raw_span(*match.span()) for match in form.finditer(folded)
+                                   if not (kind == "card" and _not_a_card(folded, match.start())))
+            numbers.extend(_glued_numbers(view))
+            numbers.extend(view.raw_span(*match.span(1)) for match in _KEYED.finditer(folded))
+            found.extend(numbers)
+            found.extend(self._named_before(view, letters, {start for start, _ in numbers}))
         if digits >= 3:
             found.extend(view.raw_span(*match.span(match.lastindex or 0))
                          for match in self._keyed_numbers.finditer(folded))
@@ -465,16 +481,37 @@ class Redactor:
             group = "name" if match.group("name") else "names"
             if not any(self._not_a_caller(letters, at, name) for at, name in _listed_names(match, group)):
                 found.append(view.raw_span(*match.span(group)))
+        openings = filter(None, (self._opening_caller.match(letters, at) for at in _sentence_starts(letters)))
         for pattern, needs in ((self._self_callers, ""), (self._bracketed, "("), (self._grouped, "等")):
             if needs not in letters:
                 continue
             for match in pattern.finditer(letters):
                 if not self._not_a_caller(letters, match.start("name"), match.group("name")):
                     found.append(view.raw_span(*match.span("name")))
+        for match in openings:
+            if not self._not_a_caller(letters, match.start("name"), match.group("name")):
+                found.append(view.raw_span(*match.span("name")))
         if digits >= 4 and "生" in folded:
             found.extend(view.raw_span(*match.span(match.lastindex or 0))
                          for match in self._births.finditer(folded))
         return self._with_listed(view, letters, _merged(found))
+
+    def _named_before(self, view: TextView, letters: str, starts: set[int]) -> Iterator[tuple[int, int]]:
+        """The name right before each number that begins at one of `starts` (王五，13912345678; 赵六
+        电话139…): whose number it is."""
+        for start in starts:
+            at = view.folded_at(start)
+            base = max(0, at - _BEFORE_NUMBER)
+            # a text's start is where a sentence begins: a full stop before it says so
+            window = ("。" if base == 0 else "") + letters[base:at]
+            shift = base - (base == 0)
+            match = self._before_number.search(window)
+            if match is None:
+                continue
+            group = "name" if match.group("name") else "after"
+            begin, end = match.start(group) + shift, match.end(group) + shift
+            if not self._not_a_caller(letters, begin, letters[begin:end]):
+                yield view.raw_span(begin, end)
 
     def _with_listed(self, view: TextView, letters: str,
                      spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -494,11 +531,12 @@ class Redactor:
 
     def _not_a_caller(self, folded: str, at: int, name: str) -> bool:
         """Whether a name found by the rules for callers, groups and lists is none: it begins inside
-        a word that is no name, with what stands before a verb (向社区反映, 强烈要求), or ends in an
-        official's title (李局长等3人, 张书记: the unit complained about is no secret)."""
+        a word that is no name, with what stands before a verb (向社区反映, 强烈要求), ends in an
+        official's title (李局长等3人, 张书记: the unit complained about is no secret) or as a
+        place or an org's name does (金融局反映, 张家村反映)."""
         name = name.replace(" ", "")
         return (self._is_word(folded, at) or name.startswith(self._caller_not_names)
-                or name.endswith(self._officials))
+                or name.endswith(self._officials) or name[-1] in self._org_endings)
 
     def _is_word(self, folded: str, at: int) -> bool:
         """Whether the person found at `at` begins inside a word that is not a name: 小区 at 小,
@@ -564,6 +602,7 @@ def _sentence_starts(folded: str) -> Iterator[int]:
         yield end.end()
 
 
+_BEFORE_NUMBER = 16  # the characters before a number its owner's name is looked for in
 _LATIN = re.compile("[A-Za-z]")
 # A romanized letter as it may be written: with or without its tone mark (Lǐ Jiànguó); ü as v or u.
 _TONED = {"a": "[aāáǎà]", "e": "[eēéěè]", "i": "[iīíǐì]", "o": "[oōóǒò]", "u": "[uūúǔù]",

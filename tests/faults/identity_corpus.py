@@ -107,6 +107,7 @@ FORMS: list[tuple[str, str]] = [
     ("联系人：韩小五 15193100077", "韩小五"),
     ("青竹师傅", "青竹"),
     ("来电人扎西才让反映", "扎西才让"),  # a Tibetan name: no surname
+    ("冯大海 15193100088", "冯大海"),  # a name before its number
 ]
 
 _NUMERALS = str.maketrans("〇零一二三四五六七八九", "00123456789")

@@ -122,12 +122,13 @@ def test_repeats_of_a_row_earlier_in_the_same_batch_are_linked_to_its_case(
 
 def test_identity_is_cut_from_the_redacted_twins_of_imported_rows(
         ctx: ServiceContext, tmp_path: Path) -> None:
-    # 靳青山: a name the general rules do not know (a compound surname's would be: 司马青山反映)
-    rows = [row(1), row(2, 标题="靳青山反映工程款被拖欠", 反映人="靳青山", 联系电话="13912345678",
+    # 靳青山 mid-sentence: a name the general rules do not know there (they would at a sentence's
+    # start before 反映, 靳青山反映…, or as a compound surname's, 司马青山)
+    rows = [row(1), row(2, 标题="工程款被拖欠，靳青山也知情", 反映人="靳青山", 联系电话="13912345678",
                         反映内容="靳青山称可打13912345678联系。"), row(3)]
     assert imported(ctx, tmp_path, rows).created == 3
     case = case_of_row(ctx)[3]
-    assert case.title.startswith("靳青山") and "13912345678" in case.summary
+    assert "靳青山" in case.title and "13912345678" in case.summary
     for twin in (case.title_redacted, case.summary_redacted):
         assert "靳青山" not in twin and "13912345678" not in twin
     assert "靳青山" in redact_text(case.title)  # it is the complainant's identity that cuts it
