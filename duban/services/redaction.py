@@ -304,6 +304,7 @@ class Redactor:
         self._kin = re.compile(rf"的?{_alternatives(family)}(?:叫|是|:| )*+{name}(?={stop})")
         # after a registered given name, what a record says a person did (建军反映), not 家: 建设家园
         self._told = _alternatives(caller_ends - {"家"})
+        self._ends_saying = re.compile(f"(?:{self._told})$")
         self._officials = tuple({fold(w) for w in words.official_titles})
         self._caller_not_names = tuple({fold(w) for w in words.caller_not_names})
         self._org_endings = frozenset(fold(words.org_endings))
@@ -510,8 +511,14 @@ class Redactor:
                 continue
             group = "name" if match.group("name") else "after"
             begin, end = match.start(group) + shift, match.end(group) + shift
-            if not self._not_a_caller(letters, begin, letters[begin:end]):
+            if not (self._not_a_caller(letters, begin, letters[begin:end])
+                    or self._says(letters[begin:end])):
                 yield view.raw_span(begin, end)
+
+    def _says(self, found: str) -> bool:
+        """Whether a name found before a number ends in what a record says a person did: 国来电 of
+        李建国来电13609318888 is no name."""
+        return self._ends_saying.search(found) is not None
 
     def _with_listed(self, view: TextView, letters: str,
                      spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
