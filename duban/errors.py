@@ -197,8 +197,8 @@ class AvoidanceViolation(DubanError):
         self.unit = unit
         super().__init__(
             message
-            or f"case {case_number} complains about {unit}; it cannot be handed to it and "
-            f"there is no higher office to take it (回避); hand it to another unit"
+            or f"case {case_number} complains about {unit} or the government it answers to; it cannot "
+            f"be handed to it and there is no higher office to take it (回避); hand it to another unit"
         )
 
 
