@@ -94,6 +94,8 @@ APP_ROLE_GRANTS: list[str] = [
     END IF;
 EXCEPTION WHEN insufficient_privilege THEN
     RAISE NOTICE 'cannot create role {APP_ROLE}: create it and rerun the grants (docs/faults.md)';
+WHEN duplicate_object OR unique_violation THEN
+    NULL;  -- made by another process between the check and the CREATE (roles are the cluster's)
 END $$""",
     f"""DO $$ BEGIN
     IF EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN

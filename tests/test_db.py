@@ -237,3 +237,39 @@ def test_a_case_is_read_on_the_event_loop_of_a_local_database_only(engine: Engin
         assert not db.reads_on_loop(remote)
     finally:
         remote.dispose()
+
+
+def test_two_processes_that_make_the_application_role_at_once_both_succeed(pg_own: Engine) -> None:
+    """Roles are the cluster's: two test workers (or two services) upgrading fresh databases at
+    once both find no role and both create it; the second's CREATE then waits for the first and
+    fails on the role's unique name, which the statement takes as the role being made."""
+    import threading
+    import uuid
+
+    from duban.models.audit import APP_ROLE, APP_ROLE_GRANTS
+
+    role = f"duban_race_{uuid.uuid4().hex[:8]}"
+    statement = text(APP_ROLE_GRANTS[0].replace(APP_ROLE, role))
+    second: list[BaseException | None] = []
+
+    def make_it_too() -> None:
+        try:
+            with pg_own.begin() as conn:
+                conn.execute(statement)
+            second.append(None)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            second.append(exc)
+
+    try:
+        with pg_own.connect() as first:
+            first.execute(statement)  # made, not committed: the other sees no role yet
+            other = threading.Thread(target=make_it_too)
+            other.start()
+            other.join(timeout=1)
+            assert other.is_alive(), "the second CREATE ROLE should wait for the first transaction"
+            first.commit()
+        other.join(timeout=30)
+        assert second == [None]
+    finally:
+        with pg_own.begin() as conn:
+            conn.execute(text(f"DROP ROLE IF EXISTS {role}"))
