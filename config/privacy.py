@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from duban.config.policy import _read, _validate
 
 _CJK_LOW, _CJK_HIGH = "\u3400", "\u9fff"
+_SURNAME_LINES = ("surnames", "prefixed_surnames")  # lines of one-character surnames
 
 
 class PrivacyWords(BaseModel):
@@ -52,7 +54,7 @@ class PrivacyWords(BaseModel):
     shortest_phone: int = Field(default=5, ge=3, le=20)
     shortest_address: int = Field(default=4, ge=2, le=50)
 
-    @field_validator("surnames", "prefixed_surnames")
+    @field_validator(*_SURNAME_LINES)
     @classmethod
     def _han_characters(cls, lines: list[str]) -> list[str]:
         for line in lines:
@@ -61,17 +63,15 @@ class PrivacyWords(BaseModel):
                 raise ValueError(f"only Chinese characters, one surname each (found {bad[0]!r})")
         return lines
 
-    @field_validator("compound_surnames", "names_without_surname", "honorifics", "prefixes", "not_names",
-                     "placeholder_names", "registered_titles", "name_labels", "name_ends",
-                     "named_compounds", "self_labels", "named_self_labels", "self_ends", "ethnic_groups",
-                     "account_words", "document_words", "card_words", "tail_words", "residence_words",
-                     "family_words", "family_owners", "person_labels", "caller_ends", "caller_not_names",
-                     "official_titles", "birth_words", "opening_verbs", "phone_words")
+    @field_validator("*")
     @classmethod
-    def _not_blank(cls, words: list[str]) -> list[str]:
-        if any(not w.strip() for w in words):
+    def _not_blank(cls, value: Any, info: ValidationInfo) -> Any:
+        """Every word list (the surnames' lines are checked above): a blank word matches everywhere."""
+        if not isinstance(value, list) or info.field_name in _SURNAME_LINES:
+            return value
+        if any(not w.strip() for w in value):
             raise ValueError("an empty word would match everywhere")
-        return [w.strip() for w in words]
+        return [w.strip() for w in value]
 
     def single_surnames(self) -> str:
         return "".join(dict.fromkeys("".join(self.surnames)))

@@ -260,11 +260,11 @@ class Redactor:
         self._compound_names = re.compile(
             rf"(?P<name>{_alternatives(fold(w) for w in words.named_compounds)}[\u3400-\u9fff]{{1,2}}?)"
             rf"(?=$|[\s,.;:!?()\[\]{{}}<>，。、；：！？“”‘’\"'【】《》]|{ends})")
-        family = sorted({fold(w) for w in words.family_words}, key=len, reverse=True)
+        family = {fold(w) for w in words.family_words}
         labels = ({fold(w) for w in words.name_labels} | {fold(w) + ":" for w in words.person_labels}
                   | {fold(owner + w) for owner in words.family_owners for w in family})
         self._labelled = re.compile(
-            rf"{_alternatives(sorted(labels, key=len, reverse=True))}"
+            rf"{_alternatives(labels)}"
             rf"(?:是|为|叫|:|!| )*+(?P<name>{alone}[\u3400-\u9fff]{{0,2}}?|{surname}[\u3400-\u9fff]{{1,2}}?)"
             rf"(?=$|[\s,.;:!?()\[\]{{}}<>，。、；：！？“”‘’\"'【】《》0-9]|{ends})")
         # A writer introducing themself (本人马保国，男), and a name with a person's particulars after
@@ -284,9 +284,9 @@ class Redactor:
         # A member of the public a record names (市民赵丽颖来电, 我是该小区业主刘强，), a name with its
         # role in brackets (张三（来电人）), a name with its group (张大山等5人), and each name listed
         # after a masked one (张大山、李小河、王二等): not an official's (李局长等3人).
-        persons = _alternatives(sorted({fold(w) for w in words.person_labels}, key=len, reverse=True))
+        persons = _alternatives(fold(w) for w in words.person_labels)
         caller_ends = {fold(w) for w in (*words.caller_ends, *(w for w in words.name_ends if len(w) > 1))}
-        told = _alternatives(sorted(caller_ends, key=len, reverse=True))
+        told = _alternatives(caller_ends)
         roles = {fold(w) for w in words.person_labels} | {
             fold(w) for w in words.name_labels if w.endswith("人") and not w.startswith("我")}
         stop = rf"$|[\s,.;:!?()\[\]{{}}<>，。、；：！？“”‘’\"'【】《》0-9]|{ends}"
@@ -297,7 +297,7 @@ class Redactor:
         self._self_callers = re.compile(
             rf"{named}[^\s,.;:!?。，；：！？]{{0,6}}?{persons}(?::| )*+{name}(?={stop})")
         self._bracketed = re.compile(
-            rf"{name} *+\( *+{_alternatives(sorted(roles, key=len, reverse=True))} *+\)")
+            rf"{name} *+\( *+{_alternatives(roles)} *+\)")
         self._grouped = re.compile(
             rf"{name} *+等 *+[0-9一二三四五六七八九十两几多数百]+(?:余|多)?(?:名|人|户|位)")
         self._listed = re.compile(rf"[、和及与](?: )*+{name}(?=[、和及与等]|{stop})")
@@ -312,7 +312,7 @@ class Redactor:
         # A year alone stays, as an age does (1965年出生, 现年58岁); a date with its month does not.
         day = r"[0-9]{4} *+[年./-] *+[0-9]{1,2}(?: *+[月./-] *+(?:[0-9]{1,2} *+日?)?)?"
         self._births = re.compile(
-            rf"{_alternatives(sorted({fold(w) for w in words.birth_words}, key=len, reverse=True))}"
+            rf"{_alternatives(fold(w) for w in words.birth_words)}"
             rf"(?:是|为|在|于|:| )*+({day})(?![0-9])"
             r"|(?<![0-9])([0-9]{4} *+(?:年 *+[0-9]{1,2} *+月(?: *+[0-9]{1,2} *+日)?"
             r"|[./-] *+[0-9]{1,2} *+[./-] *+[0-9]{1,2})) *+出生")
@@ -657,8 +657,9 @@ def _spaced(words: Iterable[str]) -> str:
 
 
 def _alternatives(words: Iterable[str], chars: str = "") -> str:
-    """Any of `words` (the longest that fits first), or one of `chars`: as a trie (王女士|王先生 is
-    王(?:女士|先生)), which the regular expression engine tries a third faster than a list."""
+    """Any of `words` (the longest that fits first, in whatever order they come), or one of `chars`:
+    as a trie (王女士|王先生 is 王(?:女士|先生)), which the regular expression engine tries a third
+    faster than a list."""
     trie: dict[str, Any] = {}
     for word in words:
         node = trie
