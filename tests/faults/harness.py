@@ -36,6 +36,7 @@ class Proc:
         self.logs = logs
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self.started_at = 0.0  # time.monotonic() of the last start
         self.kills = 0
         self.exits: list[int] = []  # return codes of runs that ended by themselves
         self.mid_run = 0  # kills that landed while a loop was inside a run (begin without end)
@@ -43,6 +44,7 @@ class Proc:
 
     def start(self) -> None:
         self.starts += 1
+        self.started_at = time.monotonic()
         log = (self.logs / f"{self.kind}-{self.starts:02d}.log").open("wb")
         self.process = subprocess.Popen(self.command, env=self.env, cwd=ROOT, stdout=log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
@@ -173,6 +175,7 @@ class ClientLedger:
     unacked: set[str] = field(default_factory=set)  # gave up (the run ended) before any answer
     transferred: set[str] = field(default_factory=set)  # case numbers whose transfer was answered
     transport_errors: int = 0
+    answered_at: float = 0.0  # time.monotonic() of the last answer the web gave (any status below 500)
     server_errors: list[str] = field(default_factory=list)  # any 5xx: a failure of the test
     failures: list[str] = field(default_factory=list)  # an answer a client did not expect
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -213,6 +216,8 @@ class Clients:
                 self.ledger.server_errors.append(f"{method} {path}: {answer.status_code} {answer.text[:200]}")
             time.sleep(0.1)
             return None
+        with self.ledger.lock:
+            self.ledger.answered_at = time.monotonic()
         return answer
 
     def _run(self, index: int, rng: random.Random) -> None:
