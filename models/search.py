@@ -462,19 +462,31 @@ _PG_CASE_SCOPE = (f"CREATE OR REPLACE FUNCTION {SCOPE_FUNCTION}(office integer, 
 _PG_SCOPE_SIGNATURES = ("integer, integer", "integer, integer, text, text, timestamptz")
 
 
-def create_indexes(conn: Connection, *, scoped: bool = True, either: bool = True) -> None:
+def create_indexes(conn: Connection, *, scoped: bool = True, either: bool = True,
+                   children: bool = True) -> None:
     """PostgreSQL: the GIN indexes of the documents, trigrams and grams, the grams' beside the
     rows' regions (`scoped`), so that a region's reader finds a word's rows there in one index
     scan (a bulk load drops them first and builds them once after, `drop_indexes`). The redacted
     document's, and either document's (`either`, EITHER_TEXT; without, as before migration 0032:
-    the raw document's)."""
+    the raw document's). `children` (migration 0042): the grams' of the rows of reports, reviews
+    and callbacks again, alone (kind > 0), where a query of several words looks for a word its
+    case's own row lacks (duban.services.search: `_pg_held_apart`)."""
     conn.execute(text(_PG_GRAMS))
     also = ", scope" if scoped else ""
     for name, document in _documents(either):
         conn.execute(text(f"CREATE INDEX IF NOT EXISTS ix_{SEARCH_TABLE}_{name} ON {SEARCH_TABLE} "
                           f"USING gin ({document} gin_trgm_ops)"))
-        conn.execute(text(f"CREATE INDEX IF NOT EXISTS ix_{SEARCH_TABLE}_{name}_grams ON {SEARCH_TABLE} "
-                          f"USING gin ({GRAMS_TABLE}({document}){also})"))
+        grams = f"USING gin ({GRAMS_TABLE}({document}){also})"
+        conn.execute(text(f"CREATE INDEX IF NOT EXISTS ix_{SEARCH_TABLE}_{name}_grams "
+                          f"ON {SEARCH_TABLE} {grams}"))
+        if children:
+            conn.execute(text(f"CREATE INDEX IF NOT EXISTS {children_index(name)} ON {SEARCH_TABLE} "
+                              f"{grams} WHERE kind > 0"))
+
+
+def children_index(name: str) -> str:
+    """The name of a document's grams' index of the rows of reports, reviews and callbacks."""
+    return f"ix_{SEARCH_TABLE}_{name}_grams_children"
 
 
 def _documents(either: bool) -> list[tuple[str, str]]:
@@ -486,16 +498,18 @@ def _documents(either: bool) -> list[tuple[str, str]]:
 def drop_indexes(conn: Connection) -> None:
     for either in (True, False):
         for name, _ in _documents(either):
-            for index in (f"ix_{SEARCH_TABLE}_{name}", f"ix_{SEARCH_TABLE}_{name}_grams"):
+            for index in (f"ix_{SEARCH_TABLE}_{name}", f"ix_{SEARCH_TABLE}_{name}_grams",
+                          children_index(name)):
                 conn.execute(text(f"DROP INDEX IF EXISTS {index}"))
 
 
 def install(conn: Connection, *, scoped: bool = True, either: bool = True, keyed: bool = True,
-            narrowed: bool = True) -> None:
+            narrowed: bool = True, children: bool = True) -> None:
     """The index table, its trigram indexes and its triggers (idempotent). `scoped`: its rows carry
     their case's regions (migration 0030; without, the shape of 0026 to 0029); `either`: see
     `create_indexes` (migration 0032); `keyed`: and their case's category, channel and month
-    (0035); `narrowed`: documents with full-width ASCII as half-width (0038)."""
+    (0035); `narrowed`: documents with full-width ASCII as half-width (0038); `children`: the
+    indexes of the rows of reports, reviews and callbacks alone (0042)."""
     if conn.dialect.name == "sqlite":
         conn.execute(text(f"CREATE VIRTUAL TABLE IF NOT EXISTS {SEARCH_TABLE} USING fts5("
                           "open_text, raw_text, tokenize = 'trigram')"))
@@ -514,7 +528,7 @@ def install(conn: Connection, *, scoped: bool = True, either: bool = True, keyed
                           "kind smallint NOT NULL, source_id integer NOT NULL, "
                           f"open_text text NOT NULL DEFAULT '', raw_text text NOT NULL DEFAULT '', {regions}"
                           "PRIMARY KEY (case_id, kind, source_id))"))
-        create_indexes(conn, scoped=scoped, either=either)
+        create_indexes(conn, scoped=scoped, either=either, children=children)
     create_triggers(conn, scoped=scoped, keyed=keyed, narrowed=narrowed)
 
 

@@ -609,7 +609,8 @@ def test_0032_indexes_either_document_at_once_and_its_downgrade_puts_the_raw_doc
 
     either = _search_indexes(empty_engine)
     assert {"ix_case_search_either_text", "ix_case_search_either_text_grams",
-            "ix_case_search_open_text", "ix_case_search_open_text_grams"} == set(either)
+            "ix_case_search_either_text_grams_children", "ix_case_search_open_text",
+            "ix_case_search_open_text_grams", "ix_case_search_open_text_grams_children"} == set(either)
     cfg = alembic_config()
     with empty_engine.begin() as conn:
         cfg.attributes["connection"] = conn
@@ -621,6 +622,46 @@ def test_0032_indexes_either_document_at_once_and_its_downgrade_puts_the_raw_doc
     upgrade(empty_engine)
     assert _search_indexes(empty_engine) == either
     assert found("司马秘密") == [number] and found("饮水") == [number] and found("秘") == [number]
+
+
+def test_0042_indexes_the_rows_of_reports_apart_and_its_downgrade_takes_them_away(
+        empty_engine: Engine) -> None:
+    if empty_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's FTS5 index is the same before and after 0042")
+    from alembic import command
+
+    from duban.migrations import alembic_config
+    from duban.services import CaseService
+    from duban.services.queries import scope_for
+    from duban.services.reading import case_page
+    from duban.services.search import CaseQuery, narrow
+    from tests.factories import CLERK, DISPATCHER, REPORTED, complaint, unit_actor, world
+
+    upgrade(empty_engine)
+    ctx = world(empty_engine)
+    number = CaseService(ctx).register(complaint(title="某村饮水困难"), actor=CLERK).case.number
+    CaseService(ctx).act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
+    CaseService(ctx).act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
+                         form={"text": "已铺设管道", **REPORTED})
+
+    def found(typed: str) -> list[str]:
+        with Session(empty_engine) as session:
+            flt = narrow(scope_for(session, DISPATCHER), CaseQuery.parse({"text": typed}), ctx.orgs)
+        return [r.number for r in case_page(ctx, flt, actor=DISPATCHER).rows]
+
+    children = {"ix_case_search_open_text_grams_children", "ix_case_search_either_text_grams_children"}
+    assert children <= set(_search_indexes(empty_engine))
+    assert "WHERE (kind > 0)" in _search_indexes(empty_engine)["ix_case_search_open_text_grams_children"]
+    cfg = alembic_config()
+    with empty_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0041")
+    assert not children & set(_search_indexes(empty_engine))
+    assert found("饮水困难 铺设管道") == [number]  # the answers never depended on the index
+    upgrade(empty_engine)
+    assert children <= set(_search_indexes(empty_engine))
+    assert found("饮水困难 铺设管道") == [number] and found("铺设 饮水 某村") == [number]
+    assert found("饮水困难 积水") == []
 
 
 def test_0033_gives_postgresql_the_scope_index_and_its_downgrade_takes_it_away(empty_engine: Engine) -> None:

@@ -133,6 +133,38 @@ def test_a_phrase_is_found_in_a_report_a_review_and_a_callback_and_by_the_compla
     assert found(ctx, LEADER, "材料不齐") == [number]
 
 
+def test_words_apart_are_found_in_any_two_of_the_case_s_rows_whichever_holds_the_first(
+        ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A query's first word is looked up, the others tested of each case it finds: in the row that
+    # matched, or in a row of the case before or after it (its report, review, callback).
+    number, case_id = handed(ctx, title="某小区供暖不达标", complainant_name="欧阳修")
+    CaseService(ctx).act(number, "submit_report", actor=unit_actor(ctx, UNIT),
+                         form={"text": "管道已经更换完毕", **REPORTED})
+    with ctx.engine.begin() as conn:
+        at = conn.execute(text("SELECT submitted_at FROM handling_reports")).scalar_one()
+        conn.execute(text("INSERT INTO callbacks(case_id, note, note_redacted, caller, called_at) "
+                          "VALUES (:c, '群众表示基本满意', '群众表示基本满意', '回访员', :at)"),
+                     {"c": case_id, "at": at})
+    handed(ctx, title="某路段供暖管道更换")  # both words of the first query in one row
+    lone, _ = handed(ctx, title="供暖费用不合理，表示不满意")  # 满意 without 更换
+    both = found(ctx, LEADER, "供暖 更换")
+    assert len(both) == 2 and number in both
+    for narrowest in (search.NARROW, -1):  # a narrow scope's cases tested, or the word looked up
+        monkeypatch.setattr(search, "NARROW", narrowest)
+        for actor in (DISPATCHER, LEADER, *regional(ctx)):
+            # the first word (the longest) in the case's row, a report or a callback; the other
+            # in a row after it, before it, or both
+            for typed in ("供暖不达标 更换", "更换完毕 供暖", "表示基本满意 管道", "已经更换完毕 满意",
+                          "基本满意 更换 不达标", "表示基本满意 某小区"):
+                assert found(ctx, actor, typed) == [number], (actor.name, narrowest, typed)
+            for typed in ("供暖不达标 积水", "更换完毕 积水", "表示基本满意 积水"):
+                assert found(ctx, actor, typed) == [], (actor.name, narrowest, typed)
+            assert found(ctx, actor, "表示 满意") == sorted([number, lone]), (actor.name, narrowest)
+            # the complainant's name (raw texts alone) beside a report's word: for a reader of identity
+            named = found(ctx, actor, "管道已经更换 欧阳修")
+            assert named == ([number] if actor is DISPATCHER else []), (actor.name, narrowest)
+
+
 @pytest.mark.parametrize(("cap", "total", "capped"),
                          [(2, 2, True), (4, 4, True), (5, 5, False), (9, 5, False)])
 def test_a_capped_total_counts_each_case_once_whether_its_own_texts_or_its_reports_hold_the_word(

@@ -27,7 +27,7 @@ depends_on = None
 def upgrade() -> None:
     conn = op.get_bind()
     before.uninstall(conn)
-    search.install(conn, scoped=False, either=False, narrowed=False)
+    search.install(conn, scoped=False, either=False, narrowed=False, children=False)
     search.rebuild(conn, scoped=False, narrowed=False)
 
 

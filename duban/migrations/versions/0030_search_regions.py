@@ -28,12 +28,12 @@ depends_on = None
 def upgrade() -> None:
     conn = op.get_bind()
     search.uninstall(conn)
-    search.install(conn, either=False, keyed=False, narrowed=False)
+    search.install(conn, either=False, keyed=False, narrowed=False, children=False)
     search.rebuild(conn, keyed=False, narrowed=False)
 
 
 def downgrade() -> None:
     conn = op.get_bind()
     search.uninstall(conn)
-    search.install(conn, scoped=False, either=False, narrowed=False)
+    search.install(conn, scoped=False, either=False, narrowed=False, children=False)
     search.rebuild(conn, scoped=False, narrowed=False)

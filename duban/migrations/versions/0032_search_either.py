@@ -42,4 +42,4 @@ def _reindex(*, either: bool) -> None:
     gone = "raw_text" if either else "either_text"
     for name in (f"ix_{search.SEARCH_TABLE}_{gone}", f"ix_{search.SEARCH_TABLE}_{gone}_grams"):
         conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
-    search.create_indexes(conn, either=either)
+    search.create_indexes(conn, either=either, children=False)

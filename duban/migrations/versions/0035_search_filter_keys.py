@@ -45,7 +45,7 @@ def _rekey(*, keyed: bool) -> None:
             conn.execute(text(f"DROP INDEX IF EXISTS ix_{search.SEARCH_TABLE}_{name}_grams"))
     search.rekey(conn, keyed=keyed)
     if conn.dialect.name == "postgresql":
-        search.create_indexes(conn)
+        search.create_indexes(conn, children=False)
         if not keyed:
             conn.execute(text(f"DROP FUNCTION IF EXISTS {search.SCOPE_FUNCTION}"
                               "(integer, integer, text, text, timestamptz)"))
