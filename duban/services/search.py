@@ -613,7 +613,8 @@ def matched_driven(dialect: str, typed: str, *, identity_region: Any | None, sco
     province: 125 → 47 ms). Only then: FTS5 reads a query of several tokens backwards at about a
     quarter more. PostgreSQL's bitmap has no order to choose.
 
-    A query of several words: the index's matches are its first's (`_lead`), each asked of the
+    A query of several words: PostgreSQL finds the rows that show a case holds them all by its
+    indexes (`_pg_held_apart`). SQLite's matches are its first's (`_lead`), each asked of the
     others as well, by testing the case's texts (`text_probe`); `listed` (SQLite, a lead of many
     matches: `LISTED_FROM`): by the case ids each other word's own lookup finds, read once into
     a list and asked of each match before its case is (two common words at the province of
