@@ -660,8 +660,8 @@ def matched_driven(dialect: str, typed: str, *, identity_region: Any | None, sco
                .columns(sql_column("case_id", Integer), sql_column("opened", Boolean)).subquery("hit"))
         in_scope = _asked(scoped, row.c.case_id).offset(0)
         if identity_region is not None:  # outside it, every word in the redacted texts
-            opened = and_(*[text_probe(dialect, w, raw=False) for w in (typed, *others)])
-            in_scope = in_scope.where(or_(identity_region, row.c.opened, opened))
+            probed = and_(*[text_probe(dialect, w, raw=False) for w in (typed, *others)])
+            in_scope = in_scope.where(or_(identity_region, row.c.opened, probed))
         return select(row.c.case_id).where(in_scope.exists())
     where, params = _pg_condition(typed, raw=raw, key="hit_any", keys=keys)
     row = (text(f"SELECT case_id, open_text FROM {SEARCH_TABLE} WHERE {where}").bindparams(**params)
