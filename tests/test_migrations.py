@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -415,9 +416,6 @@ def test_0026_indexes_a_row_per_text_source_and_its_downgrade_puts_a_document_pe
 
     from duban.migrations import alembic_config
     from duban.services import CaseService
-    from duban.services.queries import scope_for
-    from duban.services.reading import case_page
-    from duban.services.search import CaseQuery, narrow
     from tests.factories import CLERK, DISPATCHER, LEADER, REPORTED, complaint, unit_actor, world
 
     upgrade(empty_engine)
@@ -433,9 +431,7 @@ def test_0026_indexes_a_row_per_text_source_and_its_downgrade_puts_a_document_pe
             return conn.execute(text("SELECT count(*) FROM case_search")).scalar_one()
 
     def found(typed: str) -> list[str]:
-        with Session(empty_engine) as session:
-            flt = narrow(scope_for(session, LEADER), CaseQuery.parse({"text": typed}), ctx.orgs)
-        return [r.number for r in case_page(ctx, flt, actor=LEADER).rows]
+        return _found(ctx, LEADER, typed)
 
     assert index_rows() == 1  # 0025: one document per case
     upgrade(empty_engine)
@@ -502,9 +498,6 @@ def test_0030_gives_each_index_row_its_case_s_regions_and_its_downgrade_takes_th
     from duban.migrations import alembic_config
     from duban.models import search
     from duban.services import Actor, CaseService
-    from duban.services.queries import scope_for
-    from duban.services.reading import case_page
-    from duban.services.search import CaseQuery, narrow
     from tests.factories import CLERK, DISPATCHER, REPORTED, complaint, org_id, unit_actor, world
 
     upgrade(empty_engine)
@@ -514,9 +507,7 @@ def test_0030_gives_each_index_row_its_case_s_regions_and_its_downgrade_takes_th
     city = Actor("兰州市分流员", "dispatcher", org_id(ctx, "GS-LZ"))
 
     def found(typed: str) -> list[str]:
-        with Session(empty_engine) as session:
-            flt = narrow(scope_for(session, city), CaseQuery.parse({"text": typed}), ctx.orgs)
-        return [r.number for r in case_page(ctx, flt, actor=city).rows]
+        return _found(ctx, city, typed)
 
     def current() -> bool:
         with empty_engine.connect() as conn:
@@ -578,6 +569,17 @@ def test_postgresql_keeps_statistics_of_every_org_s_share_of_the_cases(engine: E
         assert targets == dict.fromkeys(ORG_COLUMNS, ORG_STATISTICS), made.url
 
 
+def _found(ctx: Any, actor: Any, typed: str) -> list[str]:
+    """The numbers of the cases on the first page of `actor`'s list searched for `typed`."""
+    from duban.services.queries import scope_for
+    from duban.services.reading import case_page
+    from duban.services.search import CaseQuery, narrow
+
+    with Session(ctx.engine) as session:
+        flt = narrow(scope_for(session, actor), CaseQuery.parse({"text": typed}), ctx.orgs)
+    return [r.number for r in case_page(ctx, flt, actor=actor).rows]
+
+
 def _search_indexes(engine: Engine) -> dict[str, str]:
     with engine.connect() as conn:
         return dict(conn.execute(text("SELECT indexname, indexdef FROM pg_indexes "
@@ -592,9 +594,6 @@ def test_0032_indexes_either_document_at_once_and_its_downgrade_puts_the_raw_doc
 
     from duban.migrations import alembic_config
     from duban.services import CaseService
-    from duban.services.queries import scope_for
-    from duban.services.reading import case_page
-    from duban.services.search import CaseQuery, narrow
     from tests.factories import CLERK, DISPATCHER, complaint, world
 
     upgrade(empty_engine)
@@ -603,9 +602,7 @@ def test_0032_indexes_either_document_at_once_and_its_downgrade_puts_the_raw_doc
                                        actor=CLERK).case.number
 
     def found(typed: str) -> list[str]:
-        with Session(empty_engine) as session:
-            flt = narrow(scope_for(session, DISPATCHER), CaseQuery.parse({"text": typed}), ctx.orgs)
-        return [r.number for r in case_page(ctx, flt, actor=DISPATCHER).rows]
+        return _found(ctx, DISPATCHER, typed)
 
     either = _search_indexes(empty_engine)
     assert {"ix_case_search_either_text", "ix_case_search_either_text_grams",
@@ -632,9 +629,6 @@ def test_0042_indexes_the_rows_of_reports_apart_and_its_downgrade_takes_them_awa
 
     from duban.migrations import alembic_config
     from duban.services import CaseService
-    from duban.services.queries import scope_for
-    from duban.services.reading import case_page
-    from duban.services.search import CaseQuery, narrow
     from tests.factories import CLERK, DISPATCHER, REPORTED, complaint, unit_actor, world
 
     upgrade(empty_engine)
@@ -645,9 +639,7 @@ def test_0042_indexes_the_rows_of_reports_apart_and_its_downgrade_takes_them_awa
                          form={"text": "已铺设管道", **REPORTED})
 
     def found(typed: str) -> list[str]:
-        with Session(empty_engine) as session:
-            flt = narrow(scope_for(session, DISPATCHER), CaseQuery.parse({"text": typed}), ctx.orgs)
-        return [r.number for r in case_page(ctx, flt, actor=DISPATCHER).rows]
+        return _found(ctx, DISPATCHER, typed)
 
     children = {"ix_case_search_open_text_grams_children", "ix_case_search_either_text_grams_children"}
     assert children <= set(_search_indexes(empty_engine))
@@ -745,9 +737,6 @@ def test_0038_narrows_the_stored_rows_that_hold_full_width_forms_and_its_downgra
     from duban.migrations import alembic_config
     from duban.models.search import SEARCH_TABLE, is_current
     from duban.services import CaseService
-    from duban.services.queries import scope_for
-    from duban.services.reading import case_page
-    from duban.services.search import CaseQuery, narrow
     from tests.factories import CLERK, DISPATCHER, REPORTED, complaint, unit_actor, world
 
     upgrade(empty_engine)
@@ -755,9 +744,7 @@ def test_0038_narrows_the_stored_rows_that_hold_full_width_forms_and_its_downgra
     service = CaseService(ctx)
 
     def found(typed: str) -> list[str]:
-        with Session(empty_engine) as session:
-            flt = narrow(scope_for(session, DISPATCHER), CaseQuery.parse({"text": typed}), ctx.orgs)
-        return sorted(r.number for r in case_page(ctx, flt, actor=DISPATCHER).rows)
+        return sorted(_found(ctx, DISPATCHER, typed))
 
     def documents() -> set[str]:
         with empty_engine.connect() as conn:

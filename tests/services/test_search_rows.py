@@ -40,6 +40,16 @@ def handed(ctx: ServiceContext, **overrides: Any) -> tuple[str, int]:
     return case.number, case.id
 
 
+def called_back(ctx: ServiceContext, case_id: int) -> None:
+    """A callback note on the case, written as of its report (a row of its own in the index)."""
+    with ctx.engine.begin() as conn:
+        at = conn.execute(text("SELECT submitted_at FROM handling_reports WHERE case_id = :c"),
+                          {"c": case_id}).scalar_one()
+        conn.execute(text("INSERT INTO callbacks(case_id, note, note_redacted, caller, called_at) "
+                          "VALUES (:c, '群众表示基本满意', '群众表示基本满意', '回访员', :at)"),
+                     {"c": case_id, "at": at})
+
+
 def indexed(conn: Connection, case_id: int, change: Callable[[], None]) -> int:
     """The characters of index documents `change` wrote for the case: on SQLite what the triggers
     gave the grams function (each written row's documents, and a rewritten row's old ones), on
@@ -111,9 +121,7 @@ def test_a_phrase_is_found_in_a_report_a_review_and_a_callback_and_by_the_compla
         conn.execute(text("INSERT INTO reviews(case_id, decision, reasons, reasons_redacted, reviewer, "
                           "reviewed_at) VALUES (:c, 'returned', :r, :r, '审核员', :at)"),
                      {"c": case_id, "at": at, "r": LONG})
-        conn.execute(text("INSERT INTO callbacks(case_id, note, note_redacted, caller, called_at) "
-                          "VALUES (:c, '群众表示基本满意', '群众表示基本满意', '回访员', :at)"),
-                     {"c": case_id, "at": at})
+    called_back(ctx, case_id)
     for typed in ("管道已经更换", "更换", "材料不齐", "齐全", "表示基本满意", "满意", "供暖不达标"):
         assert found(ctx, LEADER, typed) == [number], typed
     assert found(ctx, DISPATCHER, "13900001111") == [number]
@@ -135,16 +143,12 @@ def test_a_phrase_is_found_in_a_report_a_review_and_a_callback_and_by_the_compla
 
 def test_words_apart_are_found_in_any_two_of_the_case_s_rows_whichever_holds_the_first(
         ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch) -> None:
-    # A query's first word is looked up, the others tested of each case it finds: in the row that
-    # matched, or in a row of the case before or after it (its report, review, callback).
+    # Each word of a query in any of the case's rows (its own, its report's, its callback's):
+    # all in one, or the first (the longest) in one and the others in rows before or after it.
     number, case_id = handed(ctx, title="某小区供暖不达标", complainant_name="欧阳修")
     CaseService(ctx).act(number, "submit_report", actor=unit_actor(ctx, UNIT),
                          form={"text": "管道已经更换完毕", **REPORTED})
-    with ctx.engine.begin() as conn:
-        at = conn.execute(text("SELECT submitted_at FROM handling_reports")).scalar_one()
-        conn.execute(text("INSERT INTO callbacks(case_id, note, note_redacted, caller, called_at) "
-                          "VALUES (:c, '群众表示基本满意', '群众表示基本满意', '回访员', :at)"),
-                     {"c": case_id, "at": at})
+    called_back(ctx, case_id)
     handed(ctx, title="某路段供暖管道更换")  # both words of the first query in one row
     lone, _ = handed(ctx, title="供暖费用不合理，表示不满意")  # 满意 without 更换
     both = found(ctx, LEADER, "供暖 更换")
