@@ -1,5 +1,6 @@
 """What the `duban` commands print (config/cli_output.toml), validated at start; duban.cli.common
-`printed` and `printed_of` read it."""
+`printed` and `printed_of` read it. The audit's findings (config/audit_findings.toml: what verify
+names, wherever it is printed) are texts of the same shape."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from duban.config.policy import _read, _validate
 from duban.errors import ConfigError
 
 NAME = "cli_output.toml"
+AUDIT_NAME = "audit_findings.toml"
 
 
 def placeholders(text: str) -> set[str]:
@@ -52,11 +54,11 @@ class CliOutput(RootModel[dict[str, dict[str, str]]]):
         return self.root.get(section, {}).get(code, code)
 
 
-def load_cli_output(override_dir: Path | None = None) -> CliOutput:
+def load_cli_output(override_dir: Path | None = None, *, name: str = NAME) -> CliOutput:
     """The packaged texts with an office's over them; an office's text may use the packaged one's
     {names} or fewer, never one the command does not fill in, and only keys the commands print."""
-    packaged = _validate(CliOutput, *_read(NAME, None))
-    data, source = _read(NAME, override_dir)
+    packaged = _validate(CliOutput, *_read(name, None))
+    data, source = _read(name, override_dir)
     config = _validate(CliOutput, data, source)
     assert isinstance(packaged, CliOutput) and isinstance(config, CliOutput)
     for section, texts in config.root.items():
@@ -78,3 +80,10 @@ def get_cli_output() -> CliOutput:
     from duban.config.settings import get_settings
 
     return load_cli_output(get_settings().override_dir)
+
+
+@lru_cache(maxsize=1)
+def get_audit_texts() -> CliOutput:
+    from duban.config.settings import get_settings
+
+    return load_cli_output(get_settings().override_dir, name=AUDIT_NAME)

@@ -28,12 +28,12 @@ from sqlmodel import Session
 from duban.models import AccountEvent, Org, User
 from duban.services.audit import canonical_data, keys_of, utc_iso
 from duban.services.auditkeys import KNOWN_ALGORITHMS, KeyRing, default_keyring
+from duban.services.auditsaid import action_word, said
 from duban.services.chaincheck import Finding
 from duban.services.context import ServiceContext
 
 STREAM = "accounts"
 FACT_FIELDS = ("id", "role", "org_id", "display_name", "active")
-WHERE = "(accounts)"  # what a finding about the record as a whole names
 _LOCK = 0x6475_6261_6E61  # PostgreSQL: one writer of the chain at a time (pg_advisory_xact_lock)
 
 _EVENTS: Any = AccountEvent.__table__  # type: ignore[attr-defined]
@@ -134,64 +134,64 @@ def check(conn: Connection, keys: KeyRing, *,
     def say(where: str, problem: str, kind: str, seq: int | None = None) -> None:
         found.append(Finding(where, problem, kind, seq))
 
+    record = said("where.accounts")  # a finding about the record as a whole
+
     events = list(conn.execute(select(_EVENTS).order_by(_EVENTS.c.seq, _EVENTS.c.id)).mappings())
     prev, expected = "", 1
     last: dict[str, tuple[int, str, str]] = {}  # username → (seq, facts, action)
     hashes = {ev["hash"] for ev in events}
     for ev in events:
         seq, action = ev["seq"], ev["action"]
-        what = f"account event {seq} ({action}, {ev['username']})"
+        what = said("accounts.event", seq=seq, action=action_word(action), username=ev["username"])
         if seq != expected:
             if seq < expected:
-                say(WHERE, f"{what} appears again after event {expected - 1} (duplicated or reordered)",
-                    "reordered", seq)
+                say(record, said("accounts.repeated", event=what, before=expected - 1), "reordered", seq)
                 continue
-            say(WHERE, f"account event {expected} is missing (found {seq})" if seq == expected + 1 else
-                f"account events {expected}–{seq - 1} are missing (found {seq})", "missing", expected)
+            say(record, said("accounts.missing", seq=expected, found=seq) if seq == expected + 1 else
+                said("accounts.missing_run", first=expected, last=seq - 1, found=seq), "missing", expected)
         ok, why = _matches(keys, ev)
         if why:
-            say(WHERE, f"{what} {why}", "unknown_key" if "key" in why else "edited", seq)
+            say(record, said(f"accounts.{why}", event=what, alg=ev["alg"], key=ev["key_id"]),
+                "unknown_key" if why == "unknown_key" else "edited", seq)
         elif not ok:
-            say(WHERE, f"{what} was altered", "edited", seq)
+            say(record, said("accounts.altered", event=what), "edited", seq)
         elif ev["prev_hash"] != prev and seq == expected:
             kind = "reordered" if ev["prev_hash"] in hashes else "edited"
-            why = "out of order" if kind == "reordered" else "the record was rewritten"
-            say(WHERE, f"{what} does not follow event {seq - 1} ({why})", kind, seq)
+            say(record, said("accounts.reordered" if kind == "reordered" else "accounts.rewritten",
+                             event=what, before=seq - 1), kind, seq)
         if ok and not why:
             last[ev["username"]] = (seq, ev["facts"], action)
         prev, expected = ev["hash"], seq + 1
     for user in conn.execute(select(_USERS).order_by(_USERS.c.username)).mappings():
-        where = f"user {user['username']}"
-        said = last.pop(user["username"], None)
-        if said is None:
-            say(where, "is named by no account event (added or renamed outside the record)", "row_added")
+        where = said("where.user", username=user["username"])
+        recorded = last.pop(user["username"], None)
+        if recorded is None:
+            say(where, said("accounts.not_recorded"), "row_added")
             continue
-        seq, facts, action = said
+        seq, facts, action = recorded
         if user["account_seq"] > seq:
-            say(where, f"account events after {seq} are missing (the user row names event "
-                       f"{user['account_seq']})", "missing", seq + 1)
+            say(where, said("accounts.missing_after", seq=seq, head=user["account_seq"]), "missing", seq + 1)
         elif user["account_seq"] != seq:
-            say(where, f"the user row names account event {user['account_seq']} but its last event is {seq} "
-                       "(rewritten)", "row_differs", seq)
+            say(where, said("accounts.head_rewritten", head=user["account_seq"], seq=seq), "row_differs", seq)
         if facts_of(user) != facts:
             before, now = _loads(facts), _loads(facts_of(user))
             for name in FACT_FIELDS:
                 if before.get(name) != now.get(name):
-                    say(where, f"differs from the account record: {name} is {now.get(name)!r}, event {seq} "
-                               f"({action}) says {before.get(name)!r} (changed without an event)",
+                    say(where, said("accounts.row_differs", field=name, now=repr(now.get(name)), seq=seq,
+                                    action=action_word(action), said=repr(before.get(name))),
                         "row_differs", seq)
     for username, (seq, _, action) in sorted(last.items()):
-        say(f"user {username}", f"recorded by account event {seq} ({action}), is missing (deleted)",
-            "row_deleted", seq)
+        say(said("where.user", username=username),
+            said("accounts.row_deleted", seq=seq, action=action_word(action)), "row_deleted", seq)
     if checkpoint is not None and isinstance(checkpoint.get("accounts"), Mapping):
         n, seen = checkpoint.get("n"), checkpoint["accounts"]
         at = {ev["seq"]: ev["hash"] for ev in events}
         if seen.get("seq") and seen["seq"] not in at:
-            say(WHERE, f"the account record went backwards: checkpoint {n} saw event {seen['seq']}, the "
-                       f"record ends at {max(at, default=0)}", "head_backwards", seen["seq"])
+            say(record, said("accounts.went_backwards", n=n, seen=seen["seq"], last=max(at, default=0)),
+                "head_backwards", seen["seq"])
         elif seen.get("seq") and at[seen["seq"]] != seen.get("head"):
-            say(WHERE, f"account event {seen['seq']} changed since checkpoint {n}",
-                "changed_since_checkpoint", seen["seq"])
+            say(record, said("accounts.changed", seq=seen["seq"], n=n), "changed_since_checkpoint",
+                seen["seq"])
     return len(events), found
 
 
@@ -206,10 +206,10 @@ def _loads(facts: str) -> dict[str, Any]:
 def _matches(keys: KeyRing, ev: Any) -> tuple[bool, str]:
     alg = ev["alg"]
     if alg not in KNOWN_ALGORITHMS:
-        return False, f"names the unknown MAC algorithm {alg!r}"
+        return False, "unknown_algorithm"
     key = keys.stream_key(ev["key_id"], alg, STREAM)
     if key is None:
-        return False, f"names key {ev['key_id']!r}, which is not among the audit keys (unknown key)"
+        return False, "unknown_key"
     try:
         body = message(prev_hash=ev["prev_hash"], alg=alg, key_id=ev["key_id"], seq=ev["seq"],
                        at=utc_iso(ev["at"]), actor=ev["actor"], actor_role=ev["actor_role"],

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from duban.services.audit import FACT_FIELDS, facts_like, facts_of, legacy_hash, message_of, split_facts
 from duban.services.auditkeys import KNOWN_ALGORITHMS, KeyRing
 from duban.services.auditrows import covered_tables, row_digest, row_key
+from duban.services.auditsaid import action_word, said, table_word
 
 
 @dataclass(frozen=True)
@@ -86,17 +87,18 @@ class Macs:
         self._keyed: hmac.HMAC | None = None
 
     def matches(self, ev: Sequence[Any]) -> tuple[bool, str]:
-        """(MAC matches, problem when the MAC cannot even be computed)."""
+        """(MAC matches, why when the MAC cannot even be computed: "unknown_algorithm" or
+        "unknown_key", the finding's kind and its text's in config/audit_findings.toml)."""
         alg = ev[ALG]
         if alg == "":
             return _legacy_matches(ev, self.at(ev[AT]), self.data(ev[DATA])), ""
         if alg not in KNOWN_ALGORITHMS:
-            return False, f"names the unknown MAC algorithm {alg!r}"
+            return False, "unknown_algorithm"
         which = (ev[CASE_ID], ev[KEY_ID], alg)
         if which != self._case:
             case_key = self.keys.case_key(ev[KEY_ID], alg, ev[CASE_ID])
             if case_key is None:
-                return False, f"names key {ev[KEY_ID]!r}, which is not among the audit keys (unknown key)"
+                return False, "unknown_key"
             self._case, self._keyed = which, hmac.new(case_key, digestmod=alg)
         assert self._keyed is not None
         h = self._keyed.copy()
@@ -134,6 +136,9 @@ def check_case(macs: Macs, case: Mapping[str, Any], events: Sequence[Sequence[An
     def say(problem: str, kind: str, seq: int | None = None) -> None:
         found.append(Finding(number, problem, kind, seq))
 
+    def event(seq: int, action: str) -> str:
+        return said("case.event", seq=seq, action=action_word(action))
+
     prev, expected = "", 1
     keyed_from_start = bool(events) and events[0][ALG] != ""
     strongest = ""
@@ -144,38 +149,33 @@ def check_case(macs: Macs, case: Mapping[str, Any], events: Sequence[Sequence[An
         seq, action, alg = ev[SEQ], ev[ACTION], ev[ALG]
         if seq != expected:
             if seq < expected:
-                say(f"event {seq} ({action}) appears again after event {expected - 1} (duplicated or "
-                    "reordered)", "reordered", seq)
+                say(said("case.repeated", event=event(seq, action), before=expected - 1), "reordered", seq)
                 continue
-            say(f"event {expected} is missing (found {seq})" if seq == expected + 1 else
-                f"events {expected}–{seq - 1} are missing (found {seq})", "missing", expected)
+            say(said("case.missing", seq=expected, found=seq) if seq == expected + 1 else
+                said("case.missing_run", first=expected, last=seq - 1, found=seq), "missing", expected)
         gap = seq > expected
         ok, why = macs.matches(ev)
         if ok and alg and alg == strongest and ev[PREV_HASH] == prev:
             pass  # the common case, settled without the checks below
         elif why:
-            say(f"event {seq} ({action}) {why}", "unknown_key" if "key" in why else "edited", seq)
+            say(said(f"case.{why}", event=event(seq, action), alg=alg, key=ev[KEY_ID]),
+                "unknown_key" if why == "unknown_key" else "edited", seq)
         elif alg == "" and (ev[FACTS] or ev[ROWS] or ev[KEY_ID]):
-            say(f"event {seq} ({action}) carries no key but a keyed event's fields (downgraded)",
-                "downgraded", seq)
+            say(said("case.downgraded_fields", event=event(seq, action)), "downgraded", seq)
             ok = False
         elif alg == "" and not accept_unkeyed:
-            say(f"event {seq} ({action}) carries no key (from before keyed chains, or rewritten)",
-                "unkeyed", seq)
+            say(said("case.unkeyed", event=event(seq, action)), "unkeyed", seq)
         elif alg == "" and strongest:
-            say(f"event {seq} ({action}) carries no key after keyed events (downgraded)",
-                "downgraded", seq)
+            say(said("case.unkeyed_after_keyed", event=event(seq, action)), "downgraded", seq)
         elif alg == "sha256" and strongest == "sm3":
-            say(f"event {seq} ({action}) uses HMAC-SHA-256 after HMAC-SM3 events (downgraded)",
-                "downgraded", seq)
+            say(said("case.weaker_algorithm", event=event(seq, action)), "downgraded", seq)
         elif ev[PREV_HASH] != prev and not gap:
             if ev[PREV_HASH] in {other[HASH] for other in events}:
-                say(f"event {seq} ({action}) is out of order (reordered)", "reordered", seq)
+                say(said("case.reordered", event=event(seq, action)), "reordered", seq)
             else:
-                say(f"event {seq} ({action}) does not follow event {seq - 1} (the chain was rewritten)",
-                    "edited", seq)
+                say(said("case.rewritten", event=event(seq, action), before=seq - 1), "edited", seq)
         elif not ok:
-            say(f"event {seq} ({action}) was altered", "edited", seq)
+            say(said("case.altered", event=event(seq, action)), "edited", seq)
         elif alg:
             strongest = strongest if strongest == "sm3" else alg
         if ok and not why:
@@ -189,36 +189,37 @@ def check_case(macs: Macs, case: Mapping[str, Any], events: Sequence[Sequence[An
     last = expected - 1
     if case["audit_seq"] != last or case["audit_hash"] != prev:
         if case["audit_seq"] > last:
-            say(f"events after {last} are missing (case has {case['audit_seq']})", "missing", last + 1)
+            say(said("case.missing_after", last=last, head=case["audit_seq"]), "missing", last + 1)
         else:
-            say(f"the case's head names event {case['audit_seq']} but its trail has {last} "
-                "(head rewritten)", "row_differs")
+            say(said("case.head_rewritten", head=case["audit_seq"], last=last), "row_differs")
     if last_facts is not None:
         seq, facts = last_facts
         now_text = facts_like(case, facts)
         if now_text != facts:
-            said = split_facts(facts)
-            now = split_facts(now_text) if said else split_facts(facts_of(case))
-            for name in FACT_FIELDS[:len(said)] if said else FACT_FIELDS:
-                if said.get(name) != now.get(name):
-                    say(f"case row differs from its events: {name} is {now.get(name)!r}, event {seq} "
-                        f"says {said.get(name)!r}", "row_differs", seq)
+            recorded = split_facts(facts)
+            now = split_facts(now_text) if recorded else split_facts(facts_of(case))
+            for name in FACT_FIELDS[:len(recorded)] if recorded else FACT_FIELDS:
+                if recorded.get(name) != now.get(name):
+                    say(said("case.row_differs", field=name, now=repr(now.get(name)), seq=seq,
+                             said=repr(recorded.get(name))), "row_differs", seq)
     elif last_state is not None and last_state[1] != case["state"]:
-        say(f"case row differs from its events: state is {case['state']!r}, event {last_state[0]} says "
-            f"{last_state[1]!r}", "row_differs", last_state[0])
+        say(said("case.row_differs", field="state", now=repr(case["state"]), seq=last_state[0],
+                 said=repr(last_state[1])), "row_differs", last_state[0])
     covered = covered_tables()
     for (table, key), (seq, digest, action, alg) in sorted(named.items()):
         row = rows.get((table, key))
         key = key.partition(":")[2] or key  # a natural key is shown without its case
         if row is None:
-            say(f"{table} {key}, written by event {seq} ({action}), is missing (deleted)",
+            say(said("case.row_deleted", table=table_word(table), key=key, seq=seq,
+                     action=action_word(action)),
                 "row_deleted", seq)
         elif row_digest(covered[table], row, alg) != digest:
-            say(f"{table} {key} differs from what event {seq} ({action}) recorded (edited)",
+            say(said("case.row_edited", table=table_word(table), key=key, seq=seq,
+                     action=action_word(action)),
                 "row_edited", seq)
     if keyed_from_start:
         for table, key in sorted(own - named.keys()):
             if covered[table].needs_event(rows[table, key]):
                 key = key.partition(":")[2] or key
-                say(f"{table} {key} is named by no event (added without an action)", "row_added")
+                say(said("case.row_added", table=table_word(table), key=key), "row_added")
     return found

@@ -34,6 +34,7 @@ from duban.config.settings import Settings, get_settings
 from duban.models import AccountEvent, Case
 from duban.services.accountaudit import engine_head
 from duban.services.auditkeys import MAC_ALGORITHM
+from duban.services.auditsaid import said
 from duban.services.dbname import database_name as name_of_url
 from duban.services.dbname import same_database
 
@@ -147,19 +148,15 @@ def key_not_published(place: Place) -> str | None:
     """What is wrong when the signing key is not the one published beside it: a key made anew
     (the old one deleted, the log started over) would sign a clean record of its own, and lines
     are checked with the signing key's own half."""
-    from duban.config.policy import get_labels
-
     private = signing_key(place, create=False)
     if private is None or not place.public_file.exists():
         return None
     try:
         published = serialization.load_pem_public_key(place.public_file.read_bytes())
     except ValueError:
-        return f"{place.public_file} holds no public key (公钥文件无效)"
+        return said("checkpoints.bad_public_key", public=place.public_file)
     if public_pem(private.public_key()) != public_pem(published):  # type: ignore[arg-type]
-        return (f"the checkpoint signing key {place.key_file} is not the key published in "
-                f"{place.public_file}: a key made anew signs its own record "
-                f"({get_labels().text['checkpoint_key_not_published']})")
+        return said("checkpoints.key_not_published", key=place.key_file, public=place.public_file)
     return None
 
 
@@ -225,7 +222,7 @@ def write_checkpoint(engine: Engine, place: Place | None = None, *,
     alarms += _compare_accounts(engine, before, accounts_seq) if before is not None else []
     mismatch = key_not_published(place)
     if mismatch is not None:  # signed into the line: a later key cannot launder it
-        alarms.append(f"(checkpoints): {mismatch}")
+        alarms.append(f"{said('where.checkpoints')}: {mismatch}")
     alg = MAC_ALGORITHM
     root = merkle_root(alg, [leaf(alg, *row) for row in rows])
     heads_name = f"heads/{n:06d}.tsv.gz"
@@ -256,12 +253,13 @@ def _compare_accounts(engine: Engine, before: dict[str, Any], seq: int) -> list[
     if not isinstance(seen, dict) or not seen.get("seq"):
         return []
     if seq < seen["seq"]:
-        return [f"(accounts): the account record went backwards since checkpoint {before['n']} "
-                f"(event {seen['seq']} then, {seq} now)"]
+        return [f"{said('where.accounts')}: "
+                + said("checkpoints.accounts_backwards_since", n=before["n"], then=seen["seq"], now=seq)]
     with engine.connect() as conn:
         then = conn.execute(select(_ACCOUNTS.c.hash).where(_ACCOUNTS.c.seq == seen["seq"])).scalar()
     if then != seen.get("head"):
-        return [f"(accounts): account event {seen['seq']} changed since checkpoint {before['n']}"]
+        return [f"{said('where.accounts')}: " + said("checkpoints.account_changed_since", seq=seen["seq"],
+                                                       n=before["n"])]
     return []
 
 
@@ -272,16 +270,16 @@ def _compare(place: Place, before: dict[str, Any], rows: list[tuple[int, str, in
     try:
         old = list(checkpoint_heads(place, before))
     except (OSError, ValueError):
-        return [f"the heads of checkpoint {before.get('n')} cannot be read"]
+        return [said("checkpoints.heads_unreadable", n=before.get("n"))]
     for cid, number, seq, head in old:
         current = now.get(cid)
         if current is None:
-            alarms.append(f"{number}: case missing since checkpoint {before['n']} (it had {seq} events then)")
+            alarms.append(f"{number}: " + said("checkpoints.case_missing_since", n=before["n"], events=seq))
         elif current[0] < seq:
-            alarms.append(f"{number}: head went backwards since checkpoint {before['n']} "
-                          f"(event {seq} then, {current[0]} now)")
+            alarms.append(f"{number}: " + said("checkpoints.went_backwards_since", n=before["n"], then=seq,
+                                               now=current[0]))
         elif current[0] == seq and current[1] != head:
-            alarms.append(f"{number}: event {seq} changed since checkpoint {before['n']}")
+            alarms.append(f"{number}: " + said("checkpoints.changed", seq=seq, n=before["n"]))
     return alarms
 
 
@@ -318,14 +316,12 @@ def check_log(place: Place, db: str | None = None) -> LogCheck:
     key = public_key(place)
     if not lines:
         if key is not None and place.key_file.exists() and (place.folder / "heads").exists():
-            problems.append(f"checkpoint file {place.log} is missing or empty, though checkpoints were "
-                            "written (检查点文件缺失)")
+            problems.append(said("checkpoints.file_missing", file=place.log))
         return LogCheck(None, problems)
     if key is None:
-        return LogCheck(None, [f"no key to check {place.log} with ({place.public_file} is missing)"])
+        return LogCheck(None, [said("checkpoints.no_public_key", file=place.log, public=place.public_file)])
     if not place.key_file.exists():
-        problems.append(f"the checkpoint signing key {place.key_file} is missing: lines were checked "
-                        f"against {place.public_file} only (签名密钥缺失)")
+        problems.append(said("checkpoints.signing_key_missing", key=place.key_file, public=place.public_file))
     mismatch = key_not_published(place)
     if mismatch is not None:
         problems.append(mismatch)
@@ -334,17 +330,16 @@ def check_log(place: Place, db: str | None = None) -> LogCheck:
     others = own = 0
     alarms: list[tuple[int, str]] = []
     for i, line in enumerate(lines, start=1):
-        where = f"checkpoint file line {i}"
+        where = said("checkpoints.line", line=i)
         try:
             key.verify(base64.b64decode(line.get("sig", "")), canonical(line))
         except (InvalidSignature, ValueError):
-            problems.append(f"{where}: the signature does not match (forged or edited; 签名无效)")
+            problems.append(said("checkpoints.bad_signature", where=where))
             continue
         if line.get("n") != i:
-            problems.append(f"{where}: checkpoint {line.get('n')} where {i} was due (lines removed or "
-                            "reordered)")
+            problems.append(said("checkpoints.out_of_turn", where=where, due=i, n=line.get("n")))
         if line.get("prev", "") != prev:
-            problems.append(f"{where}: does not follow the line before (lines removed or replaced)")
+            problems.append(said("checkpoints.not_chained", where=where))
         prev = line_digest(line)
         if db is None or same_database(line.get("db"), db):
             last = line
@@ -356,10 +351,10 @@ def check_log(place: Place, db: str | None = None) -> LogCheck:
         try:
             body = gzip.decompress((place.folder / last["heads"]).read_bytes())
         except OSError:
-            problems.append(f"checkpoint {last['n']}: its heads file {last['heads']} is missing")
+            problems.append(said("checkpoints.heads_missing", n=last["n"], file=last["heads"]))
             return LogCheck(None, problems, alarms, others, own)
         if hashlib.sha256(body).hexdigest() != last["heads_digest"]:
-            problems.append(f"checkpoint {last['n']}: its heads file {last['heads']} was altered")
+            problems.append(said("checkpoints.heads_altered", n=last["n"], file=last["heads"]))
             return LogCheck(None, problems, alarms, others, own)
     return LogCheck(last, problems, alarms, others, own)
 

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 from duban.models import AuditEvent, Case
 from duban.services.accountaudit import check as check_accounts
 from duban.services.auditkeys import KeyRing
+from duban.services.auditsaid import said
 from duban.services.chaincheck import HASH, SEQ, Finding, Macs, check_case
 from duban.services.checkpoints import Place, check_log, checkpoint_heads, database_name
 from duban.services.context import ServiceContext
@@ -91,13 +92,16 @@ def verify(ctx: ServiceContext, *, case: str | None = None, since: dt.datetime |
     name = as_database or database_name(ctx.engine)
     log = check_log(place, name) if place is not None else None
     if log is not None:
-        report.findings += [Finding("(checkpoints)", problem, "checkpoint") for problem in log.problems]
+        checkpoints = said("where.checkpoints")
+        report.findings += [Finding(checkpoints, problem, "checkpoint") for problem in log.problems]
         if log.none_of_this_database and not other_database:
-            report.findings.append(Finding("(checkpoints)", _no_checkpoint_of(name, log.others, place),
-                                           "no_checkpoint"))
+            file = place.log if place is not None else ""
+            report.findings.append(Finding(checkpoints, said("checkpoints.none_of_this_database", file=file,
+                                                             others=log.others, name=name), "no_checkpoint"))
         for n, alarm in log.alarms:  # found when checkpoint n was written, signed since
             number, _, what = alarm.partition(": ")
-            report.findings.append(Finding(number, f"{what} (found by checkpoint {n})", "checkpoint_alarm"))
+            report.findings.append(Finding(number, said("checkpoints.found_by", what=what, n=n),
+                                           "checkpoint_alarm"))
         if log.last is not None:
             report.checkpoint = int(log.last["n"])
     line = log.last if log else None
@@ -107,8 +111,8 @@ def verify(ctx: ServiceContext, *, case: str | None = None, since: dt.datetime |
             if case is not None and not selected:
                 for _, number, seq, _ in _Heads(place, line).all():
                     if number == case:
-                        _add(report, Finding(number, f"case missing since checkpoint {report.checkpoint} "
-                                                     f"(it had {seq} events then)", BEHIND), limit)
+                        _add(report, Finding(number, said("checkpoints.case_missing", n=report.checkpoint,
+                                                          events=seq), BEHIND), limit)
                 return report
             if selected is not None:
                 _Shard(ctx.audit_keys, place, line, limit, accept_unkeyed).run_ids(conn, report, selected)
@@ -128,21 +132,11 @@ def verify(ctx: ServiceContext, *, case: str | None = None, since: dt.datetime |
                 existing = set(conn.execute(select(_CASES.c.id)).scalars())
                 for case_id, number, seq, _ in _Heads(place, line).all():
                     if case_id not in existing:
-                        _add(report, Finding(number, f"case missing since checkpoint {report.checkpoint} "
-                                                     f"(it had {seq} events then)", BEHIND), limit)
+                        _add(report, Finding(number, said("checkpoints.case_missing", n=report.checkpoint,
+                                                          events=seq), BEHIND), limit)
     except _Enough:
         pass
     return report
-
-
-def _no_checkpoint_of(name: str, others: int, place: Place | None) -> str:
-    from duban.config.policy import get_labels
-
-    where = place.log if place is not None else ""
-    return (f"{where} holds {others} checkpoint(s), none of this database ({name}): it cannot be "
-            "compared with them (moved here: `duban audit checkpoint` compares it with the file's last "
-            "checkpoint; --other-database if it is indeed another database) "
-            f"({get_labels().text['checkpoint_none_of_this_database']})")
 
 
 def _add(report: Report, finding: Finding, limit: int | None) -> None:
@@ -280,8 +274,8 @@ class _Shard:
         for cid, row in cases.items():
             rows["cases", str(cid)] = row
         for cid in sorted(events.keys() - cases.keys()):
-            _add(report, Finding(f"(case id {cid})", f"{len(events[cid])} events but no case row (deleted, "
-                                                      "or events moved onto it)", "case_missing"), limit)
+            gone = said("case.no_case_row", events=len(events[cid]))
+            _add(report, Finding(said("where.case_id", id=cid), gone, "case_missing"), limit)
         no_events: list[Sequence[Any]] = []
         no_rows: set[tuple[str, str]] = set()
         for cid in sorted(cases):
@@ -296,16 +290,16 @@ class _Shard:
             if ids is not None and cid not in ids:
                 continue
             if cid not in cases:
-                _add(report, Finding(number, f"case missing since checkpoint {n} (it had {seq} events then)",
-                                     BEHIND), limit)
+                _add(report, Finding(number, said("checkpoints.case_missing", n=n, events=seq), BEHIND),
+                     limit)
                 continue
             at = {ev[SEQ]: ev for ev in events.get(cid, no_events)}
             if seq and seq not in at:
                 last = max(at, default=0)
-                _add(report, Finding(number, f"head went backwards: checkpoint {n} saw event {seq}, the "
-                                             f"trail ends at {last}", "head_backwards", seq), limit)
+                _add(report, Finding(number, said("checkpoints.went_backwards", n=n, seen=seq, last=last),
+                                     "head_backwards", seq), limit)
             elif seq and at[seq][HASH] != head:
-                _add(report, Finding(number, f"event {seq} changed since checkpoint {n}",
+                _add(report, Finding(number, said("checkpoints.changed", seq=seq, n=n),
                                      "changed_since_checkpoint", seq), limit)
 
 

@@ -72,7 +72,7 @@ def test_a_backup_restored_from_the_command_line_verifies_and_tampering_is_named
         conn.execute(text("UPDATE audit_events SET actor = '别人' WHERE seq = 2"))
     tampered = runner.invoke(app, ["audit", "verify"])
     assert tampered.exit_code == 1
-    assert f"{number}: event 2 (transfer) was altered" in tampered.output.replace("\n", " ")
+    assert f"{number}: 事件2（转办）被改动" in tampered.output.replace("\n", " ")
 
 
 def _tamper(path: Path, *statements: str) -> None:
@@ -103,7 +103,7 @@ def test_restore_refuses_a_backup_whose_trail_was_rewritten(data_dir: Path, tmp_
     _engine().dispose()
     refused = runner.invoke(app, ["restore", str(target), "--yes"])
     assert refused.exit_code == 1
-    assert f"{number}: event 2 (transfer) was altered" in refused.output.replace("\n", " ")
+    assert f"{number}: 事件2（转办）被改动" in refused.output.replace("\n", " ")
     assert "拒绝恢复" in refused.output and "数据库未被替换（确要恢复请加 --accept-broken）" in refused.output
     assert CaseService(ctx).get(number).state == "transferred"
     forced = runner.invoke(app, ["restore", str(target), "--yes", "--accept-broken"])
@@ -121,11 +121,11 @@ def test_verify_names_a_case_missing_since_a_checkpoint_and_quick_checks_narrow_
             "DELETE FROM cases WHERE id = 2")
     checked = runner.invoke(app, ["audit", "verify"])
     assert checked.exit_code == 1
-    assert f"{second}: case missing since checkpoint 1 (it had 2 events then)" in checked.output
+    assert f"{second}: 案件自检查点1之后缺失（当时有2条事件）" in checked.output
     one = runner.invoke(app, ["audit", "verify", "--case", first])
     assert one.exit_code == 0 and "1件案件，2条事件，已与检查点1比对" in one.output, one.output
     gone = runner.invoke(app, ["audit", "verify", "--case", second])
-    assert gone.exit_code == 1 and "case missing since checkpoint 1" in gone.output
+    assert gone.exit_code == 1 and "案件自检查点1之后缺失" in gone.output
     recent = runner.invoke(app, ["audit", "verify", "--since", "2030-01-01"])
     assert recent.exit_code == 1 and "0件案件" in recent.output  # the missing case is named still
 
@@ -161,7 +161,7 @@ def test_an_exported_case_checks_without_the_service_and_tampering_shows(data_di
     checker = Path(__file__).parents[2] / "scripts" / "audit-check"
     public = data_dir / "audit" / "checkpoint-key.pub"
     ok = subprocess.run([sys.executable, str(checker), str(out), str(public)], capture_output=True, text=True)
-    assert ok.returncode == 0 and f"{number}: 3 events, " in ok.stdout and "intact" in ok.stdout, ok.stdout
+    assert ok.returncode == 0 and f"{number}：3条事件，" in ok.stdout and "完整" in ok.stdout, ok.stdout
     doc = json.loads(out.read_text())
     doc["rows"][-1]["values"][doc["rows"][-1]["columns"].index("text")] = "改过的报告"
     doc["events"][1]["actor"] = "别人"
@@ -169,8 +169,8 @@ def test_an_exported_case_checks_without_the_service_and_tampering_shows(data_di
     bad = subprocess.run([sys.executable, str(checker), str(out), str(public)], capture_output=True,
                          text=True)
     assert bad.returncode == 1
-    assert "event 2 (transfer): MAC does not match (altered)" in bad.stdout
-    assert "handling_reports 1 differs from event 3 (submit_report)" in bad.stdout
+    assert "事件2（transfer）：校验码不符（被改动）" in bad.stdout
+    assert "handling_reports 1与事件3（submit_report）所记不符" in bad.stdout
 
 
 def test_an_upgraded_databases_unkeyed_events_are_named_unless_accepted(data_dir: Path) -> None:
@@ -183,14 +183,14 @@ def test_an_upgraded_databases_unkeyed_events_are_named_unless_accepted(data_dir
         conn.execute(text("DROP TRIGGER IF EXISTS audit_events_no_update"))
         conn.execute(text("UPDATE audit_events SET facts = '', rows = ''"))
     named = runner.invoke(app, ["audit", "verify"])
-    assert named.exit_code == 1 and "carries no key" in named.output, named.output
+    assert named.exit_code == 1 and "没有密钥" in named.output, named.output
     accepted = runner.invoke(app, ["audit", "verify", "--accept-unkeyed"])
     assert accepted.exit_code == 0, accepted.output
     assert "审计记录完整：1件案件，2条事件" in accepted.output
     with _engine().begin() as conn:  # ... but not an old event someone edited since
         conn.execute(text("UPDATE audit_events SET actor = '别人' WHERE seq = 2"))
     edited = runner.invoke(app, ["audit", "verify", "--accept-unkeyed"])
-    assert edited.exit_code == 1 and "event 2" in edited.output, edited.output
+    assert edited.exit_code == 1 and "事件2（转办）被改动" in edited.output, edited.output
 
 
 def test_a_backup_carries_the_attached_files_and_a_restore_puts_back_what_the_store_lost(
@@ -240,8 +240,8 @@ def test_the_exported_account_record_checks_without_the_service_and_tampering_sh
     checker = Path(__file__).parents[2] / "scripts" / "audit-check"
     public = data_dir / "audit" / "checkpoint-key.pub"
     ok = subprocess.run([sys.executable, str(checker), str(out), str(public)], capture_output=True, text=True)
-    assert ok.returncode == 0 and "account record: 2 events, 1 users, intact" in ok.stdout, ok.stdout
-    assert "the record had 2 events" in ok.stdout
+    assert ok.returncode == 0 and "账号记录：2条事件，1个用户，完整" in ok.stdout, ok.stdout
+    assert "当时记录有2条事件" in ok.stdout
     doc = json.loads(out.read_text())
     doc["events"][0]["data"]["role"] = "admin"
     doc["users"][0]["facts"] = doc["users"][0]["facts"].replace("dispatcher", "admin")
@@ -249,7 +249,7 @@ def test_the_exported_account_record_checks_without_the_service_and_tampering_sh
     bad = subprocess.run([sys.executable, str(checker), str(out), str(public)], capture_output=True,
                          text=True)
     assert bad.returncode == 1
-    assert "account event 1 (account_add, wang): MAC does not match (altered)" in bad.stdout
-    assert "user wang: differs from account event 2" in bad.stdout
+    assert "账号事件1（account_add，wang）：校验码不符（被改动）" in bad.stdout
+    assert "用户 wang：与账号事件2所记不符" in bad.stdout
     neither = runner.invoke(app, ["audit", "export"])
     assert neither.exit_code == 2

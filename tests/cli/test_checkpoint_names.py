@@ -21,7 +21,7 @@ from tests.cli.test_admin import _tamper
 from tests.factories import transferred, world
 
 runner = CliRunner()
-GONE = "case missing since checkpoint 1 (it had 2 events then)"
+GONE = "案件自检查点1之后缺失（当时有2条事件）"
 
 
 def _engine() -> Engine:
@@ -85,8 +85,8 @@ def test_a_copy_the_checkpoints_do_not_know_is_a_finding_unless_said_to_be_anoth
     _settings(monkeypatch, DUBAN_DATABASE_URL=f"sqlite:///{copy}")
     code, output = _verify()
     assert code == 1, output
-    assert f"holds 1 checkpoint(s), none of this database (sqlite:///{copy})" in output
-    assert "本数据库无法与检查点比对" in output
+    assert f"有1个检查点，没有一个属于本数据库（sqlite:///{copy}）" in output
+    assert "无法与之比对" in output
     code, output = _verify("--other-database")
     assert code == 0 and "审计记录完整：1件案件" in output, output
 
@@ -151,7 +151,7 @@ def test_a_copy_cut_short_cannot_start_a_clean_record_of_its_own(
     made = runner.invoke(app, ["audit", "checkpoint"])
     assert made.exit_code == 0 and GONE in made.output, made.output  # compared with checkpoint 1
     code, output = _verify()
-    assert code == 1 and f"{GONE} (found by checkpoint 2)" in output, output
+    assert code == 1 and f"{GONE}（检查点2发现）" in output, output
 
 
 def test_another_database_checkpointed_as_such_starts_its_own_record(
@@ -194,6 +194,6 @@ def test_a_signing_key_made_anew_is_not_the_published_one(truncated: Path) -> No
     place.public_file.write_bytes(published)
     made = runner.invoke(app, ["audit", "checkpoint"])
     # signed into the new line as an alarm
-    assert made.exit_code == 0 and "签名密钥与公布的公钥不符" in made.output, made.output
+    assert made.exit_code == 0 and "检查点签名密钥与公布的公钥不一致" in made.output, made.output
     code, output = _verify()
-    assert code == 1 and "签名密钥与公布的公钥不符" in output, output
+    assert code == 1 and "检查点签名密钥与公布的公钥不一致" in output, output

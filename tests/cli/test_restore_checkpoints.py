@@ -47,7 +47,7 @@ def test_a_backup_cut_short_after_its_checkpoint_is_refused(data_dir: Path, tmp_
     third = transferred(ctx, title="丙")
     code, output = _restore(target)
     assert code == 1, output
-    assert f"{second}: case missing since checkpoint 1 (it had 2 events then)" in output
+    assert f"{second}: 案件自检查点1之后缺失（当时有2条事件）" in output
     assert "早于检查点1记录的状态" in output
     assert "备份可能被截短或改动" in output
     assert "数据库未被替换（确要恢复请加 --accept-older）" in output
@@ -68,7 +68,7 @@ def test_an_older_backup_matching_its_checkpoint_is_restored_only_when_accepted(
     assert runner.invoke(app, ["audit", "checkpoint"]).exit_code == 0  # checkpoint 2 saw event 3
     code, output = _restore(target)
     assert code == 1, output
-    assert f"{number}: head went backwards: checkpoint 2 saw event 3, the trail ends at 2" in output
+    assert f"{number}: 链头倒退了：检查点2见过事件3，记录现在只到2" in output
     assert "备份与检查点1（" in output and "记录的状态完全一致" in output
     code, output = _restore(target, "--accept-older")
     assert code == 0, output

@@ -143,9 +143,9 @@ def test_the_database_refuses_to_change_or_delete_an_account_event(ctx: ServiceC
 @pytest.mark.parametrize(("statement", "said"), [
     ("UPDATE account_events SET data = "
      "'{\"role\": \"leader\", \"org\": \"GS\", \"display_name\": \"王科员\"}' WHERE seq = 1",
-     "(accounts): account event 1 (account_add, wang) was altered"),
+     "（账号记录）: 账号事件1（添加账号，wang）被改动"),
     ("UPDATE account_events SET actor = 'nobody' WHERE seq = 3",
-     "(accounts): account event 3 (account_change, wang) was altered"),
+     "（账号记录）: 账号事件3（修改账号，wang）被改动"),
     ("UPDATE account_events SET at = at WHERE seq = 2", None),  # the same value: nothing to name
 ])
 def test_an_account_event_edited_is_named(ctx: ServiceContext, statement: str, said: str | None) -> None:
@@ -156,14 +156,14 @@ def test_an_account_event_edited_is_named(ctx: ServiceContext, statement: str, s
 def test_an_account_event_deleted_in_the_middle_is_named_missing(ctx: ServiceContext) -> None:
     _sql(ctx, "DELETE FROM account_events WHERE seq = 3")
     problems = _problems(ctx)
-    assert problems[0] == "(accounts): account event 3 is missing (found 4)"
-    assert "user wang: differs from the account record: role is 'dispatcher', event 4 (account_password) " \
+    assert problems[0] == "（账号记录）: 账号事件3缺失（下一条是事件4）"
+    assert "用户 wang: 与账号记录不符：role现为'dispatcher', event 4 (account_password) " \
            "says" not in " ".join(problems)  # event 4 still fixes wang's facts after the change
 
 
 def test_the_last_account_event_deleted_is_named_by_the_user_row(ctx: ServiceContext) -> None:
     _sql(ctx, "DELETE FROM account_events WHERE seq = 4")  # wang's new password: the facts still fit
-    assert _problems(ctx) == ["user wang: account events after 3 are missing (the user row names event 4)"]
+    assert _problems(ctx) == ["用户 wang: 账号事件3之后的事件缺失（用户记录记到事件4）"]
 
 
 def test_the_record_cut_back_and_the_user_row_rewritten_to_fit_is_named_field_by_field(
@@ -171,10 +171,10 @@ def test_the_record_cut_back_and_the_user_row_rewritten_to_fit_is_named_field_by
     _sql(ctx, "DELETE FROM account_events WHERE seq >= 3",
          "UPDATE users SET account_seq = 1 WHERE username = 'wang'")
     assert _problems(ctx) == [
-        "user wang: differs from the account record: role is 'dispatcher', event 1 (account_add) says "
-        "'clerk' (changed without an event)",
-        f"user wang: differs from the account record: org_id is {user_named(ctx, 'wang').org_id}, event 1 "
-        f"(account_add) says {_org_of_event_one(ctx)} (changed without an event)",
+        "用户 wang: 与账号记录不符：role现为'dispatcher'，事件1（添加账号）记为"
+        "'clerk'（未经事件修改）",
+        f"用户 wang: 与账号记录不符：org_id现为{user_named(ctx, 'wang').org_id}，事件1（添加账号）记为"
+        f"{_org_of_event_one(ctx)}（未经事件修改）",
     ]
 
 
@@ -191,15 +191,14 @@ def test_account_events_swapped_are_named(ctx: ServiceContext) -> None:
          "UPDATE account_events SET seq = 2 WHERE seq = 3",
          "UPDATE account_events SET seq = 3 WHERE seq = 99")
     problems = _problems(ctx)
-    assert "(accounts): account event 2 (account_change, wang) was altered" in problems
-    assert "(accounts): account event 3 (account_add, li) was altered" in problems
+    assert "（账号记录）: 账号事件2（修改账号，wang）被改动" in problems
+    assert "（账号记录）: 账号事件3（添加账号，li）被改动" in problems
 
 
 def test_a_role_rewritten_in_the_database_without_an_event_is_named(ctx: ServiceContext) -> None:
     _sql(ctx, "UPDATE users SET role = 'admin' WHERE username = 'li'")
     assert _problems(ctx) == [
-        "user li: differs from the account record: role is 'admin', event 2 (account_add) says 'supervisor' "
-        "(changed without an event)"]
+        "用户 li: 与账号记录不符：role现为'admin'，事件2（添加账号）记为'supervisor'（未经事件修改）"]
 
 
 @pytest.mark.parametrize(("statement", "field"), [
@@ -212,7 +211,7 @@ def test_each_fact_of_a_user_row_changed_without_an_event_is_named(ctx: ServiceC
     false = "false" if ctx.engine.dialect.name == "postgresql" else "0"
     _sql(ctx, statement.format(false=false))
     [problem] = _problems(ctx)
-    assert problem.startswith(f"user li: differs from the account record: {field} is ")
+    assert problem.startswith(f"用户 li: 与账号记录不符：{field}现为")
 
 
 def test_a_user_added_or_deleted_without_an_event_is_named(ctx: ServiceContext) -> None:
@@ -223,8 +222,8 @@ def test_a_user_added_or_deleted_without_an_event_is_named(ctx: ServiceContext) 
               "FROM users WHERE username = 'wang'",
          "DELETE FROM users WHERE username = 'li'")
     assert _problems(ctx) == [
-        "user mole: is named by no account event (added or renamed outside the record)",
-        "user li: recorded by account event 2 (account_add), is missing (deleted)"]
+        "用户 mole: 没有任何账号事件记载（在账号记录之外添加或改名）",
+        "用户 li: 由账号事件2（添加账号）记载，用户记录已缺失（被删除）"]
 
 
 def test_events_made_with_a_key_that_is_not_among_the_audit_keys_are_named(ctx: ServiceContext,
@@ -234,7 +233,7 @@ def test_events_made_with_a_key_that_is_not_among_the_audit_keys_are_named(ctx: 
     other = load_keyring(Settings(data_dir=tmp_path, audit_key_file=tmp_path / "other-keys.json"))
     stranger = ServiceContext(engine=ctx.engine, audit_keys=other)
     set_active(stranger, "li", False, by="intruder")
-    assert any("account event 5 (account_disable, li) names key" in p and "unknown key" in p
+    assert any("账号事件5（停用账号，li）使用的密钥" in p and "未知密钥" in p
                for p in _problems(ctx))
 
 
@@ -249,10 +248,10 @@ def test_the_record_cut_back_with_the_user_row_restored_is_named_by_the_checkpoi
     _sql(ctx, "DELETE FROM account_events WHERE seq = 5",
          f"UPDATE users SET active = {true}, account_seq = 2 WHERE username = 'li'")
     assert _problems(ctx, place) == [
-        "(accounts): the account record went backwards: checkpoint 2 saw event 5, the record ends at 4"]
+        "（账号记录）: 账号记录倒退了：检查点2见过事件5，记录现在只到4"]
     line = write_checkpoint(ctx.engine, place)  # the next checkpoint fixes the alarm under its signature
     assert line["alarms"] == [
-        "(accounts): the account record went backwards since checkpoint 2 (event 5 then, 4 now)"]
+        "（账号记录）: 账号记录自检查点2之后倒退了（当时是事件5，现在是4）"]
 
 
 def test_users_from_before_the_record_are_named_until_recorded_and_then_verify(ctx: ServiceContext) -> None:
@@ -262,7 +261,7 @@ def test_users_from_before_the_record_are_named_until_recorded_and_then_verify(c
               "active, created_at, 0, 0 "
               "FROM users WHERE username = 'li'")
     assert _problems(ctx) == [
-        "user old.hand: is named by no account event (added or renamed outside the record)"]
+        "用户 old.hand: 没有任何账号事件记载（在账号记录之外添加或改名）"]
     with ctx.engine.begin() as conn:
         assert record_existing(conn, at=ctx.now(), keys=ctx.audit_keys) == 1
         assert record_existing(conn, at=ctx.now(), keys=ctx.audit_keys) == 0

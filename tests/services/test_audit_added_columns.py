@@ -34,4 +34,4 @@ def test_a_complainants_email_is_covered_by_the_registration_event(engine: Engin
         session.execute(update(Complainant).where(Complainant.id == 2).values(email="someone@example.cn"))
         session.commit()
     findings = verify_audit(ctx, stop_at_first=False)[2]
-    assert len(findings) == 1 and "complainants" in str(findings[0])
+    assert len(findings) == 1 and "反映人 " in str(findings[0])

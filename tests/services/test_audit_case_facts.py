@@ -44,7 +44,7 @@ def test_a_case_column_rewritten_without_an_event_is_named(ctx: ServiceContext, 
     _sql(ctx, f"UPDATE cases SET {column} = {value} WHERE id = 1")
     problems = _problems(ctx)
     assert len(problems) == 1 and problems[0].startswith(
-        f"GS-2023-00001: case row differs from its events: {column} is "), problems
+        f"GS-2023-00001: 案件记录与其事件不符：{column}现为"), problems
 
 
 def test_a_name_holding_the_separator_stays_one_field() -> None:
@@ -64,10 +64,10 @@ def test_events_written_before_the_facts_grew_still_verify_as_far_as_they_go(
     _sql(ctx, "UPDATE cases SET delegate_id = 2 WHERE id = 1")
     assert _problems(ctx) == []  # not fixed by that event: the next action's event fixes it
     _sql(ctx, "UPDATE cases SET unit_id = NULL WHERE id = 1")
-    assert _problems(ctx)[0].startswith("GS-2023-00001: case row differs from its events: unit_id is ")
+    assert _problems(ctx)[0].startswith("GS-2023-00001: 案件记录与其事件不符：unit_id现为")
     _sql(ctx, f"UPDATE cases SET unit_id = (SELECT id FROM orgs WHERE code = '{UNIT}'), delegate_id = NULL"
               " WHERE id = 1")
     CaseService(ctx).act(number, "remind", actor=SUPERVISOR, form={})
     assert _problems(ctx) == []
     _sql(ctx, "UPDATE cases SET delegate_id = 2 WHERE id = 1")
-    assert _problems(ctx)[0].startswith("GS-2023-00001: case row differs from its events: delegate_id is ")
+    assert _problems(ctx)[0].startswith("GS-2023-00001: 案件记录与其事件不符：delegate_id现为")

@@ -141,7 +141,7 @@ def test_an_event_rewritten_and_the_chain_recomputed_with_plain_sha256_is_named(
     _sql(ctx, "UPDATE audit_events SET actor = '别人', reason = '改过' WHERE case_id = 2 AND seq = 2")
     _rechain_plain(ctx, 2)
     problems = _problems(ctx)
-    assert "GS-2023-00002: event 2 (transfer) carries no key but a keyed event's fields (downgraded)" \
+    assert "GS-2023-00002: 事件2（转办）没有密钥，却带着有密钥的事件才有的字段（被降级）" \
         in problems
     assert all(p.startswith("GS-2023-00002") for p in problems), problems
 
@@ -156,7 +156,7 @@ def test_a_whole_case_rewritten_as_an_old_unkeyed_chain_is_named(ctx: ServiceCon
 
 def test_an_event_rewritten_with_its_own_mac_kept_is_named_altered(ctx: ServiceContext) -> None:
     _sql(ctx, "UPDATE audit_events SET actor = '别人' WHERE case_id = 2 AND seq = 2")
-    assert _problems(ctx) == ["GS-2023-00002: event 2 (transfer) was altered"]
+    assert _problems(ctx) == ["GS-2023-00002: 事件2（转办）被改动"]
 
 
 @pytest.mark.parametrize("column, value", [
@@ -179,15 +179,15 @@ def test_insert_or_replace_with_triggers_dropped_is_named(ctx: ServiceContext) -
     _sql(ctx, f"INSERT OR REPLACE INTO audit_events ({columns}) SELECT "
               f"{columns.replace('reason,', ''' '篡改',''', 1)} FROM audit_events"
               " WHERE case_id = 3 AND seq = 2")
-    assert _problems(ctx) == ["GS-2023-00003: event 2 (transfer) was altered"]
+    assert _problems(ctx) == ["GS-2023-00003: 事件2（转办）被改动"]
 
 
 def test_a_case_row_deleted_is_named(ctx: ServiceContext, tmp_path: Path) -> None:
     place = checkpointed(ctx, tmp_path)
     _sql(ctx, "DELETE FROM cases WHERE id = 2")
     problems = _problems(ctx, place)
-    assert "(case id 2): 5 events but no case row (deleted, or events moved onto it)" in problems
-    assert "GS-2023-00002: case missing since checkpoint 1 (it had 5 events then)" in problems
+    assert "（案件id 2）: 有5条事件，却没有案件记录（被删除，或事件被移到它名下）" in problems
+    assert "GS-2023-00002: 案件自检查点1之后缺失（当时有5条事件）" in problems
 
 
 def test_a_case_deleted_with_its_whole_trail_is_named_against_the_checkpoint(ctx: ServiceContext,
@@ -196,14 +196,14 @@ def test_a_case_deleted_with_its_whole_trail_is_named_against_the_checkpoint(ctx
     tables = ["audit_events", "callbacks", "reviews", "handling_reports", "callback_tasks", "pressure_steps",
               "notifications", "extensions"]
     _sql(ctx, *[f"DELETE FROM {t} WHERE case_id = 2" for t in tables], "DELETE FROM cases WHERE id = 2")
-    assert _problems(ctx, place) == ["GS-2023-00002: case missing since checkpoint 1 (it had 5 events then)"]
+    assert _problems(ctx, place) == ["GS-2023-00002: 案件自检查点1之后缺失（当时有5条事件）"]
     assert _problems(ctx) == []  # without the checkpoint nothing in the database tells
 
 
 def test_a_state_set_without_an_event_is_named(ctx: ServiceContext) -> None:
     _sql(ctx, "UPDATE cases SET state = 'closed' WHERE id = 1")
     assert _problems(ctx) == [
-        "GS-2023-00001: case row differs from its events: state is 'closed', event 3 says 'reported'"]
+        "GS-2023-00001: 案件记录与其事件不符：state现为'closed'，事件3记为'reported'"]
 
 
 @pytest.mark.parametrize("column, value, fact", [
@@ -216,35 +216,35 @@ def test_a_case_fact_changed_without_an_event_is_named(ctx: ServiceContext, colu
     _sql(ctx, f"UPDATE cases SET {column} = {value} WHERE id = 3")
     problems = _problems(ctx)
     assert len(problems) == 1 and problems[0].startswith(
-        f"GS-2023-00003: case row differs from its events: {fact} is "), problems
+        f"GS-2023-00003: 案件记录与其事件不符：{fact}现为"), problems
 
 
 def test_the_case_row_s_registered_text_edited_is_named(ctx: ServiceContext) -> None:
     _sql(ctx, "UPDATE cases SET title = '别的事' WHERE id = 1")
-    assert _problems(ctx) == ["GS-2023-00001: cases 1 differs from what event 1 (register) recorded (edited)"]
+    assert _problems(ctx) == ["GS-2023-00001: 案件 1与事件1（登记受理）所记不符（被改动）"]
 
 
 @pytest.mark.parametrize("statement, problem", [
     ("UPDATE handling_reports SET text = '已全部解决' WHERE case_id = 1",
-     "GS-2023-00001: handling_reports 1 differs from what event 3 (submit_report) recorded (edited)"),
+     "GS-2023-00001: 办理报告 1与事件3（提交办理报告）所记不符（被改动）"),
     ("UPDATE reviews SET decision = 'returned' WHERE case_id = 2",
-     "GS-2023-00002: reviews 1 differs from what event 4 (approve) recorded (edited)"),
+     "GS-2023-00002: 审核 1与事件4（审核通过）所记不符（被改动）"),
     ("UPDATE reviews SET reasons = '改' WHERE case_id = 2",
-     "GS-2023-00002: reviews 1 differs from what event 4 (approve) recorded (edited)"),
+     "GS-2023-00002: 审核 1与事件4（审核通过）所记不符（被改动）"),
     ("UPDATE callbacks SET result = 'unsatisfied' WHERE case_id = 2",
-     "GS-2023-00002: callbacks 1 differs from what event 5 (record_callback) recorded (edited)"),
+     "GS-2023-00002: 回访 1与事件5（登记回访）所记不符（被改动）"),
     ("UPDATE extensions SET days = 30 WHERE case_id = 3",
-     "GS-2023-00003: extensions 1 differs from what event 4 (approve_extension) recorded (edited)"),
+     "GS-2023-00003: 延期申请 1与事件4（批准延期）所记不符（被改动）"),
     ("UPDATE extensions SET status = 'rejected' WHERE case_id = 3",
-     "GS-2023-00003: extensions 1 differs from what event 4 (approve_extension) recorded (edited)"),
+     "GS-2023-00003: 延期申请 1与事件4（批准延期）所记不符（被改动）"),
     ("UPDATE handling_reports SET case_id = 3 WHERE case_id = 1",
-     "GS-2023-00001: handling_reports 1 differs from what event 3 (submit_report) recorded (edited)"),
+     "GS-2023-00001: 办理报告 1与事件3（提交办理报告）所记不符（被改动）"),
     ("UPDATE handling_reports SET case_id = 3 WHERE case_id = 1",
-     "GS-2023-00003: handling_reports 1 is named by no event (added without an action)"),
+     "GS-2023-00003: 办理报告 1没有任何事件记载（未经操作添加）"),
     ("DELETE FROM handling_reports WHERE case_id = 1",
-     "GS-2023-00001: handling_reports 1, written by event 3 (submit_report), is missing (deleted)"),
+     "GS-2023-00001: 办理报告 1（由事件3（提交办理报告）写入）已缺失（被删除）"),
     ("UPDATE complainants SET name = '别人' WHERE id = 1",
-     "GS-2023-00001: complainants 1 differs from what event 1 (register) recorded (edited)"),
+     "GS-2023-00001: 反映人 1与事件1（登记受理）所记不符（被改动）"),
 ])
 def test_a_row_an_action_wrote_edited_or_removed_is_named(ctx: ServiceContext, statement: str,
                                                           problem: str) -> None:
@@ -255,7 +255,7 @@ def test_a_row_an_action_wrote_edited_or_removed_is_named(ctx: ServiceContext, s
 def test_a_row_slipped_in_without_an_action_is_named(ctx: ServiceContext) -> None:
     _sql(ctx, "INSERT INTO reviews (case_id, decision, reasons, reasons_redacted, reviewer, reviewed_at)"
               " VALUES (1, 'approved', '', '', '某人', '2023-09-27 10:00:00')")
-    assert _problems(ctx) == ["GS-2023-00001: reviews 2 is named by no event (added without an action)"]
+    assert _problems(ctx) == ["GS-2023-00001: 审核 2没有任何事件记载（未经操作添加）"]
 
 
 def test_the_newest_event_deleted_and_the_head_reset_is_named(ctx: ServiceContext, tmp_path: Path) -> None:
@@ -265,10 +265,10 @@ def test_the_newest_event_deleted_and_the_head_reset_is_named(ctx: ServiceContex
     _sql(ctx, "DELETE FROM audit_events WHERE case_id = 2 AND seq = 5",
          f"UPDATE cases SET audit_seq = 4, audit_hash = '{prev}' WHERE id = 2")
     problems = _problems(ctx, place)
-    assert "GS-2023-00002: case row differs from its events: state is 'closed', event 4 says 'verified'" \
+    assert "GS-2023-00002: 案件记录与其事件不符：state现为'closed'，事件4记为'verified'" \
         in problems
-    assert "GS-2023-00002: callbacks 1 is named by no event (added without an action)" in problems
-    assert "GS-2023-00002: head went backwards: checkpoint 1 saw event 5, the trail ends at 4" in problems
+    assert "GS-2023-00002: 回访 1没有任何事件记载（未经操作添加）" in problems
+    assert "GS-2023-00002: 链头倒退了：检查点1见过事件5，记录现在只到4" in problems
 
 
 def test_a_whole_case_rolled_back_consistently_is_still_named_by_the_checkpoint(ctx: ServiceContext,
@@ -281,7 +281,7 @@ def test_a_whole_case_rolled_back_consistently_is_still_named_by_the_checkpoint(
          f"UPDATE cases SET audit_seq = 2, audit_hash = '{prev}', state = 'transferred',"
          " deadline_kind = 'handling' WHERE id = 1")
     problems = _problems(ctx, place)
-    assert "GS-2023-00001: head went backwards: checkpoint 1 saw event 3, the trail ends at 2" in problems
+    assert "GS-2023-00001: 链头倒退了：检查点1见过事件3，记录现在只到2" in problems
 
 
 def test_events_swapped_are_named_reordered(ctx: ServiceContext) -> None:
@@ -289,14 +289,14 @@ def test_events_swapped_are_named_reordered(ctx: ServiceContext) -> None:
          "UPDATE audit_events SET seq = 2 WHERE case_id = 2 AND seq = 3",
          "UPDATE audit_events SET seq = 3 WHERE case_id = 2 AND seq = 100")
     problems = _problems(ctx)
-    assert "GS-2023-00002: event 2 (submit_report) is out of order (reordered)" in problems
+    assert "GS-2023-00002: 事件2（提交办理报告）的顺序被调换" in problems
 
 
 def test_an_event_moved_to_another_case_is_named_in_both(ctx: ServiceContext) -> None:
     _sql(ctx, "UPDATE audit_events SET case_id = 3, seq = 6 WHERE case_id = 1 AND seq = 3")
     problems = _problems(ctx)
-    assert "GS-2023-00001: events after 2 are missing (case has 3)" in problems
-    assert any(p.startswith("GS-2023-00003: event 6 (submit_report)") for p in problems), problems
+    assert "GS-2023-00001: 事件2之后的事件缺失（案件记到事件3）" in problems
+    assert any(p.startswith("GS-2023-00003: 事件6（提交办理报告）") for p in problems), problems
 
 
 def test_an_event_duplicated_is_named(ctx: ServiceContext) -> None:
@@ -318,8 +318,8 @@ def test_an_event_duplicated_is_named(ctx: ServiceContext) -> None:
         # the schema outlives this test (the next one only empties the tables): put it back
         _sql(ctx, "DELETE FROM audit_events WHERE id = (SELECT max(id) FROM audit_events)",
              "ALTER TABLE audit_events ADD CONSTRAINT audit_events_case_id_seq_key UNIQUE (case_id, seq)")
-    assert "GS-2023-00001: event 3 (submit_report) appears again after event 3 (duplicated or reordered)" \
-        in problems or any(p.startswith("GS-2023-00001: event 4") for p in problems), problems
+    assert "GS-2023-00001: 事件3（提交办理报告）在事件3之后再次出现（重复或顺序被调换）" \
+        in problems or any(p.startswith("GS-2023-00001: 事件4") for p in problems), problems
     assert all(p.startswith("GS-2023-00001: ") for p in problems), problems
 
 
@@ -327,7 +327,7 @@ def test_the_event_table_emptied_is_named_for_every_case(ctx: ServiceContext) ->
     _sql(ctx, "DELETE FROM audit_events")
     problems = _problems(ctx)
     for n in (1, 2, 3):
-        assert any(p.startswith(f"GS-2023-0000{n}: events after 0 are missing") for p in problems)
+        assert any(p.startswith(f"GS-2023-0000{n}: 事件0之后的事件缺失") for p in problems)
 
 
 # -- keys ----------------------------------------------------------------------------------------
@@ -336,8 +336,8 @@ def test_events_made_with_another_key_are_named(ctx: ServiceContext, tmp_path: P
     other = load_keyring(Settings(audit_key_file=tmp_path / "other.json"))
     stranger = ServiceContext(engine=ctx.engine, clock=ctx.clock, audit_keys=other)
     problems = [str(f) for f in verify(stranger).findings]
-    assert "GS-2023-00001: event 1 (register) names key" in problems[0]
-    assert problems[0].endswith("which is not among the audit keys (unknown key)")
+    assert "GS-2023-00001: 事件1（登记受理）使用的密钥" in problems[0]
+    assert problems[0].endswith("不在审计密钥之中（未知密钥）")
 
 
 def test_after_rotating_the_key_old_and_new_events_verify(ctx: ServiceContext, tmp_path: Path) -> None:
@@ -371,7 +371,7 @@ def test_a_downgrade_to_the_fallback_algorithm_is_named(ctx: ServiceContext) -> 
     CaseService(ServiceContext(engine=ctx.engine, clock=ctx.clock, audit_keys=weak)).act(
         "GS-2023-00001", "approve", actor=SUPERVISOR)
     assert _problems(ctx) == [
-        "GS-2023-00001: event 4 (approve) uses HMAC-SHA-256 after HMAC-SM3 events (downgraded)"]
+        "GS-2023-00001: 事件4（审核通过）在 HMAC-SM3 事件之后使用 HMAC-SHA-256（被降级）"]
 
 
 # -- checkpoints ---------------------------------------------------------------------------------
@@ -381,7 +381,7 @@ def test_an_event_changed_before_the_checkpoint_is_named(ctx: ServiceContext, tm
     _sql(ctx, "UPDATE audit_events SET reason = '改' WHERE case_id = 2 AND seq = 5",
          "UPDATE audit_events SET hash = 'ab' WHERE case_id = 2 AND seq = 5",
          "UPDATE cases SET audit_hash = 'ab' WHERE id = 2")
-    assert "GS-2023-00002: event 5 changed since checkpoint 1" in _problems(ctx, place)
+    assert "GS-2023-00002: 事件5在检查点1之后被改动" in _problems(ctx, place)
 
 
 def test_a_forged_or_replaced_checkpoint_file_is_named(ctx: ServiceContext, tmp_path: Path) -> None:
@@ -392,13 +392,12 @@ def test_a_forged_or_replaced_checkpoint_file_is_named(ctx: ServiceContext, tmp_
     forged = json.loads(lines[1])
     forged["cases"] = 2
     place.log.write_text(lines[0] + "\n" + json.dumps(forged) + "\n")
-    assert ("(checkpoints): checkpoint file line 2: the signature does not match (forged or edited; "
-            "签名无效)") in _problems(ctx, place)
+    assert "（检查点）: 检查点文件第2行：签名不符（伪造或被改动；签名无效）" in _problems(ctx, place)
     place.log.write_text(lines[1] + "\n")  # the first line removed
     problems = _problems(ctx, place)
-    assert any("checkpoint 2 where 1 was due" in p for p in problems), problems
+    assert any("这里应是检查点1，却是检查点2" in p for p in problems), problems
     place.log.unlink()
-    assert any("is missing or empty" in p for p in _problems(ctx, place))
+    assert any("缺失或为空" in p for p in _problems(ctx, place))
 
 
 def test_a_checkpoint_s_heads_file_altered_is_named(ctx: ServiceContext, tmp_path: Path) -> None:
@@ -409,7 +408,7 @@ def test_a_checkpoint_s_heads_file_altered_is_named(ctx: ServiceContext, tmp_pat
     heads = place.folder / line["heads"]
     body = gzip.decompress(heads.read_bytes()).decode().splitlines()
     heads.write_bytes(gzip.compress(("\n".join(body[1:]) + "\n").encode()))
-    assert "(checkpoints): checkpoint 1: its heads file heads/000001.tsv.gz was altered" \
+    assert "（检查点）: 检查点1的链头文件 heads/000001.tsv.gz 被改动" \
         in _problems(ctx, place)
 
 
@@ -487,8 +486,8 @@ def test_a_time_verify_cannot_read_is_named_not_a_crash(ctx: ServiceContext) -> 
     _sql(ctx, "UPDATE audit_events SET at = 'yesterday' WHERE case_id = 2 AND seq = 2",
          "UPDATE cases SET dispatched_at = '2026-13-45 99:00:00.000000' WHERE id = 3")
     problems = _problems(ctx)
-    assert "GS-2023-00002: event 2 (transfer) was altered" in problems
-    assert any(p.startswith("GS-2023-00003: case row differs from its events: dispatched_at")
+    assert "GS-2023-00002: 事件2（转办）被改动" in problems
+    assert any(p.startswith("GS-2023-00003: 案件记录与其事件不符：dispatched_at")
                for p in problems)
 
 
@@ -529,7 +528,7 @@ def test_registration_and_link_cover_the_complainant_and_the_repeat_contact(ctx:
     # The repeat's own subject too: avoidance reads it (services/routing.avoided_for).
     assert sorted(r[0] for r in rows) == ["complainants", "repeat_contacts", "subjects"]
     _sql(ctx, "UPDATE repeat_contacts SET title = '别的' WHERE case_id = 1")
-    assert any("repeat_contacts 1 differs from what event 4 (link_repeat) recorded" in p
+    assert any("重复反映记录 1与事件4（重复反映并案）所记不符" in p
                for p in _problems(ctx))
 
 
@@ -584,9 +583,9 @@ def test_a_later_checkpoint_does_not_launder_a_case_deleted_before_it(ctx: Servi
               "notifications", "extensions"]
     _sql(ctx, *[f"DELETE FROM {t} WHERE case_id = 2" for t in tables], "DELETE FROM cases WHERE id = 2")
     line = write_checkpoint(ctx.engine, place)  # say the next sweep's
-    assert line["alarms"] == ["GS-2023-00002: case missing since checkpoint 1 (it had 5 events then)"]
+    assert line["alarms"] == ["GS-2023-00002: 案件自检查点1之后缺失（当时有5条事件）"]
     assert _problems(ctx, place) == [
-        "GS-2023-00002: case missing since checkpoint 1 (it had 5 events then) (found by checkpoint 2)"]
+        "GS-2023-00002: 案件自检查点1之后缺失（当时有5条事件）（检查点2发现）"]
 
 
 def test_restore_refuses_a_backup_that_fails_verification_and_leaves_the_database(ctx: ServiceContext,
@@ -600,7 +599,7 @@ def test_restore_refuses_a_backup_that_fails_verification_and_leaves_the_databas
     ctx.engine.dispose()
     report = restore_verified(url, target)
     assert [str(f) for f in report.findings] == [
-        "GS-2023-00001: case row differs from its events: state is 'closed', event 3 says 'reported'"]
+        "GS-2023-00001: 案件记录与其事件不符：state现为'closed'，事件3记为'reported'"]
     assert CaseService(ctx).get(newer).title_redacted == "备份之后"  # not replaced
     ctx.engine.dispose()  # the service is stopped before a restore
     restore_verified(url, target, force=True)
@@ -631,7 +630,7 @@ def test_two_cases_with_the_same_ladder_steps_verify_apart(ctx: ServiceContext) 
             f"SELECT case_id FROM pressure_steps WHERE step = '{step}' ORDER BY case_id LIMIT 2")).scalars()
     _sql(ctx, f"UPDATE pressure_steps SET outcome = 'skipped' WHERE case_id = {second} AND step = '{step}'")
     problems = _problems(ctx)
-    assert len(problems) == 1 and f"{step} differs" in problems[0], problems
+    assert len(problems) == 1 and f"{step}与事件" in problems[0], problems
     with ctx.engine.connect() as conn:
         numbers = dict(conn.execute(text("SELECT id, number FROM cases")).all())
     assert problems[0].startswith(numbers[second]) and not problems[0].startswith(numbers[first])
