@@ -392,10 +392,13 @@ def build_demo(ctx: ServiceContext, *, seed: int = 2023, fresh: bool = True, pro
         track()
     sweep_until(planner.as_of)
     _verify(ctx, planner)
-    pressure = ", ".join(f"{ctx.labels.of('actions', step)} {n}" for step, n in sorted(swept.items()))
-    return (f"demo: {counts['register']} cases, {sum(counts.values())} actions through the service "
-            f"layer, {counts['repeat']} repeat complaints linked; {len(sweep_times(planner))} daily "
-            f"sweeps ({pressure or 'no ladder step'}); as of {planner.fig['as_of']}")
+    text = ctx.labels.text
+    pressure = text["list_sep"].join(f"{ctx.labels.of('actions', step)}{n}次"
+                                     for step, n in sorted(swept.items()))
+    return text["demo_summary"].format(cases=counts["register"], actions=sum(counts.values()),
+                                       repeats=counts["repeat"], sweeps=len(sweep_times(planner)),
+                                       pressure=pressure or text["demo_no_ladder_step"],
+                                       as_of=planner.fig["as_of"])
 
 
 def demo_policy(policy: Policy, fig: dict[str, Any]) -> Policy:

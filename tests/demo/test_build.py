@@ -33,7 +33,7 @@ def test_the_demo_reproduces_seed_000s_paragraph(
         backend: str, built_demo: Callable[[str], tuple[Engine, str]]) -> None:
     engine, summary = built_demo(backend)
     ctx = ServiceContext(engine=engine)
-    assert "1481 cases" in summary
+    assert summary.startswith("演示数据：1481件案件，")
     assert status_paragraph(ctx) == SEED_000
     with Session(engine) as session:
         # Every case got there by actions: each has its register event and a dispatch.
