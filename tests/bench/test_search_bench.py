@@ -26,10 +26,15 @@ def test_the_bench_cases_are_indexed_and_found_as_their_texts_say(engine: Engine
     _, phone = populate(engine, 400)
     ctx = ServiceContext(engine=engine, clock=SimulatedClock(parse_local("2024-01-05 09:00")))
     with engine.connect() as conn:
-        assert conn.execute(text("select count(*) from case_search")).scalar() == 400
+        # a row per case, and one per report: the reported and closed cases have theirs
+        reports = conn.execute(text("select count(*) from handling_reports")).scalar()
+        reported = text("select count(*) from cases where state in ('reported', 'closed')")
+        assert reports == conn.execute(reported).scalar() > 0
+        assert conn.execute(text("select count(*) from case_search")).scalar() == 400 + reports
         province = conn.execute(text("select id from orgs where kind = 'office' and level = 'province'")
                                 ).scalar()
-        holding = text("select count(*) from cases where title like :p or summary like :p")
+        holding = text("select count(*) from cases c where title like :p or summary like :p or exists "
+                       "(select 1 from handling_reports r where r.case_id = c.id and r.text like :p)")
         truth = {typed: conn.execute(holding, {"p": f"%{typed}%"}).scalar() for typed in (KEYWORD, SHORT)}
     dispatcher = Actor("bench", "dispatcher", province)
 
