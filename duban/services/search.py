@@ -14,8 +14,8 @@ the cases whose identity the reader may see.
 
 A query is read as people type it (`words`): full-width letters and digits as half-width, pasted
 invisible characters left out, words apart or quoted phrases each of which the case must hold (the
-longest looked up in the index, each other one tested of the cases it finds), a control character
-refused.
+longest looked up in the index, each other one tested of the cases it finds; PostgreSQL's index
+finds the rows holding them all: `matched_driven`), a control character refused.
 """
 
 from __future__ import annotations
