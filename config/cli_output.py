@@ -66,7 +66,7 @@ def load_cli_output(override_dir: Path | None = None, *, name: str = NAME) -> Cl
             known = packaged.root.get(section, {}).get(key)
             if known is None:
                 raise ConfigError(source=source, key=f"{section}.{key}",
-                                  message="no command prints this text")
+                                  message="nothing prints this text (not among the packaged texts)")
             extra = placeholders(text) - placeholders(known)
             if extra:
                 raise ConfigError(source=source, key=f"{section}.{key}",

@@ -393,7 +393,8 @@ def build_demo(ctx: ServiceContext, *, seed: int = 2023, fresh: bool = True, pro
     sweep_until(planner.as_of)
     _verify(ctx, planner)
     text = ctx.labels.text
-    pressure = text["list_sep"].join(f"{ctx.labels.of('actions', step)}{n}次"
+    item = text["demo_pressure_item"]
+    pressure = text["list_sep"].join(item.format(action=ctx.labels.of("actions", step), n=n)
                                      for step, n in sorted(swept.items()))
     return text["demo_summary"].format(cases=counts["register"], actions=sum(counts.values()),
                                        repeats=counts["repeat"], sweeps=len(sweep_times(planner)),

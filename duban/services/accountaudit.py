@@ -142,23 +142,23 @@ def check(conn: Connection, keys: KeyRing, *,
     hashes = {ev["hash"] for ev in events}
     for ev in events:
         seq, action = ev["seq"], ev["action"]
-        what = said("accounts.event", seq=seq, action=action_word(action), username=ev["username"])
         if seq != expected:
             if seq < expected:
-                say(record, said("accounts.repeated", event=what, before=expected - 1), "reordered", seq)
+                say(record, said("accounts.repeated", event=_named(ev), before=expected - 1),
+                    "reordered", seq)
                 continue
             say(record, said("accounts.missing", seq=expected, found=seq) if seq == expected + 1 else
                 said("accounts.missing_run", first=expected, last=seq - 1, found=seq), "missing", expected)
         ok, why = _matches(keys, ev)
         if why:
-            say(record, said(f"accounts.{why}", event=what, alg=ev["alg"], key=ev["key_id"]),
+            say(record, said(f"accounts.{why}", event=_named(ev), alg=ev["alg"], key=ev["key_id"]),
                 "unknown_key" if why == "unknown_key" else "edited", seq)
         elif not ok:
-            say(record, said("accounts.altered", event=what), "edited", seq)
+            say(record, said("accounts.altered", event=_named(ev)), "edited", seq)
         elif ev["prev_hash"] != prev and seq == expected:
             kind = "reordered" if ev["prev_hash"] in hashes else "edited"
             say(record, said("accounts.reordered" if kind == "reordered" else "accounts.rewritten",
-                             event=what, before=seq - 1), kind, seq)
+                             event=_named(ev), before=seq - 1), kind, seq)
         if ok and not why:
             last[ev["username"]] = (seq, ev["facts"], action)
         prev, expected = ev["hash"], seq + 1
@@ -193,6 +193,11 @@ def check(conn: Connection, keys: KeyRing, *,
             say(record, said("accounts.changed", seq=seen["seq"], n=n), "changed_since_checkpoint",
                 seen["seq"])
     return len(events), found
+
+
+def _named(ev: Any) -> str:
+    """An account event as a finding names it (worked out only for a finding)."""
+    return said("accounts.event", seq=ev["seq"], action=action_word(ev["action"]), username=ev["username"])
 
 
 def _loads(facts: str) -> dict[str, Any]:

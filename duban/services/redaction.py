@@ -482,14 +482,14 @@ class Redactor:
             group = "name" if match.group("name") else "names"
             if not any(self._not_a_caller(letters, at, name) for at, name in _listed_names(match, group)):
                 found.append(view.raw_span(*match.span(group)))
-        openings = filter(None, (self._opening_caller.match(letters, at) for at in _sentence_starts(letters)))
         for pattern, needs in ((self._self_callers, ""), (self._bracketed, "("), (self._grouped, "等")):
             if needs not in letters:
                 continue
             for match in pattern.finditer(letters):
                 if not self._not_a_caller(letters, match.start("name"), match.group("name")):
                     found.append(view.raw_span(*match.span("name")))
-        for match in openings:
+        starts = _sentence_starts(letters)
+        for match in filter(None, (self._opening_caller.match(letters, at) for at in starts)):
             if not self._not_a_caller(letters, match.start("name"), match.group("name")):
                 found.append(view.raw_span(*match.span("name")))
         if digits >= 4 and "生" in folded:
