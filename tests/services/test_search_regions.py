@@ -1,6 +1,7 @@
-"""Each row of the search index carries the regions its case lies in and its category, channel and
-month of receipt (duban.scopekeys), so that a region's reader, or a list filtered by them, looks a
-word up among its own cases' rows (models/search.py, migrations 0030 and 0035). The keys must
+"""Each row of the search index carries the regions its case lies in, its category, channel and
+month of receipt, and whether it has no deadline (duban.scopekeys), so that a region's reader, or
+a list filtered by them, looks a word up among its own cases' rows (models/search.py, migrations
+0030, 0035 and 0043). The keys must
 follow the case wherever it moves and whatever it is reclassified as, in the same statement,
 whatever else that statement changes: a key left behind would hide a case from the list it
 belongs to, and on SQLite a row unindexed with other tokens than it was indexed with corrupts the
@@ -39,6 +40,10 @@ RECEIVED = [dt.datetime(2023, 11, 30, 15, 59, tzinfo=dt.UTC), dt.datetime(2023, 
 # the same UPDATE rewrites its title too.
 reclassified = st.tuples(st.integers(0, 5), st.sampled_from(CATEGORIES), st.sampled_from(CHANNELS),
                          st.sampled_from(RECEIVED), st.booleans())
+# A step of the deadline key's test: which case, its running deadline and the one it missed (or
+# none), and whether the same UPDATE moves its office too.
+DAYS = [None, dt.date(2024, 1, 10), dt.date(2024, 2, 1)]
+redated = st.tuples(st.integers(0, 5), st.sampled_from(DAYS), st.sampled_from(DAYS), st.booleans())
 
 
 @pytest.fixture
@@ -127,14 +132,15 @@ def _expected_keys(conn: Connection, key: str) -> set[int]:
     """The rows whose case holds `key` (duban.scopekeys.case_keys), from the source tables, its
     month worked out here from the stored time."""
     rows = conn.execute(text(
-        f"SELECT s.case_id, s.kind, s.source_id, o.code, u.code, c.category, c.channel, c.received_at "
-        f"FROM ({_rows(conn)}) s JOIN cases c ON c.id = s.case_id JOIN orgs o ON o.id = c.office_id "
+        f"SELECT s.case_id, s.kind, s.source_id, o.code, u.code, c.category, c.channel, c.received_at, "
+        f"c.deadline_on IS NULL AND c.missed_deadline_on IS NULL FROM ({_rows(conn)}) s "
+        "JOIN cases c ON c.id = s.case_id JOIN orgs o ON o.id = c.office_id "
         "LEFT JOIN orgs u ON u.id = c.unit_id")).all()
     out = set()
-    for case, kind, source, office, unit, category, channel, received in rows:
+    for case, kind, source, office, unit, category, channel, received, undated in rows:
         when = received if isinstance(received, dt.datetime) else dt.datetime.fromisoformat(received)
         month = (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).astimezone(SHANGHAI).strftime("%Y%m")
-        if key in scopekeys.case_keys(office, unit, category, channel, month):
+        if key in scopekeys.case_keys(office, unit, category, channel, month, bool(undated)):
             out.add((case << CASE_SHIFT) + (kind << 30) + source)
     return out
 
@@ -167,16 +173,45 @@ def test_every_index_row_carries_its_case_s_category_channel_and_month_whatever_
         assert _indexed(conn, "GS-LZ") == _expected(conn, "GS-LZ")  # the regions stay
 
 
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=st.lists(redated, min_size=1, max_size=12))
+def test_every_index_row_says_whether_its_case_has_no_deadline_whatever_its_deadlines_become(
+        ctx: ServiceContext, changes: list[tuple[int, dt.date | None, dt.date | None, bool]]) -> None:
+    """No deadline is neither a running one nor one missed before a raise: the row's key says
+    which the case has, and changes as they come and go, whichever of the case's columns the same
+    statement changes besides."""
+    service = CaseService(ctx)
+    example = next(EXAMPLES)
+    numbers = [service.register(complaint(title=f"第{example}组第{i}个小区供水中断", office_code="GS-LZ"),
+                                actor=CLERK).case.number for i in range(6)]
+    # a handled case: a deadline, and a report's row that must carry the key too
+    service.act(numbers[1], "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
+    service.act(numbers[1], "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
+                form={"text": "水管已修复，供水恢复", **REPORTED})
+    with ctx.engine.begin() as conn:
+        ids = _ids(conn, ["GS-LZ", "GS-LX"])
+        for which, running, missed, moved in changes:
+            office = ", office_id = :o" if moved else ""
+            conn.execute(text(f"UPDATE cases SET deadline_on = :d, missed_deadline_on = :m{office} "
+                              "WHERE number = :n"),
+                         {"n": numbers[which], "d": running, "m": missed, "o": ids["GS-LX"]})
+    with ctx.engine.connect() as conn:
+        for key in (scopekeys.UNDATED, scopekeys.DATED):  # one or the other, each row
+            assert _indexed(conn, key) == _expected_keys(conn, key), key
+        for region in ("GS-LZ", "GS-LX"):  # the regions stay
+            assert _indexed(conn, region) == _expected(conn, region)
+
+
 def test_the_keys_postgresql_computes_are_those_of_scopekeys(ctx: ServiceContext) -> None:
     if ctx.engine.dialect.name != "postgresql":
         pytest.skip("SQLite calls duban.scopekeys itself")
     with ctx.engine.connect() as conn:
         orgs = conn.execute(text("SELECT id, code FROM orgs")).all()[:6]
         for (office_id, office), (unit_id, unit) in itertools.product(orgs, [(None, None), *orgs[:2]]):
-            for received in RECEIVED:
-                keys = conn.execute(text(f"SELECT {SCOPE_FUNCTION}(:o, :u, :c, :h, :r)"),
-                                    {"o": office_id, "u": unit_id, "c": "water", "h": "letter", "r": received}
-                                    ).scalar_one()
+            for received, undated in itertools.product(RECEIVED, (True, False)):
+                keys = conn.execute(text(f"SELECT {SCOPE_FUNCTION}(:o, :u, :c, :h, :r, :d)"),
+                                    {"o": office_id, "u": unit_id, "c": "water", "h": "letter", "r": received,
+                                     "d": undated}).scalar_one()
                 month = received.astimezone(SHANGHAI).strftime("%Y%m")
-                expected = scopekeys.case_keys(office, unit, "water", "letter", month)
+                expected = scopekeys.case_keys(office, unit, "water", "letter", month, undated)
                 assert sorted(set(keys)) == sorted(expected)

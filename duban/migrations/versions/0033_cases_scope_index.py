@@ -16,7 +16,7 @@ from __future__ import annotations
 from alembic import op
 from sqlalchemy import text
 
-from duban.models.case import SCOPE_DDL, SCOPE_INDEX
+from duban.models.case import SCOPE_INDEX, scope_ddl
 
 revision = '0033'
 down_revision = '0032'
@@ -27,7 +27,7 @@ depends_on = None
 def upgrade() -> None:
     conn = op.get_bind()
     if conn.dialect.name == "postgresql":
-        conn.execute(text(SCOPE_DDL))
+        conn.execute(text(scope_ddl(dated=False)))
 
 
 def downgrade() -> None:
