@@ -575,6 +575,76 @@ def test_a_list_of_no_colour_of_a_small_share_of_the_cases_is_counted_apart_from
     assert _page(ctx, county, {"warning": "none", "per_page": "2"}).total == len(shown) - 2 and not apart
 
 
+@pytest.mark.parametrize("word", ["供暖", "供暖Жк"])
+def test_a_list_of_no_colour_searched_counts_its_matches_without_a_deadline_by_the_index(
+        ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch, word: str) -> None:
+    """A case with neither a running deadline nor a missed one shows no colour whatever the
+    calendar says: the list counts those of the word's matches in its scope (once a case, whatever
+    rows hold the word) by their key, and past the cap reads its page by walking its order without
+    colouring a match; at or under the cap, it colours the matches with a deadline, found by
+    theirs. The count is the list's own, where an index cannot ask the key (SQLite's trigrams: a
+    letter with a case, Ж)."""
+    today = ctx.today()
+    undated = []
+    # (office, unit, holds the word, running deadline, missed deadline, closed, a report holding it)
+    for office, unit, holds, due, missed, closed, reported in (
+            ("GS-LZ-CG", "GS-LZ-CG-GOV", True, None, None, True, False),
+            ("GS-LZ-CG", "GS-LZ-CG-GOV", True, None, None, True, False),
+            ("GS-LZ-CG", "GS-LZ-CG-GOV", True, None, None, False, False),
+            ("GS-LZ-CG", "GS-LZ-CG-GOV", True, None, None, False, True),
+            ("GS-LZ-CG", "GS-LZ-CG-GOV", True, 30, None, False, False),  # none by the calendar
+            ("GS-LZ-CG", "GS-LZ-CG-GOV", True, None, 30, False, False),  # a missed deadline alone
+            ("GS-LZ-CG", "GS-LZ-CG-GOV", True, 0, None, False, False),  # yellow
+            ("GS-LZ-CG", "GS-LZ-CG-GOV", False, None, None, True, False),
+            ("GS", "GS-FGW", True, None, None, True, False),  # outside the county
+            ("GS", "GS-FGW", True, None, None, False, False)):
+        number = handed(ctx, unit=unit, office_code=office,
+                        title=f"第{next(_SERIAL)}件{word if holds else '道路'}问题")
+        if reported:
+            CaseService(ctx).act(number, "submit_report", actor=unit_actor(ctx, unit),
+                                 form={**REPORTED, "text": f"{word}已恢复，经核查属实"})
+        with ctx.engine.begin() as conn:
+            conn.execute(text_sql("UPDATE cases SET deadline_on = :d, missed_deadline_on = :m, "
+                                  "deadline_start = NULL, state = CASE WHEN :c THEN 'closed' ELSE state END "
+                                  "WHERE number = :n"),
+                         {"d": _day(today, due), "m": _day(today, missed), "n": number, "c": closed})
+        if holds and office == "GS-LZ-CG" and due is None and missed is None:
+            undated.append(number)
+    county = Actor("城关区分流员", "dispatcher", org_id(ctx, "GS-LZ-CG"))
+    matched = set(found(ctx, county, text=word, per_page="500"))
+    uncoloured = _rows(ctx, county, {"per_page": "500", "warning": "none"})
+    shown = [r.number for r in uncoloured if r.number in matched]
+    assert len(shown) == len(undated) + 2  # and the two with a deadline of no colour
+    lookups: list[Any] = []
+    monkeypatch.setattr(reading, "_matches", lambda *a, **k: lookups.append(a[4]) or matches(*a, **k))
+    dialect = ctx.engine.dialect.name
+    monkeypatch.setattr(search, "NARROW", -1)  # the county's scope is broad
+    # a key's lookup cheap or dear (then only a word in at least as many index rows as the cap is
+    # parted: this one is in 10); the cap passed by the cases without a deadline, or not
+    for dear, cap in itertools.product((False, True), (len(undated) - 1, len(undated), 10_000)):
+        monkeypatch.setattr(search, "KEYS_DEAR", frozenset({dialect} if dear else ()))
+        monkeypatch.setattr(search, "COUNT_CAP", cap)
+        lookups.clear()
+        page = _page(ctx, county, {"warning": "none", "text": word, "per_page": "2"})
+        assert [r.number for r in page.rows] == shown[:2], cap
+        assert (page.total, page.capped) == (min(cap, len(shown)), len(shown) > cap), cap
+        # the matches without a deadline by their key; those with one, only under the cap
+        parted = not dear or cap <= 10
+        both = [{scopekeys.UNDATED}, *([{scopekeys.DATED}] if cap >= len(undated) else [])]
+        assert [_deadline_keys(passes) for passes in lookups] == (both if parted else [set()]), (dear, cap)
+    monkeypatch.setattr(search, "NARROW", 20_000)  # the county's few cases: its matches coloured
+    monkeypatch.setattr(search, "KEYS_DEAR", frozenset())
+    lookups.clear()
+    assert [r.number for r in _page(ctx, county, {"warning": "none", "text": word}).rows] == shown
+    assert [_deadline_keys(passes) for passes in lookups] == [set()]
+
+
+def _deadline_keys(passes: list[Any]) -> set[str]:
+    """The keys of a deadline a search's passes ask the index for."""
+    return {k for keys in passes for group in keys for k in group if k.startswith("deadline=")}
+
+
+matches = reading._matches
 uncoloured_total = reading._uncoloured_total
 _SERIAL = itertools.count()
 
