@@ -1,6 +1,5 @@
 """What the search index keeps beside each text row: its case's regions, and (migration 0035) its
-category, channel and month of receipt, and (0043) where it stands: its state, and whether it has
-a deadline.
+category, channel and month of receipt, and (0043) whether it has no deadline.
 
 A reader whose scope is a region (a city's or a county's office: every case whose office or unit
 lies there, queries.scope_clauses) asks the index for a word's rows in that region, and the index
@@ -13,8 +12,7 @@ channel's and month's. Org codes never change (the orgs are keyed by them), so a
 change only when one of those columns does. A case without a deadline (neither a running one nor
 one missed before a raise) shows no colour whatever the calendar says: a list of no colour
 counts those of a word's matches by their key, and colours only those with one
-(duban.services.reading). A case's state and deadline change as it is handled: its rows' keys
-are rewritten then (models/search.py). A leaf: it
+(duban.services.reading). A leaf: it
 imports nothing of ours.
 """
 
@@ -25,7 +23,7 @@ from functools import lru_cache
 
 SQL_FUNCTION = "duban_scope"
 # A key that is not a region is its kind and its value: an org code has no "=".
-_CATEGORY, _CHANNEL, _MONTH, _STATE = "category=", "channel=", "month=", "state="
+_CATEGORY, _CHANNEL, _MONTH = "category=", "channel=", "month="
 # A case without a deadline holds the first, one with a deadline the second: together they part
 # a word's rows in two, each read once.
 UNDATED, DATED = "deadline=none", "deadline=set"
@@ -42,14 +40,12 @@ def keys(*codes: str | None) -> list[str]:
 
 
 def case_keys(office: str | None, unit: str | None, category: str | None, channel: str | None,
-              month: str | None, undated: bool | None = None, state: str | None = None) -> list[str]:
+              month: str | None, undated: bool | None = None) -> list[str]:
     """Every key of a case: its regions (`keys`), then its category's, channel's and month's
-    (`month`: YYYYMM of its receipt in Asia/Shanghai, as the triggers work it out), UNDATED when
-    it has no deadline, else DATED (`undated` None: neither, as before migration 0043), and its
-    state's."""
+    (`month`: YYYYMM of its receipt in Asia/Shanghai, as the triggers work it out), and UNDATED
+    when it has no deadline, else DATED (`undated` None: neither, as before migration 0043)."""
     named = [category_key(category) if category else None, channel_key(channel) if channel else None,
-             _MONTH + month if month else None, None if undated is None else UNDATED if undated else DATED,
-             state_key(state) if state else None]
+             _MONTH + month if month else None, None if undated is None else UNDATED if undated else DATED]
     return keys(office, unit) + [k for k in named if k]
 
 
@@ -59,10 +55,6 @@ def category_key(category: str) -> str:
 
 def channel_key(channel: str) -> str:
     return _CHANNEL + channel
-
-
-def state_key(state: str) -> str:
-    return _STATE + state
 
 
 def month_keys(first: dt.date, last: dt.date) -> list[str]:
@@ -90,9 +82,9 @@ def tokens(*codes: str | None) -> str:
 
 @lru_cache(maxsize=16384)
 def case_tokens(office: str | None, unit: str | None, category: str | None, channel: str | None,
-                month: str | None, undated: int | None = None, state: str | None = None) -> str:
+                month: str | None, undated: int | None = None) -> str:
     """SQLite: the tokens of every key of a case (`case_keys`): the SQL function the index's
-    triggers call on every row they write, with seven arguments (five before migration 0043:
+    triggers call on every row they write, with six arguments (five before migration 0043:
     `undated` is SQLite's 1 or 0)."""
     dated = None if undated is None else bool(undated)
-    return " ".join(token(k) for k in case_keys(office, unit, category, channel, month, dated, state))
+    return " ".join(token(k) for k in case_keys(office, unit, category, channel, month, dated))

@@ -372,14 +372,12 @@ MONTH_KEYS = 12
 
 def index_keys(flt: CaseFilter, months: tuple[dt.date, dt.date] | None) -> Keys:
     """The keys a list's search asks of the index's rows: its region's (a city's or a county's
-    reader), its state's, its category's and channel's, and its months' (`months`: the first and
-    last day the list's receipt dates can have, when it names a range; `MONTH_KEYS`). The list's
-    own clauses still decide: the keys only spare the index the rows that cannot be in it."""
+    reader), its category's and channel's, and its months' (`months`: the first and last day the
+    list's receipt dates can have, when it names a range; `MONTH_KEYS`). The list's own clauses
+    still decide: the keys only spare the index the rows that cannot be in it."""
     extra, groups = flt.extra, list[tuple[str, ...]]()
     if flt.office_prefix:
         groups.append((flt.office_prefix,))
-    if flt.state:
-        groups.append((scopekeys.state_key(flt.state),))
     if extra.get("category"):
         groups.append((scopekeys.category_key(extra["category"]),))
     if extra.get("channel"):

@@ -40,12 +40,10 @@ RECEIVED = [dt.datetime(2023, 11, 30, 15, 59, tzinfo=dt.UTC), dt.datetime(2023, 
 # the same UPDATE rewrites its title too.
 reclassified = st.tuples(st.integers(0, 5), st.sampled_from(CATEGORIES), st.sampled_from(CHANNELS),
                          st.sampled_from(RECEIVED), st.booleans())
-# A step of the standing keys' test: which case, its running deadline and the one it missed (or
-# none), its state, and whether the same UPDATE moves its office too.
+# A step of the deadline key's test: which case, its running deadline and the one it missed (or
+# none), and whether the same UPDATE moves its office too.
 DAYS = [None, dt.date(2024, 1, 10), dt.date(2024, 2, 1)]
-STATES = ["received", "transferred", "closed"]
-restood = st.tuples(st.integers(0, 5), st.sampled_from(DAYS), st.sampled_from(DAYS), st.sampled_from(STATES),
-                    st.booleans())
+redated = st.tuples(st.integers(0, 5), st.sampled_from(DAYS), st.sampled_from(DAYS), st.booleans())
 
 
 @pytest.fixture
@@ -135,14 +133,14 @@ def _expected_keys(conn: Connection, key: str) -> set[int]:
     month worked out here from the stored time."""
     rows = conn.execute(text(
         f"SELECT s.case_id, s.kind, s.source_id, o.code, u.code, c.category, c.channel, c.received_at, "
-        f"c.deadline_on IS NULL AND c.missed_deadline_on IS NULL, c.state FROM ({_rows(conn)}) s "
+        f"c.deadline_on IS NULL AND c.missed_deadline_on IS NULL FROM ({_rows(conn)}) s "
         "JOIN cases c ON c.id = s.case_id JOIN orgs o ON o.id = c.office_id "
         "LEFT JOIN orgs u ON u.id = c.unit_id")).all()
     out = set()
-    for case, kind, source, office, unit, category, channel, received, undated, state in rows:
+    for case, kind, source, office, unit, category, channel, received, undated in rows:
         when = received if isinstance(received, dt.datetime) else dt.datetime.fromisoformat(received)
         month = (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).astimezone(SHANGHAI).strftime("%Y%m")
-        if key in scopekeys.case_keys(office, unit, category, channel, month, bool(undated), state):
+        if key in scopekeys.case_keys(office, unit, category, channel, month, bool(undated)):
             out.add((case << CASE_SHIFT) + (kind << 30) + source)
     return out
 
@@ -176,12 +174,12 @@ def test_every_index_row_carries_its_case_s_category_channel_and_month_whatever_
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(changes=st.lists(restood, min_size=1, max_size=12))
-def test_every_index_row_carries_its_case_s_state_and_whether_it_has_a_deadline_whatever_they_become(
-        ctx: ServiceContext, changes: list[tuple[int, dt.date | None, dt.date | None, str, bool]]) -> None:
+@given(changes=st.lists(redated, min_size=1, max_size=12))
+def test_every_index_row_says_whether_its_case_has_no_deadline_whatever_its_deadlines_become(
+        ctx: ServiceContext, changes: list[tuple[int, dt.date | None, dt.date | None, bool]]) -> None:
     """No deadline is neither a running one nor one missed before a raise: the row's key says
-    which the case has, and changes as they come and go, and its state's as it changes, whichever
-    of the case's columns the same statement changes besides."""
+    which the case has, and changes as they come and go, whichever of the case's columns the same
+    statement changes besides."""
     service = CaseService(ctx)
     example = next(EXAMPLES)
     numbers = [service.register(complaint(title=f"第{example}组第{i}个小区供水中断", office_code="GS-LZ"),
@@ -192,14 +190,13 @@ def test_every_index_row_carries_its_case_s_state_and_whether_it_has_a_deadline_
                 form={"text": "水管已修复，供水恢复", **REPORTED})
     with ctx.engine.begin() as conn:
         ids = _ids(conn, ["GS-LZ", "GS-LX"])
-        for which, running, missed, state, moved in changes:
+        for which, running, missed, moved in changes:
             office = ", office_id = :o" if moved else ""
-            conn.execute(text("UPDATE cases SET deadline_on = :d, missed_deadline_on = :m, "
-                              f"state = :s{office} WHERE number = :n"),
-                         {"n": numbers[which], "d": running, "m": missed, "s": state, "o": ids["GS-LX"]})
+            conn.execute(text(f"UPDATE cases SET deadline_on = :d, missed_deadline_on = :m{office} "
+                              "WHERE number = :n"),
+                         {"n": numbers[which], "d": running, "m": missed, "o": ids["GS-LX"]})
     with ctx.engine.connect() as conn:
-        states = [scopekeys.state_key(state) for state in [*STATES, "reported"]]
-        for key in [scopekeys.UNDATED, scopekeys.DATED, *states]:  # one or the other; its state's
+        for key in (scopekeys.UNDATED, scopekeys.DATED):  # one or the other, each row
             assert _indexed(conn, key) == _expected_keys(conn, key), key
         for region in ("GS-LZ", "GS-LX"):  # the regions stay
             assert _indexed(conn, region) == _expected(conn, region)
@@ -212,9 +209,9 @@ def test_the_keys_postgresql_computes_are_those_of_scopekeys(ctx: ServiceContext
         orgs = conn.execute(text("SELECT id, code FROM orgs")).all()[:6]
         for (office_id, office), (unit_id, unit) in itertools.product(orgs, [(None, None), *orgs[:2]]):
             for received, undated in itertools.product(RECEIVED, (True, False)):
-                keys = conn.execute(text(f"SELECT {SCOPE_FUNCTION}(:o, :u, :c, :h, :r, :d, :s)"),
+                keys = conn.execute(text(f"SELECT {SCOPE_FUNCTION}(:o, :u, :c, :h, :r, :d)"),
                                     {"o": office_id, "u": unit_id, "c": "water", "h": "letter", "r": received,
-                                     "d": undated, "s": "transferred"}).scalar_one()
+                                     "d": undated}).scalar_one()
                 month = received.astimezone(SHANGHAI).strftime("%Y%m")
-                expected = scopekeys.case_keys(office, unit, "water", "letter", month, undated, "transferred")
+                expected = scopekeys.case_keys(office, unit, "water", "letter", month, undated)
                 assert sorted(set(keys)) == sorted(expected)

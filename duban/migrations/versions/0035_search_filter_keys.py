@@ -40,13 +40,13 @@ def _rekey(*, keyed: bool) -> None:
     conn = op.get_bind()
     search.drop_triggers(conn)
     if conn.dialect.name == "postgresql":
-        search.create_scope_functions(conn, keyed=True, standing=False)  # the triggers' and the rekey's
+        search.create_scope_functions(conn, keyed=True, dated=False)  # the triggers' and the rekey's
         for name in ("open_text", "either_text"):  # the grams' indexes: the scope column is in them
             conn.execute(text(f"DROP INDEX IF EXISTS ix_{search.SEARCH_TABLE}_{name}_grams"))
-    search.rekey(conn, keyed=keyed, standing=False)
+    search.rekey(conn, keyed=keyed, dated=False)
     if conn.dialect.name == "postgresql":
         search.create_indexes(conn, children=False)
         if not keyed:
             conn.execute(text(f"DROP FUNCTION IF EXISTS {search.SCOPE_FUNCTION}"
                               "(integer, integer, text, text, timestamptz)"))
-    search.create_triggers(conn, keyed=keyed, narrowed=False, standing=False)
+    search.create_triggers(conn, keyed=keyed, narrowed=False, dated=False)

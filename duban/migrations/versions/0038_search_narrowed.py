@@ -31,12 +31,12 @@ depends_on = None
 def upgrade() -> None:
     conn = op.get_bind()
     search.drop_triggers(conn)
-    search.create_triggers(conn, standing=False)
-    search.narrow_rows(conn, standing=False)
+    search.create_triggers(conn, dated=False)
+    search.narrow_rows(conn, dated=False)
 
 
 def downgrade() -> None:
     conn = op.get_bind()
     search.drop_triggers(conn)
-    search.create_triggers(conn, narrowed=False, standing=False)
-    search.rebuild(conn, narrowed=False, standing=False)
+    search.create_triggers(conn, narrowed=False, dated=False)
+    search.rebuild(conn, narrowed=False, dated=False)
