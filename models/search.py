@@ -357,9 +357,10 @@ def is_current(conn: Connection) -> bool:
 
 def rebuild(conn: Connection, *, scoped: bool = True, keyed: bool = True, narrowed: bool = True,
             dated: bool = True) -> None:
-    """Every source's row from scratch, one statement per source table."""
+    """Every source's row from scratch, one statement per source table, in its case's order
+    (PostgreSQL: into an emptied table, its indexes best dropped first and built after)."""
     dialect = conn.dialect.name
-    conn.execute(text(f"DELETE FROM {SEARCH_TABLE}"))
+    conn.execute(text(f"{'DELETE FROM' if dialect == 'sqlite' else 'TRUNCATE'} {SEARCH_TABLE}"))
     columns = ("rowid, open_text, raw_text" if dialect == "sqlite"
                else f"case_id, kind, source_id, open_text, raw_text{', scope' if scoped else ''}")
     shape = {"scoped": scoped, "keyed": keyed, "narrowed": narrowed, "dated": dated}
@@ -524,13 +525,11 @@ def _documents(either: bool) -> list[tuple[str, str]]:
     return [("open_text", "open_text"), second]
 
 
-def drop_indexes(conn: Connection, *, grams_only: bool = False) -> None:
-    """PostgreSQL: the documents' indexes (`grams_only`: the grams' alone, which hold the rows'
-    keys: a rekey drops them first and builds them once after)."""
+def drop_indexes(conn: Connection) -> None:
     for either in (True, False):
         for name, _ in _documents(either):
-            trigrams = () if grams_only else (f"ix_{SEARCH_TABLE}_{name}",)
-            for index in (*trigrams, f"ix_{SEARCH_TABLE}_{name}_grams", children_index(name)):
+            for index in (f"ix_{SEARCH_TABLE}_{name}", f"ix_{SEARCH_TABLE}_{name}_grams",
+                          children_index(name)):
                 conn.execute(text(f"DROP INDEX IF EXISTS {index}"))
 
 
