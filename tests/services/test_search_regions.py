@@ -145,17 +145,24 @@ def _expected_keys(conn: Connection, key: str) -> set[int]:
     return out
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(changes=st.lists(reclassified, min_size=1, max_size=12))
-def test_every_index_row_carries_its_case_s_category_channel_and_month_whatever_it_becomes(
-        ctx: ServiceContext, changes: list[tuple[int, str, str, dt.datetime, bool]]) -> None:
+def _six_cases(ctx: ServiceContext) -> list[str]:
+    """Six new cases of Lanzhou's office, the second handled: a deadline, and a report's row that
+    must carry its case's keys too."""
     service = CaseService(ctx)
-    example = next(EXAMPLES)
+    example = next(EXAMPLES)  # examples share the database: titles of their own
     numbers = [service.register(complaint(title=f"第{example}组第{i}个小区供水中断", office_code="GS-LZ"),
                                 actor=CLERK).case.number for i in range(6)]
     service.act(numbers[1], "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
     service.act(numbers[1], "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
                 form={"text": "水管已修复，供水恢复", **REPORTED})
+    return numbers
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=st.lists(reclassified, min_size=1, max_size=12))
+def test_every_index_row_carries_its_case_s_category_channel_and_month_whatever_it_becomes(
+        ctx: ServiceContext, changes: list[tuple[int, str, str, dt.datetime, bool]]) -> None:
+    numbers = _six_cases(ctx)
     with ctx.engine.begin() as conn:
         for which, category, channel, received, retitle in changes:
             title = ", title = title || '改', title_redacted = title_redacted || '改'" if retitle else ""
@@ -180,14 +187,7 @@ def test_every_index_row_says_whether_its_case_has_no_deadline_whatever_its_dead
     """No deadline is neither a running one nor one missed before a raise: the row's key says
     which the case has, and changes as they come and go, whichever of the case's columns the same
     statement changes besides."""
-    service = CaseService(ctx)
-    example = next(EXAMPLES)
-    numbers = [service.register(complaint(title=f"第{example}组第{i}个小区供水中断", office_code="GS-LZ"),
-                                actor=CLERK).case.number for i in range(6)]
-    # a handled case: a deadline, and a report's row that must carry the key too
-    service.act(numbers[1], "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
-    service.act(numbers[1], "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
-                form={"text": "水管已修复，供水恢复", **REPORTED})
+    numbers = _six_cases(ctx)
     with ctx.engine.begin() as conn:
         ids = _ids(conn, ["GS-LZ", "GS-LX"])
         for which, running, missed, moved in changes:
