@@ -1,5 +1,5 @@
 """What the search index keeps beside each text row: its case's regions, and (migration 0035) its
-category, channel and month of receipt, and (0043) whether it has no deadline.
+category, channel and month of receipt, and (0043) whether it has a deadline.
 
 A reader whose scope is a region (a city's or a county's office: every case whose office or unit
 lies there, queries.scope_clauses) asks the index for a word's rows in that region, and the index
@@ -12,8 +12,7 @@ channel's and month's. Org codes never change (the orgs are keyed by them), so a
 change only when one of those columns does. A case without a deadline (neither a running one nor
 one missed before a raise) shows no colour whatever the calendar says: a list of no colour
 counts those of a word's matches by their key, and colours only those with one
-(duban.services.reading). A leaf: it
-imports nothing of ours.
+(duban.services.reading). A leaf: it imports nothing of ours.
 """
 
 from __future__ import annotations
