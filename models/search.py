@@ -44,6 +44,7 @@ from duban import scopekeys
 from duban.db import SEARCH_DEFERRED
 from duban.grams import INVISIBLE, NARROW, NARROW_FUNCTION, SQL_FUNCTION, WIDE
 from duban.models.base import UTCDateTime
+from duban.models.case import DEADLINE_COLUMNS
 
 SEARCH_TABLE = "case_search"
 # PostgreSQL: the two documents of a row as one text, for a reader who may search either: one
@@ -89,14 +90,14 @@ def _case_place(keyed: bool, dated: bool = False) -> tuple[str, ...]:
     """The columns whose change may change a case's keys (duban.scopekeys), and so rewrite its
     index rows' keys: its office and unit (its regions), and (`keyed`: migration 0035) its
     category, channel and time of receipt, and (`dated`, with `keyed`: 0043) its deadlines."""
-    dates = ("deadline_on", "missed_deadline_on") if keyed and dated else ()
+    dates = DEADLINE_COLUMNS if keyed and dated else ()
     return ("office_id", "unit_id", *(("category", "channel", "received_at") if keyed else ()), *dates)
 
 
 def _undated(row: str) -> str:
     """Whether the case `row` has no deadline (scopekeys.UNDATED): neither a running one nor one
     missed before a raise (duban.deadlines.counted_deadline)."""
-    return f"({row}.deadline_on IS NULL AND {row}.missed_deadline_on IS NULL)"
+    return "(" + " AND ".join(f"{row}.{column} IS NULL" for column in DEADLINE_COLUMNS) + ")"
 
 
 def _moved(keyed: bool, dated: bool) -> str:
@@ -488,8 +489,8 @@ _PG_DATED_SCOPE = (f"CREATE OR REPLACE FUNCTION {SCOPE_FUNCTION}(office integer,
                    "LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$ BEGIN "
                    f"RETURN {SCOPE_FUNCTION}(office, unit, category, channel, received) || CASE WHEN undated "
                    f"THEN '{scopekeys.UNDATED}' ELSE '{scopekeys.DATED}' END; END $$")
-_PG_SCOPE_SIGNATURES = ("integer, integer", "integer, integer, text, text, timestamptz",
-                        "integer, integer, text, text, timestamptz, boolean")
+PG_DATED_SIGNATURE = "integer, integer, text, text, timestamptz, boolean"  # the function's of 0043
+_PG_SCOPE_SIGNATURES = ("integer, integer", "integer, integer, text, text, timestamptz", PG_DATED_SIGNATURE)
 
 
 def create_indexes(conn: Connection, *, scoped: bool = True, either: bool = True,

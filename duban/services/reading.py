@@ -714,7 +714,7 @@ def _read_coloured_searched(ctx: ServiceContext, conn: Any, flt: CaseFilter, reg
     shown: list[int] = []
     seen: set[int] = set()
     if flt.warning == NO_COLOUR and _parted(conn, flt, region):  # without a deadline: none
-        undated = scoped.where(*[day.is_(None) for day in _DEADLINES])
+        undated = scoped.where(_UNDATED)
         with closing(_matches(conn, undated, flt, region, _keyed(passes, scopekeys.UNDATED))) as found:
             shown += islice(_once(found, key=int, seen=seen), search.COUNT_CAP + 1)
         coloured, passes = scoped.where(_DATED), _keyed(passes, scopekeys.DATED)
@@ -748,7 +748,9 @@ def _keyed(passes: list[search.Keys], key: str) -> list[search.Keys]:
     return [(*keys, (key,)) for keys in passes]
 
 
-_DATED = or_(*[day.is_not(None) for day in _DEADLINES])  # scopekeys.DATED
+# A case without a deadline, and one with (the list's own clauses for scopekeys.UNDATED and DATED).
+_UNDATED = and_(*[day.is_(None) for day in _DEADLINES])
+_DATED = or_(*[day.is_not(None) for day in _DEADLINES])
 
 
 def _once(items: Iterable[T], key: Callable[[T], int], seen: set[int] | None = None) -> Iterator[T]:

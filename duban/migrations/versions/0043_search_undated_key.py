@@ -12,10 +12,10 @@ shows no colour whatever the calendar says, and they are most of a common word's
 rows now carry, beside their other keys, the key of a case without one (duban.scopekeys.UNDATED)
 or with one (DATED), and the list counts the first of the word's matches by their key and colours
 only the second (duban.services.reading). The triggers rewrite a case's keys when a deadline
-comes or goes (models/search.py). Derived data,
-worked out again here from the cases, and again without the key on downgrade; on PostgreSQL every
-row is written again in its case's order and the indexes are built once after. PostgreSQL's scope index (models/case.py)
-takes the deadlines too: the list asks each match found whether it has none by that index alone.
+comes or goes (models/search.py). Derived data, worked out again here from the cases, and again
+without the key on downgrade; on PostgreSQL every row is written again in its case's order and
+the indexes are built once after. PostgreSQL's scope index (models/case.py) takes the deadlines
+too: the list asks each match found whether it has none by that index alone.
 """
 
 from __future__ import annotations
@@ -56,8 +56,7 @@ def _rekey(*, dated: bool) -> None:
         conn.execute(text(f"DROP INDEX IF EXISTS {SCOPE_INDEX}"))
         conn.execute(text(scope_ddl(dated=dated)))
         if not dated:
-            conn.execute(text(f"DROP FUNCTION IF EXISTS {search.SCOPE_FUNCTION}"
-                              "(integer, integer, text, text, timestamptz, boolean)"))
+            conn.execute(text(f"DROP FUNCTION IF EXISTS {search.SCOPE_FUNCTION}({search.PG_DATED_SIGNATURE})"))
     else:
         search.rekey(conn, keyed=True, dated=dated)
     search.create_triggers(conn, dated=dated)
