@@ -16,7 +16,7 @@ from duban.importer import import_file
 from duban.models import CaseCreate, search
 from duban.services import CaseService, ServiceContext
 from duban.services.bulkregister import register_many
-from tests.factories import CLERK, complaint, world
+from tests.factories import CLERK, DISPATCHER, REPORTED, complaint, unit_actor, world
 from tests.importer.ledger import refusing, row, xlsx
 from tests.importer.test_batches import commits
 
@@ -91,6 +91,31 @@ def test_a_batch_the_database_refused_and_redid_row_by_row_is_indexed_as_a_rebui
     assert (result.created, result.linked, result.rejected) == (3, 2, 4)  # 司马青山 twice
     assert cases_indexed(ctx.engine) == 3
     assert index_of(ctx.engine) == rebuilt(ctx.engine)
+
+
+def test_a_rebuild_lays_postgresql_s_rows_in_their_key_s_order_whatever_order_the_cases_lie_in(
+        ctx: ServiceContext) -> None:
+    """A case's rows side by side, the cases in their ids' order (a common word's matches then
+    ask their cases in that order): not in the order a join happens to meet them."""
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's rows lie in their rowids' order, which is their key")
+    service = CaseService(ctx)
+    numbers = [service.register(complaint(title=f"第{i}个小区供水中断"), actor=CLERK).case.number
+               for i in range(6)]
+    for number in numbers[:4]:
+        service.act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
+        service.act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
+                    form={"text": "水管已修复，供水恢复", **REPORTED})
+    with ctx.engine.begin() as conn:
+        # every other case written again: its row now lies after the others' in the table
+        conn.execute(text("UPDATE cases SET title = title WHERE id % 2 = 0"))
+        lying = conn.execute(text("SELECT id FROM cases ORDER BY ctid")).scalars().all()
+        assert lying != sorted(lying)
+        search.rebuild(conn)
+        stored = [tuple(r) for r in conn.execute(text("SELECT case_id, kind, source_id FROM case_search "
+                                                      "ORDER BY ctid"))]
+    assert stored == sorted(stored)
+    assert len({case for case, kind, _ in stored if kind > 0}) == 4  # the reports' rows among them
 
 
 class Crash(Exception):
