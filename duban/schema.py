@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from duban.errors import SchemaNotCurrent
 from duban.migrations import alembic_config, head_revision
+from duban.models import search
 from duban.models.case import SCOPE_INDEX, WORK_ORDER_INDEX
 
 # Tables others own in our database (APScheduler's job store) are not part of our schema.
@@ -112,3 +113,16 @@ def revision(message: str) -> None:  # pragma: no cover - a developer's tool
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.revision(cfg, message=message, autogenerate=True)
+
+
+def reorder_search(engine: Engine) -> tuple[float, float] | None:
+    """The search index's rows laid in their cases' order again (models/search.py `reorder`), and
+    how closely they lay in it before and after (1: in order); None where they always do (SQLite).
+    Refused, SchemaNotCurrent, on a database not at the newest migration."""
+    require_current(engine)
+    with engine.begin() as conn:
+        before = search.key_order(conn)
+        if before is None:
+            return None
+        search.reorder(conn)
+        return before, search.key_order(conn) or 0.0

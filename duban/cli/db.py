@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import typer
 
-from duban.cli.common import console, printed
+from duban.cli.common import console, printed, reported_errors
 from duban.config.settings import get_settings
 from duban.db import get_engine
 from duban.files import private_dir
-from duban.schema import current_revision, upgrade
+from duban.schema import current_revision, reorder_search, upgrade
 
 app = typer.Typer(no_args_is_help=True, help="Database schema (migrations).")
 
@@ -29,3 +31,17 @@ def upgrade_cmd(revision: str = typer.Argument("head")) -> None:
 def current() -> None:
     """Print the database's migration revision."""
     console.print(current_revision(get_engine(get_settings().resolved_database_url)) or printed("db.none"))
+
+
+@app.command("reorder")
+def reorder() -> None:
+    """Lay the search index's rows again in their cases' order (PostgreSQL; a quiet hour's task:
+    the index, and every write of a case, waits until it is done)."""
+    started = time.perf_counter()
+    with reported_errors():
+        order = reorder_search(get_engine(get_settings().resolved_database_url))
+    if order is None:
+        console.print(printed("db.in_order"))
+        return
+    console.print(printed("db.reordered", before=f"{order[0]:.2f}", after=f"{order[1]:.2f}",
+                          seconds=round(time.perf_counter() - started)))

@@ -1,0 +1,48 @@
+"""`duban db reorder`: PostgreSQL's search index rows drift from their cases' order as cases move
+and deadlines come and go (each rewritten row goes to the table's end), and a common word's
+count then asks its cases all over their index; the command lays them in order again. SQLite's
+rows are kept in their key's order: nothing to do, and it says so."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from duban.cli.common import printed
+from duban.services import CaseService
+from tests.cli_runner import run
+from tests.factories import CLERK, DISPATCHER, REPORTED, complaint, unit_actor, world
+
+
+def _stored(engine: Engine) -> list[tuple[Any, ...]]:
+    """The index rows' keys in the order they lie in the table."""
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text("SELECT case_id, kind, source_id FROM case_search "
+                                                    "ORDER BY ctid"))]
+
+
+def test_db_reorder_lays_the_search_index_in_its_cases_order_again(
+        engine: Engine, settings_env: Any, tmp_path: Path) -> None:
+    ctx = world(engine)
+    service = CaseService(ctx)
+    numbers = [service.register(complaint(title=f"第{i}个小区供水中断"), actor=CLERK).case.number
+               for i in range(6)]
+    for number in numbers[:3]:
+        service.act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
+        service.act(number, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
+                    form={"text": "水管已修复，供水恢复", **REPORTED})
+    url = engine.url.render_as_string(hide_password=False)
+    settings_env(DUBAN_DATA_DIR=str(tmp_path), DUBAN_DATABASE_URL=url)
+    if engine.dialect.name == "sqlite":
+        assert run("db", "reorder").strip() == printed("db.in_order")
+        return
+    with engine.begin() as conn:  # the rows of every other case rewritten, as a move rewrites them
+        conn.execute(text("UPDATE case_search SET open_text = open_text WHERE case_id % 2 = 1"))
+    drifted = _stored(engine)
+    assert drifted != sorted(drifted)
+    out = run("db", "reorder")
+    assert _stored(engine) == sorted(drifted)
+    assert "→ 1.00" in out and "重排" in out
