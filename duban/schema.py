@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 from duban.errors import SchemaNotCurrent
 from duban.migrations import alembic_config, head_revision
 from duban.models import search
-from duban.models.case import SCOPE_INDEX, WORK_ORDER_INDEX
+from duban.models.case import SCOPE_INDEX, UNIT_RECEIVED_INDEX, WORK_ORDER_INDEX
 
 # Tables others own in our database (APScheduler's job store) are not part of our schema.
 FOREIGN_TABLES = {"apscheduler_jobs"}
@@ -23,9 +23,9 @@ def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-
     """Alembic's filter: compare and migrate only Duban's own tables."""
     # The search index (models/search.py) is made by hand: an FTS5 table and its shadow tables on
     # SQLite, a table with trigram indexes on PostgreSQL; it is not in the models' metadata.
-    # The work-order index is on expressions, and the scope index PostgreSQL's alone, both made
-    # beside the models (models/case.py).
-    if type_ == "index" and name in (WORK_ORDER_INDEX, SCOPE_INDEX):
+    # The work-order index is on expressions, the scope's and the units' receipt index PostgreSQL's
+    # alone, all made beside the models (models/case.py).
+    if type_ == "index" and name in (WORK_ORDER_INDEX, SCOPE_INDEX, UNIT_RECEIVED_INDEX):
         return False
     return not (type_ == "table" and (name in FOREIGN_TABLES or name.startswith("case_search")))
 

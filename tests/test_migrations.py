@@ -681,6 +681,36 @@ def test_0033_gives_postgresql_the_scope_index_and_its_downgrade_takes_it_away(e
     assert made() == indexed
 
 
+def test_0044_gives_postgresql_the_units_receipt_index_and_its_downgrade_takes_it_away(
+        empty_engine: Engine) -> None:
+    from alembic import command
+
+    from duban.migrations import alembic_config
+    from duban.models.case import UNIT_RECEIVED_INDEX
+
+    def made() -> str | None:
+        with empty_engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                return conn.execute(text("SELECT sql FROM sqlite_master WHERE name = :n"),
+                                    {"n": UNIT_RECEIVED_INDEX}).scalar_one_or_none()
+            return conn.execute(text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"),
+                                {"n": UNIT_RECEIVED_INDEX}).scalar_one_or_none()
+
+    upgrade(empty_engine)
+    indexed = made()
+    if empty_engine.dialect.name == "sqlite":
+        assert indexed is None  # SQLite plans a region's date range by its org indexes already
+        return
+    assert indexed is not None and "(unit_id, received_at)" in indexed
+    cfg = alembic_config()
+    with empty_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0043")
+    assert made() is None
+    upgrade(empty_engine)
+    assert made() == indexed
+
+
 def test_0035_gives_each_index_row_its_case_s_filter_keys_and_its_downgrade_takes_them_back(
         empty_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     from alembic import command
