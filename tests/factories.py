@@ -127,6 +127,14 @@ def transferred(ctx: ServiceContext, unit: str = "GS-LZ-CG-GOV", **overrides: An
     return number
 
 
+def reported(ctx: ServiceContext, unit: str = "GS-LZ-CG-GOV", **overrides: Any) -> str:
+    """A case transferred to `unit` and reported on (its own search index row and its report's)."""
+    number = transferred(ctx, unit, **overrides)
+    CaseService(ctx).act(number, "submit_report", actor=unit_actor(ctx, unit),
+                         form={"text": "水管已修复，供水恢复", **REPORTED})
+    return number
+
+
 def fresh_databases(folder: Path, schema: Callable[[], Path], *,
                     engine: Engine | None = None) -> Callable[[], Engine]:
     """An empty database for each example of a property test: with a PostgreSQL `engine`, the

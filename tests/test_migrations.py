@@ -659,56 +659,46 @@ def test_0042_indexes_the_rows_of_reports_apart_and_its_downgrade_takes_them_awa
 def test_0033_gives_postgresql_the_scope_index_and_its_downgrade_takes_it_away(empty_engine: Engine) -> None:
     if empty_engine.dialect.name != "postgresql":
         pytest.skip("SQLite reaches a case's row by its rowid: 0033 changes nothing there")
-    from alembic import command
-
-    from duban.migrations import alembic_config
     from duban.models.case import SCOPE_COLUMNS, SCOPE_INDEX
 
-    def made() -> str | None:
-        with empty_engine.connect() as conn:
-            return conn.execute(text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"),
-                                {"n": SCOPE_INDEX}).scalar_one_or_none()
-
-    upgrade(empty_engine)
-    indexed = made()
+    indexed = _made_and_unmade(empty_engine, SCOPE_INDEX, "0032")
     assert indexed is not None and all(c in indexed for c in SCOPE_COLUMNS)
-    cfg = alembic_config()
-    with empty_engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0032")
-    assert made() is None
-    upgrade(empty_engine)
-    assert made() == indexed
 
 
 def test_0044_gives_postgresql_the_units_receipt_index_and_its_downgrade_takes_it_away(
         empty_engine: Engine) -> None:
+    from duban.models.case import UNIT_RECEIVED_INDEX
+
+    indexed = _made_and_unmade(empty_engine, UNIT_RECEIVED_INDEX, "0043")
+    if empty_engine.dialect.name == "sqlite":
+        assert indexed is None  # SQLite plans a region's date range by its org indexes already
+    else:
+        assert indexed is not None and "(unit_id, received_at)" in indexed
+
+
+def _made_and_unmade(engine: Engine, index: str, before: str) -> str | None:
+    """The definition of `index` at the newest migration; downgraded to `before`, it must be gone,
+    and upgraded again, back as it was."""
     from alembic import command
 
     from duban.migrations import alembic_config
-    from duban.models.case import UNIT_RECEIVED_INDEX
 
     def made() -> str | None:
-        with empty_engine.connect() as conn:
-            if conn.dialect.name == "sqlite":
-                return conn.execute(text("SELECT sql FROM sqlite_master WHERE name = :n"),
-                                    {"n": UNIT_RECEIVED_INDEX}).scalar_one_or_none()
-            return conn.execute(text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"),
-                                {"n": UNIT_RECEIVED_INDEX}).scalar_one_or_none()
+        catalogue = {"sqlite": "SELECT sql FROM sqlite_master WHERE name = :n",
+                     "postgresql": "SELECT indexdef FROM pg_indexes WHERE indexname = :n"}
+        with engine.connect() as conn:
+            return conn.execute(text(catalogue[engine.dialect.name]), {"n": index}).scalar_one_or_none()
 
-    upgrade(empty_engine)
+    upgrade(engine)
     indexed = made()
-    if empty_engine.dialect.name == "sqlite":
-        assert indexed is None  # SQLite plans a region's date range by its org indexes already
-        return
-    assert indexed is not None and "(unit_id, received_at)" in indexed
     cfg = alembic_config()
-    with empty_engine.begin() as conn:
+    with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0043")
+        command.downgrade(cfg, before)
     assert made() is None
-    upgrade(empty_engine)
+    upgrade(engine)
     assert made() == indexed
+    return indexed
 
 
 def test_0035_gives_each_index_row_its_case_s_filter_keys_and_its_downgrade_takes_them_back(
