@@ -120,9 +120,9 @@ def reorder_search(engine: Engine) -> tuple[float, float] | None:
     how closely they lay in it before and after (1: in order); None where they always do (SQLite).
     Refused, SchemaNotCurrent, on a database not at the newest migration."""
     require_current(engine)
+    if engine.dialect.name == "sqlite":
+        return None
     with engine.begin() as conn:
         before = search.key_order(conn)
-        if before is None:
-            return None
         search.reorder(conn)
-        return before, search.key_order(conn) or 0.0
+        return before, search.key_order(conn)

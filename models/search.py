@@ -375,7 +375,7 @@ def rebuild(conn: Connection, *, scoped: bool = True, keyed: bool = True, narrow
         return
     # In the key's order, a case's rows side by side: a join's plan gives no order of its own
     # (the cases as their complainants were hashed: the rows of a city's common word, each a
-    # heap page of its own, asked their cases all over the scope's index, 20 % slower).
+    # heap page of its own, asked their cases all over the scope's index, 10–20 % slower).
     union = " UNION ALL ".join(f"({rows})" for rows in selects)
     conn.execute(text(f"INSERT INTO {SEARCH_TABLE}({columns}) {union} ORDER BY 1, 2, 3"))
 
@@ -606,17 +606,15 @@ def _before_drop(target: Any, connection: Connection, **kw: Any) -> None:
         uninstall(connection)
 
 
-def key_order(conn: Connection) -> float | None:
+def key_order(conn: Connection) -> float:
     """PostgreSQL: how closely the index rows lie in their key's order, from fresh statistics
-    (1: in order; near 0: shuffled, as rows rewritten by moves and deadlines drift, or as
-    migration 0043's rebuild may have laid them); None on SQLite, whose rows are kept in their
-    rowids' order, which is their key."""
-    if conn.dialect.name == "sqlite":
-        return None
+    (1: in order, as an empty table does; near 0: shuffled, as rows rewritten by moves and
+    deadlines drift, or as migration 0043's rebuild may have laid them). (SQLite keeps its rows in
+    their rowids' order, which is their key.)"""
     conn.execute(text(f"ANALYZE {SEARCH_TABLE}"))
     found = conn.execute(text("SELECT correlation FROM pg_stats WHERE tablename = :t AND attname = 'case_id' "
                               "AND schemaname = current_schema()"), {"t": SEARCH_TABLE}).scalar()
-    return None if found is None else float(found)
+    return 1.0 if found is None else float(found)
 
 
 def reorder(conn: Connection) -> None:
@@ -624,6 +622,5 @@ def reorder(conn: Connection) -> None:
     common word's matches then ask their cases in order, 10–20 % faster at a million than
     shuffled). It locks the index, and with it every write of a case, until done (about five
     minutes at a million cases): an operator's task for a quiet hour (`duban db reorder`)."""
-    if conn.dialect.name != "sqlite":
-        conn.execute(text(f"CLUSTER {SEARCH_TABLE} USING {SEARCH_TABLE}_pkey"))
-        conn.execute(text(f"ANALYZE {SEARCH_TABLE}"))
+    conn.execute(text(f"CLUSTER {SEARCH_TABLE} USING {SEARCH_TABLE}_pkey"))
+    conn.execute(text(f"ANALYZE {SEARCH_TABLE}"))
