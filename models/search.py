@@ -611,6 +611,8 @@ def key_order(conn: Connection) -> float:
     (1: in order, as an empty table does; near 0: shuffled, as rows rewritten by moves and
     deadlines drift, or as migration 0043's rebuild may have laid them). (SQLite keeps its rows in
     their rowids' order, which is their key.)"""
+    if conn.execute(text(f"SELECT NOT EXISTS (SELECT 1 FROM {SEARCH_TABLE})")).scalar_one():
+        return 1.0  # (ANALYZE leaves an emptied table's statistics as its rows had them)
     conn.execute(text(f"ANALYZE {SEARCH_TABLE}"))
     found = conn.execute(text("SELECT correlation FROM pg_stats WHERE tablename = :t AND attname = 'case_id' "
                               "AND schemaname = current_schema()"), {"t": SEARCH_TABLE}).scalar()
