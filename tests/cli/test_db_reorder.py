@@ -14,13 +14,7 @@ from sqlalchemy.engine import Engine
 from duban.cli.common import printed
 from tests.cli_runner import run
 from tests.factories import registered, reported, world
-
-
-def _stored(engine: Engine) -> list[tuple[Any, ...]]:
-    """The index rows' keys in the order they lie in the table."""
-    with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(text("SELECT case_id, kind, source_id FROM case_search "
-                                                    "ORDER BY ctid"))]
+from tests.importer.test_index import stored_order
 
 
 def test_db_reorder_lays_the_search_index_in_its_cases_order_again(
@@ -34,10 +28,10 @@ def test_db_reorder_lays_the_search_index_in_its_cases_order_again(
     for i in range(6):
         (reported if i < 3 else registered)(ctx, title=f"第{i}个小区供水中断")
     _drift(engine)
-    drifted = _stored(engine)
+    drifted = stored_order(engine)
     assert drifted != sorted(drifted)
     out = run("db", "reorder")
-    assert _stored(engine) == sorted(drifted)
+    assert stored_order(engine) == sorted(drifted)
     assert "→ 1.00" in out and "重排" in out
     _drift(engine)
     with engine.begin() as conn:  # statistics of rows out of order, then no row at all

@@ -24,7 +24,7 @@ from duban.clock import SHANGHAI
 from duban.models.search import CASE_SHIFT, GRAMS_TABLE, SCOPE_FUNCTION, SEARCH_TABLE
 from duban.services import CaseService, ServiceContext
 from duban.services.scope import in_region
-from tests.factories import CLERK, DISPATCHER, REPORTED, complaint, unit_actor, world
+from tests.factories import CLERK, DISPATCHER, REPORTED, complaint, registered, reported, unit_actor, world
 
 OFFICES = ["GS", "GS-LZ", "GS-LZ-CG", "GS-LX"]
 UNITS = [None, "GS-FGW", "GS-LZ-ZJJ", "GS-LZ-CG-GOV", "GS-LX-GOV"]
@@ -148,14 +148,9 @@ def _expected_keys(conn: Connection, key: str) -> set[int]:
 def _six_cases(ctx: ServiceContext) -> list[str]:
     """Six new cases of Lanzhou's office, the second handled: a deadline, and a report's row that
     must carry its case's keys too."""
-    service = CaseService(ctx)
     example = next(EXAMPLES)  # examples share the database: titles of their own
-    numbers = [service.register(complaint(title=f"第{example}组第{i}个小区供水中断", office_code="GS-LZ"),
-                                actor=CLERK).case.number for i in range(6)]
-    service.act(numbers[1], "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
-    service.act(numbers[1], "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
-                form={"text": "水管已修复，供水恢复", **REPORTED})
-    return numbers
+    return [(reported if i == 1 else registered)(ctx, title=f"第{example}组第{i}个小区供水中断",
+                                                 office_code="GS-LZ") for i in range(6)]
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
