@@ -1,5 +1,6 @@
 """A text search is read one of several ways (duban.services.reading._read_searched): every match
-looked up and sorted (PostgreSQL: the matching rows streamed, each asked of the scope); the cases
+looked up and sorted (PostgreSQL: the matching rows streamed, each asked of the scope), or its
+page read by walking the list's order as far as a bound (reading._walked_page); the cases
 walked in the list's order keeping the matches; each case of a narrow scope tested
 (search.text_probe). Whichever way is taken, the page and the total
 must be the same, in work order and in each sort, for readers with the right to identity and
@@ -32,6 +33,7 @@ OFFICES = ["GS", "GS-LZ-CG", "GS-LX"]  # the province's office, a county's, anot
 # The unit a case was handed to, if any: the province's, a city's, a county's, another city's. A
 # case whose unit lies in a region is in its readers' scope wherever its office is.
 UNITS = [None, "GS-FGW", "GS-LZ-ZJJ", "GS-LZ-CG-GOV", "GS-LX-GOV"]
+EVERY_DATABASE = frozenset({"sqlite", "postgresql"})
 
 
 @pytest.fixture
@@ -51,7 +53,11 @@ def ways(ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch, actor: Any,
     settings_of = {
         # every match looked up and sorted (PostgreSQL: the index's matching rows streamed, each
         # asked of the scope)
-        "looked up": dict(NARROW=-1, WALK_ABOVE=10**9),
+        "looked up": dict(NARROW=-1, WALK_ABOVE=10**9, BOUNDED_WALK=frozenset()),
+        # every match looked up, the page read by walking the list's order (reading._walked_page)
+        # as far as it must, or only as far as the matches' number and then sorted
+        "page walked": dict(NARROW=-1, WALK_ABOVE=10**9, BOUNDED_WALK=EVERY_DATABASE, WALK_RATIO=10**6),
+        "page walked, bounded": dict(NARROW=-1, WALK_ABOVE=10**9, BOUNDED_WALK=EVERY_DATABASE, WALK_RATIO=1),
         # the cases read in the list's order and the matches kept
         "walked": dict(NARROW=-1, WALK_ABOVE=-1),
         # every case of the scope tested, whatever the word
@@ -166,3 +172,38 @@ def test_a_unit_tests_its_own_cases_for_a_word_commoner_than_they_are_and_a_regi
     assert rare == (1, 0)
     assert region == (2, 0)
     assert province == (6, 0)
+
+
+@pytest.mark.parametrize("late", [False, True], ids=["matches early", "matches late"])
+def test_a_found_search_s_page_is_walked_where_its_matches_lie_early_and_sorted_where_they_lie_late(
+        ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch, late: bool) -> None:
+    """Eight cases, three holding the word: first in work order, or last (closed). A walk of at
+    most two cases a match (six) finds the first page of two among the first, not among the last:
+    then the matches are sorted. Either way the page is the matches' first two in order."""
+    numbers = []
+    for i in range(8):
+        title = f"{i}号楼噪音扰民" if i % 3 == 0 else f"{i}号楼供暖不达标"
+        numbers.append(CaseService(ctx).register(complaint(title=title), actor=CLERK).case.number)
+    for i, number in enumerate(numbers):
+        matched = i % 3 == 0
+        place(ctx, number, closed=matched == late, rank=1, deadline=i)
+    monkeypatch.setattr(search, "NARROW", -1)
+    monkeypatch.setattr(search, "WALK_ABOVE", 10**9)
+    monkeypatch.setattr(search, "BOUNDED_WALK", EVERY_DATABASE)
+    monkeypatch.setattr(search, "WALK_RATIO", 2)
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(ctx.engine, "before_cursor_execute", record)
+    try:
+        got = page(ctx, LEADER, {"text": "噪音", "per_page": "2"})
+    finally:
+        event.remove(ctx.engine, "before_cursor_execute", record)
+    walks = [s for s in seen if "walked" in s]
+    paged = ("ORDER BY", "LIMIT", "OFFSET")  # reading._page: the matches sorted
+    sorted_by_id = [s for s in seen if "walked" not in s and all(word in s for word in paged)]
+    assert [r.number for r in got.rows] == [numbers[0], numbers[3]]
+    assert got.total == 3
+    assert (len(walks), len(sorted_by_id)) == ((1, 1) if late else (1, 0))
