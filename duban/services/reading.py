@@ -89,7 +89,7 @@ from duban.services.reviews import next_level
 from duban.services.routing import avoided_for, office_of_record
 from duban.services.scope import CITIZEN, acts_as, may_see, may_see_referral, region_orgs
 from duban.services.unitofwork import DubanSession, memo_of
-from duban.states.definition import HANDLING_STATES, OPEN_STATES, REFERRAL_ACTIONS
+from duban.states.definition import HANDLING_STATES, OPEN_STATES, REFERRAL_ACTIONS, CaseState
 
 T = TypeVar("T")
 
@@ -465,37 +465,49 @@ def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
         walked = not flt.extra.get("sort") and dialect in search.UNINDEXED_WALK
         query = _list_query(ctx, flt, region=region, probe=True, walked=walked)
     elif ids is not None:
-        walked_page = _walked_page(ctx, conn, scoped, flt, ids)
-        if walked_page is not None:
-            return walked_page, total
-        query = scoped.where(_among(dialect, ids))
+        return _found_page(ctx, conn, scoped, flt, ids), total
     return _page(ctx, conn, query, flt), total
+
+
+def _found_page(ctx: ServiceContext, conn: Any, scoped: Any, flt: CaseFilter,
+                ids: list[int]) -> list[tuple[Any, CaseRow]]:
+    """The page of a list (`scoped`: its statement) whose cases are all found (`ids`)."""
+    walked = _walked_page(ctx, conn, scoped, flt, ids)
+    return _page(ctx, conn, scoped.where(_among(conn.dialect.name, ids)), flt) if walked is None else walked
 
 
 def _walked_page(ctx: ServiceContext, conn: Any, scoped: Any, flt: CaseFilter,
                  ids: list[int]) -> list[tuple[Any, CaseRow]] | None:
-    """PostgreSQL: the page of a search whose matches are all found (`ids`, each in the list),
-    read by walking the list's order for at most search.WALK_RATIO cases a match and keeping the
-    matches; None when the page's matches lie further on. Sorting the matches reads each one's
-    case row (8,088 in the biggest city: 27 ms); matches spread through the order fill a page
-    within the first few thousand cases, and the bound keeps a walk past most of the order
-    (matches late in it: closed cases) to about what sorting them costs."""
-    if conn.dialect.name not in search.BOUNDED_WALK or flt.extra.get("sort") not in search.WALKABLE_SORTS:
+    """PostgreSQL: the page of a list whose cases are all found (`ids`), read by walking its
+    order for at most search.WALK_RATIO cases one of them, keeping them; None when the page's
+    lie further on, or would, spread evenly through the order. Sorting them reads each one's
+    case row (8,088 in the biggest city: 27 ms); a walk passes cases at a tenth of that, and a
+    page of matches spread through the order lies within the first few thousand."""
+    wanted = min(flt.offset + flt.limit, len(ids))
+    if (conn.dialect.name not in search.BOUNDED_WALK or flt.extra.get("sort") not in search.WALKABLE_SORTS
+            or not wanted):
         return None
+    bound = len(ids) * search.WALK_RATIO
+    walked = select(_CASES.c.id).order_by(*search.order_by(flt))
+    if flt.state == CaseState.CLOSED:  # they lie in the order's closed part: walk it alone
+        walked = walked.where(search.CLOSED_KEY)
+    if wanted * conn.execute(_LAST_CASE).scalar_one() > bound * len(ids) / 2:
+        return None  # spread evenly, they would lie further on than half the bound
     terms = [(term.element, True) if getattr(term, "modifier", None) is operators.desc_op else (term, False)
              for term in search.order_by(flt)]
     # the order's terms as the walked prefix's columns, so that ordering by them again sorts nothing
-    prefix = (scoped.with_only_columns(*[term.label(f"key{i}") for i, (term, _) in enumerate(terms)],
-                                       maintain_column_froms=True)
-              .limit(len(ids) * search.WALK_RATIO).subquery("walked"))
+    prefix = walked.with_only_columns(*[term.label(f"key{i}") for i, (term, _) in enumerate(terms)],
+                                      maintain_column_froms=True).limit(bound).subquery("walked")
     keys = [prefix.c[f"key{i}"].desc() if descending else prefix.c[f"key{i}"]
             for i, (_, descending) in enumerate(terms)]
     case_id = prefix.c[f"key{len(terms) - 1}"]  # the order ends with the case's id
-    wanted = min(flt.offset + flt.limit, len(ids))
     matched = _among(conn.dialect.name, ids, column=case_id)
     first = select(case_id).where(matched).order_by(*keys).limit(wanted)
     found = list(conn.execute(first).scalars())
     return _rows_by_id(ctx, conn, scoped, found[flt.offset:]) if len(found) == wanted else None
+
+
+_LAST_CASE = select(func.coalesce(func.max(_CASES.c.id), 0))
 
 
 def _tested_case_by_case(conn: Any, flt: CaseFilter, region: Any | None, scoped: Any) -> str | None:
@@ -759,7 +771,7 @@ def _read_coloured_searched(ctx: ServiceContext, conn: Any, flt: CaseFilter, reg
                         break
     if len(shown) > search.COUNT_CAP:
         return _read_coloured(ctx, conn, probed, flt, today, count=False)[0], len(shown)
-    return _page(ctx, conn, scoped.where(_among(dialect, shown)), flt), len(shown)
+    return _found_page(ctx, conn, scoped, flt, shown), len(shown)
 
 
 def _parted(conn: Any, flt: CaseFilter, region: Any | None) -> bool:

@@ -767,13 +767,13 @@ APART_SHARE = 0.05
 # Where a walk of the work order must be told not to read a date range by its own index
 # (`filter_clauses`: walked): SQLite plans by which index bounds the most, PostgreSQL by cost.
 UNINDEXED_WALK = frozenset({"sqlite"})
-# Where a search whose matches are all found reads its page by walking the list's order for at
-# most WALK_RATIO cases a match, before it sorts them (reading._walked_page). PostgreSQL at 1M: a
-# case walked costs about 0.33 µs (2,309 in 0.77 ms), a match's case row read to sort 3.4 µs
-# (8,088 in 27 ms): at ten cases a match a walk that finds too few costs what the sort does.
-# SQLite sorts them as before (its searches are within the goal: docs/bench.md).
+# Where a list whose cases are all found (a search's matches) reads its page by walking its order
+# for at most WALK_RATIO cases one of them, before it sorts them (reading._walked_page).
+# PostgreSQL at 1M: a case walked costs about 0.33 µs (2,309 in 0.77 ms), a found case's row read
+# to sort 3.4 µs (8,088 in 27 ms): a walk that finds too few costs two fifths of the sort. SQLite
+# sorts them as before (its searches are within the goal: docs/bench.md).
 BOUNDED_WALK = frozenset({"postgresql"})
-WALK_RATIO = 10
+WALK_RATIO = 4
 # The orders an index serves (the work order: models/case.py), in which a common word's page is
 # read by walking the cases in order (`text_probe`).
 WALKABLE_SORTS = frozenset({None, "number", "-number", "received", "-received"})

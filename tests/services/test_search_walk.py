@@ -174,19 +174,27 @@ def test_a_unit_tests_its_own_cases_for_a_word_commoner_than_they_are_and_a_regi
     assert province == (6, 0)
 
 
-@pytest.mark.parametrize("late", [False, True], ids=["matches early", "matches late"])
-def test_a_found_search_s_page_is_walked_where_its_matches_lie_early_and_sorted_where_they_lie_late(
-        ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch, late: bool) -> None:
-    """Eight cases, three holding the word: first in work order, or last (closed). A walk of at
-    most two cases a match (six) finds the first page of two among the first, not among the last:
-    then the matches are sorted. Either way the page is the matches' first two in order."""
+@pytest.mark.parametrize(("where", "query", "walks", "sorts"), [
+    ("early", {}, 1, 0),  # the page among the first cases walked
+    ("late", {}, 1, 1),  # walked as far as the bound, found none: sorted
+    ("late", {"state": "closed"}, 1, 0),  # a list of closed cases walks the order's closed part
+    ("rare", {}, 0, 1),  # one match in 30 cases would lie further on than the bound: sorted at once
+])
+def test_a_found_search_s_page_is_walked_as_far_as_a_bound_and_else_sorted(
+        ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch, where: str, query: dict[str, str],
+        walks: int, sorts: int) -> None:
+    """Thirty cases, ten holding the word: first in work order ("early", the others closed), or
+    last ("late", they are closed). A walk of at most two cases a match (twenty) finds the first
+    page of two among the first, not among the last: then the matches are sorted. Either way the
+    page is the matches' first two in order."""
     numbers = []
-    for i in range(8):
-        title = f"{i}号楼噪音扰民" if i % 3 == 0 else f"{i}号楼供暖不达标"
-        numbers.append(CaseService(ctx).register(complaint(title=title), actor=CLERK).case.number)
+    for i in range(30):
+        word = "噪音" if i % 3 == 0 else "供暖"
+        rare = "唯一" if i == 27 else ""
+        registered = CaseService(ctx).register(complaint(title=f"{i}号楼{word}{rare}"), actor=CLERK)
+        numbers.append(registered.case.number)
     for i, number in enumerate(numbers):
-        matched = i % 3 == 0
-        place(ctx, number, closed=matched == late, rank=1, deadline=i)
+        place(ctx, number, closed=(i % 3 == 0) == (where != "early"), rank=1, deadline=i)
     monkeypatch.setattr(search, "NARROW", -1)
     monkeypatch.setattr(search, "WALK_ABOVE", 10**9)
     monkeypatch.setattr(search, "BOUNDED_WALK", EVERY_DATABASE)
@@ -198,12 +206,11 @@ def test_a_found_search_s_page_is_walked_where_its_matches_lie_early_and_sorted_
 
     event.listen(ctx.engine, "before_cursor_execute", record)
     try:
-        got = page(ctx, LEADER, {"text": "噪音", "per_page": "2"})
+        got = page(ctx, LEADER, {"text": "唯一" if where == "rare" else "噪音", "per_page": "2", **query})
     finally:
         event.remove(ctx.engine, "before_cursor_execute", record)
-    walks = [s for s in seen if "walked" in s]
     paged = ("ORDER BY", "LIMIT", "OFFSET")  # reading._page: the matches sorted
     sorted_by_id = [s for s in seen if "walked" not in s and all(word in s for word in paged)]
-    assert [r.number for r in got.rows] == [numbers[0], numbers[3]]
-    assert got.total == 3
-    assert (len(walks), len(sorted_by_id)) == ((1, 1) if late else (1, 0))
+    expected = [numbers[27]] if where == "rare" else [numbers[0], numbers[3]]
+    assert ([r.number for r in got.rows], got.total) == (expected, 1 if where == "rare" else 10)
+    assert (len([s for s in seen if "walked" in s]), len(sorted_by_id)) == (walks, sorts)
