@@ -465,27 +465,24 @@ def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
         walked = not flt.extra.get("sort") and dialect in search.UNINDEXED_WALK
         query = _list_query(ctx, flt, region=region, probe=True, walked=walked)
     elif ids is not None:
-        return _found_page(ctx, conn, scoped, flt, ids), total
+        walked_page = _walked_page(ctx, conn, scoped, flt, ids)
+        if walked_page is not None:
+            return walked_page, total
+        query = scoped.where(_among(dialect, ids))
     return _page(ctx, conn, query, flt), total
-
-
-def _found_page(ctx: ServiceContext, conn: Any, scoped: Any, flt: CaseFilter,
-                ids: list[int]) -> list[tuple[Any, CaseRow]]:
-    """The page of a list (`scoped`: its statement) whose cases are all found (`ids`)."""
-    walked = _walked_page(ctx, conn, scoped, flt, ids)
-    return _page(ctx, conn, scoped.where(_among(conn.dialect.name, ids)), flt) if walked is None else walked
 
 
 def _walked_page(ctx: ServiceContext, conn: Any, scoped: Any, flt: CaseFilter,
                  ids: list[int]) -> list[tuple[Any, CaseRow]] | None:
     """PostgreSQL: the page of a list whose cases are all found (`ids`), read by walking its
     order for at most search.WALK_RATIO cases one of them, keeping them; None when the page's
-    lie further on, or would, spread evenly through the order. Sorting them reads each one's
-    case row (8,088 in the biggest city: 27 ms); a walk passes cases at a tenth of that, and a
-    page of matches spread through the order lies within the first few thousand."""
+    lie further on, or would, spread evenly through the order, or the list's filter bunches
+    them (search.bunched). Sorting them reads each one's case row (8,088 in the biggest city:
+    27 ms); a walk passes cases at a tenth of that, and a page of matches spread through the
+    order lies within the first few thousand."""
     wanted = min(flt.offset + flt.limit, len(ids))
     if (conn.dialect.name not in search.BOUNDED_WALK or flt.extra.get("sort") not in search.WALKABLE_SORTS
-            or not wanted):
+            or not wanted or search.bunched(flt)):
         return None
     bound = len(ids) * search.WALK_RATIO
     walked = select(_CASES.c.id).order_by(*search.order_by(flt))
@@ -771,7 +768,7 @@ def _read_coloured_searched(ctx: ServiceContext, conn: Any, flt: CaseFilter, reg
                         break
     if len(shown) > search.COUNT_CAP:
         return _read_coloured(ctx, conn, probed, flt, today, count=False)[0], len(shown)
-    return _found_page(ctx, conn, scoped, flt, shown), len(shown)
+    return _page(ctx, conn, scoped.where(_among(dialect, shown)), flt), len(shown)
 
 
 def _parted(conn: Any, flt: CaseFilter, region: Any | None) -> bool:

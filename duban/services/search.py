@@ -264,6 +264,14 @@ def narrowing(flt: CaseFilter, *, dates: bool = True) -> bool:
     return named or (dates and bool(extra.get("received_from") or extra.get("received_to")))
 
 
+def bunched(flt: CaseFilter) -> bool:
+    """Whether a filter keeps cases that lie bunched in the work order, not spread through it: a
+    date range (a case's deadline follows its receipt: a recent range's cases lie late in it), a
+    colour or lateness (by how far its deadline is)."""
+    extra = flt.extra
+    return bool(extra.get("received_from") or extra.get("received_to") or flt.warning or flt.overdue is not None)
+
+
 def _shanghai_midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), dt.timezone(dt.timedelta(hours=8))).astimezone(dt.UTC)
 

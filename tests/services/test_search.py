@@ -461,22 +461,16 @@ def test_each_colour_lists_exactly_the_cases_that_show_it(
     # the province's scope, streamed; a county's, read at once; a colour's few candidates read at
     # once, or (NARROW -1: none is few) streamed; a county's list of no colour streamed, its page
     # alone, and counted apart (APART_SHARE 10: any scope's share is small enough); a word's
-    # matches bringing their rows' colour columns (SQLite), or those fetched by id after; and
-    # (`walked`) a page of all the matches read by walking the order (reading._walked_page), not
-    # by sorting them
+    # matches bringing their rows' colour columns (SQLite), or those fetched by id after
     dialect = ctx.engine.dialect.name
-    for actor, narrowest, share, by_id, walked in [
-            (ADMIN, search.NARROW, 0, False, False), (county, search.NARROW, 0, False, False),
-            (ADMIN, -1, 0, False, False), (county, -1, 0, False, False), (county, -1, 10, False, False),
-            (ADMIN, -1, 0, True, False), (county, -1, 0, True, False), (ADMIN, -1, 0, False, True),
-            (county, -1, 0, False, True)]:
+    for actor, narrowest, share, by_id in [
+            (ADMIN, search.NARROW, 0, False), (county, search.NARROW, 0, False), (ADMIN, -1, 0, False),
+            (county, -1, 0, False), (county, -1, 10, False), (ADMIN, -1, 0, True), (county, -1, 0, True)]:
         with monkeypatch.context() as patched:
             patched.setattr(search, "NARROW", narrowest)
             patched.setattr(search, "APART_SHARE", share)
             patched.setattr(search, "ROWS_DRIVEN", search.ROWS_DRIVEN - {dialect} if by_id
                             else search.ROWS_DRIVEN)
-            patched.setattr(search, "BOUNDED_WALK", frozenset({dialect}) if walked else frozenset())
-            patched.setattr(search, "WALK_RATIO", 10**6)
             every = _rows(ctx, actor, params)
             for colour in ("none", "blue", "yellow", "red"):
                 shown = [r.number for r in every if r.warning == colour]

@@ -179,6 +179,7 @@ def test_a_unit_tests_its_own_cases_for_a_word_commoner_than_they_are_and_a_regi
     ("late", {}, 1, 1),  # walked as far as the bound, found none: sorted
     ("late", {"state": "closed"}, 1, 0),  # a list of closed cases walks the order's closed part
     ("rare", {}, 0, 1),  # one match in 30 cases would lie further on than the bound: sorted at once
+    ("early", {"received_from": "2000-01-01"}, 0, 1),  # a date range bunches its cases: sorted
 ])
 def test_a_found_search_s_page_is_walked_as_far_as_a_bound_and_else_sorted(
         ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch, where: str, query: dict[str, str],
