@@ -268,8 +268,8 @@ def bunched(flt: CaseFilter) -> bool:
     """Whether a filter keeps cases that lie bunched in the work order, not spread through it: a
     date range (a case's deadline follows its receipt: a recent range's cases lie late in it), a
     colour or lateness (by how far its deadline is)."""
-    extra = flt.extra
-    return bool(extra.get("received_from") or extra.get("received_to") or flt.warning or flt.overdue is not None)
+    dated = flt.extra.get("received_from") or flt.extra.get("received_to")
+    return bool(dated or flt.warning or flt.overdue is not None)
 
 
 def _shanghai_midnight(day: dt.date) -> dt.datetime:
