@@ -662,7 +662,8 @@ def _page(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter) -> list[t
 
 
 def _read_coloured(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter, today: Any, *,
-                   count: bool, few: bool | None = None) -> tuple[list[tuple[Any, CaseRow]], int]:
+                   count: bool, few: bool | None = None,
+                   broad: bool | None = None) -> tuple[list[tuple[Any, CaseRow]], int]:
     """Warning colours depend on the calendar: read in order and stop as soon as the page (and,
     when counting, the capped total) is known. One statement (a chunk at a time by OFFSET read
     every row before the chunk again: a county's "none" list took seconds), and only the columns
@@ -671,7 +672,7 @@ def _read_coloured(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter, 
     walked); a narrow one's are read at once (planned for all of them: its few thousand cases
     found by their org indexes and sorted, where a walk would read the province's order), and so
     are a colour's few candidates (`_due`: a walk would pass every case to find none of them;
-    `few`: already counted by the caller)."""
+    `few`, `broad` (`_broad`): already asked by the caller)."""
     wanted = flt.offset + flt.limit if not count else search.COUNT_CAP + 1
     total = 0
     # What a colour needs, in the list's order; the page's whole rows after, by id.
@@ -683,7 +684,7 @@ def _read_coloured(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter, 
     statements: Iterable[Any]
     if due is not None and (_few(conn, due) if few is None else few):  # read at once, planned for all
         statements = [colouring]
-    elif branches is None or _scope_size(conn, flt) > search.NARROW:
+    elif _broad(conn, flt) if broad is None else broad:
         # streamed: planned to read the start of the order (the work-order index walked; in work
         # order, its ranges without the late cases)
         streamed = colouring.execution_options(stream_results=True, yield_per=_CHUNK)
@@ -692,6 +693,7 @@ def _read_coloured(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter, 
             wanted = flt.offset + flt.limit
         statements = [streamed] if flt.extra.get("sort") else _work_order_ranges(conn, streamed, today)
     else:  # a few thousand rows, read at once: planned to read them all and sort them
+        assert branches is not None, "a narrow scope is a region's or a unit's"
         if conn.dialect.name in search.NESTED_PROBE:  # SQLite: else it walks the order's index
             colouring = colouring.where(_found_in(branches))
         statements = [colouring]
@@ -754,7 +756,8 @@ def _read_coloured_searched(ctx: ServiceContext, conn: Any, flt: CaseFilter, reg
     coloured = scoped  # the matches whose colour is worked out
     shown: list[int] = []
     seen: set[int] = set()
-    if flt.warning == NO_COLOUR and _parted(conn, flt, region):  # without a deadline: none
+    broad = _broad(conn, flt) if flt.warning == NO_COLOUR else None
+    if broad and _parted(conn, flt, region):  # without a deadline: none
         undated = scoped.where(_UNDATED)
         with closing(_matches(conn, undated, flt, region, _keyed(passes, scopekeys.UNDATED))) as found:
             shown += islice(_once(found, key=int, seen=seen), search.COUNT_CAP + 1)
@@ -767,17 +770,20 @@ def _read_coloured_searched(ctx: ServiceContext, conn: Any, flt: CaseFilter, reg
                     if len(shown) > search.COUNT_CAP:
                         break
     if len(shown) > search.COUNT_CAP:
-        return _read_coloured(ctx, conn, probed, flt, today, count=False)[0], len(shown)
+        return _read_coloured(ctx, conn, probed, flt, today, count=False, broad=broad)[0], len(shown)
     return _page(ctx, conn, scoped.where(_among(dialect, shown)), flt), len(shown)
 
 
+def _broad(conn: Any, flt: CaseFilter) -> bool:
+    """Whether the list's scope holds more than search.NARROW cases (the province's: every case)."""
+    return scope_branches(flt) is None or _scope_size(conn, flt) > search.NARROW
+
+
 def _parted(conn: Any, flt: CaseFilter, region: Any | None) -> bool:
-    """Whether a list of no colour searched for a word counts the matches without a deadline by
-    their key before colouring those with one (`_read_coloured_searched`): when its scope is
-    broad (a county's few thousand cases cost less read whole: search.NARROW) and, where a key's
-    lookup costs more than a rare word's whole list (search.KEYS_DEAR), the word is common."""
-    if scope_branches(flt) is not None and _scope_size(conn, flt) <= search.NARROW:
-        return False
+    """Whether a list of no colour searched for a word, its scope broad (`_broad`: a county's few
+    thousand cases cost less read whole), counts the matches without a deadline by their key
+    before colouring those with one (`_read_coloured_searched`): where a key's lookup costs more
+    than a rare word's whole list (search.KEYS_DEAR), when the word is common."""
     if conn.dialect.name not in search.KEYS_DEAR:
         return True
     lead, _ = search.lead(search.words(flt.text or ""))
