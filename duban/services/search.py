@@ -778,8 +778,10 @@ UNINDEXED_WALK = frozenset({"sqlite"})
 # Where a list whose cases are all found (a search's matches) reads its page by walking its order
 # for at most WALK_RATIO cases one of them, before it sorts them (reading._walked_page).
 # PostgreSQL at 1M: a case walked costs about 0.33 µs (2,309 in 0.77 ms), a found case's row read
-# to sort 3.4 µs (8,088 in 27 ms): a walk that finds too few costs two fifths of the sort. SQLite
-# sorts them as before (its searches are within the goal: docs/bench.md).
+# to sort 3.4 µs (8,088 in 27 ms): a walk that finds too few costs two fifths of the sort. Not
+# SQLite (tried): it sorts the walked prefix again (a temporary B-tree), so reads the whole bound,
+# and starts a closed list's walk at the order's start (the biggest city's closed cases with 噪音:
+# 59 → 84 ms; spread matches gained 4–7 ms).
 BOUNDED_WALK = frozenset({"postgresql"})
 WALK_RATIO = 4
 # The orders an index serves (the work order: models/case.py), in which a common word's page is
