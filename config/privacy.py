@@ -32,6 +32,7 @@ class PrivacyWords(BaseModel):
     self_labels: list[str] = Field(default_factory=list)
     named_self_labels: list[str] = Field(default_factory=list)
     role_endings: str = ""
+    given_name_endings: str = ""
     self_ends: list[str] = Field(default_factory=list)
     ethnic_groups: list[str] = Field(default_factory=list)
     place_suffixes: str = ""

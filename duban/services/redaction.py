@@ -281,6 +281,7 @@ class Redactor:
         # 我是张三，: a name alone after 我是, unless it ends as no name does (`_is_role`)
         self._self_named = re.compile(rf"{named}(?:是|系|:| )*+{name}(?=$|[\s,.;:!?()。、])")
         self._role_endings = frozenset(fold(words.role_endings))
+        self._given_name_endings = frozenset(fold(words.given_name_endings))
         # A member of the public a record names (市民赵丽颖来电, 我是该小区业主刘强，), a name with its
         # role in brackets (张三（来电人）), a name with its group (张大山等5人), and each name listed
         # after a masked one (张大山、李小河、王二等): not an official's (李局长等3人).
@@ -552,7 +553,10 @@ class Redactor:
                    for word, k in self._not_names.get(folded[at], ()))
 
     def _is_role(self, name: str) -> bool:
-        """Whether a full name found ends as no name does: a kind of person (江苏人, 快递员), a particle."""
+        """Whether a full name found ends as no name does: a kind of person (江苏人, 快递员), a particle;
+        an ending a given name has too (方) only after a word (付款方, not 李方)."""
+        if name[-1] in self._given_name_endings and len(name.replace(" ", "")) == 2:
+            return False
         return name[-1] in self._role_endings
 
     def _is_place(self, folded: str, match: re.Match[str]) -> bool:
