@@ -149,7 +149,8 @@ _AT = re.compile(r"@|\((?:at|AT)\)|\[(?:at|AT)\]|\{(?:at|AT)\}|<(?:at|AT)>|【(?
 # top-level domain (zhangsan@163). Bounded: a local part of at most 64 characters, begun where a
 # run of its characters begins; the last label a top-level domain of letters.
 _EMAIL_CHARS = r"[A-Za-z0-9._%+-]"
-_SPELLED_DOT = r"(?: ?(?:\.|。|点|\((?:dot|DOT)\)|\[(?:dot|DOT)\]| (?:dot|DOT) ) ?)"
+# (。 with no space around it: 。 after a space ends a sentence, "163.com\n。AA" is no address.)
+_SPELLED_DOT = r"(?: ?(?:\.|点|\((?:dot|DOT)\)|\[(?:dot|DOT)\]| (?:dot|DOT) ) ?|。)"
 _SPELLED_EMAIL = re.compile(
     rf"(?<!{_EMAIL_CHARS}){_EMAIL_CHARS}{{1,64}} ?(?:{_AT.pattern}| (?:at|AT) ) ?"
     rf"[A-Za-z0-9-]{{1,63}}(?:{_SPELLED_DOT}[A-Za-z0-9-]{{1,63}}){{0,3}}{_SPELLED_DOT}[A-Za-z]{{2,63}}"
