@@ -39,6 +39,9 @@ class PrivacyWords(BaseModel):
     account_words: list[str] = Field(default_factory=list)
     document_words: list[str] = Field(default_factory=list)
     card_words: list[str] = Field(default_factory=list)
+    own_vehicle_words: list[str] = Field(default_factory=list)
+    plate_words: list[str] = Field(default_factory=list)
+    plate_regions: str = ""
     tail_words: list[str] = Field(default_factory=list)
     residence_words: list[str] = Field(default_factory=list)
     family_words: list[str] = Field(default_factory=list)

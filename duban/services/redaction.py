@@ -17,7 +17,8 @@ What counts as identity:
   groupings, extensions; numbers abroad), 18- and 15-digit ID numbers, bank-card numbers, numbers
   with digits starred out, e-mail addresses (also spelled out), a home's unit and room;
 - what follows the word for it: an account (QQ, 微信, VX…), a document's number (护照, 通行证…),
-  a card or account number (卡号, 存折…), a number's last digits (尾号), a home address (家住…).
+  a card or account number (卡号, 存折…), a number's last digits (尾号), a home address (家住…),
+  the writer's own vehicle's plate (我的车甘A·12345; another's, as 渣土车甘A12345, is kept).
 
 Matching runs on a folded view of the text (duban.services.textview) and cuts the raw text at
 the spans it maps back to. Every pattern is bounded per starting position (possessive separator
@@ -357,6 +358,16 @@ class Redactor:
         # four of them digits (checked where it is found), a check character in brackets last.
         self._documents = re.compile(rf"{_alternatives(fold(w) for w in words.document_words)}{_FILLER}"
                                      r"([A-Za-z0-9][-A-Za-z0-9]{4,19}(?:\([0-9A-Za-z]\))?)(?![-A-Za-z0-9])")
+        # The writer's own vehicle's plate (我的车甘A·12345): its region's character and letter,
+        # then five letters or digits but I and O (a new-energy plate: D or F and five more, or
+        # five digits and D or F). Another's plate is what a unit must find: kept.
+        plate = "[A-HJ-NP-Za-hj-np-z0-9]"
+        own = _alternatives(fold(w) for w in words.own_vehicle_words)
+        plate_words = _alternatives(fold(w) for w in words.plate_words)
+        region = f"[{re.escape(fold(words.plate_regions))}]"
+        self._plates = re.compile(
+            rf"{own}(?:{plate_words}|是|为|:| |-|\()*+({region}{_S}[A-Za-z]{_S}"
+            rf"(?:[DFdf]{plate}[0-9]{{4}}|[0-9]{{5}}[DFdf]|{plate}{{5}}))(?![A-Za-z0-9])")
         self._literals = lru_cache(maxsize=4096)(self._prepare)
         self._surname_forms = lru_cache(maxsize=4096)(self._compile_surname_forms)
 
@@ -463,6 +474,8 @@ class Redactor:
         for room, needs in ((_ROOM, "单元"), (_ROOM_DASHED, "-")):
             if needs in folded:
                 found.extend(view.raw_span(*match.span()) for match in room.finditer(folded))
+        found.extend(view.raw_span(*match.span(1)) for match in self._plates.finditer(folded)
+                     if _DIGIT.search(match.group(1)))
         found.extend(view.raw_span(*match.span(1)) for match in self._residences.finditer(folded))
         found.extend(view.raw_span(*match.span(1)) for match in self._accounts.finditer(folded))
         if literals is not None and literals.romanized is not None and _LATIN.search(folded):

@@ -371,6 +371,30 @@ def test_what_follows_the_word_for_it_is_masked_and_the_word_kept(text: str, exp
     assert _redactor().redact(text, LI) == expected
 
 
+# The writer's own vehicle's plate names them, however it is spaced or written (a new-energy
+# plate's six); another's plate is what the unit must find (渣土车甘A12345: the complained-about).
+PLATES = [
+    ("我的车甘A·12345被拖走了", "我的车（保密）被拖走了"),
+    ("本人车辆车牌号为甘Ａ１２３４５", "本人车辆车牌号为（保密）"),
+    ("我家的车（甘A 1B2C3）", "我家的车（（保密））"), ("我的电动车京AD12345", "我的电动车（保密）"),
+    ("我的车牌号：粤B12345F，停在门口", "我的车牌号：（保密），停在门口"), ("我车甘a-12345", "我车（保密）"),
+]
+NOT_PLATES = [
+    "渣土车甘A12345夜间施工扰民", "甘A12345", "我的车被甘A12345撞了", "我的车甘AABCDE", "我的车甘A123456789",
+    "我的车是新买的", "我的车A级保养",
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), PLATES)
+def test_a_vehicle_s_plate_is_masked(text: str, expected: str) -> None:
+    assert _redactor().redact(text, NO_IDENTITY) == expected
+
+
+@pytest.mark.parametrize("text", NOT_PLATES)
+def test_what_only_begins_as_a_plate_does_stays(text: str) -> None:
+    assert _redactor().redact(text, NO_IDENTITY) == text
+
+
 @pytest.mark.parametrize(("surname", "text"), [
     ("于", "对于某些问题，由于某种原因"), ("关", "关于某小区的问题，有关某某部门"), ("向", "向某单位反映"),
     ("时", "同时某些住户"), ("高", "提高某项标准"),
