@@ -47,9 +47,9 @@ def current_revision(engine: Engine) -> str | None:
 
 
 # Upgrading a database from before this revision recomputes every redacted twin: 0003 made the
-# twins (a database from before has them empty), and 0040 marks the last change of the redaction
+# twins (a database from before has them empty), and 0045 marks the last change of the redaction
 # rules (twins written before may show what the rules now mask). An empty database has no rows.
-REDACT_BEFORE = "0040"
+REDACT_BEFORE = "0045"
 
 
 @contextmanager

@@ -189,6 +189,12 @@ def test_upgrading_past_0040_masks_a_caller_the_old_twins_showed(empty_engine: E
     assert twin == "市民（保密）来电反映，联系人：（保密） （保密）"
 
 
+def test_upgrading_past_0045_masks_a_name_in_fang_and_an_own_plate_the_old_twins_showed(
+        empty_engine: Engine) -> None:
+    twin = _twin_after_upgrade_from(empty_engine, "0044", "您好，我是李方，我的车甘A·12345被拖走了")
+    assert twin == "您好，我是（保密），我的车（保密）被拖走了"
+
+
 def test_upgrading_past_0041_stores_a_phone_as_its_digits_and_the_index_finds_them(
         empty_engine: Engine) -> None:
     from alembic import command
