@@ -485,13 +485,14 @@ def _walked_page(ctx: ServiceContext, conn: Any, scoped: Any, flt: CaseFilter,
             or not wanted or search.bunched(flt)):
         return None
     bound = len(ids) * search.WALK_RATIO
-    walked = select(_CASES.c.id).order_by(*search.order_by(flt))
-    if flt.state == CaseState.CLOSED:  # they lie in the order's closed part: walk it alone
-        walked = walked.where(search.CLOSED_KEY)
     if wanted * conn.execute(_LAST_CASE).scalar_one() > bound * len(ids) / 2:
         return None  # spread evenly, they would lie further on than half the bound
+    order = search.order_by(flt)
+    walked = select(_CASES.c.id).order_by(*order)
+    if flt.state == CaseState.CLOSED:  # they lie in the order's closed part: walk it alone
+        walked = walked.where(search.CLOSED_KEY)
     terms = [(term.element, True) if getattr(term, "modifier", None) is operators.desc_op else (term, False)
-             for term in search.order_by(flt)]
+             for term in order]
     # the order's terms as the walked prefix's columns, so that ordering by them again sorts nothing
     prefix = walked.with_only_columns(*[term.label(f"key{i}") for i, (term, _) in enumerate(terms)],
                                       maintain_column_froms=True).limit(bound).subquery("walked")
