@@ -261,15 +261,19 @@ def narrowing(flt: CaseFilter, *, dates: bool = True) -> bool:
     parts.)"""
     extra = flt.extra
     named = bool(extra.get("subject") or extra.get("unit_ids") is not None)
-    return named or (dates and bool(extra.get("received_from") or extra.get("received_to")))
+    return named or (dates and _dated(flt))
 
 
 def bunched(flt: CaseFilter) -> bool:
     """Whether a filter keeps cases that lie bunched in the work order, not spread through it: a
     date range (a case's deadline follows its receipt: a recent range's cases lie late in it), a
     colour or lateness (by how far its deadline is)."""
-    dated = flt.extra.get("received_from") or flt.extra.get("received_to")
-    return bool(dated or flt.warning or flt.overdue is not None)
+    return _dated(flt) or bool(flt.warning) or flt.overdue is not None
+
+
+def _dated(flt: CaseFilter) -> bool:
+    """Whether the filter keeps a range of days of receipt."""
+    return bool(flt.extra.get("received_from") or flt.extra.get("received_to"))
 
 
 def _shanghai_midnight(day: dt.date) -> dt.datetime:
