@@ -569,7 +569,7 @@ class Redactor:
     def _is_role(self, name: str) -> bool:
         """Whether a full name found ends as no name does: a kind of person (江苏人, 快递员), a particle;
         an ending a given name has too (方) only after a word (付款方, not 李方)."""
-        if name[-1] in self._given_name_endings and len(name.replace(" ", "")) == 2:
+        if name[-1] in self._given_name_endings and len(skeleton_of(name)) == 2:
             return False
         return name[-1] in self._role_endings
 
