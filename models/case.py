@@ -279,18 +279,22 @@ event.listen(Case.__table__, "after_create",  # type: ignore[attr-defined]
 # (duban.services.search.filter_clauses). A search's count asks the list of every case the text
 # index finds, one by one by its id (duban.services.search.matched_driven): with this index it
 # reads the index alone, not the case's row (about half the cost of a common word's count at a
-# million cases; migration 0033). And the deadlines a colour's list compares (0043). SQLite
-# reaches a row by its rowid directly and has no such index.
+# million cases; migration 0033). And the deadlines a colour's list compares (0043), and the rest
+# of the work order and of a colour (0046): a match brings its place in the order
+# (duban.services.search.work_order_key) from the same index row, and a colour is worked out from
+# it. SQLite reaches a row by its rowid directly and has no such index.
 SCOPE_INDEX = "ix_cases_scope"
 SCOPE_COLUMNS = ("state", "disposition", "office_id", "unit_id", "delegate_id", "referred_to_id",
                  "referred_from_id", "record_office_id", "review_office_id", "delegate_report_pending",
                  "category", "channel", "received_at", "subject_id")
 DEADLINE_COLUMNS = ("deadline_on", "missed_deadline_on")
+PLACE_COLUMNS = ("priority_rank", "deadline_start")
 
 
-def scope_ddl(*, dated: bool = True) -> str:
-    """PostgreSQL: the scope index's CREATE (without `dated`, as before migration 0043)."""
-    columns = (*SCOPE_COLUMNS, *(DEADLINE_COLUMNS if dated else ()))
+def scope_ddl(*, dated: bool = True, placed: bool = True) -> str:
+    """PostgreSQL: the scope index's CREATE (without `dated`, as before migration 0043; without
+    `placed`, as before 0046)."""
+    columns = (*SCOPE_COLUMNS, *(DEADLINE_COLUMNS if dated else ()), *(PLACE_COLUMNS if placed else ()))
     return f"CREATE INDEX IF NOT EXISTS {SCOPE_INDEX} ON cases (id) INCLUDE ({', '.join(columns)})"
 
 

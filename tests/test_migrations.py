@@ -682,6 +682,31 @@ def test_0044_gives_postgresql_the_units_receipt_index_and_its_downgrade_takes_i
         assert indexed is not None and "(unit_id, received_at)" in indexed
 
 
+def test_0046_gives_postgresql_s_scope_index_each_case_s_place_and_its_downgrade_takes_it_back(
+        empty_engine: Engine) -> None:
+    if empty_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite reaches a case's row by its rowid: 0046 changes nothing there")
+    from alembic import command
+
+    from duban.migrations import alembic_config
+    from duban.models.case import PLACE_COLUMNS, SCOPE_INDEX
+
+    def included() -> str:
+        with empty_engine.connect() as conn:
+            return str(conn.execute(text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"),
+                                    {"n": SCOPE_INDEX}).scalar_one()).split("INCLUDE")[1]
+
+    upgrade(empty_engine)
+    assert all(c in included() for c in PLACE_COLUMNS)
+    cfg = alembic_config()
+    with empty_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0045")
+    assert not any(c in included() for c in PLACE_COLUMNS) and "deadline_on" in included()
+    upgrade(empty_engine)
+    assert all(c in included() for c in PLACE_COLUMNS)
+
+
 def _made_and_unmade(engine: Engine, index: str, before: str) -> str | None:
     """The definition of `index` at the newest migration; downgraded to `before`, it must be gone,
     and upgraded again, back as it was."""

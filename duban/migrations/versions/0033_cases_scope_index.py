@@ -27,7 +27,7 @@ depends_on = None
 def upgrade() -> None:
     conn = op.get_bind()
     if conn.dialect.name == "postgresql":
-        conn.execute(text(scope_ddl(dated=False)))
+        conn.execute(text(scope_ddl(dated=False, placed=False)))
 
 
 def downgrade() -> None:

@@ -54,7 +54,7 @@ def _rekey(*, dated: bool) -> None:
         search.create_indexes(conn)
         conn.execute(text(f"ANALYZE {search.SEARCH_TABLE}"))  # the planner weighs a word by them
         conn.execute(text(f"DROP INDEX IF EXISTS {SCOPE_INDEX}"))
-        conn.execute(text(scope_ddl(dated=dated)))
+        conn.execute(text(scope_ddl(dated=dated, placed=False)))
         if not dated:
             conn.execute(text(f"DROP FUNCTION IF EXISTS {search.SCOPE_FUNCTION}({search.PG_DATED_SIGNATURE})"))
     else:
