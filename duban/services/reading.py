@@ -17,7 +17,6 @@ import json
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
-from itertools import islice
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
@@ -448,7 +447,8 @@ def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
       in one case in ten, where sorting every match costs its hundred thousand;
     - rarer words are looked up, by their ids (`_streamed_matches`), among the rows of the cases
       that hold the list's keys (a region, a category, a few months), read in `passes`
-      (search.index_passes), and their page read by walking the list's order a bounded way
+      (search.index_passes), and their page picked by the place in the work order each brings
+      (search.KEYED_MATCHES), else read by walking the list's order a bounded way
       (`_walked_page`), else by sorting them."""
     dialect = conn.dialect.name
     scoped = _list_query(ctx, flt, region=region, searched=False)
@@ -460,10 +460,13 @@ def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
         ordered = probed.with_only_columns(col(Case.id), maintain_column_froms=True)
         tested = list(conn.execute(ordered).scalars())
         return _rows_by_id(ctx, conn, scoped, tested[flt.offset:flt.offset + flt.limit]), len(tested)
-    ids, total = _streamed_matches(conn, scoped, flt, region, passes)
+    keyed = dialect in search.KEYED_MATCHES and not flt.extra.get("sort")
+    ids, total = _streamed_matches(conn, scoped, flt, region, passes, keyed=keyed)
     if total > search.WALK_ABOVE and flt.extra.get("sort") in search.WALKABLE_SORTS:
         walked = not flt.extra.get("sort") and dialect in search.UNINDEXED_WALK
         query = _list_query(ctx, flt, region=region, probe=True, walked=walked)
+    elif ids is not None and keyed:  # in the list's order already
+        return _rows_by_id(ctx, conn, scoped, ids[flt.offset:flt.offset + flt.limit]), total
     elif ids is not None:
         walked_page = _walked_page(ctx, conn, scoped, flt, ids)
         if walked_page is not None:
@@ -567,7 +570,7 @@ def _found_in(branches: list[Any], *more: Any) -> Any:
 
 def _rows_by_id(ctx: ServiceContext, conn: Any, query: Any, ids: list[int]) -> list[tuple[Any, CaseRow]]:
     """The rows of `query` (the list's statement) for the page's `ids`, in the order of `ids`."""
-    found = {r.id: r for r in conn.execute(query.where(_among(conn.dialect.name, ids)))}
+    found = {r.id: r for r in conn.execute(query.where(_among(conn.dialect.name, ids)).order_by(None))}
     today = ctx.today()
     return [(found[i], _row(ctx, found[i], today)) for i in ids]
 
@@ -583,31 +586,35 @@ def _among(dialect: str, ids: list[int], *, name: str = "matched", column: Any =
 
 
 def _streamed_matches(conn: Any, scoped: Any, flt: CaseFilter, region: Any | None,
-                      passes: list[search.Keys]) -> tuple[list[int] | None, int]:
+                      passes: list[search.Keys], *, keyed: bool = False) -> tuple[list[int] | None, int]:
     """The ids of a search's matches and their number, or None and a number past the cap
-    (`_matches`), left as soon as they pass the cap. One pass, whatever the word: a common one
+    (`_matches`), left as soon as they pass the cap; `keyed`: in the list's order (each brings
+    its place in it, search.KEYED_MATCHES), else by id. One pass, whatever the word: a common one
     costs the cap's worth of its matches, a rarer one all of them. (The planner, told only the
     index's guess of how rare a word is and how large a city is, chose between walking an index
     in order testing every case and reading the whole scope, and guessed wrong by seconds either
     way.)"""
-    ids: list[int] = []
-    with closing(_matches(conn, scoped, flt, region, passes)) as found:
-        for case_id in _once(found, key=int):
-            ids.append(case_id)
-            if len(ids) > search.COUNT_CAP:
-                return None, len(ids)
-    return sorted(ids), len(ids)
+    placed: dict[int, int] = {}  # each match's case: its place (keyed: in the order; else its id)
+    with closing(_matches(conn, scoped, flt, region, passes, keyed=keyed)) as found:
+        for match in found:
+            case_id, place = match if keyed else (match, match)
+            placed.setdefault(case_id, place)
+            if len(placed) > search.COUNT_CAP:
+                return None, len(placed)
+    return sorted(placed, key=placed.__getitem__), len(placed)
 
 
 def _matches(conn: Any, scoped: Any, flt: CaseFilter, region: Any | None,
-             passes: list[search.Keys], columns: tuple[Any, ...] = ()) -> Generator[Any, None, None]:
+             passes: list[search.Keys], columns: tuple[Any, ...] = (),
+             keyed: bool = False) -> Generator[Any, None, None]:
     """The case ids of a search's matches as they are found, in no order, a case once per index
     row that matches: the index's matching rows (those of the cases that hold each pass's keys:
     a region's reader's region's, a category's, some months': search.index_passes) read as a
     stream (PostgreSQL: by a server-side cursor; SQLite's FTS5 yields them as it finds them),
     each asked of `scoped` by its case's id (search.matched_driven). With `columns`, those of
     each match's case row instead: read as it is asked (search.ROWS_DRIVEN), else by id, a
-    batch of matches at a time."""
+    batch of matches at a time. `keyed` (without `columns`; PostgreSQL: search.KEYED_MATCHES): rows
+    of each match's `id` and its place in the work order (`order_key`)."""
     dialect = conn.dialect.name
     driven_rows = bool(columns) and dialect in search.ROWS_DRIVEN
     by_id = scoped.with_only_columns(*columns, maintain_column_froms=True).order_by(None)
@@ -616,11 +623,10 @@ def _matches(conn: Any, scoped: Any, flt: CaseFilter, region: Any | None,
         driven = search.matched_driven(dialect, flt.text or "", identity_region=region,
                                        scoped=scoped, keys=keys, columns=columns if driven_rows else (),
                                        newest_first=flt.extra.get("received_from") is not None,
-                                       listed=listed)
-        with closing(conn.execute(driven.execution_options(stream_results=True,
-                                                           yield_per=_STREAM_BATCH))) as result:
+                                       listed=listed, keyed=keyed and not columns)
+        with closing(_indexed_stream(conn, driven)) as result:
             if not columns:
-                yield from result.scalars()
+                yield from (result if keyed else result.scalars())
             elif driven_rows:
                 yield from result
             else:
@@ -629,6 +635,19 @@ def _matches(conn: Any, scoped: Any, flt: CaseFilter, region: Any | None,
 
 
 _STREAM_BATCH = 2_000  # the index rows a streamed search fetches at a time
+
+
+def _indexed_stream(conn: Any, statement: Any) -> Any:
+    """The result of a search's matches (`_matches`), streamed; planned, where
+    search.INDEXED_CURSOR, with sequential scans off while it is planned (DECLARE), not while it
+    is read. (Should the statement fail, its transaction is lost and the setting with it.)"""
+    streamed = statement.execution_options(stream_results=True, yield_per=_STREAM_BATCH)
+    if conn.dialect.name not in search.INDEXED_CURSOR:
+        return conn.execute(streamed)
+    conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    result = conn.execute(streamed)
+    conn.exec_driver_sql("SET LOCAL enable_seqscan TO DEFAULT")
+    return result
 
 
 def _listed_words(conn: Any, typed: str, *, raw: bool) -> bool:
@@ -755,24 +774,33 @@ def _read_coloured_searched(ctx: ServiceContext, conn: Any, flt: CaseFilter, reg
         return _read_coloured(ctx, conn, probed, flt, today, count=True, few=True)
     scoped = _list_query(ctx, flt, region=region, searched=False)
     coloured = scoped  # the matches whose colour is worked out
-    shown: list[int] = []
-    seen: set[int] = set()
+    placed = dialect in search.KEYED_MATCHES and not flt.extra.get("sort")  # each brings its place
+    shown: dict[int, int] = {}  # each match shown: its place (in the order, else its id)
     broad = _broad(conn, flt) if flt.warning == NO_COLOUR else None
     if broad and _parted(conn, flt, region):  # without a deadline: none
         undated = scoped.where(_UNDATED)
-        with closing(_matches(conn, undated, flt, region, _keyed(passes, scopekeys.UNDATED))) as found:
-            shown += islice(_once(found, key=int, seen=seen), search.COUNT_CAP + 1)
+        with closing(_matches(conn, undated, flt, region, _keyed(passes, scopekeys.UNDATED),
+                              keyed=placed)) as found:
+            for match in found:
+                case_id, place = match if placed else (match, match)
+                shown.setdefault(case_id, place)
+                if len(shown) > search.COUNT_CAP:
+                    break
         coloured, passes = scoped.where(_DATED), _keyed(passes, scopekeys.DATED)
     if len(shown) <= search.COUNT_CAP:
-        with closing(_matches(conn, coloured, flt, region, passes, columns=_COLOURED_COLUMNS)) as found:
-            for r in _once(found, key=lambda r: r.id, seen=seen):
+        columns = (*_COLOURED_COLUMNS, search.work_order_key()) if placed else _COLOURED_COLUMNS
+        with closing(_matches(conn, coloured, flt, region, passes, columns=columns)) as found:
+            for r in _once(found, key=lambda r: r.id, seen=set(shown)):
                 if _colour(ctx, r, today) == flt.warning:
-                    shown.append(r.id)
+                    shown[r.id] = r.order_key if placed else r.id
                     if len(shown) > search.COUNT_CAP:
                         break
     if len(shown) > search.COUNT_CAP:
         return _read_coloured(ctx, conn, probed, flt, today, count=False, broad=broad)[0], len(shown)
-    return _page(ctx, conn, scoped.where(_among(dialect, shown)), flt), len(shown)
+    if placed:  # the page picked by their places in the order
+        page = sorted(shown, key=shown.__getitem__)[flt.offset:flt.offset + flt.limit]
+        return _rows_by_id(ctx, conn, scoped, page), len(shown)
+    return _page(ctx, conn, scoped.where(_among(dialect, list(shown))), flt), len(shown)
 
 
 def _broad(conn: Any, flt: CaseFilter) -> bool:

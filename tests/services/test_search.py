@@ -181,6 +181,38 @@ def test_postgresql_asks_each_match_of_its_list_by_the_scope_index_alone(ctx: Se
         assert "Index Only Scan using ix_cases_scope" in plan and "cases_pkey" not in plan, (reader, plan)
 
 
+def test_postgresql_plans_a_search_s_cursor_of_matches_without_reading_the_index_table_whole(
+        ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    """search.INDEXED_CURSOR: each statement that reads a search's matches from the text index
+    is planned with sequential scans off, and the statements after it with the server's own."""
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's FTS5 finds a word's rows by its own index")
+    handed(ctx, title="某村饮水困难")
+    monkeypatch.setattr(search, "NARROW", -1)  # looked up, not tested case by case
+    monkeypatch.setattr(search, "WALK_ABOVE", 10**9)
+    settings_at: list[tuple[bool, str]] = []  # (reads the matches, the setting it is planned with)
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            shown = cursor.connection.execute("SHOW enable_seqscan").fetchone()[0]
+            settings_at.append(("case_search" in statement and " AS hit" in statement, shown))
+
+    city = Actor("兰州市分流员", "dispatcher", org_id(ctx, "GS-LZ"))
+    event.listen(ctx.engine, "before_cursor_execute", record)
+    try:
+        for reader, params in ((DISPATCHER, {"text": "饮水"}),
+                               (city, {"text": "饮水困难", "warning": "none"}),
+                               (DISPATCHER, {"text": "饮水 困难", "sort": "number"})):
+            assert found(ctx, reader, **params)
+    finally:
+        event.remove(ctx.engine, "before_cursor_execute", record)
+    matches = [shown for reads, shown in settings_at if reads]
+    after = [shown for i, (reads, shown) in enumerate(settings_at)
+             if not reads and any(r for r, _ in settings_at[:i])]
+    assert len(matches) >= 3 and set(matches) == {"off"}, settings_at
+    assert after and set(after) == {"on"}, settings_at
+
+
 @pytest.mark.parametrize("few", [search.FILTERED_FEW, 0])
 def test_a_list_a_filter_narrows_reads_the_same_whether_its_cases_are_few_or_many(
         ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch, few: int) -> None:

@@ -1,6 +1,7 @@
 """A text search is read one of several ways (duban.services.reading._read_searched): every match
 looked up and sorted (PostgreSQL: the matching rows streamed, each asked of the scope), or its
-page read by walking the list's order as far as a bound (reading._walked_page); the cases
+page read by walking the list's order as far as a bound (reading._walked_page), or picked by
+the place in work order each match brings (PostgreSQL: search.KEYED_MATCHES); the cases
 walked in the list's order keeping the matches; each case of a narrow scope tested
 (search.text_probe). Whichever way is taken, the page and the total
 must be the same, in work order and in each sort, for readers with the right to identity and
@@ -13,13 +14,14 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event, text
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
+from duban.models import Case
 from duban.services import Actor, CaseService, ServiceContext, search
-from duban.services.queries import scope_for
+from duban.services.queries import CaseFilter, scope_for
 from duban.services.reading import CasePage, case_page
 from duban.services.search import CaseQuery, narrow
 from tests.factories import CLERK, DISPATCHER, LEADER, complaint, org_id, unit_actor, world
@@ -53,11 +55,17 @@ def ways(ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch, actor: Any,
     settings_of = {
         # every match looked up and sorted (PostgreSQL: the index's matching rows streamed, each
         # asked of the scope)
-        "looked up": dict(NARROW=-1, WALK_ABOVE=10**9, BOUNDED_WALK=frozenset()),
+        "looked up": dict(NARROW=-1, WALK_ABOVE=10**9, BOUNDED_WALK=frozenset(), KEYED_MATCHES=frozenset()),
+        # every match looked up bringing its place in work order, the page picked by it
+        # (PostgreSQL: search.KEYED_MATCHES; a sorted list sorts them)
+        "looked up, placed": dict(NARROW=-1, WALK_ABOVE=10**9, BOUNDED_WALK=frozenset(),
+                                  KEYED_MATCHES=frozenset({"postgresql"})),
         # every match looked up, the page read by walking the list's order (reading._walked_page)
         # as far as it must, or only as far as the matches' number and then sorted
-        "page walked": dict(NARROW=-1, WALK_ABOVE=10**9, BOUNDED_WALK=EVERY_DATABASE, WALK_RATIO=10**6),
-        "page walked, bounded": dict(NARROW=-1, WALK_ABOVE=10**9, BOUNDED_WALK=EVERY_DATABASE, WALK_RATIO=1),
+        "page walked": dict(NARROW=-1, WALK_ABOVE=10**9, BOUNDED_WALK=EVERY_DATABASE, WALK_RATIO=10**6,
+                            KEYED_MATCHES=frozenset()),
+        "page walked, bounded": dict(NARROW=-1, WALK_ABOVE=10**9, BOUNDED_WALK=EVERY_DATABASE, WALK_RATIO=1,
+                                     KEYED_MATCHES=frozenset()),
         # the cases read in the list's order and the matches kept
         "walked": dict(NARROW=-1, WALK_ABOVE=-1),
         # every case of the scope tested, whatever the word
@@ -200,6 +208,7 @@ def test_a_found_search_s_page_is_walked_as_far_as_a_bound_and_else_sorted(
     monkeypatch.setattr(search, "WALK_ABOVE", 10**9)
     monkeypatch.setattr(search, "SURELY", 10**9)  # PostgreSQL: count the word's rows, never guess
     monkeypatch.setattr(search, "BOUNDED_WALK", EVERY_DATABASE)
+    monkeypatch.setattr(search, "KEYED_MATCHES", frozenset())  # a sort's way (PostgreSQL's work order: below)
     monkeypatch.setattr(search, "WALK_RATIO", 2)
     seen: list[str] = []
 
@@ -216,3 +225,68 @@ def test_a_found_search_s_page_is_walked_as_far_as_a_bound_and_else_sorted(
     expected = [numbers[27]] if where == "rare" else [numbers[0], numbers[3]]
     assert ([r.number for r in got.rows], got.total) == (expected, 1 if where == "rare" else 10)
     assert (len([s for s in seen if "walked" in s]), len(sorted_by_id)) == (walks, sorts)
+
+
+DAYS = st.none() | st.dates()
+
+
+@settings(max_examples=20, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(st.booleans(), st.integers(0, 127), DAYS), min_size=2, max_size=12))
+@example(rows=[(False, 0, dt.date(1, 1, 2)), (False, 0, dt.date.min)])  # the first days counted
+@example(rows=[(False, 127, None), (False, 127, dt.date.max), (True, 0, dt.date.min)])
+def test_the_work_order_s_one_number_orders_cases_as_the_work_order_does(
+        ctx: ServiceContext, rows: list[tuple[bool, int, dt.date | None]]) -> None:
+    """search.work_order_key: whatever the closed flag, the rank the policy gives (up to its
+    width), the deadline (any day a date holds, or none) and the id."""
+    if ctx.engine.dialect.name not in search.KEYED_MATCHES:
+        pytest.skip("the number is PostgreSQL's (search.KEYED_MATCHES)")
+    numbers = []  # this example's cases (a case is never deleted: those of earlier ones stay)
+    for i, (closed, rank, day) in enumerate(rows):
+        numbers.append(CaseService(ctx).register(complaint(title=f"排序{i}"), actor=CLERK).case.number)
+        with ctx.engine.begin() as conn:
+            conn.execute(text("UPDATE cases SET state = :s, priority_rank = :r, deadline_on = :d "
+                              "WHERE number = :n"),
+                         {"s": "closed" if closed else "registered", "r": rank, "d": day, "n": numbers[-1]})
+    ours = select(Case.id).where(col(Case.number).in_(numbers))
+    with ctx.engine.connect() as conn:
+        by_order = list(conn.execute(ours.order_by(*search.order_by(CaseFilter()))).scalars())
+        by_number = list(conn.execute(ours.order_by(search.work_order_key())).scalars())
+    assert by_number == by_order
+
+
+@pytest.mark.parametrize("query", [{}, {"warning": "none"}, {"received_from": "2000-01-01"}])
+def test_a_found_search_s_page_is_picked_by_the_places_its_matches_bring(
+        ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch, query: dict[str, str]) -> None:
+    """PostgreSQL (search.KEYED_MATCHES): the matches of a search in work order bring their place
+    in it, and the page is the first of them by it: no statement sorts or walks them, and the
+    page is the one a sort gives, in a list of no colour and a date range as well."""
+    if ctx.engine.dialect.name not in search.KEYED_MATCHES:
+        pytest.skip("SQLite sorts its found cases (search.KEYED_MATCHES)")
+    numbers = []
+    for i in range(12):
+        word = "噪音" if i % 2 == 0 else "供暖"
+        numbers.append(CaseService(ctx).register(complaint(title=f"{i}号楼{word}"), actor=CLERK).case.number)
+    for i, number in enumerate(numbers):  # the matches' work order is not their order of receipt
+        place(ctx, number, closed=i < 4, rank=1 + i % 3, deadline=None if i % 4 == 2 else 30 - i)
+    monkeypatch.setattr(search, "NARROW", -1)
+    monkeypatch.setattr(search, "WALK_ABOVE", 10**9)
+    monkeypatch.setattr(search, "SURELY", 10**9)  # count the word's rows, never guess
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    params = {"text": "噪音", "per_page": "2", "page": "2", **query}
+    event.listen(ctx.engine, "before_cursor_execute", record)
+    try:
+        got = page(ctx, LEADER, params)
+    finally:
+        event.remove(ctx.engine, "before_cursor_execute", record)
+    monkeypatch.setattr(search, "KEYED_MATCHES", frozenset())
+    monkeypatch.setattr(search, "BOUNDED_WALK", frozenset())
+    expected = page(ctx, LEADER, params)
+    assert len(expected.rows) == 2
+    assert ([r.number for r in got.rows], got.total) == ([r.number for r in expected.rows], expected.total)
+    paged = ("ORDER BY", "LIMIT", "OFFSET")  # reading._page: the matches sorted
+    assert [s for s in seen if all(word in s for word in paged) or "walked" in s] == []
