@@ -7,6 +7,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import httpx
 import pytest
 import uvicorn
 from argon2 import PasswordHasher
@@ -85,6 +86,16 @@ def make_world(engine: Engine, *, start: str = "2023-09-27 10:00") -> AppWorld:
 
 def app_for(app_world: AppWorld):  # type: ignore[no-untyped-def]
     return create_app(app_world.ctx, secret="test-secret-key-not-for-production")
+
+
+# How long a test's visitor waits for a live server's answer: httpx's own 5 s, on a CI machine of
+# two cores running the suite in two workers and a browser, once ran out (a page's first request).
+LIVE_TIMEOUT = 30
+
+
+def live_client(**options: object) -> httpx.Client:
+    """An HTTP visitor of a live server (LiveServer, a served command), waiting LIVE_TIMEOUT."""
+    return httpx.Client(**{"timeout": LIVE_TIMEOUT, **options})  # type: ignore[arg-type]
 
 
 class LiveServer:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.appworld import AppWorld, LiveServer, app_for, fast_password_hashing, make_world  # noqa: F401
+from tests.appworld import AppWorld, LiveServer, app_for, fast_password_hashing, live_client, make_world  # noqa: F401
 
 
 @pytest.fixture
@@ -17,5 +17,5 @@ def aw(engine) -> AppWorld:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def client(aw: AppWorld) -> Iterator[httpx.Client]:
-    with LiveServer(app_for(aw)) as url, httpx.Client(base_url=url, timeout=30) as http:
+    with LiveServer(app_for(aw)) as url, live_client(base_url=url) as http:
         yield http

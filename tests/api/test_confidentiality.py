@@ -18,7 +18,16 @@ import pytest
 from duban.config.policy import load_policy
 from duban.services import CaseService
 from duban.services.forms import FORMS
-from tests.appworld import PASSWORD, SECRET_NAME, SECRET_PHONE, USERS, AppWorld, LiveServer, app_for
+from tests.appworld import (
+    PASSWORD,
+    SECRET_NAME,
+    SECRET_PHONE,
+    USERS,
+    AppWorld,
+    LiveServer,
+    app_for,
+    live_client,
+)
 from tests.factories import CLERK, DISPATCHER, REPORTED, SAMPLE_FORM, SUPERVISOR, complaint, unit_actor
 
 SAMPLE = SAMPLE_FORM
@@ -93,9 +102,9 @@ class Visitor:
     def __init__(self, site: str, aw: AppWorld, username: str | None) -> None:
         self.aw = aw
         self.username = username
-        self.api = httpx.Client(base_url=site, timeout=30,
+        self.api = live_client(base_url=site,
                                 headers=aw.auth(username) if username else {})
-        self.pages = httpx.Client(base_url=site, timeout=30)
+        self.pages = live_client(base_url=site)
         self.csrf = self._csrf(self.pages.get("/login").text)
         if username:
             self.pages.post("/login", data={"username": username, "password": PASSWORD, "csrf": self.csrf})
@@ -178,7 +187,7 @@ def test_no_route_shows_the_complainant_to_anyone_without_consent_to_see_them(aw
 
 def test_the_receiving_offices_dispatcher_does_see_the_complainant(aw: AppWorld) -> None:
     cases = seeded(aw)
-    with LiveServer(app_for(aw)) as site, httpx.Client(base_url=site, headers=aw.auth("dispatcher")) as api:
+    with LiveServer(app_for(aw)) as site, live_client(base_url=site, headers=aw.auth("dispatcher")) as api:
         detail = api.get(f"/api/cases/{cases['secret']}").json()
     assert detail["complainant"] == {"name": SECRET_NAME, "phone": SECRET_PHONE, "email": "",
                                      "real_name": True, "visible": True}
@@ -251,7 +260,7 @@ def test_a_search_is_no_oracle_for_those_who_may_not_see_the_complainant(aw: App
     probes = ("欧阳%", "____反映", "欧阳", SECRET_PHONE, SECRET_NAME, "%秘密%", "_阳")
     with LiveServer(app_for(aw)) as site:
         def found(who: str, text: str) -> list[str]:
-            with httpx.Client(base_url=site, headers=aw.auth(who)) as api:
+            with live_client(base_url=site, headers=aw.auth(who)) as api:
                 answer = api.get("/api/cases", params={"text": text, "limit": 500})
             assert answer.status_code == 200
             return [r["number"] for r in answer.json()["items"]]

@@ -22,7 +22,7 @@ from duban.db import make_engine, reads_on_loop, writer_lock
 from duban.shortread import short_read
 from tests.api.test_cases import act, new_case, register
 from tests.api.test_refusals import signed_in
-from tests.appworld import AppWorld
+from tests.appworld import AppWorld, live_client
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def test_writes_waiting_for_the_writers_turn_go_through_after_it_while_reads_are
     answers: dict[str, httpx.Response] = {}
 
     def call(name: str, send: object) -> None:
-        with httpx.Client(base_url=client.base_url, timeout=30) as own:
+        with live_client(base_url=client.base_url) as own:
             answers[name] = send(own)  # type: ignore[operator]
 
     writers = [

@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from duban.models import Notification
 from duban.services.outbox import new_message_id
-from tests.appworld import PASSWORD, AppWorld, LiveServer, app_for
+from tests.appworld import PASSWORD, AppWorld, LiveServer, app_for, live_client
 from tests.factories import org_id, transferred
 
 
@@ -66,7 +66,7 @@ def test_the_dashboard_shows_the_office_its_failed_mail_and_a_unit_nothing_of_it
     pages = {}
     with LiveServer(app_for(aw)) as site:
         for who in ("dispatcher", "unit"):
-            with httpx.Client(base_url=site) as browser:
+            with live_client(base_url=site) as browser:
                 csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', browser.get("/login").text)
                 assert csrf is not None
                 browser.post("/login", data={"username": who, "password": PASSWORD, "csrf": csrf.group(1)})

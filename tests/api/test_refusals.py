@@ -16,7 +16,7 @@ import pytest
 
 from duban.app import SECURITY_HEADERS
 from duban.services import CaseService
-from tests.appworld import PASSWORD, AppWorld, LiveServer, app_for
+from tests.appworld import PASSWORD, AppWorld, LiveServer, app_for, live_client
 from tests.factories import registered
 
 # Written as a complainant's name and phone: whatever a refusal says, it must not say this.
@@ -133,7 +133,7 @@ def test_integers_in_other_digits_in_an_actions_form_are_422_naming_the_field(
 @contextmanager
 def signed_in(client: httpx.Client, username: str) -> Iterator[httpx.Client]:
     """A browser: a session cookie from the login page."""
-    with httpx.Client(base_url=str(client.base_url), timeout=30) as browser:
+    with live_client(base_url=str(client.base_url)) as browser:
         page = browser.get("/login")
         answer = browser.post("/login", data={"username": username, "password": PASSWORD,
                                               "csrf": csrf_of(page.text), "next": "/inbox"})
@@ -257,7 +257,7 @@ def test_every_refusal_and_a_crash_carry_the_security_headers(aw: AppWorld,
     def crash_page() -> None:
         raise RuntimeError("a bug")
 
-    with LiveServer(app) as url, httpx.Client(base_url=url, timeout=30) as http:
+    with LiveServer(app) as url, live_client(base_url=url) as http:
         answers = [
             http.get("/api/crash", headers=aw.auth("admin")),
             http.get("/crash-page"),

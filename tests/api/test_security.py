@@ -17,7 +17,7 @@ import pytest
 from duban.app import create_app
 from duban.config.settings import Settings
 from duban.services.users import secret_key
-from tests.appworld import PASSWORD, AppWorld, LiveServer, app_for
+from tests.appworld import PASSWORD, AppWorld, LiveServer, app_for, live_client
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADERS = {
@@ -67,7 +67,7 @@ def test_a_success_clears_the_failures_before_it(client: httpx.Client) -> None:
 
 
 def test_the_login_page_is_limited_too_and_says_so_in_chinese(aw: AppWorld) -> None:
-    with LiveServer(app_for(aw)) as site, httpx.Client(base_url=site) as browser:
+    with LiveServer(app_for(aw)) as site, live_client(base_url=site) as browser:
         csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', browser.get("/login").text)
         assert csrf is not None
         form = {"username": "admin", "password": "wrong password", "csrf": csrf.group(1)}

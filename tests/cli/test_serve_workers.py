@@ -19,7 +19,7 @@ import pytest
 import duban.scheduler
 from duban.cli.serve import WorkerListener, own_listener, tcp_listener, worker_app
 from duban.db import create_all, get_engine
-from tests.appworld import LiveServer
+from tests.appworld import LiveServer, live_client
 from tests.cli.serving import free_port, wait_until_healthy
 
 
@@ -93,7 +93,7 @@ def test_serve_with_two_workers_answers_and_schedules_the_jobs_once(tmp_path: Pa
     try:
         health = wait_until_healthy(server, port, 90)
         assert health.json() == {"status": "ok"}
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as browser:
+        with live_client(base_url=f"http://127.0.0.1:{port}") as browser:
             assert all("登录督办系统" in browser.get("/login").text for _ in range(5))
         with sqlite3.connect(tmp_path / "duban.db") as db:
             jobs = sorted(row[0] for row in db.execute("SELECT id FROM apscheduler_jobs"))

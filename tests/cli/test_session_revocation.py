@@ -26,6 +26,7 @@ from duban.db import get_engine, make_engine
 from duban.schema import upgrade
 from duban.services import ServiceContext
 from duban.services.users import create_user
+from tests.appworld import live_client
 from tests.cli.serving import free_port, wait_until_healthy
 from tests.factories import ORGS, install_orgs
 
@@ -100,7 +101,7 @@ def _sign_in(served: Served, username: str) -> tuple[str, dict[str, str]]:
     """A bearer token and a page cookie of the user."""
     token = httpx.post(f"{served.url}/api/auth/login",
                        json={"username": username, "password": PASSWORD}).json()["token"]
-    with httpx.Client(base_url=served.url) as browser:
+    with live_client(base_url=served.url) as browser:
         csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', browser.get("/login").text)
         assert csrf is not None
         signed = browser.post("/login", data={"username": username, "password": PASSWORD,
@@ -113,7 +114,7 @@ def _on_both_workers(served: Served, token: str, cookies: dict[str, str]) -> dic
     """Keep-alive clients until each worker has one on which the token and the cookie worked."""
     clients: dict[int, list[httpx.Client]] = {}
     for _ in range(60):
-        client = httpx.Client(base_url=served.url, cookies=cookies,
+        client = live_client(base_url=served.url, cookies=cookies,
                               headers={"Authorization": f"Bearer {token}"})
         me = client.get("/api/auth/me")
         assert me.status_code == 200 and client.get("/inbox").status_code == 200

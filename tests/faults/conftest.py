@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import Engine
 
-from tests.appworld import AppWorld, LiveServer, app_for, fast_password_hashing, make_world  # noqa: F401
+from tests.appworld import AppWorld, LiveServer, app_for, fast_password_hashing, live_client, make_world  # noqa: F401
 
 
 @pytest.fixture
@@ -20,5 +20,5 @@ def aw(engine: Engine) -> AppWorld:
 
 @pytest.fixture
 def client(aw: AppWorld) -> Iterator[httpx.Client]:
-    with LiveServer(app_for(aw)) as url, httpx.Client(base_url=url, timeout=30) as http:
+    with LiveServer(app_for(aw)) as url, live_client(base_url=url) as http:
         yield http

@@ -23,6 +23,8 @@ from typing import Any
 import httpx
 from aiosmtpd.controller import Controller
 
+from tests.appworld import live_client
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -229,7 +231,7 @@ class Clients:
 
     def _work(self, index: int, rng: random.Random) -> None:
         headers = {"Authorization": f"Bearer {self.token}"}
-        with httpx.Client(base_url=self.base_url, headers=headers, timeout=20) as http:
+        with live_client(base_url=self.base_url, headers=headers, timeout=20) as http:
             n = 0
             while not self.stop.is_set():
                 n += 1

@@ -17,13 +17,12 @@ import random
 import threading
 from collections import Counter, defaultdict
 
-import httpx
 from sqlmodel import Session, col, select
 
 from duban.models import AuditEvent, Case
 from duban.services import CaseService
 from duban.services.integrity import verify_audit
-from tests.appworld import AppWorld, LiveServer, app_for
+from tests.appworld import AppWorld, LiveServer, app_for, live_client
 from tests.factories import REPORTED, SUPERVISOR, transferred, unit_actor
 from tests.faults import figures
 
@@ -63,7 +62,7 @@ def test_sixteen_clients_on_three_cases_lose_no_update(aw: AppWorld) -> None:
     def client(index: int, base: str) -> None:
         rng = random.Random(index)
         role = ROLES[index]
-        with httpx.Client(base_url=base, headers=aw.auth(role), timeout=60) as http:
+        with live_client(base_url=base, headers=aw.auth(role), timeout=60) as http:
             start.wait()
             for _ in range(ROUNDS):
                 number = rng.choice(numbers)

@@ -11,7 +11,6 @@ import datetime as dt
 import re
 from collections import Counter
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -21,7 +20,7 @@ from duban.models import Notification
 from duban.notify.deliver import SmtpConfig, deliver_pending
 from duban.services import CaseService
 from duban.services.sweeps import run_deadline_sweep
-from tests.appworld import PASSWORD, AppWorld, LiveServer, app_for, make_world
+from tests.appworld import PASSWORD, AppWorld, LiveServer, app_for, live_client, make_world
 from tests.factories import transferred, unit_actor
 from tests.faults import figures
 from tests.notify.conftest import SmtpServer, free_port
@@ -112,7 +111,7 @@ def test_down_then_slow_then_refusing_delivers_what_it_can_and_shows_the_rest(en
 
     # The office sees what failed and why; a unit sees nothing of the outbox.
     aw.advance(seconds=1)  # tokens anew: two weeks of simulated time have passed since they were issued
-    with LiveServer(app_for(aw)) as site, httpx.Client(base_url=site) as http:
+    with LiveServer(app_for(aw)) as site, live_client(base_url=site) as http:
         listed = http.get("/api/notifications?status=failed", headers=aw.auth("supervisor")).json()
         refused_to_unit = http.get("/api/notifications?status=failed", headers=aw.auth("unit"))
         csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', http.get("/login").text)

@@ -9,7 +9,7 @@ import httpx
 
 from duban.services.accountaudit import history
 from duban.services.users import create_user, get_user, user_named, users_with_orgs
-from tests.appworld import PASSWORD, AppWorld, fast_password_hashing  # noqa: F401
+from tests.appworld import PASSWORD, AppWorld, fast_password_hashing, live_client  # noqa: F401
 from tests.factories import org_id
 from tests.web.test_pages_http import csrf_of, signed_in
 
@@ -21,7 +21,7 @@ def _user(aw: AppWorld, username: str):  # type: ignore[no-untyped-def]
 
 
 def _signs_in(site: str, username: str, password: str) -> bool:
-    with httpx.Client(base_url=site) as browser:
+    with live_client(base_url=site) as browser:
         token = csrf_of(browser.get("/login").text)
         answer = browser.post("/login", data={"username": username, "password": password, "csrf": token})
         return answer.status_code == 303
@@ -218,7 +218,7 @@ def test_a_display_name_with_a_bidi_override_is_refused_on_the_page_and_markup_i
 
 def test_a_move_to_another_org_on_the_page_ends_the_users_api_token_from_a_real_sign_in_too(
         aw: AppWorld, site: str) -> None:
-    with httpx.Client(base_url=site) as api, signed_in(site, "county") as county, \
+    with live_client(base_url=site) as api, signed_in(site, "county") as county, \
             signed_in(site, "admin") as admin:
         token = api.post("/api/auth/login", json={"username": "county", "password": PASSWORD}).json()["token"]
         bearer = {"Authorization": f"Bearer {token}"}

@@ -7,13 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
 from playwright.sync_api import expect
 
 from duban.services import CaseService
 from duban.services.attachments import list_attachments
 from tests import filesamples as s
-from tests.appworld import AppWorld
+from tests.appworld import AppWorld, live_client
 from tests.factories import DISPATCHER, REPORTED
 from tests.web.devices import act, attach, fits, signed_in_on, tap
 from tests.web.test_pages_http import signed_in as http_signed_in
@@ -66,5 +65,5 @@ def test_a_report_photo_uploaded_by_the_unit_downloads_for_the_office_and_the_le
         assert "张三来信" not in client.get(f"/cases/{number}").text
         refused = client.get(href)
         assert refused.status_code == 404 and s.PDF not in refused.content
-    with httpx.Client(base_url=site) as anonymous:
+    with live_client(base_url=site) as anonymous:
         assert anonymous.get(href).status_code == 303  # to the login page

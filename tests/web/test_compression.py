@@ -6,9 +6,7 @@ from __future__ import annotations
 import gzip
 import re
 
-import httpx
-
-from tests.appworld import AppWorld, fast_password_hashing  # noqa: F401
+from tests.appworld import AppWorld, fast_password_hashing, live_client  # noqa: F401
 from tests.factories import registered
 from tests.web.test_pages_http import csrf_of, signed_in
 
@@ -32,7 +30,7 @@ def test_the_json_api_is_not_gzipped(aw: AppWorld, site: str) -> None:
     for n in range(4):
         registered(aw.ctx, title=f"第{n}件：某小区供水管网老化漏水", complainant_name=f"反映人{n}",
                    subject_name=f"某区第{n}水务所")
-    with httpx.Client(base_url=site) as client:
+    with live_client(base_url=site) as client:
         answer = client.get("/api/cases", headers={"Authorization": f"Bearer {aw.tokens['dispatcher']}",
                                                    "Accept-Encoding": "gzip"})
     assert answer.status_code == 200 and len(answer.content) > 1024

@@ -8,14 +8,13 @@ import html
 import re
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 
 from duban.services import CaseService
 from duban.services.accountaudit import history
 from duban.services.context import ENGINE_ACTOR
 from duban.services.users import update_user
-from tests.appworld import AppWorld, fast_password_hashing  # noqa: F401
+from tests.appworld import AppWorld, fast_password_hashing, live_client  # noqa: F401
 from tests.factories import REPORTED, SUPERVISOR, registered, transferred, unit_actor
 from tests.web.test_pages_http import csrf_of, signed_in
 
@@ -211,7 +210,7 @@ def test_the_admin_pages_are_for_administrators_only(aw: AppWorld, site: str) ->
                            ("/admin/users", {"username": "x", "display_name": "x", "role": "admin",
                                              "org_code": "GS", "password": "x" * 12, "password2": "x" * 12})):
             assert browser.post(path, data={"csrf": token, **form}).status_code == 403, path
-    with httpx.Client(base_url=site) as anonymous:
+    with live_client(base_url=site) as anonymous:
         assert anonymous.get("/admin/users").status_code == 303
         assert anonymous.post("/admin/users/unit/active", data={"active": "0"}).status_code in (303, 403)
     assert len(history(aw.ctx, "unit")) == 1 and history(aw.ctx, "x") == []

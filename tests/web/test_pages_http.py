@@ -11,7 +11,15 @@ from contextlib import contextmanager
 
 import httpx
 
-from tests.appworld import PASSWORD, AppWorld, LiveServer, app_for, fast_password_hashing, make_world  # noqa: F401
+from tests.appworld import (  # noqa: F401
+    PASSWORD,
+    AppWorld,
+    LiveServer,
+    app_for,
+    fast_password_hashing,
+    live_client,
+    make_world,
+)
 from tests.factories import DISPATCHER, registered
 
 
@@ -23,7 +31,7 @@ def csrf_of(html: str) -> str:
 
 @contextmanager
 def signed_in(site: str, username: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=site, timeout=30) as browser:
+    with live_client(base_url=site) as browser:
         page = browser.get("/login")
         answer = browser.post("/login", data={"username": username, "password": PASSWORD,
                                               "csrf": csrf_of(page.text), "next": "/inbox"})
@@ -32,7 +40,7 @@ def signed_in(site: str, username: str) -> Iterator[httpx.Client]:
 
 
 def test_pages_send_anonymous_visitors_to_the_login_page(site: str) -> None:
-    with httpx.Client(base_url=site) as browser:
+    with live_client(base_url=site) as browser:
         answer = browser.get("/cases/GS-2023-00001?x=1")
         assert answer.status_code == 303
         assert answer.headers["location"] == "/login?next=%2Fcases%2FGS-2023-00001%3Fx%3D1"
@@ -43,21 +51,21 @@ def test_pages_send_anonymous_visitors_to_the_login_page(site: str) -> None:
 
 
 def test_a_wrong_password_stays_on_the_login_page_with_a_chinese_message(site: str) -> None:
-    with httpx.Client(base_url=site) as browser:
+    with live_client(base_url=site) as browser:
         token = csrf_of(browser.get("/login").text)
         answer = browser.post("/login", data={"username": "clerk", "password": "wrong", "csrf": token})
         assert answer.status_code == 401 and "用户名或密码错误" in answer.text
 
 
 def test_a_login_without_the_forms_token_is_refused(site: str) -> None:
-    with httpx.Client(base_url=site) as browser:
+    with live_client(base_url=site) as browser:
         browser.get("/login")
         answer = browser.post("/login", data={"username": "clerk", "password": PASSWORD, "csrf": "0" * 64})
         assert answer.status_code == 403 and "表单已过期" in answer.text
 
 
 def test_login_never_redirects_off_the_site(site: str) -> None:
-    with httpx.Client(base_url=site) as browser:
+    with live_client(base_url=site) as browser:
         token = csrf_of(browser.get("/login").text)
         answer = browser.post("/login", data={"username": "clerk", "password": PASSWORD, "csrf": token,
                                               "next": "//evil.example/x"})
@@ -120,7 +128,7 @@ def test_a_case_outside_scope_is_a_404_page(aw: AppWorld, site: str) -> None:
 
 
 def test_pages_carry_security_headers(site: str) -> None:
-    with httpx.Client(base_url=site) as browser:
+    with live_client(base_url=site) as browser:
         page = browser.get("/login")
         assert page.headers["x-frame-options"] == "DENY" and page.headers["cache-control"] == "no-store"
         assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
@@ -178,7 +186,7 @@ def test_signing_out_ends_the_cookie_even_when_a_copy_of_it_is_replayed(aw: AppW
         copied = dict(browser.cookies)
         assert browser.get("/inbox").status_code == 200 and other_device.get("/inbox").status_code == 200
         browser.post("/logout", data={"csrf": csrf_of(browser.get("/inbox").text)})
-        with httpx.Client(base_url=site, cookies=copied) as thief:
+        with live_client(base_url=site, cookies=copied) as thief:
             assert thief.get("/inbox").headers["location"].startswith("/login")
         assert other_device.get("/inbox").status_code == 303  # signing out ends every session
         assert httpx.get(f"{site}/api/auth/me", headers=aw.auth("clerk")).status_code == 401
@@ -213,7 +221,7 @@ def test_a_disabled_user_is_told_on_the_login_page(aw: AppWorld, site: str) -> N
     from duban.services.users import set_active
 
     set_active(aw.ctx, "clerk", False)
-    with httpx.Client(base_url=site) as browser:
+    with live_client(base_url=site) as browser:
         token = csrf_of(browser.get("/login").text)
         answer = browser.post("/login", data={"username": "clerk", "password": PASSWORD, "csrf": token})
         assert answer.status_code == 401 and "该账号已停用" in answer.text

@@ -16,7 +16,7 @@ import pytest
 
 from duban.config.public import load_public
 from duban.models import Case
-from tests.appworld import AppWorld, LiveServer, app_for, fast_password_hashing, make_world  # noqa: F401
+from tests.appworld import AppWorld, LiveServer, app_for, fast_password_hashing, live_client, make_world  # noqa: F401
 from tests.factories import REPORTED, advance
 
 CONFIG = load_public()
@@ -94,7 +94,7 @@ def served(app: Any) -> LiveServer:
 
 
 def test_the_sign_in_page_links_to_the_public_pages(public_site: str) -> None:
-    with httpx.Client(base_url=public_site, timeout=30) as browser:
+    with live_client(base_url=public_site) as browser:
         page = browser.get("/login").text
         assert 'href="/public"' in page and 'href="/public/follow"' in page
         public = browser.get("/public")
@@ -103,7 +103,7 @@ def test_the_sign_in_page_links_to_the_public_pages(public_site: str) -> None:
 
 
 def test_a_complaint_filed_online_is_followed_with_its_number_and_code(public_site: str) -> None:
-    with httpx.Client(base_url=public_site, timeout=30) as browser:
+    with live_client(base_url=public_site) as browser:
         number, code = filed(file(browser))
         case = follow(browser, number, code)
         assert case.status_code == 200 and "已受理" in case.text and number in case.text
@@ -111,7 +111,7 @@ def test_a_complaint_filed_online_is_followed_with_its_number_and_code(public_si
 
 
 def test_a_wrong_or_replayed_or_late_challenge_registers_nothing(aw: AppWorld, public_site: str) -> None:
-    with httpx.Client(base_url=public_site, timeout=30) as browser:
+    with live_client(base_url=public_site) as browser:
         page = browser.get("/public").text
         right = answer_of(page)
         data = {**complaint(), "csrf": field(page, "csrf"), "token": field(page, "token")}
@@ -129,19 +129,19 @@ def test_a_wrong_or_replayed_or_late_challenge_registers_nothing(aw: AppWorld, p
 
 
 def test_a_public_form_without_its_token_is_refused(aw: AppWorld, public_site: str) -> None:
-    with httpx.Client(base_url=public_site, timeout=30) as browser:
+    with live_client(base_url=public_site) as browser:
         page = browser.get("/public").text
         answer = browser.post("/public/file", data={**complaint(), "csrf": "0" * 128,
                                                     "token": field(page, "token"), "answer": answer_of(page)})
         assert answer.status_code == 403 and cases(aw) == 0
-    with httpx.Client(base_url=public_site, timeout=30) as stranger:  # another visitor's token is not theirs
+    with live_client(base_url=public_site) as stranger:  # another visitor's token is not theirs
         assert stranger.post("/public/follow", data={"number": "x", "code": "y",
                                                      "csrf": field(page, "csrf")}).status_code == 403
 
 
 def test_bodies_over_the_public_limit_and_texts_over_their_length_are_refused(
         aw: AppWorld, public_site: str) -> None:
-    with httpx.Client(base_url=public_site, timeout=30) as browser:
+    with live_client(base_url=public_site) as browser:
         # over the public limit, under the site's
         big = file(browser, summary="a" * CONFIG.limits.max_body_bytes)
         assert big.status_code == 413 and CONFIG.t("too_large") in big.text
@@ -155,7 +155,7 @@ def test_bodies_over_the_public_limit_and_texts_over_their_length_are_refused(
 
 
 def test_broken_text_in_a_public_form_is_refused_plainly(public_site: str) -> None:
-    with httpx.Client(base_url=public_site, timeout=30) as browser:
+    with live_client(base_url=public_site) as browser:
         token = field(browser.get("/public/follow").text, "csrf")
         for number in ("GS\x00-2023", "GS\ud800"):
             body = f"csrf={token}&code=x&number={number}".encode("utf-8", "surrogatepass")
@@ -167,25 +167,25 @@ def test_broken_text_in_a_public_form_is_refused_plainly(public_site: str) -> No
 @pytest.mark.limits(file_per_window=2)
 def test_filing_is_limited_per_address_and_the_limit_is_shared_by_every_worker(
         aw: AppWorld, public_site: str) -> None:
-    with httpx.Client(base_url=public_site, timeout=30) as browser:
+    with live_client(base_url=public_site) as browser:
         filed(file(browser))
         filed(file(browser))
     # A second application on the same database: another worker process, its own memory.
     other = app_for(aw)
     other.state.public = CONFIG.model_copy(update={"limits": CONFIG.limits.model_copy(
         update={"file_per_window": 2})})
-    with served(other) as url, httpx.Client(base_url=url, timeout=30) as browser:
+    with served(other) as url, live_client(base_url=url) as browser:
         refused = file(browser)
         assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
         assert cases(aw) == 2
     advance(aw.ctx, minutes=CONFIG.limits.file_window_minutes + 1)
-    with httpx.Client(base_url=public_site, timeout=30) as browser:
+    with live_client(base_url=public_site) as browser:
         filed(file(browser))
 
 
 @pytest.mark.limits(file_per_window=1)
 def test_a_forwarded_address_counts_only_from_a_trusted_proxy(aw: AppWorld, public_site: str) -> None:
-    with httpx.Client(base_url=public_site, timeout=30) as browser:
+    with live_client(base_url=public_site) as browser:
         filed(file(browser))
         spoofed = browser.get("/public")  # the header is ignored: the proxy is not trusted
         assert spoofed.status_code == 200
@@ -198,7 +198,7 @@ def test_a_forwarded_address_counts_only_from_a_trusted_proxy(aw: AppWorld, publ
 
 @pytest.mark.limits(file_per_window=1, client_header="X-Forwarded-For", trusted_proxies=["127.0.0.1"])
 def test_behind_a_trusted_proxy_each_forwarded_address_has_its_own_window(public_site: str) -> None:
-    with httpx.Client(base_url=public_site, timeout=30) as browser:
+    with live_client(base_url=public_site) as browser:
         for address in ("203.0.113.9", "203.0.113.10"):
             page = browser.get("/public").text
             data = {**complaint(), "csrf": field(page, "csrf"), "token": field(page, "token"),
@@ -214,7 +214,7 @@ def test_behind_a_trusted_proxy_each_forwarded_address_has_its_own_window(public
 
 @pytest.mark.limits(follow_failures=3)
 def test_wrong_pairs_answer_as_unknown_numbers_and_are_limited(public_site: str) -> None:
-    with httpx.Client(base_url=public_site, timeout=30) as browser:
+    with live_client(base_url=public_site) as browser:
         number, code = filed(file(browser))
         wrong = follow(browser, number, "A" * 16)
         unknown = follow(browser, "GS-LZ-CG-2023-99999", code)
@@ -229,7 +229,7 @@ def test_the_rating_form_is_refused_without_a_reply_and_rates_once(aw: AppWorld,
     from duban.services import CaseService
     from tests.factories import DISPATCHER, SUPERVISOR, unit_actor
 
-    with httpx.Client(base_url=public_site, timeout=30) as browser:
+    with live_client(base_url=public_site) as browser:
         number, code = filed(file(browser))
         page = follow(browser, number, code).text
         assert 'action="/public/rate"' not in page
@@ -254,7 +254,7 @@ def test_the_rating_form_is_refused_without_a_reply_and_rates_once(aw: AppWorld,
 
 
 def test_there_is_no_review_button_before_the_reply(public_site: str) -> None:
-    with httpx.Client(base_url=public_site, timeout=30) as browser:
+    with live_client(base_url=public_site) as browser:
         number, code = filed(file(browser))
         page = follow(browser, number, code).text
         assert 'action="/public/review"' not in page  # no reply yet: nothing to ask 复查 of
@@ -264,7 +264,7 @@ def test_a_citizen_asks_for_review_of_the_reply(aw: AppWorld, public_site: str) 
     from duban.services import CaseService
     from tests.factories import DISPATCHER, REPORTED, SUPERVISOR, unit_actor
 
-    with httpx.Client(base_url=public_site, timeout=30) as browser:
+    with live_client(base_url=public_site) as browser:
         number, code = filed(file(browser))
         service = CaseService(aw.ctx)
         service.act(number, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
@@ -290,7 +290,7 @@ def test_the_review_offered_is_the_next_level_and_none_once_concluded(aw: AppWor
     def staff(role: str, code: str) -> Actor:
         return Actor(f"{code}{role}", role, org_id(aw.ctx, code))
 
-    with httpx.Client(base_url=public_site, timeout=30) as browser:
+    with live_client(base_url=public_site) as browser:
         number, code = filed(file(browser))
         service = CaseService(aw.ctx)
         service.act(number, "transfer", actor=staff("dispatcher", "GS-LZ-CG"), form={"unit": "GS-LZ-CG-GOV"})
