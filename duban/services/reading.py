@@ -477,7 +477,8 @@ def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
 
 def _walked_page(ctx: ServiceContext, conn: Any, scoped: Any, flt: CaseFilter,
                  ids: list[int]) -> list[tuple[Any, CaseRow]] | None:
-    """PostgreSQL: the page of a list whose cases are all found (`ids`), read by walking its
+    """PostgreSQL: the page of a list whose cases are all found (`ids`; sorted by number or
+    receipt: in work order each brings its place, search.KEYED_MATCHES), read by walking its
     order for at most search.WALK_RATIO cases one of them, keeping them; None when the page's
     lie further on, or would, spread evenly through the order, or the list's filter bunches
     them (search.bunched). Sorting them reads each one's case row (8,088 in the biggest city:

@@ -308,8 +308,8 @@ def order_by(flt: CaseFilter) -> list[Any]:
 # from 1 January of the year 1 (every date Python can hold: under 2**22 days) or 2**22 without
 # one (after every day), the case's id (a 32-bit integer column: under 2**31). A search's matches
 # bring it (KEYED_MATCHES) and their page is picked by it, without reading each one's case row to
-# sort them. (As few operations as that: each costs a match a little, ten thousand matches at
-# the province 1.5 ms more with a term apiece.)
+# sort them. (As few operations as that: each costs every match a little, ten thousand matches
+# at the province 2 ms more with a cast and a term apiece.)
 KEY_EPOCH = dt.date(1, 1, 1)
 _UNDATED_DAY = 2 ** 22
 _DAY_SHIFT, _HEAD_SHIFT = 31, 54
@@ -663,6 +663,9 @@ def matched_driven(dialect: str, typed: str, *, identity_region: Any | None, sco
     province: 125 → 47 ms). Only then: FTS5 reads a query of several tokens backwards at about a
     quarter more. PostgreSQL's bitmap has no order to choose.
 
+    `keyed` (PostgreSQL: KEYED_MATCHES): each match's `id` with its place in the work order
+    (`order_key`, `work_order_key`), from the same question of the list.
+
     A query of several words: PostgreSQL finds the rows that show a case holds them all by its
     indexes (`_pg_held_apart`). SQLite's matches are its first's (`_lead`), each asked of the
     others as well, by testing the case's texts (`text_probe`); `listed` (SQLite, a lead of many
@@ -830,9 +833,10 @@ WALK_RATIO = 4
 WALKABLE_SORTS = frozenset({None, "number", "-number", "received", "-received"})
 # Where a search in work order has its matches bring their place in it (`work_order_key`), and
 # the page of one whose matches are all found is picked by it (reading._read_searched) rather
-# than walked or sorted. PostgreSQL at 1M: the key costs about 0.4 µs a match in their
-# statement (8,142 rows: 43 → 46 ms), the sort it spares 3.4 µs (30 ms); SQLite reads the case's
-# row to ask it, and sorts found cases by their rowid for about a micro-second each.
+# than walked or sorted. PostgreSQL at 1M: the number costs about 0.3 µs a match in their
+# statement (ten thousand at the province: 85 → 88 ms), the sort it spares 3.4 µs (8,070 in the
+# biggest city: 30 ms); SQLite reads the case's row to ask it, and sorts found cases by their
+# rowid for about a micro-second each.
 KEYED_MATCHES = frozenset({"postgresql"})
 # Where a search's matches are read by a cursor planned with sequential scans off
 # (reading._indexed_stream). PostgreSQL plans a cursor for its first tenth
