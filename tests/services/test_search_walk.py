@@ -255,7 +255,8 @@ def test_the_work_order_s_one_number_orders_cases_as_the_work_order_does(
     assert by_number == by_order
 
 
-@pytest.mark.parametrize("query", [{}, {"warning": "none"}, {"received_from": "2000-01-01"}])
+@pytest.mark.parametrize("query", [{}, {"warning": "none"}, {"received_from": "2000-01-01"},
+                                   {"text": "号楼 噪音"}])  # two words apart: PostgreSQL's other statement
 def test_a_found_search_s_page_is_picked_by_the_places_its_matches_bring(
         ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch, query: dict[str, str]) -> None:
     """PostgreSQL (search.KEYED_MATCHES): the matches of a search in work order bring their place
