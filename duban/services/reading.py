@@ -595,14 +595,22 @@ def _streamed_matches(conn: Any, scoped: Any, flt: CaseFilter, region: Any | Non
     index's guess of how rare a word is and how large a city is, chose between walking an index
     in order testing every case and reading the whole scope, and guessed wrong by seconds either
     way.)"""
-    placed: dict[int, int] = {}  # each match's case: its place (keyed: in the order; else its id)
+    placed: dict[int, int] = {}
     with closing(_matches(conn, scoped, flt, region, passes, keyed=keyed)) as found:
-        for match in found:
-            case_id, place = match if keyed else (match, match)
-            placed.setdefault(case_id, place)
-            if len(placed) > search.COUNT_CAP:
-                return None, len(placed)
+        if _gathered(found, placed, keyed=keyed):
+            return None, len(placed)
     return sorted(placed, key=placed.__getitem__), len(placed)
+
+
+def _gathered(found: Iterable[Any], placed: dict[int, int], *, keyed: bool) -> bool:
+    """Each match of `found` (`_matches`) into `placed`, a case once: its place (`keyed`: in the
+    work order; else its id), until they pass the cap; whether they did."""
+    for match in found:
+        case_id, place = match if keyed else (match, match)
+        placed.setdefault(case_id, place)
+        if len(placed) > search.COUNT_CAP:
+            return True
+    return False
 
 
 def _matches(conn: Any, scoped: Any, flt: CaseFilter, region: Any | None,
@@ -782,11 +790,7 @@ def _read_coloured_searched(ctx: ServiceContext, conn: Any, flt: CaseFilter, reg
         undated = scoped.where(_UNDATED)
         with closing(_matches(conn, undated, flt, region, _keyed(passes, scopekeys.UNDATED),
                               keyed=placed)) as found:
-            for match in found:
-                case_id, place = match if placed else (match, match)
-                shown.setdefault(case_id, place)
-                if len(shown) > search.COUNT_CAP:
-                    break
+            _gathered(found, shown, keyed=placed)
         coloured, passes = scoped.where(_DATED), _keyed(passes, scopekeys.DATED)
     if len(shown) <= search.COUNT_CAP:
         columns = (*_COLOURED_COLUMNS, search.work_order_key()) if placed else _COLOURED_COLUMNS
