@@ -460,7 +460,7 @@ def _read_searched(ctx: ServiceContext, conn: Any, query: Any, flt: CaseFilter,
         ordered = probed.with_only_columns(col(Case.id), maintain_column_froms=True)
         tested = list(conn.execute(ordered).scalars())
         return _rows_by_id(ctx, conn, scoped, tested[flt.offset:flt.offset + flt.limit]), len(tested)
-    keyed = dialect in search.KEYED_MATCHES and not flt.extra.get("sort")
+    keyed = search.keyed(dialect, flt)
     ids, total = _streamed_matches(conn, scoped, flt, region, passes, keyed=keyed)
     if total > search.WALK_ABOVE and flt.extra.get("sort") in search.WALKABLE_SORTS:
         walked = not flt.extra.get("sort") and dialect in search.UNINDEXED_WALK
@@ -599,7 +599,7 @@ def _streamed_matches(conn: Any, scoped: Any, flt: CaseFilter, region: Any | Non
     with closing(_matches(conn, scoped, flt, region, passes, keyed=keyed)) as found:
         if _gathered(found, placed, keyed=keyed):
             return None, len(placed)
-    return sorted(placed, key=placed.__getitem__), len(placed)
+    return _by_place(placed), len(placed)
 
 
 def _gathered(found: Iterable[Any], placed: dict[int, int], *, keyed: bool) -> bool:
@@ -611,6 +611,11 @@ def _gathered(found: Iterable[Any], placed: dict[int, int], *, keyed: bool) -> b
         if len(placed) > search.COUNT_CAP:
             return True
     return False
+
+
+def _by_place(placed: dict[int, int]) -> list[int]:
+    """The cases of `placed` (`_gathered`) in the order of their places."""
+    return sorted(placed, key=placed.__getitem__)
 
 
 def _matches(conn: Any, scoped: Any, flt: CaseFilter, region: Any | None,
@@ -783,7 +788,7 @@ def _read_coloured_searched(ctx: ServiceContext, conn: Any, flt: CaseFilter, reg
         return _read_coloured(ctx, conn, probed, flt, today, count=True, few=True)
     scoped = _list_query(ctx, flt, region=region, searched=False)
     coloured = scoped  # the matches whose colour is worked out
-    placed = dialect in search.KEYED_MATCHES and not flt.extra.get("sort")  # each brings its place
+    placed = search.keyed(dialect, flt)  # each brings its place
     shown: dict[int, int] = {}  # each match shown: its place (in the order, else its id)
     broad = _broad(conn, flt) if flt.warning == NO_COLOUR else None
     if broad and _parted(conn, flt, region):  # without a deadline: none
@@ -803,7 +808,7 @@ def _read_coloured_searched(ctx: ServiceContext, conn: Any, flt: CaseFilter, reg
     if len(shown) > search.COUNT_CAP:
         return _read_coloured(ctx, conn, probed, flt, today, count=False, broad=broad)[0], len(shown)
     if placed:  # the page picked by their places in the order
-        page = sorted(shown, key=shown.__getitem__)[flt.offset:flt.offset + flt.limit]
+        page = _by_place(shown)[flt.offset:flt.offset + flt.limit]
         return _rows_by_id(ctx, conn, scoped, page), len(shown)
     return _page(ctx, conn, scoped.where(_among(dialect, list(shown))), flt), len(shown)
 

@@ -130,13 +130,16 @@ _UNBOUNDED = [(kind, re.compile(pattern.removeprefix(_NOT_DIGIT_BEFORE).removesu
 _LONGEST_NUMERAL_RUN = 400
 # A number right after a word that says it is one (电话：8888888, QQ 123456789), in a pass of its
 # own so that it never hides a longer form. A phone needs 7 digits (热线电话12345 names no one).
-_FILLER = r"(?:号码|号|是|为|:| |-|\()*+"
+# What joins a word to what it names (是, 为, a colon, a blank, a dash, a bracket), and each kind
+# of number's own words before that.
+_JOINERS = r"是|为|:| |-|\("
+_FILLER = rf"(?:号码|号|{_JOINERS})*+"
 # 号码 alone only where it is the writer's own (我的号码, 号码：…), not 发票号码 or 合同号码.
 _KEYED = re.compile(rf"(?<![A-Za-z0-9])(?:电话|手机|座机|固话|联系方式|Tel|TEL|tel|Phone|phone"
                     rf"|Mobile|mobile|(?:(?<![\u3400-\u9fff])|(?<=[的我他她其]))号码)"
                     rf"{_FILLER}([0-9](?:{_S}[0-9]){{6,18}})(?![0-9])")
 # What may stand between an account's word and the account: 微信号：, QQ账号是, WeChat ID:
-_ACCOUNT_FILLER = r"(?:账号|帐号|号码|号|邮箱|ID|Id|id|是|为|:| |-|\()*+"
+_ACCOUNT_FILLER = rf"(?:账号|帐号|号码|号|邮箱|ID|Id|id|{_JOINERS})*+"
 _DIGIT = re.compile("[0-9]")
 # The fewest digits any of NUMBER_PATTERNS and _KEYED finds (a landline's own number after 电话).
 _FEWEST_DIGITS = 7
@@ -366,7 +369,7 @@ class Redactor:
         plate_words = _alternatives(fold(w) for w in words.plate_words)
         region = f"[{re.escape(fold(words.plate_regions))}]"
         self._plates = re.compile(
-            rf"{own}(?:{plate_words}|是|为|:| |-|\()*+({region}{_S}[A-Za-z]{_S}"
+            rf"{own}(?:{plate_words}|{_JOINERS})*+({region}{_S}[A-Za-z]{_S}"
             rf"(?:[DFdf]{plate}[0-9]{{4}}|[0-9]{{5}}[DFdf]|{plate}{{5}}))(?![A-Za-z0-9])")
         self._literals = lru_cache(maxsize=4096)(self._prepare)
         self._surname_forms = lru_cache(maxsize=4096)(self._compile_surname_forms)

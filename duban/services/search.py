@@ -838,6 +838,13 @@ WALKABLE_SORTS = frozenset({None, "number", "-number", "received", "-received"})
 # biggest city: 30 ms); SQLite reads the case's row to ask it, and sorts found cases by their
 # rowid for about a micro-second each.
 KEYED_MATCHES = frozenset({"postgresql"})
+
+
+def keyed(dialect: str, flt: CaseFilter) -> bool:
+    """Whether a search's matches bring their place in its order (KEYED_MATCHES: in work order)."""
+    return dialect in KEYED_MATCHES and not flt.extra.get("sort")
+
+
 # Where a search's matches are read by a cursor planned with sequential scans off
 # (reading._indexed_stream). PostgreSQL plans a cursor for its first tenth
 # (cursor_tuple_fraction), and a common word's rows, each asked of the list at a cost that dwarfs
