@@ -401,9 +401,10 @@ def sql_functions(dbapi_conn: Any, info: dict[str, Any] | None = None) -> None:
     dbapi_conn.create_function(SQL_FUNCTION, -1, grams, deterministic=True)
     dbapi_conn.create_function(NARROW_FUNCTION, 1, narrow, deterministic=True)  # migration 0038
     # Two arguments: the triggers before migration 0035 (regions only); five: a case's every key
-    # before 0043; six: and whether it has no deadline.
+    # before 0043; six: and whether it has no deadline (before 0047); seven: and whether it is
+    # finished.
     dbapi_conn.create_function(scopekeys.SQL_FUNCTION, 2, scopekeys.tokens, deterministic=True)
-    for arity in (5, 6):
+    for arity in (5, 6, 7):
         dbapi_conn.create_function(scopekeys.SQL_FUNCTION, arity, scopekeys.case_tokens, deterministic=True)
     flags = info if info is not None else {}
     dbapi_conn.create_function(SEARCH_DEFERRED, 0, lambda: flags.get(SEARCH_DEFERRED, False))

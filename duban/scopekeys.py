@@ -1,5 +1,6 @@
 """What the search index keeps beside each text row: its case's regions, and (migration 0035) its
-category, channel and month of receipt, and (0043) whether it has a deadline.
+category, channel and month of receipt, and (0043) whether it has a deadline, and (0047) whether it
+is finished.
 
 A reader whose scope is a region (a city's or a county's office: every case whose office or unit
 lies there, queries.scope_clauses) asks the index for a word's rows in that region, and the index
@@ -12,7 +13,12 @@ channel's and month's. Org codes never change (the orgs are keyed by them), so a
 change only when one of those columns does. A case without a deadline (neither a running one nor
 one missed before a raise) shows no colour whatever the calendar says: a list of no colour
 counts those of a word's matches by their key, and colours only those with one
-(duban.services.reading). A leaf: it imports nothing of ours.
+(duban.services.reading). A list of one state, or of the open cases, asks for the rows of the
+cases on its side of finished (closed or not accepted: states.definition.FINISHED_STATES, which
+the callers pass as a yes or no): the province's transferred cases with a common word read the
+open cases' matches, not the closed ones' too. A case crosses that line when it is closed, not
+accepted, reinstated or reopened, and each of those also ends or starts a time limit, which
+rewrites its rows' keys already (the deadline's key). A leaf: it imports nothing of ours.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ _CATEGORY, _CHANNEL, _MONTH = "category=", "channel=", "month="
 # A case without a deadline holds the first, one with a deadline the second: together they part
 # a word's rows in two, each read once.
 UNDATED, DATED = "deadline=none", "deadline=set"
+# A finished case holds the first, any other the second.
+FINISHED, OPEN = "state=finished", "state=open"
 
 
 def keys(*codes: str | None) -> list[str]:
@@ -39,12 +47,14 @@ def keys(*codes: str | None) -> list[str]:
 
 
 def case_keys(office: str | None, unit: str | None, category: str | None, channel: str | None,
-              month: str | None, undated: bool | None = None) -> list[str]:
+              month: str | None, undated: bool | None = None, finished: bool | None = None) -> list[str]:
     """Every key of a case: its regions (`keys`), then its category's, channel's and month's
     (`month`: YYYYMM of its receipt in Asia/Shanghai, as the triggers work it out), and UNDATED
-    when it has no deadline, else DATED (`undated` None: neither, as before migration 0043)."""
+    when it has no deadline, else DATED (`undated` None: neither, as before migration 0043), and
+    FINISHED when it is finished, else OPEN (`finished` None: neither, as before 0047)."""
     named = [category_key(category) if category else None, channel_key(channel) if channel else None,
-             _MONTH + month if month else None, None if undated is None else UNDATED if undated else DATED]
+             _MONTH + month if month else None, None if undated is None else UNDATED if undated else DATED,
+             None if finished is None else FINISHED if finished else OPEN]
     return keys(office, unit) + [k for k in named if k]
 
 
@@ -81,9 +91,10 @@ def tokens(*codes: str | None) -> str:
 
 @lru_cache(maxsize=16384)
 def case_tokens(office: str | None, unit: str | None, category: str | None, channel: str | None,
-                month: str | None, undated: int | None = None) -> str:
+                month: str | None, undated: int | None = None, finished: int | None = None) -> str:
     """SQLite: the tokens of every key of a case (`case_keys`): the SQL function the index's
-    triggers call on every row they write, with six arguments (five before migration 0043:
-    `undated` is SQLite's 1 or 0)."""
+    triggers call on every row they write, with seven arguments (five before migration 0043, six
+    before 0047: `undated` and `finished` are SQLite's 1 or 0)."""
     dated = None if undated is None else bool(undated)
-    return " ".join(token(k) for k in case_keys(office, unit, category, channel, month, dated))
+    ended = None if finished is None else bool(finished)
+    return " ".join(token(k) for k in case_keys(office, unit, category, channel, month, dated, ended))

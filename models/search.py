@@ -45,6 +45,7 @@ from duban.db import SEARCH_DEFERRED
 from duban.grams import INVISIBLE, NARROW, NARROW_FUNCTION, SQL_FUNCTION, WIDE
 from duban.models.base import UTCDateTime
 from duban.models.case import DEADLINE_COLUMNS
+from duban.states.definition import FINISHED_STATES
 
 SEARCH_TABLE = "case_search"
 # PostgreSQL: the two documents of a row as one text, for a reader who may search either: one
@@ -86,12 +87,15 @@ SCOPE_FUNCTION = "case_search_scope"  # PostgreSQL: a case's keys (duban.scopeke
 _SQLITE_MONTH = "strftime('%Y%m', {0}.received_at, '+8 hours')"
 
 
-def _case_place(keyed: bool, dated: bool = False) -> tuple[str, ...]:
+def _case_place(keyed: bool, dated: bool = False, finished: bool = False) -> tuple[str, ...]:
     """The columns whose change may change a case's keys (duban.scopekeys), and so rewrite its
     index rows' keys: its office and unit (its regions), and (`keyed`: migration 0035) its
-    category, channel and time of receipt, and (`dated`, with `keyed`: 0043) its deadlines."""
+    category, channel and time of receipt, and (`dated`, with `keyed`: 0043) its deadlines, and
+    (`finished`, with both: 0047) its state."""
     dates = DEADLINE_COLUMNS if keyed and dated else ()
-    return ("office_id", "unit_id", *(("category", "channel", "received_at") if keyed else ()), *dates)
+    state = ("state",) if keyed and dated and finished else ()
+    filters = ("category", "channel", "received_at") if keyed else ()
+    return ("office_id", "unit_id", *filters, *dates, *state)
 
 
 def _undated(row: str) -> str:
@@ -100,17 +104,27 @@ def _undated(row: str) -> str:
     return "(" + " AND ".join(f"{row}.{column} IS NULL" for column in DEADLINE_COLUMNS) + ")"
 
 
-def _moved(keyed: bool, dated: bool) -> str:
+def _finished(row: str) -> str:
+    """Whether the case `row` is finished (scopekeys.FINISHED: closed or not accepted)."""
+    return f"({row}.state IN ({', '.join(repr(state.value) for state in FINISHED_STATES)}))"
+
+
+def _moved(keyed: bool, dated: bool, finished: bool = True) -> str:
     """Trigger condition: the updated case's keys changed (its deadlines count only when one
-    comes or goes: a deadline moved to another day keeps the key, and the rows stay as they are)."""
+    comes or goes: a deadline moved to another day keeps the key, and the rows stay as they are;
+    its state only when it crosses into or out of the finished ones)."""
     moved = _changed(_case_place(keyed))
-    return f"{moved} OR {_undated('NEW')} <> {_undated('OLD')}" if keyed and dated else moved
+    if not (keyed and dated):
+        return moved
+    moved += f" OR {_undated('NEW')} <> {_undated('OLD')}"
+    return f"{moved} OR {_finished('NEW')} <> {_finished('OLD')}" if finished else moved
 
 
-def _pg_scope_call(row: str, keyed: bool, dated: bool = False) -> str:
+def _pg_scope_call(row: str, keyed: bool, dated: bool = False, finished: bool = False) -> str:
     """PostgreSQL: the call of SCOPE_FUNCTION on the case `row` (an alias, or NEW)."""
     more = f", {row}.category, {row}.channel, {row}.received_at" if keyed else ""
     more += f", {_undated(row)}" if keyed and dated else ""
+    more += f", {_finished(row)}" if keyed and dated and finished else ""
     return f"{SCOPE_FUNCTION}({row}.office_id, {row}.unit_id{more})"
 
 
@@ -132,11 +146,11 @@ def _narrowed(dialect: str, document: str, narrowed: bool) -> str:
 
 
 def _case_rows(dialect: str, where: str, *, scoped: bool, keyed: bool = True,
-               narrowed: bool = True, dated: bool = True) -> str:
+               narrowed: bool = True, dated: bool = True, finished: bool = True) -> str:
     """SELECT (key, open_text, raw_text[, scope]) of the own rows of the cases `where` selects
     (the scope: PostgreSQL's column; SQLite keeps it in the grams only; `narrowed`: `_narrowed`)."""
     key = f"c.id << {CASE_SHIFT}" if dialect == "sqlite" else "c.id, 0, 0"
-    scope = f", {_pg_scope_call('c', keyed, dated)}" if scoped and dialect != "sqlite" else ""
+    scope = f", {_pg_scope_call('c', keyed, dated, finished)}" if scoped and dialect != "sqlite" else ""
     opened = _narrowed(dialect, "c.number || ' ' || c.title_redacted || ' ' || c.summary_redacted", narrowed)
     raw = _narrowed(dialect, "c.title || ' ' || c.summary || ' ' || coalesce(p.name, '') || ' ' || "
                              "coalesce(p.phone, '')", narrowed)
@@ -149,32 +163,34 @@ def _child_key(case: str, kind: int, source: str) -> str:
 
 
 def _child_rows(dialect: str, table: str, column: str, kind: int, where: str, *, scoped: bool,
-                keyed: bool = True, narrowed: bool = True, dated: bool = True) -> str:
+                keyed: bool = True, narrowed: bool = True, dated: bool = True, finished: bool = True) -> str:
     key = _child_key("x.case_id", kind, "x.id") if dialect == "sqlite" else f"x.case_id, {kind}, x.id"
     opened, raw = (_narrowed(dialect, f"coalesce(x.{c}, '')", narrowed)
                    for c in (f"{column}_redacted", column))
     texts = f"SELECT {key}, {opened}, {raw}"
     if scoped and dialect != "sqlite":
-        return (f"{texts}, {_pg_scope_call('c', keyed, dated)} FROM {table} x "
+        return (f"{texts}, {_pg_scope_call('c', keyed, dated, finished)} FROM {table} x "
                 f"JOIN cases c ON c.id = x.case_id WHERE {where}")
     return f"{texts} FROM {table} x WHERE {where}"
 
 
-def _current_scope(keyed: bool = True, dated: bool = True) -> str:
+def _current_scope(keyed: bool = True, dated: bool = True, finished: bool = True) -> str:
     """SQLite: the key tokens of the case of the stored row being (un)indexed, as its case stands
-    (`keyed`: every key, `dated` (0043) with whether it has no deadline; without, its regions
-    alone, as before migration 0035)."""
+    (`keyed`: every key, `dated` (0043) with whether it has no deadline, `finished` (0047) and
+    whether it is finished; without, its regions alone, as before migration 0035)."""
     more = f", c.category, c.channel, {_SQLITE_MONTH.format('c')}" if keyed else ""
     more += f", {_undated('c')}" if keyed and dated else ""
+    more += f", {_finished('c')}" if keyed and dated and finished else ""
     return (f"(SELECT {scopekeys.SQL_FUNCTION}(o.code, u.code{more}) FROM cases c "
             "JOIN orgs o ON o.id = c.office_id LEFT JOIN orgs u ON u.id = c.unit_id "
             f"WHERE c.id = {SEARCH_TABLE}.rowid >> {CASE_SHIFT})")
 
 
-def _old_scope(keyed: bool = True, dated: bool = True) -> str:
+def _old_scope(keyed: bool = True, dated: bool = True, finished: bool = True) -> str:
     """SQLite: the key tokens of a case as it was before an UPDATE or DELETE (OLD)."""
     more = f", OLD.category, OLD.channel, {_SQLITE_MONTH.format('OLD')}" if keyed else ""
     more += f", {_undated('OLD')}" if keyed and dated else ""
+    more += f", {_finished('OLD')}" if keyed and dated and finished else ""
     return (f"(SELECT {scopekeys.SQL_FUNCTION}(o.code, (SELECT code FROM orgs WHERE id = OLD.unit_id)"
             f"{more}) FROM orgs o WHERE o.id = OLD.office_id)")
 
@@ -194,10 +210,11 @@ def _grams_sql(rowids: str, *, delete: bool, scope: str | None) -> str:
             f"WHERE {rowids}")
 
 
-def _sqlite_write(rows: str, rowids: str, *, fresh: bool, scoped: bool, keyed: bool, dated: bool) -> str:
+def _sqlite_write(rows: str, rowids: str, *, fresh: bool, scoped: bool, keyed: bool, dated: bool,
+                  finished: bool) -> str:
     """SQLite trigger body: (re)write the rows `rows` selects, whose rowids `rowids` selects, and
     their grams (`fresh`: a new source, nothing to unindex first)."""
-    scope = _current_scope(keyed, dated) if scoped else None
+    scope = _current_scope(keyed, dated, finished) if scoped else None
     write = f"INSERT {'' if fresh else 'OR REPLACE '}INTO {SEARCH_TABLE}(rowid, open_text, raw_text) {rows}"
     if fresh:
         return f"{write}; {_grams_sql(rowids, delete=False, scope=scope)}"
@@ -217,19 +234,19 @@ def _changed(columns: tuple[str, ...]) -> str:
     return " OR ".join(f"NEW.{c} IS DISTINCT FROM OLD.{c}" for c in columns)
 
 
-def _sqlite_case_update(keyed: bool, narrowed: bool, dated: bool) -> tuple[str, str]:
+def _sqlite_case_update(keyed: bool, narrowed: bool, dated: bool, finished: bool) -> tuple[str, str]:
     """SQLite: (condition, body) of the one trigger that rewrites a case's rows when its texts
     change or its keys do (one trigger, so that an UPDATE doing both unindexes each row with
     exactly the tokens it was indexed with): the own row's texts if they changed; every row's
     grams, unindexed with the keys the case had (OLD) and indexed with those it has, if they
     changed."""
-    texts, moved = _changed(_CASE_TEXTS), _moved(keyed, dated)
+    texts, moved = _changed(_CASE_TEXTS), _moved(keyed, dated, finished)
     redo = f"{_EVERY_ROW.format('NEW')} AND (({moved}) OR (rowid = NEW.id << {CASE_SHIFT} AND ({texts})))"
     rows = _case_rows("sqlite", f"c.id = NEW.id AND ({texts})", scoped=True, keyed=keyed, narrowed=narrowed,
-                      dated=dated)
+                      dated=dated, finished=finished)
     rewrite = f"INSERT OR REPLACE INTO {SEARCH_TABLE}(rowid, open_text, raw_text) {rows}"
-    body = (f"{_grams_sql(redo, delete=True, scope=_old_scope(keyed, dated))}; {rewrite}; "
-            f"{_grams_sql(redo, delete=False, scope=_current_scope(keyed, dated))}")
+    body = (f"{_grams_sql(redo, delete=True, scope=_old_scope(keyed, dated, finished))}; {rewrite}; "
+            f"{_grams_sql(redo, delete=False, scope=_current_scope(keyed, dated, finished))}")
     return f"{texts} OR {moved}", body
 
 
@@ -238,18 +255,20 @@ Trigger = tuple[str, str, str, str]
 
 
 def _triggers(dialect: str, *, scoped: bool = True, keyed: bool = True,
-              narrowed: bool = True, dated: bool = True) -> list[Trigger]:
+              narrowed: bool = True, dated: bool = True, finished: bool = True) -> list[Trigger]:
     """Every trigger: each writes or removes only the rows of the source row it fires on (a
     complainant's: their cases' own rows; a case whose keys change: its rows' keys). `scoped`:
     rows carry their case's regions (migration 0030; without, the shape before it); `keyed`:
     and its category, channel and month (0035); `narrowed`: documents with full-width ASCII as
-    half-width (0038, `_narrowed`); `dated` (with `keyed`): and whether it has no deadline (0043)."""
+    half-width (0038, `_narrowed`); `dated` (with `keyed`): and whether it has no deadline (0043);
+    `finished` (with `dated`): and whether it is finished (0047)."""
     sqlite = dialect == "sqlite"
-    place = _case_place(keyed, dated)
-    shape = {"scoped": scoped, "keyed": keyed, "narrowed": narrowed, "dated": dated}
+    place = _case_place(keyed, dated, finished)
+    shape = {"scoped": scoped, "keyed": keyed, "narrowed": narrowed, "dated": dated, "finished": finished}
 
     def write(rows: str, rowids: str, *, fresh: bool) -> str:
-        return (_sqlite_write(rows, rowids, fresh=fresh, scoped=scoped, keyed=keyed, dated=dated) if sqlite
+        return (_sqlite_write(rows, rowids, fresh=fresh, scoped=scoped, keyed=keyed, dated=dated,
+                              finished=finished) if sqlite
                 else _pg_write(rows, scoped=scoped))
 
     own = f"rowid = NEW.id << {CASE_SHIFT}"
@@ -257,7 +276,7 @@ def _triggers(dialect: str, *, scoped: bool = True, keyed: bool = True,
     case = _case_rows(dialect, "c.id = NEW.id", **shape)
     out: list[Trigger] = [("cases", "INSERT", write(case, own, fresh=True), "")]
     if sqlite and scoped:
-        when, body = _sqlite_case_update(keyed, narrowed, dated)
+        when, body = _sqlite_case_update(keyed, narrowed, dated, finished)
         out.append(("cases", f"UPDATE OF {_CASE_COLUMNS}, {', '.join(place)}", body, when))
     else:
         out.append(("cases", f"UPDATE OF {_CASE_COLUMNS}", write(case, own, fresh=False), ""))
@@ -270,19 +289,20 @@ def _triggers(dialect: str, *, scoped: bool = True, keyed: bool = True,
                 (table, f"UPDATE OF {column}, {column}_redacted", write(rows, this, fresh=False), "")]
         if sqlite:
             gone = f"rowid = {_child_key('OLD.case_id', kind, 'OLD.id')}"
-            unindex = _grams_sql(gone, delete=True, scope=_current_scope(keyed, dated) if scoped else None)
+            scope = _current_scope(keyed, dated, finished) if scoped else None
+            unindex = _grams_sql(gone, delete=True, scope=scope)
             out.append((table, "DELETE", f"{unindex}; DELETE FROM {SEARCH_TABLE} WHERE {gone}", ""))
         else:
             out.append((table, "DELETE", f"DELETE FROM {SEARCH_TABLE} WHERE case_id = OLD.case_id "
                                          f"AND kind = {kind} AND source_id = OLD.id", ""))
     if sqlite:  # PostgreSQL: the foreign key's ON DELETE CASCADE
         every = _EVERY_ROW.format("OLD")
-        unindex = _grams_sql(every, delete=True, scope=_old_scope(keyed, dated) if scoped else None)
+        unindex = _grams_sql(every, delete=True, scope=_old_scope(keyed, dated, finished) if scoped else None)
         out.append(("cases", "DELETE", f"{unindex}; DELETE FROM {SEARCH_TABLE} WHERE {every}", ""))
     elif scoped:  # a case whose keys change: its rows' keys
         out.append(("cases", f"UPDATE OF {', '.join(place)}",
-                    f"UPDATE {SEARCH_TABLE} SET scope = {_pg_scope_call('NEW', keyed, dated)} "
-                    "WHERE case_id = NEW.id", _moved(keyed, dated)))
+                    f"UPDATE {SEARCH_TABLE} SET scope = {_pg_scope_call('NEW', keyed, dated, finished)} "
+                    "WHERE case_id = NEW.id", _moved(keyed, dated, finished)))
     return out
 
 
@@ -300,14 +320,16 @@ _UNLESS_DEFERRED = {"sqlite": f"NOT {SEARCH_DEFERRED}()",
 
 
 def create_triggers(conn: Connection, *, deferrable: bool = True, scoped: bool = True,
-                    keyed: bool = True, narrowed: bool = True, dated: bool = True) -> None:
+                    keyed: bool = True, narrowed: bool = True, dated: bool = True,
+                    finished: bool = True) -> None:
     """The triggers that keep the index in step with its source rows (without `deferrable`, as
     before migration 0029: a new case's trigger cannot be skipped; without `scoped`, as before
     0030: rows without their case's regions; without `keyed`, as before 0035: their regions
     alone; without `narrowed`, as before 0038: documents as written; without `dated`, as before
-    0043: no key for a case without a deadline)."""
+    0043: no key for a case without a deadline; without `finished`, as before 0047: none for a
+    finished case)."""
     dialect = conn.dialect.name
-    shape = _triggers(dialect, scoped=scoped, keyed=keyed, narrowed=narrowed, dated=dated)
+    shape = _triggers(dialect, scoped=scoped, keyed=keyed, narrowed=narrowed, dated=dated, finished=finished)
     for i, (table, when, body, condition) in enumerate(shape):
         name = _trigger_name(i)
         if deferrable and (table, when) == _DEFERRABLE:
@@ -344,34 +366,34 @@ def drop_triggers(conn: Connection) -> None:
 
 def is_current(conn: Connection) -> bool:
     """Whether the index has this module's shape: a row per source (migration 0026) carrying its
-    case's regions (0030), its category, channel and month (0035) and whether it has no deadline
-    (0043), its documents narrowed (0038)."""
+    case's regions (0030), its category, channel and month (0035), whether it has no deadline
+    (0043) and whether it is finished (0047), its documents narrowed (0038)."""
     if conn.dialect.name == "sqlite":  # the triggers unindex a row by its case's old keys
         found = ("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'cases' "
-                 f"AND sql LIKE '%OLD.missed_deadline_on%' AND sql LIKE '%{NARROW_FUNCTION}(%'")
+                 f"AND sql LIKE '%OLD.state IN%' AND sql LIKE '%{NARROW_FUNCTION}(%'")
     else:  # the function that works every key out; a trigger's that narrows
-        found = (f"SELECT 1 FROM pg_proc WHERE proname = '{SCOPE_FUNCTION}' AND pronargs = 6 "
+        found = (f"SELECT 1 FROM pg_proc WHERE proname = '{SCOPE_FUNCTION}' AND pronargs = 7 "
                  f"AND EXISTS (SELECT 1 FROM pg_proc WHERE proname = '{_trigger_name(0)}_fn' "
                  "AND prosrc LIKE '%translate(%')")
     return conn.execute(text(found)).first() is not None
 
 
 def rebuild(conn: Connection, *, scoped: bool = True, keyed: bool = True, narrowed: bool = True,
-            dated: bool = True) -> None:
+            dated: bool = True, finished: bool = True) -> None:
     """Every source's row from scratch (PostgreSQL: in one statement, into an emptied table, its
     indexes best dropped first and built after)."""
     dialect = conn.dialect.name
     conn.execute(text(f"{'DELETE FROM' if dialect == 'sqlite' else 'TRUNCATE'} {SEARCH_TABLE}"))
     columns = ("rowid, open_text, raw_text" if dialect == "sqlite"
                else f"case_id, kind, source_id, open_text, raw_text{', scope' if scoped else ''}")
-    shape = {"scoped": scoped, "keyed": keyed, "narrowed": narrowed, "dated": dated}
+    shape = {"scoped": scoped, "keyed": keyed, "narrowed": narrowed, "dated": dated, "finished": finished}
     selects = [_case_rows(dialect, "1 = 1", **shape)]
     selects += [_child_rows(dialect, table, column, kind, "1 = 1", **shape)
                 for table, column, kind in _CHILD_TEXTS]
     if dialect == "sqlite":  # a row's rowid is its key: stored in its order whatever the order written
         for rows in selects:
             conn.execute(text(f"INSERT INTO {SEARCH_TABLE}({columns}) {rows}"))
-        rebuild_grams(conn, scoped=scoped, keyed=keyed, dated=dated)
+        rebuild_grams(conn, scoped=scoped, keyed=keyed, dated=dated, finished=finished)
         return
     # In the key's order, a case's rows side by side: a join's plan gives no order of its own
     # (the cases as their complainants were hashed: the rows of a city's common word, each a
@@ -421,10 +443,11 @@ def _index_new_cases(conn: Connection, case_ids: Sequence[int]) -> None:
                       f"{rows}"), {"ids": list(case_ids)})
 
 
-def rebuild_grams(conn: Connection, *, scoped: bool = True, keyed: bool = True, dated: bool = True) -> None:
+def rebuild_grams(conn: Connection, *, scoped: bool = True, keyed: bool = True, dated: bool = True,
+                  finished: bool = True) -> None:
     """SQLite: the grams' index of every stored row from scratch."""
     conn.execute(text(f"INSERT INTO {GRAMS_TABLE}({GRAMS_TABLE}) VALUES ('delete-all')"))
-    scope = _current_scope(keyed, dated) if scoped else None
+    scope = _current_scope(keyed, dated, finished) if scoped else None
     conn.execute(text(_grams_sql("1 = 1", delete=False, scope=scope)))
 
 
@@ -449,15 +472,15 @@ def narrow_rows(conn: Connection, *, dated: bool = True) -> None:
     conn.execute(text("DROP TABLE temp.narrowed_rows"))
 
 
-def rekey(conn: Connection, *, keyed: bool, dated: bool) -> None:
+def rekey(conn: Connection, *, keyed: bool, dated: bool, finished: bool = False) -> None:
     """Every row's keys worked out again, for `keyed` or the regions alone (migration 0035), with
-    `dated` or without (0043): on PostgreSQL the scope column of every row (the caller drops the
-    grams' indexes first and builds them after: one build, not a million updates of each), on
-    SQLite the grams' index whole."""
+    `dated` or without (0043), with `finished` or without (0047): on PostgreSQL the scope column of
+    every row (the caller drops the grams' indexes first and builds them after: one build, not a
+    million updates of each), on SQLite the grams' index whole."""
     if conn.dialect.name == "sqlite":
-        rebuild_grams(conn, keyed=keyed, dated=dated)
+        rebuild_grams(conn, keyed=keyed, dated=dated, finished=finished)
         return
-    conn.execute(text(f"UPDATE {SEARCH_TABLE} s SET scope = {_pg_scope_call('c', keyed, dated)} "
+    conn.execute(text(f"UPDATE {SEARCH_TABLE} s SET scope = {_pg_scope_call('c', keyed, dated, finished)} "
                       "FROM cases c WHERE c.id = s.case_id"))
 
 
@@ -496,7 +519,15 @@ _PG_DATED_SCOPE = (f"CREATE OR REPLACE FUNCTION {SCOPE_FUNCTION}(office integer,
                    f"RETURN {SCOPE_FUNCTION}(office, unit, category, channel, received) || CASE WHEN undated "
                    f"THEN '{scopekeys.UNDATED}' ELSE '{scopekeys.DATED}' END; END $$")
 PG_DATED_SIGNATURE = "integer, integer, text, text, timestamptz, boolean"  # the function's of 0043
-_PG_SCOPE_SIGNATURES = ("integer, integer", "integer, integer, text, text, timestamptz", PG_DATED_SIGNATURE)
+# And (migration 0047) whether it is finished (duban.scopekeys.FINISHED, else OPEN).
+_PG_FINISHED_SCOPE = (f"CREATE OR REPLACE FUNCTION {SCOPE_FUNCTION}(office integer, unit integer, "
+                      "category text, channel text, received timestamptz, undated boolean, finished boolean) "
+                      "RETURNS text[] LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$ BEGIN "
+                      f"RETURN {SCOPE_FUNCTION}(office, unit, category, channel, received, undated) || CASE "
+                      f"WHEN finished THEN '{scopekeys.FINISHED}' ELSE '{scopekeys.OPEN}' END; END $$")
+PG_FINISHED_SIGNATURE = f"{PG_DATED_SIGNATURE}, boolean"  # the function's of 0047
+_PG_SCOPE_SIGNATURES = ("integer, integer", "integer, integer, text, text, timestamptz", PG_DATED_SIGNATURE,
+                        PG_FINISHED_SIGNATURE)
 
 
 def create_indexes(conn: Connection, *, scoped: bool = True, either: bool = True,
@@ -541,13 +572,13 @@ def drop_indexes(conn: Connection) -> None:
 
 
 def install(conn: Connection, *, scoped: bool = True, either: bool = True, keyed: bool = True,
-            narrowed: bool = True, children: bool = True, dated: bool = True) -> None:
+            narrowed: bool = True, children: bool = True, dated: bool = True, finished: bool = True) -> None:
     """The index table, its trigram indexes and its triggers (idempotent). `scoped`: its rows carry
     their case's regions (migration 0030; without, the shape of 0026 to 0029); `either`: see
     `create_indexes` (migration 0032); `keyed`: and their case's category, channel and month
     (0035); `narrowed`: documents with full-width ASCII as half-width (0038); `children`: the
     indexes of the rows of reports, reviews and callbacks alone (0042); `dated`: and whether their
-    case has no deadline (0043)."""
+    case has no deadline (0043); `finished`: and whether it is finished (0047)."""
     if conn.dialect.name == "sqlite":
         conn.execute(text(f"CREATE VIRTUAL TABLE IF NOT EXISTS {SEARCH_TABLE} USING fts5("
                           "open_text, raw_text, tokenize = 'trigram')"))
@@ -559,7 +590,7 @@ def install(conn: Connection, *, scoped: bool = True, either: bool = True, keyed
     else:
         conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
         if scoped:
-            create_scope_functions(conn, keyed=keyed, dated=dated)
+            create_scope_functions(conn, keyed=keyed, dated=dated, finished=finished)
         regions = "scope text[] NOT NULL DEFAULT '{}', " if scoped else ""
         conn.execute(text(f"CREATE TABLE IF NOT EXISTS {SEARCH_TABLE} ("
                           "case_id integer NOT NULL REFERENCES cases(id) ON DELETE CASCADE, "
@@ -567,18 +598,22 @@ def install(conn: Connection, *, scoped: bool = True, either: bool = True, keyed
                           f"open_text text NOT NULL DEFAULT '', raw_text text NOT NULL DEFAULT '', {regions}"
                           "PRIMARY KEY (case_id, kind, source_id))"))
         create_indexes(conn, scoped=scoped, either=either, children=children)
-    create_triggers(conn, scoped=scoped, keyed=keyed, narrowed=narrowed, dated=dated)
+    create_triggers(conn, scoped=scoped, keyed=keyed, narrowed=narrowed, dated=dated, finished=finished)
 
 
-def create_scope_functions(conn: Connection, *, keyed: bool = True, dated: bool = True) -> None:
+def create_scope_functions(conn: Connection, *, keyed: bool = True, dated: bool = True,
+                           finished: bool = True) -> None:
     """PostgreSQL: the functions that work a case's keys out (idempotent): its regions', and
     (`keyed`) its every key's, which calls the first, and (`dated`) with whether it has no
-    deadline, which calls the second."""
+    deadline, which calls the second, and (`finished`) with whether it is finished, which calls
+    the third."""
     conn.execute(text(_PG_SCOPE))
     if keyed:
         conn.execute(text(_PG_CASE_SCOPE))
     if keyed and dated:
         conn.execute(text(_PG_DATED_SCOPE))
+    if keyed and dated and finished:
+        conn.execute(text(_PG_FINISHED_SCOPE))
 
 
 def uninstall(conn: Connection) -> None:

@@ -837,18 +837,80 @@ def test_0043_keys_each_index_row_of_a_case_without_a_deadline_and_its_downgrade
 
 
 def _undated_rows(engine: Engine) -> list[Any]:
-    """The index rows that hold the key of a case without a deadline (PostgreSQL's; SQLite's
-    grams' index keeps no row)."""
+    """The index rows that hold the key of a case without a deadline."""
+    from duban import scopekeys
+
+    return _key_rows(engine, scopekeys.UNDATED)
+
+
+def _key_rows(engine: Engine, key: str) -> list[Any]:
+    """The index rows that hold `key` (duban.scopekeys; PostgreSQL's; SQLite's grams' index keeps
+    no row: their rowids)."""
     from duban import scopekeys
     from duban.models.search import CASE_SHIFT, GRAMS_TABLE, SEARCH_TABLE
 
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             return conn.execute(text(f"SELECT rowid FROM {GRAMS_TABLE} WHERE {GRAMS_TABLE} MATCH :q"),
-                                {"q": f'scope : "{scopekeys.token(scopekeys.UNDATED)}"'}).scalars().all()
+                                {"q": f'scope : "{scopekeys.token(key)}"'}).scalars().all()
         return conn.execute(text(f"SELECT (case_id::bigint << {CASE_SHIFT}) + (kind << 30) + source_id "
                                  f"FROM {SEARCH_TABLE} WHERE scope @> ARRAY[CAST(:k AS text)]"),
-                            {"k": scopekeys.UNDATED}).scalars().all()
+                            {"k": key}).scalars().all()
+
+
+def test_0047_keys_each_index_row_of_a_finished_case_and_its_downgrade_takes_the_key_away(
+        empty_engine: Engine) -> None:
+    from alembic import command
+
+    from duban import scopekeys
+    from duban.migrations import alembic_config
+    from duban.models.search import CASE_SHIFT, is_current
+    from duban.services import CaseService
+    from tests.factories import CLERK, DISPATCHER, REPORTED, complaint, unit_actor, world
+
+    def keyed(key: str) -> set[int]:  # the cases whose rows hold the key
+        return {row >> CASE_SHIFT for row in _key_rows(empty_engine, key)}
+
+    def ids(*numbers: str) -> set[int]:
+        with empty_engine.connect() as conn:
+            return set(conn.execute(text("SELECT id FROM cases WHERE number IN :n").bindparams(
+                bindparam("n", expanding=True)), {"n": list(numbers)}).scalars())
+
+    def current() -> bool:
+        with empty_engine.connect() as conn:
+            return is_current(conn)
+
+    def put(number: str, state: str) -> None:
+        with empty_engine.begin() as conn:
+            conn.execute(text("UPDATE cases SET state = :s WHERE number = :n"), {"n": number, "s": state})
+
+    upgrade(empty_engine)
+    ctx = world(empty_engine)
+    service = CaseService(ctx)
+    first, second, third = (service.register(complaint(title=f"某村饮水困难{i}"), actor=CLERK).case.number
+                            for i in range(3))
+    put(second, "closed")
+    put(third, "not_accepted")
+    assert keyed(scopekeys.FINISHED) == ids(second, third) and keyed(scopekeys.OPEN) == ids(first)
+    assert current()
+    cfg = alembic_config()
+    with empty_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0046")
+    assert keyed(scopekeys.FINISHED) == keyed(scopekeys.OPEN) == set() and not current()
+    # 0046's triggers know no such key: a report is written, a case is closed, another reopened
+    service.act(first, "transfer", actor=DISPATCHER, form={"unit": "GS-LZ-CG-GOV"})
+    service.act(first, "submit_report", actor=unit_actor(ctx, "GS-LZ-CG-GOV"),
+                form={**REPORTED, "text": "管道已经更换完毕"})
+    put(first, "closed")
+    put(second, "recheck")
+    assert keyed(scopekeys.FINISHED) == set()
+    upgrade(empty_engine)  # every row's keys worked out again
+    assert keyed(scopekeys.FINISHED) == ids(first, third) and keyed(scopekeys.OPEN) == ids(second)
+    assert current()
+    assert len(_key_rows(empty_engine, scopekeys.FINISHED)) == 3  # the first's report's row too
+    put(third, "received")  # and kept as cases cross
+    assert keyed(scopekeys.FINISHED) == ids(first) and keyed(scopekeys.OPEN) == ids(second, third)
 
 
 def test_0038_narrows_the_stored_rows_that_hold_full_width_forms_and_its_downgrade_writes_them_back(

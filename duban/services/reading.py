@@ -376,7 +376,7 @@ def _listed(ctx: ServiceContext, flt: CaseFilter, *, actor: Actor, consent: bool
         conn = session.connection()
         region = _region(ctx, session, flt, actor)
         months = _months(conn, flt) if flt.text else None
-        keys = search.index_keys(flt, months) if flt.text else search.NO_KEYS
+        keys = search.index_keys(flt, months, conn.dialect.name) if flt.text else search.NO_KEYS
         query = _list_query(ctx, flt, region=region, keys=keys)
         coloured = flt.warning and flt.warning != LATE_COLOUR  # red is "late", a clause
         if flt.text:

@@ -35,6 +35,7 @@ from tests.factories import (
     advance,
     complaint,
     org_id,
+    registered,
     unit_actor,
     world,
 )
@@ -173,7 +174,7 @@ def test_postgresql_asks_each_match_of_its_list_by_the_scope_index_alone(ctx: Se
             region = _region(ctx, session, flt, reader)
             scoped = _list_query(ctx, flt, region=region, searched=False)
             driven = search.matched_driven("postgresql", "饮水", identity_region=region, scoped=scoped,
-                                           keys=search.index_keys(flt, None))
+                                           keys=search.index_keys(flt, None, "postgresql"))
             sql = str(driven.compile(dialect=ctx.engine.dialect, compile_kwargs={"literal_binds": True}))
             conn = session.connection()
             conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # a few cases: a table's size
@@ -308,6 +309,48 @@ def test_a_search_in_a_category_a_channel_or_a_few_months_asks_the_index_for_the
                 assert not [v for v in bound if any(m in v for m in _OUTSIDE)], (typed, filters)
 
 
+@pytest.mark.parametrize("looked_up", [False, True])
+def test_a_list_of_one_state_or_of_the_open_cases_searched_asks_for_its_side_of_finished(
+        ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch, looked_up: bool) -> None:
+    """Finished is closed or not accepted: on PostgreSQL (search.STATE_KEYS) a state's list asks
+    the index for its side's rows alone, and finds exactly the cases in that state whichever side
+    they crossed to and back."""
+    if looked_up:  # as in a large database: the word's rows looked up, never each case tested
+        monkeypatch.setattr(search, "FILTERED_FEW", 0)
+        monkeypatch.setattr(search, "NARROW", 0)
+    service = CaseService(ctx)
+
+    def made(state: str) -> str:
+        number = (handed if state != "received" else registered)(ctx, title=f"第{next(_SERIAL)}件饮水困难")
+        if state == "not_accepted":
+            with ctx.engine.begin() as conn:  # back to triage, as a reinstated case is
+                conn.execute(text_sql("UPDATE cases SET state = 'received' WHERE number = :n"), {"n": number})
+            service.act(number, "decline", actor=DISPATCHER, form={"decline_reason": "outside_remit"})
+        elif state != "transferred" and state != "received":  # closed, or closed and opened again
+            with ctx.engine.begin() as conn:
+                for step in ("closed", state):
+                    conn.execute(text_sql("UPDATE cases SET state = :s, deadline_on = NULL "
+                                          "WHERE number = :n"), {"n": number, "s": step})
+        return number
+
+    states = ("received", "transferred", "not_accepted", "closed", "recheck", "transferred", "closed")
+    cases = {made(state): state for state in states}
+    open_states = {"received", "transferred", "recheck"}
+    finished = ("closed", "not_accepted")
+    asked = [({"state": state}, {state}, scopekeys.FINISHED if state in finished else scopekeys.OPEN)
+             for state in sorted(set(states))] + [({"open": "1"}, open_states, scopekeys.OPEN)]
+    for filters, kept, key in asked:
+        with parameters(ctx) as bound:
+            got = sorted(found(ctx, DISPATCHER, text="饮水困难", **filters))
+        assert got == sorted(n for n, state in cases.items() if state in kept), filters
+        if not looked_up:
+            continue
+        other = scopekeys.OPEN if key == scopekeys.FINISHED else scopekeys.FINISHED
+        asks = ctx.engine.dialect.name in search.STATE_KEYS
+        assert bool([v for v in bound if key == v or scopekeys.token(key) in v]) is asks, (filters, bound)
+        assert not [v for v in bound if other == v or scopekeys.token(other) in v], filters
+
+
 # Month keys outside the cases above (September to December 2023), as bound on either database.
 _OUTSIDE = [f(f"month={m}") for m in ("2020", "202308", "202401") for f in (str, scopekeys.token)]
 
@@ -359,7 +402,7 @@ def test_the_passes_of_a_range_hold_its_months_newest_first_a_year_at_most_each(
         assert [m for p in passes for m in sorted(p[-1], reverse=True)] == months[::-1]
         # one pass of index_keys where the index reads in an order of its own, or for a year
         one = search.index_passes("sqlite", flt, (first, last))
-        assert one == [search.index_keys(flt, (first, last))]
+        assert one == [search.index_keys(flt, (first, last), "sqlite")]
         assert (one == passes) is (len(months) <= search.MONTH_KEYS)
     assert search.index_passes("postgresql", flt, None) == [other]
 

@@ -1,7 +1,7 @@
 """Each row of the search index carries the regions its case lies in, its category, channel and
-month of receipt, and whether it has no deadline (duban.scopekeys), so that a region's reader, or
-a list filtered by them, looks a word up among its own cases' rows (models/search.py, migrations
-0030, 0035 and 0043). The keys must
+month of receipt, whether it has no deadline and whether it is finished (duban.scopekeys), so
+that a region's reader, or a list filtered by them, looks a word up among its own cases' rows
+(models/search.py, migrations 0030, 0035, 0043 and 0047). The keys must
 follow the case wherever it moves and whatever it is reclassified as, in the same statement,
 whatever else that statement changes: a key left behind would hide a case from the list it
 belongs to, and on SQLite a row unindexed with other tokens than it was indexed with corrupts the
@@ -44,6 +44,10 @@ reclassified = st.tuples(st.integers(0, 5), st.sampled_from(CATEGORIES), st.samp
 # none), and whether the same UPDATE moves its office too.
 DAYS = [None, dt.date(2024, 1, 10), dt.date(2024, 2, 1)]
 redated = st.tuples(st.integers(0, 5), st.sampled_from(DAYS), st.sampled_from(DAYS), st.booleans())
+# A step of the finished key's test: which case, its state, and whether the same UPDATE takes its
+# deadline away (as closing does) and whether it moves its office too.
+STATES = ["received", "transferred", "reported", "closed", "not_accepted", "recheck"]
+restated = st.tuples(st.integers(0, 5), st.sampled_from(STATES), st.booleans(), st.booleans())
 
 
 @pytest.fixture
@@ -133,14 +137,15 @@ def _expected_keys(conn: Connection, key: str) -> set[int]:
     month worked out here from the stored time."""
     rows = conn.execute(text(
         f"SELECT s.case_id, s.kind, s.source_id, o.code, u.code, c.category, c.channel, c.received_at, "
-        f"c.deadline_on IS NULL AND c.missed_deadline_on IS NULL FROM ({_rows(conn)}) s "
+        f"c.deadline_on IS NULL AND c.missed_deadline_on IS NULL, c.state FROM ({_rows(conn)}) s "
         "JOIN cases c ON c.id = s.case_id JOIN orgs o ON o.id = c.office_id "
         "LEFT JOIN orgs u ON u.id = c.unit_id")).all()
     out = set()
-    for case, kind, source, office, unit, category, channel, received, undated in rows:
+    for case, kind, source, office, unit, category, channel, received, undated, state in rows:
         when = received if isinstance(received, dt.datetime) else dt.datetime.fromisoformat(received)
         month = (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).astimezone(SHANGHAI).strftime("%Y%m")
-        if key in scopekeys.case_keys(office, unit, category, channel, month, bool(undated)):
+        finished = state in ("closed", "not_accepted")  # states.definition.FINISHED_STATES, written out
+        if key in scopekeys.case_keys(office, unit, category, channel, month, bool(undated), finished):
             out.add((case << CASE_SHIFT) + (kind << 30) + source)
     return out
 
@@ -197,16 +202,38 @@ def test_every_index_row_says_whether_its_case_has_no_deadline_whatever_its_dead
             assert _indexed(conn, region) == _expected(conn, region)
 
 
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=st.lists(restated, min_size=1, max_size=12))
+def test_every_index_row_says_whether_its_case_is_finished_whatever_its_state_becomes(
+        ctx: ServiceContext, changes: list[tuple[int, str, bool, bool]]) -> None:
+    """Finished is closed or not accepted: the row's key says which side the case is on, and
+    changes as it crosses, whatever else the same statement changes (its deadline going, as
+    closing takes it; its office)."""
+    numbers = _six_cases(ctx)
+    with ctx.engine.begin() as conn:
+        ids = _ids(conn, ["GS-LZ", "GS-LX"])
+        for which, state, undated, moved in changes:
+            deadline = ", deadline_on = NULL" if undated else ""
+            office = ", office_id = :o" if moved else ""
+            conn.execute(text(f"UPDATE cases SET state = :s{deadline}{office} WHERE number = :n"),
+                         {"n": numbers[which], "s": state, "o": ids["GS-LX"]})
+    with ctx.engine.connect() as conn:
+        for key in (scopekeys.FINISHED, scopekeys.OPEN, scopekeys.UNDATED, scopekeys.DATED):
+            assert _indexed(conn, key) == _expected_keys(conn, key), key
+        for region in ("GS-LZ", "GS-LX"):  # the regions stay
+            assert _indexed(conn, region) == _expected(conn, region)
+
+
 def test_the_keys_postgresql_computes_are_those_of_scopekeys(ctx: ServiceContext) -> None:
     if ctx.engine.dialect.name != "postgresql":
         pytest.skip("SQLite calls duban.scopekeys itself")
     with ctx.engine.connect() as conn:
         orgs = conn.execute(text("SELECT id, code FROM orgs")).all()[:6]
         for (office_id, office), (unit_id, unit) in itertools.product(orgs, [(None, None), *orgs[:2]]):
-            for received, undated in itertools.product(RECEIVED, (True, False)):
-                keys = conn.execute(text(f"SELECT {SCOPE_FUNCTION}(:o, :u, :c, :h, :r, :d)"),
+            for received, undated, finished in itertools.product(RECEIVED, (True, False), (True, False)):
+                keys = conn.execute(text(f"SELECT {SCOPE_FUNCTION}(:o, :u, :c, :h, :r, :d, :f)"),
                                     {"o": office_id, "u": unit_id, "c": "water", "h": "letter", "r": received,
-                                     "d": undated}).scalar_one()
+                                     "d": undated, "f": finished}).scalar_one()
                 month = received.astimezone(SHANGHAI).strftime("%Y%m")
-                expected = scopekeys.case_keys(office, unit, "water", "letter", month, undated)
+                expected = scopekeys.case_keys(office, unit, "water", "letter", month, undated, finished)
                 assert sorted(set(keys)) == sorted(expected)
