@@ -291,8 +291,7 @@ def _list_query(ctx: ServiceContext, flt: CaseFilter, *, region: Any | None, pro
     # The names of the office and the unit come from the org directory in memory, and a region is
     # its orgs' ids: no org is joined.
     query = select(*_ROW_COLUMNS)  # type: ignore[call-overload]
-    if flt.state:
-        query = query.where(Case.state == flt.state)
+    query = query.where(*search.state_clauses(ctx.engine.dialect.name, flt))
     if flt.open_only:
         query = query.where(col(Case.state).in_(OPEN_STATES))
     if flt.disposition:

@@ -288,6 +288,23 @@ def _shanghai_midnight(day: dt.date) -> dt.datetime:
 # The work order's first key, written as the work-order index has it (models/case.py: 'closed' a
 # literal, not a parameter), or no database would see that the index serves it.
 CLOSED_KEY = col(Case.state) == literal_column("'closed'")
+# Where a list of closed cases in work order is told to start at the order's closed part
+# (`state_clauses`). SQLite puts a compared state in place of the column wherever it stands, the
+# order's first key too, which is then a constant no index seeks: a closed list's page walked
+# every open case first (the biggest city's closed cases with the phrase: 55 ms of its page).
+CLOSED_SEEK = frozenset({"sqlite"})
+
+
+def state_clauses(dialect: str, flt: CaseFilter) -> list[Any]:
+    """Where-clauses of a list's state. A closed list in work order where CLOSED_SEEK: the state
+    compared as `+state` (the same value, which SQLite does not put in place of the column) and
+    the order's first key asked to be at least 1, a range its index seeks."""
+    if not flt.state:
+        return []
+    if flt.state == "closed" and dialect in CLOSED_SEEK and not flt.extra.get("sort"):
+        state = type_coerce(literal_column(f"+{Case.__tablename__}.state"), Text)
+        return [state == flt.state, CLOSED_KEY >= literal_column("1")]
+    return [col(Case.state) == flt.state]
 
 
 def order_by(flt: CaseFilter) -> list[Any]:

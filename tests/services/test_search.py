@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event
+from sqlalchemy import bindparam, event
 from sqlalchemy import text as text_sql
 from sqlmodel import Session
 
@@ -442,6 +442,42 @@ def test_a_common_word_s_page_in_a_date_range_is_read_by_walking_the_work_order(
                 rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)
                 plan = " ".join(str(r) for r in rows)
                 assert "ix_cases_received_at" not in plan, plan
+
+
+@pytest.mark.parametrize("typed", [None, "饮水"])
+def test_a_list_of_closed_cases_starts_its_walk_of_the_work_order_at_the_closed_ones(
+        ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch, typed: str | None) -> None:
+    # as in a large database with a common word: its page read by walking the list's order
+    for name in ("FILTERED_FEW", "NARROW", "WALK_ABOVE"):
+        monkeypatch.setattr(search, name, 0)
+    made = {handed(ctx, title=f"第{next(_SERIAL)}件饮水困难"): i % 3 == 0 for i in range(9)}
+    shut = sorted(n for n, closed in made.items() if closed)
+    with ctx.engine.begin() as conn:
+        conn.execute(text_sql("UPDATE cases SET state = 'closed', deadline_on = NULL WHERE number IN :n")
+                     .bindparams(bindparam("n", expanding=True)), {"n": shut})
+    seen: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, params: Any, *args: Any) -> None:
+        seen.append((statement, params))
+
+    asked = {"state": "closed", **({"text": typed} if typed else {})}
+    event.listen(ctx.engine, "before_cursor_execute", record)
+    try:
+        got = found(ctx, DISPATCHER, **asked)
+    finally:
+        event.remove(ctx.engine, "before_cursor_execute", record)
+    assert sorted(got) == shut
+    assert found(ctx, DISPATCHER, sort="-number", **asked) == shut[::-1]
+    if ctx.engine.dialect.name not in search.CLOSED_SEEK:
+        return
+    # SQLite put the compared state in place of the column in the order's first key, and walked
+    # every open case before the first closed one
+    paged = [(st, p) for st, p in seen if "ORDER BY" in st and "LIMIT" in st]
+    assert paged
+    with ctx.engine.connect() as conn:
+        for statement, params in paged:
+            plan = " ".join(str(r) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params))
+            assert "ix_cases_work_order (<expr>>?)" in plan, plan
 
 
 def test_reports_and_notes_are_searched_once_written(ctx: ServiceContext) -> None:
