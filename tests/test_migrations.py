@@ -671,15 +671,24 @@ def test_0033_gives_postgresql_the_scope_index_and_its_downgrade_takes_it_away(e
     assert indexed is not None and all(c in indexed for c in SCOPE_COLUMNS)
 
 
-def test_0044_gives_postgresql_the_units_receipt_index_and_its_downgrade_takes_it_away(
+def test_0044_and_0048_give_each_database_the_units_receipt_index_and_their_downgrades_take_it_away(
         empty_engine: Engine) -> None:
+    from alembic import command
+
+    from duban.migrations import alembic_config
     from duban.models.case import UNIT_RECEIVED_INDEX
 
     indexed = _made_and_unmade(empty_engine, UNIT_RECEIVED_INDEX, "0043")
-    if empty_engine.dialect.name == "sqlite":
-        assert indexed is None  # SQLite plans a region's date range by its org indexes already
-    else:
-        assert indexed is not None and "(unit_id, received_at)" in indexed
+    assert indexed is not None and "(unit_id, received_at)" in indexed
+    # 0044 made PostgreSQL's, 0048 SQLite's
+    cfg = alembic_config()
+    with empty_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0047")
+        kept = conn.execute(text({"sqlite": "SELECT sql FROM sqlite_master WHERE name = :n",
+                                  "postgresql": "SELECT indexdef FROM pg_indexes WHERE indexname = :n"
+                                  }[empty_engine.dialect.name]), {"n": UNIT_RECEIVED_INDEX}).scalar_one_or_none()
+    assert (kept == indexed) is (empty_engine.dialect.name == "postgresql")
 
 
 def test_0046_gives_postgresql_s_scope_index_each_case_s_place_and_its_downgrade_takes_it_back(
