@@ -685,10 +685,8 @@ def test_0044_and_0048_give_each_database_the_units_receipt_index_and_their_down
     with empty_engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "0047")
-        kept = conn.execute(text({"sqlite": "SELECT sql FROM sqlite_master WHERE name = :n",
-                                  "postgresql": "SELECT indexdef FROM pg_indexes WHERE indexname = :n"
-                                  }[empty_engine.dialect.name]), {"n": UNIT_RECEIVED_INDEX}).scalar_one_or_none()
-    assert (kept == indexed) is (empty_engine.dialect.name == "postgresql")
+    kept = _index_sql(empty_engine, UNIT_RECEIVED_INDEX) == indexed
+    assert kept is (empty_engine.dialect.name == "postgresql")
 
 
 def test_0046_gives_postgresql_s_scope_index_each_case_s_place_and_its_downgrade_takes_it_back(
@@ -723,22 +721,24 @@ def _made_and_unmade(engine: Engine, index: str, before: str) -> str | None:
 
     from duban.migrations import alembic_config
 
-    def made() -> str | None:
-        catalogue = {"sqlite": "SELECT sql FROM sqlite_master WHERE name = :n",
-                     "postgresql": "SELECT indexdef FROM pg_indexes WHERE indexname = :n"}
-        with engine.connect() as conn:
-            return conn.execute(text(catalogue[engine.dialect.name]), {"n": index}).scalar_one_or_none()
-
     upgrade(engine)
-    indexed = made()
+    indexed = _index_sql(engine, index)
     cfg = alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, before)
-    assert made() is None
+    assert _index_sql(engine, index) is None
     upgrade(engine)
-    assert made() == indexed
+    assert _index_sql(engine, index) == indexed
     return indexed
+
+
+def _index_sql(engine: Engine, index: str) -> str | None:
+    """The definition of `index` as the database's catalogue has it, or None."""
+    catalogue = {"sqlite": "SELECT sql FROM sqlite_master WHERE name = :n",
+                 "postgresql": "SELECT indexdef FROM pg_indexes WHERE indexname = :n"}
+    with engine.connect() as conn:
+        return conn.execute(text(catalogue[engine.dialect.name]), {"n": index}).scalar_one_or_none()
 
 
 def test_0035_gives_each_index_row_its_case_s_filter_keys_and_its_downgrade_takes_them_back(
