@@ -57,7 +57,7 @@ from duban.models.base import UTCDateTime
 from duban.models.search import CASE_SHIFT, EITHER_TEXT, GRAMS_TABLE, SEAM, SEARCH_TABLE
 from duban.services.directory import OrgDirectory, OrgInfo
 from duban.services.queries import CaseFilter
-from duban.states.definition import FINISHED_STATES
+from duban.states.definition import FINISHED_STATES, CaseState
 
 TRIGRAM = 3  # the shortest query the trigram index can look up
 PAGE_SIZE = 50
@@ -301,7 +301,7 @@ def state_clauses(dialect: str, flt: CaseFilter) -> list[Any]:
     the order's first key asked to be at least 1, a range its index seeks."""
     if not flt.state:
         return []
-    if flt.state == "closed" and dialect in CLOSED_SEEK and not flt.extra.get("sort"):
+    if flt.state == CaseState.CLOSED and dialect in CLOSED_SEEK and not flt.extra.get("sort"):
         state = type_coerce(literal_column(f"+{Case.__tablename__}.state"), Text)
         return [state == flt.state, CLOSED_KEY >= literal_column("1")]
     return [col(Case.state) == flt.state]
