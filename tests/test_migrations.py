@@ -796,22 +796,19 @@ def test_0043_keys_each_index_row_of_a_case_without_a_deadline_and_its_downgrade
         empty_engine: Engine) -> None:
     from alembic import command
 
+    from duban import scopekeys
     from duban.migrations import alembic_config
-    from duban.models.search import CASE_SHIFT, is_current
     from duban.services import CaseService
     from tests.factories import CLERK, DISPATCHER, REPORTED, complaint, unit_actor, world
 
     def undated() -> set[int]:  # the cases whose rows hold the key
-        return {row >> CASE_SHIFT for row in _undated_rows(empty_engine)}
+        return _keyed_cases(empty_engine, scopekeys.UNDATED)
 
     def ids(*numbers: str) -> set[int]:
-        with empty_engine.connect() as conn:
-            return set(conn.execute(text("SELECT id FROM cases WHERE number IN :n").bindparams(
-                bindparam("n", expanding=True)), {"n": list(numbers)}).scalars())
+        return _case_ids(empty_engine, numbers)
 
     def current() -> bool:
-        with empty_engine.connect() as conn:
-            return is_current(conn)
+        return _index_current(empty_engine)
 
     def clear(*numbers: str, day: str | None = None) -> None:  # as a close leaves a case: no deadline
         with empty_engine.begin() as conn:
@@ -840,16 +837,30 @@ def test_0043_keys_each_index_row_of_a_case_without_a_deadline_and_its_downgrade
     assert undated() == set()
     upgrade(empty_engine)  # every row's keys worked out again
     assert undated() == ids(first, third) and current()
-    assert len(_undated_rows(empty_engine)) == 3  # the first's report's row too
+    assert len(_key_rows(empty_engine, scopekeys.UNDATED)) == 3  # the first's report's row too
     clear(third, day="2024-01-10")  # and kept as deadlines come
     assert undated() == ids(first)
 
 
-def _undated_rows(engine: Engine) -> list[Any]:
-    """The index rows that hold the key of a case without a deadline."""
-    from duban import scopekeys
+def _keyed_cases(engine: Engine, key: str) -> set[int]:
+    """The cases whose index rows hold `key`."""
+    from duban.models.search import CASE_SHIFT
 
-    return _key_rows(engine, scopekeys.UNDATED)
+    return {row >> CASE_SHIFT for row in _key_rows(engine, key)}
+
+
+def _case_ids(engine: Engine, numbers: tuple[str, ...]) -> set[int]:
+    with engine.connect() as conn:
+        return set(conn.execute(text("SELECT id FROM cases WHERE number IN :n").bindparams(
+            bindparam("n", expanding=True)), {"n": list(numbers)}).scalars())
+
+
+def _index_current(engine: Engine) -> bool:
+    """Whether the search index has the newest shape (models/search.py is_current)."""
+    from duban.models.search import is_current
+
+    with engine.connect() as conn:
+        return is_current(conn)
 
 
 def _key_rows(engine: Engine, key: str) -> list[Any]:
@@ -873,21 +884,17 @@ def test_0047_keys_each_index_row_of_a_finished_case_and_its_downgrade_takes_the
 
     from duban import scopekeys
     from duban.migrations import alembic_config
-    from duban.models.search import CASE_SHIFT, is_current
     from duban.services import CaseService
     from tests.factories import CLERK, DISPATCHER, REPORTED, complaint, unit_actor, world
 
     def keyed(key: str) -> set[int]:  # the cases whose rows hold the key
-        return {row >> CASE_SHIFT for row in _key_rows(empty_engine, key)}
+        return _keyed_cases(empty_engine, key)
 
     def ids(*numbers: str) -> set[int]:
-        with empty_engine.connect() as conn:
-            return set(conn.execute(text("SELECT id FROM cases WHERE number IN :n").bindparams(
-                bindparam("n", expanding=True)), {"n": list(numbers)}).scalars())
+        return _case_ids(empty_engine, numbers)
 
     def current() -> bool:
-        with empty_engine.connect() as conn:
-            return is_current(conn)
+        return _index_current(empty_engine)
 
     def put(number: str, state: str) -> None:
         with empty_engine.begin() as conn:
