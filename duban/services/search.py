@@ -322,7 +322,8 @@ def order_by(flt: CaseFilter) -> list[Any]:
 
 # The work order (`order_by` without a sort) as one number, its terms in bits of their own, so
 # that the numbers compare as the order does: from the top, closed and the priority rank (closed
-# in the 8th bit above a rank below 128: the policy names a handful), the deadline's day counted
+# in the 8th bit above a rank below 128: a rank is a priority's place in config.policy.PRIORITIES,
+# which names three and which load_policy holds every policy to), the deadline's day counted
 # from 1 January of the year 1 (every date Python can hold: under 2**22 days) or 2**22 without
 # one (after every day), the case's id (a 32-bit integer column: under 2**31). A search's matches
 # bring it (KEYED_MATCHES) and their page is picked by it, without reading each one's case row to
