@@ -330,13 +330,14 @@ def order_by(flt: CaseFilter) -> list[Any]:
 # sort them. (As few operations as that: each costs every match a little, ten thousand matches
 # at the province 2 ms more with a cast and a term apiece.)
 KEY_EPOCH = dt.date(1, 1, 1)
+_RANKS = 128
 _UNDATED_DAY = 2 ** 22
 _DAY_SHIFT, _HEAD_SHIFT = 31, 54
 
 
 def work_order_key() -> Any:
     """The work order as one BIGINT: PostgreSQL (see above)."""
-    head = cast(CLOSED_KEY, Integer) * 128 + col(Case.priority_rank)
+    head = cast(CLOSED_KEY, Integer) * _RANKS + col(Case.priority_rank)
     day = func.coalesce(col(Case.deadline_on) - literal(KEY_EPOCH, Date), _UNDATED_DAY)
     return (cast(head, BigInteger) * literal(2 ** _HEAD_SHIFT, BigInteger)
             + cast(day, BigInteger) * literal(2 ** _DAY_SHIFT, BigInteger) + col(Case.id)).label("order_key")

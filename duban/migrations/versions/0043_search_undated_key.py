@@ -42,21 +42,9 @@ def downgrade() -> None:
 
 def _rekey(*, dated: bool) -> None:
     conn = op.get_bind()
-    search.drop_triggers(conn)
-    postgresql = conn.dialect.name == "postgresql"
-    if postgresql:
-        # Every row written again, in its case's order, its indexes built after: rewritten in
-        # place (as 0035 did), the rows lay in the order the UPDATE met them, and a common word's
-        # matches asked their cases in that order (the phrase at a million: 62 → 169 ms).
-        search.create_scope_functions(conn, finished=False)  # the rows' keys
-        search.drop_indexes(conn)
-        search.rebuild(conn, dated=dated, finished=False)
-        search.create_indexes(conn)
-        conn.execute(text(f"ANALYZE {search.SEARCH_TABLE}"))  # the planner weighs a word by them
+    search.rewrite_keys(conn, dated=dated, finished=False)
+    if conn.dialect.name == "postgresql":
         conn.execute(text(f"DROP INDEX IF EXISTS {SCOPE_INDEX}"))
         conn.execute(text(scope_ddl(dated=dated, placed=False)))
         if not dated:
             conn.execute(text(f"DROP FUNCTION IF EXISTS {search.SCOPE_FUNCTION}({search.PG_DATED_SIGNATURE})"))
-    else:
-        search.rekey(conn, keyed=True, dated=dated)
-    search.create_triggers(conn, dated=dated, finished=False)

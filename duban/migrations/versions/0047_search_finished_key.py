@@ -39,15 +39,6 @@ def downgrade() -> None:
 
 def _rekey(*, finished: bool) -> None:
     conn = op.get_bind()
-    search.drop_triggers(conn)
-    if conn.dialect.name == "postgresql":
-        search.create_scope_functions(conn, finished=finished)  # the rows' keys
-        search.drop_indexes(conn)
-        search.rebuild(conn, finished=finished)
-        search.create_indexes(conn)
-        conn.execute(text(f"ANALYZE {search.SEARCH_TABLE}"))  # the planner weighs a word by them
-        if not finished:
-            conn.execute(text(f"DROP FUNCTION IF EXISTS {search.SCOPE_FUNCTION}({search.PG_FINISHED_SIGNATURE})"))
-    else:
-        search.rekey(conn, keyed=True, dated=True, finished=finished)
-    search.create_triggers(conn, finished=finished)
+    search.rewrite_keys(conn, finished=finished)
+    if conn.dialect.name == "postgresql" and not finished:
+        conn.execute(text(f"DROP FUNCTION IF EXISTS {search.SCOPE_FUNCTION}({search.PG_FINISHED_SIGNATURE})"))
